@@ -1,0 +1,42 @@
+/**
+ * The command-line entry point, for cron, systemd timers and Kubernetes CronJobs:
+ *   backup-action <mode> --<input> <value> ...
+ * It runs the same code as the action; logs go to stdout, warnings and errors to stderr, and the
+ * exit code is 0 on success, 1 on failure and 2 on a usage error.
+ */
+import { readFileSync } from 'node:fs';
+import { inputSource, parseArgs } from './cli-args.js';
+import { summaryText } from './report.js';
+import { execute, type Edge } from './run.js';
+import { cancelOnSignals } from './signals.js';
+
+const cliEdge: Edge = {
+  info: (line) => process.stdout.write(`${line}\n`),
+  warning: (line) => process.stderr.write(`warning: ${line}\n`),
+  error: (line) => process.stderr.write(`error: ${line}\n`),
+  mask: () => undefined,
+  setOutput: () => undefined,
+  async writeSummary(report) {
+    process.stdout.write(`\n${summaryText(report)}\n`);
+    for (const [name, value] of Object.entries(report.outputs)) process.stdout.write(`${name}=${value}\n`);
+  },
+};
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let values: Map<string, string>;
+  try {
+    values = parseArgs(argv, (file) => readFileSync(file, 'utf8'));
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const { signal, dispose } = cancelOnSignals();
+  try {
+    const report = await execute(inputSource(values, env), cliEdge, { env, signal });
+    return report.ok ? 0 : 1;
+  } finally {
+    dispose();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2), process.env);

@@ -1,0 +1,40 @@
+/** Error kinds the edge reports differently: bad input, a failed check, and cancellation. */
+
+/** A bad input, found before any work starts. Its message is one line naming the input. */
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    detail: string,
+  ) {
+    super(`Input "${input}": ${detail}`);
+    this.name = 'InputError';
+  }
+}
+
+/**
+ * The run did its work and found something wrong (a stale backup, a row count that differs).
+ * `details` carries what the summary should still show about the run.
+ */
+export class CheckFailure extends Error {
+  constructor(
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'CheckFailure';
+  }
+}
+
+/** The run was cancelled (SIGINT/SIGTERM), as GitHub does when a run is cancelled. */
+export class CancelledError extends Error {
+  constructor(message = 'the run was cancelled') {
+    super(message);
+    this.name = 'CancelledError';
+  }
+}
+
+/** The message of anything thrown, on one line, for logs and summaries. */
+export function errorMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/\s*\n\s*/g, ' ').trim() || 'unknown error';
+}

@@ -1,0 +1,22 @@
+/** Backup ids: the UTC start time and a random suffix, so sorting ids as strings sorts by time. */
+import { randomBytes } from 'node:crypto';
+
+export const ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+
+export function newBackupId(now: Date, random: () => Buffer = () => randomBytes(3)): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return `${stamp}-${random().toString('hex').slice(0, 6)}`;
+}
+
+export function isBackupId(text: string): boolean {
+  return ID_PATTERN.test(text);
+}
+
+/** The start time an id encodes, or undefined when the id is not well formed. */
+export function idTime(id: string): Date | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]{6}$/.exec(id);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
+  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}

@@ -1,0 +1,77 @@
+/** The input reader every parser shares: trimming, lists, choices, numbers, durations. */
+import { InputError } from '../errors.js';
+import { DURATION_HELP, parseDuration } from '../duration.js';
+
+/** Returns an input's raw value, or '' when it was not given (as @actions/core does). */
+export type InputSource = (name: string) => string;
+
+/** Reads inputs with the helpers every parser shares. */
+export class Inputs {
+  constructor(private readonly source: InputSource) {}
+
+  text(name: string): string {
+    return this.source(name).trim();
+  }
+
+  optional(name: string): string | undefined {
+    return this.text(name) || undefined;
+  }
+
+  /** One value per line; blank lines dropped (and `#` comments, where a line cannot start with #). */
+  lines(name: string, { comments = true } = {}): string[] {
+    return this.source(name)
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !(comments && line.startsWith('#')));
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.text(name) || fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new InputError(name, `"${value}" is not accepted; use ${listOf(allowed)}`);
+    }
+    return value as T;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.text(name).toLowerCase();
+    if (value === '') return fallback;
+    if (value === 'true' || value === 'yes') return true;
+    if (value === 'false' || value === 'no') return false;
+    throw new InputError(name, `"${this.text(name)}" is not accepted; use true or false`);
+  }
+
+  integer(name: string, { min, max }: { min: number; max: number }): number | undefined {
+    const value = this.text(name);
+    if (value === '') return undefined;
+    const parsed = /^-?\d+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      throw new InputError(name, `"${value}" is not accepted; use a whole number from ${min} to ${max}`);
+    }
+    return parsed;
+  }
+
+  duration(name: string, fallback?: string): number {
+    const value = this.text(name) || fallback || '';
+    const ms = parseDuration(value);
+    if (ms === undefined) throw new InputError(name, `"${value}" is not accepted; use ${DURATION_HELP}`);
+    return ms;
+  }
+
+  /** A URL input that is a secret (webhooks): checked for shape, never echoed back. */
+  secretUrl(name: string): string | undefined {
+    const value = this.optional(name);
+    if (value === undefined) return undefined;
+    if (!/^https?:\/\/[^\s/]+/i.test(value) || !URL.canParse(value)) {
+      throw new InputError(name, 'is not accepted; use an http:// or https:// URL');
+    }
+    return value;
+  }
+}
+
+export function listOf(values: readonly string[]): string {
+  return values.length < 2
+    ? values.join('')
+    : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+}
+

@@ -1,0 +1,27 @@
+/** The action's edge: inputs from the runner, outputs, masking and the job summary through @actions/core. */
+import * as core from '@actions/core';
+import { summaryMarkdown } from './report.js';
+import { execute, type Edge } from './run.js';
+import { cancelOnSignals } from './signals.js';
+
+const actionEdge: Edge = {
+  info: (line) => core.info(line),
+  warning: (line) => core.warning(line),
+  error: (line) => core.error(line),
+  mask: (secret) => core.setSecret(secret),
+  setOutput: (name, value) => core.setOutput(name, value),
+  async writeSummary(report) {
+    if (!process.env.GITHUB_STEP_SUMMARY) return;
+    await core.summary.addRaw(summaryMarkdown(report), true).write();
+  },
+};
+
+export async function run(): Promise<void> {
+  const { signal, dispose } = cancelOnSignals();
+  try {
+    const report = await execute((name) => core.getInput(name), actionEdge, { env: process.env, signal });
+    if (!report.ok) process.exitCode = 1;
+  } finally {
+    dispose();
+  }
+}

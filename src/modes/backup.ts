@@ -1,0 +1,86 @@
+/** The `backup` mode: dump the source, compress, encrypt, upload while hashing, then publish the manifest. */
+import { newBackupId } from '../ids.js';
+import { formatBytes, formatCount, formatRate, formatSeconds } from '../format.js';
+import { publish, type Published } from '../pipeline/publish.js';
+import type { ArchiveSource } from '../pipeline/source.js';
+import { openDumpSource, planDump } from '../postgres/dump.js';
+import { githubRun } from '../run-info.js';
+import type { BackupSettings } from '../settings.js';
+import { TOOL } from '../version.js';
+import type { ModeResult, RunContext } from './types.js';
+
+export async function backup(settings: BackupSettings, ctx: RunContext): Promise<ModeResult> {
+  const started = ctx.now();
+  const source = await openSource(settings, ctx);
+  const id = newBackupId(started);
+  ctx.log.info(`Backing up ${describeSource(source)} to ${ctx.store.description} as ${settings.name}/${id}`);
+  const published = await publish({
+    store: ctx.store,
+    name: settings.name,
+    id,
+    createdAt: started,
+    source,
+    compression: settings.compression,
+    compressionLevel: settings.compressionLevel,
+    encryption: settings.encryption,
+    tool: { ...TOOL },
+    run: githubRun(ctx.env),
+    log: ctx.log,
+    now: ctx.now,
+    signal: ctx.signal,
+  });
+  return describeBackup(published, (ctx.now().getTime() - started.getTime()) / 1000);
+}
+
+async function openSource(settings: BackupSettings, ctx: RunContext): Promise<ArchiveSource> {
+  if (settings.source === 'files' || !settings.database) {
+    throw new Error('source: files is not available in this version');
+  }
+  const plan = await planDump(settings, settings.database, ctx.signal);
+  ctx.log.info(`pg_dump ${plan.program.version} (${plan.program.path}), server PostgreSQL ${plan.server.version}`);
+  return openDumpSource(settings, settings.database, plan, ctx.signal);
+}
+
+function describeSource(source: ArchiveSource): string {
+  const { kind, database } = source.manifestSource;
+  return kind === 'postgres' ? `database ${database}` : 'files';
+}
+
+function describeBackup(published: Published, seconds: number): ModeResult {
+  const { manifest, rawBytes } = published;
+  const { size, sha256, key } = manifest.object;
+  const counts = Object.entries(manifest.rowCounts ?? {});
+  const rows = counts.reduce((sum, [, n]) => sum + n, 0);
+  const ratio = size > 0 ? rawBytes / size : 0;
+  const facts: [string, string][] = [
+    ['Set', manifest.name],
+    ['Backup id', manifest.id],
+    ['Object', key],
+    ['Size', `${formatBytes(size)} (${formatCount(size)} bytes)`],
+    ['Compression', `${manifest.compression}, ${ratio.toFixed(2)}× (${formatBytes(rawBytes)} before)`],
+    ['Encryption', manifest.encryption],
+    ['Duration', formatSeconds(seconds)],
+    ['Throughput', formatRate(rawBytes, seconds)],
+    ['sha256', sha256],
+  ];
+  if (manifest.source.kind === 'postgres') {
+    facts.push(['Server', `PostgreSQL ${manifest.source.serverVersion ?? '?'}, pg_dump ${manifest.dump?.version ?? '?'}`]);
+  }
+  if (manifest.rowCountsMode) {
+    facts.push(['Tables / rows', `${formatCount(counts.length)} / ${formatCount(rows)} (${manifest.rowCountsMode})`]);
+  }
+  return {
+    headline: `Backed up ${manifest.name}/${manifest.id}: ${formatBytes(size)} in ${formatSeconds(seconds)}`,
+    outputs: {
+      'backup-id': manifest.id,
+      'backup-key': key,
+      'manifest-key': published.manifestKey,
+      'size-bytes': size,
+      sha256,
+      'duration-seconds': Number(seconds.toFixed(3)),
+    },
+    facts,
+    tables: [],
+    details: { manifest, rawBytes, durationSeconds: seconds },
+  };
+}

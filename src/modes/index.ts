@@ -1,0 +1,13 @@
+/** Dispatches settings to their mode. */
+import type { Settings } from '../settings.js';
+import { backup } from './backup.js';
+import type { ModeResult, RunContext } from './types.js';
+
+export async function runMode(settings: Settings, ctx: RunContext): Promise<ModeResult> {
+  switch (settings.mode) {
+    case 'backup':
+      return backup(settings, ctx);
+    default:
+      throw new Error(`mode ${settings.mode} is not available in this version`);
+  }
+}

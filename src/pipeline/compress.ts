@@ -1,0 +1,33 @@
+/** Compression layers, from Node's own zlib (zstd needs Node 22.15 or later; the action runs on node24). */
+import zlib from 'node:zlib';
+import type { Transform } from 'node:stream';
+import type { Compression } from '../layout.js';
+
+/** zstd level 3 is zstd's own default: close to gzip -9's size at many times its speed. */
+const DEFAULT_LEVEL: Record<Exclude<Compression, 'none'>, number> = { zstd: 3, gzip: 6 };
+
+function requireZstd(): void {
+  if (typeof zlib.createZstdCompress !== 'function') {
+    throw new Error(
+      `compression zstd needs Node.js 22.15 or later (this is ${process.version}); use node24 or set compression: gzip`,
+    );
+  }
+}
+
+export function compressor(kind: Compression, level?: number): Transform | undefined {
+  if (kind === 'none') return undefined;
+  const chosen = level ?? DEFAULT_LEVEL[kind];
+  if (kind === 'gzip') return zlib.createGzip({ level: chosen, chunkSize: 256 * 1024 });
+  requireZstd();
+  return zlib.createZstdCompress({
+    chunkSize: 256 * 1024,
+    params: { [zlib.constants.ZSTD_c_compressionLevel]: chosen },
+  });
+}
+
+export function decompressor(kind: Compression): Transform | undefined {
+  if (kind === 'none') return undefined;
+  if (kind === 'gzip') return zlib.createGunzip({ chunkSize: 256 * 1024 });
+  requireZstd();
+  return zlib.createZstdDecompress({ chunkSize: 256 * 1024 });
+}

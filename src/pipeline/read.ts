@@ -1,0 +1,98 @@
+/**
+ * The read path every reading mode shares: download → hash → decrypt → decompress. The stored
+ * bytes are hashed independently of what consumes the archive, so when a consumer fails on
+ * damaged bytes the run still reports the real cause: the checksum that does not match.
+ */
+import { createHash } from 'node:crypto';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
+import type { Manifest } from '../manifest.js';
+import type { Decryption } from '../settings.js';
+import type { Store } from '../storage/index.js';
+import { decompressor } from './compress.js';
+import { decryptStream } from './encrypt.js';
+
+export class ChecksumError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChecksumError';
+  }
+}
+
+export interface StoredBytes {
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Runs `consume` on the backup's archive bytes (decrypted and decompressed), then checks that
+ * every stored byte matched the manifest's size and sha256. Throws ChecksumError for a mismatch,
+ * even when the damage also broke decryption or decompression first.
+ */
+export async function readArchive<T>(
+  store: Store,
+  manifest: Manifest,
+  keys: Decryption,
+  consume: (archive: Readable) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const body = await store.download(manifest.object.key, { signal });
+  const { forward, stored } = hashAndForward(body);
+  const verified = stored.then((actual) => checkAgainst(manifest, actual));
+  verified.catch(() => undefined);
+  try {
+    const archive = await unwrap(forward, manifest, keys);
+    const result = await consume(archive);
+    // The consumer may stop before the end (a table of contents is at the start): hash the rest.
+    forward.destroy();
+    await verified;
+    return result;
+  } catch (error) {
+    forward.destroy();
+    // Damage shows first as a decryption or archive error; the checksum names the real cause.
+    await verified;
+    throw error;
+  } finally {
+    body.destroy();
+  }
+}
+
+function hashAndForward(body: Readable): { forward: PassThrough; stored: Promise<StoredBytes> } {
+  const hash = createHash('sha256');
+  const forward = new PassThrough({ highWaterMark: 1 << 20 });
+  let bytes = 0;
+  const stored = new Promise<StoredBytes>((resolve, reject) => {
+    body.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+      if (!forward.destroyed && !forward.write(chunk)) body.pause();
+    });
+    forward.on('drain', () => body.resume());
+    // A consumer that stopped early (or failed) no longer reads: keep downloading to hash it all.
+    forward.on('close', () => body.resume());
+    body.on('end', () => {
+      forward.end();
+      resolve({ bytes, sha256: hash.digest('hex') });
+    });
+    body.on('error', (error) => {
+      forward.destroy(error);
+      reject(error);
+    });
+  });
+  return { forward, stored };
+}
+
+function checkAgainst(manifest: Manifest, actual: StoredBytes): void {
+  const { key, size, sha256 } = manifest.object;
+  if (actual.bytes !== size) {
+    throw new ChecksumError(`${key} holds ${actual.bytes} bytes, but its manifest records ${size}`);
+  }
+  if (actual.sha256 !== sha256) {
+    throw new ChecksumError(`sha256 of ${key} is ${actual.sha256}, but its manifest records ${sha256}`);
+  }
+}
+
+async function unwrap(stored: Readable, manifest: Manifest, keys: Decryption): Promise<Readable> {
+  const plain = manifest.encryption === 'age' ? await decryptStream(stored, keys) : stored;
+  const decompress = decompressor(manifest.compression);
+  return decompress ? pipeline(plain, decompress, () => undefined) : plain;
+}

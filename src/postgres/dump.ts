@@ -1,0 +1,91 @@
+/**
+ * The postgres source: pg_dump in custom format inside an exported snapshot, with row counts taken
+ * in that same snapshot, so the counts describe exactly the rows the dump holds.
+ */
+import type pg from 'pg';
+import { urlWithoutPassword } from '../inputs/database.js';
+import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
+import type { BackupSettings, DatabaseTarget } from '../settings.js';
+import { failureLine, findProgram, guardedStdout, libpqEnv, start, type Program } from './programs.js';
+import { connect, estimatedRowCounts, exactRowCounts, serverVersion, type ServerVersion } from './server.js';
+
+export interface DumpPlan {
+  program: Program;
+  server: ServerVersion;
+}
+
+/** Checks, before anything is written, that the local pg_dump can dump this server. */
+export async function planDump(settings: BackupSettings, target: DatabaseTarget, signal: AbortSignal): Promise<DumpPlan> {
+  const program = await findProgram('pg_dump', settings.pgBinDir);
+  const client = await connect(target, signal);
+  try {
+    const server = await serverVersion(client);
+    if (program.major < server.major) {
+      throw new Error(
+        `pg_dump ${program.version} is older than the PostgreSQL ${server.version} server it must dump; ` +
+          `install postgresql-client-${server.major} or set pg-bin-dir to a PostgreSQL ${server.major} (or newer) bin folder`,
+      );
+    }
+    return { program, server };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function openDumpSource(
+  settings: BackupSettings,
+  target: DatabaseTarget,
+  plan: DumpPlan,
+  signal: AbortSignal,
+): Promise<ArchiveSource> {
+  const snapshotClient = await connect(target, signal);
+  let snapshot: string;
+  try {
+    await snapshotClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { rows } = await snapshotClient.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+    snapshot = rows[0]?.id ?? '';
+  } catch (error) {
+    await snapshotClient.end().catch(() => undefined);
+    throw error;
+  }
+  const args = [
+    '--format=custom',
+    '--compress=0',
+    '--no-password',
+    `--snapshot=${snapshot}`,
+    ...settings.pgDumpArgs,
+    `--dbname=${urlWithoutPassword(target)}`,
+  ];
+  const { child, exit } = start(plan.program, args, libpqEnv(target));
+  const output = guardedStdout('pg_dump', child, exit);
+  const counts = countRows(snapshotClient, settings.rowCounts);
+  counts.catch(() => undefined);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exit.catch(() => undefined);
+    await snapshotClient.end().catch(() => undefined);
+  };
+  return {
+    format: 'pg_dump-custom',
+    manifestSource: { kind: 'postgres', database: target.database, serverVersion: plan.server.version },
+    dump: { program: 'pg_dump', version: plan.program.version },
+    output,
+    async finished(): Promise<SourceFacts> {
+      const ended = await exit;
+      if (ended.code !== 0) throw new Error(failureLine('pg_dump', ended));
+      const facts = await counts;
+      await snapshotClient.query('COMMIT');
+      return facts;
+    },
+    close,
+  };
+}
+
+async function countRows(client: pg.Client, mode: BackupSettings['rowCounts']): Promise<SourceFacts> {
+  if (mode === 'off') return {};
+  const rowCounts = mode === 'exact' ? await exactRowCounts(client) : await estimatedRowCounts(client);
+  return { rowCounts, rowCountsMode: mode };
+}

@@ -1,0 +1,112 @@
+/** Finding pg_dump/pg_restore and their versions; running them without a shell, password in the environment. */
+import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import type { DatabaseTarget } from '../settings.js';
+
+const run = promisify(execFile);
+
+export interface Program {
+  path: string;
+  /** The full version, e.g. `15.18`. */
+  version: string;
+  major: number;
+}
+
+/** The program in `pgBinDir` when given, else the first on PATH. */
+export async function findProgram(name: string, pgBinDir?: string): Promise<Program> {
+  const file = pgBinDir ? path.join(pgBinDir, name) : await onPath(name);
+  if (!file) throw new Error(`${name} was not found on PATH; install the PostgreSQL client or set pg-bin-dir`);
+  let stdout: string;
+  try {
+    ({ stdout } = await run(file, ['--version']));
+  } catch (error) {
+    throw new Error(`${file} --version failed: ${(error as Error).message}`);
+  }
+  const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(stdout);
+  if (!match) throw new Error(`cannot read the version of ${file} from "${stdout.trim()}"`);
+  return { path: file, version: `${match[1]}.${match[2] ?? '0'}`, major: Number(match[1]) };
+}
+
+async function onPath(name: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const file = path.join(dir, name);
+    if (await access(file).then(() => true, () => false)) return file;
+  }
+  return undefined;
+}
+
+/** libpq reads the password from the environment, so it never shows in the process list. */
+export function libpqEnv(target: DatabaseTarget, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  delete env.PGPASSWORD;
+  if (target.password !== undefined) env.PGPASSWORD = target.password;
+  return env;
+}
+
+export type Child = ChildProcessByStdio<Writable | null, Readable, Readable>;
+
+/** Starts a program with arguments as a list (never a shell), keeping the tail of its stderr. */
+export function start(
+  program: Program,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdin: 'ignore' | 'pipe' = 'ignore',
+): { child: Child; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+  const child = spawn(program.path, args, { env, stdio: [stdin, 'pipe', 'pipe'] }) as Child;
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    stderr = (stderr + text).slice(-4000);
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
+    (resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stderr: stderr.trim() }));
+    },
+  );
+  // A failure surfaces through `exit`; this keeps an early spawn error from being unhandled.
+  exit.catch(() => undefined);
+  return { child, exit };
+}
+
+/** One line describing how a program ended badly. */
+export function failureLine(name: string, ended: { code: number | null; signal: NodeJS.Signals | null; stderr: string }): string {
+  const how = ended.signal ? `was stopped by ${ended.signal}` : `exited with code ${ended.code}`;
+  const lastLines = ended.stderr.split('\n').slice(-3).join(' | ');
+  return `${name} ${how}${lastLines ? `: ${lastLines}` : ''}`;
+}
+
+/**
+ * The program's stdout, which ends only once the program has exited successfully: a program that
+ * fails after writing (pg_dump losing its connection) errors the stream, so no upload completes.
+ */
+export function guardedStdout(
+  name: string,
+  child: Child,
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>,
+): Readable {
+  const guard = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      done(null, chunk);
+    },
+    flush(done) {
+      exit.then(
+        (ended) => done(ended.code === 0 ? null : new Error(failureLine(name, ended))),
+        (error: Error) => done(new Error(`${name} could not run: ${error.message}`)),
+      );
+    },
+  });
+  child.stdout.on('error', (error) => guard.destroy(error));
+  child.stdout.pipe(guard);
+  exit.then(
+    (ended) => {
+      if (ended.code !== 0 && !guard.destroyed) guard.destroy(new Error(failureLine(name, ended)));
+    },
+    (error: Error) => guard.destroy(new Error(`${name} could not run: ${error.message}`)),
+  );
+  return guard;
+}

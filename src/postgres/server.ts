@@ -1,0 +1,68 @@
+/** Connections to the server with the `pg` driver: versions, snapshots, row counts. */
+import pg from 'pg';
+import type { DatabaseTarget } from '../settings.js';
+
+export async function connect(target: DatabaseTarget, signal?: AbortSignal): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 15_000 });
+  // An idle-in-transaction connection the server kills should fail the run, not crash the process.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`cannot connect to ${target.display}: ${(error as Error).message}`);
+  }
+  signal?.addEventListener('abort', () => void client.end().catch(() => undefined), { once: true });
+  return client;
+}
+
+export interface ServerVersion {
+  version: string;
+  major: number;
+}
+
+export async function serverVersion(client: pg.Client): Promise<ServerVersion> {
+  const { rows } = await client.query<{ num: string; text: string }>(
+    "SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text",
+  );
+  const num = Number(rows[0]?.num ?? 0);
+  return { version: (rows[0]?.text ?? '').split(' ')[0] ?? '', major: Math.floor(num / 10000) };
+}
+
+/** Ordinary tables (partitions included) that pg_dump dumps data for; not catalogs or extension members. */
+export const USER_TABLES_SQL = `
+  SELECT n.nspname AS schema, c.relname AS name
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r'
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+  ORDER BY 1, 2`;
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Exact row counts of every user table, keyed `schema.table`, in the client's current snapshot. */
+export async function exactRowCounts(client: pg.Client): Promise<Record<string, number>> {
+  const { rows: tables } = await client.query<{ schema: string; name: string }>(USER_TABLES_SQL);
+  const counts: Record<string, number> = {};
+  for (const { schema, name } of tables) {
+    const { rows } = await client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(name)}`,
+    );
+    counts[`${schema}.${name}`] = Number(rows[0]?.n ?? 0);
+  }
+  return counts;
+}
+
+/** The planner's row estimates (fast, approximate; -1 for never-analyzed tables becomes 0). */
+export async function estimatedRowCounts(client: pg.Client): Promise<Record<string, number>> {
+  const { rows } = await client.query<{ schema: string; name: string; n: string }>(
+    `SELECT t.schema, t.name, greatest(c.reltuples, 0)::bigint AS n
+     FROM (${USER_TABLES_SQL}) t
+     JOIN pg_class c ON c.relname = t.name
+     JOIN pg_namespace ns ON ns.oid = c.relnamespace AND ns.nspname = t.schema`,
+  );
+  return Object.fromEntries(rows.map((row) => [`${row.schema}.${row.name}`, Number(row.n)]));
+}

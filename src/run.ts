@@ -1,0 +1,117 @@
+/**
+ * The shared implementation behind both entry points (the action and the command line): read and
+ * check the inputs, run the mode, and hand the edge a report with every secret redacted.
+ */
+import { CancelledError, errorMessage, InputError } from './errors.js';
+import { readSettings, type InputSource } from './inputs/index.js';
+import { runMode } from './modes/index.js';
+import { ModeFailure, type Logger, type ModeResult } from './modes/types.js';
+import { redactor, type RunReport } from './report.js';
+import type { Settings } from './settings.js';
+import { openStore } from './storage/index.js';
+
+/** What an entry point provides: where lines, outputs and the summary go. */
+export interface Edge {
+  info(line: string): void;
+  warning(line: string): void;
+  error(line: string): void;
+  /** Registers a secret with the runner's log masking. */
+  mask(secret: string): void;
+  setOutput(name: string, value: string): void;
+  writeSummary(report: RunReport): Promise<void>;
+}
+
+export interface ExecuteOptions {
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+  now?: () => Date;
+  cwd?: string;
+}
+
+export async function execute(source: InputSource, edge: Edge, options: ExecuteOptions): Promise<RunReport> {
+  const now = options.now ?? (() => new Date());
+  const startedAt = now();
+  const warnings: string[] = [];
+  let redact = (text: string) => text;
+  const log: Logger = {
+    info: (message) => edge.info(redact(message)),
+    warning: (message) => {
+      warnings.push(redact(message));
+      edge.warning(redact(message));
+    },
+  };
+  let settings: Settings | undefined;
+  let report: RunReport;
+  try {
+    settings = await readSettings(source, options.cwd);
+    for (const secret of settings.secrets) edge.mask(secret);
+    redact = redactor(settings.secrets);
+    const store = openStore(settings.storage, settings.s3, log.warning, options.env);
+    const result = await runMode(settings, { store, log, now, signal: options.signal, env: options.env });
+    report = buildReport(source, settings, startedAt, now(), warnings, result);
+  } catch (error) {
+    report = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
+  }
+  const safe = redactDeep(report, redact);
+  for (const [name, value] of Object.entries(safe.outputs)) edge.setOutput(name, String(value));
+  edge.setOutput('report', JSON.stringify(safe));
+  await edge.writeSummary(safe).catch((error: unknown) => edge.warning(`could not write the job summary: ${errorMessage(error)}`));
+  if (safe.ok) edge.info(safe.headline);
+  else edge.error(safe.error ?? safe.headline);
+  return safe;
+}
+
+function buildReport(
+  source: InputSource,
+  settings: Settings | undefined,
+  startedAt: Date,
+  finishedAt: Date,
+  warnings: string[],
+  result: Partial<ModeResult>,
+  error?: string,
+): RunReport {
+  return {
+    mode: settings?.mode ?? (source('mode').trim() || 'backup'),
+    name: settings?.name,
+    ok: error === undefined,
+    headline: error ?? result.headline ?? '',
+    ...(error === undefined ? {} : { error }),
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    outputs: result.outputs ?? {},
+    facts: result.facts ?? [],
+    tables: result.tables ?? [],
+    warnings,
+    details: result.details ?? {},
+  };
+}
+
+function failureReport(
+  source: InputSource,
+  settings: Settings | undefined,
+  startedAt: Date,
+  finishedAt: Date,
+  warnings: string[],
+  error: unknown,
+  signal: AbortSignal,
+): RunReport {
+  const partial = error instanceof ModeFailure ? error.partial : {};
+  const cancelled = signal.aborted || error instanceof CancelledError;
+  const message = cancelled
+    ? 'the run was cancelled; nothing was published'
+    : error instanceof InputError
+      ? error.message
+      : errorMessage(error);
+  return buildReport(source, settings, startedAt, finishedAt, warnings, partial, message);
+}
+
+function redactDeep<T>(value: T, redact: (text: string) => string): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => redactDeep(item, redact)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, redactDeep(item, redact)]),
+    ) as T;
+  }
+  return value;
+}

@@ -1,0 +1,124 @@
+/** The typed settings every mode runs from, built and validated by `inputs.ts`. */
+import type { Compression } from './layout.js';
+import type { KeepPolicy } from './retention/policy.js';
+
+export const MODES = ['backup', 'verify-latest', 'restore-test', 'restore', 'retention-prune'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** Where backups live: a bucket and key prefix, or a local directory. */
+export type StorageLocation =
+  | { kind: 's3'; bucket: string; prefix: string }
+  | { kind: 'directory'; path: string };
+
+export interface S3Settings {
+  /** A custom endpoint for S3-compatible stores (R2, B2, MinIO, Ceph); unset for AWS. */
+  endpoint?: string;
+  region?: string;
+  /** Path-style addressing; defaults to on when an endpoint is given, as S3-compatible stores need. */
+  forcePathStyle?: boolean;
+  storageClass?: string;
+  sse?: string;
+  sseKmsKeyId?: string;
+}
+
+export interface NotifySettings {
+  on: 'failure' | 'always' | 'never';
+  slackWebhookUrl?: string;
+  webhookUrl?: string;
+  heartbeatUrl?: string;
+  githubToken?: string;
+  failureIssue: boolean;
+}
+
+/** A PostgreSQL connection. `url` holds the password; only `display` may be printed. */
+export interface DatabaseTarget {
+  url: string;
+  /** The URL with the password replaced, safe for logs. */
+  display: string;
+  database: string;
+  password?: string;
+}
+
+/** How to open encrypted backups: age identities (private keys) or the passphrase. */
+export interface Decryption {
+  identities: string[];
+  passphrase?: string;
+}
+
+export interface CommonSettings {
+  storage: StorageLocation;
+  /** The backup set: one path segment of [a-z0-9._-]. */
+  name: string;
+  s3: S3Settings;
+  notify: NotifySettings;
+  /** A folder holding pg_dump/pg_restore to use instead of the ones on PATH. */
+  pgBinDir?: string;
+  /** Every secret value found in the inputs, for the edge to mask. */
+  secrets: string[];
+}
+
+export interface BackupSettings extends CommonSettings {
+  mode: 'backup';
+  source: 'postgres' | 'files';
+  database?: DatabaseTarget;
+  /** Extra pg_dump arguments, one per line of the input, passed as separate arguments. */
+  pgDumpArgs: string[];
+  files?: { paths: string[]; exclude: string[]; excludeFrom?: string };
+  compression: Compression;
+  compressionLevel?: number;
+  /** Set when the backup is encrypted with age: public-key recipients, or a passphrase. */
+  encryption?: { recipients: string[]; passphrase?: string };
+  rowCounts: 'exact' | 'estimate' | 'off';
+}
+
+export interface VerifySettings extends CommonSettings {
+  mode: 'verify-latest';
+  maxAgeMs: number;
+  minSize?: number;
+  /** The largest accepted drop in size against the previous backup, as a fraction (0.5 = 50%). */
+  maxShrink: number;
+  deep: boolean;
+  decryption: Decryption;
+}
+
+/** A user check after a restore: a table's row count against a bound, or a boolean SQL query. */
+export type Check =
+  | { kind: 'count'; text: string; table: string; operator: '>=' | '>' | '=' | '<=' | '<'; value: number }
+  | { kind: 'sql'; text: string; sql: string };
+
+export interface RestoreTestSettings extends CommonSettings {
+  mode: 'restore-test';
+  /** The scratch server; its database is used only to create and drop the scratch database. */
+  database: DatabaseTarget;
+  backupId: string;
+  checks: Check[];
+  jobs: number;
+  keepDatabase: boolean;
+  decryption: Decryption;
+}
+
+export interface RestoreSettings extends CommonSettings {
+  mode: 'restore';
+  database?: DatabaseTarget;
+  targetPath?: string;
+  backupId: string;
+  confirm: string;
+  clean: boolean;
+  jobs: number;
+  decryption: Decryption;
+}
+
+export interface PruneSettings extends CommonSettings {
+  mode: 'retention-prune';
+  policy: KeepPolicy;
+  timeZone: string;
+  dryRun: boolean;
+  orphanGraceMs: number;
+}
+
+export type Settings =
+  | BackupSettings
+  | VerifySettings
+  | RestoreTestSettings
+  | RestoreSettings
+  | PruneSettings;

@@ -1,0 +1,123 @@
+/**
+ * A local directory as a store. Writes go to a hidden temporary name beside the final one and are
+ * renamed into place, so a crash never leaves a half-written file under a final name.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { IncompleteUpload, Store, StoredObject, UploadOptions } from './store.js';
+
+export class DirectoryStore implements Store {
+  constructor(readonly root: string) {}
+
+  get description(): string {
+    return this.root;
+  }
+
+  private file(key: string): string {
+    const file = path.resolve(this.root, key);
+    if (!file.startsWith(this.root + path.sep)) throw new Error(`key escapes the store: ${key}`);
+    return file;
+  }
+
+  /** `<name>/.<id>.dump.zst.partial-<random>`: hidden, and never matching the layout. */
+  private temporary(key: string): string {
+    const file = this.file(key);
+    return path.join(path.dirname(file), `.${path.basename(file)}.partial-${randomBytes(4).toString('hex')}`);
+  }
+
+  async upload(key: string, body: Readable, options: UploadOptions = {}): Promise<{ size: number }> {
+    const temp = this.temporary(key);
+    await mkdir(path.dirname(temp), { recursive: true });
+    try {
+      const out = createWriteStream(temp, { flags: 'wx', highWaterMark: 1 << 20 });
+      await pipeline(body, out, { signal: options.signal });
+      const { size } = await stat(temp);
+      await rename(temp, this.file(key));
+      return { size };
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async put(key: string, body: string): Promise<void> {
+    const temp = this.temporary(key);
+    await mkdir(path.dirname(temp), { recursive: true });
+    try {
+      await writeFile(temp, body, { flag: 'wx' });
+      await rename(temp, this.file(key));
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async download(key: string): Promise<Readable> {
+    const file = this.file(key);
+    await stat(file);
+    return createReadStream(file, { highWaterMark: 1 << 20 });
+  }
+
+  read(key: string): Promise<Buffer> {
+    return readFile(this.file(key));
+  }
+
+  async stat(key: string): Promise<StoredObject | undefined> {
+    try {
+      const info = await stat(this.file(key));
+      return info.isFile() ? { key, size: info.size } : undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /** Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it. */
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    const dir = folder === '' ? this.root : this.file(folder);
+    let entries: string[];
+    try {
+      entries = await readdir(dir, { recursive: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries.sort()) {
+      const key = folder + entry.split(path.sep).join('/');
+      if (!key.startsWith(prefix)) continue;
+      const object = await this.stat(key);
+      if (object) yield object;
+    }
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await rm(this.file(key), { force: true });
+  }
+
+  /** Temporary files a crashed run left behind; their age is their modification time. */
+  async *incompleteUploads(prefix: string): AsyncIterable<IncompleteUpload> {
+    const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    let entries: string[];
+    try {
+      entries = await readdir(folder === '' ? this.root : this.file(folder));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries.sort()) {
+      const match = /^\.(.+)\.partial-[0-9a-f]{8}$/.exec(entry);
+      if (!match || !(folder + (match[1] ?? '')).startsWith(prefix)) continue;
+      const info = await stat(this.file(folder + entry)).catch(() => undefined);
+      if (info) yield { key: folder + (match[1] ?? ''), uploadId: folder + entry, initiated: info.mtime };
+    }
+  }
+
+  async abortUpload(upload: IncompleteUpload): Promise<void> {
+    await rm(this.file(upload.uploadId), { force: true });
+  }
+}

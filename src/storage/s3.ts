@@ -1,0 +1,230 @@
+/**
+ * S3 and S3-compatible stores (R2, B2, MinIO, Ceph). Uploads stream as multipart uploads; on any
+ * failure the upload is aborted, and a store that refuses the abort gets a warning, not a second
+ * failure (the leftover is then cleaned up by retention-prune's orphan sweep).
+ */
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+  type ServerSideEncryption,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Readable } from 'node:stream';
+import { errorMessage } from '../errors.js';
+import type { S3Settings } from '../settings.js';
+import type { IncompleteUpload, Store, StoredObject, UploadOptions } from './store.js';
+
+/** Parts are buffered in memory: part size × queue size bounds the upload's memory. */
+const PART_SIZE = 16 * 1024 * 1024;
+const QUEUE_SIZE = 4;
+const DELETE_BATCH = 1000;
+
+export function s3ClientConfig(settings: S3Settings, env: NodeJS.ProcessEnv): S3ClientConfig {
+  const custom = settings.endpoint !== undefined;
+  return {
+    endpoint: settings.endpoint,
+    region: settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (custom ? 'auto' : 'us-east-1'),
+    // S3-compatible stores need path-style addressing and reject the SDK's default checksums.
+    forcePathStyle: settings.forcePathStyle ?? custom,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 5,
+  };
+}
+
+export interface S3StoreOptions {
+  bucket: string;
+  prefix: string;
+  settings: S3Settings;
+  warn: (message: string) => void;
+}
+
+export class S3Store implements Store {
+  private readonly root: string;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly options: S3StoreOptions,
+  ) {
+    this.root = options.prefix === '' ? '' : `${options.prefix}/`;
+  }
+
+  get description(): string {
+    return `s3://${this.options.bucket}/${this.root}`;
+  }
+
+  private get bucket(): string {
+    return this.options.bucket;
+  }
+
+  private writeParams() {
+    const { storageClass, sse, sseKmsKeyId } = this.options.settings;
+    return {
+      StorageClass: storageClass as StorageClass | undefined,
+      ServerSideEncryption: sse as ServerSideEncryption | undefined,
+      SSEKMSKeyId: sseKmsKeyId,
+    };
+  }
+
+  async upload(key: string, body: Readable, options: UploadOptions = {}): Promise<{ size: number }> {
+    const upload = new Upload({
+      client: this.client,
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      // We abort ourselves, so a store that refuses the abort cannot hide the real error.
+      leavePartsOnError: true,
+      params: {
+        Bucket: this.bucket,
+        Key: this.root + key,
+        Body: body,
+        ContentType: options.contentType ?? 'application/octet-stream',
+        ...this.writeParams(),
+      },
+    });
+    const onAbort = () => void upload.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await upload.done();
+      // Read the size back from the store: the caller compares it with the bytes it hashed.
+      const stored = await this.stat(key);
+      if (!stored) throw new Error(`the store accepted ${key} but does not list it`);
+      return { size: stored.size };
+    } catch (error) {
+      body.destroy();
+      await this.abortUploadsOf(key);
+      throw error;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Aborts every incomplete upload of exactly this key; refusals are warnings. */
+  private async abortUploadsOf(key: string): Promise<void> {
+    try {
+      for await (const upload of this.incompleteUploads(key)) {
+        if (upload.key === key) await this.abortUpload(upload);
+      }
+    } catch (error) {
+      this.options.warn(
+        `could not abort the incomplete upload of ${key} (${errorMessage(error)}); retention-prune removes it later`,
+      );
+    }
+  }
+
+  async put(key: string, body: string): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.root + key,
+        Body: body,
+        ContentType: 'application/json',
+        ...this.writeParams(),
+      }),
+    );
+  }
+
+  async download(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const response = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.root + key }),
+      { abortSignal: options.signal },
+    );
+    if (!(response.Body instanceof Readable)) throw new Error(`no body in the response for ${key}`);
+    return response.Body;
+  }
+
+  async read(key: string): Promise<Buffer> {
+    const stream = await this.download(key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async stat(key: string): Promise<StoredObject | undefined> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.root + key }));
+      return { key, size: head.ContentLength ?? 0 };
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404 || (error as Error).name === 'NotFound') return undefined;
+      throw error;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.root + prefix,
+          ContinuationToken: token,
+        }),
+      );
+      for (const item of page.Contents ?? []) {
+        if (item.Key?.startsWith(this.root)) {
+          yield { key: item.Key.slice(this.root.length), size: item.Size ?? 0 };
+        }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += DELETE_BATCH) {
+      const batch = keys.slice(start, start + DELETE_BATCH);
+      const result = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: batch.map((key) => ({ Key: this.root + key })), Quiet: true },
+        }),
+      );
+      const failed = result.Errors ?? [];
+      if (failed.length > 0) {
+        const first = failed[0];
+        throw new Error(
+          `the store refused to delete ${failed.length} key(s), e.g. ${first?.Key ?? '?'}: ${first?.Message ?? first?.Code ?? 'no reason given'}`,
+        );
+      }
+    }
+  }
+
+  async *incompleteUploads(prefix: string): AsyncIterable<IncompleteUpload> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: this.root + prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key?.startsWith(this.root) && upload.UploadId) {
+          yield {
+            key: upload.Key.slice(this.root.length),
+            uploadId: upload.UploadId,
+            initiated: upload.Initiated ?? new Date(0),
+          };
+        }
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+  }
+
+  async abortUpload(upload: IncompleteUpload): Promise<void> {
+    await this.client.send(
+      new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.root + upload.key, UploadId: upload.uploadId }),
+    );
+  }
+}

@@ -1,0 +1,44 @@
+/** One interface over the places backups live. Keys are relative to the storage root. */
+import type { Readable } from 'node:stream';
+
+export interface StoredObject {
+  key: string;
+  size: number;
+}
+
+export interface IncompleteUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+export interface UploadOptions {
+  signal?: AbortSignal;
+  contentType?: string;
+}
+
+export interface Store {
+  /** Where the store is, for logs: `s3://bucket/prefix` or a directory path. Never holds secrets. */
+  readonly description: string;
+  /**
+   * Streams `body` to `key`. The object appears under `key` only once complete; if the body or
+   * the store fails, or `signal` aborts, nothing is left under `key` and no upload stays open.
+   */
+  upload(key: string, body: Readable, options?: UploadOptions): Promise<{ size: number }>;
+  /** Writes a small object (a manifest) whole, atomically. */
+  put(key: string, body: string): Promise<void>;
+  /** Streams an object's bytes. Rejects when the object does not exist. */
+  download(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  /** Reads a small object whole. */
+  read(key: string): Promise<Buffer>;
+  /** The object's size, or undefined when it does not exist. */
+  stat(key: string): Promise<StoredObject | undefined>;
+  /** Every key under `prefix`, paging through the whole listing. */
+  list(prefix: string): AsyncIterable<StoredObject>;
+  /** Deletes the keys, in as few requests as the store allows. Missing keys are not an error. */
+  delete(keys: readonly string[]): Promise<void>;
+  /** Multipart uploads started under `prefix` and never completed (S3 only; none elsewhere). */
+  incompleteUploads(prefix: string): AsyncIterable<IncompleteUpload>;
+  /** Aborts an incomplete upload. */
+  abortUpload(upload: IncompleteUpload): Promise<void>;
+}

@@ -1,0 +1,101 @@
+/**
+ * Runs the bundled action the way GitHub's runner does: `node dist/index.js` with INPUT_* variables
+ * (upper-cased names, hyphens kept) and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files.
+ * BACKUP_ACTION_ENTRY points at another bundle (a private build while developing).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ACTION_ENTRY = process.env.BACKUP_ACTION_ENTRY ?? path.resolve('dist/index.js');
+export const CLI_ENTRY = process.env.BACKUP_ACTION_CLI_ENTRY ?? path.resolve('dist/cli/index.js');
+
+export interface ActionRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  outputs: Record<string, string>;
+  summary: string;
+  /** The `report` output, parsed. */
+  report: Record<string, unknown> | undefined;
+  /** Everything the run wrote anywhere, for checks that a secret never appears. */
+  everything: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Called with the child once started (to send it signals). */
+  onStart?: (child: import('node:child_process').ChildProcess) => void;
+  timeoutMs?: number;
+}
+
+export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'action-run-'));
+  const outputFile = path.join(dir, 'output');
+  const summaryFile = path.join(dir, 'summary');
+  await writeFile(outputFile, '');
+  await writeFile(summaryFile, '');
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    ...options.env,
+  };
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  try {
+    const { code, stdout, stderr } = await runNode([ACTION_ENTRY], env, options);
+    const outputs = parseOutputs(await readFile(outputFile, 'utf8'));
+    const summary = await readFile(summaryFile, 'utf8');
+    const report = outputs.report ? (JSON.parse(outputs.report) as Record<string, unknown>) : undefined;
+    const everything = [stdout, stderr, summary, ...Object.values(outputs)].join('\n');
+    return { code, stdout, stderr, outputs, summary, report, everything };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the command-line program: `node dist/cli/index.js <args>`. */
+export async function runCli(args: string[], options: RunOptions = {}) {
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...options.env };
+  return runNode([CLI_ENTRY, ...args], env, options);
+}
+
+function runNode(
+  args: string[],
+  env: Record<string, string>,
+  options: RunOptions,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // process.execPath is the Node 24 that runs the tests (node_modules/.bin/node), like the runner's node24.
+    const child = spawn(process.execPath, args, { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    options.onStart?.(child);
+  });
+}
+
+/** Parses the runner's output file format: `name<<DELIM\nvalue\nDELIM` blocks. */
+export function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const match = /^([^<]+)<<(.+)$/.exec(lines[i] ?? '');
+    if (!match) continue;
+    const [, name = '', delimiter] = match;
+    const value: string[] = [];
+    for (i += 1; i < lines.length && lines[i] !== delimiter; i += 1) value.push(lines[i] ?? '');
+    outputs[name] = value.join('\n');
+  }
+  return outputs;
+}
