@@ -36,7 +36,9 @@ export async function listSet(store: Store, name: string): Promise<SetListing> {
     else entry.objects.push(object);
     entries.set(kind.id, entry);
   }
-  const newestFirst = [...entries.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const newestFirst = [...entries.values()].sort((a, b) =>
+    a.id < b.id ? 1 : a.id > b.id ? -1 : 0,
+  );
   return {
     backups: newestFirst.filter((entry) => entry.manifest),
     leftovers: newestFirst.filter((entry) => !entry.manifest),
@@ -63,6 +65,7 @@ export async function findBackup(store: Store, name: string, backupId: string): 
   }
   const entry: SetEntry = { id: backupId, objects: [] };
   const key = `${name}/${backupId}.manifest.json`;
-  if (!(await store.stat(key))) throw new Error(`no backup ${backupId} in set "${name}" (${store.description})`);
+  if (!(await store.stat(key)))
+    throw new Error(`no backup ${backupId} in set "${name}" (${store.description})`);
   return readManifest(store, name, entry);
 }

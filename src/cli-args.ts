@@ -11,7 +11,10 @@ export class UsageError extends Error {}
 
 const KNOWN = new Set<string>(INPUT_NAMES);
 
-export function parseArgs(argv: readonly string[], readText: (file: string) => string): Map<string, string> {
+export function parseArgs(
+  argv: readonly string[],
+  readText: (file: string) => string,
+): Map<string, string> {
   const values = new Map<string, string>();
   const [mode, ...rest] = argv;
   if (!mode || mode.startsWith('-')) throw new UsageError(`the mode is missing\n${USAGE}`);
@@ -31,7 +34,9 @@ export function parseArgs(argv: readonly string[], readText: (file: string) => s
     const fromFile = !KNOWN.has(option) && option.endsWith('-file');
     const input = fromFile ? option.slice(0, -'-file'.length) : option;
     if (!KNOWN.has(input) || input === 'mode') {
-      throw new UsageError(`unknown option --${option}; the inputs are listed in action.yml\n${USAGE}`);
+      throw new UsageError(
+        `unknown option --${option}; the inputs are listed in action.yml\n${USAGE}`,
+      );
     }
     values.set(input, fromFile ? readText(value).replace(/\r?\n$/, '') : value);
   }
@@ -39,6 +44,10 @@ export function parseArgs(argv: readonly string[], readText: (file: string) => s
 }
 
 /** Input values from the arguments first, then from BACKUP_ACTION_* variables. */
-export function inputSource(values: Map<string, string>, env: NodeJS.ProcessEnv): (name: string) => string {
-  return (name) => values.get(name) ?? env[`BACKUP_ACTION_${name.toUpperCase().replace(/-/g, '_')}`] ?? '';
+export function inputSource(
+  values: Map<string, string>,
+  env: NodeJS.ProcessEnv,
+): (name: string) => string {
+  return (name) =>
+    values.get(name) ?? env[`BACKUP_ACTION_${name.toUpperCase().replace(/-/g, '_')}`] ?? '';
 }

@@ -18,7 +18,8 @@ const cliEdge: Edge = {
   setOutput: () => undefined,
   async writeSummary(report) {
     process.stdout.write(`\n${summaryText(report)}\n`);
-    for (const [name, value] of Object.entries(report.outputs)) process.stdout.write(`${name}=${value}\n`);
+    for (const [name, value] of Object.entries(report.outputs))
+      process.stdout.write(`${name}=${value}\n`);
   },
 };
 

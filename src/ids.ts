@@ -4,7 +4,10 @@ import { randomBytes } from 'node:crypto';
 export const ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
 export function newBackupId(now: Date, random: () => Buffer = () => randomBytes(3)): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   return `${stamp}-${random().toString('hex').slice(0, 6)}`;
 }
 

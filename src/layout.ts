@@ -38,8 +38,7 @@ export function manifestKey(name: string, id: string): string {
 }
 
 export type KeyClass =
-  | { kind: 'manifest'; id: string }
-  | { kind: 'object'; id: string; extension: string };
+  { kind: 'manifest'; id: string } | { kind: 'object'; id: string; extension: string };
 
 const OBJECT_EXTENSION = /^(dump|tar)(\.zst|\.gz)?(\.age)?$/;
 

@@ -19,7 +19,10 @@ const actionEdge: Edge = {
 export async function run(): Promise<void> {
   const { signal, dispose } = cancelOnSignals();
   try {
-    const report = await execute((name) => core.getInput(name), actionEdge, { env: process.env, signal });
+    const report = await execute((name) => core.getInput(name), actionEdge, {
+      env: process.env,
+      signal,
+    });
     if (!report.ok) process.exitCode = 1;
   } finally {
     dispose();

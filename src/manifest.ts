@@ -112,7 +112,12 @@ function countsProblem(m: Json): string | undefined {
   }
   if (m.files !== undefined) {
     const f = m.files;
-    if (!isObject(f) || !isCount(f.count) || !isCount(f.bytes) || typeof f.listDigest !== 'string') {
+    if (
+      !isObject(f) ||
+      !isCount(f.count) ||
+      !isCount(f.bytes) ||
+      typeof f.listDigest !== 'string'
+    ) {
       return 'bad files';
     }
   }

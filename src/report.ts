@@ -28,11 +28,18 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
 /** Markdown for the job summary: a title line, the facts, then each table. */
 export function summaryMarkdown(report: RunReport): string {
   const status = report.ok ? '✅' : '❌';
-  const lines = [`### ${status} backup-action ${report.mode}${report.name ? `: ${report.name}` : ''}`, ''];
-  lines.push(report.ok ? report.headline : `**Failed:** ${escapeCell(report.error ?? report.headline)}`, '');
+  const lines = [
+    `### ${status} backup-action ${report.mode}${report.name ? `: ${report.name}` : ''}`,
+    '',
+  ];
+  lines.push(
+    report.ok ? report.headline : `**Failed:** ${escapeCell(report.error ?? report.headline)}`,
+    '',
+  );
   if (report.facts.length > 0) {
     lines.push('| | |', '| --- | --- |');
-    for (const [label, value] of report.facts) lines.push(`| ${escapeCell(label)} | ${escapeCell(value)} |`);
+    for (const [label, value] of report.facts)
+      lines.push(`| ${escapeCell(label)} | ${escapeCell(value)} |`);
     lines.push('');
   }
   for (const table of report.tables) {
@@ -51,14 +58,17 @@ function escapeCell(text: string): string {
 
 /** Plain text for the command line: aligned facts and tables. */
 export function summaryText(report: RunReport): string {
-  const lines = [`${report.ok ? 'OK' : 'FAILED'} backup-action ${report.mode}${report.name ? ` ${report.name}` : ''}`];
+  const lines = [
+    `${report.ok ? 'OK' : 'FAILED'} backup-action ${report.mode}${report.name ? ` ${report.name}` : ''}`,
+  ];
   const width = Math.max(0, ...report.facts.map(([label]) => label.length));
   for (const [label, value] of report.facts) lines.push(`  ${label.padEnd(width)}  ${value}`);
   for (const table of report.tables) {
     lines.push('', `  ${table.title}`);
     const all = [table.header, ...table.rows];
     const widths = table.header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
-    for (const row of all) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd());
+    for (const row of all)
+      lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd());
   }
   for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
   return lines.join('\n');

@@ -28,7 +28,11 @@ export interface ExecuteOptions {
   cwd?: string;
 }
 
-export async function execute(source: InputSource, edge: Edge, options: ExecuteOptions): Promise<RunReport> {
+export async function execute(
+  source: InputSource,
+  edge: Edge,
+  options: ExecuteOptions,
+): Promise<RunReport> {
   const now = options.now ?? (() => new Date());
   const startedAt = now();
   const warnings: string[] = [];
@@ -47,7 +51,13 @@ export async function execute(source: InputSource, edge: Edge, options: ExecuteO
     for (const secret of settings.secrets) edge.mask(secret);
     redact = redactor(settings.secrets);
     const store = openStore(settings.storage, settings.s3, log.warning, options.env);
-    const result = await runMode(settings, { store, log, now, signal: options.signal, env: options.env });
+    const result = await runMode(settings, {
+      store,
+      log,
+      now,
+      signal: options.signal,
+      env: options.env,
+    });
     report = buildReport(source, settings, startedAt, now(), warnings, result);
   } catch (error) {
     report = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
@@ -55,7 +65,11 @@ export async function execute(source: InputSource, edge: Edge, options: ExecuteO
   const safe = redactDeep(report, redact);
   for (const [name, value] of Object.entries(safe.outputs)) edge.setOutput(name, String(value));
   edge.setOutput('report', JSON.stringify(safe));
-  await edge.writeSummary(safe).catch((error: unknown) => edge.warning(`could not write the job summary: ${errorMessage(error)}`));
+  await edge
+    .writeSummary(safe)
+    .catch((error: unknown) =>
+      edge.warning(`could not write the job summary: ${errorMessage(error)}`),
+    );
   if (safe.ok) edge.info(safe.headline);
   else edge.error(safe.error ?? safe.headline);
   return safe;

@@ -2,13 +2,18 @@
 import type { Compression } from './layout.js';
 import type { KeepPolicy } from './retention/policy.js';
 
-export const MODES = ['backup', 'verify-latest', 'restore-test', 'restore', 'retention-prune'] as const;
+export const MODES = [
+  'backup',
+  'verify-latest',
+  'restore-test',
+  'restore',
+  'retention-prune',
+] as const;
 export type Mode = (typeof MODES)[number];
 
 /** Where backups live: a bucket and key prefix, or a local directory. */
 export type StorageLocation =
-  | { kind: 's3'; bucket: string; prefix: string }
-  | { kind: 'directory'; path: string };
+  { kind: 's3'; bucket: string; prefix: string } | { kind: 'directory'; path: string };
 
 export interface S3Settings {
   /** A custom endpoint for S3-compatible stores (R2, B2, MinIO, Ceph); unset for AWS. */
@@ -83,7 +88,13 @@ export interface VerifySettings extends CommonSettings {
 
 /** A user check after a restore: a table's row count against a bound, or a boolean SQL query. */
 export type Check =
-  | { kind: 'count'; text: string; table: string; operator: '>=' | '>' | '=' | '<=' | '<'; value: number }
+  | {
+      kind: 'count';
+      text: string;
+      table: string;
+      operator: '>=' | '>' | '=' | '<=' | '<';
+      value: number;
+    }
   | { kind: 'sql'; text: string; sql: string };
 
 export interface RestoreTestSettings extends CommonSettings {
@@ -117,8 +128,4 @@ export interface PruneSettings extends CommonSettings {
 }
 
 export type Settings =
-  | BackupSettings
-  | VerifySettings
-  | RestoreTestSettings
-  | RestoreSettings
-  | PruneSettings;
+  BackupSettings | VerifySettings | RestoreTestSettings | RestoreSettings | PruneSettings;

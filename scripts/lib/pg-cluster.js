@@ -3,7 +3,17 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants, rmSync } from 'node:fs';
-import { access, appendFile, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  access,
+  appendFile,
+  chown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,7 +71,9 @@ export async function startCluster({ baseDir = os.tmpdir(), port } = {}) {
     if (owner) {
       await chownTree(dir, owner);
       await run('test', ['-w', dir], owner, dir).catch(() => {
-        throw new Error(`pg-cluster: the postgres user cannot reach ${dir}; use a baseDir under /tmp`);
+        throw new Error(
+          `pg-cluster: the postgres user cannot reach ${dir}; use a baseDir under /tmp`,
+        );
       });
     }
     await run(

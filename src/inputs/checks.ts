@@ -47,7 +47,10 @@ async function readChecksFile(inputs: Inputs, cwd: string) {
   try {
     text = await readFile(path.resolve(cwd, file), 'utf8');
   } catch {
-    throw new InputError('checks-file', `"${file}" cannot be read; give the path of a file with one check per line`);
+    throw new InputError(
+      'checks-file',
+      `"${file}" cannot be read; give the path of a file with one check per line`,
+    );
   }
   return text
     .split(/\r?\n/)

@@ -40,7 +40,10 @@ export async function readDecryption(inputs: Inputs): Promise<Decryption> {
     );
     // Never quote an identity: it is a private key.
     if (!valid) {
-      throw new InputError('age-identity', `line ${index + 1} is not an age identity; use a key starting with AGE-SECRET-KEY-1`);
+      throw new InputError(
+        'age-identity',
+        `line ${index + 1} is not an age identity; use a key starting with AGE-SECRET-KEY-1`,
+      );
     }
   }
   return { identities, passphrase: inputs.optional('encryption-passphrase') };

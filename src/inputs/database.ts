@@ -29,7 +29,8 @@ export function readDatabaseUrl(
   if (database === undefined || database.includes('/')) {
     throw new InputError(name, `has a malformed database name; ${ACCEPTED}`);
   }
-  if (database === '' && !databaseOptional) throw new InputError(name, `names no database; ${ACCEPTED}`);
+  if (database === '' && !databaseOptional)
+    throw new InputError(name, `names no database; ${ACCEPTED}`);
   const password = url.password === '' ? undefined : safeDecode(url.password);
   const display = new URL(url.href);
   if (display.password !== '') display.password = '***';

@@ -91,7 +91,10 @@ export function readStorage(inputs: Inputs, cwd: string): StorageLocation {
       dir = '';
     }
     if (!dir.startsWith('/') || !value.startsWith('file:///')) {
-      throw new InputError('storage', `"${value}" is not a file:/// URL with an absolute path; ${accepted}`);
+      throw new InputError(
+        'storage',
+        `"${value}" is not a file:/// URL with an absolute path; ${accepted}`,
+      );
     }
     return { kind: 'directory', path: decodeURIComponent(dir) };
   }
@@ -115,7 +118,10 @@ function readName(inputs: Inputs, defaultName: string | undefined): string {
 function readS3(inputs: Inputs) {
   const endpoint = inputs.optional('s3-endpoint');
   if (endpoint !== undefined && (!/^https?:\/\//i.test(endpoint) || !URL.canParse(endpoint))) {
-    throw new InputError('s3-endpoint', `"${endpoint}" is not accepted; use an http:// or https:// URL`);
+    throw new InputError(
+      's3-endpoint',
+      `"${endpoint}" is not accepted; use an http:// or https:// URL`,
+    );
   }
   const forcePathStyleText = inputs.text('s3-force-path-style');
   const sse = inputs.optional('s3-sse');
@@ -131,12 +137,16 @@ function readS3(inputs: Inputs) {
   }
   const region = inputs.optional('s3-region');
   if (region !== undefined && !/^[a-z0-9-]+$/.test(region)) {
-    throw new InputError('s3-region', `"${region}" is not accepted; use a region name such as eu-west-1 or auto`);
+    throw new InputError(
+      's3-region',
+      `"${region}" is not accepted; use a region name such as eu-west-1 or auto`,
+    );
   }
   return {
     endpoint,
     region,
-    forcePathStyle: forcePathStyleText === '' ? undefined : inputs.boolean('s3-force-path-style', true),
+    forcePathStyle:
+      forcePathStyleText === '' ? undefined : inputs.boolean('s3-force-path-style', true),
     storageClass,
     sse,
     sseKmsKeyId: inputs.optional('s3-sse-kms-key-id'),
@@ -167,18 +177,24 @@ function nameFromDatabase(database: string | undefined): string | undefined {
 async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSettings> {
   const source = inputs.oneOf('source', ['postgres', 'files'] as const, 'postgres');
   const database = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
-  const common = readCommon(inputs, cwd, source === 'files' ? 'files' : nameFromDatabase(database?.database));
+  const common = readCommon(
+    inputs,
+    cwd,
+    source === 'files' ? 'files' : nameFromDatabase(database?.database),
+  );
   const compression = inputs.oneOf('compression', ['zstd', 'gzip', 'none'] as const, 'zstd');
   const maxLevel = compression === 'zstd' ? 19 : 9;
   const compressionLevel =
-    compression === 'none' ? undefined : inputs.integer('compression-level', { min: 1, max: maxLevel });
+    compression === 'none'
+      ? undefined
+      : inputs.integer('compression-level', { min: 1, max: maxLevel });
   const encryption = await readEncryption(inputs);
   const settings: BackupSettings = {
     ...common,
     mode: 'backup',
     source,
     database,
-    pgDumpArgs: inputs.lines('pg-dump-args', { comments: false }),
+    pgDumpArgs: readPgDumpArgs(inputs),
     files: source === 'files' ? readFiles(inputs, cwd) : undefined,
     compression,
     compressionLevel,
@@ -189,9 +205,25 @@ async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSettings> 
   return settings;
 }
 
+/** pg_dump's output format and destination are the product's; everything else is the user's. */
+function readPgDumpArgs(inputs: Inputs): string[] {
+  const args = inputs.lines('pg-dump-args', { comments: false });
+  const owned = args.find((arg) =>
+    /^(-f|--file|-F|--format|-d|--dbname|--snapshot)(=|$)|^-[fFd]./.test(arg),
+  );
+  if (owned !== undefined) {
+    throw new InputError(
+      'pg-dump-args',
+      `"${owned.split('=')[0]}" is set by backup-action (custom format to its own stream, database from database-url); give other pg_dump options, one per line`,
+    );
+  }
+  return args;
+}
+
 function readFiles(inputs: Inputs, cwd: string) {
   const paths = inputs.lines('paths');
-  if (paths.length === 0) throw new InputError('paths', 'is required with source: files; give one path or glob per line');
+  if (paths.length === 0)
+    throw new InputError('paths', 'is required with source: files; give one path or glob per line');
   const excludeFrom = inputs.optional('exclude-from');
   return {
     paths,
@@ -230,18 +262,27 @@ async function readRestoreTest(inputs: Inputs, cwd: string): Promise<RestoreTest
     keepDatabase: inputs.boolean('keep-database', false),
     decryption,
   };
-  addSecrets(settings, database.password, database.url, ...decryption.identities, decryption.passphrase);
+  addSecrets(
+    settings,
+    database.password,
+    database.url,
+    ...decryption.identities,
+    decryption.passphrase,
+  );
   return settings;
 }
 
 async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreSettings> {
   const targetPathText = inputs.optional('target-path');
-  const database = targetPathText === undefined ? readDatabaseUrl(inputs, 'database-url') : undefined;
+  const database =
+    targetPathText === undefined ? readDatabaseUrl(inputs, 'database-url') : undefined;
   const common = readCommon(inputs, cwd, nameFromDatabase(database?.database));
   const decryption = await readDecryption(inputs);
   const confirm = inputs.text('confirm');
   if (confirm === '') {
-    const what = database ? `the target database's name ("${database.database}")` : 'the target path';
+    const what = database
+      ? `the target database's name ("${database.database}")`
+      : 'the target path';
     throw new InputError('confirm', `is required; set it to ${what} to allow the restore`);
   }
   const settings: RestoreSettings = {
@@ -255,7 +296,13 @@ async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreSettings
     jobs: readJobs(inputs),
     decryption,
   };
-  addSecrets(settings, database?.password, database?.url, ...decryption.identities, decryption.passphrase);
+  addSecrets(
+    settings,
+    database?.password,
+    database?.url,
+    ...decryption.identities,
+    decryption.passphrase,
+  );
   return settings;
 }
 
@@ -268,7 +315,8 @@ function readPrune(inputs: Inputs, cwd: string): PruneSettings {
     weekly: count('keep-weekly'),
     monthly: count('keep-monthly'),
     yearly: count('keep-yearly'),
-    withinMs: inputs.optional('keep-within') === undefined ? undefined : inputs.duration('keep-within'),
+    withinMs:
+      inputs.optional('keep-within') === undefined ? undefined : inputs.duration('keep-within'),
   };
   const hasRule = Object.values(policy).some((value) => value !== undefined && value > 0);
   if (!hasRule) {
@@ -279,7 +327,10 @@ function readPrune(inputs: Inputs, cwd: string): PruneSettings {
   }
   const timeZone = inputs.text('timezone') || 'UTC';
   if (!isValidTimeZone(timeZone)) {
-    throw new InputError('timezone', `"${timeZone}" is not accepted; use an IANA name such as UTC or Europe/Berlin`);
+    throw new InputError(
+      'timezone',
+      `"${timeZone}" is not accepted; use an IANA name such as UTC or Europe/Berlin`,
+    );
   }
   return {
     ...readCommon(inputs, cwd, undefined),
@@ -294,13 +345,19 @@ function readPrune(inputs: Inputs, cwd: string): PruneSettings {
 function readBackupId(inputs: Inputs): string {
   const value = inputs.text('backup-id') || 'latest';
   if (value !== 'latest' && !/^\d{8}T\d{6}Z-[0-9a-f]{6}$/.test(value)) {
-    throw new InputError('backup-id', `"${value}" is not accepted; use latest or an id such as 20260101T030000Z-a1b2c3`);
+    throw new InputError(
+      'backup-id',
+      `"${value}" is not accepted; use latest or an id such as 20260101T030000Z-a1b2c3`,
+    );
   }
   return value;
 }
 
 function readJobs(inputs: Inputs): number {
-  return inputs.integer('jobs', { min: 1, max: 64 }) ?? Math.max(1, Math.min(os.availableParallelism(), 8));
+  return (
+    inputs.integer('jobs', { min: 1, max: 64 }) ??
+    Math.max(1, Math.min(os.availableParallelism(), 8))
+  );
 }
 
 /** Bytes, with an optional unit: `1048576`, `500KB`, `10MB`, `1GiB`. */
@@ -308,9 +365,23 @@ function readSize(inputs: Inputs, name: string): number | undefined {
   const value = inputs.text(name);
   if (value === '') return undefined;
   const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?$/i.exec(value);
-  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+  const units: Record<string, number> = {
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+  };
   const bytes = match ? Number(match[1]) * (units[(match[2] ?? 'b').toLowerCase()] ?? NaN) : NaN;
-  if (!Number.isFinite(bytes)) throw new InputError(name, `"${value}" is not accepted; use bytes such as 1048576, 500KB, 10MB or 1GiB`);
+  if (!Number.isFinite(bytes))
+    throw new InputError(
+      name,
+      `"${value}" is not accepted; use bytes such as 1048576, 500KB, 10MB or 1GiB`,
+    );
   return Math.round(bytes);
 }
 
@@ -319,7 +390,8 @@ function readPercent(inputs: Inputs, name: string, fallback: string): number {
   const value = inputs.text(name) || fallback;
   const match = /^(\d+(?:\.\d+)?)\s*%?$/.exec(value);
   const percent = match ? Number(match[1]) : NaN;
-  if (!(percent >= 0 && percent <= 100)) throw new InputError(name, `"${value}" is not accepted; use a percentage from 0% to 100%`);
+  if (!(percent >= 0 && percent <= 100))
+    throw new InputError(name, `"${value}" is not accepted; use a percentage from 0% to 100%`);
   return percent / 100;
 }
 

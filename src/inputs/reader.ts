@@ -46,7 +46,10 @@ export class Inputs {
     if (value === '') return undefined;
     const parsed = /^-?\d+$/.test(value) ? Number(value) : NaN;
     if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-      throw new InputError(name, `"${value}" is not accepted; use a whole number from ${min} to ${max}`);
+      throw new InputError(
+        name,
+        `"${value}" is not accepted; use a whole number from ${min} to ${max}`,
+      );
     }
     return parsed;
   }
@@ -54,7 +57,8 @@ export class Inputs {
   duration(name: string, fallback?: string): number {
     const value = this.text(name) || fallback || '';
     const ms = parseDuration(value);
-    if (ms === undefined) throw new InputError(name, `"${value}" is not accepted; use ${DURATION_HELP}`);
+    if (ms === undefined)
+      throw new InputError(name, `"${value}" is not accepted; use ${DURATION_HELP}`);
     return ms;
   }
 
@@ -74,4 +78,3 @@ export function listOf(values: readonly string[]): string {
     ? values.join('')
     : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
 }
-

@@ -13,7 +13,9 @@ export async function backup(settings: BackupSettings, ctx: RunContext): Promise
   const started = ctx.now();
   const source = await openSource(settings, ctx);
   const id = newBackupId(started);
-  ctx.log.info(`Backing up ${describeSource(source)} to ${ctx.store.description} as ${settings.name}/${id}`);
+  ctx.log.info(
+    `Backing up ${describeSource(source)} to ${ctx.store.description} as ${settings.name}/${id}`,
+  );
   const published = await publish({
     store: ctx.store,
     name: settings.name,
@@ -37,7 +39,9 @@ async function openSource(settings: BackupSettings, ctx: RunContext): Promise<Ar
     throw new Error('source: files is not available in this version');
   }
   const plan = await planDump(settings, settings.database, ctx.signal);
-  ctx.log.info(`pg_dump ${plan.program.version} (${plan.program.path}), server PostgreSQL ${plan.server.version}`);
+  ctx.log.info(
+    `pg_dump ${plan.program.version} (${plan.program.path}), server PostgreSQL ${plan.server.version}`,
+  );
   return openDumpSource(settings, settings.database, plan, ctx.signal);
 }
 
@@ -57,17 +61,26 @@ function describeBackup(published: Published, seconds: number): ModeResult {
     ['Backup id', manifest.id],
     ['Object', key],
     ['Size', `${formatBytes(size)} (${formatCount(size)} bytes)`],
-    ['Compression', `${manifest.compression}, ${ratio.toFixed(2)}× (${formatBytes(rawBytes)} before)`],
+    [
+      'Compression',
+      `${manifest.compression}, ${ratio.toFixed(2)}× (${formatBytes(rawBytes)} before)`,
+    ],
     ['Encryption', manifest.encryption],
     ['Duration', formatSeconds(seconds)],
     ['Throughput', formatRate(rawBytes, seconds)],
     ['sha256', sha256],
   ];
   if (manifest.source.kind === 'postgres') {
-    facts.push(['Server', `PostgreSQL ${manifest.source.serverVersion ?? '?'}, pg_dump ${manifest.dump?.version ?? '?'}`]);
+    facts.push([
+      'Server',
+      `PostgreSQL ${manifest.source.serverVersion ?? '?'}, pg_dump ${manifest.dump?.version ?? '?'}`,
+    ]);
   }
   if (manifest.rowCountsMode) {
-    facts.push(['Tables / rows', `${formatCount(counts.length)} / ${formatCount(rows)} (${manifest.rowCountsMode})`]);
+    facts.push([
+      'Tables / rows',
+      `${formatCount(counts.length)} / ${formatCount(rows)} (${manifest.rowCountsMode})`,
+    ]);
   }
   return {
     headline: `Backed up ${manifest.name}/${manifest.id}: ${formatBytes(size)} in ${formatSeconds(seconds)}`,

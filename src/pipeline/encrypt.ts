@@ -33,7 +33,9 @@ export class DecryptionError extends Error {
 
 export async function decryptStream(input: Readable, keys: Decryption): Promise<Readable> {
   if (keys.identities.length === 0 && keys.passphrase === undefined) {
-    throw new DecryptionError('the backup is encrypted with age; give age-identity or encryption-passphrase to read it');
+    throw new DecryptionError(
+      'the backup is encrypted with age; give age-identity or encryption-passphrase to read it',
+    );
   }
   const decrypter = new Decrypter();
   for (const identity of keys.identities) decrypter.addIdentity(identity);

@@ -52,10 +52,16 @@ export async function publish(options: PublishOptions): Promise<Published> {
   let uploaded = false;
   try {
     const body = await layered(source.output, raw, options);
-    const upload = store.upload(key, pipeline(body, hasher, () => undefined), { signal }).then((stored) => {
-      uploaded = true;
-      return stored;
-    });
+    const upload = store
+      .upload(
+        key,
+        pipeline(body, hasher, () => undefined),
+        { signal },
+      )
+      .then((stored) => {
+        uploaded = true;
+        return stored;
+      });
     const [{ size }, facts] = await bothOrFirstFailure(
       // A store that fails leaves pg_dump blocked on a full pipe: stop it.
       upload.catch(async (error: unknown) => {
@@ -115,7 +121,9 @@ async function bothOrFirstFailure<A, B>(a: Promise<A>, b: Promise<B>): Promise<[
 async function layered(output: Readable, raw: Counter, options: PublishOptions): Promise<Readable> {
   const compress = compressor(options.compression, options.compressionLevel);
   const noop = () => undefined;
-  const compressed: Readable = compress ? pipeline(output, raw, compress, noop) : pipeline(output, raw, noop);
+  const compressed: Readable = compress
+    ? pipeline(output, raw, compress, noop)
+    : pipeline(output, raw, noop);
   return options.encryption ? encryptStream(compressed, options.encryption) : compressed;
 }
 

@@ -87,7 +87,9 @@ function checkAgainst(manifest: Manifest, actual: StoredBytes): void {
     throw new ChecksumError(`${key} holds ${actual.bytes} bytes, but its manifest records ${size}`);
   }
   if (actual.sha256 !== sha256) {
-    throw new ChecksumError(`sha256 of ${key} is ${actual.sha256}, but its manifest records ${sha256}`);
+    throw new ChecksumError(
+      `sha256 of ${key} is ${actual.sha256}, but its manifest records ${sha256}`,
+    );
   }
 }
 

@@ -6,8 +6,21 @@ import type pg from 'pg';
 import { urlWithoutPassword } from '../inputs/database.js';
 import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
 import type { BackupSettings, DatabaseTarget } from '../settings.js';
-import { failureLine, findProgram, guardedStdout, libpqEnv, start, type Program } from './programs.js';
-import { connect, estimatedRowCounts, exactRowCounts, serverVersion, type ServerVersion } from './server.js';
+import {
+  failureLine,
+  findProgram,
+  guardedStdout,
+  libpqEnv,
+  start,
+  type Program,
+} from './programs.js';
+import {
+  connect,
+  estimatedRowCounts,
+  exactRowCounts,
+  serverVersion,
+  type ServerVersion,
+} from './server.js';
 
 export interface DumpPlan {
   program: Program;
@@ -15,7 +28,11 @@ export interface DumpPlan {
 }
 
 /** Checks, before anything is written, that the local pg_dump can dump this server. */
-export async function planDump(settings: BackupSettings, target: DatabaseTarget, signal: AbortSignal): Promise<DumpPlan> {
+export async function planDump(
+  settings: BackupSettings,
+  target: DatabaseTarget,
+  signal: AbortSignal,
+): Promise<DumpPlan> {
   const program = await findProgram('pg_dump', settings.pgBinDir);
   const client = await connect(target, signal);
   try {
@@ -42,7 +59,9 @@ export async function openDumpSource(
   let snapshot: string;
   try {
     await snapshotClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const { rows } = await snapshotClient.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+    const { rows } = await snapshotClient.query<{ id: string }>(
+      'SELECT pg_export_snapshot() AS id',
+    );
     snapshot = rows[0]?.id ?? '';
   } catch (error) {
     await snapshotClient.end().catch(() => undefined);
@@ -70,7 +89,11 @@ export async function openDumpSource(
   };
   return {
     format: 'pg_dump-custom',
-    manifestSource: { kind: 'postgres', database: target.database, serverVersion: plan.server.version },
+    manifestSource: {
+      kind: 'postgres',
+      database: target.database,
+      serverVersion: plan.server.version,
+    },
     dump: { program: 'pg_dump', version: plan.program.version },
     output,
     async finished(): Promise<SourceFacts> {
@@ -84,8 +107,12 @@ export async function openDumpSource(
   };
 }
 
-async function countRows(client: pg.Client, mode: BackupSettings['rowCounts']): Promise<SourceFacts> {
+async function countRows(
+  client: pg.Client,
+  mode: BackupSettings['rowCounts'],
+): Promise<SourceFacts> {
   if (mode === 'off') return {};
-  const rowCounts = mode === 'exact' ? await exactRowCounts(client) : await estimatedRowCounts(client);
+  const rowCounts =
+    mode === 'exact' ? await exactRowCounts(client) : await estimatedRowCounts(client);
   return { rowCounts, rowCountsMode: mode };
 }

@@ -18,7 +18,10 @@ export interface Program {
 /** The program in `pgBinDir` when given, else the first on PATH. */
 export async function findProgram(name: string, pgBinDir?: string): Promise<Program> {
   const file = pgBinDir ? path.join(pgBinDir, name) : await onPath(name);
-  if (!file) throw new Error(`${name} was not found on PATH; install the PostgreSQL client or set pg-bin-dir`);
+  if (!file)
+    throw new Error(
+      `${name} was not found on PATH; install the PostgreSQL client or set pg-bin-dir`,
+    );
   let stdout: string;
   try {
     ({ stdout } = await run(file, ['--version']));
@@ -34,13 +37,22 @@ async function onPath(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const file = path.join(dir, name);
-    if (await access(file).then(() => true, () => false)) return file;
+    if (
+      await access(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return file;
   }
   return undefined;
 }
 
 /** libpq reads the password from the environment, so it never shows in the process list. */
-export function libpqEnv(target: DatabaseTarget, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function libpqEnv(
+  target: DatabaseTarget,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   delete env.PGPASSWORD;
   if (target.password !== undefined) env.PGPASSWORD = target.password;
@@ -55,7 +67,10 @@ export function start(
   args: string[],
   env: NodeJS.ProcessEnv,
   stdin: 'ignore' | 'pipe' = 'ignore',
-): { child: Child; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+): {
+  child: Child;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+} {
   const child = spawn(program.path, args, { env, stdio: [stdin, 'pipe', 'pipe'] }) as Child;
   let stderr = '';
   child.stderr.setEncoding('utf8');
@@ -74,7 +89,10 @@ export function start(
 }
 
 /** One line describing how a program ended badly. */
-export function failureLine(name: string, ended: { code: number | null; signal: NodeJS.Signals | null; stderr: string }): string {
+export function failureLine(
+  name: string,
+  ended: { code: number | null; signal: NodeJS.Signals | null; stderr: string },
+): string {
   const how = ended.signal ? `was stopped by ${ended.signal}` : `exited with code ${ended.code}`;
   const lastLines = ended.stderr.split('\n').slice(-3).join(' | ');
   return `${name} ${how}${lastLines ? `: ${lastLines}` : ''}`;

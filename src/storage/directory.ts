@@ -26,10 +26,17 @@ export class DirectoryStore implements Store {
   /** `<name>/.<id>.dump.zst.partial-<random>`: hidden, and never matching the layout. */
   private temporary(key: string): string {
     const file = this.file(key);
-    return path.join(path.dirname(file), `.${path.basename(file)}.partial-${randomBytes(4).toString('hex')}`);
+    return path.join(
+      path.dirname(file),
+      `.${path.basename(file)}.partial-${randomBytes(4).toString('hex')}`,
+    );
   }
 
-  async upload(key: string, body: Readable, options: UploadOptions = {}): Promise<{ size: number }> {
+  async upload(
+    key: string,
+    body: Readable,
+    options: UploadOptions = {},
+  ): Promise<{ size: number }> {
     const temp = this.temporary(key);
     await mkdir(path.dirname(temp), { recursive: true });
     try {
@@ -113,7 +120,8 @@ export class DirectoryStore implements Store {
       const match = /^\.(.+)\.partial-[0-9a-f]{8}$/.exec(entry);
       if (!match || !(folder + (match[1] ?? '')).startsWith(prefix)) continue;
       const info = await stat(this.file(folder + entry)).catch(() => undefined);
-      if (info) yield { key: folder + (match[1] ?? ''), uploadId: folder + entry, initiated: info.mtime };
+      if (info)
+        yield { key: folder + (match[1] ?? ''), uploadId: folder + entry, initiated: info.mtime };
     }
   }
 

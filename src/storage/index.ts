@@ -15,5 +15,10 @@ export function openStore(
 ): Store {
   if (location.kind === 'directory') return new DirectoryStore(location.path);
   const client = new S3Client(s3ClientConfig(s3, env));
-  return new S3Store(client, { bucket: location.bucket, prefix: location.prefix, settings: s3, warn });
+  return new S3Store(client, {
+    bucket: location.bucket,
+    prefix: location.prefix,
+    settings: s3,
+    warn,
+  });
 }

@@ -31,7 +31,11 @@ export function s3ClientConfig(settings: S3Settings, env: NodeJS.ProcessEnv): S3
   const custom = settings.endpoint !== undefined;
   return {
     endpoint: settings.endpoint,
-    region: settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (custom ? 'auto' : 'us-east-1'),
+    region:
+      settings.region ??
+      env.AWS_REGION ??
+      env.AWS_DEFAULT_REGION ??
+      (custom ? 'auto' : 'us-east-1'),
     // S3-compatible stores need path-style addressing and reject the SDK's default checksums.
     forcePathStyle: settings.forcePathStyle ?? custom,
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -74,7 +78,11 @@ export class S3Store implements Store {
     };
   }
 
-  async upload(key: string, body: Readable, options: UploadOptions = {}): Promise<{ size: number }> {
+  async upload(
+    key: string,
+    body: Readable,
+    options: UploadOptions = {},
+  ): Promise<{ size: number }> {
     const upload = new Upload({
       client: this.client,
       partSize: PART_SIZE,
@@ -149,10 +157,13 @@ export class S3Store implements Store {
 
   async stat(key: string): Promise<StoredObject | undefined> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.root + key }));
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.root + key }),
+      );
       return { key, size: head.ContentLength ?? 0 };
     } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+        ?.httpStatusCode;
       if (status === 404 || (error as Error).name === 'NotFound') return undefined;
       throw error;
     }
@@ -224,7 +235,11 @@ export class S3Store implements Store {
 
   async abortUpload(upload: IncompleteUpload): Promise<void> {
     await this.client.send(
-      new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.root + upload.key, UploadId: upload.uploadId }),
+      new AbortMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: this.root + upload.key,
+        UploadId: upload.uploadId,
+      }),
     );
   }
 }

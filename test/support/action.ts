@@ -31,7 +31,10 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
+export async function runAction(
+  inputs: Record<string, string>,
+  options: RunOptions = {},
+): Promise<ActionRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'action-run-'));
   const outputFile = path.join(dir, 'output');
   const summaryFile = path.join(dir, 'summary');
@@ -49,7 +52,9 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
     const { code, stdout, stderr } = await runNode([ACTION_ENTRY], env, options);
     const outputs = parseOutputs(await readFile(outputFile, 'utf8'));
     const summary = await readFile(summaryFile, 'utf8');
-    const report = outputs.report ? (JSON.parse(outputs.report) as Record<string, unknown>) : undefined;
+    const report = outputs.report
+      ? (JSON.parse(outputs.report) as Record<string, unknown>)
+      : undefined;
     const everything = [stdout, stderr, summary, ...Object.values(outputs)].join('\n');
     return { code, stdout, stderr, outputs, summary, report, everything };
   } finally {
@@ -59,7 +64,11 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
 
 /** Runs the command-line program: `node dist/cli/index.js <args>`. */
 export async function runCli(args: string[], options: RunOptions = {}) {
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...options.env };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    ...options.env,
+  };
   return runNode([CLI_ENTRY, ...args], env, options);
 }
 
@@ -70,7 +79,11 @@ function runNode(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // process.execPath is the Node 24 that runs the tests (node_modules/.bin/node), like the runner's node24.
-    const child = spawn(process.execPath, args, { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,0 +1,13 @@
+// Bundles the action (dist/index.js) and the command-line program (dist/cli/index.js) with ncc.
+// Usage: node scripts/build.js [outDir]   (default: dist)
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+export function build(outDir) {
+  const ncc = path.resolve('node_modules/.bin/ncc');
+  const run = (args) => execFileSync(ncc, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  run(['build', 'src/index.ts', '-o', outDir, '--license', 'licenses.txt', '-q']);
+  run(['build', 'src/cli.ts', '-o', path.join(outDir, 'cli'), '-q']);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) build(process.argv[2] ?? 'dist');

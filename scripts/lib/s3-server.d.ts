@@ -1,0 +1,30 @@
+// Types for s3-server.js, which stays plain JavaScript so `node scripts/*.js` runs it unbuilt.
+export interface StartS3ServerOptions {
+  /** Buckets to create before the server starts listening. */
+  buckets?: string[];
+}
+
+export interface S3Server {
+  /** e.g. http://127.0.0.1:40891 */
+  endpoint: string;
+  port: number;
+  /** s3rver's data folder: bucket/key files live under it. */
+  dir: string;
+  /** Closes the server and its connections, then removes `dir`. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export const S3RVER_REGION: 'us-east-1';
+export const S3RVER_CREDENTIALS: Readonly<{ accessKeyId: string; secretAccessKey: string }>;
+
+export function startS3Server(options?: StartS3ServerOptions): Promise<S3Server>;
+
+/** Settings for the AWS SDK v3 S3Client that work against s3rver. */
+export function s3ClientConfig(endpoint: string): {
+  endpoint: string;
+  region: string;
+  forcePathStyle: true;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  requestChecksumCalculation: 'WHEN_REQUIRED';
+  responseChecksumValidation: 'WHEN_REQUIRED';
+};

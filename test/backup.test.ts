@@ -1,0 +1,273 @@
+/**
+ * The backup mode end to end, as users run it: the bundled action with INPUT_* variables, a real
+ * PostgreSQL server, a directory store and s3rver; each backup then restored by hand with the
+ * standard tools and compared table by table with its source.
+ */
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
+import { runAction, type ActionRun } from './support/action.js';
+import { restoreByHand } from './support/by-hand.js';
+import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+
+const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+
+let source: FreshDatabase;
+let work: string;
+let password: string;
+
+beforeAll(async () => {
+  source = await freshDatabase('backup_src');
+  await fillSampleDatabase(source.url, { rows: 3000 });
+  password = new URL(source.url).password;
+  work = await mkdtemp(path.join(os.tmpdir(), 'backup-test-'));
+});
+
+afterAll(async () => {
+  await source.drop();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** Every file under a folder, relative, sorted. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** The run's text minus `::add-mask::` commands, which the runner consumes and never shows. */
+function visible(run: ActionRun): string {
+  return run.everything
+    .split('\n')
+    .filter((line) => !line.startsWith('::add-mask::'))
+    .join('\n');
+}
+
+function lastErrorLine(run: ActionRun): string {
+  return (
+    run.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('::error::'))
+      .at(-1) ?? ''
+  );
+}
+
+async function expectRestoredEqual(file: string, identity?: string) {
+  const target = await freshDatabase('backup_restored');
+  try {
+    await restoreByHand(file, target.url, { identity });
+    expect(await tableChecksums(target.url)).toEqual(await tableChecksums(source.url));
+  } finally {
+    await target.drop();
+  }
+}
+
+describe('backup to a directory', () => {
+  let run: ActionRun;
+  let store: string;
+
+  beforeAll(async () => {
+    store = path.join(work, 'dir-store');
+    run = await runAction({ storage: store, 'database-url': source.url });
+  });
+
+  it('succeeds and publishes the object and its manifest', async () => {
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const id = run.outputs['backup-id'] ?? '';
+    expect(id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    expect(await filesUnder(store)).toEqual([
+      `${source.name}/${id}.dump.zst`,
+      `${source.name}/${id}.manifest.json`,
+    ]);
+    expect(run.outputs['backup-key']).toBe(`${source.name}/${id}.dump.zst`);
+    expect(run.outputs['manifest-key']).toBe(`${source.name}/${id}.manifest.json`);
+  });
+
+  it('records the stored bytes exactly: size and sha256 in outputs and manifest', async () => {
+    const bytes = await readFile(path.join(store, run.outputs['backup-key'] ?? ''));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    expect(run.outputs['sha256']).toBe(sha256);
+    expect(Number(run.outputs['size-bytes'])).toBe(bytes.length);
+    const manifest = JSON.parse(
+      await readFile(path.join(store, run.outputs['manifest-key'] ?? ''), 'utf8'),
+    );
+    expect(manifest).toMatchObject({
+      version: 1,
+      id: run.outputs['backup-id'],
+      name: source.name,
+      source: { kind: 'postgres', database: source.name },
+      format: 'pg_dump-custom',
+      compression: 'zstd',
+      encryption: 'none',
+      object: { key: run.outputs['backup-key'], size: bytes.length, sha256 },
+      rowCountsMode: 'exact',
+      tool: { name: 'backup-action' },
+      dump: { program: 'pg_dump' },
+    });
+    expect(Date.parse(manifest.completedAt)).toBeGreaterThanOrEqual(Date.parse(manifest.createdAt));
+  });
+
+  it('records every table’s exact row count, partitions included', async () => {
+    const manifest = JSON.parse(
+      await readFile(path.join(store, run.outputs['manifest-key'] ?? ''), 'utf8'),
+    );
+    const counts = await tableRowCounts(source.url);
+    expect(Object.keys(counts).length).toBeGreaterThan(5);
+    expect(manifest.rowCounts).toEqual(counts);
+  });
+
+  it('restores by hand with zstd -d and pg_restore to an identical database', async () => {
+    await expectRestoredEqual(path.join(store, run.outputs['backup-key'] ?? ''));
+  });
+
+  it('writes a readable job summary and the report output', () => {
+    expect(run.summary).toContain(`backup-action backup: ${source.name}`);
+    for (const label of ['Size', 'Compression', 'Duration', 'Throughput', 'Tables / rows']) {
+      expect(run.summary).toContain(`| ${label} |`);
+    }
+    expect(run.report).toMatchObject({ mode: 'backup', ok: true, name: source.name });
+  });
+
+  it('never shows the database password', () => {
+    expect(password.length).toBeGreaterThan(5);
+    expect(visible(run)).not.toContain(password);
+    expect(run.stdout).toContain(`::add-mask::${password}`);
+  });
+});
+
+describe('backup to S3, age-encrypted', () => {
+  let run: ActionRun;
+  let identity: string;
+  const prefix = `encrypted-${process.pid}`;
+
+  beforeAll(async () => {
+    identity = await generateIdentity();
+    run = await runAction(
+      {
+        storage: `s3://${testS3Bucket()}/${prefix}`,
+        's3-endpoint': testS3Endpoint(),
+        'database-url': source.url,
+        name: 'shop',
+        'age-recipients': await identityToRecipient(identity),
+      },
+      { env: S3_ENV },
+    );
+  });
+
+  it('uploads the object and manifest under the prefix', async () => {
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const client = new S3Client(testS3ClientConfig());
+    const listing = await client.send(
+      new ListObjectsV2Command({ Bucket: testS3Bucket(), Prefix: `${prefix}/` }),
+    );
+    const id = run.outputs['backup-id'];
+    expect((listing.Contents ?? []).map((item) => item.Key).sort()).toEqual([
+      `${prefix}/shop/${id}.dump.zst.age`,
+      `${prefix}/shop/${id}.manifest.json`,
+    ]);
+  });
+
+  it('restores by hand with age -d, zstd -d and pg_restore', async () => {
+    const client = new S3Client(testS3ClientConfig());
+    const object = await client.send(
+      new GetObjectCommand({
+        Bucket: testS3Bucket(),
+        Key: `${prefix}/${run.outputs['backup-key']}`,
+      }),
+    );
+    const bytes = Buffer.from(await object.Body!.transformToByteArray());
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(run.outputs['sha256']);
+    const file = path.join(work, path.basename(run.outputs['backup-key'] ?? ''));
+    await writeFile(file, bytes);
+    await expectRestoredEqual(file, identity);
+  });
+});
+
+describe('gzip, no row counts', () => {
+  it('stores a .dump.gz that gzip -d and pg_restore read', async () => {
+    const store = path.join(work, 'gzip-store');
+    const run = await runAction({
+      storage: `file://${store}`,
+      'database-url': source.url,
+      compression: 'gzip',
+      'row-counts': 'off',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const manifest = JSON.parse(
+      await readFile(path.join(store, run.outputs['manifest-key'] ?? ''), 'utf8'),
+    );
+    expect(manifest.compression).toBe('gzip');
+    expect(manifest.rowCounts).toBeUndefined();
+    await expectRestoredEqual(path.join(store, run.outputs['backup-key'] ?? ''));
+  });
+});
+
+describe('failures publish nothing', () => {
+  it('a database that does not exist: non-zero exit, clear reason, nothing stored', async () => {
+    const store = path.join(work, 'missing-db');
+    const url = new URL(source.url);
+    url.pathname = '/no_such_database';
+    const run = await runAction({ storage: store, 'database-url': url.href, name: 'missing' });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(/no_such_database.*does not exist/);
+    expect(await filesUnder(store)).toEqual([]);
+    expect(visible(run)).not.toContain(password);
+  });
+
+  it('the connection killed mid-dump: no manifest, no object, no partial file', async () => {
+    const big = await freshDatabase('backup_big');
+    try {
+      const client = new pg.Client({ connectionString: big.url });
+      await client.connect();
+      await client.query(
+        `CREATE TABLE filler AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 8) AS text FROM generate_series(1, 1500000) g`,
+      );
+      const store = path.join(work, 'killed');
+      const running = runAction({ storage: store, 'database-url': big.url, compression: 'none' });
+      // Wait until pg_dump is copying the table, then kill its backend.
+      let killed = 0;
+      for (let attempt = 0; attempt < 400 && killed === 0; attempt += 1) {
+        const { rowCount } = await client.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE datname = $1 AND application_name = 'pg_dump' AND query ILIKE 'COPY%'`,
+          [big.name],
+        );
+        killed = rowCount ?? 0;
+        if (killed === 0) await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await client.end();
+      const run = await running;
+      expect(killed).toBe(1);
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toMatch(/pg_dump/);
+      expect(await filesUnder(store)).toEqual([]);
+    } finally {
+      await big.drop();
+    }
+  });
+
+  it.each([
+    ['storage', { storage: 'ftp://host/backups' }],
+    ['database-url', { 'database-url': 'postgres//missing-colon' }],
+    ['mode', { mode: 'backup-all' }],
+    ['compression', { compression: 'brotli' }],
+    ['age-recipients', { 'age-recipients': 'age1invalidrecipient' }],
+  ])('bad %s fails before any work, naming the input', async (input, bad) => {
+    const store = path.join(work, `bad-${input}`);
+    const run = await runAction({ storage: store, 'database-url': source.url, ...bad });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(new RegExp(`^::error::Input "${input}": `));
+    expect(run.stdout).not.toContain('pg_dump');
+    expect(await filesUnder(store)).toEqual([]);
+    expect(visible(run)).not.toContain(password);
+  });
+});

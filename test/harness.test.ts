@@ -1,0 +1,104 @@
+// Proves the shared test harness: the PostgreSQL server, fresh databases, the sample data and
+// its figures, and s3rver through the real AWS SDK.
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
+import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { testDatabaseUrl, testS3Bucket, testS3ClientConfig } from './support/env.js';
+
+describe('PostgreSQL harness', () => {
+  const databases: FreshDatabase[] = [];
+  afterAll(async () => {
+    await Promise.all(databases.map((db) => db.drop()));
+  });
+
+  it('connects as a superuser', async () => {
+    const client = new pg.Client({ connectionString: testDatabaseUrl() });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ superuser: string; version: number }>(
+        "SELECT current_setting('is_superuser') AS superuser, current_setting('server_version_num')::int AS version",
+      );
+      expect(rows[0]?.superuser).toBe('on');
+      // gen_random_uuid() and DROP DATABASE ... WITH (FORCE) need 13+.
+      expect(rows[0]?.version).toBeGreaterThanOrEqual(130000);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('fills a fresh database with sample data whose figures are exact and stable', async () => {
+    const source = await freshDatabase('harness');
+    const twin = await freshDatabase('harness');
+    databases.push(source, twin);
+    expect(source.name).not.toBe(twin.name);
+    await Promise.all([fillSampleDatabase(source.url), fillSampleDatabase(twin.url)]);
+
+    const counts = await tableRowCounts(source.url);
+    expect(Object.keys(counts)).toEqual(
+      expect.arrayContaining([
+        'public.customers',
+        'inventory.products',
+        'inventory.stock',
+        'sales.order_lines',
+        'sales.orders_2024',
+        'sales.orders_2025',
+        'sales.orders_2026',
+      ]),
+    );
+    // Partitioned parents hold no rows of their own, so only their partitions are counted.
+    expect(counts).not.toHaveProperty('sales.orders');
+    for (const [table, count] of Object.entries(counts)) {
+      expect(count, table).toBeGreaterThan(0);
+    }
+    expect(counts['sales.order_lines']).toBe(6000);
+
+    const checksums = await tableChecksums(source.url);
+    expect(Object.keys(checksums).sort()).toEqual(Object.keys(counts).sort());
+    expect(await tableChecksums(source.url)).toEqual(checksums);
+    // Deterministic content: an independent fill gives the same figures.
+    expect(await tableChecksums(twin.url)).toEqual(checksums);
+  });
+});
+
+describe('S3 harness', () => {
+  it('stores and lists objects through the AWS SDK', async () => {
+    const client = new S3Client(testS3ClientConfig());
+    const bucket = testS3Bucket();
+    const prefix = `harness-${process.pid}-${Date.now()}/`;
+    try {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}a.txt`, Body: 'a' }));
+      // A streamed body is what uploads of backups send.
+      const body = 'streamed '.repeat(1000);
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: `${prefix}b.txt`,
+          Body: Readable.from([Buffer.from(body)]),
+          ContentLength: body.length,
+        }),
+      );
+
+      const listed = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }),
+      );
+      expect(listed.Contents?.map((object) => object.Key)).toEqual([
+        `${prefix}a.txt`,
+        `${prefix}b.txt`,
+      ]);
+      const got = await client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: `${prefix}b.txt` }),
+      );
+      expect(await got.Body?.transformToString()).toBe(body);
+    } finally {
+      client.destroy();
+    }
+  });
+});

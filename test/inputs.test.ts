@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../src/errors.js';
+import { readSettings } from '../src/inputs/index.js';
+import { parseCheck } from '../src/inputs/checks.js';
+import { parseDuration } from '../src/duration.js';
+import type { BackupSettings, RestoreTestSettings } from '../src/settings.js';
+
+const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+const DB = 'postgresql://app:pa%3Ass@db.example.com:5432/Shop_Main';
+
+const source = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
+const read = (inputs: Record<string, string>) => readSettings(source(inputs), '/work');
+
+describe('backup settings', () => {
+  it('fills the defaults a user expects', async () => {
+    const settings = (await read({
+      storage: 's3://my-bucket/nightly/db',
+      'database-url': DB,
+    })) as BackupSettings;
+    expect(settings).toMatchObject({
+      mode: 'backup',
+      name: 'shop_main',
+      storage: { kind: 's3', bucket: 'my-bucket', prefix: 'nightly/db' },
+      source: 'postgres',
+      compression: 'zstd',
+      rowCounts: 'exact',
+      database: {
+        database: 'Shop_Main',
+        password: 'pa:ss',
+        display: 'postgresql://app:***@db.example.com:5432/Shop_Main',
+      },
+    });
+    expect(settings.encryption).toBeUndefined();
+    expect(settings.secrets).toEqual(expect.arrayContaining(['pa:ss', DB]));
+  });
+
+  it('reads storage in all three forms', async () => {
+    const storage = async (value: string) =>
+      (await read({ storage: value, 'database-url': DB })).storage;
+    expect(await storage('file:///var/backups/pg')).toEqual({
+      kind: 'directory',
+      path: '/var/backups/pg',
+    });
+    expect(await storage('./backups')).toEqual({ kind: 'directory', path: '/work/backups' });
+    expect(await storage('s3://bucket-1')).toEqual({ kind: 's3', bucket: 'bucket-1', prefix: '' });
+  });
+
+  it('takes age recipients one per line and pg_dump arguments as separate arguments', async () => {
+    const settings = (await read({
+      storage: '/b',
+      'database-url': DB,
+      'age-recipients': `# ops team\n${RECIPIENT}\n`,
+      'pg-dump-args': '--exclude-table=audit.*\n--no-comments',
+    })) as BackupSettings;
+    expect(settings.encryption).toEqual({ recipients: [RECIPIENT] });
+    expect(settings.pgDumpArgs).toEqual(['--exclude-table=audit.*', '--no-comments']);
+  });
+});
+
+describe('restore-test settings', () => {
+  it('parses checks and defaults the scratch server database', async () => {
+    const settings = (await read({
+      mode: 'restore-test',
+      storage: '/b',
+      name: 'shop',
+      'database-url': 'postgres://postgres:pw@localhost:5432',
+      checks: 'sales.orders >= 100\nSELECT count(*) > 0 FROM users',
+    })) as RestoreTestSettings;
+    expect(settings.database.database).toBe('postgres');
+    expect(settings.backupId).toBe('latest');
+    expect(settings.checks.map((check) => check.kind)).toEqual(['count', 'sql']);
+  });
+});
+
+describe('bad input gets one line naming the input', () => {
+  const base = { storage: '/b', 'database-url': DB };
+  const cases: [string, Record<string, string>, string][] = [
+    ['unknown mode', { ...base, mode: 'backups' }, 'mode'],
+    ['unknown compression', { ...base, compression: 'lz4' }, 'compression'],
+    ['compression level out of range', { ...base, 'compression-level': '25' }, 'compression-level'],
+    ['non-numeric level', { ...base, 'compression-level': 'max' }, 'compression-level'],
+    ['missing storage', { 'database-url': DB }, 'storage'],
+    ['unsupported storage scheme', { ...base, storage: 'gs://bucket/x' }, 'storage'],
+    ['relative file URL', { ...base, storage: 'file://relative/path' }, 'storage'],
+    ['bad bucket name', { ...base, storage: 's3://B!/x' }, 'storage'],
+    ['dot-dot in prefix', { ...base, storage: 's3://bucket/../x' }, 'storage'],
+    ['name with a slash', { ...base, name: 'a/b' }, 'name'],
+    ['name dot-dot', { ...base, name: '..' }, 'name'],
+    ['name with upper case', { ...base, name: 'Shop' }, 'name'],
+    ['malformed database URL', { ...base, 'database-url': 'not a url' }, 'database-url'],
+    [
+      'database URL with another scheme',
+      { ...base, 'database-url': 'mysql://u:p@h/db' },
+      'database-url',
+    ],
+    [
+      'database URL with no database',
+      { ...base, 'database-url': 'postgres://u:p@h:5432' },
+      'database-url',
+    ],
+    ['missing database URL', { storage: '/b' }, 'database-url'],
+    ['bad age recipient', { ...base, 'age-recipients': 'age1notakey' }, 'age-recipients'],
+    [
+      'recipients and passphrase',
+      { ...base, 'age-recipients': RECIPIENT, 'encryption-passphrase': 'x' },
+      'encryption-passphrase',
+    ],
+    ['unknown row-counts', { ...base, 'row-counts': 'some' }, 'row-counts'],
+    [
+      'pg-dump-args taking the output',
+      { ...base, 'pg-dump-args': '--file=/tmp/x' },
+      'pg-dump-args',
+    ],
+    ['bad s3 endpoint', { ...base, 's3-endpoint': 'minio:9000' }, 's3-endpoint'],
+    ['bad s3-sse', { ...base, 's3-sse': 'kms' }, 's3-sse'],
+    ['bad boolean', { ...base, 's3-force-path-style': 'maybe' }, 's3-force-path-style'],
+    ['bad notify-on', { ...base, 'notify-on': 'sometimes' }, 'notify-on'],
+    ['bad webhook URL', { ...base, 'webhook-url': 'hooks.example.com/x' }, 'webhook-url'],
+    ['failure-issue without a token', { ...base, 'failure-issue': 'true' }, 'failure-issue'],
+    [
+      'bad max-age',
+      { ...base, mode: 'verify-latest', name: 'x', 'max-age': '26 hours' },
+      'max-age',
+    ],
+    [
+      'bad max-shrink',
+      { ...base, mode: 'verify-latest', name: 'x', 'max-shrink': '150%' },
+      'max-shrink',
+    ],
+    ['bad min-size', { ...base, mode: 'verify-latest', name: 'x', 'min-size': 'big' }, 'min-size'],
+    [
+      'bad age identity',
+      { ...base, mode: 'verify-latest', name: 'x', 'age-identity': 'AGE-SECRET-KEY-1NOPE' },
+      'age-identity',
+    ],
+    [
+      'bad backup id',
+      { ...base, mode: 'restore-test', name: 'x', 'backup-id': 'yesterday' },
+      'backup-id',
+    ],
+    [
+      'check in neither form',
+      { ...base, mode: 'restore-test', name: 'x', checks: 'orders should be big' },
+      'checks',
+    ],
+    ['zero jobs', { ...base, mode: 'restore-test', name: 'x', jobs: '0' }, 'jobs'],
+    ['restore without confirm', { ...base, mode: 'restore' }, 'confirm'],
+    [
+      'negative keep count',
+      { ...base, mode: 'retention-prune', name: 'x', 'keep-daily': '-1' },
+      'keep-daily',
+    ],
+    [
+      'non-numeric keep count',
+      { ...base, mode: 'retention-prune', name: 'x', 'keep-last': 'ten' },
+      'keep-last',
+    ],
+    ['policy with no rule', { ...base, mode: 'retention-prune', name: 'x' }, 'keep-last'],
+    [
+      'bad keep-within',
+      { ...base, mode: 'retention-prune', name: 'x', 'keep-within': '7 days' },
+      'keep-within',
+    ],
+    [
+      'bad timezone',
+      { ...base, mode: 'retention-prune', name: 'x', 'keep-last': '3', timezone: 'Mars/Olympus' },
+      'timezone',
+    ],
+    [
+      'bad orphan-grace',
+      { ...base, mode: 'retention-prune', name: 'x', 'keep-last': '3', 'orphan-grace': 'soon' },
+      'orphan-grace',
+    ],
+  ];
+
+  it.each(cases)('%s', async (_label, inputs, input) => {
+    const error = await read(inputs).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).input).toBe(input);
+    expect((error as Error).message).toMatch(new RegExp(`^Input "${input}": `));
+    expect((error as Error).message).not.toContain('\n');
+    // A database URL's password is never echoed back.
+    expect((error as Error).message).not.toContain('pa%3Ass');
+  });
+});
+
+describe('checks', () => {
+  it('reads both forms and refuses anything else', () => {
+    expect(parseCheck('orders >= 10')).toMatchObject({
+      kind: 'count',
+      table: 'public.orders',
+      operator: '>=',
+      value: 10,
+    });
+    expect(parseCheck('sales.orders == 3')).toMatchObject({ table: 'sales.orders', operator: '=' });
+    expect(parseCheck('select true;')).toMatchObject({ kind: 'sql', sql: 'select true' });
+    expect(parseCheck('DROP TABLE x')).toBeUndefined();
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['90s', 90_000],
+    ['45m', 2_700_000],
+    ['26h', 93_600_000],
+    ['7d', 604_800_000],
+    ['2w', 1_209_600_000],
+    ['1d12h', 129_600_000],
+  ])('%s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', '0s', '12h1d', '1d1d', '5', 'h', '1.5h', '-1h', '1y'])('refuses %j', (text) =>
+    expect(parseDuration(text)).toBeUndefined(),
+  );
+});
