@@ -1,0 +1,3 @@
+export function inputsTable(action: unknown): string;
+export function outputsTable(action: unknown): string;
+export function withTables(readme: string, action: unknown): string;

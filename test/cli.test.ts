@@ -1,0 +1,115 @@
+/** The command-line program: argument parsing, and a real backup run the way cron would run it. */
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inputSource, parseArgs, UsageError } from '../src/cli-args.js';
+import { fillSampleDatabase } from '../scripts/lib/sample-db.js';
+import { runCli } from './support/action.js';
+import { freshDatabase, type FreshDatabase } from './support/db.js';
+
+const noFiles = (file: string): string => {
+  throw new Error(`unexpected read of ${file}`);
+};
+
+describe('parseArgs', () => {
+  it('takes the mode, then --input value and --input=value pairs', () => {
+    const values = parseArgs(
+      ['backup', '--storage', '/b', '--compression=gzip', '--name', 'shop'],
+      noFiles,
+    );
+    expect(Object.fromEntries(values)).toEqual({
+      mode: 'backup',
+      storage: '/b',
+      compression: 'gzip',
+      name: 'shop',
+    });
+  });
+
+  it('treats a flag with no value as true', () => {
+    const values = parseArgs(['retention-prune', '--dry-run', '--keep-last', '3'], noFiles);
+    expect(values.get('dry-run')).toBe('true');
+    expect(values.get('keep-last')).toBe('3');
+  });
+
+  it('reads --<input>-file from a file, without its final newline', () => {
+    const values = parseArgs(['backup', '--database-url-file', '/run/secrets/db'], (file) =>
+      file === '/run/secrets/db' ? 'postgres://u:p@h/db\n' : '',
+    );
+    expect(values.get('database-url')).toBe('postgres://u:p@h/db');
+  });
+
+  it('keeps inputs that end in -file as themselves', () => {
+    expect(
+      parseArgs(['restore-test', '--checks-file', 'checks.txt'], noFiles).get('checks-file'),
+    ).toBe('checks.txt');
+  });
+
+  it.each([
+    [[]],
+    [['--storage', '/b']],
+    [['backup', '--databse-url', 'x']],
+    [['backup', 'stray']],
+    [['backup', '--mode', 'restore']],
+  ])('refuses %j', (argv) => {
+    expect(() => parseArgs(argv, noFiles)).toThrow(UsageError);
+  });
+
+  it('falls back to BACKUP_ACTION_* variables', () => {
+    const source = inputSource(new Map([['storage', '/b']]), {
+      BACKUP_ACTION_DATABASE_URL: 'postgres://x',
+    });
+    expect(source('storage')).toBe('/b');
+    expect(source('database-url')).toBe('postgres://x');
+    expect(source('name')).toBe('');
+  });
+});
+
+describe('backup-action on the command line', () => {
+  let db: FreshDatabase;
+  let dir: string;
+
+  beforeAll(async () => {
+    db = await freshDatabase('cli_src');
+    await fillSampleDatabase(db.url, { rows: 300 });
+    dir = await mkdtemp(path.join(os.tmpdir(), 'cli-test-'));
+  });
+
+  afterAll(async () => {
+    await db.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('backs up with the password in a file, prints the summary, exits 0', async () => {
+    const secret = path.join(dir, 'database-url');
+    await writeFile(secret, `${db.url}\n`);
+    const store = path.join(dir, 'store');
+    const run = await runCli([
+      'backup',
+      '--storage',
+      store,
+      '--name',
+      'cli',
+      '--database-url-file',
+      secret,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^OK backup-action backup cli$/m);
+    expect(run.stdout).toMatch(/^backup-id=\d{8}T\d{6}Z-[0-9a-f]{6}$/m);
+    expect((await readdir(path.join(store, 'cli'))).length).toBe(2);
+    expect(run.stdout + run.stderr).not.toContain(new URL(db.url).password);
+  });
+
+  it('exits 2 with one line for a usage error, and 1 with the reason for bad input', async () => {
+    const usage = await runCli(['backup', '--no-such-input', 'x']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^error: unknown option --no-such-input/);
+    const bad = await runCli(['backup', '--storage', path.join(dir, 'x'), '--compression', 'rar'], {
+      env: { BACKUP_ACTION_DATABASE_URL: db.url },
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n').at(-1)).toMatch(
+      /^error: Input "compression": "rar" is not accepted/,
+    );
+  });
+});
