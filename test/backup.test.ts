@@ -12,7 +12,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
-import { runAction, type ActionRun } from './support/action.js';
+import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
 import { restoreByHand } from './support/by-hand.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
@@ -50,15 +50,6 @@ function visible(run: ActionRun): string {
     .split('\n')
     .filter((line) => !line.startsWith('::add-mask::'))
     .join('\n');
-}
-
-function lastErrorLine(run: ActionRun): string {
-  return (
-    run.stdout
-      .split('\n')
-      .filter((line) => line.startsWith('::error::'))
-      .at(-1) ?? ''
-  );
 }
 
 async function expectRestoredEqual(file: string, identity?: string) {
@@ -265,7 +256,7 @@ describe('failures publish nothing', () => {
     const store = path.join(work, `bad-${input}`);
     const run = await runAction({ storage: store, 'database-url': source.url, ...bad });
     expect(run.code).not.toBe(0);
-    expect(lastErrorLine(run)).toMatch(new RegExp(`^::error::Input "${input}": `));
+    expect(lastErrorLine(run)).toMatch(new RegExp(`^Input "${input}": `));
     expect(run.stdout).not.toContain('pg_dump');
     expect(await filesUnder(store)).toEqual([]);
     expect(visible(run)).not.toContain(password);

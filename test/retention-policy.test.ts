@@ -108,10 +108,30 @@ describe('decide: safety rails', () => {
       { yearly: 1, hourly: 0 },
     ];
     expect(policies.map((policy) => decide(set, policy, 'UTC')[0])).toEqual([
-      { id: '2024-01-03T00:00:00Z', createdAt: set[2]?.createdAt, keep: true, rules: ['last', 'newest'] },
-      { id: '2024-01-03T00:00:00Z', createdAt: set[2]?.createdAt, keep: true, rules: ['daily', 'newest'] },
-      { id: '2024-01-03T00:00:00Z', createdAt: set[2]?.createdAt, keep: true, rules: ['within', 'newest'] },
-      { id: '2024-01-03T00:00:00Z', createdAt: set[2]?.createdAt, keep: true, rules: ['yearly', 'newest'] },
+      {
+        id: '2024-01-03T00:00:00Z',
+        createdAt: set[2]?.createdAt,
+        keep: true,
+        rules: ['last', 'newest'],
+      },
+      {
+        id: '2024-01-03T00:00:00Z',
+        createdAt: set[2]?.createdAt,
+        keep: true,
+        rules: ['daily', 'newest'],
+      },
+      {
+        id: '2024-01-03T00:00:00Z',
+        createdAt: set[2]?.createdAt,
+        keep: true,
+        rules: ['within', 'newest'],
+      },
+      {
+        id: '2024-01-03T00:00:00Z',
+        createdAt: set[2]?.createdAt,
+        keep: true,
+        rules: ['yearly', 'newest'],
+      },
     ]);
   });
 

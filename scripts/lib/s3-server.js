@@ -1,4 +1,4 @@
-// A real S3 protocol server (s3rver) in this process, for tests, the demo and the benchmark.
+// A real S3 protocol server (s3rver) in a child process, for tests, the demo and the benchmark.
 //
 // AWS SDK v3 talks to it with `s3ClientConfig(endpoint)`: path-style addressing (there is no
 // DNS for <bucket>.127.0.0.1), s3rver's fixed credentials S3RVER/S3RVER, region us-east-1,
@@ -6,11 +6,12 @@
 // PutObject or UploadPart is sent aws-chunked with a checksum trailer, which s3rver does not
 // decode, so it would store the chunk framing as the object's bytes.
 // s3rver lacks AbortMultipartUpload, ListMultipartUploads, versioning and SSE (see DESIGN.md).
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import S3rver from 's3rver';
+import { fileURLToPath } from 'node:url';
 
 export const S3RVER_REGION = 'us-east-1';
 export const S3RVER_CREDENTIALS = Object.freeze({
@@ -18,50 +19,52 @@ export const S3RVER_CREDENTIALS = Object.freeze({
   secretAccessKey: 'S3RVER',
 });
 
+const MAIN = fileURLToPath(new URL('./s3-server-main.js', import.meta.url));
+
 /**
  * @typedef {{ buckets?: string[] }} StartS3ServerOptions
  * @typedef {{ endpoint: string, port: number, dir: string, stop(): Promise<void> }} S3Server
  */
 
 /**
- * Starts s3rver on 127.0.0.1 on a free port, silent, with its data in a new temp folder and
- * the given buckets already created.
+ * Starts s3rver on 127.0.0.1 on a free port, in a child process, silent, with its data in a
+ * new temp folder and the given buckets already created.
  * @param {StartS3ServerOptions} [options]
  * @returns {Promise<S3Server>}
  */
 export async function startS3Server({ buckets = [] } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 's3rver-'));
-  // The server dies with the process, but its folder would stay behind.
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', MAIN, dir, ...buckets], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  // The server dies with this process (its stdin closes), but its folder would stay behind.
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   process.on('exit', removeDir);
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0, // the OS picks a free port: no race between choosing and binding
-    silent: true,
-    directory: dir,
-    configureBuckets: buckets.map((name) => ({ name, configs: [] })),
-  });
-  /** @type {{ port: number }} */
-  let address;
+  /** @type {number} */
+  let port;
   try {
-    address = await server.run();
+    port = await new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`s3rver exited with code ${code}`)));
+      child.stdout.once('data', (line) => resolve(JSON.parse(String(line)).port));
+    });
   } catch (error) {
+    child.kill('SIGKILL');
     process.off('exit', removeDir);
     removeDir();
     throw error;
   }
   let stopped = false;
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    port: address.port,
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
     dir,
     async stop() {
       if (stopped) return;
       stopped = true;
-      const closed = server.close();
-      // The SDK keeps connections alive; close() alone would wait for them.
-      server.httpServer.closeAllConnections();
-      await closed;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
       process.off('exit', removeDir);
       await rm(dir, { recursive: true, force: true });
     },

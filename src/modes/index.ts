@@ -1,12 +1,15 @@
 /** Dispatches settings to their mode. */
 import type { Settings } from '../settings.js';
 import { backup } from './backup.js';
+import { verifyLatest } from './verify-latest.js';
 import type { ModeResult, RunContext } from './types.js';
 
 export async function runMode(settings: Settings, ctx: RunContext): Promise<ModeResult> {
   switch (settings.mode) {
     case 'backup':
       return backup(settings, ctx);
+    case 'verify-latest':
+      return verifyLatest(settings, ctx);
     default:
       throw new Error(`mode ${settings.mode} is not available in this version`);
   }

@@ -112,3 +112,22 @@ export function parseOutputs(text: string): Record<string, string> {
   }
   return outputs;
 }
+
+/** The run's `::error::` lines as the runner shows them (it unescapes %25, %0D and %0A). */
+export function errorLines(run: { stdout: string }): string[] {
+  return run.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('::error::'))
+    .map((line) =>
+      line
+        .slice('::error::'.length)
+        .replace(/%0D/g, '\r')
+        .replace(/%0A/g, '\n')
+        .replace(/%25/g, '%'),
+    );
+}
+
+/** The reason a failed run gives last, the way a user reads it at the end of the log. */
+export function lastErrorLine(run: { stdout: string }): string {
+  return errorLines(run).at(-1) ?? '';
+}

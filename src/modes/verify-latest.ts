@@ -1,0 +1,145 @@
+/**
+ * The `verify-latest` mode: is the newest backup fresh and intact? One listing finds it (ids sort
+ * by time), its manifest is read, the rules are checked against the listing's sizes, and with
+ * `deep` every stored byte is hashed, decrypted, decompressed and read by the archive's own tool.
+ */
+import { listSet, readManifest, type SetEntry, type SetListing } from '../catalog.js';
+import { errorMessage } from '../errors.js';
+import { formatDuration } from '../duration.js';
+import { formatBytes, formatCount } from '../format.js';
+import { idTime } from '../ids.js';
+import type { Manifest } from '../manifest.js';
+import { readArchive } from '../pipeline/read.js';
+import type { VerifySettings } from '../settings.js';
+import { checkArchive, type ArchiveContents } from '../verify/archive-check.js';
+import { brokenRules, sizeChange } from '../verify/rules.js';
+import { ModeFailure, type ModeResult, type RunContext, type Table } from './types.js';
+
+const TREND_ROWS = 7;
+
+export async function verifyLatest(settings: VerifySettings, ctx: RunContext): Promise<ModeResult> {
+  const listing = await listSet(ctx.store, settings.name);
+  reportLeftovers(listing, ctx);
+  const newest = listing.backups[0];
+  if (!newest) {
+    throw new ModeFailure(`no backup of set "${settings.name}" in ${ctx.store.description}`, {});
+  }
+  const trend = trendTable(listing.backups, ctx.now());
+  let manifest: Manifest;
+  try {
+    manifest = await readManifest(ctx.store, settings.name, newest);
+  } catch (error) {
+    throw new ModeFailure(errorMessage(error), { tables: [trend] });
+  }
+  const ageMs = ctx.now().getTime() - Date.parse(manifest.createdAt);
+  const storedSize = newest.objects.find((object) => object.key === manifest.object.key)?.size;
+  const problems = brokenRules(
+    {
+      ageMs,
+      storedSize,
+      manifestSize: manifest.object.size,
+      objectKey: manifest.object.key,
+      previousSize: listing.backups[1] ? dataSize(listing.backups[1]) : undefined,
+    },
+    settings,
+  );
+  const partial = describe(manifest, ageMs, trend);
+  if (problems.length > 0) throw new ModeFailure(problems.join('; '), partial);
+  const contents = settings.deep ? await deepRead(settings, ctx, manifest, partial) : undefined;
+  return finish(manifest, ageMs, partial, contents);
+}
+
+/** Downloads, hashes, decrypts, decompresses and lists the archive; fails with the first cause. */
+async function deepRead(
+  settings: VerifySettings,
+  ctx: RunContext,
+  manifest: Manifest,
+  partial: Partial<ModeResult>,
+): Promise<ArchiveContents> {
+  try {
+    return await readArchive(
+      ctx.store,
+      manifest,
+      settings.decryption,
+      (archive) => checkArchive(archive, manifest.format, settings.pgBinDir),
+      ctx.signal,
+    );
+  } catch (error) {
+    throw new ModeFailure(errorMessage(error), partial);
+  }
+}
+
+/** The size of an entry's data object, as listed. */
+function dataSize(entry: SetEntry): number | undefined {
+  return entry.objects[0]?.size;
+}
+
+function reportLeftovers(listing: SetListing, ctx: RunContext): void {
+  if (listing.leftovers.length === 0) return;
+  const keys = listing.leftovers.flatMap((entry) => entry.objects.map((object) => object.key));
+  ctx.log.warning(
+    `${keys.length} object(s) have no manifest (failed or running backups; retention-prune removes them after orphan-grace): ${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', …' : ''}`,
+  );
+}
+
+function trendTable(backups: SetEntry[], now: Date): Table {
+  const shown = backups.slice(0, TREND_ROWS);
+  const rows = shown.map((entry, index) => {
+    const size = dataSize(entry);
+    const previous = shown[index + 1] ?? backups[index + 1];
+    const time = idTime(entry.id);
+    return [
+      entry.id,
+      time ? formatDuration(now.getTime() - time.getTime()) : '?',
+      size === undefined ? 'missing' : formatBytes(size),
+      size === undefined || !previous ? '' : sizeChange(size, dataSize(previous)),
+    ];
+  });
+  return {
+    title: `Newest backups (${formatCount(backups.length)} in all)`,
+    header: ['id', 'age', 'size', 'change'],
+    rows,
+  };
+}
+
+function describe(manifest: Manifest, ageMs: number, trend: Table): Partial<ModeResult> {
+  return {
+    facts: [
+      ['Set', manifest.name],
+      ['Newest backup', manifest.id],
+      ['Age', formatDuration(ageMs)],
+      ['Size', `${formatBytes(manifest.object.size)} (${formatCount(manifest.object.size)} bytes)`],
+      ['Format', `${manifest.format}, ${manifest.compression}, encryption ${manifest.encryption}`],
+    ],
+    tables: [trend],
+    outputs: {
+      'latest-id': manifest.id,
+      'age-seconds': Math.round(ageMs / 1000),
+      'size-bytes': manifest.object.size,
+    },
+  };
+}
+
+function finish(
+  manifest: Manifest,
+  ageMs: number,
+  partial: Partial<ModeResult>,
+  contents: ArchiveContents | undefined,
+): ModeResult {
+  const facts = [...(partial.facts ?? [])];
+  if (contents) {
+    facts.push(['sha256', `${manifest.object.sha256} (matches every stored byte)`]);
+    const tables =
+      contents.tablesWithData === undefined ? '' : `, ${contents.tablesWithData} with table data`;
+    facts.push(['Archive', `readable: ${formatCount(contents.entries)} entries${tables}`]);
+  } else {
+    facts.push(['Deep check', 'skipped (deep: false)']);
+  }
+  return {
+    headline: `Newest backup ${manifest.name}/${manifest.id} is ${formatDuration(ageMs)} old${contents ? ', checksum and archive verified' : ''}`,
+    outputs: partial.outputs ?? {},
+    facts,
+    tables: partial.tables ?? [],
+    details: { manifest, ageSeconds: Math.round(ageMs / 1000), contents },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Reads an archive stream the way its own tools do, without a temporary copy: `pg_restore --list`
+ * for a pg_dump custom archive, `tar --list` for a tar. A tool that cannot read it fails the check.
+ */
+import { pipeline, type Readable } from 'node:stream';
+import type { ArchiveFormat } from '../layout.js';
+import { failureLine, findProgram, start, type Program } from '../postgres/programs.js';
+
+export interface ArchiveContents {
+  /** Entries in the archive's table of contents (pg_dump) or files and folders (tar). */
+  entries: number;
+  /** Tables whose data the archive holds (pg_dump only). */
+  tablesWithData?: number;
+}
+
+export class UnreadableArchiveError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnreadableArchiveError';
+  }
+}
+
+export async function checkArchive(
+  archive: Readable,
+  format: ArchiveFormat,
+  pgBinDir?: string,
+): Promise<ArchiveContents> {
+  if (format === 'tar') {
+    const tar: Program = { path: 'tar', version: '', major: 0 };
+    const listing = await listWith(tar, ['--list', '--file=-'], archive, 'tar');
+    return { entries: listing.filter((line) => line !== '').length };
+  }
+  const pgRestore = await findProgram('pg_restore', pgBinDir);
+  const listing = await listWith(pgRestore, ['--list'], archive, 'pg_restore --list');
+  const entries = listing.filter((line) => line !== '' && !line.startsWith(';'));
+  return {
+    entries: entries.length,
+    tablesWithData: entries.filter((line) => / TABLE DATA /.test(line)).length,
+  };
+}
+
+async function listWith(
+  program: Program,
+  args: string[],
+  archive: Readable,
+  name: string,
+): Promise<string[]> {
+  const { child, exit } = start(program, args, process.env, 'pipe');
+  let stdout = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text: string) => (stdout += text));
+  // The tool may stop reading once it has what it needs (a table of contents is at the start).
+  pipeline(archive, child.stdin!, () => undefined);
+  const ended = await exit;
+  if (ended.code !== 0) {
+    throw new UnreadableArchiveError(
+      `the backup is not a readable ${program.path === 'tar' ? 'tar archive' : 'pg_dump archive'}: ${failureLine(name, ended)}`,
+    );
+  }
+  return stdout.split('\n');
+}

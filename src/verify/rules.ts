@@ -1,0 +1,67 @@
+/** The freshness and size rules of verify-latest, as pure decisions over figures already read. */
+import { formatDuration } from '../duration.js';
+import { formatBytes } from '../format.js';
+
+export interface Figures {
+  ageMs: number;
+  /** The object's size as the store lists it; undefined when the object is missing. */
+  storedSize: number | undefined;
+  manifestSize: number;
+  objectKey: string;
+  /** The previous backup's stored size, when there is one. */
+  previousSize?: number;
+}
+
+export interface Limits {
+  maxAgeMs: number;
+  minSize?: number;
+  /** The largest accepted drop against the previous backup, as a fraction. */
+  maxShrink: number;
+}
+
+/** Every rule the newest backup breaks, each as one line, most fundamental first. */
+export function brokenRules(figures: Figures, limits: Limits): string[] {
+  const problems: string[] = [];
+  if (figures.ageMs > limits.maxAgeMs) {
+    problems.push(
+      `the newest backup is ${formatDuration(figures.ageMs)} old, older than max-age ${formatDuration(limits.maxAgeMs)}: backups may have stopped`,
+    );
+  }
+  const size = figures.storedSize;
+  if (size === undefined) {
+    problems.push(`its object ${figures.objectKey} is missing from the store`);
+    return problems;
+  }
+  if (size !== figures.manifestSize) {
+    problems.push(
+      `its object ${figures.objectKey} holds ${size} bytes, but its manifest records ${figures.manifestSize}`,
+    );
+  }
+  if (limits.minSize !== undefined && size < limits.minSize) {
+    problems.push(`it is ${formatBytes(size)}, below min-size ${formatBytes(limits.minSize)}`);
+  }
+  const shrink = shrinkage(size, figures.previousSize);
+  if (shrink !== undefined && shrink > limits.maxShrink) {
+    problems.push(
+      `it shrank ${percent(shrink)} against the previous backup (${formatBytes(figures.previousSize ?? 0)} → ${formatBytes(size)}), more than max-shrink ${percent(limits.maxShrink)}`,
+    );
+  }
+  return problems;
+}
+
+/** How much smaller than the previous backup (0.8 = 80% smaller); undefined without one. */
+export function shrinkage(size: number, previousSize: number | undefined): number | undefined {
+  if (previousSize === undefined || previousSize === 0) return undefined;
+  return Math.max(0, 1 - size / previousSize);
+}
+
+/** A signed change in size, for the trend table: `+2.1%`, `-80.0%`, or `` for the oldest shown. */
+export function sizeChange(size: number, previousSize: number | undefined): string {
+  if (previousSize === undefined || previousSize === 0) return '';
+  const change = (size - previousSize) / previousSize;
+  return `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`;
+}
+
+function percent(fraction: number): string {
+  return `${(fraction * 100).toFixed(fraction < 0.1 ? 1 : 0)}%`;
+}
