@@ -285,6 +285,13 @@ async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreSettings
       : 'the target path';
     throw new InputError('confirm', `is required; set it to ${what} to allow the restore`);
   }
+  const expected = database?.database ?? targetPathText;
+  if (confirm !== expected) {
+    throw new InputError(
+      'confirm',
+      `"${confirm}" does not match the target; set confirm: ${expected} to restore into it`,
+    );
+  }
   const settings: RestoreSettings = {
     ...common,
     mode: 'restore',

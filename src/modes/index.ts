@@ -1,6 +1,8 @@
 /** Dispatches settings to their mode. */
 import type { Settings } from '../settings.js';
 import { backup } from './backup.js';
+import { restore } from './restore.js';
+import { restoreTest } from './restore-test.js';
 import { verifyLatest } from './verify-latest.js';
 import type { ModeResult, RunContext } from './types.js';
 
@@ -10,6 +12,10 @@ export async function runMode(settings: Settings, ctx: RunContext): Promise<Mode
       return backup(settings, ctx);
     case 'verify-latest':
       return verifyLatest(settings, ctx);
+    case 'restore-test':
+      return restoreTest(settings, ctx);
+    case 'restore':
+      return restore(settings, ctx);
     default:
       throw new Error(`mode ${settings.mode} is not available in this version`);
   }

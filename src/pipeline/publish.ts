@@ -49,6 +49,7 @@ export async function publish(options: PublishOptions): Promise<Published> {
   const stopProgress = reportProgress(options, raw, hasher);
   const onAbort = () => void source.close();
   signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
   let uploaded = false;
   try {
     const body = await layered(source.output, raw, options);

@@ -1,0 +1,224 @@
+/**
+ * restore-test end to end: real backups restored into scratch databases on a real server, the
+ * manifest's counts compared, user checks run, and the scratch database gone afterwards every time.
+ */
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fillSampleDatabase, tableRowCounts } from '../scripts/lib/sample-db.js';
+import { lastErrorLine, runAction } from './support/action.js';
+import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
+
+const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+
+let source: FreshDatabase;
+let work: string;
+
+beforeAll(async () => {
+  source = await freshDatabase('rt_src');
+  await fillSampleDatabase(source.url, { rows: 1000 });
+  work = await mkdtemp(path.join(os.tmpdir(), 'restore-test-'));
+});
+
+afterAll(async () => {
+  await source.drop();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** Scratch databases of a set still on the server. */
+async function scratchDatabases(set: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: testDatabaseUrl() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1`,
+      [`restore_test_${set.replace(/[^a-z0-9_]/g, '_')}_%`],
+    );
+    return rows.map((row) => row.datname);
+  } finally {
+    await client.end();
+  }
+}
+
+async function backupTo(set: string, extra: Record<string, string> = {}) {
+  const store = path.join(work, set);
+  const run = await runAction({ storage: store, 'database-url': source.url, name: set, ...extra });
+  expect(run.code, run.stdout).toBe(0);
+  return { store, run };
+}
+
+const restoreTest = (store: string, set: string, extra: Record<string, string> = {}, env = {}) =>
+  runAction(
+    {
+      mode: 'restore-test',
+      storage: store,
+      name: set,
+      'database-url': testDatabaseUrl(),
+      ...extra,
+    },
+    { env },
+  );
+
+describe('a good backup passes', () => {
+  it('restores, matches every table’s count, runs checks, reports the recovery time, drops the scratch database', async () => {
+    const { store } = await backupTo('rt_plain');
+    const run = await restoreTest(store, 'rt_plain', {
+      checks: 'sales.orders >= 1000\nSELECT count(*) = 100 FROM public.customers',
+      jobs: '2',
+    });
+    expect(run.code, run.stdout).toBe(0);
+    const tables = Object.keys(await tableRowCounts(source.url)).length;
+    expect(Number(run.outputs['restored-tables'])).toBe(tables);
+    expect(Number(run.outputs['restore-seconds'])).toBeGreaterThan(0);
+    expect(run.summary).toContain('#### Recovery time');
+    expect(run.summary).toMatch(/\| download, verify, decrypt, decompress \| [\d.]+ s \|/);
+    expect(run.summary).toMatch(/\| public\.customers \| 100 \| 100 \| ✅ \|/);
+    expect(run.summary).toMatch(/\| sales\.orders >= 1000 \| 1000 \| ✅ pass \|/);
+    expect(run.summary).toMatch(
+      /\| SELECT count\(\*\) = 100 FROM public\.customers \| true \| ✅ pass \|/,
+    );
+    expect(await scratchDatabases('rt_plain')).toEqual([]);
+  });
+
+  it('restores an age-encrypted backup from S3', async () => {
+    const identity = await generateIdentity();
+    const s3 = {
+      storage: `s3://${testS3Bucket()}/rt-${process.pid}`,
+      's3-endpoint': testS3Endpoint(),
+    };
+    const made = await runAction(
+      {
+        ...s3,
+        'database-url': source.url,
+        name: 'rt_age',
+        'age-recipients': await identityToRecipient(identity),
+      },
+      { env: S3_ENV },
+    );
+    expect(made.code, made.stdout).toBe(0);
+    const run = await restoreTest(
+      s3.storage,
+      'rt_age',
+      { ...s3, 'age-identity': identity },
+      S3_ENV,
+    );
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs['backup-id']).toBe(made.outputs['backup-id']);
+    expect(await scratchDatabases('rt_age')).toEqual([]);
+  });
+
+  it('keep-database keeps the scratch database and names it', async () => {
+    const { store } = await backupTo('rt_keep');
+    const run = await restoreTest(store, 'rt_keep', { 'keep-database': 'true' });
+    expect(run.code, run.stdout).toBe(0);
+    const kept = await scratchDatabases('rt_keep');
+    expect(kept).toHaveLength(1);
+    expect(run.stdout).toContain(`the scratch database ${kept[0]} was kept`);
+    const client = new pg.Client({ connectionString: testDatabaseUrl() });
+    await client.connect();
+    await client.query(`DROP DATABASE "${kept[0]}" WITH (FORCE)`);
+    await client.end();
+  });
+});
+
+describe('a bad backup fails, and leaves no scratch database', () => {
+  it('a table emptied after the manifest was written fails, naming it with expected and found', async () => {
+    const { store, run: made } = await backupTo('rt_forged');
+    const manifestFile = path.join(store, made.outputs['manifest-key'] ?? '');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+    manifest.rowCounts['public.customers'] = 4321;
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    const run = await restoreTest(store, 'rt_forged');
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toBe(
+      '1 table(s) differ from the manifest: public.customers: expected 4321, found 100',
+    );
+    expect(run.summary).toMatch(/\| public\.customers \| 4,321 \| 100 \| ❌ \|/);
+    expect(await scratchDatabases('rt_forged')).toEqual([]);
+  });
+
+  it('a failing check fails; a check that is not one boolean fails with why', async () => {
+    const { store } = await backupTo('rt_checks');
+    const run = await restoreTest(store, 'rt_checks', {
+      checks: 'sales.orders >= 5000\nSELECT count(*) FROM sales.orders\nSELECT true',
+    });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      /^2 check\(s\) failed: sales\.orders >= 5000 \(1000\), SELECT count\(\*\) FROM sales\.orders \(must return one row with one boolean/,
+    );
+    expect(run.summary).toMatch(/\| SELECT true \| true \| ✅ pass \|/);
+    expect(await scratchDatabases('rt_checks')).toEqual([]);
+  });
+
+  it('a corrupted object fails naming the checksum before any database is created', async () => {
+    const { store, run: made } = await backupTo('rt_corrupt');
+    const object = path.join(store, made.outputs['backup-key'] ?? '');
+    const bytes = await readFile(object);
+    bytes.writeUInt8(bytes.readUInt8(200) ^ 0xff, 200);
+    await writeFile(object, bytes);
+    const run = await restoreTest(store, 'rt_corrupt');
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      /^sha256 of rt_corrupt\/.* is [0-9a-f]{64}, but its manifest records/,
+    );
+    expect(run.stdout).not.toContain('restoring into scratch database');
+    expect(await scratchDatabases('rt_corrupt')).toEqual([]);
+  });
+
+  it('an unreachable server fails before anything is downloaded', async () => {
+    const { store } = await backupTo('rt_unreachable');
+    const url = new URL(testDatabaseUrl());
+    url.port = '1';
+    const run = await restoreTest(store, 'rt_unreachable', { 'database-url': url.href });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      /^cannot connect to postgres(ql)?:\/\/postgres:\*\*\*@127\.0\.0\.1:1\//,
+    );
+  });
+
+  it('an interrupted restore-test still drops the scratch database', async () => {
+    const big = await freshDatabase('rt_big');
+    try {
+      const client = new pg.Client({ connectionString: big.url });
+      await client.connect();
+      await client.query(
+        `CREATE TABLE filler AS SELECT g AS id, repeat(md5(g::text), 6) AS text FROM generate_series(1, 600000) g`,
+      );
+      await client.end();
+      const store = path.join(work, 'rt_interrupted');
+      const made = await runAction({
+        storage: store,
+        'database-url': big.url,
+        name: 'rt_interrupted',
+      });
+      expect(made.code, made.stdout).toBe(0);
+      const run = await runAction(
+        {
+          mode: 'restore-test',
+          storage: store,
+          name: 'rt_interrupted',
+          'database-url': testDatabaseUrl(),
+        },
+        {
+          // Cancel the way GitHub does, once pg_restore is at work in the scratch database.
+          onStart: (child) =>
+            child.stdout?.on('data', (chunk: Buffer) => {
+              if (chunk.toString().includes('restoring into scratch database')) {
+                setTimeout(() => child.kill('SIGINT'), 300);
+              }
+            }),
+        },
+      );
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
+      expect(run.stdout).toContain('restoring into scratch database');
+      expect(await scratchDatabases('rt_interrupted')).toEqual([]);
+    } finally {
+      await big.drop();
+    }
+  });
+});

@@ -1,0 +1,98 @@
+/** restore: a chosen backup into a real target, guarded by confirm and by clean for a non-empty target. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fillSampleDatabase, tableChecksums } from '../scripts/lib/sample-db.js';
+import { lastErrorLine, runAction } from './support/action.js';
+import { freshDatabase, type FreshDatabase } from './support/db.js';
+
+let source: FreshDatabase;
+let target: FreshDatabase;
+let store: string;
+let backupId: string;
+
+beforeAll(async () => {
+  source = await freshDatabase('restore_src');
+  await fillSampleDatabase(source.url, { rows: 600 });
+  target = await freshDatabase('restore_target');
+  store = await mkdtemp(path.join(os.tmpdir(), 'restore-store-'));
+  const made = await runAction({ storage: store, 'database-url': source.url, name: 'app' });
+  expect(made.code, made.stdout).toBe(0);
+  backupId = made.outputs['backup-id'] ?? '';
+});
+
+afterAll(async () => {
+  await Promise.all([source.drop(), target.drop()]);
+  await rm(store, { recursive: true, force: true });
+});
+
+const restore = (inputs: Record<string, string>) =>
+  runAction({
+    mode: 'restore',
+    storage: store,
+    name: 'app',
+    'database-url': target.url,
+    ...inputs,
+  });
+
+async function tableNames(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query(
+    `SELECT 1 FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`,
+  );
+  await client.end();
+  return rows.length;
+}
+
+describe('restore', () => {
+  it('refuses without confirm, or with a confirm that is not the target’s name, before any work', async () => {
+    for (const confirm of ['', 'production']) {
+      const run = await restore({ confirm });
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toMatch(new RegExp(`^Input "confirm": .*${target.name}`));
+    }
+    expect(await tableNames(target.url)).toBe(0);
+  });
+
+  it('restores a chosen backup into an empty target; the data equals the source', async () => {
+    const run = await restore({ confirm: target.name, 'backup-id': backupId });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs['backup-id']).toBe(backupId);
+    expect(Number(run.outputs['restored-tables'])).toBeGreaterThan(5);
+    expect(run.summary).toContain('no (the target was empty)');
+    expect(await tableChecksums(target.url)).toEqual(await tableChecksums(source.url));
+  });
+
+  it('refuses a non-empty target unless clean, then drops and recreates its objects', async () => {
+    const refused = await restore({ confirm: target.name });
+    expect(refused.code).not.toBe(0);
+    expect(lastErrorLine(refused)).toMatch(/is not empty \(\d+ tables\); set clean: true/);
+
+    const client = new pg.Client({ connectionString: target.url });
+    await client.connect();
+    try {
+      await client.query('UPDATE public.customers SET name = upper(name)');
+    } finally {
+      await client.end();
+    }
+    expect(await tableChecksums(target.url)).not.toEqual(await tableChecksums(source.url));
+
+    const cleaned = await restore({ confirm: target.name, clean: 'true' });
+    expect(cleaned.code, cleaned.stdout).toBe(0);
+    expect(cleaned.summary).toMatch(/Cleaned first \| yes/);
+    expect(await tableChecksums(target.url)).toEqual(await tableChecksums(source.url));
+  });
+
+  it('names a backup id that does not exist', async () => {
+    const run = await restore({
+      confirm: target.name,
+      clean: 'true',
+      'backup-id': '20200101T000000Z-000000',
+    });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(/^no backup 20200101T000000Z-000000 in set "app"/);
+  });
+});
