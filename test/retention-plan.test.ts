@@ -1,0 +1,76 @@
+/** The prune plan: only classified keys, manifests before objects, the newest never. */
+import { describe, expect, it } from 'vitest';
+import type { SetListing } from '../src/catalog.js';
+import { planPrune } from '../src/retention/plan.js';
+
+const listing: SetListing = {
+  backups: [
+    {
+      id: '20260102T000000Z-bbbbbb',
+      manifest: { key: 'db/20260102T000000Z-bbbbbb.manifest.json', size: 1 },
+      objects: [{ key: 'db/20260102T000000Z-bbbbbb.dump.zst', size: 9 }],
+    },
+    {
+      id: '20260101T000000Z-aaaaaa',
+      manifest: { key: 'db/20260101T000000Z-aaaaaa.manifest.json', size: 1 },
+      objects: [{ key: 'db/20260101T000000Z-aaaaaa.dump.zst', size: 9 }],
+    },
+  ],
+  leftovers: [
+    {
+      id: '20260101T120000Z-cccccc',
+      objects: [{ key: 'db/20260101T120000Z-cccccc.dump.zst', size: 3 }],
+    },
+    {
+      id: '20260102T230000Z-dddddd',
+      objects: [{ key: 'db/20260102T230000Z-dddddd.dump.zst', size: 3 }],
+    },
+  ],
+  foreignKeys: 1,
+};
+const at = (iso: string) => new Date(iso);
+
+describe('planPrune', () => {
+  it('deletes manifests and objects of dropped backups, and orphans older than the grace', () => {
+    const plan = planPrune(
+      listing,
+      [
+        {
+          id: '20260102T000000Z-bbbbbb',
+          createdAt: at('2026-01-02T00:00:00Z'),
+          keep: true,
+          rules: ['last', 'newest'],
+        },
+        {
+          id: '20260101T000000Z-aaaaaa',
+          createdAt: at('2026-01-01T00:00:00Z'),
+          keep: false,
+          rules: [],
+        },
+      ],
+      at('2026-01-03T00:00:00Z'),
+      24 * 3_600_000,
+    );
+    expect(plan.manifestKeys).toEqual(['db/20260101T000000Z-aaaaaa.manifest.json']);
+    expect(plan.objectKeys).toEqual(['db/20260101T000000Z-aaaaaa.dump.zst']);
+    expect(plan.orphanKeys).toEqual(['db/20260101T120000Z-cccccc.dump.zst']);
+  });
+
+  it('refuses a plan that would delete the newest backup', () => {
+    expect(() =>
+      planPrune(
+        listing,
+        [
+          {
+            id: '20260102T000000Z-bbbbbb',
+            createdAt: at('2026-01-02T00:00:00Z'),
+            keep: false,
+            rules: [],
+          },
+        ],
+        at('2026-01-03T00:00:00Z'),
+        0,
+      ),
+    ).toThrow('refusing to delete the newest backup');
+  });
+});
