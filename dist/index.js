@@ -68535,7 +68535,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7957);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4073);
 /** The action's entry point (`runs.main` in action.yml). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -68545,7 +68545,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7957:
+/***/ 4073:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71510,7 +71510,10 @@ function redactor(secrets) {
 /** Markdown for the job summary: a title line, the facts, then each table. */
 function summaryMarkdown(report) {
     const status = report.ok ? '✅' : '❌';
-    const lines = [`### ${status} backup-action ${report.mode}${report.name ? `: ${report.name}` : ''}`, ''];
+    const lines = [
+        `### ${status} backup-action ${report.mode}${report.name ? `: ${report.name}` : ''}`,
+        '',
+    ];
     lines.push(report.ok ? report.headline : `**Failed:** ${escapeCell(report.error ?? report.headline)}`, '');
     if (report.facts.length > 0) {
         lines.push('| | |', '| --- | --- |');
@@ -71534,7 +71537,9 @@ function escapeCell(text) {
 }
 /** Plain text for the command line: aligned facts and tables. */
 function summaryText(report) {
-    const lines = [`${report.ok ? 'OK' : 'FAILED'} backup-action ${report.mode}${report.name ? ` ${report.name}` : ''}`];
+    const lines = [
+        `${report.ok ? 'OK' : 'FAILED'} backup-action ${report.mode}${report.name ? ` ${report.name}` : ''}`,
+    ];
     const width = Math.max(0, ...report.facts.map(([label]) => label.length));
     for (const [label, value] of report.facts)
         lines.push(`  ${label.padEnd(width)}  ${value}`);
@@ -71723,10 +71728,13 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 
 const ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 function newBackupId(now, random = () => (0,external_node_crypto_.randomBytes)(3)) {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, '');
     return `${stamp}-${random().toString('hex').slice(0, 6)}`;
 }
-function ids_isBackupId(text) {
+function isBackupId(text) {
     return ID_PATTERN.test(text);
 }
 /** The start time an id encodes, or undefined when the id is not well formed. */
@@ -71749,7 +71757,7 @@ function idTime(id) {
 
 const NAME_PATTERN = /^[a-z0-9._-]+$/;
 /** True for a set name that is one safe path segment. */
-function layout_isValidSetName(name) {
+function isValidSetName(name) {
     return NAME_PATTERN.test(name) && name !== '.' && name !== '..' && name.length <= 128;
 }
 const COMPRESSION_SUFFIX = { zstd: '.zst', gzip: '.gz', none: '' };
@@ -71766,7 +71774,7 @@ function manifestKey(name, id) {
 }
 const OBJECT_EXTENSION = /^(dump|tar)(\.zst|\.gz)?(\.age)?$/;
 /** What a key under the set's folder is, or undefined for anything that is not ours to touch. */
-function layout_classifyKey(name, key) {
+function classifyKey(name, key) {
     const prefix = `${name}/`;
     if (!key.startsWith(prefix))
         return undefined;
@@ -72713,7 +72721,7 @@ function expand(hash, prk, info, length = 32, _recycled) {
  * const okm = hkdf(sha256, inputKey, salt, info, 32);
  * ```
  */
-const hkdf_hkdf = (hash, ikm, salt, info, length) => {
+const hkdf = (hash, ikm, salt, info, length) => {
     ahash(hash);
     if (salt === undefined)
         salt = new Uint8Array(hash.outputLen);
@@ -75045,7 +75053,7 @@ function scryptOutput(password, dkLen, B, V, tmp) {
  * });
  * ```
  */
-function scrypt_scrypt(password, salt, opts) {
+function scrypt(password, salt, opts) {
     const { N, r, p, dkLen, blockSize32, V, B32, B, tmp, blockMixCb } = scryptInit(password, salt, opts);
     utils_swap32IfBE(B32);
     for (let pi = 0; pi < p; pi++) {
@@ -77139,7 +77147,7 @@ const _poly1305_aead = (xorStream) => (key, nonce, AAD) => {
  * cipher.encrypt(new Uint8Array([1, 2, 3]));
  * ```
  */
-const chacha_chacha20poly1305 = /* @__PURE__ */ wrapCipher({ blockSize: 64, nonceLength: 12, tagLength: 16, withAAD: true }, 
+const chacha20poly1305 = /* @__PURE__ */ wrapCipher({ blockSize: 64, nonceLength: 12, tagLength: 16, withAAD: true }, 
 /* @__PURE__ */ _poly1305_aead(chacha20));
 /**
  * XChaCha20-Poly1305 extended-nonce chacha.
@@ -80368,7 +80376,7 @@ const ed25519ph = /* @__PURE__ */ ed({ domain: ed25519_domain, prehash: hashes_s
  * const shared = x25519.getSharedSecret(alice.secretKey, bob.publicKey);
  * ```
  */
-const ed25519_x25519 = /* @__PURE__ */ (() => {
+const x25519 = /* @__PURE__ */ (() => {
     const P = ed25519_CURVE_p;
     return montgomery({
         P,
@@ -82245,7 +82253,7 @@ function hkdf_expand(hash, prk, info, length = 32) {
  * const info = 'application-key';
  * const hk1 = hkdf(sha256, inputKey, salt, info, 32);
  */
-const hashes_hkdf_hkdf = (hash, ikm, salt, info, length) => hkdf_expand(hash, hashes_hkdf_extract(hash, ikm, salt), info, length);
+const hkdf_hkdf = (hash, ikm, salt, info, length) => hkdf_expand(hash, hashes_hkdf_extract(hash, ikm, salt), info, length);
 //# sourceMappingURL=hkdf.js.map
 ;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/hashes/sha3.js
 /**
@@ -83802,7 +83810,7 @@ function createKitchenSink(label, pqc, curveKEM, xof, hash) {
         return res;
     }, pqc, curveKEM);
 }
-const x25519kem = ecdhKem(ed25519_x25519);
+const x25519kem = ecdhKem(x25519);
 const KitchenSink_ml_kem768_x25519 = createKitchenSink('KitchenSink-KEM(ML-KEM-768,X25519)-XOF(SHAKE256)-KDF(HKDF-SHA-256)', ml_kem768, x25519kem, sha3_shake256, hashes_sha2_sha256);
 // Always X25519 and ML-KEM - 768, no point to export
 const ml_kem768_x25519 = /* @__PURE__ */ (() => combineKEMS(32, 32, expandSeedXof(sha3_shake256), 
@@ -83873,7 +83881,7 @@ const ml_kem768_p256 = /* @__PURE__ */ (() => concreteHybridKem('MLKEM768-P256',
 const ml_kem1024_p384 = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => concreteHybridKem('MLKEM1024-P384', ml_kem1024, p384, 48))()));
 // Legacy aliases
 const XWing = (/* unused pure expression or super */ null && (ml_kem768_x25519));
-const hybrid_MLKEM768X25519 = ml_kem768_x25519;
+const MLKEM768X25519 = ml_kem768_x25519;
 const MLKEM768P256 = ml_kem768_p256;
 const MLKEM1024P384 = (/* unused pure expression or super */ null && (ml_kem1024_p384));
 const QSFMLKEM768P256 = (/* unused pure expression or super */ null && (QSF_ml_kem768_p256));
@@ -89738,7 +89746,7 @@ const ed25519_FROST = /* @__PURE__ */ (/* unused pure expression or super */ nul
  * const shared = x25519.getSharedSecret(alice.secretKey, bob.publicKey);
  * ```
  */
-const curves_ed25519_x25519 = /* @__PURE__ */ (() => {
+const ed25519_x25519 = /* @__PURE__ */ (() => {
     const P = ed25519_ed25519_CURVE_p;
     const powPminus2 = (x) => {
         // x^(p-2) aka x^(2^255-21)
@@ -90215,7 +90223,7 @@ async function scalarMult(scalar, u) {
         if (isCryptoKey(scalar)) {
             throw new Error("CryptoKey provided but X25519 WebCrypto is not supported");
         }
-        return curves_ed25519_x25519.scalarMult(scalar, u);
+        return ed25519_x25519.scalarMult(scalar, u);
     });
 }
 async function scalarMultBase(scalar) {
@@ -90227,12 +90235,12 @@ async function scalarMultBase(scalar) {
         // exporting as JWK, deleting jwk.d, and re-importing (which only works for
         // exportable keys), or (re-)doing a scalar multiplication by the basepoint
         // manually. Here we do the latter.
-        return scalarMult(scalar, curves_ed25519_x25519.GuBytes);
+        return scalarMult(scalar, ed25519_x25519.GuBytes);
     }, () => {
         if (isCryptoKey(scalar)) {
             throw new Error("CryptoKey provided but X25519 WebCrypto is not supported");
         }
-        return curves_ed25519_x25519.scalarMultBase(scalar);
+        return ed25519_x25519.scalarMultBase(scalar);
     });
 }
 const pkcs8Prefix = /* @__PURE__ */ new Uint8Array([
@@ -90264,7 +90272,7 @@ function domBuffer(arr) {
 
 ;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/io.js
 
-class io_LineReader {
+class LineReader {
     s;
     transcript = [];
     buf = new Uint8Array(0);
@@ -90279,7 +90287,7 @@ class io_LineReader {
                 line.push(this.buf.subarray(0, i));
                 this.transcript.push(this.buf.subarray(0, i + 1));
                 this.buf = this.buf.subarray(i + 1);
-                return asciiString(io_flatten(line));
+                return asciiString(flatten(line));
             }
             if (this.buf.length > 0) {
                 line.push(this.buf);
@@ -90287,7 +90295,7 @@ class io_LineReader {
             }
             const next = await this.s.read();
             if (next.done) {
-                this.buf = io_flatten(line);
+                this.buf = flatten(line);
                 return null;
             }
             this.buf = next.value;
@@ -90295,7 +90303,7 @@ class io_LineReader {
     }
     close() {
         this.s.releaseLock();
-        return { rest: this.buf, transcript: io_flatten(this.transcript) };
+        return { rest: this.buf, transcript: flatten(this.transcript) };
     }
 }
 function asciiString(bytes) {
@@ -90306,7 +90314,7 @@ function asciiString(bytes) {
     });
     return new TextDecoder().decode(bytes);
 }
-function io_flatten(arr) {
+function flatten(arr) {
     const len = arr.reduce(((sum, line) => sum + line.length), 0);
     const out = new Uint8Array(len);
     let n = 0;
@@ -90316,7 +90324,7 @@ function io_flatten(arr) {
     }
     return out;
 }
-function io_prepend(s, ...prefixes) {
+function prepend(s, ...prefixes) {
     return s.pipeThrough(new TransformStream({
         start(controller) {
             for (const p of prefixes) {
@@ -90325,7 +90333,7 @@ function io_prepend(s, ...prefixes) {
         }
     }));
 }
-function io_stream(a) {
+function stream(a) {
     // https://developer.mozilla.org/en-US/docs/Web/API/ReadableStream/from_static
     return new ReadableStream({
         start(controller) {
@@ -90334,19 +90342,19 @@ function io_stream(a) {
         }
     });
 }
-async function io_readAll(stream) {
+async function readAll(stream) {
     if (!(stream instanceof ReadableStream)) {
         throw new Error("readAll expects a ReadableStream<Uint8Array>");
     }
     return new Uint8Array(await new Response(stream).arrayBuffer());
 }
-async function io_readAllString(stream) {
+async function readAllString(stream) {
     if (!(stream instanceof ReadableStream)) {
         throw new Error("readAllString expects a ReadableStream<Uint8Array>");
     }
     return await new Response(stream).text();
 }
-async function io_read(stream, n) {
+async function read(stream, n) {
     const reader = stream.getReader();
     const chunks = [];
     let readBytes = 0;
@@ -90359,9 +90367,9 @@ async function io_read(stream, n) {
         readBytes += value.length;
     }
     reader.releaseLock();
-    const buf = io_flatten(chunks);
+    const buf = flatten(chunks);
     const data = buf.subarray(0, n);
-    const rest = io_prepend(stream, buf.subarray(n));
+    const rest = prepend(stream, buf.subarray(n));
     return { data, rest };
 }
 function randomBytesStream(n, chunk) {
@@ -90420,7 +90428,7 @@ async function parseNextStanza(hdr) {
         if (nextLine === null) {
             throw Error("invalid stanza");
         }
-        const line = base64nopad.decode(nextLine);
+        const line = base_base64nopad.decode(nextLine);
         if (line.length > 48) {
             throw Error("invalid stanza");
         }
@@ -90432,7 +90440,7 @@ async function parseNextStanza(hdr) {
     const body = flatten(bodyLines);
     return { s: new format_Stanza(args, body) };
 }
-async function format_parseHeader(header) {
+async function parseHeader(header) {
     const hdr = new LineReader(header);
     const versionLine = await hdr.readLine();
     if (versionLine !== "age-encryption.org/v1") {
@@ -90448,7 +90456,7 @@ async function format_parseHeader(header) {
         if (!macLine.startsWith("--- ")) {
             throw Error("invalid header");
         }
-        const MAC = base64nopad.decode(macLine.slice(4));
+        const MAC = base_base64nopad.decode(macLine.slice(4));
         const { rest, transcript } = hdr.close();
         const headerNoMAC = transcript.slice(0, transcript.length - 1 - macLine.length + 3);
         return { stanzas, headerNoMAC, MAC, headerSize: transcript.length, rest: prepend(header, rest) };
@@ -90472,7 +90480,7 @@ function encodeHeaderNoMAC(recipients) {
     return new TextEncoder().encode(lines.join(""));
 }
 function encodeHeader(recipients, MAC) {
-    return io_flatten([
+    return flatten([
         encodeHeaderNoMAC(recipients),
         new TextEncoder().encode(" " + base_base64nopad.encode(MAC) + "\n")
     ]);
@@ -90554,7 +90562,7 @@ async function identityToRecipient(identity) {
             res.bytes.length !== 32) {
             throw Error("invalid identity");
         }
-        const recipient = hybrid_MLKEM768X25519.getPublicKey(res.bytes);
+        const recipient = MLKEM768X25519.getPublicKey(res.bytes);
         // Use encode directly to disable the 90 character bech32 limit.
         return base_bech32.encode("age1pq", base_bech32.toWords(recipient), false);
     }
@@ -90583,17 +90591,17 @@ class HybridRecipient {
         this.recipient = bytes;
     }
     wrapFileKey(fileKey) {
-        const { cipherText: encapsulatedKey, sharedSecret } = hybrid_MLKEM768X25519.encapsulate(this.recipient);
+        const { cipherText: encapsulatedKey, sharedSecret } = MLKEM768X25519.encapsulate(this.recipient);
         const label = new TextEncoder().encode("age-encryption.org/mlkem768x25519");
         const { key, nonce } = hpkeContext(hpkeMLKEM768X25519, sharedSecret, label);
-        const ciphertext = chacha_chacha20poly1305(key, nonce).encrypt(fileKey);
+        const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
         return [new format_Stanza(["mlkem768x25519", base_base64nopad.encode(encapsulatedKey)], ciphertext)];
     }
 }
-class recipients_HybridIdentity {
+class HybridIdentity {
     identity;
     constructor(s) {
-        const res = bech32.decodeToBytes(s);
+        const res = base_bech32.decodeToBytes(s);
         if (!s.startsWith("AGE-SECRET-KEY-PQ-1") ||
             res.prefix.toUpperCase() !== "AGE-SECRET-KEY-PQ-" ||
             res.bytes.length !== 32) {
@@ -90609,7 +90617,7 @@ class recipients_HybridIdentity {
             if (s.args.length !== 2) {
                 throw Error("invalid mlkem768x25519 stanza");
             }
-            const share = base64nopad.decode(s.args[1]);
+            const share = base_base64nopad.decode(s.args[1]);
             if (share.length !== 1120) {
                 throw Error("invalid mlkem768x25519 stanza");
             }
@@ -90725,7 +90733,7 @@ class TagRecipient {
             return hkdf_extract(sha2_sha256, ikm, label).subarray(0, 4);
         })();
         const { key, nonce } = hpkeContext(hpkeDHKEMP256, sharedSecret, label);
-        const ciphertext = chacha_chacha20poly1305(key, nonce).encrypt(fileKey);
+        const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
         return [new format_Stanza(["p256tag", base_base64nopad.encode(tag), base_base64nopad.encode(encapsulatedKey)], ciphertext)];
     }
 }
@@ -90752,7 +90760,7 @@ class HybridTagRecipient {
             return hkdf_extract(sha2_sha256, ikm, label).subarray(0, 4);
         })();
         const { key, nonce } = hpkeContext(hpkeMLKEM768P256, sharedSecret, label);
-        const ciphertext = chacha_chacha20poly1305(key, nonce).encrypt(fileKey);
+        const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
         return [new format_Stanza(["mlkem768p256tag", base_base64nopad.encode(tag), base_base64nopad.encode(encapsulatedKey)], ciphertext)];
     }
 }
@@ -90775,27 +90783,27 @@ class X25519Recipient {
         salt.set(share);
         salt.set(this.recipient, share.length);
         const label = new TextEncoder().encode("age-encryption.org/v1/X25519");
-        const key = hkdf_hkdf(sha2_sha256, secret, salt, label, 32);
+        const key = hkdf(sha2_sha256, secret, salt, label, 32);
         return [new format_Stanza(["X25519", base_base64nopad.encode(share)], recipients_encryptFileKey(fileKey, key))];
     }
 }
-class recipients_X25519Identity {
+class X25519Identity {
     identity;
     recipient;
     constructor(s) {
         if (recipients_isCryptoKey(s)) {
             this.identity = s;
-            this.recipient = x25519.scalarMultBase(s);
+            this.recipient = scalarMultBase(s);
             return;
         }
-        const res = bech32.decodeToBytes(s);
+        const res = base_bech32.decodeToBytes(s);
         if (!s.startsWith("AGE-SECRET-KEY-1") ||
             res.prefix.toUpperCase() !== "AGE-SECRET-KEY-" ||
             res.bytes.length !== 32) {
             throw Error("invalid identity");
         }
         this.identity = res.bytes;
-        this.recipient = x25519.scalarMultBase(res.bytes);
+        this.recipient = scalarMultBase(res.bytes);
     }
     async unwrapFileKey(stanzas) {
         for (const s of stanzas) {
@@ -90805,17 +90813,17 @@ class recipients_X25519Identity {
             if (s.args.length !== 2) {
                 throw Error("invalid X25519 stanza");
             }
-            const share = base64nopad.decode(s.args[1]);
+            const share = base_base64nopad.decode(s.args[1]);
             if (share.length !== 32) {
                 throw Error("invalid X25519 stanza");
             }
-            const secret = await x25519.scalarMult(this.identity, share);
+            const secret = await scalarMult(this.identity, share);
             const recipient = await this.recipient;
             const salt = new Uint8Array(share.length + recipient.length);
             salt.set(share);
             salt.set(recipient, share.length);
             const label = new TextEncoder().encode("age-encryption.org/v1/X25519");
-            const key = hkdf(sha256, secret, salt, label, 32);
+            const key = hkdf(sha2_sha256, secret, salt, label, 32);
             const fileKey = recipients_decryptFileKey(s.body, key);
             if (fileKey !== null)
                 return fileKey;
@@ -90836,11 +90844,11 @@ class ScryptRecipient {
         const labelAndSalt = new Uint8Array(label.length + 16);
         labelAndSalt.set(new TextEncoder().encode(label));
         labelAndSalt.set(salt, label.length);
-        const key = scrypt_scrypt(this.passphrase, labelAndSalt, { N: 2 ** this.logN, r: 8, p: 1, dkLen: 32 });
+        const key = scrypt(this.passphrase, labelAndSalt, { N: 2 ** this.logN, r: 8, p: 1, dkLen: 32 });
         return [new format_Stanza(["scrypt", base_base64nopad.encode(salt), this.logN.toString()], recipients_encryptFileKey(fileKey, key))];
     }
 }
-class recipients_ScryptIdentity {
+class ScryptIdentity {
     passphrase;
     constructor(passphrase) {
         this.passphrase = passphrase;
@@ -90859,7 +90867,7 @@ class recipients_ScryptIdentity {
             if (!/^[1-9][0-9]*$/.test(s.args[2])) {
                 throw Error("invalid scrypt stanza");
             }
-            const salt = base64nopad.decode(s.args[1]);
+            const salt = base_base64nopad.decode(s.args[1]);
             if (salt.length !== 16) {
                 throw Error("invalid scrypt stanza");
             }
@@ -90881,7 +90889,7 @@ class recipients_ScryptIdentity {
 }
 function recipients_encryptFileKey(fileKey, key) {
     const nonce = new Uint8Array(12);
-    return chacha_chacha20poly1305(key, nonce).encrypt(fileKey);
+    return chacha20poly1305(key, nonce).encrypt(fileKey);
 }
 function recipients_decryptFileKey(body, key) {
     if (body.length !== 32) {
@@ -90903,8 +90911,8 @@ function recipients_isCryptoKey(key) {
 
 const chacha20poly1305Overhead = 16;
 const chunkSize = /* @__PURE__ */ (() => 64 * 1024)();
-const chunkSizeWithOverhead = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => chunkSize + chacha20poly1305Overhead)()));
-function stream_decryptSTREAM(key) {
+const chunkSizeWithOverhead = /* @__PURE__ */ (() => chunkSize + chacha20poly1305Overhead)();
+function decryptSTREAM(key) {
     const streamNonce = new Uint8Array(12);
     const incNonce = () => {
         for (let i = streamNonce.length - 2; i >= 0; i--) {
@@ -90945,7 +90953,7 @@ function stream_decryptSTREAM(key) {
         },
     });
 }
-function stream_plaintextSize(ciphertextSize) {
+function plaintextSize(ciphertextSize) {
     if (ciphertextSize < chacha20poly1305Overhead) {
         throw Error("ciphertext is too small");
     }
@@ -90977,7 +90985,7 @@ function encryptSTREAM(key) {
         transform(chunk, controller) {
             while (chunk.length > 0) {
                 if (plaintextBufferUsed === plaintextBuffer.length) {
-                    const encryptedChunk = chacha_chacha20poly1305(key, streamNonce)
+                    const encryptedChunk = chacha20poly1305(key, streamNonce)
                         .encrypt(plaintextBuffer);
                     controller.enqueue(encryptedChunk);
                     incNonce();
@@ -90991,7 +90999,7 @@ function encryptSTREAM(key) {
         },
         flush(controller) {
             streamNonce[11] = 1; // Last chunk flag.
-            const encryptedChunk = chacha_chacha20poly1305(key, streamNonce)
+            const encryptedChunk = chacha20poly1305(key, streamNonce)
                 .encrypt(plaintextBuffer.subarray(0, plaintextBufferUsed));
             controller.enqueue(encryptedChunk);
         },
@@ -91396,19 +91404,19 @@ class Encrypter {
             stanzas.push(...await recipient.wrapFileKey(fileKey));
         }
         const labelHeader = new TextEncoder().encode("header");
-        const hmacKey = hkdf_hkdf(sha2_sha256, fileKey, undefined, labelHeader, 32);
+        const hmacKey = hkdf(sha2_sha256, fileKey, undefined, labelHeader, 32);
         const mac = hmac_hmac(sha2_sha256, hmacKey, encodeHeaderNoMAC(stanzas));
         const header = encodeHeader(stanzas, mac);
         const nonce = utils_randomBytes(16);
         const labelPayload = new TextEncoder().encode("payload");
-        const streamKey = hkdf_hkdf(sha2_sha256, fileKey, nonce, labelPayload, 32);
+        const streamKey = hkdf(sha2_sha256, fileKey, nonce, labelPayload, 32);
         const encrypter = encryptSTREAM(streamKey);
         if (!(file instanceof ReadableStream)) {
             if (typeof file === "string")
                 file = new TextEncoder().encode(file);
-            return await io_readAll(io_prepend(io_stream(file).pipeThrough(encrypter), header, nonce));
+            return await readAll(prepend(stream(file).pipeThrough(encrypter), header, nonce));
         }
-        return Object.assign(io_prepend(file.pipeThrough(encrypter), header, nonce), {
+        return Object.assign(prepend(file.pipeThrough(encrypter), header, nonce), {
             size: (size) => ciphertextSize(size) + header.length + nonce.length
         });
     }
@@ -91422,7 +91430,7 @@ class Encrypter {
  * file. Then, call {@link Decrypter.decrypt} one or more times to decrypt files
  * using the configured passphrase and/or identities.
  */
-class dist_Decrypter {
+class Decrypter {
     identities = [];
     /**
      * Add a passphrase to decrypt password-encrypted file(s) with. This method
@@ -91479,7 +91487,7 @@ class dist_Decrypter {
         const { fileKey, headerSize, rest } = await this.decryptHeaderInternal(s);
         const { data: nonce, rest: payload } = await read(rest, 16);
         const label = new TextEncoder().encode("payload");
-        const streamKey = hkdf(sha256, fileKey, nonce, label, 32);
+        const streamKey = hkdf(sha2_sha256, fileKey, nonce, label, 32);
         const decrypter = decryptSTREAM(streamKey);
         const out = payload.pipeThrough(decrypter);
         const outWithSize = Object.assign(out, {
@@ -91513,8 +91521,8 @@ class dist_Decrypter {
         if (fileKey === null)
             throw Error("no identity matched any of the file's recipients");
         const label = new TextEncoder().encode("header");
-        const hmacKey = hkdf(sha256, fileKey, undefined, label, 32);
-        const mac = hmac(sha256, hmacKey, h.headerNoMAC);
+        const hmacKey = hkdf(sha2_sha256, fileKey, undefined, label, 32);
+        const mac = hmac_hmac(sha2_sha256, hmacKey, h.headerNoMAC);
         if (!compareBytes(h.MAC, mac))
             throw Error("invalid header HMAC");
         return { fileKey, headerSize: h.headerSize, rest: h.rest };
@@ -91828,7 +91836,7 @@ function assertValidDate(date, what) {
         throw new RangeError(`${what}: createdAt is not a valid date`);
     }
 }
-/** Formatting is the costly step, so it runs only for the backups a bucket rule reaches, once each. */
+/** Formatting is the costly step: done only for the backups a bucket rule reaches, once each. */
 function lazyLocalTimes(sorted, timeZone) {
     const cache = [];
     return (index) => {
@@ -91922,7 +91930,13 @@ function pad(value, width) {
 }
 
 ;// CONCATENATED MODULE: ./src/settings.ts
-const MODES = ['backup', 'verify-latest', 'restore-test', 'restore', 'retention-prune'];
+const MODES = [
+    'backup',
+    'verify-latest',
+    'restore-test',
+    'restore',
+    'retention-prune',
+];
 
 ;// CONCATENATED MODULE: ./src/inputs/index.ts
 /**
@@ -92018,7 +92032,7 @@ function readName(inputs, defaultName) {
     const name = given || defaultName;
     if (!name)
         throw new InputError('name', 'is required here; use one path segment of [a-z0-9._-]');
-    if (!layout_isValidSetName(name)) {
+    if (!isValidSetName(name)) {
         const shown = given ? `"${given}"` : `the default "${name}"`;
         throw new InputError('name', `${shown} is not accepted; use one path segment of [a-z0-9._-]`);
     }
@@ -92076,14 +92090,16 @@ async function readBackup(inputs, cwd) {
     const common = readCommon(inputs, cwd, source === 'files' ? 'files' : nameFromDatabase(database?.database));
     const compression = inputs.oneOf('compression', ['zstd', 'gzip', 'none'], 'zstd');
     const maxLevel = compression === 'zstd' ? 19 : 9;
-    const compressionLevel = compression === 'none' ? undefined : inputs.integer('compression-level', { min: 1, max: maxLevel });
+    const compressionLevel = compression === 'none'
+        ? undefined
+        : inputs.integer('compression-level', { min: 1, max: maxLevel });
     const encryption = await readEncryption(inputs);
     const settings = {
         ...common,
         mode: 'backup',
         source,
         database,
-        pgDumpArgs: inputs.lines('pg-dump-args', { comments: false }),
+        pgDumpArgs: readPgDumpArgs(inputs),
         files: source === 'files' ? readFiles(inputs, cwd) : undefined,
         compression,
         compressionLevel,
@@ -92092,6 +92108,15 @@ async function readBackup(inputs, cwd) {
     };
     addSecrets(settings, database?.password, encryption?.passphrase, database?.url);
     return settings;
+}
+/** pg_dump's output format and destination are the product's; everything else is the user's. */
+function readPgDumpArgs(inputs) {
+    const args = inputs.lines('pg-dump-args', { comments: false });
+    const owned = args.find((arg) => /^(-f|--file|-F|--format|-d|--dbname|--snapshot)(=|$)|^-[fFd]./.test(arg));
+    if (owned !== undefined) {
+        throw new InputError('pg-dump-args', `"${owned.split('=')[0]}" is set by backup-action (custom format to its own stream, database from database-url); give other pg_dump options, one per line`);
+    }
+    return args;
 }
 function readFiles(inputs, cwd) {
     const paths = inputs.lines('paths');
@@ -92143,8 +92168,14 @@ async function readRestore(inputs, cwd) {
     const decryption = await readDecryption(inputs);
     const confirm = inputs.text('confirm');
     if (confirm === '') {
-        const what = database ? `the target database's name ("${database.database}")` : 'the target path';
+        const what = database
+            ? `the target database's name ("${database.database}")`
+            : 'the target path';
         throw new InputError('confirm', `is required; set it to ${what} to allow the restore`);
+    }
+    const expected = database?.database ?? targetPathText;
+    if (confirm !== expected) {
+        throw new InputError('confirm', `"${confirm}" does not match the target; set confirm: ${expected} to restore into it`);
     }
     const settings = {
         ...common,
@@ -92196,7 +92227,8 @@ function readBackupId(inputs) {
     return value;
 }
 function readJobs(inputs) {
-    return inputs.integer('jobs', { min: 1, max: 64 }) ?? Math.max(1, Math.min(external_node_os_default().availableParallelism(), 8));
+    return (inputs.integer('jobs', { min: 1, max: 64 }) ??
+        Math.max(1, Math.min(external_node_os_default().availableParallelism(), 8)));
 }
 /** Bytes, with an optional unit: `1048576`, `500KB`, `10MB`, `1GiB`. */
 function readSize(inputs, name) {
@@ -92204,7 +92236,17 @@ function readSize(inputs, name) {
     if (value === '')
         return undefined;
     const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?$/i.exec(value);
-    const units = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+    const units = {
+        b: 1,
+        kb: 1e3,
+        mb: 1e6,
+        gb: 1e9,
+        tb: 1e12,
+        kib: 1024,
+        mib: 1024 ** 2,
+        gib: 1024 ** 3,
+        tib: 1024 ** 4,
+    };
     const bytes = match ? Number(match[1]) * (units[(match[2] ?? 'b').toLowerCase()] ?? NaN) : NaN;
     if (!Number.isFinite(bytes))
         throw new InputError(name, `"${value}" is not accepted; use bytes such as 1048576, 500KB, 10MB or 1GiB`);
@@ -92333,7 +92375,10 @@ function countsProblem(m) {
     }
     if (m.files !== undefined) {
         const f = m.files;
-        if (!isObject(f) || !isCount(f.count) || !isCount(f.bytes) || typeof f.listDigest !== 'string') {
+        if (!isObject(f) ||
+            !isCount(f.count) ||
+            !isCount(f.bytes) ||
+            typeof f.listDigest !== 'string') {
             return 'bad files';
         }
     }
@@ -92379,9 +92424,9 @@ function decompressor(kind) {
     if (kind === 'none')
         return undefined;
     if (kind === 'gzip')
-        return zlib.createGunzip({ chunkSize: 256 * 1024 });
+        return external_node_zlib_default().createGunzip({ chunkSize: 256 * 1024 });
     requireZstd();
-    return zlib.createZstdDecompress({ chunkSize: 256 * 1024 });
+    return external_node_zlib_default().createZstdDecompress({ chunkSize: 256 * 1024 });
 }
 
 ;// CONCATENATED MODULE: ./src/pipeline/encrypt.ts
@@ -92417,7 +92462,7 @@ async function decryptStream(input, keys) {
         decrypter.addIdentity(identity);
     if (keys.passphrase !== undefined)
         decrypter.addPassphrase(keys.passphrase);
-    const web = Readable.toWeb(input);
+    const web = external_node_stream_.Readable.toWeb(input);
     let decrypted;
     try {
         decrypted = (await decrypter.decrypt(web));
@@ -92426,7 +92471,7 @@ async function decryptStream(input, keys) {
         input.destroy();
         throw new DecryptionError(`cannot decrypt the backup: ${error instanceof Error ? error.message : String(error)} (is age-identity or encryption-passphrase the one it was encrypted for?)`);
     }
-    return Readable.fromWeb(decrypted, { highWaterMark: 4 });
+    return external_node_stream_.Readable.fromWeb(decrypted, { highWaterMark: 4 });
 }
 
 ;// CONCATENATED MODULE: ./src/pipeline/hash.ts
@@ -92473,10 +92518,14 @@ async function publish(options) {
     const stopProgress = reportProgress(options, raw, hasher);
     const onAbort = () => void source.close();
     signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted)
+        onAbort();
     let uploaded = false;
     try {
         const body = await layered(source.output, raw, options);
-        const upload = store.upload(key, (0,external_node_stream_.pipeline)(body, hasher, () => undefined), { signal }).then((stored) => {
+        const upload = store
+            .upload(key, (0,external_node_stream_.pipeline)(body, hasher, () => undefined), { signal })
+            .then((stored) => {
             uploaded = true;
             return stored;
         });
@@ -92540,7 +92589,9 @@ async function bothOrFirstFailure(a, b) {
 async function layered(output, raw, options) {
     const compress = compressor(options.compression, options.compressionLevel);
     const noop = () => undefined;
-    const compressed = compress ? (0,external_node_stream_.pipeline)(output, raw, compress, noop) : (0,external_node_stream_.pipeline)(output, raw, noop);
+    const compressed = compress
+        ? (0,external_node_stream_.pipeline)(output, raw, compress, noop)
+        : (0,external_node_stream_.pipeline)(output, raw, noop);
     return options.encryption ? encryptStream(compressed, options.encryption) : compressed;
 }
 function reportProgress(options, raw, stored) {
@@ -92777,7 +92828,11 @@ async function openDumpSource(settings, target, plan, signal) {
     };
     return {
         format: 'pg_dump-custom',
-        manifestSource: { kind: 'postgres', database: target.database, serverVersion: plan.server.version },
+        manifestSource: {
+            kind: 'postgres',
+            database: target.database,
+            serverVersion: plan.server.version,
+        },
         dump: { program: 'pg_dump', version: plan.program.version },
         output,
         async finished() {
@@ -92874,17 +92929,26 @@ function describeBackup(published, seconds) {
         ['Backup id', manifest.id],
         ['Object', key],
         ['Size', `${formatBytes(size)} (${formatCount(size)} bytes)`],
-        ['Compression', `${manifest.compression}, ${ratio.toFixed(2)}× (${formatBytes(rawBytes)} before)`],
+        [
+            'Compression',
+            `${manifest.compression}, ${ratio.toFixed(2)}× (${formatBytes(rawBytes)} before)`,
+        ],
         ['Encryption', manifest.encryption],
         ['Duration', formatSeconds(seconds)],
         ['Throughput', formatRate(rawBytes, seconds)],
         ['sha256', sha256],
     ];
     if (manifest.source.kind === 'postgres') {
-        facts.push(['Server', `PostgreSQL ${manifest.source.serverVersion ?? '?'}, pg_dump ${manifest.dump?.version ?? '?'}`]);
+        facts.push([
+            'Server',
+            `PostgreSQL ${manifest.source.serverVersion ?? '?'}, pg_dump ${manifest.dump?.version ?? '?'}`,
+        ]);
     }
     if (manifest.rowCountsMode) {
-        facts.push(['Tables / rows', `${formatCount(counts.length)} / ${formatCount(rows)} (${manifest.rowCountsMode})`]);
+        facts.push([
+            'Tables / rows',
+            `${formatCount(counts.length)} / ${formatCount(rows)} (${manifest.rowCountsMode})`,
+        ]);
     }
     return {
         headline: `Backed up ${manifest.name}/${manifest.id}: ${formatBytes(size)} in ${formatSeconds(seconds)}`,
@@ -92902,15 +92966,468 @@ function describeBackup(published, seconds) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/modes/index.ts
+;// CONCATENATED MODULE: ./src/catalog.ts
+/**
+ * What a set holds, from one paged listing of `<name>/`: backups (ids with a manifest), leftovers
+ * of failed runs (objects with no manifest), and how many keys were not ours. Ids sort by time,
+ * so the listing alone orders backups; only the manifests a mode needs are read.
+ */
 
-async function runMode(settings, ctx) {
-    switch (settings.mode) {
-        case 'backup':
-            return backup(settings, ctx);
-        default:
-            throw new Error(`mode ${settings.mode} is not available in this version`);
+
+async function listSet(store, name) {
+    const entries = new Map();
+    let foreignKeys = 0;
+    for await (const object of store.list(`${name}/`)) {
+        const kind = classifyKey(name, object.key);
+        if (!kind) {
+            foreignKeys += 1;
+            continue;
+        }
+        const entry = entries.get(kind.id) ?? { id: kind.id, objects: [] };
+        if (kind.kind === 'manifest')
+            entry.manifest = object;
+        else
+            entry.objects.push(object);
+        entries.set(kind.id, entry);
     }
+    const newestFirst = [...entries.values()].sort((a, b) => a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+    return {
+        backups: newestFirst.filter((entry) => entry.manifest),
+        leftovers: newestFirst.filter((entry) => !entry.manifest),
+        foreignKeys,
+    };
+}
+/** Reads and validates an entry's manifest; it must be this set's and this id's. */
+async function readManifest(store, name, entry) {
+    const key = entry.manifest?.key ?? `${name}/${entry.id}.manifest.json`;
+    const text = (await store.read(key)).toString('utf8');
+    const manifest = parseManifest(text, key, name);
+    if (manifest.id !== entry.id)
+        throw new ManifestError(key, `records id ${manifest.id}`);
+    return manifest;
+}
+/** The manifest of `backupId` in the set, or of its newest backup for `latest`. */
+async function findBackup(store, name, backupId) {
+    if (backupId === 'latest') {
+        const { backups } = await listSet(store, name);
+        const newest = backups[0];
+        if (!newest)
+            throw new Error(`no backup of set "${name}" in ${store.description}`);
+        return readManifest(store, name, newest);
+    }
+    const entry = { id: backupId, objects: [] };
+    const key = `${name}/${backupId}.manifest.json`;
+    if (!(await store.stat(key)))
+        throw new Error(`no backup ${backupId} in set "${name}" (${store.description})`);
+    return readManifest(store, name, entry);
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/pipeline/read.ts
+/**
+ * The read path every reading mode shares: download → hash → decrypt → decompress. The stored
+ * bytes are hashed independently of what consumes the archive, so when a consumer fails on
+ * damaged bytes the run still reports the real cause: the checksum that does not match.
+ */
+
+
+
+
+class ChecksumError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ChecksumError';
+    }
+}
+/**
+ * Runs `consume` on the backup's archive bytes (decrypted and decompressed), then checks that
+ * every stored byte matched the manifest's size and sha256. Throws ChecksumError for a mismatch,
+ * even when the damage also broke decryption or decompression first.
+ */
+async function readArchive(store, manifest, keys, consume, signal) {
+    const body = await store.download(manifest.object.key, { signal });
+    const { forward, stored } = hashAndForward(body);
+    const verified = stored.then((actual) => checkAgainst(manifest, actual));
+    verified.catch(() => undefined);
+    try {
+        const archive = await unwrap(forward, manifest, keys);
+        const result = await consume(archive);
+        // The consumer may stop before the end (a table of contents is at the start): hash the rest.
+        forward.destroy();
+        await verified;
+        return result;
+    }
+    catch (error) {
+        forward.destroy();
+        // Damage shows first as a decryption or archive error; the checksum names the real cause.
+        await verified;
+        throw error;
+    }
+    finally {
+        body.destroy();
+    }
+}
+function hashAndForward(body) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const forward = new external_node_stream_.PassThrough({ highWaterMark: 1 << 20 });
+    let bytes = 0;
+    const stored = new Promise((resolve, reject) => {
+        body.on('data', (chunk) => {
+            hash.update(chunk);
+            bytes += chunk.length;
+            if (!forward.destroyed && !forward.write(chunk))
+                body.pause();
+        });
+        forward.on('drain', () => body.resume());
+        // A consumer that stopped early (or failed) no longer reads: keep downloading to hash it all.
+        forward.on('close', () => body.resume());
+        body.on('end', () => {
+            forward.end();
+            resolve({ bytes, sha256: hash.digest('hex') });
+        });
+        body.on('error', (error) => {
+            forward.destroy(error);
+            reject(error);
+        });
+    });
+    return { forward, stored };
+}
+function checkAgainst(manifest, actual) {
+    const { key, size, sha256 } = manifest.object;
+    if (actual.bytes !== size) {
+        throw new ChecksumError(`${key} holds ${actual.bytes} bytes, but its manifest records ${size}`);
+    }
+    if (actual.sha256 !== sha256) {
+        throw new ChecksumError(`sha256 of ${key} is ${actual.sha256}, but its manifest records ${sha256}`);
+    }
+}
+async function unwrap(stored, manifest, keys) {
+    const plain = manifest.encryption === 'age' ? await decryptStream(stored, keys) : stored;
+    const decompress = decompressor(manifest.compression);
+    return decompress ? (0,external_node_stream_.pipeline)(plain, decompress, () => undefined) : plain;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/restore.ts
+/** What both restore modes need from PostgreSQL: a client that can read the archive, pg_restore, databases. */
+
+
+
+
+
+
+
+
+/**
+ * The local pg_restore, checked against the pg_dump that made the archive: a pg_restore older
+ * than that pg_dump may not read its archive format.
+ */
+async function restoreProgram(manifest, pgBinDir) {
+    const program = await findProgram('pg_restore', pgBinDir);
+    const dumpMajor = Number(manifest.dump?.version.split('.')[0] ?? 0);
+    if (dumpMajor > program.major) {
+        throw new Error(`pg_restore ${program.version} cannot read an archive made by pg_dump ${manifest.dump?.version}; ` +
+            `install postgresql-client-${dumpMajor} or set pg-bin-dir to a PostgreSQL ${dumpMajor} (or newer) bin folder`);
+    }
+    return program;
+}
+/** Fails early, before anything is downloaded, when the server cannot be reached. */
+async function checkReachable(target, signal) {
+    const client = await connect(target, signal);
+    await client.end();
+}
+/**
+ * Writes the decrypted, decompressed archive to `dir` (pg_restore --jobs needs a seekable file).
+ * Resolves only once every stored byte matched the manifest's sha256.
+ */
+async function downloadArchive(store, manifest, keys, dir, signal) {
+    const file = external_node_path_default().join(dir, 'archive.dump');
+    await readArchive(store, manifest, keys, (archive) => (0,external_node_stream_promises_namespaceObject.pipeline)(archive, (0,external_node_fs_.createWriteStream)(file), { signal }), signal);
+    return file;
+}
+/**
+ * With --clean, pg_restore drops each partition's inherited constraints before their tables, which
+ * PostgreSQL refuses; dropping the partitioned table drops them anyway, so these errors are benign.
+ */
+const BENIGN_CLEAN_ERROR = /cannot drop inherited constraint/;
+/**
+ * pg_restore, with any error failing the run. A clean restore cannot use --exit-on-error (see
+ * above): there, every error but the benign ones fails the run instead.
+ */
+async function runPgRestore(program, archive, target, options) {
+    const args = [
+        `--jobs=${options.jobs}`,
+        '--no-owner',
+        '--no-privileges',
+        '--no-password',
+        ...(options.clean ? ['--clean', '--if-exists'] : ['--exit-on-error']),
+        `--dbname=${urlWithoutPassword(target)}`,
+        archive,
+    ];
+    // A cancellation that came before this point has no listener to hear it.
+    options.signal.throwIfAborted();
+    const { child, exit } = start(program, args, libpqEnv(target));
+    const errors = [];
+    child.stderr.on('data', (text) => {
+        errors.push(...text.split('\n').filter((line) => line.includes('ERROR:')));
+    });
+    const stop = () => child.kill('SIGTERM');
+    options.signal.addEventListener('abort', stop, { once: true });
+    try {
+        const ended = await exit;
+        if (ended.code === 0)
+            return { ignoredErrors: 0 };
+        const real = errors.filter((line) => !(options.clean && BENIGN_CLEAN_ERROR.test(line)));
+        if (ended.signal || real.length > 0 || errors.length === 0) {
+            throw new Error(real[0] ? `pg_restore failed: ${real[0].trim()}` : failureLine('pg_restore', ended));
+        }
+        return { ignoredErrors: errors.length };
+    }
+    finally {
+        options.signal.removeEventListener('abort', stop);
+    }
+}
+/** A scratch database name no one else uses: `restore_test_<set>_<random>`, within 63 bytes. */
+function scratchName(set) {
+    const safe = set.replace(/[^a-z0-9_]/g, '_').slice(0, 40);
+    return `restore_test_${safe}_${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
+}
+async function createDatabase(server, name) {
+    const client = await connect(server);
+    try {
+        await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+/** Drops it even with sessions still connected (PostgreSQL 13+), and even after cancellation. */
+async function dropDatabase(server, name) {
+    const client = await connect(server);
+    try {
+        await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+/** How many user tables the database holds (a restore target must be empty unless `clean`). */
+async function userTableCount(target, signal) {
+    const client = await connect(target, signal);
+    try {
+        const { rows } = await client.query(USER_TABLES_SQL);
+        return rows.length;
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/compare.ts
+/** Row counts after a restore against the counts recorded at backup time. Pure. */
+/** Every table in either list, sorted, with the tables that differ (missing, extra, or other counts). */
+function compareCounts(expected, found) {
+    const names = [...new Set([...Object.keys(expected), ...Object.keys(found)])].sort();
+    const tables = names.map((table) => ({ table, expected: expected[table], found: found[table] }));
+    return { tables, differing: tables.filter((row) => row.expected !== row.found) };
+}
+/** `sales.orders: expected 3000, found 0` / `missing` / `not in the manifest`. */
+function describeDifference(row) {
+    if (row.found === undefined)
+        return `${row.table}: expected ${row.expected}, missing after restore`;
+    if (row.expected === undefined)
+        return `${row.table}: found ${row.found}, not in the manifest`;
+    return `${row.table}: expected ${row.expected}, found ${row.found}`;
+}
+
+;// CONCATENATED MODULE: ./src/restore/phases.ts
+/** Phase timing for restores, on the run's injectable clock. */
+
+class Phases {
+    now;
+    done = [];
+    started;
+    constructor(now) {
+        this.now = now;
+        this.started = now().getTime();
+    }
+    /** Runs `work` as the named phase and records how long it took, even when it fails. */
+    async time(name, work) {
+        const start = this.now().getTime();
+        try {
+            return await work();
+        }
+        finally {
+            this.done.push([name, (this.now().getTime() - start) / 1000]);
+        }
+    }
+    totalSeconds() {
+        return (this.now().getTime() - this.started) / 1000;
+    }
+    table() {
+        return {
+            title: 'Recovery time',
+            header: ['phase', 'duration'],
+            rows: [
+                ...this.done.map(([name, seconds]) => [name, formatSeconds(seconds)]),
+                ['total', formatSeconds(this.totalSeconds())],
+            ],
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/modes/restore.ts
+/**
+ * The `restore` mode, for manual restores through workflow_dispatch: a chosen backup into a real
+ * target database. The inputs refuse it unless `confirm` names the target; it refuses a non-empty target
+ * unless `clean` allows dropping and recreating its objects. The archive's every byte is checked
+ * before the target is touched.
+ */
+
+
+
+
+
+
+
+
+
+async function restore(settings, ctx) {
+    const target = settings.database;
+    if (!target)
+        throw new Error('restore of a files backup (target-path) is not supported yet');
+    const phases = new Phases(ctx.now);
+    const existing = await userTableCount(target, ctx.signal);
+    if (existing > 0 && !settings.clean) {
+        throw new Error(`the target database ${target.database} is not empty (${existing} tables); set clean: true to drop and recreate its objects, or restore into an empty database`);
+    }
+    const manifest = await findBackup(ctx.store, settings.name, settings.backupId);
+    if (manifest.format !== 'pg_dump-custom')
+        throw new Error(`restore of a ${manifest.format} backup into a database is not possible`);
+    const program = await restoreProgram(manifest, settings.pgBinDir);
+    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'restore-'));
+    let ignoredErrors = 0;
+    try {
+        const archive = await phases.time('download, verify, decrypt, decompress', () => downloadArchive(ctx.store, manifest, settings.decryption, dir, ctx.signal));
+        ctx.log.info(`sha256 of ${manifest.object.key} verified; restoring into ${target.display}`);
+        ({ ignoredErrors } = await phases.time('restore (pg_restore)', () => runPgRestore(program, archive, target, {
+            jobs: settings.jobs,
+            clean: existing > 0,
+            signal: ctx.signal,
+        })));
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+    const counts = await restore_countRows(target, ctx.signal);
+    if (ignoredErrors > 0) {
+        ctx.log.warning(`pg_restore --clean reported ${ignoredErrors} benign error(s) dropping inherited partition constraints`);
+    }
+    const differing = manifest.rowCountsMode === 'exact' && manifest.rowCounts
+        ? compareCounts(manifest.rowCounts, counts).differing
+        : [];
+    if (differing.length > 0) {
+        throw new Error(`the restored tables differ from the manifest: ${differing.slice(0, 5).map(describeDifference).join(', ')}`);
+    }
+    const tables = Object.keys(counts).length;
+    const rows = Object.values(counts).reduce((sum, n) => sum + n, 0);
+    const seconds = phases.totalSeconds();
+    return {
+        headline: `Restored ${manifest.name}/${manifest.id} into ${target.database}: ${tables} tables, ${formatCount(rows)} rows in ${formatSeconds(seconds)}`,
+        outputs: {
+            'backup-id': manifest.id,
+            'restored-tables': tables,
+            'restore-seconds': Number(seconds.toFixed(3)),
+        },
+        facts: [
+            ['Set', manifest.name],
+            ['Backup', `${manifest.id} (made ${manifest.createdAt})`],
+            ['Target', target.display],
+            [
+                'Cleaned first',
+                existing > 0 ? `yes (${existing} tables were there)` : 'no (the target was empty)',
+            ],
+            [
+                'Tables / rows',
+                `${formatCount(tables)} / ${formatCount(rows)}${differing.length === 0 && manifest.rowCountsMode === 'exact' ? ' (match the manifest)' : ''}`,
+            ],
+            ['Recovery time', formatSeconds(seconds)],
+        ],
+        tables: [phases.table()],
+        details: { manifest, target: target.display, rowCounts: counts, restoreSeconds: seconds },
+    };
+}
+async function restore_countRows(target, signal) {
+    const client = await connect(target, signal);
+    try {
+        return await exactRowCounts(client);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/checks.ts
+
+
+const STATEMENT_TIMEOUT = '60s';
+function compare(found, operator, bound) {
+    switch (operator) {
+        case '>=':
+            return found >= bound;
+        case '>':
+            return found > bound;
+        case '<=':
+            return found <= bound;
+        case '<':
+            return found < bound;
+        default:
+            return found === bound;
+    }
+}
+async function runChecks(client, checks) {
+    const results = [];
+    for (const check of checks)
+        results.push(await runCheck(client, check));
+    return results;
+}
+async function runCheck(client, check) {
+    await client.query('BEGIN READ ONLY');
+    try {
+        await client.query(`SET LOCAL statement_timeout = '${STATEMENT_TIMEOUT}'`);
+        return check.kind === 'count' ? await countCheck(client, check) : await sqlCheck(client, check);
+    }
+    catch (error) {
+        return { text: check.text, passed: false, value: `error: ${errorMessage(error)}` };
+    }
+    finally {
+        await client.query('ROLLBACK').catch(() => undefined);
+    }
+}
+async function countCheck(client, check) {
+    const [schema = '', table = ''] = check.table.split('.');
+    const { rows } = await client.query(`SELECT count(*) AS n FROM ${quoteIdent(schema)}.${quoteIdent(table)}`);
+    const found = Number(rows[0]?.n ?? 0);
+    return {
+        text: check.text,
+        passed: compare(found, check.operator, check.value),
+        value: String(found),
+    };
+}
+async function sqlCheck(client, check) {
+    const result = await client.query({ text: check.sql, rowMode: 'array' });
+    const row = result.rows;
+    const value = row[0]?.[0];
+    if (row.length !== 1 || result.fields.length !== 1 || typeof value !== 'boolean') {
+        return {
+            text: check.text,
+            passed: false,
+            value: `must return one row with one boolean; returned ${row.length} row(s) of ${result.fields.length} column(s)`,
+        };
+    }
+    return { text: check.text, passed: value, value: String(value) };
 }
 
 ;// CONCATENATED MODULE: ./src/modes/types.ts
@@ -92927,12 +93444,537 @@ class ModeFailure extends Error {
     }
 }
 
+;// CONCATENATED MODULE: ./src/modes/restore-test.ts
+/**
+ * The `restore-test` mode: proves a backup restores. The archive is downloaded and its every byte
+ * checked before any database is created; it is restored into a fresh scratch database, every
+ * table's row count is compared with the manifest, the user's checks run, the recovery time is
+ * measured, and the scratch database is dropped, pass or fail.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Beyond this many tables the summary lists only those that differ. */
+const TABLES_SHOWN = 60;
+async function restoreTest(settings, ctx) {
+    const phases = new Phases(ctx.now);
+    await checkReachable(settings.database, ctx.signal);
+    const manifest = await findBackup(ctx.store, settings.name, settings.backupId);
+    if (manifest.format !== 'pg_dump-custom')
+        throw new Error(`restore-test of a ${manifest.format} backup is not supported yet`);
+    const program = await restoreProgram(manifest, settings.pgBinDir);
+    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'restore-test-'));
+    const scratch = scratchName(settings.name);
+    const findings = { manifest, scratch, checks: [] };
+    try {
+        const archive = await phases.time('download, verify, decrypt, decompress', () => downloadArchive(ctx.store, manifest, settings.decryption, dir, ctx.signal));
+        ctx.log.info(`sha256 of ${manifest.object.key} verified; restoring into scratch database ${scratch}`);
+        const target = withDatabase(settings.database, scratch);
+        try {
+            // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
+            await createDatabase(settings.database, scratch);
+            await phases.time('restore (pg_restore)', () => runPgRestore(program, archive, target, {
+                jobs: settings.jobs,
+                clean: false,
+                signal: ctx.signal,
+            }));
+            await inspect(settings, ctx, target, findings, phases);
+        }
+        finally {
+            await cleanUp(settings, ctx, scratch);
+        }
+    }
+    catch (error) {
+        if (error instanceof ModeFailure)
+            throw error;
+        throw new ModeFailure(errorMessage(error), describe(findings, phases, settings));
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+    const result = describe(findings, phases, settings);
+    const problems = failures(findings);
+    if (problems.length > 0)
+        throw new ModeFailure(problems.join('; '), result);
+    return result;
+}
+async function inspect(settings, ctx, target, findings, phases) {
+    const client = await connect(target, ctx.signal);
+    try {
+        const found = await phases.time('compare row counts', () => exactRowCounts(client));
+        if (findings.manifest.rowCountsMode === 'exact' && findings.manifest.rowCounts) {
+            findings.comparison = compareCounts(findings.manifest.rowCounts, found);
+        }
+        else {
+            findings.comparison = { tables: compareCounts(found, found).tables, differing: [] };
+            ctx.log.warning(`the manifest has no exact row counts (row-counts: ${findings.manifest.rowCountsMode ?? 'off'}); only the restore and checks were tested`);
+        }
+        findings.checks = await phases.time('checks', () => runChecks(client, settings.checks));
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+async function cleanUp(settings, ctx, scratch) {
+    if (settings.keepDatabase) {
+        ctx.log.info(`keep-database: the scratch database ${scratch} was kept`);
+        return;
+    }
+    try {
+        await dropDatabase(settings.database, scratch);
+    }
+    catch (error) {
+        ctx.log.warning(`could not drop the scratch database ${scratch}: ${errorMessage(error)}`);
+    }
+}
+function failures(findings) {
+    const problems = [];
+    const differing = findings.comparison?.differing ?? [];
+    if (differing.length > 0) {
+        problems.push(`${differing.length} table(s) differ from the manifest: ${differing.slice(0, 5).map(describeDifference).join(', ')}${differing.length > 5 ? ', …' : ''}`);
+    }
+    const failed = findings.checks.filter((check) => !check.passed);
+    if (failed.length > 0) {
+        problems.push(`${failed.length} check(s) failed: ${failed.map((check) => `${check.text} (${check.value})`).join(', ')}`);
+    }
+    return problems;
+}
+function describe(findings, phases, settings) {
+    const { manifest, comparison, checks } = findings;
+    const tables = comparison?.tables ?? [];
+    const rows = tables.reduce((sum, row) => sum + (row.found ?? 0), 0);
+    const seconds = phases.totalSeconds();
+    const result = {
+        headline: `Backup ${manifest.name}/${manifest.id} restored in ${formatSeconds(seconds)}: ${tables.length} tables, ${formatCount(rows)} rows match the manifest${checks.length ? `, ${checks.length} check(s) passed` : ''}`,
+        outputs: {
+            'restored-tables': tables.length,
+            'restore-seconds': Number(seconds.toFixed(3)),
+            'backup-id': manifest.id,
+        },
+        facts: [
+            ['Set', manifest.name],
+            [
+                'Backup',
+                `${manifest.id} (made ${manifest.createdAt}, ${manifest.encryption === 'age' ? 'age-encrypted' : 'not encrypted'})`,
+            ],
+            ['Recovery time', formatSeconds(seconds)],
+            ['Tables / rows', `${formatCount(tables.length)} / ${formatCount(rows)}`],
+            [
+                'Scratch database',
+                `${findings.scratch}${settings.keepDatabase ? ' (kept)' : ' (dropped)'}`,
+            ],
+            ['pg_restore jobs', String(settings.jobs)],
+        ],
+        tables: [phases.table(), ...countTables(comparison), ...checkTables(checks)],
+        details: { manifest, scratch: findings.scratch, comparison, checks, restoreSeconds: seconds },
+    };
+    return result;
+}
+function countTables(comparison) {
+    if (!comparison)
+        return [];
+    const shown = comparison.tables.length > TABLES_SHOWN ? comparison.differing : comparison.tables;
+    const title = shown === comparison.tables
+        ? 'Row counts: restored vs manifest'
+        : `Row counts: the ${shown.length} of ${comparison.tables.length} tables that differ`;
+    const rows = shown.map((row) => [
+        row.table,
+        row.expected === undefined ? '—' : formatCount(row.expected),
+        row.found === undefined ? 'missing' : formatCount(row.found),
+        row.expected === row.found ? '✅' : '❌',
+    ]);
+    return [{ title, header: ['table', 'manifest', 'restored', ''], rows }];
+}
+function checkTables(checks) {
+    if (checks.length === 0)
+        return [];
+    return [
+        {
+            title: 'Checks',
+            header: ['check', 'value', 'result'],
+            rows: checks.map((c) => [c.text, c.value, c.passed ? '✅ pass' : '❌ fail']),
+        },
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/retention/plan.ts
+
+function planPrune(listing, decisions, now, orphanGraceMs) {
+    const newest = listing.backups[0]?.id;
+    const deleted = decisions.filter((decision) => !decision.keep);
+    if (deleted.some((decision) => decision.id === newest)) {
+        throw new Error('refusing to delete the newest backup');
+    }
+    const doomed = new Set(deleted.map((decision) => decision.id));
+    const entries = listing.backups.filter((entry) => doomed.has(entry.id));
+    const cutoff = now.getTime() - orphanGraceMs;
+    const orphans = listing.leftovers.filter((entry) => (idTime(entry.id)?.getTime() ?? Infinity) < cutoff);
+    return {
+        kept: decisions.filter((decision) => decision.keep),
+        deleted,
+        manifestKeys: entries.flatMap((entry) => (entry.manifest ? [entry.manifest.key] : [])),
+        objectKeys: entries.flatMap((entry) => entry.objects.map((object) => object.key)),
+        orphanKeys: orphans.flatMap((entry) => entry.objects.map((object) => object.key)),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/modes/retention-prune.ts
+/**
+ * The `retention-prune` mode: delete the backups a keep-policy does not keep, and the leftovers of
+ * failed runs. Decided from one listing: a backup's time is its id (the UTC start time recorded in
+ * its manifest's key), never the store's modification times. Deletes manifests before objects,
+ * in batches; `dry-run` reports the same plan and deletes nothing.
+ */
+
+
+
+
+
+
+
+/** Summary tables list at most this many rows each; the report holds them all. */
+const ROWS_SHOWN = 200;
+async function retentionPrune(settings, ctx) {
+    const listing = await listSet(ctx.store, settings.name);
+    const candidates = listing.backups.map((entry) => ({
+        id: entry.id,
+        createdAt: idTime(entry.id) ?? new Date(0),
+    }));
+    const decisions = candidates.length === 0 ? [] : decide(candidates, settings.policy, settings.timeZone);
+    const plan = planPrune(listing, decisions, ctx.now(), settings.orphanGraceMs);
+    const uploads = await staleUploads(settings, ctx);
+    if (!settings.dryRun) {
+        await ctx.store.delete(plan.manifestKeys);
+        await ctx.store.delete([...plan.objectKeys, ...plan.orphanKeys]);
+        for (const upload of uploads)
+            await ctx.store.abortUpload(upload);
+    }
+    return retention_prune_describe(settings, plan, uploads, listing.foreignKeys);
+}
+/** Incomplete uploads older than the grace; a store that cannot list them gets a warning. */
+async function staleUploads(settings, ctx) {
+    const cutoff = ctx.now().getTime() - settings.orphanGraceMs;
+    const stale = [];
+    try {
+        for await (const upload of ctx.store.incompleteUploads(`${settings.name}/`)) {
+            if (upload.initiated.getTime() < cutoff)
+                stale.push(upload);
+        }
+    }
+    catch (error) {
+        ctx.log.warning(`could not list incomplete uploads (${errorMessage(error)}); they were not checked`);
+    }
+    return stale;
+}
+function retention_prune_describe(settings, plan, uploads, foreign) {
+    const verb = settings.dryRun ? 'would delete' : 'deleted';
+    const leftovers = plan.orphanKeys.length + uploads.length;
+    return {
+        headline: `${settings.dryRun ? 'Dry run: ' : ''}kept ${plan.kept.length} backup(s) of ${settings.name}, ${verb} ${plan.deleted.length}${leftovers ? ` and ${leftovers} leftover(s)` : ''}`,
+        outputs: { kept: plan.kept.length, deleted: plan.deleted.length },
+        facts: [
+            ['Set', settings.name],
+            ['Policy', policyText(settings)],
+            ['Kept', formatCount(plan.kept.length)],
+            [settings.dryRun ? 'Would delete' : 'Deleted', formatCount(plan.deleted.length)],
+            [
+                'Leftovers of failed runs',
+                `${formatCount(plan.orphanKeys.length)} object(s), ${formatCount(uploads.length)} incomplete upload(s)`,
+            ],
+            ['Keys not in the layout (untouched)', formatCount(foreign)],
+            ...(settings.dryRun ? [['Dry run', 'nothing was deleted']] : []),
+        ],
+        tables: [
+            decisionTable('Kept', plan.kept, true),
+            decisionTable(settings.dryRun ? 'Would delete' : 'Deleted', plan.deleted, false),
+            ...(leftovers ? [leftoverTable(plan, uploads)] : []),
+        ],
+        details: {
+            dryRun: settings.dryRun,
+            kept: plan.kept.map((d) => ({ id: d.id, rules: d.rules })),
+            deleted: plan.deleted.map((d) => d.id),
+            deletedKeys: [...plan.manifestKeys, ...plan.objectKeys],
+            orphanKeys: plan.orphanKeys,
+            abortedUploads: uploads.map((u) => u.key),
+        },
+    };
+}
+function policyText(settings) {
+    const { withinMs, ...counts } = settings.policy;
+    const parts = Object.entries(counts)
+        .filter(([, value]) => value !== undefined && value > 0)
+        .map(([rule, value]) => `keep-${rule} ${value}`);
+    if (withinMs)
+        parts.push(`keep-within ${formatDuration(withinMs)}`);
+    return `${parts.join(', ')} (${settings.timeZone})`;
+}
+function decisionTable(title, decisions, withRules) {
+    const rows = decisions.slice(0, ROWS_SHOWN).map((d) => {
+        const row = [d.id, d.createdAt.toISOString()];
+        return withRules ? [...row, d.rules.join(', ')] : row;
+    });
+    const more = decisions.length > ROWS_SHOWN
+        ? ` (first ${ROWS_SHOWN} of ${decisions.length}; all in the report output)`
+        : '';
+    return {
+        title: `${title}${more}`,
+        header: withRules ? ['id', 'created', 'kept by'] : ['id', 'created'],
+        rows,
+    };
+}
+function leftoverTable(plan, uploads) {
+    const rows = [
+        ...plan.orphanKeys.map((key) => [key, 'object with no manifest']),
+        ...uploads.map((upload) => [
+            upload.key,
+            `incomplete upload from ${upload.initiated.toISOString()}`,
+        ]),
+    ];
+    return {
+        title: 'Leftovers of failed runs',
+        header: ['key', 'what'],
+        rows: rows.slice(0, ROWS_SHOWN),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/verify/archive-check.ts
+/**
+ * Reads an archive stream the way its own tools do, without a temporary copy: `pg_restore --list`
+ * for a pg_dump custom archive, `tar --list` for a tar. A tool that cannot read it fails the check.
+ */
+
+
+class UnreadableArchiveError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'UnreadableArchiveError';
+    }
+}
+async function checkArchive(archive, format, pgBinDir) {
+    if (format === 'tar') {
+        const tar = { path: 'tar', version: '', major: 0 };
+        const listing = await listWith(tar, ['--list', '--file=-'], archive, 'tar');
+        return { entries: listing.filter((line) => line !== '').length };
+    }
+    const pgRestore = await findProgram('pg_restore', pgBinDir);
+    const listing = await listWith(pgRestore, ['--list'], archive, 'pg_restore --list');
+    const entries = listing.filter((line) => line !== '' && !line.startsWith(';'));
+    return {
+        entries: entries.length,
+        tablesWithData: entries.filter((line) => / TABLE DATA /.test(line)).length,
+    };
+}
+async function listWith(program, args, archive, name) {
+    const { child, exit } = start(program, args, process.env, 'pipe');
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text) => (stdout += text));
+    // The tool may stop reading once it has what it needs (a table of contents is at the start).
+    (0,external_node_stream_.pipeline)(archive, child.stdin, () => undefined);
+    const ended = await exit;
+    if (ended.code !== 0) {
+        throw new UnreadableArchiveError(`the backup is not a readable ${program.path === 'tar' ? 'tar archive' : 'pg_dump archive'}: ${failureLine(name, ended)}`);
+    }
+    return stdout.split('\n');
+}
+
+;// CONCATENATED MODULE: ./src/verify/rules.ts
+/** The freshness and size rules of verify-latest, as pure decisions over figures already read. */
+
+
+/** Every rule the newest backup breaks, each as one line, most fundamental first. */
+function brokenRules(figures, limits) {
+    const problems = [];
+    if (figures.ageMs > limits.maxAgeMs) {
+        problems.push(`the newest backup is ${formatDuration(figures.ageMs)} old, older than max-age ${formatDuration(limits.maxAgeMs)}: backups may have stopped`);
+    }
+    const size = figures.storedSize;
+    if (size === undefined) {
+        problems.push(`its object ${figures.objectKey} is missing from the store`);
+        return problems;
+    }
+    if (size !== figures.manifestSize) {
+        problems.push(`its object ${figures.objectKey} holds ${size} bytes, but its manifest records ${figures.manifestSize}`);
+    }
+    if (limits.minSize !== undefined && size < limits.minSize) {
+        problems.push(`it is ${formatBytes(size)}, below min-size ${formatBytes(limits.minSize)}`);
+    }
+    const shrink = shrinkage(size, figures.previousSize);
+    if (shrink !== undefined && shrink > limits.maxShrink) {
+        problems.push(`it shrank ${percent(shrink)} against the previous backup (${formatBytes(figures.previousSize ?? 0)} → ${formatBytes(size)}), more than max-shrink ${percent(limits.maxShrink)}`);
+    }
+    return problems;
+}
+/** How much smaller than the previous backup (0.8 = 80% smaller); undefined without one. */
+function shrinkage(size, previousSize) {
+    if (previousSize === undefined || previousSize === 0)
+        return undefined;
+    return Math.max(0, 1 - size / previousSize);
+}
+/** A signed change in size, for the trend table: `+2.1%`, `-80.0%`, or `` for the oldest shown. */
+function sizeChange(size, previousSize) {
+    if (previousSize === undefined || previousSize === 0)
+        return '';
+    const change = (size - previousSize) / previousSize;
+    return `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`;
+}
+function percent(fraction) {
+    return `${(fraction * 100).toFixed(fraction < 0.1 ? 1 : 0)}%`;
+}
+
+;// CONCATENATED MODULE: ./src/modes/verify-latest.ts
+/**
+ * The `verify-latest` mode: is the newest backup fresh and intact? One listing finds it (ids sort
+ * by time), its manifest is read, the rules are checked against the listing's sizes, and with
+ * `deep` every stored byte is hashed, decrypted, decompressed and read by the archive's own tool.
+ */
+
+
+
+
+
+
+
+
+
+const TREND_ROWS = 7;
+async function verifyLatest(settings, ctx) {
+    const listing = await listSet(ctx.store, settings.name);
+    reportLeftovers(listing, ctx);
+    const newest = listing.backups[0];
+    if (!newest) {
+        throw new ModeFailure(`no backup of set "${settings.name}" in ${ctx.store.description}`, {});
+    }
+    const trend = trendTable(listing.backups, ctx.now());
+    let manifest;
+    try {
+        manifest = await readManifest(ctx.store, settings.name, newest);
+    }
+    catch (error) {
+        throw new ModeFailure(errorMessage(error), { tables: [trend] });
+    }
+    const ageMs = ctx.now().getTime() - Date.parse(manifest.createdAt);
+    const storedSize = newest.objects.find((object) => object.key === manifest.object.key)?.size;
+    const problems = brokenRules({
+        ageMs,
+        storedSize,
+        manifestSize: manifest.object.size,
+        objectKey: manifest.object.key,
+        previousSize: listing.backups[1] ? dataSize(listing.backups[1]) : undefined,
+    }, settings);
+    const partial = verify_latest_describe(manifest, ageMs, trend);
+    if (problems.length > 0)
+        throw new ModeFailure(problems.join('; '), partial);
+    const contents = settings.deep ? await deepRead(settings, ctx, manifest, partial) : undefined;
+    return finish(manifest, ageMs, partial, contents);
+}
+/** Downloads, hashes, decrypts, decompresses and lists the archive; fails with the first cause. */
+async function deepRead(settings, ctx, manifest, partial) {
+    try {
+        return await readArchive(ctx.store, manifest, settings.decryption, (archive) => checkArchive(archive, manifest.format, settings.pgBinDir), ctx.signal);
+    }
+    catch (error) {
+        throw new ModeFailure(errorMessage(error), partial);
+    }
+}
+/** The size of an entry's data object, as listed. */
+function dataSize(entry) {
+    return entry.objects[0]?.size;
+}
+function reportLeftovers(listing, ctx) {
+    if (listing.leftovers.length === 0)
+        return;
+    const keys = listing.leftovers.flatMap((entry) => entry.objects.map((object) => object.key));
+    ctx.log.warning(`${keys.length} object(s) have no manifest (failed or running backups; retention-prune removes them after orphan-grace): ${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', …' : ''}`);
+}
+function trendTable(backups, now) {
+    const shown = backups.slice(0, TREND_ROWS);
+    const rows = shown.map((entry, index) => {
+        const size = dataSize(entry);
+        const previous = shown[index + 1] ?? backups[index + 1];
+        const time = idTime(entry.id);
+        return [
+            entry.id,
+            time ? formatDuration(now.getTime() - time.getTime()) : '?',
+            size === undefined ? 'missing' : formatBytes(size),
+            size === undefined || !previous ? '' : sizeChange(size, dataSize(previous)),
+        ];
+    });
+    return {
+        title: `Newest backups (${formatCount(backups.length)} in all)`,
+        header: ['id', 'age', 'size', 'change'],
+        rows,
+    };
+}
+function verify_latest_describe(manifest, ageMs, trend) {
+    return {
+        facts: [
+            ['Set', manifest.name],
+            ['Newest backup', manifest.id],
+            ['Age', formatDuration(ageMs)],
+            ['Size', `${formatBytes(manifest.object.size)} (${formatCount(manifest.object.size)} bytes)`],
+            ['Format', `${manifest.format}, ${manifest.compression}, encryption ${manifest.encryption}`],
+        ],
+        tables: [trend],
+        outputs: {
+            'latest-id': manifest.id,
+            'age-seconds': Math.round(ageMs / 1000),
+            'size-bytes': manifest.object.size,
+        },
+    };
+}
+function finish(manifest, ageMs, partial, contents) {
+    const facts = [...(partial.facts ?? [])];
+    if (contents) {
+        facts.push(['sha256', `${manifest.object.sha256} (matches every stored byte)`]);
+        const tables = contents.tablesWithData === undefined ? '' : `, ${contents.tablesWithData} with table data`;
+        facts.push(['Archive', `readable: ${formatCount(contents.entries)} entries${tables}`]);
+    }
+    else {
+        facts.push(['Deep check', 'skipped (deep: false)']);
+    }
+    return {
+        headline: `Newest backup ${manifest.name}/${manifest.id} is ${formatDuration(ageMs)} old${contents ? ', checksum and archive verified' : ''}`,
+        outputs: partial.outputs ?? {},
+        facts,
+        tables: partial.tables ?? [],
+        details: { manifest, ageSeconds: Math.round(ageMs / 1000), contents },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/modes/index.ts
+
+
+
+
+
+async function runMode(settings, ctx) {
+    switch (settings.mode) {
+        case 'backup':
+            return backup(settings, ctx);
+        case 'verify-latest':
+            return verifyLatest(settings, ctx);
+        case 'restore-test':
+            return restoreTest(settings, ctx);
+        case 'restore':
+            return restore(settings, ctx);
+        case 'retention-prune':
+            return retentionPrune(settings, ctx);
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(3711);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/storage/directory.ts
 /**
  * A local directory as a store. Writes go to a hidden temporary name beside the final one and are
@@ -93080,7 +94122,10 @@ function s3ClientConfig(settings, env) {
     const custom = settings.endpoint !== undefined;
     return {
         endpoint: settings.endpoint,
-        region: settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (custom ? 'auto' : 'us-east-1'),
+        region: settings.region ??
+            env.AWS_REGION ??
+            env.AWS_DEFAULT_REGION ??
+            (custom ? 'auto' : 'us-east-1'),
         // S3-compatible stores need path-style addressing and reject the SDK's default checksums.
         forcePathStyle: settings.forcePathStyle ?? custom,
         requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -93185,7 +94230,8 @@ class S3Store {
             return { key, size: head.ContentLength ?? 0 };
         }
         catch (error) {
-            const status = error.$metadata?.httpStatusCode;
+            const status = error.$metadata
+                ?.httpStatusCode;
             if (status === 404 || error.name === 'NotFound')
                 return undefined;
             throw error;
@@ -93245,7 +94291,11 @@ class S3Store {
         } while (keyMarker);
     }
     async abortUpload(upload) {
-        await this.client.send(new dist_cjs.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.root + upload.key, UploadId: upload.uploadId }));
+        await this.client.send(new dist_cjs.AbortMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: this.root + upload.key,
+            UploadId: upload.uploadId,
+        }));
     }
 }
 
@@ -93258,7 +94308,12 @@ function openStore(location, s3, warn, env = process.env) {
     if (location.kind === 'directory')
         return new DirectoryStore(location.path);
     const client = new dist_cjs.S3Client(s3ClientConfig(s3, env));
-    return new S3Store(client, { bucket: location.bucket, prefix: location.prefix, settings: s3, warn });
+    return new S3Store(client, {
+        bucket: location.bucket,
+        prefix: location.prefix,
+        settings: s3,
+        warn,
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/run.ts
@@ -93292,7 +94347,13 @@ async function execute(source, edge, options) {
             edge.mask(secret);
         redact = redactor(settings.secrets);
         const store = openStore(settings.storage, settings.s3, log.warning, options.env);
-        const result = await runMode(settings, { store, log, now, signal: options.signal, env: options.env });
+        const result = await runMode(settings, {
+            store,
+            log,
+            now,
+            signal: options.signal,
+            env: options.env,
+        });
         report = buildReport(source, settings, startedAt, now(), warnings, result);
     }
     catch (error) {
@@ -93302,7 +94363,9 @@ async function execute(source, edge, options) {
     for (const [name, value] of Object.entries(safe.outputs))
         edge.setOutput(name, String(value));
     edge.setOutput('report', JSON.stringify(safe));
-    await edge.writeSummary(safe).catch((error) => edge.warning(`could not write the job summary: ${errorMessage(error)}`));
+    await edge
+        .writeSummary(safe)
+        .catch((error) => edge.warning(`could not write the job summary: ${errorMessage(error)}`));
     if (safe.ok)
         edge.info(safe.headline);
     else
@@ -93391,7 +94454,10 @@ const actionEdge = {
 async function main_run() {
     const { signal, dispose } = cancelOnSignals();
     try {
-        const report = await execute((name) => getInput(name), actionEdge, { env: process.env, signal });
+        const report = await execute((name) => getInput(name), actionEdge, {
+            env: process.env,
+            signal,
+        });
         if (!report.ok)
             process.exitCode = 1;
     }

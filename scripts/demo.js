@@ -1,6 +1,6 @@
 // `npm run demo`: the product's main job on an embedded default. Starts a throwaway PostgreSQL,
 // fills a sample database, and runs the command-line program (the same bundle as the action)
-// through each mode against a local directory store, ./backups.
+// through backup, verify-latest, restore-test and retention-prune against ./backups.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { startCluster, createDatabase, withDatabase } from './lib/pg-cluster.js';
@@ -31,6 +31,30 @@ try {
   console.log(`Filled database "shop": ${Object.keys(counts).length} tables, ${rows} rows`);
 
   step('Back up "shop" to ./backups', ['backup', '--storage', STORE, '--name', 'shop'], shop);
+  step('Verify the newest backup: fresh, intact, a readable archive', [
+    'verify-latest',
+    '--storage',
+    STORE,
+    '--name',
+    'shop',
+  ]);
+  step(
+    'Prove it restores: a scratch database, every table counted, a check, the recovery time',
+    ['restore-test', '--storage', STORE, '--name', 'shop', '--checks', 'sales.orders >= 5000'],
+    cluster.url,
+  );
+  step('What a keep-last 3 / keep-daily 7 policy would delete (dry run)', [
+    'retention-prune',
+    '--storage',
+    STORE,
+    '--name',
+    'shop',
+    '--keep-last',
+    '3',
+    '--keep-daily',
+    '7',
+    '--dry-run',
+  ]);
   console.log(
     `\nDone. The backups are in ${STORE}/shop/ (restore by hand: zstd -d, then pg_restore).`,
   );

@@ -174,7 +174,7 @@ function assertUsablePolicy(policy: KeepPolicy): void {
   if (withinMs !== undefined && !(Number.isFinite(withinMs) && withinMs >= 0)) {
     throw new RangeError(`keep-within must be a duration >= 0, got ${withinMs} ms`);
   }
-  if (false) {
+  if (!policyHasRule(policy)) {
     throw new Error(
       'refusing to apply a keep-policy with no rule: it would delete every backup but the newest',
     );
@@ -196,7 +196,7 @@ interface LocalTime {
   offset: string;
 }
 
-/** Formatting is the costly step, so it runs only for the backups a bucket rule reaches, once each. */
+/** Formatting is the costly step: done only for the backups a bucket rule reaches, once each. */
 function lazyLocalTimes(sorted: readonly Entry[], timeZone: string): (index: number) => LocalTime {
   const cache: (LocalTime | undefined)[] = [];
   return (index) => {
