@@ -38,3 +38,11 @@ export function errorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.replace(/\s*\n\s*/g, ' ').trim() || 'unknown error';
 }
+
+/** Bytes that decrypt and decompress but are not an archive its tools can read. */
+export class UnreadableArchiveError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnreadableArchiveError';
+  }
+}

@@ -68,7 +68,15 @@ export interface BackupSettings extends CommonSettings {
   database?: DatabaseTarget;
   /** Extra pg_dump arguments, one per line of the input, passed as separate arguments. */
   pgDumpArgs: string[];
-  files?: { paths: string[]; exclude: string[]; excludeFrom?: string };
+  files?: {
+    paths: string[];
+    exclude: string[];
+    excludeFrom?: string;
+    /** Archive names are relative to this folder (the working directory). */
+    cwd: string;
+    /** List unreadable files and go on, instead of failing the run. */
+    skipUnreadable: boolean;
+  };
   compression: Compression;
   compressionLevel?: number;
   /** Set when the backup is encrypted with age: public-key recipients, or a passphrase. */
@@ -99,8 +107,11 @@ export type Check =
 
 export interface RestoreTestSettings extends CommonSettings {
   mode: 'restore-test';
-  /** The scratch server; its database is used only to create and drop the scratch database. */
-  database: DatabaseTarget;
+  /**
+   * The scratch server; its database is used only to create and drop the scratch database.
+   * Not needed to test a files backup.
+   */
+  database?: DatabaseTarget;
   backupId: string;
   checks: Check[];
   jobs: number;

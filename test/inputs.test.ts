@@ -66,7 +66,7 @@ describe('restore-test settings', () => {
       'database-url': 'postgres://postgres:pw@localhost:5432',
       checks: 'sales.orders >= 100\nSELECT count(*) > 0 FROM users',
     })) as RestoreTestSettings;
-    expect(settings.database.database).toBe('postgres');
+    expect(settings.database?.database).toBe('postgres');
     expect(settings.backupId).toBe('latest');
     expect(settings.checks.map((check) => check.kind)).toEqual(['count', 'sql']);
   });

@@ -229,6 +229,8 @@ function readFiles(inputs: Inputs, cwd: string) {
     paths,
     exclude: inputs.lines('exclude'),
     excludeFrom: excludeFrom === undefined ? undefined : path.resolve(cwd, excludeFrom),
+    cwd,
+    skipUnreadable: inputs.boolean('skip-unreadable', false),
   };
 }
 
@@ -249,7 +251,9 @@ async function readVerify(inputs: Inputs, cwd: string): Promise<VerifySettings> 
 }
 
 async function readRestoreTest(inputs: Inputs, cwd: string): Promise<RestoreTestSettings> {
-  const database = readDatabaseUrl(inputs, 'database-url', { databaseOptional: true });
+  const database = inputs.optional('database-url')
+    ? readDatabaseUrl(inputs, 'database-url', { databaseOptional: true })
+    : undefined;
   const common = readCommon(inputs, cwd, undefined);
   const decryption = await readDecryption(inputs);
   const settings: RestoreTestSettings = {
@@ -264,8 +268,8 @@ async function readRestoreTest(inputs: Inputs, cwd: string): Promise<RestoreTest
   };
   addSecrets(
     settings,
-    database.password,
-    database.url,
+    database?.password,
+    database?.url,
     ...decryption.identities,
     decryption.passphrase,
   );

@@ -16,6 +16,7 @@ export const INPUT_NAMES = [
   'paths',
   'exclude',
   'exclude-from',
+  'skip-unreadable',
   'compression',
   'compression-level',
   'age-recipients',

@@ -3,6 +3,7 @@ import { newBackupId } from '../ids.js';
 import { formatBytes, formatCount, formatRate, formatSeconds } from '../format.js';
 import { publish, type Published } from '../pipeline/publish.js';
 import type { ArchiveSource } from '../pipeline/source.js';
+import { openFilesSource } from '../files/tar-source.js';
 import { openDumpSource, planDump } from '../postgres/dump.js';
 import { githubRun } from '../run-info.js';
 import type { BackupSettings } from '../settings.js';
@@ -35,9 +36,10 @@ export async function backup(settings: BackupSettings, ctx: RunContext): Promise
 }
 
 async function openSource(settings: BackupSettings, ctx: RunContext): Promise<ArchiveSource> {
-  if (settings.source === 'files' || !settings.database) {
-    throw new Error('source: files is not available in this version');
+  if (settings.source === 'files' && settings.files) {
+    return openFilesSource({ ...settings.files, log: ctx.log });
   }
+  if (!settings.database) throw new Error('database-url is required with source: postgres');
   const plan = await planDump(settings, settings.database, ctx.signal);
   ctx.log.info(
     `pg_dump ${plan.program.version} (${plan.program.path}), server PostgreSQL ${plan.server.version}`,

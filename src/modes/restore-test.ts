@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { findBackup } from '../catalog.js';
+import { testFilesBackup } from '../files/restore-files.js';
 import { errorMessage } from '../errors.js';
 import { formatCount, formatSeconds } from '../format.js';
 import { withDatabase } from '../inputs/database.js';
@@ -25,7 +26,7 @@ import { connect, exactRowCounts } from '../postgres/server.js';
 import { runChecks, type CheckResult } from '../restore/checks.js';
 import { compareCounts, describeDifference, type TableComparison } from '../restore/compare.js';
 import { Phases } from '../restore/phases.js';
-import type { RestoreTestSettings } from '../settings.js';
+import type { DatabaseTarget, RestoreTestSettings } from '../settings.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from './types.js';
 
 /** Beyond this many tables the summary lists only those that differ. */
@@ -43,10 +44,14 @@ export async function restoreTest(
   ctx: RunContext,
 ): Promise<ModeResult> {
   const phases = new Phases(ctx.now);
-  await checkReachable(settings.database, ctx.signal);
   const manifest = await findBackup(ctx.store, settings.name, settings.backupId);
-  if (manifest.format !== 'pg_dump-custom')
-    throw new Error(`restore-test of a ${manifest.format} backup is not supported yet`);
+  if (manifest.format === 'tar') return testFilesBackup(ctx, manifest, settings.decryption);
+  const server = settings.database;
+  if (!server)
+    throw new Error(
+      'database-url (a scratch server) is required to restore-test a database backup',
+    );
+  await checkReachable(server, ctx.signal);
   const program = await restoreProgram(manifest, settings.pgBinDir);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'restore-test-'));
   const scratch = scratchName(settings.name);
@@ -58,10 +63,10 @@ export async function restoreTest(
     ctx.log.info(
       `sha256 of ${manifest.object.key} verified; restoring into scratch database ${scratch}`,
     );
-    const target = withDatabase(settings.database, scratch);
+    const target = withDatabase(server, scratch);
     try {
       // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
-      await createDatabase(settings.database, scratch);
+      await createDatabase(server, scratch);
       await phases.time('restore (pg_restore)', () =>
         runPgRestore(program, archive, target, {
           jobs: settings.jobs,
@@ -71,7 +76,7 @@ export async function restoreTest(
       );
       await inspect(settings, ctx, target, findings, phases);
     } finally {
-      await cleanUp(settings, ctx, scratch);
+      await cleanUp(settings, ctx, server, scratch);
     }
   } catch (error) {
     if (error instanceof ModeFailure) throw error;
@@ -112,6 +117,7 @@ async function inspect(
 async function cleanUp(
   settings: RestoreTestSettings,
   ctx: RunContext,
+  server: DatabaseTarget,
   scratch: string,
 ): Promise<void> {
   if (settings.keepDatabase) {
@@ -119,7 +125,7 @@ async function cleanUp(
     return;
   }
   try {
-    await dropDatabase(settings.database, scratch);
+    await dropDatabase(server, scratch);
   } catch (error) {
     ctx.log.warning(`could not drop the scratch database ${scratch}: ${errorMessage(error)}`);
   }

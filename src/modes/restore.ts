@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { findBackup } from '../catalog.js';
+import { restoreFiles } from '../files/restore-files.js';
 import { formatCount, formatSeconds } from '../format.js';
 import {
   downloadArchive,
@@ -23,7 +24,20 @@ import type { ModeResult, RunContext } from './types.js';
 
 export async function restore(settings: RestoreSettings, ctx: RunContext): Promise<ModeResult> {
   const target = settings.database;
-  if (!target) throw new Error('restore of a files backup (target-path) is not supported yet');
+  if (!target) {
+    const manifest = await findBackup(ctx.store, settings.name, settings.backupId);
+    if (manifest.format !== 'tar')
+      throw new Error(
+        'target-path takes a files backup; this backup is a database dump: give database-url',
+      );
+    return restoreFiles(
+      ctx,
+      manifest,
+      settings.decryption,
+      settings.targetPath ?? '',
+      settings.clean,
+    );
+  }
   const phases = new Phases(ctx.now);
   const existing = await userTableCount(target, ctx.signal);
   if (existing > 0 && !settings.clean) {
@@ -32,8 +46,9 @@ export async function restore(settings: RestoreSettings, ctx: RunContext): Promi
     );
   }
   const manifest = await findBackup(ctx.store, settings.name, settings.backupId);
-  if (manifest.format !== 'pg_dump-custom')
-    throw new Error(`restore of a ${manifest.format} backup into a database is not possible`);
+  if (manifest.format !== 'pg_dump-custom') {
+    throw new Error('this is a files backup: give target-path (a folder) instead of database-url');
+  }
   const program = await restoreProgram(manifest, settings.pgBinDir);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'restore-'));
   let ignoredErrors = 0;

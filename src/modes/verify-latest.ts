@@ -11,6 +11,7 @@ import { idTime } from '../ids.js';
 import type { Manifest } from '../manifest.js';
 import { readArchive } from '../pipeline/read.js';
 import type { VerifySettings } from '../settings.js';
+import { filesMismatch } from '../files/digest.js';
 import { checkArchive, type ArchiveContents } from '../verify/archive-check.js';
 import { brokenRules, sizeChange } from '../verify/rules.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from './types.js';
@@ -46,6 +47,9 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
   const partial = describe(manifest, ageMs, trend);
   if (problems.length > 0) throw new ModeFailure(problems.join('; '), partial);
   const contents = settings.deep ? await deepRead(settings, ctx, manifest, partial) : undefined;
+  const mismatch =
+    contents?.files && manifest.files && filesMismatch(manifest.files, contents.files);
+  if (mismatch) throw new ModeFailure(mismatch, partial);
   return finish(manifest, ageMs, partial, contents);
 }
 

@@ -1,9 +1,12 @@
 /**
- * Reads an archive stream the way its own tools do, without a temporary copy: `pg_restore --list`
- * for a pg_dump custom archive, `tar --list` for a tar. A tool that cannot read it fails the check.
+ * Reads an archive stream without a temporary copy: `pg_restore --list` for a pg_dump custom
+ * archive, a full read of every entry for a tar. An archive that cannot be read fails the check.
  */
 import { pipeline, type Readable } from 'node:stream';
+import { UnreadableArchiveError } from '../errors.js';
+import { readTar } from '../files/tar-read.js';
 import type { ArchiveFormat } from '../layout.js';
+import type { FileStats } from '../manifest.js';
 import { failureLine, findProgram, start, type Program } from '../postgres/programs.js';
 
 export interface ArchiveContents {
@@ -11,13 +14,8 @@ export interface ArchiveContents {
   entries: number;
   /** Tables whose data the archive holds (pg_dump only). */
   tablesWithData?: number;
-}
-
-export class UnreadableArchiveError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnreadableArchiveError';
-  }
+  /** Count, bytes and list digest (tar only), to compare with the manifest. */
+  files?: FileStats;
 }
 
 export async function checkArchive(
@@ -26,9 +24,8 @@ export async function checkArchive(
   pgBinDir?: string,
 ): Promise<ArchiveContents> {
   if (format === 'tar') {
-    const tar: Program = { path: 'tar', version: '', major: 0 };
-    const listing = await listWith(tar, ['--list', '--file=-'], archive, 'tar');
-    return { entries: listing.filter((line) => line !== '').length };
+    const stats = await readTar(archive);
+    return { entries: stats.count, files: stats };
   }
   const pgRestore = await findProgram('pg_restore', pgBinDir);
   const listing = await listWith(pgRestore, ['--list'], archive, 'pg_restore --list');
@@ -54,7 +51,7 @@ async function listWith(
   const ended = await exit;
   if (ended.code !== 0) {
     throw new UnreadableArchiveError(
-      `the backup is not a readable ${program.path === 'tar' ? 'tar archive' : 'pg_dump archive'}: ${failureLine(name, ended)}`,
+      `the backup is not a readable pg_dump archive: ${failureLine(name, ended)}`,
     );
   }
   return stdout.split('\n');

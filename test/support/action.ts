@@ -4,7 +4,7 @@
  * BACKUP_ACTION_ENTRY points at another bundle (a private build while developing).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Called with the child once started (to send it signals). */
   onStart?: (child: import('node:child_process').ChildProcess) => void;
   timeoutMs?: number;
+  /** Run as this (non-root) user, through runuser, e.g. to meet permissions root ignores. */
+  user?: string;
 }
 
 export async function runAction(
@@ -38,8 +40,12 @@ export async function runAction(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'action-run-'));
   const outputFile = path.join(dir, 'output');
   const summaryFile = path.join(dir, 'summary');
-  await writeFile(outputFile, '');
-  await writeFile(summaryFile, '');
+  await writeFile(outputFile, '', { mode: 0o666 });
+  await writeFile(summaryFile, '', { mode: 0o666 });
+  if (options.user) {
+    // Another user writes the runner's files: open them up (umask trims the modes given above).
+    for (const file of [dir, outputFile, summaryFile]) await chmod(file, 0o777);
+  }
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? os.tmpdir(),
@@ -79,7 +85,10 @@ function runNode(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // process.execPath is the Node 24 that runs the tests (node_modules/.bin/node), like the runner's node24.
-    const child = spawn(process.execPath, args, {
+    const [command, commandArgs] = options.user
+      ? ['runuser', ['-u', options.user, '--', process.execPath, ...args]]
+      : [process.execPath, args];
+    const child = spawn(command, commandArgs, {
       env,
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],

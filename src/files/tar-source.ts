@@ -1,0 +1,138 @@
+/**
+ * The files source: a POSIX (pax) tar streamed from the tree, one file at a time with
+ * backpressure, no temporary copy. A file that vanishes while the backup runs is a warning; one
+ * that cannot be read fails the run, unless `skip-unreadable` lists it and goes on.
+ */
+import { createReadStream } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar, { type Header, type Pack } from 'tar-stream';
+import type { Logger } from '../modes/types.js';
+import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
+import { fileStats, type ListedEntry } from './digest.js';
+import { walkTree, type TreeEntry, type WalkOptions } from './walk.js';
+
+export interface FilesOptions extends WalkOptions {
+  skipUnreadable: boolean;
+  log: Logger;
+}
+
+export interface FilesOutcome {
+  vanished: string[];
+  skipped: string[];
+  special: string[];
+}
+
+export async function openFilesSource(
+  options: FilesOptions,
+): Promise<ArchiveSource & { outcome: FilesOutcome }> {
+  const tree = await walkTree(options);
+  if (tree.entries.length === 0)
+    throw new Error('paths: nothing to back up (everything was excluded or empty)');
+  for (const name of tree.special)
+    options.log.warning(`${name} is a socket, FIFO or device: not archived`);
+  const pack = tar.pack();
+  const outcome: FilesOutcome = { vanished: [], skipped: [], special: tree.special };
+  const listed: ListedEntry[] = [];
+  const done = writeEntries(pack, tree.entries, options, outcome, listed).then(
+    () => pack.finalize(),
+    (error: unknown) => {
+      pack.destroy(error as Error);
+      throw error;
+    },
+  );
+  done.catch(() => undefined);
+  return {
+    format: 'tar',
+    manifestSource: { kind: 'files' },
+    output: Readable.from(pack),
+    outcome,
+    async finished(): Promise<SourceFacts> {
+      await done;
+      return { files: fileStats(listed) };
+    },
+    async close() {
+      if (!pack.destroyed) pack.destroy();
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+async function writeEntries(
+  pack: Pack,
+  entries: TreeEntry[],
+  options: FilesOptions,
+  outcome: FilesOutcome,
+  listed: ListedEntry[],
+): Promise<void> {
+  for (const entry of entries) {
+    try {
+      const size = await writeEntry(pack, entry);
+      listed.push({ name: entry.name, type: entry.type, size });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        outcome.vanished.push(entry.name);
+        options.log.warning(`${entry.name} vanished while the backup ran: not archived`);
+      } else if (
+        options.skipUnreadable &&
+        (code === 'EACCES' || code === 'EPERM' || code === 'EIO')
+      ) {
+        outcome.skipped.push(entry.name);
+        options.log.warning(`${entry.name} cannot be read (${code}): skipped (skip-unreadable)`);
+      } else if (code === 'EACCES' || code === 'EPERM' || code === 'EIO') {
+        throw new Error(
+          `${entry.file} cannot be read (${code}); fix its permissions, exclude it, or set skip-unreadable: true`,
+        );
+      } else {
+        throw error;
+      }
+    }
+  }
+}
+
+/** Adds one entry; returns the content bytes written. */
+async function writeEntry(pack: Pack, entry: TreeEntry): Promise<number> {
+  const info = await lstat(entry.file);
+  const header = {
+    name: entry.name,
+    mode: info.mode & 0o7777,
+    mtime: info.mtime,
+    uid: info.uid,
+    gid: info.gid,
+  };
+  if (entry.type === 'directory') {
+    await add(pack, { ...header, type: 'directory' });
+    return 0;
+  }
+  if (entry.type === 'symlink') {
+    await add(pack, { ...header, type: 'symlink', linkname: await readlink(entry.file) });
+    return 0;
+  }
+  // Open before writing the header, so an unreadable file fails before the archive holds a header for it.
+  const stream = createReadStream(entry.file, {
+    start: 0,
+    end: Math.max(0, info.size - 1),
+    highWaterMark: 1 << 20,
+  });
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  if (info.size === 0) {
+    stream.destroy();
+    await add(pack, { ...header, type: 'file', size: 0 });
+    return 0;
+  }
+  const sink = pack.entry({ ...header, type: 'file', size: info.size });
+  await pipeline(stream, sink);
+  return info.size;
+}
+
+/** Adds a header-only entry (folder, link, empty file); an empty body ends it at once. */
+function add(pack: Pack, header: Partial<Header> & { name: string }): Promise<void> {
+  return new Promise((resolve, reject) =>
+    pack.entry(header, Buffer.alloc(0), (error) => (error ? reject(error) : resolve())),
+  );
+}
