@@ -5,6 +5,8 @@
 import { CancelledError, errorMessage, InputError } from './errors.js';
 import { readSettings, type InputSource } from './inputs/index.js';
 import { runMode } from './modes/index.js';
+import { notifyMode } from './modes/notify.js';
+import { notifyEnd, notifyStart } from './notify/index.js';
 import { ModeFailure, type Logger, type ModeResult } from './modes/types.js';
 import { redactor, type RunReport } from './report.js';
 import type { Settings } from './settings.js';
@@ -50,19 +52,28 @@ export async function execute(
     settings = await readSettings(source, options.cwd);
     for (const secret of settings.secrets) edge.mask(secret);
     redact = redactor(settings.secrets);
-    const store = openStore(settings.storage, settings.s3, log.warning, options.env);
-    const result = await runMode(settings, {
-      store,
-      log,
-      now,
-      signal: options.signal,
-      env: options.env,
-    });
+    for (const warning of await notifyStart(settings.notify)) log.warning(warning);
+    const result =
+      settings.mode === 'notify'
+        ? notifyMode(settings)
+        : await runMode(settings, {
+            store: openStore(settings.storage, settings.s3, log.warning, options.env),
+            log,
+            now,
+            signal: options.signal,
+            env: options.env,
+          });
     report = buildReport(source, settings, startedAt, now(), warnings, result);
   } catch (error) {
     report = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
   }
   const safe = redactDeep(report, redact);
+  if (settings) {
+    for (const warning of await notifyEnd(safe, settings.notify, options.env)) {
+      edge.warning(redact(warning));
+      safe.warnings.push(redact(warning));
+    }
+  }
   for (const [name, value] of Object.entries(safe.outputs)) edge.setOutput(name, String(value));
   edge.setOutput('report', JSON.stringify(safe));
   await edge

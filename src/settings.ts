@@ -8,6 +8,7 @@ export const MODES = [
   'restore-test',
   'restore',
   'retention-prune',
+  'notify',
 ] as const;
 export type Mode = (typeof MODES)[number];
 
@@ -138,5 +139,20 @@ export interface PruneSettings extends CommonSettings {
   orphanGraceMs: number;
 }
 
+/** The `notify` mode: reports a result decided outside the action (a workflow's last job). */
+export interface NotifyModeSettings {
+  mode: 'notify';
+  name: string;
+  notify: NotifySettings;
+  result: 'success' | 'failure' | 'cancelled';
+  message?: string;
+  secrets: string[];
+}
+
 export type Settings =
-  BackupSettings | VerifySettings | RestoreTestSettings | RestoreSettings | PruneSettings;
+  | NotifyModeSettings
+  | BackupSettings
+  | VerifySettings
+  | RestoreTestSettings
+  | RestoreSettings
+  | PruneSettings;

@@ -36,7 +36,7 @@ describe('backup settings', () => {
 
   it('reads storage in all three forms', async () => {
     const storage = async (value: string) =>
-      (await read({ storage: value, 'database-url': DB })).storage;
+      ((await read({ storage: value, 'database-url': DB })) as BackupSettings).storage;
     expect(await storage('file:///var/backups/pg')).toEqual({
       kind: 'directory',
       path: '/var/backups/pg',

@@ -16,6 +16,7 @@ import type {
   BackupSettings,
   CommonSettings,
   Mode,
+  NotifyModeSettings,
   NotifySettings,
   PruneSettings,
   RestoreSettings,
@@ -43,20 +44,36 @@ export async function readSettings(source: InputSource, cwd = process.cwd()): Pr
       return readRestore(inputs, cwd);
     case 'retention-prune':
       return readPrune(inputs, cwd);
+    case 'notify':
+      return readNotifyMode(inputs);
   }
 }
 
-function readCommon(inputs: Inputs, cwd: string, defaultName: string | undefined): CommonSettings {
-  const secrets: string[] = [];
+/** The notify mode needs no storage: only the set's name, the channels and the result. */
+function readNotifyMode(inputs: Inputs): NotifyModeSettings {
   const notify = readNotify(inputs);
-  for (const secret of [
+  return {
+    mode: 'notify',
+    name: readName(inputs, undefined),
+    notify,
+    result: inputs.oneOf('result', ['success', 'failure', 'cancelled'] as const, 'failure'),
+    message: inputs.optional('message'),
+    secrets: notifySecrets(notify),
+  };
+}
+
+function notifySecrets(notify: NotifySettings): string[] {
+  return [
     notify.slackWebhookUrl,
     notify.webhookUrl,
     notify.heartbeatUrl,
     notify.githubToken,
-  ]) {
-    if (secret) secrets.push(secret);
-  }
+  ].filter((secret): secret is string => Boolean(secret));
+}
+
+function readCommon(inputs: Inputs, cwd: string, defaultName: string | undefined): CommonSettings {
+  const notify = readNotify(inputs);
+  const secrets = notifySecrets(notify);
   return {
     storage: readStorage(inputs, cwd),
     name: readName(inputs, defaultName),

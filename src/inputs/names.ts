@@ -45,6 +45,8 @@ export const INPUT_NAMES = [
   'timezone',
   'dry-run',
   'orphan-grace',
+  'result',
+  'message',
   'notify-on',
   'slack-webhook-url',
   'webhook-url',

@@ -1,5 +1,5 @@
 /** Dispatches settings to their mode. */
-import type { Settings } from '../settings.js';
+import type { NotifyModeSettings, Settings } from '../settings.js';
 import { backup } from './backup.js';
 import { restore } from './restore.js';
 import { restoreTest } from './restore-test.js';
@@ -7,7 +7,11 @@ import { retentionPrune } from './retention-prune.js';
 import { verifyLatest } from './verify-latest.js';
 import type { ModeResult, RunContext } from './types.js';
 
-export async function runMode(settings: Settings, ctx: RunContext): Promise<ModeResult> {
+/** Every mode that works on a store (notify, which needs none, runs at the edge). */
+export async function runMode(
+  settings: Exclude<Settings, NotifyModeSettings>,
+  ctx: RunContext,
+): Promise<ModeResult> {
   switch (settings.mode) {
     case 'backup':
       return backup(settings, ctx);

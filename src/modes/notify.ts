@@ -1,0 +1,23 @@
+/**
+ * The `notify` mode, for a workflow's last job: reports a result decided outside the action (a
+ * service container that never started, a cancelled run) through the same channels. A failure or
+ * cancellation fails this step too, so the run's own status stays truthful.
+ */
+import type { NotifyModeSettings } from '../settings.js';
+import { ModeFailure, type ModeResult } from './types.js';
+
+export function notifyMode(settings: NotifyModeSettings): ModeResult {
+  const what = settings.message ?? `the workflow's jobs ended with: ${settings.result}`;
+  const result: ModeResult = {
+    headline: settings.result === 'success' ? what : `${settings.name}: ${what}`,
+    outputs: {},
+    facts: [
+      ['Set', settings.name],
+      ['Result', settings.result],
+    ],
+    tables: [],
+    details: { result: settings.result, message: settings.message },
+  };
+  if (settings.result !== 'success') throw new ModeFailure(result.headline, result);
+  return result;
+}
