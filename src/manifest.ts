@@ -4,7 +4,7 @@
  * exactly what a backup run writes is reported as corrupt, never acted upon.
  */
 import type { ArchiveFormat, Compression, Encryption } from './layout.js';
-import { classifyKey, isValidSetName } from './layout.js';
+import { isValidSetName, objectExtension, objectKey } from './layout.js';
 import { isBackupId } from './ids.js';
 
 export interface FileStats {
@@ -84,6 +84,7 @@ function manifestProblem(m: unknown, expectedName?: string): string | undefined 
   if (expectedName !== undefined && m.name !== expectedName) return `belongs to set "${m.name}"`;
   if (!isIsoTime(m.createdAt) || !isIsoTime(m.completedAt)) return 'bad createdAt/completedAt';
   if (!isObject(m.source) || !oneOf(m.source.kind, ['postgres', 'files'])) return 'bad source';
+  if (!optionalStrings(m.source, ['database', 'serverVersion'])) return 'bad source';
   if (!oneOf(m.format, ['pg_dump-custom', 'tar'])) return 'bad format';
   if (!oneOf(m.compression, ['zstd', 'gzip', 'none'])) return 'bad compression';
   if (!oneOf(m.encryption, ['none', 'age'])) return 'bad encryption';
@@ -95,11 +96,17 @@ function objectProblem(m: Json): string | undefined {
   if (!isObject(o) || typeof o.key !== 'string') return 'bad object';
   if (!isCount(o.size)) return 'bad object.size';
   if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) return 'bad object.sha256';
-  const keyClass = classifyKey(m.name as string, o.key);
-  if (keyClass?.kind !== 'object' || keyClass.id !== m.id) {
-    return 'object.key is not this backup’s own key';
-  }
-  return undefined;
+  // Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted.
+  const own = objectKey(
+    m.name as string,
+    m.id as string,
+    objectExtension(
+      m.format as ArchiveFormat,
+      m.compression as Compression,
+      m.encryption as Encryption,
+    ),
+  );
+  return o.key === own ? undefined : 'object.key is not this backup’s own key';
 }
 
 function countsProblem(m: Json): string | undefined {
@@ -116,7 +123,8 @@ function countsProblem(m: Json): string | undefined {
       !isObject(f) ||
       !isCount(f.count) ||
       !isCount(f.bytes) ||
-      typeof f.listDigest !== 'string'
+      typeof f.listDigest !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(f.listDigest)
     ) {
       return 'bad files';
     }
@@ -129,7 +137,23 @@ function toolProblem(m: Json): string | undefined {
   if (!isObject(tool) || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
     return 'bad tool';
   }
+  const dump = m.dump;
+  if (dump !== undefined && !(isObject(dump) && requiredStrings(dump, ['program', 'version']))) {
+    return 'bad dump';
+  }
+  const run = m.run;
+  if (run !== undefined && !(isObject(run) && requiredStrings(run, Object.keys(run)))) {
+    return 'bad run';
+  }
   return undefined;
+}
+
+function requiredStrings(o: Json, names: string[]): boolean {
+  return names.every((name) => typeof o[name] === 'string');
+}
+
+function optionalStrings(o: Json, names: string[]): boolean {
+  return names.every((name) => o[name] === undefined || typeof o[name] === 'string');
 }
 
 export function serializeManifest(manifest: Manifest): string {

@@ -22,6 +22,8 @@ export interface S3Settings {
   region?: string;
   /** Path-style addressing; defaults to on when an endpoint is given, as S3-compatible stores need. */
   forcePathStyle?: boolean;
+  /** How long a connection may take to open, or sit idle, before the request fails (and is retried). */
+  timeoutMs?: number;
   storageClass?: string;
   sse?: string;
   sseKmsKeyId?: string;

@@ -1,5 +1,5 @@
 // Proves the shared test harness: the PostgreSQL server, fresh databases, the sample data and
-// its figures, and s3rver through the real AWS SDK.
+// its figures, s3rver through the real AWS SDK, and the suite-wide secret guard.
 import {
   GetObjectCommand,
   ListObjectsV2Command,
@@ -9,6 +9,7 @@ import {
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { guardRun, secretsOf } from './support/secrets.js';
 import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { testDatabaseUrl, testS3Bucket, testS3ClientConfig } from './support/env.js';
@@ -100,5 +101,34 @@ describe('S3 harness', () => {
     } finally {
       client.destroy();
     }
+  });
+});
+
+describe('secret guard', () => {
+  const secrets = secretsOf({
+    'database-url': 'postgres://u:hunter2-long-password@127.0.0.1/db',
+    'encryption-passphrase': 'correct horse battery staple',
+  });
+  const clean = { code: 0, stderr: '', written: '' };
+  const masks = secrets.map((s) => `::add-mask::${s}`).join('\n');
+
+  it('takes the password out of the database URL and whole secret inputs', () => {
+    expect(secrets).toEqual(
+      expect.arrayContaining(['hunter2-long-password', 'correct horse battery staple']),
+    );
+  });
+
+  it('passes a run that masks every secret and shows none', () => {
+    expect(() => guardRun(secrets, { ...clean, stdout: `${masks}\nok` }, true)).not.toThrow();
+  });
+
+  it('fails a run that shows a secret anywhere, or does not mask it', () => {
+    expect(() =>
+      guardRun(secrets, { ...clean, stdout: `${masks}\nusing hunter2-long-password` }, true),
+    ).toThrow(/leaked/);
+    expect(() =>
+      guardRun(secrets, { ...clean, stdout: masks, written: 'correct horse battery staple' }, true),
+    ).toThrow(/leaked/);
+    expect(() => guardRun(secrets, { ...clean, stdout: 'ok' }, true)).toThrow(/mask/);
   });
 });

@@ -4,9 +4,9 @@ import { readSettings } from '../src/inputs/index.js';
 import { parseCheck } from '../src/inputs/checks.js';
 import { parseDuration } from '../src/duration.js';
 import type { BackupSettings, RestoreTestSettings } from '../src/settings.js';
+import { BAD_INPUTS, DB } from './support/bad-inputs.js';
 
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
-const DB = 'postgresql://app:pa%3Ass@db.example.com:5432/Shop_Main';
 
 const source = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
 const read = (inputs: Record<string, string>) => readSettings(source(inputs), '/work');
@@ -73,107 +73,7 @@ describe('restore-test settings', () => {
 });
 
 describe('bad input gets one line naming the input', () => {
-  const base = { storage: '/b', 'database-url': DB };
-  const cases: [string, Record<string, string>, string][] = [
-    ['unknown mode', { ...base, mode: 'backups' }, 'mode'],
-    ['unknown compression', { ...base, compression: 'lz4' }, 'compression'],
-    ['compression level out of range', { ...base, 'compression-level': '25' }, 'compression-level'],
-    ['non-numeric level', { ...base, 'compression-level': 'max' }, 'compression-level'],
-    ['missing storage', { 'database-url': DB }, 'storage'],
-    ['unsupported storage scheme', { ...base, storage: 'gs://bucket/x' }, 'storage'],
-    ['relative file URL', { ...base, storage: 'file://relative/path' }, 'storage'],
-    ['bad bucket name', { ...base, storage: 's3://B!/x' }, 'storage'],
-    ['dot-dot in prefix', { ...base, storage: 's3://bucket/../x' }, 'storage'],
-    ['name with a slash', { ...base, name: 'a/b' }, 'name'],
-    ['name dot-dot', { ...base, name: '..' }, 'name'],
-    ['name with upper case', { ...base, name: 'Shop' }, 'name'],
-    ['malformed database URL', { ...base, 'database-url': 'not a url' }, 'database-url'],
-    [
-      'database URL with another scheme',
-      { ...base, 'database-url': 'mysql://u:p@h/db' },
-      'database-url',
-    ],
-    [
-      'database URL with no database',
-      { ...base, 'database-url': 'postgres://u:p@h:5432' },
-      'database-url',
-    ],
-    ['missing database URL', { storage: '/b' }, 'database-url'],
-    ['bad age recipient', { ...base, 'age-recipients': 'age1notakey' }, 'age-recipients'],
-    [
-      'recipients and passphrase',
-      { ...base, 'age-recipients': RECIPIENT, 'encryption-passphrase': 'x' },
-      'encryption-passphrase',
-    ],
-    ['unknown row-counts', { ...base, 'row-counts': 'some' }, 'row-counts'],
-    [
-      'pg-dump-args taking the output',
-      { ...base, 'pg-dump-args': '--file=/tmp/x' },
-      'pg-dump-args',
-    ],
-    ['bad s3 endpoint', { ...base, 's3-endpoint': 'minio:9000' }, 's3-endpoint'],
-    ['bad s3-sse', { ...base, 's3-sse': 'kms' }, 's3-sse'],
-    ['bad boolean', { ...base, 's3-force-path-style': 'maybe' }, 's3-force-path-style'],
-    ['bad notify-on', { ...base, 'notify-on': 'sometimes' }, 'notify-on'],
-    ['bad webhook URL', { ...base, 'webhook-url': 'hooks.example.com/x' }, 'webhook-url'],
-    ['failure-issue without a token', { ...base, 'failure-issue': 'true' }, 'failure-issue'],
-    [
-      'bad max-age',
-      { ...base, mode: 'verify-latest', name: 'x', 'max-age': '26 hours' },
-      'max-age',
-    ],
-    [
-      'bad max-shrink',
-      { ...base, mode: 'verify-latest', name: 'x', 'max-shrink': '150%' },
-      'max-shrink',
-    ],
-    ['bad min-size', { ...base, mode: 'verify-latest', name: 'x', 'min-size': 'big' }, 'min-size'],
-    [
-      'bad age identity',
-      { ...base, mode: 'verify-latest', name: 'x', 'age-identity': 'AGE-SECRET-KEY-1NOPE' },
-      'age-identity',
-    ],
-    [
-      'bad backup id',
-      { ...base, mode: 'restore-test', name: 'x', 'backup-id': 'yesterday' },
-      'backup-id',
-    ],
-    [
-      'check in neither form',
-      { ...base, mode: 'restore-test', name: 'x', checks: 'orders should be big' },
-      'checks',
-    ],
-    ['zero jobs', { ...base, mode: 'restore-test', name: 'x', jobs: '0' }, 'jobs'],
-    ['restore without confirm', { ...base, mode: 'restore' }, 'confirm'],
-    [
-      'negative keep count',
-      { ...base, mode: 'retention-prune', name: 'x', 'keep-daily': '-1' },
-      'keep-daily',
-    ],
-    [
-      'non-numeric keep count',
-      { ...base, mode: 'retention-prune', name: 'x', 'keep-last': 'ten' },
-      'keep-last',
-    ],
-    ['policy with no rule', { ...base, mode: 'retention-prune', name: 'x' }, 'keep-last'],
-    [
-      'bad keep-within',
-      { ...base, mode: 'retention-prune', name: 'x', 'keep-within': '7 days' },
-      'keep-within',
-    ],
-    [
-      'bad timezone',
-      { ...base, mode: 'retention-prune', name: 'x', 'keep-last': '3', timezone: 'Mars/Olympus' },
-      'timezone',
-    ],
-    [
-      'bad orphan-grace',
-      { ...base, mode: 'retention-prune', name: 'x', 'keep-last': '3', 'orphan-grace': 'soon' },
-      'orphan-grace',
-    ],
-  ];
-
-  it.each(cases)('%s', async (_label, inputs, input) => {
+  it.each(BAD_INPUTS)('%s', async (_label, inputs, input) => {
     const error = await read(inputs).then(
       () => undefined,
       (caught: unknown) => caught,

@@ -76587,6 +76587,7 @@ const INPUT_NAMES = [
     's3-endpoint',
     's3-region',
     's3-force-path-style',
+    's3-timeout',
     's3-storage-class',
     's3-sse',
     's3-sse-kms-key-id',
@@ -96881,7 +96882,7 @@ function readDatabaseUrl(inputs, name, { databaseOptional = false } = {}) {
         throw new InputError(name, `names no host; ${ACCEPTED}`);
     }
     const database = safeDecode(url.pathname.replace(/^\//, ''));
-    if (database === undefined || database.includes('/')) {
+    if (database === undefined) {
         throw new InputError(name, `has a malformed database name; ${ACCEPTED}`);
     }
     if (database === '' && !databaseOptional)
@@ -97340,6 +97341,7 @@ function readS3(inputs) {
         storageClass,
         sse,
         sseKmsKeyId: inputs.optional('s3-sse-kms-key-id'),
+        timeoutMs: inputs.duration('s3-timeout', '60s'),
     };
 }
 function readNotify(inputs) {
@@ -97622,6 +97624,8 @@ function manifestProblem(m, expectedName) {
         return 'bad createdAt/completedAt';
     if (!isObject(m.source) || !oneOf(m.source.kind, ['postgres', 'files']))
         return 'bad source';
+    if (!optionalStrings(m.source, ['database', 'serverVersion']))
+        return 'bad source';
     if (!oneOf(m.format, ['pg_dump-custom', 'tar']))
         return 'bad format';
     if (!oneOf(m.compression, ['zstd', 'gzip', 'none']))
@@ -97638,11 +97642,9 @@ function objectProblem(m) {
         return 'bad object.size';
     if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256))
         return 'bad object.sha256';
-    const keyClass = classifyKey(m.name, o.key);
-    if (keyClass?.kind !== 'object' || keyClass.id !== m.id) {
-        return 'object.key is not this backup’s own key';
-    }
-    return undefined;
+    // Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted.
+    const own = objectKey(m.name, m.id, objectExtension(m.format, m.compression, m.encryption));
+    return o.key === own ? undefined : 'object.key is not this backup’s own key';
 }
 function countsProblem(m) {
     if (m.rowCounts !== undefined) {
@@ -97659,7 +97661,8 @@ function countsProblem(m) {
         if (!isObject(f) ||
             !isCount(f.count) ||
             !isCount(f.bytes) ||
-            typeof f.listDigest !== 'string') {
+            typeof f.listDigest !== 'string' ||
+            !/^[0-9a-f]{64}$/.test(f.listDigest)) {
             return 'bad files';
         }
     }
@@ -97670,7 +97673,21 @@ function toolProblem(m) {
     if (!isObject(tool) || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
         return 'bad tool';
     }
+    const dump = m.dump;
+    if (dump !== undefined && !(isObject(dump) && requiredStrings(dump, ['program', 'version']))) {
+        return 'bad dump';
+    }
+    const run = m.run;
+    if (run !== undefined && !(isObject(run) && requiredStrings(run, Object.keys(run)))) {
+        return 'bad run';
+    }
     return undefined;
+}
+function requiredStrings(o, names) {
+    return names.every((name) => typeof o[name] === 'string');
+}
+function optionalStrings(o, names) {
+    return names.every((name) => o[name] === undefined || typeof o[name] === 'string');
 }
 function serializeManifest(manifest) {
     return `${JSON.stringify(manifest, null, 2)}\n`;
@@ -105920,7 +105937,22 @@ function s3ClientConfig(settings, env) {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: 5,
+        // A store that stalls must fail the run in bounded time: an idle socket is an error, retried.
+        requestHandler: {
+            connectionTimeout: settings.timeoutMs ?? 60_000,
+            socketTimeout: settings.timeoutMs ?? 60_000,
+        },
     };
+}
+/**
+ * The client with every request bound to `signal`: lib-storage does not pass its own abort on to
+ * part requests, so a stalled part would outlive a failed or cancelled upload by minutes.
+ */
+function abortable(client, signal) {
+    const bound = Object.create(client);
+    const send = (command, options) => client.send(command, { ...options, abortSignal: signal });
+    bound.send = send;
+    return bound;
 }
 class S3Store {
     client;
@@ -105946,8 +105978,10 @@ class S3Store {
         };
     }
     async upload(key, body, options = {}) {
+        // Stops every request of this upload, in flight or retrying, when it fails or is cancelled.
+        const stop = new AbortController();
         const upload = new lib_storage_dist_cjs/* Upload */._({
-            client: this.client,
+            client: abortable(this.client, stop.signal),
             partSize: PART_SIZE,
             queueSize: QUEUE_SIZE,
             // We abort ourselves, so a store that refuses the abort cannot hide the real error.
@@ -105960,7 +105994,10 @@ class S3Store {
                 ...this.writeParams(),
             },
         });
-        const onAbort = () => void upload.abort();
+        const onAbort = () => {
+            void upload.abort();
+            stop.abort();
+        };
         options.signal?.addEventListener('abort', onAbort, { once: true });
         try {
             await upload.done();
@@ -105971,21 +106008,21 @@ class S3Store {
             return { size: stored.size };
         }
         catch (error) {
+            stop.abort();
             body.destroy();
-            await this.abortUploadsOf(key);
+            await this.abandon(key, upload.uploadId);
             throw error;
         }
         finally {
             options.signal?.removeEventListener('abort', onAbort);
         }
     }
-    /** Aborts every incomplete upload of exactly this key; refusals are warnings. */
-    async abortUploadsOf(key) {
+    /** Aborts the failed multipart upload (if one was started); a refusal is a warning. */
+    async abandon(key, uploadId) {
+        if (uploadId === undefined)
+            return;
         try {
-            for await (const upload of this.incompleteUploads(key)) {
-                if (upload.key === key)
-                    await this.abortUpload(upload);
-            }
+            await this.abortUpload({ key, uploadId, initiated: new Date() });
         }
         catch (error) {
             this.options.warn(`could not abort the incomplete upload of ${key} (${errorMessage(error)}); retention-prune removes it later`);

@@ -26,7 +26,7 @@ export function readDatabaseUrl(
     throw new InputError(name, `names no host; ${ACCEPTED}`);
   }
   const database = safeDecode(url.pathname.replace(/^\//, ''));
-  if (database === undefined || database.includes('/')) {
+  if (database === undefined) {
     throw new InputError(name, `has a malformed database name; ${ACCEPTED}`);
   }
   if (database === '' && !databaseOptional)

@@ -167,6 +167,7 @@ function readS3(inputs: Inputs) {
     storageClass,
     sse,
     sseKmsKeyId: inputs.optional('s3-sse-kms-key-id'),
+    timeoutMs: inputs.duration('s3-timeout', '60s'),
   };
 }
 

@@ -6,6 +6,7 @@ export const INPUT_NAMES = [
   's3-endpoint',
   's3-region',
   's3-force-path-style',
+  's3-timeout',
   's3-storage-class',
   's3-sse',
   's3-sse-kms-key-id',

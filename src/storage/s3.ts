@@ -41,7 +41,26 @@ export function s3ClientConfig(settings: S3Settings, env: NodeJS.ProcessEnv): S3
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 5,
+    // A store that stalls must fail the run in bounded time: an idle socket is an error, retried.
+    requestHandler: {
+      connectionTimeout: settings.timeoutMs ?? 60_000,
+      socketTimeout: settings.timeoutMs ?? 60_000,
+    },
   };
+}
+
+/**
+ * The client with every request bound to `signal`: lib-storage does not pass its own abort on to
+ * part requests, so a stalled part would outlive a failed or cancelled upload by minutes.
+ */
+function abortable(client: S3Client, signal: AbortSignal): S3Client {
+  const bound = Object.create(client) as S3Client;
+  const send = (
+    command: Parameters<S3Client['send']>[0],
+    options?: { abortSignal?: AbortSignal },
+  ) => client.send(command, { ...options, abortSignal: signal });
+  bound.send = send as S3Client['send'];
+  return bound;
 }
 
 export interface S3StoreOptions {
@@ -83,8 +102,10 @@ export class S3Store implements Store {
     body: Readable,
     options: UploadOptions = {},
   ): Promise<{ size: number }> {
+    // Stops every request of this upload, in flight or retrying, when it fails or is cancelled.
+    const stop = new AbortController();
     const upload = new Upload({
-      client: this.client,
+      client: abortable(this.client, stop.signal),
       partSize: PART_SIZE,
       queueSize: QUEUE_SIZE,
       // We abort ourselves, so a store that refuses the abort cannot hide the real error.
@@ -97,7 +118,10 @@ export class S3Store implements Store {
         ...this.writeParams(),
       },
     });
-    const onAbort = () => void upload.abort();
+    const onAbort = () => {
+      void upload.abort();
+      stop.abort();
+    };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await upload.done();
@@ -106,20 +130,20 @@ export class S3Store implements Store {
       if (!stored) throw new Error(`the store accepted ${key} but does not list it`);
       return { size: stored.size };
     } catch (error) {
+      stop.abort();
       body.destroy();
-      await this.abortUploadsOf(key);
+      await this.abandon(key, upload.uploadId);
       throw error;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Aborts every incomplete upload of exactly this key; refusals are warnings. */
-  private async abortUploadsOf(key: string): Promise<void> {
+  /** Aborts the failed multipart upload (if one was started); a refusal is a warning. */
+  private async abandon(key: string, uploadId: string | undefined): Promise<void> {
+    if (uploadId === undefined) return;
     try {
-      for await (const upload of this.incompleteUploads(key)) {
-        if (upload.key === key) await this.abortUpload(upload);
-      }
+      await this.abortUpload({ key, uploadId, initiated: new Date() });
     } catch (error) {
       this.options.warn(
         `could not abort the incomplete upload of ${key} (${errorMessage(error)}); retention-prune removes it later`,

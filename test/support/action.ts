@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { guardRun, secretsOf } from './secrets.js';
 
 export const ACTION_ENTRY = process.env.BACKUP_ACTION_ENTRY ?? path.resolve('dist/index.js');
 export const CLI_ENTRY = process.env.BACKUP_ACTION_CLI_ENTRY ?? path.resolve('dist/cli/index.js');
@@ -62,6 +63,7 @@ export async function runAction(
       ? (JSON.parse(outputs.report) as Record<string, unknown>)
       : undefined;
     const everything = [stdout, stderr, summary, ...Object.values(outputs)].join('\n');
+    guardRun(secretsOf(inputs), { code, stdout, stderr, written: everything }, true);
     return { code, stdout, stderr, outputs, summary, report, everything };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -75,7 +77,23 @@ export async function runCli(args: string[], options: RunOptions = {}) {
     HOME: process.env.HOME ?? os.tmpdir(),
     ...options.env,
   };
-  return runNode([CLI_ENTRY, ...args], env, options);
+  const run = await runNode([CLI_ENTRY, ...args], env, options);
+  guardRun(secretsOf(cliInputs(args, env)), { ...run, written: '' }, false);
+  return run;
+}
+
+/** The inputs a command line gives (`--name value`, or BACKUP_ACTION_* variables). */
+function cliInputs(args: string[], env: Record<string, string>): Record<string, string> {
+  const inputs: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('BACKUP_ACTION_')) {
+      inputs[name.slice('BACKUP_ACTION_'.length).toLowerCase().replace(/_/g, '-')] = value;
+    }
+  }
+  args.forEach((arg, i) => {
+    if (arg.startsWith('--') && args[i + 1] !== undefined) inputs[arg.slice(2)] = args[i + 1]!;
+  });
+  return inputs;
 }
 
 function runNode(

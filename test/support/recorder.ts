@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { assertNoSecretInBody } from './secrets.js';
 
 export interface Recorded {
   method: string;
@@ -52,7 +53,11 @@ export async function startRecorder(): Promise<Recorder> {
     url: `http://127.0.0.1:${port}`,
     requests,
     issues,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // The suite-wide secret guard: no notification body ever carried a secret.
+      for (const request of requests) assertNoSecretInBody(request.body);
+    },
   };
 }
 

@@ -1,0 +1,325 @@
+/**
+ * The fault suite: what goes wrong at 3 a.m. A fault-injecting proxy sits between the action and
+ * s3rver; the database is real; the action runs as the runner runs it. Nothing may be lost and
+ * nothing half-made may be published.
+ */
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastErrorLine, runAction, type RunOptions } from './support/action.js';
+import { BAD_INPUTS } from './support/bad-inputs.js';
+import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
+import { forgeBackup } from './support/forge.js';
+
+const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+const PART = /^PUT .*partNumber=/;
+
+let db: FreshDatabase;
+let proxy: FaultProxy;
+let work: string;
+const s3 = () => new S3Client(testS3ClientConfig());
+
+beforeAll(async () => {
+  db = await freshDatabase('faults_src');
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  // ~27 MB uncompressed: two 16 MiB parts, a real multipart upload.
+  await client.query(
+    `CREATE TABLE filler AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) AS text
+     FROM generate_series(1, 250000) g`,
+  );
+  await client.end();
+  proxy = await startFaultProxy(testS3Endpoint());
+  work = await mkdtemp(path.join(os.tmpdir(), 'faults-'));
+});
+
+afterAll(async () => {
+  await proxy.close();
+  await db.drop();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  const listing = await s3().send(
+    new ListObjectsV2Command({ Bucket: testS3Bucket(), Prefix: `${prefix}/` }),
+  );
+  return (listing.Contents ?? []).map((item) => item.Key ?? '').sort();
+}
+
+/** The AbortMultipartUpload requests the proxy passed on for uploads under `prefix`. */
+function abortedUploads(prefix: string): string[] {
+  return proxy.requests.filter((request) =>
+    new RegExp(`^DELETE /${testS3Bucket()}/${prefix}/db/[^?]+\\?uploadId=`).test(request),
+  );
+}
+
+function backupThroughProxy(
+  prefix: string,
+  extra: Record<string, string> = {},
+  onStart?: RunOptions['onStart'],
+) {
+  return runAction(
+    {
+      storage: `s3://${testS3Bucket()}/${prefix}`,
+      's3-endpoint': proxy.endpoint,
+      'database-url': db.url,
+      name: 'db',
+      compression: 'none',
+      ...extra,
+    },
+    { env: S3_ENV, onStart },
+  );
+}
+
+describe('the store misbehaves', () => {
+  it('transient 503s and a connection reset mid-part: the backup succeeds and its checksum is right', async () => {
+    proxy.faults = [
+      { kind: 'status', status: 503, count: 2 },
+      { kind: 'reset', afterBytes: 1 << 20, count: 1, match: PART },
+    ];
+    proxy.injected = 0;
+    const run = await backupThroughProxy('transient');
+    expect(run.code, run.stdout).toBe(0);
+    expect(proxy.injected).toBe(3);
+    const object = await s3().send(
+      new GetObjectCommand({
+        Bucket: testS3Bucket(),
+        Key: `transient/${run.outputs['backup-key']}`,
+      }),
+    );
+    const bytes = Buffer.from(await object.Body!.transformToByteArray());
+    expect(bytes.length).toBeGreaterThan(16 << 20);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(run.outputs['sha256']);
+  });
+
+  it('a store that stays down fails in bounded time with a clear message, leaving nothing', async () => {
+    proxy.faults = [{ kind: 'down', status: 503 }];
+    const started = Date.now();
+    const run = await backupThroughProxy('down', { 's3-timeout': '2s' });
+    proxy.faults = [];
+    expect(run.code).not.toBe(0);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(lastErrorLine(run)).toMatch(/ServiceUnavailable|injected|503/);
+    expect(await keysUnder('down')).toEqual([]);
+  });
+
+  it('a store that stalls fails in bounded time, leaving nothing', async () => {
+    proxy.faults = [{ kind: 'stall', match: PART }];
+    const started = Date.now();
+    const run = await backupThroughProxy('stall', { 's3-timeout': '1s' });
+    proxy.faults = [];
+    expect(run.code).not.toBe(0);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(lastErrorLine(run)).toMatch(/timed out/);
+    expect(await keysUnder('stall')).toEqual([]);
+    expect(abortedUploads('stall')).toHaveLength(1);
+  });
+});
+
+describe('the run is cancelled', () => {
+  it('SIGTERM mid-backup stops pg_dump, aborts the upload, publishes nothing, exits within seconds', async () => {
+    proxy.faults = [{ kind: 'stall', match: PART }];
+    let signalled = 0;
+    const run = await backupThroughProxy('cancelled', {}, (child) =>
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (signalled === 0 && chunk.toString().includes('Backing up')) {
+          signalled = Date.now() + 1500;
+          setTimeout(() => child.kill('SIGTERM'), 1500);
+        }
+      }),
+    );
+    const exitedAfter = Date.now() - signalled;
+    proxy.faults = [];
+    expect(run.code).not.toBe(0);
+    expect(exitedAfter).toBeLessThan(10_000);
+    expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
+    expect(await keysUnder('cancelled')).toEqual([]);
+    expect(abortedUploads('cancelled')).toHaveLength(1);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
+      [db.name],
+    );
+    await client.end();
+    expect(rows[0].n).toBe(0);
+  });
+});
+
+describe('runs at the same time', () => {
+  it('two backups of the same set at once are both published, with distinct ids', async () => {
+    const store = path.join(work, 'concurrent');
+    const [a, b] = await Promise.all([
+      runAction({ storage: store, name: 'db', 'database-url': db.url }),
+      runAction({ storage: store, name: 'db', 'database-url': db.url }),
+    ]);
+    expect(a!.code, a!.stdout).toBe(0);
+    expect(b!.code, b!.stdout).toBe(0);
+    expect(a!.outputs['backup-id']).not.toBe(b!.outputs['backup-id']);
+    expect(
+      (await readdir(path.join(store, 'db'))).filter((f) => f.endsWith('.manifest.json')),
+    ).toHaveLength(2);
+  });
+
+  it('a prune during a backup never removes the in-flight upload', async () => {
+    const store = path.join(work, 'prune-during');
+    const old = await runAction({ storage: store, name: 'db', 'database-url': db.url });
+    expect(old.code).toBe(0);
+    // Hold pg_dump at its table lock, so the backup stays in flight with its upload open.
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE filler IN ACCESS EXCLUSIVE MODE');
+    const inFlight = runAction({ storage: store, name: 'db', 'database-url': db.url });
+    let partial: string | undefined;
+    for (let i = 0; i < 200 && !partial; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      partial = (await readdir(path.join(store, 'db'))).find((f) => f.includes('.partial-'));
+    }
+    expect(partial).toBeDefined();
+    const prune = await runAction({
+      mode: 'retention-prune',
+      storage: store,
+      name: 'db',
+      'keep-last': '1',
+    });
+    expect(prune.code, prune.stdout).toBe(0);
+    expect(existsSync(path.join(store, 'db', partial!))).toBe(true);
+    await locker.query('COMMIT');
+    await locker.end();
+    const finished = await inFlight;
+    expect(finished.code, finished.stdout).toBe(0);
+    expect(existsSync(path.join(store, finished.outputs['manifest-key'] ?? ''))).toBe(true);
+  });
+});
+
+describe('hostile and broken input', () => {
+  it(`${BAD_INPUTS.length} bad inputs each fail with one line naming the input, and the store receives no request`, async () => {
+    expect(BAD_INPUTS.length).toBeGreaterThanOrEqual(30);
+    proxy.requests.length = 0;
+    const dir = path.join(work, 'bad-inputs');
+    await mkdir(dir);
+    for (let i = 0; i < BAD_INPUTS.length; i += 4) {
+      await Promise.all(
+        BAD_INPUTS.slice(i, i + 4).map(async ([label, inputs, input]) => {
+          const storage = inputs.storage === '/b' ? `s3://${testS3Bucket()}/bad` : inputs.storage;
+          const run = await runAction(
+            {
+              ...inputs,
+              ...(storage === undefined ? {} : { storage }),
+              's3-endpoint': inputs['s3-endpoint'] ?? proxy.endpoint,
+            },
+            { env: S3_ENV, cwd: dir },
+          );
+          expect(run.code, label).not.toBe(0);
+          expect(lastErrorLine(run), label).toMatch(new RegExp(`^Input "${input}": `));
+        }),
+      );
+    }
+    expect(proxy.requests).toEqual([]);
+  });
+
+  it('manifests crafted to point outside their set are corrupt: never downloaded, never deleted', async () => {
+    const client = s3();
+    const put = (key: string, body: string | Buffer) =>
+      client.send(
+        new PutObjectCommand({ Bucket: testS3Bucket(), Key: `crafted/${key}`, Body: body }),
+      );
+    const victim = forgeBackup('other', new Date('2026-01-01T00:00:00Z'));
+    for (const [key, body] of victim.files) await put(key, body);
+    const older = forgeBackup('db', new Date('2026-01-02T00:00:00Z'));
+    for (const [key, body] of older.files) await put(key, body);
+    for (const [index, target] of [
+      victim.forged.objectKey,
+      `../${victim.forged.objectKey}`,
+      `/etc/passwd`,
+    ].entries()) {
+      const crafted = forgeBackup('db', new Date(Date.UTC(2026, 0, 3 + index)));
+      const manifest = JSON.parse(crafted.files.get(crafted.forged.manifestKey)!.toString());
+      manifest.object.key = target;
+      await put(crafted.forged.manifestKey, JSON.stringify(manifest));
+      proxy.requests.length = 0;
+      const run = await runAction(
+        {
+          mode: 'verify-latest',
+          storage: `s3://${testS3Bucket()}/crafted`,
+          's3-endpoint': proxy.endpoint,
+          name: 'db',
+          'max-age': '3650d',
+        },
+        { env: S3_ENV },
+      );
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toBe(
+        `corrupt manifest ${crafted.forged.manifestKey}: object.key is not this backup’s own key`,
+      );
+      expect(
+        proxy.requests.filter(
+          (r) => r.startsWith('GET') && !r.includes('manifest.json') && !r.includes('list-type'),
+        ),
+      ).toEqual([]);
+    }
+    const prune = await runAction(
+      {
+        mode: 'retention-prune',
+        storage: `s3://${testS3Bucket()}/crafted`,
+        's3-endpoint': proxy.endpoint,
+        name: 'db',
+        'keep-last': '1',
+      },
+      { env: S3_ENV },
+    );
+    expect(prune.code, prune.stdout).toBe(0);
+    expect(await keysUnder('crafted')).toEqual(
+      expect.arrayContaining([...victim.files.keys()].map((k) => `crafted/${k}`)),
+    );
+  });
+
+  it('shell metacharacters in names and values reach programs as plain arguments and run nothing', async () => {
+    const marker = path.join(work, 'pwned');
+    // Under PostgreSQL's 63-byte name limit; the backticks hold a harmless command.
+    const weird = `s$(touch ${marker});"q'\`false\``;
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${weird.replace(/"/g, '""')}"`);
+    await admin.end();
+    const url = new URL(db.url);
+    url.pathname = `/${weird}`;
+    try {
+      const store = path.join(work, 'meta');
+      const run = await runAction({
+        storage: store,
+        name: 'meta',
+        'database-url': url.href,
+        'pg-dump-args': `--exclude-table=$(touch ${marker})\n--exclude-table=;touch ${marker};`,
+      });
+      expect(run.code, run.stdout).toBe(0);
+      const tested = await runAction({
+        mode: 'restore-test',
+        storage: store,
+        name: 'meta',
+        'database-url': db.url,
+        checks: `SELECT '$(touch ${marker})' <> ''`,
+      });
+      expect(tested.code, tested.stdout).toBe(0);
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      const cleanup = new pg.Client({ connectionString: db.url });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE "${weird.replace(/"/g, '""')}" WITH (FORCE)`);
+      await cleanup.end();
+    }
+  });
+});

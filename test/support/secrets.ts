@@ -1,0 +1,75 @@
+/**
+ * The suite-wide secret guard: every action or CLI run a test makes is checked here, so no test
+ * can leak a secret unnoticed. A secret must never appear in what a run writes (stdout, stderr,
+ * outputs, summary — the report output holds the manifest) nor in a notification body, and a run
+ * that gets past its inputs registers each secret with the runner's mask.
+ */
+
+/** Inputs whose whole value is secret (webhook URLs carry their token in the path). */
+const SECRET_INPUTS = [
+  'encryption-passphrase',
+  'age-identity',
+  'slack-webhook-url',
+  'webhook-url',
+  'heartbeat-url',
+  'github-token',
+];
+
+/** Every secret the suite has handed to a run, for the checks of notification bodies. */
+const seen = new Set<string>();
+
+/** The secret values among a run's inputs: whole values, and a database URL's password. */
+export function secretsOf(inputs: Record<string, string>): string[] {
+  const secrets = SECRET_INPUTS.map((name) => inputs[name] ?? '');
+  const password = passwordOf(inputs['database-url']);
+  if (password) secrets.push(password, decodeURIComponent(password));
+  // Short values (a test's "x") would match by chance; real secrets are long.
+  const found = secrets.map((s) => s.trim()).filter((s) => s.length >= 8);
+  for (const secret of found) seen.add(secret);
+  return found;
+}
+
+function passwordOf(url: string | undefined): string {
+  try {
+    return url ? new URL(url).password : '';
+  } catch {
+    return '';
+  }
+}
+
+/** Throws naming the secret's input-free position when `text` holds any of `secrets`. */
+export function assertNoSecret(text: string, secrets: Iterable<string>, where: string): void {
+  for (const secret of secrets) {
+    const at = text.indexOf(secret);
+    if (at >= 0) {
+      throw new Error(
+        `a secret leaked into ${where}: …${text.slice(Math.max(0, at - 40), at)}[secret]…`,
+      );
+    }
+  }
+}
+
+/** Checks a finished run: nothing leaked, and (once past its inputs) every secret was masked. */
+export function guardRun(
+  secrets: string[],
+  run: { code: number | null; stdout: string; stderr: string; written: string },
+  action: boolean,
+): void {
+  const shown = [run.stdout, run.stderr, run.written]
+    .join('\n')
+    .split('\n')
+    .filter((line) => !line.startsWith('::add-mask::'))
+    .join('\n');
+  assertNoSecret(shown, secrets, 'the output of a run');
+  if (!action || run.code !== 0) return;
+  for (const secret of secrets) {
+    if (!run.stdout.includes(`::add-mask::${secret}`)) {
+      throw new Error('a secret input was not registered with the runner mask');
+    }
+  }
+}
+
+/** Checks a notification body against every secret any run of this test file was given. */
+export function assertNoSecretInBody(body: string): void {
+  assertNoSecret(body, seen, 'a notification body');
+}
