@@ -1,7 +1,7 @@
 /** The prune plan: only classified keys, manifests before objects, the newest never. */
 import { describe, expect, it } from 'vitest';
 import type { SetListing } from '../src/catalog.js';
-import { planPrune } from '../src/retention/plan.js';
+import { planPrune, staleUploads } from '../src/retention/plan.js';
 
 const listing: SetListing = {
   backups: [
@@ -72,5 +72,28 @@ describe('planPrune', () => {
         0,
       ),
     ).toThrow('refusing to delete the newest backup');
+  });
+});
+
+describe('incomplete uploads to abort', () => {
+  const now = new Date('2026-01-03T00:00:00Z');
+  const GRACE = 24 * 3_600_000;
+  const upload = (key: string, initiated: string) => ({
+    key,
+    uploadId: key,
+    initiated: new Date(initiated),
+  });
+
+  it('only this set’s layout, and only older than the grace', () => {
+    const uploads = [
+      upload('db/20260101T000000Z-aaaaaa.dump.zst', '2026-01-01T00:00:00Z'),
+      upload('db/20260102T230000Z-bbbbbb.dump.zst', '2026-01-02T23:00:00Z'),
+      upload('db/video.mp4', '2025-01-01T00:00:00Z'),
+      upload('db2/20260101T000000Z-cccccc.dump.zst', '2026-01-01T00:00:00Z'),
+      upload('db/sub/20260101T000000Z-dddddd.dump.zst', '2026-01-01T00:00:00Z'),
+    ];
+    expect(staleUploads(uploads, 'db', now, GRACE).map((u) => u.key)).toEqual([
+      'db/20260101T000000Z-aaaaaa.dump.zst',
+    ]);
   });
 });

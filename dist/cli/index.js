@@ -100196,6 +100196,7 @@ function checkTables(checks) {
 
 ;// CONCATENATED MODULE: ./src/retention/plan.ts
 
+
 function planPrune(listing, decisions, now, orphanGraceMs) {
     const newest = listing.backups[0]?.id;
     const deleted = decisions.filter((decision) => !decision.keep);
@@ -100213,6 +100214,14 @@ function planPrune(listing, decisions, now, orphanGraceMs) {
         objectKeys: entries.flatMap((entry) => entry.objects.map((object) => object.key)),
         orphanKeys: orphans.flatMap((entry) => entry.objects.map((object) => object.key)),
     };
+}
+/**
+ * Incomplete uploads to abort: only those of this set's layout (another tool's upload under the
+ * same prefix is not ours), started before the grace, so a backup running right now is safe.
+ */
+function staleUploads(uploads, name, now, orphanGraceMs) {
+    const cutoff = now.getTime() - orphanGraceMs;
+    return uploads.filter((upload) => classifyKey(name, upload.key) && upload.initiated.getTime() < cutoff);
 }
 
 ;// CONCATENATED MODULE: ./src/modes/retention-prune.ts
@@ -100239,33 +100248,58 @@ async function retentionPrune(settings, ctx) {
     }));
     const decisions = candidates.length === 0 ? [] : decide(candidates, settings.policy, settings.timeZone);
     const plan = planPrune(listing, decisions, ctx.now(), settings.orphanGraceMs);
-    const uploads = await staleUploads(settings, ctx);
+    const uploads = await findStaleUploads(settings, ctx);
+    logKeys(settings, plan, uploads.stale, ctx);
+    let notAborted = [];
     if (!settings.dryRun) {
         await ctx.store.delete(plan.manifestKeys);
         await ctx.store.delete([...plan.objectKeys, ...plan.orphanKeys]);
-        for (const upload of uploads)
-            await ctx.store.abortUpload(upload);
+        notAborted = await abortUploads(uploads.stale, ctx);
     }
-    return retention_prune_describe(settings, plan, uploads, listing.foreignKeys);
+    return retention_prune_describe(settings, plan, { ...uploads, notAborted }, listing.foreignKeys);
 }
-/** Incomplete uploads older than the grace; a store that cannot list them gets a warning. */
-async function staleUploads(settings, ctx) {
-    const cutoff = ctx.now().getTime() - settings.orphanGraceMs;
-    const stale = [];
+/** Every key, in the log: the report holds ids only, as step outputs are limited to 1 MB. */
+function logKeys(settings, plan, uploads, ctx) {
+    const verb = settings.dryRun ? 'would delete' : 'deleting';
+    for (const key of [...plan.manifestKeys, ...plan.objectKeys, ...plan.orphanKeys]) {
+        ctx.log.info(`${verb} ${key}`);
+    }
+    for (const upload of uploads) {
+        ctx.log.info(`${settings.dryRun ? 'would abort' : 'aborting'} the upload of ${upload.key}`);
+    }
+}
+/** A store that cannot list incomplete uploads gets a warning: the prune itself still runs. */
+async function findStaleUploads(settings, ctx) {
+    const uploads = [];
     try {
         for await (const upload of ctx.store.incompleteUploads(`${settings.name}/`)) {
-            if (upload.initiated.getTime() < cutoff)
-                stale.push(upload);
+            uploads.push(upload);
         }
     }
     catch (error) {
-        ctx.log.warning(`could not list incomplete uploads (${errorMessage(error)}); they were not checked`);
+        const unchecked = errorMessage(error);
+        ctx.log.warning(`could not list incomplete uploads (${unchecked}); they were not checked`);
+        return { stale: [], unchecked };
     }
-    return stale;
+    return { stale: staleUploads(uploads, settings.name, ctx.now(), settings.orphanGraceMs) };
+}
+/** Aborts each upload; a refusal is a warning (the next prune tries again), not a failed run. */
+async function abortUploads(uploads, ctx) {
+    const refused = [];
+    for (const upload of uploads) {
+        try {
+            await ctx.store.abortUpload(upload);
+        }
+        catch (error) {
+            refused.push(upload);
+            ctx.log.warning(`could not abort the incomplete upload of ${upload.key} (${errorMessage(error)})`);
+        }
+    }
+    return refused;
 }
 function retention_prune_describe(settings, plan, uploads, foreign) {
     const verb = settings.dryRun ? 'would delete' : 'deleted';
-    const leftovers = plan.orphanKeys.length + uploads.length;
+    const leftovers = plan.orphanKeys.length + uploads.stale.length;
     return {
         headline: `${settings.dryRun ? 'Dry run: ' : ''}kept ${plan.kept.length} backup(s) of ${settings.name}, ${verb} ${plan.deleted.length}${leftovers ? ` and ${leftovers} leftover(s)` : ''}`,
         outputs: { kept: plan.kept.length, deleted: plan.deleted.length },
@@ -100274,27 +100308,35 @@ function retention_prune_describe(settings, plan, uploads, foreign) {
             ['Policy', policyText(settings)],
             ['Kept', formatCount(plan.kept.length)],
             [settings.dryRun ? 'Would delete' : 'Deleted', formatCount(plan.deleted.length)],
-            [
-                'Leftovers of failed runs',
-                `${formatCount(plan.orphanKeys.length)} object(s), ${formatCount(uploads.length)} incomplete upload(s)`,
-            ],
+            ['Leftovers of failed runs', leftoverText(plan, uploads)],
             ['Keys not in the layout (untouched)', formatCount(foreign)],
             ...(settings.dryRun ? [['Dry run', 'nothing was deleted']] : []),
         ],
         tables: [
             decisionTable('Kept', plan.kept, true),
             decisionTable(settings.dryRun ? 'Would delete' : 'Deleted', plan.deleted, false),
-            ...(leftovers ? [leftoverTable(plan, uploads)] : []),
+            ...(leftovers ? [leftoverTable(plan, uploads.stale)] : []),
         ],
         details: {
             dryRun: settings.dryRun,
             kept: plan.kept.map((d) => ({ id: d.id, rules: d.rules })),
             deleted: plan.deleted.map((d) => d.id),
-            deletedKeys: [...plan.manifestKeys, ...plan.objectKeys],
             orphanKeys: plan.orphanKeys,
-            abortedUploads: uploads.map((u) => u.key),
+            incompleteUploads: uploads.stale.map((upload) => upload.key),
+            uploadsNotAborted: uploads.notAborted.map((upload) => upload.key),
+            ...(uploads.unchecked === undefined ? {} : { uploadsUnchecked: uploads.unchecked }),
         },
     };
+}
+function leftoverText(plan, uploads) {
+    const objects = `${formatCount(plan.orphanKeys.length)} object(s)`;
+    if (uploads.unchecked !== undefined) {
+        return `${objects}; incomplete uploads could not be checked (${uploads.unchecked})`;
+    }
+    const refused = uploads.notAborted.length
+        ? ` (${formatCount(uploads.notAborted.length)} refused to abort)`
+        : '';
+    return `${objects}, ${formatCount(uploads.stale.length)} incomplete upload(s)${refused}`;
 }
 function policyText(settings) {
     const { withinMs, ...counts } = settings.policy;
@@ -100305,19 +100347,19 @@ function policyText(settings) {
         parts.push(`keep-within ${formatDuration(withinMs)}`);
     return `${parts.join(', ')} (${settings.timeZone})`;
 }
+/** A summary table of at most ROWS_SHOWN rows, its title saying how many more the report holds. */
+function cappedTable(title, header, rows) {
+    const more = rows.length > ROWS_SHOWN
+        ? ` (first ${ROWS_SHOWN} of ${formatCount(rows.length)}; all in the report output)`
+        : '';
+    return { title: `${title}${more}`, header, rows: rows.slice(0, ROWS_SHOWN) };
+}
 function decisionTable(title, decisions, withRules) {
-    const rows = decisions.slice(0, ROWS_SHOWN).map((d) => {
+    const rows = decisions.map((d) => {
         const row = [d.id, d.createdAt.toISOString()];
         return withRules ? [...row, d.rules.join(', ')] : row;
     });
-    const more = decisions.length > ROWS_SHOWN
-        ? ` (first ${ROWS_SHOWN} of ${decisions.length}; all in the report output)`
-        : '';
-    return {
-        title: `${title}${more}`,
-        header: withRules ? ['id', 'created', 'kept by'] : ['id', 'created'],
-        rows,
-    };
+    return cappedTable(title, withRules ? ['id', 'created', 'kept by'] : ['id', 'created'], rows);
 }
 function leftoverTable(plan, uploads) {
     const rows = [
@@ -100327,11 +100369,7 @@ function leftoverTable(plan, uploads) {
             `incomplete upload from ${upload.initiated.toISOString()}`,
         ]),
     ];
-    return {
-        title: 'Leftovers of failed runs',
-        header: ['key', 'what'],
-        rows: rows.slice(0, ROWS_SHOWN),
-    };
+    return cappedTable('Leftovers of failed runs', ['key', 'what'], rows);
 }
 
 ;// CONCATENATED MODULE: ./src/verify/archive-check.ts

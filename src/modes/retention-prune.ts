@@ -10,7 +10,7 @@ import { errorMessage } from '../errors.js';
 import { formatCount } from '../format.js';
 import { idTime } from '../ids.js';
 import { decide, type Decision } from '../retention/policy.js';
-import { planPrune, type PrunePlan } from '../retention/plan.js';
+import { planPrune, staleUploads, type PrunePlan } from '../retention/plan.js';
 import type { PruneSettings } from '../settings.js';
 import type { IncompleteUpload } from '../storage/index.js';
 import type { ModeResult, RunContext, Table } from './types.js';
@@ -30,39 +30,86 @@ export async function retentionPrune(
   const decisions =
     candidates.length === 0 ? [] : decide(candidates, settings.policy, settings.timeZone);
   const plan = planPrune(listing, decisions, ctx.now(), settings.orphanGraceMs);
-  const uploads = await staleUploads(settings, ctx);
+  const uploads = await findStaleUploads(settings, ctx);
+  logKeys(settings, plan, uploads.stale, ctx);
+  let notAborted: IncompleteUpload[] = [];
   if (!settings.dryRun) {
     await ctx.store.delete(plan.manifestKeys);
     await ctx.store.delete([...plan.objectKeys, ...plan.orphanKeys]);
-    for (const upload of uploads) await ctx.store.abortUpload(upload);
+    notAborted = await abortUploads(uploads.stale, ctx);
   }
-  return describe(settings, plan, uploads, listing.foreignKeys);
+  return describe(settings, plan, { ...uploads, notAborted }, listing.foreignKeys);
 }
 
-/** Incomplete uploads older than the grace; a store that cannot list them gets a warning. */
-async function staleUploads(settings: PruneSettings, ctx: RunContext): Promise<IncompleteUpload[]> {
-  const cutoff = ctx.now().getTime() - settings.orphanGraceMs;
-  const stale: IncompleteUpload[] = [];
+/** Every key, in the log: the report holds ids only, as step outputs are limited to 1 MB. */
+function logKeys(
+  settings: PruneSettings,
+  plan: PrunePlan,
+  uploads: readonly IncompleteUpload[],
+  ctx: RunContext,
+): void {
+  const verb = settings.dryRun ? 'would delete' : 'deleting';
+  for (const key of [...plan.manifestKeys, ...plan.objectKeys, ...plan.orphanKeys]) {
+    ctx.log.info(`${verb} ${key}`);
+  }
+  for (const upload of uploads) {
+    ctx.log.info(`${settings.dryRun ? 'would abort' : 'aborting'} the upload of ${upload.key}`);
+  }
+}
+
+interface UploadSweep {
+  stale: IncompleteUpload[];
+  /** Why incomplete uploads could not be listed (s3rver and some S3-compatible stores). */
+  unchecked?: string;
+  /** Stale uploads the store refused to abort. */
+  notAborted: IncompleteUpload[];
+}
+
+/** A store that cannot list incomplete uploads gets a warning: the prune itself still runs. */
+async function findStaleUploads(
+  settings: PruneSettings,
+  ctx: RunContext,
+): Promise<Omit<UploadSweep, 'notAborted'>> {
+  const uploads: IncompleteUpload[] = [];
   try {
     for await (const upload of ctx.store.incompleteUploads(`${settings.name}/`)) {
-      if (upload.initiated.getTime() < cutoff) stale.push(upload);
+      uploads.push(upload);
     }
   } catch (error) {
-    ctx.log.warning(
-      `could not list incomplete uploads (${errorMessage(error)}); they were not checked`,
-    );
+    const unchecked = errorMessage(error);
+    ctx.log.warning(`could not list incomplete uploads (${unchecked}); they were not checked`);
+    return { stale: [], unchecked };
   }
-  return stale;
+  return { stale: staleUploads(uploads, settings.name, ctx.now(), settings.orphanGraceMs) };
+}
+
+/** Aborts each upload; a refusal is a warning (the next prune tries again), not a failed run. */
+async function abortUploads(
+  uploads: readonly IncompleteUpload[],
+  ctx: RunContext,
+): Promise<IncompleteUpload[]> {
+  const refused: IncompleteUpload[] = [];
+  for (const upload of uploads) {
+    try {
+      await ctx.store.abortUpload(upload);
+    } catch (error) {
+      refused.push(upload);
+      ctx.log.warning(
+        `could not abort the incomplete upload of ${upload.key} (${errorMessage(error)})`,
+      );
+    }
+  }
+  return refused;
 }
 
 function describe(
   settings: PruneSettings,
   plan: PrunePlan,
-  uploads: IncompleteUpload[],
+  uploads: UploadSweep,
   foreign: number,
 ): ModeResult {
   const verb = settings.dryRun ? 'would delete' : 'deleted';
-  const leftovers = plan.orphanKeys.length + uploads.length;
+  const leftovers = plan.orphanKeys.length + uploads.stale.length;
   return {
     headline: `${settings.dryRun ? 'Dry run: ' : ''}kept ${plan.kept.length} backup(s) of ${settings.name}, ${verb} ${plan.deleted.length}${leftovers ? ` and ${leftovers} leftover(s)` : ''}`,
     outputs: { kept: plan.kept.length, deleted: plan.deleted.length },
@@ -71,27 +118,36 @@ function describe(
       ['Policy', policyText(settings)],
       ['Kept', formatCount(plan.kept.length)],
       [settings.dryRun ? 'Would delete' : 'Deleted', formatCount(plan.deleted.length)],
-      [
-        'Leftovers of failed runs',
-        `${formatCount(plan.orphanKeys.length)} object(s), ${formatCount(uploads.length)} incomplete upload(s)`,
-      ],
+      ['Leftovers of failed runs', leftoverText(plan, uploads)],
       ['Keys not in the layout (untouched)', formatCount(foreign)],
       ...(settings.dryRun ? [['Dry run', 'nothing was deleted'] as [string, string]] : []),
     ],
     tables: [
       decisionTable('Kept', plan.kept, true),
       decisionTable(settings.dryRun ? 'Would delete' : 'Deleted', plan.deleted, false),
-      ...(leftovers ? [leftoverTable(plan, uploads)] : []),
+      ...(leftovers ? [leftoverTable(plan, uploads.stale)] : []),
     ],
     details: {
       dryRun: settings.dryRun,
       kept: plan.kept.map((d) => ({ id: d.id, rules: d.rules })),
       deleted: plan.deleted.map((d) => d.id),
-      deletedKeys: [...plan.manifestKeys, ...plan.objectKeys],
       orphanKeys: plan.orphanKeys,
-      abortedUploads: uploads.map((u) => u.key),
+      incompleteUploads: uploads.stale.map((upload) => upload.key),
+      uploadsNotAborted: uploads.notAborted.map((upload) => upload.key),
+      ...(uploads.unchecked === undefined ? {} : { uploadsUnchecked: uploads.unchecked }),
     },
   };
+}
+
+function leftoverText(plan: PrunePlan, uploads: UploadSweep): string {
+  const objects = `${formatCount(plan.orphanKeys.length)} object(s)`;
+  if (uploads.unchecked !== undefined) {
+    return `${objects}; incomplete uploads could not be checked (${uploads.unchecked})`;
+  }
+  const refused = uploads.notAborted.length
+    ? ` (${formatCount(uploads.notAborted.length)} refused to abort)`
+    : '';
+  return `${objects}, ${formatCount(uploads.stale.length)} incomplete upload(s)${refused}`;
 }
 
 function policyText(settings: PruneSettings): string {
@@ -103,20 +159,21 @@ function policyText(settings: PruneSettings): string {
   return `${parts.join(', ')} (${settings.timeZone})`;
 }
 
+/** A summary table of at most ROWS_SHOWN rows, its title saying how many more the report holds. */
+function cappedTable(title: string, header: string[], rows: string[][]): Table {
+  const more =
+    rows.length > ROWS_SHOWN
+      ? ` (first ${ROWS_SHOWN} of ${formatCount(rows.length)}; all in the report output)`
+      : '';
+  return { title: `${title}${more}`, header, rows: rows.slice(0, ROWS_SHOWN) };
+}
+
 function decisionTable(title: string, decisions: Decision[], withRules: boolean): Table {
-  const rows = decisions.slice(0, ROWS_SHOWN).map((d) => {
+  const rows = decisions.map((d) => {
     const row = [d.id, d.createdAt.toISOString()];
     return withRules ? [...row, d.rules.join(', ')] : row;
   });
-  const more =
-    decisions.length > ROWS_SHOWN
-      ? ` (first ${ROWS_SHOWN} of ${decisions.length}; all in the report output)`
-      : '';
-  return {
-    title: `${title}${more}`,
-    header: withRules ? ['id', 'created', 'kept by'] : ['id', 'created'],
-    rows,
-  };
+  return cappedTable(title, withRules ? ['id', 'created', 'kept by'] : ['id', 'created'], rows);
 }
 
 function leftoverTable(plan: PrunePlan, uploads: IncompleteUpload[]): Table {
@@ -127,9 +184,5 @@ function leftoverTable(plan: PrunePlan, uploads: IncompleteUpload[]): Table {
       `incomplete upload from ${upload.initiated.toISOString()}`,
     ]),
   ];
-  return {
-    title: 'Leftovers of failed runs',
-    header: ['key', 'what'],
-    rows: rows.slice(0, ROWS_SHOWN),
-  };
+  return cappedTable('Leftovers of failed runs', ['key', 'what'], rows);
 }

@@ -4,6 +4,8 @@
  */
 import type { SetListing } from '../catalog.js';
 import { idTime } from '../ids.js';
+import { classifyKey } from '../layout.js';
+import type { IncompleteUpload } from '../storage/index.js';
 import type { Decision } from './policy.js';
 
 export interface PrunePlan {
@@ -41,4 +43,20 @@ export function planPrune(
     objectKeys: entries.flatMap((entry) => entry.objects.map((object) => object.key)),
     orphanKeys: orphans.flatMap((entry) => entry.objects.map((object) => object.key)),
   };
+}
+
+/**
+ * Incomplete uploads to abort: only those of this set's layout (another tool's upload under the
+ * same prefix is not ours), started before the grace, so a backup running right now is safe.
+ */
+export function staleUploads(
+  uploads: readonly IncompleteUpload[],
+  name: string,
+  now: Date,
+  orphanGraceMs: number,
+): IncompleteUpload[] {
+  const cutoff = now.getTime() - orphanGraceMs;
+  return uploads.filter(
+    (upload) => classifyKey(name, upload.key) && upload.initiated.getTime() < cutoff,
+  );
 }
