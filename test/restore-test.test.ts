@@ -148,7 +148,7 @@ describe('a bad backup fails, and leaves no scratch database', () => {
     });
     expect(run.code).not.toBe(0);
     expect(lastErrorLine(run)).toMatch(
-      /^2 check\(s\) failed: sales\.orders >= 5000 \(1000\), SELECT count\(\*\) FROM sales\.orders \(must return one row with one boolean/,
+      /^2 check\(s\) failed: sales\.orders >= 5000 \(1000\), SELECT count\(\*\) FROM sales\.orders \(returned "1000", not a boolean\)$/,
     );
     expect(run.summary).toMatch(/\| SELECT true \| true \| ✅ pass \|/);
     expect(await scratchDatabases('rt_checks')).toEqual([]);
@@ -220,5 +220,35 @@ describe('a bad backup fails, and leaves no scratch database', () => {
     } finally {
       await big.drop();
     }
+  });
+});
+
+describe('what the backup holds', () => {
+  it('tables that pg-dump-args left out, or left the rows of, are reported, not failed', async () => {
+    const { store } = await backupTo('rt_partial', {
+      'pg-dump-args': '--exclude-table=inventory.stock\n--exclude-table-data=sales.order_lines',
+    });
+    const run = await restoreTest(store, 'rt_partial');
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.summary).toMatch(
+      /\| inventory\.stock \| [\d,]+ \| — \| not in the dump \(pg-dump-args\) \|/,
+    );
+    expect(run.summary).toMatch(/\| sales\.order_lines \| [\d,]+ \| 0 \| rows not in the dump \|/);
+    expect(run.summary).toMatch(/\| public\.customers \| 100 \| 100 \| ✅ \|/);
+    expect(await scratchDatabases('rt_partial')).toEqual([]);
+  });
+
+  it('a check cannot end its read-only transaction to change the restored database', async () => {
+    const { store } = await backupTo('rt_escape');
+    const lines = (await tableRowCounts(source.url))['sales.order_lines'];
+    const run = await restoreTest(store, 'rt_escape', {
+      checks: `SELECT true; COMMIT; DELETE FROM sales.order_lines; SELECT true\nsales.order_lines = ${lines}`,
+    });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      /^1 check\(s\) failed: SELECT true; COMMIT; DELETE FROM sales\.order_lines; SELECT true \(/,
+    );
+    expect(run.summary).toContain(`| sales.order_lines = ${lines} | ${lines} | ✅ pass |`);
+    expect(await scratchDatabases('rt_escape')).toEqual([]);
   });
 });

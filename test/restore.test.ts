@@ -95,4 +95,43 @@ describe('restore', () => {
     expect(run.code).not.toBe(0);
     expect(lastErrorLine(run)).toMatch(/^no backup 20200101T000000Z-000000 in set "app"/);
   });
+
+  it('keeps owners and grants when the target has the roles', async () => {
+    const owned = await freshDatabase('restore_owned');
+    const copy = await freshDatabase('restore_owned_copy');
+    const ownedStore = await mkdtemp(path.join(os.tmpdir(), 'restore-owned-'));
+    const admin = new pg.Client({ connectionString: owned.url });
+    await admin.connect();
+    try {
+      // Roles are the cluster's, shared by both databases, as on a real server.
+      await admin.query(
+        `DO $$ BEGIN CREATE ROLE restore_owner_role; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+      );
+      await admin.query(`CREATE TABLE public.owned (id int); INSERT INTO public.owned VALUES (1)`);
+      await admin.query(`ALTER TABLE public.owned OWNER TO restore_owner_role`);
+      await admin.query(`GRANT SELECT ON public.owned TO PUBLIC`);
+      const made = await runAction({ storage: ownedStore, 'database-url': owned.url, name: 'o' });
+      expect(made.code, made.stdout).toBe(0);
+      const run = await runAction({
+        mode: 'restore',
+        storage: ownedStore,
+        name: 'o',
+        'database-url': copy.url,
+        confirm: copy.name,
+      });
+      expect(run.code, run.stdout).toBe(0);
+      const check = new pg.Client({ connectionString: copy.url });
+      await check.connect();
+      const { rows } = await check.query(
+        `SELECT tableowner, has_table_privilege('public', 'public.owned', 'SELECT') AS granted
+         FROM pg_tables WHERE tablename = 'owned'`,
+      );
+      await check.end();
+      expect(rows).toEqual([{ tableowner: 'restore_owner_role', granted: true }]);
+    } finally {
+      await admin.end();
+      await Promise.all([owned.drop(), copy.drop()]);
+      await rm(ownedStore, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,42 +1,54 @@
 /**
- * The `restore-test` mode: proves a backup restores. The archive is downloaded and its every byte
- * checked before any database is created; it is restored into a fresh scratch database, every
- * table's row count is compared with the manifest, the user's checks run, the recovery time is
- * measured, and the scratch database is dropped, pass or fail.
+ * The `restore-test` mode: proves a backup restores. The scratch server and pg_restore are checked
+ * before anything is downloaded; the archive's every byte is checked and its table of contents read
+ * before any database is created; it is restored into a fresh scratch database, every table's row
+ * count is compared with the manifest, the user's checks run, the recovery time is measured, and
+ * the scratch database is dropped, pass, fail or cancel.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { findBackup } from '../catalog.js';
-import { testFilesBackup } from '../files/restore-files.js';
 import { errorMessage } from '../errors.js';
-import { formatCount, formatSeconds } from '../format.js';
+import { testFilesBackup } from '../files/restore-files.js';
+import { formatBytes, formatCount, formatSeconds } from '../format.js';
 import { withDatabase } from '../inputs/database.js';
 import type { Manifest } from '../manifest.js';
+import { withLocalArchive, type LocalArchive } from '../postgres/archive.js';
 import {
-  checkReachable,
+  checkScratchServer,
   createDatabase,
-  downloadArchive,
   dropDatabase,
   restoreProgram,
   runPgRestore,
   scratchName,
 } from '../postgres/restore.js';
-import { connect, exactRowCounts } from '../postgres/server.js';
+import type { Program } from '../postgres/programs.js';
+import { connect, exactRowCounts, type ServerVersion } from '../postgres/server.js';
 import { runChecks, type CheckResult } from '../restore/checks.js';
-import { compareCounts, describeDifference, type TableComparison } from '../restore/compare.js';
+import { compareCounts, countsTable, differenceLine, type Comparison } from '../restore/compare.js';
 import { Phases } from '../restore/phases.js';
+import { olderServerNote } from '../restore/versions.js';
 import type { DatabaseTarget, RestoreTestSettings } from '../settings.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from './types.js';
 
-/** Beyond this many tables the summary lists only those that differ. */
-const TABLES_SHOWN = 60;
-
+/** What the run learned, kept so that a failed run's summary still shows it. */
 interface Findings {
   manifest: Manifest;
   scratch: string;
-  comparison?: { tables: TableComparison[]; differing: TableComparison[] };
+  pgRestore: Program;
+  server: ServerVersion;
+  archive?: LocalArchive;
+  comparison?: Comparison;
   checks: CheckResult[];
+}
+
+interface TestRun {
+  settings: RestoreTestSettings;
+  ctx: RunContext;
+  /** The scratch server. */
+  server: DatabaseTarget;
+  phases: Phases;
+  /** Why a restore may fail on this server (older than the backup's), for the failure message. */
+  hint?: string;
+  findings: Findings;
 }
 
 export async function restoreTest(
@@ -47,81 +59,88 @@ export async function restoreTest(
   const manifest = await findBackup(ctx.store, settings.name, settings.backupId);
   if (manifest.format === 'tar') return testFilesBackup(ctx, manifest, settings.decryption);
   const server = settings.database;
-  if (!server)
+  if (!server) {
     throw new Error(
       'database-url (a scratch server) is required to restore-test a database backup',
     );
-  await checkReachable(server, ctx.signal);
-  const program = await restoreProgram(manifest, settings.pgBinDir);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'restore-test-'));
-  const scratch = scratchName(settings.name);
-  const findings: Findings = { manifest, scratch, checks: [] };
+  }
+  const version = await checkScratchServer(server, ctx.signal);
+  const pgRestore = await restoreProgram(manifest, settings.pgBinDir);
+  const hint = olderServerNote(manifest.source.serverVersion, version);
+  if (hint) ctx.log.warning(hint);
+  const findings: Findings = {
+    manifest,
+    scratch: scratchName(settings.name),
+    pgRestore,
+    server: version,
+    checks: [],
+  };
+  const run: TestRun = { settings, ctx, server, phases, hint, findings };
   try {
-    const archive = await phases.time('download, verify, decrypt, decompress', () =>
-      downloadArchive(ctx.store, manifest, settings.decryption, dir, ctx.signal),
-    );
-    ctx.log.info(
-      `sha256 of ${manifest.object.key} verified; restoring into scratch database ${scratch}`,
-    );
-    const target = withDatabase(server, scratch);
-    try {
-      // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
-      await createDatabase(server, scratch);
-      await phases.time('restore (pg_restore)', () =>
-        runPgRestore(program, archive, target, {
-          jobs: settings.jobs,
-          clean: false,
-          signal: ctx.signal,
-        }),
-      );
-      await inspect(settings, ctx, target, findings, phases);
-    } finally {
-      await cleanUp(settings, ctx, server, scratch);
-    }
+    await withLocalArchive(ctx, manifest, settings.decryption, pgRestore, phases, (archive) => {
+      findings.archive = archive;
+      return testInScratch(run, archive);
+    });
   } catch (error) {
     if (error instanceof ModeFailure) throw error;
-    throw new ModeFailure(errorMessage(error), describe(findings, phases, settings));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    throw new ModeFailure(errorMessage(error), describe(run));
   }
-  const result = describe(findings, phases, settings);
+  const result = describe(run);
   const problems = failures(findings);
   if (problems.length > 0) throw new ModeFailure(problems.join('; '), result);
   return result;
 }
 
-async function inspect(
-  settings: RestoreTestSettings,
-  ctx: RunContext,
-  target: ReturnType<typeof withDatabase>,
-  findings: Findings,
-  phases: Phases,
-): Promise<void> {
+async function testInScratch(run: TestRun, archive: LocalArchive): Promise<void> {
+  const { settings, ctx, server, phases, findings } = run;
+  const { manifest, scratch } = findings;
+  ctx.log.info(
+    `sha256 of ${manifest.object.key} verified; restoring into scratch database ${scratch}`,
+  );
+  const target = withDatabase(server, scratch);
+  try {
+    // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
+    await createDatabase(server, scratch);
+    await phases.time('restore (pg_restore)', () =>
+      runPgRestore(findings.pgRestore, archive.file, target, {
+        jobs: settings.jobs,
+        clean: false,
+        keepOwners: false,
+        signal: ctx.signal,
+        hint: run.hint,
+      }),
+    );
+    await inspect(run, target);
+  } finally {
+    await cleanUp(run);
+  }
+}
+
+async function inspect(run: TestRun, target: DatabaseTarget): Promise<void> {
+  const { settings, ctx, phases, findings } = run;
+  const { manifest, archive } = findings;
   const client = await connect(target, ctx.signal);
   try {
     const found = await phases.time('compare row counts', () => exactRowCounts(client));
-    if (findings.manifest.rowCountsMode === 'exact' && findings.manifest.rowCounts) {
-      findings.comparison = compareCounts(findings.manifest.rowCounts, found);
-    } else {
-      findings.comparison = { tables: compareCounts(found, found).tables, differing: [] };
+    const expected = manifest.rowCountsMode === 'exact' ? manifest.rowCounts : undefined;
+    if (!expected) {
       ctx.log.warning(
-        `the manifest has no exact row counts (row-counts: ${findings.manifest.rowCountsMode ?? 'off'}); only the restore and checks were tested`,
+        `the manifest has no exact row counts (row-counts: ${manifest.rowCountsMode ?? 'off'}); only the restore and the checks were tested`,
       );
     }
+    findings.comparison = compareCounts(expected ?? found, found, {
+      toc: archive?.toc,
+      strangersFail: true,
+    });
     findings.checks = await phases.time('checks', () => runChecks(client, settings.checks));
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-async function cleanUp(
-  settings: RestoreTestSettings,
-  ctx: RunContext,
-  server: DatabaseTarget,
-  scratch: string,
-): Promise<void> {
+async function cleanUp({ settings, ctx, server, findings: { scratch } }: TestRun): Promise<void> {
   if (settings.keepDatabase) {
-    ctx.log.info(`keep-database: the scratch database ${scratch} was kept`);
+    ctx.log.info(`keep-database: the scratch database ${scratch} was kept; drop it when done`);
     return;
   }
   try {
@@ -134,11 +153,7 @@ async function cleanUp(
 function failures(findings: Findings): string[] {
   const problems: string[] = [];
   const differing = findings.comparison?.differing ?? [];
-  if (differing.length > 0) {
-    problems.push(
-      `${differing.length} table(s) differ from the manifest: ${differing.slice(0, 5).map(describeDifference).join(', ')}${differing.length > 5 ? ', …' : ''}`,
-    );
-  }
+  if (differing.length > 0) problems.push(differenceLine(differing));
   const failed = findings.checks.filter((check) => !check.passed);
   if (failed.length > 0) {
     problems.push(
@@ -148,15 +163,20 @@ function failures(findings: Findings): string[] {
   return problems;
 }
 
-function describe(findings: Findings, phases: Phases, settings: RestoreTestSettings): ModeResult {
-  const { manifest, comparison, checks } = findings;
-  const tables = comparison?.tables ?? [];
-  const rows = tables.reduce((sum, row) => sum + (row.found ?? 0), 0);
+function describe({ findings, phases, settings }: TestRun): ModeResult {
+  const { manifest, comparison, checks, archive } = findings;
+  const restored = (comparison?.tables ?? []).filter((row) => row.found !== undefined);
+  const rows = restored.reduce((sum, row) => sum + (row.found ?? 0), 0);
   const seconds = phases.totalSeconds();
-  const result: ModeResult = {
-    headline: `Backup ${manifest.name}/${manifest.id} restored in ${formatSeconds(seconds)}: ${tables.length} tables, ${formatCount(rows)} rows match the manifest${checks.length ? `, ${checks.length} check(s) passed` : ''}`,
+  const compared =
+    manifest.rowCountsMode === 'exact' && manifest.rowCounts
+      ? `${formatCount(rows)} rows match the manifest`
+      : `${formatCount(rows)} rows (the manifest has no exact counts to compare)`;
+  const passed = checks.length > 0 ? `, ${checks.length} check(s) passed` : '';
+  return {
+    headline: `Backup ${manifest.name}/${manifest.id} restored in ${formatSeconds(seconds)}: ${restored.length} tables, ${compared}${passed}`,
     outputs: {
-      'restored-tables': tables.length,
+      'restored-tables': restored.length,
       'restore-seconds': Number(seconds.toFixed(3)),
       'backup-id': manifest.id,
     },
@@ -164,36 +184,40 @@ function describe(findings: Findings, phases: Phases, settings: RestoreTestSetti
       ['Set', manifest.name],
       [
         'Backup',
-        `${manifest.id} (made ${manifest.createdAt}, ${manifest.encryption === 'age' ? 'age-encrypted' : 'not encrypted'})`,
+        `${manifest.id} (made ${manifest.createdAt}, ${formatBytes(manifest.object.size)}, ${manifest.encryption === 'age' ? 'age-encrypted' : 'not encrypted'})`,
       ],
       ['Recovery time', formatSeconds(seconds)],
-      ['Tables / rows', `${formatCount(tables.length)} / ${formatCount(rows)}`],
+      ['Tables / rows', `${formatCount(restored.length)} / ${formatCount(rows)}`],
       [
         'Scratch database',
-        `${findings.scratch}${settings.keepDatabase ? ' (kept)' : ' (dropped)'}`,
+        `${findings.scratch}${settings.keepDatabase ? ' (kept)' : ' (dropped)'} on PostgreSQL ${findings.server.version}`,
       ],
-      ['pg_restore jobs', String(settings.jobs)],
+      [
+        'pg_restore',
+        `${findings.pgRestore.version}, ${settings.jobs} job(s); archive ${archiveLine(manifest, archive)}`,
+      ],
     ],
-    tables: [phases.table(), ...countTables(comparison), ...checkTables(checks)],
-    details: { manifest, scratch: findings.scratch, comparison, checks, restoreSeconds: seconds },
+    tables: [
+      phases.table(),
+      ...(comparison ? [countsTable(comparison)] : []),
+      ...checkTables(checks),
+    ],
+    details: {
+      manifest,
+      scratch: findings.scratch,
+      comparison,
+      checks,
+      restoreSeconds: seconds,
+      phases: phases.record(),
+    },
   };
-  return result;
 }
 
-function countTables(comparison: Findings['comparison']): Table[] {
-  if (!comparison) return [];
-  const shown = comparison.tables.length > TABLES_SHOWN ? comparison.differing : comparison.tables;
-  const title =
-    shown === comparison.tables
-      ? 'Row counts: restored vs manifest'
-      : `Row counts: the ${shown.length} of ${comparison.tables.length} tables that differ`;
-  const rows = shown.map((row) => [
-    row.table,
-    row.expected === undefined ? '—' : formatCount(row.expected),
-    row.found === undefined ? 'missing' : formatCount(row.found),
-    row.expected === row.found ? '✅' : '❌',
-  ]);
-  return [{ title, header: ['table', 'manifest', 'restored', ''], rows }];
+function archiveLine(manifest: Manifest, archive: LocalArchive | undefined): string {
+  const toc = archive?.toc;
+  const dumpedBy = toc?.dumpedBy ?? manifest.dump?.version ?? 'unknown';
+  const from = toc?.dumpedFrom ?? manifest.source.serverVersion;
+  return `${toc?.formatVersion ? `format ${toc.formatVersion}, ` : ''}pg_dump ${dumpedBy}${from ? ` of PostgreSQL ${from}` : ''}`;
 }
 
 function checkTables(checks: CheckResult[]): Table[] {

@@ -1,64 +1,61 @@
-/** What both restore modes need from PostgreSQL: a client that can read the archive, pg_restore, databases. */
+/**
+ * What both restore modes need from PostgreSQL: a pg_restore that can read the archive, the
+ * server's readiness, pg_restore itself, scratch databases, and the target's state.
+ */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { urlWithoutPassword } from '../inputs/database.js';
 import type { Manifest } from '../manifest.js';
-import { readArchive } from '../pipeline/read.js';
-import type { DatabaseTarget, Decryption } from '../settings.js';
-import type { Store } from '../storage/index.js';
+import type { ArchiveRoles } from '../restore/roles.js';
+import { pgRestoreTooOld } from '../restore/versions.js';
+import type { DatabaseTarget } from '../settings.js';
 import { failureLine, findProgram, libpqEnv, start, type Program } from './programs.js';
-import { connect, quoteIdent, USER_TABLES_SQL } from './server.js';
+import {
+  connect,
+  exactRowCounts,
+  quoteIdent,
+  serverVersion,
+  USER_TABLES_SQL,
+  type ServerVersion,
+} from './server.js';
 
-/**
- * The local pg_restore, checked against the pg_dump that made the archive: a pg_restore older
- * than that pg_dump may not read its archive format.
- */
+/** The local pg_restore, when it can read archives of the pg_dump that made the backup. */
 export async function restoreProgram(manifest: Manifest, pgBinDir?: string): Promise<Program> {
   const program = await findProgram('pg_restore', pgBinDir);
-  const dumpMajor = Number(manifest.dump?.version.split('.')[0] ?? 0);
-  if (dumpMajor > program.major) {
-    throw new Error(
-      `pg_restore ${program.version} cannot read an archive made by pg_dump ${manifest.dump?.version}; ` +
-        `install postgresql-client-${dumpMajor} or set pg-bin-dir to a PostgreSQL ${dumpMajor} (or newer) bin folder`,
-    );
-  }
+  const tooOld = pgRestoreTooOld(manifest.dump?.version, program);
+  if (tooOld) throw new Error(tooOld);
   return program;
 }
 
-/** Fails early, before anything is downloaded, when the server cannot be reached. */
-export async function checkReachable(target: DatabaseTarget, signal: AbortSignal): Promise<void> {
-  const client = await connect(target, signal);
-  await client.end();
-}
-
-/**
- * Writes the decrypted, decompressed archive to `dir` (pg_restore --jobs needs a seekable file).
- * Resolves only once every stored byte matched the manifest's sha256.
- */
-export async function downloadArchive(
-  store: Store,
-  manifest: Manifest,
-  keys: Decryption,
-  dir: string,
+/** Connects (so an unreachable server fails before any download) and checks it may create databases. */
+export async function checkScratchServer(
+  server: DatabaseTarget,
   signal: AbortSignal,
-): Promise<string> {
-  const file = path.join(dir, 'archive.dump');
-  await readArchive(
-    store,
-    manifest,
-    keys,
-    (archive) => pipeline(archive, createWriteStream(file), { signal }),
-    signal,
-  );
-  return file;
+): Promise<ServerVersion> {
+  const client = await connect(server, signal);
+  try {
+    const { rows } = await client.query<{ role: string; may: boolean }>(
+      'SELECT current_user AS role, rolsuper OR rolcreatedb AS may FROM pg_roles WHERE rolname = current_user',
+    );
+    if (rows[0] && !rows[0].may) {
+      throw new Error(
+        `the role ${rows[0].role} may not create databases on ${server.display}; restore-test needs a role with CREATEDB (a service container's superuser has it)`,
+      );
+    }
+    return await serverVersion(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 export interface PgRestoreOptions {
   jobs: number;
+  /** Drop the target's objects first (`--clean --if-exists`). */
   clean: boolean;
+  /** Restore owners and privileges; otherwise the restoring role owns everything, with no grants. */
+  keepOwners: boolean;
   signal: AbortSignal;
+  /** Added to the failure message (e.g. that the server is older than the backup's). */
+  hint?: string;
 }
 
 /**
@@ -68,8 +65,9 @@ export interface PgRestoreOptions {
 const BENIGN_CLEAN_ERROR = /cannot drop inherited constraint/;
 
 /**
- * pg_restore, with any error failing the run. A clean restore cannot use --exit-on-error (see
- * above): there, every error but the benign ones fails the run instead.
+ * pg_restore, with any error failing the run. pg_restore exits non-zero whenever an error occurred
+ * (with --jobs too); --exit-on-error also stops it at the first one. A clean restore cannot use
+ * --exit-on-error (see above): there, every error but the benign ones fails the run instead.
  */
 export async function runPgRestore(
   program: Program,
@@ -79,8 +77,7 @@ export async function runPgRestore(
 ): Promise<{ ignoredErrors: number }> {
   const args = [
     `--jobs=${options.jobs}`,
-    '--no-owner',
-    '--no-privileges',
+    ...(options.keepOwners ? [] : ['--no-owner', '--no-privileges']),
     '--no-password',
     ...(options.clean ? ['--clean', '--if-exists'] : ['--exit-on-error']),
     `--dbname=${urlWithoutPassword(target)}`,
@@ -100,14 +97,23 @@ export async function runPgRestore(
     if (ended.code === 0) return { ignoredErrors: 0 };
     const real = errors.filter((line) => !(options.clean && BENIGN_CLEAN_ERROR.test(line)));
     if (ended.signal || real.length > 0 || errors.length === 0) {
-      throw new Error(
-        real[0] ? `pg_restore failed: ${real[0].trim()}` : failureLine('pg_restore', ended),
-      );
+      const reason = real[0]
+        ? `pg_restore failed: ${errorText(real[0])}`
+        : failureLine('pg_restore', ended);
+      throw new Error(options.hint ? `${reason}; ${options.hint}` : reason);
     }
     return { ignoredErrors: errors.length };
   } finally {
     options.signal.removeEventListener('abort', stop);
   }
+}
+
+/** `pg_restore: error: COPY failed for table "t": ERROR:  new row …` → `COPY failed for table "t": new row …` */
+function errorText(line: string): string {
+  return line
+    .replace(/^pg_restore: error: /, '')
+    .replace(/(could not execute query: )?ERROR:\s+/, '')
+    .trim();
 }
 
 /** A scratch database name no one else uses: `restore_test_<set>_<random>`, within 63 bytes. */
@@ -116,31 +122,113 @@ export function scratchName(set: string): string {
   return `restore_test_${safe}_${randomBytes(3).toString('hex')}`;
 }
 
+/** From template0, as pg_dump's documentation advises: template1 may hold objects of its own. */
 export async function createDatabase(server: DatabaseTarget, name: string): Promise<void> {
   const client = await connect(server);
   try {
-    await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0`);
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-/** Drops it even with sessions still connected (PostgreSQL 13+), and even after cancellation. */
+/**
+ * Drops it even with sessions still connected (a check, a pg_restore worker being stopped), and
+ * even after cancellation: those sessions are ended first, and WITH (FORCE) (PostgreSQL 13+)
+ * ends any that connect in between.
+ */
 export async function dropDatabase(server: DatabaseTarget, name: string): Promise<void> {
   const client = await connect(server);
   try {
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    const { major } = await serverVersion(client);
+    await client.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [name],
+    );
+    await client.query(
+      `DROP DATABASE IF EXISTS ${quoteIdent(name)}${major >= 13 ? ' WITH (FORCE)' : ''}`,
+    );
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-/** How many user tables the database holds (a restore target must be empty unless `clean`). */
-export async function userTableCount(target: DatabaseTarget, signal: AbortSignal): Promise<number> {
+export interface TargetState {
+  server: ServerVersion;
+  /** User tables already there (a restore target must be empty unless `clean`). */
+  tables: number;
+  /** Other sessions connected to it, whose locks a clean restore would wait for. */
+  otherSessions: number;
+}
+
+export async function inspectTarget(
+  target: DatabaseTarget,
+  signal: AbortSignal,
+): Promise<TargetState> {
   const client = await connect(target, signal);
   try {
-    const { rows } = await client.query(USER_TABLES_SQL);
-    return rows.length;
+    const { rows: tables } = await client.query(USER_TABLES_SQL);
+    const { rows } = await client.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    return {
+      server: await serverVersion(client),
+      tables: tables.length,
+      otherSessions: rows[0]?.n ?? 0,
+    };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The roles the archive names that the target lacks, and the owners the restoring role cannot act
+ * as (ALTER … OWNER TO needs membership): either would fail a restore of owners and privileges.
+ */
+export async function unusableRoles(
+  target: DatabaseTarget,
+  roles: ArchiveRoles,
+  signal: AbortSignal,
+): Promise<{ missing: string[]; notMember: string[] }> {
+  const names = [...new Set([...roles.owners, ...roles.grantees])];
+  if (names.length === 0) return { missing: [], notMember: [] };
+  const client = await connect(target, signal);
+  try {
+    const { rows } = await client.query<{ name: string; present: boolean; member: boolean }>(
+      `SELECT r.name, ro.oid IS NOT NULL AS present,
+              coalesce(pg_has_role(current_user, ro.oid, 'MEMBER'), false) AS member
+         FROM unnest($1::text[]) AS r(name) LEFT JOIN pg_roles ro ON ro.rolname = r.name
+        ORDER BY 1`,
+      [names],
+    );
+    return {
+      missing: rows.filter((row) => !row.present).map((row) => row.name),
+      notMember: rows
+        .filter((row) => row.present && !row.member && roles.owners.has(row.name))
+        .map((row) => row.name),
+    };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Fresh planner statistics: pg_restore leaves none, and a restored database needs them. */
+export async function analyze(target: DatabaseTarget, signal: AbortSignal): Promise<void> {
+  const client = await connect(target, signal);
+  try {
+    await client.query('ANALYZE');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function countRows(
+  target: DatabaseTarget,
+  signal: AbortSignal,
+): Promise<Record<string, number>> {
+  const client = await connect(target, signal);
+  try {
+    return await exactRowCounts(client);
   } finally {
     await client.end().catch(() => undefined);
   }

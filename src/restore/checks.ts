@@ -1,7 +1,8 @@
 /**
  * The user's checks after a restore. Count checks compare a table's rows with a bound; SQL checks
- * must return exactly one boolean, and run read-only with a time limit so a check cannot change
- * or hang the restored database.
+ * must return exactly one boolean. Each runs in its own read-only transaction with a time limit,
+ * through the extended protocol (one statement only), so a check can neither change the restored
+ * database, nor end its transaction and escape those limits, nor hang the run.
  */
 import type pg from 'pg';
 import { errorMessage } from '../errors.js';
@@ -15,9 +16,11 @@ export interface CheckResult {
   value: string;
 }
 
-const STATEMENT_TIMEOUT = '60s';
+export const CHECK_TIMEOUT_SECONDS = 60;
 
-export function compare(found: number, operator: string, bound: number): boolean {
+type Operator = Extract<Check, { kind: 'count' }>['operator'];
+
+export function compare(found: number, operator: Operator, bound: number): boolean {
   switch (operator) {
     case '>=':
       return found >= bound;
@@ -27,9 +30,30 @@ export function compare(found: number, operator: string, bound: number): boolean
       return found <= bound;
     case '<':
       return found < bound;
-    default:
+    case '=':
       return found === bound;
   }
+}
+
+/** A SQL check's verdict from what its query returned: one row of one boolean, or a clear failure. */
+export function sqlVerdict(
+  text: string,
+  rows: unknown[][],
+  columns: { name: string }[],
+): CheckResult {
+  const fail = (value: string) => ({ text, passed: false, value });
+  if (columns.length !== 1) {
+    return fail(
+      `must return one boolean column; returned ${columns.length} (${columns.map((c) => c.name).join(', ')})`,
+    );
+  }
+  if (rows.length !== 1) return fail(`must return one row; returned ${rows.length}`);
+  const value = rows[0]?.[0];
+  if (value === null || value === undefined) return fail('returned NULL, not true or false');
+  if (typeof value !== 'boolean') {
+    return fail(`returned ${JSON.stringify(value).slice(0, 40)}, not a boolean`);
+  }
+  return { text, passed: value, value: String(value) };
 }
 
 export async function runChecks(
@@ -44,7 +68,7 @@ export async function runChecks(
 async function runCheck(client: pg.Client, check: Check): Promise<CheckResult> {
   await client.query('BEGIN READ ONLY');
   try {
-    await client.query(`SET LOCAL statement_timeout = '${STATEMENT_TIMEOUT}'`);
+    await client.query(`SET LOCAL statement_timeout = '${CHECK_TIMEOUT_SECONDS}s'`);
     return check.kind === 'count' ? await countCheck(client, check) : await sqlCheck(client, check);
   } catch (error) {
     return { text: check.text, passed: false, value: `error: ${errorMessage(error)}` };
@@ -73,15 +97,12 @@ async function sqlCheck(
   client: pg.Client,
   check: Extract<Check, { kind: 'sql' }>,
 ): Promise<CheckResult> {
-  const result = await client.query({ text: check.sql, rowMode: 'array' });
-  const row = result.rows as unknown[][];
-  const value = row[0]?.[0];
-  if (row.length !== 1 || result.fields.length !== 1 || typeof value !== 'boolean') {
-    return {
-      text: check.text,
-      passed: false,
-      value: `must return one row with one boolean; returned ${row.length} row(s) of ${result.fields.length} column(s)`,
-    };
-  }
-  return { text: check.text, passed: value, value: String(value) };
+  // queryMode is the driver's own (pg 8.11+); its type declarations do not list it yet.
+  const query = {
+    text: check.sql,
+    rowMode: 'array',
+    queryMode: 'extended',
+  } as pg.QueryArrayConfig;
+  const result = await client.query<unknown[]>(query);
+  return sqlVerdict(check.text, result.rows, result.fields);
 }

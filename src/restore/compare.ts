@@ -1,25 +1,147 @@
 /** Row counts after a restore against the counts recorded at backup time. Pure. */
+import { formatCount } from '../format.js';
+import type { Table } from '../modes/types.js';
+import { hasEntry, type ArchiveToc } from './toc.js';
+
+export type TableStatus =
+  | 'match'
+  | 'differs'
+  /** In the manifest and in the archive, but not in the restored database. */
+  | 'missing'
+  /** Restored with rows the manifest did not count. */
+  | 'unexpected'
+  /** The manifest counted it, but pg-dump-args left it out of the archive. */
+  | 'not-dumped'
+  /** In the archive without its rows (`--exclude-table-data`, unlogged tables). */
+  | 'data-not-dumped'
+  /** The target's own table, which the backup does not hold (restore into an existing database). */
+  | 'not-in-backup';
 
 export interface TableComparison {
   table: string;
+  /** The manifest's count. */
   expected: number | undefined;
+  /** The restored database's count. */
   found: number | undefined;
+  status: TableStatus;
 }
 
-/** Every table in either list, sorted, with the tables that differ (missing, extra, or other counts). */
+export interface Comparison {
+  tables: TableComparison[];
+  /** The tables that fail the comparison: differs, missing, unexpected. */
+  differing: TableComparison[];
+}
+
+export interface CompareOptions {
+  /** What the archive holds; without it, every table is compared as the manifest records it. */
+  toc?: ArchiveToc;
+  /**
+   * Whether a restored table the backup does not account for fails the comparison (a scratch
+   * database holds nothing else) or is the target's own (a restore into an existing database).
+   */
+  strangersFail: boolean;
+}
+
+const FAILING: ReadonlySet<TableStatus> = new Set(['differs', 'missing', 'unexpected']);
+
+/** Every table in either list, sorted by name, with the tables that differ. */
 export function compareCounts(
   expected: Record<string, number>,
   found: Record<string, number>,
-): { tables: TableComparison[]; differing: TableComparison[] } {
+  options: CompareOptions,
+): Comparison {
+  const toc = trustedToc(expected, found, options);
   const names = [...new Set([...Object.keys(expected), ...Object.keys(found)])].sort();
-  const tables = names.map((table) => ({ table, expected: expected[table], found: found[table] }));
-  return { tables, differing: tables.filter((row) => row.expected !== row.found) };
+  const tables = names.map((table) => {
+    const row = { table, expected: expected[table], found: found[table] };
+    return { ...row, status: statusOf(row, toc, options.strangersFail) };
+  });
+  return { tables, differing: tables.filter((row) => FAILING.has(row.status)) };
 }
 
-/** `sales.orders: expected 3000, found 0` / `missing` / `not in the manifest`. */
+/**
+ * The table of contents, when it accounts for the tables restored from it; a listing this code
+ * cannot read (an owner name with spaces) must not excuse tables from the comparison.
+ */
+function trustedToc(
+  expected: Record<string, number>,
+  found: Record<string, number>,
+  options: CompareOptions,
+): ArchiveToc | undefined {
+  const { toc, strangersFail } = options;
+  if (!toc) return undefined;
+  const fromArchive = Object.keys(found).filter((table) => strangersFail || table in expected);
+  return fromArchive.every((table) => hasEntry(toc, 'TABLE', table)) ? toc : undefined;
+}
+
+function statusOf(
+  row: Omit<TableComparison, 'status'>,
+  toc: ArchiveToc | undefined,
+  strangersFail: boolean,
+): TableStatus {
+  const { table, expected, found } = row;
+  if (toc && !hasEntry(toc, 'TABLE', table)) {
+    return found === undefined ? 'not-dumped' : 'not-in-backup';
+  }
+  if (toc && !hasEntry(toc, 'TABLE DATA', table)) return 'data-not-dumped';
+  if (found === undefined) return 'missing';
+  if (expected === undefined) return strangersFail || toc ? 'unexpected' : 'not-in-backup';
+  return expected === found ? 'match' : 'differs';
+}
+
+/** `sales.orders: expected 3000, found 0` / `… missing after restore` / `… not in the manifest`. */
 export function describeDifference(row: TableComparison): string {
   if (row.found === undefined)
     return `${row.table}: expected ${row.expected}, missing after restore`;
   if (row.expected === undefined) return `${row.table}: found ${row.found}, not in the manifest`;
   return `${row.table}: expected ${row.expected}, found ${row.found}`;
+}
+
+/** One line for the failure: the first few tables that differ, with expected and found. */
+export function differenceLine(differing: TableComparison[], shown = 5): string {
+  const listed = differing.slice(0, shown).map(describeDifference).join(', ');
+  const more = differing.length > shown ? `, and ${differing.length - shown} more` : '';
+  return `${differing.length} table(s) differ from the manifest: ${listed}${more}`;
+}
+
+const VERDICT: Record<TableStatus, string> = {
+  match: '✅',
+  differs: '❌',
+  missing: '❌ missing',
+  unexpected: '❌ not in the manifest',
+  'not-dumped': 'not in the dump (pg-dump-args)',
+  'data-not-dumped': 'rows not in the dump',
+  'not-in-backup': 'not in the backup, left as it was',
+};
+
+/**
+ * The summary's table of row counts: every table, or beyond `limit` tables only those that are
+ * not plain matches; a totals line last.
+ */
+export function countsTable(comparison: Comparison, limit = 60): Table {
+  const { tables } = comparison;
+  const shown =
+    tables.length > limit ? tables.filter((row) => row.status !== 'match') : [...tables];
+  const title =
+    shown.length === tables.length
+      ? 'Row counts: restored vs manifest'
+      : `Row counts: the ${shown.length} of ${tables.length} tables that do not simply match`;
+  const cell = (n: number | undefined) => (n === undefined ? '—' : formatCount(n));
+  const rows = shown.map((row) => [
+    row.table,
+    cell(row.expected),
+    cell(row.found),
+    VERDICT[row.status],
+  ]);
+  const total = (pick: (row: TableComparison) => number | undefined) =>
+    tables.reduce((sum, row) => sum + (pick(row) ?? 0), 0);
+  const compared = (row: TableComparison) =>
+    row.status === 'match' || FAILING.has(row.status) ? row.expected : 0;
+  rows.push([
+    `all ${formatCount(tables.length)} tables`,
+    formatCount(total(compared)),
+    formatCount(total((row) => (row.status === 'not-in-backup' ? 0 : row.found))),
+    comparison.differing.length === 0 ? '✅' : `❌ ${comparison.differing.length} differ`,
+  ]);
+  return { title, header: ['table', 'manifest', 'restored', ''], rows };
 }

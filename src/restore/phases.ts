@@ -24,6 +24,11 @@ export class Phases {
     return (this.now().getTime() - this.started) / 1000;
   }
 
+  /** Seconds per phase, for the report. */
+  record(): Record<string, number> {
+    return Object.fromEntries(this.done);
+  }
+
   table(): Table {
     return {
       title: 'Recovery time',

@@ -1,0 +1,107 @@
+/**
+ * The backup's archive as one local file, which `pg_restore --jobs` needs (it seeks): downloaded,
+ * its every stored byte checked against the manifest, decrypted and decompressed into a private
+ * temporary folder, read back with `pg_restore --list` before any database is touched, and removed
+ * at the end, pass or fail.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
+import { formatBytes } from '../format.js';
+import type { Manifest } from '../manifest.js';
+import type { RunContext } from '../modes/types.js';
+import { readArchive } from '../pipeline/read.js';
+import type { Phases } from '../restore/phases.js';
+import { addRolesOf, emptyRoles, type ArchiveRoles } from '../restore/roles.js';
+import { parseToc, type ArchiveToc } from '../restore/toc.js';
+import { unsupportedFormatLine } from '../restore/versions.js';
+import type { Decryption } from '../settings.js';
+import { failureLine, start, type Program } from './programs.js';
+
+export interface LocalArchive {
+  file: string;
+  toc: ArchiveToc;
+}
+
+export const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
+
+/** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
+export async function withLocalArchive<T>(
+  ctx: RunContext,
+  manifest: Manifest,
+  keys: Decryption,
+  pgRestore: Program,
+  phases: Phases,
+  work: (archive: LocalArchive) => Promise<T>,
+): Promise<T> {
+  // mkdtemp makes the folder private (0700): the archive in it is decrypted.
+  const dir = await mkdtemp(path.join(ctx.env.RUNNER_TEMP || os.tmpdir(), 'backup-action-'));
+  try {
+    const file = path.join(dir, 'archive.dump');
+    await phases.time(DOWNLOAD_PHASE, () => download(ctx, manifest, keys, file));
+    const toc = await listArchive(pgRestore, file, manifest);
+    return await work({ file, toc });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Resolves only once every stored byte matched the manifest's size and sha256. */
+async function download(
+  ctx: RunContext,
+  manifest: Manifest,
+  keys: Decryption,
+  file: string,
+): Promise<void> {
+  try {
+    await readArchive(
+      ctx.store,
+      manifest,
+      keys,
+      (archive) =>
+        pipeline(archive, createWriteStream(file, { mode: 0o600 }), { signal: ctx.signal }),
+      ctx.signal,
+    );
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+    throw new Error(
+      `no space left in ${path.dirname(path.dirname(file))} for the archive (${formatBytes(manifest.object.size)} as stored, more once decompressed); ` +
+        'point TMPDIR (or RUNNER_TEMP) at a larger disk',
+    );
+  }
+}
+
+/** The table of contents; an archive this pg_restore cannot read fails here, before any database work. */
+async function listArchive(
+  pgRestore: Program,
+  file: string,
+  manifest: Manifest,
+): Promise<ArchiveToc> {
+  const { child, exit } = start(pgRestore, ['--list', file], process.env);
+  let listing = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text: string) => (listing += text));
+  const ended = await exit;
+  if (ended.code !== 0) {
+    throw new Error(
+      unsupportedFormatLine(ended.stderr, pgRestore, manifest.dump?.version) ??
+        `the backup is not an archive pg_restore can read: ${failureLine('pg_restore --list', ended)}`,
+    );
+  }
+  return parseToc(listing);
+}
+
+/** The roles the archive's owners and privileges name, read from its schema script. */
+export async function archiveRoles(pgRestore: Program, file: string): Promise<ArchiveRoles> {
+  const { child, exit } = start(pgRestore, ['--schema-only', '--file=-', file], process.env);
+  const roles = emptyRoles();
+  for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) {
+    addRolesOf(line, roles);
+  }
+  const ended = await exit;
+  if (ended.code !== 0) throw new Error(failureLine('pg_restore --schema-only', ended));
+  return roles;
+}
