@@ -53,14 +53,24 @@ export interface Decryption {
   passphrase?: string;
 }
 
+/** The PostgreSQL client: `postgres-client`, `pg-bin-dir` and `pg-client-mirror`. */
+export interface ClientSettings {
+  /** `auto`: the local client when new enough, else install; `system`: never install; N: exactly major N. */
+  choice: 'auto' | 'system' | number;
+  /** A folder holding pg_dump/pg_restore to use instead of the ones on PATH. */
+  pgBinDir?: string;
+  /** The apt repository a client is installed from. */
+  mirror: string;
+}
+
 export interface CommonSettings {
   storage: StorageLocation;
   /** The backup set: one path segment of [a-z0-9._-]. */
   name: string;
   s3: S3Settings;
   notify: NotifySettings;
-  /** A folder holding pg_dump/pg_restore to use instead of the ones on PATH. */
-  pgBinDir?: string;
+  /** Which pg_dump/pg_restore to run, and where to install one from. */
+  client: ClientSettings;
   /** Every secret value found in the inputs, for the edge to mask. */
   secrets: string[];
 }

@@ -34,6 +34,28 @@ describe('backup settings', () => {
     expect(settings.secrets).toEqual(expect.arrayContaining(['pa:ss', DB]));
   });
 
+  it('reads the PostgreSQL client inputs; a mirror URL’s credentials are secrets', async () => {
+    const defaults = (await read({ storage: '/b', 'database-url': DB })) as BackupSettings;
+    expect(defaults.client).toEqual({
+      choice: 'auto',
+      mirror: 'https://apt.postgresql.org/pub/repos/apt',
+    });
+    const mirror = 'https://ci:t0ken%21@apt.corp.example/pgdg/';
+    const chosen = (await read({
+      storage: '/b',
+      'database-url': DB,
+      'postgres-client': '17',
+      'pg-bin-dir': '/opt/pg/bin',
+      'pg-client-mirror': mirror,
+    })) as BackupSettings;
+    expect(chosen.client).toEqual({
+      choice: 17,
+      pgBinDir: '/opt/pg/bin',
+      mirror: 'https://ci:t0ken%21@apt.corp.example/pgdg',
+    });
+    expect(chosen.secrets).toEqual(expect.arrayContaining(['t0ken!']));
+  });
+
   it('reads storage in all three forms', async () => {
     const storage = async (value: string) =>
       ((await read({ storage: value, 'database-url': DB })) as BackupSettings).storage;

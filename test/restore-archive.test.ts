@@ -2,12 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { addRolesOf, emptyRoles } from '../src/restore/roles.js';
 import { hasEntry, parseToc } from '../src/restore/toc.js';
-import {
-  majorOf,
-  olderServerNote,
-  pgRestoreTooOld,
-  unsupportedFormatLine,
-} from '../src/restore/versions.js';
+import { majorOf, olderServerNote, unsupportedFormatLine } from '../src/restore/versions.js';
 
 const LISTING = `;
 ; Archive created at 2026-11-23 00:30:00 UTC
@@ -69,13 +64,6 @@ describe('versions', () => {
       undefined,
       undefined,
     ]);
-  });
-
-  it('names both versions and the fix when pg_restore is older than the pg_dump', () => {
-    expect(pgRestoreTooOld('15.4', pgRestore)).toBeUndefined();
-    expect(pgRestoreTooOld('17.2', pgRestore)).toMatch(
-      /^pg_restore 15\.18 cannot read an archive made by pg_dump 17\.2; set pg-bin-dir .*postgresql-client-17$/,
-    );
   });
 
   it('turns pg_restore’s header refusal into one line', () => {

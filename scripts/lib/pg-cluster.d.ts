@@ -4,6 +4,8 @@ export interface StartClusterOptions {
   baseDir?: string;
   /** Fixed port; by default a free one is picked. */
   port?: number;
+  /** Another PostgreSQL's bin folder (initdb, pg_ctl, postgres); by default the machine's. */
+  bindir?: string;
 }
 
 export interface PgCluster {

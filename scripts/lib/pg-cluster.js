@@ -26,7 +26,7 @@ const HOST = '127.0.0.1';
 const USER = 'postgres';
 
 /**
- * @typedef {{ baseDir?: string, port?: number }} StartClusterOptions
+ * @typedef {{ baseDir?: string, port?: number, bindir?: string }} StartClusterOptions
  * @typedef {{ url: string, host: string, port: number, user: string, password: string,
  *   dataDir: string, bindir: string, stop(): Promise<void> }} PgCluster
  * @typedef {{ uid: number, gid: number }} Owner
@@ -38,8 +38,9 @@ const USER = 'postgres';
  * @param {StartClusterOptions} [options]
  * @returns {Promise<PgCluster>}
  */
-export async function startCluster({ baseDir = os.tmpdir(), port } = {}) {
-  const bindir = await findBindir();
+export async function startCluster({ baseDir = os.tmpdir(), port, bindir: given } = {}) {
+  // Another PostgreSQL's binaries (a newer server, in tests) when given, else the machine's.
+  const bindir = given ?? (await findBindir());
   // initdb, pg_ctl and postgres all refuse to run as root.
   const owner = process.getuid?.() === 0 ? await postgresOwner() : undefined;
   const dir = await mkdtemp(path.join(baseDir, 'pg-cluster-'));

@@ -11,6 +11,7 @@ import { isValidSetName } from '../layout.js';
 import { readDecryption, readEncryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import { readChecks } from './checks.js';
+import { clientSecrets, readClient } from './client.js';
 import { isValidTimeZone } from '../retention/policy.js';
 import type {
   BackupSettings,
@@ -73,13 +74,14 @@ function notifySecrets(notify: NotifySettings): string[] {
 
 function readCommon(inputs: Inputs, cwd: string, defaultName: string | undefined): CommonSettings {
   const notify = readNotify(inputs);
-  const secrets = notifySecrets(notify);
+  const client = readClient(inputs);
+  const secrets = [...notifySecrets(notify), ...clientSecrets(client)];
   return {
     storage: readStorage(inputs, cwd),
     name: readName(inputs, defaultName),
     s3: readS3(inputs),
     notify,
-    pgBinDir: inputs.optional('pg-bin-dir'),
+    client,
     secrets,
   };
 }

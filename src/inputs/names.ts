@@ -14,6 +14,8 @@ export const INPUT_NAMES = [
   'database-url',
   'pg-dump-args',
   'pg-bin-dir',
+  'postgres-client',
+  'pg-client-mirror',
   'paths',
   'exclude',
   'exclude-from',

@@ -40,7 +40,7 @@ async function openSource(settings: BackupSettings, ctx: RunContext): Promise<Ar
     return openFilesSource({ ...settings.files, log: ctx.log });
   }
   if (!settings.database) throw new Error('database-url is required with source: postgres');
-  const plan = await planDump(settings, settings.database, ctx.signal);
+  const plan = await planDump(settings, settings.database, ctx);
   ctx.log.info(
     `pg_dump ${plan.program.version} (${plan.program.path}), server PostgreSQL ${plan.server.version}`,
   );

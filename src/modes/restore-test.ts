@@ -65,7 +65,7 @@ export async function restoreTest(
     );
   }
   const version = await checkScratchServer(server, ctx.signal);
-  const pgRestore = await restoreProgram(manifest, settings.pgBinDir);
+  const pgRestore = await restoreProgram(manifest, settings.client, ctx);
   const hint = olderServerNote(manifest.source.serverVersion, version);
   if (hint) ctx.log.warning(hint);
   const findings: Findings = {

@@ -74,7 +74,7 @@ export async function restore(settings: RestoreSettings, ctx: RunContext): Promi
       `the target database ${target.database} is not empty (${state.tables} tables); set clean: true to drop and recreate its objects, or restore into an empty database`,
     );
   }
-  const pgRestore = await restoreProgram(manifest, settings.pgBinDir);
+  const pgRestore = await restoreProgram(manifest, settings.client, ctx);
   const hint = olderServerNote(manifest.source.serverVersion, state.server);
   if (hint) ctx.log.warning(hint);
   if (state.tables > 0 && state.otherSessions > 0) {

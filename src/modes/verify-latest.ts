@@ -10,6 +10,7 @@ import { formatBytes, formatCount } from '../format.js';
 import { idTime } from '../ids.js';
 import type { Manifest } from '../manifest.js';
 import { readArchive } from '../pipeline/read.js';
+import { restoreProgram } from '../postgres/restore.js';
 import type { VerifySettings } from '../settings.js';
 import { filesMismatch } from '../files/digest.js';
 import { checkArchive, type ArchiveContents } from '../verify/archive-check.js';
@@ -61,11 +62,14 @@ async function deepRead(
   partial: Partial<ModeResult>,
 ): Promise<ArchiveContents> {
   try {
+    // Chosen before the download, so a client that cannot read the archive fails first.
+    const pgRestore =
+      manifest.format === 'tar' ? undefined : await restoreProgram(manifest, settings.client, ctx);
     return await readArchive(
       ctx.store,
       manifest,
       settings.decryption,
-      (archive) => checkArchive(archive, manifest.format, settings.pgBinDir),
+      (archive) => checkArchive(archive, manifest.format, pgRestore),
       ctx.signal,
     );
   } catch (error) {

@@ -6,14 +6,8 @@ import type pg from 'pg';
 import { urlWithoutPassword } from '../inputs/database.js';
 import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
 import type { BackupSettings, DatabaseTarget } from '../settings.js';
-import {
-  failureLine,
-  findProgram,
-  guardedStdout,
-  libpqEnv,
-  start,
-  type Program,
-} from './programs.js';
+import { clientProgram, type ClientContext } from './client/index.js';
+import { failureLine, guardedStdout, libpqEnv, start, type Program } from './programs.js';
 import {
   connect,
   estimatedRowCounts,
@@ -31,22 +25,18 @@ export interface DumpPlan {
 export async function planDump(
   settings: BackupSettings,
   target: DatabaseTarget,
-  signal: AbortSignal,
+  ctx: ClientContext & { signal: AbortSignal },
 ): Promise<DumpPlan> {
-  const program = await findProgram('pg_dump', settings.pgBinDir);
-  const client = await connect(target, signal);
+  const client = await connect(target, ctx.signal);
+  let server: ServerVersion;
   try {
-    const server = await serverVersion(client);
-    if (program.major < server.major) {
-      throw new Error(
-        `pg_dump ${program.version} is older than the PostgreSQL ${server.version} server it must dump; ` +
-          `install postgresql-client-${server.major} or set pg-bin-dir to a PostgreSQL ${server.major} (or newer) bin folder`,
-      );
-    }
-    return { program, server };
+    server = await serverVersion(client);
   } finally {
     await client.end().catch(() => undefined);
   }
+  const what = `the PostgreSQL ${server.version} server it must dump`;
+  const program = await clientProgram('pg_dump', server.major, what, settings.client, ctx);
+  return { program, server };
 }
 
 export async function openDumpSource(

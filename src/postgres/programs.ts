@@ -13,10 +13,16 @@ export interface Program {
   /** The full version, e.g. `15.18`. */
   version: string;
   major: number;
+  /** Variables the program needs (an installed client's own libpq), added to every run of it. */
+  env?: Record<string, string>;
 }
 
 /** The program in `pgBinDir` when given, else the first on PATH. */
-export async function findProgram(name: string, pgBinDir?: string): Promise<Program> {
+export async function findProgram(
+  name: string,
+  pgBinDir?: string,
+  env?: Record<string, string>,
+): Promise<Program> {
   const file = pgBinDir ? path.join(pgBinDir, name) : await onPath(name);
   if (!file)
     throw new Error(
@@ -24,16 +30,17 @@ export async function findProgram(name: string, pgBinDir?: string): Promise<Prog
     );
   let stdout: string;
   try {
-    ({ stdout } = await run(file, ['--version']));
+    ({ stdout } = await run(file, ['--version'], { env: { ...process.env, ...env } }));
   } catch (error) {
     throw new Error(`${file} --version failed: ${(error as Error).message}`);
   }
   const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(stdout);
   if (!match) throw new Error(`cannot read the version of ${file} from "${stdout.trim()}"`);
-  return { path: file, version: `${match[1]}.${match[2] ?? '0'}`, major: Number(match[1]) };
+  const version = `${match[1]}.${match[2] ?? '0'}`;
+  return { path: file, version, major: Number(match[1]), ...(env ? { env } : {}) };
 }
 
-async function onPath(name: string): Promise<string | undefined> {
+export async function onPath(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const file = path.join(dir, name);
@@ -71,7 +78,10 @@ export function start(
   child: Child;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 } {
-  const child = spawn(program.path, args, { env, stdio: [stdin, 'pipe', 'pipe'] }) as Child;
+  const child = spawn(program.path, args, {
+    env: { ...env, ...program.env },
+    stdio: [stdin, 'pipe', 'pipe'],
+  }) as Child;
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => {

@@ -6,9 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { urlWithoutPassword } from '../inputs/database.js';
 import type { Manifest } from '../manifest.js';
 import type { ArchiveRoles } from '../restore/roles.js';
-import { pgRestoreTooOld } from '../restore/versions.js';
-import type { DatabaseTarget } from '../settings.js';
-import { failureLine, findProgram, libpqEnv, start, type Program } from './programs.js';
+import { majorOf } from '../restore/versions.js';
+import { clientProgram, type ClientContext } from './client/index.js';
+import type { ClientSettings, DatabaseTarget } from '../settings.js';
+import { failureLine, libpqEnv, start, type Program } from './programs.js';
 import {
   connect,
   exactRowCounts,
@@ -19,11 +20,14 @@ import {
 } from './server.js';
 
 /** The local pg_restore, when it can read archives of the pg_dump that made the backup. */
-export async function restoreProgram(manifest: Manifest, pgBinDir?: string): Promise<Program> {
-  const program = await findProgram('pg_restore', pgBinDir);
-  const tooOld = pgRestoreTooOld(manifest.dump?.version, program);
-  if (tooOld) throw new Error(tooOld);
-  return program;
+export async function restoreProgram(
+  manifest: Manifest,
+  client: ClientSettings,
+  ctx: ClientContext,
+): Promise<Program> {
+  const made = manifest.dump?.version;
+  const what = `the pg_dump ${made ?? '(unknown version)'} that made ${manifest.id}`;
+  return clientProgram('pg_restore', majorOf(made), what, client, ctx);
 }
 
 /** Connects (so an unreachable server fails before any download) and checks it may create databases. */

@@ -14,22 +14,6 @@ export function majorOf(version: string | undefined): number | undefined {
   return Number.isInteger(major) && major > 0 ? major : undefined;
 }
 
-/**
- * Why this pg_restore cannot read an archive pg_dump `dumpVersion` made: pg_restore reads the
- * archive formats of its own and older majors only.
- */
-export function pgRestoreTooOld(
-  dumpVersion: string | undefined,
-  pgRestore: Versioned,
-): string | undefined {
-  const dumpMajor = majorOf(dumpVersion);
-  if (dumpMajor === undefined || dumpMajor <= pgRestore.major) return undefined;
-  return (
-    `pg_restore ${pgRestore.version} cannot read an archive made by pg_dump ${dumpVersion}; ` +
-    `set pg-bin-dir to a PostgreSQL ${dumpMajor} (or newer) bin folder, or install postgresql-client-${dumpMajor}`
-  );
-}
-
 /** pg_restore's refusal of an archive format newer than it knows, as one line with the fix. */
 export function unsupportedFormatLine(
   stderr: string,

