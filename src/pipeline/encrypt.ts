@@ -55,10 +55,13 @@ const NONCE_BYTES = 16;
  * age's STREAM: 64 KiB chunks, each sealed with ChaCha20-Poly1305 under an 11-byte big-endian
  * chunk counter and a last-chunk flag. A full chunk is held until more data shows it is not the
  * last, since only the last chunk carries the flag (and only an empty file has an empty one).
+ * Whole chunks are sealed where they lie in the input; only the pieces that straddle two inputs
+ * are copied, into one staging chunk, so that the bytes are not copied twice on the way.
  */
 class PayloadSealer extends Transform {
   private readonly nonce = Buffer.alloc(12);
-  private pending: Buffer = Buffer.alloc(0);
+  private readonly stage = Buffer.allocUnsafe(CHUNK_BYTES);
+  private staged = 0;
   private prefix: Buffer | undefined;
 
   constructor(
@@ -70,21 +73,29 @@ class PayloadSealer extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    const data = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
     const sealed: Buffer[] = this.takePrefix();
     let offset = 0;
-    while (data.length - offset > CHUNK_BYTES) {
-      sealed.push(...this.seal(data.subarray(offset, offset + CHUNK_BYTES), false));
-      offset += CHUNK_BYTES;
+    while (offset < chunk.length) {
+      if (this.staged === CHUNK_BYTES) {
+        sealed.push(...this.seal(this.stage, false));
+        this.staged = 0;
+      }
+      if (this.staged === 0 && chunk.length - offset > CHUNK_BYTES) {
+        sealed.push(...this.seal(chunk.subarray(offset, offset + CHUNK_BYTES), false));
+        offset += CHUNK_BYTES;
+        continue;
+      }
+      const copied = chunk.copy(this.stage, this.staged, offset);
+      this.staged += copied;
+      offset += copied;
     }
-    // A copy, so the producer's buffer is not kept alive by the bytes held back.
-    this.pending = Buffer.from(data.subarray(offset));
     if (sealed.length > 0) this.push(Buffer.concat(sealed));
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    this.push(Buffer.concat([...this.takePrefix(), ...this.seal(this.pending, true)]));
+    const last = this.seal(this.stage.subarray(0, this.staged), true);
+    this.push(Buffer.concat([...this.takePrefix(), ...last]));
     done();
   }
 
