@@ -57,7 +57,7 @@ export async function execute(
       settings.mode === 'notify'
         ? notifyMode(settings)
         : await runMode(settings, {
-            store: openStore(settings.storage, settings.s3, log.warning, options.env),
+            store: await openStore(settings.storage, settings.s3, log.warning, options.env),
             log,
             now,
             signal: options.signal,

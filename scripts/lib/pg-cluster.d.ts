@@ -27,3 +27,8 @@ export function createDatabase(url: string, name: string): Promise<void>;
 export function dropDatabase(url: string, name: string): Promise<void>;
 /** The URL with its database path replaced by `name`. */
 export function withDatabase(url: string, name: string): string;
+/** Runs `fn` with a connected client, then closes it. */
+export function withClient<T>(
+  url: string,
+  fn: (client: import('pg').Client) => Promise<T>,
+): Promise<T>;

@@ -160,7 +160,7 @@ export function withDatabase(url, name) {
  * @param {(client: pg.Client) => Promise<T>} fn
  * @returns {Promise<T>}
  */
-async function withClient(url, fn) {
+export async function withClient(url, fn) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -2,7 +2,6 @@
  * One open issue per failing set: opened on the first failure, commented on later ones, closed
  * with a comment on the next success. GITHUB_API_URL is honoured (GitHub Enterprise, tests).
  */
-import { getOctokit } from '@actions/github';
 import type { RunReport } from '../report.js';
 import { issueBody, issueTitle } from './messages.js';
 
@@ -16,6 +15,8 @@ export async function updateFailureIssue(
 ): Promise<void> {
   const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
   if (!owner || !repo) throw new Error('failure-issue needs GITHUB_REPOSITORY (it runs on GitHub)');
+  // Loaded only here: Octokit is large, and most runs never open an issue.
+  const { getOctokit } = await import('@actions/github');
   const octokit = getOctokit(token, { baseUrl: env.GITHUB_API_URL ?? 'https://api.github.com' });
   const title = issueTitle(report.name ?? report.mode);
   const open = await octokit.rest.issues.listForRepo({

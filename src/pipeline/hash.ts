@@ -17,13 +17,3 @@ export class HashingCounter extends Transform {
     return this.hash.digest('hex');
   }
 }
-
-/** Counts bytes only (before compression, for ratios and progress). */
-export class Counter extends Transform {
-  bytes = 0;
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.bytes += chunk.length;
-    done(null, chunk);
-  }
-}

@@ -12,7 +12,8 @@ import type { Logger } from '../modes/types.js';
 import type { Store } from '../storage/index.js';
 import { compressor } from './compress.js';
 import { encryptStream, type EncryptionKeys } from './encrypt.js';
-import { Counter, HashingCounter } from './hash.js';
+import { Batcher } from './batch.js';
+import { HashingCounter } from './hash.js';
 import type { ArchiveSource } from './source.js';
 
 export interface PublishOptions {
@@ -44,7 +45,7 @@ export async function publish(options: PublishOptions): Promise<Published> {
   const { store, name, id, source, signal } = options;
   const encryption = options.encryption ? 'age' : 'none';
   const key = objectKey(name, id, objectExtension(source.format, options.compression, encryption));
-  const raw = new Counter();
+  const raw = new Batcher();
   const hasher = new HashingCounter();
   const stopProgress = reportProgress(options, raw, hasher);
   const onAbort = () => void source.close();
@@ -118,8 +119,8 @@ async function bothOrFirstFailure<A, B>(a: Promise<A>, b: Promise<B>): Promise<[
   return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [A, B];
 }
 
-/** source → count → compress → encrypt: the bytes as stored, not yet hashed. */
-async function layered(output: Readable, raw: Counter, options: PublishOptions): Promise<Readable> {
+/** source → batch and count → compress → encrypt: the bytes as stored, not yet hashed. */
+async function layered(output: Readable, raw: Batcher, options: PublishOptions): Promise<Readable> {
   const compress = compressor(options.compression, options.compressionLevel);
   const noop = () => undefined;
   const compressed: Readable = compress
@@ -128,7 +129,7 @@ async function layered(output: Readable, raw: Counter, options: PublishOptions):
   return options.encryption ? encryptStream(compressed, options.encryption) : compressed;
 }
 
-function reportProgress(options: PublishOptions, raw: Counter, stored: HashingCounter): () => void {
+function reportProgress(options: PublishOptions, raw: Batcher, stored: HashingCounter): () => void {
   const started = options.now().getTime();
   const timer = setInterval(() => {
     const seconds = (options.now().getTime() - started) / 1000;

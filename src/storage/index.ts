@@ -1,19 +1,23 @@
 /** Opens the store a storage location names. */
-import { S3Client } from '@aws-sdk/client-s3';
 import { DirectoryStore } from './directory.js';
-import { S3Store, s3ClientConfig } from './s3.js';
 import type { S3Settings, StorageLocation } from '../settings.js';
 import type { Store } from './store.js';
 
 export type { Store, StoredObject, IncompleteUpload } from './store.js';
 
-export function openStore(
+export async function openStore(
   location: StorageLocation,
   s3: S3Settings,
   warn: (message: string) => void,
   env: NodeJS.ProcessEnv = process.env,
-): Store {
+): Promise<Store> {
   if (location.kind === 'directory') return new DirectoryStore(location.path);
+  // Loaded only for S3: the AWS SDK is most of the bundle, and parsing it costs every run that
+  // does not need it start-up time and tens of megabytes of memory.
+  const [{ S3Client }, { S3Store, s3ClientConfig }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('./s3.js'),
+  ]);
   const client = new S3Client(s3ClientConfig(s3, env));
   return new S3Store(client, {
     bucket: location.bucket,

@@ -22,9 +22,13 @@ import { errorMessage } from '../errors.js';
 import type { S3Settings } from '../settings.js';
 import type { IncompleteUpload, Store, StoredObject, UploadOptions } from './store.js';
 
-/** Parts are buffered in memory: part size × queue size bounds the upload's memory. */
+/**
+ * Parts are buffered in memory: the upload holds about (queue size + 2) parts at once (those in
+ * flight, the one filling, and the one it was cut from). 16 MiB parts allow objects up to 160 GiB;
+ * two in flight keep up with what one compressor produces, and four would cost 32 MiB more.
+ */
 const PART_SIZE = 16 * 1024 * 1024;
-const QUEUE_SIZE = 4;
+const QUEUE_SIZE = 2;
 const DELETE_BATCH = 1000;
 
 export function s3ClientConfig(settings: S3Settings, env: NodeJS.ProcessEnv): S3ClientConfig {
