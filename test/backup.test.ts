@@ -5,8 +5,8 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -202,6 +202,59 @@ describe('gzip, no row counts', () => {
   });
 });
 
+describe('zstd: its own program when the machine has one, else Node’s', () => {
+  it('with BACKUP_ACTION_ZSTD=node the object is the same format and restores by hand', async () => {
+    const store = path.join(work, 'node-zstd');
+    const run = await runAction(
+      { storage: store, 'database-url': source.url },
+      { env: { BACKUP_ACTION_ZSTD: 'node' } },
+    );
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).not.toContain('Compressing with');
+    await expectRestoredEqual(path.join(store, run.outputs['backup-key'] ?? ''));
+  });
+
+  let dirRun: ActionRun;
+
+  it('the zstd program on PATH is used, and restores by hand', async () => {
+    const store = path.join(work, 'program-zstd');
+    dirRun = await runAction({ storage: store, 'database-url': source.url });
+    expect(dirRun.code, dirRun.stdout + dirRun.stderr).toBe(0);
+    expect(dirRun.stdout).toMatch(/Compressing with \/.*\/zstd/);
+    await expectRestoredEqual(path.join(store, dirRun.outputs['backup-key'] ?? ''));
+  });
+
+  it('reads pg_dump directly: the summary shows no size before compression, only what was stored', () => {
+    expect(dirRun.summary).toMatch(/\| Compression \| zstd \|/);
+    expect(dirRun.summary).toMatch(/\| Throughput \| [\d.]+ \S+\/s stored \|/);
+  });
+
+  it.each([
+    ['a database backup (zstd reads pg_dump)', {}],
+    ['a files backup (zstd reads from Node)', { source: 'files', paths: '.' }],
+  ])(
+    '%s with a zstd that fails half-way: non-zero exit naming zstd, nothing stored',
+    async (what, inputs) => {
+      const bin = path.join(work, 'failing-zstd');
+      await mkdir(bin, { recursive: true });
+      await writeFile(path.join(bin, 'filler'), randomBytes(1 << 20));
+      await writeFile(
+        path.join(bin, 'zstd'),
+        '#!/bin/sh\nhead -c 100000 >/dev/null\necho "zstd: simulated disk error" >&2\nexit 3\n',
+        { mode: 0o755 },
+      );
+      const store = path.join(work, `failing-zstd-${what.length}`);
+      const run = await runAction(
+        { storage: store, 'database-url': source.url, ...inputs },
+        { env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` }, cwd: bin },
+      );
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toMatch(/zstd exited with code 3: zstd: simulated disk error/);
+      expect(await filesUnder(store)).toEqual([]);
+    },
+  );
+});
+
 describe('failures publish nothing', () => {
   it('a database that does not exist: non-zero exit, clear reason, nothing stored', async () => {
     const store = path.join(work, 'missing-db');
@@ -214,37 +267,40 @@ describe('failures publish nothing', () => {
     expect(visible(run)).not.toContain(password);
   });
 
-  it('the connection killed mid-dump: no manifest, no object, no partial file', async () => {
-    const big = await freshDatabase('backup_big');
-    try {
-      const client = new pg.Client({ connectionString: big.url });
-      await client.connect();
-      await client.query(
-        `CREATE TABLE filler AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 8) AS text FROM generate_series(1, 1500000) g`,
-      );
-      const store = path.join(work, 'killed');
-      const running = runAction({ storage: store, 'database-url': big.url, compression: 'none' });
-      // Wait until pg_dump is copying the table, then kill its backend.
-      let killed = 0;
-      for (let attempt = 0; attempt < 400 && killed === 0; attempt += 1) {
-        const { rowCount } = await client.query(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-           WHERE datname = $1 AND application_name = 'pg_dump' AND query ILIKE 'COPY%'`,
-          [big.name],
+  it.each(['none', 'zstd'])(
+    'the connection killed mid-dump (compression %s): no manifest, no object, no partial file',
+    async (compression) => {
+      const big = await freshDatabase('backup_big');
+      try {
+        const client = new pg.Client({ connectionString: big.url });
+        await client.connect();
+        await client.query(
+          `CREATE TABLE filler AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 8) AS text FROM generate_series(1, 1500000) g`,
         );
-        killed = rowCount ?? 0;
-        if (killed === 0) await new Promise((resolve) => setTimeout(resolve, 25));
+        const store = path.join(work, `killed-${compression}`);
+        const running = runAction({ storage: store, 'database-url': big.url, compression });
+        // Wait until pg_dump is copying the table, then kill its backend.
+        let killed = 0;
+        for (let attempt = 0; attempt < 400 && killed === 0; attempt += 1) {
+          const { rowCount } = await client.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE datname = $1 AND application_name = 'pg_dump' AND query ILIKE 'COPY%'`,
+            [big.name],
+          );
+          killed = rowCount ?? 0;
+          if (killed === 0) await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        await client.end();
+        const run = await running;
+        expect(killed).toBe(1);
+        expect(run.code).not.toBe(0);
+        expect(lastErrorLine(run)).toMatch(/pg_dump/);
+        expect(await filesUnder(store)).toEqual([]);
+      } finally {
+        await big.drop();
       }
-      await client.end();
-      const run = await running;
-      expect(killed).toBe(1);
-      expect(run.code).not.toBe(0);
-      expect(lastErrorLine(run)).toMatch(/pg_dump/);
-      expect(await filesUnder(store)).toEqual([]);
-    } finally {
-      await big.drop();
-    }
-  });
+    },
+  );
 
   it.each([
     ['storage', { storage: 'ftp://host/backups' }],

@@ -57,19 +57,20 @@ function describeBackup(published: Published, seconds: number): ModeResult {
   const { size, sha256, key } = manifest.object;
   const counts = Object.entries(manifest.rowCounts ?? {});
   const rows = counts.reduce((sum, [, n]) => sum + n, 0);
-  const ratio = size > 0 ? rawBytes / size : 0;
   const facts: [string, string][] = [
     ['Set', manifest.name],
     ['Backup id', manifest.id],
     ['Object', key],
     ['Size', `${formatBytes(size)} (${formatCount(size)} bytes)`],
-    [
-      'Compression',
-      `${manifest.compression}, ${ratio.toFixed(2)}× (${formatBytes(rawBytes)} before)`,
-    ],
+    ['Compression', compressionFact(manifest.compression, rawBytes, size)],
     ['Encryption', manifest.encryption],
     ['Duration', formatSeconds(seconds)],
-    ['Throughput', formatRate(rawBytes, seconds)],
+    [
+      'Throughput',
+      rawBytes === undefined
+        ? `${formatRate(size, seconds)} stored`
+        : formatRate(rawBytes, seconds),
+    ],
     ['sha256', sha256],
   ];
   if (manifest.source.kind === 'postgres') {
@@ -98,4 +99,10 @@ function describeBackup(published: Published, seconds: number): ModeResult {
     tables: [],
     details: { manifest, rawBytes, durationSeconds: seconds },
   };
+}
+
+/** The ratio, when the bytes before compression were counted (zstd's program reads pg_dump unseen). */
+function compressionFact(compression: string, rawBytes: number | undefined, size: number): string {
+  if (rawBytes === undefined || size === 0) return compression;
+  return `${compression}, ${(rawBytes / size).toFixed(2)}× (${formatBytes(rawBytes)} before)`;
 }

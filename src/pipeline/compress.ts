@@ -1,10 +1,15 @@
 /** Compression layers, from Node's own zlib (zstd needs Node 22.15 or later; the action runs on node24). */
 import zlib from 'node:zlib';
-import type { Transform } from 'node:stream';
+import type { Duplex, Transform } from 'node:stream';
 import type { Compression } from '../layout.js';
+import { zstdThrough } from './zstd-program.js';
 
 /** zstd level 3 is zstd's own default: close to gzip -9's size at many times its speed. */
 const DEFAULT_LEVEL: Record<Exclude<Compression, 'none'>, number> = { zstd: 3, gzip: 6 };
+
+export function levelOf(kind: Exclude<Compression, 'none'>, level?: number): number {
+  return level ?? DEFAULT_LEVEL[kind];
+}
 
 function requireZstd(): void {
   if (typeof zlib.createZstdCompress !== 'function') {
@@ -14,9 +19,15 @@ function requireZstd(): void {
   }
 }
 
-export function compressor(kind: Compression, level?: number): Transform | undefined {
+/** The compression layer; zstd through `zstdProgram` (zstd's own program) when one is given. */
+export function compressor(
+  kind: Compression,
+  level?: number,
+  zstdProgram?: string,
+): Duplex | undefined {
   if (kind === 'none') return undefined;
-  const chosen = level ?? DEFAULT_LEVEL[kind];
+  const chosen = levelOf(kind, level);
+  if (kind === 'zstd' && zstdProgram) return zstdThrough(zstdProgram, chosen);
   if (kind === 'gzip') return zlib.createGzip({ level: chosen, chunkSize: 256 * 1024 });
   requireZstd();
   return zlib.createZstdCompress({

@@ -10,7 +10,8 @@ import { manifestKey, objectExtension, objectKey, type Compression } from '../la
 import { serializeManifest, type Manifest } from '../manifest.js';
 import type { Logger } from '../modes/types.js';
 import type { Store } from '../storage/index.js';
-import { compressor } from './compress.js';
+import { compressor, levelOf } from './compress.js';
+import { findZstdProgram, zstdFrom } from './zstd-program.js';
 import { encryptStream, type EncryptionKeys } from './encrypt.js';
 import { Batcher } from './batch.js';
 import { HashingCounter } from './hash.js';
@@ -37,23 +38,25 @@ export interface PublishOptions {
 export interface Published {
   manifest: Manifest;
   manifestKey: string;
-  /** Bytes the source produced, before compression and encryption. */
-  rawBytes: number;
+  /** Bytes the source produced, before compression and encryption (unknown when zstd read them). */
+  rawBytes?: number;
 }
 
 export async function publish(options: PublishOptions): Promise<Published> {
   const { store, name, id, source, signal } = options;
   const encryption = options.encryption ? 'age' : 'none';
   const key = objectKey(name, id, objectExtension(source.format, options.compression, encryption));
-  const raw = new Batcher();
+  let raw: Batcher | undefined;
   const hasher = new HashingCounter();
-  const stopProgress = reportProgress(options, raw, hasher);
+  const stopProgress = reportProgress(options, () => raw, hasher);
   const onAbort = () => void source.close();
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
   let uploaded = false;
   try {
-    const body = await layered(source.output, raw, options);
+    const layers = await layered(source, options);
+    raw = layers.raw;
+    const body = layers.body;
     const upload = store
       .upload(
         key,
@@ -64,7 +67,7 @@ export async function publish(options: PublishOptions): Promise<Published> {
         uploaded = true;
         return stored;
       });
-    const [{ size }, facts] = await bothOrFirstFailure(
+    const [{ size }, facts] = await uploadThenSource(
       // A store that fails leaves pg_dump blocked on a full pipe: stop it.
       upload.catch(async (error: unknown) => {
         await source.close();
@@ -93,7 +96,11 @@ export async function publish(options: PublishOptions): Promise<Published> {
       ...(options.run ? { run: options.run } : {}),
     };
     await store.put(manifestKey(name, id), serializeManifest(manifest));
-    return { manifest, manifestKey: manifestKey(name, id), rawBytes: raw.bytes };
+    return {
+      manifest,
+      manifestKey: manifestKey(name, id),
+      ...(raw ? { rawBytes: raw.bytes } : {}),
+    };
   } catch (error) {
     if (uploaded) await store.delete([key]).catch(() => undefined);
     throw signal.aborted ? new CancelledError() : error;
@@ -106,35 +113,55 @@ export async function publish(options: PublishOptions): Promise<Published> {
 
 /**
  * Waits for both, even when one fails, so that no upload is still being cleaned up when the run
- * reports; throws the first failure, which is the cause (the other is its consequence).
+ * reports. The upload's failure wins: it carries the first error on the data's path (the
+ * producer's, a compressor's or the store's), of which a failing source is then a consequence
+ * (pg_dump stopped by a broken pipe, a tar writer whose stream was torn down).
  */
-async function bothOrFirstFailure<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  let first: { error: unknown } | undefined;
-  const note = (error: unknown) => {
-    first ??= { error };
-    throw error;
-  };
-  const settled = await Promise.allSettled([a.catch(note), b.catch(note)]);
-  if (first) throw first.error;
-  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [A, B];
+async function uploadThenSource<A, B>(upload: Promise<A>, source: Promise<B>): Promise<[A, B]> {
+  const [uploaded, finished] = await Promise.allSettled([upload, source]);
+  if (uploaded.status === 'rejected') throw uploaded.reason;
+  if (finished.status === 'rejected') throw finished.reason;
+  return [uploaded.value, finished.value];
 }
 
-/** source → batch and count → compress → encrypt: the bytes as stored, not yet hashed. */
-async function layered(output: Readable, raw: Batcher, options: PublishOptions): Promise<Readable> {
-  const compress = compressor(options.compression, options.compressionLevel);
+/**
+ * source → compress → encrypt: the bytes as stored, not yet hashed. zstd's own program reads a
+ * program source directly; otherwise the source's bytes are batched and counted on the way.
+ */
+async function layered(
+  source: ArchiveSource,
+  options: PublishOptions,
+): Promise<{ body: Readable; raw?: Batcher }> {
+  const zstd = options.compression === 'zstd' ? await findZstdProgram(process.env) : undefined;
+  if (zstd) options.log.info(`Compressing with ${zstd}`);
+  const encrypted = (stream: Readable) =>
+    options.encryption ? encryptStream(stream, options.encryption) : stream;
+  if (zstd && source.direct) {
+    const level = levelOf('zstd', options.compressionLevel);
+    return { body: await encrypted(zstdFrom(zstd, level, source.direct())) };
+  }
+  const raw = new Batcher();
+  const compress = compressor(options.compression, options.compressionLevel, zstd);
   const noop = () => undefined;
   const compressed: Readable = compress
-    ? pipeline(output, raw, compress, noop)
-    : pipeline(output, raw, noop);
-  return options.encryption ? encryptStream(compressed, options.encryption) : compressed;
+    ? pipeline(source.output, raw, compress, noop)
+    : pipeline(source.output, raw, noop);
+  return { body: await encrypted(compressed), raw };
 }
 
-function reportProgress(options: PublishOptions, raw: Batcher, stored: HashingCounter): () => void {
+function reportProgress(
+  options: PublishOptions,
+  raw: () => Batcher | undefined,
+  stored: HashingCounter,
+): () => void {
   const started = options.now().getTime();
   const timer = setInterval(() => {
     const seconds = (options.now().getTime() - started) / 1000;
+    const dumped = raw()?.bytes;
     options.log.info(
-      `… ${formatBytes(raw.bytes)} dumped (${formatRate(raw.bytes, seconds)}), ${formatBytes(stored.bytes)} stored`,
+      dumped === undefined
+        ? `… ${formatBytes(stored.bytes)} stored (${formatRate(stored.bytes, seconds)})`
+        : `… ${formatBytes(dumped)} dumped (${formatRate(dumped, seconds)}), ${formatBytes(stored.bytes)} stored`,
     );
   }, options.progressEveryMs ?? 10_000);
   timer.unref();

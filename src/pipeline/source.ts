@@ -9,12 +9,23 @@ export interface SourceFacts {
   files?: FileStats;
 }
 
+export interface DirectOutput {
+  stdout: Readable;
+  succeeded: Promise<void>;
+}
+
 export interface ArchiveSource {
   format: ArchiveFormat;
   manifestSource: Manifest['source'];
   dump?: Manifest['dump'];
   /** The archive's bytes. Errors (rather than ends) when the producer fails. */
-  output: Readable;
+  readonly output: Readable;
+  /**
+   * When the producer is a program: its own stdout, for a compressor program to read directly,
+   * so that the archive's bytes never pass through Node. Its end says nothing of success; that
+   * is `succeeded`, which rejects with the reason when the producer fails. Use this or `output`.
+   */
+  direct?(): DirectOutput;
   /** Resolves once the producer finished successfully, with what the manifest records about it. */
   finished(): Promise<SourceFacts>;
   /** Stops the producer if it still runs and releases connections; safe to call twice. */

@@ -2,6 +2,7 @@
  * The postgres source: pg_dump in custom format inside an exported snapshot, with row counts taken
  * in that same snapshot, so the counts describe exactly the rows the dump holds.
  */
+import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { urlWithoutPassword } from '../inputs/database.js';
 import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
@@ -66,7 +67,8 @@ export async function openDumpSource(
     `--dbname=${urlWithoutPassword(target)}`,
   ];
   const { child, exit } = start(plan.program, args, libpqEnv(target));
-  const output = guardedStdout('pg_dump', child, exit);
+  // Made when first asked for: guarding starts reading, and a compressor may read pg_dump instead.
+  let output: Readable | undefined;
   const counts = countRows(snapshotClient, settings.rowCounts);
   counts.catch(() => undefined);
   let closed = false;
@@ -85,7 +87,15 @@ export async function openDumpSource(
       serverVersion: plan.server.version,
     },
     dump: { program: 'pg_dump', version: plan.program.version },
-    output,
+    get output() {
+      return (output ??= guardedStdout('pg_dump', child, exit));
+    },
+    direct: () => ({
+      stdout: child.stdout,
+      succeeded: exit.then((ended) => {
+        if (ended.code !== 0) throw new Error(failureLine('pg_dump', ended));
+      }),
+    }),
     async finished(): Promise<SourceFacts> {
       const ended = await exit;
       if (ended.code !== 0) throw new Error(failureLine('pg_dump', ended));

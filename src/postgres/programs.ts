@@ -70,10 +70,10 @@ export type Child = ChildProcessByStdio<Writable | null, Readable, Readable>;
 
 /** Starts a program with arguments as a list (never a shell), keeping the tail of its stderr. */
 export function start(
-  program: Program,
+  program: Pick<Program, 'path' | 'env'>,
   args: string[],
   env: NodeJS.ProcessEnv,
-  stdin: 'ignore' | 'pipe' = 'ignore',
+  stdin: 'ignore' | 'pipe' | Readable = 'ignore',
 ): {
   child: Child;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
@@ -111,30 +111,32 @@ export function failureLine(
 /**
  * The program's stdout, which ends only once the program has exited successfully: a program that
  * fails after writing (pg_dump losing its connection) errors the stream, so no upload completes.
+ * With `upstream` (the producer of the program's input), it also waits for that to succeed.
  */
 export function guardedStdout(
   name: string,
   child: Child,
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>,
+  upstream: Promise<void> = Promise.resolve(),
 ): Readable {
+  upstream.catch(() => undefined); // reported through `outcome` when the program itself succeeded
+  const outcome = exit.then(
+    (ended) => (ended.code === 0 ? upstream : Promise.reject(new Error(failureLine(name, ended)))),
+    (error: Error) => Promise.reject(new Error(`${name} could not run: ${error.message}`)),
+  );
   const guard = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       done(null, chunk);
     },
     flush(done) {
-      exit.then(
-        (ended) => done(ended.code === 0 ? null : new Error(failureLine(name, ended))),
-        (error: Error) => done(new Error(`${name} could not run: ${error.message}`)),
-      );
+      outcome.then(() => done(), done);
     },
   });
   child.stdout.on('error', (error) => guard.destroy(error));
   child.stdout.pipe(guard);
-  exit.then(
-    (ended) => {
-      if (ended.code !== 0 && !guard.destroyed) guard.destroy(new Error(failureLine(name, ended)));
-    },
-    (error: Error) => guard.destroy(new Error(`${name} could not run: ${error.message}`)),
-  );
+  // The program's own failure comes first: a producer it stopped reading (SIGPIPE) is a consequence.
+  outcome.catch((error: Error) => {
+    if (!guard.destroyed) guard.destroy(error);
+  });
   return guard;
 }

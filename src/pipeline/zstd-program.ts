@@ -1,0 +1,78 @@
+/**
+ * zstd's own program as the compression layer, when the machine has one (GitHub's Ubuntu runners
+ * do). Reading pg_dump's output itself, it keeps the archive's bytes out of Node altogether: on a
+ * 2-core machine that is most of what separated a backup from `pg_dump | zstd` (Node's share was
+ * copying and collecting 64 KiB buffers), and it halves the process's memory (see the README's
+ * Benchmarks). The format is the same either way.
+ */
+import { Duplex, Writable, type Readable } from 'node:stream';
+import { failureLine, guardedStdout, onPath, start } from '../postgres/programs.js';
+import type { DirectOutput } from './source.js';
+
+/** The zstd program on PATH, unless BACKUP_ACTION_ZSTD=node asks for Node's binding. */
+export async function findZstdProgram(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  return env.BACKUP_ACTION_ZSTD === 'node' ? undefined : onPath('zstd');
+}
+
+function zstdArgs(level: number): string[] {
+  // Jobs of 4 MiB: zstd's default (four windows) holds about 40 MB for no gain in speed or size.
+  return [...(level > 19 ? ['--ultra'] : []), `-${level}`, '-B4194304', '--quiet', '--stdout', '-'];
+}
+
+/**
+ * zstd reading a producer's stdout directly. Its output ends only once both zstd and the producer
+ * have succeeded: a pg_dump that dies looks like a clean end of input to zstd.
+ */
+export function zstdFrom(file: string, level: number, input: DirectOutput): Readable {
+  const { child, exit } = start({ path: file }, zstdArgs(level), process.env, input.stdout);
+  // zstd holds its own copy of the pipe; Node's copy would keep it open, and Node must not read it.
+  input.stdout.destroy();
+  return stoppingChild(guardedStdout('zstd', child, exit, input.succeeded), child);
+}
+
+/**
+ * A stream through zstd, for sources inside this process. Its output ends only once zstd has
+ * exited successfully, so a compressor that fails half-way can never complete an upload.
+ */
+export function zstdThrough(file: string, level: number): Duplex {
+  const { child, exit } = start({ path: file }, zstdArgs(level), process.env, 'pipe');
+  const output = guardedStdout('zstd', child, exit);
+  return stoppingChild(
+    Duplex.from({ writable: into(child.stdin!, exit), readable: output }),
+    child,
+  );
+}
+
+/** Stops zstd when the stream is torn down early (a failed upload, a cancelled run). */
+function stoppingChild<T extends Readable>(stream: T, child: ReturnType<typeof start>['child']): T {
+  stream.on('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  });
+  return stream;
+}
+
+/**
+ * zstd's input. When zstd stops early its input breaks (EPIPE), but the reason is in how zstd
+ * exited: writes that fail wait for the exit and report that instead.
+ */
+function into(stdin: Writable, exit: ReturnType<typeof start>['exit']): Writable {
+  const reason = (error: Error) =>
+    exit.then(
+      (ended) =>
+        ended.code === 0 && !ended.signal ? error : new Error(failureLine('zstd', ended)),
+      (spawnError: Error) => new Error(`zstd could not run: ${spawnError.message}`),
+    );
+  stdin.on('error', () => undefined); // each failure reaches the write or end that met it
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      stdin.write(chunk, (error) => (error ? void reason(error).then(done) : done()));
+    },
+    final(done) {
+      stdin.end(() => done());
+    },
+    destroy(error, done) {
+      stdin.destroy();
+      done(error);
+    },
+  });
+}
