@@ -3,7 +3,7 @@
  * manifest's counts compared, user checks run, and the scratch database gone afterwards every time.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -82,6 +82,14 @@ describe('a good backup passes', () => {
       /\| SELECT count\(\*\) = 100 FROM public\.customers \| true \| ✅ pass \|/,
     );
     expect(await scratchDatabases('rt_plain')).toEqual([]);
+  });
+
+  it('decompresses with Node’s zstd when BACKUP_ACTION_ZSTD=node', async () => {
+    const { store } = await backupTo('rt_nodezstd');
+    const run = await restoreTest(store, 'rt_nodezstd', {}, { BACKUP_ACTION_ZSTD: 'node' });
+    expect(run.code, run.stdout).toBe(0);
+    const tables = Object.keys(await tableRowCounts(source.url)).length;
+    expect(Number(run.outputs['restored-tables'])).toBe(tables);
   });
 
   it('restores an age-encrypted backup from S3', async () => {
@@ -167,6 +175,22 @@ describe('a bad backup fails, and leaves no scratch database', () => {
     );
     expect(run.stdout).not.toContain('restoring into scratch database');
     expect(await scratchDatabases('rt_corrupt')).toEqual([]);
+  });
+
+  it('a zstd program that fails while decompressing fails the run naming zstd', async () => {
+    const { store } = await backupTo('rt_badzstd');
+    const bin = path.join(work, 'failing-zstd');
+    await mkdir(bin, { recursive: true });
+    await writeFile(
+      path.join(bin, 'zstd'),
+      '#!/bin/sh\nhead -c 1000 >/dev/null\necho "zstd: simulated write error" >&2\nexit 5\n',
+      { mode: 0o755 },
+    );
+    const run = await restoreTest(store, 'rt_badzstd', {}, { PATH: `${bin}:${process.env.PATH}` });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(/zstd exited with code 5: zstd: simulated write error/);
+    expect(run.stdout).not.toContain('restoring into scratch database');
+    expect(await scratchDatabases('rt_badzstd')).toEqual([]);
   });
 
   it('an unreachable server fails before anything is downloaded', async () => {

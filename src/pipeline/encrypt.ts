@@ -89,13 +89,13 @@ class PayloadSealer extends Transform {
       this.staged += copied;
       offset += copied;
     }
-    if (sealed.length > 0) this.push(Buffer.concat(sealed));
+    for (const piece of sealed) this.push(piece);
     done();
   }
 
   override _flush(done: TransformCallback): void {
     const last = this.seal(this.stage.subarray(0, this.staged), true);
-    this.push(Buffer.concat([...this.takePrefix(), ...last]));
+    for (const piece of [...this.takePrefix(), ...last]) this.push(piece);
     done();
   }
 

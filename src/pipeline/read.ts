@@ -34,13 +34,15 @@ export async function readArchive<T>(
   keys: Decryption,
   consume: (archive: Readable) => Promise<T>,
   signal?: AbortSignal,
+  /** Hand over the bytes still compressed: the consumer decompresses them (zstd's own program). */
+  keepCompressed = false,
 ): Promise<T> {
   const body = await store.download(manifest.object.key, { signal });
   const { forward, stored } = hashAndForward(body);
   const verified = stored.then((actual) => checkAgainst(manifest, actual));
   verified.catch(() => undefined);
   try {
-    const archive = await unwrap(forward, manifest, keys);
+    const archive = await unwrap(forward, manifest, keys, keepCompressed);
     const result = await consume(archive);
     // The consumer may stop before the end (a table of contents is at the start): hash the rest.
     forward.destroy();
@@ -93,8 +95,13 @@ function checkAgainst(manifest: Manifest, actual: StoredBytes): void {
   }
 }
 
-async function unwrap(stored: Readable, manifest: Manifest, keys: Decryption): Promise<Readable> {
+async function unwrap(
+  stored: Readable,
+  manifest: Manifest,
+  keys: Decryption,
+  keepCompressed: boolean,
+): Promise<Readable> {
   const plain = manifest.encryption === 'age' ? await decryptStream(stored, keys) : stored;
-  const decompress = decompressor(manifest.compression);
+  const decompress = keepCompressed ? undefined : decompressor(manifest.compression);
   return decompress ? pipeline(plain, decompress, () => undefined) : plain;
 }

@@ -6,6 +6,7 @@
  * Benchmarks). The format is the same either way.
  */
 import { Duplex, Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { failureLine, guardedStdout, onPath, start } from '../postgres/programs.js';
 import type { DirectOutput } from './source.js';
 
@@ -41,6 +42,28 @@ export function zstdThrough(file: string, level: number): Duplex {
     Duplex.from({ writable: into(child.stdin!, exit), readable: output }),
     child,
   );
+}
+
+/**
+ * `input` decompressed by zstd straight into `file`, so that the archive's bytes never pass
+ * through Node. Resolves once zstd has written all of it and exited successfully.
+ */
+export async function zstdToFile(program: string, input: Readable, file: string): Promise<void> {
+  const { child, exit } = start(
+    { path: program },
+    ['-d', '-q', '-f', '-o', file, '-'],
+    process.env,
+    'pipe',
+  );
+  try {
+    await pipeline(input, into(child.stdin!, exit));
+  } catch (error) {
+    child.kill();
+    await exit.catch(() => undefined);
+    throw error;
+  }
+  const ended = await exit;
+  if (ended.code !== 0) throw new Error(failureLine('zstd', ended));
 }
 
 /** Stops zstd when the stream is torn down early (a failed upload, a cancelled run). */

@@ -14,6 +14,8 @@ import { formatBytes } from '../format.js';
 import type { Manifest } from '../manifest.js';
 import type { RunContext } from '../modes/types.js';
 import { readArchive } from '../pipeline/read.js';
+import { findZstdProgram, zstdToFile } from '../pipeline/zstd-program.js';
+import { errorMessage } from '../errors.js';
 import type { Phases } from '../restore/phases.js';
 import { addRolesOf, emptyRoles, type ArchiveRoles } from '../restore/roles.js';
 import { parseToc, type ArchiveToc } from '../restore/toc.js';
@@ -56,17 +58,25 @@ async function download(
   keys: Decryption,
   file: string,
 ): Promise<void> {
+  // zstd's own program, when there is one, writes the archive itself: its bytes skip Node.
+  const zstd = manifest.compression === 'zstd' ? await findZstdProgram(ctx.env) : undefined;
   try {
     await readArchive(
       ctx.store,
       manifest,
       keys,
       (archive) =>
-        pipeline(archive, createWriteStream(file, { mode: 0o600 }), { signal: ctx.signal }),
+        zstd
+          ? zstdToFile(zstd, archive, file)
+          : pipeline(archive, createWriteStream(file, { mode: 0o600 }), { signal: ctx.signal }),
       ctx.signal,
+      zstd !== undefined,
     );
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+    const full =
+      (error as NodeJS.ErrnoException).code === 'ENOSPC' ||
+      /No space left on device/.test(errorMessage(error));
+    if (!full) throw error;
     throw new Error(
       `no space left in ${path.dirname(path.dirname(file))} for the archive (${formatBytes(manifest.object.size)} as stored, more once decompressed); ` +
         'point TMPDIR (or RUNNER_TEMP) at a larger disk',
