@@ -370,6 +370,12 @@ try {
     };
   };
 
+  // Every timed run starts from a checkpoint and a sync, so that none pays for writing out the
+  // pages an earlier one left dirty (a restore leaves hundreds of megabytes).
+  const settle = async () => {
+    await withClient(cluster.url, (client) => client.query('CHECKPOINT'));
+    await runTimed('sync', []);
+  };
   // This product's restore-test of a plain directory backup: read, sha256-checked, decompressed to
   // a file, pg_restore --jobs 2, every table counted, the scratch database dropped.
   const restoreTest = (id) =>
@@ -430,13 +436,17 @@ try {
 
   for (let round = 1; round <= ROUNDS; round++) {
     log(`round ${round}/${ROUNDS}`);
+    await settle();
     times.floor.push((await floor()).seconds);
+    await settle();
     if (zstdBin) times['zstd-pipe'].push(await zstdPipe());
+    await settle();
     const c = await common(round);
     times['common-s3'].push(c.s3);
     times['common-dir'].push(c.dir);
     let plainId = '';
     for (const v of VARIANTS) {
+      await settle();
       const r = await product(v);
       times[v.key].push(r.seconds);
       peaks[v.key].push(r.peakMb);
@@ -445,6 +455,7 @@ try {
     }
     // Restore floor: a fresh database, pg_restore --jobs 2 of the uncompressed local archive.
     const name = `restore_floor_${round}`;
+    await settle();
     const t = process.hrtime.bigint();
     await createDatabase(cluster.url, name);
     await runTimed(
@@ -463,6 +474,7 @@ try {
     times['restore-floor'].push(Number(process.hrtime.bigint() - t) / 1e9);
     await dropDatabase(cluster.url, name);
     // This product's restore-test of the same data: this round's plain directory backup.
+    await settle();
     const rt = await restoreTest(plainId);
     times['restore-test'].push(rt.seconds);
     times['restore-test-reported'].push(Number(outputs(rt.stdout)['restore-seconds']));
