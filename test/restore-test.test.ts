@@ -183,12 +183,14 @@ describe('a bad backup fails, and leaves no scratch database', () => {
     await mkdir(bin, { recursive: true });
     await writeFile(
       path.join(bin, 'zstd'),
-      '#!/bin/sh\nhead -c 1000 >/dev/null\necho "zstd: simulated write error" >&2\nexit 5\n',
+      '#!/bin/sh\ncat >/dev/null\necho "zstd: simulated write error" >&2\nexit 5\n',
       { mode: 0o755 },
     );
     const run = await restoreTest(store, 'rt_badzstd', {}, { PATH: `${bin}:${process.env.PATH}` });
     expect(run.code).not.toBe(0);
-    expect(lastErrorLine(run)).toMatch(/zstd exited with code 5: zstd: simulated write error/);
+    expect(lastErrorLine(run), run.stdout + run.stderr).toMatch(
+      /zstd exited with code 5: zstd: simulated write error/,
+    );
     expect(run.stdout).not.toContain('restoring into scratch database');
     expect(await scratchDatabases('rt_badzstd')).toEqual([]);
   });

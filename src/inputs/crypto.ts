@@ -1,5 +1,4 @@
 /** The age inputs: recipients or a passphrase to encrypt, identities or a passphrase to decrypt. */
-import { Encrypter, identityToRecipient } from 'age-encryption';
 import { InputError } from '../errors.js';
 import type { Decryption } from '../settings.js';
 import type { Inputs } from './reader.js';
@@ -15,6 +14,25 @@ export async function readEncryption(
       'cannot be combined with age-recipients; age encrypts to recipients or to a passphrase, not both',
     );
   }
+  if (recipients.length > 0) {
+    await checkRecipients(recipients);
+    return { recipients };
+  }
+  if (passphrase !== undefined) return { recipients: [], passphrase };
+  return undefined;
+}
+
+/** Identity files may carry comments (`# created: …`, `# public key: …`); only keys count. */
+export async function readDecryption(inputs: Inputs): Promise<Decryption> {
+  const identities = inputs.lines('age-identity');
+  if (identities.length > 0) await checkIdentities(identities);
+  return { identities, passphrase: inputs.optional('encryption-passphrase') };
+}
+
+// The age library is loaded only when there are keys to check: most runs never encrypt.
+
+async function checkRecipients(recipients: string[]): Promise<void> {
+  const { Encrypter } = await import('age-encryption');
   for (const [index, recipient] of recipients.entries()) {
     try {
       new Encrypter().addRecipient(recipient);
@@ -25,14 +43,10 @@ export async function readEncryption(
       );
     }
   }
-  if (recipients.length > 0) return { recipients };
-  if (passphrase !== undefined) return { recipients: [], passphrase };
-  return undefined;
 }
 
-/** Identity files may carry comments (`# created: …`, `# public key: …`); only keys count. */
-export async function readDecryption(inputs: Inputs): Promise<Decryption> {
-  const identities = inputs.lines('age-identity');
+async function checkIdentities(identities: string[]): Promise<void> {
+  const { identityToRecipient } = await import('age-encryption');
   for (const [index, identity] of identities.entries()) {
     const valid = await identityToRecipient(identity).then(
       () => true,
@@ -46,5 +60,4 @@ export async function readDecryption(inputs: Inputs): Promise<Decryption> {
       );
     }
   }
-  return { identities, passphrase: inputs.optional('encryption-passphrase') };
 }

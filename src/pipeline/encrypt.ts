@@ -2,9 +2,9 @@
  * age encryption as Node streams. Files it writes open with the standard `age -d`; files `age`
  * writes open here. The age-encryption library makes the header (recipient stanzas, scrypt, MAC);
  * the payload, encrypted to public keys, is sealed with Node's native ChaCha20-Poly1305, which is
- * many times faster than the library's JavaScript cipher (see the README's Benchmarks).
+ * many times faster than the library's JavaScript cipher (see the README's Benchmarks). The library
+ * is loaded only when a run encrypts or decrypts.
  */
-import { Decrypter, Encrypter } from 'age-encryption';
 import { createCipheriv, hkdfSync } from 'node:crypto';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -30,6 +30,7 @@ export async function encryptStream(input: Readable, keys: EncryptionKeys): Prom
  * the age specification says: HKDF-SHA-256(file key, salt = nonce, info = "payload").
  */
 async function headerFor(recipients: string[]): Promise<{ prefix: Buffer; payloadKey: Buffer }> {
+  const { Encrypter } = await import('age-encryption');
   const encrypter = new Encrypter();
   for (const recipient of recipients) encrypter.addRecipient(recipient);
   let fileKey: Uint8Array | undefined;
@@ -121,6 +122,7 @@ class PayloadSealer extends Transform {
 
 /** Passphrases go through the library whole: its scrypt stanza is the only one such a file has. */
 async function encryptWithLibrary(input: Readable, keys: EncryptionKeys): Promise<Readable> {
+  const { Encrypter } = await import('age-encryption');
   const encrypter = new Encrypter();
   if (keys.passphrase !== undefined) encrypter.setPassphrase(keys.passphrase);
   for (const recipient of keys.recipients) encrypter.addRecipient(recipient);
@@ -143,6 +145,7 @@ export async function decryptStream(input: Readable, keys: Decryption): Promise<
       'the backup is encrypted with age; give age-identity or encryption-passphrase to read it',
     );
   }
+  const { Decrypter } = await import('age-encryption');
   const decrypter = new Decrypter();
   for (const identity of keys.identities) decrypter.addIdentity(identity);
   if (keys.passphrase !== undefined) decrypter.addPassphrase(keys.passphrase);

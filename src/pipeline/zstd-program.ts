@@ -86,7 +86,7 @@ function into(stdin: Writable, exit: ReturnType<typeof start>['exit']): Writable
       (spawnError: Error) => new Error(`zstd could not run: ${spawnError.message}`),
     );
   stdin.on('error', () => undefined); // each failure reaches the write or end that met it
-  return new Writable({
+  const writable = new Writable({
     write(chunk: Buffer, _encoding, done) {
       stdin.write(chunk, (error) => (error ? void reason(error).then(done) : done()));
     },
@@ -98,4 +98,7 @@ function into(stdin: Writable, exit: ReturnType<typeof start>['exit']): Writable
       done(error);
     },
   });
+  // Its errors reach the pipeline it is in; one emitted after that settled must not crash the run.
+  writable.on('error', () => undefined);
+  return writable;
 }

@@ -4,7 +4,6 @@
  * unpacked with `dpkg-deb -x`, and kept in the runner's tool cache under their exact version, so
  * a later run on the same cache downloads nothing.
  */
-import * as tc from '@actions/tool-cache';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -35,12 +34,16 @@ export interface InstallOptions {
   env: NodeJS.ProcessEnv;
 }
 
+/** Loaded only when a client is looked for or installed: it brings an HTTP stack most runs never use. */
+const toolCache = () => import('@actions/tool-cache');
+
 /** A cached client of this major, newest first; no network. */
 export async function cachedClient(
   major: number,
   env: NodeJS.ProcessEnv,
 ): Promise<InstalledClient | undefined> {
   useToolCache(env);
+  const tc = await toolCache();
   const versions = tc
     .findAllVersions(TOOL, os.arch())
     .filter((version) => version.split('.')[0] === String(major))
@@ -77,7 +80,7 @@ export async function installClient(
   try {
     for (const pkg of wanted) await unpack(mirror, pkg, staging);
     const version = cacheVersion(client.version);
-    const cached = await tc.cacheDir(staging, TOOL, version, os.arch());
+    const cached = await (await toolCache()).cacheDir(staging, TOOL, version, os.arch());
     return located(cached, major, version);
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -146,7 +149,7 @@ async function readIndex(mirror: Repository, suite: string, arch: string): Promi
 async function unpack(mirror: Repository, pkg: AptPackage, into: string): Promise<void> {
   const url = `${mirror.base}/${pkg.filename}`;
   const dest = path.join(into, '..', `${path.basename(into)}.deb`);
-  const file = await tc.downloadTool(url, dest, mirror.authorization);
+  const file = await (await toolCache()).downloadTool(url, dest, mirror.authorization);
   try {
     const sha256 = await fileSha256(file);
     if (sha256 !== pkg.sha256) {
