@@ -29,6 +29,7 @@ export async function backup(settings: BackupSettings, ctx: RunContext): Promise
     tool: { ...TOOL },
     run: githubRun(ctx.env),
     log: ctx.log,
+    env: ctx.env,
     now: ctx.now,
     signal: ctx.signal,
   });

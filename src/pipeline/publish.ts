@@ -29,6 +29,8 @@ export interface PublishOptions {
   tool: Manifest['tool'];
   run?: Manifest['run'];
   log: Logger;
+  /** The run's environment (BACKUP_ACTION_ZSTD=node keeps compression in Node). */
+  env: NodeJS.ProcessEnv;
   now: () => Date;
   signal: AbortSignal;
   /** How often to log progress; a dump of any size reports at least this often. */
@@ -46,17 +48,15 @@ export async function publish(options: PublishOptions): Promise<Published> {
   const { store, name, id, source, signal } = options;
   const encryption = options.encryption ? 'age' : 'none';
   const key = objectKey(name, id, objectExtension(source.format, options.compression, encryption));
-  let raw: Batcher | undefined;
   const hasher = new HashingCounter();
-  const stopProgress = reportProgress(options, () => raw, hasher);
+  let stopProgress: () => void = () => undefined;
   const onAbort = () => void source.close();
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
   let uploaded = false;
   try {
-    const layers = await layered(source, options);
-    raw = layers.raw;
-    const body = layers.body;
+    const { body, raw } = await layered(source, options);
+    stopProgress = reportProgress(options, raw, hasher);
     const upload = store
       .upload(
         key,
@@ -132,7 +132,7 @@ async function layered(
   source: ArchiveSource,
   options: PublishOptions,
 ): Promise<{ body: Readable; raw?: Batcher }> {
-  const zstd = options.compression === 'zstd' ? await findZstdProgram(process.env) : undefined;
+  const zstd = options.compression === 'zstd' ? await findZstdProgram(options.env) : undefined;
   if (zstd) options.log.info(`Compressing with ${zstd}`);
   const encrypted = (stream: Readable) =>
     options.encryption ? encryptStream(stream, options.encryption) : stream;
@@ -151,13 +151,13 @@ async function layered(
 
 function reportProgress(
   options: PublishOptions,
-  raw: () => Batcher | undefined,
+  raw: Batcher | undefined,
   stored: HashingCounter,
 ): () => void {
   const started = options.now().getTime();
   const timer = setInterval(() => {
     const seconds = (options.now().getTime() - started) / 1000;
-    const dumped = raw()?.bytes;
+    const dumped = raw?.bytes;
     options.log.info(
       dumped === undefined
         ? `… ${formatBytes(stored.bytes)} stored (${formatRate(stored.bytes, seconds)})`

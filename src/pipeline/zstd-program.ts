@@ -7,7 +7,14 @@
  */
 import { Duplex, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { failureLine, guardedStdout, onPath, start } from '../postgres/programs.js';
+import {
+  guardedStdout,
+  onPath,
+  start,
+  succeeded,
+  type Child,
+  type Ended,
+} from '../postgres/programs.js';
 import type { DirectOutput } from './source.js';
 
 /** The zstd program on PATH, unless BACKUP_ACTION_ZSTD=node asks for Node's binding. */
@@ -62,12 +69,11 @@ export async function zstdToFile(program: string, input: Readable, file: string)
     await exit.catch(() => undefined);
     throw error;
   }
-  const ended = await exit;
-  if (ended.code !== 0) throw new Error(failureLine('zstd', ended));
+  await succeeded('zstd', exit);
 }
 
 /** Stops zstd when the stream is torn down early (a failed upload, a cancelled run). */
-function stoppingChild<T extends Readable>(stream: T, child: ReturnType<typeof start>['child']): T {
+function stoppingChild<T extends Readable>(stream: T, child: Child): T {
   stream.on('close', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill();
   });
@@ -78,12 +84,11 @@ function stoppingChild<T extends Readable>(stream: T, child: ReturnType<typeof s
  * zstd's input. When zstd stops early its input breaks (EPIPE), but the reason is in how zstd
  * exited: writes that fail wait for the exit and report that instead.
  */
-function into(stdin: Writable, exit: ReturnType<typeof start>['exit']): Writable {
+function into(stdin: Writable, exit: Promise<Ended>): Writable {
   const reason = (error: Error) =>
-    exit.then(
-      (ended) =>
-        ended.code === 0 && !ended.signal ? error : new Error(failureLine('zstd', ended)),
-      (spawnError: Error) => new Error(`zstd could not run: ${spawnError.message}`),
+    succeeded('zstd', exit).then(
+      () => error,
+      (failure: Error) => failure,
     );
   stdin.on('error', () => undefined); // each failure reaches the write or end that met it
   const writable = new Writable({

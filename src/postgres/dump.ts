@@ -8,7 +8,7 @@ import { urlWithoutPassword } from '../inputs/database.js';
 import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
 import type { BackupSettings, DatabaseTarget } from '../settings.js';
 import { clientProgram, type ClientContext } from './client/index.js';
-import { failureLine, guardedStdout, libpqEnv, start, type Program } from './programs.js';
+import { guardedStdout, libpqEnv, start, succeeded, type Program } from './programs.js';
 import {
   connect,
   estimatedRowCounts,
@@ -90,15 +90,9 @@ export async function openDumpSource(
     get output() {
       return (output ??= guardedStdout('pg_dump', child, exit));
     },
-    direct: () => ({
-      stdout: child.stdout,
-      succeeded: exit.then((ended) => {
-        if (ended.code !== 0) throw new Error(failureLine('pg_dump', ended));
-      }),
-    }),
+    direct: () => ({ stdout: child.stdout, succeeded: succeeded('pg_dump', exit) }),
     async finished(): Promise<SourceFacts> {
-      const ended = await exit;
-      if (ended.code !== 0) throw new Error(failureLine('pg_dump', ended));
+      await succeeded('pg_dump', exit);
       const facts = await counts;
       await snapshotClient.query('COMMIT');
       return facts;

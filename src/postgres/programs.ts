@@ -68,6 +68,13 @@ export function libpqEnv(
 
 export type Child = ChildProcessByStdio<Writable | null, Readable, Readable>;
 
+/** How a program ended, with the tail of its stderr. */
+export interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
 /** Starts a program with arguments as a list (never a shell), keeping the tail of its stderr. */
 export function start(
   program: Pick<Program, 'path' | 'env'>,
@@ -76,7 +83,7 @@ export function start(
   stdin: 'ignore' | 'pipe' | Readable = 'ignore',
 ): {
   child: Child;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  exit: Promise<Ended>;
 } {
   const child = spawn(program.path, args, {
     env: { ...env, ...program.env },
@@ -87,25 +94,32 @@ export function start(
   child.stderr.on('data', (text: string) => {
     stderr = (stderr + text).slice(-4000);
   });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
-    (resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stderr: stderr.trim() }));
-    },
-  );
+  const exit = new Promise<Ended>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr: stderr.trim() }));
+  });
   // A failure surfaces through `exit`; this keeps an early spawn error from being unhandled.
   exit.catch(() => undefined);
   return { child, exit };
 }
 
 /** One line describing how a program ended badly. */
-export function failureLine(
-  name: string,
-  ended: { code: number | null; signal: NodeJS.Signals | null; stderr: string },
-): string {
+export function failureLine(name: string, ended: Ended): string {
   const how = ended.signal ? `was stopped by ${ended.signal}` : `exited with code ${ended.code}`;
   const lastLines = ended.stderr.split('\n').slice(-3).join(' | ');
   return `${name} ${how}${lastLines ? `: ${lastLines}` : ''}`;
+}
+
+/** Resolves when the program exited successfully; rejects with one line saying how it did not. */
+export function succeeded(name: string, exit: Promise<Ended>): Promise<void> {
+  return exit.then(
+    (ended) => {
+      if (ended.code !== 0) throw new Error(failureLine(name, ended));
+    },
+    (error: Error) => {
+      throw new Error(`${name} could not run: ${error.message}`);
+    },
+  );
 }
 
 /**
@@ -116,14 +130,11 @@ export function failureLine(
 export function guardedStdout(
   name: string,
   child: Child,
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>,
+  exit: Promise<Ended>,
   upstream: Promise<void> = Promise.resolve(),
 ): Readable {
   upstream.catch(() => undefined); // reported through `outcome` when the program itself succeeded
-  const outcome = exit.then(
-    (ended) => (ended.code === 0 ? upstream : Promise.reject(new Error(failureLine(name, ended)))),
-    (error: Error) => Promise.reject(new Error(`${name} could not run: ${error.message}`)),
-  );
+  const outcome = succeeded(name, exit).then(() => upstream);
   const guard = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       done(null, chunk);
