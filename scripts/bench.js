@@ -295,7 +295,7 @@ try {
   // straight to zstd's stdin (no shell, and no Node in the data path). What compression at
   // this level costs on this data, whoever does it.
   const zstdBin = onPath('zstd');
-  const zstdPipe = async () => {
+  const zstdPipe = async (level) => {
     const started = process.hrtime.bigint();
     const dump = spawn(
       pgDump,
@@ -306,7 +306,7 @@ try {
       },
     );
     const out = path.join(work, 'reference.dump.zst');
-    const zstd = spawn(zstdBin, ['-3', '-q', '-f', '-o', out], {
+    const zstd = spawn(zstdBin, [`-${level}`, '-q', '-f', '-o', out], {
       stdio: [dump.stdout, 'ignore', 'inherit'],
     });
     // zstd holds its own copy of the pipe; Node's would keep pg_dump's stdio open forever.
@@ -316,7 +316,7 @@ try {
     );
     if (codes.some((code) => code !== 0))
       throw new Error(`pg_dump | zstd failed: ${codes.join(', ')}`);
-    sizes['zstd-pipe'] = (await stat(out)).size;
+    sizes[`zstd-pipe-${level}`] = (await stat(out)).size;
     await rm(out);
     return Number(process.hrtime.bigint() - started) / 1e9;
   };
@@ -354,6 +354,7 @@ try {
     if (variant.store === 's3') list.push('--storage', storage, '--s3-endpoint', endpoint);
     else list.push('--storage', dirStore);
     if (variant.age) list.push('--age-recipients', recipient);
+    if (variant.level) list.push('--compression-level', String(variant.level));
     return list;
   };
   const product = async (variant, env = cliEnv) => {
@@ -411,10 +412,19 @@ try {
       store: 's3',
       age: true,
     },
+    // Not a target: what the same run costs when the compressor costs half as much.
+    {
+      key: 'dir-level-1',
+      label: 'this product: backup, zstd level 1 → directory',
+      store: 'dir',
+      age: false,
+      level: 1,
+    },
   ];
   const times = {
     floor: [],
-    'zstd-pipe': [],
+    'zstd-pipe-3': [],
+    'zstd-pipe-1': [],
     'common-s3': [],
     'common-dir': [],
     'restore-floor': [],
@@ -438,8 +448,10 @@ try {
     log(`round ${round}/${ROUNDS}`);
     await settle();
     times.floor.push((await floor()).seconds);
-    await settle();
-    if (zstdBin) times['zstd-pipe'].push(await zstdPipe());
+    for (const level of zstdBin ? [3, 1] : []) {
+      await settle();
+      times[`zstd-pipe-${level}`].push(await zstdPipe(level));
+    }
     await settle();
     const c = await common(round);
     times['common-s3'].push(c.s3);
@@ -481,7 +493,7 @@ try {
     peaks['restore-test'] = [...(peaks['restore-test'] ?? []), rt.peakMb];
     const last = (key) => times[key].at(-1).toFixed(2);
     log(
-      `  floor ${last('floor')}s, common ${last('common-dir')}s, dir ${last('dir')}s, dir+age ${last('dir-age')}s, s3 ${last('s3')}s, s3+age ${last('s3-age')}s, restore floor ${last('restore-floor')}s, restore-test ${last('restore-test')}s`,
+      `  floor ${last('floor')}s, common ${last('common-dir')}s, dir ${last('dir')}s (level 1 ${last('dir-level-1')}s), dir+age ${last('dir-age')}s, s3 ${last('s3')}s, s3+age ${last('s3-age')}s, restore floor ${last('restore-floor')}s, restore-test ${last('restore-test')}s`,
     );
     // Keep the disk small: only this round's backups are needed.
     await rm(dirStore, { recursive: true, force: true });
@@ -501,13 +513,17 @@ try {
   report.timings = [
     row('floor', 'floor: pg_dump -Fc -Z0 → /dev/null', { size: sizes.floor }),
     ...(zstdBin
-      ? [
-          row('zstd-pipe', 'reference: pg_dump -Fc -Z0 \\| zstd -3 → file (no Node)', {
-            size: sizes['zstd-pipe'],
-            fasterThanCommon: med['common-dir'] / med['zstd-pipe'],
-            sizeVsCommon: sizes['zstd-pipe'] / sizes.common,
-          }),
-        ]
+      ? [3, 1].map((level) =>
+          row(
+            `zstd-pipe-${level}`,
+            `reference: pg_dump -Fc -Z0 \\| zstd -${level} → file (no Node)`,
+            {
+              size: sizes[`zstd-pipe-${level}`],
+              fasterThanCommon: med['common-dir'] / med[`zstd-pipe-${level}`],
+              sizeVsCommon: sizes[`zstd-pipe-${level}`] / sizes.common,
+            },
+          ),
+        )
       : []),
     row(
       'common-dir',
@@ -546,7 +562,7 @@ try {
   ];
 
   // Memory: the same backups at twice the size.
-  const memoryVariants = VARIANTS.filter((v) => v.key !== 's3');
+  const memoryVariants = VARIANTS.filter((v) => !v.level);
   const peakAt1 = Object.fromEntries(memoryVariants.map((v) => [v.key, Math.max(...peaks[v.key])]));
   report.memory = memoryVariants.map((v) => ({
     key: v.key,

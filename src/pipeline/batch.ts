@@ -5,6 +5,7 @@
  * file write or part copy), which on a small machine costs a large share of what compressing does.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { own } from './owned.js';
 
 /** Large enough that per-chunk costs vanish, small enough that memory stays bounded. */
 const BATCH_BYTES = 1024 * 1024;
@@ -23,18 +24,19 @@ export class Batcher extends Transform {
     this.bytes += chunk.length;
     this.held.push(chunk);
     this.heldBytes += chunk.length;
-    if (this.heldBytes >= BATCH_BYTES) this.release();
+    if (this.heldBytes >= BATCH_BYTES) this.pushHeld();
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.heldBytes > 0) this.release();
+    if (this.heldBytes > 0) this.pushHeld();
     done();
   }
 
-  private release(): void {
+  private pushHeld(): void {
     const [only] = this.held;
-    const batch = this.held.length === 1 && only ? only : Buffer.concat(this.held, this.heldBytes);
+    const batch =
+      this.held.length === 1 && only ? only : own(Buffer.concat(this.held, this.heldBytes));
     this.held = [];
     this.heldBytes = 0;
     this.push(batch);

@@ -9,6 +9,7 @@ import { createCipheriv, hkdfSync } from 'node:crypto';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Decryption } from '../settings.js';
+import { own, release } from './owned.js';
 
 export interface EncryptionKeys {
   recipients: string[];
@@ -90,6 +91,8 @@ class PayloadSealer extends Transform {
       this.staged += copied;
       offset += copied;
     }
+    // Sealed and staged copies hold all of it now.
+    release(chunk);
     for (const piece of sealed) this.push(piece);
     done();
   }
@@ -111,7 +114,7 @@ class PayloadSealer extends Transform {
     const cipher = createCipheriv('chacha20-poly1305', this.key, this.nonce, {
       authTagLength: TAG_BYTES,
     });
-    const sealed = [cipher.update(plain), cipher.final(), cipher.getAuthTag()];
+    const sealed = [own(cipher.update(plain)), cipher.final(), cipher.getAuthTag()];
     for (let i = 10; i >= 0; i--) {
       this.nonce[i] = ((this.nonce[i] ?? 0) + 1) & 0xff;
       if (this.nonce[i] !== 0) break;

@@ -61,7 +61,10 @@ export async function publish(options: PublishOptions): Promise<Published> {
       .upload(
         key,
         pipeline(body, hasher, () => undefined),
-        { signal },
+        {
+          signal,
+          ...(source.sizeEstimate === undefined ? {} : { expectedBytes: source.sizeEstimate }),
+        },
       )
       .then((stored) => {
         uploaded = true;

@@ -18,6 +18,8 @@ export interface ArchiveSource {
   format: ArchiveFormat;
   manifestSource: Manifest['source'];
   dump?: Manifest['dump'];
+  /** Roughly how large the archive will be (a database's size on disk), for sizing upload parts. */
+  sizeEstimate?: number;
   /** The archive's bytes. Errors (rather than ends) when the producer fails. */
   readonly output: Readable;
   /**

@@ -11,6 +11,7 @@ import { clientProgram, type ClientContext } from './client/index.js';
 import { guardedStdout, libpqEnv, start, succeeded, type Program } from './programs.js';
 import {
   connect,
+  databaseSize,
   estimatedRowCounts,
   exactRowCounts,
   serverVersion,
@@ -20,6 +21,8 @@ import {
 export interface DumpPlan {
   program: Program;
   server: ServerVersion;
+  /** The database's size on disk, when the server tells it: what the dump is sized by. */
+  databaseBytes?: number;
 }
 
 /** Checks, before anything is written, that the local pg_dump can dump this server. */
@@ -30,14 +33,16 @@ export async function planDump(
 ): Promise<DumpPlan> {
   const client = await connect(target, ctx.signal);
   let server: ServerVersion;
+  let databaseBytes: number | undefined;
   try {
     server = await serverVersion(client);
+    databaseBytes = await databaseSize(client);
   } finally {
     await client.end().catch(() => undefined);
   }
   const what = `the PostgreSQL ${server.version} server it must dump`;
   const program = await clientProgram('pg_dump', server.major, what, settings.client, ctx);
-  return { program, server };
+  return { program, server, ...(databaseBytes === undefined ? {} : { databaseBytes }) };
 }
 
 export async function openDumpSource(
@@ -87,6 +92,7 @@ export async function openDumpSource(
       serverVersion: plan.server.version,
     },
     dump: { program: 'pg_dump', version: plan.program.version },
+    ...(plan.databaseBytes === undefined ? {} : { sizeEstimate: plan.databaseBytes }),
     get output() {
       return (output ??= guardedStdout('pg_dump', child, exit));
     },

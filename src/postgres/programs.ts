@@ -4,6 +4,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { own } from '../pipeline/owned.js';
 import type { DatabaseTarget } from '../settings.js';
 
 const run = promisify(execFile);
@@ -136,8 +137,9 @@ export function guardedStdout(
   upstream.catch(() => undefined); // reported through `outcome` when the program itself succeeded
   const outcome = succeeded(name, exit).then(() => upstream);
   const guard = new Transform({
+    // Each read from a pipe is a fresh buffer, handed on whole: the last stage may release it.
     transform(chunk: Buffer, _encoding, done) {
-      done(null, chunk);
+      done(null, own(chunk));
     },
     flush(done) {
       outcome.then(() => done(), done);

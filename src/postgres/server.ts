@@ -28,6 +28,19 @@ export async function serverVersion(client: pg.Client): Promise<ServerVersion> {
   return { version: (rows[0]?.text ?? '').split(' ')[0] ?? '', major: Math.floor(num / 10000) };
 }
 
+/** The database's size on disk, or undefined where the role may not see it. */
+export async function databaseSize(client: pg.Client): Promise<number | undefined> {
+  try {
+    const { rows } = await client.query<{ n: string }>(
+      'SELECT pg_database_size(current_database()) AS n',
+    );
+    const bytes = Number(rows[0]?.n);
+    return Number.isFinite(bytes) ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Ordinary tables (partitions included) that pg_dump dumps data for; not catalogs or extension members. */
 export const USER_TABLES_SQL = `
   SELECT n.nspname AS schema, c.relname AS name

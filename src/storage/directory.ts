@@ -2,12 +2,23 @@
  * A local directory as a store. Writes go to a hidden temporary name beside the final one and are
  * renamed into place, so a crash never leaves a half-written file under a final name.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import {
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { release } from '../pipeline/owned.js';
 import type { IncompleteUpload, Store, StoredObject, UploadOptions } from './store.js';
 
 export class DirectoryStore implements Store {
@@ -40,8 +51,12 @@ export class DirectoryStore implements Store {
     const temp = this.temporary(key);
     await mkdir(path.dirname(temp), { recursive: true });
     try {
-      const out = createWriteStream(temp, { flags: 'wx', highWaterMark: 1 << 20 });
-      await pipeline(body, out, { signal: options.signal });
+      const file = await open(temp, 'wx');
+      try {
+        await pipeline(body, fileWriter(file), { signal: options.signal });
+      } finally {
+        await file.close();
+      }
       const { size } = await stat(temp);
       await rename(temp, this.file(key));
       return { size };
@@ -128,4 +143,23 @@ export class DirectoryStore implements Store {
   async abortUpload(upload: IncompleteUpload): Promise<void> {
     await rm(this.file(upload.uploadId), { force: true });
   }
+}
+
+/** Writes to `file`, releasing each owned piece once it is on disk: the store is its last user. */
+function fileWriter(file: FileHandle): Writable {
+  return new Writable({
+    highWaterMark: 1 << 20,
+    writev(pieces, done) {
+      const buffers = pieces.map(({ chunk }) => chunk as Buffer);
+      const expected = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+      file.writev(buffers).then(({ bytesWritten }) => {
+        if (bytesWritten !== expected) {
+          done(new Error(`a short write: ${bytesWritten} of ${expected} bytes reached the disk`));
+          return;
+        }
+        for (const buffer of buffers) release(buffer);
+        done();
+      }, done);
+    },
+  });
 }

@@ -1,7 +1,7 @@
 /**
- * S3 and S3-compatible stores (R2, B2, MinIO, Ceph). Uploads stream as multipart uploads; on any
- * failure the upload is aborted, and a store that refuses the abort gets a warning, not a second
- * failure (the leftover is then cleaned up by retention-prune's orphan sweep).
+ * S3 and S3-compatible stores (R2, B2, MinIO, Ceph). Uploads stream through part buffers of a
+ * fixed size (./s3-upload.ts); on any failure the upload is aborted, and a store that refuses the
+ * abort gets a warning, not a second failure (retention-prune's orphan sweep removes the leftover).
  */
 import {
   AbortMultipartUploadCommand,
@@ -16,18 +16,13 @@ import {
   type ServerSideEncryption,
   type StorageClass,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { errorMessage } from '../errors.js';
 import type { S3Settings } from '../settings.js';
+import { partedUpload, partSizeFor } from './s3-upload.js';
 import type { IncompleteUpload, Store, StoredObject, UploadOptions } from './store.js';
 
-/**
- * Parts are buffered in memory: the upload holds about (queue size + 2) parts at once (those in
- * flight, the one filling, and the one it was cut from). 16 MiB parts allow objects up to 160 GiB;
- * two in flight keep up with what one compressor produces, and four would cost 32 MiB more.
- */
-const PART_SIZE = 16 * 1024 * 1024;
+/** Two parts in flight keep up with what one compressor produces; each more costs a part. */
 const QUEUE_SIZE = 2;
 const DELETE_BATCH = 1000;
 
@@ -53,25 +48,15 @@ export function s3ClientConfig(settings: S3Settings, env: NodeJS.ProcessEnv): S3
   };
 }
 
-/**
- * The client with every request bound to `signal`: lib-storage does not pass its own abort on to
- * part requests, so a stalled part would outlive a failed or cancelled upload by minutes.
- */
-function abortable(client: S3Client, signal: AbortSignal): S3Client {
-  const bound = Object.create(client) as S3Client;
-  const send = (
-    command: Parameters<S3Client['send']>[0],
-    options?: { abortSignal?: AbortSignal },
-  ) => client.send(command, { ...options, abortSignal: signal });
-  bound.send = send as S3Client['send'];
-  return bound;
-}
-
 export interface S3StoreOptions {
   bucket: string;
   prefix: string;
   settings: S3Settings;
   warn: (message: string) => void;
+  /** For tests: a part size instead of the one chosen from the body's estimated size. */
+  partSize?: number;
+  /** For tests: parts in flight at most (2: enough to keep up with one compressor). */
+  queueSize?: number;
 }
 
 export class S3Store implements Store {
@@ -106,46 +91,42 @@ export class S3Store implements Store {
     body: Readable,
     options: UploadOptions = {},
   ): Promise<{ size: number }> {
-    // Stops every request of this upload, in flight or retrying, when it fails or is cancelled.
-    const stop = new AbortController();
-    const upload = new Upload({
-      client: abortable(this.client, stop.signal),
-      partSize: PART_SIZE,
-      queueSize: QUEUE_SIZE,
-      // We abort ourselves, so a store that refuses the abort cannot hide the real error.
-      leavePartsOnError: true,
-      params: {
+    await partedUpload(
+      this.client,
+      {
         Bucket: this.bucket,
         Key: this.root + key,
-        Body: body,
         ContentType: options.contentType ?? 'application/octet-stream',
         ...this.writeParams(),
       },
-    });
-    const onAbort = () => {
-      void upload.abort();
-      stop.abort();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+      body,
+      {
+        key,
+        partSize: this.options.partSize ?? partSizeFor(options.expectedBytes),
+        queueSize: this.options.queueSize ?? QUEUE_SIZE,
+        expectedBytes: options.expectedBytes,
+        signal: options.signal,
+        abandon: (uploadId) => this.abandon(key, uploadId),
+      },
+    );
     try {
-      await upload.done();
       // Read the size back from the store: the caller compares it with the bytes it hashed.
-      const stored = await this.stat(key);
+      const stored = await this.head(key, options.signal);
       if (!stored) throw new Error(`the store accepted ${key} but does not list it`);
       return { size: stored.size };
     } catch (error) {
-      stop.abort();
-      body.destroy();
-      await this.abandon(key, upload.uploadId);
+      // The object is complete: nothing may stay under its key when the upload fails.
+      await this.delete([key]).catch((failed: unknown) =>
+        this.options.warn(
+          `could not delete ${key} after a failed upload (${errorMessage(failed)}); retention-prune removes it later`,
+        ),
+      );
       throw error;
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Aborts the failed multipart upload (if one was started); a refusal is a warning. */
-  private async abandon(key: string, uploadId: string | undefined): Promise<void> {
-    if (uploadId === undefined) return;
+  /** Aborts a failed multipart upload; a refusal is a warning. */
+  private async abandon(key: string, uploadId: string): Promise<void> {
     try {
       await this.abortUpload({ key, uploadId, initiated: new Date() });
     } catch (error) {
@@ -183,10 +164,15 @@ export class S3Store implements Store {
     return Buffer.concat(chunks);
   }
 
-  async stat(key: string): Promise<StoredObject | undefined> {
+  stat(key: string): Promise<StoredObject | undefined> {
+    return this.head(key);
+  }
+
+  private async head(key: string, signal?: AbortSignal): Promise<StoredObject | undefined> {
     try {
       const head = await this.client.send(
         new HeadObjectCommand({ Bucket: this.bucket, Key: this.root + key }),
+        { abortSignal: signal },
       );
       return { key, size: head.ContentLength ?? 0 };
     } catch (error) {

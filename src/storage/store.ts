@@ -15,6 +15,8 @@ export interface IncompleteUpload {
 export interface UploadOptions {
   signal?: AbortSignal;
   contentType?: string;
+  /** An estimate of the body's size, if the caller has one; a store may size its parts from it. */
+  expectedBytes?: number;
 }
 
 export interface Store {

@@ -1,0 +1,456 @@
+export const id = 104;
+export const ids = [104];
+export const modules = {
+
+/***/ 9104:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  S3Store: () => (/* binding */ S3Store),
+  s3ClientConfig: () => (/* binding */ s3ClientConfig)
+});
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
+var dist_cjs = __webpack_require__(3711);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __webpack_require__(7075);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __webpack_require__(3916);
+// EXTERNAL MODULE: ./src/format.ts
+var format = __webpack_require__(6264);
+// EXTERNAL MODULE: ./src/pipeline/owned.ts
+var owned = __webpack_require__(2379);
+;// CONCATENATED MODULE: ./src/storage/s3-upload.ts
+/**
+ * Streams a body to S3 as one PutObject, or as a multipart upload, in part buffers that are
+ * allocated once and reused.
+ *
+ * Not lib-storage's Upload: it copies every part into a fresh buffer (a Buffer.concat of the
+ * chunks it gathered) and keeps a view into the previous one, so about four parts are alive at
+ * once, and the dead ones pile up outside V8's heap until the collector next runs, which it does
+ * only after some 64 MB of such growth: 50-60 MB more at peak than a directory store. Here each
+ * chunk is copied into one of (queue size + 1) part buffers and released at once (see
+ * ../pipeline/owned.ts), and a buffer is refilled only once the request that sent it has finished,
+ * so the upload's memory is those buffers, whatever the size of the body.
+ */
+
+
+
+const MiB = 1024 * 1024;
+/** S3's limit on the parts of one upload. */
+const MAX_PARTS = 10_000;
+const MIN_PART = 8 * MiB;
+const MAX_PART = 5 * 1024 * MiB;
+/** Without an estimate: objects up to 160 GiB, in 48 MiB of buffers. */
+const DEFAULT_PART = 16 * MiB;
+/**
+ * The estimate is the database's size, not the dump's: a dump is usually smaller, but one of
+ * data the database keeps compressed, stored with compression off, can be larger.
+ */
+const HEADROOM = 4;
+/**
+ * The part size for a body of about `expectedBytes`: room for HEADROOM times that in S3's 10,000
+ * parts, in whole MiB, at least 8 MiB (fewer, larger requests) and at most S3's 5 GiB.
+ */
+function partSizeFor(expectedBytes) {
+    if (expectedBytes === undefined || !Number.isFinite(expectedBytes) || expectedBytes < 0) {
+        return DEFAULT_PART;
+    }
+    const needed = Math.ceil((expectedBytes * HEADROOM) / MAX_PARTS / MiB) * MiB;
+    return Math.min(MAX_PART, Math.max(MIN_PART, needed));
+}
+/**
+ * Sends `body` to `target`. On any failure (the body's, a request's, a cancellation) it stops
+ * reading the body, aborts the requests in flight and the multipart upload, and rejects with the
+ * first error, never with one of its consequences.
+ */
+async function partedUpload(client, target, body, options) {
+    const { partSize, queueSize } = options;
+    // Every request of this upload, in flight or between retries, stops when it fails.
+    const stop = new AbortController();
+    const send = { abortSignal: stop.signal };
+    let failure;
+    const fail = (error) => {
+        failure ??= { error };
+        stop.abort();
+        body.destroy();
+    };
+    const throwIfFailed = () => {
+        if (failure)
+            throw failure.error;
+    };
+    const onAbort = () => fail(cancelled(options.signal));
+    const free = [];
+    let allocated = 0;
+    const inFlight = new Set();
+    const parts = [];
+    let numbered = 0;
+    let uploadId;
+    const sendPart = (bytes, PartNumber, id) => {
+        const request = client
+            .send(new dist_cjs.UploadPartCommand({
+            Bucket: target.Bucket,
+            Key: target.Key,
+            UploadId: id,
+            PartNumber,
+            Body: bytes,
+            ContentLength: bytes.byteLength,
+        }), send)
+            .then(({ ETag }) => {
+            if (!ETag)
+                throw new Error(`the store returned no ETag for part ${PartNumber}`);
+            parts[PartNumber - 1] = { PartNumber, ETag };
+            free.push(bytes);
+        })
+            .catch(fail)
+            .finally(() => inFlight.delete(request));
+        inFlight.add(request);
+    };
+    /** Sends a full part, which more bytes follow; returns once a buffer is free to fill. */
+    const flush = async (full) => {
+        // More bytes follow this part, so they would need a part after it.
+        if (numbered + 1 >= MAX_PARTS)
+            throw new Error(tooLarge(options));
+        uploadId ??= await startMultipart(client, target, send);
+        numbered += 1;
+        sendPart(full, numbered, uploadId);
+        while (inFlight.size >= queueSize)
+            await Promise.race(inFlight);
+        throwIfFailed();
+    };
+    const buffer = () => {
+        const reused = free.pop();
+        if (reused)
+            return reused;
+        allocated += 1;
+        if (allocated > queueSize + 1)
+            throw new Error('internal error: no part buffer is free');
+        // Unsafe: every byte sent is written first. Pages never written never become resident, so a
+        // small body costs what it holds, not a whole part.
+        return Buffer.allocUnsafeSlow(partSize);
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+        if (options.signal?.aborted)
+            onAbort();
+        throwIfFailed();
+        let current;
+        let filled = 0;
+        for await (const bytes of chunksOf(body)) {
+            let offset = 0;
+            while (offset < bytes.byteLength) {
+                if (current && filled === partSize) {
+                    await flush(current);
+                    current = undefined;
+                    filled = 0;
+                }
+                current ??= buffer();
+                const end = Math.min(bytes.byteLength, offset + partSize - filled);
+                current.set(bytes.subarray(offset, end), filled);
+                filled += end - offset;
+                offset = end;
+            }
+            (0,owned/* release */._)(bytes);
+        }
+        // A part may have failed as the body ended.
+        throwIfFailed();
+        const last = current?.subarray(0, filled) ?? Buffer.alloc(0);
+        if (uploadId === undefined) {
+            await client.send(new dist_cjs.PutObjectCommand({ ...target, Body: last, ContentLength: last.byteLength }), send);
+            return;
+        }
+        numbered += 1;
+        sendPart(last, numbered, uploadId);
+        await Promise.all(inFlight);
+        throwIfFailed();
+        await client.send(new dist_cjs.CompleteMultipartUploadCommand({
+            Bucket: target.Bucket,
+            Key: target.Key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts },
+        }), send);
+    }
+    catch (error) {
+        fail(error);
+        // Aborted requests settle at once: no part is still on its way when the upload is aborted.
+        await Promise.all(inFlight);
+        if (uploadId !== undefined)
+            await options.abandon(uploadId);
+        throw failure?.error ?? error;
+    }
+    finally {
+        options.signal?.removeEventListener('abort', onAbort);
+    }
+}
+/**
+ * The body's chunks one at a time, as they were pushed. Not `for await (… of body)`: that reads
+ * all the body holds at once, concatenated into a fresh buffer, which is a copy more, and loses
+ * the owned chunks in it before they can be released. The body is paused while a chunk waits.
+ */
+async function* chunksOf(body) {
+    if (body.readableEnded)
+        return;
+    if (body.destroyed)
+        throw body.errored ?? prematureClose();
+    const waiting = [];
+    let outcome;
+    let wake = () => undefined;
+    const onData = (chunk) => {
+        waiting.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        body.pause();
+        wake();
+    };
+    const onEnd = () => {
+        outcome ??= {};
+        wake();
+    };
+    const onError = (error) => {
+        outcome ??= { error };
+        wake();
+    };
+    const onClose = () => {
+        outcome ??= body.readableEnded ? {} : { error: prematureClose() };
+        wake();
+    };
+    body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+    try {
+        for (;;) {
+            const chunk = waiting.shift();
+            if (chunk !== undefined) {
+                yield chunk;
+                continue;
+            }
+            if (outcome) {
+                if ('error' in outcome)
+                    throw outcome.error;
+                return;
+            }
+            const woken = new Promise((resolve) => (wake = resolve));
+            body.resume();
+            await woken;
+        }
+    }
+    finally {
+        body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    }
+}
+function prematureClose() {
+    return new Error('the body closed before it ended');
+}
+async function startMultipart(client, target, send) {
+    const { UploadId } = await client.send(new dist_cjs.CreateMultipartUploadCommand(target), send);
+    if (!UploadId)
+        throw new Error(`the store returned no upload id for ${target.Key}`);
+    return UploadId;
+}
+function cancelled(signal) {
+    const reason = signal?.reason;
+    return reason instanceof Error ? reason : new Error('the upload was cancelled');
+}
+function tooLarge({ key, partSize, expectedBytes }) {
+    const most = `${(0,format/* formatCount */.B4)(MAX_PARTS)} parts of ${(0,format/* formatBytes */.z3)(partSize)} (${(0,format/* formatBytes */.z3)(partSize * MAX_PARTS)}), the most one upload can hold`;
+    return expectedBytes === undefined
+        ? `${key} is larger than ${most}`
+        : `${key} outgrew the estimate of its size (${(0,format/* formatBytes */.z3)(expectedBytes)}): it needs more than ${most}`;
+}
+
+;// CONCATENATED MODULE: ./src/storage/s3.ts
+/**
+ * S3 and S3-compatible stores (R2, B2, MinIO, Ceph). Uploads stream through part buffers of a
+ * fixed size (./s3-upload.ts); on any failure the upload is aborted, and a store that refuses the
+ * abort gets a warning, not a second failure (retention-prune's orphan sweep removes the leftover).
+ */
+
+
+
+
+/** Two parts in flight keep up with what one compressor produces; each more costs a part. */
+const QUEUE_SIZE = 2;
+const DELETE_BATCH = 1000;
+function s3ClientConfig(settings, env) {
+    const custom = settings.endpoint !== undefined;
+    return {
+        endpoint: settings.endpoint,
+        region: settings.region ??
+            env.AWS_REGION ??
+            env.AWS_DEFAULT_REGION ??
+            (custom ? 'auto' : 'us-east-1'),
+        // S3-compatible stores need path-style addressing and reject the SDK's default checksums.
+        forcePathStyle: settings.forcePathStyle ?? custom,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        maxAttempts: 5,
+        // A store that stalls must fail the run in bounded time: an idle socket is an error, retried.
+        requestHandler: {
+            connectionTimeout: settings.timeoutMs ?? 60_000,
+            socketTimeout: settings.timeoutMs ?? 60_000,
+        },
+    };
+}
+class S3Store {
+    client;
+    options;
+    root;
+    constructor(client, options) {
+        this.client = client;
+        this.options = options;
+        this.root = options.prefix === '' ? '' : `${options.prefix}/`;
+    }
+    get description() {
+        return `s3://${this.options.bucket}/${this.root}`;
+    }
+    get bucket() {
+        return this.options.bucket;
+    }
+    writeParams() {
+        const { storageClass, sse, sseKmsKeyId } = this.options.settings;
+        return {
+            StorageClass: storageClass,
+            ServerSideEncryption: sse,
+            SSEKMSKeyId: sseKmsKeyId,
+        };
+    }
+    async upload(key, body, options = {}) {
+        await partedUpload(this.client, {
+            Bucket: this.bucket,
+            Key: this.root + key,
+            ContentType: options.contentType ?? 'application/octet-stream',
+            ...this.writeParams(),
+        }, body, {
+            key,
+            partSize: this.options.partSize ?? partSizeFor(options.expectedBytes),
+            queueSize: this.options.queueSize ?? QUEUE_SIZE,
+            expectedBytes: options.expectedBytes,
+            signal: options.signal,
+            abandon: (uploadId) => this.abandon(key, uploadId),
+        });
+        try {
+            // Read the size back from the store: the caller compares it with the bytes it hashed.
+            const stored = await this.head(key, options.signal);
+            if (!stored)
+                throw new Error(`the store accepted ${key} but does not list it`);
+            return { size: stored.size };
+        }
+        catch (error) {
+            // The object is complete: nothing may stay under its key when the upload fails.
+            await this.delete([key]).catch((failed) => this.options.warn(`could not delete ${key} after a failed upload (${(0,errors/* errorMessage */.gJ)(failed)}); retention-prune removes it later`));
+            throw error;
+        }
+    }
+    /** Aborts a failed multipart upload; a refusal is a warning. */
+    async abandon(key, uploadId) {
+        try {
+            await this.abortUpload({ key, uploadId, initiated: new Date() });
+        }
+        catch (error) {
+            this.options.warn(`could not abort the incomplete upload of ${key} (${(0,errors/* errorMessage */.gJ)(error)}); retention-prune removes it later`);
+        }
+    }
+    async put(key, body) {
+        await this.client.send(new dist_cjs.PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.root + key,
+            Body: body,
+            ContentType: 'application/json',
+            ...this.writeParams(),
+        }));
+    }
+    async download(key, options = {}) {
+        const response = await this.client.send(new dist_cjs.GetObjectCommand({ Bucket: this.bucket, Key: this.root + key }), { abortSignal: options.signal });
+        if (!(response.Body instanceof external_node_stream_.Readable))
+            throw new Error(`no body in the response for ${key}`);
+        return response.Body;
+    }
+    async read(key) {
+        const stream = await this.download(key);
+        const chunks = [];
+        for await (const chunk of stream)
+            chunks.push(chunk);
+        return Buffer.concat(chunks);
+    }
+    stat(key) {
+        return this.head(key);
+    }
+    async head(key, signal) {
+        try {
+            const head = await this.client.send(new dist_cjs.HeadObjectCommand({ Bucket: this.bucket, Key: this.root + key }), { abortSignal: signal });
+            return { key, size: head.ContentLength ?? 0 };
+        }
+        catch (error) {
+            const status = error.$metadata
+                ?.httpStatusCode;
+            if (status === 404 || error.name === 'NotFound')
+                return undefined;
+            throw error;
+        }
+    }
+    async *list(prefix) {
+        let token;
+        do {
+            const page = await this.client.send(new dist_cjs.ListObjectsV2Command({
+                Bucket: this.bucket,
+                Prefix: this.root + prefix,
+                ContinuationToken: token,
+            }));
+            for (const item of page.Contents ?? []) {
+                if (item.Key?.startsWith(this.root)) {
+                    yield { key: item.Key.slice(this.root.length), size: item.Size ?? 0 };
+                }
+            }
+            token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+    }
+    async delete(keys) {
+        for (let start = 0; start < keys.length; start += DELETE_BATCH) {
+            const batch = keys.slice(start, start + DELETE_BATCH);
+            const result = await this.client.send(new dist_cjs.DeleteObjectsCommand({
+                Bucket: this.bucket,
+                Delete: { Objects: batch.map((key) => ({ Key: this.root + key })), Quiet: true },
+            }));
+            const failed = result.Errors ?? [];
+            if (failed.length > 0) {
+                const first = failed[0];
+                throw new Error(`the store refused to delete ${failed.length} key(s), e.g. ${first?.Key ?? '?'}: ${first?.Message ?? first?.Code ?? 'no reason given'}`);
+            }
+        }
+    }
+    async *incompleteUploads(prefix) {
+        let keyMarker;
+        let uploadIdMarker;
+        do {
+            const page = await this.client.send(new dist_cjs.ListMultipartUploadsCommand({
+                Bucket: this.bucket,
+                Prefix: this.root + prefix,
+                KeyMarker: keyMarker,
+                UploadIdMarker: uploadIdMarker,
+            }));
+            for (const upload of page.Uploads ?? []) {
+                if (upload.Key?.startsWith(this.root) && upload.UploadId) {
+                    yield {
+                        key: upload.Key.slice(this.root.length),
+                        uploadId: upload.UploadId,
+                        initiated: upload.Initiated ?? new Date(0),
+                    };
+                }
+            }
+            keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+            uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+        } while (keyMarker);
+    }
+    async abortUpload(upload) {
+        await this.client.send(new dist_cjs.AbortMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: this.root + upload.key,
+            UploadId: upload.uploadId,
+        }));
+    }
+}
+
+
+/***/ })
+
+};
