@@ -1,6 +1,6 @@
 /** Finding pg_dump/pg_restore and their versions; running them without a shell, password in the environment. */
 import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -24,7 +24,7 @@ export async function findProgram(
   pgBinDir?: string,
   env?: Record<string, string>,
 ): Promise<Program> {
-  const file = pgBinDir ? path.join(pgBinDir, name) : await onPath(name);
+  const file = pgBinDir ? path.join(pgBinDir, name) : await unwrapped(name, await onPath(name));
   if (!file)
     throw new Error(
       `${name} was not found on PATH; install the PostgreSQL client or set pg-bin-dir`,
@@ -41,19 +41,45 @@ export async function findProgram(
   return { path: file, version, major: Number(match[1]), ...(env ? { env } : {}) };
 }
 
+/**
+ * Debian's and Ubuntu's /usr/bin/pg_dump (GitHub's runners' too) is pg_wrapper, a Perl script that
+ * picks a version and then runs /usr/lib/postgresql/<N>/bin/pg_dump: 60-100 ms every time, and a
+ * restore-test runs pg_restore three times. The newest installed version is run directly instead,
+ * which is what the wrapper runs when no local cluster decides, and which can serve every server
+ * an older one could; a PGCLUSTER that names a version keeps the wrapper's choice.
+ */
+export async function unwrapped(
+  name: string,
+  file: string | undefined,
+  versionsDir = '/usr/lib/postgresql',
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
+  if (!file || env.PGCLUSTER) return file;
+  const real = await realpath(file).catch(() => file);
+  if (path.basename(real) !== 'pg_wrapper') return file;
+  const versions = await readdir(versionsDir).catch(() => [] as string[]);
+  const newestFirst = versions.filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  for (const version of newestFirst) {
+    const direct = path.join(versionsDir, version, 'bin', name);
+    if (await exists(direct)) return direct;
+  }
+  return file;
+}
+
 export async function onPath(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const file = path.join(dir, name);
-    if (
-      await access(file).then(
-        () => true,
-        () => false,
-      )
-    )
-      return file;
+    if (await exists(file)) return file;
   }
   return undefined;
+}
+
+function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** libpq reads the password from the environment, so it never shows in the process list. */
