@@ -35,7 +35,7 @@ beforeAll(async () => {
   db = await freshDatabase('faults_src');
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  // ~27 MB uncompressed: two 16 MiB parts, a real multipart upload.
+  // ~27 MB uncompressed: four 8 MiB parts (sized from this small database), a real multipart upload.
   await client.query(
     `CREATE TABLE filler AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) AS text
      FROM generate_series(1, 250000) g`,
@@ -82,6 +82,22 @@ function backupThroughProxy(
     { env: S3_ENV, onStart },
   );
 }
+
+describe('parts', () => {
+  it('are sized from the database: 8 MiB each but the last, for a small database', async () => {
+    proxy.requests.length = 0;
+    proxy.lengths.length = 0;
+    const run = await backupThroughProxy('parts');
+    expect(run.code, run.stdout).toBe(0);
+    const parts = proxy.requests.flatMap((request, i) =>
+      PART.test(request) ? [proxy.lengths[i] ?? 0] : [],
+    );
+    const size = Number(run.outputs['size-bytes']);
+    expect(parts.length).toBe(Math.ceil(size / (8 << 20)));
+    expect(parts.slice(0, -1).every((bytes) => bytes === 8 << 20)).toBe(true);
+    expect(parts.reduce((sum, bytes) => sum + bytes, 0)).toBe(size);
+  });
+});
 
 describe('the store misbehaves', () => {
   it('transient 503s and a connection reset mid-part: the backup succeeds and its checksum is right', async () => {

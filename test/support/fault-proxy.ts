@@ -18,6 +18,8 @@ export interface FaultProxy {
   endpoint: string;
   /** Method and path of every request received, faulted or not. */
   requests: string[];
+  /** The Content-Length each of those requests declared (0 when none). */
+  lengths: number[];
   faults: Fault[];
   /** How many requests were faulted. */
   injected: number;
@@ -29,6 +31,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const proxy: FaultProxy = {
     endpoint: '',
     requests: [],
+    lengths: [],
     faults: [],
     injected: 0,
     close: async () => undefined,
@@ -37,6 +40,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const server = http.createServer((req, res) => {
     const request = `${req.method} ${req.url}`;
     proxy.requests.push(request);
+    proxy.lengths.push(Number(req.headers['content-length'] ?? 0));
     const fault = takeFault(proxy, request);
     if (fault?.kind === 'stall') {
       stalled.add(res);
