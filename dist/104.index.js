@@ -20,6 +20,8 @@ var dist_cjs = __webpack_require__(3711);
 var external_node_stream_ = __webpack_require__(7075);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __webpack_require__(3916);
+// EXTERNAL MODULE: external "node:stream/promises"
+var promises_ = __webpack_require__(6466);
 // EXTERNAL MODULE: ./src/format.ts
 var format = __webpack_require__(6264);
 // EXTERNAL MODULE: ./src/pipeline/owned.ts
@@ -37,6 +39,8 @@ var owned = __webpack_require__(2379);
  * ../pipeline/owned.ts), and a buffer is refilled only once the request that sent it has finished,
  * so the upload's memory is those buffers, whatever the size of the body.
  */
+
+
 
 
 
@@ -140,7 +144,7 @@ async function partedUpload(client, target, body, options) {
         throwIfFailed();
         let current;
         let filled = 0;
-        for await (const bytes of chunksOf(body)) {
+        const take = async (bytes) => {
             let offset = 0;
             while (offset < bytes.byteLength) {
                 if (current && filled === partSize) {
@@ -155,7 +159,12 @@ async function partedUpload(client, target, body, options) {
                 offset = end;
             }
             (0,owned/* release */._)(bytes);
-        }
+        };
+        // A Writable takes the chunks one at a time as they were pushed, with backpressure; iterating
+        // the body instead would join what it holds into a fresh buffer, losing the owned chunks in it.
+        await (0,promises_.pipeline)(body, new external_node_stream_.Writable({
+            write: (chunk, _encoding, done) => void take(chunk).then(() => done(), done),
+        }));
         // A part may have failed as the body ended.
         throwIfFailed();
         const last = current?.subarray(0, filled) ?? Buffer.alloc(0);
@@ -185,61 +194,6 @@ async function partedUpload(client, target, body, options) {
     finally {
         options.signal?.removeEventListener('abort', onAbort);
     }
-}
-/**
- * The body's chunks one at a time, as they were pushed. Not `for await (… of body)`: that reads
- * all the body holds at once, concatenated into a fresh buffer, which is a copy more, and loses
- * the owned chunks in it before they can be released. The body is paused while a chunk waits.
- */
-async function* chunksOf(body) {
-    if (body.readableEnded)
-        return;
-    if (body.destroyed)
-        throw body.errored ?? prematureClose();
-    const waiting = [];
-    let outcome;
-    let wake = () => undefined;
-    const onData = (chunk) => {
-        waiting.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-        body.pause();
-        wake();
-    };
-    const onEnd = () => {
-        outcome ??= {};
-        wake();
-    };
-    const onError = (error) => {
-        outcome ??= { error };
-        wake();
-    };
-    const onClose = () => {
-        outcome ??= body.readableEnded ? {} : { error: prematureClose() };
-        wake();
-    };
-    body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
-    try {
-        for (;;) {
-            const chunk = waiting.shift();
-            if (chunk !== undefined) {
-                yield chunk;
-                continue;
-            }
-            if (outcome) {
-                if ('error' in outcome)
-                    throw outcome.error;
-                return;
-            }
-            const woken = new Promise((resolve) => (wake = resolve));
-            body.resume();
-            await woken;
-        }
-    }
-    finally {
-        body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-    }
-}
-function prematureClose() {
-    return new Error('the body closed before it ended');
 }
 async function startMultipart(client, target, send) {
     const { UploadId } = await client.send(new dist_cjs.CreateMultipartUploadCommand(target), send);
@@ -330,7 +284,7 @@ class S3Store {
         });
         try {
             // Read the size back from the store: the caller compares it with the bytes it hashed.
-            const stored = await this.head(key, options.signal);
+            const stored = await this.stat(key, options.signal);
             if (!stored)
                 throw new Error(`the store accepted ${key} but does not list it`);
             return { size: stored.size };
@@ -372,10 +326,7 @@ class S3Store {
             chunks.push(chunk);
         return Buffer.concat(chunks);
     }
-    stat(key) {
-        return this.head(key);
-    }
-    async head(key, signal) {
+    async stat(key, signal) {
         try {
             const head = await this.client.send(new dist_cjs.HeadObjectCommand({ Bucket: this.bucket, Key: this.root + key }), { abortSignal: signal });
             return { key, size: head.ContentLength ?? 0 };

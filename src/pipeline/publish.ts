@@ -61,10 +61,7 @@ export async function publish(options: PublishOptions): Promise<Published> {
       .upload(
         key,
         pipeline(body, hasher, () => undefined),
-        {
-          signal,
-          ...(source.sizeEstimate === undefined ? {} : { expectedBytes: source.sizeEstimate }),
-        },
+        { signal, expectedBytes: source.sizeEstimate },
       )
       .then((stored) => {
         uploaded = true;

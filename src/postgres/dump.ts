@@ -42,7 +42,7 @@ export async function planDump(
   }
   const what = `the PostgreSQL ${server.version} server it must dump`;
   const program = await clientProgram('pg_dump', server.major, what, settings.client, ctx);
-  return { program, server, ...(databaseBytes === undefined ? {} : { databaseBytes }) };
+  return { program, server, databaseBytes };
 }
 
 export async function openDumpSource(
@@ -92,7 +92,7 @@ export async function openDumpSource(
       serverVersion: plan.server.version,
     },
     dump: { program: 'pg_dump', version: plan.program.version },
-    ...(plan.databaseBytes === undefined ? {} : { sizeEstimate: plan.databaseBytes }),
+    sizeEstimate: plan.databaseBytes,
     get output() {
       return (output ??= guardedStdout('pg_dump', child, exit));
     },

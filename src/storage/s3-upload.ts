@@ -19,7 +19,8 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { formatBytes, formatCount } from '../format.js';
 import { release } from '../pipeline/owned.js';
 
@@ -150,7 +151,7 @@ export async function partedUpload(
     throwIfFailed();
     let current: Buffer | undefined;
     let filled = 0;
-    for await (const bytes of chunksOf(body)) {
+    const take = async (bytes: Uint8Array) => {
       let offset = 0;
       while (offset < bytes.byteLength) {
         if (current && filled === partSize) {
@@ -165,7 +166,15 @@ export async function partedUpload(
         offset = end;
       }
       release(bytes);
-    }
+    };
+    // A Writable takes the chunks one at a time as they were pushed, with backpressure; iterating
+    // the body instead would join what it holds into a fresh buffer, losing the owned chunks in it.
+    await pipeline(
+      body,
+      new Writable({
+        write: (chunk: Uint8Array, _encoding, done) => void take(chunk).then(() => done(), done),
+      }),
+    );
     // A part may have failed as the body ended.
     throwIfFailed();
     const last = current?.subarray(0, filled) ?? Buffer.alloc(0);
@@ -198,59 +207,6 @@ export async function partedUpload(
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
-}
-
-/**
- * The body's chunks one at a time, as they were pushed. Not `for await (… of body)`: that reads
- * all the body holds at once, concatenated into a fresh buffer, which is a copy more, and loses
- * the owned chunks in it before they can be released. The body is paused while a chunk waits.
- */
-async function* chunksOf(body: Readable): AsyncGenerator<Uint8Array> {
-  if (body.readableEnded) return;
-  if (body.destroyed) throw body.errored ?? prematureClose();
-  const waiting: Uint8Array[] = [];
-  let outcome: { error?: unknown } | undefined;
-  let wake: () => void = () => undefined;
-  const onData = (chunk: Uint8Array | string) => {
-    waiting.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    body.pause();
-    wake();
-  };
-  const onEnd = () => {
-    outcome ??= {};
-    wake();
-  };
-  const onError = (error: unknown) => {
-    outcome ??= { error };
-    wake();
-  };
-  const onClose = () => {
-    outcome ??= body.readableEnded ? {} : { error: prematureClose() };
-    wake();
-  };
-  body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
-  try {
-    for (;;) {
-      const chunk = waiting.shift();
-      if (chunk !== undefined) {
-        yield chunk;
-        continue;
-      }
-      if (outcome) {
-        if ('error' in outcome) throw outcome.error;
-        return;
-      }
-      const woken = new Promise<void>((resolve) => (wake = resolve));
-      body.resume();
-      await woken;
-    }
-  } finally {
-    body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-  }
-}
-
-function prematureClose(): Error {
-  return new Error('the body closed before it ended');
 }
 
 async function startMultipart(

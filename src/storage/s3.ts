@@ -111,7 +111,7 @@ export class S3Store implements Store {
     );
     try {
       // Read the size back from the store: the caller compares it with the bytes it hashed.
-      const stored = await this.head(key, options.signal);
+      const stored = await this.stat(key, options.signal);
       if (!stored) throw new Error(`the store accepted ${key} but does not list it`);
       return { size: stored.size };
     } catch (error) {
@@ -164,11 +164,7 @@ export class S3Store implements Store {
     return Buffer.concat(chunks);
   }
 
-  stat(key: string): Promise<StoredObject | undefined> {
-    return this.head(key);
-  }
-
-  private async head(key: string, signal?: AbortSignal): Promise<StoredObject | undefined> {
+  async stat(key: string, signal?: AbortSignal): Promise<StoredObject | undefined> {
     try {
       const head = await this.client.send(
         new HeadObjectCommand({ Bucket: this.bucket, Key: this.root + key }),
