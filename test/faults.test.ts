@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastErrorLine, runAction, type RunOptions } from './support/action.js';
+import { lastErrorLine, runAction, signalOnceShown, type RunOptions } from './support/action.js';
 import { BAD_INPUTS } from './support/bad-inputs.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
@@ -171,6 +171,33 @@ describe('the run is cancelled', () => {
     );
     await client.end();
     expect(rows[0].n).toBe(0);
+  });
+});
+
+describe('the run is cancelled while zstd writes a directory store’s file itself', () => {
+  it('SIGTERM stops pg_dump, leaves no file at all, not even a partial one', async () => {
+    // pg_dump waits for its lock on the table: the run is mid-dump for as long as this holds.
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE filler IN ACCESS EXCLUSIVE MODE');
+    const store = path.join(work, 'cancelled-dir');
+    try {
+      const run = await runAction(
+        { storage: store, name: 'db', 'database-url': db.url },
+        { onStart: signalOnceShown('which writes the file itself', 'SIGTERM', 500) },
+      );
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
+      expect(await readdir(store, { recursive: true })).toEqual(['db']);
+      const { rows } = await locker.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
+        [db.name],
+      );
+      expect(rows[0].n).toBe(0);
+    } finally {
+      await locker.end();
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillSampleDatabase, tableRowCounts } from '../scripts/lib/sample-db.js';
-import { lastErrorLine, runAction } from './support/action.js';
+import { lastErrorLine, runAction, signalOnceShown } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
 
@@ -231,12 +231,7 @@ describe('a bad backup fails, and leaves no scratch database', () => {
         },
         {
           // Cancel the way GitHub does, once pg_restore is at work in the scratch database.
-          onStart: (child) =>
-            child.stdout?.on('data', (chunk: Buffer) => {
-              if (chunk.toString().includes('restoring into scratch database')) {
-                setTimeout(() => child.kill('SIGINT'), 300);
-              }
-            }),
+          onStart: signalOnceShown('restoring into scratch database', 'SIGINT', 300),
         },
       );
       expect(run.code).not.toBe(0);

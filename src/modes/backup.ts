@@ -45,7 +45,7 @@ async function openSource(settings: BackupSettings, ctx: RunContext): Promise<Ar
   ctx.log.info(
     `pg_dump ${plan.program.version} (${plan.program.path}), server PostgreSQL ${plan.server.version}`,
   );
-  return openDumpSource(settings, settings.database, plan, ctx.signal);
+  return openDumpSource(settings, settings.database, plan);
 }
 
 function describeSource(source: ArchiveSource): string {

@@ -41,6 +41,28 @@ export function zstdFrom(file: string, level: number, input: DirectOutput): Read
 }
 
 /**
+ * zstd reading a producer's stdout and writing `fd` itself, so that the bytes pass through Node
+ * neither way. `written` resolves once both zstd and the producer have succeeded; zstd's own
+ * failure comes first, as above. `stop` ends zstd early.
+ */
+export function zstdInto(
+  file: string,
+  level: number,
+  input: DirectOutput,
+  fd: number,
+): { written: Promise<void>; stop(): void } {
+  const { child, exit } = start({ path: file }, zstdArgs(level), process.env, input.stdout, fd);
+  input.stdout.destroy();
+  input.succeeded.catch(() => undefined); // reported through `written` when zstd succeeded
+  const written = succeeded('zstd', exit).then(() => input.succeeded);
+  written.catch(() => undefined); // its reader reports it
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  };
+  return { written, stop };
+}
+
+/**
  * A stream through zstd, for sources inside this process. Its output ends only once zstd has
  * exited successfully, so a compressor that fails half-way can never complete an upload.
  */

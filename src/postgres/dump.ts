@@ -23,6 +23,8 @@ export interface DumpPlan {
   server: ServerVersion;
   /** The database's size on disk, when the server tells it: what the dump is sized by. */
   databaseBytes?: number;
+  /** The one connection a backup makes itself: it exports the dump's snapshot and counts its rows. */
+  client: pg.Client;
 }
 
 /** Checks, before anything is written, that the local pg_dump can dump this server. */
@@ -32,26 +34,24 @@ export async function planDump(
   ctx: ClientContext & { signal: AbortSignal },
 ): Promise<DumpPlan> {
   const client = await connect(target, ctx.signal);
-  let server: ServerVersion;
-  let databaseBytes: number | undefined;
   try {
-    server = await serverVersion(client);
-    databaseBytes = await databaseSize(client);
-  } finally {
+    const server = await serverVersion(client);
+    const databaseBytes = await databaseSize(client);
+    const what = `the PostgreSQL ${server.version} server it must dump`;
+    const program = await clientProgram('pg_dump', server.major, what, settings.client, ctx);
+    return { program, server, databaseBytes, client };
+  } catch (error) {
     await client.end().catch(() => undefined);
+    throw error;
   }
-  const what = `the PostgreSQL ${server.version} server it must dump`;
-  const program = await clientProgram('pg_dump', server.major, what, settings.client, ctx);
-  return { program, server, databaseBytes };
 }
 
 export async function openDumpSource(
   settings: BackupSettings,
   target: DatabaseTarget,
   plan: DumpPlan,
-  signal: AbortSignal,
 ): Promise<ArchiveSource> {
-  const snapshotClient = await connect(target, signal);
+  const snapshotClient = plan.client;
   let snapshot: string;
   try {
     await snapshotClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

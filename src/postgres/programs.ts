@@ -102,19 +102,24 @@ export interface Ended {
   stderr: string;
 }
 
-/** Starts a program with arguments as a list (never a shell), keeping the tail of its stderr. */
+/**
+ * Starts a program with arguments as a list (never a shell), keeping the tail of its stderr. Its
+ * stdout is a pipe, unless `stdout` gives a file descriptor for it to write to itself (the
+ * returned child's `stdout` is then null).
+ */
 export function start(
   program: Pick<Program, 'path' | 'env'>,
   args: string[],
   env: NodeJS.ProcessEnv,
   stdin: 'ignore' | 'pipe' | Readable = 'ignore',
+  stdout: 'pipe' | number = 'pipe',
 ): {
   child: Child;
   exit: Promise<Ended>;
 } {
   const child = spawn(program.path, args, {
     env: { ...env, ...program.env },
-    stdio: [stdin, 'pipe', 'pipe'],
+    stdio: [stdin, stdout, 'pipe'],
   }) as Child;
   let stderr = '';
   child.stderr.setEncoding('utf8');

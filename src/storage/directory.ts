@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { release } from '../pipeline/owned.js';
-import type { IncompleteUpload, Store, StoredObject, UploadOptions } from './store.js';
+import type { FileSink, IncompleteUpload, Store, StoredObject, UploadOptions } from './store.js';
 
 export class DirectoryStore implements Store {
   constructor(readonly root: string) {}
@@ -48,22 +48,34 @@ export class DirectoryStore implements Store {
     body: Readable,
     options: UploadOptions = {},
   ): Promise<{ size: number }> {
-    const temp = this.temporary(key);
-    await mkdir(path.dirname(temp), { recursive: true });
+    const sink = await this.fileSink(key);
     try {
-      const file = await open(temp, 'wx');
-      try {
-        await pipeline(body, fileWriter(file), { signal: options.signal });
-      } finally {
-        await file.close();
-      }
-      const { size } = await stat(temp);
-      await rename(temp, this.file(key));
-      return { size };
+      await pipeline(body, fileWriter(sink.file), { signal: options.signal });
+      return await sink.commit();
     } catch (error) {
-      await rm(temp, { force: true });
+      await sink.discard();
       throw error;
     }
+  }
+
+  async fileSink(key: string): Promise<FileSink> {
+    const temp = this.temporary(key);
+    const final = this.file(key);
+    await mkdir(path.dirname(temp), { recursive: true });
+    const file = await open(temp, 'wx+');
+    return {
+      file,
+      async commit() {
+        await file.close();
+        const { size } = await stat(temp);
+        await rename(temp, final);
+        return { size };
+      },
+      async discard() {
+        await file.close().catch(() => undefined);
+        await rm(temp, { force: true });
+      },
+    };
   }
 
   async put(key: string, body: string): Promise<void> {

@@ -3,7 +3,7 @@ import { DirectoryStore } from './directory.js';
 import type { S3Settings, StorageLocation } from '../settings.js';
 import type { Store } from './store.js';
 
-export type { Store, StoredObject, IncompleteUpload } from './store.js';
+export type { FileSink, Store, StoredObject, IncompleteUpload } from './store.js';
 
 export async function openStore(
   location: StorageLocation,

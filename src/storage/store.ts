@@ -1,4 +1,5 @@
 /** One interface over the places backups live. Keys are relative to the storage root. */
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
 export interface StoredObject {
@@ -19,6 +20,16 @@ export interface UploadOptions {
   expectedBytes?: number;
 }
 
+/** An object being written as a file under a temporary name (directory stores). */
+export interface FileSink {
+  /** Open for reading and writing; a program may write to its descriptor directly. */
+  readonly file: FileHandle;
+  /** Closes the file and puts it under its key, whole; resolves with its size. */
+  commit(): Promise<{ size: number }>;
+  /** Closes the file and removes it: nothing is left under the key. */
+  discard(): Promise<void>;
+}
+
 export interface Store {
   /** Where the store is, for logs: `s3://bucket/prefix` or a directory path. Never holds secrets. */
   readonly description: string;
@@ -27,6 +38,11 @@ export interface Store {
    * the store fails, or `signal` aborts, nothing is left under `key` and no upload stays open.
    */
   upload(key: string, body: Readable, options?: UploadOptions): Promise<{ size: number }>;
+  /**
+   * Where a store keeps objects as files: one to write `key` to directly, for a program that can
+   * write it itself. The same guarantees as `upload` hold once the caller commits or discards.
+   */
+  fileSink?(key: string): Promise<FileSink>;
   /** Writes a small object (a manifest) whole, atomically. */
   put(key: string, body: string): Promise<void>;
   /** Streams an object's bytes. Rejects when the object does not exist. */

@@ -34,6 +34,22 @@ export interface RunOptions {
   user?: string;
 }
 
+/** An `onStart` that sends `signal` to the run `ms` after its stdout first shows `text`. */
+export function signalOnceShown(
+  text: string,
+  signal: NodeJS.Signals,
+  ms: number,
+): NonNullable<RunOptions['onStart']> {
+  return (child) => {
+    let sent = false;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (sent || !chunk.toString().includes(text)) return;
+      sent = true;
+      setTimeout(() => child.kill(signal), ms);
+    });
+  };
+}
+
 export async function runAction(
   inputs: Record<string, string>,
   options: RunOptions = {},
