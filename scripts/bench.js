@@ -796,10 +796,13 @@ function evaluate(r) {
   // over the cores: it does at least that work (the server's COPY, pg_dump, zstd -3).
   const ref = t['zstd-pipe-3'];
   const least = ref?.cpuSeconds ? ref.cpuSeconds / r.machine.nproc / t.floor.seconds : undefined;
-  const bound = (needed) =>
-    least === undefined
-      ? undefined
-      : `${least > needed ? 'out of reach' : 'within reach'} in this run: ${ratio(needed)} or less needed; zstd -3 with no Node took ${ratio(ref.ratio)}, and its ${ref.cpuSeconds.toFixed(1)} core-seconds need ≥ ${ratio(least)} on ${r.machine.nproc} cores`;
+  const bound = (needed) => {
+    if (least === undefined) return undefined;
+    const reference = `zstd -3 with no Node took ${ratio(ref.ratio)}; its ${ref.cpuSeconds.toFixed(1)} core-seconds need ≥ ${ratio(least)} on ${r.machine.nproc} cores`;
+    return least > needed
+      ? `out of reach in this run: ${ratio(needed)} needed; ${reference}`
+      : `${ratio(needed)} needed; ${reference}`;
+  };
   add(
     'backup, zstd → directory',
     '≤ 1.25 × floor',
