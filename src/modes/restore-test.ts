@@ -146,13 +146,18 @@ async function inspect(run: TestRun, target: DatabaseTarget): Promise<void> {
   }
 }
 
+/** keep-database keeps the scratch database only once something was restored into it. */
+function kept(settings: RestoreTestSettings, restoreStarted: boolean | undefined): boolean {
+  return settings.keepDatabase && restoreStarted === true;
+}
+
 /** Drops the scratch database once its CREATE has settled; keep-database keeps one restored into. */
 async function cleanUp(
   { settings, ctx, server, findings: { scratch, restoreStarted } }: TestRun,
   scratchMade: Promise<void>,
 ): Promise<void> {
   await scratchMade.catch(() => undefined);
-  if (settings.keepDatabase && restoreStarted) {
+  if (kept(settings, restoreStarted)) {
     ctx.log.info(`keep-database: the scratch database ${scratch} was kept; drop it when done`);
     return;
   }
@@ -203,7 +208,7 @@ function describe({ findings, phases, settings }: TestRun): ModeResult {
       ['Tables / rows', `${formatCount(restored.length)} / ${formatCount(rows)}`],
       [
         'Scratch database',
-        `${findings.scratch}${settings.keepDatabase && findings.restoreStarted ? ' (kept)' : ' (dropped)'} on PostgreSQL ${findings.server.version}`,
+        `${findings.scratch}${kept(settings, findings.restoreStarted) ? ' (kept)' : ' (dropped)'} on PostgreSQL ${findings.server.version}`,
       ],
       [
         'pg_restore',

@@ -11,6 +11,7 @@ import {
   guardedStdout,
   onPath,
   start,
+  stopIfRunning,
   succeeded,
   type Child,
   type Ended,
@@ -56,10 +57,7 @@ export function zstdInto(
   input.succeeded.catch(() => undefined); // reported through `written` when zstd succeeded
   const written = succeeded('zstd', exit).then(() => input.succeeded);
   written.catch(() => undefined); // its reader reports it
-  const stop = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
-  };
-  return { written, stop };
+  return { written, stop: () => stopIfRunning(child) };
 }
 
 /**
@@ -98,9 +96,7 @@ export async function zstdToFile(program: string, input: Readable, file: string)
 
 /** Stops zstd when the stream is torn down early (a failed upload, a cancelled run). */
 function stoppingChild<T extends Readable>(stream: T, child: Child): T {
-  stream.on('close', () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
-  });
+  stream.on('close', () => stopIfRunning(child));
   return stream;
 }
 

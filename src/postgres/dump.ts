@@ -8,7 +8,14 @@ import { urlWithoutPassword } from '../inputs/database.js';
 import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
 import type { BackupSettings, DatabaseTarget } from '../settings.js';
 import { clientProgram, type ClientContext } from './client/index.js';
-import { guardedStdout, libpqEnv, start, succeeded, type Program } from './programs.js';
+import {
+  guardedStdout,
+  libpqEnv,
+  start,
+  stopIfRunning,
+  succeeded,
+  type Program,
+} from './programs.js';
 import {
   connect,
   databaseSize,
@@ -80,7 +87,7 @@ export async function openDumpSource(
   const close = async () => {
     if (closed) return;
     closed = true;
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    stopIfRunning(child);
     await exit.catch(() => undefined);
     await snapshotClient.end().catch(() => undefined);
   };

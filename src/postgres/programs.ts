@@ -135,6 +135,11 @@ export function start(
   return { child, exit };
 }
 
+/** Stops a program that is still running (default SIGTERM); one that has ended is left alone. */
+export function stopIfRunning(child: Pick<Child, 'exitCode' | 'signalCode' | 'kill'>): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill();
+}
+
 /** One line describing how a program ended badly. */
 export function failureLine(name: string, ended: Ended): string {
   const how = ended.signal ? `was stopped by ${ended.signal}` : `exited with code ${ended.code}`;
