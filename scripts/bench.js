@@ -310,10 +310,11 @@ try {
       env: pgEnv,
       stdout: nullFd,
     });
-  // For reference, when zstd is installed: pg_dump -Fc -Z0 | zstd -3, pg_dump's stdout handed
-  // straight to zstd's stdin (no shell, and no Node in the data path). What compression at
-  // this level costs on this data, whoever does it.
+  // For reference, when zstd is installed: pg_dump -Fc -Z0 | zstd -3 on as many threads as the
+  // product gives zstd, pg_dump's stdout handed straight to zstd's stdin (no shell, and no Node in
+  // the data path). What compression at this level costs on this data, whoever does it.
   const zstdBin = onPath('zstd');
+  const zstdThreads = Math.min(os.availableParallelism(), 4);
   const zstdPipe = async (level) => {
     const started = process.hrtime.bigint();
     const dump = spawn(
@@ -325,7 +326,7 @@ try {
       },
     );
     const out = path.join(work, 'reference.dump.zst');
-    const zstd = spawn(zstdBin, [`-${level}`, '-q', '-f', '-o', out], {
+    const zstd = spawn(zstdBin, [`-${level}`, `-T${zstdThreads}`, '-q', '-f', '-o', out], {
       stdio: [dump.stdout, 'ignore', 'inherit'],
     });
     // zstd holds its own copy of the pipe; Node's would keep pg_dump's stdio open forever.
@@ -563,7 +564,7 @@ try {
       ? [3, 1].map((level) =>
           row(
             `zstd-pipe-${level}`,
-            `reference: pg_dump -Fc -Z0 \\| zstd -${level} → file (no Node)`,
+            `reference: pg_dump -Fc -Z0 \\| zstd -${level} -T${zstdThreads} → file (no Node)`,
             {
               size: sizes[`zstd-pipe-${level}`],
               fasterThanCommon: med['common-dir'] / med[`zstd-pipe-${level}`],

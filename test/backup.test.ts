@@ -6,7 +6,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -15,6 +15,7 @@ import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/l
 import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
 import { restoreByHand } from './support/by-hand.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { failingProgram } from './support/failing-program.js';
 import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 
 const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
@@ -156,6 +157,7 @@ describe('backup to S3, age-encrypted', () => {
 
   it('uploads the object and manifest under the prefix', async () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Compressing with \/.*\/zstd, then encrypting with \/.*\/age\n/);
     const client = new S3Client(testS3ClientConfig());
     const listing = await client.send(
       new ListObjectsV2Command({ Bucket: testS3Bucket(), Prefix: `${prefix}/` }),
@@ -236,23 +238,79 @@ describe('zstd: its own program when the machine has one, else Node’s', () => 
     '%s with a zstd that fails half-way: non-zero exit naming zstd, nothing stored',
     async (what, inputs) => {
       const bin = path.join(work, 'failing-zstd');
-      await mkdir(bin, { recursive: true });
+      const PATH = await failingProgram(bin, 'zstd', {
+        reads: 100_000,
+        code: 3,
+        message: 'zstd: simulated disk error',
+      });
       await writeFile(path.join(bin, 'filler'), randomBytes(1 << 20));
-      await writeFile(
-        path.join(bin, 'zstd'),
-        '#!/bin/sh\nhead -c 100000 >/dev/null\necho "zstd: simulated disk error" >&2\nexit 3\n',
-        { mode: 0o755 },
-      );
       const store = path.join(work, `failing-zstd-${what.length}`);
       const run = await runAction(
         { storage: store, 'database-url': source.url, ...inputs },
-        { env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` }, cwd: bin },
+        { env: { PATH }, cwd: bin },
       );
       expect(run.code).not.toBe(0);
       expect(lastErrorLine(run)).toMatch(/zstd exited with code 3: zstd: simulated disk error/);
       expect(await filesUnder(store)).toEqual([]);
     },
   );
+});
+
+describe('age: its own program when the machine has one, else Node’s', () => {
+  let identities: string[];
+  let recipients: string;
+
+  beforeAll(async () => {
+    identities = [await generateIdentity(), await generateIdentity()];
+    recipients = (await Promise.all(identities.map((key) => identityToRecipient(key)))).join('\n');
+  });
+
+  it('zstd and then the age program write the file, which each recipient restores by hand', async () => {
+    const store = path.join(work, 'program-age');
+    const run = await runAction({
+      storage: store,
+      'database-url': source.url,
+      'age-recipients': recipients,
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /Compressing with \/.*\/zstd, then encrypting with \/.*\/age, which writes the file itself/,
+    );
+    const file = path.join(store, run.outputs['backup-key'] ?? '');
+    expect(
+      createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex'),
+    ).toBe(run.outputs['sha256']);
+    for (const identity of identities) await expectRestoredEqual(file, identity);
+  });
+
+  it('with BACKUP_ACTION_AGE=node, Node seals the same format', async () => {
+    const store = path.join(work, 'node-age');
+    const run = await runAction(
+      { storage: store, 'database-url': source.url, 'age-recipients': recipients },
+      { env: { BACKUP_ACTION_AGE: 'node' } },
+    );
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).not.toContain('encrypting with');
+    await expectRestoredEqual(path.join(store, run.outputs['backup-key'] ?? ''), identities[1]);
+  });
+
+  it('an age program that fails half-way: non-zero exit naming age, nothing stored', async () => {
+    const PATH = await failingProgram(path.join(work, 'failing-age'), 'age', {
+      reads: 1000,
+      code: 5,
+      message: 'age: simulated write error',
+    });
+    const store = path.join(work, 'failing-age-store');
+    const run = await runAction(
+      { storage: store, 'database-url': source.url, 'age-recipients': recipients },
+      { env: { PATH } },
+    );
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(/age exited with code 5: age: simulated write error/);
+    expect(await filesUnder(store)).toEqual([]);
+  });
 });
 
 describe('failures publish nothing', () => {

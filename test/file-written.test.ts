@@ -9,9 +9,12 @@ import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashingCounter, hashWhileWritten } from '../src/pipeline/hash.js';
-import { zstdInto } from '../src/pipeline/zstd-program.js';
+import { findAgeProgram } from '../src/pipeline/age-program.js';
+import { chainInto, type Filter } from '../src/pipeline/chain.js';
+import { zstdFilter } from '../src/pipeline/zstd-program.js';
 import { onPath, start, succeeded } from '../src/postgres/programs.js';
 import { DirectoryStore } from '../src/storage/directory.js';
 
@@ -88,43 +91,101 @@ describe('a directory store file sink', () => {
   });
 });
 
-describe.runIf(Boolean(await onPath('zstd')))('zstd writing the file itself', () => {
-  /** `cat` of a file as the producer: a program whose stdout zstd reads directly. */
+const zstd = await onPath('zstd');
+const age = await onPath('age');
+
+describe.runIf(Boolean(zstd && age))('programs chained by pipes, the last writing the file', () => {
+  /** `cat` of a file as the producer: a program whose stdout the first filter reads directly. */
   function producer(file: string) {
     const { child, exit } = start({ path: 'cat' }, [file], process.env);
     return { stdout: child.stdout, succeeded: succeeded('cat', exit) };
   }
 
-  it('stores what zstd -d turns back into the input, hashed as stored', async () => {
-    const input = path.join(dir, 'input');
+  /** A filter that reads a little of its input, then fails as a program does. */
+  function failing(name: string, code: number): Filter {
+    const script = `head -c 1000 >/dev/null; echo "${name}: simulated failure" >&2; exit ${code}`;
+    return { name, path: '/bin/sh', args: ['-c', script], doing: 'failing' };
+  }
+
+  const passOn: Filter = { name: 'cat', path: 'cat', args: [], doing: 'copying' };
+
+  async function inputFile(): Promise<Buffer> {
     const text = Buffer.from('row\tvalue\n'.repeat(400_000));
-    await writeFile(input, Buffer.concat([text, randomBytes(2_000_000), text]));
-    const store = new DirectoryStore(dir);
-    const sink = await store.fileSink('zstd/ok.zst');
-    const zstd = (await onPath('zstd')) ?? '';
-    const { written } = zstdInto(zstd, 3, producer(input), sink.file.fd);
+    const input = Buffer.concat([text, randomBytes(2_000_000), text]);
+    await writeFile(path.join(dir, 'input'), input);
+    return input;
+  }
+
+  async function intoSink(key: string, filters: Filter[], from: string) {
+    const sink = await new DirectoryStore(dir).fileSink(key);
+    const { written } = chainInto(filters, producer(from), sink.file.fd);
     const hasher = new HashingCounter();
-    await hashWhileWritten(sink.file, written, hasher);
-    const { size } = await sink.commit();
-    const stored = await readFile(path.join(dir, 'zstd/ok.zst'));
+    try {
+      await hashWhileWritten(sink.file, written, hasher);
+    } catch (error) {
+      await sink.discard();
+      throw error;
+    }
+    return { ...(await sink.commit()), hasher };
+  }
+
+  it('zstd then age: the file that age -d and zstd -d turn back into the input, hashed as stored', async () => {
+    const input = await inputFile();
+    const identity = await generateIdentity();
+    const recipient = await identityToRecipient(identity);
+    const filters = [
+      zstdFilter(zstd ?? '', 3),
+      ...[await findAgeProgram({}, { recipients: [recipient] })],
+    ];
+    expect(filters.map((filter) => filter?.name)).toEqual(['zstd', 'age']);
+    const { size, hasher } = await intoSink(
+      'chain/ok.zst.age',
+      filters as Filter[],
+      path.join(dir, 'input'),
+    );
+    const stored = await readFile(path.join(dir, 'chain/ok.zst.age'));
     expect(size).toBe(stored.length);
     expect(hasher.bytes).toBe(stored.length);
     expect(hasher.digest()).toBe(sha256(stored));
-    const restored = execFileSync(zstd, ['-d', '-c', path.join(dir, 'zstd/ok.zst')], {
+    const keyFile = path.join(dir, 'identity');
+    await writeFile(keyFile, `${identity}\n`, { mode: 0o600 });
+    const decrypted = execFileSync(
+      'age',
+      ['-d', '-i', keyFile, path.join(dir, 'chain/ok.zst.age')],
+      {
+        maxBuffer: 1 << 26,
+      },
+    );
+    const restored = execFileSync(zstd ?? '', ['-d', '-c'], {
+      input: decrypted,
       maxBuffer: 1 << 26,
     });
-    expect(restored.equals(await readFile(input))).toBe(true);
+    expect(restored.equals(input)).toBe(true);
   });
 
-  it('fails naming the producer when it fails, though zstd itself succeeded', async () => {
-    const store = new DirectoryStore(dir);
-    const sink = await store.fileSink('zstd-bad/bad.zst');
-    const zstd = (await onPath('zstd')) ?? '';
-    const { written } = zstdInto(zstd, 3, producer(path.join(dir, 'no-such-file')), sink.file.fd);
-    await expect(hashWhileWritten(sink.file, written, new HashingCounter())).rejects.toThrow(
+  it.each([
+    [
+      'the last program',
+      'sealer',
+      [zstdFilter(zstd ?? '', 3), failing('sealer', 4)],
+      /^sealer exited with code 4: sealer: simulated failure/,
+    ],
+    [
+      'a program in the middle, though the last succeeded',
+      'packer',
+      [failing('packer', 5), passOn],
+      /^packer exited with code 5/,
+    ],
+    [
+      'the producer, though every program succeeded',
+      'producer',
+      [zstdFilter(zstd ?? '', 3), passOn],
       /^cat exited with code 1/,
-    );
-    await sink.discard();
-    expect(await everything(path.join(dir, 'zstd-bad'))).toEqual([]);
+    ],
+  ])('names %s when it fails, and leaves nothing', async (_what, folder, filters, reason) => {
+    await inputFile();
+    const from = path.join(dir, folder === 'producer' ? 'no-such-file' : 'input');
+    await expect(intoSink(`${folder}/bad`, filters, from)).rejects.toThrow(reason);
+    expect(await everything(path.join(dir, folder))).toEqual([]);
   });
 });

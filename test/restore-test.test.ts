@@ -3,7 +3,7 @@
  * manifest's counts compared, user checks run, and the scratch database gone afterwards every time.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillSampleDatabase, tableRowCounts } from '../scripts/lib/sample-db.js';
 import { lastErrorLine, runAction, signalOnceShown } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { failingProgram } from './support/failing-program.js';
 import { testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
 
 const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
@@ -179,14 +180,12 @@ describe('a bad backup fails, and leaves no scratch database', () => {
 
   it('a zstd program that fails while decompressing fails the run naming zstd', async () => {
     const { store } = await backupTo('rt_badzstd');
-    const bin = path.join(work, 'failing-zstd');
-    await mkdir(bin, { recursive: true });
-    await writeFile(
-      path.join(bin, 'zstd'),
-      '#!/bin/sh\ncat >/dev/null\necho "zstd: simulated write error" >&2\nexit 5\n',
-      { mode: 0o755 },
-    );
-    const run = await restoreTest(store, 'rt_badzstd', {}, { PATH: `${bin}:${process.env.PATH}` });
+    const PATH = await failingProgram(path.join(work, 'failing-zstd'), 'zstd', {
+      reads: 'all',
+      code: 5,
+      message: 'zstd: simulated write error',
+    });
+    const run = await restoreTest(store, 'rt_badzstd', {}, { PATH });
     expect(run.code).not.toBe(0);
     expect(lastErrorLine(run), run.stdout + run.stderr).toMatch(
       /zstd exited with code 5: zstd: simulated write error/,

@@ -11,7 +11,9 @@ import { serializeManifest, type Manifest } from '../manifest.js';
 import type { Logger } from '../modes/types.js';
 import type { FileSink, Store } from '../storage/index.js';
 import { compressor, levelOf } from './compress.js';
-import { findZstdProgram, zstdFrom, zstdInto } from './zstd-program.js';
+import { findAgeProgram } from './age-program.js';
+import { chainFrom, chainInto, describeChain, type Filter } from './chain.js';
+import { findZstdProgram, zstdFilter } from './zstd-program.js';
 import { encryptStream, type EncryptionKeys } from './encrypt.js';
 import { Batcher } from './batch.js';
 import { HashingCounter, hashWhileWritten } from './hash.js';
@@ -29,7 +31,7 @@ export interface PublishOptions {
   tool: Manifest['tool'];
   run?: Manifest['run'];
   log: Logger;
-  /** The run's environment (BACKUP_ACTION_ZSTD=node keeps compression in Node). */
+  /** The run's environment (BACKUP_ACTION_ZSTD=node, BACKUP_ACTION_AGE=node keep a layer in Node). */
   env: NodeJS.ProcessEnv;
   now: () => Date;
   signal: AbortSignal;
@@ -119,11 +121,12 @@ async function uploadThenSource<A, B>(upload: Promise<A>, source: Promise<B>): P
 }
 
 /**
- * Starts the bytes on their way into the store, hashed as stored. Into a directory store, without
- * encryption, zstd's program writes the store's file itself from pg_dump's output and Node only
- * reads it back to hash it: streamed through Node (a socket read, a file write and a buffer per
- * piece) the compressed bytes cost about 0.5 s of CPU per 100 MB, which on a 2-core machine comes
- * out of pg_dump's and zstd's share (see the README's Benchmarks).
+ * Starts the bytes on their way into the store, hashed as stored. When programs can make every
+ * layer (zstd, then age), they read pg_dump's output through the system's pipes; into a directory
+ * store the last of them writes the file itself and Node only reads it back to hash it. Streamed
+ * through Node (a socket read, a file write and a buffer per piece) the compressed bytes cost
+ * about 0.5 s of CPU per 100 MB, which on a 2-core machine comes out of pg_dump's and zstd's share
+ * (see the README's Benchmarks).
  */
 async function storing(
   key: string,
@@ -132,30 +135,55 @@ async function storing(
   hasher: HashingCounter,
 ): Promise<{ stored: Promise<{ size: number }>; raw?: Batcher }> {
   const { store, signal } = options;
-  const zstd = options.compression === 'zstd' ? await findZstdProgram(options.env) : undefined;
-  if (zstd && source.direct && !options.encryption && store.fileSink) {
-    options.log.info(`Compressing with ${zstd}, which writes the file itself`);
-    const sink = await store.fileSink(key);
-    const level = levelOf('zstd', options.compressionLevel);
-    return { stored: compressIntoFile(sink, zstd, level, source.direct(), hasher) };
+  const upload = (body: Readable) =>
+    store.upload(
+      key,
+      pipeline(body, hasher, () => undefined),
+      {
+        signal,
+        expectedBytes: source.sizeEstimate,
+      },
+    );
+  const filters = source.direct ? await programsFor(options) : undefined;
+  if (filters && source.direct) {
+    if (store.fileSink) {
+      options.log.info(`${describeChain(filters)}, which writes the file itself`);
+      const sink = await store.fileSink(key);
+      return { stored: programsIntoFile(sink, filters, source.direct(), hasher) };
+    }
+    options.log.info(describeChain(filters));
+    return { stored: upload(chainFrom(filters, source.direct())) };
   }
+  const zstd = options.compression === 'zstd' ? await findZstdProgram(options.env) : undefined;
   if (zstd) options.log.info(`Compressing with ${zstd}`);
   const { body, raw } = await layered(source, options, zstd);
-  const sent = pipeline(body, hasher, () => undefined);
-  return {
-    stored: store.upload(key, sent, { signal, expectedBytes: source.sizeEstimate }),
-    raw,
-  };
+  return { stored: upload(body), raw };
 }
 
-async function compressIntoFile(
+/** The programs that make every layer of the stored bytes, or undefined when one needs Node. */
+async function programsFor(options: PublishOptions): Promise<Filter[] | undefined> {
+  const filters: Filter[] = [];
+  if (options.compression === 'gzip') return undefined;
+  if (options.compression === 'zstd') {
+    const zstd = await findZstdProgram(options.env);
+    if (!zstd) return undefined;
+    filters.push(zstdFilter(zstd, levelOf('zstd', options.compressionLevel)));
+  }
+  if (options.encryption) {
+    const age = await findAgeProgram(options.env, options.encryption);
+    if (!age) return undefined;
+    filters.push(age);
+  }
+  return filters.length > 0 ? filters : undefined;
+}
+
+async function programsIntoFile(
   sink: FileSink,
-  zstd: string,
-  level: number,
+  filters: Filter[],
   input: DirectOutput,
   hasher: HashingCounter,
 ): Promise<{ size: number }> {
-  const { written, stop } = zstdInto(zstd, level, input, sink.file.fd);
+  const { written, stop } = chainInto(filters, input, sink.file.fd);
   try {
     await hashWhileWritten(sink.file, written, hasher);
     return await sink.commit();
@@ -180,7 +208,7 @@ async function layered(
     options.encryption ? encryptStream(stream, options.encryption) : stream;
   if (zstd && source.direct) {
     const level = levelOf('zstd', options.compressionLevel);
-    return { body: await encrypted(zstdFrom(zstd, level, source.direct())) };
+    return { body: await encrypted(chainFrom([zstdFilter(zstd, level)], source.direct())) };
   }
   const raw = new Batcher();
   const compress = compressor(options.compression, options.compressionLevel, zstd);

@@ -101,7 +101,7 @@ export async function openDumpSource(
     dump: { program: 'pg_dump', version: plan.program.version },
     sizeEstimate: plan.databaseBytes,
     get output() {
-      return (output ??= guardedStdout('pg_dump', child, exit));
+      return (output ??= guardedStdout(child.stdout, succeeded('pg_dump', exit)));
     },
     direct: () => ({ stdout: child.stdout, succeeded: succeeded('pg_dump', exit) }),
     async finished(): Promise<SourceFacts> {

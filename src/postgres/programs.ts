@@ -160,18 +160,11 @@ export function succeeded(name: string, exit: Promise<Ended>): Promise<void> {
 }
 
 /**
- * The program's stdout, which ends only once the program has exited successfully: a program that
- * fails after writing (pg_dump losing its connection) errors the stream, so no upload completes.
- * With `upstream` (the producer of the program's input), it also waits for that to succeed.
+ * A program's stdout that ends only once `outcome` resolves (the program, and whatever fed it,
+ * succeeded): a program that fails after writing (pg_dump losing its connection) errors the
+ * stream, so no upload completes.
  */
-export function guardedStdout(
-  name: string,
-  child: Child,
-  exit: Promise<Ended>,
-  upstream: Promise<void> = Promise.resolve(),
-): Readable {
-  upstream.catch(() => undefined); // reported through `outcome` when the program itself succeeded
-  const outcome = succeeded(name, exit).then(() => upstream);
+export function guardedStdout(stdout: Readable, outcome: Promise<void>): Readable {
   const guard = new Transform({
     // Each read from a pipe is a fresh buffer, handed on whole: the last stage may release it.
     transform(chunk: Buffer, _encoding, done) {
@@ -181,9 +174,8 @@ export function guardedStdout(
       outcome.then(() => done(), done);
     },
   });
-  child.stdout.on('error', (error) => guard.destroy(error));
-  child.stdout.pipe(guard);
-  // The program's own failure comes first: a producer it stopped reading (SIGPIPE) is a consequence.
+  stdout.on('error', (error) => guard.destroy(error));
+  stdout.pipe(guard);
   outcome.catch((error: Error) => {
     if (!guard.destroyed) guard.destroy(error);
   });
