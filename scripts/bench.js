@@ -77,7 +77,8 @@ const mb = (bytes) => bytes / 1024 / 1024;
 
 /**
  * Runs a program (no shell), timing it; with `watchMemory`, polls /proc/<pid>/status for the
- * high-water mark of its resident set (VmHWM), plus that of its zstd child, until it exits.
+ * high-water mark of its resident set (VmHWM), plus those of its zstd and age children, until it
+ * exits.
  */
 function runTimed(file, argv, { env = process.env, stdout = 'pipe', watchMemory = false } = {}) {
   return new Promise((resolve, reject) => {
@@ -88,13 +89,13 @@ function runTimed(file, argv, { env = process.env, stdout = 'pipe', watchMemory 
     child.stdout?.setEncoding('utf8').on('data', (text) => (out += text));
     child.stderr.setEncoding('utf8').on('data', (text) => (err = (err + text).slice(-8000)));
     let ownKb = 0;
-    let compressorKb = 0;
+    const programKb = new Map();
     const poll = () => {
       ownKb = Math.max(ownKb, highWaterKb(child.pid).kb);
-      // The product's zstd program counts as the product's memory (pg_dump, the database's, not).
+      // The product's zstd and age programs count as its memory (pg_dump, the database's, not).
       for (const pid of childPids(child.pid)) {
         const { name, kb } = highWaterKb(pid);
-        if (name === 'zstd') compressorKb = Math.max(compressorKb, kb);
+        if (PRODUCT_PROGRAMS.has(name)) programKb.set(name, Math.max(programKb.get(name) ?? 0, kb));
       }
     };
     const timer = watchMemory ? setInterval(poll, 20) : undefined;
@@ -112,10 +113,13 @@ function runTimed(file, argv, { env = process.env, stdout = 'pipe', watchMemory 
         );
         return;
       }
-      resolve({ seconds, stdout: out, stderr: err, peakMb: (ownKb + compressorKb) / 1024 });
+      const programsKb = [...programKb.values()].reduce((sum, kb) => sum + kb, 0);
+      resolve({ seconds, stdout: out, stderr: err, peakMb: (ownKb + programsKb) / 1024 });
     });
   });
 }
+
+const PRODUCT_PROGRAMS = new Set(['zstd', 'age']);
 
 /** A process's name and the high-water mark of its resident set (0 once it is gone). */
 function highWaterKb(pid) {
@@ -310,11 +314,11 @@ try {
       env: pgEnv,
       stdout: nullFd,
     });
-  // For reference, when zstd is installed: pg_dump -Fc -Z0 | zstd -3 on as many threads as the
-  // product gives zstd, pg_dump's stdout handed straight to zstd's stdin (no shell, and no Node in
-  // the data path). What compression at this level costs on this data, whoever does it.
+  // For reference, when zstd is installed: pg_dump -Fc -Z0 | zstd -3 with the threads and job size
+  // the product gives zstd, pg_dump's stdout handed straight to zstd's stdin (no shell, and no
+  // Node in the data path). What compression at this level costs on this data, whoever does it.
   const zstdBin = onPath('zstd');
-  const zstdThreads = Math.min(os.availableParallelism(), 4);
+  const zstdJobs = [`-T${Math.min(os.availableParallelism(), 4)}`, '-B1048576'];
   const zstdPipe = async (level) => {
     const started = process.hrtime.bigint();
     const dump = spawn(
@@ -326,7 +330,7 @@ try {
       },
     );
     const out = path.join(work, 'reference.dump.zst');
-    const zstd = spawn(zstdBin, [`-${level}`, `-T${zstdThreads}`, '-q', '-f', '-o', out], {
+    const zstd = spawn(zstdBin, [`-${level}`, ...zstdJobs, '-q', '-f', '-o', out], {
       stdio: [dump.stdout, 'ignore', 'inherit'],
     });
     // zstd holds its own copy of the pipe; Node's would keep pg_dump's stdio open forever.
@@ -564,7 +568,7 @@ try {
       ? [3, 1].map((level) =>
           row(
             `zstd-pipe-${level}`,
-            `reference: pg_dump -Fc -Z0 \\| zstd -${level} -T${zstdThreads} → file (no Node)`,
+            `reference: pg_dump -Fc -Z0 \\| zstd -${level} ${zstdJobs.join(' ')} → file (no Node)`,
             {
               size: sizes[`zstd-pipe-${level}`],
               fasterThanCommon: med['common-dir'] / med[`zstd-pipe-${level}`],
@@ -894,7 +898,7 @@ function renderMarkdown(r) {
   if (r.memory.length) {
     lines.push('');
     lines.push(
-      `| peak memory (RSS, VmHWM of the CLI process and its zstd) | ${mb(r.database.bytes).toFixed(0)} MB database | ${r.database.doubledBytes ? `${mb(r.database.doubledBytes).toFixed(0)} MB database` : '2×'} | change |`,
+      `| peak memory (RSS, VmHWM of the CLI process and its zstd and age) | ${mb(r.database.bytes).toFixed(0)} MB database | ${r.database.doubledBytes ? `${mb(r.database.doubledBytes).toFixed(0)} MB database` : '2×'} | change |`,
     );
     lines.push('| --- | ---: | ---: | ---: |');
     for (const m of r.memory) {
