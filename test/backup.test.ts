@@ -285,6 +285,20 @@ describe('age: its own program when the machine has one, else Node’s', () => {
     for (const identity of identities) await expectRestoredEqual(file, identity);
   });
 
+  it('without compression the age program reads pg_dump itself, and the file restores by hand', async () => {
+    const store = path.join(work, 'program-age-uncompressed');
+    const run = await runAction({
+      storage: store,
+      'database-url': source.url,
+      'age-recipients': recipients,
+      compression: 'none',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Encrypting with \/.*\/age, which writes the file itself/);
+    expect(run.outputs['backup-key']).toMatch(/\.dump\.age$/);
+    await expectRestoredEqual(path.join(store, run.outputs['backup-key'] ?? ''), identities[0]);
+  });
+
   it('with BACKUP_ACTION_AGE=node, Node seals the same format', async () => {
     const store = path.join(work, 'node-age');
     const run = await runAction(

@@ -9,9 +9,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -24,6 +25,7 @@ import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { forgeBackup } from './support/forge.js';
 
 const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+const RECIPIENT = await identityToRecipient(await generateX25519Identity());
 const PART = /^PUT .*partNumber=/;
 
 let db: FreshDatabase;
@@ -174,31 +176,51 @@ describe('the run is cancelled', () => {
   });
 });
 
-describe('the run is cancelled while zstd writes a directory store’s file itself', () => {
-  it('SIGTERM stops pg_dump, leaves no file at all, not even a partial one', async () => {
-    // pg_dump waits for its lock on the table: the run is mid-dump for as long as this holds.
-    const locker = new pg.Client({ connectionString: db.url });
-    await locker.connect();
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE filler IN ACCESS EXCLUSIVE MODE');
-    const store = path.join(work, 'cancelled-dir');
-    try {
-      const run = await runAction(
-        { storage: store, name: 'db', 'database-url': db.url },
-        { onStart: signalOnceShown('which writes the file itself', 'SIGTERM', 500) },
-      );
-      expect(run.code).not.toBe(0);
-      expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
-      expect(await readdir(store, { recursive: true })).toEqual(['db']);
-      const { rows } = await locker.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
-        [db.name],
-      );
-      expect(rows[0].n).toBe(0);
-    } finally {
-      await locker.end();
+/** Processes that still hold a file under `dir` open (an orphaned zstd or age would). */
+async function holdersOf(dir: string): Promise<string[]> {
+  const holders: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry))) {
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
+    for (const fd of fds) {
+      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+      if (target.startsWith(dir)) holders.push(`${pid}: ${target}`);
     }
-  });
+  }
+  return holders;
+}
+
+describe('the run is cancelled while programs write a directory store’s file themselves', () => {
+  it.each([
+    ['zstd', {}],
+    ['zstd, then age', { 'age-recipients': RECIPIENT }],
+  ])(
+    '%s: SIGTERM stops pg_dump and the programs, and leaves no file at all, not even a partial one',
+    async (_programs, inputs) => {
+      // pg_dump waits for its lock on the table: the run is mid-dump for as long as this holds.
+      const locker = new pg.Client({ connectionString: db.url });
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE filler IN ACCESS EXCLUSIVE MODE');
+      const store = path.join(work, `cancelled-dir-${Object.keys(inputs).length}`);
+      try {
+        const run = await runAction(
+          { storage: store, name: 'db', 'database-url': db.url, ...inputs },
+          { onStart: signalOnceShown('which writes the file itself', 'SIGTERM', 500) },
+        );
+        expect(run.code).not.toBe(0);
+        expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
+        expect(await readdir(store, { recursive: true })).toEqual(['db']);
+        expect(await holdersOf(store)).toEqual([]);
+        const { rows } = await locker.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
+          [db.name],
+        );
+        expect(rows[0].n).toBe(0);
+      } finally {
+        await locker.end();
+      }
+    },
+  );
 });
 
 describe('runs at the same time', () => {
