@@ -6,12 +6,13 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
+import { onPath } from '../src/postgres/programs.js';
 import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
 import { restoreByHand } from './support/by-hand.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
@@ -296,6 +297,32 @@ describe('age: its own program when the machine has one, else Node’s', () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Encrypting with \/.*\/age, which writes the file itself/);
     expect(run.outputs['backup-key']).toMatch(/\.dump\.age$/);
+    await expectRestoredEqual(path.join(store, run.outputs['backup-key'] ?? ''), identities[0]);
+  });
+
+  it('zstd and age are given none of the run’s secrets, only what they need to run', async () => {
+    const bin = path.join(work, 'env-spies');
+    await mkdir(bin, { recursive: true });
+    for (const name of ['zstd', 'age']) {
+      const real = await onPath(name);
+      await writeFile(
+        path.join(bin, name),
+        `#!/bin/sh\nenv > "${bin}/${name}.env"\nexec "${real}" "$@"\n`,
+        { mode: 0o755 },
+      );
+    }
+    const store = path.join(work, 'env-spied');
+    const run = await runAction(
+      { storage: store, 'database-url': source.url, 'age-recipients': recipients },
+      { env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` } },
+    );
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    for (const name of ['zstd', 'age']) {
+      const seen = await readFile(path.join(bin, `${name}.env`), 'utf8');
+      expect(seen).toMatch(/^PATH=/m);
+      expect(seen).not.toContain(password);
+      expect(seen).not.toMatch(/^INPUT_/m);
+    }
     await expectRestoredEqual(path.join(store, run.outputs['backup-key'] ?? ''), identities[0]);
   });
 

@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { findProgram, unwrapped } from '../src/postgres/programs.js';
+import { findProgram, helperEnv, unwrapped } from '../src/postgres/programs.js';
 
 let root: string;
 let wrapped: string;
@@ -63,3 +63,16 @@ it.runIf(path.basename(await realpath('/usr/bin/pg_dump').catch(() => '')) === '
     expect(program.version).toMatch(/^\d+\.\d+$/);
   },
 );
+
+it('helper programs get only what they need to run from the environment', () => {
+  const env = {
+    PATH: '/usr/bin',
+    HOME: '/home/runner',
+    LANG: 'C.UTF-8',
+    'INPUT_DATABASE-URL': 'postgres://u:secret@db/app',
+    BACKUP_ACTION_ENCRYPTION_PASSPHRASE: 'secret',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    GITHUB_TOKEN: 'secret',
+  };
+  expect(helperEnv(env)).toEqual({ PATH: '/usr/bin', HOME: '/home/runner', LANG: 'C.UTF-8' });
+});

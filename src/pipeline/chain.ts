@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import {
   guardedStdout,
+  helperEnv,
   start,
   stopIfRunning,
   succeeded,
@@ -49,7 +50,7 @@ function startChain(filters: Filter[], input: DirectOutput, stdout: 'pipe' | num
     const { child, exit } = start(
       { path: filter.path },
       filter.args,
-      process.env,
+      helperEnv(),
       feeding.stdout,
       out,
     );

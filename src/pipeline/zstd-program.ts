@@ -10,6 +10,7 @@ import { Duplex, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   guardedStdout,
+  helperEnv,
   onPath,
   start,
   stopIfRunning,
@@ -54,7 +55,7 @@ export function zstdFilter(file: string, level: number): Filter {
  * exited successfully, so a compressor that fails half-way can never complete an upload.
  */
 export function zstdThrough(file: string, level: number): Duplex {
-  const { child, exit } = start({ path: file }, zstdArgs(level), process.env, 'pipe');
+  const { child, exit } = start({ path: file }, zstdArgs(level), helperEnv(), 'pipe');
   const output = guardedStdout(child.stdout, succeeded('zstd', exit));
   return stoppingChild(
     Duplex.from({ writable: into(child.stdin!, exit), readable: output }),
@@ -70,7 +71,7 @@ export async function zstdToFile(program: string, input: Readable, file: string)
   const { child, exit } = start(
     { path: program },
     ['-d', '-q', '-f', '-o', file, '-'],
-    process.env,
+    helperEnv(),
     'pipe',
   );
   try {

@@ -82,6 +82,19 @@ function exists(file: string): Promise<boolean> {
   );
 }
 
+/** What a helper program needs of the environment to run; the rest holds the run's secrets. */
+const HELPER_VARIABLES = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TMPDIR', 'TZ'];
+
+/**
+ * The environment for zstd and age: they have no use for the database URL, keys or tokens that the
+ * run's own environment carries (`INPUT_*`, `BACKUP_ACTION_*`, `AWS_*`, `GITHUB_TOKEN`).
+ */
+export function helperEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    HELPER_VARIABLES.filter((name) => base[name] !== undefined).map((name) => [name, base[name]]),
+  );
+}
+
 /** libpq reads the password from the environment, so it never shows in the process list. */
 export function libpqEnv(
   target: DatabaseTarget,
