@@ -803,10 +803,13 @@ function evaluate(r) {
   const least = ref?.cpuSeconds ? ref.cpuSeconds / r.machine.nproc / t.floor.seconds : undefined;
   const bound = (needed) => {
     if (least === undefined) return undefined;
-    const reference = `zstd -3 with no Node took ${ratio(ref.ratio)}; its ${ref.cpuSeconds.toFixed(1)} core-seconds need ≥ ${ratio(least)} on ${r.machine.nproc} cores`;
+    // Two figures that round alike get a third decimal, so that "out of reach" shows why.
+    const digits = needed.toFixed(2) === least.toFixed(2) ? 3 : 2;
+    const shown = (n) => `${n.toFixed(digits)}×`;
+    const reference = `zstd -3 with no Node took ${ratio(ref.ratio)}; its ${ref.cpuSeconds.toFixed(1)} core-seconds need ≥ ${shown(least)} on ${r.machine.nproc} cores`;
     return least > needed
-      ? `out of reach in this run: ${ratio(needed)} needed; ${reference}`
-      : `${ratio(needed)} needed; ${reference}`;
+      ? `out of reach in this run: ${shown(needed)} needed; ${reference}`
+      : `${shown(needed)} needed; ${reference}`;
   };
   add(
     'backup, zstd → directory',
