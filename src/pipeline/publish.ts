@@ -135,16 +135,15 @@ async function storing(
   hasher: HashingCounter,
 ): Promise<{ stored: Promise<{ size: number }>; raw?: Batcher }> {
   const { store, signal } = options;
+  const sizing = { signal, expectedBytes: source.sizeEstimate };
   const upload = (body: Readable) =>
     store.upload(
       key,
       pipeline(body, hasher, () => undefined),
-      {
-        signal,
-        expectedBytes: source.sizeEstimate,
-      },
+      sizing,
     );
-  const filters = source.direct ? await programsFor(options) : undefined;
+  const zstd = options.compression === 'zstd' ? await findZstdProgram(options.env) : undefined;
+  const filters = source.direct ? await programsFor(options, zstd) : undefined;
   if (filters && source.direct) {
     if (store.fileSink) {
       options.log.info(`${describeChain(filters)}, which writes the file itself`);
@@ -154,18 +153,22 @@ async function storing(
     options.log.info(describeChain(filters));
     return { stored: upload(chainFrom(filters, source.direct())) };
   }
-  const zstd = options.compression === 'zstd' ? await findZstdProgram(options.env) : undefined;
   if (zstd) options.log.info(`Compressing with ${zstd}`);
   const { body, raw } = await layered(source, options, zstd);
   return { stored: upload(body), raw };
 }
 
-/** The programs that make every layer of the stored bytes, or undefined when one needs Node. */
-async function programsFor(options: PublishOptions): Promise<Filter[] | undefined> {
+/**
+ * The programs that make every layer of the stored bytes (`zstd`, the zstd program found, if
+ * any), or undefined when one needs Node.
+ */
+async function programsFor(
+  options: PublishOptions,
+  zstd: string | undefined,
+): Promise<Filter[] | undefined> {
   const filters: Filter[] = [];
   if (options.compression === 'gzip') return undefined;
   if (options.compression === 'zstd') {
-    const zstd = await findZstdProgram(options.env);
     if (!zstd) return undefined;
     filters.push(zstdFilter(zstd, levelOf('zstd', options.compressionLevel)));
   }
