@@ -316,10 +316,12 @@ try {
     });
   // For reference, when zstd is installed: pg_dump -Fc -Z0 | zstd -3 with the threads and job size
   // the product gives zstd, pg_dump's stdout handed straight to zstd's stdin (no shell, and no
-  // Node in the data path). What compression at this level costs on this data, whoever does it.
+  // Node in the data path). What compression at this level costs on this data, whoever does it;
+  // with age installed too, the same piped on into age, for what encryption adds.
   const zstdBin = onPath('zstd');
+  const ageBin = onPath('age');
   const zstdJobs = [`-T${Math.min(os.availableParallelism(), 4)}`, '-B1048576'];
-  const zstdPipe = async (level) => {
+  const zstdPipe = async (level, encrypted = false) => {
     const started = process.hrtime.bigint();
     const dump = spawn(
       pgDump,
@@ -330,20 +332,29 @@ try {
       },
     );
     const out = path.join(work, 'reference.dump.zst');
-    const zstd = spawn(zstdBin, [`-${level}`, ...zstdJobs, '-q', '-f', '-o', out], {
-      stdio: [dump.stdout, 'ignore', 'inherit'],
+    const zstdOut = ['-q', '-f', ...(encrypted ? ['-c'] : ['-o', out])];
+    const zstd = spawn(zstdBin, [`-${level}`, ...zstdJobs, ...zstdOut], {
+      stdio: [dump.stdout, encrypted ? 'pipe' : 'ignore', 'inherit'],
     });
-    // zstd holds its own copy of the pipe; Node's would keep pg_dump's stdio open forever.
+    // Each program holds its own copy of its pipe; Node's would keep the one before open forever.
     dump.stdout.destroy();
+    const programs = [dump, zstd];
+    if (encrypted) {
+      programs.push(
+        spawn(ageBin, ['-r', recipient, '-o', out], { stdio: [zstd.stdout, 'ignore', 'inherit'] }),
+      );
+      zstd.stdout.destroy();
+    }
     const codes = await Promise.all(
-      [dump, zstd].map((child) => new Promise((resolve) => child.on('close', resolve))),
+      programs.map((child) => new Promise((resolve) => child.on('close', resolve))),
     );
     if (codes.some((code) => code !== 0))
-      throw new Error(`pg_dump | zstd failed: ${codes.join(', ')}`);
-    sizes[`zstd-pipe-${level}`] = (await stat(out)).size;
+      throw new Error(`pg_dump | zstd${encrypted ? ' | age' : ''} failed: ${codes.join(', ')}`);
+    sizes[referenceKey(level, encrypted)] = (await stat(out)).size;
     await rm(out);
     return Number(process.hrtime.bigint() - started) / 1e9;
   };
+  const references = zstdBin ? [[3, false], [1, false], ...(ageBin ? [[3, true]] : [])] : [];
   // The usual script: pg_dump -Fc --compress=9 -f file, then the file uploaded with the AWS SDK's
   // multipart Upload (what `aws s3 cp` does), or copied into a directory.
   const common = async (round) => {
@@ -392,6 +403,7 @@ try {
       peakMb: run.peakMb,
       size: Number(out['size-bytes']),
       id: out['backup-id'],
+      key: out['backup-key'],
     };
   };
 
@@ -447,17 +459,23 @@ try {
   ];
   const times = {
     floor: [],
-    'zstd-pipe-3': [],
-    'zstd-pipe-1': [],
+    ...Object.fromEntries(references.map(([level, age]) => [referenceKey(level, age), []])),
     'common-s3': [],
     'common-dir': [],
     'restore-floor': [],
     'restore-test': [],
     'restore-test-reported': [],
+    'restore-decompress': [],
+    'restore-count': [],
+    'restore-drop': [],
   };
   // The machine's busy core-seconds during each run whose cost in CPU the tables show.
   const cpu = Object.fromEntries(
-    ['floor', 'zstd-pipe-3', 'zstd-pipe-1', ...VARIANTS.map((v) => v.key)].map((k) => [k, []]),
+    [
+      'floor',
+      ...references.map(([level, age]) => referenceKey(level, age)),
+      ...VARIANTS.map((v) => v.key),
+    ].map((k) => [k, []]),
   );
   const busyDuring = async (key, fn) => {
     const before = machineBusySeconds();
@@ -478,15 +496,15 @@ try {
   );
   sizes.floor = (await stat(rawFile)).size;
 
-  // The dump-side runs of a round. Each round starts one further along this list, and the two
-  // restores swap places every round, so that no run always follows the same one: what a heavy
-  // run leaves behind (writeback, page cache it displaced) lands on a different run each round.
-  let plainId = '';
+  // The dump-side runs of a round. Each round starts one further along this list, and so do the
+  // restore-side runs, so that no run always follows the same one: what a heavy run leaves behind
+  // (writeback, page cache it displaced) lands on a different run each round.
+  let plain = { id: '', key: '' };
   const dumpRuns = [
     async () => times.floor.push((await busyDuring('floor', floor)).seconds),
-    ...(zstdBin ? [3, 1] : []).map((level) => async () => {
-      const key = `zstd-pipe-${level}`;
-      times[key].push(await busyDuring(key, () => zstdPipe(level)));
+    ...references.map(([level, age]) => async () => {
+      const key = referenceKey(level, age);
+      times[key].push(await busyDuring(key, () => zstdPipe(level, age)));
     }),
     async (round) => {
       const c = await common(round);
@@ -498,33 +516,58 @@ try {
       times[v.key].push(r.seconds);
       peaks[v.key].push(r.peakMb);
       sizes[v.key] = r.size;
-      if (v.key === 'dir') plainId = r.id;
+      if (v.key === 'dir') plain = r;
     }),
   ];
+  const timed = async (key, fn) => {
+    const started = process.hrtime.bigint();
+    await fn();
+    times[key].push(Number(process.hrtime.bigint() - started) / 1e9);
+  };
   // Restore floor: a fresh database, pg_restore --jobs 2 of the uncompressed local archive.
   const restoreFloor = async (round) => {
     const name = `restore_floor_${round}`;
-    const t = process.hrtime.bigint();
-    await createDatabase(cluster.url, name);
-    await runTimed(
-      pgRestore,
-      [
-        '--jobs=2',
-        '--no-owner',
-        '--no-privileges',
-        '--no-password',
-        '--exit-on-error',
-        dbArg(name),
-        rawFile,
-      ],
-      { env: pgEnv },
+    await timed('restore-floor', async () => {
+      await createDatabase(cluster.url, name);
+      await runTimed(
+        pgRestore,
+        [
+          '--jobs=2',
+          '--no-owner',
+          '--no-privileges',
+          '--no-password',
+          '--exit-on-error',
+          dbArg(name),
+          rawFile,
+        ],
+        { env: pgEnv },
+      );
+    });
+    // What a restore-test does after its restore, each timed alone: every table counted (one
+    // connection, one table after another, as the product does), then the drop.
+    await timed('restore-count', () =>
+      withClient(withDatabase(cluster.url, name), countEveryTable),
     );
-    times['restore-floor'].push(Number(process.hrtime.bigint() - t) / 1e9);
-    await dropDatabase(cluster.url, name);
+    await timed('restore-drop', () => dropDatabase(cluster.url, name));
+  };
+  // This round's plain backup decompressed into a file by zstd alone, with no Node: pg_restore
+  // --jobs needs the whole file before it starts, so no restore-test of it can skip this wait.
+  const decompressAlone = async () => {
+    const out = path.join(work, 'decompressed.dump');
+    const run = await runTimed(zstdBin, [
+      '-d',
+      '-q',
+      '-f',
+      path.join(dirStore, plain.key),
+      '-o',
+      out,
+    ]);
+    times['restore-decompress'].push(run.seconds);
+    await rm(out);
   };
   // This product's restore-test of the same data: this round's plain directory backup.
   const productRestore = async () => {
-    const rt = await restoreTest(plainId);
+    const rt = await restoreTest(plain.id);
     times['restore-test'].push(rt.seconds);
     times['restore-test-reported'].push(Number(outputs(rt.stdout)['restore-seconds']));
     peaks['restore-test'] = [...(peaks['restore-test'] ?? []), rt.peakMb];
@@ -537,8 +580,9 @@ try {
       await settle();
       await run(round);
     }
-    const restores = [restoreFloor, productRestore];
-    for (const run of round % 2 ? restores : restores.reverse()) {
+    const restores = [restoreFloor, productRestore, ...(zstdBin ? [decompressAlone] : [])];
+    const turn = round % restores.length;
+    for (const run of [...restores.slice(turn), ...restores.slice(0, turn)]) {
       await settle();
       await run(round);
     }
@@ -564,19 +608,18 @@ try {
   });
   report.timings = [
     row('floor', 'floor: pg_dump -Fc -Z0 → /dev/null', { size: sizes.floor }),
-    ...(zstdBin
-      ? [3, 1].map((level) =>
-          row(
-            `zstd-pipe-${level}`,
-            `reference: pg_dump -Fc -Z0 \\| zstd -${level} ${zstdJobs.join(' ')} → file (no Node)`,
-            {
-              size: sizes[`zstd-pipe-${level}`],
-              fasterThanCommon: med['common-dir'] / med[`zstd-pipe-${level}`],
-              sizeVsCommon: sizes[`zstd-pipe-${level}`] / sizes.common,
-            },
-          ),
-        )
-      : []),
+    ...references.map(([level, age]) => {
+      const key = referenceKey(level, age);
+      return row(
+        key,
+        `reference: pg_dump -Fc -Z0 \\| zstd -${level} ${zstdJobs.join(' ')}${age ? ' \\| age -r' : ''} → file (no Node)`,
+        {
+          size: sizes[key],
+          fasterThanCommon: med['common-dir'] / med[key],
+          sizeVsCommon: sizes[key] / sizes.common,
+        },
+      );
+    }),
     row(
       'common-dir',
       'common script: pg_dump -Fc --compress=9 -f file, then copied to a directory',
@@ -611,6 +654,20 @@ try {
       reportedSeconds: med['restore-test-reported'],
       reportedRatio: med['restore-test-reported'] / med['restore-floor'],
     },
+    ...[
+      ['restore-decompress', 'restore part, alone: zstd -d of the stored backup → file (no Node)'],
+      ['restore-count', "restore part, alone: count(*) of every table of the floor's restore"],
+      ['restore-drop', "restore part, alone: DROP DATABASE of the floor's restore"],
+    ]
+      .filter(([key]) => times[key].length > 0)
+      .map(([key, what]) => ({
+        key,
+        what,
+        seconds: med[key],
+        all: times[key],
+        ratio: med[key] / med['restore-floor'],
+        part: true,
+      })),
   ];
 
   // Memory: the same backups at twice the size.
@@ -772,6 +829,19 @@ async function countRequests() {
   }
 }
 
+/** count(*) of every user table, one after another on one connection. */
+async function countEveryTable(client) {
+  const { rows } = await client.query(
+    "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+  );
+  for (const { name } of rows) await client.query(`SELECT count(*) FROM ONLY ${name}`);
+}
+
+/** The times-table key of a no-Node reference pipeline. */
+function referenceKey(level, encrypted) {
+  return encrypted ? `zstd-age-pipe-${level}` : `zstd-pipe-${level}`;
+}
+
 function machine() {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? '?';
@@ -798,16 +868,17 @@ function evaluate(r) {
   const add = (what, goal, measured, met, bound) =>
     targets.push({ what, goal, measured, met, ...(bound ? { bound } : {}) });
   // No backup at level 3 can take less than the no-Node reference's CPU time spread perfectly
-  // over the cores: it does at least that work (the server's COPY, pg_dump, zstd -3).
+  // over the cores: it does at least that work (the server's COPY, pg_dump, zstd -3). Nor can the
+  // product take less than the reference itself: it runs that same pipeline, and more.
   const ref = t['zstd-pipe-3'];
   const least = ref?.cpuSeconds ? ref.cpuSeconds / r.machine.nproc / t.floor.seconds : undefined;
   const bound = (needed) => {
     if (least === undefined) return undefined;
-    // Two figures that round alike get a third decimal, so that "out of reach" shows why.
-    const digits = needed.toFixed(2) === least.toFixed(2) ? 3 : 2;
-    const shown = (n) => `${n.toFixed(digits)}×`;
-    const reference = `zstd -3 with no Node took ${ratio(ref.ratio)}; its ${ref.cpuSeconds.toFixed(1)} core-seconds need ≥ ${shown(least)} on ${r.machine.nproc} cores`;
-    return least > needed
+    // Figures that round alike get a third decimal, so that "out of reach" shows why.
+    const alike = [least, ref.ratio].some((n) => n.toFixed(2) === needed.toFixed(2));
+    const shown = (n) => `${n.toFixed(alike ? 3 : 2)}×`;
+    const reference = `zstd -3 with no Node took ${shown(ref.ratio)}; its ${ref.cpuSeconds.toFixed(1)} core-seconds need ≥ ${shown(least)} on ${r.machine.nproc} cores`;
+    return least > needed || ref.ratio > needed
       ? `out of reach in this run: ${shown(needed)} needed; ${reference}`
       : `${shown(needed)} needed; ${reference}`;
   };
@@ -823,7 +894,7 @@ function evaluate(r) {
     '≤ 1.5 × floor',
     ratio(t['dir-age'].ratio),
     t['dir-age'].ratio <= 1.5,
-    bound(1.5),
+    [bound(1.5), encryptedReference(t['zstd-age-pipe-3'])].filter(Boolean).join('; '),
   );
   add(
     'backup, zstd → directory, against the common script',
@@ -844,6 +915,7 @@ function evaluate(r) {
     '≤ 1.3 × restore floor',
     ratio(restore.ratio),
     restore.ratio <= 1.3,
+    restoreBound(t),
   );
   for (const m of r.memory) {
     const peak = Math.max(m.peakMb, m.peakMbDouble ?? 0);
@@ -870,6 +942,31 @@ function evaluate(r) {
   return targets;
 }
 
+/**
+ * What the no-Node pipeline into age took: encryption's cost whoever encrypts. Not a bound: its
+ * CPU time counts a second pipe that an encrypter inside the compressor would not need.
+ */
+function encryptedReference(ref) {
+  if (!ref?.cpuSeconds) return undefined;
+  return `zstd -3 \\| age with no Node took ${ref.ratio.toFixed(2)}× (${ref.cpuSeconds.toFixed(1)} core-seconds)`;
+}
+
+/**
+ * The least a restore-test can take: the restore floor, after the decompression that pg_restore
+ * --jobs must wait for (it reads a whole file), and before the counts and the drop, each alone.
+ */
+function restoreBound(t) {
+  const [decompress, count, drop] = ['restore-decompress', 'restore-count', 'restore-drop'].map(
+    (key) => t[key],
+  );
+  if (!decompress || !count || !drop) return undefined;
+  const least = 1 + decompress.ratio + count.ratio + drop.ratio;
+  const parts = `zstd -d alone ${decompress.seconds.toFixed(2)} s, then the floor, then counting ${count.seconds.toFixed(2)} s and dropping ${drop.seconds.toFixed(2)} s`;
+  return least > 1.3
+    ? `out of reach in this run: the parts alone take ${least.toFixed(2)}× (${parts})`
+    : `the parts alone take ${least.toFixed(2)}× (${parts})`;
+}
+
 function renderMarkdown(r) {
   const f2 = (n) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(2));
   const size = (n) => (n ? `${mb(n).toFixed(1)} MB` : '');
@@ -892,9 +989,11 @@ function renderMarkdown(r) {
     const ratio =
       t.key === 'restore-test'
         ? `${f2(t.ratio)} × restore floor`
-        : t.key === 'restore-floor'
-          ? ''
-          : f2(t.ratio);
+        : t.part
+          ? `+${f2(t.ratio)} × restore floor`
+          : t.key === 'restore-floor'
+            ? ''
+            : f2(t.ratio);
     const busy = t.cpuSeconds ? `${t.cpuSeconds.toFixed(1)} core-s` : '';
     lines.push(`| ${t.what} | ${secs} | ${ratio} | ${busy} | ${size(t.outputBytes)} | ${vs} |`);
   }
