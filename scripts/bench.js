@@ -322,7 +322,14 @@ try {
   const ageBin = onPath('age');
   const zstdJobs = [`-T${Math.min(os.availableParallelism(), 4)}`, '-B1048576'];
   const zstdPipe = async (level, encrypted = false) => {
-    const started = process.hrtime.bigint();
+    const out = path.join(work, 'reference.dump.zst');
+    // The programs only: removing their file is not part of a backup.
+    const seconds = await secondsOf(() => referencePipeline(level, encrypted, out));
+    sizes[referenceKey(level, encrypted)] = (await stat(out)).size;
+    await rm(out);
+    return seconds;
+  };
+  const referencePipeline = async (level, encrypted, out) => {
     const dump = spawn(
       pgDump,
       ['--format=custom', '--compress=0', '--no-password', dbArg('bench')],
@@ -331,7 +338,6 @@ try {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
-    const out = path.join(work, 'reference.dump.zst');
     const zstdOut = ['-q', '-f', ...(encrypted ? ['-c'] : ['-o', out])];
     const zstd = spawn(zstdBin, [`-${level}`, ...zstdJobs, ...zstdOut], {
       stdio: [dump.stdout, encrypted ? 'pipe' : 'ignore', 'inherit'],
@@ -350,9 +356,6 @@ try {
     );
     if (codes.some((code) => code !== 0))
       throw new Error(`pg_dump | zstd${encrypted ? ' | age' : ''} failed: ${codes.join(', ')}`);
-    sizes[referenceKey(level, encrypted)] = (await stat(out)).size;
-    await rm(out);
-    return Number(process.hrtime.bigint() - started) / 1e9;
   };
   const references = zstdBin ? [[3, false], [1, false], ...(ageBin ? [[3, true]] : [])] : [];
   // The usual script: pg_dump -Fc --compress=9 -f file, then the file uploaded with the AWS SDK's
@@ -364,17 +367,15 @@ try {
       ['--format=custom', '--compress=9', '--no-password', `--file=${commonFile}`, dbArg('bench')],
       { env: pgEnv },
     );
-    let t = process.hrtime.bigint();
-    await new Upload({
-      client: s3client,
-      params: { Bucket: BUCKET, Key: `common/${round}.dump`, Body: createReadStream(commonFile) },
-    }).done();
-    const upload = Number(process.hrtime.bigint() - t) / 1e9;
+    const upload = await secondsOf(() =>
+      new Upload({
+        client: s3client,
+        params: { Bucket: BUCKET, Key: `common/${round}.dump`, Body: createReadStream(commonFile) },
+      }).done(),
+    );
     const copyDir = path.join(work, 'common-copy');
     await mkdir(copyDir, { recursive: true });
-    t = process.hrtime.bigint();
-    await copyFile(commonFile, path.join(copyDir, 'copy.dump'));
-    const copy = Number(process.hrtime.bigint() - t) / 1e9;
+    const copy = await secondsOf(() => copyFile(commonFile, path.join(copyDir, 'copy.dump')));
     await rm(copyDir, { recursive: true });
     sizes.common = (await stat(commonFile)).size;
     return { s3: dump.seconds + upload, dir: dump.seconds + copy };
@@ -519,11 +520,7 @@ try {
       if (v.key === 'dir') plain = r;
     }),
   ];
-  const timed = async (key, fn) => {
-    const started = process.hrtime.bigint();
-    await fn();
-    times[key].push(Number(process.hrtime.bigint() - started) / 1e9);
-  };
+  const timed = async (key, fn) => times[key].push(await secondsOf(fn));
   // Restore floor: a fresh database, pg_restore --jobs 2 of the uncompressed local archive.
   const restoreFloor = async (round) => {
     const name = `restore_floor_${round}`;
@@ -827,6 +824,13 @@ async function countRequests() {
   } finally {
     await store.stop();
   }
+}
+
+/** How long `fn` takes to settle, in seconds. */
+async function secondsOf(fn) {
+  const started = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 /** count(*) of every user table, one after another on one connection. */
