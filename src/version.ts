@@ -1,2 +1,4 @@
-/** The product's name and version, recorded in every manifest (a test keeps it equal to package.json). */
-export const TOOL = { name: 'backup-action', version: '0.1.0' } as const;
+/** The product's name and version, recorded in every manifest: package.json is their one source. */
+import pkg from '../package.json' with { type: 'json' };
+
+export const TOOL = { name: pkg.name, version: pkg.version } as const;

@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { INPUT_NAMES } from '../src/inputs/names.js';
-import { TOOL } from '../src/version.js';
 
 interface ActionYml {
   runs: { using: string; main: string };
@@ -99,13 +98,5 @@ describe('action.yml', () => {
 
   it('lists exactly the inputs the code reads and the command line accepts', () => {
     expect([...INPUT_NAMES].sort()).toEqual(Object.keys(action.inputs).sort());
-  });
-
-  it('records the package version in manifests', async () => {
-    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as {
-      version: string;
-      name: string;
-    };
-    expect(TOOL).toEqual({ name: pkg.name, version: pkg.version });
   });
 });

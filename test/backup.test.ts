@@ -12,6 +12,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
+import pkg from '../package.json' with { type: 'json' };
 import { onPath } from '../src/postgres/programs.js';
 import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
 import { restoreByHand } from './support/by-hand.js';
@@ -103,7 +104,8 @@ describe('backup to a directory', () => {
       encryption: 'none',
       object: { key: run.outputs['backup-key'], size: bytes.length, sha256 },
       rowCountsMode: 'exact',
-      tool: { name: 'backup-action' },
+      // The bundle records package.json's version, the one a release is tagged with.
+      tool: { name: 'backup-action', version: pkg.version },
       dump: { program: 'pg_dump' },
     });
     expect(Date.parse(manifest.completedAt)).toBeGreaterThanOrEqual(Date.parse(manifest.createdAt));
