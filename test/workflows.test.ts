@@ -48,11 +48,13 @@ type Workflow = {
 type Source = { label: string; text: string; workflow: Workflow };
 
 const REUSABLE_DIR = '.github/workflows';
-const README_WORKFLOWS = [
+const README_BLOCKS = [
   ...(await readFile('README.md', 'utf8')).matchAll(/```yaml\n([\s\S]*?)```/g),
-]
-  .map((m, i) => ({ label: `README.md yaml block ${i + 1}`, text: m[1]! }))
-  .filter(({ text }) => /^jobs:/m.test(text));
+].map((m) => m[1]!);
+const README_WORKFLOWS = README_BLOCKS.map((text, i) => ({
+  label: `README.md yaml block ${i + 1}`,
+  text,
+})).filter(({ text }) => /^jobs:/m.test(text));
 const FILES = [
   ...(await readdir(REUSABLE_DIR)).map((f) => path.join(REUSABLE_DIR, f)),
   ...(await readdir('workflows-templates'))
@@ -84,12 +86,7 @@ const stepsOf = (w: Workflow) => Object.values(w.jobs).flatMap((job) => job.step
 const SELF_ACTION = /^(\s*(?:- )?uses: )\$\/((?:\.github\/workflows\/[\w-]+\.yml)?)$/gm;
 const SELF_CONTEXT = /\$\{\{ job\.workflow_(repository|sha) \}\}/g;
 function lintable(text: string): string {
-  return text
-    .replace(SELF_ACTION, '$1./$2')
-    .replace(
-      SELF_CONTEXT,
-      (_, p: string) => `\${{ github.${p === 'sha' ? 'sha' : 'repository'} }}`,
-    );
+  return text.replace(SELF_ACTION, '$1./$2').replace(SELF_CONTEXT, '$${{ github.$1 }}');
 }
 async function lint(text: string, label: string) {
   // One linter a run: the wasm build does not survive many runs in one instance.
@@ -380,6 +377,15 @@ it('every template has GitHub workflow-template properties and an icon that exis
     if (!/^octicon [a-z0-9-]+$/.test(icon))
       expect(existsSync(path.join('workflows-templates', `${icon}.svg`)), icon).toBe(true);
   }
+});
+
+it('README step snippets pass the action only inputs that action.yml declares', () => {
+  const steps = README_BLOCKS.filter((text) => /^\s*- uses:/.test(text)).flatMap(
+    (text) => parse(text.replace(/^ {6}/gm, '')) as Step[],
+  );
+  expect(steps.filter(runsAction).length).toBeGreaterThan(0);
+  for (const step of steps.filter(runsAction))
+    for (const key of Object.keys(step.with ?? {})) expect(actionInputs, key).toContain(key);
 });
 
 it('README documents every reusable workflow with a caller that follows the rules above', () => {
