@@ -135,12 +135,13 @@ afterAll(async () => {
 describe('nightly.yml, called with keys, age and every alert secret', () => {
   let ran: Ran;
   let sentBefore: number;
+  const storage = where();
 
   beforeAll(async () => {
     sentBefore = recorder.requests.length;
     ran = await runWorkflow(
       '.github/workflows/nightly.yml',
-      { name: 'shop', ...where(), 'age-recipients': recipient, checks: 'public.customers >= 1' },
+      { name: 'shop', ...storage, 'age-recipients': recipient, checks: 'public.customers >= 1' },
       { DATABASE_URL: db.url, AGE_IDENTITY: identity, ...aws, ...alerts() },
     );
   }, 180_000);
@@ -163,6 +164,45 @@ describe('nightly.yml, called with keys, age and every alert secret', () => {
     expect(recorder.requests.length).toBe(sentBefore);
     expect(ran.deferred).toEqual(['nightly/verify/notify', 'nightly/notify']);
   });
+
+  it('restore.yml then restores that backup into a database named in confirm', async () => {
+    const target = await freshDatabase('workflow_restore');
+    try {
+      const restore = await runWorkflow(
+        '.github/workflows/restore.yml',
+        { name: 'shop', ...storage, environment: 'production-restore', confirm: target.name },
+        { DATABASE_URL: target.url, AGE_IDENTITY: identity, ...aws },
+      );
+      expect(restore.steps.map((s) => [s.job, s.run.code])).toEqual([['restore/restore', 0]]);
+      expect(Number(restore.steps[0]!.run.outputs['restored-tables'])).toBeGreaterThan(0);
+    } finally {
+      await target.drop();
+    }
+  }, 120_000);
+});
+
+describe('a passphrase instead of age keys', () => {
+  it('backup.yml encrypts with it, and verify.yml verifies and restores with it', async () => {
+    const storage = where();
+    const secrets = { ENCRYPTION_PASSPHRASE: 'correct horse battery staple 42', ...aws };
+    const backup = await runWorkflow(
+      '.github/workflows/backup.yml',
+      { name: 'shop', ...storage },
+      { DATABASE_URL: db.url, ...secrets },
+    );
+    const verify = await runWorkflow(
+      '.github/workflows/verify.yml',
+      { name: 'shop', ...storage, notify: false },
+      secrets,
+    );
+    const steps = [...backup.steps, ...verify.steps].map((s) => [s.step, s.run.code]);
+    expect(steps).toEqual([
+      ['backup', 0],
+      ['latest', 0],
+      ['restore', 0],
+    ]);
+    expect(backup.steps[0]!.run.report?.['facts']).toContainEqual(['Encryption', 'age']);
+  }, 180_000);
 });
 
 describe('verify.yml alone, on a set with no backup', () => {
