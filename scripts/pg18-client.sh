@@ -33,6 +33,8 @@ apt_options=(
   -o "Dir::Etc::SourceList=$out/apt/sources.list"
   -o Dir::Etc::SourceParts=/dev/null
   -o "Dir::State::Lists=$out/apt/lists"
+  # The files land in our own folder, which apt's unprivileged _apt user may not reach.
+  -o APT::Sandbox::User=root
 )
 echo "pg18-client: fetching Debian's postgresql-18 source package" >&2
 apt-get "${apt_options[@]}" update -qq >&2

@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, withClient, type PgCluster } from '../scripts/lib/pg-cluster.js';
 import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
@@ -70,6 +71,40 @@ async function schemaOf(url: string, major: Major): Promise<string> {
     .join('\n');
 }
 
+/**
+ * What a restore must bring back beside the schema: every table's rows (a digest each), where each
+ * sequence stands, materialized views' rows, and large objects' contents.
+ */
+async function contentsOf(url: string) {
+  const tables = await tableChecksums(url);
+  const rest = await withClient(url, async (client) => {
+    const sequences = await client.query(
+      `SELECT schemaname || '.' || sequencename AS name, last_value::text AS value
+         FROM pg_sequences ORDER BY 1`,
+    );
+    const views = await client.query(
+      `SELECT schemaname || '.' || matviewname AS name FROM pg_matviews ORDER BY 1`,
+    );
+    const viewRows: Record<string, string> = {};
+    for (const { name } of views.rows as { name: string }[]) {
+      const { rows } = await client.query(
+        `SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text COLLATE "C"), '')) AS sum
+           FROM ${name
+             .split('.')
+             .map((part) => pg.escapeIdentifier(part))
+             .join('.')} AS r`,
+      );
+      viewRows[name] = String(rows[0]?.sum);
+    }
+    const objects = await client.query(
+      `SELECT oid::text, md5(lo_get(oid)) AS sum, obj_description(oid, 'pg_largeobject') AS comment
+         FROM pg_largeobject_metadata ORDER BY oid`,
+    );
+    return { sequences: sequences.rows, viewRows, largeObjects: objects.rows };
+  });
+  return { tables, ...rest };
+}
+
 async function backup(major: Major, source: FreshDatabase, name: string): Promise<string> {
   const store = path.join(work, name);
   const made = await runAction({
@@ -114,14 +149,17 @@ async function expectRestoreEqualsSource(
       ...clientInputs(into),
     });
     expect(restored.code, restored.stdout).toBe(0);
-    expect(await schemaOf(target.url, into)).toEqual(await schemaOf(source.url, sourceMajor));
-    expect(await tableChecksums(target.url)).toEqual(await tableChecksums(source.url));
+    // Across majors the server words views and pg_dump its ALTERs differently: contents only.
+    if (into === sourceMajor) {
+      expect(await schemaOf(target.url, into)).toEqual(await schemaOf(source.url, sourceMajor));
+    }
+    expect(await contentsOf(target.url)).toEqual(await contentsOf(source.url));
   } finally {
     await target.drop();
   }
 }
 
-describe('PostgreSQL 15 (the machine’s server and client)', () => {
+describe('the test server (PostgreSQL 15 here) with the machine’s client', () => {
   const major: Major = { server: '' };
   let source: FreshDatabase;
 
@@ -177,27 +215,13 @@ describe.skipIf(missing18 !== undefined && !PG18_REQUIRED)(
       }
     });
 
-    it('a backup made on 15 restores onto 18 equal in rows', async () => {
+    it('a backup from the test server (15 here) restores onto 18 with equal contents', async () => {
       const fifteen: Major = { server: testDatabaseUrl() };
       const source = await freshDatabase('majors15to18', fifteen.server);
       try {
         await loadFixture(source.url, ['every-major.sql']);
         const store = await backup(fifteen, source, 'upgrade');
-        const target = await freshDatabase('upgrade_target', major.server);
-        try {
-          const restored = await runAction({
-            mode: 'restore',
-            storage: store,
-            name: 'upgrade',
-            'database-url': target.url,
-            confirm: target.name,
-            ...clientInputs(major),
-          });
-          expect(restored.code, restored.stdout).toBe(0);
-          expect(await tableChecksums(target.url)).toEqual(await tableChecksums(source.url));
-        } finally {
-          await target.drop();
-        }
+        await expectRestoreEqualsSource(major, store, 'upgrade', source, fifteen);
       } finally {
         await source.drop();
       }
