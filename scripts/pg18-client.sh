@@ -27,8 +27,10 @@ rm -rf "$out/src" "$prefix"
 mkdir -p "$out/apt/lists/partial" "$out/src"
 
 # A private list of unstable's source index: the machine's own apt sources stay as they are, and only
-# the source package is taken from it (its hashes are checked against the signed index).
-echo 'deb-src http://deb.debian.org/debian unstable main' >"$out/apt/sources.list"
+# the source package is taken from it (its hashes are checked against the index, which only Debian's
+# archive keys may sign; on Ubuntu, install debian-archive-keyring).
+echo 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian unstable main' \
+  >"$out/apt/sources.list"
 apt_options=(
   -o "Dir::Etc::SourceList=$out/apt/sources.list"
   -o Dir::Etc::SourceParts=/dev/null

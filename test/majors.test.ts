@@ -82,19 +82,17 @@ async function contentsOf(url: string) {
       `SELECT schemaname || '.' || sequencename AS name, last_value::text AS value
          FROM pg_sequences ORDER BY 1`,
     );
-    const views = await client.query(
-      `SELECT schemaname || '.' || matviewname AS name FROM pg_matviews ORDER BY 1`,
+    const views = await client.query<{ schema: string; name: string }>(
+      `SELECT schemaname AS schema, matviewname AS name FROM pg_matviews ORDER BY 1, 2`,
     );
     const viewRows: Record<string, string> = {};
-    for (const { name } of views.rows as { name: string }[]) {
+    for (const { schema, name } of views.rows) {
+      const view = `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(name)}`;
       const { rows } = await client.query(
-        `SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text COLLATE "C"), '')) AS sum
-           FROM ${name
-             .split('.')
-             .map((part) => pg.escapeIdentifier(part))
-             .join('.')} AS r`,
+        `SELECT md5(coalesce(string_agg(line, '|' ORDER BY line COLLATE "C"), '')) AS sum
+           FROM (SELECT ROW(r.*)::text AS line FROM ${view} AS r) AS lines`,
       );
-      viewRows[name] = String(rows[0]?.sum);
+      viewRows[`${schema}.${name}`] = String(rows[0]?.sum);
     }
     const objects = await client.query(
       `SELECT oid::text, md5(lo_get(oid)) AS sum, obj_description(oid, 'pg_largeobject') AS comment
