@@ -1,8 +1,8 @@
 /**
  * Every PostgreSQL major the machine can run (15, the system's; 18, from test/support/pg18.ts): a
  * fixture with the object kinds each major adds is backed up, restore-tested and restored with the
- * default jobs, and the restored database must equal its source by schema (`pg_dump -s`) and by a
- * digest of every table's rows.
+ * default jobs, and the restored database must equal its source by schema (`pg_dump -s`) and by
+ * contents: a digest of every table's rows, sequences, materialized views and large objects.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -226,9 +226,9 @@ describe.skipIf(missing18 !== undefined && !PG18_REQUIRED)(
     });
 
     // Issue 22: one `pg_restore -j2` (18's client) may run the constraint before p3's data and
-    // fail on "COPY failed for table "p3": … violates not-null constraint" (7 runs in 10 here).
-    // Restoring in section passes (pre-data, data -jN, post-data -jN) fixes it; three restore-tests
-    // leave the race about one chance in 40 of going unseen.
+    // fail on "COPY failed for table "p3": … violates not-null constraint", or deadlock with it
+    // (7 runs in 10 here). Restoring in section passes (pre-data, data -jN, post-data -jN) fixes
+    // it; three restore-tests and a restore leave the race about one chance in 100 of going unseen.
     it('issue 22: NOT NULL … NOT VALID on a partition holding a NULL restores with the default jobs', async () => {
       const source = await freshDatabase('majors18nv', major.server);
       try {
