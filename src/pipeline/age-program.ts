@@ -1,8 +1,8 @@
 /**
  * age's own program as the encryption layer, when the machine has one (Debian and Ubuntu package
  * it as `age`). Reading zstd's output itself, it keeps the compressed bytes out of Node, which
- * otherwise reads, seals and writes each 64 KiB chunk (see the README's Benchmarks). The file is
- * the same format either way.
+ * otherwise reads, seals and writes each 64 KiB chunk (docs/benchmarks.md). The file is the same
+ * format either way.
  */
 import { onPath } from '../postgres/programs.js';
 import type { Filter } from './chain.js';

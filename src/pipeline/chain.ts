@@ -2,7 +2,7 @@
  * Programs joined by the operating system's pipes (pg_dump → zstd → age), each reading the one
  * before it directly, so that the archive's bytes pass through Node once at the end, or not at all
  * when the last program writes the store's file itself. On a 2-core machine every copy through
- * Node comes out of pg_dump's and zstd's share of the CPU (see the README's Benchmarks).
+ * Node comes out of pg_dump's and zstd's share of the CPU (docs/benchmarks.md).
  */
 import type { Readable } from 'node:stream';
 import {

@@ -2,8 +2,8 @@
  * age encryption as Node streams. Files it writes open with the standard `age -d`; files `age`
  * writes open here. The age-encryption library makes the header (recipient stanzas, scrypt, MAC);
  * the payload, encrypted to public keys, is sealed with Node's native ChaCha20-Poly1305, which is
- * many times faster than the library's JavaScript cipher (see the README's Benchmarks). The library
- * is loaded only when a run encrypts or decrypts.
+ * many times faster than the library's JavaScript cipher (docs/benchmarks.md). The library is
+ * loaded only when a run encrypts or decrypts.
  */
 import { createCipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
@@ -65,8 +65,8 @@ class PayloadSealer extends Transform {
   private readonly stage = Buffer.allocUnsafe(CHUNK_BYTES);
   private staged = 0;
   private prefix: Buffer | undefined;
-  // A key object, made once: given as bytes, every chunk's cipher would import them again
-  // (about 70 ms of CPU per 90 MB).
+  // A key object, made once: given as bytes, every chunk's cipher would import them again, a cost
+  // paid per chunk.
   private readonly key: KeyObject;
 
   constructor(prefix: Buffer, key: Buffer) {

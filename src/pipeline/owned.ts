@@ -3,10 +3,11 @@
  *
  * A backup streams its bytes in 64 KiB pieces, each a fresh allocation outside V8's heap (a pipe
  * read, a sealed age chunk). V8 frees them only when it next collects, which it does by its own
- * measure of that memory: 60 MB or more of dead pieces piled up before it did (see the README's
- * Benchmarks). A piece that a producer marks as owned (it made it, and hands it on whole to one
- * consumer) can instead be released by the last stage to touch it, the moment it is done with it:
- * its memory returns at once, and peak memory stays flat whatever the pace of the collector.
+ * measure of that memory, and tens of megabytes of dead pieces piled up before it did
+ * (docs/benchmarks.md). A piece that a producer marks as owned (it made it, and hands it on whole
+ * to one consumer) can instead be released by the last stage to touch it, the moment it is done
+ * with it: its memory returns at once, and peak memory stays flat whatever the pace of the
+ * collector.
  *
  * Release is opt-in at both ends, so it cannot reach a buffer that anything else still holds: an
  * unmarked buffer (a library's, a slice of Node's shared pool) is never touched, and a stage that

@@ -124,9 +124,8 @@ async function uploadThenSource<A, B>(upload: Promise<A>, source: Promise<B>): P
  * Starts the bytes on their way into the store, hashed as stored. When programs can make every
  * layer (zstd, then age), they read pg_dump's output through the system's pipes; into a directory
  * store the last of them writes the file itself and Node only reads it back to hash it. Streamed
- * through Node (a socket read, a file write and a buffer per piece) the compressed bytes cost
- * about 0.5 s of CPU per 100 MB, which on a 2-core machine comes out of pg_dump's and zstd's share
- * (see the README's Benchmarks).
+ * through Node (a socket read, a file write and a buffer per piece) the compressed bytes would cost
+ * CPU that on a 2-core machine comes out of pg_dump's and zstd's share (docs/benchmarks.md).
  */
 async function storing(
   key: string,

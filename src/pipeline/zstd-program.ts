@@ -2,8 +2,8 @@
  * zstd's own program as the compression layer, when the machine has one (GitHub's Ubuntu runners
  * do). Reading pg_dump's output itself, it keeps the archive's bytes out of Node altogether: on a
  * 2-core machine that is most of what separated a backup from `pg_dump | zstd` (Node's share was
- * copying and collecting 64 KiB buffers), and it halves the process's memory (see the README's
- * Benchmarks). The format is the same either way.
+ * copying and collecting 64 KiB buffers), and it lowers the process's memory (docs/benchmarks.md).
+ * The format is the same either way.
  */
 import { availableParallelism } from 'node:os';
 import { Duplex, Writable, type Readable } from 'node:stream';
@@ -27,13 +27,11 @@ export async function findZstdProgram(env: NodeJS.ProcessEnv): Promise<string | 
 
 function zstdArgs(level: number): string[] {
   // zstd's program compresses on one thread unless told otherwise, and then it alone sets the
-  // pace: with two on a 2-core machine, pg_dump's idle moments are put to use (1.37 → 1.31 × the
-  // floor for `pg_dump | zstd -3` on the bench's data). More than four would only take cores from
-  // pg_dump for a stream that one pg_dump cannot fill.
+  // pace: with two on a 2-core machine, pg_dump's idle moments are put to use. More than four
+  // would only take cores from pg_dump for a stream that one pg_dump cannot fill.
   const threads = Math.min(availableParallelism(), 4);
-  // Jobs of 1 MiB: zstd then holds about 10 MB instead of the 40 MB of its default job size, at
-  // the same speed. Measured at level 3 on the bench's dump: 0.3% smaller than 4 MiB jobs; on
-  // source code, 2.5% larger (see the README's Benchmarks).
+  // Jobs of 1 MiB: zstd then holds a quarter of the memory of its default job size, at the same
+  // speed and much the same ratio (docs/benchmarks.md).
   return [
     ...(level > 19 ? ['--ultra'] : []),
     `-${level}`,

@@ -43,7 +43,7 @@ export async function findProgram(
 
 /**
  * Debian's and Ubuntu's /usr/bin/pg_dump (GitHub's runners' too) is pg_wrapper, a Perl script that
- * picks a version and then runs /usr/lib/postgresql/<N>/bin/pg_dump: 60-100 ms every time, and a
+ * picks a version and then runs /usr/lib/postgresql/<N>/bin/pg_dump: a Perl start every time, and a
  * restore-test runs pg_restore three times. The newest installed version is run directly instead,
  * which is what the wrapper runs when no local cluster decides, and which can serve every server
  * an older one could; a PGCLUSTER that names a version keeps the wrapper's choice.

@@ -5,7 +5,7 @@
  * Not lib-storage's Upload: it copies every part into a fresh buffer (a Buffer.concat of the
  * chunks it gathered) and keeps a view into the previous one, so about four parts are alive at
  * once, and the dead ones pile up outside V8's heap until the collector next runs, which it does
- * only after some 64 MB of such growth: 50-60 MB more at peak than a directory store. Here each
+ * only after tens of megabytes of such growth, well above a directory store's peak. Here each
  * chunk is copied into one of (queue size + 1) part buffers and released at once (see
  * ../pipeline/owned.ts), and a buffer is refilled only once the request that sent it has finished,
  * so the upload's memory is those buffers, whatever the size of the body.

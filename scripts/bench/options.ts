@@ -1,0 +1,61 @@
+// The bench's flags: `--name value`, `--name=value`, or `--name` alone for a switch.
+import path from 'node:path';
+
+export interface Options {
+  /** The database's size before the runs, in MB. */
+  sizeMb: number;
+  rounds: number;
+  /** How many backups the store request counts are made on. */
+  backups: number;
+  /** The command-line bundle that is timed. */
+  cli: string;
+  skipRequests: boolean;
+  skipDouble: boolean;
+  /** Write the tables into docs/benchmarks.md (`--docs`, or `--readme` as before). */
+  docs: boolean;
+  /** Print (and with `docs` write) the tables of the last results again, measuring nothing. */
+  render: boolean;
+}
+
+const VALUES = ['size-mb', 'rounds', 'backups', 'cli'] as const;
+const SWITCHES = ['skip-requests', 'skip-double', 'readme', 'docs', 'render'] as const;
+type Flag = (typeof VALUES)[number] | (typeof SWITCHES)[number];
+
+const isFlag = (name: string): name is Flag =>
+  (VALUES as readonly string[]).includes(name) || (SWITCHES as readonly string[]).includes(name);
+
+export function parseOptions(argv: readonly string[]): Options {
+  const given = new Map<Flag, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('--')) throw new Error(`bench: unexpected argument ${arg}`);
+    const [name = '', inline] = arg.slice(2).split('=', 2);
+    if (!isFlag(name)) {
+      throw new Error(
+        `bench: unknown flag --${name}; the flags are ${[...VALUES, ...SWITCHES].map((f) => `--${f}`).join(', ')}`,
+      );
+    }
+    const next = argv[i + 1];
+    if (inline !== undefined) given.set(name, inline);
+    else if (next !== undefined && !next.startsWith('--')) given.set(name, argv[++i] ?? '');
+    else given.set(name, true);
+  }
+  const count = (name: (typeof VALUES)[number], fallback: number): number => {
+    const value = given.get(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (value === true || !(n > 0)) throw new Error(`bench: --${name} takes a positive number`);
+    return n;
+  };
+  const cli = given.get('cli');
+  return {
+    sizeMb: count('size-mb', 300),
+    rounds: count('rounds', 3),
+    backups: count('backups', 20_000),
+    cli: path.resolve(typeof cli === 'string' ? cli : 'dist/cli/index.js'),
+    skipRequests: given.has('skip-requests'),
+    skipDouble: given.has('skip-double'),
+    docs: given.has('docs') || given.has('readme'),
+    render: given.has('render'),
+  };
+}
