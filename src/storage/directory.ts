@@ -6,7 +6,6 @@ import { createReadStream } from 'node:fs';
 import {
   mkdir,
   open,
-  readFile,
   readdir,
   rename,
   rm,
@@ -19,7 +18,14 @@ import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { release } from '../pipeline/owned.js';
-import type { FileSink, IncompleteUpload, Store, StoredObject, UploadOptions } from './store.js';
+import {
+  readUpTo,
+  type FileSink,
+  type IncompleteUpload,
+  type Store,
+  type StoredObject,
+  type UploadOptions,
+} from './store.js';
 
 export class DirectoryStore implements Store {
   constructor(readonly root: string) {}
@@ -96,8 +102,8 @@ export class DirectoryStore implements Store {
     return createReadStream(file, { highWaterMark: 1 << 20 });
   }
 
-  read(key: string): Promise<Buffer> {
-    return readFile(this.file(key));
+  async read(key: string, maxBytes: number): Promise<Buffer> {
+    return readUpTo(await this.download(key), key, maxBytes);
   }
 
   async stat(key: string): Promise<StoredObject | undefined> {
