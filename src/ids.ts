@@ -21,5 +21,10 @@ export function idTime(id: string): Date | undefined {
   if (!match) return undefined;
   const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
   const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  // Date.UTC rolls a month 13 or a second 60 over into the next unit: such an id names no time.
+  const canonical = date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+  return id.startsWith(canonical) ? date : undefined;
 }

@@ -60,7 +60,22 @@ interface Case {
 const YEAR_AHEAD = dated(new Date(NOW.getTime() + 365 * 86_400_000));
 const JUST_AHEAD = dated(new Date(NOW.getTime() + CLOCK_TOLERANCE_MS + 1000));
 
+/** Date.UTC would roll month 13 of 2026 over into January 2027. */
+const NO_TIME = '20261301T000000Z-a1b2c3';
+
 const UNUSABLE: Case[] = [
+  {
+    what: 'an id that names no time (month 13)',
+    entry: entry(NO_TIME),
+    text: text({
+      ...VALID,
+      id: NO_TIME,
+      createdAt: '2027-01-01T00:00:00.000Z',
+      completedAt: '2027-01-01T00:00:00.000Z',
+      object: { ...VALID.object, key: `shop/${NO_TIME}.dump.zst` },
+    }),
+    problem: /disagrees with its id/,
+  },
   { what: 'not JSON', text: 'not json\n', problem: /not valid JSON/ },
   { what: 'empty (a torn write)', text: '', problem: /not valid JSON/ },
   {

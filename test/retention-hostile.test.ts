@@ -6,7 +6,7 @@
  * the issue's own repros through the bundle.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -19,7 +19,8 @@ import type { RunContext } from '../src/modes/types.js';
 import { verifyLatest } from '../src/modes/verify-latest.js';
 import type { PruneSettings, VerifySettings } from '../src/settings.js';
 import { DirectoryStore } from '../src/storage/directory.js';
-import type { Store } from '../src/storage/index.js';
+import { ObjectTooLarge, type Store } from '../src/storage/index.js';
+import { readUpTo } from '../src/storage/store.js';
 import { S3Store } from '../src/storage/s3.js';
 import { lastErrorLine, runAction } from './support/action.js';
 import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
@@ -396,5 +397,55 @@ describe('a store folder made by hand', () => {
     const store = new DirectoryStore(root);
     const result = await verifyLatest(verifySettings, context(store));
     expect(result.outputs['latest-id']).toBe(goods[0]!.id);
+  });
+});
+
+describe('a manifest of 1 GB', () => {
+  it('is rejected naming its key, by id and as latest, without being read whole', async () => {
+    const root = path.join(work, 'huge-manifest');
+    const [good] = await forgeInDirectory(root, 'shop', [new Date(NOW.getTime() - 2 * HOUR)]);
+    const huge = forged('shop', new Date(NOW.getTime() - HOUR));
+    await writeFile(path.join(root, huge.objectKey), huge.object);
+    const file = path.join(root, huge.manifestKey);
+    await writeFile(file, huge.manifest);
+    await truncate(file, 1 << 30); // sparse: a gigabyte that costs no disk
+    const store = new DirectoryStore(root);
+    const before = process.memoryUsage().rss;
+    await expect(findBackup(context(store), 'shop', huge.id)).rejects.toThrow(
+      `corrupt manifest ${huge.manifestKey}: larger than 1048576 bytes, not read`,
+    );
+    await expect(verifyLatest(verifySettings, context(store))).rejects.toThrow(
+      `corrupt manifest ${huge.manifestKey}: larger than 1048576 bytes, not read`,
+    );
+    expect((await findBackup(context(store), 'shop', 'latest')).id).toBe(good!.id);
+    expect(process.memoryUsage().rss - before).toBeLessThan(200 << 20);
+  });
+
+  it('grown after the listing, is read no further than the cap', async () => {
+    let pulled = 0;
+    async function* gigabyte() {
+      for (let i = 0; i < 1024; i++) {
+        pulled += 1;
+        yield Buffer.alloc(1 << 20, 0x20);
+      }
+    }
+    await expect(
+      readUpTo(Readable.from(gigabyte()), 'shop/x.manifest.json', 1 << 20),
+    ).rejects.toThrow(ObjectTooLarge);
+    expect(pulled).toBeLessThanOrEqual(3);
+  });
+
+  it('on s3rver, a capped read ends the transfer early', async () => {
+    const store = new S3Store(new S3Client(testS3ClientConfig()), {
+      bucket: testS3Bucket(),
+      prefix: `hostile-${process.pid}-big`,
+      settings: {},
+      warn: () => undefined,
+    });
+    await put(store, 'shop/big.manifest.json', Buffer.alloc(8 << 20, 0x20));
+    await expect(store.read('shop/big.manifest.json', 1 << 20)).rejects.toThrow(
+      'shop/big.manifest.json holds more than 1048576 bytes',
+    );
+    expect((await store.read('shop/big.manifest.json', 8 << 20)).length).toBe(8 << 20);
   });
 });
