@@ -28,7 +28,12 @@ import {
 } from './store.js';
 
 export class DirectoryStore implements Store {
-  constructor(readonly root: string) {}
+  /** Absolute, without a trailing separator, however the folder was spelled. */
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
 
   get description(): string {
     return this.root;
@@ -36,7 +41,11 @@ export class DirectoryStore implements Store {
 
   private file(key: string): string {
     const file = path.resolve(this.root, key);
-    if (!file.startsWith(this.root + path.sep)) throw new Error(`key escapes the store: ${key}`);
+    const inside = path.relative(this.root, file);
+    const outside = inside === '..' || inside.startsWith(`..${path.sep}`);
+    if (inside === '' || outside || path.isAbsolute(inside)) {
+      throw new Error(`key escapes the store: ${key}`);
+    }
     return file;
   }
 
@@ -82,6 +91,14 @@ export class DirectoryStore implements Store {
         await rm(temp, { force: true });
       },
     };
+  }
+
+  /** Makes the set's folder and writes and removes a hidden probe file in it. */
+  async checkWritable(prefix: string): Promise<void> {
+    const probe = this.temporary(`${prefix}write-check`);
+    await mkdir(path.dirname(probe), { recursive: true });
+    await writeFile(probe, '', { flag: 'wx' });
+    await rm(probe, { force: true });
   }
 
   async put(key: string, body: string): Promise<void> {

@@ -163,6 +163,12 @@ export class S3Store implements Store {
     return response.Body;
   }
 
+  /**
+   * Nothing to do: only a write proves an S3 permission, and a probe object would need a delete
+   * that backup-only credentials often lack. A refused upload leaves nothing behind anyway.
+   */
+  async checkWritable(): Promise<void> {}
+
   async read(key: string, maxBytes: number): Promise<Buffer> {
     return readUpTo(await this.download(key), key, maxBytes);
   }

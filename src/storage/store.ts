@@ -73,6 +73,11 @@ export interface Store {
    * write it itself. The same guarantees as `upload` hold once the caller commits or discards.
    */
   fileSink?(key: string): Promise<FileSink>;
+  /**
+   * Proves, before a backup starts its dump, that objects can be written under `prefix`, so an
+   * unwritable store fails the run before any work rather than after the dump ran.
+   */
+  checkWritable(prefix: string): Promise<void>;
   /** Writes a small object (a manifest) whole, atomically. */
   put(key: string, body: string): Promise<void>;
   /** Streams an object's bytes. Rejects when the object does not exist. */
