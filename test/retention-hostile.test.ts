@@ -310,6 +310,24 @@ describe.each(PLACES)('on $label', ({ open }) => {
     );
   });
 
+  it('two backups of one second: the newest is the same for the policy and the guard', async () => {
+    const store = fresh();
+    const second = new Date(NOW.getTime() - HOUR);
+    // The later id holds the earlier createdAt: ids, not milliseconds, order a second's backups.
+    for (const [suffix, ms] of [
+      ['ffffff', 100],
+      ['000000', 900],
+    ] as const) {
+      const b = forged('shop', new Date(second.getTime() + ms));
+      const id = `${b.id.slice(0, -6)}${suffix}`;
+      await put(store, b.objectKey.replace(b.id, id), b.object);
+      await put(store, b.manifestKey.replace(b.id, id), b.manifest.replaceAll(b.id, id));
+    }
+    const result = await retentionPrune(prune({ last: 1 }), context(store));
+    expect(result.outputs).toEqual({ kept: 1, deleted: 1 });
+    expect((result.details as { kept: { id: string }[] }).kept[0]!.id).toMatch(/-ffffff$/);
+  });
+
   it('a backup dated within the tolerance ahead counts, with an age of 0, never negative', async () => {
     const store = fresh();
     await goodBackups(store);

@@ -1,7 +1,7 @@
 /**
  * The `retention-prune` mode: delete the backups a keep-policy does not keep, and the leftovers of
- * failed runs. Decided from one listing and the manifests it lists: a backup's time is its
- * manifest's createdAt (which agrees with its id), never the store's modification times. Only
+ * failed runs. Decided from one listing and the manifests it lists: a backup's time is its id's
+ * (the UTC start time its manifest's createdAt agrees with), never the store's modification times. Only
  * complete backups are counted and deleted; an unusable one (corrupt, torn, dated ahead of the
  * clock, another set's) is reported and left alone. Deletes manifests before objects, in
  * batches; `dry-run` reports the same plan and deletes nothing.
@@ -17,6 +17,7 @@ import {
 import { formatDuration } from '../duration.js';
 import { errorMessage } from '../errors.js';
 import { formatCount } from '../format.js';
+import { idTime } from '../ids.js';
 import { decide, type Decision } from '../retention/policy.js';
 import { planPrune, staleUploads, type PrunePlan } from '../retention/plan.js';
 import type { PruneSettings } from '../settings.js';
@@ -36,9 +37,11 @@ export async function retentionPrune(
   const complete = judged.filter(isComplete);
   const unusable = judged.filter((item): item is UnusableBackup => !isComplete(item));
   reportUnusable(unusable, ctx);
-  const candidates = complete.map(({ entry, manifest }: CompleteBackup) => ({
+  // The id's time, which a complete backup's createdAt agrees with to the second: two backups
+  // of one second then tie and fall back to id order, the order "newest" means everywhere else.
+  const candidates = complete.map(({ entry }: CompleteBackup) => ({
     id: entry.id,
-    createdAt: new Date(manifest.createdAt),
+    createdAt: idTime(entry.id) ?? new Date(NaN),
   }));
   const decisions =
     candidates.length === 0 ? [] : decide(candidates, settings.policy, settings.timeZone);
