@@ -47,15 +47,8 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
   const previous = (await newestComplete(ctx.store, settings.name, older, now)).newest;
   // Never negative: a complete backup is dated at most the clock tolerance ahead.
   const ageMs = Math.max(0, now.getTime() - Date.parse(manifest.createdAt));
-  const storedSize = newest.objects.find((object) => object.key === manifest.object.key)?.size;
   const problems = brokenRules(
-    {
-      ageMs,
-      storedSize,
-      manifestSize: manifest.object.size,
-      objectKey: manifest.object.key,
-      previousSize: previous ? dataSize(previous.entry) : undefined,
-    },
+    { ageMs, size: manifest.object.size, previousSize: previous?.manifest.object.size },
     settings,
   );
   const partial = describe(manifest, ageMs, trend);
