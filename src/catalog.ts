@@ -2,10 +2,27 @@
  * What a set holds, from one paged listing of `<name>/`: backups (ids with a manifest), leftovers
  * of failed runs (objects with no manifest), and how many keys were not ours. Ids sort by time,
  * so the listing alone orders backups; only the manifests a mode needs are read.
+ *
+ * A listed manifest is not yet a backup. Only a *complete* backup (a manifest that parses as
+ * exactly what a backup writes, for its own key, dated no later than the clock allows, whose
+ * object is listed at the size it records) is counted, kept or chosen as the newest. Anything
+ * else is *unusable*: reported by name, never counted, and never deleted by a keep-policy.
  */
+import { idTime } from './ids.js';
 import { classifyKey } from './layout.js';
 import { ManifestError, parseManifest, type Manifest } from './manifest.js';
-import type { Store, StoredObject } from './storage/index.js';
+import type { Logger } from './modes/types.js';
+import { ObjectTooLarge, type Store, type StoredObject } from './storage/index.js';
+
+/** A manifest is a few kilobytes (row counts of thousands of tables fit well under this). */
+export const MANIFEST_MAX_BYTES = 1 << 20;
+
+/**
+ * How far ahead of this machine's clock a backup may be dated and still count: two machines'
+ * clocks differ a little (5 minutes is the usual bound, as in Kerberos). Beyond it the date is
+ * wrong, and a wrong date would win every "newest" and every keep-within window.
+ */
+export const CLOCK_TOLERANCE_MS = 5 * 60_000;
 
 export interface SetEntry {
   id: string;
@@ -22,10 +39,31 @@ export interface SetListing {
   foreignKeys: number;
 }
 
-export async function listSet(store: Store, name: string): Promise<SetListing> {
+export interface CompleteBackup {
+  entry: SetEntry;
+  manifest: Manifest;
+}
+
+export interface UnusableBackup {
+  entry: SetEntry;
+  /** The manifest's key. */
+  key: string;
+  /** One line naming the key and what is wrong. */
+  problem: string;
+}
+
+export type Judged = CompleteBackup | UnusableBackup;
+
+export const isComplete = (judged: Judged): judged is CompleteBackup => 'manifest' in judged;
+
+export async function listSet(
+  store: Store,
+  name: string,
+  prefix = `${name}/`,
+): Promise<SetListing> {
   const entries = new Map<string, SetEntry>();
   let foreignKeys = 0;
-  for await (const object of store.list(`${name}/`)) {
+  for await (const object of store.list(prefix)) {
     const kind = classifyKey(name, object.key);
     if (!kind) {
       foreignKeys += 1;
@@ -46,26 +84,173 @@ export async function listSet(store: Store, name: string): Promise<SetListing> {
   };
 }
 
-/** Reads and validates an entry's manifest; it must be this set's and this id's. */
-export async function readManifest(store: Store, name: string, entry: SetEntry): Promise<Manifest> {
-  const key = entry.manifest?.key ?? `${name}/${entry.id}.manifest.json`;
-  const text = (await store.read(key)).toString('utf8');
-  const manifest = parseManifest(text, key, name);
-  if (manifest.id !== entry.id) throw new ManifestError(key, `records id ${manifest.id}`);
-  return manifest;
+const manifestKeyOf = (name: string, entry: SetEntry): string =>
+  entry.manifest?.key ?? `${name}/${entry.id}.manifest.json`;
+
+/**
+ * Whether a listed entry is a complete backup, from its manifest's text. Pure. `now` is the
+ * clock that dates may not run ahead of; without it (a backup the user named by id) dates are
+ * only checked against each other.
+ */
+export function judgeBackup(entry: SetEntry, text: string, name: string, now?: Date): Judged {
+  const key = manifestKeyOf(name, entry);
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(text, key, name);
+  } catch (error) {
+    if (error instanceof ManifestError) return { entry, key, problem: error.message };
+    throw error;
+  }
+  const problem = datingProblem(manifest, entry, key, now) ?? objectProblem(manifest, entry, key);
+  return problem ? { entry, key, problem } : { entry, manifest };
 }
 
-/** The manifest of `backupId` in the set, or of its newest backup for `latest`. */
-export async function findBackup(store: Store, name: string, backupId: string): Promise<Manifest> {
-  if (backupId === 'latest') {
-    const { backups } = await listSet(store, name);
-    const newest = backups[0];
-    if (!newest) throw new Error(`no backup of set "${name}" in ${store.description}`);
-    return readManifest(store, name, newest);
+function datingProblem(
+  manifest: Manifest,
+  entry: SetEntry,
+  key: string,
+  now: Date | undefined,
+): string | undefined {
+  if (manifest.id !== entry.id) return `corrupt manifest ${key}: records id ${manifest.id}`;
+  // The id is the start time to the second: createdAt is that second, plus a fraction.
+  const idMs = idTime(manifest.id)?.getTime() ?? NaN;
+  const createdMs = Date.parse(manifest.createdAt);
+  if (!(createdMs >= idMs && createdMs < idMs + 1000)) {
+    return `corrupt manifest ${key}: createdAt ${manifest.createdAt} disagrees with its id`;
   }
-  const entry: SetEntry = { id: backupId, objects: [] };
-  const key = `${name}/${backupId}.manifest.json`;
-  if (!(await store.stat(key)))
+  if (Date.parse(manifest.completedAt) < createdMs) {
+    return `corrupt manifest ${key}: completedAt ${manifest.completedAt} is before createdAt`;
+  }
+  const latest = Math.max(idMs, Date.parse(manifest.completedAt));
+  if (now && latest > now.getTime() + CLOCK_TOLERANCE_MS) {
+    return `backup ${key} is dated ${new Date(latest).toISOString()}, ahead of this machine's clock (${now.toISOString()}): the clock of the machine that made it, or of this one, is wrong`;
+  }
+  return undefined;
+}
+
+/** The object must be listed beside its manifest, at the size recorded: else the backup is torn. */
+function objectProblem(
+  manifest: Manifest,
+  entry: SetEntry,
+  manifestKey: string,
+): string | undefined {
+  const { key, size } = manifest.object;
+  const stored = entry.objects.find((object) => object.key === key);
+  if (!stored) return `torn backup ${manifestKey}: its object ${key} is missing from the store`;
+  if (stored.size !== size) {
+    return `torn backup ${manifestKey}: its object ${key} holds ${stored.size} bytes, but its manifest records ${size}`;
+  }
+  return undefined;
+}
+
+/** Reads an entry's manifest (never more than MANIFEST_MAX_BYTES of it) and judges it. */
+export async function judgeEntry(
+  store: Store,
+  name: string,
+  entry: SetEntry,
+  now?: Date,
+): Promise<Judged> {
+  const key = manifestKeyOf(name, entry);
+  const tooLarge = {
+    entry,
+    key,
+    problem: `corrupt manifest ${key}: larger than ${MANIFEST_MAX_BYTES} bytes, not read`,
+  };
+  if ((entry.manifest?.size ?? 0) > MANIFEST_MAX_BYTES) return tooLarge;
+  let bytes: Buffer;
+  try {
+    bytes = await store.read(key, MANIFEST_MAX_BYTES);
+  } catch (error) {
+    if (error instanceof ObjectTooLarge) return tooLarge;
+    throw error;
+  }
+  return judgeBackup(entry, bytes.toString('utf8'), name, now);
+}
+
+/** Manifests read at once: enough to hide a store's latency, few enough to be a polite client. */
+const READS_AT_ONCE = 8;
+
+/**
+ * Judges every backup of a listing, newest first. A manifest that cannot be read at all (the
+ * store failed) fails the whole call: a prune must stop rather than decide from what it missed.
+ */
+export async function judgeAll(
+  store: Store,
+  name: string,
+  listing: SetListing,
+  now: Date,
+): Promise<Judged[]> {
+  const judged: Judged[] = new Array<Judged>(listing.backups.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < listing.backups.length) {
+      const index = next++;
+      judged[index] = await judgeEntry(store, name, listing.backups[index]!, now);
+    }
+  };
+  await Promise.all(Array.from({ length: READS_AT_ONCE }, worker));
+  return judged;
+}
+
+/**
+ * The newest complete backup, reading manifests newest first only as far as needed, and the
+ * unusable entries newer than it (which a reader must report: they hide a newer run's failure).
+ */
+export async function newestComplete(
+  store: Store,
+  name: string,
+  entries: readonly SetEntry[],
+  now: Date,
+): Promise<{ newest?: CompleteBackup; newer: UnusableBackup[] }> {
+  const newer: UnusableBackup[] = [];
+  for (const entry of entries) {
+    const judged = await judgeEntry(store, name, entry, now);
+    if (isComplete(judged)) return { newest: judged, newer };
+    newer.push(judged);
+  }
+  return { newer };
+}
+
+/** The lines that name unusable entries, at most `shown` of them, for a log or a failure. */
+export function unusableText(unusable: readonly UnusableBackup[], shown = 3): string {
+  const more = unusable.length > shown ? `; and ${unusable.length - shown} more` : '';
+  return (
+    unusable
+      .slice(0, shown)
+      .map((item) => item.problem)
+      .join('; ') + more
+  );
+}
+
+/**
+ * The manifest of `backupId` in the set, or of its newest complete backup for `latest` (naming
+ * any unusable newer entry in a warning). A named backup must be complete too, but its date is
+ * not held against the clock: the user chose it.
+ */
+export async function findBackup(
+  ctx: { store: Store; log: Logger; now: () => Date },
+  name: string,
+  backupId: string,
+): Promise<Manifest> {
+  const { store } = ctx;
+  if (backupId === 'latest') {
+    const listing = await listSet(store, name);
+    const { newest, newer } = await newestComplete(store, name, listing.backups, ctx.now());
+    if (newer.length > 0) {
+      ctx.log.warning(
+        `skipped ${newer.length} unusable backup(s) newer than the newest complete one: ${unusableText(newer)}`,
+      );
+    }
+    if (!newest) {
+      throw new Error(`no complete backup of set "${name}" in ${store.description}`);
+    }
+    return newest.manifest;
+  }
+  const entry = (await listSet(store, name, `${name}/${backupId}.`)).backups[0];
+  if (entry?.id !== backupId) {
     throw new Error(`no backup ${backupId} in set "${name}" (${store.description})`);
-  return readManifest(store, name, entry);
+  }
+  const judged = await judgeEntry(store, name, entry);
+  if (!isComplete(judged)) throw new Error(judged.problem);
+  return judged.manifest;
 }

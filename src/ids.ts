@@ -4,11 +4,15 @@ import { randomBytes } from 'node:crypto';
 export const ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
 export function newBackupId(now: Date, random: () => Buffer = () => randomBytes(3)): string {
-  const stamp = now
+  return `${stamp(now)}-${random().toString('hex').slice(0, 6)}`;
+}
+
+/** `20260102T030405Z`: the id's time part. */
+function stamp(date: Date): string {
+  return date
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}/, '');
-  return `${stamp}-${random().toString('hex').slice(0, 6)}`;
 }
 
 export function isBackupId(text: string): boolean {
@@ -21,5 +25,6 @@ export function idTime(id: string): Date | undefined {
   if (!match) return undefined;
   const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
   const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  // Date.UTC rolls a month 13 or a second 60 over into the next unit: such an id names no time.
+  return !Number.isNaN(date.getTime()) && id.startsWith(stamp(date)) ? date : undefined;
 }

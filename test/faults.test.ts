@@ -327,9 +327,12 @@ describe('hostile and broken input', () => {
         { env: S3_ENV },
       );
       expect(run.code).not.toBe(0);
-      expect(lastErrorLine(run)).toBe(
-        `corrupt manifest ${crafted.forged.manifestKey}: object.key is not this backup’s own key`,
-      );
+      // The newest first; any earlier crafted one (also newer than the real backup) follows.
+      expect(
+        lastErrorLine(run).startsWith(
+          `corrupt manifest ${crafted.forged.manifestKey}: object.key is not this backup’s own key`,
+        ),
+      ).toBe(true);
       expect(
         proxy.requests.filter(
           (r) => r.startsWith('GET') && !r.includes('manifest.json') && !r.includes('list-type'),
@@ -347,8 +350,13 @@ describe('hostile and broken input', () => {
       { env: S3_ENV },
     );
     expect(prune.code, prune.stdout).toBe(0);
+    // The crafted manifests are unusable: neither counted (the real backup is the newest and
+    // kept) nor deleted; the victim's files are untouched.
+    expect(prune.outputs).toMatchObject({ kept: '1', deleted: '0' });
     expect(await keysUnder('crafted')).toEqual(
-      expect.arrayContaining([...victim.files.keys()].map((k) => `crafted/${k}`)),
+      expect.arrayContaining(
+        [...victim.files.keys(), ...older.files.keys()].map((k) => `crafted/${k}`),
+      ),
     );
   });
 

@@ -1,10 +1,9 @@
 /** The prune plan: only classified keys, manifests before objects, the newest never. */
 import { describe, expect, it } from 'vitest';
-import type { SetListing } from '../src/catalog.js';
-import { planPrune, staleUploads } from '../src/retention/plan.js';
+import { planPrune, staleUploads, type PruneSet } from '../src/retention/plan.js';
 
-const listing: SetListing = {
-  backups: [
+const listing: PruneSet = {
+  complete: [
     {
       id: '20260102T000000Z-bbbbbb',
       manifest: { key: 'db/20260102T000000Z-bbbbbb.manifest.json', size: 1 },
@@ -26,7 +25,6 @@ const listing: SetListing = {
       objects: [{ key: 'db/20260102T230000Z-dddddd.dump.zst', size: 3 }],
     },
   ],
-  foreignKeys: 1,
 };
 const at = (iso: string) => new Date(iso);
 
@@ -72,6 +70,23 @@ describe('planPrune', () => {
         0,
       ),
     ).toThrow('refusing to delete the newest backup');
+  });
+
+  it('refuses a plan that would delete anything but a complete backup of the set', () => {
+    const decision = (id: string) => ({
+      id,
+      createdAt: at('2026-01-01T00:00:00Z'),
+      keep: false,
+      rules: [],
+    });
+    expect(() =>
+      planPrune(
+        listing,
+        [decision('20260101T000000Z-aaaaaa'), decision('20260101T120000Z-cccccc')],
+        at('2026-01-03T00:00:00Z'),
+        0,
+      ),
+    ).toThrow('refusing to delete a backup that is not a complete backup of this set');
   });
 });
 

@@ -242,13 +242,15 @@ describe('on S3', () => {
       env: {},
     });
     expect(result.outputs).toEqual({ kept: 100, deleted: 1000 });
-    // 2,200 keys listed in 3 pages; 1,000 manifests then 1,000 objects deleted in one request each;
-    // one request for incomplete uploads.
+    // 2,200 keys listed in 3 pages; every manifest read once (only a complete backup counts);
+    // 1,000 manifests then 1,000 objects deleted in one request each; one request for
+    // incomplete uploads.
     expect(calls.sort()).toEqual(
       [
         'ListObjectsV2Command',
         'ListObjectsV2Command',
         'ListObjectsV2Command',
+        ...Array.from({ length: 1100 }, () => 'GetObjectCommand'),
         'DeleteObjectsCommand',
         'DeleteObjectsCommand',
         'ListMultipartUploadsCommand',

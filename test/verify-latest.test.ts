@@ -236,7 +236,7 @@ describe('freshness and size rules', () => {
 });
 
 describe('store requests', () => {
-  it('one list request per 1,000 keys and one manifest read, whatever the set size', async () => {
+  it('one list request per 1,000 keys and two manifest reads, whatever the set size', async () => {
     const client = new S3Client(testS3ClientConfig());
     const prefix = `requests-${process.pid}`;
     const start = Date.now() - 2000 * 60_000;
@@ -281,11 +281,13 @@ describe('store requests', () => {
       env: {},
     });
     expect(result.outputs['latest-id']).toMatch(/^\d{8}T/);
-    // 2,200 keys: three pages of at most 1,000, then the newest manifest.
+    // 2,200 keys: three pages of at most 1,000, then the newest manifest and the one before it
+    // (the size rule compares with the previous complete backup).
     expect(calls).toEqual([
       'ListObjectsV2Command',
       'ListObjectsV2Command',
       'ListObjectsV2Command',
+      'GetObjectCommand',
       'GetObjectCommand',
     ]);
   });

@@ -102,25 +102,51 @@ export function readStorage(inputs: Inputs, cwd: string): StorageLocation {
     }
     return { kind: 's3', bucket, prefix };
   }
-  if (value.startsWith('file://')) {
-    let dir: string;
-    try {
-      dir = new URL(value).pathname;
-    } catch {
-      dir = '';
-    }
-    if (!dir.startsWith('/') || !value.startsWith('file:///')) {
-      throw new InputError(
-        'storage',
-        `"${value}" is not a file:/// URL with an absolute path; ${accepted}`,
-      );
-    }
-    return { kind: 'directory', path: decodeURIComponent(dir) };
-  }
+  if (value.startsWith('file://')) return directoryLocation(value, fileUrlPath(value, accepted));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
     throw new InputError('storage', `"${value}" has an unsupported scheme; ${accepted}`);
   }
-  return { kind: 'directory', path: path.resolve(cwd, value) };
+  return directoryLocation(value, path.resolve(cwd, value));
+}
+
+/** The decoded path of a `file:///` URL; a host, a query or a fragment has no meaning here. */
+function fileUrlPath(value: string, accepted: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !value.startsWith('file:///') || /[?#]/.test(value)) {
+    throw new InputError(
+      'storage',
+      `"${value}" is not a file:/// URL with an absolute path (and no query or fragment); ${accepted}`,
+    );
+  }
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch {
+    throw new InputError('storage', `"${value}" has a malformed %-escape; ${accepted}`);
+  }
+}
+
+/**
+ * A store folder, spelled any way (a trailing slash, `.` and `..` segments) normalised to one
+ * absolute path. The filesystem root is refused: every set would be a top-level folder (`/etc`
+ * for a set named etc), and no key there is ours.
+ */
+function directoryLocation(value: string, dir: string): StorageLocation {
+  if (dir.includes('\0')) {
+    throw new InputError('storage', `"${value}" holds a NUL character, which no path can`);
+  }
+  const resolved = path.resolve(dir);
+  if (resolved === path.parse(resolved).root) {
+    throw new InputError(
+      'storage',
+      `"${value}" is the filesystem root; give backups a folder of their own, e.g. file:///var/backups`,
+    );
+  }
+  return { kind: 'directory', path: resolved };
 }
 
 function readName(inputs: Inputs, defaultName: string | undefined): string {

@@ -1,4 +1,5 @@
 /** The `backup` mode: dump the source, compress, encrypt, upload while hashing, then publish the manifest. */
+import { errorMessage, InputError } from '../errors.js';
 import { newBackupId } from '../ids.js';
 import { formatBytes, formatCount, formatRate, formatSeconds } from '../format.js';
 import { publish, type Published } from '../pipeline/publish.js';
@@ -12,6 +13,12 @@ import type { ModeResult, RunContext } from './types.js';
 
 export async function backup(settings: BackupSettings, ctx: RunContext): Promise<ModeResult> {
   const started = ctx.now();
+  await ctx.store.checkWritable(`${settings.name}/`).catch((error: unknown) => {
+    throw new InputError(
+      'storage',
+      `${ctx.store.description} cannot be written (${errorMessage(error)})`,
+    );
+  });
   const source = await openSource(settings, ctx);
   const id = newBackupId(started);
   ctx.log.info(

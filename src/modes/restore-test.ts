@@ -59,7 +59,7 @@ export async function restoreTest(
   ctx: RunContext,
 ): Promise<ModeResult> {
   const phases = new Phases(ctx.now);
-  const manifest = await findBackup(ctx.store, settings.name, settings.backupId);
+  const manifest = await findBackup(ctx, settings.name, settings.backupId);
   if (manifest.format === 'tar') return testFilesBackup(ctx, manifest, settings.decryption);
   const server = settings.database;
   if (!server) {

@@ -52,7 +52,7 @@ interface RestoreRun {
 }
 
 export async function restore(settings: RestoreSettings, ctx: RunContext): Promise<ModeResult> {
-  const manifest = await findBackup(ctx.store, settings.name, settings.backupId);
+  const manifest = await findBackup(ctx, settings.name, settings.backupId);
   const target = settings.database;
   if (manifest.format === 'tar') {
     if (target || !settings.targetPath) {

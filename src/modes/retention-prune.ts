@@ -1,10 +1,19 @@
 /**
  * The `retention-prune` mode: delete the backups a keep-policy does not keep, and the leftovers of
- * failed runs. Decided from one listing: a backup's time is its id (the UTC start time recorded in
- * its manifest's key), never the store's modification times. Deletes manifests before objects,
- * in batches; `dry-run` reports the same plan and deletes nothing.
+ * failed runs. Decided from one listing and the manifests it lists: a backup's time is its id's
+ * (the UTC start time its manifest's createdAt agrees with), never the store's modification times. Only
+ * complete backups are counted and deleted; an unusable one (corrupt, torn, dated ahead of the
+ * clock, another set's) is reported and left alone. Deletes manifests before objects, in
+ * batches; `dry-run` reports the same plan and deletes nothing.
  */
-import { listSet } from '../catalog.js';
+import {
+  isComplete,
+  judgeAll,
+  listSet,
+  unusableText,
+  type CompleteBackup,
+  type UnusableBackup,
+} from '../catalog.js';
 import { formatDuration } from '../duration.js';
 import { errorMessage } from '../errors.js';
 import { formatCount } from '../format.js';
@@ -22,14 +31,26 @@ export async function retentionPrune(
   settings: PruneSettings,
   ctx: RunContext,
 ): Promise<ModeResult> {
+  const now = ctx.now();
   const listing = await listSet(ctx.store, settings.name);
-  const candidates = listing.backups.map((entry) => ({
+  const judged = await judgeAll(ctx.store, settings.name, listing, now);
+  const complete = judged.filter(isComplete);
+  const unusable = judged.filter((item): item is UnusableBackup => !isComplete(item));
+  reportUnusable(unusable, ctx);
+  // The id's time, which a complete backup's createdAt agrees with to the second: two backups
+  // of one second then tie and fall back to id order, the order "newest" means everywhere else.
+  const candidates = complete.map(({ entry }: CompleteBackup) => ({
     id: entry.id,
-    createdAt: idTime(entry.id) ?? new Date(0),
+    createdAt: idTime(entry.id) ?? new Date(NaN),
   }));
   const decisions =
     candidates.length === 0 ? [] : decide(candidates, settings.policy, settings.timeZone);
-  const plan = planPrune(listing, decisions, ctx.now(), settings.orphanGraceMs);
+  const plan = planPrune(
+    { complete: complete.map((item) => item.entry), leftovers: listing.leftovers },
+    decisions,
+    now,
+    settings.orphanGraceMs,
+  );
   const uploads = await findStaleUploads(settings, ctx);
   logKeys(settings, plan, uploads.stale, ctx);
   let notAborted: IncompleteUpload[] = [];
@@ -38,7 +59,16 @@ export async function retentionPrune(
     await ctx.store.delete([...plan.objectKeys, ...plan.orphanKeys]);
     notAborted = await abortUploads(uploads.stale, ctx);
   }
-  return describe(settings, plan, { ...uploads, notAborted }, listing.foreignKeys);
+  return describe(settings, plan, { ...uploads, notAborted }, listing.foreignKeys, unusable);
+}
+
+/** One warning for them all (a run's warnings are few and short), every one in the log. */
+function reportUnusable(unusable: readonly UnusableBackup[], ctx: RunContext): void {
+  if (unusable.length === 0) return;
+  for (const item of unusable) ctx.log.info(`not counted, not deleted: ${item.problem}`);
+  ctx.log.warning(
+    `${unusable.length} unusable backup(s), neither counted nor deleted (remove them by hand once looked at): ${unusableText(unusable)}`,
+  );
 }
 
 /** Every key, in the log: the report holds ids only, as step outputs are limited to 1 MB. */
@@ -107,11 +137,13 @@ function describe(
   plan: PrunePlan,
   uploads: UploadSweep,
   foreign: number,
+  unusable: readonly UnusableBackup[],
 ): ModeResult {
   const verb = settings.dryRun ? 'would delete' : 'deleted';
   const leftovers = plan.orphanKeys.length + uploads.stale.length;
+  const untouched = unusable.length ? `; ${unusable.length} unusable left untouched` : '';
   return {
-    headline: `${settings.dryRun ? 'Dry run: ' : ''}kept ${plan.kept.length} backup(s) of ${settings.name}, ${verb} ${plan.deleted.length}${leftovers ? ` and ${leftovers} leftover(s)` : ''}`,
+    headline: `${settings.dryRun ? 'Dry run: ' : ''}kept ${plan.kept.length} backup(s) of ${settings.name}, ${verb} ${plan.deleted.length}${leftovers ? ` and ${leftovers} leftover(s)` : ''}${untouched}`,
     outputs: { kept: plan.kept.length, deleted: plan.deleted.length },
     facts: [
       ['Set', settings.name],
@@ -119,6 +151,7 @@ function describe(
       ['Kept', formatCount(plan.kept.length)],
       [settings.dryRun ? 'Would delete' : 'Deleted', formatCount(plan.deleted.length)],
       ['Leftovers of failed runs', leftoverText(plan, uploads)],
+      ['Unusable backups (not counted, untouched)', formatCount(unusable.length)],
       ['Keys not in the layout (untouched)', formatCount(foreign)],
       ...(settings.dryRun ? [['Dry run', 'nothing was deleted'] as [string, string]] : []),
     ],
@@ -126,12 +159,14 @@ function describe(
       decisionTable('Kept', plan.kept, true),
       decisionTable(settings.dryRun ? 'Would delete' : 'Deleted', plan.deleted, false),
       ...(leftovers ? [leftoverTable(plan, uploads.stale)] : []),
+      ...(unusable.length ? [unusableTable(unusable)] : []),
     ],
     details: {
       dryRun: settings.dryRun,
       kept: plan.kept.map((d) => ({ id: d.id, rules: d.rules })),
       deleted: plan.deleted.map((d) => d.id),
       orphanKeys: plan.orphanKeys,
+      unusable: unusable.map((item) => ({ key: item.key, problem: item.problem })),
       incompleteUploads: uploads.stale.map((upload) => upload.key),
       uploadsNotAborted: uploads.notAborted.map((upload) => upload.key),
       ...(uploads.unchecked === undefined ? {} : { uploadsUnchecked: uploads.unchecked }),
@@ -185,4 +220,13 @@ function leftoverTable(plan: PrunePlan, uploads: IncompleteUpload[]): Table {
     ]),
   ];
   return cappedTable('Leftovers of failed runs', ['key', 'what'], rows);
+}
+
+function unusableTable(unusable: readonly UnusableBackup[]): Table {
+  const rows = unusable.map((item) => [item.key, item.problem]);
+  return cappedTable(
+    'Unusable backups (not counted, never deleted)',
+    ['manifest', 'problem'],
+    rows,
+  );
 }

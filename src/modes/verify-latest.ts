@@ -2,8 +2,18 @@
  * The `verify-latest` mode: is the newest backup fresh and intact? One listing finds it (ids sort
  * by time), its manifest is read, the rules are checked against the listing's sizes, and with
  * `deep` every stored byte is hashed, decrypted, decompressed and read by the archive's own tool.
+ * The newest thing in the set must be a complete backup: anything newer that is not (a corrupt
+ * or torn manifest, a backup dated ahead of the clock) fails the run by name, as it hides what
+ * the last run really left.
  */
-import { listSet, readManifest, type SetEntry, type SetListing } from '../catalog.js';
+import {
+  listSet,
+  newestComplete,
+  unusableText,
+  type SetEntry,
+  type SetListing,
+  type UnusableBackup,
+} from '../catalog.js';
 import { errorMessage } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import { formatBytes, formatCount } from '../format.js';
@@ -20,29 +30,25 @@ import { ModeFailure, type ModeResult, type RunContext, type Table } from './typ
 const TREND_ROWS = 7;
 
 export async function verifyLatest(settings: VerifySettings, ctx: RunContext): Promise<ModeResult> {
+  const now = ctx.now();
   const listing = await listSet(ctx.store, settings.name);
   reportLeftovers(listing, ctx);
-  const newest = listing.backups[0];
-  if (!newest) {
+  if (listing.backups.length === 0) {
     throw new ModeFailure(`no backup of set "${settings.name}" in ${ctx.store.description}`, {});
   }
-  const trend = trendTable(listing.backups, ctx.now());
-  let manifest: Manifest;
-  try {
-    manifest = await readManifest(ctx.store, settings.name, newest);
-  } catch (error) {
-    throw new ModeFailure(errorMessage(error), { tables: [trend] });
+  const found = await newestComplete(ctx.store, settings.name, listing.backups, now);
+  const trend = trendTable(listing.backups, now, found.newer);
+  if (found.newer.length > 0 || !found.newest) {
+    const none = found.newest ? '' : `; no complete backup of set "${settings.name}"`;
+    throw new ModeFailure(`${unusableText(found.newer)}${none}`, { tables: [trend] });
   }
-  const ageMs = ctx.now().getTime() - Date.parse(manifest.createdAt);
-  const storedSize = newest.objects.find((object) => object.key === manifest.object.key)?.size;
+  const { entry: newest, manifest } = found.newest;
+  const older = listing.backups.slice(listing.backups.indexOf(newest) + 1);
+  const previous = (await newestComplete(ctx.store, settings.name, older, now)).newest;
+  // Never negative: a complete backup is dated at most the clock tolerance ahead.
+  const ageMs = Math.max(0, now.getTime() - Date.parse(manifest.createdAt));
   const problems = brokenRules(
-    {
-      ageMs,
-      storedSize,
-      manifestSize: manifest.object.size,
-      objectKey: manifest.object.key,
-      previousSize: listing.backups[1] ? dataSize(listing.backups[1]) : undefined,
-    },
+    { ageMs, size: manifest.object.size, previousSize: previous?.manifest.object.size },
     settings,
   );
   const partial = describe(manifest, ageMs, trend);
@@ -90,15 +96,21 @@ function reportLeftovers(listing: SetListing, ctx: RunContext): void {
   );
 }
 
-function trendTable(backups: SetEntry[], now: Date): Table {
+/** The newest entries as listed; those found unusable say so instead of an age. */
+function trendTable(backups: SetEntry[], now: Date, unusable: readonly UnusableBackup[]): Table {
   const shown = backups.slice(0, TREND_ROWS);
   const rows = shown.map((entry, index) => {
     const size = dataSize(entry);
     const previous = shown[index + 1] ?? backups[index + 1];
     const time = idTime(entry.id);
+    const age = unusable.some((item) => item.entry === entry)
+      ? 'unusable'
+      : time && time <= now
+        ? formatDuration(now.getTime() - time.getTime())
+        : '?';
     return [
       entry.id,
-      time ? formatDuration(now.getTime() - time.getTime()) : '?',
+      age,
       size === undefined ? 'missing' : formatBytes(size),
       size === undefined || !previous ? '' : sizeChange(size, dataSize(previous)),
     ];

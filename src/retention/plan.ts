@@ -1,8 +1,9 @@
 /**
  * Which keys a prune deletes, from one listing and the policy's decisions. Pure. Only keys that
- * the listing classified as this set's layout can appear here, so nothing foreign is ever touched.
+ * the listing classified as this set's layout can appear here, so nothing foreign is ever touched,
+ * and only complete backups can be deleted by the policy: an unusable one is nobody's to judge.
  */
-import type { SetListing } from '../catalog.js';
+import type { SetEntry } from '../catalog.js';
 import { idTime } from '../ids.js';
 import { classifyKey } from '../layout.js';
 import type { IncompleteUpload } from '../storage/index.js';
@@ -19,21 +20,31 @@ export interface PrunePlan {
   orphanKeys: string[];
 }
 
+export interface PruneSet {
+  /** Complete backups, newest first: the only ones a policy may delete. */
+  complete: readonly SetEntry[];
+  /** Objects with no manifest, newest first. */
+  leftovers: readonly SetEntry[];
+}
+
 export function planPrune(
-  listing: SetListing,
+  set: PruneSet,
   decisions: readonly Decision[],
   now: Date,
   orphanGraceMs: number,
 ): PrunePlan {
-  const newest = listing.backups[0]?.id;
+  const newest = set.complete[0]?.id;
   const deleted = decisions.filter((decision) => !decision.keep);
   if (deleted.some((decision) => decision.id === newest)) {
     throw new Error('refusing to delete the newest backup');
   }
   const doomed = new Set(deleted.map((decision) => decision.id));
-  const entries = listing.backups.filter((entry) => doomed.has(entry.id));
+  const entries = set.complete.filter((entry) => doomed.has(entry.id));
+  if (entries.length !== doomed.size) {
+    throw new Error('refusing to delete a backup that is not a complete backup of this set');
+  }
   const cutoff = now.getTime() - orphanGraceMs;
-  const orphans = listing.leftovers.filter(
+  const orphans = set.leftovers.filter(
     (entry) => (idTime(entry.id)?.getTime() ?? Infinity) < cutoff,
   );
   return {

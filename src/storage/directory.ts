@@ -6,7 +6,6 @@ import { createReadStream } from 'node:fs';
 import {
   mkdir,
   open,
-  readFile,
   readdir,
   rename,
   rm,
@@ -19,10 +18,22 @@ import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { release } from '../pipeline/owned.js';
-import type { FileSink, IncompleteUpload, Store, StoredObject, UploadOptions } from './store.js';
+import {
+  readUpTo,
+  type FileSink,
+  type IncompleteUpload,
+  type Store,
+  type StoredObject,
+  type UploadOptions,
+} from './store.js';
 
 export class DirectoryStore implements Store {
-  constructor(readonly root: string) {}
+  /** Absolute, without a trailing separator, however the folder was spelled. */
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
 
   get description(): string {
     return this.root;
@@ -30,7 +41,11 @@ export class DirectoryStore implements Store {
 
   private file(key: string): string {
     const file = path.resolve(this.root, key);
-    if (!file.startsWith(this.root + path.sep)) throw new Error(`key escapes the store: ${key}`);
+    const inside = path.relative(this.root, file);
+    const outside = inside === '..' || inside.startsWith(`..${path.sep}`);
+    if (inside === '' || outside || path.isAbsolute(inside)) {
+      throw new Error(`key escapes the store: ${key}`);
+    }
     return file;
   }
 
@@ -78,6 +93,14 @@ export class DirectoryStore implements Store {
     };
   }
 
+  /** Makes the set's folder and writes and removes a hidden probe file in it. */
+  async checkWritable(prefix: string): Promise<void> {
+    const probe = this.temporary(`${prefix}write-check`);
+    await mkdir(path.dirname(probe), { recursive: true });
+    await writeFile(probe, '', { flag: 'wx' });
+    await rm(probe, { force: true });
+  }
+
   async put(key: string, body: string): Promise<void> {
     const temp = this.temporary(key);
     await mkdir(path.dirname(temp), { recursive: true });
@@ -96,8 +119,8 @@ export class DirectoryStore implements Store {
     return createReadStream(file, { highWaterMark: 1 << 20 });
   }
 
-  read(key: string): Promise<Buffer> {
-    return readFile(this.file(key));
+  async read(key: string, maxBytes: number): Promise<Buffer> {
+    return readUpTo(await this.download(key), key, maxBytes);
   }
 
   async stat(key: string): Promise<StoredObject | undefined> {

@@ -4,6 +4,7 @@ import type { S3Settings, StorageLocation } from '../settings.js';
 import type { Store } from './store.js';
 
 export type { FileSink, Store, StoredObject, IncompleteUpload } from './store.js';
+export { ObjectTooLarge } from './store.js';
 
 export async function openStore(
   location: StorageLocation,

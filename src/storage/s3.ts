@@ -20,7 +20,13 @@ import { Readable } from 'node:stream';
 import { errorMessage } from '../errors.js';
 import type { S3Settings } from '../settings.js';
 import { partedUpload, partSizeFor } from './s3-upload.js';
-import type { IncompleteUpload, Store, StoredObject, UploadOptions } from './store.js';
+import {
+  readUpTo,
+  type IncompleteUpload,
+  type Store,
+  type StoredObject,
+  type UploadOptions,
+} from './store.js';
 
 /** Two parts in flight keep up with what one compressor produces; each more costs a part. */
 const QUEUE_SIZE = 2;
@@ -157,11 +163,14 @@ export class S3Store implements Store {
     return response.Body;
   }
 
-  async read(key: string): Promise<Buffer> {
-    const stream = await this.download(key);
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+  /**
+   * Nothing to do: only a write proves an S3 permission, and a probe object would need a delete
+   * that backup-only credentials often lack. A refused upload leaves nothing behind anyway.
+   */
+  async checkWritable(): Promise<void> {}
+
+  async read(key: string, maxBytes: number): Promise<Buffer> {
+    return readUpTo(await this.download(key), key, maxBytes);
   }
 
   async stat(key: string, signal?: AbortSignal): Promise<StoredObject | undefined> {

@@ -2,6 +2,36 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
+/** An object holds more than a reader accepts; it was not read past the limit. */
+export class ObjectTooLarge extends Error {
+  constructor(
+    readonly key: string,
+    readonly maxBytes: number,
+  ) {
+    super(`${key} holds more than ${maxBytes} bytes`);
+    this.name = 'ObjectTooLarge';
+  }
+}
+
+/**
+ * Collects at most `maxBytes` of `stream`, destroying it (which ends the transfer) as soon as it
+ * yields more, so a huge object costs one chunk of memory, not its size.
+ */
+export async function readUpTo(stream: Readable, key: string, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      total += (chunk as Buffer).length;
+      if (total > maxBytes) throw new ObjectTooLarge(key, maxBytes);
+      chunks.push(chunk as Buffer);
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks, total);
+}
+
 export interface StoredObject {
   key: string;
   size: number;
@@ -43,12 +73,20 @@ export interface Store {
    * write it itself. The same guarantees as `upload` hold once the caller commits or discards.
    */
   fileSink?(key: string): Promise<FileSink>;
+  /**
+   * Proves, before a backup starts its dump, that objects can be written under `prefix`, so an
+   * unwritable store fails the run before any work rather than after the dump ran.
+   */
+  checkWritable(prefix: string): Promise<void>;
   /** Writes a small object (a manifest) whole, atomically. */
   put(key: string, body: string): Promise<void>;
   /** Streams an object's bytes. Rejects when the object does not exist. */
   download(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
-  /** Reads a small object whole. */
-  read(key: string): Promise<Buffer>;
+  /**
+   * Reads a small object (a manifest) whole, but never more than `maxBytes`: anyone with access
+   * to the store can put a gigabyte under a manifest's key. Rejects with ObjectTooLarge then.
+   */
+  read(key: string, maxBytes: number): Promise<Buffer>;
   /** The object's size, or undefined when it does not exist. */
   stat(key: string): Promise<StoredObject | undefined>;
   /** Every key under `prefix`, paging through the whole listing. */

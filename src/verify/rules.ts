@@ -4,11 +4,9 @@ import { formatBytes } from '../format.js';
 
 export interface Figures {
   ageMs: number;
-  /** The object's size as the store lists it; undefined when the object is missing. */
-  storedSize: number | undefined;
-  manifestSize: number;
-  objectKey: string;
-  /** The previous backup's stored size, when there is one. */
+  /** The newest complete backup's size: listed and recorded alike, or it would not be complete. */
+  size: number;
+  /** The previous complete backup's size, when there is one. */
   previousSize?: number;
 }
 
@@ -27,16 +25,7 @@ export function brokenRules(figures: Figures, limits: Limits): string[] {
       `the newest backup is ${formatDuration(figures.ageMs)} old, older than max-age ${formatDuration(limits.maxAgeMs)}: backups may have stopped`,
     );
   }
-  const size = figures.storedSize;
-  if (size === undefined) {
-    problems.push(`its object ${figures.objectKey} is missing from the store`);
-    return problems;
-  }
-  if (size !== figures.manifestSize) {
-    problems.push(
-      `its object ${figures.objectKey} holds ${size} bytes, but its manifest records ${figures.manifestSize}`,
-    );
-  }
+  const size = figures.size;
   if (limits.minSize !== undefined && size < limits.minSize) {
     problems.push(`it is ${formatBytes(size)}, below min-size ${formatBytes(limits.minSize)}`);
   }

@@ -1,0 +1,85 @@
+/**
+ * Directory storage spelled every way a user writes it (a trailing slash, `file:///` with one, `.`
+ * segments), through the bundle against the real PostgreSQL: every mode works on the same folder.
+ * A store that cannot be written fails a backup before any work, naming the input.
+ */
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fillSampleDatabase } from '../scripts/lib/sample-db.js';
+import { DirectoryStore } from '../src/storage/directory.js';
+import { errorLines, runAction } from './support/action.js';
+import { freshDatabase, type FreshDatabase } from './support/db.js';
+
+let db: FreshDatabase;
+let work: string;
+
+beforeAll(async () => {
+  db = await freshDatabase('storage_url');
+  await fillSampleDatabase(db.url, { rows: 50 });
+  work = await mkdtemp(path.join(os.tmpdir(), 'storage-url-'));
+});
+
+afterAll(async () => {
+  await db.drop();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('a store folder spelled with a trailing slash', () => {
+  it.each([
+    ['file:/// URL with a trailing slash', (dir: string) => `file://${dir}/`],
+    ['path with a trailing slash', (dir: string) => `${dir}/`],
+    ['path with . segments', (dir: string) => `${dir}/./`],
+  ])('%s: backup, verify-latest and retention-prune all work', async (label, spell) => {
+    const dir = path.join(work, label.replace(/\W+/g, '-'));
+    const storage = spell(dir);
+    const common = { storage, name: 'shop' };
+    for (let i = 0; i < 2; i++) {
+      const backup = await runAction({ mode: 'backup', ...common, 'database-url': db.url });
+      expect(backup.code, backup.stdout).toBe(0);
+    }
+    const verify = await runAction({ mode: 'verify-latest', ...common });
+    expect(verify.code, verify.stdout).toBe(0);
+    const prune = await runAction({ mode: 'retention-prune', ...common, 'keep-last': '1' });
+    expect(prune.code, prune.stdout).toBe(0);
+    expect(prune.outputs).toMatchObject({ kept: '1', deleted: '1' });
+    expect((await readdir(path.join(dir, 'shop'))).sort()).toEqual([
+      `${verify.outputs['latest-id']}.dump.zst`,
+      `${verify.outputs['latest-id']}.manifest.json`,
+    ]);
+  });
+});
+
+describe('a store that cannot be written', () => {
+  it('fails a backup naming storage, before the database is touched', async () => {
+    const file = path.join(work, 'a-file');
+    await writeFile(file, 'not a folder');
+    const run = await runAction({
+      mode: 'backup',
+      storage: `file://${file}/store`,
+      name: 'shop',
+      // Nothing listens here: had the dump started first, the error would be about the database.
+      'database-url': 'postgresql://u:p@127.0.0.1:1/shop',
+    });
+    expect(run.code).not.toBe(0);
+    expect(errorLines(run)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^Input "storage": ${file}/store cannot be written \\(ENOTDIR`),
+      ),
+    ]);
+  });
+});
+
+describe('the directory store', () => {
+  it('takes a root spelled with a trailing slash as the same folder', () => {
+    expect(new DirectoryStore(`${work}/`).root).toBe(work);
+    expect(new DirectoryStore(`${work}/./x/..`).description).toBe(work);
+  });
+
+  it('refuses keys that leave it, and takes set names that merely start with dots', async () => {
+    const store = new DirectoryStore(work);
+    await expect(store.read('../x', 10)).rejects.toThrow('key escapes the store: ../x');
+    await expect(store.stat('..shop/x')).resolves.toBeUndefined();
+  });
+});
