@@ -108,17 +108,22 @@ describe('extractTar', () => {
 
   it('applies folder modes and times last, after their contents are written', async () => {
     const mtime = new Date('2020-01-02T03:04:05Z');
-    await extractTar(
+    const extracted = await extractTar(
       archive([
         { name: 'ro', type: 'directory', mode: 0o555, mtime },
-        { name: 'ro/inside.txt', body: 'x', mode: 0o444, mtime },
+        { name: 'ro/sub', type: 'directory', mode: 0o500, mtime },
+        { name: 'ro/sub/inside.txt', body: 'x', mode: 0o444, mtime },
       ]),
       dir,
     );
+    expect((await lstat(path.join(dir, 'ro', 'sub'))).mode & 0o777).toBe(0o500);
+    // Top-level folders wait until they are where they stay (a restore moves them first).
+    expect((await lstat(path.join(dir, 'ro'))).mode & 0o777).toBe(0o700);
+    await extracted.settleTopFolders(dir);
     const folder = await lstat(path.join(dir, 'ro'));
     expect(folder.mode & 0o777).toBe(0o555);
     expect(folder.mtime).toEqual(mtime);
-    expect(await readFile(path.join(dir, 'ro', 'inside.txt'), 'utf8')).toBe('x');
+    expect(await readFile(path.join(dir, 'ro', 'sub', 'inside.txt'), 'utf8')).toBe('x');
   });
 
   it('reports a disk that fills as the disk’s error, not as a damaged archive', async () => {

@@ -67,14 +67,26 @@ export class ExtractionError extends Error {
   }
 }
 
-/** Extracts into `root`, which must exist and be empty; returns the archive's figures. */
-export async function extractTar(archive: Readable, root: string): Promise<FileStats> {
+export interface Extracted {
+  stats: FileStats;
+  /**
+   * Applies the top-level folders' modes, owners and times, once they are where they stay (`dir`):
+   * a folder that is not writable cannot be renamed into another parent (its `..` changes).
+   */
+  settleTopFolders(dir: string): Promise<void>;
+}
+
+/** Extracts into `root`, which must exist and be empty. */
+export async function extractTar(archive: Readable, root: string): Promise<Extracted> {
   const extraction = new Extraction(root);
   const stats = await readTar(archive, (header, name, body) =>
     extraction.write(header, name, body),
   );
-  await extraction.settleFolders();
-  return stats;
+  await extraction.settleFolders((parts) => parts.length > 1, root);
+  return {
+    stats,
+    settleTopFolders: (dir) => extraction.settleFolders((parts) => parts.length === 1, dir),
+  };
 }
 
 const { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
@@ -82,7 +94,7 @@ const SET_ID_BITS = 0o6000;
 
 class Extraction {
   /** Folders whose mode, owner and time wait for the end (they stay owner-writable until then). */
-  private readonly folders: { file: string; header: Header }[] = [];
+  private readonly folders: { parts: string[]; header: Header }[] = [];
   private readonly asRoot = process.getuid?.() === 0;
 
   constructor(private readonly root: string) {}
@@ -94,7 +106,8 @@ class Extraction {
         `refusing archive entry "${name}": it is a ${type === 'link' ? 'hard link' : (type ?? 'typeless entry')}, and backup-action archives only files, folders and symbolic links`,
       );
     }
-    const file = await this.placeFor(name);
+    const parts = name.split('/');
+    const file = await this.placeFor(name, parts);
     const existing = await lstatIfAny(file);
     // Only a folder may be named again (its children may have made it first); the creating calls
     // below refuse an existing name too, this says why.
@@ -105,17 +118,18 @@ class Extraction {
     }
     if (type === 'directory') {
       if (!existing) await mkdir(file, { mode: 0o700 });
-      this.folders.push({ file, header });
+      this.folders.push({ parts, header });
     } else if (type === 'file') await this.file(file, header, body);
     else await this.symlink(file, header);
   }
 
   /** Deepest first, so a folder made read-only no longer needs to be written into. */
-  async settleFolders(): Promise<void> {
-    const depth = (file: string) => file.split(path.sep).length;
-    const folders = [...this.folders].sort((a, b) => depth(b.file) - depth(a.file));
-    for (const { file, header } of folders) {
-      const handle = await open(file, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  async settleFolders(which: (parts: string[]) => boolean, dir: string): Promise<void> {
+    const folders = this.folders
+      .filter(({ parts }) => which(parts))
+      .sort((a, b) => b.parts.length - a.parts.length);
+    for (const { parts, header } of folders) {
+      const handle = await open(path.join(dir, ...parts), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       try {
         await this.settle(handle, header, 0o755);
       } finally {
@@ -125,8 +139,7 @@ class Extraction {
   }
 
   /** The path for `name` under the root, every folder on its way made or checked to be one. */
-  private async placeFor(name: string): Promise<string> {
-    const parts = name.split('/');
+  private async placeFor(name: string, parts: string[]): Promise<string> {
     if (name === '' || path.isAbsolute(name) || parts.includes('..')) {
       throw new ExtractionError(
         `refusing archive entry "${name}": it would be written outside the target`,
