@@ -163,6 +163,22 @@ describe('restore-test of a files backup', () => {
   });
 });
 
+describe('restore-test of a files backup, on a temporary disk too small', () => {
+  it('fails naming the temporary folder and TMPDIR, leaving nothing there', async () => {
+    const small = path.join(work, 'small-tmp');
+    await mountTmpfs(small, '1m');
+    const tested = await runAction(
+      { mode: 'restore-test', storage: store, name: 'site' },
+      { env: { TMPDIR: small } },
+    );
+    expect(tested.code).not.toBe(0);
+    expect(lastErrorLine(tested)).toMatch(
+      /^the temporary folder .*small-tmp\/restore-test-files-\w+ ran out of disk space \(ENOSPC\) while extracting \(the backup holds 3\.0 MiB\); set TMPDIR to a folder on a larger disk$/,
+    );
+    expect(await readdir(small)).toEqual([]);
+  });
+});
+
 describe('a files backup', () => {
   it('of an unreadable folder fails in one line, unless skip-unreadable skips its contents', async () => {
     const dir = path.join(work, 'locked-tree');
