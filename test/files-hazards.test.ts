@@ -117,6 +117,10 @@ describe('a files restore target', () => {
     expect((await readdir(target)).sort()).toEqual(['app', 'big.bin', 'data.txt', 'ro']);
     expect(await mode(path.join(target, 'app', 'tool'))).toBe(0o755);
     expect(await mode(path.join(target, 'ro'))).toBe(0o555);
+    // Replacing a tree that holds a read-only folder: it moves aside, then goes.
+    const again = await runAction(restoreInto(target, { clean: 'true' }), { user: 'postgres' });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect((await readdir(target)).sort()).toEqual(['app', 'big.bin', 'data.txt', 'ro']);
   });
 
   it('as root gets owners back, so a setuid program keeps its owner', async () => {

@@ -6,10 +6,11 @@
  * The staging folder is a hidden folder inside the target itself, so it is on the target's own
  * filesystem whatever is mounted where (a volume, a symbolic link to elsewhere, a read-only
  * parent): moving the new tree into place is a rename, never a copy. With `clean`, the old
- * contents are first moved aside (again a rename) and deleted only once the new tree is in place;
- * a failure on the way puts them back.
+ * contents are first renamed aside and deleted only once the new tree is in place; a failure on
+ * the way puts them back.
  */
-import { chmod, mkdir, mkdtemp, readdir, realpath, rename, rm, rmdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, realpath, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { diskFullError, errorMessage, InputError } from '../errors.js';
@@ -139,35 +140,38 @@ async function openTarget(targetPath: string): Promise<string> {
   return realpath(targetPath);
 }
 
-/** Old contents aside, new ones in, old ones deleted last; on failure every move is undone. */
+/**
+ * Old contents aside, new ones in, old ones deleted last; on failure every move is undone. Old
+ * entries are renamed within the target (a folder moved to another parent must be writable, to
+ * update its `..`; one renamed in place need not be, so read-only folders move aside too).
+ */
 async function moveIntoPlace(
   target: string,
   staging: string,
   existing: string[],
   log: Logger,
 ): Promise<void> {
-  const aside =
-    existing.length > 0 ? await mkdtemp(path.join(target, '.backup-action-replaced-')) : undefined;
+  const token = randomBytes(4).toString('hex');
+  const aside = existing.map((_, index) =>
+    path.join(target, `.backup-action-replaced-${token}-${index}`),
+  );
   const moved: { from: string; to: string }[] = [];
   const move = async (from: string, to: string) => {
     await rename(from, to);
     moved.push({ from, to });
   };
   try {
-    if (aside)
-      for (const name of existing) await move(path.join(target, name), path.join(aside, name));
+    for (const [index, name] of existing.entries())
+      await move(path.join(target, name), aside[index] ?? '');
     for (const name of await readdir(staging))
       await move(path.join(staging, name), path.join(target, name));
   } catch (error) {
     for (const { from, to } of moved.reverse()) await rename(to, from);
-    if (aside) await rmdir(aside);
     throw error;
   }
-  if (aside) {
-    await removeTree(aside).catch((error: unknown) =>
-      log.warning(
-        `the replaced contents could not all be deleted from ${aside}: ${errorMessage(error)}`,
-      ),
+  for (const old of aside) {
+    await removeTree(old).catch((error: unknown) =>
+      log.warning(`replaced contents could not be deleted: ${errorMessage(error)}`),
     );
   }
 }
