@@ -33,6 +33,16 @@ export class CancelledError extends Error {
   }
 }
 
+/**
+ * A full disk (ENOSPC, or EDQUOT for a quota) as one line naming where it happened, or undefined
+ * for any other error.
+ */
+export function diskFullError(error: unknown, where: string, detail = ''): Error | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return undefined;
+  return new Error(`${where} ran out of disk space (${code})${detail}`, { cause: error });
+}
+
 /** The message of anything thrown, on one line, for logs and summaries. */
 export function errorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);

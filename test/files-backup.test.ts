@@ -14,6 +14,7 @@ import {
   rm,
   stat,
   symlink,
+  truncate,
   unlink,
   writeFile,
   lstat,
@@ -204,6 +205,32 @@ describe('files that change or cannot be read', () => {
     const facts = await source.finished();
     expect(warnings).toEqual(['goes.txt vanished while the backup ran: not archived']);
     expect(facts.files).toMatchObject({ count: 1, bytes: 8 << 20 });
+  });
+
+  it('a file that shrinks while it is archived fails the run, naming it', async () => {
+    const dir = await mkdtemp(path.join(work, 'shrink-'));
+    const file = path.join(dir, 'rotated.log');
+    await writeFile(file, Buffer.alloc(32 << 20, 1));
+    const source = await openFilesSource({
+      paths: ['.'],
+      exclude: [],
+      cwd: dir,
+      skipUnreadable: false,
+      log: { info: () => undefined, warning: () => undefined },
+    });
+    let cut = false;
+    const reading = (async () => {
+      for await (const chunk of source.output) {
+        void chunk;
+        // Cut short once reading began, as a log rotation with copytruncate does.
+        if (!cut) await truncate(file, 1000);
+        cut = true;
+      }
+    })();
+    await reading.catch(() => undefined);
+    await expect(source.finished()).rejects.toThrow(
+      `${file} shrank from ${32 << 20} to 1000 bytes while it was archived; a file still being written cannot be backed up consistently: exclude it, or stop what writes it during the backup`,
+    );
   });
 
   it('an unreadable file fails the run, unless skip-unreadable lists it and goes on', async () => {

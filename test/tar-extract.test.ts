@@ -1,8 +1,10 @@
 /** Extraction of files backups refuses entries that would write outside the target. */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileStats } from '../src/files/digest.js';
@@ -18,23 +20,18 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 function archive(
   entries: {
     name: string;
-    type?: 'file' | 'symlink' | 'directory';
+    type?: 'file' | 'symlink' | 'directory' | 'link';
     body?: string;
     linkname?: string;
+    mode?: number;
+    uid?: number;
+    gid?: number;
+    mtime?: Date;
   }[],
 ) {
   const pack = tar.pack();
-  for (const entry of entries) {
-    const body = entry.body ?? '';
-    pack.entry(
-      {
-        name: entry.name,
-        type: entry.type ?? 'file',
-        linkname: entry.linkname,
-        size: Buffer.byteLength(body),
-      },
-      body,
-    );
+  for (const { body = '', type = 'file', ...entry } of entries) {
+    pack.entry({ ...entry, type, size: Buffer.byteLength(body) }, body);
   }
   pack.finalize();
   return Readable.from(pack);
@@ -62,6 +59,84 @@ describe('extractTar', () => {
       expect(await readdir(outside)).toEqual([]);
     } finally {
       await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('never follows a symbolic link from the archive at the last component either', async () => {
+    const outside = await mkdtemp(path.join(os.tmpdir(), 'tar-outside-'));
+    try {
+      await writeFile(path.join(outside, 'victim.txt'), 'safe');
+      const overFolder = [
+        { name: 'l', type: 'symlink' as const, linkname: outside },
+        { name: 'l', type: 'directory' as const, mode: 0o777 },
+      ];
+      await expect(extractTar(archive(overFolder), dir)).rejects.toThrow(
+        /"l": an earlier entry already holds that name/,
+      );
+      expect((await stat(outside)).mode & 0o777).toBe(0o700);
+      const overFile = [
+        { name: 'v', type: 'symlink' as const, linkname: path.join(outside, 'victim.txt') },
+        { name: 'v', body: 'planted', mode: 0o777 },
+      ];
+      const again = await mkdtemp(path.join(os.tmpdir(), 'tar-extract-'));
+      await expect(extractTar(archive(overFile), again)).rejects.toThrow(/"v": an earlier entry/);
+      await rm(again, { recursive: true });
+      expect(await readFile(path.join(outside, 'victim.txt'), 'utf8')).toBe('safe');
+      expect((await stat(path.join(outside, 'victim.txt'))).mode & 0o777).toBe(0o644);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['a hard link', { name: 'h', type: 'link' as const, linkname: '/etc/passwd' }, /hard link/],
+    ['a "." component', { name: './a/./b', body: 'x' }, /not a plain relative name/],
+    ['an empty component', { name: 'a//b', body: 'x' }, /not a plain relative name/],
+  ])('refuses %s', async (_, entry, message) => {
+    await expect(extractTar(archive([entry]), dir)).rejects.toThrow(message);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('as root, gives files their owners back and keeps setuid only with them', async () => {
+    expect(process.getuid?.()).toBe(0);
+    const { stdout } = await promisify(execFile)('id', ['-u', 'postgres']);
+    const uid = Number(stdout.trim());
+    await extractTar(archive([{ name: 'tool', body: 'x', mode: 0o4755, uid, gid: uid }]), dir);
+    const info = await stat(path.join(dir, 'tool'));
+    expect({ uid: info.uid, mode: info.mode & 0o7777 }).toEqual({ uid, mode: 0o4755 });
+  });
+
+  it('applies folder modes and times last, after their contents are written', async () => {
+    const mtime = new Date('2020-01-02T03:04:05Z');
+    const extracted = await extractTar(
+      archive([
+        { name: 'ro', type: 'directory', mode: 0o555, mtime },
+        { name: 'ro/sub', type: 'directory', mode: 0o500, mtime },
+        { name: 'ro/sub/inside.txt', body: 'x', mode: 0o444, mtime },
+      ]),
+      dir,
+    );
+    expect((await lstat(path.join(dir, 'ro', 'sub'))).mode & 0o777).toBe(0o500);
+    // Top-level folders wait until they are where they stay (a restore moves them first).
+    expect((await lstat(path.join(dir, 'ro'))).mode & 0o777).toBe(0o700);
+    await extracted.settleTopFolders(dir);
+    const folder = await lstat(path.join(dir, 'ro'));
+    expect(folder.mode & 0o777).toBe(0o555);
+    expect(folder.mtime).toEqual(mtime);
+    expect(await readFile(path.join(dir, 'ro', 'sub', 'inside.txt'), 'utf8')).toBe('x');
+  });
+
+  it('reports a disk that fills as the disk’s error, not as a damaged archive', async () => {
+    const small = path.join(dir, 'small');
+    await mkdir(small);
+    await promisify(execFile)('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
+    try {
+      const big = 'x'.repeat(2 << 20);
+      await expect(extractTar(archive([{ name: 'big', body: big }]), small)).rejects.toThrow(
+        /^ENOSPC/,
+      );
+    } finally {
+      await promisify(execFile)('umount', [small]);
     }
   });
 

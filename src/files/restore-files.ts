@@ -2,26 +2,47 @@
  * Restoring a files backup: into a temporary folder for restore-test (figures compared with the
  * manifest), or into `target-path` for restore. Extraction always goes to a staging folder first
  * and reaches the target only once every stored byte matched its checksum.
+ *
+ * The staging folder is a hidden folder inside the target itself, so it is on the target's own
+ * filesystem whatever is mounted where (a volume, a symbolic link to elsewhere, a read-only
+ * parent): moving the new tree into place is a rename, never a copy. With `clean`, the old
+ * contents are first renamed aside and deleted only once the new tree is in place; a failure on
+ * the way puts them back.
  */
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, realpath, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { diskFullError, errorMessage, InputError } from '../errors.js';
 import { formatBytes, formatCount, formatSeconds } from '../format.js';
 import type { FileStats, Manifest } from '../manifest.js';
-import { ModeFailure, type ModeResult, type RunContext } from '../modes/types.js';
+import { ModeFailure, type Logger, type ModeResult, type RunContext } from '../modes/types.js';
 import { readArchive } from '../pipeline/read.js';
 import { Phases } from '../restore/phases.js';
 import type { Decryption } from '../settings.js';
 import { filesMismatch } from './digest.js';
-import { extractTar } from './tar-read.js';
+import { extractTar, type Extracted } from './tar-read.js';
 
 async function extractVerified(
   ctx: RunContext,
   manifest: Manifest,
   keys: Decryption,
   dir: string,
-): Promise<FileStats> {
-  return readArchive(ctx.store, manifest, keys, (archive) => extractTar(archive, dir), ctx.signal);
+  where: string,
+  advice = '',
+): Promise<Extracted> {
+  try {
+    return await readArchive(
+      ctx.store,
+      manifest,
+      keys,
+      (archive) => extractTar(archive, dir),
+      ctx.signal,
+    );
+  } catch (error) {
+    const needed = manifest.files ? ` (the backup holds ${formatBytes(manifest.files.bytes)})` : '';
+    throw diskFullError(error, where, ` while extracting${needed}${advice}`) ?? error;
+  }
 }
 
 function describe(manifest: Manifest, stats: FileStats, phases: Phases, where: string): ModeResult {
@@ -50,9 +71,19 @@ export async function testFilesBackup(
   const phases = new Phases(ctx.now);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'restore-test-files-'));
   try {
-    const stats = await phases.time('download, verify, decrypt, decompress, extract', () =>
-      extractVerified(ctx, manifest, keys, dir),
+    const { stats, settleTopFolders } = await phases.time(
+      'download, verify, decrypt, decompress, extract',
+      () =>
+        extractVerified(
+          ctx,
+          manifest,
+          keys,
+          dir,
+          `the temporary folder ${dir}`,
+          '; set TMPDIR to a folder on a larger disk',
+        ),
     );
+    await settleTopFolders(dir);
     const result = describe(manifest, stats, phases, 'to a temporary folder');
     const mismatch = manifest.files
       ? filesMismatch(manifest.files, stats)
@@ -60,37 +91,105 @@ export async function testFilesBackup(
     if (mismatch) throw new ModeFailure(mismatch, result);
     return result;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeTree(dir);
   }
 }
 
-/** restore of a files backup into `target`, which must be empty unless `clean`. */
+/** restore of a files backup into `targetPath`, which must be empty unless `clean`. */
 export async function restoreFiles(
   ctx: RunContext,
   manifest: Manifest,
   keys: Decryption,
-  target: string,
+  targetPath: string,
   clean: boolean,
 ): Promise<ModeResult> {
-  await mkdir(target, { recursive: true });
+  const target = await openTarget(targetPath);
   const existing = await readdir(target);
   if (existing.length > 0 && !clean) {
     throw new Error(
-      `the target path ${target} is not empty (${existing.length} entries); set clean: true to replace its contents`,
+      `the target path ${targetPath} is not empty (${existing.length} entries); set clean: true to replace its contents`,
     );
   }
   const phases = new Phases(ctx.now);
-  const staging = await mkdtemp(path.join(path.dirname(target), '.restore-'));
+  const staging = await mkdtemp(path.join(target, '.backup-action-staging-'));
   try {
-    const stats = await phases.time('download, verify, decrypt, decompress, extract', () =>
-      extractVerified(ctx, manifest, keys, staging),
+    const { stats, settleTopFolders } = await phases.time(
+      'download, verify, decrypt, decompress, extract',
+      () => extractVerified(ctx, manifest, keys, staging, `the target path ${targetPath}`),
     );
-    for (const name of existing)
-      await rm(path.join(target, name), { recursive: true, force: true });
-    for (const name of await readdir(staging))
-      await rename(path.join(staging, name), path.join(target, name));
-    return describe(manifest, stats, phases, `into ${target}`);
+    await moveIntoPlace(target, staging, existing, ctx.log);
+    await settleTopFolders(target);
+    return describe(manifest, stats, phases, `into ${targetPath}`);
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await removeTree(staging);
   }
+}
+
+/** The target folder's real path, made if missing; a file there is bad input. */
+async function openTarget(targetPath: string): Promise<string> {
+  try {
+    await mkdir(targetPath, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
+    throw new InputError(
+      'target-path',
+      `${targetPath} is a file, not a folder; give a folder (it is made if missing)`,
+    );
+  }
+  return realpath(targetPath);
+}
+
+/**
+ * Old contents aside, new ones in, old ones deleted last; on failure every move is undone. Old
+ * entries are renamed within the target (a folder moved to another parent must be writable, to
+ * update its `..`; one renamed in place need not be, so read-only folders move aside too).
+ */
+async function moveIntoPlace(
+  target: string,
+  staging: string,
+  existing: string[],
+  log: Logger,
+): Promise<void> {
+  const token = randomBytes(4).toString('hex');
+  const aside = existing.map((_, index) =>
+    path.join(target, `.backup-action-replaced-${token}-${index}`),
+  );
+  const moved: { from: string; to: string }[] = [];
+  const move = async (from: string, to: string) => {
+    await rename(from, to);
+    moved.push({ from, to });
+  };
+  try {
+    for (const [index, name] of existing.entries())
+      await move(path.join(target, name), aside[index] ?? '');
+    for (const name of await readdir(staging))
+      await move(path.join(staging, name), path.join(target, name));
+  } catch (error) {
+    for (const { from, to } of moved.reverse()) await rename(to, from);
+    throw error;
+  }
+  for (const old of aside) {
+    await removeTree(old).catch((error: unknown) =>
+      log.warning(`replaced contents could not be deleted: ${errorMessage(error)}`),
+    );
+  }
+}
+
+/** rm -r that also gets through folders restored read-only (as a non-root user). */
+async function removeTree(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw error;
+    await makeWritable(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await chmod(dir, 0o700);
+  for (const entry of await readdir(dir, { withFileTypes: true }))
+    if (entry.isDirectory()) await makeWritable(path.join(dir, entry.name));
 }

@@ -11,10 +11,15 @@ import tar, { type Header, type Pack } from 'tar-stream';
 import type { Logger } from '../modes/types.js';
 import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
 import { fileStats, type ListedEntry } from './digest.js';
-import { walkTree, type TreeEntry, type WalkOptions } from './walk.js';
+import {
+  unreadableCode,
+  unreadableError,
+  walkTree,
+  type TreeEntry,
+  type WalkOptions,
+} from './walk.js';
 
 export interface FilesOptions extends WalkOptions {
-  skipUnreadable: boolean;
   log: Logger;
 }
 
@@ -30,10 +35,17 @@ export async function openFilesSource(
   const tree = await walkTree(options);
   if (tree.entries.length === 0)
     throw new Error('paths: nothing to back up (everything was excluded or empty)');
+  if (tree.store) options.log.info(`${tree.store} is the store: not archived`);
   for (const name of tree.special)
     options.log.warning(`${name} is a socket, FIFO or device: not archived`);
+  for (const { name, code } of tree.skipped)
+    options.log.warning(`${name} cannot be read (${code}): skipped (skip-unreadable)`);
   const pack = tar.pack();
-  const outcome: FilesOutcome = { vanished: [], skipped: [], special: tree.special };
+  const outcome: FilesOutcome = {
+    vanished: [],
+    skipped: tree.skipped.map(({ name }) => name),
+    special: tree.special,
+  };
   const listed: ListedEntry[] = [];
   const done = writeEntries(pack, tree.entries, options, outcome, listed).then(
     () => pack.finalize(),
@@ -71,20 +83,17 @@ async function writeEntries(
       const size = await writeEntry(pack, entry);
       listed.push({ name: entry.name, type: entry.type, size });
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
+      const unreadable = unreadableCode(error);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         outcome.vanished.push(entry.name);
         options.log.warning(`${entry.name} vanished while the backup ran: not archived`);
-      } else if (
-        options.skipUnreadable &&
-        (code === 'EACCES' || code === 'EPERM' || code === 'EIO')
-      ) {
+      } else if (unreadable && options.skipUnreadable) {
         outcome.skipped.push(entry.name);
-        options.log.warning(`${entry.name} cannot be read (${code}): skipped (skip-unreadable)`);
-      } else if (code === 'EACCES' || code === 'EPERM' || code === 'EIO') {
-        throw new Error(
-          `${entry.file} cannot be read (${code}); fix its permissions, exclude it, or set skip-unreadable: true`,
+        options.log.warning(
+          `${entry.name} cannot be read (${unreadable}): skipped (skip-unreadable)`,
         );
+      } else if (unreadable) {
+        throw unreadableError(entry.file, unreadable);
       } else {
         throw error;
       }
@@ -126,7 +135,18 @@ async function writeEntry(pack: Pack, entry: TreeEntry): Promise<number> {
     return 0;
   }
   const sink = pack.entry({ ...header, type: 'file', size: info.size });
-  await pipeline(stream, sink);
+  try {
+    await pipeline(stream, sink);
+  } catch (error) {
+    // The header promised info.size bytes; a file cut short mid-read cannot keep that promise.
+    const now = await lstat(entry.file).catch(() => undefined);
+    if (now && now.size < info.size) {
+      throw new Error(
+        `${entry.file} shrank from ${info.size} to ${now.size} bytes while it was archived; a file still being written cannot be backed up consistently: exclude it, or stop what writes it during the backup`,
+      );
+    }
+    throw error;
+  }
   return info.size;
 }
 

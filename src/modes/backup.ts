@@ -45,7 +45,8 @@ export async function backup(settings: BackupSettings, ctx: RunContext): Promise
 
 async function openSource(settings: BackupSettings, ctx: RunContext): Promise<ArchiveSource> {
   if (settings.source === 'files' && settings.files) {
-    return openFilesSource({ ...settings.files, log: ctx.log });
+    const store = settings.storage.kind === 'directory' ? settings.storage.path : undefined;
+    return openFilesSource({ ...settings.files, store, log: ctx.log });
   }
   if (!settings.database) throw new Error('database-url is required with source: postgres');
   const plan = await planDump(settings, settings.database, ctx);

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { diskFullError } from '../errors.js';
 import { release } from '../pipeline/owned.js';
 import {
   readUpTo,
@@ -69,7 +70,7 @@ export class DirectoryStore implements Store {
       return await sink.commit();
     } catch (error) {
       await sink.discard();
-      throw error;
+      throw diskFullError(error, `the store folder ${this.root}`) ?? error;
     }
   }
 
@@ -109,7 +110,7 @@ export class DirectoryStore implements Store {
       await rename(temp, this.file(key));
     } catch (error) {
       await rm(temp, { force: true });
-      throw error;
+      throw diskFullError(error, `the store folder ${this.root}`) ?? error;
     }
   }
 
@@ -186,15 +187,28 @@ function fileWriter(file: FileHandle): Writable {
     highWaterMark: 1 << 20,
     writev(pieces, done) {
       const buffers = pieces.map(({ chunk }) => chunk as Buffer);
-      const expected = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
-      file.writev(buffers).then(({ bytesWritten }) => {
-        if (bytesWritten !== expected) {
-          done(new Error(`a short write: ${bytesWritten} of ${expected} bytes reached the disk`));
-          return;
-        }
+      writeAll(file, buffers).then(() => {
         for (const buffer of buffers) release(buffer);
         done();
       }, done);
     },
   });
+}
+
+/**
+ * A short write is not an error yet: the rest is written again, so a full disk shows as the
+ * ENOSPC the next write returns, not as a count of bytes.
+ */
+async function writeAll(file: FileHandle, buffers: Buffer[]): Promise<void> {
+  let rest = buffers.filter((buffer) => buffer.length > 0);
+  while (rest.length > 0) {
+    const { bytesWritten } = await file.writev(rest);
+    if (bytesWritten === 0) throw new Error('a write reached the disk with none of its bytes');
+    let skip = bytesWritten;
+    while (rest.length > 0 && skip >= (rest[0]?.length ?? 0)) {
+      skip -= rest[0]?.length ?? 0;
+      rest = rest.slice(1);
+    }
+    if (skip > 0 && rest[0]) rest = [rest[0].subarray(skip), ...rest.slice(1)];
+  }
 }
