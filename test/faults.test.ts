@@ -12,7 +12,7 @@ import {
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -221,6 +221,117 @@ describe('the run is cancelled while programs write a directory store’s file t
       }
     },
   );
+});
+
+/** The processes under `pid` (its children, theirs, …), with their program names. */
+async function descendantsOf(pid: number): Promise<{ pid: number; name: string }[]> {
+  const parents = new Map<number, { ppid: number; name: string }>();
+  for (const entry of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const line = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // pid (name) state ppid …: the name may hold spaces and parentheses, so split at the last ")".
+    const match = /^(\d+) \((.*)\) \S+ (\d+)/s.exec(line);
+    if (match) parents.set(Number(match[1]), { name: match[2] ?? '', ppid: Number(match[3]) });
+  }
+  const found: { pid: number; name: string }[] = [];
+  const walk = (parent: number) => {
+    for (const [child, { ppid, name }] of parents) {
+      if (ppid !== parent) continue;
+      found.push({ pid: child, name });
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** Whether a process still runs (a zombie waiting for its new parent to reap it does not). */
+async function alive(pid: number): Promise<boolean> {
+  const line = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return line !== '' && !/\) Z /.test(line);
+}
+
+async function partialsIn(dir: string): Promise<{ file: string; size: number }[]> {
+  const files = (await readdir(dir, { recursive: true })).filter((file) => /\.partial-/.test(file));
+  return Promise.all(
+    files.map(async (file) => ({ file, size: (await stat(path.join(dir, file))).size })),
+  );
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the action is killed outright', () => {
+  it('SIGKILL mid-dump: pg_dump and zstd die with it, and the .partial file stops growing', async () => {
+    // Level 19 makes the ~27 MB dump take many seconds: the run is surely mid-dump when killed.
+    const store = path.join(work, 'killed');
+    let children: { pid: number; name: string }[] = [];
+    const run = await runAction(
+      { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
+      {
+        onStart: (child) => {
+          let seen = false;
+          child.stdout?.on('data', (chunk: Buffer) => {
+            if (seen || !chunk.toString().includes('which writes the file itself')) return;
+            seen = true;
+            setTimeout(() => {
+              void descendantsOf(child.pid ?? 0).then((found) => {
+                children = found;
+                child.kill('SIGKILL');
+              });
+            }, 1500);
+          });
+        },
+      },
+    );
+    expect(run.code).toBeNull();
+    expect(children.map((child) => child.name).sort()).toEqual(['pg_dump', 'zstd']);
+    await sleep(1000);
+    const left = [];
+    for (const child of children) if (await alive(child.pid)) left.push(child);
+    expect(left).toEqual([]);
+    // What a SIGKILL leaves: one hidden .partial file, no longer written (retention-prune's orphan
+    // sweep removes it after orphan-grace), and no backup.
+    const before = await partialsIn(store);
+    expect(before).toHaveLength(1);
+    await sleep(1000);
+    expect(await partialsIn(store)).toEqual(before);
+    expect(await holdersOf(store)).toEqual([]);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
+      [db.name],
+    );
+    await client.end();
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('SIGTERM at compression-level 19: every program stops at once, the run exits in seconds and writes no more', async () => {
+    const store = path.join(work, 'terminated-19');
+    let signalledAt = 0;
+    const run = await runAction(
+      { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
+      {
+        onStart: (child) => {
+          let seen = false;
+          child.stdout?.on('data', (chunk: Buffer) => {
+            if (seen || !chunk.toString().includes('which writes the file itself')) return;
+            seen = true;
+            setTimeout(() => {
+              signalledAt = Date.now();
+              child.kill('SIGTERM');
+            }, 1500);
+          });
+        },
+      },
+    );
+    const exitedAfter = Date.now() - signalledAt;
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
+    // The README promises about a second; the bound leaves room for a loaded machine.
+    expect(exitedAfter).toBeLessThan(5_000);
+    expect(await readdir(store, { recursive: true })).toEqual(['db']);
+    expect(await holdersOf(store)).toEqual([]);
+  });
 });
 
 describe('runs at the same time', () => {
