@@ -334,6 +334,54 @@ describe('the action is killed outright', () => {
   });
 });
 
+describe('a database of many tables', () => {
+  it('the report output is cut to fit GitHub’s limit, and report-file holds the whole', async () => {
+    // Long names make each table weigh in the report as much as 20,000 short ones would, while
+    // pg_dump's one lock a table stays well inside the shared test server's lock table.
+    const many = await freshDatabase('report_many');
+    const schema = 's'.repeat(63);
+    const tables = 2200;
+    const client = new pg.Client({ connectionString: many.url });
+    await client.connect();
+    await client.query(`CREATE SCHEMA ${schema}`);
+    for (let first = 1; first <= tables; first += 440) {
+      await client.query(
+        `DO $$ BEGIN FOR i IN ${first}..${first + 439} LOOP
+           EXECUTE format('CREATE TABLE ${schema}.%I (id int)', 'table_' || lpad(i::text, 56, '0'));
+         END LOOP; END $$`,
+      );
+    }
+    await client.end();
+    const temp = await mkdtemp(path.join(work, 'runner-temp-'));
+    try {
+      const run = await runAction(
+        {
+          storage: path.join(work, 'many'),
+          name: 'db',
+          'database-url': many.url,
+          'row-counts': 'estimate',
+        },
+        { env: { RUNNER_TEMP: temp } },
+      );
+      expect(run.code, run.stdout).toBe(0);
+      expect(Buffer.byteLength(run.outputs.report ?? '')).toBeLessThanOrEqual(256 * 1024);
+      expect(run.report).toMatchObject({
+        ok: true,
+        outputs: { 'backup-id': run.outputs['backup-id'] },
+        truncated: { reportFile: run.outputs['report-file'] },
+      });
+      const file = run.outputs['report-file'] ?? '';
+      expect(path.dirname(file)).toBe(temp);
+      const whole = JSON.parse(await readFile(file, 'utf8'));
+      expect(Object.keys(whole.details.manifest.rowCounts)).toHaveLength(tables);
+      expect(Buffer.byteLength(run.summary)).toBeLessThan(1024 * 1024);
+    } finally {
+      await many.drop();
+      await rm(temp, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('runs at the same time', () => {
   it('two backups of the same set at once are both published, with distinct ids', async () => {
     const store = path.join(work, 'concurrent');
