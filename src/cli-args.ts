@@ -10,9 +10,9 @@ export const USAGE = `usage: backup-action <${MODES.join('|')}> --<input> <value
 
 export class UsageError extends Error {}
 
-/** `--help`, `-h` or `help` where the mode goes: the usage is what was asked for. */
+/** `--help` anywhere, or `-h` or `help` where the mode goes: the usage is what was asked for. */
 export function wantsHelp(argv: readonly string[]): boolean {
-  return ['--help', '-h', 'help'].includes(argv[0] ?? '');
+  return ['--help', '-h', 'help'].includes(argv[0] ?? '') || argv.includes('--help');
 }
 
 const KNOWN = new Set<string>(INPUT_NAMES);

@@ -10,8 +10,9 @@ export function cancelOnSignals(): { signal: AbortSignal; dispose: () => void } 
   const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
     process.stderr.write(`Received ${name}: cancelling; nothing will be published\n`);
-    stopAllPrograms();
+    // The run learns of the cancel first (its upload is aborted, not failed by a broken stream).
     controller.abort();
+    stopAllPrograms();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -127,9 +127,9 @@ describe('backup-action on the command line', () => {
   });
 
   it('prints the usage for --help and exits 0', async () => {
-    for (const help of ['--help', '-h', 'help']) {
-      const run = await runCli([help]);
-      expect(run.code, help).toBe(0);
+    for (const help of [['--help'], ['-h'], ['help'], ['backup', '--storage', '/b', '--help']]) {
+      const run = await runCli(help);
+      expect(run.code, help.join(' ')).toBe(0);
       expect(run.stdout).toMatch(/^usage: backup-action <backup\|verify-latest\|/);
       expect(run.stderr).toBe('');
     }
