@@ -10,9 +10,20 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -303,6 +314,45 @@ describe('the action is killed outright', () => {
     );
     await client.end();
     expect(rows[0].n).toBe(0);
+  });
+
+  it('without setpriv, a second signal (an exit at once) still takes pg_dump and zstd with it', async () => {
+    // A PATH with pg_dump and zstd but no setpriv: the fallback, as on a machine without util-linux.
+    const bin = await mkdtemp(path.join(work, 'no-setpriv-'));
+    for (const program of ['pg_dump', 'zstd']) {
+      const found = execFileSync('sh', ['-c', `command -v ${program}`])
+        .toString()
+        .trim();
+      await symlink(found, path.join(bin, program));
+    }
+    const store = path.join(work, 'no-setpriv-store');
+    let children: { pid: number; name: string }[] = [];
+    const run = await runAction(
+      { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
+      {
+        env: { PATH: bin },
+        onStart: (child) => {
+          let seen = false;
+          child.stdout?.on('data', (chunk: Buffer) => {
+            if (seen || !chunk.toString().includes('which writes the file itself')) return;
+            seen = true;
+            setTimeout(() => {
+              void descendantsOf(child.pid ?? 0).then((found) => {
+                children = found;
+                child.kill('SIGINT');
+                child.kill('SIGTERM');
+              });
+            }, 1500);
+          });
+        },
+      },
+    );
+    expect(run.code).toBe(130);
+    expect(children.map((child) => child.name).sort()).toEqual(['pg_dump', 'zstd']);
+    await sleep(500);
+    const left = [];
+    for (const child of children) if (await alive(child.pid)) left.push(child);
+    expect(left).toEqual([]);
   });
 
   it('SIGTERM at compression-level 19: every program stops at once, the run exits in seconds and writes no more', async () => {
