@@ -1,4 +1,5 @@
 /** Command-line arguments to input values. Pure, so it is tested directly. */
+import { InputError } from './errors.js';
 import { INPUT_NAMES } from './inputs/names.js';
 import { MODES } from './settings.js';
 
@@ -9,6 +10,11 @@ export const USAGE = `usage: backup-action <${MODES.join('|')}> --<input> <value
 
 export class UsageError extends Error {}
 
+/** `--help` anywhere, or `-h` or `help` where the mode goes: the usage is what was asked for. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return ['--help', '-h', 'help'].includes(argv[0] ?? '') || argv.includes('--help');
+}
+
 const KNOWN = new Set<string>(INPUT_NAMES);
 
 export function parseArgs(
@@ -18,6 +24,9 @@ export function parseArgs(
   const values = new Map<string, string>();
   const [mode, ...rest] = argv;
   if (!mode || mode.startsWith('-')) throw new UsageError(`the mode is missing\n${USAGE}`);
+  if (!(MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`unknown mode "${mode}"; the modes are ${MODES.join(', ')}`);
+  }
   values.set('mode', mode);
   for (let i = 0; i < rest.length; i += 1) {
     const arg = rest[i] ?? '';
@@ -38,9 +47,24 @@ export function parseArgs(
         `unknown option --${option}; the inputs are listed in action.yml\n${USAGE}`,
       );
     }
-    values.set(input, fromFile ? readText(value).replace(/\r?\n$/, '') : value);
+    values.set(input, fromFile ? readInputFile(input, option, value, readText) : value);
   }
   return values;
+}
+
+/** A value from a file, without its final newline; a file that cannot be read names the input. */
+function readInputFile(
+  input: string,
+  option: string,
+  file: string,
+  readText: (file: string) => string,
+): string {
+  try {
+    return readText(file).replace(/\r?\n$/, '');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new InputError(input, `--${option} "${file}" cannot be read (${reason})`);
+  }
 }
 
 /** Input values from the arguments first, then from BACKUP_ACTION_* variables. */

@@ -5,7 +5,8 @@
  * exit code is 0 on success, 1 on failure and 2 on a usage error.
  */
 import { readFileSync } from 'node:fs';
-import { inputSource, parseArgs } from './cli-args.js';
+import { InputError } from './errors.js';
+import { inputSource, parseArgs, USAGE, wantsHelp } from './cli-args.js';
 import { summaryText } from './report.js';
 import { execute, type Edge } from './run.js';
 import { cancelOnSignals } from './signals.js';
@@ -24,12 +25,17 @@ const cliEdge: Edge = {
 };
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   let values: Map<string, string>;
   try {
     values = parseArgs(argv, (file) => readFileSync(file, 'utf8'));
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message}\n`);
-    return 2;
+    // A file that cannot be read is bad input, as a bad value would be.
+    return error instanceof InputError ? 1 : 2;
   }
   const { signal, dispose } = cancelOnSignals();
   try {

@@ -1,5 +1,9 @@
 /** The action's edge: inputs from the runner, outputs, masking and the job summary through @actions/core. */
 import * as core from '@actions/core';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { summaryMarkdown } from './report.js';
 import { execute, type Edge } from './run.js';
 import { cancelOnSignals } from './signals.js';
@@ -13,6 +17,14 @@ const actionEdge: Edge = {
   async writeSummary(report) {
     if (!process.env.GITHUB_STEP_SUMMARY) return;
     await core.summary.addRaw(summaryMarkdown(report), true).write();
+  },
+  // The runner's temporary folder, emptied after each job: there for a later step to read or
+  // upload, while the `report` output may be cut to fit GitHub's limit.
+  async saveReport(json) {
+    const dir = process.env.RUNNER_TEMP || os.tmpdir();
+    const file = path.join(dir, `backup-action-report-${randomBytes(6).toString('hex')}.json`);
+    await writeFile(file, json, { mode: 0o600, flag: 'wx' });
+    return file;
   },
 };
 

@@ -17,6 +17,77 @@ export interface RunReport {
   details: Record<string, unknown>;
 }
 
+/**
+ * The most the `report` output holds. GitHub refuses an output over 1 MB, and counts every output
+ * of a job against 1 MB too: a quarter leaves room for the other outputs and another step's report.
+ */
+export const REPORT_OUTPUT_LIMIT = 256 * 1024;
+
+/**
+ * Where a report that was cut is described: its lists and maps keep their first `keptItems`
+ * entries, and `reportFile` (when the edge wrote one) holds the whole.
+ */
+export interface Truncated {
+  limit: number;
+  keptItems: number;
+  /** How many entries were left out, all lists and maps together. */
+  omitted: number;
+  reportFile?: string;
+}
+
+/**
+ * The report as JSON within `limit` bytes: whole when it fits. Else every list and map in it
+ * (a table's rows, the manifest's row counts, a comparison's tables) keeps its first entries,
+ * as many as fit, and `truncated` says so and names the file that holds the whole report. The
+ * size grows with the tables of a database (about 85 bytes each), so an unbounded report of a
+ * database with ~12,000 tables would fail the step that sets it.
+ */
+export function reportJson(
+  report: RunReport,
+  reportFile?: string,
+  limit = REPORT_OUTPUT_LIMIT,
+): string {
+  const whole = JSON.stringify(report);
+  if (Buffer.byteLength(whole) <= limit) return whole;
+  // No fewer than 50: the records in a report (a manifest, the outputs) have fewer keys than that,
+  // so only the lists and maps that grow with the database are cut.
+  for (const keptItems of [100, 50]) {
+    const counter = { omitted: 0 };
+    const cut = trimmed(report, keptItems, counter) as object;
+    const truncated: Truncated = {
+      limit,
+      keptItems,
+      omitted: counter.omitted,
+      ...(reportFile ? { reportFile } : {}),
+    };
+    const json = JSON.stringify({ ...cut, truncated });
+    if (Buffer.byteLength(json) <= limit) return json;
+  }
+  // Long texts are left (a huge error message, many warnings): the fields that say how it went.
+  const { mode, name, ok, headline, error, startedAt, finishedAt } = report;
+  const keep = (text: string | undefined) => text?.slice(0, 1000);
+  const truncated = { limit, keptItems: 0, ...(reportFile ? { reportFile } : {}) };
+  return JSON.stringify({
+    mode,
+    name,
+    ok,
+    headline: keep(headline),
+    error: keep(error),
+    startedAt,
+    finishedAt,
+    truncated,
+  });
+}
+
+/** `value` with each array and object cut to its first `items` entries, at every depth. */
+function trimmed(value: unknown, items: number, counter: { omitted: number }): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Array.isArray(value) ? [...value.entries()] : Object.entries(value);
+  counter.omitted += Math.max(entries.length - items, 0);
+  const kept = entries.slice(0, items).map(([key, item]) => [key, trimmed(item, items, counter)]);
+  return Array.isArray(value) ? kept.map(([, item]) => item) : Object.fromEntries(kept);
+}
+
 /** Replaces every secret (and its URL-encoded form) in text that leaves the process. */
 export function redactor(secrets: readonly string[]): (text: string) => string {
   const forms = [...new Set(secrets.flatMap((secret) => [secret, encodeURIComponent(secret)]))]
@@ -45,11 +116,28 @@ export function summaryMarkdown(report: RunReport): string {
   for (const table of report.tables) {
     lines.push(`#### ${table.title}`, '', `| ${table.header.map(escapeCell).join(' | ')} |`);
     lines.push(`| ${table.header.map(() => '---').join(' | ')} |`);
-    for (const row of table.rows) lines.push(`| ${row.map(escapeCell).join(' | ')} |`);
-    lines.push('');
+    for (const row of table.rows.slice(0, SUMMARY_ROWS))
+      lines.push(`| ${row.map(escapeCell).join(' | ')} |`);
+    lines.push('', ...notShown(table.rows.length, 'rows'));
   }
-  for (const warning of report.warnings) lines.push(`> ⚠️ ${escapeCell(warning)}`, '');
+  for (const warning of report.warnings.slice(0, SUMMARY_ROWS))
+    lines.push(`> ⚠️ ${escapeCell(warning)}`, '');
+  lines.push(...notShown(report.warnings.length, 'warnings'));
   return lines.join('\n');
+}
+
+/**
+ * Rows a table shows in the job summary, and warnings: GitHub refuses a step's summary over
+ * 1 MiB, and a database's tables could make one larger. The `report-file` output has them all.
+ */
+const SUMMARY_ROWS = 500;
+
+function notShown(count: number, what: string): string[] {
+  if (count <= SUMMARY_ROWS) return [];
+  return [
+    `… and ${count - SUMMARY_ROWS} more ${what}, in the report file (\`report-file\` output)`,
+    '',
+  ];
 }
 
 function escapeCell(text: string): string {

@@ -8,7 +8,7 @@ import { runMode } from './modes/index.js';
 import { notifyMode } from './modes/notify.js';
 import { notifyEnd, notifyStart } from './notify/index.js';
 import { ModeFailure, type Logger, type ModeResult } from './modes/types.js';
-import { redactor, type RunReport } from './report.js';
+import { redactor, reportJson, type RunReport } from './report.js';
 import type { Settings } from './settings.js';
 import { openStore } from './storage/index.js';
 
@@ -21,6 +21,8 @@ export interface Edge {
   mask(secret: string): void;
   setOutput(name: string, value: string): void;
   writeSummary(report: RunReport): Promise<void>;
+  /** Keeps the whole report (JSON) in a file, returning its path; an edge without outputs has none. */
+  saveReport?(json: string): Promise<string>;
 }
 
 export interface ExecuteOptions {
@@ -75,7 +77,12 @@ export async function execute(
     }
   }
   for (const [name, value] of Object.entries(safe.outputs)) edge.setOutput(name, String(value));
-  edge.setOutput('report', JSON.stringify(safe));
+  const reportFile = await edge.saveReport?.(JSON.stringify(safe)).catch((error: unknown) => {
+    edge.warning(`could not write the report file: ${errorMessage(error)}`);
+    return undefined;
+  });
+  if (reportFile) edge.setOutput('report-file', reportFile);
+  edge.setOutput('report', reportJson(safe, reportFile));
   await edge
     .writeSummary(safe)
     .catch((error: unknown) =>

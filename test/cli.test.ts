@@ -1,4 +1,5 @@
 /** The command-line program: argument parsing, and a real backup run the way cron would run it. */
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,8 +52,20 @@ describe('parseArgs', () => {
     [['backup', '--databse-url', 'x']],
     [['backup', 'stray']],
     [['backup', '--mode', 'restore']],
+    [['backups', '--storage', '/b']],
   ])('refuses %j', (argv) => {
     expect(() => parseArgs(argv, noFiles)).toThrow(UsageError);
+  });
+
+  it('names the input whose file cannot be read', () => {
+    const missing = (file: string): string => {
+      throw Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), {
+        code: 'ENOENT',
+      });
+    };
+    expect(() => parseArgs(['backup', '--database-url-file', '/nonexistent'], missing)).toThrow(
+      'Input "database-url": --database-url-file "/nonexistent" cannot be read (ENOENT)',
+    );
   });
 
   it('falls back to BACKUP_ACTION_* variables', () => {
@@ -111,5 +124,33 @@ describe('backup-action on the command line', () => {
     expect(bad.stderr.trim().split('\n').at(-1)).toMatch(
       /^error: Input "compression": "rar" is not accepted/,
     );
+  });
+
+  it('prints the usage for --help and exits 0', async () => {
+    for (const help of [['--help'], ['-h'], ['help'], ['backup', '--storage', '/b', '--help']]) {
+      const run = await runCli(help);
+      expect(run.code, help.join(' ')).toBe(0);
+      expect(run.stdout).toMatch(/^usage: backup-action <backup\|verify-latest\|/);
+      expect(run.stderr).toBe('');
+    }
+  });
+
+  it('exits 2 with one line for an unknown mode', async () => {
+    const run = await runCli(['backups', '--storage', path.join(dir, 'x')]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      'error: unknown mode "backups"; the modes are backup, verify-latest, restore-test, restore, retention-prune, notify\n',
+    );
+  });
+
+  it('a --<input>-file that cannot be read: one line naming the input, exit 1, nothing done', async () => {
+    const store = path.join(dir, 'unread');
+    const missing = path.join(dir, 'no-such-file');
+    const run = await runCli(['backup', '--storage', store, '--database-url-file', missing]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `error: Input "database-url": --database-url-file "${missing}" cannot be read (ENOENT)\n`,
+    );
+    expect(existsSync(store)).toBe(false);
   });
 });

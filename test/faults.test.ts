@@ -10,9 +10,20 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -223,6 +234,204 @@ describe('the run is cancelled while programs write a directory store’s file t
   );
 });
 
+/** The processes under `pid` (its children, theirs, …), with their program names. */
+async function descendantsOf(pid: number): Promise<{ pid: number; name: string }[]> {
+  const parents = new Map<number, { ppid: number; name: string }>();
+  for (const entry of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const line = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // pid (name) state ppid …: the name may hold spaces and parentheses, so split at the last ")".
+    const match = /^(\d+) \((.*)\) \S+ (\d+)/s.exec(line);
+    if (match) parents.set(Number(match[1]), { name: match[2] ?? '', ppid: Number(match[3]) });
+  }
+  const found: { pid: number; name: string }[] = [];
+  const walk = (parent: number) => {
+    for (const [child, { ppid, name }] of parents) {
+      if (ppid !== parent) continue;
+      found.push({ pid: child, name });
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** Whether a process still runs (a zombie waiting for its new parent to reap it does not). */
+async function alive(pid: number): Promise<boolean> {
+  const line = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return line !== '' && !/\) Z /.test(line);
+}
+
+async function partialsIn(dir: string): Promise<{ file: string; size: number }[]> {
+  const files = (await readdir(dir, { recursive: true })).filter((file) => /\.partial-/.test(file));
+  return Promise.all(
+    files.map(async (file) => ({ file, size: (await stat(path.join(dir, file))).size })),
+  );
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the action is killed outright', () => {
+  it('SIGKILL mid-dump: pg_dump and zstd die with it, and the .partial file stops growing', async () => {
+    // Level 19 makes the ~27 MB dump take many seconds: the run is surely mid-dump when killed.
+    const store = path.join(work, 'killed');
+    let children: { pid: number; name: string }[] = [];
+    const run = await runAction(
+      { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
+      {
+        onStart: (child) => {
+          let seen = false;
+          child.stdout?.on('data', (chunk: Buffer) => {
+            if (seen || !chunk.toString().includes('which writes the file itself')) return;
+            seen = true;
+            setTimeout(() => {
+              void descendantsOf(child.pid ?? 0).then((found) => {
+                children = found;
+                child.kill('SIGKILL');
+              });
+            }, 1500);
+          });
+        },
+      },
+    );
+    expect(run.code).toBeNull();
+    expect(children.map((child) => child.name).sort()).toEqual(['pg_dump', 'zstd']);
+    await sleep(1000);
+    const left = [];
+    for (const child of children) if (await alive(child.pid)) left.push(child);
+    expect(left).toEqual([]);
+    // What a SIGKILL leaves: one hidden .partial file, no longer written (retention-prune's orphan
+    // sweep removes it after orphan-grace), and no backup.
+    const before = await partialsIn(store);
+    expect(before).toHaveLength(1);
+    await sleep(1000);
+    expect(await partialsIn(store)).toEqual(before);
+    expect(await holdersOf(store)).toEqual([]);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
+      [db.name],
+    );
+    await client.end();
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('without setpriv, a second signal (an exit at once) still takes pg_dump and zstd with it', async () => {
+    // A PATH with pg_dump and zstd but no setpriv: the fallback, as on a machine without util-linux.
+    const bin = await mkdtemp(path.join(work, 'no-setpriv-'));
+    for (const program of ['pg_dump', 'zstd']) {
+      const found = execFileSync('sh', ['-c', `command -v ${program}`])
+        .toString()
+        .trim();
+      await symlink(found, path.join(bin, program));
+    }
+    const store = path.join(work, 'no-setpriv-store');
+    let children: { pid: number; name: string }[] = [];
+    const run = await runAction(
+      { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
+      {
+        env: { PATH: bin },
+        onStart: (child) => {
+          let seen = false;
+          child.stdout?.on('data', (chunk: Buffer) => {
+            if (seen || !chunk.toString().includes('which writes the file itself')) return;
+            seen = true;
+            setTimeout(() => {
+              void descendantsOf(child.pid ?? 0).then((found) => {
+                children = found;
+                child.kill('SIGINT');
+                child.kill('SIGTERM');
+              });
+            }, 1500);
+          });
+        },
+      },
+    );
+    expect(run.code).toBe(130);
+    expect(children.map((child) => child.name).sort()).toEqual(['pg_dump', 'zstd']);
+    await sleep(500);
+    const left = [];
+    for (const child of children) if (await alive(child.pid)) left.push(child);
+    expect(left).toEqual([]);
+  });
+
+  it('SIGTERM at compression-level 19: every program stops at once, the run exits in seconds and writes no more', async () => {
+    const store = path.join(work, 'terminated-19');
+    let signalledAt = 0;
+    const run = await runAction(
+      { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
+      {
+        onStart: (child) => {
+          let seen = false;
+          child.stdout?.on('data', (chunk: Buffer) => {
+            if (seen || !chunk.toString().includes('which writes the file itself')) return;
+            seen = true;
+            setTimeout(() => {
+              signalledAt = Date.now();
+              child.kill('SIGTERM');
+            }, 1500);
+          });
+        },
+      },
+    );
+    const exitedAfter = Date.now() - signalledAt;
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
+    // The README promises about a second; the bound leaves room for a loaded machine.
+    expect(exitedAfter).toBeLessThan(10_000);
+    expect(await readdir(store, { recursive: true })).toEqual(['db']);
+    expect(await holdersOf(store)).toEqual([]);
+  });
+});
+
+describe('a database of many tables', () => {
+  it('the report output is cut to fit GitHub’s limit, and report-file holds the whole', async () => {
+    // Long names make each table weigh in the report as much as 20,000 short ones would, while
+    // pg_dump's one lock a table stays well inside the shared test server's lock table.
+    const many = await freshDatabase('report_many');
+    const schema = 's'.repeat(63);
+    const tables = 2200;
+    const client = new pg.Client({ connectionString: many.url });
+    await client.connect();
+    await client.query(`CREATE SCHEMA ${schema}`);
+    for (let first = 1; first <= tables; first += 440) {
+      await client.query(
+        `DO $$ BEGIN FOR i IN ${first}..${first + 439} LOOP
+           EXECUTE format('CREATE TABLE ${schema}.%I (id int)', 'table_' || lpad(i::text, 56, '0'));
+         END LOOP; END $$`,
+      );
+    }
+    await client.end();
+    const temp = await mkdtemp(path.join(work, 'runner-temp-'));
+    try {
+      const run = await runAction(
+        {
+          storage: path.join(work, 'many'),
+          name: 'db',
+          'database-url': many.url,
+          'row-counts': 'estimate',
+        },
+        { env: { RUNNER_TEMP: temp } },
+      );
+      expect(run.code, run.stdout).toBe(0);
+      expect(Buffer.byteLength(run.outputs.report ?? '')).toBeLessThanOrEqual(256 * 1024);
+      expect(run.report).toMatchObject({
+        ok: true,
+        outputs: { 'backup-id': run.outputs['backup-id'] },
+        truncated: { reportFile: run.outputs['report-file'] },
+      });
+      const file = run.outputs['report-file'] ?? '';
+      expect(path.dirname(file)).toBe(temp);
+      const whole = JSON.parse(await readFile(file, 'utf8'));
+      expect(Object.keys(whole.details.manifest.rowCounts)).toHaveLength(tables);
+      expect(Buffer.byteLength(run.summary)).toBeLessThan(1024 * 1024);
+    } finally {
+      await many.drop();
+      await rm(temp, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('runs at the same time', () => {
   it('two backups of the same set at once are both published, with distinct ids', async () => {
     const store = path.join(work, 'concurrent');
@@ -294,6 +503,37 @@ describe('hostile and broken input', () => {
       );
     }
     expect(proxy.requests).toEqual([]);
+  });
+
+  it('a checks-file that is not a checks file (a .env, /etc/shadow) is named by line, never echoed', async () => {
+    const password = 'Sh4dowy-pass';
+    const files = {
+      '.env': `# settings\nDATABASE_URL=postgres://app:${password}@db.internal/shop\n`,
+      shadow: `root:$6$${password}$abcdef:19000:0:99999:7:::\n`,
+    };
+    for (const [file, text] of Object.entries(files)) {
+      const checksFile = path.join(work, file);
+      await writeFile(checksFile, text);
+      proxy.requests.length = 0;
+      const run = await runAction(
+        {
+          mode: 'restore-test',
+          storage: `s3://${testS3Bucket()}/checks-file`,
+          's3-endpoint': proxy.endpoint,
+          name: 'db',
+          'database-url': db.url,
+          'checks-file': checksFile,
+        },
+        { env: S3_ENV },
+      );
+      expect(run.code, file).not.toBe(0);
+      const line = file === '.env' ? 2 : 1;
+      expect(lastErrorLine(run)).toBe(
+        `Input "checks-file": line ${line} of "${checksFile}" is neither "schema.table >= N" nor a SQL query (SELECT …) returning one boolean`,
+      );
+      expect(run.everything).not.toContain(password);
+      expect(proxy.requests).toEqual([]);
+    }
   });
 
   it('manifests crafted to point outside their set are corrupt: never downloaded, never deleted', async () => {

@@ -123,6 +123,25 @@ describe('checks', () => {
   });
 });
 
+describe('a check that cannot be parsed', () => {
+  it('is named by its line number, and its text is never echoed', async () => {
+    const error = await read({
+      mode: 'restore-test',
+      storage: '/b',
+      name: 'shop',
+      'database-url': DB,
+      checks: `orders >= 1\n\n# a comment\nDB=${DB}`,
+    }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toBe(
+      'Input "checks": line 4 is neither "schema.table >= N" nor a SQL query (SELECT …) returning one boolean',
+    );
+  });
+});
+
 describe('durations', () => {
   it.each([
     ['90s', 90_000],

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +88,23 @@ describe('installing a client', () => {
     const tested = await runInstalling(toolCache(), { mode: 'restore-test' });
     expect(tested.code, tested.stdout).toBe(0);
     expect(tested.summary).toContain(`${manifest.dump?.version}, `);
+  });
+
+  it('a mirror that cannot be reached: one line naming its URL, the reason and the ways out', async () => {
+    // A port that was just free: nothing listens on it.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const run = await runInstalling(path.join(work, 'unreachable-cache'), {
+      'pg-client-mirror': `http://127.0.0.1:${port}/apt`,
+    });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      new RegExp(
+        `^cannot reach the package repository at http://127\\.0\\.0\\.1:${port}/apt/dists/\\w+-pgdg/main/binary-\\w+/Packages\\.gz \\(ECONNREFUSED\\) to install postgresql-client-${LOCAL}: set pg-client-mirror to a mirror this machine can reach, postgres-client: system to use the client on PATH, or pg-bin-dir to the bin folder of a PostgreSQL ${LOCAL} client$`,
+      ),
+    );
   });
 
   it('a second run on the same tool cache asks the mirror for nothing', async () => {

@@ -25,19 +25,34 @@ export function parseCheck(line: string): Check | undefined {
   return undefined;
 }
 
+/**
+ * Every check, from the `checks` input and then the file. A line that is neither form is named by
+ * its place only (input, file, line number), never echoed: the file may be anything (a `.env`
+ * with a database URL, /etc/shadow), and it is read before any secret in it could be masked.
+ */
 export async function readChecks(inputs: Inputs, cwd: string): Promise<Check[]> {
-  const fromFile = await readChecksFile(inputs, cwd);
-  const lines = [...inputs.lines('checks').map((line) => ['checks', line] as const), ...fromFile];
-  return lines.map(([input, line], index) => {
-    const check = parseCheck(line);
+  const lines = [
+    ...numberedLines(inputs.text('checks')).map((line) => ({ ...line, input: 'checks' })),
+    ...(await readChecksFile(inputs, cwd)),
+  ];
+  return lines.map(({ input, where, text }) => {
+    const check = parseCheck(text);
     if (!check) {
       throw new InputError(
         input,
-        `check ${index + 1} ("${line.slice(0, 60)}") is neither "schema.table >= N" nor a SQL query (SELECT …) returning one boolean`,
+        `${where} is neither "schema.table >= N" nor a SQL query (SELECT …) returning one boolean`,
       );
     }
     return check;
   });
+}
+
+/** The lines that hold a check (not blank, not a `#` comment), each with its line number. */
+function numberedLines(text: string): { where: string; text: string }[] {
+  return text
+    .split(/\r?\n/)
+    .map((line, index) => ({ where: `line ${index + 1}`, text: line.trim() }))
+    .filter(({ text: line }) => line !== '' && !line.startsWith('#'));
 }
 
 async function readChecksFile(inputs: Inputs, cwd: string) {
@@ -52,9 +67,9 @@ async function readChecksFile(inputs: Inputs, cwd: string) {
       `"${file}" cannot be read; give the path of a file with one check per line`,
     );
   }
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .map((line) => ['checks-file', line] as const);
+  return numberedLines(text).map(({ where, text: line }) => ({
+    input: 'checks-file',
+    where: `${where} of "${file}"`,
+    text: line,
+  }));
 }

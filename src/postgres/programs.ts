@@ -1,5 +1,12 @@
 /** Finding pg_dump/pg_restore and their versions; running them without a shell, password in the environment. */
-import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
+import {
+  execFile,
+  spawn,
+  spawnSync,
+  type ChildProcess,
+  type ChildProcessByStdio,
+} from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { access, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
@@ -130,10 +137,13 @@ export function start(
   child: Child;
   exit: Promise<Ended>;
 } {
-  const child = spawn(program.path, args, {
+  const [file, fileArgs] = tiedToThisProcess(program.path, args);
+  const child = spawn(file, fileArgs, {
     env: { ...env, ...program.env },
     stdio: [stdin, stdout, 'pipe'],
   }) as Child;
+  running.add(child);
+  child.on('close', () => running.delete(child));
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => {
@@ -146,6 +156,69 @@ export function start(
   // A failure surfaces through `exit`; this keeps an early spawn error from being unhandled.
   exit.catch(() => undefined);
   return { child, exit };
+}
+
+/** Every program this process started that has not ended yet. */
+const running = new Set<ChildProcess>();
+
+/**
+ * Stops every program still running, at once (SIGTERM, which pg_dump, zstd and age die of
+ * straight away, and on which a parallel pg_restore cancels its queries): a cancelled run must
+ * not wait for a compressor to drain what it already read, nor keep writing after it said so.
+ */
+export function stopAllPrograms(): void {
+  for (const child of running) stopIfRunning(child);
+}
+
+// The fallback for a machine without setpriv: whatever ends this process without a SIGKILL
+// (process.exit on a second signal, an uncaught error) takes its programs with it.
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * The program and arguments to spawn so that the program dies with this process, even when this
+ * process is killed outright (SIGKILL, the OOM killer) and runs no code of its own: through
+ * util-linux's `setpriv --pdeathsig KILL`, which asks the kernel for that (Linux's
+ * PR_SET_PDEATHSIG, which Node does not offer) and then execs the program in its own place,
+ * with the same pid, arguments and environment. Without setpriv the program runs as it is, and
+ * only the `exit` handler above stops it. A program that cannot be run is spawned directly, so
+ * that its failure reads as the program's own (ENOENT, EACCES), not setpriv's.
+ */
+function tiedToThisProcess(file: string, args: string[]): [string, string[]] {
+  const setpriv = deathSignaller();
+  if (!setpriv || !executable(file)) return [file, args];
+  return [setpriv, ['--pdeathsig', 'KILL', '--', file, ...args]];
+}
+
+let setprivFound: string | null | undefined;
+
+/** setpriv, when it is on PATH and knows `--pdeathsig` (util-linux 2.33, 2018, and later). */
+function deathSignaller(): string | undefined {
+  if (setprivFound === undefined) {
+    const file = (process.env.PATH ?? '')
+      .split(path.delimiter)
+      .filter((dir) => dir !== '')
+      .map((dir) => path.join(dir, 'setpriv'))
+      .find(executable);
+    // Tried once for real (it sets the signal and execs itself), since an older setpriv, or a
+    // sandbox that forbids the call, fails here rather than under pg_dump.
+    const works =
+      file !== undefined &&
+      spawnSync(file, ['--pdeathsig', 'KILL', '--', file, '--version'], { stdio: 'ignore' })
+        .status === 0;
+    setprivFound = works ? file : null;
+  }
+  return setprivFound ?? undefined;
+}
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Stops a program that is still running (default SIGTERM); one that has ended is left alone. */

@@ -61,7 +61,7 @@ export async function installClient(
   useToolCache(options.env);
   const suite = `${target.codename}-pgdg`;
   const mirror = repository(options.mirror);
-  const index = await readIndex(mirror, suite, target.arch);
+  const index = await readIndex(mirror, suite, target.arch, major);
   const wanted = [`postgresql-client-${major}`, 'libpq5'].map((name) => {
     const found = newestPackage(index, name);
     if (!found) {
@@ -78,7 +78,7 @@ export async function installClient(
   );
   const staging = await mkdtemp(path.join(os.tmpdir(), 'pg-client-'));
   try {
-    for (const pkg of wanted) await unpack(mirror, pkg, staging);
+    for (const pkg of wanted) await unpack(mirror, pkg, staging, major);
     const version = cacheVersion(client.version);
     const cached = await (await toolCache()).cacheDir(staging, TOOL, version, os.arch());
     return located(cached, major, version);
@@ -131,14 +131,19 @@ function repository(mirror: string): Repository {
   return { base, shown: base, ...(authorization ? { authorization } : {}) };
 }
 
-async function readIndex(mirror: Repository, suite: string, arch: string): Promise<AptPackage[]> {
+async function readIndex(
+  mirror: Repository,
+  suite: string,
+  arch: string,
+  major: number,
+): Promise<AptPackage[]> {
   const index = `${mirror.base}/dists/${suite}/main/binary-${arch}/Packages`;
   const headers = mirror.authorization ? { authorization: mirror.authorization } : undefined;
-  const compressed = await fetch(`${index}.gz`, { headers });
+  const compressed = await reaching(`${index}.gz`, major, (url) => fetch(url, { headers }));
   if (compressed.ok) {
     return parsePackageIndex(gunzipSync(Buffer.from(await compressed.arrayBuffer())).toString());
   }
-  const plain = await fetch(index, { headers });
+  const plain = await reaching(index, major, (url) => fetch(url, { headers }));
   if (!plain.ok) {
     throw new Error(`cannot read the package index ${index}(.gz): HTTP ${plain.status}`);
   }
@@ -146,10 +151,16 @@ async function readIndex(mirror: Repository, suite: string, arch: string): Promi
 }
 
 /** Downloads one package, checks its SHA256 against the index, and unpacks it into `into`. */
-async function unpack(mirror: Repository, pkg: AptPackage, into: string): Promise<void> {
+async function unpack(
+  mirror: Repository,
+  pkg: AptPackage,
+  into: string,
+  major: number,
+): Promise<void> {
   const url = `${mirror.base}/${pkg.filename}`;
   const dest = path.join(into, '..', `${path.basename(into)}.deb`);
-  const file = await (await toolCache()).downloadTool(url, dest, mirror.authorization);
+  const tc = await toolCache();
+  const file = await reaching(url, major, () => tc.downloadTool(url, dest, mirror.authorization));
   try {
     const sha256 = await fileSha256(file);
     if (sha256 !== pkg.sha256) {
@@ -161,6 +172,35 @@ async function unpack(mirror: Repository, pkg: AptPackage, into: string): Promis
   } finally {
     await rm(file, { force: true });
   }
+}
+
+/**
+ * `request(url)`, where a repository that cannot be reached (fetch says only "fetch failed"; the
+ * reason, ECONNREFUSED or ENOTFOUND, is in its cause) is one line naming the URL, the reason, and
+ * the ways to do without it. `url` holds no credentials.
+ */
+async function reaching<T>(url: string, major: number, request: (url: string) => Promise<T>) {
+  try {
+    return await request(url);
+  } catch (error) {
+    const reason = networkReason(error);
+    if (reason === undefined) throw error;
+    throw new Error(
+      `cannot reach the package repository at ${url} (${reason}) to install postgresql-client-${major}: ` +
+        `set pg-client-mirror to a mirror this machine can reach, postgres-client: system to use the client on PATH, ` +
+        `or pg-bin-dir to the bin folder of a PostgreSQL ${major} client`,
+    );
+  }
+}
+
+/** The system's reason when `error` is a failure to connect or to be answered, else undefined. */
+function networkReason(error: unknown): string | undefined {
+  const cause = error instanceof TypeError && error.cause instanceof Error ? error.cause : error;
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string' && /^(E[A-Z_]+|UND_ERR_[A-Z_]+)$/.test(code)) return code;
+  return error instanceof TypeError && error.message === 'fetch failed'
+    ? (cause as Error).message
+    : undefined;
 }
 
 async function fileSha256(file: string): Promise<string> {
