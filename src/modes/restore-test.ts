@@ -115,7 +115,6 @@ async function testInScratch(
   await phases.time('restore (pg_restore)', () =>
     runPgRestore(findings.pgRestore, archive.file, target, {
       jobs: settings.jobs,
-      clean: false,
       keepOwners: false,
       signal: ctx.signal,
       hint: run.hint,
