@@ -66,6 +66,19 @@ async function besideTarget(): Promise<string[]> {
   });
 }
 
+/** A PATH whose pg_restore restores schema and data, then fails on constraints and indexes. */
+async function failingPostData(): Promise<Record<string, string>> {
+  const bin = path.join(store, 'failing-bin');
+  const real = (await findProgram('pg_restore')).path;
+  await mkdir(bin, { recursive: true });
+  await writeFile(
+    path.join(bin, 'pg_restore'),
+    `#!/bin/sh\nfor a in "$@"; do\n  if [ "$a" = "--section=post-data" ]; then\n    echo 'pg_restore: error: could not execute query: ERROR:  simulated failure' >&2\n    exit 1\n  fi\ndone\nexec ${real} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return { PATH: `${bin}:${process.env.PATH ?? ''}` };
+}
+
 const restore = (inputs: Record<string, string> = {}, options: RunOptions = {}) =>
   runAction(
     {
@@ -116,17 +129,7 @@ describe('restore clean: true', () => {
 
   it('a restore that fails part-way leaves the target exactly as it was, and says so', async () => {
     const before = await changeTarget();
-    // A pg_restore that restores schema and data, then fails on the constraints and indexes.
-    const bin = path.join(store, 'failing-bin');
-    const real = (await findProgram('pg_restore')).path;
-    await rm(bin, { recursive: true, force: true });
-    await mkdir(bin);
-    await writeFile(
-      path.join(bin, 'pg_restore'),
-      `#!/bin/sh\nfor a in "$@"; do\n  if [ "$a" = "--section=post-data" ]; then\n    echo 'pg_restore: error: could not execute query: ERROR:  simulated failure' >&2\n    exit 1\n  fi\ndone\nexec ${real} "$@"\n`,
-      { mode: 0o755 },
-    );
-    const failed = await restore({}, { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+    const failed = await restore({}, { env: await failingPostData() });
     expect(failed.code).not.toBe(0);
     expect(lastErrorLine(failed)).toMatch(/simulated failure/);
     expect(failed.summary).toMatch(/Target now \| unchanged: nothing was swapped in/);
@@ -212,4 +215,40 @@ describe('restore clean: true', () => {
     expect(await besideTarget()).toEqual([]);
     expect(await stateOf(target.url)).toEqual(sourceState);
   }, 180_000);
+});
+
+describe('a failed restore says where it left things', () => {
+  it('into an empty target (no clean): partly restored, with the tables there now and what to do', async () => {
+    const empty = await freshDatabase('clean_partial');
+    try {
+      const failed = await runAction(
+        {
+          mode: 'restore',
+          storage: store,
+          name: 'shop',
+          'database-url': empty.url,
+          confirm: empty.name,
+        },
+        { env: await failingPostData() },
+      );
+      expect(failed.code).not.toBe(0);
+      const tables = Object.keys(await tableChecksums(empty.url)).length;
+      expect(tables).toBeGreaterThan(0);
+      expect(failed.summary).toContain(
+        `Target now | partly restored: ${tables} tables are in it now. Restore again with clean: true`,
+      );
+      expect(failed.summary).toContain('Tables / rows | not counted: the restore did not finish');
+    } finally {
+      await empty.drop();
+    }
+  });
+
+  it('restore-test: not counted, rather than 0 / 0', async () => {
+    const failed = await runAction(
+      { mode: 'restore-test', storage: store, name: 'shop', 'database-url': testDatabaseUrl() },
+      { env: await failingPostData() },
+    );
+    expect(failed.code).not.toBe(0);
+    expect(failed.summary).toContain('Tables / rows | not counted: the restore did not finish');
+  });
 });

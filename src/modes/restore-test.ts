@@ -204,7 +204,12 @@ function describe({ findings, phases, settings }: TestRun): ModeResult {
         `${manifest.id} (made ${manifest.createdAt}, ${formatBytes(manifest.object.size)}, ${manifest.encryption === 'age' ? 'age-encrypted' : 'not encrypted'})`,
       ],
       ['Recovery time', formatSeconds(seconds)],
-      ['Tables / rows', `${formatCount(restored.length)} / ${formatCount(rows)}`],
+      [
+        'Tables / rows',
+        comparison
+          ? `${formatCount(restored.length)} / ${formatCount(rows)}`
+          : 'not counted: the restore did not finish',
+      ],
       [
         'Scratch database',
         `${findings.scratch}${kept(settings, findings.restoreStarted) ? ' (kept)' : ' (dropped)'} on PostgreSQL ${findings.server.version}`,
