@@ -252,3 +252,108 @@ describe('a failed restore says where it left things', () => {
     expect(failed.summary).toContain('Tables / rows | not counted: the restore did not finish');
   });
 });
+
+describe('database-level settings and comment', () => {
+  let confSource: FreshDatabase;
+  let confStore: string;
+
+  /** The database's settings (role, name=value) and its comment, as a user lists them. */
+  async function settingsOf(name: string): Promise<{ settings: string[]; comment: string | null }> {
+    return withClient(testDatabaseUrl(), async (client) => {
+      const { rows } = await client.query<{ item: string }>(
+        `SELECT coalesce(pg_get_userbyid(nullif(s.setrole, 0)), '*') || ' ' || c AS item
+           FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase,
+                unnest(s.setconfig) AS c WHERE d.datname = $1 ORDER BY 1`,
+        [name],
+      );
+      const { rows: comments } = await client.query<{ comment: string | null }>(
+        `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
+        [name],
+      );
+      return { settings: rows.map((row) => row.item), comment: comments[0]?.comment ?? null };
+    });
+  }
+
+  beforeAll(async () => {
+    confSource = await freshDatabase('conf_src');
+    await withClient(confSource.url, (client) =>
+      client.query(`
+        DO $$ BEGIN CREATE ROLE conf_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+        CREATE TABLE public.t (id int PRIMARY KEY); INSERT INTO public.t VALUES (1);
+        ALTER DATABASE ${confSource.name} SET search_path = 'app, x', public;
+        ALTER DATABASE ${confSource.name} SET work_mem = '6MB';
+        ALTER ROLE conf_reader IN DATABASE ${confSource.name} SET work_mem = '8MB';
+        COMMENT ON DATABASE ${confSource.name} IS 'the ${confSource.name} database; it''s ours';
+      `),
+    );
+    confStore = await mkdtemp(path.join(os.tmpdir(), 'restore-conf-'));
+    const made = await runAction({
+      storage: confStore,
+      'database-url': confSource.url,
+      name: 'conf',
+    });
+    expect(made.code, made.stdout).toBe(0);
+  });
+
+  afterAll(async () => {
+    await confSource.drop();
+    await rm(confStore, { recursive: true, force: true });
+  });
+
+  const restoreConf = (into: FreshDatabase, inputs: Record<string, string> = {}) =>
+    runAction({
+      mode: 'restore',
+      storage: confStore,
+      name: 'conf',
+      'database-url': into.url,
+      confirm: into.name,
+      ...inputs,
+    });
+
+  it('restore applies the backup’s settings and comment under the target’s name; restore-database-settings: false does not', async () => {
+    const expected = await settingsOf(confSource.name);
+    expect(expected.settings).toHaveLength(3);
+    const into = await freshDatabase('conf_into');
+    const plain = await freshDatabase('conf_plain');
+    try {
+      const run = await restoreConf(into);
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.summary).toContain('Database settings | 4 of 4 applied from the backup');
+      expect(await settingsOf(into.name)).toEqual({
+        settings: expected.settings,
+        comment: `the ${confSource.name} database; it's ours`,
+      });
+
+      const off = await restoreConf(plain, { 'restore-database-settings': 'false' });
+      expect(off.code, off.stdout).toBe(0);
+      expect(await settingsOf(plain.name)).toEqual({ settings: [], comment: null });
+
+      // clean: the target's own settings stay; the backup's are applied over them.
+      await withClient(testDatabaseUrl(), (client) =>
+        client.query(
+          `ALTER DATABASE ${into.name} SET statement_timeout = '5s';
+           ALTER DATABASE ${into.name} SET work_mem = '1MB';`,
+        ),
+      );
+      const cleaned = await restoreConf(into, { clean: 'true' });
+      expect(cleaned.code, cleaned.stdout).toBe(0);
+      expect(await settingsOf(into.name)).toEqual({
+        settings: [...expected.settings, '* statement_timeout=5s'].sort(),
+        comment: `the ${confSource.name} database; it's ours`,
+      });
+    } finally {
+      await Promise.all([into.drop(), plain.drop()]);
+    }
+  });
+
+  it('restore-test applies them to the scratch database and reports them', async () => {
+    const run = await runAction({
+      mode: 'restore-test',
+      storage: confStore,
+      name: 'conf',
+      'database-url': testDatabaseUrl(),
+    });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.summary).toContain('Database settings | 4 of 4 restored (settings and comment)');
+  });
+});

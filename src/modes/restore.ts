@@ -18,6 +18,12 @@ import type { Manifest } from '../manifest.js';
 import { archiveRoles, withLocalArchive, type LocalArchive } from '../postgres/archive.js';
 import type { Program } from '../postgres/programs.js';
 import { withDatabase } from '../inputs/database.js';
+import {
+  applyDatabaseStatements,
+  archiveDatabaseStatements,
+  type Applied,
+} from '../postgres/database-settings.js';
+import type { DatabaseStatement } from '../restore/database-settings.js';
 import { createSide, prepareReplacement, swapIn, type Replacement } from '../postgres/replace.js';
 import {
   analyze,
@@ -49,6 +55,10 @@ interface Restored {
   comparison?: Comparison;
   /** The tables a failed restore into an empty target left there. */
   tablesNow?: number;
+  /** The archive's database-level settings and comment; undefined when not restored. */
+  databaseSettings?: Applied[];
+  /** The archive's comment, set on the target's new database as it is swapped in. */
+  comment?: DatabaseStatement;
 }
 
 type Outcome =
@@ -150,6 +160,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
       hint: run.hint,
     }),
   );
+  if (settings.databaseSettings) await applySettings(run, archive, into);
   await phases.time('analyze', () => analyze(into, ctx.signal));
   const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
   restored.comparison = compare(manifest, counts, archive, replacement !== undefined);
@@ -163,7 +174,7 @@ async function swap(run: RestoreRun, replacement: Replacement): Promise<void> {
   if (differing.length > 0) throw new Error(differenceLine(differing));
   ctx.signal.throwIfAborted();
   ctx.log.info(`swapping ${replacement.side} in for ${replacement.target.database}`);
-  await phases.time('swap in', () => swapIn(replacement, replacement.properties.comment));
+  await phases.time('swap in', () => swapIn(replacement, restored.comment));
   restored.outcome = 'replaced';
   try {
     await phases.time('drop the old database', () =>
@@ -174,6 +185,30 @@ async function swap(run: RestoreRun, replacement: Replacement): Promise<void> {
     ctx.log.warning(
       `the old ${replacement.target.database}, now named ${replacement.old}, could not be dropped: ${errorMessage(error)}; drop it when done (the next restore into ${replacement.target.database} drops it)`,
     );
+  }
+}
+
+/**
+ * The archive's settings, onto the database restored into; its comment too, except on a new
+ * database, which carries our mark until the swap gives it the backup's comment.
+ */
+async function applySettings(
+  run: RestoreRun,
+  archive: LocalArchive,
+  into: DatabaseTarget,
+): Promise<void> {
+  const { ctx, pgRestore, restored } = run;
+  const statements = await archiveDatabaseStatements(pgRestore, archive.file);
+  restored.comment = restored.replacement
+    ? statements.find((statement) => statement.kind === 'comment')
+    : undefined;
+  const now = statements.filter((statement) => statement !== restored.comment);
+  restored.databaseSettings = [
+    ...(await applyDatabaseStatements(into, into.database, now)),
+    ...(restored.comment ? [{ statement: restored.comment }] : []),
+  ];
+  for (const { statement, error } of restored.databaseSettings) {
+    if (error) ctx.log.warning(`the backup's "${statement.text}" was not applied: ${error}`);
   }
 }
 
@@ -243,6 +278,16 @@ function standing(restored: Restored): string {
   }
 }
 
+function settingsLine(applied: Applied[] | undefined): string {
+  if (!applied) return 'not restored';
+  if (applied.length === 0) return 'none in the backup';
+  const failed = applied.filter((item) => item.error !== undefined);
+  const done = `${applied.length - failed.length} of ${applied.length} applied from the backup`;
+  return failed.length === 0
+    ? done
+    : `${done}; not applied: ${failed.map((item) => item.statement.text).join('; ')}`;
+}
+
 function describe(restored: Restored, phases: Phases): ModeResult {
   const { manifest, target, state, comparison } = restored;
   const tables = (comparison?.tables ?? []).filter(
@@ -277,6 +322,7 @@ function describe(restored: Restored, phases: Phases): ModeResult {
         'Owners and privileges',
         restored.ownersSkipped ? `not restored: ${restored.ownersSkipped}` : 'restored',
       ],
+      ['Database settings', settingsLine(restored.databaseSettings)],
       ['Tables / rows', counted],
       ['Recovery time', formatSeconds(seconds)],
     ],

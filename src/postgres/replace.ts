@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { withDatabase } from '../inputs/database.js';
 import type { Logger } from '../modes/types.js';
+import type { DatabaseStatement } from '../restore/database-settings.js';
 import type { DatabaseTarget } from '../settings.js';
 import { dropDatabase } from './restore.js';
 import { connect, quoteIdent, serverVersion } from './server.js';
@@ -309,10 +310,13 @@ function literal(text: string): string {
 }
 
 /**
- * Renames the target to the old name and the side database to the target's, in one transaction;
- * `comment` is the new database's (the target's own, or the backup's), set in the same one.
+ * Renames the target to the old name and the side database to the target's, in one transaction,
+ * which also gives the new database its comment: the backup's when given, else the target's own.
  */
-export async function swapIn(replacement: Replacement, comment: string | null): Promise<void> {
+export async function swapIn(
+  replacement: Replacement,
+  comment: DatabaseStatement | undefined,
+): Promise<void> {
   const { server, target, side, old } = replacement;
   const client = await connect(server);
   try {
@@ -324,8 +328,10 @@ export async function swapIn(replacement: Replacement, comment: string | null): 
       await client.query(
         `ALTER DATABASE ${quoteIdent(side)} RENAME TO ${quoteIdent(target.database)}`,
       );
+      const own = replacement.properties.comment;
       await client.query(
-        `COMMENT ON DATABASE ${quoteIdent(target.database)} IS ${comment === null ? 'NULL' : literal(comment)}`,
+        comment?.sql(target.database) ??
+          `COMMENT ON DATABASE ${quoteIdent(target.database)} IS ${own === null ? 'NULL' : literal(own)}`,
       );
       await client.query(
         `COMMENT ON DATABASE ${quoteIdent(old)} IS ${literal(OLD_MARK(target.database))}`,
