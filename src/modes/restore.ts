@@ -160,10 +160,11 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
       hint: run.hint,
     }),
   );
-  if (settings.databaseSettings) await applySettings(run, archive, into);
   await phases.time('analyze', () => analyze(into, ctx.signal));
   const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
   restored.comparison = compare(manifest, counts, archive, replacement !== undefined);
+  // After the counts: a setting such as statement_timeout is the database's users', not ours.
+  if (settings.databaseSettings) await applySettings(run, archive, into);
   if (!replacement) restored.outcome = 'restored';
 }
 

@@ -133,7 +133,12 @@ async function otherSessions(client: pg.Client, database: string): Promise<strin
 }
 
 async function refuseOtherSessions(client: pg.Client, database: string): Promise<void> {
-  const sessions = await otherSessions(client, database);
+  // A session that just closed (this run's own look at the target) lingers a moment.
+  let sessions = await otherSessions(client, database);
+  for (let tries = 0; sessions.length > 0 && tries < 10; tries += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sessions = await otherSessions(client, database);
+  }
   if (sessions.length === 0) return;
   const listed = sessions.slice(0, 5).join('; ') + (sessions.length > 5 ? '; …' : '');
   throw new Error(
