@@ -11,7 +11,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClient } from '../scripts/lib/pg-cluster.js';
+import {
+  createDatabase,
+  dropDatabase,
+  withClient,
+  withDatabase,
+} from '../scripts/lib/pg-cluster.js';
 import { fillSampleDatabase, tableChecksums } from '../scripts/lib/sample-db.js';
 import { findProgram } from '../src/postgres/programs.js';
 import { lastErrorLine, runAction, signalOnceShown, type RunOptions } from './support/action.js';
@@ -356,5 +361,31 @@ describe('database-level settings and comment', () => {
     });
     expect(run.code, run.stdout).toBe(0);
     expect(run.summary).toContain('Database settings | 4 of 4 restored (settings and comment)');
+  });
+
+  it('a target named with quotes and 63 bytes of UTF-8 is replaced, its side database named within 63 bytes', async () => {
+    // No ; , / ? # $: libpq URLs with those are another matter (issue 19, item 17).
+    const name = `Zielbank "ü" it's ${'é'.repeat(20)}xx${Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, '0')}`;
+    expect(Buffer.byteLength(name)).toBe(63);
+    await createDatabase(testDatabaseUrl(), name);
+    const weird: FreshDatabase = {
+      name,
+      url: withDatabase(testDatabaseUrl(), name),
+      drop: () => dropDatabase(testDatabaseUrl(), name),
+    };
+    try {
+      const first = await restoreConf(weird);
+      expect(first.code, first.stdout).toBe(0);
+      const run = await restoreConf(weird, { clean: 'true' });
+      expect(run.code, run.stdout).toBe(0);
+      const side = /restoring into (.+), to replace/.exec(run.stdout)?.[1] ?? '';
+      expect(side).toMatch(/^Zielbank "ü" it's (é)+_restore_[0-9a-f]{6}$/);
+      expect(Buffer.byteLength(side)).toBeLessThanOrEqual(63);
+      expect(await settingsOf(name)).toEqual(await settingsOf(confSource.name));
+    } finally {
+      await weird.drop();
+    }
   });
 });
