@@ -188,6 +188,18 @@ describe('restore clean: true', () => {
     expect(await stateOf(target.url)).toEqual(before);
   });
 
+  it('cancelled (SIGTERM) while restoring: the target is as it was and nothing is left beside it', async () => {
+    const before = await changeTarget();
+    const cancelled = await restore(
+      {},
+      { onStart: signalOnceShown('restoring into', 'SIGTERM', 300) },
+    );
+    expect(cancelled.code).not.toBe(0);
+    expect(cancelled.summary).toMatch(/Target now \| unchanged/);
+    expect(await stateOf(target.url)).toEqual(before);
+    expect(await besideTarget()).toEqual([]);
+  });
+
   it('killed (SIGKILL) at any point, leaves the target old or new, whole; the next run drops and names what was left beside it', async () => {
     const started = Date.now();
     const full = await restore();
