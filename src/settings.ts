@@ -129,6 +129,8 @@ export interface RestoreTestSettings extends CommonSettings {
   checks: Check[];
   jobs: number;
   keepDatabase: boolean;
+  /** Apply the archive's database-level settings and comment (`restore-database-settings`). */
+  databaseSettings: boolean;
   decryption: Decryption;
 }
 
@@ -140,6 +142,8 @@ export interface RestoreSettings extends CommonSettings {
   confirm: string;
   clean: boolean;
   jobs: number;
+  /** Apply the archive's database-level settings and comment (`restore-database-settings`). */
+  databaseSettings: boolean;
   decryption: Decryption;
 }
 

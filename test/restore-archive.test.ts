@@ -1,6 +1,7 @@
 /** What restores read off an archive, as pure logic: its table of contents, roles and versions. */
 import { describe, expect, it } from 'vitest';
 import { addRolesOf, emptyRoles } from '../src/restore/roles.js';
+import { databaseStatements } from '../src/restore/database-settings.js';
 import { hasEntry, parseToc } from '../src/restore/toc.js';
 import { majorOf, olderServerNote, unsupportedFormatLine } from '../src/restore/versions.js';
 
@@ -81,5 +82,47 @@ describe('versions', () => {
   it('warns when the target server is older than the backup’s source', () => {
     expect(olderServerNote('15.18', pgRestore)).toBeUndefined();
     expect(olderServerNote('16.1', pgRestore)).toMatch(/postgres:16/);
+  });
+});
+
+describe('the database’s settings and comment in a pg_restore --create script', () => {
+  const SCRIPT = `--
+-- Name: shop; Type: DATABASE; Schema: -; Owner: postgres
+--
+
+CREATE DATABASE "Shop ""EU""" WITH TEMPLATE = template0 ENCODING = 'UTF8';
+
+\\connect -reuse-previous=on "dbname='Shop \\"EU\\"'"
+
+COMMENT ON DATABASE "Shop ""EU""" IS 'Shop "EU"; the
+ALTER DATABASE "Shop ""EU""" SET x TO 1; live one';
+
+ALTER DATABASE "Shop ""EU""" SET search_path TO 'app, x', 'public';
+ALTER ROLE "Report er" IN DATABASE "Shop ""EU""" SET work_mem TO '8MB';
+ALTER DATABASE other SET work_mem TO '1MB';
+ALTER DATABASE "Shop ""EU""" OWNER TO postgres;
+`;
+
+  it('reads each statement for the created database, whatever its name and its quotes hold', () => {
+    const statements = databaseStatements(SCRIPT);
+    expect(statements.map((s) => s.sql('tgt'))).toEqual([
+      `COMMENT ON DATABASE "tgt" IS 'Shop "EU"; the\nALTER DATABASE "Shop ""EU""" SET x TO 1; live one'`,
+      `ALTER DATABASE "tgt" SET search_path TO 'app, x', 'public'`,
+      `ALTER ROLE "Report er" IN DATABASE "tgt" SET work_mem TO '8MB'`,
+    ]);
+    expect(statements.map((s) => s.setting)).toEqual([
+      undefined,
+      { role: null, name: 'search_path' },
+      { role: 'Report er', name: 'work_mem' },
+    ]);
+  });
+
+  it('quotes the new name as quote_ident does', () => {
+    const [comment] = databaseStatements(SCRIPT);
+    expect(comment?.sql('we"ird; name')).toMatch(/^COMMENT ON DATABASE "we""ird; name" IS 'Shop/);
+  });
+
+  it('finds nothing in a script without a database', () => {
+    expect(databaseStatements('SET client_encoding = UTF8;\n')).toEqual([]);
   });
 });

@@ -82,7 +82,8 @@ describe('restore', () => {
 
     const cleaned = await restore({ confirm: target.name, clean: 'true' });
     expect(cleaned.code, cleaned.stdout).toBe(0);
-    expect(cleaned.summary).toMatch(/Cleaned first \| yes/);
+    expect(cleaned.summary).toMatch(/Replaced whole \| yes/);
+    expect(cleaned.summary).toMatch(/Target now \| replaced whole by the backup/);
     expect(await tableChecksums(target.url)).toEqual(await tableChecksums(source.url));
   });
 

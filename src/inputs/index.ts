@@ -310,6 +310,7 @@ async function readRestoreTest(inputs: Inputs, cwd: string): Promise<RestoreTest
     checks: await readChecks(inputs, cwd),
     jobs: readJobs(inputs),
     keepDatabase: inputs.boolean('keep-database', false),
+    databaseSettings: inputs.boolean('restore-database-settings', true),
     decryption,
   };
   addSecrets(
@@ -350,6 +351,7 @@ async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreSettings
     backupId: readBackupId(inputs),
     confirm,
     clean: inputs.boolean('clean', false),
+    databaseSettings: inputs.boolean('restore-database-settings', true),
     jobs: readJobs(inputs),
     decryption,
   };

@@ -37,6 +37,7 @@ export const INPUT_NAMES = [
   'keep-database',
   'confirm',
   'clean',
+  'restore-database-settings',
   'target-path',
   'keep-last',
   'keep-hourly',

@@ -14,6 +14,11 @@ import { withDatabase } from '../inputs/database.js';
 import type { Manifest } from '../manifest.js';
 import { withLocalArchive, type LocalArchive } from '../postgres/archive.js';
 import {
+  applyDatabaseStatements,
+  archiveDatabaseStatements,
+  missingDatabaseStatements,
+} from '../postgres/database-settings.js';
+import {
   checkScratchServer,
   createDatabase,
   dropDatabase,
@@ -41,6 +46,8 @@ interface Findings {
   restoreStarted?: boolean;
   comparison?: Comparison;
   checks: CheckResult[];
+  /** The archive's database-level settings and comment, and those the scratch database lacks. */
+  databaseSettings?: { total: number; missing: string[] };
 }
 
 interface TestRun {
@@ -115,13 +122,32 @@ async function testInScratch(
   await phases.time('restore (pg_restore)', () =>
     runPgRestore(findings.pgRestore, archive.file, target, {
       jobs: settings.jobs,
-      clean: false,
       keepOwners: false,
       signal: ctx.signal,
       hint: run.hint,
     }),
   );
+  if (settings.databaseSettings) await compareSettings(run, archive, target);
   await inspect(run, target);
+}
+
+/** The archive's database settings, applied to the scratch database and read back. */
+async function compareSettings(
+  { ctx, findings }: TestRun,
+  archive: LocalArchive,
+  target: DatabaseTarget,
+): Promise<void> {
+  const statements = await archiveDatabaseStatements(findings.pgRestore, archive.file);
+  const applied = await applyDatabaseStatements(target, target.database, statements);
+  const missing = await missingDatabaseStatements(target, target.database, statements);
+  findings.databaseSettings = {
+    total: statements.length,
+    missing: missing.map((statement) => statement.text),
+  };
+  for (const statement of missing) {
+    const error = applied.find((item) => item.statement === statement)?.error;
+    ctx.log.warning(`the backup's "${statement.text}" did not restore${error ? `: ${error}` : ''}`);
+  }
 }
 
 async function inspect(run: TestRun, target: DatabaseTarget): Promise<void> {
@@ -205,7 +231,13 @@ function describe({ findings, phases, settings }: TestRun): ModeResult {
         `${manifest.id} (made ${manifest.createdAt}, ${formatBytes(manifest.object.size)}, ${manifest.encryption === 'age' ? 'age-encrypted' : 'not encrypted'})`,
       ],
       ['Recovery time', formatSeconds(seconds)],
-      ['Tables / rows', `${formatCount(restored.length)} / ${formatCount(rows)}`],
+      ['Database settings', settingsLine(findings.databaseSettings)],
+      [
+        'Tables / rows',
+        comparison
+          ? `${formatCount(restored.length)} / ${formatCount(rows)}`
+          : 'not counted: the restore did not finish',
+      ],
       [
         'Scratch database',
         `${findings.scratch}${kept(settings, findings.restoreStarted) ? ' (kept)' : ' (dropped)'} on PostgreSQL ${findings.server.version}`,
@@ -229,6 +261,15 @@ function describe({ findings, phases, settings }: TestRun): ModeResult {
       phases: phases.record(),
     },
   };
+}
+
+function settingsLine(found: Findings['databaseSettings']): string {
+  if (!found) return 'not compared';
+  if (found.total === 0) return 'none in the backup';
+  const { total, missing } = found;
+  return missing.length === 0
+    ? `${total} of ${total} restored (settings and comment)`
+    : `${total - missing.length} of ${total} restored; missing: ${missing.join('; ')}`;
 }
 
 function archiveLine(manifest: Manifest, archive: LocalArchive | undefined): string {

@@ -1,8 +1,10 @@
 /**
  * The `restore` mode, for manual restores through workflow_dispatch: a chosen backup into a real
  * target database. The inputs refuse it unless `confirm` names the target; it refuses a non-empty
- * target unless `clean` allows dropping and recreating its objects. The archive's every byte is
- * checked, and its table of contents read, before the target is touched.
+ * target unless `clean` allows replacing it whole: then the backup is restored into a new database
+ * beside it, checked, and swapped in (src/postgres/replace.ts), so that a failure at any point
+ * leaves the target as it was. The archive's every byte is checked, and its table of contents
+ * read, before any database is touched.
  *
  * Unlike restore-test, it restores owners and privileges (a faithful copy) whenever the target has
  * every role the archive names and the restoring role may act as the owners; otherwise it restores
@@ -15,9 +17,18 @@ import { formatCount, formatSeconds } from '../format.js';
 import type { Manifest } from '../manifest.js';
 import { archiveRoles, withLocalArchive, type LocalArchive } from '../postgres/archive.js';
 import type { Program } from '../postgres/programs.js';
+import { withDatabase } from '../inputs/database.js';
+import {
+  applyDatabaseStatements,
+  archiveDatabaseStatements,
+  type Applied,
+} from '../postgres/database-settings.js';
+import type { DatabaseStatement } from '../restore/database-settings.js';
+import { createSide, prepareReplacement, swapIn, type Replacement } from '../postgres/replace.js';
 import {
   analyze,
   countRows,
+  dropDatabase,
   inspectTarget,
   restoreProgram,
   runPgRestore,
@@ -34,12 +45,30 @@ interface Restored {
   manifest: Manifest;
   target: DatabaseTarget;
   state: TargetState;
+  /** With clean: the new database beside the target, swapped in once checked. */
+  replacement?: Replacement;
+  /** Where the target stands now, for the summary of a run that failed as of one that passed. */
+  outcome: Outcome;
   /** Why owners and privileges were not restored, when they were not. */
   ownersSkipped?: string;
   archive?: LocalArchive;
   comparison?: Comparison;
-  ignoredErrors: number;
+  /** The tables a failed restore into an empty target left there. */
+  tablesNow?: number;
+  /** The archive's database-level settings and comment; undefined when not restored. */
+  databaseSettings?: Applied[];
+  /** The archive's comment, set on the target's new database as it is swapped in. */
+  comment?: DatabaseStatement;
 }
+
+type Outcome =
+  | 'untouched'
+  /** pg_restore wrote into an empty target (no clean) and did not finish. */
+  | 'partial'
+  | 'restored'
+  | 'replaced'
+  /** Swapped in, but the old database could not be dropped: it is named. */
+  | 'replaced, old kept';
 
 interface RestoreRun {
   settings: RestoreSettings;
@@ -71,39 +100,40 @@ export async function restore(settings: RestoreSettings, ctx: RunContext): Promi
   const state = await inspectTarget(target, ctx.signal);
   if (state.tables > 0 && !settings.clean) {
     throw new Error(
-      `the target database ${target.database} is not empty (${state.tables} tables); set clean: true to drop and recreate its objects, or restore into an empty database`,
+      `the target database ${target.database} is not empty (${state.tables} tables); set clean: true to replace it whole with the backup, or restore into an empty database`,
     );
   }
+  const replacement = settings.clean
+    ? await prepareReplacement(target, ctx.log, ctx.signal)
+    : undefined;
   const pgRestore = await restoreProgram(manifest, settings.client, ctx);
   const hint = olderServerNote(manifest.source.serverVersion, state.server);
   if (hint) ctx.log.warning(hint);
-  if (state.tables > 0 && state.otherSessions > 0) {
-    ctx.log.warning(
-      `${state.otherSessions} other session(s) are connected to ${target.database}; dropping its objects waits for their locks`,
-    );
-  }
-  const restored: Restored = { manifest, target, state, ignoredErrors: 0 };
+  const restored: Restored = { manifest, target, state, replacement, outcome: 'untouched' };
   const run: RestoreRun = { settings, ctx, pgRestore, phases, hint, restored };
   try {
     await withLocalArchive(ctx, manifest, settings.decryption, pgRestore, phases, (archive) => {
       restored.archive = archive;
       return restoreInto(run, archive);
     });
-    await phases.time('analyze', () => analyze(target, ctx.signal));
-    const counts = await phases.time('compare row counts', () => countRows(target, ctx.signal));
-    restored.comparison = compare(manifest, counts, restored.archive);
+    if (replacement) await swap(run, replacement);
+    else restored.outcome = 'restored';
   } catch (error) {
+    if (replacement && restored.outcome === 'untouched') await dropSide(ctx, replacement);
+    if (restored.outcome === 'partial') restored.tablesNow = await tablesNow(target);
     throw new ModeFailure(errorMessage(error), describe(restored, phases));
   }
   const result = describe(restored, phases);
-  const differing = restored.comparison.differing;
+  const differing = restored.comparison?.differing ?? [];
   if (differing.length > 0) throw new ModeFailure(differenceLine(differing), result);
   return result;
 }
 
+/** Restores into the side database (clean) or the empty target, and counts what is there. */
 async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void> {
   const { settings, ctx, pgRestore, phases, restored } = run;
-  const { manifest, target, state } = restored;
+  const { manifest, target, replacement } = restored;
+  const into = replacement ? withDatabase(target, replacement.side) : target;
   const roles = await unusableRoles(
     target,
     await archiveRoles(pgRestore, archive.file),
@@ -115,22 +145,90 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
       `owners and privileges are not restored: ${restored.ownersSkipped}; everything will belong to the restoring role. Create those roles (pg_dumpall --roles-only) and restore again with clean: true to restore them`,
     );
   }
-  ctx.log.info(`sha256 of ${manifest.object.key} verified; restoring into ${target.display}`);
-  const { ignoredErrors } = await phases.time('restore (pg_restore)', () =>
-    runPgRestore(pgRestore, archive.file, target, {
+  if (replacement) {
+    await phases.time('create the new database', () => createSide(replacement));
+  }
+  ctx.log.info(
+    `sha256 of ${manifest.object.key} verified; restoring into ${replacement ? `${replacement.side}, to replace ${target.database} once checked` : target.display}`,
+  );
+  if (!replacement) restored.outcome = 'partial';
+  await phases.time('restore (pg_restore)', () =>
+    runPgRestore(pgRestore, archive.file, into, {
       jobs: settings.jobs,
-      clean: state.tables > 0,
       keepOwners: !restored.ownersSkipped,
       signal: ctx.signal,
       hint: run.hint,
     }),
   );
-  restored.ignoredErrors = ignoredErrors;
-  if (ignoredErrors > 0) {
+  await phases.time('analyze', () => analyze(into, ctx.signal));
+  const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
+  restored.comparison = compare(manifest, counts, archive, replacement !== undefined);
+  // After the counts: a setting such as statement_timeout is the database's users', not ours.
+  if (settings.databaseSettings) await applySettings(run, archive, into);
+  if (!replacement) restored.outcome = 'restored';
+}
+
+/** The checked new database takes the target's name; the old one is dropped, or named if it stays. */
+async function swap(run: RestoreRun, replacement: Replacement): Promise<void> {
+  const { ctx, phases, restored } = run;
+  const differing = restored.comparison?.differing ?? [];
+  if (differing.length > 0) throw new Error(differenceLine(differing));
+  ctx.signal.throwIfAborted();
+  ctx.log.info(`swapping ${replacement.side} in for ${replacement.target.database}`);
+  await phases.time('swap in', () => swapIn(replacement, restored.comment));
+  restored.outcome = 'replaced';
+  try {
+    await phases.time('drop the old database', () =>
+      dropDatabase(replacement.server, replacement.old),
+    );
+  } catch (error) {
+    restored.outcome = 'replaced, old kept';
     ctx.log.warning(
-      `pg_restore --clean reported ${ignoredErrors} benign error(s) dropping partitions' inherited constraints`,
+      `the old ${replacement.target.database}, now named ${replacement.old}, could not be dropped: ${errorMessage(error)}; drop it when done (the next restore into ${replacement.target.database} drops it)`,
     );
   }
+}
+
+/**
+ * The archive's settings, onto the database restored into; its comment too, except on a new
+ * database, which carries our mark until the swap gives it the backup's comment.
+ */
+async function applySettings(
+  run: RestoreRun,
+  archive: LocalArchive,
+  into: DatabaseTarget,
+): Promise<void> {
+  const { ctx, pgRestore, restored } = run;
+  const statements = await archiveDatabaseStatements(pgRestore, archive.file);
+  restored.comment = restored.replacement
+    ? statements.find((statement) => statement.kind === 'comment')
+    : undefined;
+  const now = statements.filter((statement) => statement !== restored.comment);
+  restored.databaseSettings = [
+    ...(await applyDatabaseStatements(into, into.database, now)),
+    ...(restored.comment ? [{ statement: restored.comment }] : []),
+  ];
+  for (const { statement, error } of restored.databaseSettings) {
+    if (error) ctx.log.warning(`the backup's "${statement.text}" was not applied: ${error}`);
+  }
+}
+
+async function dropSide(ctx: RunContext, replacement: Replacement): Promise<void> {
+  try {
+    await dropDatabase(replacement.server, replacement.side);
+  } catch (error) {
+    ctx.log.warning(
+      `could not drop ${replacement.side}, the unfinished new database: ${errorMessage(error)}; the next restore into ${replacement.target.database} drops it`,
+    );
+  }
+}
+
+async function tablesNow(target: DatabaseTarget): Promise<number | undefined> {
+  const aborted = new AbortController().signal;
+  return inspectTarget(target, aborted).then(
+    (now) => now.tables,
+    () => undefined,
+  );
 }
 
 function ownersSkippedBecause(roles: {
@@ -148,14 +246,47 @@ function ownersSkippedBecause(roles: {
   return reasons.length > 0 ? reasons.join('; ') : undefined;
 }
 
-/** The target's tables against the manifest; tables the backup does not hold are the target's own. */
+/**
+ * The restored tables against the manifest. In a new database every table must be the backup's;
+ * in an existing (empty) target, tables the backup does not hold are the target's own.
+ */
 function compare(
   manifest: Manifest,
   counts: Record<string, number>,
-  archive: LocalArchive | undefined,
+  archive: LocalArchive,
+  fresh: boolean,
 ): Comparison {
   const expected = manifest.rowCountsMode === 'exact' ? manifest.rowCounts : undefined;
-  return compareCounts(expected ?? counts, counts, { toc: archive?.toc, strangersFail: false });
+  return compareCounts(expected ?? counts, counts, { toc: archive.toc, strangersFail: fresh });
+}
+
+/** Where the target stands after the run, and what to do about it: a failed run says so first. */
+function standing(restored: Restored): string {
+  const { target, replacement, outcome } = restored;
+  switch (outcome) {
+    case 'untouched':
+      return replacement
+        ? `unchanged: nothing was swapped in; the new database ${replacement.side} was dropped. Fix the cause and run again`
+        : 'unchanged: nothing was restored into it';
+    case 'partial':
+      return `partly restored: ${restored.tablesNow ?? 'some'} tables are in it now. Restore again with clean: true, which replaces it whole`;
+    case 'restored':
+      return 'restored into the empty target';
+    case 'replaced':
+      return `replaced whole by the backup (the old ${target.database} was dropped)`;
+    case 'replaced, old kept':
+      return `replaced whole by the backup; the old ${target.database} is kept as ${replacement?.old}: drop it when done`;
+  }
+}
+
+function settingsLine(applied: Applied[] | undefined): string {
+  if (!applied) return 'not restored';
+  if (applied.length === 0) return 'none in the backup';
+  const failed = applied.filter((item) => item.error !== undefined);
+  const done = `${applied.length - failed.length} of ${applied.length} applied from the backup`;
+  return failed.length === 0
+    ? done
+    : `${done}; not applied: ${failed.map((item) => item.statement.text).join('; ')}`;
 }
 
 function describe(restored: Restored, phases: Phases): ModeResult {
@@ -166,6 +297,10 @@ function describe(restored: Restored, phases: Phases): ModeResult {
   const rows = tables.reduce((sum, row) => sum + (row.found ?? 0), 0);
   const seconds = phases.totalSeconds();
   const exact = manifest.rowCountsMode === 'exact' && manifest.rowCounts !== undefined;
+  const inPlace = restored.outcome !== 'untouched' && restored.outcome !== 'partial';
+  const counted = comparison
+    ? `${formatCount(tables.length)} / ${formatCount(rows)}${exact && comparison.differing.length === 0 ? ' (match the manifest)' : ''}${inPlace ? '' : ` (in ${restored.replacement?.side ?? 'the target'}, not kept)`}`
+    : 'not counted: the restore did not finish';
   return {
     headline: `Restored ${manifest.name}/${manifest.id} into ${target.database}: ${tables.length} tables, ${formatCount(rows)} rows in ${formatSeconds(seconds)}`,
     outputs: {
@@ -177,24 +312,26 @@ function describe(restored: Restored, phases: Phases): ModeResult {
       ['Set', manifest.name],
       ['Backup', `${manifest.id} (made ${manifest.createdAt})`],
       ['Target', `${target.display} (PostgreSQL ${state.server.version})`],
+      ['Target now', standing(restored)],
       [
-        'Cleaned first',
-        state.tables > 0 ? `yes (${state.tables} tables were there)` : 'no (the target was empty)',
+        'Replaced whole',
+        restored.replacement
+          ? `yes (clean: true; ${state.tables} tables were there)`
+          : 'no (the target was empty)',
       ],
       [
         'Owners and privileges',
         restored.ownersSkipped ? `not restored: ${restored.ownersSkipped}` : 'restored',
       ],
-      [
-        'Tables / rows',
-        `${formatCount(tables.length)} / ${formatCount(rows)}${exact && comparison?.differing.length === 0 ? ' (match the manifest)' : ''}`,
-      ],
+      ['Database settings', settingsLine(restored.databaseSettings)],
+      ['Tables / rows', counted],
       ['Recovery time', formatSeconds(seconds)],
     ],
     tables: [phases.table(), ...(comparison ? [countsTable(comparison)] : [])],
     details: {
       manifest,
       target: target.display,
+      targetNow: restored.outcome,
       comparison,
       ownersRestored: !restored.ownersSkipped,
       restoreSeconds: seconds,

@@ -3,6 +3,7 @@
  * server's readiness, pg_restore itself, scratch databases, and the target's state.
  */
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { urlWithoutPassword } from '../inputs/database.js';
 import type { Manifest } from '../manifest.js';
 import type { ArchiveRoles } from '../restore/roles.js';
@@ -53,8 +54,6 @@ export async function checkScratchServer(
 
 export interface PgRestoreOptions {
   jobs: number;
-  /** Drop the target's objects first (`--clean --if-exists`). */
-  clean: boolean;
   /** Restore owners and privileges; otherwise the restoring role owns everything, with no grants. */
   keepOwners: boolean;
   signal: AbortSignal;
@@ -63,50 +62,65 @@ export interface PgRestoreOptions {
 }
 
 /**
- * With --clean, pg_restore drops each partition's inherited constraints before their tables, which
- * PostgreSQL refuses; dropping the partitioned table drops them anyway, so these errors are benign.
+ * The archive's sections, each restored by its own pg_restore: pg_restore 18's --jobs can run a
+ * partitioned table's NOT NULL … NOT VALID constraint before a partition's rows are in (an upstream
+ * bug), so every constraint and index waits for all the data. pg_restore --jobs runs pre-data
+ * alone anyway; data and post-data keep the jobs.
  */
-const BENIGN_CLEAN_ERROR = /cannot drop inherited constraint/;
+export function restorePasses(jobs: number): { section: string; jobs: number }[] {
+  return [
+    { section: 'pre-data', jobs: 1 },
+    { section: 'data', jobs },
+    { section: 'post-data', jobs },
+  ];
+}
 
-/**
- * pg_restore, with any error failing the run. pg_restore exits non-zero whenever an error occurred
- * (with --jobs too); --exit-on-error also stops it at the first one. A clean restore cannot use
- * --exit-on-error (see above): there, every error but the benign ones fails the run instead.
- */
+/** pg_restore, section by section, stopping at the first error, which fails the run. */
 export async function runPgRestore(
   program: Program,
   archive: string,
   target: DatabaseTarget,
   options: PgRestoreOptions,
-): Promise<{ ignoredErrors: number }> {
+): Promise<void> {
+  for (const pass of restorePasses(options.jobs)) {
+    await runPass(program, archive, target, pass, options);
+  }
+}
+
+async function runPass(
+  program: Program,
+  archive: string,
+  target: DatabaseTarget,
+  pass: { section: string; jobs: number },
+  options: PgRestoreOptions,
+): Promise<void> {
   const args = [
-    `--jobs=${options.jobs}`,
+    `--section=${pass.section}`,
+    `--jobs=${pass.jobs}`,
     ...(options.keepOwners ? [] : ['--no-owner', '--no-privileges']),
     '--no-password',
-    ...(options.clean ? ['--clean', '--if-exists'] : ['--exit-on-error']),
+    '--exit-on-error',
     `--dbname=${urlWithoutPassword(target)}`,
     archive,
   ];
   // A cancellation that came before this point has no listener to hear it.
   options.signal.throwIfAborted();
   const { child, exit } = start(program, args, libpqEnv(target));
-  const errors: string[] = [];
-  child.stderr.on('data', (text: string) => {
-    errors.push(...text.split('\n').filter((line) => line.includes('ERROR:')));
+  // By whole lines: one line may arrive in several reads of the pipe.
+  let firstError: string | undefined;
+  createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line: string) => {
+    if (firstError === undefined && line.includes('ERROR:')) firstError = line;
   });
   const stop = () => child.kill('SIGTERM');
   options.signal.addEventListener('abort', stop, { once: true });
   try {
     const ended = await exit;
-    if (ended.code === 0) return { ignoredErrors: 0 };
-    const real = errors.filter((line) => !(options.clean && BENIGN_CLEAN_ERROR.test(line)));
-    if (ended.signal || real.length > 0 || errors.length === 0) {
-      const reason = real[0]
-        ? `pg_restore failed: ${errorText(real[0])}`
-        : failureLine('pg_restore', ended);
-      throw new Error(options.hint ? `${reason}; ${options.hint}` : reason);
-    }
-    return { ignoredErrors: errors.length };
+    if (ended.code === 0) return;
+    const reason =
+      firstError !== undefined && !ended.signal
+        ? `pg_restore failed: ${errorText(firstError)}`
+        : failureLine(`pg_restore --section=${pass.section}`, ended);
+    throw new Error(options.hint ? `${reason}; ${options.hint}` : reason);
   } finally {
     options.signal.removeEventListener('abort', stop);
   }
@@ -161,8 +175,6 @@ export interface TargetState {
   server: ServerVersion;
   /** User tables already there (a restore target must be empty unless `clean`). */
   tables: number;
-  /** Other sessions connected to it, whose locks a clean restore would wait for. */
-  otherSessions: number;
 }
 
 export async function inspectTarget(
@@ -172,13 +184,9 @@ export async function inspectTarget(
   const client = await connect(target, signal);
   try {
     const { rows: tables } = await client.query(USER_TABLES_SQL);
-    const { rows } = await client.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-    );
     return {
       server: await serverVersion(client),
       tables: tables.length,
-      otherSessions: rows[0]?.n ?? 0,
     };
   } finally {
     await client.end().catch(() => undefined);

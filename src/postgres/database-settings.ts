@@ -1,0 +1,109 @@
+/**
+ * The source database's settings and comment, read off the archive and applied to the database
+ * restored into: pg_restore restores them only with --create, which both restore modes cannot use
+ * (the database they restore into is not the source's, nor named like it).
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { errorMessage } from '../errors.js';
+import { databaseStatements, type DatabaseStatement } from '../restore/database-settings.js';
+import type { DatabaseTarget } from '../settings.js';
+import { failureLine, start, type Program } from './programs.js';
+import { connect } from './server.js';
+
+const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE PROPERTIES|COMMENT) - /;
+
+/** The archive's database-level statements: its settings and its comment. */
+export async function archiveDatabaseStatements(
+  pgRestore: Program,
+  file: string,
+): Promise<DatabaseStatement[]> {
+  const listing = await output(pgRestore, ['--list', '--create', file]);
+  const entries = listing
+    .split('\n')
+    .filter((line) => DATABASE_ENTRY.test(line) && / DATABASE /.test(line));
+  if (entries.length === 0) return [];
+  // The list file sits beside the archive, in its private folder.
+  const list = path.join(path.dirname(file), 'database-entries.list');
+  await writeFile(list, `${entries.join('\n')}\n`, { mode: 0o600 });
+  const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
+  return databaseStatements(script);
+}
+
+async function output(program: Program, args: string[]): Promise<string> {
+  const { child, exit } = start(program, args, process.env);
+  let text = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => (text += chunk));
+  const ended = await exit;
+  if (ended.code !== 0) throw new Error(failureLine(`pg_restore ${args[0] ?? ''}`, ended));
+  return text;
+}
+
+export interface Applied {
+  statement: DatabaseStatement;
+  /** Why it could not be applied (a role the server lacks, a parameter it does not know). */
+  error?: string;
+}
+
+/**
+ * Applies each statement to `database` through `server` (any database of the server), each on its
+ * own: one the server refuses is reported, not fatal, as with owners whose roles are missing.
+ */
+export async function applyDatabaseStatements(
+  server: DatabaseTarget,
+  database: string,
+  statements: DatabaseStatement[],
+): Promise<Applied[]> {
+  if (statements.length === 0) return [];
+  const client = await connect(server);
+  try {
+    const applied: Applied[] = [];
+    for (const statement of statements) {
+      try {
+        await client.query(statement.sql(database));
+        applied.push({ statement });
+      } catch (error) {
+        applied.push({ statement, error: errorMessage(error) });
+      }
+    }
+    return applied;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The archive's settings and comment that the restored database does not have: compared by role
+ * and parameter name (the server normalizes values), and the comment by its presence.
+ */
+export async function missingDatabaseStatements(
+  server: DatabaseTarget,
+  database: string,
+  statements: DatabaseStatement[],
+): Promise<DatabaseStatement[]> {
+  if (statements.length === 0) return [];
+  const client = await connect(server);
+  try {
+    const { rows } = await client.query<{ role: string | null; name: string }>(
+      `SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role,
+              split_part(c.item, '=', 1) AS name
+         FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase,
+              unnest(s.setconfig) AS c(item)
+        WHERE d.datname = $1`,
+      [database],
+    );
+    const { rows: comments } = await client.query<{ comment: string | null }>(
+      `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
+      [database],
+    );
+    const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
+    return statements.filter(({ kind, setting }) =>
+      kind === 'comment'
+        ? (comments[0]?.comment ?? null) === null
+        : !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`),
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

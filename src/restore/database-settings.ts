@@ -1,0 +1,149 @@
+/**
+ * The database's own settings and comment as the archive holds them: pg_dump writes
+ * `ALTER DATABASE … SET …`, `ALTER ROLE … IN DATABASE … SET …` and `COMMENT ON DATABASE …` into
+ * entries that pg_restore prints only with --create, naming the source database. Pure. Each
+ * statement is read token by token, so that its database name is replaced where it stands (and
+ * quoted as quote_ident does), never by searching the text, which may hold the name anywhere.
+ */
+import { quoteIdent } from '../postgres/server.js';
+
+export interface DatabaseStatement {
+  kind: 'setting' | 'comment';
+  /** A setting's role (for ALTER ROLE … IN DATABASE) and parameter name. */
+  setting?: { role: string | null; name: string };
+  /** The statement as the archive has it, for reports. */
+  text: string;
+  /** The statement for the database named `database`. */
+  sql(database: string): string;
+}
+
+/** The settings and comment in a pg_restore --create script, for the database it creates. */
+export function databaseStatements(script: string): DatabaseStatement[] {
+  const statements = splitStatements(script).map(readStatement);
+  const created = statements.find((s) => s?.kind === 'create')?.database;
+  return statements.flatMap((statement) =>
+    statement && statement.kind !== 'create' && statement.database === created
+      ? [statement.statement]
+      : [],
+  );
+}
+
+/** SQL statements, split at semicolons outside quotes, without comments and psql's \ commands. */
+export function splitStatements(script: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let at = 0;
+  const lineEnd = (from: number) => {
+    const end = script.indexOf('\n', from);
+    return end === -1 ? script.length : end + 1;
+  };
+  while (at < script.length) {
+    const char = script[at] ?? '';
+    if ((char === '\\' && current.trim() === '') || script.startsWith('--', at)) {
+      at = lineEnd(at);
+    } else if (char === "'" || char === '"') {
+      const end = quotedEnd(script, at);
+      current += script.slice(at, end);
+      at = end;
+    } else if (char === ';') {
+      if (current.trim()) out.push(current.trim());
+      current = '';
+      at += 1;
+    } else {
+      current += char;
+      at += 1;
+    }
+  }
+  if (current.trim()) out.push(current.trim());
+  return out;
+}
+
+/** Where the quoted text starting at `start` ends (a doubled quote is one quote inside it). */
+function quotedEnd(text: string, start: number): number {
+  const quote = text[start];
+  let at = start + 1;
+  while (at < text.length) {
+    if (text[at] === quote) {
+      if (text[at + 1] !== quote) return at + 1;
+      at += 2;
+    } else at += 1;
+  }
+  return text.length;
+}
+
+type Read =
+  | { kind: 'create'; database: string }
+  | { kind: 'setting' | 'comment'; database: string; statement: DatabaseStatement }
+  | undefined;
+
+const IDENTIFIER = /^\s*("(?:[^"]|"")*"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)/;
+
+/** Reads words and identifiers off the front of a statement. */
+class Tokens {
+  constructor(private rest: string) {}
+
+  /** Consumes `word` (any case) if it comes next. */
+  word(word: string): boolean {
+    const match = /^\s*([A-Za-z_]+)/.exec(this.rest);
+    if (match?.[1]?.toUpperCase() !== word) return false;
+    this.rest = this.rest.slice(match[0].length);
+    return true;
+  }
+
+  identifier(): string | undefined {
+    const match = IDENTIFIER.exec(this.rest);
+    if (!match?.[1]) return undefined;
+    this.rest = this.rest.slice(match[0].length);
+    const token = match[1];
+    return token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token;
+  }
+
+  remainder(): string {
+    return this.rest.trim();
+  }
+}
+
+function readStatement(text: string): Read {
+  const tokens = new Tokens(text);
+  if (tokens.word('CREATE') && tokens.word('DATABASE')) {
+    const database = tokens.identifier();
+    return database === undefined ? undefined : { kind: 'create', database };
+  }
+  const again = new Tokens(text);
+  if (again.word('COMMENT') && again.word('ON') && again.word('DATABASE')) {
+    const database = again.identifier();
+    if (database === undefined || !again.word('IS')) return undefined;
+    const value = again.remainder();
+    const sql = (db: string) => `COMMENT ON DATABASE ${quoteIdent(db)} IS ${value}`;
+    return { kind: 'comment', database, statement: { kind: 'comment', text, sql } };
+  }
+  return readSetting(text);
+}
+
+/** `ALTER DATABASE d SET …` or `ALTER ROLE r IN DATABASE d SET …`. */
+function readSetting(text: string): Read {
+  const tokens = new Tokens(text);
+  if (!tokens.word('ALTER')) return undefined;
+  let role: string | null = null;
+  if (tokens.word('ROLE')) {
+    role = tokens.identifier() ?? null;
+    if (role === null || !tokens.word('IN')) return undefined;
+  }
+  if (!tokens.word('DATABASE')) return undefined;
+  const database = tokens.identifier();
+  if (database === undefined || !tokens.word('SET')) return undefined;
+  const value = tokens.remainder();
+  const name = new Tokens(value).identifier();
+  if (name === undefined) return undefined;
+  const on = (db: string) =>
+    role === null
+      ? `DATABASE ${quoteIdent(db)}`
+      : `ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(db)}`;
+  const statement: DatabaseStatement = {
+    kind: 'setting',
+    setting: { role, name },
+    text,
+    sql: (db) => `ALTER ${on(db)} SET ${value}`,
+  };
+  return { kind: 'setting', database, statement };
+}
