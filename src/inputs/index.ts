@@ -196,7 +196,8 @@ function nameFromDatabase(database: string | undefined): string | undefined {
 
 async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSettings> {
   const source = inputs.oneOf('source', ['postgres', 'files'] as const, 'postgres');
-  const database = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
+  const given = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
+  const database = given?.target;
   const common = readCommon(
     inputs,
     cwd,
@@ -221,7 +222,7 @@ async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSettings> 
     encryption,
     rowCounts: inputs.oneOf('row-counts', ['exact', 'estimate', 'off'] as const, 'exact'),
   };
-  addSecrets(settings, database?.password, encryption?.passphrase, database?.url);
+  addSecrets(settings, ...(given?.secrets ?? []), encryption?.passphrase);
   return settings;
 }
 
@@ -271,9 +272,10 @@ async function readVerify(inputs: Inputs, cwd: string): Promise<VerifySettings> 
 }
 
 async function readRestoreTest(inputs: Inputs, cwd: string): Promise<RestoreTestSettings> {
-  const database = inputs.optional('database-url')
+  const given = inputs.optional('database-url')
     ? readDatabaseUrl(inputs, 'database-url', { databaseOptional: true })
     : undefined;
+  const database = given?.target;
   const common = readCommon(inputs, cwd, undefined);
   const decryption = await readDecryption(inputs);
   const settings: RestoreTestSettings = {
@@ -286,20 +288,14 @@ async function readRestoreTest(inputs: Inputs, cwd: string): Promise<RestoreTest
     keepDatabase: inputs.boolean('keep-database', false),
     decryption,
   };
-  addSecrets(
-    settings,
-    database?.password,
-    database?.url,
-    ...decryption.identities,
-    decryption.passphrase,
-  );
+  addSecrets(settings, ...(given?.secrets ?? []), ...decryption.identities, decryption.passphrase);
   return settings;
 }
 
 async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreSettings> {
   const targetPathText = inputs.optional('target-path');
-  const database =
-    targetPathText === undefined ? readDatabaseUrl(inputs, 'database-url') : undefined;
+  const given = targetPathText === undefined ? readDatabaseUrl(inputs, 'database-url') : undefined;
+  const database = given?.target;
   const common = readCommon(inputs, cwd, nameFromDatabase(database?.database));
   const decryption = await readDecryption(inputs);
   const confirm = inputs.text('confirm');
@@ -327,13 +323,7 @@ async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreSettings
     jobs: readJobs(inputs),
     decryption,
   };
-  addSecrets(
-    settings,
-    database?.password,
-    database?.url,
-    ...decryption.identities,
-    decryption.passphrase,
-  );
+  addSecrets(settings, ...(given?.secrets ?? []), ...decryption.identities, decryption.passphrase);
   return settings;
 }
 

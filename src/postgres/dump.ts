@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import { urlWithoutPassword } from '../inputs/database.js';
+import { connectionString } from '../inputs/database.js';
 import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
 import type { BackupSettings, DatabaseTarget } from '../settings.js';
 import { clientProgram, type ClientContext } from './client/index.js';
@@ -76,7 +76,7 @@ export async function openDumpSource(
     '--no-password',
     `--snapshot=${snapshot}`,
     ...settings.pgDumpArgs,
-    `--dbname=${urlWithoutPassword(target)}`,
+    `--dbname=${connectionString(target)}`,
   ];
   const { child, exit } = start(plan.program, args, libpqEnv(target));
   // Made when first asked for: guarding starts reading, and a compressor may read pg_dump instead.

@@ -95,13 +95,39 @@ export function helperEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Process
   );
 }
 
+/**
+ * The libpq variables a run passes on: none of them can change which server, database or role a
+ * connection reaches, or what its session does. Others (PGSERVICE, PGOPTIONS, PGHOSTADDR,
+ * PGDATABASE…) could send a program somewhere the guards never checked, so they are dropped.
+ */
+const KEPT_LIBPQ_VARIABLES = new Set([
+  'PGPASSFILE',
+  'PGSSLMODE',
+  'PGSSLROOTCERT',
+  'PGSSLCERT',
+  'PGSSLKEY',
+  'PGSSLCRL',
+  'PGCONNECT_TIMEOUT',
+  'PGAPPNAME',
+  // Read by Debian's pg_wrapper to pick a version (see `unwrapped`), not by libpq.
+  'PGCLUSTER',
+]);
+
+/** The environment without the libpq variables that could redirect a connection. */
+export function withoutLibpqOverrides(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(base).filter(
+      ([name]) => !name.startsWith('PG') || KEPT_LIBPQ_VARIABLES.has(name),
+    ),
+  );
+}
+
 /** libpq reads the password from the environment, so it never shows in the process list. */
 export function libpqEnv(
   target: DatabaseTarget,
   base: NodeJS.ProcessEnv = process.env,
 ): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base };
-  delete env.PGPASSWORD;
+  const env = withoutLibpqOverrides(base);
   if (target.password !== undefined) env.PGPASSWORD = target.password;
   return env;
 }

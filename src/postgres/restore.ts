@@ -3,7 +3,7 @@
  * server's readiness, pg_restore itself, scratch databases, and the target's state.
  */
 import { randomBytes } from 'node:crypto';
-import { urlWithoutPassword } from '../inputs/database.js';
+import { connectionString } from '../inputs/database.js';
 import type { Manifest } from '../manifest.js';
 import type { ArchiveRoles } from '../restore/roles.js';
 import { majorOf } from '../restore/versions.js';
@@ -84,7 +84,7 @@ export async function runPgRestore(
     ...(options.keepOwners ? [] : ['--no-owner', '--no-privileges']),
     '--no-password',
     ...(options.clean ? ['--clean', '--if-exists'] : ['--exit-on-error']),
-    `--dbname=${urlWithoutPassword(target)}`,
+    `--dbname=${connectionString(target)}`,
     archive,
   ];
   // A cancellation that came before this point has no listener to hear it.

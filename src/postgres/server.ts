@@ -1,18 +1,74 @@
 /** Connections to the server with the `pg` driver: versions, snapshots, row counts. */
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { DatabaseTarget } from '../settings.js';
+import { withoutLibpqOverrides } from './programs.js';
 
 export async function connect(target: DatabaseTarget, signal?: AbortSignal): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 15_000 });
-  // An idle-in-transaction connection the server kills should fail the run, not crash the process.
-  client.on('error', () => undefined);
+  let client: pg.Client | undefined;
   try {
+    client = driverClient(target);
+    // An idle-in-transaction connection the server kills should fail the run, not crash the process.
+    client.on('error', () => undefined);
     await client.connect();
   } catch (error) {
     throw new Error(`cannot connect to ${target.display}: ${(error as Error).message}`);
   }
-  signal?.addEventListener('abort', () => void client.end().catch(() => undefined), { once: true });
-  return client;
+  const connected = client;
+  signal?.addEventListener('abort', () => void connected.end().catch(() => undefined), {
+    once: true,
+  });
+  return connected;
+}
+
+/**
+ * A pg client for exactly the target's parts. The driver falls back on PG* variables for whatever
+ * its configuration leaves empty (PGOPTIONS, PGREPLICATION…), reading them as it is constructed:
+ * it is constructed over the same filtered environment the programs get.
+ */
+function driverClient(target: DatabaseTarget): pg.Client {
+  const { host, port, user, password, database, params } = target;
+  const timeout = Number(params.connect_timeout);
+  const config: pg.ClientConfig = {
+    host,
+    port,
+    user,
+    password,
+    database,
+    application_name: params.application_name,
+    connectionTimeoutMillis: timeout > 0 ? timeout * 1000 : 15_000,
+    ...tlsOf(params),
+  };
+  const inherited = process.env;
+  process.env = withoutLibpqOverrides(inherited);
+  try {
+    return new pg.Client(config);
+  } finally {
+    process.env = inherited;
+  }
+}
+
+/**
+ * TLS as libpq reads the ssl* parameters, so the driver verifies what pg_dump verifies: `require`
+ * checks no certificate (unless a root certificate is given), `verify-ca` no host name.
+ */
+function tlsOf(params: Record<string, string>): Pick<pg.ClientConfig, 'ssl'> {
+  const { sslmode, sslrootcert, sslcert, sslkey } = params;
+  if (sslmode === undefined && !sslrootcert && !sslcert && !sslkey) return {};
+  if (sslmode === 'disable' || sslmode === 'allow') return { ssl: false };
+  const file = (name: string | undefined) => (name ? readFileSync(name, 'utf8') : undefined);
+  const ca = file(sslrootcert);
+  const unverified = (sslmode === 'require' && !ca) || sslmode === 'prefer';
+  const anyHost = sslmode === 'verify-ca' || (sslmode === 'require' && ca !== undefined);
+  return {
+    ssl: {
+      ca,
+      cert: file(sslcert),
+      key: file(sslkey),
+      ...(unverified ? { rejectUnauthorized: false } : {}),
+      ...(anyHost ? { checkServerIdentity: () => undefined } : {}),
+    },
+  };
 }
 
 export interface ServerVersion {
