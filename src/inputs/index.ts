@@ -13,6 +13,7 @@ import { readDatabaseUrl } from './database.js';
 import { readChecks } from './checks.js';
 import { clientSecrets, readClient } from './client.js';
 import { isValidTimeZone } from '../retention/policy.js';
+import { refusedPgDumpArgument } from '../postgres/dump-args.js';
 import type {
   BackupSettings,
   CommonSettings,
@@ -229,13 +230,11 @@ async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSettings> 
 /** pg_dump's output format and destination are the product's; everything else is the user's. */
 function readPgDumpArgs(inputs: Inputs): string[] {
   const args = inputs.lines('pg-dump-args', { comments: false });
-  const owned = args.find((arg) =>
-    /^(-f|--file|-F|--format|-d|--dbname|--snapshot)(=|$)|^-[fFd]./.test(arg),
-  );
-  if (owned !== undefined) {
+  const refused = refusedPgDumpArgument(args);
+  if (refused !== undefined) {
     throw new InputError(
       'pg-dump-args',
-      `"${owned.split('=')[0]}" is set by backup-action (custom format to its own stream, database from database-url); give other pg_dump options, one per line`,
+      `${refused} (custom format to its own stream, database from database-url); give other pg_dump options, one per line`,
     );
   }
   return args;

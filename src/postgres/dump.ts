@@ -53,6 +53,17 @@ export async function planDump(
   }
 }
 
+/**
+ * Every custom-format archive begins with these bytes: anything else (a plain-text dump, a
+ * message) is no backup and is never published. Checked where Node reads pg_dump's output;
+ * when programs read it directly, the guards on pg-dump-args alone keep the format.
+ */
+const CUSTOM_FORMAT = {
+  prefix: Buffer.from('PGDMP'),
+  failure:
+    'pg_dump wrote something other than a custom-format archive (it does not begin with PGDMP); nothing was published',
+};
+
 export async function openDumpSource(
   settings: BackupSettings,
   target: DatabaseTarget,
@@ -101,7 +112,7 @@ export async function openDumpSource(
     dump: { program: 'pg_dump', version: plan.program.version },
     sizeEstimate: plan.databaseBytes,
     get output() {
-      return (output ??= guardedStdout(child.stdout, succeeded('pg_dump', exit)));
+      return (output ??= guardedStdout(child.stdout, succeeded('pg_dump', exit), CUSTOM_FORMAT));
     },
     direct: () => ({ stdout: child.stdout, succeeded: succeeded('pg_dump', exit) }),
     async finished(): Promise<SourceFacts> {

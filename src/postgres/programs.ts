@@ -201,15 +201,32 @@ export function succeeded(name: string, exit: Promise<Ended>): Promise<void> {
 /**
  * A program's stdout that ends only once `outcome` resolves (the program, and whatever fed it,
  * succeeded): a program that fails after writing (pg_dump losing its connection) errors the
- * stream, so no upload completes.
+ * stream, so no upload completes. With `expected`, output that does not begin with its prefix
+ * errors the stream too.
  */
-export function guardedStdout(stdout: Readable, outcome: Promise<void>): Readable {
+export function guardedStdout(
+  stdout: Readable,
+  outcome: Promise<void>,
+  expected?: { prefix: Buffer; failure: string },
+): Readable {
+  let seen = Buffer.alloc(0);
   const guard = new Transform({
     // Each read from a pipe is a fresh buffer, handed on whole: the last stage may release it.
     transform(chunk: Buffer, _encoding, done) {
+      if (expected && seen.length < expected.prefix.length) {
+        seen = Buffer.concat([seen, chunk.subarray(0, expected.prefix.length - seen.length)]);
+        if (!expected.prefix.subarray(0, seen.length).equals(seen)) {
+          done(new Error(expected.failure));
+          return;
+        }
+      }
       done(null, own(chunk));
     },
     flush(done) {
+      if (expected && seen.length < expected.prefix.length) {
+        done(new Error(expected.failure));
+        return;
+      }
       outcome.then(() => done(), done);
     },
   });
