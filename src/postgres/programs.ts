@@ -29,6 +29,7 @@ export async function findProgram(
     throw new Error(
       `${name} was not found on PATH; install the PostgreSQL client or set pg-bin-dir`,
     );
+  if (!(await exists(file))) throw new Error(`${file} does not exist`);
   let stdout: string;
   try {
     ({ stdout } = await run(file, ['--version'], { env: { ...process.env, ...env } }));
