@@ -97,9 +97,14 @@ export async function databaseSize(client: pg.Client): Promise<number | undefine
   }
 }
 
-/** Ordinary tables (partitions included) that pg_dump dumps data for; not catalogs or extension members. */
+/**
+ * Ordinary tables (partitions included) that pg_dump dumps data for; not catalogs or extension
+ * members. Each is keyed `schema.table` with the names quoted as `quote_ident` quotes them, so
+ * schema `"public.x"` with table `y` and table `public."x.y"` keep apart.
+ */
 export const USER_TABLES_SQL = `
-  SELECT n.nspname AS schema, c.relname AS name
+  SELECT n.nspname AS schema, c.relname AS name,
+         quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS key
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind = 'r'
     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -112,26 +117,32 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** Exact row counts of every user table, keyed `schema.table`, in the client's current snapshot. */
+interface UserTable {
+  schema: string;
+  name: string;
+  key: string;
+}
+
+/** Exact row counts of every user table, keyed as USER_TABLES_SQL keys them, in the client's current snapshot. */
 export async function exactRowCounts(client: pg.Client): Promise<Record<string, number>> {
-  const { rows: tables } = await client.query<{ schema: string; name: string }>(USER_TABLES_SQL);
+  const { rows: tables } = await client.query<UserTable>(USER_TABLES_SQL);
   const counts: Record<string, number> = {};
-  for (const { schema, name } of tables) {
+  for (const { schema, name, key } of tables) {
     const { rows } = await client.query<{ n: string }>(
       `SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(name)}`,
     );
-    counts[`${schema}.${name}`] = Number(rows[0]?.n ?? 0);
+    counts[key] = Number(rows[0]?.n ?? 0);
   }
   return counts;
 }
 
 /** The planner's row estimates (fast, approximate; -1 for never-analyzed tables becomes 0). */
 export async function estimatedRowCounts(client: pg.Client): Promise<Record<string, number>> {
-  const { rows } = await client.query<{ schema: string; name: string; n: string }>(
-    `SELECT t.schema, t.name, greatest(c.reltuples, 0)::bigint AS n
+  const { rows } = await client.query<{ key: string; n: string }>(
+    `SELECT t.key, greatest(c.reltuples, 0)::bigint AS n
      FROM (${USER_TABLES_SQL}) t
      JOIN pg_class c ON c.relname = t.name
      JOIN pg_namespace ns ON ns.oid = c.relnamespace AND ns.nspname = t.schema`,
   );
-  return Object.fromEntries(rows.map((row) => [`${row.schema}.${row.name}`, Number(row.n)]));
+  return Object.fromEntries(rows.map((row) => [row.key, Number(row.n)]));
 }
