@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findProgram } from '../src/postgres/programs.js';
 import { refusedPgDumpArgument } from '../src/postgres/dump-args.js';
+import { dumpSelection } from '../src/postgres/dump-selection.js';
 import { lastErrorLine, runAction } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 
@@ -53,6 +54,26 @@ describe('resolving pg-dump-args as pg_dump does', () => {
     [['-Z0', '--comp=9', '--no-o', '-vxO', '--exclude-table-data=logs', '--role=backup']],
   ])('accepts %j', (...args) => {
     for (const list of args) expect(refusedPgDumpArgument(list)).toBeUndefined();
+  });
+});
+
+describe('which tables a dump holds rows of', () => {
+  it('passes the selecting options on, with data exclusions as table exclusions', () => {
+    expect(
+      dumpSelection(['-T', 'a*', '--exclude-table-data=b', '-nsales', '--no-comments', '-v']),
+    ).toEqual({
+      probe: ['--exclude-table=a*', '--exclude-table=b', '--schema=sales'],
+      noData: false,
+      noUnloggedData: false,
+    });
+    expect(dumpSelection(['--no-comments'])).toEqual({ noData: false, noUnloggedData: false });
+  });
+
+  it('knows when no rows, or no unlogged rows, are dumped', () => {
+    expect(dumpSelection(['-s']).noData).toBe(true);
+    expect(dumpSelection(['--section=pre-data', '--section=post-data']).noData).toBe(true);
+    expect(dumpSelection(['--section=data']).noData).toBe(false);
+    expect(dumpSelection(['--no-unlogged']).noUnloggedData).toBe(true);
   });
 });
 

@@ -104,7 +104,8 @@ export async function databaseSize(client: pg.Client): Promise<number | undefine
  */
 export const USER_TABLES_SQL = `
   SELECT n.nspname AS schema, c.relname AS name,
-         quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS key
+         quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS key,
+         c.relpersistence = 'u' AS unlogged
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind = 'r'
     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -117,17 +118,24 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-interface UserTable {
+export interface UserTable {
   schema: string;
   name: string;
   key: string;
+  unlogged: boolean;
 }
 
-/** Exact row counts of every user table, keyed as USER_TABLES_SQL keys them, in the client's current snapshot. */
-export async function exactRowCounts(client: pg.Client): Promise<Record<string, number>> {
+/** Which tables to count (default every one). */
+export type TableFilter = (table: UserTable) => boolean;
+
+/** Exact row counts of the user tables, keyed as USER_TABLES_SQL keys them, in the client's current snapshot. */
+export async function exactRowCounts(
+  client: pg.Client,
+  only: TableFilter = () => true,
+): Promise<Record<string, number>> {
   const { rows: tables } = await client.query<UserTable>(USER_TABLES_SQL);
   const counts: Record<string, number> = {};
-  for (const { schema, name, key } of tables) {
+  for (const { schema, name, key } of tables.filter(only)) {
     const { rows } = await client.query<{ n: string }>(
       `SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(name)}`,
     );
@@ -137,12 +145,15 @@ export async function exactRowCounts(client: pg.Client): Promise<Record<string, 
 }
 
 /** The planner's row estimates (fast, approximate; -1 for never-analyzed tables becomes 0). */
-export async function estimatedRowCounts(client: pg.Client): Promise<Record<string, number>> {
-  const { rows } = await client.query<{ key: string; n: string }>(
-    `SELECT t.key, greatest(c.reltuples, 0)::bigint AS n
+export async function estimatedRowCounts(
+  client: pg.Client,
+  only: TableFilter = () => true,
+): Promise<Record<string, number>> {
+  const { rows } = await client.query<UserTable & { n: string }>(
+    `SELECT t.*, greatest(c.reltuples, 0)::bigint AS n
      FROM (${USER_TABLES_SQL}) t
      JOIN pg_class c ON c.relname = t.name
      JOIN pg_namespace ns ON ns.oid = c.relnamespace AND ns.nspname = t.schema`,
   );
-  return Object.fromEntries(rows.map((row) => [row.key, Number(row.n)]));
+  return Object.fromEntries(rows.filter(only).map((row) => [row.key, Number(row.n)]));
 }
