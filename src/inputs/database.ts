@@ -14,7 +14,7 @@ const ACCEPTED = 'use postgresql://user:password@host:5432/database';
  * libpq parameters that only shape how the connection is made (TLS, timeouts, the name shown in
  * pg_stat_activity), never where it goes, as whom, or what the session does.
  */
-export const SAFE_PARAMETERS: ReadonlySet<string> = new Set([
+const SAFE_PARAMETERS: ReadonlySet<string> = new Set([
   'application_name',
   'connect_timeout',
   'sslmode',

@@ -17,6 +17,7 @@ import {
   start,
   stopIfRunning,
   succeeded,
+  type Child,
   type Ended,
   type Program,
 } from './programs.js';
@@ -97,8 +98,10 @@ export async function openDumpSource(
   const { child, exit } = start(plan.program, args, libpqEnv(target));
   // Made when first asked for: guarding starts reading, and a compressor may read pg_dump instead.
   let output: Readable | undefined;
+  // The programs that list which tables the dump selects: stopped with pg_dump.
+  const probes: Child[] = [];
   const counts = countRows(snapshotClient, settings.rowCounts, () =>
-    dumpedRows(plan.program, target, snapshot, settings.pgDumpArgs),
+    dumpedRows(plan.program, target, snapshot, settings.pgDumpArgs, probes),
   );
   counts.catch(() => undefined);
   let closed = false;
@@ -106,6 +109,7 @@ export async function openDumpSource(
     if (closed) return;
     closed = true;
     stopIfRunning(child);
+    probes.forEach(stopIfRunning);
     await exit.catch(() => undefined);
     await snapshotClient.end().catch(() => undefined);
   };
@@ -156,11 +160,12 @@ async function dumpedRows(
   target: DatabaseTarget,
   snapshot: string,
   pgDumpArgs: string[],
+  probes: Child[],
 ): Promise<TableFilter | undefined> {
   const selection = dumpSelection(pgDumpArgs);
   if (selection.noData) return () => false;
   const listed = selection.probe
-    ? await listDumpedTables(program, target, snapshot, selection.probe)
+    ? await listDumpedTables(program, target, snapshot, selection.probe, probes)
     : undefined;
   if (!listed && !selection.noUnloggedData) return undefined;
   return (table) =>
@@ -178,6 +183,7 @@ async function listDumpedTables(
   target: DatabaseTarget,
   snapshot: string,
   probe: string[],
+  probes: Child[],
 ): Promise<ArchiveToc | undefined> {
   const env = libpqEnv(target);
   const dump = start(
@@ -196,6 +202,7 @@ async function listDumpedTables(
   const list = start(pgRestore, ['--list'], env, dump.child.stdout);
   // pg_restore has its own copy of the pipe; this one would keep pg_dump's run from closing.
   dump.child.stdout.destroy();
+  probes.push(dump.child, list.child);
   let listing = '';
   list.child.stdout.setEncoding('utf8');
   list.child.stdout.on('data', (text: string) => (listing += text));
