@@ -38,13 +38,21 @@ export interface NotifySettings {
   failureIssue: boolean;
 }
 
-/** A PostgreSQL connection. `url` holds the password; only `display` may be printed. */
+/**
+ * A PostgreSQL connection, parsed once from `database-url`: the pg driver and every program get
+ * exactly these parts, so the database they reach is the one the guards checked.
+ */
 export interface DatabaseTarget {
-  url: string;
-  /** The URL with the password replaced, safe for logs. */
-  display: string;
-  database: string;
+  /** A host name, an address, or a Unix socket folder. */
+  host: string;
+  port: number;
+  user: string;
   password?: string;
+  database: string;
+  /** libpq parameters that cannot change where the connection goes (TLS, timeouts). */
+  params: Record<string, string>;
+  /** A URL with the password replaced, safe for logs. */
+  display: string;
 }
 
 /** How to open encrypted backups: age identities (private keys) or the passphrase. */

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { readSettings } from '../src/inputs/index.js';
@@ -41,16 +44,19 @@ describe('backup settings', () => {
       mirror: 'https://apt.postgresql.org/pub/repos/apt',
     });
     const mirror = 'https://ci:t0ken%21@apt.corp.example/pgdg/';
+    // A given pg-bin-dir must exist and hold a client program.
+    const binDir = mkdtempSync(path.join(os.tmpdir(), 'pg-bin-'));
+    writeFileSync(path.join(binDir, 'pg_dump'), '', { mode: 0o755 });
     const chosen = (await read({
       storage: '/b',
       'database-url': DB,
       'postgres-client': '17',
-      'pg-bin-dir': '/opt/pg/bin',
+      'pg-bin-dir': binDir,
       'pg-client-mirror': mirror,
     })) as BackupSettings;
     expect(chosen.client).toEqual({
       choice: 17,
-      pgBinDir: '/opt/pg/bin',
+      pgBinDir: binDir,
       mirror: 'https://ci:t0ken%21@apt.corp.example/pgdg',
     });
     expect(chosen.secrets).toEqual(expect.arrayContaining(['t0ken!']));

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,19 +38,32 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** A run (a backup by default) that must install its client: pg-bin-dir holds none. */
-function runInstalling(toolCache: string, extra: Record<string, string> = {}) {
+/**
+ * A PATH with every program of /usr/bin (dpkg-deb and the tar it runs, zstd…) but no PostgreSQL
+ * client, so a run must install one.
+ */
+async function pathWithoutClient(): Promise<string> {
+  const dir = path.join(work, 'no-client-path');
+  await mkdir(dir, { recursive: true });
+  for (const name of await readdir('/usr/bin')) {
+    if (/^(pg_|psql)/.test(name)) continue;
+    await symlink(path.join('/usr/bin', name), path.join(dir, name)).catch(() => undefined);
+  }
+  return dir;
+}
+
+/** A run (a backup by default) that must install its client: PATH holds none. */
+async function runInstalling(toolCache: string, extra: Record<string, string> = {}) {
   return runAction(
     {
       storage: path.join(work, 'store'),
       name: 'pgc',
       'database-url': source.url,
       'postgres-client': String(LOCAL),
-      'pg-bin-dir': path.join(work, 'no-client-here'),
       'pg-client-mirror': mirror.url,
       ...extra,
     },
-    { env: { RUNNER_TOOL_CACHE: toolCache } },
+    { env: { RUNNER_TOOL_CACHE: toolCache, PATH: await pathWithoutClient() } },
   );
 }
 
@@ -176,5 +189,58 @@ describe('a server newer than the local client', () => {
       /^postgresql-client-18 is not in http:\/\/127\.0\.0\.1:\d+ \(\w+-pgdg main \w+\); point pg-client-mirror at a repository that has it/,
     );
     expect(existsSync(path.join(work, 'store', 'newer'))).toBe(false);
+  });
+});
+
+describe('a given pg-bin-dir or postgres-client: system', () => {
+  const backup = (inputs: Record<string, string>, env: Record<string, string> = {}) =>
+    runAction(
+      {
+        storage: path.join(work, 'store'),
+        name: 'bindir',
+        'database-url': source.url,
+        'pg-client-mirror': mirror.url,
+        ...inputs,
+      },
+      { env: { RUNNER_TOOL_CACHE: path.join(work, 'bindir-cache'), ...env } },
+    );
+
+  it('a pg-bin-dir that does not exist, or holds neither program, is refused in one line; nothing downloaded', async () => {
+    mirror.requests.length = 0;
+    const empty = path.join(work, 'empty-bin');
+    await mkdir(empty, { recursive: true });
+    for (const [dir, reason] of [
+      [path.join(work, 'no-such-bin'), 'is not a folder'],
+      [empty, 'holds no pg_dump or pg_restore'],
+    ] as const) {
+      const run = await backup({ 'pg-bin-dir': dir });
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toBe(
+        `Input "pg-bin-dir": "${dir}" ${reason}; give the bin folder of a PostgreSQL client, e.g. /usr/lib/postgresql/17/bin`,
+      );
+    }
+    expect(mirror.requests).toEqual([]);
+  });
+
+  it('a pg-bin-dir without the program a mode needs is never replaced by a download', async () => {
+    mirror.requests.length = 0;
+    const onlyRestore = path.join(work, 'only-restore-bin');
+    await mkdir(onlyRestore, { recursive: true });
+    const pgRestore = execFileSync('sh', ['-c', 'command -v pg_restore']).toString().trim();
+    await symlink(pgRestore, path.join(onlyRestore, 'pg_restore')).catch(() => undefined);
+    const run = await backup({ 'pg-bin-dir': onlyRestore });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      new RegExp(`^pg-bin-dir ${onlyRestore} has no usable pg_dump: .*pg_dump does not exist$`),
+    );
+    expect(mirror.requests).toEqual([]);
+  });
+
+  it('postgres-client: system with no pg_dump on PATH fails in one clear line', async () => {
+    const run = await backup({ 'postgres-client': 'system' }, { PATH: await pathWithoutClient() });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toBe(
+      'pg_dump was not found on PATH; install the PostgreSQL client or set pg-bin-dir',
+    );
   });
 });

@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillSampleDatabase, tableChecksums } from '../scripts/lib/sample-db.js';
 import { withClient } from '../scripts/lib/pg-cluster.js';
+import { readDatabaseUrl } from '../src/inputs/database.js';
+import { Inputs } from '../src/inputs/reader.js';
 import { findProgram, type Program } from '../src/postgres/programs.js';
 import { restorePasses, runPgRestore } from '../src/postgres/restore.js';
 import type { DatabaseTarget } from '../src/settings.js';
@@ -24,9 +26,7 @@ let archive: string;
 let pgRestore: Program;
 
 function targetOf(url: string): DatabaseTarget {
-  const parsed = new URL(url);
-  const password = decodeURIComponent(parsed.password) || undefined;
-  return { url, display: url, database: parsed.pathname.slice(1), password };
+  return readDatabaseUrl(new Inputs(() => url), 'database-url').target;
 }
 
 /** The schema as pg_dump prints it, less the random keys of its \restrict lines. */

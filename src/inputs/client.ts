@@ -1,4 +1,6 @@
 /** The PostgreSQL client inputs: `postgres-client`, `pg-bin-dir` and `pg-client-mirror`. */
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
 import { InputError } from '../errors.js';
 import type { ClientSettings } from '../settings.js';
 import type { Inputs } from './reader.js';
@@ -8,10 +10,34 @@ export const DEFAULT_CLIENT_MIRROR = 'https://apt.postgresql.org/pub/repos/apt';
 export function readClient(inputs: Inputs): ClientSettings {
   return {
     choice: readChoice(inputs.optional('postgres-client') ?? 'auto'),
-    pgBinDir: inputs.optional('pg-bin-dir'),
+    pgBinDir: readBinDir(inputs.optional('pg-bin-dir')),
     // A company mirror's URL may carry credentials: it is read as a secret and never echoed.
     mirror: (inputs.secretUrl('pg-client-mirror') ?? DEFAULT_CLIENT_MIRROR).replace(/\/+$/, ''),
   };
+}
+
+/**
+ * A given folder is the user's choice and is never replaced by a download: one that does not
+ * exist, or holds neither program, is refused before any work.
+ */
+function readBinDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  const accepted = 'give the bin folder of a PostgreSQL client, e.g. /usr/lib/postgresql/17/bin';
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new InputError('pg-bin-dir', `"${dir}" is not a folder; ${accepted}`);
+  }
+  const runnable = (name: string) => {
+    try {
+      accessSync(path.join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!runnable('pg_dump') && !runnable('pg_restore')) {
+    throw new InputError('pg-bin-dir', `"${dir}" holds no pg_dump or pg_restore; ${accepted}`);
+  }
+  return dir;
 }
 
 function readChoice(value: string): ClientSettings['choice'] {

@@ -1,68 +1,182 @@
-/** The `database-url` input: a postgres:// URL whose password must never be printed. */
+/**
+ * The `database-url` input, parsed once into the one connection every guard checks and every
+ * program uses: libpq would also obey query parameters (`dbname`, `user`, `options`, `service`…)
+ * that no guard sees, so only parameters that cannot change which database is reached are kept.
+ */
+import os from 'node:os';
 import { InputError } from '../errors.js';
 import type { DatabaseTarget } from '../settings.js';
 import type { Inputs } from './reader.js';
 
 const ACCEPTED = 'use postgresql://user:password@host:5432/database';
 
+/**
+ * libpq parameters that only shape how the connection is made (TLS, timeouts, the name shown in
+ * pg_stat_activity), never where it goes, as whom, or what the session does.
+ */
+const SAFE_PARAMETERS: ReadonlySet<string> = new Set([
+  'application_name',
+  'connect_timeout',
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'sslcrl',
+  'channel_binding',
+  'gssencmode',
+  'keepalives',
+  'keepalives_idle',
+  'keepalives_interval',
+  'keepalives_count',
+  'tcp_user_timeout',
+]);
+
+/** `host` and `port` may come as parameters (a socket folder has no URL spelling) but not twice. */
+const PLACE_PARAMETERS = ['host', 'port'] as const;
+
+export interface DatabaseInput {
+  target: DatabaseTarget;
+  /** Every spelling of the password (decoded, as written, as encoded) and the whole URL. */
+  secrets: string[];
+}
+
 export function readDatabaseUrl(
   inputs: Inputs,
   name: string,
   { databaseOptional = false } = {},
-): DatabaseTarget {
+): DatabaseInput {
   const value = inputs.text(name);
   if (value === '') throw new InputError(name, `is required; ${ACCEPTED}`);
-  // The value may hold a password, so no message below quotes it.
+  // The value may hold a password, so no message below quotes any part of it.
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw new InputError(name, `is not a valid URL; ${ACCEPTED}`);
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new InputError(name, `has the scheme "${url.protocol}"; ${ACCEPTED}`);
-  }
-  if (url.hostname === '' && !url.searchParams.has('host')) {
-    throw new InputError(name, `names no host; ${ACCEPTED}`);
-  }
-  const database = safeDecode(url.pathname.replace(/^\//, ''));
-  if (database === undefined) {
-    throw new InputError(name, `has a malformed database name; ${ACCEPTED}`);
-  }
-  if (database === '' && !databaseOptional)
-    throw new InputError(name, `names no database; ${ACCEPTED}`);
-  const password = url.password === '' ? undefined : safeDecode(url.password);
-  const display = new URL(url.href);
-  if (display.password !== '') display.password = '***';
-  return {
-    url: url.href,
-    display: display.href,
-    database: database || 'postgres',
-    password,
+  const fail: Fail = (what) => {
+    throw new InputError(name, `${what}; ${ACCEPTED}`);
   };
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    fail(`has the scheme "${url.protocol}"`);
+  }
+  if (url.hash !== '') fail('has a "#" part (write a "#" in the database name as %23)');
+  const params = readParameters(url, fail);
+  const authorityHost = decode(url.hostname, fail).replace(/^\[(.*)\]$/, '$1');
+  const host = placeOf('host', authorityHost, params, fail);
+  if (host === '') fail('names no host');
+  if (host.includes(',')) fail('names several hosts; give one');
+  const portText = placeOf('port', url.port, params, fail) || '5432';
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+    fail('has a port outside 1-65535');
+  }
+  const database = decode(url.pathname.replace(/^\//, ''), fail);
+  if (database === '' && !databaseOptional) fail('names no database');
+  const password = url.password === '' ? undefined : decode(url.password, fail);
+  const target = describe({
+    scheme: url.protocol,
+    host,
+    port: Number(portText),
+    // Named here, not left to each client's default (the pg driver and libpq differ on PGUSER).
+    user: url.username === '' ? localUser(fail) : decode(url.username, fail),
+    password,
+    database: database || 'postgres',
+    params,
+  });
+  return { target, secrets: password === undefined ? [] : passwordForms(value, url, password) };
 }
 
-function safeDecode(text: string): string | undefined {
+type Fail = (what: string) => never;
+
+function readParameters(url: URL, fail: Fail): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) {
+    if (!SAFE_PARAMETERS.has(key) && !(PLACE_PARAMETERS as readonly string[]).includes(key)) {
+      fail(
+        `has the parameter "${key}", which could change the database, role or session the programs use; put the user, password and database in the URL itself, and keep only ${[...SAFE_PARAMETERS].join(', ')}`,
+      );
+    }
+    if (key in params) fail(`gives the parameter "${key}" twice`);
+    params[key] = value;
+  }
+  return params;
+}
+
+/** The host or port, from the URL's authority or from its parameter, but not from both. */
+function placeOf(
+  key: (typeof PLACE_PARAMETERS)[number],
+  fromAuthority: string,
+  params: Record<string, string>,
+  fail: Fail,
+): string {
+  const fromParameter = params[key];
+  delete params[key];
+  if (fromParameter === undefined) return fromAuthority;
+  if (fromAuthority !== '') fail(`gives the ${key} twice (in the URL and as ?${key}=)`);
+  return fromParameter;
+}
+
+function localUser(fail: Fail): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return fail("names no user, and this machine's user has no name");
+  }
+}
+
+function decode(text: string, fail: Fail): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    return undefined;
+    return fail('has a malformed %-escape');
   }
+}
+
+/** The password as given, as the URL re-encoded it, and decoded: any of them could be printed. */
+function passwordForms(value: string, url: URL, password: string): string[] {
+  const written = /^[^:]+:\/\/[^:@/]*:([^@/]*)@/.exec(value)?.[1];
+  const forms = [password, url.password, encodeURIComponent(password), written, value];
+  return [...new Set(forms.filter((form): form is string => Boolean(form)))];
+}
+
+type Parts = Omit<DatabaseTarget, 'display'> & { scheme?: string };
+
+/** The target with its printable form: the password shown as `***`. */
+function describe({ scheme = 'postgresql:', ...parts }: Parts): DatabaseTarget {
+  const host = parts.host.startsWith('/')
+    ? encodeURIComponent(parts.host)
+    : parts.host.includes(':')
+      ? `[${parts.host}]`
+      : parts.host;
+  const auth = `${encodeURIComponent(parts.user)}${parts.password === undefined ? '' : ':***'}@`;
+  const query = new URLSearchParams(parts.params).toString();
+  const display = `${scheme}//${auth}${host}:${parts.port}/${encodeURIComponent(parts.database)}${query ? `?${query}` : ''}`;
+  return { ...parts, display };
 }
 
 /** The same server with another database, e.g. the scratch database of a restore test. */
 export function withDatabase(target: DatabaseTarget, database: string): DatabaseTarget {
-  const swap = (href: string) => {
-    const url = new URL(href);
-    url.pathname = `/${encodeURIComponent(database)}`;
-    return url.href;
-  };
-  return { ...target, url: swap(target.url), display: swap(target.display), database };
+  const { display, ...parts } = target;
+  const scheme = /^[a-z]+:/.exec(display)?.[0];
+  return describe({ ...parts, database, scheme });
 }
 
-/** The URL without its password (which reaches programs through PGPASSWORD instead). */
-export function urlWithoutPassword(target: DatabaseTarget): string {
-  const url = new URL(target.url);
-  url.password = '';
-  return url.href;
+/**
+ * The connection as one libpq keyword/value string, every value quoted: pg_dump and pg_restore
+ * take it as `--dbname` and cannot read a database named `a=b` or `postgres://x` as another
+ * connection string. The password is not in it (it reaches them through PGPASSWORD).
+ */
+export function connectionString(target: DatabaseTarget): string {
+  const pairs: [string, string | number][] = [
+    ['host', target.host],
+    ['port', target.port],
+    ['user', target.user],
+    ['dbname', target.database],
+    ...Object.entries(target.params),
+  ];
+  return pairs.map(([key, value]) => `${key}=${quoteValue(String(value))}`).join(' ');
+}
+
+function quoteValue(value: string): string {
+  return `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 }

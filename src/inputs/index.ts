@@ -13,6 +13,7 @@ import { readDatabaseUrl } from './database.js';
 import { readChecks } from './checks.js';
 import { clientSecrets, readClient } from './client.js';
 import { isValidTimeZone } from '../retention/policy.js';
+import { refusedPgDumpArgument } from '../postgres/dump-args.js';
 import type {
   BackupSettings,
   CommonSettings,
@@ -222,7 +223,8 @@ function nameFromDatabase(database: string | undefined): string | undefined {
 
 async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSettings> {
   const source = inputs.oneOf('source', ['postgres', 'files'] as const, 'postgres');
-  const database = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
+  const given = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
+  const database = given?.target;
   const common = readCommon(
     inputs,
     cwd,
@@ -247,20 +249,18 @@ async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSettings> 
     encryption,
     rowCounts: inputs.oneOf('row-counts', ['exact', 'estimate', 'off'] as const, 'exact'),
   };
-  addSecrets(settings, database?.password, encryption?.passphrase, database?.url);
+  addSecrets(settings, ...(given?.secrets ?? []), encryption?.passphrase);
   return settings;
 }
 
 /** pg_dump's output format and destination are the product's; everything else is the user's. */
 function readPgDumpArgs(inputs: Inputs): string[] {
   const args = inputs.lines('pg-dump-args', { comments: false });
-  const owned = args.find((arg) =>
-    /^(-f|--file|-F|--format|-d|--dbname|--snapshot)(=|$)|^-[fFd]./.test(arg),
-  );
-  if (owned !== undefined) {
+  const refused = refusedPgDumpArgument(args);
+  if (refused !== undefined) {
     throw new InputError(
       'pg-dump-args',
-      `"${owned.split('=')[0]}" is set by backup-action (custom format to its own stream, database from database-url); give other pg_dump options, one per line`,
+      `${refused} (custom format to its own stream, database from database-url); give other pg_dump options, one per line`,
     );
   }
   return args;
@@ -297,9 +297,10 @@ async function readVerify(inputs: Inputs, cwd: string): Promise<VerifySettings> 
 }
 
 async function readRestoreTest(inputs: Inputs, cwd: string): Promise<RestoreTestSettings> {
-  const database = inputs.optional('database-url')
+  const given = inputs.optional('database-url')
     ? readDatabaseUrl(inputs, 'database-url', { databaseOptional: true })
     : undefined;
+  const database = given?.target;
   const common = readCommon(inputs, cwd, undefined);
   const decryption = await readDecryption(inputs);
   const settings: RestoreTestSettings = {
@@ -313,20 +314,14 @@ async function readRestoreTest(inputs: Inputs, cwd: string): Promise<RestoreTest
     databaseSettings: inputs.boolean('restore-database-settings', true),
     decryption,
   };
-  addSecrets(
-    settings,
-    database?.password,
-    database?.url,
-    ...decryption.identities,
-    decryption.passphrase,
-  );
+  addSecrets(settings, ...(given?.secrets ?? []), ...decryption.identities, decryption.passphrase);
   return settings;
 }
 
 async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreSettings> {
   const targetPathText = inputs.optional('target-path');
-  const database =
-    targetPathText === undefined ? readDatabaseUrl(inputs, 'database-url') : undefined;
+  const given = targetPathText === undefined ? readDatabaseUrl(inputs, 'database-url') : undefined;
+  const database = given?.target;
   const common = readCommon(inputs, cwd, nameFromDatabase(database?.database));
   const decryption = await readDecryption(inputs);
   const confirm = inputs.text('confirm');
@@ -355,13 +350,7 @@ async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreSettings
     jobs: readJobs(inputs),
     decryption,
   };
-  addSecrets(
-    settings,
-    database?.password,
-    database?.url,
-    ...decryption.identities,
-    decryption.passphrase,
-  );
+  addSecrets(settings, ...(given?.secrets ?? []), ...decryption.identities, decryption.passphrase);
   return settings;
 }
 

@@ -2,18 +2,23 @@
  * The postgres source: pg_dump in custom format inside an exported snapshot, with row counts taken
  * in that same snapshot, so the counts describe exactly the rows the dump holds.
  */
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import { urlWithoutPassword } from '../inputs/database.js';
+import { connectionString } from '../inputs/database.js';
 import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
+import { hasEntry, parseToc, type ArchiveToc } from '../restore/toc.js';
 import type { BackupSettings, DatabaseTarget } from '../settings.js';
 import { clientProgram, type ClientContext } from './client/index.js';
+import { dumpSelection } from './dump-selection.js';
 import {
   guardedStdout,
   libpqEnv,
   start,
   stopIfRunning,
   succeeded,
+  type Child,
+  type Ended,
   type Program,
 } from './programs.js';
 import {
@@ -23,6 +28,7 @@ import {
   exactRowCounts,
   serverVersion,
   type ServerVersion,
+  type TableFilter,
 } from './server.js';
 
 export interface DumpPlan {
@@ -53,6 +59,17 @@ export async function planDump(
   }
 }
 
+/**
+ * Every custom-format archive begins with these bytes: anything else (a plain-text dump, a
+ * message) is no backup and is never published. Checked where Node reads pg_dump's output;
+ * when programs read it directly, the guards on pg-dump-args alone keep the format.
+ */
+const CUSTOM_FORMAT = {
+  prefix: Buffer.from('PGDMP'),
+  failure:
+    'pg_dump wrote something other than a custom-format archive (it does not begin with PGDMP); nothing was published',
+};
+
 export async function openDumpSource(
   settings: BackupSettings,
   target: DatabaseTarget,
@@ -76,18 +93,23 @@ export async function openDumpSource(
     '--no-password',
     `--snapshot=${snapshot}`,
     ...settings.pgDumpArgs,
-    `--dbname=${urlWithoutPassword(target)}`,
+    `--dbname=${connectionString(target)}`,
   ];
   const { child, exit } = start(plan.program, args, libpqEnv(target));
   // Made when first asked for: guarding starts reading, and a compressor may read pg_dump instead.
   let output: Readable | undefined;
-  const counts = countRows(snapshotClient, settings.rowCounts);
+  // The programs that list which tables the dump selects: stopped with pg_dump.
+  const probes: Child[] = [];
+  const counts = countRows(snapshotClient, settings.rowCounts, () =>
+    dumpedRows(plan.program, target, snapshot, settings.pgDumpArgs, probes),
+  );
   counts.catch(() => undefined);
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     stopIfRunning(child);
+    probes.forEach(stopIfRunning);
     await exit.catch(() => undefined);
     await snapshotClient.end().catch(() => undefined);
   };
@@ -101,7 +123,7 @@ export async function openDumpSource(
     dump: { program: 'pg_dump', version: plan.program.version },
     sizeEstimate: plan.databaseBytes,
     get output() {
-      return (output ??= guardedStdout(child.stdout, succeeded('pg_dump', exit)));
+      return (output ??= guardedStdout(child.stdout, succeeded('pg_dump', exit), CUSTOM_FORMAT));
     },
     direct: () => ({ stdout: child.stdout, succeeded: succeeded('pg_dump', exit) }),
     async finished(): Promise<SourceFacts> {
@@ -117,12 +139,75 @@ export async function openDumpSource(
 async function countRows(
   client: pg.Client,
   mode: BackupSettings['rowCounts'],
+  dumped: () => Promise<TableFilter | undefined>,
 ): Promise<SourceFacts> {
   if (mode === 'off') return {};
+  const only = await dumped();
   // The counts run beside the dump and finish long before it: parallel workers would only take
   // cores from pg_dump and zstd, costing more CPU for the same counts.
   if (mode === 'exact') await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
   const rowCounts =
-    mode === 'exact' ? await exactRowCounts(client) : await estimatedRowCounts(client);
+    mode === 'exact' ? await exactRowCounts(client, only) : await estimatedRowCounts(client, only);
   return { rowCounts, rowCountsMode: mode };
+}
+
+/**
+ * The user tables whose rows the dump holds, as pg_dump resolves pg-dump-args (undefined: all):
+ * counting a table the dump leaves out would only cost a scan of it.
+ */
+async function dumpedRows(
+  program: Program,
+  target: DatabaseTarget,
+  snapshot: string,
+  pgDumpArgs: string[],
+  probes: Child[],
+): Promise<TableFilter | undefined> {
+  const selection = dumpSelection(pgDumpArgs);
+  if (selection.noData) return () => false;
+  const listed = selection.probe
+    ? await listDumpedTables(program, target, snapshot, selection.probe, probes)
+    : undefined;
+  if (!listed && !selection.noUnloggedData) return undefined;
+  return (table) =>
+    (!listed || hasEntry(listed, 'TABLE', table.key)) &&
+    !(selection.noUnloggedData && table.unlogged);
+}
+
+/**
+ * pg_dump's own answer to which tables the patterns select: a schema-only archive in the same
+ * snapshot, listed by the pg_restore beside it. Undefined when it cannot be had (no pg_restore
+ * there): every table is then counted, as pg-dump-args were not resolved.
+ */
+async function listDumpedTables(
+  program: Program,
+  target: DatabaseTarget,
+  snapshot: string,
+  probe: string[],
+  probes: Child[],
+): Promise<ArchiveToc | undefined> {
+  const env = libpqEnv(target);
+  const dump = start(
+    program,
+    [
+      '--schema-only',
+      '--format=custom',
+      '--no-password',
+      `--snapshot=${snapshot}`,
+      ...probe,
+      `--dbname=${connectionString(target)}`,
+    ],
+    env,
+  );
+  const pgRestore = { ...program, path: path.join(path.dirname(program.path), 'pg_restore') };
+  const list = start(pgRestore, ['--list'], env, dump.child.stdout);
+  // pg_restore has its own copy of the pipe; this one would keep pg_dump's run from closing.
+  dump.child.stdout.destroy();
+  probes.push(dump.child, list.child);
+  let listing = '';
+  list.child.stdout.setEncoding('utf8');
+  list.child.stdout.on('data', (text: string) => (listing += text));
+  const [dumped, listed] = await Promise.allSettled([dump.exit, list.exit]);
+  const ok = (ended: PromiseSettledResult<Ended>) =>
+    ended.status === 'fulfilled' && ended.value.code === 0;
+  return ok(dumped) && ok(listed) ? parseToc(listing) : undefined;
 }

@@ -36,6 +36,7 @@ export async function findProgram(
     throw new Error(
       `${name} was not found on PATH; install the PostgreSQL client or set pg-bin-dir`,
     );
+  if (!(await exists(file))) throw new Error(`${file} does not exist`);
   let stdout: string;
   try {
     ({ stdout } = await run(file, ['--version'], { env: { ...process.env, ...env } }));
@@ -102,13 +103,39 @@ export function helperEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Process
   );
 }
 
+/**
+ * The libpq variables a run passes on: none of them can change which server, database or role a
+ * connection reaches, or what its session does. Others (PGSERVICE, PGOPTIONS, PGHOSTADDR,
+ * PGDATABASE…) could send a program somewhere the guards never checked, so they are dropped.
+ */
+const KEPT_LIBPQ_VARIABLES = new Set([
+  'PGPASSFILE',
+  'PGSSLMODE',
+  'PGSSLROOTCERT',
+  'PGSSLCERT',
+  'PGSSLKEY',
+  'PGSSLCRL',
+  'PGCONNECT_TIMEOUT',
+  'PGAPPNAME',
+  // Read by Debian's pg_wrapper to pick a version (see `unwrapped`), not by libpq.
+  'PGCLUSTER',
+]);
+
+/** The environment without the libpq variables that could redirect a connection. */
+export function withoutLibpqOverrides(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(base).filter(
+      ([name]) => !name.startsWith('PG') || KEPT_LIBPQ_VARIABLES.has(name),
+    ),
+  );
+}
+
 /** libpq reads the password from the environment, so it never shows in the process list. */
 export function libpqEnv(
   target: DatabaseTarget,
   base: NodeJS.ProcessEnv = process.env,
 ): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base };
-  delete env.PGPASSWORD;
+  const env = withoutLibpqOverrides(base);
   if (target.password !== undefined) env.PGPASSWORD = target.password;
   return env;
 }
@@ -248,15 +275,32 @@ export function succeeded(name: string, exit: Promise<Ended>): Promise<void> {
 /**
  * A program's stdout that ends only once `outcome` resolves (the program, and whatever fed it,
  * succeeded): a program that fails after writing (pg_dump losing its connection) errors the
- * stream, so no upload completes.
+ * stream, so no upload completes. With `expected`, output that does not begin with its prefix
+ * errors the stream too.
  */
-export function guardedStdout(stdout: Readable, outcome: Promise<void>): Readable {
+export function guardedStdout(
+  stdout: Readable,
+  outcome: Promise<void>,
+  expected?: { prefix: Buffer; failure: string },
+): Readable {
+  let seen = Buffer.alloc(0);
   const guard = new Transform({
     // Each read from a pipe is a fresh buffer, handed on whole: the last stage may release it.
     transform(chunk: Buffer, _encoding, done) {
+      if (expected && seen.length < expected.prefix.length) {
+        seen = Buffer.concat([seen, chunk.subarray(0, expected.prefix.length - seen.length)]);
+        if (!expected.prefix.subarray(0, seen.length).equals(seen)) {
+          done(new Error(expected.failure));
+          return;
+        }
+      }
       done(null, own(chunk));
     },
     flush(done) {
+      if (expected && seen.length < expected.prefix.length) {
+        done(new Error(expected.failure));
+        return;
+      }
       outcome.then(() => done(), done);
     },
   });

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { urlWithoutPassword } from '../inputs/database.js';
+import { connectionString } from '../inputs/database.js';
 import type { Manifest } from '../manifest.js';
 import type { ArchiveRoles } from '../restore/roles.js';
 import { majorOf } from '../restore/versions.js';
@@ -100,7 +100,7 @@ async function runPass(
     ...(options.keepOwners ? [] : ['--no-owner', '--no-privileges']),
     '--no-password',
     '--exit-on-error',
-    `--dbname=${urlWithoutPassword(target)}`,
+    `--dbname=${connectionString(target)}`,
     archive,
   ];
   // A cancellation that came before this point has no listener to hear it.

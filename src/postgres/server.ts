@@ -1,18 +1,74 @@
 /** Connections to the server with the `pg` driver: versions, snapshots, row counts. */
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { DatabaseTarget } from '../settings.js';
+import { withoutLibpqOverrides } from './programs.js';
 
 export async function connect(target: DatabaseTarget, signal?: AbortSignal): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 15_000 });
-  // An idle-in-transaction connection the server kills should fail the run, not crash the process.
-  client.on('error', () => undefined);
+  let client: pg.Client | undefined;
   try {
+    client = driverClient(target);
+    // An idle-in-transaction connection the server kills should fail the run, not crash the process.
+    client.on('error', () => undefined);
     await client.connect();
   } catch (error) {
     throw new Error(`cannot connect to ${target.display}: ${(error as Error).message}`);
   }
-  signal?.addEventListener('abort', () => void client.end().catch(() => undefined), { once: true });
-  return client;
+  const connected = client;
+  signal?.addEventListener('abort', () => void connected.end().catch(() => undefined), {
+    once: true,
+  });
+  return connected;
+}
+
+/**
+ * A pg client for exactly the target's parts. The driver falls back on PG* variables for whatever
+ * its configuration leaves empty (PGOPTIONS, PGREPLICATION…), reading them as it is constructed:
+ * it is constructed over the same filtered environment the programs get.
+ */
+function driverClient(target: DatabaseTarget): pg.Client {
+  const { host, port, user, password, database, params } = target;
+  const timeout = Number(params.connect_timeout);
+  const config: pg.ClientConfig = {
+    host,
+    port,
+    user,
+    password,
+    database,
+    application_name: params.application_name,
+    connectionTimeoutMillis: timeout > 0 ? timeout * 1000 : 15_000,
+    ...tlsOf(params),
+  };
+  const inherited = process.env;
+  process.env = withoutLibpqOverrides(inherited);
+  try {
+    return new pg.Client(config);
+  } finally {
+    process.env = inherited;
+  }
+}
+
+/**
+ * TLS as libpq reads the ssl* parameters, so the driver verifies what pg_dump verifies: `require`
+ * checks no certificate (unless a root certificate is given), `verify-ca` no host name.
+ */
+function tlsOf(params: Record<string, string>): Pick<pg.ClientConfig, 'ssl'> {
+  const { sslmode, sslrootcert, sslcert, sslkey } = params;
+  if (sslmode === undefined && !sslrootcert && !sslcert && !sslkey) return {};
+  if (sslmode === 'disable' || sslmode === 'allow') return { ssl: false };
+  const file = (name: string | undefined) => (name ? readFileSync(name, 'utf8') : undefined);
+  const ca = file(sslrootcert);
+  const unverified = (sslmode === 'require' && !ca) || sslmode === 'prefer';
+  const anyHost = sslmode === 'verify-ca' || (sslmode === 'require' && ca !== undefined);
+  return {
+    ssl: {
+      ca,
+      cert: file(sslcert),
+      key: file(sslkey),
+      ...(unverified ? { rejectUnauthorized: false } : {}),
+      ...(anyHost ? { checkServerIdentity: () => undefined } : {}),
+    },
+  };
 }
 
 export interface ServerVersion {
@@ -41,9 +97,15 @@ export async function databaseSize(client: pg.Client): Promise<number | undefine
   }
 }
 
-/** Ordinary tables (partitions included) that pg_dump dumps data for; not catalogs or extension members. */
+/**
+ * Ordinary tables (partitions included) that pg_dump dumps data for; not catalogs or extension
+ * members. Each is keyed `schema.table` with the names quoted as `quote_ident` quotes them, so
+ * schema `"public.x"` with table `y` and table `public."x.y"` keep apart.
+ */
 export const USER_TABLES_SQL = `
-  SELECT n.nspname AS schema, c.relname AS name
+  SELECT n.nspname AS schema, c.relname AS name,
+         quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS key,
+         c.relpersistence = 'u' AS unlogged
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind = 'r'
     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -56,26 +118,42 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** Exact row counts of every user table, keyed `schema.table`, in the client's current snapshot. */
-export async function exactRowCounts(client: pg.Client): Promise<Record<string, number>> {
-  const { rows: tables } = await client.query<{ schema: string; name: string }>(USER_TABLES_SQL);
+export interface UserTable {
+  schema: string;
+  name: string;
+  key: string;
+  unlogged: boolean;
+}
+
+/** Which tables to count (default every one). */
+export type TableFilter = (table: UserTable) => boolean;
+
+/** Exact row counts of the user tables, keyed as USER_TABLES_SQL keys them, in the client's current snapshot. */
+export async function exactRowCounts(
+  client: pg.Client,
+  only: TableFilter = () => true,
+): Promise<Record<string, number>> {
+  const { rows: tables } = await client.query<UserTable>(USER_TABLES_SQL);
   const counts: Record<string, number> = {};
-  for (const { schema, name } of tables) {
+  for (const { schema, name, key } of tables.filter(only)) {
     const { rows } = await client.query<{ n: string }>(
       `SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(name)}`,
     );
-    counts[`${schema}.${name}`] = Number(rows[0]?.n ?? 0);
+    counts[key] = Number(rows[0]?.n ?? 0);
   }
   return counts;
 }
 
 /** The planner's row estimates (fast, approximate; -1 for never-analyzed tables becomes 0). */
-export async function estimatedRowCounts(client: pg.Client): Promise<Record<string, number>> {
-  const { rows } = await client.query<{ schema: string; name: string; n: string }>(
-    `SELECT t.schema, t.name, greatest(c.reltuples, 0)::bigint AS n
+export async function estimatedRowCounts(
+  client: pg.Client,
+  only: TableFilter = () => true,
+): Promise<Record<string, number>> {
+  const { rows } = await client.query<UserTable & { n: string }>(
+    `SELECT t.*, greatest(c.reltuples, 0)::bigint AS n
      FROM (${USER_TABLES_SQL}) t
      JOIN pg_class c ON c.relname = t.name
      JOIN pg_namespace ns ON ns.oid = c.relnamespace AND ns.nspname = t.schema`,
   );
-  return Object.fromEntries(rows.map((row) => [`${row.schema}.${row.name}`, Number(row.n)]));
+  return Object.fromEntries(rows.filter(only).map((row) => [row.key, Number(row.n)]));
 }

@@ -1,7 +1,7 @@
 /** Row counts after a restore against the counts recorded at backup time. Pure. */
 import { formatCount } from '../format.js';
 import type { Table } from '../modes/types.js';
-import { hasEntry, type ArchiveToc } from './toc.js';
+import { bareKey, hasEntry, type ArchiveToc } from './toc.js';
 
 export type TableStatus =
   | 'match'
@@ -46,10 +46,11 @@ const FAILING: ReadonlySet<TableStatus> = new Set(['differs', 'missing', 'unexpe
 
 /** Every table in either list, sorted by name, with the tables that differ. */
 export function compareCounts(
-  expected: Record<string, number>,
+  recorded: Record<string, number>,
   found: Record<string, number>,
   options: CompareOptions,
 ): Comparison {
+  const expected = withCurrentKeys(recorded, found);
   const toc = trustedToc(expected, found, options);
   const names = [...new Set([...Object.keys(expected), ...Object.keys(found)])].sort();
   const tables = names.map((table) => {
@@ -57,6 +58,29 @@ export function compareCounts(
     return { ...row, status: statusOf(row, toc, options.strangersFail) };
   });
   return { tables, differing: tables.filter((row) => FAILING.has(row.status)) };
+}
+
+/**
+ * A manifest written before keys were quoted names `public.x.y` what is now `public."x.y"`: each
+ * such key takes the quoted key of the one restored table it can mean. A key that could mean two
+ * tables, or whose table the manifest also names quoted, stays as it was (and fails the compare).
+ */
+function withCurrentKeys(
+  expected: Record<string, number>,
+  found: Record<string, number>,
+): Record<string, number> {
+  const byBareKey = new Map<string, string[]>();
+  for (const key of Object.keys(found)) {
+    const bare = bareKey(key);
+    byBareKey.set(bare, [...(byBareKey.get(bare) ?? []), key]);
+  }
+  const out: Record<string, number> = {};
+  for (const [key, count] of Object.entries(expected)) {
+    const candidates = key in found ? [] : (byBareKey.get(key) ?? []);
+    const current = candidates.length === 1 ? candidates[0] : undefined;
+    out[current !== undefined && !(current in expected) ? current : key] = count;
+  }
+  return out;
 }
 
 /**

@@ -39,14 +39,38 @@ function readHeaderLine(toc: ArchiveToc, line: string): void {
 
 /** Whether the archive has a `kind` entry (`TABLE` or `TABLE DATA`) for the `schema.table` key. */
 export function hasEntry(toc: ArchiveToc, kind: 'TABLE' | 'TABLE DATA', key: string): boolean {
-  // The list does not quote names, so a key may split at any of its dots.
-  return splits(key).some(([schema, table]) => toc.entries.has(`${kind} ${schema} ${table}`));
+  // pg_restore --list prints names unquoted, with line breaks as spaces (its sanitize_line).
+  const listed = (name: string) => name.replace(/[\r\n]/g, ' ');
+  return keyNames(key).some(([schema, table]) =>
+    toc.entries.has(`${kind} ${listed(schema)} ${listed(table)}`),
+  );
 }
 
-function splits(key: string): [string, string][] {
+/** `"my schema"."a.b"` → [`my schema`, `a.b`]: an identifier as quote_ident writes it. */
+const QUOTED_KEY = /^("(?:[^"]|"")*"|[^".]+)\.("(?:[^"]|"")*"|[^".]+)$/;
+
+/**
+ * The schema and table a row-count key names. Keys are written as quote_ident writes names; a
+ * manifest from before that wrote them bare, so such a key may split at any of its dots.
+ */
+export function keyNames(key: string): [string, string][] {
+  const quoted = QUOTED_KEY.exec(key);
+  if (quoted?.[1] && quoted[2]) {
+    return [[unquote(quoted[1]), unquote(quoted[2])]];
+  }
   const out: [string, string][] = [];
   for (let at = key.indexOf('.'); at > 0; at = key.indexOf('.', at + 1)) {
     out.push([key.slice(0, at), key.slice(at + 1)]);
   }
   return out;
+}
+
+function unquote(name: string): string {
+  return name.startsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name;
+}
+
+/** A key as manifests before quoted keys wrote it: `schema.table`, names bare. */
+export function bareKey(key: string): string {
+  const names = keyNames(key);
+  return names.length === 1 && names[0] ? names[0].join('.') : key;
 }

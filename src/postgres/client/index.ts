@@ -27,10 +27,13 @@ export async function clientProgram(
   ctx: ClientContext,
 ): Promise<Program> {
   const { choice } = settings;
+  if (settings.pgBinDir !== undefined) {
+    return binDirProgram(name, needed, what, { ...settings, pgBinDir: settings.pgBinDir });
+  }
   if (choice !== 'auto' && choice !== 'system') {
     return installedProgram(name, choice, settings, ctx);
   }
-  const local = await findProgram(name, settings.pgBinDir).catch((error: Error) => error);
+  const local = await findProgram(name).catch((error: Error) => error);
   if (!(local instanceof Error) && (needed === undefined || local.major >= needed)) return local;
   if (choice === 'system' || needed === undefined) {
     if (local instanceof Error) throw local;
@@ -44,13 +47,37 @@ export async function clientProgram(
   return installedProgram(name, needed, settings, ctx);
 }
 
+/** The program in the user's `pg-bin-dir`, or one line saying why it cannot serve: never another. */
+async function binDirProgram(
+  name: ClientProgram,
+  needed: number | undefined,
+  what: string,
+  settings: ClientSettings & { pgBinDir: string },
+): Promise<Program> {
+  const { choice, pgBinDir } = settings;
+  const program = await findProgram(name, pgBinDir).catch((error: Error) => {
+    throw new Error(`pg-bin-dir ${pgBinDir} has no usable ${name}: ${error.message}`);
+  });
+  if (typeof choice === 'number' && program.major !== choice) {
+    throw new Error(
+      `pg-bin-dir ${pgBinDir} holds ${name} ${program.version}, but postgres-client asks for ${choice}; make them agree`,
+    );
+  }
+  if (needed !== undefined && program.major < needed) {
+    throw new Error(
+      `${name} ${program.version} in pg-bin-dir ${pgBinDir} is older than ${what}; point pg-bin-dir at a PostgreSQL ${needed} bin folder, or remove it to let postgres-client: auto install one`,
+    );
+  }
+  return program;
+}
+
 async function installedProgram(
   name: ClientProgram,
   major: number,
   settings: ClientSettings,
   ctx: ClientContext,
 ): Promise<Program> {
-  const local = await findProgram(name, settings.pgBinDir).catch(() => undefined);
+  const local = await findProgram(name).catch(() => undefined);
   if (local?.major === major) return local;
   const client: InstalledClient =
     (await cachedClient(major, ctx.env)) ??
