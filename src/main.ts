@@ -2,7 +2,6 @@
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { summaryMarkdown } from './report.js';
 import { execute, type Edge } from './run.js';
@@ -19,9 +18,11 @@ const actionEdge: Edge = {
     await core.summary.addRaw(summaryMarkdown(report), true).write();
   },
   // The runner's temporary folder, emptied after each job: there for a later step to read or
-  // upload, while the `report` output may be cut to fit GitHub's limit.
+  // upload, while the `report` output may be cut to fit GitHub's limit. Without a runner there is
+  // no folder that anyone empties, so no file is left behind.
   async saveReport(json) {
-    const dir = process.env.RUNNER_TEMP || os.tmpdir();
+    const dir = process.env.RUNNER_TEMP;
+    if (!dir) return undefined;
     const file = path.join(dir, `backup-action-report-${randomBytes(6).toString('hex')}.json`);
     await writeFile(file, json, { mode: 0o600, flag: 'wx' });
     return file;

@@ -22,7 +22,7 @@ export interface Edge {
   setOutput(name: string, value: string): void;
   writeSummary(report: RunReport): Promise<void>;
   /** Keeps the whole report (JSON) in a file, returning its path; an edge without outputs has none. */
-  saveReport?(json: string): Promise<string>;
+  saveReport?(json: string): Promise<string | undefined>;
 }
 
 export interface ExecuteOptions {

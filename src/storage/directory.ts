@@ -9,6 +9,7 @@ import {
   readdir,
   rename,
   rm,
+  rmdir,
   stat,
   writeFile,
   type FileHandle,
@@ -94,12 +95,21 @@ export class DirectoryStore implements Store {
     };
   }
 
-  /** Makes the set's folder and writes and removes a hidden probe file in it. */
+  /**
+   * Writes and removes a hidden probe file in the set's folder. Folders it had to make are removed
+   * again (only while empty: a backup starting beside it may be using them), so a run that fails
+   * later leaves the store as it found it.
+   */
   async checkWritable(prefix: string): Promise<void> {
     const probe = this.temporary(`${prefix}write-check`);
-    await mkdir(path.dirname(probe), { recursive: true });
-    await writeFile(probe, '', { flag: 'wx' });
-    await rm(probe, { force: true });
+    const folder = path.dirname(probe);
+    const made = await mkdir(folder, { recursive: true });
+    try {
+      await writeFile(probe, '', { flag: 'wx' });
+      await rm(probe, { force: true });
+    } finally {
+      if (made) await removeEmptyUpTo(folder, made);
+    }
   }
 
   async put(key: string, body: string): Promise<void> {
@@ -210,5 +220,16 @@ async function writeAll(file: FileHandle, buffers: Buffer[]): Promise<void> {
       rest = rest.slice(1);
     }
     if (skip > 0 && rest[0]) rest = [rest[0].subarray(skip), ...rest.slice(1)];
+  }
+}
+
+/** Removes `folder` and its parents up to and including `top`, stopping at the first not empty. */
+async function removeEmptyUpTo(folder: string, top: string): Promise<void> {
+  for (let dir = folder; ; dir = path.dirname(dir)) {
+    const removed = await rmdir(dir).then(
+      () => true,
+      () => false,
+    );
+    if (!removed || dir === top || dir === path.dirname(dir)) return;
   }
 }

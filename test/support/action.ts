@@ -4,7 +4,7 @@
  * BACKUP_ACTION_ENTRY points at another bundle (a private build while developing).
  */
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { guardRun, secretsOf } from './secrets.js';
@@ -57,17 +57,21 @@ export async function runAction(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'action-run-'));
   const outputFile = path.join(dir, 'output');
   const summaryFile = path.join(dir, 'summary');
+  // The runner's own temporary folder, emptied after the job as the runner does.
+  const runnerTemp = path.join(dir, 'temp');
+  await mkdir(runnerTemp);
   await writeFile(outputFile, '', { mode: 0o666 });
   await writeFile(summaryFile, '', { mode: 0o666 });
   if (options.user) {
     // Another user writes the runner's files: open them up (umask trims the modes given above).
-    for (const file of [dir, outputFile, summaryFile]) await chmod(file, 0o777);
+    for (const file of [dir, runnerTemp, outputFile, summaryFile]) await chmod(file, 0o777);
   }
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? os.tmpdir(),
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
+    RUNNER_TEMP: runnerTemp,
     ...options.env,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
