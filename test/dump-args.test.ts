@@ -10,8 +10,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findProgram } from '../src/postgres/programs.js';
 import { refusedPgDumpArgument } from '../src/postgres/dump-args.js';
 import { dumpSelection } from '../src/postgres/dump-selection.js';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { lastErrorLine, runAction } from './support/action.js';
+import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
+
+const S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+
+async function keysUnderPrefix(prefix: string): Promise<string[]> {
+  const client = new S3Client(testS3ClientConfig());
+  const listed = await client.send(
+    new ListObjectsV2Command({ Bucket: testS3Bucket(), Prefix: `${prefix}/` }),
+  );
+  client.destroy();
+  return (listed.Contents ?? []).map((object) => object.Key ?? '');
+}
 
 describe('resolving pg-dump-args as pg_dump does', () => {
   it.each([
@@ -110,28 +123,42 @@ describe('a backup with pg-dump-args', () => {
     await expect(readdir(store)).rejects.toThrow(/ENOENT/);
   });
 
-  it('never publishes a dump that is not a custom-format archive', async () => {
-    // A pg_dump that writes plain SQL whatever it is asked (as a mis-set wrapper could).
-    const real = await findProgram('pg_dump');
-    const bin = path.join(dir, 'plain-bin');
-    await rm(bin, { recursive: true, force: true });
-    await mkdir(bin);
-    await writeFile(
-      path.join(bin, 'pg_dump'),
-      `#!/bin/sh\nexec ${JSON.stringify(real.path)} "$@" --format=plain\n`,
-    );
-    await chmod(path.join(bin, 'pg_dump'), 0o755);
-    const store = path.join(dir, 'store-plain');
-    const run = await runAction({
-      storage: store,
-      name: 'db',
-      'database-url': db.url,
-      'pg-bin-dir': bin,
-      compression: 'gzip',
-    });
-    expect(run.code).not.toBe(0);
-    expect(lastErrorLine(run)).toMatch(/does not begin with PGDMP/);
-    const kept = await readdir(path.join(store, 'db')).catch(() => []);
-    expect(kept.filter((name) => name.endsWith('.manifest.json'))).toEqual([]);
-  });
+  // Each path the dump's bytes can take to the store: Node reads pg_dump (gzip, or zstd in Node),
+  // the zstd program reads it and writes the file itself, or its output streams through Node to
+  // S3, or Node encrypts that output. The check reads the start of whatever Node sees.
+  const paths: [string, Record<string, string>, Record<string, string>][] = [
+    ['gzip in Node', { compression: 'gzip' }, {}],
+    ['zstd in Node', {}, { BACKUP_ACTION_ZSTD: 'node' }],
+    ['the zstd program writing the file', {}, {}],
+    ['the zstd program, then Node encrypting', { 'encryption-passphrase': 'not-a-backup' }, {}],
+    ['the zstd program streaming to S3', { 's3-endpoint': testS3Endpoint() }, S3_CREDENTIALS],
+  ];
+  it.each(paths)(
+    'never publishes a dump that is not a custom-format archive: %s',
+    async (label, inputs, env) => {
+      // A pg_dump that writes plain SQL whatever it is asked (as a mis-set wrapper could).
+      const real = await findProgram('pg_dump');
+      const bin = path.join(dir, 'plain-bin');
+      await mkdir(bin, { recursive: true });
+      await writeFile(
+        path.join(bin, 'pg_dump'),
+        `#!/bin/sh\nexec ${JSON.stringify(real.path)} "$@" --format=plain\n`,
+      );
+      await chmod(path.join(bin, 'pg_dump'), 0o755);
+      const set = `plain-${label.replace(/\W+/g, '-')}-${process.pid}`;
+      const s3 = 's3-endpoint' in inputs;
+      const store = s3 ? `s3://${testS3Bucket()}/${set}` : path.join(dir, set);
+      const run = await runAction(
+        { storage: store, name: 'db', 'database-url': db.url, 'pg-bin-dir': bin, ...inputs },
+        { env },
+      );
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toMatch(/does not begin with PGDMP/);
+      // Neither a manifest nor the object is left: nothing half-made.
+      const left = s3
+        ? await keysUnderPrefix(set)
+        : await readdir(path.join(store, 'db')).catch(() => []);
+      expect(left).toEqual([]);
+    },
+  );
 });

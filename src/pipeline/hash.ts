@@ -8,6 +8,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 export class HashingCounter extends Transform {
   private readonly hash = createHash('sha256');
   bytes = 0;
+  /** Also given every byte hashed (a check of what the bytes hold). */
+  onBytes?: (chunk: Uint8Array) => void;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.update(chunk);
@@ -18,6 +20,7 @@ export class HashingCounter extends Transform {
   update(chunk: Uint8Array): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    this.onBytes?.(chunk);
   }
 
   /** The hex digest; call once the stream has ended. */

@@ -2,8 +2,7 @@
  * The write path every backup takes: source → compress → encrypt → hash → store, then the
  * manifest, last. A failure at any step leaves neither the object nor a manifest behind.
  */
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { CancelledError } from '../errors.js';
 import { formatBytes, formatRate } from '../format.js';
 import { manifestKey, objectExtension, objectKey, type Compression } from '../layout.js';
@@ -13,6 +12,7 @@ import type { FileSink, Store } from '../storage/index.js';
 import { compressor, levelOf } from './compress.js';
 import { findAgeProgram } from './age-program.js';
 import { chainFrom, chainInto, describeChain, type Filter } from './chain.js';
+import { CompressedPrefix } from './compressed-prefix.js';
 import { findZstdProgram, zstdFilter } from './zstd-program.js';
 import { encryptStream, type EncryptionKeys } from './encrypt.js';
 import { Batcher } from './batch.js';
@@ -57,7 +57,7 @@ export async function publish(options: PublishOptions): Promise<Published> {
   if (signal.aborted) onAbort();
   let uploaded = false;
   try {
-    const { stored, raw } = await storing(key, source, options, hasher);
+    const { stored, raw, probe } = await storing(key, source, options, hasher);
     stopProgress = reportProgress(options, raw, hasher);
     const upload = stored.then((object) => {
       uploaded = true;
@@ -72,6 +72,7 @@ export async function publish(options: PublishOptions): Promise<Published> {
       source.finished(),
     );
     if (signal.aborted) throw new CancelledError();
+    await probe?.check();
     if (size !== hasher.bytes) {
       throw new Error(`the store holds ${size} bytes of ${key}, but ${hasher.bytes} were sent`);
     }
@@ -132,7 +133,7 @@ async function storing(
   source: ArchiveSource,
   options: PublishOptions,
   hasher: HashingCounter,
-): Promise<{ stored: Promise<{ size: number }>; raw?: Batcher }> {
+): Promise<{ stored: Promise<{ size: number }>; raw?: Batcher; probe?: CompressedPrefix }> {
   const { store, signal } = options;
   const sizing = { signal, expectedBytes: source.sizeEstimate };
   const upload = (body: Readable) =>
@@ -144,17 +145,25 @@ async function storing(
   const zstd = options.compression === 'zstd' ? await findZstdProgram(options.env) : undefined;
   const filters = source.direct ? await programsFor(options, zstd) : undefined;
   if (filters && source.direct) {
+    const direct = source.direct();
+    // Only zstd's own output opens here: behind the age program the bytes are sealed.
+    const probe = options.encryption ? undefined : prefixProbe(direct);
+    if (probe) hasher.onBytes = (chunk) => probe.feed(chunk);
     if (store.fileSink) {
       options.log.info(`${describeChain(filters)}, which writes the file itself`);
       const sink = await store.fileSink(key);
-      return { stored: programsIntoFile(sink, filters, source.direct(), hasher) };
+      return { stored: programsIntoFile(sink, filters, direct, hasher), probe };
     }
     options.log.info(describeChain(filters));
-    return { stored: upload(chainFrom(filters, source.direct())) };
+    return { stored: upload(chainFrom(filters, direct)), probe };
   }
   if (zstd) options.log.info(`Compressing with ${zstd}`);
-  const { body, raw } = await layered(source, options, zstd);
-  return { stored: upload(body), raw };
+  const { body, raw, probe } = await layered(source, options, zstd);
+  return { stored: upload(body), raw, probe };
+}
+
+function prefixProbe(direct: DirectOutput): CompressedPrefix | undefined {
+  return direct.expected ? new CompressedPrefix(direct.expected) : undefined;
 }
 
 /**
@@ -205,12 +214,15 @@ async function layered(
   source: ArchiveSource,
   options: PublishOptions,
   zstd: string | undefined,
-): Promise<{ body: Readable; raw?: Batcher }> {
+): Promise<{ body: Readable; raw?: Batcher; probe?: CompressedPrefix }> {
   const encrypted = (stream: Readable) =>
     options.encryption ? encryptStream(stream, options.encryption) : stream;
   if (zstd && source.direct) {
     const level = levelOf('zstd', options.compressionLevel);
-    return { body: await encrypted(chainFrom([zstdFilter(zstd, level)], source.direct())) };
+    const direct = source.direct();
+    const compressed = chainFrom([zstdFilter(zstd, level)], direct);
+    const probe = prefixProbe(direct);
+    return { body: await encrypted(probe ? tapped(compressed, probe) : compressed), probe };
   }
   const raw = new Batcher();
   const compress = compressor(options.compression, options.compressionLevel, zstd);
@@ -219,6 +231,17 @@ async function layered(
     ? pipeline(source.output, raw, compress, noop)
     : pipeline(source.output, raw, noop);
   return { body: await encrypted(compressed), raw };
+}
+
+/** The same stream, its bytes also fed to `probe` (before Node encrypts them). */
+function tapped(stream: Readable, probe: CompressedPrefix): Readable {
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      probe.feed(chunk);
+      done(null, chunk);
+    },
+  });
+  return pipeline(stream, tap, () => undefined);
 }
 
 function reportProgress(

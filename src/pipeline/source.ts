@@ -2,6 +2,7 @@
 import type { Readable } from 'node:stream';
 import type { ArchiveFormat } from '../layout.js';
 import type { FileStats, Manifest } from '../manifest.js';
+import type { ExpectedPrefix } from './compressed-prefix.js';
 
 export interface SourceFacts {
   rowCounts?: Record<string, number>;
@@ -12,6 +13,8 @@ export interface SourceFacts {
 export interface DirectOutput {
   stdout: Readable;
   succeeded: Promise<void>;
+  /** What the bytes must begin with, checked from the compressor's output where Node sees it. */
+  expected?: ExpectedPrefix;
 }
 
 export interface ArchiveSource {

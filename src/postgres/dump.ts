@@ -61,8 +61,10 @@ export async function planDump(
 
 /**
  * Every custom-format archive begins with these bytes: anything else (a plain-text dump, a
- * message) is no backup and is never published. Checked where Node reads pg_dump's output;
- * when programs read it directly, the guards on pg-dump-args alone keep the format.
+ * message) is no backup and is never published. Checked where Node reads pg_dump's output, and
+ * from the start of the zstd program's output where that program reads pg_dump directly; only
+ * behind the age program, whose output Node cannot open, do the guards on pg-dump-args alone
+ * keep the format.
  */
 const CUSTOM_FORMAT = {
   prefix: Buffer.from('PGDMP'),
@@ -125,7 +127,11 @@ export async function openDumpSource(
     get output() {
       return (output ??= guardedStdout(child.stdout, succeeded('pg_dump', exit), CUSTOM_FORMAT));
     },
-    direct: () => ({ stdout: child.stdout, succeeded: succeeded('pg_dump', exit) }),
+    direct: () => ({
+      stdout: child.stdout,
+      succeeded: succeeded('pg_dump', exit),
+      expected: CUSTOM_FORMAT,
+    }),
     async finished(): Promise<SourceFacts> {
       await succeeded('pg_dump', exit);
       const facts = await counts;
