@@ -460,7 +460,10 @@ describe('runs at the same time', () => {
     let partial: string | undefined;
     for (let i = 0; i < 200 && !partial; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      partial = (await readdir(path.join(store, 'db'))).find((f) => f.includes('.partial-'));
+      // The backup's object, not the store's short-lived write-check file.
+      partial = (await readdir(path.join(store, 'db'))).find(
+        (f) => f.includes('.dump') && f.includes('.partial-'),
+      );
     }
     expect(partial).toBeDefined();
     const prune = await runAction({
