@@ -31,11 +31,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastErrorLine, runAction, signalOnceShown, type RunOptions } from './support/action.js';
 import { BAD_INPUTS } from './support/bad-inputs.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { forgeBackup } from './support/forge.js';
 
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 const RECIPIENT = await identityToRecipient(await generateX25519Identity());
 const PART = /^PUT .*partNumber=/;
 

@@ -11,10 +11,9 @@ import { retentionPrune } from '../src/modes/retention-prune.js';
 import type { PruneSettings } from '../src/settings.js';
 import { S3Store } from '../src/storage/s3.js';
 import { runAction } from './support/action.js';
-import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { forgeBackup, forgeInDirectory, type Forged } from './support/forge.js';
 
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 const HOUR = 3_600_000;
 const START = Date.parse('2026-01-01T00:00:00Z');
 /** Every 6 hours from 2026-01-01 to 2026-04-30 18:00 UTC: 480 backups. */

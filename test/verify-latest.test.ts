@@ -14,10 +14,9 @@ import type { VerifySettings } from '../src/settings.js';
 import { S3Store } from '../src/storage/s3.js';
 import { lastErrorLine as lastError, runAction } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { forgeBackup, forgeInDirectory } from './support/forge.js';
 
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 const HOUR = 3_600_000;
 
 let db: FreshDatabase;
