@@ -28,7 +28,13 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastErrorLine, runAction, signalOnceShown, type RunOptions } from './support/action.js';
+import {
+  lastErrorLine,
+  onceShown,
+  runAction,
+  signalOnceShown,
+  type RunOptions,
+} from './support/action.js';
 import { BAD_INPUTS } from './support/bad-inputs.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
@@ -160,12 +166,12 @@ describe('the run is cancelled', () => {
   it('SIGTERM mid-backup stops pg_dump, aborts the upload, publishes nothing, exits within seconds', async () => {
     proxy.faults = [{ kind: 'stall', match: PART }];
     let signalled = 0;
-    const run = await backupThroughProxy('cancelled', {}, (child) =>
-      child.stdout?.on('data', (chunk: Buffer) => {
-        if (signalled === 0 && chunk.toString().includes('Backing up')) {
-          signalled = Date.now() + 1500;
-          setTimeout(() => child.kill('SIGTERM'), 1500);
-        }
+    const run = await backupThroughProxy(
+      'cancelled',
+      {},
+      onceShown('Backing up', 1500, (child) => {
+        signalled = Date.now();
+        child.kill('SIGTERM');
       }),
     );
     const exitedAfter = Date.now() - signalled;
@@ -277,19 +283,12 @@ describe('the action is killed outright', () => {
     const run = await runAction(
       { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
       {
-        onStart: (child) => {
-          let seen = false;
-          child.stdout?.on('data', (chunk: Buffer) => {
-            if (seen || !chunk.toString().includes('which writes the file itself')) return;
-            seen = true;
-            setTimeout(() => {
-              void descendantsOf(child.pid ?? 0).then((found) => {
-                children = found;
-                child.kill('SIGKILL');
-              });
-            }, 1500);
+        onStart: onceShown('which writes the file itself', 1500, (child) => {
+          void descendantsOf(child.pid ?? 0).then((found) => {
+            children = found;
+            child.kill('SIGKILL');
           });
-        },
+        }),
       },
     );
     expect(run.code).toBeNull();
@@ -330,20 +329,13 @@ describe('the action is killed outright', () => {
       { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
       {
         env: { PATH: bin },
-        onStart: (child) => {
-          let seen = false;
-          child.stdout?.on('data', (chunk: Buffer) => {
-            if (seen || !chunk.toString().includes('which writes the file itself')) return;
-            seen = true;
-            setTimeout(() => {
-              void descendantsOf(child.pid ?? 0).then((found) => {
-                children = found;
-                child.kill('SIGINT');
-                child.kill('SIGTERM');
-              });
-            }, 1500);
+        onStart: onceShown('which writes the file itself', 1500, (child) => {
+          void descendantsOf(child.pid ?? 0).then((found) => {
+            children = found;
+            child.kill('SIGINT');
+            child.kill('SIGTERM');
           });
-        },
+        }),
       },
     );
     expect(run.code).toBe(130);
@@ -360,17 +352,10 @@ describe('the action is killed outright', () => {
     const run = await runAction(
       { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
       {
-        onStart: (child) => {
-          let seen = false;
-          child.stdout?.on('data', (chunk: Buffer) => {
-            if (seen || !chunk.toString().includes('which writes the file itself')) return;
-            seen = true;
-            setTimeout(() => {
-              signalledAt = Date.now();
-              child.kill('SIGTERM');
-            }, 1500);
-          });
-        },
+        onStart: onceShown('which writes the file itself', 1500, (child) => {
+          signalledAt = Date.now();
+          child.kill('SIGTERM');
+        }),
       },
     );
     const exitedAfter = Date.now() - signalledAt;
