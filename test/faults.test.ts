@@ -49,6 +49,21 @@ let proxy: FaultProxy;
 let work: string;
 const s3 = () => new S3Client(testS3ClientConfig());
 
+/** The pg_dump sessions open on the source database now: a stopped run leaves none. */
+async function pgDumpSessions(): Promise<number> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
+      [db.name],
+    );
+    return rows[0]!.n;
+  } finally {
+    await client.end();
+  }
+}
+
 beforeAll(async () => {
   db = await freshDatabase('faults_src');
   const client = new pg.Client({ connectionString: db.url });
@@ -181,14 +196,7 @@ describe('the run is cancelled', () => {
     expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
     expect(await keysUnder('cancelled')).toEqual([]);
     expect(abortedUploads('cancelled')).toHaveLength(1);
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const { rows } = await client.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
-      [db.name],
-    );
-    await client.end();
-    expect(rows[0].n).toBe(0);
+    expect(await pgDumpSessions()).toBe(0);
   });
 });
 
@@ -227,11 +235,7 @@ describe('the run is cancelled while programs write a directory store’s file t
         expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
         expect(await readdir(store, { recursive: true })).toEqual(['db']);
         expect(await holdersOf(store)).toEqual([]);
-        const { rows } = await locker.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
-          [db.name],
-        );
-        expect(rows[0].n).toBe(0);
+        expect(await pgDumpSessions()).toBe(0);
       } finally {
         await locker.end();
       }
@@ -304,14 +308,7 @@ describe('the action is killed outright', () => {
     await sleep(1000);
     expect(await partialsIn(store)).toEqual(before);
     expect(await holdersOf(store)).toEqual([]);
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const { rows } = await client.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
-      [db.name],
-    );
-    await client.end();
-    expect(rows[0].n).toBe(0);
+    expect(await pgDumpSessions()).toBe(0);
   });
 
   it('without setpriv, a second signal (an exit at once) still takes pg_dump and zstd with it', async () => {
