@@ -18,9 +18,7 @@ import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
 import { restoreByHand } from './support/by-hand.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { failingProgram } from './support/failing-program.js';
-import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
-
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 
 let source: FreshDatabase;
 let work: string;

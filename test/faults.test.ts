@@ -28,14 +28,19 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastErrorLine, runAction, signalOnceShown, type RunOptions } from './support/action.js';
+import {
+  lastErrorLine,
+  onceShown,
+  runAction,
+  signalOnceShown,
+  type RunOptions,
+} from './support/action.js';
 import { BAD_INPUTS } from './support/bad-inputs.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { forgeBackup } from './support/forge.js';
 
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 const RECIPIENT = await identityToRecipient(await generateX25519Identity());
 const PART = /^PUT .*partNumber=/;
 
@@ -43,6 +48,21 @@ let db: FreshDatabase;
 let proxy: FaultProxy;
 let work: string;
 const s3 = () => new S3Client(testS3ClientConfig());
+
+/** The pg_dump sessions open on the source database now: a stopped run leaves none. */
+async function pgDumpSessions(): Promise<number> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
+      [db.name],
+    );
+    return rows[0]!.n;
+  } finally {
+    await client.end();
+  }
+}
 
 beforeAll(async () => {
   db = await freshDatabase('faults_src');
@@ -161,12 +181,12 @@ describe('the run is cancelled', () => {
   it('SIGTERM mid-backup stops pg_dump, aborts the upload, publishes nothing, exits within seconds', async () => {
     proxy.faults = [{ kind: 'stall', match: PART }];
     let signalled = 0;
-    const run = await backupThroughProxy('cancelled', {}, (child) =>
-      child.stdout?.on('data', (chunk: Buffer) => {
-        if (signalled === 0 && chunk.toString().includes('Backing up')) {
-          signalled = Date.now() + 1500;
-          setTimeout(() => child.kill('SIGTERM'), 1500);
-        }
+    const run = await backupThroughProxy(
+      'cancelled',
+      {},
+      onceShown('Backing up', 1500, (child) => {
+        signalled = Date.now();
+        child.kill('SIGTERM');
       }),
     );
     const exitedAfter = Date.now() - signalled;
@@ -176,14 +196,7 @@ describe('the run is cancelled', () => {
     expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
     expect(await keysUnder('cancelled')).toEqual([]);
     expect(abortedUploads('cancelled')).toHaveLength(1);
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const { rows } = await client.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
-      [db.name],
-    );
-    await client.end();
-    expect(rows[0].n).toBe(0);
+    expect(await pgDumpSessions()).toBe(0);
   });
 });
 
@@ -222,11 +235,7 @@ describe('the run is cancelled while programs write a directory store’s file t
         expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
         expect(await readdir(store, { recursive: true })).toEqual(['db']);
         expect(await holdersOf(store)).toEqual([]);
-        const { rows } = await locker.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
-          [db.name],
-        );
-        expect(rows[0].n).toBe(0);
+        expect(await pgDumpSessions()).toBe(0);
       } finally {
         await locker.end();
       }
@@ -278,19 +287,12 @@ describe('the action is killed outright', () => {
     const run = await runAction(
       { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
       {
-        onStart: (child) => {
-          let seen = false;
-          child.stdout?.on('data', (chunk: Buffer) => {
-            if (seen || !chunk.toString().includes('which writes the file itself')) return;
-            seen = true;
-            setTimeout(() => {
-              void descendantsOf(child.pid ?? 0).then((found) => {
-                children = found;
-                child.kill('SIGKILL');
-              });
-            }, 1500);
+        onStart: onceShown('which writes the file itself', 1500, (child) => {
+          void descendantsOf(child.pid ?? 0).then((found) => {
+            children = found;
+            child.kill('SIGKILL');
           });
-        },
+        }),
       },
     );
     expect(run.code).toBeNull();
@@ -306,14 +308,7 @@ describe('the action is killed outright', () => {
     await sleep(1000);
     expect(await partialsIn(store)).toEqual(before);
     expect(await holdersOf(store)).toEqual([]);
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const { rows } = await client.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
-      [db.name],
-    );
-    await client.end();
-    expect(rows[0].n).toBe(0);
+    expect(await pgDumpSessions()).toBe(0);
   });
 
   it('without setpriv, a second signal (an exit at once) still takes pg_dump and zstd with it', async () => {
@@ -331,20 +326,13 @@ describe('the action is killed outright', () => {
       { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
       {
         env: { PATH: bin },
-        onStart: (child) => {
-          let seen = false;
-          child.stdout?.on('data', (chunk: Buffer) => {
-            if (seen || !chunk.toString().includes('which writes the file itself')) return;
-            seen = true;
-            setTimeout(() => {
-              void descendantsOf(child.pid ?? 0).then((found) => {
-                children = found;
-                child.kill('SIGINT');
-                child.kill('SIGTERM');
-              });
-            }, 1500);
+        onStart: onceShown('which writes the file itself', 1500, (child) => {
+          void descendantsOf(child.pid ?? 0).then((found) => {
+            children = found;
+            child.kill('SIGINT');
+            child.kill('SIGTERM');
           });
-        },
+        }),
       },
     );
     expect(run.code).toBe(130);
@@ -361,17 +349,10 @@ describe('the action is killed outright', () => {
     const run = await runAction(
       { storage: store, name: 'db', 'database-url': db.url, 'compression-level': '19' },
       {
-        onStart: (child) => {
-          let seen = false;
-          child.stdout?.on('data', (chunk: Buffer) => {
-            if (seen || !chunk.toString().includes('which writes the file itself')) return;
-            seen = true;
-            setTimeout(() => {
-              signalledAt = Date.now();
-              child.kill('SIGTERM');
-            }, 1500);
-          });
-        },
+        onStart: onceShown('which writes the file itself', 1500, (child) => {
+          signalledAt = Date.now();
+          child.kill('SIGTERM');
+        }),
       },
     );
     const exitedAfter = Date.now() - signalledAt;

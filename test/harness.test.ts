@@ -1,11 +1,13 @@
 // Proves the shared test harness: the PostgreSQL server, fresh databases, the sample data and
-// its figures, s3rver through the real AWS SDK, and the suite-wide secret guard.
+// its figures, s3rver through the real AWS SDK, the bundle built before the tests, and the
+// suite-wide secret guard.
 import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,8 @@ import { guardRun, secretsOf } from './support/secrets.js';
 import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { testDatabaseUrl, testS3Bucket, testS3ClientConfig } from './support/env.js';
+
+type PackageJson = { scripts: Record<string, string> };
 
 describe('PostgreSQL harness', () => {
   const databases: FreshDatabase[] = [];
@@ -101,6 +105,16 @@ describe('S3 harness', () => {
     } finally {
       client.destroy();
     }
+  });
+});
+
+describe('bundle', () => {
+  // The end-to-end tests run dist/ as GitHub does; a test run without a build would exercise
+  // the bundle of some earlier source.
+  it('npm test builds dist/ from the sources before any test runs', async () => {
+    const scripts = (JSON.parse(await readFile('package.json', 'utf8')) as PackageJson).scripts;
+    expect(scripts.test).toMatch(/^npm run build && vitest run$/);
+    expect(scripts.build).toContain('node scripts/build.js dist');
   });
 });
 

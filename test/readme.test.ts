@@ -1,14 +1,25 @@
-/** README's inputs and outputs tables are action.yml's: this fails when they drift. */
+/**
+ * docs/inputs.md's inputs and outputs tables, and README's short inputs table, are action.yml's:
+ * this fails when they drift.
+ */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { expect, it } from 'vitest';
-import { withTables } from '../scripts/readme-tables.js';
+import { INPUTS_PAGE, withShortInputs, withTables } from '../scripts/readme-tables.js';
 
-it('README documents exactly the inputs and outputs of action.yml (npm run readme regenerates them)', async () => {
+const action: unknown = parse(await readFile('action.yml', 'utf8'));
+
+it('docs/inputs.md documents exactly the inputs and outputs of action.yml (npm run readme regenerates them)', async () => {
+  const page = await readFile(INPUTS_PAGE, 'utf8');
+  expect(page).toContain('<!-- tables:start -->');
+  expect(page).toBe(withTables(page, action));
+});
+
+it("README's short inputs table shows inputs of action.yml as docs/inputs.md does, and links there", async () => {
   const readme = await readFile('README.md', 'utf8');
-  const action: unknown = parse(await readFile('action.yml', 'utf8'));
-  expect(readme).toContain('<!-- tables:start -->');
-  expect(readme).toBe(withTables(readme, action));
+  expect(readme).toContain('[docs/inputs.md](docs/inputs.md)');
+  expect(readme).toMatch(/<!-- inputs:start -->\n\n[^]*\| `storage` \|[^]*<!-- inputs:end -->/);
+  expect(readme).toBe(withShortInputs(readme, action));
 });
 
 it('README gives the two quick-start commands', async () => {

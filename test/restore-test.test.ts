@@ -12,9 +12,7 @@ import { fillSampleDatabase, tableRowCounts } from '../scripts/lib/sample-db.js'
 import { lastErrorLine, runAction, signalOnceShown } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { failingProgram } from './support/failing-program.js';
-import { testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
-
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
 
 let source: FreshDatabase;
 let work: string;

@@ -23,10 +23,9 @@ import { ObjectTooLarge, type Store } from '../src/storage/index.js';
 import { readUpTo } from '../src/storage/store.js';
 import { S3Store } from '../src/storage/s3.js';
 import { lastErrorLine, runAction } from './support/action.js';
-import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { forgeBackup, forgeInDirectory } from './support/forge.js';
 
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const YEAR = 365 * 24 * HOUR;

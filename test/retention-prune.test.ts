@@ -9,12 +9,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retentionPrune } from '../src/modes/retention-prune.js';
 import type { PruneSettings } from '../src/settings.js';
-import { S3Store } from '../src/storage/s3.js';
 import { runAction } from './support/action.js';
-import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { countingS3Store, forgeInBucket } from './support/bucket.js';
+import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { forgeBackup, forgeInDirectory, type Forged } from './support/forge.js';
 
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 const HOUR = 3_600_000;
 const START = Date.parse('2026-01-01T00:00:00Z');
 /** Every 6 hours from 2026-01-01 to 2026-04-30 18:00 UTC: 480 backups. */
@@ -195,38 +194,13 @@ describe('on S3', () => {
   });
 
   it('makes one list request per 1,000 keys and one delete request per 1,000 keys deleted', async () => {
-    const client = new S3Client(testS3ClientConfig());
     const prefix = `prune-requests-${process.pid}`;
-    for (let i = 0; i < 1100; i += 4) {
-      await Promise.all(
-        Array.from({ length: 4 }).map(async (_, j) => {
-          const { files } = forgeBackup('db', new Date(START + (i + j) * 60_000));
-          for (const [key, body] of files) {
-            await client.send(
-              new PutObjectCommand({
-                Bucket: testS3Bucket(),
-                Key: `${prefix}/${key}`,
-                Body: body,
-              }),
-            );
-          }
-        }),
-      );
-    }
-    const calls: string[] = [];
-    client.middlewareStack.add(
-      (next, context) => (args) => {
-        calls.push(context.commandName ?? '?');
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
-    const store = new S3Store(client, {
-      bucket: testS3Bucket(),
+    await forgeInBucket(
       prefix,
-      settings: {},
-      warn: () => undefined,
-    });
+      'db',
+      Array.from({ length: 1100 }, (_, i) => new Date(START + i * 60_000)),
+    );
+    const { store, calls } = countingS3Store(prefix);
     const settings = {
       name: 'db',
       policy: { last: 100 },

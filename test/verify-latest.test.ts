@@ -2,7 +2,6 @@
  * verify-latest end to end: real backups made by the action, then damaged the ways storage rots,
  * and sets of thousands of forged backups. Every failure must exit non-zero with its reason last.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,13 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillSampleDatabase } from '../scripts/lib/sample-db.js';
 import { verifyLatest } from '../src/modes/verify-latest.js';
 import type { VerifySettings } from '../src/settings.js';
-import { S3Store } from '../src/storage/s3.js';
 import { lastErrorLine as lastError, runAction } from './support/action.js';
+import { countingS3Store, forgeInBucket } from './support/bucket.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { S3_ENV, testS3Bucket, testS3Endpoint } from './support/env.js';
 import { forgeBackup, forgeInDirectory } from './support/forge.js';
 
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 const HOUR = 3_600_000;
 
 let db: FreshDatabase;
@@ -237,35 +235,14 @@ describe('freshness and size rules', () => {
 
 describe('store requests', () => {
   it('one list request per 1,000 keys and two manifest reads, whatever the set size', async () => {
-    const client = new S3Client(testS3ClientConfig());
     const prefix = `requests-${process.pid}`;
     const start = Date.now() - 2000 * 60_000;
-    for (let i = 0; i < 1100; i += 4) {
-      await Promise.all(
-        Array.from({ length: 4 }, async (_, j) => {
-          const { files } = forgeBackup('shop', new Date(start + (i + j) * 60_000));
-          for (const [key, body] of files) {
-            await client.send(
-              new PutObjectCommand({ Bucket: testS3Bucket(), Key: `${prefix}/${key}`, Body: body }),
-            );
-          }
-        }),
-      );
-    }
-    const calls: string[] = [];
-    client.middlewareStack.add(
-      (next, context) => (args) => {
-        calls.push(context.commandName ?? '?');
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
-    const store = new S3Store(client, {
-      bucket: testS3Bucket(),
+    await forgeInBucket(
       prefix,
-      settings: {},
-      warn: () => undefined,
-    });
+      'shop',
+      Array.from({ length: 1100 }, (_, i) => new Date(start + i * 60_000)),
+    );
+    const { store, calls } = countingS3Store(prefix);
     const settings = {
       name: 'shop',
       maxAgeMs: 7 * 24 * HOUR,

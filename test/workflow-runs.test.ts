@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillSampleDatabase } from '../scripts/lib/sample-db.js';
 import { runAction, type ActionRun } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
+import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
 import { startRecorder, type Recorder } from './support/recorder.js';
 
 type Step = { id?: string; if?: string; uses?: string; with?: Record<string, unknown> };
@@ -109,7 +109,6 @@ let db: FreshDatabase;
 let recorder: Recorder;
 let identity: string;
 let recipient: string;
-const aws = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 const where = () => ({
   storage: `s3://${testS3Bucket()}/workflow-runs-${randomBytes(4).toString('hex')}`,
   's3-endpoint': testS3Endpoint(),
@@ -142,7 +141,7 @@ describe('nightly.yml, called with keys, age and every alert secret', () => {
     ran = await runWorkflow(
       '.github/workflows/nightly.yml',
       { name: 'shop', ...storage, 'age-recipients': recipient, checks: 'public.customers >= 1' },
-      { DATABASE_URL: db.url, AGE_IDENTITY: identity, ...aws, ...alerts() },
+      { DATABASE_URL: db.url, AGE_IDENTITY: identity, ...S3_ENV, ...alerts() },
     );
   }, 180_000);
 
@@ -171,7 +170,7 @@ describe('nightly.yml, called with keys, age and every alert secret', () => {
       const restore = await runWorkflow(
         '.github/workflows/restore.yml',
         { name: 'shop', ...storage, environment: 'production-restore', confirm: target.name },
-        { DATABASE_URL: target.url, AGE_IDENTITY: identity, ...aws },
+        { DATABASE_URL: target.url, AGE_IDENTITY: identity, ...S3_ENV },
       );
       expect(restore.steps.map((s) => [s.job, s.run.code])).toEqual([['restore/restore', 0]]);
       expect(Number(restore.steps[0]!.run.outputs['restored-tables'])).toBeGreaterThan(0);
@@ -184,7 +183,7 @@ describe('nightly.yml, called with keys, age and every alert secret', () => {
 describe('a passphrase instead of age keys', () => {
   it('backup.yml encrypts with it, and verify.yml verifies and restores with it', async () => {
     const storage = where();
-    const secrets = { ENCRYPTION_PASSPHRASE: 'correct horse battery staple 42', ...aws };
+    const secrets = { ENCRYPTION_PASSPHRASE: 'correct horse battery staple 42', ...S3_ENV };
     const backup = await runWorkflow(
       '.github/workflows/backup.yml',
       { name: 'shop', ...storage },
@@ -215,7 +214,7 @@ describe('verify.yml alone, on a set with no backup', () => {
     ran = await runWorkflow(
       '.github/workflows/verify.yml',
       { name: 'never-backed-up', ...storage },
-      { AGE_IDENTITY: identity, ...aws, ...alerts() },
+      { AGE_IDENTITY: identity, ...S3_ENV, ...alerts() },
     );
   }, 120_000);
 

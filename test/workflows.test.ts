@@ -1,7 +1,7 @@
 /**
  * The workflows users run or copy: every reusable workflow, template, the project's own CI and
- * release, and every workflow in README.md. Each passes the real workflow linter (actionlint), and
- * follows GitHub's documented rules that actionlint does not check:
+ * release, and every workflow in README.md and the docs/ pages. Each passes the real workflow
+ * linter (actionlint), and follows GitHub's documented rules that actionlint does not check:
  * - reusable workflows run the action of their own commit: `uses: $/` (github.com), or, on GitHub
  *   Enterprise Server, a checkout of `job.workflow_repository` at `job.workflow_sha` and
  *   `uses: ./<that path>`; sibling workflows through `$/.github/workflows/...`;
@@ -48,13 +48,22 @@ type Workflow = {
 type Source = { label: string; text: string; workflow: Workflow };
 
 const REUSABLE_DIR = '.github/workflows';
-const README_BLOCKS = [
-  ...(await readFile('README.md', 'utf8')).matchAll(/```yaml\n([\s\S]*?)```/g),
-].map((m) => m[1]!);
-const README_WORKFLOWS = README_BLOCKS.map((text, i) => ({
-  label: `README.md yaml block ${i + 1}`,
-  text,
-})).filter(({ text }) => /^jobs:/m.test(text));
+/** The user's guide: README.md and the reference pages under docs/. */
+const GUIDES = [
+  'README.md',
+  ...(await readdir('docs')).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f)),
+];
+const GUIDE_BLOCKS = (
+  await Promise.all(
+    GUIDES.map(async (file) =>
+      [...(await readFile(file, 'utf8')).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => ({
+        label: `${file} yaml block ${i + 1}`,
+        text: m[1]!,
+      })),
+    ),
+  )
+).flat();
+const GUIDE_WORKFLOWS = GUIDE_BLOCKS.filter(({ text }) => /^jobs:/m.test(text));
 const FILES = [
   ...(await readdir(REUSABLE_DIR)).map((f) => path.join(REUSABLE_DIR, f)),
   ...(await readdir('workflows-templates'))
@@ -65,7 +74,7 @@ const SOURCES: Source[] = [
   ...(await Promise.all(
     FILES.map(async (label) => ({ label, text: await readFile(label, 'utf8') })),
   )),
-  ...README_WORKFLOWS,
+  ...GUIDE_WORKFLOWS,
 ].map((s) => ({ ...s, workflow: parse(s.text) as Workflow }));
 const actionInputs = Object.keys(
   (parse(await readFile('action.yml', 'utf8')) as { inputs: object }).inputs,
@@ -379,10 +388,10 @@ it('every template has GitHub workflow-template properties and an icon that exis
   }
 });
 
-it('README step snippets pass the action only inputs that action.yml declares', () => {
-  const steps = README_BLOCKS.filter((text) => /^\s*- uses:/.test(text)).flatMap(
-    (text) => parse(text.replace(/^ {6}/gm, '')) as Step[],
-  );
+it('step snippets in README and docs/ pass the action only inputs that action.yml declares', () => {
+  const steps = GUIDE_BLOCKS.map(({ text }) => text)
+    .filter((text) => /^\s*- uses:/.test(text))
+    .flatMap((text) => parse(text.replace(/^ {6}/gm, '')) as Step[]);
   expect(steps.filter(runsAction).length).toBeGreaterThan(0);
   for (const step of steps.filter(runsAction))
     for (const key of Object.keys(step.with ?? {})) expect(actionInputs, key).toContain(key);
@@ -390,7 +399,7 @@ it('README step snippets pass the action only inputs that action.yml declares', 
 
 it('README documents every reusable workflow with a caller that follows the rules above', () => {
   const called = new Set(
-    README_WORKFLOWS.flatMap(({ text }) =>
+    GUIDE_WORKFLOWS.filter(({ label }) => label.startsWith('README.md')).flatMap(({ text }) =>
       [...text.matchAll(/\.github\/workflows\/([\w-]+\.yml)@v1/g)].map((m) => m[1]),
     ),
   );

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createDatabase, startCluster, withDatabase } from '../lib/pg-cluster.js';
-import { s3ClientConfig, S3RVER_CREDENTIALS, startS3Server } from '../lib/s3-server.js';
+import { s3ClientConfig, S3RVER_ENV, startS3Server } from '../lib/s3-server.js';
 import { fillTo, type Filling } from './database.ts';
 import { log, machine, mb, onPath, runTimed } from './measure.ts';
 import { measureAtDouble } from './memory.ts';
@@ -80,8 +80,7 @@ async function measure(options: Options): Promise<Report> {
       pgEnv: { ...process.env, PGPASSWORD: cluster.password },
       cliEnv: {
         ...process.env,
-        AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+        ...S3RVER_ENV,
         BACKUP_ACTION_DATABASE_URL: filling.url,
       },
       recipient: await identityToRecipient(await generateIdentity()),

@@ -16,6 +16,8 @@ export interface S3Server {
 
 export const S3RVER_REGION: 'us-east-1';
 export const S3RVER_CREDENTIALS: Readonly<{ accessKeyId: string; secretAccessKey: string }>;
+/** S3RVER_CREDENTIALS as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, for a program's environment. */
+export const S3RVER_ENV: Readonly<{ AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string }>;
 
 export function startS3Server(options?: StartS3ServerOptions): Promise<S3Server>;
 

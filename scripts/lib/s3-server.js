@@ -18,6 +18,11 @@ export const S3RVER_CREDENTIALS = Object.freeze({
   accessKeyId: 'S3RVER',
   secretAccessKey: 'S3RVER',
 });
+/** The same credentials as the AWS SDK reads them from the environment of a program it runs. */
+export const S3RVER_ENV = Object.freeze({
+  AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+});
 
 const MAIN = fileURLToPath(new URL('./s3-server-main.js', import.meta.url));
 

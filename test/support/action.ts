@@ -34,20 +34,31 @@ export interface RunOptions {
   user?: string;
 }
 
+type Started = Parameters<NonNullable<RunOptions['onStart']>>[0];
+
+/** An `onStart` that calls `act` with the run's process `ms` after its stdout first shows `text`. */
+export function onceShown(
+  text: string,
+  ms: number,
+  act: (child: Started) => void,
+): NonNullable<RunOptions['onStart']> {
+  return (child) => {
+    let shown = false;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (shown || !chunk.toString().includes(text)) return;
+      shown = true;
+      setTimeout(() => act(child), ms);
+    });
+  };
+}
+
 /** An `onStart` that sends `signal` to the run `ms` after its stdout first shows `text`. */
 export function signalOnceShown(
   text: string,
   signal: NodeJS.Signals,
   ms: number,
 ): NonNullable<RunOptions['onStart']> {
-  return (child) => {
-    let sent = false;
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (sent || !chunk.toString().includes(text)) return;
-      sent = true;
-      setTimeout(() => child.kill(signal), ms);
-    });
-  };
+  return onceShown(text, ms, (child) => child.kill(signal));
 }
 
 export async function runAction(

@@ -1,6 +1,9 @@
 // Typed access, inside test files, to what test/support/global-setup.ts provides.
-import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
+import { s3ClientConfig } from '../../scripts/lib/s3-server.js';
+
+/** s3rver's credentials in the environment of a run of the action or the command line. */
+export { S3RVER_ENV as S3_ENV } from '../../scripts/lib/s3-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,19 +28,9 @@ export function testS3Bucket(): string {
   return provided('s3Bucket');
 }
 
-/**
- * S3Client settings for the run's s3rver: its fixed credentials, path-style addressing, and
- * checksums only when required (s3rver stores a streamed aws-chunked body as is).
- */
+/** S3Client settings for the run's s3rver (see scripts/lib/s3-server.js for why these). */
 export function testS3ClientConfig() {
-  return {
-    endpoint: testS3Endpoint(),
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  } satisfies S3ClientConfig;
+  return s3ClientConfig(testS3Endpoint());
 }
 
 function provided(key: 'databaseUrl' | 's3Endpoint' | 's3Bucket'): string {
