@@ -210,11 +210,11 @@ describe('each mode under its role', () => {
 
 describe('the store keeps or archives objects', () => {
   it('Object Lock: a backup the store refuses to delete is reported, kept whole, and the prune goes on', async () => {
-    const first = await backup('locked');
+    const first = await backup('app.locked');
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const second = await backup('locked');
+    const second = await backup('app.locked');
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect((await backup('locked')).code).toBe(0);
+    expect((await backup('app.locked')).code).toBe(0);
     const lockedId = first.outputs['backup-id']!;
     // As S3 answers a multi-object delete in a bucket with retention: per key, in a 200.
     proxy.onDelete = async (named) => {
@@ -236,13 +236,13 @@ describe('the store keeps or archives objects', () => {
         .join('')}</DeleteResult>`;
     };
     await as('pruner');
-    const pruned = await run('locked', { mode: 'retention-prune', 'keep-last': '1' });
+    const pruned = await run('app.locked', { mode: 'retention-prune', 'keep-last': '1' });
     expect(pruned.code, pruned.stdout).toBe(0);
     expect(pruned.stdout).toMatch(
       /::warning::the store refused to delete 1 key\(s\).*object lock/i,
     );
     // The locked backup stays whole (manifest and object); the other old one is gone.
-    const left = await keys('locked');
+    const left = await keys('app.locked');
     expect(left.filter((key) => key.includes(lockedId))).toHaveLength(2);
     expect(left.some((key) => key.includes(second.outputs['backup-id']!))).toBe(false);
     expect(pruned.outputs.deleted).toBe('1');

@@ -18,7 +18,7 @@ import { formatDuration } from '../duration.js';
 import { errorMessage } from '../errors.js';
 import { formatCount } from '../format.js';
 import { idTime } from '../ids.js';
-import { manifestKey } from '../layout.js';
+import { classifyKey, manifestKey } from '../layout.js';
 import { decide, type Decision } from '../retention/policy.js';
 import { planPrune, staleUploads, type PrunePlan } from '../retention/plan.js';
 import type { PruneSettings } from '../settings.js';
@@ -57,7 +57,7 @@ export async function retentionPrune(
   let notAborted: IncompleteUpload[] = [];
   let retained: RefusedKey[] = [];
   if (!settings.dryRun) {
-    retained = await deleteOrKeep(plan, ctx);
+    retained = await deleteOrKeep(settings.name, plan, ctx);
     notAborted = await abortUploads(uploads.stale, ctx);
   }
   return describe(
@@ -75,10 +75,11 @@ export async function retentionPrune(
  * (Object Lock retention, a WORM bucket) is reported and the prune goes on: its backup stays
  * whole, and the next prune tries again. A refused object whose manifest went is an orphan then.
  */
-async function deleteOrKeep(plan: PrunePlan, ctx: RunContext): Promise<RefusedKey[]> {
+async function deleteOrKeep(name: string, plan: PrunePlan, ctx: RunContext): Promise<RefusedKey[]> {
   const keptManifests = await refusedOf(plan.manifestKeys, ctx);
-  const keptIds = new Set(keptManifests.map(({ key }) => key.slice(0, key.indexOf('.'))));
-  const objects = plan.objectKeys.filter((key) => !keptIds.has(key.slice(0, key.indexOf('.'))));
+  const idOf = (key: string) => classifyKey(name, key)?.id;
+  const keptIds = new Set(keptManifests.map(({ key }) => idOf(key)));
+  const objects = plan.objectKeys.filter((key) => !keptIds.has(idOf(key)));
   const kept = [...keptManifests, ...(await refusedOf([...objects, ...plan.orphanKeys], ctx))];
   if (kept.length > 0) {
     for (const { key, reason } of kept) ctx.log.info(`the store keeps ${key}: ${reason}`);
