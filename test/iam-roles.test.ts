@@ -178,6 +178,53 @@ describe('each mode under its role', () => {
     expect(await keys('leftover')).toEqual([]);
   });
 
+  it('writer: a multipart backup; a failed one whose abort is refused fails for its own reason', async () => {
+    // ~27 MB stored uncompressed: a multipart upload of 8 MiB parts.
+    const big = await freshDatabase('iam_roles_big');
+    try {
+      const client = new pg.Client({ connectionString: big.url });
+      await client.connect();
+      await client.query(
+        `CREATE TABLE filler AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) AS text
+         FROM generate_series(1, 250000) g`,
+      );
+      await client.end();
+      const multipart = (set: string) => run(set, { 'database-url': big.url, compression: 'none' });
+      await as('writer');
+      const done = await multipart('multipart');
+      expect(done.code, done.stdout).toBe(0);
+      expect(proxy.requests.some((r) => /^PUT .*partNumber=4/.test(r))).toBe(true);
+      expect(proxy.denied).toEqual([]);
+
+      // The same writer without s3:AbortMultipartUpload, and the third part refused for good.
+      const writer = await examplePolicy('writer', bucket(), PREFIX);
+      for (const statement of writer.Statement) {
+        if (Array.isArray(statement.Action)) {
+          statement.Action = statement.Action.filter((a) => a !== 's3:AbortMultipartUpload');
+        }
+      }
+      proxy.policy = writer;
+      proxy.faults = [
+        {
+          kind: 'status',
+          status: 400,
+          code: 'InvalidPart',
+          count: 1,
+          match: /^PUT .*partNumber=3&/,
+        },
+      ];
+      const failed = await multipart('unaborted');
+      expect(failed.code).not.toBe(0);
+      expect(lastErrorLine(failed)).toBe('injected');
+      expect(failed.stdout).toMatch(
+        /::warning::could not abort the incomplete upload of unaborted\/\S+ \(User is not authorized to perform: s3:AbortMultipartUpload.*\); retention-prune's sweep aborts it once older than orphan-grace/,
+      );
+      expect(await keys('unaborted')).toEqual([]);
+    } finally {
+      await big.drop();
+    }
+  });
+
   it('verifier: verify-latest (deep) and restore-test', async () => {
     proxy.policy = undefined;
     expect((await backup('verified')).code).toBe(0);
