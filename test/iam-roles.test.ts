@@ -166,7 +166,8 @@ describe('each mode under its role', () => {
     expect(left).toHaveLength(1);
     expect(left[0]).toMatch(/\.dump\.zst$/);
 
-    // ... and the pruner's sweep removes it, under the pruner's policy.
+    // ... and the pruner's sweep removes it, under the pruner's policy, once older than the grace.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
     await as('pruner');
     const pruned = await run('leftover', {
       mode: 'retention-prune',
