@@ -8,8 +8,8 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
-  HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -20,6 +20,7 @@ import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { S3Store, s3ClientConfig, type S3StoreOptions } from '../src/storage/s3.js';
 import { MAX_PARTS, partSizeFor } from '../src/storage/s3-upload.js';
+import { DeleteRefused } from '../src/storage/store.js';
 
 const s3 = mockClient(S3Client);
 const BIG = 20 * 1024 * 1024; // more than one 16 MiB part: a multipart upload
@@ -50,6 +51,13 @@ const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const body = () => Readable.from([Buffer.alloc(BIG, 1)]);
 
+/** The store lists the uploaded key with `size` bytes (it confirms an upload by listing it). */
+function listsAs(size: number) {
+  s3.on(ListObjectsV2Command).callsFake((input: { Prefix?: string }) => ({
+    Contents: [{ Key: input.Prefix, Size: size }],
+  }));
+}
+
 beforeEach(() => {
   s3.reset();
   s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'up-1' });
@@ -65,7 +73,7 @@ describe('S3 uploads', () => {
   it('completes a multipart upload under the prefix with the storage class', async () => {
     s3.on(UploadPartCommand).resolves({ ETag: '"e"' });
     s3.on(CompleteMultipartUploadCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({ ContentLength: BIG });
+    listsAs(BIG);
     await expect(store().upload('db/x.dump.zst', body())).resolves.toEqual({ size: BIG });
     const create = s3.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input;
     expect(create).toMatchObject({
@@ -126,7 +134,7 @@ describe('S3 upload requests', () => {
       return { ETag: `"e${input.PartNumber}"` };
     });
     s3.on(CompleteMultipartUploadCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({ ContentLength: 4500 });
+    listsAs(4500);
     await store([], { partSize: 1000 }).upload('db/x.dump.zst', body());
     expect(sent.map((part) => part.byteLength)).toEqual([1000, 1000, 1000, 1000, 500]);
     expect(Buffer.concat(sent).equals(bytes)).toBe(true);
@@ -141,7 +149,7 @@ describe('S3 upload requests', () => {
     const { body } = counting(3000, 1000);
     s3.on(UploadPartCommand).resolves({ ETag: '"e"' });
     s3.on(CompleteMultipartUploadCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({ ContentLength: 3000 });
+    listsAs(3000);
     await store([], { partSize: 1000 }).upload('db/x.dump.zst', body());
     const sizes = s3
       .commandCalls(UploadPartCommand)
@@ -161,7 +169,7 @@ describe('S3 upload requests', () => {
       return { ETag: '"e"' };
     });
     s3.on(CompleteMultipartUploadCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({ ContentLength: 10_000 });
+    listsAs(10_000);
     await store([], { partSize: 1000 }).upload('db/x.dump.zst', body());
     expect(s3.commandCalls(UploadPartCommand)).toHaveLength(10);
     expect(most).toBe(2);
@@ -169,7 +177,7 @@ describe('S3 upload requests', () => {
 
   it('sends a body smaller than a part as one PutObject, with the write parameters', async () => {
     s3.on(PutObjectCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({ ContentLength: 5 });
+    listsAs(5);
     const sse = store([], {
       settings: { storageClass: 'STANDARD_IA', sse: 'aws:kms', sseKmsKeyId: 'key-1' },
     });
@@ -196,7 +204,7 @@ describe('S3 upload requests', () => {
     // 25 GB × 4 headroom over 10,000 parts: 9.5 MiB, rounded up to 10 MiB.
     s3.on(UploadPartCommand).resolves({ ETag: '"e"' });
     s3.on(CompleteMultipartUploadCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({ ContentLength: 12 * MiB });
+    listsAs(12 * MiB);
     await store().upload('db/x.dump.zst', Readable.from([Buffer.alloc(12 * MiB)]), {
       expectedBytes: 25e9,
     });
@@ -227,7 +235,7 @@ describe('S3 upload requests', () => {
   it('fills S3’s 10,000 parts, and fails clearly before asking for part 10,001', async () => {
     s3.on(UploadPartCommand).resolves({ ETag: '"e"' });
     s3.on(CompleteMultipartUploadCommand).resolves({});
-    s3.on(HeadObjectCommand).resolves({ ContentLength: MAX_PARTS * 8 });
+    listsAs(MAX_PARTS * 8);
     s3.on(AbortMultipartUploadCommand).resolves({});
     const tiny = store([], { partSize: 8 });
     await tiny.upload('db/x.dump.zst', Readable.from([Buffer.alloc(MAX_PARTS * 8)]));
@@ -249,7 +257,7 @@ describe('S3 upload requests', () => {
 
   it('deletes a completed object whose size it cannot read back', async () => {
     s3.on(PutObjectCommand).resolves({});
-    s3.on(HeadObjectCommand).rejects(new Error('connection reset'));
+    s3.on(ListObjectsV2Command).rejects(new Error('connection reset'));
     s3.on(DeleteObjectsCommand).resolves({});
     await expect(
       store().upload('db/x.dump.zst', Readable.from([Buffer.from('x')])),
@@ -257,6 +265,47 @@ describe('S3 upload requests', () => {
     expect(s3.commandCalls(DeleteObjectsCommand)[0]?.args[0].input.Delete?.Objects).toEqual([
       { Key: 'prod/db/x.dump.zst' },
     ]);
+  });
+
+  it('confirms an upload by its exact key in a listing, never by reading it (a writer may not)', async () => {
+    s3.on(PutObjectCommand).resolves({});
+    // Only a longer key that starts with the uploaded one is listed: the upload is not confirmed.
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: 'prod/db/x.dump.zst.old', Size: 1 }],
+    });
+    s3.on(DeleteObjectsCommand).resolves({});
+    await expect(
+      store().upload('db/x.dump.zst', Readable.from([Buffer.from('x')])),
+    ).rejects.toThrow('does not list it');
+    const sent = s3.calls().map((call) => (call.args[0] as object).constructor.name);
+    expect(sent).toEqual(['PutObjectCommand', 'ListObjectsV2Command', 'DeleteObjectsCommand']);
+  });
+});
+
+describe('S3 deletes', () => {
+  it('try every batch when the store keeps some keys, then name what it kept', async () => {
+    s3.on(DeleteObjectsCommand).callsFake((input: { Delete: { Objects: { Key: string }[] } }) => ({
+      Errors: input.Delete.Objects.filter(({ Key }) => Key.endsWith('locked')).map(({ Key }) => ({
+        Key,
+        Code: 'AccessDenied',
+        Message: 'object is WORM protected',
+      })),
+    }));
+    const keys = Array.from({ length: 1500 }, (_, i) => `db/${i}${i % 700 === 0 ? 'locked' : ''}`);
+    const refusal = await store()
+      .delete(keys)
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(refusal).toBeInstanceOf(DeleteRefused);
+    expect((refusal as DeleteRefused).refused).toEqual(
+      ['db/0locked', 'db/700locked', 'db/1400locked'].map((key) => ({
+        key,
+        reason: 'object is WORM protected',
+      })),
+    );
+    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(2);
   });
 });
 

@@ -18,10 +18,11 @@ import { formatDuration } from '../duration.js';
 import { errorMessage } from '../errors.js';
 import { formatCount } from '../format.js';
 import { idTime } from '../ids.js';
+import { classifyKey, manifestKey } from '../layout.js';
 import { decide, type Decision } from '../retention/policy.js';
 import { planPrune, staleUploads, type PrunePlan } from '../retention/plan.js';
 import type { PruneSettings } from '../settings.js';
-import type { IncompleteUpload } from '../storage/index.js';
+import { DeleteRefused, type IncompleteUpload, type RefusedKey } from '../storage/index.js';
 import type { ModeResult, RunContext, Table } from './types.js';
 
 /** Summary tables list at most this many rows each; the report holds them all. */
@@ -54,12 +55,49 @@ export async function retentionPrune(
   const uploads = await findStaleUploads(settings, ctx);
   logKeys(settings, plan, uploads.stale, ctx);
   let notAborted: IncompleteUpload[] = [];
+  let retained: RefusedKey[] = [];
   if (!settings.dryRun) {
-    await ctx.store.delete(plan.manifestKeys);
-    await ctx.store.delete([...plan.objectKeys, ...plan.orphanKeys]);
+    retained = await deleteOrKeep(settings.name, plan, ctx);
     notAborted = await abortUploads(uploads.stale, ctx);
   }
-  return describe(settings, plan, { ...uploads, notAborted }, listing.foreignKeys, unusable);
+  return describe(
+    settings,
+    plan,
+    { ...uploads, notAborted },
+    listing.foreignKeys,
+    unusable,
+    retained,
+  );
+}
+
+/**
+ * Deletes manifests, then the objects of the backups whose manifest went. A key the store keeps
+ * (Object Lock retention, a WORM bucket) is reported and the prune goes on: its backup stays
+ * whole, and the next prune tries again. A refused object whose manifest went is an orphan then.
+ */
+async function deleteOrKeep(name: string, plan: PrunePlan, ctx: RunContext): Promise<RefusedKey[]> {
+  const keptManifests = await refusedOf(plan.manifestKeys, ctx);
+  const idOf = (key: string) => classifyKey(name, key)?.id;
+  const keptIds = new Set(keptManifests.map(({ key }) => idOf(key)));
+  const objects = plan.objectKeys.filter((key) => !keptIds.has(idOf(key)));
+  const kept = [...keptManifests, ...(await refusedOf([...objects, ...plan.orphanKeys], ctx))];
+  if (kept.length > 0) {
+    for (const { key, reason } of kept) ctx.log.info(`the store keeps ${key}: ${reason}`);
+    ctx.log.warning(
+      `the store refused to delete ${kept.length} key(s) (Object Lock retention or a WORM bucket?), e.g. ${kept[0]?.key}: ${kept[0]?.reason}; they stay, and the next prune tries again`,
+    );
+  }
+  return kept;
+}
+
+async function refusedOf(keys: readonly string[], ctx: RunContext): Promise<RefusedKey[]> {
+  try {
+    await ctx.store.delete(keys);
+    return [];
+  } catch (error) {
+    if (error instanceof DeleteRefused) return [...error.refused];
+    throw error;
+  }
 }
 
 /** One warning for them all (a run's warnings are few and short), every one in the log. */
@@ -138,37 +176,50 @@ function describe(
   uploads: UploadSweep,
   foreign: number,
   unusable: readonly UnusableBackup[],
+  retained: readonly RefusedKey[],
 ): ModeResult {
   const verb = settings.dryRun ? 'would delete' : 'deleted';
   const leftovers = plan.orphanKeys.length + uploads.stale.length;
   const untouched = unusable.length ? `; ${unusable.length} unusable left untouched` : '';
+  // A backup whose manifest the store kept was not deleted: it is still whole and still listed.
+  const keptKeys = new Set(retained.map(({ key }) => key));
+  const deleted = plan.deleted.filter((d) => !keptKeys.has(manifestKey(settings.name, d.id)));
   return {
-    headline: `${settings.dryRun ? 'Dry run: ' : ''}kept ${plan.kept.length} backup(s) of ${settings.name}, ${verb} ${plan.deleted.length}${leftovers ? ` and ${leftovers} leftover(s)` : ''}${untouched}`,
-    outputs: { kept: plan.kept.length, deleted: plan.deleted.length },
+    headline: `${settings.dryRun ? 'Dry run: ' : ''}kept ${plan.kept.length} backup(s) of ${settings.name}, ${verb} ${deleted.length}${leftovers ? ` and ${leftovers} leftover(s)` : ''}${untouched}`,
+    outputs: { kept: plan.kept.length, deleted: deleted.length },
     facts: [
       ['Set', settings.name],
       ['Policy', policyText(settings)],
       ['Kept', formatCount(plan.kept.length)],
-      [settings.dryRun ? 'Would delete' : 'Deleted', formatCount(plan.deleted.length)],
+      [settings.dryRun ? 'Would delete' : 'Deleted', formatCount(deleted.length)],
       ['Leftovers of failed runs', leftoverText(plan, uploads)],
       ['Unusable backups (not counted, untouched)', formatCount(unusable.length)],
       ['Keys not in the layout (untouched)', formatCount(foreign)],
+      ...(retained.length
+        ? [
+            ['Kept by the store (refused to delete)', formatCount(retained.length)] as [
+              string,
+              string,
+            ],
+          ]
+        : []),
       ...(settings.dryRun ? [['Dry run', 'nothing was deleted'] as [string, string]] : []),
     ],
     tables: [
       decisionTable('Kept', plan.kept, true),
-      decisionTable(settings.dryRun ? 'Would delete' : 'Deleted', plan.deleted, false),
+      decisionTable(settings.dryRun ? 'Would delete' : 'Deleted', deleted, false),
       ...(leftovers ? [leftoverTable(plan, uploads.stale)] : []),
       ...(unusable.length ? [unusableTable(unusable)] : []),
     ],
     details: {
       dryRun: settings.dryRun,
       kept: plan.kept.map((d) => ({ id: d.id, rules: d.rules })),
-      deleted: plan.deleted.map((d) => d.id),
+      deleted: deleted.map((d) => d.id),
       orphanKeys: plan.orphanKeys,
       unusable: unusable.map((item) => ({ key: item.key, problem: item.problem })),
       incompleteUploads: uploads.stale.map((upload) => upload.key),
       uploadsNotAborted: uploads.notAborted.map((upload) => upload.key),
+      refusedKeys: retained.map(({ key }) => key),
       ...(uploads.unchecked === undefined ? {} : { uploadsUnchecked: uploads.unchecked }),
     },
   };

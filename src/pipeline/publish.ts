@@ -3,7 +3,7 @@
  * manifest, last. A failure at any step leaves neither the object nor a manifest behind.
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
-import { CancelledError } from '../errors.js';
+import { CancelledError, errorMessage } from '../errors.js';
 import { formatBytes, formatRate } from '../format.js';
 import { manifestKey, objectExtension, objectKey, type Compression } from '../layout.js';
 import { serializeManifest, type Manifest } from '../manifest.js';
@@ -99,7 +99,16 @@ export async function publish(options: PublishOptions): Promise<Published> {
       ...(raw ? { rawBytes: raw.bytes } : {}),
     };
   } catch (error) {
-    if (uploaded) await store.delete([key]).catch(() => undefined);
+    if (uploaded) {
+      // A writer may not delete: the run still fails for its own reason, the object is swept later.
+      await store
+        .delete([key])
+        .catch((failed: unknown) =>
+          options.log.warning(
+            `could not delete ${key} after the failed backup (${errorMessage(failed)}); retention-prune's orphan sweep removes it once older than orphan-grace`,
+          ),
+        );
+    }
     throw signal.aborted ? new CancelledError() : error;
   } finally {
     stopProgress();

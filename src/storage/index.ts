@@ -3,8 +3,8 @@ import { DirectoryStore } from './directory.js';
 import type { S3Settings, StorageLocation } from '../settings.js';
 import type { Store } from './store.js';
 
-export type { FileSink, Store, StoredObject, IncompleteUpload } from './store.js';
-export { ObjectTooLarge } from './store.js';
+export type { FileSink, Store, StoredObject, IncompleteUpload, RefusedKey } from './store.js';
+export { ArchivedObject, DeleteRefused, ObjectTooLarge } from './store.js';
 
 export async function openStore(
   location: StorageLocation,

@@ -2,6 +2,8 @@
  * S3 and S3-compatible stores (R2, B2, MinIO, Ceph). Uploads stream through part buffers of a
  * fixed size (./s3-upload.ts); on any failure the upload is aborted, and a store that refuses the
  * abort gets a warning, not a second failure (retention-prune's orphan sweep removes the leftover).
+ * A backup needs only s3:PutObject, s3:AbortMultipartUpload and s3:ListBucket: it never reads an
+ * object back (HeadObject needs s3:GetObject), so a writer's credentials cannot read old backups.
  */
 import {
   AbortMultipartUploadCommand,
@@ -21,7 +23,10 @@ import { errorMessage } from '../errors.js';
 import type { S3Settings } from '../settings.js';
 import { partedUpload, partSizeFor } from './s3-upload.js';
 import {
+  ArchivedObject,
+  DeleteRefused,
   readUpTo,
+  type RefusedKey,
   type IncompleteUpload,
   type Store,
   type StoredObject,
@@ -116,19 +121,26 @@ export class S3Store implements Store {
       },
     );
     try {
-      // Read the size back from the store: the caller compares it with the bytes it hashed.
-      const stored = await this.stat(key, options.signal);
+      // The size as the store lists it (a listing, not a HEAD, which would need read access): the
+      // caller compares it with the bytes it hashed.
+      const stored = await this.listed(key);
       if (!stored) throw new Error(`the store accepted ${key} but does not list it`);
       return { size: stored.size };
     } catch (error) {
       // The object is complete: nothing may stay under its key when the upload fails.
       await this.delete([key]).catch((failed: unknown) =>
-        this.options.warn(
-          `could not delete ${key} after a failed upload (${errorMessage(failed)}); retention-prune removes it later`,
-        ),
+        this.options.warn(leftBehind(key, failed)),
       );
       throw error;
     }
+  }
+
+  /** The object under `key` as listed, or undefined; keys that merely start with `key` are skipped. */
+  private async listed(key: string): Promise<StoredObject | undefined> {
+    for await (const object of this.list(key)) {
+      if (object.key === key) return object;
+    }
+    return undefined;
   }
 
   /** Aborts a failed multipart upload; a refusal is a warning. */
@@ -137,7 +149,7 @@ export class S3Store implements Store {
       await this.abortUpload({ key, uploadId, initiated: new Date() });
     } catch (error) {
       this.options.warn(
-        `could not abort the incomplete upload of ${key} (${errorMessage(error)}); retention-prune removes it later`,
+        `could not abort the incomplete upload of ${key} (${errorMessage(error)}); retention-prune's sweep aborts it once older than orphan-grace`,
       );
     }
   }
@@ -155,10 +167,13 @@ export class S3Store implements Store {
   }
 
   async download(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
-    const response = await this.client.send(
-      new GetObjectCommand({ Bucket: this.bucket, Key: this.root + key }),
-      { abortSignal: options.signal },
-    );
+    const response = await this.client
+      .send(new GetObjectCommand({ Bucket: this.bucket, Key: this.root + key }), {
+        abortSignal: options.signal,
+      })
+      .catch((error: unknown) => {
+        throw archived(error) ? new ArchivedObject(key) : error;
+      });
     if (!(response.Body instanceof Readable)) throw new Error(`no body in the response for ${key}`);
     return response.Body;
   }
@@ -208,6 +223,8 @@ export class S3Store implements Store {
   }
 
   async delete(keys: readonly string[]): Promise<void> {
+    // Every batch is tried: a key the store keeps (Object Lock) must not stop the others.
+    const refused: RefusedKey[] = [];
     for (let start = 0; start < keys.length; start += DELETE_BATCH) {
       const batch = keys.slice(start, start + DELETE_BATCH);
       const result = await this.client.send(
@@ -217,13 +234,14 @@ export class S3Store implements Store {
         }),
       );
       const failed = result.Errors ?? [];
-      if (failed.length > 0) {
-        const first = failed[0];
-        throw new Error(
-          `the store refused to delete ${failed.length} key(s), e.g. ${first?.Key ?? '?'}: ${first?.Message ?? first?.Code ?? 'no reason given'}`,
-        );
-      }
+      refused.push(
+        ...failed.map((error) => ({
+          key: (error.Key ?? '?').slice(this.root.length),
+          reason: error.Message ?? error.Code ?? 'no reason given',
+        })),
+      );
     }
+    if (refused.length > 0) throw new DeleteRefused(refused);
   }
 
   async *incompleteUploads(prefix: string): AsyncIterable<IncompleteUpload> {
@@ -261,4 +279,13 @@ export class S3Store implements Store {
       }),
     );
   }
+}
+
+function leftBehind(key: string, failed: unknown): string {
+  return `could not delete ${key} after a failed upload (${errorMessage(failed)}); retention-prune's orphan sweep removes it once older than orphan-grace`;
+}
+
+/** S3's answer to a GET of an object in an archive class (GLACIER, DEEP_ARCHIVE) not restored. */
+function archived(error: unknown): boolean {
+  return (error as { name?: string }).name === 'InvalidObjectState';
 }

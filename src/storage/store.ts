@@ -32,6 +32,32 @@ export async function readUpTo(stream: Readable, key: string, maxBytes: number):
   return Buffer.concat(chunks, total);
 }
 
+/** The object is in an archive storage class: it must be restored before it can be read. */
+export class ArchivedObject extends Error {
+  constructor(readonly key: string) {
+    super(
+      `${key} is in an archive storage class (GLACIER or DEEP_ARCHIVE) and cannot be read until restored: the backup is not damaged. Restore it first (aws s3api restore-object --bucket … --key … --restore-request Days=1), or write backups with a storage class that can be read at once (STANDARD, STANDARD_IA, GLACIER_IR)`,
+    );
+    this.name = 'ArchivedObject';
+  }
+}
+
+export interface RefusedKey {
+  key: string;
+  reason: string;
+}
+
+/** The store refused to delete some keys (Object Lock retention, a WORM bucket, a policy). */
+export class DeleteRefused extends Error {
+  constructor(readonly refused: readonly RefusedKey[]) {
+    const first = refused[0];
+    super(
+      `the store refused to delete ${refused.length} key(s), e.g. ${first?.key ?? '?'}: ${first?.reason ?? 'no reason given'}`,
+    );
+    this.name = 'DeleteRefused';
+  }
+}
+
 export interface StoredObject {
   key: string;
   size: number;
@@ -91,7 +117,10 @@ export interface Store {
   stat(key: string): Promise<StoredObject | undefined>;
   /** Every key under `prefix`, paging through the whole listing. */
   list(prefix: string): AsyncIterable<StoredObject>;
-  /** Deletes the keys, in as few requests as the store allows. Missing keys are not an error. */
+  /**
+   * Deletes the keys, in as few requests as the store allows. Missing keys are not an error; keys
+   * the store refuses one by one (Object Lock) reject with DeleteRefused once all were tried.
+   */
   delete(keys: readonly string[]): Promise<void>;
   /** Multipart uploads started under `prefix` and never completed (S3 only; none elsewhere). */
   incompleteUploads(prefix: string): AsyncIterable<IncompleteUpload>;

@@ -1,14 +1,22 @@
 /**
  * A fault-injecting HTTP proxy of our own between the product and s3rver: it can fail the next N
  * requests with a status, reset the connection after N bytes of a request, or stall (never
- * answer). It records every request, so a test can say the store received none.
+ * answer). It records every request, so a test can say the store received none. Given an IAM
+ * policy it enforces it, answering what the policy does not allow with S3's AccessDenied.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  accessDeniedXml,
+  authorizationsFor,
+  isAllowed,
+  type Authorization,
+  type PolicyDocument,
+} from './iam.js';
 
 /** A fault applies to the requests whose `METHOD path` matches `match` (all, when unset). */
 export type Fault = { match?: RegExp } & (
-  | { kind: 'status'; status: number; count: number }
+  | { kind: 'status'; status: number; count: number; code?: string }
   | { kind: 'reset'; afterBytes: number; count: number }
   | { kind: 'stall' }
   | { kind: 'down'; status: number }
@@ -23,6 +31,12 @@ export interface FaultProxy {
   faults: Fault[];
   /** How many requests were faulted. */
   injected: number;
+  /** The IAM policy every request must pass (none: all pass). */
+  policy?: PolicyDocument;
+  /** What the policy refused, as `action resource`. */
+  denied: string[];
+  /** Answers a multi-object delete in place of the store (an Object Lock that keeps some keys). */
+  onDelete?: (keys: string[]) => Promise<string>;
   close(): Promise<void>;
 }
 
@@ -34,10 +48,22 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     lengths: [],
     faults: [],
     injected: 0,
+    denied: [],
     close: async () => undefined,
   };
   const stalled = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
+    // A multi-object delete names its keys in the body: read it before deciding.
+    if ((proxy.policy || proxy.onDelete) && isMultiDelete(req)) {
+      void readBody(req).then(
+        (body) => handle(req, res, body),
+        () => res.destroy(),
+      );
+      return;
+    }
+    handle(req, res);
+  });
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, body?: Buffer) => {
     const request = `${req.method} ${req.url}`;
     proxy.requests.push(request);
     proxy.lengths.push(Number(req.headers['content-length'] ?? 0));
@@ -49,9 +75,29 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     }
     if (fault?.kind === 'status' || fault?.kind === 'down') {
       req.resume();
+      const code = (fault.kind === 'status' && fault.code) || 'ServiceUnavailable';
       res.writeHead(fault.status, { 'content-type': 'application/xml' });
       res.end(
-        `<?xml version="1.0"?><Error><Code>ServiceUnavailable</Code><Message>injected</Message></Error>`,
+        `<?xml version="1.0"?><Error><Code>${code}</Code><Message>injected</Message></Error>`,
+      );
+      return;
+    }
+    const keys = body ? deletedKeys(body) : [];
+    const refusal = proxy.policy && refused(proxy.policy, req, keys);
+    if (refusal) {
+      proxy.denied.push(`${refusal.action} ${refusal.resource}`);
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.end(accessDeniedXml(refusal));
+      return;
+    }
+    if (body && proxy.onDelete) {
+      void proxy.onDelete(keys).then(
+        (xml) => {
+          res.writeHead(200, { 'content-type': 'application/xml' });
+          res.end(xml);
+        },
+        () => res.destroy(),
       );
       return;
     }
@@ -69,6 +115,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       },
     );
     forward.on('error', () => res.destroy());
+    if (body) {
+      forward.end(body);
+      return;
+    }
     if (fault?.kind === 'reset') {
       let seen = 0;
       req.on('data', (chunk: Buffer) => {
@@ -80,7 +130,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       });
     }
     req.pipe(forward);
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   proxy.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   proxy.close = () =>
@@ -102,4 +152,41 @@ function takeFault(proxy: FaultProxy, request: string): Fault | undefined {
     if (fault.count <= 0) proxy.faults.splice(index, 1);
   }
   return fault;
+}
+
+function isMultiDelete(req: http.IncomingMessage): boolean {
+  return req.method === 'POST' && new URL(req.url ?? '/', 'http://s3').searchParams.has('delete');
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The keys a DeleteObjects body names, unescaped from XML, with the bucket's prefix kept. */
+function deletedKeys(body: Buffer): string[] {
+  return [...body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map(([, key = '']) =>
+    key
+      .replaceAll('&lt;', '<')
+      .replaceAll('&gt;', '>')
+      .replaceAll('&quot;', '"')
+      .replaceAll('&apos;', "'")
+      .replaceAll('&amp;', '&'),
+  );
+}
+
+/** The first authorization the policy refuses, if any; a request with no mapping is refused. */
+function refused(
+  policy: PolicyDocument,
+  req: http.IncomingMessage,
+  keys: readonly string[],
+): Authorization | undefined {
+  const method = req.method ?? 'GET';
+  const url = req.url ?? '/';
+  try {
+    return authorizationsFor(method, url, keys).find((each) => !isAllowed(policy, each));
+  } catch {
+    return { action: 'unmapped', resource: `${method} ${url}`, context: {} };
+  }
 }
