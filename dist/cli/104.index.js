@@ -34,7 +34,7 @@ var owned = __webpack_require__(2379);
  * Not lib-storage's Upload: it copies every part into a fresh buffer (a Buffer.concat of the
  * chunks it gathered) and keeps a view into the previous one, so about four parts are alive at
  * once, and the dead ones pile up outside V8's heap until the collector next runs, which it does
- * only after some 64 MB of such growth: 50-60 MB more at peak than a directory store. Here each
+ * only after tens of megabytes of such growth, well above a directory store's peak. Here each
  * chunk is copied into one of (queue size + 1) part buffers and released at once (see
  * ../pipeline/owned.ts), and a buffer is refilled only once the request that sent it has finished,
  * so the upload's memory is those buffers, whatever the size of the body.
@@ -212,12 +212,17 @@ function tooLarge({ key, partSize, expectedBytes }) {
         : `${key} outgrew the estimate of its size (${(0,format/* formatBytes */.z3)(expectedBytes)}): it needs more than ${most}`;
 }
 
+// EXTERNAL MODULE: ./src/storage/store.ts
+var store = __webpack_require__(6336);
 ;// CONCATENATED MODULE: ./src/storage/s3.ts
 /**
  * S3 and S3-compatible stores (R2, B2, MinIO, Ceph). Uploads stream through part buffers of a
  * fixed size (./s3-upload.ts); on any failure the upload is aborted, and a store that refuses the
  * abort gets a warning, not a second failure (retention-prune's orphan sweep removes the leftover).
+ * A backup needs only s3:PutObject, s3:AbortMultipartUpload and s3:ListBucket: it never reads an
+ * object back (HeadObject needs s3:GetObject), so a writer's credentials cannot read old backups.
  */
+
 
 
 
@@ -283,17 +288,26 @@ class S3Store {
             abandon: (uploadId) => this.abandon(key, uploadId),
         });
         try {
-            // Read the size back from the store: the caller compares it with the bytes it hashed.
-            const stored = await this.stat(key, options.signal);
+            // The size as the store lists it (a listing, not a HEAD, which would need read access): the
+            // caller compares it with the bytes it hashed.
+            const stored = await this.listed(key);
             if (!stored)
                 throw new Error(`the store accepted ${key} but does not list it`);
             return { size: stored.size };
         }
         catch (error) {
             // The object is complete: nothing may stay under its key when the upload fails.
-            await this.delete([key]).catch((failed) => this.options.warn(`could not delete ${key} after a failed upload (${(0,errors/* errorMessage */.gJ)(failed)}); retention-prune removes it later`));
+            await this.delete([key]).catch((failed) => this.options.warn(leftBehind(key, failed)));
             throw error;
         }
+    }
+    /** The object under `key` as listed, or undefined; keys that merely start with `key` are skipped. */
+    async listed(key) {
+        for await (const object of this.list(key)) {
+            if (object.key === key)
+                return object;
+        }
+        return undefined;
     }
     /** Aborts a failed multipart upload; a refusal is a warning. */
     async abandon(key, uploadId) {
@@ -301,7 +315,7 @@ class S3Store {
             await this.abortUpload({ key, uploadId, initiated: new Date() });
         }
         catch (error) {
-            this.options.warn(`could not abort the incomplete upload of ${key} (${(0,errors/* errorMessage */.gJ)(error)}); retention-prune removes it later`);
+            this.options.warn(`could not abort the incomplete upload of ${key} (${(0,errors/* errorMessage */.gJ)(error)}); retention-prune's sweep aborts it once older than orphan-grace`);
         }
     }
     async put(key, body) {
@@ -314,17 +328,24 @@ class S3Store {
         }));
     }
     async download(key, options = {}) {
-        const response = await this.client.send(new dist_cjs.GetObjectCommand({ Bucket: this.bucket, Key: this.root + key }), { abortSignal: options.signal });
+        const response = await this.client
+            .send(new dist_cjs.GetObjectCommand({ Bucket: this.bucket, Key: this.root + key }), {
+            abortSignal: options.signal,
+        })
+            .catch((error) => {
+            throw archived(error) ? new store/* ArchivedObject */.oN(key) : error;
+        });
         if (!(response.Body instanceof external_node_stream_.Readable))
             throw new Error(`no body in the response for ${key}`);
         return response.Body;
     }
-    async read(key) {
-        const stream = await this.download(key);
-        const chunks = [];
-        for await (const chunk of stream)
-            chunks.push(chunk);
-        return Buffer.concat(chunks);
+    /**
+     * Nothing to do: only a write proves an S3 permission, and a probe object would need a delete
+     * that backup-only credentials often lack. A refused upload leaves nothing behind anyway.
+     */
+    async checkWritable() { }
+    async read(key, maxBytes) {
+        return (0,store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
     }
     async stat(key, signal) {
         try {
@@ -356,6 +377,8 @@ class S3Store {
         } while (token);
     }
     async delete(keys) {
+        // Every batch is tried: a key the store keeps (Object Lock) must not stop the others.
+        const refused = [];
         for (let start = 0; start < keys.length; start += DELETE_BATCH) {
             const batch = keys.slice(start, start + DELETE_BATCH);
             const result = await this.client.send(new dist_cjs.DeleteObjectsCommand({
@@ -363,11 +386,13 @@ class S3Store {
                 Delete: { Objects: batch.map((key) => ({ Key: this.root + key })), Quiet: true },
             }));
             const failed = result.Errors ?? [];
-            if (failed.length > 0) {
-                const first = failed[0];
-                throw new Error(`the store refused to delete ${failed.length} key(s), e.g. ${first?.Key ?? '?'}: ${first?.Message ?? first?.Code ?? 'no reason given'}`);
-            }
+            refused.push(...failed.map((error) => ({
+                key: (error.Key ?? '?').slice(this.root.length),
+                reason: error.Message ?? error.Code ?? 'no reason given',
+            })));
         }
+        if (refused.length > 0)
+            throw new store/* DeleteRefused */.c_(refused);
     }
     async *incompleteUploads(prefix) {
         let keyMarker;
@@ -399,6 +424,13 @@ class S3Store {
             UploadId: upload.uploadId,
         }));
     }
+}
+function leftBehind(key, failed) {
+    return `could not delete ${key} after a failed upload (${(0,errors/* errorMessage */.gJ)(failed)}); retention-prune's orphan sweep removes it once older than orphan-grace`;
+}
+/** S3's answer to a GET of an object in an archive class (GLACIER, DEEP_ARCHIVE) not restored. */
+function archived(error) {
+    return error.name === 'InvalidObjectState';
 }
 
 
