@@ -2,14 +2,14 @@
  * The shared implementation behind both entry points (the action and the command line): read and
  * check the inputs, run the mode, and hand the edge a report with every secret redacted.
  */
-import { CancelledError, errorMessage, InputError } from './errors.js';
+import { CancelledError, errorMessage, InputError } from './core/errors.js';
 import { readSettings, type InputSource } from './inputs/index.js';
 import { runMode } from './modes/index.js';
 import { notifyMode } from './modes/notify.js';
 import { notifyEnd, notifyStart } from './notify/index.js';
-import { ModeFailure, type Logger, type ModeResult } from './modes/types.js';
-import { redactor, reportJson, type RunReport } from './report.js';
-import type { Settings } from './settings.js';
+import { ModeFailure, type Logger, type ModeResult } from './core/types.js';
+import { redactor, reportJson, type RunReport } from './core/report.js';
+import type { Settings } from './core/settings.js';
 import { openStore } from './storage/index.js';
 
 /** What an entry point provides: where lines, outputs and the summary go. */

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
 import pkg from '../package.json' with { type: 'json' };
-import { onPath } from '../src/postgres/programs.js';
+import { onPath } from '../src/process/programs.js';
 import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
 import { restoreByHand } from './support/by-hand.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';

@@ -2,11 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/errors.js';
+import { InputError } from '../src/core/errors.js';
 import { readSettings } from '../src/inputs/index.js';
 import { parseCheck } from '../src/inputs/checks.js';
-import { parseDuration } from '../src/duration.js';
-import type { BackupSettings, RestoreTestSettings } from '../src/settings.js';
+import { parseDuration } from '../src/core/duration.js';
+import type { BackupSettings, RestoreTestSettings } from '../src/core/settings.js';
 import { BAD_INPUTS, DB } from './support/bad-inputs.js';
 
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';

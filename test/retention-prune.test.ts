@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retentionPrune } from '../src/modes/retention-prune.js';
-import type { PruneSettings } from '../src/settings.js';
+import type { PruneSettings } from '../src/core/settings.js';
 import { S3Store } from '../src/storage/s3.js';
 import { runAction } from './support/action.js';
 import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';

@@ -1,8 +1,8 @@
 /** The restore-test `checks` and `checks-file` inputs: `schema.table >= N` or a boolean SQL query. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../errors.js';
-import type { Check } from '../settings.js';
+import { InputError } from '../core/errors.js';
+import type { Check } from '../core/settings.js';
 import type { Inputs } from './reader.js';
 
 const COUNT_CHECK = /^((?:[A-Za-z_][\w$]*\.)?[A-Za-z_][\w$]*)\s*(>=|<=|==|=|>|<)\s*(\d+)$/;

@@ -5,9 +5,9 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError } from '../core/errors.js';
 import { Inputs, type InputSource } from './reader.js';
-import { isValidSetName } from '../layout.js';
+import { isValidSetName } from '../core/layout.js';
 import { readDecryption, readEncryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import { readChecks } from './checks.js';
@@ -26,8 +26,8 @@ import type {
   Settings,
   StorageLocation,
   VerifySettings,
-} from '../settings.js';
-import { MODES } from '../settings.js';
+} from '../core/settings.js';
+import { MODES } from '../core/settings.js';
 
 export type { InputSource };
 

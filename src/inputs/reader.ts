@@ -1,6 +1,6 @@
 /** The input reader every parser shares: trimming, lists, choices, numbers, durations. */
-import { InputError } from '../errors.js';
-import { DURATION_HELP, parseDuration } from '../duration.js';
+import { InputError } from '../core/errors.js';
+import { DURATION_HELP, parseDuration } from '../core/duration.js';
 
 /** Returns an input's raw value, or '' when it was not given (as @actions/core does). */
 export type InputSource = (name: string) => string;

@@ -1,11 +1,11 @@
 /** Dispatches settings to their mode. */
-import type { NotifyModeSettings, Settings } from '../settings.js';
+import type { NotifyModeSettings, Settings } from '../core/settings.js';
 import { backup } from './backup.js';
 import { restore } from './restore.js';
 import { restoreTest } from './restore-test.js';
 import { retentionPrune } from './retention-prune.js';
 import { verifyLatest } from './verify-latest.js';
-import type { ModeResult, RunContext } from './types.js';
+import type { ModeResult, RunContext } from '../core/types.js';
 
 /** Every mode that works on a store (notify, which needs none, runs at the edge). */
 export async function runMode(

@@ -6,13 +6,13 @@
  * row count is compared with the manifest, the user's checks run, the recovery time is measured,
  * and the scratch database is dropped, pass, fail or cancel.
  */
-import { findBackup } from '../catalog.js';
-import { errorMessage } from '../errors.js';
-import { testFilesBackup } from '../files/restore-files.js';
-import { formatBytes, formatCount, formatSeconds } from '../format.js';
-import { withDatabase } from '../inputs/database.js';
-import type { Manifest } from '../manifest.js';
-import { withLocalArchive, type LocalArchive } from '../postgres/archive.js';
+import { findBackup } from '../storage/catalog.js';
+import { errorMessage } from '../core/errors.js';
+import { testFilesBackup } from './restore-files.js';
+import { formatBytes, formatCount, formatSeconds } from '../core/format.js';
+import { withDatabase } from '../postgres/database-url.js';
+import type { Manifest } from '../core/manifest.js';
+import { withLocalArchive, type LocalArchive } from '../restore/archive.js';
 import {
   applyDatabaseStatements,
   archiveDatabaseStatements,
@@ -26,14 +26,14 @@ import {
   runPgRestore,
   scratchName,
 } from '../postgres/restore.js';
-import type { Program } from '../postgres/programs.js';
+import type { Program } from '../process/programs.js';
 import { connect, exactRowCounts, type ServerVersion } from '../postgres/server.js';
 import { runChecks, type CheckResult } from '../restore/checks.js';
 import { compareCounts, countsTable, differenceLine, type Comparison } from '../restore/compare.js';
 import { Phases } from '../restore/phases.js';
-import { olderServerNote } from '../restore/versions.js';
-import type { DatabaseTarget, RestoreTestSettings } from '../settings.js';
-import { ModeFailure, type ModeResult, type RunContext, type Table } from './types.js';
+import { olderServerNote } from '../postgres/versions.js';
+import type { DatabaseTarget, RestoreTestSettings } from '../core/settings.js';
+import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 
 /** What the run learned, kept so that a failed run's summary still shows it. */
 interface Findings {

@@ -10,20 +10,20 @@
  * every role the archive names and the restoring role may act as the owners; otherwise it restores
  * the data without them rather than fail half-way, and says which roles were missing.
  */
-import { findBackup } from '../catalog.js';
-import { errorMessage } from '../errors.js';
-import { restoreFiles } from '../files/restore-files.js';
-import { formatCount, formatSeconds } from '../format.js';
-import type { Manifest } from '../manifest.js';
-import { archiveRoles, withLocalArchive, type LocalArchive } from '../postgres/archive.js';
-import type { Program } from '../postgres/programs.js';
-import { withDatabase } from '../inputs/database.js';
+import { findBackup } from '../storage/catalog.js';
+import { errorMessage } from '../core/errors.js';
+import { restoreFiles } from './restore-files.js';
+import { formatCount, formatSeconds } from '../core/format.js';
+import type { Manifest } from '../core/manifest.js';
+import { archiveRoles, withLocalArchive, type LocalArchive } from '../restore/archive.js';
+import type { Program } from '../process/programs.js';
+import { withDatabase } from '../postgres/database-url.js';
 import {
   applyDatabaseStatements,
   archiveDatabaseStatements,
   type Applied,
 } from '../postgres/database-settings.js';
-import type { DatabaseStatement } from '../restore/database-settings.js';
+import type { DatabaseStatement } from '../postgres/database-statements.js';
 import { createSide, prepareReplacement, swapIn, type Replacement } from '../postgres/replace.js';
 import {
   analyze,
@@ -37,9 +37,9 @@ import {
 } from '../postgres/restore.js';
 import { compareCounts, countsTable, differenceLine, type Comparison } from '../restore/compare.js';
 import { Phases } from '../restore/phases.js';
-import { olderServerNote } from '../restore/versions.js';
-import type { DatabaseTarget, RestoreSettings } from '../settings.js';
-import { ModeFailure, type ModeResult, type RunContext } from './types.js';
+import { olderServerNote } from '../postgres/versions.js';
+import type { DatabaseTarget, RestoreSettings } from '../core/settings.js';
+import { ModeFailure, type ModeResult, type RunContext } from '../core/types.js';
 
 interface Restored {
   manifest: Manifest;

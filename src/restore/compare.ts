@@ -1,7 +1,7 @@
 /** Row counts after a restore against the counts recorded at backup time. Pure. */
-import { formatCount } from '../format.js';
-import type { Table } from '../modes/types.js';
-import { bareKey, hasEntry, type ArchiveToc } from './toc.js';
+import { formatCount } from '../core/format.js';
+import type { Table } from '../core/types.js';
+import { bareKey, hasEntry, type ArchiveToc } from '../postgres/toc.js';
 
 export type TableStatus =
   | 'match'
