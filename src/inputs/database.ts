@@ -7,6 +7,7 @@ import os from 'node:os';
 import { InputError } from '../core/errors.js';
 import type { DatabaseTarget } from '../core/settings.js';
 import { describe } from '../postgres/database-url.js';
+import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
 
 const ACCEPTED = 'use postgresql://user:password@host:5432/database';
@@ -43,7 +44,7 @@ export interface DatabaseInput {
 
 export function readDatabaseUrl(
   inputs: Inputs,
-  name: string,
+  name: InputName,
   { databaseOptional = false } = {},
 ): DatabaseInput {
   const value = inputs.text(name);
