@@ -6,7 +6,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -19,6 +19,7 @@ import { restoreByHand } from './support/by-hand.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { failingProgram } from './support/failing-program.js';
 import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { filesUnder } from './support/listing.js';
 
 const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
@@ -37,15 +38,6 @@ afterAll(async () => {
   await source.drop();
   await rm(work, { recursive: true, force: true });
 });
-
-/** Every file under a folder, relative, sorted. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
-    .sort();
-}
 
 /** The run's text minus `::add-mask::` commands, which the runner consumes and never shows. */
 function visible(run: ActionRun): string {

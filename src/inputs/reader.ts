@@ -20,10 +20,7 @@ export class Inputs {
 
   /** One value per line; blank lines dropped (and `#` comments, where a line cannot start with #). */
   lines(name: InputName, { comments = true } = {}): string[] {
-    return this.source(name)
-      .split(/\r?\n/)
-      .map((line) => line.trim())
-      .filter((line) => line !== '' && !(comments && line.startsWith('#')));
+    return valueLines(this.source(name), { comments }).map(({ text }) => text);
   }
 
   oneOf<T extends string>(name: InputName, allowed: readonly T[], fallback: T): T {
@@ -78,4 +75,15 @@ export function listOf(values: readonly string[]): string {
   return values.length < 2
     ? values.join('')
     : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+}
+
+/** The lines of a text that hold a value, trimmed and with their 1-based numbers (see `lines`). */
+export function valueLines(
+  text: string,
+  { comments = true } = {},
+): { number: number; text: string }[] {
+  return text
+    .split(/\r?\n/)
+    .map((line, index) => ({ number: index + 1, text: line.trim() }))
+    .filter(({ text: line }) => line !== '' && !(comments && line.startsWith('#')));
 }
