@@ -17,6 +17,7 @@ import { readArchive } from '../pipeline/read.js';
 import { findZstdProgram, zstdToFile } from '../pipeline/zstd-program.js';
 import { errorMessage } from '../core/errors.js';
 import type { Phases } from './phases.js';
+import type { PgRestore } from './pg-restore.js';
 import { addRolesOf, emptyRoles, type ArchiveRoles } from '../postgres/roles.js';
 import { parseToc, type ArchiveToc } from '../postgres/toc.js';
 import { unsupportedFormatLine } from '../postgres/versions.js';
@@ -35,7 +36,7 @@ export async function withLocalArchive<T>(
   ctx: RunContext,
   manifest: Manifest,
   keys: Decryption,
-  pgRestore: Program,
+  { program: pgRestore }: PgRestore,
   phases: Phases,
   work: (archive: LocalArchive) => Promise<T>,
 ): Promise<T> {
