@@ -5,11 +5,11 @@
  * exit code is 0 on success, 1 on failure and 2 on a usage error.
  */
 import { readFileSync } from 'node:fs';
-import { InputError } from './errors.js';
-import { inputSource, parseArgs, USAGE, wantsHelp } from './cli-args.js';
-import { summaryText } from './report.js';
+import { InputError } from './core/errors.js';
+import { inputSource, parseArgs, USAGE, wantsHelp } from './inputs/cli-args.js';
+import { summaryText } from './core/report.js';
 import { execute, type Edge } from './run.js';
-import { cancelOnSignals } from './signals.js';
+import { cancelOnSignals } from './process/signals.js';
 
 const cliEdge: Edge = {
   info: (line) => process.stdout.write(`${line}\n`),

@@ -3,9 +3,9 @@ import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { summaryMarkdown } from './report.js';
+import { summaryMarkdown } from './core/report.js';
 import { execute, type Edge } from './run.js';
-import { cancelOnSignals } from './signals.js';
+import { cancelOnSignals } from './process/signals.js';
 
 const actionEdge: Edge = {
   info: (line) => core.info(line),

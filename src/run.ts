@@ -2,14 +2,13 @@
  * The shared implementation behind both entry points (the action and the command line): read and
  * check the inputs, run the mode, and hand the edge a report with every secret redacted.
  */
-import { CancelledError, errorMessage, InputError } from './errors.js';
-import { readSettings, type InputSource } from './inputs/index.js';
-import { runMode } from './modes/index.js';
-import { notifyMode } from './modes/notify.js';
+import { CancelledError, errorMessage, InputError } from './core/errors.js';
+import type { InputSource } from './inputs/reader.js';
+import { readSettings, runMode } from './modes/index.js';
 import { notifyEnd, notifyStart } from './notify/index.js';
-import { ModeFailure, type Logger, type ModeResult } from './modes/types.js';
-import { redactor, reportJson, type RunReport } from './report.js';
-import type { Settings } from './settings.js';
+import { ModeFailure, type Logger, type ModeResult } from './core/types.js';
+import { redactor, reportJson, type RunReport } from './core/report.js';
+import type { Settings } from './core/settings.js';
 import { openStore } from './storage/index.js';
 
 /** What an entry point provides: where lines, outputs and the summary go. */
@@ -55,16 +54,13 @@ export async function execute(
     for (const secret of settings.secrets) edge.mask(secret);
     redact = redactor(settings.secrets);
     for (const warning of await notifyStart(settings.notify)) log.warning(warning);
-    const result =
-      settings.mode === 'notify'
-        ? notifyMode(settings)
-        : await runMode(settings, {
-            store: await openStore(settings.storage, settings.s3, log.warning, options.env),
-            log,
-            now,
-            signal: options.signal,
-            env: options.env,
-          });
+    const result = await runMode(settings, async ({ storage, s3 }) => ({
+      store: await openStore(storage, s3, log.warning, options.env),
+      log,
+      now,
+      signal: options.signal,
+      env: options.env,
+    }));
     report = buildReport(source, settings, startedAt, now(), warnings, result);
   } catch (error) {
     report = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);

@@ -6,19 +6,20 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
 import pkg from '../package.json' with { type: 'json' };
-import { onPath } from '../src/postgres/programs.js';
+import { onPath } from '../src/process/programs.js';
 import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
 import { restoreByHand } from './support/by-hand.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { failingProgram } from './support/failing-program.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { filesUnder } from './support/listing.js';
 
 let source: FreshDatabase;
 let work: string;
@@ -35,15 +36,6 @@ afterAll(async () => {
   await source.drop();
   await rm(work, { recursive: true, force: true });
 });
-
-/** Every file under a folder, relative, sorted. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
-    .sort();
-}
 
 /** The run's text minus `::add-mask::` commands, which the runner consumes and never shows. */
 function visible(run: ActionRun): string {

@@ -4,8 +4,13 @@
  * not must come out unusable, with a line naming the key and the cause.
  */
 import { describe, expect, it } from 'vitest';
-import { CLOCK_TOLERANCE_MS, isComplete, judgeBackup, type SetEntry } from '../src/catalog.js';
-import { serializeManifest, type Manifest } from '../src/manifest.js';
+import {
+  CLOCK_TOLERANCE_MS,
+  isComplete,
+  judgeBackup,
+  type SetEntry,
+} from '../src/storage/catalog.js';
+import { serializeManifest, type Manifest } from '../src/core/manifest.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const ID = '20260601T110000Z-a1b2c3';

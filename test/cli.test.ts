@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inputSource, parseArgs, UsageError } from '../src/cli-args.js';
+import { inputSource, parseArgs, UsageError } from '../src/inputs/cli-args.js';
 import { fillSampleDatabase } from '../scripts/lib/sample-db.js';
 import { runCli } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';

@@ -7,10 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../src/errors.js';
-import { connectionString, readDatabaseUrl, withDatabase } from '../src/inputs/database.js';
+import { InputError } from '../src/core/errors.js';
+import { readDatabaseUrl } from '../src/inputs/database.js';
+import { connectionString, withDatabase } from '../src/postgres/database-url.js';
 import { Inputs } from '../src/inputs/reader.js';
-import { libpqEnv } from '../src/postgres/programs.js';
+import { libpqEnv } from '../src/process/programs.js';
 import { lastErrorLine, runAction } from './support/action.js';
 import { testDatabaseUrl } from './support/env.js';
 

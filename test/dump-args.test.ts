@@ -7,7 +7,7 @@ import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/pro
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findProgram } from '../src/postgres/programs.js';
+import { findProgram } from '../src/process/programs.js';
 import { refusedPgDumpArgument } from '../src/postgres/dump-args.js';
 import { dumpSelection } from '../src/postgres/dump-selection.js';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';

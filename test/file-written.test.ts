@@ -15,7 +15,7 @@ import { HashingCounter, hashWhileWritten } from '../src/pipeline/hash.js';
 import { findAgeProgram } from '../src/pipeline/age-program.js';
 import { chainInto, type Filter } from '../src/pipeline/chain.js';
 import { zstdFilter } from '../src/pipeline/zstd-program.js';
-import { onPath, start, succeeded } from '../src/postgres/programs.js';
+import { onPath, start, succeeded } from '../src/process/programs.js';
 import { DirectoryStore } from '../src/storage/directory.js';
 
 let dir: string;

@@ -1,6 +1,6 @@
 /** Numbers as the summaries show them. */
 import { describe, expect, it } from 'vitest';
-import { formatCount } from '../src/format.js';
+import { formatCount } from '../src/core/format.js';
 
 describe('formatCount', () => {
   it.each([

@@ -2,11 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/errors.js';
-import { readSettings } from '../src/inputs/index.js';
+import { InputError } from '../src/core/errors.js';
+import { readSettings } from '../src/modes/index.js';
 import { parseCheck } from '../src/inputs/checks.js';
-import { parseDuration } from '../src/duration.js';
-import type { BackupSettings, RestoreTestSettings } from '../src/settings.js';
+import { Inputs } from '../src/inputs/reader.js';
+import { parseDuration } from '../src/core/duration.js';
+import type { BackupSettings, RestoreTestSettings } from '../src/core/settings.js';
 import { BAD_INPUTS, DB } from './support/bad-inputs.js';
 
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -161,4 +162,13 @@ describe('durations', () => {
   it.each(['', '0s', '12h1d', '1d1d', '5', 'h', '1.5h', '-1h', '1y'])('refuses %j', (text) =>
     expect(parseDuration(text)).toBeUndefined(),
   );
+});
+
+describe('the input reader', () => {
+  it('takes only the inputs action.yml declares, so a misspelled name does not compile', () => {
+    const inputs = new Inputs(source({ 'database-url': DB }));
+    expect(inputs.text('database-url')).toBe(DB);
+    // @ts-expect-error: 'databse-url' is not an input name (tsc --noEmit fails if this compiles).
+    expect(inputs.text('databse-url')).toBe('');
+  });
 });

@@ -1,8 +1,8 @@
 /** Ids, keys and manifests: the stable storage layout, as pure logic. */
 import { describe, expect, it } from 'vitest';
-import { idTime, newBackupId } from '../src/ids.js';
-import { classifyKey, manifestKey, objectExtension, objectKey } from '../src/layout.js';
-import { parseManifest, serializeManifest, type Manifest } from '../src/manifest.js';
+import { idTime, newBackupId } from '../src/core/ids.js';
+import { classifyKey, manifestKey, objectExtension, objectKey } from '../src/core/layout.js';
+import { parseManifest, serializeManifest, type Manifest } from '../src/core/manifest.js';
 
 const ID = '20261122T030000Z-a1b2c3';
 

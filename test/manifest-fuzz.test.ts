@@ -5,7 +5,12 @@
  * the product reads of the right type and the object key its own: never any other error.
  */
 import { describe, expect, it } from 'vitest';
-import { ManifestError, parseManifest, serializeManifest, type Manifest } from '../src/manifest.js';
+import {
+  ManifestError,
+  parseManifest,
+  serializeManifest,
+  type Manifest,
+} from '../src/core/manifest.js';
 
 const KEY = 'shop/20261101T020000Z-a1b2c3.manifest.json';
 const VALID: Manifest = {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptStream, encryptStream } from '../src/pipeline/encrypt.js';
-import { own, release } from '../src/pipeline/owned.js';
+import { own, release } from '../src/process/owned.js';
 import { DirectoryStore } from '../src/storage/directory.js';
 
 let dir: string;

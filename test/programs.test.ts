@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { findProgram, helperEnv, unwrapped } from '../src/postgres/programs.js';
+import { findProgram, helperEnv, unwrapped } from '../src/process/programs.js';
 
 let root: string;
 let wrapped: string;

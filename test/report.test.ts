@@ -9,7 +9,7 @@ import {
   summaryMarkdown,
   type RunReport,
   type Truncated,
-} from '../src/report.js';
+} from '../src/core/report.js';
 
 function reportOf(tables: number): RunReport {
   const names = Array.from({ length: tables }, (_, i) => `public.table_number_${i}`);

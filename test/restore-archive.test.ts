@@ -1,9 +1,9 @@
 /** What restores read off an archive, as pure logic: its table of contents, roles and versions. */
 import { describe, expect, it } from 'vitest';
-import { addRolesOf, emptyRoles } from '../src/restore/roles.js';
-import { databaseStatements } from '../src/restore/database-settings.js';
-import { hasEntry, parseToc } from '../src/restore/toc.js';
-import { majorOf, olderServerNote, unsupportedFormatLine } from '../src/restore/versions.js';
+import { addRolesOf, emptyRoles } from '../src/postgres/roles.js';
+import { databaseStatements } from '../src/postgres/database-statements.js';
+import { hasEntry, parseToc } from '../src/postgres/toc.js';
+import { majorOf, olderServerNote, unsupportedFormatLine } from '../src/postgres/versions.js';
 
 const LISTING = `;
 ; Archive created at 2026-11-23 00:30:00 UTC

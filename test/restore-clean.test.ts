@@ -18,7 +18,7 @@ import {
   withDatabase,
 } from '../scripts/lib/pg-cluster.js';
 import { fillSampleDatabase, tableChecksums } from '../scripts/lib/sample-db.js';
-import { findProgram } from '../src/postgres/programs.js';
+import { findProgram } from '../src/process/programs.js';
 import { lastErrorLine, runAction, signalOnceShown, type RunOptions } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { testDatabaseUrl } from './support/env.js';

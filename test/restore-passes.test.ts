@@ -13,9 +13,9 @@ import { fillSampleDatabase, tableChecksums } from '../scripts/lib/sample-db.js'
 import { withClient } from '../scripts/lib/pg-cluster.js';
 import { readDatabaseUrl } from '../src/inputs/database.js';
 import { Inputs } from '../src/inputs/reader.js';
-import { findProgram, type Program } from '../src/postgres/programs.js';
+import { findProgram, type Program } from '../src/process/programs.js';
 import { restorePasses, runPgRestore } from '../src/postgres/restore.js';
-import type { DatabaseTarget } from '../src/settings.js';
+import type { DatabaseTarget } from '../src/core/settings.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 
 const run = promisify(execFile);

@@ -6,9 +6,9 @@ import {
   policyHasRule,
   type Candidate,
   type Decision,
-  type KeepPolicy,
   type KeepRule,
 } from '../src/retention/policy.js';
+import type { KeepPolicy } from '../src/core/settings.js';
 
 /*
  * Ids here are the UTC instant itself (plus a suffix for ties), so they sort by time like the

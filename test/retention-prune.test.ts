@@ -3,16 +3,17 @@
  * other sets and foreign keys untouched, leftovers of failed runs swept after the grace.
  */
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retentionPrune } from '../src/modes/retention-prune.js';
-import type { PruneSettings } from '../src/settings.js';
+import type { PruneSettings } from '../src/core/settings.js';
 import { runAction } from './support/action.js';
 import { countingS3Store, forgeInBucket } from './support/bucket.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { forgeBackup, forgeInDirectory, type Forged } from './support/forge.js';
+import { filesUnder } from './support/listing.js';
 
 const HOUR = 3_600_000;
 const START = Date.parse('2026-01-01T00:00:00Z');
@@ -24,14 +25,6 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'prune-test-'));
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
-
-async function keysUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
-    .sort();
-}
 
 /** The ids of the forged backups made at these UTC times. */
 function idsAt(forged: Forged[], times: string[]): string[] {
@@ -72,7 +65,7 @@ describe('a calendar policy over 480 backups in a directory', () => {
   ];
 
   it('dry-run reports exactly what it would delete and deletes nothing', async () => {
-    const before = await keysUnder(store);
+    const before = await filesUnder(store);
     const run = await runAction({
       mode: 'retention-prune',
       storage: store,
@@ -82,7 +75,7 @@ describe('a calendar policy over 480 backups in a directory', () => {
     });
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs).toMatchObject({ kept: '12', deleted: '468' });
-    expect(await keysUnder(store)).toEqual(before);
+    expect(await filesUnder(store)).toEqual(before);
     const details = run.report?.details as { deleted: string[] };
     expect(details.deleted).toHaveLength(468);
     expect(details.deleted).not.toContain(idsAt(forged, EXPECTED)[0]);
@@ -98,7 +91,7 @@ describe('a calendar policy over 480 backups in a directory', () => {
     });
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs).toMatchObject({ kept: '12', deleted: '468' });
-    const remaining = await keysUnder(store);
+    const remaining = await filesUnder(store);
     const expectedIds = idsAt(forged, EXPECTED);
     expect(remaining.filter((key) => key.startsWith('shop/2')).sort()).toEqual(
       expectedIds.flatMap((id) => [`shop/${id}.dump.zst`, `shop/${id}.manifest.json`]).sort(),
@@ -142,7 +135,7 @@ describe('leftovers of failed runs', () => {
       'keep-last': '5',
     });
     expect(run.code, run.stdout).toBe(0);
-    const remaining = await keysUnder(store);
+    const remaining = await filesUnder(store);
     expect(remaining).not.toContain(old.forged.objectKey);
     expect(remaining).toContain(running.forged.objectKey);
     expect(remaining).not.toContain(path.relative(store, crashed));
@@ -237,7 +230,7 @@ describe('safety rails', () => {
   it('refuses a policy with no rule before touching the store', async () => {
     const store = path.join(work, 'no-rule');
     await forgeInDirectory(store, 'x', TIMES.slice(0, 3));
-    const before = await keysUnder(store);
+    const before = await filesUnder(store);
     const run = await runAction({
       mode: 'retention-prune',
       storage: store,
@@ -246,6 +239,6 @@ describe('safety rails', () => {
     });
     expect(run.code).not.toBe(0);
     expect(run.stdout).toMatch(/::error::Input "keep-last": no keep rule given/);
-    expect(await keysUnder(store)).toEqual(before);
+    expect(await filesUnder(store)).toEqual(before);
   });
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../scripts/lib/pg-cluster.js';
 import { compareCounts } from '../src/restore/compare.js';
-import { hasEntry, parseToc } from '../src/restore/toc.js';
+import { hasEntry, parseToc } from '../src/postgres/toc.js';
 import { runAction } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { own } from '../src/pipeline/owned.js';
+import { own } from '../src/process/owned.js';
 import { S3Store } from '../src/storage/s3.js';
 import { testS3Bucket, testS3ClientConfig } from './support/env.js';
 

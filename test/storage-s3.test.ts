@@ -20,7 +20,7 @@ import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { S3Store, s3ClientConfig, type S3StoreOptions } from '../src/storage/s3.js';
 import { MAX_PARTS, partSizeFor } from '../src/storage/s3-upload.js';
-import { DeleteRefused } from '../src/storage/store.js';
+import { DeleteRefused } from '../src/core/store.js';
 
 const s3 = mockClient(S3Client);
 const BIG = 20 * 1024 * 1024; // more than one 16 MiB part: a multipart upload

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillSampleDatabase } from '../scripts/lib/sample-db.js';
 import { verifyLatest } from '../src/modes/verify-latest.js';
-import type { VerifySettings } from '../src/settings.js';
+import type { VerifySettings } from '../src/core/settings.js';
 import { lastErrorLine as lastError, runAction } from './support/action.js';
 import { countingS3Store, forgeInBucket } from './support/bucket.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';

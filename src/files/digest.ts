@@ -5,7 +5,7 @@
  * for files).
  */
 import { createHash } from 'node:crypto';
-import type { FileStats } from '../manifest.js';
+import type { FileStats } from '../core/manifest.js';
 
 export interface ListedEntry {
   name: string;

@@ -17,8 +17,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header } from 'tar-stream';
-import type { FileStats } from '../manifest.js';
-import { UnreadableArchiveError } from '../errors.js';
+import type { FileStats } from '../core/manifest.js';
+import { UnreadableArchiveError } from '../core/errors.js';
 import { fileStats, type ListedEntry } from './digest.js';
 
 type EntryHandler = (header: Header, name: string, body: Readable) => Promise<void>;

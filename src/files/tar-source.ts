@@ -8,7 +8,7 @@ import { lstat, readlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header, type Pack } from 'tar-stream';
-import type { Logger } from '../modes/types.js';
+import type { Logger } from '../core/types.js';
 import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
 import { fileStats, type ListedEntry } from './digest.js';
 import {

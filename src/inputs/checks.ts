@@ -1,9 +1,9 @@
 /** The restore-test `checks` and `checks-file` inputs: `schema.table >= N` or a boolean SQL query. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../errors.js';
-import type { Check } from '../settings.js';
-import type { Inputs } from './reader.js';
+import { InputError } from '../core/errors.js';
+import type { Check } from '../core/settings.js';
+import { valueLines, type Inputs } from './reader.js';
 
 const COUNT_CHECK = /^((?:[A-Za-z_][\w$]*\.)?[A-Za-z_][\w$]*)\s*(>=|<=|==|=|>|<)\s*(\d+)$/;
 const SQL_CHECK = /^(select|with|values)\b/i;
@@ -49,10 +49,10 @@ export async function readChecks(inputs: Inputs, cwd: string): Promise<Check[]> 
 
 /** The lines that hold a check (not blank, not a `#` comment), each with its line number. */
 function numberedLines(text: string): { where: string; text: string }[] {
-  return text
-    .split(/\r?\n/)
-    .map((line, index) => ({ where: `line ${index + 1}`, text: line.trim() }))
-    .filter(({ text: line }) => line !== '' && !line.startsWith('#'));
+  return valueLines(text).map(({ number, text: line }) => ({
+    where: `line ${number}`,
+    text: line,
+  }));
 }
 
 async function readChecksFile(inputs: Inputs, cwd: string) {

@@ -1,8 +1,8 @@
 /** The PostgreSQL client inputs: `postgres-client`, `pg-bin-dir` and `pg-client-mirror`. */
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../errors.js';
-import type { ClientSettings } from '../settings.js';
+import { InputError } from '../core/errors.js';
+import type { ClientSettings } from '../core/settings.js';
 import type { Inputs } from './reader.js';
 
 export const DEFAULT_CLIENT_MIRROR = 'https://apt.postgresql.org/pub/repos/apt';

@@ -1,6 +1,6 @@
 /** The age inputs: recipients or a passphrase to encrypt, identities or a passphrase to decrypt. */
-import { InputError } from '../errors.js';
-import type { Decryption } from '../settings.js';
+import { InputError } from '../core/errors.js';
+import type { Decryption } from '../core/settings.js';
 import type { Inputs } from './reader.js';
 
 export async function readEncryption(

@@ -4,8 +4,10 @@
  * that no guard sees, so only parameters that cannot change which database is reached are kept.
  */
 import os from 'node:os';
-import { InputError } from '../errors.js';
-import type { DatabaseTarget } from '../settings.js';
+import { InputError } from '../core/errors.js';
+import type { DatabaseTarget } from '../core/settings.js';
+import { describe } from '../postgres/database-url.js';
+import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
 
 const ACCEPTED = 'use postgresql://user:password@host:5432/database';
@@ -42,7 +44,7 @@ export interface DatabaseInput {
 
 export function readDatabaseUrl(
   inputs: Inputs,
-  name: string,
+  name: InputName,
   { databaseOptional = false } = {},
 ): DatabaseInput {
   const value = inputs.text(name);
@@ -137,46 +139,4 @@ function passwordForms(value: string, url: URL, password: string): string[] {
   const written = /^[^:]+:\/\/[^:@/]*:([^@/]*)@/.exec(value)?.[1];
   const forms = [password, url.password, encodeURIComponent(password), written, value];
   return [...new Set(forms.filter((form): form is string => Boolean(form)))];
-}
-
-type Parts = Omit<DatabaseTarget, 'display'> & { scheme?: string };
-
-/** The target with its printable form: the password shown as `***`. */
-function describe({ scheme = 'postgresql:', ...parts }: Parts): DatabaseTarget {
-  const host = parts.host.startsWith('/')
-    ? encodeURIComponent(parts.host)
-    : parts.host.includes(':')
-      ? `[${parts.host}]`
-      : parts.host;
-  const auth = `${encodeURIComponent(parts.user)}${parts.password === undefined ? '' : ':***'}@`;
-  const query = new URLSearchParams(parts.params).toString();
-  const display = `${scheme}//${auth}${host}:${parts.port}/${encodeURIComponent(parts.database)}${query ? `?${query}` : ''}`;
-  return { ...parts, display };
-}
-
-/** The same server with another database, e.g. the scratch database of a restore test. */
-export function withDatabase(target: DatabaseTarget, database: string): DatabaseTarget {
-  const { display, ...parts } = target;
-  const scheme = /^[a-z]+:/.exec(display)?.[0];
-  return describe({ ...parts, database, scheme });
-}
-
-/**
- * The connection as one libpq keyword/value string, every value quoted: pg_dump and pg_restore
- * take it as `--dbname` and cannot read a database named `a=b` or `postgres://x` as another
- * connection string. The password is not in it (it reaches them through PGPASSWORD).
- */
-export function connectionString(target: DatabaseTarget): string {
-  const pairs: [string, string | number][] = [
-    ['host', target.host],
-    ['port', target.port],
-    ['user', target.user],
-    ['dbname', target.database],
-    ...Object.entries(target.params),
-  ];
-  return pairs.map(([key, value]) => `${key}=${quoteValue(String(value))}`).join(' ');
-}
-
-function quoteValue(value: string): string {
-  return `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 }

@@ -1,31 +1,29 @@
 /** The input reader every parser shares: trimming, lists, choices, numbers, durations. */
-import { InputError } from '../errors.js';
-import { DURATION_HELP, parseDuration } from '../duration.js';
+import { InputError } from '../core/errors.js';
+import { DURATION_HELP, parseDuration } from '../core/duration.js';
+import type { InputName } from './names.js';
 
 /** Returns an input's raw value, or '' when it was not given (as @actions/core does). */
-export type InputSource = (name: string) => string;
+export type InputSource = (name: InputName) => string;
 
-/** Reads inputs with the helpers every parser shares. */
+/** Reads inputs with the helpers every parser shares; names are typed, so a misspelled one does not compile. */
 export class Inputs {
   constructor(private readonly source: InputSource) {}
 
-  text(name: string): string {
+  text(name: InputName): string {
     return this.source(name).trim();
   }
 
-  optional(name: string): string | undefined {
+  optional(name: InputName): string | undefined {
     return this.text(name) || undefined;
   }
 
   /** One value per line; blank lines dropped (and `#` comments, where a line cannot start with #). */
-  lines(name: string, { comments = true } = {}): string[] {
-    return this.source(name)
-      .split(/\r?\n/)
-      .map((line) => line.trim())
-      .filter((line) => line !== '' && !(comments && line.startsWith('#')));
+  lines(name: InputName, { comments = true } = {}): string[] {
+    return valueLines(this.source(name), { comments }).map(({ text }) => text);
   }
 
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  oneOf<T extends string>(name: InputName, allowed: readonly T[], fallback: T): T {
     const value = this.text(name) || fallback;
     if (!(allowed as readonly string[]).includes(value)) {
       throw new InputError(name, `"${value}" is not accepted; use ${listOf(allowed)}`);
@@ -33,7 +31,7 @@ export class Inputs {
     return value as T;
   }
 
-  boolean(name: string, fallback: boolean): boolean {
+  boolean(name: InputName, fallback: boolean): boolean {
     const value = this.text(name).toLowerCase();
     if (value === '') return fallback;
     if (value === 'true' || value === 'yes') return true;
@@ -41,7 +39,7 @@ export class Inputs {
     throw new InputError(name, `"${this.text(name)}" is not accepted; use true or false`);
   }
 
-  integer(name: string, { min, max }: { min: number; max: number }): number | undefined {
+  integer(name: InputName, { min, max }: { min: number; max: number }): number | undefined {
     const value = this.text(name);
     if (value === '') return undefined;
     const parsed = /^-?\d+$/.test(value) ? Number(value) : NaN;
@@ -54,7 +52,7 @@ export class Inputs {
     return parsed;
   }
 
-  duration(name: string, fallback?: string): number {
+  duration(name: InputName, fallback?: string): number {
     const value = this.text(name) || fallback || '';
     const ms = parseDuration(value);
     if (ms === undefined)
@@ -63,7 +61,7 @@ export class Inputs {
   }
 
   /** A URL input that is a secret (webhooks): checked for shape, never echoed back. */
-  secretUrl(name: string): string | undefined {
+  secretUrl(name: InputName): string | undefined {
     const value = this.optional(name);
     if (value === undefined) return undefined;
     if (!/^https?:\/\/[^\s/]+/i.test(value) || !URL.canParse(value)) {
@@ -77,4 +75,15 @@ export function listOf(values: readonly string[]): string {
   return values.length < 2
     ? values.join('')
     : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+}
+
+/** The lines of a text that hold a value, trimmed and with their 1-based numbers (see `lines`). */
+export function valueLines(
+  text: string,
+  { comments = true } = {},
+): { number: number; text: string }[] {
+  return text
+    .split(/\r?\n/)
+    .map((line, index) => ({ number: index + 1, text: line.trim() }))
+    .filter(({ text: line }) => line !== '' && !(comments && line.startsWith('#')));
 }

@@ -1,15 +1,15 @@
 /** The `backup` mode: dump the source, compress, encrypt, upload while hashing, then publish the manifest. */
-import { errorMessage, InputError } from '../errors.js';
-import { newBackupId } from '../ids.js';
-import { formatBytes, formatCount, formatRate, formatSeconds } from '../format.js';
+import { errorMessage, InputError } from '../core/errors.js';
+import { newBackupId } from '../core/ids.js';
+import { formatBytes, formatCount, formatRate, formatSeconds } from '../core/format.js';
 import { publish, type Published } from '../pipeline/publish.js';
 import type { ArchiveSource } from '../pipeline/source.js';
 import { openFilesSource } from '../files/tar-source.js';
 import { openDumpSource, planDump } from '../postgres/dump.js';
-import { githubRun } from '../run-info.js';
-import type { BackupSettings } from '../settings.js';
-import { TOOL } from '../version.js';
-import type { ModeResult, RunContext } from './types.js';
+import { githubRun } from '../core/run-info.js';
+import type { BackupSettings } from '../core/settings.js';
+import { TOOL } from '../core/version.js';
+import type { ModeResult, RunContext } from '../core/types.js';
 
 export async function backup(settings: BackupSettings, ctx: RunContext): Promise<ModeResult> {
   const started = ctx.now();

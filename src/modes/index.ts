@@ -1,27 +1,63 @@
-/** Dispatches settings to their mode. */
-import type { NotifyModeSettings, Settings } from '../settings.js';
+/**
+ * Every mode, registered once: how its settings are read from the inputs, and how it runs. The
+ * registry is keyed by the mode's name, so a mode left out or registered twice does not compile.
+ */
+import type { CommonSettings, Mode, Settings } from '../core/settings.js';
+import { MODES } from '../core/settings.js';
+import type { ModeResult, RunContext } from '../core/types.js';
+import { readBackup } from '../inputs/backup.js';
+import { readNotifyMode } from '../inputs/notify.js';
+import { Inputs, type InputSource } from '../inputs/reader.js';
+import { readRestoreTest } from '../inputs/restore-test.js';
+import { readRestore } from '../inputs/restore.js';
+import { readPrune } from '../inputs/retention-prune.js';
+import { readVerify } from '../inputs/verify-latest.js';
 import { backup } from './backup.js';
+import { notifyMode } from './notify.js';
 import { restore } from './restore.js';
 import { restoreTest } from './restore-test.js';
 import { retentionPrune } from './retention-prune.js';
 import { verifyLatest } from './verify-latest.js';
-import type { ModeResult, RunContext } from './types.js';
 
-/** Every mode that works on a store (notify, which needs none, runs at the edge). */
-export async function runMode(
-  settings: Exclude<Settings, NotifyModeSettings>,
-  ctx: RunContext,
-): Promise<ModeResult> {
-  switch (settings.mode) {
-    case 'backup':
-      return backup(settings, ctx);
-    case 'verify-latest':
-      return verifyLatest(settings, ctx);
-    case 'restore-test':
-      return restoreTest(settings, ctx);
-    case 'restore':
-      return restore(settings, ctx);
-    case 'retention-prune':
-      return retentionPrune(settings, ctx);
-  }
+/** Opens the store a mode works on: only modes that need one call it (notify does not). */
+export type OpenContext = (settings: CommonSettings) => Promise<RunContext>;
+
+interface ModeDefinition<S extends Settings> {
+  read(inputs: Inputs, cwd: string): S | Promise<S>;
+  run(settings: S, open: OpenContext): ModeResult | Promise<ModeResult>;
+}
+
+type SettingsOf<M extends Mode> = Extract<Settings, { mode: M }>;
+
+/** A mode that works on a store: its context (and so the store) is opened when it runs. */
+function withStore<S extends SettingsOf<Exclude<Mode, 'notify'>>>(
+  read: ModeDefinition<S>['read'],
+  run: (settings: S, ctx: RunContext) => Promise<ModeResult>,
+): ModeDefinition<S> {
+  return { read, run: async (settings, open) => run(settings, await open(settings)) };
+}
+
+const REGISTRY: { [M in Mode]: ModeDefinition<SettingsOf<M>> } = {
+  backup: withStore(readBackup, backup),
+  'verify-latest': withStore(readVerify, verifyLatest),
+  'restore-test': withStore(readRestoreTest, restoreTest),
+  restore: withStore(readRestore, restore),
+  'retention-prune': withStore(readPrune, retentionPrune),
+  notify: { read: readNotifyMode, run: notifyMode },
+};
+
+/**
+ * Builds and validates the settings for the mode the inputs name. Nothing here touches the
+ * network, the database or the store: a bad input is found before any work starts.
+ */
+export async function readSettings(source: InputSource, cwd = process.cwd()): Promise<Settings> {
+  const inputs = new Inputs(source);
+  const mode = inputs.oneOf<Mode>('mode', MODES, 'backup');
+  return REGISTRY[mode].read(inputs, cwd);
+}
+
+export async function runMode(settings: Settings, open: OpenContext): Promise<ModeResult> {
+  // TypeScript cannot pair a union member with its own entry; the registry's type guarantees it.
+  const definition = REGISTRY[settings.mode] as ModeDefinition<Settings>;
+  return definition.run(settings, open);
 }

@@ -3,8 +3,8 @@
  * service container that never started, a cancelled run) through the same channels. A failure or
  * cancellation fails this step too, so the run's own status stays truthful.
  */
-import type { NotifyModeSettings } from '../settings.js';
-import { ModeFailure, type ModeResult } from './types.js';
+import type { NotifyModeSettings } from '../core/settings.js';
+import { ModeFailure, type ModeResult } from '../core/types.js';
 
 export function notifyMode(settings: NotifyModeSettings): ModeResult {
   const what = settings.message ?? `the workflow's jobs ended with: ${settings.result}`;

@@ -6,13 +6,13 @@
  * row count is compared with the manifest, the user's checks run, the recovery time is measured,
  * and the scratch database is dropped, pass, fail or cancel.
  */
-import { findBackup } from '../catalog.js';
-import { errorMessage } from '../errors.js';
-import { testFilesBackup } from '../files/restore-files.js';
-import { formatBytes, formatCount, formatSeconds } from '../format.js';
-import { withDatabase } from '../inputs/database.js';
-import type { Manifest } from '../manifest.js';
-import { withLocalArchive, type LocalArchive } from '../postgres/archive.js';
+import { findBackup } from '../storage/catalog.js';
+import { errorMessage } from '../core/errors.js';
+import { testFilesBackup } from './restore-files.js';
+import { formatBytes, formatCount, formatSeconds } from '../core/format.js';
+import { withDatabase } from '../postgres/database-url.js';
+import type { Manifest } from '../core/manifest.js';
+import { withLocalArchive, type LocalArchive } from '../restore/archive.js';
 import {
   applyDatabaseStatements,
   archiveDatabaseStatements,
@@ -22,18 +22,22 @@ import {
   checkScratchServer,
   createDatabase,
   dropDatabase,
-  restoreProgram,
-  runPgRestore,
   scratchName,
 } from '../postgres/restore.js';
-import type { Program } from '../postgres/programs.js';
+import type { Program } from '../process/programs.js';
 import { connect, exactRowCounts, type ServerVersion } from '../postgres/server.js';
 import { runChecks, type CheckResult } from '../restore/checks.js';
-import { compareCounts, countsTable, differenceLine, type Comparison } from '../restore/compare.js';
+import {
+  compareCounts,
+  countsTable,
+  differenceLine,
+  exactCounts,
+  type Comparison,
+} from '../restore/compare.js';
 import { Phases } from '../restore/phases.js';
-import { olderServerNote } from '../restore/versions.js';
-import type { DatabaseTarget, RestoreTestSettings } from '../settings.js';
-import { ModeFailure, type ModeResult, type RunContext, type Table } from './types.js';
+import { choosePgRestore, timedPgRestore, type PgRestore } from '../restore/pg-restore.js';
+import type { DatabaseTarget, RestoreTestSettings } from '../core/settings.js';
+import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 
 /** What the run learned, kept so that a failed run's summary still shows it. */
 interface Findings {
@@ -56,8 +60,7 @@ interface TestRun {
   /** The scratch server. */
   server: DatabaseTarget;
   phases: Phases;
-  /** Why a restore may fail on this server (older than the backup's), for the failure message. */
-  hint?: string;
+  pgRestore: PgRestore;
   findings: Findings;
 }
 
@@ -75,17 +78,15 @@ export async function restoreTest(
     );
   }
   const version = await checkScratchServer(server, ctx.signal);
-  const pgRestore = await restoreProgram(manifest, settings.client, ctx);
-  const hint = olderServerNote(manifest.source.serverVersion, version);
-  if (hint) ctx.log.warning(hint);
+  const pgRestore = await choosePgRestore(manifest, settings.client, ctx, version);
   const findings: Findings = {
     manifest,
     scratch: scratchName(settings.name),
-    pgRestore,
+    pgRestore: pgRestore.program,
     server: version,
     checks: [],
   };
-  const run: TestRun = { settings, ctx, server, phases, hint, findings };
+  const run: TestRun = { settings, ctx, server, phases, pgRestore, findings };
   // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
   const scratchMade = createDatabase(server, findings.scratch);
   scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
@@ -119,14 +120,11 @@ async function testInScratch(
   const target = withDatabase(server, scratch);
   await scratchMade;
   findings.restoreStarted = true;
-  await phases.time('restore (pg_restore)', () =>
-    runPgRestore(findings.pgRestore, archive.file, target, {
-      jobs: settings.jobs,
-      keepOwners: false,
-      signal: ctx.signal,
-      hint: run.hint,
-    }),
-  );
+  await timedPgRestore(run.pgRestore, phases, archive.file, target, {
+    jobs: settings.jobs,
+    keepOwners: false,
+    signal: ctx.signal,
+  });
   if (settings.databaseSettings) await compareSettings(run, archive, target);
   await inspect(run, target);
 }
@@ -156,7 +154,7 @@ async function inspect(run: TestRun, target: DatabaseTarget): Promise<void> {
   const client = await connect(target, ctx.signal);
   try {
     const found = await phases.time('compare row counts', () => exactRowCounts(client));
-    const expected = manifest.rowCountsMode === 'exact' ? manifest.rowCounts : undefined;
+    const expected = exactCounts(manifest);
     if (!expected) {
       ctx.log.warning(
         `the manifest has no exact row counts (row-counts: ${manifest.rowCountsMode ?? 'off'}); only the restore and the checks were tested`,

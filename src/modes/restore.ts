@@ -10,36 +10,39 @@
  * every role the archive names and the restoring role may act as the owners; otherwise it restores
  * the data without them rather than fail half-way, and says which roles were missing.
  */
-import { findBackup } from '../catalog.js';
-import { errorMessage } from '../errors.js';
-import { restoreFiles } from '../files/restore-files.js';
-import { formatCount, formatSeconds } from '../format.js';
-import type { Manifest } from '../manifest.js';
-import { archiveRoles, withLocalArchive, type LocalArchive } from '../postgres/archive.js';
-import type { Program } from '../postgres/programs.js';
-import { withDatabase } from '../inputs/database.js';
+import { findBackup } from '../storage/catalog.js';
+import { errorMessage } from '../core/errors.js';
+import { restoreFiles } from './restore-files.js';
+import { formatCount, formatSeconds } from '../core/format.js';
+import type { Manifest } from '../core/manifest.js';
+import { archiveRoles, withLocalArchive, type LocalArchive } from '../restore/archive.js';
+import { withDatabase } from '../postgres/database-url.js';
 import {
   applyDatabaseStatements,
   archiveDatabaseStatements,
   type Applied,
 } from '../postgres/database-settings.js';
-import type { DatabaseStatement } from '../restore/database-settings.js';
+import type { DatabaseStatement } from '../postgres/database-statements.js';
 import { createSide, prepareReplacement, swapIn, type Replacement } from '../postgres/replace.js';
 import {
   analyze,
   countRows,
   dropDatabase,
   inspectTarget,
-  restoreProgram,
-  runPgRestore,
   unusableRoles,
   type TargetState,
 } from '../postgres/restore.js';
-import { compareCounts, countsTable, differenceLine, type Comparison } from '../restore/compare.js';
+import {
+  compareCounts,
+  countsTable,
+  differenceLine,
+  exactCounts,
+  type Comparison,
+} from '../restore/compare.js';
 import { Phases } from '../restore/phases.js';
-import { olderServerNote } from '../restore/versions.js';
-import type { DatabaseTarget, RestoreSettings } from '../settings.js';
-import { ModeFailure, type ModeResult, type RunContext } from './types.js';
+import { choosePgRestore, timedPgRestore, type PgRestore } from '../restore/pg-restore.js';
+import type { DatabaseTarget, RestoreSettings } from '../core/settings.js';
+import { ModeFailure, type ModeResult, type RunContext } from '../core/types.js';
 
 interface Restored {
   manifest: Manifest;
@@ -73,10 +76,8 @@ type Outcome =
 interface RestoreRun {
   settings: RestoreSettings;
   ctx: RunContext;
-  pgRestore: Program;
+  pgRestore: PgRestore;
   phases: Phases;
-  /** Why a restore may fail on this server (older than the backup's), for the failure message. */
-  hint?: string;
   restored: Restored;
 }
 
@@ -106,11 +107,9 @@ export async function restore(settings: RestoreSettings, ctx: RunContext): Promi
   const replacement = settings.clean
     ? await prepareReplacement(target, ctx.log, ctx.signal)
     : undefined;
-  const pgRestore = await restoreProgram(manifest, settings.client, ctx);
-  const hint = olderServerNote(manifest.source.serverVersion, state.server);
-  if (hint) ctx.log.warning(hint);
+  const pgRestore = await choosePgRestore(manifest, settings.client, ctx, state.server);
   const restored: Restored = { manifest, target, state, replacement, outcome: 'untouched' };
-  const run: RestoreRun = { settings, ctx, pgRestore, phases, hint, restored };
+  const run: RestoreRun = { settings, ctx, pgRestore, phases, restored };
   try {
     await withLocalArchive(ctx, manifest, settings.decryption, pgRestore, phases, (archive) => {
       restored.archive = archive;
@@ -136,7 +135,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
   const into = replacement ? withDatabase(target, replacement.side) : target;
   const roles = await unusableRoles(
     target,
-    await archiveRoles(pgRestore, archive.file),
+    await archiveRoles(pgRestore.program, archive.file),
     ctx.signal,
   );
   restored.ownersSkipped = ownersSkippedBecause(roles);
@@ -152,14 +151,11 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
     `sha256 of ${manifest.object.key} verified; restoring into ${replacement ? `${replacement.side}, to replace ${target.database} once checked` : target.display}`,
   );
   if (!replacement) restored.outcome = 'partial';
-  await phases.time('restore (pg_restore)', () =>
-    runPgRestore(pgRestore, archive.file, into, {
-      jobs: settings.jobs,
-      keepOwners: !restored.ownersSkipped,
-      signal: ctx.signal,
-      hint: run.hint,
-    }),
-  );
+  await timedPgRestore(pgRestore, phases, archive.file, into, {
+    jobs: settings.jobs,
+    keepOwners: !restored.ownersSkipped,
+    signal: ctx.signal,
+  });
   await phases.time('analyze', () => analyze(into, ctx.signal));
   const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
   restored.comparison = compare(manifest, counts, archive, replacement !== undefined);
@@ -199,7 +195,7 @@ async function applySettings(
   into: DatabaseTarget,
 ): Promise<void> {
   const { ctx, pgRestore, restored } = run;
-  const statements = await archiveDatabaseStatements(pgRestore, archive.file);
+  const statements = await archiveDatabaseStatements(pgRestore.program, archive.file);
   restored.comment = restored.replacement
     ? statements.find((statement) => statement.kind === 'comment')
     : undefined;
@@ -256,7 +252,7 @@ function compare(
   archive: LocalArchive,
   fresh: boolean,
 ): Comparison {
-  const expected = manifest.rowCountsMode === 'exact' ? manifest.rowCounts : undefined;
+  const expected = exactCounts(manifest);
   return compareCounts(expected ?? counts, counts, { toc: archive.toc, strangersFail: fresh });
 }
 

@@ -13,17 +13,17 @@ import {
   unusableText,
   type CompleteBackup,
   type UnusableBackup,
-} from '../catalog.js';
-import { formatDuration } from '../duration.js';
-import { errorMessage } from '../errors.js';
-import { formatCount } from '../format.js';
-import { idTime } from '../ids.js';
-import { classifyKey, manifestKey } from '../layout.js';
+} from '../storage/catalog.js';
+import { formatDuration } from '../core/duration.js';
+import { errorMessage } from '../core/errors.js';
+import { formatCount } from '../core/format.js';
+import { idTime } from '../core/ids.js';
+import { classifyKey, manifestKey } from '../core/layout.js';
 import { decide, type Decision } from '../retention/policy.js';
 import { planPrune, staleUploads, type PrunePlan } from '../retention/plan.js';
-import type { PruneSettings } from '../settings.js';
+import type { PruneSettings } from '../core/settings.js';
 import { DeleteRefused, type IncompleteUpload, type RefusedKey } from '../storage/index.js';
-import type { ModeResult, RunContext, Table } from './types.js';
+import type { ModeResult, RunContext, Table } from '../core/types.js';
 
 /** Summary tables list at most this many rows each; the report holds them all. */
 const ROWS_SHOWN = 200;

@@ -13,19 +13,19 @@ import {
   type SetEntry,
   type SetListing,
   type UnusableBackup,
-} from '../catalog.js';
-import { errorMessage } from '../errors.js';
-import { formatDuration } from '../duration.js';
-import { formatBytes, formatCount } from '../format.js';
-import { idTime } from '../ids.js';
-import type { Manifest } from '../manifest.js';
+} from '../storage/catalog.js';
+import { errorMessage } from '../core/errors.js';
+import { formatDuration } from '../core/duration.js';
+import { formatBytes, formatCount } from '../core/format.js';
+import { idTime } from '../core/ids.js';
+import type { Manifest } from '../core/manifest.js';
 import { readArchive } from '../pipeline/read.js';
 import { restoreProgram } from '../postgres/restore.js';
-import type { VerifySettings } from '../settings.js';
+import type { VerifySettings } from '../core/settings.js';
 import { filesMismatch } from '../files/digest.js';
 import { checkArchive, type ArchiveContents } from '../verify/archive-check.js';
 import { brokenRules, sizeChange } from '../verify/rules.js';
-import { ModeFailure, type ModeResult, type RunContext, type Table } from './types.js';
+import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 
 const TREND_ROWS = 7;
 

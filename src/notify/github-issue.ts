@@ -2,7 +2,7 @@
  * One open issue per failing set: opened on the first failure, commented on later ones, closed
  * with a comment on the next success. GITHUB_API_URL is honoured (GitHub Enterprise, tests).
  */
-import type { RunReport } from '../report.js';
+import type { RunReport } from '../core/report.js';
 import { issueBody, issueTitle } from './messages.js';
 
 export const ISSUE_LABEL = 'backup-failure';

@@ -3,10 +3,10 @@
  * convention) and a GitHub issue. A channel that cannot be reached is a warning; it never hides
  * or replaces the mode's own result.
  */
-import { errorMessage } from '../errors.js';
-import type { RunReport } from '../report.js';
-import { githubRun } from '../run-info.js';
-import type { NotifySettings } from '../settings.js';
+import { errorMessage } from '../core/errors.js';
+import type { RunReport } from '../core/report.js';
+import { githubRun } from '../core/run-info.js';
+import type { NotifySettings } from '../core/settings.js';
 import { updateFailureIssue } from './github-issue.js';
 import { defaultDelivery, send, type Delivery } from './http.js';
 import { slackMessage, webhookPayload } from './messages.js';

@@ -1,5 +1,5 @@
 /** What each channel says: pure functions of the run's report. */
-import type { RunReport } from '../report.js';
+import type { RunReport } from '../core/report.js';
 
 /** The webhook payload, versioned so receivers can rely on its shape. */
 export interface WebhookPayload {

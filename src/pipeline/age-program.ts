@@ -4,7 +4,7 @@
  * otherwise reads, seals and writes each 64 KiB chunk (docs/benchmarks.md). The file is the same
  * format either way.
  */
-import { onPath } from '../postgres/programs.js';
+import { onPath } from '../process/programs.js';
 import type { Filter } from './chain.js';
 import type { EncryptionKeys } from './encrypt.js';
 

@@ -5,7 +5,7 @@
  * file write or part copy), which on a small machine costs a large share of what compressing does.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { own } from './owned.js';
+import { own } from '../process/owned.js';
 
 /** Large enough that per-chunk costs vanish, small enough that memory stays bounded. */
 const BATCH_BYTES = 1024 * 1024;

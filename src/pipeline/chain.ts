@@ -12,7 +12,7 @@ import {
   stopIfRunning,
   succeeded,
   type Child,
-} from '../postgres/programs.js';
+} from '../process/programs.js';
 import type { DirectOutput } from './source.js';
 
 /** A program that reads its stdin and writes its stdout. */

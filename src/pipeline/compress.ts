@@ -1,7 +1,7 @@
 /** Compression layers, from Node's own zlib (zstd needs Node 22.15 or later; the action runs on node24). */
 import zlib from 'node:zlib';
 import type { Duplex, Transform } from 'node:stream';
-import type { Compression } from '../layout.js';
+import type { Compression } from '../core/layout.js';
 import { zstdThrough } from './zstd-program.js';
 
 /** zstd level 3 is zstd's own default: close to gzip -9's size at many times its speed. */

@@ -8,8 +8,8 @@
 import { createCipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { Decryption } from '../settings.js';
-import { own, release } from './owned.js';
+import type { Decryption } from '../core/settings.js';
+import { own, release } from '../process/owned.js';
 
 export interface EncryptionKeys {
   recipients: string[];

@@ -3,11 +3,11 @@
  * manifest, last. A failure at any step leaves neither the object nor a manifest behind.
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
-import { CancelledError, errorMessage } from '../errors.js';
-import { formatBytes, formatRate } from '../format.js';
-import { manifestKey, objectExtension, objectKey, type Compression } from '../layout.js';
-import { serializeManifest, type Manifest } from '../manifest.js';
-import type { Logger } from '../modes/types.js';
+import { CancelledError, errorMessage } from '../core/errors.js';
+import { formatBytes, formatRate } from '../core/format.js';
+import { manifestKey, objectExtension, objectKey, type Compression } from '../core/layout.js';
+import { serializeManifest, type Manifest } from '../core/manifest.js';
+import type { Logger } from '../core/types.js';
 import type { FileSink, Store } from '../storage/index.js';
 import { compressor, levelOf } from './compress.js';
 import { findAgeProgram } from './age-program.js';

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import type { Manifest } from '../manifest.js';
-import type { Decryption } from '../settings.js';
+import type { Manifest } from '../core/manifest.js';
+import type { Decryption } from '../core/settings.js';
 import type { Store } from '../storage/index.js';
 import { decompressor } from './compress.js';
 import { decryptStream } from './encrypt.js';

@@ -1,7 +1,7 @@
 /** What a backup source (a database dump, a directory tree) hands to the publishing pipeline. */
 import type { Readable } from 'node:stream';
-import type { ArchiveFormat } from '../layout.js';
-import type { FileStats, Manifest } from '../manifest.js';
+import type { ArchiveFormat } from '../core/layout.js';
+import type { FileStats, Manifest } from '../core/manifest.js';
 import type { ExpectedPrefix } from './compressed-prefix.js';
 
 export interface SourceFacts {

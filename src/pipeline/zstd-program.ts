@@ -17,7 +17,7 @@ import {
   succeeded,
   type Child,
   type Ended,
-} from '../postgres/programs.js';
+} from '../process/programs.js';
 import type { Filter } from './chain.js';
 
 /** The zstd program on PATH, unless BACKUP_ACTION_ZSTD=node asks for Node's binding. */

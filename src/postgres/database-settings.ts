@@ -5,10 +5,10 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { errorMessage } from '../errors.js';
-import { databaseStatements, type DatabaseStatement } from '../restore/database-settings.js';
-import type { DatabaseTarget } from '../settings.js';
-import { failureLine, start, type Program } from './programs.js';
+import { errorMessage } from '../core/errors.js';
+import { databaseStatements, type DatabaseStatement } from './database-statements.js';
+import type { DatabaseTarget } from '../core/settings.js';
+import { failureLine, start, type Program } from '../process/programs.js';
 import { connect } from './server.js';
 
 const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE PROPERTIES|COMMENT) - /;

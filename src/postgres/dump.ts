@@ -5,10 +5,10 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import { connectionString } from '../inputs/database.js';
+import { connectionString } from './database-url.js';
 import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
-import { hasEntry, parseToc, type ArchiveToc } from '../restore/toc.js';
-import type { BackupSettings, DatabaseTarget } from '../settings.js';
+import { hasEntry, parseToc, type ArchiveToc } from './toc.js';
+import type { BackupSettings, DatabaseTarget } from '../core/settings.js';
 import { clientProgram, type ClientContext } from './client/index.js';
 import { dumpSelection } from './dump-selection.js';
 import {
@@ -20,7 +20,7 @@ import {
   type Child,
   type Ended,
   type Program,
-} from './programs.js';
+} from '../process/programs.js';
 import {
   connect,
   databaseSize,

@@ -8,10 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { withDatabase } from '../inputs/database.js';
-import type { Logger } from '../modes/types.js';
-import type { DatabaseStatement } from '../restore/database-settings.js';
-import type { DatabaseTarget } from '../settings.js';
+import { withDatabase } from './database-url.js';
+import type { Logger } from '../core/types.js';
+import type { DatabaseStatement } from './database-statements.js';
+import type { DatabaseTarget } from '../core/settings.js';
 import { dropDatabase } from './restore.js';
 import { connect, quoteIdent, serverVersion } from './server.js';
 

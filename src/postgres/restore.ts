@@ -4,13 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { connectionString } from '../inputs/database.js';
-import type { Manifest } from '../manifest.js';
-import type { ArchiveRoles } from '../restore/roles.js';
-import { majorOf } from '../restore/versions.js';
+import { connectionString } from './database-url.js';
+import type { Manifest } from '../core/manifest.js';
+import type { ArchiveRoles } from './roles.js';
+import { majorOf } from './versions.js';
 import { clientProgram, type ClientContext } from './client/index.js';
-import type { ClientSettings, DatabaseTarget } from '../settings.js';
-import { failureLine, libpqEnv, start, type Program } from './programs.js';
+import type { ClientSettings, DatabaseTarget } from '../core/settings.js';
+import { failureLine, libpqEnv, start, type Program } from '../process/programs.js';
 import {
   connect,
   exactRowCounts,

@@ -1,8 +1,8 @@
 /** Connections to the server with the `pg` driver: versions, snapshots, row counts. */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import type { DatabaseTarget } from '../settings.js';
-import { withoutLibpqOverrides } from './programs.js';
+import type { DatabaseTarget } from '../core/settings.js';
+import { withoutLibpqOverrides } from '../process/programs.js';
 
 export async function connect(target: DatabaseTarget, signal?: AbortSignal): Promise<pg.Client> {
   let client: pg.Client | undefined;

@@ -5,9 +5,9 @@
  * database, nor end its transaction and escape those limits, nor hang the run.
  */
 import type pg from 'pg';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import { quoteIdent } from '../postgres/server.js';
-import type { Check } from '../settings.js';
+import type { Check } from '../core/settings.js';
 
 export interface CheckResult {
   text: string;

@@ -1,7 +1,8 @@
 /** Row counts after a restore against the counts recorded at backup time. Pure. */
-import { formatCount } from '../format.js';
-import type { Table } from '../modes/types.js';
-import { bareKey, hasEntry, type ArchiveToc } from './toc.js';
+import { formatCount } from '../core/format.js';
+import type { Manifest } from '../core/manifest.js';
+import type { Table } from '../core/types.js';
+import { bareKey, hasEntry, type ArchiveToc } from '../postgres/toc.js';
 
 export type TableStatus =
   | 'match'
@@ -45,6 +46,11 @@ export interface CompareOptions {
 const FAILING: ReadonlySet<TableStatus> = new Set(['differs', 'missing', 'unexpected']);
 
 /** Every table in either list, sorted by name, with the tables that differ. */
+/** The manifest's row counts, when they are exact: estimates are no standard for a restore. */
+export function exactCounts(manifest: Manifest): Record<string, number> | undefined {
+  return manifest.rowCountsMode === 'exact' ? manifest.rowCounts : undefined;
+}
+
 export function compareCounts(
   recorded: Record<string, number>,
   found: Record<string, number>,

@@ -1,6 +1,6 @@
 /** Phase timing for restores, on the run's injectable clock. */
-import { formatSeconds } from '../format.js';
-import type { Table } from '../modes/types.js';
+import { formatSeconds } from '../core/format.js';
+import type { Table } from '../core/types.js';
 
 export class Phases {
   private readonly done: [string, number][] = [];

@@ -3,9 +3,9 @@
  * the listing classified as this set's layout can appear here, so nothing foreign is ever touched,
  * and only complete backups can be deleted by the policy: an unusable one is nobody's to judge.
  */
-import type { SetEntry } from '../catalog.js';
-import { idTime } from '../ids.js';
-import { classifyKey } from '../layout.js';
+import type { SetEntry } from '../storage/catalog.js';
+import { idTime } from '../core/ids.js';
+import { classifyKey } from '../core/layout.js';
 import type { IncompleteUpload } from '../storage/index.js';
 import type { Decision } from './policy.js';
 

@@ -3,17 +3,7 @@
  * and by which rules. No I/O and no clock: everything is relative to the newest backup, so the
  * same inputs always give the same answer (restic's `forget` semantics).
  */
-
-export interface KeepPolicy {
-  last?: number;
-  hourly?: number;
-  daily?: number;
-  weekly?: number;
-  monthly?: number;
-  yearly?: number;
-  /** milliseconds; keeps every backup created within this span before the NEWEST backup (restic's keep-within semantics) */
-  withinMs?: number;
-}
+import type { KeepPolicy } from '../core/settings.js';
 
 export type KeepRule =
   'last' | 'hourly' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'within' | 'newest';

@@ -18,8 +18,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { diskFullError } from '../errors.js';
-import { release } from '../pipeline/owned.js';
+import { diskFullError } from '../core/errors.js';
+import { release } from '../process/owned.js';
 import {
   readUpTo,
   type FileSink,
@@ -27,7 +27,7 @@ import {
   type Store,
   type StoredObject,
   type UploadOptions,
-} from './store.js';
+} from '../core/store.js';
 
 export class DirectoryStore implements Store {
   /** Absolute, without a trailing separator, however the folder was spelled. */

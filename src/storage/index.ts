@@ -1,10 +1,10 @@
 /** Opens the store a storage location names. */
 import { DirectoryStore } from './directory.js';
-import type { S3Settings, StorageLocation } from '../settings.js';
-import type { Store } from './store.js';
+import type { S3Settings, StorageLocation } from '../core/settings.js';
+import type { Store } from '../core/store.js';
 
-export type { FileSink, Store, StoredObject, IncompleteUpload, RefusedKey } from './store.js';
-export { ArchivedObject, DeleteRefused, ObjectTooLarge } from './store.js';
+export type { FileSink, Store, StoredObject, IncompleteUpload, RefusedKey } from '../core/store.js';
+export { ArchivedObject, DeleteRefused, ObjectTooLarge } from '../core/store.js';
 
 export async function openStore(
   location: StorageLocation,

@@ -7,7 +7,7 @@
  * once, and the dead ones pile up outside V8's heap until the collector next runs, which it does
  * only after tens of megabytes of such growth, well above a directory store's peak. Here each
  * chunk is copied into one of (queue size + 1) part buffers and released at once (see
- * ../pipeline/owned.ts), and a buffer is refilled only once the request that sent it has finished,
+ * ../process/owned.ts), and a buffer is refilled only once the request that sent it has finished,
  * so the upload's memory is those buffers, whatever the size of the body.
  */
 import {
@@ -21,8 +21,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { formatBytes, formatCount } from '../format.js';
-import { release } from '../pipeline/owned.js';
+import { formatBytes, formatCount } from '../core/format.js';
+import { release } from '../process/owned.js';
 
 const MiB = 1024 * 1024;
 /** S3's limit on the parts of one upload. */

@@ -19,8 +19,8 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { errorMessage } from '../errors.js';
-import type { S3Settings } from '../settings.js';
+import { errorMessage } from '../core/errors.js';
+import type { S3Settings } from '../core/settings.js';
 import { partedUpload, partSizeFor } from './s3-upload.js';
 import {
   ArchivedObject,
@@ -31,7 +31,7 @@ import {
   type Store,
   type StoredObject,
   type UploadOptions,
-} from './store.js';
+} from '../core/store.js';
 
 /** Two parts in flight keep up with what one compressor produces; each more costs a part. */
 const QUEUE_SIZE = 2;

@@ -3,11 +3,11 @@
  * archive, a full read of every entry for a tar. An archive that cannot be read fails the check.
  */
 import { pipeline, type Readable } from 'node:stream';
-import { UnreadableArchiveError } from '../errors.js';
+import { UnreadableArchiveError } from '../core/errors.js';
 import { readTar } from '../files/tar-read.js';
-import type { ArchiveFormat } from '../layout.js';
-import type { FileStats } from '../manifest.js';
-import { failureLine, start, type Program } from '../postgres/programs.js';
+import type { ArchiveFormat } from '../core/layout.js';
+import type { FileStats } from '../core/manifest.js';
+import { failureLine, start, type Program } from '../process/programs.js';
 
 export interface ArchiveContents {
   /** Entries in the archive's table of contents (pg_dump) or files and folders (tar). */

@@ -1,6 +1,6 @@
 /** The freshness and size rules of verify-latest, as pure decisions over figures already read. */
-import { formatDuration } from '../duration.js';
-import { formatBytes } from '../format.js';
+import { formatDuration } from '../core/duration.js';
+import { formatBytes } from '../core/format.js';
 
 export interface Figures {
   ageMs: number;

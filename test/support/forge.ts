@@ -5,8 +5,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { newBackupId } from '../../src/ids.js';
-import { serializeManifest, type Manifest } from '../../src/manifest.js';
+import { newBackupId } from '../../src/core/ids.js';
+import { serializeManifest, type Manifest } from '../../src/core/manifest.js';
 
 export interface Forged {
   id: string;

@@ -3,9 +3,9 @@
  * `pg-bin-dir`'s) when it is new enough, otherwise, unless told `system`, the needed major
  * installed from an apt repository into the tool cache.
  */
-import type { Logger } from '../../modes/types.js';
-import type { ClientSettings } from '../../settings.js';
-import { findProgram, type Program } from '../programs.js';
+import type { Logger } from '../../core/types.js';
+import type { ClientSettings } from '../../core/settings.js';
+import { findProgram, type Program } from '../../process/programs.js';
 import { cachedClient, installClient, type InstalledClient } from './install.js';
 
 export type ClientProgram = 'pg_dump' | 'pg_restore';

@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import type { Logger } from '../../modes/types.js';
-import { onPath } from '../programs.js';
+import type { Logger } from '../../core/types.js';
+import { onPath } from '../../process/programs.js';
 import { newestPackage, parsePackageIndex, type AptPackage } from './apt-index.js';
 
 const run = promisify(execFile);

@@ -5,7 +5,7 @@
  * statement is read token by token, so that its database name is replaced where it stands (and
  * quoted as quote_ident does), never by searching the text, which may hold the name anywhere.
  */
-import { quoteIdent } from '../postgres/server.js';
+import { quoteIdent } from './server.js';
 
 export interface DatabaseStatement {
   kind: 'setting' | 'comment';

@@ -1,4 +1,4 @@
-import { stopAllPrograms } from './postgres/programs.js';
+import { stopAllPrograms } from './programs.js';
 
 /**
  * Cancellation: GitHub sends SIGINT, then SIGTERM, when a run is cancelled. The first signal aborts

@@ -1,7 +1,7 @@
 /** Command-line arguments to input values. Pure, so it is tested directly. */
-import { InputError } from './errors.js';
-import { INPUT_NAMES } from './inputs/names.js';
-import { MODES } from './settings.js';
+import { InputError } from '../core/errors.js';
+import { INPUT_NAMES } from './names.js';
+import { MODES } from '../core/settings.js';
 
 export const USAGE = `usage: backup-action <${MODES.join('|')}> --<input> <value> ...
   Inputs have the action's names (see action.yml). --<input>-file PATH reads a value from a file,

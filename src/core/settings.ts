@@ -1,6 +1,5 @@
 /** The typed settings every mode runs from, built and validated by `inputs.ts`. */
 import type { Compression } from './layout.js';
-import type { KeepPolicy } from './retention/policy.js';
 
 export const MODES = [
   'backup',
@@ -180,3 +179,15 @@ export type Settings =
   | RestoreTestSettings
   | RestoreSettings
   | PruneSettings;
+
+/** Which backups `retention-prune` keeps; retention/policy.ts applies it. */
+export interface KeepPolicy {
+  last?: number;
+  hourly?: number;
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+  yearly?: number;
+  /** milliseconds; keeps every backup created within this span before the NEWEST backup (restic's keep-within semantics) */
+  withinMs?: number;
+}

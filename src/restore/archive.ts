@@ -10,18 +10,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
-import { formatBytes } from '../format.js';
-import type { Manifest } from '../manifest.js';
-import type { RunContext } from '../modes/types.js';
+import { formatBytes } from '../core/format.js';
+import type { Manifest } from '../core/manifest.js';
+import type { RunContext } from '../core/types.js';
 import { readArchive } from '../pipeline/read.js';
 import { findZstdProgram, zstdToFile } from '../pipeline/zstd-program.js';
-import { errorMessage } from '../errors.js';
-import type { Phases } from '../restore/phases.js';
-import { addRolesOf, emptyRoles, type ArchiveRoles } from '../restore/roles.js';
-import { parseToc, type ArchiveToc } from '../restore/toc.js';
-import { unsupportedFormatLine } from '../restore/versions.js';
-import type { Decryption } from '../settings.js';
-import { failureLine, start, type Program } from './programs.js';
+import { errorMessage } from '../core/errors.js';
+import type { Phases } from './phases.js';
+import type { PgRestore } from './pg-restore.js';
+import { addRolesOf, emptyRoles, type ArchiveRoles } from '../postgres/roles.js';
+import { parseToc, type ArchiveToc } from '../postgres/toc.js';
+import { unsupportedFormatLine } from '../postgres/versions.js';
+import type { Decryption } from '../core/settings.js';
+import { failureLine, start, type Program } from '../process/programs.js';
 
 export interface LocalArchive {
   file: string;
@@ -35,7 +36,7 @@ export async function withLocalArchive<T>(
   ctx: RunContext,
   manifest: Manifest,
   keys: Decryption,
-  pgRestore: Program,
+  { program: pgRestore }: PgRestore,
   phases: Phases,
   work: (archive: LocalArchive) => Promise<T>,
 ): Promise<T> {

@@ -1,5 +1,5 @@
 /** The whole run as one record: what the summary, the `report` output and notifications are made from. */
-import type { Table } from './modes/types.js';
+import type { Table } from './types.js';
 
 export interface RunReport {
   mode: string;

@@ -11,8 +11,8 @@ import { access, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { own } from '../pipeline/owned.js';
-import type { DatabaseTarget } from '../settings.js';
+import { own } from './owned.js';
+import type { DatabaseTarget } from '../core/settings.js';
 
 const run = promisify(execFile);
 

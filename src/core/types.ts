@@ -1,5 +1,5 @@
 /** What every mode receives and returns; the edge turns results into outputs, summaries and notifications. */
-import type { Store } from '../storage/index.js';
+import type { Store } from './store.js';
 
 export interface Logger {
   info(message: string): void;

@@ -11,20 +11,6 @@ export class InputError extends Error {
   }
 }
 
-/**
- * The run did its work and found something wrong (a stale backup, a row count that differs).
- * `details` carries what the summary should still show about the run.
- */
-export class CheckFailure extends Error {
-  constructor(
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'CheckFailure';
-  }
-}
-
 /** The run was cancelled (SIGINT/SIGTERM), as GitHub does when a run is cancelled. */
 export class CancelledError extends Error {
   constructor(message = 'the run was cancelled') {

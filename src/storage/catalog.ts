@@ -8,11 +8,11 @@
  * object is listed at the size it records) is counted, kept or chosen as the newest. Anything
  * else is *unusable*: reported by name, never counted, and never deleted by a keep-policy.
  */
-import { idTime } from './ids.js';
-import { classifyKey } from './layout.js';
-import { ManifestError, parseManifest, type Manifest } from './manifest.js';
-import type { Logger } from './modes/types.js';
-import { ObjectTooLarge, type Store, type StoredObject } from './storage/index.js';
+import { idTime } from '../core/ids.js';
+import { classifyKey } from '../core/layout.js';
+import { ManifestError, parseManifest, type Manifest } from '../core/manifest.js';
+import type { Logger } from '../core/types.js';
+import { ObjectTooLarge, type Store, type StoredObject } from './index.js';
 
 /** A manifest is a few kilobytes (row counts of thousands of tables fit well under this). */
 export const MANIFEST_MAX_BYTES = 1 << 20;

@@ -13,15 +13,15 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, realpath, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { diskFullError, errorMessage, InputError } from '../errors.js';
-import { formatBytes, formatCount, formatSeconds } from '../format.js';
-import type { FileStats, Manifest } from '../manifest.js';
-import { ModeFailure, type Logger, type ModeResult, type RunContext } from '../modes/types.js';
+import { diskFullError, errorMessage, InputError } from '../core/errors.js';
+import { formatBytes, formatCount, formatSeconds } from '../core/format.js';
+import type { FileStats, Manifest } from '../core/manifest.js';
+import { ModeFailure, type Logger, type ModeResult, type RunContext } from '../core/types.js';
 import { readArchive } from '../pipeline/read.js';
 import { Phases } from '../restore/phases.js';
-import type { Decryption } from '../settings.js';
-import { filesMismatch } from './digest.js';
-import { extractTar, type Extracted } from './tar-read.js';
+import type { Decryption } from '../core/settings.js';
+import { filesMismatch } from '../files/digest.js';
+import { extractTar, type Extracted } from '../files/tar-read.js';
 
 async function extractVerified(
   ctx: RunContext,

@@ -1,0 +1,45 @@
+/**
+ * What restore and restore-test share around pg_restore: the program that matches the backup's
+ * pg_dump, the warning (and failure hint) when the server is older than the backup's, and the
+ * timed restore itself.
+ */
+import type { Manifest } from '../core/manifest.js';
+import type { ClientSettings, DatabaseTarget } from '../core/settings.js';
+import type { RunContext } from '../core/types.js';
+import { restoreProgram, runPgRestore } from '../postgres/restore.js';
+import type { ServerVersion } from '../postgres/server.js';
+import { olderServerNote } from '../postgres/versions.js';
+import type { Program } from '../process/programs.js';
+import type { Phases } from './phases.js';
+
+export interface PgRestore {
+  program: Program;
+  /** Why a restore may fail on this server (older than the backup's), for the failure message. */
+  hint?: string;
+}
+
+/** Finds the pg_restore for this backup, warning when the server is older than the backup's. */
+export async function choosePgRestore(
+  manifest: Manifest,
+  client: ClientSettings,
+  ctx: RunContext,
+  server: ServerVersion,
+): Promise<PgRestore> {
+  const program = await restoreProgram(manifest, client, ctx);
+  const hint = olderServerNote(manifest.source.serverVersion, server);
+  if (hint) ctx.log.warning(hint);
+  return { program, hint };
+}
+
+/** Restores the local archive into `into`, timed as the run's restore phase. */
+export function timedPgRestore(
+  { program, hint }: PgRestore,
+  phases: Phases,
+  archive: string,
+  into: DatabaseTarget,
+  options: { jobs: number; keepOwners: boolean; signal: AbortSignal },
+): Promise<void> {
+  return phases.time('restore (pg_restore)', () =>
+    runPgRestore(program, archive, into, { ...options, hint }),
+  );
+}
