@@ -18,14 +18,14 @@ __webpack_require__.d(__webpack_exports__, {
 var dist_cjs = __webpack_require__(3711);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __webpack_require__(7075);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __webpack_require__(3916);
+// EXTERNAL MODULE: ./src/core/errors.ts
+var errors = __webpack_require__(4296);
 // EXTERNAL MODULE: external "node:stream/promises"
 var promises_ = __webpack_require__(6466);
-// EXTERNAL MODULE: ./src/format.ts
-var format = __webpack_require__(6264);
-// EXTERNAL MODULE: ./src/pipeline/owned.ts
-var owned = __webpack_require__(2379);
+// EXTERNAL MODULE: ./src/core/format.ts
+var format = __webpack_require__(6228);
+// EXTERNAL MODULE: ./src/process/owned.ts
+var owned = __webpack_require__(8856);
 ;// CONCATENATED MODULE: ./src/storage/s3-upload.ts
 /**
  * Streams a body to S3 as one PutObject, or as a multipart upload, in part buffers that are
@@ -36,7 +36,7 @@ var owned = __webpack_require__(2379);
  * once, and the dead ones pile up outside V8's heap until the collector next runs, which it does
  * only after tens of megabytes of such growth, well above a directory store's peak. Here each
  * chunk is copied into one of (queue size + 1) part buffers and released at once (see
- * ../pipeline/owned.ts), and a buffer is refilled only once the request that sent it has finished,
+ * ../process/owned.ts), and a buffer is refilled only once the request that sent it has finished,
  * so the upload's memory is those buffers, whatever the size of the body.
  */
 
@@ -212,8 +212,8 @@ function tooLarge({ key, partSize, expectedBytes }) {
         : `${key} outgrew the estimate of its size (${(0,format/* formatBytes */.z3)(expectedBytes)}): it needs more than ${most}`;
 }
 
-// EXTERNAL MODULE: ./src/storage/store.ts
-var store = __webpack_require__(6336);
+// EXTERNAL MODULE: ./src/core/store.ts
+var store = __webpack_require__(4230);
 ;// CONCATENATED MODULE: ./src/storage/s3.ts
 /**
  * S3 and S3-compatible stores (R2, B2, MinIO, Ceph). Uploads stream through part buffers of a
