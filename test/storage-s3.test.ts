@@ -104,6 +104,31 @@ describe('S3 uploads', () => {
     ]);
   });
 
+  it('aborts an upload whose making was still on its way when the run was cancelled', async () => {
+    // The store makes the upload, but answers only after the cancel: its id still reaches the abort.
+    s3.on(CreateMultipartUploadCommand).callsFake(async () => {
+      await tick(200);
+      return { UploadId: 'up-late' };
+    });
+    s3.on(UploadPartCommand).resolves({ ETag: '"e"' });
+    s3.on(AbortMultipartUploadCommand).resolves({});
+    const cancel = new AbortController();
+    setTimeout(() => cancel.abort(new Error('the run was cancelled')), 50);
+    const slow = Readable.from(
+      (async function* () {
+        yield Buffer.alloc(BIG, 1);
+        await tick(10_000);
+      })(),
+    );
+    await expect(store().upload('db/x.dump.zst', slow, { signal: cancel.signal })).rejects.toThrow(
+      'the run was cancelled',
+    );
+    const aborts = s3.commandCalls(AbortMultipartUploadCommand).map((call) => call.args[0].input);
+    expect(aborts).toEqual([{ Bucket: 'backups', Key: 'prod/db/x.dump.zst', UploadId: 'up-late' }]);
+    // No part follows an upload made after the cancel.
+    expect(s3.commandCalls(UploadPartCommand)).toHaveLength(0);
+  });
+
   it('aborts when the source stream fails mid-way (pg_dump died)', async () => {
     s3.on(UploadPartCommand).resolves({ ETag: '"e"' });
     s3.on(AbortMultipartUploadCommand).resolves({});

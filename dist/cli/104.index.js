@@ -45,6 +45,11 @@ var owned = __webpack_require__(8856);
 
 
 const MiB = 1024 * 1024;
+/**
+ * How long a failed or cancelled upload still waits for the request that starts its multipart
+ * upload: once the store has made the upload, only its id lets it be aborted.
+ */
+const CREATE_GRACE_MS = 1000;
 /** S3's limit on the parts of one upload. */
 const MAX_PARTS = 10_000;
 const MIN_PART = 8 * MiB;
@@ -94,6 +99,10 @@ async function partedUpload(client, target, body, options) {
     const parts = [];
     let numbered = 0;
     let uploadId;
+    // Not stopped with the other requests: a request cut off in flight may still have made the
+    // upload, whose id it then never tells.
+    const createStop = new AbortController();
+    let creating;
     const sendPart = (bytes, PartNumber, id) => {
         const request = client
             .send(new dist_cjs.UploadPartCommand({
@@ -119,7 +128,10 @@ async function partedUpload(client, target, body, options) {
         // More bytes follow this part, so they would need a part after it.
         if (numbered + 1 >= MAX_PARTS)
             throw new Error(tooLarge(options));
-        uploadId ??= await startMultipart(client, target, send);
+        creating ??= startMultipart(client, target, { abortSignal: createStop.signal });
+        uploadId ??= await creating;
+        // A failure while the upload was being made: its parts must not follow.
+        throwIfFailed();
         numbered += 1;
         sendPart(full, numbered, uploadId);
         while (inFlight.size >= queueSize)
@@ -187,6 +199,7 @@ async function partedUpload(client, target, body, options) {
         fail(error);
         // Aborted requests settle at once: no part is still on its way when the upload is aborted.
         await Promise.all(inFlight);
+        uploadId ??= creating && (await madeWithin(creating, createStop));
         if (uploadId !== undefined)
             await options.abandon(uploadId);
         throw failure?.error ?? error;
@@ -200,6 +213,22 @@ async function startMultipart(client, target, send) {
     if (!UploadId)
         throw new Error(`the store returned no upload id for ${target.Key}`);
     return UploadId;
+}
+/** The id of the upload being made, if the store answers within the grace; else stops asking. */
+async function madeWithin(creating, createStop) {
+    let timer;
+    const late = new Promise((resolve) => {
+        timer = setTimeout(() => {
+            createStop.abort();
+            resolve(undefined);
+        }, CREATE_GRACE_MS);
+    });
+    try {
+        return await Promise.race([creating.catch(() => undefined), late]);
+    }
+    finally {
+        clearTimeout(timer);
+    }
 }
 function cancelled(signal) {
     const reason = signal?.reason;

@@ -25,6 +25,11 @@ import { formatBytes, formatCount } from '../core/format.js';
 import { release } from '../process/owned.js';
 
 const MiB = 1024 * 1024;
+/**
+ * How long a failed or cancelled upload still waits for the request that starts its multipart
+ * upload: once the store has made the upload, only its id lets it be aborted.
+ */
+const CREATE_GRACE_MS = 1000;
 /** S3's limit on the parts of one upload. */
 export const MAX_PARTS = 10_000;
 const MIN_PART = 8 * MiB;
@@ -100,6 +105,10 @@ export async function partedUpload(
   const parts: CompletedPart[] = [];
   let numbered = 0;
   let uploadId: string | undefined;
+  // Not stopped with the other requests: a request cut off in flight may still have made the
+  // upload, whose id it then never tells.
+  const createStop = new AbortController();
+  let creating: Promise<string> | undefined;
 
   const sendPart = (bytes: Buffer, PartNumber: number, id: string) => {
     const request = client
@@ -128,7 +137,10 @@ export async function partedUpload(
   const flush = async (full: Buffer) => {
     // More bytes follow this part, so they would need a part after it.
     if (numbered + 1 >= MAX_PARTS) throw new Error(tooLarge(options));
-    uploadId ??= await startMultipart(client, target, send);
+    creating ??= startMultipart(client, target, { abortSignal: createStop.signal });
+    uploadId ??= await creating;
+    // A failure while the upload was being made: its parts must not follow.
+    throwIfFailed();
     numbered += 1;
     sendPart(full, numbered, uploadId);
     while (inFlight.size >= queueSize) await Promise.race(inFlight);
@@ -202,6 +214,7 @@ export async function partedUpload(
     fail(error);
     // Aborted requests settle at once: no part is still on its way when the upload is aborted.
     await Promise.all(inFlight);
+    uploadId ??= creating && (await madeWithin(creating, createStop));
     if (uploadId !== undefined) await options.abandon(uploadId);
     throw failure?.error ?? error;
   } finally {
@@ -217,6 +230,25 @@ async function startMultipart(
   const { UploadId } = await client.send(new CreateMultipartUploadCommand(target), send);
   if (!UploadId) throw new Error(`the store returned no upload id for ${target.Key}`);
   return UploadId;
+}
+
+/** The id of the upload being made, if the store answers within the grace; else stops asking. */
+async function madeWithin(
+  creating: Promise<string>,
+  createStop: AbortController,
+): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      createStop.abort();
+      resolve(undefined);
+    }, CREATE_GRACE_MS);
+  });
+  try {
+    return await Promise.race([creating.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function cancelled(signal: AbortSignal | undefined): unknown {
