@@ -9,7 +9,7 @@ import { errorMessage } from '../core/errors.js';
 import { databaseStatements, type DatabaseStatement } from './database-statements.js';
 import type { DatabaseTarget } from '../core/settings.js';
 import { failureLine, start, type Program } from '../process/programs.js';
-import { connect } from './server.js';
+import { withConnection } from './server.js';
 
 const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE PROPERTIES|COMMENT) - /;
 
@@ -56,8 +56,7 @@ export async function applyDatabaseStatements(
   statements: DatabaseStatement[],
 ): Promise<Applied[]> {
   if (statements.length === 0) return [];
-  const client = await connect(server);
-  try {
+  return withConnection(server, async (client) => {
     const applied: Applied[] = [];
     for (const statement of statements) {
       try {
@@ -68,9 +67,7 @@ export async function applyDatabaseStatements(
       }
     }
     return applied;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  });
 }
 
 /**
@@ -83,8 +80,7 @@ export async function missingDatabaseStatements(
   statements: DatabaseStatement[],
 ): Promise<DatabaseStatement[]> {
   if (statements.length === 0) return [];
-  const client = await connect(server);
-  try {
+  return withConnection(server, async (client) => {
     const { rows } = await client.query<{ role: string | null; name: string }>(
       `SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role,
               split_part(c.item, '=', 1) AS name
@@ -103,7 +99,5 @@ export async function missingDatabaseStatements(
         ? (comments[0]?.comment ?? null) === null
         : !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`),
     );
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  });
 }

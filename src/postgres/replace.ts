@@ -13,7 +13,7 @@ import type { Logger } from '../core/types.js';
 import type { DatabaseStatement } from './database-statements.js';
 import type { DatabaseTarget } from '../core/settings.js';
 import { dropDatabase } from './restore.js';
-import { connect, quoteIdent, serverVersion } from './server.js';
+import { connect, quoteIdent, serverVersion, withConnection } from './server.js';
 
 export interface Replacement {
   /** A connection to another database of the server: a database being renamed cannot be in use. */
@@ -72,32 +72,39 @@ export async function prepareReplacement(
   signal: AbortSignal,
 ): Promise<Replacement> {
   const server = await maintenanceDatabase(target, signal);
-  const client = await connect(server, signal);
-  try {
-    const { rows } = await client.query<{ role: string; may: boolean; owns: boolean }>(
-      `SELECT current_user AS role, r.rolsuper OR r.rolcreatedb AS may,
+  return withConnection(
+    server,
+    async (client) => {
+      const { rows } = await client.query<{ role: string; may: boolean; owns: boolean }>(
+        `SELECT current_user AS role, r.rolsuper OR r.rolcreatedb AS may,
               pg_has_role(current_user, d.datdba, 'MEMBER') AS owns
          FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = $1`,
-      [target.database],
-    );
-    const role = rows[0];
-    if (role && !role.may) {
-      throw new Error(
-        `clean: true restores into a new database and swaps it in, which needs CREATEDB; the role ${role.role} lacks it (ALTER ROLE ${quoteIdent(role.role)} CREATEDB)`,
+        [target.database],
       );
-    }
-    if (role && !role.owns) {
-      throw new Error(
-        `clean: true swaps the restored database in by renaming ${target.database}, which needs its owner's rights; the role ${role.role} is not a member of its owner`,
-      );
-    }
-    await refuseOtherSessions(client, target.database);
-    await sweepLeftovers(client, server, target.database, log);
-    const { side, old } = replacementNames(target.database, randomBytes(3).toString('hex'));
-    return { server, target, side, old, properties: await readProperties(client, target.database) };
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+      const role = rows[0];
+      if (role && !role.may) {
+        throw new Error(
+          `clean: true restores into a new database and swaps it in, which needs CREATEDB; the role ${role.role} lacks it (ALTER ROLE ${quoteIdent(role.role)} CREATEDB)`,
+        );
+      }
+      if (role && !role.owns) {
+        throw new Error(
+          `clean: true swaps the restored database in by renaming ${target.database}, which needs its owner's rights; the role ${role.role} is not a member of its owner`,
+        );
+      }
+      await refuseOtherSessions(client, target.database);
+      await sweepLeftovers(client, server, target.database, log);
+      const { side, old } = replacementNames(target.database, randomBytes(3).toString('hex'));
+      return {
+        server,
+        target,
+        side,
+        old,
+        properties: await readProperties(client, target.database),
+      };
+    },
+    signal,
+  );
 }
 
 /** The server's `postgres` database (else template1): somewhere to stand while renaming. */
@@ -187,8 +194,7 @@ async function sweepLeftovers(
 
 /** Whether the database holds nothing but what template0 holds. */
 async function isEmpty(server: DatabaseTarget, name: string): Promise<boolean> {
-  const client = await connect(withDatabase(server, name));
-  try {
+  return withConnection(withDatabase(server, name), async (client) => {
     // Objects made after initdb have oids from FirstNormalObjectId (16384) on.
     const { rows } = await client.query<{ n: number }>(
       `SELECT (SELECT count(*) FROM pg_class WHERE oid >= 16384)
@@ -197,9 +203,7 @@ async function isEmpty(server: DatabaseTarget, name: string): Promise<boolean> {
             + (SELECT count(*) FROM pg_type WHERE oid >= 16384) AS n`,
     );
     return Number(rows[0]?.n) === 0;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  });
 }
 
 /** The target's database-level properties, read so that its replacement keeps them. */
@@ -264,8 +268,7 @@ function createOptions(d: Record<string, string | number | null>, major: number)
 /** The side database, with the target's properties and a comment that marks it as ours. */
 export async function createSide(replacement: Replacement): Promise<void> {
   const { server, side, target, properties } = replacement;
-  const client = await connect(server);
-  try {
+  await withConnection(server, async (client) => {
     await client.query(
       `CREATE DATABASE ${quoteIdent(side)} TEMPLATE template0 ${properties.createOptions}`,
     );
@@ -279,9 +282,7 @@ export async function createSide(replacement: Replacement): Promise<void> {
       }
     }
     for (const setting of properties.settings) await copySetting(client, side, setting);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  });
 }
 
 /**
@@ -323,8 +324,7 @@ export async function swapIn(
   comment: DatabaseStatement | undefined,
 ): Promise<void> {
   const { server, target, side, old } = replacement;
-  const client = await connect(server);
-  try {
+  await withConnection(server, async (client) => {
     await client.query('BEGIN');
     try {
       await client.query(
@@ -351,7 +351,5 @@ export async function swapIn(
         `cannot swap the restored database in for ${target.database}: ${(error as Error).message}${who}`,
       );
     }
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  });
 }

@@ -21,6 +21,20 @@ export async function connect(target: DatabaseTarget, signal?: AbortSignal): Pro
   return connected;
 }
 
+/** Runs `use` on a new connection to `target`, closed afterwards whatever happens. */
+export async function withConnection<T>(
+  target: DatabaseTarget,
+  use: (client: pg.Client) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const client = await connect(target, signal);
+  try {
+    return await use(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /**
  * A pg client for exactly the target's parts. The driver falls back on PG* variables for whatever
  * its configuration leaves empty (PGOPTIONS, PGREPLICATION…), reading them as it is constructed:
