@@ -78,8 +78,7 @@ export class DirectoryStore implements Store {
   async fileSink(key: string): Promise<FileSink> {
     const temp = this.temporary(key);
     const final = this.file(key);
-    await mkdir(path.dirname(temp), { recursive: true });
-    const file = await open(temp, 'wx+');
+    const file = await inFolder(path.dirname(temp), () => open(temp, 'wx+'));
     return {
       file,
       async commit() {
@@ -103,9 +102,13 @@ export class DirectoryStore implements Store {
   async checkWritable(prefix: string): Promise<void> {
     const probe = this.temporary(`${prefix}write-check`);
     const folder = path.dirname(probe);
-    const made = await mkdir(folder, { recursive: true });
+    let made: string | undefined;
     try {
-      await writeFile(probe, '', { flag: 'wx' });
+      await inFolder(
+        folder,
+        () => writeFile(probe, '', { flag: 'wx' }),
+        (top) => (made = made && made.length < top.length ? made : top),
+      );
       await rm(probe, { force: true });
     } finally {
       if (made) await removeEmptyUpTo(folder, made);
@@ -114,9 +117,8 @@ export class DirectoryStore implements Store {
 
   async put(key: string, body: string): Promise<void> {
     const temp = this.temporary(key);
-    await mkdir(path.dirname(temp), { recursive: true });
     try {
-      await writeFile(temp, body, { flag: 'wx' });
+      await inFolder(path.dirname(temp), () => writeFile(temp, body, { flag: 'wx' }));
       await rename(temp, this.file(key));
     } catch (error) {
       await rm(temp, { force: true });
@@ -220,6 +222,27 @@ async function writeAll(file: FileHandle, buffers: Buffer[]): Promise<void> {
       rest = rest.slice(1);
     }
     if (skip > 0 && rest[0]) rest = [rest[0].subarray(skip), ...rest.slice(1)];
+  }
+}
+
+/**
+ * Makes `folder`, then creates a file in it. A write check beside it removes the folders it made
+ * while they are empty, so the folder can vanish between the two steps: it is made again.
+ */
+async function inFolder<T>(
+  folder: string,
+  create: () => Promise<T>,
+  onMade: (top: string) => void = () => undefined,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const made = await mkdir(folder, { recursive: true });
+    if (made) onMade(made);
+    try {
+      return await create();
+    } catch (error) {
+      const vanished = (error as NodeJS.ErrnoException).code === 'ENOENT';
+      if (!vanished || attempt >= 5) throw error;
+    }
   }
 }
 
