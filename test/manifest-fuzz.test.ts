@@ -7,8 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   ManifestError,
+  manifestObjects,
   parseManifest,
   serializeManifest,
+  type AnyManifest,
   type Manifest,
 } from '../src/core/manifest.js';
 
@@ -105,19 +107,25 @@ function mutate(next: () => number): string {
 }
 
 /** What the product relies on in an accepted manifest. */
-function expectUsable(m: Manifest): void {
+function expectUsable(m: AnyManifest): void {
   expect(m.version).toBe(1);
   expect(m.name).toBe('shop');
-  expect(m.object.key.startsWith(`${m.name}/${m.id}.`)).toBe(true);
-  expect(m.object.key).not.toContain('..');
-  expect(Number.isSafeInteger(m.object.size) && m.object.size >= 0).toBe(true);
-  expect(m.object.sha256).toMatch(/^[0-9a-f]{64}$/);
+  for (const object of manifestObjects(m)) {
+    expect(object.key.startsWith(`${m.name}/${m.id}`)).toBe(true);
+    expect(object.key).not.toContain('..');
+    expect(Number.isSafeInteger(object.size) && object.size >= 0).toBe(true);
+    expect(object.sha256).toMatch(/^[0-9a-f]{64}$/);
+  }
   expect(Number.isNaN(Date.parse(m.createdAt))).toBe(false);
-  for (const count of Object.values(m.rowCounts ?? {}))
+  const counts = 'databases' in m ? m.databases.map((d) => d.rowCounts) : [m.rowCounts];
+  for (const count of counts.flatMap((c) => Object.values(c ?? {})))
     expect(Number.isSafeInteger(count)).toBe(true);
   if (m.dump) expect(typeof m.dump.version.split('.')[0]).toBe('string');
   for (const value of Object.values(m.run ?? {})) expect(typeof value).toBe('string');
-  for (const value of [m.source.database, m.source.serverVersion]) {
+  for (const value of [
+    'database' in m.source ? m.source.database : undefined,
+    m.source.serverVersion,
+  ]) {
     expect(value === undefined || typeof value === 'string').toBe(true);
   }
 }
@@ -132,7 +140,7 @@ describe('malformed manifests', () => {
     let corrupt = 0;
     for (let i = 0; i < 5000; i += 1) {
       const text = mutate(next);
-      let parsed: Manifest | undefined;
+      let parsed: AnyManifest | undefined;
       try {
         parsed = parseManifest(text, KEY, 'shop');
       } catch (error) {

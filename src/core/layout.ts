@@ -2,8 +2,10 @@
  * The storage layout, relative to the storage root:
  *   <name>/<id>.<ext>            the backup's bytes
  *   <name>/<id>.manifest.json    written last: a backup exists only once its manifest does
+ *   <name>/<id>/<file>.<ext>     a server backup's objects: one per database, and the globals
  * Every key the product deletes must classify here, so nothing outside a set's own layout is touched.
  */
+import { createHash } from 'node:crypto';
 import { isBackupId } from './ids.js';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
@@ -33,6 +35,52 @@ export function objectKey(name: string, id: string, extension: string): string {
   return `${name}/${id}.${extension}`;
 }
 
+/**
+ * A database name as one safe file name. A name of only [a-z0-9_] is kept as it is; any other is
+ * reduced to those characters and given a dash and 16 hex digits of its hash. Kept names never
+ * hold a dash and changed ones always do, so two databases never share a file; the exact name is
+ * in the manifest.
+ */
+export function databaseFileName(database: string): string {
+  if (/^[a-z0-9_]+$/.test(database)) return database;
+  const hash = createHash('sha256').update(database, 'utf8').digest('hex').slice(0, 16);
+  const readable = database
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .slice(0, 40);
+  return `${readable}-${hash}`;
+}
+
+/** `globals.sql.zst.age`: the roles and tablespaces as SQL, through the backup's layers. */
+export function globalsExtension(compression: Compression, encryption: Encryption): string {
+  return `sql${COMPRESSION_SUFFIX[compression]}${encryption === 'age' ? '.age' : ''}`;
+}
+
+/** `<name>/<id>/<file>.<extension>`: one object of a server backup. */
+export function serverObjectKey(name: string, id: string, file: string, extension: string): string {
+  return `${name}/${id}/${file}.${extension}`;
+}
+
+export function databaseObjectKey(
+  name: string,
+  id: string,
+  database: string,
+  compression: Compression,
+  encryption: Encryption,
+): string {
+  const extension = objectExtension('pg_dump-custom', compression, encryption);
+  return serverObjectKey(name, id, databaseFileName(database), extension);
+}
+
+export function globalsObjectKey(
+  name: string,
+  id: string,
+  compression: Compression,
+  encryption: Encryption,
+): string {
+  return serverObjectKey(name, id, 'globals', globalsExtension(compression, encryption));
+}
+
 export function manifestKey(name: string, id: string): string {
   return `${name}/${id}.manifest.json`;
 }
@@ -41,12 +89,20 @@ export type KeyClass =
   { kind: 'manifest'; id: string } | { kind: 'object'; id: string; extension: string };
 
 const OBJECT_EXTENSION = /^(dump|tar)(\.zst|\.gz)?(\.age)?$/;
+const SERVER_FILE = /^(globals\.sql|[a-z0-9_]+(-[0-9a-f]{16})?\.dump)(\.zst|\.gz)?(\.age)?$/;
 
 /** What a key under the set's folder is, or undefined for anything that is not ours to touch. */
 export function classifyKey(name: string, key: string): KeyClass | undefined {
   const prefix = `${name}/`;
   if (!key.startsWith(prefix)) return undefined;
   const rest = key.slice(prefix.length);
+  const slash = rest.indexOf('/');
+  if (slash >= 0) {
+    const id = rest.slice(0, slash);
+    const file = rest.slice(slash + 1);
+    if (!isBackupId(id) || !SERVER_FILE.test(file)) return undefined;
+    return { kind: 'object', id, extension: file };
+  }
   const dot = rest.indexOf('.');
   if (dot < 0) return undefined;
   const id = rest.slice(0, dot);

@@ -4,7 +4,13 @@
  * exactly what a backup run writes is reported as corrupt, never acted upon.
  */
 import type { ArchiveFormat, Compression, Encryption } from './layout.js';
-import { isValidSetName, objectExtension, objectKey } from './layout.js';
+import {
+  databaseObjectKey,
+  globalsObjectKey,
+  isValidSetName,
+  objectExtension,
+  objectKey,
+} from './layout.js';
 import { isBackupId } from './ids.js';
 
 export interface FileStats {
@@ -16,25 +22,80 @@ export interface FileStats {
   listDigest: string;
 }
 
-export interface Manifest {
+/** One stored object: its key, and its size and sha256 as stored (after every layer). */
+export interface ObjectRecord {
+  key: string;
+  size: number;
+  sha256: string;
+}
+
+interface ManifestBase {
   version: 1;
   id: string;
   name: string;
   createdAt: string;
   completedAt: string;
-  source: { kind: 'postgres' | 'files'; database?: string; serverVersion?: string };
-  format: ArchiveFormat;
   compression: Compression;
   encryption: Encryption;
-  object: { key: string; size: number; sha256: string };
-  /** Rows per `schema.table`, counted in the dump's own snapshot (exact) or the planner's figures. */
-  rowCounts?: Record<string, number>;
   rowCountsMode?: 'exact' | 'estimate';
-  files?: FileStats;
   tool: { name: string; version: string };
   dump?: { program: string; version: string };
   run?: Record<string, string>;
 }
+
+/** One database, or one set of files: one object. */
+export interface Manifest extends ManifestBase {
+  source: { kind: 'postgres' | 'files'; database?: string; serverVersion?: string };
+  format: ArchiveFormat;
+  object: ObjectRecord;
+  /** Rows per `schema.table`, counted in the dump's own snapshot (exact) or the planner's figures. */
+  rowCounts?: Record<string, number>;
+  files?: FileStats;
+}
+
+/** One database of a server backup, with its exact name. */
+export interface DatabaseRecord {
+  name: string;
+  object: ObjectRecord;
+  rowCounts?: Record<string, number>;
+  serverVersion?: string;
+}
+
+/** What `pg_dumpall --globals-only` wrote: roles, memberships, role settings, tablespaces. */
+export interface GlobalsRecord {
+  object: ObjectRecord;
+  /** The roles it creates, by exact name. */
+  roles: string[];
+  /** False when the server would not show password hashes (managed services): set them again. */
+  rolePasswords: boolean;
+}
+
+/**
+ * A whole server (`databases`): one object per database and one for the globals, all through
+ * the same layers, under `<name>/<id>/`. Each database is its own snapshot, as with pg_dumpall.
+ */
+export interface ServerManifest extends ManifestBase {
+  source: { kind: 'server'; serverVersion?: string };
+  format: 'pg_dump-custom';
+  databases: DatabaseRecord[];
+  globals?: GlobalsRecord;
+}
+
+export type AnyManifest = Manifest | ServerManifest;
+
+export const isServerManifest = (manifest: AnyManifest): manifest is ServerManifest =>
+  manifest.source.kind === 'server';
+
+/** Every object a backup is made of: what must be present, verified, and deleted with it. */
+export function manifestObjects(manifest: AnyManifest): ObjectRecord[] {
+  if (!isServerManifest(manifest)) return [manifest.object];
+  const databases = manifest.databases.map((database) => database.object);
+  return manifest.globals ? [...databases, manifest.globals.object] : databases;
+}
+
+/** Every object's size, summed: a whole backup's size for shrink checks and reports. */
+export const manifestSize = (manifest: AnyManifest): number =>
+  manifestObjects(manifest).reduce((sum, object) => sum + object.size, 0);
 
 export class ManifestError extends Error {
   constructor(
@@ -64,7 +125,7 @@ const oneOf = <T extends string>(value: unknown, allowed: readonly T[]): value i
  * first problem found. The object key must be this backup's own key in its own set, so a crafted
  * manifest can never point a reader or a deleter elsewhere.
  */
-export function parseManifest(text: string, key: string, expectedName?: string): Manifest {
+export function parseManifest(text: string, key: string, expectedName?: string): AnyManifest {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -73,7 +134,7 @@ export function parseManifest(text: string, key: string, expectedName?: string):
   }
   const problem = manifestProblem(value, expectedName);
   if (problem) throw new ManifestError(key, problem);
-  return value as Manifest;
+  return value as AnyManifest;
 }
 
 function manifestProblem(m: unknown, expectedName?: string): string | undefined {
@@ -83,20 +144,34 @@ function manifestProblem(m: unknown, expectedName?: string): string | undefined 
   if (typeof m.name !== 'string' || !isValidSetName(m.name)) return 'bad name';
   if (expectedName !== undefined && m.name !== expectedName) return `belongs to set "${m.name}"`;
   if (!isIsoTime(m.createdAt) || !isIsoTime(m.completedAt)) return 'bad createdAt/completedAt';
-  if (!isObject(m.source) || !oneOf(m.source.kind, ['postgres', 'files'])) return 'bad source';
+  if (!isObject(m.source) || !oneOf(m.source.kind, ['postgres', 'files', 'server'])) {
+    return 'bad source';
+  }
   if (!optionalStrings(m.source, ['database', 'serverVersion'])) return 'bad source';
   if (!oneOf(m.format, ['pg_dump-custom', 'tar'])) return 'bad format';
   if (!oneOf(m.compression, ['zstd', 'gzip', 'none'])) return 'bad compression';
   if (!oneOf(m.encryption, ['none', 'age'])) return 'bad encryption';
-  return objectProblem(m) ?? countsProblem(m) ?? toolProblem(m);
+  const shape = m.source.kind === 'server' ? serverProblem(m) : singleProblem(m);
+  return shape ?? toolProblem(m);
+}
+
+function singleProblem(m: Json): string | undefined {
+  if (m.databases !== undefined || m.globals !== undefined)
+    return 'databases without source server';
+  return objectProblem(m) ?? countsProblem(m.rowCounts, 'rowCounts') ?? extrasProblem(m);
+}
+
+/** Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted. */
+function recordProblem(o: unknown, what: string, own: string): string | undefined {
+  if (!isObject(o) || typeof o.key !== 'string') return `bad ${what}`;
+  if (!isCount(o.size)) return `bad ${what}.size`;
+  if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
+    return `bad ${what}.sha256`;
+  }
+  return o.key === own ? undefined : `${what}.key is not this backup’s own key`;
 }
 
 function objectProblem(m: Json): string | undefined {
-  const o = m.object;
-  if (!isObject(o) || typeof o.key !== 'string') return 'bad object';
-  if (!isCount(o.size)) return 'bad object.size';
-  if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) return 'bad object.sha256';
-  // Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted.
   const own = objectKey(
     m.name as string,
     m.id as string,
@@ -106,14 +181,48 @@ function objectProblem(m: Json): string | undefined {
       m.encryption as Encryption,
     ),
   );
-  return o.key === own ? undefined : 'object.key is not this backup’s own key';
+  return recordProblem(m.object, 'object', own);
 }
 
-function countsProblem(m: Json): string | undefined {
-  if (m.rowCounts !== undefined) {
-    if (!isObject(m.rowCounts)) return 'bad rowCounts';
-    if (!Object.values(m.rowCounts).every(isCount)) return 'bad rowCounts value';
+function countsProblem(counts: unknown, what: string): string | undefined {
+  if (counts === undefined) return undefined;
+  if (!isObject(counts)) return `bad ${what}`;
+  return Object.values(counts).every(isCount) ? undefined : `bad ${what} value`;
+}
+
+/** PostgreSQL's names are at most 63 bytes; an empty or longer one was never a database. */
+const isDatabaseName = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0 && Buffer.byteLength(value, 'utf8') <= 63;
+
+function serverProblem(m: Json): string | undefined {
+  if (m.object !== undefined || m.files !== undefined || m.rowCounts !== undefined) {
+    return 'a server backup records its objects under databases';
   }
+  if (m.format !== 'pg_dump-custom') return 'bad format';
+  const layers = [m.compression as Compression, m.encryption as Encryption] as const;
+  const { databases, globals } = m;
+  if (!Array.isArray(databases) || databases.length === 0) return 'bad databases';
+  const seen = new Set<string>();
+  for (const [index, d] of databases.entries()) {
+    const what = `databases[${index}]`;
+    if (!isObject(d) || !isDatabaseName(d.name) || seen.has(d.name)) return `bad ${what}.name`;
+    seen.add(d.name);
+    const own = databaseObjectKey(m.name as string, m.id as string, d.name, ...layers);
+    const problem =
+      recordProblem(d.object, `${what}.object`, own) ??
+      countsProblem(d.rowCounts, `${what}.rowCounts`) ??
+      (optionalStrings(d, ['serverVersion']) ? undefined : `bad ${what}.serverVersion`);
+    if (problem) return problem;
+  }
+  if (globals === undefined) return extrasProblem(m);
+  if (!isObject(globals) || typeof globals.rolePasswords !== 'boolean') return 'bad globals';
+  const roles = globals.roles;
+  if (!Array.isArray(roles) || !roles.every(isDatabaseName)) return 'bad globals.roles';
+  const own = globalsObjectKey(m.name as string, m.id as string, ...layers);
+  return recordProblem(globals.object, 'globals.object', own) ?? extrasProblem(m);
+}
+
+function extrasProblem(m: Json): string | undefined {
   if (m.rowCountsMode !== undefined && !oneOf(m.rowCountsMode, ['exact', 'estimate'])) {
     return 'bad rowCountsMode';
   }

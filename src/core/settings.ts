@@ -102,6 +102,20 @@ export interface BackupSettings extends CommonSettings {
   /** Set when the backup is encrypted with age: public-key recipients, or a passphrase. */
   encryption?: { recipients: string[]; passphrase?: string };
   rowCounts: 'exact' | 'estimate' | 'off';
+  /** Set by `databases`: a whole server (or a chosen part of it) as one backup. */
+  server?: ServerSelection;
+}
+
+/** `databases`, `exclude-databases`, `globals` and `jobs` of a server backup. */
+export interface ServerSelection {
+  /** `all`: every database that accepts connections, templates aside; or names and globs. */
+  databases: 'all' | string[];
+  /** Names and globs taken out of the selection. */
+  exclude: string[];
+  /** `auto` falls back to no role passwords where the server hides them; `true` fails there. */
+  globals: 'auto' | 'true' | 'false';
+  /** Databases dumped at once. */
+  jobs: number;
 }
 
 export interface VerifySettings extends CommonSettings {
@@ -125,6 +139,9 @@ export type Check =
     }
   | { kind: 'sql'; text: string; sql: string };
 
+/** A check of a server backup names its database (`crm: public.contacts >= 100`). */
+export type ServerCheck = Check & { database?: string };
+
 export interface RestoreTestSettings extends CommonSettings {
   mode: 'restore-test';
   /**
@@ -133,9 +150,11 @@ export interface RestoreTestSettings extends CommonSettings {
    */
   database?: DatabaseTarget;
   backupId: string;
-  checks: Check[];
+  checks: ServerCheck[];
   jobs: number;
   keepDatabase: boolean;
+  /** A server backup: apply its globals first, and drop the roles made once done. */
+  restoreGlobals: boolean;
   /** Apply the archive's database-level settings and comment (`restore-database-settings`). */
   databaseSettings: boolean;
   decryption: Decryption;
@@ -149,6 +168,12 @@ export interface RestoreSettings extends CommonSettings {
   confirm: string;
   clean: boolean;
   jobs: number;
+  /** A server backup: which of its databases to restore (names and globs; empty = all). */
+  databases: string[];
+  /** A server backup: the database each is restored into, when not one of the same name. */
+  targetDatabases: Record<string, string>;
+  /** A server backup: apply its roles first (roles that exist are left as they are). */
+  restoreGlobals: boolean;
   /** Apply the archive's database-level settings and comment (`restore-database-settings`). */
   databaseSettings: boolean;
   decryption: Decryption;

@@ -37,6 +37,9 @@ export async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreS
     clean: inputs.boolean('clean', false),
     databaseSettings: inputs.boolean('restore-database-settings', true),
     jobs: readJobs(inputs),
+    databases: [],
+    targetDatabases: {},
+    restoreGlobals: false,
     decryption,
   };
   addSecrets(settings, ...(given?.secrets ?? []), ...decryption.identities, decryption.passphrase);

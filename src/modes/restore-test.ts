@@ -6,6 +6,7 @@
  * row count is compared with the manifest, the user's checks run, the recovery time is measured,
  * and the scratch database is dropped, pass, fail or cancel.
  */
+import { isServerManifest } from '../core/manifest.js';
 import { findBackup } from '../storage/catalog.js';
 import { errorMessage } from '../core/errors.js';
 import { testFilesBackup } from './restore-files.js';
@@ -70,6 +71,7 @@ export async function restoreTest(
 ): Promise<ModeResult> {
   const phases = new Phases(ctx.now);
   const manifest = await findBackup(ctx, settings.name, settings.backupId);
+  if (isServerManifest(manifest)) throw new Error('TODO(issue 20): server backups');
   if (manifest.format === 'tar') return testFilesBackup(ctx, manifest, settings.decryption);
   const server = settings.database;
   if (!server) {

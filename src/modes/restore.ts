@@ -10,6 +10,7 @@
  * every role the archive names and the restoring role may act as the owners; otherwise it restores
  * the data without them rather than fail half-way, and says which roles were missing.
  */
+import { isServerManifest } from '../core/manifest.js';
 import { findBackup } from '../storage/catalog.js';
 import { errorMessage } from '../core/errors.js';
 import { restoreFiles } from './restore-files.js';
@@ -83,6 +84,7 @@ interface RestoreRun {
 
 export async function restore(settings: RestoreSettings, ctx: RunContext): Promise<ModeResult> {
   const manifest = await findBackup(ctx, settings.name, settings.backupId);
+  if (isServerManifest(manifest)) throw new Error('TODO(issue 20): server backups');
   const target = settings.database;
   if (manifest.format === 'tar') {
     if (target || !settings.targetPath) {

@@ -6,6 +6,7 @@
  * or torn manifest, a backup dated ahead of the clock) fails the run by name, as it hides what
  * the last run really left.
  */
+import { isServerManifest, manifestSize } from '../core/manifest.js';
 import {
   listSet,
   newestComplete,
@@ -43,12 +44,17 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
     throw new ModeFailure(`${unusableText(found.newer)}${none}`, { tables: [trend] });
   }
   const { entry: newest, manifest } = found.newest;
+  if (isServerManifest(manifest)) throw new Error('TODO(issue 20): server backups');
   const older = listing.backups.slice(listing.backups.indexOf(newest) + 1);
   const previous = (await newestComplete(ctx.store, settings.name, older, now)).newest;
   // Never negative: a complete backup is dated at most the clock tolerance ahead.
   const ageMs = Math.max(0, now.getTime() - Date.parse(manifest.createdAt));
   const problems = brokenRules(
-    { ageMs, size: manifest.object.size, previousSize: previous?.manifest.object.size },
+    {
+      ageMs,
+      size: manifest.object.size,
+      previousSize: previous && manifestSize(previous.manifest),
+    },
     settings,
   );
   const partial = describe(manifest, ageMs, trend);

@@ -10,7 +10,12 @@
  */
 import { idTime } from '../core/ids.js';
 import { classifyKey } from '../core/layout.js';
-import { ManifestError, parseManifest, type Manifest } from '../core/manifest.js';
+import {
+  ManifestError,
+  manifestObjects,
+  parseManifest,
+  type AnyManifest,
+} from '../core/manifest.js';
 import type { Logger } from '../core/types.js';
 import { ObjectTooLarge, type Store, type StoredObject } from './index.js';
 
@@ -41,7 +46,7 @@ export interface SetListing {
 
 export interface CompleteBackup {
   entry: SetEntry;
-  manifest: Manifest;
+  manifest: AnyManifest;
 }
 
 export interface UnusableBackup {
@@ -94,7 +99,7 @@ const manifestKeyOf = (name: string, entry: SetEntry): string =>
  */
 export function judgeBackup(entry: SetEntry, text: string, name: string, now?: Date): Judged {
   const key = manifestKeyOf(name, entry);
-  let manifest: Manifest;
+  let manifest: AnyManifest;
   try {
     manifest = parseManifest(text, key, name);
   } catch (error) {
@@ -106,7 +111,7 @@ export function judgeBackup(entry: SetEntry, text: string, name: string, now?: D
 }
 
 function datingProblem(
-  manifest: Manifest,
+  manifest: AnyManifest,
   entry: SetEntry,
   key: string,
   now: Date | undefined,
@@ -128,17 +133,18 @@ function datingProblem(
   return undefined;
 }
 
-/** The object must be listed beside its manifest, at the size recorded: else the backup is torn. */
+/** Every object must be listed beside its manifest, at the size recorded: else the backup is torn. */
 function objectProblem(
-  manifest: Manifest,
+  manifest: AnyManifest,
   entry: SetEntry,
   manifestKey: string,
 ): string | undefined {
-  const { key, size } = manifest.object;
-  const stored = entry.objects.find((object) => object.key === key);
-  if (!stored) return `torn backup ${manifestKey}: its object ${key} is missing from the store`;
-  if (stored.size !== size) {
-    return `torn backup ${manifestKey}: its object ${key} holds ${stored.size} bytes, but its manifest records ${size}`;
+  for (const { key, size } of manifestObjects(manifest)) {
+    const stored = entry.objects.find((object) => object.key === key);
+    if (!stored) return `torn backup ${manifestKey}: its object ${key} is missing from the store`;
+    if (stored.size !== size) {
+      return `torn backup ${manifestKey}: its object ${key} holds ${stored.size} bytes, but its manifest records ${size}`;
+    }
   }
   return undefined;
 }
@@ -231,7 +237,7 @@ export async function findBackup(
   ctx: { store: Store; log: Logger; now: () => Date },
   name: string,
   backupId: string,
-): Promise<Manifest> {
+): Promise<AnyManifest> {
   const { store } = ctx;
   if (backupId === 'latest') {
     const listing = await listSet(store, name);
@@ -246,7 +252,9 @@ export async function findBackup(
     }
     return newest.manifest;
   }
-  const entry = (await listSet(store, name, `${name}/${backupId}.`)).backups[0];
+  // Ids have one length, so this prefix holds this id's manifest and objects (a server backup's
+  // are in its own folder) and nothing of any other id.
+  const entry = (await listSet(store, name, `${name}/${backupId}`)).backups[0];
   if (entry?.id !== backupId) {
     throw new Error(`no backup ${backupId} in set "${name}" (${store.description})`);
   }
