@@ -3,7 +3,9 @@
  * its own holding several databases and roles, each stored object then opened by hand with the
  * standard programs (age, zstd, pg_restore), no backup-action code.
  */
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +14,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerManifest } from '../src/core/manifest.js';
 import { databaseObjectKey, globalsObjectKey } from '../src/core/layout.js';
+import pg from 'pg';
 import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
+import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { filesUnder } from './support/listing.js';
 import {
   APP_OWNER_PASSWORD,
@@ -197,5 +201,127 @@ describe('a list with globs and exclude-databases', () => {
     expect(run.code).not.toBe(0);
     expect(lastErrorLine(run)).toMatch(/databases.*"billing_\*" matches no database/);
     expect(await filesUnder(store)).toEqual([]);
+  });
+});
+
+describe('a database whose dump fails', () => {
+  it('fails the run naming it, publishes no manifest and leaves no object', async () => {
+    // Held while the run dumps: pg_dump of shop (dumped last, after three others were stored)
+    // cannot lock its table and gives up.
+    const locker = new pg.Client({ connectionString: cluster.urlOf(DB.shop) });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE orders IN ACCESS EXCLUSIVE MODE');
+      const store = newStore();
+      const run = await runAction({
+        storage: store,
+        name: 'failing',
+        'database-url': cluster.url,
+        databases: 'all',
+        'pg-dump-args': '--lock-wait-timeout=1s',
+        'age-recipients': recipient,
+      });
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toMatch(
+        /database "shop": pg_dump exited with code 1.*LOCK TABLE public\.orders/,
+      );
+      // The three databases dumped before it were stored, then deleted.
+      expect(run.stdout).toMatch(/Database "postgres": .* stored/);
+      expect(await filesUnder(store)).toEqual([]);
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+  });
+});
+
+describe('a role that cannot read pg_authid (a managed service)', () => {
+  it('globals: auto backs up the roles without passwords, and says so', async () => {
+    const store = newStore();
+    const run = await runAction({
+      storage: store,
+      name: 'managed',
+      'database-url': cluster.readerUrl,
+      databases: 'all',
+      'age-recipients': recipient,
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /::warning::.*"reader_admin" cannot read pg_authid.*set every role's password again after a restore/,
+    );
+    const manifest = await manifestOf(store, run);
+    expect(manifest.databases.map((d) => d.name).sort()).toEqual(CONNECTABLE);
+    expect(manifest.globals?.rolePasswords).toBe(false);
+    expect(manifest.globals?.roles).toEqual(expect.arrayContaining(['app_owner', 'app_reader']));
+    const sql = (await openByHand(path.join(store, manifest.globals!.object.key))).toString('utf8');
+    expect(sql).toMatch(/CREATE ROLE app_owner;/);
+    expect(sql).toMatch(/GRANT app_reader TO app_owner/);
+    expect(sql).not.toMatch(/PASSWORD/);
+    expect(run.summary).toMatch(/Role passwords \| no/);
+  });
+
+  it('globals: true fails with one line before any work', async () => {
+    const store = newStore();
+    const run = await runAction({
+      storage: store,
+      name: 'managed',
+      'database-url': cluster.readerUrl,
+      databases: 'all',
+      globals: 'true',
+    });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(/globals.*"reader_admin" cannot read pg_authid/);
+    expect(run.stdout).not.toMatch(/storing as/);
+    expect(await filesUnder(store)).toEqual([]);
+  });
+});
+
+describe('jobs: 2, to S3', () => {
+  it('stores every object and the manifest under the prefix, each as recorded', async () => {
+    const prefix = `server-${process.pid}`;
+    const run = await runAction(
+      {
+        storage: `s3://${testS3Bucket()}/${prefix}`,
+        's3-endpoint': testS3Endpoint(),
+        name: 'server',
+        'database-url': cluster.url,
+        databases: 'all',
+        jobs: '2',
+        'age-recipients': recipient,
+      },
+      { env: S3_ENV },
+    );
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const client = new S3Client(testS3ClientConfig());
+    const listing = await client.send(
+      new ListObjectsV2Command({ Bucket: testS3Bucket(), Prefix: `${prefix}/` }),
+    );
+    const get = async (key: string) => {
+      const object = await client.send(
+        new GetObjectCommand({ Bucket: testS3Bucket(), Key: `${prefix}/${key}` }),
+      );
+      return Buffer.from(await object.Body!.transformToByteArray());
+    };
+    const manifest = JSON.parse(
+      (await get(run.outputs['manifest-key'] ?? '')).toString('utf8'),
+    ) as ServerManifest;
+    const objects = [...manifest.databases.map((d) => d.object), manifest.globals!.object];
+    expect((listing.Contents ?? []).map((item) => item.Key).sort()).toEqual(
+      [
+        ...objects.map((o) => `${prefix}/${o.key}`),
+        `${prefix}/${run.outputs['manifest-key']}`,
+      ].sort(),
+    );
+    expect(manifest.databases.map((d) => d.name).sort()).toEqual(CONNECTABLE);
+    for (const object of objects) {
+      const bytes = await get(object.key);
+      expect(bytes.length).toBe(object.size);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(object.sha256);
+    }
+    const crm = manifest.databases.find((d) => d.name === DB.crm)!;
+    const file = path.join(work, 'crm.dump.zst.age');
+    await writeFile(file, await get(crm.object.key));
+    expect(await tocOf(await openByHand(file))).toMatch(/TABLE DATA Sälës Contacts/);
   });
 });

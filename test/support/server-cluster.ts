@@ -3,7 +3,7 @@
  * (one whose name needs quoting and holds non-ASCII characters, one owned by a role with a
  * password that grants to another, one that accepts no connections), roles with a membership,
  * and a non-superuser role that reads every database but not pg_authid (a managed service's
- * admin). Each test file starts its own: `databases: all` must not race other files' databases.
+ * admin): by grants on each table, since pg_read_all_data would let it read pg_authid too. Each test file starts its own: `databases: all` must not race other files' databases.
  */
 import pg from 'pg';
 import { startCluster, withClient, withDatabase } from '../../scripts/lib/pg-cluster.js';
@@ -23,7 +23,7 @@ export const APP_OWNER_PASSWORD = 'owner-secret-9f2c';
 export interface ServerCluster {
   /** Superuser URL to the `postgres` database. */
   url: string;
-  /** `reader_admin`: member of pg_read_all_data, no superuser, cannot read pg_authid. */
+  /** `reader_admin`: no superuser, SELECT on every table, cannot read pg_authid. */
   readerUrl: string;
   /** The URL to another database of this cluster, as the superuser. */
   urlOf(database: string): string;
@@ -43,9 +43,7 @@ export async function startServerCluster(): Promise<ServerCluster> {
       await client.query(`CREATE ROLE app_reader NOLOGIN`);
       await client.query(`CREATE ROLE app_owner LOGIN PASSWORD '${APP_OWNER_PASSWORD}'`);
       await client.query(`GRANT app_reader TO app_owner`);
-      await client.query(
-        `CREATE ROLE reader_admin LOGIN PASSWORD '${READER_PASSWORD}' IN ROLE pg_read_all_data`,
-      );
+      await client.query(`CREATE ROLE reader_admin LOGIN PASSWORD '${READER_PASSWORD}'`);
       await client.query(`CREATE DATABASE ${ident(SERVER_DATABASES.shop)}`);
       await client.query(`CREATE DATABASE ${ident(SERVER_DATABASES.crm)}`);
       await client.query(`CREATE DATABASE ${ident(SERVER_DATABASES.app)} OWNER app_owner`);
@@ -59,6 +57,7 @@ export async function startServerCluster(): Promise<ServerCluster> {
         `INSERT INTO orders SELECT g, g * 1.5 FROM generate_series(1, 500) g`,
         `CREATE TABLE customers (id int PRIMARY KEY, name text)`,
         `INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 40) g`,
+        `GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader_admin`,
       ],
       { 'public.orders': 500, 'public.customers': 40 },
     );
@@ -68,6 +67,8 @@ export async function startServerCluster(): Promise<ServerCluster> {
         `CREATE SCHEMA "Sälës"`,
         `CREATE TABLE "Sälës"."Contacts" (id int, email text)`,
         `INSERT INTO "Sälës"."Contacts" SELECT g, 'u' || g || '@example.com' FROM generate_series(1, 120) g`,
+        `GRANT USAGE ON SCHEMA "Sälës" TO reader_admin`,
+        `GRANT SELECT ON ALL TABLES IN SCHEMA "Sälës" TO reader_admin`,
       ],
       { '"Sälës"."Contacts"': 120 },
     );
@@ -78,6 +79,7 @@ export async function startServerCluster(): Promise<ServerCluster> {
         `CREATE TABLE accounts (id int PRIMARY KEY, balance int)`,
         `INSERT INTO accounts SELECT g, g FROM generate_series(1, 75) g`,
         `GRANT SELECT ON accounts TO app_reader`,
+        `GRANT SELECT ON accounts TO reader_admin`,
       ],
       { 'public.accounts': 75 },
     );
