@@ -7,7 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -229,6 +229,8 @@ describe('a database whose dump fails', () => {
       // The three databases dumped before it were stored, then deleted.
       expect(run.stdout).toMatch(/Database "postgres": .* stored/);
       expect(await filesUnder(store)).toEqual([]);
+      // Not even the backup's folder.
+      expect(await readdir(path.join(store, 'failing'))).toEqual([]);
     } finally {
       await locker.query('ROLLBACK');
       await locker.end();
