@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerManifest } from '../src/core/manifest.js';
 import { databaseObjectKey, globalsObjectKey } from '../src/core/layout.js';
 import pg from 'pg';
-import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
+import { withClient } from '../scripts/lib/pg-cluster.js';
+import { lastErrorLine, onceShown, runAction, type ActionRun } from './support/action.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { filesUnder } from './support/listing.js';
 import {
@@ -325,5 +326,73 @@ describe('jobs: 2, to S3', () => {
     const file = path.join(work, 'crm.dump.zst.age');
     await writeFile(file, await get(crm.object.key));
     expect(await tocOf(await openByHand(file))).toMatch(/TABLE DATA Sälës Contacts/);
+  });
+});
+
+/** Holds an exclusive lock on shop's orders while `use` runs: shop's pg_dump waits for it. */
+async function withShopLocked<T>(use: () => Promise<T>): Promise<T> {
+  const locker = new pg.Client({ connectionString: cluster.urlOf(DB.shop) });
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE orders IN ACCESS EXCLUSIVE MODE');
+    return await use();
+  } finally {
+    await locker.query('ROLLBACK').catch(() => undefined);
+    await locker.end();
+  }
+}
+
+describe('one database fails while another is still dumping (jobs: 2)', () => {
+  it('stops the other at once, fails naming the one that failed, and leaves nothing', async () => {
+    // reader_admin may not read this table: app_data's dump fails straight away, while shop's
+    // waits for its lock for as long as the test holds it.
+    await withClient(cluster.urlOf(DB.app), (client) =>
+      client.query('CREATE TABLE private_notes (id int)'),
+    );
+    try {
+      const store = newStore();
+      const started = Date.now();
+      const run = await withShopLocked(() =>
+        runAction({
+          storage: store,
+          name: 'parallel',
+          'database-url': cluster.readerUrl,
+          databases: 'shop\napp_data',
+          globals: 'false',
+          jobs: '2',
+        }),
+      );
+      expect(run.code).not.toBe(0);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(lastErrorLine(run)).toMatch(/database "app_data": .*permission denied/);
+      expect(await filesUnder(store)).toEqual([]);
+    } finally {
+      await withClient(cluster.urlOf(DB.app), (client) => client.query('DROP TABLE private_notes'));
+    }
+  });
+});
+
+describe('the run is cancelled mid-way', () => {
+  it('SIGTERM deletes the databases already stored and publishes nothing', async () => {
+    const store = newStore();
+    const run = await withShopLocked(() =>
+      runAction(
+        {
+          storage: store,
+          name: 'cancelled',
+          'database-url': cluster.url,
+          databases: 'all',
+          'age-recipients': recipient,
+        },
+        {
+          onStart: onceShown('Database "shop": storing as', 500, (child) => child.kill('SIGTERM')),
+        },
+      ),
+    );
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toMatch(/Database "postgres": .* stored/);
+    expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
+    expect(await filesUnder(store)).toEqual([]);
   });
 });
