@@ -12,10 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerManifest } from '../src/core/manifest.js';
+import { isServerManifest, parseManifest, type ServerManifest } from '../src/core/manifest.js';
 import { databaseObjectKey, globalsObjectKey } from '../src/core/layout.js';
 import pg from 'pg';
-import { withClient } from '../scripts/lib/pg-cluster.js';
+import { startCluster, withClient } from '../scripts/lib/pg-cluster.js';
+import { PG18_REQUIRED, pg18Toolchain } from './support/pg18.js';
 import { lastErrorLine, onceShown, runAction, type ActionRun } from './support/action.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { filesUnder } from './support/listing.js';
@@ -48,9 +49,12 @@ afterAll(async () => {
 let stores = 0;
 const newStore = () => path.join(work, `store-${++stores}`);
 
+/** The run's manifest, read as strictly as every mode reads it. */
 async function manifestOf(store: string, run: ActionRun): Promise<ServerManifest> {
-  const text = await readFile(path.join(store, run.outputs['manifest-key'] ?? ''), 'utf8');
-  return JSON.parse(text) as ServerManifest;
+  const key = run.outputs['manifest-key'] ?? '';
+  const manifest = parseManifest(await readFile(path.join(store, key), 'utf8'), key);
+  if (!isServerManifest(manifest)) throw new Error(`${key} is not a server backup's manifest`);
+  return manifest;
 }
 
 /** age -d, then zstd -d: the bytes a stored object holds, by hand. */
@@ -395,4 +399,40 @@ describe('the run is cancelled mid-way', () => {
     expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
     expect(await filesUnder(store)).toEqual([]);
   });
+});
+
+const toolchain = pg18Toolchain();
+const missing18 = 'missing' in toolchain ? toolchain.missing : undefined;
+
+describe.skipIf(missing18 !== undefined && !PG18_REQUIRED)('a PostgreSQL 18 server', () => {
+  it('is dumped by pg_dump and pg_dumpall 18 from pg-bin-dir, never the machine’s 15', async () => {
+    if ('missing' in toolchain) throw new Error(`CI needs PostgreSQL 18: ${toolchain.missing}`);
+    const server = await startCluster({ bindir: toolchain.serverBin });
+    try {
+      await withClient(server.url, async (client) => {
+        await client.query('CREATE ROLE owner18 LOGIN PASSWORD $$pw18$$');
+        await client.query('CREATE DATABASE shop18 OWNER owner18');
+      });
+      const store = newStore();
+      const run = await runAction({
+        storage: store,
+        name: 'eighteen',
+        'database-url': server.url,
+        databases: 'all',
+        'pg-bin-dir': toolchain.clientBin,
+        'age-recipients': recipient,
+      });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      const manifest = await manifestOf(store, run);
+      expect(manifest.source.serverVersion).toMatch(/^18\./);
+      expect(manifest.dump?.version).toMatch(/^18\./);
+      expect(manifest.databases.map((d) => d.name).sort()).toEqual(['postgres', 'shop18']);
+      const sql = (await openByHand(path.join(store, manifest.globals!.object.key))).toString();
+      const bin = toolchain.clientBin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      expect(run.stdout).toMatch(new RegExp(`pg_dumpall 18\\.\\d+ \\(${bin}/pg_dumpall\\)`));
+      expect(sql).toMatch(/CREATE ROLE owner18;/);
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
 });
