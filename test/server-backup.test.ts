@@ -22,6 +22,7 @@ import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './supp
 import { filesUnder } from './support/listing.js';
 import {
   APP_OWNER_PASSWORD,
+  OPS_ROLE,
   SERVER_DATABASES as DB,
   startServerCluster,
   type ServerCluster,
@@ -168,6 +169,13 @@ describe('databases: all, encrypted with age', () => {
     expect(sql).toMatch(/GRANT app_reader TO app_owner/);
     expect(sql).toMatch(/ALTER ROLE app_owner WITH .*PASSWORD 'SCRAM-SHA-256\$/);
     expect(sql).not.toContain(APP_OWNER_PASSWORD);
+    expect(sql).toContain(`GRANT app_reader TO "${OPS_ROLE}"`);
+    // The manifest names exactly the roles the SQL creates.
+    const created = [...sql.matchAll(/^CREATE ROLE (.+);$/gm)].map(([, name = '']) =>
+      name.startsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name,
+    );
+    expect([...manifest.globals!.roles].sort()).toEqual(created.sort());
+    expect(created).toContain(OPS_ROLE);
   });
 
   it('reports each database in a table and the facts', () => {
