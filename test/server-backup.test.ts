@@ -185,6 +185,38 @@ describe('databases: all, encrypted with age', () => {
   });
 });
 
+describe('gzip in Node, not encrypted', () => {
+  it('stores the database and the globals as .gz that gzip -d opens', async () => {
+    const store = newStore();
+    const run = await runAction({
+      storage: store,
+      name: 'gzipped',
+      'database-url': cluster.url,
+      databases: 'shop',
+      compression: 'gzip',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const manifest = await manifestOf(store, run);
+    const gunzip = async (key: string) =>
+      (
+        await exec('gzip', ['-d', '-c', path.join(store, key)], {
+          encoding: 'buffer',
+          maxBuffer: 1 << 26,
+        })
+      ).stdout;
+    expect(manifest.databases.map((d) => d.object.key)).toEqual([
+      expect.stringMatching(/^gzipped\/[^/]+\/shop\.dump\.gz$/),
+    ]);
+    expect(await tocOf(await gunzip(manifest.databases[0]!.object.key))).toMatch(
+      /TABLE DATA public orders/,
+    );
+    expect(manifest.globals?.object.key).toMatch(/\/globals\.sql\.gz$/);
+    const sql = (await gunzip(manifest.globals!.object.key)).toString('utf8');
+    expect(sql).toMatch(/^--\n-- PostgreSQL database cluster dump/);
+    expect(sql).toMatch(/CREATE ROLE app_owner;/);
+  });
+});
+
 describe('a list with globs and exclude-databases', () => {
   it('selects exactly the databases matched and not excluded', async () => {
     const store = newStore();
