@@ -19,6 +19,8 @@ import { startCluster, withClient } from '../scripts/lib/pg-cluster.js';
 import { PG18_REQUIRED, pg18Toolchain } from './support/pg18.js';
 import { lastErrorLine, onceShown, runAction, type ActionRun } from './support/action.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { startFaultProxy } from './support/fault-proxy.js';
+import { examplePolicy } from './support/iam.js';
 import { filesUnder } from './support/listing.js';
 import {
   APP_OWNER_PASSWORD,
@@ -438,6 +440,46 @@ describe('the run is cancelled mid-way', () => {
     expect(run.stdout).toMatch(/Database "postgres": .* stored/);
     expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
     expect(await filesUnder(store)).toEqual([]);
+  });
+});
+
+describe('under the writer policy (may not delete), the manifest refused', () => {
+  it('fails for the refusal and names every object the pruner will sweep', async () => {
+    const prefix = `server-writer-${process.pid}`;
+    const proxy = await startFaultProxy(testS3Endpoint());
+    try {
+      proxy.policy = await examplePolicy('writer', testS3Bucket(), prefix);
+      proxy.faults = [
+        { kind: 'status', status: 400, code: 'InvalidArgument', count: 1, match: /manifest\.json/ },
+      ];
+      const run = await runAction(
+        {
+          storage: `s3://${testS3Bucket()}/${prefix}`,
+          's3-endpoint': proxy.endpoint,
+          name: 'server',
+          'database-url': cluster.url,
+          databases: 'shop\napp_data',
+        },
+        { env: S3_ENV },
+      );
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toBe('injected');
+      const warning =
+        /::warning::could not delete (.+) after the failed backup \(User is not authorized to perform: s3:DeleteObject.*\); retention-prune's orphan sweep removes them once older than orphan-grace/.exec(
+          run.stdout,
+        );
+      expect(warning?.[1]?.split(', ').sort()).toEqual(
+        ['app_data.dump.zst', 'globals.sql.zst', 'shop.dump.zst'].map((file) =>
+          expect.stringMatching(new RegExp(`^server/[^/]+/${file.replace('.', '\\.')}$`)),
+        ),
+      );
+      const listing = await new S3Client(testS3ClientConfig()).send(
+        new ListObjectsV2Command({ Bucket: testS3Bucket(), Prefix: `${prefix}/` }),
+      );
+      expect(listing.Contents ?? []).toHaveLength(3);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
