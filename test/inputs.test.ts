@@ -212,6 +212,9 @@ describe('server backup settings (databases)', () => {
 
   it('refuses in one line naming the input what cannot be meant', async () => {
     expect(await refusal({ globals: 'true' })).toMatch(/^InputError: .*globals.*needs databases/);
+    expect(await refusal({ 'exclude-databases': 'tmp_*' })).toMatch(
+      /^InputError: .*exclude-databases.*needs databases/,
+    );
     expect(await refusal({ databases: 'all\nshop' })).toMatch(
       /^InputError: .*databases.*all stands alone/,
     );

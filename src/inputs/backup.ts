@@ -55,6 +55,12 @@ function readServer(inputs: Inputs, source: BackupSettings['source']): ServerSel
         'true needs databases (all, or names one per line): roles are backed up with a whole server',
       );
     }
+    if (inputs.lines('exclude-databases').length > 0) {
+      throw new InputError(
+        'exclude-databases',
+        'needs databases (all, or names and globs one per line) to leave databases out of',
+      );
+    }
     return undefined;
   }
   if (source !== 'postgres') {
