@@ -4,11 +4,12 @@ import { chooseDatabases } from '../src/postgres/server-databases.js';
 import type { ServerSelection } from '../src/core/settings.js';
 
 const rows = [
-  { datname: 'Crm "Ünï" data', datallowconn: true },
-  { datname: 'archive_closed', datallowconn: false },
-  { datname: 'postgres', datallowconn: true },
-  { datname: 'shop', datallowconn: true },
-  { datname: 'shop_eu', datallowconn: true },
+  { datname: 'Crm "Ünï" data', datallowconn: true, connectable: true },
+  { datname: 'archive_closed', datallowconn: false, connectable: true },
+  { datname: 'postgres', datallowconn: true, connectable: true },
+  { datname: 'rdsadmin', datallowconn: true, connectable: false },
+  { datname: 'shop', datallowconn: true, connectable: true },
+  { datname: 'shop_eu', datallowconn: true, connectable: true },
 ];
 
 function choose(selection: Partial<ServerSelection>) {
@@ -23,10 +24,13 @@ function choose(selection: Partial<ServerSelection>) {
 }
 
 describe('chooseDatabases', () => {
-  it('all: every database that accepts connections; the others named in a warning', () => {
+  it('all: every database the role can connect to; the others named in a warning', () => {
     expect(choose({})).toEqual({
       chosen: ['Crm "Ünï" data', 'postgres', 'shop', 'shop_eu'],
-      warnings: [expect.stringMatching(/skipping "archive_closed": does not accept connections/)],
+      warnings: [
+        expect.stringMatching(/skipping "archive_closed": does not accept connections/),
+        expect.stringMatching(/skipping "rdsadmin": the role has no CONNECT privilege/),
+      ],
     });
   });
 

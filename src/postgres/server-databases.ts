@@ -12,6 +12,8 @@ import { selectNames } from '../core/name-glob.js';
 interface DatabaseRow {
   datname: string;
   datallowconn: boolean;
+  /** Whether the backup's role may connect (managed services keep their own, e.g. rdsadmin). */
+  connectable: boolean;
 }
 
 /** The databases to dump, by exact name, in the server's order of names. */
@@ -21,7 +23,8 @@ export async function selectDatabases(
   log: Logger,
 ): Promise<string[]> {
   const { rows } = await client.query<DatabaseRow>(
-    'SELECT datname, datallowconn FROM pg_database WHERE NOT datistemplate ORDER BY datname',
+    `SELECT datname, datallowconn, has_database_privilege(oid, 'CONNECT') AS connectable
+     FROM pg_database WHERE NOT datistemplate ORDER BY datname`,
   );
   return chooseDatabases(rows, selection, log);
 }
@@ -40,14 +43,20 @@ export function chooseDatabases(
       `${unmatched.map((entry) => JSON.stringify(entry)).join(', ')} matches no database on the server (it has ${names.map((name) => JSON.stringify(name)).join(', ')})`,
     );
   }
-  const closed = new Set(rows.filter((row) => !row.datallowconn).map((row) => row.datname));
-  const skipped = selected.filter((name) => closed.has(name));
-  if (skipped.length > 0) {
-    log.warning(
-      `skipping ${skipped.map((name) => JSON.stringify(name)).join(', ')}: does not accept connections (ALLOW_CONNECTIONS false)`,
-    );
-  }
-  const chosen = selected.filter((name) => !closed.has(name));
+  const byName = new Map(rows.map((row) => [row.datname, row]));
+  const skip = (why: string, closed: (row: DatabaseRow) => boolean) => {
+    const names = selected.filter((name) => closed(byName.get(name)!));
+    if (names.length > 0) {
+      log.warning(`skipping ${names.map((name) => JSON.stringify(name)).join(', ')}: ${why}`);
+    }
+    return new Set(names);
+  };
+  const closed = skip('does not accept connections (ALLOW_CONNECTIONS false)', (row) =>
+    !row.datallowconn);
+  const refused =
+    skip('the role has no CONNECT privilege on it (a managed service keeps databases of its own)', (row) =>
+      row.datallowconn && !row.connectable);
+  const chosen = selected.filter((name) => !closed.has(name) && !refused.has(name));
   if (chosen.length === 0) {
     throw new InputError(
       'databases',

@@ -15,6 +15,8 @@ export const SERVER_DATABASES = {
   app: 'app_data',
   /** ALLOW_CONNECTIONS false: skipped with a warning. */
   closed: 'archive_closed',
+  /** CONNECT revoked from PUBLIC (as RDS's rdsadmin): the superuser dumps it, reader_admin skips it. */
+  restricted: 'service_admin',
 } as const;
 
 /** A role whose name needs quoting (a space, capitals, non-ASCII), a member of `app_reader`. */
@@ -53,6 +55,10 @@ export async function startServerCluster(): Promise<ServerCluster> {
       await client.query(`CREATE DATABASE ${ident(SERVER_DATABASES.crm)}`);
       await client.query(`CREATE DATABASE ${ident(SERVER_DATABASES.app)} OWNER app_owner`);
       await client.query(`CREATE DATABASE ${ident(SERVER_DATABASES.closed)}`);
+      await client.query(`CREATE DATABASE ${ident(SERVER_DATABASES.restricted)}`);
+      await client.query(
+        `REVOKE CONNECT ON DATABASE ${ident(SERVER_DATABASES.restricted)} FROM PUBLIC`,
+      );
     });
     const rows: ServerCluster['rows'] = {};
     rows[SERVER_DATABASES.shop] = await fill(
