@@ -16,16 +16,19 @@ export interface ForgedServer {
   objectKeys: string[];
 }
 
-/** A valid server backup of these databases (and the globals) made at `time`. */
+/**
+ * A valid server backup of these databases (and the globals) made at `time`, each object of 64
+ * random bytes unless `sizes` names the database's size.
+ */
 export function forgeServerBackup(
   name: string,
   time: Date,
   databases: readonly string[],
-  size = 64,
+  sizes: Readonly<Record<string, number>> = {},
 ): { forged: ForgedServer; files: Map<string, Buffer> } {
   const id = newBackupId(time);
   const files = new Map<string, Buffer>();
-  const record = (key: string): ObjectRecord => {
+  const record = (key: string, size = 64): ObjectRecord => {
     const bytes = randomBytes(size);
     files.set(key, bytes);
     return { key, size, sha256: createHash('sha256').update(bytes).digest('hex') };
@@ -42,7 +45,7 @@ export function forgeServerBackup(
     encryption: 'none',
     databases: databases.map((database) => ({
       name: database,
-      object: record(databaseObjectKey(name, id, database, 'zstd', 'none')),
+      object: record(databaseObjectKey(name, id, database, 'zstd', 'none'), sizes[database]),
     })),
     globals: {
       object: record(globalsObjectKey(name, id, 'zstd', 'none')),
@@ -62,9 +65,9 @@ export async function forgeServerIn(
   name: string,
   time: Date,
   databases: readonly string[],
-  { torn = false } = {},
+  { torn = false, sizes = {} }: { torn?: boolean; sizes?: Record<string, number> } = {},
 ): Promise<ForgedServer> {
-  const { forged, files } = forgeServerBackup(name, time, databases);
+  const { forged, files } = forgeServerBackup(name, time, databases, sizes);
   for (const [key, bytes] of files) {
     if (torn && key === forged.manifestKey) continue;
     await store.upload(key, Readable.from([bytes]));
