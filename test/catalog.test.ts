@@ -8,9 +8,12 @@ import {
   CLOCK_TOLERANCE_MS,
   isComplete,
   judgeBackup,
+  listSet,
   type SetEntry,
 } from '../src/storage/catalog.js';
-import { serializeManifest, type Manifest } from '../src/core/manifest.js';
+import { databaseObjectKey } from '../src/core/layout.js';
+import { serializeManifest, type Manifest, type ServerManifest } from '../src/core/manifest.js';
+import type { Store } from '../src/storage/index.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const ID = '20260601T110000Z-a1b2c3';
@@ -192,5 +195,92 @@ describe('anything else is unusable, named with its cause', () => {
     expect(judged.key).toBe(key);
     expect(judged.problem).toMatch(c.problem);
     expect(judged.problem).toContain(key);
+  });
+});
+
+describe('a server backup is complete only with every object at its size', () => {
+  const SERVER_ID = '20260601T100000Z-d4e5f6';
+  const ODD = 'Café 2';
+  const objectOf = (key: string, size: number) => ({ key, size, sha256: 'cd'.repeat(32) });
+  const crm = `shop/${SERVER_ID}/crm.dump.zst`;
+  const odd = databaseObjectKey('shop', SERVER_ID, ODD, 'zstd', 'none');
+  const globals = `shop/${SERVER_ID}/globals.sql.zst`;
+  const SERVER: ServerManifest = {
+    version: 1,
+    name: 'shop',
+    compression: 'zstd',
+    encryption: 'none',
+    tool: VALID.tool,
+    id: SERVER_ID,
+    createdAt: '2026-06-01T10:00:00.250Z',
+    completedAt: '2026-06-01T10:05:00.000Z',
+    source: { kind: 'server' },
+    format: 'pg_dump-custom',
+    databases: [
+      { name: 'crm', object: objectOf(crm, 300) },
+      { name: ODD, object: objectOf(odd, 200) },
+    ],
+    globals: { object: objectOf(globals, 50), roles: ['app'], rolePasswords: true },
+  };
+  const listed = (objects: { key: string; size: number }[]): SetEntry => ({
+    id: SERVER_ID,
+    manifest: { key: `shop/${SERVER_ID}.manifest.json`, size: 900 },
+    objects,
+  });
+  const ALL = [
+    { key: crm, size: 300 },
+    { key: odd, size: 200 },
+    { key: globals, size: 50 },
+  ];
+  const judge = (objects: { key: string; size: number }[]) =>
+    judgeBackup(listed(objects), text(SERVER), 'shop', NOW);
+
+  it('every object listed at its size: complete, whatever else its folder holds', () => {
+    expect(isComplete(judge(ALL))).toBe(true);
+    const extra = [...ALL, { key: `shop/${SERVER_ID}/old.dump.zst`, size: 7 }];
+    expect(isComplete(judge(extra))).toBe(true);
+  });
+
+  it.each([
+    ['one database object missing', [ALL[0]!, ALL[2]!], `its object ${odd} is missing`],
+    [
+      'a database object at the wrong size',
+      [ALL[0]!, { key: odd, size: 199 }, ALL[2]!],
+      `its object ${odd} holds 199 bytes, but its manifest records 200`,
+    ],
+    ['the globals missing', [ALL[0]!, ALL[1]!], `its object ${globals} is missing`],
+    [
+      'the globals of other layers only',
+      [ALL[0]!, ALL[1]!, { key: `${globals}.age`, size: 50 }],
+      `its object ${globals} is missing`,
+    ],
+    ['every object missing', [], `its object ${crm} is missing`],
+  ])('%s: torn, naming the object', (_what, objects, problem) => {
+    const judged = judge(objects);
+    expect(isComplete(judged)).toBe(false);
+    if (isComplete(judged)) return;
+    expect(judged.problem).toBe(
+      `torn backup shop/${SERVER_ID}.manifest.json: ${problem}${problem.endsWith('missing') ? ' from the store' : ''}`,
+    );
+  });
+
+  it('an unknown file in its folder is not the layout: listed as foreign, not as its object', async () => {
+    const store = {
+      async *list() {
+        yield* [
+          ...ALL,
+          { key: `shop/${SERVER_ID}.manifest.json`, size: 900 },
+          { key: `shop/${SERVER_ID}/notes.txt`, size: 3 },
+          { key: `shop/${SERVER_ID}/Crm.dump.zst`, size: 3 },
+          { key: `shop/${SERVER_ID}/deeper/crm.dump.zst`, size: 3 },
+        ];
+      },
+    } as unknown as Store;
+    const listing = await listSet(store, 'shop');
+    expect(listing.foreignKeys).toBe(3);
+    expect(listing.backups.map((entry) => entry.objects.map((o) => o.key))).toEqual([
+      ALL.map((o) => o.key),
+    ]);
+    expect(isComplete(judgeBackup(listing.backups[0]!, text(SERVER), 'shop', NOW))).toBe(true);
   });
 });

@@ -1,7 +1,15 @@
 /** Ids, keys and manifests: the stable storage layout, as pure logic. */
 import { describe, expect, it } from 'vitest';
 import { idTime, newBackupId } from '../src/core/ids.js';
-import { classifyKey, manifestKey, objectExtension, objectKey } from '../src/core/layout.js';
+import {
+  classifyKey,
+  databaseFileName,
+  databaseObjectKey,
+  globalsObjectKey,
+  manifestKey,
+  objectExtension,
+  objectKey,
+} from '../src/core/layout.js';
 import { parseManifest, serializeManifest, type Manifest } from '../src/core/manifest.js';
 
 const ID = '20261122T030000Z-a1b2c3';
@@ -63,6 +71,77 @@ describe('keys', () => {
       `other/shop/${ID}.dump`,
     ]) {
       expect(classifyKey('shop', foreign), foreign).toBeUndefined();
+    }
+  });
+});
+
+describe('a server backup’s keys', () => {
+  const ODD = 'Café "Ölß" 2';
+  const oddFile = databaseFileName(ODD);
+
+  it('name each database by a safe file name, the globals by one of their own', () => {
+    expect(databaseFileName('crm_2')).toBe('crm_2');
+    expect(oddFile).toMatch(/^[a-z0-9_]+-[0-9a-f]{16}$/);
+    // Two names that reduce alike still get two files.
+    expect(databaseFileName('Crm')).not.toBe(databaseFileName('CRM'));
+    expect(databaseFileName('crm')).not.toBe(databaseFileName('Crm'));
+    expect(databaseObjectKey('shop', ID, ODD, 'zstd', 'age')).toBe(
+      `shop/${ID}/${oddFile}.dump.zst.age`,
+    );
+    expect(globalsObjectKey('shop', ID, 'gzip', 'none')).toBe(`shop/${ID}/globals.sql.gz`);
+  });
+
+  it('classify as objects of their id, in every layer', () => {
+    for (const file of [
+      'crm.dump',
+      'crm.dump.zst',
+      'crm.dump.gz.age',
+      `${oddFile}.dump.zst.age`,
+      'globals.sql',
+      'globals.sql.zst.age',
+    ]) {
+      expect(classifyKey('shop', `shop/${ID}/${file}`), file).toEqual({
+        kind: 'object',
+        id: ID,
+        extension: file,
+      });
+    }
+  });
+
+  it('anything else in or around an id folder is not ours to touch', () => {
+    for (const hostile of [
+      `shop/${ID}/../${ID}.dump`,
+      `shop/${ID}/..`,
+      `shop/${ID}/../../etc/passwd`,
+      `shop/../${ID}/crm.dump`,
+      `shop/${ID}/./crm.dump`,
+      `shop/${ID}/sub/crm.dump`,
+      `shop/${ID}/${ID}/crm.dump`,
+      `shop/${ID}//crm.dump`,
+      `shop/${ID}/`,
+      `shop/20261122T030000Z-A1B2C3/crm.dump`,
+      `shop/20261122T030000Z/crm.dump`,
+      `shop/not-an-id/crm.dump`,
+      `shop/${ID}.dump/crm.dump`,
+      `shop/${ID}/CRM.dump`,
+      `shop/${ID}/Globals.sql`,
+      `shop/${ID}/crm.DUMP`,
+      `shop/${ID}/crm`,
+      `shop/${ID}/globals`,
+      `shop/${ID}/crm.dump.txt`,
+      `shop/${ID}/crm.tar`,
+      `shop/${ID}/crm.sql`,
+      `shop/${ID}/crm.dump.age.zst`,
+      `shop/${ID}/crm.manifest.json`,
+      `shop/${ID}/.crm.dump.zst.partial-0a0b0c0d`,
+      `shop/${ID}/crm-abc.dump`,
+      `shop/${ID}/cr m.dump`,
+      `shop/${ID}/crm.dump\n`,
+      `shop/${ID}\\crm.dump`,
+      `shop2/${ID}/crm.dump`,
+      `other/shop/${ID}/crm.dump`,
+    ]) {
+      expect(classifyKey('shop', hostile), hostile).toBeUndefined();
     }
   });
 });

@@ -5,13 +5,16 @@
  * the product reads of the right type and the object key its own: never any other error.
  */
 import { describe, expect, it } from 'vitest';
+import { databaseFileName, databaseObjectKey, globalsObjectKey } from '../src/core/layout.js';
 import {
+  isServerManifest,
   ManifestError,
   manifestObjects,
   parseManifest,
   serializeManifest,
   type AnyManifest,
   type Manifest,
+  type ServerManifest,
 } from '../src/core/manifest.js';
 
 const KEY = 'shop/20261101T020000Z-a1b2c3.manifest.json';
@@ -32,6 +35,46 @@ const VALID: Manifest = {
   tool: { name: 'backup-action', version: '1.0.0' },
   dump: { program: 'pg_dump', version: '15.18' },
   run: { repository: 'acme/shop', runId: '42' },
+};
+
+const ID = '20261101T020000Z-a1b2c3';
+/** Needs quoting in SQL and a hashed file name: upper case, a space, a quote and non-ASCII. */
+const ODD_NAME = 'Café "Ölß" 2';
+const SERVER: ServerManifest = {
+  version: 1,
+  id: ID,
+  name: 'shop',
+  createdAt: '2026-11-01T02:00:00.000Z',
+  completedAt: '2026-11-01T02:09:00.000Z',
+  source: { kind: 'server', serverVersion: '15.18' },
+  format: 'pg_dump-custom',
+  compression: 'zstd',
+  encryption: 'age',
+  databases: [
+    {
+      name: 'crm',
+      object: { key: `shop/${ID}/crm.dump.zst.age`, size: 4321, sha256: 'ef'.repeat(32) },
+      rowCounts: { 'public.contacts': 100 },
+      serverVersion: '15.18',
+    },
+    {
+      name: ODD_NAME,
+      object: {
+        key: databaseObjectKey('shop', ID, ODD_NAME, 'zstd', 'age'),
+        size: 99,
+        sha256: '01'.repeat(32),
+      },
+      rowCounts: { 'public.items': 0 },
+    },
+  ],
+  globals: {
+    object: { key: `shop/${ID}/globals.sql.zst.age`, size: 800, sha256: '23'.repeat(32) },
+    roles: ['app', 'Ädmin'],
+    rolePasswords: true,
+  },
+  rowCountsMode: 'exact',
+  tool: { name: 'backup-action', version: '1.0.0' },
+  dump: { program: 'pg_dump', version: '15.18' },
 };
 
 /** A small, seeded generator, so every run tries the same cases and a failure reproduces. */
@@ -80,9 +123,9 @@ function paths(value: unknown, prefix: string[] = []): string[][] {
   ];
 }
 
-function mutate(next: () => number): string {
+function mutate(next: () => number, valid: AnyManifest = VALID): string {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-  const text = serializeManifest(VALID);
+  const text = JSON.stringify(valid, null, 2);
   switch (pick(['bytes', 'truncate', 'value', 'delete', 'flip'] as const)) {
     case 'bytes':
       return Buffer.from(
@@ -95,7 +138,7 @@ function mutate(next: () => number): string {
       return text.slice(0, at) + String.fromCharCode(Math.floor(next() * 128)) + text.slice(at + 1);
     }
     default: {
-      const copy = structuredClone(VALID) as unknown as Json;
+      const copy = structuredClone(valid) as unknown as Json;
       const path = pick(paths(copy).filter((p) => p.length > 0));
       const parent = path.slice(0, -1).reduce<Json>((node, name) => node[name] as Json, copy);
       const last = path.at(-1)!;
@@ -110,8 +153,10 @@ function mutate(next: () => number): string {
 function expectUsable(m: AnyManifest): void {
   expect(m.version).toBe(1);
   expect(m.name).toBe('shop');
+  const folder = isServerManifest(m) ? `${m.name}/${m.id}/` : `${m.name}/${m.id}.`;
   for (const object of manifestObjects(m)) {
-    expect(object.key.startsWith(`${m.name}/${m.id}`)).toBe(true);
+    expect(object.key.startsWith(folder)).toBe(true);
+    expect(object.key.slice(folder.length)).not.toContain('/');
     expect(object.key).not.toContain('..');
     expect(Number.isSafeInteger(object.size) && object.size >= 0).toBe(true);
     expect(object.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -121,12 +166,33 @@ function expectUsable(m: AnyManifest): void {
   for (const count of counts.flatMap((c) => Object.values(c ?? {})))
     expect(Number.isSafeInteger(count)).toBe(true);
   if (m.dump) expect(typeof m.dump.version.split('.')[0]).toBe('string');
+  if (isServerManifest(m)) expectUsableServer(m);
   for (const value of Object.values(m.run ?? {})) expect(typeof value).toBe('string');
   for (const value of [
     'database' in m.source ? m.source.database : undefined,
     m.source.serverVersion,
   ]) {
     expect(value === undefined || typeof value === 'string').toBe(true);
+  }
+}
+
+/** Each object is exactly the key a run writes for its database's exact name, one per database. */
+function expectUsableServer(m: ServerManifest): void {
+  expect(m.format).toBe('pg_dump-custom');
+  expect(m.databases.length).toBeGreaterThan(0);
+  const layers = [m.compression, m.encryption] as const;
+  for (const database of m.databases) {
+    expect(typeof database.name).toBe('string');
+    expect(database.object.key).toBe(databaseObjectKey(m.name, m.id, database.name, ...layers));
+    expect(
+      database.object.key.split('/')[2]?.startsWith(`${databaseFileName(database.name)}.`),
+    ).toBe(true);
+  }
+  expect(new Set(m.databases.map((d) => d.object.key)).size).toBe(m.databases.length);
+  if (m.globals) {
+    expect(m.globals.object.key).toBe(globalsObjectKey(m.name, m.id, ...layers));
+    expect(m.globals.roles.every((role) => typeof role === 'string')).toBe(true);
+    expect(typeof m.globals.rolePasswords).toBe('boolean');
   }
 }
 
@@ -168,5 +234,88 @@ describe('malformed manifests', () => {
       const text = JSON.stringify({ ...VALID, object: { ...VALID.object, key } });
       expect(() => parseManifest(text, KEY, 'shop'), key).toThrow(/own key/);
     }
+  });
+});
+
+describe('malformed server manifests', () => {
+  it('the valid server manifest itself parses, the odd name kept exactly', () => {
+    const parsed = parseManifest(JSON.stringify(SERVER), KEY, 'shop');
+    expectUsable(parsed);
+    expect(isServerManifest(parsed) && parsed.databases[1]?.name).toBe(ODD_NAME);
+  });
+
+  it('5,000 generated mutations: each corrupt (naming its key) or safely usable', () => {
+    const next = random(20261202);
+    let corrupt = 0;
+    for (let i = 0; i < 5000; i += 1) {
+      const text = mutate(next, SERVER);
+      let parsed: AnyManifest | undefined;
+      try {
+        parsed = parseManifest(text, KEY, 'shop');
+      } catch (error) {
+        expect(error, text).toBeInstanceOf(ManifestError);
+        expect((error as Error).message.startsWith(`corrupt manifest ${KEY}: `)).toBe(true);
+        corrupt += 1;
+      }
+      if (parsed) expectUsable(parsed);
+    }
+    expect(corrupt).toBeGreaterThan(4000);
+    // Some mutations (a deleted optional field) leave a usable manifest: those were checked too.
+    expect(corrupt).toBeLessThan(5000);
+  });
+
+  it('a database object key that is not its own file is corrupt, whatever its form', () => {
+    const own = SERVER.databases[1]!.object.key;
+    for (const key of [
+      `shop/${ID}/../${ID}.dump.zst.age`,
+      `shop/${ID}/crm.dump.zst.age`,
+      `shop/${ID}/sub/${own.split('/')[2]}`,
+      `shop/20261101T020000Z-ffffff/${own.split('/')[2]}`,
+      `other/${ID}/${own.split('/')[2]}`,
+      `shop/${ID}/${own.split('/')[2]?.toUpperCase()}`,
+      `shop/${ID}/${own.split('/')[2]?.replace('.dump.zst.age', '')}`,
+      `shop/${ID}/cafe____2.dump.zst.age`,
+      `shop/${ID}.dump.zst.age`,
+      `/${own}`,
+    ]) {
+      const copy = structuredClone(SERVER);
+      copy.databases[1]!.object.key = key;
+      expect(() => parseManifest(JSON.stringify(copy), KEY, 'shop'), key).toThrow(
+        /databases\[1\]\.object\.key is not this backup’s own key/,
+      );
+    }
+  });
+
+  it('a renamed database (same key), a duplicate name or an overlong name is corrupt', () => {
+    const renamed = structuredClone(SERVER);
+    renamed.databases[1]!.name = 'Cafe "Olss" 2';
+    const duplicate = structuredClone(SERVER);
+    duplicate.databases[1] = structuredClone(SERVER.databases[0]!);
+    const long = structuredClone(SERVER);
+    long.databases[0]!.name = 'é'.repeat(32);
+    long.databases[0]!.object.key = databaseObjectKey(
+      'shop',
+      ID,
+      long.databases[0]!.name,
+      'zstd',
+      'age',
+    );
+    for (const [manifest, problem] of [
+      [renamed, /databases\[1\]\.object\.key/],
+      [duplicate, /databases\[1\]\.name/],
+      [long, /databases\[0\]\.name/],
+    ] as const) {
+      expect(() => parseManifest(JSON.stringify(manifest), KEY, 'shop')).toThrow(problem);
+    }
+  });
+
+  it('the globals at another key, or a server manifest with a single object, is corrupt', () => {
+    const globals = structuredClone(SERVER);
+    globals.globals!.object.key = `shop/${ID}/globals.sql`;
+    expect(() => parseManifest(JSON.stringify(globals), KEY, 'shop')).toThrow(
+      /globals\.object\.key/,
+    );
+    const mixed = { ...SERVER, object: SERVER.databases[0]!.object };
+    expect(() => parseManifest(JSON.stringify(mixed), KEY, 'shop')).toThrow(/under databases/);
   });
 });

@@ -19,13 +19,14 @@ import { errorMessage } from '../core/errors.js';
 import { formatDuration } from '../core/duration.js';
 import { formatBytes, formatCount } from '../core/format.js';
 import { idTime } from '../core/ids.js';
-import type { Manifest } from '../core/manifest.js';
+import type { AnyManifest, Manifest } from '../core/manifest.js';
 import { readArchive } from '../pipeline/read.js';
 import { restoreProgram } from '../postgres/restore.js';
 import type { VerifySettings } from '../core/settings.js';
 import { filesMismatch } from '../files/digest.js';
 import { checkArchive, type ArchiveContents } from '../verify/archive-check.js';
 import { brokenRules, sizeChange } from '../verify/rules.js';
+import { databaseRules, verifyServer } from './verify-server.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 
 const TREND_ROWS = 7;
@@ -44,7 +45,6 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
     throw new ModeFailure(`${unusableText(found.newer)}${none}`, { tables: [trend] });
   }
   const { entry: newest, manifest } = found.newest;
-  if (isServerManifest(manifest)) throw new Error('TODO(issue 20): server backups');
   const older = listing.backups.slice(listing.backups.indexOf(newest) + 1);
   const previous = (await newestComplete(ctx.store, settings.name, older, now)).newest;
   // Never negative: a complete backup is dated at most the clock tolerance ahead.
@@ -52,12 +52,20 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
   const problems = brokenRules(
     {
       ageMs,
-      size: manifest.object.size,
+      size: manifestSize(manifest),
       previousSize: previous && manifestSize(previous.manifest),
     },
     settings,
   );
-  const partial = describe(manifest, ageMs, trend);
+  const recorded = [found.newest, previous].flatMap((item) =>
+    item ? [[item.entry.id, manifestSize(item.manifest)] as const] : [],
+  );
+  const sized = trendTable(listing.backups, now, found.newer, new Map(recorded));
+  const partial = describe(manifest, ageMs, sized);
+  if (isServerManifest(manifest)) {
+    problems.push(...databaseRules(manifest, previous?.manifest, settings.maxShrink, ctx));
+    return verifyServer(settings, ctx, { manifest, ageMs, partial, problems });
+  }
   if (problems.length > 0) throw new ModeFailure(problems.join('; '), partial);
   const contents = settings.deep ? await deepRead(settings, ctx, manifest, partial) : undefined;
   const mismatch =
@@ -89,9 +97,14 @@ async function deepRead(
   }
 }
 
-/** The size of an entry's data object, as listed. */
-function dataSize(entry: SetEntry): number | undefined {
-  return entry.objects[0]?.size;
+/**
+ * An entry's size as listed: its data object's, or the sum of a server backup's objects (those
+ * in its folder), which for a complete backup is what its manifest records.
+ */
+function listedSize(entry: SetEntry): number | undefined {
+  const inFolder = entry.objects.filter((object) => object.key.includes(`/${entry.id}/`));
+  if (inFolder.length === 0) return entry.objects[0]?.size;
+  return inFolder.reduce((sum, object) => sum + object.size, 0);
 }
 
 function reportLeftovers(listing: SetListing, ctx: RunContext): void {
@@ -103,7 +116,13 @@ function reportLeftovers(listing: SetListing, ctx: RunContext): void {
 }
 
 /** The newest entries as listed; those found unusable say so instead of an age. */
-function trendTable(backups: SetEntry[], now: Date, unusable: readonly UnusableBackup[]): Table {
+function trendTable(
+  backups: SetEntry[],
+  now: Date,
+  unusable: readonly UnusableBackup[],
+  recorded: ReadonlyMap<string, number> = new Map(),
+): Table {
+  const dataSize = (entry: SetEntry) => recorded.get(entry.id) ?? listedSize(entry);
   const shown = backups.slice(0, TREND_ROWS);
   const rows = shown.map((entry, index) => {
     const size = dataSize(entry);
@@ -128,20 +147,21 @@ function trendTable(backups: SetEntry[], now: Date, unusable: readonly UnusableB
   };
 }
 
-function describe(manifest: Manifest, ageMs: number, trend: Table): Partial<ModeResult> {
+function describe(manifest: AnyManifest, ageMs: number, trend: Table): Partial<ModeResult> {
+  const size = manifestSize(manifest);
   return {
     facts: [
       ['Set', manifest.name],
       ['Newest backup', manifest.id],
       ['Age', formatDuration(ageMs)],
-      ['Size', `${formatBytes(manifest.object.size)} (${formatCount(manifest.object.size)} bytes)`],
+      ['Size', `${formatBytes(size)} (${formatCount(size)} bytes)`],
       ['Format', `${manifest.format}, ${manifest.compression}, encryption ${manifest.encryption}`],
     ],
     tables: [trend],
     outputs: {
       'latest-id': manifest.id,
       'age-seconds': Math.round(ageMs / 1000),
-      'size-bytes': manifest.object.size,
+      'size-bytes': size,
     },
   };
 }

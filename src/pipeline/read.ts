@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import type { Manifest } from '../core/manifest.js';
+import type { Compression, Encryption } from '../core/layout.js';
+import type { Manifest, ObjectRecord } from '../core/manifest.js';
 import type { Decryption } from '../core/settings.js';
 import type { Store } from '../storage/index.js';
 import { decompressor } from './compress.js';
@@ -23,12 +24,18 @@ export interface StoredBytes {
   sha256: string;
 }
 
+/** The layers every object of a backup went through, as its manifest records them. */
+export interface Layers {
+  compression: Compression;
+  encryption: Encryption;
+}
+
 /**
  * Runs `consume` on the backup's archive bytes (decrypted and decompressed), then checks that
  * every stored byte matched the manifest's size and sha256. Throws ChecksumError for a mismatch,
  * even when the damage also broke decryption or decompression first.
  */
-export async function readArchive<T>(
+export function readArchive<T>(
   store: Store,
   manifest: Manifest,
   keys: Decryption,
@@ -37,12 +44,25 @@ export async function readArchive<T>(
   /** Hand over the bytes still compressed: the consumer decompresses them (zstd's own program). */
   keepCompressed = false,
 ): Promise<T> {
-  const body = await store.download(manifest.object.key, { signal });
+  return readObject(store, manifest.object, manifest, keys, consume, signal, keepCompressed);
+}
+
+/** readArchive for any one object of a backup (a server backup has one per database). */
+export async function readObject<T>(
+  store: Store,
+  object: ObjectRecord,
+  layers: Layers,
+  keys: Decryption,
+  consume: (archive: Readable) => Promise<T>,
+  signal?: AbortSignal,
+  keepCompressed = false,
+): Promise<T> {
+  const body = await store.download(object.key, { signal });
   const { forward, stored } = hashAndForward(body);
-  const verified = stored.then((actual) => checkAgainst(manifest, actual));
+  const verified = stored.then((actual) => checkAgainst(object, actual));
   verified.catch(() => undefined);
   try {
-    const archive = await unwrap(forward, manifest, keys, keepCompressed);
+    const archive = await unwrap(forward, layers, keys, keepCompressed);
     const result = await consume(archive);
     // The consumer may stop before the end (a table of contents is at the start): hash the rest.
     forward.destroy();
@@ -83,8 +103,8 @@ function hashAndForward(body: Readable): { forward: PassThrough; stored: Promise
   return { forward, stored };
 }
 
-function checkAgainst(manifest: Manifest, actual: StoredBytes): void {
-  const { key, size, sha256 } = manifest.object;
+function checkAgainst(object: ObjectRecord, actual: StoredBytes): void {
+  const { key, size, sha256 } = object;
   if (actual.bytes !== size) {
     throw new ChecksumError(`${key} holds ${actual.bytes} bytes, but its manifest records ${size}`);
   }
@@ -97,11 +117,11 @@ function checkAgainst(manifest: Manifest, actual: StoredBytes): void {
 
 async function unwrap(
   stored: Readable,
-  manifest: Manifest,
+  layers: Layers,
   keys: Decryption,
   keepCompressed: boolean,
 ): Promise<Readable> {
-  const plain = manifest.encryption === 'age' ? await decryptStream(stored, keys) : stored;
-  const decompress = keepCompressed ? undefined : decompressor(manifest.compression);
+  const plain = layers.encryption === 'age' ? await decryptStream(stored, keys) : stored;
+  const decompress = keepCompressed ? undefined : decompressor(layers.compression);
   return decompress ? pipeline(plain, decompress, () => undefined) : plain;
 }

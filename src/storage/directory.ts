@@ -2,7 +2,7 @@
  * A local directory as a store. Writes go to a hidden temporary name beside the final one and are
  * renamed into place, so a crash never leaves a half-written file under a final name.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Dirent } from 'node:fs';
 import {
   mkdir,
   open,
@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { diskFullError } from '../core/errors.js';
+import { isBackupId } from '../core/ids.js';
 import { release } from '../process/owned.js';
 import {
   readUpTo,
@@ -167,34 +168,65 @@ export class DirectoryStore implements Store {
 
   async delete(keys: readonly string[]): Promise<void> {
     for (const key of keys) await rm(this.file(key), { force: true });
-    // A server backup's folder (`<name>/<id>/`) goes with its last object; a set's folder stays.
-    const folders = new Set(
-      keys.filter((key) => key.split('/').length > 2).map(path.posix.dirname),
-    );
-    for (const folder of folders) await rmdir(this.file(folder)).catch(() => undefined);
+    const folders = new Set(keys.map((key) => path.dirname(this.file(key))));
+    for (const folder of folders) await this.removeEmptyIdFolder(folder);
   }
 
-  /** Temporary files a crashed run left behind; their age is their modification time. */
+  /**
+   * A server backup's objects live in a folder of the backup's id (`<name>/<id>/`), which goes
+   * once its last file does. Only such a folder, and only while empty: never the set's folder.
+   */
+  private async removeEmptyIdFolder(folder: string): Promise<void> {
+    if (folder === this.root || !isBackupId(path.basename(folder))) return;
+    await rmdir(folder).catch(() => undefined);
+  }
+
+  /**
+   * Temporary files a crashed run left behind, in the set's folder and in its backups' id
+   * folders (a server backup's objects); their age is their modification time.
+   */
   async *incompleteUploads(prefix: string): AsyncIterable<IncompleteUpload> {
     const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-    let entries: string[];
+    const entries = await this.entriesOf(folder);
+    const idFolders = entries
+      .filter((entry) => entry.isDirectory() && isBackupId(entry.name))
+      .map((entry) => `${folder}${entry.name}/`);
+    yield* this.partialsIn(folder, entries, prefix);
+    for (const idFolder of idFolders) {
+      yield* this.partialsIn(idFolder, await this.entriesOf(idFolder), prefix);
+    }
+  }
+
+  private async entriesOf(folder: string): Promise<Dirent[]> {
     try {
-      entries = await readdir(folder === '' ? this.root : this.file(folder));
+      const entries = await readdir(folder === '' ? this.root : this.file(folder), {
+        withFileTypes: true,
+      });
+      return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    for (const entry of entries.sort()) {
-      const match = /^\.(.+)\.partial-[0-9a-f]{8}$/.exec(entry);
+  }
+
+  private async *partialsIn(
+    folder: string,
+    entries: readonly Dirent[],
+    prefix: string,
+  ): AsyncIterable<IncompleteUpload> {
+    for (const { name } of entries) {
+      const match = /^\.(.+)\.partial-[0-9a-f]{8}$/.exec(name);
       if (!match || !(folder + (match[1] ?? '')).startsWith(prefix)) continue;
-      const info = await stat(this.file(folder + entry)).catch(() => undefined);
+      const info = await stat(this.file(folder + name)).catch(() => undefined);
       if (info)
-        yield { key: folder + (match[1] ?? ''), uploadId: folder + entry, initiated: info.mtime };
+        yield { key: folder + (match[1] ?? ''), uploadId: folder + name, initiated: info.mtime };
     }
   }
 
   async abortUpload(upload: IncompleteUpload): Promise<void> {
-    await rm(this.file(upload.uploadId), { force: true });
+    const file = this.file(upload.uploadId);
+    await rm(file, { force: true });
+    await this.removeEmptyIdFolder(path.dirname(file));
   }
 }
 

@@ -54,3 +54,40 @@ export function sizeChange(size: number, previousSize: number | undefined): stri
 function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(fraction < 0.1 ? 1 : 0)}%`;
 }
+
+/** One database of a server backup: its exact name and its object's size. */
+export interface DatabaseSize {
+  name: string;
+  size: number;
+}
+
+export interface DatabaseChanges {
+  /** One line per database that shrank more than max-shrink, naming it. */
+  shrank: string[];
+  /** Databases of the previous backup that the newest one does not hold. */
+  gone: string[];
+}
+
+/**
+ * Each database against the same database (by exact name) in the previous backup: a whole
+ * backup can hold its size while one of its databases is emptied, and a dropped database (or one
+ * `databases` no longer selects) shows only here.
+ */
+export function databaseChanges(
+  newest: readonly DatabaseSize[],
+  previous: readonly DatabaseSize[],
+  maxShrink: number,
+): DatabaseChanges {
+  const before = new Map(previous.map((database) => [database.name, database.size]));
+  const shrank = newest.flatMap(({ name, size }) => {
+    const previousSize = before.get(name);
+    const shrink = shrinkage(size, previousSize);
+    if (shrink === undefined || shrink <= maxShrink) return [];
+    return [
+      `database ${JSON.stringify(name)} shrank ${percent(shrink)} against the previous backup (${formatBytes(previousSize ?? 0)} → ${formatBytes(size)}), more than max-shrink ${percent(maxShrink)}`,
+    ];
+  });
+  const names = new Set(newest.map((database) => database.name));
+  const gone = previous.map((database) => database.name).filter((name) => !names.has(name));
+  return { shrank, gone };
+}
