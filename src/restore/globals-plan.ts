@@ -89,7 +89,9 @@ export function planGlobals(statements: GlobalStatement[], facts: PlanFacts): Gl
       case 'session':
         break;
       case 'other':
-        plan.skipped.push(`a statement that is not about roles or tablespaces (${head(statement.sql)})`);
+        plan.skipped.push(
+          `a statement that is not about roles or tablespaces (${head(statement.sql)})`,
+        );
     }
   }
   return plan;
@@ -103,7 +105,9 @@ function planInDatabase(
 ): void {
   const { role, database } = statement;
   if (!made) {
-    plan.skipped.push(`a setting of ${names([role])} in ${names([database])}: the role existed before`);
+    plan.skipped.push(
+      `a setting of ${names([role])} in ${names([database])}: the role existed before`,
+    );
   } else if (!facts.sameName.has(database)) {
     plan.skipped.push(
       `a setting of ${names([role])} in ${names([database])}: that database is not restored under its own name`,
@@ -124,7 +128,8 @@ function planTablespace(
   }
   const creates = /^\s*CREATE\b/i.test(statement.sql);
   if (facts.tablespaceMode === 'skip') {
-    if (creates) plan.skipped.push(`tablespace ${names([tablespace])}: restored without tablespaces`);
+    if (creates)
+      plan.skipped.push(`tablespace ${names([tablespace])}: restored without tablespaces`);
   } else if (facts.tablespaces.has(tablespace)) {
     if (creates) plan.skipped.push(`tablespace ${names([tablespace])}: exists, left as it is`);
   } else if (creates) {
@@ -153,4 +158,9 @@ export function describeStatement(statement: GlobalStatement): string {
 const names = (list: string[]) => list.map((name) => JSON.stringify(name)).join(', ');
 
 /** The first two words, enough to say what a statement is without showing what it holds. */
-const head = (sql: string) => sql.split(/\s+/).slice(0, 2).join(' ').replace(/[^\w ]/g, '');
+const head = (sql: string) =>
+  sql
+    .split(/\s+/)
+    .slice(0, 2)
+    .join(' ')
+    .replace(/[^\w ]/g, '');

@@ -73,8 +73,9 @@ export function tokenize(sql: string): Token[] {
 function unescapeString(body: string, escaped: boolean): string {
   const doubled = body.replace(/''/g, "'");
   if (!escaped) return doubled;
-  return doubled.replace(/\\(.)/gs, (_, next: string) =>
-    ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' })[next] ?? next,
+  return doubled.replace(
+    /\\(.)/gs,
+    (_, next: string) => ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' })[next] ?? next,
   );
 }
 
@@ -98,7 +99,9 @@ class Reader {
     const token = this.tokens[this.at];
     if (token?.kind !== 'name' && token?.kind !== 'word') return undefined;
     this.at += 1;
-    return token.kind === 'name' ? token.text : token.text.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+    return token.kind === 'name'
+      ? token.text
+      : token.text.replace(/[A-Z]+/g, (s) => s.toLowerCase());
   }
 
   /** Names separated by commas. */
@@ -167,9 +170,7 @@ function roleStatement(r: Reader, sql: string): GlobalStatement | undefined {
   if (role === undefined) return undefined;
   if (!create && r.words('IN', 'DATABASE')) {
     const database = r.name();
-    return database === undefined
-      ? undefined
-      : { kind: 'role-in-database', role, database, sql };
+    return database === undefined ? undefined : { kind: 'role-in-database', role, database, sql };
   }
   return { kind: 'role', role, create, sql };
 }

@@ -38,7 +38,13 @@ export async function readGlobals(
     );
   }
   const view = globalsView(manifest, globals.object);
-  return readArchive(ctx.store, view, keys, (stream) => collect(stream, globals.object.key), ctx.signal);
+  return readArchive(
+    ctx.store,
+    view,
+    keys,
+    (stream) => collect(stream, globals.object.key),
+    ctx.signal,
+  );
 }
 
 async function collect(stream: Readable, key: string): Promise<string> {
@@ -88,7 +94,9 @@ export async function applyGlobals(
 async function targetFacts(
   client: pg.Client,
 ): Promise<Pick<PlanFacts, 'roles' | 'currentUser' | 'tablespaces'>> {
-  const { rows: roles } = await client.query<{ name: string }>('SELECT rolname AS name FROM pg_roles');
+  const { rows: roles } = await client.query<{ name: string }>(
+    'SELECT rolname AS name FROM pg_roles',
+  );
   const { rows: spaces } = await client.query<{ name: string }>(
     'SELECT spcname AS name FROM pg_tablespace',
   );

@@ -21,6 +21,7 @@ function objectView(
     rowCountsMode: manifest.rowCountsMode,
     tool: manifest.tool,
     dump: manifest.dump,
+    run: manifest.run,
     source: {
       kind: 'postgres',
       database: database?.name,
