@@ -16,7 +16,8 @@ import { errorMessage } from '../core/errors.js';
 import { restoreFiles } from './restore-files.js';
 import { formatCount, formatSeconds } from '../core/format.js';
 import type { Manifest } from '../core/manifest.js';
-import { archiveRoles, withLocalArchive, type LocalArchive } from '../restore/archive.js';
+import { withLocalArchive, type LocalArchive } from '../restore/archive.js';
+import { ownersUnusable } from '../restore/owners.js';
 import { withDatabase } from '../postgres/database-url.js';
 import {
   applyDatabaseStatements,
@@ -30,7 +31,6 @@ import {
   countRows,
   dropDatabase,
   inspectTarget,
-  unusableRoles,
   type TargetState,
 } from '../postgres/restore.js';
 import {
@@ -135,12 +135,12 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
   const { settings, ctx, pgRestore, phases, restored } = run;
   const { manifest, target, replacement } = restored;
   const into = replacement ? withDatabase(target, replacement.side) : target;
-  const roles = await unusableRoles(
+  restored.ownersSkipped = await ownersUnusable(
+    pgRestore.program,
+    archive.file,
     target,
-    await archiveRoles(pgRestore.program, archive.file),
     ctx.signal,
   );
-  restored.ownersSkipped = ownersSkippedBecause(roles);
   if (restored.ownersSkipped) {
     ctx.log.warning(
       `owners and privileges are not restored: ${restored.ownersSkipped}; everything will belong to the restoring role. Create those roles (pg_dumpall --roles-only) and restore again with clean: true to restore them`,
@@ -227,21 +227,6 @@ async function tablesNow(target: DatabaseTarget): Promise<number | undefined> {
     (now) => now.tables,
     () => undefined,
   );
-}
-
-function ownersSkippedBecause(roles: {
-  missing: string[];
-  notMember: string[];
-}): string | undefined {
-  const list = (names: string[]) =>
-    names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
-  const reasons = [
-    ...(roles.missing.length > 0 ? [`the target has no role ${list(roles.missing)}`] : []),
-    ...(roles.notMember.length > 0
-      ? [`the restoring role is not a member of ${list(roles.notMember)}`]
-      : []),
-  ];
-  return reasons.length > 0 ? reasons.join('; ') : undefined;
 }
 
 /**

@@ -88,6 +88,18 @@ export function quotedEnd(text: string, start: number, backslashes = false): num
   return text.length;
 }
 
+/** The owner that `ALTER DATABASE d OWNER TO r` in a pg_restore --create script gives. */
+export function databaseOwner(script: string): string | undefined {
+  for (const statement of splitStatements(script)) {
+    const tokens = new Tokens(statement);
+    if (!tokens.word('ALTER') || !tokens.word('DATABASE') || tokens.identifier() === undefined) {
+      continue;
+    }
+    if (tokens.word('OWNER') && tokens.word('TO')) return tokens.identifier();
+  }
+  return undefined;
+}
+
 type Read =
   | { kind: 'create'; database: string }
   | { kind: 'setting' | 'comment'; database: string; statement: DatabaseStatement }
