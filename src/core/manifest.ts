@@ -265,6 +265,6 @@ function optionalStrings(o: Json, names: string[]): boolean {
   return names.every((name) => o[name] === undefined || typeof o[name] === 'string');
 }
 
-export function serializeManifest(manifest: Manifest): string {
+export function serializeManifest(manifest: AnyManifest): string {
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }

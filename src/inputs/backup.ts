@@ -1,7 +1,7 @@
 /** The inputs of `backup`: the source (a database or files), compression and encryption. */
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import type { BackupSettings } from '../core/settings.js';
+import type { BackupSettings, ServerSelection } from '../core/settings.js';
 import { refusedPgDumpArgument } from '../postgres/dump-args.js';
 import { addSecrets, nameFromDatabase, readCommon } from './common.js';
 import { readEncryption } from './crypto.js';
@@ -35,9 +35,43 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
     compressionLevel,
     encryption,
     rowCounts: inputs.oneOf('row-counts', ['exact', 'estimate', 'off'] as const, 'exact'),
+    server: readServer(inputs, source),
   };
   addSecrets(settings, ...(given?.secrets ?? []), encryption?.passphrase);
   return settings;
+}
+
+/**
+ * `databases` and what goes with it. Without it a run backs up one database as before, so
+ * `globals: true` alone (roles but no databases) is refused rather than silently ignored.
+ */
+function readServer(inputs: Inputs, source: BackupSettings['source']): ServerSelection | undefined {
+  const listed = inputs.lines('databases');
+  const globals = inputs.oneOf('globals', ['auto', 'true', 'false'] as const, 'auto');
+  if (listed.length === 0) {
+    if (globals === 'true') {
+      throw new InputError(
+        'globals',
+        'true needs databases (all, or names one per line): roles are backed up with a whole server',
+      );
+    }
+    return undefined;
+  }
+  if (source !== 'postgres') {
+    throw new InputError('databases', 'is for source: postgres; remove it with source: files');
+  }
+  if (listed.includes('all') && listed.length > 1) {
+    throw new InputError(
+      'databases',
+      'all stands alone; give all, or names and globs one per line (exclude-databases leaves some out)',
+    );
+  }
+  return {
+    databases: listed[0] === 'all' ? 'all' : listed,
+    exclude: inputs.lines('exclude-databases'),
+    globals,
+    jobs: inputs.integer('jobs', { min: 1, max: 16 }) ?? 1,
+  };
 }
 
 /** pg_dump's output format and destination are the product's; everything else is the user's. */

@@ -6,6 +6,7 @@ import { publish, type Published } from '../pipeline/publish.js';
 import type { ArchiveSource } from '../pipeline/source.js';
 import { openFilesSource } from '../files/tar-source.js';
 import { openDumpSource, planDump } from '../postgres/dump.js';
+import { backupServer } from './backup-server.js';
 import { githubRun } from '../core/run-info.js';
 import type { BackupSettings } from '../core/settings.js';
 import { TOOL } from '../core/version.js';
@@ -19,8 +20,12 @@ export async function backup(settings: BackupSettings, ctx: RunContext): Promise
       `${ctx.store.description} cannot be written (${errorMessage(error)})`,
     );
   });
-  const source = await openSource(settings, ctx);
   const id = newBackupId(started);
+  if (settings.server) {
+    if (!settings.database) throw new Error('database-url is required with databases');
+    return backupServer(settings, settings.server, settings.database, id, started, ctx);
+  }
+  const source = await openSource(settings, ctx);
   ctx.log.info(
     `Backing up ${describeSource(source)} to ${ctx.store.description} as ${settings.name}/${id}`,
   );

@@ -1,12 +1,17 @@
 /**
- * The write path every backup takes: source → compress → encrypt → hash → store, then the
- * manifest, last. A failure at any step leaves neither the object nor a manifest behind.
+ * The write path every backup takes: source → compress → encrypt → hash → store for each object,
+ * then the manifest, last. A failure at any step leaves neither an object nor a manifest behind.
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { CancelledError, errorMessage } from '../core/errors.js';
 import { formatBytes, formatRate } from '../core/format.js';
 import { manifestKey, objectExtension, objectKey, type Compression } from '../core/layout.js';
-import { serializeManifest, type Manifest } from '../core/manifest.js';
+import {
+  serializeManifest,
+  type AnyManifest,
+  type Manifest,
+  type ObjectRecord,
+} from '../core/manifest.js';
 import type { Logger } from '../core/types.js';
 import type { FileSink, Store } from '../storage/index.js';
 import { compressor, levelOf } from './compress.js';
@@ -17,19 +22,14 @@ import { findZstdProgram, zstdFilter } from './zstd-program.js';
 import { encryptStream, type EncryptionKeys } from './encrypt.js';
 import { Batcher } from './batch.js';
 import { HashingCounter, hashWhileWritten } from './hash.js';
-import type { ArchiveSource, DirectOutput } from './source.js';
+import type { ArchiveSource, DirectOutput, ObjectSource, SourceFacts } from './source.js';
 
-export interface PublishOptions {
+/** How every object of a backup is made and stored: the layers, the store, the run's context. */
+export interface LayerOptions {
   store: Store;
-  name: string;
-  id: string;
-  createdAt: Date;
-  source: ArchiveSource;
   compression: Compression;
   compressionLevel?: number;
   encryption?: EncryptionKeys;
-  tool: Manifest['tool'];
-  run?: Manifest['run'];
   log: Logger;
   /** The run's environment (BACKUP_ACTION_ZSTD=node, BACKUP_ACTION_AGE=node keep a layer in Node). */
   env: NodeJS.ProcessEnv;
@@ -37,6 +37,17 @@ export interface PublishOptions {
   signal: AbortSignal;
   /** How often to log progress; a dump of any size reports at least this often. */
   progressEveryMs?: number;
+  /** Put before each progress line, where several objects are stored at once. */
+  label?: string;
+}
+
+export interface PublishOptions extends LayerOptions {
+  name: string;
+  id: string;
+  createdAt: Date;
+  source: ArchiveSource;
+  tool: Manifest['tool'];
+  run?: Manifest['run'];
 }
 
 export interface Published {
@@ -46,10 +57,87 @@ export interface Published {
   rawBytes?: number;
 }
 
+/** One object as stored, with what its source reported once it finished. */
+export interface StoredObject {
+  object: ObjectRecord;
+  facts: SourceFacts;
+  /** Bytes the source produced, before compression and encryption (unknown when zstd read them). */
+  rawBytes?: number;
+}
+
 export async function publish(options: PublishOptions): Promise<Published> {
-  const { store, name, id, source, signal } = options;
+  const { name, id, source } = options;
   const encryption = options.encryption ? 'age' : 'none';
   const key = objectKey(name, id, objectExtension(source.format, options.compression, encryption));
+  const { object, facts, rawBytes } = await storeObject(key, source, options);
+  const manifest: Manifest = {
+    version: 1,
+    id,
+    name,
+    createdAt: options.createdAt.toISOString(),
+    completedAt: options.now().toISOString(),
+    source: source.manifestSource,
+    format: source.format,
+    compression: options.compression,
+    encryption,
+    object,
+    ...facts,
+    tool: options.tool,
+    ...(source.dump ? { dump: source.dump } : {}),
+    ...(options.run ? { run: options.run } : {}),
+  };
+  await writeManifest(manifest, [key], options);
+  return {
+    manifest,
+    manifestKey: manifestKey(name, id),
+    ...(rawBytes === undefined ? {} : { rawBytes }),
+  };
+}
+
+/**
+ * Writes the manifest, last: the backup exists from then on. A manifest that cannot be written
+ * takes the backup's objects with it.
+ */
+export async function writeManifest(
+  manifest: AnyManifest,
+  objects: string[],
+  options: Pick<LayerOptions, 'store' | 'log' | 'signal'>,
+): Promise<void> {
+  try {
+    if (options.signal.aborted) throw new CancelledError();
+    await options.store.put(manifestKey(manifest.name, manifest.id), serializeManifest(manifest));
+  } catch (error) {
+    await deleteStored(objects, options);
+    throw options.signal.aborted ? new CancelledError() : error;
+  }
+}
+
+/** Deletes objects of a failed backup; a store that refuses is warned about, not fatal. */
+export async function deleteStored(
+  keys: string[],
+  options: Pick<LayerOptions, 'store' | 'log'>,
+): Promise<void> {
+  if (keys.length === 0) return;
+  // A writer may not delete: the run still fails for its own reason, the objects are swept later.
+  await options.store
+    .delete(keys)
+    .catch((failed: unknown) =>
+      options.log.warning(
+        `could not delete ${keys.join(', ')} after the failed backup (${errorMessage(failed)}); retention-prune's orphan sweep removes ${keys.length > 1 ? 'them' : 'it'} once older than orphan-grace`,
+      ),
+    );
+}
+
+/**
+ * source → compress → encrypt → hash → store, as `key`. A failure at any step (or a cancel)
+ * leaves no object behind and rejects; the source is closed in every case.
+ */
+export async function storeObject(
+  key: string,
+  source: ObjectSource,
+  options: LayerOptions,
+): Promise<StoredObject> {
+  const { signal } = options;
   const hasher = new HashingCounter();
   let stopProgress: () => void = () => undefined;
   const onAbort = () => void source.close();
@@ -76,39 +164,13 @@ export async function publish(options: PublishOptions): Promise<Published> {
     if (size !== hasher.bytes) {
       throw new Error(`the store holds ${size} bytes of ${key}, but ${hasher.bytes} were sent`);
     }
-    const manifest: Manifest = {
-      version: 1,
-      id,
-      name,
-      createdAt: options.createdAt.toISOString(),
-      completedAt: options.now().toISOString(),
-      source: source.manifestSource,
-      format: source.format,
-      compression: options.compression,
-      encryption,
-      object: { key, size, sha256: hasher.digest() },
-      ...facts,
-      tool: options.tool,
-      ...(source.dump ? { dump: source.dump } : {}),
-      ...(options.run ? { run: options.run } : {}),
-    };
-    await store.put(manifestKey(name, id), serializeManifest(manifest));
     return {
-      manifest,
-      manifestKey: manifestKey(name, id),
+      object: { key, size, sha256: hasher.digest() },
+      facts,
       ...(raw ? { rawBytes: raw.bytes } : {}),
     };
   } catch (error) {
-    if (uploaded) {
-      // A writer may not delete: the run still fails for its own reason, the object is swept later.
-      await store
-        .delete([key])
-        .catch((failed: unknown) =>
-          options.log.warning(
-            `could not delete ${key} after the failed backup (${errorMessage(failed)}); retention-prune's orphan sweep removes it once older than orphan-grace`,
-          ),
-        );
-    }
+    if (uploaded) await deleteStored([key], options);
     throw signal.aborted ? new CancelledError() : error;
   } finally {
     stopProgress();
@@ -139,8 +201,8 @@ async function uploadThenSource<A, B>(upload: Promise<A>, source: Promise<B>): P
  */
 async function storing(
   key: string,
-  source: ArchiveSource,
-  options: PublishOptions,
+  source: ObjectSource,
+  options: LayerOptions,
   hasher: HashingCounter,
 ): Promise<{ stored: Promise<{ size: number }>; raw?: Batcher; probe?: CompressedPrefix }> {
   const { store, signal } = options;
@@ -180,7 +242,7 @@ function prefixProbe(direct: DirectOutput): CompressedPrefix | undefined {
  * any), or undefined when one needs Node.
  */
 async function programsFor(
-  options: PublishOptions,
+  options: LayerOptions,
   zstd: string | undefined,
 ): Promise<Filter[] | undefined> {
   const filters: Filter[] = [];
@@ -220,8 +282,8 @@ async function programsIntoFile(
  * program source directly; otherwise the source's bytes are batched and counted on the way.
  */
 async function layered(
-  source: ArchiveSource,
-  options: PublishOptions,
+  source: ObjectSource,
+  options: LayerOptions,
   zstd: string | undefined,
 ): Promise<{ body: Readable; raw?: Batcher; probe?: CompressedPrefix }> {
   const encrypted = (stream: Readable) =>
@@ -254,7 +316,7 @@ function tapped(stream: Readable, probe: CompressedPrefix): Readable {
 }
 
 function reportProgress(
-  options: PublishOptions,
+  options: LayerOptions,
   raw: Batcher | undefined,
   stored: HashingCounter,
 ): () => void {
@@ -262,10 +324,12 @@ function reportProgress(
   const timer = setInterval(() => {
     const seconds = (options.now().getTime() - started) / 1000;
     const dumped = raw?.bytes;
+    const label = options.label === undefined ? '' : `${options.label}: `;
     options.log.info(
-      dumped === undefined
-        ? `… ${formatBytes(stored.bytes)} stored (${formatRate(stored.bytes, seconds)})`
-        : `… ${formatBytes(dumped)} dumped (${formatRate(dumped, seconds)}), ${formatBytes(stored.bytes)} stored`,
+      label +
+        (dumped === undefined
+          ? `… ${formatBytes(stored.bytes)} stored (${formatRate(stored.bytes, seconds)})`
+          : `… ${formatBytes(dumped)} dumped (${formatRate(dumped, seconds)}), ${formatBytes(stored.bytes)} stored`),
     );
   }, options.progressEveryMs ?? 10_000);
   timer.unref();

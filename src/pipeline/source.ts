@@ -17,10 +17,8 @@ export interface DirectOutput {
   expected?: ExpectedPrefix;
 }
 
-export interface ArchiveSource {
-  format: ArchiveFormat;
-  manifestSource: Manifest['source'];
-  dump?: Manifest['dump'];
+/** The bytes of one stored object, from whatever produces them (pg_dump, pg_dumpall, a tar writer). */
+export interface ObjectSource {
   /** Roughly how large the archive will be (a database's size on disk), for sizing upload parts. */
   sizeEstimate?: number;
   /** The archive's bytes. Errors (rather than ends) when the producer fails. */
@@ -35,4 +33,11 @@ export interface ArchiveSource {
   finished(): Promise<SourceFacts>;
   /** Stops the producer if it still runs and releases connections; safe to call twice. */
   close(): Promise<void>;
+}
+
+/** A source that is a whole backup of its own, with what its manifest says of it. */
+export interface ArchiveSource extends ObjectSource {
+  format: ArchiveFormat;
+  manifestSource: Manifest['source'];
+  dump?: Manifest['dump'];
 }

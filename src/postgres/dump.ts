@@ -60,6 +60,25 @@ export async function planDump(
 }
 
 /**
+ * The plan for one database of a server whose version and pg_dump were already settled: its own
+ * connection (for its snapshot and row counts) and its size.
+ */
+export async function planDatabaseDump(
+  target: DatabaseTarget,
+  program: Program,
+  server: ServerVersion,
+  signal: AbortSignal,
+): Promise<DumpPlan> {
+  const client = await connect(target, signal);
+  try {
+    return { program, server, databaseBytes: await databaseSize(client), client };
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
  * Every custom-format archive begins with these bytes: anything else (a plain-text dump, a
  * message) is no backup and is never published. Checked where Node reads pg_dump's output, and
  * from the start of the zstd program's output where that program reads pg_dump directly; only

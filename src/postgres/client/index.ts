@@ -1,5 +1,5 @@
 /**
- * Which pg_dump or pg_restore to run, by the `postgres-client` input: the machine's (or
+ * Which pg_dump, pg_dumpall or pg_restore to run, by the `postgres-client` input: the machine's (or
  * `pg-bin-dir`'s) when it is new enough, otherwise, unless told `system`, the needed major
  * installed from an apt repository into the tool cache.
  */
@@ -8,7 +8,7 @@ import type { ClientSettings } from '../../core/settings.js';
 import { findProgram, type Program } from '../../process/programs.js';
 import { cachedClient, installClient, type InstalledClient } from './install.js';
 
-export type ClientProgram = 'pg_dump' | 'pg_restore';
+export type ClientProgram = 'pg_dump' | 'pg_dumpall' | 'pg_restore';
 
 export interface ClientContext {
   log: Logger;
