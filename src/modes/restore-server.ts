@@ -85,7 +85,7 @@ export async function restoreServer(
         phases: one.phases,
         restored: one.restored,
       };
-      await phases.time(`database ${one.source}`, () => restoreDatabase(run, single));
+      await phases.time(phaseName(one.source), () => restoreDatabase(run, single));
     }
   } catch (error) {
     throw new ModeFailure(errorMessage(error), describe(run));
@@ -220,13 +220,13 @@ function describe(run: ServerRestore): ModeResult {
     ],
     details: {
       manifest,
-      databases: databases.map(({ source, restored, phases: own }) => ({
+      databases: databases.map(({ source, restored }) => ({
         name: source,
         target: restored.target.database,
         targetNow: restored.outcome,
         comparison: restored.comparison,
         ownersRestored: restored.archive !== undefined && !restored.ownersSkipped,
-        restoreSeconds: own.totalSeconds(),
+        restoreSeconds: phases.record()[phaseName(source)],
       })),
       roles: run.globals && {
         created: run.globals.created,
@@ -263,12 +263,15 @@ function rolesLine({ settings, globals }: ServerRestore): string {
 }
 
 /** One row per database: where it went, what it holds now, owners, seconds. */
-function databasesTable({ databases }: ServerRestore): Table {
+const phaseName = (database: string) => `database ${database}`;
+
+function databasesTable({ databases, phases }: ServerRestore): Table {
   return {
     title: 'Databases',
     header: ['database', 'target', 'tables', 'rows', 'owners', 'target now', 'seconds'],
-    rows: databases.map(({ source, restored, phases }) => {
+    rows: databases.map(({ source, restored }) => {
       const { tables, rows } = restoredTables(restored);
+      const seconds = phases.record()[phaseName(source)];
       const has = restored.comparison !== undefined;
       return [
         source,
@@ -281,7 +284,7 @@ function databasesTable({ databases }: ServerRestore): Table {
             ? `not restored: ${restored.ownersSkipped}`
             : 'restored',
         standing(restored),
-        restored.outcome === 'untouched' && !has ? '—' : formatSeconds(phases.totalSeconds()),
+        seconds === undefined ? '—' : formatSeconds(seconds),
       ];
     }),
   };

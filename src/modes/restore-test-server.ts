@@ -117,7 +117,7 @@ async function testAll(test: ServerTest, checks: Map<string, ServerCheck[]>): Pr
     ctx.signal.throwIfAborted();
     // Its own clock from its own start: its seconds in the table of databases.
     one.phases = new Phases(ctx.now);
-    await phases.time(`database ${one.database}`, () =>
+    await phases.time(phaseName(one.database), () =>
       testDatabase(run, one, {
         checks: checks.get(one.database) ?? [],
         keepOwners: settings.restoreGlobals,
@@ -126,6 +126,8 @@ async function testAll(test: ServerTest, checks: Map<string, ServerCheck[]>): Pr
     );
   }
 }
+
+const phaseName = (database: string) => `database ${database}`;
 
 /** After every scratch database is gone: keep-database keeps the roles its databases use. */
 async function dropRolesMade(test: ServerTest): Promise<void> {
@@ -196,7 +198,7 @@ function describe(test: ServerTest): ModeResult {
         comparison: one.comparison,
         checks: one.checks,
         ownersSkipped: one.ownersSkipped,
-        restoreSeconds: one.phases.totalSeconds(),
+        restoreSeconds: phases.record()[phaseName(one.database)],
       })),
       roles: test.globals && {
         created: test.globals.created,
@@ -230,7 +232,7 @@ function rolesLine({ run, globals, rolesLeft }: ServerTest): string {
 }
 
 /** One row per database: name, tables, rows, matched, seconds. */
-function databasesTable({ tests }: ServerTest): Table {
+function databasesTable({ tests, phases }: ServerTest): Table {
   return {
     title: 'Databases',
     header: ['database', 'tables', 'rows', 'matched', 'seconds'],
@@ -238,6 +240,7 @@ function databasesTable({ tests }: ServerTest): Table {
       const { tables, rows } = restoredTotals(one);
       const { comparison } = one;
       const failedChecks = one.checks.filter((check) => !check.passed).length;
+      const seconds = phases.record()[phaseName(one.database)];
       const matched = !comparison
         ? one.restoreStarted
           ? '❌ not finished'
@@ -252,7 +255,7 @@ function databasesTable({ tests }: ServerTest): Table {
         comparison ? formatCount(tables) : '—',
         comparison ? formatCount(rows) : '—',
         matched,
-        comparison || one.restoreStarted ? formatSeconds(one.phases.totalSeconds()) : '—',
+        seconds === undefined ? '—' : formatSeconds(seconds),
       ];
     }),
   };

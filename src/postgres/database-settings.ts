@@ -42,7 +42,7 @@ export async function archiveDatabaseOwner(
   pgRestore: Program,
   file: string,
 ): Promise<string | undefined> {
-  const listing = await output(pgRestore, ['--list', file]);
+  const listing = await output(pgRestore, ['--list', '--create', file]);
   const entry = listing.split('\n').find((line) => /^\d+; \d+ \d+ DATABASE - /.test(line));
   if (entry === undefined) return undefined;
   const list = path.join(path.dirname(file), 'database-owner.list');

@@ -1,0 +1,233 @@
+/**
+ * restore-test and restore of whole-server backups, end to end: a real `databases: all` backup
+ * (age-encrypted) of a cluster of its own with several databases and roles, restored by the
+ * bundled action into a second, empty cluster (restore-globals: owners and grants as the source,
+ * nothing left behind) and into the shared test server (no owners).
+ */
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  startCluster,
+  withClient,
+  withDatabase,
+  type PgCluster,
+} from '../scripts/lib/pg-cluster.js';
+import { lastErrorLine, runAction } from './support/action.js';
+import { testDatabaseUrl } from './support/env.js';
+import {
+  SERVER_DATABASES as DB,
+  startServerCluster,
+  type ServerCluster,
+} from './support/server-cluster.js';
+
+let source: ServerCluster;
+let empty: PgCluster;
+let work: string;
+let store: string;
+let identity: string;
+
+/** `"Crm ""Ünï"" data": …`: a check naming a database whose name holds `"` and spaces. */
+const CRM = `"${DB.crm.replace(/"/g, '""')}"`;
+
+beforeAll(async () => {
+  [source, empty] = await Promise.all([startServerCluster(), startCluster()]);
+  work = await mkdtemp(path.join(os.tmpdir(), 'server-restore-'));
+  store = path.join(work, 'store');
+  identity = await generateIdentity();
+  const backup = await runAction({
+    storage: store,
+    name: 'srv',
+    'database-url': source.url,
+    databases: 'all',
+    'age-recipients': await identityToRecipient(identity),
+  });
+  expect(backup.code, backup.stdout + backup.stderr).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([source?.stop(), empty?.stop()]);
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+const restoreTest = (url: string, extra: Record<string, string> = {}) =>
+  runAction({
+    mode: 'restore-test',
+    storage: store,
+    name: 'srv',
+    'database-url': url,
+    'age-identity': identity,
+    ...extra,
+  });
+
+const restore = (extra: Record<string, string>) =>
+  runAction({
+    mode: 'restore',
+    storage: store,
+    name: 'srv',
+    'database-url': empty.url,
+    'age-identity': identity,
+    ...extra,
+  });
+
+/** What a cluster holds that a run could leave behind: its databases and its roles. */
+async function holdings(url: string): Promise<{ databases: string[]; roles: string[] }> {
+  return withClient(url, async (client) => {
+    const { rows: databases } = await client.query<{ n: string }>(
+      'SELECT datname AS n FROM pg_database ORDER BY 1',
+    );
+    const { rows: roles } = await client.query<{ n: string }>(
+      'SELECT rolname AS n FROM pg_roles ORDER BY 1',
+    );
+    return { databases: databases.map((r) => r.n), roles: roles.map((r) => r.n) };
+  });
+}
+
+/** Owners and grants as a user checks them: the database's owner, a table's, a role's privilege. */
+const OWNERS_CHECK = `app_data: SELECT (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) = 'app_owner' AND (SELECT tableowner FROM pg_tables WHERE tablename = 'accounts') = 'app_owner' AND has_table_privilege('app_reader', 'public.accounts', 'SELECT') AND pg_has_role('app_owner', 'app_reader', 'MEMBER')`;
+
+describe('restore-test of a server backup', () => {
+  it('with restore-globals on an empty cluster: every database with its owners and grants, counts matched, nothing left behind', async () => {
+    // The source holds what the check asserts of the restored copies.
+    await withClient(withDatabase(source.url, DB.app), async (client) => {
+      const check = OWNERS_CHECK.slice('app_data: '.length);
+      expect((await client.query(check)).rows[0]).toEqual({ '?column?': true });
+    });
+    const before = await holdings(empty.url);
+    const run = await restoreTest(empty.url, {
+      'restore-globals': 'true',
+      checks: [
+        'shop: public.orders >= 500',
+        `${CRM}: SELECT count(*) = 120 FROM "Sälës"."Contacts"`,
+        OWNERS_CHECK,
+      ].join('\n'),
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    // orders, customers, Contacts, accounts: every table of the connectable databases.
+    expect(Number(run.outputs['restored-tables'])).toBe(4);
+    expect(Number(run.outputs['restore-seconds'])).toBeGreaterThan(0);
+    expect(run.summary).toMatch(/\| shop \| 2 \| 540 \| ✅ \| [\d.]+ s \|/);
+    expect(run.summary).toMatch(/\| Crm "Ünï" data \| 1 \| 120 \| ✅ \| [\d.]+ s \|/);
+    expect(run.summary).toMatch(/\| app_data \| 1 \| 75 \| ✅ \| [\d.]+ s \|/);
+    expect(run.summary).toMatch(/app_data: SELECT .* \| true \| ✅ pass \|/);
+    expect(run.summary).toMatch(
+      /Roles \| 3 created \(app_owner, app_reader, reader_admin\); left as they were: postgres/,
+    );
+    expect(await holdings(empty.url)).toEqual(before);
+  });
+
+  it('without restore-globals on the shared server: restored without owners, scratch databases dropped', async () => {
+    const run = await restoreTest(testDatabaseUrl(), {
+      checks: `app_data: SELECT (SELECT tableowner FROM pg_tables WHERE tablename = 'accounts') = current_user`,
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(Number(run.outputs['restored-tables'])).toBe(4);
+    expect(run.summary).toContain('not restored (restore-globals: false)');
+    const left = await withClient(testDatabaseUrl(), async (client) => {
+      const { rows } = await client.query(
+        `SELECT datname FROM pg_database WHERE datname LIKE 'restore\\_test\\_srv\\_%'`,
+      );
+      return rows;
+    });
+    expect(left).toEqual([]);
+  });
+
+  it('a check without its database fails before any restore, naming it; a failing check fails the run', async () => {
+    const before = await holdings(empty.url);
+    const unnamed = await restoreTest(empty.url, { checks: 'public.orders >= 1' });
+    expect(unnamed.code).not.toBe(0);
+    expect(lastErrorLine(unnamed)).toMatch(
+      /^Input "checks": "public\.orders >= 1" names no database, and backup \S+ holds 4; /,
+    );
+    const unknown = await restoreTest(empty.url, { checks: 'billing: public.orders >= 1' });
+    expect(lastErrorLine(unknown)).toMatch(
+      /names the database "billing", which backup \S+ does not hold/,
+    );
+    const failing = await restoreTest(empty.url, {
+      checks: `shop: public.orders >= 501\n${CRM}: public.orders >= 0`,
+    });
+    expect(failing.code).not.toBe(0);
+    // Each check runs against the database it names: crm has no public.orders.
+    expect(lastErrorLine(failing)).toMatch(
+      /shop: 1 check\(s\) failed: shop: public\.orders >= 501 \(500\)/,
+    );
+    expect(lastErrorLine(failing)).toMatch(
+      /Crm "Ünï" data: 1 check\(s\) failed: .*error: relation "public\.orders" does not exist/,
+    );
+    expect(await holdings(empty.url)).toEqual(before);
+  });
+});
+
+describe('restore of a server backup', () => {
+  it('refuses a confirm that misses a target, before any work', async () => {
+    const before = await holdings(empty.url);
+    const run = await restore({
+      databases: 'shop\napp_*',
+      'target-database': 'shop=shop_copy',
+      'restore-globals': 'true',
+      confirm: 'shop_copy',
+    });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toBe(
+      'Input "confirm": must name every target database, one per line, and no other: app_data, shop_copy',
+    );
+    const unmatched = await restore({ databases: 'billing_*', confirm: 'x' });
+    expect(lastErrorLine(unmatched)).toMatch(
+      /^Input "databases": "billing_\*" matches no database of backup/,
+    );
+    expect(await holdings(empty.url)).toEqual(before);
+  });
+
+  it('restores a subset with a target mapping and the roles; an existing role is left as it is and reported', async () => {
+    await withClient(empty.url, async (client) => {
+      await client.query('CREATE ROLE app_reader CONNECTION LIMIT 7');
+    });
+    const run = await restore({
+      databases: 'shop\napp_*',
+      'target-database': 'shop=shop_copy',
+      'restore-globals': 'true',
+      confirm: 'app_data\nshop_copy',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.summary).toMatch(/left as they were: [^|]*app_reader/);
+    expect(run.summary).toMatch(/\| shop \| shop_copy \(created\) \| 2 \| 540 \| restored \|/);
+    expect(run.summary).toMatch(/\| app_data \| app_data \(created\) \| 1 \| 75 \| restored \|/);
+    const now = await holdings(empty.url);
+    expect(now.databases).toEqual(expect.arrayContaining(['shop_copy', 'app_data']));
+    expect(now.databases).not.toContain('shop');
+    expect(now.databases).not.toContain(DB.crm);
+    await withClient(empty.url, async (client) => {
+      const { rows } = await client.query(
+        `SELECT rolconnlimit AS limit FROM pg_roles WHERE rolname = 'app_reader'`,
+      );
+      expect(rows[0]).toEqual({ limit: 7 });
+    });
+    await withClient(withDatabase(empty.url, DB.app), async (client) => {
+      const check = OWNERS_CHECK.slice('app_data: '.length);
+      expect((await client.query(check)).rows[0]).toEqual({ '?column?': true });
+      const { rows } = await client.query(
+        `SELECT rolpassword LIKE 'SCRAM-SHA-256$%' AS password FROM pg_authid WHERE rolname = 'app_owner'`,
+      );
+      expect(rows[0]).toEqual({ password: true });
+    });
+    await withClient(withDatabase(empty.url, 'shop_copy'), async (client) => {
+      const { rows } = await client.query('SELECT count(*)::int AS n FROM orders');
+      expect(rows[0]).toEqual({ n: 500 });
+    });
+  });
+
+  it('refuses the whole run when any target is not empty, naming them, before anything is restored', async () => {
+    const run = await restore({
+      databases: 'shop\napp_*\nCrm*',
+      'target-database': 'shop=shop_copy',
+      confirm: `shop_copy\napp_data\n${DB.crm}`,
+    });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      /the target databases app_data \(1 tables\), shop_copy \(2 tables\) are not empty; set clean: true/,
+    );
+    expect((await holdings(empty.url)).databases).not.toContain(DB.crm);
+  });
+});
