@@ -15,7 +15,7 @@ import {
   withDatabase,
   type PgCluster,
 } from '../scripts/lib/pg-cluster.js';
-import { lastErrorLine, runAction } from './support/action.js';
+import { lastErrorLine, runAction, signalOnceShown } from './support/action.js';
 import { testDatabaseUrl } from './support/env.js';
 import {
   SERVER_DATABASES as DB,
@@ -115,6 +115,31 @@ describe('restore-test of a server backup', () => {
     expect(run.summary).toMatch(
       /Roles \| 3 created \(app_owner, app_reader, reader_admin\); left as they were: postgres/,
     );
+    expect(await holdings(empty.url)).toEqual(before);
+  });
+
+  it('cancelled mid-way, still drops every scratch database and then the roles it made', async () => {
+    const before = await holdings(empty.url);
+    const run = await runAction(
+      {
+        mode: 'restore-test',
+        storage: store,
+        name: 'srv',
+        'database-url': empty.url,
+        'age-identity': identity,
+        'restore-globals': 'true',
+      },
+      // Cancel the way GitHub does, while the second database is being restored.
+      {
+        onStart: signalOnceShown(
+          'restoring into scratch database restore_test_srv_',
+          'SIGINT',
+          100,
+        ),
+      },
+    );
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
     expect(await holdings(empty.url)).toEqual(before);
   });
 

@@ -97,8 +97,9 @@ export async function restoreOne(run: RestoreRun): Promise<void> {
 /** The one line a non-empty target without clean is refused with; several are named together. */
 export function notEmptyLine(targets: { database: string; tables: number }[]): string {
   const named = targets.map(({ database, tables }) => `${database} (${tables} tables)`).join(', ');
-  return targets.length === 1
-    ? `the target database ${named} is not empty; set clean: true to replace it whole with the backup, or restore into an empty database`
+  const [one] = targets;
+  return targets.length === 1 && one
+    ? `the target database ${one.database} is not empty (${one.tables} tables); set clean: true to replace it whole with the backup, or restore into an empty database`
     : `the target databases ${named} are not empty; set clean: true to replace them whole with the backup, or restore into empty databases; nothing was restored`;
 }
 
