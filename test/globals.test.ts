@@ -12,7 +12,7 @@ import { readDatabaseUrl } from '../src/inputs/database.js';
 import { Inputs } from '../src/inputs/reader.js';
 import { planGlobals } from '../src/restore/globals-plan.js';
 import { classify, globalStatements, type GlobalStatement } from '../src/restore/globals-sql.js';
-import { applyGlobals, dropRoles } from '../src/restore/globals.js';
+import { applyGlobals, applyInDatabase, dropRoles } from '../src/restore/globals.js';
 import type { Logger } from '../src/core/types.js';
 
 const parseDatabaseUrl = (url: string) =>
@@ -166,6 +166,39 @@ describe('applied to an empty cluster', () => {
     expect(applied.failed).toEqual([]);
     expect(await dropRoles(server, applied.created, log)).toEqual([]);
     expect(await roles(target.url)).toEqual(before);
+  });
+
+  it('applies a new role’s settings in a database restored under its own name, once it is there', async () => {
+    const server = parseDatabaseUrl(target.url);
+    const script = [
+      'CREATE ROLE tuned;',
+      `ALTER ROLE tuned IN DATABASE same SET work_mem TO '9MB';`,
+      `ALTER ROLE tuned IN DATABASE renamed SET work_mem TO '9MB';`,
+    ].join('\n');
+    const applied = await applyGlobals(
+      server,
+      script,
+      { sameName: new Set(['same']), tablespaceMode: 'create' },
+      log,
+    );
+    expect(applied.plan.skipped).toEqual([
+      'a setting of "tuned" in "renamed": that database is not restored under its own name',
+    ]);
+    await withClient(target.url, (client) => client.query('CREATE DATABASE same'));
+    try {
+      await applyInDatabase(server, 'same', applied, log);
+      const settings = await withClient(target.url, async (client) => {
+        const { rows } = await client.query(
+          `SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+            WHERE d.datname = 'same' AND s.setrole = 'tuned'::regrole`,
+        );
+        return rows;
+      });
+      expect(settings).toEqual([{ setconfig: ['work_mem=9MB'] }]);
+    } finally {
+      await withClient(target.url, (client) => client.query('DROP DATABASE same'));
+      await dropRoles(server, applied.created, log);
+    }
   });
 
   it('fails in one line when a tablespace’s folder cannot be used', async () => {
