@@ -143,6 +143,30 @@ describe('restore-test of a server backup', () => {
     expect(await holdings(empty.url)).toEqual(before);
   });
 
+  it('keep-database keeps every scratch database and the roles they use, and names them', async () => {
+    const before = await holdings(empty.url);
+    const run = await restoreTest(empty.url, {
+      'restore-globals': 'true',
+      'keep-database': 'true',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const now = await holdings(empty.url);
+    const scratch = now.databases.filter((name) => !before.databases.includes(name));
+    const roles = now.roles.filter((name) => !before.roles.includes(name));
+    expect(scratch).toHaveLength(4);
+    expect(roles).toEqual(['app_owner', 'app_reader', 'reader_admin']);
+    expect(run.summary).toContain(`${scratch.join(', ')} (kept: keep-database)`);
+    expect(run.stdout).toContain(
+      'the roles restore-globals made are kept with the scratch databases: app_owner, app_reader, reader_admin',
+    );
+    await withClient(empty.url, async (client) => {
+      for (const name of scratch) await client.query(`DROP DATABASE "${name}"`);
+      await client.query('DROP OWNED BY app_owner, app_reader, reader_admin');
+      await client.query('DROP ROLE app_owner, app_reader, reader_admin');
+    });
+    expect(await holdings(empty.url)).toEqual(before);
+  });
+
   it('without restore-globals on the shared server: restored without owners, scratch databases dropped', async () => {
     const run = await restoreTest(testDatabaseUrl(), {
       checks: `app_data: SELECT (SELECT tableowner FROM pg_tables WHERE tablename = 'accounts') = current_user`,

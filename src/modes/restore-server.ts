@@ -10,7 +10,7 @@
 import { errorMessage } from '../core/errors.js';
 import { formatCount, formatSeconds } from '../core/format.js';
 import type { ServerManifest } from '../core/manifest.js';
-import type { RestoreSettings } from '../core/settings.js';
+import type { DatabaseTarget, RestoreSettings } from '../core/settings.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 import { withDatabase } from '../postgres/database-url.js';
 import { prepareReplacement } from '../postgres/replace.js';
@@ -38,6 +38,8 @@ import {
 interface ServerRestore {
   manifest: ServerManifest;
   settings: RestoreSettings;
+  /** database-url: the server restored into, through its database. */
+  server: DatabaseTarget;
   ctx: RunContext;
   phases: Phases;
   /** Each database, in the backup's order, with its own clock. */
@@ -63,8 +65,8 @@ export async function restoreServer(
     );
   }
   const phases = new Phases(ctx.now);
-  const databases = await checkTargets(settings, ctx, manifest, pairs);
-  const run: ServerRestore = { manifest, settings, ctx, phases, databases };
+  const databases = await checkTargets(server, settings, ctx, manifest, pairs);
+  const run: ServerRestore = { manifest, settings, server, ctx, phases, databases };
   const [first] = databases;
   if (!first) throw new Error(`backup ${manifest.id} holds no database`);
   const pgRestore = await choosePgRestore(
@@ -104,12 +106,12 @@ export async function restoreServer(
  * exist (it is created), or be replaced whole with clean; the ones refused are named together.
  */
 async function checkTargets(
+  server: DatabaseTarget,
   settings: RestoreSettings,
   ctx: RunContext,
   manifest: ServerManifest,
   pairs: DatabasePair[],
 ): Promise<ServerRestore['databases']> {
-  const server = settings.database!;
   const existing = await withConnection(
     server,
     async (client) => {
@@ -155,7 +157,7 @@ async function checkTargets(
 }
 
 async function restoreRoles(run: ServerRestore, pairs: DatabasePair[]): Promise<void> {
-  const { ctx, settings, manifest, phases } = run;
+  const { ctx, settings, manifest, phases, server } = run;
   const script = await phases.time('read the globals', () =>
     readGlobals(ctx, manifest, settings.decryption),
   );
@@ -163,7 +165,7 @@ async function restoreRoles(run: ServerRestore, pairs: DatabasePair[]): Promise<
     pairs.filter((pair) => pair.target === pair.record.name).map((pair) => pair.target),
   );
   run.globals = await phases.time('apply the globals', () =>
-    applyGlobals(settings.database!, script, { sameName, tablespaceMode: 'create' }, ctx.log),
+    applyGlobals(server, script, { sameName, tablespaceMode: 'create' }, ctx.log),
   );
   const { created, plan } = run.globals;
   ctx.log.info(
@@ -174,7 +176,7 @@ async function restoreRoles(run: ServerRestore, pairs: DatabasePair[]): Promise<
 /** Creates a missing target, restores into it, then the roles' settings in it. */
 async function restoreDatabase(run: ServerRestore, single: RestoreRun): Promise<void> {
   const { restored } = single;
-  const server = run.settings.database!;
+  const { server } = run;
   if (restored.created) {
     await single.phases.time('create the database', () =>
       createDatabase(server, restored.target.database),
