@@ -5,7 +5,7 @@
  * nothing left behind) and into the shared test server (no owners).
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
 } from '../scripts/lib/pg-cluster.js';
 import { lastErrorLine, runAction, signalOnceShown } from './support/action.js';
 import { testDatabaseUrl } from './support/env.js';
+import { filesUnder } from './support/listing.js';
 import {
   SERVER_DATABASES as DB,
   startServerCluster,
@@ -140,6 +141,29 @@ describe('restore-test of a server backup', () => {
     );
     expect(run.code).not.toBe(0);
     expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
+    expect(await holdings(empty.url)).toEqual(before);
+  });
+
+  it('a damaged database object fails the run naming it, after the others; every scratch database and role is gone', async () => {
+    const damaged = path.join(work, 'damaged');
+    await cp(store, damaged, { recursive: true });
+    const [object] = (await filesUnder(damaged)).filter((file) =>
+      /\/shop\.dump\.zst\.age$/.test(file),
+    );
+    expect(object).toBeDefined();
+    const file = path.join(damaged, object ?? '');
+    const bytes = await readFile(file);
+    bytes[bytes.length - 40] = (bytes[bytes.length - 40] ?? 0) ^ 0xff;
+    await writeFile(file, bytes);
+    const before = await holdings(empty.url);
+    const run = await restoreTest(empty.url, { storage: damaged, 'restore-globals': 'true' });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      /^sha256 of srv\/\S+\/shop\.dump\.zst\.age is [0-9a-f]{64}, but its manifest records/,
+    );
+    // shop is the last of the four: the three before it were restored (and dropped) first.
+    expect(run.summary).toMatch(/\| app_data \| 1 \| 75 \| ✅ \|/);
+    expect(run.summary).toMatch(/\| shop \| — \| — \|/);
     expect(await holdings(empty.url)).toEqual(before);
   });
 
