@@ -5,6 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { chown, mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, withClient, type PgCluster } from '../scripts/lib/pg-cluster.js';
@@ -198,6 +200,60 @@ describe('applied to an empty cluster', () => {
     } finally {
       await withClient(target.url, (client) => client.query('DROP DATABASE same'));
       await dropRoles(server, applied.created, log);
+    }
+  });
+
+  it('runs what it took for one statement as one: a quoting it misreads cannot smuggle a command', async () => {
+    const server = parseDatabaseUrl(target.url);
+    // The splitter knows no dollar quotes: it reads the comment's ' as opening a string that runs
+    // to the next one, so the middle command rides along with the role's comment.
+    const script = `CREATE ROLE commented;\nCOMMENT ON ROLE commented IS $$it's$$; CREATE ROLE sneaky; COMMENT ON ROLE commented IS 'x';\n`;
+    const applied = await applyGlobals(
+      server,
+      script,
+      { sameName: new Set(), tablespaceMode: 'skip' },
+      log,
+    );
+    try {
+      expect(applied.created).toEqual(['commented']);
+      expect(applied.failed).toEqual([
+        'a property or setting of the role "commented" was not applied: cannot insert multiple commands into a prepared statement',
+      ]);
+      expect(await roles(target.url)).not.toContain('sneaky');
+    } finally {
+      await dropRoles(server, applied.created, log);
+    }
+  });
+
+  it('creates a missing tablespace where the script says, with its comment; an existing one is left', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'tablespace-'));
+    const owner = await stat(target.dataDir);
+    await chown(folder, owner.uid, owner.gid);
+    const script = [
+      `CREATE TABLESPACE made OWNER postgres LOCATION '${folder}';`,
+      `COMMENT ON TABLESPACE made IS 'from the backup';`,
+      `CREATE TABLESPACE pg_default LOCATION '/elsewhere';`,
+    ].join('\n');
+    const server = parseDatabaseUrl(target.url);
+    try {
+      const applied = await applyGlobals(
+        server,
+        script,
+        { sameName: new Set(), tablespaceMode: 'create' },
+        log,
+      );
+      expect(applied.plan.skipped).toEqual(['tablespace "pg_default": exists, left as it is']);
+      const rows = await withClient(target.url, async (client) => {
+        const result = await client.query(
+          `SELECT pg_tablespace_location(oid) AS location, shobj_description(oid, 'pg_tablespace') AS comment
+             FROM pg_tablespace WHERE spcname = 'made'`,
+        );
+        return result.rows;
+      });
+      expect(rows).toEqual([{ location: folder, comment: 'from the backup' }]);
+    } finally {
+      await withClient(target.url, (client) => client.query('DROP TABLESPACE IF EXISTS made'));
+      await rm(folder, { recursive: true, force: true });
     }
   });
 

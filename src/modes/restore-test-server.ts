@@ -83,13 +83,13 @@ export async function restoreTestServer(
     tests,
     rolesLeft: [],
   };
-  try {
-    await testAll(test, checks);
-  } catch (error) {
-    throw new ModeFailure(errorMessage(error), describe(test));
-  } finally {
-    await dropRolesMade(test);
-  }
+  // The roles go last, pass, fail or cancel, and before the summary, which says whether they went.
+  const failure = await testAll(test, checks).then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
+  await dropRolesMade(test);
+  if (failure) throw new ModeFailure(errorMessage(failure.error), describe(test));
   const result = describe(test);
   const problems = test.tests.flatMap((one) => failures(one, `${one.database}: `));
   if (test.rolesLeft.length > 0) {

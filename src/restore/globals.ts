@@ -25,6 +25,14 @@ import { globalsView } from './server-backup.js';
 
 export const GLOBALS_LIMIT = 64 * 1024 * 1024;
 
+/**
+ * One statement through the extended protocol, which refuses a second one: should this splitter
+ * and the server ever read the quoting of a script differently, what the splitter took for one
+ * role's statement cannot carry another command with it. (queryMode is the driver's own, pg
+ * 8.11+; its type declarations do not list it yet.)
+ */
+const single = (sql: string) => ({ text: sql, queryMode: 'extended' }) as pg.QueryConfig;
+
 /** The globals script, its every stored byte checked; more than GLOBALS_LIMIT fails. */
 export async function readGlobals(
   ctx: RunContext,
@@ -120,7 +128,7 @@ async function applyRoles(
     for (const statement of statements) {
       await client.query('SAVEPOINT globals');
       try {
-        await client.query(statement.sql);
+        await client.query(single(statement.sql));
         await client.query('RELEASE SAVEPOINT globals');
       } catch (error) {
         if (statement.kind === 'role' && statement.create) {
@@ -147,14 +155,14 @@ async function createTablespace(
   const [create, ...rest] = statements;
   if (!create) return;
   try {
-    await client.query(create.sql);
+    await client.query(single(create.sql));
   } catch (error) {
     throw new Error(
       `restore-globals: cannot create the tablespace ${JSON.stringify(tablespace)} at ${JSON.stringify(location ?? '')}: ${errorMessage(error)}; create the folder (empty, owned by the server's user) or the tablespace by hand, and run again`,
     );
   }
   for (const statement of rest) {
-    await client.query(statement.sql).catch((error: unknown) => {
+    await client.query(single(statement.sql)).catch((error: unknown) => {
       warn(`${describeStatement(statement)} was not applied: ${errorMessage(error)}`);
     });
   }
@@ -171,7 +179,7 @@ export async function applyInDatabase(
   if (statements.length === 0) return;
   await withConnection(server, async (client) => {
     for (const { statement } of statements) {
-      await client.query(statement.sql).catch((error: unknown) => {
+      await client.query(single(statement.sql)).catch((error: unknown) => {
         const line = `${describeStatement(statement)} was not applied: ${errorMessage(error)}`;
         applied.failed.push(line);
         log.warning(`restore-globals: ${line}`);
