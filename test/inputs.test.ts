@@ -172,3 +172,58 @@ describe('the input reader', () => {
     expect(inputs.text('databse-url')).toBe('');
   });
 });
+
+describe('server backup settings (databases)', () => {
+  const base = { storage: '/b', 'database-url': DB };
+  const server = async (inputs: Record<string, string>) =>
+    ((await read({ ...base, ...inputs })) as BackupSettings).server;
+  const refusal = async (inputs: Record<string, string>) =>
+    read({ ...base, ...inputs }).then(
+      () => 'accepted',
+      (error: InputError) => `${error.name}: ${error.message}`,
+    );
+
+  it('without databases backs up the one database, as before', async () => {
+    expect(await server({})).toBeUndefined();
+    expect(await server({ globals: 'auto' })).toBeUndefined();
+  });
+
+  it('reads all, or names and globs one per line, with exclusions; globals auto and one job by default', async () => {
+    expect(await server({ databases: 'all' })).toEqual({
+      databases: 'all',
+      exclude: [],
+      globals: 'auto',
+      jobs: 1,
+    });
+    expect(
+      await server({
+        databases: 'shop\n  crm_*  \n\nCrm "Ünï" data\n',
+        'exclude-databases': 'crm_old',
+        globals: 'false',
+        jobs: '3',
+      }),
+    ).toEqual({
+      databases: ['shop', 'crm_*', 'Crm "Ünï" data'],
+      exclude: ['crm_old'],
+      globals: 'false',
+      jobs: 3,
+    });
+  });
+
+  it('refuses in one line naming the input what cannot be meant', async () => {
+    expect(await refusal({ globals: 'true' })).toMatch(/^InputError: .*globals.*needs databases/);
+    expect(await refusal({ databases: 'all\nshop' })).toMatch(
+      /^InputError: .*databases.*all stands alone/,
+    );
+    expect(await refusal({ databases: 'all', globals: 'yes' })).toMatch(
+      /^InputError: .*globals.*"yes" is not accepted; use auto, true or false/,
+    );
+    expect(await refusal({ databases: 'all', jobs: '0' })).toMatch(
+      /^InputError: .*jobs.*from 1 to 16/,
+    );
+    expect(await refusal({ databases: 'all', jobs: '17' })).toMatch(/from 1 to 16/);
+    expect(
+      await refusal({ source: 'files', paths: 'data', 'database-url': '', databases: 'all' }),
+    ).toMatch(/^InputError: .*databases.*source: postgres/);
+  });
+});

@@ -7,19 +7,24 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerManifest } from '../src/core/manifest.js';
+import { isServerManifest, parseManifest, type ServerManifest } from '../src/core/manifest.js';
 import { databaseObjectKey, globalsObjectKey } from '../src/core/layout.js';
 import pg from 'pg';
-import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
+import { startCluster, withClient } from '../scripts/lib/pg-cluster.js';
+import { PG18_REQUIRED, pg18Toolchain } from './support/pg18.js';
+import { lastErrorLine, onceShown, runAction, type ActionRun } from './support/action.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { startFaultProxy } from './support/fault-proxy.js';
+import { examplePolicy } from './support/iam.js';
 import { filesUnder } from './support/listing.js';
 import {
   APP_OWNER_PASSWORD,
+  OPS_ROLE,
   SERVER_DATABASES as DB,
   startServerCluster,
   type ServerCluster,
@@ -47,9 +52,12 @@ afterAll(async () => {
 let stores = 0;
 const newStore = () => path.join(work, `store-${++stores}`);
 
+/** The run's manifest, read as strictly as every mode reads it. */
 async function manifestOf(store: string, run: ActionRun): Promise<ServerManifest> {
-  const text = await readFile(path.join(store, run.outputs['manifest-key'] ?? ''), 'utf8');
-  return JSON.parse(text) as ServerManifest;
+  const key = run.outputs['manifest-key'] ?? '';
+  const manifest = parseManifest(await readFile(path.join(store, key), 'utf8'), key);
+  if (!isServerManifest(manifest)) throw new Error(`${key} is not a server backup's manifest`);
+  return manifest;
 }
 
 /** age -d, then zstd -d: the bytes a stored object holds, by hand. */
@@ -163,12 +171,51 @@ describe('databases: all, encrypted with age', () => {
     expect(sql).toMatch(/GRANT app_reader TO app_owner/);
     expect(sql).toMatch(/ALTER ROLE app_owner WITH .*PASSWORD 'SCRAM-SHA-256\$/);
     expect(sql).not.toContain(APP_OWNER_PASSWORD);
+    expect(sql).toContain(`GRANT app_reader TO "${OPS_ROLE}"`);
+    // The manifest names exactly the roles the SQL creates.
+    const created = [...sql.matchAll(/^CREATE ROLE (.+);$/gm)].map(([, name = '']) =>
+      name.startsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name,
+    );
+    expect([...manifest.globals!.roles].sort()).toEqual(created.sort());
+    expect(created).toContain(OPS_ROLE);
   });
 
   it('reports each database in a table and the facts', () => {
     expect(run.summary).toContain('| Database | Object | Size | Tables | Rows |');
     expect(run.summary).toContain(DB.crm);
     expect(run.summary).toMatch(/Role passwords/);
+  });
+});
+
+describe('gzip in Node, not encrypted', () => {
+  it('stores the database and the globals as .gz that gzip -d opens', async () => {
+    const store = newStore();
+    const run = await runAction({
+      storage: store,
+      name: 'gzipped',
+      'database-url': cluster.url,
+      databases: 'shop',
+      compression: 'gzip',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const manifest = await manifestOf(store, run);
+    const gunzip = async (key: string) =>
+      (
+        await exec('gzip', ['-d', '-c', path.join(store, key)], {
+          encoding: 'buffer',
+          maxBuffer: 1 << 26,
+        })
+      ).stdout;
+    expect(manifest.databases.map((d) => d.object.key)).toEqual([
+      expect.stringMatching(/^gzipped\/[^/]+\/shop\.dump\.gz$/),
+    ]);
+    expect(await tocOf(await gunzip(manifest.databases[0]!.object.key))).toMatch(
+      /TABLE DATA public orders/,
+    );
+    expect(manifest.globals?.object.key).toMatch(/\/globals\.sql\.gz$/);
+    const sql = (await gunzip(manifest.globals!.object.key)).toString('utf8');
+    expect(sql).toMatch(/^--\n-- PostgreSQL database cluster dump/);
+    expect(sql).toMatch(/CREATE ROLE app_owner;/);
   });
 });
 
@@ -229,6 +276,8 @@ describe('a database whose dump fails', () => {
       // The three databases dumped before it were stored, then deleted.
       expect(run.stdout).toMatch(/Database "postgres": .* stored/);
       expect(await filesUnder(store)).toEqual([]);
+      // Not even the backup's folder.
+      expect(await readdir(path.join(store, 'failing'))).toEqual([]);
     } finally {
       await locker.query('ROLLBACK');
       await locker.end();
@@ -324,4 +373,148 @@ describe('jobs: 2, to S3', () => {
     await writeFile(file, await get(crm.object.key));
     expect(await tocOf(await openByHand(file))).toMatch(/TABLE DATA Sälës Contacts/);
   });
+});
+
+/** Holds an exclusive lock on shop's orders while `use` runs: shop's pg_dump waits for it. */
+async function withShopLocked<T>(use: () => Promise<T>): Promise<T> {
+  const locker = new pg.Client({ connectionString: cluster.urlOf(DB.shop) });
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE orders IN ACCESS EXCLUSIVE MODE');
+    return await use();
+  } finally {
+    await locker.query('ROLLBACK').catch(() => undefined);
+    await locker.end();
+  }
+}
+
+describe('one database fails while another is still dumping (jobs: 2)', () => {
+  it('stops the other at once, fails naming the one that failed, and leaves nothing', async () => {
+    // reader_admin may not read this table: app_data's dump fails straight away, while shop's
+    // waits for its lock for as long as the test holds it.
+    await withClient(cluster.urlOf(DB.app), (client) =>
+      client.query('CREATE TABLE private_notes (id int)'),
+    );
+    try {
+      const store = newStore();
+      const started = Date.now();
+      const run = await withShopLocked(() =>
+        runAction({
+          storage: store,
+          name: 'parallel',
+          'database-url': cluster.readerUrl,
+          databases: 'shop\napp_data',
+          globals: 'false',
+          jobs: '2',
+        }),
+      );
+      expect(run.code).not.toBe(0);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(lastErrorLine(run)).toMatch(/database "app_data": .*permission denied/);
+      expect(await filesUnder(store)).toEqual([]);
+    } finally {
+      await withClient(cluster.urlOf(DB.app), (client) => client.query('DROP TABLE private_notes'));
+    }
+  });
+});
+
+describe('the run is cancelled mid-way', () => {
+  it('SIGTERM deletes the databases already stored and publishes nothing', async () => {
+    const store = newStore();
+    const run = await withShopLocked(() =>
+      runAction(
+        {
+          storage: store,
+          name: 'cancelled',
+          'database-url': cluster.url,
+          databases: 'all',
+          'age-recipients': recipient,
+        },
+        {
+          onStart: onceShown('Database "shop": storing as', 500, (child) => child.kill('SIGTERM')),
+        },
+      ),
+    );
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toMatch(/Database "postgres": .* stored/);
+    expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
+    expect(await filesUnder(store)).toEqual([]);
+  });
+});
+
+describe('under the writer policy (may not delete), the manifest refused', () => {
+  it('fails for the refusal and names every object the pruner will sweep', async () => {
+    const prefix = `server-writer-${process.pid}`;
+    const proxy = await startFaultProxy(testS3Endpoint());
+    try {
+      proxy.policy = await examplePolicy('writer', testS3Bucket(), prefix);
+      proxy.faults = [
+        { kind: 'status', status: 400, code: 'InvalidArgument', count: 1, match: /manifest\.json/ },
+      ];
+      const run = await runAction(
+        {
+          storage: `s3://${testS3Bucket()}/${prefix}`,
+          's3-endpoint': proxy.endpoint,
+          name: 'server',
+          'database-url': cluster.url,
+          databases: 'shop\napp_data',
+        },
+        { env: S3_ENV },
+      );
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toBe('injected');
+      const warning =
+        /::warning::could not delete (.+) after the failed backup \(User is not authorized to perform: s3:DeleteObject.*\); retention-prune's orphan sweep removes them once older than orphan-grace/.exec(
+          run.stdout,
+        );
+      expect(warning?.[1]?.split(', ').sort()).toEqual(
+        ['app_data.dump.zst', 'globals.sql.zst', 'shop.dump.zst'].map((file) =>
+          expect.stringMatching(new RegExp(`^server/[^/]+/${file.replace('.', '\\.')}$`)),
+        ),
+      );
+      const listing = await new S3Client(testS3ClientConfig()).send(
+        new ListObjectsV2Command({ Bucket: testS3Bucket(), Prefix: `${prefix}/` }),
+      );
+      expect(listing.Contents ?? []).toHaveLength(3);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+const toolchain = pg18Toolchain();
+const missing18 = 'missing' in toolchain ? toolchain.missing : undefined;
+
+describe.skipIf(missing18 !== undefined && !PG18_REQUIRED)('a PostgreSQL 18 server', () => {
+  it('is dumped by pg_dump and pg_dumpall 18 from pg-bin-dir, never the machine’s 15', async () => {
+    if ('missing' in toolchain) throw new Error(`CI needs PostgreSQL 18: ${toolchain.missing}`);
+    const server = await startCluster({ bindir: toolchain.serverBin });
+    try {
+      await withClient(server.url, async (client) => {
+        await client.query('CREATE ROLE owner18 LOGIN PASSWORD $$pw18$$');
+        await client.query('CREATE DATABASE shop18 OWNER owner18');
+      });
+      const store = newStore();
+      const run = await runAction({
+        storage: store,
+        name: 'eighteen',
+        'database-url': server.url,
+        databases: 'all',
+        'pg-bin-dir': toolchain.clientBin,
+        'age-recipients': recipient,
+      });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      const manifest = await manifestOf(store, run);
+      expect(manifest.source.serverVersion).toMatch(/^18\./);
+      expect(manifest.dump?.version).toMatch(/^18\./);
+      expect(manifest.databases.map((d) => d.name).sort()).toEqual(['postgres', 'shop18']);
+      const sql = (await openByHand(path.join(store, manifest.globals!.object.key))).toString();
+      const bin = toolchain.clientBin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      expect(run.stdout).toMatch(new RegExp(`pg_dumpall 18\\.\\d+ \\(${bin}/pg_dumpall\\)`));
+      expect(sql).toMatch(/CREATE ROLE owner18;/);
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
 });

@@ -42,8 +42,9 @@ export async function backupServer(
   const pgDumpall = plan.globals
     ? await clientProgram('pg_dumpall', plan.server.major, what, settings.client, ctx)
     : undefined;
+  const dumpall = pgDumpall ? `pg_dumpall ${pgDumpall.version} (${pgDumpall.path}), ` : '';
   ctx.log.info(
-    `pg_dump ${pgDump.version} (${pgDump.path}), server PostgreSQL ${plan.server.version}`,
+    `pg_dump ${pgDump.version} (${pgDump.path}), ${dumpall}server PostgreSQL ${plan.server.version}`,
   );
   ctx.log.info(
     `Backing up ${plan.databases.length} database(s) of ${target.display}${plan.globals ? ' and the globals' : ''} to ${ctx.store.description} as ${settings.name}/${id}/, ${selection.jobs} at a time`,

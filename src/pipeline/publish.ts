@@ -221,14 +221,14 @@ async function storing(
     const probe = options.encryption ? undefined : prefixProbe(direct);
     if (probe) hasher.onBytes = (chunk) => probe.feed(chunk);
     if (store.fileSink) {
-      options.log.info(`${describeChain(filters)}, which writes the file itself`);
+      say(options, `${describeChain(filters)}, which writes the file itself`);
       const sink = await store.fileSink(key);
       return { stored: programsIntoFile(sink, filters, direct, hasher), probe };
     }
-    options.log.info(describeChain(filters));
+    say(options, describeChain(filters));
     return { stored: upload(chainFrom(filters, direct)), probe };
   }
-  if (zstd) options.log.info(`Compressing with ${zstd}`);
+  if (zstd) say(options, `Compressing with ${zstd}`);
   const { body, raw, probe } = await layered(source, options, zstd);
   return { stored: upload(body), raw, probe };
 }
@@ -315,6 +315,11 @@ function tapped(stream: Readable, probe: CompressedPrefix): Readable {
   return pipeline(stream, tap, () => undefined);
 }
 
+/** A log line, after the object's label when several are stored at once. */
+function say(options: LayerOptions, line: string): void {
+  options.log.info(options.label === undefined ? line : `${options.label}: ${line}`);
+}
+
 function reportProgress(
   options: LayerOptions,
   raw: Batcher | undefined,
@@ -324,12 +329,11 @@ function reportProgress(
   const timer = setInterval(() => {
     const seconds = (options.now().getTime() - started) / 1000;
     const dumped = raw?.bytes;
-    const label = options.label === undefined ? '' : `${options.label}: `;
-    options.log.info(
-      label +
-        (dumped === undefined
-          ? `… ${formatBytes(stored.bytes)} stored (${formatRate(stored.bytes, seconds)})`
-          : `… ${formatBytes(dumped)} dumped (${formatRate(dumped, seconds)}), ${formatBytes(stored.bytes)} stored`),
+    say(
+      options,
+      dumped === undefined
+        ? `… ${formatBytes(stored.bytes)} stored (${formatRate(stored.bytes, seconds)})`
+        : `… ${formatBytes(dumped)} dumped (${formatRate(dumped, seconds)}), ${formatBytes(stored.bytes)} stored`,
     );
   }, options.progressEveryMs ?? 10_000);
   timer.unref();

@@ -3,7 +3,7 @@
  * the others and deletes every object already stored, so a failed run leaves nothing half made.
  */
 import { CancelledError, errorMessage } from '../core/errors.js';
-import { formatBytes } from '../core/format.js';
+import { formatBytes, formatCount } from '../core/format.js';
 import { deleteStored, storeObject, type LayerOptions, type StoredObject } from './publish.js';
 import type { ObjectSource } from './source.js';
 
@@ -38,11 +38,11 @@ export async function storeAll(
         const result = await storeObject(part.key, source, {
           ...options,
           signal: inner.signal,
-          ...(several ? { label: part.label } : {}),
+          ...(several ? { label: capitalised(part.label) } : {}),
         });
         stored.push(result);
         results[index] = result;
-        options.log.info(`${capitalised(part.label)}: ${formatBytes(result.object.size)} stored`);
+        options.log.info(`${capitalised(part.label)}: ${describeStored(result)}`);
       } catch (error) {
         // The first failure is the cause; the others' are the stop it set off.
         failure ??= new Error(`${part.label}: ${errorMessage(error)}`);
@@ -63,6 +63,14 @@ export async function storeAll(
     throw outer.aborted ? new CancelledError() : failure;
   }
   return results;
+}
+
+function describeStored({ object, facts }: StoredObject): string {
+  const counts = facts.rowCounts && Object.values(facts.rowCounts);
+  const rows = counts
+    ? ` (${formatCount(counts.length)} tables, ${formatCount(counts.reduce((sum, n) => sum + n, 0))} rows)`
+    : '';
+  return `${formatBytes(object.size)} stored${rows}`;
 }
 
 const capitalised = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);

@@ -168,12 +168,24 @@ async function countRows(
 ): Promise<SourceFacts> {
   if (mode === 'off') return {};
   const only = await dumped();
-  // The counts run beside the dump and finish long before it: parallel workers would only take
-  // cores from pg_dump and zstd, costing more CPU for the same counts.
-  if (mode === 'exact') await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
-  const rowCounts =
-    mode === 'exact' ? await exactRowCounts(client, only) : await estimatedRowCounts(client, only);
-  return { rowCounts, rowCountsMode: mode };
+  // A count that fails (a table the role may not read) must not end the transaction whose
+  // snapshot pg_dump imports: pg_dump would then fail with "could not import the requested
+  // snapshot" instead of saying what is wrong.
+  await client.query('SAVEPOINT row_counts');
+  try {
+    // The counts run beside the dump and finish long before it: parallel workers would only take
+    // cores from pg_dump and zstd, costing more CPU for the same counts.
+    if (mode === 'exact') await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
+    const rowCounts =
+      mode === 'exact'
+        ? await exactRowCounts(client, only)
+        : await estimatedRowCounts(client, only);
+    await client.query('RELEASE SAVEPOINT row_counts');
+    return { rowCounts, rowCountsMode: mode };
+  } catch (error) {
+    await client.query('ROLLBACK TO SAVEPOINT row_counts').catch(() => undefined);
+    throw error;
+  }
 }
 
 /**

@@ -167,6 +167,11 @@ export class DirectoryStore implements Store {
 
   async delete(keys: readonly string[]): Promise<void> {
     for (const key of keys) await rm(this.file(key), { force: true });
+    // A server backup's folder (`<name>/<id>/`) goes with its last object; a set's folder stays.
+    const folders = new Set(
+      keys.filter((key) => key.split('/').length > 2).map(path.posix.dirname),
+    );
+    for (const folder of folders) await rmdir(this.file(folder)).catch(() => undefined);
   }
 
   /** Temporary files a crashed run left behind; their age is their modification time. */

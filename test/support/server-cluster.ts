@@ -17,6 +17,9 @@ export const SERVER_DATABASES = {
   closed: 'archive_closed',
 } as const;
 
+/** A role whose name needs quoting (a space, capitals, non-ASCII), a member of `app_reader`. */
+export const OPS_ROLE = 'Ops Tëam';
+
 /** The password of `app_owner`, whose SCRAM hash the globals must hold. */
 export const APP_OWNER_PASSWORD = 'owner-secret-9f2c';
 
@@ -43,6 +46,8 @@ export async function startServerCluster(): Promise<ServerCluster> {
       await client.query(`CREATE ROLE app_reader NOLOGIN`);
       await client.query(`CREATE ROLE app_owner LOGIN PASSWORD '${APP_OWNER_PASSWORD}'`);
       await client.query(`GRANT app_reader TO app_owner`);
+      // A role whose name needs quoting, member of another.
+      await client.query(`CREATE ROLE ${ident(OPS_ROLE)} NOLOGIN IN ROLE app_reader`);
       await client.query(`CREATE ROLE reader_admin LOGIN PASSWORD '${READER_PASSWORD}'`);
       await client.query(`CREATE DATABASE ${ident(SERVER_DATABASES.shop)}`);
       await client.query(`CREATE DATABASE ${ident(SERVER_DATABASES.crm)}`);
