@@ -19,6 +19,7 @@ import { lastErrorLine, runAction, signalOnceShown } from './support/action.js';
 import { testDatabaseUrl } from './support/env.js';
 import { filesUnder } from './support/listing.js';
 import {
+  OPS_ROLE,
   SERVER_DATABASES as DB,
   startServerCluster,
   type ServerCluster,
@@ -87,7 +88,7 @@ async function holdings(url: string): Promise<{ databases: string[]; roles: stri
 }
 
 /** Owners and grants as a user checks them: the database's owner, a table's, a role's privilege. */
-const OWNERS_CHECK = `app_data: SELECT (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) = 'app_owner' AND (SELECT tableowner FROM pg_tables WHERE tablename = 'accounts') = 'app_owner' AND has_table_privilege('app_reader', 'public.accounts', 'SELECT') AND pg_has_role('app_owner', 'app_reader', 'MEMBER')`;
+const OWNERS_CHECK = `app_data: SELECT (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) = 'app_owner' AND (SELECT tableowner FROM pg_tables WHERE tablename = 'accounts') = 'app_owner' AND has_table_privilege('app_reader', 'public.accounts', 'SELECT') AND pg_has_role('app_owner', 'app_reader', 'MEMBER') AND pg_has_role('${OPS_ROLE}', 'app_reader', 'MEMBER')`;
 
 describe('restore-test of a server backup', () => {
   it('with restore-globals on an empty cluster: every database with its owners and grants, counts matched, nothing left behind', async () => {
@@ -114,7 +115,7 @@ describe('restore-test of a server backup', () => {
     expect(run.summary).toMatch(/\| app_data \| 1 \| 75 \| ✅ \| [\d.]+ s \|/);
     expect(run.summary).toMatch(/app_data: SELECT .* \| true \| ✅ pass \|/);
     expect(run.summary).toMatch(
-      /Roles \| 3 created \(app_owner, app_reader, reader_admin\); left as they were: postgres/,
+      /Roles \| 4 created \(Ops Tëam, app_owner, app_reader, reader_admin\); left as they were: postgres/,
     );
     expect(await holdings(empty.url)).toEqual(before);
   });
@@ -178,15 +179,16 @@ describe('restore-test of a server backup', () => {
     const scratch = now.databases.filter((name) => !before.databases.includes(name));
     const roles = now.roles.filter((name) => !before.roles.includes(name));
     expect(scratch).toHaveLength(4);
-    expect(roles).toEqual(['app_owner', 'app_reader', 'reader_admin']);
+    expect(roles).toEqual([OPS_ROLE, 'app_owner', 'app_reader', 'reader_admin']);
     expect(run.summary).toContain(`${scratch.join(', ')} (kept: keep-database)`);
     expect(run.stdout).toContain(
-      'the roles restore-globals made are kept with the scratch databases: app_owner, app_reader, reader_admin',
+      `the roles restore-globals made are kept with the scratch databases: ${OPS_ROLE}, app_owner, app_reader, reader_admin`,
     );
     await withClient(empty.url, async (client) => {
       for (const name of scratch) await client.query(`DROP DATABASE "${name}"`);
-      await client.query('DROP OWNED BY app_owner, app_reader, reader_admin');
-      await client.query('DROP ROLE app_owner, app_reader, reader_admin');
+      const all = `"${OPS_ROLE}", app_owner, app_reader, reader_admin`;
+      await client.query(`DROP OWNED BY ${all}`);
+      await client.query(`DROP ROLE ${all}`);
     });
     expect(await holdings(empty.url)).toEqual(before);
   });
