@@ -5,6 +5,7 @@
  * nothing left behind) and into the shared test server (no owners).
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,6 +88,22 @@ async function holdings(url: string): Promise<{ databases: string[]; roles: stri
   });
 }
 
+/** A copy of the store whose shop object has one byte flipped. */
+async function damagedStore(): Promise<string> {
+  const damaged = path.join(work, 'damaged');
+  if (existsSync(damaged)) return damaged;
+  await cp(store, damaged, { recursive: true });
+  const [object] = (await filesUnder(damaged)).filter((file) =>
+    /\/shop\.dump\.zst\.age$/.test(file),
+  );
+  expect(object).toBeDefined();
+  const file = path.join(damaged, object ?? '');
+  const bytes = await readFile(file);
+  bytes[bytes.length - 40] = (bytes[bytes.length - 40] ?? 0) ^ 0xff;
+  await writeFile(file, bytes);
+  return damaged;
+}
+
 /** Owners and grants as a user checks them: the database's owner, a table's, a role's privilege. */
 const OWNERS_CHECK = `app_data: SELECT (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) = 'app_owner' AND (SELECT tableowner FROM pg_tables WHERE tablename = 'accounts') = 'app_owner' AND has_table_privilege('app_reader', 'public.accounts', 'SELECT') AND pg_has_role('app_owner', 'app_reader', 'MEMBER') AND pg_has_role('${OPS_ROLE}', 'app_reader', 'MEMBER')`;
 
@@ -146,16 +163,7 @@ describe('restore-test of a server backup', () => {
   });
 
   it('a damaged database object fails the run naming it, after the others; every scratch database and role is gone', async () => {
-    const damaged = path.join(work, 'damaged');
-    await cp(store, damaged, { recursive: true });
-    const [object] = (await filesUnder(damaged)).filter((file) =>
-      /\/shop\.dump\.zst\.age$/.test(file),
-    );
-    expect(object).toBeDefined();
-    const file = path.join(damaged, object ?? '');
-    const bytes = await readFile(file);
-    bytes[bytes.length - 40] = (bytes[bytes.length - 40] ?? 0) ^ 0xff;
-    await writeFile(file, bytes);
+    const damaged = await damagedStore();
     const before = await holdings(empty.url);
     const run = await restoreTest(empty.url, { storage: damaged, 'restore-globals': 'true' });
     expect(run.code).not.toBe(0);
@@ -293,6 +301,20 @@ describe('restore of a server backup', () => {
       const { rows } = await client.query('SELECT count(*)::int AS n FROM orders');
       expect(rows[0]).toEqual({ n: 500 });
     });
+  });
+
+  it('a database that fails to restore leaves no database it created', async () => {
+    const before = await holdings(empty.url);
+    const run = await restore({
+      storage: await damagedStore(),
+      databases: 'shop',
+      'target-database': 'shop_damaged',
+      confirm: 'shop_damaged',
+    });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(/^sha256 of srv\/\S+\/shop\.dump\.zst\.age is /);
+    expect(run.summary).toContain('not created: the database made for it was dropped again');
+    expect(await holdings(empty.url)).toEqual(before);
   });
 
   it('refuses the whole run when any target is not empty, naming them, before anything is restored', async () => {

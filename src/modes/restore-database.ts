@@ -224,6 +224,7 @@ export function standing(restored: Restored): string {
   const { target, replacement, outcome } = restored;
   switch (outcome) {
     case 'untouched':
+      if (restored.created) return 'not created: the database made for it was dropped again';
       return replacement
         ? `unchanged: nothing was swapped in; the new database ${replacement.side} was dropped. Fix the cause and run again`
         : 'unchanged: nothing was restored into it';

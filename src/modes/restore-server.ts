@@ -14,7 +14,7 @@ import type { DatabaseTarget, RestoreSettings } from '../core/settings.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 import { withDatabase } from '../postgres/database-url.js';
 import { prepareReplacement } from '../postgres/replace.js';
-import { createDatabase, inspectTarget } from '../postgres/restore.js';
+import { createDatabase, dropDatabase, inspectTarget } from '../postgres/restore.js';
 import { serverVersion, withConnection } from '../postgres/server.js';
 import { countsTable, differenceLine } from '../restore/compare.js';
 import {
@@ -173,16 +173,32 @@ async function restoreRoles(run: ServerRestore, pairs: DatabasePair[]): Promise<
   );
 }
 
-/** Creates a missing target, restores into it, then the roles' settings in it. */
+/**
+ * Creates a missing target, restores into it, then the roles' settings in it. A target this run
+ * created is dropped again when its restore fails: the server keeps no half-restored database
+ * that was not there before.
+ */
 async function restoreDatabase(run: ServerRestore, single: RestoreRun): Promise<void> {
   const { restored } = single;
-  const { server } = run;
-  if (restored.created) {
-    await single.phases.time('create the database', () =>
-      createDatabase(server, restored.target.database),
-    );
+  const { server, ctx } = run;
+  const name = restored.target.database;
+  try {
+    if (restored.created) {
+      await single.phases.time('create the database', () => createDatabase(server, name));
+    }
+    await restoreOne(single);
+  } catch (error) {
+    if (restored.created) {
+      await dropDatabase(server, name).then(
+        () => (restored.outcome = 'untouched'),
+        (dropError: unknown) =>
+          ctx.log.warning(
+            `could not drop ${name}, created by this run: ${errorMessage(dropError)}`,
+          ),
+      );
+    }
+    throw error;
   }
-  await restoreOne(single);
   if (run.globals)
     await applyInDatabase(server, restored.target.database, run.globals, run.ctx.log);
 }
