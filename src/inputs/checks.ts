@@ -2,14 +2,31 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import type { Check } from '../core/settings.js';
+import type { Check, ServerCheck } from '../core/settings.js';
 import { valueLines, type Inputs } from './reader.js';
 
 const COUNT_CHECK = /^((?:[A-Za-z_][\w$]*\.)?[A-Za-z_][\w$]*)\s*(>=|<=|==|=|>|<)\s*(\d+)$/;
 const SQL_CHECK = /^(select|with|values)\b/i;
 
-/** Parses one check line, or returns undefined when it is neither form. */
-export function parseCheck(line: string): Check | undefined {
+/** `crm: …` (a name without spaces or quotes) or `"Crm: x": …` (quoted, `""` for a quote). */
+const DATABASE_PREFIX = /^(?:"((?:[^"]|"")+)"|([^\s"]+?)):\s+(\S.*)$/s;
+
+/**
+ * Parses one check line, or returns undefined when it is neither form. A check of a server backup
+ * may name its database first; SQL never starts with a word and a colon, so the forms cannot mix.
+ */
+export function parseCheck(line: string): ServerCheck | undefined {
+  const prefixed = DATABASE_PREFIX.exec(line);
+  if (prefixed) {
+    const [, quoted, bare, rest = ''] = prefixed;
+    const check = parseBareCheck(rest);
+    const database = quoted?.replace(/""/g, '"') ?? bare;
+    if (check && database !== undefined) return { ...check, text: line, database };
+  }
+  return parseBareCheck(line);
+}
+
+function parseBareCheck(line: string): Check | undefined {
   const count = COUNT_CHECK.exec(line);
   if (count) {
     const [, table = '', operator = '', value = ''] = count;
@@ -30,7 +47,7 @@ export function parseCheck(line: string): Check | undefined {
  * its place only (input, file, line number), never echoed: the file may be anything (a `.env`
  * with a database URL, /etc/shadow), and it is read before any secret in it could be masked.
  */
-export async function readChecks(inputs: Inputs, cwd: string): Promise<Check[]> {
+export async function readChecks(inputs: Inputs, cwd: string): Promise<ServerCheck[]> {
   const lines = [
     ...numberedLines(inputs.text('checks')).map((line) => ({ ...line, input: 'checks' })),
     ...(await readChecksFile(inputs, cwd)),

@@ -21,7 +21,7 @@ export async function readRestoreTest(inputs: Inputs, cwd: string): Promise<Rest
     checks: await readChecks(inputs, cwd),
     jobs: readJobs(inputs),
     keepDatabase: inputs.boolean('keep-database', false),
-    restoreGlobals: false,
+    restoreGlobals: inputs.boolean('restore-globals', false),
     databaseSettings: inputs.boolean('restore-database-settings', true),
     decryption,
   };

@@ -15,76 +15,29 @@ import { findBackup } from '../storage/catalog.js';
 import { errorMessage } from '../core/errors.js';
 import { restoreFiles } from './restore-files.js';
 import { formatCount, formatSeconds } from '../core/format.js';
-import type { Manifest } from '../core/manifest.js';
-import { archiveRoles, withLocalArchive, type LocalArchive } from '../restore/archive.js';
-import { withDatabase } from '../postgres/database-url.js';
-import {
-  applyDatabaseStatements,
-  archiveDatabaseStatements,
-  type Applied,
-} from '../postgres/database-settings.js';
-import type { DatabaseStatement } from '../postgres/database-statements.js';
-import { createSide, prepareReplacement, swapIn, type Replacement } from '../postgres/replace.js';
-import {
-  analyze,
-  countRows,
-  dropDatabase,
-  inspectTarget,
-  unusableRoles,
-  type TargetState,
-} from '../postgres/restore.js';
-import {
-  compareCounts,
-  countsTable,
-  differenceLine,
-  exactCounts,
-  type Comparison,
-} from '../restore/compare.js';
+import { confirmMismatch } from '../inputs/restore.js';
+import { prepareReplacement } from '../postgres/replace.js';
+import { inspectTarget } from '../postgres/restore.js';
+import { countsTable, differenceLine } from '../restore/compare.js';
 import { Phases } from '../restore/phases.js';
-import { choosePgRestore, timedPgRestore, type PgRestore } from '../restore/pg-restore.js';
-import type { DatabaseTarget, RestoreSettings } from '../core/settings.js';
+import { choosePgRestore } from '../restore/pg-restore.js';
+import { refuseServerInputs } from '../restore/targets.js';
+import type { RestoreSettings } from '../core/settings.js';
 import { ModeFailure, type ModeResult, type RunContext } from '../core/types.js';
-
-interface Restored {
-  manifest: Manifest;
-  target: DatabaseTarget;
-  state: TargetState;
-  /** With clean: the new database beside the target, swapped in once checked. */
-  replacement?: Replacement;
-  /** Where the target stands now, for the summary of a run that failed as of one that passed. */
-  outcome: Outcome;
-  /** Why owners and privileges were not restored, when they were not. */
-  ownersSkipped?: string;
-  archive?: LocalArchive;
-  comparison?: Comparison;
-  /** The tables a failed restore into an empty target left there. */
-  tablesNow?: number;
-  /** The archive's database-level settings and comment; undefined when not restored. */
-  databaseSettings?: Applied[];
-  /** The archive's comment, set on the target's new database as it is swapped in. */
-  comment?: DatabaseStatement;
-}
-
-type Outcome =
-  | 'untouched'
-  /** pg_restore wrote into an empty target (no clean) and did not finish. */
-  | 'partial'
-  | 'restored'
-  | 'replaced'
-  /** Swapped in, but the old database could not be dropped: it is named. */
-  | 'replaced, old kept';
-
-interface RestoreRun {
-  settings: RestoreSettings;
-  ctx: RunContext;
-  pgRestore: PgRestore;
-  phases: Phases;
-  restored: Restored;
-}
+import {
+  notEmptyLine,
+  restoreOne,
+  settingsLine,
+  standing,
+  type Restored,
+  type RestoreRun,
+} from './restore-database.js';
+import { restoreServer } from './restore-server.js';
 
 export async function restore(settings: RestoreSettings, ctx: RunContext): Promise<ModeResult> {
   const manifest = await findBackup(ctx, settings.name, settings.backupId);
-  if (isServerManifest(manifest)) throw new Error('TODO(issue 20): server backups');
+  if (isServerManifest(manifest)) return restoreServer(settings, ctx, manifest);
+  refuseServerInputs(settings, [], manifest.source.database);
   const target = settings.database;
   if (manifest.format === 'tar') {
     if (target || !settings.targetPath) {
@@ -99,12 +52,12 @@ export async function restore(settings: RestoreSettings, ctx: RunContext): Promi
       'target-path takes a files backup; this backup is a database dump: give database-url',
     );
   }
+  if (settings.confirm !== target.database)
+    throw confirmMismatch(settings.confirm, target.database);
   const phases = new Phases(ctx.now);
   const state = await inspectTarget(target, ctx.signal);
   if (state.tables > 0 && !settings.clean) {
-    throw new Error(
-      `the target database ${target.database} is not empty (${state.tables} tables); set clean: true to replace it whole with the backup, or restore into an empty database`,
-    );
+    throw new Error(notEmptyLine([{ database: target.database, tables: state.tables }]));
   }
   const replacement = settings.clean
     ? await prepareReplacement(target, ctx.log, ctx.signal)
@@ -113,178 +66,14 @@ export async function restore(settings: RestoreSettings, ctx: RunContext): Promi
   const restored: Restored = { manifest, target, state, replacement, outcome: 'untouched' };
   const run: RestoreRun = { settings, ctx, pgRestore, phases, restored };
   try {
-    await withLocalArchive(ctx, manifest, settings.decryption, pgRestore, phases, (archive) => {
-      restored.archive = archive;
-      return restoreInto(run, archive);
-    });
-    if (replacement) await swap(run, replacement);
-    else restored.outcome = 'restored';
+    await restoreOne(run);
   } catch (error) {
-    if (replacement && restored.outcome === 'untouched') await dropSide(ctx, replacement);
-    if (restored.outcome === 'partial') restored.tablesNow = await tablesNow(target);
     throw new ModeFailure(errorMessage(error), describe(restored, phases));
   }
   const result = describe(restored, phases);
   const differing = restored.comparison?.differing ?? [];
   if (differing.length > 0) throw new ModeFailure(differenceLine(differing), result);
   return result;
-}
-
-/** Restores into the side database (clean) or the empty target, and counts what is there. */
-async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void> {
-  const { settings, ctx, pgRestore, phases, restored } = run;
-  const { manifest, target, replacement } = restored;
-  const into = replacement ? withDatabase(target, replacement.side) : target;
-  const roles = await unusableRoles(
-    target,
-    await archiveRoles(pgRestore.program, archive.file),
-    ctx.signal,
-  );
-  restored.ownersSkipped = ownersSkippedBecause(roles);
-  if (restored.ownersSkipped) {
-    ctx.log.warning(
-      `owners and privileges are not restored: ${restored.ownersSkipped}; everything will belong to the restoring role. Create those roles (pg_dumpall --roles-only) and restore again with clean: true to restore them`,
-    );
-  }
-  if (replacement) {
-    await phases.time('create the new database', () => createSide(replacement));
-  }
-  ctx.log.info(
-    `sha256 of ${manifest.object.key} verified; restoring into ${replacement ? `${replacement.side}, to replace ${target.database} once checked` : target.display}`,
-  );
-  if (!replacement) restored.outcome = 'partial';
-  await timedPgRestore(pgRestore, phases, archive.file, into, {
-    jobs: settings.jobs,
-    keepOwners: !restored.ownersSkipped,
-    signal: ctx.signal,
-  });
-  await phases.time('analyze', () => analyze(into, ctx.signal));
-  const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
-  restored.comparison = compare(manifest, counts, archive, replacement !== undefined);
-  // After the counts: a setting such as statement_timeout is the database's users', not ours.
-  if (settings.databaseSettings) await applySettings(run, archive, into);
-  if (!replacement) restored.outcome = 'restored';
-}
-
-/** The checked new database takes the target's name; the old one is dropped, or named if it stays. */
-async function swap(run: RestoreRun, replacement: Replacement): Promise<void> {
-  const { ctx, phases, restored } = run;
-  const differing = restored.comparison?.differing ?? [];
-  if (differing.length > 0) throw new Error(differenceLine(differing));
-  ctx.signal.throwIfAborted();
-  ctx.log.info(`swapping ${replacement.side} in for ${replacement.target.database}`);
-  await phases.time('swap in', () => swapIn(replacement, restored.comment));
-  restored.outcome = 'replaced';
-  try {
-    await phases.time('drop the old database', () =>
-      dropDatabase(replacement.server, replacement.old),
-    );
-  } catch (error) {
-    restored.outcome = 'replaced, old kept';
-    ctx.log.warning(
-      `the old ${replacement.target.database}, now named ${replacement.old}, could not be dropped: ${errorMessage(error)}; drop it when done (the next restore into ${replacement.target.database} drops it)`,
-    );
-  }
-}
-
-/**
- * The archive's settings, onto the database restored into; its comment too, except on a new
- * database, which carries our mark until the swap gives it the backup's comment.
- */
-async function applySettings(
-  run: RestoreRun,
-  archive: LocalArchive,
-  into: DatabaseTarget,
-): Promise<void> {
-  const { ctx, pgRestore, restored } = run;
-  const statements = await archiveDatabaseStatements(pgRestore.program, archive.file);
-  restored.comment = restored.replacement
-    ? statements.find((statement) => statement.kind === 'comment')
-    : undefined;
-  const now = statements.filter((statement) => statement !== restored.comment);
-  restored.databaseSettings = [
-    ...(await applyDatabaseStatements(into, into.database, now)),
-    ...(restored.comment ? [{ statement: restored.comment }] : []),
-  ];
-  for (const { statement, error } of restored.databaseSettings) {
-    if (error) ctx.log.warning(`the backup's "${statement.text}" was not applied: ${error}`);
-  }
-}
-
-async function dropSide(ctx: RunContext, replacement: Replacement): Promise<void> {
-  try {
-    await dropDatabase(replacement.server, replacement.side);
-  } catch (error) {
-    ctx.log.warning(
-      `could not drop ${replacement.side}, the unfinished new database: ${errorMessage(error)}; the next restore into ${replacement.target.database} drops it`,
-    );
-  }
-}
-
-async function tablesNow(target: DatabaseTarget): Promise<number | undefined> {
-  const aborted = new AbortController().signal;
-  return inspectTarget(target, aborted).then(
-    (now) => now.tables,
-    () => undefined,
-  );
-}
-
-function ownersSkippedBecause(roles: {
-  missing: string[];
-  notMember: string[];
-}): string | undefined {
-  const list = (names: string[]) =>
-    names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
-  const reasons = [
-    ...(roles.missing.length > 0 ? [`the target has no role ${list(roles.missing)}`] : []),
-    ...(roles.notMember.length > 0
-      ? [`the restoring role is not a member of ${list(roles.notMember)}`]
-      : []),
-  ];
-  return reasons.length > 0 ? reasons.join('; ') : undefined;
-}
-
-/**
- * The restored tables against the manifest. In a new database every table must be the backup's;
- * in an existing (empty) target, tables the backup does not hold are the target's own.
- */
-function compare(
-  manifest: Manifest,
-  counts: Record<string, number>,
-  archive: LocalArchive,
-  fresh: boolean,
-): Comparison {
-  const expected = exactCounts(manifest);
-  return compareCounts(expected ?? counts, counts, { toc: archive.toc, strangersFail: fresh });
-}
-
-/** Where the target stands after the run, and what to do about it: a failed run says so first. */
-function standing(restored: Restored): string {
-  const { target, replacement, outcome } = restored;
-  switch (outcome) {
-    case 'untouched':
-      return replacement
-        ? `unchanged: nothing was swapped in; the new database ${replacement.side} was dropped. Fix the cause and run again`
-        : 'unchanged: nothing was restored into it';
-    case 'partial':
-      return `partly restored: ${restored.tablesNow ?? 'some'} tables are in it now. Restore again with clean: true, which replaces it whole`;
-    case 'restored':
-      return 'restored into the empty target';
-    case 'replaced':
-      return `replaced whole by the backup (the old ${target.database} was dropped)`;
-    case 'replaced, old kept':
-      return `replaced whole by the backup; the old ${target.database} is kept as ${replacement?.old}: drop it when done`;
-  }
-}
-
-function settingsLine(applied: Applied[] | undefined): string {
-  if (!applied) return 'not restored';
-  if (applied.length === 0) return 'none in the backup';
-  const failed = applied.filter((item) => item.error !== undefined);
-  const done = `${applied.length - failed.length} of ${applied.length} applied from the backup`;
-  return failed.length === 0
-    ? done
-    : `${done}; not applied: ${failed.map((item) => item.statement.text).join('; ')}`;
 }
 
 function describe(restored: Restored, phases: Phases): ModeResult {

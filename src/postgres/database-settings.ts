@@ -6,7 +6,11 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
-import { databaseStatements, type DatabaseStatement } from './database-statements.js';
+import {
+  databaseOwner,
+  databaseStatements,
+  type DatabaseStatement,
+} from './database-statements.js';
 import type { DatabaseTarget } from '../core/settings.js';
 import { failureLine, start, type Program } from '../process/programs.js';
 import { withConnection } from './server.js';
@@ -28,6 +32,23 @@ export async function archiveDatabaseStatements(
   await writeFile(list, `${entries.join('\n')}\n`, { mode: 0o600 });
   const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
   return databaseStatements(script);
+}
+
+/**
+ * The source database's owner, from the archive's DATABASE entry (`ALTER DATABASE … OWNER TO …`
+ * in what pg_restore --create prints for it); undefined when the archive does not say.
+ */
+export async function archiveDatabaseOwner(
+  pgRestore: Program,
+  file: string,
+): Promise<string | undefined> {
+  const listing = await output(pgRestore, ['--list', '--create', file]);
+  const entry = listing.split('\n').find((line) => /^\d+; \d+ \d+ DATABASE - /.test(line));
+  if (entry === undefined) return undefined;
+  const list = path.join(path.dirname(file), 'database-owner.list');
+  await writeFile(list, `${entry}\n`, { mode: 0o600 });
+  const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
+  return databaseOwner(script);
 }
 
 async function output(program: Program, args: string[]): Promise<string> {

@@ -28,7 +28,11 @@ export function databaseStatements(script: string): DatabaseStatement[] {
   );
 }
 
-/** SQL statements, split at semicolons outside quotes, without comments and psql's \ commands. */
+/**
+ * SQL statements, split at semicolons outside quotes ('…' with '' inside, E'…' with backslash
+ * escapes, "…"), without comments and without psql's \ command lines (\connect, and the
+ * \restrict / \unrestrict that 17.6+ clients write).
+ */
 export function splitStatements(script: string): string[] {
   const out: string[] = [];
   let current = '';
@@ -41,8 +45,12 @@ export function splitStatements(script: string): string[] {
     const char = script[at] ?? '';
     if ((char === '\\' && current.trim() === '') || script.startsWith('--', at)) {
       at = lineEnd(at);
+    } else if (script.startsWith('/*', at)) {
+      const end = script.indexOf('*/', at + 2);
+      at = end === -1 ? script.length : end + 2;
+      current += ' ';
     } else if (char === "'" || char === '"') {
-      const end = quotedEnd(script, at);
+      const end = quotedEnd(script, at, char === "'" && escapeString(script, at));
       current += script.slice(at, end);
       at = end;
     } else if (char === ';') {
@@ -58,17 +66,38 @@ export function splitStatements(script: string): string[] {
   return out;
 }
 
-/** Where the quoted text starting at `start` ends (a doubled quote is one quote inside it). */
-function quotedEnd(text: string, start: number): number {
+/** Whether the string at `start` is an E'…' string: an E that does not end a longer word. */
+function escapeString(text: string, start: number): boolean {
+  return /[eE]/.test(text[start - 1] ?? '') && !/[\w$\u0080-\uffff]/.test(text[start - 2] ?? '');
+}
+
+/**
+ * Where the quoted text starting at `start` ends: a doubled quote is one quote inside it, and in
+ * an E'…' string so is a backslash-escaped one.
+ */
+export function quotedEnd(text: string, start: number, backslashes = false): number {
   const quote = text[start];
   let at = start + 1;
   while (at < text.length) {
-    if (text[at] === quote) {
+    if (backslashes && text[at] === '\\') at += 2;
+    else if (text[at] === quote) {
       if (text[at + 1] !== quote) return at + 1;
       at += 2;
     } else at += 1;
   }
   return text.length;
+}
+
+/** The owner that `ALTER DATABASE d OWNER TO r` in a pg_restore --create script gives. */
+export function databaseOwner(script: string): string | undefined {
+  for (const statement of splitStatements(script)) {
+    const tokens = new Tokens(statement);
+    if (!tokens.word('ALTER') || !tokens.word('DATABASE') || tokens.identifier() === undefined) {
+      continue;
+    }
+    if (tokens.word('OWNER') && tokens.word('TO')) return tokens.identifier();
+  }
+  return undefined;
 }
 
 type Read =

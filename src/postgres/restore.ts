@@ -59,6 +59,8 @@ export interface PgRestoreOptions {
   signal: AbortSignal;
   /** Added to the failure message (e.g. that the server is older than the backup's). */
   hint?: string;
+  /** Everything into the default tablespace: a scratch server has none of the source's. */
+  noTablespaces?: boolean;
 }
 
 /**
@@ -98,6 +100,7 @@ async function runPass(
     `--section=${pass.section}`,
     `--jobs=${pass.jobs}`,
     ...(options.keepOwners ? [] : ['--no-owner', '--no-privileges']),
+    ...(options.noTablespaces ? ['--no-tablespaces'] : []),
     '--no-password',
     '--exit-on-error',
     `--dbname=${connectionString(target)}`,

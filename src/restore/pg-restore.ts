@@ -37,7 +37,7 @@ export function timedPgRestore(
   phases: Phases,
   archive: string,
   into: DatabaseTarget,
-  options: { jobs: number; keepOwners: boolean; signal: AbortSignal },
+  options: { jobs: number; keepOwners: boolean; signal: AbortSignal; noTablespaces?: boolean },
 ): Promise<void> {
   return phases.time('restore (pg_restore)', () =>
     runPgRestore(program, archive, into, { ...options, hint }),

@@ -1,0 +1,250 @@
+/**
+ * One database restored into its target, as `restore` does it for a backup of one database and
+ * for each database of a server backup: into the empty target, or with clean into a new database
+ * beside it that is checked and swapped in (src/postgres/replace.ts), so that a failure at any
+ * point leaves the target as it was. Owners and privileges are restored whenever the target can
+ * take them (restore/owners.ts).
+ */
+import { errorMessage } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
+import { withLocalArchive, type LocalArchive } from '../restore/archive.js';
+import { ownersUnusable, restoreDatabaseOwner } from '../restore/owners.js';
+import { withDatabase } from '../postgres/database-url.js';
+import {
+  applyDatabaseStatements,
+  archiveDatabaseStatements,
+  type Applied,
+} from '../postgres/database-settings.js';
+import type { DatabaseStatement } from '../postgres/database-statements.js';
+import { createSide, swapIn, type Replacement } from '../postgres/replace.js';
+import {
+  analyze,
+  countRows,
+  dropDatabase,
+  inspectTarget,
+  type TargetState,
+} from '../postgres/restore.js';
+import { compareCounts, differenceLine, exactCounts, type Comparison } from '../restore/compare.js';
+import type { Phases } from '../restore/phases.js';
+import { timedPgRestore, type PgRestore } from '../restore/pg-restore.js';
+import type { DatabaseTarget, RestoreSettings } from '../core/settings.js';
+import type { RunContext } from '../core/types.js';
+
+export interface Restored {
+  manifest: Manifest;
+  target: DatabaseTarget;
+  state: TargetState;
+  /** The target did not exist: this run created it (and gives it the source's owner). */
+  created?: boolean;
+  /** With clean: the new database beside the target, swapped in once checked. */
+  replacement?: Replacement;
+  /** Where the target stands now, for the summary of a run that failed as of one that passed. */
+  outcome: Outcome;
+  /** Why owners and privileges were not restored, when they were not. */
+  ownersSkipped?: string;
+  archive?: LocalArchive;
+  comparison?: Comparison;
+  /** The tables a failed restore into an empty target left there. */
+  tablesNow?: number;
+  /** The archive's database-level settings and comment; undefined when not restored. */
+  databaseSettings?: Applied[];
+  /** The archive's comment, set on the target's new database as it is swapped in. */
+  comment?: DatabaseStatement;
+}
+
+export type Outcome =
+  | 'untouched'
+  /** pg_restore wrote into an empty target (no clean) and did not finish. */
+  | 'partial'
+  | 'restored'
+  | 'replaced'
+  /** Swapped in, but the old database could not be dropped: it is named. */
+  | 'replaced, old kept';
+
+export interface RestoreRun {
+  settings: RestoreSettings;
+  ctx: RunContext;
+  pgRestore: PgRestore;
+  phases: Phases;
+  restored: Restored;
+}
+
+/** Restores one database; a failure leaves `restored` saying where the target stands, and throws. */
+export async function restoreOne(run: RestoreRun): Promise<void> {
+  const { settings, ctx, pgRestore, phases, restored } = run;
+  const { replacement, target } = restored;
+  try {
+    await withLocalArchive(
+      ctx,
+      restored.manifest,
+      settings.decryption,
+      pgRestore,
+      phases,
+      (archive) => {
+        restored.archive = archive;
+        return restoreInto(run, archive);
+      },
+    );
+    if (replacement) await swap(run, replacement);
+    else restored.outcome = 'restored';
+  } catch (error) {
+    if (replacement && restored.outcome === 'untouched') await dropSide(ctx, replacement);
+    if (restored.outcome === 'partial') restored.tablesNow = await tablesNow(target);
+    throw error;
+  }
+}
+
+/** The one line a non-empty target without clean is refused with; several are named together. */
+export function notEmptyLine(targets: { database: string; tables: number }[]): string {
+  const named = targets.map(({ database, tables }) => `${database} (${tables} tables)`).join(', ');
+  const [one] = targets;
+  return targets.length === 1 && one
+    ? `the target database ${one.database} is not empty (${one.tables} tables); set clean: true to replace it whole with the backup, or restore into an empty database`
+    : `the target databases ${named} are not empty; set clean: true to replace them whole with the backup, or restore into empty databases; nothing was restored`;
+}
+
+/** Restores into the side database (clean) or the empty target, and counts what is there. */
+async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void> {
+  const { settings, ctx, pgRestore, phases, restored } = run;
+  const { manifest, target, replacement } = restored;
+  const into = replacement ? withDatabase(target, replacement.side) : target;
+  restored.ownersSkipped = await ownersUnusable(
+    pgRestore.program,
+    archive.file,
+    target,
+    ctx.signal,
+  );
+  if (restored.ownersSkipped) {
+    ctx.log.warning(
+      `owners and privileges are not restored: ${restored.ownersSkipped}; everything will belong to the restoring role. Create those roles (pg_dumpall --roles-only) and restore again with clean: true to restore them`,
+    );
+  }
+  if (replacement) {
+    await phases.time('create the new database', () => createSide(replacement));
+  }
+  ctx.log.info(
+    `sha256 of ${manifest.object.key} verified; restoring into ${replacement ? `${replacement.side}, to replace ${target.database} once checked` : target.display}`,
+  );
+  if (!replacement) restored.outcome = 'partial';
+  await timedPgRestore(pgRestore, phases, archive.file, into, {
+    jobs: settings.jobs,
+    keepOwners: !restored.ownersSkipped,
+    signal: ctx.signal,
+  });
+  if (restored.created && !restored.ownersSkipped) {
+    await restoreDatabaseOwner(pgRestore.program, archive.file, into, into.database, ctx.log);
+  }
+  await phases.time('analyze', () => analyze(into, ctx.signal));
+  const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
+  restored.comparison = compare(manifest, counts, archive, replacement !== undefined);
+  // After the counts: a setting such as statement_timeout is the database's users', not ours.
+  if (settings.databaseSettings) await applySettings(run, archive, into);
+  if (!replacement) restored.outcome = 'restored';
+}
+
+/** The checked new database takes the target's name; the old one is dropped, or named if it stays. */
+async function swap(run: RestoreRun, replacement: Replacement): Promise<void> {
+  const { ctx, phases, restored } = run;
+  const differing = restored.comparison?.differing ?? [];
+  if (differing.length > 0) throw new Error(differenceLine(differing));
+  ctx.signal.throwIfAborted();
+  ctx.log.info(`swapping ${replacement.side} in for ${replacement.target.database}`);
+  await phases.time('swap in', () => swapIn(replacement, restored.comment));
+  restored.outcome = 'replaced';
+  try {
+    await phases.time('drop the old database', () =>
+      dropDatabase(replacement.server, replacement.old),
+    );
+  } catch (error) {
+    restored.outcome = 'replaced, old kept';
+    ctx.log.warning(
+      `the old ${replacement.target.database}, now named ${replacement.old}, could not be dropped: ${errorMessage(error)}; drop it when done (the next restore into ${replacement.target.database} drops it)`,
+    );
+  }
+}
+
+/**
+ * The archive's settings, onto the database restored into; its comment too, except on a new
+ * database, which carries our mark until the swap gives it the backup's comment.
+ */
+async function applySettings(
+  run: RestoreRun,
+  archive: LocalArchive,
+  into: DatabaseTarget,
+): Promise<void> {
+  const { ctx, pgRestore, restored } = run;
+  const statements = await archiveDatabaseStatements(pgRestore.program, archive.file);
+  restored.comment = restored.replacement
+    ? statements.find((statement) => statement.kind === 'comment')
+    : undefined;
+  const now = statements.filter((statement) => statement !== restored.comment);
+  restored.databaseSettings = [
+    ...(await applyDatabaseStatements(into, into.database, now)),
+    ...(restored.comment ? [{ statement: restored.comment }] : []),
+  ];
+  for (const { statement, error } of restored.databaseSettings) {
+    if (error) ctx.log.warning(`the backup's "${statement.text}" was not applied: ${error}`);
+  }
+}
+
+async function dropSide(ctx: RunContext, replacement: Replacement): Promise<void> {
+  try {
+    await dropDatabase(replacement.server, replacement.side);
+  } catch (error) {
+    ctx.log.warning(
+      `could not drop ${replacement.side}, the unfinished new database: ${errorMessage(error)}; the next restore into ${replacement.target.database} drops it`,
+    );
+  }
+}
+
+async function tablesNow(target: DatabaseTarget): Promise<number | undefined> {
+  const aborted = new AbortController().signal;
+  return inspectTarget(target, aborted).then(
+    (now) => now.tables,
+    () => undefined,
+  );
+}
+
+/**
+ * The restored tables against the manifest. In a new database every table must be the backup's;
+ * in an existing (empty) target, tables the backup does not hold are the target's own.
+ */
+function compare(
+  manifest: Manifest,
+  counts: Record<string, number>,
+  archive: LocalArchive,
+  fresh: boolean,
+): Comparison {
+  const expected = exactCounts(manifest);
+  return compareCounts(expected ?? counts, counts, { toc: archive.toc, strangersFail: fresh });
+}
+
+/** Where the target stands after the run, and what to do about it: a failed run says so first. */
+export function standing(restored: Restored): string {
+  const { target, replacement, outcome } = restored;
+  switch (outcome) {
+    case 'untouched':
+      if (restored.created) return 'not created: the database made for it was dropped again';
+      return replacement
+        ? `unchanged: nothing was swapped in; the new database ${replacement.side} was dropped. Fix the cause and run again`
+        : 'unchanged: nothing was restored into it';
+    case 'partial':
+      return `partly restored: ${restored.tablesNow ?? 'some'} tables are in it now. Restore again with clean: true, which replaces it whole`;
+    case 'restored':
+      return 'restored into the empty target';
+    case 'replaced':
+      return `replaced whole by the backup (the old ${target.database} was dropped)`;
+    case 'replaced, old kept':
+      return `replaced whole by the backup; the old ${target.database} is kept as ${replacement?.old}: drop it when done`;
+  }
+}
+
+export function settingsLine(applied: Applied[] | undefined): string {
+  if (!applied) return 'not restored';
+  if (applied.length === 0) return 'none in the backup';
+  const failed = applied.filter((item) => item.error !== undefined);
+  const done = `${applied.length - failed.length} of ${applied.length} applied from the backup`;
+  return failed.length === 0
+    ? done
+    : `${done}; not applied: ${failed.map((item) => item.statement.text).join('; ')}`;
+}

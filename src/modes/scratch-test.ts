@@ -1,0 +1,242 @@
+/**
+ * One database of a backup tested in a scratch database: the empty scratch database is made while
+ * the archive downloads (it costs a tenth of a second or more, in a run whose length is its
+ * point); nothing is restored into it before the archive's every byte is checked and its table of
+ * contents read; every table's row count is compared with the manifest, the checks run, and the
+ * scratch database is dropped, pass, fail or cancel. restore-test runs it once for a backup of
+ * one database, and once per database for a server backup.
+ */
+import { errorMessage } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
+import { withDatabase } from '../postgres/database-url.js';
+import { withLocalArchive, type LocalArchive } from '../restore/archive.js';
+import {
+  applyDatabaseStatements,
+  archiveDatabaseStatements,
+  missingDatabaseStatements,
+} from '../postgres/database-settings.js';
+import { createDatabase, dropDatabase } from '../postgres/restore.js';
+import { connect, exactRowCounts } from '../postgres/server.js';
+import { runChecks, type CheckResult } from '../restore/checks.js';
+import { compareCounts, differenceLine, exactCounts, type Comparison } from '../restore/compare.js';
+import { ownersUnusable, restoreDatabaseOwner } from '../restore/owners.js';
+import type { Phases } from '../restore/phases.js';
+import { timedPgRestore, type PgRestore } from '../restore/pg-restore.js';
+import type { Check, DatabaseTarget, RestoreTestSettings } from '../core/settings.js';
+import type { RunContext, Table } from '../core/types.js';
+
+export interface ScratchRun {
+  settings: RestoreTestSettings;
+  ctx: RunContext;
+  /** The scratch server. */
+  server: DatabaseTarget;
+  pgRestore: PgRestore;
+}
+
+/** The scratch server of a database backup (a files backup needs none). */
+export function scratchServer(settings: RestoreTestSettings): DatabaseTarget {
+  if (!settings.database) {
+    throw new Error(
+      'database-url (a scratch server) is required to restore-test a database backup',
+    );
+  }
+  return settings.database;
+}
+
+export interface TestOptions {
+  checks: readonly Check[];
+  /** Restore owners and privileges (the roles were restored first), when the server has them all. */
+  keepOwners: boolean;
+  noTablespaces: boolean;
+}
+
+/** What the test of one database learned, kept so that a failed run's summary still shows it. */
+export interface DatabaseTest {
+  manifest: Manifest;
+  scratch: string;
+  phases: Phases;
+  archive?: LocalArchive;
+  /** Whether anything was restored into the scratch database (keep-database keeps only such). */
+  restoreStarted?: boolean;
+  comparison?: Comparison;
+  checks: CheckResult[];
+  /** The archive's database-level settings and comment, and those the scratch database lacks. */
+  databaseSettings?: { total: number; missing: string[] };
+  /** With keepOwners: why owners were not restored after all; undefined when they were. */
+  ownersSkipped?: string;
+}
+
+export async function testDatabase(
+  run: ScratchRun,
+  test: DatabaseTest,
+  options: TestOptions,
+): Promise<void> {
+  const { settings, ctx, server, pgRestore } = run;
+  // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
+  const scratchMade = createDatabase(server, test.scratch);
+  scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
+  try {
+    await withLocalArchive(
+      ctx,
+      test.manifest,
+      settings.decryption,
+      pgRestore,
+      test.phases,
+      (archive) => {
+        test.archive = archive;
+        return testInScratch(run, test, options, scratchMade);
+      },
+    );
+  } finally {
+    await cleanUp(run, test, scratchMade);
+  }
+}
+
+async function testInScratch(
+  run: ScratchRun,
+  test: DatabaseTest,
+  options: TestOptions,
+  scratchMade: Promise<void>,
+): Promise<void> {
+  const { settings, ctx, server, pgRestore } = run;
+  const { manifest, scratch, phases } = test;
+  const file = test.archive?.file ?? '';
+  ctx.log.info(
+    `sha256 of ${manifest.object.key} verified; restoring into scratch database ${scratch}`,
+  );
+  const target = withDatabase(server, scratch);
+  await scratchMade;
+  const keepOwners = options.keepOwners && !(await ownersSkipped(run, test, target));
+  test.restoreStarted = true;
+  await timedPgRestore(pgRestore, phases, file, target, {
+    jobs: settings.jobs,
+    keepOwners,
+    noTablespaces: options.noTablespaces,
+    signal: ctx.signal,
+  });
+  if (keepOwners) await restoreDatabaseOwner(pgRestore.program, file, server, scratch, ctx.log);
+  if (settings.databaseSettings) await compareSettings(run, test, target);
+  await inspect(run, test, target, options.checks);
+}
+
+/** Whether the scratch server lacks what owners need, said once as a warning. */
+async function ownersSkipped(
+  { ctx, pgRestore }: ScratchRun,
+  test: DatabaseTest,
+  target: DatabaseTarget,
+): Promise<boolean> {
+  test.ownersSkipped = await ownersUnusable(
+    pgRestore.program,
+    test.archive?.file ?? '',
+    target,
+    ctx.signal,
+  );
+  if (test.ownersSkipped) {
+    ctx.log.warning(
+      `${test.manifest.source.database ?? 'the database'} is restored without owners and privileges: ${test.ownersSkipped}`,
+    );
+  }
+  return test.ownersSkipped !== undefined;
+}
+
+/** The archive's database settings, applied to the scratch database and read back. */
+async function compareSettings(
+  { ctx, pgRestore }: ScratchRun,
+  test: DatabaseTest,
+  target: DatabaseTarget,
+): Promise<void> {
+  const statements = await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? '');
+  const applied = await applyDatabaseStatements(target, target.database, statements);
+  const missing = await missingDatabaseStatements(target, target.database, statements);
+  test.databaseSettings = {
+    total: statements.length,
+    missing: missing.map((statement) => statement.text),
+  };
+  for (const statement of missing) {
+    const error = applied.find((item) => item.statement === statement)?.error;
+    ctx.log.warning(`the backup's "${statement.text}" did not restore${error ? `: ${error}` : ''}`);
+  }
+}
+
+async function inspect(
+  { ctx }: ScratchRun,
+  test: DatabaseTest,
+  target: DatabaseTarget,
+  checks: readonly Check[],
+): Promise<void> {
+  const { manifest, archive, phases } = test;
+  const client = await connect(target, ctx.signal);
+  try {
+    const found = await phases.time('compare row counts', () => exactRowCounts(client));
+    const expected = exactCounts(manifest);
+    if (!expected) {
+      ctx.log.warning(
+        `the manifest has no exact row counts (row-counts: ${manifest.rowCountsMode ?? 'off'}); only the restore and the checks were tested`,
+      );
+    }
+    test.comparison = compareCounts(expected ?? found, found, {
+      toc: archive?.toc,
+      strangersFail: true,
+    });
+    test.checks = await phases.time('checks', () => runChecks(client, checks));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** keep-database keeps the scratch database only once something was restored into it. */
+export function kept(settings: RestoreTestSettings, test: DatabaseTest): boolean {
+  return settings.keepDatabase && test.restoreStarted === true;
+}
+
+/** Drops the scratch database once its CREATE has settled; keep-database keeps one restored into. */
+async function cleanUp(
+  { settings, ctx, server }: ScratchRun,
+  test: DatabaseTest,
+  scratchMade: Promise<void>,
+): Promise<void> {
+  await scratchMade.catch(() => undefined);
+  if (kept(settings, test)) {
+    ctx.log.info(`keep-database: the scratch database ${test.scratch} was kept; drop it when done`);
+    return;
+  }
+  try {
+    await dropDatabase(server, test.scratch);
+  } catch (error) {
+    ctx.log.warning(`could not drop the scratch database ${test.scratch}: ${errorMessage(error)}`);
+  }
+}
+
+/** What fails the test: tables that differ and checks that failed, one phrase each. */
+export function failures(test: DatabaseTest, prefix = ''): string[] {
+  const problems: string[] = [];
+  const differing = test.comparison?.differing ?? [];
+  if (differing.length > 0) problems.push(`${prefix}${differenceLine(differing)}`);
+  const failed = test.checks.filter((check) => !check.passed);
+  if (failed.length > 0) {
+    problems.push(
+      `${prefix}${failed.length} check(s) failed: ${failed.map((check) => `${check.text} (${check.value})`).join(', ')}`,
+    );
+  }
+  return problems;
+}
+
+/** The tables restored (those the manifest or the archive accounts for) and their rows. */
+export function restoredTotals(test: DatabaseTest): { tables: number; rows: number } {
+  const restored = (test.comparison?.tables ?? []).filter((row) => row.found !== undefined);
+  return {
+    tables: restored.length,
+    rows: restored.reduce((sum, row) => sum + (row.found ?? 0), 0),
+  };
+}
+
+export function checkTables(checks: CheckResult[]): Table[] {
+  if (checks.length === 0) return [];
+  return [
+    {
+      title: 'Checks',
+      header: ['check', 'value', 'result'],
+      rows: checks.map((c) => [c.text, c.value, c.passed ? '✅ pass' : '❌ fail']),
+    },
+  ];
+}

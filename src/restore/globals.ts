@@ -1,0 +1,217 @@
+/**
+ * `restore-globals`: the backup's roles (and, for restore, tablespaces) applied on the target
+ * server before any database is restored, so that owners and grants restore as in production.
+ * The globals object is read whole into memory, within a bound: it is the SQL of roles, never big.
+ * Roles are made in one transaction (a role that cannot be made leaves none made); tablespaces,
+ * which cannot be made in a transaction, after them, since they have owners.
+ */
+import type pg from 'pg';
+import type { Readable } from 'node:stream';
+import { errorMessage } from '../core/errors.js';
+import type { ServerManifest } from '../core/manifest.js';
+import type { DatabaseTarget, Decryption } from '../core/settings.js';
+import type { Logger, RunContext } from '../core/types.js';
+import { readArchive } from '../pipeline/read.js';
+import { quoteIdent, withConnection } from '../postgres/server.js';
+import {
+  describeStatement,
+  planGlobals,
+  type GlobalsPlan,
+  type PlanFacts,
+  type TablespaceStep,
+} from './globals-plan.js';
+import { globalStatements, type GlobalStatement } from './globals-sql.js';
+import { globalsView } from './server-backup.js';
+
+export const GLOBALS_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * One statement through the extended protocol, which refuses a second one: should this splitter
+ * and the server ever read the quoting of a script differently, what the splitter took for one
+ * role's statement cannot carry another command with it. (queryMode is the driver's own, pg
+ * 8.11+; its type declarations do not list it yet.)
+ */
+const single = (sql: string) => ({ text: sql, queryMode: 'extended' }) as pg.QueryConfig;
+
+/** The globals script, its every stored byte checked; more than GLOBALS_LIMIT fails. */
+export async function readGlobals(
+  ctx: RunContext,
+  manifest: ServerManifest,
+  keys: Decryption,
+): Promise<string> {
+  const globals = manifest.globals;
+  if (!globals) {
+    throw new Error(
+      `restore-globals: backup ${manifest.id} holds no globals (it was made with globals: false)`,
+    );
+  }
+  const view = globalsView(manifest, globals.object);
+  return readArchive(
+    ctx.store,
+    view,
+    keys,
+    (stream) => collect(stream, globals.object.key),
+    ctx.signal,
+  );
+}
+
+async function collect(stream: Readable, key: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > GLOBALS_LIMIT) {
+      throw new Error(
+        `${key} holds more than ${GLOBALS_LIMIT / 1024 / 1024} MiB of SQL: not the globals of a backup`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export interface GlobalsApplied {
+  plan: GlobalsPlan;
+  /** The roles made, to drop afterwards (restore-test). */
+  created: string[];
+  /** What could not be applied, one line each (also logged as warnings). */
+  failed: string[];
+}
+
+/** Applies the script's roles and tablespaces that the target lacks, through `server`. */
+export async function applyGlobals(
+  server: DatabaseTarget,
+  script: string,
+  options: Pick<PlanFacts, 'sameName' | 'tablespaceMode'>,
+  log: Logger,
+): Promise<GlobalsApplied> {
+  const statements = globalStatements(script);
+  return withConnection(server, async (client) => {
+    const plan = planGlobals(statements, { ...(await targetFacts(client)), ...options });
+    const failed: string[] = [];
+    const warn = (line: string) => {
+      failed.push(line);
+      log.warning(`restore-globals: ${line}`);
+    };
+    await applyRoles(client, plan.roles, warn);
+    for (const step of plan.tablespaces) await createTablespace(client, step, warn);
+    return { plan, created: plan.created, failed };
+  });
+}
+
+async function targetFacts(
+  client: pg.Client,
+): Promise<Pick<PlanFacts, 'roles' | 'currentUser' | 'tablespaces'>> {
+  const { rows: roles } = await client.query<{ name: string }>(
+    'SELECT rolname AS name FROM pg_roles',
+  );
+  const { rows: spaces } = await client.query<{ name: string }>(
+    'SELECT spcname AS name FROM pg_tablespace',
+  );
+  const { rows: me } = await client.query<{ name: string }>('SELECT current_user AS name');
+  return {
+    roles: new Set(roles.map((row) => row.name)),
+    tablespaces: new Set(spaces.map((row) => row.name)),
+    currentUser: me[0]?.name ?? '',
+  };
+}
+
+/** One transaction; each statement behind a savepoint, so one refused is only reported. */
+async function applyRoles(
+  client: pg.Client,
+  statements: GlobalStatement[],
+  warn: (line: string) => void,
+): Promise<void> {
+  if (statements.length === 0) return;
+  await client.query('BEGIN');
+  try {
+    for (const statement of statements) {
+      await client.query('SAVEPOINT globals');
+      try {
+        await client.query(single(statement.sql));
+        await client.query('RELEASE SAVEPOINT globals');
+      } catch (error) {
+        if (statement.kind === 'role' && statement.create) {
+          throw new Error(
+            `restore-globals: cannot create the role ${JSON.stringify(statement.role)}: ${errorMessage(error)}; no role was created`,
+          );
+        }
+        await client.query('ROLLBACK TO SAVEPOINT globals');
+        warn(`${describeStatement(statement)} was not applied: ${errorMessage(error)}`);
+      }
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function createTablespace(
+  client: pg.Client,
+  { tablespace, location, statements }: TablespaceStep,
+  warn: (line: string) => void,
+): Promise<void> {
+  const [create, ...rest] = statements;
+  if (!create) return;
+  try {
+    await client.query(single(create.sql));
+  } catch (error) {
+    throw new Error(
+      `restore-globals: cannot create the tablespace ${JSON.stringify(tablespace)} at ${JSON.stringify(location ?? '')}: ${errorMessage(error)}; create the folder (empty, owned by the server's user) or the tablespace by hand, and run again`,
+    );
+  }
+  for (const statement of rest) {
+    await client.query(single(statement.sql)).catch((error: unknown) => {
+      warn(`${describeStatement(statement)} was not applied: ${errorMessage(error)}`);
+    });
+  }
+}
+
+/** The `ALTER ROLE … IN DATABASE` settings of `database`, once it is restored. */
+export async function applyInDatabase(
+  server: DatabaseTarget,
+  database: string,
+  applied: GlobalsApplied,
+  log: Logger,
+): Promise<void> {
+  const statements = applied.plan.inDatabase.filter((item) => item.database === database);
+  if (statements.length === 0) return;
+  await withConnection(server, async (client) => {
+    for (const { statement } of statements) {
+      await client.query(single(statement.sql)).catch((error: unknown) => {
+        const line = `${describeStatement(statement)} was not applied: ${errorMessage(error)}`;
+        applied.failed.push(line);
+        log.warning(`restore-globals: ${line}`);
+      });
+    }
+  });
+}
+
+/**
+ * Drops the roles restore-globals made, after the databases that used them: what they still hold
+ * on the server (privileges on parameters) goes first. Returns the roles it could not drop.
+ */
+export async function dropRoles(
+  server: DatabaseTarget,
+  roles: string[],
+  log: Logger,
+): Promise<string[]> {
+  if (roles.length === 0) return [];
+  return withConnection(server, async (client) => {
+    const list = roles.map(quoteIdent).join(', ');
+    await client.query(`DROP OWNED BY ${list}`).catch(() => undefined);
+    const left: string[] = [];
+    for (const role of [...roles].reverse()) {
+      try {
+        await client.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
+      } catch (error) {
+        left.push(role);
+        log.warning(
+          `could not drop the role ${JSON.stringify(role)} that restore-globals made: ${errorMessage(error)}`,
+        );
+      }
+    }
+    return left;
+  });
+}

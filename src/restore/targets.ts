@@ -1,0 +1,151 @@
+/**
+ * Which databases of a server backup a run restores, into which database each, and the checks of
+ * each: all decided from the manifest and the inputs before any work, each mistake one line naming
+ * its input. Pure.
+ */
+import { InputError } from '../core/errors.js';
+import type { DatabaseRecord, ServerManifest } from '../core/manifest.js';
+import { selectNames } from '../core/name-glob.js';
+import type { RestoreSettings, RestoreTestSettings, ServerCheck } from '../core/settings.js';
+
+export interface DatabasePair {
+  record: DatabaseRecord;
+  /** The database it is restored into. */
+  target: string;
+}
+
+const quoted = (names: readonly string[]) => names.map((name) => JSON.stringify(name)).join(', ');
+
+/** The databases `restore` restores and their targets; `confirm` must name exactly those targets. */
+export function restoreTargets(
+  manifest: ServerManifest,
+  settings: Pick<RestoreSettings, 'databases' | 'targetDatabases' | 'confirm'>,
+): DatabasePair[] {
+  const names = manifest.databases.map((database) => database.name);
+  const include = settings.databases.length > 0 ? settings.databases : 'all';
+  const { selected, unmatched } = selectNames(names, include);
+  if (unmatched.length > 0) {
+    throw new InputError(
+      'databases',
+      `${quoted(unmatched)} match${unmatched.length === 1 ? 'es' : ''} no database of backup ${manifest.id}, which holds ${quoted(names)}`,
+    );
+  }
+  const mapping = mappingFor(selected, settings.targetDatabases);
+  const pairs = manifest.databases
+    .filter((record) => selected.includes(record.name))
+    .map((record) => ({ record, target: mapping[record.name] ?? record.name }));
+  refuseSharedTargets(pairs);
+  checkConfirm(settings.confirm, pairs);
+  return pairs;
+}
+
+function mappingFor(selected: string[], given: Record<string, string>): Record<string, string> {
+  const bare = given[''];
+  if (bare !== undefined) {
+    if (selected.length !== 1 || !selected[0]) {
+      throw new InputError(
+        'target-database',
+        `one name maps one database, but ${selected.length} are restored (${quoted(selected)}); give source=target lines`,
+      );
+    }
+    return { [selected[0]]: bare };
+  }
+  const strangers = Object.keys(given).filter((name) => !selected.includes(name));
+  if (strangers.length > 0) {
+    throw new InputError(
+      'target-database',
+      `${quoted(strangers)} ${strangers.length === 1 ? 'is' : 'are'} not among the databases restored (${quoted(selected)})`,
+    );
+  }
+  return given;
+}
+
+function refuseSharedTargets(pairs: DatabasePair[]): void {
+  const seen = new Map<string, string>();
+  for (const { record, target } of pairs) {
+    const other = seen.get(target);
+    if (other !== undefined) {
+      throw new InputError(
+        'target-database',
+        `${quoted([other, record.name])} would both be restored into ${quoted([target])}; give each its own target`,
+      );
+    }
+    seen.set(target, record.name);
+  }
+}
+
+/** Every target, in any order, and nothing else. */
+function checkConfirm(confirm: string, pairs: DatabasePair[]): void {
+  const given = new Set(
+    confirm
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter(Boolean),
+  );
+  const targets = pairs.map((pair) => pair.target);
+  const same = given.size === targets.length && targets.every((target) => given.has(target));
+  if (!same) {
+    throw new InputError(
+      'confirm',
+      `must name every target database, one per line, and no other: ${targets.join(', ')}`,
+    );
+  }
+}
+
+/**
+ * The checks of each database of the backup. A check names its database; one that does not is
+ * for the only database of a backup that holds one, and a mistake in one that holds more.
+ */
+export function checksByDatabase(
+  manifest: ServerManifest,
+  checks: readonly ServerCheck[],
+): Map<string, ServerCheck[]> {
+  const names = manifest.databases.map((database) => database.name);
+  const out = new Map<string, ServerCheck[]>(names.map((name) => [name, []]));
+  for (const check of checks) {
+    const database = check.database ?? (names.length === 1 ? names[0] : undefined);
+    if (database === undefined) {
+      throw new InputError(
+        'checks',
+        `"${check.text}" names no database, and backup ${manifest.id} holds ${names.length}; write it as "database: check" (one of ${quoted(names)})`,
+      );
+    }
+    const list = out.get(database);
+    if (!list) {
+      throw new InputError(
+        'checks',
+        `"${check.text}" names the database ${JSON.stringify(database)}, which backup ${manifest.id} does not hold (it holds ${quoted(names)})`,
+      );
+    }
+    list.push(check);
+  }
+  return out;
+}
+
+/** The inputs that only a server backup takes, refused in one line for a backup of one database. */
+export function refuseServerInputs(
+  settings: Partial<Pick<RestoreSettings, 'databases' | 'targetDatabases'>> &
+    Pick<RestoreTestSettings, 'restoreGlobals'>,
+  checks: readonly ServerCheck[],
+  database: string | undefined,
+): void {
+  const given: [string, boolean][] = [
+    ['databases', (settings.databases?.length ?? 0) > 0],
+    ['target-database', Object.keys(settings.targetDatabases ?? {}).length > 0],
+    ['restore-globals', settings.restoreGlobals],
+  ];
+  const set = given.find(([, isSet]) => isSet);
+  if (set) {
+    throw new InputError(
+      set[0],
+      'applies to a server backup (databases); this backup is of one database',
+    );
+  }
+  const named = checks.find((check) => check.database !== undefined && check.database !== database);
+  if (named) {
+    throw new InputError(
+      'checks',
+      `"${named.text}" names a database, but this backup is of one database${database ? ` (${database})` : ''}`,
+    );
+  }
+}
