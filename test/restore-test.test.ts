@@ -118,6 +118,14 @@ describe('a good backup passes', () => {
     expect(await scratchDatabases('rt_age')).toEqual([]);
   });
 
+  it('restore-globals (the reusable workflows pass it) on a one-database backup is no mistake', async () => {
+    const { store } = await backupTo('rt_globals');
+    const run = await restoreTest(store, 'rt_globals', { 'restore-globals': 'true' });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/restore-globals: backup \S+ is of one database and holds no roles/);
+    expect(await scratchDatabases('rt_globals')).toEqual([]);
+  });
+
   it('keep-database keeps the scratch database and names it', async () => {
     const { store } = await backupTo('rt_keep');
     const run = await restoreTest(store, 'rt_keep', { 'keep-database': 'true' });

@@ -186,7 +186,7 @@ describe('restore-test of a server backup', () => {
     const now = await holdings(empty.url);
     const scratch = now.databases.filter((name) => !before.databases.includes(name));
     const roles = now.roles.filter((name) => !before.roles.includes(name));
-    expect(scratch).toHaveLength(4);
+    expect(scratch).toHaveLength(5);
     expect(roles).toEqual([OPS_ROLE, 'app_owner', 'app_reader', 'reader_admin']);
     expect(run.summary).toContain(`${scratch.join(', ')} (kept: keep-database)`);
     expect(run.stdout).toContain(
@@ -217,12 +217,36 @@ describe('restore-test of a server backup', () => {
     expect(left).toEqual([]);
   });
 
+  it('restore-globals on a backup made without globals warns and tests the databases without owners', async () => {
+    const bare = path.join(work, 'bare');
+    const made = await runAction({
+      storage: bare,
+      name: 'bare',
+      'database-url': source.url,
+      databases: DB.shop,
+      globals: 'false',
+    });
+    expect(made.code, made.stdout).toBe(0);
+    const run = await runAction({
+      mode: 'restore-test',
+      storage: bare,
+      name: 'bare',
+      'database-url': testDatabaseUrl(),
+      'restore-globals': 'true',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      `::warning::restore-globals: backup ${made.outputs['backup-id']} holds no globals (made with globals: false)`,
+    );
+    expect(run.summary).toContain('not restored (restore-globals: false)');
+  });
+
   it('a check without its database fails before any restore, naming it; a failing check fails the run', async () => {
     const before = await holdings(empty.url);
     const unnamed = await restoreTest(empty.url, { checks: 'public.orders >= 1' });
     expect(unnamed.code).not.toBe(0);
     expect(lastErrorLine(unnamed)).toMatch(
-      /^Input "checks": "public\.orders >= 1" names no database, and backup \S+ holds 4; /,
+      /^Input "checks": "public\.orders >= 1" names no database, and backup \S+ holds 5; /,
     );
     const unknown = await restoreTest(empty.url, { checks: 'billing: public.orders >= 1' });
     expect(lastErrorLine(unknown)).toMatch(
