@@ -278,7 +278,7 @@ describe('restore of a server backup', () => {
     });
     expect(run.code).not.toBe(0);
     expect(lastErrorLine(run)).toBe(
-      'Input "confirm": must name every target database, one per line, and no other: app_data, shop_copy',
+      'Input "confirm": must name every target database (one per line, or separated by commas) and no other: app_data, shop_copy',
     );
     const unmatched = await restore({ databases: 'billing_*', confirm: 'x' });
     expect(lastErrorLine(unmatched)).toMatch(

@@ -109,11 +109,16 @@ describe('the databases restore restores, and where', () => {
     ).toMatch(
       /^Input "target-database": "app_data", "shop" would both be restored into "app_data"/,
     );
-    for (const confirm of ['shop', `shop\napp_data\n${NAMES[0]}\nextra`, '']) {
+    for (const confirm of ['shop', `shop\napp_data\n${NAMES[0]}\nextra`, '', 'shop, app_data']) {
       expect(fails(() => targets({ confirm }))).toBe(
-        `Input "confirm": must name every target database, one per line, and no other: ${NAMES[0]}, app_data, shop`,
+        `Input "confirm": must name every target database (one per line, or separated by commas) and no other: ${NAMES[0]}, app_data, shop`,
       );
     }
+  });
+
+  it('takes confirm on one line, names separated by commas (a workflow_dispatch box)', () => {
+    const all = targets({ confirm: `shop\napp_data\n${NAMES[0]}` });
+    expect(targets({ confirm: `shop, app_data,${NAMES[0]}` })).toEqual(all);
   });
 
   it('refuses the server inputs for a backup of one database', () => {

@@ -74,20 +74,25 @@ function refuseSharedTargets(pairs: DatabasePair[]): void {
   }
 }
 
-/** Every target, in any order, and nothing else. */
+/**
+ * Every target, in any order, and nothing else: one per line, or, since a workflow_dispatch box
+ * holds one line, separated by commas.
+ */
 function checkConfirm(confirm: string, pairs: DatabasePair[]): void {
-  const given = new Set(
-    confirm
-      .split(/\r?\n/)
-      .map((line) => line.trim())
-      .filter(Boolean),
-  );
   const targets = pairs.map((pair) => pair.target);
-  const same = given.size === targets.length && targets.every((target) => given.has(target));
-  if (!same) {
+  const names = (separator: RegExp) =>
+    new Set(
+      confirm
+        .split(separator)
+        .map((name) => name.trim())
+        .filter(Boolean),
+    );
+  const namesAll = (given: Set<string>) =>
+    given.size === targets.length && targets.every((target) => given.has(target));
+  if (!namesAll(names(/\r?\n/)) && !namesAll(names(/,/))) {
     throw new InputError(
       'confirm',
-      `must name every target database, one per line, and no other: ${targets.join(', ')}`,
+      `must name every target database (one per line, or separated by commas) and no other: ${targets.join(', ')}`,
     );
   }
 }
