@@ -8,6 +8,8 @@ import type { DatabaseTarget } from '../core/settings.js';
 import type { ObjectSource } from '../pipeline/source.js';
 import {
   guardedStdout,
+  type Child,
+  type Ended,
   libpqEnv,
   start,
   stopIfRunning,
@@ -23,6 +25,12 @@ const SQL_DUMP = {
     'pg_dumpall wrote something other than SQL (it does not begin with --); nothing was published',
 };
 
+/**
+ * Started only when its bytes are first read, and read through Node, never handed to a
+ * compressor program: the SQL is a few kilobytes that pg_dumpall writes at once, and a finished
+ * child's unread stdout is drained and dropped by Node, so any wait between starting it and
+ * reading it could lose the globals.
+ */
 export function openGlobalsSource(
   program: Program,
   target: DatabaseTarget,
@@ -34,22 +42,31 @@ export function openGlobalsSource(
     ...(rolePasswords ? [] : ['--no-role-passwords']),
     `--dbname=${connectionString(target)}`,
   ];
-  const { child, exit } = start(program, args, libpqEnv(target));
-  const done = succeeded('pg_dumpall', exit);
-  done.catch(() => undefined);
+  let started: { child: Child; exit: Promise<Ended>; done: Promise<void> } | undefined;
   let output: Readable | undefined;
+  const run = () => {
+    if (!started) {
+      const { child, exit } = start(program, args, libpqEnv(target));
+      const done = succeeded('pg_dumpall', exit);
+      done.catch(() => undefined);
+      started = { child, exit, done };
+    }
+    return started;
+  };
   return {
     get output() {
-      return (output ??= guardedStdout(child.stdout, done, SQL_DUMP));
+      if (output) return output;
+      const { child, done } = run();
+      return (output = guardedStdout(child.stdout, done, SQL_DUMP));
     },
-    direct: () => ({ stdout: child.stdout, succeeded: done, expected: SQL_DUMP }),
     async finished() {
-      await done;
+      await run().done;
       return {};
     },
     async close() {
-      stopIfRunning(child);
-      await exit.catch(() => undefined);
+      if (!started) return;
+      stopIfRunning(started.child);
+      await started.exit.catch(() => undefined);
     },
   };
 }
