@@ -25,7 +25,9 @@ it('keeps every byte of a program that has finished before its output is read', 
   const source = openGlobalsSource(echo, target, { rolePasswords: false });
   await delay(300);
   const [sql] = await Promise.all([text(source.output), source.finished()]);
-  expect(sql).toMatch(/^--globals-only --no-password --no-role-passwords --dbname=.*127\.0\.0\.1.*\n$/);
+  expect(sql).toMatch(
+    /^--globals-only --no-password --no-role-passwords --dbname=.*127\.0\.0\.1.*\n$/,
+  );
   await source.close();
 });
 
