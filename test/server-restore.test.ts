@@ -353,4 +353,33 @@ describe('restore of a server backup', () => {
     );
     expect((await holdings(empty.url)).databases).not.toContain(DB.crm);
   });
+
+  it('with clean: true replaces every non-empty target whole, and creates the missing one', async () => {
+    await withClient(withDatabase(empty.url, 'shop_copy'), (client) =>
+      client.query('CREATE TABLE stray (x int); INSERT INTO stray VALUES (1)'),
+    );
+    const run = await restore({
+      databases: 'shop\napp_*\nCrm*',
+      'target-database': 'shop=shop_copy',
+      confirm: `shop_copy, app_data, ${DB.crm}`,
+      clean: 'true',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const tables = (url: string) =>
+      withClient(url, async (client) => {
+        const { rows } = await client.query<{ name: string }>(
+          `SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name FROM pg_tables
+            WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+        );
+        return rows.map((row) => row.name);
+      });
+    expect(await tables(withDatabase(empty.url, 'shop_copy'))).toEqual(
+      Object.keys(source.rows[DB.shop]!).sort(),
+    );
+    for (const database of [DB.app, DB.crm]) {
+      expect(await tables(withDatabase(empty.url, database))).toEqual(
+        Object.keys(source.rows[database]!).sort(),
+      );
+    }
+  });
 });
