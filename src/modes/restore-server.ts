@@ -5,7 +5,7 @@
  * run, and `confirm` must name every target. A target that does not exist is created. With
  * `restore-globals` the backup's roles come first (roles the server has are left as they are) and
  * its missing tablespaces are created where the source had them. Each database is then restored as
- * a backup of one database is (modes/restore-database.ts), one after another.
+ * a backup of one database is (restore/restore-database.ts), one after another.
  */
 import { errorMessage } from '../core/errors.js';
 import { formatCount, formatSeconds } from '../core/format.js';
@@ -33,7 +33,7 @@ import {
   standing,
   type Restored,
   type RestoreRun,
-} from './restore-database.js';
+} from '../restore/restore-database.js';
 
 interface ServerRestore {
   manifest: ServerManifest;

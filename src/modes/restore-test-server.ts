@@ -28,7 +28,7 @@ import {
   testDatabase,
   type DatabaseTest,
   type ScratchRun,
-} from './scratch-test.js';
+} from '../restore/scratch-test.js';
 
 interface ServerTest {
   run: ScratchRun;

@@ -1,7 +1,7 @@
 /**
  * The `restore-test` mode: proves a backup restores. The scratch server and pg_restore are checked
  * before anything is downloaded; each database is tested in a scratch database of its own
- * (modes/scratch-test.ts), which is dropped, pass, fail or cancel; the recovery time is measured.
+ * (restore/scratch-test.ts), which is dropped, pass, fail or cancel; the recovery time is measured.
  */
 import { isServerManifest } from '../core/manifest.js';
 import { findBackup } from '../storage/catalog.js';
@@ -27,7 +27,7 @@ import {
   testDatabase,
   type DatabaseTest,
   type ScratchRun,
-} from './scratch-test.js';
+} from '../restore/scratch-test.js';
 import { restoreTestServer } from './restore-test-server.js';
 
 export async function restoreTest(

@@ -31,7 +31,7 @@ import {
   standing,
   type Restored,
   type RestoreRun,
-} from './restore-database.js';
+} from '../restore/restore-database.js';
 import { restoreServer } from './restore-server.js';
 
 export async function restore(settings: RestoreSettings, ctx: RunContext): Promise<ModeResult> {

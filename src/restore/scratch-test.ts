@@ -9,7 +9,7 @@
 import { errorMessage } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { withDatabase } from '../postgres/database-url.js';
-import { withLocalArchive, type LocalArchive } from '../restore/archive.js';
+import { withLocalArchive, type LocalArchive } from './archive.js';
 import {
   applyDatabaseStatements,
   archiveDatabaseStatements,
@@ -17,11 +17,11 @@ import {
 } from '../postgres/database-settings.js';
 import { createDatabase, dropDatabase } from '../postgres/restore.js';
 import { connect, exactRowCounts } from '../postgres/server.js';
-import { runChecks, type CheckResult } from '../restore/checks.js';
-import { compareCounts, differenceLine, exactCounts, type Comparison } from '../restore/compare.js';
-import { ownersUnusable, restoreDatabaseOwner } from '../restore/owners.js';
-import type { Phases } from '../restore/phases.js';
-import { timedPgRestore, type PgRestore } from '../restore/pg-restore.js';
+import { runChecks, type CheckResult } from './checks.js';
+import { compareCounts, differenceLine, exactCounts, type Comparison } from './compare.js';
+import { ownersUnusable, restoreDatabaseOwner } from './owners.js';
+import type { Phases } from './phases.js';
+import { timedPgRestore, type PgRestore } from './pg-restore.js';
 import type { Check, DatabaseTarget, RestoreTestSettings } from '../core/settings.js';
 import type { RunContext, Table } from '../core/types.js';
 

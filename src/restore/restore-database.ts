@@ -7,8 +7,8 @@
  */
 import { errorMessage } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
-import { withLocalArchive, type LocalArchive } from '../restore/archive.js';
-import { ownersUnusable, restoreDatabaseOwner } from '../restore/owners.js';
+import { withLocalArchive, type LocalArchive } from './archive.js';
+import { ownersUnusable, restoreDatabaseOwner } from './owners.js';
 import { withDatabase } from '../postgres/database-url.js';
 import {
   applyDatabaseStatements,
@@ -24,9 +24,9 @@ import {
   inspectTarget,
   type TargetState,
 } from '../postgres/restore.js';
-import { compareCounts, differenceLine, exactCounts, type Comparison } from '../restore/compare.js';
-import type { Phases } from '../restore/phases.js';
-import { timedPgRestore, type PgRestore } from '../restore/pg-restore.js';
+import { compareCounts, differenceLine, exactCounts, type Comparison } from './compare.js';
+import type { Phases } from './phases.js';
+import { timedPgRestore, type PgRestore } from './pg-restore.js';
 import type { DatabaseTarget, RestoreSettings } from '../core/settings.js';
 import type { RunContext } from '../core/types.js';
 
