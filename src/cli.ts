@@ -24,7 +24,21 @@ const cliEdge: Edge = {
   },
 };
 
+/** node:zlib's zstd came in Node 22.15; on an older Node a backup would fail half-way. */
+const NODE_NEEDED = [22, 15] as const;
+
+function nodeTooOld(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major < NODE_NEEDED[0] || (major === NODE_NEEDED[0] && minor < NODE_NEEDED[1]);
+}
+
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (nodeTooOld(process.versions.node)) {
+    process.stderr.write(
+      `error: backup-action needs Node.js ${NODE_NEEDED.join('.')} or later; this is ${process.versions.node}\n`,
+    );
+    return 1;
+  }
   if (wantsHelp(argv)) {
     process.stdout.write(`${USAGE}\n`);
     return 0;

@@ -1,4 +1,5 @@
 /** The command-line program: argument parsing, and a real backup run the way cron would run it. */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -6,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inputSource, parseArgs, UsageError } from '../src/inputs/cli-args.js';
 import { fillSampleDatabase } from '../scripts/lib/sample-db.js';
-import { runCli } from './support/action.js';
+import { CLI_ENTRY, runCli } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 
 const noFiles = (file: string): string => {
@@ -152,5 +153,26 @@ describe('backup-action on the command line', () => {
       `error: Input "database-url": --database-url-file "${missing}" cannot be read (ENOENT)\n`,
     );
     expect(existsSync(store)).toBe(false);
+  });
+});
+
+/** A Node older than the bundle needs, if this machine has one (Debian's 20, beside the tests' 24). */
+const oldNode = ['/usr/bin/node', '/usr/local/bin/node'].find((file) => {
+  if (!existsSync(file)) return false;
+  const version = execFileSync(file, ['-p', 'process.versions.node'], { encoding: 'utf8' });
+  const [major = 0, minor = 0] = version.trim().split('.').map(Number);
+  return major < 22 || (major === 22 && minor < 15);
+});
+
+describe.runIf(oldNode)('on a Node.js older than 22.15', () => {
+  it('refuses at once in one line naming both versions, before any work', () => {
+    const run = spawnSync(oldNode!, [CLI_ENTRY, 'backup', '--storage', '/nonexistent/x'], {
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      /^error: backup-action needs Node\.js 22\.15 or later; this is \d+\.\d+\.\d+\n$/,
+    );
   });
 });

@@ -125,6 +125,10 @@ export async function openDumpSource(
     dumpedRows(plan.program, target, snapshot, settings.pgDumpArgs, probes),
   );
   counts.catch(() => undefined);
+  // Read by whoever takes pg_dump's bytes; a run that fails before anyone does must not end on
+  // an unhandled rejection that hides its own cause.
+  const dumped = succeeded('pg_dump', exit);
+  dumped.catch(() => undefined);
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -144,15 +148,11 @@ export async function openDumpSource(
     dump: { program: 'pg_dump', version: plan.program.version },
     sizeEstimate: plan.databaseBytes,
     get output() {
-      return (output ??= guardedStdout(child.stdout, succeeded('pg_dump', exit), CUSTOM_FORMAT));
+      return (output ??= guardedStdout(child.stdout, dumped, CUSTOM_FORMAT));
     },
-    direct: () => ({
-      stdout: child.stdout,
-      succeeded: succeeded('pg_dump', exit),
-      expected: CUSTOM_FORMAT,
-    }),
+    direct: () => ({ stdout: child.stdout, succeeded: dumped, expected: CUSTOM_FORMAT }),
     async finished(): Promise<SourceFacts> {
-      await succeeded('pg_dump', exit);
+      await dumped;
       const facts = await counts;
       await snapshotClient.query('COMMIT');
       return facts;
