@@ -187,6 +187,29 @@ describe('a files backup', () => {
 });
 
 describe('files that change or cannot be read', () => {
+  it.each([
+    [
+      'a path that does not exist',
+      'nope',
+      /^Input "paths": "\S+nope" does not exist \(in .+\); give existing paths or globs, one per line$/,
+    ],
+    [
+      'a glob that matches nothing',
+      'nope*',
+      /^Input "paths": "\S+nope\*" matches nothing \(in .+\)$/,
+    ],
+  ])('%s fails in one line naming paths, and stores nothing', async (_, name, line) => {
+    const store = path.join(work, `store-${name.replace('*', 'glob')}`);
+    const failed = await runAction({
+      source: 'files',
+      paths: `${tree}\n${path.join(work, name)}`,
+      storage: store,
+    });
+    expect(failed.code).not.toBe(0);
+    expect(lastErrorLine(failed)).toMatch(line);
+    expect(await readdir(store).catch(() => [])).toEqual([]);
+  });
+
   it('a file that vanishes while the backup runs is a warning', async () => {
     const dir = await mkdtemp(path.join(work, 'vanish-'));
     // A large first file: the archive is written as it is read, so writing waits behind it.

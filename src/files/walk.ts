@@ -10,6 +10,7 @@ import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { glob, isDynamicPattern } from 'tinyglobby';
+import { InputError } from '../core/errors.js';
 
 export type EntryType = 'file' | 'directory' | 'symlink';
 
@@ -99,7 +100,15 @@ async function expandPaths(options: WalkOptions): Promise<string[]> {
   const roots: string[] = [];
   for (const pattern of options.paths) {
     if (!isDynamicPattern(pattern)) {
-      roots.push(path.resolve(options.cwd, pattern));
+      const root = path.resolve(options.cwd, pattern);
+      await lstat(root).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+        throw new InputError(
+          'paths',
+          `"${pattern}" does not exist (in ${options.cwd}); give existing paths or globs, one per line`,
+        );
+      });
+      roots.push(root);
       continue;
     }
     const matches = await glob(pattern, {
@@ -110,7 +119,9 @@ async function expandPaths(options: WalkOptions): Promise<string[]> {
       followSymbolicLinks: false,
       expandDirectories: false,
     });
-    if (matches.length === 0) throw new Error(`paths: "${pattern}" matches nothing`);
+    if (matches.length === 0) {
+      throw new InputError('paths', `"${pattern}" matches nothing (in ${options.cwd})`);
+    }
     roots.push(...matches.map((match) => path.resolve(match)));
   }
   return roots;
