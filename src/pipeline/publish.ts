@@ -216,13 +216,14 @@ async function storing(
   const zstd = options.compression === 'zstd' ? await findZstdProgram(options.env) : undefined;
   const filters = source.direct ? await programsFor(options, zstd) : undefined;
   if (filters && source.direct) {
+    const sink = store.fileSink ? await store.fileSink(key) : undefined;
+    // The producer starts here: nothing may wait between its start and the programs reading it.
     const direct = source.direct();
     // Only zstd's own output opens here: behind the age program the bytes are sealed.
     const probe = options.encryption ? undefined : prefixProbe(direct);
     if (probe) hasher.onBytes = (chunk) => probe.feed(chunk);
-    if (store.fileSink) {
+    if (sink) {
       say(options, `${describeChain(filters)}, which writes the file itself`);
-      const sink = await store.fileSink(key);
       return { stored: programsIntoFile(sink, filters, direct, hasher), probe };
     }
     say(options, describeChain(filters));

@@ -116,7 +116,20 @@ export async function openDumpSource(
     ...settings.pgDumpArgs,
     `--dbname=${connectionString(target)}`,
   ];
-  const { child, exit } = start(plan.program, args, libpqEnv(target));
+  // pg_dump starts when its bytes are first taken, by Node or by a compressor program: Node drains
+  // and drops the unread stdout of a program that has finished, so a small database dumped while
+  // the run still waited (finding programs, opening the file, another job's work) would be lost.
+  let started: { child: Child; exit: Promise<Ended>; dumped: Promise<void> } | undefined;
+  const dump = () => {
+    if (!started) {
+      const { child, exit } = start(plan.program, args, libpqEnv(target));
+      // One outcome, handled here: a run failing before anyone reads it keeps its own cause.
+      const dumped = succeeded('pg_dump', exit);
+      dumped.catch(() => undefined);
+      started = { child, exit, dumped };
+    }
+    return started;
+  };
   // Made when first asked for: guarding starts reading, and a compressor may read pg_dump instead.
   let output: Readable | undefined;
   // The programs that list which tables the dump selects: stopped with pg_dump.
@@ -125,17 +138,13 @@ export async function openDumpSource(
     dumpedRows(plan.program, target, snapshot, settings.pgDumpArgs, probes),
   );
   counts.catch(() => undefined);
-  // Read by whoever takes pg_dump's bytes; a run that fails before anyone does must not end on
-  // an unhandled rejection that hides its own cause.
-  const dumped = succeeded('pg_dump', exit);
-  dumped.catch(() => undefined);
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    stopIfRunning(child);
+    if (started) stopIfRunning(started.child);
     probes.forEach(stopIfRunning);
-    await exit.catch(() => undefined);
+    await started?.exit.catch(() => undefined);
     await snapshotClient.end().catch(() => undefined);
   };
   return {
@@ -148,11 +157,16 @@ export async function openDumpSource(
     dump: { program: 'pg_dump', version: plan.program.version },
     sizeEstimate: plan.databaseBytes,
     get output() {
-      return (output ??= guardedStdout(child.stdout, dumped, CUSTOM_FORMAT));
+      if (output) return output;
+      const { child, dumped } = dump();
+      return (output = guardedStdout(child.stdout, dumped, CUSTOM_FORMAT));
     },
-    direct: () => ({ stdout: child.stdout, succeeded: dumped, expected: CUSTOM_FORMAT }),
+    direct: () => {
+      const { child, dumped } = dump();
+      return { stdout: child.stdout, succeeded: dumped, expected: CUSTOM_FORMAT };
+    },
     async finished(): Promise<SourceFacts> {
-      await dumped;
+      await dump().dumped;
       const facts = await counts;
       await snapshotClient.query('COMMIT');
       return facts;
