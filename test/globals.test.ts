@@ -89,6 +89,21 @@ describe('the globals script, split and classified', () => {
     },
   );
 
+  it('drops a membership’s grantor, never part of a member whose name holds GRANTED BY', () => {
+    const sql = (statement: string) => (classify(statement) as { sql: string }).sql;
+    expect(sql('GRANT a TO b WITH ADMIN OPTION GRANTED BY "Ops ""x"" Tëam"')).toBe(
+      'GRANT a TO b WITH ADMIN OPTION',
+    );
+    expect(sql('GRANT a TO "m GRANTED BY z"')).toBe('GRANT a TO "m GRANTED BY z"');
+    expect(sql('GRANT a TO "m GRANTED BY "" z" GRANTED BY postgres')).toBe(
+      'GRANT a TO "m GRANTED BY "" z"',
+    );
+    expect(classify('GRANT a TO "m GRANTED BY z"')).toMatchObject({
+      kind: 'membership',
+      members: ['m GRANTED BY z'],
+    });
+  });
+
   it('reads E strings, block comments, settings in a database and tablespaces', () => {
     const statements = globalStatements(
       [

@@ -184,8 +184,7 @@ function grantStatement(r: Reader, sql: string): GlobalStatement | undefined {
     const members = r.names();
     // The grantor is the source's; the restoring role grants on the target (and may not be able
     // to grant as another role, which may not even exist there).
-    const bare = sql.replace(/\s+GRANTED\s+BY\s+("(?:[^"]|"")*"|\S+)\s*$/i, '');
-    return { kind: 'membership', granted, members, sql: bare };
+    return { kind: 'membership', granted, members, sql: withoutGrantor(sql) };
   }
   if (!r.skipPast('ON')) return undefined;
   if (r.words('TABLESPACE')) {
@@ -194,6 +193,18 @@ function grantStatement(r: Reader, sql: string): GlobalStatement | undefined {
   }
   if (!r.words('PARAMETER') || !r.skipPast(grant ? 'TO' : 'FROM')) return undefined;
   return { kind: 'role-privilege', roles: r.names(), sql };
+}
+
+/**
+ * The statement without its trailing `GRANTED BY r`, which only counts outside quoted names: a
+ * role may be named `m GRANTED BY x`, and cutting there would leave half a name.
+ */
+function withoutGrantor(sql: string): string {
+  const match = /\s+GRANTED\s+BY\s+("(?:[^"]|"")*"|[^\s"]+)\s*$/i.exec(sql);
+  if (!match) return sql;
+  const before = sql.slice(0, match.index);
+  const outsideQuotes = (before.match(/"/g)?.length ?? 0) % 2 === 0;
+  return outsideQuotes ? before : sql;
 }
 
 function tablespaceStatement(r: Reader, sql: string): GlobalStatement | undefined {
