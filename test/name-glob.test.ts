@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nameMatcher, selectNames } from '../src/core/name-glob.js';
+import { nameMatcher, patternProblem, selectNames } from '../src/core/name-glob.js';
 
 describe('database name patterns', () => {
   it.each([
@@ -31,5 +31,12 @@ describe('database name patterns', () => {
       selected: ['shop', 'crm'],
       unmatched: ['billing'],
     });
+  });
+
+  it('names a pattern that cannot be matched, and passes every other', () => {
+    expect(patternProblem('[z-a]*')).toMatch(/^"\[z-a\]\*" is not a usable pattern/);
+    for (const pattern of ['shop', 'shop_*', '[a-z]?', '[unclosed', 'a\\b', '(x)+']) {
+      expect(patternProblem(pattern), pattern).toBeUndefined();
+    }
   });
 });

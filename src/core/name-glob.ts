@@ -32,6 +32,16 @@ export function nameMatcher(pattern: string): (name: string) => boolean {
   return (name) => regex.test(name);
 }
 
+/** Why `pattern` cannot be used (a class like `[z-a]` has its range out of order), or undefined. */
+export function patternProblem(pattern: string): string | undefined {
+  try {
+    nameMatcher(pattern);
+    return undefined;
+  } catch {
+    return `"${pattern}" is not a usable pattern: a [...] class with its range out of order, such as [z-a]`;
+  }
+}
+
 export interface NameSelection {
   /** The names chosen, in the order given. */
   selected: string[];

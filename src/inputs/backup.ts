@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { BackupSettings, ServerSelection } from '../core/settings.js';
 import { refusedPgDumpArgument } from '../postgres/dump-args.js';
-import { addSecrets, nameFromDatabase, readCommon } from './common.js';
+import { addSecrets, nameFromDatabase, readCommon, readNamePatterns } from './common.js';
 import { readEncryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import type { Inputs } from './reader.js';
@@ -46,7 +46,7 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
  * `globals: true` alone (roles but no databases) is refused rather than silently ignored.
  */
 function readServer(inputs: Inputs, source: BackupSettings['source']): ServerSelection | undefined {
-  const listed = inputs.lines('databases');
+  const listed = readNamePatterns(inputs, 'databases');
   const globals = inputs.oneOf('globals', ['auto', 'true', 'false'] as const, 'auto');
   if (listed.length === 0) {
     if (globals === 'true') {
@@ -74,7 +74,7 @@ function readServer(inputs: Inputs, source: BackupSettings['source']): ServerSel
   }
   return {
     databases: listed[0] === 'all' ? 'all' : listed,
-    exclude: inputs.lines('exclude-databases'),
+    exclude: readNamePatterns(inputs, 'exclude-databases'),
     globals,
     jobs: inputs.integer('jobs', { min: 1, max: 16 }) ?? 1,
   };

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { isValidSetName } from '../core/layout.js';
+import { patternProblem } from '../core/name-glob.js';
 import type { CommonSettings, NotifySettings, StorageLocation } from '../core/settings.js';
 import { clientSecrets, readClient } from './client.js';
 import type { InputName } from './names.js';
@@ -229,4 +230,14 @@ export function readPercent(inputs: Inputs, name: InputName, fallback: string): 
 
 export function addSecrets(settings: CommonSettings, ...values: (string | undefined)[]): void {
   for (const value of values) if (value) settings.secrets.push(value);
+}
+
+/** Database names and shell-style patterns, one per line, each one that can be matched. */
+export function readNamePatterns(inputs: Inputs, name: InputName): string[] {
+  const lines = inputs.lines(name);
+  for (const line of lines) {
+    const problem = patternProblem(line);
+    if (problem) throw new InputError(name, problem);
+  }
+  return lines;
 }

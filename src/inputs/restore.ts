@@ -2,7 +2,14 @@
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { RestoreSettings } from '../core/settings.js';
-import { addSecrets, nameFromDatabase, readBackupId, readCommon, readJobs } from './common.js';
+import {
+  addSecrets,
+  nameFromDatabase,
+  readBackupId,
+  readCommon,
+  readJobs,
+  readNamePatterns,
+} from './common.js';
 import { readDecryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import type { Inputs } from './reader.js';
@@ -53,7 +60,7 @@ export function confirmMismatch(confirm: string, expected: string | undefined): 
 
 /** `databases`: names and globs, one per line; empty or `all`: every database of the backup. */
 function readDatabases(inputs: Inputs): string[] {
-  const lines = inputs.lines('databases');
+  const lines = readNamePatterns(inputs, 'databases');
   return lines.length === 1 && lines[0] === 'all' ? [] : lines;
 }
 

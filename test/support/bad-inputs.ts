@@ -9,6 +9,21 @@ export const DB = 'postgresql://app:pa%3Ass@db.example.com:5432/Shop_Main';
 const base = { storage: '/b', 'database-url': DB };
 export const BAD_INPUTS: [string, Record<string, string>, string][] = [
   ['unknown mode', { ...base, mode: 'backups' }, 'mode'],
+  [
+    'a database pattern with a range out of order',
+    { ...base, databases: 'shop\n[z-a]*' },
+    'databases',
+  ],
+  [
+    'an excluded pattern with a range out of order',
+    { ...base, databases: 'all', 'exclude-databases': '[9-0]' },
+    'exclude-databases',
+  ],
+  [
+    'a restore pattern with a range out of order',
+    { ...base, mode: 'restore', confirm: 'Shop_Main', databases: '[z-a]' },
+    'databases',
+  ],
   ['unknown compression', { ...base, compression: 'lz4' }, 'compression'],
   ['compression level out of range', { ...base, 'compression-level': '25' }, 'compression-level'],
   ['non-numeric level', { ...base, 'compression-level': 'max' }, 'compression-level'],
