@@ -408,7 +408,8 @@ class StepRunner {
     env: Record<string, string>,
   ) {
     const failed = this.record.steps.some((s) => s.outcome === 'failure');
-    const cancelled = this.sim.run.cancelled;
+    // A job that starts after the run was cancelled (an `always()` job) is not itself cancelled.
+    const cancelled = this.record.steps.some((s) => s.outcome === 'cancelled');
     const status = { always: true, cancelled, failure: failed, success: !failed && !cancelled };
     const uses = step.uses.value;
     if (!evaluateToken(step.if, contexts, status)) {
@@ -486,6 +487,7 @@ class StepRunner {
     for (const [name, value] of Object.entries(given))
       if (this.sim.repository.services?.[value]) given[name] = this.sim.repository.services[value]!;
     const cancel = this.sim.repository.cancel;
+    let interrupted = false;
     const run = await runAction(given, {
       entry: path.join(dir, action.runs.main),
       env: { ...this.runnerEnv(), ...this.sim.repository.runnerEnv, ...env },
@@ -494,13 +496,13 @@ class StepRunner {
           ? (child) =>
               child.stdout?.on('data', (chunk: Buffer) => {
                 if (!chunk.toString().includes(cancel.text) || this.sim.run.cancelled) return;
-                this.sim.run.cancelled = true;
+                this.sim.run.cancelled = interrupted = true;
                 child.kill('SIGINT');
               })
           : undefined,
     });
     entry.run = run;
-    if (run.code !== 0) entry.outcome = this.sim.run.cancelled ? 'cancelled' : 'failure';
+    if (run.code !== 0) entry.outcome = interrupted ? 'cancelled' : 'failure';
   }
 
   /** Where the runner finds the action a step names: a folder of the workspace, or a download. */
