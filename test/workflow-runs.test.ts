@@ -22,6 +22,7 @@ import { lastErrorLine, runAction } from './support/action.js';
 import { runCaller, type CallerRepository, type RunRecord } from './support/caller-repo.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
+import { terraformRoles, type TerraformRole } from './support/iam.js';
 import { startRecorder, type Recorder } from './support/recorder.js';
 import { CALLERS, type Source } from './support/workflow-sources.js';
 
@@ -40,8 +41,10 @@ let server: PgCluster;
 let scratch: PgCluster;
 let identity: string;
 let recipient: string;
+let roles: Record<string, TerraformRole>;
 
 beforeAll(async () => {
+  roles = await terraformRoles('o/r');
   recorder = await startRecorder();
   identity = await generateIdentity();
   recipient = await identityToRecipient(identity);
@@ -97,19 +100,11 @@ function repository(extra: Partial<CallerRepository> = {}): CallerRepository {
     SLACK_WEBHOOK_URL: `${recorder.url}/slack/T000/B000/secretslackpath`,
     HEARTBEAT_URL: `${recorder.url}/ping/secret-uuid-1234`,
   };
-  const session = 14_400;
   return {
     repository: 'o/r',
     secrets: { DATABASE_URL: shop.url, AGE_IDENTITY: identity, ...S3_ENV, ...alerts },
-    roles: {
-      backups: { subjects: [MAIN], maxSessionSeconds: session },
-      'backup-action-writer': { subjects: [MAIN], maxSessionSeconds: session },
-      'backup-action-pruner': { subjects: [MAIN], maxSessionSeconds: session },
-      'backup-action-verifier': {
-        subjects: [MAIN, 'repo:o/r:environment:production-restore'],
-        maxSessionSeconds: session,
-      },
-    },
+    // examples/terraform's three roles, and the one role of README step 1.
+    roles: { ...roles, backups: { subjects: [MAIN], maxSessionSeconds: 4 * 3600 } },
     credentials: S3_ENV,
     runnerEnv: { GITHUB_API_URL: `${recorder.url}/api` },
     services: Object.fromEntries(SERVICE_URLS.map((url) => [url, testDatabaseUrl()])),

@@ -97,10 +97,11 @@ const callInterface = (source: Source) =>
 const declaredInputs = (source: Source) => Object.keys(callInterface(source).inputs ?? {});
 /** A declared input's default, as GitHub gives it to a caller that passes none. */
 function inputDefault(source: Source, name: string): unknown {
-  const value = callInterface(source).inputs?.[name]?.default;
-  return typeof value === 'object' && value !== null
-    ? evaluateToken(value as TemplateToken, {})
-    : value;
+  const inputs = mappingValue(
+    mappingValue(mappingValue(source.root, 'on'), 'workflow_call'),
+    'inputs',
+  );
+  return evaluateToken(mappingValue(mappingValue(inputs, name), 'default'), {});
 }
 
 /** The modes a workflow runs: its own action steps' and those of the workflows it calls. */
@@ -231,6 +232,7 @@ describe.each(
         declaredInputs(source).map((name) => [name, inputDefault(source, name)]),
       );
       const minutes = Number(evaluateToken(mappingValue(job.raw, 'timeout-minutes'), { inputs }));
+      expect(minutes, `${source.label} ${job.id}: timeout-minutes`).toBeGreaterThan(0);
       const seconds = Number(
         evaluateToken(assume.with['role-duration-seconds'], { inputs }) ?? 3600,
       );
