@@ -256,6 +256,21 @@ describe.each(CALLERS)('$label, run from another repository', (source) => {
   });
 });
 
+/** A caller run whose DATABASE_URL names a database the server does not have. */
+const failingBackup = (label: string, text: string) =>
+  runCaller(
+    label,
+    text,
+    repository({
+      secrets: {
+        ...repository().secrets,
+        DATABASE_URL: withDatabase(shop.url, 'no_such_database'),
+      },
+    }),
+  );
+/** Each job's result, by path. */
+const resultsOf = (run: RunRecord) => Object.fromEntries(run.jobs.map((j) => [j.path, j.result]));
+
 describe('failure paths', () => {
   const nightly = CALLERS.find((c) => c.label === 'README.md yaml block 1')!;
   const composed = CALLERS.find((c) => /notify\.yml@v1/.test(c.text))!;
@@ -267,18 +282,8 @@ describe('failure paths', () => {
       '# runs-on: self-hosted',
       'runs-on: self-hosted',
     );
-    const run = await runCaller(
-      nightly.label,
-      text,
-      repository({
-        secrets: {
-          ...repository().secrets,
-          DATABASE_URL: withDatabase(shop.url, 'no_such_database'),
-        },
-      }),
-    );
-    const results = Object.fromEntries(run.jobs.map((j) => [j.path, j.result]));
-    expect(results).toMatchObject({
+    const run = await failingBackup(nightly.label, text);
+    expect(resultsOf(run)).toMatchObject({
       'nightly/backup/backup': 'failure',
       'nightly/verify': 'skipped',
       'nightly/prune': 'skipped',
@@ -292,18 +297,8 @@ describe('failure paths', () => {
   it("the README's backup + verify composition alerts once when the backup fails, and opens one issue", async () => {
     const before = recorder.requests.length;
     const issues = recorder.issues.length;
-    const run = await runCaller(
-      composed.label,
-      localize(composed.text, freshPrefix()),
-      repository({
-        secrets: {
-          ...repository().secrets,
-          DATABASE_URL: withDatabase(shop.url, 'no_such_database'),
-        },
-      }),
-    );
-    const results = Object.fromEntries(run.jobs.map((j) => [j.path, j.result]));
-    expect(results).toMatchObject({
+    const run = await failingBackup(composed.label, localize(composed.text, freshPrefix()));
+    expect(resultsOf(run)).toMatchObject({
       'backup/backup': 'failure',
       verify: 'skipped',
       'notify/notify': 'failure',
@@ -322,8 +317,7 @@ describe('failure paths', () => {
       }),
     );
     expect(run.cancelled).toBe(true);
-    const results = Object.fromEntries(run.jobs.map((j) => [j.path, j.result]));
-    expect(results).toMatchObject({
+    expect(resultsOf(run)).toMatchObject({
       'nightly/backup/backup': 'cancelled',
       'nightly/verify': 'cancelled',
       'nightly/prune': 'cancelled',

@@ -30,7 +30,6 @@ import {
   evaluateExpression,
   evaluateToken,
   mappingValue,
-  parser,
   parseWorkflowText,
   type Contexts,
   type StatusFunctions,
