@@ -210,8 +210,8 @@ class Simulation {
     const uses = job.ref.value;
     const refused = selfReferenceError(uses) ?? selfReferenceRefError(uses);
     if (refused) return this.fail(where, frame, refused);
-    if (frame.depth + 1 > MAX_WORKFLOW_DEPTH)
-      return this.fail(where, frame, `${uses}: more than ${MAX_WORKFLOW_DEPTH} levels`);
+    if (frame.depth + 1 > MAX_WORKFLOW_DEPTH.github)
+      return this.fail(where, frame, `${uses}: more than ${MAX_WORKFLOW_DEPTH.github} levels`);
     const called = resolveCall(uses, frame);
     const text = await readFile(called.file, 'utf8');
     const parsed = await parseWorkflowText(called.file, text);

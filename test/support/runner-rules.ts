@@ -83,10 +83,11 @@ export function tagPushRefused(
 }
 
 /**
- * A chain of workflows is at most four deep, the caller included. Source: GitHub docs, "Reusable
- * workflows reference", Limitations ("You can connect up to four levels of workflows").
+ * A chain of workflows is at most ten deep on github.com, four on GitHub Enterprise Server, the
+ * caller included. Source: GitHub docs, "Reuse workflows", Nesting reusable workflows ("a maximum
+ * of ten levels", four where `ifversion` is not fpt or ghec; github/docs#41320).
  */
-export const MAX_WORKFLOW_DEPTH = 4;
+export const MAX_WORKFLOW_DEPTH = { github: 10, enterpriseServer: 4 } as const;
 
 /**
  * `job.workflow_repository` and `job.workflow_sha` name the workflow file that defines the job
