@@ -84,12 +84,12 @@ export const METRICS = {
     modes: ['verify-latest'],
   },
   backup_action_restore_duration_seconds: {
-    help: 'Recovery time of the last restore: from the first byte read to the last check.',
+    help: 'Recovery time of the last restore: download, restore and checks (the restore-seconds output).',
     type: 'gauge',
     modes: ['restore-test', 'restore'],
   },
   backup_action_restore_tables: {
-    help: 'Tables the last restore restored.',
+    help: 'Tables the last restore restored and compared.',
     type: 'gauge',
     modes: ['restore-test', 'restore'],
   },
