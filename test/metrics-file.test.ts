@@ -26,8 +26,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function run(set: string, mode: string, ok = true, outputs: RunReport['outputs'] = {}) {
-  return runSamples({
+function reportOf(set: string, mode: string, ok = true, outputs: RunReport['outputs'] = {}) {
+  return {
     mode,
     name: set,
     ok,
@@ -39,8 +39,10 @@ function run(set: string, mode: string, ok = true, outputs: RunReport['outputs']
     tables: [],
     warnings: [],
     details: {},
-  });
+  } satisfies RunReport;
 }
+
+const run = (...args: Parameters<typeof reportOf>) => runSamples(reportOf(...args));
 
 /** Every `metric{labels}` line of the file, without its value. */
 async function series(file: string): Promise<string[]> {
@@ -159,19 +161,7 @@ describe('many writers at once', () => {
 });
 
 describe('a file that cannot be written', () => {
-  const report = (): RunReport => ({
-    mode: 'backup',
-    name: 'shop',
-    ok: true,
-    headline: '',
-    startedAt: '2026-03-01T03:00:00.000Z',
-    finishedAt: '2026-03-01T03:00:10.000Z',
-    outputs: {},
-    facts: [],
-    tables: [],
-    warnings: [],
-    details: {},
-  });
+  const report = () => reportOf('shop', 'backup');
 
   it('in a missing folder: one warning naming the input and the folder', async () => {
     const file = path.join(dir, 'missing', 'x.prom');
