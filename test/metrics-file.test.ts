@@ -108,6 +108,19 @@ describe('one writer', () => {
     expect(await readFile(file, 'utf8')).not.toContain('node_load1');
     await checked(file);
   });
+  it('starts afresh, with a warning, from a file too large to be its own', async () => {
+    const file = path.join(dir, 'huge.prom');
+    await writeFile(file, Buffer.alloc(17 * 1024 * 1024, '#'));
+    expect(await writeMetricsFile(file, run('shop', 'backup'))).toEqual([
+      `${file} was over 16 MiB, not metrics of this tool: written anew`,
+    ]);
+    expect(await series(file)).toEqual([
+      'backup_action_last_run_duration_seconds{mode="backup",set="shop"}',
+      'backup_action_last_run_success{mode="backup",set="shop"}',
+      'backup_action_last_run_timestamp_seconds{mode="backup",set="shop"}',
+      'backup_action_last_success_timestamp_seconds{mode="backup",set="shop"}',
+    ]);
+  });
 });
 
 describe('many writers at once', () => {

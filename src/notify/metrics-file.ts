@@ -47,28 +47,37 @@ export async function writeMetricsFile(
   });
   try {
     const old = await readOld(file);
-    const parsed = parseExposition(old, isOurs);
+    const parsed = parseExposition(old.text, isOurs);
     const text = renderExposition(mergeRun(parsed.samples, run), familyOf(parsed.families));
     await replace(file, text).catch((error: unknown) => {
       throw new Error(`${file} was not written: ${problem(error, path.dirname(file))}`);
     });
     const dropped = parsed.unreadable + parsed.foreign;
-    return dropped === 0
-      ? []
-      : [`${dropped} line(s) of ${file} were not backup-action metrics and were left out`];
+    return [
+      ...old.warnings,
+      ...(dropped === 0
+        ? []
+        : [`${dropped} line(s) of ${file} were not backup-action metrics and were left out`]),
+    ];
   } finally {
     await release();
   }
 }
 
-async function readOld(file: string): Promise<string> {
+/** The file as it is: none yet, or one too large to be ours, is started afresh. */
+async function readOld(file: string): Promise<{ text: string; warnings: string[] }> {
   try {
     const { size } = await stat(file);
-    if (size > MAX_READ_BYTES) return '';
-    return await readFile(file, 'utf8');
+    if (size > MAX_READ_BYTES) {
+      return {
+        text: '',
+        warnings: [`${file} was over 16 MiB, not metrics of this tool: written anew`],
+      };
+    }
+    return { text: await readFile(file, 'utf8'), warnings: [] };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw new Error(`${file} could not be read: ${problem(error, path.dirname(file))}`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { text: '', warnings: [] };
+    throw new Error(`${file} could not be read: ${problem(error, path.dirname(file), 'read it')}`);
   }
 }
 
@@ -149,8 +158,8 @@ async function breakStale(lockFile: string, staleMs: number): Promise<boolean> {
   return true;
 }
 
-/** Why a file could not be written, in words a person acts on. */
-function problem(error: unknown, folder: string): string {
+/** Why a file could not be written (or read), in words a person acts on. */
+function problem(error: unknown, folder: string, what = `write in ${folder}`): string {
   switch ((error as NodeJS.ErrnoException).code) {
     case 'ENOENT':
       return `the folder ${folder} does not exist`;
@@ -158,7 +167,7 @@ function problem(error: unknown, folder: string): string {
       return `${folder} is not a folder`;
     case 'EACCES':
     case 'EPERM':
-      return `no permission to write in ${folder}`;
+      return `no permission to ${what}`;
     case 'EROFS':
       return `${folder} is on a read-only file system`;
     case 'ENOSPC':

@@ -6,7 +6,7 @@
  * time and last backup size as they were even when the group could not be read.
  */
 import { errorMessage } from '../core/errors.js';
-import { parseExposition, renderExposition, type Sample } from './exposition.js';
+import { parseExposition, renderExposition, type Family, type Sample } from './exposition.js';
 import { DeliveryError, send, type Delivery } from './http.js';
 import { familyOf, isOurs, mergeRun } from './metrics.js';
 
@@ -49,7 +49,7 @@ export async function pushMetrics(
   const { url, headers } = gatewayTarget(base);
   const warnings: string[] = [];
   let previous: Sample[] = [];
-  let families = new Map();
+  let families = new Map<string, Family>();
   try {
     const parsed = parseExposition(
       await send(CHANNEL, `${url}/metrics`, { method: 'GET', headers }, delivery),
