@@ -181,6 +181,16 @@ describe.runIf(hasAnsible || process.env.CI)('the Ansible role', () => {
       { env: { ...process.env, SYSTEMD_LOG_LEVEL: 'info' } },
     );
     expect(`${stdout}${stderr}`.trim()).toBe('');
+    // The same sandbox as the hand-written units of examples/systemd.
+    const example = await readFile('examples/systemd/backup-action-backup.service', 'utf8');
+    const sandbox = example
+      .split('\n')
+      .filter((line) => /^(Protect|Private|NoNew|Restrict|Lock|Capability|CacheDir)/.test(line));
+    expect(sandbox.length).toBeGreaterThan(10);
+    for (const kind of ['backup', 'verify']) {
+      const rendered = await readFile(unit(`backup-action-${kind}-shop.service`), 'utf8');
+      expect(rendered.split('\n')).toEqual(expect.arrayContaining(sandbox));
+    }
     const server = await readFile(unit('backup-action-backup-server.service'), 'utf8');
     expect(server.split('\n')).toContain('ReadWritePaths=/var/backups/postgresql');
     expect(server).toContain('--databases "all"');
