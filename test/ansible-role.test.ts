@@ -237,6 +237,27 @@ describe.runIf(hasAnsible || process.env.CI)('the Ansible role', () => {
     expect(existsSync(path.join(other, UNITS))).toBe(false);
   }, 600_000);
 
+  it.each([
+    [{ name: 'Shop!', storage: '/x' }, 'each name is one of [a-z0-9._-]+, and no two are alike'],
+    [{ name: 'shop' }, 'missing required arguments: storage found in backup_action_sets'],
+  ])(
+    'refuses a bad set (%j) before anything is written, naming what is wrong',
+    async (set, says) => {
+      const other = path.join(work, 'refused-root');
+      const sets = [{ ...set, database_url: db.url }];
+      const run = await play(work, {
+        ...vars,
+        backup_action_root: other,
+        backup_action_sets: sets,
+      });
+      expect(run.recap).toMatchObject({ failed: 1, changed: 0 });
+      expect(run.output).toContain(says);
+      expect(run.output).not.toContain(new URL(db.url).password);
+      expect(existsSync(other)).toBe(false);
+    },
+    300_000,
+  );
+
   it('passes ansible-lint --strict with the production profile', async () => {
     const { stdout, stderr } = await promisify(execFile)(
       'ansible-lint',
