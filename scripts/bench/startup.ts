@@ -4,7 +4,7 @@
 // first; the ratios are of medians measured in the same run. No PostgreSQL: a directory's backup
 // loads the same code a database's does (store, compression, manifest).
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildExecutables } from '../sea.js';
@@ -161,6 +161,9 @@ async function buildHere(work: string): Promise<string> {
  * how much of it the kernel maps at each page fault, and so the resident set of whatever runs it.
  */
 async function measureStartup(options: Options, work: string): Promise<StartupReport> {
+  await access(TIME).catch(() => {
+    throw new Error(`bench: --startup needs GNU time at ${TIME} (Debian: time)`);
+  });
   const node = path.join(work, 'node');
   await copyFile(process.execPath, node);
   const exe = path.join(work, 'backup-action');
