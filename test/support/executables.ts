@@ -10,19 +10,16 @@ import path from 'node:path';
 import { buildExecutables, type Arch } from '../../scripts/sea.js';
 
 /** What the executables are built from: a change to any of these builds them again. */
-const INPUTS = ['src', 'scripts/sea.js', 'package.json', 'package-lock.json', 'action.yml'];
+const SOURCES = 'src';
+const FILES = ['scripts/sea.js', 'package.json', 'package-lock.json', 'action.yml'];
 
 async function inputsHash(): Promise<string> {
   const hash = createHash('sha256');
-  for (const input of INPUTS) {
-    const files = input.includes('.')
-      ? [input]
-      : (await readdir(input, { recursive: true })).map((f) => path.join(input, f)).sort();
-    for (const file of files) {
-      if (!/\.(ts|js|json|yml)$/.test(file)) continue;
-      hash.update(file).update(await readFile(file));
-    }
-  }
+  const sources = (await readdir(SOURCES, { recursive: true }))
+    .filter((file) => file.endsWith('.ts') || file.endsWith('.json'))
+    .map((file) => path.join(SOURCES, file))
+    .sort();
+  for (const file of [...sources, ...FILES]) hash.update(file).update(await readFile(file));
   return hash.digest('hex').slice(0, 16);
 }
 
