@@ -10,6 +10,7 @@ import { inputSource, parseArgs, USAGE, wantsHelp } from './inputs/cli-args.js';
 import { summaryText } from './core/report.js';
 import { execute, type Edge } from './run.js';
 import { cancelOnSignals } from './process/signals.js';
+import { TOOL } from './core/version.js';
 
 const cliEdge: Edge = {
   info: (line) => process.stdout.write(`${line}\n`),
@@ -39,6 +40,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     );
     return 1;
   }
+  if (argv[0] === '--version') {
+    process.stdout.write(`${TOOL.name} ${TOOL.version} (Node.js ${process.versions.node})\n`);
+    return 0;
+  }
   if (wantsHelp(argv)) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -60,4 +65,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
 }
 
-process.exitCode = await main(process.argv.slice(2), process.env);
+// Not a top-level await: the single executable runs this bundle as a CommonJS script, which has none.
+void main(process.argv.slice(2), process.env).then((code) => {
+  process.exitCode = code;
+});

@@ -20,12 +20,15 @@ import { countRequests } from './requests.ts';
 import type { Report } from './results.ts';
 import { measureRounds, memoryRows, timingRows } from './rounds.ts';
 import { BUCKET, type Bench } from './runs.ts';
+import { startupBench } from './startup.ts';
 import { evaluate } from './targets.ts';
 
 const RESULTS = 'bench-results/latest.json';
 
 const options = parseOptions(process.argv.slice(2));
-if (options.render) {
+if (options.startup) {
+  await startupBench(options);
+} else if (options.render) {
   // The tables (and with --docs the page) again from the last results, measuring nothing.
   const results = JSON.parse(await readFile(RESULTS, 'utf8')) as Report;
   await publish({ ...results, targets: evaluate(results) }, options);
@@ -98,7 +101,8 @@ async function measure(options: Options): Promise<Report> {
           }
         : {}),
     };
-    const samples = await measureRounds(bench, options.rounds);
+    const rounds = options.rounds ?? 3;
+    const samples = await measureRounds(bench, rounds);
     const report: Report = {
       date,
       machine: machine(),
@@ -106,7 +110,7 @@ async function measure(options: Options): Promise<Report> {
       postgres,
       cli: path.relative(process.cwd(), options.cli) || options.cli,
       sizeMb: options.sizeMb,
-      rounds: options.rounds,
+      rounds,
       backups: options.backups,
       database: { bytes, units: filling.units },
       timings: timingRows(samples, bench.zstd?.jobs ?? []),

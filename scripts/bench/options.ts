@@ -4,7 +4,8 @@ import path from 'node:path';
 export interface Options {
   /** The database's size before the runs, in MB. */
   sizeMb: number;
-  rounds: number;
+  /** Rounds of each run; the default is the bench's own (3, or 15 for --startup). */
+  rounds?: number;
   /** How many backups the store request counts are made on. */
   backups: number;
   /** The command-line bundle that is timed. */
@@ -15,10 +16,14 @@ export interface Options {
   docs: boolean;
   /** Print (and with `docs` write) the tables of the last results again, measuring nothing. */
   render: boolean;
+  /** Time the single executable's start against the bundle's instead (startup.ts). */
+  startup: boolean;
+  /** An executable already built (npm run sea) for --startup; by default it is built. */
+  executable?: string;
 }
 
-const VALUES = ['size-mb', 'rounds', 'backups', 'cli'] as const;
-const SWITCHES = ['skip-requests', 'skip-double', 'readme', 'docs', 'render'] as const;
+const VALUES = ['size-mb', 'rounds', 'backups', 'cli', 'executable'] as const;
+const SWITCHES = ['skip-requests', 'skip-double', 'readme', 'docs', 'render', 'startup'] as const;
 type Flag = (typeof VALUES)[number] | (typeof SWITCHES)[number];
 
 const isFlag = (name: string): name is Flag =>
@@ -40,22 +45,27 @@ export function parseOptions(argv: readonly string[]): Options {
     else if (next !== undefined && !next.startsWith('--')) given.set(name, argv[++i] ?? '');
     else given.set(name, true);
   }
-  const count = (name: (typeof VALUES)[number], fallback: number): number => {
+  function count(name: (typeof VALUES)[number], fallback: number): number;
+  function count(name: (typeof VALUES)[number]): number | undefined;
+  function count(name: (typeof VALUES)[number], fallback?: number): number | undefined {
     const value = given.get(name);
     if (value === undefined) return fallback;
     const n = Number(value);
     if (value === true || !(n > 0)) throw new Error(`bench: --${name} takes a positive number`);
     return n;
-  };
+  }
   const cli = given.get('cli');
+  const executable = given.get('executable');
   return {
     sizeMb: count('size-mb', 300),
-    rounds: count('rounds', 3),
+    rounds: count('rounds'),
     backups: count('backups', 20_000),
     cli: path.resolve(typeof cli === 'string' ? cli : 'dist/cli/index.js'),
     skipRequests: given.has('skip-requests'),
     skipDouble: given.has('skip-double'),
     docs: given.has('docs') || given.has('readme'),
     render: given.has('render'),
+    startup: given.has('startup'),
+    ...(typeof executable === 'string' ? { executable: path.resolve(executable) } : {}),
   };
 }

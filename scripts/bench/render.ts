@@ -82,12 +82,16 @@ export function renderMarkdown(r: Report): string {
   return lines.join('\n');
 }
 
-/** Puts `markdown` between the page's bench markers, which must be there. */
-export async function writePage(markdown: string, file = PAGE): Promise<void> {
+/** Puts `markdown` between a pair of the page's markers (the bench's by default), which must be there. */
+export async function writePage(
+  markdown: string,
+  file = PAGE,
+  [open, close]: readonly [string, string] = [START, END],
+): Promise<void> {
   const text = await readFile(file, 'utf8');
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
+  const start = text.indexOf(open);
+  const end = text.indexOf(close);
   if (start < 0 || end < start)
-    throw new Error(`bench: ${file} has no ${START} … ${END} block for the tables`);
-  await writeFile(file, `${text.slice(0, start)}${START}\n\n${markdown}\n\n${text.slice(end)}`);
+    throw new Error(`bench: ${file} has no ${open} … ${close} block for the tables`);
+  await writeFile(file, `${text.slice(0, start)}${open}\n\n${markdown}\n\n${text.slice(end)}`);
 }
