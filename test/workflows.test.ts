@@ -523,7 +523,23 @@ describe('the release', () => {
     expect(move).toBeGreaterThanOrEqual(0);
     expect(move).toBeLessThan(publish);
     expect(needs('image')).toEqual(['release']);
-    expect(needs('release')).toEqual(['ci']);
+    expect(needs('release')).toEqual(['ci', 'executables']);
+  });
+
+  it('attaches both executables, built and checked before anything is published, and builds the image with them', () => {
+    expect(needs('executables')).toEqual(['ci']);
+    const build = jobs.executables!.steps.map((s) => text(mappingValue(s.raw, 'run')));
+    expect(build).toContain('npm run sea');
+    const publish = jobs
+      .release!.steps.map((s) => text(mappingValue(s.raw, 'run')))
+      .find((s) => s.startsWith('gh release create'));
+    expect(publish).toContain('executables/backup-action-linux-*');
+    const downloads = (id: string) =>
+      jobs[id]!.steps.filter((s) => s.uses?.startsWith('actions/download-artifact@')).length;
+    expect(downloads('release')).toBe(1);
+    expect(downloads('image')).toBe(1);
+    const push = jobs.image!.steps.find((s) => s.uses?.startsWith('docker/build-push-action@'));
+    expect(text(push!.with.platforms)).toBe('linux/amd64,linux/arm64');
   });
 
   it("moves it with a token that may carry the workflows scope, the GITHUB_TOKEN's permissions having none", () => {
