@@ -92,7 +92,7 @@ const run = (mode: string, set: SetName, extra: Record<string, string> = {}, at 
 function succeeded(result: ActionRun): Record<string, unknown> {
   expect(result.code, result.stdout + result.stderr).toBe(0);
   expect(result.report?.ok).toBe(true);
-  return result.report?.details ?? {};
+  return (result.report?.details ?? {}) as Record<string, unknown>;
 }
 
 const manifestOf = async (set: SetName, id: string = SETS[set].newest) =>
