@@ -101,9 +101,7 @@ async function testInScratch(
   const { settings, ctx, server, pgRestore } = run;
   const { part, scratch, phases } = test;
   const file = test.archive?.file ?? '';
-  ctx.log.info(
-    `sha256 of ${part.object.key} verified; restoring into scratch database ${scratch}`,
-  );
+  ctx.log.info(`sha256 of ${part.object.key} verified; restoring into scratch database ${scratch}`);
   const target = withDatabase(server, scratch);
   await scratchMade;
   const keepOwners = options.keepOwners && !(await ownersSkipped(run, test, target));
