@@ -136,6 +136,20 @@ describe('a files backup', () => {
     expect(tested.summary).toMatch(/\| Entries \/ bytes \| 11 \/ 293 KiB \|/);
   });
 
+  it('refuses checks in one line: they run in a restored database, and a files backup has none', async () => {
+    const tested = await runAction({
+      mode: 'restore-test',
+      storage: store,
+      name: 'site',
+      'age-identity': identity,
+      checks: 'public.orders >= 1',
+    });
+    expect(tested.code).not.toBe(0);
+    expect(lastErrorLine(tested)).toBe(
+      'Input "checks": run in a restored database; this backup is of files',
+    );
+  });
+
   it('restores into a target path with confirm, refusing a non-empty one without clean', async () => {
     const target = path.join(work, 'restored');
     const restored = await runAction({

@@ -40,16 +40,19 @@ const KIND_OF_SOURCE: Record<SourceOfManifest, KindName> = {
   files: 'files',
 };
 
-/** A kind as the modes use it, for any backup: each entry takes only its own, as the keys pair them. */
+/**
+ * A kind as the modes see it. TypeScript cannot pair a union member with its own entry (it lets
+ * the methods through, their parameters checked both ways): these two functions are what pair
+ * them, and the only code that picks a kind.
+ */
 export type AnyKind = SourceKind<AnyManifest, BackupSettings>;
 
 /** The kind a parsed manifest was written by. */
 export function kindOf(manifest: AnyManifest): AnyKind {
-  // TypeScript cannot pair a union member with its own entry; the registry's keys guarantee it.
-  return KINDS[KIND_OF_SOURCE[manifest.source.kind]] as AnyKind;
+  return KINDS[KIND_OF_SOURCE[manifest.source.kind]];
 }
 
 /** The kind of the source the backup settings name. */
 export function kindFor(settings: BackupSettings): AnyKind {
-  return KINDS[settings.kind] as AnyKind;
+  return KINDS[settings.kind];
 }

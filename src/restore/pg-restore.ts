@@ -23,14 +23,13 @@ export interface PgRestore {
  * same one), warning when the server is older than the one the backup was made from.
  */
 export async function choosePgRestore(
-  backup: Pick<ManifestBase, 'id' | 'dump'>,
-  dumpedFrom: string | undefined,
+  backup: Pick<ManifestBase, 'id' | 'dump'> & { source: { serverVersion?: string } },
   client: ClientSettings,
   ctx: RunContext,
   server: ServerVersion,
 ): Promise<PgRestore> {
   const program = await restoreProgram(backup, client, ctx);
-  const hint = olderServerNote(dumpedFrom, server);
+  const hint = olderServerNote(backup.source.serverVersion, server);
   if (hint) ctx.log.warning(hint);
   return { program, hint };
 }

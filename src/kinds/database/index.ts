@@ -2,7 +2,6 @@
  * One PostgreSQL database (`source: postgres`): one pg_dump custom archive, with every table's
  * row count taken in the dump's own snapshot.
  */
-import type { Readable } from 'node:stream';
 import { formatCount } from '../../core/format.js';
 import { objectExtension, objectKey } from '../../core/layout.js';
 import type { DatabaseManifest } from '../../core/manifest.js';
@@ -12,9 +11,8 @@ import type { ObjectPart } from '../../pipeline/store-all.js';
 import { restoreProgram } from '../../postgres/restore.js';
 import { serverVersion, withConnection } from '../../postgres/server.js';
 import { listDumpArchive } from '../../verify/archive-check.js';
-import { readParts } from '../../verify/parts-check.js';
 import type { BackupPlan, Fact, SourceKind } from '../kind.js';
-import { objectCheck, objectRows } from '../one-object.js';
+import { checkObject, objectRows } from '../one-object.js';
 import { dumpPart, dumpProgram, serverFact } from './dump.js';
 import { restoreDatabaseBackup } from './restore.js';
 import { testDatabaseBackup } from './restore-test.js';
@@ -31,12 +29,7 @@ export const databaseKind: SourceKind<DatabaseManifest, DatabaseBackupSettings> 
     async deep(manifest, settings, ctx) {
       // Chosen before the download, so a client that cannot read the archive fails first.
       const pgRestore = await restoreProgram(manifest, settings.client, ctx);
-      const part = {
-        object: manifest.object,
-        read: (archive: Readable) => listDumpArchive(archive, pgRestore),
-      };
-      const reader = { store: ctx.store, decryption: settings.decryption, signal: ctx.signal };
-      return objectCheck(manifest.object, await readParts([part], manifest, reader));
+      return checkObject(manifest, settings, ctx, (archive) => listDumpArchive(archive, pgRestore));
     },
     rows: () => ({ facts: [], tables: [] }),
   },

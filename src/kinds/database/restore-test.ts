@@ -48,13 +48,7 @@ export async function testDatabaseBackup(
   const server = scratchServer(settings);
   const version = await checkScratchServer(server, ctx.signal);
   const part = databasePart(manifest);
-  const pgRestore = await choosePgRestore(
-    manifest,
-    manifest.source.serverVersion,
-    settings.client,
-    ctx,
-    version,
-  );
+  const pgRestore = await choosePgRestore(manifest, settings.client, ctx, version);
   const run: ScratchRun = { settings, ctx, server, pgRestore };
   const test: DatabaseTest = { part, scratch: scratchName(settings.name), phases, checks: [] };
   const options = { checks: settings.checks, keepOwners: false, noTablespaces: false };

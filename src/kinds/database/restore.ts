@@ -11,7 +11,7 @@
  */
 import { formatCount } from '../../core/format.js';
 import type { DatabaseManifest } from '../../core/manifest.js';
-import type { RestoreSettings } from '../../core/settings.js';
+import type { DatabaseRestoreSettings, RestoreSettings } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import { confirmMismatch } from '../../inputs/restore.js';
 import { prepareReplacement } from '../../postgres/replace.js';
@@ -37,40 +37,37 @@ export async function restoreDatabaseBackup(
   ctx: RunContext,
   phases: Phases,
 ): Promise<KindRun> {
-  if (settings.into === 'path') {
-    throw new Error(
-      'target-path takes a files backup; this backup is a database dump: give database-url',
-    );
-  }
-  refuseServerInputs(settings, [], manifest.source.database);
-  const target = settings.database;
-  if (settings.confirm !== target.database) {
-    throw confirmMismatch(settings.confirm, target.database);
-  }
+  const into = intoDatabase(
+    settings,
+    'target-path takes a files backup; this backup is a database dump: give database-url',
+  );
+  refuseServerInputs(into, [], manifest.source.database);
+  const target = into.database;
+  if (into.confirm !== target.database) throw confirmMismatch(into.confirm, target.database);
   const state = await inspectTarget(target, ctx.signal);
-  if (state.tables > 0 && !settings.clean) {
+  if (state.tables > 0 && !into.clean) {
     throw new Error(notEmptyLine([{ database: target.database, tables: state.tables }]));
   }
-  const replacement = settings.clean
+  const replacement = into.clean
     ? await prepareReplacement(target, ctx.log, ctx.signal)
     : undefined;
   const part = databasePart(manifest);
-  const pgRestore = await choosePgRestore(
-    manifest,
-    manifest.source.serverVersion,
-    settings.client,
-    ctx,
-    state.server,
-  );
+  const pgRestore = await choosePgRestore(manifest, settings.client, ctx, state.server);
   const restored: Restored = { part, target, state, replacement, outcome: 'untouched' };
   return {
-    run: () => restoreOne({ settings, ctx, pgRestore, phases, restored }),
+    run: () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }),
     problems: () => {
       const differing = restored.comparison?.differing ?? [];
       return differing.length > 0 ? [differenceLine(differing)] : [];
     },
     rows: () => restoreRows(restored),
   };
+}
+
+/** The settings of a restore into a database: this backup needs one, not a folder. */
+export function intoDatabase(settings: RestoreSettings, refusal: string): DatabaseRestoreSettings {
+  if (settings.into === 'path') throw new Error(refusal);
+  return settings;
 }
 
 function restoreRows(restored: Restored): RestoreRows {

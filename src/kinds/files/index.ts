@@ -2,7 +2,6 @@
  * A directory tree (`source: files`): one POSIX tar of `paths`, with the count, bytes and list
  * digest of its entries, which every read of it is checked against.
  */
-import type { Readable } from 'node:stream';
 import { InputError } from '../../core/errors.js';
 import { formatCount } from '../../core/format.js';
 import { objectExtension, objectKey } from '../../core/layout.js';
@@ -13,9 +12,8 @@ import { filesMismatch } from '../../files/digest.js';
 import { packTree, walkFiles } from '../../files/tar-source.js';
 import type { ObjectPart } from '../../pipeline/store-all.js';
 import { readTarArchive } from '../../verify/archive-check.js';
-import { readParts } from '../../verify/parts-check.js';
 import type { BackupPlan, SourceKind } from '../kind.js';
-import { objectCheck, objectRows } from '../one-object.js';
+import { checkObject, objectRows } from '../one-object.js';
 import { restoreFiles, testFiles } from './restore.js';
 
 export const filesKind: SourceKind<FilesManifest, FilesBackupSettings> = {
@@ -24,20 +22,14 @@ export const filesKind: SourceKind<FilesManifest, FilesBackupSettings> = {
   backup: { plan: planBackup, rows: (manifest) => objectRows(manifest.object) },
   verify: {
     rules: () => [],
-    async deep(manifest, settings, ctx) {
-      const part = {
-        object: manifest.object,
-        read: async (archive: Readable) => {
-          const contents = await readTarArchive(archive);
-          const mismatch =
-            manifest.files && contents.files && filesMismatch(manifest.files, contents.files);
-          if (mismatch) throw new Error(mismatch);
-          return contents;
-        },
-      };
-      const reader = { store: ctx.store, decryption: settings.decryption, signal: ctx.signal };
-      return objectCheck(manifest.object, await readParts([part], manifest, reader));
-    },
+    deep: (manifest, settings, ctx) =>
+      checkObject(manifest, settings, ctx, async (archive) => {
+        const contents = await readTarArchive(archive);
+        const mismatch =
+          manifest.files && contents.files && filesMismatch(manifest.files, contents.files);
+        if (mismatch) throw new Error(mismatch);
+        return contents;
+      }),
     rows: () => ({ facts: [], tables: [] }),
   },
   async restoreTest(manifest, settings, ctx, phases) {

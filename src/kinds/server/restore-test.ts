@@ -66,8 +66,7 @@ export async function testServerBackup(
     );
   }
   const version = await checkScratchServer(server, ctx.signal);
-  const { serverVersion } = manifest.source;
-  const pgRestore = await choosePgRestore(manifest, serverVersion, settings.client, ctx, version);
+  const pgRestore = await choosePgRestore(manifest, settings.client, ctx, version);
   // Scratch names `restore_test_<set>_<hex>_<n>`: the set cut so that any n fits in 63 bytes.
   const base = scratchName(settings.name.slice(0, 34));
   const test: ServerTest = {

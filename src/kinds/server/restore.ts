@@ -39,6 +39,7 @@ import {
 } from '../../restore/restore-database.js';
 import { restoreTargets, type DatabasePair } from '../../restore/targets.js';
 import type { KindRun, RestoreRows } from '../kind.js';
+import { intoDatabase } from '../database/restore.js';
 import { phaseName, serverDatabasePart } from './parts.js';
 import { rolesLine } from './roles.js';
 
@@ -63,30 +64,28 @@ export async function restoreServerBackup(
   ctx: RunContext,
   phases: Phases,
 ): Promise<KindRun> {
-  if (settings.into === 'path') {
-    throw new Error(
-      'this is a server backup: give database-url (the server to restore into) instead of target-path',
-    );
-  }
-  const pairs = restoreTargets(manifest, settings);
-  if (settings.restoreGlobals && !manifest.globals) {
+  const into = intoDatabase(
+    settings,
+    'this is a server backup: give database-url (the server to restore into) instead of target-path',
+  );
+  const pairs = restoreTargets(manifest, into);
+  if (into.restoreGlobals && !manifest.globals) {
     throw new Error(
       `restore-globals: backup ${manifest.id} holds no globals (made with globals: false); restore it without restore-globals`,
     );
   }
-  const server = settings.database;
-  const { databases, version } = await checkTargets(server, settings, ctx, manifest, pairs);
-  const { serverVersion: dumpedFrom } = manifest.source;
-  const pgRestore = await choosePgRestore(manifest, dumpedFrom, settings.client, ctx, version);
+  const server = into.database;
+  const { databases, version } = await checkTargets(server, into, ctx, manifest, pairs);
+  const pgRestore = await choosePgRestore(manifest, into.client, ctx, version);
   const run: ServerRestore = {
     manifest,
-    settings,
+    settings: into,
     server,
     ctx,
     phases,
     pgRestore,
     databases,
-    roles: settings.restoreGlobals ? manifest.globals : undefined,
+    roles: into.restoreGlobals ? manifest.globals : undefined,
   };
   return {
     run: () => restoreAll(run, pairs),
