@@ -13,6 +13,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import pg from 'pg';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lastErrorLine, runAction } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
@@ -23,7 +24,8 @@ import {
   testS3Endpoint,
 } from './support/env.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
-import { authorizationsFor, examplePolicy, isAllowed } from './support/iam.js';
+import { authorizationsFor, examplePolicy, isAllowed, terraformRoles } from './support/iam.js';
+import { REUSABLE, SOURCES } from './support/workflow-sources.js';
 
 const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 const PREFIX = 'iam-roles';
@@ -315,6 +317,56 @@ describe('the store keeps or archives objects', () => {
         /::error::.*archive storage class.*not damaged.*restore-object/,
       );
       expect(failed.stdout).not.toMatch(/checksum|sha256 mismatch/i);
+    }
+  });
+});
+
+describe("examples/terraform's roles, as the workflows and templates take them", () => {
+  const MAIN = 'repo:acme/infra:ref:refs/heads/main';
+
+  it('are the writer, verifier and pruner the nightly template names, for its jobs', async () => {
+    const roles = await terraformRoles('acme/infra');
+    expect(Object.keys(roles).sort()).toEqual([
+      'backup-action-pruner',
+      'backup-action-verifier',
+      'backup-action-writer',
+    ]);
+    const named = SOURCES.flatMap((s) =>
+      [...s.text.matchAll(/role\/(backup-action-[a-z]+)/g)].map((m) => m[1]),
+    );
+    expect(named.length).toBeGreaterThan(0);
+    for (const name of named) expect(Object.keys(roles)).toContain(name);
+  });
+
+  it("trust the branch's jobs, and the verifier also the restore environment the templates and README name", async () => {
+    const roles = await terraformRoles('acme/infra');
+    expect(roles['backup-action-writer']!.subjects).toEqual([MAIN]);
+    expect(roles['backup-action-pruner']!.subjects).toEqual([MAIN]);
+    expect(roles['backup-action-verifier']!.subjects).toEqual([
+      MAIN,
+      'repo:acme/infra:environment:production-restore',
+    ]);
+    for (const s of SOURCES.filter((x) => /environment: production-restore/.test(x.text)))
+      expect(s.label).toMatch(/manual-restore|README/);
+    // Without a restore environment the verifier trusts the branch alone (the near miss).
+    const none = await terraformRoles('acme/infra', { restore_environment: '' });
+    expect(none['backup-action-verifier']!.subjects).toEqual([MAIN]);
+  });
+
+  it("allow sessions as long as the workflows' longest role-duration-seconds, within AWS's 12 hours", async () => {
+    const roles = await terraformRoles('acme/infra');
+    const durations = REUSABLE.map(
+      (s) =>
+        (
+          parseYaml(s.text) as {
+            on: { workflow_call: { inputs: Record<string, { default?: number }> } };
+          }
+        ).on.workflow_call.inputs['role-duration-seconds']?.default,
+    ).filter((d): d is number => d !== undefined);
+    expect(durations.length).toBeGreaterThan(0);
+    for (const role of Object.values(roles)) {
+      expect(role.maxSessionSeconds).toBeGreaterThanOrEqual(Math.max(...durations));
+      expect(role.maxSessionSeconds).toBeLessThanOrEqual(43_200);
     }
   });
 });

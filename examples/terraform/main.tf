@@ -5,7 +5,7 @@ locals {
   policy_vars = { bucket = var.bucket, prefix = var.prefix }
   roles = {
     writer   = "backup (PutObject, AbortMultipartUpload; no read, no delete)"
-    verifier = "verify-latest and restore-test (list and read)"
+    verifier = "verify-latest, restore-test and restore (list and read)"
     pruner   = "retention-prune (list, read manifests, delete, abort uploads)"
   }
   oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
@@ -114,7 +114,11 @@ data "aws_iam_openid_connect_provider" "github" {
   url   = "https://token.actions.githubusercontent.com"
 }
 
+# Who may take each role, as GitHub's OIDC token names the job: the workflows of one repository
+# on one branch (or environment), and for the verifier also the restore's environment, since a
+# restore reads what verify reads (its job runs in that environment, whose subject is its own).
 data "aws_iam_policy_document" "github_trust" {
+  for_each = local.roles
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
     principals {
@@ -130,7 +134,10 @@ data "aws_iam_policy_document" "github_trust" {
     condition {
       test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = ["repo:${var.github_repository}:${var.github_subject}"]
+      values = compact([
+        "repo:${var.github_repository}:${var.github_subject}",
+        each.key == "verifier" && var.restore_environment != "" ? "repo:${var.github_repository}:environment:${var.restore_environment}" : "",
+      ])
     }
   }
 }
@@ -139,7 +146,9 @@ resource "aws_iam_role" "backup" {
   for_each           = local.roles
   name               = "backup-action-${each.key}"
   description        = "backup-action ${each.value}"
-  assume_role_policy = data.aws_iam_policy_document.github_trust.json
+  assume_role_policy = data.aws_iam_policy_document.github_trust[each.key].json
+  # The jobs ask for credentials as long as they may run (role-duration-seconds): up to 4 hours.
+  max_session_duration = var.max_session_duration
 }
 
 resource "aws_iam_policy" "backup" {

@@ -4,6 +4,6 @@ output "storage" {
 }
 
 output "role_arns" {
-  description = "role-to-assume for aws-actions/configure-aws-credentials, per mode's role."
+  description = "The roles' ARNs: nightly.yml's writer-role-arn, verifier-role-arn and pruner-role-arn (the verifier's also for restore.yml)."
   value       = { for name, role in aws_iam_role.backup : name => role.arn }
 }

@@ -20,6 +20,18 @@ variable "github_subject" {
   default     = "ref:refs/heads/main"
 }
 
+variable "restore_environment" {
+  description = "The GitHub environment restores run in (restore.yml's environment input, the manual-restore template's): the verifier role trusts it too. Empty: no restore through OIDC."
+  type        = string
+  default     = "production-restore"
+}
+
+variable "max_session_duration" {
+  description = "Longest session of each role, in seconds (AWS allows 3600 to 43200): at least the workflows' role-duration-seconds, 14400 for a restore."
+  type        = number
+  default     = 14400
+}
+
 variable "create_oidc_provider" {
   description = "Create the account's GitHub OIDC provider (false when the account already has one)."
   type        = bool

@@ -111,19 +111,36 @@ export interface DatabasePart {
   serverVersion?: string;
 }
 
-/** Every object a backup is made of: what must be present, verified, and deleted with it. */
-export function manifestObjects(manifest: AnyManifest): ObjectRecord[] {
-  switch (manifest.source.kind) {
-    case 'postgres':
-    case 'files':
-      return [(manifest as Manifest).object];
-    case 'server': {
-      const { databases, globals } = manifest as ServerManifest;
-      const objects = databases.map((database) => database.object);
-      return globals ? [...objects, globals.object] : objects;
-    }
-  }
+/** The manifest written for source kind `K`. */
+type ManifestOf<K extends SourceOfManifest> = Extract<AnyManifest, { source: { kind: K } }>;
+
+/** `cases` for the manifest's own source kind: every kind has one, or this does not compile. */
+function bySource<T>(
+  manifest: AnyManifest,
+  cases: { [K in SourceOfManifest]: (manifest: ManifestOf<K>) => T },
+): T {
+  // TypeScript cannot pair a union member with its own case; the keys of `cases` do.
+  return (cases[manifest.source.kind] as (manifest: AnyManifest) => T)(manifest);
 }
+
+/** Every object a backup is made of: what must be present, verified, and deleted with it. */
+export const manifestObjects = (manifest: AnyManifest): ObjectRecord[] =>
+  bySource(manifest, {
+    postgres: (one) => [one.object],
+    files: (one) => [one.object],
+    server: ({ databases, globals }) => [
+      ...databases.map((database) => database.object),
+      ...(globals ? [globals.object] : []),
+    ],
+  });
+
+/** The row counts of each database the backup holds, as recorded (none for a directory tree). */
+export const manifestRowCounts = (manifest: AnyManifest): (Record<string, number> | undefined)[] =>
+  bySource(manifest, {
+    postgres: (one) => [one.rowCounts],
+    files: () => [],
+    server: ({ databases }) => databases.map((database) => database.rowCounts),
+  });
 
 /** Every object's size, summed: a whole backup's size for shrink checks and reports. */
 export const manifestSize = (manifest: AnyManifest): number =>

@@ -35,6 +35,15 @@ export interface NotifySettings {
   heartbeatUrl?: string;
   githubToken?: string;
   failureIssue: boolean;
+  metrics: MetricsSettings;
+}
+
+/** `metrics-file` and `pushgateway-url`: where every run's metrics go, whatever notify-on says. */
+export interface MetricsSettings {
+  /** For node_exporter's textfile collector: an absolute path ending in `.prom`. */
+  file?: string;
+  /** A Pushgateway's base URL, credentials (if any) still in it: a secret. */
+  pushgatewayUrl?: string;
 }
 
 /**

@@ -11,6 +11,7 @@ import { isValidSetName } from '../core/layout.js';
 import { patternProblem } from '../core/name-glob.js';
 import type { CommonSettings, NotifySettings, StorageLocation } from '../core/settings.js';
 import { clientSecrets, readClient } from './client.js';
+import { metricsSecrets, readMetrics } from './metrics.js';
 import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
 
@@ -20,6 +21,7 @@ export function notifySecrets(notify: NotifySettings): string[] {
     notify.webhookUrl,
     notify.heartbeatUrl,
     notify.githubToken,
+    ...metricsSecrets(notify.metrics),
   ].filter((secret): secret is string => Boolean(secret));
 }
 
@@ -28,7 +30,7 @@ export function readCommon(
   cwd: string,
   defaultName: string | undefined,
 ): CommonSettings {
-  const notify = readNotify(inputs);
+  const notify = readNotify(inputs, cwd);
   const client = readClient(inputs);
   const secrets = [...notifySecrets(notify), ...clientSecrets(client)];
   return {
@@ -154,7 +156,7 @@ function readS3(inputs: Inputs) {
   };
 }
 
-export function readNotify(inputs: Inputs): NotifySettings {
+export function readNotify(inputs: Inputs, cwd = process.cwd()): NotifySettings {
   const githubToken = inputs.optional('github-token');
   const failureIssue = inputs.boolean('failure-issue', false);
   if (failureIssue && !githubToken) {
@@ -167,6 +169,7 @@ export function readNotify(inputs: Inputs): NotifySettings {
     heartbeatUrl: inputs.secretUrl('heartbeat-url'),
     githubToken,
     failureIssue,
+    metrics: readMetrics(inputs, cwd),
   };
 }
 

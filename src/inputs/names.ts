@@ -62,6 +62,8 @@ export const INPUT_NAMES = [
   'heartbeat-url',
   'github-token',
   'failure-issue',
+  'metrics-file',
+  'pushgateway-url',
 ] as const;
 
 export type InputName = (typeof INPUT_NAMES)[number];

@@ -4,8 +4,8 @@ import { notifySecrets, readName, readNotify } from './common.js';
 import type { Inputs } from './reader.js';
 
 /** The notify mode needs no storage: only the set's name, the channels and the result. */
-export function readNotifyMode(inputs: Inputs): NotifyModeSettings {
-  const notify = readNotify(inputs);
+export function readNotifyMode(inputs: Inputs, cwd?: string): NotifyModeSettings {
+  const notify = readNotify(inputs, cwd);
   return {
     mode: 'notify',
     name: readName(inputs, undefined),

@@ -1,7 +1,7 @@
 /**
  * Notifications after every mode: Slack, a JSON webhook, a heartbeat (healthchecks.io
- * convention) and a GitHub issue. A channel that cannot be reached is a warning; it never hides
- * or replaces the mode's own result.
+ * convention), a GitHub issue, and the run's metrics. A channel that cannot be reached is a
+ * warning; it never hides or replaces the mode's own result.
  */
 import { errorMessage } from '../core/errors.js';
 import type { RunReport } from '../core/report.js';
@@ -10,6 +10,7 @@ import type { NotifySettings } from '../core/settings.js';
 import { updateFailureIssue } from './github-issue.js';
 import { defaultDelivery, send, type Delivery } from './http.js';
 import { slackMessage, webhookPayload } from './messages.js';
+import { publishMetrics } from './metrics-publish.js';
 
 /** `<url>/start`, `<url>`, `<url>/fail`: the healthchecks.io convention. */
 export function heartbeatUrl(base: string, phase: 'start' | 'success' | 'fail'): string {
@@ -31,17 +32,33 @@ export async function notifyStart(
   ]);
 }
 
-/** Sends what the settings ask for; returns one warning per channel that failed. */
+/**
+ * Sends what the settings ask for, and the metrics whatever notify-on says; returns one warning
+ * per channel that failed.
+ */
 export async function notifyEnd(
   report: RunReport,
   settings: NotifySettings,
   env: NodeJS.ProcessEnv,
   delivery: Delivery = defaultDelivery,
 ): Promise<string[]> {
+  const [metrics, channels] = await Promise.all([
+    publishMetrics(report, settings.metrics, delivery),
+    announce(report, settings, env, delivery),
+  ]);
+  return [...metrics, ...channels];
+}
+
+async function announce(
+  report: RunReport,
+  settings: NotifySettings,
+  env: NodeJS.ProcessEnv,
+  delivery: Delivery,
+): Promise<string[]> {
   if (settings.on === 'never') return [];
   const runUrl = githubRun(env)?.url;
   const announce = settings.on === 'always' || !report.ok;
-  const tasks: (() => Promise<void>)[] = [];
+  const tasks: (() => Promise<unknown>)[] = [];
   const post = (channel: string, url: string, body: unknown) => () =>
     send(channel, url, { method: 'POST', body: JSON.stringify(body) }, delivery);
   if (announce && settings.slackWebhookUrl)
@@ -63,7 +80,7 @@ export async function notifyEnd(
   return collect(tasks);
 }
 
-async function collect(tasks: (() => Promise<void>)[]): Promise<string[]> {
+async function collect(tasks: (() => Promise<unknown>)[]): Promise<string[]> {
   const results = await Promise.allSettled(tasks.map((task) => task()));
   return results.flatMap((result) =>
     result.status === 'rejected' ? [errorMessage(result.reason)] : [],

@@ -32,6 +32,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Run as this (non-root) user, through runuser, e.g. to meet permissions root ignores. */
   user?: string;
+  /** Another copy of the bundle (an action checked out elsewhere, as the runner finds it). */
+  entry?: string;
 }
 
 type Started = Parameters<NonNullable<RunOptions['onStart']>>[0];
@@ -87,7 +89,7 @@ export async function runAction(
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
   try {
-    const { code, stdout, stderr } = await runNode([ACTION_ENTRY], env, options);
+    const { code, stdout, stderr } = await runNode([options.entry ?? ACTION_ENTRY], env, options);
     const outputs = parseOutputs(await readFile(outputFile, 'utf8'));
     const summary = await readFile(summaryFile, 'utf8');
     const report = outputs.report

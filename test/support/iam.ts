@@ -137,3 +137,57 @@ function list(value: OneOrMore): string[] {
 export function accessDeniedXml(request: Authorization): string {
   return `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>User is not authorized to perform: ${request.action} on resource: "${request.resource}" because no identity-based policy allows the ${request.action} action</Message><RequestId>IAMFRONT</RequestId></Error>`;
 }
+
+/** What examples/terraform makes for a repository: each role by name, who may take it, for how long. */
+export interface TerraformRole {
+  subjects: string[];
+  maxSessionSeconds: number;
+}
+
+/**
+ * The roles examples/terraform creates for `repository`, its variables at their defaults (or as
+ * given), read from its HCL: the role names, the trust's OIDC subjects and the maximum session.
+ * The trust's expression is recognised, not evaluated: a change to it fails here, loudly.
+ */
+export async function terraformRoles(
+  repository: string,
+  given: Record<string, string | number> = {},
+): Promise<Record<string, TerraformRole>> {
+  const { parse } = await import('@cdktf/hcl2json');
+  const read = async (file: string) =>
+    (await parse(file, await readFile(path.resolve('examples/terraform', file), 'utf8'))) as Record<
+      string,
+      Record<string, Record<string, Record<string, unknown>[]>>
+    >;
+  const [main, variables] = await Promise.all([read('main.tf'), read('variables.tf')]);
+  const declared = (variables.variable ?? {}) as unknown as Record<string, { default?: unknown }[]>;
+  const vars = Object.fromEntries(
+    Object.entries(declared).map(([k, v]) => [k, given[k] ?? v[0]?.default]),
+  );
+  const roles = Object.keys((main.locals as unknown as { roles: object }[])[0]!.roles);
+  const role = main.resource!.aws_iam_role!.backup![0] as Record<string, string>;
+  const trust = main.data!.aws_iam_policy_document!.github_trust![0] as {
+    statement: { condition: { variable: string; values: string }[] }[];
+  };
+  const sub = trust.statement[0]!.condition.find((c) => c.variable.endsWith(':sub'))!.values;
+  const expected =
+    '${compact([ "repo:${var.github_repository}:${var.github_subject}", each.key == "verifier" && var.restore_environment != "" ? "repo:${var.github_repository}:environment:${var.restore_environment}" : "", ])}';
+  if (
+    sub.replace(/\s+/g, ' ') !== expected ||
+    role.max_session_duration !== '${var.max_session_duration}'
+  )
+    throw new Error("examples/terraform's trust or session changed: terraformRoles must learn it");
+  const branch = `repo:${repository}:${String(vars.github_subject)}`;
+  const restore = vars.restore_environment
+    ? `repo:${repository}:environment:${String(vars.restore_environment)}`
+    : '';
+  return Object.fromEntries(
+    roles.map((name) => [
+      role.name!.replace('${each.key}', name),
+      {
+        subjects: [branch, ...(name === 'verifier' && restore ? [restore] : [])],
+        maxSessionSeconds: Number(vars.max_session_duration),
+      },
+    ]),
+  );
+}

@@ -44,6 +44,9 @@ export async function startRecorder(): Promise<Recorder> {
       };
       if (path.startsWith('/broken')) return json(500, { error: 'down' });
       if (!path.startsWith('/api/')) return json(200, { ok: true });
+      // A simulated job's GITHUB_TOKEN without issues: write (test/support/caller-repo.ts).
+      if (req.method !== 'GET' && req.headers.authorization?.includes('ghs_simulated_read'))
+        return json(403, { message: 'Resource not accessible by integration' });
       github(req.method ?? '', path.slice('/api'.length), body, issues, json);
     });
   });

@@ -13,16 +13,19 @@ const SECRET_INPUTS = [
   'webhook-url',
   'heartbeat-url',
   'github-token',
+  'pushgateway-url',
 ];
 
 /** Every secret the suite has handed to a run, for the checks of notification bodies. */
 const seen = new Set<string>();
 
-/** The secret values among a run's inputs: whole values, and a database URL's password. */
+/** The secret values among a run's inputs: whole values, and the passwords in URLs. */
 export function secretsOf(inputs: Record<string, string>): string[] {
   const secrets = SECRET_INPUTS.map((name) => inputs[name] ?? '');
-  const password = passwordOf(inputs['database-url']);
-  if (password) secrets.push(password, decodeURIComponent(password));
+  for (const url of [inputs['database-url'], inputs['pushgateway-url']]) {
+    const password = passwordOf(url);
+    if (password) secrets.push(password, decodeURIComponent(password));
+  }
   // Short values (a test's "x") would match by chance; real secrets are long.
   const found = secrets.map((s) => s.trim()).filter((s) => s.length >= 8);
   for (const secret of found) seen.add(secret);

@@ -1,0 +1,287 @@
+/**
+ * What a run tells Prometheus: every metric the tool writes, the figures each mode's report gives
+ * them, and how a run's samples merge with what earlier runs left (in a metrics file or a
+ * Pushgateway group). Pure: the sinks (metrics-file.ts, pushgateway.ts) do the I/O.
+ *
+ * Every series is labelled with the set and the mode, and nothing else but a store (for metrics
+ * about one store): never an id or a time, so a set has a handful of series whatever it holds.
+ */
+import { idTime } from '../core/ids.js';
+import { manifestRowCounts, parseManifest, type AnyManifest } from '../core/manifest.js';
+import type { RunReport } from '../core/report.js';
+import { MODES, type Mode } from '../core/settings.js';
+import { seriesKey, type Family, type Sample } from './exposition.js';
+
+export const METRIC_PREFIX = 'backup_action_';
+
+interface Definition extends Family {
+  /** The modes whose runs write it (`copy`: reserved for the copy mode, which comes later). */
+  modes: readonly string[];
+}
+
+const EVERY_MODE = MODES;
+
+/** Every metric, by name. The docs (docs/monitoring.md) and the example alerts use these names. */
+export const METRICS = {
+  backup_action_last_run_timestamp_seconds: {
+    help: 'When the last run of this mode for this set ended, as a Unix time.',
+    type: 'gauge',
+    modes: EVERY_MODE,
+  },
+  backup_action_last_run_success: {
+    help: 'Whether the last run of this mode for this set succeeded (1) or failed or was cancelled (0).',
+    type: 'gauge',
+    modes: EVERY_MODE,
+  },
+  backup_action_last_run_duration_seconds: {
+    help: 'How long the last run of this mode for this set took, from reading its inputs to its report.',
+    type: 'gauge',
+    modes: EVERY_MODE,
+  },
+  backup_action_last_success_timestamp_seconds: {
+    help: 'When the last successful run of this mode for this set ended, as a Unix time.',
+    type: 'gauge',
+    modes: EVERY_MODE,
+  },
+  backup_action_backup_size_bytes: {
+    help: 'Size as stored of the backup the last successful backup run made, every object together.',
+    type: 'gauge',
+    modes: ['backup'],
+  },
+  backup_action_backup_previous_size_bytes: {
+    help: 'Size as stored of the backup made by the successful backup run before the last one.',
+    type: 'gauge',
+    modes: ['backup'],
+  },
+  backup_action_backup_duration_seconds: {
+    help: 'How long the last successful backup took to dump, compress, encrypt and upload.',
+    type: 'gauge',
+    modes: ['backup'],
+  },
+  backup_action_backup_tables: {
+    help: 'Tables whose rows the last successful backup recorded in its manifest.',
+    type: 'gauge',
+    modes: ['backup'],
+  },
+  backup_action_backup_rows: {
+    help: 'Rows the last successful backup recorded in its manifest (exact or estimated, as row-counts says).',
+    type: 'gauge',
+    modes: ['backup'],
+  },
+  backup_action_latest_backup_timestamp_seconds: {
+    help: 'When the newest backup was made, as a Unix time: the one just made (backup) or the newest complete one found (verify-latest).',
+    type: 'gauge',
+    modes: ['backup', 'verify-latest'],
+  },
+  backup_action_latest_backup_age_seconds: {
+    help: 'Age of the newest complete backup when verify-latest last looked.',
+    type: 'gauge',
+    modes: ['verify-latest'],
+  },
+  backup_action_latest_backup_size_bytes: {
+    help: 'Size as stored of the newest complete backup when verify-latest last looked.',
+    type: 'gauge',
+    modes: ['verify-latest'],
+  },
+  backup_action_restore_duration_seconds: {
+    help: 'Recovery time of the last restore: download, restore and checks (the restore-seconds output).',
+    type: 'gauge',
+    modes: ['restore-test', 'restore'],
+  },
+  backup_action_restore_tables: {
+    help: 'Tables the last restore restored and compared.',
+    type: 'gauge',
+    modes: ['restore-test', 'restore'],
+  },
+  backup_action_restore_checks_passed: {
+    help: 'Checks (row counts, SQL) that passed in the last restore-test that ran them.',
+    type: 'gauge',
+    modes: ['restore-test'],
+  },
+  backup_action_restore_checks_failed: {
+    help: 'Checks (row counts, SQL) that failed in the last restore-test that ran them.',
+    type: 'gauge',
+    modes: ['restore-test'],
+  },
+  backup_action_prune_kept_backups: {
+    help: 'Complete backups the last retention-prune kept.',
+    type: 'gauge',
+    modes: ['retention-prune'],
+  },
+  backup_action_prune_deleted_backups: {
+    help: 'Backups the last retention-prune deleted (a dry run deletes none and reports none).',
+    type: 'gauge',
+    modes: ['retention-prune'],
+  },
+  backup_action_copy_lag_seconds: {
+    help: "How far a store's newest copy is behind the set's newest backup, labelled by store.",
+    type: 'gauge',
+    modes: ['copy'],
+  },
+} as const satisfies Record<string, Definition>;
+
+export type MetricName = keyof typeof METRICS;
+
+export function isMetricName(name: string): name is MetricName {
+  return Object.hasOwn(METRICS, name);
+}
+
+/** Our families: the tool's prefix. Names from a newer version of the tool are kept as read. */
+export const isOurs = (name: string): boolean => name.startsWith(METRIC_PREFIX);
+
+/** HELP and TYPE of a family: ours as defined, one read from a file as it was read. */
+export function familyOf(read: ReadonlyMap<string, Family>): (name: string) => Family {
+  return (name) =>
+    isMetricName(name) ? METRICS[name] : (read.get(name) ?? { help: name, type: 'untyped' });
+}
+
+type Figure = readonly [MetricName, number | undefined];
+
+const MODE_FIGURES: { [M in Mode]: (report: RunReport) => Figure[] } = {
+  backup: backupFigures,
+  'verify-latest': verifyFigures,
+  'restore-test': (report) => [...restoreFigures(report), ...checkFigures(report)],
+  restore: restoreFigures,
+  'retention-prune': pruneFigures,
+  notify: () => [],
+};
+
+/**
+ * The run's samples, labelled with its set and mode; none for a run that has no set (its inputs
+ * were refused before the set was known). A figure the report does not give is left out, so the
+ * value an earlier run wrote stands (a failed backup keeps the last good backup's size).
+ */
+export function runSamples(report: RunReport): Sample[] {
+  const mode = MODES.find((known) => known === report.mode);
+  const finishedMs = Date.parse(report.finishedAt);
+  const startedMs = Date.parse(report.startedAt);
+  if (!report.name || !mode || !Number.isFinite(finishedMs) || !Number.isFinite(startedMs)) {
+    return [];
+  }
+  const finished = finishedMs / 1000;
+  const figures: Figure[] = [
+    ['backup_action_last_run_timestamp_seconds', finished],
+    ['backup_action_last_run_success', report.ok ? 1 : 0],
+    ['backup_action_last_run_duration_seconds', Math.max(0, finishedMs - startedMs) / 1000],
+    ['backup_action_last_success_timestamp_seconds', report.ok ? finished : undefined],
+    ...MODE_FIGURES[mode](report),
+  ];
+  const labels = { set: report.name, mode };
+  return figures.flatMap(([name, value]) =>
+    value === undefined || !Number.isFinite(value) ? [] : [{ name, labels, value }],
+  );
+}
+
+/**
+ * When a run reports the first metric of a pair, the value it replaces becomes the second: a
+ * backup's size and the size before it, so that an alert sees a shrink without a query over time.
+ */
+const CARRIED: readonly (readonly [MetricName, MetricName])[] = [
+  ['backup_action_backup_size_bytes', 'backup_action_backup_previous_size_bytes'],
+];
+
+/** What earlier runs left, with this run's samples in place of theirs; every other series kept. */
+export function mergeRun(previous: readonly Sample[], run: readonly Sample[]): Sample[] {
+  const merged = new Map(previous.map((sample) => [seriesKey(sample), sample]));
+  for (const sample of run) {
+    const key = seriesKey(sample);
+    const pair = CARRIED.find(([from]) => from === sample.name);
+    if (pair) {
+      const before = { name: pair[1], labels: sample.labels };
+      const old = merged.get(key);
+      if (old) merged.set(seriesKey(before), { ...before, value: old.value });
+      else merged.delete(seriesKey(before));
+    }
+    merged.set(key, sample);
+  }
+  return [...merged.values()];
+}
+
+function output(report: RunReport, name: string): number | undefined {
+  const value = report.outputs[name];
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** A backup id's time (the UTC time the backup began, as its manifest's createdAt), in seconds. */
+function idSeconds(report: RunReport, name: string): number | undefined {
+  const id = report.outputs[name];
+  const time = typeof id === 'string' ? idTime(id) : undefined;
+  return time && time.getTime() / 1000;
+}
+
+/** The manifest the report carries, checked as strictly as one read from a store. */
+function reportManifest(report: RunReport): AnyManifest | undefined {
+  const manifest = report.details.manifest;
+  if (manifest === undefined) return undefined;
+  try {
+    return parseManifest(JSON.stringify(manifest), 'the run report', report.name);
+  } catch {
+    return undefined;
+  }
+}
+
+function backupFigures(report: RunReport): Figure[] {
+  const counts = rowTotals(reportManifest(report));
+  return [
+    ['backup_action_backup_size_bytes', output(report, 'size-bytes')],
+    ['backup_action_backup_duration_seconds', output(report, 'duration-seconds')],
+    ['backup_action_backup_tables', counts?.tables],
+    ['backup_action_backup_rows', counts?.rows],
+    ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'backup-id')],
+  ];
+}
+
+/** Tables and rows every database of the backup recorded; none when no count was taken. */
+function rowTotals(
+  manifest: AnyManifest | undefined,
+): { tables: number; rows: number } | undefined {
+  if (!manifest) return undefined;
+  const counted = manifestRowCounts(manifest).filter((counts) => counts !== undefined);
+  if (counted.length === 0) return undefined;
+  const values = counted.flatMap((counts) => Object.values(counts));
+  return { tables: values.length, rows: values.reduce((sum, rows) => sum + rows, 0) };
+}
+
+function verifyFigures(report: RunReport): Figure[] {
+  return [
+    ['backup_action_latest_backup_age_seconds', output(report, 'age-seconds')],
+    ['backup_action_latest_backup_size_bytes', output(report, 'size-bytes')],
+    ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'latest-id')],
+  ];
+}
+
+function restoreFigures(report: RunReport): Figure[] {
+  return [
+    ['backup_action_restore_duration_seconds', output(report, 'restore-seconds')],
+    ['backup_action_restore_tables', output(report, 'restored-tables')],
+  ];
+}
+
+/** The checks' verdicts: one database's (`checks`) or each database's of a server backup. */
+function checkFigures(report: RunReport): Figure[] {
+  const { checks, databases } = report.details;
+  const lists = [checks, ...(Array.isArray(databases) ? databases : []).map(checksOf)];
+  const present = lists.filter((list): list is unknown[] => Array.isArray(list));
+  if (present.length === 0) return [];
+  const verdicts = present.flat().map((check) => (isRecord(check) ? check.passed : undefined));
+  return [
+    ['backup_action_restore_checks_passed', verdicts.filter((passed) => passed === true).length],
+    ['backup_action_restore_checks_failed', verdicts.filter((passed) => passed === false).length],
+  ];
+}
+
+function checksOf(database: unknown): unknown {
+  return isRecord(database) ? database.checks : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function pruneFigures(report: RunReport): Figure[] {
+  const dryRun = report.details.dryRun === true;
+  return [
+    ['backup_action_prune_kept_backups', output(report, 'kept')],
+    ['backup_action_prune_deleted_backups', dryRun ? undefined : output(report, 'deleted')],
+  ];
+}

@@ -1,0 +1,95 @@
+/**
+ * A Pushgateway, for runs that no Prometheus scrapes (CronJobs, CI runners): the run's metrics go
+ * to the group of its set and mode, under the job `backup-action`. The group is read back first
+ * and merged as a metrics file is, so the size before the last backup can be told; the push is a
+ * POST, which replaces only the metrics it holds, so a failed run leaves the group's last success
+ * time and last backup size as they were even when the group could not be read.
+ */
+import { errorMessage } from '../core/errors.js';
+import { parseExposition, renderExposition, type Family, type Sample } from './exposition.js';
+import { DeliveryError, send, type Delivery } from './http.js';
+import { familyOf, isOurs, mergeRun } from './metrics.js';
+
+export const PUSH_JOB = 'backup-action';
+
+const CHANNEL = 'pushgateway-url';
+
+/** The gateway's URL without credentials, and the credentials as a Basic authorization header. */
+export function gatewayTarget(base: string): { url: string; headers: Record<string, string> } {
+  const url = new URL(base);
+  const headers: Record<string, string> = {};
+  if (url.username || url.password) {
+    const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers.authorization = `Basic ${Buffer.from(user).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
+  url.pathname = url.pathname.replace(/\/+$/, '');
+  return { url: url.href.replace(/\/$/, ''), headers };
+}
+
+/**
+ * The group's path: the set's name in base64 (URL-safe), as the Pushgateway accepts any label
+ * value, so that no name can be taken for a path segment of another meaning.
+ */
+export function groupPath(set: string, mode: string): string {
+  const encoded = Buffer.from(set).toString('base64url') || '=';
+  return `/metrics/job/${PUSH_JOB}/set@base64/${encoded}/mode/${encodeURIComponent(mode)}`;
+}
+
+/** Pushes the run's samples (all of one set and mode). Returns a warning, or throws when nothing was pushed. */
+export async function pushMetrics(
+  base: string,
+  run: readonly Sample[],
+  delivery: Delivery,
+): Promise<string[]> {
+  const set = run[0]?.labels.set;
+  const mode = run[0]?.labels.mode;
+  if (set === undefined || mode === undefined) return [];
+  const { url, headers } = gatewayTarget(base);
+  const warnings: string[] = [];
+  let previous: Sample[] = [];
+  let families = new Map<string, Family>();
+  try {
+    const parsed = parseExposition(
+      await send(CHANNEL, `${url}/metrics`, { method: 'GET', headers }, delivery),
+      isOurs,
+    );
+    previous = parsed.samples.flatMap((sample) => inGroup(sample, set, mode));
+    families = parsed.families;
+  } catch (error) {
+    warnings.push(
+      `the group could not be read back ${reason(error)}; pushed without the previous backup size`,
+    );
+  }
+  const body = renderExposition(mergeRun(previous, run), familyOf(families));
+  try {
+    await send(
+      CHANNEL,
+      `${url}${groupPath(set, mode)}`,
+      {
+        method: 'POST',
+        body,
+        headers: { ...headers, 'content-type': 'text/plain; version=0.0.4' },
+      },
+      delivery,
+    );
+  } catch (error) {
+    throw new Error(`the metrics were not pushed ${reason(error)}`);
+  }
+  return warnings;
+}
+
+const ADDED = ['job', 'instance'];
+
+/** A sample of the group, without the labels the gateway adds (job, instance). */
+function inGroup(sample: Sample, set: string, mode: string): Sample[] {
+  const { job, set: itsSet, mode: itsMode } = sample.labels;
+  if (job !== PUSH_JOB || itsSet !== set || itsMode !== mode) return [];
+  const labels = Object.entries(sample.labels).filter(([name]) => !ADDED.includes(name));
+  return [{ ...sample, labels: Object.fromEntries(labels) }];
+}
+
+function reason(error: unknown): string {
+  return error instanceof DeliveryError ? error.reason : `(${errorMessage(error)})`;
+}
