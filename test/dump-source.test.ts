@@ -7,9 +7,11 @@
 import { text } from 'node:stream/consumers';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { BackupSettings } from '../src/core/settings.js';
+import type { DatabaseBackupSettings } from '../src/core/settings.js';
+import { dumpProgram } from '../src/kinds/database/dump.js';
 import { readSettings } from '../src/modes/index.js';
 import { openDumpSource, planDump } from '../src/postgres/dump.js';
+import { serverVersion, withConnection } from '../src/postgres/server.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 
 let db: FreshDatabase;
@@ -28,10 +30,14 @@ it.each(['output', 'direct'] as const)(
   'every byte arrives when the dump is read (%s) a second after it was opened',
   async (way) => {
     const inputs: Record<string, string> = { storage: '/unused', 'database-url': db.url };
-    const settings = (await readSettings((name) => inputs[name] ?? '', '/work')) as BackupSettings;
+    const settings = await readSettings((name) => inputs[name] ?? '', '/work');
+    expect(settings).toMatchObject({ mode: 'backup', kind: 'database' });
+    const { database, client } = settings as DatabaseBackupSettings;
     const signal = new AbortController().signal;
-    const plan = await planDump(settings, settings.database!, { log, env: process.env, signal });
-    const source = await openDumpSource(settings, settings.database!, plan);
+    const server = await withConnection(database, serverVersion, signal);
+    const program = await dumpProgram('pg_dump', server, client, { log, env: process.env });
+    const plan = await planDump(database, program, signal);
+    const source = await openDumpSource(settings as DatabaseBackupSettings, database, plan);
     try {
       await delay(1000);
       const bytes = way === 'output' ? source.output : source.direct!().stdout;

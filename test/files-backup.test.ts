@@ -23,9 +23,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFilesSource } from '../src/files/tar-source.js';
+import { packTree, walkFiles, type FilesOptions } from '../src/files/tar-source.js';
 import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
 import { unwrapByHand } from './support/by-hand.js';
+
+/** The files source as a backup opens it: the tree walked first, then packed. */
+const openFiles = async (options: FilesOptions) => packTree(await walkFiles(options), options);
 
 const run = promisify(execFile);
 const LONG = 'a-folder-name-that-goes-on-and-on-'.repeat(4);
@@ -133,6 +136,20 @@ describe('a files backup', () => {
     expect(tested.summary).toMatch(/\| Entries \/ bytes \| 11 \/ 293 KiB \|/);
   });
 
+  it('refuses checks in one line: they run in a restored database, and a files backup has none', async () => {
+    const tested = await runAction({
+      mode: 'restore-test',
+      storage: store,
+      name: 'site',
+      'age-identity': identity,
+      checks: 'public.orders >= 1',
+    });
+    expect(tested.code).not.toBe(0);
+    expect(lastErrorLine(tested)).toBe(
+      'Input "checks": run in a restored database; this backup is of files',
+    );
+  });
+
   it('restores into a target path with confirm, refusing a non-empty one without clean', async () => {
     const target = path.join(work, 'restored');
     const restored = await runAction({
@@ -216,7 +233,7 @@ describe('files that change or cannot be read', () => {
     await writeFile(path.join(dir, 'a-large.bin'), Buffer.alloc(8 << 20, 1));
     await writeFile(path.join(dir, 'goes.txt'), 'gone soon');
     const warnings: string[] = [];
-    const source = await openFilesSource({
+    const source = await openFiles({
       paths: ['.'],
       exclude: [],
       cwd: dir,
@@ -234,7 +251,7 @@ describe('files that change or cannot be read', () => {
     const dir = await mkdtemp(path.join(work, 'shrink-'));
     const file = path.join(dir, 'rotated.log');
     await writeFile(file, Buffer.alloc(32 << 20, 1));
-    const source = await openFilesSource({
+    const source = await openFiles({
       paths: ['.'],
       exclude: [],
       cwd: dir,

@@ -7,7 +7,11 @@ import { readSettings } from '../src/modes/index.js';
 import { parseCheck } from '../src/inputs/checks.js';
 import { Inputs } from '../src/inputs/reader.js';
 import { parseDuration } from '../src/core/duration.js';
-import type { BackupSettings, RestoreTestSettings } from '../src/core/settings.js';
+import type {
+  BackupSettings,
+  DatabaseBackupSettings,
+  RestoreTestSettings,
+} from '../src/core/settings.js';
 import { BAD_INPUTS, DB } from './support/bad-inputs.js';
 
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -25,7 +29,7 @@ describe('backup settings', () => {
       mode: 'backup',
       name: 'shop_main',
       storage: { kind: 's3', bucket: 'my-bucket', prefix: 'nightly/db' },
-      source: 'postgres',
+      kind: 'database',
       compression: 'zstd',
       rowCounts: 'exact',
       database: {
@@ -80,7 +84,7 @@ describe('backup settings', () => {
       'database-url': DB,
       'age-recipients': `# ops team\n${RECIPIENT}\n`,
       'pg-dump-args': '--exclude-table=audit.*\n--no-comments',
-    })) as BackupSettings;
+    })) as DatabaseBackupSettings;
     expect(settings.encryption).toEqual({ recipients: [RECIPIENT] });
     expect(settings.pgDumpArgs).toEqual(['--exclude-table=audit.*', '--no-comments']);
   });
@@ -175,8 +179,10 @@ describe('the input reader', () => {
 
 describe('server backup settings (databases)', () => {
   const base = { storage: '/b', 'database-url': DB };
-  const server = async (inputs: Record<string, string>) =>
-    ((await read({ ...base, ...inputs })) as BackupSettings).server;
+  const server = async (inputs: Record<string, string>) => {
+    const settings = (await read({ ...base, ...inputs })) as BackupSettings;
+    return settings.kind === 'server' ? settings.server : undefined;
+  };
   const refusal = async (inputs: Record<string, string>) =>
     read({ ...base, ...inputs }).then(
       () => 'accepted',
@@ -184,6 +190,10 @@ describe('server backup settings (databases)', () => {
     );
 
   it('without databases backs up the one database, as before', async () => {
+    expect(await read(base)).toMatchObject({
+      kind: 'database',
+      database: { database: 'Shop_Main' },
+    });
     expect(await server({})).toBeUndefined();
     expect(await server({ globals: 'auto' })).toBeUndefined();
   });

@@ -13,6 +13,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['index.ts', 'main.ts', 'cli.ts'],
   ['run.ts'],
   ['modes'],
+  ['kinds'],
   ['inputs', 'verify', 'restore', 'retention', 'files'],
   ['pipeline', 'postgres', 'storage', 'notify'],
   ['process'],

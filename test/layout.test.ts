@@ -10,11 +10,11 @@ import {
   objectExtension,
   objectKey,
 } from '../src/core/layout.js';
-import { parseManifest, serializeManifest, type Manifest } from '../src/core/manifest.js';
+import { parseManifest, serializeManifest, type DatabaseManifest } from '../src/core/manifest.js';
 
 const ID = '20261122T030000Z-a1b2c3';
 
-function manifest(overrides: Partial<Manifest> = {}): Manifest {
+function manifest(overrides: Partial<DatabaseManifest> = {}): DatabaseManifest {
   return {
     version: 1,
     id: ID,
@@ -205,6 +205,21 @@ describe('manifests', () => {
     ],
     ['a bad time', serializeManifest(manifest({ createdAt: 'yesterday' })), /createdAt/],
     ['a string row count', JSON.stringify({ ...manifest(), rowCounts: { t: '3' } }), /rowCounts/],
+    // Each source is written in one format: a mix was never written, and would pick the wrong kind.
+    [
+      'a database dump as a tar',
+      JSON.stringify({
+        ...manifest(),
+        format: 'tar',
+        object: { key: `shop/${ID}.tar.zst.age`, size: 10, sha256: 'a'.repeat(64) },
+      }),
+      /bad format/,
+    ],
+    [
+      'files as a pg_dump archive',
+      JSON.stringify({ ...manifest(), source: { kind: 'files' }, rowCounts: undefined }),
+      /bad format/,
+    ],
   ])('refuses %s, naming the key', (_label, text, reason) => {
     expect(() => parseManifest(text, 'shop/x.manifest.json', 'shop')).toThrow(
       /^corrupt manifest shop\/x\.manifest\.json: /,

@@ -7,18 +7,19 @@
 import { describe, expect, it } from 'vitest';
 import { databaseFileName, databaseObjectKey, globalsObjectKey } from '../src/core/layout.js';
 import {
-  isServerManifest,
   ManifestError,
   manifestObjects,
   parseManifest,
   serializeManifest,
   type AnyManifest,
-  type Manifest,
+  type DatabaseManifest,
+  type FilesManifest,
   type ServerManifest,
 } from '../src/core/manifest.js';
 
 const KEY = 'shop/20261101T020000Z-a1b2c3.manifest.json';
-const VALID: Manifest = {
+/** Every field a manifest of one object may hold, those of a files backup too. */
+const VALID: DatabaseManifest & Pick<FilesManifest, 'files'> = {
   version: 1,
   id: '20261101T020000Z-a1b2c3',
   name: 'shop',
@@ -153,7 +154,7 @@ function mutate(next: () => number, valid: AnyManifest = VALID): string {
 function expectUsable(m: AnyManifest): void {
   expect(m.version).toBe(1);
   expect(m.name).toBe('shop');
-  const folder = isServerManifest(m) ? `${m.name}/${m.id}/` : `${m.name}/${m.id}.`;
+  const folder = 'databases' in m ? `${m.name}/${m.id}/` : `${m.name}/${m.id}.`;
   for (const object of manifestObjects(m)) {
     expect(object.key.startsWith(folder)).toBe(true);
     expect(object.key.slice(folder.length)).not.toContain('/');
@@ -162,15 +163,16 @@ function expectUsable(m: AnyManifest): void {
     expect(object.sha256).toMatch(/^[0-9a-f]{64}$/);
   }
   expect(Number.isNaN(Date.parse(m.createdAt))).toBe(false);
-  const counts = 'databases' in m ? m.databases.map((d) => d.rowCounts) : [m.rowCounts];
+  const counts =
+    'databases' in m ? m.databases.map((d) => d.rowCounts) : ['rowCounts' in m ? m.rowCounts : {}];
   for (const count of counts.flatMap((c) => Object.values(c ?? {})))
     expect(Number.isSafeInteger(count)).toBe(true);
   if (m.dump) expect(typeof m.dump.version.split('.')[0]).toBe('string');
-  if (isServerManifest(m)) expectUsableServer(m);
+  if ('databases' in m) expectUsableServer(m);
   for (const value of Object.values(m.run ?? {})) expect(typeof value).toBe('string');
   for (const value of [
     'database' in m.source ? m.source.database : undefined,
-    m.source.serverVersion,
+    'serverVersion' in m.source ? m.source.serverVersion : undefined,
   ]) {
     expect(value === undefined || typeof value === 'string').toBe(true);
   }
@@ -241,7 +243,7 @@ describe('malformed server manifests', () => {
   it('the valid server manifest itself parses, the odd name kept exactly', () => {
     const parsed = parseManifest(JSON.stringify(SERVER), KEY, 'shop');
     expectUsable(parsed);
-    expect(isServerManifest(parsed) && parsed.databases[1]?.name).toBe(ODD_NAME);
+    expect('databases' in parsed && parsed.databases[1]?.name).toBe(ODD_NAME);
   });
 
   it('5,000 generated mutations: each corrupt (naming its key) or safely usable', () => {

@@ -173,7 +173,7 @@ describe('the inputs', () => {
       databases: 'all',
       confirm: 'x',
     })) as RestoreSettings;
-    expect(all.databases).toEqual([]);
+    expect(all).toMatchObject({ into: 'database', databases: [] });
     await expect(
       read({
         mode: 'restore',

@@ -20,6 +20,7 @@ export function isValidSetName(name: string): boolean {
 }
 
 const COMPRESSION_SUFFIX: Record<Compression, string> = { zstd: '.zst', gzip: '.gz', none: '' };
+const FORMAT_SUFFIX: Record<ArchiveFormat, string> = { 'pg_dump-custom': 'dump', tar: 'tar' };
 
 /** `dump.zst.age`: each layer the bytes went through, in the order a person undoes them backwards. */
 export function objectExtension(
@@ -27,8 +28,7 @@ export function objectExtension(
   compression: Compression,
   encryption: Encryption,
 ): string {
-  const base = format === 'tar' ? 'tar' : 'dump';
-  return `${base}${COMPRESSION_SUFFIX[compression]}${encryption === 'age' ? '.age' : ''}`;
+  return `${FORMAT_SUFFIX[format]}${COMPRESSION_SUFFIX[compression]}${encryption === 'age' ? '.age' : ''}`;
 }
 
 export function objectKey(name: string, id: string, extension: string): string {

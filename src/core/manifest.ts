@@ -29,7 +29,8 @@ export interface ObjectRecord {
   sha256: string;
 }
 
-interface ManifestBase {
+/** What every manifest records, whatever the kind of its source: the backup, its layers, its tools. */
+export interface ManifestBase {
   version: 1;
   id: string;
   name: string;
@@ -43,15 +44,25 @@ interface ManifestBase {
   run?: Record<string, string>;
 }
 
-/** One database, or one set of files: one object. */
-export interface Manifest extends ManifestBase {
-  source: { kind: 'postgres' | 'files'; database?: string; serverVersion?: string };
-  format: ArchiveFormat;
+/** One database: one pg_dump archive. */
+export interface DatabaseManifest extends ManifestBase {
+  source: { kind: 'postgres'; database?: string; serverVersion?: string };
+  format: 'pg_dump-custom';
   object: ObjectRecord;
   /** Rows per `schema.table`, counted in the dump's own snapshot (exact) or the planner's figures. */
   rowCounts?: Record<string, number>;
+}
+
+/** A directory tree: one tar. */
+export interface FilesManifest extends ManifestBase {
+  source: { kind: 'files' };
+  format: 'tar';
+  object: ObjectRecord;
   files?: FileStats;
 }
+
+/** A backup of one object: a database, or a directory tree. */
+export type Manifest = DatabaseManifest | FilesManifest;
 
 /** One database of a server backup, with its exact name. */
 export interface DatabaseRecord {
@@ -83,15 +94,53 @@ export interface ServerManifest extends ManifestBase {
 
 export type AnyManifest = Manifest | ServerManifest;
 
-export const isServerManifest = (manifest: AnyManifest): manifest is ServerManifest =>
-  manifest.source.kind === 'server';
+/** What a manifest says its source was: the kinds the stored format knows. */
+export type SourceOfManifest = AnyManifest['source']['kind'];
+
+/**
+ * One database's archive as a backup records it, whether the backup is of that database alone
+ * or of a whole server: what restoring and checking one database needs.
+ */
+export interface DatabasePart {
+  /** The backup it belongs to: its id, layers, pg_dump and kind of row counts. */
+  backup: ManifestBase;
+  /** The database's exact name (a manifest of one database may leave it out). */
+  name?: string;
+  object: ObjectRecord;
+  rowCounts?: Record<string, number>;
+  serverVersion?: string;
+}
+
+/** The manifest written for source kind `K`. */
+type ManifestOf<K extends SourceOfManifest> = Extract<AnyManifest, { source: { kind: K } }>;
+
+/** `cases` for the manifest's own source kind: every kind has one, or this does not compile. */
+function bySource<T>(
+  manifest: AnyManifest,
+  cases: { [K in SourceOfManifest]: (manifest: ManifestOf<K>) => T },
+): T {
+  // TypeScript cannot pair a union member with its own case; the keys of `cases` do.
+  return (cases[manifest.source.kind] as (manifest: AnyManifest) => T)(manifest);
+}
 
 /** Every object a backup is made of: what must be present, verified, and deleted with it. */
-export function manifestObjects(manifest: AnyManifest): ObjectRecord[] {
-  if (!isServerManifest(manifest)) return [manifest.object];
-  const databases = manifest.databases.map((database) => database.object);
-  return manifest.globals ? [...databases, manifest.globals.object] : databases;
-}
+export const manifestObjects = (manifest: AnyManifest): ObjectRecord[] =>
+  bySource(manifest, {
+    postgres: (one) => [one.object],
+    files: (one) => [one.object],
+    server: ({ databases, globals }) => [
+      ...databases.map((database) => database.object),
+      ...(globals ? [globals.object] : []),
+    ],
+  });
+
+/** The row counts of each database the backup holds, as recorded (none for a directory tree). */
+export const manifestRowCounts = (manifest: AnyManifest): (Record<string, number> | undefined)[] =>
+  bySource(manifest, {
+    postgres: (one) => [one.rowCounts],
+    files: () => [],
+    server: ({ databases }) => databases.map((database) => database.rowCounts),
+  });
 
 /** Every object's size, summed: a whole backup's size for shrink checks and reports. */
 export const manifestSize = (manifest: AnyManifest): number =>
@@ -137,6 +186,15 @@ export function parseManifest(text: string, key: string, expectedName?: string):
   return value as AnyManifest;
 }
 
+/** The one archive format each source is written in. */
+const FORMAT_OF: Record<SourceOfManifest, ArchiveFormat> = {
+  postgres: 'pg_dump-custom',
+  server: 'pg_dump-custom',
+  files: 'tar',
+};
+
+const SOURCES = Object.keys(FORMAT_OF) as SourceOfManifest[];
+
 function manifestProblem(m: unknown, expectedName?: string): string | undefined {
   if (!isObject(m)) return 'not a JSON object';
   if (m.version !== 1) return 'unsupported version';
@@ -144,11 +202,9 @@ function manifestProblem(m: unknown, expectedName?: string): string | undefined 
   if (typeof m.name !== 'string' || !isValidSetName(m.name)) return 'bad name';
   if (expectedName !== undefined && m.name !== expectedName) return `belongs to set "${m.name}"`;
   if (!isIsoTime(m.createdAt) || !isIsoTime(m.completedAt)) return 'bad createdAt/completedAt';
-  if (!isObject(m.source) || !oneOf(m.source.kind, ['postgres', 'files', 'server'])) {
-    return 'bad source';
-  }
+  if (!isObject(m.source) || !oneOf(m.source.kind, SOURCES)) return 'bad source';
   if (!optionalStrings(m.source, ['database', 'serverVersion'])) return 'bad source';
-  if (!oneOf(m.format, ['pg_dump-custom', 'tar'])) return 'bad format';
+  if (m.format !== FORMAT_OF[m.source.kind]) return 'bad format';
   if (!oneOf(m.compression, ['zstd', 'gzip', 'none'])) return 'bad compression';
   if (!oneOf(m.encryption, ['none', 'age'])) return 'bad encryption';
   const shape = m.source.kind === 'server' ? serverProblem(m) : singleProblem(m);
@@ -198,7 +254,6 @@ function serverProblem(m: Json): string | undefined {
   if (m.object !== undefined || m.files !== undefined || m.rowCounts !== undefined) {
     return 'a server backup records its objects under databases';
   }
-  if (m.format !== 'pg_dump-custom') return 'bad format';
   const layers = [m.compression as Compression, m.encryption as Encryption] as const;
   const { databases, globals } = m;
   if (!Array.isArray(databases) || databases.length === 0) return 'bad databases';

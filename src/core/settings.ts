@@ -91,28 +91,57 @@ export interface CommonSettings {
   secrets: string[];
 }
 
-export interface BackupSettings extends CommonSettings {
+/** What every backup shares, whatever its source: the layers its bytes go through. */
+interface BackupBase extends CommonSettings {
   mode: 'backup';
-  source: 'postgres' | 'files';
-  database?: DatabaseTarget;
-  /** Extra pg_dump arguments, one per line of the input, passed as separate arguments. */
-  pgDumpArgs: string[];
-  files?: {
-    paths: string[];
-    exclude: string[];
-    excludeFrom?: string;
-    /** Archive names are relative to this folder (the working directory). */
-    cwd: string;
-    /** List unreadable files and go on, instead of failing the run. */
-    skipUnreadable: boolean;
-  };
   compression: Compression;
   compressionLevel?: number;
   /** Set when the backup is encrypted with age: public-key recipients, or a passphrase. */
   encryption?: { recipients: string[]; passphrase?: string };
+}
+
+/** How pg_dump is run, for a database or for each database of a server. */
+export interface DumpSettings {
+  /** Extra pg_dump arguments, one per line of the input, passed as separate arguments. */
+  pgDumpArgs: string[];
   rowCounts: 'exact' | 'estimate' | 'off';
-  /** Set by `databases`: a whole server (or a chosen part of it) as one backup. */
-  server?: ServerSelection;
+}
+
+/** `source: postgres` without `databases`: the database of `database-url`. */
+export interface DatabaseBackupSettings extends BackupBase, DumpSettings {
+  kind: 'database';
+  database: DatabaseTarget;
+}
+
+/** `databases`: the server of `database-url` (or a chosen part of it) as one backup. */
+export interface ServerBackupSettings extends BackupBase, DumpSettings {
+  kind: 'server';
+  /** The connection the server is reached through. */
+  database: DatabaseTarget;
+  server: ServerSelection;
+}
+
+/** `source: files`: the tree of `paths`. */
+export interface FilesBackupSettings extends BackupBase {
+  kind: 'files';
+  files: FilesSelection;
+}
+
+/** A backup, by the kind of its source: each kind's module (src/kinds/) takes its own member. */
+export type BackupSettings = DatabaseBackupSettings | ServerBackupSettings | FilesBackupSettings;
+
+/** The source kinds: one module each under src/kinds/. */
+export type KindName = BackupSettings['kind'];
+
+/** `paths`, `exclude`, `exclude-from` and `skip-unreadable`. */
+export interface FilesSelection {
+  paths: string[];
+  exclude: string[];
+  excludeFrom?: string;
+  /** Archive names are relative to this folder (the working directory). */
+  cwd: string;
+  /** List unreadable files and go on, instead of failing the run. */
+  skipUnreadable: boolean;
 }
 
 /** `databases`, `exclude-databases`, `globals` and `jobs` of a server backup. */
@@ -155,7 +184,7 @@ export interface RestoreTestSettings extends CommonSettings {
   mode: 'restore-test';
   /**
    * The scratch server; its database is used only to create and drop the scratch database.
-   * Not needed to test a files backup.
+   * Optional: a files backup needs none, and the kind is known only once the manifest is read.
    */
   database?: DatabaseTarget;
   backupId: string;
@@ -169,13 +198,19 @@ export interface RestoreTestSettings extends CommonSettings {
   decryption: Decryption;
 }
 
-export interface RestoreSettings extends CommonSettings {
+/** What every restore shares, whatever it restores into. */
+interface RestoreBase extends CommonSettings {
   mode: 'restore';
-  database?: DatabaseTarget;
-  targetPath?: string;
   backupId: string;
   confirm: string;
   clean: boolean;
+  decryption: Decryption;
+}
+
+/** `database-url`: a database backup into that database, a server backup onto that server. */
+export interface DatabaseRestoreSettings extends RestoreBase {
+  into: 'database';
+  database: DatabaseTarget;
   jobs: number;
   /** A server backup: which of its databases to restore (names and globs; empty = all). */
   databases: string[];
@@ -185,8 +220,16 @@ export interface RestoreSettings extends CommonSettings {
   restoreGlobals: boolean;
   /** Apply the archive's database-level settings and comment (`restore-database-settings`). */
   databaseSettings: boolean;
-  decryption: Decryption;
 }
+
+/** `target-path`: a files backup into that folder. */
+export interface PathRestoreSettings extends RestoreBase {
+  into: 'path';
+  targetPath: string;
+}
+
+/** A restore, by what the inputs restore into; the backup's kind says which it needs. */
+export type RestoreSettings = DatabaseRestoreSettings | PathRestoreSettings;
 
 export interface PruneSettings extends CommonSettings {
   mode: 'retention-prune';

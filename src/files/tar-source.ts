@@ -9,12 +9,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header, type Pack } from 'tar-stream';
 import type { Logger } from '../core/types.js';
-import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
+import type { ObjectSource, SourceFacts } from '../pipeline/source.js';
 import { fileStats, type ListedEntry } from './digest.js';
 import {
   unreadableCode,
   unreadableError,
   walkTree,
+  type Tree,
   type TreeEntry,
   type WalkOptions,
 } from './walk.js';
@@ -23,15 +24,11 @@ export interface FilesOptions extends WalkOptions {
   log: Logger;
 }
 
-export interface FilesOutcome {
-  vanished: string[];
-  skipped: string[];
-  special: string[];
-}
-
-export async function openFilesSource(
-  options: FilesOptions,
-): Promise<ArchiveSource & { outcome: FilesOutcome }> {
+/**
+ * The tree of `paths`, walked before anything is stored: an empty selection fails here, and what
+ * cannot be archived is said once.
+ */
+export async function walkFiles(options: FilesOptions): Promise<Tree> {
   const tree = await walkTree(options);
   if (tree.entries.length === 0)
     throw new Error('paths: nothing to back up (everything was excluded or empty)');
@@ -40,14 +37,14 @@ export async function openFilesSource(
     options.log.warning(`${name} is a socket, FIFO or device: not archived`);
   for (const { name, code } of tree.skipped)
     options.log.warning(`${name} cannot be read (${code}): skipped (skip-unreadable)`);
+  return tree;
+}
+
+/** The walked tree as a tar, each file read as its turn comes. */
+export function packTree(tree: Tree, options: FilesOptions): ObjectSource {
   const pack = tar.pack();
-  const outcome: FilesOutcome = {
-    vanished: [],
-    skipped: tree.skipped.map(({ name }) => name),
-    special: tree.special,
-  };
   const listed: ListedEntry[] = [];
-  const done = writeEntries(pack, tree.entries, options, outcome, listed).then(
+  const done = writeEntries(pack, tree.entries, options, listed).then(
     () => pack.finalize(),
     (error: unknown) => {
       pack.destroy(error as Error);
@@ -56,10 +53,7 @@ export async function openFilesSource(
   );
   done.catch(() => undefined);
   return {
-    format: 'tar',
-    manifestSource: { kind: 'files' },
     output: Readable.from(pack),
-    outcome,
     async finished(): Promise<SourceFacts> {
       await done;
       return { files: fileStats(listed) };
@@ -75,7 +69,6 @@ async function writeEntries(
   pack: Pack,
   entries: TreeEntry[],
   options: FilesOptions,
-  outcome: FilesOutcome,
   listed: ListedEntry[],
 ): Promise<void> {
   for (const entry of entries) {
@@ -85,10 +78,8 @@ async function writeEntries(
     } catch (error) {
       const unreadable = unreadableCode(error);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        outcome.vanished.push(entry.name);
         options.log.warning(`${entry.name} vanished while the backup ran: not archived`);
       } else if (unreadable && options.skipUnreadable) {
-        outcome.skipped.push(entry.name);
         options.log.warning(
           `${entry.name} cannot be read (${unreadable}): skipped (skip-unreadable)`,
         );

@@ -1,7 +1,12 @@
 /** The inputs of `backup`: the source (a database or files), compression and encryption. */
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import type { BackupSettings, ServerSelection } from '../core/settings.js';
+import type {
+  BackupSettings,
+  DatabaseTarget,
+  FilesSelection,
+  ServerSelection,
+} from '../core/settings.js';
 import { refusedPgDumpArgument } from '../postgres/dump-args.js';
 import { addSecrets, nameFromDatabase, readCommon, readNamePatterns } from './common.js';
 import { readEncryption } from './crypto.js';
@@ -11,12 +16,7 @@ import type { Inputs } from './reader.js';
 export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSettings> {
   const source = inputs.oneOf('source', ['postgres', 'files'] as const, 'postgres');
   const given = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
-  const database = given?.target;
-  const common = readCommon(
-    inputs,
-    cwd,
-    source === 'files' ? 'files' : nameFromDatabase(database?.database),
-  );
+  const common = readCommon(inputs, cwd, given ? nameFromDatabase(given.target.database) : 'files');
   const compression = inputs.oneOf('compression', ['zstd', 'gzip', 'none'] as const, 'zstd');
   const maxLevel = compression === 'zstd' ? 19 : 9;
   const compressionLevel =
@@ -24,19 +24,23 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
       ? undefined
       : inputs.integer('compression-level', { min: 1, max: maxLevel });
   const encryption = await readEncryption(inputs);
-  const settings: BackupSettings = {
-    ...common,
-    mode: 'backup',
-    source,
-    database,
-    pgDumpArgs: readPgDumpArgs(inputs),
-    files: source === 'files' ? readFiles(inputs, cwd) : undefined,
-    compression,
-    compressionLevel,
-    encryption,
+  const base = { ...common, mode: 'backup' as const, compression, compressionLevel, encryption };
+  // pg-dump-args and row-counts are checked whatever the source: a mistake in them is named.
+  const pgDumpArgs = readPgDumpArgs(inputs);
+  const from: { database: DatabaseTarget } | { files: FilesSelection } = given
+    ? { database: given.target }
+    : { files: readFiles(inputs, cwd) };
+  const dump = {
+    pgDumpArgs,
     rowCounts: inputs.oneOf('row-counts', ['exact', 'estimate', 'off'] as const, 'exact'),
-    server: readServer(inputs, source),
   };
+  const server = readServer(inputs, source);
+  const settings: BackupSettings =
+    'files' in from
+      ? { ...base, kind: 'files', files: from.files }
+      : server
+        ? { ...base, ...dump, kind: 'server', database: from.database, server }
+        : { ...base, ...dump, kind: 'database', database: from.database };
   addSecrets(settings, ...(given?.secrets ?? []), encryption?.passphrase);
   return settings;
 }
@@ -45,7 +49,7 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
  * `databases` and what goes with it. Without it a run backs up one database as before, so
  * `globals: true` alone (roles but no databases) is refused rather than silently ignored.
  */
-function readServer(inputs: Inputs, source: BackupSettings['source']): ServerSelection | undefined {
+function readServer(inputs: Inputs, source: 'postgres' | 'files'): ServerSelection | undefined {
   const listed = readNamePatterns(inputs, 'databases');
   const globals = inputs.oneOf('globals', ['auto', 'true', 'false'] as const, 'auto');
   if (listed.length === 0) {
@@ -93,7 +97,7 @@ function readPgDumpArgs(inputs: Inputs): string[] {
   return args;
 }
 
-function readFiles(inputs: Inputs, cwd: string) {
+function readFiles(inputs: Inputs, cwd: string): FilesSelection {
   const paths = inputs.lines('paths');
   if (paths.length === 0)
     throw new InputError('paths', 'is required with source: files; give one path or glob per line');

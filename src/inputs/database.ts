@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { InputError } from '../core/errors.js';
 import type { DatabaseTarget } from '../core/settings.js';
-import { describe } from '../postgres/database-url.js';
+import { withDisplay } from '../postgres/database-url.js';
 import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
 
@@ -75,7 +75,7 @@ export function readDatabaseUrl(
   const database = decode(url.pathname.replace(/^\//, ''), fail);
   if (database === '' && !databaseOptional) fail('names no database');
   const password = url.password === '' ? undefined : decode(url.password, fail);
-  const target = describe({
+  const target = withDisplay({
     scheme: url.protocol,
     host,
     port: Number(portText),

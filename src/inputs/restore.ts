@@ -11,13 +11,15 @@ import {
   readNamePatterns,
 } from './common.js';
 import { readDecryption } from './crypto.js';
-import { readDatabaseUrl } from './database.js';
+import { readDatabaseUrl, type DatabaseInput } from './database.js';
+import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
 
 export async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreSettings> {
-  const targetPathText = inputs.optional('target-path');
-  const given = targetPathText === undefined ? readDatabaseUrl(inputs, 'database-url') : undefined;
-  const database = given?.target;
+  const targetPath = inputs.optional('target-path');
+  const into: { given: DatabaseInput } | { targetPath: string } =
+    targetPath === undefined ? { given: readDatabaseUrl(inputs, 'database-url') } : { targetPath };
+  const database = 'given' in into ? into.given.target : undefined;
   const common = readCommon(inputs, cwd, nameFromDatabase(database?.database));
   const decryption = await readDecryption(inputs);
   const confirm = inputs.text('confirm');
@@ -28,30 +30,70 @@ export async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreS
     throw new InputError('confirm', `is required; set it to ${what} to allow the restore`);
   }
   // A server backup's targets are known once its manifest is read: the mode checks confirm then.
-  const expected = database?.database ?? targetPathText;
-  if (targetPathText !== undefined && confirm !== expected)
-    throw confirmMismatch(confirm, expected);
-  const settings: RestoreSettings = {
+  if (targetPath !== undefined && confirm !== targetPath)
+    throw confirmMismatch(confirm, targetPath);
+  const base = {
     ...common,
-    mode: 'restore',
-    database,
-    targetPath: targetPathText === undefined ? undefined : path.resolve(cwd, targetPathText),
+    mode: 'restore' as const,
     backupId: readBackupId(inputs),
     confirm,
     clean: inputs.boolean('clean', false),
+    decryption,
+  };
+  const keys = [...decryption.identities, decryption.passphrase];
+  if ('given' in into) {
+    const settings: RestoreSettings = {
+      ...base,
+      ...readDatabaseRestore(inputs),
+      into: 'database',
+      database: into.given.target,
+    };
+    addSecrets(settings, ...into.given.secrets, ...keys);
+    return settings;
+  }
+  refuseServerChoices(inputs);
+  const settings: RestoreSettings = {
+    ...base,
+    into: 'path',
+    targetPath: path.resolve(cwd, into.targetPath),
+  };
+  addSecrets(settings, ...keys);
+  return settings;
+}
+
+/** What only a restore into a database takes. */
+function readDatabaseRestore(inputs: Inputs) {
+  return {
     databaseSettings: inputs.boolean('restore-database-settings', true),
     jobs: readJobs(inputs),
     databases: readDatabases(inputs),
     targetDatabases: readTargetDatabases(inputs),
     restoreGlobals: inputs.boolean('restore-globals', false),
-    decryption,
   };
-  addSecrets(settings, ...(given?.secrets ?? []), ...decryption.identities, decryption.passphrase);
-  return settings;
+}
+
+/**
+ * `target-path` restores a files backup, which has no databases and no roles: the inputs that
+ * choose them are refused in one line rather than ignored (the others are only checked).
+ */
+function refuseServerChoices(inputs: Inputs): void {
+  const { databases, targetDatabases, restoreGlobals } = readDatabaseRestore(inputs);
+  const given: [InputName, boolean][] = [
+    ['databases', databases.length > 0],
+    ['target-database', Object.keys(targetDatabases).length > 0],
+    ['restore-globals', restoreGlobals],
+  ];
+  const set = given.find(([, isSet]) => isSet);
+  if (set) {
+    throw new InputError(
+      set[0],
+      'is for a server backup restored into database-url; target-path takes a files backup, which has none',
+    );
+  }
 }
 
 /** The one line a confirm that does not name the target fails with. */
-export function confirmMismatch(confirm: string, expected: string | undefined): InputError {
+export function confirmMismatch(confirm: string, expected: string): InputError {
   return new InputError(
     'confirm',
     `"${confirm}" does not match the target; set confirm: ${expected} to restore into it`,

@@ -60,7 +60,7 @@ export async function retentionPrune(
     retained = await deleteOrKeep(settings.name, plan, ctx);
     notAborted = await abortUploads(uploads.stale, ctx);
   }
-  return describe(
+  return pruneReport(
     settings,
     plan,
     { ...uploads, notAborted },
@@ -170,7 +170,7 @@ async function abortUploads(
   return refused;
 }
 
-function describe(
+function pruneReport(
   settings: PruneSettings,
   plan: PrunePlan,
   uploads: UploadSweep,

@@ -6,7 +6,7 @@
  * or torn manifest, a backup dated ahead of the clock) fails the run by name, as it hides what
  * the last run really left.
  */
-import { isServerManifest, manifestSize } from '../core/manifest.js';
+import { manifestSize, type AnyManifest } from '../core/manifest.js';
 import {
   listSet,
   newestComplete,
@@ -15,23 +15,61 @@ import {
   type SetListing,
   type UnusableBackup,
 } from '../storage/catalog.js';
-import { errorMessage } from '../core/errors.js';
 import { formatDuration } from '../core/duration.js';
 import { formatBytes, formatCount } from '../core/format.js';
 import { idTime } from '../core/ids.js';
-import type { AnyManifest, Manifest } from '../core/manifest.js';
-import { readArchive } from '../pipeline/read.js';
-import { restoreProgram } from '../postgres/restore.js';
 import type { VerifySettings } from '../core/settings.js';
-import { filesMismatch } from '../files/digest.js';
-import { checkArchive, type ArchiveContents } from '../verify/archive-check.js';
+import { kindOf } from '../kinds/index.js';
+import type { DeepCheck } from '../kinds/kind.js';
+import { reporting, verifyReport } from '../kinds/report.js';
 import { brokenRules, sizeChange } from '../verify/rules.js';
-import { databaseRules, verifyServer } from './verify-server.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 
 const TREND_ROWS = 7;
 
 export async function verifyLatest(settings: VerifySettings, ctx: RunContext): Promise<ModeResult> {
+  const { manifest, previous, ageMs, trend } = await findNewest(settings, ctx);
+  const kind = kindOf(manifest);
+  const sameKind = previous && kindOf(previous) === kind ? previous : undefined;
+  const problems = [
+    ...brokenRules(
+      { ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) },
+      settings,
+    ),
+    ...kind.verify.rules(manifest, sameKind, settings.maxShrink, ctx.log),
+  ];
+  const report = (checked?: DeepCheck): ModeResult =>
+    verifyReport({
+      manifest,
+      holds: kind.holds(manifest),
+      ageMs,
+      trend,
+      deep: settings.deep,
+      rows: kind.verify.rows(manifest, settings.deep, checked),
+      found: checked,
+    });
+  if (problems.length > 0) throw new ModeFailure(problems.join('; '), report());
+  if (!settings.deep) return report();
+  const checked = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
+  if (checked.damaged.length > 0) {
+    throw new ModeFailure(checked.damaged.join('; '), report(checked));
+  }
+  return report(checked);
+}
+
+interface Newest {
+  manifest: AnyManifest;
+  /** The complete backup before it, which its size is compared with. */
+  previous?: AnyManifest;
+  ageMs: number;
+  trend: Table;
+}
+
+/**
+ * The newest complete backup, which must be the newest thing in the set: anything newer that is
+ * not complete fails the run by name.
+ */
+async function findNewest(settings: VerifySettings, ctx: RunContext): Promise<Newest> {
   const now = ctx.now();
   const listing = await listSet(ctx.store, settings.name);
   reportLeftovers(listing, ctx);
@@ -39,62 +77,24 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
     throw new ModeFailure(`no backup of set "${settings.name}" in ${ctx.store.description}`, {});
   }
   const found = await newestComplete(ctx.store, settings.name, listing.backups, now);
-  const trend = trendTable(listing.backups, now, found.newer);
   if (found.newer.length > 0 || !found.newest) {
     const none = found.newest ? '' : `; no complete backup of set "${settings.name}"`;
+    const trend = trendTable(listing.backups, now, found.newer);
     throw new ModeFailure(`${unusableText(found.newer)}${none}`, { tables: [trend] });
   }
   const { entry: newest, manifest } = found.newest;
   const older = listing.backups.slice(listing.backups.indexOf(newest) + 1);
   const previous = (await newestComplete(ctx.store, settings.name, older, now)).newest;
-  // Never negative: a complete backup is dated at most the clock tolerance ahead.
-  const ageMs = Math.max(0, now.getTime() - Date.parse(manifest.createdAt));
-  const problems = brokenRules(
-    {
-      ageMs,
-      size: manifestSize(manifest),
-      previousSize: previous && manifestSize(previous.manifest),
-    },
-    settings,
-  );
   const recorded = [found.newest, previous].flatMap((item) =>
     item ? [[item.entry.id, manifestSize(item.manifest)] as const] : [],
   );
-  const sized = trendTable(listing.backups, now, found.newer, new Map(recorded));
-  const partial = describe(manifest, ageMs, sized);
-  if (isServerManifest(manifest)) {
-    problems.push(...databaseRules(manifest, previous?.manifest, settings.maxShrink, ctx));
-    return verifyServer(settings, ctx, { manifest, ageMs, partial, problems });
-  }
-  if (problems.length > 0) throw new ModeFailure(problems.join('; '), partial);
-  const contents = settings.deep ? await deepRead(settings, ctx, manifest, partial) : undefined;
-  const mismatch =
-    contents?.files && manifest.files && filesMismatch(manifest.files, contents.files);
-  if (mismatch) throw new ModeFailure(mismatch, partial);
-  return finish(manifest, ageMs, partial, contents);
-}
-
-/** Downloads, hashes, decrypts, decompresses and lists the archive; fails with the first cause. */
-async function deepRead(
-  settings: VerifySettings,
-  ctx: RunContext,
-  manifest: Manifest,
-  partial: Partial<ModeResult>,
-): Promise<ArchiveContents> {
-  try {
-    // Chosen before the download, so a client that cannot read the archive fails first.
-    const pgRestore =
-      manifest.format === 'tar' ? undefined : await restoreProgram(manifest, settings.client, ctx);
-    return await readArchive(
-      ctx.store,
-      manifest,
-      settings.decryption,
-      (archive) => checkArchive(archive, manifest.format, pgRestore),
-      ctx.signal,
-    );
-  } catch (error) {
-    throw new ModeFailure(errorMessage(error), partial);
-  }
+  return {
+    manifest,
+    previous: previous?.manifest,
+    // Never negative: a complete backup is dated at most the clock tolerance ahead.
+    ageMs: Math.max(0, now.getTime() - Date.parse(manifest.createdAt)),
+    trend: trendTable(listing.backups, now, found.newer, new Map(recorded)),
+  };
 }
 
 /**
@@ -144,48 +144,5 @@ function trendTable(
     title: `Newest backups (${formatCount(backups.length)} in all)`,
     header: ['id', 'age', 'size', 'change'],
     rows,
-  };
-}
-
-function describe(manifest: AnyManifest, ageMs: number, trend: Table): Partial<ModeResult> {
-  const size = manifestSize(manifest);
-  return {
-    facts: [
-      ['Set', manifest.name],
-      ['Newest backup', manifest.id],
-      ['Age', formatDuration(ageMs)],
-      ['Size', `${formatBytes(size)} (${formatCount(size)} bytes)`],
-      ['Format', `${manifest.format}, ${manifest.compression}, encryption ${manifest.encryption}`],
-    ],
-    tables: [trend],
-    outputs: {
-      'latest-id': manifest.id,
-      'age-seconds': Math.round(ageMs / 1000),
-      'size-bytes': size,
-    },
-  };
-}
-
-function finish(
-  manifest: Manifest,
-  ageMs: number,
-  partial: Partial<ModeResult>,
-  contents: ArchiveContents | undefined,
-): ModeResult {
-  const facts = [...(partial.facts ?? [])];
-  if (contents) {
-    facts.push(['sha256', `${manifest.object.sha256} (matches every stored byte)`]);
-    const tables =
-      contents.tablesWithData === undefined ? '' : `, ${contents.tablesWithData} with table data`;
-    facts.push(['Archive', `readable: ${formatCount(contents.entries)} entries${tables}`]);
-  } else {
-    facts.push(['Deep check', 'skipped (deep: false)']);
-  }
-  return {
-    headline: `Newest backup ${manifest.name}/${manifest.id} is ${formatDuration(ageMs)} old${contents ? ', checksum and archive verified' : ''}`,
-    outputs: partial.outputs ?? {},
-    facts,
-    tables: partial.tables ?? [],
-    details: { manifest, ageSeconds: Math.round(ageMs / 1000), contents },
   };
 }

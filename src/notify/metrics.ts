@@ -7,7 +7,7 @@
  * about one store): never an id or a time, so a set has a handful of series whatever it holds.
  */
 import { idTime } from '../core/ids.js';
-import { isServerManifest, parseManifest, type AnyManifest } from '../core/manifest.js';
+import { manifestRowCounts, parseManifest, type AnyManifest } from '../core/manifest.js';
 import type { RunReport } from '../core/report.js';
 import { MODES, type Mode } from '../core/settings.js';
 import { seriesKey, type Family, type Sample } from './exposition.js';
@@ -236,10 +236,7 @@ function rowTotals(
   manifest: AnyManifest | undefined,
 ): { tables: number; rows: number } | undefined {
   if (!manifest) return undefined;
-  const maps = isServerManifest(manifest)
-    ? manifest.databases.map((database) => database.rowCounts)
-    : [manifest.rowCounts];
-  const counted = maps.filter((counts) => counts !== undefined);
+  const counted = manifestRowCounts(manifest).filter((counts) => counts !== undefined);
   if (counted.length === 0) return undefined;
   const values = counted.flatMap((counts) => Object.values(counts));
   return { tables: values.length, rows: values.reduce((sum, rows) => sum + rows, 0) };

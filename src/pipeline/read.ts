@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { Compression, Encryption } from '../core/layout.js';
-import type { Manifest, ObjectRecord } from '../core/manifest.js';
+import type { ObjectRecord } from '../core/manifest.js';
 import type { Decryption } from '../core/settings.js';
 import type { Store } from '../storage/index.js';
 import { decompressor } from './compress.js';
@@ -31,23 +31,10 @@ export interface Layers {
 }
 
 /**
- * Runs `consume` on the backup's archive bytes (decrypted and decompressed), then checks that
+ * Runs `consume` on one object's archive bytes (decrypted and decompressed), then checks that
  * every stored byte matched the manifest's size and sha256. Throws ChecksumError for a mismatch,
  * even when the damage also broke decryption or decompression first.
  */
-export function readArchive<T>(
-  store: Store,
-  manifest: Manifest,
-  keys: Decryption,
-  consume: (archive: Readable) => Promise<T>,
-  signal?: AbortSignal,
-  /** Hand over the bytes still compressed: the consumer decompresses them (zstd's own program). */
-  keepCompressed = false,
-): Promise<T> {
-  return readObject(store, manifest.object, manifest, keys, consume, signal, keepCompressed);
-}
-
-/** readArchive for any one object of a backup (a server backup has one per database). */
 export async function readObject<T>(
   store: Store,
   object: ObjectRecord,
@@ -55,6 +42,7 @@ export async function readObject<T>(
   keys: Decryption,
   consume: (archive: Readable) => Promise<T>,
   signal?: AbortSignal,
+  /** Hand over the bytes still compressed: the consumer decompresses them (zstd's own program). */
   keepCompressed = false,
 ): Promise<T> {
   const body = await store.download(object.key, { signal });

@@ -1,7 +1,6 @@
 /** What a backup source (a database dump, a directory tree) hands to the publishing pipeline. */
 import type { Readable } from 'node:stream';
-import type { ArchiveFormat } from '../core/layout.js';
-import type { FileStats, Manifest } from '../core/manifest.js';
+import type { FileStats } from '../core/manifest.js';
 import type { ExpectedPrefix } from './compressed-prefix.js';
 
 export interface SourceFacts {
@@ -33,11 +32,4 @@ export interface ObjectSource {
   finished(): Promise<SourceFacts>;
   /** Stops the producer if it still runs and releases connections; safe to call twice. */
   close(): Promise<void>;
-}
-
-/** A source that is a whole backup of its own, with what its manifest says of it. */
-export interface ArchiveSource extends ObjectSource {
-  format: ArchiveFormat;
-  manifestSource: Manifest['source'];
-  dump?: Manifest['dump'];
 }

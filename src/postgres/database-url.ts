@@ -7,7 +7,7 @@ import type { DatabaseTarget } from '../core/settings.js';
 type DatabaseParts = Omit<DatabaseTarget, 'display'> & { scheme?: string };
 
 /** The target with its printable form: the password shown as `***`. */
-export function describe({ scheme = 'postgresql:', ...parts }: DatabaseParts): DatabaseTarget {
+export function withDisplay({ scheme = 'postgresql:', ...parts }: DatabaseParts): DatabaseTarget {
   const host = parts.host.startsWith('/')
     ? encodeURIComponent(parts.host)
     : parts.host.includes(':')
@@ -23,7 +23,7 @@ export function describe({ scheme = 'postgresql:', ...parts }: DatabaseParts): D
 export function withDatabase(target: DatabaseTarget, database: string): DatabaseTarget {
   const { display, ...parts } = target;
   const scheme = /^[a-z]+:/.exec(display)?.[0];
-  return describe({ ...parts, database, scheme });
+  return withDisplay({ ...parts, database, scheme });
 }
 
 /**

@@ -6,10 +6,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { connectionString } from './database-url.js';
-import type { ArchiveSource, SourceFacts } from '../pipeline/source.js';
+import type { DirectOutput, ObjectSource, SourceFacts } from '../pipeline/source.js';
 import { hasEntry, parseToc, type ArchiveToc } from './toc.js';
-import type { BackupSettings, DatabaseTarget } from '../core/settings.js';
-import { clientProgram, type ClientContext } from './client/index.js';
+import type { DatabaseTarget, DumpSettings } from '../core/settings.js';
 import { dumpSelection } from './dump-selection.js';
 import {
   guardedStdout,
@@ -26,52 +25,29 @@ import {
   databaseSize,
   estimatedRowCounts,
   exactRowCounts,
-  serverVersion,
-  type ServerVersion,
   type TableFilter,
 } from './server.js';
 
 export interface DumpPlan {
   program: Program;
-  server: ServerVersion;
   /** The database's size on disk, when the server tells it: what the dump is sized by. */
   databaseBytes?: number;
   /** The one connection a backup makes itself: it exports the dump's snapshot and counts its rows. */
   client: pg.Client;
 }
 
-/** Checks, before anything is written, that the local pg_dump can dump this server. */
-export async function planDump(
-  settings: BackupSettings,
-  target: DatabaseTarget,
-  ctx: ClientContext & { signal: AbortSignal },
-): Promise<DumpPlan> {
-  const client = await connect(target, ctx.signal);
-  try {
-    const server = await serverVersion(client);
-    const databaseBytes = await databaseSize(client);
-    const what = `the PostgreSQL ${server.version} server it must dump`;
-    const program = await clientProgram('pg_dump', server.major, what, settings.client, ctx);
-    return { program, server, databaseBytes, client };
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw error;
-  }
-}
-
 /**
- * The plan for one database of a server whose version and pg_dump were already settled: its own
- * connection (for its snapshot and row counts) and its size.
+ * The plan for one database, once the server's version and the pg_dump for it are settled: its
+ * own connection (for its snapshot and row counts) and its size.
  */
-export async function planDatabaseDump(
+export async function planDump(
   target: DatabaseTarget,
   program: Program,
-  server: ServerVersion,
   signal: AbortSignal,
 ): Promise<DumpPlan> {
   const client = await connect(target, signal);
   try {
-    return { program, server, databaseBytes: await databaseSize(client), client };
+    return { program, databaseBytes: await databaseSize(client), client };
   } catch (error) {
     await client.end().catch(() => undefined);
     throw error;
@@ -91,93 +67,111 @@ const CUSTOM_FORMAT = {
     'pg_dump wrote something other than a custom-format archive (it does not begin with PGDMP); nothing was published',
 };
 
+/** pg_dump of `target` in a snapshot the plan's connection exports and keeps until the dump ends. */
 export async function openDumpSource(
-  settings: BackupSettings,
+  settings: DumpSettings,
   target: DatabaseTarget,
   plan: DumpPlan,
-): Promise<ArchiveSource> {
-  const snapshotClient = plan.client;
+): Promise<ObjectSource> {
   let snapshot: string;
   try {
-    await snapshotClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const { rows } = await snapshotClient.query<{ id: string }>(
-      'SELECT pg_export_snapshot() AS id',
-    );
+    await plan.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { rows } = await plan.client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
     snapshot = rows[0]?.id ?? '';
   } catch (error) {
-    await snapshotClient.end().catch(() => undefined);
+    await plan.client.end().catch(() => undefined);
     throw error;
   }
-  const args = [
-    '--format=custom',
-    '--compress=0',
-    '--no-password',
-    `--snapshot=${snapshot}`,
-    ...settings.pgDumpArgs,
-    `--dbname=${connectionString(target)}`,
-  ];
-  // pg_dump starts when its bytes are first taken, by Node or by a compressor program: Node drains
-  // and drops the unread stdout of a program that has finished, so a small database dumped while
-  // the run still waited (finding programs, opening the file, another job's work) would be lost.
-  let started: { child: Child; exit: Promise<Ended>; dumped: Promise<void> } | undefined;
-  const dump = () => {
-    if (!started) {
-      const { child, exit } = start(plan.program, args, libpqEnv(target));
+  return new DumpSource(settings, target, plan, snapshot);
+}
+
+interface Started {
+  child: Child;
+  exit: Promise<Ended>;
+  dumped: Promise<void>;
+}
+
+class DumpSource implements ObjectSource {
+  readonly sizeEstimate?: number;
+  private readonly args: string[];
+  /** The row counts, taken beside the dump in its snapshot. */
+  private readonly counts: Promise<SourceFacts>;
+  /** The programs that list which tables the dump selects: stopped with pg_dump. */
+  private readonly probes: Child[] = [];
+  private started?: Started;
+  /** Made when first asked for: guarding starts reading, and a compressor may read pg_dump instead. */
+  private guarded?: Readable;
+  private closed = false;
+
+  constructor(
+    settings: DumpSettings,
+    private readonly target: DatabaseTarget,
+    private readonly plan: DumpPlan,
+    snapshot: string,
+  ) {
+    this.sizeEstimate = plan.databaseBytes;
+    this.args = [
+      '--format=custom',
+      '--compress=0',
+      '--no-password',
+      `--snapshot=${snapshot}`,
+      ...settings.pgDumpArgs,
+      `--dbname=${connectionString(target)}`,
+    ];
+    this.counts = countRows(plan.client, settings.rowCounts, () =>
+      dumpedRows(plan.program, target, snapshot, settings.pgDumpArgs, this.probes),
+    );
+    this.counts.catch(() => undefined);
+  }
+
+  get output(): Readable {
+    if (this.guarded) return this.guarded;
+    const { child, dumped } = this.dump();
+    return (this.guarded = guardedStdout(child.stdout, dumped, CUSTOM_FORMAT));
+  }
+
+  direct(): DirectOutput {
+    const { child, dumped } = this.dump();
+    return { stdout: child.stdout, succeeded: dumped, expected: CUSTOM_FORMAT };
+  }
+
+  async finished(): Promise<SourceFacts> {
+    await this.dump().dumped;
+    const facts = await this.counts;
+    await this.plan.client.query('COMMIT');
+    return facts;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.started) stopIfRunning(this.started.child);
+    this.probes.forEach(stopIfRunning);
+    await this.started?.exit.catch(() => undefined);
+    await this.plan.client.end().catch(() => undefined);
+  }
+
+  /**
+   * pg_dump starts when its bytes are first taken, by Node or by a compressor program: Node
+   * drains and drops the unread stdout of a program that has finished, so a small database
+   * dumped while the run still waited (finding programs, opening the file, another job's work)
+   * would be lost.
+   */
+  private dump(): Started {
+    if (!this.started) {
+      const { child, exit } = start(this.plan.program, this.args, libpqEnv(this.target));
       // One outcome, handled here: a run failing before anyone reads it keeps its own cause.
       const dumped = succeeded('pg_dump', exit);
       dumped.catch(() => undefined);
-      started = { child, exit, dumped };
+      this.started = { child, exit, dumped };
     }
-    return started;
-  };
-  // Made when first asked for: guarding starts reading, and a compressor may read pg_dump instead.
-  let output: Readable | undefined;
-  // The programs that list which tables the dump selects: stopped with pg_dump.
-  const probes: Child[] = [];
-  const counts = countRows(snapshotClient, settings.rowCounts, () =>
-    dumpedRows(plan.program, target, snapshot, settings.pgDumpArgs, probes),
-  );
-  counts.catch(() => undefined);
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    if (started) stopIfRunning(started.child);
-    probes.forEach(stopIfRunning);
-    await started?.exit.catch(() => undefined);
-    await snapshotClient.end().catch(() => undefined);
-  };
-  return {
-    format: 'pg_dump-custom',
-    manifestSource: {
-      kind: 'postgres',
-      database: target.database,
-      serverVersion: plan.server.version,
-    },
-    dump: { program: 'pg_dump', version: plan.program.version },
-    sizeEstimate: plan.databaseBytes,
-    get output() {
-      if (output) return output;
-      const { child, dumped } = dump();
-      return (output = guardedStdout(child.stdout, dumped, CUSTOM_FORMAT));
-    },
-    direct: () => {
-      const { child, dumped } = dump();
-      return { stdout: child.stdout, succeeded: dumped, expected: CUSTOM_FORMAT };
-    },
-    async finished(): Promise<SourceFacts> {
-      await dump().dumped;
-      const facts = await counts;
-      await snapshotClient.query('COMMIT');
-      return facts;
-    },
-    close,
-  };
+    return this.started;
+  }
 }
 
 async function countRows(
   client: pg.Client,
-  mode: BackupSettings['rowCounts'],
+  mode: DumpSettings['rowCounts'],
   dumped: () => Promise<TableFilter | undefined>,
 ): Promise<SourceFacts> {
   if (mode === 'off') return {};

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { connectionString } from './database-url.js';
-import type { AnyManifest } from '../core/manifest.js';
+import type { ManifestBase } from '../core/manifest.js';
 import type { ArchiveRoles } from './roles.js';
 import { majorOf } from './versions.js';
 import { clientProgram, type ClientContext } from './client/index.js';
@@ -22,7 +22,7 @@ import {
 
 /** The local pg_restore, when it can read archives of the pg_dump that made the backup. */
 export async function restoreProgram(
-  manifest: AnyManifest,
+  manifest: Pick<ManifestBase, 'id' | 'dump'>,
   client: ClientSettings,
   ctx: ClientContext,
 ): Promise<Program> {

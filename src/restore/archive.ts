@@ -11,9 +11,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { formatBytes } from '../core/format.js';
-import type { Manifest } from '../core/manifest.js';
+import type { DatabasePart } from '../core/manifest.js';
 import type { RunContext } from '../core/types.js';
-import { readArchive } from '../pipeline/read.js';
+import { readObject } from '../pipeline/read.js';
 import { findZstdProgram, zstdToFile } from '../pipeline/zstd-program.js';
 import { errorMessage } from '../core/errors.js';
 import type { Phases } from './phases.js';
@@ -34,7 +34,7 @@ export const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
 /** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
 export async function withLocalArchive<T>(
   ctx: RunContext,
-  manifest: Manifest,
+  part: DatabasePart,
   keys: Decryption,
   { program: pgRestore }: PgRestore,
   phases: Phases,
@@ -44,8 +44,8 @@ export async function withLocalArchive<T>(
   const dir = await mkdtemp(path.join(ctx.env.RUNNER_TEMP || os.tmpdir(), 'backup-action-'));
   try {
     const file = path.join(dir, 'archive.dump');
-    await phases.time(DOWNLOAD_PHASE, () => download(ctx, manifest, keys, file));
-    const toc = await listArchive(pgRestore, file, manifest);
+    await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
+    const toc = await listArchive(pgRestore, file, part.backup.dump?.version);
     return await work({ file, toc });
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -55,16 +55,17 @@ export async function withLocalArchive<T>(
 /** Resolves only once every stored byte matched the manifest's size and sha256. */
 async function download(
   ctx: RunContext,
-  manifest: Manifest,
+  part: DatabasePart,
   keys: Decryption,
   file: string,
 ): Promise<void> {
   // zstd's own program, when there is one, writes the archive itself: its bytes skip Node.
-  const zstd = manifest.compression === 'zstd' ? await findZstdProgram(ctx.env) : undefined;
+  const zstd = part.backup.compression === 'zstd' ? await findZstdProgram(ctx.env) : undefined;
   try {
-    await readArchive(
+    await readObject(
       ctx.store,
-      manifest,
+      part.object,
+      part.backup,
       keys,
       (archive) =>
         zstd
@@ -79,7 +80,7 @@ async function download(
       /No space left on device/.test(errorMessage(error));
     if (!full) throw error;
     throw new Error(
-      `no space left in ${path.dirname(path.dirname(file))} for the archive (${formatBytes(manifest.object.size)} as stored, more once decompressed); ` +
+      `no space left in ${path.dirname(path.dirname(file))} for the archive (${formatBytes(part.object.size)} as stored, more once decompressed); ` +
         'point TMPDIR (or RUNNER_TEMP) at a larger disk',
     );
   }
@@ -89,7 +90,7 @@ async function download(
 async function listArchive(
   pgRestore: Program,
   file: string,
-  manifest: Manifest,
+  dumpedBy: string | undefined,
 ): Promise<ArchiveToc> {
   const { child, exit } = start(pgRestore, ['--list', file], process.env);
   let listing = '';
@@ -98,7 +99,7 @@ async function listArchive(
   const ended = await exit;
   if (ended.code !== 0) {
     throw new Error(
-      unsupportedFormatLine(ended.stderr, pgRestore, manifest.dump?.version) ??
+      unsupportedFormatLine(ended.stderr, pgRestore, dumpedBy) ??
         `the backup is not an archive pg_restore can read: ${failureLine('pg_restore --list', ended)}`,
     );
   }

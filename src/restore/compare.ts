@@ -1,6 +1,6 @@
 /** Row counts after a restore against the counts recorded at backup time. Pure. */
 import { formatCount } from '../core/format.js';
-import type { Manifest } from '../core/manifest.js';
+import type { DatabasePart } from '../core/manifest.js';
 import type { Table } from '../core/types.js';
 import { bareKey, hasEntry, type ArchiveToc } from '../postgres/toc.js';
 
@@ -47,8 +47,8 @@ const FAILING: ReadonlySet<TableStatus> = new Set(['differs', 'missing', 'unexpe
 
 /** Every table in either list, sorted by name, with the tables that differ. */
 /** The manifest's row counts, when they are exact: estimates are no standard for a restore. */
-export function exactCounts(manifest: Manifest): Record<string, number> | undefined {
-  return manifest.rowCountsMode === 'exact' ? manifest.rowCounts : undefined;
+export function exactCounts(part: DatabasePart): Record<string, number> | undefined {
+  return part.backup.rowCountsMode === 'exact' ? part.rowCounts : undefined;
 }
 
 export function compareCounts(

@@ -8,10 +8,10 @@
 import type pg from 'pg';
 import type { Readable } from 'node:stream';
 import { errorMessage } from '../core/errors.js';
-import type { ServerManifest } from '../core/manifest.js';
+import type { GlobalsRecord, ManifestBase } from '../core/manifest.js';
 import type { DatabaseTarget, Decryption } from '../core/settings.js';
 import type { Logger, RunContext } from '../core/types.js';
-import { readArchive } from '../pipeline/read.js';
+import { readObject } from '../pipeline/read.js';
 import { quoteIdent, withConnection } from '../postgres/server.js';
 import {
   describeStatement,
@@ -21,7 +21,6 @@ import {
   type TablespaceStep,
 } from './globals-plan.js';
 import { globalStatements, type GlobalStatement } from './globals-sql.js';
-import { globalsView } from './server-backup.js';
 
 export const GLOBALS_LIMIT = 64 * 1024 * 1024;
 
@@ -36,19 +35,14 @@ const single = (sql: string) => ({ text: sql, queryMode: 'extended' }) as pg.Que
 /** The globals script, its every stored byte checked; more than GLOBALS_LIMIT fails. */
 export async function readGlobals(
   ctx: RunContext,
-  manifest: ServerManifest,
+  globals: GlobalsRecord,
+  layers: ManifestBase,
   keys: Decryption,
 ): Promise<string> {
-  const globals = manifest.globals;
-  if (!globals) {
-    throw new Error(
-      `restore-globals: backup ${manifest.id} holds no globals (it was made with globals: false)`,
-    );
-  }
-  const view = globalsView(manifest, globals.object);
-  return readArchive(
+  return readObject(
     ctx.store,
-    view,
+    globals.object,
+    layers,
     keys,
     (stream) => collect(stream, globals.object.key),
     ctx.signal,

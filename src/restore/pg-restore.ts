@@ -3,7 +3,7 @@
  * pg_dump, the warning (and failure hint) when the server is older than the backup's, and the
  * timed restore itself.
  */
-import type { Manifest } from '../core/manifest.js';
+import type { ManifestBase } from '../core/manifest.js';
 import type { ClientSettings, DatabaseTarget } from '../core/settings.js';
 import type { RunContext } from '../core/types.js';
 import { restoreProgram, runPgRestore } from '../postgres/restore.js';
@@ -18,15 +18,18 @@ export interface PgRestore {
   hint?: string;
 }
 
-/** Finds the pg_restore for this backup, warning when the server is older than the backup's. */
+/**
+ * Finds the pg_restore for the backup's pg_dump (every database of a backup was dumped by the
+ * same one), warning when the server is older than the one the backup was made from.
+ */
 export async function choosePgRestore(
-  manifest: Manifest,
+  backup: Pick<ManifestBase, 'id' | 'dump'> & { source: { serverVersion?: string } },
   client: ClientSettings,
   ctx: RunContext,
   server: ServerVersion,
 ): Promise<PgRestore> {
-  const program = await restoreProgram(manifest, client, ctx);
-  const hint = olderServerNote(manifest.source.serverVersion, server);
+  const program = await restoreProgram(backup, client, ctx);
+  const hint = olderServerNote(backup.source.serverVersion, server);
   if (hint) ctx.log.warning(hint);
   return { program, hint };
 }

@@ -6,7 +6,7 @@
  * take them (restore/owners.ts).
  */
 import { errorMessage } from '../core/errors.js';
-import type { Manifest } from '../core/manifest.js';
+import type { DatabasePart } from '../core/manifest.js';
 import { withLocalArchive, type LocalArchive } from './archive.js';
 import { ownersUnusable, restoreDatabaseOwner } from './owners.js';
 import { withDatabase } from '../postgres/database-url.js';
@@ -27,11 +27,11 @@ import {
 import { compareCounts, differenceLine, exactCounts, type Comparison } from './compare.js';
 import type { Phases } from './phases.js';
 import { timedPgRestore, type PgRestore } from './pg-restore.js';
-import type { DatabaseTarget, RestoreSettings } from '../core/settings.js';
+import type { DatabaseRestoreSettings, DatabaseTarget } from '../core/settings.js';
 import type { RunContext } from '../core/types.js';
 
 export interface Restored {
-  manifest: Manifest;
+  part: DatabasePart;
   target: DatabaseTarget;
   state: TargetState;
   /** The target did not exist: this run created it (and gives it the source's owner). */
@@ -62,7 +62,7 @@ export type Outcome =
   | 'replaced, old kept';
 
 export interface RestoreRun {
-  settings: RestoreSettings;
+  settings: DatabaseRestoreSettings;
   ctx: RunContext;
   pgRestore: PgRestore;
   phases: Phases;
@@ -76,7 +76,7 @@ export async function restoreOne(run: RestoreRun): Promise<void> {
   try {
     await withLocalArchive(
       ctx,
-      restored.manifest,
+      restored.part,
       settings.decryption,
       pgRestore,
       phases,
@@ -94,6 +94,14 @@ export async function restoreOne(run: RestoreRun): Promise<void> {
   }
 }
 
+/** The tables restored from the backup (not the target's own) and their rows. */
+export function restoredCounts(restored: Restored): { tables: number; rows: number } {
+  const tables = (restored.comparison?.tables ?? []).filter(
+    (row) => row.found !== undefined && row.status !== 'not-in-backup',
+  );
+  return { tables: tables.length, rows: tables.reduce((sum, row) => sum + (row.found ?? 0), 0) };
+}
+
 /** The one line a non-empty target without clean is refused with; several are named together. */
 export function notEmptyLine(targets: { database: string; tables: number }[]): string {
   const named = targets.map(({ database, tables }) => `${database} (${tables} tables)`).join(', ');
@@ -106,7 +114,7 @@ export function notEmptyLine(targets: { database: string; tables: number }[]): s
 /** Restores into the side database (clean) or the empty target, and counts what is there. */
 async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void> {
   const { settings, ctx, pgRestore, phases, restored } = run;
-  const { manifest, target, replacement } = restored;
+  const { part, target, replacement } = restored;
   const into = replacement ? withDatabase(target, replacement.side) : target;
   restored.ownersSkipped = await ownersUnusable(
     pgRestore.program,
@@ -123,7 +131,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
     await phases.time('create the new database', () => createSide(replacement));
   }
   ctx.log.info(
-    `sha256 of ${manifest.object.key} verified; restoring into ${replacement ? `${replacement.side}, to replace ${target.database} once checked` : target.display}`,
+    `sha256 of ${part.object.key} verified; restoring into ${replacement ? `${replacement.side}, to replace ${target.database} once checked` : target.display}`,
   );
   if (!replacement) restored.outcome = 'partial';
   await timedPgRestore(pgRestore, phases, archive.file, into, {
@@ -136,7 +144,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
   }
   await phases.time('analyze', () => analyze(into, ctx.signal));
   const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
-  restored.comparison = compare(manifest, counts, archive, replacement !== undefined);
+  restored.comparison = compare(part, counts, archive, replacement !== undefined);
   // After the counts: a setting such as statement_timeout is the database's users', not ours.
   if (settings.databaseSettings) await applySettings(run, archive, into);
   if (!replacement) restored.outcome = 'restored';
@@ -210,12 +218,12 @@ async function tablesNow(target: DatabaseTarget): Promise<number | undefined> {
  * in an existing (empty) target, tables the backup does not hold are the target's own.
  */
 function compare(
-  manifest: Manifest,
+  part: DatabasePart,
   counts: Record<string, number>,
   archive: LocalArchive,
   fresh: boolean,
 ): Comparison {
-  const expected = exactCounts(manifest);
+  const expected = exactCounts(part);
   return compareCounts(expected ?? counts, counts, { toc: archive.toc, strangersFail: fresh });
 }
 

@@ -7,7 +7,7 @@
  * one database, and once per database for a server backup.
  */
 import { errorMessage } from '../core/errors.js';
-import type { Manifest } from '../core/manifest.js';
+import type { DatabasePart } from '../core/manifest.js';
 import { withDatabase } from '../postgres/database-url.js';
 import { withLocalArchive, type LocalArchive } from './archive.js';
 import {
@@ -52,7 +52,7 @@ export interface TestOptions {
 
 /** What the test of one database learned, kept so that a failed run's summary still shows it. */
 export interface DatabaseTest {
-  manifest: Manifest;
+  part: DatabasePart;
   scratch: string;
   phases: Phases;
   archive?: LocalArchive;
@@ -78,7 +78,7 @@ export async function testDatabase(
   try {
     await withLocalArchive(
       ctx,
-      test.manifest,
+      test.part,
       settings.decryption,
       pgRestore,
       test.phases,
@@ -99,11 +99,9 @@ async function testInScratch(
   scratchMade: Promise<void>,
 ): Promise<void> {
   const { settings, ctx, server, pgRestore } = run;
-  const { manifest, scratch, phases } = test;
+  const { part, scratch, phases } = test;
   const file = test.archive?.file ?? '';
-  ctx.log.info(
-    `sha256 of ${manifest.object.key} verified; restoring into scratch database ${scratch}`,
-  );
+  ctx.log.info(`sha256 of ${part.object.key} verified; restoring into scratch database ${scratch}`);
   const target = withDatabase(server, scratch);
   await scratchMade;
   const keepOwners = options.keepOwners && !(await ownersSkipped(run, test, target));
@@ -133,7 +131,7 @@ async function ownersSkipped(
   );
   if (test.ownersSkipped) {
     ctx.log.warning(
-      `${test.manifest.source.database ?? 'the database'} is restored without owners and privileges: ${test.ownersSkipped}`,
+      `${test.part.name ?? 'the database'} is restored without owners and privileges: ${test.ownersSkipped}`,
     );
   }
   return test.ownersSkipped !== undefined;
@@ -164,14 +162,14 @@ async function inspect(
   target: DatabaseTarget,
   checks: readonly Check[],
 ): Promise<void> {
-  const { manifest, archive, phases } = test;
+  const { part, archive, phases } = test;
   const client = await connect(target, ctx.signal);
   try {
     const found = await phases.time('compare row counts', () => exactRowCounts(client));
-    const expected = exactCounts(manifest);
+    const expected = exactCounts(part);
     if (!expected) {
       ctx.log.warning(
-        `the manifest has no exact row counts (row-counts: ${manifest.rowCountsMode ?? 'off'}); only the restore and the checks were tested`,
+        `the manifest has no exact row counts (row-counts: ${part.backup.rowCountsMode ?? 'off'}); only the restore and the checks were tested`,
       );
     }
     test.comparison = compareCounts(expected ?? found, found, {
@@ -230,7 +228,18 @@ export function restoredTotals(test: DatabaseTest): { tables: number; rows: numb
   };
 }
 
-export function checkTables(checks: CheckResult[]): Table[] {
+/** How the archive's database-level settings and comment came through into the scratch database. */
+export function scratchSettingsLine(found: DatabaseTest['databaseSettings']): string {
+  if (!found) return 'not compared';
+  if (found.total === 0) return 'none in the backup';
+  const { total, missing } = found;
+  return missing.length === 0
+    ? `${total} of ${total} restored (settings and comment)`
+    : `${total - missing.length} of ${total} restored; missing: ${missing.join('; ')}`;
+}
+
+/** The table of the checks' results: none without checks. */
+export function tableOfChecks(checks: CheckResult[]): Table[] {
   if (checks.length === 0) return [];
   return [
     {

@@ -6,7 +6,7 @@
 import { InputError } from '../core/errors.js';
 import type { DatabaseRecord, ServerManifest } from '../core/manifest.js';
 import { selectNames } from '../core/name-glob.js';
-import type { RestoreSettings, RestoreTestSettings, ServerCheck } from '../core/settings.js';
+import type { DatabaseRestoreSettings, ServerCheck } from '../core/settings.js';
 
 export interface DatabasePair {
   record: DatabaseRecord;
@@ -19,7 +19,7 @@ const quoted = (names: readonly string[]) => names.map((name) => JSON.stringify(
 /** The databases `restore` restores and their targets; `confirm` must name exactly those targets. */
 export function restoreTargets(
   manifest: ServerManifest,
-  settings: Pick<RestoreSettings, 'databases' | 'targetDatabases' | 'confirm'>,
+  settings: Pick<DatabaseRestoreSettings, 'databases' | 'targetDatabases' | 'confirm'>,
 ): DatabasePair[] {
   const names = manifest.databases.map((database) => database.name);
   const include = settings.databases.length > 0 ? settings.databases : 'all';
@@ -129,8 +129,8 @@ export function checksByDatabase(
 
 /** The inputs that only a server backup takes, refused in one line for a backup of one database. */
 export function refuseServerInputs(
-  settings: Partial<Pick<RestoreSettings, 'databases' | 'targetDatabases'>> &
-    Pick<RestoreTestSettings, 'restoreGlobals'>,
+  settings: Partial<Pick<DatabaseRestoreSettings, 'databases' | 'targetDatabases'>> &
+    Pick<DatabaseRestoreSettings, 'restoreGlobals'>,
   checks: readonly ServerCheck[],
   database: string | undefined,
 ): void {

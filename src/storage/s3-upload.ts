@@ -78,147 +78,188 @@ export interface PartedUploadOptions {
  * reading the body, aborts the requests in flight and the multipart upload, and rejects with the
  * first error, never with one of its consequences.
  */
-export async function partedUpload(
+export function partedUpload(
   client: S3Client,
   target: UploadTarget,
   body: Readable,
   options: PartedUploadOptions,
 ): Promise<void> {
-  const { partSize, queueSize } = options;
-  // Every request of this upload, in flight or between retries, stops when it fails.
-  const stop = new AbortController();
-  const send = { abortSignal: stop.signal };
-  let failure: { error: unknown } | undefined;
-  const fail = (error: unknown) => {
-    failure ??= { error };
-    stop.abort();
-    body.destroy();
-  };
-  const throwIfFailed = () => {
-    if (failure) throw failure.error;
-  };
-  const onAbort = () => fail(cancelled(options.signal));
+  return new PartedUpload(client, target, body, options).send();
+}
 
-  const free: Buffer[] = [];
-  let allocated = 0;
-  const inFlight = new Set<Promise<void>>();
-  const parts: CompletedPart[] = [];
-  let numbered = 0;
-  let uploadId: string | undefined;
-  // Not stopped with the other requests: a request cut off in flight may still have made the
-  // upload, whose id it then never tells.
-  const createStop = new AbortController();
-  let creating: Promise<string> | undefined;
+class PartedUpload {
+  /** Every request of this upload, in flight or between retries, stops when it fails. */
+  private readonly stop = new AbortController();
+  /**
+   * Not stopped with the other requests: a request cut off in flight may still have made the
+   * upload, whose id it then never tells.
+   */
+  private readonly createStop = new AbortController();
+  private failure?: { error: unknown };
+  /** Part buffers whose request finished, to fill again. */
+  private readonly free: Buffer[] = [];
+  private allocated = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly parts: CompletedPart[] = [];
+  private numbered = 0;
+  private creating?: Promise<string>;
+  private uploadId?: string;
+  /** The part being filled, and how much of it is. */
+  private current?: Buffer;
+  private filled = 0;
 
-  const sendPart = (bytes: Buffer, PartNumber: number, id: string) => {
-    const request = client
+  constructor(
+    private readonly client: S3Client,
+    private readonly target: UploadTarget,
+    private readonly body: Readable,
+    private readonly options: PartedUploadOptions,
+  ) {}
+
+  async send(): Promise<void> {
+    const { signal } = this.options;
+    const onAbort = () => this.fail(cancelled(signal));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (signal?.aborted) onAbort();
+      this.throwIfFailed();
+      // A Writable takes the chunks one at a time as they were pushed, with backpressure; iterating
+      // the body instead would join what it holds into a fresh buffer, losing the owned chunks in it.
+      await pipeline(
+        this.body,
+        new Writable({
+          write: (chunk: Uint8Array, _encoding, done) =>
+            void this.take(chunk).then(() => done(), done),
+        }),
+      );
+      // A part may have failed as the body ended.
+      this.throwIfFailed();
+      await this.finish();
+    } catch (error) {
+      await this.abandon(error);
+      throw this.failure?.error ?? error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** The first failure wins; everything still running stops. */
+  private readonly fail = (error: unknown): void => {
+    this.failure ??= { error };
+    this.stop.abort();
+    this.body.destroy();
+  };
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  private get requestOptions() {
+    return { abortSignal: this.stop.signal };
+  }
+
+  /** Copies the chunk into part buffers, sending each as it fills. */
+  private async take(bytes: Uint8Array): Promise<void> {
+    const { partSize } = this.options;
+    let offset = 0;
+    while (offset < bytes.byteLength) {
+      if (this.current && this.filled === partSize) {
+        await this.flush(this.current);
+        this.current = undefined;
+        this.filled = 0;
+      }
+      this.current ??= this.buffer();
+      const end = Math.min(bytes.byteLength, offset + partSize - this.filled);
+      this.current.set(bytes.subarray(offset, end), this.filled);
+      this.filled += end - offset;
+      offset = end;
+    }
+    release(bytes);
+  }
+
+  /** Sends a full part, which more bytes follow; returns once a buffer is free to fill. */
+  private async flush(full: Buffer): Promise<void> {
+    // More bytes follow this part, so they would need a part after it.
+    if (this.numbered + 1 >= MAX_PARTS) throw new Error(tooLarge(this.options));
+    this.creating ??= startMultipart(this.client, this.target, {
+      abortSignal: this.createStop.signal,
+    });
+    this.uploadId ??= await this.creating;
+    // A failure while the upload was being made: its parts must not follow.
+    this.throwIfFailed();
+    this.sendPart(full, this.uploadId);
+    while (this.inFlight.size >= this.options.queueSize) await Promise.race(this.inFlight);
+    this.throwIfFailed();
+  }
+
+  private buffer(): Buffer {
+    const reused = this.free.pop();
+    if (reused) return reused;
+    this.allocated += 1;
+    if (this.allocated > this.options.queueSize + 1) {
+      throw new Error('internal error: no part buffer is free');
+    }
+    // Unsafe: every byte sent is written first. Pages never written never become resident, so a
+    // small body costs what it holds, not a whole part.
+    return Buffer.allocUnsafeSlow(this.options.partSize);
+  }
+
+  private sendPart(bytes: Buffer, UploadId: string): void {
+    this.numbered += 1;
+    const PartNumber = this.numbered;
+    const { Bucket, Key } = this.target;
+    const request = this.client
       .send(
         new UploadPartCommand({
-          Bucket: target.Bucket,
-          Key: target.Key,
-          UploadId: id,
+          Bucket,
+          Key,
+          UploadId,
           PartNumber,
           Body: bytes,
           ContentLength: bytes.byteLength,
         }),
-        send,
+        this.requestOptions,
       )
       .then(({ ETag }) => {
         if (!ETag) throw new Error(`the store returned no ETag for part ${PartNumber}`);
-        parts[PartNumber - 1] = { PartNumber, ETag };
-        free.push(bytes);
+        this.parts[PartNumber - 1] = { PartNumber, ETag };
+        this.free.push(bytes);
       })
-      .catch(fail)
-      .finally(() => inFlight.delete(request));
-    inFlight.add(request);
-  };
+      .catch(this.fail)
+      .finally(() => this.inFlight.delete(request));
+    this.inFlight.add(request);
+  }
 
-  /** Sends a full part, which more bytes follow; returns once a buffer is free to fill. */
-  const flush = async (full: Buffer) => {
-    // More bytes follow this part, so they would need a part after it.
-    if (numbered + 1 >= MAX_PARTS) throw new Error(tooLarge(options));
-    creating ??= startMultipart(client, target, { abortSignal: createStop.signal });
-    uploadId ??= await creating;
-    // A failure while the upload was being made: its parts must not follow.
-    throwIfFailed();
-    numbered += 1;
-    sendPart(full, numbered, uploadId);
-    while (inFlight.size >= queueSize) await Promise.race(inFlight);
-    throwIfFailed();
-  };
-
-  const buffer = (): Buffer => {
-    const reused = free.pop();
-    if (reused) return reused;
-    allocated += 1;
-    if (allocated > queueSize + 1) throw new Error('internal error: no part buffer is free');
-    // Unsafe: every byte sent is written first. Pages never written never become resident, so a
-    // small body costs what it holds, not a whole part.
-    return Buffer.allocUnsafeSlow(partSize);
-  };
-
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    if (options.signal?.aborted) onAbort();
-    throwIfFailed();
-    let current: Buffer | undefined;
-    let filled = 0;
-    const take = async (bytes: Uint8Array) => {
-      let offset = 0;
-      while (offset < bytes.byteLength) {
-        if (current && filled === partSize) {
-          await flush(current);
-          current = undefined;
-          filled = 0;
-        }
-        current ??= buffer();
-        const end = Math.min(bytes.byteLength, offset + partSize - filled);
-        current.set(bytes.subarray(offset, end), filled);
-        filled += end - offset;
-        offset = end;
-      }
-      release(bytes);
-    };
-    // A Writable takes the chunks one at a time as they were pushed, with backpressure; iterating
-    // the body instead would join what it holds into a fresh buffer, losing the owned chunks in it.
-    await pipeline(
-      body,
-      new Writable({
-        write: (chunk: Uint8Array, _encoding, done) => void take(chunk).then(() => done(), done),
-      }),
-    );
-    // A part may have failed as the body ended.
-    throwIfFailed();
-    const last = current?.subarray(0, filled) ?? Buffer.alloc(0);
-    if (uploadId === undefined) {
-      await client.send(
-        new PutObjectCommand({ ...target, Body: last, ContentLength: last.byteLength }),
-        send,
+  /** The last part: the whole object in one PutObject when it fits in one. */
+  private async finish(): Promise<void> {
+    const last = this.current?.subarray(0, this.filled) ?? Buffer.alloc(0);
+    if (this.uploadId === undefined) {
+      await this.client.send(
+        new PutObjectCommand({ ...this.target, Body: last, ContentLength: last.byteLength }),
+        this.requestOptions,
       );
       return;
     }
-    numbered += 1;
-    sendPart(last, numbered, uploadId);
-    await Promise.all(inFlight);
-    throwIfFailed();
-    await client.send(
+    this.sendPart(last, this.uploadId);
+    await Promise.all(this.inFlight);
+    this.throwIfFailed();
+    await this.client.send(
       new CompleteMultipartUploadCommand({
-        Bucket: target.Bucket,
-        Key: target.Key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts },
+        Bucket: this.target.Bucket,
+        Key: this.target.Key,
+        UploadId: this.uploadId,
+        MultipartUpload: { Parts: this.parts },
       }),
-      send,
+      this.requestOptions,
     );
-  } catch (error) {
-    fail(error);
+  }
+
+  /** Stops everything and aborts the multipart upload, once made (or about to be). */
+  private async abandon(error: unknown): Promise<void> {
+    this.fail(error);
     // Aborted requests settle at once: no part is still on its way when the upload is aborted.
-    await Promise.all(inFlight);
-    uploadId ??= creating && (await madeWithin(creating, createStop));
-    if (uploadId !== undefined) await options.abandon(uploadId);
-    throw failure?.error ?? error;
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
+    await Promise.all(this.inFlight);
+    this.uploadId ??= this.creating && (await madeWithin(this.creating, this.createStop));
+    if (this.uploadId !== undefined) await this.options.abandon(this.uploadId);
   }
 }
 

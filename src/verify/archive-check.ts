@@ -5,7 +5,6 @@
 import { pipeline, type Readable } from 'node:stream';
 import { UnreadableArchiveError } from '../core/errors.js';
 import { readTar } from '../files/tar-read.js';
-import type { ArchiveFormat } from '../core/layout.js';
 import type { FileStats } from '../core/manifest.js';
 import { failureLine, start, type Program } from '../process/programs.js';
 
@@ -18,22 +17,23 @@ export interface ArchiveContents {
   files?: FileStats;
 }
 
-export async function checkArchive(
+/** A pg_dump archive's table of contents, as the pg_restore that will restore it reads it. */
+export async function listDumpArchive(
   archive: Readable,
-  format: ArchiveFormat,
-  pgRestore: Program | undefined,
+  pgRestore: Program,
 ): Promise<ArchiveContents> {
-  if (format === 'tar') {
-    const stats = await readTar(archive);
-    return { entries: stats.count, files: stats };
-  }
-  if (!pgRestore) throw new Error('a pg_dump archive needs pg_restore to be read');
   const listing = await listWith(pgRestore, ['--list'], archive, 'pg_restore --list');
   const entries = listing.filter((line) => line !== '' && !line.startsWith(';'));
   return {
     entries: entries.length,
     tablesWithData: entries.filter((line) => / TABLE DATA /.test(line)).length,
   };
+}
+
+/** Every entry of a tar read through, with the figures its manifest records. */
+export async function readTarArchive(archive: Readable): Promise<ArchiveContents> {
+  const stats = await readTar(archive);
+  return { entries: stats.count, files: stats };
 }
 
 async function listWith(

@@ -24,6 +24,20 @@ export const BAD_INPUTS: [string, Record<string, string>, string][] = [
     { ...base, mode: 'restore', confirm: 'Shop_Main', databases: '[z-a]' },
     'databases',
   ],
+  ...(['databases', 'target-database', 'restore-globals'] as const).map(
+    (input): [string, Record<string, string>, string] => [
+      `${input} with target-path (a files backup has no databases)`,
+      {
+        ...base,
+        mode: 'restore',
+        name: 'site',
+        'target-path': '/srv/site',
+        confirm: '/srv/site',
+        [input]: input === 'restore-globals' ? 'true' : 'shop',
+      },
+      input,
+    ],
+  ),
   ['unknown compression', { ...base, compression: 'lz4' }, 'compression'],
   ['compression level out of range', { ...base, 'compression-level': '25' }, 'compression-level'],
   ['non-numeric level', { ...base, 'compression-level': 'max' }, 'compression-level'],

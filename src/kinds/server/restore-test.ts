@@ -6,29 +6,36 @@
  * dropped after the scratch databases: the scratch server is left as it was found. Tablespaces
  * are not restored (pg_restore --no-tablespaces): a scratch server has none of the source's folders.
  */
-import { errorMessage } from '../core/errors.js';
-import { formatBytes, formatCount, formatSeconds } from '../core/format.js';
-import { manifestSize, type ServerManifest } from '../core/manifest.js';
-import type { RestoreTestSettings, ServerCheck } from '../core/settings.js';
-import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
-import { checkScratchServer, scratchName } from '../postgres/restore.js';
-import type { ServerVersion } from '../postgres/server.js';
-import { countsTable } from '../restore/compare.js';
-import { applyGlobals, dropRoles, readGlobals, type GlobalsApplied } from '../restore/globals.js';
-import { Phases } from '../restore/phases.js';
-import { choosePgRestore } from '../restore/pg-restore.js';
-import { databaseView } from '../restore/server-backup.js';
-import { checksByDatabase } from '../restore/targets.js';
+import { errorMessage } from '../../core/errors.js';
+import { formatCount, formatSeconds } from '../../core/format.js';
+import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
+import type { RestoreTestSettings, ServerCheck } from '../../core/settings.js';
+import type { RunContext, Table } from '../../core/types.js';
+import { checkScratchServer, scratchName } from '../../postgres/restore.js';
+import type { ServerVersion } from '../../postgres/server.js';
+import { countsTable } from '../../restore/compare.js';
 import {
-  checkTables,
+  applyGlobals,
+  dropRoles,
+  readGlobals,
+  type GlobalsApplied,
+} from '../../restore/globals.js';
+import { Phases } from '../../restore/phases.js';
+import { choosePgRestore } from '../../restore/pg-restore.js';
+import {
   failures,
   kept,
   restoredTotals,
   scratchServer,
+  tableOfChecks,
   testDatabase,
   type DatabaseTest,
   type ScratchRun,
-} from '../restore/scratch-test.js';
+} from '../../restore/scratch-test.js';
+import { checksByDatabase } from '../../restore/targets.js';
+import type { KindRun, RestoreRows } from '../kind.js';
+import { phaseName, serverDatabasePart } from './parts.js';
+import { rolesLine } from './roles.js';
 
 interface ServerTest {
   run: ScratchRun;
@@ -37,79 +44,72 @@ interface ServerTest {
   /** The whole run's clock: the globals, then every database. */
   phases: Phases;
   tests: (DatabaseTest & { database: string })[];
+  /** With restore-globals: the backup's globals, applied first. */
+  roles?: GlobalsRecord;
   globals?: GlobalsApplied;
   /** Roles restore-globals made that are still on the scratch server afterwards. */
   rolesLeft: string[];
 }
 
-/** Scratch names `restore_test_<set>_<hex>_<n>`: the set cut so that any n fits in 63 bytes. */
-function scratchNames(set: string, count: number): string[] {
-  const base = scratchName(set.slice(0, 34));
-  return Array.from({ length: count }, (_, index) => `${base}_${index + 1}`);
-}
-
-export async function restoreTestServer(
-  given: RestoreTestSettings,
-  ctx: RunContext,
+export async function testServerBackup(
   manifest: ServerManifest,
-): Promise<ModeResult> {
-  const server = scratchServer(given);
-  const checks = checksByDatabase(manifest, given.checks);
+  settings: RestoreTestSettings,
+  ctx: RunContext,
+  phases: Phases,
+): Promise<KindRun> {
+  const server = scratchServer(settings);
+  const checks = checksByDatabase(manifest, settings.checks);
   // The reusable workflows ask for the roles on every nightly test: say so, and test the rest.
-  const settings = { ...given, restoreGlobals: given.restoreGlobals && !!manifest.globals };
-  if (given.restoreGlobals && !manifest.globals) {
+  if (settings.restoreGlobals && !manifest.globals) {
     ctx.log.warning(
       `restore-globals: backup ${manifest.id} holds no globals (made with globals: false); its databases are restored without owners`,
     );
   }
   const version = await checkScratchServer(server, ctx.signal);
-  // One pg_restore for all: every database was dumped by the same pg_dump.
-  const views = manifest.databases.map((record) => databaseView(manifest, record));
-  const [view] = views;
-  if (!view) throw new Error(`backup ${manifest.id} holds no database`);
-  const pgRestore = await choosePgRestore(view, settings.client, ctx, version);
-  const phases = new Phases(ctx.now);
-  const names = scratchNames(settings.name, manifest.databases.length);
-  const tests = manifest.databases.map((record, index) => ({
-    database: record.name,
-    manifest: views[index] ?? view,
-    scratch: names[index] ?? '',
-    phases: new Phases(ctx.now),
-    checks: [],
-  }));
+  const pgRestore = await choosePgRestore(manifest, settings.client, ctx, version);
+  // Scratch names `restore_test_<set>_<hex>_<n>`: the set cut so that any n fits in 63 bytes.
+  const base = scratchName(settings.name.slice(0, 34));
   const test: ServerTest = {
     run: { settings, ctx, server, pgRestore },
     manifest,
     version,
     phases,
-    tests,
+    tests: manifest.databases.map((record, index) => ({
+      database: record.name,
+      part: serverDatabasePart(manifest, record),
+      scratch: `${base}_${index + 1}`,
+      phases: new Phases(ctx.now),
+      checks: [],
+    })),
+    roles: settings.restoreGlobals ? manifest.globals : undefined,
     rolesLeft: [],
   };
-  // The roles go last, pass, fail or cancel, and before the summary, which says whether they went.
-  const failure = await testAll(test, checks).then(
-    () => undefined,
-    (error: unknown) => ({ error }),
-  );
-  await dropRolesMade(test);
-  if (failure) throw new ModeFailure(errorMessage(failure.error), describe(test));
-  const result = describe(test);
-  const problems = test.tests.flatMap((one) => failures(one, `${one.database}: `));
-  if (test.rolesLeft.length > 0) {
-    problems.push(
-      `the role(s) ${test.rolesLeft.join(', ')} restore-globals made could not be dropped`,
-    );
-  }
-  if (problems.length > 0) throw new ModeFailure(problems.join('; '), result);
-  return result;
+  return {
+    async run() {
+      try {
+        await testAll(test, checks);
+      } finally {
+        // The roles go last, pass, fail or cancel, and before the summary, which says whether they went.
+        await dropRolesMade(test);
+      }
+    },
+    problems: () => [
+      ...test.tests.flatMap((one) => failures(one, `${one.database}: `)),
+      ...(test.rolesLeft.length > 0
+        ? [`the role(s) ${test.rolesLeft.join(', ')} restore-globals made could not be dropped`]
+        : []),
+    ],
+    rows: () => testRows(test),
+  };
 }
 
 /** The globals, then each database in turn; a database that fails to restore stops the run. */
 async function testAll(test: ServerTest, checks: Map<string, ServerCheck[]>): Promise<void> {
-  const { run, manifest, phases } = test;
+  const { run, manifest, phases, roles } = test;
   const { settings, ctx, server } = run;
-  if (settings.restoreGlobals) {
+  if (roles) {
     const script = await phases.time('read the globals', () =>
-      readGlobals(ctx, manifest, settings.decryption),
+      readGlobals(ctx, roles, manifest, settings.decryption),
     );
     test.globals = await phases.time('apply the globals', () =>
       applyGlobals(server, script, { sameName: new Set(), tablespaceMode: 'skip' }, ctx.log),
@@ -122,14 +122,12 @@ async function testAll(test: ServerTest, checks: Map<string, ServerCheck[]>): Pr
     await phases.time(phaseName(one.database), () =>
       testDatabase(run, one, {
         checks: checks.get(one.database) ?? [],
-        keepOwners: settings.restoreGlobals,
+        keepOwners: roles !== undefined,
         noTablespaces: true,
       }),
     );
   }
 }
-
-const phaseName = (database: string) => `database ${database}`;
 
 /** After every scratch database is gone: keep-database keeps the roles its databases use. */
 async function dropRolesMade(test: ServerTest): Promise<void> {
@@ -151,30 +149,20 @@ async function dropRolesMade(test: ServerTest): Promise<void> {
   }
 }
 
-function describe(test: ServerTest): ModeResult {
-  const { run, manifest, phases, tests, version } = test;
+function testRows(test: ServerTest): RestoreRows {
+  const { run, phases, tests, version } = test;
   const { settings } = run;
   const totals = tests.map(restoredTotals);
   const tables = totals.reduce((sum, one) => sum + one.tables, 0);
   const rows = totals.reduce((sum, one) => sum + one.rows, 0);
-  const seconds = phases.totalSeconds();
   const done = tests.filter((one) => one.comparison !== undefined).length;
   const keptAny = tests.some((one) => kept(settings, one));
   return {
-    headline: `Backup ${manifest.name}/${manifest.id} restored in ${formatSeconds(seconds)}: ${done} of ${tests.length} databases, ${formatCount(tables)} tables, ${formatCount(rows)} rows`,
-    outputs: {
-      'restored-tables': tables,
-      'restore-seconds': Number(seconds.toFixed(3)),
-      'backup-id': manifest.id,
-    },
+    done: 'restored',
+    summary: `${done} of ${tests.length} databases, ${formatCount(tables)} tables, ${formatCount(rows)} rows`,
+    outputs: { 'restored-tables': tables },
     facts: [
-      ['Set', manifest.name],
-      [
-        'Backup',
-        `${manifest.id} (made ${manifest.createdAt}, a server backup of ${tests.length} database(s), ${formatBytes(manifestSize(manifest))}, ${manifest.encryption === 'age' ? 'age-encrypted' : 'not encrypted'})`,
-      ],
-      ['Recovery time', `${formatSeconds(seconds)} in all`],
-      ['Roles', rolesLine(test)],
+      ['Roles', rolesLine(test.roles !== undefined, test.globals, test.rolesLeft)],
       ['Tablespaces', 'not restored (restore-test restores with --no-tablespaces)'],
       [
         'Scratch databases',
@@ -184,16 +172,14 @@ function describe(test: ServerTest): ModeResult {
     ],
     tables: [
       databasesTable(test),
-      phases.table(),
       ...tests.flatMap((one) =>
         one.comparison && one.comparison.differing.length > 0
           ? [{ ...countsTable(one.comparison), title: `${one.database}: row counts` }]
           : [],
       ),
-      ...checkTables(tests.flatMap((one) => one.checks)),
+      ...tableOfChecks(tests.flatMap((one) => one.checks)),
     ],
     details: {
-      manifest,
       databases: tests.map((one) => ({
         name: one.database,
         scratch: one.scratch,
@@ -209,28 +195,8 @@ function describe(test: ServerTest): ModeResult {
         failed: test.globals.failed,
         left: test.rolesLeft,
       },
-      restoreSeconds: seconds,
-      phases: phases.record(),
     },
   };
-}
-
-function rolesLine({ run, globals, rolesLeft }: ServerTest): string {
-  if (!run.settings.restoreGlobals) {
-    return 'not restored (restore-globals: false): objects restored without owners and privileges';
-  }
-  if (!globals) return 'not restored: the run stopped before';
-  const { created, plan, failed } = globals;
-  const parts = [
-    `${created.length} created${created.length > 0 ? ` (${created.join(', ')})` : ''}`,
-    ...(plan.existing.length > 0 ? [`left as they were: ${plan.existing.join(', ')}`] : []),
-    ...(plan.skipped.length > 0 ? [`skipped: ${plan.skipped.join('; ')}`] : []),
-    ...(failed.length > 0 ? [`not applied: ${failed.join('; ')}`] : []),
-    rolesLeft.length > 0
-      ? `not dropped: ${rolesLeft.join(', ')}`
-      : 'the roles made were dropped afterwards',
-  ];
-  return parts.join('; ');
 }
 
 /** One row per database: name, tables, rows, matched, seconds. */

@@ -1,5 +1,5 @@
 /**
- * `restore` of a server backup: the chosen databases (default all), each into a database of the
+ * restore of a server backup: the chosen databases (default all), each into a database of the
  * same name on the server of `database-url` (or the one `target-database` maps it to). Every
  * target is checked before anything is restored: a non-empty one without `clean` refuses the whole
  * run, and `confirm` must name every target. A target that does not exist is created. With
@@ -7,98 +7,113 @@
  * its missing tablespaces are created where the source had them. Each database is then restored as
  * a backup of one database is (restore/restore-database.ts), one after another.
  */
-import { errorMessage } from '../core/errors.js';
-import { formatCount, formatSeconds } from '../core/format.js';
-import type { ServerManifest } from '../core/manifest.js';
-import type { DatabaseTarget, RestoreSettings } from '../core/settings.js';
-import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
-import { withDatabase } from '../postgres/database-url.js';
-import { prepareReplacement } from '../postgres/replace.js';
-import { createDatabase, dropDatabase, inspectTarget } from '../postgres/restore.js';
-import { serverVersion, withConnection } from '../postgres/server.js';
-import { countsTable, differenceLine } from '../restore/compare.js';
+import { errorMessage } from '../../core/errors.js';
+import { formatCount, formatSeconds } from '../../core/format.js';
+import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
+import type {
+  DatabaseRestoreSettings,
+  DatabaseTarget,
+  RestoreSettings,
+} from '../../core/settings.js';
+import type { RunContext, Table } from '../../core/types.js';
+import { withDatabase } from '../../postgres/database-url.js';
+import { prepareReplacement } from '../../postgres/replace.js';
+import { createDatabase, dropDatabase, inspectTarget } from '../../postgres/restore.js';
+import { serverVersion, withConnection, type ServerVersion } from '../../postgres/server.js';
+import { countsTable, differenceLine } from '../../restore/compare.js';
 import {
   applyGlobals,
   applyInDatabase,
   readGlobals,
   type GlobalsApplied,
-} from '../restore/globals.js';
-import { Phases } from '../restore/phases.js';
-import { choosePgRestore } from '../restore/pg-restore.js';
-import { databaseView } from '../restore/server-backup.js';
-import { restoreTargets, type DatabasePair } from '../restore/targets.js';
+} from '../../restore/globals.js';
+import { Phases } from '../../restore/phases.js';
+import { choosePgRestore, type PgRestore } from '../../restore/pg-restore.js';
 import {
   notEmptyLine,
+  restoredCounts,
   restoreOne,
   standing,
   type Restored,
   type RestoreRun,
-} from '../restore/restore-database.js';
+} from '../../restore/restore-database.js';
+import { restoreTargets, type DatabasePair } from '../../restore/targets.js';
+import type { KindRun, RestoreRows } from '../kind.js';
+import { intoDatabase } from '../database/restore.js';
+import { phaseName, serverDatabasePart } from './parts.js';
+import { rolesLine } from './roles.js';
 
 interface ServerRestore {
   manifest: ServerManifest;
-  settings: RestoreSettings;
+  settings: DatabaseRestoreSettings;
   /** database-url: the server restored into, through its database. */
   server: DatabaseTarget;
   ctx: RunContext;
   phases: Phases;
+  pgRestore: PgRestore;
   /** Each database, in the backup's order, with its own clock. */
   databases: { source: string; restored: Restored; phases: Phases }[];
+  /** With restore-globals: the backup's globals, applied first. */
+  roles?: GlobalsRecord;
   globals?: GlobalsApplied;
 }
 
-export async function restoreServer(
+export async function restoreServerBackup(
+  manifest: ServerManifest,
   settings: RestoreSettings,
   ctx: RunContext,
-  manifest: ServerManifest,
-): Promise<ModeResult> {
-  const server = settings.database;
-  if (!server) {
-    throw new Error(
-      'this is a server backup: give database-url (the server to restore into) instead of target-path',
-    );
-  }
-  const pairs = restoreTargets(manifest, settings);
-  if (settings.restoreGlobals && !manifest.globals) {
+  phases: Phases,
+): Promise<KindRun> {
+  const into = intoDatabase(
+    settings,
+    'this is a server backup: give database-url (the server to restore into) instead of target-path',
+  );
+  const pairs = restoreTargets(manifest, into);
+  if (into.restoreGlobals && !manifest.globals) {
     throw new Error(
       `restore-globals: backup ${manifest.id} holds no globals (made with globals: false); restore it without restore-globals`,
     );
   }
-  const phases = new Phases(ctx.now);
-  const databases = await checkTargets(server, settings, ctx, manifest, pairs);
-  const run: ServerRestore = { manifest, settings, server, ctx, phases, databases };
-  const [first] = databases;
-  if (!first) throw new Error(`backup ${manifest.id} holds no database`);
-  const pgRestore = await choosePgRestore(
-    first.restored.manifest,
-    settings.client,
+  const server = into.database;
+  const { databases, version } = await checkTargets(server, into, ctx, manifest, pairs);
+  const pgRestore = await choosePgRestore(manifest, into.client, ctx, version);
+  const run: ServerRestore = {
+    manifest,
+    settings: into,
+    server,
     ctx,
-    first.restored.state.server,
-  );
-  try {
-    if (settings.restoreGlobals) await restoreRoles(run, pairs);
-    for (const one of databases) {
-      ctx.signal.throwIfAborted();
-      one.phases = new Phases(ctx.now);
-      const single: RestoreRun = {
-        settings,
-        ctx,
-        pgRestore,
-        phases: one.phases,
-        restored: one.restored,
-      };
-      await phases.time(phaseName(one.source), () => restoreDatabase(run, single));
-    }
-  } catch (error) {
-    throw new ModeFailure(errorMessage(error), describe(run));
+    phases,
+    pgRestore,
+    databases,
+    roles: into.restoreGlobals ? manifest.globals : undefined,
+  };
+  return {
+    run: () => restoreAll(run, pairs),
+    problems: () =>
+      databases.flatMap(({ source, restored }) => {
+        const differing = restored.comparison?.differing ?? [];
+        return differing.length > 0 ? [`${source}: ${differenceLine(differing)}`] : [];
+      }),
+    rows: () => restoreRows(run),
+  };
+}
+
+/** The roles, then each database in turn; a database that fails to restore stops the run. */
+async function restoreAll(run: ServerRestore, pairs: DatabasePair[]): Promise<void> {
+  const { ctx, settings, phases, pgRestore } = run;
+  if (run.roles) await restoreRoles(run, run.roles, pairs);
+  for (const one of run.databases) {
+    ctx.signal.throwIfAborted();
+    one.phases = new Phases(ctx.now);
+    const single: RestoreRun = {
+      settings,
+      ctx,
+      pgRestore,
+      phases: one.phases,
+      restored: one.restored,
+    };
+    await phases.time(phaseName(one.source), () => restoreDatabase(run, single));
   }
-  const result = describe(run);
-  const problems = databases.flatMap(({ source, restored }) => {
-    const differing = restored.comparison?.differing ?? [];
-    return differing.length > 0 ? [`${source}: ${differenceLine(differing)}`] : [];
-  });
-  if (problems.length > 0) throw new ModeFailure(problems.join('; '), result);
-  return result;
 }
 
 /**
@@ -107,11 +122,11 @@ export async function restoreServer(
  */
 async function checkTargets(
   server: DatabaseTarget,
-  settings: RestoreSettings,
+  settings: DatabaseRestoreSettings,
   ctx: RunContext,
   manifest: ServerManifest,
   pairs: DatabasePair[],
-): Promise<ServerRestore['databases']> {
+): Promise<{ databases: ServerRestore['databases']; version: ServerVersion }> {
   const existing = await withConnection(
     server,
     async (client) => {
@@ -139,27 +154,31 @@ async function checkTargets(
       ),
     );
   }
-  const out: ServerRestore['databases'] = [];
+  const databases: ServerRestore['databases'] = [];
   for (const { record, into, exists, state } of states) {
     const replacement =
       exists && settings.clean ? await prepareReplacement(into, ctx.log, ctx.signal) : undefined;
     const restored: Restored = {
-      manifest: databaseView(manifest, record),
+      part: serverDatabasePart(manifest, record),
       target: into,
       state,
       replacement,
       created: !exists,
       outcome: 'untouched',
     };
-    out.push({ source: record.name, restored, phases: new Phases(ctx.now) });
+    databases.push({ source: record.name, restored, phases: new Phases(ctx.now) });
   }
-  return out;
+  return { databases, version: existing.version };
 }
 
-async function restoreRoles(run: ServerRestore, pairs: DatabasePair[]): Promise<void> {
+async function restoreRoles(
+  run: ServerRestore,
+  roles: GlobalsRecord,
+  pairs: DatabasePair[],
+): Promise<void> {
   const { ctx, settings, manifest, phases, server } = run;
   const script = await phases.time('read the globals', () =>
-    readGlobals(ctx, manifest, settings.decryption),
+    readGlobals(ctx, roles, manifest, settings.decryption),
   );
   const sameName = new Set(
     pairs.filter((pair) => pair.target === pair.record.name).map((pair) => pair.target),
@@ -199,37 +218,25 @@ async function restoreDatabase(run: ServerRestore, single: RestoreRun): Promise<
     }
     throw error;
   }
-  if (run.globals)
-    await applyInDatabase(server, restored.target.database, run.globals, run.ctx.log);
+  if (run.globals) await applyInDatabase(server, name, run.globals, ctx.log);
 }
 
-function describe(run: ServerRestore): ModeResult {
-  const { manifest, phases, databases, settings } = run;
-  const counted = databases.map(({ restored }) => restoredTables(restored));
+function restoreRows(run: ServerRestore): RestoreRows {
+  const { phases, databases, settings } = run;
+  const counted = databases.map(({ restored }) => restoredCounts(restored));
   const tables = counted.reduce((sum, one) => sum + one.tables, 0);
   const rows = counted.reduce((sum, one) => sum + one.rows, 0);
-  const seconds = phases.totalSeconds();
   const done = databases.filter(({ restored }) => restored.outcome.startsWith('re')).length;
   return {
-    headline: `Restored ${done} of ${databases.length} database(s) of ${manifest.name}/${manifest.id}: ${formatCount(tables)} tables, ${formatCount(rows)} rows in ${formatSeconds(seconds)}`,
-    outputs: {
-      'backup-id': manifest.id,
-      'restored-tables': tables,
-      'restore-seconds': Number(seconds.toFixed(3)),
-    },
+    done: `restored onto ${settings.database.display}`,
+    summary: `${done} of ${databases.length} database(s), ${formatCount(tables)} tables, ${formatCount(rows)} rows`,
+    outputs: { 'restored-tables': tables },
     facts: [
-      ['Set', manifest.name],
-      [
-        'Backup',
-        `${manifest.id} (made ${manifest.createdAt}, a server backup of ${manifest.databases.length} database(s))`,
-      ],
-      ['Server', settings.database?.display ?? ''],
-      ['Roles', rolesLine(run)],
-      ['Recovery time', formatSeconds(seconds)],
+      ['Server', settings.database.display],
+      ['Roles', rolesLine(settings.restoreGlobals, run.globals)],
     ],
     tables: [
       databasesTable(run),
-      phases.table(),
       ...databases.flatMap(({ source, restored }) =>
         restored.comparison && restored.comparison.differing.length > 0
           ? [{ ...countsTable(restored.comparison), title: `${source}: row counts` }]
@@ -237,7 +244,6 @@ function describe(run: ServerRestore): ModeResult {
       ),
     ],
     details: {
-      manifest,
       databases: databases.map(({ source, restored }) => ({
         name: source,
         target: restored.target.database,
@@ -252,43 +258,17 @@ function describe(run: ServerRestore): ModeResult {
         skipped: run.globals.plan.skipped,
         failed: run.globals.failed,
       },
-      restoreSeconds: seconds,
-      phases: phases.record(),
     },
   };
 }
 
-function restoredTables(restored: Restored): { tables: number; rows: number } {
-  const tables = (restored.comparison?.tables ?? []).filter(
-    (row) => row.found !== undefined && row.status !== 'not-in-backup',
-  );
-  return { tables: tables.length, rows: tables.reduce((sum, row) => sum + (row.found ?? 0), 0) };
-}
-
-function rolesLine({ settings, globals }: ServerRestore): string {
-  if (!settings.restoreGlobals) return 'not restored (restore-globals: false)';
-  if (!globals) return 'not restored: the run stopped before';
-  const { created, plan, failed } = globals;
-  return [
-    `${created.length} created${created.length > 0 ? ` (${created.join(', ')})` : ''}`,
-    ...(plan.existing.length > 0 ? [`left as they were: ${plan.existing.join(', ')}`] : []),
-    ...(plan.tablespaces.length > 0
-      ? [`tablespaces created: ${plan.tablespaces.map((step) => step.tablespace).join(', ')}`]
-      : []),
-    ...(plan.skipped.length > 0 ? [`skipped: ${plan.skipped.join('; ')}`] : []),
-    ...(failed.length > 0 ? [`not applied: ${failed.join('; ')}`] : []),
-  ].join('; ');
-}
-
 /** One row per database: where it went, what it holds now, owners, seconds. */
-const phaseName = (database: string) => `database ${database}`;
-
 function databasesTable({ databases, phases }: ServerRestore): Table {
   return {
     title: 'Databases',
     header: ['database', 'target', 'tables', 'rows', 'owners', 'target now', 'seconds'],
     rows: databases.map(({ source, restored }) => {
-      const { tables, rows } = restoredTables(restored);
+      const { tables, rows } = restoredCounts(restored);
       const seconds = phases.record()[phaseName(source)];
       const has = restored.comparison !== undefined;
       return [

@@ -1,0 +1,109 @@
+/**
+ * restore of a backup of one database into the database of `database-url`, guarded by `confirm`.
+ * A non-empty target is refused unless `clean` allows replacing it whole: then the backup is
+ * restored into a new database beside it, checked, and swapped in (src/postgres/replace.ts), so
+ * that a failure at any point leaves the target as it was. The archive's every byte is checked,
+ * and its table of contents read, before any database is touched.
+ *
+ * Unlike restore-test, it restores owners and privileges (a faithful copy) whenever the target has
+ * every role the archive names and the restoring role may act as the owners; otherwise it restores
+ * the data without them rather than fail half-way, and says which roles were missing.
+ */
+import { formatCount } from '../../core/format.js';
+import type { DatabaseManifest } from '../../core/manifest.js';
+import type { DatabaseRestoreSettings, RestoreSettings } from '../../core/settings.js';
+import type { RunContext } from '../../core/types.js';
+import { confirmMismatch } from '../../inputs/restore.js';
+import { prepareReplacement } from '../../postgres/replace.js';
+import { inspectTarget } from '../../postgres/restore.js';
+import { countsTable, differenceLine } from '../../restore/compare.js';
+import type { Phases } from '../../restore/phases.js';
+import { choosePgRestore } from '../../restore/pg-restore.js';
+import {
+  notEmptyLine,
+  restoredCounts,
+  restoreOne,
+  settingsLine,
+  standing,
+  type Restored,
+} from '../../restore/restore-database.js';
+import { refuseServerInputs } from '../../restore/targets.js';
+import type { KindRun, RestoreRows } from '../kind.js';
+import { databasePart } from './parts.js';
+
+export async function restoreDatabaseBackup(
+  manifest: DatabaseManifest,
+  settings: RestoreSettings,
+  ctx: RunContext,
+  phases: Phases,
+): Promise<KindRun> {
+  const into = intoDatabase(
+    settings,
+    'target-path takes a files backup; this backup is a database dump: give database-url',
+  );
+  refuseServerInputs(into, [], manifest.source.database);
+  const target = into.database;
+  if (into.confirm !== target.database) throw confirmMismatch(into.confirm, target.database);
+  const state = await inspectTarget(target, ctx.signal);
+  if (state.tables > 0 && !into.clean) {
+    throw new Error(notEmptyLine([{ database: target.database, tables: state.tables }]));
+  }
+  const replacement = into.clean
+    ? await prepareReplacement(target, ctx.log, ctx.signal)
+    : undefined;
+  const part = databasePart(manifest);
+  const pgRestore = await choosePgRestore(manifest, settings.client, ctx, state.server);
+  const restored: Restored = { part, target, state, replacement, outcome: 'untouched' };
+  return {
+    run: () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }),
+    problems: () => {
+      const differing = restored.comparison?.differing ?? [];
+      return differing.length > 0 ? [differenceLine(differing)] : [];
+    },
+    rows: () => restoreRows(restored),
+  };
+}
+
+/** The settings of a restore into a database: this backup needs one, not a folder. */
+export function intoDatabase(settings: RestoreSettings, refusal: string): DatabaseRestoreSettings {
+  if (settings.into === 'path') throw new Error(refusal);
+  return settings;
+}
+
+function restoreRows(restored: Restored): RestoreRows {
+  const { part, target, state, comparison } = restored;
+  const { tables, rows } = restoredCounts(restored);
+  const exact = part.backup.rowCountsMode === 'exact' && part.rowCounts !== undefined;
+  const inPlace = restored.outcome !== 'untouched' && restored.outcome !== 'partial';
+  const counted = comparison
+    ? `${formatCount(tables)} / ${formatCount(rows)}${exact && comparison.differing.length === 0 ? ' (match the manifest)' : ''}${inPlace ? '' : ` (in ${restored.replacement?.side ?? 'the target'}, not kept)`}`
+    : 'not counted: the restore did not finish';
+  return {
+    done: `restored into ${target.database}`,
+    summary: `${tables} tables, ${formatCount(rows)} rows`,
+    outputs: { 'restored-tables': tables },
+    facts: [
+      ['Target', `${target.display} (PostgreSQL ${state.server.version})`],
+      ['Target now', standing(restored)],
+      [
+        'Replaced whole',
+        restored.replacement
+          ? `yes (clean: true; ${state.tables} tables were there)`
+          : 'no (the target was empty)',
+      ],
+      [
+        'Owners and privileges',
+        restored.ownersSkipped ? `not restored: ${restored.ownersSkipped}` : 'restored',
+      ],
+      ['Database settings', settingsLine(restored.databaseSettings)],
+      ['Tables / rows', counted],
+    ],
+    tables: comparison ? [countsTable(comparison)] : [],
+    details: {
+      target: target.display,
+      targetNow: restored.outcome,
+      comparison,
+      ownersRestored: !restored.ownersSkipped,
+    },
+  };
+}
