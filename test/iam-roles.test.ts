@@ -16,8 +16,9 @@ import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lastErrorLine, runAction } from './support/action.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { freshDatabase, multipartDatabase, type FreshDatabase } from './support/db.js';
 import {
+  S3_ENV,
   testDatabaseUrl,
   testS3Bucket,
   testS3ClientConfig,
@@ -27,7 +28,6 @@ import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { authorizationsFor, examplePolicy, isAllowed, terraformRoles } from './support/iam.js';
 import { REUSABLE, SOURCES } from './support/workflow-sources.js';
 
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 const PREFIX = 'iam-roles';
 const bucket = () => testS3Bucket();
 const direct = () => new S3Client(testS3ClientConfig());
@@ -182,16 +182,8 @@ describe('each mode under its role', () => {
   });
 
   it('writer: a multipart backup; a failed one whose abort is refused fails for its own reason', async () => {
-    // ~27 MB stored uncompressed: a multipart upload of 8 MiB parts.
-    const big = await freshDatabase('iam_roles_big');
+    const big = await multipartDatabase('iam_roles_big');
     try {
-      const client = new pg.Client({ connectionString: big.url });
-      await client.connect();
-      await client.query(
-        `CREATE TABLE filler AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) AS text
-         FROM generate_series(1, 250000) g`,
-      );
-      await client.end();
       const multipart = (set: string) => run(set, { 'database-url': big.url, compression: 'none' });
       await as('writer');
       const done = await multipart('multipart');

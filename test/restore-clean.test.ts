@@ -17,15 +17,15 @@ import {
   withClient,
   withDatabase,
 } from '../scripts/lib/pg-cluster.js';
-import { fillSampleDatabase, tableChecksums } from '../scripts/lib/sample-db.js';
+import { tableChecksums } from '../scripts/lib/sample-db.js';
 import { findProgram } from '../src/process/programs.js';
 import { lastErrorLine, runAction, signalOnceShown, type RunOptions } from './support/action.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { freshDatabase, sampleSource, type FreshDatabase } from './support/db.js';
 import { testDatabaseUrl } from './support/env.js';
 
 const run = promisify(execFile);
 
-let source: FreshDatabase;
+const sample = sampleSource('clean_src', 3000);
 let target: FreshDatabase;
 let store: string;
 let sourceState: State;
@@ -100,13 +100,11 @@ const restore = (inputs: Record<string, string> = {}, options: RunOptions = {}) 
   );
 
 beforeAll(async () => {
-  source = await freshDatabase('clean_src');
-  await fillSampleDatabase(source.url, { rows: 3000 });
   target = await freshDatabase('clean_tgt');
-  store = await mkdtemp(path.join(os.tmpdir(), 'restore-clean-'));
-  const made = await runAction({ storage: store, 'database-url': source.url, name: 'shop' });
+  store = path.join(sample.work, 'store');
+  const made = await runAction({ storage: store, 'database-url': sample.db.url, name: 'shop' });
   expect(made.code, made.stdout).toBe(0);
-  sourceState = await stateOf(source.url);
+  sourceState = await stateOf(sample.db.url);
   const first = await runAction({
     mode: 'restore',
     storage: store,
@@ -118,8 +116,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([source.drop(), target.drop()]);
-  await rm(store, { recursive: true, force: true });
+  await target.drop();
 });
 
 describe('restore clean: true', () => {
