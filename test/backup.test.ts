@@ -2,6 +2,9 @@
  * The backup mode end to end, as users run it: the bundled action with INPUT_* variables, a real
  * PostgreSQL server, a directory store and s3rver; each backup then restored by hand with the
  * standard tools and compared table by table with its source.
+ *
+ * Covers: src/modes/backup.ts, src/pipeline/publish.ts, src/pipeline/compress.ts,
+ * src/pipeline/zstd-program.ts, src/pipeline/age-program.ts, src/postgres/dump.ts, src/main.ts.
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';

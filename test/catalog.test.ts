@@ -2,6 +2,8 @@
  * What counts as a complete backup, as pure logic: a listed entry and its manifest's text, judged
  * against an injected clock. Every way a set can hold something that looks like a backup and is
  * not must come out unusable, with a line naming the key and the cause.
+ *
+ * Covers: src/storage/catalog.ts.
  */
 import { describe, expect, it } from 'vitest';
 import {

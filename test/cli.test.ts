@@ -1,4 +1,8 @@
-/** The command-line program: argument parsing, and a real backup run the way cron would run it. */
+/**
+ * The command-line program: argument parsing, and a real backup run the way cron would run it.
+ *
+ * Covers: src/cli.ts, src/inputs/cli-args.ts.
+ */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';

@@ -2,6 +2,8 @@
  * pg-dump-args: what backup-action owns (the archive's place and format, the database, the
  * snapshot) cannot be taken back in any spelling pg_dump accepts, and a dump that is not a
  * custom-format archive is never published.
+ *
+ * Covers: src/postgres/dump-args.ts, src/postgres/dump-selection.ts, src/postgres/dump.ts.
  */
 import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -2,6 +2,9 @@
  * The fault suite: what goes wrong at 3 a.m. A fault-injecting proxy sits between the action and
  * s3rver; the database is real; the action runs as the runner runs it. Nothing may be lost and
  * nothing half-made may be published.
+ *
+ * Covers: src/run.ts, src/process/signals.ts, src/storage/s3-upload.ts, src/pipeline/publish.ts,
+ * src/inputs/reader.ts, src/storage/catalog.ts.
  */
 import {
   GetObjectCommand,

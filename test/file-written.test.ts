@@ -2,6 +2,8 @@
  * A directory store's file written by zstd's program itself: the file appears under its key only
  * when committed, its hash is taken while it grows and covers every byte, and a writer that fails
  * leaves nothing behind.
+ *
+ * Covers: src/pipeline/hash.ts, src/pipeline/chain.ts, src/storage/directory.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';

@@ -1,6 +1,8 @@
 /**
  * Directory backups end to end: a tree with what real trees hold, backed up by the action,
  * restored by hand with age, zstd and tar and compared byte for byte, then tested by the product.
+ *
+ * Covers: src/files/tar-source.ts, src/files/walk.ts, src/modes/restore-files.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile } from 'node:child_process';

@@ -2,6 +2,8 @@
  * pg_dumpall writes the globals (a few kilobytes) at once and exits. Node drains and drops a
  * finished child's stdout that nobody reads, so the program may only start once its bytes are
  * read: a backup that waits (finding zstd, opening the file) must still get every byte.
+ *
+ * Covers: src/postgres/globals.ts.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { text } from 'node:stream/consumers';

@@ -2,6 +2,8 @@
  * restore-globals: real `pg_dumpall --globals-only` output (from this machine's client and, when
  * present, PostgreSQL 18's, which writes \restrict lines) split and classified, hostile names and
  * comments included; then applied to a second, empty cluster, and its roles dropped again.
+ *
+ * Covers: src/restore/globals-sql.ts, src/restore/globals-plan.ts, src/restore/globals.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { chown, mkdtemp, rm, stat } from 'node:fs/promises';

@@ -1,6 +1,9 @@
 // Proves the shared test harness: the PostgreSQL server, fresh databases, the sample data and
 // its figures, s3rver through the real AWS SDK, the bundle built before the tests, and the
 // suite-wide secret guard.
+//
+// Covers: scripts/lib/pg-cluster.js, scripts/lib/s3-server.js, scripts/lib/sample-db.js,
+// test/support/secrets.ts.
 import {
   GetObjectCommand,
   ListObjectsV2Command,

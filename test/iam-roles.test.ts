@@ -3,6 +3,8 @@
  * the way IAM does: the policies are proven enough for the modes, and the writer proven unable to
  * read or delete what it wrote. Also what the modes do where the store keeps objects (Object
  * Lock) or holds them in a class that cannot be read without a restore.
+ *
+ * Covers: examples/iam, src/storage/s3.ts, src/storage/s3-upload.ts, src/modes/retention-prune.ts.
  */
 import {
   DeleteObjectCommand,

@@ -3,6 +3,9 @@
  * fixture with the object kinds each major adds is backed up, restore-tested and restored with the
  * default jobs, and the restored database must equal its source by schema (`pg_dump -s`) and by
  * contents: a digest of every table's rows, sequences, materialized views and large objects.
+ *
+ * Covers: src/postgres/dump.ts, src/postgres/restore.ts, src/restore/restore-database.ts,
+ * src/restore/scratch-test.ts.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

@@ -3,6 +3,8 @@
  * malformed manifests (random bytes, truncated JSON, wrong types, huge numbers, crafted keys) must
  * each be either rejected as corrupt (ManifestError naming the key) or accepted with every field
  * the product reads of the right type and the object key its own: never any other error.
+ *
+ * Covers: src/core/manifest.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { databaseFileName, databaseObjectKey, globalsObjectKey } from '../src/core/layout.js';

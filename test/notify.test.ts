@@ -1,6 +1,9 @@
 /**
  * Notifications from the real action to a real HTTP server: Slack, webhook, heartbeat and the
  * GitHub failure issue, a channel that is down, and no secret in anything sent.
+ *
+ * Covers: src/notify/index.ts, src/notify/http.ts, src/notify/github-issue.ts,
+ * src/notify/messages.ts, src/modes/notify.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastErrorLine, runAction } from './support/action.js';

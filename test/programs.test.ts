@@ -1,6 +1,8 @@
 /**
  * Which program runs: Debian's pg_wrapper (a Perl script in front of every PostgreSQL client
  * program) is stepped over to the newest installed version, unless PGCLUSTER asks for its choice.
+ *
+ * Covers: src/process/programs.ts.
  */
 import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -3,6 +3,9 @@
  * database beside it, checked, then swapped in. A failure or a SIGKILL at any point leaves the
  * target either as it was or as the backup, never a mix; what a killed run leaves beside it is
  * dropped, by name, by the next run.
+ *
+ * Covers: src/postgres/replace.ts, src/modes/restore.ts, src/restore/restore-database.ts,
+ * src/postgres/database-settings.ts.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';

@@ -2,6 +2,8 @@
  * pg_restore as both restore modes run it: section by section (pre-data alone, then data and
  * post-data with jobs), which must restore exactly what one pg_restore would; and its errors read
  * by whole lines, however the pipe splits them.
+ *
+ * Covers: src/postgres/restore.ts.
  */
 import { execFile } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';

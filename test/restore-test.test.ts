@@ -1,6 +1,9 @@
 /**
  * restore-test end to end: real backups restored into scratch databases on a real server, the
  * manifest's counts compared, user checks run, and the scratch database gone afterwards every time.
+ *
+ * Covers: src/modes/restore-test.ts, src/restore/scratch-test.ts, src/restore/checks.ts,
+ * src/restore/archive.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { readFile, writeFile } from 'node:fs/promises';

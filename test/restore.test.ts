@@ -1,4 +1,8 @@
-/** restore: a chosen backup into a real target, guarded by confirm and by clean for a non-empty target. */
+/**
+ * restore: a chosen backup into a real target, guarded by confirm and by clean for a non-empty target.
+ *
+ * Covers: src/modes/restore.ts, src/restore/restore-database.ts, src/restore/owners.ts.
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

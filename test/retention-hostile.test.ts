@@ -4,6 +4,9 @@
  * through the AWS SDK, with an injected clock: retention-prune counts and deletes only complete
  * backups and never touches the rest; verify-latest fails naming them; `latest` skips them. Then
  * the issue's own repros through the bundle.
+ *
+ * Covers: src/storage/catalog.ts, src/modes/retention-prune.ts, src/modes/verify-latest.ts,
+ * src/core/store.ts.
  */
 import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';

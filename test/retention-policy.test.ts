@@ -1,3 +1,9 @@
+/**
+ * The retention policy as pure logic: which backups each keep rule keeps, across time zones
+ * and daylight saving time.
+ *
+ * Covers: src/retention/policy.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import {
   decide,

@@ -1,6 +1,8 @@
 /**
  * retention-prune end to end: hundreds of forged backups with chosen times, exactly which remain,
  * other sets and foreign keys untouched, leftovers of failed runs swept after the grace.
+ *
+ * Covers: src/modes/retention-prune.ts, src/retention/plan.ts.
  */
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';

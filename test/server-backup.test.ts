@@ -2,6 +2,9 @@
  * Whole-server backups (`databases`), as users run them: the bundled action against a cluster of
  * its own holding several databases and roles, each stored object then opened by hand with the
  * standard programs (age, zstd, pg_restore), no backup-action code.
+ *
+ * Covers: src/modes/backup-server.ts, src/postgres/server-databases.ts, src/postgres/globals.ts,
+ * src/pipeline/store-all.ts.
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';

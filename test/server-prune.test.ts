@@ -3,6 +3,8 @@
  * directory store and on s3rver, with an injected clock: a server backup is deleted whole,
  * manifest first, or kept whole; one without a manifest is swept only after the grace; a
  * directory keeps no emptied id folder and nothing it does not own.
+ *
+ * Covers: src/modes/retention-prune.ts, src/retention/plan.ts, src/storage/directory.ts.
  */
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';

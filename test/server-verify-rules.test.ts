@@ -2,6 +2,8 @@
  * verify-latest's size rules over server backups, forged into a directory store and read with an
  * injected clock: the whole backup and each database against the previous backup's same database,
  * the outputs of the whole backup, a row per database, and the trend of whole-backup sizes.
+ *
+ * Covers: src/modes/verify-server.ts, src/verify/rules.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

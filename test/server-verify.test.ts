@@ -3,6 +3,8 @@
  * bundled action from a cluster of this file's own (several databases, one whose name needs
  * quoting and holds non-ASCII characters, roles), then damaged the ways storage rots, and pruned
  * on a directory and on s3rver.
+ *
+ * Covers: src/modes/verify-server.ts, src/verify/server-check.ts, src/modes/retention-prune.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { cp, mkdtemp, readFile, readdir, rm, truncate, unlink, writeFile } from 'node:fs/promises';

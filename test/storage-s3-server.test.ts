@@ -1,6 +1,8 @@
 /**
  * Uploads through the real SDK: to s3rver, and to a server that stalls a part forever (as a store
  * does at 3 a.m.), which only a cancellation can end.
+ *
+ * Covers: src/storage/s3.ts, src/storage/s3-upload.ts.
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import http from 'node:http';

@@ -2,6 +2,8 @@
  * Directory storage spelled every way a user writes it (a trailing slash, `file:///` with one, `.`
  * segments), through the bundle against the real PostgreSQL: every mode works on the same folder.
  * A store that cannot be written fails a backup before any work, naming the input.
+ *
+ * Covers: src/storage/directory.ts, src/inputs/common.ts.
  */
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -1,6 +1,8 @@
 /**
  * verify-latest end to end: real backups made by the action, then damaged the ways storage rots,
  * and sets of thousands of forged backups. Every failure must exit non-zero with its reason last.
+ *
+ * Covers: src/modes/verify-latest.ts, src/verify/archive-check.ts, src/verify/rules.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { readFile, truncate, unlink, writeFile } from 'node:fs/promises';
