@@ -2,7 +2,8 @@
  * Directory backups end to end: a tree with what real trees hold, backed up by the action,
  * restored by hand with age, zstd and tar and compared byte for byte, then tested by the product.
  *
- * Covers: src/files/tar-source.ts, src/files/walk.ts, src/modes/restore-files.ts.
+ * Covers: src/files/tar-source.ts, src/files/walk.ts, src/kinds/files/index.ts,
+ * src/kinds/files/restore.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile } from 'node:child_process';

@@ -3,7 +3,7 @@
  * its own holding several databases and roles, each stored object then opened by hand with the
  * standard programs (age, zstd, pg_restore), no backup-action code.
  *
- * Covers: src/modes/backup-server.ts, src/postgres/server-databases.ts, src/postgres/globals.ts,
+ * Covers: src/kinds/server/backup.ts, src/postgres/server-databases.ts, src/postgres/globals.ts,
  * src/pipeline/store-all.ts.
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';

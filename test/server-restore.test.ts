@@ -4,8 +4,8 @@
  * bundled action into a second, empty cluster (restore-globals: owners and grants as the source,
  * nothing left behind) and into the shared test server (no owners).
  *
- * Covers: src/modes/restore-server.ts, src/modes/restore-test-server.ts,
- * src/restore/server-backup.ts, src/restore/globals.ts.
+ * Covers: src/kinds/server/restore.ts, src/kinds/server/restore-test.ts,
+ * src/restore/globals.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { existsSync } from 'node:fs';

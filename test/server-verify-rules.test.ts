@@ -3,7 +3,7 @@
  * injected clock: the whole backup and each database against the previous backup's same database,
  * the outputs of the whole backup, a row per database, and the trend of whole-backup sizes.
  *
- * Covers: src/modes/verify-server.ts, src/verify/rules.ts.
+ * Covers: src/kinds/server/verify.ts, src/verify/rules.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

@@ -4,7 +4,7 @@
  * quoting and holds non-ASCII characters, roles), then damaged the ways storage rots, and pruned
  * on a directory and on s3rver.
  *
- * Covers: src/modes/verify-server.ts, src/verify/server-check.ts, src/modes/retention-prune.ts.
+ * Covers: src/kinds/server/verify.ts, src/verify/parts-check.ts, src/modes/retention-prune.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { cp, mkdtemp, readFile, readdir, rm, truncate, unlink, writeFile } from 'node:fs/promises';

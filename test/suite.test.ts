@@ -11,10 +11,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import config from '../vitest.config.js';
-import { REWRITTEN_ELSEWHERE } from './support/rewritten-elsewhere.js';
 
 const FILES = readdirSync('test')
-  .filter((file) => file.endsWith('.test.ts') && !REWRITTEN_ELSEWHERE.includes(file))
+  .filter((file) => file.endsWith('.test.ts'))
   .map((file) => ({ file, text: readFileSync(path.join('test', file), 'utf8') }));
 
 /** The paths a file's header says it covers, or undefined when it says none. */
