@@ -86,7 +86,10 @@ describe('the test files', () => {
   });
 
   it('are each in test/unit or test/e2e, which the two projects run', () => {
-    expect(readdirSync('test').filter(isTest)).toEqual([]);
+    expect(
+      readdirSync('test').filter(isTest),
+      'a test file belongs in test/unit (no database, S3 server or bundle) or test/e2e',
+    ).toEqual([]);
     const projects = (config.test?.projects ?? []) as { test: ProjectTest }[];
     expect(projects.map(({ test }) => [test.name, test.include, test.globalSetup])).toEqual([
       ['unit', ['test/unit/**/*.test.ts'], undefined],
