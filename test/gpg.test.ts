@@ -1,8 +1,9 @@
 /**
  * OpenPGP encryption end to end, with the real gpg and keys made for this file: a backup of each
  * source kind (a database, a server, a directory) encrypted to gpg-recipients by the bundled
- * action, opened by hand with `gpg --decrypt` and the standard tools, verified deep, restore-tested
- * and restored with gpg-private-key. Every run goes through a gpg that records its arguments and
+ * action, opened by hand with `gpg --decrypt` and the standard tools (docs/encryption.md's by-hand
+ * blocks run as written), verified deep, restore-tested and restored with gpg-private-key. A
+ * backup encrypted to two keys opens with either, and with a rotating reader's several keys. Every run goes through a gpg that records its arguments and
  * environment, so no key material may reach a process's arguments; after every run, passed,
  * failed or cancelled, its temporary folder holds none of the product's homes and no gpg-agent of
  * them runs. Keys that cannot do their part fail in one line naming the input.
@@ -27,6 +28,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { generateIdentity } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableRowCounts, fillSampleDatabase } from '../scripts/lib/sample-db.js';
 import { withClient } from '../scripts/lib/pg-cluster.js';
@@ -47,6 +49,7 @@ import {
   encryptSymmetric,
   homesLeftIn,
   makeTestKeys,
+  throwawayHome,
   type TestKey,
   type TestKeys,
 } from './support/gpg.js';
@@ -166,7 +169,54 @@ async function pgRestoreList(archive: string): Promise<string> {
   return (await exec('pg_restore', ['--list', archive])).stdout;
 }
 
-describe('a database backup encrypted with gpg (a key with a passphrase)', () => {
+/** The backup ID in docs/encryption.md's examples, replaced there by a real backup's. */
+const EXAMPLE_ID = '20261122T031700Z-4f9a2c';
+const backupId = (key: string): string => /\d{8}T\d{6}Z-[0-9a-f]{6}/.exec(key)?.[0] ?? '';
+
+/** A folder holding `objects` under their keys, as a person who downloaded them has them. */
+async function laidOut(objects: Record<string, Buffer>): Promise<string> {
+  const dir = await mkdtemp(path.join(work, 'downloaded-'));
+  for (const [key, bytes] of Object.entries(objects)) {
+    await mkdir(path.dirname(path.join(dir, key)), { recursive: true });
+    await writeFile(path.join(dir, key), bytes);
+  }
+  return dir;
+}
+
+/**
+ * Runs the `index`th shell block of docs/encryption.md's "Decrypting by hand" in `dir`, as a
+ * person would: `key` imported into their own keyring with the page's import command, the page's
+ * example names replaced by the real backup's (each must be in the block). Returns its stdout.
+ */
+async function runAsDocumented(
+  index: number,
+  dir: string,
+  key: TestKey,
+  names: Record<string, string>,
+): Promise<string> {
+  const page = await readFile('docs/encryption.md', 'utf8');
+  const section = page.split('\n## Decrypting by hand\n')[1]?.split('\n## ')[0] ?? '';
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+  expect(blocks).toHaveLength(3);
+  let script = blocks[index] ?? '';
+  for (const [example, real] of Object.entries(names)) {
+    expect(script).toContain(example);
+    script = script.replaceAll(example, real);
+  }
+  const importing = /`(gpg --import backup-private\.asc)`/.exec(section)?.[1];
+  expect(importing).toBeDefined();
+  const home = await throwawayHome();
+  try {
+    const env = { ...process.env, GNUPGHOME: home.dir };
+    await writeFile(path.join(dir, 'backup-private.asc'), key.secret);
+    await exec('bash', ['-c', importing ?? ''], { cwd: dir, env });
+    return (await exec('bash', ['-e', '-o', 'pipefail', '-c', script], { cwd: dir, env })).stdout;
+  } finally {
+    await home.close();
+  }
+}
+
+describe('a database backup encrypted with gpg to two keys, one with a passphrase', () => {
   let store: string;
   let made: ActionRun & { tmp: string };
 
@@ -176,7 +226,8 @@ describe('a database backup encrypted with gpg (a key with a passphrase)', () =>
       storage: store,
       name: 'shop',
       'database-url': source.url,
-      'gpg-recipients': keys.protected.public,
+      // Two armored blocks, as when a key is being rotated: each key decrypts alone.
+      'gpg-recipients': `${keys.protected.public}\n${keys.plain.public}`,
     });
   });
 
@@ -203,6 +254,33 @@ describe('a database backup encrypted with gpg (a key with a passphrase)', () =>
     const listing = await pgRestoreList(archive);
     expect(listing).toMatch(/TABLE DATA sales orders/);
     expect(listing).toMatch(/TABLE DATA public customers/);
+  });
+
+  it("opens with the other key as docs/encryption.md's first by-hand block shows", async () => {
+    const key = made.outputs['backup-key'] ?? '';
+    const dir = await laidOut({ [key]: await readFile(path.join(store, key)) });
+    const listing = await runAsDocumented(0, dir, keys.plain, {
+      [EXAMPLE_ID]: backupId(key),
+    });
+    expect(listing).toMatch(/TABLE DATA sales orders/);
+    expect(listing).toMatch(/TABLE DATA public customers/);
+  });
+
+  it('verifies with either key alone, and with a reader holding old and new keys', async () => {
+    const reading = { mode: 'verify-latest', storage: store, name: 'shop' };
+    const withOne = await run({ ...reading, ...decrypting(keys.plain) });
+    expect(withOne.code, withOne.stdout).toBe(0);
+    expect(withOne.stdout).toMatch(/checksum and archive verified/);
+    // Rotating: the readers hold a key this backup is not encrypted to, one it is, and an age
+    // identity for the backups made before the switch to gpg.
+    const rotating = await run({
+      ...reading,
+      'gpg-private-key': `${keys.other.secret}\n${keys.plain.secret}`,
+      'age-identity': await generateIdentity(),
+    });
+    expect(rotating.code, rotating.stdout).toBe(0);
+    expect(rotating.stdout).toMatch(/checksum and archive verified/);
+    await expectCleanedUp(rotating);
   });
 
   it('verifies deep, restore-tests and restores with gpg-private-key and gpg-passphrase', async () => {
@@ -310,6 +388,19 @@ describe('a server backup encrypted with gpg, on S3', () => {
     );
   });
 
+  it("opens as docs/encryption.md's second by-hand block shows", async () => {
+    if (!('databases' in manifest)) throw new Error('not a server backup');
+    const [first] = manifest.databases;
+    const globals = manifest.globals?.object.key ?? '';
+    const objects: Record<string, Buffer> = { [globals]: await download(globals) };
+    if (first) objects[first.object.key] = await download(first.object.key);
+    const listing = await runAsDocumented(1, await laidOut(objects), keys.plain, {
+      [`db1/${EXAMPLE_ID}/`]: `${path.dirname(globals)}/`,
+      '/shop.dump.zst.gpg': `/${path.basename(first?.object.key ?? '')}`,
+    });
+    expect(listing).toMatch(/TABLE DATA public items/);
+  });
+
   it('verifies deep, restore-tests and restores with gpg-private-key', async () => {
     const reading = { storage: storage(), ...s3(), name: 'cluster', ...decrypting(keys.plain) };
     const verified = await run({ mode: 'verify-latest', ...reading }, { env: S3_ENV });
@@ -397,6 +488,29 @@ describe('a files backup encrypted with gpg from a key file, gzip-compressed', (
     expect(listing).toEqual(expect.arrayContaining(['docs/readme.txt', 'data.bin']));
   });
 
+  it("opens zstd-compressed as docs/encryption.md's third by-hand block shows", async () => {
+    const zstdStore = path.join(work, 'files-zstd-store');
+    const zstdMade = await run(
+      {
+        source: 'files',
+        paths: '.',
+        storage: zstdStore,
+        name: 'site',
+        'gpg-recipients': keys.plain.public,
+      },
+      { cwd: tree },
+    );
+    expect(zstdMade.code, zstdMade.stdout).toBe(0);
+    const key = zstdMade.outputs['backup-key'] ?? '';
+    const dir = await laidOut({ [key]: await readFile(path.join(zstdStore, key)) });
+    const listing = await runAsDocumented(2, dir, keys.plain, { [EXAMPLE_ID]: backupId(key) });
+    expect(listing.split('\n')).toEqual(expect.arrayContaining(['docs/readme.txt', 'data.bin']));
+    expect(await readFile(path.join(dir, 'restored', 'docs', 'readme.txt'), 'utf8')).toBe(
+      'grüße\n',
+    );
+    expect((await stat(path.join(dir, 'restored', 'data.bin'))).size).toBe(200_000);
+  });
+
   it('verifies deep, restore-tests and restores into a folder, byte for byte', async () => {
     const reading = { storage: store, name: 'site', ...decrypting(keys.plain) };
     const verified = await run({ mode: 'verify-latest', ...reading });
@@ -468,6 +582,16 @@ describe('keys that cannot do their part fail in one line naming the input', () 
       'a public key where the private key goes (its secret half missing)',
       () => verify({ 'gpg-private-key': keys.plain.public }),
       /^Input "gpg-private-key": holds only a public key, which cannot decrypt; /,
+    ],
+    [
+      "a private key whose encryption subkey's secret is missing",
+      () => verify({ 'gpg-private-key': keys.plainStub }),
+      /^Input "gpg-private-key": key [0-9A-F]{40} \("Backups <backups@example\.com>"\): the secret of its encryption subkey is missing /,
+    ],
+    [
+      'a private key that can only sign',
+      () => verify({ 'gpg-private-key': keys.signOnly.secret }),
+      /^Input "gpg-private-key": key [0-9A-F]{40} \("Signer <signer@example\.com>"\) cannot decrypt: it has no encryption subkey/,
     ],
     [
       'a wrong passphrase',

@@ -31,6 +31,8 @@ export interface TestKeys {
   expired: TestKey;
   /** Signs only: no encryption subkey. */
   signOnly: TestKey;
+  /** `plain`'s private key with its encryption subkey's secret missing (a stub, as a card leaves). */
+  plainStub: string;
 }
 
 /** Runs gpg in `home` with `input` on stdin; returns its stdout. */
@@ -112,12 +114,23 @@ async function makeKey(
   };
 }
 
+/** `key`'s private key exported after its encryption subkey's secret was deleted from `home`. */
+async function withoutSubkeySecret(home: string, key: TestKey): Promise<string> {
+  const listing = (await gpgIn(home, ['--with-colons', '--list-keys', key.fingerprint])).toString();
+  const subkey = [...listing.matchAll(/^fpr:+([0-9A-F]{40}):/gm)].at(-1)?.[1] ?? '';
+  if (subkey === key.fingerprint) throw new Error(`${key.uid} has no subkey`);
+  await gpgIn(home, ['--yes', '--delete-secret-keys', `${subkey}!`]);
+  return (await gpgIn(home, ['--armor', '--export-secret-keys', key.fingerprint])).toString();
+}
+
 /** Every key a test needs, made anew. */
 export async function makeTestKeys(): Promise<TestKeys> {
   const home = await throwawayHome();
   try {
+    const plain = await makeKey(home.dir, 'Backups <backups@example.com>');
     return {
-      plain: await makeKey(home.dir, 'Backups <backups@example.com>'),
+      plain,
+      plainStub: await withoutSubkeySecret(home.dir, plain),
       protected: await makeKey(home.dir, 'Protected <protected@example.com>', {
         passphrase: 'gpg-test-passphrase-5b1e',
       }),
