@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { generateIdentity } from 'age-encryption';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableRowCounts, fillSampleDatabase } from '../scripts/lib/sample-db.js';
 import { withClient } from '../scripts/lib/pg-cluster.js';
@@ -275,16 +275,27 @@ describe('a database backup encrypted with gpg to two keys, one with a passphras
     const withOne = await run({ ...reading, ...decrypting(keys.plain) });
     expect(withOne.code, withOne.stdout).toBe(0);
     expect(withOne.stdout).toMatch(/checksum and archive verified/);
-    // Rotating: the readers hold a key this backup is not encrypted to, one it is, and an age
-    // identity for the backups made before the switch to gpg.
-    const rotating = await run({
-      ...reading,
-      'gpg-private-key': `${keys.other.secret}\n${keys.plain.secret}`,
-      'age-identity': await generateIdentity(),
+    // Rotating from age to gpg: the readers hold a key this backup is not encrypted to, one it
+    // is, and the age identity of the backups made before the switch, which they still open.
+    const identity = await generateIdentity();
+    const ageStore = path.join(work, 'before-the-switch');
+    const before = await run({
+      storage: ageStore,
+      name: 'shop',
+      'database-url': source.url,
+      'age-recipients': await identityToRecipient(identity),
     });
-    expect(rotating.code, rotating.stdout).toBe(0);
-    expect(rotating.stdout).toMatch(/checksum and archive verified/);
-    await expectCleanedUp(rotating);
+    expect(before.code, before.stdout).toBe(0);
+    const readers = {
+      'gpg-private-key': `${keys.other.secret}\n${keys.plain.secret}`,
+      'age-identity': identity,
+    };
+    for (const storage of [store, ageStore]) {
+      const rotating = await run({ ...reading, storage, ...readers });
+      expect(rotating.code, rotating.stdout).toBe(0);
+      expect(rotating.stdout).toMatch(/checksum and archive verified/);
+      await expectCleanedUp(rotating);
+    }
   });
 
   it('verifies deep, restore-tests and restores with gpg-private-key and gpg-passphrase', async () => {
