@@ -321,7 +321,7 @@ describe('Dockerfile', () => {
 
   it("installs Debian's packages by apt's names, and PostgreSQL's clients by their repository's", async () => {
     const text = await readFile('Dockerfile', 'utf8');
-    expect(DEBIAN_PACKAGES).toEqual(expect.arrayContaining(['zstd', 'age', 'libstdc++6']));
+    expect(DEBIAN_PACKAGES).toEqual(expect.arrayContaining(['zstd', 'age', 'gnupg', 'libstdc++6']));
     const majors = /^ARG PG_MAJORS="([\d ]+)"$/m.exec(text)?.[1]?.split(' ').map(Number) ?? [];
     expect(majors.length).toBeGreaterThan(0);
     expect(text).toContain('"postgresql-client-$major"');

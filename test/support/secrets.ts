@@ -9,6 +9,7 @@
 const SECRET_INPUTS = [
   'encryption-passphrase',
   'age-identity',
+  'gpg-passphrase',
   'slack-webhook-url',
   'webhook-url',
   'heartbeat-url',
@@ -26,10 +27,17 @@ export function secretsOf(inputs: Record<string, string>): string[] {
     const password = passwordOf(url);
     if (password) secrets.push(password, decodeURIComponent(password));
   }
+  // An armored key is shown (and masked by the runner) a line at a time: each line is a secret.
+  secrets.push(...keyLines(inputs['gpg-private-key']));
   // Short values (a test's "x") would match by chance; real secrets are long.
   const found = secrets.map((s) => s.trim()).filter((s) => s.length >= 8);
   for (const secret of found) seen.add(secret);
   return found;
+}
+
+/** The lines of an armored private key that hold its material (not its BEGIN/END lines). */
+function keyLines(armored: string | undefined): string[] {
+  return (armored ?? '').split('\n').filter((line) => !line.startsWith('-----'));
 }
 
 function passwordOf(url: string | undefined): string {

@@ -45,7 +45,7 @@ describe('backup settings', () => {
         display: 'postgresql://app:***@db.example.com:5432/Shop_Main',
       },
     });
-    expect(settings.encryption).toBeUndefined();
+    expect(settings.encryptionKeys).toBeUndefined();
     expect(settings.secrets).toEqual(expect.arrayContaining(['pa:ss', DB]));
   });
 
@@ -92,7 +92,7 @@ describe('backup settings', () => {
       'age-recipients': `# ops team\n${RECIPIENT}\n`,
       'pg-dump-args': '--exclude-table=audit.*\n--no-comments',
     })) as DatabaseBackupSettings;
-    expect(settings.encryption).toEqual({ recipients: [RECIPIENT] });
+    expect(settings.encryptionKeys).toEqual({ method: 'age', recipients: [RECIPIENT] });
     expect(settings.pgDumpArgs).toEqual(['--exclude-table=audit.*', '--no-comments']);
   });
 });

@@ -57,7 +57,9 @@ describe('ids', () => {
 describe('keys', () => {
   it('name each layer in the extension', () => {
     expect(objectExtension('pg_dump-custom', 'zstd', 'age')).toBe('dump.zst.age');
+    expect(objectExtension('pg_dump-custom', 'zstd', 'gpg')).toBe('dump.zst.gpg');
     expect(objectExtension('tar', 'gzip', 'none')).toBe('tar.gz');
+    expect(objectExtension('tar', 'none', 'gpg')).toBe('tar.gpg');
     expect(objectExtension('pg_dump-custom', 'none', 'none')).toBe('dump');
     expect(objectKey('shop', ID, 'dump.zst')).toBe(`shop/${ID}.dump.zst`);
     expect(manifestKey('shop', ID)).toBe(`shop/${ID}.manifest.json`);
@@ -65,14 +67,19 @@ describe('keys', () => {
 
   it('classify only the set’s own layout', () => {
     expect(classifyKey('shop', `shop/${ID}.manifest.json`)).toEqual({ kind: 'manifest', id: ID });
-    expect(classifyKey('shop', `shop/${ID}.dump.zst.age`)).toEqual({
-      kind: 'object',
-      id: ID,
-      extension: 'dump.zst.age',
-    });
+    for (const extension of ['dump.zst.age', 'dump.zst.gpg', 'tar.gz.gpg', 'tar.gpg']) {
+      expect(classifyKey('shop', `shop/${ID}.${extension}`)).toEqual({
+        kind: 'object',
+        id: ID,
+        extension,
+      });
+    }
     for (const foreign of [
       `shop2/${ID}.dump`,
       `shop/${ID}.txt`,
+      `shop/${ID}.dump.gpg.zst`,
+      `shop/${ID}.dump.age.gpg`,
+      `shop/${ID}.dump.pgp`,
       'shop/notes.txt',
       `shop/sub/${ID}.dump`,
       `shop/.${ID}.dump.partial-0a0b0c0d`,
@@ -97,6 +104,7 @@ describe('a server backup’s keys', () => {
       `shop/${ID}/${oddFile}.dump.zst.age`,
     );
     expect(globalsObjectKey('shop', ID, 'gzip', 'none')).toBe(`shop/${ID}/globals.sql.gz`);
+    expect(globalsObjectKey('shop', ID, 'zstd', 'gpg')).toBe(`shop/${ID}/globals.sql.zst.gpg`);
   });
 
   it('classify as objects of their id, in every layer', () => {
@@ -107,6 +115,8 @@ describe('a server backup’s keys', () => {
       `${oddFile}.dump.zst.age`,
       'globals.sql',
       'globals.sql.zst.age',
+      'crm.dump.zst.gpg',
+      'globals.sql.gpg',
     ]) {
       expect(classifyKey('shop', `shop/${ID}/${file}`), file).toEqual({
         kind: 'object',
@@ -140,6 +150,7 @@ describe('a server backup’s keys', () => {
       `shop/${ID}/crm.tar`,
       `shop/${ID}/crm.sql`,
       `shop/${ID}/crm.dump.age.zst`,
+      `shop/${ID}/crm.dump.gpg.age`,
       `shop/${ID}/crm.manifest.json`,
       `shop/${ID}/.crm.dump.zst.partial-0a0b0c0d`,
       `shop/${ID}/crm-abc.dump`,
@@ -158,6 +169,11 @@ describe('manifests', () => {
   it('round-trip', () => {
     const m = manifest();
     expect(parseManifest(serializeManifest(m), 'k', 'shop')).toEqual(m);
+    const gpg = manifest({
+      encryption: 'gpg',
+      object: { key: `shop/${ID}.dump.zst.gpg`, size: 10, sha256: 'a'.repeat(64) },
+    });
+    expect(parseManifest(serializeManifest(gpg), 'k', 'shop')).toEqual(gpg);
   });
 
   it.each([
@@ -222,6 +238,30 @@ describe('manifests', () => {
         object: { key: `shop/${ID}.tar.zst.age`, size: 10, sha256: 'a'.repeat(64) },
       }),
       /bad format/,
+    ],
+    // The layers are in the key: a manifest whose key says another layer than it records is not
+    // what a run writes, and reading it would undo the wrong layer.
+    [
+      'gpg encryption with an age key',
+      JSON.stringify({ ...manifest(), encryption: 'gpg' }),
+      /object\.key is not this backup’s own key/,
+    ],
+    [
+      'a .gpg key with age encryption',
+      JSON.stringify({
+        ...manifest(),
+        object: { key: `shop/${ID}.dump.zst.gpg`, size: 10, sha256: 'a'.repeat(64) },
+      }),
+      /object\.key is not this backup’s own key/,
+    ],
+    [
+      'an encryption no release wrote',
+      JSON.stringify({
+        ...manifest(),
+        encryption: 'pgp',
+        object: { key: `shop/${ID}.dump.zst.pgp`, size: 10, sha256: 'a'.repeat(64) },
+      }),
+      /bad encryption/,
     ],
     [
       'files as a pg_dump archive',
