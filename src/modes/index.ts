@@ -13,6 +13,7 @@ import { readRestore } from '../inputs/restore.js';
 import { readPrune } from '../inputs/retention-prune.js';
 import { readVerify } from '../inputs/verify-latest.js';
 import { backup } from './backup.js';
+import { charted, recorded } from './history.js';
 import { notifyMode } from './notify.js';
 import { restore } from './restore.js';
 import { restoreTest } from './restore-test.js';
@@ -38,9 +39,9 @@ function withStore<S extends SettingsOf<Exclude<Mode, 'notify'>>>(
 }
 
 const REGISTRY: { [M in Mode]: ModeDefinition<SettingsOf<M>> } = {
-  backup: withStore(readBackup, backup),
-  'verify-latest': withStore(readVerify, verifyLatest),
-  'restore-test': withStore(readRestoreTest, restoreTest),
+  backup: withStore(readBackup, charted(backup)),
+  'verify-latest': withStore(readVerify, recorded(verifyLatest)),
+  'restore-test': withStore(readRestoreTest, recorded(restoreTest)),
   restore: withStore(readRestore, restore),
   'retention-prune': withStore(readPrune, retentionPrune),
   notify: { read: readNotifyMode, run: notifyMode },

@@ -7,7 +7,7 @@
  * about one store): never an id or a time, so a set has a handful of series whatever it holds.
  */
 import { idTime } from '../core/ids.js';
-import { manifestRowCounts, parseManifest, type AnyManifest } from '../core/manifest.js';
+import { checkVerdicts, outputNumber, reportManifest, rowTotals } from '../core/figures.js';
 import type { RunReport } from '../core/report.js';
 import { MODES, type Mode } from '../core/settings.js';
 import { seriesKey, type Family, type Sample } from './exposition.js';
@@ -197,11 +197,6 @@ export function mergeRun(previous: readonly Sample[], run: readonly Sample[]): S
   return [...merged.values()];
 }
 
-function output(report: RunReport, name: string): number | undefined {
-  const value = report.outputs[name];
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
 /** A backup id's time (the UTC time the backup began, as its manifest's createdAt), in seconds. */
 function idSeconds(report: RunReport, name: string): number | undefined {
   const id = report.outputs[name];
@@ -209,79 +204,46 @@ function idSeconds(report: RunReport, name: string): number | undefined {
   return time && time.getTime() / 1000;
 }
 
-/** The manifest the report carries, checked as strictly as one read from a store. */
-function reportManifest(report: RunReport): AnyManifest | undefined {
-  const manifest = report.details.manifest;
-  if (manifest === undefined) return undefined;
-  try {
-    return parseManifest(JSON.stringify(manifest), 'the run report', report.name);
-  } catch {
-    return undefined;
-  }
-}
-
 function backupFigures(report: RunReport): Figure[] {
-  const counts = rowTotals(reportManifest(report));
+  const counts = rowTotals(reportManifest(report, report.name));
   return [
-    ['backup_action_backup_size_bytes', output(report, 'size-bytes')],
-    ['backup_action_backup_duration_seconds', output(report, 'duration-seconds')],
+    ['backup_action_backup_size_bytes', outputNumber(report, 'size-bytes')],
+    ['backup_action_backup_duration_seconds', outputNumber(report, 'duration-seconds')],
     ['backup_action_backup_tables', counts?.tables],
     ['backup_action_backup_rows', counts?.rows],
     ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'backup-id')],
   ];
 }
 
-/** Tables and rows every database of the backup recorded; none when no count was taken. */
-function rowTotals(
-  manifest: AnyManifest | undefined,
-): { tables: number; rows: number } | undefined {
-  if (!manifest) return undefined;
-  const counted = manifestRowCounts(manifest).filter((counts) => counts !== undefined);
-  if (counted.length === 0) return undefined;
-  const values = counted.flatMap((counts) => Object.values(counts));
-  return { tables: values.length, rows: values.reduce((sum, rows) => sum + rows, 0) };
-}
-
 function verifyFigures(report: RunReport): Figure[] {
   return [
-    ['backup_action_latest_backup_age_seconds', output(report, 'age-seconds')],
-    ['backup_action_latest_backup_size_bytes', output(report, 'size-bytes')],
+    ['backup_action_latest_backup_age_seconds', outputNumber(report, 'age-seconds')],
+    ['backup_action_latest_backup_size_bytes', outputNumber(report, 'size-bytes')],
     ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'latest-id')],
   ];
 }
 
 function restoreFigures(report: RunReport): Figure[] {
   return [
-    ['backup_action_restore_duration_seconds', output(report, 'restore-seconds')],
-    ['backup_action_restore_tables', output(report, 'restored-tables')],
+    ['backup_action_restore_duration_seconds', outputNumber(report, 'restore-seconds')],
+    ['backup_action_restore_tables', outputNumber(report, 'restored-tables')],
   ];
 }
 
-/** The checks' verdicts: one database's (`checks`) or each database's of a server backup. */
+/** The checks' verdicts, when the run got as far as its checks. */
 function checkFigures(report: RunReport): Figure[] {
-  const { checks, databases } = report.details;
-  const lists = [checks, ...(Array.isArray(databases) ? databases : []).map(checksOf)];
-  const present = lists.filter((list): list is unknown[] => Array.isArray(list));
-  if (present.length === 0) return [];
-  const verdicts = present.flat().map((check) => (isRecord(check) ? check.passed : undefined));
+  const verdicts = checkVerdicts(report);
+  if (!verdicts) return [];
   return [
-    ['backup_action_restore_checks_passed', verdicts.filter((passed) => passed === true).length],
-    ['backup_action_restore_checks_failed', verdicts.filter((passed) => passed === false).length],
+    ['backup_action_restore_checks_passed', verdicts.passed],
+    ['backup_action_restore_checks_failed', verdicts.failed],
   ];
-}
-
-function checksOf(database: unknown): unknown {
-  return isRecord(database) ? database.checks : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
 }
 
 function pruneFigures(report: RunReport): Figure[] {
   const dryRun = report.details.dryRun === true;
   return [
-    ['backup_action_prune_kept_backups', output(report, 'kept')],
-    ['backup_action_prune_deleted_backups', dryRun ? undefined : output(report, 'deleted')],
+    ['backup_action_prune_kept_backups', outputNumber(report, 'kept')],
+    ['backup_action_prune_deleted_backups', dryRun ? undefined : outputNumber(report, 'deleted')],
   ];
 }
