@@ -10,6 +10,7 @@ import { idTime } from '../core/ids.js';
 import { checkVerdicts, outputNumber, reportManifest, rowTotals } from '../core/figures.js';
 import type { RunReport } from '../core/report.js';
 import { MODES, type Mode } from '../core/settings.js';
+import { parseSetStatus, type SetStatus } from '../core/status.js';
 import { seriesKey, type Family, type Sample } from './exposition.js';
 
 export const METRIC_PREFIX = 'backup_action_';
@@ -69,24 +70,24 @@ export const METRICS = {
     modes: ['backup'],
   },
   backup_action_latest_backup_timestamp_seconds: {
-    help: 'When the newest backup was made, as a Unix time: the one just made (backup) or the newest complete one found (verify-latest).',
+    help: 'When the newest backup was made, as a Unix time: the one just made (backup) or the newest complete one found (verify-latest; status, labelled by store).',
     type: 'gauge',
-    modes: ['backup', 'verify-latest'],
+    modes: ['backup', 'verify-latest', 'status'],
   },
   backup_action_latest_backup_age_seconds: {
-    help: 'Age of the newest complete backup when verify-latest last looked.',
+    help: 'Age of the newest complete backup when verify-latest (or status, labelled by store) last looked.',
     type: 'gauge',
-    modes: ['verify-latest'],
+    modes: ['verify-latest', 'status'],
   },
   backup_action_latest_backup_size_bytes: {
-    help: 'Size as stored of the newest complete backup when verify-latest last looked.',
+    help: 'Size as stored of the newest complete backup when verify-latest (or status, labelled by store) last looked.',
     type: 'gauge',
-    modes: ['verify-latest'],
+    modes: ['verify-latest', 'status'],
   },
   backup_action_restore_duration_seconds: {
-    help: 'Recovery time of the last restore: download, restore and checks (the restore-seconds output).',
+    help: "Recovery time of the last restore: download, restore and checks (the restore-seconds output; status: the set's last restore-test).",
     type: 'gauge',
-    modes: ['restore-test', 'restore'],
+    modes: ['restore-test', 'restore', 'status'],
   },
   backup_action_restore_tables: {
     help: 'Tables the last restore restored and compared.',
@@ -144,32 +145,78 @@ const MODE_FIGURES: { [M in Mode]: (report: RunReport) => Figure[] } = {
   restore: restoreFigures,
   'retention-prune': pruneFigures,
   notify: () => [],
+  status: () => [],
 };
 
 /**
  * The run's samples, labelled with its set and mode; none for a run that has no set (its inputs
  * were refused before the set was known). A figure the report does not give is left out, so the
- * value an earlier run wrote stands (a failed backup keeps the last good backup's size).
+ * value an earlier run wrote stands (a failed backup keeps the last good backup's size). A status
+ * run reports each set it looked at, as that set's.
  */
 export function runSamples(report: RunReport): Sample[] {
   const mode = MODES.find((known) => known === report.mode);
   const finishedMs = Date.parse(report.finishedAt);
   const startedMs = Date.parse(report.startedAt);
-  if (!report.name || !mode || !Number.isFinite(finishedMs) || !Number.isFinite(startedMs)) {
-    return [];
-  }
-  const finished = finishedMs / 1000;
-  const figures: Figure[] = [
-    ['backup_action_last_run_timestamp_seconds', finished],
-    ['backup_action_last_run_success', report.ok ? 1 : 0],
-    ['backup_action_last_run_duration_seconds', Math.max(0, finishedMs - startedMs) / 1000],
-    ['backup_action_last_success_timestamp_seconds', report.ok ? finished : undefined],
+  if (!mode || !Number.isFinite(finishedMs) || !Number.isFinite(startedMs)) return [];
+  const times = {
+    finished: finishedMs / 1000,
+    duration: Math.max(0, finishedMs - startedMs) / 1000,
+  };
+  const sets = mode === 'status' ? statusSets(report) : [];
+  if (sets.length > 0) return sets.flatMap((set) => statusSamples(set, times));
+  if (!report.name) return [];
+  return labelled({ set: report.name, mode }, [
+    ...runFigures(report.ok, times),
     ...MODE_FIGURES[mode](report),
+  ]);
+}
+
+type Times = { finished: number; duration: number };
+
+function runFigures(ok: boolean, { finished, duration }: Times): Figure[] {
+  return [
+    ['backup_action_last_run_timestamp_seconds', finished],
+    ['backup_action_last_run_success', ok ? 1 : 0],
+    ['backup_action_last_run_duration_seconds', duration],
+    ['backup_action_last_success_timestamp_seconds', ok ? finished : undefined],
   ];
-  const labels = { set: report.name, mode };
+}
+
+function labelled(labels: Record<string, string>, figures: readonly Figure[]): Sample[] {
   return figures.flatMap(([name, value]) =>
     value === undefined || !Number.isFinite(value) ? [] : [{ name, labels, value }],
   );
+}
+
+/** The sets a status report holds, each checked as a status read from a file would be. */
+function statusSets(report: RunReport): SetStatus[] {
+  const sets = report.details.sets;
+  if (!Array.isArray(sets)) return [];
+  return sets.map(parseSetStatus).filter((set): set is SetStatus => set !== undefined);
+}
+
+/** A set as status saw it: whether it needs attention, and its newest backup in each store. */
+function statusSamples(set: SetStatus, times: Times): Sample[] {
+  const labels = { set: set.name, mode: 'status' };
+  return [
+    ...labelled(labels, [
+      ...runFigures(set.ok, times),
+      ['backup_action_restore_duration_seconds', set.lastRestoreTest?.restoreSeconds],
+    ]),
+    ...set.stores.flatMap((view) =>
+      labelled({ ...labels, store: view.store }, [
+        [
+          'backup_action_latest_backup_timestamp_seconds',
+          view.newestId === undefined
+            ? undefined
+            : (idTime(view.newestId)?.getTime() ?? NaN) / 1000,
+        ],
+        ['backup_action_latest_backup_age_seconds', view.ageSeconds],
+        ['backup_action_latest_backup_size_bytes', view.sizeBytes],
+      ]),
+    ),
+  ];
 }
 
 /**
