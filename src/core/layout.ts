@@ -7,7 +7,7 @@
  * Every key the product deletes must classify here, so nothing outside a set's own layout is touched.
  */
 import { createHash } from 'node:crypto';
-import { isBackupId } from './ids.js';
+import { idTime, isBackupId } from './ids.js';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
 export type ArchiveFormat = 'pg_dump-custom' | 'tar';
@@ -137,9 +137,9 @@ export function classifyKey(name: string, key: string): KeyClass | undefined {
   return undefined;
 }
 
-/** A file of the history folder: a record, when its name is a run id and a recording mode. */
+/** A file of the history folder: a record, when its name is a run id (a real time) and a mode. */
 function classifyRecord(file: string): KeyClass | undefined {
   const match = RECORD_FILE.exec(file);
-  if (!match || !isBackupId(match[1]!)) return undefined;
+  if (!match || !idTime(match[1]!)) return undefined;
   return { kind: 'record', id: match[1]!, mode: match[2] as RecordMode };
 }
