@@ -177,9 +177,17 @@ describe('charts', () => {
   });
 
   it('marks a failed restore-test ✗ and draws what it measured, zero when nothing', () => {
-    const tests = [record(), record({ ok: false, problem: 'check failed', figures: {} })];
+    const failed = { ok: false, problem: 'check failed', figures: {} };
+    const tests = [record(), record({ ...failed, startedAt: '2031-03-11T07:00:00.000Z' })];
     const [time, rows] = restoreCharts(tests);
-    expect(time!.labels).toEqual(['03-10 07:00', '03-10 07:00 ✗']);
+    expect(time!.labels).toEqual(['03-10 07:00', '03-11 07:00 ✗']);
+    // Points of one minute are told apart to the second, then numbered: Mermaid merges equals.
+    const close = [0, 5, 5].map((s) => record({ startedAt: `2031-03-10T07:00:0${s}.000Z` }));
+    expect(restoreCharts(close)[0]!.labels).toEqual([
+      '03-10 07:00:00',
+      '03-10 07:00:05 #1',
+      '03-10 07:00:05 #2',
+    ]);
     expect(time!.values).toEqual([11.75, 0]);
     expect(rows!.values).toEqual([1203, 0]);
   });
@@ -258,7 +266,11 @@ describe('a status', () => {
     expect(table.header).not.toContain('retention next');
     expect(table.rows[0]!.slice(0, 4)).toEqual(['shop', '✅ ok', '20310310T020000Z-123456', '1h']);
     expect(table.rows[0]![5]).toBe('passed 59m 48s ago: 11.8 s');
-    const asked = statusTable('Every set', [{ ...status, retention: { keep: 2, delete: ['x'] } }], NOW);
+    const asked = statusTable(
+      'Every set',
+      [{ ...status, retention: { keep: 2, delete: ['x'] } }],
+      NOW,
+    );
     expect(asked.rows[0]!.at(-1)).toBe('keep 2, delete 1');
   });
 });

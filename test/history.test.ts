@@ -113,7 +113,7 @@ describe.each(PLACES)('on $label', (place) => {
       expect(made.code, made.stdout).toBe(0);
       backups.push(made);
     }
-    for (const inputs of [
+    const runs: Record<string, string>[] = [
       { mode: 'verify-latest' },
       { mode: 'restore-test', 'database-url': db.url },
       {
@@ -121,8 +121,8 @@ describe.each(PLACES)('on $label', (place) => {
         'database-url': db.url,
         checks: 'SELECT count(*) = 999 FROM public.items',
       },
-    ])
-      await run(inputs);
+    ];
+    for (const inputs of runs) await run(inputs);
     metricsFile = path.join(work, `${place.label.replace(/\W/g, '')}.prom`);
     status = await run({ mode: 'status', 'keep-last': '2', 'metrics-file': metricsFile });
   }, 240_000);

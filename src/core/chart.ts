@@ -70,8 +70,22 @@ export function secondsScale(values: readonly number[]): { unit: string; divisor
   return Math.max(0, ...values) > 600 ? { unit: 'min', divisor: 60 } : { unit: 's', divisor: 1 };
 }
 
-/** `03-14 02:00`: a point's UTC day and time, short enough for thirty on one axis. */
-export function pointLabel(iso: string, failed = false): string {
-  const text = `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
-  return failed ? `${text} ✗` : text;
+/**
+ * `03-14 02:00`: each point's UTC day and time, short enough for thirty on one axis; to the
+ * second where two share a minute, and numbered where they share a second, since Mermaid draws
+ * points with one label as one. A run that failed is marked ✗.
+ */
+export function pointLabels(points: readonly { iso: string; failed?: boolean }[]): string[] {
+  const minute = (iso: string) => `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+  const second = (iso: string) => `${iso.slice(5, 10)} ${iso.slice(11, 19)}`;
+  const shared = (text: (iso: string) => string, iso: string) =>
+    points.filter((point) => text(point.iso) === text(iso)).length > 1;
+  const seen = new Map<string, number>();
+  return points.map(({ iso, failed }) => {
+    let label = shared(minute, iso) ? second(iso) : minute(iso);
+    const count = (seen.get(label) ?? 0) + 1;
+    seen.set(label, count);
+    if (count > 1 || shared(second, iso)) label = `${label} #${count}`;
+    return failed ? `${label} ✗` : label;
+  });
 }

@@ -2,7 +2,7 @@
  * The trends of a set, as charts: size and duration of its last backups (from their manifests),
  * recovery time and rows of its last restore-tests (from their records). Pure.
  */
-import { bytesScale, pointLabel, secondsScale, sparkline, type Chart } from './chart.js';
+import { bytesScale, pointLabels, secondsScale, sparkline, type Chart } from './chart.js';
 import { formatBytes } from './format.js';
 import type { HistoryRecord } from './history.js';
 
@@ -44,7 +44,7 @@ export function sizeChart(
   return {
     title: `Backup size, last ${points.length} backups`,
     unit: scale.unit,
-    labels: points.map((point) => pointLabel(point.createdAt)),
+    labels: pointLabels(points.map((point) => ({ iso: point.createdAt }))),
     values: sizes.map((bytes) => bytes / scale.divisor),
     style: 'bar',
   };
@@ -56,26 +56,29 @@ export function sizeChart(
  */
 export function restoreCharts(records: readonly HistoryRecord[]): Chart[] {
   if (records.length < 2) return [];
-  const labels = records.map((record) => pointLabel(record.startedAt, !record.ok));
+  const labels = pointLabels(
+    records.map((record) => ({ iso: record.startedAt, failed: !record.ok })),
+  );
   const seconds = records.map((record) => record.figures.restoreSeconds ?? 0);
-  const time = secondsScale(seconds);
+  const scale = secondsScale(seconds);
   const n = records.length;
-  return [
-    {
-      title: `Recovery time, last ${n} restore-tests`,
-      unit: time.unit,
-      labels,
-      values: seconds.map((value) => value / time.divisor),
-      style: 'line',
-    },
-    {
-      title: `Rows restored, last ${n} restore-tests`,
-      unit: 'rows',
-      labels,
-      values: records.map((record) => record.figures.rows ?? 0),
-      style: 'bar',
-    },
-  ];
+  const time: Chart = {
+    title: `Recovery time, last ${n} restore-tests`,
+    unit: scale.unit,
+    labels,
+    values: seconds.map((value) => value / scale.divisor),
+    style: 'line',
+  };
+  // Only backups of databases count rows: a set of files has none to draw.
+  if (!records.some((record) => record.figures.rows !== undefined)) return [time];
+  const rows: Chart = {
+    title: `Rows restored, last ${n} restore-tests`,
+    unit: 'rows',
+    labels,
+    values: records.map((record) => record.figures.rows ?? 0),
+    style: 'bar',
+  };
+  return [time, rows];
 }
 
 /** `15.1 KiB ▁▂▃▅ +2%`: the newest size, the shape of the last ones, the change from the one before. */
