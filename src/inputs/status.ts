@@ -17,7 +17,9 @@ export function readStatus(inputs: Inputs, cwd: string): StatusSettings {
   const result = inputs.text('result');
   return {
     mode: 'status',
-    name: inputs.text('name') && source.kind === 'store' ? readName(inputs, undefined) : '',
+    // The fleet's alerts and failure issue are the fleet's, whichever of its sets failed.
+    name:
+      source.kind === 'reports' ? 'fleet' : inputs.text('name') ? readName(inputs, undefined) : '',
     source,
     maxAgeMs: inputs.duration('max-age', '26h'),
     retention: readRetention(inputs),
