@@ -1,4 +1,8 @@
-/** docs/benchmarks.md shows the tables of the committed results: this fails when they drift. */
+/**
+ * docs/benchmarks.md shows the tables of the committed results: this fails when they drift.
+ *
+ * Covers: docs/benchmarks.md, scripts/bench.js.
+ */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';

