@@ -21,6 +21,7 @@ import { marked } from 'marked';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction, type ActionRun } from './support/action.js';
+import { requireInCI } from './support/require-in-ci.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** The picture the docs show (docs/history.md). */
@@ -115,13 +116,16 @@ function page(summary: string): string {
   </script></body></html>`;
 }
 
-describe('headless Chromium', () => {
+describe.skipIf(
+  requireInCI(
+    existsSync(CHROMIUM) ? undefined : `${CHROMIUM} (Debian's chromium; .ci/run installs it)`,
+  ),
+)('headless Chromium', () => {
   let browser: BrowserContext;
   let server: Server | undefined;
   let profile: string;
 
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} (Debian's chromium; .ci/run installs it)`).toBe(true);
     profile = await mkdtemp(path.join(os.tmpdir(), 'chromium-profile-'));
     // A fresh profile (--user-data-dir, which playwright passes for a persistent context).
     browser = await chromium.launchPersistentContext(profile, {
