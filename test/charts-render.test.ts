@@ -20,6 +20,7 @@ import path from 'node:path';
 import { marked } from 'marked';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PLOT_COLOUR } from '../src/core/chart.js';
 import { runAction, type ActionRun } from './support/action.js';
 import { requireInCI } from './support/require-in-ci.js';
 
@@ -71,7 +72,7 @@ describe("Mermaid's own parser", () => {
       for (const { mode, text } of blocks)
         expect(await mermaid.parse(text), `${mode}: ${text}`).toEqual({
           diagramType: 'xychart',
-          config: {},
+          config: { themeVariables: { xyChart: { plotColorPalette: PLOT_COLOUR } } },
         });
       await expect(mermaid.parse(blocks[0]!.text.replace(']', ''))).rejects.toThrow(/Parse error/);
     } finally {
@@ -81,6 +82,16 @@ describe("Mermaid's own parser", () => {
     }
   });
 });
+
+/** WCAG's contrast ratio of a `#rrggbb` colour against white. */
+function contrastWithWhite(hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  const luminance = 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  return 1.05 / (luminance + 0.05);
+}
 
 /** Serves the summary page and Mermaid's browser bundle, on loopback only. */
 async function serve(html: string): Promise<{ server: Server; url: string }> {
@@ -177,7 +188,10 @@ describe.skipIf(
     const colours = [...new Set(charts.flatMap((c) => [...c.bars, ...c.lines]))].filter(
       (c): c is string => Boolean(c),
     );
-    expect(colours.length).toBeGreaterThan(0);
+    // Every plot in the colour asked, which stands out from the white page (WCAG's 3:1 for
+    // graphics); Mermaid's default first colour, #ECECFF, would be all but invisible.
+    expect(colours).toEqual([PLOT_COLOUR]);
+    expect(contrastWithWhite(PLOT_COLOUR)).toBeGreaterThanOrEqual(3);
     const png = await tab.screenshot({ fullPage: true });
     const out = path.join(work, 'status-summary.png');
     await writeFile(out, png);

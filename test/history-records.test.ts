@@ -7,7 +7,13 @@
  * src/core/status.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { mermaidChart, sparkline, bytesScale, secondsScale } from '../src/core/chart.js';
+import {
+  mermaidChart,
+  PLOT_COLOUR,
+  sparkline,
+  bytesScale,
+  secondsScale,
+} from '../src/core/chart.js';
 import {
   judgeRecord,
   serializeRecord,
@@ -165,6 +171,12 @@ describe('charts', () => {
     const [size, duration] = backupCharts(points);
     expect(mermaidChart(size!)).toBe(
       [
+        '---',
+        'config:',
+        '  themeVariables:',
+        '    xyChart:',
+        `      plotColorPalette: "${PLOT_COLOUR}"`,
+        '---',
         'xychart-beta',
         '  title "Backup size, last 3 backups"',
         '  x-axis ["03-01 02:00", "03-02 02:00", "03-03 02:00"]',

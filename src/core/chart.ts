@@ -25,12 +25,24 @@ function figure(value: number): string {
   return String(Number(value.toFixed(digits)));
 }
 
+/**
+ * The plots' colour. Mermaid's default theme draws the first plot in its lightest colour
+ * (#ECECFF), a line all but invisible on white; this blue reads on GitHub's light and dark pages.
+ */
+export const PLOT_COLOUR = '#1f6feb';
+
 /** The chart as a Mermaid `xychart-beta` diagram (the text inside a ```mermaid block). */
 export function mermaidChart(chart: Chart): string {
   const top = Math.max(0, ...chart.values.filter(Number.isFinite));
   // A little headroom above the tallest point; a flat zero still gets an axis.
   const ceiling = top > 0 ? Number(figure(top * 1.1)) : 1;
   return [
+    '---',
+    'config:',
+    '  themeVariables:',
+    '    xyChart:',
+    `      plotColorPalette: "${PLOT_COLOUR}"`,
+    '---',
     'xychart-beta',
     `  title ${label(chart.title)}`,
     `  x-axis [${chart.labels.map(label).join(', ')}]`,
