@@ -20,7 +20,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newBackupId } from '../src/core/ids.js';
 import { recordKey } from '../src/core/layout.js';
+import { listSet } from '../src/storage/catalog.js';
 import { DirectoryStore } from '../src/storage/directory.js';
+import { HISTORY_LENGTH, readRecords, writeRecord } from '../src/storage/history.js';
 import type { Store } from '../src/storage/index.js';
 import { S3Store } from '../src/storage/s3.js';
 import { runAction, runCli, lastErrorLine, type ActionRun } from './support/action.js';
@@ -315,3 +317,47 @@ it('status over a whole store, on the command line: one row per set, failing one
   expect(stale.stdout).toMatch(/\n {2}crm +❌ newest backup is \ds old \(max-age 1s\)/);
   expect(stale.stderr).toMatch(/error: 2 of 2 set\(s\) in .* need attention: crm \(.*\); shop \(/);
 }, 120_000);
+
+it('charts and status look back 30 runs: the newest 30 records, read past torn ones, oldest first', async () => {
+  const store = new DirectoryStore(path.join(work, 'long-history'));
+  const start = Date.now() - 40 * 86_400_000;
+  const ids: string[] = [];
+  for (let day = 0; day < 36; day += 1) {
+    const began = new Date(start + day * 86_400_000);
+    const id = newBackupId(began);
+    ids.push(id);
+    // Three of the newest runs' records are torn: reading goes on past them.
+    if (day >= 33) {
+      await store.put(recordKey('long', id, 'restore-test'), '{"version": 1, "mode"');
+      continue;
+    }
+    await writeRecord(store, {
+      version: 1,
+      mode: 'restore-test',
+      id,
+      name: 'long',
+      startedAt: began.toISOString(),
+      finishedAt: new Date(began.getTime() + 1000).toISOString(),
+      ok: true,
+      figures: { restoreSeconds: day },
+      tool: { name: 'backup-action', version: '1.0.0' },
+    });
+  }
+  const listing = await listSet(store, 'long');
+  expect(listing.records).toHaveLength(36);
+  expect(HISTORY_LENGTH).toBe(30);
+  const { records, unusable } = await readRecords(
+    store,
+    'long',
+    listing.records,
+    'restore-test',
+    new Date(),
+  );
+  expect(records.map((r) => r.id)).toEqual(ids.slice(3, 33));
+  expect(unusable.map((u) => u.key)).toEqual(
+    ids
+      .slice(33)
+      .reverse()
+      .map((id) => recordKey('long', id, 'restore-test')),
+  );
+});
