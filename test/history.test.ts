@@ -27,6 +27,8 @@ import type { Store } from '../src/storage/index.js';
 import { S3Store } from '../src/storage/s3.js';
 import { runAction, runCli, lastErrorLine, type ActionRun } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { metricsProblems, NO_PROMTOOL } from './support/prometheus.js';
+import { requireInCI } from './support/require-in-ci.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 
 const PASSPHRASE = 'history-secret-passphrase-7391';
@@ -206,6 +208,10 @@ describe.each(PLACES)('on $label', (place) => {
       );
     expect(age?.[1]).toBe(place.label === 's3rver' ? `${place.storage()}/` : place.storage());
     expect(Number(age?.[2])).toBeLessThan(600);
+  });
+
+  it.skipIf(requireInCI(NO_PROMTOOL))('writes status metrics promtool accepts', async () => {
+    expect(await metricsProblems(await readFile(metricsFile, 'utf8'))).toBe('');
   });
 
   describe('hostile records', () => {
