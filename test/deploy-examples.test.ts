@@ -166,6 +166,33 @@ describe('Kubernetes manifests', () => {
       /restore-test .*--database-url postgres:\/\/postgres@127\.0\.0\.1/,
     );
   });
+
+  it("run the program the image holds, by its ENTRYPOINT's path: the image has no Node.js", async () => {
+    const dockerfile = await readFile('Dockerfile', 'utf8');
+    const entrypoint = /^ENTRYPOINT \["([^"]+)"\]$/m.exec(dockerfile)?.[1];
+    expect(entrypoint).toBe('/usr/local/bin/backup-action');
+    const modes = ['backup', 'verify-latest', 'restore-test', 'restore', 'retention-prune'];
+    const programs: string[] = [];
+    for (const file of ['backup-cronjob.yaml', 'verify-cronjob.yaml']) {
+      const [main] = new CronJob((await load(file)) as never).spec!.jobTemplate.spec!.template.spec!
+        .containers;
+      const args = main?.args ?? [];
+      if (!main?.command) {
+        // The image's ENTRYPOINT runs; the first argument is the mode.
+        expect(modes, file).toContain(args[0]);
+        programs.push(entrypoint!);
+        continue;
+      }
+      expect(main.command, file).toEqual(['/bin/sh', '-c']);
+      for (const command of args.join(' ').split('&&')) {
+        const [program, mode] = command.trim().split(/\s+/);
+        expect(program, file).toBe(entrypoint);
+        expect(modes, file).toContain(mode);
+        programs.push(program!);
+      }
+    }
+    expect(programs).toHaveLength(3);
+  });
 });
 
 describe('Terraform', () => {

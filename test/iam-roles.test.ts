@@ -345,7 +345,7 @@ describe("examples/terraform's roles, as the workflows and templates take them",
     for (const name of named) expect(Object.keys(roles)).toContain(name);
   });
 
-  it("trust the branch's jobs, and the verifier also the restore environment the templates and README name", async () => {
+  it("trust the branch's jobs, and the verifier also the restore environment the templates and docs/workflows.md name", async () => {
     const roles = await terraformRoles('acme/infra');
     expect(roles['backup-action-writer']!.subjects).toEqual([MAIN]);
     expect(roles['backup-action-pruner']!.subjects).toEqual([MAIN]);
@@ -353,8 +353,14 @@ describe("examples/terraform's roles, as the workflows and templates take them",
       MAIN,
       'repo:acme/infra:environment:production-restore',
     ]);
-    for (const s of SOURCES.filter((x) => /environment: production-restore/.test(x.text)))
-      expect(s.label).toMatch(/manual-restore|README/);
+    const restoring = SOURCES.filter((x) => /environment: production-restore/.test(x.text));
+    expect(restoring.map((s) => s.label)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/manual-restore/),
+        expect.stringMatching(/^docs\/workflows\.md /),
+      ]),
+    );
+    for (const s of restoring) expect(s.label).toMatch(/manual-restore|^docs\/workflows\.md /);
     // Without a restore environment the verifier trusts the branch alone (the near miss).
     const none = await terraformRoles('acme/infra', { restore_environment: '' });
     expect(none['backup-action-verifier']!.subjects).toEqual([MAIN]);
