@@ -515,7 +515,7 @@ it('the README and docs/ call every reusable workflow, with callers that follow 
     ),
   );
   expect([...called].sort()).toEqual(
-    ['backup.yml', 'nightly.yml', 'notify.yml', 'restore.yml', 'verify.yml'].map((f) =>
+    ['backup.yml', 'fleet.yml', 'nightly.yml', 'notify.yml', 'restore.yml', 'verify.yml'].map((f) =>
       path.join(REUSABLE_DIR, f),
     ),
   );
