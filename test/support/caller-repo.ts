@@ -357,8 +357,10 @@ class Simulation {
       .find(Boolean);
     if (refused) return this.setUpFailed(record, refused);
     const jobContext = jobWorkflowContext(frame.repository, frame.sha, frame.file);
+    // The job's own needs, matrix and strategy, which its steps read too.
     const base: Contexts = {
-      ...this.contexts(frame, { job: { ...jobContext, status: 'success' } }),
+      ...outer,
+      job: { ...jobContext, status: 'success' },
       secrets: { ...secrets, GITHUB_TOKEN: this.token(permissions) },
     };
     const env = stringValues(evaluateToken(job.env, base));
