@@ -113,6 +113,7 @@ function buildReport(
     outputs: result.outputs ?? {},
     facts: result.facts ?? [],
     tables: result.tables ?? [],
+    ...(result.charts?.length ? { charts: result.charts } : {}),
     warnings,
     details: result.details ?? {},
   };

@@ -5,7 +5,7 @@ locals {
   policy_vars = { bucket = var.bucket, prefix = var.prefix }
   roles = {
     writer   = "backup (PutObject, AbortMultipartUpload; no read, no delete)"
-    verifier = "verify-latest, restore-test and restore (list and read)"
+    verifier = "verify-latest, restore-test, restore and status (list and read; write its runs' history records)"
     pruner   = "retention-prune (list, read manifests, delete, abort uploads)"
   }
   oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn

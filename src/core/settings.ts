@@ -8,6 +8,7 @@ export const MODES = [
   'restore',
   'retention-prune',
   'notify',
+  'status',
 ] as const;
 export type Mode = (typeof MODES)[number];
 
@@ -281,8 +282,30 @@ export interface NotifyModeSettings {
   secrets: string[];
 }
 
+/** The `status` mode: one set, every set of a store, or the sets of status reports (the fleet). */
+export interface StatusSettings {
+  mode: 'status';
+  /** The set; '' for every set the source holds. */
+  name: string;
+  source: StatusSource;
+  /** A newest backup older than this needs attention. */
+  maxAgeMs: number;
+  /** What retention-prune would do next, when keep-* inputs are given. */
+  retention?: { policy: KeepPolicy; timeZone: string };
+  /** The result of the runs this status follows (a nightly chain), decided outside the action. */
+  outcome?: { result: 'success' | 'failure' | 'cancelled'; message?: string };
+  notify: NotifySettings;
+  secrets: string[];
+}
+
+/** Where `status` looks: a store, or a folder of the status reports of earlier runs. */
+export type StatusSource =
+  | { kind: 'store'; storage: StorageLocation; s3: S3Settings }
+  | { kind: 'reports'; folder: string; sets: string[] };
+
 export type Settings =
   | NotifyModeSettings
+  | StatusSettings
   | BackupSettings
   | VerifySettings
   | RestoreTestSettings

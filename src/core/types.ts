@@ -1,4 +1,5 @@
 /** What every mode receives and returns; the edge turns results into outputs, summaries and notifications. */
+import type { Chart } from './chart.js';
 import type { Store } from './store.js';
 
 export interface Logger {
@@ -31,6 +32,8 @@ export interface ModeResult {
   /** Label/value pairs shown first in the summary. */
   facts: [string, string][];
   tables: Table[];
+  /** Trends, drawn after the tables (Mermaid in the job summary). */
+  charts?: Chart[];
   /** Everything worth keeping about the run, for the `report` output and webhooks. */
   details: Record<string, unknown>;
 }

@@ -117,7 +117,7 @@ export function readName(inputs: Inputs, defaultName: string | undefined): strin
   return name;
 }
 
-function readS3(inputs: Inputs) {
+export function readS3(inputs: Inputs): CommonSettings['s3'] {
   const endpoint = inputs.optional('s3-endpoint');
   if (endpoint !== undefined && (!/^https?:\/\//i.test(endpoint) || !URL.canParse(endpoint))) {
     throw new InputError(

@@ -59,6 +59,8 @@ export const INPUT_NAMES = [
   'orphan-grace',
   'result',
   'message',
+  'status-reports',
+  'sets',
   'notify-on',
   'slack-webhook-url',
   'webhook-url',

@@ -114,6 +114,13 @@ describe('the test front evaluates policies as IAM does', () => {
     const pruner = await examplePolicy('pruner', 'b', 'p');
     expect(isAllowed(pruner, authorizationsFor('GET', '/b/p/db/a.manifest.json')[0]!)).toBe(true);
     expect(isAllowed(pruner, authorizationsFor('GET', '/b/p/db/a.dump.zst')[0]!)).toBe(false);
+    // The verifier writes its runs' history records, and nothing a backup is made of.
+    const verifier = await examplePolicy('verifier', 'b', 'p');
+    const put = (key: string) => authorizationsFor('PUT', `/b/p/${key}`)[0]!;
+    const run = '20260101T000000Z-abcdef';
+    expect(isAllowed(verifier, put(`db/history/${run}.restore-test.json`))).toBe(true);
+    expect(isAllowed(verifier, put(`db/${run}.manifest.json`))).toBe(false);
+    expect(isAllowed(verifier, put(`db/${run}.dump.zst`))).toBe(false);
     // An explicit Deny wins over an Allow.
     const denying = {
       Version: '2012-10-17',

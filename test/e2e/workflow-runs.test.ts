@@ -90,6 +90,10 @@ function localize(text: string, prefix: string): string {
       /^(\s*)storage: s3:\/\/my-backups\/postgres$/gm,
       `$1storage: s3://${testS3Bucket()}/${prefix}\n$1s3-endpoint: ${testS3Endpoint()}`,
     )
+    .replaceAll(
+      '"storage": "s3://my-backups/postgres"',
+      `"storage": "s3://${testS3Bucket()}/${prefix}", "s3-endpoint": "${testS3Endpoint()}"`,
+    )
     .replaceAll(DOCUMENTED_RECIPIENT, recipient)
     .replace(
       /group: backup-action s3:\/\/my-backups\/postgres /g,
@@ -152,6 +156,11 @@ afterAll(async () => {
 /** Each documented caller's world, by what it calls or runs. */
 function caseOf(source: Source): Case {
   const text = source.text;
+  if (/fleet\.yml@/.test(text))
+    return {
+      seeded: false,
+      repo: async () => ({ secrets: { ...repository().secrets, ...fleetSecrets() } }),
+    };
   if (/^\s+databases: all\b/m.test(text))
     return {
       seeded: false,
@@ -181,6 +190,9 @@ function caseOf(source: Source): Case {
     };
   return { seeded: /verify\.yml@|mode: restore-test/.test(text), repo: async () => ({}) };
 }
+
+/** The docs' fleet names each set's database by a secret of its own. */
+const fleetSecrets = (crm = shop.url) => ({ SHOP_DATABASE_URL: shop.url, CRM_DATABASE_URL: crm });
 
 /** Requests the recorder got since `from`, by kind. */
 function sent(from: number) {
@@ -229,8 +241,10 @@ describe.each(CALLERS)('$label, run from another repository', (source) => {
   });
 
   it('touches the set only from its one group, `backup-action <storage> <name>`, queued', () => {
+    // notify, and status over the fleet's reports, touch no store.
     const store = actionSteps(run).filter(
-      ({ step }) => (step.inputs?.mode ?? 'backup') !== 'notify',
+      ({ step }) =>
+        (step.inputs?.mode ?? 'backup') !== 'notify' && !step.inputs?.['status-reports'],
     );
     expect(store.length).toBeGreaterThan(0);
     for (const { job, step } of store)
@@ -342,6 +356,50 @@ describe('failure paths', () => {
     expect(notify.steps.at(-1)?.inputs?.result).toBe('cancelled');
     expect(sent(before)).toEqual({ slack: 1, fail: 1, pings: 0 });
   }, 240_000);
+
+  it('the fleet of two sets, one failing: each set runs its own chain, and one alert names the failing one', async () => {
+    const fleet = CALLERS.find((c) => /fleet\.yml@v1/.test(c.text))!;
+    const before = recorder.requests.length;
+    const run = await runCaller(
+      fleet.label,
+      localize(fleet.text, freshPrefix()),
+      repository({
+        secrets: {
+          ...repository().secrets,
+          ...fleetSecrets(withDatabase(shop.url, 'no_such_database')),
+        },
+      }),
+    );
+    expect(run.strategies).toEqual([
+      { path: 'fleet/nightly', legs: 2, maxParallel: 2, failFast: false },
+    ]);
+    expect(resultsOf(run)).toMatchObject({
+      'fleet/nightly[0]/backup/backup': 'success',
+      'fleet/nightly[0]/verify/verify': 'success',
+      'fleet/nightly[0]/prune/prune': 'success',
+      'fleet/nightly[0]/status': 'success',
+      'fleet/nightly[1]/backup/backup': 'failure',
+      'fleet/nightly[1]/verify': 'skipped',
+      'fleet/nightly[1]/status': 'failure',
+      'fleet/fleet': 'failure',
+    });
+    // Each leg kept its status report; the last job read both.
+    expect([...run.artifacts.keys()].sort()).toEqual([
+      'backup-action-status-crm',
+      'backup-action-status-shop',
+    ]);
+    const alerts = recorder.requests.slice(before).filter((r) => r.path.startsWith('/slack/'));
+    expect(alerts).toHaveLength(1);
+    expect(sent(before)).toEqual({ slack: 1, fail: 1, pings: 0 });
+    const text = (JSON.parse(alerts[0]!.body) as { text: string }).text;
+    expect(text).toMatch(
+      /1 of 2 set\(s\) in the fleet need attention: crm \(nightly run: backup failure/,
+    );
+    expect(text).not.toMatch(/shop \(/);
+    const table = run.jobs.find((j) => j.path === 'fleet/fleet')!.steps.at(-1)!.run!.summary;
+    expect(table).toMatch(/\| shop \| ✅ ok \| \d{8}T\d{6}Z-[0-9a-f]{6} \|/);
+    expect(table).toMatch(/\| crm \| ❌ nightly run: backup failure/);
+  }, 480_000);
 
   it('a restore caller without `secrets: inherit` gets no DATABASE_URL from the environment (the near miss)', async () => {
     const caller = theCaller(/^docs\/workflows\.md /, /restore\.yml@v1/);

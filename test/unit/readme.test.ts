@@ -80,10 +80,17 @@ describe('the README', () => {
     )[0]!,
   }));
 
+  /**
+   * Modes the README leaves to a page of their own, which its table links (the README stays a
+   * five-minute read): there, a step runs that mode.
+   */
+  const ELSEWHERE: Partial<Record<(typeof MODES)[number], string>> = { status: 'docs/history.md' };
+
   it('shows one step per mode, each running that mode and linking a page that exists', () => {
+    const shownHere = MODES.filter((mode) => !ELSEWHERE[mode]);
     // One per mode, and one for each source kind beyond a single database.
-    expect(examples.length).toBe(MODES.length + 2);
-    for (const mode of MODES) {
+    expect(examples.length).toBe(shownHere.length + 2);
+    for (const mode of shownHere) {
       const shown = examples.filter(
         (e) => e.title === `\`${mode}\`` || e.title.startsWith(`\`${mode}\` `),
       );
@@ -97,6 +104,19 @@ describe('the README', () => {
       expect(existsSync(page), page).toBe(true);
     }
   });
+
+  it.each(Object.entries(ELSEWHERE))(
+    'links the page of `%s`, where a step runs that mode',
+    async (mode, page) => {
+      expect(section('Where to go next')).toContain(`](${page})`);
+      const steps = [...(await readFile(page, 'utf8')).matchAll(/```yaml\n([^]*?)```/g)].map(
+        ([, block]) => parse(block!.replace(/^ {6}/gm, '')) as unknown,
+      );
+      expect(steps).toContainEqual([
+        { uses: 'OWNER/backup-action@v1', with: expect.objectContaining({ mode }) as unknown },
+      ]);
+    },
+  );
 
   it('shows a whole server and a directory, each linking its page', () => {
     const server = examples.find((e) => e.step.with.databases === 'all');

@@ -1,5 +1,6 @@
 /**
- * The prune plan: only classified keys, manifests before objects, the newest never.
+ * The prune plan: only classified keys, manifests before objects, the newest never; history
+ * records go with the backups they came after.
  *
  * Covers: src/retention/plan.ts.
  */
@@ -29,7 +30,15 @@ const listing: PruneSet = {
       objects: [{ key: 'db/20260102T230000Z-dddddd.dump.zst', size: 3 }],
     },
   ],
+  records: [
+    record('20260102T010000Z-111111', 'restore-test'),
+    record('20260101T010000Z-222222', 'verify-latest'),
+    record('20251231T010000Z-333333', 'restore-test'),
+  ],
 };
+function record(id: string, mode: 'restore-test' | 'verify-latest') {
+  return { id, mode, key: `db/history/${id}.${mode}.json`, size: 300 };
+}
 const at = (iso: string) => new Date(iso);
 
 describe('planPrune', () => {
@@ -56,6 +65,32 @@ describe('planPrune', () => {
     expect(plan.manifestKeys).toEqual(['db/20260101T000000Z-aaaaaa.manifest.json']);
     expect(plan.objectKeys).toEqual(['db/20260101T000000Z-aaaaaa.dump.zst']);
     expect(plan.orphanKeys).toEqual(['db/20260101T120000Z-cccccc.dump.zst']);
+    // The records of runs before the oldest backup kept (2 January) go; the one after it stays.
+    expect(plan.recordKeys).toEqual([
+      'db/history/20260101T010000Z-222222.verify-latest.json',
+      'db/history/20251231T010000Z-333333.restore-test.json',
+    ]);
+  });
+
+  it('deletes no record when no backup is kept (none complete)', () => {
+    const plan = planPrune(
+      { complete: [], leftovers: [], records: listing.records },
+      [],
+      at('2026-01-03T00:00:00Z'),
+      0,
+    );
+    expect(plan.recordKeys).toEqual([]);
+  });
+
+  it('keeps every record when the oldest backup kept is older than them all', () => {
+    const keepBoth = ['20260102T000000Z-bbbbbb', '20260101T000000Z-aaaaaa'].map((id) => ({
+      id,
+      createdAt: at(`${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T00:00:00Z`),
+      keep: true,
+      rules: ['last' as const],
+    }));
+    const plan = planPrune(listing, keepBoth, at('2026-01-03T00:00:00Z'), 0);
+    expect(plan.recordKeys).toEqual(['db/history/20251231T010000Z-333333.restore-test.json']);
   });
 
   it('refuses a plan that would delete the newest backup', () => {

@@ -19,6 +19,10 @@ import {
   parseWorkflowText,
 } from '../support/github-parser.js';
 import {
+  artifactNameTaken,
+  matrixConfigurations,
+  matrixResult,
+  maxParallelOf,
   environmentSecretsVisible,
   MAX_WORKFLOW_DEPTH,
   permissionsExceeding,
@@ -84,20 +88,85 @@ describe('ten levels of workflows on github.com, four on Enterprise Server (GitH
     return 1 + Math.max(0, ...called);
   }
 
-  it("holds for every documented caller on both; nightly.yml's chain uses Enterprise Server's four", () => {
-    const chains = CALLERS.map(
-      (c) =>
-        1 +
-        Math.max(
-          0,
-          ...c.template.jobs.map((j) => depth((j as { ref?: { value: string } }).ref?.value)),
-        ),
-    );
+  it("holds for every documented caller on both (but the fleet's); nightly.yml's chain uses Enterprise Server's four", () => {
+    const chainOf = (c: (typeof CALLERS)[number]) =>
+      1 +
+      Math.max(
+        0,
+        ...c.template.jobs.map((j) => depth((j as { ref?: { value: string } }).ref?.value)),
+      );
+    const fleets = CALLERS.filter((c) => /fleet\.yml@/.test(c.text));
+    const chains = CALLERS.filter((c) => !fleets.includes(c)).map(chainOf);
     expect(Math.max(...chains)).toBe(MAX_WORKFLOW_DEPTH.enterpriseServer);
+    // fleet.yml adds a level to nightly.yml's chain: github.com only (docs/history.md says so).
+    expect(fleets.length).toBeGreaterThan(0);
+    for (const fleet of fleets) {
+      expect(chainOf(fleet)).toBe(MAX_WORKFLOW_DEPTH.enterpriseServer + 1);
+      expect(chainOf(fleet)).toBeLessThanOrEqual(MAX_WORKFLOW_DEPTH.github);
+    }
     // A workflow of yours that calls nightly.yml, called in turn: one level too many there only.
     const wrapped = 2 + depth('OWNER/backup-action/.github/workflows/nightly.yml@v1');
     expect(wrapped).toBeGreaterThan(MAX_WORKFLOW_DEPTH.enterpriseServer);
     expect(wrapped).toBeLessThanOrEqual(MAX_WORKFLOW_DEPTH.github);
+  });
+});
+
+describe('a matrix job, as the runner expands it (actions/runner WorkflowTemplateConverter)', () => {
+  it('is the cross product of its vectors, each of which must hold values', () => {
+    const sets = [{ name: 'shop' }, { name: 'crm' }];
+    expect(matrixConfigurations({ set: sets })).toEqual([{ set: sets[0] }, { set: sets[1] }]);
+    expect(matrixConfigurations({ a: [1, 2], b: ['x'] })).toEqual([
+      { a: 1, b: 'x' },
+      { a: 2, b: 'x' },
+    ]);
+    expect(() => matrixConfigurations({ set: [] })).toThrow(
+      "Matrix vector 'set' does not contain any values",
+    );
+    expect(() => matrixConfigurations({ set: 'shop' })).toThrow(/matrix vector 'set'/);
+  });
+
+  it('takes max-parallel as a number only; 0 or less is no limit, a fraction is cut', () => {
+    expect(maxParallelOf(2, 5)).toBe(2);
+    expect(maxParallelOf(2.9, 5)).toBe(2);
+    expect(maxParallelOf(0, 5)).toBe(5);
+    expect(maxParallelOf(-1, 5)).toBe(5);
+    expect(maxParallelOf(undefined, 5)).toBe(5);
+    expect(() => maxParallelOf('2', 5)).toThrow(/must be a number/);
+  });
+
+  it('has one result for all its legs in `needs`: failure when any failed', () => {
+    expect(matrixResult(['success', 'failure'])).toBe('failure');
+    expect(matrixResult(['success', 'cancelled'])).toBe('cancelled');
+    expect(matrixResult(['success', 'success'])).toBe('success');
+    expect(matrixResult(['skipped'])).toBe('skipped');
+  });
+
+  it('refuses a second artifact of one name in a run (actions/upload-artifact v4)', () => {
+    expect(artifactNameTaken('a', ['b'])).toBeUndefined();
+    expect(artifactNameTaken('a', ['a'])).toMatch(/409|already exists/);
+  });
+});
+
+describe("GitHub's parser knows which contexts a call's `with:` and `secrets:` may read", () => {
+  const fleet = (secretsIn: 'with' | 'secrets') => `on: workflow_dispatch
+jobs:
+  a:
+    strategy:
+      matrix:
+        set: [{"name": "shop", "secrets": {"DATABASE_URL": "SHOP_URL"}}]
+    uses: ./.github/workflows/nightly.yml
+    with:
+      name: \${{ matrix.set.name }}
+      storage: s3://b/p
+      ${secretsIn === 'with' ? 'checks: ${{ secrets[matrix.set.secrets.DATABASE_URL] }}' : 'checks: x'}
+    secrets:
+      DATABASE_URL: \${{ secrets[matrix.set.secrets.DATABASE_URL] }}
+`;
+  it('a secret looked up by a matrix name in `secrets:` parses; the same in `with:` is refused', async () => {
+    expect((await parseWorkflowText('ok.yml', fleet('secrets'))).errors).toEqual([]);
+    expect((await parseWorkflowText('refused.yml', fleet('with'))).errors.join('\n')).toMatch(
+      /Unrecognized named-value: 'secrets'/,
+    );
   });
 });
 

@@ -329,7 +329,9 @@ describe.each(REUSABLE)('$label, a reusable workflow', (source) => {
   });
 
   it('offers the whole-server inputs of every mode it runs', () => {
-    const inputs = declaredInputs(source);
+    // fleet.yml takes each set's options as fields of its `sets` JSON (matrix.set.<input>).
+    const perSet = [...source.text.matchAll(/matrix\.set\.([\w-]+)/g)].map((m) => m[1]!);
+    const inputs = [...declaredInputs(source), ...perSet];
     const modes = new Set(modesRun(source));
     expect(modes.size).toBeGreaterThan(0);
     const server: Record<string, string[]> = {
@@ -342,7 +344,12 @@ describe.each(REUSABLE)('$label, a reusable workflow', (source) => {
         expect(inputs, `${source.label} (${mode})`).toContain(input);
     // The scratch server of restore-test is the job's own service container, so applying the
     // roles harms nothing and restores owners and grants; on a real server it is a choice.
-    const globals = inputDefault(source, 'restore-globals');
+    const globals = perSet.includes('restore-globals')
+      ? evaluateToken(
+          mappingValue(mappingValue(jobsOf(source)[0]!.raw, 'with'), 'restore-globals'),
+          { matrix: { set: {} } },
+        )
+      : inputDefault(source, 'restore-globals');
     if (modes.has('restore-test')) expect(globals).toBe(true);
     else if (modes.has('restore')) expect(globals).toBe(false);
     else expect(globals).toBeUndefined();
@@ -513,7 +520,7 @@ it('the README and docs/ call every reusable workflow, with callers that follow 
     ),
   );
   expect([...called].sort()).toEqual(
-    ['backup.yml', 'nightly.yml', 'notify.yml', 'restore.yml', 'verify.yml'].map((f) =>
+    ['backup.yml', 'fleet.yml', 'nightly.yml', 'notify.yml', 'restore.yml', 'verify.yml'].map((f) =>
       path.join(REUSABLE_DIR, f),
     ),
   );
