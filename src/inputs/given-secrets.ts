@@ -16,8 +16,8 @@ export function givenSecrets(source: InputSource): string[] {
       .split('\n')
       .map((line) => line.trim())
       .filter(Boolean);
-    if (SECRET_NAME.test(name)) return lines;
-    return lines.flatMap(urlPassword);
+    const passwords = lines.flatMap(urlPassword);
+    return SECRET_NAME.test(name) ? [...lines, ...passwords] : passwords;
   });
 }
 
