@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asText, evaluateToken, mappingValue, parseWorkflowText } from './support/github-parser.js';
 import {
   environmentSecretsVisible,
+  inheritPasses,
   MAX_WORKFLOW_DEPTH,
   permissionsExceeding,
   selfReferenceError,
@@ -55,6 +56,16 @@ describe("a called job's environment secrets need `secrets: inherit` (actions/ru
     expect(environmentSecretsVisible(false, false)).toBe(true);
     expect(environmentSecretsVisible(true, true)).toBe(true);
     expect(environmentSecretsVisible(true, false)).toBe(false);
+  });
+});
+
+describe('`secrets: inherit` passes secrets within one organization or enterprise (GitHub docs, Reuse workflows)', () => {
+  it("passes them to a workflow of the caller's own owner or enterprise, and none to another's", () => {
+    expect(inheritPasses('acme/app', 'acme/backup-action')).toBe(true);
+    expect(inheritPasses('Acme/app', 'acme/backup-action')).toBe(true);
+    expect(inheritPasses('acme/app', 'other/backup-action', true)).toBe(true);
+    expect(inheritPasses('acme/app', 'other/backup-action')).toBe(false);
+    expect(inheritPasses('acme-dev/app', 'acme/backup-action')).toBe(false);
   });
 });
 

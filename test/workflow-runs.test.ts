@@ -7,7 +7,8 @@
  * README tells a user to set up: the databases its checks name, its secrets, its IAM roles (as
  * examples/terraform and step 1 make them); the bucket is the test S3 server, the age key the
  * test's own. Then the failure paths: a failed backup alerts exactly once, so does a cancelled
- * run, and a restore caller without `secrets: inherit` gets no DATABASE_URL.
+ * run, and a restore caller without `secrets: inherit`, or in another organization than
+ * OWNER/backup-action's (where `inherit` passes nothing), gets no DATABASE_URL.
  *
  * Covers: .github/workflows, workflow-templates, README.md, docs/workflows.md, action.yml,
  * test/support/caller-repo.ts.
@@ -149,6 +150,9 @@ afterAll(async () => {
   for (const drop of cleanup) await drop();
 });
 
+/** A repository of the organization that holds OWNER/backup-action (a fork of it, say). */
+const SAME_ORGANIZATION = 'OWNER/app';
+
 /** Each documented caller's world, by what it calls or runs. */
 function caseOf(source: Source): Case {
   const text = source.text;
@@ -176,6 +180,8 @@ function caseOf(source: Source): Case {
             inputs: { 'backup-id': 'latest', confirm: target.name, clean: false },
           },
           environments: { production: environment, 'production-restore': environment },
+          // restore.yml needs `secrets: inherit`: its documented caller is in OWNER's organization.
+          ...(/restore\.yml@/.test(text) ? { repository: SAME_ORGANIZATION } : {}),
         };
       },
     };
@@ -353,6 +359,24 @@ describe('failure paths', () => {
     const run = await runCaller(caller.label, named, repository(world));
     const restore = run.jobs.find((j) => j.path === 'restore/restore')!;
     expect(restore.secrets).not.toContain('DATABASE_URL');
+    expect(restore.result).toBe('failure');
+    expect(restore.steps.at(-1)?.run?.stdout).toMatch(/::error::.*database-url/);
+  }, 240_000);
+
+  it('the same restore caller in another organization gets no DATABASE_URL, `secrets: inherit` or not', async () => {
+    const caller = theCaller(/^docs\/workflows\.md /, /restore\.yml@v1/);
+    expect(caller.text).toMatch(/^ {4}secrets: inherit$/m);
+    const prefix = freshPrefix();
+    await seed(prefix);
+    const world = await caseOf(caller).repo(prefix);
+    expect(world.repository).toBe(SAME_ORGANIZATION);
+    const run = await runCaller(
+      caller.label,
+      localize(caller.text, prefix),
+      repository({ ...world, repository: 'o/r' }),
+    );
+    const restore = run.jobs.find((j) => j.path === 'restore/restore')!;
+    expect(restore.secrets).toEqual([]);
     expect(restore.result).toBe('failure');
     expect(restore.steps.at(-1)?.run?.stdout).toMatch(/::error::.*database-url/);
   }, 240_000);

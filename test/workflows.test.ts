@@ -201,6 +201,73 @@ describe.each(
   });
 });
 
+/**
+ * The actions of other repositories a workflow runs that are not pinned to a full commit SHA
+ * with its version in a comment (`@<40 hex> # v5.1.0`): an organization with GitHub's "require
+ * actions to be pinned to a full-length commit SHA" policy fails such a job at set-up (GitHub
+ * changelog 2025-08-15). Ours (OWNER/backup-action, the user's to name) and local ones aside.
+ */
+function unpinned(source: Source): string[] {
+  const lines = source.text.split('\n');
+  return jobsOf(source)
+    .flatMap((job) => [job.uses, ...job.steps.map((s) => s.uses)])
+    .filter(
+      (u): u is string =>
+        u !== undefined && !/^(\.\/|\$\/|docker:\/\/|OWNER\/backup-action[/@])/.test(u),
+    )
+    .filter((u) => {
+      const line = lines.find((l) => l.replace(/^\s*(- )?uses: /, '').startsWith(u));
+      return !/@[0-9a-f]{40}$/.test(u) || !/ # v\d+(\.\d+)*$/.test(line ?? '');
+    });
+}
+
+describe('actions pinned by commit', () => {
+  it.each(SOURCES.filter((s) => s.kind !== 'guide').map((s) => [s.label, s] as const))(
+    '%s pins every action of another repository to a full commit SHA, its version beside it',
+    (_, source) => {
+      expect(unpinned(source)).toEqual([]);
+    },
+  );
+
+  it('refuses a tag, a short SHA, and a SHA without its version (the near misses)', async () => {
+    const sha = 'fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09';
+    const workflow = async (...uses: string[]) => ({
+      ...(await parseWorkflowText(
+        'pins.yml',
+        `on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n${uses.map((u) => `      - uses: ${u}\n`).join('')}`,
+      )),
+      kind: 'own' as const,
+    });
+    expect(
+      unpinned(await workflow(`actions/checkout@${sha} # v5.1.0`, './.backup-action')),
+    ).toEqual([]);
+    expect(
+      unpinned(
+        await workflow(
+          'actions/checkout@v5',
+          `actions/cache@${sha.slice(0, 7)} # v4`,
+          `actions/setup-node@${sha}`,
+        ),
+      ),
+    ).toEqual([
+      'actions/checkout@v5',
+      `actions/cache@${sha.slice(0, 7)}`,
+      `actions/setup-node@${sha}`,
+    ]);
+  });
+
+  it('docs/workflows.md lists, for an allow-list, each that the reusable workflows and templates pin', async () => {
+    const page = await readFile('docs/workflows.md', 'utf8');
+    const pinned = new Set(
+      DOCUMENTED.filter((s) => s.kind !== 'guide').flatMap((s) =>
+        [...s.text.matchAll(/uses: ([\w.-]+\/[\w./-]+@[0-9a-f]{40}) # v/g)].map((m) => m[1]!),
+      ),
+    );
+    expect(pinned.size).toBeGreaterThan(0);
+    for (const uses of pinned) expect(page, uses).toContain(`\`${uses}\``);
+  });
+});
+
 describe.each(SOURCES.filter((s) => storeJobs(s).length > 0))('$label touches a set', (source) => {
   it('from one group per set, `backup-action <storage> <name>`, queued, never cancelled', () => {
     const sample = {
@@ -404,6 +471,25 @@ describe.each(CALLERS)('$label, a caller', (source) => {
       return environment && text(mappingValue(job.raw, 'secrets')) !== 'inherit';
     });
     expect(missing.map((j) => j.id)).toEqual([]);
+  });
+
+  it('passes secrets by name; `secrets: inherit` only where an environment needs it, saying it works within one organization', () => {
+    // `inherit` passes nothing to another organization's workflow (runner-rules.ts, inheritPasses).
+    const lines = source.text.split('\n');
+    const inheriting = jobsOf(source).filter(
+      (job) => text(mappingValue(job.raw, 'secrets')) === 'inherit',
+    );
+    for (const job of inheriting) {
+      const file = calledFile(job.uses);
+      expect(file, job.id).toBeDefined();
+      const environment = bySource(file!).template.jobs.some(
+        (j) => 'environment' in j && j.environment,
+      );
+      expect(environment, `${job.id}: inherit where named secrets do`).toBe(true);
+      const at = lines.findIndex((l) => /^\s+secrets: inherit\b/.test(l));
+      expect(lines.slice(Math.max(0, at - 3), at + 1).join(' '), job.id).toMatch(/organization/);
+    }
+    expect(inheriting.length).toBeLessThanOrEqual(1);
   });
 
   it('names the action by the OWNER/backup-action placeholder the README explains', () => {

@@ -36,6 +36,7 @@ import {
 } from './github-parser.js';
 import {
   environmentSecretsVisible,
+  inheritPasses,
   jobWorkflowContext,
   MAX_WORKFLOW_DEPTH,
   permissionLevels,
@@ -219,8 +220,12 @@ class Simulation {
     const given = mappingValue(rawJob(frame.root, job.id.value), 'permissions');
     const effective = given ? permissionLevels(evaluateToken(given, {})) : frame.permissions;
     const inherit = job['inherit-secrets'] === true;
+    // From another organization `inherit` passes nothing (runner-rules.ts).
+    const inherited = inherit && inheritPasses(frame.repository, called.repository);
     const passed = inherit
-      ? frame.secrets
+      ? inherited
+        ? frame.secrets
+        : {}
       : ((evaluateToken(job['secret-values'], contexts) as Record<string, string> | undefined) ??
         {});
     const inner: Frame = {
@@ -229,7 +234,7 @@ class Simulation {
       depth: frame.depth + 1,
       inputs: callInputs(job, contexts),
       secrets: Object.fromEntries(Object.entries(passed).map(([k, v]) => [k, asText(v)])),
-      inheritsAll: frame.inheritsAll && inherit,
+      inheritsAll: frame.inheritsAll && inherited,
       permissions: effective,
       root: parsed.root,
     };

@@ -40,6 +40,22 @@ export function environmentSecretsVisible(calledJob: boolean, everyCallInherits:
 }
 
 /**
+ * `secrets: inherit` passes the caller's secrets only to a workflow of the same organization or
+ * enterprise: called from another owner's repository it passes none, and no environment secret
+ * reaches the called jobs either. Source: GitHub docs, "Reuse workflows", Passing inputs and
+ * secrets ("Workflows that call reusable workflows in the same organization or enterprise can use
+ * the inherit keyword to implicitly pass the secrets").
+ */
+export function inheritPasses(
+  callerRepository: string,
+  calledRepository: string,
+  sameEnterprise = false,
+): boolean {
+  return sameEnterprise || ownerOf(callerRepository) === ownerOf(calledRepository);
+}
+const ownerOf = (repository: string) => repository.split('/')[0]!.toLowerCase();
+
+/**
  * A called workflow's GITHUB_TOKEN has at most what its caller grants: a job asking for more
  * fails the whole run before it starts. Source: GitHub docs, "Reuse workflows" ("The
  * GITHUB_TOKEN permissions passed from the caller workflow can be only downgraded by the called
