@@ -23,7 +23,12 @@ import {
   type PgCluster,
 } from '../scripts/lib/pg-cluster.js';
 import { lastErrorLine, runAction } from './support/action.js';
-import { runCaller, type CallerRepository, type RunRecord } from './support/caller-repo.js';
+import {
+  FIRST_FREE_PORT,
+  runCaller,
+  type CallerRepository,
+  type RunRecord,
+} from './support/caller-repo.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
 import { terraformRoles, type TerraformRole } from './support/iam.js';
@@ -34,7 +39,8 @@ import { CALLERS, type Source } from './support/workflow-sources.js';
 const DOCUMENTED_RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 /** The service-container URLs the workflows give restore-test, and the server playing them. */
 const SERVICE_URLS = [
-  'postgresql://postgres:scratch@127.0.0.1:5432/postgres',
+  // verify.yml's service, on the free host port GitHub picks for it.
+  `postgresql://postgres:scratch@127.0.0.1:${FIRST_FREE_PORT}/postgres`,
   'postgresql://postgres:scratch@localhost:5432/postgres',
 ];
 const MAIN = 'repo:o/r:ref:refs/heads/main';

@@ -43,6 +43,7 @@ import {
   permissionsExceeding,
   selfReferenceError,
   selfReferenceRefError,
+  servicePorts,
 } from './runner-rules.js';
 
 /** What `OWNER/backup-action` stands for in the documented callers, and the commit `@v1` is. */
@@ -149,6 +150,13 @@ export async function runCaller(
 }
 
 const CALLER_SHA = 'c'.repeat(40);
+
+/** The host ports GitHub picks for a job's services, in order: the first is FIRST_FREE_PORT. */
+export const FIRST_FREE_PORT = 49152;
+function freePorts() {
+  let next = FIRST_FREE_PORT;
+  return () => next++;
+}
 
 /** A repository's GITHUB_TOKEN when no `permissions` says otherwise (the restricted default). */
 const DEFAULT_PERMISSIONS = { contents: 'read', packages: 'read' };
@@ -294,7 +302,10 @@ class Simulation {
       .map((s) => selfReferenceError(s.uses.value) ?? selfReferenceRefError(s.uses.value))
       .find(Boolean);
     if (refused) return this.setUpFailed(record, refused);
-    const jobContext = jobWorkflowContext(frame.repository, frame.sha, frame.file);
+    const jobContext = {
+      ...jobWorkflowContext(frame.repository, frame.sha, frame.file),
+      services: servicePorts(record.services, freePorts()),
+    };
     const base: Contexts = {
       ...this.contexts(frame, { job: { ...jobContext, status: 'success' } }),
       secrets: { ...secrets, GITHUB_TOKEN: this.token(permissions) },

@@ -120,3 +120,32 @@ export function jobWorkflowContext(repository: string, sha: string, path: string
     workflow_ref: `${repository}/${path}@${sha}`,
   };
 }
+
+/**
+ * `job.services.<id>.ports` maps each published container port to its host port: `'5432'` alone
+ * is published on a free host port GitHub picks, `'5433:5432'` on the one it names. Source: GitHub
+ * docs, workflow syntax, jobs.<job_id>.services, "Example: Using localhost" ("When you specify
+ * the container port but not the host port, the host port is randomly assigned to a free port";
+ * github/docs#33621), and the job context's `services`.
+ */
+export function servicePorts(
+  services: unknown,
+  freePort: () => number,
+): Record<string, { ports: Record<string, string> }> {
+  const entries = Object.entries((services ?? {}) as Record<string, { ports?: unknown[] }>);
+  return Object.fromEntries(
+    entries.map(([id, service]) => {
+      const published = (service.ports ?? []).map((p) => String(p).split(':'));
+      return [
+        id,
+        {
+          ports: Object.fromEntries(
+            published.map((p) =>
+              p.length === 1 ? [p[0]!, String(freePort())] : [p.at(-1)!, p.at(-2)!],
+            ),
+          ),
+        },
+      ];
+    }),
+  );
+}
