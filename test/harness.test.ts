@@ -1,19 +1,23 @@
 // Proves the shared test harness: the PostgreSQL server, fresh databases, the sample data and
 // its figures, s3rver through the real AWS SDK, the bundle built before the tests, and the
-// suite-wide secret guard.
+// suite-wide secret guard, with the product's masking of every secret given, before its inputs
+// are read.
 //
 // Covers: scripts/lib/pg-cluster.js, scripts/lib/s3-server.js, scripts/lib/sample-db.js,
-// test/support/secrets.ts.
+// test/support/secrets.ts, src/inputs/given-secrets.ts, src/run.ts.
 import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lastErrorLine, runAction } from './support/action.js';
 import { guardRun, secretsOf } from './support/secrets.js';
 import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
@@ -149,7 +153,7 @@ describe('secret guard', () => {
     expect(() => guardRun(secrets, { ...clean, stdout: 'ok' }, true)).toThrow(/mask/);
   });
 
-  it('holds a failed run to the mask too, unless it stopped before reading its inputs', () => {
+  it('holds a failed run to the mask too, a refused input included, unless it was killed first', () => {
     const failed = { ...clean, code: 1 };
     const guard = (run: Partial<Parameters<typeof guardRun>[1]>) => () =>
       guardRun(secrets, { ...failed, stdout: '', ...run }, true);
@@ -157,12 +161,38 @@ describe('secret guard', () => {
     expect(guard({ stdout: '::error::pg_dump exited with code 1' })).toThrow(
       /not registered with the runner mask/,
     );
-    expect(guard({ stdout: '::error::Input "compression": "lz4" is not accepted' })).not.toThrow();
-    expect(guard({ stdout: `::add-mask::${secrets[0]}\n::error::Input "x": no` })).toThrow(
+    expect(guard({ stdout: '::error::Input "compression": "lz4" is not accepted' })).toThrow(
       /not registered with the runner mask/,
     );
+    expect(guard({ stdout: `${masks}\n::error::Input "x": no` })).not.toThrow();
     // Killed before it wrote a line: it never read its inputs.
     expect(guard({ code: null })).not.toThrow();
     expect(guard({ code: null, stdout: 'Backing up\n' })).toThrow(/mask/);
+  });
+
+  it('sees the product mask, first, a secret its mode does not read and one in a refused run', async () => {
+    const password = 'unread-password-4f1c';
+    const databaseUrl = `postgres://app:${password}@127.0.0.1:1/shop`;
+    const store = await mkdtemp(path.join(os.tmpdir(), 'given-secrets-'));
+    try {
+      // retention-prune reads no database; the run below is refused for its mode.
+      const pruned = await runAction({
+        mode: 'retention-prune',
+        storage: store,
+        name: 'shop',
+        'keep-last': '1',
+        'database-url': databaseUrl,
+      });
+      const refused = await runAction({ mode: 'bogus', 'database-url': databaseUrl });
+      expect(pruned.code, pruned.stdout).toBe(0);
+      expect(refused.code).not.toBe(0);
+      expect(lastErrorLine(refused)).toMatch(/^Input "mode": /);
+      for (const run of [pruned, refused]) {
+        expect(run.stdout.split('\n')[0]).toMatch(/^::add-mask::/);
+        expect(run.stdout).toContain(`::add-mask::${password}`);
+      }
+    } finally {
+      await rm(store, { recursive: true, force: true });
+    }
   });
 });
