@@ -195,6 +195,20 @@ describe('Kubernetes manifests', () => {
   });
 });
 
+/**
+ * The first hashicorp/aws release where aws_iam_openid_connect_provider's `thumbprint_list` is
+ * optional: hashicorp/terraform-provider-aws#37255 (".changelog/37255.txt", merged December 2024).
+ */
+const THUMBPRINT_OPTIONAL = [5, 81, 0];
+/** The lowest version a `>=`, `~>` or `=` constraint allows, as [major, minor, patch]. */
+function lowestAllowed(constraint: string): number[] {
+  const m = /^\s*(>=|~>|=)?\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$/.exec(constraint);
+  expect(m, constraint).not.toBeNull();
+  return [Number(m![2]), Number(m![3] ?? 0), Number(m![4] ?? 0)];
+}
+const compareVersions = (a: number[], b: number[]) =>
+  a.map((n, i) => n - b[i]!).find((d) => d !== 0) ?? 0;
+
 describe('Terraform', () => {
   const dir = path.resolve('examples/terraform');
   const hcl = async (file: string) =>
@@ -230,6 +244,24 @@ describe('Terraform', () => {
     expect(JSON.stringify(main.data)).toContain(
       'repo:${var.github_repository}:${var.github_subject}',
     );
+  });
+
+  it('requires an AWS provider that accepts the OIDC provider without thumbprint_list', async () => {
+    const providers = await hcl('main.tf').then(
+      (m) => m.resource!.aws_iam_openid_connect_provider!,
+    );
+    const withoutThumbprints = Object.values(providers)
+      .flat()
+      .filter((p) => !('thumbprint_list' in (p as object)));
+    expect(withoutThumbprints.length).toBeGreaterThan(0);
+    const terraform = (await hcl('versions.tf')).terraform as unknown as {
+      required_providers: { aws: { version: string } }[];
+    }[];
+    const constraint = terraform[0]!.required_providers[0]!.aws.version;
+    expect(lowestAllowed(constraint)).toEqual(THUMBPRINT_OPTIONAL);
+    // The near miss: what the example required before.
+    expect(compareVersions(lowestAllowed('>= 5.0'), THUMBPRINT_OPTIONAL)).toBeLessThan(0);
+    expect(compareVersions(lowestAllowed('~> 5.81'), THUMBPRINT_OPTIONAL)).toBe(0);
   });
 
   it('gives each role the JSON policy the IAM tests run the modes under', async () => {

