@@ -10,7 +10,7 @@ import { isBackupId } from './ids.js';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
 export type ArchiveFormat = 'pg_dump-custom' | 'tar';
-export type Encryption = 'none' | 'age';
+export type Encryption = 'none' | 'age' | 'gpg';
 
 export const NAME_PATTERN = /^[a-z0-9._-]+$/;
 
@@ -20,15 +20,19 @@ export function isValidSetName(name: string): boolean {
 }
 
 const COMPRESSION_SUFFIX: Record<Compression, string> = { zstd: '.zst', gzip: '.gz', none: '' };
+const ENCRYPTION_SUFFIX: Record<Encryption, string> = { none: '', age: '.age', gpg: '.gpg' };
+
+/** Every encryption layer the stored format knows. */
+export const ENCRYPTIONS = Object.keys(ENCRYPTION_SUFFIX) as Encryption[];
 const FORMAT_SUFFIX: Record<ArchiveFormat, string> = { 'pg_dump-custom': 'dump', tar: 'tar' };
 
-/** `dump.zst.age`: each layer the bytes went through, in the order a person undoes them backwards. */
+/** `dump.zst.age`, `dump.zst.gpg`: each layer the bytes went through, in the order a person undoes them backwards. */
 export function objectExtension(
   format: ArchiveFormat,
   compression: Compression,
   encryption: Encryption,
 ): string {
-  return `${FORMAT_SUFFIX[format]}${COMPRESSION_SUFFIX[compression]}${encryption === 'age' ? '.age' : ''}`;
+  return `${FORMAT_SUFFIX[format]}${COMPRESSION_SUFFIX[compression]}${ENCRYPTION_SUFFIX[encryption]}`;
 }
 
 export function objectKey(name: string, id: string, extension: string): string {
@@ -53,7 +57,7 @@ export function databaseFileName(database: string): string {
 
 /** `globals.sql.zst.age`: the roles and tablespaces as SQL, through the backup's layers. */
 export function globalsExtension(compression: Compression, encryption: Encryption): string {
-  return `sql${COMPRESSION_SUFFIX[compression]}${encryption === 'age' ? '.age' : ''}`;
+  return `sql${COMPRESSION_SUFFIX[compression]}${ENCRYPTION_SUFFIX[encryption]}`;
 }
 
 /** `<name>/<id>/<file>.<extension>`: one object of a server backup. */
@@ -88,8 +92,8 @@ export function manifestKey(name: string, id: string): string {
 export type KeyClass =
   { kind: 'manifest'; id: string } | { kind: 'object'; id: string; extension: string };
 
-const OBJECT_EXTENSION = /^(dump|tar)(\.zst|\.gz)?(\.age)?$/;
-const SERVER_FILE = /^(globals\.sql|[a-z0-9_]+(-[0-9a-f]{16})?\.dump)(\.zst|\.gz)?(\.age)?$/;
+const OBJECT_EXTENSION = /^(dump|tar)(\.zst|\.gz)?(\.age|\.gpg)?$/;
+const SERVER_FILE = /^(globals\.sql|[a-z0-9_]+(-[0-9a-f]{16})?\.dump)(\.zst|\.gz)?(\.age|\.gpg)?$/;
 
 /** What a key under the set's folder is, or undefined for anything that is not ours to touch. */
 export function classifyKey(name: string, key: string): KeyClass | undefined {

@@ -5,6 +5,7 @@
  */
 import type { ArchiveFormat, Compression, Encryption } from './layout.js';
 import {
+  ENCRYPTIONS,
   databaseObjectKey,
   globalsObjectKey,
   isValidSetName,
@@ -206,7 +207,7 @@ function manifestProblem(m: unknown, expectedName?: string): string | undefined 
   if (!optionalStrings(m.source, ['database', 'serverVersion'])) return 'bad source';
   if (m.format !== FORMAT_OF[m.source.kind]) return 'bad format';
   if (!oneOf(m.compression, ['zstd', 'gzip', 'none'])) return 'bad compression';
-  if (!oneOf(m.encryption, ['none', 'age'])) return 'bad encryption';
+  if (!oneOf(m.encryption, ENCRYPTIONS)) return 'bad encryption';
   const shape = m.source.kind === 'server' ? serverProblem(m) : singleProblem(m);
   return shape ?? toolProblem(m);
 }

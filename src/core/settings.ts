@@ -1,5 +1,5 @@
 /** The typed settings every mode runs from, built and validated by `inputs.ts`. */
-import type { Compression } from './layout.js';
+import type { Compression, Encryption } from './layout.js';
 
 export const MODES = [
   'backup',
@@ -63,9 +63,41 @@ export interface DatabaseTarget {
   display: string;
 }
 
-/** How to open encrypted backups: age identities (private keys) or the passphrase. */
+/** age's keys: public-key recipients, or a passphrase. */
+export interface AgeKeys {
+  recipients: string[];
+  passphrase?: string;
+}
+
+/** OpenPGP public keys, which the gpg program encrypts to. */
+export interface GpgKeys {
+  /** The keys, armored (as `gpg --armor --export` writes them). */
+  publicKeys: string;
+  /** The fingerprint of each key: the backup is encrypted to every one. */
+  recipients: string[];
+}
+
+/** How a backup is encrypted: with age, or with gpg. */
+export type EncryptionKeys = ({ method: 'age' } & AgeKeys) | ({ method: 'gpg' } & GpgKeys);
+
+/** The encryption layer a backup with these keys goes through. */
+export function encryptionOf(keys: EncryptionKeys | undefined): Encryption {
+  return keys?.method ?? 'none';
+}
+
+/** How to open encrypted backups: age identities (private keys) or the passphrase, and gpg's. */
 export interface Decryption {
   identities: string[];
+  passphrase?: string;
+  gpg?: GpgSecrets;
+}
+
+/**
+ * `gpg-private-key` and `gpg-passphrase`: OpenPGP secret keys (armored) and the passphrase that
+ * unlocks them, or the passphrase alone for a file made with `gpg --symmetric`.
+ */
+export interface GpgSecrets {
+  privateKeys?: string;
   passphrase?: string;
 }
 
@@ -96,8 +128,8 @@ interface BackupBase extends CommonSettings {
   mode: 'backup';
   compression: Compression;
   compressionLevel?: number;
-  /** Set when the backup is encrypted with age: public-key recipients, or a passphrase. */
-  encryption?: { recipients: string[]; passphrase?: string };
+  /** Set when the backup is encrypted (the layer is `encryptionOf` these keys). */
+  encryptionKeys?: EncryptionKeys;
 }
 
 /** How pg_dump is run, for a database or for each database of a server. */

@@ -9,7 +9,7 @@ import type {
 } from '../core/settings.js';
 import { refusedPgDumpArgument } from '../postgres/dump-args.js';
 import { addSecrets, nameFromDatabase, readCommon, readNamePatterns } from './common.js';
-import { readEncryption } from './crypto.js';
+import { encryptionSecrets, readEncryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import type { Inputs } from './reader.js';
 
@@ -23,8 +23,14 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
     compression === 'none'
       ? undefined
       : inputs.integer('compression-level', { min: 1, max: maxLevel });
-  const encryption = await readEncryption(inputs);
-  const base = { ...common, mode: 'backup' as const, compression, compressionLevel, encryption };
+  const encryptionKeys = await readEncryption(inputs, cwd);
+  const base = {
+    ...common,
+    mode: 'backup' as const,
+    compression,
+    compressionLevel,
+    encryptionKeys,
+  };
   // pg-dump-args and row-counts are checked whatever the source: a mistake in them is named.
   const pgDumpArgs = readPgDumpArgs(inputs);
   const from: { database: DatabaseTarget } | { files: FilesSelection } = given
@@ -41,7 +47,7 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
       : server
         ? { ...base, ...dump, kind: 'server', database: from.database, server }
         : { ...base, ...dump, kind: 'database', database: from.database };
-  addSecrets(settings, ...(given?.secrets ?? []), encryption?.passphrase);
+  addSecrets(settings, ...(given?.secrets ?? []), ...encryptionSecrets(encryptionKeys));
   return settings;
 }
 

@@ -10,7 +10,7 @@ import {
   readJobs,
   readNamePatterns,
 } from './common.js';
-import { readDecryption } from './crypto.js';
+import { decryptionSecrets, readDecryption } from './crypto.js';
 import { readDatabaseUrl, type DatabaseInput } from './database.js';
 import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
@@ -40,7 +40,7 @@ export async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreS
     clean: inputs.boolean('clean', false),
     decryption,
   };
-  const keys = [...decryption.identities, decryption.passphrase];
+  const keys = decryptionSecrets(decryption);
   if ('given' in into) {
     const settings: RestoreSettings = {
       ...base,

@@ -5,7 +5,7 @@
 import { formatCount } from '../../core/format.js';
 import { objectExtension, objectKey } from '../../core/layout.js';
 import type { DatabaseManifest } from '../../core/manifest.js';
-import type { DatabaseBackupSettings } from '../../core/settings.js';
+import { encryptionOf, type DatabaseBackupSettings } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import type { ObjectPart } from '../../pipeline/store-all.js';
 import { restoreProgram } from '../../postgres/restore.js';
@@ -49,7 +49,7 @@ async function planBackup(
   const layers = objectExtension(
     'pg_dump-custom',
     settings.compression,
-    settings.encryption ? 'age' : 'none',
+    encryptionOf(settings.encryptionKeys),
   );
   return {
     what: `database ${target.database}`,

@@ -6,7 +6,7 @@ import { InputError } from '../../core/errors.js';
 import { formatCount } from '../../core/format.js';
 import { objectExtension, objectKey } from '../../core/layout.js';
 import type { FilesManifest } from '../../core/manifest.js';
-import type { FilesBackupSettings } from '../../core/settings.js';
+import { encryptionOf, type FilesBackupSettings } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import { filesMismatch } from '../../files/digest.js';
 import { packTree, walkFiles } from '../../files/tar-source.js';
@@ -57,7 +57,11 @@ async function planBackup(
   const store = settings.storage.kind === 'directory' ? settings.storage.path : undefined;
   const options = { ...settings.files, store, log: ctx.log };
   const tree = await walkFiles(options);
-  const layers = objectExtension('tar', settings.compression, settings.encryption ? 'age' : 'none');
+  const layers = objectExtension(
+    'tar',
+    settings.compression,
+    encryptionOf(settings.encryptionKeys),
+  );
   return {
     what: 'files',
     parts: [
