@@ -30,19 +30,19 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tableRowCounts, fillSampleDatabase } from '../scripts/lib/sample-db.js';
-import { withClient } from '../scripts/lib/pg-cluster.js';
-import { parseManifest, type AnyManifest } from '../src/core/manifest.js';
-import { onPath } from '../src/process/programs.js';
-import { lastErrorLine, runAction, type ActionRun, type RunOptions } from './support/action.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { tableRowCounts, fillSampleDatabase } from '../../scripts/lib/sample-db.js';
+import { withClient } from '../../scripts/lib/pg-cluster.js';
+import { parseManifest, type AnyManifest } from '../../src/core/manifest.js';
+import { onPath } from '../../src/process/programs.js';
+import { lastErrorLine, runAction, type ActionRun, type RunOptions } from '../support/action.js';
+import { freshDatabase, type FreshDatabase } from '../support/db.js';
 import {
   S3_ENV,
   testDatabaseUrl,
   testS3Bucket,
   testS3ClientConfig,
   testS3Endpoint,
-} from './support/env.js';
+} from '../support/env.js';
 import {
   agentsUnder,
   decryptByHand,
@@ -52,7 +52,7 @@ import {
   throwawayHome,
   type TestKey,
   type TestKeys,
-} from './support/gpg.js';
+} from '../support/gpg.js';
 
 const exec = promisify(execFile);
 

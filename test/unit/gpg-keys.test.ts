@@ -1,6 +1,6 @@
 /**
  * What gpg says, read as pure logic: its key listings (`--with-colons`, as GnuPG 2.2 writes them
- * for the keys of test/gpg.test.ts) judged for encrypting and decrypting, and its status lines
+ * for the keys of test/e2e/gpg.test.ts) judged for encrypting and decrypting, and its status lines
  * after a failed decryption turned into one line naming the input to fix. Secrets registered for
  * masking cover an armored key line by line.
  *
@@ -8,17 +8,17 @@
  * src/inputs/crypto.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/core/errors.js';
-import { decryptionSecrets } from '../src/inputs/crypto.js';
-import { DecryptionError } from '../src/pipeline/encrypt.js';
-import { decryptFailure } from '../src/pipeline/gpg.js';
+import { InputError } from '../../src/core/errors.js';
+import { decryptionSecrets } from '../../src/inputs/crypto.js';
+import { DecryptionError } from '../../src/pipeline/encrypt.js';
+import { decryptFailure } from '../../src/pipeline/gpg.js';
 import {
   parseColonListing,
   recipientProblem,
   secretKeyProblem,
   unlockFailure,
-} from '../src/pipeline/gpg-keys.js';
-import { parseGpgOutput } from '../src/pipeline/gpg-status.js';
+} from '../../src/pipeline/gpg-keys.js';
+import { parseGpgOutput } from '../../src/pipeline/gpg-status.js';
 
 const GOOD = `pub:-:255:22:D0778EC596EBF1A4:1796608600:1859680600::-:::scESC:::::ed25519:::0:
 fpr:::::::::86BF920BF0A4B22EE1395E5FD0778EC596EBF1A4:
