@@ -72,3 +72,51 @@ export const INPUT_NAMES = [
 ] as const;
 
 export type InputName = (typeof INPUT_NAMES)[number];
+
+/**
+ * Inputs that stand alone on the command line (`--dry-run` means true): the true/false ones. Any
+ * other needs a value, so that `--storage --name x` is not read as a store named "true".
+ */
+export const FLAG_INPUTS: ReadonlySet<string> = new Set<InputName>([
+  'clean',
+  'deep',
+  'dry-run',
+  'failure-issue',
+  'keep-database',
+  'restore-database-settings',
+  'restore-globals',
+  's3-force-path-style',
+  'skip-unreadable',
+]);
+
+/**
+ * action.yml's defaults. The runner sets INPUT_<name> to its default for every input that has one,
+ * so a value equal to it says nothing about what the workflow gave. test/action-yml.test.ts keeps
+ * this in step with action.yml.
+ */
+export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
+  mode: 'backup',
+  's3-timeout': '60s',
+  source: 'postgres',
+  'postgres-client': 'auto',
+  'pg-client-mirror': 'https://apt.postgresql.org/pub/repos/apt',
+  'skip-unreadable': 'false',
+  compression: 'zstd',
+  'row-counts': 'exact',
+  globals: 'auto',
+  'max-age': '26h',
+  'max-shrink': '50%',
+  deep: 'true',
+  'backup-id': 'latest',
+  'keep-database': 'false',
+  clean: 'false',
+  'restore-globals': 'false',
+  'restore-database-settings': 'true',
+  timezone: 'UTC',
+  'dry-run': 'false',
+  'orphan-grace': '24h',
+  result: 'failure',
+  'notify-on': 'failure',
+  'github-token': '${{ github.token }}',
+  'failure-issue': 'false',
+};

@@ -1,7 +1,7 @@
 /**
  * The command-line program: argument parsing, and a real backup run the way cron would run it.
  *
- * Covers: src/cli.ts, src/inputs/cli-args.ts.
+ * Covers: src/cli.ts, src/index.ts, src/core/node-version.ts, src/inputs/cli-args.ts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inputSource, parseArgs, UsageError } from '../../src/inputs/cli-args.js';
-import { CLI_ENTRY, runCli } from '../support/action.js';
+import { ACTION_ENTRY, CLI_ENTRY, runCli } from '../support/action.js';
 import { requireInCI } from '../support/require-in-ci.js';
 import { sampleSource } from '../support/db.js';
 
@@ -31,10 +31,36 @@ describe('parseArgs', () => {
     });
   });
 
-  it('treats a flag with no value as true', () => {
+  it('treats a true/false input with no value as true', () => {
     const values = parseArgs(['retention-prune', '--dry-run', '--keep-last', '3'], noFiles);
     expect(values.get('dry-run')).toBe('true');
     expect(values.get('keep-last')).toBe('3');
+    expect(parseArgs(['restore', '--name', 'x', '--clean'], noFiles).get('clean')).toBe('true');
+  });
+
+  it.each([
+    [['backup', '--encryption-passphrase', '--compression', 'gzip'], 'encryption-passphrase'],
+    [['backup', '--storage', '--name', 'x'], 'storage'],
+    [['backup', '--name', 'x', '--storage'], 'storage'],
+    [['backup', '--database-url-file'], 'database-url-file'],
+    [['backup', '--pg-dump-args', '--exclude-table=audit'], 'pg-dump-args'],
+  ])('refuses %j: an input that takes a value given none', (argv, option) => {
+    expect(() => parseArgs(argv, noFiles)).toThrow(
+      new UsageError(
+        `--${option} needs a value (one that starts with -- goes as --${option}=VALUE)`,
+      ),
+    );
+  });
+
+  it('takes a value that starts with -- written with =', () => {
+    const argv = ['backup', '--pg-dump-args=--exclude-table=audit'];
+    expect(parseArgs(argv, noFiles).get('pg-dump-args')).toBe('--exclude-table=audit');
+  });
+
+  it('refuses an unknown option in one line that points to the inputs page', () => {
+    expect(() => parseArgs(['backup', '--databse-url', 'x'], noFiles)).toThrow(
+      new UsageError('unknown option --databse-url; the inputs are listed in docs/inputs.md'),
+    );
   });
 
   it('reads --<input>-file from a file, without its final newline', () => {
@@ -108,7 +134,9 @@ describe('backup-action on the command line', () => {
   it('exits 2 with one line for a usage error, and 1 with the reason for bad input', async () => {
     const usage = await runCli(['backup', '--no-such-input', 'x']);
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toMatch(/^error: unknown option --no-such-input/);
+    expect(usage.stderr).toBe(
+      'error: unknown option --no-such-input; the inputs are listed in docs/inputs.md\n',
+    );
     const bad = await runCli(
       ['backup', '--storage', path.join(sample.work, 'x'), '--compression', 'rar'],
       {
@@ -121,11 +149,32 @@ describe('backup-action on the command line', () => {
     );
   });
 
+  it('exits 2 for an input given no value, and makes nothing (no store named "true")', async () => {
+    const run = await runCli(['backup', '--source', 'files', '--storage', '--name', 'x'], {
+      cwd: sample.work,
+      env: { BACKUP_ACTION_PATHS: '.' },
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      'error: --storage needs a value (one that starts with -- goes as --storage=VALUE)\n',
+    );
+    expect(existsSync(path.join(sample.work, 'true'))).toBe(false);
+  });
+
+  it('prints its version for --version anywhere among the arguments', async () => {
+    for (const argv of [['--version'], ['backup', '--storage', '/b', '--version']]) {
+      const run = await runCli(argv);
+      expect(run.code, argv.join(' ')).toBe(0);
+      expect(run.stdout).toMatch(/^backup-action \d+\.\d+\.\d+\S* \(Node\.js \d+\.\d+\.\d+\)\n$/);
+    }
+  });
+
   it('prints the usage for --help and exits 0', async () => {
     for (const help of [['--help'], ['-h'], ['help'], ['backup', '--storage', '/b', '--help']]) {
       const run = await runCli(help);
       expect(run.code, help.join(' ')).toBe(0);
       expect(run.stdout).toMatch(/^usage: backup-action <backup\|verify-latest\|/);
+      expect(run.stdout).toContain('see docs/inputs.md');
       expect(run.stderr).toBe('');
     }
   });
@@ -181,6 +230,16 @@ describe.skipIf(
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
       `error: backup-action needs Node.js 22.15 or later; this is ${versionOf(oldNode!)}\n`,
+    );
+  });
+
+  it('the action bundle on a Node older than 22.15: one ::error:: line naming both versions', () => {
+    const env = { PATH: process.env.PATH, INPUT_MODE: 'backup', INPUT_STORAGE: '/nonexistent/x' };
+    const run = spawnSync(oldNode!, [ACTION_ENTRY], { encoding: 'utf8', env });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe(
+      `::error::backup-action needs Node.js 22.15 or later; this is ${versionOf(oldNode!)}\n`,
     );
   });
 

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { INPUT_NAMES } from '../../src/inputs/names.js';
+import { FLAG_INPUTS, INPUT_DEFAULTS, INPUT_NAMES } from '../../src/inputs/names.js';
 
 interface ActionYml {
   runs: { using: string; main: string };
@@ -102,5 +102,16 @@ describe('action.yml', () => {
 
   it('lists exactly the inputs the code reads and the command line accepts', () => {
     expect([...INPUT_NAMES].sort()).toEqual(Object.keys(action.inputs).sort());
+  });
+
+  it('gives the code its defaults and its true/false inputs (the flags of the command line)', () => {
+    const inputs = Object.entries(action.inputs);
+    const defaults = inputs.filter(([, input]) => input.default).map(([n, i]) => [n, i.default]);
+    expect(INPUT_DEFAULTS).toEqual(Object.fromEntries(defaults));
+    const yesNo = inputs.filter(([, input]) => /^(?:true|false)$/.test(input.default ?? ''));
+    // s3-force-path-style has no default: unset, it follows s3-endpoint.
+    expect([...FLAG_INPUTS].sort()).toEqual(
+      [...yesNo.map(([n]) => n), 's3-force-path-style'].sort(),
+    );
   });
 });
