@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { isBackupId } from './ids.js';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
-export type ArchiveFormat = 'pg_dump-custom' | 'tar';
+export type ArchiveFormat = 'pg_dump-custom' | 'tar' | 'rdb';
 export type Encryption = 'none' | 'age';
 
 export const NAME_PATTERN = /^[a-z0-9._-]+$/;
@@ -20,7 +20,11 @@ export function isValidSetName(name: string): boolean {
 }
 
 const COMPRESSION_SUFFIX: Record<Compression, string> = { zstd: '.zst', gzip: '.gz', none: '' };
-const FORMAT_SUFFIX: Record<ArchiveFormat, string> = { 'pg_dump-custom': 'dump', tar: 'tar' };
+const FORMAT_SUFFIX: Record<ArchiveFormat, string> = {
+  'pg_dump-custom': 'dump',
+  tar: 'tar',
+  rdb: 'rdb',
+};
 
 /** `dump.zst.age`: each layer the bytes went through, in the order a person undoes them backwards. */
 export function objectExtension(
@@ -88,7 +92,10 @@ export function manifestKey(name: string, id: string): string {
 export type KeyClass =
   { kind: 'manifest'; id: string } | { kind: 'object'; id: string; extension: string };
 
-const OBJECT_EXTENSION = /^(dump|tar)(\.zst|\.gz)?(\.age)?$/;
+// Every format's suffix, from the one table: a format added there is classified here too.
+const OBJECT_EXTENSION = new RegExp(
+  `^(${Object.values(FORMAT_SUFFIX).join('|')})(\\.zst|\\.gz)?(\\.age)?$`,
+);
 const SERVER_FILE = /^(globals\.sql|[a-z0-9_]+(-[0-9a-f]{16})?\.dump)(\.zst|\.gz)?(\.age)?$/;
 
 /** What a key under the set's folder is, or undefined for anything that is not ours to touch. */

@@ -20,6 +20,7 @@ export const INPUT_NAMES = [
   'exclude',
   'exclude-from',
   'skip-unreadable',
+  'redis-url',
   'compression',
   'compression-level',
   'age-recipients',
