@@ -97,11 +97,8 @@ async function writeInto(fifo: string, bytes: Readable, exit: Promise<unknown>):
   });
   const handle = await open(fifo, constants.O_WRONLY);
   opened = true;
-  try {
-    await pipeline(bytes, handle.createWriteStream({ autoClose: false }));
-  } finally {
-    await handle.close();
-  }
+  // The stream closes the handle when it ends or fails.
+  await pipeline(bytes, handle.createWriteStream());
 }
 
 async function makeFifo(file: string): Promise<void> {

@@ -4,7 +4,6 @@
  * redis-cli gets. Replies stay as bytes: keys and DUMP payloads are binary.
  */
 import { readFileSync } from 'node:fs';
-import { createClient, RESP_TYPES } from '@redis/client';
 import { errorMessage } from '../core/errors.js';
 import type { RedisTarget } from '../core/settings.js';
 
@@ -27,6 +26,9 @@ export async function connectRedis(
   target: RedisTarget | RedisSocket,
   what: string,
 ): Promise<RedisConnection> {
+  // Loaded when a Redis is first reached: the client is as large as the rest of the bundle, and
+  // no other run should pay for parsing it at start-up.
+  const { createClient, RESP_TYPES } = await import('@redis/client');
   const client = createClient({
     socket: {
       ...socketOptions(target),

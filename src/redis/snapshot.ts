@@ -39,7 +39,7 @@ export function openSnapshot(cli: Program, target: RedisTarget): ObjectSource {
       exit.then(
         (ended) => {
           try {
-            if (ended.code !== 0) throw new Error(cliFailure(target, ended));
+            if (ended.code !== 0) throw new Error(cliFailure(target, ended, reader.offset));
             summary(wholeSnapshot(reader));
             done();
           } catch (error) {
@@ -80,8 +80,12 @@ function wholeSnapshot(reader: RdbReader): RdbSummary {
 }
 
 /** redis-cli's failure in one line, with what to do where the cause is known. */
-function cliFailure(target: RedisTarget, ended: Ended): string {
+function cliFailure(target: RedisTarget, ended: Ended, received: number): string {
   const { stderr } = ended;
+  const broke = /I\/O Error reading RDB payload[^\n]*/.exec(stderr)?.[0];
+  if (broke) {
+    return `the snapshot from ${target.display} broke off after ${received} bytes (redis-cli: ${broke})`;
+  }
   if (/SYNC with master failed: -ERR unknown command/i.test(stderr)) {
     return `${target.display} refuses SYNC, the command a replica (and redis-cli --rdb) reads a snapshot with: managed services (ElastiCache, MemoryDB, Memorystore, Azure Cache for Redis, Upstash) disable it; use the provider's own snapshot export there (docs/redis.md)`;
   }

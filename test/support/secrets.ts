@@ -22,7 +22,7 @@ const seen = new Set<string>();
 /** The secret values among a run's inputs: whole values, and the passwords in URLs. */
 export function secretsOf(inputs: Record<string, string>): string[] {
   const secrets = SECRET_INPUTS.map((name) => inputs[name] ?? '');
-  for (const url of [inputs['database-url'], inputs['pushgateway-url']]) {
+  for (const url of [inputs['database-url'], inputs['redis-url'], inputs['pushgateway-url']]) {
     const password = passwordOf(url);
     if (password) secrets.push(password, decodeURIComponent(password));
   }
@@ -66,7 +66,9 @@ export function guardRun(
   assertNoSecret(shown, secrets, 'the output of a run');
   if (!action || run.code !== 0) return;
   for (const secret of secrets) {
-    if (!run.stdout.includes(`::add-mask::${secret}`)) {
+    // The workflow command escapes %, CR and LF (the runner undoes it): a URL-encoded password shows as %25.
+    const escaped = secret.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+    if (!run.stdout.includes(`::add-mask::${escaped}`)) {
       throw new Error('a secret input was not registered with the runner mask');
     }
   }

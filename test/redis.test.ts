@@ -1,0 +1,520 @@
+/**
+ * Redis backups end to end, against Debian's redis-server: a server with several logical
+ * databases, large values, every kind of value (streams with consumer groups included), expiring
+ * keys, binary and compressed key names and a function library, reached as an ACL user with a
+ * password, and over TLS. The action is run as the runner runs it; the stored object is restored
+ * by hand with age, zstd and redis-server; verify-latest, restore-test and restore are run on it;
+ * a server that refuses SYNC, a transfer cut mid-way and an RDB newer than the local tools each
+ * fail in one line with nothing published.
+ *
+ * Covers: src/kinds/redis/index.ts, src/kinds/redis/restore-test.ts, src/kinds/redis/restore.ts,
+ * src/kinds/redis/snapshot-file.ts, src/kinds/redis/compare.ts, src/kinds/redis/figures.ts,
+ * src/redis/snapshot.ts, src/redis/check-rdb.ts, src/redis/scratch.ts, src/redis/replay.ts,
+ * src/redis/connection.ts, src/redis/programs.ts, src/kinds/accepts.ts
+ */
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Crc64 } from '../src/redis/crc64.js';
+import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
+import { unwrapByHand } from './support/by-hand.js';
+import {
+  makeCertificates,
+  startRedis,
+  startRelay,
+  type Certificates,
+  type RedisClient,
+  type TestRedis,
+} from './support/redis.js';
+
+const run = promisify(execFile);
+const ADMIN = 'admin-password-for-tests';
+const USER = { name: 'backup', password: 'pässword with spaces:@/', rules: ['~*', '+@all'] };
+const BIG = randomBytes(3 * 1024 * 1024);
+const BINARY_KEY = Buffer.from([0, 255, 10, 13, 0x80]);
+const LONG_KEY = `${'session:'.repeat(40)}end`;
+
+let work: string;
+let source: TestRedis;
+
+/** Keys per logical database, as the server counts them. */
+async function keyspace(client: RedisClient): Promise<Record<string, number>> {
+  const text = String(await client.sendCommand(['INFO', 'keyspace']));
+  return Object.fromEntries(
+    [...text.matchAll(/^db(\d+):keys=(\d+)/gm)].map(([, db, keys]) => [`db${db}`, Number(keys)]),
+  );
+}
+
+/** Every key of every database with its value's digest (whatever its encoding) and expiry. */
+async function contents(client: RedisClient): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const db of Object.keys(await keyspace(client)).map((name) => name.slice(2))) {
+    await client.sendCommand(['SELECT', db]);
+    let cursor = '0';
+    do {
+      const [next, keys] = (await client.sendCommand(['SCAN', cursor, 'COUNT', '1000'])) as [
+        Buffer,
+        Buffer[],
+      ];
+      cursor = next.toString();
+      for (const key of keys) {
+        const [digest] = (await client.sendCommand(['DEBUG', 'DIGEST-VALUE', key])) as Buffer[];
+        const expires = Number(await client.sendCommand(['PEXPIRETIME', key]));
+        out.set(`db${db} ${key.toString('hex')}`, `${String(digest)} expires ${expires}`);
+      }
+    } while (cursor !== '0');
+  }
+  await client.sendCommand(['SELECT', '0']);
+  return out;
+}
+
+async function fill(client: RedisClient): Promise<void> {
+  const send = (...args: (string | Buffer)[]) => client.sendCommand(args);
+  const many: Promise<unknown>[] = [];
+  for (let index = 0; index < 2000; index++)
+    many.push(send('SET', `user:${index}`, `name ${index}`));
+  for (let index = 0; index < 100; index++)
+    many.push(send('SET', `cache:${index}`, 'x', 'EX', '3600'));
+  for (let index = 0; index < 1000; index++) {
+    many.push(send('HSET', 'big-hash', `field${index}`, `value ${index}`));
+    many.push(send('SADD', 'big-set', `member ${index}`));
+    many.push(send('ZADD', 'big-zset', String(index / 3), `z${index}`));
+  }
+  for (let index = 0; index < 5000; index++) many.push(send('RPUSH', 'big-list', `item ${index}`));
+  await Promise.all(many);
+  await send('SET', 'big-value', BIG);
+  await send('HSET', 'small-hash', 'a', '1', 'b', '2');
+  await send('SADD', 'numbers', '1', '2', '3');
+  await send('ZADD', 'small-zset', '1.5', 'a', 'inf', 'b');
+  await send('SET', BINARY_KEY, 'binary key');
+  await send('SET', LONG_KEY, 'a long key, LZF-compressed in the snapshot');
+  await send('SET', 'ünïcødé', 'text');
+  await send('SET', 'line\nbreak ✓', 'a key a check writes as a JSON string');
+  for (let index = 0; index < 50; index++) await send('XADD', 'events', '*', 'n', String(index));
+  await send('XGROUP', 'CREATE', 'events', 'workers', '0');
+  await send('XREADGROUP', 'GROUP', 'workers', 'alice', 'COUNT', '5', 'STREAMS', 'events', '>');
+  await send(
+    'FUNCTION',
+    'LOAD',
+    "#!lua name=tools\nredis.register_function('answer', function() return 42 end)",
+  );
+  await send('SELECT', '1');
+  for (let index = 0; index < 50; index++) await send('SET', `order:${index}`, String(index));
+  await send('SELECT', '7');
+  for (let index = 0; index < 10; index++) await send('SET', `temp:${index}`, 'x', 'EX', '86400');
+  await send('SELECT', '0');
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'redis-backup-test-'));
+  source = await startRedis({ password: ADMIN, user: USER });
+  await fill(source.client);
+}, 60_000);
+
+afterAll(async () => {
+  await source?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+const storeOf = (name: string) => path.join(work, name);
+
+async function backup(store: string, inputs: Record<string, string> = {}): Promise<ActionRun> {
+  return runAction({
+    mode: 'backup',
+    source: 'redis',
+    'redis-url': source.url,
+    storage: store,
+    ...inputs,
+  });
+}
+
+async function storedFiles(store: string): Promise<string[]> {
+  return (await readdir(store, { recursive: true })).filter((name) => name.includes('.'));
+}
+
+describe('backup of a Redis', () => {
+  const store = () => storeOf('main');
+  let done: ActionRun;
+  let identity: string;
+
+  beforeAll(async () => {
+    identity = await generateIdentity();
+    done = await backup(store(), { 'age-recipients': await identityToRecipient(identity) });
+  }, 120_000);
+
+  it('stores the snapshot as <name>/<id>.rdb.zst.age with each database’s keys from the snapshot', async () => {
+    expect(done.code, done.stdout).toBe(0);
+    const id = done.outputs['backup-id'] ?? '';
+    expect(done.outputs['backup-key']).toBe(`redis/${id}.rdb.zst.age`);
+    const manifest = JSON.parse(
+      await readFile(path.join(store(), 'redis', `${id}.manifest.json`), 'utf8'),
+    ) as Record<string, unknown>;
+    expect(manifest).toMatchObject({
+      source: { kind: 'redis', serverVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/) },
+      format: 'rdb',
+      encryption: 'age',
+      dump: { program: 'redis-cli' },
+    });
+    const rdb = manifest.rdb as {
+      version: number;
+      databases: { db: number; keys: number; expires: number }[];
+    };
+    expect(rdb.version).toBeGreaterThanOrEqual(9);
+    const counted = Object.fromEntries(rdb.databases.map(({ db, keys }) => [`db${db}`, keys]));
+    expect(counted).toEqual(await keyspace(source.client));
+    expect(rdb.databases.find(({ db }) => db === 0)?.expires).toBe(100);
+    expect(rdb.databases.find(({ db }) => db === 7)?.expires).toBe(10);
+    expect(done.summary).toContain('Keys per database');
+  });
+
+  it('never shows the password, and gives it to redis-cli through its environment only', () => {
+    const shown = done.everything
+      .split('\n')
+      .filter((line) => !line.startsWith('::add-mask::'))
+      .join('\n');
+    expect(shown).not.toContain(USER.password);
+    expect(shown).not.toContain(encodeURIComponent(USER.password));
+    expect(done.stdout).toContain('redis://backup:***@127.0.0.1');
+  });
+
+  it('restores by hand: age -d, zstd -d, and redis-server --dbfilename hold every key and value', async () => {
+    const dir = await mkdtemp(path.join(work, 'by-hand-'));
+    const stored = path.join(store(), done.outputs['backup-key'] ?? '');
+    const plain = await unwrapByHand(stored, dir, { identity });
+    const copy = await startRedis({
+      args: ['--dir', path.dirname(plain), '--dbfilename', path.basename(plain)],
+    });
+    try {
+      expect(await contents(copy.client)).toEqual(await contents(source.client));
+      expect(String(await copy.client.sendCommand(['FCALL', 'answer', '0']))).toBe('42');
+    } finally {
+      await copy.stop();
+    }
+  });
+
+  it('verify-latest reads it with redis-check-rdb and compares its keys with the manifest', async () => {
+    const verified = await runAction({
+      mode: 'verify-latest',
+      storage: store(),
+      name: 'redis',
+      'age-identity': identity,
+    });
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(verified.stdout).toMatch(/checksum and archive verified/);
+    expect(verified.summary).toMatch(/readable: 2,1\d\d entries/);
+  });
+
+  it('restore-test loads it in a scratch redis-server, compares every database and runs the checks', async () => {
+    const tested = await runAction({
+      mode: 'restore-test',
+      storage: store(),
+      name: 'redis',
+      'age-identity': identity,
+      checks:
+        'keys >= 2000\ndb1: keys = 50\ndb0: exists big-value\nexists "line\\nbreak ✓"\ndb7: keys > 5',
+    });
+    expect(tested.code, tested.stdout).toBe(0);
+    expect(Number(tested.outputs['restored-keys'])).toBe(
+      Object.values(await keyspace(source.client)).reduce((a, b) => a + b, 0),
+    );
+    expect(tested.summary).toMatch(/db1\s*\|\s*50\s*\|\s*0\s*\|\s*50\s*\|\s*match/);
+    expect(tested.summary).toMatch(/Recovery time/);
+    const leftovers = (await readdir(os.tmpdir())).filter((name) =>
+      name.startsWith('backup-action-redis-'),
+    );
+    expect(leftovers).toEqual([]);
+  });
+
+  it('restore-test fails a check that fails, and refuses SQL in one line', async () => {
+    const failing = await runAction({
+      mode: 'restore-test',
+      storage: store(),
+      name: 'redis',
+      'age-identity': identity,
+      checks: 'db0: exists no-such-key',
+    });
+    expect(failing.code).not.toBe(0);
+    expect(lastErrorLine(failing)).toBe(
+      '1 check(s) failed: db0: exists no-such-key ("no-such-key" is missing)',
+    );
+    const sql = await runAction({
+      mode: 'restore-test',
+      storage: store(),
+      name: 'redis',
+      'age-identity': identity,
+      checks: 'SELECT true',
+    });
+    expect(lastErrorLine(sql)).toBe(
+      'Input "checks": "SELECT true" is SQL; a Redis backup takes "dbN: keys >= N" and "dbN: exists KEY"',
+    );
+  });
+
+  it('restore writes every key, value and expiry into an empty Redis, guarded by confirm', async () => {
+    const target = await startRedis();
+    try {
+      const url = target.url;
+      const wrong = await runAction({
+        mode: 'restore',
+        storage: store(),
+        name: 'redis',
+        'age-identity': identity,
+        'redis-url': url,
+        confirm: 'elsewhere:6379',
+      });
+      expect(lastErrorLine(wrong)).toMatch(
+        /^Input "confirm": "elsewhere:6379" does not match the target; set confirm: 127\.0\.0\.1:\d+/,
+      );
+      const restored = await runAction({
+        mode: 'restore',
+        storage: store(),
+        name: 'redis',
+        'age-identity': identity,
+        'redis-url': url,
+        confirm: `127.0.0.1:${target.port}`,
+      });
+      expect(restored.code, restored.stdout).toBe(0);
+      expect(await contents(target.client)).toEqual(await contents(source.client));
+      expect(String(await target.client.sendCommand(['FCALL', 'answer', '0']))).toBe('42');
+      expect(restored.summary).toMatch(/Atomic.*no: keys arrived one by one/);
+
+      await target.client.sendCommand(['SET', 'stray', 'x']);
+      const refused = await runAction({
+        mode: 'restore',
+        storage: store(),
+        name: 'redis',
+        'age-identity': identity,
+        'redis-url': url,
+        confirm: `127.0.0.1:${target.port}`,
+      });
+      expect(lastErrorLine(refused)).toMatch(
+        /^the target redis:\/\/127\.0\.0\.1:\d+ holds 2,1\d\d keys in db0, 50 keys in db1, 10 keys in db7; set clean: true/,
+      );
+      const clean = await runAction({
+        mode: 'restore',
+        storage: store(),
+        name: 'redis',
+        'age-identity': identity,
+        'redis-url': url,
+        confirm: `127.0.0.1:${target.port}`,
+        clean: 'true',
+      });
+      expect(clean.code, clean.stdout).toBe(0);
+      expect(Number(await target.client.sendCommand(['EXISTS', 'stray']))).toBe(0);
+      expect(await contents(target.client)).toEqual(await contents(source.client));
+    } finally {
+      await target.stop();
+    }
+  }, 120_000);
+
+  it('a PostgreSQL target for a Redis backup is refused, naming the input it needs', async () => {
+    const refused = await runAction({
+      mode: 'restore',
+      storage: store(),
+      name: 'redis',
+      'age-identity': identity,
+      'database-url': 'postgresql://u@127.0.0.1:1/shop',
+      confirm: 'shop',
+    });
+    expect(lastErrorLine(refused)).toMatch(
+      /^Input "database-url": backup \S+ holds Redis: [\d,]+ keys in 3 databases; give redis-url to restore it$/,
+    );
+  });
+});
+
+describe('expiring keys', () => {
+  it('keys that expire between the backup and the restore test are told apart from lost keys', async () => {
+    const store = storeOf('expiring');
+    await source.client.sendCommand(['SELECT', '2']);
+    const expiry = Date.now() + 6000;
+    for (let index = 0; index < 5; index++)
+      await source.client.sendCommand(['SET', `soon:${index}`, 'x', 'PXAT', String(expiry)]);
+    await source.client.sendCommand(['SET', 'stays', 'x']);
+    await source.client.sendCommand(['SELECT', '0']);
+    const done = await backup(store, { name: 'expiring' });
+    expect(done.code, done.stdout).toBe(0);
+    await sleep(Math.max(0, expiry + 500 - Date.now()));
+    const tested = await runAction({ mode: 'restore-test', storage: store, name: 'expiring' });
+    expect(tested.code, tested.stdout).toBe(0);
+    expect(tested.summary).toMatch(
+      /db2\s*\|\s*6\s*\|\s*5\s*\|\s*1\s*\|\s*match \(5 expired since\)/,
+    );
+  }, 60_000);
+});
+
+describe('over TLS', () => {
+  let certificates: Certificates;
+  let secure: TestRedis;
+
+  beforeAll(async () => {
+    certificates = await makeCertificates();
+    secure = await startRedis({ tls: certificates, password: ADMIN, user: USER });
+    await secure.client.sendCommand(['SET', 'over', 'tls']);
+  }, 60_000);
+
+  afterAll(async () => {
+    await secure?.stop();
+    await rm(certificates.dir, { recursive: true, force: true });
+  });
+
+  it('backs up a rediss:// server with its CA, and restore-tests the backup', async () => {
+    const store = storeOf('tls');
+    const done = await runAction({
+      mode: 'backup',
+      source: 'redis',
+      'redis-url': secure.url,
+      storage: store,
+      name: 'tls',
+    });
+    expect(done.code, done.stdout).toBe(0);
+    expect(done.stdout).toContain('rediss://backup:***@127.0.0.1');
+    const tested = await runAction({
+      mode: 'restore-test',
+      storage: store,
+      name: 'tls',
+      checks: 'exists over',
+    });
+    expect(tested.code, tested.stdout).toBe(0);
+  });
+});
+
+describe('hostile state: one line, nothing published', () => {
+  it('a server that refuses SYNC (as managed services do) says so and what to use instead', async () => {
+    const managed = await startRedis({
+      args: ['--rename-command', 'SYNC', '', '--rename-command', 'PSYNC', ''],
+    });
+    const store = storeOf('managed');
+    try {
+      await managed.client.sendCommand(['SET', 'a', 'b']);
+      const refused = await runAction({
+        mode: 'backup',
+        source: 'redis',
+        'redis-url': managed.url,
+        storage: store,
+      });
+      expect(refused.code).not.toBe(0);
+      expect(lastErrorLine(refused)).toMatch(
+        /^redis:\/\/127\.0\.0\.1:\d+ refuses SYNC, .*managed services \(ElastiCache, .*\) disable it; use the provider's own snapshot export there/,
+      );
+      expect(await storedFiles(store).catch(() => [])).toEqual([]);
+    } finally {
+      await managed.stop();
+    }
+  });
+
+  it('an ACL user without SYNC is told which permissions to grant', async () => {
+    await source.client.sendCommand([
+      'ACL',
+      'SETUSER',
+      'nosync',
+      'on',
+      '>nosync-password',
+      '~*',
+      '+@all',
+      '-sync',
+      '-psync',
+    ]);
+    const url = `redis://nosync:nosync-password@127.0.0.1:${source.port}`;
+    const refused = await runAction({
+      mode: 'backup',
+      source: 'redis',
+      'redis-url': url,
+      storage: storeOf('nosync'),
+    });
+    expect(lastErrorLine(refused)).toMatch(
+      /the user nosync may not run SYNC; grant it \+sync \+psync \+replconf/,
+    );
+  });
+
+  it('a transfer cut mid-way fails and leaves nothing in the store', async () => {
+    const relay = await startRelay(source.port, 60_000);
+    const store = storeOf('cut');
+    try {
+      const url = `redis://${encodeURIComponent(USER.name)}:${encodeURIComponent(USER.password)}@127.0.0.1:${relay.port}`;
+      const cut = await runAction({
+        mode: 'backup',
+        source: 'redis',
+        'redis-url': url,
+        storage: store,
+      });
+      expect(cut.code).not.toBe(0);
+      expect(lastErrorLine(cut)).toMatch(
+        /^the snapshot from redis:\/\/backup:\*\*\*@127\.0\.0\.1:\d+ broke off after \d+ bytes \(redis-cli: I\/O Error reading RDB payload from socket\)$/,
+      );
+      expect(await storedFiles(store).catch(() => [])).toEqual([]);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('an RDB newer than the local redis-check-rdb and redis-server fails verify-latest before the download, and restore-test in one line', async () => {
+    const store = storeOf('newer');
+    const done = await backup(store, { name: 'newer', compression: 'none' });
+    expect(done.code, done.stdout).toBe(0);
+    // The same snapshot, relabelled as a format no Redis writes yet, its checksum made anew.
+    const key = done.outputs['backup-key'] ?? '';
+    const file = path.join(store, key);
+    const bytes = await readFile(file);
+    bytes.write('0099', 5, 'latin1');
+    new Crc64()
+      .update(bytes.subarray(0, bytes.length - 8))
+      .bytes()
+      .copy(bytes, bytes.length - 8);
+    await writeFile(file, bytes);
+    const manifestFile = path.join(store, 'newer', `${done.outputs['backup-id']}.manifest.json`);
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as {
+      object: { size: number; sha256: string };
+      rdb: { version: number };
+    };
+    manifest.rdb.version = 99;
+    manifest.object.sha256 = createHash('sha256').update(bytes).digest('hex');
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    const verified = await runAction({ mode: 'verify-latest', storage: store, name: 'newer' });
+    expect(lastErrorLine(verified)).toMatch(
+      /^backup \S+ is RDB version 99 \(written by Redis [\d.]+\), newer than redis-check-rdb [\d.]+ reads; install a Redis at least as new as the one backed up$/,
+    );
+    const tested = await runAction({ mode: 'restore-test', storage: store, name: 'newer' });
+    expect(lastErrorLine(tested)).toMatch(
+      /RDB version 99 is newer than this program reads|Can't handle RDB format version 99/,
+    );
+  });
+});
+
+describe('redis-url', () => {
+  it('refuses a URL that selects one database, and names the input', async () => {
+    const bad = await runAction({
+      mode: 'backup',
+      source: 'redis',
+      'redis-url': 'redis://127.0.0.1:6379/2',
+      storage: storeOf('bad'),
+    });
+    expect(lastErrorLine(bad)).toBe(
+      'Input "redis-url": selects a database (2), but a Redis backup and restore take every database: remove the path; use redis://user:password@host:6379, or rediss:// for TLS (with cacert, cert, key, sni or insecure=true as parameters)',
+    );
+  });
+
+  it('reaches redis-cli without the password in its arguments', async () => {
+    const { cliConnectionArgs, cliEnv } = await import('../src/redis/programs.js');
+    const target = {
+      host: 'h',
+      port: 1,
+      user: 'u',
+      password: 'secret-value',
+      display: 'redis://u:***@h:1',
+    };
+    expect(cliConnectionArgs(target).join(' ')).not.toContain('secret-value');
+    expect(cliEnv(target).REDISCLI_AUTH).toBe('secret-value');
+  });
+});
+
+it('the by-hand tools exist (redis-server, redis-cli, redis-check-rdb)', async () => {
+  for (const program of ['redis-server', 'redis-cli', 'redis-check-rdb']) {
+    const { stdout } = await run(program, ['--version']);
+    expect(stdout).toMatch(/\d+\.\d+\.\d+/);
+  }
+});
