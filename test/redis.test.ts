@@ -231,6 +231,38 @@ describe('backup of a Redis', () => {
     expect(leftovers).toEqual([]);
   });
 
+  it('restore-test cancelled (SIGTERM) stops its scratch server and removes its folder', async () => {
+    // A redis-server that takes its time to start, so that the cancel lands while it loads.
+    const bin = await mkdtemp(path.join(work, 'slow-bin-'));
+    const real = (await run('which', ['redis-server'])).stdout.trim();
+    await writeFile(
+      path.join(bin, 'redis-server'),
+      `#!/bin/sh\n[ "$1" = --version ] || { sleep 30 >/dev/null 2>&1 & wait $!; }\nexec ${real} "$@"\n`,
+      { mode: 0o755 },
+    );
+    let folder = '';
+    const cancelled = await runAction(
+      { mode: 'restore-test', storage: store(), name: 'redis', 'age-identity': identity },
+      {
+        env: { PATH: `${bin}:${process.env.PATH ?? ''}` },
+        onStart: (child) =>
+          child.stdout?.on('data', (chunk: Buffer) => {
+            const shown = /scratch redis-server \S+ in (\S+)/.exec(chunk.toString())?.[1];
+            if (shown && !folder) {
+              folder = shown;
+              setTimeout(() => child.kill('SIGTERM'), 300);
+            }
+          }),
+      },
+    );
+    expect(cancelled.code).not.toBe(0);
+    expect(cancelled.stderr).toContain('Received SIGTERM: cancelling');
+    expect(folder).toMatch(/backup-action-redis-/);
+    await expect(readdir(folder)).rejects.toThrow(/ENOENT/);
+    const { stdout } = await run('ps', ['-eo', 'args']);
+    expect(stdout).not.toContain(folder);
+  });
+
   it('restore-test fails a check that fails, and refuses SQL in one line', async () => {
     const failing = await runAction({
       mode: 'restore-test',

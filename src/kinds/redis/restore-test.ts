@@ -57,6 +57,9 @@ export async function testRedisBackup(
   return {
     run: () =>
       withSnapshotFile(ctx, manifest, settings.decryption, phases, async ({ dir, file }) => {
+        ctx.log.info(
+          `Loading the snapshot into a scratch redis-server ${server.version} in ${dir}`,
+        );
         const scratch = await phases.time('load (redis-server)', () =>
           startScratchRedis(server, dir, file, highestDb, ctx.signal),
         );
