@@ -9,34 +9,21 @@ import { constants, openSync, closeSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline as pipe, Readable, Transform } from 'node:stream';
+import { pipeline as pipe, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UnreadableArchiveError } from '../core/errors.js';
 import { helperEnv, onPath, start, succeeded, type Program } from '../process/programs.js';
 import { RdbReader, type RdbSummary } from './rdb.js';
+import { readWhilePassing, storedSummary } from './rdb-stream.js';
 
 /** Runs redis-check-rdb on the snapshot; its verdict first, then the reader's figures. */
 export async function checkRdb(program: Program, archive: Readable): Promise<RdbSummary> {
   const reader = new RdbReader();
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      try {
-        reader.feed(chunk);
-        done(null, chunk);
-      } catch (error) {
-        done(error as Error);
-      }
-    },
-  });
   await throughFifo(
     program,
-    pipe(archive, tap, () => undefined),
+    pipe(archive, readWhilePassing(reader), () => undefined),
   );
-  const summary = reader.end();
-  if (reader.trailing.length > 0) {
-    throw new UnreadableArchiveError('the backup holds bytes after its RDB snapshot ends');
-  }
-  return summary;
+  return storedSummary(reader);
 }
 
 /**

@@ -9,7 +9,6 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { diskFullError } from '../../core/errors.js';
 import { formatBytes } from '../../core/format.js';
@@ -18,6 +17,7 @@ import type { Decryption } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import { readObject } from '../../pipeline/read.js';
 import { RdbReader, type RdbSummary } from '../../redis/rdb.js';
+import { readWhilePassing, storedSummary } from '../../redis/rdb-stream.js';
 import type { Phases } from '../../restore/phases.js';
 import { countsMismatch } from './figures.js';
 
@@ -65,19 +65,6 @@ export async function withSnapshotFile<T>(
 
 async function save(archive: NodeJS.ReadableStream, file: string): Promise<RdbSummary> {
   const reader = new RdbReader();
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      try {
-        reader.feed(chunk);
-        done(null, chunk);
-      } catch (error) {
-        done(error as Error);
-      }
-    },
-  });
-  await pipeline(archive, tap, createWriteStream(file, { mode: 0o600 }));
-  const summary = reader.end();
-  if (reader.trailing.length > 0)
-    throw new Error('the backup holds bytes after its RDB snapshot ends');
-  return summary;
+  await pipeline(archive, readWhilePassing(reader), createWriteStream(file, { mode: 0o600 }));
+  return storedSummary(reader);
 }
