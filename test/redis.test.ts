@@ -289,53 +289,33 @@ describe('backup of a Redis', () => {
 
   it('restore writes every key, value and expiry into an empty Redis, guarded by confirm', async () => {
     const target = await startRedis();
-    try {
-      const url = target.url;
-      const wrong = await runAction({
+    const restoreInto = (inputs: Record<string, string>) =>
+      runAction({
         mode: 'restore',
         storage: store(),
         name: 'redis',
         'age-identity': identity,
-        'redis-url': url,
-        confirm: 'elsewhere:6379',
+        'redis-url': target.url,
+        confirm: `127.0.0.1:${target.port}`,
+        ...inputs,
       });
+    try {
+      const wrong = await restoreInto({ confirm: 'elsewhere:6379' });
       expect(lastErrorLine(wrong)).toMatch(
         /^Input "confirm": "elsewhere:6379" does not match the target; set confirm: 127\.0\.0\.1:\d+/,
       );
-      const restored = await runAction({
-        mode: 'restore',
-        storage: store(),
-        name: 'redis',
-        'age-identity': identity,
-        'redis-url': url,
-        confirm: `127.0.0.1:${target.port}`,
-      });
+      const restored = await restoreInto({});
       expect(restored.code, restored.stdout).toBe(0);
       expect(await contents(target.client)).toEqual(await contents(source.client));
       expect(String(await target.client.sendCommand(['FCALL', 'answer', '0']))).toBe('42');
       expect(restored.summary).toMatch(/Atomic.*no: keys arrived one by one/);
 
       await target.client.sendCommand(['SET', 'stray', 'x']);
-      const refused = await runAction({
-        mode: 'restore',
-        storage: store(),
-        name: 'redis',
-        'age-identity': identity,
-        'redis-url': url,
-        confirm: `127.0.0.1:${target.port}`,
-      });
+      const refused = await restoreInto({});
       expect(lastErrorLine(refused)).toMatch(
         /^the target redis:\/\/127\.0\.0\.1:\d+ holds 2,1\d\d keys in db0, 50 keys in db1, 10 keys in db7; set clean: true/,
       );
-      const clean = await runAction({
-        mode: 'restore',
-        storage: store(),
-        name: 'redis',
-        'age-identity': identity,
-        'redis-url': url,
-        confirm: `127.0.0.1:${target.port}`,
-        clean: 'true',
-      });
+      const clean = await restoreInto({ clean: 'true' });
       expect(clean.code, clean.stdout).toBe(0);
       expect(Number(await target.client.sendCommand(['EXISTS', 'stray']))).toBe(0);
       expect(await contents(target.client)).toEqual(await contents(source.client));
