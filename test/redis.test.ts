@@ -464,28 +464,47 @@ describe('hostile state: one line, nothing published', () => {
     }
   });
 
-  it('an RDB newer than the local redis-check-rdb and redis-server fails verify-latest before the download, and restore-test in one line', async () => {
-    const store = storeOf('newer');
-    const done = await backup(store, { name: 'newer', compression: 'none' });
+  /**
+   * A backup of the source whose stored snapshot `patch` then changes, its manifest made to
+   * match (a store anyone with access could write): only the snapshot's own checks can tell.
+   */
+  async function forged(name: string, patch: (bytes: Buffer) => void, rdbVersion?: number) {
+    const store = storeOf(name);
+    const done = await backup(store, { name, compression: 'none' });
     expect(done.code, done.stdout).toBe(0);
-    // The same snapshot, relabelled as a format no Redis writes yet, its checksum made anew.
-    const key = done.outputs['backup-key'] ?? '';
-    const file = path.join(store, key);
+    const file = path.join(store, done.outputs['backup-key'] ?? '');
     const bytes = await readFile(file);
-    bytes.write('0099', 5, 'latin1');
-    new Crc64()
-      .update(bytes.subarray(0, bytes.length - 8))
-      .bytes()
-      .copy(bytes, bytes.length - 8);
+    patch(bytes);
     await writeFile(file, bytes);
-    const manifestFile = path.join(store, 'newer', `${done.outputs['backup-id']}.manifest.json`);
+    const manifestFile = path.join(store, name, `${done.outputs['backup-id']}.manifest.json`);
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as {
       object: { size: number; sha256: string };
       rdb: { version: number };
     };
-    manifest.rdb.version = 99;
+    if (rdbVersion !== undefined) manifest.rdb.version = rdbVersion;
     manifest.object.sha256 = createHash('sha256').update(bytes).digest('hex');
     await writeFile(manifestFile, JSON.stringify(manifest));
+    return store;
+  }
+
+  /** The snapshot's CRC-64, its last 8 bytes, made to match its changed bytes. */
+  function checksumAnew(bytes: Buffer): void {
+    new Crc64()
+      .update(bytes.subarray(0, bytes.length - 8))
+      .bytes()
+      .copy(bytes, bytes.length - 8);
+  }
+
+  it('an RDB newer than the local redis-check-rdb and redis-server fails verify-latest before the download, and restore-test in one line', async () => {
+    // The same snapshot, relabelled as a format no Redis writes yet, its checksum made anew.
+    const store = await forged(
+      'newer',
+      (bytes) => {
+        bytes.write('0099', 5, 'latin1');
+        checksumAnew(bytes);
+      },
+      99,
+    );
     const verified = await runAction({ mode: 'verify-latest', storage: store, name: 'newer' });
     expect(lastErrorLine(verified)).toMatch(
       /^backup \S+ is RDB version 99 \(written by Redis [\d.]+\), newer than redis-check-rdb [\d.]+ reads; install a Redis at least as new as the one backed up$/,
@@ -493,6 +512,34 @@ describe('hostile state: one line, nothing published', () => {
     const tested = await runAction({ mode: 'restore-test', storage: store, name: 'newer' });
     expect(lastErrorLine(tested)).toMatch(
       /RDB version 99 is newer than this program reads|Can't handle RDB format version 99/,
+    );
+  });
+
+  it('a snapshot damaged inside a value (its sha256 forged to match) fails verify-latest and restore-test by its own checksum', async () => {
+    const store = await forged('damaged', (bytes) => {
+      const at = bytes.indexOf('name 1234');
+      bytes[at] = 'N'.charCodeAt(0);
+    });
+    const verified = await runAction({ mode: 'verify-latest', storage: store, name: 'damaged' });
+    expect(verified.code).not.toBe(0);
+    expect(lastErrorLine(verified)).toMatch(/its checksum does not match its bytes/);
+    expect(verified.everything).not.toMatch(/Unexpected EOF/);
+    const tested = await runAction({ mode: 'restore-test', storage: store, name: 'damaged' });
+    expect(lastErrorLine(tested)).toMatch(/its checksum does not match its bytes/);
+  });
+
+  it('a value whose own structure is broken (checksum made anew) fails verify-latest with redis-check-rdb’s finding', async () => {
+    const store = await forged('broken', (bytes) => {
+      // small-hash is a listpack: after the key, its length byte, then 4 bytes of its total
+      // size; its last byte is the 0xff end mark.
+      const value = bytes.indexOf('small-hash') + 'small-hash'.length + 1;
+      bytes[value + bytes.readUInt32LE(value) - 1] = 0xfe;
+      checksumAnew(bytes);
+    });
+    const verified = await runAction({ mode: 'verify-latest', storage: store, name: 'broken' });
+    expect(verified.code).not.toBe(0);
+    expect(lastErrorLine(verified)).toMatch(
+      /^redis-check-rdb found the snapshot damaged: .*integrity check failed/,
     );
   });
 });

@@ -61,6 +61,10 @@ async function throughFifo(program: Program, bytes: Readable): Promise<void> {
     const [sent, ended] = await Promise.allSettled([written, exit]);
     if (ended.status === 'rejected')
       throw new Error(`redis-check-rdb could not run: ${String(ended.reason)}`);
+    // Bytes that stopped coming (a flaw the reader found, a broken download) end the checker's
+    // input early: its "Unexpected EOF" follows from that cause, which is told instead. Only a
+    // checker that closed its input first (EPIPE) has the finding.
+    if (sent.status === 'rejected' && !closedByChecker(sent.reason)) throw sent.reason;
     if (ended.value.code !== 0) throw verdict(stdout, ended.value.code);
     if (sent.status === 'rejected') throw sent.reason;
   } finally {
@@ -86,6 +90,10 @@ async function writeInto(fifo: string, bytes: Readable, exit: Promise<unknown>):
   opened = true;
   // The stream closes the handle when it ends or fails.
   await pipeline(bytes, handle.createWriteStream());
+}
+
+function closedByChecker(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
 }
 
 async function makeFifo(file: string): Promise<void> {
