@@ -3,7 +3,8 @@
  * databases, large values, every kind of value (streams with consumer groups included), expiring
  * keys, binary and compressed key names and a function library, reached as an ACL user with a
  * password, and over TLS. The action is run as the runner runs it; the stored object is restored
- * by hand with age, zstd and redis-server; verify-latest, restore-test and restore are run on it;
+ * by hand with age, zstd and redis-server; verify-latest, restore-test and restore are run on it,
+ * and backups in an S3 store (s3rver) are pruned by retention-prune;
  * a server that refuses SYNC, a transfer cut mid-way and an RDB newer than the local tools each
  * fail in one line with nothing published.
  *
@@ -12,6 +13,7 @@
  * src/redis/snapshot.ts, src/redis/check-rdb.ts, src/redis/scratch.ts, src/redis/replay.ts,
  * src/redis/connection.ts, src/redis/programs.ts, src/redis/rdb-stream.ts, src/kinds/accepts.ts
  */
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -24,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crc64 } from '../src/redis/crc64.js';
 import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
 import { unwrapByHand } from './support/by-hand.js';
+import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import {
   makeCertificates,
   startRedis,
@@ -337,6 +340,57 @@ describe('backup of a Redis', () => {
       /^Input "database-url": backup \S+ holds Redis: [\d,]+ keys in 3 databases; give redis-url to restore it$/,
     );
   });
+});
+
+describe('in an S3 store', () => {
+  const prefix = `redis-${process.pid}`;
+  const inS3 = (inputs: Record<string, string>) =>
+    runAction(
+      { storage: `s3://${testS3Bucket()}/${prefix}`, 's3-endpoint': testS3Endpoint(), ...inputs },
+      { env: S3_ENV },
+    );
+
+  async function listed(): Promise<string[]> {
+    const client = new S3Client(testS3ClientConfig());
+    try {
+      const listing = await client.send(
+        new ListObjectsV2Command({ Bucket: testS3Bucket(), Prefix: `${prefix}/` }),
+      );
+      return (listing.Contents ?? []).map(({ Key }) => Key ?? '').sort();
+    } finally {
+      client.destroy();
+    }
+  }
+
+  it('backs up, and retention-prune deletes the older backup whole and keeps the newer one restorable', async () => {
+    const redis = { mode: 'backup', source: 'redis', 'redis-url': source.url, name: 'cache' };
+    const older = await inS3({ ...redis, compression: 'gzip' });
+    expect(older.code, older.stdout).toBe(0);
+    await sleep(1100); // backup ids are to the second: the two are told apart by their time
+    const newer = await inS3(redis);
+    expect(newer.code, newer.stdout).toBe(0);
+    const id = newer.outputs['backup-id'] ?? '';
+    expect(await listed()).toEqual(
+      [
+        `${prefix}/cache/${older.outputs['backup-id']}.manifest.json`,
+        `${prefix}/cache/${older.outputs['backup-id']}.rdb.gz`,
+        `${prefix}/cache/${id}.manifest.json`,
+        `${prefix}/cache/${id}.rdb.zst`,
+      ].sort(),
+    );
+
+    const pruned = await inS3({ mode: 'retention-prune', name: 'cache', 'keep-last': '1' });
+    expect(pruned.code, pruned.stdout).toBe(0);
+    expect(pruned.outputs).toMatchObject({ kept: '1', deleted: '1' });
+    expect(await listed()).toEqual([
+      `${prefix}/cache/${id}.manifest.json`,
+      `${prefix}/cache/${id}.rdb.zst`,
+    ]);
+
+    const tested = await inS3({ mode: 'restore-test', name: 'cache', checks: 'db1: keys = 50' });
+    expect(tested.code, tested.stdout).toBe(0);
+    expect(tested.summary).toContain(id);
+  }, 120_000);
 });
 
 describe('expiring keys', () => {
