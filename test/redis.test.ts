@@ -16,6 +16,7 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile } from 'node:child_process';
+import { watch } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crc64 } from '../src/redis/crc64.js';
-import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
+import { lastErrorLine, runAction, type ActionRun, type RunOptions } from './support/action.js';
 import { unwrapByHand } from './support/by-hand.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import {
@@ -127,14 +128,15 @@ afterAll(async () => {
 
 const storeOf = (name: string) => path.join(work, name);
 
-async function backup(store: string, inputs: Record<string, string> = {}): Promise<ActionRun> {
-  return runAction({
-    mode: 'backup',
-    source: 'redis',
-    'redis-url': source.url,
-    storage: store,
-    ...inputs,
-  });
+async function backup(
+  store: string,
+  inputs: Record<string, string> = {},
+  options: RunOptions = {},
+): Promise<ActionRun> {
+  return runAction(
+    { mode: 'backup', source: 'redis', 'redis-url': source.url, storage: store, ...inputs },
+    options,
+  );
 }
 
 async function storedFiles(store: string): Promise<string[]> {
@@ -145,11 +147,31 @@ describe('backup of a Redis', () => {
   const store = () => storeOf('main');
   let done: ActionRun;
   let identity: string;
+  const madeInTemp: string[] = [];
 
   beforeAll(async () => {
     identity = await generateIdentity();
-    done = await backup(store(), { 'age-recipients': await identityToRecipient(identity) });
+    // Every temporary folder the run could use, watched while it runs.
+    const temp = await mkdtemp(path.join(work, 'backup-temp-'));
+    const watcher = watch(temp, { recursive: true }, (_event, name) => madeInTemp.push(`${name}`));
+    try {
+      done = await backup(
+        store(),
+        { 'age-recipients': await identityToRecipient(identity) },
+        { env: { TMPDIR: temp, RUNNER_TEMP: temp } },
+      );
+    } finally {
+      watcher.close();
+    }
   }, 120_000);
+
+  it('streams the snapshot to the store: nothing but its report is written to a temporary folder', () => {
+    expect(done.code, done.stdout).toBe(0);
+    // The run's report (the report-file output) is the one file it leaves there, by design.
+    const report = /^backup-action-report-[0-9a-f]+\.json$/;
+    expect(madeInTemp.filter((name) => !report.test(name))).toEqual([]);
+    expect(madeInTemp).not.toEqual([]); // the watch saw the report: it was watching
+  });
 
   it('stores the snapshot as <name>/<id>.rdb.zst.age with each database’s keys from the snapshot', async () => {
     expect(done.code, done.stdout).toBe(0);
