@@ -4,7 +4,7 @@
  * Pure: no I/O beyond a file the TLS parameters name.
  *
  * Covers: src/inputs/redis-url.ts, src/inputs/backup.ts, src/inputs/restore.ts,
- * src/inputs/checks.ts, src/core/manifest.ts, src/core/layout.ts
+ * src/inputs/checks.ts, src/core/manifest.ts, src/core/layout.ts.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

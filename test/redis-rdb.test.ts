@@ -2,10 +2,10 @@
  * The RDB reader, CRC-64, LZF and DUMP payloads on bytes made here to Redis's format (src/rdb.c):
  * every type of value and opcode, the stream split at every offset, cut at every offset, a
  * flipped bit, bytes after the end, versions too new; no I/O. Snapshots written by a real Redis
- * are read in test/redis.test.ts.
+ * are read in test/redis.test.ts. Of src/redis/replay.ts, the DUMP payload and printable names.
  *
  * Covers: src/redis/rdb.ts, src/redis/rdb-error.ts, src/redis/crc64.ts, src/redis/lzf.ts,
- * src/redis/replay.ts (dumpPayload, printable)
+ * src/redis/replay.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { Crc64 } from '../src/redis/crc64.js';

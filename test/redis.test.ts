@@ -11,7 +11,7 @@
  * Covers: src/kinds/redis/index.ts, src/kinds/redis/restore-test.ts, src/kinds/redis/restore.ts,
  * src/kinds/redis/snapshot-file.ts, src/kinds/redis/compare.ts, src/kinds/redis/figures.ts,
  * src/redis/snapshot.ts, src/redis/check-rdb.ts, src/redis/scratch.ts, src/redis/replay.ts,
- * src/redis/connection.ts, src/redis/programs.ts, src/redis/rdb-stream.ts, src/kinds/accepts.ts
+ * src/redis/connection.ts, src/redis/programs.ts, src/redis/rdb-stream.ts, src/kinds/accepts.ts.
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
