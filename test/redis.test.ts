@@ -349,6 +349,36 @@ describe('backup of a Redis', () => {
     }
   }, 120_000);
 
+  it('restore that fails mid-way (the target runs out of memory) says so in one line, and that the target is partly restored', async () => {
+    const target = await startRedis({ args: ['--maxmemory-policy', 'noeviction'] });
+    try {
+      // Room for some of the keys and not for the 3 MiB value.
+      const memory = String(await target.client.sendCommand(['INFO', 'memory']));
+      const used = Number(/^used_memory:(\d+)/m.exec(memory)?.[1]);
+      await target.client.sendCommand(['CONFIG', 'SET', 'maxmemory', String(used + (1 << 20))]);
+      const failed = await runAction({
+        mode: 'restore',
+        storage: store(),
+        name: 'redis',
+        'age-identity': identity,
+        'redis-url': target.url,
+        confirm: `127.0.0.1:${target.port}`,
+      });
+      expect(failed.code).not.toBe(0);
+      expect(lastErrorLine(failed)).toMatch(
+        /^RESTORE of db\d+ key "[^"]+" failed: OOM command not allowed/,
+      );
+      expect(failed.summary).toMatch(/Target now.*partly restored/);
+      const total = (client: RedisClient) =>
+        keyspace(client).then((dbs) => Object.values(dbs).reduce((a, b) => a + b, 0));
+      const held = await total(target.client);
+      expect(held).toBeGreaterThan(0);
+      expect(held).toBeLessThan(await total(source.client));
+    } finally {
+      await target.stop();
+    }
+  }, 120_000);
+
   it('a PostgreSQL target for a Redis backup is refused, naming the input it needs', async () => {
     const refused = await runAction({
       mode: 'restore',
