@@ -148,6 +148,9 @@ describe('backup of a Redis', () => {
   let done: ActionRun;
   let identity: string;
   const madeInTemp: string[] = [];
+  /** A run on this backup: its store, its set, its key. */
+  const onBackup = (inputs: Record<string, string>, options?: RunOptions) =>
+    runAction({ storage: store(), name: 'redis', 'age-identity': identity, ...inputs }, options);
 
   beforeAll(async () => {
     identity = await generateIdentity();
@@ -224,23 +227,15 @@ describe('backup of a Redis', () => {
   });
 
   it('verify-latest reads it with redis-check-rdb and compares its keys with the manifest', async () => {
-    const verified = await runAction({
-      mode: 'verify-latest',
-      storage: store(),
-      name: 'redis',
-      'age-identity': identity,
-    });
+    const verified = await onBackup({ mode: 'verify-latest' });
     expect(verified.code, verified.stdout).toBe(0);
     expect(verified.stdout).toMatch(/checksum and archive verified/);
     expect(verified.summary).toMatch(/readable: 2,1\d\d entries/);
   });
 
   it('restore-test loads it in a scratch redis-server, compares every database and runs the checks', async () => {
-    const tested = await runAction({
+    const tested = await onBackup({
       mode: 'restore-test',
-      storage: store(),
-      name: 'redis',
-      'age-identity': identity,
       checks:
         'keys >= 2000\ndb1: keys = 50\ndb0: exists big-value\nexists "line\\nbreak ✓"\ndb7: keys > 5',
     });
@@ -266,8 +261,8 @@ describe('backup of a Redis', () => {
       { mode: 0o755 },
     );
     let folder = '';
-    const cancelled = await runAction(
-      { mode: 'restore-test', storage: store(), name: 'redis', 'age-identity': identity },
+    const cancelled = await onBackup(
+      { mode: 'restore-test' },
       {
         env: { PATH: `${bin}:${process.env.PATH ?? ''}` },
         onStart: (child) =>
@@ -289,22 +284,16 @@ describe('backup of a Redis', () => {
   });
 
   it('restore-test fails a check that fails, and refuses SQL in one line', async () => {
-    const failing = await runAction({
+    const failing = await onBackup({
       mode: 'restore-test',
-      storage: store(),
-      name: 'redis',
-      'age-identity': identity,
       checks: 'db0: exists no-such-key',
     });
     expect(failing.code).not.toBe(0);
     expect(lastErrorLine(failing)).toBe(
       '1 check(s) failed: db0: exists no-such-key ("no-such-key" is missing)',
     );
-    const sql = await runAction({
+    const sql = await onBackup({
       mode: 'restore-test',
-      storage: store(),
-      name: 'redis',
-      'age-identity': identity,
       checks: 'SELECT true',
     });
     expect(lastErrorLine(sql)).toBe(
@@ -315,11 +304,8 @@ describe('backup of a Redis', () => {
   it('restore writes every key, value and expiry into an empty Redis, guarded by confirm', async () => {
     const target = await startRedis();
     const restoreInto = (inputs: Record<string, string>) =>
-      runAction({
+      onBackup({
         mode: 'restore',
-        storage: store(),
-        name: 'redis',
-        'age-identity': identity,
         'redis-url': target.url,
         confirm: `127.0.0.1:${target.port}`,
         ...inputs,
@@ -356,11 +342,8 @@ describe('backup of a Redis', () => {
       const memory = String(await target.client.sendCommand(['INFO', 'memory']));
       const used = Number(/^used_memory:(\d+)/m.exec(memory)?.[1]);
       await target.client.sendCommand(['CONFIG', 'SET', 'maxmemory', String(used + (1 << 20))]);
-      const failed = await runAction({
+      const failed = await onBackup({
         mode: 'restore',
-        storage: store(),
-        name: 'redis',
-        'age-identity': identity,
         'redis-url': target.url,
         confirm: `127.0.0.1:${target.port}`,
       });
@@ -380,11 +363,8 @@ describe('backup of a Redis', () => {
   }, 120_000);
 
   it('a PostgreSQL target for a Redis backup is refused, naming the input it needs', async () => {
-    const refused = await runAction({
+    const refused = await onBackup({
       mode: 'restore',
-      storage: store(),
-      name: 'redis',
-      'age-identity': identity,
       'database-url': 'postgresql://u@127.0.0.1:1/shop',
       confirm: 'shop',
     });
