@@ -2,7 +2,7 @@ export const id = 104;
 export const ids = [104];
 export const modules = {
 
-/***/ 9104:
+/***/ 19104:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -15,17 +15,17 @@ __webpack_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
-var dist_cjs = __webpack_require__(3711);
+var dist_cjs = __webpack_require__(53711);
 // EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __webpack_require__(7075);
+var external_node_stream_ = __webpack_require__(57075);
 // EXTERNAL MODULE: ./src/core/errors.ts
-var errors = __webpack_require__(4296);
+var errors = __webpack_require__(74296);
 // EXTERNAL MODULE: external "node:stream/promises"
-var promises_ = __webpack_require__(6466);
+var promises_ = __webpack_require__(46466);
 // EXTERNAL MODULE: ./src/core/format.ts
-var format = __webpack_require__(6228);
+var format = __webpack_require__(96228);
 // EXTERNAL MODULE: ./src/process/owned.ts
-var owned = __webpack_require__(8856);
+var owned = __webpack_require__(68856);
 ;// CONCATENATED MODULE: ./src/storage/s3-upload.ts
 /**
  * Streams a body to S3 as one PutObject, or as a multipart upload, in part buffers that are

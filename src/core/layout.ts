@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { idTime, isBackupId } from './ids.js';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
-export type ArchiveFormat = 'pg_dump-custom' | 'tar';
+export type ArchiveFormat = 'pg_dump-custom' | 'tar' | 'rdb';
 export type Encryption = 'none' | 'age' | 'gpg';
 
 export const NAME_PATTERN = /^[a-z0-9._-]+$/;
@@ -25,7 +25,11 @@ const ENCRYPTION_SUFFIX: Record<Encryption, string> = { none: '', age: '.age', g
 
 /** Every encryption layer the stored format knows. */
 export const ENCRYPTIONS = Object.keys(ENCRYPTION_SUFFIX) as Encryption[];
-const FORMAT_SUFFIX: Record<ArchiveFormat, string> = { 'pg_dump-custom': 'dump', tar: 'tar' };
+const FORMAT_SUFFIX: Record<ArchiveFormat, string> = {
+  'pg_dump-custom': 'dump',
+  tar: 'tar',
+  rdb: 'rdb',
+};
 
 /** `dump.zst.age`, `dump.zst.gpg`: each layer the bytes went through, in the order a person undoes them backwards. */
 export function objectExtension(
@@ -115,7 +119,10 @@ export type KeyClass =
 
 const RECORD_FILE = new RegExp(`^(.+)\\.(${RECORD_MODES.join('|')})\\.json$`);
 
-const OBJECT_EXTENSION = /^(dump|tar)(\.zst|\.gz)?(\.age|\.gpg)?$/;
+// Every format's suffix, from the one table: a format added there is classified here too.
+const OBJECT_EXTENSION = new RegExp(
+  `^(${Object.values(FORMAT_SUFFIX).join('|')})(\\.zst|\\.gz)?(\\.age|\\.gpg)?$`,
+);
 const SERVER_FILE = /^(globals\.sql|[a-z0-9_]+(-[0-9a-f]{16})?\.dump)(\.zst|\.gz)?(\.age|\.gpg)?$/;
 
 /** What a key under the set's folder is, or undefined for anything that is not ours to touch. */

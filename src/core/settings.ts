@@ -86,6 +86,32 @@ export function encryptionOf(keys: EncryptionKeys | undefined): Encryption {
   return keys?.method ?? 'none';
 }
 
+/**
+ * A Redis server, parsed once from `redis-url`: redis-cli and the client get exactly these parts.
+ * The password reaches redis-cli through its environment (REDISCLI_AUTH), never its arguments.
+ */
+export interface RedisTarget {
+  host: string;
+  port: number;
+  /** An ACL user (Redis 6 and later); the `default` user when unset. */
+  user?: string;
+  password?: string;
+  /** `rediss://`: TLS, with redis-cli's own options as the URL's parameters. */
+  tls?: RedisTls;
+  /** A URL with the password replaced, safe for logs. */
+  display: string;
+}
+
+/** `rediss://…?cacert=…&cert=…&key=…&sni=…&insecure=true`, named as redis-cli names them. */
+export interface RedisTls {
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  sni?: string;
+  /** Skip the server certificate's verification (a self-signed test server). */
+  insecure: boolean;
+}
+
 /** How to open encrypted backups: age identities (private keys) or the passphrase, and gpg's. */
 export interface Decryption {
   identities: string[];
@@ -160,8 +186,15 @@ export interface FilesBackupSettings extends BackupBase {
   files: FilesSelection;
 }
 
+/** `source: redis`: every logical database of the Redis of `redis-url`, as one RDB snapshot. */
+export interface RedisBackupSettings extends BackupBase {
+  kind: 'redis';
+  redis: RedisTarget;
+}
+
 /** A backup, by the kind of its source: each kind's module (src/kinds/) takes its own member. */
-export type BackupSettings = DatabaseBackupSettings | ServerBackupSettings | FilesBackupSettings;
+export type BackupSettings =
+  DatabaseBackupSettings | ServerBackupSettings | FilesBackupSettings | RedisBackupSettings;
 
 /** The source kinds: one module each under src/kinds/. */
 export type KindName = BackupSettings['kind'];
@@ -213,6 +246,17 @@ export type Check =
 /** A check of a server backup names its database (`crm: public.contacts >= 100`). */
 export type ServerCheck = Check & { database?: string };
 
+/** A Redis key that must exist after the restore (`db0: exists user:1`). */
+export interface KeyCheck {
+  kind: 'exists';
+  text: string;
+  key: string;
+  database?: string;
+}
+
+/** Any check the `checks` input takes; each kind runs the forms it knows and refuses the others. */
+export type AnyCheck = ServerCheck | KeyCheck;
+
 export interface RestoreTestSettings extends CommonSettings {
   mode: 'restore-test';
   /**
@@ -221,7 +265,7 @@ export interface RestoreTestSettings extends CommonSettings {
    */
   database?: DatabaseTarget;
   backupId: string;
-  checks: ServerCheck[];
+  checks: AnyCheck[];
   jobs: number;
   keepDatabase: boolean;
   /** A server backup: apply its globals first, and drop the roles made once done. */
@@ -261,8 +305,17 @@ export interface PathRestoreSettings extends RestoreBase {
   targetPath: string;
 }
 
+/** `redis-url`: a Redis backup into that Redis. */
+export interface RedisRestoreSettings extends RestoreBase {
+  into: 'redis';
+  redis: RedisTarget;
+}
+
 /** A restore, by what the inputs restore into; the backup's kind says which it needs. */
-export type RestoreSettings = DatabaseRestoreSettings | PathRestoreSettings;
+export type RestoreSettings = DatabaseRestoreSettings | PathRestoreSettings | RedisRestoreSettings;
+
+/** What a restore goes into: each kind names the one it takes (src/kinds/kind.ts). */
+export type RestoreInto = RestoreSettings['into'];
 
 export interface PruneSettings extends CommonSettings {
   mode: 'retention-prune';

@@ -6,6 +6,7 @@
  */
 import type { RestoreTestSettings } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';
+import { refuseOtherChecks } from '../kinds/accepts.js';
 import { kindOf } from '../kinds/index.js';
 import { finishRun, restoreReport } from '../kinds/report.js';
 import { Phases } from '../restore/phases.js';
@@ -18,6 +19,7 @@ export async function restoreTest(
   const phases = new Phases(ctx.now);
   const manifest = await findBackup(ctx, settings.name, settings.backupId);
   const kind = kindOf(manifest);
+  refuseOtherChecks(kind, settings);
   const run = await kind.restoreTest(manifest, settings, ctx, phases);
   return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
 }

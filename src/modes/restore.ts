@@ -5,6 +5,7 @@
  */
 import type { RestoreSettings } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';
+import { refuseOtherTarget } from '../kinds/accepts.js';
 import { kindOf } from '../kinds/index.js';
 import { finishRun, restoreReport } from '../kinds/report.js';
 import { Phases } from '../restore/phases.js';
@@ -14,6 +15,7 @@ export async function restore(settings: RestoreSettings, ctx: RunContext): Promi
   const phases = new Phases(ctx.now);
   const manifest = await findBackup(ctx, settings.name, settings.backupId);
   const kind = kindOf(manifest);
+  refuseOtherTarget(kind, manifest, settings);
   const run = await kind.restore(manifest, settings, ctx, phases);
   return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
 }

@@ -508,7 +508,7 @@ describe('hostile and broken input', () => {
       expect(run.code, file).not.toBe(0);
       const line = file === '.env' ? 2 : 1;
       expect(lastErrorLine(run)).toBe(
-        `Input "checks-file": line ${line} of "${checksFile}" is neither "schema.table >= N" nor a SQL query (SELECT …) returning one boolean`,
+        `Input "checks-file": line ${line} of "${checksFile}" is not a check: give "schema.table >= N" or a SQL query (SELECT …) returning one boolean (PostgreSQL), or "dbN: keys >= N" or "dbN: exists KEY" (Redis)`,
       );
       expect(run.everything).not.toContain(password);
       expect(proxy.requests).toEqual([]);

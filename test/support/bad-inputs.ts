@@ -12,6 +12,16 @@ const base = { storage: '/b', 'database-url': DB };
 export const BAD_INPUTS: [string, Record<string, string>, string][] = [
   ['unknown mode', { ...base, mode: 'backups' }, 'mode'],
   [
+    'a Redis URL that selects one database',
+    { storage: '/b', source: 'redis', 'redis-url': 'redis://cache:6379/2' },
+    'redis-url',
+  ],
+  [
+    'a Redis restore confirmed with another address',
+    { storage: '/b', mode: 'restore', 'redis-url': 'redis://cache:6379', confirm: 'cache' },
+    'confirm',
+  ],
+  [
     'a database pattern with a range out of order',
     { ...base, databases: 'shop\n[z-a]*' },
     'databases',

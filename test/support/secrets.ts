@@ -23,7 +23,7 @@ const seen = new Set<string>();
 /** The secret values among a run's inputs: whole values, and the passwords in URLs. */
 export function secretsOf(inputs: Record<string, string>): string[] {
   const secrets = SECRET_INPUTS.map((name) => inputs[name] ?? '');
-  for (const url of [inputs['database-url'], inputs['pushgateway-url']]) {
+  for (const url of [inputs['database-url'], inputs['redis-url'], inputs['pushgateway-url']]) {
     const password = passwordOf(url);
     if (password) secrets.push(password, decodeURIComponent(password));
   }
@@ -78,12 +78,19 @@ export function guardRun(
     .join('\n');
   assertNoSecret(shown, secrets, 'the output of a run');
   if (!action || (run.code === null && run.stdout === '')) return;
-  const unmasked = secrets.filter((secret) => !run.stdout.includes(`::add-mask::${secret}`));
+  const unmasked = secrets.filter(
+    (secret) => !run.stdout.includes(`::add-mask::${workflowEscaped(secret)}`),
+  );
   if (unmasked.length > 0) {
     throw new Error(
       `${unmasked.length} of ${secrets.length} secret input(s) not registered with the runner mask (exit ${run.code})`,
     );
   }
+}
+
+/** As a workflow command writes it: %, CR and LF escaped (the runner undoes it), so a URL-encoded password shows as %25. */
+function workflowEscaped(secret: string): string {
+  return secret.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
 /** Checks a notification body against every secret any run of this test file was given. */

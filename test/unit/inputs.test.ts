@@ -155,7 +155,7 @@ describe('a check that cannot be parsed', () => {
     );
     expect(error).toBeInstanceOf(InputError);
     expect((error as Error).message).toBe(
-      'Input "checks": line 4 is neither "schema.table >= N" nor a SQL query (SELECT …) returning one boolean',
+      'Input "checks": line 4 is not a check: give "schema.table >= N" or a SQL query (SELECT …) returning one boolean (PostgreSQL), or "dbN: keys >= N" or "dbN: exists KEY" (Redis)',
     );
   });
 });

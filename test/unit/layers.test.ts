@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['modes'],
   ['kinds'],
   ['inputs', 'verify', 'restore', 'retention', 'files'],
-  ['pipeline', 'postgres', 'storage', 'notify'],
+  ['pipeline', 'postgres', 'redis', 'storage', 'notify'],
   ['process'],
   ['core'],
 ];

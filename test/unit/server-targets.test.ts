@@ -55,14 +55,16 @@ describe('a check naming its database', () => {
     expect(byDatabase.get('shop')?.map((c) => c.text)).toEqual(['shop: orders >= 1']);
     expect(byDatabase.get('Crm: "Ü" data')).toHaveLength(1);
     expect(byDatabase.get('app_data')).toEqual([]);
-    expect(fails(() => checksByDatabase(manifest, [parseCheck('orders >= 1')!]))).toMatch(
-      /^Input "checks": "orders >= 1" names no database, and backup \S+ holds 3; /,
-    );
-    expect(fails(() => checksByDatabase(manifest, [parseCheck('crm: orders >= 1')!]))).toMatch(
-      /names the database "crm", which backup \S+ does not hold/,
-    );
+    expect(
+      fails(() => checksByDatabase(manifest, [parseCheck('orders >= 1') as ServerCheck])),
+    ).toMatch(/^Input "checks": "orders >= 1" names no database, and backup \S+ holds 3; /);
+    expect(
+      fails(() => checksByDatabase(manifest, [parseCheck('crm: orders >= 1') as ServerCheck])),
+    ).toMatch(/names the database "crm", which backup \S+ does not hold/);
     const one = { ...manifest, databases: [{ name: 'shop' }] } as unknown as ServerManifest;
-    expect(checksByDatabase(one, [parseCheck('orders >= 1')!]).get('shop')).toHaveLength(1);
+    expect(
+      checksByDatabase(one, [parseCheck('orders >= 1') as ServerCheck]).get('shop'),
+    ).toHaveLength(1);
   });
 });
 
@@ -134,13 +136,21 @@ describe('the databases restore restores, and where', () => {
     );
     expect(
       fails(() =>
-        refuseServerInputs({ restoreGlobals: false }, [parseCheck('crm: t >= 1')!], 'shop'),
+        refuseServerInputs(
+          { restoreGlobals: false },
+          [parseCheck('crm: t >= 1') as ServerCheck],
+          'shop',
+        ),
       ),
     ).toMatch(
       /^Input "checks": "crm: t >= 1" names a database, but this backup is of one database \(shop\)/,
     );
     expect(() =>
-      refuseServerInputs({ restoreGlobals: false }, [parseCheck('shop: t >= 1')!], 'shop'),
+      refuseServerInputs(
+        { restoreGlobals: false },
+        [parseCheck('shop: t >= 1') as ServerCheck],
+        'shop',
+      ),
     ).not.toThrow();
   });
 });

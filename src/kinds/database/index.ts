@@ -13,12 +13,20 @@ import { serverVersion, withConnection } from '../../postgres/server.js';
 import { listDumpArchive } from '../../verify/archive-check.js';
 import type { BackupPlan, Fact, SourceKind } from '../kind.js';
 import { checkObject, objectRows } from '../one-object.js';
+import { postgresChecks } from './checks.js';
 import { dumpPart, dumpProgram, serverFact } from './dump.js';
 import { restoreDatabaseBackup } from './restore.js';
 import { testDatabaseBackup } from './restore-test.js';
 
-export const databaseKind: SourceKind<DatabaseManifest, DatabaseBackupSettings> = {
+export const databaseKind: SourceKind<
+  DatabaseManifest,
+  DatabaseBackupSettings,
+  'database',
+  'count' | 'sql'
+> = {
   holds: (manifest) => `database ${manifest.source.database ?? '(unnamed)'}`,
+  restoreInto: 'database',
+  checks: postgresChecks,
   backup: {
     plan: planBackup,
     rows: (manifest) =>

@@ -5,7 +5,6 @@
  */
 import { formatCount } from '../../core/format.js';
 import type { DatabaseManifest, DatabasePart } from '../../core/manifest.js';
-import type { RestoreTestSettings } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import type { LocalArchive } from '../../restore/archive.js';
 import { checkScratchServer, scratchName } from '../../postgres/restore.js';
@@ -25,12 +24,12 @@ import {
   type ScratchRun,
 } from '../../restore/scratch-test.js';
 import { refuseServerInputs } from '../../restore/targets.js';
-import type { KindRun, RestoreRows } from '../kind.js';
+import type { KindRun, RestoreRows, RestoreTestSettingsOf } from '../kind.js';
 import { databasePart } from './parts.js';
 
 export async function testDatabaseBackup(
   manifest: DatabaseManifest,
-  settings: RestoreTestSettings,
+  settings: RestoreTestSettingsOf<'count' | 'sql'>,
   ctx: RunContext,
   phases: Phases,
 ): Promise<KindRun> {

@@ -9,7 +9,7 @@
 import { errorMessage } from '../../core/errors.js';
 import { formatCount, formatSeconds } from '../../core/format.js';
 import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
-import type { RestoreTestSettings, ServerCheck } from '../../core/settings.js';
+import type { ServerCheck } from '../../core/settings.js';
 import type { RunContext, Table } from '../../core/types.js';
 import { checkScratchServer, scratchName } from '../../postgres/restore.js';
 import type { ServerVersion } from '../../postgres/server.js';
@@ -33,7 +33,7 @@ import {
   type ScratchRun,
 } from '../../restore/scratch-test.js';
 import { checksByDatabase } from '../../restore/targets.js';
-import type { KindRun, RestoreRows } from '../kind.js';
+import type { KindRun, RestoreRows, RestoreTestSettingsOf } from '../kind.js';
 import { phaseName, serverDatabasePart } from './parts.js';
 import { rolesLine } from './roles.js';
 
@@ -53,7 +53,7 @@ interface ServerTest {
 
 export async function testServerBackup(
   manifest: ServerManifest,
-  settings: RestoreTestSettings,
+  settings: RestoreTestSettingsOf<'count' | 'sql'>,
   ctx: RunContext,
   phases: Phases,
 ): Promise<KindRun> {

@@ -1,8 +1,8 @@
-export const id = 653;
-export const ids = [653];
+export const id = 84;
+export const ids = [84];
 export const modules = {
 
-/***/ 4296:
+/***/ 74296:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -55,7 +55,7 @@ class UnreadableArchiveError extends Error {
 
 /***/ }),
 
-/***/ 6228:
+/***/ 96228:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 7653:
+/***/ 67084:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -162,15 +162,102 @@ __webpack_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
-var core = __webpack_require__(6058);
+var core = __webpack_require__(46058);
 // EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __webpack_require__(7598);
+var external_node_crypto_ = __webpack_require__(77598);
 // EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __webpack_require__(1455);
+var promises_ = __webpack_require__(51455);
 // EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __webpack_require__(6760);
+var external_node_path_ = __webpack_require__(76760);
 var external_node_path_default = /*#__PURE__*/__webpack_require__.n(external_node_path_);
+;// CONCATENATED MODULE: ./src/core/chart.ts
+/**
+ * Trend charts: Mermaid `xychart-beta` for job summaries (GitHub renders ```mermaid blocks), a
+ * line of block characters for the command line. Pure.
+ */
+/** Mermaid's chart text: quoted strings must hold no quote, and a line no line break. */
+const label = (text) => `"${text.replace(/["\\\r\n]/g, ' ')}"`;
+/** Enough digits to tell points apart, no more: values are rounded for reading, not stored. */
+function figure(value) {
+    if (!Number.isFinite(value))
+        return '0';
+    const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+    return String(Number(value.toFixed(digits)));
+}
+/**
+ * The plots' colour. Mermaid's default theme draws the first plot in its lightest colour
+ * (#ECECFF), a line all but invisible on white; this blue reads on GitHub's light and dark pages.
+ */
+const PLOT_COLOUR = '#1f6feb';
+/** The chart as a Mermaid `xychart-beta` diagram (the text inside a ```mermaid block). */
+function mermaidChart(chart) {
+    const top = Math.max(0, ...chart.values.filter(Number.isFinite));
+    // A little headroom above the tallest point; a flat zero still gets an axis.
+    const ceiling = top > 0 ? Number(figure(top * 1.1)) : 1;
+    return [
+        '---',
+        'config:',
+        '  themeVariables:',
+        '    xyChart:',
+        `      plotColorPalette: "${PLOT_COLOUR}"`,
+        '---',
+        'xychart-beta',
+        `  title ${label(chart.title)}`,
+        `  x-axis [${chart.labels.map(label).join(', ')}]`,
+        `  y-axis ${label(chart.unit)} 0 --> ${ceiling}`,
+        `  ${chart.style} [${chart.values.map(figure).join(', ')}]`,
+    ].join('\n');
+}
+const BLOCKS = '▁▂▃▄▅▆▇█';
+/** `▁▂▄█`: each value's height against the largest, for a terminal. */
+function chart_sparkline(values) {
+    const top = Math.max(0, ...values.filter(Number.isFinite));
+    return values
+        .map((value) => {
+        const share = top > 0 && Number.isFinite(value) ? Math.max(0, value) / top : 0;
+        return BLOCKS[Math.min(BLOCKS.length - 1, Math.round(share * (BLOCKS.length - 1)))];
+    })
+        .join('');
+}
+/** Bytes in the unit that keeps the largest under 1024 of it, for an axis. */
+function bytesScale(values) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let divisor = 1;
+    let unit = 0;
+    const top = Math.max(0, ...values);
+    while (top / divisor >= 1024 && unit < units.length - 1) {
+        divisor *= 1024;
+        unit += 1;
+    }
+    return { unit: units[unit], divisor };
+}
+/** Seconds, or minutes once the longest is over ten minutes. */
+function secondsScale(values) {
+    return Math.max(0, ...values) > 600 ? { unit: 'min', divisor: 60 } : { unit: 's', divisor: 1 };
+}
+/**
+ * `03-14 02:00`: each point's UTC day and time, short enough for thirty on one axis; to the
+ * second where two share a minute, and numbered where they share a second, since Mermaid draws
+ * points with one label as one. A run that failed is marked ✗.
+ */
+function pointLabels(points) {
+    const minute = (iso) => `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+    const second = (iso) => `${iso.slice(5, 10)} ${iso.slice(11, 19)}`;
+    const shared = (text, iso) => points.filter((point) => text(point.iso) === text(iso)).length > 1;
+    const seen = new Map();
+    return points.map(({ iso, failed }) => {
+        let label = shared(minute, iso) ? second(iso) : minute(iso);
+        const count = (seen.get(label) ?? 0) + 1;
+        seen.set(label, count);
+        if (count > 1 || shared(second, iso))
+            label = `${label} #${count}`;
+        return failed ? `${label} ✗` : label;
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/core/report.ts
+/** The whole run as one record: what the summary, the `report` output and notifications are made from. */
+
 /**
  * The most the `report` output holds. GitHub refuses an output over 1 MB, and counts every output
  * of a job against 1 MB too: a quarter leaves room for the other outputs and another step's report.
@@ -254,6 +341,8 @@ function summaryMarkdown(report) {
             lines.push(`| ${row.map(escapeCell).join(' | ')} |`);
         lines.push('', ...notShown(table.rows.length, 'rows'));
     }
+    for (const chart of report.charts ?? [])
+        lines.push(`#### ${chart.title}`, '', '```mermaid', mermaidChart(chart), '```', '');
     for (const warning of report.warnings.slice(0, SUMMARY_ROWS))
         lines.push(`> ⚠️ ${escapeCell(warning)}`, '');
     lines.push(...notShown(report.warnings.length, 'warnings'));
@@ -290,15 +379,19 @@ function summaryText(report) {
         for (const row of all)
             lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd());
     }
+    if (report.charts?.length)
+        lines.push('');
+    for (const chart of report.charts ?? [])
+        lines.push(`  ${chart.title} (${chart.unit}): ${sparkline(chart.values)}`);
     for (const warning of report.warnings)
         lines.push(`  warning: ${warning}`);
     return lines.join('\n');
 }
 
 // EXTERNAL MODULE: ./src/core/errors.ts
-var errors = __webpack_require__(4296);
+var errors = __webpack_require__(74296);
 // EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __webpack_require__(8161);
+var external_node_os_ = __webpack_require__(48161);
 var external_node_os_default = /*#__PURE__*/__webpack_require__.n(external_node_os_);
 ;// CONCATENATED MODULE: ./src/postgres/database-url.ts
 /** The target with its printable form: the password shown as `***`. */
@@ -485,6 +578,7 @@ const INPUT_NAMES = [
     'exclude',
     'exclude-from',
     'skip-unreadable',
+    'redis-url',
     'compression',
     'compression-level',
     'age-recipients',
@@ -524,6 +618,8 @@ const INPUT_NAMES = [
     'orphan-grace',
     'result',
     'message',
+    'status-reports',
+    'sets',
     'notify-on',
     'slack-webhook-url',
     'webhook-url',
@@ -574,7 +670,6 @@ const INPUT_DEFAULTS = {
     timezone: 'UTC',
     'dry-run': 'false',
     'orphan-grace': '24h',
-    result: 'failure',
     'notify-on': 'failure',
     'github-token': '${{ github.token }}',
     'failure-issue': 'false',
@@ -595,9 +690,8 @@ function givenSecrets(source) {
             .split('\n')
             .map((line) => line.trim())
             .filter(Boolean);
-        if (SECRET_NAME.test(name))
-            return lines;
-        return lines.flatMap(urlPassword);
+        const passwords = lines.flatMap(urlPassword);
+        return SECRET_NAME.test(name) ? [...lines, ...passwords] : passwords;
     });
 }
 /** The password a URL carries, in every form a log could show it. */
@@ -629,6 +723,7 @@ const MODES = [
     'restore',
     'retention-prune',
     'notify',
+    'status',
 ];
 /** The encryption layer a backup with these keys goes through. */
 function encryptionOf(keys) {
@@ -858,6 +953,7 @@ function idTime(id) {
  *   <name>/<id>.<ext>            the backup's bytes
  *   <name>/<id>.manifest.json    written last: a backup exists only once its manifest does
  *   <name>/<id>/<file>.<ext>     a server backup's objects: one per database, and the globals
+ *   <name>/history/<run>.<mode>.json   the record of one restore-test or verify-latest run
  * Every key the product deletes must classify here, so nothing outside a set's own layout is touched.
  */
 
@@ -871,7 +967,11 @@ const COMPRESSION_SUFFIX = { zstd: '.zst', gzip: '.gz', none: '' };
 const ENCRYPTION_SUFFIX = { none: '', age: '.age', gpg: '.gpg' };
 /** Every encryption layer the stored format knows. */
 const ENCRYPTIONS = Object.keys(ENCRYPTION_SUFFIX);
-const FORMAT_SUFFIX = { 'pg_dump-custom': 'dump', tar: 'tar' };
+const FORMAT_SUFFIX = {
+    'pg_dump-custom': 'dump',
+    tar: 'tar',
+    rdb: 'rdb',
+};
 /** `dump.zst.age`, `dump.zst.gpg`: each layer the bytes went through, in the order a person undoes them backwards. */
 function objectExtension(format, compression, encryption) {
     return `${FORMAT_SUFFIX[format]}${COMPRESSION_SUFFIX[compression]}${ENCRYPTION_SUFFIX[encryption]}`;
@@ -913,7 +1013,23 @@ function globalsObjectKey(name, id, compression, encryption) {
 function manifestKey(name, id) {
     return `${name}/${id}.manifest.json`;
 }
-const OBJECT_EXTENSION = /^(dump|tar)(\.zst|\.gz)?(\.age|\.gpg)?$/;
+/** The modes that leave a record of each run in the set's history. */
+const RECORD_MODES = ['restore-test', 'verify-latest'];
+/**
+ * The folder of a set's history records. Not an id, so no reader of an older release takes a
+ * record for a backup's object (it counts it as a key outside the layout and leaves it alone).
+ */
+const HISTORY_FOLDER = 'history';
+/**
+ * `<name>/history/<run>.<mode>.json`: one object per run, named by the run's own id (its start
+ * time and a random suffix), so that records sort by time and two runs never write one key.
+ */
+function recordKey(name, run, mode) {
+    return `${name}/${HISTORY_FOLDER}/${run}.${mode}.json`;
+}
+const RECORD_FILE = new RegExp(`^(.+)\\.(${RECORD_MODES.join('|')})\\.json$`);
+// Every format's suffix, from the one table: a format added there is classified here too.
+const OBJECT_EXTENSION = new RegExp(`^(${Object.values(FORMAT_SUFFIX).join('|')})(\\.zst|\\.gz)?(\\.age|\\.gpg)?$`);
 const SERVER_FILE = /^(globals\.sql|[a-z0-9_]+(-[0-9a-f]{16})?\.dump)(\.zst|\.gz)?(\.age|\.gpg)?$/;
 /** What a key under the set's folder is, or undefined for anything that is not ours to touch. */
 function classifyKey(name, key) {
@@ -925,6 +1041,8 @@ function classifyKey(name, key) {
     if (slash >= 0) {
         const id = rest.slice(0, slash);
         const file = rest.slice(slash + 1);
+        if (id === HISTORY_FOLDER)
+            return classifyRecord(file);
         if (!isBackupId(id) || !SERVER_FILE.test(file))
             return undefined;
         return { kind: 'object', id, extension: file };
@@ -941,6 +1059,13 @@ function classifyKey(name, key) {
     if (OBJECT_EXTENSION.test(extension))
         return { kind: 'object', id, extension };
     return undefined;
+}
+/** A file of the history folder: a record, when its name is a run id (a real time) and a mode. */
+function classifyRecord(file) {
+    const match = RECORD_FILE.exec(file);
+    if (!match || !idTime(match[1]))
+        return undefined;
+    return { kind: 'record', id: match[1], mode: match[2] };
 }
 
 ;// CONCATENATED MODULE: ./src/core/name-glob.ts
@@ -1001,7 +1126,7 @@ function selectNames(names, include, exclude = []) {
 }
 
 // EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __webpack_require__(3024);
+var external_node_fs_ = __webpack_require__(73024);
 ;// CONCATENATED MODULE: ./src/inputs/client.ts
 /** The PostgreSQL client inputs: `postgres-client`, `pg-bin-dir` and `pg-client-mirror`. */
 
@@ -1321,13 +1446,13 @@ function readNamePatterns(inputs, name) {
 }
 
 // EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __webpack_require__(7075);
+var external_node_stream_ = __webpack_require__(57075);
 // EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __webpack_require__(1421);
+var external_node_child_process_ = __webpack_require__(31421);
 // EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __webpack_require__(7975);
+var external_node_util_ = __webpack_require__(57975);
 // EXTERNAL MODULE: ./src/process/owned.ts
-var owned = __webpack_require__(8856);
+var owned = __webpack_require__(68856);
 ;// CONCATENATED MODULE: ./src/process/programs.ts
 /** Finding pg_dump/pg_restore and their versions; running them without a shell, password in the environment. */
 
@@ -1693,7 +1818,7 @@ async function encryptStream(input, keys) {
  * the age specification says: HKDF-SHA-256(file key, salt = nonce, info = "payload").
  */
 async function headerFor(recipients) {
-    const { Encrypter } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 1539));
+    const { Encrypter } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 81539));
     const encrypter = new Encrypter();
     for (const recipient of recipients)
         encrypter.addRecipient(recipient);
@@ -1787,7 +1912,7 @@ class PayloadSealer extends external_node_stream_.Transform {
 }
 /** Passphrases go through the library whole: its scrypt stanza is the only one such a file has. */
 async function encryptWithLibrary(input, keys) {
-    const { Encrypter } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 1539));
+    const { Encrypter } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 81539));
     const encrypter = new Encrypter();
     if (keys.passphrase !== undefined)
         encrypter.setPassphrase(keys.passphrase);
@@ -1808,7 +1933,7 @@ async function decryptStream(input, keys) {
     if (keys.identities.length === 0 && keys.passphrase === undefined) {
         throw new DecryptionError('the backup is encrypted with age; give age-identity or encryption-passphrase to read it');
     }
-    const { Decrypter } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 1539));
+    const { Decrypter } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 81539));
     const decrypter = new Decrypter();
     for (const identity of keys.identities)
         decrypter.addIdentity(identity);
@@ -2413,7 +2538,7 @@ function decryptionSecrets(decryption) {
 }
 // The age library is loaded only when there are keys to check: most runs never encrypt.
 async function checkRecipients(recipients) {
-    const { Encrypter } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 1539));
+    const { Encrypter } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 81539));
     for (const [index, recipient] of recipients.entries()) {
         try {
             new Encrypter().addRecipient(recipient);
@@ -2424,13 +2549,125 @@ async function checkRecipients(recipients) {
     }
 }
 async function checkIdentities(identities) {
-    const { identityToRecipient } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 1539));
+    const { identityToRecipient } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 81539));
     for (const [index, identity] of identities.entries()) {
         const valid = await identityToRecipient(identity).then(() => true, () => false);
         // Never quote an identity: it is a private key.
         if (!valid) {
             throw new errors/* InputError */.dz('age-identity', `line ${index + 1} is not an age identity; use a key starting with AGE-SECRET-KEY-1`);
         }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/inputs/redis-url.ts
+/**
+ * The `redis-url` input: `redis://` or `rediss://` (TLS), an ACL user and password, a host and a
+ * port. A Redis backup holds every logical database, so a URL that selects one (`/2`) is refused
+ * rather than mistaken for a choice. TLS takes redis-cli's own options as parameters; nothing
+ * else is accepted, so every program and the client reach the same server the same way.
+ */
+
+
+
+
+const redis_url_ACCEPTED = 'use redis://user:password@host:6379, or rediss:// for TLS (with cacert, cert, key, sni or insecure=true as parameters)';
+const TLS_FILES = ['cacert', 'cert', 'key'];
+const TLS_PARAMETERS = new Set([...TLS_FILES, 'sni', 'insecure']);
+function readRedisUrl(inputs, name, cwd) {
+    const value = inputs.text(name);
+    if (value === '')
+        throw new errors/* InputError */.dz(name, `is required; ${redis_url_ACCEPTED}`);
+    // The value may hold a password, so no message below quotes any part of it.
+    const fail = (what) => {
+        throw new errors/* InputError */.dz(name, `${what}; ${redis_url_ACCEPTED}`);
+    };
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        return fail('is not a valid URL');
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+        fail(`has the scheme "${url.protocol}"`);
+    if (url.hash !== '')
+        fail('has a "#" part');
+    const host = redis_url_decode(url.hostname, fail).replace(/^\[(.*)\]$/, '$1');
+    if (host === '')
+        fail('names no host');
+    const port = url.port === '' ? 6379 : Number(url.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+        fail('has a port outside 1-65535');
+    if (url.pathname !== '' && url.pathname !== '/') {
+        fail(`selects a database (${redis_url_decode(url.pathname.slice(1), fail)}), but a Redis backup and restore take every database: remove the path`);
+    }
+    const user = url.username === '' ? undefined : redis_url_decode(url.username, fail);
+    const password = url.password === '' ? undefined : redis_url_decode(url.password, fail);
+    if (user !== undefined && password === undefined) {
+        fail(`names the user ${user} without a password`);
+    }
+    const tls = readTls(url, cwd, fail);
+    const shown = `${user === undefined ? '' : encodeURIComponent(user)}${password === undefined ? '' : ':***'}`;
+    const target = {
+        host,
+        port,
+        ...(user === undefined ? {} : { user }),
+        ...(password === undefined ? {} : { password }),
+        ...(tls ? { tls } : {}),
+        display: `${url.protocol}//${shown ? `${shown}@` : ''}${url.host}`,
+    };
+    return { target, secrets: password === undefined ? [] : passwordForms(value, url, password) };
+}
+/** The address `confirm` must name: `host:port`, as the URL wrote the host. */
+function redisAddress(target) {
+    return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+}
+function readTls(url, cwd, fail) {
+    const params = new Map();
+    for (const [key, value] of url.searchParams) {
+        if (!TLS_PARAMETERS.has(key)) {
+            fail(`has the parameter "${key}"; only ${[...TLS_PARAMETERS].join(', ')} are accepted`);
+        }
+        if (params.has(key))
+            fail(`gives the parameter "${key}" twice`);
+        params.set(key, value);
+    }
+    if (url.protocol === 'redis:') {
+        if (params.size > 0)
+            fail('has TLS parameters without TLS (write rediss://)');
+        return undefined;
+    }
+    const insecure = params.get('insecure');
+    if (insecure !== undefined && insecure !== 'true' && insecure !== 'false') {
+        fail('has insecure that is neither true nor false');
+    }
+    if (params.has('cert') !== params.has('key'))
+        fail('gives only one of cert and key (give both)');
+    const tls = { insecure: insecure === 'true' };
+    for (const key of TLS_FILES) {
+        const file = params.get(key);
+        if (file === undefined)
+            continue;
+        const full = external_node_path_default().resolve(cwd, file);
+        try {
+            (0,external_node_fs_.accessSync)(full, external_node_fs_.constants.R_OK);
+        }
+        catch {
+            fail(`has ${key}=${file}, which cannot be read`);
+        }
+        tls[key] = full;
+    }
+    const sni = params.get('sni');
+    if (sni !== undefined)
+        tls.sni = sni;
+    return tls;
+}
+function redis_url_decode(text, fail) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch {
+        return fail('has a malformed %-escape');
     }
 }
 
@@ -2442,10 +2679,13 @@ async function checkIdentities(identities) {
 
 
 
+
 async function readBackup(inputs, cwd) {
-    const source = inputs.oneOf('source', ['postgres', 'files'], 'postgres');
+    const source = inputs.oneOf('source', ['postgres', 'files', 'redis'], 'postgres');
     const given = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
-    const common = readCommon(inputs, cwd, given ? nameFromDatabase(given.target.database) : 'files');
+    const redis = source === 'redis' ? readRedisUrl(inputs, 'redis-url', cwd) : undefined;
+    const defaultName = given ? nameFromDatabase(given.target.database) : source;
+    const common = readCommon(inputs, cwd, defaultName);
     const compression = inputs.oneOf('compression', ['zstd', 'gzip', 'none'], 'zstd');
     const maxLevel = compression === 'zstd' ? 19 : 9;
     const compressionLevel = compression === 'none'
@@ -2461,6 +2701,12 @@ async function readBackup(inputs, cwd) {
     };
     // pg-dump-args and row-counts are checked whatever the source: a mistake in them is named.
     const pgDumpArgs = readPgDumpArgs(inputs);
+    if (redis) {
+        readServer(inputs, source);
+        const settings = { ...base, kind: 'redis', redis: redis.target };
+        addSecrets(settings, ...redis.secrets, ...encryptionSecrets(encryptionKeys));
+        return settings;
+    }
     const from = given
         ? { database: given.target }
         : { files: readFiles(inputs, cwd) };
@@ -2494,7 +2740,7 @@ function readServer(inputs, source) {
         return undefined;
     }
     if (source !== 'postgres') {
-        throw new errors/* InputError */.dz('databases', 'is for source: postgres; remove it with source: files');
+        throw new errors/* InputError */.dz('databases', `is for source: postgres; remove it with source: ${source}`);
     }
     if (listed.includes('all') && listed.length > 1) {
         throw new errors/* InputError */.dz('databases', 'all stands alone; give all, or names and globs one per line (exclude-databases leaves some out)');
@@ -2673,13 +2919,20 @@ function valueLines(text, { comments = true } = {}) {
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/checks.ts
-/** The restore-test `checks` and `checks-file` inputs: `schema.table >= N` or a boolean SQL query. */
+/**
+ * The restore-test `checks` and `checks-file` inputs, in one grammar for every kind (the backup's
+ * kind is known only once its manifest is read; each kind then refuses the forms it cannot run):
+ * `schema.table >= N` or a boolean SQL query (PostgreSQL), `keys >= N` or `exists KEY` (Redis),
+ * each after an optional `database:` prefix.
+ */
 
 
 
 
 const COUNT_CHECK = /^((?:[A-Za-z_][\w$]*\.)?[A-Za-z_][\w$]*)\s*(>=|<=|==|=|>|<)\s*(\d+)$/;
 const SQL_CHECK = /^(select|with|values)\b/i;
+/** A Redis key that must exist: the rest of the line, or a JSON string for any other bytes. */
+const EXISTS_CHECK = /^exists\s+(\S.*)$/is;
 /** `crm: …` (a name without spaces or quotes) or `"Crm: x": …` (quoted, `""` for a quote). */
 const DATABASE_PREFIX = /^(?:"((?:[^"]|"")+)"|([^\s"]+?)):\s+(\S.*)$/s;
 /**
@@ -2711,7 +2964,19 @@ function parseBareCheck(line) {
     }
     if (SQL_CHECK.test(line))
         return { kind: 'sql', text: line, sql: line.replace(/;\s*$/, '') };
-    return undefined;
+    const key = EXISTS_CHECK.exec(line)?.[1];
+    return key === undefined ? undefined : keyCheck(line, key.trimEnd());
+}
+function keyCheck(text, key) {
+    if (!key.startsWith('"'))
+        return { kind: 'exists', text, key };
+    try {
+        const parsed = JSON.parse(key);
+        return typeof parsed === 'string' ? { kind: 'exists', text, key: parsed } : undefined;
+    }
+    catch {
+        return undefined;
+    }
 }
 /**
  * Every check, from the `checks` input and then the file. A line that is neither form is named by
@@ -2726,7 +2991,7 @@ async function readChecks(inputs, cwd) {
     return lines.map(({ input, where, text }) => {
         const check = parseCheck(text);
         if (!check) {
-            throw new errors/* InputError */.dz(input, `${where} is neither "schema.table >= N" nor a SQL query (SELECT …) returning one boolean`);
+            throw new errors/* InputError */.dz(input, `${where} is not a check: give "schema.table >= N" or a SQL query (SELECT …) returning one boolean (PostgreSQL), or "dbN: keys >= N" or "dbN: exists KEY" (Redis)`);
         }
         return check;
     });
@@ -2791,22 +3056,29 @@ async function readRestoreTest(inputs, cwd) {
 
 
 
+
 async function readRestore(inputs, cwd) {
-    const targetPath = inputs.optional('target-path');
-    const into = targetPath === undefined ? { given: readDatabaseUrl(inputs, 'database-url') } : { targetPath };
-    const database = 'given' in into ? into.given.target : undefined;
-    const common = readCommon(inputs, cwd, nameFromDatabase(database?.database));
+    const target = readTarget(inputs, cwd);
+    const database = target.into === 'database' ? target.given.target : undefined;
+    const common = readCommon(inputs, cwd, target.into === 'redis' ? 'redis' : nameFromDatabase(database?.database));
     const decryption = await readDecryption(inputs);
     const confirm = inputs.text('confirm');
+    // A server backup's targets are known once its manifest is read: the mode checks confirm then.
+    const named = target.into === 'path'
+        ? target.targetPath
+        : target.into === 'redis'
+            ? redisAddress(target.given.target)
+            : undefined;
     if (confirm === '') {
         const what = database
             ? `the target database's name ("${database.database}")`
-            : 'the target path';
+            : target.into === 'redis'
+                ? `the target's address ("${named}")`
+                : 'the target path';
         throw new errors/* InputError */.dz('confirm', `is required; set it to ${what} to allow the restore`);
     }
-    // A server backup's targets are known once its manifest is read: the mode checks confirm then.
-    if (targetPath !== undefined && confirm !== targetPath)
-        throw confirmMismatch(confirm, targetPath);
+    if (named !== undefined && confirm !== named)
+        throw confirmMismatch(confirm, named);
     const base = {
         ...common,
         mode: 'restore',
@@ -2816,24 +3088,36 @@ async function readRestore(inputs, cwd) {
         decryption,
     };
     const keys = decryptionSecrets(decryption);
-    if ('given' in into) {
+    if (target.into === 'database') {
         const settings = {
             ...base,
             ...readDatabaseRestore(inputs),
             into: 'database',
-            database: into.given.target,
+            database: target.given.target,
         };
-        addSecrets(settings, ...into.given.secrets, ...keys);
+        addSecrets(settings, ...target.given.secrets, ...keys);
         return settings;
     }
-    refuseServerChoices(inputs);
-    const settings = {
-        ...base,
-        into: 'path',
-        targetPath: external_node_path_default().resolve(cwd, into.targetPath),
-    };
-    addSecrets(settings, ...keys);
+    refuseServerChoices(inputs, TARGET_INPUTS[target.into]);
+    const settings = target.into === 'redis'
+        ? { ...base, into: 'redis', redis: target.given.target }
+        : { ...base, into: 'path', targetPath: external_node_path_default().resolve(cwd, target.targetPath) };
+    addSecrets(settings, ...(target.into === 'redis' ? target.given.secrets : []), ...keys);
     return settings;
+}
+/** One target: `redis-url`, `target-path`, or else `database-url`. */
+function readTarget(inputs, cwd) {
+    const targetPath = inputs.optional('target-path');
+    if (inputs.optional('redis-url') === undefined) {
+        return targetPath === undefined
+            ? { into: 'database', given: readDatabaseUrl(inputs, 'database-url') }
+            : { into: 'path', targetPath };
+    }
+    const other = targetPath === undefined ? inputs.optional('database-url') && 'database-url' : 'target-path';
+    if (other) {
+        throw new errors/* InputError */.dz('redis-url', `and ${other} are both given; give the one target to restore into`);
+    }
+    return { into: 'redis', given: readRedisUrl(inputs, 'redis-url', cwd) };
 }
 /** What only a restore into a database takes. */
 function readDatabaseRestore(inputs) {
@@ -2846,10 +3130,11 @@ function readDatabaseRestore(inputs) {
     };
 }
 /**
- * `target-path` restores a files backup, which has no databases and no roles: the inputs that
- * choose them are refused in one line rather than ignored (the others are only checked).
+ * `target-path` and `redis-url` restore backups that have no PostgreSQL databases and no roles:
+ * the inputs that choose them are refused in one line rather than ignored (the others are only
+ * checked).
  */
-function refuseServerChoices(inputs) {
+function refuseServerChoices(inputs, target) {
     const { databases, targetDatabases, restoreGlobals } = readDatabaseRestore(inputs);
     const given = [
         ['databases', databases.length > 0],
@@ -2858,9 +3143,15 @@ function refuseServerChoices(inputs) {
     ];
     const set = given.find(([, isSet]) => isSet);
     if (set) {
-        throw new errors/* InputError */.dz(set[0], 'is for a server backup restored into database-url; target-path takes a files backup, which has none');
+        throw new errors/* InputError */.dz(set[0], `is for a server backup restored into database-url; ${target} takes a backup that has none`);
     }
 }
+/** The input that names each kind of restore target. */
+const TARGET_INPUTS = {
+    database: 'database-url',
+    path: 'target-path',
+    redis: 'redis-url',
+};
 /** The one line a confirm that does not name the target fails with. */
 function confirmMismatch(confirm, expected) {
     return new errors/* InputError */.dz('confirm', `"${confirm}" does not match the target; set confirm: ${expected} to restore into it`);
@@ -3119,6 +3410,20 @@ function pad(value, width) {
 
 
 function readPrune(inputs, cwd) {
+    const retention = readRetention(inputs);
+    if (!retention) {
+        throw new errors/* InputError */.dz('keep-last', 'no keep rule given; set at least one of keep-last, keep-hourly, keep-daily, keep-weekly, keep-monthly, keep-yearly or keep-within, so that prune never deletes everything');
+    }
+    return {
+        ...readCommon(inputs, cwd, undefined),
+        mode: 'retention-prune',
+        ...retention,
+        dryRun: inputs.boolean('dry-run', false),
+        orphanGraceMs: inputs.duration('orphan-grace', '24h'),
+    };
+}
+/** The keep-* inputs and their time zone; undefined when no keep rule is given. */
+function readRetention(inputs) {
     const count = (name) => inputs.integer(name, { min: 0, max: 100_000 });
     const policy = {
         last: count('keep-last'),
@@ -3129,21 +3434,84 @@ function readPrune(inputs, cwd) {
         yearly: count('keep-yearly'),
         withinMs: inputs.optional('keep-within') === undefined ? undefined : inputs.duration('keep-within'),
     };
-    if (!policyHasRule(policy)) {
-        throw new errors/* InputError */.dz('keep-last', 'no keep rule given; set at least one of keep-last, keep-hourly, keep-daily, keep-weekly, keep-monthly, keep-yearly or keep-within, so that prune never deletes everything');
-    }
+    if (!policyHasRule(policy))
+        return undefined;
     const timeZone = inputs.text('timezone') || 'UTC';
     if (!isValidTimeZone(timeZone)) {
         throw new errors/* InputError */.dz('timezone', `"${timeZone}" is not accepted; use an IANA name such as UTC or Europe/Berlin`);
     }
+    return { policy, timeZone };
+}
+
+;// CONCATENATED MODULE: ./src/inputs/status.ts
+/**
+ * The inputs of `status`: a set, or every set of a store (no `name`), or the status reports the
+ * fleet workflow's runs left (`status-reports` and `sets`); how old the newest backup may be; the
+ * keep-* inputs, to say what retention will do next; and the result of the runs it follows.
+ */
+
+
+
+
+
+function readStatus(inputs, cwd) {
+    const notify = readNotify(inputs, cwd);
+    const source = readSource(inputs, cwd);
+    const result = inputs.text('result');
     return {
-        ...readCommon(inputs, cwd, undefined),
-        mode: 'retention-prune',
-        policy,
-        timeZone,
-        dryRun: inputs.boolean('dry-run', false),
-        orphanGraceMs: inputs.duration('orphan-grace', '24h'),
+        mode: 'status',
+        // The fleet's alerts and failure issue are the fleet's, whichever of its sets failed.
+        name: source.kind === 'reports' ? 'fleet' : inputs.text('name') ? readName(inputs, undefined) : '',
+        source,
+        maxAgeMs: inputs.duration('max-age', '26h'),
+        retention: readRetention(inputs),
+        outcome: result
+            ? {
+                result: inputs.oneOf('result', ['success', 'failure', 'cancelled'], 'failure'),
+                message: inputs.optional('message'),
+            }
+            : undefined,
+        notify,
+        secrets: notifySecrets(notify),
     };
+}
+function readSource(inputs, cwd) {
+    const reports = inputs.optional('status-reports');
+    if (reports === undefined) {
+        if (inputs.text('sets'))
+            throw new errors/* InputError */.dz('sets', 'is read with status-reports only; give both, or neither');
+        return { kind: 'store', storage: readStorage(inputs, cwd), s3: readS3(inputs) };
+    }
+    for (const other of ['storage', 'name'])
+        if (inputs.text(other))
+            throw new errors/* InputError */.dz('status-reports', `reads the sets' status reports, not a store: leave ${other} empty, or status-reports`);
+    return { kind: 'reports', folder: external_node_path_default().resolve(cwd, reports), sets: readSets(inputs) };
+}
+const SETS_HELP = 'use the fleet\'s JSON list of sets, e.g. [{"name": "shop", ...}, {"name": "crm", ...}]';
+/** The names of the fleet's sets, from the same JSON the fleet workflow takes. */
+function readSets(inputs) {
+    const text = inputs.text('sets');
+    if (!text)
+        throw new errors/* InputError */.dz('sets', `is required with status-reports; ${SETS_HELP}`);
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        throw new errors/* InputError */.dz('sets', `is not valid JSON; ${SETS_HELP}`);
+    }
+    if (!Array.isArray(value) || value.length === 0)
+        throw new errors/* InputError */.dz('sets', `is not a non-empty JSON list; ${SETS_HELP}`);
+    const names = value.map((item, index) => {
+        const name = item?.name;
+        if (typeof name !== 'string' || !isValidSetName(name))
+            throw new errors/* InputError */.dz('sets', `item ${index + 1} has no name of one path segment of [a-z0-9._-]; ${SETS_HELP}`);
+        return name;
+    });
+    const twice = names.find((name, index) => names.indexOf(name) !== index);
+    if (twice)
+        throw new errors/* InputError */.dz('sets', `names the set "${twice}" twice`);
+    return names;
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/verify-latest.ts
@@ -3192,9 +3560,9 @@ const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"backup-action","
 const TOOL = { name: package_namespaceObject.UU, version: package_namespaceObject.rE };
 
 // EXTERNAL MODULE: ./src/core/format.ts
-var format = __webpack_require__(6228);
+var format = __webpack_require__(96228);
 // EXTERNAL MODULE: external "node:readline"
-var external_node_readline_ = __webpack_require__(481);
+var external_node_readline_ = __webpack_require__(80481);
 ;// CONCATENATED MODULE: ./src/postgres/versions.ts
 /**
  * Which PostgreSQL versions can restore a backup, decided before anything is downloaded where the
@@ -3227,7 +3595,7 @@ function olderServerNote(sourceVersion, server) {
 }
 
 // EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __webpack_require__(8522);
+var external_node_zlib_ = __webpack_require__(38522);
 var external_node_zlib_default = /*#__PURE__*/__webpack_require__.n(external_node_zlib_);
 ;// CONCATENATED MODULE: ./src/postgres/client/apt-index.ts
 /**
@@ -3338,7 +3706,7 @@ const install_run = (0,external_node_util_.promisify)(external_node_child_proces
 const install_TOOL = 'postgresql-client';
 const DEB_ARCH = { x64: 'amd64', arm64: 'arm64' };
 /** Loaded only when a client is looked for or installed: it brings an HTTP stack most runs never use. */
-const toolCache = () => __webpack_require__.e(/* import() */ 805).then(__webpack_require__.bind(__webpack_require__, 9805));
+const toolCache = () => __webpack_require__.e(/* import() */ 805).then(__webpack_require__.bind(__webpack_require__, 59805));
 /** A cached client of this major, newest first; no network. */
 async function cachedClient(major, env) {
     useToolCache(env);
@@ -3552,7 +3920,7 @@ async function installedProgram(name, major, settings, ctx) {
 }
 
 // EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
-var esm = __webpack_require__(3849);
+var esm = __webpack_require__(83849);
 ;// CONCATENATED MODULE: ./src/postgres/server.ts
 /** Connections to the server with the `pg` driver: versions, snapshots, row counts. */
 
@@ -3873,9 +4241,9 @@ async function countRows(target, signal) {
 }
 
 // EXTERNAL MODULE: external "node:stream/promises"
-var external_node_stream_promises_ = __webpack_require__(6466);
+var external_node_stream_promises_ = __webpack_require__(46466);
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
-var tar_stream = __webpack_require__(6118);
+var tar_stream = __webpack_require__(56118);
 ;// CONCATENATED MODULE: ./src/files/digest.ts
 /**
  * The figures a files manifest records, computed the same way when archiving and when reading an
@@ -4438,6 +4806,12 @@ async function checkObject(manifest, settings, ctx, read) {
         contents,
     };
 }
+
+;// CONCATENATED MODULE: ./src/kinds/database/checks.ts
+const postgresChecks = {
+    forms: ['count', 'sql'],
+    refusal: (check) => `"${check.text}" checks a Redis key; a PostgreSQL backup takes "schema.table >= N" or a SQL query returning one boolean`,
+};
 
 ;// CONCATENATED MODULE: ./src/postgres/toc.ts
 /**
@@ -5895,8 +6269,7 @@ const databasePart = (manifest) => ({
 
 
 
-async function restoreDatabaseBackup(manifest, settings, ctx, phases) {
-    const into = intoDatabase(settings, 'target-path takes a files backup; this backup is a database dump: give database-url');
+async function restoreDatabaseBackup(manifest, into, ctx, phases) {
     refuseServerInputs(into, [], manifest.source.database);
     const target = into.database;
     if (into.confirm !== target.database)
@@ -5909,7 +6282,7 @@ async function restoreDatabaseBackup(manifest, settings, ctx, phases) {
         ? await prepareReplacement(target, ctx.log, ctx.signal)
         : undefined;
     const part = databasePart(manifest);
-    const pgRestore = await choosePgRestore(manifest, settings.client, ctx, state.server);
+    const pgRestore = await choosePgRestore(manifest, into.client, ctx, state.server);
     const restored = { part, target, state, replacement, outcome: 'untouched' };
     return {
         run: () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }),
@@ -5919,12 +6292,6 @@ async function restoreDatabaseBackup(manifest, settings, ctx, phases) {
         },
         rows: () => restoreRows(restored),
     };
-}
-/** The settings of a restore into a database: this backup needs one, not a folder. */
-function intoDatabase(settings, refusal) {
-    if (settings.into === 'path')
-        throw new Error(refusal);
-    return settings;
 }
 function restoreRows(restored) {
     const { part, target, state, comparison } = restored;
@@ -6289,8 +6656,11 @@ function archiveLine(part, archive) {
 
 
 
+
 const databaseKind = {
     holds: (manifest) => `database ${manifest.source.database ?? '(unnamed)'}`,
+    restoreInto: 'database',
+    checks: postgresChecks,
     backup: {
         plan: planBackup,
         rows: (manifest) => objectRows(manifest.object, [serverFact(manifest), ...countsFact(manifest)]),
@@ -6340,10 +6710,10 @@ function countsFact(manifest) {
 }
 
 // EXTERNAL MODULE: ./node_modules/ignore/index.js
-var ignore = __webpack_require__(298);
+var ignore = __webpack_require__(70298);
 var ignore_default = /*#__PURE__*/__webpack_require__.n(ignore);
 // EXTERNAL MODULE: ./node_modules/tinyglobby/dist/index.mjs + 1 modules
-var dist = __webpack_require__(3382);
+var dist = __webpack_require__(73382);
 ;// CONCATENATED MODULE: ./src/files/walk.ts
 
 
@@ -6811,9 +7181,10 @@ async function makeWritable(dir) {
 
 
 
-
 const filesKind = {
     holds: (manifest) => manifest.files ? `files: ${(0,format/* formatCount */.B4)(manifest.files.count)} entries` : 'files',
+    restoreInto: 'path',
+    checks: { forms: [], refusal: () => 'run in a restored database; this backup is of files' },
     backup: { plan: files_planBackup, rows: (manifest) => objectRows(manifest.object) },
     verify: {
         rules: () => [],
@@ -6826,18 +7197,8 @@ const filesKind = {
         }),
         rows: () => ({ facts: [], tables: [] }),
     },
-    async restoreTest(manifest, settings, ctx, phases) {
-        if (settings.checks.length > 0) {
-            throw new errors/* InputError */.dz('checks', 'run in a restored database; this backup is of files');
-        }
-        return testFiles(ctx, manifest, settings.decryption, phases);
-    },
-    async restore(manifest, settings, ctx, phases) {
-        if (settings.into === 'database') {
-            throw new Error('this is a files backup: give target-path (a folder) instead of database-url');
-        }
-        return restoreFiles(ctx, manifest, settings.decryption, phases, settings);
-    },
+    restoreTest: async (manifest, settings, ctx, phases) => testFiles(ctx, manifest, settings.decryption, phases),
+    restore: (manifest, settings, ctx, phases) => restoreFiles(ctx, manifest, settings.decryption, phases, settings),
 };
 async function files_planBackup(settings, ctx, id) {
     // A store folder inside `paths` is left out, or each backup would hold all the earlier ones.
@@ -6857,6 +7218,1660 @@ async function files_planBackup(settings, ctx, id) {
             object: tar.object,
             ...tar.facts,
         }),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/redis/crc64.ts
+/**
+ * CRC-64 as Redis computes it (the Jones polynomial, reflected, starting from 0): the checksum at
+ * the end of an RDB file and of every DUMP payload. The 64-bit state is kept as two 32-bit halves
+ * (BigInt arithmetic per byte would cost more than the rest of the parse), eight bytes a step
+ * ("slicing by 8", eight tables of each half).
+ */
+const POLY_HI = 0x95ac9329; // 0xad93d23594c935a9, bits reversed
+const POLY_LO = 0xac4bc9b5;
+const HI = new Uint32Array(8 * 256);
+const LO = new Uint32Array(8 * 256);
+for (let index = 0; index < 256; index++) {
+    let hi = 0;
+    let lo = index;
+    for (let bit = 0; bit < 8; bit++) {
+        const odd = lo & 1;
+        lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0;
+        hi >>>= 1;
+        if (odd) {
+            hi = (hi ^ POLY_HI) >>> 0;
+            lo = (lo ^ POLY_LO) >>> 0;
+        }
+    }
+    HI[index] = hi;
+    LO[index] = lo;
+}
+// Table k: the CRC of byte i followed by k zero bytes.
+for (let k = 1; k < 8; k++) {
+    for (let index = 0; index < 256; index++) {
+        const hi = HI[(k - 1) * 256 + index];
+        const lo = LO[(k - 1) * 256 + index];
+        const slot = lo & 0xff;
+        LO[k * 256 + index] = (((lo >>> 8) | (hi << 24)) ^ LO[slot]) >>> 0;
+        HI[k * 256 + index] = ((hi >>> 8) ^ HI[slot]) >>> 0;
+    }
+}
+class Crc64 {
+    hi = 0;
+    lo = 0;
+    update(bytes) {
+        let { hi, lo } = this;
+        let index = 0;
+        for (const end = bytes.length - 7; index < end; index += 8) {
+            const a = lo ^
+                (bytes[index] |
+                    (bytes[index + 1] << 8) |
+                    (bytes[index + 2] << 16) |
+                    (bytes[index + 3] << 24));
+            const b = hi ^
+                (bytes[index + 4] |
+                    (bytes[index + 5] << 8) |
+                    (bytes[index + 6] << 16) |
+                    (bytes[index + 7] << 24));
+            lo =
+                LO[7 * 256 + (a & 0xff)] ^
+                    LO[6 * 256 + ((a >>> 8) & 0xff)] ^
+                    LO[5 * 256 + ((a >>> 16) & 0xff)] ^
+                    LO[4 * 256 + (a >>> 24)] ^
+                    LO[3 * 256 + (b & 0xff)] ^
+                    LO[2 * 256 + ((b >>> 8) & 0xff)] ^
+                    LO[256 + ((b >>> 16) & 0xff)] ^
+                    LO[b >>> 24];
+            hi =
+                HI[7 * 256 + (a & 0xff)] ^
+                    HI[6 * 256 + ((a >>> 8) & 0xff)] ^
+                    HI[5 * 256 + ((a >>> 16) & 0xff)] ^
+                    HI[4 * 256 + (a >>> 24)] ^
+                    HI[3 * 256 + (b & 0xff)] ^
+                    HI[2 * 256 + ((b >>> 8) & 0xff)] ^
+                    HI[256 + ((b >>> 16) & 0xff)] ^
+                    HI[b >>> 24];
+        }
+        for (; index < bytes.length; index++) {
+            const slot = (lo ^ bytes[index]) & 0xff;
+            lo = ((lo >>> 8) | (hi << 24)) ^ LO[slot];
+            hi = (hi >>> 8) ^ HI[slot];
+        }
+        this.hi = hi >>> 0;
+        this.lo = lo >>> 0;
+        return this;
+    }
+    /** The checksum as Redis stores it: 8 bytes, little-endian. */
+    bytes() {
+        const out = Buffer.alloc(8);
+        out.writeUInt32LE(this.lo, 0);
+        out.writeUInt32LE(this.hi, 4);
+        return out;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/redis/rdb-error.ts
+/** Bytes that are not a well-formed RDB snapshot: a cut stream, a flaw, or a format too new. */
+class RdbFormatError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'RdbFormatError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/redis/lzf.ts
+/**
+ * LZF decompression (liblzf's format, which Redis uses for long strings in an RDB): needed only
+ * for keys and AUX fields, the strings a reader must know; values pass through untouched.
+ */
+
+function lzfDecompress(input, length) {
+    const out = Buffer.alloc(length);
+    let from = 0;
+    let to = 0;
+    const broken = () => new RdbFormatError('a compressed string that does not expand to its length');
+    while (from < input.length) {
+        const control = input[from++];
+        if (control < 32) {
+            // A literal run of control + 1 bytes.
+            const end = from + control + 1;
+            if (end > input.length || to + control + 1 > length)
+                throw broken();
+            out.set(input.subarray(from, end), to);
+            to += control + 1;
+            from = end;
+            continue;
+        }
+        // A back reference: length in the top 3 bits (7 means one more byte), offset in the rest.
+        let run = control >> 5;
+        if (run === 7) {
+            if (from >= input.length)
+                throw broken();
+            run += input[from++];
+        }
+        if (from >= input.length)
+            throw broken();
+        const back = to - ((control & 0x1f) << 8) - input[from++] - 1;
+        run += 2;
+        if (back < 0 || to + run > length)
+            throw broken();
+        // Byte by byte: the copy may overlap what it writes.
+        for (let index = 0; index < run; index++)
+            out[to++] = out[back + index];
+    }
+    if (to !== length)
+        throw broken();
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/redis/rdb.ts
+/**
+ * An RDB snapshot read as it streams past, without holding it: the header, the AUX fields, and
+ * every key entry of every logical database, counted, with the file's own CRC-64 checked at its
+ * end. Values are skipped by their lengths, never decoded; a restore asks for each entry's raw
+ * value bytes, which are exactly a DUMP payload's body (redis/payload.ts).
+ *
+ * The format is Redis's (src/rdb.h and rdb.c): versions up to 12 (Redis 7.4 and 8). A stream cut
+ * anywhere, a type this reader does not know, or bytes that break the format, fail with one line
+ * naming the offset.
+ */
+
+
+
+
+/** The newest RDB format this reader knows (Redis 7.4 and 8.0 write it). */
+const NEWEST_RDB_VERSION = 12;
+const OPCODE = {
+    slotInfo: 244,
+    function2: 245,
+    functionPreGa: 246,
+    moduleAux: 247,
+    idle: 248,
+    freq: 249,
+    aux: 250,
+    resizeDb: 251,
+    expireMs: 252,
+    expireSeconds: 253,
+    selectDb: 254,
+    eof: 255,
+};
+const MODULE_OPCODE = { eof: 0, sint: 1, uint: 2, float: 3, double: 4, string: 5 };
+/**
+ * Feed it the stream's chunks in order, then call `end()`: it throws RdbFormatError at the first
+ * flaw. `feed` returns how many bytes of the chunk belong to the snapshot (the rest follows its
+ * end: redis-cli writes the replication stream's end mark there).
+ */
+class RdbReader {
+    handlers;
+    queue = [];
+    queued = 0;
+    consumed = 0;
+    want;
+    finished = false;
+    crc = new Crc64();
+    capture;
+    parse;
+    summary;
+    rdbVersion = 0;
+    /** Bytes after the snapshot's end. */
+    trailing = [];
+    constructor(handlers = {}) {
+        this.handlers = handlers;
+        this.parse = this.snapshot();
+        this.step(undefined);
+    }
+    /** The snapshot's RDB version, once its header is read (0 before). */
+    get version() {
+        return this.rdbVersion;
+    }
+    /** Bytes of the snapshot read so far. */
+    get offset() {
+        return this.consumed;
+    }
+    feed(chunk) {
+        if (this.finished) {
+            this.trailing.push(chunk);
+            return 0;
+        }
+        this.queue.push(chunk);
+        this.queued += chunk.length;
+        this.pump();
+        if (!this.finished)
+            return chunk.length;
+        // Only the last chunk can hold bytes past the end: every earlier one was read through.
+        const past = this.queued;
+        if (past > 0)
+            this.trailing.push(chunk.subarray(chunk.length - past));
+        this.queue.length = 0;
+        this.queued = 0;
+        return chunk.length - past;
+    }
+    /** The snapshot's summary, once every byte of it arrived. */
+    end() {
+        if (!this.summary) {
+            throw new RdbFormatError(`the snapshot ends after ${this.consumed} bytes, in the middle (no end marker and checksum)`);
+        }
+        return this.summary;
+    }
+    step(value) {
+        try {
+            const next = this.parse.next(value);
+            if (next.done) {
+                this.summary = next.value;
+                this.finished = true;
+                this.want = undefined;
+            }
+            else {
+                this.want = next.value;
+            }
+        }
+        catch (error) {
+            if (error instanceof RdbFormatError) {
+                throw new RdbFormatError(`${error.message} (at byte ${this.consumed})`);
+            }
+            throw error;
+        }
+    }
+    pump() {
+        while (this.want) {
+            const want = this.want;
+            if ('skip' in want) {
+                const skipped = this.consume(want.skip, false);
+                if (skipped < want.skip) {
+                    want.skip -= skipped;
+                    return;
+                }
+                this.step(undefined);
+            }
+            else {
+                if (this.queued < want.take)
+                    return;
+                this.step(this.take(want.take));
+            }
+        }
+    }
+    take(bytes) {
+        const first = this.queue[0];
+        if (first.length >= bytes) {
+            const out = first.subarray(0, bytes);
+            this.consume(bytes, true);
+            return out;
+        }
+        const parts = [];
+        let left = bytes;
+        for (const chunk of this.queue) {
+            if (left === 0)
+                break;
+            const part = chunk.subarray(0, left);
+            parts.push(part);
+            left -= part.length;
+        }
+        this.consume(bytes, true);
+        return Buffer.concat(parts, bytes);
+    }
+    /** Consumes up to `bytes` queued bytes (all of them, when `whole`); returns how many. */
+    consume(bytes, whole) {
+        let left = whole ? bytes : Math.min(bytes, this.queued);
+        const count = left;
+        while (left > 0) {
+            const chunk = this.queue[0];
+            const part = chunk.length <= left ? chunk : chunk.subarray(0, left);
+            this.crc.update(part);
+            this.capture?.push(Buffer.from(part));
+            if (part === chunk)
+                this.queue.shift();
+            else
+                this.queue[0] = chunk.subarray(left);
+            left -= part.length;
+        }
+        this.queued -= count;
+        this.consumed += count;
+        return count;
+    }
+    *snapshot() {
+        const header = (yield { take: 9 });
+        const magic = header.subarray(0, 5).toString('latin1');
+        const digits = header.subarray(5).toString('latin1');
+        if (magic !== 'REDIS' || !/^\d{4}$/.test(digits)) {
+            throw new RdbFormatError('not an RDB snapshot (it does not begin with REDIS and a version)');
+        }
+        const version = Number(digits);
+        if (version < 1 || version > NEWEST_RDB_VERSION) {
+            throw new RdbFormatError(`RDB version ${version} is newer than this program reads (up to ${NEWEST_RDB_VERSION}, Redis 8)`);
+        }
+        this.rdbVersion = version;
+        const counts = new Map();
+        const state = { db: 0, redisVersion: undefined, functions: 0 };
+        let expireAt;
+        for (;;) {
+            const type = yield* this.byte();
+            switch (type) {
+                case OPCODE.eof:
+                    return {
+                        version,
+                        ...(state.redisVersion === undefined ? {} : { redisVersion: state.redisVersion }),
+                        databases: [...counts.values()].sort((a, b) => a.db - b.db),
+                        functions: state.functions,
+                        checksummed: yield* this.checksum(version),
+                    };
+                case OPCODE.selectDb:
+                    state.db = yield* this.length();
+                    continue;
+                case OPCODE.resizeDb:
+                    yield* this.length();
+                    yield* this.length();
+                    continue;
+                case OPCODE.slotInfo:
+                    for (let index = 0; index < 3; index++)
+                        yield* this.length();
+                    continue;
+                case OPCODE.expireMs:
+                    expireAt = Number((yield* this.bytes(8)).readBigInt64LE());
+                    continue;
+                case OPCODE.expireSeconds:
+                    expireAt = (yield* this.bytes(4)).readInt32LE() * 1000;
+                    continue;
+                case OPCODE.freq:
+                    yield { skip: 1 };
+                    continue;
+                case OPCODE.idle:
+                    yield* this.length();
+                    continue;
+                case OPCODE.aux: {
+                    const name = (yield* this.string()).toString('latin1');
+                    const value = (yield* this.string()).toString('utf8');
+                    if (name === 'redis-ver')
+                        state.redisVersion = value;
+                    continue;
+                }
+                case OPCODE.moduleAux:
+                    yield* this.length(); // module id
+                    yield* this.moduleValue(2); // when_opcode, when, then the module's value
+                    continue;
+                case OPCODE.function2:
+                    yield* this.library();
+                    state.functions++;
+                    continue;
+                case OPCODE.functionPreGa:
+                    throw new RdbFormatError('it holds functions in the format of Redis 7.0 release candidates');
+                default: {
+                    const db = counts.get(state.db) ?? { db: state.db, keys: 0, expires: 0 };
+                    counts.set(state.db, db);
+                    yield* this.keyEntry(type, state.db, expireAt);
+                    db.keys++;
+                    if (expireAt !== undefined)
+                        db.expires++;
+                    expireAt = undefined;
+                }
+            }
+        }
+    }
+    *keyEntry(type, db, expireAt) {
+        const key = yield* this.string();
+        if (!this.handlers.entry) {
+            yield* this.value(type);
+            return;
+        }
+        const value = yield* this.captured(type);
+        this.handlers.entry({ db, key, value, ...(expireAt === undefined ? {} : { expireAt }) });
+    }
+    /** The value's type byte and bytes, copied as they pass. */
+    *captured(type) {
+        this.capture = [Buffer.of(type)];
+        try {
+            yield* this.value(type);
+            return Buffer.concat(this.capture);
+        }
+        finally {
+            this.capture = undefined;
+        }
+    }
+    *library() {
+        if (!this.handlers.library) {
+            yield* this.skipString();
+            return;
+        }
+        this.capture = [Buffer.of(OPCODE.function2)];
+        try {
+            yield* this.skipString();
+            this.handlers.library(Buffer.concat(this.capture));
+        }
+        finally {
+            this.capture = undefined;
+        }
+    }
+    *checksum(version) {
+        if (version < 5)
+            return false;
+        const expected = this.crc.bytes();
+        const stored = yield* this.bytes(8);
+        if (stored.every((byte) => byte === 0))
+            return false;
+        if (!stored.equals(expected)) {
+            throw new RdbFormatError(`its checksum does not match its bytes (stored ${stored.toString('hex')}, computed ${expected.toString('hex')})`);
+        }
+        return true;
+    }
+    /** Skips one value of RDB type `type` (rdbLoadObject's layouts). */
+    *value(type) {
+        switch (type) {
+            case 0: // string
+                return yield* this.skipString();
+            case 1: // list
+            case 2: // set
+            case 14: // quicklist of ziplists
+                return yield* this.repeat(1, () => this.skipString());
+            case 3: // sorted set, scores as text
+                return yield* this.repeat(1, () => this.pairWith(() => this.textDouble()));
+            case 4: // hash
+                return yield* this.repeat(2, () => this.skipString());
+            case 5: // sorted set, binary scores
+                return yield* this.repeat(1, () => this.pairWith(() => this.skip(8)));
+            case 7: // module value, self-describing
+                yield* this.length();
+                return yield* this.moduleValue(0);
+            case 9: // zipmap, ziplists, intset and listpacks: one blob each
+            case 10:
+            case 11:
+            case 12:
+            case 13:
+            case 16:
+            case 17:
+            case 20:
+            case 23:
+                return yield* this.skipString();
+            case 25: // hash listpack with field expiry: its earliest expiry, then the listpack
+                yield* this.skip(8);
+                return yield* this.skipString();
+            case 18: // quicklist 2: a container kind before each node
+                return yield* this.repeat(1, () => this.lengthThen(() => this.skipString()));
+            case 15:
+            case 19:
+            case 21:
+                return yield* this.stream(type);
+            case 22: // hash with field expiry (7.4 release candidates): ttl, field, value
+                return yield* this.repeat(1, () => this.hashFieldWithTtl());
+            case 24: // hash with field expiry: earliest expiry, then ttl, field, value
+                yield* this.skip(8);
+                return yield* this.repeat(1, () => this.hashFieldWithTtl());
+            case 6:
+                throw new RdbFormatError('it holds a module value in the format of Redis 4.0 release candidates');
+            default:
+                throw new RdbFormatError(`unknown value type ${type}`);
+        }
+    }
+    *stream(type) {
+        yield* this.repeat(2, () => this.skipString()); // listpacks: master id, listpack
+        const ids = type >= 19 ? 8 : 3; // length, last id; then first id, max deleted id, entries added
+        for (let index = 0; index < ids; index++)
+            yield* this.length();
+        const groups = yield* this.length();
+        for (let group = 0; group < groups; group++) {
+            yield* this.skipString(); // name
+            for (let index = 0; index < (type >= 19 ? 3 : 2); index++)
+                yield* this.length();
+            const pending = yield* this.length();
+            for (let entry = 0; entry < pending; entry++) {
+                yield* this.skip(16 + 8); // id, delivery time
+                yield* this.length(); // delivery count
+            }
+            const consumers = yield* this.length();
+            for (let consumer = 0; consumer < consumers; consumer++) {
+                yield* this.skipString();
+                yield* this.skip(type >= 21 ? 16 : 8); // seen time (and active time)
+                const owned = yield* this.length();
+                yield* this.skip(owned * 16);
+            }
+        }
+    }
+    *hashFieldWithTtl() {
+        yield* this.length();
+        yield* this.skipString();
+        yield* this.skipString();
+    }
+    /** A module's value: typed items until its end marker; `items` leading items come untyped. */
+    *moduleValue(untyped) {
+        for (let index = 0; index < untyped; index++)
+            yield* this.length();
+        for (;;) {
+            const opcode = yield* this.length();
+            switch (opcode) {
+                case MODULE_OPCODE.eof:
+                    return;
+                case MODULE_OPCODE.sint:
+                case MODULE_OPCODE.uint:
+                    yield* this.length();
+                    break;
+                case MODULE_OPCODE.float:
+                    yield* this.skip(4);
+                    break;
+                case MODULE_OPCODE.double:
+                    yield* this.skip(8);
+                    break;
+                case MODULE_OPCODE.string:
+                    yield* this.skipString();
+                    break;
+                default:
+                    throw new RdbFormatError(`unknown module value opcode ${opcode}`);
+            }
+        }
+    }
+    /** A count, then `per` items of `item` for each. */
+    *repeat(per, item) {
+        const count = yield* this.length();
+        for (let index = 0; index < count * per; index++)
+            yield* item();
+    }
+    *pairWith(score) {
+        yield* this.skipString();
+        yield* score();
+    }
+    *lengthThen(item) {
+        yield* this.length();
+        yield* item();
+    }
+    /** A score written as text: its length, or 253-255 for NaN and the infinities. */
+    *textDouble() {
+        const length = yield* this.byte();
+        if (length < 253)
+            yield* this.skip(length);
+    }
+    *byte() {
+        return (yield { take: 1 })[0];
+    }
+    *bytes(count) {
+        return (yield { take: count });
+    }
+    *skip(count) {
+        if (count > 0)
+            yield { skip: count };
+    }
+    /** A length (rdbLoadLen); an encoded string's marker is not a length here. */
+    *length() {
+        const { length, encoding } = yield* this.lengthOrEncoding();
+        if (encoding !== undefined)
+            throw new RdbFormatError('a string encoding where a length belongs');
+        return length;
+    }
+    *lengthOrEncoding() {
+        const first = yield* this.byte();
+        switch (first >> 6) {
+            case 0:
+                return { length: first & 0x3f };
+            case 1:
+                return { length: ((first & 0x3f) << 8) | (yield* this.byte()) };
+            case 3:
+                return { length: 0, encoding: first & 0x3f };
+        }
+        if (first === 0x80)
+            return { length: (yield* this.bytes(4)).readUInt32BE() };
+        if (first === 0x81) {
+            const length = (yield* this.bytes(8)).readBigUInt64BE();
+            if (length > BigInt(Number.MAX_SAFE_INTEGER))
+                throw new RdbFormatError('a length beyond 2^53');
+            return { length: Number(length) };
+        }
+        throw new RdbFormatError(`unknown length encoding 0x${first.toString(16)}`);
+    }
+    /** A string's bytes, decoded: integers as their decimal text, LZF expanded. */
+    *string() {
+        const { length, encoding } = yield* this.lengthOrEncoding();
+        switch (encoding) {
+            case undefined:
+                return yield* this.bytes(length);
+            case 0:
+                return Buffer.from(String((yield* this.bytes(1)).readInt8()));
+            case 1:
+                return Buffer.from(String((yield* this.bytes(2)).readInt16LE()));
+            case 2:
+                return Buffer.from(String((yield* this.bytes(4)).readInt32LE()));
+            case 3: {
+                const compressed = yield* this.length();
+                const plain = yield* this.length();
+                return lzfDecompress(yield* this.bytes(compressed), plain);
+            }
+            default:
+                throw new RdbFormatError(`unknown string encoding ${encoding}`);
+        }
+    }
+    *skipString() {
+        const { length, encoding } = yield* this.lengthOrEncoding();
+        switch (encoding) {
+            case undefined:
+                return yield* this.skip(length);
+            case 0:
+            case 1:
+                return yield* this.skip(encoding + 1);
+            case 2:
+                return yield* this.skip(4);
+            case 3: {
+                const compressed = yield* this.length();
+                yield* this.length();
+                return yield* this.skip(compressed);
+            }
+            default:
+                throw new RdbFormatError(`unknown string encoding ${encoding}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/redis/rdb-stream.ts
+/** A stored snapshot read as it passes on to where it goes (a check, a file). */
+
+
+/** The same bytes, each read by `reader` on its way: a flaw errors the stream. */
+function readWhilePassing(reader) {
+    return new external_node_stream_.Transform({
+        transform(chunk, _encoding, done) {
+            try {
+                reader.feed(chunk);
+                done(null, chunk);
+            }
+            catch (error) {
+                done(error);
+            }
+        },
+    });
+}
+/** What a stored snapshot holds; its object must end exactly where the snapshot does. */
+function storedSummary(reader) {
+    const summary = reader.end();
+    if (reader.trailing.length > 0) {
+        throw new RdbFormatError('the backup holds bytes after its RDB snapshot ends');
+    }
+    return summary;
+}
+
+;// CONCATENATED MODULE: ./src/redis/check-rdb.ts
+/**
+ * `redis-check-rdb`, Redis's own check of an RDB snapshot's structure and checksum, on a snapshot
+ * that streams from the store. It reads only a file by name, and Node's pipes to a program are
+ * sockets, which /dev/stdin cannot open; so the bytes go through a named pipe (a FIFO) in a
+ * private temporary folder: nothing of the snapshot is ever on disk. The same stream passes the
+ * RDB reader, for the key counts the manifest is compared with.
+ */
+
+
+
+
+
+
+
+
+
+
+/** Runs redis-check-rdb on the snapshot; its verdict first, then the reader's figures. */
+async function checkRdb(program, archive) {
+    const reader = new RdbReader();
+    await throughFifo(program, (0,external_node_stream_.pipeline)(archive, readWhilePassing(reader), () => undefined));
+    return storedSummary(reader);
+}
+/**
+ * Whether `program` reads RDB version `version`: asked of the program itself, with an empty
+ * snapshot of that version, before anything is downloaded. Redis writes its format's version
+ * and reads no newer one.
+ */
+async function readsRdbVersion(program, version) {
+    const empty = Buffer.concat([
+        Buffer.from(`REDIS${String(version).padStart(4, '0')}`, 'latin1'),
+        Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0]), // the end, and a zero (unchecked) checksum
+    ]);
+    try {
+        await throughFifo(program, external_node_stream_.Readable.from([empty]));
+        return true;
+    }
+    catch (error) {
+        if (error instanceof NewerRdbError)
+            return false;
+        throw error;
+    }
+}
+/** The program reads RDB versions up to its own, and this snapshot is newer. */
+class NewerRdbError extends errors/* UnreadableArchiveError */.sU {
+}
+async function throughFifo(program, bytes) {
+    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-action-rdb-'));
+    try {
+        const fifo = external_node_path_default().join(dir, 'snapshot.rdb');
+        await makeFifo(fifo);
+        const { child, exit } = start(program, [fifo], helperEnv());
+        let stdout = '';
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (text) => (stdout = (stdout + text).slice(-4000)));
+        const written = writeInto(fifo, bytes, exit);
+        const [sent, ended] = await Promise.allSettled([written, exit]);
+        if (ended.status === 'rejected')
+            throw new Error(`redis-check-rdb could not run: ${String(ended.reason)}`);
+        // Bytes that stopped coming (a flaw the reader found, a broken download) end the checker's
+        // input early: its "Unexpected EOF" follows from that cause, which is told instead. Only a
+        // checker that closed its input first (EPIPE) has the finding.
+        if (sent.status === 'rejected' && !closedByChecker(sent.reason))
+            throw sent.reason;
+        if (ended.value.code !== 0)
+            throw verdict(stdout, ended.value.code);
+        if (sent.status === 'rejected')
+            throw sent.reason;
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+}
+/**
+ * Opening a FIFO to write waits for its reader; a checker that ends before it opens the FIFO
+ * would leave that wait hanging, so its end opens the other side once to release it.
+ */
+async function writeInto(fifo, bytes, exit) {
+    let opened = false;
+    void exit.finally(() => {
+        if (opened)
+            return;
+        try {
+            (0,external_node_fs_.closeSync)((0,external_node_fs_.openSync)(fifo, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK));
+        }
+        catch {
+            // Already gone: nothing waits.
+        }
+    });
+    const handle = await (0,promises_.open)(fifo, external_node_fs_.constants.O_WRONLY);
+    opened = true;
+    // The stream closes the handle when it ends or fails.
+    await (0,external_node_stream_promises_.pipeline)(bytes, handle.createWriteStream());
+}
+function closedByChecker(error) {
+    return error?.code === 'EPIPE';
+}
+async function makeFifo(file) {
+    const mkfifo = await onPath('mkfifo');
+    if (!mkfifo)
+        throw new Error('mkfifo was not found on PATH (coreutils)');
+    const { exit } = start({ path: mkfifo }, ['-m', '600', file], helperEnv());
+    await succeeded('mkfifo', exit);
+}
+/** redis-check-rdb's finding, as one line. */
+function verdict(stdout, code) {
+    const lines = stdout.split('\n');
+    const at = lines.findIndex((line) => line.includes('RDB ERROR DETECTED'));
+    const finding = (at >= 0 ? lines[at + 1] : lines.at(-1))?.trim() ?? `exit code ${code}`;
+    const newer = /Can't handle RDB format version (\d+)/.exec(finding);
+    if (newer)
+        return new NewerRdbError(`redis-check-rdb ${finding.replace(/^\[offset \d+\] /, '')}`);
+    return new errors/* UnreadableArchiveError */.sU(`redis-check-rdb found the snapshot damaged: ${finding}`);
+}
+
+;// CONCATENATED MODULE: ./src/redis/connection.ts
+/**
+ * A connection to a Redis (the source, a restore's target, a scratch server) through the official
+ * client, made from the one parsed `redis-url`: the same host, user, password and TLS files that
+ * redis-cli gets. Replies stay as bytes: keys and DUMP payloads are binary.
+ */
+
+
+const CONNECT_TIMEOUT_MS = 10_000;
+async function connectRedis(target, what) {
+    // Loaded when a Redis is first reached: the client is as large as the rest of the bundle, and
+    // no other run should pay for parsing it at start-up.
+    const { createClient, RESP_TYPES } = await __webpack_require__.e(/* import() */ 488).then(__webpack_require__.t.bind(__webpack_require__, 90488, 23));
+    const client = createClient({
+        socket: {
+            ...socketOptions(target),
+            connectTimeout: CONNECT_TIMEOUT_MS,
+            reconnectStrategy: false,
+        },
+        ...('host' in target && target.user !== undefined ? { username: target.user } : {}),
+        ...('host' in target && target.password !== undefined ? { password: target.password } : {}),
+    }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+    // Errors reach the caller through each call; the event would otherwise end the process.
+    client.on('error', () => undefined);
+    try {
+        await client.connect();
+    }
+    catch (error) {
+        client.destroy();
+        throw new Error(`cannot reach ${what}: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error });
+    }
+    return {
+        call: (args) => client.sendCommand(args),
+        close: async () => {
+            await client.close().catch(() => client.destroy());
+        },
+    };
+}
+function socketOptions(target) {
+    if (!('host' in target))
+        return { path: target.path };
+    const { tls } = target;
+    if (!tls)
+        return { host: target.host, port: target.port };
+    const file = (name) => (name === undefined ? undefined : (0,external_node_fs_.readFileSync)(name));
+    return {
+        host: target.host,
+        port: target.port,
+        tls: true,
+        servername: tls.sni ?? target.host,
+        rejectUnauthorized: !tls.insecure,
+        ...(tls.cacert ? { ca: file(tls.cacert) } : {}),
+        ...(tls.cert ? { cert: file(tls.cert), key: file(tls.key) } : {}),
+    };
+}
+/** A reply as text: INFO's sections, a status, a version. */
+function replyText(reply) {
+    if (Buffer.isBuffer(reply))
+        return reply.toString('utf8');
+    return String(reply);
+}
+/** `INFO <section>` as its `name:value` pairs. */
+async function info(connection, section) {
+    const text = replyText(await connection.call(['INFO', section]));
+    const fields = new Map();
+    for (const line of text.split(/\r?\n/)) {
+        const colon = line.indexOf(':');
+        if (colon > 0 && !line.startsWith('#'))
+            fields.set(line.slice(0, colon), line.slice(colon + 1));
+    }
+    return fields;
+}
+/** Keys per logical database, from `INFO keyspace` (`db0:keys=3,expires=1,avg_ttl=0`). */
+async function keyspace(connection) {
+    const counts = new Map();
+    for (const [name, value] of await info(connection, 'keyspace')) {
+        const db = /^db(\d+)$/.exec(name)?.[1];
+        const keys = /(?:^|,)keys=(\d+)/.exec(value)?.[1];
+        if (db !== undefined && keys !== undefined)
+            counts.set(Number(db), Number(keys));
+    }
+    return counts;
+}
+/** Runs `work` on a connection that is closed afterwards, pass or fail. */
+async function withRedis(target, what, work) {
+    const connection = await connectRedis(target, what);
+    try {
+        return await work(connection);
+    }
+    finally {
+        await connection.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/redis/programs.ts
+/**
+ * redis-cli, redis-check-rdb and redis-server, found on PATH with their versions, and how
+ * redis-cli reaches a server: host, port, user and TLS options as arguments, the password only in
+ * its environment (REDISCLI_AUTH), which no other user can read in the process list.
+ */
+
+
+
+const programs_run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+async function findRedisProgram(name) {
+    const file = await onPath(name);
+    if (!file) {
+        throw new Error(`${name} was not found on PATH; install Redis's tools (Debian and Ubuntu: apt-get install redis-tools${name === 'redis-server' ? ' redis-server' : ''})`);
+    }
+    let stdout;
+    try {
+        ({ stdout } = await programs_run(file, ['--version'], { env: helperEnv() }));
+    }
+    catch (error) {
+        throw new Error(`${file} --version failed: ${error.message}`);
+    }
+    const match = /(?:v=|\s)(\d+)\.(\d+)\.(\d+)/.exec(stdout);
+    if (!match)
+        throw new Error(`cannot read the version of ${file} from "${stdout.trim()}"`);
+    return { path: file, version: `${match[1]}.${match[2]}.${match[3]}`, major: Number(match[1]) };
+}
+/** redis-cli's arguments that reach `target` (the password is not among them). */
+function cliConnectionArgs(target) {
+    const args = ['-h', target.host, '-p', String(target.port), '--no-auth-warning'];
+    if (target.user !== undefined)
+        args.push('--user', target.user);
+    const { tls } = target;
+    if (tls) {
+        args.push('--tls');
+        if (tls.cacert)
+            args.push('--cacert', tls.cacert);
+        if (tls.cert && tls.key)
+            args.push('--cert', tls.cert, '--key', tls.key);
+        if (tls.sni)
+            args.push('--sni', tls.sni);
+        if (tls.insecure)
+            args.push('--insecure');
+    }
+    return args;
+}
+/** redis-cli's environment: the helpers' few variables, and the password. */
+function cliEnv(target) {
+    const env = helperEnv();
+    if (target.password !== undefined)
+        env.REDISCLI_AUTH = target.password;
+    return env;
+}
+
+;// CONCATENATED MODULE: ./src/redis/snapshot.ts
+/**
+ * A Redis server's snapshot as a backup's bytes: `redis-cli --rdb -` asks the server for the RDB
+ * it sends a new replica (SYNC), and writes it to its stdout as it arrives. Every byte passes the
+ * RDB reader on its way to the store, which counts each logical database's keys, checks the
+ * snapshot's own checksum, and keeps only the snapshot: the end mark that redis-cli writes after
+ * a diskless transfer is not part of it.
+ */
+
+
+
+
+/** What redis-cli appends after a diskless transfer: the 40 hex digits that mark its end. */
+const END_MARK = /^[0-9a-f]{40}$/;
+function openSnapshot(cli, target) {
+    const { child, exit } = start(cli, [...cliConnectionArgs(target), '--rdb', '-'], cliEnv(target));
+    const reader = new RdbReader();
+    let summary = () => undefined;
+    const read = new Promise((resolve) => (summary = resolve));
+    const output = new external_node_stream_.Transform({
+        transform(chunk, _encoding, done) {
+            try {
+                const belongs = reader.feed(chunk);
+                done(null, belongs === chunk.length ? chunk : chunk.subarray(0, belongs));
+            }
+            catch (error) {
+                done(error);
+            }
+        },
+        flush(done) {
+            exit.then((ended) => {
+                try {
+                    if (ended.code !== 0)
+                        throw new Error(cliFailure(target, ended, reader.offset));
+                    summary(wholeSnapshot(reader));
+                    done();
+                }
+                catch (error) {
+                    done(error);
+                }
+            }, (error) => done(new Error(`redis-cli could not run: ${error.message}`)));
+        },
+    });
+    child.stdout.on('error', (error) => output.destroy(error));
+    child.stdout.pipe(output);
+    let failed = () => undefined;
+    const failure = new Promise((_, reject) => (failed = reject));
+    failure.catch(() => undefined);
+    output.on('error', failed);
+    return {
+        output,
+        async finished() {
+            const { version, databases, redisVersion } = await Promise.race([read, failure]);
+            return { rdb: { version, databases, ...(redisVersion ? { redisVersion } : {}) } };
+        },
+        close: async () => {
+            stopIfRunning(child);
+            await exit.catch(() => undefined);
+        },
+    };
+}
+/** The snapshot ended whole, and nothing but redis-cli's end mark came after it. */
+function wholeSnapshot(reader) {
+    const summary = reader.end();
+    const after = Buffer.concat(reader.trailing).toString('latin1');
+    if (after !== '' && !END_MARK.test(after)) {
+        throw new RdbFormatError(`${after.length} unexpected bytes follow the snapshot's end`);
+    }
+    return summary;
+}
+/** redis-cli's failure in one line, with what to do where the cause is known. */
+function cliFailure(target, ended, received) {
+    const { stderr } = ended;
+    const broke = /I\/O Error reading RDB payload[^\n]*/.exec(stderr)?.[0];
+    if (broke) {
+        return `the snapshot from ${target.display} broke off after ${received} bytes (redis-cli: ${broke})`;
+    }
+    if (/SYNC with master failed: -ERR unknown command/i.test(stderr)) {
+        return `${target.display} refuses SYNC, the command a replica (and redis-cli --rdb) reads a snapshot with: managed services (ElastiCache, MemoryDB, Memorystore, Azure Cache for Redis, Upstash) disable it; use the provider's own snapshot export there (docs/redis.md)`;
+    }
+    if (/SYNC with master failed: -NOPERM/i.test(stderr)) {
+        return `${target.display}: the user${target.user === undefined ? '' : ` ${target.user}`} may not run SYNC; grant it +sync +psync +replconf +info +ping (ACL SETUSER), or back up with a user that may`;
+    }
+    return failureLine('redis-cli --rdb', ended);
+}
+
+;// CONCATENATED MODULE: ./src/kinds/redis/figures.ts
+/** A Redis backup's figures: what its manifest records against what a snapshot holds. */
+
+/** One line naming the first difference, or undefined when the snapshot is the one recorded. */
+function countsMismatch(recorded, found) {
+    if (found.version !== recorded.version) {
+        return `the snapshot is RDB version ${found.version}, but its manifest records ${recorded.version}`;
+    }
+    const line = (databases) => databases.map(({ db, keys, expires }) => `db${db} ${keys}/${expires}`).join(', ') || 'no keys';
+    if (line(found.databases) !== line(recorded.databases)) {
+        return `the snapshot holds ${line(found.databases)} (keys/expiring), but its manifest records ${line(recorded.databases)}`;
+    }
+    return undefined;
+}
+function totalKeys(rdb) {
+    return rdb.databases.reduce((sum, database) => sum + database.keys, 0);
+}
+/** `613 keys in 3 databases` */
+function keysLine(rdb) {
+    const databases = rdb.databases.length;
+    return `${(0,format/* formatCount */.B4)(totalKeys(rdb))} keys in ${databases} database${databases === 1 ? '' : 's'}`;
+}
+function figures_serverFact(manifest) {
+    const server = manifest.source.serverVersion ?? '?';
+    return [
+        'Server',
+        `Redis ${server}, RDB version ${manifest.rdb.version}, ${manifest.dump?.program ?? 'redis-cli'} ${manifest.dump?.version ?? '?'}`,
+    ];
+}
+function databasesTable(rdb) {
+    return {
+        title: 'Keys per database',
+        header: ['database', 'keys', 'expiring'],
+        rows: rdb.databases.map(({ db, keys, expires }) => [
+            `db${db}`,
+            (0,format/* formatCount */.B4)(keys),
+            (0,format/* formatCount */.B4)(expires),
+        ]),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/redis/replay.ts
+/**
+ * A snapshot written into a live Redis, key by key, as RESTORE commands: each key's value bytes
+ * in the RDB are exactly a DUMP payload's body, so the payload is made from the snapshot itself
+ * (its bytes, the snapshot's RDB version, and a CRC-64), with the key's expiry as an absolute
+ * time. Nothing is decoded or re-encoded, the target needs only the ordinary commands that
+ * managed services allow, and it takes the payload if it reads the snapshot's RDB version.
+ * Function libraries go the same way through FUNCTION RESTORE.
+ *
+ * Commands go out in batches (a few thousand keys or a few megabytes), each awaited before the
+ * next is read from the file: memory stays bounded whatever the snapshot's size.
+ */
+
+
+
+
+const BATCH_KEYS = 2000;
+const BATCH_BYTES = 8 << 20;
+/** A DUMP payload: the value's bytes, the RDB version (2 bytes), their CRC-64 (8 bytes). */
+function dumpPayload(value, rdbVersion) {
+    const footer = Buffer.alloc(2);
+    footer.writeUInt16LE(rdbVersion);
+    const body = Buffer.concat([value, footer]);
+    return Buffer.concat([body, new Crc64().update(body).bytes()]);
+}
+async function replaySnapshot(file, target, options) {
+    const pending = [];
+    const libraries = [];
+    const reader = new RdbReader({
+        entry: (entry) => pending.push(entry),
+        library: (raw) => libraries.push(raw),
+    });
+    const batch = new Batch(target);
+    for await (const chunk of (0,external_node_fs_.createReadStream)(file, { signal: options.signal })) {
+        reader.feed(chunk);
+        for (const entry of pending.splice(0))
+            await batch.add(entry, reader.version);
+    }
+    const summary = reader.end();
+    await batch.flush();
+    if (libraries.length > 0) {
+        const payload = dumpPayload(Buffer.concat(libraries), summary.version);
+        await target
+            .call(['FUNCTION', 'RESTORE', payload, options.replaceFunctions ? 'REPLACE' : 'APPEND'])
+            .catch((error) => {
+            throw new Error(`FUNCTION RESTORE of ${libraries.length} librar(ies) failed: ${(0,errors/* errorMessage */.gJ)(error)}`);
+        });
+    }
+    return { summary, replayed: { keys: batch.sent, libraries: libraries.length } };
+}
+/** RESTORE commands in flight together, on the database each key belongs to. */
+class Batch {
+    target;
+    calls = [];
+    bytes = 0;
+    db = 0;
+    sent = 0;
+    constructor(target) {
+        this.target = target;
+    }
+    async add(entry, version) {
+        if (entry.db !== this.db) {
+            await this.flush();
+            await this.target.call(['SELECT', String(entry.db)]);
+            this.db = entry.db;
+        }
+        const args = [
+            'RESTORE',
+            entry.key,
+            String(entry.expireAt ?? 0),
+            dumpPayload(entry.value, version),
+        ];
+        if (entry.expireAt !== undefined)
+            args.push('ABSTTL');
+        this.calls.push(this.target.call(args).catch((error) => {
+            throw new Error(restoreFailure(entry, (0,errors/* errorMessage */.gJ)(error)));
+        }));
+        this.bytes += entry.value.length;
+        if (this.calls.length >= BATCH_KEYS || this.bytes >= BATCH_BYTES)
+            await this.flush();
+    }
+    async flush() {
+        const calls = this.calls;
+        this.calls = [];
+        this.bytes = 0;
+        const results = await Promise.allSettled(calls);
+        const failed = results.find((result) => result.status === 'rejected');
+        if (failed)
+            throw failed.reason;
+        this.sent += calls.length;
+    }
+}
+function restoreFailure(entry, message) {
+    const key = printable(entry.key);
+    if (/BUSYKEY/.test(message)) {
+        return `db${entry.db} key ${key} already exists in the target (written there since the check?): ${message}`;
+    }
+    if (/payload version or checksum/i.test(message)) {
+        return `the target refuses db${entry.db} key ${key}: it reads an older RDB format than this backup's (restore into a Redis at least as new as the one backed up): ${message}`;
+    }
+    return `RESTORE of db${entry.db} key ${key} failed: ${message}`;
+}
+/** A key for a message: as text when it is printable, else its first bytes in hex. */
+function printable(key) {
+    const text = key.toString('utf8');
+    if (/^[\x20-\x7e]{1,80}$/.test(text))
+        return JSON.stringify(text);
+    return `0x${key.subarray(0, 32).toString('hex')}${key.length > 32 ? '…' : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/kinds/redis/compare.ts
+/**
+ * Key counts after a restore against the snapshot's. A key with a time to live may have expired
+ * since the backup (Redis drops it as it loads or restores it), so each database must hold every
+ * key that does not expire, and at most every key: exact where the snapshot can say, and a loss
+ * of keys that never expire is always caught.
+ */
+
+function compareKeys(recorded, restored) {
+    const dbs = [...new Set([...recorded.databases.map(({ db }) => db), ...restored.keys()])].sort((a, b) => a - b);
+    const rows = dbs.map((db) => {
+        const { keys = 0, expires = 0 } = recorded.databases.find((one) => one.db === db) ?? {};
+        const found = restored.get(db) ?? 0;
+        const gone = keys - found;
+        const result = gone === 0
+            ? 'match'
+            : gone > 0 && gone <= expires
+                ? `match (${gone} expired since)`
+                : 'DIFFERS';
+        return { db, keys, expires, restored: found, result };
+    });
+    const differing = rows
+        .filter((row) => row.result === 'DIFFERS')
+        .map((row) => `db${row.db}: ${row.keys} keys in the snapshot (${row.expires} expiring), ${row.restored} restored`);
+    return { rows, differing };
+}
+function keysTable(comparison) {
+    return {
+        title: 'Keys per database',
+        header: ['database', 'in the snapshot', 'expiring', 'restored', 'result'],
+        rows: comparison.rows.map((row) => [
+            `db${row.db}`,
+            (0,format/* formatCount */.B4)(row.keys),
+            (0,format/* formatCount */.B4)(row.expires),
+            (0,format/* formatCount */.B4)(row.restored),
+            row.result,
+        ]),
+    };
+}
+function compare_differenceLine(differing) {
+    return `key counts differ from the backup's: ${differing.join('; ')}`;
+}
+
+;// CONCATENATED MODULE: ./src/kinds/redis/snapshot-file.ts
+/**
+ * The backup's snapshot as one file in a private temporary folder, for what needs a file (a
+ * scratch redis-server loads one; a restore reads its keys twice: checked, then written): every
+ * stored byte checked against the manifest, the snapshot's own checksum and structure checked,
+ * and its key counts compared with the manifest's, before anything is done with it. The folder
+ * is removed at the end, pass or fail.
+ */
+
+
+
+
+
+
+
+
+
+
+
+const snapshot_file_DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
+async function withSnapshotFile(ctx, manifest, keys, phases, work) {
+    // mkdtemp makes the folder private (0700): the snapshot in it is decrypted.
+    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(ctx.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'backup-action-redis-'));
+    try {
+        const file = external_node_path_default().join(dir, 'dump.rdb');
+        const summary = await phases
+            .time(snapshot_file_DOWNLOAD_PHASE, () => readObject(ctx.store, manifest.object, manifest, keys, (archive) => save(archive, file), ctx.signal))
+            .catch((error) => {
+            const needed = ` for the snapshot (${(0,format/* formatBytes */.z3)(manifest.object.size)} as stored, more once decompressed); point TMPDIR (or RUNNER_TEMP) at a larger disk`;
+            throw (0,errors/* diskFullError */.vB)(error, dir, needed) ?? error;
+        });
+        const mismatch = countsMismatch(manifest.rdb, summary);
+        if (mismatch)
+            throw new Error(mismatch);
+        return await work({ dir, file, summary });
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+}
+async function save(archive, file) {
+    const reader = new RdbReader();
+    await (0,external_node_stream_promises_.pipeline)(archive, readWhilePassing(reader), (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 }));
+    return storedSummary(reader);
+}
+
+;// CONCATENATED MODULE: ./src/kinds/redis/restore.ts
+/**
+ * restore of a Redis backup into the Redis of `redis-url`, guarded by `confirm` (its host:port).
+ * A target that holds keys is refused unless `clean`, which flushes it (FLUSHALL) first.
+ *
+ * What it cannot do atomically: Redis has no way to swap a whole dataset in (SWAPDB swaps one
+ * logical database with another of the same server, which a restore cannot fill unseen), so keys
+ * arrive one by one (RESTORE, redis/replay.ts) and clients see the target partly restored until
+ * the end; with `clean`, the old keys are gone from the flush on. So everything that can fail is
+ * checked first: the target (reachable, a primary, not a cluster, empty or clean), then every
+ * byte of the backup and its snapshot's own checksum and key counts, in a local file; only then
+ * is the target flushed and written.
+ */
+
+
+
+
+
+
+async function restoreRedisBackup(manifest, settings, ctx, phases) {
+    const target = settings.redis;
+    const state = await withRedis(target, target.display, restore_inspectTarget);
+    const held = [...state.keys].filter(([, keys]) => keys > 0);
+    if (held.length > 0 && !settings.clean) {
+        throw new Error(`the target ${target.display} holds ${held.map(([db, keys]) => `${(0,format/* formatCount */.B4)(keys)} keys in db${db}`).join(', ')}; set clean: true to flush it (FLUSHALL) and restore the backup in its place`);
+    }
+    const restore = {
+        manifest,
+        target,
+        state,
+        clean: settings.clean,
+        stage: 'untouched',
+    };
+    return {
+        run: () => withSnapshotFile(ctx, manifest, settings.decryption, phases, ({ file }) => withRedis(target, target.display, async (connection) => {
+            if (settings.clean) {
+                await phases.time('flush the target (FLUSHALL)', () => connection.call(['FLUSHALL']));
+                restore.stage = 'flushed';
+            }
+            restore.stage = 'writing';
+            const { replayed } = await phases.time('restore (RESTORE each key)', () => replaySnapshot(file, connection, {
+                replaceFunctions: settings.clean,
+                signal: ctx.signal,
+            }));
+            restore.replayed = replayed;
+            restore.stage = 'restored';
+            await connection.call(['SELECT', '0']);
+            restore.comparison = compareKeys(manifest.rdb, await keyspace(connection));
+        })),
+        problems: () => restore.comparison?.differing.length ? [compare_differenceLine(restore.comparison.differing)] : [],
+        rows: () => restore_restoreRows(restore),
+    };
+}
+/** The target's version and keys; a replica or a cluster node is refused before anything. */
+async function restore_inspectTarget(connection) {
+    const server = await info(connection, 'server');
+    const replication = await info(connection, 'replication');
+    if (replication.get('role') === 'slave') {
+        throw new Error('the target is a replica, which takes no writes; restore into its primary');
+    }
+    if (server.get('redis_mode') === 'cluster') {
+        throw new Error('the target is a Redis Cluster node; a snapshot restores into a standalone Redis (docs/redis.md)');
+    }
+    return { version: server.get('redis_version') ?? '?', keys: await keyspace(connection) };
+}
+const STANDING = {
+    untouched: 'untouched',
+    flushed: 'flushed (clean: true), and the restore did not start: the target is empty',
+    writing: 'partly restored: the restore stopped after some keys were written',
+    restored: 'restored',
+};
+function restore_restoreRows(restore) {
+    const { manifest, target, state, comparison, replayed } = restore;
+    const restored = comparison?.rows.reduce((sum, row) => sum + row.restored, 0);
+    const before = [...state.keys.values()].reduce((sum, keys) => sum + keys, 0);
+    return {
+        done: `restored into ${target.display}`,
+        summary: restored === undefined
+            ? 'not counted: the restore did not finish'
+            : `${(0,format/* formatCount */.B4)(restored)} keys of the snapshot's ${keysLine(manifest.rdb)}`,
+        outputs: { 'restored-keys': restored ?? 0 },
+        facts: [
+            figures_serverFact(manifest),
+            ['Target', `${target.display} (Redis ${state.version})`],
+            ['Target now', STANDING[restore.stage]],
+            [
+                'Flushed first',
+                restore.clean
+                    ? `yes (clean: true; ${(0,format/* formatCount */.B4)(before)} keys were there)`
+                    : 'no (the target was empty)',
+            ],
+            [
+                'Atomic',
+                'no: keys arrived one by one (RESTORE); clients could see the target partly restored',
+            ],
+            ['Functions', replayed ? `${replayed.libraries} librar(ies) restored` : 'not restored'],
+        ],
+        tables: comparison ? [keysTable(comparison)] : [],
+        details: { target: target.display, targetNow: restore.stage, comparison, replayed },
+    };
+}
+
+// EXTERNAL MODULE: external "node:timers/promises"
+var external_node_timers_promises_ = __webpack_require__(58500);
+;// CONCATENATED MODULE: ./src/redis/scratch.ts
+/**
+ * A scratch redis-server on a snapshot: its own folder (the snapshot, its log and its socket), a
+ * Unix socket instead of a port (nothing to collide with, and nothing else on the machine can
+ * reach it through the folder's 0700), no saving, no persistence. It is stopped, and the caller
+ * removes the folder, pass, fail or cancel; a cancelled run stops it with every other program it
+ * started (process/signals.ts), and it dies with this process (setpriv's parent-death signal).
+ */
+
+
+
+
+
+
+/** Redis's default number of logical databases; a snapshot that uses more gets as many. */
+const DEFAULT_DATABASES = 16;
+async function startScratchRedis(server, dir, file, highestDb, signal) {
+    const socket = external_node_path_default().join(dir, 'redis.sock');
+    const log = external_node_path_default().join(dir, 'redis.log');
+    const args = [
+        '--port',
+        '0',
+        '--unixsocket',
+        socket,
+        '--unixsocketperm',
+        '700',
+        '--dir',
+        dir,
+        '--dbfilename',
+        external_node_path_default().basename(file),
+        '--logfile',
+        log,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--databases',
+        String(Math.max(DEFAULT_DATABASES, highestDb + 1)),
+    ];
+    const { child, exit } = start(server, args, helperEnv());
+    let ended;
+    void exit.then((value) => (ended = value), () => undefined);
+    const stop = async () => {
+        stopIfRunning(child);
+        await exit.catch(() => undefined);
+    };
+    try {
+        for (;;) {
+            if (signal.aborted)
+                throw new errors/* CancelledError */.cc();
+            if (ended)
+                throw new Error(`redis-server stopped while loading the snapshot: ${await logTail(log, ended)}`);
+            const connection = await ready(socket);
+            if (connection)
+                return {
+                    connection,
+                    stop: async () => {
+                        await connection.close();
+                        await stop();
+                    },
+                };
+            await (0,external_node_timers_promises_.setTimeout)(100);
+        }
+    }
+    catch (error) {
+        await stop();
+        throw error;
+    }
+}
+/** A connection once the server answers (not LOADING), else undefined. */
+async function ready(socket) {
+    let connection;
+    try {
+        connection = await connectRedis({ path: socket }, 'the scratch redis-server');
+        await connection.call(['PING']);
+        return connection;
+    }
+    catch {
+        await connection?.close();
+        return undefined;
+    }
+}
+/** The lines of the server's log that say why it stopped. */
+async function logTail(log, ended) {
+    const text = await (0,promises_.readFile)(log, 'utf8').catch(() => '');
+    const lines = text
+        .split('\n')
+        .map((line) => line.replace(/^\d+:[A-Z] [^*#.-]*[*#.-] /, '').trim())
+        .filter((line) => line !== '');
+    const telling = lines.filter((line) => /error|can't|cannot|wrong|fatal|short read|bad|fail/i.test(line));
+    return (telling.length > 0 ? telling : lines).slice(-2).join(' | ') || `exit code ${ended.code}`;
+}
+
+;// CONCATENATED MODULE: ./src/kinds/redis/restore-test.ts
+/**
+ * restore-test of a Redis backup: the snapshot, checked, in a private folder; a scratch
+ * redis-server loads it (redis/scratch.ts); each database's keys are compared with the manifest
+ * and the checks run; the server is stopped and the folder removed, pass, fail or cancel.
+ *
+ * Checks name a logical database (`db3: …`; without one, db0): `keys >= N` bounds its key count,
+ * `exists KEY` needs a key (the rest of the line, or a JSON string for any other bytes).
+ */
+
+
+
+
+
+
+
+
+
+
+
+const redisChecks = {
+    forms: ['count', 'exists'],
+    refusal: (check) => `"${check.text}" is SQL; a Redis backup takes "dbN: keys >= N" and "dbN: exists KEY"`,
+};
+async function testRedisBackup(manifest, settings, ctx, phases) {
+    const planned = settings.checks.map(planCheck);
+    const server = await findRedisProgram('redis-server');
+    const test = { manifest, serverVersion: server.version, checks: [] };
+    const highestDb = Math.max(0, ...manifest.rdb.databases.map(({ db }) => db));
+    return {
+        run: () => withSnapshotFile(ctx, manifest, settings.decryption, phases, async ({ dir, file }) => {
+            ctx.log.info(`Loading the snapshot into a scratch redis-server ${server.version} in ${dir}`);
+            const scratch = await phases.time('load (redis-server)', () => startScratchRedis(server, dir, file, highestDb, ctx.signal));
+            try {
+                test.comparison = compareKeys(manifest.rdb, await keyspace(scratch.connection));
+                for (const one of planned)
+                    test.checks.push(await restore_test_runCheck(scratch.connection, one));
+            }
+            finally {
+                await scratch.stop();
+            }
+        }),
+        problems: () => problems(test),
+        rows: () => restore_test_testRows(test),
+    };
+}
+function planCheck(check) {
+    const db = check.database === undefined ? 0 : /^db(\d{1,5})$/.exec(check.database)?.[1];
+    if (db === undefined) {
+        throw new errors/* InputError */.dz('checks', `"${check.text}" names ${check.database}; a Redis check names its database as db0, db1, …`);
+    }
+    if (check.kind === 'count' &&
+        (check.table !== 'public.keys' || /public\.keys/.test(check.text))) {
+        throw new errors/* InputError */.dz('checks', `"${check.text}" counts a table; a Redis backup counts keys: "db0: keys >= N"`);
+    }
+    return { check, db: Number(db) };
+}
+async function restore_test_runCheck(connection, { check, db }) {
+    try {
+        await connection.call(['SELECT', String(db)]);
+        return check.kind === 'exists'
+            ? await keyExists(connection, check)
+            : await keyCount(connection, check);
+    }
+    catch (error) {
+        return { text: check.text, passed: false, value: `error: ${error.message}` };
+    }
+}
+async function keyExists(connection, check) {
+    const found = Number(await connection.call(['EXISTS', check.key])) === 1;
+    const key = printable(Buffer.from(check.key));
+    return { text: check.text, passed: found, value: found ? `${key} exists` : `${key} is missing` };
+}
+async function keyCount(connection, check) {
+    const found = Number(await connection.call(['DBSIZE']));
+    return {
+        text: check.text,
+        passed: checks_compare(found, check.operator, check.value),
+        value: String(found),
+    };
+}
+function problems({ comparison, checks }) {
+    const failed = checks.filter((check) => !check.passed);
+    return [
+        ...(comparison?.differing.length ? [compare_differenceLine(comparison.differing)] : []),
+        ...(failed.length > 0
+            ? [
+                `${failed.length} check(s) failed: ${failed.map((check) => `${check.text} (${check.value})`).join(', ')}`,
+            ]
+            : []),
+    ];
+}
+function restore_test_testRows(test) {
+    const { manifest, comparison, checks } = test;
+    const restored = comparison?.rows.reduce((sum, row) => sum + row.restored, 0);
+    const passed = checks.length > 0 ? `, ${checks.length} check(s) passed` : '';
+    return {
+        done: 'restored',
+        summary: restored === undefined
+            ? 'not counted: the restore did not finish'
+            : `${(0,format/* formatCount */.B4)(restored)} keys, ${comparison?.differing.length ? 'differing from' : 'matching'} the snapshot's ${keysLine(manifest.rdb)}${passed}`,
+        outputs: { 'restored-keys': restored ?? 0 },
+        facts: [
+            figures_serverFact(manifest),
+            [
+                'Scratch server',
+                `redis-server ${test.serverVersion ?? '?'} on a Unix socket in a temporary folder (removed)`,
+            ],
+            [
+                'Keys',
+                restored === undefined
+                    ? 'not counted: the restore did not finish'
+                    : `${(0,format/* formatCount */.B4)(restored)} restored of ${keysLine(manifest.rdb)}`,
+            ],
+        ],
+        tables: [...(comparison ? [keysTable(comparison)] : []), ...tableOfChecks(checks)],
+        details: { comparison, checks },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/kinds/redis/index.ts
+/**
+ * A Redis server (`source: redis`): one RDB snapshot of every logical database, read from the
+ * server as a replica reads it (`redis-cli --rdb -`), with each database's key count, the RDB
+ * version and the Redis that wrote it taken from the snapshot's own bytes as they are stored.
+ */
+
+
+
+
+
+
+
+
+
+
+const redisKind = {
+    holds: (manifest) => `Redis: ${keysLine(manifest.rdb)}`,
+    restoreInto: 'redis',
+    checks: redisChecks,
+    backup: {
+        plan: redis_planBackup,
+        rows: (manifest) => ({
+            ...objectRows(manifest.object, [figures_serverFact(manifest), ['Keys', keysLine(manifest.rdb)]]),
+            tables: [databasesTable(manifest.rdb)],
+        }),
+    },
+    verify: {
+        rules: () => [],
+        async deep(manifest, settings, ctx) {
+            // Asked of the local tool before the download: a snapshot it cannot read fails first.
+            const checker = await findRedisProgram('redis-check-rdb');
+            if (!(await readsRdbVersion(checker, manifest.rdb.version))) {
+                throw new Error(newerLine(manifest, 'redis-check-rdb', checker.version));
+            }
+            return checkObject(manifest, settings, ctx, async (archive) => {
+                const found = await checkRdb(checker, archive);
+                const mismatch = countsMismatch(manifest.rdb, found);
+                if (mismatch)
+                    throw new Error(mismatch);
+                return { entries: totalKeys(found) };
+            });
+        },
+        rows: (manifest) => ({ facts: [figures_serverFact(manifest)], tables: [] }),
+    },
+    restoreTest: testRedisBackup,
+    restore: restoreRedisBackup,
+};
+/** The local Redis program is older than the RDB format of the backup. */
+function newerLine(manifest, program, version) {
+    const by = manifest.source.serverVersion
+        ? ` (written by Redis ${manifest.source.serverVersion})`
+        : '';
+    return `backup ${manifest.id} is RDB version ${manifest.rdb.version}${by}, newer than ${program} ${version} reads; install a Redis at least as new as the one backed up`;
+}
+async function redis_planBackup(settings, ctx, id) {
+    const target = settings.redis;
+    const cli = await findRedisProgram('redis-cli');
+    const server = await withRedis(target, target.display, (connection) => info(connection, 'server'));
+    ctx.log.info(`redis-cli ${cli.version} (${cli.path}), server Redis ${server.get('redis_version') ?? '?'}`);
+    if (server.get('redis_mode') === 'cluster') {
+        ctx.log.warning(`${target.display} is a Redis Cluster node: the backup holds only the slots this node serves`);
+    }
+    const layers = objectExtension('rdb', settings.compression, encryptionOf(settings.encryptionKeys));
+    return {
+        what: `Redis ${target.display}`,
+        parts: [
+            { key: objectKey(settings.name, id, layers), open: async () => openSnapshot(cli, target) },
+        ],
+        jobs: 1,
+        fields: ([snapshot]) => {
+            const rdb = snapshot.facts.rdb;
+            if (!rdb)
+                throw new Error('the snapshot was stored without its figures');
+            return {
+                source: { kind: 'redis', ...(rdb.redisVersion ? { serverVersion: rdb.redisVersion } : {}) },
+                format: 'rdb',
+                object: snapshot.object,
+                rdb: { version: rdb.version, databases: rdb.databases },
+                dump: { program: 'redis-cli', version: cli.version },
+            };
+        },
     };
 }
 
@@ -7635,9 +9650,7 @@ function rolesLine(asked, applied, left) {
 
 
 
-
-async function restoreServerBackup(manifest, settings, ctx, phases) {
-    const into = intoDatabase(settings, 'this is a server backup: give database-url (the server to restore into) instead of target-path');
+async function restoreServerBackup(manifest, into, ctx, phases) {
     const pairs = restoreTargets(manifest, into);
     if (into.restoreGlobals && !manifest.globals) {
         throw new Error(`restore-globals: backup ${manifest.id} holds no globals (made with globals: false); restore it without restore-globals`);
@@ -7661,7 +9674,7 @@ async function restoreServerBackup(manifest, settings, ctx, phases) {
             const differing = restored.comparison?.differing ?? [];
             return differing.length > 0 ? [`${source}: ${differenceLine(differing)}`] : [];
         }),
-        rows: () => restore_restoreRows(run),
+        rows: () => server_restore_restoreRows(run),
     };
 }
 /** The roles, then each database in turn; a database that fails to restore stops the run. */
@@ -7751,7 +9764,7 @@ async function restoreDatabase(run, single) {
     if (run.globals)
         await applyInDatabase(server, name, run.globals, ctx.log);
 }
-function restore_restoreRows(run) {
+function server_restore_restoreRows(run) {
     const { phases, databases, settings } = run;
     const counted = databases.map(({ restored }) => restoredCounts(restored));
     const tables = counted.reduce((sum, one) => sum + one.tables, 0);
@@ -7766,7 +9779,7 @@ function restore_restoreRows(run) {
             ['Roles', rolesLine(settings.restoreGlobals, run.globals)],
         ],
         tables: [
-            databasesTable(run),
+            restore_databasesTable(run),
             ...databases.flatMap(({ source, restored }) => restored.comparison && restored.comparison.differing.length > 0
                 ? [{ ...countsTable(restored.comparison), title: `${source}: row counts` }]
                 : []),
@@ -7790,7 +9803,7 @@ function restore_restoreRows(run) {
     };
 }
 /** One row per database: where it went, what it holds now, owners, seconds. */
-function databasesTable({ databases, phases }) {
+function restore_databasesTable({ databases, phases }) {
     return {
         title: 'Databases',
         header: ['database', 'target', 'tables', 'rows', 'owners', 'target now', 'seconds'],
@@ -7877,7 +9890,7 @@ async function testServerBackup(manifest, settings, ctx, phases) {
                 ? [`the role(s) ${test.rolesLeft.join(', ')} restore-globals made could not be dropped`]
                 : []),
         ],
-        rows: () => restore_test_testRows(test),
+        rows: () => server_restore_test_testRows(test),
     };
 }
 /** The globals, then each database in turn; a database that fails to restore stops the run. */
@@ -7918,7 +9931,7 @@ async function dropRolesMade(test) {
         run.ctx.log.warning(`could not drop the roles restore-globals made: ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
 }
-function restore_test_testRows(test) {
+function server_restore_test_testRows(test) {
     const { run, phases, tests, version } = test;
     const { settings } = run;
     const totals = tests.map(restoredTotals);
@@ -8211,8 +10224,11 @@ function databaseTable(manifest, deep, found) {
 
 
 
+
 const serverKind = {
     holds: (manifest) => `${manifest.databases.length} database(s)${manifest.globals ? ' and the globals' : ''}`,
+    restoreInto: 'database',
+    checks: postgresChecks,
     backup: { plan: planServerBackup, rows: serverBackupRows },
     verify: { rules: databaseRules, deep: checkServerBackup, rows: serverVerifyRows },
     restoreTest: testServerBackup,
@@ -8223,16 +10239,19 @@ const serverKind = {
 
 
 
+
 const KINDS = {
     database: databaseKind,
     server: serverKind,
     files: filesKind,
+    redis: redisKind,
 };
 /** The kind each manifest's `source.kind` was written by. */
 const KIND_OF_SOURCE = {
     postgres: 'database',
     server: 'server',
     files: 'files',
+    redis: 'redis',
 };
 /** The kind a parsed manifest was written by. */
 function kindOf(manifest) {
@@ -8255,6 +10274,7 @@ function bySource(manifest, cases) {
 const manifestObjects = (manifest) => bySource(manifest, {
     postgres: (one) => [one.object],
     files: (one) => [one.object],
+    redis: (one) => [one.object],
     server: ({ databases, globals }) => [
         ...databases.map((database) => database.object),
         ...(globals ? [globals.object] : []),
@@ -8264,6 +10284,7 @@ const manifestObjects = (manifest) => bySource(manifest, {
 const manifestRowCounts = (manifest) => bySource(manifest, {
     postgres: (one) => [one.rowCounts],
     files: () => [],
+    redis: () => [],
     server: ({ databases }) => databases.map((database) => database.rowCounts),
 });
 /** Every object's size, summed: a whole backup's size for shrink checks and reports. */
@@ -8305,6 +10326,7 @@ const FORMAT_OF = {
     postgres: 'pg_dump-custom',
     server: 'pg_dump-custom',
     files: 'tar',
+    redis: 'rdb',
 };
 const SOURCES = Object.keys(FORMAT_OF);
 function manifestProblem(m, expectedName) {
@@ -8324,6 +10346,8 @@ function manifestProblem(m, expectedName) {
         return 'bad source';
     if (!optionalStrings(m.source, ['database', 'serverVersion']))
         return 'bad source';
+    if (m.source.kind === 'redis' && m.source.database !== undefined)
+        return 'bad source';
     if (m.format !== FORMAT_OF[m.source.kind])
         return 'bad format';
     if (!oneOf(m.compression, ['zstd', 'gzip', 'none']))
@@ -8336,7 +10360,34 @@ function manifestProblem(m, expectedName) {
 function singleProblem(m) {
     if (m.databases !== undefined || m.globals !== undefined)
         return 'databases without source server';
-    return objectProblem(m) ?? countsProblem(m.rowCounts, 'rowCounts') ?? extrasProblem(m);
+    return (objectProblem(m) ??
+        countsProblem(m.rowCounts, 'rowCounts') ??
+        snapshotProblem(m) ??
+        extrasProblem(m));
+}
+/** A Redis backup records its snapshot's figures, and only a Redis backup does. */
+function snapshotProblem(m) {
+    const redis = m.source.kind === 'redis';
+    if (!redis)
+        return m.rdb === undefined ? undefined : 'rdb without source redis';
+    if (m.rowCounts !== undefined || m.rowCountsMode !== undefined || m.files !== undefined) {
+        return 'a Redis backup records its keys under rdb';
+    }
+    const rdb = m.rdb;
+    if (!isObject(rdb) || !isCount(rdb.version) || rdb.version < 1)
+        return 'bad rdb';
+    if (!Array.isArray(rdb.databases))
+        return 'bad rdb.databases';
+    let last = -1;
+    for (const d of rdb.databases) {
+        if (!isObject(d) || !isCount(d.db) || d.db <= last || !isCount(d.keys)) {
+            return 'bad rdb.databases';
+        }
+        if (!isCount(d.expires) || d.expires > d.keys)
+            return 'bad rdb.databases';
+        last = d.db;
+    }
+    return undefined;
 }
 /** Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted. */
 function recordProblem(o, what, own) {
@@ -8642,20 +10693,20 @@ class CompressedPrefix {
 
 
 /** Large enough that per-chunk costs vanish, small enough that memory stays bounded. */
-const BATCH_BYTES = 1024 * 1024;
+const batch_BATCH_BYTES = 1024 * 1024;
 class Batcher extends external_node_stream_.Transform {
     /** Bytes that went through (before compression, for ratios and progress). */
     bytes = 0;
     held = [];
     heldBytes = 0;
     constructor() {
-        super({ readableHighWaterMark: BATCH_BYTES, writableHighWaterMark: BATCH_BYTES });
+        super({ readableHighWaterMark: batch_BATCH_BYTES, writableHighWaterMark: batch_BATCH_BYTES });
     }
     _transform(chunk, _encoding, done) {
         this.bytes += chunk.length;
         this.held.push(chunk);
         this.heldBytes += chunk.length;
-        if (this.heldBytes >= BATCH_BYTES)
+        if (this.heldBytes >= batch_BATCH_BYTES)
             this.pushHeld();
         done();
     }
@@ -8673,8 +10724,6 @@ class Batcher extends external_node_stream_.Transform {
     }
 }
 
-// EXTERNAL MODULE: external "node:timers/promises"
-var external_node_timers_promises_ = __webpack_require__(8500);
 ;// CONCATENATED MODULE: ./src/pipeline/hash.ts
 /** Hashing (sha256) and counting the bytes as stored. */
 
@@ -9100,23 +11149,267 @@ async function backup(settings, ctx) {
     return backupReport(published, kind.holds(manifest), kind.backup.rows(manifest), seconds);
 }
 
-;// CONCATENATED MODULE: ./src/modes/notify.ts
+;// CONCATENATED MODULE: ./src/core/figures.ts
+/**
+ * The figures a mode's report gives (its outputs and details), read back for the metrics and the
+ * history records. Pure. A report is checked as strictly as anything read from a store.
+ */
 
-function notifyMode(settings) {
-    const what = settings.message ?? `the workflow's jobs ended with: ${settings.result}`;
-    const result = {
-        headline: settings.result === 'success' ? what : `${settings.name}: ${what}`,
-        outputs: {},
-        facts: [
-            ['Set', settings.name],
-            ['Result', settings.result],
-        ],
-        tables: [],
-        details: { result: settings.result, message: settings.message },
+/** A numeric output, when the report has one. */
+function outputNumber(report, name) {
+    const value = report.outputs?.[name];
+    return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+/** The manifest the report carries, checked as strictly as one read from a store. */
+function reportManifest(report, name) {
+    const manifest = report.details?.manifest;
+    if (manifest === undefined)
+        return undefined;
+    try {
+        return parseManifest(JSON.stringify(manifest), 'the run report', name);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Tables and rows every database of the backup recorded; none when no count was taken. */
+function rowTotals(manifest) {
+    if (!manifest)
+        return undefined;
+    const counted = manifestRowCounts(manifest).filter((counts) => counts !== undefined);
+    if (counted.length === 0)
+        return undefined;
+    const values = counted.flatMap((counts) => Object.values(counts));
+    return { tables: values.length, rows: values.reduce((sum, rows) => sum + rows, 0) };
+}
+/** The checks' verdicts: one database's (`checks`) or each database's of a server backup. */
+function checkVerdicts(report) {
+    const { checks, databases } = report.details ?? {};
+    const lists = [checks, ...(Array.isArray(databases) ? databases : []).map(checksOf)];
+    const present = lists.filter((list) => Array.isArray(list));
+    if (present.length === 0)
+        return undefined;
+    const verdicts = present.flat().map((check) => (isRecord(check) ? check.passed : undefined));
+    return {
+        passed: verdicts.filter((passed) => passed === true).length,
+        failed: verdicts.filter((passed) => passed === false).length,
     };
-    if (settings.result !== 'success')
-        throw new ModeFailure(result.headline, result);
-    return result;
+}
+function checksOf(database) {
+    return isRecord(database) ? database.checks : undefined;
+}
+function isRecord(value) {
+    return typeof value === 'object' && value !== null;
+}
+
+;// CONCATENATED MODULE: ./src/core/history.ts
+/**
+ * A set's history: the record each restore-test and verify-latest run leaves beside the backups
+ * (`<name>/history/<run>.<mode>.json`, see layout.ts), and how one read back is judged. Pure.
+ *
+ * A record holds figures and verdicts, never a secret: the problem that failed a run is
+ * redacted before it is written, and no input's value is kept. Like a manifest, a record read
+ * back may have been written by anyone with access to the store: it counts only when it is
+ * exactly what a run of this set writes for its own key, dated no later than the clock allows.
+ */
+
+
+
+const FIGURE_NAMES = [
+    'restoreSeconds',
+    'tables',
+    'rows',
+    'checksPassed',
+    'checksFailed',
+    'ageSeconds',
+    'sizeBytes',
+];
+/** A record is a few hundred bytes; anything much larger was not written by a run. */
+const RECORD_MAX_BYTES = 64 * 1024;
+/** The longest problem a record keeps: the summary of that run holds the whole text. */
+const PROBLEM_MAX_CHARS = 500;
+function serializeRecord(record) {
+    return `${JSON.stringify(record, null, 2)}\n`;
+}
+/** A record's key, from the record itself. */
+const keyOfRecord = (record) => recordKey(record.name, record.id, record.mode);
+const history_isRecord = (judged) => 'record' in judged;
+/**
+ * Judges the text stored under a record's key: a record of this set, this mode and this run
+ * (what the key says), well formed, its times agreeing with its id, and none of it ahead of
+ * `now` by more than `toleranceMs`.
+ */
+function judgeRecord(key, text, now, toleranceMs) {
+    const ahead = aheadProblem(key.key, key.id, now, toleranceMs);
+    if (ahead)
+        return { key: key.key, problem: ahead };
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        return { key: key.key, problem: `torn record ${key.key}: not valid JSON` };
+    }
+    const problem = shapeProblem(value) ?? ownershipProblem(value, key);
+    if (problem)
+        return { key: key.key, problem: `${problem[0]} record ${key.key}: ${problem[1]}` };
+    const record = value;
+    const finished = Date.parse(record.finishedAt);
+    if (finished > now.getTime() + toleranceMs) {
+        return {
+            key: key.key,
+            problem: `record ${key.key} says its run finished at ${record.finishedAt}, ahead of this machine's clock (${now.toISOString()})`,
+        };
+    }
+    return { key: key.key, record };
+}
+/** A record whose key is dated ahead of the clock: known from the key alone, before any read. */
+function aheadProblem(key, id, now, toleranceMs) {
+    const time = idTime(id);
+    if (time && time.getTime() <= now.getTime() + toleranceMs)
+        return undefined;
+    return `record ${key} is dated ${time?.toISOString() ?? id}, ahead of this machine's clock (${now.toISOString()}): it is not counted`;
+}
+function shapeProblem(r) {
+    if (!isObject(r))
+        return ['torn', 'not a JSON object'];
+    if (r.version !== 1)
+        return ['torn', 'unsupported version'];
+    if (!oneOf(r.mode, RECORD_MODES))
+        return ['torn', 'bad mode'];
+    if (typeof r.id !== 'string' || !isBackupId(r.id))
+        return ['torn', 'bad id'];
+    if (typeof r.name !== 'string')
+        return ['torn', 'bad name'];
+    if (!isIsoTime(r.startedAt) || !isIsoTime(r.finishedAt))
+        return ['torn', 'bad startedAt/finishedAt'];
+    if (typeof r.ok !== 'boolean')
+        return ['torn', 'bad ok'];
+    if (r.backupId !== undefined && !(typeof r.backupId === 'string' && isBackupId(r.backupId)))
+        return ['torn', 'bad backupId'];
+    if (r.problem !== undefined &&
+        !(typeof r.problem === 'string' && r.problem.length <= PROBLEM_MAX_CHARS))
+        return ['torn', 'bad problem'];
+    if (!r.ok && r.problem === undefined)
+        return ['torn', 'a failed run without its problem'];
+    if (!isObject(r.tool) || typeof r.tool.name !== 'string' || typeof r.tool.version !== 'string')
+        return ['torn', 'bad tool'];
+    return figuresProblem(r.figures);
+}
+function figuresProblem(figures) {
+    if (!isObject(figures))
+        return ['torn', 'bad figures'];
+    for (const name of FIGURE_NAMES) {
+        const value = figures[name];
+        const fine = name === 'restoreSeconds' || name === 'ageSeconds' ? isSeconds(value) : isCount(value);
+        if (value !== undefined && !fine)
+            return ['torn', `bad figures.${name}`];
+    }
+    return undefined;
+}
+const isSeconds = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+/** The key says whose record this is; a record that claims otherwise was put there by hand. */
+function ownershipProblem(r, key) {
+    if (r.name !== key.name)
+        return ['forged', `records set "${r.name}"`];
+    if (r.mode !== key.mode)
+        return ['forged', `records a ${r.mode} run`];
+    if (r.id !== key.id)
+        return ['forged', `records run ${r.id}`];
+    // The id is the start time to the second, as a backup's id is its createdAt's.
+    const idMs = idTime(r.id)?.getTime() ?? NaN;
+    const started = Date.parse(r.startedAt);
+    if (!(started >= idMs && started < idMs + 1000))
+        return ['forged', `startedAt ${r.startedAt} disagrees with its id`];
+    if (Date.parse(r.finishedAt) < started)
+        return ['forged', `finishedAt ${r.finishedAt} is before startedAt`];
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/core/trends.ts
+/**
+ * The trends of a set, as charts: size and duration of its last backups (from their manifests),
+ * recovery time and rows of its last restore-tests (from their records). Pure.
+ */
+
+
+/** Size and duration of the backups given (oldest first); none for fewer than two. */
+function backupCharts(points) {
+    const size = sizeChart(points);
+    if (!size)
+        return [];
+    const durations = points.map((point) => point.durationSeconds);
+    const time = secondsScale(durations);
+    return [
+        size,
+        {
+            title: `Backup duration, last ${points.length} backups`,
+            unit: time.unit,
+            labels: size.labels,
+            values: durations.map((seconds) => seconds / time.divisor),
+            style: 'line',
+        },
+    ];
+}
+/** The size of the backups given (oldest first); none for fewer than two. */
+function sizeChart(points) {
+    if (points.length < 2)
+        return undefined;
+    const sizes = points.map((point) => point.sizeBytes);
+    const scale = bytesScale(sizes);
+    return {
+        title: `Backup size, last ${points.length} backups`,
+        unit: scale.unit,
+        labels: pointLabels(points.map((point) => ({ iso: point.createdAt }))),
+        values: sizes.map((bytes) => bytes / scale.divisor),
+        style: 'bar',
+    };
+}
+/**
+ * Recovery time and rows of the restore-tests given (oldest first); a test that failed is marked
+ * ✗ and shows what it measured before it failed (0 when nothing).
+ */
+function restoreCharts(records) {
+    if (records.length < 2)
+        return [];
+    const labels = pointLabels(records.map((record) => ({ iso: record.startedAt, failed: !record.ok })));
+    const seconds = records.map((record) => record.figures.restoreSeconds ?? 0);
+    const scale = secondsScale(seconds);
+    const n = records.length;
+    const time = {
+        title: `Recovery time, last ${n} restore-tests`,
+        unit: scale.unit,
+        labels,
+        values: seconds.map((value) => value / scale.divisor),
+        style: 'line',
+    };
+    // Only backups of databases count rows: a set of files has none to draw.
+    if (!records.some((record) => record.figures.rows !== undefined))
+        return [time];
+    const rows = {
+        title: `Rows restored, last ${n} restore-tests`,
+        unit: 'rows',
+        labels,
+        values: records.map((record) => record.figures.rows ?? 0),
+        style: 'bar',
+    };
+    return [time, rows];
+}
+/** `15.1 KiB ▁▂▃▅ +2%`: the newest size, the shape of the last ones, the change from the one before. */
+function sizeTrend(points) {
+    const newest = points.at(-1);
+    if (!newest)
+        return '';
+    const before = points.at(-2);
+    const change = before && before.sizeBytes > 0
+        ? ` ${signed(((newest.sizeBytes - before.sizeBytes) / before.sizeBytes) * 100)}%`
+        : '';
+    const shape = points.length > 1 ? ` ${chart_sparkline(points.map((point) => point.sizeBytes))}` : '';
+    return `${(0,format/* formatBytes */.z3)(newest.sizeBytes)}${shape}${change}`;
+}
+function signed(percent) {
+    const rounded = Math.abs(percent) >= 10 ? percent.toFixed(0) : percent.toFixed(1);
+    return percent >= 0 ? `+${rounded}` : rounded;
 }
 
 // EXTERNAL MODULE: ./src/core/store.ts
@@ -9389,8 +11682,8 @@ async function openStore(location, s3, warn, env = process.env) {
     // Loaded only for S3: the AWS SDK is most of the bundle, and parsing it costs every run that
     // does not need it start-up time and tens of megabytes of memory.
     const [{ S3Client }, { S3Store, s3ClientConfig }] = await Promise.all([
-        __webpack_require__.e(/* import() */ 711).then(__webpack_require__.t.bind(__webpack_require__, 3711, 19)),
-        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(104)]).then(__webpack_require__.bind(__webpack_require__, 9104)),
+        __webpack_require__.e(/* import() */ 711).then(__webpack_require__.t.bind(__webpack_require__, 53711, 19)),
+        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(104)]).then(__webpack_require__.bind(__webpack_require__, 19104)),
     ]);
     const client = new S3Client(s3ClientConfig(s3, env));
     return new S3Store(client, {
@@ -9427,11 +11720,16 @@ const CLOCK_TOLERANCE_MS = 5 * 60_000;
 const isComplete = (judged) => 'manifest' in judged;
 async function listSet(store, name, prefix = `${name}/`) {
     const entries = new Map();
+    const records = [];
     let foreignKeys = 0;
     for await (const object of store.list(prefix)) {
         const kind = classifyKey(name, object.key);
         if (!kind) {
             foreignKeys += 1;
+            continue;
+        }
+        if (kind.kind === 'record') {
+            records.push({ ...object, id: kind.id, mode: kind.mode });
             continue;
         }
         const entry = entries.get(kind.id) ?? { id: kind.id, objects: [] };
@@ -9441,12 +11739,24 @@ async function listSet(store, name, prefix = `${name}/`) {
             entry.objects.push(object);
         entries.set(kind.id, entry);
     }
-    const newestFirst = [...entries.values()].sort((a, b) => a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+    const newestFirst = [...entries.values()].sort(newestIdFirst);
     return {
         backups: newestFirst.filter((entry) => entry.manifest),
         leftovers: newestFirst.filter((entry) => !entry.manifest),
+        records: records.sort(newestIdFirst),
         foreignKeys,
     };
+}
+const newestIdFirst = (a, b) => a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+/**
+ * An entry's size as listed: its data object's, or the sum of a server backup's objects (those
+ * in its folder), which for a complete backup is what its manifest records.
+ */
+function listedSize(entry) {
+    const inFolder = entry.objects.filter((object) => object.key.includes(`/${entry.id}/`));
+    if (inFolder.length === 0)
+        return entry.objects[0]?.size;
+    return inFolder.reduce((sum, object) => sum + object.size, 0);
 }
 const manifestKeyOf = (name, entry) => entry.manifest?.key ?? `${name}/${entry.id}.manifest.json`;
 /**
@@ -9522,20 +11832,25 @@ async function judgeEntry(store, name, entry, now) {
 /** Manifests read at once: enough to hide a store's latency, few enough to be a polite client. */
 const READS_AT_ONCE = 8;
 /**
- * Judges every backup of a listing, newest first. A manifest that cannot be read at all (the
- * store failed) fails the whole call: a prune must stop rather than decide from what it missed.
+ * Judges every entry given (a listing's backups, newest first), in order. A manifest that cannot
+ * be read at all (the store failed) fails the whole call: a prune must stop rather than decide
+ * from what it missed.
  */
-async function judgeAll(store, name, listing, now) {
-    const judged = new Array(listing.backups.length);
+async function judgeAll(store, name, entries, now) {
+    return inParallel(entries, (entry) => judgeEntry(store, name, entry, now));
+}
+/** `read` for each item, at most READS_AT_ONCE at a time, the results in the items' order. */
+async function inParallel(items, read) {
+    const results = new Array(items.length);
     let next = 0;
     const worker = async () => {
-        while (next < listing.backups.length) {
+        while (next < items.length) {
             const index = next++;
-            judged[index] = await judgeEntry(store, name, listing.backups[index], now);
+            results[index] = await read(items[index]);
         }
     };
     await Promise.all(Array.from({ length: READS_AT_ONCE }, worker));
-    return judged;
+    return results;
 }
 /**
  * The newest complete backup, reading manifests newest first only as far as needed, and the
@@ -9589,7 +11904,252 @@ async function findBackup(ctx, name, backupId) {
     return judged.manifest;
 }
 
+;// CONCATENATED MODULE: ./src/storage/history.ts
+/**
+ * A set's history as stored: the backups (from their manifests) and the records of restore-tests
+ * and verifies (from `<name>/history/`). Only what a listing names is read, newest first, and only
+ * as far as asked. What is not what it claims (a torn or forged record, one dated ahead of the
+ * clock, an unusable backup) is returned by name and never counted.
+ */
+
+
+
+
+/** Charts and trends look this far back: a month of nightly runs. */
+const HISTORY_LENGTH = 30;
+/**
+ * The newest `limit` complete backups among `entries` (newest first), oldest first for charts,
+ * and the unusable ones met among them.
+ */
+async function backupHistory(store, name, entries, now, limit = HISTORY_LENGTH) {
+    const judged = await judgeAll(store, name, entries.slice(0, limit), now);
+    const points = judged.filter(isComplete).map(({ manifest }) => {
+        const counted = manifestRowCounts(manifest).filter((counts) => counts !== undefined);
+        const rows = counted.flatMap((counts) => Object.values(counts));
+        return {
+            id: manifest.id,
+            createdAt: manifest.createdAt,
+            sizeBytes: manifestSize(manifest),
+            durationSeconds: (Date.parse(manifest.completedAt) - Date.parse(manifest.createdAt)) / 1000,
+            ...(counted.length ? { rows: rows.reduce((sum, n) => sum + n, 0) } : {}),
+        };
+    });
+    const unusable = judged.filter((one) => !isComplete(one));
+    return { points: points.reverse(), unusable };
+}
+/**
+ * The newest `limit` records of `mode` among `entries` (newest first), oldest first, and every
+ * unusable one met on the way. Records are read a batch at a time, only as far as needed.
+ */
+async function readRecords(store, name, entries, mode, now, limit = HISTORY_LENGTH) {
+    const ofMode = entries.filter((entry) => entry.mode === mode);
+    const records = [];
+    const unusable = [];
+    for (let start = 0; start < ofMode.length && records.length < limit; start += limit) {
+        const batch = ofMode.slice(start, start + limit);
+        const judged = await inParallel(batch, (entry) => readRecord(store, name, entry, now));
+        for (const one of judged) {
+            if (!history_isRecord(one))
+                unusable.push(one);
+            else if (records.length < limit)
+                records.push(one.record);
+        }
+    }
+    return { records: records.reverse(), unusable };
+}
+async function readRecord(store, name, entry, now) {
+    const key = { key: entry.key, name, id: entry.id, mode: entry.mode };
+    const tooLarge = {
+        key: entry.key,
+        problem: `torn record ${entry.key}: larger than ${RECORD_MAX_BYTES} bytes, not read`,
+    };
+    if (entry.size > RECORD_MAX_BYTES)
+        return tooLarge;
+    let bytes;
+    try {
+        bytes = await store.read(entry.key, RECORD_MAX_BYTES);
+    }
+    catch (error) {
+        if (error instanceof core_store/* ObjectTooLarge */.Xs)
+            return tooLarge;
+        throw error;
+    }
+    return judgeRecord(key, bytes.toString('utf8'), now, CLOCK_TOLERANCE_MS);
+}
+/** Writes a run's record under its own key, whole. */
+async function writeRecord(store, record) {
+    const key = keyOfRecord(record);
+    await store.put(key, serializeRecord(record));
+    return key;
+}
+
+;// CONCATENATED MODULE: ./src/modes/history.ts
+/**
+ * The history the nightly modes leave and draw. Each restore-test and verify-latest run, passed or
+ * failed, leaves one record beside the backups (`<name>/history/<run>.<mode>.json`); then its
+ * summary, like backup's, shows the set's trend. Neither ever changes the run's own result: a
+ * record or a chart that cannot be written or read is one warning.
+ */
+
+
+
+
+
+
+
+
+
+
+/** `run`, leaving a record of how it went and drawing the set's trend in its report. */
+function recorded(run) {
+    return async (settings, ctx) => {
+        const started = ctx.now();
+        const finish = async (result, problem) => {
+            const record = recordOf(settings, started, ctx.now(), result, problem);
+            await keepRecord(record, ctx);
+            return withCharts(result, await trendCharts(settings, ctx));
+        };
+        let result;
+        try {
+            result = await run(settings, ctx);
+        }
+        catch (error) {
+            if (ctx.signal.aborted || error instanceof errors/* CancelledError */.cc)
+                throw error;
+            const partial = error instanceof ModeFailure ? error.partial : {};
+            throw new ModeFailure((0,errors/* errorMessage */.gJ)(error), await finish(partial, (0,errors/* errorMessage */.gJ)(error)));
+        }
+        return finish(result);
+    };
+}
+/** backup's run, its report showing the size of the set's last backups as listed. */
+function charted(run) {
+    return async (settings, ctx) => {
+        const result = await run(settings, ctx);
+        const chart = await drawing(ctx, async () => {
+            const listing = await listSet(ctx.store, settings.name);
+            const points = listing.backups.slice(0, HISTORY_LENGTH).flatMap((entry) => {
+                const size = listedSize(entry);
+                const time = idTime(entry.id);
+                return size === undefined || !time
+                    ? []
+                    : [{ createdAt: time.toISOString(), sizeBytes: size }];
+            });
+            const chart = sizeChart(points.reverse());
+            return chart ? [chart] : [];
+        });
+        return withCharts(result, chart);
+    };
+}
+function withCharts(result, charts) {
+    return charts.length ? { ...result, charts: [...(result.charts ?? []), ...charts] } : result;
+}
+/** What the run found, as figures: none of an input's values, the problem's secrets redacted. */
+function recordOf(settings, started, finished, result, problem) {
+    const backupId = result.outputs?.['backup-id'] ?? result.outputs?.['latest-id'];
+    return {
+        version: 1,
+        mode: settings.mode,
+        id: newBackupId(started),
+        name: settings.name,
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        ok: problem === undefined,
+        ...(typeof backupId === 'string' ? { backupId } : {}),
+        ...(problem === undefined
+            ? {}
+            : { problem: redactor(settings.secrets)(problem).slice(0, PROBLEM_MAX_CHARS) }),
+        figures: figuresOf(settings, result),
+        tool: { ...TOOL },
+    };
+}
+function figuresOf(settings, result) {
+    const figures = settings.mode === 'verify-latest'
+        ? {
+            ageSeconds: outputNumber(result, 'age-seconds'),
+            sizeBytes: outputNumber(result, 'size-bytes'),
+        }
+        : {
+            restoreSeconds: outputNumber(result, 'restore-seconds'),
+            tables: outputNumber(result, 'restored-tables'),
+            rows: rowTotals(reportManifest(result, settings.name))?.rows,
+            checksPassed: checkVerdicts(result)?.passed,
+            checksFailed: checkVerdicts(result)?.failed,
+        };
+    return Object.fromEntries(Object.entries(figures).filter(([, value]) => value !== undefined));
+}
+async function keepRecord(record, ctx) {
+    try {
+        const key = await writeRecord(ctx.store, record);
+        ctx.log.info(`Recorded this run in the set's history: ${key}`);
+    }
+    catch (error) {
+        ctx.log.warning(`history: this run's record was not written (${(0,errors/* errorMessage */.gJ)(error)}); the run's own result stands. A store role needs s3:PutObject on <prefix>/*/history/* (examples/iam/verifier.json)`);
+    }
+}
+/** verify-latest: size and duration of the last backups; restore-test: its last tests'. */
+function trendCharts(settings, ctx) {
+    return drawing(ctx, async () => {
+        const now = ctx.now();
+        const listing = await listSet(ctx.store, settings.name);
+        if (settings.mode === 'verify-latest') {
+            return backupCharts((await backupHistory(ctx.store, settings.name, listing.backups, now)).points);
+        }
+        const { records } = await readRecords(ctx.store, settings.name, listing.records, 'restore-test', now);
+        return restoreCharts(records);
+    });
+}
+async function drawing(ctx, draw) {
+    try {
+        return await draw();
+    }
+    catch (error) {
+        ctx.log.warning(`history: the trend charts were not drawn (${(0,errors/* errorMessage */.gJ)(error)})`);
+        return [];
+    }
+}
+
+;// CONCATENATED MODULE: ./src/modes/notify.ts
+
+function notifyMode(settings) {
+    const what = settings.message ?? `the workflow's jobs ended with: ${settings.result}`;
+    const result = {
+        headline: settings.result === 'success' ? what : `${settings.name}: ${what}`,
+        outputs: {},
+        facts: [
+            ['Set', settings.name],
+            ['Result', settings.result],
+        ],
+        tables: [],
+        details: { result: settings.result, message: settings.message },
+    };
+    if (settings.result !== 'success')
+        throw new ModeFailure(result.headline, result);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/kinds/accepts.ts
+/**
+ * What a kind takes from the restore inputs, checked for every kind alike before the kind is asked
+ * anything: the target (`database-url`, `target-path`, `redis-url`) and the forms of `checks`.
+ */
+
+
+/** A target of another kind is refused, naming the input this backup needs instead. */
+function refuseOtherTarget(kind, manifest, settings) {
+    if (settings.into === kind.restoreInto)
+        return;
+    throw new errors/* InputError */.dz(TARGET_INPUTS[settings.into], `backup ${manifest.id} holds ${kind.holds(manifest)}; give ${TARGET_INPUTS[kind.restoreInto]} to restore it`);
+}
+/** The first check the kind cannot run, refused in the kind's own words. */
+function refuseOtherChecks(kind, settings) {
+    const other = settings.checks.find((check) => !kind.checks.forms.includes(check.kind));
+    if (other)
+        throw new errors/* InputError */.dz('checks', kind.checks.refusal(other));
+}
+
 ;// CONCATENATED MODULE: ./src/modes/restore.ts
+
 
 
 
@@ -9598,6 +12158,7 @@ async function restore(settings, ctx) {
     const phases = new Phases(ctx.now);
     const manifest = await findBackup(ctx, settings.name, settings.backupId);
     const kind = kindOf(manifest);
+    refuseOtherTarget(kind, manifest, settings);
     const run = await kind.restore(manifest, settings, ctx, phases);
     return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
 }
@@ -9607,10 +12168,12 @@ async function restore(settings, ctx) {
 
 
 
+
 async function restoreTest(settings, ctx) {
     const phases = new Phases(ctx.now);
     const manifest = await findBackup(ctx, settings.name, settings.backupId);
     const kind = kindOf(manifest);
+    refuseOtherChecks(kind, settings);
     const run = await kind.restoreTest(manifest, settings, ctx, phases);
     return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
 }
@@ -9631,12 +12194,20 @@ function planPrune(set, decisions, now, orphanGraceMs) {
     }
     const cutoff = now.getTime() - orphanGraceMs;
     const orphans = set.leftovers.filter((entry) => (idTime(entry.id)?.getTime() ?? Infinity) < cutoff);
+    const kept = decisions.filter((decision) => decision.keep);
+    // Kept ones always include the newest backup, so a record being written now is never older;
+    // with no backup kept (none complete), no record is older than one.
+    const oldestKept = kept.length
+        ? Math.min(...kept.map((decision) => decision.createdAt.getTime()))
+        : -Infinity;
+    const records = set.records.filter((record) => (idTime(record.id)?.getTime() ?? Infinity) < oldestKept);
     return {
-        kept: decisions.filter((decision) => decision.keep),
+        kept,
         deleted,
         manifestKeys: entries.flatMap((entry) => (entry.manifest ? [entry.manifest.key] : [])),
         objectKeys: entries.flatMap((entry) => entry.objects.map((object) => object.key)),
         orphanKeys: orphans.flatMap((entry) => entry.objects.map((object) => object.key)),
+        recordKeys: records.map((record) => record.key),
     };
 }
 /**
@@ -9666,12 +12237,13 @@ function staleUploads(uploads, name, now, orphanGraceMs) {
 
 
 
+
 /** Summary tables list at most this many rows each; the report holds them all. */
 const ROWS_SHOWN = 200;
 async function retentionPrune(settings, ctx) {
     const now = ctx.now();
     const listing = await listSet(ctx.store, settings.name);
-    const judged = await judgeAll(ctx.store, settings.name, listing, now);
+    const judged = await judgeAll(ctx.store, settings.name, listing.backups, now);
     const complete = judged.filter(isComplete);
     const unusable = judged.filter((item) => !isComplete(item));
     reportUnusable(unusable, ctx);
@@ -9682,8 +12254,14 @@ async function retentionPrune(settings, ctx) {
         createdAt: idTime(entry.id) ?? new Date(NaN),
     }));
     const decisions = candidates.length === 0 ? [] : decide(candidates, settings.policy, settings.timeZone);
-    const plan = planPrune({ complete: complete.map((item) => item.entry), leftovers: listing.leftovers }, decisions, now, settings.orphanGraceMs);
+    const plan = planPrune({
+        complete: complete.map((item) => item.entry),
+        leftovers: listing.leftovers,
+        records: listing.records,
+    }, decisions, now, settings.orphanGraceMs);
     const uploads = await findStaleUploads(settings, ctx);
+    const aheadRecords = recordsAhead(listing.records, now);
+    reportRecordsAhead(aheadRecords, ctx);
     logKeys(settings, plan, uploads.stale, ctx);
     let notAborted = [];
     let retained = [];
@@ -9691,7 +12269,22 @@ async function retentionPrune(settings, ctx) {
         retained = await deleteOrKeep(settings.name, plan, ctx);
         notAborted = await abortUploads(uploads.stale, ctx);
     }
-    return pruneReport(settings, plan, { ...uploads, notAborted }, listing.foreignKeys, unusable, retained);
+    return pruneReport(settings, plan, { ...uploads, notAborted }, listing.foreignKeys, [...unusable, ...aheadRecords], retained);
+}
+/** Records dated ahead of the clock: not counted in any history, and never deleted by a rule. */
+function recordsAhead(records, now) {
+    return records.flatMap((record) => {
+        const problem = aheadProblem(record.key, record.id, now, CLOCK_TOLERANCE_MS);
+        return problem ? [{ key: record.key, problem }] : [];
+    });
+}
+function reportRecordsAhead(ahead, ctx) {
+    if (ahead.length === 0)
+        return;
+    ctx.log.warning(`${ahead.length} history record(s) dated ahead of the clock, neither counted nor deleted: ${ahead
+        .slice(0, 3)
+        .map((item) => item.key)
+        .join(', ')}`);
 }
 /**
  * Deletes manifests, then the objects of the backups whose manifest went. A key the store keeps
@@ -9703,7 +12296,8 @@ async function deleteOrKeep(name, plan, ctx) {
     const idOf = (key) => classifyKey(name, key)?.id;
     const keptIds = new Set(keptManifests.map(({ key }) => idOf(key)));
     const objects = plan.objectKeys.filter((key) => !keptIds.has(idOf(key)));
-    const kept = [...keptManifests, ...(await refusedOf([...objects, ...plan.orphanKeys], ctx))];
+    const rest = [...objects, ...plan.orphanKeys, ...plan.recordKeys];
+    const kept = [...keptManifests, ...(await refusedOf(rest, ctx))];
     if (kept.length > 0) {
         for (const { key, reason } of kept)
             ctx.log.info(`the store keeps ${key}: ${reason}`);
@@ -9733,7 +12327,12 @@ function reportUnusable(unusable, ctx) {
 /** Every key, in the log: the report holds ids only, as step outputs are limited to 1 MB. */
 function logKeys(settings, plan, uploads, ctx) {
     const verb = settings.dryRun ? 'would delete' : 'deleting';
-    for (const key of [...plan.manifestKeys, ...plan.objectKeys, ...plan.orphanKeys]) {
+    for (const key of [
+        ...plan.manifestKeys,
+        ...plan.objectKeys,
+        ...plan.orphanKeys,
+        ...plan.recordKeys,
+    ]) {
         ctx.log.info(`${verb} ${key}`);
     }
     for (const upload of uploads) {
@@ -9785,7 +12384,11 @@ function pruneReport(settings, plan, uploads, foreign, unusable, retained) {
             ['Kept', (0,format/* formatCount */.B4)(plan.kept.length)],
             [settings.dryRun ? 'Would delete' : 'Deleted', (0,format/* formatCount */.B4)(deleted.length)],
             ['Leftovers of failed runs', leftoverText(plan, uploads)],
-            ['Unusable backups (not counted, untouched)', (0,format/* formatCount */.B4)(unusable.length)],
+            [
+                `History records ${settings.dryRun ? 'that would go' : 'deleted'} (runs before the oldest backup kept)`,
+                (0,format/* formatCount */.B4)(plan.recordKeys.length),
+            ],
+            ['Unusable backups and records (not counted, untouched)', (0,format/* formatCount */.B4)(unusable.length)],
             ['Keys not in the layout (untouched)', (0,format/* formatCount */.B4)(foreign)],
             ...(retained.length
                 ? [
@@ -9805,6 +12408,7 @@ function pruneReport(settings, plan, uploads, foreign, unusable, retained) {
             kept: plan.kept.map((d) => ({ id: d.id, rules: d.rules })),
             deleted: deleted.map((d) => d.id),
             orphanKeys: plan.orphanKeys,
+            recordKeys: plan.recordKeys,
             unusable: unusable.map((item) => ({ key: item.key, problem: item.problem })),
             incompleteUploads: uploads.stale.map((upload) => upload.key),
             uploadsNotAborted: uploads.notAborted.map((upload) => upload.key),
@@ -9858,7 +12462,477 @@ function leftoverTable(plan, uploads) {
 }
 function unusableTable(unusable) {
     const rows = unusable.map((item) => [item.key, item.problem]);
-    return cappedTable('Unusable backups (not counted, never deleted)', ['manifest', 'problem'], rows);
+    return cappedTable('Unusable backups and records (not counted, never deleted)', ['key', 'problem'], rows);
+}
+
+;// CONCATENATED MODULE: ./src/core/status.ts
+/**
+ * A set at a glance: its newest backup in each store, the age of it, its last restore-test and
+ * verify, its size trend and what retention will do next; and what needs attention. One set's
+ * status is one row of the table that `status` shows for a whole store and the fleet workflow
+ * for every set it runs. Pure: modes/status.ts gathers the figures from the stores.
+ */
+
+
+
+
+
+/** What makes a set need attention, from what was found. Pure. */
+function setProblems(status, maxAgeMs, failedOutcome) {
+    const problems = [];
+    if (failedOutcome)
+        problems.push(`nightly run: ${status.outcome}`);
+    for (const view of status.stores) {
+        if (view.newestId === undefined)
+            problems.push(`no complete backup in ${view.store}`);
+        else if ((view.ageSeconds ?? 0) * 1000 > maxAgeMs)
+            problems.push(`newest backup is ${formatDuration((view.ageSeconds ?? 0) * 1000)} old (max-age ${formatDuration(maxAgeMs)})${status.stores.length > 1 ? ` in ${view.store}` : ''}`);
+    }
+    for (const [what, run] of [
+        ['restore-test', status.lastRestoreTest],
+        ['verify-latest', status.lastVerify],
+    ])
+        if (run && !run.ok)
+            problems.push(`last ${what} failed: ${run.problem ?? 'no reason recorded'}`);
+    return problems;
+}
+/** The newest backup over every store: the one a restore would take first. */
+function newestView(status) {
+    return status.stores.find((view) => view.newestId !== undefined);
+}
+/** `passed 3h ago: 12.3 s, 1,203 rows` or `FAILED 3h ago: …`; `none recorded`. */
+function lastRunText(run, now) {
+    if (!run)
+        return 'none recorded';
+    const ago = `${formatDuration(Math.max(0, now.getTime() - Date.parse(run.at)))} ago`;
+    if (!run.ok)
+        return `FAILED ${ago}: ${run.problem ?? 'no reason recorded'}`;
+    const figures = [
+        run.restoreSeconds === undefined ? undefined : (0,format/* formatSeconds */.Xo)(run.restoreSeconds),
+        run.rows === undefined ? undefined : `${(0,format/* formatCount */.B4)(run.rows)} rows`,
+    ].filter(Boolean);
+    return `passed ${ago}${figures.length ? `: ${figures.join(', ')}` : ''}`;
+}
+/** One row per set: the table of `status` over a whole store, and of the fleet workflow. */
+function statusTable(title, sets, now) {
+    const withRetention = sets.some((status) => status.retention);
+    return {
+        title,
+        header: [
+            'set',
+            'outcome',
+            'newest backup',
+            'age',
+            'size (trend)',
+            'last restore-test',
+            ...(withRetention ? ['retention next'] : []),
+        ],
+        rows: sets.map((status) => {
+            const newest = newestView(status);
+            return [
+                status.name,
+                status.ok ? '✅ ok' : `❌ ${status.problems.join('; ')}`,
+                newest?.newestId ?? 'none',
+                newest?.ageSeconds === undefined ? '' : formatDuration(newest.ageSeconds * 1000),
+                status.sizeTrend,
+                lastRunText(status.lastRestoreTest, now),
+                ...(withRetention ? [retentionText(status)] : []),
+            ];
+        }),
+    };
+}
+function retentionText(status) {
+    if (!status.retention)
+        return '';
+    const { keep, delete: doomed } = status.retention;
+    return doomed.length ? `keep ${keep}, delete ${doomed.length}` : `keep ${keep}, delete none`;
+}
+/** The newest backup in each store, one row each. */
+function storesTable(status) {
+    return {
+        title: 'Newest backup per store',
+        header: ['store', 'newest backup', 'age', 'size', 'backups listed'],
+        rows: status.stores.map((view) => [
+            view.store,
+            view.newestId ?? 'none',
+            view.ageSeconds === undefined ? '' : formatDuration(view.ageSeconds * 1000),
+            view.sizeBytes === undefined ? '' : (0,format/* formatBytes */.z3)(view.sizeBytes),
+            (0,format/* formatCount */.B4)(view.backups),
+        ]),
+    };
+}
+/**
+ * A set's status read back from a report file (the fleet's): checked field by field, as anything
+ * read from outside is, so that a hand-edited file can neither break the table nor pass as a
+ * set it is not. Undefined when it is not a status.
+ */
+function parseSetStatus(value) {
+    if (!isObject(value) || typeof value.name !== 'string' || !isValidSetName(value.name))
+        return undefined;
+    if (typeof value.ok !== 'boolean' || !isTexts(value.problems))
+        return undefined;
+    if (!value.ok && value.problems.length === 0)
+        return undefined;
+    if (!Array.isArray(value.stores) || !value.stores.every(isStoreView))
+        return undefined;
+    if (typeof value.sizeTrend !== 'string' || !Array.isArray(value.unusable))
+        return undefined;
+    if (!optionalText(value.outcome))
+        return undefined;
+    for (const run of [value.lastRestoreTest, value.lastVerify])
+        if (run !== undefined && !isLastRun(run))
+            return undefined;
+    const retention = value.retention;
+    if (retention !== undefined &&
+        !(isObject(retention) && status_isCount(retention.keep) && isTexts(retention.delete)))
+        return undefined;
+    const unusable = value.unusable.filter((item) => isObject(item) && typeof item.key === 'string' && typeof item.problem === 'string');
+    return { ...value, unusable };
+}
+const status_isCount = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+const isTexts = (value) => Array.isArray(value) && value.every((item) => typeof item === 'string');
+const optionalText = (value) => value === undefined || typeof value === 'string';
+const optionalCount = (value) => value === undefined || status_isCount(value);
+function isStoreView(value) {
+    return (isObject(value) &&
+        typeof value.store === 'string' &&
+        status_isCount(value.backups) &&
+        (value.newestId === undefined ||
+            (typeof value.newestId === 'string' && isBackupId(value.newestId))) &&
+        optionalCount(value.ageSeconds) &&
+        optionalCount(value.sizeBytes));
+}
+function isLastRun(value) {
+    return (isObject(value) &&
+        typeof value.at === 'string' &&
+        !Number.isNaN(Date.parse(value.at)) &&
+        typeof value.ok === 'boolean' &&
+        optionalText(value.problem) &&
+        (value.backupId === undefined ||
+            (typeof value.backupId === 'string' && isBackupId(value.backupId))) &&
+        optionalCount(value.restoreSeconds) &&
+        optionalCount(value.rows));
+}
+
+;// CONCATENATED MODULE: ./src/modes/status-reports.ts
+/**
+ * The fleet's status: the status reports its runs left (the nightly workflow's status job keeps
+ * its report as an artifact; the fleet's last job downloads them all into one folder). Every file
+ * is read as hostile: at most REPORT_MAX_BYTES, JSON, a `status` report whose sets parse as
+ * statuses. A set the fleet runs whose report is missing needs attention: its run never got as
+ * far as its status job.
+ */
+
+
+
+
+
+/** A status report of a few sets is kilobytes; a whole store's of thousands, a few megabytes. */
+const REPORT_MAX_BYTES = 8 << 20;
+async function readStatusReports(source) {
+    const warnings = [];
+    const found = new Map();
+    for (const file of await reportFiles(source.folder)) {
+        const sets = await setsOf(file).catch((error) => {
+            warnings.push(`${file} was not read: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            return [];
+        });
+        for (const set of sets) {
+            if (!source.sets.includes(set.name)) {
+                warnings.push(`${file} reports the set "${set.name}", which the fleet does not run`);
+            }
+            else if (found.has(set.name)) {
+                found.set(set.name, twice(found.get(set.name), file));
+            }
+            else
+                found.set(set.name, set);
+        }
+    }
+    const statuses = source.sets.map((name) => found.get(name) ?? missing(name));
+    return { statuses, warnings };
+}
+async function reportFiles(folder) {
+    const names = await (0,promises_.readdir)(folder).catch((error) => {
+        if (error.code === 'ENOENT')
+            return [];
+        throw error;
+    });
+    return names
+        .filter((name) => name.endsWith('.json'))
+        .sort()
+        .map((name) => external_node_path_default().join(folder, name));
+}
+async function setsOf(file) {
+    const { size, isFile } = await (0,promises_.stat)(file).then((s) => ({ size: s.size, isFile: s.isFile() }));
+    if (!isFile)
+        throw new Error('not a file');
+    if (size > REPORT_MAX_BYTES)
+        throw new Error(`larger than ${REPORT_MAX_BYTES} bytes`);
+    let report;
+    try {
+        report = JSON.parse(await (0,promises_.readFile)(file, 'utf8'));
+    }
+    catch {
+        throw new Error('not valid JSON');
+    }
+    const sets = isObject(report) && isObject(report.details) ? report.details.sets : undefined;
+    if (!isObject(report) || report.mode !== 'status' || !Array.isArray(sets))
+        throw new Error('not the report of a status run');
+    const parsed = sets.map(parseSetStatus);
+    if (parsed.some((set) => set === undefined))
+        throw new Error('a set in it is not a status');
+    return parsed;
+}
+function missing(name) {
+    return {
+        name,
+        ok: false,
+        problems: [
+            'no status report: its nightly run never reached its status job (a runner that did not start, a cancelled run?)',
+        ],
+        stores: [],
+        sizeTrend: '',
+        unusable: [],
+    };
+}
+function twice(status, file) {
+    return {
+        ...status,
+        ok: false,
+        problems: [...status.problems, `a second status report for this set, in ${file}`],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/modes/status.ts
+/**
+ * The `status` mode: a set at a glance (`name`), every set of a store (no `name`), or every set
+ * of the fleet from the status reports its runs left (`status-reports`). Read only: it lists the
+ * store, reads the newest manifests and history records, and writes nothing there. The run fails
+ * when a set needs attention (a failed run it follows, no backup, one too old, a failed
+ * restore-test or verify), naming each; what it cannot count (torn, forged, dated ahead) is a
+ * warning naming the key.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+/** A whole store's table shows a short trend per set: fewer manifests to read per set. */
+const STORE_TREND = 8;
+async function status_status(settings, open) {
+    if (settings.source.kind === 'reports') {
+        const { statuses, warnings } = await readStatusReports(settings.source);
+        return manyReport(settings, statuses, warnings, 'the fleet', new Date());
+    }
+    const ctx = await open(settings.source);
+    // One store today; a set copied to several is looked at in each, the first one's history read.
+    const stores = [ctx.store];
+    if (settings.name) {
+        const found = await setStatus(settings.name, stores, settings, ctx, HISTORY_LENGTH);
+        for (const warning of unusableWarning(found.status))
+            ctx.log.warning(warning);
+        return oneReport(found, ctx.now());
+    }
+    const names = await setsIn(ctx.store);
+    const statuses = [];
+    for (const name of names)
+        statuses.push((await setStatus(name, stores, settings, ctx, STORE_TREND)).status);
+    const warnings = statuses.flatMap(unusableWarning);
+    for (const warning of warnings)
+        ctx.log.warning(warning);
+    return manyReport(settings, statuses, [], ctx.store.description, ctx.now());
+}
+/** Every set the store holds: a first folder with a key of the layout in it. */
+async function setsIn(store) {
+    const names = new Set();
+    for await (const { key } of store.list('')) {
+        const name = key.slice(0, key.indexOf('/'));
+        if (!names.has(name) && isValidSetName(name) && classifyKey(name, key))
+            names.add(name);
+    }
+    return [...names].sort();
+}
+async function setStatus(name, stores, settings, ctx, trendLength) {
+    const now = ctx.now();
+    const listings = await Promise.all(stores.map((store) => listSet(store, name)));
+    const views = await Promise.all(stores.map((store, index) => storeView(store, name, listings[index], now)));
+    const [store, listing] = [stores[0], listings[0]];
+    const history = await backupHistory(store, name, listing.backups, now, trendLength);
+    const tests = await readRecords(store, name, listing.records, 'restore-test', now);
+    const verifies = await readRecords(store, name, listing.records, 'verify-latest', now, 1);
+    const next = settings.retention
+        ? await nextDeletions(store, name, listing, settings, now)
+        : undefined;
+    const doomed = next?.delete ?? [];
+    const outcome = settings.outcome
+        ? (settings.outcome.message ?? settings.outcome.result)
+        : undefined;
+    const found = {
+        name,
+        ...(outcome === undefined ? {} : { outcome }),
+        stores: views.map((view) => view.view),
+        lastRestoreTest: lastRun(tests.records.at(-1)),
+        lastVerify: lastRun(verifies.records.at(-1)),
+        sizeTrend: sizeTrend(history.points),
+        ...(next ? { retention: next } : {}),
+        unusable: [
+            ...views.flatMap((view) => view.unusable),
+            ...history.unusable.map(({ key, problem }) => ({ key, problem })),
+            ...tests.unusable,
+            ...verifies.unusable,
+        ].filter((item, index, all) => all.findIndex((other) => other.key === item.key) === index),
+    };
+    const failed = settings.outcome !== undefined && settings.outcome.result !== 'success';
+    const problems = setProblems(found, settings.maxAgeMs, failed);
+    return {
+        status: { ...found, ok: problems.length === 0, problems },
+        charts: [...backupCharts(history.points), ...restoreCharts(tests.records)],
+        doomed,
+    };
+}
+async function storeView(store, name, listing, now) {
+    const { newest, newer } = await newestComplete(store, name, listing.backups, now);
+    const unusable = newer.map(({ key, problem }) => ({ key, problem }));
+    const base = { store: store.description, backups: listing.backups.length };
+    if (!newest)
+        return { view: base, unusable };
+    const { manifest } = newest;
+    return {
+        view: {
+            ...base,
+            newestId: manifest.id,
+            ageSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(manifest.createdAt)) / 1000)),
+            sizeBytes: manifestSize(manifest),
+        },
+        unusable,
+    };
+}
+/** What retention-prune would delete now: decided from every complete backup, as it would. */
+async function nextDeletions(store, name, listing, settings, now) {
+    const { policy, timeZone } = settings.retention;
+    const complete = (await judgeAll(store, name, listing.backups, now)).filter(isComplete);
+    if (complete.length === 0)
+        return { keep: 0, delete: [] };
+    const candidates = complete.map(({ entry }) => ({
+        id: entry.id,
+        createdAt: idTime(entry.id) ?? new Date(NaN),
+    }));
+    const doomed = decide(candidates, policy, timeZone)
+        .filter((decision) => !decision.keep)
+        .map((decision) => decision.id);
+    return { keep: complete.length - doomed.length, delete: doomed };
+}
+function lastRun(record) {
+    if (!record)
+        return undefined;
+    const { restoreSeconds, rows } = record.figures;
+    return {
+        at: record.finishedAt,
+        ok: record.ok,
+        ...(record.backupId ? { backupId: record.backupId } : {}),
+        ...(record.problem ? { problem: record.problem } : {}),
+        ...(restoreSeconds === undefined ? {} : { restoreSeconds }),
+        ...(rows === undefined ? {} : { rows }),
+    };
+}
+function unusableWarning(status) {
+    if (status.unusable.length === 0)
+        return [];
+    const shown = status.unusable
+        .slice(0, 3)
+        .map((item) => item.problem)
+        .join('; ');
+    const more = status.unusable.length > 3 ? `; and ${status.unusable.length - 3} more` : '';
+    return [`${status.name}: ${status.unusable.length} not counted: ${shown}${more}`];
+}
+/** The `status` output: the sets' statuses as compact JSON. */
+const statusOutput = (statuses) => JSON.stringify({ sets: statuses });
+function oneReport(found, now) {
+    const { status: set, charts, doomed } = found;
+    const newest = newestView(set);
+    const facts = [
+        ['Set', set.name],
+        ...(set.outcome === undefined ? [] : [['Nightly run', set.outcome]]),
+        ['Newest backup', newest?.newestId ?? 'none'],
+        ['Age', newest?.ageSeconds === undefined ? '' : formatDuration(newest.ageSeconds * 1000)],
+        ['Size (trend)', set.sizeTrend],
+        ['Last restore-test', lastRunText(set.lastRestoreTest, now)],
+        ['Last verify-latest', lastRunText(set.lastVerify, now)],
+        ...(set.retention ? [['Retention next', retentionText(set)]] : []),
+        ...(set.ok ? [] : [['Needs attention', set.problems.join('; ')]]),
+    ];
+    const tables = [
+        storesTable(set),
+        ...(doomed.length
+            ? [{ title: 'Retention would delete next', header: ['id'], rows: doomed.map((id) => [id]) }]
+            : []),
+        ...unusableTables([set]),
+    ];
+    const result = {
+        headline: set.ok
+            ? `${set.name}: newest backup ${newest?.newestId} is ${formatDuration((newest?.ageSeconds ?? 0) * 1000)} old (${(0,format/* formatBytes */.z3)(newest?.sizeBytes ?? 0)}); last restore-test ${lastRunText(set.lastRestoreTest, now)}`
+            : `${set.name} needs attention: ${set.problems.join('; ')}`,
+        outputs: {
+            status: statusOutput([set]),
+            ...(newest?.newestId
+                ? {
+                    'latest-id': newest.newestId,
+                    'age-seconds': newest.ageSeconds ?? 0,
+                    'size-bytes': newest.sizeBytes ?? 0,
+                }
+                : {}),
+        },
+        facts,
+        tables,
+        charts,
+        details: { sets: [set] },
+    };
+    if (!set.ok)
+        throw new ModeFailure(result.headline, result);
+    return result;
+}
+function manyReport(settings, statuses, warnings, where, now) {
+    const failing = statuses.filter((set) => !set.ok);
+    const result = {
+        headline: failing.length === 0
+            ? `${statuses.length} set(s) in ${where}: all ok`
+            : `${failing.length} of ${statuses.length} set(s) in ${where} need attention: ${failing
+                .map((set) => `${set.name} (${set.problems.join('; ')})`)
+                .join('; ')}`,
+        outputs: { status: statusOutput(statuses) },
+        facts: [
+            ['Sets', String(statuses.length)],
+            ['Need attention', failing.map((set) => set.name).join(', ') || 'none'],
+            ['Max age', formatDuration(settings.maxAgeMs)],
+            ...warnings.map((warning) => ['Note', warning]),
+        ],
+        tables: [statusTable(`Every set in ${where}`, statuses, now), ...unusableTables(statuses)],
+        details: { sets: statuses },
+    };
+    if (statuses.length === 0)
+        throw new ModeFailure(`no backup set in ${where}`, result);
+    if (failing.length > 0)
+        throw new ModeFailure(result.headline, result);
+    return result;
+}
+function unusableTables(statuses) {
+    const rows = statuses.flatMap((set) => set.unusable.map((item) => [set.name, item.key, item.problem]));
+    return rows.length
+        ? [
+            {
+                title: 'Not counted (torn, forged or dated ahead)',
+                header: ['set', 'key', 'problem'],
+                rows,
+            },
+        ]
+        : [];
 }
 
 ;// CONCATENATED MODULE: ./src/modes/verify-latest.ts
@@ -9936,16 +13010,6 @@ async function findNewest(settings, ctx) {
         trend: trendTable(listing.backups, now, found.newer, new Map(recorded)),
     };
 }
-/**
- * An entry's size as listed: its data object's, or the sum of a server backup's objects (those
- * in its folder), which for a complete backup is what its manifest records.
- */
-function listedSize(entry) {
-    const inFolder = entry.objects.filter((object) => object.key.includes(`/${entry.id}/`));
-    if (inFolder.length === 0)
-        return entry.objects[0]?.size;
-    return inFolder.reduce((sum, object) => sum + object.size, 0);
-}
 function reportLeftovers(listing, ctx) {
     if (listing.leftovers.length === 0)
         return;
@@ -9994,17 +13058,21 @@ function trendTable(backups, now, unusable, recorded = new Map()) {
 
 
 
+
+
+
 /** A mode that works on a store: its context (and so the store) is opened when it runs. */
 function withStore(read, run) {
     return { read, run: async (settings, open) => run(settings, await open(settings)) };
 }
 const REGISTRY = {
-    backup: withStore(readBackup, backup),
-    'verify-latest': withStore(readVerify, verifyLatest),
-    'restore-test': withStore(readRestoreTest, restoreTest),
+    backup: withStore(readBackup, charted(backup)),
+    'verify-latest': withStore(readVerify, recorded(verifyLatest)),
+    'restore-test': withStore(readRestoreTest, recorded(restoreTest)),
     restore: withStore(readRestore, restore),
     'retention-prune': withStore(readPrune, retentionPrune),
     notify: { read: readNotifyMode, run: notifyMode },
+    status: { read: readStatus, run: status_status },
 };
 /**
  * Builds and validates the settings for the mode the inputs name. Nothing here touches the
@@ -10074,7 +13142,7 @@ async function updateFailureIssue(report, token, env, runUrl) {
     if (!owner || !repo)
         throw new Error('failure-issue needs GITHUB_REPOSITORY (it runs on GitHub)');
     // Loaded only here: Octokit is large, and most runs never open an issue.
-    const { getOctokit } = await __webpack_require__.e(/* import() */ 413).then(__webpack_require__.bind(__webpack_require__, 2413));
+    const { getOctokit } = await __webpack_require__.e(/* import() */ 413).then(__webpack_require__.bind(__webpack_require__, 92413));
     const octokit = getOctokit(token, { baseUrl: env.GITHUB_API_URL ?? 'https://api.github.com' });
     const title = issueTitle(report.name ?? report.mode);
     const open = await octokit.rest.issues.listForRepo({
@@ -10393,6 +13461,7 @@ function readQuoted(text, start) {
 
 
 
+
 const METRIC_PREFIX = 'backup_action_';
 const EVERY_MODE = MODES;
 /** Every metric, by name. The docs (docs/monitoring.md) and the example alerts use these names. */
@@ -10443,24 +13512,24 @@ const METRICS = {
         modes: ['backup'],
     },
     backup_action_latest_backup_timestamp_seconds: {
-        help: 'When the newest backup was made, as a Unix time: the one just made (backup) or the newest complete one found (verify-latest).',
+        help: 'When the newest backup was made, as a Unix time: the one just made (backup) or the newest complete one found (verify-latest; status, labelled by store).',
         type: 'gauge',
-        modes: ['backup', 'verify-latest'],
+        modes: ['backup', 'verify-latest', 'status'],
     },
     backup_action_latest_backup_age_seconds: {
-        help: 'Age of the newest complete backup when verify-latest last looked.',
+        help: 'Age of the newest complete backup when verify-latest (or status, labelled by store) last looked.',
         type: 'gauge',
-        modes: ['verify-latest'],
+        modes: ['verify-latest', 'status'],
     },
     backup_action_latest_backup_size_bytes: {
-        help: 'Size as stored of the newest complete backup when verify-latest last looked.',
+        help: 'Size as stored of the newest complete backup when verify-latest (or status, labelled by store) last looked.',
         type: 'gauge',
-        modes: ['verify-latest'],
+        modes: ['verify-latest', 'status'],
     },
     backup_action_restore_duration_seconds: {
-        help: 'Recovery time of the last restore: download, restore and checks (the restore-seconds output).',
+        help: "Recovery time of the last restore: download, restore and checks (the restore-seconds output; status: the set's last restore-test).",
         type: 'gauge',
-        modes: ['restore-test', 'restore'],
+        modes: ['restore-test', 'restore', 'status'],
     },
     backup_action_restore_tables: {
         help: 'Tables the last restore restored and compared.',
@@ -10509,29 +13578,71 @@ const MODE_FIGURES = {
     restore: restoreFigures,
     'retention-prune': pruneFigures,
     notify: () => [],
+    status: () => [],
 };
 /**
  * The run's samples, labelled with its set and mode; none for a run that has no set (its inputs
  * were refused before the set was known). A figure the report does not give is left out, so the
- * value an earlier run wrote stands (a failed backup keeps the last good backup's size).
+ * value an earlier run wrote stands (a failed backup keeps the last good backup's size). A status
+ * run reports each set it looked at, as that set's.
  */
 function runSamples(report) {
     const mode = MODES.find((known) => known === report.mode);
     const finishedMs = Date.parse(report.finishedAt);
     const startedMs = Date.parse(report.startedAt);
-    if (!report.name || !mode || !Number.isFinite(finishedMs) || !Number.isFinite(startedMs)) {
+    if (!mode || !Number.isFinite(finishedMs) || !Number.isFinite(startedMs))
         return [];
-    }
-    const finished = finishedMs / 1000;
-    const figures = [
-        ['backup_action_last_run_timestamp_seconds', finished],
-        ['backup_action_last_run_success', report.ok ? 1 : 0],
-        ['backup_action_last_run_duration_seconds', Math.max(0, finishedMs - startedMs) / 1000],
-        ['backup_action_last_success_timestamp_seconds', report.ok ? finished : undefined],
+    const times = {
+        finished: finishedMs / 1000,
+        duration: Math.max(0, finishedMs - startedMs) / 1000,
+    };
+    const sets = mode === 'status' ? statusSets(report) : [];
+    if (sets.length > 0)
+        return sets.flatMap((set) => statusSamples(set, times));
+    if (!report.name)
+        return [];
+    return labelled({ set: report.name, mode }, [
+        ...runFigures(report.ok, times),
         ...MODE_FIGURES[mode](report),
+    ]);
+}
+function runFigures(ok, { finished, duration }) {
+    return [
+        ['backup_action_last_run_timestamp_seconds', finished],
+        ['backup_action_last_run_success', ok ? 1 : 0],
+        ['backup_action_last_run_duration_seconds', duration],
+        ['backup_action_last_success_timestamp_seconds', ok ? finished : undefined],
     ];
-    const labels = { set: report.name, mode };
+}
+function labelled(labels, figures) {
     return figures.flatMap(([name, value]) => value === undefined || !Number.isFinite(value) ? [] : [{ name, labels, value }]);
+}
+/** The sets a status report holds, each checked as a status read from a file would be. */
+function statusSets(report) {
+    const sets = report.details.sets;
+    if (!Array.isArray(sets))
+        return [];
+    return sets.map(parseSetStatus).filter((set) => set !== undefined);
+}
+/** A set as status saw it: whether it needs attention, and its newest backup in each store. */
+function statusSamples(set, times) {
+    const labels = { set: set.name, mode: 'status' };
+    return [
+        ...labelled(labels, [
+            ...runFigures(set.ok, times),
+            ['backup_action_restore_duration_seconds', set.lastRestoreTest?.restoreSeconds],
+        ]),
+        ...set.stores.flatMap((view) => labelled({ ...labels, store: view.store }, [
+            [
+                'backup_action_latest_backup_timestamp_seconds',
+                view.newestId === undefined
+                    ? undefined
+                    : (idTime(view.newestId)?.getTime() ?? NaN) / 1000,
+            ],
+            ['backup_action_latest_backup_age_seconds', view.ageSeconds],
+            ['backup_action_latest_backup_size_bytes', view.sizeBytes],
+        ])),
+    ];
 }
 /**
  * When a run reports the first metric of a pair, the value it replaces becomes the second: a
@@ -10558,85 +13669,50 @@ function mergeRun(previous, run) {
     }
     return [...merged.values()];
 }
-function metrics_output(report, name) {
-    const value = report.outputs[name];
-    return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
 /** A backup id's time (the UTC time the backup began, as its manifest's createdAt), in seconds. */
 function idSeconds(report, name) {
     const id = report.outputs[name];
     const time = typeof id === 'string' ? idTime(id) : undefined;
     return time && time.getTime() / 1000;
 }
-/** The manifest the report carries, checked as strictly as one read from a store. */
-function reportManifest(report) {
-    const manifest = report.details.manifest;
-    if (manifest === undefined)
-        return undefined;
-    try {
-        return parseManifest(JSON.stringify(manifest), 'the run report', report.name);
-    }
-    catch {
-        return undefined;
-    }
-}
 function backupFigures(report) {
-    const counts = rowTotals(reportManifest(report));
+    const counts = rowTotals(reportManifest(report, report.name));
     return [
-        ['backup_action_backup_size_bytes', metrics_output(report, 'size-bytes')],
-        ['backup_action_backup_duration_seconds', metrics_output(report, 'duration-seconds')],
+        ['backup_action_backup_size_bytes', outputNumber(report, 'size-bytes')],
+        ['backup_action_backup_duration_seconds', outputNumber(report, 'duration-seconds')],
         ['backup_action_backup_tables', counts?.tables],
         ['backup_action_backup_rows', counts?.rows],
         ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'backup-id')],
     ];
 }
-/** Tables and rows every database of the backup recorded; none when no count was taken. */
-function rowTotals(manifest) {
-    if (!manifest)
-        return undefined;
-    const counted = manifestRowCounts(manifest).filter((counts) => counts !== undefined);
-    if (counted.length === 0)
-        return undefined;
-    const values = counted.flatMap((counts) => Object.values(counts));
-    return { tables: values.length, rows: values.reduce((sum, rows) => sum + rows, 0) };
-}
 function verifyFigures(report) {
     return [
-        ['backup_action_latest_backup_age_seconds', metrics_output(report, 'age-seconds')],
-        ['backup_action_latest_backup_size_bytes', metrics_output(report, 'size-bytes')],
+        ['backup_action_latest_backup_age_seconds', outputNumber(report, 'age-seconds')],
+        ['backup_action_latest_backup_size_bytes', outputNumber(report, 'size-bytes')],
         ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'latest-id')],
     ];
 }
 function restoreFigures(report) {
     return [
-        ['backup_action_restore_duration_seconds', metrics_output(report, 'restore-seconds')],
-        ['backup_action_restore_tables', metrics_output(report, 'restored-tables')],
+        ['backup_action_restore_duration_seconds', outputNumber(report, 'restore-seconds')],
+        ['backup_action_restore_tables', outputNumber(report, 'restored-tables')],
     ];
 }
-/** The checks' verdicts: one database's (`checks`) or each database's of a server backup. */
+/** The checks' verdicts, when the run got as far as its checks. */
 function checkFigures(report) {
-    const { checks, databases } = report.details;
-    const lists = [checks, ...(Array.isArray(databases) ? databases : []).map(checksOf)];
-    const present = lists.filter((list) => Array.isArray(list));
-    if (present.length === 0)
+    const verdicts = checkVerdicts(report);
+    if (!verdicts)
         return [];
-    const verdicts = present.flat().map((check) => (isRecord(check) ? check.passed : undefined));
     return [
-        ['backup_action_restore_checks_passed', verdicts.filter((passed) => passed === true).length],
-        ['backup_action_restore_checks_failed', verdicts.filter((passed) => passed === false).length],
+        ['backup_action_restore_checks_passed', verdicts.passed],
+        ['backup_action_restore_checks_failed', verdicts.failed],
     ];
-}
-function checksOf(database) {
-    return isRecord(database) ? database.checks : undefined;
-}
-function isRecord(value) {
-    return typeof value === 'object' && value !== null;
 }
 function pruneFigures(report) {
     const dryRun = report.details.dryRun === true;
     return [
-        ['backup_action_prune_kept_backups', metrics_output(report, 'kept')],
-        ['backup_action_prune_deleted_backups', dryRun ? undefined : metrics_output(report, 'deleted')],
+        ['backup_action_prune_kept_backups', outputNumber(report, 'kept')],
+        ['backup_action_prune_deleted_backups', dryRun ? undefined : outputNumber(report, 'deleted')],
     ];
 }
 
@@ -11075,6 +14151,7 @@ function buildReport(source, settings, startedAt, finishedAt, warnings, result, 
         outputs: result.outputs ?? {},
         facts: result.facts ?? [],
         tables: result.tables ?? [],
+        ...(result.charts?.length ? { charts: result.charts } : {}),
         warnings,
         details: result.details ?? {},
     };
@@ -11178,7 +14255,7 @@ async function main_run() {
 
 /***/ }),
 
-/***/ 8856:
+/***/ 68856:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
