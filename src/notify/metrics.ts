@@ -94,12 +94,12 @@ export const METRICS = {
     modes: ['restore-test', 'restore'],
   },
   backup_action_restore_checks_passed: {
-    help: 'Checks (row counts, SQL) that passed in the last restore-test that ran them.',
+    help: 'Checks of the checks input (conditions on table rows, SQL queries; not the comparison with the manifest) that passed in the last restore-test that ran them.',
     type: 'gauge',
     modes: ['restore-test'],
   },
   backup_action_restore_checks_failed: {
-    help: 'Checks (row counts, SQL) that failed in the last restore-test that ran them.',
+    help: 'Checks of the checks input (conditions on table rows, SQL queries; not the comparison with the manifest) that failed in the last restore-test that ran them.',
     type: 'gauge',
     modes: ['restore-test'],
   },
@@ -140,8 +140,11 @@ type Figure = readonly [MetricName, number | undefined];
 const MODE_FIGURES: { [M in Mode]: (report: RunReport) => Figure[] } = {
   backup: backupFigures,
   'verify-latest': verifyFigures,
-  'restore-test': (report) => [...restoreFigures(report), ...checkFigures(report)],
-  restore: restoreFigures,
+  'restore-test': (report) => [
+    ...(restoreCompleted(report) ? restoreFigures(report) : []),
+    ...checkFigures(report),
+  ],
+  restore: (report) => (report.ok ? restoreFigures(report) : []),
   'retention-prune': pruneFigures,
   notify: () => [],
 };
@@ -246,7 +249,11 @@ function verifyFigures(report: RunReport): Figure[] {
   return [
     ['backup_action_latest_backup_age_seconds', output(report, 'age-seconds')],
     ['backup_action_latest_backup_size_bytes', output(report, 'size-bytes')],
-    ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'latest-id')],
+    // A newest backup that failed verification (corrupt, torn) is no backup to be counted on.
+    [
+      'backup_action_latest_backup_timestamp_seconds',
+      report.ok ? idSeconds(report, 'latest-id') : undefined,
+    ],
   ];
 }
 
@@ -255,6 +262,18 @@ function restoreFigures(report: RunReport): Figure[] {
     ['backup_action_restore_duration_seconds', output(report, 'restore-seconds')],
     ['backup_action_restore_tables', output(report, 'restored-tables')],
   ];
+}
+
+/**
+ * Whether a restore-test restored everything (a check may still have failed): one stopped
+ * mid-restore (cancelled, pg_restore failed) has no recovery time or table count to report.
+ */
+function restoreCompleted({ ok, details }: RunReport): boolean {
+  if (ok) return true;
+  const restored = (part: unknown) => isRecord(part) && part.comparison !== undefined;
+  return Array.isArray(details.databases)
+    ? details.databases.length > 0 && details.databases.every(restored)
+    : restored(details);
 }
 
 /** The checks' verdicts: one database's (`checks`) or each database's of a server backup. */
