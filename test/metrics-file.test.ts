@@ -2,9 +2,11 @@
  * The metrics file on a real file system: written whole by a rename, merged with every other
  * set's and mode's lines, writers taking turns under the lock (none lost when many write at
  * once), a lock left by a killed run broken, one held too long given up with a warning, and every
- * file written accepted by promtool.
+ * file written accepted by promtool. A Pushgateway that never answers costs one round of attempts,
+ * not two, and a port fetch refuses is named as such.
  *
- * Covers: src/notify/metrics-file.ts, src/notify/metrics-publish.ts, src/notify/metrics.ts.
+ * Covers: src/notify/metrics-file.ts, src/notify/metrics-publish.ts, src/notify/metrics.ts,
+ * src/notify/pushgateway.ts, src/notify/http.ts.
  */
 import {
   lstat,
@@ -18,6 +20,7 @@ import {
   utimes,
   writeFile,
 } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -267,5 +270,44 @@ describe('a file that cannot be written', () => {
       `metrics-file: ${file} was not written: ${file}.lock is not a lock file (remove it)`,
     ]);
     expect(await readdir(folder)).toEqual(['x.prom.lock']);
+  });
+});
+
+describe('a Pushgateway that cannot be reached', () => {
+  const quick = { ...defaultDelivery, timeoutMs: 300, sleep: async () => {} };
+
+  it('that never answers: the push is not tried after the read-back timed out', async () => {
+    let received = '';
+    const silent = createServer((socket) => {
+      socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const warnings = await publishMetrics(
+        reportOf('shop', 'backup'),
+        { pushgatewayUrl: `http://127.0.0.1:${port}` },
+        quick,
+      );
+      expect(warnings).toEqual([
+        'pushgateway-url: the metrics were not pushed after 3 attempts (TimeoutError)',
+      ]);
+      expect(received).toMatch(/^GET \/metrics /m);
+      expect(received).not.toMatch(/^POST /m);
+    } finally {
+      silent.close();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  });
+
+  it('on a port fetch refuses (6000): the warning says so', async () => {
+    const warnings = await publishMetrics(
+      reportOf('shop', 'backup'),
+      { pushgatewayUrl: 'http://127.0.0.1:6000' },
+      quick,
+    );
+    expect(warnings).toEqual([
+      'pushgateway-url: the metrics were not pushed after 3 attempts (bad port)',
+    ]);
   });
 });
