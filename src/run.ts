@@ -4,6 +4,7 @@
  */
 import { CancelledError, errorMessage, InputError } from './core/errors.js';
 import type { InputSource } from './inputs/reader.js';
+import { givenSecrets } from './inputs/given-secrets.js';
 import { readSettings, runMode } from './modes/index.js';
 import { notifyEnd, notifyStart } from './notify/index.js';
 import { ModeFailure, type Logger, type ModeResult } from './core/types.js';
@@ -49,10 +50,13 @@ export async function execute(
   };
   let settings: Settings | undefined;
   let report: RunReport;
+  const given = givenSecrets(source);
+  for (const secret of given) edge.mask(secret);
+  redact = redactor(given);
   try {
     settings = await readSettings(source, options.cwd);
     for (const secret of settings.secrets) edge.mask(secret);
-    redact = redactor(settings.secrets);
+    redact = redactor([...given, ...settings.secrets]);
     for (const warning of await notifyStart(settings.notify)) log.warning(warning);
     const result = await runMode(settings, async ({ storage, s3 }) => ({
       store: await openStore(storage, s3, log.warning, options.env),

