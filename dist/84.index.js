@@ -6532,7 +6532,7 @@ function failures(test, prefix = '') {
     const differing = test.comparison?.differing ?? [];
     if (differing.length > 0)
         problems.push(`${prefix}${differenceLine(differing)}`);
-    const failed = test.checks.filter((check) => !check.passed);
+    const failed = (test.checks ?? []).filter((check) => !check.passed);
     if (failed.length > 0) {
         problems.push(`${prefix}${failed.length} check(s) failed: ${failed.map((check) => `${check.text} (${check.value})`).join(', ')}`);
     }
@@ -6594,7 +6594,7 @@ async function testDatabaseBackup(manifest, settings, ctx, phases) {
     const part = databasePart(manifest);
     const pgRestore = await choosePgRestore(manifest, settings.client, ctx, version);
     const run = { settings, ctx, server, pgRestore };
-    const test = { part, scratch: scratchName(settings.name), phases, checks: [] };
+    const test = { part, scratch: scratchName(settings.name), phases };
     const options = { checks: settings.checks, keepOwners: false, noTablespaces: false };
     return {
         run: () => testDatabase(run, test, options),
@@ -6608,7 +6608,7 @@ function testRows({ settings, pgRestore }, test, server) {
     const compared = part.backup.rowCountsMode === 'exact' && part.rowCounts
         ? `${(0,format/* formatCount */.B4)(rows)} rows match the manifest`
         : `${(0,format/* formatCount */.B4)(rows)} rows (the manifest has no exact counts to compare)`;
-    const passed = checks.length > 0 ? `, ${checks.length} check(s) passed` : '';
+    const passed = checks?.length ? `, ${checks.length} check(s) passed` : '';
     return {
         done: 'restored',
         summary: `${tables} tables, ${compared}${passed}`,
@@ -6630,7 +6630,7 @@ function testRows({ settings, pgRestore }, test, server) {
                 `${pgRestore.program.version}, ${settings.jobs} job(s); archive ${archiveLine(part, archive)}`,
             ],
         ],
-        tables: [...(comparison ? [countsTable(comparison)] : []), ...tableOfChecks(checks)],
+        tables: [...(comparison ? [countsTable(comparison)] : []), ...tableOfChecks(checks ?? [])],
         details: { scratch: test.scratch, comparison, checks },
     };
 }
@@ -9869,7 +9869,6 @@ async function testServerBackup(manifest, settings, ctx, phases) {
             part: serverDatabasePart(manifest, record),
             scratch: `${base}_${index + 1}`,
             phases: new Phases(ctx.now),
-            checks: [],
         })),
         roles: settings.restoreGlobals ? manifest.globals : undefined,
         rolesLeft: [],
@@ -9957,7 +9956,7 @@ function server_restore_test_testRows(test) {
             ...tests.flatMap((one) => one.comparison && one.comparison.differing.length > 0
                 ? [{ ...countsTable(one.comparison), title: `${one.database}: row counts` }]
                 : []),
-            ...tableOfChecks(tests.flatMap((one) => one.checks)),
+            ...tableOfChecks(tests.flatMap((one) => one.checks ?? [])),
         ],
         details: {
             databases: tests.map((one) => ({
@@ -9986,7 +9985,7 @@ function restore_test_databasesTable({ tests, phases }) {
         rows: tests.map((one) => {
             const { tables, rows } = restoredTotals(one);
             const { comparison } = one;
-            const failedChecks = one.checks.filter((check) => !check.passed).length;
+            const failedChecks = (one.checks ?? []).filter((check) => !check.passed).length;
             const seconds = phases.record()[phaseName(one.database)];
             const matched = !comparison
                 ? one.restoreStarted
@@ -13198,11 +13197,15 @@ const defaultDelivery = {
 };
 class DeliveryError extends Error {
     reason;
+    answered;
     constructor(channel, 
     /** What went wrong, without the URL: `after 3 attempts (HTTP 500)`. */
-    reason) {
+    reason, 
+    /** Whether the server answered at all (an HTTP error), rather than not being reached in time. */
+    answered = false) {
         super(`${channel} notification was not delivered ${reason}`);
         this.reason = reason;
+        this.answered = answered;
         this.name = 'DeliveryError';
     }
 }
@@ -13213,6 +13216,7 @@ class AnswerTooLarge extends Error {
 /** Sends the request until a 2xx answer, and returns its body; throws DeliveryError after the last attempt. */
 async function send(channel, url, init, delivery) {
     let last = '';
+    let answered = false;
     for (let attempt = 1; attempt <= delivery.attempts; attempt += 1) {
         try {
             const response = await delivery.fetch(url, {
@@ -13227,6 +13231,7 @@ async function send(channel, url, init, delivery) {
             if (response.ok)
                 return await answer(response);
             last = `HTTP ${response.status}`;
+            answered = true;
             await response.body?.cancel();
         }
         catch (error) {
@@ -13235,7 +13240,7 @@ async function send(channel, url, init, delivery) {
         if (attempt < delivery.attempts)
             await delivery.sleep(500 * 2 ** (attempt - 1));
     }
-    throw new DeliveryError(channel, `after ${delivery.attempts} attempts (${last})`);
+    throw new DeliveryError(channel, `after ${delivery.attempts} attempts (${last})`, answered);
 }
 /** The body, read within the request's time limit and up to MAX_ANSWER_BYTES. */
 async function answer(response) {
@@ -13259,6 +13264,10 @@ function failure(error) {
         return code;
     if (error instanceof AnswerTooLarge)
         return error.message;
+    // fetch refuses some ports outright ("bad port"): its cause says so, its name does not.
+    const cause = error.cause;
+    if (cause instanceof Error && cause.message)
+        return cause.message;
     return error instanceof Error ? error.name : 'network error';
 }
 
@@ -13404,7 +13413,8 @@ function readLabels(text) {
         if (text[at] === '}')
             return { labels, length: at + 1 };
         const name = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(text.slice(at))?.[0];
-        if (!name || name in labels)
+        // Names starting with __ are Prometheus' own: a file holding one is refused whole.
+        if (!name || name in labels || name.startsWith('__'))
             return undefined;
         at += name.length;
         skipBlanks();
@@ -13537,12 +13547,12 @@ const METRICS = {
         modes: ['restore-test', 'restore'],
     },
     backup_action_restore_checks_passed: {
-        help: 'Checks (row counts, SQL) that passed in the last restore-test that ran them.',
+        help: 'Checks of the checks input (conditions on table rows, SQL queries; not the comparison with the manifest) that passed in the last restore-test that ran them.',
         type: 'gauge',
         modes: ['restore-test'],
     },
     backup_action_restore_checks_failed: {
-        help: 'Checks (row counts, SQL) that failed in the last restore-test that ran them.',
+        help: 'Checks of the checks input (conditions on table rows, SQL queries; not the comparison with the manifest) that failed in the last restore-test that ran them.',
         type: 'gauge',
         modes: ['restore-test'],
     },
@@ -13574,8 +13584,11 @@ function familyOf(read) {
 const MODE_FIGURES = {
     backup: backupFigures,
     'verify-latest': verifyFigures,
-    'restore-test': (report) => [...restoreFigures(report), ...checkFigures(report)],
-    restore: restoreFigures,
+    'restore-test': (report) => [
+        ...(restoreCompleted(report) ? restoreFigures(report) : []),
+        ...checkFigures(report),
+    ],
+    restore: (report) => (report.ok ? restoreFigures(report) : []),
     'retention-prune': pruneFigures,
     notify: () => [],
     status: () => [],
@@ -13689,7 +13702,11 @@ function verifyFigures(report) {
     return [
         ['backup_action_latest_backup_age_seconds', outputNumber(report, 'age-seconds')],
         ['backup_action_latest_backup_size_bytes', outputNumber(report, 'size-bytes')],
-        ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'latest-id')],
+        // A newest backup that failed verification (corrupt, torn) is no backup to be counted on.
+        [
+            'backup_action_latest_backup_timestamp_seconds',
+            report.ok ? idSeconds(report, 'latest-id') : undefined,
+        ],
     ];
 }
 function restoreFigures(report) {
@@ -13698,7 +13715,19 @@ function restoreFigures(report) {
         ['backup_action_restore_tables', outputNumber(report, 'restored-tables')],
     ];
 }
-/** The checks' verdicts, when the run got as far as its checks. */
+/**
+ * Whether a restore-test restored everything (a check may still have failed): one stopped
+ * mid-restore (cancelled, pg_restore failed) has no recovery time or table count to report.
+ */
+function restoreCompleted({ ok, details }) {
+    if (ok)
+        return true;
+    const restored = (part) => isRecord(part) && part.comparison !== undefined;
+    return Array.isArray(details.databases)
+        ? details.databases.length > 0 && details.databases.every(restored)
+        : restored(details);
+}
+/** The checks' verdicts: one database's (`checks`) or each database's of a server backup. */
 function checkFigures(report) {
     const verdicts = checkVerdicts(report);
     if (!verdicts)
@@ -13746,15 +13775,16 @@ const MAX_READ_BYTES = 16 * 1024 * 1024;
  * warning, since monitoring never fails the run.
  */
 async function writeMetricsFile(file, run, options = defaultFileOptions) {
-    const release = await lock(`${file}.lock`, options).catch((error) => {
-        throw new Error(`${file} was not written: ${problem(error, external_node_path_default().dirname(file))}`);
+    const target = await linkTarget(file);
+    const release = await lock(`${target}.lock`, options).catch((error) => {
+        throw new Error(`${file} was not written: ${problem(error, external_node_path_default().dirname(target))}`);
     });
     try {
-        const old = await readOld(file);
+        const old = await readOld(target);
         const parsed = parseExposition(old.text, isOurs);
         const text = renderExposition(mergeRun(parsed.samples, run), familyOf(parsed.families));
-        await replace(file, text).catch((error) => {
-            throw new Error(`${file} was not written: ${problem(error, external_node_path_default().dirname(file))}`);
+        await replace(target, text).catch((error) => {
+            throw new Error(`${file} was not written: ${problem(error, external_node_path_default().dirname(target))}`);
         });
         const dropped = parsed.unreadable + parsed.foreign;
         return [
@@ -13767,6 +13797,14 @@ async function writeMetricsFile(file, run, options = defaultFileOptions) {
     finally {
         await release();
     }
+}
+/** A symbolic link stays one: the file it points to (there yet or not) is what is replaced. */
+async function linkTarget(file) {
+    const real = await (0,promises_.realpath)(file).catch(() => undefined);
+    if (real)
+        return real;
+    const to = await (0,promises_.readlink)(file).catch(() => undefined);
+    return to === undefined ? file : external_node_path_default().resolve(external_node_path_default().dirname(file), to);
 }
 /** The file as it is: none yet, or one too large to be ours, is started afresh. */
 async function readOld(file) {
@@ -13790,9 +13828,10 @@ async function readOld(file) {
 async function replace(file, text) {
     const temporary = `${file}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
     try {
-        // Readable by all: node_exporter often runs as its own user.
         const handle = await (0,promises_.open)(temporary, 'wx', 0o644);
         try {
+            // Readable by all whatever the umask: node_exporter often runs as its own user.
+            await handle.chmod(0o644);
             await handle.writeFile(text);
             await handle.sync();
         }
@@ -13849,6 +13888,9 @@ async function breakStale(lockFile, staleMs) {
     const seen = await (0,promises_.stat)(lockFile).catch(() => undefined);
     if (!seen)
         return true;
+    // Never ours: renaming it aside would only leave it there under another name.
+    if (!seen.isFile())
+        throw new Error(`${lockFile} is not a lock file (remove it)`);
     if (Date.now() - seen.mtimeMs < staleMs)
         return false;
     const aside = `${lockFile}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.stale`;
@@ -13940,6 +13982,10 @@ async function pushMetrics(base, run, delivery) {
         families = parsed.families;
     }
     catch (error) {
+        // A gateway that did not answer at all would only make the push wait as long again.
+        if (error instanceof DeliveryError && !error.answered) {
+            throw new Error(`the metrics were not pushed ${reason(error)}`);
+        }
         warnings.push(`the group could not be read back ${reason(error)}; pushed without the previous backup size`);
     }
     const body = renderExposition(mergeRun(previous, run), familyOf(families));

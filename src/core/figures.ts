@@ -57,6 +57,6 @@ function checksOf(database: unknown): unknown {
   return isRecord(database) ? database.checks : undefined;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }

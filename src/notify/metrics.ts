@@ -7,7 +7,13 @@
  * about one store): never an id or a time, so a set has a handful of series whatever it holds.
  */
 import { idTime } from '../core/ids.js';
-import { checkVerdicts, outputNumber, reportManifest, rowTotals } from '../core/figures.js';
+import {
+  checkVerdicts,
+  isRecord,
+  outputNumber,
+  reportManifest,
+  rowTotals,
+} from '../core/figures.js';
 import type { RunReport } from '../core/report.js';
 import { MODES, type Mode } from '../core/settings.js';
 import { parseSetStatus, type SetStatus } from '../core/status.js';
@@ -95,12 +101,12 @@ export const METRICS = {
     modes: ['restore-test', 'restore'],
   },
   backup_action_restore_checks_passed: {
-    help: 'Checks (row counts, SQL) that passed in the last restore-test that ran them.',
+    help: 'Checks of the checks input (conditions on table rows, SQL queries; not the comparison with the manifest) that passed in the last restore-test that ran them.',
     type: 'gauge',
     modes: ['restore-test'],
   },
   backup_action_restore_checks_failed: {
-    help: 'Checks (row counts, SQL) that failed in the last restore-test that ran them.',
+    help: 'Checks of the checks input (conditions on table rows, SQL queries; not the comparison with the manifest) that failed in the last restore-test that ran them.',
     type: 'gauge',
     modes: ['restore-test'],
   },
@@ -141,8 +147,11 @@ type Figure = readonly [MetricName, number | undefined];
 const MODE_FIGURES: { [M in Mode]: (report: RunReport) => Figure[] } = {
   backup: backupFigures,
   'verify-latest': verifyFigures,
-  'restore-test': (report) => [...restoreFigures(report), ...checkFigures(report)],
-  restore: restoreFigures,
+  'restore-test': (report) => [
+    ...(restoreCompleted(report) ? restoreFigures(report) : []),
+    ...checkFigures(report),
+  ],
+  restore: (report) => (report.ok ? restoreFigures(report) : []),
   'retention-prune': pruneFigures,
   notify: () => [],
   status: () => [],
@@ -266,7 +275,11 @@ function verifyFigures(report: RunReport): Figure[] {
   return [
     ['backup_action_latest_backup_age_seconds', outputNumber(report, 'age-seconds')],
     ['backup_action_latest_backup_size_bytes', outputNumber(report, 'size-bytes')],
-    ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'latest-id')],
+    // A newest backup that failed verification (corrupt, torn) is no backup to be counted on.
+    [
+      'backup_action_latest_backup_timestamp_seconds',
+      report.ok ? idSeconds(report, 'latest-id') : undefined,
+    ],
   ];
 }
 
@@ -277,7 +290,19 @@ function restoreFigures(report: RunReport): Figure[] {
   ];
 }
 
-/** The checks' verdicts, when the run got as far as its checks. */
+/**
+ * Whether a restore-test restored everything (a check may still have failed): one stopped
+ * mid-restore (cancelled, pg_restore failed) has no recovery time or table count to report.
+ */
+function restoreCompleted({ ok, details }: RunReport): boolean {
+  if (ok) return true;
+  const restored = (part: unknown) => isRecord(part) && part.comparison !== undefined;
+  return Array.isArray(details.databases)
+    ? details.databases.length > 0 && details.databases.every(restored)
+    : restored(details);
+}
+
+/** The checks' verdicts: one database's (`checks`) or each database's of a server backup. */
 function checkFigures(report: RunReport): Figure[] {
   const verdicts = checkVerdicts(report);
   if (!verdicts) return [];

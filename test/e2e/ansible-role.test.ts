@@ -3,7 +3,8 @@
  * through a local connection, into a scratch root, with the executable of `npm run sea` as the
  * release it downloads and the packages this machine already has. Its services then run as
  * systemd would run them (test/support/systemd-unit.ts): a real backup to s3rver, verify-latest
- * and restore-test into the tests' PostgreSQL. A second run changes nothing; ansible-lint passes.
+ * and restore-test into the tests' PostgreSQL. A second run changes nothing and, verbose, prints no
+ * secret; sets with a secret input or an unverifiable encryption are refused; ansible-lint passes.
  *
  * Covers: examples/ansible, test/support/systemd-unit.ts.
  */
@@ -16,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { fillSampleDatabase, tableRowCounts } from '../../scripts/lib/sample-db.js';
 import { freshDatabase, type FreshDatabase } from '../support/db.js';
 import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from '../support/env.js';
@@ -45,7 +47,7 @@ interface Played {
 }
 
 /** Runs the example playbook against this machine with `vars` as extra variables. */
-async function play(work: string, vars: object): Promise<Played> {
+async function play(work: string, vars: object, options: string[] = []): Promise<Played> {
   const inventory = path.join(work, 'inventory.ini');
   await writeFile(
     inventory,
@@ -53,11 +55,15 @@ async function play(work: string, vars: object): Promise<Played> {
   );
   const varsFile = path.join(work, 'vars.json');
   await writeFile(varsFile, JSON.stringify(vars), { mode: 0o600 });
-  const args = ['-i', inventory, '-e', `@${varsFile}`, path.join(DIR, 'playbook.yml')];
+  const args = ['-i', inventory, '-e', `@${varsFile}`, ...options, path.join(DIR, 'playbook.yml')];
   const env = { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: path.join(work, 'tmp') };
   const { code, output } = await new Promise<{ code: number; output: string }>((resolve) =>
-    execFile('ansible-playbook', args, { env, timeout: 600_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? -1) : 0, output: `${stdout}${stderr}` }),
+    execFile(
+      'ansible-playbook',
+      args,
+      { env, timeout: 600_000, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? -1) : 0, output: `${stdout}${stderr}` }),
     ),
   );
   const line = /^localhost\s+:\s+(.*)$/m.exec(output)?.[1] ?? '';
@@ -84,6 +90,7 @@ describe.skipIf(
   const user = `ba-test-${randomBytes(3).toString('hex')}`;
   const prefix = `ansible-${process.pid}`;
   const unit = (name: string) => path.join(root, UNITS, name);
+  const metricsFile = () => path.join(work, 'textfile', 'backup-action.prom');
 
   beforeAll(async () => {
     [exe, work, db, recorder] = await Promise.all([
@@ -99,13 +106,20 @@ describe.skipIf(
     await chmod(work, 0o755);
     const identity = await generateIdentity();
     const pgMajor = /(\d+)/.exec(execFileSync('pg_dump', ['--version'], { encoding: 'utf8' }))?.[1];
-    secrets = [new URL(db.url).password, identity, 'heartbeat-secret-1', 'heartbeat-secret-2'];
+    secrets = [
+      new URL(db.url).password,
+      identity,
+      'heartbeat-secret-1',
+      'heartbeat-secret-2',
+      S3_ENV.AWS_SECRET_ACCESS_KEY,
+    ];
     vars = {
       backup_action_root: root,
       backup_action_url: `file://${exe}`,
       // What this machine has: the role leaves installed packages as they are.
       backup_action_packages: ['zstd', 'age', `postgresql-client-${pgMajor}`],
       backup_action_user: user,
+      backup_action_metrics_file: metricsFile(),
       backup_action_sets: [
         {
           name: 'shop',
@@ -164,10 +178,40 @@ describe.skipIf(
     expect(store.mode & 0o777).toBe(0o700);
     expect(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim()).toBe(String(store.uid));
 
-    const second = await play(work, vars);
+    // -v prints each loop item's result: no loop may run over the sets themselves.
+    const second = await play(work, vars, ['-v']);
     expect(second.code, second.output).toBe(0);
     expect(second.recap).toMatchObject({ changed: 0, failed: 0 });
+    expect(second.output).toContain('backup-action-verify-server.timer');
+    for (const secret of secrets) expect(second.output).not.toContain(secret);
   }, 900_000);
+
+  it("names each host's example sets after the host, from inventory variables a host can override", async () => {
+    const playbook = parse(await readFile(path.join(DIR, 'playbook.yml'), 'utf8')) as object[];
+    // A play's vars: outrank host_vars, so per-host settings would be ignored.
+    for (const entry of playbook) expect(Object.keys(entry)).not.toContain('vars');
+    const other = path.join(work, 'example-root');
+    const rest = { ...vars };
+    delete rest.backup_action_sets;
+    const vault = {
+      vault_app_database_url: db.url,
+      vault_server_database_url: db.url,
+      vault_app_heartbeat_url: `${recorder.url}/ping/heartbeat-secret-1`,
+      vault_app_verify_heartbeat_url: `${recorder.url}/ping/heartbeat-secret-2`,
+      vault_app_age_identity: secrets[1],
+      vault_aws_access_key_id: S3_ENV.AWS_ACCESS_KEY_ID,
+      vault_aws_secret_access_key: S3_ENV.AWS_SECRET_ACCESS_KEY,
+    };
+    const run = await play(work, { ...rest, ...vault, backup_action_root: other });
+    expect(run.code, run.output).toBe(0);
+    for (const set of ['localhost-app', 'localhost-server']) {
+      const service = await readFile(
+        path.join(other, UNITS, `backup-action-backup-${set}.service`),
+        'utf8',
+      );
+      expect(service).toContain(`--name ${set} `);
+    }
+  }, 600_000);
 
   it('writes units that systemd-analyze verify accepts, with the executable they run', async () => {
     const copy = path.join(work, 'units');
@@ -202,6 +246,11 @@ describe.skipIf(
     }
     const server = await readFile(unit('backup-action-backup-server.service'), 'utf8');
     expect(server.split('\n')).toContain('ReadWritePaths=/var/backups/postgresql');
+    expect(server.split('\n')).toContain(`ReadWritePaths=${path.dirname(metricsFile())}`);
+    // The staged metrics folder: the services' group may write it, and files made there keep it.
+    const folder = await lstat(path.join(root, path.dirname(metricsFile())));
+    expect(folder.mode & 0o7777).toBe(0o2775);
+    expect(String(folder.gid)).toBe(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
     expect(server).toContain('--databases "all"');
     expect(await readFile(unit('backup-action-backup-server.timer'), 'utf8')).toContain(
       'OnCalendar=*-*-* 01:30:00 UTC',
@@ -209,7 +258,14 @@ describe.skipIf(
   });
 
   it('runs a real backup through the installed backup service, then verifies and restore-tests it', async () => {
-    const backup = await runService(root, unit('backup-action-backup-shop.service'));
+    // The live folder as the role makes the staged one: the services' group writes in it.
+    await mkdir(path.dirname(metricsFile()), { recursive: true });
+    execFileSync('chgrp', [user, path.dirname(metricsFile())]);
+    await chmod(path.dirname(metricsFile()), 0o2775);
+    // A host-wide preload in the manager's environment does not reach the executable.
+    const backup = await runService(root, unit('backup-action-backup-shop.service'), {
+      NODE_OPTIONS: `--require ${path.join(work, 'absent-preload.cjs')}`,
+    });
     expect(
       backup.map((r) => r.code),
       backup.map((r) => r.stderr).join('\n'),
@@ -227,6 +283,10 @@ describe.skipIf(
     const tables = Object.keys(await tableRowCounts(db.url)).length;
     expect(verify[1]!.stdout).toMatch(new RegExp(`^restored-tables=${tables}$`, 'm'));
     expect(recorder.requests.map((r) => r.path)).toContain('/ping/heartbeat-secret-2');
+    const metrics = await readFile(metricsFile(), 'utf8');
+    for (const mode of ['backup', 'verify-latest', 'restore-test']) {
+      expect(metrics).toContain(`backup_action_last_run_success{mode="${mode}",set="shop"} 1\n`);
+    }
     for (const r of [...backup, ...verify]) {
       for (const secret of secrets) expect(r.stdout + r.stderr).not.toContain(secret);
     }
@@ -249,6 +309,18 @@ describe.skipIf(
   it.each([
     [{ name: 'Shop!', storage: '/x' }, 'each name is one of [a-z0-9._-]+, and no two are alike'],
     [{ name: 'shop' }, 'missing required arguments: storage found in backup_action_sets'],
+    [
+      { name: 'shop', storage: '/x', verify: { inputs: { 'webhook-url': 'https://h.example/s' } } },
+      'a secret input',
+    ],
+    [
+      {
+        name: 'shop',
+        storage: '/x',
+        age_recipients: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
+      },
+      'age_recipients is set, so verify.age_identity (the matching secret key) is required',
+    ],
   ])(
     'refuses a bad set (%j) before anything is written, naming what is wrong',
     async (set, says) => {

@@ -46,6 +46,8 @@ describe('systemd units', () => {
     expect(units.sort()).toEqual([
       'backup-action-backup.service',
       'backup-action-backup.timer',
+      'backup-action-prune.service',
+      'backup-action-prune.timer',
       'backup-action-verify.service',
       'backup-action-verify.timer',
     ]);
@@ -75,7 +77,7 @@ describe('systemd units', () => {
   }, 600_000);
 
   it('load every secret as a credential, read with --<input>-file, sandboxed, on a persistent jittered timer', async () => {
-    for (const kind of ['backup', 'verify']) {
+    for (const kind of ['backup', 'verify', 'prune']) {
       const service = await readFile(path.join(dir, `backup-action-${kind}.service`), 'utf8');
       const timer = await readFile(path.join(dir, `backup-action-${kind}.timer`), 'utf8');
       for (const line of [

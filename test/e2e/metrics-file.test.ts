@@ -2,11 +2,25 @@
  * The metrics file on a real file system: written whole by a rename, merged with every other
  * set's and mode's lines, writers taking turns under the lock (none lost when many write at
  * once), a lock left by a killed run broken, one held too long given up with a warning, and every
- * file written accepted by promtool.
+ * file written accepted by promtool. A Pushgateway that never answers costs one round of attempts,
+ * not two, and a port fetch refuses is named as such.
  *
- * Covers: src/notify/metrics-file.ts, src/notify/metrics-publish.ts, src/notify/metrics.ts.
+ * Covers: src/notify/metrics-file.ts, src/notify/metrics-publish.ts, src/notify/metrics.ts,
+ * src/notify/pushgateway.ts, src/notify/http.ts.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +127,51 @@ describe('one writer', () => {
     expect(await readFile(file, 'utf8')).not.toContain('node_load1');
     await checked(file);
   });
+  it('leaves out, counted, a line with a label of Prometheus’ own (__name__), which would spoil the file', async () => {
+    const file = path.join(dir, 'reserved.prom');
+    await writeMetricsFile(file, run('shop', 'backup'));
+    const foreign = [
+      'backup_action_last_run_success{__name__="x",mode="backup",set="old"} 1',
+      'backup_action_last_run_success{mode="backup",__meta="y",set="old"} 1',
+    ];
+    await writeFile(file, `${await readFile(file, 'utf8')}${foreign.join('\n')}\n`);
+    const warnings = await writeMetricsFile(file, run('crm', 'backup'));
+    expect(warnings).toEqual([
+      `2 line(s) of ${file} were not backup-action metrics and were left out`,
+    ]);
+    const text = await readFile(file, 'utf8');
+    expect(text).not.toContain('__');
+    expect(await series(file)).toContain('backup_action_last_run_success{mode="backup",set="crm"}');
+    await checked(file);
+  });
+
+  it('through a symbolic link: the link stays, the file it points to is replaced', async () => {
+    const real = path.join(dir, 'real', 'backup-action.prom');
+    await mkdir(path.dirname(real));
+    const file = path.join(dir, 'linked.prom');
+    await symlink(real, file);
+    await writeMetricsFile(file, run('shop', 'backup'));
+    await writeMetricsFile(file, run('crm', 'backup'));
+    expect((await lstat(file)).isSymbolicLink()).toBe(true);
+    expect(await series(real)).toEqual(
+      expect.arrayContaining([
+        'backup_action_last_run_success{mode="backup",set="shop"}',
+        'backup_action_last_run_success{mode="backup",set="crm"}',
+      ]),
+    );
+  });
+
+  it('is readable by all (0644) under umask 077, for node_exporter’s own user', async () => {
+    const file = path.join(dir, 'umask.prom');
+    const before = process.umask(0o077);
+    try {
+      await writeMetricsFile(file, run('shop', 'backup'));
+    } finally {
+      process.umask(before);
+    }
+    expect((await stat(file)).mode & 0o777).toBe(0o644);
+  });
+
   it('starts afresh, with a warning, from a file too large to be its own', async () => {
     const file = path.join(dir, 'huge.prom');
     await writeFile(file, Buffer.alloc(17 * 1024 * 1024, '#'));
@@ -200,5 +259,55 @@ describe('a file that cannot be written', () => {
     expect(more).toEqual([]);
     expect(warning).toMatch(/^metrics-file: .*folder\.prom .*a folder/);
     expect(await readdir(dir)).not.toContain('folder.prom.lock');
+  });
+
+  it('whose lock path is a folder: the warning names the lock, and nothing is left beside it', async () => {
+    const folder = path.join(dir, 'lock-folder');
+    const file = path.join(folder, 'x.prom');
+    await mkdir(`${file}.lock`, { recursive: true });
+    await utimes(`${file}.lock`, new Date(0), new Date(0));
+    expect(await publishMetrics(report(), { file }, defaultDelivery, fast)).toEqual([
+      `metrics-file: ${file} was not written: ${file}.lock is not a lock file (remove it)`,
+    ]);
+    expect(await readdir(folder)).toEqual(['x.prom.lock']);
+  });
+});
+
+describe('a Pushgateway that cannot be reached', () => {
+  const quick = { ...defaultDelivery, timeoutMs: 300, sleep: async () => {} };
+
+  it('that never answers: the push is not tried after the read-back timed out', async () => {
+    let received = '';
+    const silent = createServer((socket) => {
+      socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const warnings = await publishMetrics(
+        reportOf('shop', 'backup'),
+        { pushgatewayUrl: `http://127.0.0.1:${port}` },
+        quick,
+      );
+      expect(warnings).toEqual([
+        'pushgateway-url: the metrics were not pushed after 3 attempts (TimeoutError)',
+      ]);
+      expect(received).toMatch(/^GET \/metrics /m);
+      expect(received).not.toMatch(/^POST /m);
+    } finally {
+      silent.close();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  });
+
+  it('on a port fetch refuses (6000): the warning says so', async () => {
+    const warnings = await publishMetrics(
+      reportOf('shop', 'backup'),
+      { pushgatewayUrl: 'http://127.0.0.1:6000' },
+      quick,
+    );
+    expect(warnings).toEqual([
+      'pushgateway-url: the metrics were not pushed after 3 attempts (bad port)',
+    ]);
   });
 });

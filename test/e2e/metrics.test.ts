@@ -241,18 +241,24 @@ describe('the figures of each mode', () => {
     expect(got).not.toHaveProperty('backup_action_backup_rows');
   });
 
-  it('verify-latest: the newest backup’s age, size and time, even when the check failed', () => {
-    const run = report({
-      mode: 'verify-latest',
-      ok: false,
-      outputs: { 'latest-id': '20260228T030000Z-abcdef', 'age-seconds': 86400, 'size-bytes': 77 },
+  it('verify-latest: the newest backup’s age, size and time; its time only when it passed', () => {
+    const outputs = {
+      'latest-id': '20260228T030000Z-abcdef',
+      'age-seconds': 86400,
+      'size-bytes': 77,
+    };
+    expect(figures(report({ mode: 'verify-latest', ok: true, outputs }))).toMatchObject({
+      backup_action_last_run_success: 1,
+      backup_action_latest_backup_timestamp_seconds: Date.parse('2026-02-28T03:00:00Z') / 1000,
     });
-    expect(figures(run)).toMatchObject({
+    // A corrupt newest backup must not keep BackupTooOld quiet.
+    const failed = figures(report({ mode: 'verify-latest', ok: false, outputs }));
+    expect(failed).toMatchObject({
       backup_action_last_run_success: 0,
       backup_action_latest_backup_age_seconds: 86400,
       backup_action_latest_backup_size_bytes: 77,
-      backup_action_latest_backup_timestamp_seconds: Date.parse('2026-02-28T03:00:00Z') / 1000,
     });
+    expect(failed).not.toHaveProperty('backup_action_latest_backup_timestamp_seconds');
   });
 
   it('restore-test: the recovery time, tables and checks of one database or of each', () => {
@@ -280,6 +286,43 @@ describe('the figures of each mode', () => {
     expect(figures(report({ mode: 'restore-test' }))).not.toHaveProperty(
       'backup_action_restore_checks_failed',
     );
+  });
+
+  it('restore-test stopped mid-restore: no recovery time, tables or checks; a failed check: all', () => {
+    const outputs = { 'restore-seconds': 0.4, 'restored-tables': 0 };
+    // As the kinds report a test cancelled or failed in pg_restore: no comparison, no checks.
+    const stopped = figures(
+      report({ mode: 'restore-test', ok: false, outputs, details: { comparison: undefined } }),
+    );
+    const server = figures(
+      report({
+        mode: 'restore-test',
+        ok: false,
+        outputs,
+        details: { databases: [{ comparison: {}, checks: [{ passed: true }] }, {}] },
+      }),
+    );
+    for (const got of [stopped, server]) {
+      expect(got).toMatchObject({ backup_action_last_run_success: 0 });
+      expect(got).not.toHaveProperty('backup_action_restore_duration_seconds');
+      expect(got).not.toHaveProperty('backup_action_restore_tables');
+    }
+    expect(stopped).not.toHaveProperty('backup_action_restore_checks_failed');
+    // The checks of the database that was restored ran, and count.
+    expect(server).toMatchObject({ backup_action_restore_checks_passed: 1 });
+    const checkFailed = report({
+      mode: 'restore-test',
+      ok: false,
+      outputs: { 'restore-seconds': 9, 'restored-tables': 3 },
+      details: { comparison: {}, checks: [{ passed: false }] },
+    });
+    expect(figures(checkFailed)).toMatchObject({
+      backup_action_restore_duration_seconds: 9,
+      backup_action_restore_tables: 3,
+      backup_action_restore_checks_failed: 1,
+    });
+    const restoreFailed = report({ mode: 'restore', ok: false, outputs });
+    expect(figures(restoreFailed)).not.toHaveProperty('backup_action_restore_duration_seconds');
   });
 
   it('retention-prune: kept and deleted; a dry run reports no deletions', () => {

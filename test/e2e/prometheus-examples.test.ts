@@ -59,6 +59,8 @@ describe('the alert rules', () => {
       'BackupTooOld',
       'BackupFailed',
       'RestoreTestFailing',
+      'VerifyFailing',
+      'BackupRunFailed',
       'BackupShrank',
       'BackupCopyLagging',
       'BackupNoRunReported',

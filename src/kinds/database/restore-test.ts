@@ -49,7 +49,7 @@ export async function testDatabaseBackup(
   const part = databasePart(manifest);
   const pgRestore = await choosePgRestore(manifest, settings.client, ctx, version);
   const run: ScratchRun = { settings, ctx, server, pgRestore };
-  const test: DatabaseTest = { part, scratch: scratchName(settings.name), phases, checks: [] };
+  const test: DatabaseTest = { part, scratch: scratchName(settings.name), phases };
   const options = { checks: settings.checks, keepOwners: false, noTablespaces: false };
   return {
     run: () => testDatabase(run, test, options),
@@ -69,7 +69,7 @@ function testRows(
     part.backup.rowCountsMode === 'exact' && part.rowCounts
       ? `${formatCount(rows)} rows match the manifest`
       : `${formatCount(rows)} rows (the manifest has no exact counts to compare)`;
-  const passed = checks.length > 0 ? `, ${checks.length} check(s) passed` : '';
+  const passed = checks?.length ? `, ${checks.length} check(s) passed` : '';
   return {
     done: 'restored',
     summary: `${tables} tables, ${compared}${passed}`,
@@ -91,7 +91,7 @@ function testRows(
         `${pgRestore.program.version}, ${settings.jobs} job(s); archive ${archiveLine(part, archive)}`,
       ],
     ],
-    tables: [...(comparison ? [countsTable(comparison)] : []), ...tableOfChecks(checks)],
+    tables: [...(comparison ? [countsTable(comparison)] : []), ...tableOfChecks(checks ?? [])],
     details: { scratch: test.scratch, comparison, checks },
   };
 }

@@ -79,7 +79,6 @@ export async function testServerBackup(
       part: serverDatabasePart(manifest, record),
       scratch: `${base}_${index + 1}`,
       phases: new Phases(ctx.now),
-      checks: [],
     })),
     roles: settings.restoreGlobals ? manifest.globals : undefined,
     rolesLeft: [],
@@ -177,7 +176,7 @@ function testRows(test: ServerTest): RestoreRows {
           ? [{ ...countsTable(one.comparison), title: `${one.database}: row counts` }]
           : [],
       ),
-      ...tableOfChecks(tests.flatMap((one) => one.checks)),
+      ...tableOfChecks(tests.flatMap((one) => one.checks ?? [])),
     ],
     details: {
       databases: tests.map((one) => ({
@@ -207,7 +206,7 @@ function databasesTable({ tests, phases }: ServerTest): Table {
     rows: tests.map((one) => {
       const { tables, rows } = restoredTotals(one);
       const { comparison } = one;
-      const failedChecks = one.checks.filter((check) => !check.passed).length;
+      const failedChecks = (one.checks ?? []).filter((check) => !check.passed).length;
       const seconds = phases.record()[phaseName(one.database)];
       const matched = !comparison
         ? one.restoreStarted
