@@ -32,9 +32,11 @@ describe('a store folder spelled with a trailing slash', () => {
     const prune = await runAction({ mode: 'retention-prune', ...common, 'keep-last': '1' });
     expect(prune.code, prune.stdout).toBe(0);
     expect(prune.outputs).toMatchObject({ kept: '1', deleted: '1' });
+    // The kept backup, and the folder of the set's run records (docs/history.md).
     expect((await readdir(path.join(dir, 'shop'))).sort()).toEqual([
       `${verify.outputs['latest-id']}.dump.zst`,
       `${verify.outputs['latest-id']}.manifest.json`,
+      'history',
     ]);
   });
 });
