@@ -44,8 +44,13 @@ beforeAll(async () => {
   for (let i = 0; i < 4; i += 1) {
     // Notes that grow and do not compress away, so that the size chart has a shape.
     await appendFile(path.join(data, 'notes.txt'), randomBytes(3000 * (i + 1)).toString('base64'));
+    // A backup id names its second: two backups in one second would not sort by time.
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await run({ source: 'files', paths: 'data' })).code).toBe(0);
-    if (i > 0) expect((await run({ mode: 'verify-latest' })).code).toBe(0);
+    if (i > 0) {
+      const verified = await run({ mode: 'verify-latest' });
+      expect(verified.code, verified.stdout).toBe(0);
+    }
     expect((await run({ mode: 'restore-test' })).code).toBe(0);
   }
   expect((await run({ mode: 'status', 'keep-last': '3' })).code).toBe(0);
