@@ -361,8 +361,13 @@ function notShown(count, what) {
         '',
     ];
 }
+/**
+ * A cell as text, whatever it holds: a pipe or a line break would end the cell or the table, and
+ * a `<` would open HTML (an image, a link, a hidden block) from what a run read from outside, such
+ * as a problem kept in a history record.
+ */
 function escapeCell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;');
 }
 /** Plain text for the command line: aligned facts and tables. */
 function summaryText(report) {
@@ -11214,6 +11219,7 @@ function isRecord(value) {
 
 
 
+
 const FIGURE_NAMES = [
     'restoreSeconds',
     'tables',
@@ -11227,6 +11233,15 @@ const FIGURE_NAMES = [
 const RECORD_MAX_BYTES = 64 * 1024;
 /** The longest problem a record keeps: the summary of that run holds the whole text. */
 const PROBLEM_MAX_CHARS = 500;
+/**
+ * Characters a record's problem never holds: control characters (line breaks, the terminal's
+ * escapes) and the Unicode ones that break or reorder a line. A problem is one line of text that
+ * summaries, terminals and alerts show as it is; one that holds these was not written by a run.
+ */
+const NOT_ONE_LINE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+const NOT_ONE_LINE_RUNS = new RegExp(`\\s*(?:${NOT_ONE_LINE.source}\\s*)+`, 'gu');
+/** `text` as the one line a record keeps: each run of what NOT_ONE_LINE refuses, one space. */
+const oneLine = (text) => text.replace(NOT_ONE_LINE_RUNS, ' ').trim();
 function serializeRecord(record) {
     return `${JSON.stringify(record, null, 2)}\n`;
 }
@@ -11248,6 +11263,12 @@ function judgeRecord(key, text, now, toleranceMs) {
     }
     catch {
         return { key: key.key, problem: `torn record ${key.key}: not valid JSON` };
+    }
+    if (isObject(value) && typeof value.version === 'number' && value.version > 1) {
+        return {
+            key: key.key,
+            problem: `record ${key.key} is of version ${value.version}, written by a newer backup-action; this one (${TOOL.version}) reads version 1: it is not counted`,
+        };
     }
     const problem = shapeProblem(value) ?? ownershipProblem(value, key);
     if (problem)
@@ -11287,8 +11308,10 @@ function shapeProblem(r) {
     if (r.backupId !== undefined && !(typeof r.backupId === 'string' && isBackupId(r.backupId)))
         return ['torn', 'bad backupId'];
     if (r.problem !== undefined &&
-        !(typeof r.problem === 'string' && r.problem.length <= PROBLEM_MAX_CHARS))
-        return ['torn', 'bad problem'];
+        !(typeof r.problem === 'string' &&
+            r.problem.length <= PROBLEM_MAX_CHARS &&
+            !NOT_ONE_LINE.test(r.problem)))
+        return ['torn', 'bad problem (a run writes one line of text)'];
     if (!r.ok && r.problem === undefined)
         return ['torn', 'a failed run without its problem'];
     if (!isObject(r.tool) || typeof r.tool.name !== 'string' || typeof r.tool.version !== 'string')
@@ -12057,7 +12080,7 @@ function recordOf(settings, started, finished, result, problem) {
         ...(typeof backupId === 'string' ? { backupId } : {}),
         ...(problem === undefined
             ? {}
-            : { problem: redactor(settings.secrets)(problem).slice(0, PROBLEM_MAX_CHARS) }),
+            : { problem: oneLine(redactor(settings.secrets)(problem)).slice(0, PROBLEM_MAX_CHARS) }),
         figures: figuresOf(settings, result),
         tool: { ...TOOL },
     };

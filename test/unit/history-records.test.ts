@@ -16,6 +16,7 @@ import {
 } from '../../src/core/chart.js';
 import {
   judgeRecord,
+  oneLine,
   serializeRecord,
   isRecord,
   keyOfRecord,
@@ -103,7 +104,7 @@ describe('a record read back', () => {
       '',
       '{"version": 1, "mode": "restore-te',
       '[]',
-      JSON.stringify({ ...record(), version: 2 }),
+      JSON.stringify({ ...record(), version: 0 }),
       JSON.stringify({ ...record(), ok: 'yes' }),
       JSON.stringify({ ...record(), ok: false }),
       JSON.stringify({ ...record(), figures: { restoreSeconds: -1 } }),
@@ -117,6 +118,41 @@ describe('a record read back', () => {
         new RegExp(`^torn record shop/history/${RUN}\\.restore-test\\.json: `),
       );
     }
+  });
+
+  it('is torn when its problem is not one line of text: no line break, escape or bidi control', () => {
+    for (const problem of [
+      'a\n# b',
+      'a\r\nb',
+      '\u001b[2Jcleared',
+      'a\u2028b',
+      'evil\u202etxt.exe',
+      'a\u0085b',
+    ]) {
+      const judged = judge(JSON.stringify({ ...record(), ok: false, problem }));
+      expect(!isRecord(judged) && judged.problem, JSON.stringify(problem)).toMatch(
+        /^torn record .*: bad problem \(a run writes one line of text\)$/,
+      );
+    }
+    const fine = 'check failed: SELECT count(*) < 5 | `x` <b>';
+    expect(isRecord(judge(JSON.stringify({ ...record(), ok: false, problem: fine })))).toBe(true);
+  });
+
+  it('writes a problem as one line, which it then counts', () => {
+    expect(oneLine('psql: error:\n  FATAL:\t\u001b[31mno\r\n\u2028')).toBe(
+      'psql: error: FATAL: [31mno',
+    );
+    const problem = oneLine('line one\nline two\u202e');
+    expect(isRecord(judge(JSON.stringify({ ...record(), ok: false, problem })))).toBe(true);
+  });
+
+  it('of a newer version says so, and is not counted', () => {
+    const judged = judge(JSON.stringify({ ...record(), version: 2 }));
+    expect(!isRecord(judged) && judged.problem).toMatch(
+      new RegExp(
+        `^record shop/history/${RUN}\\.restore-test\\.json is of version 2, written by a newer backup-action; this one \\(.+\\) reads version 1: it is not counted$`,
+      ),
+    );
   });
 
   it("is forged when it says it is another set's, mode's or run's, or its times disagree with its id", () => {
