@@ -12499,6 +12499,16 @@ function unusableTable(unusable) {
 
 
 
+/**
+ * The most not-counted keys a set's status lists. A store may hold any number of them (a flood of
+ * torn records); the `status` output, the report file and the summary must stay within GitHub's
+ * limits (1 MB of outputs per job) whatever it holds, so the rest is only counted.
+ */
+const UNUSABLE_SHOWN = 20;
+/** The not-counted keys `all` as a status lists them: the first few, and how many. */
+function unusableOf(all) {
+    return { unusable: all.slice(0, UNUSABLE_SHOWN), unusableCount: all.length };
+}
 /** What makes a set need attention, from what was found. Pure. */
 function setProblems(status, maxAgeMs, failedOutcome) {
     const problems = [];
@@ -12609,7 +12619,13 @@ function parseSetStatus(value) {
         !(isObject(retention) && status_isCount(retention.keep) && isTexts(retention.delete)))
         return undefined;
     const unusable = value.unusable.filter((item) => isObject(item) && typeof item.key === 'string' && typeof item.problem === 'string');
-    return { ...value, unusable };
+    // A report of an earlier release lists every key and no count.
+    const count = status_isCount(value.unusableCount) ? value.unusableCount : 0;
+    return {
+        ...value,
+        ...unusableOf(unusable),
+        unusableCount: Math.max(count, unusable.length),
+    };
 }
 const status_isCount = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 const isTexts = (value) => Array.isArray(value) && value.every((item) => typeof item === 'string');
@@ -12715,6 +12731,7 @@ function missing(name) {
         stores: [],
         sizeTrend: '',
         unusable: [],
+        unusableCount: 0,
     };
 }
 function twice(status, file) {
@@ -12804,12 +12821,12 @@ async function setStatus(name, stores, settings, ctx, trendLength) {
         lastVerify: lastRun(verifies.records.at(-1)),
         sizeTrend: sizeTrend(history.points),
         ...(next ? { retention: next } : {}),
-        unusable: [
+        ...unusableOf(distinctKeys([
             ...views.flatMap((view) => view.unusable),
             ...history.unusable.map(({ key, problem }) => ({ key, problem })),
             ...tests.unusable,
             ...verifies.unusable,
-        ].filter((item, index, all) => all.findIndex((other) => other.key === item.key) === index),
+        ])),
     };
     const failed = settings.outcome !== undefined && settings.outcome.result !== 'success';
     const problems = setProblems(found, settings.maxAgeMs, failed);
@@ -12818,6 +12835,14 @@ async function setStatus(name, stores, settings, ctx, trendLength) {
         charts: [...backupCharts(history.points), ...restoreCharts(tests.records)],
         doomed,
     };
+}
+/** Each key once, the first time it is met: a backup may be unusable to two readers. */
+function distinctKeys(items) {
+    const seen = new Map();
+    for (const item of items)
+        if (!seen.has(item.key))
+            seen.set(item.key, item);
+    return [...seen.values()];
 }
 async function storeView(store, name, listing, now) {
     const { newest, newer } = await newestComplete(store, name, listing.backups, now);
@@ -12865,14 +12890,15 @@ function lastRun(record) {
     };
 }
 function unusableWarning(status) {
-    if (status.unusable.length === 0)
+    const count = status.unusableCount;
+    if (count === 0)
         return [];
     const shown = status.unusable
         .slice(0, 3)
         .map((item) => item.problem)
         .join('; ');
-    const more = status.unusable.length > 3 ? `; and ${status.unusable.length - 3} more` : '';
-    return [`${status.name}: ${status.unusable.length} not counted: ${shown}${more}`];
+    const more = count > 3 ? `; and ${count - 3} more` : '';
+    return [`${status.name}: ${count} not counted: ${shown}${more}`];
 }
 /** The `status` output: the sets' statuses as compact JSON. */
 const statusOutput = (statuses) => JSON.stringify({ sets: statuses });
@@ -12945,7 +12971,12 @@ function manyReport(settings, statuses, warnings, where, now) {
     return result;
 }
 function unusableTables(statuses) {
-    const rows = statuses.flatMap((set) => set.unusable.map((item) => [set.name, item.key, item.problem]));
+    const rows = statuses.flatMap((set) => [
+        ...set.unusable.map((item) => [set.name, item.key, item.problem]),
+        ...(set.unusableCount > set.unusable.length
+            ? [[set.name, '…', `and ${set.unusableCount - set.unusable.length} more not listed`]]
+            : []),
+    ]);
     return rows.length
         ? [
             {

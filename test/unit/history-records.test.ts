@@ -23,7 +23,13 @@ import {
   type HistoryRecord,
 } from '../../src/core/history.js';
 import { classifyKey, recordKey } from '../../src/core/layout.js';
-import { parseSetStatus, setProblems, statusTable, type SetStatus } from '../../src/core/status.js';
+import {
+  parseSetStatus,
+  setProblems,
+  statusTable,
+  UNUSABLE_SHOWN,
+  type SetStatus,
+} from '../../src/core/status.js';
 import { backupCharts, restoreCharts, sizeTrend } from '../../src/core/trends.js';
 
 const NOW = new Date('2031-03-10T08:00:00.000Z');
@@ -275,6 +281,7 @@ describe('a status', () => {
     lastRestoreTest: { at: '2031-03-10T07:00:12.000Z', ok: true, restoreSeconds: 11.75 },
     sizeTrend: '9 B',
     unusable: [],
+    unusableCount: 0,
   };
 
   it('needs attention for a failed run it follows, no backup, one too old, a failed test', () => {
@@ -307,6 +314,19 @@ describe('a status', () => {
       'shop',
     ])
       expect(parseSetStatus(bad)).toBeUndefined();
+  });
+
+  it('read back from a report lists at most UNUSABLE_SHOWN keys and keeps the count of all', () => {
+    const keys = Array.from({ length: 50 }, (_, i) => ({ key: `shop/k${i}`, problem: 'torn' }));
+    const earlier = { ...status, unusable: keys } as Partial<SetStatus>;
+    delete earlier.unusableCount;
+    const read = parseSetStatus(earlier);
+    expect(read?.unusable).toEqual(keys.slice(0, UNUSABLE_SHOWN));
+    expect(read?.unusableCount).toBe(50);
+    const counted = parseSetStatus({ ...status, unusable: keys.slice(0, 2), unusableCount: 900 });
+    expect(counted?.unusableCount).toBe(900);
+    const lying = parseSetStatus({ ...status, unusable: keys.slice(0, 3), unusableCount: -1 });
+    expect(lying?.unusableCount).toBe(3);
   });
 
   it('is one row of the table, with the retention column only when one was asked', () => {
