@@ -1,5 +1,6 @@
 /** Command-line arguments to input values. Pure, so it is tested directly. */
 import { InputError } from '../core/errors.js';
+import { holdsPrivateKey } from '../core/secret-shapes.js';
 import { FLAG_INPUTS, INPUT_NAMES } from './names.js';
 import { MODES } from '../core/settings.js';
 
@@ -30,7 +31,7 @@ export function parseArgs(
   const [mode, ...rest] = argv;
   if (!mode || mode.startsWith('-')) throw new UsageError(`the mode is missing\n${USAGE}`);
   if (!(MODES as readonly string[]).includes(mode)) {
-    throw new UsageError(`unknown mode "${mode}"; the modes are ${MODES.join(', ')}`);
+    throw new UsageError(`unknown mode ${shown(`"${mode}"`)}; the modes are ${MODES.join(', ')}`);
   }
   values.set('mode', mode);
   for (let i = 0; i < rest.length; i += 1) {
@@ -38,14 +39,16 @@ export function parseArgs(
     const match = /^--([a-z0-9-]+?)(?:=([\s\S]*))?$/.exec(arg);
     if (!match) {
       throw new UsageError(
-        `unexpected argument "${arg}"; give inputs as --<input> <value> (--help)`,
+        `unexpected argument ${shown(`"${arg}"`)}; give inputs as --<input> <value> (--help)`,
       );
     }
     const [, option = '', inline] = match;
     const fromFile = !KNOWN.has(option) && option.endsWith('-file');
     const input = fromFile ? option.slice(0, -'-file'.length) : option;
     if (!KNOWN.has(input) || input === 'mode') {
-      throw new UsageError(`unknown option --${option}; the inputs are listed in docs/inputs.md`);
+      throw new UsageError(
+        `unknown option ${shown(`--${option}`)}; the inputs are listed in docs/inputs.md`,
+      );
     }
     let value = inline;
     if (value === undefined) {
@@ -59,6 +62,11 @@ export function parseArgs(
     values.set(input, fromFile ? readInputFile(input, option, value, readText) : value);
   }
   return values;
+}
+
+/** An argument as a usage line shows it: nothing is masked yet, so a pasted key is not echoed. */
+function shown(arg: string): string {
+  return holdsPrivateKey(arg) ? 'a private key (not shown)' : arg;
 }
 
 function missingValue(option: string): UsageError {
