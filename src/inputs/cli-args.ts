@@ -7,7 +7,7 @@ import { MODES } from '../core/settings.js';
 export const USAGE = `usage: backup-action <${MODES.join('|')}> --<input> <value> ...
   Inputs have the action's names (see docs/inputs.md). --<input>-file PATH reads a value from a file,
   and BACKUP_ACTION_<INPUT> (upper case, _ for -) in the environment sets one, so that secrets
-  stay out of the process list.`;
+  stay out of the process list. --version prints the version; --help this.`;
 
 export class UsageError extends Error {}
 
@@ -29,7 +29,9 @@ export function parseArgs(
 ): Map<string, string> {
   const values = new Map<string, string>();
   const [mode, ...rest] = argv;
-  if (!mode || mode.startsWith('-')) throw new UsageError(`the mode is missing\n${USAGE}`);
+  if (!mode || mode.startsWith('-')) {
+    throw new UsageError(`the mode is missing; start with one of ${MODES.join(', ')} (--help)`);
+  }
   if (!(MODES as readonly string[]).includes(mode)) {
     throw new UsageError(`unknown mode ${shown(`"${mode}"`)}; the modes are ${MODES.join(', ')}`);
   }
@@ -49,6 +51,9 @@ export function parseArgs(
       throw new UsageError(
         `unknown option ${shown(`--${option}`)}; the inputs are listed in docs/inputs.md`,
       );
+    }
+    if (values.has(input)) {
+      throw new UsageError(`--${input} is given twice; give each input once`);
     }
     let value = inline;
     if (value === undefined) {
