@@ -229,6 +229,7 @@ describe('the run is cancelled', () => {
     expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
     expect(await keysUnder('cancelled')).toEqual([]);
     expect(abortedUploads('cancelled')).toHaveLength(1);
+    expect(await pgDumpSessions()).toBe(0);
   });
 });
 
@@ -267,6 +268,7 @@ describe('the run is cancelled while programs write a directory store’s file t
         expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
         expect(await readdir(store, { recursive: true })).toEqual(['db']);
         expect(await holdersOf(store)).toEqual([]);
+        expect(await pgDumpSessions()).toBe(0);
       } finally {
         await locker.end();
       }
@@ -339,6 +341,7 @@ describe('the action is killed outright', () => {
     await sleep(1000);
     expect(await partialsIn(store)).toEqual(before);
     expect(await holdersOf(store)).toEqual([]);
+    expect(await pgDumpSessions()).toBe(0);
   });
 
   it('without setpriv, a second signal (an exit at once) still takes pg_dump and zstd with it', async () => {
