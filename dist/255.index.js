@@ -1,5 +1,5 @@
-export const id = 390;
-export const ids = [390];
+export const id = 255;
+export const ids = [255];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 67390:
+/***/ 47255:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -1975,12 +1975,98 @@ async function decryptStream(input, keys) {
     return external_node_stream_.Readable.fromWeb(decrypted, { highWaterMark: 4 });
 }
 
+;// CONCATENATED MODULE: ./src/pipeline/gpg-leftovers.ts
+/**
+ * The homes of runs killed outright (SIGKILL, the OOM killer), which could not remove their own:
+ * each holds the private keys imported into it, and its gpg-agent runs for as long as it exists.
+ * Every home names the process that made it in its `owner` file; the next run to open a home in
+ * the same folder removes those whose process is gone, and stops their agents.
+ */
+
+
+
+
+const HOME_PREFIX = 'backup-action-gpg-';
+const OWNER_FILE = 'owner';
+function formatOwner(owner) {
+    return owner.started === undefined ? `${owner.pid}\n` : `${owner.pid} ${owner.started}\n`;
+}
+/** An owner file's text, or undefined when it is not one (torn, foreign). */
+function parseOwner(text) {
+    const match = /^([1-9]\d{0,9})(?: (\d{1,20}))?\n$/.exec(text);
+    if (!match)
+        return undefined;
+    return { pid: Number(match[1]), ...(match[2] === undefined ? {} : { started: match[2] }) };
+}
+/** Fields of /proc/PID/stat after the command name, which may itself hold spaces and parentheses. */
+function statFields(stat) {
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+function procStat(pid) {
+    try {
+        return statFields((0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
+let gpg_leftovers_self;
+/** This process, as its homes' owner files name it. */
+function thisProcess() {
+    // Field 22 is the 20th after the name: state (3) is the first.
+    gpg_leftovers_self ??= { pid: process.pid, ...optionalStarted(procStat(process.pid)?.[19]) };
+    return gpg_leftovers_self;
+}
+const optionalStarted = (started) => (started ? { started } : {});
+/** Whether `owner` still runs: a zombie has ended, and a pid since reused is another process. */
+function isRunning(owner) {
+    const fields = procStat(owner.pid);
+    if (fields)
+        return fields[0] !== 'Z' && (owner.started ?? fields[19]) === fields[19];
+    try {
+        process.kill(owner.pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
+async function claimHome(dir) {
+    await (0,promises_.writeFile)(external_node_path_default().join(dir, OWNER_FILE), formatOwner(thisProcess()), { mode: 0o600 });
+}
+/**
+ * Removes the homes in `base` left by processes of this user that have ended. A home without an
+ * owner file is left alone: it may be one being made this very moment, or another version's.
+ */
+async function removeLeftovers(base, gpgconf) {
+    const names = await (0,promises_.readdir)(base).catch(() => []);
+    for (const name of names.filter((one) => one.startsWith(HOME_PREFIX))) {
+        const dir = external_node_path_default().join(base, name);
+        if (!(await isLeftover(dir)))
+            continue;
+        if (gpgconf) {
+            const { exit } = start({ path: gpgconf }, ['--homedir', dir, '--kill', 'gpg-agent'], helperEnv());
+            await exit.catch(() => undefined);
+        }
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+}
+async function isLeftover(dir) {
+    const info = await (0,promises_.lstat)(dir).catch(() => undefined);
+    if (!info?.isDirectory() || info.uid !== process.getuid?.())
+        return false;
+    const text = await (0,promises_.readFile)(external_node_path_default().join(dir, OWNER_FILE), 'utf8').catch(() => '');
+    const owner = parseOwner(text);
+    return owner !== undefined && !isRunning(owner);
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline/gpg-home.ts
 /**
  * A private, temporary GNUPGHOME for one use of gpg (checking the keys given, encrypting a
  * backup, reading one object): the keys are imported into it, and it is removed once done, with
  * the gpg-agent a secret key starts in it. The user's own ~/.gnupg is never read or changed.
  */
+
 
 
 
@@ -2002,6 +2088,16 @@ async function findGpg() {
  * No smartcard daemon: a key on a card cannot be given as an input.
  */
 const AGENT_CONF = 's2k-count 65536\ndisable-scdaemon\n';
+/** The longest socket path gpg-agent can bind (sun_path, 108 bytes on Linux, with its NUL). */
+const SOCKET_PATH_MAX = 107;
+const LONGEST_SOCKET = `${HOME_PREFIX}XXXXXX/S.gpg-agent.browser`;
+/**
+ * The system's temporary folder, unless TMPDIR names one so deep that the agent's sockets would
+ * not fit: gpg-agent then cannot start, and no private key can be imported.
+ */
+function homesFolder(tmpdir = external_node_os_default().tmpdir()) {
+    return external_node_path_default().join(tmpdir, LONGEST_SOCKET).length <= SOCKET_PATH_MAX ? tmpdir : '/tmp';
+}
 /** Homes not yet removed, for a process that exits before their owner removes them. */
 const gpg_home_open = new Set();
 process.on('exit', () => {
@@ -2024,9 +2120,12 @@ class GpgHome {
      * home, and a socket's path must stay short (108 bytes on Linux). mkdtemp makes it 0700.
      */
     static async open(programs, { agent }) {
-        const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-action-gpg-'));
+        const base = homesFolder();
+        await removeLeftovers(base, programs.gpgconf);
+        const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(base, HOME_PREFIX));
         const home = new GpgHome(dir, programs, agent);
         gpg_home_open.add(home);
+        await claimHome(dir);
         if (agent)
             await (0,promises_.writeFile)(external_node_path_default().join(dir, 'gpg-agent.conf'), AGENT_CONF, { mode: 0o600 });
         return home;
@@ -2173,6 +2272,7 @@ function parseColonListing(text) {
                 fingerprint: '',
                 keyId: fields[4] ?? '',
                 validity: fields[1] ?? '',
+                ...(fields[5] ? { created: Number(fields[5]) } : {}),
                 ...(fields[6] ? { expires: Number(fields[6]) } : {}),
                 capabilities: fields[11] ?? '',
                 token: fields[14] ?? '',
@@ -2203,19 +2303,33 @@ function keyName(key) {
     return `key ${key.fingerprint || key.keyId}${key.uid ? ` (${JSON.stringify(key.uid)})` : ''}`;
 }
 const day = (seconds) => seconds === undefined ? 'an unknown day' : new Date(seconds * 1000).toISOString().slice(0, 10);
+/**
+ * Why a key or subkey gpg lists as invalid is: most often made "in the future", by a machine whose
+ * clock is ahead of this one's (gpg refuses it until this clock passes that time).
+ */
+function invalidity(key, now) {
+    return key.created !== undefined && key.created > now
+        ? `was made on ${day(key.created)}, later than this machine's clock says it is now (one of the two clocks is wrong)`
+        : 'is not valid (gpg cannot check its self-signature)';
+}
 /** Why a public key cannot be encrypted to today, or undefined when it can. */
-function recipientProblem(key) {
+function recipientProblem(key, now = Date.now() / 1000) {
     const name = keyName(key);
     if (key.validity === 'r')
         return `${name} is revoked`;
     if (key.validity === 'e')
         return `${name} expired on ${day(key.expires)}`;
+    if (key.validity === 'i')
+        return `${name} ${invalidity(key, now)}`;
     if (key.capabilities.includes('E'))
         return undefined;
     const encrypting = [key, ...key.subkeys].filter((one) => one.capabilities.includes('e'));
     if (encrypting.length === 0) {
         return `${name} cannot encrypt: it has no encryption subkey (it is for signing only)`;
     }
+    const invalid = encrypting.find((one) => one.validity === 'i');
+    if (invalid)
+        return `${name}: its encryption subkey ${invalidity(invalid, now)}`;
     if (encrypting.every((one) => one.validity === 'r'))
         return `${name}: its encryption subkey is revoked`;
     const latest = Math.max(...encrypting.map((one) => one.expires ?? 0));
@@ -2272,9 +2386,20 @@ async function readPublicKeys(programs, material) {
 /** Imports `gpg-private-key` into a home; a failure names the input, never the key's text. */
 async function importSecretKeys(home, privateKeys) {
     const imported = await home.run(['--import'], privateKeys);
-    if (imported.ended.code !== 0) {
-        throw new errors/* InputError */.dz('gpg-private-key', 'is not an OpenPGP private key gpg can import; give it armored, as gpg --armor --export-secret-keys KEYID writes it');
-    }
+    if (imported.ended.code === 0)
+        return;
+    const agent = agentFailure(parseGpgOutput(imported.ended.stderr));
+    if (agent)
+        throw new Error(`gpg could not import gpg-private-key: ${agent}`);
+    throw new errors/* InputError */.dz('gpg-private-key', 'is not an OpenPGP private key gpg can import; give it armored, as gpg --armor --export-secret-keys KEYID writes it');
+}
+/**
+ * What gpg said when its agent, which keeps the secret keys, could not start or be reached: then
+ * the key given is not at fault, and gpg's own words say what is.
+ */
+function agentFailure(outcome) {
+    const lines = outcome.messages.filter((line) => /\bagent\b/i.test(line));
+    return lines.length > 0 ? lines.slice(0, 2).join(' | ') : undefined;
 }
 /**
  * `gpg-private-key` and `gpg-passphrase`, tried before any work starts: the key must hold the
@@ -2453,13 +2578,61 @@ function decryptFailure(outcome, secrets) {
     return new Error(`gpg could not decrypt the backup: ${messagesLine(outcome)}`);
 }
 
+;// CONCATENATED MODULE: ./src/inputs/gpg-recipients.ts
+/**
+ * `gpg-recipients`: armored public keys, and the paths of files holding keys (armored, or binary
+ * as `gpg --export` writes them), one per line, relative to the working directory, in any mix.
+ * Every line outside an armored block is a path: one that names no file fails the run rather than
+ * leave a recipient out of every backup, unnoticed until a restore.
+ */
+
+
+
+
+
+/** Splits the input into its armored blocks and its other lines (blank and `#` lines dropped). */
+function splitRecipients(text) {
+    const armored = [];
+    const paths = [];
+    let inBlock = false;
+    for (const line of text.split(/\r?\n/).map((one) => one.trim())) {
+        if (!inBlock && line.startsWith('-----BEGIN PGP '))
+            inBlock = true;
+        if (inBlock)
+            armored.push(line);
+        else if (line !== '' && !line.startsWith('#'))
+            paths.push(line);
+        if (inBlock && line.startsWith('-----END PGP '))
+            inBlock = false;
+    }
+    return { armored: armored.length > 0 ? `${armored.join('\n')}\n` : '', paths };
+}
+async function readGpgRecipients(inputs, cwd) {
+    const programs = await requireGpg('gpg-recipients');
+    const { armored, paths } = splitRecipients(inputs.text('gpg-recipients'));
+    const read = [];
+    if (armored !== '')
+        read.push(await readPublicKeys(programs, Buffer.from(armored, 'utf8')));
+    for (const line of paths)
+        read.push(await readPublicKeys(programs, await keyFile(cwd, line)));
+    return {
+        publicKeys: read.map((keys) => keys.publicKeys).join(''),
+        recipients: [...new Set(read.flatMap((keys) => keys.recipients))],
+    };
+}
+function keyFile(cwd, line) {
+    const file = external_node_path_default().resolve(cwd, line);
+    return (0,promises_.readFile)(file).catch((error) => {
+        throw new errors/* InputError */.dz('gpg-recipients', `${file} cannot be read (${error.code ?? error.message}); every line outside an armored key block must be the path of a file holding public keys`);
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/crypto.ts
 /**
  * The encryption inputs. age: recipients or a passphrase to encrypt, identities or a passphrase to
  * decrypt. gpg: public keys to encrypt, a private key (and its passphrase) to decrypt. A backup is
  * encrypted with one or the other; the keys are checked before any work starts.
  */
-
 
 
 
@@ -2491,28 +2664,6 @@ function encryptionSecrets(keys) {
     return keys?.method === 'age' ? [keys.passphrase] : [];
 }
 const ARMORED = '-----BEGIN PGP ';
-/**
- * `gpg-recipients`: armored public keys, or the paths of files holding keys (armored, or binary as
- * `gpg --export` writes them), one per line, relative to the working directory.
- */
-async function readGpgRecipients(inputs, cwd) {
-    const programs = await requireGpg('gpg-recipients');
-    const text = inputs.text('gpg-recipients');
-    if (text.includes(ARMORED))
-        return readPublicKeys(programs, Buffer.from(text, 'utf8'));
-    const read = [];
-    for (const line of inputs.lines('gpg-recipients')) {
-        const file = external_node_path_default().resolve(cwd, line);
-        const material = await (0,promises_.readFile)(file).catch((error) => {
-            throw new errors/* InputError */.dz('gpg-recipients', `${file} cannot be read (${error.code ?? error.message}); give armored public keys or the paths of files holding them`);
-        });
-        read.push(await readPublicKeys(programs, material));
-    }
-    return {
-        publicKeys: read.map((keys) => keys.publicKeys).join(''),
-        recipients: [...new Set(read.flatMap((keys) => keys.recipients))],
-    };
-}
 /** Identity files may carry comments (`# created: …`, `# public key: …`); only keys count. */
 async function readDecryption(inputs) {
     const identities = inputs.lines('age-identity');
