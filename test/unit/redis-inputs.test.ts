@@ -116,7 +116,8 @@ describe('redis-url', () => {
   });
 
   it('refuses redis-url without source: redis, naming the source it would go to', async () => {
-    const { source: _redis, ...postgres } = BACKUP;
+    const { source, ...postgres } = BACKUP;
+    expect(source).toBe('redis');
     expect(await failure({ ...postgres, 'redis-url': 'redis://:pw-of-cache@h' })).toBe(
       'Input "redis-url": is for source: redis; set source: redis to back up a Redis (the source is postgres)',
     );
