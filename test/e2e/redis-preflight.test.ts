@@ -87,9 +87,10 @@ async function relabelledStore(): Promise<string> {
     .bytes()
     .copy(bytes, bytes.length - 8);
   await writeFile(path.join(dir, objectName), bytes);
-  const manifest = JSON.parse(
-    await readFile(path.join(store, 'redis', manifestName), 'utf8'),
-  ) as { object: { sha256: string }; rdb: { version: number } };
+  const manifest = JSON.parse(await readFile(path.join(store, 'redis', manifestName), 'utf8')) as {
+    object: { sha256: string };
+    rdb: { version: number };
+  };
   manifest.rdb.version = 11;
   manifest.object.sha256 = createHash('sha256').update(bytes).digest('hex');
   await writeFile(path.join(dir, manifestName), JSON.stringify(manifest));
@@ -197,7 +198,15 @@ describe('connection failures in one line', () => {
   });
 
   it('a user who may not read INFO is told what to grant', async () => {
-    await source.client.sendCommand(['ACL', 'SETUSER', 'noinfo', 'on', '>noinfo-pw', '~*', '+sync']);
+    await source.client.sendCommand([
+      'ACL',
+      'SETUSER',
+      'noinfo',
+      'on',
+      '>noinfo-pw',
+      '~*',
+      '+sync',
+    ]);
     const refused = await runAction({
       mode: 'backup',
       source: 'redis',
