@@ -222,7 +222,9 @@ describe.skipIf(
       const stat = await lstat(path.join(ledger, id));
       expect({ id, mode: stat.mode & 0o777, uid: stat.uid }).toEqual({ id, mode: 0o600, uid: 0 });
     }
-    expect(await readFile(path.join(ledger, 'gpg-private-key'), 'utf8')).toBe(`${gpgKey.secret}\n`);
+    expect((await readFile(path.join(ledger, 'gpg-private-key'), 'utf8')).trim()).toBe(
+      gpgKey.secret.trim(),
+    );
     // gpg is installed with the other packages because a set uses it.
     const packages = (vars.backup_action_packages as string[]).join(', ');
     expect(first.output).toContain(`Install the packages ${packages}, gnupg]`);
