@@ -2863,6 +2863,7 @@ function redis_url_decode(text, fail) {
 
 async function readBackup(inputs, cwd) {
     const source = inputs.oneOf('source', ['postgres', 'files', 'redis'], 'postgres');
+    refuseOtherSources(inputs, source);
     if (source !== 'files' && inputs.lines('paths').length > 0) {
         throw new errors/* InputError */.dz('paths', `is for source: files; set source: files to back up directories, or remove paths (source is ${source})`);
     }
@@ -2924,6 +2925,31 @@ function refuseDecryptionOnly(inputs) {
     if (given) {
         const [name, instead] = given;
         throw new errors/* InputError */.dz(name, `decrypts; to encrypt backups give ${instead}`);
+    }
+}
+/** The inputs of the other sources that have no default, by the source they belong to. */
+const OTHER_SOURCES = [
+    ['database-url', 'postgres'],
+    ['pg-dump-args', 'postgres'],
+    ['pg-bin-dir', 'postgres'],
+    ['paths', 'files'],
+    ['exclude', 'files'],
+    ['exclude-from', 'files'],
+];
+/**
+ * An input of another source means the source is not the one meant (`redis-url` without
+ * `source: redis`) or the input would do nothing: either way it is named rather than ignored.
+ * Only Redis's side is checked: files and PostgreSQL backups have long shared a step's inputs.
+ */
+function refuseOtherSources(inputs, source) {
+    if (source !== 'redis') {
+        if (inputs.optional('redis-url') === undefined)
+            return;
+        throw new errors/* InputError */.dz('redis-url', `is for source: redis; set source: redis to back up a Redis (the source is ${source})`);
+    }
+    const other = OTHER_SOURCES.find(([name]) => inputs.optional(name) !== undefined);
+    if (other) {
+        throw new errors/* InputError */.dz(other[0], `is for source: ${other[1]}; remove it with source: redis`);
     }
 }
 /**
@@ -8140,12 +8166,8 @@ async function checkRdb(program, archive) {
  * and reads no newer one.
  */
 async function readsRdbVersion(program, version) {
-    const empty = Buffer.concat([
-        Buffer.from(`REDIS${String(version).padStart(4, '0')}`, 'latin1'),
-        Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0]), // the end, and a zero (unchecked) checksum
-    ]);
     try {
-        await throughFifo(program, external_node_stream_.Readable.from([empty]));
+        await throughFifo(program, external_node_stream_.Readable.from([emptySnapshot(version)]));
         return true;
     }
     catch (error) {
@@ -8153,6 +8175,13 @@ async function readsRdbVersion(program, version) {
             return false;
         throw error;
     }
+}
+/** A snapshot of RDB version `version` that holds nothing, for asking a program if it reads it. */
+function emptySnapshot(version) {
+    return Buffer.concat([
+        Buffer.from(`REDIS${String(version).padStart(4, '0')}`, 'latin1'),
+        Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0]), // the end, and a zero (unchecked) checksum
+    ]);
 }
 /** The program reads RDB versions up to its own, and this snapshot is newer. */
 class NewerRdbError extends errors/* UnreadableArchiveError */.sU {
@@ -8255,7 +8284,7 @@ async function connectRedis(target, what) {
     }
     catch (error) {
         client.destroy();
-        throw new Error(`cannot reach ${what}: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error });
+        throw new Error(connectFailure(what, (0,errors/* errorMessage */.gJ)(error)), { cause: error });
     }
     return {
         call: (args) => client.sendCommand(args),
@@ -8263,6 +8292,12 @@ async function connectRedis(target, what) {
             await client.close().catch(() => client.destroy());
         },
     };
+}
+function connectFailure(what, message) {
+    if (/^NOAUTH/.test(message)) {
+        return `${what} asks for a password, and none was given: write redis://:password@host, or redis://user:password@host for an ACL user`;
+    }
+    return `cannot reach ${what}: ${message}`;
 }
 function socketOptions(target) {
     if (!('host' in target))
@@ -8500,6 +8535,13 @@ function databasesTable(rdb) {
         ]),
     };
 }
+/** The local Redis program (or the target) is older than the RDB format of the backup. */
+function newerLine(manifest, program, version, advice = 'install a Redis at least as new as the one backed up') {
+    const by = manifest.source.serverVersion
+        ? ` (written by Redis ${manifest.source.serverVersion})`
+        : '';
+    return `backup ${manifest.id} is RDB version ${manifest.rdb.version}${by}, newer than ${program} ${version} reads; ${advice}`;
+}
 
 ;// CONCATENATED MODULE: ./src/redis/replay.ts
 /**
@@ -8517,6 +8559,7 @@ function databasesTable(rdb) {
 
 
 
+
 const BATCH_KEYS = 2000;
 const BATCH_BYTES = 8 << 20;
 /** A DUMP payload: the value's bytes, the RDB version (2 bytes), their CRC-64 (8 bytes). */
@@ -8525,6 +8568,25 @@ function dumpPayload(value, rdbVersion) {
     footer.writeUInt16LE(rdbVersion);
     const body = Buffer.concat([value, footer]);
     return Buffer.concat([body, new Crc64().update(body).bytes()]);
+}
+/** A value's bytes as the snapshot holds them: a string (type 0) of one byte. */
+const PROBE_VALUE = Buffer.from([0, 1, 0x78]);
+/**
+ * The target's refusal of this snapshot's values, asked before anything is written (a flush
+ * included): a RESTORE whose expiry has passed is checked like any other (the user's right to
+ * RESTORE, the payload's RDB version, its bytes) and then creates nothing, as Redis drops a key
+ * that arrives expired. Undefined when the target takes it.
+ */
+async function restoreRefusal(target, rdbVersion) {
+    const key = `backup-action:probe:${(0,external_node_crypto_.randomUUID)()}`;
+    const payload = dumpPayload(PROBE_VALUE, rdbVersion);
+    try {
+        await target.call(['RESTORE', key, '1', payload, 'ABSTTL']);
+        return undefined;
+    }
+    catch (error) {
+        return (0,errors/* errorMessage */.gJ)(error);
+    }
 }
 async function replaySnapshot(file, target, options) {
     const pending = [];
@@ -8719,9 +8781,10 @@ async function save(archive, file) {
 
 
 
+
 async function restoreRedisBackup(manifest, settings, ctx, phases) {
     const target = settings.redis;
-    const state = await withRedis(target, target.display, restore_inspectTarget);
+    const state = await withRedis(target, target.display, (connection) => restore_inspectTarget(connection, manifest, target));
     const held = [...state.keys].filter(([, keys]) => keys > 0);
     if (held.length > 0 && !settings.clean) {
         throw new Error(`the target ${target.display} holds ${held.map(([db, keys]) => `${(0,format/* formatCount */.B4)(keys)} keys in db${db}`).join(', ')}; set clean: true to flush it (FLUSHALL) and restore the backup in its place`);
@@ -8753,8 +8816,12 @@ async function restoreRedisBackup(manifest, settings, ctx, phases) {
         rows: () => restore_restoreRows(restore),
     };
 }
-/** The target's version and keys; a replica or a cluster node is refused before anything. */
-async function restore_inspectTarget(connection) {
+/**
+ * The target's version and keys; a replica, a cluster node, or a target that cannot take the
+ * snapshot (too few logical databases, an older RDB format, a user without RESTORE) is refused
+ * before anything is downloaded or flushed.
+ */
+async function restore_inspectTarget(connection, manifest, target) {
     const server = await info(connection, 'server');
     const replication = await info(connection, 'replication');
     if (replication.get('role') === 'slave') {
@@ -8763,7 +8830,34 @@ async function restore_inspectTarget(connection) {
     if (server.get('redis_mode') === 'cluster') {
         throw new Error('the target is a Redis Cluster node; a snapshot restores into a standalone Redis (docs/redis.md)');
     }
-    return { version: server.get('redis_version') ?? '?', keys: await keyspace(connection) };
+    const version = server.get('redis_version') ?? '?';
+    await selectsEveryDatabase(connection, manifest, target);
+    const refusal = await restoreRefusal(connection, manifest.rdb.version);
+    if (refusal !== undefined)
+        throw new Error(refusalLine(refusal, manifest, target, version));
+    return { version, keys: await keyspace(connection) };
+}
+/** The highest logical database the snapshot uses exists on the target. */
+async function selectsEveryDatabase(connection, manifest, target) {
+    const highest = Math.max(0, ...manifest.rdb.databases.map(({ db }) => db));
+    try {
+        await connection.call(['SELECT', String(highest)]);
+    }
+    catch (error) {
+        throw new Error(`the target ${target.display} has no db${highest}, which the backup uses (${(0,errors/* errorMessage */.gJ)(error)}); set databases ${highest + 1} or more in its configuration`);
+    }
+    finally {
+        await connection.call(['SELECT', '0']).catch(() => undefined);
+    }
+}
+function refusalLine(refusal, manifest, target, version) {
+    if (/payload version or checksum/i.test(refusal)) {
+        return newerLine(manifest, `the target's Redis`, version, 'restore into a Redis at least as new as the one backed up');
+    }
+    if (/NOPERM/.test(refusal)) {
+        return `${target.display}: the user${target.user === undefined ? '' : ` ${target.user}`} may not write the backup's keys (${refusal}); grant it +restore +select +info +flushall +function (ACL SETUSER)`;
+    }
+    return `the target ${target.display} refuses RESTORE: ${refusal}`;
 }
 const STANDING = {
     untouched: 'untouched',
@@ -8806,12 +8900,16 @@ function restore_restoreRows(restore) {
 var external_node_timers_promises_ = __webpack_require__(58500);
 ;// CONCATENATED MODULE: ./src/redis/scratch.ts
 /**
- * A scratch redis-server on a snapshot: its own folder (the snapshot, its log and its socket), a
- * Unix socket instead of a port (nothing to collide with, and nothing else on the machine can
- * reach it through the folder's 0700), no saving, no persistence. It is stopped, and the caller
- * removes the folder, pass, fail or cancel; a cancelled run stops it with every other program it
+ * A scratch redis-server on a snapshot: its own folder (the snapshot and its log), a Unix socket
+ * instead of a port (nothing to collide with, and nothing else on the machine can reach it through
+ * its folder's 0700), no saving, no persistence. The socket's folder is a short one of its own in
+ * the system's temporary folder, as a socket's path must stay under 108 bytes and the snapshot's
+ * folder (RUNNER_TEMP) can be deep. It is stopped and its socket's folder removed, and the caller
+ * removes the snapshot's folder, pass, fail or cancel; a cancelled run stops it with every other program it
  * started (process/signals.ts), and it dies with this process (setpriv's parent-death signal).
  */
+
+
 
 
 
@@ -8821,7 +8919,8 @@ var external_node_timers_promises_ = __webpack_require__(58500);
 /** Redis's default number of logical databases; a snapshot that uses more gets as many. */
 const DEFAULT_DATABASES = 16;
 async function startScratchRedis(server, dir, file, highestDb, signal) {
-    const socket = external_node_path_default().join(dir, 'redis.sock');
+    const socketDir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-action-redis-socket-'));
+    const socket = external_node_path_default().join(socketDir, 'redis.sock');
     const log = external_node_path_default().join(dir, 'redis.log');
     const args = [
         '--port',
@@ -8849,13 +8948,14 @@ async function startScratchRedis(server, dir, file, highestDb, signal) {
     const stop = async () => {
         stopIfRunning(child);
         await exit.catch(() => undefined);
+        await (0,promises_.rm)(socketDir, { recursive: true, force: true });
     };
     try {
         for (;;) {
             if (signal.aborted)
                 throw new errors/* CancelledError */.cc();
             if (ended)
-                throw new Error(`redis-server stopped while loading the snapshot: ${await logTail(log, ended)}`);
+                throw await stoppedError(server, log, ended);
             const connection = await ready(socket);
             if (connection)
                 return {
@@ -8886,12 +8986,41 @@ async function ready(socket) {
         return undefined;
     }
 }
-/** The lines of the server's log that say why it stopped. */
+/**
+ * Whether `server` loads RDB version `version`: asked of it with an empty snapshot of that
+ * version, before anything is downloaded. Redis reads no RDB version newer than its own.
+ */
+async function serverReadsRdbVersion(server, version, signal) {
+    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-action-rdb-'));
+    try {
+        const file = external_node_path_default().join(dir, 'empty.rdb');
+        await (0,promises_.writeFile)(file, emptySnapshot(version), { mode: 0o600 });
+        await (await startScratchRedis(server, dir, file, 0, signal)).stop();
+        return true;
+    }
+    catch (error) {
+        if (error instanceof NewerRdbError)
+            return false;
+        throw error;
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+}
+/** Why the server stopped, from its log: a snapshot newer than it reads is told apart. */
+async function stoppedError(server, log, ended) {
+    const why = await logTail(log, ended);
+    const newer = /Can't handle RDB format version \d+/.exec(why)?.[0];
+    if (newer)
+        return new NewerRdbError(`redis-server ${server.version}: ${newer}`);
+    return new Error(`redis-server stopped while loading the snapshot: ${why}`);
+}
+/** The lines of the server's log that say why it stopped, without its pid and time prefix. */
 async function logTail(log, ended) {
     const text = await (0,promises_.readFile)(log, 'utf8').catch(() => '');
     const lines = text
         .split('\n')
-        .map((line) => line.replace(/^\d+:[A-Z] [^*#.-]*[*#.-] /, '').trim())
+        .map((line) => line.replace(/^\d+:[A-Z] \d{2} \w{3} \d{4} [\d:.]+ [*#.-] /, '').trim())
         .filter((line) => line !== '');
     const telling = lines.filter((line) => /error|can't|cannot|wrong|fatal|short read|bad|fail/i.test(line));
     return (telling.length > 0 ? telling : lines).slice(-2).join(' | ') || `exit code ${ended.code}`;
@@ -8924,6 +9053,10 @@ const redisChecks = {
 async function testRedisBackup(manifest, settings, ctx, phases) {
     const planned = settings.checks.map(planCheck);
     const server = await findRedisProgram('redis-server');
+    // Asked of the local server before the download: a snapshot it cannot load fails first.
+    if (!(await serverReadsRdbVersion(server, manifest.rdb.version, ctx.signal))) {
+        throw new Error(newerLine(manifest, 'redis-server', server.version));
+    }
     const test = { manifest, serverVersion: server.version, checks: [] };
     const highestDb = Math.max(0, ...manifest.rdb.databases.map(({ db }) => db));
     return {
@@ -9033,6 +9166,7 @@ function restore_test_testRows(test) {
 
 
 
+
 const redisKind = {
     holds: (manifest) => `Redis: ${keysLine(manifest.rdb)}`,
     restoreInto: 'redis',
@@ -9065,17 +9199,12 @@ const redisKind = {
     restoreTest: testRedisBackup,
     restore: restoreRedisBackup,
 };
-/** The local Redis program is older than the RDB format of the backup. */
-function newerLine(manifest, program, version) {
-    const by = manifest.source.serverVersion
-        ? ` (written by Redis ${manifest.source.serverVersion})`
-        : '';
-    return `backup ${manifest.id} is RDB version ${manifest.rdb.version}${by}, newer than ${program} ${version} reads; install a Redis at least as new as the one backed up`;
-}
 async function redis_planBackup(settings, ctx, id) {
     const target = settings.redis;
     const cli = await findRedisProgram('redis-cli');
-    const server = await withRedis(target, target.display, (connection) => info(connection, 'server'));
+    const server = await withRedis(target, target.display, (connection) => info(connection, 'server').catch((error) => {
+        throw new Error(`${target.display}: cannot read INFO (${(0,errors/* errorMessage */.gJ)(error)}); the backup's user needs +sync +psync +replconf +info +ping (docs/redis.md)`);
+    }));
     ctx.log.info(`redis-cli ${cli.version} (${cli.path}), server Redis ${server.get('redis_version') ?? '?'}`);
     if (server.get('redis_mode') === 'cluster') {
         ctx.log.warning(`${target.display} is a Redis Cluster node: the backup holds only the slots this node serves`);
