@@ -11,6 +11,7 @@ __webpack_require__.r(__webpack_exports__);
 // EXPORTS
 __webpack_require__.d(__webpack_exports__, {
   S3Store: () => (/* binding */ S3Store),
+  assumedRole: () => (/* binding */ assumedRole),
   s3ClientConfig: () => (/* binding */ s3ClientConfig)
 });
 
@@ -292,6 +293,8 @@ var store = __webpack_require__(4230);
 
 
 
+/** Classes whose objects a GET cannot read until they are restored (thawed). */
+const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
 /** Two parts in flight keep up with what one compressor produces; each more costs a part. */
 const QUEUE_SIZE = 2;
 const DELETE_BATCH = 1000;
@@ -308,12 +311,32 @@ function s3ClientConfig(settings, env) {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: 5,
+        ...(settings.keys ? { credentials: keysOf(settings.keys) } : {}),
         // A store that stalls must fail the run in bounded time: an idle socket is an error, retried.
         requestHandler: {
             connectionTimeout: settings.timeoutMs ?? 60_000,
             socketTimeout: settings.timeoutMs ?? 60_000,
         },
     };
+}
+function keysOf({ accessKeyId, secretAccessKey, sessionToken }) {
+    return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+/**
+ * The role a store names, assumed with its keys (or the default chain's) through STS, renewed
+ * before it expires: the SDK's own provider. STS is reached in the store's region (AWS_REGION, or
+ * us-east-1 where none is set).
+ */
+async function assumedRole(settings, env) {
+    if (settings.roleArn === undefined)
+        return undefined;
+    const { fromTemporaryCredentials } = await __webpack_require__.e(/* import() */ 719).then(__webpack_require__.t.bind(__webpack_require__, 9719, 19));
+    const region = settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    return fromTemporaryCredentials({
+        params: { RoleArn: settings.roleArn, RoleSessionName: 'backup-action' },
+        ...(settings.keys ? { masterCredentials: keysOf(settings.keys) } : {}),
+        clientConfig: { region: region === 'auto' ? 'us-east-1' : region },
+    });
 }
 class S3Store {
     client;
@@ -330,10 +353,12 @@ class S3Store {
     get bucket() {
         return this.options.bucket;
     }
-    writeParams() {
+    /** The storage class and encryption; `readable` leaves out an archive class a GET cannot read. */
+    writeParams({ readable = false } = {}) {
         const { storageClass, sse, sseKmsKeyId } = this.options.settings;
+        const archive = storageClass !== undefined && ARCHIVE_CLASSES.includes(storageClass);
         return {
-            StorageClass: storageClass,
+            StorageClass: (readable && archive ? undefined : storageClass),
             ServerSideEncryption: sse,
             SSEKMSKeyId: sseKmsKeyId,
         };
@@ -389,7 +414,9 @@ class S3Store {
             Key: this.root + key,
             Body: body,
             ContentType: 'application/json',
-            ...this.writeParams(),
+            // A manifest stays readable in the bucket's default class: every mode reads what a store
+            // holds from its manifests (a few kilobytes each), while the bytes they describe go cold.
+            ...this.writeParams({ readable: true }),
         }));
     }
     async download(key, options = {}) {
@@ -435,7 +462,11 @@ class S3Store {
             }));
             for (const item of page.Contents ?? []) {
                 if (item.Key?.startsWith(this.root)) {
-                    yield { key: item.Key.slice(this.root.length), size: item.Size ?? 0 };
+                    yield {
+                        key: item.Key.slice(this.root.length),
+                        size: item.Size ?? 0,
+                        modified: item.LastModified,
+                    };
                 }
             }
             token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -6,9 +6,10 @@ import { CancelledError, errorMessage, InputError } from './core/errors.js';
 import type { InputSource } from './inputs/reader.js';
 import { readSettings, runMode } from './modes/index.js';
 import { notifyEnd, notifyStart } from './notify/index.js';
-import { ModeFailure, type Logger, type ModeResult } from './core/types.js';
+import { ModeFailure, type Logger, type ModeResult, type RunContext } from './core/types.js';
 import { redactor, reportJson, type RunReport } from './core/report.js';
-import type { Settings } from './core/settings.js';
+import { attemptsFact, retrying, type FailedAttempt } from './core/retry.js';
+import type { CommonSettings, Settings, StoreSettings } from './core/settings.js';
 import { openStore } from './storage/index.js';
 
 /** What an entry point provides: where lines, outputs and the summary go. */
@@ -29,6 +30,8 @@ export interface ExecuteOptions {
   signal: AbortSignal;
   now?: () => Date;
   cwd?: string;
+  /** Waits between attempts; injectable so tests of retries need not wait. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export async function execute(
@@ -49,21 +52,44 @@ export async function execute(
   };
   let settings: Settings | undefined;
   let report: RunReport;
+  const failed: FailedAttempt[] = [];
   try {
-    settings = await readSettings(source, options.cwd);
+    settings = await readSettings(source, options.cwd, options.env);
     for (const secret of settings.secrets) edge.mask(secret);
     redact = redactor(settings.secrets);
     for (const warning of await notifyStart(settings.notify)) log.warning(warning);
-    const result = await runMode(settings, async ({ storage, s3 }) => ({
-      store: await openStore(storage, s3, log.warning, options.env),
+    const open = ({ location, s3 }: StoreSettings) =>
+      openStore(location, s3, log.warning, options.env);
+    const context = async (common: CommonSettings): Promise<RunContext> => ({
+      store: await open({ location: common.storage, s3: common.s3 }),
+      open,
       log,
       now,
       signal: options.signal,
       env: options.env,
-    }));
-    report = buildReport(source, settings, startedAt, now(), warnings, result);
+      sleep: options.sleep,
+    });
+    const chosen = settings;
+    const run = () => runMode(chosen, context);
+    const result =
+      'retry' in chosen
+        ? await retrying('the run', run, chosen.retry, { ...options, log }, failed)
+        : await run();
+    report = withAttempts(
+      buildReport(source, settings, startedAt, now(), warnings, result),
+      failed,
+    );
   } catch (error) {
-    report = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
+    const failure = failureReport(
+      source,
+      settings,
+      startedAt,
+      now(),
+      warnings,
+      error,
+      options.signal,
+    );
+    report = withAttempts(failure, failed);
   }
   const safe = redactDeep(report, redact);
   if (settings) {
@@ -89,6 +115,17 @@ export async function execute(
   return safe;
 }
 
+/** The attempts, in the summary and the report, when there was more than one. */
+function withAttempts(report: RunReport, failed: FailedAttempt[]): RunReport {
+  const fact = attemptsFact(failed, report.ok);
+  if (fact === undefined) return report;
+  return {
+    ...report,
+    facts: [...report.facts, ['Attempts', fact]],
+    details: { ...report.details, attempts: failed },
+  };
+}
+
 function buildReport(
   source: InputSource,
   settings: Settings | undefined,
@@ -111,6 +148,7 @@ function buildReport(
     tables: result.tables ?? [],
     warnings,
     details: result.details ?? {},
+    ...(error === undefined && result.notice ? { notice: true } : {}),
   };
 }
 

@@ -140,7 +140,7 @@ describe('backup-action on the command line', () => {
     const run = await runCli(['backups', '--storage', path.join(dir, 'x')]);
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
-      'error: unknown mode "backups"; the modes are backup, verify-latest, restore-test, restore, retention-prune, notify\n',
+      'error: unknown mode "backups"; the modes are backup, verify-latest, restore-test, restore, retention-prune, copy, notify\n',
     );
   });
 

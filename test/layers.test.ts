@@ -14,7 +14,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['run.ts'],
   ['modes'],
   ['kinds'],
-  ['inputs', 'verify', 'restore', 'retention', 'files'],
+  ['inputs', 'verify', 'restore', 'retention', 'files', 'copy'],
   ['pipeline', 'postgres', 'storage', 'notify'],
   ['process'],
   ['core'],

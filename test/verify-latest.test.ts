@@ -248,6 +248,7 @@ describe('store requests', () => {
       maxAgeMs: 7 * 24 * HOUR,
       maxShrink: 0.5,
       deep: false,
+      otherStores: [] as VerifySettings['otherStores'],
     } as VerifySettings;
     const controller = new AbortController();
     const result = await verifyLatest(settings, {

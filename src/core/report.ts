@@ -15,6 +15,8 @@ export interface RunReport {
   tables: Table[];
   warnings: string[];
   details: Record<string, unknown>;
+  /** A success told where failures are (a healed night): see ModeResult. */
+  notice?: boolean;
 }
 
 /**

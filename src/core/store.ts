@@ -61,6 +61,8 @@ export class DeleteRefused extends Error {
 export interface StoredObject {
   key: string;
   size: number;
+  /** When the store last wrote it, by the store's own clock, where a listing says. */
+  modified?: Date;
 }
 
 export interface IncompleteUpload {
@@ -104,8 +106,11 @@ export interface Store {
    * unwritable store fails the run before any work rather than after the dump ran.
    */
   checkWritable(prefix: string): Promise<void>;
-  /** Writes a small object (a manifest) whole, atomically. */
-  put(key: string, body: string): Promise<void>;
+  /**
+   * Writes a small object (a manifest) whole, atomically. Never in an archive storage class
+   * (GLACIER, DEEP_ARCHIVE): what a store holds is read from its manifests.
+   */
+  put(key: string, body: string | Uint8Array): Promise<void>;
   /** Streams an object's bytes. Rejects when the object does not exist. */
   download(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
   /**

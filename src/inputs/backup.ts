@@ -3,12 +3,14 @@ import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type {
   BackupSettings,
+  CommonSettings,
   DatabaseTarget,
   FilesSelection,
   ServerSelection,
 } from '../core/settings.js';
 import { refusedPgDumpArgument } from '../postgres/dump-args.js';
 import { addSecrets, nameFromDatabase, readCommon, readNamePatterns } from './common.js';
+import { readCopyCheck, readCopyTo } from './copy.js';
 import { readEncryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import type { Inputs } from './reader.js';
@@ -24,7 +26,14 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
       ? undefined
       : inputs.integer('compression-level', { min: 1, max: maxLevel });
   const encryption = await readEncryption(inputs);
-  const base = { ...common, mode: 'backup' as const, compression, compressionLevel, encryption };
+  const base = {
+    ...common,
+    mode: 'backup' as const,
+    compression,
+    compressionLevel,
+    encryption,
+    ...readBackupCopies(inputs, cwd, common),
+  };
   // pg-dump-args and row-counts are checked whatever the source: a mistake in them is named.
   const pgDumpArgs = readPgDumpArgs(inputs);
   const from: { database: DatabaseTarget } | { files: FilesSelection } = given
@@ -43,6 +52,21 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
         : { ...base, ...dump, kind: 'database', database: from.database };
   addSecrets(settings, ...(given?.secrets ?? []), encryption?.passphrase);
   return settings;
+}
+
+/** `copy-to` and how its copies are made: the backup just published, copied to each store. */
+function readBackupCopies(inputs: Inputs, cwd: string, common: CommonSettings) {
+  if (inputs.text('copy-last') !== '') {
+    throw new InputError(
+      'copy-last',
+      'is for mode: copy; a backup copies the backup it made (run copy to fill in older ones)',
+    );
+  }
+  return {
+    copyTo: readCopyTo(inputs, cwd, common),
+    copyBestEffort: inputs.boolean('copy-best-effort', false),
+    copyCheck: readCopyCheck(inputs),
+  };
 }
 
 /**

@@ -8,7 +8,11 @@ export type InputSource = (name: InputName) => string;
 
 /** Reads inputs with the helpers every parser shares; names are typed, so a misspelled one does not compile. */
 export class Inputs {
-  constructor(private readonly source: InputSource) {}
+  /** `env`: the run's environment, where inputs name variables (a store's `credentials=NAME`). */
+  constructor(
+    private readonly source: InputSource,
+    readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   text(name: InputName): string {
     return this.source(name).trim();

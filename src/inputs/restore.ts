@@ -20,7 +20,9 @@ export async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreS
   const into: { given: DatabaseInput } | { targetPath: string } =
     targetPath === undefined ? { given: readDatabaseUrl(inputs, 'database-url') } : { targetPath };
   const database = 'given' in into ? into.given.target : undefined;
-  const common = readCommon(inputs, cwd, nameFromDatabase(database?.database));
+  const common = readCommon(inputs, cwd, nameFromDatabase(database?.database), {
+    severalStores: true,
+  });
   const decryption = await readDecryption(inputs);
   const confirm = inputs.text('confirm');
   if (confirm === '') {

@@ -5,7 +5,9 @@
 import type { CommonSettings, Mode, Settings } from '../core/settings.js';
 import { MODES } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';
+import { InputError } from '../core/errors.js';
 import { readBackup } from '../inputs/backup.js';
+import { readCopy } from '../inputs/copy.js';
 import { readNotifyMode } from '../inputs/notify.js';
 import { Inputs, type InputSource } from '../inputs/reader.js';
 import { readRestoreTest } from '../inputs/restore-test.js';
@@ -13,6 +15,7 @@ import { readRestore } from '../inputs/restore.js';
 import { readPrune } from '../inputs/retention-prune.js';
 import { readVerify } from '../inputs/verify-latest.js';
 import { backup } from './backup.js';
+import { copy } from './copy.js';
 import { notifyMode } from './notify.js';
 import { restore } from './restore.js';
 import { restoreTest } from './restore-test.js';
@@ -43,6 +46,7 @@ const REGISTRY: { [M in Mode]: ModeDefinition<SettingsOf<M>> } = {
   'restore-test': withStore(readRestoreTest, restoreTest),
   restore: withStore(readRestore, restore),
   'retention-prune': withStore(readPrune, retentionPrune),
+  copy: withStore(readCopy, copy),
   notify: { read: readNotifyMode, run: notifyMode },
 };
 
@@ -50,11 +54,24 @@ const REGISTRY: { [M in Mode]: ModeDefinition<SettingsOf<M>> } = {
  * Builds and validates the settings for the mode the inputs name. Nothing here touches the
  * network, the database or the store: a bad input is found before any work starts.
  */
-export async function readSettings(source: InputSource, cwd = process.cwd()): Promise<Settings> {
-  const inputs = new Inputs(source);
+export async function readSettings(
+  source: InputSource,
+  cwd = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Settings> {
+  const inputs = new Inputs(source, env);
   const mode = inputs.oneOf<Mode>('mode', MODES, 'backup');
+  if (!COPYING.includes(mode) && inputs.text('copy-to') !== '') {
+    throw new InputError(
+      'copy-to',
+      `is for backup and copy; ${mode} makes no copies (verify-latest, restore-test and restore read other stores listed in storage, one per line)`,
+    );
+  }
   return REGISTRY[mode].read(inputs, cwd);
 }
+
+/** The modes that take copy-to. */
+const COPYING: readonly Mode[] = ['backup', 'copy'];
 
 export async function runMode(settings: Settings, open: OpenContext): Promise<ModeResult> {
   // TypeScript cannot pair a union member with its own entry; the registry's type guarantees it.

@@ -6,18 +6,13 @@
  */
 import type { RestoreTestSettings } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';
-import { kindOf } from '../kinds/index.js';
-import { finishRun, restoreReport } from '../kinds/report.js';
-import { Phases } from '../restore/phases.js';
-import { findBackup } from '../storage/catalog.js';
+import { restoreFromStores } from '../kinds/any-store.js';
 
 export async function restoreTest(
   settings: RestoreTestSettings,
   ctx: RunContext,
 ): Promise<ModeResult> {
-  const phases = new Phases(ctx.now);
-  const manifest = await findBackup(ctx, settings.name, settings.backupId);
-  const kind = kindOf(manifest);
-  const run = await kind.restoreTest(manifest, settings, ctx, phases);
-  return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
+  return restoreFromStores(settings, ctx, (kind, manifest, from, phases) =>
+    kind.restoreTest(manifest, settings, from, phases),
+  );
 }

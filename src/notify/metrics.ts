@@ -10,13 +10,13 @@ import { idTime } from '../core/ids.js';
 import { manifestRowCounts, parseManifest, type AnyManifest } from '../core/manifest.js';
 import type { RunReport } from '../core/report.js';
 import { MODES, type Mode } from '../core/settings.js';
-import { seriesKey, type Family, type Sample } from './exposition.js';
+import { seriesKey, type Family, type Labels, type Sample } from './exposition.js';
 
 export const METRIC_PREFIX = 'backup_action_';
 
 interface Definition extends Family {
-  /** The modes whose runs write it (`copy`: reserved for the copy mode, which comes later). */
-  modes: readonly string[];
+  /** The modes whose runs write it. */
+  modes: readonly Mode[];
 }
 
 const EVERY_MODE = MODES;
@@ -114,9 +114,9 @@ export const METRICS = {
     modes: ['retention-prune'],
   },
   backup_action_copy_lag_seconds: {
-    help: "How far a store's newest copy is behind the set's newest backup, labelled by store.",
+    help: 'How long ago the oldest backup a store lacks (newer than its newest copy) was made; 0 when it holds the newest. Labelled by store.',
     type: 'gauge',
-    modes: ['copy'],
+    modes: ['copy', 'backup', 'verify-latest'],
   },
 } as const satisfies Record<string, Definition>;
 
@@ -135,7 +135,8 @@ export function familyOf(read: ReadonlyMap<string, Family>): (name: string) => F
     isMetricName(name) ? METRICS[name] : (read.get(name) ?? { help: name, type: 'untyped' });
 }
 
-type Figure = readonly [MetricName, number | undefined];
+/** A figure of the run: its metric, its value, and labels beyond set and mode (a `store`). */
+type Figure = readonly [MetricName, number | undefined, Labels?];
 
 const MODE_FIGURES: { [M in Mode]: (report: RunReport) => Figure[] } = {
   backup: backupFigures,
@@ -143,6 +144,7 @@ const MODE_FIGURES: { [M in Mode]: (report: RunReport) => Figure[] } = {
   'restore-test': (report) => [...restoreFigures(report), ...checkFigures(report)],
   restore: restoreFigures,
   'retention-prune': pruneFigures,
+  copy: lagFigures,
   notify: () => [],
 };
 
@@ -167,8 +169,10 @@ export function runSamples(report: RunReport): Sample[] {
     ...MODE_FIGURES[mode](report),
   ];
   const labels = { set: report.name, mode };
-  return figures.flatMap(([name, value]) =>
-    value === undefined || !Number.isFinite(value) ? [] : [{ name, labels, value }],
+  return figures.flatMap(([name, value, more]) =>
+    value === undefined || !Number.isFinite(value)
+      ? []
+      : [{ name, labels: { ...labels, ...more }, value }],
   );
 }
 
@@ -223,6 +227,7 @@ function reportManifest(report: RunReport): AnyManifest | undefined {
 function backupFigures(report: RunReport): Figure[] {
   const counts = rowTotals(reportManifest(report));
   return [
+    ...lagFigures(report),
     ['backup_action_backup_size_bytes', output(report, 'size-bytes')],
     ['backup_action_backup_duration_seconds', output(report, 'duration-seconds')],
     ['backup_action_backup_tables', counts?.tables],
@@ -244,10 +249,25 @@ function rowTotals(
 
 function verifyFigures(report: RunReport): Figure[] {
   return [
+    ...lagFigures(report),
     ['backup_action_latest_backup_age_seconds', output(report, 'age-seconds')],
     ['backup_action_latest_backup_size_bytes', output(report, 'size-bytes')],
     ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'latest-id')],
   ];
+}
+
+/**
+ * Each store's lag, as the copy mode, a backup's copy-to, or verify-latest over several stores
+ * report it (`details.stores`, with each store's `lagSeconds`): one series per store.
+ */
+function lagFigures(report: RunReport): Figure[] {
+  const stores = report.details.stores;
+  if (!Array.isArray(stores)) return [];
+  return stores.flatMap((store: unknown): Figure[] => {
+    if (!isRecord(store) || typeof store.store !== 'string') return [];
+    const lag = typeof store.lagSeconds === 'number' ? store.lagSeconds : undefined;
+    return [['backup_action_copy_lag_seconds', lag, { store: store.store }]];
+  });
 }
 
 function restoreFigures(report: RunReport): Figure[] {

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { errorMessage } from '../core/errors.js';
-import type { S3Settings } from '../core/settings.js';
+import type { S3Settings, StoreKeys } from '../core/settings.js';
 import { partedUpload, partSizeFor } from './s3-upload.js';
 import {
   ArchivedObject,
@@ -32,6 +32,9 @@ import {
   type StoredObject,
   type UploadOptions,
 } from '../core/store.js';
+
+/** Classes whose objects a GET cannot read until they are restored (thawed). */
+const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
 
 /** Two parts in flight keep up with what one compressor produces; each more costs a part. */
 const QUEUE_SIZE = 2;
@@ -51,12 +54,36 @@ export function s3ClientConfig(settings: S3Settings, env: NodeJS.ProcessEnv): S3
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 5,
+    ...(settings.keys ? { credentials: keysOf(settings.keys) } : {}),
     // A store that stalls must fail the run in bounded time: an idle socket is an error, retried.
     requestHandler: {
       connectionTimeout: settings.timeoutMs ?? 60_000,
       socketTimeout: settings.timeoutMs ?? 60_000,
     },
   };
+}
+
+function keysOf({ accessKeyId, secretAccessKey, sessionToken }: StoreKeys) {
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+/**
+ * The role a store names, assumed with its keys (or the default chain's) through STS, renewed
+ * before it expires: the SDK's own provider. STS is reached in the store's region (AWS_REGION, or
+ * us-east-1 where none is set).
+ */
+export async function assumedRole(
+  settings: S3Settings,
+  env: NodeJS.ProcessEnv,
+): Promise<S3ClientConfig['credentials']> {
+  if (settings.roleArn === undefined) return undefined;
+  const { fromTemporaryCredentials } = await import('@aws-sdk/credential-providers');
+  const region = settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  return fromTemporaryCredentials({
+    params: { RoleArn: settings.roleArn, RoleSessionName: 'backup-action' },
+    ...(settings.keys ? { masterCredentials: keysOf(settings.keys) } : {}),
+    clientConfig: { region: region === 'auto' ? 'us-east-1' : region },
+  });
 }
 
 export interface S3StoreOptions {
@@ -88,10 +115,12 @@ export class S3Store implements Store {
     return this.options.bucket;
   }
 
-  private writeParams() {
+  /** The storage class and encryption; `readable` leaves out an archive class a GET cannot read. */
+  private writeParams({ readable = false } = {}) {
     const { storageClass, sse, sseKmsKeyId } = this.options.settings;
+    const archive = storageClass !== undefined && ARCHIVE_CLASSES.includes(storageClass);
     return {
-      StorageClass: storageClass as StorageClass | undefined,
+      StorageClass: (readable && archive ? undefined : storageClass) as StorageClass | undefined,
       ServerSideEncryption: sse as ServerSideEncryption | undefined,
       SSEKMSKeyId: sseKmsKeyId,
     };
@@ -154,14 +183,16 @@ export class S3Store implements Store {
     }
   }
 
-  async put(key: string, body: string): Promise<void> {
+  async put(key: string, body: string | Uint8Array): Promise<void> {
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: this.root + key,
         Body: body,
         ContentType: 'application/json',
-        ...this.writeParams(),
+        // A manifest stays readable in the bucket's default class: every mode reads what a store
+        // holds from its manifests (a few kilobytes each), while the bytes they describe go cold.
+        ...this.writeParams({ readable: true }),
       }),
     );
   }
@@ -215,7 +246,11 @@ export class S3Store implements Store {
       );
       for (const item of page.Contents ?? []) {
         if (item.Key?.startsWith(this.root)) {
-          yield { key: item.Key.slice(this.root.length), size: item.Size ?? 0 };
+          yield {
+            key: item.Key.slice(this.root.length),
+            size: item.Size ?? 0,
+            modified: item.LastModified,
+          };
         }
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
