@@ -204,12 +204,13 @@ describe('several stores in storage', () => {
   });
 
   it('the modes that write or prune one store refuse a second line', async () => {
-    for (const inputs of [
+    const inputs: Record<string, string>[] = [
       { storage: '/a\n/b', 'database-url': DB },
       { mode: 'retention-prune', name: 'shop', 'keep-last': '3', storage: '/a\n/b' },
       { mode: 'copy', name: 'shop', storage: '/a\n/b', 'copy-to': '/c' },
-    ])
-      expect(await refusal(inputs)).toMatch(/^storage: Input "storage": takes one store here/);
+    ];
+    for (const each of inputs)
+      expect(await refusal(each)).toMatch(/^storage: Input "storage": takes one store here/);
   });
 
   it('refuses one store listed twice', async () => {
