@@ -254,8 +254,9 @@ describe('cold classes', () => {
       proxy.requests.flatMap((request, i) =>
         pattern.test(request) ? [proxy.storageClasses[i]] : [],
       );
-    // The object's multipart upload is made cold; the manifest stays in the bucket's default.
-    expect(asked(/^POST \/offsite\/cold\/site\/\S+\.tar\?uploads/)).toEqual(['DEEP_ARCHIVE']);
+    // The object (one PutObject: its size is known) is written cold; the manifest stays in the
+    // bucket's default.
+    expect(asked(/^PUT \/offsite\/cold\/site\/[^/?]+\.tar(\?|$)/)).toEqual(['DEEP_ARCHIVE']);
     expect(asked(/^PUT \/offsite\/cold\/site\/\S+\.manifest\.json/)).toEqual([undefined]);
   });
 

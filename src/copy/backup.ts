@@ -4,11 +4,12 @@
  * there), then the manifest's exact bytes, last. Nothing is decrypted or recompressed, so the
  * copy opens with the same keys and its manifest holds; a copy cut short publishes no manifest.
  */
-import { pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { CancelledError } from '../core/errors.js';
 import { manifestKey } from '../core/layout.js';
 import { manifestObjects, type AnyManifest, type ObjectRecord } from '../core/manifest.js';
 import { checkedBytes } from '../pipeline/read.js';
+import { own } from '../process/owned.js';
 import { isComplete, judgeBackup, MANIFEST_MAX_BYTES, type SetEntry } from '../storage/catalog.js';
 import type { Store } from '../storage/index.js';
 
@@ -39,10 +40,10 @@ async function copyObject(object: ObjectRecord, ctx: CopyContext): Promise<void>
   const { signal } = ctx;
   const body = await ctx.source.download(object.key, { signal });
   try {
-    const checked = pipeline(body, checkedBytes(object), () => undefined);
+    const checked = pipeline(body, ownedChunks(), checkedBytes(object), () => undefined);
     const { size } = await ctx.destination.upload(object.key, checked, {
       signal,
-      expectedBytes: object.size,
+      size: object.size,
     });
     if (size !== object.size) {
       throw new Error(`the destination holds ${size} bytes of ${object.key}, not ${object.size}`);
@@ -52,4 +53,15 @@ async function copyObject(object: ObjectRecord, ctx: CopyContext): Promise<void>
   } finally {
     body.destroy();
   }
+}
+
+/**
+ * Marks each chunk of a download as owned: a socket read made it, and it goes on whole to one
+ * consumer, so the store that copies or writes it last can release its memory at once instead of
+ * leaving it to the collector (process/owned.ts): memory stays flat whatever the object's size.
+ */
+function ownedChunks(): Transform {
+  return new Transform({
+    transform: (chunk: Buffer, _encoding, done) => done(null, own(chunk)),
+  });
 }

@@ -76,6 +76,11 @@ export interface UploadOptions {
   contentType?: string;
   /** An estimate of the body's size, if the caller has one; a store may size its parts from it. */
   expectedBytes?: number;
+  /**
+   * The body's exact size, when it is known before it starts (a copy): a store may send it in one
+   * request of that length. The body must then hold back its last bytes until it is sure of them.
+   */
+  size?: number;
 }
 
 /** An object being written as a file under a temporary name (directory stores). */

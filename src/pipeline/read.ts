@@ -102,11 +102,14 @@ function hashAndForward(body: Readable): { forward: PassThrough; stored: Promise
 /**
  * The bytes of `object` as they pass, hashed and counted: the stream ends only once they matched
  * the manifest's size and sha256, and errors with ChecksumError instead, so that whatever it feeds
- * (an upload) never completes with bytes that do not match. Too many bytes fail at once.
+ * (an upload) never completes with bytes that do not match. Its last chunk is held back until
+ * then: a consumer that completes on its byte count (a PutObject of a known length) never has
+ * them all. Too many bytes fail at once.
  */
 export function checkedBytes(object: ObjectRecord): Transform {
   const hash = createHash('sha256');
   let bytes = 0;
+  let held: Buffer | undefined;
   return new Transform({
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
       bytes += chunk.length;
@@ -119,12 +122,14 @@ export function checkedBytes(object: ObjectRecord): Transform {
         return;
       }
       hash.update(chunk);
-      done(null, chunk);
+      const previous = held;
+      held = chunk;
+      done(null, previous);
     },
     flush(done: TransformCallback) {
       try {
         checkAgainst(object, { bytes, sha256: hash.digest('hex') });
-        done();
+        done(null, held);
       } catch (error) {
         done(error as Error);
       }

@@ -21,7 +21,8 @@ import {
 import { Readable } from 'node:stream';
 import { errorMessage } from '../core/errors.js';
 import type { S3Settings, StoreKeys } from '../core/settings.js';
-import { partedUpload, partSizeFor } from './s3-upload.js';
+import { releasingAgents } from './s3-agent.js';
+import { partedUpload, partSizeFor, type UploadTarget } from './s3-upload.js';
 import {
   ArchivedObject,
   DeleteRefused,
@@ -35,6 +36,9 @@ import {
 
 /** Classes whose objects a GET cannot read until they are restored (thawed). */
 const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
+
+/** The largest object S3 takes in one PutObject. */
+const MAX_PUT = 5 * 1024 ** 3;
 
 /** Two parts in flight keep up with what one compressor produces; each more costs a part. */
 const QUEUE_SIZE = 2;
@@ -59,6 +63,7 @@ export function s3ClientConfig(settings: S3Settings, env: NodeJS.ProcessEnv): S3
     requestHandler: {
       connectionTimeout: settings.timeoutMs ?? 60_000,
       socketTimeout: settings.timeoutMs ?? 60_000,
+      ...releasingAgents(),
     },
   };
 }
@@ -126,29 +131,34 @@ export class S3Store implements Store {
     };
   }
 
+  /**
+   * A body of a size known in advance, up to S3's 5 GiB, goes as one streaming PutObject: no part
+   * buffers and one request, as fast as the bytes come (a copy). Anything else goes through part
+   * buffers (./s3-upload.ts): one PutObject when it fits in a part, else a multipart upload.
+   */
   async upload(
     key: string,
     body: Readable,
     options: UploadOptions = {},
   ): Promise<{ size: number }> {
-    await partedUpload(
-      this.client,
-      {
-        Bucket: this.bucket,
-        Key: this.root + key,
-        ContentType: options.contentType ?? 'application/octet-stream',
-        ...this.writeParams(),
-      },
-      body,
-      {
+    const target = {
+      Bucket: this.bucket,
+      Key: this.root + key,
+      ContentType: options.contentType ?? 'application/octet-stream',
+      ...this.writeParams(),
+    };
+    if (options.size !== undefined && options.size <= MAX_PUT) {
+      await this.putWhole(target, body, options.size, options.signal);
+    } else {
+      await partedUpload(this.client, target, body, {
         key,
-        partSize: this.options.partSize ?? partSizeFor(options.expectedBytes),
+        partSize: this.options.partSize ?? partSizeFor(options.size ?? options.expectedBytes),
         queueSize: this.options.queueSize ?? QUEUE_SIZE,
         expectedBytes: options.expectedBytes,
         signal: options.signal,
         abandon: (uploadId) => this.abandon(key, uploadId),
-      },
-    );
+      });
+    }
     try {
       // The size as the store lists it (a listing, not a HEAD, which would need read access): the
       // caller compares it with the bytes it hashed.
@@ -161,6 +171,37 @@ export class S3Store implements Store {
         this.options.warn(leftBehind(key, failed)),
       );
       throw error;
+    }
+  }
+
+  /**
+   * One streaming PutObject of `size` bytes. The SDK pipes the body into the request and never
+   * hears of its failure, which would leave the request waiting for the rest: a failing body
+   * aborts the request, and the body's error is the one reported. S3 keeps nothing of a PUT that
+   * did not receive all its bytes.
+   */
+  private async putWhole(
+    target: UploadTarget,
+    body: Readable,
+    size: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const stop = new AbortController();
+    let failure: { error: unknown } | undefined;
+    const onError = (error: unknown) => {
+      failure ??= { error };
+      stop.abort();
+    };
+    body.once('error', onError);
+    try {
+      await this.client.send(new PutObjectCommand({ ...target, Body: body, ContentLength: size }), {
+        abortSignal: AbortSignal.any([stop.signal, ...(signal ? [signal] : [])]),
+      });
+    } catch (error) {
+      throw failure?.error ?? (signal?.aborted ? signal.reason : error);
+    } finally {
+      body.off('error', onError);
+      body.destroy();
     }
   }
 
