@@ -213,7 +213,8 @@ describe.each(SOURCES.filter((s) => storeJobs(s).length > 0))('$label touches a 
       for (const step of job.steps.filter(
         (s) => runsAction(s.uses) && text(s.with.mode) !== 'notify',
       )) {
-        const storage = String(evaluateToken(step.with.storage, sample));
+        // The primary store: the first line, where storage lists the copies too.
+        const storage = String(evaluateToken(step.with.storage, sample)).trim().split('\n')[0];
         const name = String(evaluateToken(step.with.name, sample));
         expect(group, `${source.label} ${job.id}`).toBe(`backup-action ${storage} ${name}`);
       }
@@ -313,9 +314,17 @@ describe.each(REUSABLE)('$label, a reusable workflow', (source) => {
         ? [entries(mappingValue(job.raw, 'with'))]
         : job.steps.filter((s) => runsAction(s.uses)).map((s) => s.with),
     );
+    // Unchanged: the whole value, or a whole line of a block (storage: the primary, then the
+    // copies), which GitHub's parser reads as format('{0}\n{1}\n', inputs.a, inputs.b).
+    const handed = (value: string, input: string) => {
+      if (value === `\${{ inputs.${input} }}`) return true;
+      const block = /^\$\{\{ format\('([^']*)', (.*)\) \}\}$/s.exec(value);
+      const index = block?.[2]?.split(', ').indexOf(`inputs.${input}`) ?? -1;
+      return index >= 0 && block![1]!.split('\n').some((line) => line.trim() === `{${index}}`);
+    };
     for (const input of declaredInputs(source).filter((i) => actionInputs.includes(i)))
       expect(
-        receivers.some((w) => text(w[input]) === `\${{ inputs.${input} }}`),
+        receivers.some((w) => handed(text(w[input]), input)),
         `${source.label}: ${input}`,
       ).toBe(true);
   });
@@ -455,23 +464,30 @@ describe.each(
 it('step snippets in README and docs/ pass the action only inputs that action.yml declares', () => {
   const steps = GUIDE_BLOCKS.map(({ text: block }) => block)
     .filter((block) => /^\s*- uses:/.test(block))
-    .flatMap((block) => parse(block.replace(/^ {6}/gm, '')) as { uses?: string; with?: object }[]);
+    .flatMap((block) => {
+      // Dedented by the snippet's own indentation (a step of a job, or a step alone).
+      const indent = /^(\s*)- uses:/m.exec(block)?.[1] ?? '';
+      return parse(block.replace(new RegExp(`^${indent}`, 'gm'), '')) as {
+        uses?: string;
+        with?: object;
+      }[];
+    });
   const ours = steps.filter((s) => runsAction(s.uses));
   expect(ours.length).toBeGreaterThan(0);
   for (const step of ours)
     for (const key of Object.keys(step.with ?? {})) expect(actionInputs, key).toContain(key);
 });
 
-it('README calls every reusable workflow, with a caller that follows the rules above', () => {
+it('README and docs/ call every reusable workflow, with a caller that follows the rules above', () => {
   const called = new Set(
-    CALLERS.filter(({ label }) => label.startsWith('README.md')).flatMap((s) =>
+    CALLERS.filter(({ kind }) => kind === 'guide').flatMap((s) =>
       jobsOf(s)
         .map((j) => calledFile(j.uses))
         .filter(Boolean),
     ),
   );
   expect([...called].sort()).toEqual(
-    ['backup.yml', 'nightly.yml', 'notify.yml', 'restore.yml', 'verify.yml'].map((f) =>
+    ['backup.yml', 'copy.yml', 'nightly.yml', 'notify.yml', 'restore.yml', 'verify.yml'].map((f) =>
       path.join(REUSABLE_DIR, f),
     ),
   );

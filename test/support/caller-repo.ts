@@ -42,6 +42,7 @@ import {
   permissionsExceeding,
   selfReferenceError,
   selfReferenceRefError,
+  stepConclusion,
 } from './runner-rules.js';
 
 /** What `OWNER/backup-action` stands for in the documented callers, and the commit `@v1` is. */
@@ -72,6 +73,8 @@ export interface CallerRepository {
   services?: Record<string, string>;
   /** Cancel the run once a step of this job shows this text (the runner's SIGINT). */
   cancel?: { job: string; text: string };
+  /** What happens to the world once a job (by path) has run: a backup lost, a database gone. */
+  after?: Record<string, () => Promise<void>>;
 }
 
 export interface StepRecord {
@@ -79,6 +82,10 @@ export interface StepRecord {
   inputs?: Record<string, string>;
   run?: ActionRun;
   outcome: Result;
+  /** The outcome once continue-on-error is applied: what the job and later steps see. */
+  conclusion?: Result;
+  /** Outputs of a step that is not this action (configure-aws-credentials' credentials). */
+  outputs?: Record<string, string>;
   error?: string;
 }
 
@@ -300,6 +307,7 @@ class Simulation {
     ];
     const runner = new StepRunner(this, record, environment, base.github as Record<string, string>);
     const outputs = await runner.run(job, rawSteps, base, env);
+    await this.repo.after?.[where]?.();
     return { result: record.result, outputs };
   }
 
@@ -370,7 +378,10 @@ interface JobOutcome {
 /** The steps of one job, with the runner's `steps` context and step status functions. */
 class StepRunner {
   private readonly workspace = mkdtemp(path.join(os.tmpdir(), 'sim-workspace-'));
-  private readonly steps: Record<string, { outcome: Result; outputs: Record<string, string> }> = {};
+  private readonly steps: Record<
+    string,
+    { outcome: Result; conclusion: Result; outputs: Record<string, string> }
+  > = {};
   private readonly exported: Record<string, string> = {};
 
   constructor(
@@ -406,7 +417,7 @@ class StepRunner {
     contexts: Contexts,
     env: Record<string, string>,
   ) {
-    const failed = this.record.steps.some((s) => s.outcome === 'failure');
+    const failed = this.record.steps.some((s) => (s.conclusion ?? s.outcome) === 'failure');
     // A job that starts after the run was cancelled (an `always()` job) is not itself cancelled.
     const cancelled = this.record.steps.some((s) => s.outcome === 'cancelled');
     const status = { always: true, cancelled, failure: failed, success: !failed && !cancelled };
@@ -420,15 +431,24 @@ class StepRunner {
     this.record.steps.push(entry);
     try {
       if (uses.startsWith('actions/checkout@')) await this.checkout(inputs);
-      else if (uses.startsWith('aws-actions/configure-aws-credentials@')) this.assumeRole(inputs);
+      else if (uses.startsWith('aws-actions/configure-aws-credentials@'))
+        entry.outputs = this.assumeRole(inputs);
       else await this.action(uses, inputs, { ...env, ...this.exported }, contexts, entry);
     } catch (error) {
       entry.outcome = 'failure';
       entry.error = (error as Error).message;
     }
-    if (entry.outcome !== 'success' && this.record.result === 'success')
-      this.record.result = entry.outcome;
-    this.steps[step.id] = { outcome: entry.outcome, outputs: entry.run?.outputs ?? {} };
+    const given = step['continue-on-error'];
+    const continues =
+      typeof given === 'boolean' ? given : evaluateToken(given, contexts, status) === true;
+    entry.conclusion = stepConclusion(entry.outcome, continues);
+    if (entry.conclusion !== 'success' && this.record.result === 'success')
+      this.record.result = entry.conclusion;
+    this.steps[step.id] = {
+      outcome: entry.outcome,
+      conclusion: entry.conclusion,
+      outputs: entry.run?.outputs ?? entry.outputs ?? {},
+    };
   }
 
   /** actions/checkout: this repository's files at the commit asked for, or the caller's (none). */
@@ -447,8 +467,12 @@ class StepRunner {
       await symlink(path.resolve(folder), path.join(target, folder));
   }
 
-  /** configure-aws-credentials: OIDC needs id-token: write, a role that trusts this job's subject. */
-  private assumeRole(inputs: Record<string, string>) {
+  /**
+   * configure-aws-credentials: OIDC needs id-token: write, a role that trusts this job's subject.
+   * The credentials go to the environment of later steps, and with output-credentials to the
+   * step's outputs (output-env-credentials: false keeps them out of the environment).
+   */
+  private assumeRole(inputs: Record<string, string>): Record<string, string> {
     if (this.record.permissions['id-token'] !== 'write')
       throw new Error('Credentials could not be loaded: the job has no id-token: write permission');
     const roleName =
@@ -465,7 +489,14 @@ class StepRunner {
         'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
       );
     this.record.sessions.push({ role: roleName, seconds });
-    Object.assign(this.exported, this.sim.repository.credentials ?? {});
+    const credentials = this.sim.repository.credentials ?? {};
+    if (inputs['output-env-credentials'] !== 'false') Object.assign(this.exported, credentials);
+    if (inputs['output-credentials'] !== 'true') return {};
+    return {
+      'aws-access-key-id': credentials.AWS_ACCESS_KEY_ID ?? '',
+      'aws-secret-access-key': credentials.AWS_SECRET_ACCESS_KEY ?? '',
+      'aws-session-token': credentials.AWS_SESSION_TOKEN ?? '',
+    };
   }
 
   /** An action step: the action's own action.yml read as the runner reads it, then its bundle. */

@@ -104,3 +104,17 @@ export function jobWorkflowContext(repository: string, sha: string, path: string
     workflow_ref: `${repository}/${path}@${sha}`,
   };
 }
+
+/**
+ * A step with `continue-on-error: true` that fails lets its job go on as if it had succeeded: its
+ * outcome is failure, its conclusion (what `success()` and the job's result see) success.
+ * Source: GitHub docs, "Workflow syntax" (`jobs.<job_id>.steps[*].continue-on-error`: "Prevents a
+ * job from failing when a step fails") and "Contexts" (`steps.<step_id>.outcome`, "before
+ * continue-on-error is applied", and `.conclusion`, "after").
+ */
+export function stepConclusion<R extends string>(
+  outcome: R,
+  continueOnError: boolean,
+): R | 'success' {
+  return outcome === 'failure' && continueOnError ? 'success' : outcome;
+}
