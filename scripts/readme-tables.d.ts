@@ -2,4 +2,3 @@ export const INPUTS_PAGE: string;
 export function inputsTable(action: unknown): string;
 export function outputsTable(action: unknown): string;
 export function withTables(page: string, action: unknown): string;
-export function withShortInputs(readme: string, action: unknown): string;

@@ -1,4 +1,8 @@
-/** action.yml is the public interface: every input documented with a default, and the code in step with it. */
+/**
+ * action.yml is the public interface: every input documented with a default, and the code in step with it.
+ *
+ * Covers: action.yml, src/inputs/names.ts.
+ */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';

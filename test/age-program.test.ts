@@ -1,4 +1,8 @@
-/** Which keys the age program is given: X25519 recipients only, never a passphrase. */
+/**
+ * Which keys the age program is given: X25519 recipients only, never a passphrase.
+ *
+ * Covers: src/pipeline/age-program.ts.
+ */
 import {
   generateHybridIdentity,
   generateX25519Identity,

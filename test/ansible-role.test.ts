@@ -4,6 +4,8 @@
  * release it downloads and the packages this machine already has. Its services then run as
  * systemd would run them (test/support/systemd-unit.ts): a real backup to s3rver, verify-latest
  * and restore-test into the tests' PostgreSQL. A second run changes nothing; ansible-lint passes.
+ *
+ * Covers: examples/ansible, test/support/systemd-unit.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile, execFileSync } from 'node:child_process';
@@ -19,6 +21,7 @@ import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
 import { executable } from './support/executables.js';
 import { startRecorder, type Recorder } from './support/recorder.js';
+import { requireInCI } from './support/require-in-ci.js';
 import { runService } from './support/systemd-unit.js';
 
 const DIR = path.resolve('examples/ansible');
@@ -64,7 +67,13 @@ async function play(work: string, vars: object): Promise<Played> {
   return { code, output, recap };
 }
 
-describe.runIf(hasAnsible || process.env.CI)('the Ansible role', () => {
+describe.skipIf(
+  requireInCI(
+    hasAnsible
+      ? undefined
+      : 'ansible-playbook or ansible-lint is not on PATH (apt-get install ansible-core ansible-lint)',
+  ),
+)('the Ansible role', () => {
   let exe: string;
   let work: string;
   let root: string;

@@ -1,4 +1,8 @@
-/** The pure parts of installing a client: the apt index, Debian's version order, cache versions. */
+/**
+ * The pure parts of installing a client: the apt index, Debian's version order, cache versions.
+ *
+ * Covers: src/postgres/client/apt-index.ts, src/postgres/client/install.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import {
   compareDebianVersions,

@@ -2,39 +2,32 @@
  * The backup mode end to end, as users run it: the bundled action with INPUT_* variables, a real
  * PostgreSQL server, a directory store and s3rver; each backup then restored by hand with the
  * standard tools and compared table by table with its source.
+ *
+ * Covers: src/modes/backup.ts, src/pipeline/publish.ts, src/pipeline/compress.ts,
+ * src/pipeline/zstd-program.ts, src/pipeline/age-program.ts, src/postgres/dump.ts, src/main.ts.
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tableChecksums, tableRowCounts } from '../scripts/lib/sample-db.js';
 import pkg from '../package.json' with { type: 'json' };
 import { onPath } from '../src/process/programs.js';
 import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
 import { restoreByHand } from './support/by-hand.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { freshDatabase, sampleSource } from './support/db.js';
 import { failingProgram } from './support/failing-program.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { filesUnder } from './support/listing.js';
 
-let source: FreshDatabase;
-let work: string;
+const sample = sampleSource('backup_src', 3000);
 let password: string;
 
-beforeAll(async () => {
-  source = await freshDatabase('backup_src');
-  await fillSampleDatabase(source.url, { rows: 3000 });
-  password = new URL(source.url).password;
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-test-'));
-});
-
-afterAll(async () => {
-  await source.drop();
-  await rm(work, { recursive: true, force: true });
+beforeAll(() => {
+  password = new URL(sample.db.url).password;
 });
 
 /** The run's text minus `::add-mask::` commands, which the runner consumes and never shows. */
@@ -49,7 +42,7 @@ async function expectRestoredEqual(file: string, identity?: string) {
   const target = await freshDatabase('backup_restored');
   try {
     await restoreByHand(file, target.url, { identity });
-    expect(await tableChecksums(target.url)).toEqual(await tableChecksums(source.url));
+    expect(await tableChecksums(target.url)).toEqual(await tableChecksums(sample.db.url));
   } finally {
     await target.drop();
   }
@@ -60,8 +53,8 @@ describe('backup to a directory', () => {
   let store: string;
 
   beforeAll(async () => {
-    store = path.join(work, 'dir-store');
-    run = await runAction({ storage: store, 'database-url': source.url });
+    store = path.join(sample.work, 'dir-store');
+    run = await runAction({ storage: store, 'database-url': sample.db.url });
   });
 
   it('succeeds and publishes the object and its manifest', async () => {
@@ -69,11 +62,11 @@ describe('backup to a directory', () => {
     const id = run.outputs['backup-id'] ?? '';
     expect(id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     expect(await filesUnder(store)).toEqual([
-      `${source.name}/${id}.dump.zst`,
-      `${source.name}/${id}.manifest.json`,
+      `${sample.db.name}/${id}.dump.zst`,
+      `${sample.db.name}/${id}.manifest.json`,
     ]);
-    expect(run.outputs['backup-key']).toBe(`${source.name}/${id}.dump.zst`);
-    expect(run.outputs['manifest-key']).toBe(`${source.name}/${id}.manifest.json`);
+    expect(run.outputs['backup-key']).toBe(`${sample.db.name}/${id}.dump.zst`);
+    expect(run.outputs['manifest-key']).toBe(`${sample.db.name}/${id}.manifest.json`);
   });
 
   it('records the stored bytes exactly: size and sha256 in outputs and manifest', async () => {
@@ -87,8 +80,8 @@ describe('backup to a directory', () => {
     expect(manifest).toMatchObject({
       version: 1,
       id: run.outputs['backup-id'],
-      name: source.name,
-      source: { kind: 'postgres', database: source.name },
+      name: sample.db.name,
+      source: { kind: 'postgres', database: sample.db.name },
       format: 'pg_dump-custom',
       compression: 'zstd',
       encryption: 'none',
@@ -105,7 +98,7 @@ describe('backup to a directory', () => {
     const manifest = JSON.parse(
       await readFile(path.join(store, run.outputs['manifest-key'] ?? ''), 'utf8'),
     );
-    const counts = await tableRowCounts(source.url);
+    const counts = await tableRowCounts(sample.db.url);
     expect(Object.keys(counts).length).toBeGreaterThan(5);
     expect(manifest.rowCounts).toEqual(counts);
   });
@@ -115,11 +108,11 @@ describe('backup to a directory', () => {
   });
 
   it('writes a readable job summary and the report output', () => {
-    expect(run.summary).toContain(`backup-action backup: ${source.name}`);
+    expect(run.summary).toContain(`backup-action backup: ${sample.db.name}`);
     for (const label of ['Size', 'Compression', 'Duration', 'Throughput', 'Tables / rows']) {
       expect(run.summary).toContain(`| ${label} |`);
     }
-    expect(run.report).toMatchObject({ mode: 'backup', ok: true, name: source.name });
+    expect(run.report).toMatchObject({ mode: 'backup', ok: true, name: sample.db.name });
   });
 
   it('never shows the database password', () => {
@@ -140,7 +133,7 @@ describe('backup to S3, age-encrypted', () => {
       {
         storage: `s3://${testS3Bucket()}/${prefix}`,
         's3-endpoint': testS3Endpoint(),
-        'database-url': source.url,
+        'database-url': sample.db.url,
         name: 'shop',
         'age-recipients': await identityToRecipient(identity),
       },
@@ -172,7 +165,7 @@ describe('backup to S3, age-encrypted', () => {
     );
     const bytes = Buffer.from(await object.Body!.transformToByteArray());
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(run.outputs['sha256']);
-    const file = path.join(work, path.basename(run.outputs['backup-key'] ?? ''));
+    const file = path.join(sample.work, path.basename(run.outputs['backup-key'] ?? ''));
     await writeFile(file, bytes);
     await expectRestoredEqual(file, identity);
   });
@@ -180,10 +173,10 @@ describe('backup to S3, age-encrypted', () => {
 
 describe('gzip, no row counts', () => {
   it('stores a .dump.gz that gzip -d and pg_restore read', async () => {
-    const store = path.join(work, 'gzip-store');
+    const store = path.join(sample.work, 'gzip-store');
     const run = await runAction({
       storage: `file://${store}`,
-      'database-url': source.url,
+      'database-url': sample.db.url,
       compression: 'gzip',
       'row-counts': 'off',
     });
@@ -199,9 +192,9 @@ describe('gzip, no row counts', () => {
 
 describe('zstd: its own program when the machine has one, else Node’s', () => {
   it('with BACKUP_ACTION_ZSTD=node the object is the same format and restores by hand', async () => {
-    const store = path.join(work, 'node-zstd');
+    const store = path.join(sample.work, 'node-zstd');
     const run = await runAction(
-      { storage: store, 'database-url': source.url },
+      { storage: store, 'database-url': sample.db.url },
       { env: { BACKUP_ACTION_ZSTD: 'node' } },
     );
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -212,8 +205,8 @@ describe('zstd: its own program when the machine has one, else Node’s', () => 
   let dirRun: ActionRun;
 
   it('the zstd program on PATH is used, and restores by hand', async () => {
-    const store = path.join(work, 'program-zstd');
-    dirRun = await runAction({ storage: store, 'database-url': source.url });
+    const store = path.join(sample.work, 'program-zstd');
+    dirRun = await runAction({ storage: store, 'database-url': sample.db.url });
     expect(dirRun.code, dirRun.stdout + dirRun.stderr).toBe(0);
     expect(dirRun.stdout).toMatch(/Compressing with \/.*\/zstd, which writes the file itself/);
     await expectRestoredEqual(path.join(store, dirRun.outputs['backup-key'] ?? ''));
@@ -226,20 +219,20 @@ describe('zstd: its own program when the machine has one, else Node’s', () => 
 
   it.each([
     ['a database backup (zstd reads pg_dump)', {}],
-    ['a files backup (zstd reads from Node)', { source: 'files', paths: '.' }],
+    ['a files backup (zstd reads from Node)', { source: 'files', paths: '.', 'database-url': '' }],
   ])(
     '%s with a zstd that fails half-way: non-zero exit naming zstd, nothing stored',
     async (what, inputs) => {
-      const bin = path.join(work, 'failing-zstd');
+      const bin = path.join(sample.work, 'failing-zstd');
       const PATH = await failingProgram(bin, 'zstd', {
         reads: 100_000,
         code: 3,
         message: 'zstd: simulated disk error',
       });
       await writeFile(path.join(bin, 'filler'), randomBytes(1 << 20));
-      const store = path.join(work, `failing-zstd-${what.length}`);
+      const store = path.join(sample.work, `failing-zstd-${what.length}`);
       const run = await runAction(
-        { storage: store, 'database-url': source.url, ...inputs },
+        { storage: store, 'database-url': sample.db.url, ...inputs },
         { env: { PATH }, cwd: bin },
       );
       expect(run.code).not.toBe(0);
@@ -259,10 +252,10 @@ describe('age: its own program when the machine has one, else Node’s', () => {
   });
 
   it('zstd and then the age program write the file, which each recipient restores by hand', async () => {
-    const store = path.join(work, 'program-age');
+    const store = path.join(sample.work, 'program-age');
     const run = await runAction({
       storage: store,
-      'database-url': source.url,
+      'database-url': sample.db.url,
       'age-recipients': recipients,
     });
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -279,10 +272,10 @@ describe('age: its own program when the machine has one, else Node’s', () => {
   });
 
   it('without compression the age program reads pg_dump itself, and the file restores by hand', async () => {
-    const store = path.join(work, 'program-age-uncompressed');
+    const store = path.join(sample.work, 'program-age-uncompressed');
     const run = await runAction({
       storage: store,
-      'database-url': source.url,
+      'database-url': sample.db.url,
       'age-recipients': recipients,
       compression: 'none',
     });
@@ -293,7 +286,7 @@ describe('age: its own program when the machine has one, else Node’s', () => {
   });
 
   it('zstd and age are given none of the run’s secrets, only what they need to run', async () => {
-    const bin = path.join(work, 'env-spies');
+    const bin = path.join(sample.work, 'env-spies');
     await mkdir(bin, { recursive: true });
     for (const name of ['zstd', 'age']) {
       const real = await onPath(name);
@@ -303,9 +296,9 @@ describe('age: its own program when the machine has one, else Node’s', () => {
         { mode: 0o755 },
       );
     }
-    const store = path.join(work, 'env-spied');
+    const store = path.join(sample.work, 'env-spied');
     const run = await runAction(
-      { storage: store, 'database-url': source.url, 'age-recipients': recipients },
+      { storage: store, 'database-url': sample.db.url, 'age-recipients': recipients },
       { env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` } },
     );
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -319,9 +312,9 @@ describe('age: its own program when the machine has one, else Node’s', () => {
   });
 
   it('with BACKUP_ACTION_AGE=node, Node seals the same format', async () => {
-    const store = path.join(work, 'node-age');
+    const store = path.join(sample.work, 'node-age');
     const run = await runAction(
-      { storage: store, 'database-url': source.url, 'age-recipients': recipients },
+      { storage: store, 'database-url': sample.db.url, 'age-recipients': recipients },
       { env: { BACKUP_ACTION_AGE: 'node' } },
     );
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -330,14 +323,14 @@ describe('age: its own program when the machine has one, else Node’s', () => {
   });
 
   it('an age program that fails half-way: non-zero exit naming age, nothing stored', async () => {
-    const PATH = await failingProgram(path.join(work, 'failing-age'), 'age', {
+    const PATH = await failingProgram(path.join(sample.work, 'failing-age'), 'age', {
       reads: 1000,
       code: 5,
       message: 'age: simulated write error',
     });
-    const store = path.join(work, 'failing-age-store');
+    const store = path.join(sample.work, 'failing-age-store');
     const run = await runAction(
-      { storage: store, 'database-url': source.url, 'age-recipients': recipients },
+      { storage: store, 'database-url': sample.db.url, 'age-recipients': recipients },
       { env: { PATH } },
     );
     expect(run.code).not.toBe(0);
@@ -348,8 +341,8 @@ describe('age: its own program when the machine has one, else Node’s', () => {
 
 describe('failures publish nothing', () => {
   it('a database that does not exist: non-zero exit, clear reason, nothing stored', async () => {
-    const store = path.join(work, 'missing-db');
-    const url = new URL(source.url);
+    const store = path.join(sample.work, 'missing-db');
+    const url = new URL(sample.db.url);
     url.pathname = '/no_such_database';
     const run = await runAction({ storage: store, 'database-url': url.href, name: 'missing' });
     expect(run.code).not.toBe(0);
@@ -368,7 +361,7 @@ describe('failures publish nothing', () => {
         await client.query(
           `CREATE TABLE filler AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 8) AS text FROM generate_series(1, 1500000) g`,
         );
-        const store = path.join(work, `killed-${compression}`);
+        const store = path.join(sample.work, `killed-${compression}`);
         const running = runAction({ storage: store, 'database-url': big.url, compression });
         // Wait until pg_dump is copying the table, then kill its backend.
         let killed = 0;
@@ -400,8 +393,8 @@ describe('failures publish nothing', () => {
     ['compression', { compression: 'brotli' }],
     ['age-recipients', { 'age-recipients': 'age1invalidrecipient' }],
   ])('bad %s fails before any work, naming the input', async (input, bad) => {
-    const store = path.join(work, `bad-${input}`);
-    const run = await runAction({ storage: store, 'database-url': source.url, ...bad });
+    const store = path.join(sample.work, `bad-${input}`);
+    const run = await runAction({ storage: store, 'database-url': sample.db.url, ...bad });
     expect(run.code).not.toBe(0);
     expect(lastErrorLine(run)).toMatch(new RegExp(`^Input "${input}": `));
     expect(run.stdout).not.toContain('pg_dump');

@@ -2,6 +2,8 @@
  * What counts as a complete backup, as pure logic: a listed entry and its manifest's text, judged
  * against an injected clock. Every way a set can hold something that looks like a backup and is
  * not must come out unusable, with a line naming the key and the cause.
+ *
+ * Covers: src/storage/catalog.ts.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,6 +12,7 @@ import {
   judgeBackup,
   listSet,
   type SetEntry,
+  type UnusableBackup,
 } from '../src/storage/catalog.js';
 import { databaseObjectKey } from '../src/core/layout.js';
 import { serializeManifest, type Manifest, type ServerManifest } from '../src/core/manifest.js';
@@ -188,13 +191,11 @@ describe('a complete backup', () => {
 
 describe('anything else is unusable, named with its cause', () => {
   it.each(UNUSABLE)('$what', (c) => {
-    const judged = judgeBackup(c.entry ?? entry(), c.text, 'shop', NOW);
-    expect(isComplete(judged)).toBe(false);
-    if (isComplete(judged)) return;
-    const key = `shop/${(c.entry ?? entry()).id}.manifest.json`;
-    expect(judged.key).toBe(key);
-    expect(judged.problem).toMatch(c.problem);
-    expect(judged.problem).toContain(key);
+    const listed = c.entry ?? entry();
+    const key = `shop/${listed.id}.manifest.json`;
+    const judged = judgeBackup(listed, c.text, 'shop', NOW);
+    expect(judged).toEqual({ entry: listed, key, problem: expect.stringMatching(c.problem) });
+    expect((judged as UnusableBackup).problem).toContain(key);
   });
 });
 
@@ -256,12 +257,11 @@ describe('a server backup is complete only with every object at its size', () =>
     ],
     ['every object missing', [], `its object ${crm} is missing`],
   ])('%s: torn, naming the object', (_what, objects, problem) => {
-    const judged = judge(objects);
-    expect(isComplete(judged)).toBe(false);
-    if (isComplete(judged)) return;
-    expect(judged.problem).toBe(
-      `torn backup shop/${SERVER_ID}.manifest.json: ${problem}${problem.endsWith('missing') ? ' from the store' : ''}`,
-    );
+    expect(judge(objects)).toEqual({
+      entry: listed(objects),
+      key: `shop/${SERVER_ID}.manifest.json`,
+      problem: `torn backup shop/${SERVER_ID}.manifest.json: ${problem}${problem.endsWith('missing') ? ' from the store' : ''}`,
+    });
   });
 
   it('an unknown file in its folder is not the layout: listed as foreign, not as its object', async () => {

@@ -1,14 +1,17 @@
-/** The command-line program: argument parsing, and a real backup run the way cron would run it. */
+/**
+ * The command-line program: argument parsing, and a real backup run the way cron would run it.
+ *
+ * Covers: src/cli.ts, src/inputs/cli-args.ts.
+ */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inputSource, parseArgs, UsageError } from '../src/inputs/cli-args.js';
-import { fillSampleDatabase } from '../scripts/lib/sample-db.js';
 import { CLI_ENTRY, runCli } from './support/action.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { requireInCI } from './support/require-in-ci.js';
+import { sampleSource } from './support/db.js';
 
 const noFiles = (file: string): string => {
   throw new Error(`unexpected read of ${file}`);
@@ -80,24 +83,12 @@ describe('parseArgs', () => {
 });
 
 describe('backup-action on the command line', () => {
-  let db: FreshDatabase;
-  let dir: string;
-
-  beforeAll(async () => {
-    db = await freshDatabase('cli_src');
-    await fillSampleDatabase(db.url, { rows: 300 });
-    dir = await mkdtemp(path.join(os.tmpdir(), 'cli-test-'));
-  });
-
-  afterAll(async () => {
-    await db.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const sample = sampleSource('cli_src', 300);
 
   it('backs up with the password in a file, prints the summary, exits 0', async () => {
-    const secret = path.join(dir, 'database-url');
-    await writeFile(secret, `${db.url}\n`);
-    const store = path.join(dir, 'store');
+    const secret = path.join(sample.work, 'database-url');
+    await writeFile(secret, `${sample.db.url}\n`);
+    const store = path.join(sample.work, 'store');
     const run = await runCli([
       'backup',
       '--storage',
@@ -111,16 +102,19 @@ describe('backup-action on the command line', () => {
     expect(run.stdout).toMatch(/^OK backup-action backup cli$/m);
     expect(run.stdout).toMatch(/^backup-id=\d{8}T\d{6}Z-[0-9a-f]{6}$/m);
     expect((await readdir(path.join(store, 'cli'))).length).toBe(2);
-    expect(run.stdout + run.stderr).not.toContain(new URL(db.url).password);
+    expect(run.stdout + run.stderr).not.toContain(new URL(sample.db.url).password);
   });
 
   it('exits 2 with one line for a usage error, and 1 with the reason for bad input', async () => {
     const usage = await runCli(['backup', '--no-such-input', 'x']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^error: unknown option --no-such-input/);
-    const bad = await runCli(['backup', '--storage', path.join(dir, 'x'), '--compression', 'rar'], {
-      env: { BACKUP_ACTION_DATABASE_URL: db.url },
-    });
+    const bad = await runCli(
+      ['backup', '--storage', path.join(sample.work, 'x'), '--compression', 'rar'],
+      {
+        env: { BACKUP_ACTION_DATABASE_URL: sample.db.url },
+      },
+    );
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n').at(-1)).toMatch(
       /^error: Input "compression": "rar" is not accepted/,
@@ -137,7 +131,7 @@ describe('backup-action on the command line', () => {
   });
 
   it('exits 2 with one line for an unknown mode', async () => {
-    const run = await runCli(['backups', '--storage', path.join(dir, 'x')]);
+    const run = await runCli(['backups', '--storage', path.join(sample.work, 'x')]);
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
       'error: unknown mode "backups"; the modes are backup, verify-latest, restore-test, restore, retention-prune, copy, notify\n',
@@ -145,8 +139,8 @@ describe('backup-action on the command line', () => {
   });
 
   it('a --<input>-file that cannot be read: one line naming the input, exit 1, nothing done', async () => {
-    const store = path.join(dir, 'unread');
-    const missing = path.join(dir, 'no-such-file');
+    const store = path.join(sample.work, 'unread');
+    const missing = path.join(sample.work, 'no-such-file');
     const run = await runCli(['backup', '--storage', store, '--database-url-file', missing]);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
@@ -156,23 +150,45 @@ describe('backup-action on the command line', () => {
   });
 });
 
-/** A Node older than the bundle needs, if this machine has one (Debian's 20, beside the tests' 24). */
-const oldNode = ['/usr/bin/node', '/usr/local/bin/node'].find((file) => {
-  if (!existsSync(file)) return false;
-  const version = execFileSync(file, ['-p', 'process.versions.node'], { encoding: 'utf8' });
-  const [major = 0, minor = 0] = version.trim().split('.').map(Number);
-  return major < 22 || (major === 22 && minor < 15);
-});
+/** A Node's version, as the guard reads it (process.versions.node). */
+const versionOf = (node: string) =>
+  execFileSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
 
-describe.runIf(oldNode)('on a Node.js older than 22.15', () => {
-  it('refuses at once in one line naming both versions, before any work', () => {
-    const run = spawnSync(oldNode!, [CLI_ENTRY, 'backup', '--storage', '/nonexistent/x'], {
-      encoding: 'utf8',
-    });
+function tooOld(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major < 22 || (major === 22 && minor < 15);
+}
+
+/** A Node older than the bundle needs (Debian's, beside the tests' 24): on PATH, or in /usr/bin. */
+const oldNode = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin']
+  .map((dir) => path.join(dir, 'node'))
+  .find((node) => existsSync(node) && tooOld(versionOf(node)));
+/** The Node 24 that npm ci installs (node_modules/node), as the runner's node24. */
+const NODE_24 = path.resolve('node_modules/node/bin/node');
+
+describe.skipIf(
+  requireInCI(
+    oldNode
+      ? undefined
+      : 'no Node.js older than 22.15 on PATH or in /usr/bin (apt-get install nodejs)',
+  ),
+)('the Node.js version guard, the same command line under two Nodes', () => {
+  const argv = [CLI_ENTRY, 'backup', '--storage', '/nonexistent/x'];
+
+  it('on a Node older than 22.15: refuses at once in one line naming both versions, before any work', () => {
+    const run = spawnSync(oldNode!, argv, { encoding: 'utf8' });
     expect(run.status).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(
-      /^error: backup-action needs Node\.js 22\.15 or later; this is \d+\.\d+\.\d+\n$/,
+    expect(run.stderr).toBe(
+      `error: backup-action needs Node.js 22.15 or later; this is ${versionOf(oldNode!)}\n`,
     );
+  });
+
+  it('on Node 24: gets past the guard to the inputs, and names the missing one', () => {
+    expect(tooOld(versionOf(NODE_24))).toBe(false);
+    const run = spawnSync(NODE_24, argv, { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).not.toMatch(/needs Node\.js/);
+    expect(run.stderr.trim().split('\n').at(-1)).toMatch(/^error: Input "database-url": /);
   });
 });

@@ -1,6 +1,8 @@
 /**
  * database-url: the database every program and the driver reach is exactly the one the guards
  * checked, whatever the URL's parameters, the inherited PG* variables or the database's name.
+ *
+ * Covers: src/inputs/database.ts, src/postgres/database-url.ts, src/process/programs.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

@@ -1,6 +1,8 @@
 /**
  * Two runs against one directory store at once: the write check of one removes the set folder it
  * made, while empty, just as the other is about to write into it. Neither may fail for that.
+ *
+ * Covers: src/storage/directory.ts.
  */
 import * as fs from 'node:fs/promises';
 import os from 'node:os';

@@ -2,6 +2,8 @@
  * pg-dump-args: what backup-action owns (the archive's place and format, the database, the
  * snapshot) cannot be taken back in any spelling pg_dump accepts, and a dump that is not a
  * custom-format archive is never published.
+ *
+ * Covers: src/postgres/dump-args.ts, src/postgres/dump-selection.ts, src/postgres/dump.ts.
  */
 import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,10 +14,8 @@ import { refusedPgDumpArgument } from '../src/postgres/dump-args.js';
 import { dumpSelection } from '../src/postgres/dump-selection.js';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { lastErrorLine, runAction } from './support/action.js';
-import { testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-
-const S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
 async function keysUnderPrefix(prefix: string): Promise<string[]> {
   const client = new S3Client(testS3ClientConfig());
@@ -131,7 +131,7 @@ describe('a backup with pg-dump-args', () => {
     ['zstd in Node', {}, { BACKUP_ACTION_ZSTD: 'node' }],
     ['the zstd program writing the file', {}, {}],
     ['the zstd program, then Node encrypting', { 'encryption-passphrase': 'not-a-backup' }, {}],
-    ['the zstd program streaming to S3', { 's3-endpoint': testS3Endpoint() }, S3_CREDENTIALS],
+    ['the zstd program streaming to S3', { 's3-endpoint': testS3Endpoint() }, S3_ENV],
   ];
   it.each(paths)(
     'never publishes a dump that is not a custom-format archive: %s',

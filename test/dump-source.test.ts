@@ -3,6 +3,8 @@
  * of a program that has finished. A backup may wait between opening the dump and reading it
  * (finding programs, opening the file, another job's work): pg_dump must start only when its
  * bytes are taken, so that none is lost.
+ *
+ * Covers: src/postgres/dump.ts.
  */
 import { text } from 'node:stream/consumers';
 import { setTimeout as delay } from 'node:timers/promises';

@@ -1,6 +1,8 @@
 /**
  * The age layer at its edges: payloads around age's 64 KiB chunk size, written by our stream in
  * pieces that straddle chunks, must open with the standard `age -d` and with our own reader.
+ *
+ * Covers: src/pipeline/encrypt.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile } from 'node:child_process';

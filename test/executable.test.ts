@@ -3,6 +3,8 @@
  * match (`node dist/cli/index.js`), through every mode against the tests' PostgreSQL, a directory
  * store, s3rver and an HTTP recorder; the arm64 one is checked to be an aarch64 program carrying
  * the blob, and is run under qemu-user.
+ *
+ * Covers: scripts/sea.js, src/cli.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile } from 'node:child_process';
@@ -18,6 +20,7 @@ import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
 import { executable } from './support/executables.js';
 import { startRecorder, type Recorder } from './support/recorder.js';
+import { requireInCI } from './support/require-in-ci.js';
 
 interface Run {
   code: number | null;
@@ -220,12 +223,18 @@ describe('the x64 executable', () => {
   });
 });
 
-/** qemu-user and Debian's arm64 libraries (.ci/run installs them); CI fails without them. */
+/** qemu-user and Debian's arm64 libraries (.ci/run installs them). */
 const emulates = ['/usr/bin/qemu-aarch64', '/usr/aarch64-linux-gnu/lib/libstdc++.so.6'].every(
   (file) => existsSync(file),
 );
 
-describe.runIf(emulates || process.env.CI)('the arm64 executable', () => {
+describe.skipIf(
+  requireInCI(
+    emulates
+      ? undefined
+      : 'no qemu-aarch64 or arm64 libraries (apt-get install qemu-user libc6-arm64-cross libstdc++6-arm64-cross)',
+  ),
+)('the arm64 executable', () => {
   let exe: string;
 
   beforeAll(async () => {

@@ -2,6 +2,9 @@
  * The fault suite: what goes wrong at 3 a.m. A fault-injecting proxy sits between the action and
  * s3rver; the database is real; the action runs as the runner runs it. Nothing may be lost and
  * nothing half-made may be published.
+ *
+ * Covers: src/run.ts, src/process/signals.ts, src/storage/s3-upload.ts, src/pipeline/publish.ts,
+ * src/inputs/reader.ts, src/storage/catalog.ts.
  */
 import {
   GetObjectCommand,
@@ -36,7 +39,7 @@ import {
   type RunOptions,
 } from './support/action.js';
 import { BAD_INPUTS } from './support/bad-inputs.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { freshDatabase, multipartDatabase, type FreshDatabase } from './support/db.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { forgeBackup } from './support/forge.js';
@@ -65,15 +68,7 @@ async function pgDumpSessions(): Promise<number> {
 }
 
 beforeAll(async () => {
-  db = await freshDatabase('faults_src');
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  // ~27 MB uncompressed: four 8 MiB parts (sized from this small database), a real multipart upload.
-  await client.query(
-    `CREATE TABLE filler AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) AS text
-     FROM generate_series(1, 250000) g`,
-  );
-  await client.end();
+  db = await multipartDatabase('faults_src');
   proxy = await startFaultProxy(testS3Endpoint());
   work = await mkdtemp(path.join(os.tmpdir(), 'faults-'));
 });

@@ -1,6 +1,9 @@
 /**
  * Directory backups end to end: a tree with what real trees hold, backed up by the action,
  * restored by hand with age, zstd and tar and compared byte for byte, then tested by the product.
+ *
+ * Covers: src/files/tar-source.ts, src/files/walk.ts, src/kinds/files/index.ts,
+ * src/kinds/files/restore.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile } from 'node:child_process';
@@ -125,13 +128,12 @@ describe('a files backup', () => {
     expect(expected['a/shortcut']).toBe(`link -> b/${LONG}`);
   });
 
+  /** A run of `mode` on the backup made above, with the identity that opens it. */
+  const runOnSite = (mode: string, extra: Record<string, string> = {}) =>
+    runAction({ mode, storage: store, name: 'site', 'age-identity': identity, ...extra });
+
   it('passes the product’s own restore-test, with no database needed', async () => {
-    const tested = await runAction({
-      mode: 'restore-test',
-      storage: store,
-      name: 'site',
-      'age-identity': identity,
-    });
+    const tested = await runOnSite('restore-test');
     expect(tested.code, tested.stdout).toBe(0);
     expect(tested.summary).toMatch(/\| Entries \/ bytes \| 11 \/ 293 KiB \|/);
   });
@@ -152,35 +154,16 @@ describe('a files backup', () => {
 
   it('restores into a target path with confirm, refusing a non-empty one without clean', async () => {
     const target = path.join(work, 'restored');
-    const restored = await runAction({
-      mode: 'restore',
-      storage: store,
-      name: 'site',
-      'age-identity': identity,
-      'target-path': target,
-      confirm: target,
-    });
+    const restored = await runOnSite('restore', { 'target-path': target, confirm: target });
     expect(restored.code, restored.stdout).toBe(0);
     expect(await readFile(path.join(target, 'a', UNICODE), 'utf8')).toBe('grüße\n');
-    const again = await runAction({
-      mode: 'restore',
-      storage: store,
-      name: 'site',
-      'age-identity': identity,
-      'target-path': target,
-      confirm: target,
-    });
+    const again = await runOnSite('restore', { 'target-path': target, confirm: target });
     expect(again.code).not.toBe(0);
     expect(lastErrorLine(again)).toMatch(/is not empty .* set clean: true/);
   });
 
   it('verify-latest deep-reads the tar and checks its figures', async () => {
-    const verified = await runAction({
-      mode: 'verify-latest',
-      storage: store,
-      name: 'site',
-      'age-identity': identity,
-    });
+    const verified = await runOnSite('verify-latest');
     expect(verified.code, verified.stdout).toBe(0);
     expect(verified.summary).toMatch(/readable: 11 entries/);
   });
@@ -190,12 +173,7 @@ describe('a files backup', () => {
     const bytes = await readFile(object);
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 50) ^ 0xff, bytes.length - 50);
     await writeFile(object, bytes);
-    const tested = await runAction({
-      mode: 'restore-test',
-      storage: store,
-      name: 'site',
-      'age-identity': identity,
-    });
+    const tested = await runOnSite('restore-test');
     expect(tested.code).not.toBe(0);
     expect(lastErrorLine(tested)).toMatch(
       /^sha256 of site\/.*\.tar\.zst\.age is [0-9a-f]{64}, but its manifest records/,

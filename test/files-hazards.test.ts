@@ -3,6 +3,8 @@
  * a read-only parent as restore targets, a full disk, setuid programs, read-only and unreadable
  * folders, a store inside the backed-up tree. The action runs as `node dist/index.js`, as root or
  * as the unprivileged postgres user, on real tmpfs mounts.
+ *
+ * Covers: src/files/tar-source.ts, src/files/tar-read.ts, src/kinds/files/restore.ts.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

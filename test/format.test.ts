@@ -1,4 +1,8 @@
-/** Numbers as the summaries show them. */
+/**
+ * Numbers as the summaries show them.
+ *
+ * Covers: src/core/format.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import { formatCount } from '../src/core/format.js';
 

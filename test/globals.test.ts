@@ -2,9 +2,10 @@
  * restore-globals: real `pg_dumpall --globals-only` output (from this machine's client and, when
  * present, PostgreSQL 18's, which writes \restrict lines) split and classified, hostile names and
  * comments included; then applied to a second, empty cluster, and its roles dropped again.
+ *
+ * Covers: src/restore/globals-sql.ts, src/restore/globals-plan.ts, src/restore/globals.ts.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { chown, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,17 +17,26 @@ import { planGlobals } from '../src/restore/globals-plan.js';
 import { classify, globalStatements, type GlobalStatement } from '../src/restore/globals-sql.js';
 import { applyGlobals, applyInDatabase, dropRoles } from '../src/restore/globals.js';
 import type { Logger } from '../src/core/types.js';
+import { pg18Client } from './support/pg18.js';
+import { requireInCI } from './support/require-in-ci.js';
 
 const parseDatabaseUrl = (url: string) =>
   readDatabaseUrl(new Inputs(() => url), 'database-url').target;
 
 const HOSTILE = 'a"; DROP ROLE x; --';
 const COMMENT = `it's; a\nnewline -- and "q" \\ back`;
-const PG18 = process.env.PG18_BIN_DIR;
+const pg18 = pg18Client();
 
 let source: PgCluster;
 let target: PgCluster;
-const scripts: Record<string, string> = {};
+/** The source's globals as this machine's pg_dumpall writes them. */
+let script: string;
+
+/** `pg_dumpall --globals-only` of the source, by the client in `bin`. */
+const dumpall = (bin: string) =>
+  execFileSync(path.join(bin, 'pg_dumpall'), ['--globals-only', `--dbname=${source.url}`], {
+    encoding: 'utf8',
+  });
 
 beforeAll(async () => {
   [source, target] = await Promise.all([startCluster(), startCluster()]);
@@ -42,12 +52,7 @@ beforeAll(async () => {
     await client.query(`GRANT SET ON PARAMETER work_mem TO app_owner`);
   });
   await withClient(target.url, (client) => client.query(`CREATE ROLE app_reader`));
-  const dumpall = (bin: string) =>
-    execFileSync(path.join(bin, 'pg_dumpall'), ['--globals-only', `--dbname=${source.url}`], {
-      encoding: 'utf8',
-    });
-  scripts.local = dumpall(source.bindir);
-  if (PG18 && existsSync(path.join(PG18, 'pg_dumpall'))) scripts.pg18 = dumpall(PG18);
+  script = dumpall(source.bindir);
 }, 120_000);
 
 afterAll(async () => {
@@ -57,37 +62,45 @@ afterAll(async () => {
 const roleNames = (statements: GlobalStatement[]) =>
   statements.flatMap((s) => (s.kind === 'role' && s.create ? [s.role] : []));
 
-describe('the globals script, split and classified', () => {
-  it.each(['local', 'pg18'])(
-    'reads %s pg_dumpall output: every role, comment and membership',
-    (which) => {
-      const script = scripts[which];
-      if (script === undefined) return; // no PostgreSQL 18 client on this machine
-      const statements = globalStatements(script);
-      expect(roleNames(statements).sort()).toEqual(
-        ['app_owner', 'app_reader', HOSTILE, 'postgres', 'Übung Rolle'].sort(),
-      );
-      // Nothing of psql's meta-commands, nothing split inside the comment or the hostile name.
-      expect(statements.some((s) => s.sql.includes('\\restrict'))).toBe(false);
-      expect(statements.filter((s) => s.kind === 'other')).toEqual([]);
-      const comment = statements.find((s) => s.kind === 'role' && /^COMMENT/.test(s.sql));
-      expect(comment).toMatchObject({ kind: 'role', role: 'app_reader' });
-      expect(comment?.sql).toContain('newline -- and "q"');
-      const hostile = statements.filter((s) => s.kind === 'role' && s.role === HOSTILE);
-      expect(hostile.map((s) => s.sql.split(' ')[0])).toEqual(['CREATE', 'ALTER']);
-      const memberships = statements.filter((s) => s.kind === 'membership');
-      expect(memberships).toEqual(
-        expect.arrayContaining([
-          expect.objectContaining({ granted: ['app_reader'], members: ['app_owner'] }),
-          expect.objectContaining({ granted: ['app_reader'], members: ['postgres'] }),
-        ]),
-      );
-      expect(memberships.every((s) => !/GRANTED BY/i.test(s.sql))).toBe(true);
-      expect(statements).toContainEqual(
-        expect.objectContaining({ kind: 'role-privilege', roles: ['app_owner'] }),
-      );
-    },
+/** What any pg_dumpall's globals of the source must read as: every role, comment and membership. */
+function expectEveryRole(globals: string): void {
+  const statements = globalStatements(globals);
+  expect(roleNames(statements).sort()).toEqual(
+    ['app_owner', 'app_reader', HOSTILE, 'postgres', 'Übung Rolle'].sort(),
   );
+  // Nothing of psql's meta-commands, nothing split inside the comment or the hostile name.
+  expect(statements.some((s) => s.sql.includes('\\restrict'))).toBe(false);
+  expect(statements.filter((s) => s.kind === 'other')).toEqual([]);
+  const comment = statements.find((s) => s.kind === 'role' && /^COMMENT/.test(s.sql));
+  expect(comment).toMatchObject({ kind: 'role', role: 'app_reader' });
+  expect(comment?.sql).toContain('newline -- and "q"');
+  const hostile = statements.filter((s) => s.kind === 'role' && s.role === HOSTILE);
+  expect(hostile.map((s) => s.sql.split(' ')[0])).toEqual(['CREATE', 'ALTER']);
+  const memberships = statements.filter((s) => s.kind === 'membership');
+  expect(memberships).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ granted: ['app_reader'], members: ['app_owner'] }),
+      expect.objectContaining({ granted: ['app_reader'], members: ['postgres'] }),
+    ]),
+  );
+  expect(memberships.every((s) => !/GRANTED BY/i.test(s.sql))).toBe(true);
+  expect(statements).toContainEqual(
+    expect.objectContaining({ kind: 'role-privilege', roles: ['app_owner'] }),
+  );
+}
+
+describe('the globals script, split and classified', () => {
+  it('reads this machine’s pg_dumpall output: every role, comment and membership', () => {
+    expectEveryRole(script);
+  });
+
+  describe.skipIf(requireInCI(pg18.missing))('of PostgreSQL 18', () => {
+    it('reads pg_dumpall 18 output, \\restrict lines and all: every role, comment and membership', () => {
+      const eighteen = dumpall(pg18.clientBin);
+      expect(eighteen).toMatch(/^\\restrict /m);
+      expectEveryRole(eighteen);
+    });
+  });
 
   it('drops a membership’s grantor, never part of a member whose name holds GRANTED BY', () => {
     const sql = (statement: string) => (classify(statement) as { sql: string }).sql;
@@ -131,7 +144,7 @@ describe('the globals script, split and classified', () => {
 
 describe('the plan', () => {
   it('leaves existing roles and the restoring role as they are, and says what it skipped', () => {
-    const plan = planGlobals(globalStatements(scripts.local ?? ''), {
+    const plan = planGlobals(globalStatements(script), {
       roles: new Set(['postgres', 'app_reader']),
       currentUser: 'postgres',
       tablespaces: new Set(),
@@ -164,7 +177,7 @@ describe('applied to an empty cluster', () => {
     const before = await roles(target.url);
     const applied = await applyGlobals(
       server,
-      scripts.local ?? '',
+      script,
       { sameName: new Set(), tablespaceMode: 'skip' },
       log,
     );

@@ -1,6 +1,9 @@
 // Proves the shared test harness: the PostgreSQL server, fresh databases, the sample data and
 // its figures, s3rver through the real AWS SDK, the bundle built before the tests, and the
 // suite-wide secret guard.
+//
+// Covers: scripts/lib/pg-cluster.js, scripts/lib/s3-server.js, scripts/lib/sample-db.js,
+// test/support/secrets.ts.
 import {
   GetObjectCommand,
   ListObjectsV2Command,
@@ -144,5 +147,22 @@ describe('secret guard', () => {
       guardRun(secrets, { ...clean, stdout: masks, written: 'correct horse battery staple' }, true),
     ).toThrow(/leaked/);
     expect(() => guardRun(secrets, { ...clean, stdout: 'ok' }, true)).toThrow(/mask/);
+  });
+
+  it('holds a failed run to the mask too, unless it stopped before reading its inputs', () => {
+    const failed = { ...clean, code: 1 };
+    const guard = (run: Partial<Parameters<typeof guardRun>[1]>) => () =>
+      guardRun(secrets, { ...failed, stdout: '', ...run }, true);
+    expect(guard({ stdout: `${masks}\n::error::pg_dump exited with code 1` })).not.toThrow();
+    expect(guard({ stdout: '::error::pg_dump exited with code 1' })).toThrow(
+      /not registered with the runner mask/,
+    );
+    expect(guard({ stdout: '::error::Input "compression": "lz4" is not accepted' })).not.toThrow();
+    expect(guard({ stdout: `::add-mask::${secrets[0]}\n::error::Input "x": no` })).toThrow(
+      /not registered with the runner mask/,
+    );
+    // Killed before it wrote a line: it never read its inputs.
+    expect(guard({ code: null })).not.toThrow();
+    expect(guard({ code: null, stdout: 'Backing up\n' })).toThrow(/mask/);
   });
 });

@@ -4,6 +4,9 @@
  * read or delete what it wrote, the copier unable to read, delete or write outside what it copies.
  * Also what the modes do where the store keeps objects (Object Lock) or holds them in a class that
  * cannot be read without a restore.
+ *
+ * Covers: examples/iam, src/storage/s3.ts, src/storage/s3-upload.ts, src/modes/retention-prune.ts,
+ * src/modes/copy.ts.
  */
 import {
   CreateBucketCommand,
@@ -19,8 +22,9 @@ import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lastErrorLine, runAction } from './support/action.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { freshDatabase, multipartDatabase, type FreshDatabase } from './support/db.js';
 import {
+  S3_ENV,
   testDatabaseUrl,
   testS3Bucket,
   testS3ClientConfig,
@@ -30,7 +34,6 @@ import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { authorizationsFor, examplePolicy, isAllowed, terraformRoles } from './support/iam.js';
 import { REUSABLE, SOURCES } from './support/workflow-sources.js';
 
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 const PREFIX = 'iam-roles';
 const bucket = () => testS3Bucket();
 const direct = () => new S3Client(testS3ClientConfig());
@@ -185,24 +188,17 @@ describe('each mode under its role', () => {
   });
 
   it('writer: a multipart backup; a failed one whose abort is refused fails for its own reason', async () => {
-    // ~27 MB stored uncompressed: a multipart upload of 8 MiB parts.
-    const big = await freshDatabase('iam_roles_big');
+    const big = await multipartDatabase('iam_roles_big');
     try {
-      const client = new pg.Client({ connectionString: big.url });
-      await client.connect();
-      await client.query(
-        `CREATE TABLE filler AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) AS text
-         FROM generate_series(1, 250000) g`,
-      );
-      await client.end();
       const multipart = (set: string) => run(set, { 'database-url': big.url, compression: 'none' });
       await as('writer');
       const done = await multipart('multipart');
       expect(done.code, done.stdout).toBe(0);
-      expect(proxy.requests.some((r) => /^PUT .*partNumber=4/.test(r))).toBe(true);
+      expect(proxy.requests.some((r) => /^PUT .*partNumber=2&/.test(r))).toBe(true);
       expect(proxy.denied).toEqual([]);
 
-      // The same writer without s3:AbortMultipartUpload, and the third part refused for good.
+      // The same writer without s3:AbortMultipartUpload, and the second part refused for good
+      // (there is one whatever size the parts are given).
       const writer = await examplePolicy('writer', bucket(), PREFIX);
       for (const statement of writer.Statement) {
         if (Array.isArray(statement.Action)) {
@@ -216,11 +212,11 @@ describe('each mode under its role', () => {
           status: 400,
           code: 'InvalidPart',
           count: 1,
-          match: /^PUT .*partNumber=3&/,
+          match: /^PUT .*partNumber=2&/,
         },
       ];
       const failed = await multipart('unaborted');
-      expect(failed.code).not.toBe(0);
+      expect(failed.code, failed.stdout).not.toBe(0);
       expect(lastErrorLine(failed)).toBe('injected');
       expect(failed.stdout).toMatch(
         /::warning::could not abort the incomplete upload of unaborted\/\S+ \(User is not authorized to perform: s3:AbortMultipartUpload.*\); retention-prune's sweep aborts it once older than orphan-grace/,
@@ -382,8 +378,13 @@ describe('the store keeps or archives objects', () => {
         match: /^GET .*\.dump\.zst/,
       },
     ];
-    for (const mode of ['verify-latest', 'restore-test']) {
-      const failed = await run('archived', { mode, 'database-url': testDatabaseUrl() });
+    // verify-latest reads no database: it is given none.
+    const modes: Record<string, string>[] = [
+      { mode: 'verify-latest' },
+      { mode: 'restore-test', 'database-url': testDatabaseUrl() },
+    ];
+    for (const inputs of modes) {
+      const failed = await run('archived', inputs);
       expect(failed.code).not.toBe(0);
       expect(failed.stdout).toMatch(
         /::error::.*archive storage class.*not damaged.*restore-object/,
@@ -411,7 +412,7 @@ describe("examples/terraform's roles, as the workflows and templates take them",
     for (const name of named) expect(Object.keys(roles)).toContain(name);
   });
 
-  it("trust the branch's jobs, and the verifier also the restore environment the templates and README name", async () => {
+  it("trust the branch's jobs, and the verifier also the restore environment the templates and docs/workflows.md name", async () => {
     const roles = await terraformRoles('acme/infra');
     expect(roles['backup-action-writer']!.subjects).toEqual([MAIN]);
     expect(roles['backup-action-pruner']!.subjects).toEqual([MAIN]);
@@ -419,8 +420,14 @@ describe("examples/terraform's roles, as the workflows and templates take them",
       MAIN,
       'repo:acme/infra:environment:production-restore',
     ]);
-    for (const s of SOURCES.filter((x) => /environment: production-restore/.test(x.text)))
-      expect(s.label).toMatch(/manual-restore|README/);
+    const restoring = SOURCES.filter((x) => /environment: production-restore/.test(x.text));
+    expect(restoring.map((s) => s.label)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/manual-restore/),
+        expect.stringMatching(/^docs\/workflows\.md /),
+      ]),
+    );
+    for (const s of restoring) expect(s.label).toMatch(/manual-restore|^docs\/workflows\.md /);
     // Without a restore environment the verifier trusts the branch alone (the near miss).
     const none = await terraformRoles('acme/infra', { restore_environment: '' });
     expect(none['backup-action-verifier']!.subjects).toEqual([MAIN]);

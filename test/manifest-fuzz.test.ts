@@ -3,6 +3,8 @@
  * malformed manifests (random bytes, truncated JSON, wrong types, huge numbers, crafted keys) must
  * each be either rejected as corrupt (ManifestError naming the key) or accepted with every field
  * the product reads of the right type and the object key its own: never any other error.
+ *
+ * Covers: src/core/manifest.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { databaseFileName, databaseObjectKey, globalsObjectKey } from '../src/core/layout.js';
@@ -198,28 +200,36 @@ function expectUsableServer(m: ServerManifest): void {
   }
 }
 
+/**
+ * Parses 5,000 mutations of `valid` drawn from `seed`: each must be refused as corrupt, naming its
+ * key, or be safely usable. Returns how many were refused.
+ */
+function corruptOf5000(seed: number, valid: AnyManifest): number {
+  const next = random(seed);
+  let corrupt = 0;
+  for (let i = 0; i < 5000; i += 1) {
+    const text = mutate(next, valid);
+    let parsed: AnyManifest | undefined;
+    try {
+      parsed = parseManifest(text, KEY, 'shop');
+    } catch (error) {
+      expect(error, text).toBeInstanceOf(ManifestError);
+      expect((error as Error).message.startsWith(`corrupt manifest ${KEY}: `)).toBe(true);
+      corrupt += 1;
+    }
+    if (parsed) expectUsable(parsed);
+  }
+  return corrupt;
+}
+
 describe('malformed manifests', () => {
   it('the valid manifest itself parses', () => {
     expectUsable(parseManifest(serializeManifest(VALID), KEY, 'shop'));
   });
 
   it('5,000 generated malformed manifests: each corrupt (naming its key) or safely usable', () => {
-    const next = random(20261123);
-    let corrupt = 0;
-    for (let i = 0; i < 5000; i += 1) {
-      const text = mutate(next);
-      let parsed: AnyManifest | undefined;
-      try {
-        parsed = parseManifest(text, KEY, 'shop');
-      } catch (error) {
-        expect(error, text).toBeInstanceOf(ManifestError);
-        expect((error as Error).message.startsWith(`corrupt manifest ${KEY}: `)).toBe(true);
-        corrupt += 1;
-      }
-      if (parsed) expectUsable(parsed);
-    }
     // Most mutations break something; the few that do not (a deleted optional field) are fine.
-    expect(corrupt).toBeGreaterThan(4000);
+    expect(corruptOf5000(20261123, VALID)).toBeGreaterThan(4000);
   });
 
   it('an object key outside its own backup is corrupt, whatever its form', () => {
@@ -247,20 +257,7 @@ describe('malformed server manifests', () => {
   });
 
   it('5,000 generated mutations: each corrupt (naming its key) or safely usable', () => {
-    const next = random(20261202);
-    let corrupt = 0;
-    for (let i = 0; i < 5000; i += 1) {
-      const text = mutate(next, SERVER);
-      let parsed: AnyManifest | undefined;
-      try {
-        parsed = parseManifest(text, KEY, 'shop');
-      } catch (error) {
-        expect(error, text).toBeInstanceOf(ManifestError);
-        expect((error as Error).message.startsWith(`corrupt manifest ${KEY}: `)).toBe(true);
-        corrupt += 1;
-      }
-      if (parsed) expectUsable(parsed);
-    }
+    const corrupt = corruptOf5000(20261202, SERVER);
     expect(corrupt).toBeGreaterThan(4000);
     // Some mutations (a deleted optional field) leave a usable manifest: those were checked too.
     expect(corrupt).toBeLessThan(5000);

@@ -1,6 +1,8 @@
 /**
  * metrics-file and pushgateway-url as read before any work, and the gateway's address as the
  * push uses it: credentials out of the URL into a header, the set's name in base64 in the path.
+ *
+ * Covers: src/inputs/metrics.ts, src/notify/pushgateway.ts.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

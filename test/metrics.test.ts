@@ -2,6 +2,8 @@
  * The metrics as pure logic: the text format both ways (hostile label values escaped and read
  * back, broken lines left out), the figures each mode's report gives, the merge with what earlier
  * runs left, and the names against Prometheus' naming rules. promtool checks what is rendered.
+ *
+ * Covers: src/notify/exposition.ts, src/notify/metrics.ts.
  */
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../src/core/report.js';
@@ -23,7 +25,8 @@ import {
   type MetricName,
 } from '../src/notify/metrics.js';
 import { forgeBackup } from './support/forge.js';
-import { HAS_PROMTOOL, metricsProblems, requirePrometheus } from './support/prometheus.js';
+import { metricsProblems, NO_PROMTOOL } from './support/prometheus.js';
+import { requireInCI } from './support/require-in-ci.js';
 
 const render = (samples: readonly Sample[]) => renderExposition(samples, familyOf(new Map()));
 
@@ -100,10 +103,9 @@ describe('the text format', () => {
     expect(new Set(back.samples.map((sample) => sample.labels.set))).toEqual(new Set(HOSTILE));
   });
 
-  it.skipIf(!HAS_PROMTOOL && !process.env.CI)(
+  it.skipIf(requireInCI(NO_PROMTOOL))(
     'writes what promtool accepts, hostile labels included',
     async () => {
-      requirePrometheus();
       const samples = HOSTILE.map((value, index) => ({
         name: 'backup_action_backup_size_bytes',
         labels: { set: value, mode: 'backup' },

@@ -5,6 +5,9 @@
  * mode's lines, and a real Pushgateway holds the same figures. A gateway that answers 500 or is
  * not there, and a file that cannot be written, each give one warning and never fail the run;
  * malformed inputs are refused before any work.
+ *
+ * Covers: src/notify/metrics-publish.ts, src/notify/metrics-file.ts, src/notify/pushgateway.ts,
+ * src/inputs/metrics.ts, src/cli.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,18 +20,16 @@ import { lastErrorLine, runAction, runCli, type ActionRun } from './support/acti
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
 import {
-  HAS_PROMTOOL,
-  HAS_PUSHGATEWAY,
   metricsProblems,
-  requirePrometheus,
+  NO_PROMETHEUS,
   startPushgateway,
   type Pushgateway,
 } from './support/prometheus.js';
 import { startRecorder, type Recorder } from './support/recorder.js';
+import { requireInCI } from './support/require-in-ci.js';
 
 const SET = 'metrics.shop-1';
 const PASSWORD = 'gatewayPassw0rd-not-to-be-seen';
-const runnable = (HAS_PROMTOOL && HAS_PUSHGATEWAY) || Boolean(process.env.CI);
 
 let gateway: Pushgateway;
 let recorder: Recorder;
@@ -37,8 +38,8 @@ let work: string;
 let storage: string;
 
 beforeAll(async () => {
-  if (!runnable) return;
-  requirePrometheus();
+  // Only the tests that need them (skipped through requireInCI otherwise) use these.
+  if (NO_PROMETHEUS) return;
   [gateway, recorder, db] = await Promise.all([
     startPushgateway(),
     startRecorder(),
@@ -99,7 +100,7 @@ async function fileText(): Promise<string> {
   return text;
 }
 
-describe.runIf(runnable)('the nightly chain', () => {
+describe.skipIf(requireInCI(NO_PROMETHEUS))('the nightly chain', () => {
   let backup: ActionRun;
 
   beforeAll(async () => {
@@ -178,76 +179,79 @@ describe.runIf(runnable)('the nightly chain', () => {
   });
 });
 
-describe.runIf(runnable)('monitoring that cannot be written never fails the run', () => {
-  // A store of its own for the runs as postgres: one made by root is not theirs to write.
-  const filesBackup = (inputs: Record<string, string>, user?: string) =>
-    runAction(
-      {
-        source: 'files',
-        paths: '.',
-        name: 'metrics-files',
-        storage: path.join(work, user ? `store-${user}` : 'store'),
-        ...inputs,
-      },
-      { cwd: path.join(work, 'data'), user },
-    );
+describe.skipIf(requireInCI(NO_PROMETHEUS))(
+  'monitoring that cannot be written never fails the run',
+  () => {
+    // A store of its own for the runs as postgres: one made by root is not theirs to write.
+    const filesBackup = (inputs: Record<string, string>, user?: string) =>
+      runAction(
+        {
+          source: 'files',
+          paths: '.',
+          name: 'metrics-files',
+          storage: path.join(work, user ? `store-${user}` : 'store'),
+          ...inputs,
+        },
+        { cwd: path.join(work, 'data'), user },
+      );
 
-  beforeAll(async () => {
-    await mkdir(path.join(work, 'data'), { recursive: true });
-    await mkdir(path.join(work, 'store-postgres'), { recursive: true });
-    await mkdir(path.join(work, 'read-only'), { recursive: true });
-    await writeFile(path.join(work, 'data', 'notes.txt'), 'kept\n');
-    for (const dir of ['', 'data', 'store-postgres']) await chmod(path.join(work, dir), 0o777);
-    await chmod(path.join(work, 'read-only'), 0o755);
-  });
-
-  it('a gateway that answers 500: one warning naming the input; the file is written', async () => {
-    const file = path.join(work, 'gateway-500.prom');
-    const result = await filesBackup({
-      'pushgateway-url': `${recorder.url}/broken`,
-      'metrics-file': file,
+    beforeAll(async () => {
+      await mkdir(path.join(work, 'data'), { recursive: true });
+      await mkdir(path.join(work, 'store-postgres'), { recursive: true });
+      await mkdir(path.join(work, 'read-only'), { recursive: true });
+      await writeFile(path.join(work, 'data', 'notes.txt'), 'kept\n');
+      for (const dir of ['', 'data', 'store-postgres']) await chmod(path.join(work, dir), 0o777);
+      await chmod(path.join(work, 'read-only'), 0o755);
     });
-    expect(result.code, result.stdout).toBe(0);
-    expect(warnings(result)).toEqual([
-      '::warning::pushgateway-url: the metrics were not pushed after 3 attempts (HTTP 500)',
-    ]);
-    const text = await readFile(file, 'utf8');
-    expect(await metricsProblems(text)).toBe('');
-    expect(text).toContain('backup_action_last_run_success{mode="backup",set="metrics-files"} 1');
-    const asked = recorder.requests.filter((request) => request.path.startsWith('/broken'));
-    expect(asked.map((request) => request.method)).toEqual([
-      ...['GET', 'GET', 'GET'],
-      ...['POST', 'POST', 'POST'],
-    ]);
-  });
 
-  it('a gateway that is not there: one warning, the run succeeds', async () => {
-    const closed = await startRecorder();
-    await closed.close();
-    const result = await filesBackup({ 'pushgateway-url': closed.url });
-    expect(result.code, result.stdout).toBe(0);
-    expect(warnings(result)).toEqual([
-      '::warning::pushgateway-url: the metrics were not pushed after 3 attempts (ECONNREFUSED)',
-    ]);
-  });
+    it('a gateway that answers 500: one warning naming the input; the file is written', async () => {
+      const file = path.join(work, 'gateway-500.prom');
+      const result = await filesBackup({
+        'pushgateway-url': `${recorder.url}/broken`,
+        'metrics-file': file,
+      });
+      expect(result.code, result.stdout).toBe(0);
+      expect(warnings(result)).toEqual([
+        '::warning::pushgateway-url: the metrics were not pushed after 3 attempts (HTTP 500)',
+      ]);
+      const text = await readFile(file, 'utf8');
+      expect(await metricsProblems(text)).toBe('');
+      expect(text).toContain('backup_action_last_run_success{mode="backup",set="metrics-files"} 1');
+      const asked = recorder.requests.filter((request) => request.path.startsWith('/broken'));
+      expect(asked.map((request) => request.method)).toEqual([
+        ...['GET', 'GET', 'GET'],
+        ...['POST', 'POST', 'POST'],
+      ]);
+    });
 
-  it('a file in a missing folder, or in one it may not write: one warning naming the input', async () => {
-    const missing = path.join(work, 'nowhere', 'x.prom');
-    const gone = await filesBackup({ 'metrics-file': missing });
-    expect(gone.code, gone.stdout).toBe(0);
-    expect(warnings(gone)).toEqual([
-      `::warning::metrics-file: ${missing} was not written: the folder ${path.dirname(missing)} does not exist`,
-    ]);
-    const denied = path.join(work, 'read-only', 'x.prom');
-    const refused = await filesBackup({ 'metrics-file': denied }, 'postgres');
-    expect(refused.code, refused.stdout).toBe(0);
-    expect(warnings(refused)).toEqual([
-      `::warning::metrics-file: ${denied} was not written: no permission to write in ${path.dirname(denied)}`,
-    ]);
-    expect(refused.summary).toContain('metrics-file: ');
-    expect(await readdir(path.join(work, 'read-only'))).toEqual([]);
-  });
-});
+    it('a gateway that is not there: one warning, the run succeeds', async () => {
+      const closed = await startRecorder();
+      await closed.close();
+      const result = await filesBackup({ 'pushgateway-url': closed.url });
+      expect(result.code, result.stdout).toBe(0);
+      expect(warnings(result)).toEqual([
+        '::warning::pushgateway-url: the metrics were not pushed after 3 attempts (ECONNREFUSED)',
+      ]);
+    });
+
+    it('a file in a missing folder, or in one it may not write: one warning naming the input', async () => {
+      const missing = path.join(work, 'nowhere', 'x.prom');
+      const gone = await filesBackup({ 'metrics-file': missing });
+      expect(gone.code, gone.stdout).toBe(0);
+      expect(warnings(gone)).toEqual([
+        `::warning::metrics-file: ${missing} was not written: the folder ${path.dirname(missing)} does not exist`,
+      ]);
+      const denied = path.join(work, 'read-only', 'x.prom');
+      const refused = await filesBackup({ 'metrics-file': denied }, 'postgres');
+      expect(refused.code, refused.stdout).toBe(0);
+      expect(warnings(refused)).toEqual([
+        `::warning::metrics-file: ${denied} was not written: no permission to write in ${path.dirname(denied)}`,
+      ]);
+      expect(refused.summary).toContain('metrics-file: ');
+      expect(await readdir(path.join(work, 'read-only'))).toEqual([]);
+    });
+  },
+);
 
 describe('malformed inputs are refused before any work, in one line naming the input', () => {
   const refused: [string, Record<string, string>, RegExp][] = [
@@ -292,7 +296,7 @@ describe('malformed inputs are refused before any work, in one line naming the i
   });
 });
 
-describe.runIf(runnable)('the command line', () => {
+describe.skipIf(requireInCI(NO_PROMETHEUS))('the command line', () => {
   it('takes --metrics-file, for every mode (notify here)', async () => {
     const file = path.join(work, 'cli.prom');
     const result = await runCli([

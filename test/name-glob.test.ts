@@ -1,3 +1,9 @@
+/**
+ * Database name patterns (databases, exclude-databases): what each matches, what a selection
+ * keeps, and patterns that can match nothing.
+ *
+ * Covers: src/core/name-glob.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import { nameMatcher, patternProblem, selectNames } from '../src/core/name-glob.js';
 

@@ -1,27 +1,22 @@
 /**
  * Notifications from the real action to a real HTTP server: Slack, webhook, heartbeat and the
  * GitHub failure issue, a channel that is down, and no secret in anything sent.
+ *
+ * Covers: src/notify/index.ts, src/notify/http.ts, src/notify/github-issue.ts,
+ * src/notify/messages.ts, src/modes/notify.ts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fillSampleDatabase } from '../scripts/lib/sample-db.js';
 import { lastErrorLine, runAction } from './support/action.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { startRecorder, type Recorder } from './support/recorder.js';
+import { sampleSource } from './support/db.js';
 
 const TOKEN = 'ghs_notARealTokenButSecret123';
+const sample = sampleSource('notify_src', 60);
 let recorder: Recorder;
-let db: FreshDatabase;
-let store: string;
 let github: Record<string, string>;
 
 beforeAll(async () => {
   recorder = await startRecorder();
-  db = await freshDatabase('notify_src');
-  await fillSampleDatabase(db.url, { rows: 60 });
-  store = await mkdtemp(path.join(os.tmpdir(), 'notify-store-'));
   github = {
     GITHUB_REPOSITORY: 'o/r',
     GITHUB_RUN_ID: '4242',
@@ -32,8 +27,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await recorder.close();
-  await db.drop();
-  await rm(store, { recursive: true, force: true });
 });
 
 const channels = () => ({
@@ -45,10 +38,10 @@ const channels = () => ({
 });
 
 function failingBackup() {
-  const url = new URL(db.url);
+  const url = new URL(sample.db.url);
   url.pathname = '/no_such_db';
   return runAction(
-    { storage: store, name: 'shop', 'database-url': url.href, ...channels() },
+    { storage: sample.work, name: 'shop', 'database-url': url.href, ...channels() },
     { env: github },
   );
 }
@@ -118,7 +111,7 @@ describe('on failure', () => {
       ...Object.values(run.outputs),
     ].join('\n');
     for (const secret of [
-      new URL(db.url).password,
+      new URL(sample.db.url).password,
       TOKEN,
       'secretslackpath',
       'secrethookpath',
@@ -127,7 +120,7 @@ describe('on failure', () => {
       expect(recorder.requests.map((r) => r.body).join('\n')).not.toContain(secret);
       expect(run.summary + Object.values(run.outputs).join('\n')).not.toContain(secret);
     }
-    expect(everything).not.toContain(new URL(db.url).password);
+    expect(everything).not.toContain(new URL(sample.db.url).password);
   });
 });
 
@@ -135,7 +128,7 @@ describe('on success', () => {
   it('closes the open issue with a comment, pings the heartbeat, and stays quiet on Slack', async () => {
     const start = recorder.requests.length;
     const run = await runAction(
-      { storage: store, name: 'shop', 'database-url': db.url, ...channels() },
+      { storage: sample.work, name: 'shop', 'database-url': sample.db.url, ...channels() },
       { env: github },
     );
     expect(run.code, run.stdout).toBe(0);
@@ -153,9 +146,9 @@ describe('on success', () => {
     const start = recorder.requests.length;
     const run = await runAction(
       {
-        storage: store,
+        storage: sample.work,
         name: 'shop',
-        'database-url': db.url,
+        'database-url': sample.db.url,
         'notify-on': 'always',
         'slack-webhook-url': `${recorder.url}/broken/slack`,
       },

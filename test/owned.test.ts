@@ -1,6 +1,8 @@
 /**
  * Owned buffers: released by their last user, the memory returns at once; nothing that anyone
  * else may still hold is ever touched, and the bytes that arrive are the bytes that were sent.
+ *
+ * Covers: src/process/owned.ts, src/pipeline/encrypt.ts, src/storage/directory.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { randomBytes } from 'node:crypto';

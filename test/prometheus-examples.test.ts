@@ -3,6 +3,8 @@
  * (`promtool test rules`), every alert the docs promise has a test that sees it fire, and the
  * Grafana dashboard is valid JSON whose every query parses as PromQL and names only metrics the
  * tool writes. docs/monitoring.md lists every metric.
+ *
+ * Covers: examples/prometheus, docs/monitoring.md, src/notify/metrics.ts.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { MODES } from '../src/core/settings.js';
 import { METRICS } from '../src/notify/metrics.js';
-import { HAS_PROMTOOL, promtool, requirePrometheus } from './support/prometheus.js';
+import { NO_PROMTOOL, promtool } from './support/prometheus.js';
+import { requireInCI } from './support/require-in-ci.js';
 
 const DIR = 'examples/prometheus';
 
@@ -50,8 +53,6 @@ const written = Object.entries(METRICS)
   .filter(([, metric]) => metric.modes.some((mode) => (MODES as readonly string[]).includes(mode)))
   .map(([name]) => name);
 
-const needsPromtool = !HAS_PROMTOOL && !process.env.CI;
-
 describe('the alert rules', () => {
   it('hold the alerts the docs describe', () => {
     expect(alerts.map((rule) => rule.alert)).toEqual([
@@ -87,15 +88,13 @@ describe('the alert rules', () => {
     }
   });
 
-  it.skipIf(needsPromtool)('pass promtool check rules', async () => {
-    requirePrometheus();
+  it.skipIf(requireInCI(NO_PROMTOOL))('pass promtool check rules', async () => {
     const run = await promtool(['check', 'rules', `${DIR}/alerts.yml`]);
     expect(run.output).toContain(`SUCCESS: ${alerts.length} rules found`);
     expect(run.code).toBe(0);
   });
 
-  it.skipIf(needsPromtool)('pass their unit tests: promtool test rules', async () => {
-    requirePrometheus();
+  it.skipIf(requireInCI(NO_PROMTOOL))('pass their unit tests: promtool test rules', async () => {
     const run = await promtool(['test', 'rules', `${DIR}/alerts.test.yml`]);
     expect(run.output).toContain('SUCCESS');
     expect(run.code, run.output).toBe(0);
@@ -129,8 +128,7 @@ describe('the Grafana dashboard', () => {
     expect(new Set(used).size).toBeGreaterThan(10);
   });
 
-  it.skipIf(needsPromtool)('has queries that parse as PromQL (promtool)', async () => {
-    requirePrometheus();
+  it.skipIf(requireInCI(NO_PROMTOOL))('has queries that parse as PromQL (promtool)', async () => {
     // Each query as a recording rule, its dashboard variable given a value, for promtool to parse.
     const records = queries.map((query, index) => ({
       record: `dashboard:query_${index}`,

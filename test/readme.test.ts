@@ -1,13 +1,28 @@
 /**
- * docs/inputs.md's inputs and outputs tables, and README's short inputs table, are action.yml's:
- * this fails when they drift.
+ * The README is a guide read in five minutes: at most 20 KB; the quick start's commands are the
+ * ones that exist, its test command the one CI runs; the five-step setup; one step per mode (and
+ * per source kind) that runs that mode and links the page that says the rest. docs/inputs.md's
+ * tables are action.yml's: this fails when they drift.
+ *
+ * Covers: README.md, docs/inputs.md, scripts/readme-tables.js, src/core/settings.ts.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { expect, it } from 'vitest';
-import { INPUTS_PAGE, withShortInputs, withTables } from '../scripts/readme-tables.js';
+import { describe, expect, it } from 'vitest';
+import { INPUTS_PAGE, withTables } from '../scripts/readme-tables.js';
+import { MODES } from '../src/core/settings.js';
 
 const action: unknown = parse(await readFile('action.yml', 'utf8'));
+const readme = await readFile('README.md', 'utf8');
+
+/** The text of the README's `## <title>` section, up to the next one. */
+function section(title: string): string {
+  const start = readme.indexOf(`\n## ${title}\n`);
+  if (start < 0) throw new Error(`README has no section "${title}"`);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+}
 
 it('docs/inputs.md documents exactly the inputs and outputs of action.yml (npm run readme regenerates them)', async () => {
   const page = await readFile(INPUTS_PAGE, 'utf8');
@@ -15,15 +30,78 @@ it('docs/inputs.md documents exactly the inputs and outputs of action.yml (npm r
   expect(page).toBe(withTables(page, action));
 });
 
-it("README's short inputs table shows inputs of action.yml as docs/inputs.md does, and links there", async () => {
-  const readme = await readFile('README.md', 'utf8');
-  expect(readme).toContain('[docs/inputs.md](docs/inputs.md)');
-  expect(readme).toMatch(/<!-- inputs:start -->\n\n[^]*\| `storage` \|[^]*<!-- inputs:end -->/);
-  expect(readme).toBe(withShortInputs(readme, action));
-});
+describe('the README', () => {
+  it('is at most 20 KB', () => {
+    expect(Buffer.byteLength(readme)).toBeLessThanOrEqual(20_000);
+  });
 
-it('README gives the two quick-start commands', async () => {
-  const readme = await readFile('README.md', 'utf8');
-  expect(readme).toContain('npm ci && npm run demo');
-  expect(readme).toContain('\nnpm test\n');
+  it('keeps what a newcomer reads first, in this order', () => {
+    const headings = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+    expect(headings).toEqual([
+      'Quick start',
+      'Using it from your repository',
+      'The modes, one step each',
+      'Credentials',
+      'Where to go next',
+    ]);
+  });
+
+  it('gives the two quick-start commands, scripts that exist, the test command the one .ci/run runs', async () => {
+    const block = /```sh\n([^]*?)```/.exec(section('Quick start'))?.[1];
+    expect(block).toBe('npm ci && npm run demo\nnpm test\n');
+    const scripts = (
+      JSON.parse(await readFile('package.json', 'utf8')) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts;
+    expect(scripts.demo).toBe('node scripts/demo.js');
+    expect(scripts.test).toBeDefined();
+    const ci = (await readFile('.ci/run', 'utf8')).trimEnd().split('\n').at(-1);
+    expect(block!.trimEnd().split('\n').at(-1)).toBe(ci);
+  });
+
+  it('sets up in five numbered steps, the caller among them', () => {
+    const setup = section('Using it from your repository');
+    const steps = [...setup.matchAll(/^\*\*(\d)\. /gm)].map((m) => Number(m[1]));
+    expect(steps).toEqual([1, 2, 3, 4, 5]);
+    expect(setup).toMatch(/uses: OWNER\/backup-action\/\.github\/workflows\/nightly\.yml@v1/);
+  });
+
+  /** Each paragraph of the modes section that links a docs page, with the step shown after it. */
+  const examples = [
+    ...section('The modes, one step each').matchAll(
+      /^\*\*([^*]+)\*\*[^]*?\]\((docs\/[\w-]+\.md)[#\w-]*\)[^]*?```yaml\n([^]*?)```/gm,
+    ),
+  ].map(([, title, page, block]) => ({
+    title: title!,
+    page: page!,
+    step: (
+      parse(block!.replace(/^ {6}/gm, '')) as { uses: string; with: Record<string, unknown> }[]
+    )[0]!,
+  }));
+
+  it('shows one step per mode, each running that mode and linking a page that exists', () => {
+    // One per mode, and one for each source kind beyond a single database.
+    expect(examples.length).toBe(MODES.length + 2);
+    for (const mode of MODES) {
+      const shown = examples.filter(
+        (e) => e.title === `\`${mode}\`` || e.title.startsWith(`\`${mode}\` `),
+      );
+      expect(
+        shown.map((e) => e.step.with.mode ?? 'backup'),
+        mode,
+      ).toEqual([mode]);
+    }
+    for (const { page, step } of examples) {
+      expect(step.uses).toBe('OWNER/backup-action@v1');
+      expect(existsSync(page), page).toBe(true);
+    }
+  });
+
+  it('shows a whole server and a directory, each linking its page', () => {
+    const server = examples.find((e) => e.step.with.databases === 'all');
+    expect(server?.page).toBe('docs/server-backups.md');
+    const files = examples.find((e) => e.step.with.source === 'files');
+    expect(files?.page).toBe('docs/directory-backups.md');
+  });
 });

@@ -1,6 +1,8 @@
 /**
  * The `report` output and the job summary stay within GitHub's limits whatever the size of the
  * database: a report of 20,000 tables is cut to fit, says so, and names the file with the whole.
+ *
+ * Covers: src/core/report.ts.
  */
 import { describe, expect, it } from 'vitest';
 import {

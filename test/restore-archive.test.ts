@@ -1,4 +1,9 @@
-/** What restores read off an archive, as pure logic: its table of contents, roles and versions. */
+/**
+ * What restores read off an archive, as pure logic: its table of contents, roles and versions.
+ *
+ * Covers: src/postgres/toc.ts, src/postgres/roles.ts, src/postgres/versions.ts,
+ * src/postgres/database-statements.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import { addRolesOf, emptyRoles } from '../src/postgres/roles.js';
 import { databaseStatements } from '../src/postgres/database-statements.js';

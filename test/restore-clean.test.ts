@@ -3,6 +3,9 @@
  * database beside it, checked, then swapped in. A failure or a SIGKILL at any point leaves the
  * target either as it was or as the backup, never a mix; what a killed run leaves beside it is
  * dropped, by name, by the next run.
+ *
+ * Covers: src/postgres/replace.ts, src/modes/restore.ts, src/restore/restore-database.ts,
+ * src/postgres/database-settings.ts.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,15 +20,15 @@ import {
   withClient,
   withDatabase,
 } from '../scripts/lib/pg-cluster.js';
-import { fillSampleDatabase, tableChecksums } from '../scripts/lib/sample-db.js';
+import { tableChecksums } from '../scripts/lib/sample-db.js';
 import { findProgram } from '../src/process/programs.js';
 import { lastErrorLine, runAction, signalOnceShown, type RunOptions } from './support/action.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { freshDatabase, sampleSource, type FreshDatabase } from './support/db.js';
 import { testDatabaseUrl } from './support/env.js';
 
 const run = promisify(execFile);
 
-let source: FreshDatabase;
+const sample = sampleSource('clean_src', 3000);
 let target: FreshDatabase;
 let store: string;
 let sourceState: State;
@@ -100,13 +103,11 @@ const restore = (inputs: Record<string, string> = {}, options: RunOptions = {}) 
   );
 
 beforeAll(async () => {
-  source = await freshDatabase('clean_src');
-  await fillSampleDatabase(source.url, { rows: 3000 });
   target = await freshDatabase('clean_tgt');
-  store = await mkdtemp(path.join(os.tmpdir(), 'restore-clean-'));
-  const made = await runAction({ storage: store, 'database-url': source.url, name: 'shop' });
+  store = path.join(sample.work, 'store');
+  const made = await runAction({ storage: store, 'database-url': sample.db.url, name: 'shop' });
   expect(made.code, made.stdout).toBe(0);
-  sourceState = await stateOf(source.url);
+  sourceState = await stateOf(sample.db.url);
   const first = await runAction({
     mode: 'restore',
     storage: store,
@@ -118,8 +119,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([source.drop(), target.drop()]);
-  await rm(store, { recursive: true, force: true });
+  await target.drop();
 });
 
 describe('restore clean: true', () => {

@@ -1,4 +1,8 @@
-/** The pure parts of restore-test: comparing counts and evaluating count checks. */
+/**
+ * The pure parts of restore-test: comparing counts and evaluating count checks.
+ *
+ * Covers: src/restore/compare.ts, src/restore/checks.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import { compare } from '../src/restore/checks.js';
 import { compareCounts, describeDifference } from '../src/restore/compare.js';

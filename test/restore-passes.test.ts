@@ -2,26 +2,26 @@
  * pg_restore as both restore modes run it: section by section (pre-data alone, then data and
  * post-data with jobs), which must restore exactly what one pg_restore would; and its errors read
  * by whole lines, however the pipe splits them.
+ *
+ * Covers: src/postgres/restore.ts.
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fillSampleDatabase, tableChecksums } from '../scripts/lib/sample-db.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tableChecksums } from '../scripts/lib/sample-db.js';
 import { withClient } from '../scripts/lib/pg-cluster.js';
 import { readDatabaseUrl } from '../src/inputs/database.js';
 import { Inputs } from '../src/inputs/reader.js';
 import { findProgram, type Program } from '../src/process/programs.js';
 import { restorePasses, runPgRestore } from '../src/postgres/restore.js';
 import type { DatabaseTarget } from '../src/core/settings.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { freshDatabase, sampleSource } from './support/db.js';
 
 const run = promisify(execFile);
 
-let work: string;
-let source: FreshDatabase;
+const sample = sampleSource('passes_src', 400);
 let archive: string;
 let pgRestore: Program;
 
@@ -39,12 +39,9 @@ async function schemaOf(url: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  work = await mkdtemp(path.join(os.tmpdir(), 'restore-passes-'));
-  source = await freshDatabase('passes_src');
-  await fillSampleDatabase(source.url, { rows: 400 });
   // Objects whose order across sections matters: constraints and indexes on partitions, a
   // NOT VALID check, a trigger, a deferred foreign key, a materialized view, a large object.
-  await withClient(source.url, (client) =>
+  await withClient(sample.db.url, (client) =>
     client.query(`
       CREATE TABLE public.p (a int, b int NOT NULL) PARTITION BY LIST (a);
       CREATE TABLE public.p1 PARTITION OF public.p FOR VALUES IN (1, 2);
@@ -65,15 +62,10 @@ beforeAll(async () => {
       COMMENT ON TABLE public.p IS 'partitioned';
     `),
   );
-  archive = path.join(work, 'source.dump');
+  archive = path.join(sample.work, 'source.dump');
   const pgDump = await findProgram('pg_dump');
-  await run(pgDump.path, ['--format=custom', `--file=${archive}`, `--dbname=${source.url}`]);
+  await run(pgDump.path, ['--format=custom', `--file=${archive}`, `--dbname=${sample.db.url}`]);
   pgRestore = await findProgram('pg_restore');
-});
-
-afterAll(async () => {
-  await source.drop();
-  await rm(work, { recursive: true, force: true });
 });
 
 describe('pg_restore in three passes', () => {
@@ -93,8 +85,8 @@ describe('pg_restore in three passes', () => {
         keepOwners: false,
         signal: new AbortController().signal,
       });
-      expect(await schemaOf(copy.url)).toBe(await schemaOf(source.url));
-      expect(await tableChecksums(copy.url)).toEqual(await tableChecksums(source.url));
+      expect(await schemaOf(copy.url)).toBe(await schemaOf(sample.db.url));
+      expect(await tableChecksums(copy.url)).toEqual(await tableChecksums(sample.db.url));
       const objects = await withClient(copy.url, (client) =>
         client.query<{ n: string }>(
           `SELECT (SELECT count(*) FROM pg_largeobject_metadata) +
@@ -110,14 +102,14 @@ describe('pg_restore in three passes', () => {
 
 describe('pg_restore’s errors', () => {
   it('are read by whole lines: an error written in two pieces keeps its every word', async () => {
-    const fake = path.join(work, 'pg_restore');
+    const fake = path.join(sample.work, 'pg_restore');
     await writeFile(
       fake,
       `#!/bin/sh\nprintf 'pg_restore: err' >&2\nsleep 0.3\nprintf 'or: could not execute query: ERROR:  relation "t" already exists\\nCommand was: CREATE TABLE t ();\\n' >&2\nexit 1\n`,
     );
     await chmod(fake, 0o755);
     const program: Program = { path: fake, version: '15.0', major: 15 };
-    const failed = runPgRestore(program, archive, targetOf(source.url), {
+    const failed = runPgRestore(program, archive, targetOf(sample.db.url), {
       jobs: 1,
       keepOwners: false,
       signal: new AbortController().signal,

@@ -1,32 +1,22 @@
 /**
  * restore-test end to end: real backups restored into scratch databases on a real server, the
  * manifest's counts compared, user checks run, and the scratch database gone afterwards every time.
+ *
+ * Covers: src/modes/restore-test.ts, src/restore/scratch-test.ts, src/restore/checks.ts,
+ * src/restore/archive.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fillSampleDatabase, tableRowCounts } from '../scripts/lib/sample-db.js';
+import { describe, expect, it } from 'vitest';
+import { tableRowCounts } from '../scripts/lib/sample-db.js';
 import { lastErrorLine, runAction, signalOnceShown } from './support/action.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { freshDatabase, sampleSource } from './support/db.js';
 import { failingProgram } from './support/failing-program.js';
 import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from './support/env.js';
 
-let source: FreshDatabase;
-let work: string;
-
-beforeAll(async () => {
-  source = await freshDatabase('rt_src');
-  await fillSampleDatabase(source.url, { rows: 1000 });
-  work = await mkdtemp(path.join(os.tmpdir(), 'restore-test-'));
-});
-
-afterAll(async () => {
-  await source.drop();
-  await rm(work, { recursive: true, force: true });
-});
+const sample = sampleSource('rt_src', 1000);
 
 /** Scratch databases of a set still on the server. */
 async function scratchDatabases(set: string): Promise<string[]> {
@@ -44,8 +34,13 @@ async function scratchDatabases(set: string): Promise<string[]> {
 }
 
 async function backupTo(set: string, extra: Record<string, string> = {}) {
-  const store = path.join(work, set);
-  const run = await runAction({ storage: store, 'database-url': source.url, name: set, ...extra });
+  const store = path.join(sample.work, set);
+  const run = await runAction({
+    storage: store,
+    'database-url': sample.db.url,
+    name: set,
+    ...extra,
+  });
   expect(run.code, run.stdout).toBe(0);
   return { store, run };
 }
@@ -70,7 +65,7 @@ describe('a good backup passes', () => {
       jobs: '2',
     });
     expect(run.code, run.stdout).toBe(0);
-    const tables = Object.keys(await tableRowCounts(source.url)).length;
+    const tables = Object.keys(await tableRowCounts(sample.db.url)).length;
     expect(Number(run.outputs['restored-tables'])).toBe(tables);
     expect(Number(run.outputs['restore-seconds'])).toBeGreaterThan(0);
     expect(run.summary).toContain('#### Recovery time');
@@ -87,7 +82,7 @@ describe('a good backup passes', () => {
     const { store } = await backupTo('rt_nodezstd');
     const run = await restoreTest(store, 'rt_nodezstd', {}, { BACKUP_ACTION_ZSTD: 'node' });
     expect(run.code, run.stdout).toBe(0);
-    const tables = Object.keys(await tableRowCounts(source.url)).length;
+    const tables = Object.keys(await tableRowCounts(sample.db.url)).length;
     expect(Number(run.outputs['restored-tables'])).toBe(tables);
   });
 
@@ -100,7 +95,7 @@ describe('a good backup passes', () => {
     const made = await runAction(
       {
         ...s3,
-        'database-url': source.url,
+        'database-url': sample.db.url,
         name: 'rt_age',
         'age-recipients': await identityToRecipient(identity),
       },
@@ -186,7 +181,7 @@ describe('a bad backup fails, and leaves no scratch database', () => {
 
   it('a zstd program that fails while decompressing fails the run naming zstd', async () => {
     const { store } = await backupTo('rt_badzstd');
-    const PATH = await failingProgram(path.join(work, 'failing-zstd'), 'zstd', {
+    const PATH = await failingProgram(path.join(sample.work, 'failing-zstd'), 'zstd', {
       reads: 'all',
       code: 5,
       message: 'zstd: simulated write error',
@@ -220,7 +215,7 @@ describe('a bad backup fails, and leaves no scratch database', () => {
         `CREATE TABLE filler AS SELECT g AS id, repeat(md5(g::text), 6) AS text FROM generate_series(1, 600000) g`,
       );
       await client.end();
-      const store = path.join(work, 'rt_interrupted');
+      const store = path.join(sample.work, 'rt_interrupted');
       const made = await runAction({
         storage: store,
         'database-url': big.url,
@@ -265,7 +260,7 @@ describe('what the backup holds', () => {
 
   it('a check cannot end its read-only transaction to change the restored database', async () => {
     const { store } = await backupTo('rt_escape');
-    const lines = (await tableRowCounts(source.url))['sales.order_lines'];
+    const lines = (await tableRowCounts(sample.db.url))['sales.order_lines'];
     const run = await restoreTest(store, 'rt_escape', {
       checks: `SELECT true; COMMIT; DELETE FROM sales.order_lines; SELECT true\nsales.order_lines = ${lines}`,
     });

@@ -1,31 +1,32 @@
-/** restore: a chosen backup into a real target, guarded by confirm and by clean for a non-empty target. */
+/**
+ * restore: a chosen backup into a real target, guarded by confirm and by clean for a non-empty target.
+ *
+ * Covers: src/modes/restore.ts, src/restore/restore-database.ts, src/restore/owners.ts.
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fillSampleDatabase, tableChecksums } from '../scripts/lib/sample-db.js';
+import { tableChecksums } from '../scripts/lib/sample-db.js';
 import { lastErrorLine, runAction } from './support/action.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { freshDatabase, sampleSource, type FreshDatabase } from './support/db.js';
 
-let source: FreshDatabase;
+const sample = sampleSource('restore_src', 600);
 let target: FreshDatabase;
 let store: string;
 let backupId: string;
 
 beforeAll(async () => {
-  source = await freshDatabase('restore_src');
-  await fillSampleDatabase(source.url, { rows: 600 });
   target = await freshDatabase('restore_target');
-  store = await mkdtemp(path.join(os.tmpdir(), 'restore-store-'));
-  const made = await runAction({ storage: store, 'database-url': source.url, name: 'app' });
+  store = path.join(sample.work, 'store');
+  const made = await runAction({ storage: store, 'database-url': sample.db.url, name: 'app' });
   expect(made.code, made.stdout).toBe(0);
   backupId = made.outputs['backup-id'] ?? '';
 });
 
 afterAll(async () => {
-  await Promise.all([source.drop(), target.drop()]);
-  await rm(store, { recursive: true, force: true });
+  await target.drop();
 });
 
 const restore = (inputs: Record<string, string>) =>
@@ -63,7 +64,7 @@ describe('restore', () => {
     expect(run.outputs['backup-id']).toBe(backupId);
     expect(Number(run.outputs['restored-tables'])).toBeGreaterThan(5);
     expect(run.summary).toContain('no (the target was empty)');
-    expect(await tableChecksums(target.url)).toEqual(await tableChecksums(source.url));
+    expect(await tableChecksums(target.url)).toEqual(await tableChecksums(sample.db.url));
   });
 
   it('refuses a non-empty target unless clean, then drops and recreates its objects', async () => {
@@ -78,13 +79,13 @@ describe('restore', () => {
     } finally {
       await client.end();
     }
-    expect(await tableChecksums(target.url)).not.toEqual(await tableChecksums(source.url));
+    expect(await tableChecksums(target.url)).not.toEqual(await tableChecksums(sample.db.url));
 
     const cleaned = await restore({ confirm: target.name, clean: 'true' });
     expect(cleaned.code, cleaned.stdout).toBe(0);
     expect(cleaned.summary).toMatch(/Replaced whole \| yes/);
     expect(cleaned.summary).toMatch(/Target now \| replaced whole by the backup/);
-    expect(await tableChecksums(target.url)).toEqual(await tableChecksums(source.url));
+    expect(await tableChecksums(target.url)).toEqual(await tableChecksums(sample.db.url));
   });
 
   it('names a backup id that does not exist', async () => {

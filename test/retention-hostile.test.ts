@@ -4,8 +4,10 @@
  * through the AWS SDK, with an injected clock: retention-prune counts and deletes only complete
  * backups and never touches the rest; verify-latest fails naming them; `latest` skips them. Then
  * the issue's own repros through the bundle.
+ *
+ * Covers: src/storage/catalog.ts, src/modes/retention-prune.ts, src/modes/verify-latest.ts,
+ * src/core/store.ts.
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,15 +17,15 @@ import { findBackup, MANIFEST_MAX_BYTES } from '../src/storage/catalog.js';
 import { newBackupId } from '../src/core/ids.js';
 import type { Manifest } from '../src/core/manifest.js';
 import { retentionPrune } from '../src/modes/retention-prune.js';
-import type { RunContext } from '../src/core/types.js';
 import { verifyLatest } from '../src/modes/verify-latest.js';
 import type { PruneSettings, VerifySettings } from '../src/core/settings.js';
 import { DirectoryStore } from '../src/storage/directory.js';
 import { ObjectTooLarge, type Store } from '../src/storage/index.js';
 import { readUpTo } from '../src/core/store.js';
-import { S3Store } from '../src/storage/s3.js';
 import { lastErrorLine, runAction } from './support/action.js';
-import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { s3StoreAt } from './support/bucket.js';
+import { runContext } from './support/context.js';
+import { S3_ENV, testS3Bucket, testS3Endpoint } from './support/env.js';
 import { forgeBackup, forgeInDirectory } from './support/forge.js';
 
 const MINUTE = 60_000;
@@ -176,15 +178,8 @@ const HOSTILE: Hostile[] = [
   },
 ];
 
-function context(store: Store, warnings: string[] = []): RunContext {
-  return {
-    store,
-    log: { info: () => undefined, warning: (line) => warnings.push(line) },
-    now: () => NOW,
-    signal: new AbortController().signal,
-    env: {},
-  };
-}
+const context = (store: Store, warnings: string[] = []) =>
+  runContext(store, { now: NOW, warnings });
 
 const prune = (policy: PruneSettings['policy']) =>
   ({
@@ -217,13 +212,7 @@ const PLACES: Place[] = [
   { label: 'a directory', open: (slug) => new DirectoryStore(path.join(work, slug)) },
   {
     label: 's3rver',
-    open: (slug) =>
-      new S3Store(new S3Client(testS3ClientConfig()), {
-        bucket: testS3Bucket(),
-        prefix: `hostile-${process.pid}-${slug}`,
-        settings: {},
-        warn: () => undefined,
-      }),
+    open: (slug) => s3StoreAt(`hostile-${process.pid}-${slug}`),
   },
 ];
 
@@ -369,12 +358,7 @@ describe('the issue’s repros through the bundle, on the machine’s own clock'
 
   it('on S3, a valid backup a year ahead: keep-within keeps the real ones; verify-latest fails on it', async () => {
     const prefix = `hostile-bundle-${process.pid}`;
-    const store = new S3Store(new S3Client(testS3ClientConfig()), {
-      bucket: testS3Bucket(),
-      prefix,
-      settings: {},
-      warn: () => undefined,
-    });
+    const store = s3StoreAt(prefix);
     for (const time of times) {
       const b = forged('shop', time);
       await put(store, b.objectKey, b.object);
@@ -453,12 +437,7 @@ describe('a manifest of 1 GB', () => {
   });
 
   it('on s3rver, a capped read ends the transfer early', async () => {
-    const store = new S3Store(new S3Client(testS3ClientConfig()), {
-      bucket: testS3Bucket(),
-      prefix: `hostile-${process.pid}-big`,
-      settings: {},
-      warn: () => undefined,
-    });
+    const store = s3StoreAt(`hostile-${process.pid}-big`);
     await put(store, 'shop/big.manifest.json', Buffer.alloc(8 << 20, 0x20));
     await expect(store.read('shop/big.manifest.json', 1 << 20)).rejects.toThrow(
       'shop/big.manifest.json holds more than 1048576 bytes',

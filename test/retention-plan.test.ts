@@ -1,4 +1,8 @@
-/** The prune plan: only classified keys, manifests before objects, the newest never. */
+/**
+ * The prune plan: only classified keys, manifests before objects, the newest never.
+ *
+ * Covers: src/retention/plan.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import { planPrune, staleUploads, type PruneSet } from '../src/retention/plan.js';
 

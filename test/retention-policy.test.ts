@@ -1,3 +1,9 @@
+/**
+ * The retention policy as pure logic: which backups each keep rule keeps, across time zones
+ * and daylight saving time.
+ *
+ * Covers: src/retention/policy.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import {
   decide,
@@ -336,164 +342,195 @@ describe('decide: keep-monthly and keep-yearly', () => {
   });
 });
 
-describe('decide: time zone day boundaries', () => {
-  const set = backups(
-    '2024-06-10T14:00:00Z', // Tokyo 06-10 23:00, New York 06-10 10:00
-    '2024-06-10T23:30:00Z', // Tokyo 06-11 08:30, New York 06-10 19:30
-    '2024-06-11T03:00:00Z', // Tokyo 06-11 12:00, New York 06-10 23:00
-  );
+/*
+ * Sets whose days and hours the time zone draws: the local clock is in each comment. Each is
+ * decided in the table below.
+ */
+const DAY_EDGE = backups(
+  '2024-06-10T14:00:00Z', // Tokyo 06-10 23:00, New York 06-10 10:00
+  '2024-06-10T23:30:00Z', // Tokyo 06-11 08:30, New York 06-10 19:30
+  '2024-06-11T03:00:00Z', // Tokyo 06-11 12:00, New York 06-10 23:00
+);
+/** New York's spring-forward, 2024-03-10: 02:00 EST becomes 03:00 EDT. */
+const NY_SPRING_HOURS = backups(
+  '2024-03-10T05:30:00Z', // 00:30 EST
+  '2024-03-10T06:10:00Z', // 01:10 EST
+  '2024-03-10T06:50:00Z', // 01:50 EST
+  '2024-03-10T07:10:00Z', // 03:10 EDT
+  '2024-03-10T07:50:00Z', // 03:50 EDT
+  '2024-03-10T08:20:00Z', // 04:20 EDT
+);
+/** New York's fall-back, 2024-11-03: the 01:00 hour comes twice. */
+const NY_FALL_HOURS = backups(
+  '2024-11-03T04:30:00Z', // 00:30 EDT
+  '2024-11-03T05:15:00Z', // 01:15 EDT
+  '2024-11-03T05:45:00Z', // 01:45 EDT
+  '2024-11-03T06:15:00Z', // 01:15 EST
+  '2024-11-03T06:45:00Z', // 01:45 EST
+  '2024-11-03T07:15:00Z', // 02:15 EST
+);
+/** Around New York's 23-hour day. */
+const NY_SPRING_DAYS = backups(
+  '2024-03-10T04:59:00Z', // 03-09 23:59 EST
+  '2024-03-10T05:00:00Z', // 03-10 00:00 EST
+  '2024-03-11T03:59:00Z', // 03-10 23:59 EDT
+  '2024-03-11T04:00:00Z', // 03-11 00:00 EDT
+);
+/** Around New York's 25-hour day. */
+const NY_FALL_DAYS = backups(
+  '2024-11-03T03:59:00Z', // 11-02 23:59 EDT
+  '2024-11-03T04:00:00Z', // 11-03 00:00 EDT
+  '2024-11-04T04:30:00Z', // 11-03 23:30 EST
+  '2024-11-04T05:00:00Z', // 11-04 00:00 EST
+);
+/** Berlin's spring-forward, 2024-03-31: 02:00 CET becomes 03:00 CEST. */
+const BERLIN_SPRING_HOURS = backups(
+  '2024-03-31T00:30:00Z', // 01:30 CET
+  '2024-03-31T00:59:00Z', // 01:59 CET
+  '2024-03-31T01:00:00Z', // 03:00 CEST
+  '2024-03-31T01:30:00Z', // 03:30 CEST
+);
+/** Berlin's fall-back, 2024-10-27: the 02:00 hour comes twice. */
+const BERLIN_FALL_HOURS = backups(
+  '2024-10-27T00:15:00Z', // 02:15 CEST
+  '2024-10-27T00:45:00Z', // 02:45 CEST
+  '2024-10-27T01:15:00Z', // 02:15 CET
+  '2024-10-27T01:45:00Z', // 02:45 CET
+);
+/** Around Berlin's 23-hour day. */
+const BERLIN_SPRING_DAYS = backups(
+  '2024-03-30T22:59:00Z', // 03-30 23:59 CET
+  '2024-03-30T23:00:00Z', // 03-31 00:00 CET
+  '2024-03-31T21:59:00Z', // 03-31 23:59 CEST
+  '2024-03-31T22:00:00Z', // 04-01 00:00 CEST
+);
+/** Around Berlin's 25-hour day. */
+const BERLIN_FALL_DAYS = backups(
+  '2024-10-26T21:59:00Z', // 10-26 23:59 CEST
+  '2024-10-26T22:00:00Z', // 10-27 00:00 CEST
+  '2024-10-27T22:59:00Z', // 10-27 23:59 CET
+  '2024-10-27T23:00:00Z', // 10-28 00:00 CET
+);
 
-  it('23:30 UTC is the same day in UTC', () => {
-    expect(keep(set, { daily: 5 }, 'UTC')).toEqual([
-      '2024-06-11T03:00:00Z',
-      '2024-06-10T23:30:00Z',
-    ]);
-  });
-
-  it('23:30 UTC is the next day in Asia/Tokyo', () => {
-    expect(keep(set, { daily: 5 }, 'Asia/Tokyo')).toEqual([
-      '2024-06-11T03:00:00Z',
-      '2024-06-10T14:00:00Z',
-    ]);
-  });
-
-  it('all three fall on one day in America/New_York', () => {
-    expect(keep(set, { daily: 5 }, 'America/New_York')).toEqual(['2024-06-11T03:00:00Z']);
-  });
-});
-
-describe('decide: DST in America/New_York', () => {
-  it('hourly across spring-forward (2024-03-10, 02:00 EST becomes 03:00 EDT)', () => {
-    const set = backups(
-      '2024-03-10T05:30:00Z', // 00:30 EST
-      '2024-03-10T06:10:00Z', // 01:10 EST
-      '2024-03-10T06:50:00Z', // 01:50 EST
-      '2024-03-10T07:10:00Z', // 03:10 EDT
-      '2024-03-10T07:50:00Z', // 03:50 EDT
-      '2024-03-10T08:20:00Z', // 04:20 EDT
-    );
-    expect(keep(set, { hourly: 3 }, 'America/New_York')).toEqual([
-      '2024-03-10T08:20:00Z',
-      '2024-03-10T07:50:00Z',
-      '2024-03-10T06:50:00Z',
-    ]);
-    expect(keep(set, { hourly: 10 }, 'America/New_York')).toEqual([
-      '2024-03-10T08:20:00Z',
-      '2024-03-10T07:50:00Z',
-      '2024-03-10T06:50:00Z',
-      '2024-03-10T05:30:00Z',
-    ]);
-  });
-
-  it('hourly across fall-back keeps the repeated 01:00 hour apart (2024-11-03)', () => {
-    const set = backups(
-      '2024-11-03T04:30:00Z', // 00:30 EDT
-      '2024-11-03T05:15:00Z', // 01:15 EDT
-      '2024-11-03T05:45:00Z', // 01:45 EDT
-      '2024-11-03T06:15:00Z', // 01:15 EST
-      '2024-11-03T06:45:00Z', // 01:45 EST
-      '2024-11-03T07:15:00Z', // 02:15 EST
-    );
-    expect(keep(set, { hourly: 3 }, 'America/New_York')).toEqual([
-      '2024-11-03T07:15:00Z',
-      '2024-11-03T06:45:00Z',
-      '2024-11-03T05:45:00Z',
-    ]);
-    expect(keep(set, { hourly: 4 }, 'America/New_York')).toEqual([
-      '2024-11-03T07:15:00Z',
-      '2024-11-03T06:45:00Z',
-      '2024-11-03T05:45:00Z',
-      '2024-11-03T04:30:00Z',
-    ]);
-  });
-
-  it('daily treats the 23-hour spring-forward day as one day', () => {
-    const set = backups(
-      '2024-03-10T04:59:00Z', // 03-09 23:59 EST
-      '2024-03-10T05:00:00Z', // 03-10 00:00 EST
-      '2024-03-11T03:59:00Z', // 03-10 23:59 EDT
-      '2024-03-11T04:00:00Z', // 03-11 00:00 EDT
-    );
-    expect(keep(set, { daily: 10 }, 'America/New_York')).toEqual([
-      '2024-03-11T04:00:00Z',
-      '2024-03-11T03:59:00Z',
-      '2024-03-10T04:59:00Z',
-    ]);
-    expect(keep(set, { daily: 10 }, 'UTC')).toEqual([
-      '2024-03-11T04:00:00Z',
-      '2024-03-10T05:00:00Z',
-    ]);
-  });
-
-  it('daily treats the 25-hour fall-back day as one day', () => {
-    const set = backups(
-      '2024-11-03T03:59:00Z', // 11-02 23:59 EDT
-      '2024-11-03T04:00:00Z', // 11-03 00:00 EDT
-      '2024-11-04T04:30:00Z', // 11-03 23:30 EST
-      '2024-11-04T05:00:00Z', // 11-04 00:00 EST
-    );
-    expect(keep(set, { daily: 10 }, 'America/New_York')).toEqual([
-      '2024-11-04T05:00:00Z',
-      '2024-11-04T04:30:00Z',
-      '2024-11-03T03:59:00Z',
-    ]);
-  });
-});
-
-describe('decide: DST in Europe/Berlin', () => {
-  it('hourly across spring-forward (2024-03-31, 02:00 CET becomes 03:00 CEST)', () => {
-    const set = backups(
-      '2024-03-31T00:30:00Z', // 01:30 CET
-      '2024-03-31T00:59:00Z', // 01:59 CET
-      '2024-03-31T01:00:00Z', // 03:00 CEST
-      '2024-03-31T01:30:00Z', // 03:30 CEST
-    );
-    expect(keep(set, { hourly: 2 }, 'Europe/Berlin')).toEqual([
-      '2024-03-31T01:30:00Z',
-      '2024-03-31T00:59:00Z',
-    ]);
-  });
-
-  it('hourly across fall-back keeps the repeated 02:00 hour apart (2024-10-27)', () => {
-    const set = backups(
-      '2024-10-27T00:15:00Z', // 02:15 CEST
-      '2024-10-27T00:45:00Z', // 02:45 CEST
-      '2024-10-27T01:15:00Z', // 02:15 CET
-      '2024-10-27T01:45:00Z', // 02:45 CET
-    );
-    expect(keep(set, { hourly: 2 }, 'Europe/Berlin')).toEqual([
-      '2024-10-27T01:45:00Z',
-      '2024-10-27T00:45:00Z',
-    ]);
-    expect(keep(set, { hourly: 1 }, 'Europe/Berlin')).toEqual(['2024-10-27T01:45:00Z']);
-  });
-
-  it('daily treats the 23-hour spring-forward day as one day', () => {
-    const set = backups(
-      '2024-03-30T22:59:00Z', // 03-30 23:59 CET
-      '2024-03-30T23:00:00Z', // 03-31 00:00 CET
-      '2024-03-31T21:59:00Z', // 03-31 23:59 CEST
-      '2024-03-31T22:00:00Z', // 04-01 00:00 CEST
-    );
-    expect(keep(set, { daily: 10 }, 'Europe/Berlin')).toEqual([
-      '2024-03-31T22:00:00Z',
-      '2024-03-31T21:59:00Z',
-      '2024-03-30T22:59:00Z',
-    ]);
-  });
-
-  it('daily treats the 25-hour fall-back day as one day', () => {
-    const set = backups(
-      '2024-10-26T21:59:00Z', // 10-26 23:59 CEST
-      '2024-10-26T22:00:00Z', // 10-27 00:00 CEST
-      '2024-10-27T22:59:00Z', // 10-27 23:59 CET
-      '2024-10-27T23:00:00Z', // 10-28 00:00 CET
-    );
-    expect(keep(set, { daily: 10 }, 'Europe/Berlin')).toEqual([
-      '2024-10-27T23:00:00Z',
-      '2024-10-27T22:59:00Z',
-      '2024-10-26T21:59:00Z',
-    ]);
+describe('decide: days and hours in the time zone, daylight saving time included', () => {
+  it.each<[string, Candidate[], KeepPolicy, string, string[]]>([
+    [
+      '23:30 UTC is the same day in UTC',
+      DAY_EDGE,
+      { daily: 5 },
+      'UTC',
+      ['2024-06-11T03:00:00Z', '2024-06-10T23:30:00Z'],
+    ],
+    [
+      '23:30 UTC is the next day in Tokyo',
+      DAY_EDGE,
+      { daily: 5 },
+      'Asia/Tokyo',
+      ['2024-06-11T03:00:00Z', '2024-06-10T14:00:00Z'],
+    ],
+    [
+      'all three fall on one day in New York',
+      DAY_EDGE,
+      { daily: 5 },
+      'America/New_York',
+      ['2024-06-11T03:00:00Z'],
+    ],
+    [
+      'New York hourly 3 across spring-forward',
+      NY_SPRING_HOURS,
+      { hourly: 3 },
+      'America/New_York',
+      ['2024-03-10T08:20:00Z', '2024-03-10T07:50:00Z', '2024-03-10T06:50:00Z'],
+    ],
+    [
+      'New York hourly 10 across spring-forward: four hours had a backup',
+      NY_SPRING_HOURS,
+      { hourly: 10 },
+      'America/New_York',
+      [
+        '2024-03-10T08:20:00Z',
+        '2024-03-10T07:50:00Z',
+        '2024-03-10T06:50:00Z',
+        '2024-03-10T05:30:00Z',
+      ],
+    ],
+    [
+      'New York hourly 3 across fall-back keeps the repeated 01:00 hour apart',
+      NY_FALL_HOURS,
+      { hourly: 3 },
+      'America/New_York',
+      ['2024-11-03T07:15:00Z', '2024-11-03T06:45:00Z', '2024-11-03T05:45:00Z'],
+    ],
+    [
+      'New York hourly 4 across fall-back',
+      NY_FALL_HOURS,
+      { hourly: 4 },
+      'America/New_York',
+      [
+        '2024-11-03T07:15:00Z',
+        '2024-11-03T06:45:00Z',
+        '2024-11-03T05:45:00Z',
+        '2024-11-03T04:30:00Z',
+      ],
+    ],
+    [
+      'New York daily: the 23-hour spring-forward day is one day',
+      NY_SPRING_DAYS,
+      { daily: 10 },
+      'America/New_York',
+      ['2024-03-11T04:00:00Z', '2024-03-11T03:59:00Z', '2024-03-10T04:59:00Z'],
+    ],
+    [
+      'the same backups daily in UTC',
+      NY_SPRING_DAYS,
+      { daily: 10 },
+      'UTC',
+      ['2024-03-11T04:00:00Z', '2024-03-10T05:00:00Z'],
+    ],
+    [
+      'New York daily: the 25-hour fall-back day is one day',
+      NY_FALL_DAYS,
+      { daily: 10 },
+      'America/New_York',
+      ['2024-11-04T05:00:00Z', '2024-11-04T04:30:00Z', '2024-11-03T03:59:00Z'],
+    ],
+    [
+      'Berlin hourly 2 across spring-forward',
+      BERLIN_SPRING_HOURS,
+      { hourly: 2 },
+      'Europe/Berlin',
+      ['2024-03-31T01:30:00Z', '2024-03-31T00:59:00Z'],
+    ],
+    [
+      'Berlin hourly 2 across fall-back keeps the repeated 02:00 hour apart',
+      BERLIN_FALL_HOURS,
+      { hourly: 2 },
+      'Europe/Berlin',
+      ['2024-10-27T01:45:00Z', '2024-10-27T00:45:00Z'],
+    ],
+    [
+      'Berlin hourly 1 across fall-back',
+      BERLIN_FALL_HOURS,
+      { hourly: 1 },
+      'Europe/Berlin',
+      ['2024-10-27T01:45:00Z'],
+    ],
+    [
+      'Berlin daily: the 23-hour spring-forward day is one day',
+      BERLIN_SPRING_DAYS,
+      { daily: 10 },
+      'Europe/Berlin',
+      ['2024-03-31T22:00:00Z', '2024-03-31T21:59:00Z', '2024-03-30T22:59:00Z'],
+    ],
+    [
+      'Berlin daily: the 25-hour fall-back day is one day',
+      BERLIN_FALL_DAYS,
+      { daily: 10 },
+      'Europe/Berlin',
+      ['2024-10-27T23:00:00Z', '2024-10-27T22:59:00Z', '2024-10-26T21:59:00Z'],
+    ],
+  ])('%s', (_what, set, policy, timeZone, kept) => {
+    expect(keep(set, policy, timeZone)).toEqual(kept);
   });
 });
 

@@ -1,6 +1,8 @@
 /**
  * retention-prune end to end: hundreds of forged backups with chosen times, exactly which remain,
  * other sets and foreign keys untouched, leftovers of failed runs swept after the grace.
+ *
+ * Covers: src/modes/retention-prune.ts, src/retention/plan.ts.
  */
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
@@ -11,6 +13,7 @@ import { retentionPrune } from '../src/modes/retention-prune.js';
 import type { PruneSettings } from '../src/core/settings.js';
 import { runAction } from './support/action.js';
 import { countingS3Store, forgeInBucket } from './support/bucket.js';
+import { runContext } from './support/context.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { forgeBackup, forgeInDirectory, type Forged } from './support/forge.js';
 import { filesUnder } from './support/listing.js';
@@ -201,13 +204,7 @@ describe('on S3', () => {
       dryRun: false,
       orphanGraceMs: 24 * HOUR,
     } as PruneSettings;
-    const result = await retentionPrune(settings, {
-      store,
-      log: { info: () => undefined, warning: () => undefined },
-      now: () => new Date(),
-      signal: new AbortController().signal,
-      env: {},
-    });
+    const result = await retentionPrune(settings, runContext(store));
     expect(result.outputs).toEqual({ kept: 100, deleted: 1000 });
     // 2,200 keys listed in 3 pages; every manifest read once (only a complete backup counts);
     // 1,000 manifests then 1,000 objects deleted in one request each; one request for

@@ -2,6 +2,8 @@
  * Row-count keys name one table each (quoted as quote_ident quotes), old manifests' bare keys
  * still compare, and table names pg_restore --list cannot print on one line do not break the
  * table of contents.
+ *
+ * Covers: src/restore/compare.ts, src/postgres/toc.ts, src/postgres/dump.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

@@ -3,6 +3,8 @@
  * to a near miss: the form the runner takes passes, the one it refuses fails. The tag rule runs
  * release.yml's own "Move the major tag" step against a git remote whose pre-receive hook refuses
  * what GitHub refuses.
+ *
+ * Covers: test/support/runner-rules.ts, .github/workflows/release.yml.
  */
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -2,6 +2,9 @@
  * Whole-server backups (`databases`), as users run them: the bundled action against a cluster of
  * its own holding several databases and roles, each stored object then opened by hand with the
  * standard programs (age, zstd, pg_restore), no backup-action code.
+ *
+ * Covers: src/kinds/server/backup.ts, src/postgres/server-databases.ts, src/postgres/globals.ts,
+ * src/pipeline/store-all.ts.
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
@@ -16,8 +19,15 @@ import { parseManifest, type ServerManifest } from '../src/core/manifest.js';
 import { databaseObjectKey, globalsObjectKey } from '../src/core/layout.js';
 import pg from 'pg';
 import { startCluster, withClient } from '../scripts/lib/pg-cluster.js';
-import { PG18_REQUIRED, pg18Toolchain } from './support/pg18.js';
-import { lastErrorLine, onceShown, runAction, type ActionRun } from './support/action.js';
+import { pg18Toolchain } from './support/pg18.js';
+import { requireInCI } from './support/require-in-ci.js';
+import {
+  lastErrorLine,
+  onceShown,
+  runAction,
+  type ActionRun,
+  type RunOptions,
+} from './support/action.js';
 import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
 import { startFaultProxy } from './support/fault-proxy.js';
 import { examplePolicy } from './support/iam.js';
@@ -51,6 +61,13 @@ afterAll(async () => {
 
 let stores = 0;
 const newStore = () => path.join(work, `store-${++stores}`);
+
+/** A backup of this file's cluster (as its superuser, unless the inputs say) into a new store. */
+async function backupInto(inputs: Record<string, string>, options?: RunOptions) {
+  const store = newStore();
+  const run = await runAction({ storage: store, 'database-url': cluster.url, ...inputs }, options);
+  return { store, run };
+}
 
 /** The run's manifest, read as strictly as every mode reads it. */
 async function manifestOf(store: string, run: ActionRun): Promise<ServerManifest> {
@@ -101,14 +118,11 @@ describe('databases: all, encrypted with age', () => {
   let manifest: ServerManifest;
 
   beforeAll(async () => {
-    store = newStore();
-    run = await runAction({
-      storage: store,
+    ({ store, run } = await backupInto({
       name: 'server',
-      'database-url': cluster.url,
       databases: 'all',
       'age-recipients': recipient,
-    });
+    }));
     if (run.code === 0) manifest = await manifestOf(store, run);
   }, 120_000);
 
@@ -191,11 +205,8 @@ describe('databases: all, encrypted with age', () => {
 
 describe('gzip in Node, not encrypted', () => {
   it('stores the database and the globals as .gz that gzip -d opens', async () => {
-    const store = newStore();
-    const run = await runAction({
-      storage: store,
+    const { store, run } = await backupInto({
       name: 'gzipped',
-      'database-url': cluster.url,
       databases: 'shop',
       compression: 'gzip',
     });
@@ -223,11 +234,8 @@ describe('gzip in Node, not encrypted', () => {
 
 describe('a list with globs and exclude-databases', () => {
   it('selects exactly the databases matched and not excluded', async () => {
-    const store = newStore();
-    const run = await runAction({
-      storage: store,
+    const { store, run } = await backupInto({
       name: 'picked',
-      'database-url': cluster.url,
       databases: 'Crm*\nshop\napp_*',
       'exclude-databases': 'app_*',
       globals: 'false',
@@ -240,11 +248,8 @@ describe('a list with globs and exclude-databases', () => {
   });
 
   it('an entry that matches nothing fails before any work, naming it', async () => {
-    const store = newStore();
-    const run = await runAction({
-      storage: store,
+    const { store, run } = await backupInto({
       name: 'picked',
-      'database-url': cluster.url,
       databases: 'shop\nbilling_*',
     });
     expect(run.code).not.toBe(0);
@@ -262,11 +267,8 @@ describe('a database whose dump fails', () => {
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE orders IN ACCESS EXCLUSIVE MODE');
-      const store = newStore();
-      const run = await runAction({
-        storage: store,
+      const { store, run } = await backupInto({
         name: 'failing',
-        'database-url': cluster.url,
         databases: 'all',
         'pg-dump-args': '--lock-wait-timeout=1s',
         'age-recipients': recipient,
@@ -289,9 +291,7 @@ describe('a database whose dump fails', () => {
 
 describe('a role that cannot read pg_authid (a managed service)', () => {
   it('globals: auto backs up the roles without passwords, and says so', async () => {
-    const store = newStore();
-    const run = await runAction({
-      storage: store,
+    const { store, run } = await backupInto({
       name: 'managed',
       'database-url': cluster.readerUrl,
       databases: 'all',
@@ -316,9 +316,7 @@ describe('a role that cannot read pg_authid (a managed service)', () => {
   });
 
   it('globals: true fails with one line before any work', async () => {
-    const store = newStore();
-    const run = await runAction({
-      storage: store,
+    const { store, run } = await backupInto({
       name: 'managed',
       'database-url': cluster.readerUrl,
       databases: 'all',
@@ -402,11 +400,9 @@ describe('one database fails while another is still dumping (jobs: 2)', () => {
       client.query('CREATE TABLE private_notes (id int)'),
     );
     try {
-      const store = newStore();
       const started = Date.now();
-      const run = await withShopLocked(() =>
-        runAction({
-          storage: store,
+      const { store, run } = await withShopLocked(() =>
+        backupInto({
           name: 'parallel',
           'database-url': cluster.readerUrl,
           databases: 'shop\napp_data',
@@ -426,13 +422,10 @@ describe('one database fails while another is still dumping (jobs: 2)', () => {
 
 describe('the run is cancelled mid-way', () => {
   it('SIGTERM deletes the databases already stored and publishes nothing', async () => {
-    const store = newStore();
-    const run = await withShopLocked(() =>
-      runAction(
+    const { store, run } = await withShopLocked(() =>
+      backupInto(
         {
-          storage: store,
           name: 'cancelled',
-          'database-url': cluster.url,
           databases: 'all',
           'age-recipients': recipient,
         },
@@ -488,25 +481,21 @@ describe('under the writer policy (may not delete), the manifest refused', () =>
   });
 });
 
-const toolchain = pg18Toolchain();
-const missing18 = 'missing' in toolchain ? toolchain.missing : undefined;
+const pg18 = pg18Toolchain();
 
-describe.skipIf(missing18 !== undefined && !PG18_REQUIRED)('a PostgreSQL 18 server', () => {
+describe.skipIf(requireInCI(pg18.missing))('a PostgreSQL 18 server', () => {
   it('is dumped by pg_dump and pg_dumpall 18 from pg-bin-dir, never the machine’s 15', async () => {
-    if ('missing' in toolchain) throw new Error(`CI needs PostgreSQL 18: ${toolchain.missing}`);
-    const server = await startCluster({ bindir: toolchain.serverBin });
+    const server = await startCluster({ bindir: pg18.serverBin });
     try {
       await withClient(server.url, async (client) => {
         await client.query('CREATE ROLE owner18 LOGIN PASSWORD $$pw18$$');
         await client.query('CREATE DATABASE shop18 OWNER owner18');
       });
-      const store = newStore();
-      const run = await runAction({
-        storage: store,
+      const { store, run } = await backupInto({
         name: 'eighteen',
         'database-url': server.url,
         databases: 'all',
-        'pg-bin-dir': toolchain.clientBin,
+        'pg-bin-dir': pg18.clientBin,
         'age-recipients': recipient,
       });
       expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -515,7 +504,7 @@ describe.skipIf(missing18 !== undefined && !PG18_REQUIRED)('a PostgreSQL 18 serv
       expect(manifest.dump?.version).toMatch(/^18\./);
       expect(manifest.databases.map((d) => d.name).sort()).toEqual(['postgres', 'shop18']);
       const sql = (await openByHand(path.join(store, manifest.globals!.object.key))).toString();
-      const bin = toolchain.clientBin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const bin = pg18.clientBin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       expect(run.stdout).toMatch(new RegExp(`pg_dumpall 18\\.\\d+ \\(${bin}/pg_dumpall\\)`));
       expect(sql).toMatch(/CREATE ROLE owner18;/);
     } finally {

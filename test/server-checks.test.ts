@@ -1,6 +1,8 @@
 /**
  * The pure judgements verify-latest makes of a server backup: each database's size against the
  * previous backup's same database, and the globals read as pg_dumpall's SQL.
+ *
+ * Covers: src/verify/globals-check.ts, src/verify/rules.ts.
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,8 @@
-/** Which databases a server backup dumps: the selection applied to what the server has. */
+/**
+ * Which databases a server backup dumps: the selection applied to what the server has.
+ *
+ * Covers: src/postgres/server-databases.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import { chooseDatabases } from '../src/postgres/server-databases.js';
 import type { ServerSelection } from '../src/core/settings.js';

@@ -3,19 +3,19 @@
  * directory store and on s3rver, with an injected clock: a server backup is deleted whole,
  * manifest first, or kept whole; one without a manifest is swept only after the grace; a
  * directory keeps no emptied id folder and nothing it does not own.
+ *
+ * Covers: src/modes/retention-prune.ts, src/retention/plan.ts, src/storage/directory.ts.
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PruneSettings } from '../src/core/settings.js';
-import type { RunContext } from '../src/core/types.js';
 import { retentionPrune } from '../src/modes/retention-prune.js';
 import { DirectoryStore } from '../src/storage/directory.js';
 import type { Store } from '../src/storage/index.js';
-import { S3Store } from '../src/storage/s3.js';
-import { testS3Bucket, testS3ClientConfig } from './support/env.js';
+import { s3StoreAt } from './support/bucket.js';
+import { runContext } from './support/context.js';
 import { forgeServerIn } from './support/forge-server.js';
 
 const HOUR = 3_600_000;
@@ -41,15 +41,7 @@ function recording(store: Store): { store: Store; deletes: string[][] } {
   return { store, deletes };
 }
 
-function context(store: Store, infos: string[] = []): RunContext {
-  return {
-    store,
-    log: { info: (line) => infos.push(line), warning: () => undefined },
-    now: () => NOW,
-    signal: new AbortController().signal,
-    env: {},
-  };
-}
+const context = (store: Store, infos: string[] = []) => runContext(store, { now: NOW, infos });
 
 const settings = (dryRun = false): PruneSettings =>
   ({
@@ -70,13 +62,7 @@ const PLACES = [
   { label: 'a directory', open: (slug: string) => new DirectoryStore(path.join(work, slug)) },
   {
     label: 's3rver',
-    open: (slug: string) =>
-      new S3Store(new S3Client(testS3ClientConfig()), {
-        bucket: testS3Bucket(),
-        prefix: `server-prune-${process.pid}-${slug}`,
-        settings: {},
-        warn: () => undefined,
-      }),
+    open: (slug: string) => s3StoreAt(`server-prune-${process.pid}-${slug}`),
   },
 ];
 

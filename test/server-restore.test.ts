@@ -3,6 +3,9 @@
  * (age-encrypted) of a cluster of its own with several databases and roles, restored by the
  * bundled action into a second, empty cluster (restore-globals: owners and grants as the source,
  * nothing left behind) and into the shared test server (no owners).
+ *
+ * Covers: src/kinds/server/restore.ts, src/kinds/server/restore-test.ts,
+ * src/restore/globals.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { existsSync } from 'node:fs';

@@ -1,6 +1,8 @@
 /**
  * The inputs of restore and restore-test for server backups, decided before any work: checks
  * naming their database, the databases chosen, their targets, and confirm. Pure.
+ *
+ * Covers: src/restore/targets.ts, src/inputs/checks.ts, src/inputs/restore.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/core/errors.js';

@@ -2,15 +2,18 @@
  * verify-latest's size rules over server backups, forged into a directory store and read with an
  * injected clock: the whole backup and each database against the previous backup's same database,
  * the outputs of the whole backup, a row per database, and the trend of whole-backup sizes.
+ *
+ * Covers: src/kinds/server/verify.ts, src/verify/rules.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VerifySettings } from '../src/core/settings.js';
-import { ModeFailure, type RunContext, type Table } from '../src/core/types.js';
+import { ModeFailure, type Table } from '../src/core/types.js';
 import { verifyLatest } from '../src/modes/verify-latest.js';
 import { DirectoryStore } from '../src/storage/directory.js';
+import { runContext } from './support/context.js';
 import { forgeServerIn } from './support/forge-server.js';
 
 const HOUR = 3_600_000;
@@ -27,15 +30,8 @@ afterAll(() => rm(work, { recursive: true, force: true }));
 const settings = (extra: Partial<VerifySettings> = {}) =>
   ({ name: 'shop', maxAgeMs: 26 * HOUR, maxShrink: 0.5, deep: false, ...extra }) as VerifySettings;
 
-function context(store: DirectoryStore, warnings: string[]): RunContext {
-  return {
-    store,
-    log: { info: () => undefined, warning: (line) => warnings.push(line) },
-    now: () => NOW,
-    signal: new AbortController().signal,
-    env: {},
-  };
-}
+const context = (store: DirectoryStore, warnings: string[]) =>
+  runContext(store, { now: NOW, warnings });
 
 /** A store holding a previous and a newest server backup of these sizes. */
 async function twoBackups(

@@ -3,9 +3,10 @@
  * bundled action from a cluster of this file's own (several databases, one whose name needs
  * quoting and holds non-ASCII characters, roles), then damaged the ways storage rots, and pruned
  * on a directory and on s3rver.
+ *
+ * Covers: src/kinds/server/verify.ts, src/verify/parts-check.ts, src/modes/retention-prune.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { S3Client } from '@aws-sdk/client-s3';
 import { cp, mkdtemp, readFile, readdir, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,9 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerManifest } from '../src/core/manifest.js';
 import type { Store } from '../src/storage/index.js';
 import { DirectoryStore } from '../src/storage/directory.js';
-import { S3Store } from '../src/storage/s3.js';
 import { lastErrorLine, runAction, type ActionRun } from './support/action.js';
-import { S3_ENV, testS3Bucket, testS3ClientConfig, testS3Endpoint } from './support/env.js';
+import { S3_ENV, testS3Bucket, testS3Endpoint } from './support/env.js';
+import { s3StoreAt } from './support/bucket.js';
 import { forgeServerIn } from './support/forge-server.js';
 import { filesUnder } from './support/listing.js';
 import {
@@ -204,13 +205,7 @@ const PLACES = [
     label: 's3rver',
     storage: () => `s3://${testS3Bucket()}/${prefix}`,
     env: S3_ENV,
-    open: () =>
-      new S3Store(new S3Client(testS3ClientConfig()), {
-        bucket: testS3Bucket(),
-        prefix,
-        settings: {},
-        warn: () => undefined,
-      }),
+    open: () => s3StoreAt(prefix),
   },
 ];
 

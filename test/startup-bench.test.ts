@@ -1,4 +1,9 @@
-/** The single executable's startup bench (npm run bench -- --startup): its page holds the committed results. */
+/**
+ * The single executable's startup bench (npm run bench -- --startup): its page holds the
+ * committed results.
+ *
+ * Covers: docs/benchmarks.md, scripts/bench/startup.ts.
+ */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';

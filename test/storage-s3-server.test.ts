@@ -1,6 +1,8 @@
 /**
  * Uploads through the real SDK: to s3rver, and to a server that stalls a part forever (as a store
  * does at 3 a.m.), which only a cancellation can end.
+ *
+ * Covers: src/storage/s3.ts, src/storage/s3-upload.ts.
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import http from 'node:http';
@@ -9,35 +11,17 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { own } from '../src/process/owned.js';
 import { S3Store } from '../src/storage/s3.js';
-import { testS3Bucket, testS3ClientConfig } from './support/env.js';
+import { recordingS3Client, s3StoreAt } from './support/bucket.js';
+import { testS3Bucket } from './support/env.js';
 
 const PART = 100_000;
 
-/** A client that records the name of every command it sends. */
-function recordingClient(endpoint?: string): { client: S3Client; commands: string[] } {
-  const client = new S3Client({
-    ...testS3ClientConfig(),
-    ...(endpoint === undefined ? {} : { endpoint, maxAttempts: 1 }),
-  });
-  const commands: string[] = [];
-  client.middlewareStack.add(
-    (next, context) => (args) => {
-      commands.push(context.commandName ?? '?');
-      return next(args);
-    },
-    { step: 'initialize' },
-  );
-  return { client, commands };
-}
-
 function storeOn(client: S3Client, warnings: string[] = []): S3Store {
-  return new S3Store(client, {
-    bucket: testS3Bucket(),
-    prefix: 'upload-tests',
-    settings: {},
-    warn: (message) => warnings.push(message),
-    partSize: PART,
-  });
+  return s3StoreAt(
+    'upload-tests',
+    { warn: (message) => warnings.push(message), partSize: PART },
+    client,
+  );
 }
 
 /** Bytes that differ from part to part, so that parts sent out of order would show. */
@@ -67,7 +51,7 @@ async function stored(client: S3Client, key: string): Promise<Buffer> {
 
 describe('uploads to s3rver', () => {
   it('a body of several parts arrives byte for byte, in one multipart upload', async () => {
-    const { client, commands } = recordingClient();
+    const { client, commands } = recordingS3Client();
     const bytes = pattern(PART * 7 + 12_345);
     const result = await storeOn(client).upload('multi', Readable.from(unevenChunks(bytes)));
     expect(result).toEqual({ size: bytes.length });
@@ -82,7 +66,7 @@ describe('uploads to s3rver', () => {
   });
 
   it('a body smaller than one part, even a whole part, is one PutObject', async () => {
-    const { client, commands } = recordingClient();
+    const { client, commands } = recordingS3Client();
     for (const size of [PART - 1, PART]) {
       commands.length = 0;
       const bytes = pattern(size);
@@ -93,7 +77,7 @@ describe('uploads to s3rver', () => {
   });
 
   it('an empty body is an empty object', async () => {
-    const { client } = recordingClient();
+    const { client } = recordingS3Client();
     await expect(storeOn(client).upload('empty', Readable.from([]))).resolves.toEqual({
       size: 0,
     });
@@ -101,7 +85,7 @@ describe('uploads to s3rver', () => {
   });
 
   it('releases the owned chunks it has copied, and leaves the others alone', async () => {
-    const { client } = recordingClient();
+    const { client } = recordingS3Client();
     const bytes = pattern(PART * 2 + 500);
     const owned = unevenChunks(bytes.subarray(0, PART + 300)).map((chunk) =>
       own(new Uint8Array(chunk)),
@@ -151,7 +135,7 @@ describe('a part that never finishes', () => {
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const { client } = recordingClient(`http://127.0.0.1:${port}`);
+    const { client } = recordingS3Client(`http://127.0.0.1:${port}`);
     return { store: storeOn(client), requests };
   }
 

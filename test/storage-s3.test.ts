@@ -2,6 +2,8 @@
  * The S3 backend's failure paths that s3rver cannot show (it implements neither
  * ListMultipartUploads nor AbortMultipartUpload), and the shape of the requests an upload makes:
  * the SDK client is mocked at the storage layer. test/storage-s3-server.test.ts drives s3rver.
+ *
+ * Covers: src/storage/s3.ts, src/storage/s3-upload.ts.
  */
 import {
   AbortMultipartUploadCommand,

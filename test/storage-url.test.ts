@@ -2,29 +2,17 @@
  * Directory storage spelled every way a user writes it (a trailing slash, `file:///` with one, `.`
  * segments), through the bundle against the real PostgreSQL: every mode works on the same folder.
  * A store that cannot be written fails a backup before any work, naming the input.
+ *
+ * Covers: src/storage/directory.ts, src/inputs/common.ts.
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fillSampleDatabase } from '../scripts/lib/sample-db.js';
+import { describe, expect, it } from 'vitest';
 import { DirectoryStore } from '../src/storage/directory.js';
 import { errorLines, runAction } from './support/action.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { sampleSource } from './support/db.js';
 
-let db: FreshDatabase;
-let work: string;
-
-beforeAll(async () => {
-  db = await freshDatabase('storage_url');
-  await fillSampleDatabase(db.url, { rows: 50 });
-  work = await mkdtemp(path.join(os.tmpdir(), 'storage-url-'));
-});
-
-afterAll(async () => {
-  await db.drop();
-  await rm(work, { recursive: true, force: true });
-});
+const sample = sampleSource('storage_url', 50);
 
 describe('a store folder spelled with a trailing slash', () => {
   it.each([
@@ -32,11 +20,11 @@ describe('a store folder spelled with a trailing slash', () => {
     ['path with a trailing slash', (dir: string) => `${dir}/`],
     ['path with . segments', (dir: string) => `${dir}/./`],
   ])('%s: backup, verify-latest and retention-prune all work', async (label, spell) => {
-    const dir = path.join(work, label.replace(/\W+/g, '-'));
+    const dir = path.join(sample.work, label.replace(/\W+/g, '-'));
     const storage = spell(dir);
     const common = { storage, name: 'shop' };
     for (let i = 0; i < 2; i++) {
-      const backup = await runAction({ mode: 'backup', ...common, 'database-url': db.url });
+      const backup = await runAction({ mode: 'backup', ...common, 'database-url': sample.db.url });
       expect(backup.code, backup.stdout).toBe(0);
     }
     const verify = await runAction({ mode: 'verify-latest', ...common });
@@ -53,7 +41,7 @@ describe('a store folder spelled with a trailing slash', () => {
 
 describe('a store that cannot be written', () => {
   it('fails a backup naming storage, before the database is touched', async () => {
-    const file = path.join(work, 'a-file');
+    const file = path.join(sample.work, 'a-file');
     await writeFile(file, 'not a folder');
     const run = await runAction({
       mode: 'backup',
@@ -73,12 +61,12 @@ describe('a store that cannot be written', () => {
 
 describe('the directory store', () => {
   it('takes a root spelled with a trailing slash as the same folder', () => {
-    expect(new DirectoryStore(`${work}/`).root).toBe(work);
-    expect(new DirectoryStore(`${work}/./x/..`).description).toBe(work);
+    expect(new DirectoryStore(`${sample.work}/`).root).toBe(sample.work);
+    expect(new DirectoryStore(`${sample.work}/./x/..`).description).toBe(sample.work);
   });
 
   it('refuses keys that leave it, and takes set names that merely start with dots', async () => {
-    const store = new DirectoryStore(work);
+    const store = new DirectoryStore(sample.work);
     await expect(store.read('../x', 10)).rejects.toThrow('key escapes the store: ../x');
     await expect(store.stat('..shop/x')).resolves.toBeUndefined();
   });

@@ -4,7 +4,8 @@
  * directory tree; each with age recipients and with a passphrase), and the bundle of today runs
  * verify-latest (deep), restore-test, restore and retention-prune over it. What comes back is what
  * was backed up: every table's rows (by digest), the owners and grants, every file's bytes.
- * Covers the read side of every source kind (src/kinds/) and the manifest parser.
+ *
+ * Covers: src/kinds, src/core/manifest.ts.
  */
 import { cp, lstat, mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import os from 'node:os';

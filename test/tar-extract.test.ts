@@ -1,4 +1,8 @@
-/** Extraction of files backups refuses entries that would write outside the target. */
+/**
+ * Extraction of files backups refuses entries that would write outside the target.
+ *
+ * Covers: src/files/tar-read.ts, src/files/walk.ts, src/files/digest.ts.
+ */
 import { execFile } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -1,39 +1,31 @@
 /**
  * verify-latest end to end: real backups made by the action, then damaged the ways storage rots,
  * and sets of thousands of forged backups. Every failure must exit non-zero with its reason last.
+ *
+ * Covers: src/modes/verify-latest.ts, src/verify/archive-check.ts, src/verify/rules.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, truncate, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fillSampleDatabase } from '../scripts/lib/sample-db.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyLatest } from '../src/modes/verify-latest.js';
 import type { VerifySettings } from '../src/core/settings.js';
 import { lastErrorLine as lastError, runAction } from './support/action.js';
 import { countingS3Store, forgeInBucket } from './support/bucket.js';
-import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { runContext } from './support/context.js';
 import { S3_ENV, testS3Bucket, testS3Endpoint } from './support/env.js';
 import { forgeBackup, forgeInDirectory } from './support/forge.js';
+import { sampleSource } from './support/db.js';
 
 const HOUR = 3_600_000;
 
-let db: FreshDatabase;
-let work: string;
+const sample = sampleSource('verify_src', 300);
 let identity: string;
 let recipient: string;
 
 beforeAll(async () => {
-  db = await freshDatabase('verify_src');
-  await fillSampleDatabase(db.url, { rows: 300 });
-  work = await mkdtemp(path.join(os.tmpdir(), 'verify-test-'));
   identity = await generateIdentity();
   recipient = await identityToRecipient(identity);
-});
-
-afterAll(async () => {
-  await db.drop();
-  await rm(work, { recursive: true, force: true });
 });
 
 function flip(bytes: Buffer, at: number): void {
@@ -42,8 +34,13 @@ function flip(bytes: Buffer, at: number): void {
 
 /** A real backup into a new directory store; returns the store and the backup's object path. */
 async function backupTo(label: string, extra: Record<string, string> = {}) {
-  const store = path.join(work, label);
-  const run = await runAction({ storage: store, 'database-url': db.url, name: 'shop', ...extra });
+  const store = path.join(sample.work, label);
+  const run = await runAction({
+    storage: store,
+    'database-url': sample.db.url,
+    name: 'shop',
+    ...extra,
+  });
   expect(run.code, run.stdout).toBe(0);
   return {
     store,
@@ -72,7 +69,7 @@ describe('a healthy backup', () => {
     const prefix = `verify-${process.pid}`;
     const s3 = { storage: `s3://${testS3Bucket()}/${prefix}`, 's3-endpoint': testS3Endpoint() };
     const made = await runAction(
-      { ...s3, 'database-url': db.url, name: 'shop', 'age-recipients': recipient },
+      { ...s3, 'database-url': sample.db.url, name: 'shop', 'age-recipients': recipient },
       { env: S3_ENV },
     );
     expect(made.code, made.stdout).toBe(0);
@@ -153,7 +150,7 @@ describe('damage is found and named', () => {
   });
 
   it('an archive that is not a pg_dump archive fails naming the tool', async () => {
-    const store = path.join(work, 'garbage');
+    const store = path.join(sample.work, 'garbage');
     await forgeInDirectory(store, 'shop', [new Date()], 4096);
     const run = await verify(store);
     expect(run.code).not.toBe(0);
@@ -161,7 +158,7 @@ describe('damage is found and named', () => {
   });
 
   it('a corrupt newest manifest is reported naming its key', async () => {
-    const store = path.join(work, 'corrupt');
+    const store = path.join(sample.work, 'corrupt');
     const [, newest] = await forgeInDirectory(store, 'shop', [
       new Date(Date.now() - HOUR),
       new Date(),
@@ -175,13 +172,13 @@ describe('damage is found and named', () => {
 
 describe('freshness and size rules', () => {
   it('no backup at all fails', async () => {
-    const run = await verify(path.join(work, 'empty'));
+    const run = await verify(path.join(sample.work, 'empty'));
     expect(run.code).not.toBe(0);
     expect(lastError(run)).toMatch(/no backup of set "shop"/);
   });
 
   it('a newest backup older than max-age fails, saying how old', async () => {
-    const store = path.join(work, 'stale');
+    const store = path.join(sample.work, 'stale');
     await forgeInDirectory(store, 'shop', [new Date(Date.now() - 30 * HOUR)]);
     const run = await verify(store, { deep: 'false' });
     expect(run.code).not.toBe(0);
@@ -190,7 +187,7 @@ describe('freshness and size rules', () => {
   });
 
   it('a backup that shrank 80% fails; the trend table shows it', async () => {
-    const store = path.join(work, 'shrank');
+    const store = path.join(sample.work, 'shrank');
     await forgeInDirectory(store, 'shop', [new Date(Date.now() - 2 * HOUR)], 10_000);
     await forgeInDirectory(store, 'shop', [new Date(Date.now() - HOUR)], 2_000);
     const run = await verify(store, { deep: 'false' });
@@ -203,7 +200,7 @@ describe('freshness and size rules', () => {
   });
 
   it('a backup below min-size fails', async () => {
-    const store = path.join(work, 'small');
+    const store = path.join(sample.work, 'small');
     await forgeInDirectory(store, 'shop', [new Date()], 500);
     const run = await verify(store, { deep: 'false', 'min-size': '1KB' });
     expect(run.code).not.toBe(0);
@@ -211,7 +208,7 @@ describe('freshness and size rules', () => {
   });
 
   it('finds the true newest among thousands of backups, and reports leftovers', async () => {
-    const store = path.join(work, 'thousands');
+    const store = path.join(sample.work, 'thousands');
     const start = Date.now() - 5000 * 60_000;
     const times = Array.from({ length: 4000 }, (_, i) => new Date(start + i * 60_000));
     // Written out of order: the listing, not the write order, decides.
@@ -250,14 +247,7 @@ describe('store requests', () => {
       deep: false,
       otherStores: [] as VerifySettings['otherStores'],
     } as VerifySettings;
-    const controller = new AbortController();
-    const result = await verifyLatest(settings, {
-      store,
-      log: { info: () => undefined, warning: () => undefined },
-      now: () => new Date(),
-      signal: controller.signal,
-      env: {},
-    });
+    const result = await verifyLatest(settings, runContext(store));
     expect(result.outputs['latest-id']).toMatch(/^\d{8}T/);
     // 2,200 keys: three pages of at most 1,000, then the newest manifest and the one before it
     // (the size rule compares with the previous complete backup).

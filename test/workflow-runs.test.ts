@@ -1,5 +1,5 @@
 /**
- * Every documented caller (the README's and docs' workflows, the templates) run from a simulated
+ * Every documented caller (the workflows of the README and docs/, the templates) run from a simulated
  * caller repository (test/support/caller-repo.ts): the whole chain resolved as GitHub resolves it
  * for a repository that is not this one, every job evaluated by GitHub's own evaluator, each
  * action step run through the real bundle against the tests' PostgreSQL and S3 server, and an
@@ -8,6 +8,9 @@
  * examples/terraform and step 1 make them); the bucket is the test S3 server, the age key the
  * test's own. Then the failure paths: a failed backup alerts exactly once, so does a cancelled
  * run, and a restore caller without `secrets: inherit` gets no DATABASE_URL.
+ *
+ * Covers: .github/workflows, workflow-templates, README.md, docs/workflows.md, action.yml,
+ * test/support/caller-repo.ts.
  */
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
@@ -304,18 +307,28 @@ const failingBackup = (label: string, text: string) =>
 /** Each job's result, by path. */
 const resultsOf = (run: RunRecord) => Object.fromEntries(run.jobs.map((j) => [j.path, j.result]));
 
+/** The one documented caller that matches, by where it lives and what it calls. */
+function theCaller(label: RegExp, text: RegExp): Source {
+  const found = CALLERS.filter((c) => label.test(c.label) && text.test(c.text));
+  expect(found.map((c) => c.label)).toHaveLength(1);
+  return found[0]!;
+}
+
 describe('failure paths', () => {
-  const nightly = CALLERS.find((c) => c.label === 'README.md yaml block 1')!;
-  const composed = CALLERS.find((c) => /notify\.yml@v1/.test(c.text))!;
+  /** The README's step 4, and docs/workflows.md's backup + verify composition. */
+  const nightly = () => theCaller(/^README\.md yaml block 1$/, /nightly\.yml@v1/);
+  const composed = () => theCaller(/^docs\/workflows\.md /, /notify\.yml@v1/);
 
   it('a failed backup in nightly.yml alerts exactly once, from the notify job; verify and prune never run', async () => {
     const before = recorder.requests.length;
     // And on a self-hosted runner, named by a plain label.
-    const text = localize(nightly.text, freshPrefix()).replace(
+    const { label, text: documented } = nightly();
+    const text = localize(documented, freshPrefix()).replace(
       '# runs-on: self-hosted',
       'runs-on: self-hosted',
     );
-    const run = await failingBackup(nightly.label, text);
+    expect(text).toMatch(/^ +runs-on: self-hosted #/m);
+    const run = await failingBackup(label, text);
     expect(resultsOf(run)).toMatchObject({
       'nightly/backup/backup': 'failure',
       'nightly/verify': 'skipped',
@@ -327,10 +340,11 @@ describe('failure paths', () => {
       expect(job.runsOn, job.path).toBe('self-hosted');
   }, 240_000);
 
-  it("the README's backup + verify composition alerts once when the backup fails, and opens one issue", async () => {
+  it("docs/workflows.md's backup + verify composition alerts once when the backup fails, and opens one issue", async () => {
     const before = recorder.requests.length;
     const issues = recorder.issues.length;
-    const run = await failingBackup(composed.label, localize(composed.text, freshPrefix()));
+    const { label, text } = composed();
+    const run = await failingBackup(label, localize(text, freshPrefix()));
     expect(resultsOf(run)).toMatchObject({
       'backup/backup': 'failure',
       verify: 'skipped',
@@ -342,9 +356,10 @@ describe('failure paths', () => {
 
   it('a run cancelled during the backup reports "cancelled" once, from the notify job', async () => {
     const before = recorder.requests.length;
+    const { label, text } = nightly();
     const run = await runCaller(
-      nightly.label,
-      localize(nightly.text, freshPrefix()),
+      label,
+      localize(text, freshPrefix()),
       repository({
         cancel: { job: 'nightly/backup/backup', text: '' },
       }),
@@ -362,7 +377,7 @@ describe('failure paths', () => {
   }, 240_000);
 
   it('a restore caller without `secrets: inherit` gets no DATABASE_URL from the environment (the near miss)', async () => {
-    const caller = CALLERS.find((c) => /restore\.yml@v1/.test(c.text))!;
+    const caller = theCaller(/^docs\/workflows\.md /, /restore\.yml@v1/);
     const prefix = freshPrefix();
     await seed(prefix);
     const world = await caseOf(caller).repo(prefix);

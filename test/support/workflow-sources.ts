@@ -15,7 +15,7 @@ export interface Source extends ParsedWorkflow {
   kind: Kind;
 }
 
-/** README.md and the reference pages under docs/. */
+/** README.md and the pages under docs/, where most documented workflows and steps live. */
 export const GUIDES = [
   'README.md',
   ...(await readdir('docs')).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f)),

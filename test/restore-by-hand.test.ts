@@ -1,8 +1,10 @@
 /**
- * The README's restore by hand of a whole-server backup, run exactly as written (bash, age, zstd,
- * jq, psql, createdb, pg_restore) into a second, empty cluster. The backup is laid out by the
+ * docs/storage.md's restore by hand of a whole-server backup, run exactly as written (bash, age,
+ * zstd, jq, psql, createdb, pg_restore) into a second, empty cluster. The backup is laid out by the
  * product's own layout and manifest code (keys, file names, a manifest that parses as a server
  * backup's), its objects made by pg_dump and pg_dumpall through zstd and age.
+ *
+ * Covers: docs/storage.md, src/core/layout.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile } from 'node:child_process';
@@ -22,7 +24,7 @@ import { databaseObjectKey, globalsObjectKey, manifestKey } from '../src/core/la
 import { parseManifest, type ServerManifest } from '../src/core/manifest.js';
 
 const run = promisify(execFile);
-/** The README's own example: its commands name this set and id. */
+/** The page's own example: its commands name this set and id. */
 const NAME = 'db1';
 const ID = '20261122T031700Z-4f9a2c';
 const DATABASES = ['shop', 'Zürich "Kunden"'];
@@ -31,13 +33,15 @@ let source: PgCluster;
 let target: PgCluster;
 let dir: string;
 
-/** The shell block under README's "Restore by hand." of Whole-server backups. */
-async function readmeSteps(): Promise<string> {
-  const readme = await readFile('README.md', 'utf8');
-  const section = readme.slice(readme.indexOf('## Whole-server backups'));
-  const block = section.slice(section.indexOf('**Restore by hand.**')).match(/```sh\n([^]*?)```/);
-  if (!block) throw new Error('no restore-by-hand block in README');
-  return block[1]!;
+/** The one shell block under docs/storage.md's "### A server backup". */
+async function pageSteps(): Promise<string> {
+  const page = await readFile('docs/storage.md', 'utf8');
+  const start = page.indexOf('\n### A server backup\n');
+  const end = page.indexOf('\n### ', start + 1);
+  const blocks = [...page.slice(start, end).matchAll(/```sh\n([^]*?)```/g)];
+  expect(start).toBeGreaterThan(0);
+  expect(blocks).toHaveLength(1);
+  return blocks[0]![1]!;
 }
 
 const pgEnv = (cluster: PgCluster) => ({
@@ -60,7 +64,7 @@ async function store(command: string, key: string, recipient: string, database =
 
 beforeAll(async () => {
   [source, target] = await Promise.all([startCluster(), startCluster()]);
-  dir = await mkdtemp(path.join(os.tmpdir(), 'readme-restore-'));
+  dir = await mkdtemp(path.join(os.tmpdir(), 'restore-by-hand-'));
   await withClient(source.url, async (c) => {
     await c.query(`CREATE ROLE app LOGIN PASSWORD 'app-secret'`);
     await c.query('CREATE ROLE reader');
@@ -118,8 +122,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-it("README's restore by hand brings back every database under its exact name, with its owner, grants and the roles", async () => {
-  const steps = (await readmeSteps()).replace(/^aws s3 cp .*\n/m, '');
+it("docs/storage.md's restore by hand brings back every database under its exact name, with its owner, grants and the roles", async () => {
+  const steps = (await pageSteps()).replace(/^aws s3 cp .*\n/m, '');
   expect(steps).toContain(`id=${ID}`);
   const { stderr } = await run('bash', ['-c', steps], {
     cwd: dir,
