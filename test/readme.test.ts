@@ -1,10 +1,11 @@
 /**
  * The README is a guide read in five minutes: at most 20 KB; the quick start's commands are the
  * ones that exist, its test command the one CI runs; the five-step setup; one step per mode (and
- * per source kind) that runs that mode and links the page that says the rest. docs/inputs.md's
+ * per source kind; copy's is on docs/copies.md, which it links) that runs that mode and links the
+ * page that says the rest. docs/inputs.md's
  * tables are action.yml's: this fails when they drift.
  *
- * Covers: README.md, docs/inputs.md, scripts/readme-tables.js, src/core/settings.ts.
+ * Covers: README.md, docs/inputs.md, docs/copies.md, scripts/readme-tables.js, src/core/settings.ts.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -15,6 +16,12 @@ import { MODES } from '../src/core/settings.js';
 
 const action: unknown = parse(await readFile('action.yml', 'utf8'));
 const readme = await readFile('README.md', 'utf8');
+
+/**
+ * The modes the README shows a step of: all but copy, whose page (docs/copies.md, one line in the
+ * README's table) shows its step, with the other stores the modes take.
+ */
+const SHOWN_MODES = MODES.filter((mode) => mode !== 'copy');
 
 /** The text of the README's `## <title>` section, up to the next one. */
 function section(title: string): string {
@@ -82,8 +89,8 @@ describe('the README', () => {
 
   it('shows one step per mode, each running that mode and linking a page that exists', () => {
     // One per mode, and one for each source kind beyond a single database.
-    expect(examples.length).toBe(MODES.length + 2);
-    for (const mode of MODES) {
+    expect(examples.length).toBe(SHOWN_MODES.length + 2);
+    for (const mode of SHOWN_MODES) {
       const shown = examples.filter(
         (e) => e.title === `\`${mode}\`` || e.title.startsWith(`\`${mode}\` `),
       );
@@ -96,6 +103,18 @@ describe('the README', () => {
       expect(step.uses).toBe('OWNER/backup-action@v1');
       expect(existsSync(page), page).toBe(true);
     }
+  });
+
+  it('links docs/copies.md, which shows a step of the copy mode', async () => {
+    expect(readme).toContain('](docs/copies.md)');
+    const page = await readFile('docs/copies.md', 'utf8');
+    const steps = [...page.matchAll(/```yaml\n(- uses: [^]*?)```/g)].map(
+      ([, block]) => (parse(block!) as { uses: string; with: Record<string, unknown> }[])[0]!,
+    );
+    expect(steps.map((step) => [step.uses, step.with.mode])).toContainEqual([
+      'OWNER/backup-action@v1',
+      'copy',
+    ]);
   });
 
   it('shows a whole server and a directory, each linking its page', () => {
