@@ -390,7 +390,8 @@ describe('failure paths', () => {
     expect(restore.steps.at(-1)?.run?.stdout).toMatch(/::error::.*database-url/);
   }, 240_000);
 
-  const copies = CALLERS.find((c) => /copy-to:/.test(c.text) && /nightly\.yml@v1/.test(c.text))!;
+  /** docs/copies.md's nightly caller, with an off-site copy. */
+  const copies = () => theCaller(/^docs\/copies\.md /, /nightly\.yml@v1/);
 
   /** Deletes the data objects (not the manifests) of the set's newest backup: it is torn. */
   const tearNewest = (prefix: string) => async () => {
@@ -414,9 +415,10 @@ describe('failure paths', () => {
   it('nightly.yml heals a newest backup lost after the copy: one fresh backup, copied, verified, one notice', async () => {
     const before = recorder.requests.length;
     const prefix = freshPrefix();
+    const { label, text } = copies();
     const run = await runCaller(
-      copies.label,
-      localize(copies.text, prefix),
+      label,
+      localize(text, prefix),
       repository({ after: { 'nightly/copy/copy': tearNewest(prefix) } }),
     );
     expect(resultsOf(run)).toMatchObject({
@@ -451,9 +453,10 @@ describe('failure paths', () => {
     const prefix = freshPrefix();
     const doomed = await freshDatabase('workflow_runs_doomed');
     await withClient(doomed.url, (c) => c.query('CREATE TABLE public.users AS SELECT 1 AS id'));
+    const { label, text } = nightly();
     const run = await runCaller(
-      nightly.label,
-      localize(nightly.text, prefix),
+      label,
+      localize(text, prefix),
       repository({
         secrets: { ...repository().secrets, DATABASE_URL: doomed.url },
         after: {
