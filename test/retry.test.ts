@@ -128,6 +128,17 @@ describe('running again', () => {
     return { waits, warnings, failed, ctx };
   };
   const refused = () => thrown('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED' });
+  /** A run whose every attempt is refused a connection. */
+  const alwaysRefused = (ctx: Parameters<typeof retrying>[3], failed: FailedAttempt[]) =>
+    retrying(
+      'the run',
+      async () => {
+        throw refused();
+      },
+      policy,
+      ctx,
+      failed,
+    );
 
   it('tries again after a passing failure, waiting twice as long each time, and says why', async () => {
     const { waits, warnings, failed, ctx } = setup();
@@ -158,17 +169,7 @@ describe('running again', () => {
 
   it('gives up after retries + 1 attempts, with the last error', async () => {
     const { waits, warnings, failed, ctx } = setup();
-    await expect(
-      retrying(
-        'the run',
-        async () => {
-          throw refused();
-        },
-        policy,
-        ctx,
-        failed,
-      ),
-    ).rejects.toThrow('ECONNREFUSED');
+    await expect(alwaysRefused(ctx, failed)).rejects.toThrow('ECONNREFUSED');
     expect([failed.length, waits.length]).toEqual([3, 2]);
     expect(warnings.at(-1)).toBe(
       'the run: attempt 3 of 3 failed (connection refused; no attempt left)',
@@ -227,17 +228,7 @@ describe('running again', () => {
           controller.abort();
         }),
     };
-    await expect(
-      retrying(
-        'the run',
-        async () => {
-          throw refused();
-        },
-        policy,
-        ctx,
-        failed,
-      ),
-    ).rejects.toBeInstanceOf(CancelledError);
+    await expect(alwaysRefused(ctx, failed)).rejects.toBeInstanceOf(CancelledError);
     expect(failed).toHaveLength(1);
   });
 });

@@ -15,7 +15,7 @@ import { s3ClientConfig, S3RVER_ENV, startS3Server, type S3Server } from '../lib
 import { log, machine, median } from './measure.ts';
 import type { Options } from './options.ts';
 import type { Machine, Target } from './results.ts';
-import { runSideBench } from './side-bench.ts';
+import { runSideBench, targetRows } from './side-bench.ts';
 
 export const COPY_RESULTS = 'bench-results/copy.json';
 const MARKERS = ['<!-- copy:start -->', '<!-- copy:end -->'] as const;
@@ -188,11 +188,7 @@ export function renderCopy(r: CopyReport): string {
     row('a bare GetObject → PutObject stream (same SDK)', r.baseline),
     row('`backup-action copy` (sha256 checked as it streams, manifest last)', r.copy),
     '',
-    '| target | goal | measured | |',
-    '| --- | --- | ---: | --- |',
-    ...r.targets.map(
-      (t) => `| ${t.what} | ${t.goal} | ${t.measured} | ${t.met ? 'met' : '**missed**'} |`,
-    ),
+    ...targetRows(r.targets),
   ].join('\n');
 }
 

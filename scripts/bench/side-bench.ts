@@ -7,6 +7,7 @@ import path from 'node:path';
 import { log } from './measure.ts';
 import type { Options } from './options.ts';
 import { writePage } from './render.ts';
+import type { Target } from './results.ts';
 
 export interface SideBench<R> {
   /** Where its results are kept, e.g. bench-results/copy.json. */
@@ -35,4 +36,15 @@ export async function runSideBench<R>(bench: SideBench<R>, options: Options): Pr
   const markdown = bench.render(report);
   console.log(markdown);
   if (options.docs) await writePage(markdown, undefined, bench.markers);
+}
+
+/** The targets' table of a side bench: each goal, what was measured, and whether it was met. */
+export function targetRows(targets: readonly Target[]): string[] {
+  return [
+    '| target | goal | measured | |',
+    '| --- | --- | ---: | --- |',
+    ...targets.map(
+      (t) => `| ${t.what} | ${t.goal} | ${t.measured} | ${t.met ? 'met' : '**missed**'} |`,
+    ),
+  ];
 }

@@ -11,7 +11,7 @@ import { buildExecutables } from '../sea.js';
 import { log, machine, median } from './measure.ts';
 import type { Options } from './options.ts';
 import type { Machine, Target } from './results.ts';
-import { runSideBench } from './side-bench.ts';
+import { runSideBench, targetRows } from './side-bench.ts';
 
 export const STARTUP_RESULTS = 'bench-results/startup.json';
 const MARKERS = ['<!-- startup:start -->', '<!-- startup:end -->'] as const;
@@ -139,11 +139,7 @@ export function renderStartup(r: StartupReport): string {
         `| ${x.what} | ${ms(x.bundle.seconds)} | ${ms(x.executable.seconds)} | ${x.timeRatio.toFixed(2)}× | ${x.bundle.peakMb.toFixed(1)} MB | ${x.executable.peakMb.toFixed(1)} MB | ${x.memoryRatio.toFixed(3)}× |`,
     ),
     '',
-    '| target | goal | measured | |',
-    '| --- | --- | ---: | --- |',
-    ...r.targets.map(
-      (t) => `| ${t.what} | ${t.goal} | ${t.measured} | ${t.met ? 'met' : '**missed**'} |`,
-    ),
+    ...targetRows(r.targets),
   ].join('\n');
 }
 
