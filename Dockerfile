@@ -25,9 +25,10 @@ FROM debian:bookworm-slim
 ARG PG_MAJORS="13 14 15 16 17 18"
 
 # libstdc++6: the one library Node's binary needs beyond glibc (slim images have it; said here).
+# gnupg: gpg and its agent, for backups encrypted with gpg-recipients (docs/encryption.md).
 RUN set -eux; \
     apt-get update; \
-    apt-get install -y --no-install-recommends ca-certificates curl libstdc++6 zstd age; \
+    apt-get install -y --no-install-recommends ca-certificates curl libstdc++6 zstd age gnupg; \
     install -d /usr/share/postgresql-common/pgdg; \
     curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
       https://www.postgresql.org/media/keys/ACCC4CF8.asc; \

@@ -2,7 +2,7 @@ export const id = 48;
 export const ids = [48];
 export const modules = {
 
-/***/ 4048:
+/***/ 24048:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -16,19 +16,19 @@ __webpack_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
-var dist_cjs = __webpack_require__(3711);
+var dist_cjs = __webpack_require__(53711);
 // EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __webpack_require__(7075);
+var external_node_stream_ = __webpack_require__(57075);
 // EXTERNAL MODULE: ./src/core/errors.ts
-var errors = __webpack_require__(4296);
+var errors = __webpack_require__(74296);
 // EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __webpack_require__(7067);
+var external_node_http_ = __webpack_require__(37067);
 var external_node_http_default = /*#__PURE__*/__webpack_require__.n(external_node_http_);
 // EXTERNAL MODULE: external "node:https"
-var external_node_https_ = __webpack_require__(4708);
+var external_node_https_ = __webpack_require__(44708);
 var external_node_https_default = /*#__PURE__*/__webpack_require__.n(external_node_https_);
 // EXTERNAL MODULE: ./src/process/owned.ts
-var owned = __webpack_require__(8856);
+var owned = __webpack_require__(68856);
 ;// CONCATENATED MODULE: ./src/storage/s3-agent.ts
 /**
  * The agents the S3 client connects through, the SDK's own settings (keep-alive, 50 sockets), with
@@ -75,9 +75,9 @@ function releasingAgents() {
 }
 
 // EXTERNAL MODULE: external "node:stream/promises"
-var promises_ = __webpack_require__(6466);
+var promises_ = __webpack_require__(46466);
 // EXTERNAL MODULE: ./src/core/format.ts
-var format = __webpack_require__(6228);
+var format = __webpack_require__(96228);
 ;// CONCATENATED MODULE: ./src/storage/s3-upload.ts
 /**
  * Streams a body to S3 as one PutObject, or as a multipart upload, in part buffers that are
@@ -385,7 +385,7 @@ function keysOf({ accessKeyId, secretAccessKey, sessionToken }) {
 async function assumedRole(settings, env) {
     if (settings.roleArn === undefined)
         return undefined;
-    const { fromTemporaryCredentials } = await __webpack_require__.e(/* import() */ 719).then(__webpack_require__.t.bind(__webpack_require__, 9719, 19));
+    const { fromTemporaryCredentials } = await __webpack_require__.e(/* import() */ 719).then(__webpack_require__.t.bind(__webpack_require__, 29719, 19));
     const region = settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
     return fromTemporaryCredentials({
         params: { RoleArn: settings.roleArn, RoleSessionName: 'backup-action' },

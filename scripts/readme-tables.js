@@ -1,4 +1,4 @@
-// Prints the inputs and outputs tables of docs/inputs.md from action.yml; test/readme.test.ts
+// Prints the inputs and outputs tables of docs/inputs.md from action.yml; test/unit/readme.test.ts
 // fails when they drift. The README itself holds no generated table.
 // Usage: node scripts/readme-tables.js [--write]   (--write updates docs/inputs.md between its markers)
 import { readFileSync, writeFileSync } from 'node:fs';

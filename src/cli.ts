@@ -6,11 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from './core/errors.js';
-import { inputSource, parseArgs, USAGE, wantsHelp } from './inputs/cli-args.js';
+import { inputSource, parseArgs, USAGE, wantsHelp, wantsVersion } from './inputs/cli-args.js';
 import { summaryText } from './core/report.js';
 import { execute, type Edge } from './run.js';
 import { cancelOnSignals } from './process/signals.js';
 import { TOOL } from './core/version.js';
+import { nodeTooOld } from './core/node-version.js';
 
 const cliEdge: Edge = {
   info: (line) => process.stdout.write(`${line}\n`),
@@ -25,22 +26,13 @@ const cliEdge: Edge = {
   },
 };
 
-/** node:zlib's zstd came in Node 22.15; on an older Node a backup would fail half-way. */
-const NODE_NEEDED = [22, 15] as const;
-
-function nodeTooOld(version: string): boolean {
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  return major < NODE_NEEDED[0] || (major === NODE_NEEDED[0] && minor < NODE_NEEDED[1]);
-}
-
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  if (nodeTooOld(process.versions.node)) {
-    process.stderr.write(
-      `error: backup-action needs Node.js ${NODE_NEEDED.join('.')} or later; this is ${process.versions.node}\n`,
-    );
+  const tooOld = nodeTooOld(process.versions.node);
+  if (tooOld) {
+    process.stderr.write(`error: ${tooOld}\n`);
     return 1;
   }
-  if (argv[0] === '--version') {
+  if (wantsVersion(argv)) {
     process.stdout.write(`${TOOL.name} ${TOOL.version} (Node.js ${process.versions.node})\n`);
     return 0;
   }

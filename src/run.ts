@@ -4,6 +4,7 @@
  */
 import { CancelledError, errorMessage, InputError } from './core/errors.js';
 import type { InputSource } from './inputs/reader.js';
+import { givenSecrets } from './inputs/given-secrets.js';
 import { readSettings, runMode } from './modes/index.js';
 import { notifyEnd, notifyStart } from './notify/index.js';
 import { ModeFailure, type Logger, type ModeResult, type RunContext } from './core/types.js';
@@ -53,14 +54,19 @@ export async function execute(
   let settings: Settings | undefined;
   let report: RunReport;
   const failed: FailedAttempt[] = [];
+  const given = givenSecrets(source);
+  for (const secret of given) edge.mask(secret);
+  redact = redactor(given);
   try {
     settings = await readSettings(source, options.cwd, options.env);
     for (const secret of settings.secrets) edge.mask(secret);
-    redact = redactor(settings.secrets);
+    redact = redactor([...given, ...settings.secrets]);
     for (const warning of await notifyStart(settings.notify)) log.warning(warning);
     const open = ({ location, s3 }: StoreSettings) =>
       openStore(location, s3, log.warning, options.env);
-    const context = async (common: CommonSettings): Promise<RunContext> => ({
+    const context = async (
+      common: Pick<CommonSettings, 'storage' | 's3'>,
+    ): Promise<RunContext> => ({
       store: await open({ location: common.storage, s3: common.s3 }),
       open,
       log,
@@ -146,6 +152,7 @@ function buildReport(
     outputs: result.outputs ?? {},
     facts: result.facts ?? [],
     tables: result.tables ?? [],
+    ...(result.charts?.length ? { charts: result.charts } : {}),
     warnings,
     details: result.details ?? {},
     ...(error === undefined && result.notice ? { notice: true } : {}),

@@ -11,7 +11,7 @@ locals {
   }
   roles = {
     writer   = "backup (PutObject, AbortMultipartUpload; no read, no delete)"
-    verifier = "verify-latest, restore-test and restore (list and read)"
+    verifier = "verify-latest, restore-test, restore and status (list and read; write its runs' history records)"
     pruner   = "retention-prune (list, read manifests, delete, abort uploads)"
     copier   = "copy (list and read the source; list and write the copy bucket, no read, no delete there)"
   }

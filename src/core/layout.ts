@@ -3,14 +3,15 @@
  *   <name>/<id>.<ext>            the backup's bytes
  *   <name>/<id>.manifest.json    written last: a backup exists only once its manifest does
  *   <name>/<id>/<file>.<ext>     a server backup's objects: one per database, and the globals
+ *   <name>/history/<run>.<mode>.json   the record of one restore-test or verify-latest run
  * Every key the product deletes must classify here, so nothing outside a set's own layout is touched.
  */
 import { createHash } from 'node:crypto';
-import { isBackupId } from './ids.js';
+import { idTime, isBackupId } from './ids.js';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
-export type ArchiveFormat = 'pg_dump-custom' | 'tar';
-export type Encryption = 'none' | 'age';
+export type ArchiveFormat = 'pg_dump-custom' | 'tar' | 'rdb';
+export type Encryption = 'none' | 'age' | 'gpg';
 
 export const NAME_PATTERN = /^[a-z0-9._-]+$/;
 
@@ -20,15 +21,23 @@ export function isValidSetName(name: string): boolean {
 }
 
 const COMPRESSION_SUFFIX: Record<Compression, string> = { zstd: '.zst', gzip: '.gz', none: '' };
-const FORMAT_SUFFIX: Record<ArchiveFormat, string> = { 'pg_dump-custom': 'dump', tar: 'tar' };
+const ENCRYPTION_SUFFIX: Record<Encryption, string> = { none: '', age: '.age', gpg: '.gpg' };
 
-/** `dump.zst.age`: each layer the bytes went through, in the order a person undoes them backwards. */
+/** Every encryption layer the stored format knows. */
+export const ENCRYPTIONS = Object.keys(ENCRYPTION_SUFFIX) as Encryption[];
+const FORMAT_SUFFIX: Record<ArchiveFormat, string> = {
+  'pg_dump-custom': 'dump',
+  tar: 'tar',
+  rdb: 'rdb',
+};
+
+/** `dump.zst.age`, `dump.zst.gpg`: each layer the bytes went through, in the order a person undoes them backwards. */
 export function objectExtension(
   format: ArchiveFormat,
   compression: Compression,
   encryption: Encryption,
 ): string {
-  return `${FORMAT_SUFFIX[format]}${COMPRESSION_SUFFIX[compression]}${encryption === 'age' ? '.age' : ''}`;
+  return `${FORMAT_SUFFIX[format]}${COMPRESSION_SUFFIX[compression]}${ENCRYPTION_SUFFIX[encryption]}`;
 }
 
 export function objectKey(name: string, id: string, extension: string): string {
@@ -53,7 +62,7 @@ export function databaseFileName(database: string): string {
 
 /** `globals.sql.zst.age`: the roles and tablespaces as SQL, through the backup's layers. */
 export function globalsExtension(compression: Compression, encryption: Encryption): string {
-  return `sql${COMPRESSION_SUFFIX[compression]}${encryption === 'age' ? '.age' : ''}`;
+  return `sql${COMPRESSION_SUFFIX[compression]}${ENCRYPTION_SUFFIX[encryption]}`;
 }
 
 /** `<name>/<id>/<file>.<extension>`: one object of a server backup. */
@@ -85,11 +94,36 @@ export function manifestKey(name: string, id: string): string {
   return `${name}/${id}.manifest.json`;
 }
 
-export type KeyClass =
-  { kind: 'manifest'; id: string } | { kind: 'object'; id: string; extension: string };
+/** The modes that leave a record of each run in the set's history. */
+export const RECORD_MODES = ['restore-test', 'verify-latest'] as const;
+export type RecordMode = (typeof RECORD_MODES)[number];
 
-const OBJECT_EXTENSION = /^(dump|tar)(\.zst|\.gz)?(\.age)?$/;
-const SERVER_FILE = /^(globals\.sql|[a-z0-9_]+(-[0-9a-f]{16})?\.dump)(\.zst|\.gz)?(\.age)?$/;
+/**
+ * The folder of a set's history records. Not an id, so no reader of an older release takes a
+ * record for a backup's object (it counts it as a key outside the layout and leaves it alone).
+ */
+export const HISTORY_FOLDER = 'history';
+
+/**
+ * `<name>/history/<run>.<mode>.json`: one object per run, named by the run's own id (its start
+ * time and a random suffix), so that records sort by time and two runs never write one key.
+ */
+export function recordKey(name: string, run: string, mode: RecordMode): string {
+  return `${name}/${HISTORY_FOLDER}/${run}.${mode}.json`;
+}
+
+export type KeyClass =
+  | { kind: 'manifest'; id: string }
+  | { kind: 'object'; id: string; extension: string }
+  | { kind: 'record'; id: string; mode: RecordMode };
+
+const RECORD_FILE = new RegExp(`^(.+)\\.(${RECORD_MODES.join('|')})\\.json$`);
+
+// Every format's suffix, from the one table: a format added there is classified here too.
+const OBJECT_EXTENSION = new RegExp(
+  `^(${Object.values(FORMAT_SUFFIX).join('|')})(\\.zst|\\.gz)?(\\.age|\\.gpg)?$`,
+);
+const SERVER_FILE = /^(globals\.sql|[a-z0-9_]+(-[0-9a-f]{16})?\.dump)(\.zst|\.gz)?(\.age|\.gpg)?$/;
 
 /** What a key under the set's folder is, or undefined for anything that is not ours to touch. */
 export function classifyKey(name: string, key: string): KeyClass | undefined {
@@ -100,6 +134,7 @@ export function classifyKey(name: string, key: string): KeyClass | undefined {
   if (slash >= 0) {
     const id = rest.slice(0, slash);
     const file = rest.slice(slash + 1);
+    if (id === HISTORY_FOLDER) return classifyRecord(file);
     if (!isBackupId(id) || !SERVER_FILE.test(file)) return undefined;
     return { kind: 'object', id, extension: file };
   }
@@ -111,4 +146,11 @@ export function classifyKey(name: string, key: string): KeyClass | undefined {
   if (extension === 'manifest.json') return { kind: 'manifest', id };
   if (OBJECT_EXTENSION.test(extension)) return { kind: 'object', id, extension };
   return undefined;
+}
+
+/** A file of the history folder: a record, when its name is a run id (a real time) and a mode. */
+function classifyRecord(file: string): KeyClass | undefined {
+  const match = RECORD_FILE.exec(file);
+  if (!match || !idTime(match[1]!)) return undefined;
+  return { kind: 'record', id: match[1]!, mode: match[2] as RecordMode };
 }

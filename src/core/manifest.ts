@@ -5,6 +5,7 @@
  */
 import type { ArchiveFormat, Compression, Encryption } from './layout.js';
 import {
+  ENCRYPTIONS,
   databaseObjectKey,
   globalsObjectKey,
   isValidSetName,
@@ -61,8 +62,31 @@ export interface FilesManifest extends ManifestBase {
   files?: FileStats;
 }
 
-/** A backup of one object: a database, or a directory tree. */
-export type Manifest = DatabaseManifest | FilesManifest;
+/** A logical database of a Redis snapshot: its key entries, and how many of them expire. */
+export interface RedisDatabaseRecord {
+  db: number;
+  keys: number;
+  expires: number;
+}
+
+/** What a Redis snapshot holds, read from its own bytes as it was stored. */
+export interface RdbRecord {
+  /** The RDB format's version (10 for Redis 7.0, 11 for 7.2, 12 for 7.4 and 8). */
+  version: number;
+  /** Every logical database with keys, by number. */
+  databases: RedisDatabaseRecord[];
+}
+
+/** A Redis server: one RDB snapshot of every logical database. */
+export interface RedisManifest extends ManifestBase {
+  source: { kind: 'redis'; serverVersion?: string };
+  format: 'rdb';
+  object: ObjectRecord;
+  rdb: RdbRecord;
+}
+
+/** A backup of one object: a database, a directory tree, a Redis snapshot. */
+export type Manifest = DatabaseManifest | FilesManifest | RedisManifest;
 
 /** One database of a server backup, with its exact name. */
 export interface DatabaseRecord {
@@ -128,6 +152,7 @@ export const manifestObjects = (manifest: AnyManifest): ObjectRecord[] =>
   bySource(manifest, {
     postgres: (one) => [one.object],
     files: (one) => [one.object],
+    redis: (one) => [one.object],
     server: ({ databases, globals }) => [
       ...databases.map((database) => database.object),
       ...(globals ? [globals.object] : []),
@@ -139,6 +164,7 @@ export const manifestRowCounts = (manifest: AnyManifest): (Record<string, number
   bySource(manifest, {
     postgres: (one) => [one.rowCounts],
     files: () => [],
+    redis: () => [],
     server: ({ databases }) => databases.map((database) => database.rowCounts),
   });
 
@@ -158,15 +184,15 @@ export class ManifestError extends Error {
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json =>
+export const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
-const isCount = (value: unknown): value is number =>
+export const isCount = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-const isIsoTime = (value: unknown): value is string =>
+export const isIsoTime = (value: unknown): value is string =>
   typeof value === 'string' &&
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(value) &&
   !Number.isNaN(Date.parse(value));
-const oneOf = <T extends string>(value: unknown, allowed: readonly T[]): value is T =>
+export const oneOf = <T extends string>(value: unknown, allowed: readonly T[]): value is T =>
   typeof value === 'string' && (allowed as readonly string[]).includes(value);
 
 /**
@@ -191,6 +217,7 @@ const FORMAT_OF: Record<SourceOfManifest, ArchiveFormat> = {
   postgres: 'pg_dump-custom',
   server: 'pg_dump-custom',
   files: 'tar',
+  redis: 'rdb',
 };
 
 const SOURCES = Object.keys(FORMAT_OF) as SourceOfManifest[];
@@ -204,9 +231,10 @@ function manifestProblem(m: unknown, expectedName?: string): string | undefined 
   if (!isIsoTime(m.createdAt) || !isIsoTime(m.completedAt)) return 'bad createdAt/completedAt';
   if (!isObject(m.source) || !oneOf(m.source.kind, SOURCES)) return 'bad source';
   if (!optionalStrings(m.source, ['database', 'serverVersion'])) return 'bad source';
+  if (m.source.kind === 'redis' && m.source.database !== undefined) return 'bad source';
   if (m.format !== FORMAT_OF[m.source.kind]) return 'bad format';
   if (!oneOf(m.compression, ['zstd', 'gzip', 'none'])) return 'bad compression';
-  if (!oneOf(m.encryption, ['none', 'age'])) return 'bad encryption';
+  if (!oneOf(m.encryption, ENCRYPTIONS)) return 'bad encryption';
   const shape = m.source.kind === 'server' ? serverProblem(m) : singleProblem(m);
   return shape ?? toolProblem(m);
 }
@@ -214,7 +242,33 @@ function manifestProblem(m: unknown, expectedName?: string): string | undefined 
 function singleProblem(m: Json): string | undefined {
   if (m.databases !== undefined || m.globals !== undefined)
     return 'databases without source server';
-  return objectProblem(m) ?? countsProblem(m.rowCounts, 'rowCounts') ?? extrasProblem(m);
+  return (
+    objectProblem(m) ??
+    countsProblem(m.rowCounts, 'rowCounts') ??
+    snapshotProblem(m) ??
+    extrasProblem(m)
+  );
+}
+
+/** A Redis backup records its snapshot's figures, and only a Redis backup does. */
+function snapshotProblem(m: Json): string | undefined {
+  const redis = (m.source as Json).kind === 'redis';
+  if (!redis) return m.rdb === undefined ? undefined : 'rdb without source redis';
+  if (m.rowCounts !== undefined || m.rowCountsMode !== undefined || m.files !== undefined) {
+    return 'a Redis backup records its keys under rdb';
+  }
+  const rdb = m.rdb;
+  if (!isObject(rdb) || !isCount(rdb.version) || rdb.version < 1) return 'bad rdb';
+  if (!Array.isArray(rdb.databases)) return 'bad rdb.databases';
+  let last = -1;
+  for (const d of rdb.databases) {
+    if (!isObject(d) || !isCount(d.db) || d.db <= last || !isCount(d.keys)) {
+      return 'bad rdb.databases';
+    }
+    if (!isCount(d.expires) || d.expires > d.keys) return 'bad rdb.databases';
+    last = d.db;
+  }
+  return undefined;
 }
 
 /** Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted. */

@@ -1,4 +1,5 @@
 /** The whole run as one record: what the summary, the `report` output and notifications are made from. */
+import { mermaidChart, sparkline, type Chart } from './chart.js';
 import type { Table } from './types.js';
 
 export interface RunReport {
@@ -13,6 +14,7 @@ export interface RunReport {
   outputs: Record<string, string | number>;
   facts: [string, string][];
   tables: Table[];
+  charts?: Chart[];
   warnings: string[];
   details: Record<string, unknown>;
   /** A success told where failures are (a healed night): see ModeResult. */
@@ -122,6 +124,8 @@ export function summaryMarkdown(report: RunReport): string {
       lines.push(`| ${row.map(escapeCell).join(' | ')} |`);
     lines.push('', ...notShown(table.rows.length, 'rows'));
   }
+  for (const chart of report.charts ?? [])
+    lines.push(`#### ${chart.title}`, '', '```mermaid', mermaidChart(chart), '```', '');
   for (const warning of report.warnings.slice(0, SUMMARY_ROWS))
     lines.push(`> ⚠️ ${escapeCell(warning)}`, '');
   lines.push(...notShown(report.warnings.length, 'warnings'));
@@ -160,6 +164,9 @@ export function summaryText(report: RunReport): string {
     for (const row of all)
       lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd());
   }
+  if (report.charts?.length) lines.push('');
+  for (const chart of report.charts ?? [])
+    lines.push(`  ${chart.title} (${chart.unit}): ${sparkline(chart.values)}`);
   for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
   return lines.join('\n');
 }

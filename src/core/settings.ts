@@ -1,5 +1,5 @@
 /** The typed settings every mode runs from, built and validated by `inputs.ts`. */
-import type { Compression } from './layout.js';
+import type { Compression, Encryption } from './layout.js';
 
 export const MODES = [
   'backup',
@@ -9,6 +9,7 @@ export const MODES = [
   'retention-prune',
   'copy',
   'notify',
+  'status',
 ] as const;
 export type Mode = (typeof MODES)[number];
 
@@ -91,9 +92,67 @@ export interface DatabaseTarget {
   display: string;
 }
 
-/** How to open encrypted backups: age identities (private keys) or the passphrase. */
+/** age's keys: public-key recipients, or a passphrase. */
+export interface AgeKeys {
+  recipients: string[];
+  passphrase?: string;
+}
+
+/** OpenPGP public keys, which the gpg program encrypts to. */
+export interface GpgKeys {
+  /** The keys, armored (as `gpg --armor --export` writes them). */
+  publicKeys: string;
+  /** The fingerprint of each key: the backup is encrypted to every one. */
+  recipients: string[];
+}
+
+/** How a backup is encrypted: with age, or with gpg. */
+export type EncryptionKeys = ({ method: 'age' } & AgeKeys) | ({ method: 'gpg' } & GpgKeys);
+
+/** The encryption layer a backup with these keys goes through. */
+export function encryptionOf(keys: EncryptionKeys | undefined): Encryption {
+  return keys?.method ?? 'none';
+}
+
+/**
+ * A Redis server, parsed once from `redis-url`: redis-cli and the client get exactly these parts.
+ * The password reaches redis-cli through its environment (REDISCLI_AUTH), never its arguments.
+ */
+export interface RedisTarget {
+  host: string;
+  port: number;
+  /** An ACL user (Redis 6 and later); the `default` user when unset. */
+  user?: string;
+  password?: string;
+  /** `rediss://`: TLS, with redis-cli's own options as the URL's parameters. */
+  tls?: RedisTls;
+  /** A URL with the password replaced, safe for logs. */
+  display: string;
+}
+
+/** `rediss://…?cacert=…&cert=…&key=…&sni=…&insecure=true`, named as redis-cli names them. */
+export interface RedisTls {
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  sni?: string;
+  /** Skip the server certificate's verification (a self-signed test server). */
+  insecure: boolean;
+}
+
+/** How to open encrypted backups: age identities (private keys) or the passphrase, and gpg's. */
 export interface Decryption {
   identities: string[];
+  passphrase?: string;
+  gpg?: GpgSecrets;
+}
+
+/**
+ * `gpg-private-key` and `gpg-passphrase`: OpenPGP secret keys (armored) and the passphrase that
+ * unlocks them, or the passphrase alone for a file made with `gpg --symmetric`.
+ */
+export interface GpgSecrets {
+  privateKeys?: string;
   passphrase?: string;
 }
 
@@ -131,8 +190,8 @@ interface BackupBase extends CommonSettings {
   mode: 'backup';
   compression: Compression;
   compressionLevel?: number;
-  /** Set when the backup is encrypted with age: public-key recipients, or a passphrase. */
-  encryption?: { recipients: string[]; passphrase?: string };
+  /** Set when the backup is encrypted (the layer is `encryptionOf` these keys). */
+  encryptionKeys?: EncryptionKeys;
   /** `copy-to`: the stores the backup is copied to once published. */
   copyTo: StoreSettings[];
   /** `copy-best-effort`: a copy that fails is a warning, not a failed run. */
@@ -183,8 +242,15 @@ export interface FilesBackupSettings extends BackupBase {
   files: FilesSelection;
 }
 
+/** `source: redis`: every logical database of the Redis of `redis-url`, as one RDB snapshot. */
+export interface RedisBackupSettings extends BackupBase {
+  kind: 'redis';
+  redis: RedisTarget;
+}
+
 /** A backup, by the kind of its source: each kind's module (src/kinds/) takes its own member. */
-export type BackupSettings = DatabaseBackupSettings | ServerBackupSettings | FilesBackupSettings;
+export type BackupSettings =
+  DatabaseBackupSettings | ServerBackupSettings | FilesBackupSettings | RedisBackupSettings;
 
 /** The source kinds: one module each under src/kinds/. */
 export type KindName = BackupSettings['kind'];
@@ -236,6 +302,17 @@ export type Check =
 /** A check of a server backup names its database (`crm: public.contacts >= 100`). */
 export type ServerCheck = Check & { database?: string };
 
+/** A Redis key that must exist after the restore (`db0: exists user:1`). */
+export interface KeyCheck {
+  kind: 'exists';
+  text: string;
+  key: string;
+  database?: string;
+}
+
+/** Any check the `checks` input takes; each kind runs the forms it knows and refuses the others. */
+export type AnyCheck = ServerCheck | KeyCheck;
+
 export interface RestoreTestSettings extends CommonSettings {
   mode: 'restore-test';
   /**
@@ -244,7 +321,7 @@ export interface RestoreTestSettings extends CommonSettings {
    */
   database?: DatabaseTarget;
   backupId: string;
-  checks: ServerCheck[];
+  checks: AnyCheck[];
   jobs: number;
   keepDatabase: boolean;
   /** A server backup: apply its globals first, and drop the roles made once done. */
@@ -284,8 +361,17 @@ export interface PathRestoreSettings extends RestoreBase {
   targetPath: string;
 }
 
+/** `redis-url`: a Redis backup into that Redis. */
+export interface RedisRestoreSettings extends RestoreBase {
+  into: 'redis';
+  redis: RedisTarget;
+}
+
 /** A restore, by what the inputs restore into; the backup's kind says which it needs. */
-export type RestoreSettings = DatabaseRestoreSettings | PathRestoreSettings;
+export type RestoreSettings = DatabaseRestoreSettings | PathRestoreSettings | RedisRestoreSettings;
+
+/** What a restore goes into: each kind names the one it takes (src/kinds/kind.ts). */
+export type RestoreInto = RestoreSettings['into'];
 
 export interface PruneSettings extends CommonSettings {
   mode: 'retention-prune';
@@ -306,8 +392,30 @@ export interface NotifyModeSettings {
   secrets: string[];
 }
 
+/** The `status` mode: one set, every set of a store, or the sets of status reports (the fleet). */
+export interface StatusSettings {
+  mode: 'status';
+  /** The set; '' for every set the source holds. */
+  name: string;
+  source: StatusSource;
+  /** A newest backup older than this needs attention. */
+  maxAgeMs: number;
+  /** What retention-prune would do next, when keep-* inputs are given. */
+  retention?: { policy: KeepPolicy; timeZone: string };
+  /** The result of the runs this status follows (a nightly chain), decided outside the action. */
+  outcome?: { result: 'success' | 'failure' | 'cancelled'; message?: string };
+  notify: NotifySettings;
+  secrets: string[];
+}
+
+/** Where `status` looks: a store, or a folder of the status reports of earlier runs. */
+export type StatusSource =
+  | { kind: 'store'; storage: StorageLocation; s3: S3Settings }
+  | { kind: 'reports'; folder: string; sets: string[] };
+
 export type Settings =
   | NotifyModeSettings
+  | StatusSettings
   | BackupSettings
   | VerifySettings
   | RestoreTestSettings

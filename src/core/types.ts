@@ -1,5 +1,6 @@
 /** What every mode receives and returns; the edge turns results into outputs, summaries and notifications. */
 import type { StoreSettings } from './settings.js';
+import type { Chart } from './chart.js';
 import type { Store } from './store.js';
 
 export interface Logger {
@@ -40,6 +41,8 @@ export interface ModeResult {
   /** Label/value pairs shown first in the summary. */
   facts: [string, string][];
   tables: Table[];
+  /** Trends, drawn after the tables (Mermaid in the job summary). */
+  charts?: Chart[];
   /** Everything worth keeping about the run, for the `report` output and webhooks. */
   details: Record<string, unknown>;
   /** A success someone should hear of (a night that was healed): told where failures are. */

@@ -11,31 +11,42 @@ import type {
 import { refusedPgDumpArgument } from '../postgres/dump-args.js';
 import { addSecrets, nameFromDatabase, readCommon, readNamePatterns } from './common.js';
 import { readCopyCheck, readCopyTo } from './copy.js';
-import { readEncryption } from './crypto.js';
+import { encryptionSecrets, readEncryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
+import { readRedisUrl } from './redis-url.js';
 import type { Inputs } from './reader.js';
 
+type Source = 'postgres' | 'files' | 'redis';
+
 export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSettings> {
-  const source = inputs.oneOf('source', ['postgres', 'files'] as const, 'postgres');
+  const source = inputs.oneOf<Source>('source', ['postgres', 'files', 'redis'], 'postgres');
   const given = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
-  const common = readCommon(inputs, cwd, given ? nameFromDatabase(given.target.database) : 'files');
+  const redis = source === 'redis' ? readRedisUrl(inputs, 'redis-url', cwd) : undefined;
+  const defaultName = given ? nameFromDatabase(given.target.database) : source;
+  const common = readCommon(inputs, cwd, defaultName);
   const compression = inputs.oneOf('compression', ['zstd', 'gzip', 'none'] as const, 'zstd');
   const maxLevel = compression === 'zstd' ? 19 : 9;
   const compressionLevel =
     compression === 'none'
       ? undefined
       : inputs.integer('compression-level', { min: 1, max: maxLevel });
-  const encryption = await readEncryption(inputs);
+  const encryptionKeys = await readEncryption(inputs, cwd);
   const base = {
     ...common,
     mode: 'backup' as const,
     compression,
     compressionLevel,
-    encryption,
+    encryptionKeys,
     ...readBackupCopies(inputs, cwd, common),
   };
   // pg-dump-args and row-counts are checked whatever the source: a mistake in them is named.
   const pgDumpArgs = readPgDumpArgs(inputs);
+  if (redis) {
+    readServer(inputs, source);
+    const settings: BackupSettings = { ...base, kind: 'redis', redis: redis.target };
+    addSecrets(settings, ...redis.secrets, ...encryptionSecrets(encryptionKeys));
+    return settings;
+  }
   const from: { database: DatabaseTarget } | { files: FilesSelection } = given
     ? { database: given.target }
     : { files: readFiles(inputs, cwd) };
@@ -50,7 +61,7 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
       : server
         ? { ...base, ...dump, kind: 'server', database: from.database, server }
         : { ...base, ...dump, kind: 'database', database: from.database };
-  addSecrets(settings, ...(given?.secrets ?? []), encryption?.passphrase);
+  addSecrets(settings, ...(given?.secrets ?? []), ...encryptionSecrets(encryptionKeys));
   return settings;
 }
 
@@ -73,7 +84,7 @@ function readBackupCopies(inputs: Inputs, cwd: string, common: CommonSettings) {
  * `databases` and what goes with it. Without it a run backs up one database as before, so
  * `globals: true` alone (roles but no databases) is refused rather than silently ignored.
  */
-function readServer(inputs: Inputs, source: 'postgres' | 'files'): ServerSelection | undefined {
+function readServer(inputs: Inputs, source: Source): ServerSelection | undefined {
   const listed = readNamePatterns(inputs, 'databases');
   const globals = inputs.oneOf('globals', ['auto', 'true', 'false'] as const, 'auto');
   if (listed.length === 0) {
@@ -92,7 +103,7 @@ function readServer(inputs: Inputs, source: 'postgres' | 'files'): ServerSelecti
     return undefined;
   }
   if (source !== 'postgres') {
-    throw new InputError('databases', 'is for source: postgres; remove it with source: files');
+    throw new InputError('databases', `is for source: postgres; remove it with source: ${source}`);
   }
   if (listed.includes('all') && listed.length > 1) {
     throw new InputError(

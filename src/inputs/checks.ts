@@ -1,12 +1,19 @@
-/** The restore-test `checks` and `checks-file` inputs: `schema.table >= N` or a boolean SQL query. */
+/**
+ * The restore-test `checks` and `checks-file` inputs, in one grammar for every kind (the backup's
+ * kind is known only once its manifest is read; each kind then refuses the forms it cannot run):
+ * `schema.table >= N` or a boolean SQL query (PostgreSQL), `keys >= N` or `exists KEY` (Redis),
+ * each after an optional `database:` prefix.
+ */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import type { Check, ServerCheck } from '../core/settings.js';
+import type { AnyCheck, Check, KeyCheck } from '../core/settings.js';
 import { valueLines, type Inputs } from './reader.js';
 
 const COUNT_CHECK = /^((?:[A-Za-z_][\w$]*\.)?[A-Za-z_][\w$]*)\s*(>=|<=|==|=|>|<)\s*(\d+)$/;
 const SQL_CHECK = /^(select|with|values)\b/i;
+/** A Redis key that must exist: the rest of the line, or a JSON string for any other bytes. */
+const EXISTS_CHECK = /^exists\s+(\S.*)$/is;
 
 /** `crm: …` (a name without spaces or quotes) or `"Crm: x": …` (quoted, `""` for a quote). */
 const DATABASE_PREFIX = /^(?:"((?:[^"]|"")+)"|([^\s"]+?)):\s+(\S.*)$/s;
@@ -15,7 +22,7 @@ const DATABASE_PREFIX = /^(?:"((?:[^"]|"")+)"|([^\s"]+?)):\s+(\S.*)$/s;
  * Parses one check line, or returns undefined when it is neither form. A check of a server backup
  * may name its database first; SQL never starts with a word and a colon, so the forms cannot mix.
  */
-export function parseCheck(line: string): ServerCheck | undefined {
+export function parseCheck(line: string): AnyCheck | undefined {
   const prefixed = DATABASE_PREFIX.exec(line);
   if (prefixed) {
     const [, quoted, bare, rest = ''] = prefixed;
@@ -26,7 +33,7 @@ export function parseCheck(line: string): ServerCheck | undefined {
   return parseBareCheck(line);
 }
 
-function parseBareCheck(line: string): Check | undefined {
+function parseBareCheck(line: string): Check | KeyCheck | undefined {
   const count = COUNT_CHECK.exec(line);
   if (count) {
     const [, table = '', operator = '', value = ''] = count;
@@ -39,7 +46,18 @@ function parseBareCheck(line: string): Check | undefined {
     };
   }
   if (SQL_CHECK.test(line)) return { kind: 'sql', text: line, sql: line.replace(/;\s*$/, '') };
-  return undefined;
+  const key = EXISTS_CHECK.exec(line)?.[1];
+  return key === undefined ? undefined : keyCheck(line, key.trimEnd());
+}
+
+function keyCheck(text: string, key: string): KeyCheck | undefined {
+  if (!key.startsWith('"')) return { kind: 'exists', text, key };
+  try {
+    const parsed: unknown = JSON.parse(key);
+    return typeof parsed === 'string' ? { kind: 'exists', text, key: parsed } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -47,7 +65,7 @@ function parseBareCheck(line: string): Check | undefined {
  * its place only (input, file, line number), never echoed: the file may be anything (a `.env`
  * with a database URL, /etc/shadow), and it is read before any secret in it could be masked.
  */
-export async function readChecks(inputs: Inputs, cwd: string): Promise<ServerCheck[]> {
+export async function readChecks(inputs: Inputs, cwd: string): Promise<AnyCheck[]> {
   const lines = [
     ...numberedLines(inputs.text('checks')).map((line) => ({ ...line, input: 'checks' })),
     ...(await readChecksFile(inputs, cwd)),
@@ -57,7 +75,7 @@ export async function readChecks(inputs: Inputs, cwd: string): Promise<ServerChe
     if (!check) {
       throw new InputError(
         input,
-        `${where} is neither "schema.table >= N" nor a SQL query (SELECT …) returning one boolean`,
+        `${where} is not a check: give "schema.table >= N" or a SQL query (SELECT …) returning one boolean (PostgreSQL), or "dbN: keys >= N" or "dbN: exists KEY" (Redis)`,
       );
     }
     return check;

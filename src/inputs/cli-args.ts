@@ -1,10 +1,10 @@
 /** Command-line arguments to input values. Pure, so it is tested directly. */
 import { InputError } from '../core/errors.js';
-import { INPUT_NAMES } from './names.js';
+import { FLAG_INPUTS, INPUT_NAMES } from './names.js';
 import { MODES } from '../core/settings.js';
 
 export const USAGE = `usage: backup-action <${MODES.join('|')}> --<input> <value> ...
-  Inputs have the action's names (see action.yml). --<input>-file PATH reads a value from a file,
+  Inputs have the action's names (see docs/inputs.md). --<input>-file PATH reads a value from a file,
   and BACKUP_ACTION_<INPUT> (upper case, _ for -) in the environment sets one, so that secrets
   stay out of the process list.`;
 
@@ -13,6 +13,11 @@ export class UsageError extends Error {}
 /** `--help` anywhere, or `-h` or `help` where the mode goes: the usage is what was asked for. */
 export function wantsHelp(argv: readonly string[]): boolean {
   return ['--help', '-h', 'help'].includes(argv[0] ?? '') || argv.includes('--help');
+}
+
+/** `--version` anywhere (no input is named version, so it cannot be a value's option). */
+export function wantsVersion(argv: readonly string[]): boolean {
+  return argv.includes('--version');
 }
 
 const KNOWN = new Set<string>(INPUT_NAMES);
@@ -31,25 +36,35 @@ export function parseArgs(
   for (let i = 0; i < rest.length; i += 1) {
     const arg = rest[i] ?? '';
     const match = /^--([a-z0-9-]+?)(?:=([\s\S]*))?$/.exec(arg);
-    if (!match) throw new UsageError(`unexpected argument "${arg}"\n${USAGE}`);
-    const [, option = '', inline] = match;
-    let value = inline;
-    if (value === undefined) {
-      const next = rest[i + 1];
-      // A flag with no value (`--dry-run`) means true.
-      value = next === undefined || next.startsWith('--') ? 'true' : next;
-      if (value === next) i += 1;
+    if (!match) {
+      throw new UsageError(
+        `unexpected argument "${arg}"; give inputs as --<input> <value> (--help)`,
+      );
     }
+    const [, option = '', inline] = match;
     const fromFile = !KNOWN.has(option) && option.endsWith('-file');
     const input = fromFile ? option.slice(0, -'-file'.length) : option;
     if (!KNOWN.has(input) || input === 'mode') {
-      throw new UsageError(
-        `unknown option --${option}; the inputs are listed in action.yml\n${USAGE}`,
-      );
+      throw new UsageError(`unknown option --${option}; the inputs are listed in docs/inputs.md`);
+    }
+    let value = inline;
+    if (value === undefined) {
+      const next = rest[i + 1];
+      const alone = next === undefined || next.startsWith('--');
+      if (alone && (fromFile || !FLAG_INPUTS.has(input))) throw missingValue(option);
+      // A true/false input standing alone (`--dry-run`) means true.
+      value = alone ? 'true' : next;
+      if (!alone) i += 1;
     }
     values.set(input, fromFile ? readInputFile(input, option, value, readText) : value);
   }
   return values;
+}
+
+function missingValue(option: string): UsageError {
+  return new UsageError(
+    `--${option} needs a value (one that starts with -- goes as --${option}=VALUE)`,
+  );
 }
 
 /** A value from a file, without its final newline; a file that cannot be read names the input. */

@@ -58,7 +58,7 @@ export function readCommon(
 }
 
 /** `storage`: required, its first line the primary store. */
-function readStorage(
+export function readStorage(
   inputs: Inputs,
   cwd: string,
   several: boolean,

@@ -1,13 +1,32 @@
-/** The age inputs: recipients or a passphrase to encrypt, identities or a passphrase to decrypt. */
+/**
+ * The encryption inputs. age: recipients or a passphrase to encrypt, identities or a passphrase to
+ * decrypt. gpg: public keys to encrypt, a private key (and its passphrase) to decrypt. A backup is
+ * encrypted with one or the other; the keys are checked before any work starts.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import type { Decryption } from '../core/settings.js';
+import type { Decryption, EncryptionKeys, GpgKeys, GpgSecrets } from '../core/settings.js';
+import { requireGpg } from '../pipeline/gpg.js';
+import { checkSecretKeys, readPublicKeys } from '../pipeline/gpg-keys.js';
 import type { Inputs } from './reader.js';
 
 export async function readEncryption(
   inputs: Inputs,
-): Promise<{ recipients: string[]; passphrase?: string } | undefined> {
+  cwd: string,
+): Promise<EncryptionKeys | undefined> {
   const recipients = inputs.lines('age-recipients');
   const passphrase = inputs.optional('encryption-passphrase');
+  if (inputs.text('gpg-recipients') !== '') {
+    const age = recipients.length > 0 ? 'age-recipients' : passphrase && 'encryption-passphrase';
+    if (age) {
+      throw new InputError(
+        'gpg-recipients',
+        `cannot be combined with ${age}; a backup is encrypted with age or with gpg, not both`,
+      );
+    }
+    return { method: 'gpg', ...(await readGpgRecipients(inputs, cwd)) };
+  }
   if (recipients.length > 0 && passphrase !== undefined) {
     throw new InputError(
       'encryption-passphrase',
@@ -16,17 +35,97 @@ export async function readEncryption(
   }
   if (recipients.length > 0) {
     await checkRecipients(recipients);
-    return { recipients };
+    return { method: 'age', recipients };
   }
-  if (passphrase !== undefined) return { recipients: [], passphrase };
+  if (passphrase !== undefined) return { method: 'age', recipients: [], passphrase };
   return undefined;
+}
+
+/** The secrets among the keys a backup is encrypted to: age's passphrase (public keys are not). */
+export function encryptionSecrets(keys: EncryptionKeys | undefined): (string | undefined)[] {
+  return keys?.method === 'age' ? [keys.passphrase] : [];
+}
+
+const ARMORED = '-----BEGIN PGP ';
+
+/**
+ * `gpg-recipients`: armored public keys, or the paths of files holding keys (armored, or binary as
+ * `gpg --export` writes them), one per line, relative to the working directory.
+ */
+async function readGpgRecipients(inputs: Inputs, cwd: string): Promise<GpgKeys> {
+  const programs = await requireGpg('gpg-recipients');
+  const text = inputs.text('gpg-recipients');
+  if (text.includes(ARMORED)) return readPublicKeys(programs, Buffer.from(text, 'utf8'));
+  const read: GpgKeys[] = [];
+  for (const line of inputs.lines('gpg-recipients')) {
+    const file = path.resolve(cwd, line);
+    const material = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+      throw new InputError(
+        'gpg-recipients',
+        `${file} cannot be read (${error.code ?? error.message}); give armored public keys or the paths of files holding them`,
+      );
+    });
+    read.push(await readPublicKeys(programs, material));
+  }
+  return {
+    publicKeys: read.map((keys) => keys.publicKeys).join(''),
+    recipients: [...new Set(read.flatMap((keys) => keys.recipients))],
+  };
 }
 
 /** Identity files may carry comments (`# created: …`, `# public key: …`); only keys count. */
 export async function readDecryption(inputs: Inputs): Promise<Decryption> {
   const identities = inputs.lines('age-identity');
   if (identities.length > 0) await checkIdentities(identities);
-  return { identities, passphrase: inputs.optional('encryption-passphrase') };
+  const passphrase = inputs.optional('encryption-passphrase');
+  const gpg = await readGpgSecrets(inputs);
+  if (gpg && passphrase !== undefined) {
+    throw new InputError(
+      'encryption-passphrase',
+      "is age's passphrase and cannot be combined with gpg-private-key or gpg-passphrase; give the gpg key's passphrase as gpg-passphrase",
+    );
+  }
+  return { identities, passphrase, ...(gpg ? { gpg } : {}) };
+}
+
+/**
+ * `gpg-private-key` and `gpg-passphrase`, tried with gpg at once. The passphrase alone opens a
+ * file made with `gpg --symmetric`.
+ */
+async function readGpgSecrets(inputs: Inputs): Promise<GpgSecrets | undefined> {
+  const privateKeys = inputs.optional('gpg-private-key');
+  const passphrase = inputs.optional('gpg-passphrase');
+  if (privateKeys === undefined) {
+    if (passphrase === undefined) return undefined;
+    await requireGpg('gpg-passphrase');
+    return { passphrase };
+  }
+  // Never quote it: it is a private key.
+  if (!privateKeys.includes(`${ARMORED}PRIVATE KEY BLOCK-----`)) {
+    const what = privateKeys.includes(`${ARMORED}PUBLIC KEY BLOCK-----`)
+      ? 'holds only a public key, which cannot decrypt'
+      : 'is not an armored OpenPGP private key';
+    throw new InputError(
+      'gpg-private-key',
+      `${what}; give the private key as gpg --armor --export-secret-keys KEYID writes it`,
+    );
+  }
+  const secrets = { privateKeys, ...(passphrase === undefined ? {} : { passphrase }) };
+  await checkSecretKeys(await requireGpg('gpg-private-key'), secrets);
+  return secrets;
+}
+
+/**
+ * Every secret a reading mode is given, for the runner to mask: an armored key line by line, since
+ * logs are matched a line at a time (its BEGIN, END and header lines hold nothing secret).
+ */
+export function decryptionSecrets(decryption: Decryption): (string | undefined)[] {
+  const { privateKeys, passphrase } = decryption.gpg ?? {};
+  const keyLines = (privateKeys ?? '')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('-----') && !/^[A-Za-z-]+: /.test(line));
+  return [...decryption.identities, decryption.passphrase, passphrase, ...keyLines];
 }
 
 // The age library is loaded only when there are keys to check: most runs never encrypt.

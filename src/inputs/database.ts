@@ -135,7 +135,7 @@ function decode(text: string, fail: Fail): string {
 }
 
 /** The password as given, as the URL re-encoded it, and decoded: any of them could be printed. */
-function passwordForms(value: string, url: URL, password: string): string[] {
+export function passwordForms(value: string, url: URL, password: string): string[] {
   const written = /^[^:]+:\/\/[^:@/]*:([^@/]*)@/.exec(value)?.[1];
   const forms = [password, url.password, encodeURIComponent(password), written, value];
   return [...new Set(forms.filter((form): form is string => Boolean(form)))];

@@ -20,10 +20,12 @@ export const INPUT_NAMES = [
   'exclude',
   'exclude-from',
   'skip-unreadable',
+  'redis-url',
   'compression',
   'compression-level',
   'age-recipients',
   'encryption-passphrase',
+  'gpg-recipients',
   'row-counts',
   'databases',
   'exclude-databases',
@@ -33,6 +35,8 @@ export const INPUT_NAMES = [
   'max-shrink',
   'deep',
   'age-identity',
+  'gpg-private-key',
+  'gpg-passphrase',
   'backup-id',
   'checks',
   'checks-file',
@@ -62,6 +66,8 @@ export const INPUT_NAMES = [
   'retry-delay',
   'result',
   'message',
+  'status-reports',
+  'sets',
   'notify-on',
   'slack-webhook-url',
   'webhook-url',
@@ -73,3 +79,55 @@ export const INPUT_NAMES = [
 ] as const;
 
 export type InputName = (typeof INPUT_NAMES)[number];
+
+/**
+ * Inputs that stand alone on the command line (`--dry-run` means true): the true/false ones. Any
+ * other needs a value, so that `--storage --name x` is not read as a store named "true".
+ */
+export const FLAG_INPUTS: ReadonlySet<string> = new Set<InputName>([
+  'clean',
+  'copy-best-effort',
+  'deep',
+  'dry-run',
+  'failure-issue',
+  'keep-database',
+  'restore-database-settings',
+  'restore-globals',
+  's3-force-path-style',
+  'skip-unreadable',
+]);
+
+/**
+ * action.yml's defaults. The runner sets INPUT_<name> to its default for every input that has one,
+ * so a value equal to it says nothing about what the workflow gave. test/unit/action-yml.test.ts keeps
+ * this in step with action.yml.
+ */
+export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
+  mode: 'backup',
+  's3-timeout': '60s',
+  source: 'postgres',
+  'postgres-client': 'auto',
+  'pg-client-mirror': 'https://apt.postgresql.org/pub/repos/apt',
+  'skip-unreadable': 'false',
+  compression: 'zstd',
+  'row-counts': 'exact',
+  globals: 'auto',
+  'max-age': '26h',
+  'max-shrink': '50%',
+  deep: 'true',
+  'backup-id': 'latest',
+  'keep-database': 'false',
+  clean: 'false',
+  'restore-globals': 'false',
+  'restore-database-settings': 'true',
+  timezone: 'UTC',
+  'dry-run': 'false',
+  'orphan-grace': '24h',
+  'copy-check': 'listing',
+  'copy-best-effort': 'false',
+  retries: '2',
+  'retry-delay': '30s',
+  'notify-on': 'failure',
+  'github-token': '${{ github.token }}',
+  'failure-issue': 'false',
+};

@@ -2,7 +2,7 @@
 import type { RestoreTestSettings } from '../core/settings.js';
 import { readChecks } from './checks.js';
 import { addSecrets, readBackupId, readCommon, readJobs } from './common.js';
-import { readDecryption } from './crypto.js';
+import { decryptionSecrets, readDecryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import type { Inputs } from './reader.js';
 
@@ -25,6 +25,6 @@ export async function readRestoreTest(inputs: Inputs, cwd: string): Promise<Rest
     databaseSettings: inputs.boolean('restore-database-settings', true),
     decryption,
   };
-  addSecrets(settings, ...(given?.secrets ?? []), ...decryption.identities, decryption.passphrase);
+  addSecrets(settings, ...(given?.secrets ?? []), ...decryptionSecrets(decryption));
   return settings;
 }

@@ -1,7 +1,7 @@
 /** The inputs of `restore`: the target (a database or a path) and the confirmation naming it. */
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import type { RestoreSettings } from '../core/settings.js';
+import type { RestoreInto, RestoreSettings } from '../core/settings.js';
 import {
   addSecrets,
   nameFromDatabase,
@@ -10,30 +10,44 @@ import {
   readJobs,
   readNamePatterns,
 } from './common.js';
-import { readDecryption } from './crypto.js';
+import { decryptionSecrets, readDecryption } from './crypto.js';
 import { readDatabaseUrl, type DatabaseInput } from './database.js';
+import { readRedisUrl, redisAddress, type RedisInput } from './redis-url.js';
 import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
 
+type Target =
+  | { into: 'database'; given: DatabaseInput }
+  | { into: 'path'; targetPath: string }
+  | { into: 'redis'; given: RedisInput };
+
 export async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreSettings> {
-  const targetPath = inputs.optional('target-path');
-  const into: { given: DatabaseInput } | { targetPath: string } =
-    targetPath === undefined ? { given: readDatabaseUrl(inputs, 'database-url') } : { targetPath };
-  const database = 'given' in into ? into.given.target : undefined;
-  const common = readCommon(inputs, cwd, nameFromDatabase(database?.database), {
-    severalStores: true,
-  });
+  const target = readTarget(inputs, cwd);
+  const database = target.into === 'database' ? target.given.target : undefined;
+  const common = readCommon(
+    inputs,
+    cwd,
+    target.into === 'redis' ? 'redis' : nameFromDatabase(database?.database),
+    { severalStores: true },
+  );
   const decryption = await readDecryption(inputs);
   const confirm = inputs.text('confirm');
+  // A server backup's targets are known once its manifest is read: the mode checks confirm then.
+  const named =
+    target.into === 'path'
+      ? target.targetPath
+      : target.into === 'redis'
+        ? redisAddress(target.given.target)
+        : undefined;
   if (confirm === '') {
     const what = database
       ? `the target database's name ("${database.database}")`
-      : 'the target path';
+      : target.into === 'redis'
+        ? `the target's address ("${named}")`
+        : 'the target path';
     throw new InputError('confirm', `is required; set it to ${what} to allow the restore`);
   }
-  // A server backup's targets are known once its manifest is read: the mode checks confirm then.
-  if (targetPath !== undefined && confirm !== targetPath)
-    throw confirmMismatch(confirm, targetPath);
+  if (named !== undefined && confirm !== named) throw confirmMismatch(confirm, named);
   const base = {
     ...common,
     mode: 'restore' as const,
@@ -42,25 +56,43 @@ export async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreS
     clean: inputs.boolean('clean', false),
     decryption,
   };
-  const keys = [...decryption.identities, decryption.passphrase];
-  if ('given' in into) {
+  const keys = decryptionSecrets(decryption);
+  if (target.into === 'database') {
     const settings: RestoreSettings = {
       ...base,
       ...readDatabaseRestore(inputs),
       into: 'database',
-      database: into.given.target,
+      database: target.given.target,
     };
-    addSecrets(settings, ...into.given.secrets, ...keys);
+    addSecrets(settings, ...target.given.secrets, ...keys);
     return settings;
   }
-  refuseServerChoices(inputs);
-  const settings: RestoreSettings = {
-    ...base,
-    into: 'path',
-    targetPath: path.resolve(cwd, into.targetPath),
-  };
-  addSecrets(settings, ...keys);
+  refuseServerChoices(inputs, TARGET_INPUTS[target.into]);
+  const settings: RestoreSettings =
+    target.into === 'redis'
+      ? { ...base, into: 'redis', redis: target.given.target }
+      : { ...base, into: 'path', targetPath: path.resolve(cwd, target.targetPath) };
+  addSecrets(settings, ...(target.into === 'redis' ? target.given.secrets : []), ...keys);
   return settings;
+}
+
+/** One target: `redis-url`, `target-path`, or else `database-url`. */
+function readTarget(inputs: Inputs, cwd: string): Target {
+  const targetPath = inputs.optional('target-path');
+  if (inputs.optional('redis-url') === undefined) {
+    return targetPath === undefined
+      ? { into: 'database', given: readDatabaseUrl(inputs, 'database-url') }
+      : { into: 'path', targetPath };
+  }
+  const other =
+    targetPath === undefined ? inputs.optional('database-url') && 'database-url' : 'target-path';
+  if (other) {
+    throw new InputError(
+      'redis-url',
+      `and ${other} are both given; give the one target to restore into`,
+    );
+  }
+  return { into: 'redis', given: readRedisUrl(inputs, 'redis-url', cwd) };
 }
 
 /** What only a restore into a database takes. */
@@ -75,10 +107,11 @@ function readDatabaseRestore(inputs: Inputs) {
 }
 
 /**
- * `target-path` restores a files backup, which has no databases and no roles: the inputs that
- * choose them are refused in one line rather than ignored (the others are only checked).
+ * `target-path` and `redis-url` restore backups that have no PostgreSQL databases and no roles:
+ * the inputs that choose them are refused in one line rather than ignored (the others are only
+ * checked).
  */
-function refuseServerChoices(inputs: Inputs): void {
+function refuseServerChoices(inputs: Inputs, target: InputName): void {
   const { databases, targetDatabases, restoreGlobals } = readDatabaseRestore(inputs);
   const given: [InputName, boolean][] = [
     ['databases', databases.length > 0],
@@ -89,10 +122,17 @@ function refuseServerChoices(inputs: Inputs): void {
   if (set) {
     throw new InputError(
       set[0],
-      'is for a server backup restored into database-url; target-path takes a files backup, which has none',
+      `is for a server backup restored into database-url; ${target} takes a backup that has none`,
     );
   }
 }
+
+/** The input that names each kind of restore target. */
+export const TARGET_INPUTS: Record<RestoreInto, InputName> = {
+  database: 'database-url',
+  path: 'target-path',
+  redis: 'redis-url',
+};
 
 /** The one line a confirm that does not name the target fails with. */
 export function confirmMismatch(confirm: string, expected: string): InputError {

@@ -1,7 +1,7 @@
 /** The inputs of `verify-latest`: how old and how small the latest backup may be. */
 import type { VerifySettings } from '../core/settings.js';
 import { addSecrets, readCommon, readPercent, readSize } from './common.js';
-import { readDecryption } from './crypto.js';
+import { decryptionSecrets, readDecryption } from './crypto.js';
 import type { Inputs } from './reader.js';
 
 export async function readVerify(inputs: Inputs, cwd: string): Promise<VerifySettings> {
@@ -16,6 +16,6 @@ export async function readVerify(inputs: Inputs, cwd: string): Promise<VerifySet
     deep: inputs.boolean('deep', true),
     decryption,
   };
-  addSecrets(settings, ...decryption.identities, decryption.passphrase);
+  addSecrets(settings, ...decryptionSecrets(decryption));
   return settings;
 }

@@ -2,42 +2,27 @@
  * Every source kind, registered once. The registry is keyed by the kind's name, so a kind left
  * out does not compile; a manifest picks its kind here and nowhere else.
  */
-import type {
-  AnyManifest,
-  DatabaseManifest,
-  FilesManifest,
-  ServerManifest,
-  SourceOfManifest,
-} from '../core/manifest.js';
-import type {
-  BackupSettings,
-  DatabaseBackupSettings,
-  FilesBackupSettings,
-  KindName,
-  ServerBackupSettings,
-} from '../core/settings.js';
+import type { AnyManifest, SourceOfManifest } from '../core/manifest.js';
+import type { BackupSettings, KindName } from '../core/settings.js';
 import { databaseKind } from './database/index.js';
 import { filesKind } from './files/index.js';
 import type { SourceKind } from './kind.js';
+import { redisKind } from './redis/index.js';
 import { serverKind } from './server/index.js';
 
-interface KindTypes {
-  database: SourceKind<DatabaseManifest, DatabaseBackupSettings>;
-  server: SourceKind<ServerManifest, ServerBackupSettings>;
-  files: SourceKind<FilesManifest, FilesBackupSettings>;
-}
-
-const KINDS: { [K in KindName]: KindTypes[K] } = {
+const KINDS = {
   database: databaseKind,
   server: serverKind,
   files: filesKind,
-};
+  redis: redisKind,
+} satisfies { [K in KindName]: SourceKind<AnyManifest, Extract<BackupSettings, { kind: K }>> };
 
 /** The kind each manifest's `source.kind` was written by. */
 const KIND_OF_SOURCE: Record<SourceOfManifest, KindName> = {
   postgres: 'database',
   server: 'server',
   files: 'files',
+  redis: 'redis',
 };
 
 /**

@@ -6,7 +6,9 @@
  */
 import type { AnyManifest } from '../core/manifest.js';
 import type {
+  AnyCheck,
   BackupSettings,
+  RestoreInto,
   RestoreSettings,
   RestoreTestSettings,
   VerifySettings,
@@ -19,9 +21,34 @@ import type { Phases } from '../restore/phases.js';
 /** A label and its value, as a summary's facts show them. */
 export type Fact = [string, string];
 
-export interface SourceKind<M extends AnyManifest, S extends BackupSettings> {
+/** A form of the `checks` input: `count` (`x >= N`), `sql`, `exists` (a Redis key). */
+export type CheckForm = AnyCheck['kind'];
+
+/** The restore settings of a kind that restores into `I`. */
+export type RestoreSettingsInto<I extends RestoreInto> = Extract<RestoreSettings, { into: I }>;
+
+/** The restore-test settings of a kind whose checks take the forms `F`. */
+export type RestoreTestSettingsOf<F extends CheckForm> = Omit<RestoreTestSettings, 'checks'> & {
+  checks: Extract<AnyCheck, { kind: F }>[];
+};
+
+/**
+ * `I` is what `restore` restores the kind into (the input that names the target), `F` the forms
+ * of `checks` its restore-test runs: the modes refuse any other target or check in one line,
+ * before the kind is asked anything, so a kind sees only its own.
+ */
+export interface SourceKind<
+  M extends AnyManifest,
+  S extends BackupSettings,
+  I extends RestoreInto = RestoreInto,
+  F extends CheckForm = CheckForm,
+> {
   /** What a backup holds, in a few words: `database shop`, `2 database(s) and the globals`. */
   holds(manifest: M): string;
+  /** What `restore` puts the backup into. */
+  restoreInto: I;
+  /** The forms of `checks` restore-test runs, and the line that refuses any other. */
+  checks: { forms: readonly F[]; refusal(check: AnyCheck): string };
   backup: {
     /** Asks the source what it must before anything is stored: a mistake here stores nothing. */
     plan(settings: S, ctx: RunContext, id: string): Promise<BackupPlan<M>>;
@@ -38,14 +65,14 @@ export interface SourceKind<M extends AnyManifest, S extends BackupSettings> {
   /** Checks the inputs and the scratch server against the backup; the run then does the test. */
   restoreTest(
     manifest: M,
-    settings: RestoreTestSettings,
+    settings: RestoreTestSettingsOf<F>,
     ctx: RunContext,
     phases: Phases,
   ): Promise<KindRun>;
   /** Checks the inputs and the target against the backup; the run then restores it. */
   restore(
     manifest: M,
-    settings: RestoreSettings,
+    settings: RestoreSettingsInto<I>,
     ctx: RunContext,
     phases: Phases,
   ): Promise<KindRun>;

@@ -124,7 +124,8 @@ export function restoreReport(
   rows: RestoreRows,
 ): ModeResult {
   const seconds = phases.totalSeconds();
-  const encryption = manifest.encryption === 'age' ? 'age-encrypted' : 'not encrypted';
+  const encryption =
+    manifest.encryption === 'none' ? 'not encrypted' : `${manifest.encryption}-encrypted`;
   const made = `made ${manifest.createdAt}, ${holds}, ${formatBytes(manifestSize(manifest))}, ${encryption}`;
   return {
     headline: `Backup ${manifest.name}/${manifest.id} ${rows.done} in ${formatSeconds(seconds)}: ${rows.summary}`,

@@ -44,7 +44,7 @@ export async function backup(settings: BackupSettings, ctx: RunContext): Promise
     createdAt: started,
     compression: settings.compression,
     compressionLevel: settings.compressionLevel,
-    encryption: settings.encryption,
+    encryption: settings.encryptionKeys,
     tool: { ...TOOL },
     run: githubRun(ctx.env),
     parts: plan.parts,

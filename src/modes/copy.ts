@@ -22,7 +22,7 @@ export async function copy(settings: CopySettings, ctx: RunContext): Promise<Mod
   const destinations = await openDestinations(ctx, settings.copyTo);
   const source = storeLabel(settings.storage);
   const listing = await listSet(ctx.store, settings.name);
-  const judged = await judgeAll(ctx.store, settings.name, listing, ctx.now());
+  const judged = await judgeAll(ctx.store, settings.name, listing.backups, ctx.now());
   const complete = judged.filter(isComplete);
   const unusable = judged.filter((item): item is UnusableBackup => !isComplete(item));
   if (unusable.length > 0) {

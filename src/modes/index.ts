@@ -13,17 +13,20 @@ import { Inputs, type InputSource } from '../inputs/reader.js';
 import { readRestoreTest } from '../inputs/restore-test.js';
 import { readRestore } from '../inputs/restore.js';
 import { readPrune } from '../inputs/retention-prune.js';
+import { readStatus } from '../inputs/status.js';
 import { readVerify } from '../inputs/verify-latest.js';
 import { backup } from './backup.js';
 import { copy } from './copy.js';
+import { charted, recorded } from './history.js';
 import { notifyMode } from './notify.js';
 import { restore } from './restore.js';
 import { restoreTest } from './restore-test.js';
 import { retentionPrune } from './retention-prune.js';
+import { status } from './status.js';
 import { verifyLatest } from './verify-latest.js';
 
 /** Opens the store a mode works on: only modes that need one call it (notify does not). */
-export type OpenContext = (settings: CommonSettings) => Promise<RunContext>;
+export type OpenContext = (location: Pick<CommonSettings, 'storage' | 's3'>) => Promise<RunContext>;
 
 interface ModeDefinition<S extends Settings> {
   read(inputs: Inputs, cwd: string): S | Promise<S>;
@@ -33,7 +36,7 @@ interface ModeDefinition<S extends Settings> {
 type SettingsOf<M extends Mode> = Extract<Settings, { mode: M }>;
 
 /** A mode that works on a store: its context (and so the store) is opened when it runs. */
-function withStore<S extends SettingsOf<Exclude<Mode, 'notify'>>>(
+function withStore<S extends SettingsOf<Exclude<Mode, 'notify' | 'status'>>>(
   read: ModeDefinition<S>['read'],
   run: (settings: S, ctx: RunContext) => Promise<ModeResult>,
 ): ModeDefinition<S> {
@@ -41,13 +44,14 @@ function withStore<S extends SettingsOf<Exclude<Mode, 'notify'>>>(
 }
 
 const REGISTRY: { [M in Mode]: ModeDefinition<SettingsOf<M>> } = {
-  backup: withStore(readBackup, backup),
-  'verify-latest': withStore(readVerify, verifyLatest),
-  'restore-test': withStore(readRestoreTest, restoreTest),
+  backup: withStore(readBackup, charted(backup)),
+  'verify-latest': withStore(readVerify, recorded(verifyLatest)),
+  'restore-test': withStore(readRestoreTest, recorded(restoreTest)),
   restore: withStore(readRestore, restore),
   'retention-prune': withStore(readPrune, retentionPrune),
   copy: withStore(readCopy, copy),
   notify: { read: readNotifyMode, run: notifyMode },
+  status: { read: readStatus, run: status },
 };
 
 /**

@@ -6,13 +6,15 @@
  */
 import type { RestoreTestSettings } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';
+import { refuseOtherChecks } from '../kinds/accepts.js';
 import { restoreFromStores } from '../kinds/any-store.js';
 
 export async function restoreTest(
   settings: RestoreTestSettings,
   ctx: RunContext,
 ): Promise<ModeResult> {
-  return restoreFromStores(settings, ctx, (kind, manifest, from, phases) =>
-    kind.restoreTest(manifest, settings, from, phases),
-  );
+  return restoreFromStores(settings, ctx, (kind, manifest, from, phases) => {
+    refuseOtherChecks(kind, settings);
+    return kind.restoreTest(manifest, settings, from, phases);
+  });
 }

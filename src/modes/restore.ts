@@ -5,10 +5,12 @@
  */
 import type { RestoreSettings } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';
+import { refuseOtherTarget } from '../kinds/accepts.js';
 import { restoreFromStores } from '../kinds/any-store.js';
 
 export async function restore(settings: RestoreSettings, ctx: RunContext): Promise<ModeResult> {
-  return restoreFromStores(settings, ctx, (kind, manifest, from, phases) =>
-    kind.restore(manifest, settings, from, phases),
-  );
+  return restoreFromStores(settings, ctx, (kind, manifest, from, phases) => {
+    refuseOtherTarget(kind, manifest, settings);
+    return kind.restore(manifest, settings, from, phases);
+  });
 }

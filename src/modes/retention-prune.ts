@@ -7,13 +7,17 @@
  * batches; `dry-run` reports the same plan and deletes nothing.
  */
 import {
+  CLOCK_TOLERANCE_MS,
   isComplete,
   judgeAll,
   listSet,
   unusableText,
   type CompleteBackup,
+  type RecordEntry,
   type UnusableBackup,
 } from '../storage/catalog.js';
+import { aheadProblem } from '../core/history.js';
+import type { Unusable } from '../storage/history.js';
 import { formatDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
 import { formatCount } from '../core/format.js';
@@ -34,7 +38,7 @@ export async function retentionPrune(
 ): Promise<ModeResult> {
   const now = ctx.now();
   const listing = await listSet(ctx.store, settings.name);
-  const judged = await judgeAll(ctx.store, settings.name, listing, now);
+  const judged = await judgeAll(ctx.store, settings.name, listing.backups, now);
   const complete = judged.filter(isComplete);
   const unusable = judged.filter((item): item is UnusableBackup => !isComplete(item));
   reportUnusable(unusable, ctx);
@@ -47,12 +51,18 @@ export async function retentionPrune(
   const decisions =
     candidates.length === 0 ? [] : decide(candidates, settings.policy, settings.timeZone);
   const plan = planPrune(
-    { complete: complete.map((item) => item.entry), leftovers: listing.leftovers },
+    {
+      complete: complete.map((item) => item.entry),
+      leftovers: listing.leftovers,
+      records: listing.records,
+    },
     decisions,
     now,
     settings.orphanGraceMs,
   );
   const uploads = await findStaleUploads(settings, ctx);
+  const aheadRecords = recordsAhead(listing.records, now);
+  reportRecordsAhead(aheadRecords, ctx);
   logKeys(settings, plan, uploads.stale, ctx);
   let notAborted: IncompleteUpload[] = [];
   let retained: RefusedKey[] = [];
@@ -65,8 +75,26 @@ export async function retentionPrune(
     plan,
     { ...uploads, notAborted },
     listing.foreignKeys,
-    unusable,
+    [...unusable, ...aheadRecords],
     retained,
+  );
+}
+
+/** Records dated ahead of the clock: not counted in any history, and never deleted by a rule. */
+function recordsAhead(records: readonly RecordEntry[], now: Date): Unusable[] {
+  return records.flatMap((record) => {
+    const problem = aheadProblem(record.key, record.id, now, CLOCK_TOLERANCE_MS);
+    return problem ? [{ key: record.key, problem }] : [];
+  });
+}
+
+function reportRecordsAhead(ahead: readonly Unusable[], ctx: RunContext): void {
+  if (ahead.length === 0) return;
+  ctx.log.warning(
+    `${ahead.length} history record(s) dated ahead of the clock, neither counted nor deleted: ${ahead
+      .slice(0, 3)
+      .map((item) => item.key)
+      .join(', ')}`,
   );
 }
 
@@ -80,7 +108,8 @@ async function deleteOrKeep(name: string, plan: PrunePlan, ctx: RunContext): Pro
   const idOf = (key: string) => classifyKey(name, key)?.id;
   const keptIds = new Set(keptManifests.map(({ key }) => idOf(key)));
   const objects = plan.objectKeys.filter((key) => !keptIds.has(idOf(key)));
-  const kept = [...keptManifests, ...(await refusedOf([...objects, ...plan.orphanKeys], ctx))];
+  const rest = [...objects, ...plan.orphanKeys, ...plan.recordKeys];
+  const kept = [...keptManifests, ...(await refusedOf(rest, ctx))];
   if (kept.length > 0) {
     for (const { key, reason } of kept) ctx.log.info(`the store keeps ${key}: ${reason}`);
     ctx.log.warning(
@@ -117,7 +146,12 @@ function logKeys(
   ctx: RunContext,
 ): void {
   const verb = settings.dryRun ? 'would delete' : 'deleting';
-  for (const key of [...plan.manifestKeys, ...plan.objectKeys, ...plan.orphanKeys]) {
+  for (const key of [
+    ...plan.manifestKeys,
+    ...plan.objectKeys,
+    ...plan.orphanKeys,
+    ...plan.recordKeys,
+  ]) {
     ctx.log.info(`${verb} ${key}`);
   }
   for (const upload of uploads) {
@@ -175,7 +209,7 @@ function pruneReport(
   plan: PrunePlan,
   uploads: UploadSweep,
   foreign: number,
-  unusable: readonly UnusableBackup[],
+  unusable: readonly Unusable[],
   retained: readonly RefusedKey[],
 ): ModeResult {
   const verb = settings.dryRun ? 'would delete' : 'deleted';
@@ -193,7 +227,11 @@ function pruneReport(
       ['Kept', formatCount(plan.kept.length)],
       [settings.dryRun ? 'Would delete' : 'Deleted', formatCount(deleted.length)],
       ['Leftovers of failed runs', leftoverText(plan, uploads)],
-      ['Unusable backups (not counted, untouched)', formatCount(unusable.length)],
+      [
+        `History records ${settings.dryRun ? 'that would go' : 'deleted'} (runs before the oldest backup kept)`,
+        formatCount(plan.recordKeys.length),
+      ],
+      ['Unusable backups and records (not counted, untouched)', formatCount(unusable.length)],
       ['Keys not in the layout (untouched)', formatCount(foreign)],
       ...(retained.length
         ? [
@@ -216,6 +254,7 @@ function pruneReport(
       kept: plan.kept.map((d) => ({ id: d.id, rules: d.rules })),
       deleted: deleted.map((d) => d.id),
       orphanKeys: plan.orphanKeys,
+      recordKeys: plan.recordKeys,
       unusable: unusable.map((item) => ({ key: item.key, problem: item.problem })),
       incompleteUploads: uploads.stale.map((upload) => upload.key),
       uploadsNotAborted: uploads.notAborted.map((upload) => upload.key),
@@ -273,11 +312,11 @@ function leftoverTable(plan: PrunePlan, uploads: IncompleteUpload[]): Table {
   return cappedTable('Leftovers of failed runs', ['key', 'what'], rows);
 }
 
-function unusableTable(unusable: readonly UnusableBackup[]): Table {
+function unusableTable(unusable: readonly Unusable[]): Table {
   const rows = unusable.map((item) => [item.key, item.problem]);
   return cappedTable(
-    'Unusable backups (not counted, never deleted)',
-    ['manifest', 'problem'],
+    'Unusable backups and records (not counted, never deleted)',
+    ['key', 'problem'],
     rows,
   );
 }

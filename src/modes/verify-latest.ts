@@ -8,6 +8,7 @@
  */
 import { manifestSize, type AnyManifest } from '../core/manifest.js';
 import {
+  listedSize,
   listSet,
   newestComplete,
   unusableText,
@@ -174,16 +175,6 @@ async function findNewest(settings: VerifySettings, ctx: RunContext): Promise<Ne
     ageMs: Math.max(0, now.getTime() - Date.parse(manifest.createdAt)),
     trend: trendTable(listing.backups, now, found.newer, new Map(recorded)),
   };
-}
-
-/**
- * An entry's size as listed: its data object's, or the sum of a server backup's objects (those
- * in its folder), which for a complete backup is what its manifest records.
- */
-function listedSize(entry: SetEntry): number | undefined {
-  const inFolder = entry.objects.filter((object) => object.key.includes(`/${entry.id}/`));
-  if (inFolder.length === 0) return entry.objects[0]?.size;
-  return inFolder.reduce((sum, object) => sum + object.size, 0);
 }
 
 function reportLeftovers(listing: SetListing, ctx: RunContext): void {

@@ -164,7 +164,8 @@ function readLabels(text: string): { labels: Record<string, string>; length: num
     skipBlanks();
     if (text[at] === '}') return { labels, length: at + 1 };
     const name = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(text.slice(at))?.[0];
-    if (!name || name in labels) return undefined;
+    // Names starting with __ are Prometheus' own: a file holding one is refused whole.
+    if (!name || name in labels || name.startsWith('__')) return undefined;
     at += name.length;
     skipBlanks();
     if (text[at] !== '=') return undefined;

@@ -24,6 +24,8 @@ export class DeliveryError extends Error {
     channel: string,
     /** What went wrong, without the URL: `after 3 attempts (HTTP 500)`. */
     readonly reason: string,
+    /** Whether the server answered at all (an HTTP error), rather than not being reached in time. */
+    readonly answered = false,
   ) {
     super(`${channel} notification was not delivered ${reason}`);
     this.name = 'DeliveryError';
@@ -50,6 +52,7 @@ export async function send(
   delivery: Delivery,
 ): Promise<string> {
   let last = '';
+  let answered = false;
   for (let attempt = 1; attempt <= delivery.attempts; attempt += 1) {
     try {
       const response = await delivery.fetch(url, {
@@ -63,13 +66,14 @@ export async function send(
       });
       if (response.ok) return await answer(response);
       last = `HTTP ${response.status}`;
+      answered = true;
       await response.body?.cancel();
     } catch (error) {
       last = failure(error);
     }
     if (attempt < delivery.attempts) await delivery.sleep(500 * 2 ** (attempt - 1));
   }
-  throw new DeliveryError(channel, `after ${delivery.attempts} attempts (${last})`);
+  throw new DeliveryError(channel, `after ${delivery.attempts} attempts (${last})`, answered);
 }
 
 /** The body, read within the request's time limit and up to MAX_ANSWER_BYTES. */
@@ -93,5 +97,8 @@ function failure(error: unknown): string {
   const code = (error as { cause?: { code?: unknown } }).cause?.code;
   if (typeof code === 'string') return code;
   if (error instanceof AnswerTooLarge) return error.message;
+  // fetch refuses some ports outright ("bad port"): its cause says so, its name does not.
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error && cause.message) return cause.message;
   return error instanceof Error ? error.name : 'network error';
 }

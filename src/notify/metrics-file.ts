@@ -9,7 +9,7 @@
  * older than `staleMs` was left by a run that was killed, and is broken.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, readFile, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import { parseExposition, renderExposition, type Sample } from './exposition.js';
@@ -42,15 +42,16 @@ export async function writeMetricsFile(
   run: readonly Sample[],
   options: FileOptions = defaultFileOptions,
 ): Promise<string[]> {
-  const release = await lock(`${file}.lock`, options).catch((error: unknown) => {
-    throw new Error(`${file} was not written: ${problem(error, path.dirname(file))}`);
+  const target = await linkTarget(file);
+  const release = await lock(`${target}.lock`, options).catch((error: unknown) => {
+    throw new Error(`${file} was not written: ${problem(error, path.dirname(target))}`);
   });
   try {
-    const old = await readOld(file);
+    const old = await readOld(target);
     const parsed = parseExposition(old.text, isOurs);
     const text = renderExposition(mergeRun(parsed.samples, run), familyOf(parsed.families));
-    await replace(file, text).catch((error: unknown) => {
-      throw new Error(`${file} was not written: ${problem(error, path.dirname(file))}`);
+    await replace(target, text).catch((error: unknown) => {
+      throw new Error(`${file} was not written: ${problem(error, path.dirname(target))}`);
     });
     const dropped = parsed.unreadable + parsed.foreign;
     return [
@@ -62,6 +63,14 @@ export async function writeMetricsFile(
   } finally {
     await release();
   }
+}
+
+/** A symbolic link stays one: the file it points to (there yet or not) is what is replaced. */
+async function linkTarget(file: string): Promise<string> {
+  const real = await realpath(file).catch(() => undefined);
+  if (real) return real;
+  const to = await readlink(file).catch(() => undefined);
+  return to === undefined ? file : path.resolve(path.dirname(file), to);
 }
 
 /** The file as it is: none yet, or one too large to be ours, is started afresh. */
@@ -85,9 +94,10 @@ async function readOld(file: string): Promise<{ text: string; warnings: string[]
 async function replace(file: string, text: string): Promise<void> {
   const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    // Readable by all: node_exporter often runs as its own user.
     const handle = await open(temporary, 'wx', 0o644);
     try {
+      // Readable by all whatever the umask: node_exporter often runs as its own user.
+      await handle.chmod(0o644);
       await handle.writeFile(text);
       await handle.sync();
     } finally {
@@ -141,6 +151,8 @@ async function tryLock(lockFile: string): Promise<(() => Promise<void>) | undefi
 async function breakStale(lockFile: string, staleMs: number): Promise<boolean> {
   const seen = await stat(lockFile).catch(() => undefined);
   if (!seen) return true;
+  // Never ours: renaming it aside would only leave it there under another name.
+  if (!seen.isFile()) throw new Error(`${lockFile} is not a lock file (remove it)`);
   if (Date.now() - seen.mtimeMs < staleMs) return false;
   const aside = `${lockFile}.${randomBytes(4).toString('hex')}.stale`;
   try {

@@ -7,9 +7,16 @@
  * about one store): never an id or a time, so a set has a handful of series whatever it holds.
  */
 import { idTime } from '../core/ids.js';
-import { manifestRowCounts, parseManifest, type AnyManifest } from '../core/manifest.js';
+import {
+  checkVerdicts,
+  isRecord,
+  outputNumber,
+  reportManifest,
+  rowTotals,
+} from '../core/figures.js';
 import type { RunReport } from '../core/report.js';
 import { MODES, type Mode } from '../core/settings.js';
+import { parseSetStatus, type SetStatus } from '../core/status.js';
 import { seriesKey, type Family, type Labels, type Sample } from './exposition.js';
 
 export const METRIC_PREFIX = 'backup_action_';
@@ -69,24 +76,24 @@ export const METRICS = {
     modes: ['backup'],
   },
   backup_action_latest_backup_timestamp_seconds: {
-    help: 'When the newest backup was made, as a Unix time: the one just made (backup) or the newest complete one found (verify-latest).',
+    help: 'When the newest backup was made, as a Unix time: the one just made (backup) or the newest complete one found (verify-latest; status, labelled by store).',
     type: 'gauge',
-    modes: ['backup', 'verify-latest'],
+    modes: ['backup', 'verify-latest', 'status'],
   },
   backup_action_latest_backup_age_seconds: {
-    help: 'Age of the newest complete backup when verify-latest last looked.',
+    help: 'Age of the newest complete backup when verify-latest (or status, labelled by store) last looked.',
     type: 'gauge',
-    modes: ['verify-latest'],
+    modes: ['verify-latest', 'status'],
   },
   backup_action_latest_backup_size_bytes: {
-    help: 'Size as stored of the newest complete backup when verify-latest last looked.',
+    help: 'Size as stored of the newest complete backup when verify-latest (or status, labelled by store) last looked.',
     type: 'gauge',
-    modes: ['verify-latest'],
+    modes: ['verify-latest', 'status'],
   },
   backup_action_restore_duration_seconds: {
-    help: 'Recovery time of the last restore: download, restore and checks (the restore-seconds output).',
+    help: "Recovery time of the last restore: download, restore and checks (the restore-seconds output; status: the set's last restore-test).",
     type: 'gauge',
-    modes: ['restore-test', 'restore'],
+    modes: ['restore-test', 'restore', 'status'],
   },
   backup_action_restore_tables: {
     help: 'Tables the last restore restored and compared.',
@@ -94,12 +101,12 @@ export const METRICS = {
     modes: ['restore-test', 'restore'],
   },
   backup_action_restore_checks_passed: {
-    help: 'Checks (row counts, SQL) that passed in the last restore-test that ran them.',
+    help: 'Checks of the checks input (conditions on table rows, SQL queries; not the comparison with the manifest) that passed in the last restore-test that ran them.',
     type: 'gauge',
     modes: ['restore-test'],
   },
   backup_action_restore_checks_failed: {
-    help: 'Checks (row counts, SQL) that failed in the last restore-test that ran them.',
+    help: 'Checks of the checks input (conditions on table rows, SQL queries; not the comparison with the manifest) that failed in the last restore-test that ran them.',
     type: 'gauge',
     modes: ['restore-test'],
   },
@@ -141,39 +148,88 @@ type Figure = readonly [MetricName, number | undefined, Labels?];
 const MODE_FIGURES: { [M in Mode]: (report: RunReport) => Figure[] } = {
   backup: backupFigures,
   'verify-latest': verifyFigures,
-  'restore-test': (report) => [...restoreFigures(report), ...checkFigures(report)],
-  restore: restoreFigures,
+  'restore-test': (report) => [
+    ...(restoreCompleted(report) ? restoreFigures(report) : []),
+    ...checkFigures(report),
+  ],
+  restore: (report) => (report.ok ? restoreFigures(report) : []),
   'retention-prune': pruneFigures,
   copy: lagFigures,
   notify: () => [],
+  status: () => [],
 };
 
 /**
  * The run's samples, labelled with its set and mode; none for a run that has no set (its inputs
  * were refused before the set was known). A figure the report does not give is left out, so the
- * value an earlier run wrote stands (a failed backup keeps the last good backup's size).
+ * value an earlier run wrote stands (a failed backup keeps the last good backup's size). A status
+ * run reports each set it looked at, as that set's.
  */
 export function runSamples(report: RunReport): Sample[] {
   const mode = MODES.find((known) => known === report.mode);
   const finishedMs = Date.parse(report.finishedAt);
   const startedMs = Date.parse(report.startedAt);
-  if (!report.name || !mode || !Number.isFinite(finishedMs) || !Number.isFinite(startedMs)) {
-    return [];
-  }
-  const finished = finishedMs / 1000;
-  const figures: Figure[] = [
-    ['backup_action_last_run_timestamp_seconds', finished],
-    ['backup_action_last_run_success', report.ok ? 1 : 0],
-    ['backup_action_last_run_duration_seconds', Math.max(0, finishedMs - startedMs) / 1000],
-    ['backup_action_last_success_timestamp_seconds', report.ok ? finished : undefined],
+  if (!mode || !Number.isFinite(finishedMs) || !Number.isFinite(startedMs)) return [];
+  const times = {
+    finished: finishedMs / 1000,
+    duration: Math.max(0, finishedMs - startedMs) / 1000,
+  };
+  const sets = mode === 'status' ? statusSets(report) : [];
+  if (sets.length > 0) return sets.flatMap((set) => statusSamples(set, times));
+  if (!report.name) return [];
+  return labelled({ set: report.name, mode }, [
+    ...runFigures(report.ok, times),
     ...MODE_FIGURES[mode](report),
+  ]);
+}
+
+type Times = { finished: number; duration: number };
+
+function runFigures(ok: boolean, { finished, duration }: Times): Figure[] {
+  return [
+    ['backup_action_last_run_timestamp_seconds', finished],
+    ['backup_action_last_run_success', ok ? 1 : 0],
+    ['backup_action_last_run_duration_seconds', duration],
+    ['backup_action_last_success_timestamp_seconds', ok ? finished : undefined],
   ];
-  const labels = { set: report.name, mode };
+}
+
+function labelled(labels: Labels, figures: readonly Figure[]): Sample[] {
   return figures.flatMap(([name, value, more]) =>
     value === undefined || !Number.isFinite(value)
       ? []
       : [{ name, labels: { ...labels, ...more }, value }],
   );
+}
+
+/** The sets a status report holds, each checked as a status read from a file would be. */
+function statusSets(report: RunReport): SetStatus[] {
+  const sets = report.details.sets;
+  if (!Array.isArray(sets)) return [];
+  return sets.map(parseSetStatus).filter((set): set is SetStatus => set !== undefined);
+}
+
+/** A set as status saw it: whether it needs attention, and its newest backup in each store. */
+function statusSamples(set: SetStatus, times: Times): Sample[] {
+  const labels = { set: set.name, mode: 'status' };
+  return [
+    ...labelled(labels, [
+      ...runFigures(set.ok, times),
+      ['backup_action_restore_duration_seconds', set.lastRestoreTest?.restoreSeconds],
+    ]),
+    ...set.stores.flatMap((view) =>
+      labelled({ ...labels, store: view.store }, [
+        [
+          'backup_action_latest_backup_timestamp_seconds',
+          view.newestId === undefined
+            ? undefined
+            : (idTime(view.newestId)?.getTime() ?? NaN) / 1000,
+        ],
+        ['backup_action_latest_backup_age_seconds', view.ageSeconds],
+        ['backup_action_latest_backup_size_bytes', view.sizeBytes],
+      ]),
+    ),
+  ];
 }
 
 /**
@@ -201,11 +257,6 @@ export function mergeRun(previous: readonly Sample[], run: readonly Sample[]): S
   return [...merged.values()];
 }
 
-function output(report: RunReport, name: string): number | undefined {
-  const value = report.outputs[name];
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
 /** A backup id's time (the UTC time the backup began, as its manifest's createdAt), in seconds. */
 function idSeconds(report: RunReport, name: string): number | undefined {
   const id = report.outputs[name];
@@ -213,46 +264,28 @@ function idSeconds(report: RunReport, name: string): number | undefined {
   return time && time.getTime() / 1000;
 }
 
-/** The manifest the report carries, checked as strictly as one read from a store. */
-function reportManifest(report: RunReport): AnyManifest | undefined {
-  const manifest = report.details.manifest;
-  if (manifest === undefined) return undefined;
-  try {
-    return parseManifest(JSON.stringify(manifest), 'the run report', report.name);
-  } catch {
-    return undefined;
-  }
-}
-
 function backupFigures(report: RunReport): Figure[] {
-  const counts = rowTotals(reportManifest(report));
+  const counts = rowTotals(reportManifest(report, report.name));
   return [
     ...lagFigures(report),
-    ['backup_action_backup_size_bytes', output(report, 'size-bytes')],
-    ['backup_action_backup_duration_seconds', output(report, 'duration-seconds')],
+    ['backup_action_backup_size_bytes', outputNumber(report, 'size-bytes')],
+    ['backup_action_backup_duration_seconds', outputNumber(report, 'duration-seconds')],
     ['backup_action_backup_tables', counts?.tables],
     ['backup_action_backup_rows', counts?.rows],
     ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'backup-id')],
   ];
 }
 
-/** Tables and rows every database of the backup recorded; none when no count was taken. */
-function rowTotals(
-  manifest: AnyManifest | undefined,
-): { tables: number; rows: number } | undefined {
-  if (!manifest) return undefined;
-  const counted = manifestRowCounts(manifest).filter((counts) => counts !== undefined);
-  if (counted.length === 0) return undefined;
-  const values = counted.flatMap((counts) => Object.values(counts));
-  return { tables: values.length, rows: values.reduce((sum, rows) => sum + rows, 0) };
-}
-
 function verifyFigures(report: RunReport): Figure[] {
   return [
     ...lagFigures(report),
-    ['backup_action_latest_backup_age_seconds', output(report, 'age-seconds')],
-    ['backup_action_latest_backup_size_bytes', output(report, 'size-bytes')],
-    ['backup_action_latest_backup_timestamp_seconds', idSeconds(report, 'latest-id')],
+    ['backup_action_latest_backup_age_seconds', outputNumber(report, 'age-seconds')],
+    ['backup_action_latest_backup_size_bytes', outputNumber(report, 'size-bytes')],
+    // A newest backup that failed verification (corrupt, torn) is no backup to be counted on.
+    [
+      'backup_action_latest_backup_timestamp_seconds',
+      report.ok ? idSeconds(report, 'latest-id') : undefined,
+    ],
   ];
 }
 
@@ -272,36 +305,37 @@ function lagFigures(report: RunReport): Figure[] {
 
 function restoreFigures(report: RunReport): Figure[] {
   return [
-    ['backup_action_restore_duration_seconds', output(report, 'restore-seconds')],
-    ['backup_action_restore_tables', output(report, 'restored-tables')],
+    ['backup_action_restore_duration_seconds', outputNumber(report, 'restore-seconds')],
+    ['backup_action_restore_tables', outputNumber(report, 'restored-tables')],
   ];
+}
+
+/**
+ * Whether a restore-test restored everything (a check may still have failed): one stopped
+ * mid-restore (cancelled, pg_restore failed) has no recovery time or table count to report.
+ */
+function restoreCompleted({ ok, details }: RunReport): boolean {
+  if (ok) return true;
+  const restored = (part: unknown) => isRecord(part) && part.comparison !== undefined;
+  return Array.isArray(details.databases)
+    ? details.databases.length > 0 && details.databases.every(restored)
+    : restored(details);
 }
 
 /** The checks' verdicts: one database's (`checks`) or each database's of a server backup. */
 function checkFigures(report: RunReport): Figure[] {
-  const { checks, databases } = report.details;
-  const lists = [checks, ...(Array.isArray(databases) ? databases : []).map(checksOf)];
-  const present = lists.filter((list): list is unknown[] => Array.isArray(list));
-  if (present.length === 0) return [];
-  const verdicts = present.flat().map((check) => (isRecord(check) ? check.passed : undefined));
+  const verdicts = checkVerdicts(report);
+  if (!verdicts) return [];
   return [
-    ['backup_action_restore_checks_passed', verdicts.filter((passed) => passed === true).length],
-    ['backup_action_restore_checks_failed', verdicts.filter((passed) => passed === false).length],
+    ['backup_action_restore_checks_passed', verdicts.passed],
+    ['backup_action_restore_checks_failed', verdicts.failed],
   ];
-}
-
-function checksOf(database: unknown): unknown {
-  return isRecord(database) ? database.checks : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
 }
 
 function pruneFigures(report: RunReport): Figure[] {
   const dryRun = report.details.dryRun === true;
   return [
-    ['backup_action_prune_kept_backups', output(report, 'kept')],
-    ['backup_action_prune_deleted_backups', dryRun ? undefined : output(report, 'deleted')],
+    ['backup_action_prune_kept_backups', outputNumber(report, 'kept')],
+    ['backup_action_prune_deleted_backups', dryRun ? undefined : outputNumber(report, 'deleted')],
   ];
 }

@@ -58,6 +58,10 @@ export async function pushMetrics(
     previous = parsed.samples.flatMap((sample) => inGroup(sample, set, mode));
     families = parsed.families;
   } catch (error) {
+    // A gateway that did not answer at all would only make the push wait as long again.
+    if (error instanceof DeliveryError && !error.answered) {
+      throw new Error(`the metrics were not pushed ${reason(error)}`);
+    }
     warnings.push(
       `the group could not be read back ${reason(error)}; pushed without the previous backup size`,
     );

@@ -6,7 +6,7 @@
  */
 import { onPath } from '../process/programs.js';
 import type { Filter } from './chain.js';
-import type { EncryptionKeys } from './encrypt.js';
+import type { AgeKeys } from '../core/settings.js';
 
 /**
  * Only X25519 recipients go to the program: the library also takes post-quantum and tag
@@ -18,7 +18,7 @@ const X25519_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 /** The age program on PATH for these keys, unless BACKUP_ACTION_AGE=node asks for Node's. */
 export async function findAgeProgram(
   env: NodeJS.ProcessEnv,
-  keys: EncryptionKeys,
+  keys: AgeKeys,
 ): Promise<Filter | undefined> {
   if (env.BACKUP_ACTION_AGE === 'node' || !programTakes(keys)) return undefined;
   const file = await onPath('age');
@@ -27,7 +27,7 @@ export async function findAgeProgram(
   return { name: 'age', path: file, args, doing: 'encrypting' };
 }
 
-export function programTakes(keys: EncryptionKeys): boolean {
+export function programTakes(keys: AgeKeys): boolean {
   return (
     keys.passphrase === undefined &&
     keys.recipients.length > 0 &&

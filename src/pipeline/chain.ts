@@ -4,7 +4,7 @@
  * when the last program writes the store's file itself. On a 2-core machine every copy through
  * Node comes out of pg_dump's and zstd's share of the CPU (docs/benchmarks.md).
  */
-import type { Readable } from 'node:stream';
+import { Duplex, Writable, type Readable } from 'node:stream';
 import {
   guardedStdout,
   helperEnv,
@@ -90,4 +90,47 @@ export function chainInto(
 ): { written: Promise<void>; stop(): void } {
   const { succeeded: written, stop } = startChain(filters, input, fd);
   return { written, stop };
+}
+
+/**
+ * A stream through one program, for bytes inside this process. Its output ends only once the
+ * program has exited successfully, so a program that fails half-way can never complete an upload;
+ * tearing the stream down early (a failed upload, a cancelled run) stops the program.
+ */
+export function throughProgram(filter: Filter): Duplex {
+  const { child, exit } = start({ path: filter.path }, filter.args, helperEnv(), 'pipe');
+  const outcome = succeeded(filter.name, exit);
+  const output = guardedStdout(child.stdout, outcome);
+  const stream = Duplex.from({ writable: programInput(child.stdin!, outcome), readable: output });
+  stream.on('close', () => stopIfRunning(child));
+  return stream;
+}
+
+/**
+ * A program's input. When the program stops early its input breaks (EPIPE), but the reason is in
+ * how it exited (`outcome`): writes that fail wait for that and report it instead.
+ */
+export function programInput(stdin: Writable, outcome: Promise<void>): Writable {
+  const reason = (error: Error) =>
+    outcome.then(
+      () => error,
+      (failure: Error) => failure,
+    );
+  stdin.on('error', () => undefined); // each failure reaches the write or end that met it
+  outcome.catch(() => undefined); // reported by whoever awaits it
+  const writable = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      stdin.write(chunk, (error) => (error ? void reason(error).then(done) : done()));
+    },
+    final(done) {
+      stdin.end(() => done());
+    },
+    destroy(error, done) {
+      stdin.destroy();
+      done(error);
+    },
+  });
+  // Its errors reach the pipeline it is in; one emitted after that settled must not crash the run.
+  writable.on('error', () => undefined);
+  return writable;
 }

@@ -8,17 +8,12 @@
 import { createCipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { Decryption } from '../core/settings.js';
+import type { AgeKeys, Decryption } from '../core/settings.js';
 import { own, release } from '../process/owned.js';
-
-export interface EncryptionKeys {
-  recipients: string[];
-  passphrase?: string;
-}
 
 type WebBytes = WebReadableStream<Uint8Array>;
 
-export async function encryptStream(input: Readable, keys: EncryptionKeys): Promise<Readable> {
+export async function encryptStream(input: Readable, keys: AgeKeys): Promise<Readable> {
   if (keys.passphrase !== undefined) return encryptWithLibrary(input, keys);
   const { prefix, payloadKey } = await headerFor(keys.recipients);
   return pipeline(input, new PayloadSealer(prefix, payloadKey), () => undefined);
@@ -127,7 +122,7 @@ class PayloadSealer extends Transform {
 }
 
 /** Passphrases go through the library whole: its scrypt stanza is the only one such a file has. */
-async function encryptWithLibrary(input: Readable, keys: EncryptionKeys): Promise<Readable> {
+async function encryptWithLibrary(input: Readable, keys: AgeKeys): Promise<Readable> {
   const { Encrypter } = await import('age-encryption');
   const encrypter = new Encrypter();
   if (keys.passphrase !== undefined) encrypter.setPassphrase(keys.passphrase);

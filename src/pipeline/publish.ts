@@ -5,6 +5,8 @@
 import { CancelledError } from '../core/errors.js';
 import { manifestKey } from '../core/layout.js';
 import { serializeManifest, type AnyManifest, type ManifestBase } from '../core/manifest.js';
+import { encryptionOf, type EncryptionKeys } from '../core/settings.js';
+import { openSealer } from './seal.js';
 import { storeAll, type ObjectPart, type StoredParts } from './store-all.js';
 import { deleteStored, type LayerOptions, type StoredObject } from './store-object.js';
 
@@ -26,7 +28,9 @@ export type KindFields<M extends AnyManifest> = Omit<M, Envelope>;
 export interface PublishOptions<
   M extends AnyManifest,
   P extends readonly ObjectPart[],
-> extends LayerOptions {
+> extends Omit<LayerOptions, 'sealer'> {
+  /** The keys every object is encrypted to, when the backup is encrypted. */
+  encryption?: EncryptionKeys;
   name: string;
   id: string;
   createdAt: Date;
@@ -50,7 +54,13 @@ export interface Published<M extends AnyManifest> {
 export async function publish<M extends AnyManifest, const P extends readonly ObjectPart[]>(
   options: PublishOptions<M, P>,
 ): Promise<Published<M>> {
-  const stored = await storeAll(options.parts, options);
+  const sealer = await openSealer(options.encryption, options.env);
+  let stored: StoredParts<P>;
+  try {
+    stored = await storeAll(options.parts, { ...options, sealer });
+  } finally {
+    await sealer?.close();
+  }
   const manifest = assemble(options, options.fields(stored));
   await writeManifest(
     manifest,
@@ -76,7 +86,7 @@ function assemble<M extends AnyManifest>(
     source,
     format,
     compression: options.compression,
-    encryption: options.encryption ? 'age' : 'none',
+    encryption: encryptionOf(options.encryption),
     ...objects,
     tool: options.tool,
     ...(dump ? { dump } : {}),

@@ -18,7 +18,8 @@ import type { ObjectRecord } from '../core/manifest.js';
 import type { Decryption } from '../core/settings.js';
 import type { Store } from '../storage/index.js';
 import { decompressor } from './compress.js';
-import { decryptStream } from './encrypt.js';
+import type { Opened } from './encryption-layer.js';
+import { unseal } from './seal.js';
 
 export class ChecksumError extends Error {
   constructor(message: string) {
@@ -57,9 +58,10 @@ export async function readObject<T>(
   const { forward, stored } = hashAndForward(body);
   const verified = stored.then((actual) => checkAgainst(object, actual));
   verified.catch(() => undefined);
+  let opened: Opened | undefined;
   try {
-    const archive = await unwrap(forward, layers, keys, keepCompressed);
-    const result = await consume(archive);
+    opened = await unseal(forward, layers.encryption, keys);
+    const result = await consume(decompressed(opened.plain, layers, keepCompressed));
     // The consumer may stop before the end (a table of contents is at the start): hash the rest.
     forward.destroy();
     await verified;
@@ -71,6 +73,7 @@ export async function readObject<T>(
     throw error;
   } finally {
     body.destroy();
+    await opened?.close();
   }
 }
 
@@ -163,13 +166,7 @@ function checkAgainst(object: ObjectRecord, actual: StoredBytes): void {
   }
 }
 
-async function unwrap(
-  stored: Readable,
-  layers: Layers,
-  keys: Decryption,
-  keepCompressed: boolean,
-): Promise<Readable> {
-  const plain = layers.encryption === 'age' ? await decryptStream(stored, keys) : stored;
+function decompressed(plain: Readable, layers: Layers, keepCompressed: boolean): Readable {
   const decompress = keepCompressed ? undefined : decompressor(layers.compression);
   return decompress ? pipeline(plain, decompress, () => undefined) : plain;
 }

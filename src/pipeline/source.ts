@@ -1,12 +1,14 @@
 /** What a backup source (a database dump, a directory tree) hands to the publishing pipeline. */
 import type { Readable } from 'node:stream';
-import type { FileStats } from '../core/manifest.js';
+import type { FileStats, RdbRecord } from '../core/manifest.js';
 import type { ExpectedPrefix } from './compressed-prefix.js';
 
 export interface SourceFacts {
   rowCounts?: Record<string, number>;
   rowCountsMode?: 'exact' | 'estimate';
   files?: FileStats;
+  /** A Redis snapshot's figures, and the Redis that wrote it (its `redis-ver` field). */
+  rdb?: RdbRecord & { redisVersion?: string };
 }
 
 export interface DirectOutput {

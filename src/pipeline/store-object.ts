@@ -10,11 +10,10 @@ import type { ObjectRecord } from '../core/manifest.js';
 import type { Logger } from '../core/types.js';
 import type { FileSink, Store } from '../storage/index.js';
 import { compressor, levelOf } from './compress.js';
-import { findAgeProgram } from './age-program.js';
 import { chainFrom, chainInto, describeChain, type Filter } from './chain.js';
 import { CompressedPrefix } from './compressed-prefix.js';
 import { findZstdProgram, zstdFilter } from './zstd-program.js';
-import { encryptStream, type EncryptionKeys } from './encrypt.js';
+import type { Sealer } from './encryption-layer.js';
 import { Batcher } from './batch.js';
 import { HashingCounter, hashWhileWritten } from './hash.js';
 import type { DirectOutput, ObjectSource, SourceFacts } from './source.js';
@@ -24,7 +23,8 @@ export interface LayerOptions {
   store: Store;
   compression: Compression;
   compressionLevel?: number;
-  encryption?: EncryptionKeys;
+  /** The encryption layer, when the backup is encrypted. */
+  sealer?: Sealer;
   log: Logger;
   /** The run's environment (BACKUP_ACTION_ZSTD=node, BACKUP_ACTION_AGE=node keep a layer in Node). */
   env: NodeJS.ProcessEnv;
@@ -126,7 +126,7 @@ async function uploadThenSource<A, B>(upload: Promise<A>, source: Promise<B>): P
 
 /**
  * Starts the bytes on their way into the store, hashed as stored. When programs can make every
- * layer (zstd, then age), they read pg_dump's output through the system's pipes; into a directory
+ * layer (zstd, then age or gpg), they read pg_dump's output through the system's pipes; into a directory
  * store the last of them writes the file itself and Node only reads it back to hash it. Streamed
  * through Node (a socket read, a file write and a buffer per piece) the compressed bytes would cost
  * CPU that on a 2-core machine comes out of pg_dump's and zstd's share (docs/benchmarks.md).
@@ -151,8 +151,8 @@ async function storing(
     const sink = store.fileSink ? await store.fileSink(key) : undefined;
     // The producer starts here: nothing may wait between its start and the programs reading it.
     const direct = source.direct();
-    // Only zstd's own output opens here: behind the age program the bytes are sealed.
-    const probe = options.encryption ? undefined : prefixProbe(direct);
+    // Only zstd's own output opens here: behind the encrypting program the bytes are sealed.
+    const probe = options.sealer ? undefined : prefixProbe(direct);
     if (probe) hasher.onBytes = (chunk) => probe.feed(chunk);
     if (sink) {
       say(options, `${describeChain(filters)}, which writes the file itself`);
@@ -184,10 +184,10 @@ async function programsFor(
     if (!zstd) return undefined;
     filters.push(zstdFilter(zstd, levelOf('zstd', options.compressionLevel)));
   }
-  if (options.encryption) {
-    const age = await findAgeProgram(options.env, options.encryption);
-    if (!age) return undefined;
-    filters.push(age);
+  if (options.sealer) {
+    const encrypting = await options.sealer.program();
+    if (!encrypting) return undefined;
+    filters.push(encrypting);
   }
   return filters.length > 0 ? filters : undefined;
 }
@@ -219,8 +219,7 @@ async function layered(
   options: LayerOptions,
   zstd: string | undefined,
 ): Promise<{ body: Readable; raw?: Batcher; probe?: CompressedPrefix }> {
-  const encrypted = (stream: Readable) =>
-    options.encryption ? encryptStream(stream, options.encryption) : stream;
+  const encrypted = (stream: Readable) => (options.sealer ? options.sealer.seal(stream) : stream);
   if (zstd && source.direct) {
     const level = levelOf('zstd', options.compressionLevel);
     const direct = source.direct();

@@ -6,19 +6,10 @@
  * The format is the same either way.
  */
 import { availableParallelism } from 'node:os';
-import { Duplex, Writable, type Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  guardedStdout,
-  helperEnv,
-  onPath,
-  start,
-  stopIfRunning,
-  succeeded,
-  type Child,
-  type Ended,
-} from '../process/programs.js';
-import type { Filter } from './chain.js';
+import { helperEnv, onPath, start, succeeded } from '../process/programs.js';
+import { programInput, throughProgram, type Filter } from './chain.js';
 
 /** The zstd program on PATH, unless BACKUP_ACTION_ZSTD=node asks for Node's binding. */
 export async function findZstdProgram(env: NodeJS.ProcessEnv): Promise<string | undefined> {
@@ -53,12 +44,7 @@ export function zstdFilter(file: string, level: number): Filter {
  * exited successfully, so a compressor that fails half-way can never complete an upload.
  */
 export function zstdThrough(file: string, level: number): Duplex {
-  const { child, exit } = start({ path: file }, zstdArgs(level), helperEnv(), 'pipe');
-  const output = guardedStdout(child.stdout, succeeded('zstd', exit));
-  return stoppingChild(
-    Duplex.from({ writable: into(child.stdin!, exit), readable: output }),
-    child,
-  );
+  return throughProgram(zstdFilter(file, level));
 }
 
 /**
@@ -73,45 +59,11 @@ export async function zstdToFile(program: string, input: Readable, file: string)
     'pipe',
   );
   try {
-    await pipeline(input, into(child.stdin!, exit));
+    await pipeline(input, programInput(child.stdin!, succeeded('zstd', exit)));
   } catch (error) {
     child.kill();
     await exit.catch(() => undefined);
     throw error;
   }
   await succeeded('zstd', exit);
-}
-
-/** Stops zstd when the stream is torn down early (a failed upload, a cancelled run). */
-function stoppingChild<T extends Readable>(stream: T, child: Child): T {
-  stream.on('close', () => stopIfRunning(child));
-  return stream;
-}
-
-/**
- * zstd's input. When zstd stops early its input breaks (EPIPE), but the reason is in how zstd
- * exited: writes that fail wait for the exit and report that instead.
- */
-function into(stdin: Writable, exit: Promise<Ended>): Writable {
-  const reason = (error: Error) =>
-    succeeded('zstd', exit).then(
-      () => error,
-      (failure: Error) => failure,
-    );
-  stdin.on('error', () => undefined); // each failure reaches the write or end that met it
-  const writable = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      stdin.write(chunk, (error) => (error ? void reason(error).then(done) : done()));
-    },
-    final(done) {
-      stdin.end(() => done());
-    },
-    destroy(error, done) {
-      stdin.destroy();
-      done(error);
-    },
-  });
-  // Its errors reach the pipeline it is in; one emitted after that settled must not crash the run.
-  writable.on('error', () => undefined);
-  return writable;
 }

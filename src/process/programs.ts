@@ -152,7 +152,8 @@ export interface Ended {
 /**
  * Starts a program with arguments as a list (never a shell), keeping the tail of its stderr. Its
  * stdout is a pipe, unless `stdout` gives a file descriptor for it to write to itself (the
- * returned child's `stdout` is then null).
+ * returned child's `stdout` is then null). A `secret` (a passphrase) is written to its file
+ * descriptor 3, then closed: it shows neither in the process list nor in the environment.
  */
 export function start(
   program: Pick<Program, 'path' | 'env'>,
@@ -160,6 +161,7 @@ export function start(
   env: NodeJS.ProcessEnv,
   stdin: 'ignore' | 'pipe' | Readable = 'ignore',
   stdout: 'pipe' | number = 'pipe',
+  secret?: string,
 ): {
   child: Child;
   exit: Promise<Ended>;
@@ -167,8 +169,14 @@ export function start(
   const [file, fileArgs] = tiedToThisProcess(program.path, args);
   const child = spawn(file, fileArgs, {
     env: { ...env, ...program.env },
-    stdio: [stdin, stdout, 'pipe'],
+    stdio: [stdin, stdout, 'pipe', ...(secret === undefined ? [] : ['pipe' as const])],
   }) as Child;
+  if (secret !== undefined) {
+    const fd3 = child.stdio[3] as Writable;
+    // A program that ends without reading it breaks the pipe: nothing to report.
+    fd3.on('error', () => undefined);
+    fd3.end(`${secret}\n`);
+  }
   running.add(child);
   child.on('close', () => running.delete(child));
   let stderr = '';

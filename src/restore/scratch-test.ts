@@ -59,7 +59,8 @@ export interface DatabaseTest {
   /** Whether anything was restored into the scratch database (keep-database keeps only such). */
   restoreStarted?: boolean;
   comparison?: Comparison;
-  checks: CheckResult[];
+  /** Undefined until the checks ran: a test stopped before them reports none, not zero. */
+  checks?: CheckResult[];
   /** The archive's database-level settings and comment, and those the scratch database lacks. */
   databaseSettings?: { total: number; missing: string[] };
   /** With keepOwners: why owners were not restored after all; undefined when they were. */
@@ -210,7 +211,7 @@ export function failures(test: DatabaseTest, prefix = ''): string[] {
   const problems: string[] = [];
   const differing = test.comparison?.differing ?? [];
   if (differing.length > 0) problems.push(`${prefix}${differenceLine(differing)}`);
-  const failed = test.checks.filter((check) => !check.passed);
+  const failed = (test.checks ?? []).filter((check) => !check.passed);
   if (failed.length > 0) {
     problems.push(
       `${prefix}${failed.length} check(s) failed: ${failed.map((check) => `${check.text} (${check.value})`).join(', ')}`,

@@ -3,7 +3,7 @@
  * the listing classified as this set's layout can appear here, so nothing foreign is ever touched,
  * and only complete backups can be deleted by the policy: an unusable one is nobody's to judge.
  */
-import type { SetEntry } from '../storage/catalog.js';
+import type { RecordEntry, SetEntry } from '../storage/catalog.js';
 import { idTime } from '../core/ids.js';
 import { classifyKey } from '../core/layout.js';
 import type { IncompleteUpload } from '../storage/index.js';
@@ -18,6 +18,8 @@ export interface PrunePlan {
   objectKeys: string[];
   /** Objects with no manifest, older than the grace: leftovers of failed runs. */
   orphanKeys: string[];
+  /** History records of runs before the oldest backup kept: the history goes with its backups. */
+  recordKeys: string[];
 }
 
 export interface PruneSet {
@@ -25,6 +27,8 @@ export interface PruneSet {
   complete: readonly SetEntry[];
   /** Objects with no manifest, newest first. */
   leftovers: readonly SetEntry[];
+  /** History records, newest first. */
+  records: readonly RecordEntry[];
 }
 
 export function planPrune(
@@ -47,12 +51,22 @@ export function planPrune(
   const orphans = set.leftovers.filter(
     (entry) => (idTime(entry.id)?.getTime() ?? Infinity) < cutoff,
   );
+  const kept = decisions.filter((decision) => decision.keep);
+  // Kept ones always include the newest backup, so a record being written now is never older;
+  // with no backup kept (none complete), no record is older than one.
+  const oldestKept = kept.length
+    ? Math.min(...kept.map((decision) => decision.createdAt.getTime()))
+    : -Infinity;
+  const records = set.records.filter(
+    (record) => (idTime(record.id)?.getTime() ?? Infinity) < oldestKept,
+  );
   return {
-    kept: decisions.filter((decision) => decision.keep),
+    kept,
     deleted,
     manifestKeys: entries.flatMap((entry) => (entry.manifest ? [entry.manifest.key] : [])),
     objectKeys: entries.flatMap((entry) => entry.objects.map((object) => object.key)),
     orphanKeys: orphans.flatMap((entry) => entry.objects.map((object) => object.key)),
+    recordKeys: records.map((record) => record.key),
   };
 }
 

@@ -9,7 +9,7 @@
  * else is *unusable*: reported by name, never counted, and never deleted by a keep-policy.
  */
 import { idTime } from '../core/ids.js';
-import { classifyKey } from '../core/layout.js';
+import { classifyKey, type RecordMode } from '../core/layout.js';
 import {
   ManifestError,
   manifestObjects,
@@ -35,11 +35,20 @@ export interface SetEntry {
   objects: StoredObject[];
 }
 
+/** A key of the set's history folder: the record of one restore-test or verify-latest run. */
+export interface RecordEntry extends StoredObject {
+  /** The run's id: its start time and a random suffix. */
+  id: string;
+  mode: RecordMode;
+}
+
 export interface SetListing {
   /** Ids with a manifest, newest first. */
   backups: SetEntry[];
   /** Ids with data objects but no manifest: failed or in-flight runs. Newest first. */
   leftovers: SetEntry[];
+  /** History records, newest first: never a backup, a leftover or foreign. */
+  records: RecordEntry[];
   /** Keys under `<name>/` that do not match the layout; never touched. */
   foreignKeys: number;
 }
@@ -67,6 +76,7 @@ export async function listSet(
   prefix = `${name}/`,
 ): Promise<SetListing> {
   const entries = new Map<string, SetEntry>();
+  const records: RecordEntry[] = [];
   let foreignKeys = 0;
   for await (const object of store.list(prefix)) {
     const kind = classifyKey(name, object.key);
@@ -74,19 +84,35 @@ export async function listSet(
       foreignKeys += 1;
       continue;
     }
+    if (kind.kind === 'record') {
+      records.push({ ...object, id: kind.id, mode: kind.mode });
+      continue;
+    }
     const entry = entries.get(kind.id) ?? { id: kind.id, objects: [] };
     if (kind.kind === 'manifest') entry.manifest = object;
     else entry.objects.push(object);
     entries.set(kind.id, entry);
   }
-  const newestFirst = [...entries.values()].sort((a, b) =>
-    a.id < b.id ? 1 : a.id > b.id ? -1 : 0,
-  );
+  const newestFirst = [...entries.values()].sort(newestIdFirst);
   return {
     backups: newestFirst.filter((entry) => entry.manifest),
     leftovers: newestFirst.filter((entry) => !entry.manifest),
+    records: records.sort(newestIdFirst),
     foreignKeys,
   };
+}
+
+const newestIdFirst = (a: { id: string }, b: { id: string }): number =>
+  a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+
+/**
+ * An entry's size as listed: its data object's, or the sum of a server backup's objects (those
+ * in its folder), which for a complete backup is what its manifest records.
+ */
+export function listedSize(entry: SetEntry): number | undefined {
+  const inFolder = entry.objects.filter((object) => object.key.includes(`/${entry.id}/`));
+  if (inFolder.length === 0) return entry.objects[0]?.size;
+  return inFolder.reduce((sum, object) => sum + object.size, 0);
 }
 
 const manifestKeyOf = (name: string, entry: SetEntry): string =>
@@ -177,25 +203,34 @@ export async function judgeEntry(
 const READS_AT_ONCE = 8;
 
 /**
- * Judges every backup of a listing, newest first. A manifest that cannot be read at all (the
- * store failed) fails the whole call: a prune must stop rather than decide from what it missed.
+ * Judges every entry given (a listing's backups, newest first), in order. A manifest that cannot
+ * be read at all (the store failed) fails the whole call: a prune must stop rather than decide
+ * from what it missed.
  */
 export async function judgeAll(
   store: Store,
   name: string,
-  listing: SetListing,
+  entries: readonly SetEntry[],
   now: Date,
 ): Promise<Judged[]> {
-  const judged: Judged[] = new Array<Judged>(listing.backups.length);
+  return inParallel(entries, (entry) => judgeEntry(store, name, entry, now));
+}
+
+/** `read` for each item, at most READS_AT_ONCE at a time, the results in the items' order. */
+export async function inParallel<T, R>(
+  items: readonly T[],
+  read: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < listing.backups.length) {
+    while (next < items.length) {
       const index = next++;
-      judged[index] = await judgeEntry(store, name, listing.backups[index]!, now);
+      results[index] = await read(items[index]!);
     }
   };
   await Promise.all(Array.from({ length: READS_AT_ONCE }, worker));
-  return judged;
+  return results;
 }
 
 /**

@@ -34,6 +34,8 @@ export interface RunOptions {
   user?: string;
   /** Another copy of the bundle (an action checked out elsewhere, as the runner finds it). */
   entry?: string;
+  /** The job's RUNNER_TEMP, kept for the job's later steps; else one made and removed per run. */
+  runnerTemp?: string;
 }
 
 type Started = Parameters<NonNullable<RunOptions['onStart']>>[0];
@@ -84,7 +86,7 @@ export async function runAction(
     HOME: process.env.HOME ?? os.tmpdir(),
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
-    RUNNER_TEMP: runnerTemp,
+    RUNNER_TEMP: options.runnerTemp ?? runnerTemp,
     ...options.env,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;

@@ -5,10 +5,22 @@
  */
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 export const DB = 'postgresql://app:pa%3Ass@db.example.com:5432/Shop_Main';
+const NOT_A_KEY =
+  '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbm90IGEga2V5\n-----END PGP PUBLIC KEY BLOCK-----';
 
 const base = { storage: '/b', 'database-url': DB };
 export const BAD_INPUTS: [string, Record<string, string>, string][] = [
   ['unknown mode', { ...base, mode: 'backups' }, 'mode'],
+  [
+    'a Redis URL that selects one database',
+    { storage: '/b', source: 'redis', 'redis-url': 'redis://cache:6379/2' },
+    'redis-url',
+  ],
+  [
+    'a Redis restore confirmed with another address',
+    { storage: '/b', mode: 'restore', 'redis-url': 'redis://cache:6379', confirm: 'cache' },
+    'confirm',
+  ],
   [
     'a database pattern with a range out of order',
     { ...base, databases: 'shop\n[z-a]*' },
@@ -71,6 +83,33 @@ export const BAD_INPUTS: [string, Record<string, string>, string][] = [
   [
     'recipients and passphrase',
     { ...base, 'age-recipients': RECIPIENT, 'encryption-passphrase': 'x' },
+    'encryption-passphrase',
+  ],
+  [
+    'gpg recipients with age recipients',
+    { ...base, 'gpg-recipients': NOT_A_KEY, 'age-recipients': RECIPIENT },
+    'gpg-recipients',
+  ],
+  ['gpg recipients that hold no key', { ...base, 'gpg-recipients': NOT_A_KEY }, 'gpg-recipients'],
+  [
+    'a gpg recipients file that does not exist',
+    { ...base, 'gpg-recipients': '/nonexistent/backup-keys.asc' },
+    'gpg-recipients',
+  ],
+  [
+    'a gpg private key that is not armored',
+    { ...base, mode: 'verify-latest', name: 'x', 'gpg-private-key': 'not a key at all' },
+    'gpg-private-key',
+  ],
+  [
+    "age's passphrase with gpg's",
+    {
+      ...base,
+      mode: 'verify-latest',
+      name: 'x',
+      'gpg-passphrase': 'gpg-side',
+      'encryption-passphrase': 'age-side',
+    },
     'encryption-passphrase',
   ],
   ['unknown row-counts', { ...base, 'row-counts': 'some' }, 'row-counts'],

@@ -11,7 +11,7 @@
  * role's trust and session length, then the S3 server's keys) and service containers (the test
  * server stands in for the URL a job gives its service).
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,14 +35,20 @@ import {
   type StatusFunctions,
 } from './github-parser.js';
 import {
+  artifactNameTaken,
   environmentSecretsVisible,
+  inheritPasses,
   jobWorkflowContext,
+  matrixConfigurations,
+  matrixResult,
   MAX_WORKFLOW_DEPTH,
+  maxParallelOf,
   permissionLevels,
   permissionsExceeding,
   selfReferenceError,
   selfReferenceRefError,
   stepConclusion,
+  servicePorts,
 } from './runner-rules.js';
 
 /** What `OWNER/backup-action` stands for in the documented callers, and the commit `@v1` is. */
@@ -111,6 +117,10 @@ export interface RunRecord {
   jobs: JobRecord[];
   /** The run was cancelled (the runner's SIGINT reached a step). */
   cancelled: boolean;
+  /** Each matrix job's strategy as the runner took it: its legs, at most how many at once. */
+  strategies: { path: string; legs: number; maxParallel: number; failFast: boolean }[];
+  /** The run's artifacts, by name: each file's name and bytes. */
+  artifacts: Map<string, Map<string, Buffer>>;
 }
 
 interface Frame {
@@ -136,7 +146,7 @@ export async function runCaller(
 ): Promise<RunRecord> {
   const parsed = await parseWorkflowText(label, text, callerFiles);
   if (parsed.errors.length > 0) throw new Error(`${label}: ${parsed.errors.join('; ')}`);
-  const record: RunRecord = { jobs: [], cancelled: false };
+  const record: RunRecord = { jobs: [], cancelled: false, strategies: [], artifacts: new Map() };
   const declared = mappingValue(parsed.root, 'permissions');
   const frame: Frame = {
     repository: repo.repository,
@@ -155,6 +165,13 @@ export async function runCaller(
 }
 
 const CALLER_SHA = 'c'.repeat(40);
+
+/** The host ports GitHub picks for a job's services, in order: the first is FIRST_FREE_PORT. */
+export const FIRST_FREE_PORT = 49152;
+function freePorts() {
+  let next = FIRST_FREE_PORT;
+  return () => next++;
+}
 
 /** A repository's GITHUB_TOKEN when no `permissions` says otherwise (the restricted default). */
 const DEFAULT_PERMISSIONS = { contents: 'read', packages: 'read' };
@@ -202,9 +219,68 @@ class Simulation {
       this.record.jobs.push(emptyJob(where, result, frame.permissions));
       return { result, outputs: {} };
     }
+    if (job.strategy) return this.runMatrix(job, frame, contexts, where);
+    return this.runOne(job, frame, contexts, where);
+  }
+
+  private runOne(job: WorkflowJob, frame: Frame, contexts: Contexts, where: string) {
     return job.type === 'reusableWorkflowJob'
       ? this.runCall(job as ReusableWorkflowJob, frame, contexts, where)
       : this.runSteps(job as Job, frame, contexts, where);
+  }
+
+  /**
+   * A matrix job: one leg per configuration (`<job>[<index>]`), each with its `matrix` and
+   * `strategy` contexts, run one after another (which any max-parallel allows); one result for
+   * all (runner-rules.ts). A failed leg cancels those not yet run, unless fail-fast is false.
+   */
+  private async runMatrix(
+    job: WorkflowJob,
+    frame: Frame,
+    contexts: Contexts,
+    where: string,
+  ): Promise<JobOutcome> {
+    const { github, inputs, vars, needs } = contexts;
+    const strategy = (evaluateToken(job.strategy, { github, inputs, vars, needs }) ?? {}) as {
+      matrix?: unknown;
+      'fail-fast'?: boolean;
+      'max-parallel'?: unknown;
+    };
+    let legs: Record<string, unknown>[];
+    let maxParallel: number;
+    try {
+      legs = matrixConfigurations(strategy.matrix);
+      maxParallel = maxParallelOf(strategy['max-parallel'], legs.length);
+    } catch (error) {
+      return this.fail(
+        where,
+        frame,
+        `Error when evaluating 'strategy': ${(error as Error).message}`,
+      );
+    }
+    const failFast = strategy['fail-fast'] ?? true;
+    this.record.strategies.push({ path: where, legs: legs.length, maxParallel, failFast });
+    const results: Result[] = [];
+    for (const [index, matrix] of legs.entries()) {
+      const leg = `${where}[${index}]`;
+      if (failFast && results.includes('failure')) {
+        this.record.jobs.push(emptyJob(leg, 'cancelled', frame.permissions));
+        results.push('cancelled');
+        continue;
+      }
+      const context = {
+        ...contexts,
+        matrix,
+        strategy: {
+          'fail-fast': failFast,
+          'job-index': index,
+          'job-total': legs.length,
+          'max-parallel': maxParallel,
+        },
+      };
+      results.push((await this.runOne(job, frame, context, leg)).result);
+    }
+    return { result: matrixResult(results), outputs: {} };
   }
 
   /** A job that calls a reusable workflow: the called file's jobs, in a frame of their own. */
@@ -226,8 +302,12 @@ class Simulation {
     const given = mappingValue(rawJob(frame.root, job.id.value), 'permissions');
     const effective = given ? permissionLevels(evaluateToken(given, {})) : frame.permissions;
     const inherit = job['inherit-secrets'] === true;
+    // From another organization `inherit` passes nothing (runner-rules.ts).
+    const inherited = inherit && inheritPasses(frame.repository, called.repository);
     const passed = inherit
-      ? frame.secrets
+      ? inherited
+        ? frame.secrets
+        : {}
       : ((evaluateToken(job['secret-values'], contexts) as Record<string, string> | undefined) ??
         {});
     const inner: Frame = {
@@ -236,7 +316,7 @@ class Simulation {
       depth: frame.depth + 1,
       inputs: callInputs(job, contexts),
       secrets: Object.fromEntries(Object.entries(passed).map(([k, v]) => [k, asText(v)])),
-      inheritsAll: frame.inheritsAll && inherit,
+      inheritsAll: frame.inheritsAll && inherited,
       permissions: effective,
       root: parsed.root,
     };
@@ -296,9 +376,14 @@ class Simulation {
       .map((s) => selfReferenceError(s.uses.value) ?? selfReferenceRefError(s.uses.value))
       .find(Boolean);
     if (refused) return this.setUpFailed(record, refused);
-    const jobContext = jobWorkflowContext(frame.repository, frame.sha, frame.file);
+    const jobContext = {
+      ...jobWorkflowContext(frame.repository, frame.sha, frame.file),
+      services: servicePorts(record.services, freePorts()),
+    };
+    // The job's own needs, matrix and strategy, which its steps read too.
     const base: Contexts = {
-      ...this.contexts(frame, { job: { ...jobContext, status: 'success' } }),
+      ...outer,
+      job: { ...jobContext, status: 'success' },
       secrets: { ...secrets, GITHUB_TOKEN: this.token(permissions) },
     };
     const env = stringValues(evaluateToken(job.env, base));
@@ -378,6 +463,12 @@ interface JobOutcome {
 /** The steps of one job, with the runner's `steps` context and step status functions. */
 class StepRunner {
   private readonly workspace = mkdtemp(path.join(os.tmpdir(), 'sim-workspace-'));
+  /** The job's RUNNER_TEMP (`runner.temp`): its steps share it, and it goes with the job. */
+  private readonly temp = this.workspace.then(async (dir) => {
+    const temp = path.join(dir, '.runner-temp');
+    await mkdir(temp);
+    return temp;
+  });
   private readonly steps: Record<
     string,
     { outcome: Result; conclusion: Result; outputs: Record<string, string> }
@@ -398,10 +489,11 @@ class StepRunner {
     env: Record<string, string>,
   ): Promise<Record<string, string>> {
     try {
+      const runner = { ...(base.runner as object), temp: await this.temp };
       for (const [i, step] of job.steps.entries()) {
         if (!isActionStep(step))
           throw new Error(`${this.record.path}: a run step; callers run actions only`);
-        const contexts = { ...base, env, steps: this.steps };
+        const contexts = { ...base, runner, env, steps: this.steps };
         const stepEnv = { ...env, ...stringValues(evaluateToken(step.env, contexts)) };
         await this.step(step, mappingValue(rawSteps[i], 'with'), contexts, stepEnv);
       }
@@ -433,6 +525,8 @@ class StepRunner {
       if (uses.startsWith('actions/checkout@')) await this.checkout(inputs);
       else if (uses.startsWith('aws-actions/configure-aws-credentials@'))
         entry.outputs = this.assumeRole(inputs);
+      else if (uses.startsWith('actions/upload-artifact@')) await this.upload(inputs);
+      else if (uses.startsWith('actions/download-artifact@')) await this.download(inputs);
       else await this.action(uses, inputs, { ...env, ...this.exported }, contexts, entry);
     } catch (error) {
       entry.outcome = 'failure';
@@ -465,6 +559,28 @@ class StepRunner {
     await copyFile('action.yml', path.join(target, 'action.yml'));
     for (const folder of (inputs['sparse-checkout'] ?? 'dist').split('\n').filter(Boolean))
       await symlink(path.resolve(folder), path.join(target, folder));
+  }
+
+  /** actions/upload-artifact@v4: the file named, under a name no other upload of the run has. */
+  private async upload(inputs: Record<string, string>) {
+    const name = inputs.name ?? 'artifact';
+    const taken = artifactNameTaken(name, [...this.sim.run.artifacts.keys()]);
+    if (taken) throw new Error(taken);
+    const file = path.resolve(await this.workspace, inputs.path ?? '');
+    this.sim.run.artifacts.set(name, new Map([[path.basename(file), await readFile(file)]]));
+  }
+
+  /** actions/download-artifact@v4: the run's artifacts whose name matches `pattern`, into `path`. */
+  private async download(inputs: Record<string, string>) {
+    const glob = inputs.pattern ?? inputs.name ?? '*';
+    const pattern = new RegExp(`^${glob.split('*').map(escapeRegExp).join('.*')}$`);
+    const target = path.resolve(await this.workspace, inputs.path ?? '');
+    for (const [name, files] of this.sim.run.artifacts) {
+      if (!pattern.test(name)) continue;
+      const folder = inputs['merge-multiple'] === 'true' ? target : path.join(target, name);
+      await mkdir(folder, { recursive: true });
+      for (const [file, bytes] of files) await writeFile(path.join(folder, file), bytes);
+    }
   }
 
   /**
@@ -520,6 +636,7 @@ class StepRunner {
     let interrupted = false;
     const run = await runAction(given, {
       entry: path.join(dir, action.runs.main),
+      runnerTemp: await this.temp,
       env: { ...this.runnerEnv(), ...this.sim.repository.runnerEnv, ...env },
       onStart:
         cancel?.job === this.record.path
@@ -643,4 +760,8 @@ function ordered(jobs: WorkflowJob[]): WorkflowJob[] {
     out.push(...pending.splice(next, 1));
   }
   return out;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

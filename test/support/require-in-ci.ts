@@ -2,7 +2,7 @@
  * The one way a test skips: for a prerequisite this machine lacks (PostgreSQL 18, the zstd and
  * age programs, an old Node). Locally the tests that need it are skipped, the reason printed; under
  * CI=true (CI sets it) the same absence is a failing test naming it, so CI cannot pass without
- * running them. test/suite.test.ts holds every test file to this.
+ * running them. test/unit/suite.test.ts holds every test file to this.
  */
 import { it } from 'vitest';
 

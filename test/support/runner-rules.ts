@@ -1,8 +1,8 @@
 /**
  * What GitHub does with a workflow that its own parser (@actions/workflow-parser) does not check:
  * each rule is one function, its source named above it, tested with a near miss in
- * test/runner-rules.test.ts. The simulated caller repository (./caller-repo.ts) applies them as
- * GitHub would, and test/workflows.test.ts holds every workflow, template and documented caller
+ * test/unit/runner-rules.test.ts. The simulated caller repository (./caller-repo.ts) applies them as
+ * GitHub would, and test/unit/workflows.test.ts holds every workflow, template and documented caller
  * to them.
  */
 
@@ -38,6 +38,22 @@ export function selfReferenceRefError(uses: string): string | undefined {
 export function environmentSecretsVisible(calledJob: boolean, everyCallInherits: boolean): boolean {
   return !calledJob || everyCallInherits;
 }
+
+/**
+ * `secrets: inherit` passes the caller's secrets only to a workflow of the same organization or
+ * enterprise: called from another owner's repository it passes none, and no environment secret
+ * reaches the called jobs either. Source: GitHub docs, "Reuse workflows", Passing inputs and
+ * secrets ("Workflows that call reusable workflows in the same organization or enterprise can use
+ * the inherit keyword to implicitly pass the secrets").
+ */
+export function inheritPasses(
+  callerRepository: string,
+  calledRepository: string,
+  sameEnterprise = false,
+): boolean {
+  return sameEnterprise || ownerOf(callerRepository) === ownerOf(calledRepository);
+}
+const ownerOf = (repository: string) => repository.split('/')[0]!.toLowerCase();
 
 /**
  * A called workflow's GITHUB_TOKEN has at most what its caller grants: a job asking for more
@@ -117,4 +133,100 @@ export function stepConclusion<R extends string>(
   continueOnError: boolean,
 ): R | 'success' {
   return outcome === 'failure' && continueOnError ? 'success' : outcome;
+}
+
+/**
+ * A job's matrix as the runner expands it, once its expressions are evaluated: the cross product
+ * of its vectors, each a non-empty list ("Matrix vector '<name>' does not contain any values"), in
+ * the order of the vectors given. Our workflows use no include or exclude, which are refused here
+ * rather than simulated wrongly. Source: actions/runner, src/Sdk/WorkflowParser/Conversion/
+ * WorkflowTemplateConverter.cs (ConvertToStrategy) and ObjectTemplating/MatrixBuilder.cs; the
+ * parser (@actions/workflow-parser) checks only the literal parts before the run.
+ */
+export function matrixConfigurations(matrix: unknown): Record<string, unknown>[] {
+  if (typeof matrix !== 'object' || matrix === null || Array.isArray(matrix))
+    throw new Error('Unexpected value: matrix must be a mapping');
+  let product: Record<string, unknown>[] = [{}];
+  for (const [name, vector] of Object.entries(matrix)) {
+    if (name === 'include' || name === 'exclude') throw new Error(`matrix ${name}: not simulated`);
+    if (!Array.isArray(vector)) throw new Error(`Unexpected value: matrix vector '${name}'`);
+    if (vector.length === 0) throw new Error(`Matrix vector '${name}' does not contain any values`);
+    product = product.flatMap((configuration) =>
+      vector.map((value: unknown) => ({ ...configuration, [name]: value })),
+    );
+  }
+  return product;
+}
+
+/**
+ * `strategy.max-parallel` once evaluated must be a number (an input of `type: string` holding
+ * "2" is refused: "Unexpected value ... strategy max-parallel"); it is cut to a whole number, and
+ * 0 or less means no limit (every configuration at once, `strategy.max-parallel` = job-total).
+ * Source: as above, ConvertToStrategy (AssertNumber, (Int32) cast, `MaxParallel > 0`).
+ */
+export function maxParallelOf(value: unknown, configurations: number): number {
+  if (value === undefined || value === null) return configurations;
+  if (typeof value !== 'number')
+    throw new Error(`Unexpected value '${String(value)}': strategy max-parallel must be a number`);
+  const whole = Math.trunc(value);
+  return whole > 0 ? whole : configurations;
+}
+
+/**
+ * What `needs.<job>.result` says of a matrix job: one result for all its configurations, failure
+ * when any failed, else cancelled when any was, else success; so a later job cannot tell which
+ * configuration failed from `needs` (each must say so itself, e.g. by an artifact). With
+ * `fail-fast` (the default) a failure cancels the configurations not yet finished. Source:
+ * GitHub docs, "Running variations of jobs in a workflow" (handling failures: fail-fast);
+ * leanprover-community/mathlib4#33738 ("The needs context returns overall status for the matrix
+ * rather than the status for the specific matrix entry"); nektos/act#1519.
+ */
+export function matrixResult(
+  results: readonly ('success' | 'failure' | 'cancelled' | 'skipped')[],
+): 'success' | 'failure' | 'cancelled' | 'skipped' {
+  if (results.includes('failure')) return 'failure';
+  if (results.includes('cancelled')) return 'cancelled';
+  return results.every((result) => result === 'skipped') ? 'skipped' : 'success';
+}
+
+/**
+ * actions/upload-artifact@v4: an artifact's name is unique in a run; a second upload of one name
+ * fails ("an artifact with this name already exists on the workflow run"), so jobs of a matrix
+ * name theirs by their configuration. Source: actions/upload-artifact README, v4 "Breaking
+ * Changes" (uploading to the same named artifact multiple times is no longer possible);
+ * actions/upload-artifact#493 (the 409 Conflict it answers).
+ */
+export function artifactNameTaken(name: string, uploaded: readonly string[]): string | undefined {
+  return uploaded.includes(name)
+    ? `Failed to CreateArtifact: an artifact with this name already exists on the workflow run: ${name}`
+    : undefined;
+}
+
+/**
+ * `job.services.<id>.ports` maps each published container port to its host port: `'5432'` alone
+ * is published on a free host port GitHub picks, `'5433:5432'` on the one it names. Source: GitHub
+ * docs, workflow syntax, jobs.<job_id>.services, "Example: Using localhost" ("When you specify
+ * the container port but not the host port, the host port is randomly assigned to a free port";
+ * github/docs#33621), and the job context's `services`.
+ */
+export function servicePorts(
+  services: unknown,
+  freePort: () => number,
+): Record<string, { ports: Record<string, string> }> {
+  const entries = Object.entries((services ?? {}) as Record<string, { ports?: unknown[] }>);
+  return Object.fromEntries(
+    entries.map(([id, service]) => {
+      const published = (service.ports ?? []).map((p) => String(p).split(':'));
+      return [
+        id,
+        {
+          ports: Object.fromEntries(
+            published.map((p) =>
+              p.length === 1 ? [p[0]!, String(freePort())] : [p.at(-1)!, p.at(-2)!],
+            ),
+          ),
+        },
+      ];
+    }),
+  );
 }

@@ -45,6 +45,7 @@ export interface Unit {
   credentials: [id: string, file: string][];
   environment: Record<string, string>;
   environmentFiles: string[];
+  unsetEnvironment: string[];
   execStart: string[][];
 }
 
@@ -76,6 +77,7 @@ export function parseUnit(text: string, specifiers: Record<string, string>): Uni
     credentials: [],
     environment: {},
     environmentFiles: [],
+    unsetEnvironment: [],
     execStart: [],
   };
   const lines = text.replace(/\\\n/g, ' ').split('\n');
@@ -93,6 +95,7 @@ export function parseUnit(text: string, specifiers: Record<string, string>): Uni
         unit.environment[name] = rest.join('=');
       }
     } else if (key === 'EnvironmentFile') unit.environmentFiles.push(value);
+    else if (key === 'UnsetEnvironment') unit.unsetEnvironment.push(...value.split(/\s+/));
     else if (key === 'ExecStart') unit.execStart.push(splitCommand(value, specifiers));
     else if (!INERT.has(key)) {
       throw new Error(`unit: ${key}= is not supported by this runner`);
@@ -119,9 +122,14 @@ export interface ServiceRun {
 
 /**
  * Runs a unit installed under `root` (its paths are the server's, taken under `root`): each
- * ExecStart= in turn, as its User=, stopping at the first that fails, as systemd does.
+ * ExecStart= in turn, as its User=, stopping at the first that fails, as systemd does, with
+ * `inherited` as the service manager's own environment.
  */
-export async function runService(root: string, unitFile: string): Promise<ServiceRun[]> {
+export async function runService(
+  root: string,
+  unitFile: string,
+  inherited: Record<string, string> = {},
+): Promise<ServiceRun[]> {
   const cache = await mkdtemp(path.join(os.tmpdir(), 'unit-cache-'));
   const credentials = await mkdtemp(path.join(os.tmpdir(), 'unit-credentials-'));
   try {
@@ -148,6 +156,13 @@ export async function runService(root: string, unitFile: string): Promise<Servic
       environment = { ...environment, ...parseEnvironmentFile(text) };
     }
     const variables: Record<string, string> = { CREDENTIALS_DIRECTORY: credentials };
+    const env: Record<string, string> = {
+      ...inherited,
+      PATH: process.env.PATH ?? '',
+      ...variables,
+      ...environment,
+    };
+    for (const name of unit.unsetEnvironment) delete env[name];
     const runs: ServiceRun[] = [];
     for (const [program = '', ...args] of unit.execStart) {
       const expanded = args.map((arg) =>
@@ -159,7 +174,7 @@ export async function runService(root: string, unitFile: string): Promise<Servic
         'runuser',
         ['-u', unit.user, '--', path.join(root, program), ...expanded],
         {
-          env: { PATH: process.env.PATH ?? '', ...variables, ...environment },
+          env,
           timeout: 300_000,
         },
       ).then(

@@ -5,7 +5,7 @@
 import { formatCount } from '../../core/format.js';
 import { objectExtension, objectKey } from '../../core/layout.js';
 import type { DatabaseManifest } from '../../core/manifest.js';
-import type { DatabaseBackupSettings } from '../../core/settings.js';
+import { encryptionOf, type DatabaseBackupSettings } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import type { ObjectPart } from '../../pipeline/store-all.js';
 import { restoreProgram } from '../../postgres/restore.js';
@@ -13,12 +13,20 @@ import { serverVersion, withConnection } from '../../postgres/server.js';
 import { listDumpArchive } from '../../verify/archive-check.js';
 import type { BackupPlan, Fact, SourceKind } from '../kind.js';
 import { checkObject, objectRows } from '../one-object.js';
+import { postgresChecks } from './checks.js';
 import { dumpPart, dumpProgram, serverFact } from './dump.js';
 import { restoreDatabaseBackup } from './restore.js';
 import { testDatabaseBackup } from './restore-test.js';
 
-export const databaseKind: SourceKind<DatabaseManifest, DatabaseBackupSettings> = {
+export const databaseKind: SourceKind<
+  DatabaseManifest,
+  DatabaseBackupSettings,
+  'database',
+  'count' | 'sql'
+> = {
   holds: (manifest) => `database ${manifest.source.database ?? '(unnamed)'}`,
+  restoreInto: 'database',
+  checks: postgresChecks,
   backup: {
     plan: planBackup,
     rows: (manifest) =>
@@ -49,7 +57,7 @@ async function planBackup(
   const layers = objectExtension(
     'pg_dump-custom',
     settings.compression,
-    settings.encryption ? 'age' : 'none',
+    encryptionOf(settings.encryptionKeys),
   );
   return {
     what: `database ${target.database}`,

@@ -5,7 +5,6 @@
  */
 import { formatCount } from '../../core/format.js';
 import type { DatabaseManifest, DatabasePart } from '../../core/manifest.js';
-import type { RestoreTestSettings } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import type { LocalArchive } from '../../restore/archive.js';
 import { checkScratchServer, scratchName } from '../../postgres/restore.js';
@@ -25,12 +24,12 @@ import {
   type ScratchRun,
 } from '../../restore/scratch-test.js';
 import { refuseServerInputs } from '../../restore/targets.js';
-import type { KindRun, RestoreRows } from '../kind.js';
+import type { KindRun, RestoreRows, RestoreTestSettingsOf } from '../kind.js';
 import { databasePart } from './parts.js';
 
 export async function testDatabaseBackup(
   manifest: DatabaseManifest,
-  settings: RestoreTestSettings,
+  settings: RestoreTestSettingsOf<'count' | 'sql'>,
   ctx: RunContext,
   phases: Phases,
 ): Promise<KindRun> {
@@ -50,7 +49,7 @@ export async function testDatabaseBackup(
   const part = databasePart(manifest);
   const pgRestore = await choosePgRestore(manifest, settings.client, ctx, version);
   const run: ScratchRun = { settings, ctx, server, pgRestore };
-  const test: DatabaseTest = { part, scratch: scratchName(settings.name), phases, checks: [] };
+  const test: DatabaseTest = { part, scratch: scratchName(settings.name), phases };
   const options = { checks: settings.checks, keepOwners: false, noTablespaces: false };
   return {
     run: () => testDatabase(run, test, options),
@@ -70,7 +69,7 @@ function testRows(
     part.backup.rowCountsMode === 'exact' && part.rowCounts
       ? `${formatCount(rows)} rows match the manifest`
       : `${formatCount(rows)} rows (the manifest has no exact counts to compare)`;
-  const passed = checks.length > 0 ? `, ${checks.length} check(s) passed` : '';
+  const passed = checks?.length ? `, ${checks.length} check(s) passed` : '';
   return {
     done: 'restored',
     summary: `${tables} tables, ${compared}${passed}`,
@@ -92,7 +91,7 @@ function testRows(
         `${pgRestore.program.version}, ${settings.jobs} job(s); archive ${archiveLine(part, archive)}`,
       ],
     ],
-    tables: [...(comparison ? [countsTable(comparison)] : []), ...tableOfChecks(checks)],
+    tables: [...(comparison ? [countsTable(comparison)] : []), ...tableOfChecks(checks ?? [])],
     details: { scratch: test.scratch, comparison, checks },
   };
 }

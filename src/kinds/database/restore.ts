@@ -11,7 +11,7 @@
  */
 import { formatCount } from '../../core/format.js';
 import type { DatabaseManifest } from '../../core/manifest.js';
-import type { DatabaseRestoreSettings, RestoreSettings } from '../../core/settings.js';
+import type { DatabaseRestoreSettings } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import { confirmMismatch } from '../../inputs/restore.js';
 import { prepareReplacement } from '../../postgres/replace.js';
@@ -33,14 +33,10 @@ import { databasePart } from './parts.js';
 
 export async function restoreDatabaseBackup(
   manifest: DatabaseManifest,
-  settings: RestoreSettings,
+  into: DatabaseRestoreSettings,
   ctx: RunContext,
   phases: Phases,
 ): Promise<KindRun> {
-  const into = intoDatabase(
-    settings,
-    'target-path takes a files backup; this backup is a database dump: give database-url',
-  );
   refuseServerInputs(into, [], manifest.source.database);
   const target = into.database;
   if (into.confirm !== target.database) throw confirmMismatch(into.confirm, target.database);
@@ -52,7 +48,7 @@ export async function restoreDatabaseBackup(
     ? await prepareReplacement(target, ctx.log, ctx.signal)
     : undefined;
   const part = databasePart(manifest);
-  const pgRestore = await choosePgRestore(manifest, settings.client, ctx, state.server);
+  const pgRestore = await choosePgRestore(manifest, into.client, ctx, state.server);
   const restored: Restored = { part, target, state, replacement, outcome: 'untouched' };
   return {
     run: () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }),
@@ -62,12 +58,6 @@ export async function restoreDatabaseBackup(
     },
     rows: () => restoreRows(restored),
   };
-}
-
-/** The settings of a restore into a database: this backup needs one, not a folder. */
-export function intoDatabase(settings: RestoreSettings, refusal: string): DatabaseRestoreSettings {
-  if (settings.into === 'path') throw new Error(refusal);
-  return settings;
 }
 
 function restoreRows(restored: Restored): RestoreRows {

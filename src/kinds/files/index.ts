@@ -2,11 +2,10 @@
  * A directory tree (`source: files`): one POSIX tar of `paths`, with the count, bytes and list
  * digest of its entries, which every read of it is checked against.
  */
-import { InputError } from '../../core/errors.js';
 import { formatCount } from '../../core/format.js';
 import { objectExtension, objectKey } from '../../core/layout.js';
 import type { FilesManifest } from '../../core/manifest.js';
-import type { FilesBackupSettings } from '../../core/settings.js';
+import { encryptionOf, type FilesBackupSettings } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import { filesMismatch } from '../../files/digest.js';
 import { packTree, walkFiles } from '../../files/tar-source.js';
@@ -16,9 +15,11 @@ import type { BackupPlan, SourceKind } from '../kind.js';
 import { checkObject, objectRows } from '../one-object.js';
 import { restoreFiles, testFiles } from './restore.js';
 
-export const filesKind: SourceKind<FilesManifest, FilesBackupSettings> = {
+export const filesKind: SourceKind<FilesManifest, FilesBackupSettings, 'path', never> = {
   holds: (manifest) =>
     manifest.files ? `files: ${formatCount(manifest.files.count)} entries` : 'files',
+  restoreInto: 'path',
+  checks: { forms: [], refusal: () => 'run in a restored database; this backup is of files' },
   backup: { plan: planBackup, rows: (manifest) => objectRows(manifest.object) },
   verify: {
     rules: () => [],
@@ -32,20 +33,10 @@ export const filesKind: SourceKind<FilesManifest, FilesBackupSettings> = {
       }),
     rows: () => ({ facts: [], tables: [] }),
   },
-  async restoreTest(manifest, settings, ctx, phases) {
-    if (settings.checks.length > 0) {
-      throw new InputError('checks', 'run in a restored database; this backup is of files');
-    }
-    return testFiles(ctx, manifest, settings.decryption, phases);
-  },
-  async restore(manifest, settings, ctx, phases) {
-    if (settings.into === 'database') {
-      throw new Error(
-        'this is a files backup: give target-path (a folder) instead of database-url',
-      );
-    }
-    return restoreFiles(ctx, manifest, settings.decryption, phases, settings);
-  },
+  restoreTest: async (manifest, settings, ctx, phases) =>
+    testFiles(ctx, manifest, settings.decryption, phases),
+  restore: (manifest, settings, ctx, phases) =>
+    restoreFiles(ctx, manifest, settings.decryption, phases, settings),
 };
 
 async function planBackup(
@@ -57,7 +48,11 @@ async function planBackup(
   const store = settings.storage.kind === 'directory' ? settings.storage.path : undefined;
   const options = { ...settings.files, store, log: ctx.log };
   const tree = await walkFiles(options);
-  const layers = objectExtension('tar', settings.compression, settings.encryption ? 'age' : 'none');
+  const layers = objectExtension(
+    'tar',
+    settings.compression,
+    encryptionOf(settings.encryptionKeys),
+  );
   return {
     what: 'files',
     parts: [

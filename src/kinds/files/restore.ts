@@ -16,13 +16,14 @@ import path from 'node:path';
 import { diskFullError, errorMessage, InputError } from '../../core/errors.js';
 import { formatBytes, formatCount } from '../../core/format.js';
 import type { FileStats, FilesManifest } from '../../core/manifest.js';
-import type { Decryption } from '../../core/settings.js';
+import type { Decryption, StorageLocation } from '../../core/settings.js';
 import type { Logger, RunContext } from '../../core/types.js';
 import { filesMismatch } from '../../files/digest.js';
 import { extractTar, type Extracted } from '../../files/tar-read.js';
 import { readObject } from '../../pipeline/read.js';
 import type { Phases } from '../../restore/phases.js';
 import type { KindRun, RestoreRows } from '../kind.js';
+import { refuseStoreOverlap } from './restore-target.js';
 
 /** What an extraction learned, kept so that a failed run's summary still shows it. */
 interface Extraction {
@@ -69,8 +70,9 @@ export async function restoreFiles(
   manifest: FilesManifest,
   keys: Decryption,
   phases: Phases,
-  { targetPath, clean }: { targetPath: string; clean: boolean },
+  { targetPath, clean, storage }: { targetPath: string; clean: boolean; storage: StorageLocation },
 ): Promise<KindRun> {
+  await refuseStoreOverlap(targetPath, storage);
   const target = await openTarget(targetPath);
   const existing = await readdir(target);
   if (existing.length > 0 && !clean) {

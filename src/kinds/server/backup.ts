@@ -7,7 +7,12 @@ import { InputError } from '../../core/errors.js';
 import { formatBytes, formatCount } from '../../core/format.js';
 import { databaseObjectKey, globalsObjectKey } from '../../core/layout.js';
 import type { DatabaseRecord, ServerManifest } from '../../core/manifest.js';
-import type { DatabaseTarget, ServerBackupSettings, ServerSelection } from '../../core/settings.js';
+import {
+  encryptionOf,
+  type DatabaseTarget,
+  type ServerBackupSettings,
+  type ServerSelection,
+} from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import type { KindFields } from '../../pipeline/publish.js';
 import type { ObjectPart, StoredParts } from '../../pipeline/store-all.js';
@@ -53,7 +58,7 @@ export async function planServerBackup(
   ctx.log.info(
     `pg_dump ${pgDump.version} (${pgDump.path}), ${dumpall}server PostgreSQL ${plan.server.version}`,
   );
-  const layers = [settings.compression, settings.encryption ? 'age' : 'none'] as const;
+  const layers = [settings.compression, encryptionOf(settings.encryptionKeys)] as const;
   const parts: ServerPart[] = plan.databases.map((database) => ({
     ...dumpPart(
       settings,

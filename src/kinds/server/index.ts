@@ -5,15 +5,23 @@
  */
 import type { ServerManifest } from '../../core/manifest.js';
 import type { ServerBackupSettings } from '../../core/settings.js';
+import { postgresChecks } from '../database/checks.js';
 import type { SourceKind } from '../kind.js';
 import { planServerBackup, serverBackupRows } from './backup.js';
 import { restoreServerBackup } from './restore.js';
 import { testServerBackup } from './restore-test.js';
 import { checkServerBackup, databaseRules, serverVerifyRows } from './verify.js';
 
-export const serverKind: SourceKind<ServerManifest, ServerBackupSettings> = {
+export const serverKind: SourceKind<
+  ServerManifest,
+  ServerBackupSettings,
+  'database',
+  'count' | 'sql'
+> = {
   holds: (manifest) =>
     `${manifest.databases.length} database(s)${manifest.globals ? ' and the globals' : ''}`,
+  restoreInto: 'database',
+  checks: postgresChecks,
   backup: { plan: planServerBackup, rows: serverBackupRows },
   verify: { rules: databaseRules, deep: checkServerBackup, rows: serverVerifyRows },
   restoreTest: testServerBackup,

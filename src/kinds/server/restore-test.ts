@@ -9,7 +9,7 @@
 import { errorMessage } from '../../core/errors.js';
 import { formatCount, formatSeconds } from '../../core/format.js';
 import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
-import type { RestoreTestSettings, ServerCheck } from '../../core/settings.js';
+import type { ServerCheck } from '../../core/settings.js';
 import type { RunContext, Table } from '../../core/types.js';
 import { checkScratchServer, scratchName } from '../../postgres/restore.js';
 import type { ServerVersion } from '../../postgres/server.js';
@@ -33,7 +33,7 @@ import {
   type ScratchRun,
 } from '../../restore/scratch-test.js';
 import { checksByDatabase } from '../../restore/targets.js';
-import type { KindRun, RestoreRows } from '../kind.js';
+import type { KindRun, RestoreRows, RestoreTestSettingsOf } from '../kind.js';
 import { phaseName, serverDatabasePart } from './parts.js';
 import { rolesLine } from './roles.js';
 
@@ -53,7 +53,7 @@ interface ServerTest {
 
 export async function testServerBackup(
   manifest: ServerManifest,
-  settings: RestoreTestSettings,
+  settings: RestoreTestSettingsOf<'count' | 'sql'>,
   ctx: RunContext,
   phases: Phases,
 ): Promise<KindRun> {
@@ -79,7 +79,6 @@ export async function testServerBackup(
       part: serverDatabasePart(manifest, record),
       scratch: `${base}_${index + 1}`,
       phases: new Phases(ctx.now),
-      checks: [],
     })),
     roles: settings.restoreGlobals ? manifest.globals : undefined,
     rolesLeft: [],
@@ -177,7 +176,7 @@ function testRows(test: ServerTest): RestoreRows {
           ? [{ ...countsTable(one.comparison), title: `${one.database}: row counts` }]
           : [],
       ),
-      ...tableOfChecks(tests.flatMap((one) => one.checks)),
+      ...tableOfChecks(tests.flatMap((one) => one.checks ?? [])),
     ],
     details: {
       databases: tests.map((one) => ({
@@ -207,7 +206,7 @@ function databasesTable({ tests, phases }: ServerTest): Table {
     rows: tests.map((one) => {
       const { tables, rows } = restoredTotals(one);
       const { comparison } = one;
-      const failedChecks = one.checks.filter((check) => !check.passed).length;
+      const failedChecks = (one.checks ?? []).filter((check) => !check.passed).length;
       const seconds = phases.record()[phaseName(one.database)];
       const matched = !comparison
         ? one.restoreStarted

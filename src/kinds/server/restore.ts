@@ -10,11 +10,7 @@
 import { errorMessage } from '../../core/errors.js';
 import { formatCount, formatSeconds } from '../../core/format.js';
 import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
-import type {
-  DatabaseRestoreSettings,
-  DatabaseTarget,
-  RestoreSettings,
-} from '../../core/settings.js';
+import type { DatabaseRestoreSettings, DatabaseTarget } from '../../core/settings.js';
 import type { RunContext, Table } from '../../core/types.js';
 import { withDatabase } from '../../postgres/database-url.js';
 import { prepareReplacement } from '../../postgres/replace.js';
@@ -39,7 +35,6 @@ import {
 } from '../../restore/restore-database.js';
 import { restoreTargets, type DatabasePair } from '../../restore/targets.js';
 import type { KindRun, RestoreRows } from '../kind.js';
-import { intoDatabase } from '../database/restore.js';
 import { phaseName, serverDatabasePart } from './parts.js';
 import { rolesLine } from './roles.js';
 
@@ -60,14 +55,10 @@ interface ServerRestore {
 
 export async function restoreServerBackup(
   manifest: ServerManifest,
-  settings: RestoreSettings,
+  into: DatabaseRestoreSettings,
   ctx: RunContext,
   phases: Phases,
 ): Promise<KindRun> {
-  const into = intoDatabase(
-    settings,
-    'this is a server backup: give database-url (the server to restore into) instead of target-path',
-  );
   const pairs = restoreTargets(manifest, into);
   if (into.restoreGlobals && !manifest.globals) {
     throw new Error(

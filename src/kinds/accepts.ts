@@ -1,0 +1,28 @@
+/**
+ * What a kind takes from the restore inputs, checked for every kind alike before the kind is asked
+ * anything: the target (`database-url`, `target-path`, `redis-url`) and the forms of `checks`.
+ */
+import { InputError } from '../core/errors.js';
+import type { AnyManifest } from '../core/manifest.js';
+import type { RestoreSettings, RestoreTestSettings } from '../core/settings.js';
+import { TARGET_INPUTS } from '../inputs/restore.js';
+import type { AnyKind } from './index.js';
+
+/** A target of another kind is refused, naming the input this backup needs instead. */
+export function refuseOtherTarget(
+  kind: AnyKind,
+  manifest: AnyManifest,
+  settings: RestoreSettings,
+): void {
+  if (settings.into === kind.restoreInto) return;
+  throw new InputError(
+    TARGET_INPUTS[settings.into],
+    `backup ${manifest.id} holds ${kind.holds(manifest)}; give ${TARGET_INPUTS[kind.restoreInto]} to restore it`,
+  );
+}
+
+/** The first check the kind cannot run, refused in the kind's own words. */
+export function refuseOtherChecks(kind: AnyKind, settings: RestoreTestSettings): void {
+  const other = settings.checks.find((check) => !kind.checks.forms.includes(check.kind));
+  if (other) throw new InputError('checks', kind.checks.refusal(other));
+}

@@ -1,0 +1,141 @@
+/**
+ * restore of a Redis backup into the Redis of `redis-url`, guarded by `confirm` (its host:port).
+ * A target that holds keys is refused unless `clean`, which flushes it (FLUSHALL) first.
+ *
+ * What it cannot do atomically: Redis has no way to swap a whole dataset in (SWAPDB swaps one
+ * logical database with another of the same server, which a restore cannot fill unseen), so keys
+ * arrive one by one (RESTORE, redis/replay.ts) and clients see the target partly restored until
+ * the end; with `clean`, the old keys are gone from the flush on. So everything that can fail is
+ * checked first: the target (reachable, a primary, not a cluster, empty or clean), then every
+ * byte of the backup and its snapshot's own checksum and key counts, in a local file; only then
+ * is the target flushed and written.
+ */
+import { formatCount } from '../../core/format.js';
+import type { RedisManifest } from '../../core/manifest.js';
+import type { RedisRestoreSettings, RedisTarget } from '../../core/settings.js';
+import type { RunContext } from '../../core/types.js';
+import { info, keyspace, withRedis, type RedisConnection } from '../../redis/connection.js';
+import { replaySnapshot, type Replayed } from '../../redis/replay.js';
+import type { Phases } from '../../restore/phases.js';
+import type { KindRun, RestoreRows } from '../kind.js';
+import { compareKeys, differenceLine, keysTable, type KeyComparison } from './compare.js';
+import { keysLine, serverFact } from './figures.js';
+import { withSnapshotFile } from './snapshot-file.js';
+
+interface TargetState {
+  version: string;
+  keys: ReadonlyMap<number, number>;
+}
+
+interface RedisRestore {
+  manifest: RedisManifest;
+  target: RedisTarget;
+  state: TargetState;
+  clean: boolean;
+  /** untouched → flushed → writing → restored. */
+  stage: 'untouched' | 'flushed' | 'writing' | 'restored';
+  replayed?: Replayed;
+  comparison?: KeyComparison;
+}
+
+export async function restoreRedisBackup(
+  manifest: RedisManifest,
+  settings: RedisRestoreSettings,
+  ctx: RunContext,
+  phases: Phases,
+): Promise<KindRun> {
+  const target = settings.redis;
+  const state = await withRedis(target, target.display, inspectTarget);
+  const held = [...state.keys].filter(([, keys]) => keys > 0);
+  if (held.length > 0 && !settings.clean) {
+    throw new Error(
+      `the target ${target.display} holds ${held.map(([db, keys]) => `${formatCount(keys)} keys in db${db}`).join(', ')}; set clean: true to flush it (FLUSHALL) and restore the backup in its place`,
+    );
+  }
+  const restore: RedisRestore = {
+    manifest,
+    target,
+    state,
+    clean: settings.clean,
+    stage: 'untouched',
+  };
+  return {
+    run: () =>
+      withSnapshotFile(ctx, manifest, settings.decryption, phases, ({ file }) =>
+        withRedis(target, target.display, async (connection) => {
+          if (settings.clean) {
+            await phases.time('flush the target (FLUSHALL)', () => connection.call(['FLUSHALL']));
+            restore.stage = 'flushed';
+          }
+          restore.stage = 'writing';
+          const { replayed } = await phases.time('restore (RESTORE each key)', () =>
+            replaySnapshot(file, connection, {
+              replaceFunctions: settings.clean,
+              signal: ctx.signal,
+            }),
+          );
+          restore.replayed = replayed;
+          restore.stage = 'restored';
+          await connection.call(['SELECT', '0']);
+          restore.comparison = compareKeys(manifest.rdb, await keyspace(connection));
+        }),
+      ),
+    problems: () =>
+      restore.comparison?.differing.length ? [differenceLine(restore.comparison.differing)] : [],
+    rows: () => restoreRows(restore),
+  };
+}
+
+/** The target's version and keys; a replica or a cluster node is refused before anything. */
+async function inspectTarget(connection: RedisConnection): Promise<TargetState> {
+  const server = await info(connection, 'server');
+  const replication = await info(connection, 'replication');
+  if (replication.get('role') === 'slave') {
+    throw new Error('the target is a replica, which takes no writes; restore into its primary');
+  }
+  if (server.get('redis_mode') === 'cluster') {
+    throw new Error(
+      'the target is a Redis Cluster node; a snapshot restores into a standalone Redis (docs/redis.md)',
+    );
+  }
+  return { version: server.get('redis_version') ?? '?', keys: await keyspace(connection) };
+}
+
+const STANDING = {
+  untouched: 'untouched',
+  flushed: 'flushed (clean: true), and the restore did not start: the target is empty',
+  writing: 'partly restored: the restore stopped after some keys were written',
+  restored: 'restored',
+} as const;
+
+function restoreRows(restore: RedisRestore): RestoreRows {
+  const { manifest, target, state, comparison, replayed } = restore;
+  const restored = comparison?.rows.reduce((sum, row) => sum + row.restored, 0);
+  const before = [...state.keys.values()].reduce((sum, keys) => sum + keys, 0);
+  return {
+    done: `restored into ${target.display}`,
+    summary:
+      restored === undefined
+        ? 'not counted: the restore did not finish'
+        : `${formatCount(restored)} keys of the snapshot's ${keysLine(manifest.rdb)}`,
+    outputs: { 'restored-keys': restored ?? 0 },
+    facts: [
+      serverFact(manifest),
+      ['Target', `${target.display} (Redis ${state.version})`],
+      ['Target now', STANDING[restore.stage]],
+      [
+        'Flushed first',
+        restore.clean
+          ? `yes (clean: true; ${formatCount(before)} keys were there)`
+          : 'no (the target was empty)',
+      ],
+      [
+        'Atomic',
+        'no: keys arrived one by one (RESTORE); clients could see the target partly restored',
+      ],
+      ['Functions', replayed ? `${replayed.libraries} librar(ies) restored` : 'not restored'],
+    ],
+    tables: comparison ? [keysTable(comparison)] : [],
+    details: { target: target.display, targetNow: restore.stage, comparison, replayed },
+  };
+}

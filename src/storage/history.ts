@@ -1,0 +1,113 @@
+/**
+ * A set's history as stored: the backups (from their manifests) and the records of restore-tests
+ * and verifies (from `<name>/history/`). Only what a listing names is read, newest first, and only
+ * as far as asked. What is not what it claims (a torn or forged record, one dated ahead of the
+ * clock, an unusable backup) is returned by name and never counted.
+ */
+import {
+  judgeRecord,
+  isRecord,
+  keyOfRecord,
+  RECORD_MAX_BYTES,
+  serializeRecord,
+  type HistoryRecord,
+} from '../core/history.js';
+import type { RecordMode } from '../core/layout.js';
+import type { BackupPoint } from '../core/trends.js';
+import { manifestSize, manifestRowCounts } from '../core/manifest.js';
+import {
+  CLOCK_TOLERANCE_MS,
+  inParallel,
+  isComplete,
+  judgeAll,
+  type RecordEntry,
+  type SetEntry,
+  type UnusableBackup,
+} from './catalog.js';
+import { ObjectTooLarge, type Store } from './index.js';
+
+/** Charts and trends look this far back: a month of nightly runs. */
+export const HISTORY_LENGTH = 30;
+
+/** Something in the history that is not counted, and why. */
+export interface Unusable {
+  key: string;
+  problem: string;
+}
+
+/**
+ * The newest `limit` complete backups among `entries` (newest first), oldest first for charts,
+ * and the unusable ones met among them.
+ */
+export async function backupHistory(
+  store: Store,
+  name: string,
+  entries: readonly SetEntry[],
+  now: Date,
+  limit = HISTORY_LENGTH,
+): Promise<{ points: BackupPoint[]; unusable: UnusableBackup[] }> {
+  const judged = await judgeAll(store, name, entries.slice(0, limit), now);
+  const points = judged.filter(isComplete).map(({ manifest }) => {
+    const counted = manifestRowCounts(manifest).filter((counts) => counts !== undefined);
+    const rows = counted.flatMap((counts) => Object.values(counts));
+    return {
+      id: manifest.id,
+      createdAt: manifest.createdAt,
+      sizeBytes: manifestSize(manifest),
+      durationSeconds: (Date.parse(manifest.completedAt) - Date.parse(manifest.createdAt)) / 1000,
+      ...(counted.length ? { rows: rows.reduce((sum, n) => sum + n, 0) } : {}),
+    };
+  });
+  const unusable = judged.filter((one): one is UnusableBackup => !isComplete(one));
+  return { points: points.reverse(), unusable };
+}
+
+/**
+ * The newest `limit` records of `mode` among `entries` (newest first), oldest first, and every
+ * unusable one met on the way. Records are read a batch at a time, only as far as needed.
+ */
+export async function readRecords(
+  store: Store,
+  name: string,
+  entries: readonly RecordEntry[],
+  mode: RecordMode,
+  now: Date,
+  limit = HISTORY_LENGTH,
+): Promise<{ records: HistoryRecord[]; unusable: Unusable[] }> {
+  const ofMode = entries.filter((entry) => entry.mode === mode);
+  const records: HistoryRecord[] = [];
+  const unusable: Unusable[] = [];
+  for (let start = 0; start < ofMode.length && records.length < limit; start += limit) {
+    const batch = ofMode.slice(start, start + limit);
+    const judged = await inParallel(batch, (entry) => readRecord(store, name, entry, now));
+    for (const one of judged) {
+      if (!isRecord(one)) unusable.push(one);
+      else if (records.length < limit) records.push(one.record);
+    }
+  }
+  return { records: records.reverse(), unusable };
+}
+
+async function readRecord(store: Store, name: string, entry: RecordEntry, now: Date) {
+  const key = { key: entry.key, name, id: entry.id, mode: entry.mode };
+  const tooLarge = {
+    key: entry.key,
+    problem: `torn record ${entry.key}: larger than ${RECORD_MAX_BYTES} bytes, not read`,
+  };
+  if (entry.size > RECORD_MAX_BYTES) return tooLarge;
+  let bytes: Buffer;
+  try {
+    bytes = await store.read(entry.key, RECORD_MAX_BYTES);
+  } catch (error) {
+    if (error instanceof ObjectTooLarge) return tooLarge;
+    throw error;
+  }
+  return judgeRecord(key, bytes.toString('utf8'), now, CLOCK_TOLERANCE_MS);
+}
+
+/** Writes a run's record under its own key, whole. */
+export async function writeRecord(store: Store, record: HistoryRecord): Promise<string> {
+  const key = keyOfRecord(record);
+  await store.put(key, serializeRecord(record));
+  return key;
+}

@@ -1,0 +1,49 @@
+/**
+ * The pure parts of restore-test: comparing counts and evaluating count checks.
+ *
+ * Covers: src/restore/compare.ts, src/restore/checks.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { compare } from '../../src/restore/checks.js';
+import { compareCounts, describeDifference } from '../../src/restore/compare.js';
+
+describe('compareCounts', () => {
+  it('finds missing, extra and different tables, sorted', () => {
+    const { tables, differing } = compareCounts(
+      { 'public.a': 3, 'public.b': 5, 'sales.gone': 1 },
+      { 'public.a': 3, 'public.b': 0, 'public.new': 2 },
+      { strangersFail: true },
+    );
+    expect(tables.map((row) => row.table)).toEqual([
+      'public.a',
+      'public.b',
+      'public.new',
+      'sales.gone',
+    ]);
+    expect(differing.map(describeDifference)).toEqual([
+      'public.b: expected 5, found 0',
+      'public.new: found 2, not in the manifest',
+      'sales.gone: expected 1, missing after restore',
+    ]);
+  });
+
+  it('finds nothing when every count matches', () => {
+    expect(
+      compareCounts({ 'public.a': 0 }, { 'public.a': 0 }, { strangersFail: true }).differing,
+    ).toEqual([]);
+  });
+});
+
+describe('count checks', () => {
+  it.each([
+    [10, '>=', 10, true],
+    [9, '>=', 10, false],
+    [11, '>', 10, true],
+    [10, '>', 10, false],
+    [10, '=', 10, true],
+    [10, '<=', 9, false],
+    [8, '<', 9, true],
+  ] as const)('%i %s %i is %s', (found, operator, bound, expected) => {
+    expect(compare(found, operator, bound)).toBe(expected);
+  });
+});

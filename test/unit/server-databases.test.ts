@@ -1,0 +1,60 @@
+/**
+ * Which databases a server backup dumps: the selection applied to what the server has.
+ *
+ * Covers: src/postgres/server-databases.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { chooseDatabases } from '../../src/postgres/server-databases.js';
+import type { ServerSelection } from '../../src/core/settings.js';
+
+const rows = [
+  { datname: 'Crm "Ünï" data', datallowconn: true, connectable: true },
+  { datname: 'archive_closed', datallowconn: false, connectable: true },
+  { datname: 'postgres', datallowconn: true, connectable: true },
+  { datname: 'rdsadmin', datallowconn: true, connectable: false },
+  { datname: 'shop', datallowconn: true, connectable: true },
+  { datname: 'shop_eu', datallowconn: true, connectable: true },
+];
+
+function choose(selection: Partial<ServerSelection>) {
+  const warnings: string[] = [];
+  const log = { info: () => undefined, warning: (line: string) => warnings.push(line) };
+  const chosen = chooseDatabases(
+    rows,
+    { databases: 'all', exclude: [], globals: 'auto', jobs: 1, ...selection },
+    log,
+  );
+  return { chosen, warnings };
+}
+
+describe('chooseDatabases', () => {
+  it('all: every database the role can connect to; the others named in a warning', () => {
+    expect(choose({})).toEqual({
+      chosen: ['Crm "Ünï" data', 'postgres', 'shop', 'shop_eu'],
+      warnings: [
+        expect.stringMatching(/skipping "archive_closed": does not accept connections/),
+        expect.stringMatching(/skipping "rdsadmin": the role has no CONNECT privilege/),
+      ],
+    });
+  });
+
+  it('names and globs, less the exclusions; nothing skipped, no warning', () => {
+    expect(choose({ databases: ['shop*', 'Crm*'], exclude: ['*_eu'] })).toEqual({
+      chosen: ['Crm "Ünï" data', 'shop'],
+      warnings: [],
+    });
+  });
+
+  it('an entry that matches nothing fails, naming every such entry', () => {
+    expect(() => choose({ databases: ['shop', 'billing', 'hr_*'] })).toThrow(
+      /databases.*"billing", "hr_\*" matches no database on the server/,
+    );
+  });
+
+  it('a selection left empty fails', () => {
+    expect(() => choose({ databases: ['archive_closed'] })).toThrow(
+      /databases.*selects no database that accepts connections/,
+    );
+    expect(() => choose({ databases: ['shop'], exclude: ['shop'] })).toThrow(/selects no database/);
+  });
+});
