@@ -11990,8 +11990,11 @@ function judgeBackup(entry, text, name, now) {
             return { entry, key, problem: error.message };
         throw error;
     }
-    const problem = datingProblem(manifest, entry, key, now) ?? catalog_objectProblem(manifest, entry, key);
-    return problem ? { entry, key, problem } : { entry, manifest };
+    const dating = datingProblem(manifest, entry, key, now);
+    if (dating)
+        return { entry, key, problem: dating };
+    const torn = catalog_objectProblem(manifest, entry, key);
+    return torn ? { entry, key, problem: torn, torn: manifest } : { entry, manifest };
 }
 function datingProblem(manifest, entry, key, now) {
     if (manifest.id !== entry.id)
@@ -12107,16 +12110,19 @@ async function findBackup(ctx, name, backupId) {
         }
         return newest.manifest;
     }
-    // Ids have one length, so this prefix holds this id's manifest and objects (a server backup's
-    // are in its own folder) and nothing of any other id.
-    const entry = (await listSet(store, name, `${name}/${backupId}`)).backups[0];
-    if (entry?.id !== backupId) {
+    const judged = await judgeId(store, name, backupId);
+    if (!judged)
         throw new Error(`no backup ${backupId} in set "${name}" (${store.description})`);
-    }
-    const judged = await judgeEntry(store, name, entry);
     if (!isComplete(judged))
         throw new Error(judged.problem);
     return judged.manifest;
+}
+/** The backup `id` of the set as the store holds it, judged; undefined when it has no manifest. */
+async function judgeId(store, name, id) {
+    // Ids have one length, so this prefix holds this id's manifest and objects (a server backup's
+    // are in its own folder) and nothing of any other id.
+    const entry = (await listSet(store, name, `${name}/${id}`)).backups[0];
+    return entry?.id === id ? judgeEntry(store, name, entry) : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/copy/backup.ts
@@ -13095,14 +13101,18 @@ function refuseOtherChecks(kind, settings) {
 ;// CONCATENATED MODULE: ./src/kinds/any-store.ts
 /**
  * restore and restore-test from any copy: `storage` lists the stores, one per line, in the order
- * they are tried. The backup is chosen first (the id asked for; for `latest`, the newest complete
- * backup any reachable store holds), then each store in turn: one that cannot be listed, lacks a
- * complete copy of it, holds it under another manifest, holds it in an archive class, or whose
- * bytes fail their sha256 while the kind restores them, is passed over for the next. The kinds
- * check every byte before anything is touched, and leave a target they could not restore as it
- * was, so the next store starts afresh. The report says which copy was restored and why the
- * others were passed over.
+ * they are tried. The backup is chosen first: the id asked for; for `latest`, the primary's newest
+ * complete backup (a newer one found only in a copy is not this set's history as the primary
+ * knows it), or, when the primary cannot be listed or holds none, the newest complete backup of
+ * the other stores, said so in a warning. Then each store in turn: the first whose manifest of
+ * that id is readable and valid (complete or torn) sets what every other copy must hold, object
+ * for object (key, size, sha256); a store that cannot be listed, lacks a complete copy, holds
+ * another manifest, holds it in an archive class, or whose bytes fail their sha256 while the kind
+ * restores them, is passed over for the next. The kinds check every byte before anything is
+ * touched, and leave a target they could not restore as it was, so the next store starts afresh.
+ * The report says which copy was restored and why the others were passed over.
  */
+
 
 
 
@@ -13117,28 +13127,39 @@ async function restoreFromStores(settings, ctx, start) {
         return restoreFrom(settings.backupId, settings.name, ctx, start);
     const sources = await openSources(settings, ctx);
     const id = settings.backupId === 'latest'
-        ? await newestAnywhere(sources, settings.name, ctx)
+        ? await chooseLatest(sources, settings.name, ctx)
         : settings.backupId;
     const passed = [];
-    let first;
+    const pass = (source, why) => {
+        passed.push([source.label, why]);
+        ctx.log.warning(`${source.label} passed over: ${why}`);
+    };
+    let reference;
     for (const source of sources) {
-        const why = source.unreachable ?? (await restorable(source, id, first, settings.name, ctx));
-        if (typeof why === 'string') {
-            passed.push([source.label, why]);
-            ctx.log.warning(`${source.label} passed over: ${why}`);
+        const found = source.unreachable ?? (await copyIn(source, id, settings.name, ctx));
+        if (typeof found === 'string') {
+            pass(source, found);
             continue;
         }
-        first ??= why;
+        if (found.manifest && reference && !sameObjects(found.manifest, reference.manifest)) {
+            pass(source, `its manifest of ${id} differs from ${reference.label}'s (the sha256 of its objects)`);
+            continue;
+        }
+        if (found.manifest)
+            reference ??= { manifest: found.manifest, label: source.label };
+        if (found.problem !== undefined || !found.manifest) {
+            pass(source, found.problem ?? `no usable copy of ${id}`);
+            continue;
+        }
         try {
-            const result = await restoreFrom(id, settings.name, { ...ctx, store: source.store }, start, why);
+            const result = await restoreFrom(id, settings.name, { ...ctx, store: source.store }, start, found.manifest);
             return withSources(result, source.label, passed, sources);
         }
         catch (error) {
             const reason = storeFault(error);
             if (reason === undefined || ctx.signal.aborted)
                 throw withSourcesOnFailure(error, passed, sources);
-            passed.push([source.label, reason]);
-            ctx.log.warning(`${source.label} passed over: ${reason}`);
+            pass(source, reason);
         }
     }
     const table = sourcesTable(passed, sources);
@@ -13169,24 +13190,21 @@ async function openSources(settings, ctx) {
         ...(await Promise.all(others)),
     ];
 }
-/** The newest complete backup any store holds; a store that cannot be listed is marked so. */
-async function newestAnywhere(sources, name, ctx) {
+/**
+ * `latest`: the primary's newest complete backup; the other stores' newest only when the primary
+ * cannot be listed or holds none (a warning says so). A store that cannot be listed is marked so.
+ */
+async function chooseLatest(sources, name, ctx) {
+    const [primary, ...others] = sources;
+    const own = primary ? await newestIn(primary, name, ctx) : undefined;
+    if (own !== undefined)
+        return own;
     let newest;
-    for (const source of sources) {
-        if (!source.store)
-            continue;
-        try {
-            const listing = await listSet(source.store, name);
-            const found = await newestComplete(source.store, name, listing.backups, ctx.now());
-            const id = found.newest?.entry.id;
-            if (id !== undefined && (newest === undefined || id > newest))
-                newest = id;
-        }
-        catch (error) {
-            if (ctx.signal.aborted)
-                throw error;
-            source.unreachable = `cannot be listed: ${(0,errors/* errorMessage */.gJ)(error)}`;
-        }
+    let where;
+    for (const source of others) {
+        const id = await newestIn(source, name, ctx);
+        if (id !== undefined && (newest === undefined || id > newest))
+            [newest, where] = [id, source.label];
     }
     if (newest === undefined) {
         const why = sources
@@ -13194,22 +13212,49 @@ async function newestAnywhere(sources, name, ctx) {
             .join('; ');
         throw new ModeFailure(`no complete backup of set "${name}" in any store (${why})`, {});
     }
+    ctx.log.warning(`the primary store ${primary?.label ?? ''} ${primary?.unreachable ?? 'holds no complete backup'}: latest is the newest complete backup of the other stores, ${newest} (${where ?? ''})`);
     return newest;
 }
-/** The store's complete copy of `id` (the same manifest as the first found), or why not. */
-async function restorable(source, id, first, name, ctx) {
+/** The id of the store's newest complete backup; undefined when none or it cannot be listed. */
+async function newestIn(source, name, ctx) {
+    if (!source.store)
+        return undefined;
     try {
-        const manifest = await findBackup({ ...ctx, store: source.store }, name, id);
-        if (first && JSON.stringify(manifest) !== JSON.stringify(first)) {
-            return `its manifest of ${id} differs from the one restored first`;
-        }
-        return manifest;
+        const listing = await listSet(source.store, name);
+        return (await newestComplete(source.store, name, listing.backups, ctx.now())).newest?.entry.id;
     }
     catch (error) {
         if (ctx.signal.aborted)
             throw error;
-        return (0,errors/* errorMessage */.gJ)(error);
+        source.unreachable = `cannot be listed: ${(0,errors/* errorMessage */.gJ)(error)}`;
+        return undefined;
     }
+}
+/**
+ * The store's manifest of `id` when it is readable and valid (complete or torn), and why the
+ * store cannot be restored from when it cannot; a string when it holds no manifest to go by.
+ */
+async function copyIn(source, id, name, ctx) {
+    try {
+        const judged = await judgeId(source.store, name, id);
+        if (!judged)
+            return `no backup ${id} in set "${name}"`;
+        return isComplete(judged)
+            ? { manifest: judged.manifest }
+            : { manifest: judged.torn, problem: judged.problem };
+    }
+    catch (error) {
+        if (ctx.signal.aborted)
+            throw error;
+        return `cannot be read: ${(0,errors/* errorMessage */.gJ)(error)}`;
+    }
+}
+/** Whether two manifests record the same objects: each key at the same size and sha256. */
+function sameObjects(one, other) {
+    const records = (m) => JSON.stringify(manifestObjects(m)
+        .map(({ key, size, sha256 }) => [key, size, sha256])
+        .sort());
+    return records(one) === records(other);
 }
 /** Why a failure is this store's copy's, not the target's: its bytes, or its storage class. */
 function storeFault(error) {

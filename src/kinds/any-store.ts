@@ -1,21 +1,24 @@
 /**
  * restore and restore-test from any copy: `storage` lists the stores, one per line, in the order
- * they are tried. The backup is chosen first (the id asked for; for `latest`, the newest complete
- * backup any reachable store holds), then each store in turn: one that cannot be listed, lacks a
- * complete copy of it, holds it under another manifest, holds it in an archive class, or whose
- * bytes fail their sha256 while the kind restores them, is passed over for the next. The kinds
- * check every byte before anything is touched, and leave a target they could not restore as it
- * was, so the next store starts afresh. The report says which copy was restored and why the
- * others were passed over.
+ * they are tried. The backup is chosen first: the id asked for; for `latest`, the primary's newest
+ * complete backup (a newer one found only in a copy is not this set's history as the primary
+ * knows it), or, when the primary cannot be listed or holds none, the newest complete backup of
+ * the other stores, said so in a warning. Then each store in turn: the first whose manifest of
+ * that id is readable and valid (complete or torn) sets what every other copy must hold, object
+ * for object (key, size, sha256); a store that cannot be listed, lacks a complete copy, holds
+ * another manifest, holds it in an archive class, or whose bytes fail their sha256 while the kind
+ * restores them, is passed over for the next. The kinds check every byte before anything is
+ * touched, and leave a target they could not restore as it was, so the next store starts afresh.
+ * The report says which copy was restored and why the others were passed over.
  */
 import { errorMessage } from '../core/errors.js';
 import { storeLabel } from '../core/locations.js';
-import type { AnyManifest } from '../core/manifest.js';
+import { manifestObjects, type AnyManifest } from '../core/manifest.js';
 import type { RestoreSettings, RestoreTestSettings } from '../core/settings.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 import { ChecksumError } from '../pipeline/read.js';
 import { Phases } from '../restore/phases.js';
-import { findBackup, listSet, newestComplete } from '../storage/catalog.js';
+import { findBackup, isComplete, judgeId, listSet, newestComplete } from '../storage/catalog.js';
 import { ArchivedObject, type Store } from '../storage/index.js';
 import { kindOf, type AnyKind } from './index.js';
 import type { KindRun } from './kind.js';
@@ -46,33 +49,46 @@ export async function restoreFromStores(
   const sources = await openSources(settings, ctx);
   const id =
     settings.backupId === 'latest'
-      ? await newestAnywhere(sources, settings.name, ctx)
+      ? await chooseLatest(sources, settings.name, ctx)
       : settings.backupId;
   const passed: [string, string][] = [];
-  let first: AnyManifest | undefined;
+  const pass = (source: Source, why: string) => {
+    passed.push([source.label, why]);
+    ctx.log.warning(`${source.label} passed over: ${why}`);
+  };
+  let reference: { manifest: AnyManifest; label: string } | undefined;
   for (const source of sources) {
-    const why = source.unreachable ?? (await restorable(source, id, first, settings.name, ctx));
-    if (typeof why === 'string') {
-      passed.push([source.label, why]);
-      ctx.log.warning(`${source.label} passed over: ${why}`);
+    const found = source.unreachable ?? (await copyIn(source, id, settings.name, ctx));
+    if (typeof found === 'string') {
+      pass(source, found);
       continue;
     }
-    first ??= why;
+    if (found.manifest && reference && !sameObjects(found.manifest, reference.manifest)) {
+      pass(
+        source,
+        `its manifest of ${id} differs from ${reference.label}'s (the sha256 of its objects)`,
+      );
+      continue;
+    }
+    if (found.manifest) reference ??= { manifest: found.manifest, label: source.label };
+    if (found.problem !== undefined || !found.manifest) {
+      pass(source, found.problem ?? `no usable copy of ${id}`);
+      continue;
+    }
     try {
       const result = await restoreFrom(
         id,
         settings.name,
         { ...ctx, store: source.store! },
         start,
-        why,
+        found.manifest,
       );
       return withSources(result, source.label, passed, sources);
     } catch (error) {
       const reason = storeFault(error);
       if (reason === undefined || ctx.signal.aborted)
         throw withSourcesOnFailure(error, passed, sources);
-      passed.push([source.label, reason]);
-      ctx.log.warning(`${source.label} passed over: ${reason}`);
+      pass(source, reason);
     }
   }
   const table = sourcesTable(passed, sources);
@@ -116,20 +132,20 @@ async function openSources(
   ];
 }
 
-/** The newest complete backup any store holds; a store that cannot be listed is marked so. */
-async function newestAnywhere(sources: Source[], name: string, ctx: RunContext): Promise<string> {
+/**
+ * `latest`: the primary's newest complete backup; the other stores' newest only when the primary
+ * cannot be listed or holds none (a warning says so). A store that cannot be listed is marked so.
+ */
+async function chooseLatest(sources: Source[], name: string, ctx: RunContext): Promise<string> {
+  const [primary, ...others] = sources;
+  const own = primary ? await newestIn(primary, name, ctx) : undefined;
+  if (own !== undefined) return own;
   let newest: string | undefined;
-  for (const source of sources) {
-    if (!source.store) continue;
-    try {
-      const listing = await listSet(source.store, name);
-      const found = await newestComplete(source.store, name, listing.backups, ctx.now());
-      const id = found.newest?.entry.id;
-      if (id !== undefined && (newest === undefined || id > newest)) newest = id;
-    } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      source.unreachable = `cannot be listed: ${errorMessage(error)}`;
-    }
+  let where: string | undefined;
+  for (const source of others) {
+    const id = await newestIn(source, name, ctx);
+    if (id !== undefined && (newest === undefined || id > newest))
+      [newest, where] = [id, source.label];
   }
   if (newest === undefined) {
     const why = sources
@@ -137,27 +153,60 @@ async function newestAnywhere(sources: Source[], name: string, ctx: RunContext):
       .join('; ');
     throw new ModeFailure(`no complete backup of set "${name}" in any store (${why})`, {});
   }
+  ctx.log.warning(
+    `the primary store ${primary?.label ?? ''} ${primary?.unreachable ?? 'holds no complete backup'}: latest is the newest complete backup of the other stores, ${newest} (${where ?? ''})`,
+  );
   return newest;
 }
 
-/** The store's complete copy of `id` (the same manifest as the first found), or why not. */
-async function restorable(
+/** The id of the store's newest complete backup; undefined when none or it cannot be listed. */
+async function newestIn(
   source: Source,
-  id: string,
-  first: AnyManifest | undefined,
   name: string,
   ctx: RunContext,
-): Promise<AnyManifest | string> {
+): Promise<string | undefined> {
+  if (!source.store) return undefined;
   try {
-    const manifest = await findBackup({ ...ctx, store: source.store! }, name, id);
-    if (first && JSON.stringify(manifest) !== JSON.stringify(first)) {
-      return `its manifest of ${id} differs from the one restored first`;
-    }
-    return manifest;
+    const listing = await listSet(source.store, name);
+    return (await newestComplete(source.store, name, listing.backups, ctx.now())).newest?.entry.id;
   } catch (error) {
     if (ctx.signal.aborted) throw error;
-    return errorMessage(error);
+    source.unreachable = `cannot be listed: ${errorMessage(error)}`;
+    return undefined;
   }
+}
+
+/**
+ * The store's manifest of `id` when it is readable and valid (complete or torn), and why the
+ * store cannot be restored from when it cannot; a string when it holds no manifest to go by.
+ */
+async function copyIn(
+  source: Source,
+  id: string,
+  name: string,
+  ctx: RunContext,
+): Promise<{ manifest?: AnyManifest; problem?: string } | string> {
+  try {
+    const judged = await judgeId(source.store!, name, id);
+    if (!judged) return `no backup ${id} in set "${name}"`;
+    return isComplete(judged)
+      ? { manifest: judged.manifest }
+      : { manifest: judged.torn, problem: judged.problem };
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    return `cannot be read: ${errorMessage(error)}`;
+  }
+}
+
+/** Whether two manifests record the same objects: each key at the same size and sha256. */
+function sameObjects(one: AnyManifest, other: AnyManifest): boolean {
+  const records = (m: AnyManifest) =>
+    JSON.stringify(
+      manifestObjects(m)
+        .map(({ key, size, sha256 }) => [key, size, sha256])
+        .sort(),
+    );
+  return records(one) === records(other);
 }
 
 /** Why a failure is this store's copy's, not the target's: its bytes, or its storage class. */

@@ -3,16 +3,19 @@
  * A primary that cannot be reached, a copy whose bytes fail their sha256, or a store that lacks
  * the backup asked for is passed over for the next, and the summary says which copy was restored
  * and why the others were passed over; with no usable copy anywhere the run fails naming each.
+ * `latest` is the primary's newest complete backup, never a newer one only a copy holds, unless
+ * the primary cannot be reached; every copy must hold the manifest first found readable.
  *
  * Covers: src/kinds/any-store.ts, src/modes/restore.ts, src/modes/restore-test.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../scripts/lib/pg-cluster.js';
 import { fillSampleDatabase } from '../../scripts/lib/sample-db.js';
+import { idTime } from '../../src/core/ids.js';
 import { lastErrorLine, runAction } from '../support/action.js';
 import { freshDatabase, type FreshDatabase } from '../support/db.js';
 import { S3_ENV, testS3Bucket, testS3Endpoint } from '../support/env.js';
@@ -129,3 +132,80 @@ describe('restore falls back', () => {
     }
   });
 });
+
+describe('the backup chosen, and the manifest every copy must match', () => {
+  let foreignId: string;
+  const at = (name: string) => path.join(work, name);
+
+  beforeAll(async () => {
+    for (const name of ['own', 'same', 'torn']) {
+      const copied = await run({ mode: 'copy', 'copy-to': at(name) });
+      expect(copied.code, copied.stdout).toBe(0);
+    }
+    // A newer backup of the same set made straight into a store of its own: not the primary's.
+    const made = await run({ storage: at('foreign'), 'database-url': db.url });
+    expect(made.code, made.stdout).toBe(0);
+    foreignId = made.outputs['backup-id']!;
+    expect(foreignId > id).toBe(true);
+  }, 120_000);
+
+  it("latest is the primary's newest complete backup, though a copy holds a newer one", async () => {
+    const tested = await restoreTest(`${at('own')}\n${at('foreign')}`);
+    expect(tested.code, tested.stdout).toBe(0);
+    expect(tested.outputs['backup-id']).toBe(id);
+    expect(tested.summary).toContain(`| ${at('own')} | restored from here |`);
+    expect(tested.summary).toContain(`| ${at('foreign')} | not needed |`);
+  });
+
+  it('latest is the newest of the copies when the primary cannot be reached, and says so', async () => {
+    const tested = await restoreTest(`${unreachable()}\n${at('own')}\n${at('foreign')}`);
+    expect(tested.code, tested.stdout).toBe(0);
+    expect(tested.outputs['backup-id']).toBe(foreignId);
+    expect(tested.stdout).toMatch(
+      new RegExp(
+        `::warning::the primary store ${primary()} cannot be listed: .*: latest is the newest complete backup of the other stores, ${foreignId} \\(${at('foreign')}\\)`,
+      ),
+    );
+  });
+
+  it("a copy whose manifest differs from the first readable one (the primary's, torn) is passed over", async () => {
+    const dump = (await readdir(path.join(at('torn'), 'shop'))).find((f) =>
+      f.endsWith('.dump.zst'),
+    )!;
+    await rm(path.join(at('torn'), 'shop', dump));
+    await transplant(at('foreign'), foreignId, at('forged'), id);
+    const tested = await restoreTest(`${at('torn')}\n${at('forged')}\n${at('same')}`, {
+      'backup-id': id,
+    });
+    expect(tested.code, tested.stdout).toBe(0);
+    expect(tested.summary).toMatch(
+      new RegExp(`\\| ${at('torn')} \\| passed over: torn backup shop/${id}\\.manifest\\.json`),
+    );
+    expect(tested.summary).toContain(
+      `| ${at('forged')} | passed over: its manifest of ${id} differs from ${at('torn')}'s (the sha256 of its objects) |`,
+    );
+    expect(tested.summary).toContain(`| ${at('same')} | restored from here |`);
+  });
+});
+
+/**
+ * Another backup under the id `to`, in a store of its own: the files of `from` renamed and its
+ * manifest made to name `to` (its keys, its times within that id's second). A valid manifest of
+ * `to` whose objects are not the backup's.
+ */
+async function transplant(source: string, from: string, dir: string, to: string): Promise<void> {
+  await mkdir(path.join(dir, 'shop'), { recursive: true });
+  const time = new Date(idTime(to)!.getTime() + 100).toISOString();
+  for (const file of await readdir(path.join(source, 'shop'))) {
+    if (!file.startsWith(from)) continue;
+    let bytes = await readFile(path.join(source, 'shop', file));
+    if (file.endsWith('.manifest.json')) {
+      const manifest = JSON.parse(bytes.toString('utf8').replaceAll(from, to)) as Record<
+        string,
+        unknown
+      >;
+      bytes = Buffer.from(JSON.stringify({ ...manifest, createdAt: time, completedAt: time }));
+    }
+    await writeFile(path.join(dir, 'shop', file.replace(from, to)), bytes);
+  }
+}
