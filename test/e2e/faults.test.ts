@@ -179,9 +179,10 @@ describe('the run is cancelled', () => {
   it('SIGTERM mid-backup stops pg_dump, aborts the upload, publishes nothing, exits within seconds', async () => {
     proxy.faults = [{ kind: 'stall', match: PART }];
     let signalled = 0;
+    // With retries left: a signal is never a reason to run again.
     const run = await backupThroughProxy(
       'cancelled',
-      {},
+      { retries: '2', 'retry-delay': '1s' },
       onceShown('Backing up', 1500, (child) => {
         signalled = Date.now();
         child.kill('SIGTERM');
@@ -192,6 +193,7 @@ describe('the run is cancelled', () => {
     expect(run.code).not.toBe(0);
     expect(exitedAfter).toBeLessThan(10_000);
     expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
+    expect(run.stdout).not.toMatch(/attempt \d+ of \d+ failed/);
     expect(await keysUnder('cancelled')).toEqual([]);
     expect(abortedUploads('cancelled')).toHaveLength(1);
     expect(await pgDumpSessions()).toBe(0);

@@ -168,8 +168,13 @@ export const BAD_INPUTS: [string, Record<string, string>, string][] = [
     { ...base, mode: 'retention-prune', name: 'x', 'keep-last': '3', timezone: 'Mars/Olympus' },
     'timezone',
   ],
-  ['copy-to the source itself', { ...base, 'copy-to': '/b' }, 'copy-to'],
-  ['copy-to a folder inside the source', { ...base, 'copy-to': '/b/offsite' }, 'copy-to'],
+  // A folder store of their own: a test may point storage /b at its S3 server.
+  ['copy-to the source itself', { ...base, storage: '/d', 'copy-to': '/d' }, 'copy-to'],
+  [
+    'copy-to a folder inside the source',
+    { ...base, storage: '/d', 'copy-to': '/d/offsite' },
+    'copy-to',
+  ],
   [
     'copy-to a store that holds the source',
     { ...base, storage: '/b/x', 'copy-to': '/b' },
