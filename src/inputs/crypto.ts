@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
+import { holdsPrivateKey } from '../core/secret-shapes.js';
 import type { Decryption, EncryptionKeys, GpgKeys, GpgSecrets } from '../core/settings.js';
 import { requireGpg } from '../pipeline/gpg.js';
 import { checkSecretKeys, readPublicKeys } from '../pipeline/gpg-keys.js';
@@ -133,12 +134,19 @@ export function decryptionSecrets(decryption: Decryption): (string | undefined)[
 async function checkRecipients(recipients: string[]): Promise<void> {
   const { Encrypter } = await import('age-encryption');
   for (const [index, recipient] of recipients.entries()) {
+    // Never quoted, not even its first characters: a pasted private key would be half shown.
+    if (holdsPrivateKey(recipient)) {
+      throw new InputError(
+        'age-recipients',
+        `line ${index + 1} is a private key (AGE-SECRET-KEY-…); give its public recipient (age1…), as age-keygen -y prints it`,
+      );
+    }
     try {
       new Encrypter().addRecipient(recipient);
     } catch {
       throw new InputError(
         'age-recipients',
-        `line ${index + 1} ("${recipient.slice(0, 24)}…") is not an age recipient; use public keys starting with age1`,
+        `line ${index + 1} is not an age recipient; use public keys starting with age1`,
       );
     }
   }

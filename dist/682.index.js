@@ -1,5 +1,5 @@
-export const id = 8;
-export const ids = [8];
+export const id = 682;
+export const ids = [682];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 96008:
+/***/ 55682:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -390,6 +390,23 @@ function summaryText(report) {
 
 // EXTERNAL MODULE: ./src/core/errors.ts
 var errors = __webpack_require__(74296);
+;// CONCATENATED MODULE: ./src/core/secret-shapes.ts
+/**
+ * What a private key looks like wherever it is pasted: an age identity (any case, as bech32 allows),
+ * an age plugin identity, or an armored private key's header. A value that holds one is never
+ * quoted, not even in part, and is masked whichever input it came in.
+ */
+const PRIVATE_KEY_TOKEN = /\bAGE-(?:SECRET-KEY|PLUGIN-[A-Z0-9]+)-1[0-9A-Z]+/gi;
+const ARMORED_PRIVATE = /PRIVATE KEY/i;
+/** Whether a text holds something shaped like a private key. */
+function holdsPrivateKey(text) {
+    return ARMORED_PRIVATE.test(text) || privateKeyTokens(text).length > 0;
+}
+/** The age identities in a text, whole, for masking. */
+function privateKeyTokens(text) {
+    return text.match(PRIVATE_KEY_TOKEN) ?? [];
+}
+
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __webpack_require__(48161);
 var external_node_os_default = /*#__PURE__*/__webpack_require__.n(external_node_os_);
@@ -685,12 +702,18 @@ const INPUT_DEFAULTS = {
     'github-token': '${{ github.token }}',
     'failure-issue': 'false',
 };
+/** Whether an input's value says something: not empty, and not the default the runner fills in. */
+function isGiven(name, value) {
+    const text = value.trim();
+    return text !== '' && text !== INPUT_DEFAULTS[name];
+}
 
 ;// CONCATENATED MODULE: ./src/inputs/given-secrets.ts
 /**
  * The secrets in what was given, whatever the mode reads: masked before the inputs are read, so
  * that an input the mode leaves alone, or a run refused for bad input, shows none of them either.
  */
+
 
 
 /** Inputs whose whole value is a secret, named as action.yml names them now or may later. */
@@ -701,8 +724,9 @@ function givenSecrets(source) {
             .split('\n')
             .map((line) => line.trim())
             .filter(Boolean);
-        const passwords = lines.flatMap(urlPassword);
-        return SECRET_NAME.test(name) ? [...lines, ...passwords] : passwords;
+        // A private key pasted into an input meant for something else (a recipient) is a secret too.
+        const found = [...lines.flatMap(urlPassword), ...lines.flatMap(privateKeyTokens)];
+        return SECRET_NAME.test(name) ? [...lines, ...found] : found;
     });
 }
 /** The password a URL carries, in every form a log could show it. */
@@ -1346,24 +1370,35 @@ function endpointOf(endpoint) {
 /** The input reader every parser shares: trimming, lists, choices, numbers, durations. */
 
 
+
 /** Reads inputs with the helpers every parser shares; names are typed, so a misspelled one does not compile. */
 class Inputs {
     source;
     env;
+    /** What the parsers looked at, so that what they never did can be named (`unread`). */
+    read = new Set();
     /** `env`: the run's environment, where inputs name variables (a store's `credentials=NAME`). */
     constructor(source, env = process.env) {
         this.source = source;
         this.env = env;
     }
     text(name) {
-        return this.source(name).trim();
+        return this.raw(name).trim();
+    }
+    /** Inputs given a value of their own (not empty, not action.yml's default) that no parser read. */
+    unread() {
+        return INPUT_NAMES.filter((name) => !this.read.has(name) && isGiven(name, this.source(name)));
+    }
+    raw(name) {
+        this.read.add(name);
+        return this.source(name);
     }
     optional(name) {
         return this.text(name) || undefined;
     }
     /** One value per line; blank lines dropped (and `#` comments, where a line cannot start with #). */
     lines(name, { comments = true } = {}) {
-        return valueLines(this.source(name), { comments }).map(({ text }) => text);
+        return valueLines(this.raw(name), { comments }).map(({ text }) => text);
     }
     oneOf(name, allowed, fallback) {
         const value = this.text(name) || fallback;
@@ -2842,6 +2877,7 @@ function decryptFailure(outcome, secrets) {
 
 
 
+
 async function readEncryption(inputs, cwd) {
     const recipients = inputs.lines('age-recipients');
     const passphrase = inputs.optional('encryption-passphrase');
@@ -2942,11 +2978,15 @@ function decryptionSecrets(decryption) {
 async function checkRecipients(recipients) {
     const { Encrypter } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 81539));
     for (const [index, recipient] of recipients.entries()) {
+        // Never quoted, not even its first characters: a pasted private key would be half shown.
+        if (holdsPrivateKey(recipient)) {
+            throw new errors/* InputError */.dz('age-recipients', `line ${index + 1} is a private key (AGE-SECRET-KEY-…); give its public recipient (age1…), as age-keygen -y prints it`);
+        }
         try {
             new Encrypter().addRecipient(recipient);
         }
         catch {
-            throw new errors/* InputError */.dz('age-recipients', `line ${index + 1} ("${recipient.slice(0, 24)}…") is not an age recipient; use public keys starting with age1`);
+            throw new errors/* InputError */.dz('age-recipients', `line ${index + 1} is not an age recipient; use public keys starting with age1`);
         }
     }
 }
@@ -3083,8 +3123,12 @@ function redis_url_decode(text, fail) {
 
 
 
+
 async function readBackup(inputs, cwd) {
     const source = inputs.oneOf('source', ['postgres', 'files', 'redis'], 'postgres');
+    if (source !== 'files' && inputs.lines('paths').length > 0) {
+        throw new errors/* InputError */.dz('paths', `is for source: files; set source: files to back up directories, or remove paths (source is ${source})`);
+    }
     const given = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
     const redis = source === 'redis' ? readRedisUrl(inputs, 'redis-url', cwd) : undefined;
     const defaultName = given ? nameFromDatabase(given.target.database) : source;
@@ -3095,6 +3139,8 @@ async function readBackup(inputs, cwd) {
         ? undefined
         : inputs.integer('compression-level', { min: 1, max: maxLevel });
     const encryptionKeys = await readEncryption(inputs, cwd);
+    if (!encryptionKeys)
+        refuseDecryptionOnly(inputs);
     const base = {
         ...common,
         mode: 'backup',
@@ -3103,8 +3149,6 @@ async function readBackup(inputs, cwd) {
         encryptionKeys,
         ...readBackupCopies(inputs, cwd, common),
     };
-    // pg-dump-args and row-counts are checked whatever the source: a mistake in them is named.
-    const pgDumpArgs = readPgDumpArgs(inputs);
     if (redis) {
         readServer(inputs, source);
         const settings = { ...base, kind: 'redis', redis: redis.target };
@@ -3113,17 +3157,18 @@ async function readBackup(inputs, cwd) {
     }
     const from = given
         ? { database: given.target }
-        : { files: readFiles(inputs, cwd) };
-    const dump = {
-        pgDumpArgs,
+        : { files: await readFiles(inputs, cwd) };
+    // Read only for a PostgreSQL source: given with another, they are named as unused.
+    const dump = () => ({
+        pgDumpArgs: readPgDumpArgs(inputs),
         rowCounts: inputs.oneOf('row-counts', ['exact', 'estimate', 'off'], 'exact'),
-    };
+    });
     const server = readServer(inputs, source);
     const settings = 'files' in from
         ? { ...base, kind: 'files', files: from.files }
         : server
-            ? { ...base, ...dump, kind: 'server', database: from.database, server }
-            : { ...base, ...dump, kind: 'database', database: from.database };
+            ? { ...base, ...dump(), kind: 'server', database: from.database, server }
+            : { ...base, ...dump(), kind: 'database', database: from.database };
     addSecrets(settings, ...(given?.secrets ?? []), ...encryptionSecrets(encryptionKeys));
     return settings;
 }
@@ -3137,6 +3182,24 @@ function readBackupCopies(inputs, cwd, common) {
         copyBestEffort: inputs.boolean('copy-best-effort', false),
         copyCheck: readCopyCheck(inputs),
     };
+}
+/** What each key that only decrypts would have to be given as, to encrypt instead. */
+const TO_ENCRYPT = [
+    ['age-identity', 'age-recipients (its public key, age1…) or encryption-passphrase'],
+    ['gpg-private-key', 'gpg-recipients (its public key)'],
+    ['gpg-passphrase', 'gpg-recipients, or encryption-passphrase for age'],
+];
+/**
+ * A backup given only a key that decrypts would be written in plaintext while its owner believes
+ * it encrypted: refused. Read only when nothing encrypts, so beside a real key they are named as
+ * unused.
+ */
+function refuseDecryptionOnly(inputs) {
+    const given = TO_ENCRYPT.find(([name]) => inputs.text(name) !== '');
+    if (given) {
+        const [name, instead] = given;
+        throw new errors/* InputError */.dz(name, `decrypts; to encrypt backups give ${instead}`);
+    }
 }
 /**
  * `databases` and what goes with it. Without it a run backs up one database as before, so
@@ -3176,18 +3239,28 @@ function readPgDumpArgs(inputs) {
     }
     return args;
 }
-function readFiles(inputs, cwd) {
+async function readFiles(inputs, cwd) {
     const paths = inputs.lines('paths');
     if (paths.length === 0)
         throw new errors/* InputError */.dz('paths', 'is required with source: files; give one path or glob per line');
-    const excludeFrom = inputs.optional('exclude-from');
     return {
         paths,
         exclude: inputs.lines('exclude'),
-        excludeFrom: excludeFrom === undefined ? undefined : external_node_path_default().resolve(cwd, excludeFrom),
+        excludeFrom: await readExcludeFrom(inputs, cwd),
         cwd,
         skipUnreadable: inputs.boolean('skip-unreadable', false),
     };
+}
+/** The exclude file, proven readable before anything is stored (it is read again by the walk). */
+async function readExcludeFrom(inputs, cwd) {
+    const given = inputs.optional('exclude-from');
+    if (given === undefined)
+        return undefined;
+    const file = external_node_path_default().resolve(cwd, given);
+    await (0,promises_.readFile)(file, 'utf8').catch((error) => {
+        throw new errors/* InputError */.dz('exclude-from', `${file} cannot be read (${error.code ?? error.message}); give a file of exclude patterns, one per line`);
+    });
+    return file;
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/notify.ts
@@ -3396,9 +3469,12 @@ async function readRestore(inputs, cwd) {
 function readTarget(inputs, cwd) {
     const targetPath = inputs.optional('target-path');
     if (inputs.optional('redis-url') === undefined) {
-        return targetPath === undefined
-            ? { into: 'database', given: readDatabaseUrl(inputs, 'database-url') }
-            : { into: 'path', targetPath };
+        if (targetPath === undefined)
+            return { into: 'database', given: readDatabaseUrl(inputs, 'database-url') };
+        if (inputs.optional('database-url') !== undefined) {
+            throw new errors/* InputError */.dz('target-path', 'and database-url are both given; give the one target to restore into');
+        }
+        return { into: 'path', targetPath };
     }
     const other = targetPath === undefined ? inputs.optional('database-url') && 'database-url' : 'target-path';
     if (other) {
@@ -7430,7 +7506,7 @@ function extractionRows({ stats }, where) {
         summary: stats
             ? `${(0,format/* formatCount */.B4)(stats.count)} entries, ${(0,format/* formatBytes */.z3)(stats.bytes)}`
             : 'not extracted',
-        outputs: {},
+        outputs: stats ? { 'restored-entries': stats.count } : {},
         facts: stats
             ? [
                 ['Entries / bytes', `${(0,format/* formatCount */.B4)(stats.count)} / ${(0,format/* formatBytes */.z3)(stats.bytes)}`],
@@ -14380,12 +14456,14 @@ function trendTable(backups, now, unusable, recorded = new Map()) {
 
 
 
+
+
 /** A mode that works on a store: its context (and so the store) is opened when it runs. */
 function withStore(read, run) {
     return { read, run: async (settings, open) => run(settings, await open(settings)) };
 }
 const REGISTRY = {
-    backup: withStore(readBackup, charted(backup)),
+    backup: { ...withStore(readBackup, charted(backup)), picks: 'source' },
     'verify-latest': withStore(readVerify, recorded(verifyLatest)),
     'restore-test': withStore(readRestoreTest, recorded(restoreTest)),
     restore: withStore(readRestore, restore),
@@ -14399,12 +14477,42 @@ const REGISTRY = {
  * network, the database or the store: a bad input is found before any work starts.
  */
 async function readSettings(source, cwd = process.cwd(), env = process.env) {
+    return (await readRun(source, cwd, env)).settings;
+}
+/**
+ * The settings, and one line for every input given a value of its own that the mode never read:
+ * a mistake (an input meant for another mode or source) is named, not silently dropped.
+ */
+async function readRun(source, cwd = process.cwd(), env = process.env) {
     const inputs = new Inputs(source, env);
     const mode = inputs.oneOf('mode', MODES, 'backup');
     if (!COPYING.includes(mode) && inputs.text('copy-to') !== '') {
         throw new errors/* InputError */.dz('copy-to', `is for backup and copy; ${mode} makes no copies (verify-latest, restore-test and restore read other stores listed in storage, one per line)`);
     }
-    return REGISTRY[mode].read(inputs, cwd);
+    const definition = REGISTRY[mode];
+    const settings = await definition.read(inputs, cwd);
+    const { picks } = definition;
+    const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
+    const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;
+    const unused = inputs.unread().map((name) => `input "${name}" is not used by ${scope}; ignored`);
+    return { settings, unused };
+}
+/**
+ * Where a run refused for bad input still reports its failure: the notification inputs and the
+ * set's name, read alone, or undefined when those are bad too (nothing can be sent then).
+ */
+function readRefusalNotice(source, cwd = process.cwd()) {
+    const inputs = new Inputs(source);
+    const notify = attempt(() => readNotify(inputs, cwd));
+    return notify && { notify, name: attempt(() => readName(inputs, undefined)) };
+}
+function attempt(read) {
+    try {
+        return read();
+    }
+    catch {
+        return undefined;
+    }
 }
 /** The modes that take copy-to. */
 const COPYING = ['backup', 'copy'];
@@ -15494,10 +15602,13 @@ async function execute(source, edge, options) {
         edge.mask(secret);
     redact = redactor(given);
     try {
-        settings = await readSettings(source, options.cwd, options.env);
+        const read = await readRun(source, options.cwd, options.env);
+        settings = read.settings;
         for (const secret of settings.secrets)
             edge.mask(secret);
         redact = redactor([...given, ...settings.secrets]);
+        for (const line of read.unused)
+            log.warning(line);
         for (const warning of await notifyStart(settings.notify))
             log.warning(warning);
         const open = ({ location, s3 }) => openStore(location, s3, log.warning, options.env);
@@ -15521,9 +15632,11 @@ async function execute(source, edge, options) {
         const failure = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
         report = withAttempts(failure, failed);
     }
-    const safe = redactDeep(report, redact);
-    if (settings) {
-        for (const warning of await notifyEnd(safe, settings.notify, options.env)) {
+    // A run refused for bad input alerts too, where the notification inputs alone can be read.
+    const notice = settings ?? readRefusalNotice(source, options.cwd);
+    const safe = redactDeep({ ...report, name: report.name ?? notice?.name }, redact);
+    if (notice) {
+        for (const warning of await notifyEnd(safe, notice.notify, options.env)) {
             edge.warning(redact(warning));
             safe.warnings.push(redact(warning));
         }
