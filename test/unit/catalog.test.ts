@@ -66,6 +66,8 @@ interface Case {
   text: string;
   /** A part of the problem line; the key is always named too. */
   problem: RegExp;
+  /** Its manifest is valid but its objects are not all there: the judgement carries it. */
+  torn?: true;
 }
 
 const YEAR_AHEAD = dated(new Date(NOW.getTime() + 365 * 86_400_000));
@@ -157,18 +159,21 @@ const UNUSABLE: Case[] = [
     what: 'its object missing (torn)',
     entry: entry(ID, []),
     text: text(VALID),
+    torn: true,
     problem: /its object shop\/20260601T110000Z-a1b2c3.dump.zst is missing from the store/,
   },
   {
     what: 'only an object of other layers',
     entry: entry(ID, [{ key: `shop/${ID}.dump.gz`, size: 100 }]),
     text: text(VALID),
+    torn: true,
     problem: /is missing from the store/,
   },
   {
     what: 'its object shorter than recorded',
     entry: entry(ID, [{ key: OBJECT, size: 99 }]),
     text: text(VALID),
+    torn: true,
     problem: /holds 99 bytes, but its manifest records 100/,
   },
 ];
@@ -194,7 +199,12 @@ describe('anything else is unusable, named with its cause', () => {
     const listed = c.entry ?? entry();
     const key = `shop/${listed.id}.manifest.json`;
     const judged = judgeBackup(listed, c.text, 'shop', NOW);
-    expect(judged).toEqual({ entry: listed, key, problem: expect.stringMatching(c.problem) });
+    expect(judged).toEqual({
+      entry: listed,
+      key,
+      problem: expect.stringMatching(c.problem),
+      ...(c.torn ? { torn: expect.objectContaining({ id: listed.id }) } : {}),
+    });
     expect((judged as UnusableBackup).problem).toContain(key);
   });
 });
@@ -261,6 +271,7 @@ describe('a server backup is complete only with every object at its size', () =>
       entry: listed(objects),
       key: `shop/${SERVER_ID}.manifest.json`,
       problem: `torn backup shop/${SERVER_ID}.manifest.json: ${problem}${problem.endsWith('missing') ? ' from the store' : ''}`,
+      torn: expect.objectContaining({ id: SERVER_ID }),
     });
   });
 
