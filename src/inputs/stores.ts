@@ -133,10 +133,10 @@ function s3Location(value: string, fail: Fail): StorageLocation {
   // Keys in the URL (s3://KEY:SECRET@bucket) would be echoed: say so without showing it.
   if (bucket.includes('@')) fail(`names credentials in the URL, which is logged; ${keysHelp()}`);
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    fail(`"${value}" has no valid bucket name; ${ACCEPTED}`);
+    fail(`"${shown(value)}" has no valid bucket name; ${ACCEPTED}`);
   }
   if (rest.some((part) => part === '..' || part === '.')) {
-    fail(`"${value}" has "." or ".." in its prefix; ${ACCEPTED}`);
+    fail(`"${shown(value)}" has "." or ".." in its prefix; ${ACCEPTED}`);
   }
   return { kind: 's3', bucket, prefix: rest.filter((part) => part !== '').join('/') };
 }
@@ -150,19 +150,39 @@ function withParameters(
   const s3: S3Settings = { ...base };
   const seen = new Set<string>();
   for (const [key, value] of new URLSearchParams(query)) {
-    if (seen.has(key)) fail(`parameter ${key} is given twice`);
+    if (seen.has(key)) fail(`${parameter(key)} is given twice`);
     seen.add(key);
-    const say: Fail = (detail) => fail(`parameter ${key}: ${detail}`);
+    // A parameter's value is never quoted: a key pasted into any of them must not reach the log.
+    const say: Fail = (detail) =>
+      fail(
+        `parameter ${key}: ${value ? detail.replaceAll(`"${value}"`, 'the value given') : detail}`,
+      );
     if (key === 'credentials') s3.keys = value === '' ? undefined : keysFrom(value, env, say);
     else if (key === 'role-arn') s3.roleArn = roleArn(value, say);
     else if (Object.hasOwn(FIELDS, key)) FIELDS[key as keyof typeof FIELDS].set(s3, value, say);
     else {
       const known = [...Object.keys(FIELDS), ...URL_ONLY].join(', ');
       // The value is not echoed: a key pasted into the URL must not reach the log.
-      fail(`parameter ${key} is not accepted; a store URL takes ${known}`);
+      fail(`${parameter(key)} is not accepted; a store URL takes ${known}`);
     }
   }
   return s3;
+}
+
+/**
+ * A parameter as it may be quoted: by its name when it looks like one; a key pasted where the
+ * name goes (`?AKIA…=…`) is not shown.
+ */
+function parameter(key: string): string {
+  return /^[a-z][a-z-]{0,30}$/.test(key) ? `parameter ${key}` : 'a parameter';
+}
+
+/**
+ * A line as it may be quoted in a refusal: without its parameters (credentials=, role-arn=, or a
+ * key pasted among them) and without anything before an `@` in its host part.
+ */
+function shown(line: string): string {
+  return line.replace(/[?#].*$/s, '').replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1…@');
 }
 
 function keysHelp(): string {
@@ -171,7 +191,10 @@ function keysHelp(): string {
 
 function keysFrom(name: string, env: NodeJS.ProcessEnv, fail: Fail): S3Settings['keys'] {
   if (!/^[A-Z][A-Z0-9_]*$/.test(name)) {
-    fail(`"${name}" is not accepted; use a name of A-Z, 0-9 and _, such as OFFSITE`);
+    // Not quoted: a key given here instead of a name must not reach the log.
+    fail(
+      'is not a name of A-Z, 0-9 and _, such as OFFSITE: it names the environment variables that hold the keys',
+    );
   }
   const read = (suffix: string) => env[`${name}_${suffix}`]?.trim() || undefined;
   const accessKeyId = read('ACCESS_KEY_ID');
@@ -186,9 +209,8 @@ function keysFrom(name: string, env: NodeJS.ProcessEnv, fail: Fail): S3Settings[
 function roleArn(value: string, fail: Fail): string | undefined {
   if (value === '') return undefined;
   if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(value)) {
-    fail(
-      `"${value}" is not accepted; use a role ARN such as arn:aws:iam::123456789012:role/copier`,
-    );
+    // Not quoted, as credentials= is not: what was pasted here may be a key.
+    fail('is not a role ARN; use one such as arn:aws:iam::123456789012:role/copier');
   }
   return value;
 }
@@ -196,7 +218,7 @@ function roleArn(value: string, fail: Fail): string | undefined {
 function endpoint(value: string, fail: Fail): string | undefined {
   if (value === '') return undefined;
   if (!/^https?:\/\//i.test(value) || !URL.canParse(value)) {
-    fail(`"${value}" is not accepted; use an http:// or https:// URL`);
+    fail(`"${shown(value)}" is not accepted; use an http:// or https:// URL`);
   }
   const { username, password } = new URL(value);
   if (username || password) fail(`names credentials in the URL, which is logged; ${keysHelp()}`);
@@ -245,7 +267,7 @@ function fail(input: InputName, detail: string): never {
 function otherLocation(value: string, cwd: string, fail: Fail): StorageLocation {
   if (value.startsWith('file://')) return directoryLocation(value, fileUrlPath(value, fail), fail);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-    fail(`"${value}" has an unsupported scheme; ${ACCEPTED}`);
+    fail(`"${shown(value)}" has an unsupported scheme; ${ACCEPTED}`);
   }
   return directoryLocation(value, path.resolve(cwd, value), fail);
 }
@@ -260,13 +282,13 @@ function fileUrlPath(value: string, fail: Fail): string {
   }
   if (!url || !value.startsWith('file:///') || /[?#]/.test(value)) {
     fail(
-      `"${value}" is not a file:/// URL with an absolute path (and no query or fragment: a folder takes no settings); ${ACCEPTED}`,
+      `"${shown(value)}" is not a file:/// URL with an absolute path (and no query or fragment: a folder takes no settings); ${ACCEPTED}`,
     );
   }
   try {
     return decodeURIComponent(url.pathname);
   } catch {
-    return fail(`"${value}" has a malformed %-escape; ${ACCEPTED}`);
+    return fail(`"${shown(value)}" has a malformed %-escape; ${ACCEPTED}`);
   }
 }
 

@@ -122,6 +122,39 @@ describe('copy-to', () => {
     }
   });
 
+  it('never quotes what a parameter, the user part or a refused line holds, on any refusal', async () => {
+    const secret = 'wJalrXUtnFEMIK7MDENGbPxRfiCY';
+    const lines = [
+      `s3://offsite/db?credentials=${secret}`,
+      `s3://offsite/db?role-arn=${secret}`,
+      `s3://offsite/db?role-arn=arn:aws:iam::123456789012:user/${secret}`,
+      `s3://offsite/db?${secret}=1`,
+      `s3://offsite/db?${secret}=1&${secret}=2`,
+      `s3://offsite/db?region=${secret}`,
+      `s3://offsite/db?storage-class=${secret}`,
+      `s3://offsite/db?sse=${secret}`,
+      `s3://offsite/db?timeout=${secret}`,
+      `s3://offsite/db?force-path-style=${secret}`,
+      `s3://offsite/db?endpoint=ftp://AKIA:${secret}@r2.example.com`,
+      `s3://offsite/db?endpoint=${secret}`,
+      `s3://Off_Site/db?credentials=${secret}`,
+      `s3://offsite/../db?credentials=${secret}`,
+      `gs://AKIA:${secret}@offsite/db`,
+      `gs://offsite/db?credentials=${secret}`,
+      `file:///srv/backups?credentials=${secret}`,
+    ];
+    for (const line of lines) {
+      for (const [input, inputs] of [
+        ['copy-to', { storage: '/b', 'database-url': DB, 'copy-to': line }],
+        ['storage', { mode: 'verify-latest', name: 'shop', storage: `/b\n${line}` }],
+      ] as const) {
+        const said = await refusal(inputs);
+        expect(said, line).toMatch(new RegExp(`^${input}: Input "${input}": `));
+        expect(said, line).not.toContain(secret);
+      }
+    }
+  });
+
   it('names the variable that is missing, and the line, among several', async () => {
     expect(
       await refusal(
@@ -144,7 +177,7 @@ describe('copy-to', () => {
         'database-url': DB,
         'copy-to': 's3://offsite/db?credentials=lower',
       }),
-    ).toMatch(/"lower" is not accepted; use a name of A-Z/);
+    ).toMatch(/parameter credentials: is not a name of A-Z, 0-9 and _, such as OFFSITE/);
   });
 
   it('refuses a destination that is the source, inside it, or holding it, naming both', async () => {
