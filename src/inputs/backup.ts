@@ -46,7 +46,7 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
     compression,
     compressionLevel,
     encryptionKeys,
-    ...readBackupCopies(inputs, cwd, common),
+    ...(await readBackupCopies(inputs, cwd, common)),
   };
   if (redis) {
     readServer(inputs, source);
@@ -74,7 +74,7 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
 }
 
 /** `copy-to` and how its copies are made: the backup just published, copied to each store. */
-function readBackupCopies(inputs: Inputs, cwd: string, common: CommonSettings) {
+async function readBackupCopies(inputs: Inputs, cwd: string, common: CommonSettings) {
   if (inputs.text('copy-last') !== '') {
     throw new InputError(
       'copy-last',
@@ -82,7 +82,7 @@ function readBackupCopies(inputs: Inputs, cwd: string, common: CommonSettings) {
     );
   }
   return {
-    copyTo: readCopyTo(inputs, cwd, common),
+    copyTo: await readCopyTo(inputs, cwd, common),
     copyBestEffort: inputs.boolean('copy-best-effort', false),
     copyCheck: readCopyCheck(inputs),
   };

@@ -86,19 +86,28 @@ export function readStores(
   return stores;
 }
 
-/** Refuses two stores of `stores` that are one place, or one inside the other, naming them. */
+/**
+ * Refuses two stores of `stores` that are one place, or one inside the other, naming them as
+ * given. `real`: the same stores (index for index) as compared, their folders at their real paths.
+ */
 export function refuseOverlaps(
   input: InputName,
   stores: readonly StoreSettings[],
   against: readonly StoreSettings[],
   what = 'another store it lists',
+  real = { stores, against },
 ): void {
   for (const [i, store] of stores.entries()) {
     for (const [j, other] of against.entries()) {
       if (stores === against && j <= i) continue;
-      const overlap = overlapOf(store, other);
+      const overlap = overlapOf(real.stores[i]!, real.against[j]!);
       if (!overlap) continue;
       const [a, b] = [storeLabel(store.location), storeLabel(other.location)];
+      const [realA, realB] = [
+        storeLabel(real.stores[i]!.location),
+        storeLabel(real.against[j]!.location),
+      ];
+      const really = realA !== a || realB !== b ? ` (really ${realA} and ${realB})` : '';
       const how =
         overlap === 'same'
           ? `is the same place as ${what} (${b})`
@@ -107,7 +116,7 @@ export function refuseOverlaps(
             : `holds ${what} (${b}) inside it`;
       throw new InputError(
         input,
-        `${a} ${how}: a copy there would read back what it writes; give a store of its own`,
+        `${a} ${how}${really}: a copy there would read back what it writes; give a store of its own`,
       );
     }
   }

@@ -3,11 +3,16 @@
  * over the s3-* inputs, keys named by credentials=NAME and read from the environment (masked,
  * never in the URL), several stores where a mode reads from any copy, and the stores that are one
  * place (or one inside the other) refused, on AWS's one namespace of buckets and per endpoint
- * elsewhere. Pure: no store is reached.
+ * elsewhere, and folders compared where they really are (symbolic links followed, on a real
+ * filesystem). No store is reached.
  *
- * Covers: src/inputs/stores.ts, src/inputs/copy.ts, src/core/locations.ts, src/inputs/common.ts.
+ * Covers: src/inputs/stores.ts, src/inputs/copy.ts, src/core/locations.ts, src/inputs/common.ts,
+ * src/files/real-path.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { overlapOf, storeLabel } from '../../src/core/locations.js';
 import type {
@@ -207,6 +212,60 @@ describe('copy-to', () => {
     ] as const) {
       expect(await refusal({ ...base, storage, 'copy-to': copyTo }), copyTo).toBe('accepted');
     }
+  });
+});
+
+describe('folders reached through a symbolic link', () => {
+  let dir: string;
+  const at = (...parts: string[]) => path.join(dir, ...parts);
+  const base = { mode: 'copy', name: 'shop' };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'store-links-'));
+    await mkdir(at('real', 'store'), { recursive: true });
+    await mkdir(at('elsewhere'));
+    await symlink(at('real', 'store'), at('to-store'));
+    await symlink(at('real'), at('to-real'));
+    await symlink(at('elsewhere'), at('to-elsewhere'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('are refused where they really are the source, inside it or holding it, naming copy-to', async () => {
+    const storage = at('real', 'store');
+    const real = await realpath(storage);
+    expect(await refusal({ ...base, storage, 'copy-to': at('to-store') })).toBe(
+      `copy-to: Input "copy-to": ${at('to-store')} is the same place as the source store (storage) (${storage}) (really ${real} and ${real}): a copy there would read back what it writes; give a store of its own`,
+    );
+    expect(
+      await refusal({ ...base, storage, 'copy-to': at('to-real', 'store', 'offsite') }),
+    ).toMatch(`${at('to-real', 'store', 'offsite')} is inside the source store (storage)`);
+    expect(await refusal({ ...base, storage: at('to-store'), 'copy-to': at('real') })).toMatch(
+      `${at('real')} holds the source store (storage) (${at('to-store')}) inside it`,
+    );
+    expect(
+      await refusal({
+        ...base,
+        storage: '/srv/b',
+        'copy-to': `${at('elsewhere')}\n${at('to-elsewhere')}`,
+      }),
+    ).toMatch(
+      `${at('elsewhere')} is the same place as another store it lists (${at('to-elsewhere')})`,
+    );
+    expect(
+      await refusal({
+        ...base,
+        storage,
+        'database-url': DB,
+        mode: 'backup',
+        'copy-to': at('to-store'),
+      }),
+    ).toMatch(/^copy-to: /);
+  });
+
+  it('a link to another folder is another store', async () => {
+    expect(
+      await refusal({ ...base, storage: at('real', 'store'), 'copy-to': at('to-elsewhere') }),
+    ).toBe('accepted');
   });
 });
 
