@@ -11,6 +11,13 @@ import { CancelledError, errorMessage, InputError } from './errors.js';
 import type { RetrySettings } from './settings.js';
 import { ModeFailure, type Logger } from './types.js';
 
+/**
+ * The longest wait between two attempts, and so the longest retry-delay: a failure that lasts
+ * longer is an outage to alert on, not one to sleep through (and a wait beyond 24.8 days would
+ * overflow Node's timer, which then fires at once).
+ */
+export const MAX_RETRY_DELAY_MS = 6 * 3_600_000;
+
 /** Why a run failed, and whether running it again may succeed. */
 export interface Diagnosis {
   transient: boolean;
@@ -159,7 +166,7 @@ export async function retrying<T>(
         }
         throw error;
       }
-      const ms = policy.delayMs * 2 ** (attempt - 1);
+      const ms = Math.min(policy.delayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
       ctx.log.warning(
         `${what}: attempt ${attempt} of ${total} failed (${cause}): ${errorMessage(error)}; trying again in ${Math.round(ms / 1000)} s`,
       );

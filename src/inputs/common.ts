@@ -6,8 +6,10 @@
  */
 import os from 'node:os';
 import { InputError } from '../core/errors.js';
+import { formatDuration } from '../core/duration.js';
 import { isValidSetName } from '../core/layout.js';
 import { patternProblem } from '../core/name-glob.js';
+import { MAX_RETRY_DELAY_MS } from '../core/retry.js';
 import type {
   CommonSettings,
   NotifySettings,
@@ -85,8 +87,20 @@ export function storeSecrets(stores: readonly StoreSettings[]): string[] {
 function readRetry(inputs: Inputs): RetrySettings {
   return {
     retries: inputs.integer('retries', { min: 0, max: 10 }) ?? 2,
-    delayMs: inputs.duration('retry-delay', '30s'),
+    delayMs: readRetryDelay(inputs),
   };
+}
+
+function readRetryDelay(inputs: Inputs): number {
+  const ms = inputs.duration('retry-delay', '30s');
+  if (ms > MAX_RETRY_DELAY_MS) {
+    const most = formatDuration(MAX_RETRY_DELAY_MS);
+    throw new InputError(
+      'retry-delay',
+      `"${inputs.text('retry-delay')}" is too long; use a duration from 1s to ${most} (each wait doubles the one before, up to ${most})`,
+    );
+  }
+  return ms;
 }
 
 export function readName(inputs: Inputs, defaultName: string | undefined): string {

@@ -237,6 +237,9 @@ export const BAD_INPUTS: [string, Record<string, string>, string][] = [
   ['a bad role ARN', { ...base, 'copy-to': 's3://bkt2/db?role-arn=copier' }, 'copy-to'],
   ['negative retries', { ...base, retries: '-1' }, 'retries'],
   ['bad retry-delay', { ...base, 'retry-delay': 'a while' }, 'retry-delay'],
+  // 25 days overflow Node's timer, which then fires at once: refused, as is anything above 6h.
+  ['a retry-delay of 25 days', { ...base, 'retry-delay': '25d' }, 'retry-delay'],
+  ['a retry-delay just above 6h', { ...base, 'retry-delay': '6h1s' }, 'retry-delay'],
   [
     'bad orphan-grace',
     { ...base, mode: 'retention-prune', name: 'x', 'keep-last': '3', 'orphan-grace': 'soon' },

@@ -8,7 +8,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CancelledError, InputError } from '../../src/core/errors.js';
-import { attemptsFact, diagnose, retrying, type FailedAttempt } from '../../src/core/retry.js';
+import {
+  attemptsFact,
+  diagnose,
+  MAX_RETRY_DELAY_MS,
+  retrying,
+  type FailedAttempt,
+} from '../../src/core/retry.js';
 import { ModeFailure } from '../../src/core/types.js';
 import { ChecksumError } from '../../src/pipeline/read.js';
 
@@ -196,6 +202,22 @@ describe('running again', () => {
     expect([calls, waits, warnings]).toEqual([1, [], []]);
     // One attempt is no news: the summary says nothing of attempts.
     expect(attemptsFact(failed, false)).toBeUndefined();
+  });
+
+  it('never waits longer than the longest retry-delay, however many attempts failed', async () => {
+    const { waits, failed, ctx } = setup();
+    await expect(
+      retrying(
+        'the run',
+        async () => {
+          throw refused();
+        },
+        { retries: 10, delayMs: MAX_RETRY_DELAY_MS },
+        ctx,
+        failed,
+      ),
+    ).rejects.toThrow('ECONNREFUSED');
+    expect(waits).toEqual(Array.from({ length: 10 }, () => 6 * 3_600_000));
   });
 
   it('with retries 0, runs once', async () => {
