@@ -7,7 +7,8 @@
  * folder; nothing half-made is ever published there, and the next copy completes what was cut.
  *
  * Covers: src/copy/backup.ts, src/copy/to-store.ts, src/copy/compare.ts, src/modes/copy.ts,
- * src/modes/backup.ts, src/pipeline/read.ts, src/storage/s3.ts, src/storage/s3-upload.ts.
+ * src/modes/backup.ts, src/pipeline/read.ts, src/storage/s3.ts, src/storage/s3-upload.ts,
+ * src/copy/check.ts, src/verify/stores.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -244,6 +245,16 @@ describe('a source that is not what it should be', () => {
   });
 });
 
+/** What S3 answers a GET of a GLACIER or DEEP_ARCHIVE object not restored: for every object read. */
+const archivedGets = () =>
+  ({
+    kind: 'status',
+    status: 403,
+    code: 'InvalidObjectState',
+    count: 10,
+    match: /^GET .*\.tar/,
+  }) as const;
+
 describe('cold classes', () => {
   it('a DEEP_ARCHIVE copy writes its objects cold and its manifest readable', async () => {
     proxy.storageClasses.length = 0;
@@ -258,6 +269,33 @@ describe('cold classes', () => {
     // bucket's default.
     expect(asked(/^PUT \/offsite\/cold\/site\/[^/?]+\.tar(\?|$)/)).toEqual(['DEEP_ARCHIVE']);
     expect(asked(/^PUT \/offsite\/cold\/site\/\S+\.manifest\.json/)).toEqual([undefined]);
+  });
+
+  it('verify-latest judges an archived copy by its listing, not damaged, and says a deep check needs a thaw', async () => {
+    proxy.faults = [archivedGets()];
+    proxy.injected = 0;
+    const verified = await run({
+      mode: 'verify-latest',
+      storage: `${source()}\n${offsite.url('cold', proxy.endpoint)}`,
+    });
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(proxy.injected).toBeGreaterThan(0);
+    expect(verified.summary).toMatch(
+      /\| s3:\/\/offsite\/cold \| .* \| archived: 1 object\(s\) in an archive class, judged by listing \(present, at their size\); a deep check needs them thawed/,
+    );
+    expect(verified.stdout).not.toMatch(/damaged/i);
+  });
+
+  it('copy-check sha256 leaves an archived copy as it is, judged by its listing', async () => {
+    proxy.faults = [archivedGets()];
+    proxy.injected = 0;
+    proxy.requests.length = 0;
+    const again = await copyTo(offsite.url('cold', proxy.endpoint, '&storage-class=DEEP_ARCHIVE'), {
+      'copy-check': 'sha256',
+    });
+    expect(again.code, again.stdout).toBe(0);
+    expect(proxy.injected).toBeGreaterThan(0);
+    expect(proxy.requests.filter((request) => request.startsWith('PUT '))).toEqual([]);
   });
 
   it('a restore from an archived copy says it must be thawed first', async () => {
