@@ -248,12 +248,47 @@ export async function newestComplete(
   now: Date,
 ): Promise<{ newest?: CompleteBackup; newer: UnusableBackup[] }> {
   const newer: UnusableBackup[] = [];
-  for (const entry of entries) {
+  for (const [i, entry] of entries.entries()) {
     const judged = await judgeEntry(store, name, entry, now);
-    if (isComplete(judged)) return { newest: judged, newer };
+    if (isComplete(judged)) {
+      const sameSecond = entries.slice(i + 1).filter((other) => sameSecondAs(entry, other));
+      return { newest: await startedLast(store, name, judged, sameSecond, now), newer };
+    }
     newer.push(judged);
   }
   return { newer };
+}
+
+/** Whether two ids were started in the same second (their time parts are one). */
+function sameSecondAs(one: { id: string }, other: { id: string }): boolean {
+  return one.id.slice(0, ID_TIME_LENGTH) === other.id.slice(0, ID_TIME_LENGTH);
+}
+
+/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
+const ID_TIME_LENGTH = 16;
+
+/**
+ * Ids of one second sort by their random suffix, not by time: among the complete backups
+ * started in the same second as `first`, the one whose manifest says it started last.
+ */
+async function startedLast(
+  store: Store,
+  name: string,
+  first: CompleteBackup,
+  sameSecond: readonly SetEntry[],
+  now: Date,
+): Promise<CompleteBackup> {
+  let newest = first;
+  for (const entry of sameSecond) {
+    const judged = await judgeEntry(store, name, entry, now);
+    if (
+      isComplete(judged) &&
+      Date.parse(judged.manifest.createdAt) > Date.parse(newest.manifest.createdAt)
+    ) {
+      newest = judged;
+    }
+  }
+  return newest;
 }
 
 /** The lines that name unusable entries, at most `shown` of them, for a log or a failure. */

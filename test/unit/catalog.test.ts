@@ -11,6 +11,7 @@ import {
   isComplete,
   judgeBackup,
   listSet,
+  newestComplete,
   type SetEntry,
   type UnusableBackup,
 } from '../../src/storage/catalog.js';
@@ -293,5 +294,33 @@ describe('a server backup is complete only with every object at its size', () =>
       ALL.map((o) => o.key),
     ]);
     expect(isComplete(judgeBackup(listing.backups[0]!, text(SERVER), 'shop', NOW))).toBe(true);
+  });
+});
+
+describe('two backups started in the same second', () => {
+  it('the newest is the one whose manifest says it started last, whatever the random suffixes', async () => {
+    // Started at .900 and .100 of one second: the later one's suffix sorts first as a string.
+    const later = { ...dated(new Date('2026-06-01T11:00:00.900Z')), id: '20260601T110000Z-000000' };
+    const earlier = {
+      ...dated(new Date('2026-06-01T11:00:00.100Z')),
+      id: '20260601T110000Z-ffffff',
+    };
+    const manifests = new Map<string, string>();
+    const entries = [earlier, later].map(({ id, manifest }) => {
+      const object = { ...manifest.object, key: `shop/${id}.dump.zst` };
+      manifests.set(`shop/${id}.manifest.json`, text({ ...manifest, id, object }));
+      return entry(id);
+    });
+    const store = {
+      read: async (key: string) => Buffer.from(manifests.get(key) ?? ''),
+      async *list() {
+        for (const listed of entries) yield* [listed.manifest!, ...listed.objects];
+      },
+    } as unknown as Store;
+    const listing = await listSet(store, 'shop');
+    // As strings, ffffff sorts first: the id alone would name the earlier run.
+    expect(listing.backups.map((each) => each.id)).toEqual([earlier.id, later.id]);
+    const found = await newestComplete(store, 'shop', listing.backups, NOW);
+    expect(found.newest?.entry.id).toBe(later.id);
   });
 });
