@@ -81,8 +81,11 @@ async function readBackupCopies(inputs: Inputs, cwd: string, common: CommonSetti
       'is for mode: copy; a backup copies the backup it made (run copy to fill in older ones)',
     );
   }
+  const copyTo = await readCopyTo(inputs, cwd, common);
+  // How copies are made means nothing without any: read only with copy-to, else named as unused.
+  if (copyTo.length === 0) return { copyTo, copyBestEffort: false, copyCheck: 'listing' as const };
   return {
-    copyTo: await readCopyTo(inputs, cwd, common),
+    copyTo,
     copyBestEffort: inputs.boolean('copy-best-effort', false),
     copyCheck: readCopyCheck(inputs),
   };
