@@ -3431,8 +3431,12 @@ async function readBackupCopies(inputs, cwd, common) {
     if (inputs.text('copy-last') !== '') {
         throw new errors/* InputError */.dz('copy-last', 'is for mode: copy; a backup copies the backup it made (run copy to fill in older ones)');
     }
+    const copyTo = await readCopyTo(inputs, cwd, common);
+    // How copies are made means nothing without any: read only with copy-to, else named as unused.
+    if (copyTo.length === 0)
+        return { copyTo, copyBestEffort: false, copyCheck: 'listing' };
     return {
-        copyTo: await readCopyTo(inputs, cwd, common),
+        copyTo,
         copyBestEffort: inputs.boolean('copy-best-effort', false),
         copyCheck: readCopyCheck(inputs),
     };
@@ -12218,13 +12222,36 @@ async function inParallel(items, read) {
  */
 async function newestComplete(store, name, entries, now) {
     const newer = [];
-    for (const entry of entries) {
+    for (const [i, entry] of entries.entries()) {
         const judged = await judgeEntry(store, name, entry, now);
-        if (isComplete(judged))
-            return { newest: judged, newer };
+        if (isComplete(judged)) {
+            const sameSecond = entries.slice(i + 1).filter((other) => sameSecondAs(entry, other));
+            return { newest: await startedLast(store, name, judged, sameSecond, now), newer };
+        }
         newer.push(judged);
     }
     return { newer };
+}
+/** Whether two ids were started in the same second (their time parts are one). */
+function sameSecondAs(one, other) {
+    return one.id.slice(0, ID_TIME_LENGTH) === other.id.slice(0, ID_TIME_LENGTH);
+}
+/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
+const ID_TIME_LENGTH = 16;
+/**
+ * Ids of one second sort by their random suffix, not by time: among the complete backups
+ * started in the same second as `first`, the one whose manifest says it started last.
+ */
+async function startedLast(store, name, first, sameSecond, now) {
+    let newest = first;
+    for (const entry of sameSecond) {
+        const judged = await judgeEntry(store, name, entry, now);
+        if (isComplete(judged) &&
+            Date.parse(judged.manifest.createdAt) > Date.parse(newest.manifest.createdAt)) {
+            newest = judged;
+        }
+    }
+    return newest;
 }
 /** The lines that name unusable entries, at most `shown` of them, for a log or a failure. */
 function unusableText(unusable, shown = 3) {
