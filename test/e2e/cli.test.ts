@@ -64,7 +64,7 @@ describe('parseArgs', () => {
   it.each([[[]], [['--storage', '/b']]])('refuses %j in one line naming the modes', (argv) => {
     expect(() => parseArgs(argv, noFiles)).toThrow(
       new UsageError(
-        'the mode is missing; start with one of backup, verify-latest, restore-test, restore, retention-prune, notify, status (--help)',
+        'the mode is missing; start with one of backup, verify-latest, restore-test, restore, retention-prune, copy, notify, status (--help)',
       ),
     );
   });
