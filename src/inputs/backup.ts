@@ -22,6 +22,7 @@ type Source = 'postgres' | 'files' | 'redis';
 
 export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSettings> {
   const source = inputs.oneOf<Source>('source', ['postgres', 'files', 'redis'], 'postgres');
+  refuseOtherSources(inputs, source);
   if (source !== 'files' && inputs.lines('paths').length > 0) {
     throw new InputError(
       'paths',
@@ -108,6 +109,35 @@ function refuseDecryptionOnly(inputs: Inputs): void {
   if (given) {
     const [name, instead] = given;
     throw new InputError(name, `decrypts; to encrypt backups give ${instead}`);
+  }
+}
+
+/** The inputs of the other sources that have no default, by the source they belong to. */
+const OTHER_SOURCES: [InputName, Source][] = [
+  ['database-url', 'postgres'],
+  ['pg-dump-args', 'postgres'],
+  ['pg-bin-dir', 'postgres'],
+  ['paths', 'files'],
+  ['exclude', 'files'],
+  ['exclude-from', 'files'],
+];
+
+/**
+ * An input of another source means the source is not the one meant (`redis-url` without
+ * `source: redis`) or the input would do nothing: either way it is named rather than ignored.
+ * Only Redis's side is checked: files and PostgreSQL backups have long shared a step's inputs.
+ */
+function refuseOtherSources(inputs: Inputs, source: Source): void {
+  if (source !== 'redis') {
+    if (inputs.optional('redis-url') === undefined) return;
+    throw new InputError(
+      'redis-url',
+      `is for source: redis; set source: redis to back up a Redis (the source is ${source})`,
+    );
+  }
+  const other = OTHER_SOURCES.find(([name]) => inputs.optional(name) !== undefined);
+  if (other) {
+    throw new InputError(other[0], `is for source: ${other[1]}; remove it with source: redis`);
   }
 }
 

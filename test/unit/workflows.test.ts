@@ -26,6 +26,7 @@ import {
   parseWorkflowText,
 } from '../support/github-parser.js';
 import {
+  artifactNameTaken,
   permissionLevels,
   permissionsExceeding,
   selfReferenceError,
@@ -156,6 +157,22 @@ describe.each(SOURCES)('$label', (source) => {
     const refused = uses
       .filter((u): u is string => u !== undefined)
       .map((u) => selfReferenceError(u) ?? selfReferenceRefError(u))
+      .filter(Boolean);
+    expect(refused).toEqual([]);
+  });
+
+  it('uploads artifacts a re-run of the job can upload again (the run keeps its first attempt’s)', () => {
+    const uploads = jobsOf(source).flatMap((job) =>
+      job.steps.filter((s) => s.uses?.startsWith('actions/upload-artifact@')),
+    );
+    const refused = uploads
+      .map((s) =>
+        artifactNameTaken(
+          text(s.with.name),
+          [text(s.with.name)],
+          text(s.with.overwrite) === 'true',
+        ),
+      )
       .filter(Boolean);
     expect(refused).toEqual([]);
   });
@@ -435,6 +452,27 @@ describe.each(REUSABLE)('$label, a reusable workflow', (source) => {
     const steps = jobsOf(source).flatMap((job) => job.steps.filter((s) => runsAction(s.uses)));
     const keyed = steps.filter((s) => 'age-recipients' in s.with || 'age-identity' in s.with);
     expect(keyed.filter((s) => !('encryption-passphrase' in s.with))).toEqual([]);
+  });
+
+  it('accepts gpg keys wherever it accepts age keys, and hands them on to what it calls', () => {
+    const missing: string[] = [];
+    const need = (where: string, given: Record<string, unknown>, names: string[]) =>
+      missing.push(...names.filter((n) => !(n in given)).map((n) => `${where}: ${n}`));
+    for (const job of jobsOf(source)) {
+      for (const step of job.steps.filter((s) => runsAction(s.uses))) {
+        if ('age-recipients' in step.with) need(job.id, step.with, ['gpg-recipients']);
+        if ('age-identity' in step.with)
+          need(job.id, step.with, ['gpg-private-key', 'gpg-passphrase']);
+      }
+      const withs = entries(mappingValue(job.raw, 'with'));
+      const secrets = entries(mappingValue(job.raw, 'secrets'));
+      if ('age-recipients' in withs) need(job.id, withs, ['gpg-recipients']);
+      if ('AGE_IDENTITY' in secrets) need(job.id, secrets, ['GPG_PRIVATE_KEY', 'GPG_PASSPHRASE']);
+    }
+    const declared = callInterface(source).secrets ?? {};
+    if ('AGE_IDENTITY' in declared)
+      need('secrets', declared, ['GPG_PRIVATE_KEY', 'GPG_PASSPHRASE']);
+    expect(missing).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
-export const id = 90;
-export const ids = [90];
+export const id = 264;
+export const ids = [264];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 1090:
+/***/ 84264:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -361,8 +361,13 @@ function notShown(count, what) {
         '',
     ];
 }
+/**
+ * A cell as text, whatever it holds: a pipe or a line break would end the cell or the table, and
+ * a `<` would open HTML (an image, a link, a hidden block) from what a run read from outside, such
+ * as a problem kept in a history record.
+ */
 function escapeCell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;');
 }
 /** Plain text for the command line: aligned facts and tables. */
 function summaryText(report) {
@@ -2642,12 +2647,98 @@ async function decryptStream(input, keys) {
     return external_node_stream_.Readable.fromWeb(decrypted, { highWaterMark: 4 });
 }
 
+;// CONCATENATED MODULE: ./src/pipeline/gpg-leftovers.ts
+/**
+ * The homes of runs killed outright (SIGKILL, the OOM killer), which could not remove their own:
+ * each holds the private keys imported into it, and its gpg-agent runs for as long as it exists.
+ * Every home names the process that made it in its `owner` file; the next run to open a home in
+ * the same folder removes those whose process is gone, and stops their agents.
+ */
+
+
+
+
+const HOME_PREFIX = 'backup-action-gpg-';
+const OWNER_FILE = 'owner';
+function formatOwner(owner) {
+    return owner.started === undefined ? `${owner.pid}\n` : `${owner.pid} ${owner.started}\n`;
+}
+/** An owner file's text, or undefined when it is not one (torn, foreign). */
+function parseOwner(text) {
+    const match = /^([1-9]\d{0,9})(?: (\d{1,20}))?\n$/.exec(text);
+    if (!match)
+        return undefined;
+    return { pid: Number(match[1]), ...(match[2] === undefined ? {} : { started: match[2] }) };
+}
+/** Fields of /proc/PID/stat after the command name, which may itself hold spaces and parentheses. */
+function statFields(stat) {
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+function procStat(pid) {
+    try {
+        return statFields((0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
+let gpg_leftovers_self;
+/** This process, as its homes' owner files name it. */
+function thisProcess() {
+    // Field 22 is the 20th after the name: state (3) is the first.
+    gpg_leftovers_self ??= { pid: process.pid, ...optionalStarted(procStat(process.pid)?.[19]) };
+    return gpg_leftovers_self;
+}
+const optionalStarted = (started) => (started ? { started } : {});
+/** Whether `owner` still runs: a zombie has ended, and a pid since reused is another process. */
+function isRunning(owner) {
+    const fields = procStat(owner.pid);
+    if (fields)
+        return fields[0] !== 'Z' && (owner.started ?? fields[19]) === fields[19];
+    try {
+        process.kill(owner.pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
+async function claimHome(dir) {
+    await (0,promises_.writeFile)(external_node_path_default().join(dir, OWNER_FILE), formatOwner(thisProcess()), { mode: 0o600 });
+}
+/**
+ * Removes the homes in `base` left by processes of this user that have ended. A home without an
+ * owner file is left alone: it may be one being made this very moment, or another version's.
+ */
+async function removeLeftovers(base, gpgconf) {
+    const names = await (0,promises_.readdir)(base).catch(() => []);
+    for (const name of names.filter((one) => one.startsWith(HOME_PREFIX))) {
+        const dir = external_node_path_default().join(base, name);
+        if (!(await isLeftover(dir)))
+            continue;
+        if (gpgconf) {
+            const { exit } = start({ path: gpgconf }, ['--homedir', dir, '--kill', 'gpg-agent'], helperEnv());
+            await exit.catch(() => undefined);
+        }
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+}
+async function isLeftover(dir) {
+    const info = await (0,promises_.lstat)(dir).catch(() => undefined);
+    if (!info?.isDirectory() || info.uid !== process.getuid?.())
+        return false;
+    const text = await (0,promises_.readFile)(external_node_path_default().join(dir, OWNER_FILE), 'utf8').catch(() => '');
+    const owner = parseOwner(text);
+    return owner !== undefined && !isRunning(owner);
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline/gpg-home.ts
 /**
  * A private, temporary GNUPGHOME for one use of gpg (checking the keys given, encrypting a
  * backup, reading one object): the keys are imported into it, and it is removed once done, with
  * the gpg-agent a secret key starts in it. The user's own ~/.gnupg is never read or changed.
  */
+
 
 
 
@@ -2669,6 +2760,16 @@ async function findGpg() {
  * No smartcard daemon: a key on a card cannot be given as an input.
  */
 const AGENT_CONF = 's2k-count 65536\ndisable-scdaemon\n';
+/** The longest socket path gpg-agent can bind (sun_path, 108 bytes on Linux, with its NUL). */
+const SOCKET_PATH_MAX = 107;
+const LONGEST_SOCKET = `${HOME_PREFIX}XXXXXX/S.gpg-agent.browser`;
+/**
+ * The system's temporary folder, unless TMPDIR names one so deep that the agent's sockets would
+ * not fit: gpg-agent then cannot start, and no private key can be imported.
+ */
+function homesFolder(tmpdir = external_node_os_default().tmpdir()) {
+    return external_node_path_default().join(tmpdir, LONGEST_SOCKET).length <= SOCKET_PATH_MAX ? tmpdir : '/tmp';
+}
 /** Homes not yet removed, for a process that exits before their owner removes them. */
 const gpg_home_open = new Set();
 process.on('exit', () => {
@@ -2691,9 +2792,12 @@ class GpgHome {
      * home, and a socket's path must stay short (108 bytes on Linux). mkdtemp makes it 0700.
      */
     static async open(programs, { agent }) {
-        const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-action-gpg-'));
+        const base = homesFolder();
+        await removeLeftovers(base, programs.gpgconf);
+        const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(base, HOME_PREFIX));
         const home = new GpgHome(dir, programs, agent);
         gpg_home_open.add(home);
+        await claimHome(dir);
         if (agent)
             await (0,promises_.writeFile)(external_node_path_default().join(dir, 'gpg-agent.conf'), AGENT_CONF, { mode: 0o600 });
         return home;
@@ -2840,6 +2944,7 @@ function parseColonListing(text) {
                 fingerprint: '',
                 keyId: fields[4] ?? '',
                 validity: fields[1] ?? '',
+                ...(fields[5] ? { created: Number(fields[5]) } : {}),
                 ...(fields[6] ? { expires: Number(fields[6]) } : {}),
                 capabilities: fields[11] ?? '',
                 token: fields[14] ?? '',
@@ -2870,19 +2975,33 @@ function keyName(key) {
     return `key ${key.fingerprint || key.keyId}${key.uid ? ` (${JSON.stringify(key.uid)})` : ''}`;
 }
 const day = (seconds) => seconds === undefined ? 'an unknown day' : new Date(seconds * 1000).toISOString().slice(0, 10);
+/**
+ * Why a key or subkey gpg lists as invalid is: most often made "in the future", by a machine whose
+ * clock is ahead of this one's (gpg refuses it until this clock passes that time).
+ */
+function invalidity(key, now) {
+    return key.created !== undefined && key.created > now
+        ? `was made on ${day(key.created)}, later than this machine's clock says it is now (one of the two clocks is wrong)`
+        : 'is not valid (gpg cannot check its self-signature)';
+}
 /** Why a public key cannot be encrypted to today, or undefined when it can. */
-function recipientProblem(key) {
+function recipientProblem(key, now = Date.now() / 1000) {
     const name = keyName(key);
     if (key.validity === 'r')
         return `${name} is revoked`;
     if (key.validity === 'e')
         return `${name} expired on ${day(key.expires)}`;
+    if (key.validity === 'i')
+        return `${name} ${invalidity(key, now)}`;
     if (key.capabilities.includes('E'))
         return undefined;
     const encrypting = [key, ...key.subkeys].filter((one) => one.capabilities.includes('e'));
     if (encrypting.length === 0) {
         return `${name} cannot encrypt: it has no encryption subkey (it is for signing only)`;
     }
+    const invalid = encrypting.find((one) => one.validity === 'i');
+    if (invalid)
+        return `${name}: its encryption subkey ${invalidity(invalid, now)}`;
     if (encrypting.every((one) => one.validity === 'r'))
         return `${name}: its encryption subkey is revoked`;
     const latest = Math.max(...encrypting.map((one) => one.expires ?? 0));
@@ -2939,9 +3058,20 @@ async function readPublicKeys(programs, material) {
 /** Imports `gpg-private-key` into a home; a failure names the input, never the key's text. */
 async function importSecretKeys(home, privateKeys) {
     const imported = await home.run(['--import'], privateKeys);
-    if (imported.ended.code !== 0) {
-        throw new errors/* InputError */.dz('gpg-private-key', 'is not an OpenPGP private key gpg can import; give it armored, as gpg --armor --export-secret-keys KEYID writes it');
-    }
+    if (imported.ended.code === 0)
+        return;
+    const agent = agentFailure(parseGpgOutput(imported.ended.stderr));
+    if (agent)
+        throw new Error(`gpg could not import gpg-private-key: ${agent}`);
+    throw new errors/* InputError */.dz('gpg-private-key', 'is not an OpenPGP private key gpg can import; give it armored, as gpg --armor --export-secret-keys KEYID writes it');
+}
+/**
+ * What gpg said when its agent, which keeps the secret keys, could not start or be reached: then
+ * the key given is not at fault, and gpg's own words say what is.
+ */
+function agentFailure(outcome) {
+    const lines = outcome.messages.filter((line) => /\bagent\b/i.test(line));
+    return lines.length > 0 ? lines.slice(0, 2).join(' | ') : undefined;
 }
 /**
  * `gpg-private-key` and `gpg-passphrase`, tried before any work starts: the key must hold the
@@ -3120,13 +3250,61 @@ function decryptFailure(outcome, secrets) {
     return new Error(`gpg could not decrypt the backup: ${messagesLine(outcome)}`);
 }
 
+;// CONCATENATED MODULE: ./src/inputs/gpg-recipients.ts
+/**
+ * `gpg-recipients`: armored public keys, and the paths of files holding keys (armored, or binary
+ * as `gpg --export` writes them), one per line, relative to the working directory, in any mix.
+ * Every line outside an armored block is a path: one that names no file fails the run rather than
+ * leave a recipient out of every backup, unnoticed until a restore.
+ */
+
+
+
+
+
+/** Splits the input into its armored blocks and its other lines (blank and `#` lines dropped). */
+function splitRecipients(text) {
+    const armored = [];
+    const paths = [];
+    let inBlock = false;
+    for (const line of text.split(/\r?\n/).map((one) => one.trim())) {
+        if (!inBlock && line.startsWith('-----BEGIN PGP '))
+            inBlock = true;
+        if (inBlock)
+            armored.push(line);
+        else if (line !== '' && !line.startsWith('#'))
+            paths.push(line);
+        if (inBlock && line.startsWith('-----END PGP '))
+            inBlock = false;
+    }
+    return { armored: armored.length > 0 ? `${armored.join('\n')}\n` : '', paths };
+}
+async function readGpgRecipients(inputs, cwd) {
+    const programs = await requireGpg('gpg-recipients');
+    const { armored, paths } = splitRecipients(inputs.text('gpg-recipients'));
+    const read = [];
+    if (armored !== '')
+        read.push(await readPublicKeys(programs, Buffer.from(armored, 'utf8')));
+    for (const line of paths)
+        read.push(await readPublicKeys(programs, await keyFile(cwd, line)));
+    return {
+        publicKeys: read.map((keys) => keys.publicKeys).join(''),
+        recipients: [...new Set(read.flatMap((keys) => keys.recipients))],
+    };
+}
+function keyFile(cwd, line) {
+    const file = external_node_path_default().resolve(cwd, line);
+    return (0,promises_.readFile)(file).catch((error) => {
+        throw new errors/* InputError */.dz('gpg-recipients', `${file} cannot be read (${error.code ?? error.message}); every line outside an armored key block must be the path of a file holding public keys`);
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/crypto.ts
 /**
  * The encryption inputs. age: recipients or a passphrase to encrypt, identities or a passphrase to
  * decrypt. gpg: public keys to encrypt, a private key (and its passphrase) to decrypt. A backup is
  * encrypted with one or the other; the keys are checked before any work starts.
  */
-
 
 
 
@@ -3158,28 +3336,6 @@ function encryptionSecrets(keys) {
     return keys?.method === 'age' ? [keys.passphrase] : [];
 }
 const ARMORED = '-----BEGIN PGP ';
-/**
- * `gpg-recipients`: armored public keys, or the paths of files holding keys (armored, or binary as
- * `gpg --export` writes them), one per line, relative to the working directory.
- */
-async function readGpgRecipients(inputs, cwd) {
-    const programs = await requireGpg('gpg-recipients');
-    const text = inputs.text('gpg-recipients');
-    if (text.includes(ARMORED))
-        return readPublicKeys(programs, Buffer.from(text, 'utf8'));
-    const read = [];
-    for (const line of inputs.lines('gpg-recipients')) {
-        const file = external_node_path_default().resolve(cwd, line);
-        const material = await (0,promises_.readFile)(file).catch((error) => {
-            throw new errors/* InputError */.dz('gpg-recipients', `${file} cannot be read (${error.code ?? error.message}); give armored public keys or the paths of files holding them`);
-        });
-        read.push(await readPublicKeys(programs, material));
-    }
-    return {
-        publicKeys: read.map((keys) => keys.publicKeys).join(''),
-        recipients: [...new Set(read.flatMap((keys) => keys.recipients))],
-    };
-}
 /** Identity files may carry comments (`# created: …`, `# public key: …`); only keys count. */
 async function readDecryption(inputs) {
     const identities = inputs.lines('age-identity');
@@ -3380,6 +3536,7 @@ function redis_url_decode(text, fail) {
 
 async function readBackup(inputs, cwd) {
     const source = inputs.oneOf('source', ['postgres', 'files', 'redis'], 'postgres');
+    refuseOtherSources(inputs, source);
     if (source !== 'files' && inputs.lines('paths').length > 0) {
         throw new errors/* InputError */.dz('paths', `is for source: files; set source: files to back up directories, or remove paths (source is ${source})`);
     }
@@ -3457,6 +3614,31 @@ function refuseDecryptionOnly(inputs) {
     if (given) {
         const [name, instead] = given;
         throw new errors/* InputError */.dz(name, `decrypts; to encrypt backups give ${instead}`);
+    }
+}
+/** The inputs of the other sources that have no default, by the source they belong to. */
+const OTHER_SOURCES = [
+    ['database-url', 'postgres'],
+    ['pg-dump-args', 'postgres'],
+    ['pg-bin-dir', 'postgres'],
+    ['paths', 'files'],
+    ['exclude', 'files'],
+    ['exclude-from', 'files'],
+];
+/**
+ * An input of another source means the source is not the one meant (`redis-url` without
+ * `source: redis`) or the input would do nothing: either way it is named rather than ignored.
+ * Only Redis's side is checked: files and PostgreSQL backups have long shared a step's inputs.
+ */
+function refuseOtherSources(inputs, source) {
+    if (source !== 'redis') {
+        if (inputs.optional('redis-url') === undefined)
+            return;
+        throw new errors/* InputError */.dz('redis-url', `is for source: redis; set source: redis to back up a Redis (the source is ${source})`);
+    }
+    const other = OTHER_SOURCES.find(([name]) => inputs.optional(name) !== undefined);
+    if (other) {
+        throw new errors/* InputError */.dz(other[0], `is for source: ${other[1]}; remove it with source: redis`);
     }
 }
 /**
@@ -8566,12 +8748,8 @@ async function checkRdb(program, archive) {
  * and reads no newer one.
  */
 async function readsRdbVersion(program, version) {
-    const empty = Buffer.concat([
-        Buffer.from(`REDIS${String(version).padStart(4, '0')}`, 'latin1'),
-        Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0]), // the end, and a zero (unchecked) checksum
-    ]);
     try {
-        await throughFifo(program, external_node_stream_.Readable.from([empty]));
+        await throughFifo(program, external_node_stream_.Readable.from([emptySnapshot(version)]));
         return true;
     }
     catch (error) {
@@ -8579,6 +8757,13 @@ async function readsRdbVersion(program, version) {
             return false;
         throw error;
     }
+}
+/** A snapshot of RDB version `version` that holds nothing, for asking a program if it reads it. */
+function emptySnapshot(version) {
+    return Buffer.concat([
+        Buffer.from(`REDIS${String(version).padStart(4, '0')}`, 'latin1'),
+        Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0]), // the end, and a zero (unchecked) checksum
+    ]);
 }
 /** The program reads RDB versions up to its own, and this snapshot is newer. */
 class NewerRdbError extends errors/* UnreadableArchiveError */.sU {
@@ -8681,7 +8866,7 @@ async function connectRedis(target, what) {
     }
     catch (error) {
         client.destroy();
-        throw new Error(`cannot reach ${what}: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error });
+        throw new Error(connectFailure(what, (0,errors/* errorMessage */.gJ)(error)), { cause: error });
     }
     return {
         call: (args) => client.sendCommand(args),
@@ -8689,6 +8874,12 @@ async function connectRedis(target, what) {
             await client.close().catch(() => client.destroy());
         },
     };
+}
+function connectFailure(what, message) {
+    if (/^NOAUTH/.test(message)) {
+        return `${what} asks for a password, and none was given: write redis://:password@host, or redis://user:password@host for an ACL user`;
+    }
+    return `cannot reach ${what}: ${message}`;
 }
 function socketOptions(target) {
     if (!('host' in target))
@@ -8926,6 +9117,13 @@ function databasesTable(rdb) {
         ]),
     };
 }
+/** The local Redis program (or the target) is older than the RDB format of the backup. */
+function newerLine(manifest, program, version, advice = 'install a Redis at least as new as the one backed up') {
+    const by = manifest.source.serverVersion
+        ? ` (written by Redis ${manifest.source.serverVersion})`
+        : '';
+    return `backup ${manifest.id} is RDB version ${manifest.rdb.version}${by}, newer than ${program} ${version} reads; ${advice}`;
+}
 
 ;// CONCATENATED MODULE: ./src/redis/replay.ts
 /**
@@ -8943,6 +9141,7 @@ function databasesTable(rdb) {
 
 
 
+
 const BATCH_KEYS = 2000;
 const BATCH_BYTES = 8 << 20;
 /** A DUMP payload: the value's bytes, the RDB version (2 bytes), their CRC-64 (8 bytes). */
@@ -8951,6 +9150,25 @@ function dumpPayload(value, rdbVersion) {
     footer.writeUInt16LE(rdbVersion);
     const body = Buffer.concat([value, footer]);
     return Buffer.concat([body, new Crc64().update(body).bytes()]);
+}
+/** A value's bytes as the snapshot holds them: a string (type 0) of one byte. */
+const PROBE_VALUE = Buffer.from([0, 1, 0x78]);
+/**
+ * The target's refusal of this snapshot's values, asked before anything is written (a flush
+ * included): a RESTORE whose expiry has passed is checked like any other (the user's right to
+ * RESTORE, the payload's RDB version, its bytes) and then creates nothing, as Redis drops a key
+ * that arrives expired. Undefined when the target takes it.
+ */
+async function restoreRefusal(target, rdbVersion) {
+    const key = `backup-action:probe:${(0,external_node_crypto_.randomUUID)()}`;
+    const payload = dumpPayload(PROBE_VALUE, rdbVersion);
+    try {
+        await target.call(['RESTORE', key, '1', payload, 'ABSTTL']);
+        return undefined;
+    }
+    catch (error) {
+        return (0,errors/* errorMessage */.gJ)(error);
+    }
 }
 async function replaySnapshot(file, target, options) {
     const pending = [];
@@ -9145,9 +9363,10 @@ async function save(archive, file) {
 
 
 
+
 async function restoreRedisBackup(manifest, settings, ctx, phases) {
     const target = settings.redis;
-    const state = await withRedis(target, target.display, restore_inspectTarget);
+    const state = await withRedis(target, target.display, (connection) => restore_inspectTarget(connection, manifest, target));
     const held = [...state.keys].filter(([, keys]) => keys > 0);
     if (held.length > 0 && !settings.clean) {
         throw new Error(`the target ${target.display} holds ${held.map(([db, keys]) => `${(0,format/* formatCount */.B4)(keys)} keys in db${db}`).join(', ')}; set clean: true to flush it (FLUSHALL) and restore the backup in its place`);
@@ -9179,8 +9398,12 @@ async function restoreRedisBackup(manifest, settings, ctx, phases) {
         rows: () => restore_restoreRows(restore),
     };
 }
-/** The target's version and keys; a replica or a cluster node is refused before anything. */
-async function restore_inspectTarget(connection) {
+/**
+ * The target's version and keys; a replica, a cluster node, or a target that cannot take the
+ * snapshot (too few logical databases, an older RDB format, a user without RESTORE) is refused
+ * before anything is downloaded or flushed.
+ */
+async function restore_inspectTarget(connection, manifest, target) {
     const server = await info(connection, 'server');
     const replication = await info(connection, 'replication');
     if (replication.get('role') === 'slave') {
@@ -9189,7 +9412,34 @@ async function restore_inspectTarget(connection) {
     if (server.get('redis_mode') === 'cluster') {
         throw new Error('the target is a Redis Cluster node; a snapshot restores into a standalone Redis (docs/redis.md)');
     }
-    return { version: server.get('redis_version') ?? '?', keys: await keyspace(connection) };
+    const version = server.get('redis_version') ?? '?';
+    await selectsEveryDatabase(connection, manifest, target);
+    const refusal = await restoreRefusal(connection, manifest.rdb.version);
+    if (refusal !== undefined)
+        throw new Error(refusalLine(refusal, manifest, target, version));
+    return { version, keys: await keyspace(connection) };
+}
+/** The highest logical database the snapshot uses exists on the target. */
+async function selectsEveryDatabase(connection, manifest, target) {
+    const highest = Math.max(0, ...manifest.rdb.databases.map(({ db }) => db));
+    try {
+        await connection.call(['SELECT', String(highest)]);
+    }
+    catch (error) {
+        throw new Error(`the target ${target.display} has no db${highest}, which the backup uses (${(0,errors/* errorMessage */.gJ)(error)}); set databases ${highest + 1} or more in its configuration`);
+    }
+    finally {
+        await connection.call(['SELECT', '0']).catch(() => undefined);
+    }
+}
+function refusalLine(refusal, manifest, target, version) {
+    if (/payload version or checksum/i.test(refusal)) {
+        return newerLine(manifest, `the target's Redis`, version, 'restore into a Redis at least as new as the one backed up');
+    }
+    if (/NOPERM/.test(refusal)) {
+        return `${target.display}: the user${target.user === undefined ? '' : ` ${target.user}`} may not write the backup's keys (${refusal}); grant it +restore +select +info +flushall +function (ACL SETUSER)`;
+    }
+    return `the target ${target.display} refuses RESTORE: ${refusal}`;
 }
 const STANDING = {
     untouched: 'untouched',
@@ -9230,12 +9480,16 @@ function restore_restoreRows(restore) {
 
 ;// CONCATENATED MODULE: ./src/redis/scratch.ts
 /**
- * A scratch redis-server on a snapshot: its own folder (the snapshot, its log and its socket), a
- * Unix socket instead of a port (nothing to collide with, and nothing else on the machine can
- * reach it through the folder's 0700), no saving, no persistence. It is stopped, and the caller
- * removes the folder, pass, fail or cancel; a cancelled run stops it with every other program it
+ * A scratch redis-server on a snapshot: its own folder (the snapshot and its log), a Unix socket
+ * instead of a port (nothing to collide with, and nothing else on the machine can reach it through
+ * its folder's 0700), no saving, no persistence. The socket's folder is a short one of its own in
+ * the system's temporary folder, as a socket's path must stay under 108 bytes and the snapshot's
+ * folder (RUNNER_TEMP) can be deep. It is stopped and its socket's folder removed, and the caller
+ * removes the snapshot's folder, pass, fail or cancel; a cancelled run stops it with every other program it
  * started (process/signals.ts), and it dies with this process (setpriv's parent-death signal).
  */
+
+
 
 
 
@@ -9245,7 +9499,8 @@ function restore_restoreRows(restore) {
 /** Redis's default number of logical databases; a snapshot that uses more gets as many. */
 const DEFAULT_DATABASES = 16;
 async function startScratchRedis(server, dir, file, highestDb, signal) {
-    const socket = external_node_path_default().join(dir, 'redis.sock');
+    const socketDir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-action-redis-socket-'));
+    const socket = external_node_path_default().join(socketDir, 'redis.sock');
     const log = external_node_path_default().join(dir, 'redis.log');
     const args = [
         '--port',
@@ -9273,13 +9528,14 @@ async function startScratchRedis(server, dir, file, highestDb, signal) {
     const stop = async () => {
         stopIfRunning(child);
         await exit.catch(() => undefined);
+        await (0,promises_.rm)(socketDir, { recursive: true, force: true });
     };
     try {
         for (;;) {
             if (signal.aborted)
                 throw new errors/* CancelledError */.cc();
             if (ended)
-                throw new Error(`redis-server stopped while loading the snapshot: ${await logTail(log, ended)}`);
+                throw await stoppedError(server, log, ended);
             const connection = await ready(socket);
             if (connection)
                 return {
@@ -9310,12 +9566,41 @@ async function ready(socket) {
         return undefined;
     }
 }
-/** The lines of the server's log that say why it stopped. */
+/**
+ * Whether `server` loads RDB version `version`: asked of it with an empty snapshot of that
+ * version, before anything is downloaded. Redis reads no RDB version newer than its own.
+ */
+async function serverReadsRdbVersion(server, version, signal) {
+    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-action-rdb-'));
+    try {
+        const file = external_node_path_default().join(dir, 'empty.rdb');
+        await (0,promises_.writeFile)(file, emptySnapshot(version), { mode: 0o600 });
+        await (await startScratchRedis(server, dir, file, 0, signal)).stop();
+        return true;
+    }
+    catch (error) {
+        if (error instanceof NewerRdbError)
+            return false;
+        throw error;
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+}
+/** Why the server stopped, from its log: a snapshot newer than it reads is told apart. */
+async function stoppedError(server, log, ended) {
+    const why = await logTail(log, ended);
+    const newer = /Can't handle RDB format version \d+/.exec(why)?.[0];
+    if (newer)
+        return new NewerRdbError(`redis-server ${server.version}: ${newer}`);
+    return new Error(`redis-server stopped while loading the snapshot: ${why}`);
+}
+/** The lines of the server's log that say why it stopped, without its pid and time prefix. */
 async function logTail(log, ended) {
     const text = await (0,promises_.readFile)(log, 'utf8').catch(() => '');
     const lines = text
         .split('\n')
-        .map((line) => line.replace(/^\d+:[A-Z] [^*#.-]*[*#.-] /, '').trim())
+        .map((line) => line.replace(/^\d+:[A-Z] \d{2} \w{3} \d{4} [\d:.]+ [*#.-] /, '').trim())
         .filter((line) => line !== '');
     const telling = lines.filter((line) => /error|can't|cannot|wrong|fatal|short read|bad|fail/i.test(line));
     return (telling.length > 0 ? telling : lines).slice(-2).join(' | ') || `exit code ${ended.code}`;
@@ -9348,6 +9633,10 @@ const redisChecks = {
 async function testRedisBackup(manifest, settings, ctx, phases) {
     const planned = settings.checks.map(planCheck);
     const server = await findRedisProgram('redis-server');
+    // Asked of the local server before the download: a snapshot it cannot load fails first.
+    if (!(await serverReadsRdbVersion(server, manifest.rdb.version, ctx.signal))) {
+        throw new Error(newerLine(manifest, 'redis-server', server.version));
+    }
     const test = { manifest, serverVersion: server.version, checks: [] };
     const highestDb = Math.max(0, ...manifest.rdb.databases.map(({ db }) => db));
     return {
@@ -9457,6 +9746,7 @@ function restore_test_testRows(test) {
 
 
 
+
 const redisKind = {
     holds: (manifest) => `Redis: ${keysLine(manifest.rdb)}`,
     restoreInto: 'redis',
@@ -9489,17 +9779,12 @@ const redisKind = {
     restoreTest: testRedisBackup,
     restore: restoreRedisBackup,
 };
-/** The local Redis program is older than the RDB format of the backup. */
-function newerLine(manifest, program, version) {
-    const by = manifest.source.serverVersion
-        ? ` (written by Redis ${manifest.source.serverVersion})`
-        : '';
-    return `backup ${manifest.id} is RDB version ${manifest.rdb.version}${by}, newer than ${program} ${version} reads; install a Redis at least as new as the one backed up`;
-}
 async function redis_planBackup(settings, ctx, id) {
     const target = settings.redis;
     const cli = await findRedisProgram('redis-cli');
-    const server = await withRedis(target, target.display, (connection) => info(connection, 'server'));
+    const server = await withRedis(target, target.display, (connection) => info(connection, 'server').catch((error) => {
+        throw new Error(`${target.display}: cannot read INFO (${(0,errors/* errorMessage */.gJ)(error)}); the backup's user needs +sync +psync +replconf +info +ping (docs/redis.md)`);
+    }));
     ctx.log.info(`redis-cli ${cli.version} (${cli.path}), server Redis ${server.get('redis_version') ?? '?'}`);
     if (server.get('redis_mode') === 'cluster') {
         ctx.log.warning(`${target.display} is a Redis Cluster node: the backup holds only the slots this node serves`);
@@ -12830,6 +13115,7 @@ function isRecord(value) {
 
 
 
+
 const FIGURE_NAMES = [
     'restoreSeconds',
     'tables',
@@ -12843,6 +13129,15 @@ const FIGURE_NAMES = [
 const RECORD_MAX_BYTES = 64 * 1024;
 /** The longest problem a record keeps: the summary of that run holds the whole text. */
 const PROBLEM_MAX_CHARS = 500;
+/**
+ * Characters a record's problem never holds: control characters (line breaks, the terminal's
+ * escapes) and the Unicode ones that break or reorder a line. A problem is one line of text that
+ * summaries, terminals and alerts show as it is; one that holds these was not written by a run.
+ */
+const NOT_ONE_LINE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+const NOT_ONE_LINE_RUNS = new RegExp(`\\s*(?:${NOT_ONE_LINE.source}\\s*)+`, 'gu');
+/** `text` as the one line a record keeps: each run of what NOT_ONE_LINE refuses, one space. */
+const oneLine = (text) => text.replace(NOT_ONE_LINE_RUNS, ' ').trim();
 function serializeRecord(record) {
     return `${JSON.stringify(record, null, 2)}\n`;
 }
@@ -12864,6 +13159,12 @@ function judgeRecord(key, text, now, toleranceMs) {
     }
     catch {
         return { key: key.key, problem: `torn record ${key.key}: not valid JSON` };
+    }
+    if (isObject(value) && typeof value.version === 'number' && value.version > 1) {
+        return {
+            key: key.key,
+            problem: `record ${key.key} is of version ${value.version}, written by a newer backup-action; this one (${TOOL.version}) reads version 1: it is not counted`,
+        };
     }
     const problem = shapeProblem(value) ?? ownershipProblem(value, key);
     if (problem)
@@ -12903,8 +13204,10 @@ function shapeProblem(r) {
     if (r.backupId !== undefined && !(typeof r.backupId === 'string' && isBackupId(r.backupId)))
         return ['torn', 'bad backupId'];
     if (r.problem !== undefined &&
-        !(typeof r.problem === 'string' && r.problem.length <= PROBLEM_MAX_CHARS))
-        return ['torn', 'bad problem'];
+        !(typeof r.problem === 'string' &&
+            r.problem.length <= PROBLEM_MAX_CHARS &&
+            !NOT_ONE_LINE.test(r.problem)))
+        return ['torn', 'bad problem (a run writes one line of text)'];
     if (!r.ok && r.problem === undefined)
         return ['torn', 'a failed run without its problem'];
     if (!isObject(r.tool) || typeof r.tool.name !== 'string' || typeof r.tool.version !== 'string')
@@ -13181,7 +13484,7 @@ function recordOf(settings, started, finished, result, problem) {
         ...(typeof backupId === 'string' ? { backupId } : {}),
         ...(problem === undefined
             ? {}
-            : { problem: redactor(settings.secrets)(problem).slice(0, PROBLEM_MAX_CHARS) }),
+            : { problem: oneLine(redactor(settings.secrets)(problem)).slice(0, PROBLEM_MAX_CHARS) }),
         figures: figuresOf(settings, result),
         tool: { ...TOOL },
     };
@@ -13793,6 +14096,16 @@ function unusableTable(unusable) {
 
 
 
+/**
+ * The most not-counted keys a set's status lists. A store may hold any number of them (a flood of
+ * torn records); the `status` output, the report file and the summary must stay within GitHub's
+ * limits (1 MB of outputs per job) whatever it holds, so the rest is only counted.
+ */
+const UNUSABLE_SHOWN = 20;
+/** The not-counted keys `all` as a status lists them: the first few, and how many. */
+function unusableOf(all) {
+    return { unusable: all.slice(0, UNUSABLE_SHOWN), unusableCount: all.length };
+}
 /** What makes a set need attention, from what was found. Pure. */
 function setProblems(status, maxAgeMs, failedOutcome) {
     const problems = [];
@@ -13903,7 +14216,13 @@ function parseSetStatus(value) {
         !(isObject(retention) && status_isCount(retention.keep) && isTexts(retention.delete)))
         return undefined;
     const unusable = value.unusable.filter((item) => isObject(item) && typeof item.key === 'string' && typeof item.problem === 'string');
-    return { ...value, unusable };
+    // A report of an earlier release lists every key and no count.
+    const count = status_isCount(value.unusableCount) ? value.unusableCount : 0;
+    return {
+        ...value,
+        ...unusableOf(unusable),
+        unusableCount: Math.max(count, unusable.length),
+    };
 }
 const status_isCount = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 const isTexts = (value) => Array.isArray(value) && value.every((item) => typeof item === 'string');
@@ -14009,6 +14328,7 @@ function missing(name) {
         stores: [],
         sizeTrend: '',
         unusable: [],
+        unusableCount: 0,
     };
 }
 function twice(status, file) {
@@ -14098,12 +14418,12 @@ async function setStatus(name, stores, settings, ctx, trendLength) {
         lastVerify: lastRun(verifies.records.at(-1)),
         sizeTrend: sizeTrend(history.points),
         ...(next ? { retention: next } : {}),
-        unusable: [
+        ...unusableOf(distinctKeys([
             ...views.flatMap((view) => view.unusable),
             ...history.unusable.map(({ key, problem }) => ({ key, problem })),
             ...tests.unusable,
             ...verifies.unusable,
-        ].filter((item, index, all) => all.findIndex((other) => other.key === item.key) === index),
+        ])),
     };
     const failed = settings.outcome !== undefined && settings.outcome.result !== 'success';
     const problems = setProblems(found, settings.maxAgeMs, failed);
@@ -14112,6 +14432,14 @@ async function setStatus(name, stores, settings, ctx, trendLength) {
         charts: [...backupCharts(history.points), ...restoreCharts(tests.records)],
         doomed,
     };
+}
+/** Each key once, the first time it is met: a backup may be unusable to two readers. */
+function distinctKeys(items) {
+    const seen = new Map();
+    for (const item of items)
+        if (!seen.has(item.key))
+            seen.set(item.key, item);
+    return [...seen.values()];
 }
 async function storeView(store, name, listing, now) {
     const { newest, newer } = await newestComplete(store, name, listing.backups, now);
@@ -14159,14 +14487,15 @@ function lastRun(record) {
     };
 }
 function unusableWarning(status) {
-    if (status.unusable.length === 0)
+    const count = status.unusableCount;
+    if (count === 0)
         return [];
     const shown = status.unusable
         .slice(0, 3)
         .map((item) => item.problem)
         .join('; ');
-    const more = status.unusable.length > 3 ? `; and ${status.unusable.length - 3} more` : '';
-    return [`${status.name}: ${status.unusable.length} not counted: ${shown}${more}`];
+    const more = count > 3 ? `; and ${count - 3} more` : '';
+    return [`${status.name}: ${count} not counted: ${shown}${more}`];
 }
 /** The `status` output: the sets' statuses as compact JSON. */
 const statusOutput = (statuses) => JSON.stringify({ sets: statuses });
@@ -14239,7 +14568,12 @@ function manyReport(settings, statuses, warnings, where, now) {
     return result;
 }
 function unusableTables(statuses) {
-    const rows = statuses.flatMap((set) => set.unusable.map((item) => [set.name, item.key, item.problem]));
+    const rows = statuses.flatMap((set) => [
+        ...set.unusable.map((item) => [set.name, item.key, item.problem]),
+        ...(set.unusableCount > set.unusable.length
+            ? [[set.name, '…', `and ${set.unusableCount - set.unusable.length} more not listed`]]
+            : []),
+    ]);
     return rows.length
         ? [
             {
