@@ -11,7 +11,11 @@ export class Inputs {
   /** What the parsers looked at, so that what they never did can be named (`unread`). */
   private readonly read = new Set<InputName>();
 
-  constructor(private readonly source: InputSource) {}
+  /** `env`: the run's environment, where inputs name variables (a store's `credentials=NAME`). */
+  constructor(
+    private readonly source: InputSource,
+    readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   text(name: InputName): string {
     return this.raw(name).trim();

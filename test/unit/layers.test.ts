@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['run.ts'],
   ['modes'],
   ['kinds'],
-  ['inputs', 'verify', 'restore', 'retention', 'files', 'history'],
+  ['inputs', 'verify', 'restore', 'retention', 'files', 'history', 'copy'],
   ['pipeline', 'postgres', 'redis', 'storage', 'notify'],
   ['process'],
   ['core'],
