@@ -5151,8 +5151,13 @@ function serverFact(manifest) {
 
 
 
-const SIDE_MARK = (target) => `backup-action: unfinished restore into ${quoteIdent(target)}; dropped by its next restore`;
-const OLD_MARK = (target) => `backup-action: ${quoteIdent(target)} as it was before a restore replaced it; dropped by its next restore`;
+/**
+ * A mark names the target, and the name and oid the database had when marked: a rename (a user's
+ * rollback to the old database) or the comment copied onto another database no longer matches,
+ * so no database is ever dropped for its comment alone, nor for its name.
+ */
+const SIDE_MARK = (target, name, oid) => `backup-action: unfinished restore into ${quoteIdent(target)}, made as ${quoteIdent(name)} (oid ${oid}); dropped by its next restore`;
+const OLD_MARK = (target, name, oid) => `backup-action: ${quoteIdent(target)} as it was before a restore replaced it, renamed ${quoteIdent(name)} (oid ${oid}); dropped by its next restore`;
 /** `<target>_restore_<hex>` and `<target>_old_<hex>`, the target's name cut to fit 63 bytes. */
 function replacementNames(target, hex) {
     const named = (kind) => {
@@ -5239,42 +5244,37 @@ async function refuseOtherSessions(client, database) {
     throw new Error(`${sessions.length} other session(s) are connected to ${database} (${listed}); clean: true replaces the database whole and needs it to itself: stop them and run again`);
 }
 /**
- * Drops the side and old databases interrupted runs left for this target, naming each: those
- * marked as ours, and those named as ours but empty (a run killed between CREATE DATABASE and
- * marking it); one named as ours that holds anything but carries no mark is only named.
+ * Drops the side and old databases interrupted runs left for this target: only those whose mark
+ * matches their own name and oid, never the target. A database named like ours but not so marked
+ * (a user's `shop_old_202401`, a side database a kill left before its mark) is only named.
  */
 async function sweepLeftovers(client, server, target, log) {
-    const { rows } = await client.query(`SELECT datname AS name, shobj_description(oid, 'pg_database') AS mark
-       FROM pg_database ORDER BY 1`);
-    for (const { name, mark } of rows) {
-        const hex = name.slice(-6);
-        const names = replacementNames(target, hex);
-        const ours = /^[0-9a-f]{6}$/.test(hex) && (name === names.side || name === names.old);
-        if (mark === OLD_MARK(target)) {
+    const { rows } = await client.query(`SELECT oid::int AS oid, datname AS name, shobj_description(oid, 'pg_database') AS mark
+       FROM pg_database
+      WHERE datname <> $1 AND datname <> current_database()
+        AND oid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = $1)
+      ORDER BY 2`, [target]);
+    for (const { oid, name, mark } of rows) {
+        if (mark === OLD_MARK(target, name, oid)) {
             log.warning(`dropping ${name}, the old ${target} that an interrupted restore replaced`);
         }
-        else if (mark === SIDE_MARK(target) ||
-            (ours && mark === null && (await isEmpty(server, name)))) {
+        else if (mark === SIDE_MARK(target, name, oid)) {
             log.warning(`dropping ${name}, the unfinished new database of an interrupted restore into ${target}`);
         }
         else {
-            if (ours)
-                log.warning(`${name} is named like a restore's database beside ${target}, but holds objects and is not marked as one: left alone`);
+            if (looksLeftBehind(target, name, mark))
+                log.warning(`${name} looks like a restore's database beside ${target}, but is not marked as this one: left alone (drop it yourself if it is not yours)`);
             continue;
         }
         await dropDatabase(server, name);
     }
 }
-/** Whether the database holds nothing but what template0 holds. */
-async function isEmpty(server, name) {
-    return withConnection(withDatabase(server, name), async (client) => {
-        // Objects made after initdb have oids from FirstNormalObjectId (16384) on.
-        const { rows } = await client.query(`SELECT (SELECT count(*) FROM pg_class WHERE oid >= 16384)
-            + (SELECT count(*) FROM pg_namespace WHERE oid >= 16384)
-            + (SELECT count(*) FROM pg_proc WHERE oid >= 16384)
-            + (SELECT count(*) FROM pg_type WHERE oid >= 16384) AS n`);
-        return Number(rows[0]?.n) === 0;
-    });
+/** Named like a side or old database of the target, or carrying a mark for it meant for another. */
+function looksLeftBehind(target, name, mark) {
+    const names = replacementNames(target, name.slice(-6));
+    return (name === names.side ||
+        name === names.old ||
+        (mark?.startsWith(`backup-action: `) === true && mark.includes(quoteIdent(target))));
 }
 /** The target's database-level properties, read so that its replacement keeps them. */
 async function readProperties(client, database) {
@@ -5330,11 +5330,13 @@ async function createSide(replacement) {
     const { server, side, target, properties } = replacement;
     await withConnection(server, async (client) => {
         await client.query(`CREATE DATABASE ${quoteIdent(side)} TEMPLATE template0 ${properties.createOptions}`);
-        await client.query(`COMMENT ON DATABASE ${quoteIdent(side)} IS ${literal(SIDE_MARK(target.database))}`);
+        const oid = await oidOf(client, side);
+        await client.query(`COMMENT ON DATABASE ${quoteIdent(side)} IS ${literal(SIDE_MARK(target.database, side, oid))}`);
         if (properties.grants) {
             await client.query(`REVOKE ALL ON DATABASE ${quoteIdent(side)} FROM PUBLIC`);
+            // A function: the name may hold `$&` or `$'`, which a replacement string would expand.
             for (const grant of properties.grants) {
-                await client.query(grant.replace('%DB%', quoteIdent(side)));
+                await client.query(grant.replace('%DB%', () => quoteIdent(side)));
             }
         }
         for (const setting of properties.settings)
@@ -5360,6 +5362,13 @@ async function copySetting(client, database, { role, name, value }) {
         throw new Error(`cannot give the new database the target's setting ${name}: ${error.message}`);
     }
 }
+async function oidOf(client, database) {
+    const { rows } = await client.query('SELECT oid::int AS oid FROM pg_database WHERE datname = $1', [database]);
+    const oid = rows[0]?.oid;
+    if (oid === undefined)
+        throw new Error(`the database ${database} vanished while it was marked`);
+    return oid;
+}
 function literal(text) {
     return `'${text.replace(/'/g, "''")}'`;
 }
@@ -5377,7 +5386,8 @@ async function swapIn(replacement, comment) {
             const own = replacement.properties.comment;
             await client.query(comment?.sql(target.database) ??
                 `COMMENT ON DATABASE ${quoteIdent(target.database)} IS ${own === null ? 'NULL' : literal(own)}`);
-            await client.query(`COMMENT ON DATABASE ${quoteIdent(old)} IS ${literal(OLD_MARK(target.database))}`);
+            const oid = await oidOf(client, old);
+            await client.query(`COMMENT ON DATABASE ${quoteIdent(old)} IS ${literal(OLD_MARK(target.database, old, oid))}`);
             await client.query('COMMIT');
         }
         catch (error) {
