@@ -5329,6 +5329,11 @@ function createOptions(d, major) {
 async function createSide(replacement) {
     const { server, side, target, properties } = replacement;
     await withConnection(server, async (client) => {
+        // A run killed while the server copies the new database would leave it unmarked, and so
+        // never dropped: the server is told to stop the copy once it sees the run gone (14+).
+        await client
+            .query(`SELECT set_config('client_connection_check_interval', '50', false)`)
+            .catch(() => undefined);
         await client.query(`CREATE DATABASE ${quoteIdent(side)} TEMPLATE template0 ${properties.createOptions}`);
         const oid = await oidOf(client, side);
         await client.query(`COMMENT ON DATABASE ${quoteIdent(side)} IS ${literal(SIDE_MARK(target.database, side, oid))}`);
@@ -11426,7 +11431,9 @@ var core_store = __webpack_require__(4230);
 ;// CONCATENATED MODULE: ./src/storage/directory.ts
 /**
  * A local directory as a store. Writes go to a hidden temporary name beside the final one and are
- * renamed into place, so a crash never leaves a half-written file under a final name.
+ * renamed into place, so a crash never leaves a half-written file under a final name. Nothing
+ * under the root is followed through a symbolic link: anyone who can write the store could point
+ * one at files of the machine's, which a pruner running as root would otherwise delete.
  */
 
 
@@ -11438,10 +11445,22 @@ var core_store = __webpack_require__(4230);
 
 
 
+/** A key runs through a symbolic link in the store: it is not followed. */
+class LinkInStore extends Error {
+    link;
+    constructor(link) {
+        super(`${link} in the store is a symbolic link: not followed`);
+        this.link = link;
+        this.name = 'LinkInStore';
+    }
+}
 class DirectoryStore {
+    warn;
     /** Absolute, without a trailing separator, however the folder was spelled. */
     root;
-    constructor(root) {
+    linksSaid = new Set();
+    constructor(root, warn = () => undefined) {
+        this.warn = warn;
         this.root = external_node_path_default().resolve(root);
     }
     get description() {
@@ -11455,6 +11474,32 @@ class DirectoryStore {
             throw new Error(`key escapes the store: ${key}`);
         }
         return file;
+    }
+    /**
+     * The key's file, once no component of it under the root is a symbolic link (each is lstat'ed;
+     * the root itself may be one). A component that does not exist yet ends the check.
+     */
+    async real(key) {
+        const file = this.file(key);
+        const parts = external_node_path_default().relative(this.root, file).split((external_node_path_default()).sep);
+        for (let depth = 1; depth <= parts.length; depth++) {
+            const info = await (0,promises_.lstat)(external_node_path_default().join(this.root, ...parts.slice(0, depth))).catch(absent);
+            if (!info)
+                break;
+            if (info.isSymbolicLink())
+                throw new LinkInStore(parts.slice(0, depth).join('/'));
+        }
+        return file;
+    }
+    /** Says once per link that it was skipped; rethrows anything else. */
+    skipLink(error) {
+        if (!(error instanceof LinkInStore))
+            throw error;
+        if (!this.linksSaid.has(error.link)) {
+            this.linksSaid.add(error.link);
+            this.warn(`${error.link} in the store ${this.root} is a symbolic link: skipped, not followed`);
+        }
+        return undefined;
     }
     /** `<name>/.<id>.dump.zst.partial-<random>`: hidden, and never matching the layout. */
     temporary(key) {
@@ -11473,14 +11518,14 @@ class DirectoryStore {
         }
     }
     async fileSink(key) {
+        const final = await this.real(key);
         const temp = this.temporary(key);
-        const final = this.file(key);
         const file = await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.open)(temp, 'wx+'));
         return {
             file,
             async commit() {
                 await file.close();
-                const { size } = await (0,promises_.stat)(temp);
+                const { size } = await (0,promises_.lstat)(temp);
                 await (0,promises_.rename)(temp, final);
                 return { size };
             },
@@ -11496,6 +11541,7 @@ class DirectoryStore {
      * later leaves the store as it found it.
      */
     async checkWritable(prefix) {
+        await this.real(`${prefix}write-check`);
         const probe = this.temporary(`${prefix}write-check`);
         const folder = external_node_path_default().dirname(probe);
         let made;
@@ -11509,10 +11555,11 @@ class DirectoryStore {
         }
     }
     async put(key, body) {
+        const final = await this.real(key);
         const temp = this.temporary(key);
         try {
             await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.writeFile)(temp, body, { flag: 'wx' }));
-            await (0,promises_.rename)(temp, this.file(key));
+            await (0,promises_.rename)(temp, final);
         }
         catch (error) {
             await (0,promises_.rm)(temp, { force: true });
@@ -11520,50 +11567,64 @@ class DirectoryStore {
         }
     }
     async download(key) {
-        const file = this.file(key);
-        await (0,promises_.stat)(file);
+        const file = await this.real(key);
+        const info = await (0,promises_.lstat)(file);
+        if (!info.isFile())
+            throw new Error(`${key} in the store is not a file`);
         return (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 });
     }
     async read(key, maxBytes) {
         return (0,core_store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
     }
     async stat(key) {
-        try {
-            const info = await (0,promises_.stat)(this.file(key));
-            return info.isFile() ? { key, size: info.size } : undefined;
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return undefined;
-            throw error;
-        }
+        const file = await this.real(key).catch((error) => this.skipLink(error));
+        const info = file === undefined ? undefined : await (0,promises_.lstat)(file).catch(absent);
+        return info?.isFile() ? { key, size: info.size } : undefined;
     }
-    /** Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it. */
+    /**
+     * Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it,
+     * in key order; a symbolic link is said and neither listed nor descended into.
+     */
     async *list(prefix) {
         const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-        const dir = folder === '' ? this.root : this.file(folder);
-        let entries;
-        try {
-            entries = await (0,promises_.readdir)(dir, { recursive: true });
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return;
-            throw error;
-        }
-        for (const entry of entries.sort()) {
-            const key = folder + entry.split((external_node_path_default()).sep).join('/');
-            if (!key.startsWith(prefix))
-                continue;
-            const object = await this.stat(key);
-            if (object)
-                yield object;
+        const dir = folder === ''
+            ? this.root
+            : await this.real(folder).catch((error) => this.skipLink(error));
+        if (dir === undefined)
+            return;
+        const found = [];
+        await this.walk(folder, dir, prefix, found);
+        yield* found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    }
+    async walk(folder, dir, prefix, found) {
+        const entries = await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(absent);
+        for (const entry of entries ?? []) {
+            const key = folder + entry.name;
+            const under = key.startsWith(prefix);
+            if (entry.isSymbolicLink()) {
+                if (under || prefix.startsWith(`${key}/`))
+                    this.skipLink(new LinkInStore(key));
+            }
+            else if (entry.isDirectory() && (under || prefix.startsWith(`${key}/`))) {
+                await this.walk(`${key}/`, external_node_path_default().join(dir, entry.name), prefix, found);
+            }
+            else if (entry.isFile() && under) {
+                const info = await (0,promises_.lstat)(external_node_path_default().join(dir, entry.name)).catch(absent);
+                if (info?.isFile())
+                    found.push({ key, size: info.size });
+            }
         }
     }
+    /** A key through a symbolic link is said and left: nothing is deleted through a link. */
     async delete(keys) {
-        for (const key of keys)
-            await (0,promises_.rm)(this.file(key), { force: true });
-        const folders = new Set(keys.map((key) => external_node_path_default().dirname(this.file(key))));
+        const folders = new Set();
+        for (const key of keys) {
+            const file = await this.real(key).catch((error) => this.skipLink(error));
+            if (file === undefined)
+                continue;
+            await (0,promises_.rm)(file, { force: true });
+            folders.add(external_node_path_default().dirname(file));
+        }
         for (const folder of folders)
             await this.removeEmptyIdFolder(folder);
     }
@@ -11592,33 +11653,39 @@ class DirectoryStore {
         }
     }
     async entriesOf(folder) {
-        try {
-            const entries = await (0,promises_.readdir)(folder === '' ? this.root : this.file(folder), {
-                withFileTypes: true,
-            });
-            return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return [];
-            throw error;
-        }
+        const dir = folder === ''
+            ? this.root
+            : await this.real(folder).catch((error) => this.skipLink(error));
+        const entries = dir === undefined ? [] : await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(absent);
+        return (entries ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
     async *partialsIn(folder, entries, prefix) {
-        for (const { name } of entries) {
+        for (const entry of entries) {
+            const { name } = entry;
             const match = /^\.(.+)\.partial-[0-9a-f]{8}$/.exec(name);
             if (!match || !(folder + (match[1] ?? '')).startsWith(prefix))
                 continue;
-            const info = await (0,promises_.stat)(this.file(folder + name)).catch(() => undefined);
+            if (!entry.isFile()) {
+                if (entry.isSymbolicLink())
+                    this.skipLink(new LinkInStore(folder + name));
+                continue;
+            }
+            const info = await (0,promises_.lstat)(this.file(folder + name)).catch(absent);
             if (info)
                 yield { key: folder + (match[1] ?? ''), uploadId: folder + name, initiated: info.mtime };
         }
     }
     async abortUpload(upload) {
-        const file = this.file(upload.uploadId);
+        const file = await this.real(upload.uploadId);
         await (0,promises_.rm)(file, { force: true });
         await this.removeEmptyIdFolder(external_node_path_default().dirname(file));
     }
+}
+/** undefined for a path that does not exist; any other error is thrown. */
+function absent(error) {
+    if (error.code === 'ENOENT')
+        return undefined;
+    throw error;
 }
 /** Writes to `file`, releasing each owned piece once it is on disk: the store is its last user. */
 function fileWriter(file) {
@@ -11687,7 +11754,7 @@ async function removeEmptyUpTo(folder, top) {
 
 async function openStore(location, s3, warn, env = process.env) {
     if (location.kind === 'directory')
-        return new DirectoryStore(location.path);
+        return new DirectoryStore(location.path, warn);
     // Loaded only for S3: the AWS SDK is most of the bundle, and parsing it costs every run that
     // does not need it start-up time and tens of megabytes of memory.
     const [{ S3Client }, { S3Store, s3ClientConfig }] = await Promise.all([
