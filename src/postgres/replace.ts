@@ -268,6 +268,11 @@ function createOptions(d: Record<string, string | number | null>, major: number)
 export async function createSide(replacement: Replacement): Promise<void> {
   const { server, side, target, properties } = replacement;
   await withConnection(server, async (client) => {
+    // A run killed while the server copies the new database would leave it unmarked, and so
+    // never dropped: the server is told to stop the copy once it sees the run gone (14+).
+    await client
+      .query(`SELECT set_config('client_connection_check_interval', '50', false)`)
+      .catch(() => undefined);
     await client.query(
       `CREATE DATABASE ${quoteIdent(side)} TEMPLATE template0 ${properties.createOptions}`,
     );
