@@ -11086,7 +11086,7 @@ async function publish(options) {
         await sealer?.close();
     }
     const manifest = assemble(options, options.fields(stored));
-    await writeManifest(manifest, stored.map((one) => one.object.key), options);
+    await writeManifest(manifest, stored.map((one) => one.object), options);
     return { manifest, manifestKey: manifestKey(manifest.name, manifest.id), stored };
 }
 /** The manifest in the order every release wrote it: envelope, source, layers, objects, tools. */
@@ -11117,12 +11117,27 @@ async function writeManifest(manifest, objects, options) {
     try {
         if (options.signal.aborted)
             throw new errors/* CancelledError */.cc();
+        await confirmListed(options.store, `${manifest.name}/${manifest.id}`, objects);
         await options.store.put(manifestKey(manifest.name, manifest.id), serializeManifest(manifest));
     }
     catch (error) {
-        await deleteStored(objects, options);
+        await deleteStored(objects.map((object) => object.key), options);
         throw options.signal.aborted ? new errors/* CancelledError */.cc() : error;
     }
+}
+/**
+ * One listing of the backup's keys, to see that every object is still there at its size: a
+ * prune may have swept a long backup's first objects, and a manifest over them would be a torn
+ * backup reported as a success. A listing, not a read: a writer's credentials may not read.
+ */
+async function confirmListed(store, prefix, objects) {
+    const listed = new Map();
+    for await (const { key, size } of store.list(prefix))
+        listed.set(key, size);
+    const gone = objects.filter((object) => listed.get(object.key) !== object.size);
+    if (gone.length === 0)
+        return;
+    throw new Error(`${gone.length} of this backup's ${objects.length} object(s) are no longer in the store as stored (${gone.map((object) => object.key).join(', ')}), so its manifest was not written: a retention-prune whose orphan-grace is shorter than this backup took may have deleted them`);
 }
 
 ;// CONCATENATED MODULE: ./src/modes/backup.ts
@@ -11579,7 +11594,7 @@ class DirectoryStore {
     async stat(key) {
         const file = await this.real(key).catch((error) => this.skipLink(error));
         const info = file === undefined ? undefined : await (0,promises_.lstat)(file).catch(absent);
-        return info?.isFile() ? { key, size: info.size } : undefined;
+        return info?.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
     }
     /**
      * Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it,
@@ -11611,7 +11626,7 @@ class DirectoryStore {
             else if (entry.isFile() && under) {
                 const info = await (0,promises_.lstat)(external_node_path_default().join(dir, entry.name)).catch(absent);
                 if (info?.isFile())
-                    found.push({ key, size: info.size });
+                    found.push({ key, size: info.size, modified: info.mtime });
             }
         }
     }
@@ -12269,7 +12284,7 @@ function planPrune(set, decisions, now, orphanGraceMs) {
         throw new Error('refusing to delete a backup that is not a complete backup of this set');
     }
     const cutoff = now.getTime() - orphanGraceMs;
-    const orphans = set.leftovers.filter((entry) => (idTime(entry.id)?.getTime() ?? Infinity) < cutoff);
+    const orphans = set.leftovers.filter((entry) => lastWritten(entry) < cutoff);
     const kept = decisions.filter((decision) => decision.keep);
     // Kept ones always include the newest backup, so a record being written now is never older;
     // with no backup kept (none complete), no record is older than one.
@@ -12285,6 +12300,15 @@ function planPrune(set, decisions, now, orphanGraceMs) {
         orphanKeys: orphans.flatMap((entry) => entry.objects.map((object) => object.key)),
         recordKeys: records.map((record) => record.key),
     };
+}
+/**
+ * When the store last wrote any of a leftover's objects. Not its id's time: a backup that runs
+ * longer than the grace is still writing, and an id is only a name anyone can choose. An object
+ * the store gives no time for keeps the leftover (it is never known to be stale).
+ */
+function lastWritten(entry) {
+    const times = entry.objects.map((object) => object.modified?.getTime() ?? Infinity);
+    return Math.max(-Infinity, ...times);
 }
 /**
  * Incomplete uploads to abort: only those of this set's layout (another tool's upload under the

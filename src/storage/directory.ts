@@ -184,7 +184,7 @@ export class DirectoryStore implements Store {
   async stat(key: string): Promise<StoredObject | undefined> {
     const file = await this.real(key).catch((error: unknown) => this.skipLink(error));
     const info = file === undefined ? undefined : await lstat(file).catch(absent);
-    return info?.isFile() ? { key, size: info.size } : undefined;
+    return info?.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
   }
 
   /**
@@ -219,7 +219,7 @@ export class DirectoryStore implements Store {
         await this.walk(`${key}/`, path.join(dir, entry.name), prefix, found);
       } else if (entry.isFile() && under) {
         const info = await lstat(path.join(dir, entry.name)).catch(absent);
-        if (info?.isFile()) found.push({ key, size: info.size });
+        if (info?.isFile()) found.push({ key, size: info.size, modified: info.mtime });
       }
     }
   }

@@ -194,7 +194,7 @@ export class S3Store implements Store {
         new HeadObjectCommand({ Bucket: this.bucket, Key: this.root + key }),
         { abortSignal: signal },
       );
-      return { key, size: head.ContentLength ?? 0 };
+      return { key, size: head.ContentLength ?? 0, modified: head.LastModified };
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
         ?.httpStatusCode;
@@ -215,7 +215,8 @@ export class S3Store implements Store {
       );
       for (const item of page.Contents ?? []) {
         if (item.Key?.startsWith(this.root)) {
-          yield { key: item.Key.slice(this.root.length), size: item.Size ?? 0 };
+          const key = item.Key.slice(this.root.length);
+          yield { key, size: item.Size ?? 0, modified: item.LastModified };
         }
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
