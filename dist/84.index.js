@@ -5404,8 +5404,254 @@ async function swapIn(replacement, comment) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/core/manifest.ts
+
+
+/** `cases` for the manifest's own source kind: every kind has one, or this does not compile. */
+function bySource(manifest, cases) {
+    // TypeScript cannot pair a union member with its own case; the keys of `cases` do.
+    return cases[manifest.source.kind](manifest);
+}
+/** Every object a backup is made of: what must be present, verified, and deleted with it. */
+const manifestObjects = (manifest) => bySource(manifest, {
+    postgres: (one) => [one.object],
+    files: (one) => [one.object],
+    redis: (one) => [one.object],
+    server: ({ databases, globals }) => [
+        ...databases.map((database) => database.object),
+        ...(globals ? [globals.object] : []),
+    ],
+});
+/** The row counts of each database the backup holds, as recorded (none for a directory tree). */
+const manifestRowCounts = (manifest) => bySource(manifest, {
+    postgres: (one) => [one.rowCounts],
+    files: () => [],
+    redis: () => [],
+    server: ({ databases }) => databases.map((database) => database.rowCounts),
+});
+/** Every object's size, summed: a whole backup's size for shrink checks and reports. */
+const manifestSize = (manifest) => manifestObjects(manifest).reduce((sum, object) => sum + object.size, 0);
+class ManifestError extends Error {
+    key;
+    constructor(key, detail) {
+        super(`corrupt manifest ${key}: ${detail}`);
+        this.key = key;
+        this.name = 'ManifestError';
+    }
+}
+const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isCount = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isIsoTime = (value) => typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(value) &&
+    !Number.isNaN(Date.parse(value));
+const oneOf = (value, allowed) => typeof value === 'string' && allowed.includes(value);
+/**
+ * Parses and validates a manifest read from `key`. Throws ManifestError naming the key and the
+ * first problem found. The object key must be this backup's own key in its own set, so a crafted
+ * manifest can never point a reader or a deleter elsewhere.
+ */
+function parseManifest(text, key, expectedName) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        throw new ManifestError(key, 'not valid JSON');
+    }
+    const problem = manifestProblem(value, expectedName);
+    if (problem)
+        throw new ManifestError(key, problem);
+    const manifest = value;
+    for (const holder of countHolders(manifest)) {
+        if (holder.rowCounts)
+            holder.rowCounts = countsMap(Object.entries(holder.rowCounts));
+    }
+    return manifest;
+}
+/**
+ * Row counts keyed by table, with no prototype: a table named `constructor` or `__proto__` in a
+ * manifest is a key like any other, never an inherited function nor the map's prototype.
+ */
+function countsMap(entries) {
+    const map = Object.create(null);
+    for (const [key, count] of entries)
+        map[key] = count;
+    return map;
+}
+/** The parts of a manifest that may hold row counts. */
+function countHolders(manifest) {
+    if ('databases' in manifest)
+        return manifest.databases;
+    return 'rowCounts' in manifest ? [manifest] : [];
+}
+/** The one archive format each source is written in. */
+const FORMAT_OF = {
+    postgres: 'pg_dump-custom',
+    server: 'pg_dump-custom',
+    files: 'tar',
+    redis: 'rdb',
+};
+const SOURCES = Object.keys(FORMAT_OF);
+function manifestProblem(m, expectedName) {
+    if (!isObject(m))
+        return 'not a JSON object';
+    if (m.version !== 1)
+        return 'unsupported version';
+    if (typeof m.id !== 'string' || !isBackupId(m.id))
+        return 'bad id';
+    if (typeof m.name !== 'string' || !isValidSetName(m.name))
+        return 'bad name';
+    if (expectedName !== undefined && m.name !== expectedName)
+        return `belongs to set "${m.name}"`;
+    if (!isIsoTime(m.createdAt) || !isIsoTime(m.completedAt))
+        return 'bad createdAt/completedAt';
+    if (!isObject(m.source) || !oneOf(m.source.kind, SOURCES))
+        return 'bad source';
+    if (!optionalStrings(m.source, ['database', 'serverVersion']))
+        return 'bad source';
+    if (m.source.kind === 'redis' && m.source.database !== undefined)
+        return 'bad source';
+    if (m.format !== FORMAT_OF[m.source.kind])
+        return 'bad format';
+    if (!oneOf(m.compression, ['zstd', 'gzip', 'none']))
+        return 'bad compression';
+    if (!oneOf(m.encryption, ENCRYPTIONS))
+        return 'bad encryption';
+    const shape = m.source.kind === 'server' ? serverProblem(m) : singleProblem(m);
+    return shape ?? toolProblem(m);
+}
+function singleProblem(m) {
+    if (m.databases !== undefined || m.globals !== undefined)
+        return 'databases without source server';
+    return (objectProblem(m) ??
+        countsProblem(m.rowCounts, 'rowCounts') ??
+        snapshotProblem(m) ??
+        extrasProblem(m));
+}
+/** A Redis backup records its snapshot's figures, and only a Redis backup does. */
+function snapshotProblem(m) {
+    const redis = m.source.kind === 'redis';
+    if (!redis)
+        return m.rdb === undefined ? undefined : 'rdb without source redis';
+    if (m.rowCounts !== undefined || m.rowCountsMode !== undefined || m.files !== undefined) {
+        return 'a Redis backup records its keys under rdb';
+    }
+    const rdb = m.rdb;
+    if (!isObject(rdb) || !isCount(rdb.version) || rdb.version < 1)
+        return 'bad rdb';
+    if (!Array.isArray(rdb.databases))
+        return 'bad rdb.databases';
+    let last = -1;
+    for (const d of rdb.databases) {
+        if (!isObject(d) || !isCount(d.db) || d.db <= last || !isCount(d.keys)) {
+            return 'bad rdb.databases';
+        }
+        if (!isCount(d.expires) || d.expires > d.keys)
+            return 'bad rdb.databases';
+        last = d.db;
+    }
+    return undefined;
+}
+/** Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted. */
+function recordProblem(o, what, own) {
+    if (!isObject(o) || typeof o.key !== 'string')
+        return `bad ${what}`;
+    if (!isCount(o.size))
+        return `bad ${what}.size`;
+    if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
+        return `bad ${what}.sha256`;
+    }
+    return o.key === own ? undefined : `${what}.key is not this backup’s own key`;
+}
+function objectProblem(m) {
+    const own = objectKey(m.name, m.id, objectExtension(m.format, m.compression, m.encryption));
+    return recordProblem(m.object, 'object', own);
+}
+function countsProblem(counts, what) {
+    if (counts === undefined)
+        return undefined;
+    if (!isObject(counts))
+        return `bad ${what}`;
+    return Object.values(counts).every(isCount) ? undefined : `bad ${what} value`;
+}
+/** PostgreSQL's names are at most 63 bytes; an empty or longer one was never a database. */
+const isDatabaseName = (value) => typeof value === 'string' && value.length > 0 && Buffer.byteLength(value, 'utf8') <= 63;
+function serverProblem(m) {
+    if (m.object !== undefined || m.files !== undefined || m.rowCounts !== undefined) {
+        return 'a server backup records its objects under databases';
+    }
+    const layers = [m.compression, m.encryption];
+    const { databases, globals } = m;
+    if (!Array.isArray(databases) || databases.length === 0)
+        return 'bad databases';
+    const seen = new Set();
+    for (const [index, d] of databases.entries()) {
+        const what = `databases[${index}]`;
+        if (!isObject(d) || !isDatabaseName(d.name) || seen.has(d.name))
+            return `bad ${what}.name`;
+        seen.add(d.name);
+        const own = databaseObjectKey(m.name, m.id, d.name, ...layers);
+        const problem = recordProblem(d.object, `${what}.object`, own) ??
+            countsProblem(d.rowCounts, `${what}.rowCounts`) ??
+            (optionalStrings(d, ['serverVersion']) ? undefined : `bad ${what}.serverVersion`);
+        if (problem)
+            return problem;
+    }
+    if (globals === undefined)
+        return extrasProblem(m);
+    if (!isObject(globals) || typeof globals.rolePasswords !== 'boolean')
+        return 'bad globals';
+    const roles = globals.roles;
+    if (!Array.isArray(roles) || !roles.every(isDatabaseName))
+        return 'bad globals.roles';
+    const own = globalsObjectKey(m.name, m.id, ...layers);
+    return recordProblem(globals.object, 'globals.object', own) ?? extrasProblem(m);
+}
+function extrasProblem(m) {
+    if (m.rowCountsMode !== undefined && !oneOf(m.rowCountsMode, ['exact', 'estimate'])) {
+        return 'bad rowCountsMode';
+    }
+    if (m.files !== undefined) {
+        const f = m.files;
+        if (!isObject(f) ||
+            !isCount(f.count) ||
+            !isCount(f.bytes) ||
+            typeof f.listDigest !== 'string' ||
+            !/^[0-9a-f]{64}$/.test(f.listDigest)) {
+            return 'bad files';
+        }
+    }
+    return undefined;
+}
+function toolProblem(m) {
+    const tool = m.tool;
+    if (!isObject(tool) || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
+        return 'bad tool';
+    }
+    const dump = m.dump;
+    if (dump !== undefined && !(isObject(dump) && requiredStrings(dump, ['program', 'version']))) {
+        return 'bad dump';
+    }
+    const run = m.run;
+    if (run !== undefined && !(isObject(run) && requiredStrings(run, Object.keys(run)))) {
+        return 'bad run';
+    }
+    return undefined;
+}
+function requiredStrings(o, names) {
+    return names.every((name) => typeof o[name] === 'string');
+}
+function optionalStrings(o, names) {
+    return names.every((name) => o[name] === undefined || typeof o[name] === 'string');
+}
+function serializeManifest(manifest) {
+    return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/compare.ts
 /** Row counts after a restore against the counts recorded at backup time. Pure. */
+
+
 
 
 const FAILING = new Set(['differs', 'missing', 'unexpected']);
@@ -5414,7 +5660,9 @@ const FAILING = new Set(['differs', 'missing', 'unexpected']);
 function exactCounts(part) {
     return part.backup.rowCountsMode === 'exact' ? part.rowCounts : undefined;
 }
-function compareCounts(recorded, found, options) {
+function compareCounts(recorded, foundIn, options) {
+    // Without a prototype, a key such as `constructor` is a table like any other, never a function.
+    const found = countsMap(Object.entries(foundIn));
     const expected = withCurrentKeys(recorded, found);
     const toc = trustedToc(expected, found, options);
     const names = [...new Set([...Object.keys(expected), ...Object.keys(found)])].sort();
@@ -5423,6 +5671,27 @@ function compareCounts(recorded, found, options) {
         return { ...row, status: statusOf(row, toc, options.strangersFail) };
     });
     return { tables, differing: tables.filter((row) => FAILING.has(row.status)) };
+}
+/**
+ * The restored counts against the manifest's exact ones (or against themselves, when it has none);
+ * a manifest counting a table its archive does not hold is refused as corrupt.
+ */
+function compareWithManifest(part, found, options) {
+    const comparison = compareCounts(exactCounts(part) ?? found, found, options);
+    refuseCountsOutsideArchive(comparison, manifestKey(part.backup.name, part.backup.id));
+    return comparison;
+}
+/**
+ * A count for a table the archive does not hold: the backup never counts what its dump leaves
+ * out, so the manifest is not the one the backup wrote (hand-edited, or another's).
+ */
+function refuseCountsOutsideArchive(comparison, manifestKey) {
+    const outside = comparison.tables.filter((row) => row.status === 'not-in-archive');
+    if (outside.length === 0)
+        return;
+    const named = outside.slice(0, 5).map((row) => row.table);
+    const more = outside.length > named.length ? `, and ${outside.length - named.length} more` : '';
+    throw new ManifestError(manifestKey, `rowCounts counts ${outside.length} table(s) the archive does not hold: ${named.join(', ')}${more}`);
 }
 /**
  * A manifest written before keys were quoted names `public.x.y` what is now `public."x.y"`: each
@@ -5435,7 +5704,7 @@ function withCurrentKeys(expected, found) {
         const bare = bareKey(key);
         byBareKey.set(bare, [...(byBareKey.get(bare) ?? []), key]);
     }
-    const out = {};
+    const out = countsMap([]);
     for (const [key, count] of Object.entries(expected)) {
         const candidates = key in found ? [] : (byBareKey.get(key) ?? []);
         const current = candidates.length === 1 ? candidates[0] : undefined;
@@ -5457,7 +5726,7 @@ function trustedToc(expected, found, options) {
 function statusOf(row, toc, strangersFail) {
     const { table, expected, found } = row;
     if (toc && !hasEntry(toc, 'TABLE', table)) {
-        return found === undefined ? 'not-dumped' : 'not-in-backup';
+        return found === undefined ? 'not-in-archive' : 'not-in-backup';
     }
     if (toc && !hasEntry(toc, 'TABLE DATA', table))
         return 'data-not-dumped';
@@ -5486,7 +5755,7 @@ const VERDICT = {
     differs: '❌',
     missing: '❌ missing',
     unexpected: '❌ not in the manifest',
-    'not-dumped': 'not in the dump (pg-dump-args)',
+    'not-in-archive': '❌ not in the archive',
     'data-not-dumped': 'rows not in the dump',
     'not-in-backup': 'not in the backup, left as it was',
 };
@@ -6118,8 +6387,7 @@ async function tablesNow(target) {
  * in an existing (empty) target, tables the backup does not hold are the target's own.
  */
 function compare(part, counts, archive, fresh) {
-    const expected = exactCounts(part);
-    return compareCounts(expected ?? counts, counts, { toc: archive.toc, strangersFail: fresh });
+    return compareWithManifest(part, counts, { toc: archive.toc, strangersFail: fresh });
 }
 /** Where the target stands after the run, and what to do about it: a failed run says so first. */
 function standing(restored) {
@@ -6513,7 +6781,7 @@ async function inspect({ ctx }, test, target, checks) {
         if (!expected) {
             ctx.log.warning(`the manifest has no exact row counts (row-counts: ${part.backup.rowCountsMode ?? 'off'}); only the restore and the checks were tested`);
         }
-        test.comparison = compareCounts(expected ?? found, found, {
+        test.comparison = compareWithManifest(part, found, {
             toc: archive?.toc,
             strangersFail: true,
         });
@@ -10274,229 +10542,6 @@ function kindOf(manifest) {
 /** The kind of the source the backup settings name. */
 function kindFor(settings) {
     return KINDS[settings.kind];
-}
-
-;// CONCATENATED MODULE: ./src/core/manifest.ts
-
-
-/** `cases` for the manifest's own source kind: every kind has one, or this does not compile. */
-function bySource(manifest, cases) {
-    // TypeScript cannot pair a union member with its own case; the keys of `cases` do.
-    return cases[manifest.source.kind](manifest);
-}
-/** Every object a backup is made of: what must be present, verified, and deleted with it. */
-const manifestObjects = (manifest) => bySource(manifest, {
-    postgres: (one) => [one.object],
-    files: (one) => [one.object],
-    redis: (one) => [one.object],
-    server: ({ databases, globals }) => [
-        ...databases.map((database) => database.object),
-        ...(globals ? [globals.object] : []),
-    ],
-});
-/** The row counts of each database the backup holds, as recorded (none for a directory tree). */
-const manifestRowCounts = (manifest) => bySource(manifest, {
-    postgres: (one) => [one.rowCounts],
-    files: () => [],
-    redis: () => [],
-    server: ({ databases }) => databases.map((database) => database.rowCounts),
-});
-/** Every object's size, summed: a whole backup's size for shrink checks and reports. */
-const manifestSize = (manifest) => manifestObjects(manifest).reduce((sum, object) => sum + object.size, 0);
-class ManifestError extends Error {
-    key;
-    constructor(key, detail) {
-        super(`corrupt manifest ${key}: ${detail}`);
-        this.key = key;
-        this.name = 'ManifestError';
-    }
-}
-const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
-const isCount = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-const isIsoTime = (value) => typeof value === 'string' &&
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(value) &&
-    !Number.isNaN(Date.parse(value));
-const oneOf = (value, allowed) => typeof value === 'string' && allowed.includes(value);
-/**
- * Parses and validates a manifest read from `key`. Throws ManifestError naming the key and the
- * first problem found. The object key must be this backup's own key in its own set, so a crafted
- * manifest can never point a reader or a deleter elsewhere.
- */
-function parseManifest(text, key, expectedName) {
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch {
-        throw new ManifestError(key, 'not valid JSON');
-    }
-    const problem = manifestProblem(value, expectedName);
-    if (problem)
-        throw new ManifestError(key, problem);
-    return value;
-}
-/** The one archive format each source is written in. */
-const FORMAT_OF = {
-    postgres: 'pg_dump-custom',
-    server: 'pg_dump-custom',
-    files: 'tar',
-    redis: 'rdb',
-};
-const SOURCES = Object.keys(FORMAT_OF);
-function manifestProblem(m, expectedName) {
-    if (!isObject(m))
-        return 'not a JSON object';
-    if (m.version !== 1)
-        return 'unsupported version';
-    if (typeof m.id !== 'string' || !isBackupId(m.id))
-        return 'bad id';
-    if (typeof m.name !== 'string' || !isValidSetName(m.name))
-        return 'bad name';
-    if (expectedName !== undefined && m.name !== expectedName)
-        return `belongs to set "${m.name}"`;
-    if (!isIsoTime(m.createdAt) || !isIsoTime(m.completedAt))
-        return 'bad createdAt/completedAt';
-    if (!isObject(m.source) || !oneOf(m.source.kind, SOURCES))
-        return 'bad source';
-    if (!optionalStrings(m.source, ['database', 'serverVersion']))
-        return 'bad source';
-    if (m.source.kind === 'redis' && m.source.database !== undefined)
-        return 'bad source';
-    if (m.format !== FORMAT_OF[m.source.kind])
-        return 'bad format';
-    if (!oneOf(m.compression, ['zstd', 'gzip', 'none']))
-        return 'bad compression';
-    if (!oneOf(m.encryption, ENCRYPTIONS))
-        return 'bad encryption';
-    const shape = m.source.kind === 'server' ? serverProblem(m) : singleProblem(m);
-    return shape ?? toolProblem(m);
-}
-function singleProblem(m) {
-    if (m.databases !== undefined || m.globals !== undefined)
-        return 'databases without source server';
-    return (objectProblem(m) ??
-        countsProblem(m.rowCounts, 'rowCounts') ??
-        snapshotProblem(m) ??
-        extrasProblem(m));
-}
-/** A Redis backup records its snapshot's figures, and only a Redis backup does. */
-function snapshotProblem(m) {
-    const redis = m.source.kind === 'redis';
-    if (!redis)
-        return m.rdb === undefined ? undefined : 'rdb without source redis';
-    if (m.rowCounts !== undefined || m.rowCountsMode !== undefined || m.files !== undefined) {
-        return 'a Redis backup records its keys under rdb';
-    }
-    const rdb = m.rdb;
-    if (!isObject(rdb) || !isCount(rdb.version) || rdb.version < 1)
-        return 'bad rdb';
-    if (!Array.isArray(rdb.databases))
-        return 'bad rdb.databases';
-    let last = -1;
-    for (const d of rdb.databases) {
-        if (!isObject(d) || !isCount(d.db) || d.db <= last || !isCount(d.keys)) {
-            return 'bad rdb.databases';
-        }
-        if (!isCount(d.expires) || d.expires > d.keys)
-            return 'bad rdb.databases';
-        last = d.db;
-    }
-    return undefined;
-}
-/** Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted. */
-function recordProblem(o, what, own) {
-    if (!isObject(o) || typeof o.key !== 'string')
-        return `bad ${what}`;
-    if (!isCount(o.size))
-        return `bad ${what}.size`;
-    if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
-        return `bad ${what}.sha256`;
-    }
-    return o.key === own ? undefined : `${what}.key is not this backup’s own key`;
-}
-function objectProblem(m) {
-    const own = objectKey(m.name, m.id, objectExtension(m.format, m.compression, m.encryption));
-    return recordProblem(m.object, 'object', own);
-}
-function countsProblem(counts, what) {
-    if (counts === undefined)
-        return undefined;
-    if (!isObject(counts))
-        return `bad ${what}`;
-    return Object.values(counts).every(isCount) ? undefined : `bad ${what} value`;
-}
-/** PostgreSQL's names are at most 63 bytes; an empty or longer one was never a database. */
-const isDatabaseName = (value) => typeof value === 'string' && value.length > 0 && Buffer.byteLength(value, 'utf8') <= 63;
-function serverProblem(m) {
-    if (m.object !== undefined || m.files !== undefined || m.rowCounts !== undefined) {
-        return 'a server backup records its objects under databases';
-    }
-    const layers = [m.compression, m.encryption];
-    const { databases, globals } = m;
-    if (!Array.isArray(databases) || databases.length === 0)
-        return 'bad databases';
-    const seen = new Set();
-    for (const [index, d] of databases.entries()) {
-        const what = `databases[${index}]`;
-        if (!isObject(d) || !isDatabaseName(d.name) || seen.has(d.name))
-            return `bad ${what}.name`;
-        seen.add(d.name);
-        const own = databaseObjectKey(m.name, m.id, d.name, ...layers);
-        const problem = recordProblem(d.object, `${what}.object`, own) ??
-            countsProblem(d.rowCounts, `${what}.rowCounts`) ??
-            (optionalStrings(d, ['serverVersion']) ? undefined : `bad ${what}.serverVersion`);
-        if (problem)
-            return problem;
-    }
-    if (globals === undefined)
-        return extrasProblem(m);
-    if (!isObject(globals) || typeof globals.rolePasswords !== 'boolean')
-        return 'bad globals';
-    const roles = globals.roles;
-    if (!Array.isArray(roles) || !roles.every(isDatabaseName))
-        return 'bad globals.roles';
-    const own = globalsObjectKey(m.name, m.id, ...layers);
-    return recordProblem(globals.object, 'globals.object', own) ?? extrasProblem(m);
-}
-function extrasProblem(m) {
-    if (m.rowCountsMode !== undefined && !oneOf(m.rowCountsMode, ['exact', 'estimate'])) {
-        return 'bad rowCountsMode';
-    }
-    if (m.files !== undefined) {
-        const f = m.files;
-        if (!isObject(f) ||
-            !isCount(f.count) ||
-            !isCount(f.bytes) ||
-            typeof f.listDigest !== 'string' ||
-            !/^[0-9a-f]{64}$/.test(f.listDigest)) {
-            return 'bad files';
-        }
-    }
-    return undefined;
-}
-function toolProblem(m) {
-    const tool = m.tool;
-    if (!isObject(tool) || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
-        return 'bad tool';
-    }
-    const dump = m.dump;
-    if (dump !== undefined && !(isObject(dump) && requiredStrings(dump, ['program', 'version']))) {
-        return 'bad dump';
-    }
-    const run = m.run;
-    if (run !== undefined && !(isObject(run) && requiredStrings(run, Object.keys(run)))) {
-        return 'bad run';
-    }
-    return undefined;
-}
-function requiredStrings(o, names) {
-    return names.every((name) => typeof o[name] === 'string');
-}
-function optionalStrings(o, names) {
-    return names.every((name) => o[name] === undefined || typeof o[name] === 'string');
-}
-function serializeManifest(manifest) {
-    return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/core/types.ts
