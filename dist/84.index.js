@@ -9228,8 +9228,10 @@ function chooseDatabases(rows, selection, log) {
         throw new errors/* InputError */.dz('databases', `${unmatched.map((entry) => JSON.stringify(entry)).join(', ')} matches no database on the server (it has ${names.map((name) => JSON.stringify(name)).join(', ')})`);
     }
     const byName = new Map(rows.map((row) => [row.datname, row]));
+    const asked = askedByName(selection.databases);
     const skip = (why, closed) => {
         const names = selected.filter((name) => closed(byName.get(name)));
+        refuseAskedFor(names.filter((name) => asked.has(name)), why);
         if (names.length > 0) {
             log.warning(`skipping ${names.map((name) => JSON.stringify(name)).join(', ')}: ${why}`);
         }
@@ -9243,6 +9245,16 @@ function chooseDatabases(rows, selection, log) {
     }
     sameFileName(chosen);
     return chosen;
+}
+/** The names the selection gives exactly (no pattern): each one the user expects in the backup. */
+function askedByName(databases) {
+    return new Set(databases === 'all' ? [] : databases.filter((entry) => !isGlob(entry)));
+}
+/** A database asked for by its exact name is never skipped: a backup without it is not a success. */
+function refuseAskedFor(names, why) {
+    if (names.length === 0)
+        return;
+    throw new errors/* InputError */.dz('databases', `${names.map((name) => JSON.stringify(name)).join(', ')} cannot be backed up: ${why}; grant the role access, or leave it out`);
 }
 /** Two names made safe as one file name would overwrite each other's object. */
 function sameFileName(names) {

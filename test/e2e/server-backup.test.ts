@@ -315,6 +315,20 @@ describe('a role that cannot read pg_authid (a managed service)', () => {
     expect(run.summary).toMatch(/Role passwords \| no/);
   });
 
+  it('a database named exactly that the role may not connect to fails the run before any work (issue 27, item 8)', async () => {
+    const { store, run } = await backupInto({
+      name: 'named',
+      'database-url': cluster.readerUrl,
+      databases: 'shop\nservice_admin',
+      globals: 'false',
+    });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      /databases.*"service_admin" cannot be backed up: the role has no CONNECT privilege on it/,
+    );
+    expect(await filesUnder(store)).toEqual([]);
+  });
+
   it('globals: true fails with one line before any work', async () => {
     const { store, run } = await backupInto({
       name: 'managed',
