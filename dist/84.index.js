@@ -591,6 +591,7 @@ const INPUT_NAMES = [
     'max-age',
     'min-size',
     'max-shrink',
+    'allow-missing-databases',
     'deep',
     'age-identity',
     'gpg-private-key',
@@ -634,6 +635,7 @@ const INPUT_NAMES = [
  * other needs a value, so that `--storage --name x` is not read as a store named "true".
  */
 const FLAG_INPUTS = new Set([
+    'allow-missing-databases',
     'clean',
     'deep',
     'dry-run',
@@ -661,6 +663,7 @@ const INPUT_DEFAULTS = {
     globals: 'auto',
     'max-age': '26h',
     'max-shrink': '50%',
+    'allow-missing-databases': 'false',
     deep: 'true',
     'backup-id': 'latest',
     'keep-database': 'false',
@@ -3526,6 +3529,7 @@ async function readVerify(inputs, cwd) {
         maxAgeMs: inputs.duration('max-age', '26h'),
         minSize: readSize(inputs, 'min-size'),
         maxShrink: readPercent(inputs, 'max-shrink', '50%'),
+        allowMissingDatabases: inputs.boolean('allow-missing-databases', false),
         deep: inputs.boolean('deep', true),
         decryption,
     };
@@ -10418,19 +10422,26 @@ function databaseChanges(newest, previous, maxShrink) {
 
 const verify_quoted = (name) => JSON.stringify(name);
 /**
- * Each database that shrank more than max-shrink against the previous backup, as a problem; a
- * database the previous backup held and the newest does not, as a warning (it may have been
- * dropped on purpose).
+ * Each database that shrank more than max-shrink against the previous backup, as a problem; and
+ * a database the previous backup held and the newest does not, unless allow-missing-databases
+ * says one may go (dropped on purpose): then a warning.
  */
-function databaseRules(manifest, previous, maxShrink, log) {
+function databaseRules(manifest, previous, { maxShrink, allowMissingDatabases }, log) {
     if (!previous)
         return [];
     const sizes = (m) => m.databases.map((d) => ({ name: d.name, size: d.object.size }));
     const { shrank, gone } = databaseChanges(sizes(manifest), sizes(previous), maxShrink);
-    if (gone.length > 0) {
-        log.warning(`the previous backup ${previous.id} holds database(s) the newest does not: ${gone.map(verify_quoted).join(', ')} (dropped, or no longer selected by databases?)`);
+    if (gone.length === 0)
+        return shrank;
+    const line = `the previous backup ${previous.id} holds database(s) the newest does not: ${gone.map(verify_quoted).join(', ')}`;
+    if (allowMissingDatabases) {
+        log.warning(`${line} (allow-missing-databases: true)`);
+        return shrank;
     }
-    return shrank;
+    return [
+        ...shrank,
+        `${line}; if they were dropped or left out on purpose, set allow-missing-databases: true`,
+    ];
 }
 /** Every database's archive listed by pg_restore, and the globals read as pg_dumpall's SQL. */
 async function checkServerBackup(manifest, settings, ctx) {
@@ -13117,7 +13128,7 @@ async function verifyLatest(settings, ctx) {
     const sameKind = previous && kindOf(previous) === kind ? previous : undefined;
     const problems = [
         ...brokenRules({ ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) }, settings),
-        ...kind.verify.rules(manifest, sameKind, settings.maxShrink, ctx.log),
+        ...kind.verify.rules(manifest, sameKind, settings, ctx.log),
     ];
     const report = (checked) => verifyReport({
         manifest,

@@ -37,7 +37,7 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
       { ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) },
       settings,
     ),
-    ...kind.verify.rules(manifest, sameKind, settings.maxShrink, ctx.log),
+    ...kind.verify.rules(manifest, sameKind, settings, ctx.log),
   ];
   const report = (checked?: DeepCheck): ModeResult =>
     verifyReport({
