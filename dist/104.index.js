@@ -405,10 +405,14 @@ class S3Store {
         return response.Body;
     }
     /**
-     * Nothing to do: only a write proves an S3 permission, and a probe object would need a delete
-     * that backup-only credentials often lack. A refused upload leaves nothing behind anyway.
+     * A probe object would need a delete that the writer's policy lacks (examples/iam/writer.json:
+     * put and list under the prefix, no read, no delete). Listing one key under the set's prefix
+     * is within it, and proves before the dump that the bucket exists, the credentials are good and
+     * the endpoint answers; a write the bucket's policy refuses still leaves nothing behind.
      */
-    async checkWritable() { }
+    async checkWritable(prefix) {
+        await this.client.send(new dist_cjs.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root + prefix, MaxKeys: 1 }));
+    }
     async read(key, maxBytes) {
         return (0,store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
     }

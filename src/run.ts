@@ -5,7 +5,7 @@
 import { CancelledError, errorMessage, InputError } from './core/errors.js';
 import type { InputSource } from './inputs/reader.js';
 import { givenSecrets } from './inputs/given-secrets.js';
-import { readSettings, runMode } from './modes/index.js';
+import { readRefusalNotice, readRun, runMode } from './modes/index.js';
 import { notifyEnd, notifyStart } from './notify/index.js';
 import { ModeFailure, type Logger, type ModeResult } from './core/types.js';
 import { redactor, reportJson, type RunReport } from './core/report.js';
@@ -54,9 +54,11 @@ export async function execute(
   for (const secret of given) edge.mask(secret);
   redact = redactor(given);
   try {
-    settings = await readSettings(source, options.cwd);
+    const read = await readRun(source, options.cwd);
+    settings = read.settings;
     for (const secret of settings.secrets) edge.mask(secret);
     redact = redactor([...given, ...settings.secrets]);
+    for (const line of read.unused) log.warning(line);
     for (const warning of await notifyStart(settings.notify)) log.warning(warning);
     const result = await runMode(settings, async ({ storage, s3 }) => ({
       store: await openStore(storage, s3, log.warning, options.env),
@@ -69,9 +71,11 @@ export async function execute(
   } catch (error) {
     report = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
   }
-  const safe = redactDeep(report, redact);
-  if (settings) {
-    for (const warning of await notifyEnd(safe, settings.notify, options.env)) {
+  // A run refused for bad input alerts too, where the notification inputs alone can be read.
+  const notice = settings ?? readRefusalNotice(source, options.cwd);
+  const safe = redactDeep({ ...report, name: report.name ?? notice?.name }, redact);
+  if (notice) {
+    for (const warning of await notifyEnd(safe, notice.notify, options.env)) {
       edge.warning(redact(warning));
       safe.warnings.push(redact(warning));
     }

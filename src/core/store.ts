@@ -102,8 +102,9 @@ export interface Store {
    */
   fileSink?(key: string): Promise<FileSink>;
   /**
-   * Proves, before a backup starts its dump, that objects can be written under `prefix`, so an
-   * unwritable store fails the run before any work rather than after the dump ran.
+   * Proves, before a backup starts its dump, that objects can be written under `prefix` (as far
+   * as the writer's permissions let it: on S3, that the bucket and credentials answer for it), so
+   * a store that cannot take the backup fails the run before any work rather than after the dump.
    */
   checkWritable(prefix: string): Promise<void>;
   /** Writes a small object (a manifest) whole, atomically. */

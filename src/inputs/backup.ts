@@ -1,4 +1,5 @@
 /** The inputs of `backup`: the source (a database or files), compression and encryption. */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type {
@@ -12,12 +13,20 @@ import { addSecrets, nameFromDatabase, readCommon, readNamePatterns } from './co
 import { encryptionSecrets, readEncryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import { readRedisUrl } from './redis-url.js';
+import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
 
 type Source = 'postgres' | 'files' | 'redis';
 
 export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSettings> {
   const source = inputs.oneOf<Source>('source', ['postgres', 'files', 'redis'], 'postgres');
+  refuseOtherSources(inputs, source);
+  if (source !== 'files' && inputs.lines('paths').length > 0) {
+    throw new InputError(
+      'paths',
+      `is for source: files; set source: files to back up directories, or remove paths (source is ${source})`,
+    );
+  }
   const given = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
   const redis = source === 'redis' ? readRedisUrl(inputs, 'redis-url', cwd) : undefined;
   const defaultName = given ? nameFromDatabase(given.target.database) : source;
@@ -29,6 +38,7 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
       ? undefined
       : inputs.integer('compression-level', { min: 1, max: maxLevel });
   const encryptionKeys = await readEncryption(inputs, cwd);
+  if (!encryptionKeys) refuseDecryptionOnly(inputs);
   const base = {
     ...common,
     mode: 'backup' as const,
@@ -36,8 +46,6 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
     compressionLevel,
     encryptionKeys,
   };
-  // pg-dump-args and row-counts are checked whatever the source: a mistake in them is named.
-  const pgDumpArgs = readPgDumpArgs(inputs);
   if (redis) {
     readServer(inputs, source);
     const settings: BackupSettings = { ...base, kind: 'redis', redis: redis.target };
@@ -46,20 +54,70 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
   }
   const from: { database: DatabaseTarget } | { files: FilesSelection } = given
     ? { database: given.target }
-    : { files: readFiles(inputs, cwd) };
-  const dump = {
-    pgDumpArgs,
+    : { files: await readFiles(inputs, cwd) };
+  // Read only for a PostgreSQL source: given with another, they are named as unused.
+  const dump = () => ({
+    pgDumpArgs: readPgDumpArgs(inputs),
     rowCounts: inputs.oneOf('row-counts', ['exact', 'estimate', 'off'] as const, 'exact'),
-  };
+  });
   const server = readServer(inputs, source);
   const settings: BackupSettings =
     'files' in from
       ? { ...base, kind: 'files', files: from.files }
       : server
-        ? { ...base, ...dump, kind: 'server', database: from.database, server }
-        : { ...base, ...dump, kind: 'database', database: from.database };
+        ? { ...base, ...dump(), kind: 'server', database: from.database, server }
+        : { ...base, ...dump(), kind: 'database', database: from.database };
   addSecrets(settings, ...(given?.secrets ?? []), ...encryptionSecrets(encryptionKeys));
   return settings;
+}
+
+/** What each key that only decrypts would have to be given as, to encrypt instead. */
+const TO_ENCRYPT: [InputName, string][] = [
+  ['age-identity', 'age-recipients (its public key, age1…) or encryption-passphrase'],
+  ['gpg-private-key', 'gpg-recipients (its public key)'],
+  ['gpg-passphrase', 'gpg-recipients, or encryption-passphrase for age'],
+];
+
+/**
+ * A backup given only a key that decrypts would be written in plaintext while its owner believes
+ * it encrypted: refused. Read only when nothing encrypts, so beside a real key they are named as
+ * unused.
+ */
+function refuseDecryptionOnly(inputs: Inputs): void {
+  const given = TO_ENCRYPT.find(([name]) => inputs.text(name) !== '');
+  if (given) {
+    const [name, instead] = given;
+    throw new InputError(name, `decrypts; to encrypt backups give ${instead}`);
+  }
+}
+
+/** The inputs of the other sources that have no default, by the source they belong to. */
+const OTHER_SOURCES: [InputName, Source][] = [
+  ['database-url', 'postgres'],
+  ['pg-dump-args', 'postgres'],
+  ['pg-bin-dir', 'postgres'],
+  ['paths', 'files'],
+  ['exclude', 'files'],
+  ['exclude-from', 'files'],
+];
+
+/**
+ * An input of another source means the source is not the one meant (`redis-url` without
+ * `source: redis`) or the input would do nothing: either way it is named rather than ignored.
+ * Only Redis's side is checked: files and PostgreSQL backups have long shared a step's inputs.
+ */
+function refuseOtherSources(inputs: Inputs, source: Source): void {
+  if (source !== 'redis') {
+    if (inputs.optional('redis-url') === undefined) return;
+    throw new InputError(
+      'redis-url',
+      `is for source: redis; set source: redis to back up a Redis (the source is ${source})`,
+    );
+  }
+  const other = OTHER_SOURCES.find(([name]) => inputs.optional(name) !== undefined);
+  if (other) {
+    throw new InputError(other[0], `is for source: ${other[1]}; remove it with source: redis`);
+  }
 }
 
 /**
@@ -114,16 +172,29 @@ function readPgDumpArgs(inputs: Inputs): string[] {
   return args;
 }
 
-function readFiles(inputs: Inputs, cwd: string): FilesSelection {
+async function readFiles(inputs: Inputs, cwd: string): Promise<FilesSelection> {
   const paths = inputs.lines('paths');
   if (paths.length === 0)
     throw new InputError('paths', 'is required with source: files; give one path or glob per line');
-  const excludeFrom = inputs.optional('exclude-from');
   return {
     paths,
     exclude: inputs.lines('exclude'),
-    excludeFrom: excludeFrom === undefined ? undefined : path.resolve(cwd, excludeFrom),
+    excludeFrom: await readExcludeFrom(inputs, cwd),
     cwd,
     skipUnreadable: inputs.boolean('skip-unreadable', false),
   };
+}
+
+/** The exclude file, proven readable before anything is stored (it is read again by the walk). */
+async function readExcludeFrom(inputs: Inputs, cwd: string): Promise<string | undefined> {
+  const given = inputs.optional('exclude-from');
+  if (given === undefined) return undefined;
+  const file = path.resolve(cwd, given);
+  await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new InputError(
+      'exclude-from',
+      `${file} cannot be read (${error.code ?? error.message}); give a file of exclude patterns, one per line`,
+    );
+  });
+  return file;
 }

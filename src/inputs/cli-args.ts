@@ -1,12 +1,13 @@
 /** Command-line arguments to input values. Pure, so it is tested directly. */
 import { InputError } from '../core/errors.js';
+import { holdsPrivateKey } from '../core/secret-shapes.js';
 import { FLAG_INPUTS, INPUT_NAMES } from './names.js';
 import { MODES } from '../core/settings.js';
 
 export const USAGE = `usage: backup-action <${MODES.join('|')}> --<input> <value> ...
   Inputs have the action's names (see docs/inputs.md). --<input>-file PATH reads a value from a file,
   and BACKUP_ACTION_<INPUT> (upper case, _ for -) in the environment sets one, so that secrets
-  stay out of the process list.`;
+  stay out of the process list. --version prints the version; --help this.`;
 
 export class UsageError extends Error {}
 
@@ -28,9 +29,11 @@ export function parseArgs(
 ): Map<string, string> {
   const values = new Map<string, string>();
   const [mode, ...rest] = argv;
-  if (!mode || mode.startsWith('-')) throw new UsageError(`the mode is missing\n${USAGE}`);
+  if (!mode || mode.startsWith('-')) {
+    throw new UsageError(`the mode is missing; start with one of ${MODES.join(', ')} (--help)`);
+  }
   if (!(MODES as readonly string[]).includes(mode)) {
-    throw new UsageError(`unknown mode "${mode}"; the modes are ${MODES.join(', ')}`);
+    throw new UsageError(`unknown mode ${shown(`"${mode}"`)}; the modes are ${MODES.join(', ')}`);
   }
   values.set('mode', mode);
   for (let i = 0; i < rest.length; i += 1) {
@@ -38,14 +41,19 @@ export function parseArgs(
     const match = /^--([a-z0-9-]+?)(?:=([\s\S]*))?$/.exec(arg);
     if (!match) {
       throw new UsageError(
-        `unexpected argument "${arg}"; give inputs as --<input> <value> (--help)`,
+        `unexpected argument ${shown(`"${arg}"`)}; give inputs as --<input> <value> (--help)`,
       );
     }
     const [, option = '', inline] = match;
     const fromFile = !KNOWN.has(option) && option.endsWith('-file');
     const input = fromFile ? option.slice(0, -'-file'.length) : option;
     if (!KNOWN.has(input) || input === 'mode') {
-      throw new UsageError(`unknown option --${option}; the inputs are listed in docs/inputs.md`);
+      throw new UsageError(
+        `unknown option ${shown(`--${option}`)}; the inputs are listed in docs/inputs.md`,
+      );
+    }
+    if (values.has(input)) {
+      throw new UsageError(`--${input} is given twice; give each input once`);
     }
     let value = inline;
     if (value === undefined) {
@@ -59,6 +67,11 @@ export function parseArgs(
     values.set(input, fromFile ? readInputFile(input, option, value, readText) : value);
   }
   return values;
+}
+
+/** An argument as a usage line shows it: nothing is masked yet, so a pasted key is not echoed. */
+function shown(arg: string): string {
+  return holdsPrivateKey(arg) ? 'a private key (not shown)' : arg;
 }
 
 function missingValue(option: string): UsageError {

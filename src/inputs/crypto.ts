@@ -3,12 +3,12 @@
  * decrypt. gpg: public keys to encrypt, a private key (and its passphrase) to decrypt. A backup is
  * encrypted with one or the other; the keys are checked before any work starts.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import type { Decryption, EncryptionKeys, GpgKeys, GpgSecrets } from '../core/settings.js';
+import { holdsPrivateKey } from '../core/secret-shapes.js';
+import type { Decryption, EncryptionKeys, GpgSecrets } from '../core/settings.js';
 import { requireGpg } from '../pipeline/gpg.js';
-import { checkSecretKeys, readPublicKeys } from '../pipeline/gpg-keys.js';
+import { checkSecretKeys } from '../pipeline/gpg-keys.js';
+import { readGpgRecipients } from './gpg-recipients.js';
 import type { Inputs } from './reader.js';
 
 export async function readEncryption(
@@ -47,31 +47,6 @@ export function encryptionSecrets(keys: EncryptionKeys | undefined): (string | u
 }
 
 const ARMORED = '-----BEGIN PGP ';
-
-/**
- * `gpg-recipients`: armored public keys, or the paths of files holding keys (armored, or binary as
- * `gpg --export` writes them), one per line, relative to the working directory.
- */
-async function readGpgRecipients(inputs: Inputs, cwd: string): Promise<GpgKeys> {
-  const programs = await requireGpg('gpg-recipients');
-  const text = inputs.text('gpg-recipients');
-  if (text.includes(ARMORED)) return readPublicKeys(programs, Buffer.from(text, 'utf8'));
-  const read: GpgKeys[] = [];
-  for (const line of inputs.lines('gpg-recipients')) {
-    const file = path.resolve(cwd, line);
-    const material = await readFile(file).catch((error: NodeJS.ErrnoException) => {
-      throw new InputError(
-        'gpg-recipients',
-        `${file} cannot be read (${error.code ?? error.message}); give armored public keys or the paths of files holding them`,
-      );
-    });
-    read.push(await readPublicKeys(programs, material));
-  }
-  return {
-    publicKeys: read.map((keys) => keys.publicKeys).join(''),
-    recipients: [...new Set(read.flatMap((keys) => keys.recipients))],
-  };
-}
 
 /** Identity files may carry comments (`# created: …`, `# public key: …`); only keys count. */
 export async function readDecryption(inputs: Inputs): Promise<Decryption> {
@@ -133,12 +108,19 @@ export function decryptionSecrets(decryption: Decryption): (string | undefined)[
 async function checkRecipients(recipients: string[]): Promise<void> {
   const { Encrypter } = await import('age-encryption');
   for (const [index, recipient] of recipients.entries()) {
+    // Never quoted, not even its first characters: a pasted private key would be half shown.
+    if (holdsPrivateKey(recipient)) {
+      throw new InputError(
+        'age-recipients',
+        `line ${index + 1} is a private key (AGE-SECRET-KEY-…); give its public recipient (age1…), as age-keygen -y prints it`,
+      );
+    }
     try {
       new Encrypter().addRecipient(recipient);
     } catch {
       throw new InputError(
         'age-recipients',
-        `line ${index + 1} ("${recipient.slice(0, 24)}…") is not an age recipient; use public keys starting with age1`,
+        `line ${index + 1} is not an age recipient; use public keys starting with age1`,
       );
     }
   }

@@ -2,6 +2,7 @@
  * The secrets in what was given, whatever the mode reads: masked before the inputs are read, so
  * that an input the mode leaves alone, or a run refused for bad input, shows none of them either.
  */
+import { privateKeyTokens } from '../core/secret-shapes.js';
 import { passwordForms } from './database.js';
 import { INPUT_NAMES } from './names.js';
 import type { InputSource } from './reader.js';
@@ -16,8 +17,9 @@ export function givenSecrets(source: InputSource): string[] {
       .split('\n')
       .map((line) => line.trim())
       .filter(Boolean);
-    const passwords = lines.flatMap(urlPassword);
-    return SECRET_NAME.test(name) ? [...lines, ...passwords] : passwords;
+    // A private key pasted into an input meant for something else (a recipient) is a secret too.
+    const found = [...lines.flatMap(urlPassword), ...lines.flatMap(privateKeyTokens)];
+    return SECRET_NAME.test(name) ? [...lines, ...found] : found;
   });
 }
 

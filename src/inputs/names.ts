@@ -123,3 +123,9 @@ export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
   'github-token': '${{ github.token }}',
   'failure-issue': 'false',
 };
+
+/** Whether an input's value says something: not empty, and not the default the runner fills in. */
+export function isGiven(name: InputName, value: string): boolean {
+  const text = value.trim();
+  return text !== '' && text !== INPUT_DEFAULTS[name];
+}

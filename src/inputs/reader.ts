@@ -1,17 +1,30 @@
 /** The input reader every parser shares: trimming, lists, choices, numbers, durations. */
 import { InputError } from '../core/errors.js';
 import { DURATION_HELP, parseDuration } from '../core/duration.js';
-import type { InputName } from './names.js';
+import { INPUT_NAMES, isGiven, type InputName } from './names.js';
 
 /** Returns an input's raw value, or '' when it was not given (as @actions/core does). */
 export type InputSource = (name: InputName) => string;
 
 /** Reads inputs with the helpers every parser shares; names are typed, so a misspelled one does not compile. */
 export class Inputs {
+  /** What the parsers looked at, so that what they never did can be named (`unread`). */
+  private readonly read = new Set<InputName>();
+
   constructor(private readonly source: InputSource) {}
 
   text(name: InputName): string {
-    return this.source(name).trim();
+    return this.raw(name).trim();
+  }
+
+  /** Inputs given a value of their own (not empty, not action.yml's default) that no parser read. */
+  unread(): InputName[] {
+    return INPUT_NAMES.filter((name) => !this.read.has(name) && isGiven(name, this.source(name)));
+  }
+
+  private raw(name: InputName): string {
+    this.read.add(name);
+    return this.source(name);
   }
 
   optional(name: InputName): string | undefined {
@@ -20,7 +33,7 @@ export class Inputs {
 
   /** One value per line; blank lines dropped (and `#` comments, where a line cannot start with #). */
   lines(name: InputName, { comments = true } = {}): string[] {
-    return valueLines(this.source(name), { comments }).map(({ text }) => text);
+    return valueLines(this.raw(name), { comments }).map(({ text }) => text);
   }
 
   oneOf<T extends string>(name: InputName, allowed: readonly T[], fallback: T): T {

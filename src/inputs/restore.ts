@@ -79,9 +79,15 @@ export async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreS
 function readTarget(inputs: Inputs, cwd: string): Target {
   const targetPath = inputs.optional('target-path');
   if (inputs.optional('redis-url') === undefined) {
-    return targetPath === undefined
-      ? { into: 'database', given: readDatabaseUrl(inputs, 'database-url') }
-      : { into: 'path', targetPath };
+    if (targetPath === undefined)
+      return { into: 'database', given: readDatabaseUrl(inputs, 'database-url') };
+    if (inputs.optional('database-url') !== undefined) {
+      throw new InputError(
+        'target-path',
+        'and database-url are both given; give the one target to restore into',
+      );
+    }
+    return { into: 'path', targetPath };
   }
   const other =
     targetPath === undefined ? inputs.optional('database-url') && 'database-url' : 'target-path';

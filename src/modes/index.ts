@@ -2,10 +2,12 @@
  * Every mode, registered once: how its settings are read from the inputs, and how it runs. The
  * registry is keyed by the mode's name, so a mode left out or registered twice does not compile.
  */
-import type { CommonSettings, Mode, Settings } from '../core/settings.js';
+import type { CommonSettings, Mode, NotifySettings, Settings } from '../core/settings.js';
 import { MODES } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';
 import { readBackup } from '../inputs/backup.js';
+import { readName, readNotify } from '../inputs/common.js';
+import { INPUT_DEFAULTS, type InputName } from '../inputs/names.js';
 import { readNotifyMode } from '../inputs/notify.js';
 import { Inputs, type InputSource } from '../inputs/reader.js';
 import { readRestoreTest } from '../inputs/restore-test.js';
@@ -28,6 +30,8 @@ export type OpenContext = (location: Pick<CommonSettings, 'storage' | 's3'>) => 
 interface ModeDefinition<S extends Settings> {
   read(inputs: Inputs, cwd: string): S | Promise<S>;
   run(settings: S, open: OpenContext): ModeResult | Promise<ModeResult>;
+  /** The input that picks which other inputs the mode reads, named with an unused one. */
+  picks?: InputName;
 }
 
 type SettingsOf<M extends Mode> = Extract<Settings, { mode: M }>;
@@ -41,7 +45,7 @@ function withStore<S extends SettingsOf<Exclude<Mode, 'notify' | 'status'>>>(
 }
 
 const REGISTRY: { [M in Mode]: ModeDefinition<SettingsOf<M>> } = {
-  backup: withStore(readBackup, charted(backup)),
+  backup: { ...withStore(readBackup, charted(backup)), picks: 'source' },
   'verify-latest': withStore(readVerify, recorded(verifyLatest)),
   'restore-test': withStore(readRestoreTest, recorded(restoreTest)),
   restore: withStore(readRestore, restore),
@@ -55,9 +59,47 @@ const REGISTRY: { [M in Mode]: ModeDefinition<SettingsOf<M>> } = {
  * network, the database or the store: a bad input is found before any work starts.
  */
 export async function readSettings(source: InputSource, cwd = process.cwd()): Promise<Settings> {
+  return (await readRun(source, cwd)).settings;
+}
+
+/**
+ * The settings, and one line for every input given a value of its own that the mode never read:
+ * a mistake (an input meant for another mode or source) is named, not silently dropped.
+ */
+export async function readRun(
+  source: InputSource,
+  cwd = process.cwd(),
+): Promise<{ settings: Settings; unused: string[] }> {
   const inputs = new Inputs(source);
   const mode = inputs.oneOf<Mode>('mode', MODES, 'backup');
-  return REGISTRY[mode].read(inputs, cwd);
+  const definition = REGISTRY[mode];
+  const settings = await definition.read(inputs, cwd);
+  const { picks } = definition;
+  const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
+  const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;
+  const unused = inputs.unread().map((name) => `input "${name}" is not used by ${scope}; ignored`);
+  return { settings, unused };
+}
+
+/**
+ * Where a run refused for bad input still reports its failure: the notification inputs and the
+ * set's name, read alone, or undefined when those are bad too (nothing can be sent then).
+ */
+export function readRefusalNotice(
+  source: InputSource,
+  cwd = process.cwd(),
+): { notify: NotifySettings; name?: string } | undefined {
+  const inputs = new Inputs(source);
+  const notify = attempt(() => readNotify(inputs, cwd));
+  return notify && { notify, name: attempt(() => readName(inputs, undefined)) };
+}
+
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 export async function runMode(settings: Settings, open: OpenContext): Promise<ModeResult> {

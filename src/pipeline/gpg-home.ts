@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { helperEnv, onPath, start, type Ended } from '../process/programs.js';
+import { claimHome, HOME_PREFIX, removeLeftovers } from './gpg-leftovers.js';
 
 /** The programs of GnuPG this product runs. */
 export interface GpgPrograms {
@@ -33,6 +34,18 @@ export async function findGpg(): Promise<GpgPrograms | undefined> {
  * No smartcard daemon: a key on a card cannot be given as an input.
  */
 const AGENT_CONF = 's2k-count 65536\ndisable-scdaemon\n';
+
+/** The longest socket path gpg-agent can bind (sun_path, 108 bytes on Linux, with its NUL). */
+const SOCKET_PATH_MAX = 107;
+const LONGEST_SOCKET = `${HOME_PREFIX}XXXXXX/S.gpg-agent.browser`;
+
+/**
+ * The system's temporary folder, unless TMPDIR names one so deep that the agent's sockets would
+ * not fit: gpg-agent then cannot start, and no private key can be imported.
+ */
+export function homesFolder(tmpdir = os.tmpdir()): string {
+  return path.join(tmpdir, LONGEST_SOCKET).length <= SOCKET_PATH_MAX ? tmpdir : '/tmp';
+}
 
 /** Homes not yet removed, for a process that exits before their owner removes them. */
 const open = new Set<GpgHome>();
@@ -59,9 +72,12 @@ export class GpgHome {
    * home, and a socket's path must stay short (108 bytes on Linux). mkdtemp makes it 0700.
    */
   static async open(programs: GpgPrograms, { agent }: { agent: boolean }): Promise<GpgHome> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'backup-action-gpg-'));
+    const base = homesFolder();
+    await removeLeftovers(base, programs.gpgconf);
+    const dir = await mkdtemp(path.join(base, HOME_PREFIX));
     const home = new GpgHome(dir, programs, agent);
     open.add(home);
+    await claimHome(dir);
     if (agent) await writeFile(path.join(dir, 'gpg-agent.conf'), AGENT_CONF, { mode: 0o600 });
     return home;
   }

@@ -22,6 +22,8 @@ export interface ListedKey {
   keyId: string;
   /** Field 2: `e` expired, `r` revoked, `i` invalid, `d` disabled; others are trust levels. */
   validity: string;
+  /** When it was made, in seconds since 1970 (field 6). */
+  created?: number;
   /** When it expires, in seconds since 1970 (field 7), if it does. */
   expires?: number;
   /** Field 12: its own capabilities in lower case; for a primary key, the usable ones of the whole key in upper case. */
@@ -45,6 +47,7 @@ export function parseColonListing(text: string): ListedKey[] {
         fingerprint: '',
         keyId: fields[4] ?? '',
         validity: fields[1] ?? '',
+        ...(fields[5] ? { created: Number(fields[5]) } : {}),
         ...(fields[6] ? { expires: Number(fields[6]) } : {}),
         capabilities: fields[11] ?? '',
         token: fields[14] ?? '',
@@ -77,16 +80,29 @@ export function keyName(key: ListedKey): string {
 const day = (seconds: number | undefined): string =>
   seconds === undefined ? 'an unknown day' : new Date(seconds * 1000).toISOString().slice(0, 10);
 
+/**
+ * Why a key or subkey gpg lists as invalid is: most often made "in the future", by a machine whose
+ * clock is ahead of this one's (gpg refuses it until this clock passes that time).
+ */
+function invalidity(key: ListedKey, now: number): string {
+  return key.created !== undefined && key.created > now
+    ? `was made on ${day(key.created)}, later than this machine's clock says it is now (one of the two clocks is wrong)`
+    : 'is not valid (gpg cannot check its self-signature)';
+}
+
 /** Why a public key cannot be encrypted to today, or undefined when it can. */
-export function recipientProblem(key: ListedKey): string | undefined {
+export function recipientProblem(key: ListedKey, now = Date.now() / 1000): string | undefined {
   const name = keyName(key);
   if (key.validity === 'r') return `${name} is revoked`;
   if (key.validity === 'e') return `${name} expired on ${day(key.expires)}`;
+  if (key.validity === 'i') return `${name} ${invalidity(key, now)}`;
   if (key.capabilities.includes('E')) return undefined;
   const encrypting = [key, ...key.subkeys].filter((one) => one.capabilities.includes('e'));
   if (encrypting.length === 0) {
     return `${name} cannot encrypt: it has no encryption subkey (it is for signing only)`;
   }
+  const invalid = encrypting.find((one) => one.validity === 'i');
+  if (invalid) return `${name}: its encryption subkey ${invalidity(invalid, now)}`;
   if (encrypting.every((one) => one.validity === 'r'))
     return `${name}: its encryption subkey is revoked`;
   const latest = Math.max(...encrypting.map((one) => one.expires ?? 0));
@@ -155,12 +171,22 @@ export async function readPublicKeys(programs: GpgPrograms, material: Buffer): P
 /** Imports `gpg-private-key` into a home; a failure names the input, never the key's text. */
 export async function importSecretKeys(home: GpgHome, privateKeys: string): Promise<void> {
   const imported = await home.run(['--import'], privateKeys);
-  if (imported.ended.code !== 0) {
-    throw new InputError(
-      'gpg-private-key',
-      'is not an OpenPGP private key gpg can import; give it armored, as gpg --armor --export-secret-keys KEYID writes it',
-    );
-  }
+  if (imported.ended.code === 0) return;
+  const agent = agentFailure(parseGpgOutput(imported.ended.stderr));
+  if (agent) throw new Error(`gpg could not import gpg-private-key: ${agent}`);
+  throw new InputError(
+    'gpg-private-key',
+    'is not an OpenPGP private key gpg can import; give it armored, as gpg --armor --export-secret-keys KEYID writes it',
+  );
+}
+
+/**
+ * What gpg said when its agent, which keeps the secret keys, could not start or be reached: then
+ * the key given is not at fault, and gpg's own words say what is.
+ */
+export function agentFailure(outcome: GpgOutcome): string | undefined {
+  const lines = outcome.messages.filter((line) => /\bagent\b/i.test(line));
+  return lines.length > 0 ? lines.slice(0, 2).join(' | ') : undefined;
 }
 
 /**

@@ -32,17 +32,21 @@ export async function checkRdb(program: Program, archive: Readable): Promise<Rdb
  * and reads no newer one.
  */
 export async function readsRdbVersion(program: Program, version: number): Promise<boolean> {
-  const empty = Buffer.concat([
-    Buffer.from(`REDIS${String(version).padStart(4, '0')}`, 'latin1'),
-    Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0]), // the end, and a zero (unchecked) checksum
-  ]);
   try {
-    await throughFifo(program, Readable.from([empty]));
+    await throughFifo(program, Readable.from([emptySnapshot(version)]));
     return true;
   } catch (error) {
     if (error instanceof NewerRdbError) return false;
     throw error;
   }
+}
+
+/** A snapshot of RDB version `version` that holds nothing, for asking a program if it reads it. */
+export function emptySnapshot(version: number): Buffer {
+  return Buffer.concat([
+    Buffer.from(`REDIS${String(version).padStart(4, '0')}`, 'latin1'),
+    Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0]), // the end, and a zero (unchecked) checksum
+  ]);
 }
 
 /** The program reads RDB versions up to its own, and this snapshot is newer. */

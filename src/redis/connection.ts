@@ -44,7 +44,7 @@ export async function connectRedis(
     await client.connect();
   } catch (error) {
     client.destroy();
-    throw new Error(`cannot reach ${what}: ${errorMessage(error)}`, { cause: error });
+    throw new Error(connectFailure(what, errorMessage(error)), { cause: error });
   }
   return {
     call: (args) => client.sendCommand(args),
@@ -52,6 +52,13 @@ export async function connectRedis(
       await client.close().catch(() => client.destroy());
     },
   };
+}
+
+function connectFailure(what: string, message: string): string {
+  if (/^NOAUTH/.test(message)) {
+    return `${what} asks for a password, and none was given: write redis://:password@host, or redis://user:password@host for an ACL user`;
+  }
+  return `cannot reach ${what}: ${message}`;
 }
 
 function socketOptions(target: RedisTarget | RedisSocket) {

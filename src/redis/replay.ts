@@ -9,6 +9,7 @@
  * Commands go out in batches (a few thousand keys or a few megabytes), each awaited before the
  * next is read from the file: memory stays bounded whatever the snapshot's size.
  */
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { errorMessage } from '../core/errors.js';
 import type { RedisConnection, RedisArgument } from './connection.js';
@@ -30,6 +31,29 @@ export function dumpPayload(value: Buffer, rdbVersion: number): Buffer {
   footer.writeUInt16LE(rdbVersion);
   const body = Buffer.concat([value, footer]);
   return Buffer.concat([body, new Crc64().update(body).bytes()]);
+}
+
+/** A value's bytes as the snapshot holds them: a string (type 0) of one byte. */
+const PROBE_VALUE = Buffer.from([0, 1, 0x78]);
+
+/**
+ * The target's refusal of this snapshot's values, asked before anything is written (a flush
+ * included): a RESTORE whose expiry has passed is checked like any other (the user's right to
+ * RESTORE, the payload's RDB version, its bytes) and then creates nothing, as Redis drops a key
+ * that arrives expired. Undefined when the target takes it.
+ */
+export async function restoreRefusal(
+  target: RedisConnection,
+  rdbVersion: number,
+): Promise<string | undefined> {
+  const key = `backup-action:probe:${randomUUID()}`;
+  const payload = dumpPayload(PROBE_VALUE, rdbVersion);
+  try {
+    await target.call(['RESTORE', key, '1', payload, 'ABSTTL']);
+    return undefined;
+  } catch (error) {
+    return errorMessage(error);
+  }
 }
 
 export async function replaySnapshot(

@@ -179,10 +179,16 @@ export class S3Store implements Store {
   }
 
   /**
-   * Nothing to do: only a write proves an S3 permission, and a probe object would need a delete
-   * that backup-only credentials often lack. A refused upload leaves nothing behind anyway.
+   * A probe object would need a delete that the writer's policy lacks (examples/iam/writer.json:
+   * put and list under the prefix, no read, no delete). Listing one key under the set's prefix
+   * is within it, and proves before the dump that the bucket exists, the credentials are good and
+   * the endpoint answers; a write the bucket's policy refuses still leaves nothing behind.
    */
-  async checkWritable(): Promise<void> {}
+  async checkWritable(prefix: string): Promise<void> {
+    await this.client.send(
+      new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root + prefix, MaxKeys: 1 }),
+    );
+  }
 
   async read(key: string, maxBytes: number): Promise<Buffer> {
     return readUpTo(await this.download(key), key, maxBytes);

@@ -3,7 +3,9 @@
  * through a local connection, into a scratch root, with the executable of `npm run sea` as the
  * release it downloads and the packages this machine already has. Its services then run as
  * systemd would run them (test/support/systemd-unit.ts): a real backup to s3rver, verify-latest
- * and restore-test into the tests' PostgreSQL. A second run changes nothing and, verbose, prints no
+ * and restore-test into the tests' PostgreSQL; a set encrypted with gpg (gnupg installed, its keys
+ * credentials) backs up, verifies with its private key and decrypts by hand; its prune service
+ * deletes what its policy does not keep. A second run changes nothing and, verbose, prints no
  * secret; sets with a secret input or an unverifiable encryption are refused; ansible-lint passes.
  *
  * Covers: examples/ansible, test/support/systemd-unit.ts.
@@ -12,7 +14,17 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readlink,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +34,8 @@ import { fillSampleDatabase, tableRowCounts } from '../../scripts/lib/sample-db.
 import { freshDatabase, type FreshDatabase } from '../support/db.js';
 import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from '../support/env.js';
 import { executable } from '../support/executables.js';
+import { decryptByHand, makeTestKeys, type TestKey } from '../support/gpg.js';
+import { filesUnder } from '../support/listing.js';
 import { startRecorder, type Recorder } from '../support/recorder.js';
 import { requireInCI } from '../support/require-in-ci.js';
 import { runService } from '../support/systemd-unit.js';
@@ -87,18 +101,24 @@ describe.skipIf(
   let recorder: Recorder;
   let vars: Record<string, unknown>;
   let secrets: string[];
+  let gpgKey: TestKey;
   const user = `ba-test-${randomBytes(3).toString('hex')}`;
   const prefix = `ansible-${process.pid}`;
   const unit = (name: string) => path.join(root, UNITS, name);
   const metricsFile = () => path.join(work, 'textfile', 'backup-action.prom');
+  /** The gpg set's directory store, as the server's path (the services run outside the root). */
+  const ledgerStore = () => path.join(work, 'ledger-store');
 
   beforeAll(async () => {
-    [exe, work, db, recorder] = await Promise.all([
+    let keys;
+    [exe, work, db, recorder, keys] = await Promise.all([
       executable('x64'),
       mkdtemp(path.join(os.tmpdir(), 'ansible-test-')),
       freshDatabase('ansible_src'),
       startRecorder(),
+      makeTestKeys(),
     ]);
+    gpgKey = keys.protected;
     await fillSampleDatabase(db.url, { rows: 100 });
     // The services' user must reach the executable: the scratch root is open as / is.
     root = path.join(work, 'root');
@@ -112,6 +132,11 @@ describe.skipIf(
       'heartbeat-secret-1',
       'heartbeat-secret-2',
       S3_ENV.AWS_SECRET_ACCESS_KEY,
+      'heartbeat-secret-3',
+      'prune-secret-access-key-7c1d',
+      gpgKey.passphrase ?? '',
+      // The armored private key's material, a line at a time (its short last lines excepted).
+      ...gpgKey.secret.split('\n').filter((line) => line.length >= 40),
     ];
     vars = {
       backup_action_root: root,
@@ -143,6 +168,22 @@ describe.skipIf(
           inputs: { databases: 'all', globals: 'auto' },
           schedule: '*-*-* 01:30:00 UTC',
         },
+        {
+          name: 'ledger',
+          storage: ledgerStore(),
+          database_url: db.url,
+          gpg_recipients: gpgKey.public,
+          verify: { gpg_private_key: gpgKey.secret, gpg_passphrase: gpgKey.passphrase },
+          prune: {
+            inputs: { 'keep-last': 1 },
+            schedule: 'Sun *-*-* 05:00:00 UTC',
+            heartbeat_url: `${recorder.url}/ping/heartbeat-secret-3`,
+            environment: {
+              AWS_ACCESS_KEY_ID: 'prune-key-id',
+              AWS_SECRET_ACCESS_KEY: 'prune-secret-access-key-7c1d',
+            },
+          },
+        },
       ],
     };
   }, 600_000);
@@ -170,10 +211,33 @@ describe.skipIf(
       expect({ id, mode: stat.mode & 0o777, uid: stat.uid }).toEqual({ id, mode: 0o600, uid: 0 });
     }
     expect((await lstat(path.join(credentials, 'environment'))).mode & 0o777).toBe(0o600);
-    for (const timer of ['backup-action-backup-shop.timer', 'backup-action-verify-server.timer']) {
+    const ledger = path.join(root, 'etc/backup-action/ledger');
+    for (const id of [
+      'gpg-recipients',
+      'gpg-private-key',
+      'gpg-passphrase',
+      'prune-heartbeat-url',
+      'prune-environment',
+    ]) {
+      const stat = await lstat(path.join(ledger, id));
+      expect({ id, mode: stat.mode & 0o777, uid: stat.uid }).toEqual({ id, mode: 0o600, uid: 0 });
+    }
+    expect((await readFile(path.join(ledger, 'gpg-private-key'), 'utf8')).trim()).toBe(
+      gpgKey.secret.trim(),
+    );
+    // gpg is installed with the other packages because a set uses it.
+    const packages = (vars.backup_action_packages as string[]).join(', ');
+    expect(first.output).toContain(`Install the packages ${packages}, gnupg]`);
+    for (const timer of [
+      'backup-action-backup-shop.timer',
+      'backup-action-verify-server.timer',
+      'backup-action-prune-ledger.timer',
+    ]) {
       const link = path.join(root, UNITS, 'timers.target.wants', timer);
       expect(await readlink(link)).toBe(path.join(UNITS, timer));
     }
+    // Only a set with a retention policy is pruned.
+    expect(existsSync(unit('backup-action-prune-shop.service'))).toBe(false);
     const store = await lstat(path.join(root, 'var/backups/postgresql'));
     expect(store.mode & 0o777).toBe(0o700);
     expect(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim()).toBe(String(store.uid));
@@ -201,9 +265,24 @@ describe.skipIf(
       vault_app_age_identity: secrets[1],
       vault_aws_access_key_id: S3_ENV.AWS_ACCESS_KEY_ID,
       vault_aws_secret_access_key: S3_ENV.AWS_SECRET_ACCESS_KEY,
+      vault_prune_aws_access_key_id: 'prune-key-id',
+      vault_prune_aws_secret_access_key: 'prune-secret-access-key-7c1d',
+      vault_app_prune_heartbeat_url: `${recorder.url}/ping/heartbeat-secret-3`,
     };
     const run = await play(work, { ...rest, ...vault, backup_action_root: other });
     expect(run.code, run.output).toBe(0);
+    // No set of the example uses gpg: nothing more than the packages asked for is installed.
+    expect(run.output).toContain(
+      `Install the packages ${(rest.backup_action_packages as string[]).join(', ')}]`,
+    );
+    const prune = await readFile(
+      path.join(other, UNITS, 'backup-action-prune-localhost-app.service'),
+      'utf8',
+    );
+    expect(prune).toContain('EnvironmentFile=/etc/backup-action/localhost-app/prune-environment\n');
+    expect(
+      await readFile(path.join(other, 'etc/backup-action/localhost-app/prune-environment'), 'utf8'),
+    ).toContain('AWS_SECRET_ACCESS_KEY="prune-secret-access-key-7c1d"');
     for (const set of ['localhost-app', 'localhost-server']) {
       const service = await readFile(
         path.join(other, UNITS, `backup-action-backup-${set}.service`),
@@ -216,11 +295,12 @@ describe.skipIf(
   it('writes units that systemd-analyze verify accepts, with the executable they run', async () => {
     const copy = path.join(work, 'units');
     await mkdir(copy, { recursive: true });
-    const names = ['backup', 'verify'].flatMap((kind) =>
-      ['shop', 'server'].flatMap((set) =>
-        ['service', 'timer'].map((type) => `backup-action-${kind}-${set}.${type}`),
+    const names = [
+      ...['backup', 'verify'].flatMap((kind) =>
+        ['shop', 'server', 'ledger'].map((set) => `${kind}-${set}`),
       ),
-    );
+      'prune-ledger',
+    ].flatMap((units) => ['service', 'timer'].map((type) => `backup-action-${units}.${type}`));
     for (const name of names) {
       const text = await readFile(unit(name), 'utf8');
       await writeFile(
@@ -240,12 +320,16 @@ describe.skipIf(
       .split('\n')
       .filter((line) => /^(Protect|Private|NoNew|Restrict|Lock|Capability|CacheDir)/.test(line));
     expect(sandbox.length).toBeGreaterThan(10);
-    for (const kind of ['backup', 'verify']) {
-      const rendered = await readFile(unit(`backup-action-${kind}-shop.service`), 'utf8');
+    for (const units of ['backup-shop', 'verify-shop', 'prune-ledger']) {
+      const rendered = await readFile(unit(`backup-action-${units}.service`), 'utf8');
       expect(rendered.split('\n')).toEqual(expect.arrayContaining(sandbox));
     }
     const server = await readFile(unit('backup-action-backup-server.service'), 'utf8');
-    expect(server.split('\n')).toContain('ReadWritePaths=/var/backups/postgresql');
+    // verify-latest and restore-test write their history records into the store too.
+    for (const kind of ['backup', 'verify']) {
+      const rendered = await readFile(unit(`backup-action-${kind}-server.service`), 'utf8');
+      expect(rendered.split('\n')).toContain('ReadWritePaths=/var/backups/postgresql');
+    }
     expect(server.split('\n')).toContain(`ReadWritePaths=${path.dirname(metricsFile())}`);
     // The staged metrics folder: the services' group may write it, and files made there keep it.
     const folder = await lstat(path.join(root, path.dirname(metricsFile())));
@@ -255,6 +339,16 @@ describe.skipIf(
     expect(await readFile(unit('backup-action-backup-server.timer'), 'utf8')).toContain(
       'OnCalendar=*-*-* 01:30:00 UTC',
     );
+    expect(await readFile(unit('backup-action-prune-ledger.timer'), 'utf8')).toContain(
+      'OnCalendar=Sun *-*-* 05:00:00 UTC',
+    );
+    // Prune's own key is read after the set's environment, by the prune service alone.
+    const prune = await readFile(unit('backup-action-prune-ledger.service'), 'utf8');
+    expect(prune).toContain('EnvironmentFile=/etc/backup-action/ledger/prune-environment\n');
+    for (const kind of ['backup', 'verify']) {
+      const rendered = await readFile(unit(`backup-action-${kind}-ledger.service`), 'utf8');
+      expect(rendered).not.toContain('prune-');
+    }
   });
 
   it('runs a real backup through the installed backup service, then verifies and restore-tests it', async () => {
@@ -292,6 +386,52 @@ describe.skipIf(
     }
   }, 300_000);
 
+  it('backs up with gpg through the installed service, verifies with the private key, and prunes', async () => {
+    // The live store folder as the role makes the staged one: the services' user owns it.
+    await mkdir(ledgerStore(), { recursive: true, mode: 0o700 });
+    const ids = execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim();
+    await chown(ledgerStore(), Number(ids), Number(ids));
+    const made: string[] = [];
+    for (let n = 0; n < 2; n += 1) {
+      // Backup ids name the second they were made in.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const backup = await runService(root, unit('backup-action-backup-ledger.service'));
+      expect(
+        backup.map((r) => r.code),
+        backup.map((r) => r.stderr).join('\n'),
+      ).toEqual([0]);
+      made.push(/^backup-id=(\S+)$/m.exec(backup[0]!.stdout)?.[1] ?? '');
+    }
+    const stored = (await filesUnder(ledgerStore())).filter((file) => file.endsWith('.gpg'));
+    expect(stored).toEqual(made.map((id) => `ledger/${id}.dump.zst.gpg`));
+    // A person with the private key opens it with gpg and zstd: a pg_dump archive.
+    const decrypted = await decryptByHand(path.join(ledgerStore(), stored[1]!), gpgKey);
+    const archive = execFileSync('zstd', ['-d', '-c'], { input: decrypted });
+    expect(archive.subarray(0, 5).toString()).toBe('PGDMP');
+
+    const verify = await runService(root, unit('backup-action-verify-ledger.service'));
+    expect(
+      verify.map((r) => r.code),
+      verify.map((r) => r.stderr).join('\n'),
+    ).toEqual([0]);
+    expect(verify[0]!.stdout).toMatch(new RegExp(`^latest-id=${made[1]}$`, 'm'));
+
+    const prune = await runService(root, unit('backup-action-prune-ledger.service'));
+    expect(
+      prune.map((r) => r.code),
+      prune.map((r) => r.stderr).join('\n'),
+    ).toEqual([0]);
+    expect(prune[0]!.stdout).toMatch(/^deleted=1$/m);
+    expect(prune[0]!.stdout).toMatch(/^kept=1$/m);
+    expect((await filesUnder(ledgerStore())).filter((file) => file.endsWith('.gpg'))).toEqual([
+      stored[1],
+    ]);
+    expect(recorder.requests.map((r) => r.path)).toContain('/ping/heartbeat-secret-3');
+    for (const r of [...verify, ...prune]) {
+      for (const secret of secrets) expect(r.stdout + r.stderr).not.toContain(secret);
+    }
+  }, 300_000);
+
   it('installs nothing when the download does not match its sha256, and says so', async () => {
     const other = path.join(work, 'other-root');
     const run = await play(work, {
@@ -321,6 +461,18 @@ describe.skipIf(
       },
       'age_recipients is set, so verify.age_identity (the matching secret key) is required',
     ],
+    [
+      { name: 'shop', storage: '/x', gpg_recipients: 'keys/backups.asc' },
+      'shop: gpg_recipients is set, so verify.gpg_private_key (the matching secret key) is required',
+    ],
+    [
+      { name: 'shop', storage: '/x', prune: { schedule: 'daily' } },
+      'missing required arguments: inputs',
+    ],
+    [
+      { name: 'shop', storage: '/x', prune: { inputs: { 'keep-last': 3, 'heartbeat-url': 'x' } } },
+      'a secret input',
+    ],
   ])(
     'refuses a bad set (%j) before anything is written, naming what is wrong',
     async (set, says) => {
@@ -338,6 +490,20 @@ describe.skipIf(
     },
     300_000,
   );
+
+  it("refuses in a set's inputs every input action.yml says to pass as a secret", async () => {
+    const action = parse(await readFile('action.yml', 'utf8')) as {
+      inputs: Record<string, { description: string }>;
+    };
+    const secret = Object.entries(action.inputs)
+      .filter(([, input]) => /Pass it as a secret/.test(input.description))
+      .map(([name]) => name);
+    expect(secret).toEqual(expect.arrayContaining(['database-url', 'gpg-private-key']));
+    const roleVars = parse(
+      await readFile(path.join(DIR, 'roles/backup_action/vars/main.yml'), 'utf8'),
+    ) as { backup_action_secret_inputs: string[] };
+    expect(roleVars.backup_action_secret_inputs).toEqual(expect.arrayContaining(secret));
+  });
 
   it('passes ansible-lint --strict with the production profile', async () => {
     const { stdout, stderr } = await promisify(execFile)(

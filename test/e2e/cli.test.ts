@@ -52,6 +52,23 @@ describe('parseArgs', () => {
     );
   });
 
+  it.each([
+    [['backup', '--storage', '/a', '--storage=/b'], 'storage'],
+    [['backup', '--database-url', 'x', '--database-url-file', '/f'], 'database-url'],
+  ])('refuses %j: an input given twice, which would leave one silently dropped', (argv, input) => {
+    expect(() => parseArgs(argv, () => 'y')).toThrow(
+      new UsageError(`--${input} is given twice; give each input once`),
+    );
+  });
+
+  it.each([[[]], [['--storage', '/b']]])('refuses %j in one line naming the modes', (argv) => {
+    expect(() => parseArgs(argv, noFiles)).toThrow(
+      new UsageError(
+        'the mode is missing; start with one of backup, verify-latest, restore-test, restore, retention-prune, notify, status (--help)',
+      ),
+    );
+  });
+
   it('takes a value that starts with -- written with =', () => {
     const argv = ['backup', '--pg-dump-args=--exclude-table=audit'];
     expect(parseArgs(argv, noFiles).get('pg-dump-args')).toBe('--exclude-table=audit');

@@ -109,6 +109,7 @@ describe('systemd units', () => {
 
 describe('Kubernetes manifests', () => {
   const dir = path.resolve('examples/kubernetes');
+  const CRONJOBS = ['backup-cronjob.yaml', 'verify-cronjob.yaml', 'prune-cronjob.yaml'];
   const load = async (file: string) =>
     parseYaml(await readFile(path.join(dir, file), 'utf8')) as Record<string, unknown>;
 
@@ -129,7 +130,7 @@ describe('Kubernetes manifests', () => {
 
   it('run one at a time, bounded, non-root on a read-only root with a writable /tmp, secrets as files', async () => {
     const secret = (await load('secret.yaml')) as { stringData: Record<string, string> };
-    for (const file of ['backup-cronjob.yaml', 'verify-cronjob.yaml']) {
+    for (const file of CRONJOBS) {
       const job = new CronJob((await load(file)) as never);
       const spec = job.spec!;
       expect(spec.concurrencyPolicy).toBe('Forbid');
@@ -175,7 +176,7 @@ describe('Kubernetes manifests', () => {
     expect(entrypoint).toBe('/usr/local/bin/backup-action');
     const modes = ['backup', 'verify-latest', 'restore-test', 'restore', 'retention-prune'];
     const programs: string[] = [];
-    for (const file of ['backup-cronjob.yaml', 'verify-cronjob.yaml']) {
+    for (const file of CRONJOBS) {
       const [main] = new CronJob((await load(file)) as never).spec!.jobTemplate.spec!.template.spec!
         .containers;
       const args = main?.args ?? [];
@@ -193,7 +194,21 @@ describe('Kubernetes manifests', () => {
         programs.push(program!);
       }
     }
-    expect(programs).toHaveLength(3);
+    expect(programs).toHaveLength(4);
+  });
+
+  it('prune weekly with a key of their own that may delete, mounting no other secret', async () => {
+    const prune = new CronJob((await load('prune-cronjob.yaml')) as never);
+    const pod = prune.spec!.jobTemplate.spec!.template.spec!;
+    const [main] = pod.containers;
+    expect(main?.args?.[0]).toBe('retention-prune');
+    expect(main?.args?.join(' ')).toMatch(/--keep-daily \d+ --keep-weekly \d+ --keep-monthly \d+/);
+    const keys = (main?.env ?? []).flatMap((one) => one.valueFrom?.secretKeyRef?.key ?? []);
+    expect(keys).toEqual(['prune-aws-access-key-id', 'prune-aws-secret-access-key']);
+    const mounted = pod.volumes?.find((volume) => volume.secret)?.secret?.items ?? [];
+    expect(mounted.map((item) => item.key)).toEqual(['prune-heartbeat-url']);
+    // After the nightly backup (02:17) and verify (06:17) of the other CronJobs: Sunday 04:17.
+    expect(prune.spec?.schedule).toBe('17 4 * * 0');
   });
 });
 

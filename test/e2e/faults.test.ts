@@ -127,6 +127,44 @@ describe('parts', () => {
   });
 });
 
+describe('a store that cannot take the backup', () => {
+  it.each([
+    ['a bucket that does not exist', 'no-such-bucket-shape', S3_ENV, /bucket does not exist/i],
+    [
+      // s3rver checks the key id, not a V4 signature: an unknown id is what it refuses.
+      'a key the store does not know',
+      testS3Bucket(),
+      { ...S3_ENV, AWS_ACCESS_KEY_ID: 'AKIANOSUCHKEY0000000' },
+      /Access Key Id you provided does not exist/,
+    ],
+  ])(
+    '%s fails in one line naming storage, before the dump starts',
+    async (_l, bucket, env, why) => {
+      proxy.requests.length = 0;
+      const run = await runAction(
+        {
+          storage: `s3://${bucket}/precheck`,
+          's3-endpoint': proxy.endpoint,
+          'database-url': db.url,
+          name: 'db',
+        },
+        { env },
+      );
+      expect(run.code).not.toBe(0);
+      const line = lastErrorLine(run);
+      expect(line).toMatch(
+        new RegExp(`^Input "storage": s3://${bucket}/precheck/ cannot be written`),
+      );
+      expect(line).toMatch(why);
+      expect(run.stdout).not.toContain('Backing up');
+      // One listing of the set's prefix, within the writer's policy, and nothing else was asked.
+      expect(proxy.requests).toEqual([
+        `GET /${bucket}/?list-type=2&max-keys=1&prefix=precheck%2Fdb%2F`,
+      ]);
+    },
+  );
+});
+
 describe('the store misbehaves', () => {
   it('transient 503s and a connection reset mid-part: the backup succeeds and its checksum is right', async () => {
     proxy.faults = [

@@ -3,7 +3,7 @@
  * restored by hand with age, zstd and tar and compared byte for byte, then tested by the product.
  *
  * Covers: src/files/tar-source.ts, src/files/walk.ts, src/kinds/files/index.ts,
- * src/kinds/files/restore.ts.
+ * src/kinds/files/restore.ts, src/modes/index.ts.
  */
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execFile } from 'node:child_process';
@@ -91,9 +91,19 @@ describe('a files backup', () => {
         storage: store,
         name: 'site',
         'age-recipients': await identityToRecipient(identity),
+        // A PostgreSQL input, as a workflow copied from a database backup would keep it.
+        'row-counts': 'estimate',
       },
       { cwd: tree },
     );
+  });
+
+  it('names the input its source does not read in one warning, and goes on', () => {
+    const line = 'input "row-counts" is not used by mode backup with source files; ignored';
+    expect(made.code, made.stdout).toBe(0);
+    expect(made.stdout).toContain(`::warning::${line}`);
+    expect(made.report?.['warnings']).toEqual([line]);
+    expect(made.summary).toContain(line);
   });
 
   it('is published as a .tar.zst.age with the file figures in its manifest', async () => {
@@ -136,6 +146,7 @@ describe('a files backup', () => {
     const tested = await runOnSite('restore-test');
     expect(tested.code, tested.stdout).toBe(0);
     expect(tested.summary).toMatch(/\| Entries \/ bytes \| 11 \/ 293 KiB \|/);
+    expect(tested.outputs['restored-entries']).toBe('11');
   });
 
   it('refuses checks in one line: they run in a restored database, and a files backup has none', async () => {
@@ -156,6 +167,7 @@ describe('a files backup', () => {
     const target = path.join(work, 'restored');
     const restored = await runOnSite('restore', { 'target-path': target, confirm: target });
     expect(restored.code, restored.stdout).toBe(0);
+    expect(restored.outputs['restored-entries']).toBe('11');
     expect(await readFile(path.join(target, 'a', UNICODE), 'utf8')).toBe('grüße\n');
     const again = await runOnSite('restore', { 'target-path': target, confirm: target });
     expect(again.code).not.toBe(0);

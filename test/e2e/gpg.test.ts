@@ -6,7 +6,9 @@
  * backup encrypted to two keys opens with either, and with a rotating reader's several keys. Every run goes through a gpg that records its arguments and
  * environment, so no key material may reach a process's arguments; after every run, passed,
  * failed or cancelled, its temporary folder holds none of the product's homes and no gpg-agent of
- * them runs. Keys that cannot do their part fail in one line naming the input.
+ * them runs, and a home left by a run killed outright is removed by the next. Keys that cannot do
+ * their part fail in one line naming the input; every line of gpg-recipients outside an armored
+ * key is a key file, none dropped.
  *
  * Covers: src/pipeline/gpg.ts, src/pipeline/gpg-home.ts, src/pipeline/gpg-keys.ts,
  * src/pipeline/seal.ts, src/inputs/crypto.ts, src/process/programs.ts.
@@ -462,11 +464,12 @@ describe('a server backup encrypted with gpg, on S3', () => {
 describe('a files backup encrypted with gpg from a key file, gzip-compressed', () => {
   let store: string;
   let made: ActionRun & { tmp: string };
+  let keyFile: string;
 
   beforeAll(async () => {
     store = path.join(work, 'files-store');
     // A binary key file, as `gpg --export` writes it, named by its path.
-    const keyFile = path.join(work, 'backups.gpg');
+    keyFile = path.join(work, 'backups.gpg');
     const home = await mkdtemp(path.join(work, 'export-'));
     await exec('sh', [
       '-c',
@@ -501,6 +504,27 @@ describe('a files backup encrypted with gpg from a key file, gzip-compressed', (
     );
     const listing = (await exec('tar', ['-t', '-f', archive])).stdout.split('\n');
     expect(listing).toEqual(expect.arrayContaining(['docs/readme.txt', 'data.bin']));
+  });
+
+  it('is encrypted to a key file and an armored key given together: each opens it', async () => {
+    const mixedStore = path.join(work, 'files-mixed-store');
+    const mixed = await run(
+      {
+        source: 'files',
+        paths: '.',
+        storage: mixedStore,
+        name: 'site',
+        'gpg-recipients': `${path.relative(tree, keyFile)}\n${keys.other.public}`,
+      },
+      { cwd: tree },
+    );
+    expect(mixed.code, mixed.stdout).toBe(0);
+    const file = path.join(mixedStore, mixed.outputs['backup-key'] ?? '');
+    for (const key of [keys.plain, keys.other]) {
+      const dir = await mkdtemp(path.join(work, 'by-hand-'));
+      const archive = await openByHand(file, key, dir);
+      expect((await exec('tar', ['-t', '-f', archive])).stdout.split('\n')).toContain('data.bin');
+    }
   });
 
   it("opens zstd-compressed as docs/encryption.md's third by-hand block shows", async () => {
@@ -582,6 +606,16 @@ describe('keys that cannot do their part fail in one line naming the input', () 
       'a key that can only sign',
       () => backup(keys.signOnly.public),
       /^Input "gpg-recipients": key [0-9A-F]{40} \("Signer <signer@example\.com>"\) cannot encrypt: it has no encryption subkey/,
+    ],
+    [
+      "a key made ahead of this machine's clock",
+      () => backup(keys.future.public),
+      /^Input "gpg-recipients": key [0-9A-F]{40}.* was made on \d{4}-\d{2}-\d{2}, later than this machine's clock says it is now \(one of the two clocks is wrong\); /,
+    ],
+    [
+      'a line beside an armored key that names no key file',
+      () => backup(`keys/team.asc\n${keys.plain.public}`),
+      /^Input "gpg-recipients": \/\S*\/keys\/team\.asc cannot be read \(ENOENT\); every line outside an armored key block must be the path of a file holding public keys$/,
     ],
     [
       'a private key given to encrypt to',
@@ -704,11 +738,15 @@ describe('a file made with gpg --symmetric (AES256) restores with gpg-passphrase
 
 describe('cancelled', () => {
   /**
-   * Runs `inputs`, sending SIGTERM once gpg is about to `operation`; what the run had made in its
+   * Runs `inputs`, sending `signal` once gpg is about to `operation`; what the run had made in its
    * temporary folder by then (its homes, its agents) is returned too, so that their absence
    * afterwards means they were removed.
    */
-  async function cancelledAt(operation: string, inputs: Record<string, string>) {
+  async function cancelledAt(
+    operation: string,
+    inputs: Record<string, string>,
+    signal: NodeJS.Signals = 'SIGTERM',
+  ) {
     await writeFile(slowMark, operation);
     const tmp = await mkdtemp(path.join(work, 'tmp-'));
     const during = { homes: [] as string[], agents: [] as string[] };
@@ -722,7 +760,7 @@ describe('cancelled', () => {
                 clearInterval(poll);
                 during.homes = await homesLeftIn(tmp);
                 during.agents = await agentsUnder(tmp);
-                child.kill('SIGTERM');
+                child.kill(signal);
               },
               () => undefined,
             );
@@ -756,6 +794,26 @@ describe('cancelled', () => {
     await expectCleanedUp(cancelled);
   });
 
+  it('killed outright while decrypting: the next run removes its home and stops its agent', async () => {
+    const reading = {
+      mode: 'verify-latest',
+      storage: path.join(work, 'db-store'),
+      name: 'shop',
+      ...decrypting(keys.protected),
+    };
+    const killed = await cancelledAt('--decrypt', reading, 'SIGKILL');
+    expect(killed.code).not.toBe(0);
+    expect(killed.during.homes).toHaveLength(1);
+    // A process killed so runs no code: its home, the private key in it, and its agent stay.
+    const home = path.join(killed.tmp, killed.during.homes[0] ?? '');
+    expect(await homesLeftIn(killed.tmp)).toEqual(killed.during.homes);
+    expect(await readdir(path.join(home, 'private-keys-v1.d'))).not.toEqual([]);
+    expect(await agentsUnder(home)).toHaveLength(1);
+    const next = await run(reading, { env: { TMPDIR: killed.tmp } });
+    expect(next.code, next.stdout).toBe(0);
+    await expectCleanedUp(next);
+  });
+
   it('while encrypting: no home left behind, and nothing stored', async () => {
     const store = path.join(work, 'cancelled-store');
     const cancelled = await cancelledAt('--encrypt', {
@@ -768,6 +826,33 @@ describe('cancelled', () => {
     expect(cancelled.during.homes).toHaveLength(1);
     expect(await readdir(path.join(store, 'shop')).catch(() => [])).toEqual([]);
     await expectCleanedUp(cancelled);
+  });
+});
+
+describe("a TMPDIR too deep for gpg-agent's socket", () => {
+  it('still decrypts, its homes made in /tmp and removed', async () => {
+    const deep = path.join(work, 'd'.repeat(100));
+    await mkdir(deep);
+    const logged = (await readFile(argsLog, 'utf8')).length;
+    const verified = await run(
+      {
+        mode: 'verify-latest',
+        storage: path.join(work, 'db-store'),
+        name: 'shop',
+        ...decrypting(keys.protected),
+      },
+      { env: { TMPDIR: deep } },
+    );
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(verified.stdout).toMatch(/checksum and archive verified/);
+    const homes = [
+      ...(await readFile(argsLog, 'utf8')).slice(logged).matchAll(/--homedir (\S+)/g),
+    ].map((match) => match[1] ?? '');
+    expect(homes.length).toBeGreaterThan(0);
+    for (const home of new Set(homes)) {
+      expect(path.dirname(home)).toBe('/tmp');
+      expect(await stat(home).catch(() => 'removed')).toBe('removed');
+    }
   });
 });
 

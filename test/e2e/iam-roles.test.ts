@@ -138,9 +138,14 @@ describe('the test front evaluates policies as IAM does', () => {
 describe('each mode under its role', () => {
   it('writer: backs up, and cannot read or delete what it wrote', async () => {
     await as('writer');
+    proxy.requests.length = 0;
     const done = await backup('roles');
     expect(done.code, done.stdout).toBe(0);
     expect(proxy.denied).toEqual([]);
+    // The store is checked before the dump with a request the writer's policy allows.
+    expect(proxy.requests[0]).toBe(
+      `GET /${bucket()}/?list-type=2&max-keys=1&prefix=${PREFIX}%2Froles%2F`,
+    );
     const objectKey = `${PREFIX}/roles/${done.outputs['backup-id']}.dump.zst`;
     expect(await keys('roles')).toContain(objectKey);
 

@@ -186,3 +186,40 @@ describe('the notify mode', () => {
     });
   });
 });
+
+describe('a run refused for bad input', () => {
+  it('still alerts every channel, naming the refused input and no secret', async () => {
+    const start = recorder.requests.length;
+    // Not the failure issue: the tests above follow the one issue their runs opened.
+    const alerts = { ...channels(), 'github-token': '', 'failure-issue': 'false' };
+    const run = await runAction(
+      {
+        storage: sample.work,
+        name: 'shop',
+        'database-url': sample.db.url,
+        compression: 'lz4',
+        ...alerts,
+      },
+      { env: github },
+    );
+    expect(run.code).not.toBe(0);
+    const refusal = 'Input "compression": "lz4" is not accepted; use zstd, gzip or none';
+    expect(lastErrorLine(run)).toBe(refusal);
+    const sent = sentSince(start);
+    const hook = sent.find((r) => r.path === '/hook/secrethookpath');
+    expect(JSON.parse(hook!.body)).toMatchObject({
+      ok: false,
+      mode: 'backup',
+      name: 'shop',
+      headline: refusal,
+      report: { ok: false, error: refusal },
+    });
+    const slack = sent.find((r) => r.path.startsWith('/slack/'));
+    expect(JSON.parse(slack!.body).text).toContain('backup-action backup of shop FAILED');
+    expect(sent.map((r) => `${r.method} ${r.path}`)).toContain('GET /ping/secret-uuid-1234/fail');
+    const bodies = sent.map((r) => r.body).join('\n');
+    for (const secret of ['secretslackpath', 'secrethookpath', 'secret-uuid-1234']) {
+      expect(bodies).not.toContain(secret);
+    }
+  });
+});

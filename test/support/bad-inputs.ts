@@ -4,6 +4,9 @@
  * received no request).
  */
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+/** A real-shaped age identity (not a key anyone uses): refused wherever a public key belongs. */
+export const IDENTITY =
+  'AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX';
 export const DB = 'postgresql://app:pa%3Ass@db.example.com:5432/Shop_Main';
 const NOT_A_KEY =
   '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbm90IGEga2V5\n-----END PGP PUBLIC KEY BLOCK-----';
@@ -40,7 +43,7 @@ export const BAD_INPUTS: [string, Record<string, string>, string][] = [
     (input): [string, Record<string, string>, string] => [
       `${input} with target-path (a files backup has no databases)`,
       {
-        ...base,
+        storage: '/b',
         mode: 'restore',
         name: 'site',
         'target-path': '/srv/site',
@@ -172,5 +175,39 @@ export const BAD_INPUTS: [string, Record<string, string>, string][] = [
     'bad orphan-grace',
     { ...base, mode: 'retention-prune', name: 'x', 'keep-last': '3', 'orphan-grace': 'soon' },
     'orphan-grace',
+  ],
+  // Given to a backup, a key that only decrypts would leave the backup in plaintext.
+  ...(
+    [
+      ['age-identity', IDENTITY],
+      ['gpg-private-key', '-----BEGIN PGP PRIVATE KEY BLOCK-----'],
+      ['gpg-passphrase', 'gpg-side'],
+    ] as const
+  ).map(([input, value]): [string, Record<string, string>, string] => [
+    `${input} given to a backup that nothing encrypts`,
+    { ...base, [input]: value },
+    input,
+  ]),
+  ['a private key as an age recipient', { ...base, 'age-recipients': IDENTITY }, 'age-recipients'],
+  [
+    'a private key, lower-cased, among recipients',
+    { ...base, 'age-recipients': `${RECIPIENT}\n${IDENTITY.toLowerCase()}` },
+    'age-recipients',
+  ],
+  ['paths with source postgres', { ...base, paths: '/srv/site' }, 'paths'],
+  [
+    'paths with source redis',
+    { storage: '/b', source: 'redis', 'redis-url': 'redis://cache:6379', paths: '/srv' },
+    'paths',
+  ],
+  [
+    'target-path together with database-url',
+    { ...base, mode: 'restore', 'target-path': '/srv/site', confirm: '/srv/site' },
+    'target-path',
+  ],
+  [
+    'an exclude-from file that does not exist',
+    { storage: '/b', source: 'files', paths: '/srv', 'exclude-from': '/nonexistent/excludes' },
+    'exclude-from',
   ],
 ];

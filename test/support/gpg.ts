@@ -31,6 +31,8 @@ export interface TestKeys {
   expired: TestKey;
   /** Signs only: no encryption subkey. */
   signOnly: TestKey;
+  /** Made three days ahead of this machine's clock, as a machine whose clock is ahead makes one. */
+  future: TestKey;
   /** `plain`'s private key with its encryption subkey's secret missing (a stub, as a card leaves). */
   plainStub: string;
 }
@@ -92,13 +94,17 @@ export async function throwawayHome(): Promise<{ dir: string; close(): Promise<v
 async function makeKey(
   home: string,
   uid: string,
-  options: { passphrase?: string; expired?: boolean; encrypts?: boolean } = {},
+  options: { passphrase?: string; expired?: boolean; future?: boolean; encrypts?: boolean } = {},
 ): Promise<TestKey> {
   const pass = options.passphrase ?? '';
   // Frozen (!), so that the subkey is never made a second before its primary key.
-  const when = options.expired ? ['--faked-system-time', '20200101T000000!'] : [];
+  const when = options.expired
+    ? ['--faked-system-time', '20200101T000000!']
+    : options.future
+      ? ['--faked-system-time', `${inThreeDays()}!`]
+      : [];
   await gpgIn(home, [...when, '--quick-gen-key', uid, 'ed25519', 'cert,sign', '1y'], '', pass);
-  const listing = (await gpgIn(home, ['--with-colons', '--list-keys', uid])).toString();
+  const listing = (await gpgIn(home, [...when, '--with-colons', '--list-keys', uid])).toString();
   const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(listing)?.[1] ?? '';
   if (options.encrypts !== false) {
     await gpgIn(home, [...when, '--quick-add-key', fingerprint, 'cv25519', 'encr', '1y'], '', pass);
@@ -113,6 +119,10 @@ async function makeKey(
     ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
   };
 }
+
+/** Three days from now, as gpg's --faked-system-time reads it (yyyymmddThhmmss). */
+const inThreeDays = (): string =>
+  new Date(Date.now() + 3 * 86_400_000).toISOString().replace(/[-:]/g, '').slice(0, 15);
 
 /** `key`'s private key exported after its encryption subkey's secret was deleted from `home`. */
 async function withoutSubkeySecret(home: string, key: TestKey): Promise<string> {
@@ -137,6 +147,7 @@ export async function makeTestKeys(): Promise<TestKeys> {
       other: await makeKey(home.dir, 'Other <other@example.com>'),
       expired: await makeKey(home.dir, 'Expired <expired@example.com>', { expired: true }),
       signOnly: await makeKey(home.dir, 'Signer <signer@example.com>', { encrypts: false }),
+      future: await makeKey(home.dir, 'Ahead <ahead@example.com>', { future: true }),
     };
   } finally {
     await home.close();

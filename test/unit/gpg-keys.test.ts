@@ -2,17 +2,21 @@
  * What gpg says, read as pure logic: its key listings (`--with-colons`, as GnuPG 2.2 writes them
  * for the keys of test/e2e/gpg.test.ts) judged for encrypting and decrypting, and its status lines
  * after a failed decryption turned into one line naming the input to fix. Secrets registered for
- * masking cover an armored key line by line.
+ * masking cover an armored key line by line. gpg-recipients split into armored blocks and
+ * paths; the owner files that let a later run remove a killed run's homes.
  *
  * Covers: src/pipeline/gpg-keys.ts, src/pipeline/gpg-status.ts, src/pipeline/gpg.ts,
- * src/inputs/crypto.ts.
+ * src/inputs/crypto.ts, src/inputs/gpg-recipients.ts, src/pipeline/gpg-leftovers.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { decryptionSecrets } from '../../src/inputs/crypto.js';
+import { splitRecipients } from '../../src/inputs/gpg-recipients.js';
+import { formatOwner, parseOwner, statFields } from '../../src/pipeline/gpg-leftovers.js';
 import { DecryptionError } from '../../src/pipeline/encrypt.js';
 import { decryptFailure } from '../../src/pipeline/gpg.js';
 import {
+  agentFailure,
   parseColonListing,
   recipientProblem,
   secretKeyProblem,
@@ -95,6 +99,27 @@ describe('key listings', () => {
     ],
   ])('refuse %s as a recipient', (_label, listing, problem) => {
     expect(recipientProblem(parseColonListing(listing)[0]!)).toBe(problem);
+  });
+
+  it('refuse a key made in the future by this clock as such, not as expired', () => {
+    // As GnuPG 2.2 lists a key made three days ahead of its clock: invalid, with no user id.
+    const future = `pub:i:3072:1:5BB3C52F5CE61498:1796885313:::-:::esca::::::23::0:
+fpr:::::::::EA8FC230A79A63ADE5325B125BB3C52F5CE61498:
+`;
+    const now = 1796885313 - 3 * 86400;
+    expect(recipientProblem(parseColonListing(future)[0]!, now)).toBe(
+      "key EA8FC230A79A63ADE5325B125BB3C52F5CE61498 was made on 2026-12-10, later than this machine's clock says it is now (one of the two clocks is wrong)",
+    );
+    expect(recipientProblem(parseColonListing(future)[0]!, 1796885313 + 60)).toBe(
+      'key EA8FC230A79A63ADE5325B125BB3C52F5CE61498 is not valid (gpg cannot check its self-signature)',
+    );
+    const futureSubkey = SUBKEY_EXPIRED.replace(
+      'sub:e:255:18:F685F8A2C1DB1A76:1577836800:1609372800',
+      'sub:i:255:18:F685F8A2C1DB1A76:1796885313:',
+    );
+    expect(recipientProblem(parseColonListing(futureSubkey)[0]!, now)).toBe(
+      "key 86BF920BF0A4B22EE1395E5FD0778EC596EBF1A4: its encryption subkey was made on 2026-12-10, later than this machine's clock says it is now (one of the two clocks is wrong)",
+    );
   });
 
   it('accept secret keys holding an encryption subkey’s secret, whatever their dates', () => {
@@ -240,5 +265,74 @@ describe('secrets to mask', () => {
     expect(
       decryptionSecrets({ identities: [], gpg: { privateKeys, passphrase: 'pass-5b1e' } }),
     ).toEqual([undefined, 'pass-5b1e', ...body]);
+  });
+});
+
+describe('a failed import of gpg-private-key', () => {
+  it("blames gpg's agent, in gpg's words, when the agent could not start", () => {
+    const noAgent = `[GNUPG:] IMPORT_OK 1 DA1F8BA4B94E1137733298A0494959468F017C73
+gpg: error running '/usr/bin/gpg-agent': exit status 2
+gpg: failed to start agent '/usr/bin/gpg-agent': General error
+gpg: can't connect to the agent: General error
+gpg: import from '[stdin]' failed: No agent running`;
+    expect(agentFailure(parseGpgOutput(noAgent))).toBe(
+      "error running '/usr/bin/gpg-agent': exit status 2 | failed to start agent '/usr/bin/gpg-agent': General error",
+    );
+  });
+
+  it('blames nothing else when the data is not a key', () => {
+    expect(agentFailure(parseGpgOutput('gpg: no valid OpenPGP data found.'))).toBeUndefined();
+  });
+});
+
+describe('gpg-recipients', () => {
+  const block = (kind: string, body: string) =>
+    `-----BEGIN PGP ${kind}-----\n\n${body}\n-----END PGP ${kind}-----`;
+
+  it('keeps every line outside an armored block as a path, so none is dropped unseen', () => {
+    const text = [
+      'keys/team.asc',
+      `  ${block('PUBLIC KEY BLOCK', 'mDMEaxZV')}`.replace(/\n/g, '\r\n  '),
+      '# the auditors',
+      '',
+      '/etc/backup/auditors.gpg',
+      block('PUBLIC KEY BLOCK', 'mQINBGcc'),
+    ].join('\n');
+    expect(splitRecipients(text)).toEqual({
+      armored: `${block('PUBLIC KEY BLOCK', 'mDMEaxZV')}\n${block('PUBLIC KEY BLOCK', 'mQINBGcc')}\n`,
+      paths: ['keys/team.asc', '/etc/backup/auditors.gpg'],
+    });
+  });
+
+  it('reads text that is not a key as a path (which then fails to be read)', () => {
+    expect(splitRecipients(`hello there\n${block('PUBLIC KEY BLOCK', 'mDMEaxZV')}`).paths).toEqual([
+      'hello there',
+    ]);
+    expect(splitRecipients('keys/a.gpg\nkeys/b.asc')).toEqual({
+      armored: '',
+      paths: ['keys/a.gpg', 'keys/b.asc'],
+    });
+  });
+});
+
+describe("a home's owner file", () => {
+  it('round-trips a pid with its start time, and one without', () => {
+    for (const owner of [{ pid: 4242, started: '2500564' }, { pid: 7 }]) {
+      expect(parseOwner(formatOwner(owner))).toEqual(owner);
+    }
+  });
+
+  it('is refused when torn or foreign, so that no home is removed on its word', () => {
+    for (const text of ['', '4242', '4242 ', '0\n', '-1\n', 'x 1\n', '4242 12 13\n', '4242\n\n']) {
+      expect(parseOwner(text), JSON.stringify(text)).toBeUndefined();
+    }
+  });
+
+  it("finds /proc/PID/stat's fields after a name holding spaces and parentheses", () => {
+    const fields = statFields(
+      '8068 (gpg-agent (x) y) S 1 8067 8067 0 -1 4194368 ' + '0 '.repeat(12) + '2500564 99',
+    );
+    expect(fields[0]).toBe('S');
+    expect(fields[19]).toBe('2500564');
   });
 });

@@ -19,7 +19,7 @@ import type {
   DatabaseBackupSettings,
   RestoreTestSettings,
 } from '../../src/core/settings.js';
-import { BAD_INPUTS, DB } from '../support/bad-inputs.js';
+import { BAD_INPUTS, DB, IDENTITY } from '../support/bad-inputs.js';
 
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 
@@ -122,8 +122,9 @@ describe('bad input gets one line naming the input', () => {
     expect((error as InputError).input).toBe(input);
     expect((error as Error).message).toMatch(new RegExp(`^Input "${input}": `));
     expect((error as Error).message).not.toContain('\n');
-    // A database URL's password is never echoed back.
+    // A database URL's password is never echoed back, nor any part of a pasted private key.
     expect((error as Error).message).not.toContain('pa%3Ass');
+    expect((error as Error).message).not.toMatch(new RegExp(IDENTITY.slice(16, 24), 'i'));
   });
 });
 

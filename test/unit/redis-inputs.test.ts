@@ -101,6 +101,32 @@ describe('redis-url', () => {
       'Input "databases": is for source: postgres; remove it with source: redis',
     );
   });
+
+  it.each([
+    ['database-url', 'postgresql://u:pw-for-the-db@db/shop', 'postgres'],
+    ['pg-dump-args', '--no-owner', 'postgres'],
+    ['pg-bin-dir', '/usr/lib/postgresql/17/bin', 'postgres'],
+    ['paths', '/etc', 'files'],
+    ['exclude', '*.log', 'files'],
+    ['exclude-from', '.backup-exclude', 'files'],
+  ])('refuses %s, which would do nothing with source: redis', async (name, value, owner) => {
+    expect(await failure({ ...BACKUP, 'redis-url': 'redis://h', [name]: value })).toBe(
+      `Input "${name}": is for source: ${owner}; remove it with source: redis`,
+    );
+  });
+
+  it('refuses redis-url without source: redis, naming the source it would go to', async () => {
+    const { source, ...postgres } = BACKUP;
+    expect(source).toBe('redis');
+    expect(await failure({ ...postgres, 'redis-url': 'redis://:pw-of-cache@h' })).toBe(
+      'Input "redis-url": is for source: redis; set source: redis to back up a Redis (the source is postgres)',
+    );
+    expect(
+      await failure({ ...BACKUP, source: 'files', paths: '/etc', 'redis-url': 'redis://h' }),
+    ).toBe(
+      'Input "redis-url": is for source: redis; set source: redis to back up a Redis (the source is files)',
+    );
+  });
 });
 
 describe('restore into a Redis', () => {

@@ -427,6 +427,27 @@ describe.each(REUSABLE)('$label, a reusable workflow', (source) => {
     const keyed = steps.filter((s) => 'age-recipients' in s.with || 'age-identity' in s.with);
     expect(keyed.filter((s) => !('encryption-passphrase' in s.with))).toEqual([]);
   });
+
+  it('accepts gpg keys wherever it accepts age keys, and hands them on to what it calls', () => {
+    const missing: string[] = [];
+    const need = (where: string, given: Record<string, unknown>, names: string[]) =>
+      missing.push(...names.filter((n) => !(n in given)).map((n) => `${where}: ${n}`));
+    for (const job of jobsOf(source)) {
+      for (const step of job.steps.filter((s) => runsAction(s.uses))) {
+        if ('age-recipients' in step.with) need(job.id, step.with, ['gpg-recipients']);
+        if ('age-identity' in step.with)
+          need(job.id, step.with, ['gpg-private-key', 'gpg-passphrase']);
+      }
+      const withs = entries(mappingValue(job.raw, 'with'));
+      const secrets = entries(mappingValue(job.raw, 'secrets'));
+      if ('age-recipients' in withs) need(job.id, withs, ['gpg-recipients']);
+      if ('AGE_IDENTITY' in secrets) need(job.id, secrets, ['GPG_PRIVATE_KEY', 'GPG_PASSPHRASE']);
+    }
+    const declared = callInterface(source).secrets ?? {};
+    if ('AGE_IDENTITY' in declared)
+      need('secrets', declared, ['GPG_PRIVATE_KEY', 'GPG_PASSPHRASE']);
+    expect(missing).toEqual([]);
+  });
 });
 
 describe.each(REUSABLE.filter((s) => jobsOf(s).some((j) => j.uses?.endsWith('/notify.yml'))))(

@@ -132,7 +132,7 @@ function extractionRows({ stats }: Extraction, where: string): RestoreRows {
     summary: stats
       ? `${formatCount(stats.count)} entries, ${formatBytes(stats.bytes)}`
       : 'not extracted',
-    outputs: {},
+    outputs: stats ? { 'restored-entries': stats.count } : {},
     facts: stats
       ? [
           ['Entries / bytes', `${formatCount(stats.count)} / ${formatBytes(stats.bytes)}`],

@@ -46,3 +46,16 @@ export function databasesTable(rdb: RdbRecord): Table {
     ]),
   };
 }
+
+/** The local Redis program (or the target) is older than the RDB format of the backup. */
+export function newerLine(
+  manifest: RedisManifest,
+  program: string,
+  version: string,
+  advice = 'install a Redis at least as new as the one backed up',
+): string {
+  const by = manifest.source.serverVersion
+    ? ` (written by Redis ${manifest.source.serverVersion})`
+    : '';
+  return `backup ${manifest.id} is RDB version ${manifest.rdb.version}${by}, newer than ${program} ${version} reads; ${advice}`;
+}

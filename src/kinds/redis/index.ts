@@ -3,6 +3,7 @@
  * server as a replica reads it (`redis-cli --rdb -`), with each database's key count, the RDB
  * version and the Redis that wrote it taken from the snapshot's own bytes as they are stored.
  */
+import { errorMessage } from '../../core/errors.js';
 import { objectExtension, objectKey } from '../../core/layout.js';
 import type { RedisManifest } from '../../core/manifest.js';
 import { encryptionOf, type RedisBackupSettings } from '../../core/settings.js';
@@ -14,7 +15,14 @@ import { findRedisProgram } from '../../redis/programs.js';
 import { openSnapshot } from '../../redis/snapshot.js';
 import type { BackupPlan, SourceKind } from '../kind.js';
 import { checkObject, objectRows } from '../one-object.js';
-import { countsMismatch, databasesTable, keysLine, serverFact, totalKeys } from './figures.js';
+import {
+  countsMismatch,
+  databasesTable,
+  keysLine,
+  newerLine,
+  serverFact,
+  totalKeys,
+} from './figures.js';
 import { restoreRedisBackup } from './restore.js';
 import { redisChecks, testRedisBackup } from './restore-test.js';
 
@@ -55,14 +63,6 @@ export const redisKind: SourceKind<
   restore: restoreRedisBackup,
 };
 
-/** The local Redis program is older than the RDB format of the backup. */
-export function newerLine(manifest: RedisManifest, program: string, version: string): string {
-  const by = manifest.source.serverVersion
-    ? ` (written by Redis ${manifest.source.serverVersion})`
-    : '';
-  return `backup ${manifest.id} is RDB version ${manifest.rdb.version}${by}, newer than ${program} ${version} reads; install a Redis at least as new as the one backed up`;
-}
-
 async function planBackup(
   settings: RedisBackupSettings,
   ctx: RunContext,
@@ -71,7 +71,11 @@ async function planBackup(
   const target = settings.redis;
   const cli = await findRedisProgram('redis-cli');
   const server = await withRedis(target, target.display, (connection) =>
-    info(connection, 'server'),
+    info(connection, 'server').catch((error: unknown) => {
+      throw new Error(
+        `${target.display}: cannot read INFO (${errorMessage(error)}); the backup's user needs +sync +psync +replconf +info +ping (docs/redis.md)`,
+      );
+    }),
   );
   ctx.log.info(
     `redis-cli ${cli.version} (${cli.path}), server Redis ${server.get('redis_version') ?? '?'}`,

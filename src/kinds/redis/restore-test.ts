@@ -14,13 +14,13 @@ import { InputError } from '../../core/errors.js';
 import { keyspace, type RedisConnection } from '../../redis/connection.js';
 import { findRedisProgram } from '../../redis/programs.js';
 import { printable } from '../../redis/replay.js';
-import { startScratchRedis } from '../../redis/scratch.js';
+import { serverReadsRdbVersion, startScratchRedis } from '../../redis/scratch.js';
 import { compare, type CheckResult } from '../../restore/checks.js';
 import type { Phases } from '../../restore/phases.js';
 import { tableOfChecks } from '../../restore/scratch-test.js';
 import type { KindRun, RestoreRows, RestoreTestSettingsOf } from '../kind.js';
 import { compareKeys, differenceLine, keysTable, type KeyComparison } from './compare.js';
-import { keysLine, serverFact } from './figures.js';
+import { keysLine, newerLine, serverFact } from './figures.js';
 import { withSnapshotFile } from './snapshot-file.js';
 
 type RedisCheck = Extract<AnyCheck, { kind: 'count' | 'exists' }>;
@@ -52,6 +52,10 @@ export async function testRedisBackup(
 ): Promise<KindRun> {
   const planned = settings.checks.map(planCheck);
   const server = await findRedisProgram('redis-server');
+  // Asked of the local server before the download: a snapshot it cannot load fails first.
+  if (!(await serverReadsRdbVersion(server, manifest.rdb.version, ctx.signal))) {
+    throw new Error(newerLine(manifest, 'redis-server', server.version));
+  }
   const test: RedisTest = { manifest, serverVersion: server.version, checks: [] };
   const highestDb = Math.max(0, ...manifest.rdb.databases.map(({ db }) => db));
   return {

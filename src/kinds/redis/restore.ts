@@ -10,16 +10,17 @@
  * byte of the backup and its snapshot's own checksum and key counts, in a local file; only then
  * is the target flushed and written.
  */
+import { errorMessage } from '../../core/errors.js';
 import { formatCount } from '../../core/format.js';
 import type { RedisManifest } from '../../core/manifest.js';
 import type { RedisRestoreSettings, RedisTarget } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import { info, keyspace, withRedis, type RedisConnection } from '../../redis/connection.js';
-import { replaySnapshot, type Replayed } from '../../redis/replay.js';
+import { replaySnapshot, restoreRefusal, type Replayed } from '../../redis/replay.js';
 import type { Phases } from '../../restore/phases.js';
 import type { KindRun, RestoreRows } from '../kind.js';
 import { compareKeys, differenceLine, keysTable, type KeyComparison } from './compare.js';
-import { keysLine, serverFact } from './figures.js';
+import { keysLine, newerLine, serverFact } from './figures.js';
 import { withSnapshotFile } from './snapshot-file.js';
 
 interface TargetState {
@@ -45,7 +46,9 @@ export async function restoreRedisBackup(
   phases: Phases,
 ): Promise<KindRun> {
   const target = settings.redis;
-  const state = await withRedis(target, target.display, inspectTarget);
+  const state = await withRedis(target, target.display, (connection) =>
+    inspectTarget(connection, manifest, target),
+  );
   const held = [...state.keys].filter(([, keys]) => keys > 0);
   if (held.length > 0 && !settings.clean) {
     throw new Error(
@@ -86,8 +89,16 @@ export async function restoreRedisBackup(
   };
 }
 
-/** The target's version and keys; a replica or a cluster node is refused before anything. */
-async function inspectTarget(connection: RedisConnection): Promise<TargetState> {
+/**
+ * The target's version and keys; a replica, a cluster node, or a target that cannot take the
+ * snapshot (too few logical databases, an older RDB format, a user without RESTORE) is refused
+ * before anything is downloaded or flushed.
+ */
+async function inspectTarget(
+  connection: RedisConnection,
+  manifest: RedisManifest,
+  target: RedisTarget,
+): Promise<TargetState> {
   const server = await info(connection, 'server');
   const replication = await info(connection, 'replication');
   if (replication.get('role') === 'slave') {
@@ -98,7 +109,49 @@ async function inspectTarget(connection: RedisConnection): Promise<TargetState> 
       'the target is a Redis Cluster node; a snapshot restores into a standalone Redis (docs/redis.md)',
     );
   }
-  return { version: server.get('redis_version') ?? '?', keys: await keyspace(connection) };
+  const version = server.get('redis_version') ?? '?';
+  await selectsEveryDatabase(connection, manifest, target);
+  const refusal = await restoreRefusal(connection, manifest.rdb.version);
+  if (refusal !== undefined) throw new Error(refusalLine(refusal, manifest, target, version));
+  return { version, keys: await keyspace(connection) };
+}
+
+/** The highest logical database the snapshot uses exists on the target. */
+async function selectsEveryDatabase(
+  connection: RedisConnection,
+  manifest: RedisManifest,
+  target: RedisTarget,
+): Promise<void> {
+  const highest = Math.max(0, ...manifest.rdb.databases.map(({ db }) => db));
+  try {
+    await connection.call(['SELECT', String(highest)]);
+  } catch (error) {
+    throw new Error(
+      `the target ${target.display} has no db${highest}, which the backup uses (${errorMessage(error)}); set databases ${highest + 1} or more in its configuration`,
+    );
+  } finally {
+    await connection.call(['SELECT', '0']).catch(() => undefined);
+  }
+}
+
+function refusalLine(
+  refusal: string,
+  manifest: RedisManifest,
+  target: RedisTarget,
+  version: string,
+): string {
+  if (/payload version or checksum/i.test(refusal)) {
+    return newerLine(
+      manifest,
+      `the target's Redis`,
+      version,
+      'restore into a Redis at least as new as the one backed up',
+    );
+  }
+  if (/NOPERM/.test(refusal)) {
+    return `${target.display}: the user${target.user === undefined ? '' : ` ${target.user}`} may not write the backup's keys (${refusal}); grant it +restore +select +info +flushall +function (ACL SETUSER)`;
+  }
+  return `the target ${target.display} refuses RESTORE: ${refusal}`;
 }
 
 const STANDING = {

@@ -1,5 +1,5 @@
-export const id = 84;
-export const ids = [84];
+export const id = 255;
+export const ids = [255];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 67084:
+/***/ 47255:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -390,6 +390,23 @@ function summaryText(report) {
 
 // EXTERNAL MODULE: ./src/core/errors.ts
 var errors = __webpack_require__(74296);
+;// CONCATENATED MODULE: ./src/core/secret-shapes.ts
+/**
+ * What a private key looks like wherever it is pasted: an age identity (any case, as bech32 allows),
+ * an age plugin identity, or an armored private key's header. A value that holds one is never
+ * quoted, not even in part, and is masked whichever input it came in.
+ */
+const PRIVATE_KEY_TOKEN = /\bAGE-(?:SECRET-KEY|PLUGIN-[A-Z0-9]+)-1[0-9A-Z]+/gi;
+const ARMORED_PRIVATE = /PRIVATE KEY/i;
+/** Whether a text holds something shaped like a private key. */
+function holdsPrivateKey(text) {
+    return ARMORED_PRIVATE.test(text) || privateKeyTokens(text).length > 0;
+}
+/** The age identities in a text, whole, for masking. */
+function privateKeyTokens(text) {
+    return text.match(PRIVATE_KEY_TOKEN) ?? [];
+}
+
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __webpack_require__(48161);
 var external_node_os_default = /*#__PURE__*/__webpack_require__.n(external_node_os_);
@@ -677,12 +694,18 @@ const INPUT_DEFAULTS = {
     'github-token': '${{ github.token }}',
     'failure-issue': 'false',
 };
+/** Whether an input's value says something: not empty, and not the default the runner fills in. */
+function isGiven(name, value) {
+    const text = value.trim();
+    return text !== '' && text !== INPUT_DEFAULTS[name];
+}
 
 ;// CONCATENATED MODULE: ./src/inputs/given-secrets.ts
 /**
  * The secrets in what was given, whatever the mode reads: masked before the inputs are read, so
  * that an input the mode leaves alone, or a run refused for bad input, shows none of them either.
  */
+
 
 
 /** Inputs whose whole value is a secret, named as action.yml names them now or may later. */
@@ -693,8 +716,9 @@ function givenSecrets(source) {
             .split('\n')
             .map((line) => line.trim())
             .filter(Boolean);
-        const passwords = lines.flatMap(urlPassword);
-        return SECRET_NAME.test(name) ? [...lines, ...passwords] : passwords;
+        // A private key pasted into an input meant for something else (a recipient) is a secret too.
+        const found = [...lines.flatMap(urlPassword), ...lines.flatMap(privateKeyTokens)];
+        return SECRET_NAME.test(name) ? [...lines, ...found] : found;
     });
 }
 /** The password a URL carries, in every form a log could show it. */
@@ -1954,12 +1978,98 @@ async function decryptStream(input, keys) {
     return external_node_stream_.Readable.fromWeb(decrypted, { highWaterMark: 4 });
 }
 
+;// CONCATENATED MODULE: ./src/pipeline/gpg-leftovers.ts
+/**
+ * The homes of runs killed outright (SIGKILL, the OOM killer), which could not remove their own:
+ * each holds the private keys imported into it, and its gpg-agent runs for as long as it exists.
+ * Every home names the process that made it in its `owner` file; the next run to open a home in
+ * the same folder removes those whose process is gone, and stops their agents.
+ */
+
+
+
+
+const HOME_PREFIX = 'backup-action-gpg-';
+const OWNER_FILE = 'owner';
+function formatOwner(owner) {
+    return owner.started === undefined ? `${owner.pid}\n` : `${owner.pid} ${owner.started}\n`;
+}
+/** An owner file's text, or undefined when it is not one (torn, foreign). */
+function parseOwner(text) {
+    const match = /^([1-9]\d{0,9})(?: (\d{1,20}))?\n$/.exec(text);
+    if (!match)
+        return undefined;
+    return { pid: Number(match[1]), ...(match[2] === undefined ? {} : { started: match[2] }) };
+}
+/** Fields of /proc/PID/stat after the command name, which may itself hold spaces and parentheses. */
+function statFields(stat) {
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+function procStat(pid) {
+    try {
+        return statFields((0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
+let gpg_leftovers_self;
+/** This process, as its homes' owner files name it. */
+function thisProcess() {
+    // Field 22 is the 20th after the name: state (3) is the first.
+    gpg_leftovers_self ??= { pid: process.pid, ...optionalStarted(procStat(process.pid)?.[19]) };
+    return gpg_leftovers_self;
+}
+const optionalStarted = (started) => (started ? { started } : {});
+/** Whether `owner` still runs: a zombie has ended, and a pid since reused is another process. */
+function isRunning(owner) {
+    const fields = procStat(owner.pid);
+    if (fields)
+        return fields[0] !== 'Z' && (owner.started ?? fields[19]) === fields[19];
+    try {
+        process.kill(owner.pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
+async function claimHome(dir) {
+    await (0,promises_.writeFile)(external_node_path_default().join(dir, OWNER_FILE), formatOwner(thisProcess()), { mode: 0o600 });
+}
+/**
+ * Removes the homes in `base` left by processes of this user that have ended. A home without an
+ * owner file is left alone: it may be one being made this very moment, or another version's.
+ */
+async function removeLeftovers(base, gpgconf) {
+    const names = await (0,promises_.readdir)(base).catch(() => []);
+    for (const name of names.filter((one) => one.startsWith(HOME_PREFIX))) {
+        const dir = external_node_path_default().join(base, name);
+        if (!(await isLeftover(dir)))
+            continue;
+        if (gpgconf) {
+            const { exit } = start({ path: gpgconf }, ['--homedir', dir, '--kill', 'gpg-agent'], helperEnv());
+            await exit.catch(() => undefined);
+        }
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+}
+async function isLeftover(dir) {
+    const info = await (0,promises_.lstat)(dir).catch(() => undefined);
+    if (!info?.isDirectory() || info.uid !== process.getuid?.())
+        return false;
+    const text = await (0,promises_.readFile)(external_node_path_default().join(dir, OWNER_FILE), 'utf8').catch(() => '');
+    const owner = parseOwner(text);
+    return owner !== undefined && !isRunning(owner);
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline/gpg-home.ts
 /**
  * A private, temporary GNUPGHOME for one use of gpg (checking the keys given, encrypting a
  * backup, reading one object): the keys are imported into it, and it is removed once done, with
  * the gpg-agent a secret key starts in it. The user's own ~/.gnupg is never read or changed.
  */
+
 
 
 
@@ -1981,6 +2091,16 @@ async function findGpg() {
  * No smartcard daemon: a key on a card cannot be given as an input.
  */
 const AGENT_CONF = 's2k-count 65536\ndisable-scdaemon\n';
+/** The longest socket path gpg-agent can bind (sun_path, 108 bytes on Linux, with its NUL). */
+const SOCKET_PATH_MAX = 107;
+const LONGEST_SOCKET = `${HOME_PREFIX}XXXXXX/S.gpg-agent.browser`;
+/**
+ * The system's temporary folder, unless TMPDIR names one so deep that the agent's sockets would
+ * not fit: gpg-agent then cannot start, and no private key can be imported.
+ */
+function homesFolder(tmpdir = external_node_os_default().tmpdir()) {
+    return external_node_path_default().join(tmpdir, LONGEST_SOCKET).length <= SOCKET_PATH_MAX ? tmpdir : '/tmp';
+}
 /** Homes not yet removed, for a process that exits before their owner removes them. */
 const gpg_home_open = new Set();
 process.on('exit', () => {
@@ -2003,9 +2123,12 @@ class GpgHome {
      * home, and a socket's path must stay short (108 bytes on Linux). mkdtemp makes it 0700.
      */
     static async open(programs, { agent }) {
-        const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-action-gpg-'));
+        const base = homesFolder();
+        await removeLeftovers(base, programs.gpgconf);
+        const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(base, HOME_PREFIX));
         const home = new GpgHome(dir, programs, agent);
         gpg_home_open.add(home);
+        await claimHome(dir);
         if (agent)
             await (0,promises_.writeFile)(external_node_path_default().join(dir, 'gpg-agent.conf'), AGENT_CONF, { mode: 0o600 });
         return home;
@@ -2152,6 +2275,7 @@ function parseColonListing(text) {
                 fingerprint: '',
                 keyId: fields[4] ?? '',
                 validity: fields[1] ?? '',
+                ...(fields[5] ? { created: Number(fields[5]) } : {}),
                 ...(fields[6] ? { expires: Number(fields[6]) } : {}),
                 capabilities: fields[11] ?? '',
                 token: fields[14] ?? '',
@@ -2182,19 +2306,33 @@ function keyName(key) {
     return `key ${key.fingerprint || key.keyId}${key.uid ? ` (${JSON.stringify(key.uid)})` : ''}`;
 }
 const day = (seconds) => seconds === undefined ? 'an unknown day' : new Date(seconds * 1000).toISOString().slice(0, 10);
+/**
+ * Why a key or subkey gpg lists as invalid is: most often made "in the future", by a machine whose
+ * clock is ahead of this one's (gpg refuses it until this clock passes that time).
+ */
+function invalidity(key, now) {
+    return key.created !== undefined && key.created > now
+        ? `was made on ${day(key.created)}, later than this machine's clock says it is now (one of the two clocks is wrong)`
+        : 'is not valid (gpg cannot check its self-signature)';
+}
 /** Why a public key cannot be encrypted to today, or undefined when it can. */
-function recipientProblem(key) {
+function recipientProblem(key, now = Date.now() / 1000) {
     const name = keyName(key);
     if (key.validity === 'r')
         return `${name} is revoked`;
     if (key.validity === 'e')
         return `${name} expired on ${day(key.expires)}`;
+    if (key.validity === 'i')
+        return `${name} ${invalidity(key, now)}`;
     if (key.capabilities.includes('E'))
         return undefined;
     const encrypting = [key, ...key.subkeys].filter((one) => one.capabilities.includes('e'));
     if (encrypting.length === 0) {
         return `${name} cannot encrypt: it has no encryption subkey (it is for signing only)`;
     }
+    const invalid = encrypting.find((one) => one.validity === 'i');
+    if (invalid)
+        return `${name}: its encryption subkey ${invalidity(invalid, now)}`;
     if (encrypting.every((one) => one.validity === 'r'))
         return `${name}: its encryption subkey is revoked`;
     const latest = Math.max(...encrypting.map((one) => one.expires ?? 0));
@@ -2251,9 +2389,20 @@ async function readPublicKeys(programs, material) {
 /** Imports `gpg-private-key` into a home; a failure names the input, never the key's text. */
 async function importSecretKeys(home, privateKeys) {
     const imported = await home.run(['--import'], privateKeys);
-    if (imported.ended.code !== 0) {
-        throw new errors/* InputError */.dz('gpg-private-key', 'is not an OpenPGP private key gpg can import; give it armored, as gpg --armor --export-secret-keys KEYID writes it');
-    }
+    if (imported.ended.code === 0)
+        return;
+    const agent = agentFailure(parseGpgOutput(imported.ended.stderr));
+    if (agent)
+        throw new Error(`gpg could not import gpg-private-key: ${agent}`);
+    throw new errors/* InputError */.dz('gpg-private-key', 'is not an OpenPGP private key gpg can import; give it armored, as gpg --armor --export-secret-keys KEYID writes it');
+}
+/**
+ * What gpg said when its agent, which keeps the secret keys, could not start or be reached: then
+ * the key given is not at fault, and gpg's own words say what is.
+ */
+function agentFailure(outcome) {
+    const lines = outcome.messages.filter((line) => /\bagent\b/i.test(line));
+    return lines.length > 0 ? lines.slice(0, 2).join(' | ') : undefined;
 }
 /**
  * `gpg-private-key` and `gpg-passphrase`, tried before any work starts: the key must hold the
@@ -2432,6 +2581,55 @@ function decryptFailure(outcome, secrets) {
     return new Error(`gpg could not decrypt the backup: ${messagesLine(outcome)}`);
 }
 
+;// CONCATENATED MODULE: ./src/inputs/gpg-recipients.ts
+/**
+ * `gpg-recipients`: armored public keys, and the paths of files holding keys (armored, or binary
+ * as `gpg --export` writes them), one per line, relative to the working directory, in any mix.
+ * Every line outside an armored block is a path: one that names no file fails the run rather than
+ * leave a recipient out of every backup, unnoticed until a restore.
+ */
+
+
+
+
+
+/** Splits the input into its armored blocks and its other lines (blank and `#` lines dropped). */
+function splitRecipients(text) {
+    const armored = [];
+    const paths = [];
+    let inBlock = false;
+    for (const line of text.split(/\r?\n/).map((one) => one.trim())) {
+        if (!inBlock && line.startsWith('-----BEGIN PGP '))
+            inBlock = true;
+        if (inBlock)
+            armored.push(line);
+        else if (line !== '' && !line.startsWith('#'))
+            paths.push(line);
+        if (inBlock && line.startsWith('-----END PGP '))
+            inBlock = false;
+    }
+    return { armored: armored.length > 0 ? `${armored.join('\n')}\n` : '', paths };
+}
+async function readGpgRecipients(inputs, cwd) {
+    const programs = await requireGpg('gpg-recipients');
+    const { armored, paths } = splitRecipients(inputs.text('gpg-recipients'));
+    const read = [];
+    if (armored !== '')
+        read.push(await readPublicKeys(programs, Buffer.from(armored, 'utf8')));
+    for (const line of paths)
+        read.push(await readPublicKeys(programs, await keyFile(cwd, line)));
+    return {
+        publicKeys: read.map((keys) => keys.publicKeys).join(''),
+        recipients: [...new Set(read.flatMap((keys) => keys.recipients))],
+    };
+}
+function keyFile(cwd, line) {
+    const file = external_node_path_default().resolve(cwd, line);
+    return (0,promises_.readFile)(file).catch((error) => {
+        throw new errors/* InputError */.dz('gpg-recipients', `${file} cannot be read (${error.code ?? error.message}); every line outside an armored key block must be the path of a file holding public keys`);
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/crypto.ts
 /**
  * The encryption inputs. age: recipients or a passphrase to encrypt, identities or a passphrase to
@@ -2469,28 +2667,6 @@ function encryptionSecrets(keys) {
     return keys?.method === 'age' ? [keys.passphrase] : [];
 }
 const ARMORED = '-----BEGIN PGP ';
-/**
- * `gpg-recipients`: armored public keys, or the paths of files holding keys (armored, or binary as
- * `gpg --export` writes them), one per line, relative to the working directory.
- */
-async function readGpgRecipients(inputs, cwd) {
-    const programs = await requireGpg('gpg-recipients');
-    const text = inputs.text('gpg-recipients');
-    if (text.includes(ARMORED))
-        return readPublicKeys(programs, Buffer.from(text, 'utf8'));
-    const read = [];
-    for (const line of inputs.lines('gpg-recipients')) {
-        const file = external_node_path_default().resolve(cwd, line);
-        const material = await (0,promises_.readFile)(file).catch((error) => {
-            throw new errors/* InputError */.dz('gpg-recipients', `${file} cannot be read (${error.code ?? error.message}); give armored public keys or the paths of files holding them`);
-        });
-        read.push(await readPublicKeys(programs, material));
-    }
-    return {
-        publicKeys: read.map((keys) => keys.publicKeys).join(''),
-        recipients: [...new Set(read.flatMap((keys) => keys.recipients))],
-    };
-}
 /** Identity files may carry comments (`# created: …`, `# public key: …`); only keys count. */
 async function readDecryption(inputs) {
     const identities = inputs.lines('age-identity');
@@ -2543,11 +2719,15 @@ function decryptionSecrets(decryption) {
 async function checkRecipients(recipients) {
     const { Encrypter } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 81539));
     for (const [index, recipient] of recipients.entries()) {
+        // Never quoted, not even its first characters: a pasted private key would be half shown.
+        if (holdsPrivateKey(recipient)) {
+            throw new errors/* InputError */.dz('age-recipients', `line ${index + 1} is a private key (AGE-SECRET-KEY-…); give its public recipient (age1…), as age-keygen -y prints it`);
+        }
         try {
             new Encrypter().addRecipient(recipient);
         }
         catch {
-            throw new errors/* InputError */.dz('age-recipients', `line ${index + 1} ("${recipient.slice(0, 24)}…") is not an age recipient; use public keys starting with age1`);
+            throw new errors/* InputError */.dz('age-recipients', `line ${index + 1} is not an age recipient; use public keys starting with age1`);
         }
     }
 }
@@ -2683,8 +2863,13 @@ function redis_url_decode(text, fail) {
 
 
 
+
 async function readBackup(inputs, cwd) {
     const source = inputs.oneOf('source', ['postgres', 'files', 'redis'], 'postgres');
+    refuseOtherSources(inputs, source);
+    if (source !== 'files' && inputs.lines('paths').length > 0) {
+        throw new errors/* InputError */.dz('paths', `is for source: files; set source: files to back up directories, or remove paths (source is ${source})`);
+    }
     const given = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
     const redis = source === 'redis' ? readRedisUrl(inputs, 'redis-url', cwd) : undefined;
     const defaultName = given ? nameFromDatabase(given.target.database) : source;
@@ -2695,6 +2880,8 @@ async function readBackup(inputs, cwd) {
         ? undefined
         : inputs.integer('compression-level', { min: 1, max: maxLevel });
     const encryptionKeys = await readEncryption(inputs, cwd);
+    if (!encryptionKeys)
+        refuseDecryptionOnly(inputs);
     const base = {
         ...common,
         mode: 'backup',
@@ -2702,8 +2889,6 @@ async function readBackup(inputs, cwd) {
         compressionLevel,
         encryptionKeys,
     };
-    // pg-dump-args and row-counts are checked whatever the source: a mistake in them is named.
-    const pgDumpArgs = readPgDumpArgs(inputs);
     if (redis) {
         readServer(inputs, source);
         const settings = { ...base, kind: 'redis', redis: redis.target };
@@ -2712,19 +2897,63 @@ async function readBackup(inputs, cwd) {
     }
     const from = given
         ? { database: given.target }
-        : { files: readFiles(inputs, cwd) };
-    const dump = {
-        pgDumpArgs,
+        : { files: await readFiles(inputs, cwd) };
+    // Read only for a PostgreSQL source: given with another, they are named as unused.
+    const dump = () => ({
+        pgDumpArgs: readPgDumpArgs(inputs),
         rowCounts: inputs.oneOf('row-counts', ['exact', 'estimate', 'off'], 'exact'),
-    };
+    });
     const server = readServer(inputs, source);
     const settings = 'files' in from
         ? { ...base, kind: 'files', files: from.files }
         : server
-            ? { ...base, ...dump, kind: 'server', database: from.database, server }
-            : { ...base, ...dump, kind: 'database', database: from.database };
+            ? { ...base, ...dump(), kind: 'server', database: from.database, server }
+            : { ...base, ...dump(), kind: 'database', database: from.database };
     addSecrets(settings, ...(given?.secrets ?? []), ...encryptionSecrets(encryptionKeys));
     return settings;
+}
+/** What each key that only decrypts would have to be given as, to encrypt instead. */
+const TO_ENCRYPT = [
+    ['age-identity', 'age-recipients (its public key, age1…) or encryption-passphrase'],
+    ['gpg-private-key', 'gpg-recipients (its public key)'],
+    ['gpg-passphrase', 'gpg-recipients, or encryption-passphrase for age'],
+];
+/**
+ * A backup given only a key that decrypts would be written in plaintext while its owner believes
+ * it encrypted: refused. Read only when nothing encrypts, so beside a real key they are named as
+ * unused.
+ */
+function refuseDecryptionOnly(inputs) {
+    const given = TO_ENCRYPT.find(([name]) => inputs.text(name) !== '');
+    if (given) {
+        const [name, instead] = given;
+        throw new errors/* InputError */.dz(name, `decrypts; to encrypt backups give ${instead}`);
+    }
+}
+/** The inputs of the other sources that have no default, by the source they belong to. */
+const OTHER_SOURCES = [
+    ['database-url', 'postgres'],
+    ['pg-dump-args', 'postgres'],
+    ['pg-bin-dir', 'postgres'],
+    ['paths', 'files'],
+    ['exclude', 'files'],
+    ['exclude-from', 'files'],
+];
+/**
+ * An input of another source means the source is not the one meant (`redis-url` without
+ * `source: redis`) or the input would do nothing: either way it is named rather than ignored.
+ * Only Redis's side is checked: files and PostgreSQL backups have long shared a step's inputs.
+ */
+function refuseOtherSources(inputs, source) {
+    if (source !== 'redis') {
+        if (inputs.optional('redis-url') === undefined)
+            return;
+        throw new errors/* InputError */.dz('redis-url', `is for source: redis; set source: redis to back up a Redis (the source is ${source})`);
+    }
+    const other = OTHER_SOURCES.find(([name]) => inputs.optional(name) !== undefined);
+    if (other) {
+        throw new errors/* InputError */.dz(other[0], `is for source: ${other[1]}; remove it with source: redis`);
+    }
 }
 /**
  * `databases` and what goes with it. Without it a run backs up one database as before, so
@@ -2764,18 +2993,28 @@ function readPgDumpArgs(inputs) {
     }
     return args;
 }
-function readFiles(inputs, cwd) {
+async function readFiles(inputs, cwd) {
     const paths = inputs.lines('paths');
     if (paths.length === 0)
         throw new errors/* InputError */.dz('paths', 'is required with source: files; give one path or glob per line');
-    const excludeFrom = inputs.optional('exclude-from');
     return {
         paths,
         exclude: inputs.lines('exclude'),
-        excludeFrom: excludeFrom === undefined ? undefined : external_node_path_default().resolve(cwd, excludeFrom),
+        excludeFrom: await readExcludeFrom(inputs, cwd),
         cwd,
         skipUnreadable: inputs.boolean('skip-unreadable', false),
     };
+}
+/** The exclude file, proven readable before anything is stored (it is read again by the walk). */
+async function readExcludeFrom(inputs, cwd) {
+    const given = inputs.optional('exclude-from');
+    if (given === undefined)
+        return undefined;
+    const file = external_node_path_default().resolve(cwd, given);
+    await (0,promises_.readFile)(file, 'utf8').catch((error) => {
+        throw new errors/* InputError */.dz('exclude-from', `${file} cannot be read (${error.code ?? error.message}); give a file of exclude patterns, one per line`);
+    });
+    return file;
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/notify.ts
@@ -2847,21 +3086,32 @@ function formatDuration(ms) {
 /** The input reader every parser shares: trimming, lists, choices, numbers, durations. */
 
 
+
 /** Reads inputs with the helpers every parser shares; names are typed, so a misspelled one does not compile. */
 class Inputs {
     source;
+    /** What the parsers looked at, so that what they never did can be named (`unread`). */
+    read = new Set();
     constructor(source) {
         this.source = source;
     }
     text(name) {
-        return this.source(name).trim();
+        return this.raw(name).trim();
+    }
+    /** Inputs given a value of their own (not empty, not action.yml's default) that no parser read. */
+    unread() {
+        return INPUT_NAMES.filter((name) => !this.read.has(name) && isGiven(name, this.source(name)));
+    }
+    raw(name) {
+        this.read.add(name);
+        return this.source(name);
     }
     optional(name) {
         return this.text(name) || undefined;
     }
     /** One value per line; blank lines dropped (and `#` comments, where a line cannot start with #). */
     lines(name, { comments = true } = {}) {
-        return valueLines(this.source(name), { comments }).map(({ text }) => text);
+        return valueLines(this.raw(name), { comments }).map(({ text }) => text);
     }
     oneOf(name, allowed, fallback) {
         const value = this.text(name) || fallback;
@@ -3112,9 +3362,12 @@ async function readRestore(inputs, cwd) {
 function readTarget(inputs, cwd) {
     const targetPath = inputs.optional('target-path');
     if (inputs.optional('redis-url') === undefined) {
-        return targetPath === undefined
-            ? { into: 'database', given: readDatabaseUrl(inputs, 'database-url') }
-            : { into: 'path', targetPath };
+        if (targetPath === undefined)
+            return { into: 'database', given: readDatabaseUrl(inputs, 'database-url') };
+        if (inputs.optional('database-url') !== undefined) {
+            throw new errors/* InputError */.dz('target-path', 'and database-url are both given; give the one target to restore into');
+        }
+        return { into: 'path', targetPath };
     }
     const other = targetPath === undefined ? inputs.optional('database-url') && 'database-url' : 'target-path';
     if (other) {
@@ -7383,7 +7636,7 @@ function extractionRows({ stats }, where) {
         summary: stats
             ? `${(0,format/* formatCount */.B4)(stats.count)} entries, ${(0,format/* formatBytes */.z3)(stats.bytes)}`
             : 'not extracted',
-        outputs: {},
+        outputs: stats ? { 'restored-entries': stats.count } : {},
         facts: stats
             ? [
                 ['Entries / bytes', `${(0,format/* formatCount */.B4)(stats.count)} / ${(0,format/* formatBytes */.z3)(stats.bytes)}`],
@@ -8200,12 +8453,8 @@ async function checkRdb(program, archive) {
  * and reads no newer one.
  */
 async function readsRdbVersion(program, version) {
-    const empty = Buffer.concat([
-        Buffer.from(`REDIS${String(version).padStart(4, '0')}`, 'latin1'),
-        Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0]), // the end, and a zero (unchecked) checksum
-    ]);
     try {
-        await throughFifo(program, external_node_stream_.Readable.from([empty]));
+        await throughFifo(program, external_node_stream_.Readable.from([emptySnapshot(version)]));
         return true;
     }
     catch (error) {
@@ -8213,6 +8462,13 @@ async function readsRdbVersion(program, version) {
             return false;
         throw error;
     }
+}
+/** A snapshot of RDB version `version` that holds nothing, for asking a program if it reads it. */
+function emptySnapshot(version) {
+    return Buffer.concat([
+        Buffer.from(`REDIS${String(version).padStart(4, '0')}`, 'latin1'),
+        Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0]), // the end, and a zero (unchecked) checksum
+    ]);
 }
 /** The program reads RDB versions up to its own, and this snapshot is newer. */
 class NewerRdbError extends errors/* UnreadableArchiveError */.sU {
@@ -8315,7 +8571,7 @@ async function connectRedis(target, what) {
     }
     catch (error) {
         client.destroy();
-        throw new Error(`cannot reach ${what}: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error });
+        throw new Error(connectFailure(what, (0,errors/* errorMessage */.gJ)(error)), { cause: error });
     }
     return {
         call: (args) => client.sendCommand(args),
@@ -8323,6 +8579,12 @@ async function connectRedis(target, what) {
             await client.close().catch(() => client.destroy());
         },
     };
+}
+function connectFailure(what, message) {
+    if (/^NOAUTH/.test(message)) {
+        return `${what} asks for a password, and none was given: write redis://:password@host, or redis://user:password@host for an ACL user`;
+    }
+    return `cannot reach ${what}: ${message}`;
 }
 function socketOptions(target) {
     if (!('host' in target))
@@ -8560,6 +8822,13 @@ function databasesTable(rdb) {
         ]),
     };
 }
+/** The local Redis program (or the target) is older than the RDB format of the backup. */
+function newerLine(manifest, program, version, advice = 'install a Redis at least as new as the one backed up') {
+    const by = manifest.source.serverVersion
+        ? ` (written by Redis ${manifest.source.serverVersion})`
+        : '';
+    return `backup ${manifest.id} is RDB version ${manifest.rdb.version}${by}, newer than ${program} ${version} reads; ${advice}`;
+}
 
 ;// CONCATENATED MODULE: ./src/redis/replay.ts
 /**
@@ -8577,6 +8846,7 @@ function databasesTable(rdb) {
 
 
 
+
 const BATCH_KEYS = 2000;
 const BATCH_BYTES = 8 << 20;
 /** A DUMP payload: the value's bytes, the RDB version (2 bytes), their CRC-64 (8 bytes). */
@@ -8585,6 +8855,25 @@ function dumpPayload(value, rdbVersion) {
     footer.writeUInt16LE(rdbVersion);
     const body = Buffer.concat([value, footer]);
     return Buffer.concat([body, new Crc64().update(body).bytes()]);
+}
+/** A value's bytes as the snapshot holds them: a string (type 0) of one byte. */
+const PROBE_VALUE = Buffer.from([0, 1, 0x78]);
+/**
+ * The target's refusal of this snapshot's values, asked before anything is written (a flush
+ * included): a RESTORE whose expiry has passed is checked like any other (the user's right to
+ * RESTORE, the payload's RDB version, its bytes) and then creates nothing, as Redis drops a key
+ * that arrives expired. Undefined when the target takes it.
+ */
+async function restoreRefusal(target, rdbVersion) {
+    const key = `backup-action:probe:${(0,external_node_crypto_.randomUUID)()}`;
+    const payload = dumpPayload(PROBE_VALUE, rdbVersion);
+    try {
+        await target.call(['RESTORE', key, '1', payload, 'ABSTTL']);
+        return undefined;
+    }
+    catch (error) {
+        return (0,errors/* errorMessage */.gJ)(error);
+    }
 }
 async function replaySnapshot(file, target, options) {
     const pending = [];
@@ -8779,9 +9068,10 @@ async function save(archive, file) {
 
 
 
+
 async function restoreRedisBackup(manifest, settings, ctx, phases) {
     const target = settings.redis;
-    const state = await withRedis(target, target.display, restore_inspectTarget);
+    const state = await withRedis(target, target.display, (connection) => restore_inspectTarget(connection, manifest, target));
     const held = [...state.keys].filter(([, keys]) => keys > 0);
     if (held.length > 0 && !settings.clean) {
         throw new Error(`the target ${target.display} holds ${held.map(([db, keys]) => `${(0,format/* formatCount */.B4)(keys)} keys in db${db}`).join(', ')}; set clean: true to flush it (FLUSHALL) and restore the backup in its place`);
@@ -8813,8 +9103,12 @@ async function restoreRedisBackup(manifest, settings, ctx, phases) {
         rows: () => restore_restoreRows(restore),
     };
 }
-/** The target's version and keys; a replica or a cluster node is refused before anything. */
-async function restore_inspectTarget(connection) {
+/**
+ * The target's version and keys; a replica, a cluster node, or a target that cannot take the
+ * snapshot (too few logical databases, an older RDB format, a user without RESTORE) is refused
+ * before anything is downloaded or flushed.
+ */
+async function restore_inspectTarget(connection, manifest, target) {
     const server = await info(connection, 'server');
     const replication = await info(connection, 'replication');
     if (replication.get('role') === 'slave') {
@@ -8823,7 +9117,34 @@ async function restore_inspectTarget(connection) {
     if (server.get('redis_mode') === 'cluster') {
         throw new Error('the target is a Redis Cluster node; a snapshot restores into a standalone Redis (docs/redis.md)');
     }
-    return { version: server.get('redis_version') ?? '?', keys: await keyspace(connection) };
+    const version = server.get('redis_version') ?? '?';
+    await selectsEveryDatabase(connection, manifest, target);
+    const refusal = await restoreRefusal(connection, manifest.rdb.version);
+    if (refusal !== undefined)
+        throw new Error(refusalLine(refusal, manifest, target, version));
+    return { version, keys: await keyspace(connection) };
+}
+/** The highest logical database the snapshot uses exists on the target. */
+async function selectsEveryDatabase(connection, manifest, target) {
+    const highest = Math.max(0, ...manifest.rdb.databases.map(({ db }) => db));
+    try {
+        await connection.call(['SELECT', String(highest)]);
+    }
+    catch (error) {
+        throw new Error(`the target ${target.display} has no db${highest}, which the backup uses (${(0,errors/* errorMessage */.gJ)(error)}); set databases ${highest + 1} or more in its configuration`);
+    }
+    finally {
+        await connection.call(['SELECT', '0']).catch(() => undefined);
+    }
+}
+function refusalLine(refusal, manifest, target, version) {
+    if (/payload version or checksum/i.test(refusal)) {
+        return newerLine(manifest, `the target's Redis`, version, 'restore into a Redis at least as new as the one backed up');
+    }
+    if (/NOPERM/.test(refusal)) {
+        return `${target.display}: the user${target.user === undefined ? '' : ` ${target.user}`} may not write the backup's keys (${refusal}); grant it +restore +select +info +flushall +function (ACL SETUSER)`;
+    }
+    return `the target ${target.display} refuses RESTORE: ${refusal}`;
 }
 const STANDING = {
     untouched: 'untouched',
@@ -8866,12 +9187,16 @@ function restore_restoreRows(restore) {
 var external_node_timers_promises_ = __webpack_require__(58500);
 ;// CONCATENATED MODULE: ./src/redis/scratch.ts
 /**
- * A scratch redis-server on a snapshot: its own folder (the snapshot, its log and its socket), a
- * Unix socket instead of a port (nothing to collide with, and nothing else on the machine can
- * reach it through the folder's 0700), no saving, no persistence. It is stopped, and the caller
- * removes the folder, pass, fail or cancel; a cancelled run stops it with every other program it
+ * A scratch redis-server on a snapshot: its own folder (the snapshot and its log), a Unix socket
+ * instead of a port (nothing to collide with, and nothing else on the machine can reach it through
+ * its folder's 0700), no saving, no persistence. The socket's folder is a short one of its own in
+ * the system's temporary folder, as a socket's path must stay under 108 bytes and the snapshot's
+ * folder (RUNNER_TEMP) can be deep. It is stopped and its socket's folder removed, and the caller
+ * removes the snapshot's folder, pass, fail or cancel; a cancelled run stops it with every other program it
  * started (process/signals.ts), and it dies with this process (setpriv's parent-death signal).
  */
+
+
 
 
 
@@ -8881,7 +9206,8 @@ var external_node_timers_promises_ = __webpack_require__(58500);
 /** Redis's default number of logical databases; a snapshot that uses more gets as many. */
 const DEFAULT_DATABASES = 16;
 async function startScratchRedis(server, dir, file, highestDb, signal) {
-    const socket = external_node_path_default().join(dir, 'redis.sock');
+    const socketDir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-action-redis-socket-'));
+    const socket = external_node_path_default().join(socketDir, 'redis.sock');
     const log = external_node_path_default().join(dir, 'redis.log');
     const args = [
         '--port',
@@ -8909,13 +9235,14 @@ async function startScratchRedis(server, dir, file, highestDb, signal) {
     const stop = async () => {
         stopIfRunning(child);
         await exit.catch(() => undefined);
+        await (0,promises_.rm)(socketDir, { recursive: true, force: true });
     };
     try {
         for (;;) {
             if (signal.aborted)
                 throw new errors/* CancelledError */.cc();
             if (ended)
-                throw new Error(`redis-server stopped while loading the snapshot: ${await logTail(log, ended)}`);
+                throw await stoppedError(server, log, ended);
             const connection = await ready(socket);
             if (connection)
                 return {
@@ -8946,12 +9273,41 @@ async function ready(socket) {
         return undefined;
     }
 }
-/** The lines of the server's log that say why it stopped. */
+/**
+ * Whether `server` loads RDB version `version`: asked of it with an empty snapshot of that
+ * version, before anything is downloaded. Redis reads no RDB version newer than its own.
+ */
+async function serverReadsRdbVersion(server, version, signal) {
+    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-action-rdb-'));
+    try {
+        const file = external_node_path_default().join(dir, 'empty.rdb');
+        await (0,promises_.writeFile)(file, emptySnapshot(version), { mode: 0o600 });
+        await (await startScratchRedis(server, dir, file, 0, signal)).stop();
+        return true;
+    }
+    catch (error) {
+        if (error instanceof NewerRdbError)
+            return false;
+        throw error;
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+}
+/** Why the server stopped, from its log: a snapshot newer than it reads is told apart. */
+async function stoppedError(server, log, ended) {
+    const why = await logTail(log, ended);
+    const newer = /Can't handle RDB format version \d+/.exec(why)?.[0];
+    if (newer)
+        return new NewerRdbError(`redis-server ${server.version}: ${newer}`);
+    return new Error(`redis-server stopped while loading the snapshot: ${why}`);
+}
+/** The lines of the server's log that say why it stopped, without its pid and time prefix. */
 async function logTail(log, ended) {
     const text = await (0,promises_.readFile)(log, 'utf8').catch(() => '');
     const lines = text
         .split('\n')
-        .map((line) => line.replace(/^\d+:[A-Z] [^*#.-]*[*#.-] /, '').trim())
+        .map((line) => line.replace(/^\d+:[A-Z] \d{2} \w{3} \d{4} [\d:.]+ [*#.-] /, '').trim())
         .filter((line) => line !== '');
     const telling = lines.filter((line) => /error|can't|cannot|wrong|fatal|short read|bad|fail/i.test(line));
     return (telling.length > 0 ? telling : lines).slice(-2).join(' | ') || `exit code ${ended.code}`;
@@ -8984,6 +9340,10 @@ const redisChecks = {
 async function testRedisBackup(manifest, settings, ctx, phases) {
     const planned = settings.checks.map(planCheck);
     const server = await findRedisProgram('redis-server');
+    // Asked of the local server before the download: a snapshot it cannot load fails first.
+    if (!(await serverReadsRdbVersion(server, manifest.rdb.version, ctx.signal))) {
+        throw new Error(newerLine(manifest, 'redis-server', server.version));
+    }
     const test = { manifest, serverVersion: server.version, checks: [] };
     const highestDb = Math.max(0, ...manifest.rdb.databases.map(({ db }) => db));
     return {
@@ -9093,6 +9453,7 @@ function restore_test_testRows(test) {
 
 
 
+
 const redisKind = {
     holds: (manifest) => `Redis: ${keysLine(manifest.rdb)}`,
     restoreInto: 'redis',
@@ -9125,17 +9486,12 @@ const redisKind = {
     restoreTest: testRedisBackup,
     restore: restoreRedisBackup,
 };
-/** The local Redis program is older than the RDB format of the backup. */
-function newerLine(manifest, program, version) {
-    const by = manifest.source.serverVersion
-        ? ` (written by Redis ${manifest.source.serverVersion})`
-        : '';
-    return `backup ${manifest.id} is RDB version ${manifest.rdb.version}${by}, newer than ${program} ${version} reads; install a Redis at least as new as the one backed up`;
-}
 async function redis_planBackup(settings, ctx, id) {
     const target = settings.redis;
     const cli = await findRedisProgram('redis-cli');
-    const server = await withRedis(target, target.display, (connection) => info(connection, 'server'));
+    const server = await withRedis(target, target.display, (connection) => info(connection, 'server').catch((error) => {
+        throw new Error(`${target.display}: cannot read INFO (${(0,errors/* errorMessage */.gJ)(error)}); the backup's user needs +sync +psync +replconf +info +ping (docs/redis.md)`);
+    }));
     ctx.log.info(`redis-cli ${cli.version} (${cli.path}), server Redis ${server.get('redis_version') ?? '?'}`);
     if (server.get('redis_mode') === 'cluster') {
         ctx.log.warning(`${target.display} is a Redis Cluster node: the backup holds only the slots this node serves`);
@@ -13229,12 +13585,14 @@ function trendTable(backups, now, unusable, recorded = new Map()) {
 
 
 
+
+
 /** A mode that works on a store: its context (and so the store) is opened when it runs. */
 function withStore(read, run) {
     return { read, run: async (settings, open) => run(settings, await open(settings)) };
 }
 const REGISTRY = {
-    backup: withStore(readBackup, charted(backup)),
+    backup: { ...withStore(readBackup, charted(backup)), picks: 'source' },
     'verify-latest': withStore(readVerify, recorded(verifyLatest)),
     'restore-test': withStore(readRestoreTest, recorded(restoreTest)),
     restore: withStore(readRestore, restore),
@@ -13247,9 +13605,39 @@ const REGISTRY = {
  * network, the database or the store: a bad input is found before any work starts.
  */
 async function readSettings(source, cwd = process.cwd()) {
+    return (await readRun(source, cwd)).settings;
+}
+/**
+ * The settings, and one line for every input given a value of its own that the mode never read:
+ * a mistake (an input meant for another mode or source) is named, not silently dropped.
+ */
+async function readRun(source, cwd = process.cwd()) {
     const inputs = new Inputs(source);
     const mode = inputs.oneOf('mode', MODES, 'backup');
-    return REGISTRY[mode].read(inputs, cwd);
+    const definition = REGISTRY[mode];
+    const settings = await definition.read(inputs, cwd);
+    const { picks } = definition;
+    const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
+    const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;
+    const unused = inputs.unread().map((name) => `input "${name}" is not used by ${scope}; ignored`);
+    return { settings, unused };
+}
+/**
+ * Where a run refused for bad input still reports its failure: the notification inputs and the
+ * set's name, read alone, or undefined when those are bad too (nothing can be sent then).
+ */
+function readRefusalNotice(source, cwd = process.cwd()) {
+    const inputs = new Inputs(source);
+    const notify = attempt(() => readNotify(inputs, cwd));
+    return notify && { notify, name: attempt(() => readName(inputs, undefined)) };
+}
+function attempt(read) {
+    try {
+        return read();
+    }
+    catch {
+        return undefined;
+    }
 }
 async function runMode(settings, open) {
     // TypeScript cannot pair a union member with its own entry; the registry's type guarantees it.
@@ -14311,10 +14699,13 @@ async function execute(source, edge, options) {
         edge.mask(secret);
     redact = redactor(given);
     try {
-        settings = await readSettings(source, options.cwd);
+        const read = await readRun(source, options.cwd);
+        settings = read.settings;
         for (const secret of settings.secrets)
             edge.mask(secret);
         redact = redactor([...given, ...settings.secrets]);
+        for (const line of read.unused)
+            log.warning(line);
         for (const warning of await notifyStart(settings.notify))
             log.warning(warning);
         const result = await runMode(settings, async ({ storage, s3 }) => ({
@@ -14329,9 +14720,11 @@ async function execute(source, edge, options) {
     catch (error) {
         report = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
     }
-    const safe = redactDeep(report, redact);
-    if (settings) {
-        for (const warning of await notifyEnd(safe, settings.notify, options.env)) {
+    // A run refused for bad input alerts too, where the notification inputs alone can be read.
+    const notice = settings ?? readRefusalNotice(source, options.cwd);
+    const safe = redactDeep({ ...report, name: report.name ?? notice?.name }, redact);
+    if (notice) {
+        for (const warning of await notifyEnd(safe, notice.notify, options.env)) {
             edge.warning(redact(warning));
             safe.warnings.push(redact(warning));
         }

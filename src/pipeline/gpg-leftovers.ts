@@ -1,0 +1,100 @@
+/**
+ * The homes of runs killed outright (SIGKILL, the OOM killer), which could not remove their own:
+ * each holds the private keys imported into it, and its gpg-agent runs for as long as it exists.
+ * Every home names the process that made it in its `owner` file; the next run to open a home in
+ * the same folder removes those whose process is gone, and stops their agents.
+ */
+import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { helperEnv, start } from '../process/programs.js';
+
+export const HOME_PREFIX = 'backup-action-gpg-';
+const OWNER_FILE = 'owner';
+
+/** A process, told apart from a later one given the same pid by when it started. */
+export interface Owner {
+  pid: number;
+  /** Field 22 of /proc/PID/stat, in clock ticks since boot; absent where there is no /proc. */
+  started?: string;
+}
+
+export function formatOwner(owner: Owner): string {
+  return owner.started === undefined ? `${owner.pid}\n` : `${owner.pid} ${owner.started}\n`;
+}
+
+/** An owner file's text, or undefined when it is not one (torn, foreign). */
+export function parseOwner(text: string): Owner | undefined {
+  const match = /^([1-9]\d{0,9})(?: (\d{1,20}))?\n$/.exec(text);
+  if (!match) return undefined;
+  return { pid: Number(match[1]), ...(match[2] === undefined ? {} : { started: match[2] }) };
+}
+
+/** Fields of /proc/PID/stat after the command name, which may itself hold spaces and parentheses. */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+function procStat(pid: number): string[] | undefined {
+  try {
+    return statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+let self: Owner | undefined;
+
+/** This process, as its homes' owner files name it. */
+export function thisProcess(): Owner {
+  // Field 22 is the 20th after the name: state (3) is the first.
+  self ??= { pid: process.pid, ...optionalStarted(procStat(process.pid)?.[19]) };
+  return self;
+}
+
+const optionalStarted = (started: string | undefined) => (started ? { started } : {});
+
+/** Whether `owner` still runs: a zombie has ended, and a pid since reused is another process. */
+export function isRunning(owner: Owner): boolean {
+  const fields = procStat(owner.pid);
+  if (fields) return fields[0] !== 'Z' && (owner.started ?? fields[19]) === fields[19];
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function claimHome(dir: string): Promise<void> {
+  await writeFile(path.join(dir, OWNER_FILE), formatOwner(thisProcess()), { mode: 0o600 });
+}
+
+/**
+ * Removes the homes in `base` left by processes of this user that have ended. A home without an
+ * owner file is left alone: it may be one being made this very moment, or another version's.
+ */
+export async function removeLeftovers(base: string, gpgconf: string | undefined): Promise<void> {
+  const names = await readdir(base).catch(() => [] as string[]);
+  for (const name of names.filter((one) => one.startsWith(HOME_PREFIX))) {
+    const dir = path.join(base, name);
+    if (!(await isLeftover(dir))) continue;
+    if (gpgconf) {
+      const { exit } = start(
+        { path: gpgconf },
+        ['--homedir', dir, '--kill', 'gpg-agent'],
+        helperEnv(),
+      );
+      await exit.catch(() => undefined);
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function isLeftover(dir: string): Promise<boolean> {
+  const info = await lstat(dir).catch(() => undefined);
+  if (!info?.isDirectory() || info.uid !== process.getuid?.()) return false;
+  const text = await readFile(path.join(dir, OWNER_FILE), 'utf8').catch(() => '');
+  const owner = parseOwner(text);
+  return owner !== undefined && !isRunning(owner);
+}

@@ -1,0 +1,177 @@
+/**
+ * One shape for every source: an input the mode (or the backup's source) never reads is named in
+ * one warning line, whatever the mode and kind; the runner's defaults are not; the notification
+ * inputs are read alone for a run refused for bad input; a pasted private key is masked and never
+ * quoted.
+ *
+ * Covers: src/inputs/reader.ts, src/inputs/names.ts, src/modes/index.ts, src/inputs/backup.ts,
+ * src/inputs/restore.ts, src/inputs/given-secrets.ts, src/inputs/cli-args.ts,
+ * src/core/secret-shapes.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/core/errors.js';
+import { holdsPrivateKey } from '../../src/core/secret-shapes.js';
+import { parseArgs, UsageError } from '../../src/inputs/cli-args.js';
+import { givenSecrets } from '../../src/inputs/given-secrets.js';
+import { INPUT_DEFAULTS, type InputName } from '../../src/inputs/names.js';
+import { readRefusalNotice, readRun } from '../../src/modes/index.js';
+import { DB, IDENTITY } from '../support/bad-inputs.js';
+
+const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+const source = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
+const unused = async (inputs: Record<string, string>) =>
+  (await readRun(source(inputs), '/work')).unused;
+/** What the runner sets for every input that has a default, before the workflow's own values. */
+const RUNNER_DEFAULTS: Record<string, string> = { ...INPUT_DEFAULTS };
+
+describe('inputs a mode does not read', () => {
+  it('are each named in one line with the mode and the source', async () => {
+    expect(
+      await unused({
+        storage: '/b',
+        'database-url': DB,
+        'max-age': '3d',
+        'keep-last': '7',
+        exclude: '*.tmp',
+      }),
+    ).toEqual([
+      'input "exclude" is not used by mode backup with source postgres; ignored',
+      'input "max-age" is not used by mode backup with source postgres; ignored',
+      'input "keep-last" is not used by mode backup with source postgres; ignored',
+    ]);
+  });
+
+  it('the same mechanism for every source and mode: files, redis, verify-latest, notify', async () => {
+    const files = { storage: '/b', source: 'files', paths: '/srv', 'row-counts': 'off' };
+    expect(await unused(files)).toEqual([
+      'input "row-counts" is not used by mode backup with source files; ignored',
+    ]);
+    const redis = { storage: '/b', source: 'redis', 'redis-url': 'redis://cache:6379', jobs: '4' };
+    expect(await unused(redis)).toEqual([
+      'input "jobs" is not used by mode backup with source redis; ignored',
+    ]);
+    const verify = { mode: 'verify-latest', storage: '/b', name: 'x', 'age-recipients': RECIPIENT };
+    expect(await unused(verify)).toEqual([
+      'input "age-recipients" is not used by mode verify-latest; ignored',
+    ]);
+    const notify = { mode: 'notify', name: 'x', storage: '/b', 'webhook-url': 'https://h.example' };
+    expect(await unused(notify)).toEqual(['input "storage" is not used by mode notify; ignored']);
+  });
+
+  it("the runner's defaults, and empty values, are not named", async () => {
+    const given = { ...RUNNER_DEFAULTS, storage: '/b', 'database-url': DB, paths: '  ' };
+    expect(await unused(given)).toEqual([]);
+    const verify = { ...RUNNER_DEFAULTS, mode: 'verify-latest', storage: '/b', name: 'x' };
+    expect(await unused(verify)).toEqual([]);
+  });
+
+  it('a decrypting key beside one that encrypts is named, not refused', async () => {
+    const inputs = { storage: '/b', 'database-url': DB, 'age-recipients': RECIPIENT };
+    expect(await unused({ ...inputs, 'age-identity': IDENTITY })).toEqual([
+      'input "age-identity" is not used by mode backup with source postgres; ignored',
+    ]);
+  });
+});
+
+describe('refused before any work, one line naming the input', () => {
+  const refusal = async (inputs: Record<string, string>) =>
+    readRun(source(inputs), '/work').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+  it('age-identity to a backup says how to encrypt', async () => {
+    const error = await refusal({ storage: '/b', 'database-url': DB, 'age-identity': IDENTITY });
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toBe(
+      'Input "age-identity": decrypts; to encrypt backups give age-recipients (its public key, age1…) or encryption-passphrase',
+    );
+  });
+
+  it('a private key in age-recipients is named as one, never quoted', async () => {
+    for (const key of [IDENTITY, IDENTITY.toLowerCase(), `  ${IDENTITY}  `]) {
+      const error = await refusal({
+        storage: '/b',
+        'database-url': DB,
+        'age-recipients': `# team\n${RECIPIENT}\n${key}`,
+      });
+      expect((error as Error).message).toBe(
+        'Input "age-recipients": line 2 is a private key (AGE-SECRET-KEY-…); give its public recipient (age1…), as age-keygen -y prints it',
+      );
+    }
+  });
+
+  it('target-path with database-url names the conflict', async () => {
+    const error = await refusal({
+      mode: 'restore',
+      storage: '/b',
+      'database-url': DB,
+      'target-path': '/srv/site',
+      confirm: '/srv/site',
+    });
+    expect((error as Error).message).toBe(
+      'Input "target-path": and database-url are both given; give the one target to restore into',
+    );
+  });
+});
+
+describe('a pasted private key', () => {
+  it('is masked whichever input it came in, whole, in any case', () => {
+    const secrets = givenSecrets(
+      source({
+        'age-recipients': `${RECIPIENT}\n${IDENTITY}`,
+        name: IDENTITY.toLowerCase(),
+      }) as (name: InputName) => string,
+    );
+    expect(secrets).toEqual(expect.arrayContaining([IDENTITY, IDENTITY.toLowerCase()]));
+    expect(secrets).not.toContain(RECIPIENT);
+  });
+
+  it('is recognised in its shapes, and a public key is not', () => {
+    expect(holdsPrivateKey(IDENTITY)).toBe(true);
+    expect(holdsPrivateKey(`x=${IDENTITY.toLowerCase()}`)).toBe(true);
+    expect(holdsPrivateKey('-----BEGIN OPENSSH PRIVATE KEY-----')).toBe(true);
+    expect(holdsPrivateKey(RECIPIENT)).toBe(false);
+  });
+
+  it('is not echoed by the command line’s usage errors', () => {
+    const usage = (argv: string[]) => {
+      try {
+        parseArgs(argv, () => '');
+      } catch (error) {
+        return error as Error;
+      }
+      return undefined;
+    };
+    for (const argv of [
+      ['backup', IDENTITY],
+      ['backup', `--${IDENTITY.toLowerCase()}`, 'x'],
+      [IDENTITY.toLowerCase()],
+    ]) {
+      const error = usage(argv);
+      expect(error).toBeInstanceOf(UsageError);
+      expect(error?.message).toContain('a private key (not shown)');
+      expect(error?.message.toUpperCase()).not.toContain(IDENTITY.slice(15, 30));
+    }
+  });
+});
+
+describe('the notice of a refused run', () => {
+  it('reads the notification inputs and the name alone, whatever else is bad', () => {
+    const notice = readRefusalNotice(
+      source({ name: 'shop', compression: 'lz4', 'webhook-url': 'https://hooks.example/x' }),
+      '/work',
+    );
+    expect(notice).toMatchObject({
+      name: 'shop',
+      notify: { on: 'failure', webhookUrl: 'https://hooks.example/x' },
+    });
+    expect(
+      readRefusalNotice(source({ name: 'Bad Name!', 'webhook-url': 'https://h.x/y' })),
+    ).toMatchObject({ name: undefined, notify: { webhookUrl: 'https://h.x/y' } });
+  });
+
+  it('is none when the notification inputs are bad themselves', () => {
+    expect(readRefusalNotice(source({ 'webhook-url': 'not a url' }), '/work')).toBeUndefined();
+  });
+});
