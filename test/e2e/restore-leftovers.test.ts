@@ -19,7 +19,7 @@ import {
   withDatabase,
 } from '../../scripts/lib/pg-cluster.js';
 import { tableChecksums } from '../../scripts/lib/sample-db.js';
-import { onceShown, runAction } from '../support/action.js';
+import { onceShown, runAction, type RunOptions } from '../support/action.js';
 import { freshDatabase, sampleSource, type FreshDatabase } from '../support/db.js';
 import { testDatabaseUrl } from '../support/env.js';
 
@@ -30,15 +30,18 @@ let source: Record<string, string>;
 const server = <T>(act: (client: import('pg').Client) => Promise<T>) =>
   withClient(testDatabaseUrl(), act);
 
-const restore = (into: FreshDatabase, inputs: Record<string, string> = {}) =>
-  runAction({
-    mode: 'restore',
-    storage: store,
-    name: 'shop',
-    'database-url': into.url,
-    confirm: into.name,
-    ...inputs,
-  });
+const restore = (into: FreshDatabase, inputs: Record<string, string> = {}, options?: RunOptions) =>
+  runAction(
+    {
+      mode: 'restore',
+      storage: store,
+      name: 'shop',
+      'database-url': into.url,
+      confirm: into.name,
+      ...inputs,
+    },
+    options,
+  );
 
 /** Databases on the server whose names start with `prefix`. */
 async function named(prefix: string): Promise<string[]> {
@@ -86,15 +89,9 @@ async function leaveOldBehind(target: FreshDatabase): Promise<string> {
   };
   try {
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      await runAction(
-        {
-          mode: 'restore',
-          storage: store,
-          name: 'shop',
-          'database-url': target.url,
-          confirm: target.name,
-          clean: 'true',
-        },
+      await restore(
+        target,
+        { clean: 'true' },
         { onStart: onceShown('swapping', 0, (child) => void step(child)) },
       );
       const old = await oldOne();
