@@ -361,8 +361,13 @@ function notShown(count, what) {
         '',
     ];
 }
+/**
+ * A cell as text, whatever it holds: a pipe or a line break would end the cell or the table, and
+ * a `<` would open HTML (an image, a link, a hidden block) from what a run read from outside, such
+ * as a problem kept in a history record.
+ */
 function escapeCell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;');
 }
 /** Plain text for the command line: aligned facts and tables. */
 function summaryText(report) {
@@ -11668,6 +11673,7 @@ function isRecord(value) {
 
 
 
+
 const FIGURE_NAMES = [
     'restoreSeconds',
     'tables',
@@ -11681,6 +11687,15 @@ const FIGURE_NAMES = [
 const RECORD_MAX_BYTES = 64 * 1024;
 /** The longest problem a record keeps: the summary of that run holds the whole text. */
 const PROBLEM_MAX_CHARS = 500;
+/**
+ * Characters a record's problem never holds: control characters (line breaks, the terminal's
+ * escapes) and the Unicode ones that break or reorder a line. A problem is one line of text that
+ * summaries, terminals and alerts show as it is; one that holds these was not written by a run.
+ */
+const NOT_ONE_LINE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+const NOT_ONE_LINE_RUNS = new RegExp(`\\s*(?:${NOT_ONE_LINE.source}\\s*)+`, 'gu');
+/** `text` as the one line a record keeps: each run of what NOT_ONE_LINE refuses, one space. */
+const oneLine = (text) => text.replace(NOT_ONE_LINE_RUNS, ' ').trim();
 function serializeRecord(record) {
     return `${JSON.stringify(record, null, 2)}\n`;
 }
@@ -11702,6 +11717,12 @@ function judgeRecord(key, text, now, toleranceMs) {
     }
     catch {
         return { key: key.key, problem: `torn record ${key.key}: not valid JSON` };
+    }
+    if (isObject(value) && typeof value.version === 'number' && value.version > 1) {
+        return {
+            key: key.key,
+            problem: `record ${key.key} is of version ${value.version}, written by a newer backup-action; this one (${TOOL.version}) reads version 1: it is not counted`,
+        };
     }
     const problem = shapeProblem(value) ?? ownershipProblem(value, key);
     if (problem)
@@ -11741,8 +11762,10 @@ function shapeProblem(r) {
     if (r.backupId !== undefined && !(typeof r.backupId === 'string' && isBackupId(r.backupId)))
         return ['torn', 'bad backupId'];
     if (r.problem !== undefined &&
-        !(typeof r.problem === 'string' && r.problem.length <= PROBLEM_MAX_CHARS))
-        return ['torn', 'bad problem'];
+        !(typeof r.problem === 'string' &&
+            r.problem.length <= PROBLEM_MAX_CHARS &&
+            !NOT_ONE_LINE.test(r.problem)))
+        return ['torn', 'bad problem (a run writes one line of text)'];
     if (!r.ok && r.problem === undefined)
         return ['torn', 'a failed run without its problem'];
     if (!isObject(r.tool) || typeof r.tool.name !== 'string' || typeof r.tool.version !== 'string')
@@ -12573,7 +12596,7 @@ function recordOf(settings, started, finished, result, problem) {
         ...(typeof backupId === 'string' ? { backupId } : {}),
         ...(problem === undefined
             ? {}
-            : { problem: redactor(settings.secrets)(problem).slice(0, PROBLEM_MAX_CHARS) }),
+            : { problem: oneLine(redactor(settings.secrets)(problem)).slice(0, PROBLEM_MAX_CHARS) }),
         figures: figuresOf(settings, result),
         tool: { ...TOOL },
     };
@@ -13001,6 +13024,16 @@ function unusableTable(unusable) {
 
 
 
+/**
+ * The most not-counted keys a set's status lists. A store may hold any number of them (a flood of
+ * torn records); the `status` output, the report file and the summary must stay within GitHub's
+ * limits (1 MB of outputs per job) whatever it holds, so the rest is only counted.
+ */
+const UNUSABLE_SHOWN = 20;
+/** The not-counted keys `all` as a status lists them: the first few, and how many. */
+function unusableOf(all) {
+    return { unusable: all.slice(0, UNUSABLE_SHOWN), unusableCount: all.length };
+}
 /** What makes a set need attention, from what was found. Pure. */
 function setProblems(status, maxAgeMs, failedOutcome) {
     const problems = [];
@@ -13111,7 +13144,13 @@ function parseSetStatus(value) {
         !(isObject(retention) && status_isCount(retention.keep) && isTexts(retention.delete)))
         return undefined;
     const unusable = value.unusable.filter((item) => isObject(item) && typeof item.key === 'string' && typeof item.problem === 'string');
-    return { ...value, unusable };
+    // A report of an earlier release lists every key and no count.
+    const count = status_isCount(value.unusableCount) ? value.unusableCount : 0;
+    return {
+        ...value,
+        ...unusableOf(unusable),
+        unusableCount: Math.max(count, unusable.length),
+    };
 }
 const status_isCount = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 const isTexts = (value) => Array.isArray(value) && value.every((item) => typeof item === 'string');
@@ -13217,6 +13256,7 @@ function missing(name) {
         stores: [],
         sizeTrend: '',
         unusable: [],
+        unusableCount: 0,
     };
 }
 function twice(status, file) {
@@ -13306,12 +13346,12 @@ async function setStatus(name, stores, settings, ctx, trendLength) {
         lastVerify: lastRun(verifies.records.at(-1)),
         sizeTrend: sizeTrend(history.points),
         ...(next ? { retention: next } : {}),
-        unusable: [
+        ...unusableOf(distinctKeys([
             ...views.flatMap((view) => view.unusable),
             ...history.unusable.map(({ key, problem }) => ({ key, problem })),
             ...tests.unusable,
             ...verifies.unusable,
-        ].filter((item, index, all) => all.findIndex((other) => other.key === item.key) === index),
+        ])),
     };
     const failed = settings.outcome !== undefined && settings.outcome.result !== 'success';
     const problems = setProblems(found, settings.maxAgeMs, failed);
@@ -13320,6 +13360,14 @@ async function setStatus(name, stores, settings, ctx, trendLength) {
         charts: [...backupCharts(history.points), ...restoreCharts(tests.records)],
         doomed,
     };
+}
+/** Each key once, the first time it is met: a backup may be unusable to two readers. */
+function distinctKeys(items) {
+    const seen = new Map();
+    for (const item of items)
+        if (!seen.has(item.key))
+            seen.set(item.key, item);
+    return [...seen.values()];
 }
 async function storeView(store, name, listing, now) {
     const { newest, newer } = await newestComplete(store, name, listing.backups, now);
@@ -13367,14 +13415,15 @@ function lastRun(record) {
     };
 }
 function unusableWarning(status) {
-    if (status.unusable.length === 0)
+    const count = status.unusableCount;
+    if (count === 0)
         return [];
     const shown = status.unusable
         .slice(0, 3)
         .map((item) => item.problem)
         .join('; ');
-    const more = status.unusable.length > 3 ? `; and ${status.unusable.length - 3} more` : '';
-    return [`${status.name}: ${status.unusable.length} not counted: ${shown}${more}`];
+    const more = count > 3 ? `; and ${count - 3} more` : '';
+    return [`${status.name}: ${count} not counted: ${shown}${more}`];
 }
 /** The `status` output: the sets' statuses as compact JSON. */
 const statusOutput = (statuses) => JSON.stringify({ sets: statuses });
@@ -13447,7 +13496,12 @@ function manyReport(settings, statuses, warnings, where, now) {
     return result;
 }
 function unusableTables(statuses) {
-    const rows = statuses.flatMap((set) => set.unusable.map((item) => [set.name, item.key, item.problem]));
+    const rows = statuses.flatMap((set) => [
+        ...set.unusable.map((item) => [set.name, item.key, item.problem]),
+        ...(set.unusableCount > set.unusable.length
+            ? [[set.name, '…', `and ${set.unusableCount - set.unusable.length} more not listed`]]
+            : []),
+    ]);
     return rows.length
         ? [
             {

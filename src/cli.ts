@@ -13,38 +13,55 @@ import { cancelOnSignals } from './process/signals.js';
 import { TOOL } from './core/version.js';
 import { nodeTooOld } from './core/node-version.js';
 
+/**
+ * Writes to `stream` until its reader goes away (`status | head`, a log shipper that died): then
+ * the rest is dropped rather than the run killed by EPIPE half-way through a backup; the exit
+ * code still says how the run went.
+ */
+function lineWriter(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    closed = true;
+  });
+  return (text) => {
+    if (!closed) stream.write(text);
+  };
+}
+const stdout = lineWriter(process.stdout);
+const stderr = lineWriter(process.stderr);
+
 const cliEdge: Edge = {
-  info: (line) => process.stdout.write(`${line}\n`),
-  warning: (line) => process.stderr.write(`warning: ${line}\n`),
-  error: (line) => process.stderr.write(`error: ${line}\n`),
+  info: (line) => stdout(`${line}\n`),
+  warning: (line) => stderr(`warning: ${line}\n`),
+  error: (line) => stderr(`error: ${line}\n`),
   mask: () => undefined,
   setOutput: () => undefined,
   async writeSummary(report) {
-    process.stdout.write(`\n${summaryText(report)}\n`);
-    for (const [name, value] of Object.entries(report.outputs))
-      process.stdout.write(`${name}=${value}\n`);
+    stdout(`\n${summaryText(report)}\n`);
+    for (const [name, value] of Object.entries(report.outputs)) stdout(`${name}=${value}\n`);
   },
 };
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const tooOld = nodeTooOld(process.versions.node);
   if (tooOld) {
-    process.stderr.write(`error: ${tooOld}\n`);
+    stderr(`error: ${tooOld}\n`);
     return 1;
   }
   if (wantsVersion(argv)) {
-    process.stdout.write(`${TOOL.name} ${TOOL.version} (Node.js ${process.versions.node})\n`);
+    stdout(`${TOOL.name} ${TOOL.version} (Node.js ${process.versions.node})\n`);
     return 0;
   }
   if (wantsHelp(argv)) {
-    process.stdout.write(`${USAGE}\n`);
+    stdout(`${USAGE}\n`);
     return 0;
   }
   let values: Map<string, string>;
   try {
     values = parseArgs(argv, (file) => readFileSync(file, 'utf8'));
   } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message}\n`);
+    stderr(`error: ${(error as Error).message}\n`);
     // A file that cannot be read is bad input, as a bad value would be.
     return error instanceof InputError ? 1 : 2;
   }

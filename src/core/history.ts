@@ -10,6 +10,7 @@
 import { isBackupId, idTime } from './ids.js';
 import { recordKey, RECORD_MODES, type RecordMode } from './layout.js';
 import { isCount, isIsoTime, isObject, oneOf } from './manifest.js';
+import { TOOL } from './version.js';
 
 /** What a run measured; each figure is present only when the run got that far. */
 export interface RecordFigures {
@@ -58,6 +59,17 @@ export const RECORD_MAX_BYTES = 64 * 1024;
 /** The longest problem a record keeps: the summary of that run holds the whole text. */
 export const PROBLEM_MAX_CHARS = 500;
 
+/**
+ * Characters a record's problem never holds: control characters (line breaks, the terminal's
+ * escapes) and the Unicode ones that break or reorder a line. A problem is one line of text that
+ * summaries, terminals and alerts show as it is; one that holds these was not written by a run.
+ */
+const NOT_ONE_LINE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+const NOT_ONE_LINE_RUNS = new RegExp(`\\s*(?:${NOT_ONE_LINE.source}\\s*)+`, 'gu');
+
+/** `text` as the one line a record keeps: each run of what NOT_ONE_LINE refuses, one space. */
+export const oneLine = (text: string): string => text.replace(NOT_ONE_LINE_RUNS, ' ').trim();
+
 export function serializeRecord(record: HistoryRecord): string {
   return `${JSON.stringify(record, null, 2)}\n`;
 }
@@ -91,6 +103,12 @@ export function judgeRecord(
     value = JSON.parse(text);
   } catch {
     return { key: key.key, problem: `torn record ${key.key}: not valid JSON` };
+  }
+  if (isObject(value) && typeof value.version === 'number' && value.version > 1) {
+    return {
+      key: key.key,
+      problem: `record ${key.key} is of version ${value.version}, written by a newer backup-action; this one (${TOOL.version}) reads version 1: it is not counted`,
+    };
   }
   const problem = shapeProblem(value) ?? ownershipProblem(value as HistoryRecord, key);
   if (problem) return { key: key.key, problem: `${problem[0]} record ${key.key}: ${problem[1]}` };
@@ -132,9 +150,13 @@ function shapeProblem(r: unknown): Problem | undefined {
     return ['torn', 'bad backupId'];
   if (
     r.problem !== undefined &&
-    !(typeof r.problem === 'string' && r.problem.length <= PROBLEM_MAX_CHARS)
+    !(
+      typeof r.problem === 'string' &&
+      r.problem.length <= PROBLEM_MAX_CHARS &&
+      !NOT_ONE_LINE.test(r.problem)
+    )
   )
-    return ['torn', 'bad problem'];
+    return ['torn', 'bad problem (a run writes one line of text)'];
   if (!r.ok && r.problem === undefined) return ['torn', 'a failed run without its problem'];
   if (!isObject(r.tool) || typeof r.tool.name !== 'string' || typeof r.tool.version !== 'string')
     return ['torn', 'bad tool'];

@@ -144,8 +144,13 @@ function notShown(count: number, what: string): string[] {
   ];
 }
 
+/**
+ * A cell as text, whatever it holds: a pipe or a line break would end the cell or the table, and
+ * a `<` would open HTML (an image, a link, a hidden block) from what a run read from outside, such
+ * as a problem kept in a history record.
+ */
 function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;');
 }
 
 /** Plain text for the command line: aligned facts and tables. */

@@ -47,8 +47,29 @@ export interface SetStatus {
   sizeTrend: string;
   /** What retention-prune would do now with the keep-* inputs given. */
   retention?: { keep: number; delete: string[] };
-  /** Keys found and not counted (torn, forged, dated ahead), with why. */
-  unusable: { key: string; problem: string }[];
+  /** The first UNUSABLE_SHOWN keys found and not counted (torn, forged, dated ahead), with why. */
+  unusable: Unusable[];
+  /** How many keys were not counted, those shown and those left out. */
+  unusableCount: number;
+}
+
+export interface Unusable {
+  key: string;
+  problem: string;
+}
+
+/**
+ * The most not-counted keys a set's status lists. A store may hold any number of them (a flood of
+ * torn records); the `status` output, the report file and the summary must stay within GitHub's
+ * limits (1 MB of outputs per job) whatever it holds, so the rest is only counted.
+ */
+export const UNUSABLE_SHOWN = 20;
+
+/** The not-counted keys `all` as a status lists them: the first few, and how many. */
+export function unusableOf(
+  all: readonly Unusable[],
+): Pick<SetStatus, 'unusable' | 'unusableCount'> {
+  return { unusable: all.slice(0, UNUSABLE_SHOWN), unusableCount: all.length };
 }
 
 /** What makes a set need attention, from what was found. Pure. */
@@ -164,10 +185,16 @@ export function parseSetStatus(value: unknown): SetStatus | undefined {
   )
     return undefined;
   const unusable = value.unusable.filter(
-    (item): item is { key: string; problem: string } =>
+    (item): item is Unusable =>
       isObject(item) && typeof item.key === 'string' && typeof item.problem === 'string',
   );
-  return { ...(value as unknown as SetStatus), unusable };
+  // A report of an earlier release lists every key and no count.
+  const count = isCount(value.unusableCount) ? value.unusableCount : 0;
+  return {
+    ...(value as unknown as SetStatus),
+    ...unusableOf(unusable),
+    unusableCount: Math.max(count, unusable.length),
+  };
 }
 
 const isCount = (value: unknown): value is number =>

@@ -6,7 +6,12 @@
  */
 import { CancelledError, errorMessage } from '../core/errors.js';
 import { checkVerdicts, outputNumber, reportManifest, rowTotals } from '../core/figures.js';
-import { PROBLEM_MAX_CHARS, type HistoryRecord, type RecordFigures } from '../core/history.js';
+import {
+  oneLine,
+  PROBLEM_MAX_CHARS,
+  type HistoryRecord,
+  type RecordFigures,
+} from '../core/history.js';
 import { idTime, newBackupId } from '../core/ids.js';
 import { redactor } from '../core/report.js';
 import type { RestoreTestSettings, VerifySettings } from '../core/settings.js';
@@ -85,7 +90,7 @@ function recordOf(
     ...(typeof backupId === 'string' ? { backupId } : {}),
     ...(problem === undefined
       ? {}
-      : { problem: redactor(settings.secrets)(problem).slice(0, PROBLEM_MAX_CHARS) }),
+      : { problem: oneLine(redactor(settings.secrets)(problem)).slice(0, PROBLEM_MAX_CHARS) }),
     figures: figuresOf(settings, result),
     tool: { ...TOOL },
   };

@@ -78,6 +78,7 @@ function missing(name: string): SetStatus {
     stores: [],
     sizeTrend: '',
     unusable: [],
+    unusableCount: 0,
   };
 }
 

@@ -23,6 +23,8 @@ import {
   type LastRun,
   type SetStatus,
   type StoreView,
+  type Unusable,
+  unusableOf,
 } from '../core/status.js';
 import { backupCharts, restoreCharts, sizeTrend } from '../core/trends.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
@@ -35,7 +37,7 @@ import {
   newestComplete,
   type SetListing,
 } from '../storage/catalog.js';
-import { backupHistory, HISTORY_LENGTH, readRecords, type Unusable } from '../storage/history.js';
+import { backupHistory, HISTORY_LENGTH, readRecords } from '../storage/history.js';
 import type { Store } from '../storage/index.js';
 import { readStatusReports } from './status-reports.js';
 
@@ -118,12 +120,14 @@ async function setStatus(
     lastVerify: lastRun(verifies.records.at(-1)),
     sizeTrend: sizeTrend(history.points),
     ...(next ? { retention: next } : {}),
-    unusable: [
-      ...views.flatMap((view) => view.unusable),
-      ...history.unusable.map(({ key, problem }) => ({ key, problem })),
-      ...tests.unusable,
-      ...verifies.unusable,
-    ].filter((item, index, all) => all.findIndex((other) => other.key === item.key) === index),
+    ...unusableOf(
+      distinctKeys([
+        ...views.flatMap((view) => view.unusable),
+        ...history.unusable.map(({ key, problem }) => ({ key, problem })),
+        ...tests.unusable,
+        ...verifies.unusable,
+      ]),
+    ),
   };
   const failed = settings.outcome !== undefined && settings.outcome.result !== 'success';
   const problems = setProblems(found, settings.maxAgeMs, failed);
@@ -132,6 +136,13 @@ async function setStatus(
     charts: [...backupCharts(history.points), ...restoreCharts(tests.records)],
     doomed,
   };
+}
+
+/** Each key once, the first time it is met: a backup may be unusable to two readers. */
+function distinctKeys(items: readonly Unusable[]): Unusable[] {
+  const seen = new Map<string, Unusable>();
+  for (const item of items) if (!seen.has(item.key)) seen.set(item.key, item);
+  return [...seen.values()];
 }
 
 async function storeView(
@@ -191,13 +202,14 @@ function lastRun(record: HistoryRecord | undefined): LastRun | undefined {
 }
 
 function unusableWarning(status: SetStatus): string[] {
-  if (status.unusable.length === 0) return [];
+  const count = status.unusableCount;
+  if (count === 0) return [];
   const shown = status.unusable
     .slice(0, 3)
     .map((item) => item.problem)
     .join('; ');
-  const more = status.unusable.length > 3 ? `; and ${status.unusable.length - 3} more` : '';
-  return [`${status.name}: ${status.unusable.length} not counted: ${shown}${more}`];
+  const more = count > 3 ? `; and ${count - 3} more` : '';
+  return [`${status.name}: ${count} not counted: ${shown}${more}`];
 }
 
 /** The `status` output: the sets' statuses as compact JSON. */
@@ -278,9 +290,12 @@ function manyReport(
 }
 
 function unusableTables(statuses: readonly SetStatus[]): Table[] {
-  const rows = statuses.flatMap((set) =>
-    set.unusable.map((item) => [set.name, item.key, item.problem]),
-  );
+  const rows = statuses.flatMap((set) => [
+    ...set.unusable.map((item) => [set.name, item.key, item.problem]),
+    ...(set.unusableCount > set.unusable.length
+      ? [[set.name, '…', `and ${set.unusableCount - set.unusable.length} more not listed`]]
+      : []),
+  ]);
   return rows.length
     ? [
         {

@@ -13,6 +13,7 @@ import {
   type HistoryRecord,
 } from '../core/history.js';
 import type { RecordMode } from '../core/layout.js';
+import type { Unusable } from '../core/status.js';
 import type { BackupPoint } from '../core/trends.js';
 import { manifestSize, manifestRowCounts } from '../core/manifest.js';
 import {
@@ -30,10 +31,7 @@ import { ObjectTooLarge, type Store } from './index.js';
 export const HISTORY_LENGTH = 30;
 
 /** Something in the history that is not counted, and why. */
-export interface Unusable {
-  key: string;
-  problem: string;
-}
+export type { Unusable };
 
 /**
  * The newest `limit` complete backups among `entries` (newest first), oldest first for charts,

@@ -541,10 +541,11 @@ class StepRunner {
       await symlink(path.resolve(folder), path.join(target, folder));
   }
 
-  /** actions/upload-artifact@v4: the file named, under a name no other upload of the run has. */
+  /** actions/upload-artifact@v4: the file named, under a name no other upload of the run has, or over it. */
   private async upload(inputs: Record<string, string>) {
     const name = inputs.name ?? 'artifact';
-    const taken = artifactNameTaken(name, [...this.sim.run.artifacts.keys()]);
+    const overwrite = inputs.overwrite === 'true';
+    const taken = artifactNameTaken(name, [...this.sim.run.artifacts.keys()], overwrite);
     if (taken) throw new Error(taken);
     const file = path.resolve(await this.workspace, inputs.path ?? '');
     this.sim.run.artifacts.set(name, new Map([[path.basename(file), await readFile(file)]]));

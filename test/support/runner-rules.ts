@@ -178,12 +178,21 @@ export function matrixResult(
 /**
  * actions/upload-artifact@v4: an artifact's name is unique in a run; a second upload of one name
  * fails ("an artifact with this name already exists on the workflow run"), so jobs of a matrix
- * name theirs by their configuration. Source: actions/upload-artifact README, v4 "Breaking
- * Changes" (uploading to the same named artifact multiple times is no longer possible);
- * actions/upload-artifact#493 (the 409 Conflict it answers).
+ * name theirs by their configuration, unless the step sets `overwrite: true`, which deletes the
+ * earlier artifact first. A re-run of a job is the same run: its earlier attempt's artifact is
+ * still there, so a step that uploads a fixed name fails on every re-run without `overwrite`.
+ * Source: actions/upload-artifact README, v4 "Breaking Changes" (uploading to the same named
+ * artifact multiple times is no longer possible) and its `overwrite` input ("If false, the action
+ * will fail if an artifact for the given name already exists"); actions/upload-artifact#493 (the
+ * 409 Conflict it answers); informedica/GenPRES#545 and datahub-project/datahub#17001 (re-runs
+ * failing on it, fixed by `overwrite: true`).
  */
-export function artifactNameTaken(name: string, uploaded: readonly string[]): string | undefined {
-  return uploaded.includes(name)
+export function artifactNameTaken(
+  name: string,
+  uploaded: readonly string[],
+  overwrite = false,
+): string | undefined {
+  return uploaded.includes(name) && !overwrite
     ? `Failed to CreateArtifact: an artifact with this name already exists on the workflow run: ${name}`
     : undefined;
 }

@@ -16,13 +16,20 @@ import {
 } from '../../src/core/chart.js';
 import {
   judgeRecord,
+  oneLine,
   serializeRecord,
   isRecord,
   keyOfRecord,
   type HistoryRecord,
 } from '../../src/core/history.js';
 import { classifyKey, recordKey } from '../../src/core/layout.js';
-import { parseSetStatus, setProblems, statusTable, type SetStatus } from '../../src/core/status.js';
+import {
+  parseSetStatus,
+  setProblems,
+  statusTable,
+  UNUSABLE_SHOWN,
+  type SetStatus,
+} from '../../src/core/status.js';
 import { backupCharts, restoreCharts, sizeTrend } from '../../src/core/trends.js';
 
 const NOW = new Date('2031-03-10T08:00:00.000Z');
@@ -103,7 +110,7 @@ describe('a record read back', () => {
       '',
       '{"version": 1, "mode": "restore-te',
       '[]',
-      JSON.stringify({ ...record(), version: 2 }),
+      JSON.stringify({ ...record(), version: 0 }),
       JSON.stringify({ ...record(), ok: 'yes' }),
       JSON.stringify({ ...record(), ok: false }),
       JSON.stringify({ ...record(), figures: { restoreSeconds: -1 } }),
@@ -117,6 +124,41 @@ describe('a record read back', () => {
         new RegExp(`^torn record shop/history/${RUN}\\.restore-test\\.json: `),
       );
     }
+  });
+
+  it('is torn when its problem is not one line of text: no line break, escape or bidi control', () => {
+    for (const problem of [
+      'a\n# b',
+      'a\r\nb',
+      '\u001b[2Jcleared',
+      'a\u2028b',
+      'evil\u202etxt.exe',
+      'a\u0085b',
+    ]) {
+      const judged = judge(JSON.stringify({ ...record(), ok: false, problem }));
+      expect(!isRecord(judged) && judged.problem, JSON.stringify(problem)).toMatch(
+        /^torn record .*: bad problem \(a run writes one line of text\)$/,
+      );
+    }
+    const fine = 'check failed: SELECT count(*) < 5 | `x` <b>';
+    expect(isRecord(judge(JSON.stringify({ ...record(), ok: false, problem: fine })))).toBe(true);
+  });
+
+  it('writes a problem as one line, which it then counts', () => {
+    expect(oneLine('psql: error:\n  FATAL:\t\u001b[31mno\r\n\u2028')).toBe(
+      'psql: error: FATAL: [31mno',
+    );
+    const problem = oneLine('line one\nline two\u202e');
+    expect(isRecord(judge(JSON.stringify({ ...record(), ok: false, problem })))).toBe(true);
+  });
+
+  it('of a newer version says so, and is not counted', () => {
+    const judged = judge(JSON.stringify({ ...record(), version: 2 }));
+    expect(!isRecord(judged) && judged.problem).toMatch(
+      new RegExp(
+        `^record shop/history/${RUN}\\.restore-test\\.json is of version 2, written by a newer backup-action; this one \\(.+\\) reads version 1: it is not counted$`,
+      ),
+    );
   });
 
   it("is forged when it says it is another set's, mode's or run's, or its times disagree with its id", () => {
@@ -239,6 +281,7 @@ describe('a status', () => {
     lastRestoreTest: { at: '2031-03-10T07:00:12.000Z', ok: true, restoreSeconds: 11.75 },
     sizeTrend: '9 B',
     unusable: [],
+    unusableCount: 0,
   };
 
   it('needs attention for a failed run it follows, no backup, one too old, a failed test', () => {
@@ -271,6 +314,19 @@ describe('a status', () => {
       'shop',
     ])
       expect(parseSetStatus(bad)).toBeUndefined();
+  });
+
+  it('read back from a report lists at most UNUSABLE_SHOWN keys and keeps the count of all', () => {
+    const keys = Array.from({ length: 50 }, (_, i) => ({ key: `shop/k${i}`, problem: 'torn' }));
+    const earlier = { ...status, unusable: keys } as Partial<SetStatus>;
+    delete earlier.unusableCount;
+    const read = parseSetStatus(earlier);
+    expect(read?.unusable).toEqual(keys.slice(0, UNUSABLE_SHOWN));
+    expect(read?.unusableCount).toBe(50);
+    const counted = parseSetStatus({ ...status, unusable: keys.slice(0, 2), unusableCount: 900 });
+    expect(counted?.unusableCount).toBe(900);
+    const lying = parseSetStatus({ ...status, unusable: keys.slice(0, 3), unusableCount: -1 });
+    expect(lying?.unusableCount).toBe(3);
   });
 
   it('is one row of the table, with the retention column only when one was asked', () => {

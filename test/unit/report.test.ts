@@ -2,6 +2,8 @@
  * The `report` output and the job summary stay within GitHub's limits whatever the size of the
  * database: a report of 20,000 tables is cut to fit, says so, and names the file with the whole.
  *
+ * A cell shows what it holds as text, whatever a run read from outside.
+ *
  * Covers: src/core/report.ts.
  */
 import { describe, expect, it } from 'vitest';
@@ -86,5 +88,21 @@ describe('the job summary', () => {
     expect(markdown).toContain('| public.table_number_0 | 0 | 0 |');
     expect(markdown).toContain('… and 19500 more rows, in the report file (`report-file` output)');
     expect(markdown).toContain('… and 19500 more warnings');
+  });
+
+  it('shows what a cell holds as text: no HTML, no cell or table ended by a pipe or a line break', () => {
+    const hostile = 'boom | x </td><script>alert(1)</script>\n<img src=x onerror=alert(1)> # h';
+    const report = { ...reportOf(1), ok: false, error: hostile };
+    report.facts = [['Last restore-test', hostile]];
+    report.tables[0]!.rows = [[hostile, '1', '1']];
+    report.warnings = [hostile];
+    const markdown = summaryMarkdown(report);
+    expect(markdown).not.toMatch(/<(script|img|\/td)/);
+    const shown =
+      'boom \\| x &lt;/td>&lt;script>alert(1)&lt;/script> &lt;img src=x onerror=alert(1)> # h';
+    expect(markdown).toContain(`**Failed:** ${shown}\n`);
+    expect(markdown).toContain(`| Last restore-test | ${shown} |\n`);
+    expect(markdown).toContain(`| ${shown} | 1 | 1 |\n`);
+    expect(markdown).toContain(`> ⚠️ ${shown}\n`);
   });
 });

@@ -173,6 +173,7 @@ describe('a matrix job, as the runner expands it (actions/runner WorkflowTemplat
   it('refuses a second artifact of one name in a run (actions/upload-artifact v4)', () => {
     expect(artifactNameTaken('a', ['b'])).toBeUndefined();
     expect(artifactNameTaken('a', ['a'])).toMatch(/409|already exists/);
+    expect(artifactNameTaken('a', ['a'], true)).toBeUndefined();
   });
 });
 

@@ -26,6 +26,7 @@ import {
   parseWorkflowText,
 } from '../support/github-parser.js';
 import {
+  artifactNameTaken,
   permissionLevels,
   permissionsExceeding,
   selfReferenceError,
@@ -156,6 +157,22 @@ describe.each(SOURCES)('$label', (source) => {
     const refused = uses
       .filter((u): u is string => u !== undefined)
       .map((u) => selfReferenceError(u) ?? selfReferenceRefError(u))
+      .filter(Boolean);
+    expect(refused).toEqual([]);
+  });
+
+  it('uploads artifacts a re-run of the job can upload again (the run keeps its first attempt’s)', () => {
+    const uploads = jobsOf(source).flatMap((job) =>
+      job.steps.filter((s) => s.uses?.startsWith('actions/upload-artifact@')),
+    );
+    const refused = uploads
+      .map((s) =>
+        artifactNameTaken(
+          text(s.with.name),
+          [text(s.with.name)],
+          text(s.with.overwrite) === 'true',
+        ),
+      )
       .filter(Boolean);
     expect(refused).toEqual([]);
   });
