@@ -539,7 +539,7 @@ class S3Store {
     async stat(key, signal) {
         try {
             const head = await this.client.send(new dist_cjs.HeadObjectCommand({ Bucket: this.bucket, Key: this.root + key }), { abortSignal: signal });
-            return { key, size: head.ContentLength ?? 0 };
+            return { key, size: head.ContentLength ?? 0, modified: head.LastModified };
         }
         catch (error) {
             const status = error.$metadata
@@ -559,11 +559,8 @@ class S3Store {
             }));
             for (const item of page.Contents ?? []) {
                 if (item.Key?.startsWith(this.root)) {
-                    yield {
-                        key: item.Key.slice(this.root.length),
-                        size: item.Size ?? 0,
-                        modified: item.LastModified,
-                    };
+                    const key = item.Key.slice(this.root.length);
+                    yield { key, size: item.Size ?? 0, modified: item.LastModified };
                 }
             }
             token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -613,6 +613,7 @@ const INPUT_NAMES = [
     'max-age',
     'min-size',
     'max-shrink',
+    'allow-missing-databases',
     'deep',
     'age-identity',
     'gpg-private-key',
@@ -662,6 +663,7 @@ const INPUT_NAMES = [
  * other needs a value, so that `--storage --name x` is not read as a store named "true".
  */
 const FLAG_INPUTS = new Set([
+    'allow-missing-databases',
     'clean',
     'copy-best-effort',
     'deep',
@@ -690,6 +692,7 @@ const INPUT_DEFAULTS = {
     globals: 'auto',
     'max-age': '26h',
     'max-shrink': '50%',
+    'allow-missing-databases': 'false',
     deep: 'true',
     'backup-id': 'latest',
     'keep-database': 'false',
@@ -4330,6 +4333,7 @@ async function readVerify(inputs, cwd) {
         maxAgeMs: inputs.duration('max-age', '26h'),
         minSize: readSize(inputs, 'min-size'),
         maxShrink: readPercent(inputs, 'max-shrink', '50%'),
+        allowMissingDatabases: inputs.boolean('allow-missing-databases', false),
         deep: inputs.boolean('deep', true),
         decryption,
     };
@@ -6001,8 +6005,13 @@ function serverFact(manifest) {
 
 
 
-const SIDE_MARK = (target) => `backup-action: unfinished restore into ${quoteIdent(target)}; dropped by its next restore`;
-const OLD_MARK = (target) => `backup-action: ${quoteIdent(target)} as it was before a restore replaced it; dropped by its next restore`;
+/**
+ * A mark names the target, and the name and oid the database had when marked: a rename (a user's
+ * rollback to the old database) or the comment copied onto another database no longer matches,
+ * so no database is ever dropped for its comment alone, nor for its name.
+ */
+const SIDE_MARK = (target, name, oid) => `backup-action: unfinished restore into ${quoteIdent(target)}, made as ${quoteIdent(name)} (oid ${oid}); dropped by its next restore`;
+const OLD_MARK = (target, name, oid) => `backup-action: ${quoteIdent(target)} as it was before a restore replaced it, renamed ${quoteIdent(name)} (oid ${oid}); dropped by its next restore`;
 /** `<target>_restore_<hex>` and `<target>_old_<hex>`, the target's name cut to fit 63 bytes. */
 function replacementNames(target, hex) {
     const named = (kind) => {
@@ -6089,42 +6098,37 @@ async function refuseOtherSessions(client, database) {
     throw new Error(`${sessions.length} other session(s) are connected to ${database} (${listed}); clean: true replaces the database whole and needs it to itself: stop them and run again`);
 }
 /**
- * Drops the side and old databases interrupted runs left for this target, naming each: those
- * marked as ours, and those named as ours but empty (a run killed between CREATE DATABASE and
- * marking it); one named as ours that holds anything but carries no mark is only named.
+ * Drops the side and old databases interrupted runs left for this target: only those whose mark
+ * matches their own name and oid, never the target. A database named like ours but not so marked
+ * (a user's `shop_old_202401`, a side database a kill left before its mark) is only named.
  */
 async function sweepLeftovers(client, server, target, log) {
-    const { rows } = await client.query(`SELECT datname AS name, shobj_description(oid, 'pg_database') AS mark
-       FROM pg_database ORDER BY 1`);
-    for (const { name, mark } of rows) {
-        const hex = name.slice(-6);
-        const names = replacementNames(target, hex);
-        const ours = /^[0-9a-f]{6}$/.test(hex) && (name === names.side || name === names.old);
-        if (mark === OLD_MARK(target)) {
+    const { rows } = await client.query(`SELECT oid::int AS oid, datname AS name, shobj_description(oid, 'pg_database') AS mark
+       FROM pg_database
+      WHERE datname <> $1 AND datname <> current_database()
+        AND oid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = $1)
+      ORDER BY 2`, [target]);
+    for (const { oid, name, mark } of rows) {
+        if (mark === OLD_MARK(target, name, oid)) {
             log.warning(`dropping ${name}, the old ${target} that an interrupted restore replaced`);
         }
-        else if (mark === SIDE_MARK(target) ||
-            (ours && mark === null && (await isEmpty(server, name)))) {
+        else if (mark === SIDE_MARK(target, name, oid)) {
             log.warning(`dropping ${name}, the unfinished new database of an interrupted restore into ${target}`);
         }
         else {
-            if (ours)
-                log.warning(`${name} is named like a restore's database beside ${target}, but holds objects and is not marked as one: left alone`);
+            if (looksLeftBehind(target, name, mark))
+                log.warning(`${name} looks like a restore's database beside ${target}, but is not marked as this one: left alone (drop it yourself if it is not yours)`);
             continue;
         }
         await dropDatabase(server, name);
     }
 }
-/** Whether the database holds nothing but what template0 holds. */
-async function isEmpty(server, name) {
-    return withConnection(withDatabase(server, name), async (client) => {
-        // Objects made after initdb have oids from FirstNormalObjectId (16384) on.
-        const { rows } = await client.query(`SELECT (SELECT count(*) FROM pg_class WHERE oid >= 16384)
-            + (SELECT count(*) FROM pg_namespace WHERE oid >= 16384)
-            + (SELECT count(*) FROM pg_proc WHERE oid >= 16384)
-            + (SELECT count(*) FROM pg_type WHERE oid >= 16384) AS n`);
-        return Number(rows[0]?.n) === 0;
-    });
+/** Named like a side or old database of the target, or carrying a mark for it meant for another. */
+function looksLeftBehind(target, name, mark) {
+    const names = replacementNames(target, name.slice(-6));
+    return (name === names.side ||
+        name === names.old ||
+        (mark?.startsWith(`backup-action: `) === true && mark.includes(quoteIdent(target))));
 }
 /** The target's database-level properties, read so that its replacement keeps them. */
 async function readProperties(client, database) {
@@ -6179,12 +6183,19 @@ function createOptions(d, major) {
 async function createSide(replacement) {
     const { server, side, target, properties } = replacement;
     await withConnection(server, async (client) => {
+        // A run killed while the server copies the new database would leave it unmarked, and so
+        // never dropped: the server is told to stop the copy once it sees the run gone (14+).
+        await client
+            .query(`SELECT set_config('client_connection_check_interval', '50', false)`)
+            .catch(() => undefined);
         await client.query(`CREATE DATABASE ${quoteIdent(side)} TEMPLATE template0 ${properties.createOptions}`);
-        await client.query(`COMMENT ON DATABASE ${quoteIdent(side)} IS ${literal(SIDE_MARK(target.database))}`);
+        const oid = await oidOf(client, side);
+        await client.query(`COMMENT ON DATABASE ${quoteIdent(side)} IS ${literal(SIDE_MARK(target.database, side, oid))}`);
         if (properties.grants) {
             await client.query(`REVOKE ALL ON DATABASE ${quoteIdent(side)} FROM PUBLIC`);
+            // A function: the name may hold `$&` or `$'`, which a replacement string would expand.
             for (const grant of properties.grants) {
-                await client.query(grant.replace('%DB%', quoteIdent(side)));
+                await client.query(grant.replace('%DB%', () => quoteIdent(side)));
             }
         }
         for (const setting of properties.settings)
@@ -6210,6 +6221,13 @@ async function copySetting(client, database, { role, name, value }) {
         throw new Error(`cannot give the new database the target's setting ${name}: ${error.message}`);
     }
 }
+async function oidOf(client, database) {
+    const { rows } = await client.query('SELECT oid::int AS oid FROM pg_database WHERE datname = $1', [database]);
+    const oid = rows[0]?.oid;
+    if (oid === undefined)
+        throw new Error(`the database ${database} vanished while it was marked`);
+    return oid;
+}
 function literal(text) {
     return `'${text.replace(/'/g, "''")}'`;
 }
@@ -6227,7 +6245,8 @@ async function swapIn(replacement, comment) {
             const own = replacement.properties.comment;
             await client.query(comment?.sql(target.database) ??
                 `COMMENT ON DATABASE ${quoteIdent(target.database)} IS ${own === null ? 'NULL' : literal(own)}`);
-            await client.query(`COMMENT ON DATABASE ${quoteIdent(old)} IS ${literal(OLD_MARK(target.database))}`);
+            const oid = await oidOf(client, old);
+            await client.query(`COMMENT ON DATABASE ${quoteIdent(old)} IS ${literal(OLD_MARK(target.database, old, oid))}`);
             await client.query('COMMIT');
         }
         catch (error) {
@@ -6239,8 +6258,254 @@ async function swapIn(replacement, comment) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/core/manifest.ts
+
+
+/** `cases` for the manifest's own source kind: every kind has one, or this does not compile. */
+function bySource(manifest, cases) {
+    // TypeScript cannot pair a union member with its own case; the keys of `cases` do.
+    return cases[manifest.source.kind](manifest);
+}
+/** Every object a backup is made of: what must be present, verified, and deleted with it. */
+const manifestObjects = (manifest) => bySource(manifest, {
+    postgres: (one) => [one.object],
+    files: (one) => [one.object],
+    redis: (one) => [one.object],
+    server: ({ databases, globals }) => [
+        ...databases.map((database) => database.object),
+        ...(globals ? [globals.object] : []),
+    ],
+});
+/** The row counts of each database the backup holds, as recorded (none for a directory tree). */
+const manifestRowCounts = (manifest) => bySource(manifest, {
+    postgres: (one) => [one.rowCounts],
+    files: () => [],
+    redis: () => [],
+    server: ({ databases }) => databases.map((database) => database.rowCounts),
+});
+/** Every object's size, summed: a whole backup's size for shrink checks and reports. */
+const manifestSize = (manifest) => manifestObjects(manifest).reduce((sum, object) => sum + object.size, 0);
+class ManifestError extends Error {
+    key;
+    constructor(key, detail) {
+        super(`corrupt manifest ${key}: ${detail}`);
+        this.key = key;
+        this.name = 'ManifestError';
+    }
+}
+const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isCount = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isIsoTime = (value) => typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(value) &&
+    !Number.isNaN(Date.parse(value));
+const oneOf = (value, allowed) => typeof value === 'string' && allowed.includes(value);
+/**
+ * Parses and validates a manifest read from `key`. Throws ManifestError naming the key and the
+ * first problem found. The object key must be this backup's own key in its own set, so a crafted
+ * manifest can never point a reader or a deleter elsewhere.
+ */
+function parseManifest(text, key, expectedName) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        throw new ManifestError(key, 'not valid JSON');
+    }
+    const problem = manifestProblem(value, expectedName);
+    if (problem)
+        throw new ManifestError(key, problem);
+    const manifest = value;
+    for (const holder of countHolders(manifest)) {
+        if (holder.rowCounts)
+            holder.rowCounts = countsMap(Object.entries(holder.rowCounts));
+    }
+    return manifest;
+}
+/**
+ * Row counts keyed by table, with no prototype: a table named `constructor` or `__proto__` in a
+ * manifest is a key like any other, never an inherited function nor the map's prototype.
+ */
+function countsMap(entries) {
+    const map = Object.create(null);
+    for (const [key, count] of entries)
+        map[key] = count;
+    return map;
+}
+/** The parts of a manifest that may hold row counts. */
+function countHolders(manifest) {
+    if ('databases' in manifest)
+        return manifest.databases;
+    return 'rowCounts' in manifest ? [manifest] : [];
+}
+/** The one archive format each source is written in. */
+const FORMAT_OF = {
+    postgres: 'pg_dump-custom',
+    server: 'pg_dump-custom',
+    files: 'tar',
+    redis: 'rdb',
+};
+const SOURCES = Object.keys(FORMAT_OF);
+function manifestProblem(m, expectedName) {
+    if (!isObject(m))
+        return 'not a JSON object';
+    if (m.version !== 1)
+        return 'unsupported version';
+    if (typeof m.id !== 'string' || !isBackupId(m.id))
+        return 'bad id';
+    if (typeof m.name !== 'string' || !isValidSetName(m.name))
+        return 'bad name';
+    if (expectedName !== undefined && m.name !== expectedName)
+        return `belongs to set "${m.name}"`;
+    if (!isIsoTime(m.createdAt) || !isIsoTime(m.completedAt))
+        return 'bad createdAt/completedAt';
+    if (!isObject(m.source) || !oneOf(m.source.kind, SOURCES))
+        return 'bad source';
+    if (!optionalStrings(m.source, ['database', 'serverVersion']))
+        return 'bad source';
+    if (m.source.kind === 'redis' && m.source.database !== undefined)
+        return 'bad source';
+    if (m.format !== FORMAT_OF[m.source.kind])
+        return 'bad format';
+    if (!oneOf(m.compression, ['zstd', 'gzip', 'none']))
+        return 'bad compression';
+    if (!oneOf(m.encryption, ENCRYPTIONS))
+        return 'bad encryption';
+    const shape = m.source.kind === 'server' ? serverProblem(m) : singleProblem(m);
+    return shape ?? toolProblem(m);
+}
+function singleProblem(m) {
+    if (m.databases !== undefined || m.globals !== undefined)
+        return 'databases without source server';
+    return (objectProblem(m) ??
+        countsProblem(m.rowCounts, 'rowCounts') ??
+        snapshotProblem(m) ??
+        extrasProblem(m));
+}
+/** A Redis backup records its snapshot's figures, and only a Redis backup does. */
+function snapshotProblem(m) {
+    const redis = m.source.kind === 'redis';
+    if (!redis)
+        return m.rdb === undefined ? undefined : 'rdb without source redis';
+    if (m.rowCounts !== undefined || m.rowCountsMode !== undefined || m.files !== undefined) {
+        return 'a Redis backup records its keys under rdb';
+    }
+    const rdb = m.rdb;
+    if (!isObject(rdb) || !isCount(rdb.version) || rdb.version < 1)
+        return 'bad rdb';
+    if (!Array.isArray(rdb.databases))
+        return 'bad rdb.databases';
+    let last = -1;
+    for (const d of rdb.databases) {
+        if (!isObject(d) || !isCount(d.db) || d.db <= last || !isCount(d.keys)) {
+            return 'bad rdb.databases';
+        }
+        if (!isCount(d.expires) || d.expires > d.keys)
+            return 'bad rdb.databases';
+        last = d.db;
+    }
+    return undefined;
+}
+/** Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted. */
+function recordProblem(o, what, own) {
+    if (!isObject(o) || typeof o.key !== 'string')
+        return `bad ${what}`;
+    if (!isCount(o.size))
+        return `bad ${what}.size`;
+    if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
+        return `bad ${what}.sha256`;
+    }
+    return o.key === own ? undefined : `${what}.key is not this backup’s own key`;
+}
+function objectProblem(m) {
+    const own = objectKey(m.name, m.id, objectExtension(m.format, m.compression, m.encryption));
+    return recordProblem(m.object, 'object', own);
+}
+function countsProblem(counts, what) {
+    if (counts === undefined)
+        return undefined;
+    if (!isObject(counts))
+        return `bad ${what}`;
+    return Object.values(counts).every(isCount) ? undefined : `bad ${what} value`;
+}
+/** PostgreSQL's names are at most 63 bytes; an empty or longer one was never a database. */
+const isDatabaseName = (value) => typeof value === 'string' && value.length > 0 && Buffer.byteLength(value, 'utf8') <= 63;
+function serverProblem(m) {
+    if (m.object !== undefined || m.files !== undefined || m.rowCounts !== undefined) {
+        return 'a server backup records its objects under databases';
+    }
+    const layers = [m.compression, m.encryption];
+    const { databases, globals } = m;
+    if (!Array.isArray(databases) || databases.length === 0)
+        return 'bad databases';
+    const seen = new Set();
+    for (const [index, d] of databases.entries()) {
+        const what = `databases[${index}]`;
+        if (!isObject(d) || !isDatabaseName(d.name) || seen.has(d.name))
+            return `bad ${what}.name`;
+        seen.add(d.name);
+        const own = databaseObjectKey(m.name, m.id, d.name, ...layers);
+        const problem = recordProblem(d.object, `${what}.object`, own) ??
+            countsProblem(d.rowCounts, `${what}.rowCounts`) ??
+            (optionalStrings(d, ['serverVersion']) ? undefined : `bad ${what}.serverVersion`);
+        if (problem)
+            return problem;
+    }
+    if (globals === undefined)
+        return extrasProblem(m);
+    if (!isObject(globals) || typeof globals.rolePasswords !== 'boolean')
+        return 'bad globals';
+    const roles = globals.roles;
+    if (!Array.isArray(roles) || !roles.every(isDatabaseName))
+        return 'bad globals.roles';
+    const own = globalsObjectKey(m.name, m.id, ...layers);
+    return recordProblem(globals.object, 'globals.object', own) ?? extrasProblem(m);
+}
+function extrasProblem(m) {
+    if (m.rowCountsMode !== undefined && !oneOf(m.rowCountsMode, ['exact', 'estimate'])) {
+        return 'bad rowCountsMode';
+    }
+    if (m.files !== undefined) {
+        const f = m.files;
+        if (!isObject(f) ||
+            !isCount(f.count) ||
+            !isCount(f.bytes) ||
+            typeof f.listDigest !== 'string' ||
+            !/^[0-9a-f]{64}$/.test(f.listDigest)) {
+            return 'bad files';
+        }
+    }
+    return undefined;
+}
+function toolProblem(m) {
+    const tool = m.tool;
+    if (!isObject(tool) || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
+        return 'bad tool';
+    }
+    const dump = m.dump;
+    if (dump !== undefined && !(isObject(dump) && requiredStrings(dump, ['program', 'version']))) {
+        return 'bad dump';
+    }
+    const run = m.run;
+    if (run !== undefined && !(isObject(run) && requiredStrings(run, Object.keys(run)))) {
+        return 'bad run';
+    }
+    return undefined;
+}
+function requiredStrings(o, names) {
+    return names.every((name) => typeof o[name] === 'string');
+}
+function optionalStrings(o, names) {
+    return names.every((name) => o[name] === undefined || typeof o[name] === 'string');
+}
+function serializeManifest(manifest) {
+    return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/compare.ts
 /** Row counts after a restore against the counts recorded at backup time. Pure. */
+
+
 
 
 const FAILING = new Set(['differs', 'missing', 'unexpected']);
@@ -6249,7 +6514,9 @@ const FAILING = new Set(['differs', 'missing', 'unexpected']);
 function exactCounts(part) {
     return part.backup.rowCountsMode === 'exact' ? part.rowCounts : undefined;
 }
-function compareCounts(recorded, found, options) {
+function compareCounts(recorded, foundIn, options) {
+    // Without a prototype, a key such as `constructor` is a table like any other, never a function.
+    const found = countsMap(Object.entries(foundIn));
     const expected = withCurrentKeys(recorded, found);
     const toc = trustedToc(expected, found, options);
     const names = [...new Set([...Object.keys(expected), ...Object.keys(found)])].sort();
@@ -6258,6 +6525,27 @@ function compareCounts(recorded, found, options) {
         return { ...row, status: statusOf(row, toc, options.strangersFail) };
     });
     return { tables, differing: tables.filter((row) => FAILING.has(row.status)) };
+}
+/**
+ * The restored counts against the manifest's exact ones (or against themselves, when it has none);
+ * a manifest counting a table its archive does not hold is refused as corrupt.
+ */
+function compareWithManifest(part, found, options) {
+    const comparison = compareCounts(exactCounts(part) ?? found, found, options);
+    refuseCountsOutsideArchive(comparison, manifestKey(part.backup.name, part.backup.id));
+    return comparison;
+}
+/**
+ * A count for a table the archive does not hold: the backup never counts what its dump leaves
+ * out, so the manifest is not the one the backup wrote (hand-edited, or another's).
+ */
+function refuseCountsOutsideArchive(comparison, manifestKey) {
+    const outside = comparison.tables.filter((row) => row.status === 'not-in-archive');
+    if (outside.length === 0)
+        return;
+    const named = outside.slice(0, 5).map((row) => row.table);
+    const more = outside.length > named.length ? `, and ${outside.length - named.length} more` : '';
+    throw new ManifestError(manifestKey, `rowCounts counts ${outside.length} table(s) the archive does not hold: ${named.join(', ')}${more}`);
 }
 /**
  * A manifest written before keys were quoted names `public.x.y` what is now `public."x.y"`: each
@@ -6270,7 +6558,7 @@ function withCurrentKeys(expected, found) {
         const bare = bareKey(key);
         byBareKey.set(bare, [...(byBareKey.get(bare) ?? []), key]);
     }
-    const out = {};
+    const out = countsMap([]);
     for (const [key, count] of Object.entries(expected)) {
         const candidates = key in found ? [] : (byBareKey.get(key) ?? []);
         const current = candidates.length === 1 ? candidates[0] : undefined;
@@ -6292,7 +6580,7 @@ function trustedToc(expected, found, options) {
 function statusOf(row, toc, strangersFail) {
     const { table, expected, found } = row;
     if (toc && !hasEntry(toc, 'TABLE', table)) {
-        return found === undefined ? 'not-dumped' : 'not-in-backup';
+        return found === undefined ? 'not-in-archive' : 'not-in-backup';
     }
     if (toc && !hasEntry(toc, 'TABLE DATA', table))
         return 'data-not-dumped';
@@ -6321,7 +6609,7 @@ const VERDICT = {
     differs: '❌',
     missing: '❌ missing',
     unexpected: '❌ not in the manifest',
-    'not-dumped': 'not in the dump (pg-dump-args)',
+    'not-in-archive': '❌ not in the archive',
     'data-not-dumped': 'rows not in the dump',
     'not-in-backup': 'not in the backup, left as it was',
 };
@@ -6953,8 +7241,7 @@ async function tablesNow(target) {
  * in an existing (empty) target, tables the backup does not hold are the target's own.
  */
 function compare(part, counts, archive, fresh) {
-    const expected = exactCounts(part);
-    return compareCounts(expected ?? counts, counts, { toc: archive.toc, strangersFail: fresh });
+    return compareWithManifest(part, counts, { toc: archive.toc, strangersFail: fresh });
 }
 /** Where the target stands after the run, and what to do about it: a failed run says so first. */
 function standing(restored) {
@@ -7348,7 +7635,7 @@ async function inspect({ ctx }, test, target, checks) {
         if (!expected) {
             ctx.log.warning(`the manifest has no exact row counts (row-counts: ${part.backup.rowCountsMode ?? 'off'}); only the restore and the checks were tested`);
         }
-        test.comparison = compareCounts(expected ?? found, found, {
+        test.comparison = compareWithManifest(part, found, {
             toc: archive?.toc,
             strangersFail: true,
         });
@@ -9881,8 +10168,10 @@ function chooseDatabases(rows, selection, log) {
         throw new errors/* InputError */.dz('databases', `${unmatched.map((entry) => JSON.stringify(entry)).join(', ')} matches no database on the server (it has ${names.map((name) => JSON.stringify(name)).join(', ')})`);
     }
     const byName = new Map(rows.map((row) => [row.datname, row]));
+    const asked = askedByName(selection.databases);
     const skip = (why, closed) => {
         const names = selected.filter((name) => closed(byName.get(name)));
+        refuseAskedFor(names.filter((name) => asked.has(name)), why);
         if (names.length > 0) {
             log.warning(`skipping ${names.map((name) => JSON.stringify(name)).join(', ')}: ${why}`);
         }
@@ -9896,6 +10185,16 @@ function chooseDatabases(rows, selection, log) {
     }
     sameFileName(chosen);
     return chosen;
+}
+/** The names the selection gives exactly (no pattern): each one the user expects in the backup. */
+function askedByName(databases) {
+    return new Set(databases === 'all' ? [] : databases.filter((entry) => !isGlob(entry)));
+}
+/** A database asked for by its exact name is never skipped: a backup without it is not a success. */
+function refuseAskedFor(names, why) {
+    if (names.length === 0)
+        return;
+    throw new errors/* InputError */.dz('databases', `${names.map((name) => JSON.stringify(name)).join(', ')} cannot be backed up: ${why}; grant the role access, or leave it out`);
 }
 /** Two names made safe as one file name would overwrite each other's object. */
 function sameFileName(names) {
@@ -11059,19 +11358,26 @@ function databaseChanges(newest, previous, maxShrink) {
 
 const verify_quoted = (name) => JSON.stringify(name);
 /**
- * Each database that shrank more than max-shrink against the previous backup, as a problem; a
- * database the previous backup held and the newest does not, as a warning (it may have been
- * dropped on purpose).
+ * Each database that shrank more than max-shrink against the previous backup, as a problem; and
+ * a database the previous backup held and the newest does not, unless allow-missing-databases
+ * says one may go (dropped on purpose): then a warning.
  */
-function databaseRules(manifest, previous, maxShrink, log) {
+function databaseRules(manifest, previous, { maxShrink, allowMissingDatabases }, log) {
     if (!previous)
         return [];
     const sizes = (m) => m.databases.map((d) => ({ name: d.name, size: d.object.size }));
     const { shrank, gone } = databaseChanges(sizes(manifest), sizes(previous), maxShrink);
-    if (gone.length > 0) {
-        log.warning(`the previous backup ${previous.id} holds database(s) the newest does not: ${gone.map(verify_quoted).join(', ')} (dropped, or no longer selected by databases?)`);
+    if (gone.length === 0)
+        return shrank;
+    const line = `the previous backup ${previous.id} holds database(s) the newest does not: ${gone.map(verify_quoted).join(', ')}`;
+    if (allowMissingDatabases) {
+        log.warning(`${line} (allow-missing-databases: true)`);
+        return shrank;
     }
-    return shrank;
+    return [
+        ...shrank,
+        `${line}; if they were dropped or left out on purpose, set allow-missing-databases: true`,
+    ];
 }
 /** Every database's archive listed by pg_restore, and the globals read as pg_dumpall's SQL. */
 async function checkServerBackup(manifest, settings, ctx) {
@@ -11195,229 +11501,6 @@ function kindOf(manifest) {
 /** The kind of the source the backup settings name. */
 function kindFor(settings) {
     return KINDS[settings.kind];
-}
-
-;// CONCATENATED MODULE: ./src/core/manifest.ts
-
-
-/** `cases` for the manifest's own source kind: every kind has one, or this does not compile. */
-function bySource(manifest, cases) {
-    // TypeScript cannot pair a union member with its own case; the keys of `cases` do.
-    return cases[manifest.source.kind](manifest);
-}
-/** Every object a backup is made of: what must be present, verified, and deleted with it. */
-const manifestObjects = (manifest) => bySource(manifest, {
-    postgres: (one) => [one.object],
-    files: (one) => [one.object],
-    redis: (one) => [one.object],
-    server: ({ databases, globals }) => [
-        ...databases.map((database) => database.object),
-        ...(globals ? [globals.object] : []),
-    ],
-});
-/** The row counts of each database the backup holds, as recorded (none for a directory tree). */
-const manifestRowCounts = (manifest) => bySource(manifest, {
-    postgres: (one) => [one.rowCounts],
-    files: () => [],
-    redis: () => [],
-    server: ({ databases }) => databases.map((database) => database.rowCounts),
-});
-/** Every object's size, summed: a whole backup's size for shrink checks and reports. */
-const manifestSize = (manifest) => manifestObjects(manifest).reduce((sum, object) => sum + object.size, 0);
-class ManifestError extends Error {
-    key;
-    constructor(key, detail) {
-        super(`corrupt manifest ${key}: ${detail}`);
-        this.key = key;
-        this.name = 'ManifestError';
-    }
-}
-const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
-const isCount = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-const isIsoTime = (value) => typeof value === 'string' &&
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(value) &&
-    !Number.isNaN(Date.parse(value));
-const oneOf = (value, allowed) => typeof value === 'string' && allowed.includes(value);
-/**
- * Parses and validates a manifest read from `key`. Throws ManifestError naming the key and the
- * first problem found. The object key must be this backup's own key in its own set, so a crafted
- * manifest can never point a reader or a deleter elsewhere.
- */
-function parseManifest(text, key, expectedName) {
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch {
-        throw new ManifestError(key, 'not valid JSON');
-    }
-    const problem = manifestProblem(value, expectedName);
-    if (problem)
-        throw new ManifestError(key, problem);
-    return value;
-}
-/** The one archive format each source is written in. */
-const FORMAT_OF = {
-    postgres: 'pg_dump-custom',
-    server: 'pg_dump-custom',
-    files: 'tar',
-    redis: 'rdb',
-};
-const SOURCES = Object.keys(FORMAT_OF);
-function manifestProblem(m, expectedName) {
-    if (!isObject(m))
-        return 'not a JSON object';
-    if (m.version !== 1)
-        return 'unsupported version';
-    if (typeof m.id !== 'string' || !isBackupId(m.id))
-        return 'bad id';
-    if (typeof m.name !== 'string' || !isValidSetName(m.name))
-        return 'bad name';
-    if (expectedName !== undefined && m.name !== expectedName)
-        return `belongs to set "${m.name}"`;
-    if (!isIsoTime(m.createdAt) || !isIsoTime(m.completedAt))
-        return 'bad createdAt/completedAt';
-    if (!isObject(m.source) || !oneOf(m.source.kind, SOURCES))
-        return 'bad source';
-    if (!optionalStrings(m.source, ['database', 'serverVersion']))
-        return 'bad source';
-    if (m.source.kind === 'redis' && m.source.database !== undefined)
-        return 'bad source';
-    if (m.format !== FORMAT_OF[m.source.kind])
-        return 'bad format';
-    if (!oneOf(m.compression, ['zstd', 'gzip', 'none']))
-        return 'bad compression';
-    if (!oneOf(m.encryption, ENCRYPTIONS))
-        return 'bad encryption';
-    const shape = m.source.kind === 'server' ? serverProblem(m) : singleProblem(m);
-    return shape ?? toolProblem(m);
-}
-function singleProblem(m) {
-    if (m.databases !== undefined || m.globals !== undefined)
-        return 'databases without source server';
-    return (objectProblem(m) ??
-        countsProblem(m.rowCounts, 'rowCounts') ??
-        snapshotProblem(m) ??
-        extrasProblem(m));
-}
-/** A Redis backup records its snapshot's figures, and only a Redis backup does. */
-function snapshotProblem(m) {
-    const redis = m.source.kind === 'redis';
-    if (!redis)
-        return m.rdb === undefined ? undefined : 'rdb without source redis';
-    if (m.rowCounts !== undefined || m.rowCountsMode !== undefined || m.files !== undefined) {
-        return 'a Redis backup records its keys under rdb';
-    }
-    const rdb = m.rdb;
-    if (!isObject(rdb) || !isCount(rdb.version) || rdb.version < 1)
-        return 'bad rdb';
-    if (!Array.isArray(rdb.databases))
-        return 'bad rdb.databases';
-    let last = -1;
-    for (const d of rdb.databases) {
-        if (!isObject(d) || !isCount(d.db) || d.db <= last || !isCount(d.keys)) {
-            return 'bad rdb.databases';
-        }
-        if (!isCount(d.expires) || d.expires > d.keys)
-            return 'bad rdb.databases';
-        last = d.db;
-    }
-    return undefined;
-}
-/** Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted. */
-function recordProblem(o, what, own) {
-    if (!isObject(o) || typeof o.key !== 'string')
-        return `bad ${what}`;
-    if (!isCount(o.size))
-        return `bad ${what}.size`;
-    if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
-        return `bad ${what}.sha256`;
-    }
-    return o.key === own ? undefined : `${what}.key is not this backup’s own key`;
-}
-function objectProblem(m) {
-    const own = objectKey(m.name, m.id, objectExtension(m.format, m.compression, m.encryption));
-    return recordProblem(m.object, 'object', own);
-}
-function countsProblem(counts, what) {
-    if (counts === undefined)
-        return undefined;
-    if (!isObject(counts))
-        return `bad ${what}`;
-    return Object.values(counts).every(isCount) ? undefined : `bad ${what} value`;
-}
-/** PostgreSQL's names are at most 63 bytes; an empty or longer one was never a database. */
-const isDatabaseName = (value) => typeof value === 'string' && value.length > 0 && Buffer.byteLength(value, 'utf8') <= 63;
-function serverProblem(m) {
-    if (m.object !== undefined || m.files !== undefined || m.rowCounts !== undefined) {
-        return 'a server backup records its objects under databases';
-    }
-    const layers = [m.compression, m.encryption];
-    const { databases, globals } = m;
-    if (!Array.isArray(databases) || databases.length === 0)
-        return 'bad databases';
-    const seen = new Set();
-    for (const [index, d] of databases.entries()) {
-        const what = `databases[${index}]`;
-        if (!isObject(d) || !isDatabaseName(d.name) || seen.has(d.name))
-            return `bad ${what}.name`;
-        seen.add(d.name);
-        const own = databaseObjectKey(m.name, m.id, d.name, ...layers);
-        const problem = recordProblem(d.object, `${what}.object`, own) ??
-            countsProblem(d.rowCounts, `${what}.rowCounts`) ??
-            (optionalStrings(d, ['serverVersion']) ? undefined : `bad ${what}.serverVersion`);
-        if (problem)
-            return problem;
-    }
-    if (globals === undefined)
-        return extrasProblem(m);
-    if (!isObject(globals) || typeof globals.rolePasswords !== 'boolean')
-        return 'bad globals';
-    const roles = globals.roles;
-    if (!Array.isArray(roles) || !roles.every(isDatabaseName))
-        return 'bad globals.roles';
-    const own = globalsObjectKey(m.name, m.id, ...layers);
-    return recordProblem(globals.object, 'globals.object', own) ?? extrasProblem(m);
-}
-function extrasProblem(m) {
-    if (m.rowCountsMode !== undefined && !oneOf(m.rowCountsMode, ['exact', 'estimate'])) {
-        return 'bad rowCountsMode';
-    }
-    if (m.files !== undefined) {
-        const f = m.files;
-        if (!isObject(f) ||
-            !isCount(f.count) ||
-            !isCount(f.bytes) ||
-            typeof f.listDigest !== 'string' ||
-            !/^[0-9a-f]{64}$/.test(f.listDigest)) {
-            return 'bad files';
-        }
-    }
-    return undefined;
-}
-function toolProblem(m) {
-    const tool = m.tool;
-    if (!isObject(tool) || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
-        return 'bad tool';
-    }
-    const dump = m.dump;
-    if (dump !== undefined && !(isObject(dump) && requiredStrings(dump, ['program', 'version']))) {
-        return 'bad dump';
-    }
-    const run = m.run;
-    if (run !== undefined && !(isObject(run) && requiredStrings(run, Object.keys(run)))) {
-        return 'bad run';
-    }
-    return undefined;
-}
-function requiredStrings(o, names) {
-    return names.every((name) => typeof o[name] === 'string');
-}
-function optionalStrings(o, names) {
-    return names.every((name) => o[name] === undefined || typeof o[name] === 'string');
-}
-function serializeManifest(manifest) {
-    return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/kinds/report.ts
@@ -11995,7 +12078,7 @@ async function publish(options) {
         await sealer?.close();
     }
     const manifest = assemble(options, options.fields(stored));
-    await writeManifest(manifest, stored.map((one) => one.object.key), options);
+    await writeManifest(manifest, stored.map((one) => one.object), options);
     return { manifest, manifestKey: manifestKey(manifest.name, manifest.id), stored };
 }
 /** The manifest in the order every release wrote it: envelope, source, layers, objects, tools. */
@@ -12026,12 +12109,27 @@ async function writeManifest(manifest, objects, options) {
     try {
         if (options.signal.aborted)
             throw new errors/* CancelledError */.cc();
+        await confirmListed(options.store, `${manifest.name}/${manifest.id}`, objects);
         await options.store.put(manifestKey(manifest.name, manifest.id), serializeManifest(manifest));
     }
     catch (error) {
-        await deleteStored(objects, options);
+        await deleteStored(objects.map((object) => object.key), options);
         throw options.signal.aborted ? new errors/* CancelledError */.cc() : error;
     }
+}
+/**
+ * One listing of the backup's keys, to see that every object is still there at its size: a
+ * prune may have swept a long backup's first objects, and a manifest over them would be a torn
+ * backup reported as a success. A listing, not a read: a writer's credentials may not read.
+ */
+async function confirmListed(store, prefix, objects) {
+    const listed = new Map();
+    for await (const { key, size } of store.list(prefix))
+        listed.set(key, size);
+    const gone = objects.filter((object) => listed.get(object.key) !== object.size);
+    if (gone.length === 0)
+        return;
+    throw new Error(`${gone.length} of this backup's ${objects.length} object(s) are no longer in the store as stored (${gone.map((object) => object.key).join(', ')}), so its manifest was not written: a retention-prune whose orphan-grace is shorter than this backup took may have deleted them`);
 }
 
 ;// CONCATENATED MODULE: ./src/core/lag.ts
@@ -12059,7 +12157,9 @@ var core_store = __webpack_require__(4230);
 ;// CONCATENATED MODULE: ./src/storage/directory.ts
 /**
  * A local directory as a store. Writes go to a hidden temporary name beside the final one and are
- * renamed into place, so a crash never leaves a half-written file under a final name.
+ * renamed into place, so a crash never leaves a half-written file under a final name. Nothing
+ * under the root is followed through a symbolic link: anyone who can write the store could point
+ * one at files of the machine's, which a pruner running as root would otherwise delete.
  */
 
 
@@ -12071,10 +12171,22 @@ var core_store = __webpack_require__(4230);
 
 
 
+/** A key runs through a symbolic link in the store: it is not followed. */
+class LinkInStore extends Error {
+    link;
+    constructor(link) {
+        super(`${link} in the store is a symbolic link: not followed`);
+        this.link = link;
+        this.name = 'LinkInStore';
+    }
+}
 class DirectoryStore {
+    warn;
     /** Absolute, without a trailing separator, however the folder was spelled. */
     root;
-    constructor(root) {
+    linksSaid = new Set();
+    constructor(root, warn = () => undefined) {
+        this.warn = warn;
         this.root = external_node_path_default().resolve(root);
     }
     get description() {
@@ -12088,6 +12200,32 @@ class DirectoryStore {
             throw new Error(`key escapes the store: ${key}`);
         }
         return file;
+    }
+    /**
+     * The key's file, once no component of it under the root is a symbolic link (each is lstat'ed;
+     * the root itself may be one). A component that does not exist yet ends the check.
+     */
+    async real(key) {
+        const file = this.file(key);
+        const parts = external_node_path_default().relative(this.root, file).split((external_node_path_default()).sep);
+        for (let depth = 1; depth <= parts.length; depth++) {
+            const info = await (0,promises_.lstat)(external_node_path_default().join(this.root, ...parts.slice(0, depth))).catch(absent);
+            if (!info)
+                break;
+            if (info.isSymbolicLink())
+                throw new LinkInStore(parts.slice(0, depth).join('/'));
+        }
+        return file;
+    }
+    /** Says once per link that it was skipped; rethrows anything else. */
+    skipLink(error) {
+        if (!(error instanceof LinkInStore))
+            throw error;
+        if (!this.linksSaid.has(error.link)) {
+            this.linksSaid.add(error.link);
+            this.warn(`${error.link} in the store ${this.root} is a symbolic link: skipped, not followed`);
+        }
+        return undefined;
     }
     /** `<name>/.<id>.dump.zst.partial-<random>`: hidden, and never matching the layout. */
     temporary(key) {
@@ -12106,14 +12244,14 @@ class DirectoryStore {
         }
     }
     async fileSink(key) {
+        const final = await this.real(key);
         const temp = this.temporary(key);
-        const final = this.file(key);
         const file = await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.open)(temp, 'wx+'));
         return {
             file,
             async commit() {
                 await file.close();
-                const { size } = await (0,promises_.stat)(temp);
+                const { size } = await (0,promises_.lstat)(temp);
                 await (0,promises_.rename)(temp, final);
                 return { size };
             },
@@ -12129,6 +12267,7 @@ class DirectoryStore {
      * later leaves the store as it found it.
      */
     async checkWritable(prefix) {
+        await this.real(`${prefix}write-check`);
         const probe = this.temporary(`${prefix}write-check`);
         const folder = external_node_path_default().dirname(probe);
         let made;
@@ -12142,10 +12281,11 @@ class DirectoryStore {
         }
     }
     async put(key, body) {
+        const final = await this.real(key);
         const temp = this.temporary(key);
         try {
             await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.writeFile)(temp, body, { flag: 'wx' }));
-            await (0,promises_.rename)(temp, this.file(key));
+            await (0,promises_.rename)(temp, final);
         }
         catch (error) {
             await (0,promises_.rm)(temp, { force: true });
@@ -12153,50 +12293,64 @@ class DirectoryStore {
         }
     }
     async download(key) {
-        const file = this.file(key);
-        await (0,promises_.stat)(file);
+        const file = await this.real(key);
+        const info = await (0,promises_.lstat)(file);
+        if (!info.isFile())
+            throw new Error(`${key} in the store is not a file`);
         return (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 });
     }
     async read(key, maxBytes) {
         return (0,core_store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
     }
     async stat(key) {
-        try {
-            const info = await (0,promises_.stat)(this.file(key));
-            return info.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return undefined;
-            throw error;
-        }
+        const file = await this.real(key).catch((error) => this.skipLink(error));
+        const info = file === undefined ? undefined : await (0,promises_.lstat)(file).catch(absent);
+        return info?.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
     }
-    /** Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it. */
+    /**
+     * Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it,
+     * in key order; a symbolic link is said and neither listed nor descended into.
+     */
     async *list(prefix) {
         const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-        const dir = folder === '' ? this.root : this.file(folder);
-        let entries;
-        try {
-            entries = await (0,promises_.readdir)(dir, { recursive: true });
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return;
-            throw error;
-        }
-        for (const entry of entries.sort()) {
-            const key = folder + entry.split((external_node_path_default()).sep).join('/');
-            if (!key.startsWith(prefix))
-                continue;
-            const object = await this.stat(key);
-            if (object)
-                yield object;
+        const dir = folder === ''
+            ? this.root
+            : await this.real(folder).catch((error) => this.skipLink(error));
+        if (dir === undefined)
+            return;
+        const found = [];
+        await this.walk(folder, dir, prefix, found);
+        yield* found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    }
+    async walk(folder, dir, prefix, found) {
+        const entries = await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(absent);
+        for (const entry of entries ?? []) {
+            const key = folder + entry.name;
+            const under = key.startsWith(prefix);
+            if (entry.isSymbolicLink()) {
+                if (under || prefix.startsWith(`${key}/`))
+                    this.skipLink(new LinkInStore(key));
+            }
+            else if (entry.isDirectory() && (under || prefix.startsWith(`${key}/`))) {
+                await this.walk(`${key}/`, external_node_path_default().join(dir, entry.name), prefix, found);
+            }
+            else if (entry.isFile() && under) {
+                const info = await (0,promises_.lstat)(external_node_path_default().join(dir, entry.name)).catch(absent);
+                if (info?.isFile())
+                    found.push({ key, size: info.size, modified: info.mtime });
+            }
         }
     }
+    /** A key through a symbolic link is said and left: nothing is deleted through a link. */
     async delete(keys) {
-        for (const key of keys)
-            await (0,promises_.rm)(this.file(key), { force: true });
-        const folders = new Set(keys.map((key) => external_node_path_default().dirname(this.file(key))));
+        const folders = new Set();
+        for (const key of keys) {
+            const file = await this.real(key).catch((error) => this.skipLink(error));
+            if (file === undefined)
+                continue;
+            await (0,promises_.rm)(file, { force: true });
+            folders.add(external_node_path_default().dirname(file));
+        }
         for (const folder of folders)
             await this.removeEmptyIdFolder(folder);
     }
@@ -12225,33 +12379,39 @@ class DirectoryStore {
         }
     }
     async entriesOf(folder) {
-        try {
-            const entries = await (0,promises_.readdir)(folder === '' ? this.root : this.file(folder), {
-                withFileTypes: true,
-            });
-            return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return [];
-            throw error;
-        }
+        const dir = folder === ''
+            ? this.root
+            : await this.real(folder).catch((error) => this.skipLink(error));
+        const entries = dir === undefined ? [] : await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(absent);
+        return (entries ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
     async *partialsIn(folder, entries, prefix) {
-        for (const { name } of entries) {
+        for (const entry of entries) {
+            const { name } = entry;
             const match = /^\.(.+)\.partial-[0-9a-f]{8}$/.exec(name);
             if (!match || !(folder + (match[1] ?? '')).startsWith(prefix))
                 continue;
-            const info = await (0,promises_.stat)(this.file(folder + name)).catch(() => undefined);
+            if (!entry.isFile()) {
+                if (entry.isSymbolicLink())
+                    this.skipLink(new LinkInStore(folder + name));
+                continue;
+            }
+            const info = await (0,promises_.lstat)(this.file(folder + name)).catch(absent);
             if (info)
                 yield { key: folder + (match[1] ?? ''), uploadId: folder + name, initiated: info.mtime };
         }
     }
     async abortUpload(upload) {
-        const file = this.file(upload.uploadId);
+        const file = await this.real(upload.uploadId);
         await (0,promises_.rm)(file, { force: true });
         await this.removeEmptyIdFolder(external_node_path_default().dirname(file));
     }
+}
+/** undefined for a path that does not exist; any other error is thrown. */
+function absent(error) {
+    if (error.code === 'ENOENT')
+        return undefined;
+    throw error;
 }
 /** Writes to `file`, releasing each owned piece once it is on disk: the store is its last user. */
 function fileWriter(file) {
@@ -12320,7 +12480,7 @@ async function removeEmptyUpTo(folder, top) {
 
 async function openStore(location, s3, warn, env = process.env) {
     if (location.kind === 'directory')
-        return new DirectoryStore(location.path);
+        return new DirectoryStore(location.path, warn);
     // Loaded only for S3: the AWS SDK is most of the bundle, and parsing it costs every run that
     // does not need it start-up time and tens of megabytes of memory.
     const [{ S3Client }, { S3Store, assumedRole, s3ClientConfig }] = await Promise.all([
@@ -13812,7 +13972,7 @@ function planPrune(set, decisions, now, orphanGraceMs) {
         throw new Error('refusing to delete a backup that is not a complete backup of this set');
     }
     const cutoff = now.getTime() - orphanGraceMs;
-    const orphans = set.leftovers.filter((entry) => (idTime(entry.id)?.getTime() ?? Infinity) < cutoff);
+    const orphans = set.leftovers.filter((entry) => lastWritten(entry) < cutoff);
     const kept = decisions.filter((decision) => decision.keep);
     // Kept ones always include the newest backup, so a record being written now is never older;
     // with no backup kept (none complete), no record is older than one.
@@ -13828,6 +13988,15 @@ function planPrune(set, decisions, now, orphanGraceMs) {
         orphanKeys: orphans.flatMap((entry) => entry.objects.map((object) => object.key)),
         recordKeys: records.map((record) => record.key),
     };
+}
+/**
+ * When the store last wrote any of a leftover's objects. Not its id's time: a backup that runs
+ * longer than the grace is still writing, and an id is only a name anyone can choose. An object
+ * the store gives no time for keeps the leftover (it is never known to be stale).
+ */
+function lastWritten(entry) {
+    const times = entry.objects.map((object) => object.modified?.getTime() ?? Infinity);
+    return Math.max(-Infinity, ...times);
 }
 /**
  * Incomplete uploads to abort: only those of this set's layout (another tool's upload under the
@@ -14747,7 +14916,7 @@ async function verifyLatest(settings, ctx) {
             kind: i === 0 && ageMs > settings.maxAgeMs ? 'stale' : 'small',
             line,
         })),
-        ...kind.verify.rules(manifest, sameKind, settings.maxShrink, ctx.log).map((line) => ({
+        ...kind.verify.rules(manifest, sameKind, settings, ctx.log).map((line) => ({
             kind: 'small',
             line,
         })),

@@ -209,7 +209,27 @@ export function parseManifest(text: string, key: string, expectedName?: string):
   }
   const problem = manifestProblem(value, expectedName);
   if (problem) throw new ManifestError(key, problem);
-  return value as AnyManifest;
+  const manifest = value as AnyManifest;
+  for (const holder of countHolders(manifest)) {
+    if (holder.rowCounts) holder.rowCounts = countsMap(Object.entries(holder.rowCounts));
+  }
+  return manifest;
+}
+
+/**
+ * Row counts keyed by table, with no prototype: a table named `constructor` or `__proto__` in a
+ * manifest is a key like any other, never an inherited function nor the map's prototype.
+ */
+export function countsMap(entries: Iterable<[string, number]>): Record<string, number> {
+  const map = Object.create(null) as Record<string, number>;
+  for (const [key, count] of entries) map[key] = count;
+  return map;
+}
+
+/** The parts of a manifest that may hold row counts. */
+function countHolders(manifest: AnyManifest): { rowCounts?: Record<string, number> }[] {
+  if ('databases' in manifest) return manifest.databases;
+  return 'rowCounts' in manifest ? [manifest] : [];
 }
 
 /** The one archive format each source is written in. */

@@ -284,9 +284,14 @@ export interface VerifySettings extends CommonSettings {
   minSize?: number;
   /** The largest accepted drop in size against the previous backup, as a fraction (0.5 = 50%). */
   maxShrink: number;
+  /** A database the previous server backup held and the newest does not: a warning, not a failure. */
+  allowMissingDatabases: boolean;
   deep: boolean;
   decryption: Decryption;
 }
+
+/** What verify-latest holds a backup to against the previous one. */
+export type VerifyLimits = Pick<VerifySettings, 'maxShrink' | 'allowMissingDatabases'>;
 
 /** A user check after a restore: a table's row count against a bound, or a boolean SQL query. */
 export type Check =

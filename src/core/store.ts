@@ -61,7 +61,7 @@ export class DeleteRefused extends Error {
 export interface StoredObject {
   key: string;
   size: number;
-  /** When the store last wrote it, by the store's own clock, where a listing says. */
+  /** When the store last wrote it, by the store's own clock: what a leftover's age is read from. */
   modified?: Date;
 }
 

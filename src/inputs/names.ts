@@ -33,6 +33,7 @@ export const INPUT_NAMES = [
   'max-age',
   'min-size',
   'max-shrink',
+  'allow-missing-databases',
   'deep',
   'age-identity',
   'gpg-private-key',
@@ -85,6 +86,7 @@ export type InputName = (typeof INPUT_NAMES)[number];
  * other needs a value, so that `--storage --name x` is not read as a store named "true".
  */
 export const FLAG_INPUTS: ReadonlySet<string> = new Set<InputName>([
+  'allow-missing-databases',
   'clean',
   'copy-best-effort',
   'deep',
@@ -114,6 +116,7 @@ export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
   globals: 'auto',
   'max-age': '26h',
   'max-shrink': '50%',
+  'allow-missing-databases': 'false',
   deep: 'true',
   'backup-id': 'latest',
   'keep-database': 'false',

@@ -13,6 +13,7 @@ export async function readVerify(inputs: Inputs, cwd: string): Promise<VerifySet
     maxAgeMs: inputs.duration('max-age', '26h'),
     minSize: readSize(inputs, 'min-size'),
     maxShrink: readPercent(inputs, 'max-shrink', '50%'),
+    allowMissingDatabases: inputs.boolean('allow-missing-databases', false),
     deep: inputs.boolean('deep', true),
     decryption,
   };

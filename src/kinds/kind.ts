@@ -11,6 +11,7 @@ import type {
   RestoreInto,
   RestoreSettings,
   RestoreTestSettings,
+  VerifyLimits,
   VerifySettings,
 } from '../core/settings.js';
 import type { Logger, RunContext, Table } from '../core/types.js';
@@ -56,7 +57,7 @@ export interface SourceKind<
   };
   verify: {
     /** Rules beyond age and size, against the previous complete backup when it is of this kind. */
-    rules(manifest: M, previous: M | undefined, maxShrink: number, log: Logger): string[];
+    rules(manifest: M, previous: M | undefined, limits: VerifyLimits, log: Logger): string[];
     /** Reads every part as stored; the programs it needs are found before any download. */
     deep(manifest: M, settings: VerifySettings, ctx: RunContext): Promise<DeepCheck>;
     /** `deep` says whether a deep check was asked for; `found`, what it found once it ran. */

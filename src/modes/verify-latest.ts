@@ -49,7 +49,7 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
       kind: i === 0 && ageMs > settings.maxAgeMs ? ('stale' as const) : ('small' as const),
       line,
     })),
-    ...kind.verify.rules(manifest, sameKind, settings.maxShrink, ctx.log).map((line) => ({
+    ...kind.verify.rules(manifest, sameKind, settings, ctx.log).map((line) => ({
       kind: 'small' as const,
       line,
     })),

@@ -4,8 +4,14 @@
  */
 import { CancelledError } from '../core/errors.js';
 import { manifestKey } from '../core/layout.js';
-import { serializeManifest, type AnyManifest, type ManifestBase } from '../core/manifest.js';
+import {
+  serializeManifest,
+  type AnyManifest,
+  type ManifestBase,
+  type ObjectRecord,
+} from '../core/manifest.js';
 import { encryptionOf, type EncryptionKeys } from '../core/settings.js';
+import type { Store } from '../storage/index.js';
 import { openSealer } from './seal.js';
 import { storeAll, type ObjectPart, type StoredParts } from './store-all.js';
 import { deleteStored, type LayerOptions, type StoredObject } from './store-object.js';
@@ -64,7 +70,7 @@ export async function publish<M extends AnyManifest, const P extends readonly Ob
   const manifest = assemble(options, options.fields(stored));
   await writeManifest(
     manifest,
-    stored.map((one) => one.object.key),
+    stored.map((one) => one.object),
     options,
   );
   return { manifest, manifestKey: manifestKey(manifest.name, manifest.id), stored };
@@ -100,14 +106,37 @@ function assemble<M extends AnyManifest>(
  */
 async function writeManifest(
   manifest: AnyManifest,
-  objects: string[],
+  objects: ObjectRecord[],
   options: Pick<LayerOptions, 'store' | 'log' | 'signal'>,
 ): Promise<void> {
   try {
     if (options.signal.aborted) throw new CancelledError();
+    await confirmListed(options.store, `${manifest.name}/${manifest.id}`, objects);
     await options.store.put(manifestKey(manifest.name, manifest.id), serializeManifest(manifest));
   } catch (error) {
-    await deleteStored(objects, options);
+    await deleteStored(
+      objects.map((object) => object.key),
+      options,
+    );
     throw options.signal.aborted ? new CancelledError() : error;
   }
+}
+
+/**
+ * One listing of the backup's keys, to see that every object is still there at its size: a
+ * prune may have swept a long backup's first objects, and a manifest over them would be a torn
+ * backup reported as a success. A listing, not a read: a writer's credentials may not read.
+ */
+async function confirmListed(
+  store: Store,
+  prefix: string,
+  objects: readonly ObjectRecord[],
+): Promise<void> {
+  const listed = new Map<string, number>();
+  for await (const { key, size } of store.list(prefix)) listed.set(key, size);
+  const gone = objects.filter((object) => listed.get(object.key) !== object.size);
+  if (gone.length === 0) return;
+  throw new Error(
+    `${gone.length} of this backup's ${objects.length} object(s) are no longer in the store as stored (${gone.map((object) => object.key).join(', ')}), so its manifest was not written: a retention-prune whose orphan-grace is shorter than this backup took may have deleted them`,
+  );
 }

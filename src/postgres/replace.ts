@@ -37,10 +37,15 @@ interface Properties {
   settings: { role: string | null; name: string; value: string }[];
 }
 
-const SIDE_MARK = (target: string) =>
-  `backup-action: unfinished restore into ${quoteIdent(target)}; dropped by its next restore`;
-const OLD_MARK = (target: string) =>
-  `backup-action: ${quoteIdent(target)} as it was before a restore replaced it; dropped by its next restore`;
+/**
+ * A mark names the target, and the name and oid the database had when marked: a rename (a user's
+ * rollback to the old database) or the comment copied onto another database no longer matches,
+ * so no database is ever dropped for its comment alone, nor for its name.
+ */
+const SIDE_MARK = (target: string, name: string, oid: number) =>
+  `backup-action: unfinished restore into ${quoteIdent(target)}, made as ${quoteIdent(name)} (oid ${oid}); dropped by its next restore`;
+const OLD_MARK = (target: string, name: string, oid: number) =>
+  `backup-action: ${quoteIdent(target)} as it was before a restore replaced it, renamed ${quoteIdent(name)} (oid ${oid}); dropped by its next restore`;
 
 /** `<target>_restore_<hex>` and `<target>_old_<hex>`, the target's name cut to fit 63 bytes. */
 export function replacementNames(target: string, hex: string): { side: string; old: string } {
@@ -154,9 +159,9 @@ async function refuseOtherSessions(client: pg.Client, database: string): Promise
 }
 
 /**
- * Drops the side and old databases interrupted runs left for this target, naming each: those
- * marked as ours, and those named as ours but empty (a run killed between CREATE DATABASE and
- * marking it); one named as ours that holds anything but carries no mark is only named.
+ * Drops the side and old databases interrupted runs left for this target: only those whose mark
+ * matches their own name and oid, never the target. A database named like ours but not so marked
+ * (a user's `shop_old_202401`, a side database a kill left before its mark) is only named.
  */
 async function sweepLeftovers(
   client: pg.Client,
@@ -164,27 +169,25 @@ async function sweepLeftovers(
   target: string,
   log: Logger,
 ): Promise<void> {
-  const { rows } = await client.query<{ name: string; mark: string | null }>(
-    `SELECT datname AS name, shobj_description(oid, 'pg_database') AS mark
-       FROM pg_database ORDER BY 1`,
+  const { rows } = await client.query<{ oid: number; name: string; mark: string | null }>(
+    `SELECT oid::int AS oid, datname AS name, shobj_description(oid, 'pg_database') AS mark
+       FROM pg_database
+      WHERE datname <> $1 AND datname <> current_database()
+        AND oid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = $1)
+      ORDER BY 2`,
+    [target],
   );
-  for (const { name, mark } of rows) {
-    const hex = name.slice(-6);
-    const names = replacementNames(target, hex);
-    const ours = /^[0-9a-f]{6}$/.test(hex) && (name === names.side || name === names.old);
-    if (mark === OLD_MARK(target)) {
+  for (const { oid, name, mark } of rows) {
+    if (mark === OLD_MARK(target, name, oid)) {
       log.warning(`dropping ${name}, the old ${target} that an interrupted restore replaced`);
-    } else if (
-      mark === SIDE_MARK(target) ||
-      (ours && mark === null && (await isEmpty(server, name)))
-    ) {
+    } else if (mark === SIDE_MARK(target, name, oid)) {
       log.warning(
         `dropping ${name}, the unfinished new database of an interrupted restore into ${target}`,
       );
     } else {
-      if (ours)
+      if (looksLeftBehind(target, name, mark))
         log.warning(
-          `${name} is named like a restore's database beside ${target}, but holds objects and is not marked as one: left alone`,
+          `${name} looks like a restore's database beside ${target}, but is not marked as this one: left alone (drop it yourself if it is not yours)`,
         );
       continue;
     }
@@ -192,18 +195,14 @@ async function sweepLeftovers(
   }
 }
 
-/** Whether the database holds nothing but what template0 holds. */
-async function isEmpty(server: DatabaseTarget, name: string): Promise<boolean> {
-  return withConnection(withDatabase(server, name), async (client) => {
-    // Objects made after initdb have oids from FirstNormalObjectId (16384) on.
-    const { rows } = await client.query<{ n: number }>(
-      `SELECT (SELECT count(*) FROM pg_class WHERE oid >= 16384)
-            + (SELECT count(*) FROM pg_namespace WHERE oid >= 16384)
-            + (SELECT count(*) FROM pg_proc WHERE oid >= 16384)
-            + (SELECT count(*) FROM pg_type WHERE oid >= 16384) AS n`,
-    );
-    return Number(rows[0]?.n) === 0;
-  });
+/** Named like a side or old database of the target, or carrying a mark for it meant for another. */
+function looksLeftBehind(target: string, name: string, mark: string | null): boolean {
+  const names = replacementNames(target, name.slice(-6));
+  return (
+    name === names.side ||
+    name === names.old ||
+    (mark?.startsWith(`backup-action: `) === true && mark.includes(quoteIdent(target)))
+  );
 }
 
 /** The target's database-level properties, read so that its replacement keeps them. */
@@ -269,16 +268,23 @@ function createOptions(d: Record<string, string | number | null>, major: number)
 export async function createSide(replacement: Replacement): Promise<void> {
   const { server, side, target, properties } = replacement;
   await withConnection(server, async (client) => {
+    // A run killed while the server copies the new database would leave it unmarked, and so
+    // never dropped: the server is told to stop the copy once it sees the run gone (14+).
+    await client
+      .query(`SELECT set_config('client_connection_check_interval', '50', false)`)
+      .catch(() => undefined);
     await client.query(
       `CREATE DATABASE ${quoteIdent(side)} TEMPLATE template0 ${properties.createOptions}`,
     );
+    const oid = await oidOf(client, side);
     await client.query(
-      `COMMENT ON DATABASE ${quoteIdent(side)} IS ${literal(SIDE_MARK(target.database))}`,
+      `COMMENT ON DATABASE ${quoteIdent(side)} IS ${literal(SIDE_MARK(target.database, side, oid))}`,
     );
     if (properties.grants) {
       await client.query(`REVOKE ALL ON DATABASE ${quoteIdent(side)} FROM PUBLIC`);
+      // A function: the name may hold `$&` or `$'`, which a replacement string would expand.
       for (const grant of properties.grants) {
-        await client.query(grant.replace('%DB%', quoteIdent(side)));
+        await client.query(grant.replace('%DB%', () => quoteIdent(side)));
       }
     }
     for (const setting of properties.settings) await copySetting(client, side, setting);
@@ -311,6 +317,16 @@ async function copySetting(
   }
 }
 
+async function oidOf(client: pg.Client, database: string): Promise<number> {
+  const { rows } = await client.query<{ oid: number }>(
+    'SELECT oid::int AS oid FROM pg_database WHERE datname = $1',
+    [database],
+  );
+  const oid = rows[0]?.oid;
+  if (oid === undefined) throw new Error(`the database ${database} vanished while it was marked`);
+  return oid;
+}
+
 function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
@@ -338,8 +354,9 @@ export async function swapIn(
         comment?.sql(target.database) ??
           `COMMENT ON DATABASE ${quoteIdent(target.database)} IS ${own === null ? 'NULL' : literal(own)}`,
       );
+      const oid = await oidOf(client, old);
       await client.query(
-        `COMMENT ON DATABASE ${quoteIdent(old)} IS ${literal(OLD_MARK(target.database))}`,
+        `COMMENT ON DATABASE ${quoteIdent(old)} IS ${literal(OLD_MARK(target.database, old, oid))}`,
       );
       await client.query('COMMIT');
     } catch (error) {

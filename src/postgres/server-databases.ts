@@ -7,7 +7,7 @@ import { InputError } from '../core/errors.js';
 import { databaseFileName } from '../core/layout.js';
 import type { Logger } from '../core/types.js';
 import type { ServerSelection } from '../core/settings.js';
-import { selectNames } from '../core/name-glob.js';
+import { isGlob, selectNames } from '../core/name-glob.js';
 
 interface DatabaseRow {
   datname: string;
@@ -44,8 +44,13 @@ export function chooseDatabases(
     );
   }
   const byName = new Map(rows.map((row) => [row.datname, row]));
+  const asked = askedByName(selection.databases);
   const skip = (why: string, closed: (row: DatabaseRow) => boolean) => {
     const names = selected.filter((name) => closed(byName.get(name)!));
+    refuseAskedFor(
+      names.filter((name) => asked.has(name)),
+      why,
+    );
     if (names.length > 0) {
       log.warning(`skipping ${names.map((name) => JSON.stringify(name)).join(', ')}: ${why}`);
     }
@@ -65,6 +70,20 @@ export function chooseDatabases(
   }
   sameFileName(chosen);
   return chosen;
+}
+
+/** The names the selection gives exactly (no pattern): each one the user expects in the backup. */
+function askedByName(databases: ServerSelection['databases']): Set<string> {
+  return new Set(databases === 'all' ? [] : databases.filter((entry) => !isGlob(entry)));
+}
+
+/** A database asked for by its exact name is never skipped: a backup without it is not a success. */
+function refuseAskedFor(names: readonly string[], why: string): void {
+  if (names.length === 0) return;
+  throw new InputError(
+    'databases',
+    `${names.map((name) => JSON.stringify(name)).join(', ')} cannot be backed up: ${why}; grant the role access, or leave it out`,
+  );
 }
 
 /** Two names made safe as one file name would overwrite each other's object. */

@@ -1,6 +1,7 @@
 /** Row counts after a restore against the counts recorded at backup time. Pure. */
 import { formatCount } from '../core/format.js';
-import type { DatabasePart } from '../core/manifest.js';
+import { manifestKey } from '../core/layout.js';
+import { countsMap, ManifestError, type DatabasePart } from '../core/manifest.js';
 import type { Table } from '../core/types.js';
 import { bareKey, hasEntry, type ArchiveToc } from '../postgres/toc.js';
 
@@ -11,8 +12,8 @@ export type TableStatus =
   | 'missing'
   /** Restored with rows the manifest did not count. */
   | 'unexpected'
-  /** The manifest counted it, but pg-dump-args left it out of the archive. */
-  | 'not-dumped'
+  /** The manifest counted it, but the archive does not hold it: never so in a backup's own manifest. */
+  | 'not-in-archive'
   /** In the archive without its rows (`--exclude-table-data`, unlogged tables). */
   | 'data-not-dumped'
   /** The target's own table, which the backup does not hold (restore into an existing database). */
@@ -53,9 +54,11 @@ export function exactCounts(part: DatabasePart): Record<string, number> | undefi
 
 export function compareCounts(
   recorded: Record<string, number>,
-  found: Record<string, number>,
+  foundIn: Record<string, number>,
   options: CompareOptions,
 ): Comparison {
+  // Without a prototype, a key such as `constructor` is a table like any other, never a function.
+  const found = countsMap(Object.entries(foundIn));
   const expected = withCurrentKeys(recorded, found);
   const toc = trustedToc(expected, found, options);
   const names = [...new Set([...Object.keys(expected), ...Object.keys(found)])].sort();
@@ -64,6 +67,35 @@ export function compareCounts(
     return { ...row, status: statusOf(row, toc, options.strangersFail) };
   });
   return { tables, differing: tables.filter((row) => FAILING.has(row.status)) };
+}
+
+/**
+ * The restored counts against the manifest's exact ones (or against themselves, when it has none);
+ * a manifest counting a table its archive does not hold is refused as corrupt.
+ */
+export function compareWithManifest(
+  part: DatabasePart,
+  found: Record<string, number>,
+  options: CompareOptions,
+): Comparison {
+  const comparison = compareCounts(exactCounts(part) ?? found, found, options);
+  refuseCountsOutsideArchive(comparison, manifestKey(part.backup.name, part.backup.id));
+  return comparison;
+}
+
+/**
+ * A count for a table the archive does not hold: the backup never counts what its dump leaves
+ * out, so the manifest is not the one the backup wrote (hand-edited, or another's).
+ */
+function refuseCountsOutsideArchive(comparison: Comparison, manifestKey: string): void {
+  const outside = comparison.tables.filter((row) => row.status === 'not-in-archive');
+  if (outside.length === 0) return;
+  const named = outside.slice(0, 5).map((row) => row.table);
+  const more = outside.length > named.length ? `, and ${outside.length - named.length} more` : '';
+  throw new ManifestError(
+    manifestKey,
+    `rowCounts counts ${outside.length} table(s) the archive does not hold: ${named.join(', ')}${more}`,
+  );
 }
 
 /**
@@ -80,7 +112,7 @@ function withCurrentKeys(
     const bare = bareKey(key);
     byBareKey.set(bare, [...(byBareKey.get(bare) ?? []), key]);
   }
-  const out: Record<string, number> = {};
+  const out = countsMap([]);
   for (const [key, count] of Object.entries(expected)) {
     const candidates = key in found ? [] : (byBareKey.get(key) ?? []);
     const current = candidates.length === 1 ? candidates[0] : undefined;
@@ -111,7 +143,7 @@ function statusOf(
 ): TableStatus {
   const { table, expected, found } = row;
   if (toc && !hasEntry(toc, 'TABLE', table)) {
-    return found === undefined ? 'not-dumped' : 'not-in-backup';
+    return found === undefined ? 'not-in-archive' : 'not-in-backup';
   }
   if (toc && !hasEntry(toc, 'TABLE DATA', table)) return 'data-not-dumped';
   if (found === undefined) return 'missing';
@@ -139,7 +171,7 @@ const VERDICT: Record<TableStatus, string> = {
   differs: '❌',
   missing: '❌ missing',
   unexpected: '❌ not in the manifest',
-  'not-dumped': 'not in the dump (pg-dump-args)',
+  'not-in-archive': '❌ not in the archive',
   'data-not-dumped': 'rows not in the dump',
   'not-in-backup': 'not in the backup, left as it was',
 };

@@ -24,7 +24,7 @@ import {
   inspectTarget,
   type TargetState,
 } from '../postgres/restore.js';
-import { compareCounts, differenceLine, exactCounts, type Comparison } from './compare.js';
+import { compareWithManifest, differenceLine, type Comparison } from './compare.js';
 import type { Phases } from './phases.js';
 import { timedPgRestore, type PgRestore } from './pg-restore.js';
 import type { DatabaseRestoreSettings, DatabaseTarget } from '../core/settings.js';
@@ -223,8 +223,7 @@ function compare(
   archive: LocalArchive,
   fresh: boolean,
 ): Comparison {
-  const expected = exactCounts(part);
-  return compareCounts(expected ?? counts, counts, { toc: archive.toc, strangersFail: fresh });
+  return compareWithManifest(part, counts, { toc: archive.toc, strangersFail: fresh });
 }
 
 /** Where the target stands after the run, and what to do about it: a failed run says so first. */

@@ -18,7 +18,7 @@ import {
 import { createDatabase, dropDatabase } from '../postgres/restore.js';
 import { connect, exactRowCounts } from '../postgres/server.js';
 import { runChecks, type CheckResult } from './checks.js';
-import { compareCounts, differenceLine, exactCounts, type Comparison } from './compare.js';
+import { compareWithManifest, differenceLine, exactCounts, type Comparison } from './compare.js';
 import { ownersUnusable, restoreDatabaseOwner } from './owners.js';
 import type { Phases } from './phases.js';
 import { timedPgRestore, type PgRestore } from './pg-restore.js';
@@ -173,7 +173,7 @@ async function inspect(
         `the manifest has no exact row counts (row-counts: ${part.backup.rowCountsMode ?? 'off'}); only the restore and the checks were tested`,
       );
     }
-    test.comparison = compareCounts(expected ?? found, found, {
+    test.comparison = compareWithManifest(part, found, {
       toc: archive?.toc,
       strangersFail: true,
     });

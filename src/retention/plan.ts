@@ -16,7 +16,7 @@ export interface PrunePlan {
   manifestKeys: string[];
   /** Data objects of deleted backups, removed once their manifests are gone. */
   objectKeys: string[];
-  /** Objects with no manifest, older than the grace: leftovers of failed runs. */
+  /** Objects with no manifest, last written before the grace: leftovers of failed runs. */
   orphanKeys: string[];
   /** History records of runs before the oldest backup kept: the history goes with its backups. */
   recordKeys: string[];
@@ -48,9 +48,7 @@ export function planPrune(
     throw new Error('refusing to delete a backup that is not a complete backup of this set');
   }
   const cutoff = now.getTime() - orphanGraceMs;
-  const orphans = set.leftovers.filter(
-    (entry) => (idTime(entry.id)?.getTime() ?? Infinity) < cutoff,
-  );
+  const orphans = set.leftovers.filter((entry) => lastWritten(entry) < cutoff);
   const kept = decisions.filter((decision) => decision.keep);
   // Kept ones always include the newest backup, so a record being written now is never older;
   // with no backup kept (none complete), no record is older than one.
@@ -68,6 +66,16 @@ export function planPrune(
     orphanKeys: orphans.flatMap((entry) => entry.objects.map((object) => object.key)),
     recordKeys: records.map((record) => record.key),
   };
+}
+
+/**
+ * When the store last wrote any of a leftover's objects. Not its id's time: a backup that runs
+ * longer than the grace is still writing, and an id is only a name anyone can choose. An object
+ * the store gives no time for keeps the leftover (it is never known to be stale).
+ */
+function lastWritten(entry: SetEntry): number {
+  const times = entry.objects.map((object) => object.modified?.getTime() ?? Infinity);
+  return Math.max(-Infinity, ...times);
 }
 
 /**

@@ -1,16 +1,18 @@
 /**
  * A local directory as a store. Writes go to a hidden temporary name beside the final one and are
- * renamed into place, so a crash never leaves a half-written file under a final name.
+ * renamed into place, so a crash never leaves a half-written file under a final name. Nothing
+ * under the root is followed through a symbolic link: anyone who can write the store could point
+ * one at files of the machine's, which a pruner running as root would otherwise delete.
  */
 import { createReadStream, type Dirent } from 'node:fs';
 import {
+  lstat,
   mkdir,
   open,
   readdir,
   rename,
   rm,
   rmdir,
-  stat,
   writeFile,
   type FileHandle,
 } from 'node:fs/promises';
@@ -30,11 +32,23 @@ import {
   type UploadOptions,
 } from '../core/store.js';
 
+/** A key runs through a symbolic link in the store: it is not followed. */
+export class LinkInStore extends Error {
+  constructor(readonly link: string) {
+    super(`${link} in the store is a symbolic link: not followed`);
+    this.name = 'LinkInStore';
+  }
+}
+
 export class DirectoryStore implements Store {
   /** Absolute, without a trailing separator, however the folder was spelled. */
   readonly root: string;
+  private readonly linksSaid = new Set<string>();
 
-  constructor(root: string) {
+  constructor(
+    root: string,
+    private readonly warn: (message: string) => void = () => undefined,
+  ) {
     this.root = path.resolve(root);
   }
 
@@ -50,6 +64,33 @@ export class DirectoryStore implements Store {
       throw new Error(`key escapes the store: ${key}`);
     }
     return file;
+  }
+
+  /**
+   * The key's file, once no component of it under the root is a symbolic link (each is lstat'ed;
+   * the root itself may be one). A component that does not exist yet ends the check.
+   */
+  private async real(key: string): Promise<string> {
+    const file = this.file(key);
+    const parts = path.relative(this.root, file).split(path.sep);
+    for (let depth = 1; depth <= parts.length; depth++) {
+      const info = await lstat(path.join(this.root, ...parts.slice(0, depth))).catch(absent);
+      if (!info) break;
+      if (info.isSymbolicLink()) throw new LinkInStore(parts.slice(0, depth).join('/'));
+    }
+    return file;
+  }
+
+  /** Says once per link that it was skipped; rethrows anything else. */
+  private skipLink(error: unknown): undefined {
+    if (!(error instanceof LinkInStore)) throw error;
+    if (!this.linksSaid.has(error.link)) {
+      this.linksSaid.add(error.link);
+      this.warn(
+        `${error.link} in the store ${this.root} is a symbolic link: skipped, not followed`,
+      );
+    }
+    return undefined;
   }
 
   /** `<name>/.<id>.dump.zst.partial-<random>`: hidden, and never matching the layout. */
@@ -77,14 +118,14 @@ export class DirectoryStore implements Store {
   }
 
   async fileSink(key: string): Promise<FileSink> {
+    const final = await this.real(key);
     const temp = this.temporary(key);
-    const final = this.file(key);
     const file = await inFolder(path.dirname(temp), () => open(temp, 'wx+'));
     return {
       file,
       async commit() {
         await file.close();
-        const { size } = await stat(temp);
+        const { size } = await lstat(temp);
         await rename(temp, final);
         return { size };
       },
@@ -101,6 +142,7 @@ export class DirectoryStore implements Store {
    * later leaves the store as it found it.
    */
   async checkWritable(prefix: string): Promise<void> {
+    await this.real(`${prefix}write-check`);
     const probe = this.temporary(`${prefix}write-check`);
     const folder = path.dirname(probe);
     let made: string | undefined;
@@ -117,10 +159,11 @@ export class DirectoryStore implements Store {
   }
 
   async put(key: string, body: string | Uint8Array): Promise<void> {
+    const final = await this.real(key);
     const temp = this.temporary(key);
     try {
       await inFolder(path.dirname(temp), () => writeFile(temp, body, { flag: 'wx' }));
-      await rename(temp, this.file(key));
+      await rename(temp, final);
     } catch (error) {
       await rm(temp, { force: true });
       throw diskFullError(error, `the store folder ${this.root}`) ?? error;
@@ -128,8 +171,9 @@ export class DirectoryStore implements Store {
   }
 
   async download(key: string): Promise<Readable> {
-    const file = this.file(key);
-    await stat(file);
+    const file = await this.real(key);
+    const info = await lstat(file);
+    if (!info.isFile()) throw new Error(`${key} in the store is not a file`);
     return createReadStream(file, { highWaterMark: 1 << 20 });
   }
 
@@ -138,37 +182,57 @@ export class DirectoryStore implements Store {
   }
 
   async stat(key: string): Promise<StoredObject | undefined> {
-    try {
-      const info = await stat(this.file(key));
-      return info.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const file = await this.real(key).catch((error: unknown) => this.skipLink(error));
+    const info = file === undefined ? undefined : await lstat(file).catch(absent);
+    return info?.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
   }
 
-  /** Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it. */
+  /**
+   * Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it,
+   * in key order; a symbolic link is said and neither listed nor descended into.
+   */
   async *list(prefix: string): AsyncIterable<StoredObject> {
     const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-    const dir = folder === '' ? this.root : this.file(folder);
-    let entries: string[];
-    try {
-      entries = await readdir(dir, { recursive: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    for (const entry of entries.sort()) {
-      const key = folder + entry.split(path.sep).join('/');
-      if (!key.startsWith(prefix)) continue;
-      const object = await this.stat(key);
-      if (object) yield object;
+    const dir =
+      folder === ''
+        ? this.root
+        : await this.real(folder).catch((error: unknown) => this.skipLink(error));
+    if (dir === undefined) return;
+    const found: StoredObject[] = [];
+    await this.walk(folder, dir, prefix, found);
+    yield* found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  private async walk(
+    folder: string,
+    dir: string,
+    prefix: string,
+    found: StoredObject[],
+  ): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(absent);
+    for (const entry of entries ?? []) {
+      const key = folder + entry.name;
+      const under = key.startsWith(prefix);
+      if (entry.isSymbolicLink()) {
+        if (under || prefix.startsWith(`${key}/`)) this.skipLink(new LinkInStore(key));
+      } else if (entry.isDirectory() && (under || prefix.startsWith(`${key}/`))) {
+        await this.walk(`${key}/`, path.join(dir, entry.name), prefix, found);
+      } else if (entry.isFile() && under) {
+        const info = await lstat(path.join(dir, entry.name)).catch(absent);
+        if (info?.isFile()) found.push({ key, size: info.size, modified: info.mtime });
+      }
     }
   }
 
+  /** A key through a symbolic link is said and left: nothing is deleted through a link. */
   async delete(keys: readonly string[]): Promise<void> {
-    for (const key of keys) await rm(this.file(key), { force: true });
-    const folders = new Set(keys.map((key) => path.dirname(this.file(key))));
+    const folders = new Set<string>();
+    for (const key of keys) {
+      const file = await this.real(key).catch((error: unknown) => this.skipLink(error));
+      if (file === undefined) continue;
+      await rm(file, { force: true });
+      folders.add(path.dirname(file));
+    }
     for (const folder of folders) await this.removeEmptyIdFolder(folder);
   }
 
@@ -198,15 +262,13 @@ export class DirectoryStore implements Store {
   }
 
   private async entriesOf(folder: string): Promise<Dirent[]> {
-    try {
-      const entries = await readdir(folder === '' ? this.root : this.file(folder), {
-        withFileTypes: true,
-      });
-      return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const dir =
+      folder === ''
+        ? this.root
+        : await this.real(folder).catch((error: unknown) => this.skipLink(error));
+    const entries =
+      dir === undefined ? [] : await readdir(dir, { withFileTypes: true }).catch(absent);
+    return (entries ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   private async *partialsIn(
@@ -214,20 +276,31 @@ export class DirectoryStore implements Store {
     entries: readonly Dirent[],
     prefix: string,
   ): AsyncIterable<IncompleteUpload> {
-    for (const { name } of entries) {
+    for (const entry of entries) {
+      const { name } = entry;
       const match = /^\.(.+)\.partial-[0-9a-f]{8}$/.exec(name);
       if (!match || !(folder + (match[1] ?? '')).startsWith(prefix)) continue;
-      const info = await stat(this.file(folder + name)).catch(() => undefined);
+      if (!entry.isFile()) {
+        if (entry.isSymbolicLink()) this.skipLink(new LinkInStore(folder + name));
+        continue;
+      }
+      const info = await lstat(this.file(folder + name)).catch(absent);
       if (info)
         yield { key: folder + (match[1] ?? ''), uploadId: folder + name, initiated: info.mtime };
     }
   }
 
   async abortUpload(upload: IncompleteUpload): Promise<void> {
-    const file = this.file(upload.uploadId);
+    const file = await this.real(upload.uploadId);
     await rm(file, { force: true });
     await this.removeEmptyIdFolder(path.dirname(file));
   }
+}
+
+/** undefined for a path that does not exist; any other error is thrown. */
+function absent(error: unknown): undefined {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  throw error;
 }
 
 /** Writes to `file`, releasing each owned piece once it is on disk: the store is its last user. */

@@ -12,7 +12,7 @@ export async function openStore(
   warn: (message: string) => void,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Store> {
-  if (location.kind === 'directory') return new DirectoryStore(location.path);
+  if (location.kind === 'directory') return new DirectoryStore(location.path, warn);
   // Loaded only for S3: the AWS SDK is most of the bundle, and parsing it costs every run that
   // does not need it start-up time and tens of megabytes of memory.
   const [{ S3Client }, { S3Store, assumedRole, s3ClientConfig }] = await Promise.all([

@@ -272,7 +272,7 @@ export class S3Store implements Store {
         new HeadObjectCommand({ Bucket: this.bucket, Key: this.root + key }),
         { abortSignal: signal },
       );
-      return { key, size: head.ContentLength ?? 0 };
+      return { key, size: head.ContentLength ?? 0, modified: head.LastModified };
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
         ?.httpStatusCode;
@@ -293,11 +293,8 @@ export class S3Store implements Store {
       );
       for (const item of page.Contents ?? []) {
         if (item.Key?.startsWith(this.root)) {
-          yield {
-            key: item.Key.slice(this.root.length),
-            size: item.Size ?? 0,
-            modified: item.LastModified,
-          };
+          const key = item.Key.slice(this.root.length);
+          yield { key, size: item.Size ?? 0, modified: item.LastModified };
         }
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;

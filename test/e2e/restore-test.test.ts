@@ -258,6 +258,25 @@ describe('what the backup holds', () => {
     expect(await scratchDatabases('rt_partial')).toEqual([]);
   });
 
+  it('a hand-edited rowCounts naming `constructor`, `__proto__` or a table the archive lacks is a corrupt manifest (issue 27, item 13)', async () => {
+    const { store, run: made } = await backupTo('rt_forged_counts');
+    const key = made.outputs['manifest-key']!;
+    const file = path.join(store, key);
+    const edited = (await readFile(file, 'utf8')).replace(
+      '"rowCounts": {',
+      '"rowCounts": {"constructor": 1, "__proto__": 2, "public.ghost": 3, ',
+    );
+    expect(edited).toContain('"public.ghost": 3');
+    await writeFile(file, edited);
+    const run = await restoreTest(store, 'rt_forged_counts');
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toContain(
+      `corrupt manifest ${key}: rowCounts counts 3 table(s) the archive does not hold: __proto__, constructor, public.ghost`,
+    );
+    expect(run.summary).not.toContain('NaN');
+    expect(await scratchDatabases('rt_forged_counts')).toEqual([]);
+  });
+
   it('a check cannot end its read-only transaction to change the restored database', async () => {
     const { store } = await backupTo('rt_escape');
     const lines = (await tableRowCounts(sample.db.url))['sales.order_lines'];

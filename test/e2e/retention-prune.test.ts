@@ -111,18 +111,22 @@ describe('a calendar policy over 480 backups in a directory', () => {
 });
 
 describe('leftovers of failed runs', () => {
-  it('removes an orphan older than the grace and keeps one that may still be running', async () => {
+  it('removes an orphan last written before the grace and keeps one written since, whatever its id', async () => {
     const store = path.join(work, 'orphans');
     const now = Date.now();
     await forgeInDirectory(store, 'app', [new Date(now - 72 * HOUR), new Date(now - 48 * HOUR)]);
     const old = forgeBackup('app', new Date(now - 30 * HOUR));
     const running = forgeBackup('app', new Date(now - HOUR));
-    for (const orphan of [old, running]) {
+    // Dated a year back by its id, but written just now: the store's time is what counts.
+    const oldId = forgeBackup('app', new Date(now - 365 * 24 * HOUR));
+    for (const orphan of [old, running, oldId]) {
       await writeFile(
         path.join(store, orphan.forged.objectKey),
         orphan.files.get(orphan.forged.objectKey)!,
       );
     }
+    const written = new Date(now - 30 * HOUR);
+    await utimes(path.join(store, old.forged.objectKey), written, written);
     // A temporary file a crashed run left behind, and one being written right now.
     await mkdir(path.join(store, 'app'), { recursive: true });
     const crashed = path.join(store, 'app', `.${old.forged.id}.dump.zst.partial-0a1b2c3d`);
@@ -141,6 +145,7 @@ describe('leftovers of failed runs', () => {
     const remaining = await filesUnder(store);
     expect(remaining).not.toContain(old.forged.objectKey);
     expect(remaining).toContain(running.forged.objectKey);
+    expect(remaining).toContain(oldId.forged.objectKey);
     expect(remaining).not.toContain(path.relative(store, crashed));
     expect(remaining).toContain(path.relative(store, writing));
     expect(run.summary).toContain('1 object(s), 1 incomplete upload(s)');

@@ -10,7 +10,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -315,6 +315,20 @@ describe('a role that cannot read pg_authid (a managed service)', () => {
     expect(run.summary).toMatch(/Role passwords \| no/);
   });
 
+  it('a database named exactly that the role may not connect to fails the run before any work (issue 27, item 8)', async () => {
+    const { store, run } = await backupInto({
+      name: 'named',
+      'database-url': cluster.readerUrl,
+      databases: 'shop\nservice_admin',
+      globals: 'false',
+    });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      /databases.*"service_admin" cannot be backed up: the role has no CONNECT privilege on it/,
+    );
+    expect(await filesUnder(store)).toEqual([]);
+  });
+
   it('globals: true fails with one line before any work', async () => {
     const { store, run } = await backupInto({
       name: 'managed',
@@ -419,6 +433,59 @@ describe('one database fails while another is still dumping (jobs: 2)', () => {
     }
   });
 });
+
+describe('a retention-prune sweeps a long backup’s first objects (issue 27, item 4)', () => {
+  it('the backup finds them gone in its listing and publishes nothing; the prune dates by the store’s clock', async () => {
+    const store = newStore();
+    const inputs = {
+      storage: store,
+      'database-url': cluster.url,
+      name: 'torn',
+      databases: 'app_data\nshop',
+      globals: 'false',
+      jobs: '1',
+    };
+    const prune = (grace: string) =>
+      runAction({
+        mode: 'retention-prune',
+        storage: store,
+        name: 'torn',
+        'keep-last': '1',
+        'orphan-grace': grace,
+      });
+    const { backup, young, swept } = await withShopLocked(async () => {
+      const backup = runAction(inputs);
+      const first = await firstFile(store, /\/app_data\.dump\.zst$/);
+      // Its id says now, the store says now: younger than an hour's grace, whatever else.
+      const young = await prune('1h');
+      // As if app_data had been stored two hours ago and shop's dump had run since.
+      const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+      await utimes(path.join(store, first), twoHoursAgo, twoHoursAgo);
+      const swept = await prune('1h');
+      return { backup, young, swept };
+    });
+    expect(young.code, young.stdout).toBe(0);
+    expect(young.outputs.deleted).toBe('0');
+    expect(swept.code, swept.stdout).toBe(0);
+    expect(swept.stdout).toMatch(/app_data\.dump\.zst/);
+    const run = await backup;
+    expect(run.code, run.stdout).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      /1 of this backup's 2 object\(s\) are no longer in the store as stored \(torn\/\S+\/app_data\.dump\.zst\), so its manifest was not written/,
+    );
+    expect(await filesUnder(store)).toEqual([]);
+  });
+});
+
+/** Waits until a file whose relative path matches `pattern` is in the store; its relative path. */
+async function firstFile(store: string, pattern: RegExp): Promise<string> {
+  for (let tries = 0; tries < 600; tries++) {
+    const found = (await filesUnder(store)).find((file) => pattern.test(file));
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no file matching ${pattern} in ${store} after a minute`);
+}
 
 describe('the run is cancelled mid-way', () => {
   it('SIGTERM deletes the databases already stored and publishes nothing', async () => {

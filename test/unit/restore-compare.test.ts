@@ -27,6 +27,18 @@ describe('compareCounts', () => {
     ]);
   });
 
+  it('reads `constructor` and `__proto__` as tables, never as what an object inherits', () => {
+    const recorded = JSON.parse('{"constructor": 1, "__proto__": 2, "public.a": 3}') as Record<
+      string,
+      number
+    >;
+    const { differing } = compareCounts(recorded, { 'public.a': 3 }, { strangersFail: true });
+    expect(differing.map(describeDifference)).toEqual([
+      '__proto__: expected 2, missing after restore',
+      'constructor: expected 1, missing after restore',
+    ]);
+  });
+
   it('finds nothing when every count matches', () => {
     expect(
       compareCounts({ 'public.a': 0 }, { 'public.a': 0 }, { strangersFail: true }).differing,

@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { planPrune, staleUploads, type PruneSet } from '../../src/retention/plan.js';
 
+const at = (iso: string) => new Date(iso);
+
 const listing: PruneSet = {
   complete: [
     {
@@ -23,11 +25,15 @@ const listing: PruneSet = {
   leftovers: [
     {
       id: '20260101T120000Z-cccccc',
-      objects: [{ key: 'db/20260101T120000Z-cccccc.dump.zst', size: 3 }],
+      objects: [
+        { key: 'db/20260101T120000Z-cccccc.dump.zst', size: 3, modified: at('2026-01-01T12:00Z') },
+      ],
     },
     {
       id: '20260102T230000Z-dddddd',
-      objects: [{ key: 'db/20260102T230000Z-dddddd.dump.zst', size: 3 }],
+      objects: [
+        { key: 'db/20260102T230000Z-dddddd.dump.zst', size: 3, modified: at('2026-01-02T23:00Z') },
+      ],
     },
   ],
   records: [
@@ -39,9 +45,37 @@ const listing: PruneSet = {
 function record(id: string, mode: 'restore-test' | 'verify-latest') {
   return { id, mode, key: `db/history/${id}.${mode}.json`, size: 300 };
 }
-const at = (iso: string) => new Date(iso);
 
 describe('planPrune', () => {
+  it('dates a leftover by when the store last wrote any of its objects, never by its id', () => {
+    const leftover = (id: string, ...modified: (string | undefined)[]) => ({
+      id,
+      objects: modified.map((time, i) => ({
+        key: `db/${id}/${i}.dump.zst`,
+        size: 1,
+        modified: time === undefined ? undefined : at(time),
+      })),
+    });
+    const plan = planPrune(
+      {
+        complete: [],
+        leftovers: [
+          // An id two years old, but still being written: a long server backup.
+          leftover('20240101T000000Z-aaaaaa', '2026-01-01T00:00Z', '2026-01-02T23:00Z'),
+          // An id from the future, written long ago.
+          leftover('20990101T000000Z-bbbbbb', '2025-12-01T00:00Z'),
+          // A store that gave no time for one object: never known to be stale.
+          leftover('20250101T000000Z-cccccc', '2025-12-01T00:00Z', undefined),
+        ],
+        records: [],
+      },
+      [],
+      at('2026-01-03T00:00:00Z'),
+      24 * 3_600_000,
+    );
+    expect(plan.orphanKeys).toEqual(['db/20990101T000000Z-bbbbbb/0.dump.zst']);
+  });
+
   it('deletes manifests and objects of dropped backups, and orphans older than the grace', () => {
     const plan = planPrune(
       listing,

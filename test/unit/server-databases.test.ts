@@ -51,8 +51,21 @@ describe('chooseDatabases', () => {
     );
   });
 
-  it('a selection left empty fails', () => {
+  it('a database asked for by its exact name that cannot be dumped fails; a pattern may skip it', () => {
+    expect(() => choose({ databases: ['shop', 'rdsadmin'] })).toThrow(
+      /databases.*"rdsadmin" cannot be backed up: the role has no CONNECT privilege on it/,
+    );
     expect(() => choose({ databases: ['archive_closed'] })).toThrow(
+      /databases.*"archive_closed" cannot be backed up: does not accept connections/,
+    );
+    expect(choose({ databases: ['shop', 'rds*'] })).toEqual({
+      chosen: ['shop'],
+      warnings: [expect.stringMatching(/skipping "rdsadmin": the role has no CONNECT privilege/)],
+    });
+  });
+
+  it('a selection left empty fails', () => {
+    expect(() => choose({ databases: ['archive_*'] })).toThrow(
       /databases.*selects no database that accepts connections/,
     );
     expect(() => choose({ databases: ['shop'], exclude: ['shop'] })).toThrow(/selects no database/);

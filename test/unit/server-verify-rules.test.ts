@@ -87,14 +87,19 @@ describe('server backups against the previous one', () => {
     expect(passes.outputs['size-bytes']).toBe(11_064);
   });
 
-  it('a database gone from the newest backup is named in a warning', async () => {
-    const { store, after } = await twoBackups(
+  it('a database gone from the newest backup fails naming it; allow-missing-databases makes it a warning (issue 27, item 8)', async () => {
+    const { store, before, after } = await twoBackups(
       'one-gone',
       { crm: 1_000, shop: 1_000, old: 100 },
       { crm: 1_000, shop: 1_000 },
     );
+    const failure = await failureOf(verifyLatest(settings(), context(store, [])));
+    expect(failure.message).toBe(
+      `the previous backup ${before.id} holds database(s) the newest does not: "old"; if they were dropped or left out on purpose, set allow-missing-databases: true`,
+    );
     const warnings: string[] = [];
-    const result = await verifyLatest(settings(), context(store, warnings));
+    const allowed = settings({ allowMissingDatabases: true });
+    const result = await verifyLatest(allowed, context(store, warnings));
     expect(result.outputs['latest-id']).toBe(after.id);
     expect(warnings.join('\n')).toMatch(/holds database\(s\) the newest does not: "old"/);
   });

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { formatBytes, formatCount } from '../../core/format.js';
 import type { ServerManifest } from '../../core/manifest.js';
-import type { VerifySettings } from '../../core/settings.js';
+import type { VerifyLimits, VerifySettings } from '../../core/settings.js';
 import type { Logger, RunContext, Table } from '../../core/types.js';
 import { restoreProgram } from '../../postgres/restore.js';
 import { listDumpArchive } from '../../verify/archive-check.js';
@@ -18,26 +18,30 @@ import type { DeepCheck, Fact, KindRows } from '../kind.js';
 const quoted = (name: string): string => JSON.stringify(name);
 
 /**
- * Each database that shrank more than max-shrink against the previous backup, as a problem; a
- * database the previous backup held and the newest does not, as a warning (it may have been
- * dropped on purpose).
+ * Each database that shrank more than max-shrink against the previous backup, as a problem; and
+ * a database the previous backup held and the newest does not, unless allow-missing-databases
+ * says one may go (dropped on purpose): then a warning.
  */
 export function databaseRules(
   manifest: ServerManifest,
   previous: ServerManifest | undefined,
-  maxShrink: number,
+  { maxShrink, allowMissingDatabases }: VerifyLimits,
   log: Logger,
 ): string[] {
   if (!previous) return [];
   const sizes = (m: ServerManifest) =>
     m.databases.map((d) => ({ name: d.name, size: d.object.size }));
   const { shrank, gone } = databaseChanges(sizes(manifest), sizes(previous), maxShrink);
-  if (gone.length > 0) {
-    log.warning(
-      `the previous backup ${previous.id} holds database(s) the newest does not: ${gone.map(quoted).join(', ')} (dropped, or no longer selected by databases?)`,
-    );
+  if (gone.length === 0) return shrank;
+  const line = `the previous backup ${previous.id} holds database(s) the newest does not: ${gone.map(quoted).join(', ')}`;
+  if (allowMissingDatabases) {
+    log.warning(`${line} (allow-missing-databases: true)`);
+    return shrank;
   }
-  return shrank;
+  return [
+    ...shrank,
+    `${line}; if they were dropped or left out on purpose, set allow-missing-databases: true`,
+  ];
 }
 
 /** Every database's archive listed by pg_restore, and the globals read as pg_dumpall's SQL. */
