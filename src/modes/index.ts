@@ -16,7 +16,7 @@ import { readPrune } from '../inputs/retention-prune.js';
 import { readStatus } from '../inputs/status.js';
 import { readVerify } from '../inputs/verify-latest.js';
 import { backup } from './backup.js';
-import { charted, recorded } from './history.js';
+import { charted, recorded } from '../history/runs.js';
 import { notifyMode } from './notify.js';
 import { restore } from './restore.js';
 import { restoreTest } from './restore-test.js';

@@ -1,5 +1,5 @@
-export const id = 391;
-export const ids = [391];
+export const id = 692;
+export const ids = [692];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 45391:
+/***/ 28692:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -12483,7 +12483,7 @@ async function writeRecord(store, record) {
     return key;
 }
 
-;// CONCATENATED MODULE: ./src/modes/history.ts
+;// CONCATENATED MODULE: ./src/history/runs.ts
 /**
  * The history the nightly modes leave and draw. Each restore-test and verify-latest run, passed or
  * failed, leaves one record beside the backups (`<name>/history/<run>.<mode>.json`); then its
@@ -13130,7 +13130,7 @@ function isLastRun(value) {
         optionalCount(value.rows));
 }
 
-;// CONCATENATED MODULE: ./src/modes/status-reports.ts
+;// CONCATENATED MODULE: ./src/history/status-reports.ts
 /**
  * The fleet's status: the status reports its runs left (the nightly workflow's status job keeps
  * its report as an artifact; the fleet's last job downloads them all into one folder). Every file
