@@ -9,7 +9,6 @@
  * Commands go out in batches (a few thousand keys or a few megabytes), each awaited before the
  * next is read from the file: memory stays bounded whatever the snapshot's size.
  */
-import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { errorMessage } from '../core/errors.js';
 import type { RedisConnection, RedisArgument } from './connection.js';
@@ -33,33 +32,16 @@ export function dumpPayload(value: Buffer, rdbVersion: number): Buffer {
   return Buffer.concat([body, new Crc64().update(body).bytes()]);
 }
 
-/** A value's bytes as the snapshot holds them: a string (type 0) of one byte. */
-const PROBE_VALUE = Buffer.from([0, 1, 0x78]);
-
 /**
- * The target's refusal of this snapshot's values, asked before anything is written (a flush
- * included): a RESTORE whose expiry has passed is checked like any other (the user's right to
- * RESTORE, the payload's RDB version, its bytes) and then creates nothing, as Redis drops a key
- * that arrives expired. Undefined when the target takes it.
+ * FLUSH: the target's own libraries go (clean: true on a target that held some), in the same
+ * FUNCTION RESTORE the pre-check tried; APPEND: the target held none.
  */
-export async function restoreRefusal(
-  target: RedisConnection,
-  rdbVersion: number,
-): Promise<string | undefined> {
-  const key = `backup-action:probe:${randomUUID()}`;
-  const payload = dumpPayload(PROBE_VALUE, rdbVersion);
-  try {
-    await target.call(['RESTORE', key, '1', payload, 'ABSTTL']);
-    return undefined;
-  } catch (error) {
-    return errorMessage(error);
-  }
-}
+export type FunctionPolicy = 'FLUSH' | 'APPEND';
 
 export async function replaySnapshot(
   file: string,
   target: RedisConnection,
-  options: { replaceFunctions: boolean; signal: AbortSignal },
+  options: { functions: FunctionPolicy; signal: AbortSignal },
 ): Promise<{ summary: RdbSummary; replayed: Replayed }> {
   const pending: RdbEntry[] = [];
   const libraries: Buffer[] = [];
@@ -74,10 +56,10 @@ export async function replaySnapshot(
   }
   const summary = reader.end();
   await batch.flush();
-  if (libraries.length > 0) {
+  if (libraries.length > 0 || options.functions === 'FLUSH') {
     const payload = dumpPayload(Buffer.concat(libraries), summary.version);
     await target
-      .call(['FUNCTION', 'RESTORE', payload, options.replaceFunctions ? 'REPLACE' : 'APPEND'])
+      .call(['FUNCTION', 'RESTORE', payload, options.functions])
       .catch((error: unknown) => {
         throw new Error(
           `FUNCTION RESTORE of ${libraries.length} librar(ies) failed: ${errorMessage(error)}`,

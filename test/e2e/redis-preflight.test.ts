@@ -60,15 +60,30 @@ async function keys(client: RedisClient): Promise<string[]> {
   return ((await client.sendCommand(['KEYS', '*'])) as Buffer[]).map(String);
 }
 
-const restoreInto = (target: TestRedis, url = target.url, from = store) =>
+const restoreInto = (target: TestRedis, url = target.url, from = store, clean = 'true') =>
   runAction({
     mode: 'restore',
     storage: from,
     name: 'redis',
     'redis-url': url,
     confirm: `127.0.0.1:${target.port}`,
-    clean: 'true',
+    clean,
   });
+
+/** A user of the target with these rules (ACL SETUSER), as a redis-url. */
+async function userOf(target: TestRedis, name: string, ...rules: string[]): Promise<string> {
+  await target.client.sendCommand(['ACL', 'SETUSER', name, 'on', `>${name}-pw`, ...rules]);
+  return `redis://${name}:${name}-pw@127.0.0.1:${target.port}`;
+}
+
+const LIBRARY = (result: number) =>
+  `#!lua name=applib\nredis.register_function('answer', function() return ${result} end)`;
+
+async function libraries(client: RedisClient): Promise<string> {
+  return JSON.stringify(await client.sendCommand(['FUNCTION', 'LIST', 'WITHCODE']), (_, value) =>
+    value?.type === 'Buffer' ? Buffer.from(value.data).toString() : value,
+  );
+}
 
 /** A copy of the store whose snapshot says it is RDB version 11 (Redis 7.2), checksum anew. */
 async function relabelledStore(): Promise<string> {
@@ -112,6 +127,20 @@ describe('restore refuses a target that cannot take the snapshot, before it flus
     }
   });
 
+  it('a user who may not SELECT a database the backup uses is told so', async () => {
+    const target = await targetWithKey(['--databases', '32']);
+    try {
+      const url = await userOf(target, 'nosel', '~*', '+@all', '-select');
+      const refused = await restoreInto(target, url);
+      expect(lastErrorLine(refused)).toMatch(
+        /^redis:\/\/nosel:\*\*\*@127\.0\.0\.1:\d+: the user nosel may not SELECT db20 \(NOPERM .*'select'.*\); grant it \+restore \+select /,
+      );
+      expect(await keys(target.client)).toEqual(['precious']);
+    } finally {
+      await target.stop();
+    }
+  });
+
   it('a user who may not RESTORE', async () => {
     const target = await targetWithKey(['--databases', '32']);
     try {
@@ -130,7 +159,7 @@ describe('restore refuses a target that cannot take the snapshot, before it flus
         `redis://flusher:flusher-password@127.0.0.1:${target.port}`,
       );
       expect(lastErrorLine(refused)).toMatch(
-        /^redis:\/\/flusher:\*\*\*@127\.0\.0\.1:\d+: the user flusher may not write the backup's keys \(NOPERM .*'restore'.*\); grant it \+restore /,
+        /^redis:\/\/flusher:\*\*\*@127\.0\.0\.1:\d+: the user flusher may not write db0 key "user:\d+" \(NOPERM .*'restore'.*\); grant it \+restore /,
       );
       expect(await keys(target.client)).toEqual(['precious']);
     } finally {
@@ -151,6 +180,105 @@ describe('restore refuses a target that cannot take the snapshot, before it flus
       const restored = await restoreInto(target);
       expect(restored.code, restored.stdout).toBe(0);
       expect((await keys(target.client)).sort()).toHaveLength(20);
+    } finally {
+      await target.stop();
+    }
+  });
+});
+
+describe('a backup holding app:* keys and a function library', () => {
+  let appStore: string;
+
+  beforeAll(async () => {
+    const app = await startRedis();
+    try {
+      await app.client.sendCommand(['SET', 'app:1', 'one']);
+      await app.client.sendCommand(['SET', 'app:2', 'two']);
+      await app.client.sendCommand(['FUNCTION', 'LOAD', LIBRARY(1)]);
+      appStore = path.join(work, 'app-store');
+      const done = await runAction({
+        mode: 'backup',
+        source: 'redis',
+        'redis-url': app.url,
+        storage: appStore,
+      });
+      expect(done.code, done.stdout).toBe(0);
+    } finally {
+      await app.stop();
+    }
+  }, 60_000);
+
+  it('clean: true with a user who may not FUNCTION RESTORE: refused before the flush', async () => {
+    const target = await targetWithKey();
+    try {
+      const url = await userOf(target, 'nofn', '~*', '+@all', '-function|restore');
+      const refused = await restoreInto(target, url, appStore);
+      expect(lastErrorLine(refused)).toMatch(
+        /^redis:\/\/nofn:\*\*\*@127\.0\.0\.1:\d+: the user nofn may not restore function libraries \(FUNCTION RESTORE\) \(NOPERM .*'function\|restore'.*\); grant it /,
+      );
+      expect(await keys(target.client)).toEqual(['precious']);
+    } finally {
+      await target.stop();
+    }
+  });
+
+  it('a target holding only a function library is not empty', async () => {
+    const target = await startRedis();
+    try {
+      await target.client.sendCommand(['FUNCTION', 'LOAD', LIBRARY(2)]);
+      const refused = await restoreInto(target, target.url, appStore, 'false');
+      expect(lastErrorLine(refused)).toMatch(
+        /^the target redis:\/\/127\.0\.0\.1:\d+ holds 1 function librar\(ies\); set clean: true /,
+      );
+      expect(await keys(target.client)).toEqual([]);
+      // clean: true replaces the target's library with the backup's.
+      const restored = await restoreInto(target, target.url, appStore);
+      expect(restored.code, restored.stdout).toBe(0);
+      expect((await keys(target.client)).sort()).toEqual(['app:1', 'app:2']);
+      expect(await target.client.sendCommand(['FCALL', 'answer', '0'])).toBe(1);
+    } finally {
+      await target.stop();
+    }
+  });
+
+  it('clean: true removes a library the backup does not hold', async () => {
+    const target = await targetWithKey();
+    try {
+      await target.client.sendCommand([
+        'FUNCTION',
+        'LOAD',
+        LIBRARY(3).replace('applib', 'otherlib').replace("'answer'", "'other'"),
+      ]);
+      const restored = await restoreInto(target, target.url, appStore);
+      expect(restored.code, restored.stdout).toBe(0);
+      expect(await libraries(target.client)).not.toContain('otherlib');
+      expect(await libraries(target.client)).toContain('applib');
+    } finally {
+      await target.stop();
+    }
+  });
+
+  it('a user limited to the backup’s key pattern restores it', async () => {
+    const target = await startRedis();
+    try {
+      const url = await userOf(target, 'appuser', '~app:*', '+@all');
+      const restored = await restoreInto(target, url, appStore);
+      expect(restored.code, restored.stdout).toBe(0);
+      expect((await keys(target.client)).sort()).toEqual(['app:1', 'app:2']);
+    } finally {
+      await target.stop();
+    }
+  });
+
+  it('a user who may not write the backup’s keys is told which key, before the flush', async () => {
+    const target = await targetWithKey();
+    try {
+      const url = await userOf(target, 'other', '~other:*', '~precious', '+@all');
+      const refused = await restoreInto(target, url, appStore);
+      expect(lastErrorLine(refused)).toMatch(
+        /^redis:\/\/other:\*\*\*@127\.0\.0\.1:\d+: the user other may not write db0 key "app:[12]" \(NOPERM .*\); grant it .* and the backup's key patterns/,
+      );
+      expect(await keys(target.client)).toEqual(['precious']);
     } finally {
       await target.stop();
     }

@@ -16,7 +16,13 @@ import type { RedisManifest } from '../../core/manifest.js';
 import type { RedisRestoreSettings, RedisTarget } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import { info, keyspace, withRedis, type RedisConnection } from '../../redis/connection.js';
-import { replaySnapshot, restoreRefusal, type Replayed } from '../../redis/replay.js';
+import {
+  functionsRefusal,
+  keysRefusal,
+  versionRefusal,
+  type KeyRefusal,
+} from '../../redis/probe.js';
+import { printable, replaySnapshot, type Replayed } from '../../redis/replay.js';
 import type { Phases } from '../../restore/phases.js';
 import type { KindRun, RestoreRows } from '../kind.js';
 import { compareKeys, differenceLine, keysTable, type KeyComparison } from './compare.js';
@@ -26,6 +32,8 @@ import { withSnapshotFile } from './snapshot-file.js';
 interface TargetState {
   version: string;
   keys: ReadonlyMap<number, number>;
+  /** Function libraries the target holds (FUNCTION LIST). */
+  functions: number;
 }
 
 interface RedisRestore {
@@ -49,10 +57,13 @@ export async function restoreRedisBackup(
   const state = await withRedis(target, target.display, (connection) =>
     inspectTarget(connection, manifest, target),
   );
-  const held = [...state.keys].filter(([, keys]) => keys > 0);
+  const held = [...state.keys]
+    .filter(([, keys]) => keys > 0)
+    .map(([db, keys]) => `${formatCount(keys)} keys in db${db}`);
+  if (state.functions > 0) held.push(`${formatCount(state.functions)} function librar(ies)`);
   if (held.length > 0 && !settings.clean) {
     throw new Error(
-      `the target ${target.display} holds ${held.map(([db, keys]) => `${formatCount(keys)} keys in db${db}`).join(', ')}; set clean: true to flush it (FLUSHALL) and restore the backup in its place`,
+      `the target ${target.display} holds ${held.join(', ')}; set clean: true to flush it (FLUSHALL, and its function libraries) and restore the backup in its place`,
     );
   }
   const restore: RedisRestore = {
@@ -64,8 +75,15 @@ export async function restoreRedisBackup(
   };
   return {
     run: () =>
-      withSnapshotFile(ctx, manifest, settings.decryption, phases, ({ file }) =>
+      withSnapshotFile(ctx, manifest, settings.decryption, phases, ({ file, summary }) =>
         withRedis(target, target.display, async (connection) => {
+          const functions = settings.clean && state.functions > 0 ? 'FLUSH' : 'APPEND';
+          await refuseUnwritable(
+            connection,
+            restore,
+            file,
+            summary.functions > 0 || functions === 'FLUSH',
+          );
           if (settings.clean) {
             await phases.time('flush the target (FLUSHALL)', () => connection.call(['FLUSHALL']));
             restore.stage = 'flushed';
@@ -73,7 +91,7 @@ export async function restoreRedisBackup(
           restore.stage = 'writing';
           const { replayed } = await phases.time('restore (RESTORE each key)', () =>
             replaySnapshot(file, connection, {
-              replaceFunctions: settings.clean,
+              functions,
               signal: ctx.signal,
             }),
           );
@@ -111,9 +129,47 @@ async function inspectTarget(
   }
   const version = server.get('redis_version') ?? '?';
   await selectsEveryDatabase(connection, manifest, target);
-  const refusal = await restoreRefusal(connection, manifest.rdb.version);
+  const refusal = await versionRefusal(connection, manifest.rdb.version);
   if (refusal !== undefined) throw new Error(refusalLine(refusal, manifest, target, version));
-  return { version, keys: await keyspace(connection) };
+  return {
+    version,
+    keys: await keyspace(connection),
+    functions: await functionCount(connection, target),
+  };
+}
+
+/** A Redis older than 7 has no functions (and no FUNCTION command): none. */
+async function functionCount(connection: RedisConnection, target: RedisTarget): Promise<number> {
+  try {
+    const libraries = await connection.call(['FUNCTION', 'LIST']);
+    return Array.isArray(libraries) ? libraries.length : 0;
+  } catch (error) {
+    const message = errorMessage(error);
+    if (/unknown command/i.test(message)) return 0;
+    throw new Error(
+      refusalLine(message, undefined, target, '', 'list function libraries (FUNCTION LIST)'),
+    );
+  }
+}
+
+/**
+ * Every command the restore sends after the flush, tried first on the target with the
+ * snapshot's own keys: nothing is flushed before each is shown to be allowed.
+ */
+async function refuseUnwritable(
+  connection: RedisConnection,
+  { manifest, target, state }: RedisRestore,
+  file: string,
+  sendsFunctions: boolean,
+): Promise<void> {
+  const refused = await keysRefusal(connection, file, manifest.rdb.version);
+  if (refused) throw new Error(keyRefusalLine(refused, manifest, target, state.version));
+  if (!sendsFunctions) return;
+  const refusal = await functionsRefusal(connection, manifest.rdb.version);
+  if (refusal !== undefined) {
+    const what = 'restore function libraries (FUNCTION RESTORE)';
+    throw new Error(refusalLine(refusal, manifest, target, state.version, what));
+  }
 }
 
 /** The highest logical database the snapshot uses exists on the target. */
@@ -126,6 +182,10 @@ async function selectsEveryDatabase(
   try {
     await connection.call(['SELECT', String(highest)]);
   } catch (error) {
+    const message = errorMessage(error);
+    if (/NOPERM/.test(message)) {
+      throw new Error(refusalLine(message, undefined, target, '', `SELECT db${highest}`));
+    }
     throw new Error(
       `the target ${target.display} has no db${highest}, which the backup uses (${errorMessage(error)}); set databases ${highest + 1} or more in its configuration`,
     );
@@ -134,13 +194,27 @@ async function selectsEveryDatabase(
   }
 }
 
-function refusalLine(
-  refusal: string,
+/** A refusal of one of the snapshot's keys; the key is named. */
+function keyRefusalLine(
+  refused: KeyRefusal,
   manifest: RedisManifest,
   target: RedisTarget,
   version: string,
 ): string {
-  if (/payload version or checksum/i.test(refusal)) {
+  const what = refused.key
+    ? `write db${refused.db} key ${printable(refused.key)}`
+    : `SELECT db${refused.db}`;
+  return refusalLine(refused.message, manifest, target, version, what);
+}
+
+function refusalLine(
+  refusal: string,
+  manifest: RedisManifest | undefined,
+  target: RedisTarget,
+  version: string,
+  what = "write the backup's keys",
+): string {
+  if (manifest && /payload version or checksum/i.test(refusal)) {
     return newerLine(
       manifest,
       `the target's Redis`,
@@ -149,9 +223,9 @@ function refusalLine(
     );
   }
   if (/NOPERM/.test(refusal)) {
-    return `${target.display}: the user${target.user === undefined ? '' : ` ${target.user}`} may not write the backup's keys (${refusal}); grant it +restore +select +info +flushall +function (ACL SETUSER)`;
+    return `${target.display}: the user${target.user === undefined ? '' : ` ${target.user}`} may not ${what} (${refusal}); grant it +restore +select +info +flushall +function and the backup's key patterns (ACL SETUSER)`;
   }
-  return `the target ${target.display} refuses RESTORE: ${refusal}`;
+  return `the target ${target.display} refuses to ${what}: ${refusal}`;
 }
 
 const STANDING = {

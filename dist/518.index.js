@@ -1,5 +1,5 @@
-export const id = 73;
-export const ids = [73];
+export const id = 518;
+export const ids = [518];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 48073:
+/***/ 48518:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -9428,7 +9428,6 @@ function newerLine(manifest, program, version, advice = 'install a Redis at leas
 
 
 
-
 const BATCH_KEYS = 2000;
 const BATCH_BYTES = 8 << 20;
 /** A DUMP payload: the value's bytes, the RDB version (2 bytes), their CRC-64 (8 bytes). */
@@ -9437,25 +9436,6 @@ function dumpPayload(value, rdbVersion) {
     footer.writeUInt16LE(rdbVersion);
     const body = Buffer.concat([value, footer]);
     return Buffer.concat([body, new Crc64().update(body).bytes()]);
-}
-/** A value's bytes as the snapshot holds them: a string (type 0) of one byte. */
-const PROBE_VALUE = Buffer.from([0, 1, 0x78]);
-/**
- * The target's refusal of this snapshot's values, asked before anything is written (a flush
- * included): a RESTORE whose expiry has passed is checked like any other (the user's right to
- * RESTORE, the payload's RDB version, its bytes) and then creates nothing, as Redis drops a key
- * that arrives expired. Undefined when the target takes it.
- */
-async function restoreRefusal(target, rdbVersion) {
-    const key = `backup-action:probe:${(0,external_node_crypto_.randomUUID)()}`;
-    const payload = dumpPayload(PROBE_VALUE, rdbVersion);
-    try {
-        await target.call(['RESTORE', key, '1', payload, 'ABSTTL']);
-        return undefined;
-    }
-    catch (error) {
-        return (0,errors/* errorMessage */.gJ)(error);
-    }
 }
 async function replaySnapshot(file, target, options) {
     const pending = [];
@@ -9472,10 +9452,10 @@ async function replaySnapshot(file, target, options) {
     }
     const summary = reader.end();
     await batch.flush();
-    if (libraries.length > 0) {
+    if (libraries.length > 0 || options.functions === 'FLUSH') {
         const payload = dumpPayload(Buffer.concat(libraries), summary.version);
         await target
-            .call(['FUNCTION', 'RESTORE', payload, options.replaceFunctions ? 'REPLACE' : 'APPEND'])
+            .call(['FUNCTION', 'RESTORE', payload, options.functions])
             .catch((error) => {
             throw new Error(`FUNCTION RESTORE of ${libraries.length} librar(ies) failed: ${(0,errors/* errorMessage */.gJ)(error)}`);
         });
@@ -9540,6 +9520,97 @@ function printable(key) {
     if (/^[\x20-\x7e]{1,80}$/.test(text))
         return JSON.stringify(text);
     return `0x${key.subarray(0, 32).toString('hex')}${key.length > 32 ? '…' : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/redis/probe.ts
+/**
+ * What a restore asks the target before anything is written or flushed, with the commands the
+ * restore itself sends: RESTORE of the snapshot's own keys and values (with an expiry already
+ * past, so Redis checks the user's right to the key, the payload's RDB version and its bytes,
+ * then creates nothing), SELECT of each database, and FUNCTION RESTORE of an empty payload
+ * (which checks the right and the version and changes nothing). Each answers undefined when the
+ * target takes it, else the target's refusal.
+ */
+
+
+
+
+
+/** Keys tried per database: the first ones, in case some already exist in the target. */
+const FIRST_KEYS = 8;
+/** A value's bytes as the snapshot holds them: a string (type 0) of one byte. */
+const PROBE_VALUE = Buffer.from([0, 1, 0x78]);
+/**
+ * A first look, before the download: a key of the action's own name. A NOPERM here proves
+ * nothing about the backup's keys (a user may be limited to their pattern), so it is left to
+ * `keysRefusal`, which asks with the snapshot's own key names.
+ */
+async function versionRefusal(target, rdbVersion) {
+    const refusal = await refusalOf(target, [
+        'RESTORE',
+        `backup-action:probe:${(0,external_node_crypto_.randomUUID)()}`,
+        '1',
+        dumpPayload(PROBE_VALUE, rdbVersion),
+        'ABSTTL',
+    ]);
+    return refusal !== undefined && /NOPERM/.test(refusal) ? undefined : refusal;
+}
+/** FUNCTION RESTORE of no library, APPEND: changes nothing. */
+function functionsRefusal(target, rdbVersion) {
+    return refusalOf(target, [
+        'FUNCTION',
+        'RESTORE',
+        dumpPayload(Buffer.alloc(0), rdbVersion),
+        'APPEND',
+    ]);
+}
+/**
+ * Per database of the snapshot: its first keys and the first key of each value type (a module
+ * type among them), each restored already expired; a key the target holds (BUSYKEY: the right to
+ * it was checked) is passed over for the next.
+ */
+async function keysRefusal(target, file, rdbVersion) {
+    for (const [db, entries] of await sampleEntries(file)) {
+        const selected = await refusalOf(target, ['SELECT', String(db)]);
+        if (selected !== undefined)
+            return { db, message: selected };
+        for (const entry of entries) {
+            const payload = dumpPayload(entry.value, rdbVersion);
+            const refusal = await refusalOf(target, ['RESTORE', entry.key, '1', payload, 'ABSTTL']);
+            if (refusal !== undefined && !/BUSYKEY/.test(refusal)) {
+                return { db, key: entry.key, message: refusal };
+            }
+        }
+    }
+    await target.call(['SELECT', '0']);
+    return undefined;
+}
+async function sampleEntries(file) {
+    const sample = new Map();
+    const types = new Set();
+    const reader = new RdbReader({
+        entry: (entry) => {
+            const kept = sample.get(entry.db) ?? [];
+            const type = `${entry.db}:${entry.value[0]}`;
+            if (kept.length < FIRST_KEYS || !types.has(type))
+                kept.push(entry);
+            types.add(type);
+            sample.set(entry.db, kept);
+        },
+    });
+    for await (const chunk of (0,external_node_fs_.createReadStream)(file))
+        reader.feed(chunk);
+    reader.end();
+    return sample;
+}
+async function refusalOf(target, command) {
+    try {
+        await target.call(command);
+        return undefined;
+    }
+    catch (error) {
+        return (0,errors/* errorMessage */.gJ)(error);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/kinds/redis/compare.ts
@@ -9651,12 +9722,17 @@ async function save(archive, file) {
 
 
 
+
 async function restoreRedisBackup(manifest, settings, ctx, phases) {
     const target = settings.redis;
     const state = await withRedis(target, target.display, (connection) => restore_inspectTarget(connection, manifest, target));
-    const held = [...state.keys].filter(([, keys]) => keys > 0);
+    const held = [...state.keys]
+        .filter(([, keys]) => keys > 0)
+        .map(([db, keys]) => `${(0,format/* formatCount */.B4)(keys)} keys in db${db}`);
+    if (state.functions > 0)
+        held.push(`${(0,format/* formatCount */.B4)(state.functions)} function librar(ies)`);
     if (held.length > 0 && !settings.clean) {
-        throw new Error(`the target ${target.display} holds ${held.map(([db, keys]) => `${(0,format/* formatCount */.B4)(keys)} keys in db${db}`).join(', ')}; set clean: true to flush it (FLUSHALL) and restore the backup in its place`);
+        throw new Error(`the target ${target.display} holds ${held.join(', ')}; set clean: true to flush it (FLUSHALL, and its function libraries) and restore the backup in its place`);
     }
     const restore = {
         manifest,
@@ -9666,14 +9742,16 @@ async function restoreRedisBackup(manifest, settings, ctx, phases) {
         stage: 'untouched',
     };
     return {
-        run: () => withSnapshotFile(ctx, manifest, settings.decryption, phases, ({ file }) => withRedis(target, target.display, async (connection) => {
+        run: () => withSnapshotFile(ctx, manifest, settings.decryption, phases, ({ file, summary }) => withRedis(target, target.display, async (connection) => {
+            const functions = settings.clean && state.functions > 0 ? 'FLUSH' : 'APPEND';
+            await refuseUnwritable(connection, restore, file, summary.functions > 0 || functions === 'FLUSH');
             if (settings.clean) {
                 await phases.time('flush the target (FLUSHALL)', () => connection.call(['FLUSHALL']));
                 restore.stage = 'flushed';
             }
             restore.stage = 'writing';
             const { replayed } = await phases.time('restore (RESTORE each key)', () => replaySnapshot(file, connection, {
-                replaceFunctions: settings.clean,
+                functions,
                 signal: ctx.signal,
             }));
             restore.replayed = replayed;
@@ -9701,10 +9779,43 @@ async function restore_inspectTarget(connection, manifest, target) {
     }
     const version = server.get('redis_version') ?? '?';
     await selectsEveryDatabase(connection, manifest, target);
-    const refusal = await restoreRefusal(connection, manifest.rdb.version);
+    const refusal = await versionRefusal(connection, manifest.rdb.version);
     if (refusal !== undefined)
         throw new Error(refusalLine(refusal, manifest, target, version));
-    return { version, keys: await keyspace(connection) };
+    return {
+        version,
+        keys: await keyspace(connection),
+        functions: await functionCount(connection, target),
+    };
+}
+/** A Redis older than 7 has no functions (and no FUNCTION command): none. */
+async function functionCount(connection, target) {
+    try {
+        const libraries = await connection.call(['FUNCTION', 'LIST']);
+        return Array.isArray(libraries) ? libraries.length : 0;
+    }
+    catch (error) {
+        const message = (0,errors/* errorMessage */.gJ)(error);
+        if (/unknown command/i.test(message))
+            return 0;
+        throw new Error(refusalLine(message, undefined, target, '', 'list function libraries (FUNCTION LIST)'));
+    }
+}
+/**
+ * Every command the restore sends after the flush, tried first on the target with the
+ * snapshot's own keys: nothing is flushed before each is shown to be allowed.
+ */
+async function refuseUnwritable(connection, { manifest, target, state }, file, sendsFunctions) {
+    const refused = await keysRefusal(connection, file, manifest.rdb.version);
+    if (refused)
+        throw new Error(keyRefusalLine(refused, manifest, target, state.version));
+    if (!sendsFunctions)
+        return;
+    const refusal = await functionsRefusal(connection, manifest.rdb.version);
+    if (refusal !== undefined) {
+        const what = 'restore function libraries (FUNCTION RESTORE)';
+        throw new Error(refusalLine(refusal, manifest, target, state.version, what));
+    }
 }
 /** The highest logical database the snapshot uses exists on the target. */
 async function selectsEveryDatabase(connection, manifest, target) {
@@ -9713,20 +9824,31 @@ async function selectsEveryDatabase(connection, manifest, target) {
         await connection.call(['SELECT', String(highest)]);
     }
     catch (error) {
+        const message = (0,errors/* errorMessage */.gJ)(error);
+        if (/NOPERM/.test(message)) {
+            throw new Error(refusalLine(message, undefined, target, '', `SELECT db${highest}`));
+        }
         throw new Error(`the target ${target.display} has no db${highest}, which the backup uses (${(0,errors/* errorMessage */.gJ)(error)}); set databases ${highest + 1} or more in its configuration`);
     }
     finally {
         await connection.call(['SELECT', '0']).catch(() => undefined);
     }
 }
-function refusalLine(refusal, manifest, target, version) {
-    if (/payload version or checksum/i.test(refusal)) {
+/** A refusal of one of the snapshot's keys; the key is named. */
+function keyRefusalLine(refused, manifest, target, version) {
+    const what = refused.key
+        ? `write db${refused.db} key ${printable(refused.key)}`
+        : `SELECT db${refused.db}`;
+    return refusalLine(refused.message, manifest, target, version, what);
+}
+function refusalLine(refusal, manifest, target, version, what = "write the backup's keys") {
+    if (manifest && /payload version or checksum/i.test(refusal)) {
         return newerLine(manifest, `the target's Redis`, version, 'restore into a Redis at least as new as the one backed up');
     }
     if (/NOPERM/.test(refusal)) {
-        return `${target.display}: the user${target.user === undefined ? '' : ` ${target.user}`} may not write the backup's keys (${refusal}); grant it +restore +select +info +flushall +function (ACL SETUSER)`;
+        return `${target.display}: the user${target.user === undefined ? '' : ` ${target.user}`} may not ${what} (${refusal}); grant it +restore +select +info +flushall +function and the backup's key patterns (ACL SETUSER)`;
     }
-    return `the target ${target.display} refuses RESTORE: ${refusal}`;
+    return `the target ${target.display} refuses to ${what}: ${refusal}`;
 }
 const STANDING = {
     untouched: 'untouched',
