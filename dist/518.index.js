@@ -3265,22 +3265,42 @@ function decryptFailure(outcome, secrets) {
 
 
 
-/** Splits the input into its armored blocks and its other lines (blank and `#` lines dropped). */
+
+/**
+ * Splits the input into its armored blocks and its other lines (blank and `#` lines dropped). A
+ * block must end with its END line: gpg reads a torn block up to the tear, so every line after it
+ * would be taken as armor and a recipient left out without a word.
+ */
 function splitRecipients(text) {
     const armored = [];
     const paths = [];
-    let inBlock = false;
-    for (const line of text.split(/\r?\n/).map((one) => one.trim())) {
-        if (!inBlock && line.startsWith('-----BEGIN PGP '))
-            inBlock = true;
-        if (inBlock)
+    let begun;
+    for (const [index, line] of text
+        .split(/\r?\n/)
+        .map((one) => one.trim())
+        .entries()) {
+        if (line.startsWith(BEGIN)) {
+            if (begun !== undefined)
+                throw unterminated(begun);
+            begun = index;
+        }
+        if (begun !== undefined)
             armored.push(line);
         else if (line !== '' && !line.startsWith('#'))
             paths.push(line);
-        if (inBlock && line.startsWith('-----END PGP '))
-            inBlock = false;
+        if (begun !== undefined && line.startsWith('-----END PGP '))
+            begun = undefined;
+    }
+    if (begun !== undefined)
+        throw unterminated(begun);
+    if (armored.length === 0 && paths.length === 0) {
+        throw new errors/* InputError */.dz('gpg-recipients', `holds no key, only blank or # comment lines; ${PUBLIC_KEYS_HELP}, or remove the input`);
     }
     return { armored: armored.length > 0 ? `${armored.join('\n')}\n` : '', paths };
+}
+const BEGIN = '-----BEGIN PGP ';
+function unterminated(line) {
+    return new errors/* InputError */.dz('gpg-recipients', `the armored key block that starts on line ${line + 1} has no -----END PGP line before the next block or the end; paste each key whole`);
 }
 async function readGpgRecipients(inputs, cwd) {
     const programs = await requireGpg('gpg-recipients');
@@ -3298,8 +3318,20 @@ async function readGpgRecipients(inputs, cwd) {
 function keyFile(cwd, line) {
     const file = external_node_path_default().resolve(cwd, line);
     return (0,promises_.readFile)(file).catch((error) => {
-        throw new errors/* InputError */.dz('gpg-recipients', `${file} cannot be read (${error.code ?? error.message}); every line outside an armored key block must be the path of a file holding public keys`);
+        throw unreadableLine(line, file, error.code ?? error.message);
     });
+}
+// 8 or 16 hex digits (short and long key ids, 0x or not) or 40 (a fingerprint, spaced or not).
+const KEY_ID = /^(?:(?:0x)?(?:[0-9a-f]{8}|[0-9a-f]{16})|[0-9a-f]{40})$/i;
+/** Why a line that names no readable file was refused, naming what it looks like instead. */
+function unreadableLine(line, file, code) {
+    if (holdsPrivateKey(line)) {
+        return new errors/* InputError */.dz('gpg-recipients', `a line holds a private key, which is never accepted here; ${PUBLIC_KEYS_HELP}`);
+    }
+    if (KEY_ID.test(line.replace(/\s/g, ''))) {
+        return new errors/* InputError */.dz('gpg-recipients', `"${line}" looks like a key id or fingerprint, which is not accepted (the runner has no keyring to look it up in); give the key itself (gpg --armor --export ${line.replace(/\s/g, '')}) or the path of a file holding it`);
+    }
+    return new errors/* InputError */.dz('gpg-recipients', `${file} cannot be read (${code}); every line outside an armored key block must be the path of a file holding public keys`);
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/crypto.ts
@@ -3325,6 +3357,10 @@ async function readEncryption(inputs, cwd) {
     }
     if (recipients.length > 0 && passphrase !== undefined) {
         throw new errors/* InputError */.dz('encryption-passphrase', 'cannot be combined with age-recipients; age encrypts to recipients or to a passphrase, not both');
+    }
+    if (recipients.length === 0 && inputs.text('age-recipients') !== '') {
+        // A commented-out key must not turn encrypted backups into plain ones without a word.
+        throw new errors/* InputError */.dz('age-recipients', 'holds no recipient, only blank or # comment lines; give public keys starting with age1, or remove the input');
     }
     if (recipients.length > 0) {
         await checkRecipients(recipients);

@@ -33,6 +33,13 @@ export async function readEncryption(
       'cannot be combined with age-recipients; age encrypts to recipients or to a passphrase, not both',
     );
   }
+  if (recipients.length === 0 && inputs.text('age-recipients') !== '') {
+    // A commented-out key must not turn encrypted backups into plain ones without a word.
+    throw new InputError(
+      'age-recipients',
+      'holds no recipient, only blank or # comment lines; give public keys starting with age1, or remove the input',
+    );
+  }
   if (recipients.length > 0) {
     await checkRecipients(recipients);
     return { method: 'age', recipients };

@@ -130,7 +130,7 @@ export function secretKeyProblem(keys: ListedKey[]): string | undefined {
   return undefined;
 }
 
-const PUBLIC_KEYS_HELP =
+export const PUBLIC_KEYS_HELP =
   'give armored public keys (gpg --armor --export KEYID) or the path of a file holding them';
 
 /**

@@ -618,6 +618,24 @@ describe('keys that cannot do their part fail in one line naming the input', () 
       /^Input "gpg-recipients": \/\S*\/keys\/team\.asc cannot be read \(ENOENT\); every line outside an armored key block must be the path of a file holding public keys$/,
     ],
     [
+      'an armored key whose END line is missing, a key file after it',
+      () =>
+        backup(
+          `${keys.plain.public.trimEnd().split('\n').slice(0, -1).join('\n')}\nkeys/other.gpg`,
+        ),
+      /^Input "gpg-recipients": the armored key block that starts on line 1 has no -----END PGP line before the next block or the end; paste each key whole$/,
+    ],
+    [
+      'only a comment line',
+      () => backup('# prod key'),
+      /^Input "gpg-recipients": holds no key, only blank or # comment lines; /,
+    ],
+    [
+      "a key's fingerprint instead of the key",
+      () => backup(`${keys.plain.public}\n${keys.plain.fingerprint}`),
+      /^Input "gpg-recipients": "[0-9A-F]{40}" looks like a key id or fingerprint, which is not accepted /,
+    ],
+    [
       'a private key given to encrypt to',
       () => backup(keys.plain.secret),
       /^Input "gpg-recipients": holds a private key; /,

@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { decryptionSecrets } from '../../src/inputs/crypto.js';
-import { splitRecipients } from '../../src/inputs/gpg-recipients.js';
+import { splitRecipients, unreadableLine } from '../../src/inputs/gpg-recipients.js';
 import { formatOwner, parseOwner, statFields } from '../../src/pipeline/gpg-leftovers.js';
 import { DecryptionError } from '../../src/pipeline/encrypt.js';
 import { decryptFailure } from '../../src/pipeline/gpg.js';
@@ -312,6 +312,62 @@ describe('gpg-recipients', () => {
       armored: '',
       paths: ['keys/a.gpg', 'keys/b.asc'],
     });
+  });
+});
+
+describe('gpg-recipients refused as a whole', () => {
+  const begin = (kind: string) => `-----BEGIN PGP ${kind}-----\n\nmDMEaxZV`;
+  const end = '-----END PGP PUBLIC KEY BLOCK-----';
+  const refusal = (text: string): string => {
+    try {
+      splitRecipients(text);
+    } catch (error) {
+      expect(error).toBeInstanceOf(InputError);
+      return (error as Error).message;
+    }
+    throw new Error('not refused');
+  };
+
+  it('a block without its END line, so that no line after it is swallowed', () => {
+    for (const text of [
+      `${begin('PUBLIC KEY BLOCK')}\nkeys/k2.gpg`,
+      `${begin('PUBLIC KEY BLOCK')}\n${begin('PUBLIC KEY BLOCK')}\n${end}`,
+    ]) {
+      expect(refusal(text)).toBe(
+        'Input "gpg-recipients": the armored key block that starts on line 1 has no -----END PGP line before the next block or the end; paste each key whole',
+      );
+    }
+    expect(refusal(`keys/a.gpg\n\n${begin('PUBLIC KEY BLOCK')}`)).toMatch(/starts on line 3 /);
+  });
+
+  it('comments and blank lines only, rather than encrypting to nobody', () => {
+    expect(refusal('# prod key\n\n  # old key')).toBe(
+      'Input "gpg-recipients": holds no key, only blank or # comment lines; give armored public keys (gpg --armor --export KEYID) or the path of a file holding them, or remove the input',
+    );
+  });
+});
+
+describe('a gpg-recipients line that names no file', () => {
+  it('is named as a key id or fingerprint when it looks like one', () => {
+    for (const line of [
+      'F765A357',
+      '0x44B01881F765A357',
+      '9E76 10C2 CCD6 2D2B C000  B611 44B0 1881 F765 A357',
+    ]) {
+      expect(unreadableLine(line, `/w/${line}`, 'ENOENT').message).toMatch(
+        /^Input "gpg-recipients": ".*" looks like a key id or fingerprint, which is not accepted .*; give the key itself \(gpg --armor --export [0-9A-Fx]+\) or the path of a file holding it$/,
+      );
+    }
+  });
+
+  it('is named as a private key without quoting it, and otherwise as a file', () => {
+    const key = 'AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ';
+    const message = unreadableLine(key, `/w/${key}`, 'ENOENT').message;
+    expect(message).toMatch(/^Input "gpg-recipients": a line holds a private key/);
+    expect(message).not.toContain('QQQQ');
+    expect(unreadableLine('keys/team.asc', '/w/keys/team.asc', 'ENOENT').message).toBe(
+      'Input "gpg-recipients": /w/keys/team.asc cannot be read (ENOENT); every line outside an armored key block must be the path of a file holding public keys',
+    );
   });
 });
 

@@ -132,6 +132,15 @@ describe('refused before any work, one line naming the input', () => {
     }
   });
 
+  it('age-recipients of comments only is refused, not read as no encryption', async () => {
+    for (const comments of ['# prod key', `# ${RECIPIENT}\n\n  # rotated out`]) {
+      const error = await refusal({ storage: '/b', 'database-url': DB, 'age-recipients': comments });
+      expect((error as Error).message).toBe(
+        'Input "age-recipients": holds no recipient, only blank or # comment lines; give public keys starting with age1, or remove the input',
+      );
+    }
+  });
+
   it('target-path with database-url names the conflict', async () => {
     const error = await refusal({
       mode: 'restore',
