@@ -1162,6 +1162,12 @@ var external_node_fs_ = __webpack_require__(73024);
 
 
 const DEFAULT_CLIENT_MIRROR = 'https://apt.postgresql.org/pub/repos/apt';
+/** The client of a run whose inputs were not read for one (no PostgreSQL program runs). */
+const DEFAULT_CLIENT = {
+    choice: 'auto',
+    pgBinDir: undefined,
+    mirror: DEFAULT_CLIENT_MIRROR,
+};
 function readClient(inputs) {
     return {
         choice: readChoice(inputs.optional('postgres-client') ?? 'auto'),
@@ -1286,9 +1292,13 @@ function notifySecrets(notify) {
         ...metricsSecrets(notify.metrics),
     ].filter((secret) => Boolean(secret));
 }
-function readCommon(inputs, cwd, defaultName) {
+/**
+ * `postgres: false` for a source that runs no PostgreSQL program: its client inputs are then not
+ * read (so a given one is named as unused) and the default client stands in, never used.
+ */
+function readCommon(inputs, cwd, defaultName, { postgres = true } = {}) {
     const notify = readNotify(inputs, cwd);
-    const client = readClient(inputs);
+    const client = postgres ? readClient(inputs) : { ...DEFAULT_CLIENT };
     const secrets = [...notifySecrets(notify), ...clientSecrets(client)];
     return {
         storage: readStorage(inputs, cwd),
@@ -2866,6 +2876,7 @@ function redis_url_decode(text, fail) {
 
 
 
+
 async function readBackup(inputs, cwd) {
     const source = inputs.oneOf('source', ['postgres', 'files', 'redis'], 'postgres');
     refuseOtherSources(inputs, source);
@@ -2875,7 +2886,7 @@ async function readBackup(inputs, cwd) {
     const given = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
     const redis = source === 'redis' ? readRedisUrl(inputs, 'redis-url', cwd) : undefined;
     const defaultName = given ? nameFromDatabase(given.target.database) : source;
-    const common = readCommon(inputs, cwd, defaultName);
+    const common = readCommon(inputs, cwd, defaultName, { postgres: source === 'postgres' });
     const compression = inputs.oneOf('compression', ['zstd', 'gzip', 'none'], 'zstd');
     const maxLevel = compression === 'zstd' ? 19 : 9;
     const compressionLevel = compression === 'none'
@@ -2932,11 +2943,13 @@ function refuseDecryptionOnly(inputs) {
         throw new errors/* InputError */.dz(name, `decrypts; to encrypt backups give ${instead}`);
     }
 }
-/** The inputs of the other sources that have no default, by the source they belong to. */
+/** The inputs of the other sources, by the source they belong to. */
 const OTHER_SOURCES = [
     ['database-url', 'postgres'],
     ['pg-dump-args', 'postgres'],
     ['pg-bin-dir', 'postgres'],
+    ['postgres-client', 'postgres'],
+    ['pg-client-mirror', 'postgres'],
     ['paths', 'files'],
     ['exclude', 'files'],
     ['exclude-from', 'files'],
@@ -2952,7 +2965,7 @@ function refuseOtherSources(inputs, source) {
             return;
         throw new errors/* InputError */.dz('redis-url', `is for source: redis; set source: redis to back up a Redis (the source is ${source})`);
     }
-    const other = OTHER_SOURCES.find(([name]) => inputs.optional(name) !== undefined);
+    const other = OTHER_SOURCES.find(([name]) => isGiven(name, inputs.text(name)));
     if (other) {
         throw new errors/* InputError */.dz(other[0], `is for source: ${other[1]}; remove it with source: redis`);
     }
@@ -3315,7 +3328,7 @@ async function readRestoreTest(inputs, cwd) {
 async function readRestore(inputs, cwd) {
     const target = readTarget(inputs, cwd);
     const database = target.into === 'database' ? target.given.target : undefined;
-    const common = readCommon(inputs, cwd, target.into === 'redis' ? 'redis' : nameFromDatabase(database?.database));
+    const common = readCommon(inputs, cwd, target.into === 'redis' ? 'redis' : nameFromDatabase(database?.database), { postgres: target.into === 'database' });
     const decryption = await readDecryption(inputs);
     const confirm = inputs.text('confirm');
     // A server backup's targets are known once its manifest is read: the mode checks confirm then.

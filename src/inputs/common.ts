@@ -10,7 +10,7 @@ import { InputError } from '../core/errors.js';
 import { isValidSetName } from '../core/layout.js';
 import { patternProblem } from '../core/name-glob.js';
 import type { CommonSettings, NotifySettings, StorageLocation } from '../core/settings.js';
-import { clientSecrets, readClient } from './client.js';
+import { clientSecrets, DEFAULT_CLIENT, readClient } from './client.js';
 import { metricsSecrets, readMetrics } from './metrics.js';
 import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
@@ -25,13 +25,18 @@ export function notifySecrets(notify: NotifySettings): string[] {
   ].filter((secret): secret is string => Boolean(secret));
 }
 
+/**
+ * `postgres: false` for a source that runs no PostgreSQL program: its client inputs are then not
+ * read (so a given one is named as unused) and the default client stands in, never used.
+ */
 export function readCommon(
   inputs: Inputs,
   cwd: string,
   defaultName: string | undefined,
+  { postgres = true } = {},
 ): CommonSettings {
   const notify = readNotify(inputs, cwd);
-  const client = readClient(inputs);
+  const client = postgres ? readClient(inputs) : { ...DEFAULT_CLIENT };
   const secrets = [...notifySecrets(notify), ...clientSecrets(client)];
   return {
     storage: readStorage(inputs, cwd),

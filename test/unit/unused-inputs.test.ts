@@ -58,6 +58,23 @@ describe('inputs a mode does not read', () => {
     expect(await unused(notify)).toEqual(['input "storage" is not used by mode notify; ignored']);
   });
 
+  it('the PostgreSQL client inputs are named for sources that run no PostgreSQL program', async () => {
+    const client = {
+      'pg-bin-dir': '/nonexistent/bin',
+      'postgres-client': '16',
+      'pg-client-mirror': 'https://x.example',
+    };
+    expect(await unused({ storage: '/b', source: 'files', paths: '/srv', ...client })).toEqual([
+      'input "pg-bin-dir" is not used by mode backup with source files; ignored',
+      'input "postgres-client" is not used by mode backup with source files; ignored',
+      'input "pg-client-mirror" is not used by mode backup with source files; ignored',
+    ]);
+    const restore = { mode: 'restore', storage: '/b', name: 'x', 'target-path': '/srv' };
+    expect(await unused({ ...restore, confirm: '/srv', 'postgres-client': '16' })).toEqual([
+      'input "postgres-client" is not used by mode restore; ignored',
+    ]);
+  });
+
   it("the runner's defaults, and empty values, are not named", async () => {
     const given = { ...RUNNER_DEFAULTS, storage: '/b', 'database-url': DB, paths: '  ' };
     expect(await unused(given)).toEqual([]);
@@ -99,6 +116,23 @@ describe('refused before any work, one line naming the input', () => {
         'Input "age-recipients": line 2 is a private key (AGE-SECRET-KEY-…); give its public recipient (age1…), as age-keygen -y prints it',
       );
     }
+  });
+
+  it('a PostgreSQL client input with source: redis is refused like the other postgres inputs', async () => {
+    const redis = { storage: '/b', source: 'redis', 'redis-url': 'redis://cache:6379' };
+    for (const [name, value] of [
+      ['pg-bin-dir', '/usr/lib/postgresql/17/bin'],
+      ['postgres-client', '16'],
+      ['pg-client-mirror', 'https://x.example'],
+    ] as const) {
+      const error = await refusal({ ...redis, [name]: value });
+      expect((error as Error).message).toBe(
+        `Input "${name}": is for source: postgres; remove it with source: redis`,
+      );
+    }
+    expect(
+      await refusal({ ...RUNNER_DEFAULTS, ...redis, 'age-recipients': RECIPIENT }),
+    ).toBeUndefined();
   });
 
   it('target-path with database-url names the conflict', async () => {
