@@ -1223,8 +1223,11 @@ function clientSecrets(client) {
  */
 
 
-function readMetrics(inputs, cwd) {
-    return { file: readMetricsFile(inputs, cwd), pushgatewayUrl: readPushgatewayUrl(inputs) };
+function readMetrics(inputs, cwd, read = (part) => part()) {
+    return {
+        file: read(() => readMetricsFile(inputs, cwd), undefined),
+        pushgatewayUrl: read(() => readPushgatewayUrl(inputs), undefined),
+    };
 }
 /** The gateway's URL and the password in it, for the edge to mask. */
 function metricsSecrets(metrics) {
@@ -1406,21 +1409,39 @@ function readS3(inputs) {
         timeoutMs: inputs.duration('s3-timeout', '60s'),
     };
 }
-function readNotify(inputs, cwd = process.cwd()) {
+/**
+ * `readable: true` (a run refused for bad input): each notification input that cannot be read is
+ * left out rather than failing the whole, so a mistyped one does not silence the others; an
+ * unreadable notify-on counts as always, so the refusal itself is still sent.
+ */
+function readNotify(inputs, cwd = process.cwd(), { readable = false } = {}) {
+    const read = (part, fallback) => {
+        if (!readable)
+            return part();
+        try {
+            return part();
+        }
+        catch {
+            return fallback;
+        }
+    };
     const githubToken = inputs.optional('github-token');
+    return {
+        on: read(() => inputs.oneOf('notify-on', ['failure', 'always', 'never'], 'failure'), 'always'),
+        slackWebhookUrl: read(() => inputs.secretUrl('slack-webhook-url'), undefined),
+        webhookUrl: read(() => inputs.secretUrl('webhook-url'), undefined),
+        heartbeatUrl: read(() => inputs.secretUrl('heartbeat-url'), undefined),
+        githubToken,
+        failureIssue: read(() => readFailureIssue(inputs, githubToken), false),
+        metrics: readMetrics(inputs, cwd, read),
+    };
+}
+function readFailureIssue(inputs, githubToken) {
     const failureIssue = inputs.boolean('failure-issue', false);
     if (failureIssue && !githubToken) {
         throw new errors/* InputError */.dz('failure-issue', 'needs github-token (for example ${{ github.token }})');
     }
-    return {
-        on: inputs.oneOf('notify-on', ['failure', 'always', 'never'], 'failure'),
-        slackWebhookUrl: inputs.secretUrl('slack-webhook-url'),
-        webhookUrl: inputs.secretUrl('webhook-url'),
-        heartbeatUrl: inputs.secretUrl('heartbeat-url'),
-        githubToken,
-        failureIssue,
-        metrics: readMetrics(inputs, cwd),
-    };
+    return failureIssue;
 }
 /** The default set name from a database name: lowercased, anything outside [a-z0-9._-] as '-'. */
 function nameFromDatabase(database) {
@@ -13521,13 +13542,14 @@ async function readRun(source, cwd = process.cwd()) {
     return { settings, unused };
 }
 /**
- * Where a run refused for bad input still reports its failure: the notification inputs and the
- * set's name, read alone, or undefined when those are bad too (nothing can be sent then).
+ * Where a run refused for bad input still reports its failure: the notification inputs that can
+ * be read and the set's name, each read alone (a mistyped notify-on, or one bad URL, must not
+ * silence the only alarm of a run under cron).
  */
 function readRefusalNotice(source, cwd = process.cwd()) {
     const inputs = new Inputs(source);
-    const notify = attempt(() => readNotify(inputs, cwd));
-    return notify && { notify, name: attempt(() => readName(inputs, undefined)) };
+    const notify = readNotify(inputs, cwd, { readable: true });
+    return { notify, name: attempt(() => readName(inputs, undefined)) };
 }
 function attempt(read) {
     try {
@@ -14618,14 +14640,12 @@ async function execute(source, edge, options) {
     catch (error) {
         report = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
     }
-    // A run refused for bad input alerts too, where the notification inputs alone can be read.
+    // A run refused for bad input alerts too, on every notification input that can be read.
     const notice = settings ?? readRefusalNotice(source, options.cwd);
-    const safe = redactDeep({ ...report, name: report.name ?? notice?.name }, redact);
-    if (notice) {
-        for (const warning of await notifyEnd(safe, notice.notify, options.env)) {
-            edge.warning(redact(warning));
-            safe.warnings.push(redact(warning));
-        }
+    const safe = redactDeep({ ...report, name: report.name ?? notice.name }, redact);
+    for (const warning of await notifyEnd(safe, notice.notify, options.env)) {
+        edge.warning(redact(warning));
+        safe.warnings.push(redact(warning));
     }
     for (const [name, value] of Object.entries(safe.outputs))
         edge.setOutput(name, String(value));

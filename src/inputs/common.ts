@@ -11,7 +11,7 @@ import { isValidSetName } from '../core/layout.js';
 import { patternProblem } from '../core/name-glob.js';
 import type { CommonSettings, NotifySettings, StorageLocation } from '../core/settings.js';
 import { clientSecrets, DEFAULT_CLIENT, readClient } from './client.js';
-import { metricsSecrets, readMetrics } from './metrics.js';
+import { metricsSecrets, readMetrics, type ReadPart } from './metrics.js';
 import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
 
@@ -161,21 +161,45 @@ export function readS3(inputs: Inputs): CommonSettings['s3'] {
   };
 }
 
-export function readNotify(inputs: Inputs, cwd = process.cwd()): NotifySettings {
+/**
+ * `readable: true` (a run refused for bad input): each notification input that cannot be read is
+ * left out rather than failing the whole, so a mistyped one does not silence the others; an
+ * unreadable notify-on counts as always, so the refusal itself is still sent.
+ */
+export function readNotify(
+  inputs: Inputs,
+  cwd = process.cwd(),
+  { readable = false } = {},
+): NotifySettings {
+  const read: ReadPart = (part, fallback) => {
+    if (!readable) return part();
+    try {
+      return part();
+    } catch {
+      return fallback;
+    }
+  };
   const githubToken = inputs.optional('github-token');
+  return {
+    on: read(
+      () => inputs.oneOf('notify-on', ['failure', 'always', 'never'] as const, 'failure'),
+      'always',
+    ),
+    slackWebhookUrl: read(() => inputs.secretUrl('slack-webhook-url'), undefined),
+    webhookUrl: read(() => inputs.secretUrl('webhook-url'), undefined),
+    heartbeatUrl: read(() => inputs.secretUrl('heartbeat-url'), undefined),
+    githubToken,
+    failureIssue: read(() => readFailureIssue(inputs, githubToken), false),
+    metrics: readMetrics(inputs, cwd, read),
+  };
+}
+
+function readFailureIssue(inputs: Inputs, githubToken: string | undefined): boolean {
   const failureIssue = inputs.boolean('failure-issue', false);
   if (failureIssue && !githubToken) {
     throw new InputError('failure-issue', 'needs github-token (for example ${{ github.token }})');
   }
-  return {
-    on: inputs.oneOf('notify-on', ['failure', 'always', 'never'] as const, 'failure'),
-    slackWebhookUrl: inputs.secretUrl('slack-webhook-url'),
-    webhookUrl: inputs.secretUrl('webhook-url'),
-    heartbeatUrl: inputs.secretUrl('heartbeat-url'),
-    githubToken,
-    failureIssue,
-    metrics: readMetrics(inputs, cwd),
-  };
+  return failureIssue;
 }
 
 /** The default set name from a database name: lowercased, anything outside [a-z0-9._-] as '-'. */

@@ -205,7 +205,24 @@ describe('the notice of a refused run', () => {
     ).toMatchObject({ name: undefined, notify: { webhookUrl: 'https://h.x/y' } });
   });
 
-  it('is none when the notification inputs are bad themselves', () => {
-    expect(readRefusalNotice(source({ 'webhook-url': 'not a url' }), '/work')).toBeUndefined();
+  it('keeps the readable channels when notification inputs are bad themselves, notify-on as always', () => {
+    const notice = readRefusalNotice(
+      source({
+        'notify-on': 'bogus',
+        'webhook-url': 'https://hooks.example/x',
+        'slack-webhook-url': 'not a url',
+        'failure-issue': 'maybe',
+      }),
+      '/work',
+    );
+    expect(notice.notify).toMatchObject({
+      on: 'always',
+      webhookUrl: 'https://hooks.example/x',
+      slackWebhookUrl: undefined,
+      failureIssue: false,
+    });
+    expect(readRefusalNotice(source({ 'webhook-url': 'not a url' })).notify.webhookUrl).toBe(
+      undefined,
+    );
   });
 });
