@@ -2910,6 +2910,8 @@ async function readBackup(inputs, cwd) {
     const common = readCommon(inputs, cwd, defaultName, { postgres: source === 'postgres' });
     const compression = inputs.oneOf('compression', ['zstd', 'gzip', 'none'], 'zstd');
     const maxLevel = compression === 'zstd' ? 19 : 9;
+    if (compression === 'none')
+        inputs.notUsed('compression-level', 'compression: none');
     const compressionLevel = compression === 'none'
         ? undefined
         : inputs.integer('compression-level', { min: 1, max: maxLevel });
@@ -3128,6 +3130,8 @@ class Inputs {
     source;
     /** What the parsers looked at, so that what they never did can be named (`unread`). */
     read = new Set();
+    /** Why an input was left unread on purpose, for its unused-input line (`notUsed`). */
+    reasons = new Map();
     constructor(source) {
         this.source = source;
     }
@@ -3137,6 +3141,14 @@ class Inputs {
     /** Inputs given a value of their own (not empty, not action.yml's default) that no parser read. */
     unread() {
         return INPUT_NAMES.filter((name) => !this.read.has(name) && isGiven(name, this.source(name)));
+    }
+    /** Marks an input left unread because of another's value, so its warning can say why. */
+    notUsed(name, because) {
+        this.reasons.set(name, because);
+    }
+    /** Why an unread input was not read, when a parser said so. */
+    reason(name) {
+        return this.reasons.get(name);
     }
     raw(name) {
         this.read.add(name);
@@ -13538,7 +13550,10 @@ async function readRun(source, cwd = process.cwd()) {
     const { picks } = definition;
     const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
     const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;
-    const unused = inputs.unread().map((name) => `input "${name}" is not used by ${scope}; ignored`);
+    const unused = inputs.unread().map((name) => {
+        const why = inputs.reason(name);
+        return `input "${name}" is not used by ${scope}${why ? ` (${why})` : ''}; ignored`;
+    });
     return { settings, unused };
 }
 /**

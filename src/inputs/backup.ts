@@ -33,6 +33,7 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
   const common = readCommon(inputs, cwd, defaultName, { postgres: source === 'postgres' });
   const compression = inputs.oneOf('compression', ['zstd', 'gzip', 'none'] as const, 'zstd');
   const maxLevel = compression === 'zstd' ? 19 : 9;
+  if (compression === 'none') inputs.notUsed('compression-level', 'compression: none');
   const compressionLevel =
     compression === 'none'
       ? undefined

@@ -77,7 +77,10 @@ export async function readRun(
   const { picks } = definition;
   const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
   const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;
-  const unused = inputs.unread().map((name) => `input "${name}" is not used by ${scope}; ignored`);
+  const unused = inputs.unread().map((name) => {
+    const why = inputs.reason(name);
+    return `input "${name}" is not used by ${scope}${why ? ` (${why})` : ''}; ignored`;
+  });
   return { settings, unused };
 }
 

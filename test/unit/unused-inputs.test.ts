@@ -75,6 +75,13 @@ describe('inputs a mode does not read', () => {
     ]);
   });
 
+  it('compression-level with compression: none says why it is not used', async () => {
+    const files = { storage: '/b', source: 'files', paths: '/srv', compression: 'none' };
+    expect(await unused({ ...files, 'compression-level': '19' })).toEqual([
+      'input "compression-level" is not used by mode backup with source files (compression: none); ignored',
+    ]);
+  });
+
   it("the runner's defaults, and empty values, are not named", async () => {
     const given = { ...RUNNER_DEFAULTS, storage: '/b', 'database-url': DB, paths: '  ' };
     expect(await unused(given)).toEqual([]);
