@@ -5,6 +5,8 @@
 //   npm run bench -- --size-mb 50 --rounds 3        a quick run
 //   npm run bench -- --startup                      the single executable's start against the
 //                                                   bundle's (--executable PATH, --rounds N: 15)
+//   npm run bench -- --copy                         the copy mode against a bare GetObject →
+//                                                   PutObject stream (--object-mb N: 1024, --rounds N: 3)
 //   options: --cli PATH (another bundle, e.g. /tmp/bench-cli/index.js), --backups N (20000),
 //            --skip-requests, --skip-double, --docs (write the tables into docs/benchmarks.md;
 //            --readme is the same), --render (print, and with --docs write, the tables of the

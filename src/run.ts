@@ -7,9 +7,10 @@ import type { InputSource } from './inputs/reader.js';
 import { givenSecrets } from './inputs/given-secrets.js';
 import { readRefusalNotice, readRun, runMode } from './modes/index.js';
 import { notifyEnd, notifyStart } from './notify/index.js';
-import { ModeFailure, type Logger, type ModeResult } from './core/types.js';
+import { ModeFailure, type Logger, type ModeResult, type RunContext } from './core/types.js';
 import { redactor, reportJson, type RunReport } from './core/report.js';
-import type { Settings } from './core/settings.js';
+import { attemptsFact, retrying, type FailedAttempt } from './core/retry.js';
+import type { CommonSettings, Settings, StoreSettings } from './core/settings.js';
 import { openStore } from './storage/index.js';
 
 /** What an entry point provides: where lines, outputs and the summary go. */
@@ -30,6 +31,8 @@ export interface ExecuteOptions {
   signal: AbortSignal;
   now?: () => Date;
   cwd?: string;
+  /** Waits between attempts; injectable so tests of retries need not wait. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export async function execute(
@@ -50,26 +53,51 @@ export async function execute(
   };
   let settings: Settings | undefined;
   let report: RunReport;
+  const failed: FailedAttempt[] = [];
   const given = givenSecrets(source);
   for (const secret of given) edge.mask(secret);
   redact = redactor(given);
   try {
-    const read = await readRun(source, options.cwd);
+    const read = await readRun(source, options.cwd, options.env);
     settings = read.settings;
     for (const secret of settings.secrets) edge.mask(secret);
     redact = redactor([...given, ...settings.secrets]);
     for (const line of read.unused) log.warning(line);
     for (const warning of await notifyStart(settings.notify)) log.warning(warning);
-    const result = await runMode(settings, async ({ storage, s3 }) => ({
-      store: await openStore(storage, s3, log.warning, options.env),
+    const open = ({ location, s3 }: StoreSettings) =>
+      openStore(location, s3, log.warning, options.env);
+    const context = async (
+      common: Pick<CommonSettings, 'storage' | 's3'>,
+    ): Promise<RunContext> => ({
+      store: await open({ location: common.storage, s3: common.s3 }),
+      open,
       log,
       now,
       signal: options.signal,
       env: options.env,
-    }));
-    report = buildReport(source, settings, startedAt, now(), warnings, result);
+      sleep: options.sleep,
+    });
+    const chosen = settings;
+    const run = () => runMode(chosen, context);
+    const result =
+      'retry' in chosen
+        ? await retrying('the run', run, chosen.retry, { ...options, log }, failed)
+        : await run();
+    report = withAttempts(
+      buildReport(source, settings, startedAt, now(), warnings, result),
+      failed,
+    );
   } catch (error) {
-    report = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
+    const failure = failureReport(
+      source,
+      settings,
+      startedAt,
+      now(),
+      warnings,
+      error,
+      options.signal,
+    );
+    report = withAttempts(failure, failed);
   }
   // A run refused for bad input alerts too, on every notification input that can be read.
   const notice = settings ?? readRefusalNotice(source, options.cwd);
@@ -95,6 +123,17 @@ export async function execute(
   return safe;
 }
 
+/** The attempts, in the summary and the report, when there was more than one. */
+function withAttempts(report: RunReport, failed: FailedAttempt[]): RunReport {
+  const fact = attemptsFact(failed, report.ok);
+  if (fact === undefined) return report;
+  return {
+    ...report,
+    facts: [...report.facts, ['Attempts', fact]],
+    details: { ...report.details, attempts: failed },
+  };
+}
+
 function buildReport(
   source: InputSource,
   settings: Settings | undefined,
@@ -118,6 +157,7 @@ function buildReport(
     ...(result.charts?.length ? { charts: result.charts } : {}),
     warnings,
     details: result.details ?? {},
+    ...(error === undefined && result.notice ? { notice: true } : {}),
   };
 }
 

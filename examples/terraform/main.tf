@@ -1,13 +1,22 @@
-# The bucket and three least-privilege roles for backup-action. The roles' permissions are the
+# The bucket and three least-privilege roles for backup-action, and with copy_bucket a second
+# bucket for copies (copies.tf) and a fourth role, the copier. The roles' permissions are the
 # documents in ../iam/, the ones the project's tests run every mode under, so they cannot drift.
 
 locals {
-  policy_vars = { bucket = var.bucket, prefix = var.prefix }
+  policy_vars = {
+    bucket      = var.bucket
+    prefix      = var.prefix
+    copy_bucket = var.copy_bucket
+    copy_prefix = var.copy_prefix
+  }
   roles = {
     writer   = "backup (PutObject, AbortMultipartUpload; no read, no delete)"
     verifier = "verify-latest, restore-test, restore and status (list and read; write its runs' history records)"
     pruner   = "retention-prune (list, read manifests, delete, abort uploads)"
+    copier   = "copy (list and read the source; list and write the copy bucket, no read, no delete there)"
   }
+  # The copier only where there is a copy bucket.
+  enabled_roles = { for name, what in local.roles : name => what if name != "copier" || var.copy_bucket != "" }
   oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
 }
 
@@ -118,7 +127,7 @@ data "aws_iam_openid_connect_provider" "github" {
 # on one branch (or environment), and for the verifier also the restore's environment, since a
 # restore reads what verify reads (its job runs in that environment, whose subject is its own).
 data "aws_iam_policy_document" "github_trust" {
-  for_each = local.roles
+  for_each = local.enabled_roles
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
     principals {
@@ -143,7 +152,7 @@ data "aws_iam_policy_document" "github_trust" {
 }
 
 resource "aws_iam_role" "backup" {
-  for_each           = local.roles
+  for_each           = local.enabled_roles
   name               = "backup-action-${each.key}"
   description        = "backup-action ${each.value}"
   assume_role_policy = data.aws_iam_policy_document.github_trust[each.key].json
@@ -152,13 +161,13 @@ resource "aws_iam_role" "backup" {
 }
 
 resource "aws_iam_policy" "backup" {
-  for_each = local.roles
+  for_each = local.enabled_roles
   name     = "backup-action-${each.key}"
   policy   = templatefile("${path.module}/../iam/${each.key}.json", local.policy_vars)
 }
 
 resource "aws_iam_role_policy_attachment" "backup" {
-  for_each   = local.roles
+  for_each   = local.enabled_roles
   role       = aws_iam_role.backup[each.key].name
   policy_arn = aws_iam_policy.backup[each.key].arn
 }

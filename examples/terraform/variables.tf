@@ -55,3 +55,21 @@ variable "object_lock_days" {
   type        = number
   default     = 0
 }
+
+variable "copy_bucket" {
+  description = "A second bucket for copies (created here, with the provider aws.copy: another region, or another account), and the copier role that reads the backups and may only write there. Empty: none."
+  type        = string
+  default     = ""
+}
+
+variable "copy_prefix" {
+  description = "Folder in the copy bucket: copy-to is s3://<copy_bucket>/<copy_prefix>."
+  type        = string
+  default     = "backups"
+}
+
+variable "copy_region" {
+  description = "Region of the copy bucket; empty: the default provider's."
+  type        = string
+  default     = ""
+}

@@ -20,6 +20,7 @@ import { countRequests } from './requests.ts';
 import type { Report } from './results.ts';
 import { measureRounds, memoryRows, timingRows } from './rounds.ts';
 import { BUCKET, type Bench } from './runs.ts';
+import { copyBench } from './copy.ts';
 import { startupBench } from './startup.ts';
 import { evaluate } from './targets.ts';
 
@@ -28,6 +29,8 @@ const RESULTS = 'bench-results/latest.json';
 const options = parseOptions(process.argv.slice(2));
 if (options.startup) {
   await startupBench(options);
+} else if (options.copy) {
+  await copyBench(options);
 } else if (options.render) {
   // The tables (and with --docs the page) again from the last results, measuring nothing.
   const results = JSON.parse(await readFile(RESULTS, 'utf8')) as Report;

@@ -20,10 +20,22 @@ export interface Options {
   startup: boolean;
   /** An executable already built (npm run sea) for --startup; by default it is built. */
   executable?: string;
+  /** Time the copy mode against a bare GetObject → PutObject stream instead (copy.ts). */
+  copy: boolean;
+  /** The size of the object the copy bench copies, in MB (default 1024). */
+  objectMb?: number;
 }
 
-const VALUES = ['size-mb', 'rounds', 'backups', 'cli', 'executable'] as const;
-const SWITCHES = ['skip-requests', 'skip-double', 'readme', 'docs', 'render', 'startup'] as const;
+const VALUES = ['size-mb', 'rounds', 'backups', 'cli', 'executable', 'object-mb'] as const;
+const SWITCHES = [
+  'skip-requests',
+  'skip-double',
+  'readme',
+  'docs',
+  'render',
+  'startup',
+  'copy',
+] as const;
 type Flag = (typeof VALUES)[number] | (typeof SWITCHES)[number];
 
 const isFlag = (name: string): name is Flag =>
@@ -66,6 +78,8 @@ export function parseOptions(argv: readonly string[]): Options {
     docs: given.has('docs') || given.has('readme'),
     render: given.has('render'),
     startup: given.has('startup'),
+    copy: given.has('copy'),
+    objectMb: count('object-mb'),
     ...(typeof executable === 'string' ? { executable: path.resolve(executable) } : {}),
   };
 }

@@ -4,14 +4,14 @@
 // first; the ratios are of medians measured in the same run. No PostgreSQL: a directory's backup
 // loads the same code a database's does (store, compression, manifest).
 import { spawn } from 'node:child_process';
-import { access, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildExecutables } from '../sea.js';
 import { log, machine, median } from './measure.ts';
 import type { Options } from './options.ts';
-import { writePage } from './render.ts';
 import type { Machine, Target } from './results.ts';
+import { runSideBench, targetRows } from './side-bench.ts';
 
 export const STARTUP_RESULTS = 'bench-results/startup.json';
 const MARKERS = ['<!-- startup:start -->', '<!-- startup:end -->'] as const;
@@ -139,11 +139,7 @@ export function renderStartup(r: StartupReport): string {
         `| ${x.what} | ${ms(x.bundle.seconds)} | ${ms(x.executable.seconds)} | ${x.timeRatio.toFixed(2)}× | ${x.bundle.peakMb.toFixed(1)} MB | ${x.executable.peakMb.toFixed(1)} MB | ${x.memoryRatio.toFixed(3)}× |`,
     ),
     '',
-    '| target | goal | measured | |',
-    '| --- | --- | ---: | --- |',
-    ...r.targets.map(
-      (t) => `| ${t.what} | ${t.goal} | ${t.measured} | ${t.met ? 'met' : '**missed**'} |`,
-    ),
+    ...targetRows(r.targets),
   ].join('\n');
 }
 
@@ -194,21 +190,15 @@ async function measureStartup(options: Options, work: string): Promise<StartupRe
 }
 
 /** The startup bench: measures (or with --render reads the last results), prints, and with --docs writes the page. */
-export async function startupBench(options: Options): Promise<void> {
-  let report: StartupReport;
-  if (options.render) {
-    report = JSON.parse(await readFile(STARTUP_RESULTS, 'utf8')) as StartupReport;
-  } else {
-    const work = await mkdtemp(path.join(os.tmpdir(), 'bench-startup-'));
-    try {
-      report = await measureStartup(options, work);
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-    await writeFile(STARTUP_RESULTS, `${JSON.stringify(report, null, 2)}\n`);
-    log(`wrote ${STARTUP_RESULTS}`);
-  }
-  const markdown = renderStartup(report);
-  console.log(markdown);
-  if (options.docs) await writePage(markdown, undefined, MARKERS);
+export function startupBench(options: Options): Promise<void> {
+  return runSideBench(
+    {
+      results: STARTUP_RESULTS,
+      scratch: 'bench-startup-',
+      measure: measureStartup,
+      render: renderStartup,
+      markers: MARKERS,
+    },
+    options,
+  );
 }

@@ -1,7 +1,14 @@
 // Types for s3-server.js, which stays plain JavaScript so `node scripts/*.js` runs it unbuilt.
+export interface S3Keys {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
 export interface StartS3ServerOptions {
   /** Buckets to create before the server starts listening. */
   buckets?: string[];
+  /** Keys of its own: the only ones it accepts (s3rver's S3RVER/S3RVER no longer). */
+  keys?: S3Keys;
 }
 
 export interface S3Server {
@@ -22,7 +29,10 @@ export const S3RVER_ENV: Readonly<{ AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS
 export function startS3Server(options?: StartS3ServerOptions): Promise<S3Server>;
 
 /** Settings for the AWS SDK v3 S3Client that work against s3rver. */
-export function s3ClientConfig(endpoint: string): {
+export function s3ClientConfig(
+  endpoint: string,
+  keys?: S3Keys,
+): {
   endpoint: string;
   region: string;
   forcePathStyle: true;

@@ -27,7 +27,8 @@ export const S3RVER_ENV = Object.freeze({
 const MAIN = fileURLToPath(new URL('./s3-server-main.js', import.meta.url));
 
 /**
- * @typedef {{ buckets?: string[] }} StartS3ServerOptions
+ * @typedef {{ accessKeyId: string, secretAccessKey: string }} S3Keys
+ * @typedef {{ buckets?: string[], keys?: S3Keys }} StartS3ServerOptions
  * @typedef {{ endpoint: string, port: number, dir: string, stop(): Promise<void> }} S3Server
  */
 
@@ -37,10 +38,14 @@ const MAIN = fileURLToPath(new URL('./s3-server-main.js', import.meta.url));
  * @param {StartS3ServerOptions} [options]
  * @returns {Promise<S3Server>}
  */
-export async function startS3Server({ buckets = [] } = {}) {
+export async function startS3Server({ buckets = [], keys } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 's3rver-'));
+  const env = keys
+    ? { ...process.env, S3RVER_KEYS: `${keys.accessKeyId}:${keys.secretAccessKey}` }
+    : process.env;
   const child = spawn(process.execPath, ['--openssl-legacy-provider', MAIN, dir, ...buckets], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    env,
   });
   // The server dies with this process (its stdin closes), but its folder would stay behind.
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
@@ -79,13 +84,14 @@ export async function startS3Server({ buckets = [] } = {}) {
 /**
  * Settings for `new S3Client(...)` (AWS SDK v3) that work against s3rver.
  * @param {string} endpoint
+ * @param {S3Keys} [keys] the server's keys, when it was started with its own
  */
-export function s3ClientConfig(endpoint) {
+export function s3ClientConfig(endpoint, keys = S3RVER_CREDENTIALS) {
   return {
     endpoint,
     region: S3RVER_REGION,
     forcePathStyle: true,
-    credentials: { ...S3RVER_CREDENTIALS },
+    credentials: { ...keys },
     requestChecksumCalculation: /** @type {const} */ ('WHEN_REQUIRED'),
     responseChecksumValidation: /** @type {const} */ ('WHEN_REQUIRED'),
   };

@@ -17,6 +17,8 @@ export interface RunReport {
   charts?: Chart[];
   warnings: string[];
   details: Record<string, unknown>;
+  /** A success told where failures are (a healed night): see ModeResult. */
+  notice?: boolean;
 }
 
 /**

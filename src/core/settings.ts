@@ -7,6 +7,7 @@ export const MODES = [
   'restore-test',
   'restore',
   'retention-prune',
+  'copy',
   'notify',
   'status',
 ] as const;
@@ -15,6 +16,15 @@ export type Mode = (typeof MODES)[number];
 /** Where backups live: a bucket and key prefix, or a local directory. */
 export type StorageLocation =
   { kind: 's3'; bucket: string; prefix: string } | { kind: 'directory'; path: string };
+
+/** Access keys a store URL names (`credentials=NAME`), read from `NAME_ACCESS_KEY_ID` and the like. */
+export interface StoreKeys {
+  /** NAME, for messages: the variables are `NAME_ACCESS_KEY_ID`, `NAME_SECRET_ACCESS_KEY`, `NAME_SESSION_TOKEN`. */
+  from: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
 
 export interface S3Settings {
   /** A custom endpoint for S3-compatible stores (R2, B2, MinIO, Ceph); unset for AWS. */
@@ -27,6 +37,24 @@ export interface S3Settings {
   storageClass?: string;
   sse?: string;
   sseKmsKeyId?: string;
+  /** The store's own keys; unset: the AWS SDK's default chain (the environment, a role, a profile). */
+  keys?: StoreKeys;
+  /** An IAM role assumed (STS AssumeRole) with the store's keys, or the default chain's. */
+  roleArn?: string;
+}
+
+/** One store: where it is and, for S3, how to reach it. A `storage` or `copy-to` line. */
+export interface StoreSettings {
+  location: StorageLocation;
+  s3: S3Settings;
+}
+
+/** `retries` and `retry-delay`: a run that fails for a transient reason is run again, whole. */
+export interface RetrySettings {
+  /** Runs after the first, at most. */
+  retries: number;
+  /** The wait before the first retry; each later one waits twice as long as the one before. */
+  delayMs: number;
 }
 
 export interface NotifySettings {
@@ -139,10 +167,17 @@ export interface ClientSettings {
 }
 
 export interface CommonSettings {
+  /** The primary store: `storage`'s first line. */
   storage: StorageLocation;
   /** The backup set: one path segment of [a-z0-9._-]. */
   name: string;
   s3: S3Settings;
+  /**
+   * The stores on `storage`'s later lines, in order: copies a mode may read instead (verify-latest
+   * checks each, restore and restore-test fall back on them). Empty in every other mode.
+   */
+  otherStores: StoreSettings[];
+  retry: RetrySettings;
   notify: NotifySettings;
   /** Which pg_dump/pg_restore to run, and where to install one from. */
   client: ClientSettings;
@@ -157,6 +192,27 @@ interface BackupBase extends CommonSettings {
   compressionLevel?: number;
   /** Set when the backup is encrypted (the layer is `encryptionOf` these keys). */
   encryptionKeys?: EncryptionKeys;
+  /** `copy-to`: the stores the backup is copied to once published. */
+  copyTo: StoreSettings[];
+  /** `copy-best-effort`: a copy that fails is a warning, not a failed run. */
+  copyBestEffort: boolean;
+  copyCheck: CopyCheck;
+}
+
+/**
+ * How a copy decides that a backup already at a destination is complete and equal: `listing`
+ * from the destination's listing alone (every object at its recorded size, none written after its
+ * manifest), which write-only credentials allow; `sha256` also reads every byte there back.
+ */
+export type CopyCheck = 'listing' | 'sha256';
+
+/** The `copy` mode: complete backups from `storage` to each store of `copy-to`, byte for byte. */
+export interface CopySettings extends CommonSettings {
+  mode: 'copy';
+  copyTo: StoreSettings[];
+  /** `copy-last`: the newest N complete backups; unset: every one. */
+  last?: number;
+  copyCheck: CopyCheck;
 }
 
 /** How pg_dump is run, for a database or for each database of a server. */
@@ -330,7 +386,8 @@ export interface NotifyModeSettings {
   mode: 'notify';
   name: string;
   notify: NotifySettings;
-  result: 'success' | 'failure' | 'cancelled';
+  /** `healed`: the run failed, was mended (a fresh backup verified), and ends well, with a notice. */
+  result: 'success' | 'healed' | 'failure' | 'cancelled';
   message?: string;
   secrets: string[];
 }
@@ -363,7 +420,8 @@ export type Settings =
   | VerifySettings
   | RestoreTestSettings
   | RestoreSettings
-  | PruneSettings;
+  | PruneSettings
+  | CopySettings;
 
 /** Which backups `retention-prune` keeps; retention/policy.ts applies it. */
 export interface KeepPolicy {

@@ -61,6 +61,8 @@ export class DeleteRefused extends Error {
 export interface StoredObject {
   key: string;
   size: number;
+  /** When the store last wrote it, by the store's own clock, where a listing says. */
+  modified?: Date;
 }
 
 export interface IncompleteUpload {
@@ -74,6 +76,11 @@ export interface UploadOptions {
   contentType?: string;
   /** An estimate of the body's size, if the caller has one; a store may size its parts from it. */
   expectedBytes?: number;
+  /**
+   * The body's exact size, when it is known before it starts (a copy): a store may send it in one
+   * request of that length. The body must then hold back its last bytes until it is sure of them.
+   */
+  size?: number;
 }
 
 /** An object being written as a file under a temporary name (directory stores). */
@@ -105,8 +112,11 @@ export interface Store {
    * a store that cannot take the backup fails the run before any work rather than after the dump.
    */
   checkWritable(prefix: string): Promise<void>;
-  /** Writes a small object (a manifest) whole, atomically. */
-  put(key: string, body: string): Promise<void>;
+  /**
+   * Writes a small object (a manifest) whole, atomically. Never in an archive storage class
+   * (GLACIER, DEEP_ARCHIVE): what a store holds is read from its manifests.
+   */
+  put(key: string, body: string | Uint8Array): Promise<void>;
   /** Streams an object's bytes. Rejects when the object does not exist. */
   download(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
   /**

@@ -4,12 +4,14 @@ import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type {
   BackupSettings,
+  CommonSettings,
   DatabaseTarget,
   FilesSelection,
   ServerSelection,
 } from '../core/settings.js';
 import { refusedPgDumpArgument } from '../postgres/dump-args.js';
 import { addSecrets, nameFromDatabase, readCommon, readNamePatterns } from './common.js';
+import { readCopyCheck, readCopyTo } from './copy.js';
 import { encryptionSecrets, readEncryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import { readRedisUrl } from './redis-url.js';
@@ -46,6 +48,7 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
     compression,
     compressionLevel,
     encryptionKeys,
+    ...(await readBackupCopies(inputs, cwd, common)),
   };
   if (redis) {
     readServer(inputs, source);
@@ -70,6 +73,24 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
         : { ...base, ...dump(), kind: 'database', database: from.database };
   addSecrets(settings, ...(given?.secrets ?? []), ...encryptionSecrets(encryptionKeys));
   return settings;
+}
+
+/** `copy-to` and how its copies are made: the backup just published, copied to each store. */
+async function readBackupCopies(inputs: Inputs, cwd: string, common: CommonSettings) {
+  if (inputs.text('copy-last') !== '') {
+    throw new InputError(
+      'copy-last',
+      'is for mode: copy; a backup copies the backup it made (run copy to fill in older ones)',
+    );
+  }
+  const copyTo = await readCopyTo(inputs, cwd, common);
+  // How copies are made means nothing without any: read only with copy-to, else named as unused.
+  if (copyTo.length === 0) return { copyTo, copyBestEffort: false, copyCheck: 'listing' as const };
+  return {
+    copyTo,
+    copyBestEffort: inputs.boolean('copy-best-effort', false),
+    copyCheck: readCopyCheck(inputs),
+  };
 }
 
 /** What each key that only decrypts would have to be given as, to encrypt instead. */

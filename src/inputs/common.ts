@@ -5,15 +5,22 @@
  * one line naming the input and what is accepted.
  */
 import os from 'node:os';
-import path from 'node:path';
 import { InputError } from '../core/errors.js';
+import { formatDuration } from '../core/duration.js';
 import { isValidSetName } from '../core/layout.js';
 import { patternProblem } from '../core/name-glob.js';
-import type { CommonSettings, NotifySettings, StorageLocation } from '../core/settings.js';
+import { MAX_RETRY_DELAY_MS } from '../core/retry.js';
+import type {
+  CommonSettings,
+  NotifySettings,
+  RetrySettings,
+  StoreSettings,
+} from '../core/settings.js';
 import { clientSecrets, DEFAULT_CLIENT, readClient } from './client.js';
 import { metricsSecrets, readMetrics, type ReadPart } from './metrics.js';
 import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
+import { readS3, readStores } from './stores.js';
 
 export function notifySecrets(notify: NotifySettings): string[] {
   return [
@@ -26,89 +33,76 @@ export function notifySecrets(notify: NotifySettings): string[] {
 }
 
 /**
- * `postgres: false` for a source that runs no PostgreSQL program: its client inputs are then not
- * read (so a given one is named as unused) and the default client stands in, never used.
+ * What every mode that works on a store reads. `severalStores`: `storage` may list more than one
+ * store (the modes that read from any copy). `postgres: false` for a source that runs no
+ * PostgreSQL program: its client inputs are then not read (so a given one is named as unused) and
+ * the default client stands in, never used.
  */
 export function readCommon(
   inputs: Inputs,
   cwd: string,
   defaultName: string | undefined,
-  { postgres = true } = {},
+  { severalStores = false, postgres = true } = {},
 ): CommonSettings {
   const notify = readNotify(inputs, cwd);
   const client = postgres ? readClient(inputs) : { ...DEFAULT_CLIENT };
-  const secrets = [...notifySecrets(notify), ...clientSecrets(client)];
+  const [primary, ...otherStores] = readStorage(inputs, cwd, severalStores);
+  const stores = [primary, ...otherStores];
+  const secrets = [...notifySecrets(notify), ...clientSecrets(client), ...storeSecrets(stores)];
   return {
-    storage: readStorage(inputs, cwd),
+    storage: primary.location,
     name: readName(inputs, defaultName),
-    s3: readS3(inputs),
+    s3: primary.s3,
+    otherStores,
+    retry: readRetry(inputs),
     notify,
     client,
     secrets,
   };
 }
 
-/** `s3://bucket/optional/prefix`, `file:///abs/path`, or a plain directory path. */
-export function readStorage(inputs: Inputs, cwd: string): StorageLocation {
-  const value = inputs.text('storage');
-  const accepted = 'use s3://bucket/optional/prefix, file:///absolute/path or a directory path';
-  if (value === '') throw new InputError('storage', `is required; ${accepted}`);
-  if (value.startsWith('s3://')) {
-    const [bucket = '', ...rest] = value.slice('s3://'.length).split('/');
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-      throw new InputError('storage', `"${value}" has no valid bucket name; ${accepted}`);
-    }
-    const prefix = rest.filter((part) => part !== '').join('/');
-    if (rest.some((part) => part === '..' || part === '.')) {
-      throw new InputError('storage', `"${value}" has "." or ".." in its prefix; ${accepted}`);
-    }
-    return { kind: 's3', bucket, prefix };
-  }
-  if (value.startsWith('file://')) return directoryLocation(value, fileUrlPath(value, accepted));
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-    throw new InputError('storage', `"${value}" has an unsupported scheme; ${accepted}`);
-  }
-  return directoryLocation(value, path.resolve(cwd, value));
-}
-
-/** The decoded path of a `file:///` URL; a host, a query or a fragment has no meaning here. */
-function fileUrlPath(value: string, accepted: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !value.startsWith('file:///') || /[?#]/.test(value)) {
+/** `storage`: required, its first line the primary store. */
+export function readStorage(
+  inputs: Inputs,
+  cwd: string,
+  several: boolean,
+): [StoreSettings, ...StoreSettings[]] {
+  const [primary, ...others] = readStores(inputs, 'storage', cwd, readS3(inputs), several);
+  if (!primary) {
     throw new InputError(
       'storage',
-      `"${value}" is not a file:/// URL with an absolute path (and no query or fragment); ${accepted}`,
+      'is required; use s3://bucket/optional/prefix, file:///absolute/path or a directory path',
     );
   }
-  try {
-    return decodeURIComponent(url.pathname);
-  } catch {
-    throw new InputError('storage', `"${value}" has a malformed %-escape; ${accepted}`);
-  }
+  return [primary, ...others];
 }
 
-/**
- * A store folder, spelled any way (a trailing slash, `.` and `..` segments) normalised to one
- * absolute path. The filesystem root is refused: every set would be a top-level folder (`/etc`
- * for a set named etc), and no key there is ours.
- */
-function directoryLocation(value: string, dir: string): StorageLocation {
-  if (dir.includes('\0')) {
-    throw new InputError('storage', `"${value}" holds a NUL character, which no path can`);
-  }
-  const resolved = path.resolve(dir);
-  if (resolved === path.parse(resolved).root) {
+/** The keys stores name (`credentials=NAME`), for the edge to mask. */
+export function storeSecrets(stores: readonly StoreSettings[]): string[] {
+  return stores.flatMap(({ s3 }) =>
+    s3.keys
+      ? [s3.keys.secretAccessKey, ...(s3.keys.sessionToken ? [s3.keys.sessionToken] : [])]
+      : [],
+  );
+}
+
+function readRetry(inputs: Inputs): RetrySettings {
+  return {
+    retries: inputs.integer('retries', { min: 0, max: 10 }) ?? 2,
+    delayMs: readRetryDelay(inputs),
+  };
+}
+
+function readRetryDelay(inputs: Inputs): number {
+  const ms = inputs.duration('retry-delay', '30s');
+  if (ms > MAX_RETRY_DELAY_MS) {
+    const most = formatDuration(MAX_RETRY_DELAY_MS);
     throw new InputError(
-      'storage',
-      `"${value}" is the filesystem root; give backups a folder of their own, e.g. file:///var/backups`,
+      'retry-delay',
+      `"${inputs.text('retry-delay')}" is too long; use a duration from 1s to ${most} (each wait doubles the one before, up to ${most})`,
     );
   }
-  return { kind: 'directory', path: resolved };
+  return ms;
 }
 
 export function readName(inputs: Inputs, defaultName: string | undefined): string {
@@ -120,45 +114,6 @@ export function readName(inputs: Inputs, defaultName: string | undefined): strin
     throw new InputError('name', `${shown} is not accepted; use one path segment of [a-z0-9._-]`);
   }
   return name;
-}
-
-export function readS3(inputs: Inputs): CommonSettings['s3'] {
-  const endpoint = inputs.optional('s3-endpoint');
-  if (endpoint !== undefined && (!/^https?:\/\//i.test(endpoint) || !URL.canParse(endpoint))) {
-    throw new InputError(
-      's3-endpoint',
-      `"${endpoint}" is not accepted; use an http:// or https:// URL`,
-    );
-  }
-  const forcePathStyleText = inputs.text('s3-force-path-style');
-  const sse = inputs.optional('s3-sse');
-  if (sse !== undefined && !['AES256', 'aws:kms', 'aws:kms:dsse'].includes(sse)) {
-    throw new InputError('s3-sse', `"${sse}" is not accepted; use AES256, aws:kms or aws:kms:dsse`);
-  }
-  const storageClass = inputs.optional('s3-storage-class');
-  if (storageClass !== undefined && !/^[A-Z_]+$/.test(storageClass)) {
-    throw new InputError(
-      's3-storage-class',
-      `"${storageClass}" is not accepted; use an S3 storage class such as STANDARD_IA or GLACIER_IR`,
-    );
-  }
-  const region = inputs.optional('s3-region');
-  if (region !== undefined && !/^[a-z0-9-]+$/.test(region)) {
-    throw new InputError(
-      's3-region',
-      `"${region}" is not accepted; use a region name such as eu-west-1 or auto`,
-    );
-  }
-  return {
-    endpoint,
-    region,
-    forcePathStyle:
-      forcePathStyleText === '' ? undefined : inputs.boolean('s3-force-path-style', true),
-    storageClass,
-    sse,
-    sseKmsKeyId: inputs.optional('s3-sse-kms-key-id'),
-    timeoutMs: inputs.duration('s3-timeout', '60s'),
-  };
 }
 
 /**

@@ -58,6 +58,12 @@ export const INPUT_NAMES = [
   'timezone',
   'dry-run',
   'orphan-grace',
+  'copy-to',
+  'copy-last',
+  'copy-check',
+  'copy-best-effort',
+  'retries',
+  'retry-delay',
   'result',
   'message',
   'status-reports',
@@ -80,6 +86,7 @@ export type InputName = (typeof INPUT_NAMES)[number];
  */
 export const FLAG_INPUTS: ReadonlySet<string> = new Set<InputName>([
   'clean',
+  'copy-best-effort',
   'deep',
   'dry-run',
   'failure-issue',
@@ -92,7 +99,7 @@ export const FLAG_INPUTS: ReadonlySet<string> = new Set<InputName>([
 
 /**
  * action.yml's defaults. The runner sets INPUT_<name> to its default for every input that has one,
- * so a value equal to it says nothing about what the workflow gave. test/action-yml.test.ts keeps
+ * so a value equal to it says nothing about what the workflow gave. test/unit/action-yml.test.ts keeps
  * this in step with action.yml.
  */
 export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
@@ -116,6 +123,10 @@ export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
   timezone: 'UTC',
   'dry-run': 'false',
   'orphan-grace': '24h',
+  'copy-check': 'listing',
+  'copy-best-effort': 'false',
+  retries: '2',
+  'retry-delay': '30s',
   'notify-on': 'failure',
   'github-token': '${{ github.token }}',
   'failure-issue': 'false',

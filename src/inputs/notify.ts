@@ -10,7 +10,11 @@ export function readNotifyMode(inputs: Inputs, cwd?: string): NotifyModeSettings
     mode: 'notify',
     name: readName(inputs, undefined),
     notify,
-    result: inputs.oneOf('result', ['success', 'failure', 'cancelled'] as const, 'failure'),
+    result: inputs.oneOf(
+      'result',
+      ['success', 'healed', 'failure', 'cancelled'] as const,
+      'failure',
+    ),
     message: inputs.optional('message'),
     secrets: notifySecrets(notify),
   };

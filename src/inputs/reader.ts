@@ -13,7 +13,11 @@ export class Inputs {
   /** Why an input was left unread on purpose, for its unused-input line (`notUsed`). */
   private readonly reasons = new Map<InputName, string>();
 
-  constructor(private readonly source: InputSource) {}
+  /** `env`: the run's environment, where inputs name variables (a store's `credentials=NAME`). */
+  constructor(
+    private readonly source: InputSource,
+    readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   text(name: InputName): string {
     return this.raw(name).trim();

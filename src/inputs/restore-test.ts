@@ -11,7 +11,7 @@ export async function readRestoreTest(inputs: Inputs, cwd: string): Promise<Rest
     ? readDatabaseUrl(inputs, 'database-url', { databaseOptional: true })
     : undefined;
   const database = given?.target;
-  const common = readCommon(inputs, cwd, undefined);
+  const common = readCommon(inputs, cwd, undefined, { severalStores: true });
   const decryption = await readDecryption(inputs);
   const settings: RestoreTestSettings = {
     ...common,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { isValidSetName } from '../core/layout.js';
 import type { StatusSettings, StatusSource } from '../core/settings.js';
-import { notifySecrets, readName, readNotify, readS3, readStorage } from './common.js';
+import { notifySecrets, readName, readNotify, readStorage } from './common.js';
 import type { Inputs } from './reader.js';
 import { readRetention } from './retention-prune.js';
 
@@ -39,7 +39,8 @@ function readSource(inputs: Inputs, cwd: string): StatusSource {
   if (reports === undefined) {
     if (inputs.text('sets'))
       throw new InputError('sets', 'is read with status-reports only; give both, or neither');
-    return { kind: 'store', storage: readStorage(inputs, cwd), s3: readS3(inputs) };
+    const [store] = readStorage(inputs, cwd, false);
+    return { kind: 'store', storage: store.location, s3: store.s3 };
   }
   for (const other of ['storage', 'name'] as const)
     if (inputs.text(other))

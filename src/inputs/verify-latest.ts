@@ -5,7 +5,7 @@ import { decryptionSecrets, readDecryption } from './crypto.js';
 import type { Inputs } from './reader.js';
 
 export async function readVerify(inputs: Inputs, cwd: string): Promise<VerifySettings> {
-  const common = readCommon(inputs, cwd, undefined);
+  const common = readCommon(inputs, cwd, undefined, { severalStores: true });
   const decryption = await readDecryption(inputs);
   const settings: VerifySettings = {
     ...common,

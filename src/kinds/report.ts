@@ -154,7 +154,7 @@ export async function reporting<T>(
     return await work();
   } catch (error) {
     if (error instanceof ModeFailure) throw error;
-    throw new ModeFailure(errorMessage(error), report());
+    throw new ModeFailure(errorMessage(error), report(), error);
   }
 }
 

@@ -5,8 +5,10 @@
 import type { CommonSettings, Mode, NotifySettings, Settings } from '../core/settings.js';
 import { MODES } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';
+import { InputError } from '../core/errors.js';
 import { readBackup } from '../inputs/backup.js';
 import { readName, readNotify } from '../inputs/common.js';
+import { readCopy } from '../inputs/copy.js';
 import { INPUT_DEFAULTS, type InputName } from '../inputs/names.js';
 import { readNotifyMode } from '../inputs/notify.js';
 import { Inputs, type InputSource } from '../inputs/reader.js';
@@ -16,7 +18,8 @@ import { readPrune } from '../inputs/retention-prune.js';
 import { readStatus } from '../inputs/status.js';
 import { readVerify } from '../inputs/verify-latest.js';
 import { backup } from './backup.js';
-import { charted, recorded } from './history.js';
+import { charted, recorded } from '../history/runs.js';
+import { copy } from './copy.js';
 import { notifyMode } from './notify.js';
 import { restore } from './restore.js';
 import { restoreTest } from './restore-test.js';
@@ -50,6 +53,7 @@ const REGISTRY: { [M in Mode]: ModeDefinition<SettingsOf<M>> } = {
   'restore-test': withStore(readRestoreTest, recorded(restoreTest)),
   restore: withStore(readRestore, restore),
   'retention-prune': withStore(readPrune, retentionPrune),
+  copy: withStore(readCopy, copy),
   notify: { read: readNotifyMode, run: notifyMode },
   status: { read: readStatus, run: status },
 };
@@ -58,8 +62,12 @@ const REGISTRY: { [M in Mode]: ModeDefinition<SettingsOf<M>> } = {
  * Builds and validates the settings for the mode the inputs name. Nothing here touches the
  * network, the database or the store: a bad input is found before any work starts.
  */
-export async function readSettings(source: InputSource, cwd = process.cwd()): Promise<Settings> {
-  return (await readRun(source, cwd)).settings;
+export async function readSettings(
+  source: InputSource,
+  cwd = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Settings> {
+  return (await readRun(source, cwd, env)).settings;
 }
 
 /**
@@ -69,9 +77,16 @@ export async function readSettings(source: InputSource, cwd = process.cwd()): Pr
 export async function readRun(
   source: InputSource,
   cwd = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ settings: Settings; unused: string[] }> {
-  const inputs = new Inputs(source);
+  const inputs = new Inputs(source, env);
   const mode = inputs.oneOf<Mode>('mode', MODES, 'backup');
+  if (!COPYING.includes(mode) && inputs.text('copy-to') !== '') {
+    throw new InputError(
+      'copy-to',
+      `is for backup and copy; ${mode} makes no copies (verify-latest, restore-test and restore read other stores listed in storage, one per line)`,
+    );
+  }
   const definition = REGISTRY[mode];
   const settings = await definition.read(inputs, cwd);
   const { picks } = definition;
@@ -105,6 +120,9 @@ function attempt<T>(read: () => T): T | undefined {
     return undefined;
   }
 }
+
+/** The modes that take copy-to. */
+const COPYING: readonly Mode[] = ['backup', 'copy'];
 
 export async function runMode(settings: Settings, open: OpenContext): Promise<ModeResult> {
   // TypeScript cannot pair a union member with its own entry; the registry's type guarantees it.

@@ -7,19 +7,14 @@
 import type { RestoreTestSettings } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';
 import { refuseOtherChecks } from '../kinds/accepts.js';
-import { kindOf } from '../kinds/index.js';
-import { finishRun, restoreReport } from '../kinds/report.js';
-import { Phases } from '../restore/phases.js';
-import { findBackup } from '../storage/catalog.js';
+import { restoreFromStores } from '../kinds/any-store.js';
 
 export async function restoreTest(
   settings: RestoreTestSettings,
   ctx: RunContext,
 ): Promise<ModeResult> {
-  const phases = new Phases(ctx.now);
-  const manifest = await findBackup(ctx, settings.name, settings.backupId);
-  const kind = kindOf(manifest);
-  refuseOtherChecks(kind, settings);
-  const run = await kind.restoreTest(manifest, settings, ctx, phases);
-  return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
+  return restoreFromStores(settings, ctx, (kind, manifest, from, phases) => {
+    refuseOtherChecks(kind, settings);
+    return kind.restoreTest(manifest, settings, from, phases);
+  });
 }

@@ -6,16 +6,11 @@
 import type { RestoreSettings } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';
 import { refuseOtherTarget } from '../kinds/accepts.js';
-import { kindOf } from '../kinds/index.js';
-import { finishRun, restoreReport } from '../kinds/report.js';
-import { Phases } from '../restore/phases.js';
-import { findBackup } from '../storage/catalog.js';
+import { restoreFromStores } from '../kinds/any-store.js';
 
 export async function restore(settings: RestoreSettings, ctx: RunContext): Promise<ModeResult> {
-  const phases = new Phases(ctx.now);
-  const manifest = await findBackup(ctx, settings.name, settings.backupId);
-  const kind = kindOf(manifest);
-  refuseOtherTarget(kind, manifest, settings);
-  const run = await kind.restore(manifest, settings, ctx, phases);
-  return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
+  return restoreFromStores(settings, ctx, (kind, manifest, from, phases) => {
+    refuseOtherTarget(kind, manifest, settings);
+    return kind.restore(manifest, settings, from, phases);
+  });
 }

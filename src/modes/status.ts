@@ -39,7 +39,7 @@ import {
 } from '../storage/catalog.js';
 import { backupHistory, HISTORY_LENGTH, readRecords } from '../storage/history.js';
 import type { Store } from '../storage/index.js';
-import { readStatusReports } from './status-reports.js';
+import { readStatusReports } from '../history/status-reports.js';
 
 /** Opens a store (modes/index.ts's OpenContext). */
 export type OpenStore = (location: {

@@ -24,42 +24,115 @@ import { kindOf } from '../kinds/index.js';
 import type { DeepCheck } from '../kinds/kind.js';
 import { reporting, verifyReport } from '../kinds/report.js';
 import { brokenRules, sizeChange } from '../verify/rules.js';
+import {
+  checkOtherStores,
+  storesTable,
+  type Problem,
+  type ProblemKind,
+  type StoreCheck,
+} from '../verify/stores.js';
+import { storeLabel } from '../core/locations.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 
 const TREND_ROWS = 7;
 
 export async function verifyLatest(settings: VerifySettings, ctx: RunContext): Promise<ModeResult> {
-  const { manifest, previous, ageMs, trend } = await findNewest(settings, ctx);
+  const { manifest, previous, ageMs, trend, listing } = await findNewest(settings, ctx);
   const kind = kindOf(manifest);
   const sameKind = previous && kindOf(previous) === kind ? previous : undefined;
-  const problems = [
-    ...brokenRules(
-      { ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) },
-      settings,
-    ),
-    ...kind.verify.rules(manifest, sameKind, settings.maxShrink, ctx.log),
+  const rules = brokenRules(
+    { ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) },
+    settings,
+  );
+  const problems: Problem[] = [
+    ...rules.map((line, i) => ({
+      kind: i === 0 && ageMs > settings.maxAgeMs ? ('stale' as const) : ('small' as const),
+      line,
+    })),
+    ...kind.verify.rules(manifest, sameKind, settings.maxShrink, ctx.log).map((line) => ({
+      kind: 'small' as const,
+      line,
+    })),
   ];
+  let stores: StoreCheck[] = [];
   const report = (checked?: DeepCheck): ModeResult =>
-    verifyReport({
+    withStores(
+      verifyReport({
+        manifest,
+        holds: kind.holds(manifest),
+        ageMs,
+        trend,
+        deep: settings.deep,
+        rows: kind.verify.rows(manifest, settings.deep, checked),
+        found: checked,
+      }),
+      settings,
       manifest,
-      holds: kind.holds(manifest),
-      ageMs,
-      trend,
-      deep: settings.deep,
-      rows: kind.verify.rows(manifest, settings.deep, checked),
-      found: checked,
-    });
-  if (problems.length > 0) throw new ModeFailure(problems.join('; '), report());
-  if (!settings.deep) return report();
-  const checked = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
-  if (checked.damaged.length > 0) {
-    throw new ModeFailure(checked.damaged.join('; '), report(checked));
+      stores,
+      ctx.now(),
+    );
+  let checked: DeepCheck | undefined;
+  if (problems.length === 0 && settings.deep) {
+    checked = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
+    problems.push(...checked.damaged.map((line) => ({ kind: 'damaged' as const, line })));
   }
+  stores = await checkOtherStores(manifest, listing, settings, ctx);
+  problems.push(...stores.flatMap((store) => (store.problem ? [store.problem] : [])));
+  if (problems.length > 0) throw failure(problems, report(checked));
   return report(checked);
+}
+
+/** The run's failure: every problem, and the `problem` output naming the worst kind. */
+function failure(problems: readonly Problem[], report: Partial<ModeResult>): ModeFailure {
+  const worst = PROBLEM_ORDER.find((kind) => problems.some((problem) => problem.kind === kind));
+  return new ModeFailure(problems.map((problem) => problem.line).join('; '), {
+    ...report,
+    outputs: { ...report.outputs, ...(worst ? { problem: worst } : {}) },
+  });
+}
+
+/** Most fundamental first: the `problem` output names the first kind found. */
+const PROBLEM_ORDER: readonly ProblemKind[] = [
+  'missing',
+  'damaged',
+  'stale',
+  'small',
+  'unreachable',
+];
+
+/** With several stores: the stores table, and each store's lag for the metrics. */
+function withStores(
+  report: ModeResult,
+  settings: VerifySettings,
+  manifest: AnyManifest,
+  stores: readonly StoreCheck[],
+  now: Date,
+): ModeResult {
+  if (settings.otherStores.length === 0) return report;
+  const primary = {
+    store: storeLabel(settings.storage),
+    id: manifest.id,
+    createdAt: manifest.createdAt,
+  };
+  return {
+    ...report,
+    tables: [...report.tables, storesTable(primary, stores, now)],
+    details: {
+      ...report.details,
+      stores: stores.map(({ store, newest, lagMs, status }) => ({
+        store,
+        newest: newest?.id,
+        ...(lagMs === undefined ? {} : { lagSeconds: Math.round(lagMs / 1000) }),
+        status,
+      })),
+    },
+  };
 }
 
 interface Newest {
   manifest: AnyManifest;
+  /** The primary's listing, which the other stores are measured against. */
+  listing: SetListing;
   /** The complete backup before it, which its size is compared with. */
   previous?: AnyManifest;
   ageMs: number;
@@ -75,13 +148,18 @@ async function findNewest(settings: VerifySettings, ctx: RunContext): Promise<Ne
   const listing = await listSet(ctx.store, settings.name);
   reportLeftovers(listing, ctx);
   if (listing.backups.length === 0) {
-    throw new ModeFailure(`no backup of set "${settings.name}" in ${ctx.store.description}`, {});
+    throw new ModeFailure(`no backup of set "${settings.name}" in ${ctx.store.description}`, {
+      outputs: { problem: 'missing' },
+    });
   }
   const found = await newestComplete(ctx.store, settings.name, listing.backups, now);
   if (found.newer.length > 0 || !found.newest) {
     const none = found.newest ? '' : `; no complete backup of set "${settings.name}"`;
     const trend = trendTable(listing.backups, now, found.newer);
-    throw new ModeFailure(`${unusableText(found.newer)}${none}`, { tables: [trend] });
+    throw new ModeFailure(`${unusableText(found.newer)}${none}`, {
+      tables: [trend],
+      outputs: { problem: 'missing' },
+    });
   }
   const { entry: newest, manifest } = found.newest;
   const older = listing.backups.slice(listing.backups.indexOf(newest) + 1);
@@ -91,6 +169,7 @@ async function findNewest(settings: VerifySettings, ctx: RunContext): Promise<Ne
   );
   return {
     manifest,
+    listing,
     previous: previous?.manifest,
     // Never negative: a complete backup is dated at most the clock tolerance ahead.
     ageMs: Math.max(0, now.getTime() - Date.parse(manifest.createdAt)),

@@ -57,7 +57,7 @@ async function announce(
 ): Promise<string[]> {
   if (settings.on === 'never') return [];
   const runUrl = githubRun(env)?.url;
-  const announce = settings.on === 'always' || !report.ok;
+  const announce = settings.on === 'always' || !report.ok || report.notice === true;
   const tasks: (() => Promise<unknown>)[] = [];
   const post = (channel: string, url: string, body: unknown) => () =>
     send(channel, url, { method: 'POST', body: JSON.stringify(body) }, delivery);

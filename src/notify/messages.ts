@@ -28,9 +28,11 @@ export function webhookPayload(report: RunReport, runUrl?: string): WebhookPaylo
 
 /** A Slack incoming-webhook message; Mattermost and Discord's /slack endpoint take it too. */
 export function slackMessage(report: RunReport, runUrl?: string) {
-  const status = report.ok ? 'succeeded' : 'FAILED';
+  const notice = report.ok && report.notice === true;
+  const status = notice ? 'needed attention' : report.ok ? 'succeeded' : 'FAILED';
   const set = report.name ?? '?';
-  const text = `${report.ok ? ':white_check_mark:' : ':x:'} backup-action ${report.mode} of ${set} ${status}: ${report.headline}`;
+  const icon = notice ? ':warning:' : report.ok ? ':white_check_mark:' : ':x:';
+  const text = `${icon} backup-action ${report.mode} of ${set} ${status}: ${report.headline}`;
   const fields = [
     { title: 'Set', value: set, short: true },
     { title: 'Mode', value: report.mode, short: true },
@@ -39,7 +41,9 @@ export function slackMessage(report: RunReport, runUrl?: string) {
   if (runUrl) fields.push({ title: 'Run', value: runUrl, short: false });
   return {
     text: runUrl ? `${text} (<${runUrl}|run>)` : text,
-    attachments: [{ color: report.ok ? 'good' : 'danger', fallback: text, fields }],
+    attachments: [
+      { color: notice ? 'warning' : report.ok ? 'good' : 'danger', fallback: text, fields },
+    ],
   };
 }
 

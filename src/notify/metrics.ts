@@ -17,13 +17,13 @@ import {
 import type { RunReport } from '../core/report.js';
 import { MODES, type Mode } from '../core/settings.js';
 import { parseSetStatus, type SetStatus } from '../core/status.js';
-import { seriesKey, type Family, type Sample } from './exposition.js';
+import { seriesKey, type Family, type Labels, type Sample } from './exposition.js';
 
 export const METRIC_PREFIX = 'backup_action_';
 
 interface Definition extends Family {
-  /** The modes whose runs write it (`copy`: reserved for the copy mode, which comes later). */
-  modes: readonly string[];
+  /** The modes whose runs write it. */
+  modes: readonly Mode[];
 }
 
 const EVERY_MODE = MODES;
@@ -121,9 +121,9 @@ export const METRICS = {
     modes: ['retention-prune'],
   },
   backup_action_copy_lag_seconds: {
-    help: "How far a store's newest copy is behind the set's newest backup, labelled by store.",
+    help: 'How long ago the oldest backup a store lacks (newer than its newest copy) was made; 0 when it holds the newest. Labelled by store.',
     type: 'gauge',
-    modes: ['copy'],
+    modes: ['copy', 'backup', 'verify-latest'],
   },
 } as const satisfies Record<string, Definition>;
 
@@ -142,7 +142,8 @@ export function familyOf(read: ReadonlyMap<string, Family>): (name: string) => F
     isMetricName(name) ? METRICS[name] : (read.get(name) ?? { help: name, type: 'untyped' });
 }
 
-type Figure = readonly [MetricName, number | undefined];
+/** A figure of the run: its metric, its value, and labels beyond set and mode (a `store`). */
+type Figure = readonly [MetricName, number | undefined, Labels?];
 
 const MODE_FIGURES: { [M in Mode]: (report: RunReport) => Figure[] } = {
   backup: backupFigures,
@@ -153,6 +154,7 @@ const MODE_FIGURES: { [M in Mode]: (report: RunReport) => Figure[] } = {
   ],
   restore: (report) => (report.ok ? restoreFigures(report) : []),
   'retention-prune': pruneFigures,
+  copy: lagFigures,
   notify: () => [],
   status: () => [],
 };
@@ -192,9 +194,11 @@ function runFigures(ok: boolean, { finished, duration }: Times): Figure[] {
   ];
 }
 
-function labelled(labels: Record<string, string>, figures: readonly Figure[]): Sample[] {
-  return figures.flatMap(([name, value]) =>
-    value === undefined || !Number.isFinite(value) ? [] : [{ name, labels, value }],
+function labelled(labels: Labels, figures: readonly Figure[]): Sample[] {
+  return figures.flatMap(([name, value, more]) =>
+    value === undefined || !Number.isFinite(value)
+      ? []
+      : [{ name, labels: { ...labels, ...more }, value }],
   );
 }
 
@@ -263,6 +267,7 @@ function idSeconds(report: RunReport, name: string): number | undefined {
 function backupFigures(report: RunReport): Figure[] {
   const counts = rowTotals(reportManifest(report, report.name));
   return [
+    ...lagFigures(report),
     ['backup_action_backup_size_bytes', outputNumber(report, 'size-bytes')],
     ['backup_action_backup_duration_seconds', outputNumber(report, 'duration-seconds')],
     ['backup_action_backup_tables', counts?.tables],
@@ -273,6 +278,7 @@ function backupFigures(report: RunReport): Figure[] {
 
 function verifyFigures(report: RunReport): Figure[] {
   return [
+    ...lagFigures(report),
     ['backup_action_latest_backup_age_seconds', outputNumber(report, 'age-seconds')],
     ['backup_action_latest_backup_size_bytes', outputNumber(report, 'size-bytes')],
     // A newest backup that failed verification (corrupt, torn) is no backup to be counted on.
@@ -281,6 +287,20 @@ function verifyFigures(report: RunReport): Figure[] {
       report.ok ? idSeconds(report, 'latest-id') : undefined,
     ],
   ];
+}
+
+/**
+ * Each store's lag, as the copy mode, a backup's copy-to, or verify-latest over several stores
+ * report it (`details.stores`, with each store's `lagSeconds`): one series per store.
+ */
+function lagFigures(report: RunReport): Figure[] {
+  const stores = report.details.stores;
+  if (!Array.isArray(stores)) return [];
+  return stores.flatMap((store: unknown): Figure[] => {
+    if (!isRecord(store) || typeof store.store !== 'string') return [];
+    const lag = typeof store.lagSeconds === 'number' ? store.lagSeconds : undefined;
+    return [['backup_action_copy_lag_seconds', lag, { store: store.store }]];
+  });
 }
 
 function restoreFigures(report: RunReport): Figure[] {

@@ -4,7 +4,15 @@
  * damaged bytes the run still reports the real cause: the checksum that does not match.
  */
 import { createHash } from 'node:crypto';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import {
+  PassThrough,
+  pipeline,
+  Transform,
+  Writable,
+  type Readable,
+  type TransformCallback,
+} from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
 import type { Compression, Encryption } from '../core/layout.js';
 import type { ObjectRecord } from '../core/manifest.js';
 import type { Decryption } from '../core/settings.js';
@@ -92,6 +100,58 @@ function hashAndForward(body: Readable): { forward: PassThrough; stored: Promise
     });
   });
   return { forward, stored };
+}
+
+/**
+ * The bytes of `object` as they pass, hashed and counted: the stream ends only once they matched
+ * the manifest's size and sha256, and errors with ChecksumError instead, so that whatever it feeds
+ * (an upload) never completes with bytes that do not match. Its last chunk is held back until
+ * then: a consumer that completes on its byte count (a PutObject of a known length) never has
+ * them all. Too many bytes fail at once.
+ */
+export function checkedBytes(object: ObjectRecord): Transform {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let held: Buffer | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done: TransformCallback) {
+      bytes += chunk.length;
+      if (bytes > object.size) {
+        done(
+          new ChecksumError(
+            `${object.key} holds more than the ${object.size} bytes its manifest records`,
+          ),
+        );
+        return;
+      }
+      hash.update(chunk);
+      const previous = held;
+      held = chunk;
+      done(null, previous);
+    },
+    flush(done: TransformCallback) {
+      try {
+        checkAgainst(object, { bytes, sha256: hash.digest('hex') });
+        done(null, held);
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+  });
+}
+
+/**
+ * Reads `object` from `store` to its end, every byte hashed: resolves when it matches the
+ * record, rejects with ChecksumError when not (or with the store's error when it cannot be read).
+ */
+export async function checkStored(
+  store: Store,
+  object: ObjectRecord,
+  signal?: AbortSignal,
+): Promise<void> {
+  const body = await store.download(object.key, { signal });
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  await pipelineAsync(body, checkedBytes(object), discard, ...(signal ? [{ signal }] : []));
 }
 
 function checkAgainst(object: ObjectRecord, actual: StoredBytes): void {

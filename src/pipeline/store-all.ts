@@ -55,7 +55,9 @@ export async function storeAll<const P extends readonly ObjectPart[]>(
       } catch (error) {
         // The first failure is the cause; the others' are the stop it set off.
         failure ??= {
-          error: part.label ? new Error(`${part.label}: ${errorMessage(error)}`) : error,
+          error: part.label
+            ? new Error(`${part.label}: ${errorMessage(error)}`, { cause: error })
+            : error,
         };
         inner.abort();
       }

@@ -12,7 +12,9 @@ export async function connect(target: DatabaseTarget, signal?: AbortSignal): Pro
     client.on('error', () => undefined);
     await client.connect();
   } catch (error) {
-    throw new Error(`cannot connect to ${target.display}: ${(error as Error).message}`);
+    throw new Error(`cannot connect to ${target.display}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const connected = client;
   signal?.addEventListener('abort', () => void connected.end().catch(() => undefined), {

@@ -64,6 +64,8 @@ export interface UnusableBackup {
   key: string;
   /** One line naming the key and what is wrong. */
   problem: string;
+  /** A readable, valid manifest whose objects are missing or of another size: a torn backup. */
+  torn?: AnyManifest;
 }
 
 export type Judged = CompleteBackup | UnusableBackup;
@@ -132,8 +134,10 @@ export function judgeBackup(entry: SetEntry, text: string, name: string, now?: D
     if (error instanceof ManifestError) return { entry, key, problem: error.message };
     throw error;
   }
-  const problem = datingProblem(manifest, entry, key, now) ?? objectProblem(manifest, entry, key);
-  return problem ? { entry, key, problem } : { entry, manifest };
+  const dating = datingProblem(manifest, entry, key, now);
+  if (dating) return { entry, key, problem: dating };
+  const torn = objectProblem(manifest, entry, key);
+  return torn ? { entry, key, problem: torn, torn: manifest } : { entry, manifest };
 }
 
 function datingProblem(
@@ -244,12 +248,47 @@ export async function newestComplete(
   now: Date,
 ): Promise<{ newest?: CompleteBackup; newer: UnusableBackup[] }> {
   const newer: UnusableBackup[] = [];
-  for (const entry of entries) {
+  for (const [i, entry] of entries.entries()) {
     const judged = await judgeEntry(store, name, entry, now);
-    if (isComplete(judged)) return { newest: judged, newer };
+    if (isComplete(judged)) {
+      const sameSecond = entries.slice(i + 1).filter((other) => sameSecondAs(entry, other));
+      return { newest: await startedLast(store, name, judged, sameSecond, now), newer };
+    }
     newer.push(judged);
   }
   return { newer };
+}
+
+/** Whether two ids were started in the same second (their time parts are one). */
+function sameSecondAs(one: { id: string }, other: { id: string }): boolean {
+  return one.id.slice(0, ID_TIME_LENGTH) === other.id.slice(0, ID_TIME_LENGTH);
+}
+
+/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
+const ID_TIME_LENGTH = 16;
+
+/**
+ * Ids of one second sort by their random suffix, not by time: among the complete backups
+ * started in the same second as `first`, the one whose manifest says it started last.
+ */
+async function startedLast(
+  store: Store,
+  name: string,
+  first: CompleteBackup,
+  sameSecond: readonly SetEntry[],
+  now: Date,
+): Promise<CompleteBackup> {
+  let newest = first;
+  for (const entry of sameSecond) {
+    const judged = await judgeEntry(store, name, entry, now);
+    if (
+      isComplete(judged) &&
+      Date.parse(judged.manifest.createdAt) > Date.parse(newest.manifest.createdAt)
+    ) {
+      newest = judged;
+    }
+  }
+  return newest;
 }
 
 /** The lines that name unusable entries, at most `shown` of them, for a log or a failure. */
@@ -287,13 +326,16 @@ export async function findBackup(
     }
     return newest.manifest;
   }
-  // Ids have one length, so this prefix holds this id's manifest and objects (a server backup's
-  // are in its own folder) and nothing of any other id.
-  const entry = (await listSet(store, name, `${name}/${backupId}`)).backups[0];
-  if (entry?.id !== backupId) {
-    throw new Error(`no backup ${backupId} in set "${name}" (${store.description})`);
-  }
-  const judged = await judgeEntry(store, name, entry);
+  const judged = await judgeId(store, name, backupId);
+  if (!judged) throw new Error(`no backup ${backupId} in set "${name}" (${store.description})`);
   if (!isComplete(judged)) throw new Error(judged.problem);
   return judged.manifest;
+}
+
+/** The backup `id` of the set as the store holds it, judged; undefined when it has no manifest. */
+export async function judgeId(store: Store, name: string, id: string): Promise<Judged | undefined> {
+  // Ids have one length, so this prefix holds this id's manifest and objects (a server backup's
+  // are in its own folder) and nothing of any other id.
+  const entry = (await listSet(store, name, `${name}/${id}`)).backups[0];
+  return entry?.id === id ? judgeEntry(store, name, entry) : undefined;
 }

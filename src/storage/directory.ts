@@ -116,7 +116,7 @@ export class DirectoryStore implements Store {
     }
   }
 
-  async put(key: string, body: string): Promise<void> {
+  async put(key: string, body: string | Uint8Array): Promise<void> {
     const temp = this.temporary(key);
     try {
       await inFolder(path.dirname(temp), () => writeFile(temp, body, { flag: 'wx' }));
@@ -140,7 +140,7 @@ export class DirectoryStore implements Store {
   async stat(key: string): Promise<StoredObject | undefined> {
     try {
       const info = await stat(this.file(key));
-      return info.isFile() ? { key, size: info.size } : undefined;
+      return info.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;

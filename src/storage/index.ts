@@ -15,11 +15,15 @@ export async function openStore(
   if (location.kind === 'directory') return new DirectoryStore(location.path);
   // Loaded only for S3: the AWS SDK is most of the bundle, and parsing it costs every run that
   // does not need it start-up time and tens of megabytes of memory.
-  const [{ S3Client }, { S3Store, s3ClientConfig }] = await Promise.all([
+  const [{ S3Client }, { S3Store, assumedRole, s3ClientConfig }] = await Promise.all([
     import('@aws-sdk/client-s3'),
     import('./s3.js'),
   ]);
-  const client = new S3Client(s3ClientConfig(s3, env));
+  const role = await assumedRole(s3, env);
+  const client = new S3Client({
+    ...s3ClientConfig(s3, env),
+    ...(role ? { credentials: role } : {}),
+  });
   return new S3Store(client, {
     bucket: location.bucket,
     prefix: location.prefix,

@@ -20,8 +20,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { errorMessage } from '../core/errors.js';
-import type { S3Settings } from '../core/settings.js';
-import { partedUpload, partSizeFor } from './s3-upload.js';
+import type { S3Settings, StoreKeys } from '../core/settings.js';
+import { releasingAgents } from './s3-agent.js';
+import { partedUpload, partSizeFor, type UploadTarget } from './s3-upload.js';
 import {
   ArchivedObject,
   DeleteRefused,
@@ -32,6 +33,12 @@ import {
   type StoredObject,
   type UploadOptions,
 } from '../core/store.js';
+
+/** Classes whose objects a GET cannot read until they are restored (thawed). */
+const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
+
+/** The largest object S3 takes in one PutObject. */
+const MAX_PUT = 5 * 1024 ** 3;
 
 /** Two parts in flight keep up with what one compressor produces; each more costs a part. */
 const QUEUE_SIZE = 2;
@@ -51,12 +58,37 @@ export function s3ClientConfig(settings: S3Settings, env: NodeJS.ProcessEnv): S3
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 5,
+    ...(settings.keys ? { credentials: keysOf(settings.keys) } : {}),
     // A store that stalls must fail the run in bounded time: an idle socket is an error, retried.
     requestHandler: {
       connectionTimeout: settings.timeoutMs ?? 60_000,
       socketTimeout: settings.timeoutMs ?? 60_000,
+      ...releasingAgents(),
     },
   };
+}
+
+function keysOf({ accessKeyId, secretAccessKey, sessionToken }: StoreKeys) {
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+/**
+ * The role a store names, assumed with its keys (or the default chain's) through STS, renewed
+ * before it expires: the SDK's own provider. STS is reached in the store's region (AWS_REGION, or
+ * us-east-1 where none is set).
+ */
+export async function assumedRole(
+  settings: S3Settings,
+  env: NodeJS.ProcessEnv,
+): Promise<S3ClientConfig['credentials']> {
+  if (settings.roleArn === undefined) return undefined;
+  const { fromTemporaryCredentials } = await import('@aws-sdk/credential-providers');
+  const region = settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  return fromTemporaryCredentials({
+    params: { RoleArn: settings.roleArn, RoleSessionName: 'backup-action' },
+    ...(settings.keys ? { masterCredentials: keysOf(settings.keys) } : {}),
+    clientConfig: { region: region === 'auto' ? 'us-east-1' : region },
+  });
 }
 
 export interface S3StoreOptions {
@@ -88,38 +120,45 @@ export class S3Store implements Store {
     return this.options.bucket;
   }
 
-  private writeParams() {
+  /** The storage class and encryption; `readable` leaves out an archive class a GET cannot read. */
+  private writeParams({ readable = false } = {}) {
     const { storageClass, sse, sseKmsKeyId } = this.options.settings;
+    const archive = storageClass !== undefined && ARCHIVE_CLASSES.includes(storageClass);
     return {
-      StorageClass: storageClass as StorageClass | undefined,
+      StorageClass: (readable && archive ? undefined : storageClass) as StorageClass | undefined,
       ServerSideEncryption: sse as ServerSideEncryption | undefined,
       SSEKMSKeyId: sseKmsKeyId,
     };
   }
 
+  /**
+   * A body of a size known in advance, up to S3's 5 GiB, goes as one streaming PutObject: no part
+   * buffers and one request, as fast as the bytes come (a copy). Anything else goes through part
+   * buffers (./s3-upload.ts): one PutObject when it fits in a part, else a multipart upload.
+   */
   async upload(
     key: string,
     body: Readable,
     options: UploadOptions = {},
   ): Promise<{ size: number }> {
-    await partedUpload(
-      this.client,
-      {
-        Bucket: this.bucket,
-        Key: this.root + key,
-        ContentType: options.contentType ?? 'application/octet-stream',
-        ...this.writeParams(),
-      },
-      body,
-      {
+    const target = {
+      Bucket: this.bucket,
+      Key: this.root + key,
+      ContentType: options.contentType ?? 'application/octet-stream',
+      ...this.writeParams(),
+    };
+    if (options.size !== undefined && options.size <= MAX_PUT) {
+      await this.putWhole(target, body, options.size, options.signal);
+    } else {
+      await partedUpload(this.client, target, body, {
         key,
-        partSize: this.options.partSize ?? partSizeFor(options.expectedBytes),
+        partSize: this.options.partSize ?? partSizeFor(options.size ?? options.expectedBytes),
         queueSize: this.options.queueSize ?? QUEUE_SIZE,
         expectedBytes: options.expectedBytes,
         signal: options.signal,
         abandon: (uploadId) => this.abandon(key, uploadId),
-      },
-    );
+      });
+    }
     try {
       // The size as the store lists it (a listing, not a HEAD, which would need read access): the
       // caller compares it with the bytes it hashed.
@@ -132,6 +171,37 @@ export class S3Store implements Store {
         this.options.warn(leftBehind(key, failed)),
       );
       throw error;
+    }
+  }
+
+  /**
+   * One streaming PutObject of `size` bytes. The SDK pipes the body into the request and never
+   * hears of its failure, which would leave the request waiting for the rest: a failing body
+   * aborts the request, and the body's error is the one reported. S3 keeps nothing of a PUT that
+   * did not receive all its bytes.
+   */
+  private async putWhole(
+    target: UploadTarget,
+    body: Readable,
+    size: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const stop = new AbortController();
+    let failure: { error: unknown } | undefined;
+    const onError = (error: unknown) => {
+      failure ??= { error };
+      stop.abort();
+    };
+    body.once('error', onError);
+    try {
+      await this.client.send(new PutObjectCommand({ ...target, Body: body, ContentLength: size }), {
+        abortSignal: AbortSignal.any([stop.signal, ...(signal ? [signal] : [])]),
+      });
+    } catch (error) {
+      throw failure?.error ?? (signal?.aborted ? signal.reason : error);
+    } finally {
+      body.off('error', onError);
+      body.destroy();
     }
   }
 
@@ -154,14 +224,16 @@ export class S3Store implements Store {
     }
   }
 
-  async put(key: string, body: string): Promise<void> {
+  async put(key: string, body: string | Uint8Array): Promise<void> {
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: this.root + key,
         Body: body,
         ContentType: 'application/json',
-        ...this.writeParams(),
+        // A manifest stays readable in the bucket's default class: every mode reads what a store
+        // holds from its manifests (a few kilobytes each), while the bytes they describe go cold.
+        ...this.writeParams({ readable: true }),
       }),
     );
   }
@@ -221,7 +293,11 @@ export class S3Store implements Store {
       );
       for (const item of page.Contents ?? []) {
         if (item.Key?.startsWith(this.root)) {
-          yield { key: item.Key.slice(this.root.length), size: item.Size ?? 0 };
+          yield {
+            key: item.Key.slice(this.root.length),
+            size: item.Size ?? 0,
+            modified: item.LastModified,
+          };
         }
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -152,7 +152,14 @@ describe.skipIf(
           database_url: db.url,
           age_recipients: await identityToRecipient(identity),
           heartbeat_url: `${recorder.url}/ping/heartbeat-secret-1`,
-          environment: { ...S3_ENV, BACKUP_ACTION_S3_ENDPOINT: testS3Endpoint() },
+          // Each backup copied off-site, the keys named by the URL and set in the environment.
+          inputs: { 'copy-to': `s3://${testS3Bucket()}/${prefix}-offsite?credentials=OFFSITE` },
+          environment: {
+            ...S3_ENV,
+            BACKUP_ACTION_S3_ENDPOINT: testS3Endpoint(),
+            OFFSITE_ACCESS_KEY_ID: S3_ENV.AWS_ACCESS_KEY_ID,
+            OFFSITE_SECRET_ACCESS_KEY: S3_ENV.AWS_SECRET_ACCESS_KEY,
+          },
           verify: {
             inputs: { 'max-age': '1h' },
             age_identity: identity,
@@ -367,6 +374,10 @@ describe.skipIf(
     const id = /^backup-id=(\S+)$/m.exec(backup[0]!.stdout)?.[1];
     expect(id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     expect(recorder.requests.map((r) => r.path)).toContain('/ping/heartbeat-secret-1');
+    // And copied off-site right after it was published.
+    expect(backup[0]!.stdout).toMatch(
+      new RegExp(`s3://${testS3Bucket()}/${prefix}-offsite +1 +0 +0 +1 +holds the newest`),
+    );
 
     const verify = await runService(root, unit('backup-action-verify-shop.service'));
     expect(

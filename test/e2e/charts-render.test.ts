@@ -8,7 +8,7 @@
  * not blank: its pixels vary, and the chart's own bar and line colours are in it. The picture in
  * docs/ is one such render, kept for the docs; this run's goes to a temporary folder.
  *
- * Covers: src/core/chart.ts, src/core/trends.ts, src/core/report.ts, src/modes/history.ts,
+ * Covers: src/core/chart.ts, src/core/trends.ts, src/core/report.ts, src/history/runs.ts,
  * src/modes/status.ts.
  */
 import { randomBytes } from 'node:crypto';

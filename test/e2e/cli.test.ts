@@ -64,7 +64,7 @@ describe('parseArgs', () => {
   it.each([[[]], [['--storage', '/b']]])('refuses %j in one line naming the modes', (argv) => {
     expect(() => parseArgs(argv, noFiles)).toThrow(
       new UsageError(
-        'the mode is missing; start with one of backup, verify-latest, restore-test, restore, retention-prune, notify, status (--help)',
+        'the mode is missing; start with one of backup, verify-latest, restore-test, restore, retention-prune, copy, notify, status (--help)',
       ),
     );
   });
@@ -200,7 +200,7 @@ describe('backup-action on the command line', () => {
     const run = await runCli(['backups', '--storage', path.join(sample.work, 'x')]);
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
-      'error: unknown mode "backups"; the modes are backup, verify-latest, restore-test, restore, retention-prune, notify, status\n',
+      'error: unknown mode "backups"; the modes are backup, verify-latest, restore-test, restore, retention-prune, copy, notify, status\n',
     );
   });
 

@@ -38,6 +38,17 @@ function fileInputs(args: readonly string[]): Map<string, string> {
   return found;
 }
 
+/** The store `--copy-to` names: an s3:// URL with credentials=NAME, no key in it; returns NAME. */
+function offsiteKeys(args: readonly string[]): string {
+  const at = args.indexOf('--copy-to');
+  expect(at, 'no --copy-to').toBeGreaterThan(0);
+  const url = new URL(args[at + 1] ?? '');
+  expect([url.protocol, url.username, url.password]).toEqual(['s3:', '', '']);
+  const name = url.searchParams.get('credentials') ?? '';
+  expect(name).toMatch(/^[A-Z][A-Z0-9_]*$/);
+  return name;
+}
+
 describe('systemd units', () => {
   const dir = path.resolve('examples/systemd');
 
@@ -105,6 +116,17 @@ describe('systemd units', () => {
       expect(timer).toMatch(/^RandomizedDelaySec=\S+$/m);
     }
   });
+
+  it('the backup copies each backup off-site right after it, the keys in the environment its URL names', async () => {
+    const service = await readFile(path.join(dir, 'backup-action-backup.service'), 'utf8');
+    const args = service.replace(/\\\n/g, ' ').replaceAll('"', '').split(/\s+/);
+    // copy-to of the backup mode: the copy runs once the backup is published.
+    expect(args[args.indexOf('ExecStart=/usr/local/bin/backup-action') + 1]).toBe('backup');
+    const name = offsiteKeys(args);
+    // The keys come from the EnvironmentFile, never from the command line.
+    expect(service).toMatch(/^EnvironmentFile=/m);
+    expect(service).toContain(`${name}_ACCESS_KEY_ID and ${name}_SECRET_ACCESS_KEY`);
+  });
 });
 
 describe('Kubernetes manifests', () => {
@@ -168,6 +190,19 @@ describe('Kubernetes manifests', () => {
     expect(pod.containers[0]?.args?.join(' ')).toMatch(
       /restore-test .*--database-url postgres:\/\/postgres@127\.0\.0\.1/,
     );
+  });
+
+  it('the backup copies each backup off-site right after it, the keys from the secret by the name its URL gives', async () => {
+    const secret = (await load('secret.yaml')) as { stringData: Record<string, string> };
+    const job = new CronJob((await load('backup-cronjob.yaml')) as never);
+    const [main] = job.spec!.jobTemplate.spec!.template.spec!.containers;
+    expect(main?.args?.[0]).toBe('backup');
+    const name = offsiteKeys([...(main?.args ?? [])]);
+    for (const variable of [`${name}_ACCESS_KEY_ID`, `${name}_SECRET_ACCESS_KEY`]) {
+      const ref = main?.env?.find((e) => e.name === variable)?.valueFrom?.secretKeyRef;
+      expect(ref?.name, variable).toBe('backup-action');
+      expect(Object.keys(secret.stringData)).toContain(ref?.key);
+    }
   });
 
   it("run the program the image holds, by its ENTRYPOINT's path: the image has no Node.js", async () => {
@@ -236,7 +271,7 @@ describe('Terraform', () => {
 
   it('parses, and makes the bucket the README describes', async () => {
     const main = await hcl('main.tf');
-    for (const file of ['variables.tf', 'outputs.tf', 'versions.tf'])
+    for (const file of ['variables.tf', 'outputs.tf', 'versions.tf', 'copies.tf'])
       await expect(hcl(file)).resolves.toBeDefined();
     const resources = main.resource!;
     const text = JSON.stringify(resources);
@@ -287,16 +322,26 @@ describe('Terraform', () => {
     expect(policy).toContain(
       'templatefile(\\"${path.module}/../iam/${each.key}.json\\", local.policy_vars)',
     );
-    const locals = main.locals as unknown as { roles: Record<string, string> }[];
+    const locals = main.locals as unknown as {
+      roles: Record<string, string>;
+      policy_vars: Record<string, string>;
+    }[];
     const names = Object.keys(locals[0]?.roles ?? {}).sort();
-    expect(names).toEqual(['pruner', 'verifier', 'writer']);
+    expect(names).toEqual(['copier', 'pruner', 'verifier', 'writer']);
+    const given = Object.keys(locals[0]?.policy_vars ?? {});
+    expect(given.sort()).toEqual(['bucket', 'copy_bucket', 'copy_prefix', 'prefix']);
     for (const role of names) {
       const text = await readFile(path.resolve('examples/iam', `${role}.json`), 'utf8');
       expect(() => JSON.parse(text) as unknown).not.toThrow();
-      // templatefile() fails on a variable it is not given: only these two exist.
-      const variables = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
-      expect([...variables].sort()).toEqual(['bucket', 'prefix']);
+      // templatefile() fails on a variable it is not given: only those of policy_vars exist.
+      const variables = [...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]!);
+      for (const variable of variables) expect(given, role).toContain(variable);
     }
+    // The copier's second bucket, its reads and writes there granted by the bucket too.
+    const copies = await hcl('copies.tf');
+    const bucketPolicy = JSON.stringify(copies.data);
+    expect(bucketPolicy).toContain('"s3:PutObject","s3:AbortMultipartUpload"');
+    expect(bucketPolicy).not.toMatch(/s3:Delete/);
   });
 });
 

@@ -6,7 +6,7 @@
  * writes and is not counted; a record of a newer version says so. And `status | head` on the
  * command line: the reader going away ends neither the run nor its exit code.
  *
- * Covers: src/core/history.ts, src/modes/history.ts, src/core/report.ts, src/cli.ts.
+ * Covers: src/core/history.ts, src/history/runs.ts, src/core/report.ts, src/cli.ts.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -9,7 +9,7 @@
  * deletes old records with their backups and never the hostile ones. Last, `status` over a whole
  * store on the command line.
  *
- * Covers: src/modes/history.ts, src/modes/status.ts, src/storage/history.ts,
+ * Covers: src/history/runs.ts, src/modes/status.ts, src/storage/history.ts,
  * src/storage/catalog.ts, src/inputs/status.ts, src/modes/retention-prune.ts, src/notify/metrics.ts.
  */
 import { S3Client } from '@aws-sdk/client-s3';

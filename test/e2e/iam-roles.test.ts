@@ -1,17 +1,21 @@
 /**
  * Every mode under its role's policy from examples/iam/, through a front that enforces the policy
  * the way IAM does: the policies are proven enough for the modes, and the writer proven unable to
- * read or delete what it wrote. Also what the modes do where the store keeps objects (Object
- * Lock) or holds them in a class that cannot be read without a restore.
+ * read or delete what it wrote, the copier unable to read, delete or write outside what it copies.
+ * Also what the modes do where the store keeps objects (Object Lock) or holds them in a class that
+ * cannot be read without a restore.
  *
- * Covers: examples/iam, src/storage/s3.ts, src/storage/s3-upload.ts, src/modes/retention-prune.ts.
+ * Covers: examples/iam, src/storage/s3.ts, src/storage/s3-upload.ts, src/modes/retention-prune.ts,
+ * src/modes/copy.ts.
  */
 import {
+  CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import pg from 'pg';
@@ -265,6 +269,75 @@ describe('each mode under its role', () => {
   });
 });
 
+describe('the copier: reads the source, may only write the copy bucket', () => {
+  const COPY_BUCKET = 'iam-copies';
+  const COPY_PREFIX = 'offsite';
+  const copyTo = () => `s3://${COPY_BUCKET}/${COPY_PREFIX}`;
+  const asCopier = async () => {
+    proxy.policy = await examplePolicy('copier', bucket(), PREFIX, {
+      bucket: COPY_BUCKET,
+      prefix: COPY_PREFIX,
+    });
+    proxy.denied.length = 0;
+  };
+
+  beforeAll(async () => {
+    await direct()
+      .send(new CreateBucketCommand({ Bucket: COPY_BUCKET }))
+      .catch(() => undefined);
+  });
+
+  it('copies every backup, each request allowed; then cannot read, delete or write where it must not', async () => {
+    expect((await backup('copied')).code).toBe(0);
+    await asCopier();
+    const copied = await run('copied', { mode: 'copy', 'copy-to': copyTo() });
+    expect(copied.code, copied.stdout).toBe(0);
+    expect(copied.outputs.copied).toBe('1');
+    expect(proxy.denied).toEqual([]);
+    // A second copy sees, from the listing alone, that the backup is there.
+    const again = await run('copied', { mode: 'copy', 'copy-to': copyTo() });
+    expect(again.outputs.copied).toBe('0');
+    expect(proxy.denied).toEqual([]);
+
+    const listing = await direct().send(
+      new ListObjectsV2Command({ Bucket: COPY_BUCKET, Prefix: `${COPY_PREFIX}/copied/` }),
+    );
+    const copies = (listing.Contents ?? []).map((item) => item.Key!);
+    expect(copies).toHaveLength(2);
+    const [object] = copies.filter((key) => key.endsWith('.dump.zst'));
+    const source = (await keys('copied')).find((key) => key.endsWith('.dump.zst'))!;
+    const front = throughFront();
+    for (const command of [
+      new GetObjectCommand({ Bucket: COPY_BUCKET, Key: object }),
+      new DeleteObjectCommand({ Bucket: COPY_BUCKET, Key: object }),
+      new DeleteObjectsCommand({ Bucket: COPY_BUCKET, Delete: { Objects: [{ Key: object }] } }),
+      new PutObjectCommand({ Bucket: bucket(), Key: source, Body: 'overwritten' }),
+      new DeleteObjectCommand({ Bucket: bucket(), Key: source }),
+      new ListObjectsV2Command({ Bucket: COPY_BUCKET, Prefix: 'elsewhere/' }),
+    ]) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      await expect(front.send(command as any)).rejects.toMatchObject({ name: 'AccessDenied' });
+    }
+    expect(await keys('copied')).toContain(source);
+  });
+
+  it('copy-check: sha256 needs a read the copier is refused, and says so', async () => {
+    expect((await backup('checked')).code).toBe(0);
+    await asCopier();
+    expect((await run('checked', { mode: 'copy', 'copy-to': copyTo() })).code).toBe(0);
+    const checked = await run('checked', {
+      mode: 'copy',
+      'copy-to': copyTo(),
+      'copy-check': 'sha256',
+      retries: '0',
+    });
+    expect(checked.code).not.toBe(0);
+    expect(lastErrorLine(checked)).toMatch(
+      /copy-check: sha256 reads every backup at the destination back, and it could not \(User is not authorized to perform: s3:GetObject.*\); give read access there, or use copy-check: listing/,
+    );
+  });
+});
+
 describe('the store keeps or archives objects', () => {
   it('Object Lock: a backup the store refuses to delete is reported, kept whole, and the prune goes on', async () => {
     const first = await backup('app.locked');
@@ -336,9 +409,10 @@ describe('the store keeps or archives objects', () => {
 describe("examples/terraform's roles, as the workflows and templates take them", () => {
   const MAIN = 'repo:acme/infra:ref:refs/heads/main';
 
-  it('are the writer, verifier and pruner the nightly template names, for its jobs', async () => {
+  it('are the writer, verifier, pruner and copier the templates name, for their jobs', async () => {
     const roles = await terraformRoles('acme/infra');
     expect(Object.keys(roles).sort()).toEqual([
+      'backup-action-copier',
       'backup-action-pruner',
       'backup-action-verifier',
       'backup-action-writer',

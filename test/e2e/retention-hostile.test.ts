@@ -195,6 +195,7 @@ const verifySettings = {
   maxAgeMs: 26 * HOUR,
   maxShrink: 0.5,
   deep: false,
+  otherStores: [] as VerifySettings['otherStores'],
 } as VerifySettings;
 
 /** Three good backups, 3, 2 and 1 hours before NOW, oldest first. */

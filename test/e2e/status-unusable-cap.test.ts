@@ -3,7 +3,7 @@
  * rest, so its `status` output, report file and summary stay within GitHub's limits whatever the
  * store holds; the fleet's status, read from that report file, keeps the count.
  *
- * Covers: src/core/status.ts, src/modes/status.ts, src/modes/status-reports.ts.
+ * Covers: src/core/status.ts, src/modes/status.ts, src/history/status-reports.ts.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';

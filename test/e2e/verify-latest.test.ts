@@ -245,6 +245,7 @@ describe('store requests', () => {
       maxAgeMs: 7 * 24 * HOUR,
       maxShrink: 0.5,
       deep: false,
+      otherStores: [] as VerifySettings['otherStores'],
     } as VerifySettings;
     const result = await verifyLatest(settings, runContext(store));
     expect(result.outputs['latest-id']).toMatch(/^\d{8}T/);

@@ -13,6 +13,7 @@
  * Covers: .github/workflows, workflow-templates, README.md, docs/workflows.md, action.yml,
  * test/support/caller-repo.ts.
  */
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +31,13 @@ import {
   type RunRecord,
 } from '../support/caller-repo.js';
 import { freshDatabase, type FreshDatabase } from '../support/db.js';
-import { S3_ENV, testDatabaseUrl, testS3Bucket, testS3Endpoint } from '../support/env.js';
+import {
+  S3_ENV,
+  testDatabaseUrl,
+  testS3Bucket,
+  testS3ClientConfig,
+  testS3Endpoint,
+} from '../support/env.js';
 import { terraformRoles, type TerraformRole } from '../support/iam.js';
 import { startRecorder, type Recorder } from '../support/recorder.js';
 import { CALLERS, type Source } from '../support/workflow-sources.js';
@@ -89,10 +96,24 @@ afterAll(async () => {
   await Promise.all([server?.stop(), scratch?.stop()]);
 });
 
-/** The caller as a user of this world has it: the bucket is the test's, the age key too. */
+/**
+ * The caller as a user of this world has it: the bucket is the test's, the age key too, and the
+ * documented off-site and archive stores folders of the test bucket beside the set's, on the
+ * test server (with the parameters the caller gives them, its endpoint aside).
+ */
 function localize(text: string, prefix: string): string {
   return text
     .replace(/^(\s*)s3-endpoint: .*\n/gm, '')
+    .replace(
+      /s3:\/\/my-(offsite|archive)\/postgres(?:\?(\S*))?/g,
+      (_whole, which: string, query = '') => {
+        const kept = query
+          .split('&')
+          .filter((part: string) => part !== '' && !part.startsWith('endpoint='));
+        const params = [`endpoint=${testS3Endpoint()}`, ...kept].join('&');
+        return `s3://${testS3Bucket()}/${prefix}-${which}?${params}`;
+      },
+    )
     .replace(
       /^(\s*)storage: s3:\/\/my-backups\/postgres$/gm,
       `$1storage: s3://${testS3Bucket()}/${prefix}\n$1s3-endpoint: ${testS3Endpoint()}`,
@@ -116,7 +137,15 @@ function repository(extra: Partial<CallerRepository> = {}): CallerRepository {
   };
   return {
     repository: 'o/r',
-    secrets: { DATABASE_URL: shop.url, AGE_IDENTITY: identity, ...S3_ENV, ...alerts },
+    secrets: {
+      DATABASE_URL: shop.url,
+      AGE_IDENTITY: identity,
+      ...S3_ENV,
+      // The off-site store's keys (copy-to's credentials=COPY): the test server's.
+      COPY_ACCESS_KEY_ID: S3_ENV.AWS_ACCESS_KEY_ID,
+      COPY_SECRET_ACCESS_KEY: S3_ENV.AWS_SECRET_ACCESS_KEY,
+      ...alerts,
+    },
     // examples/terraform's three roles, and the one role of README step 1.
     roles: { ...roles, backups: { subjects: [MAIN], maxSessionSeconds: 4 * 3600 } },
     credentials: S3_ENV,
@@ -204,7 +233,10 @@ function caseOf(source: Source): Case {
         };
       },
     };
-  return { seeded: /verify\.yml@|mode: restore-test/.test(text), repo: async () => ({}) };
+  return {
+    seeded: /verify\.yml@|copy\.yml@|mode: restore-test/.test(text),
+    repo: async () => ({}),
+  };
 }
 
 /** The docs' fleet names each set's database by a secret of its own. */
@@ -265,7 +297,8 @@ describe.each(CALLERS)('$label, run from another repository', (source) => {
     expect(store.length).toBeGreaterThan(0);
     for (const { job, step } of store)
       expect(job.concurrency, job.path).toEqual({
-        group: `backup-action ${step.inputs!.storage} ${step.inputs!.name}`,
+        // The primary store: the first line, where storage lists the copies too.
+        group: `backup-action ${step.inputs!.storage!.trim().split('\n')[0]} ${step.inputs!.name}`,
         'cancel-in-progress': false,
         queue: 'max',
       });
@@ -431,6 +464,96 @@ describe('failure paths', () => {
     expect(restore.result).toBe('failure');
     expect(restore.steps.at(-1)?.run?.stdout).toMatch(/::error::.*database-url/);
   }, 240_000);
+
+  /** docs/copies.md's nightly caller, with an off-site copy. */
+  const copies = () => theCaller(/^docs\/copies\.md /, /nightly\.yml@v1/);
+
+  /** Deletes the data objects (not the manifests) of the set's newest backup: it is torn. */
+  const tearNewest = (prefix: string) => async () => {
+    const client = new S3Client(testS3ClientConfig());
+    const listed = await client.send(
+      new ListObjectsV2Command({ Bucket: testS3Bucket(), Prefix: `${prefix}/shop/` }),
+    );
+    const keys = (listed.Contents ?? []).map((item) => item.Key!).sort();
+    const newest = keys.filter((key) => key.endsWith('.manifest.json')).at(-1)!;
+    const id = newest.slice(`${prefix}/shop/`.length, -'.manifest.json'.length);
+    const objects = keys.filter((key) => key.includes(id) && key !== newest);
+    expect(objects.length).toBeGreaterThan(0);
+    await client.send(
+      new DeleteObjectsCommand({
+        Bucket: testS3Bucket(),
+        Delete: { Objects: objects.map((Key) => ({ Key })) },
+      }),
+    );
+  };
+
+  it('nightly.yml heals a newest backup lost after the copy: one fresh backup, copied, verified, one notice', async () => {
+    const before = recorder.requests.length;
+    const prefix = freshPrefix();
+    const { label, text } = copies();
+    const run = await runCaller(
+      label,
+      localize(text, prefix),
+      repository({ after: { 'nightly/copy/copy': tearNewest(prefix) } }),
+    );
+    expect(resultsOf(run)).toMatchObject({
+      'nightly/backup/backup': 'success',
+      'nightly/copy/copy': 'success',
+      'nightly/verify/verify': 'success',
+      'nightly/heal-backup/backup': 'success',
+      'nightly/heal-copy/copy': 'success',
+      'nightly/heal-verify/verify': 'success',
+      'nightly/prune/prune': 'success',
+      'nightly/notify/notify': 'success',
+    });
+    const verify = run.jobs.find((j) => j.path === 'nightly/verify/verify')!;
+    const latest = verify.steps.find((s) => s.inputs?.mode === 'verify-latest')!;
+    expect([latest.outcome, latest.conclusion]).toEqual(['failure', 'success']);
+    expect(latest.run?.outputs.problem).toBe('missing');
+    const notify = run.jobs.find((j) => j.path === 'nightly/notify/notify')!.steps.at(-1)!;
+    expect(notify.inputs?.result).toBe('healed');
+    expect(notify.inputs?.message).toMatch(
+      /^healed: verify-latest found the newest backup missing \(torn backup .*\); a fresh backup was made, copied and verified$/,
+    );
+    // One notice, no alert; the heartbeat hears of a success.
+    expect(sent(before)).toEqual({ slack: 1, fail: 0, pings: 1 });
+    const slack = recorder.requests.slice(before).find((r) => r.path.startsWith('/slack/'))!;
+    expect(slack.body).toMatch(
+      /:warning: backup-action notify of shop needed attention: shop: healed/,
+    );
+  }, 360_000);
+
+  it('nightly.yml that cannot heal (the database gone) fails after healing: exactly one alert', async () => {
+    const before = recorder.requests.length;
+    const prefix = freshPrefix();
+    const doomed = await freshDatabase('workflow_runs_doomed');
+    await withClient(doomed.url, (c) => c.query('CREATE TABLE public.users AS SELECT 1 AS id'));
+    const { label, text } = nightly();
+    const run = await runCaller(
+      label,
+      localize(text, prefix),
+      repository({
+        secrets: { ...repository().secrets, DATABASE_URL: doomed.url },
+        after: {
+          'nightly/backup/backup': tearNewest(prefix),
+          'nightly/verify/verify': () => doomed.drop(),
+        },
+      }),
+    );
+    expect(resultsOf(run)).toMatchObject({
+      'nightly/verify/verify': 'success',
+      'nightly/heal-backup/backup': 'failure',
+      'nightly/heal-verify': 'skipped',
+      'nightly/prune': 'skipped',
+      'nightly/notify/notify': 'failure',
+    });
+    const notify = run.jobs.find((j) => j.path === 'nightly/notify/notify')!.steps.at(-1)!;
+    expect(notify.inputs?.result).toBe('failure');
+    expect(notify.inputs?.message).toMatch(
+      /^failed after healing: verify-latest found the newest backup missing \(.*\); then backup failure, copy skipped, verify skipped$/,
+    );
+    expect(sent(before)).toEqual({ slack: 1, fail: 1, pings: 0 });
+  }, 360_000);
 
   it('the same restore caller in another organization gets no DATABASE_URL, `secrets: inherit` or not', async () => {
     const caller = theCaller(/^docs\/workflows\.md /, /restore\.yml@v1/);

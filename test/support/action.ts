@@ -98,7 +98,7 @@ export async function runAction(
       ? (JSON.parse(outputs.report) as Record<string, unknown>)
       : undefined;
     const everything = [stdout, stderr, summary, ...Object.values(outputs)].join('\n');
-    guardRun(secretsOf(inputs), { code, stdout, stderr, written: everything }, true);
+    guardRun(secretsOf(inputs, env), { code, stdout, stderr, written: everything }, true);
     return { code, stdout, stderr, outputs, summary, report, everything };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -113,7 +113,7 @@ export async function runCli(args: string[], options: RunOptions = {}) {
     ...options.env,
   };
   const run = await runNode([CLI_ENTRY, ...args], env, options);
-  guardRun(secretsOf(cliInputs(args, env)), { ...run, written: '' }, false);
+  guardRun(secretsOf(cliInputs(args, env), env), { ...run, written: '' }, false);
   return run;
 }
 

@@ -171,6 +171,75 @@ export const BAD_INPUTS: [string, Record<string, string>, string][] = [
     { ...base, mode: 'retention-prune', name: 'x', 'keep-last': '3', timezone: 'Mars/Olympus' },
     'timezone',
   ],
+  // A folder store of their own: a test may point storage /b at its S3 server.
+  ['copy-to the source itself', { ...base, storage: '/d', 'copy-to': '/d' }, 'copy-to'],
+  [
+    'copy-to a folder inside the source',
+    { ...base, storage: '/d', 'copy-to': '/d/offsite' },
+    'copy-to',
+  ],
+  [
+    'copy-to a store that holds the source',
+    { ...base, storage: '/b/x', 'copy-to': '/b' },
+    'copy-to',
+  ],
+  [
+    'copy-to the same AWS bucket and prefix, another region',
+    { ...base, storage: 's3://bkt/db', 'copy-to': 's3://bkt/db/?region=eu-west-1' },
+    'copy-to',
+  ],
+  [
+    'copy-to inside the source bucket prefix',
+    { ...base, mode: 'copy', name: 'x', storage: 's3://bkt/db', 'copy-to': 's3://bkt/db/off' },
+    'copy-to',
+  ],
+  [
+    'copy-to in a mode that makes no copies',
+    { ...base, mode: 'verify-latest', name: 'x', 'copy-to': '/c' },
+    'copy-to',
+  ],
+  ['copy without copy-to', { storage: '/b', mode: 'copy', name: 'x' }, 'copy-to'],
+  ['two copy-to lines that are one store', { ...base, 'copy-to': '/c\n/c/' }, 'copy-to'],
+  ['copy-last with backup', { ...base, 'copy-to': '/c', 'copy-last': '2' }, 'copy-last'],
+  [
+    'bad copy-last',
+    { storage: '/b', mode: 'copy', name: 'x', 'copy-to': '/c', 'copy-last': '0' },
+    'copy-last',
+  ],
+  ['bad copy-check', { ...base, 'copy-to': '/c', 'copy-check': 'md5' }, 'copy-check'],
+  [
+    'bad copy-best-effort',
+    { ...base, 'copy-to': '/c', 'copy-best-effort': 'maybe' },
+    'copy-best-effort',
+  ],
+  ['several stores for a backup', { ...base, storage: '/b\n/c' }, 'storage'],
+  [
+    'an unknown store URL parameter (a key pasted in)',
+    { ...base, storage: 's3://bkt/db?secret-access-key=wJalrXUtnFEMIK7MDENG' },
+    'storage',
+  ],
+  ['keys in an s3 URL', { ...base, storage: 's3://AKIAX:wJalrXUtnFEMIK7@bkt/db' }, 'storage'],
+  [
+    'keys in a store endpoint',
+    { ...base, 'copy-to': 's3://bkt2/db?endpoint=https://AKIAX:wJalrXUt@r2.example.com' },
+    'copy-to',
+  ],
+  [
+    'credentials named but not in the environment',
+    { ...base, 'copy-to': 's3://bkt2/db?credentials=BACKUP_ACTION_TEST_NOT_SET' },
+    'copy-to',
+  ],
+  [
+    'a bad storage-class on a copy-to line',
+    { ...base, 'copy-to': 's3://bkt2/db?storage-class=cold' },
+    'copy-to',
+  ],
+  ['a bad role ARN', { ...base, 'copy-to': 's3://bkt2/db?role-arn=copier' }, 'copy-to'],
+  ['negative retries', { ...base, retries: '-1' }, 'retries'],
+  ['bad retry-delay', { ...base, 'retry-delay': 'a while' }, 'retry-delay'],
+  // 25 days overflow Node's timer, which then fires at once: refused, as is anything above 6h.
+  ['a retry-delay of 25 days', { ...base, 'retry-delay': '25d' }, 'retry-delay'],
+  ['a retry-delay just above 6h', { ...base, 'retry-delay': '6h1s' }, 'retry-delay'],
   [
     'bad orphan-grace',
     { ...base, mode: 'retention-prune', name: 'x', 'keep-last': '3', 'orphan-grace': 'soon' },

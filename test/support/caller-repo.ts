@@ -47,6 +47,7 @@ import {
   permissionsExceeding,
   selfReferenceError,
   selfReferenceRefError,
+  stepConclusion,
   servicePorts,
 } from './runner-rules.js';
 
@@ -78,6 +79,8 @@ export interface CallerRepository {
   services?: Record<string, string>;
   /** Cancel the run once a step of this job shows this text (the runner's SIGINT). */
   cancel?: { job: string; text: string };
+  /** What happens to the world once a job (by path) has run: a backup lost, a database gone. */
+  after?: Record<string, () => Promise<void>>;
 }
 
 export interface StepRecord {
@@ -85,6 +88,10 @@ export interface StepRecord {
   inputs?: Record<string, string>;
   run?: ActionRun;
   outcome: Result;
+  /** The outcome once continue-on-error is applied: what the job and later steps see. */
+  conclusion?: Result;
+  /** Outputs of a step that is not this action (configure-aws-credentials' credentials). */
+  outputs?: Record<string, string>;
   error?: string;
 }
 
@@ -385,6 +392,7 @@ class Simulation {
     ];
     const runner = new StepRunner(this, record, environment, base.github as Record<string, string>);
     const outputs = await runner.run(job, rawSteps, base, env);
+    await this.repo.after?.[where]?.();
     return { result: record.result, outputs };
   }
 
@@ -461,7 +469,10 @@ class StepRunner {
     await mkdir(temp);
     return temp;
   });
-  private readonly steps: Record<string, { outcome: Result; outputs: Record<string, string> }> = {};
+  private readonly steps: Record<
+    string,
+    { outcome: Result; conclusion: Result; outputs: Record<string, string> }
+  > = {};
   private readonly exported: Record<string, string> = {};
 
   constructor(
@@ -498,7 +509,7 @@ class StepRunner {
     contexts: Contexts,
     env: Record<string, string>,
   ) {
-    const failed = this.record.steps.some((s) => s.outcome === 'failure');
+    const failed = this.record.steps.some((s) => (s.conclusion ?? s.outcome) === 'failure');
     // A job that starts after the run was cancelled (an `always()` job) is not itself cancelled.
     const cancelled = this.record.steps.some((s) => s.outcome === 'cancelled');
     const status = { always: true, cancelled, failure: failed, success: !failed && !cancelled };
@@ -512,7 +523,8 @@ class StepRunner {
     this.record.steps.push(entry);
     try {
       if (uses.startsWith('actions/checkout@')) await this.checkout(inputs);
-      else if (uses.startsWith('aws-actions/configure-aws-credentials@')) this.assumeRole(inputs);
+      else if (uses.startsWith('aws-actions/configure-aws-credentials@'))
+        entry.outputs = this.assumeRole(inputs);
       else if (uses.startsWith('actions/upload-artifact@')) await this.upload(inputs);
       else if (uses.startsWith('actions/download-artifact@')) await this.download(inputs);
       else await this.action(uses, inputs, { ...env, ...this.exported }, contexts, entry);
@@ -520,9 +532,17 @@ class StepRunner {
       entry.outcome = 'failure';
       entry.error = (error as Error).message;
     }
-    if (entry.outcome !== 'success' && this.record.result === 'success')
-      this.record.result = entry.outcome;
-    this.steps[step.id] = { outcome: entry.outcome, outputs: entry.run?.outputs ?? {} };
+    const given = step['continue-on-error'];
+    const continues =
+      typeof given === 'boolean' ? given : evaluateToken(given, contexts, status) === true;
+    entry.conclusion = stepConclusion(entry.outcome, continues);
+    if (entry.conclusion !== 'success' && this.record.result === 'success')
+      this.record.result = entry.conclusion;
+    this.steps[step.id] = {
+      outcome: entry.outcome,
+      conclusion: entry.conclusion,
+      outputs: entry.run?.outputs ?? entry.outputs ?? {},
+    };
   }
 
   /** actions/checkout: this repository's files at the commit asked for, or the caller's (none). */
@@ -564,8 +584,12 @@ class StepRunner {
     }
   }
 
-  /** configure-aws-credentials: OIDC needs id-token: write, a role that trusts this job's subject. */
-  private assumeRole(inputs: Record<string, string>) {
+  /**
+   * configure-aws-credentials: OIDC needs id-token: write, a role that trusts this job's subject.
+   * The credentials go to the environment of later steps, and with output-credentials to the
+   * step's outputs (output-env-credentials: false keeps them out of the environment).
+   */
+  private assumeRole(inputs: Record<string, string>): Record<string, string> {
     if (this.record.permissions['id-token'] !== 'write')
       throw new Error('Credentials could not be loaded: the job has no id-token: write permission');
     const roleName =
@@ -582,7 +606,14 @@ class StepRunner {
         'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
       );
     this.record.sessions.push({ role: roleName, seconds });
-    Object.assign(this.exported, this.sim.repository.credentials ?? {});
+    const credentials = this.sim.repository.credentials ?? {};
+    if (inputs['output-env-credentials'] !== 'false') Object.assign(this.exported, credentials);
+    if (inputs['output-credentials'] !== 'true') return {};
+    return {
+      'aws-access-key-id': credentials.AWS_ACCESS_KEY_ID ?? '',
+      'aws-secret-access-key': credentials.AWS_SECRET_ACCESS_KEY ?? '',
+      'aws-session-token': credentials.AWS_SESSION_TOKEN ?? '',
+    };
   }
 
   /** An action step: the action's own action.yml read as the runner reads it, then its bundle. */

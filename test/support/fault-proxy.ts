@@ -28,6 +28,8 @@ export interface FaultProxy {
   requests: string[];
   /** The Content-Length each of those requests declared (0 when none). */
   lengths: number[];
+  /** The storage class each of those requests asked for (x-amz-storage-class), if any. */
+  storageClasses: (string | undefined)[];
   faults: Fault[];
   /** How many requests were faulted. */
   injected: number;
@@ -46,6 +48,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     endpoint: '',
     requests: [],
     lengths: [],
+    storageClasses: [],
     faults: [],
     injected: 0,
     denied: [],
@@ -67,6 +70,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const request = `${req.method} ${req.url}`;
     proxy.requests.push(request);
     proxy.lengths.push(Number(req.headers['content-length'] ?? 0));
+    proxy.storageClasses.push(req.headers['x-amz-storage-class'] as string | undefined);
     const fault = takeFault(proxy, request);
     if (fault?.kind === 'stall') {
       stalled.add(res);

@@ -28,15 +28,23 @@ export interface PolicyDocument {
   Statement: Statement[];
 }
 
-/** An example policy from examples/iam/, its `${bucket}` and `${prefix}` filled in. */
+/**
+ * An example policy from examples/iam/, its `${bucket}` and `${prefix}` filled in (and the
+ * copier's `${copy_bucket}` and `${copy_prefix}`, where it copies to).
+ */
 export async function examplePolicy(
-  role: 'writer' | 'verifier' | 'pruner',
+  role: 'writer' | 'verifier' | 'pruner' | 'copier',
   bucket: string,
   prefix: string,
+  copy: { bucket: string; prefix: string } = { bucket, prefix },
 ): Promise<PolicyDocument> {
   const text = await readFile(path.resolve('examples/iam', `${role}.json`), 'utf8');
   return JSON.parse(
-    text.replaceAll('${bucket}', bucket).replaceAll('${prefix}', prefix),
+    text
+      .replaceAll('${copy_bucket}', copy.bucket)
+      .replaceAll('${copy_prefix}', copy.prefix)
+      .replaceAll('${bucket}', bucket)
+      .replaceAll('${prefix}', prefix),
   ) as PolicyDocument;
 }
 
@@ -138,7 +146,10 @@ export function accessDeniedXml(request: Authorization): string {
   return `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>User is not authorized to perform: ${request.action} on resource: "${request.resource}" because no identity-based policy allows the ${request.action} action</Message><RequestId>IAMFRONT</RequestId></Error>`;
 }
 
-/** What examples/terraform makes for a repository: each role by name, who may take it, for how long. */
+/**
+ * What examples/terraform makes for a repository: each role by name (the copier too, as with a
+ * copy bucket), who may take it, for how long.
+ */
 export interface TerraformRole {
   subjects: string[];
   maxSessionSeconds: number;

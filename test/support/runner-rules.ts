@@ -122,6 +122,20 @@ export function jobWorkflowContext(repository: string, sha: string, path: string
 }
 
 /**
+ * A step with `continue-on-error: true` that fails lets its job go on as if it had succeeded: its
+ * outcome is failure, its conclusion (what `success()` and the job's result see) success.
+ * Source: GitHub docs, "Workflow syntax" (`jobs.<job_id>.steps[*].continue-on-error`: "Prevents a
+ * job from failing when a step fails") and "Contexts" (`steps.<step_id>.outcome`, "before
+ * continue-on-error is applied", and `.conclusion`, "after").
+ */
+export function stepConclusion<R extends string>(
+  outcome: R,
+  continueOnError: boolean,
+): R | 'success' {
+  return outcome === 'failure' && continueOnError ? 'success' : outcome;
+}
+
+/**
  * A job's matrix as the runner expands it, once its expressions are evaluated: the cross product
  * of its vectors, each a non-empty list ("Matrix vector '<name>' does not contain any values"), in
  * the order of the vectors given. Our workflows use no include or exclude, which are refused here

@@ -20,12 +20,22 @@ const SECRET_INPUTS = [
 /** Every secret the suite has handed to a run, for the checks of notification bodies. */
 const seen = new Set<string>();
 
-/** The secret values among a run's inputs: whole values, and the passwords in URLs. */
-export function secretsOf(inputs: Record<string, string>): string[] {
+/**
+ * The secret values among a run's inputs: whole values, the passwords in URLs, and the keys a
+ * store URL names (`credentials=NAME`: NAME_SECRET_ACCESS_KEY and NAME_SESSION_TOKEN of `env`).
+ */
+export function secretsOf(
+  inputs: Record<string, string>,
+  env: Record<string, string | undefined> = {},
+): string[] {
   const secrets = SECRET_INPUTS.map((name) => inputs[name] ?? '');
   for (const url of [inputs['database-url'], inputs['redis-url'], inputs['pushgateway-url']]) {
     const password = passwordOf(url);
     if (password) secrets.push(password, decodeURIComponent(password));
+  }
+  const stores = `${inputs.storage ?? ''}\n${inputs['copy-to'] ?? ''}`;
+  for (const [, name] of stores.matchAll(/[?&]credentials=([A-Z][A-Z0-9_]*)/g)) {
+    secrets.push(env[`${name}_SECRET_ACCESS_KEY`] ?? '', env[`${name}_SESSION_TOKEN`] ?? '');
   }
   // An armored key is shown (and masked by the runner) a line at a time: each line is a secret.
   secrets.push(...keyLines(inputs['gpg-private-key']));

@@ -11,6 +11,7 @@ import {
   isComplete,
   judgeBackup,
   listSet,
+  newestComplete,
   type SetEntry,
   type UnusableBackup,
 } from '../../src/storage/catalog.js';
@@ -66,6 +67,8 @@ interface Case {
   text: string;
   /** A part of the problem line; the key is always named too. */
   problem: RegExp;
+  /** Its manifest is valid but its objects are not all there: the judgement carries it. */
+  torn?: true;
 }
 
 const YEAR_AHEAD = dated(new Date(NOW.getTime() + 365 * 86_400_000));
@@ -157,18 +160,21 @@ const UNUSABLE: Case[] = [
     what: 'its object missing (torn)',
     entry: entry(ID, []),
     text: text(VALID),
+    torn: true,
     problem: /its object shop\/20260601T110000Z-a1b2c3.dump.zst is missing from the store/,
   },
   {
     what: 'only an object of other layers',
     entry: entry(ID, [{ key: `shop/${ID}.dump.gz`, size: 100 }]),
     text: text(VALID),
+    torn: true,
     problem: /is missing from the store/,
   },
   {
     what: 'its object shorter than recorded',
     entry: entry(ID, [{ key: OBJECT, size: 99 }]),
     text: text(VALID),
+    torn: true,
     problem: /holds 99 bytes, but its manifest records 100/,
   },
 ];
@@ -194,7 +200,12 @@ describe('anything else is unusable, named with its cause', () => {
     const listed = c.entry ?? entry();
     const key = `shop/${listed.id}.manifest.json`;
     const judged = judgeBackup(listed, c.text, 'shop', NOW);
-    expect(judged).toEqual({ entry: listed, key, problem: expect.stringMatching(c.problem) });
+    expect(judged).toEqual({
+      entry: listed,
+      key,
+      problem: expect.stringMatching(c.problem),
+      ...(c.torn ? { torn: expect.objectContaining({ id: listed.id }) } : {}),
+    });
     expect((judged as UnusableBackup).problem).toContain(key);
   });
 });
@@ -261,6 +272,7 @@ describe('a server backup is complete only with every object at its size', () =>
       entry: listed(objects),
       key: `shop/${SERVER_ID}.manifest.json`,
       problem: `torn backup shop/${SERVER_ID}.manifest.json: ${problem}${problem.endsWith('missing') ? ' from the store' : ''}`,
+      torn: expect.objectContaining({ id: SERVER_ID }),
     });
   });
 
@@ -282,5 +294,33 @@ describe('a server backup is complete only with every object at its size', () =>
       ALL.map((o) => o.key),
     ]);
     expect(isComplete(judgeBackup(listing.backups[0]!, text(SERVER), 'shop', NOW))).toBe(true);
+  });
+});
+
+describe('two backups started in the same second', () => {
+  it('the newest is the one whose manifest says it started last, whatever the random suffixes', async () => {
+    // Started at .900 and .100 of one second: the later one's suffix sorts first as a string.
+    const later = { ...dated(new Date('2026-06-01T11:00:00.900Z')), id: '20260601T110000Z-000000' };
+    const earlier = {
+      ...dated(new Date('2026-06-01T11:00:00.100Z')),
+      id: '20260601T110000Z-ffffff',
+    };
+    const manifests = new Map<string, string>();
+    const entries = [earlier, later].map(({ id, manifest }) => {
+      const object = { ...manifest.object, key: `shop/${id}.dump.zst` };
+      manifests.set(`shop/${id}.manifest.json`, text({ ...manifest, id, object }));
+      return entry(id);
+    });
+    const store = {
+      read: async (key: string) => Buffer.from(manifests.get(key) ?? ''),
+      async *list() {
+        for (const listed of entries) yield* [listed.manifest!, ...listed.objects];
+      },
+    } as unknown as Store;
+    const listing = await listSet(store, 'shop');
+    // As strings, ffffff sorts first: the id alone would name the earlier run.
+    expect(listing.backups.map((each) => each.id)).toEqual([earlier.id, later.id]);
+    const found = await newestComplete(store, 'shop', listing.backups, NOW);
+    expect(found.newest?.entry.id).toBe(later.id);
   });
 });

@@ -112,6 +112,17 @@ describe('restore-test settings', () => {
   });
 });
 
+describe('retries', () => {
+  it('retry-delay takes up to 6h', async () => {
+    const settings = (await read({
+      storage: '/b',
+      'database-url': DB,
+      'retry-delay': '6h',
+    })) as BackupSettings;
+    expect(settings.retry).toEqual({ retries: 2, delayMs: 6 * 3_600_000 });
+  });
+});
+
 describe('bad input gets one line naming the input', () => {
   it.each(BAD_INPUTS)('%s', async (_label, inputs, input) => {
     const error = await read(inputs).then(

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { MODES } from '../../src/core/settings.js';
 
 /** Top to bottom; a unit is a folder of src/ or a file directly in it. */
 const LAYERS: readonly (readonly string[])[] = [
@@ -16,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['run.ts'],
   ['modes'],
   ['kinds'],
-  ['inputs', 'verify', 'restore', 'retention', 'files'],
+  ['inputs', 'verify', 'restore', 'retention', 'files', 'history', 'copy'],
   ['pipeline', 'postgres', 'redis', 'storage', 'notify'],
   ['process'],
   ['core'],
@@ -95,6 +96,14 @@ describe('the layers of src/', () => {
   it('import only downwards', () => {
     expect(edges.length).toBeGreaterThan(50);
     expect(upward(edges)).toEqual([]);
+  });
+
+  // Issue 29: a mode is one kind-agnostic file; what several modes share lives a layer down.
+  it('keep modes/ to one file per mode and the registry', () => {
+    const allowed = new Set([...MODES.map((mode) => `${mode}.ts`), 'index.ts']);
+    const held = readdirSync(path.join('src', 'modes'));
+    expect(held).toContain('index.ts');
+    expect(held.filter((name) => !allowed.has(name))).toEqual([]);
   });
 
   it('have no cycle between folders', () => {

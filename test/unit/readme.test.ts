@@ -1,10 +1,11 @@
 /**
  * The README is a guide read in five minutes: at most 20 KB; the quick start's commands are the
  * ones that exist, its test command the one CI runs; the five-step setup; one step per mode (and
- * per source kind) that runs that mode and links the page that says the rest. docs/inputs.md's
+ * per source kind; copy's is on docs/copies.md, which it links) that runs that mode and links the
+ * page that says the rest. docs/inputs.md's
  * tables are action.yml's: this fails when they drift.
  *
- * Covers: README.md, docs/inputs.md, scripts/readme-tables.js, src/core/settings.ts.
+ * Covers: README.md, docs/inputs.md, docs/copies.md, scripts/readme-tables.js, src/core/settings.ts.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -84,7 +85,10 @@ describe('the README', () => {
    * Modes the README leaves to a page of their own, which its table links (the README stays a
    * five-minute read): there, a step runs that mode.
    */
-  const ELSEWHERE: Partial<Record<(typeof MODES)[number], string>> = { status: 'docs/history.md' };
+  const ELSEWHERE: Partial<Record<(typeof MODES)[number], string>> = {
+    status: 'docs/history.md',
+    copy: 'docs/copies.md',
+  };
 
   it('shows one step per mode, each running that mode and linking a page that exists', () => {
     const shownHere = MODES.filter((mode) => !ELSEWHERE[mode]);
@@ -110,10 +114,15 @@ describe('the README', () => {
     async (mode, page) => {
       expect(section('Where to go next')).toContain(`](${page})`);
       const steps = [...(await readFile(page, 'utf8')).matchAll(/```yaml\n([^]*?)```/g)].map(
-        ([, block]) => parse(block!.replace(/^ {6}/gm, '')) as unknown,
+        // A step inside a job's steps is indented as deep as its first line.
+        ([, block]) =>
+          parse(block!.replace(new RegExp(`^${/^ */.exec(block!)![0]}`, 'gm'), '')) as unknown,
       );
       expect(steps).toContainEqual([
-        { uses: 'OWNER/backup-action@v1', with: expect.objectContaining({ mode }) as unknown },
+        expect.objectContaining({
+          uses: 'OWNER/backup-action@v1',
+          with: expect.objectContaining({ mode }) as unknown,
+        }),
       ]);
     },
   );

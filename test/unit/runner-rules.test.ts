@@ -29,6 +29,7 @@ import {
   permissionsExceeding,
   selfReferenceError,
   selfReferenceRefError,
+  stepConclusion,
   servicePorts,
   tagPushRefused,
 } from '../support/runner-rules.js';
@@ -344,3 +345,13 @@ for (const line of readFileSync(0, 'utf8').trim().split('\\n')) {
 }
 `;
 }
+
+describe('continue-on-error (GitHub docs: steps[*].continue-on-error, steps.<id>.conclusion)', () => {
+  it('lets a failed step conclude in success, and nothing else', () => {
+    expect(stepConclusion('failure', true)).toBe('success');
+    // The near miss: without it the failure stands, and a cancel is never turned into success.
+    expect(stepConclusion('failure', false)).toBe('failure');
+    expect(stepConclusion('cancelled', true)).toBe('cancelled');
+    expect(stepConclusion('success', true)).toBe('success');
+  });
+});

@@ -28,7 +28,14 @@ beforeAll(async () => {
 afterAll(() => rm(work, { recursive: true, force: true }));
 
 const settings = (extra: Partial<VerifySettings> = {}) =>
-  ({ name: 'shop', maxAgeMs: 26 * HOUR, maxShrink: 0.5, deep: false, ...extra }) as VerifySettings;
+  ({
+    name: 'shop',
+    maxAgeMs: 26 * HOUR,
+    maxShrink: 0.5,
+    deep: false,
+    otherStores: [] as VerifySettings['otherStores'],
+    ...extra,
+  }) as VerifySettings;
 
 const context = (store: DirectoryStore, warnings: string[]) =>
   runContext(store, { now: NOW, warnings });

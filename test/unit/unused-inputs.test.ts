@@ -41,6 +41,37 @@ describe('inputs a mode does not read', () => {
     ]);
   });
 
+  it('the copy inputs: named where nothing is copied; copy-to refused where nothing copies', async () => {
+    const copies = { 'copy-best-effort': 'true', 'copy-check': 'sha256', 'copy-last': '2' };
+    expect(
+      await unused({
+        storage: '/b',
+        'database-url': DB,
+        'copy-best-effort': 'true',
+        'copy-check': 'sha256',
+      }),
+    ).toEqual([
+      'input "copy-check" is not used by mode backup with source postgres; ignored',
+      'input "copy-best-effort" is not used by mode backup with source postgres; ignored',
+    ]);
+    expect(await unused({ mode: 'restore-test', storage: '/b', name: 'x', ...copies })).toEqual([
+      'input "copy-last" is not used by mode restore-test; ignored',
+      'input "copy-check" is not used by mode restore-test; ignored',
+      'input "copy-best-effort" is not used by mode restore-test; ignored',
+    ]);
+    for (const mode of ['verify-latest', 'restore-test', 'retention-prune', 'restore']) {
+      const refused = await readRun(
+        source({ mode, storage: '/b', name: 'x', 'copy-to': '/c' }),
+        '/work',
+      ).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused, mode).toBeInstanceOf(InputError);
+      expect((refused as InputError).input).toBe('copy-to');
+    }
+  });
+
   it('the same mechanism for every source and mode: files, redis, verify-latest, notify', async () => {
     const files = { storage: '/b', source: 'files', paths: '/srv', 'row-counts': 'off' };
     expect(await unused(files)).toEqual([

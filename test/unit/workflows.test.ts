@@ -305,7 +305,8 @@ describe.each(SOURCES.filter((s) => storeJobs(s).length > 0))('$label touches a 
       for (const step of job.steps.filter(
         (s) => runsAction(s.uses) && text(s.with.mode) !== 'notify',
       )) {
-        const storage = String(evaluateToken(step.with.storage, sample));
+        // The primary store: the first line, where storage lists the copies too.
+        const storage = String(evaluateToken(step.with.storage, sample)).trim().split('\n')[0];
         const name = String(evaluateToken(step.with.name, sample));
         expect(group, `${source.label} ${job.id}`).toBe(`backup-action ${storage} ${name}`);
       }
@@ -405,9 +406,17 @@ describe.each(REUSABLE)('$label, a reusable workflow', (source) => {
         ? [entries(mappingValue(job.raw, 'with'))]
         : job.steps.filter((s) => runsAction(s.uses)).map((s) => s.with),
     );
+    // Unchanged: the whole value, or a whole line of a block (storage: the primary, then the
+    // copies), which GitHub's parser reads as format('{0}\n{1}\n', inputs.a, inputs.b).
+    const handed = (value: string, input: string) => {
+      if (value === `\${{ inputs.${input} }}`) return true;
+      const block = /^\$\{\{ format\('([^']*)', (.*)\) \}\}$/s.exec(value);
+      const index = block?.[2]?.split(', ').indexOf(`inputs.${input}`) ?? -1;
+      return index >= 0 && block![1]!.split('\n').some((line) => line.trim() === `{${index}}`);
+    };
     for (const input of declaredInputs(source).filter((i) => actionInputs.includes(i)))
       expect(
-        receivers.some((w) => text(w[input]) === `\${{ inputs.${input} }}`),
+        receivers.some((w) => handed(text(w[input]), input)),
         `${source.label}: ${input}`,
       ).toBe(true);
   });
@@ -621,6 +630,7 @@ describe.each(
 const CALLERS_ON = {
   'README.md': 2,
   'docs/backup.md': 1,
+  'docs/copies.md': 2,
   'docs/restore-test.md': 1,
   'docs/restore.md': 1,
   'docs/server-backups.md': 1,
@@ -628,6 +638,7 @@ const CALLERS_ON = {
 };
 const STEPS_ON = {
   'README.md': 8,
+  'docs/copies.md': 2,
   'docs/verify-latest.md': 1,
   'docs/retention-prune.md': 1,
   'docs/server-backups.md': 1,
@@ -647,9 +658,14 @@ it('finds every documented workflow and step on the page that shows it', () => {
 });
 
 it('step snippets in README and docs/ pass the action only inputs that action.yml declares', () => {
-  const steps = STEP_BLOCKS.flatMap(
-    ({ text: block }) => parse(block.replace(/^ {6}/gm, '')) as { uses?: string; with?: object }[],
-  );
+  const steps = STEP_BLOCKS.flatMap(({ text: block }) => {
+    // Dedented by the snippet's own indentation (a step of a job, or a step alone).
+    const indent = /^(\s*)- uses:/m.exec(block)?.[1] ?? '';
+    return parse(block.replace(new RegExp(`^${indent}`, 'gm'), '')) as {
+      uses?: string;
+      with?: object;
+    }[];
+  });
   const ours = steps.filter((s) => runsAction(s.uses));
   expect(ours.length).toBeGreaterThanOrEqual(
     Object.values(STEPS_ON).reduce((sum, n) => sum + n, 0),
@@ -667,9 +683,15 @@ it('the README and docs/ call every reusable workflow, with callers that follow 
     ),
   );
   expect([...called].sort()).toEqual(
-    ['backup.yml', 'fleet.yml', 'nightly.yml', 'notify.yml', 'restore.yml', 'verify.yml'].map((f) =>
-      path.join(REUSABLE_DIR, f),
-    ),
+    [
+      'backup.yml',
+      'copy.yml',
+      'fleet.yml',
+      'nightly.yml',
+      'notify.yml',
+      'restore.yml',
+      'verify.yml',
+    ].map((f) => path.join(REUSABLE_DIR, f)),
   );
   expect(DOCUMENTED.length).toBeGreaterThan(REUSABLE.length);
 });
@@ -724,6 +746,7 @@ describe("ci.yml's calls of the reusable workflows", () => {
     );
     expect(uncalled.sort()).toEqual([
       'backup.yml',
+      'copy.yml',
       'fleet.yml',
       'nightly.yml',
       'restore.yml',

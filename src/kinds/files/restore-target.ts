@@ -4,10 +4,10 @@
  * without it, the restored tree would be written among the backups. Compared as real paths, so a
  * symbolic link or a `..` that leads into the store is found whichever way it is spelled.
  */
-import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../core/errors.js';
 import type { StorageLocation } from '../../core/settings.js';
+import { realPathOf } from '../../files/real-path.js';
 
 export async function refuseStoreOverlap(
   targetPath: string,
@@ -33,18 +33,4 @@ export async function refuseStoreOverlap(
 
 function within(inner: string, outer: string): boolean {
   return inner.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
-}
-
-/** The real path of a folder that may not exist yet: its deepest existing ancestor's, resolved. */
-async function realPathOf(given: string): Promise<string> {
-  const missing: string[] = [];
-  for (let at = path.resolve(given); ; at = path.dirname(at)) {
-    try {
-      return path.join(await realpath(at), ...missing.reverse());
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || path.dirname(at) === at) throw error;
-      missing.push(path.basename(at));
-    }
-  }
 }

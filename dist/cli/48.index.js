@@ -1,8 +1,8 @@
-export const id = 104;
-export const ids = [104];
+export const id = 48;
+export const ids = [48];
 export const modules = {
 
-/***/ 19104:
+/***/ 24048:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -11,6 +11,7 @@ __webpack_require__.r(__webpack_exports__);
 // EXPORTS
 __webpack_require__.d(__webpack_exports__, {
   S3Store: () => (/* binding */ S3Store),
+  assumedRole: () => (/* binding */ assumedRole),
   s3ClientConfig: () => (/* binding */ s3ClientConfig)
 });
 
@@ -20,12 +21,63 @@ var dist_cjs = __webpack_require__(53711);
 var external_node_stream_ = __webpack_require__(57075);
 // EXTERNAL MODULE: ./src/core/errors.ts
 var errors = __webpack_require__(74296);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __webpack_require__(37067);
+var external_node_http_default = /*#__PURE__*/__webpack_require__.n(external_node_http_);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __webpack_require__(44708);
+var external_node_https_default = /*#__PURE__*/__webpack_require__.n(external_node_https_);
+// EXTERNAL MODULE: ./src/process/owned.ts
+var owned = __webpack_require__(68856);
+;// CONCATENATED MODULE: ./src/storage/s3-agent.ts
+/**
+ * The agents the S3 client connects through, the SDK's own settings (keep-alive, 50 sockets), with
+ * one thing more: a socket releases an owned chunk (process/owned.ts) as soon as it has written
+ * it. A copy streams a download into an upload chunk by chunk; without this, every chunk written
+ * would wait for the collector, which runs only after tens of megabytes of them have piled up,
+ * and the copy's memory would grow with the object's size up to that mark.
+ */
+
+
+
+/** Wraps the socket's write so that each owned chunk is released once written (or failed). */
+function releasing(socket) {
+    const write = socket.write.bind(socket);
+    socket.write = ((chunk, encoding, done) => {
+        const [enc, callback] = typeof encoding === 'function' ? [undefined, encoding] : [encoding, done];
+        if (!(chunk instanceof Uint8Array))
+            return write(chunk, enc, callback);
+        return write(chunk, enc, (error) => {
+            (0,owned/* release */._)(chunk);
+            callback?.(error);
+        });
+    });
+    return socket;
+}
+const OPTIONS = { keepAlive: true, maxSockets: 50 };
+class ReleasingHttpAgent extends (external_node_http_default()).Agent {
+    createConnection(...args) {
+        const socket = super.createConnection(...args);
+        return socket ? releasing(socket) : socket;
+    }
+}
+class ReleasingHttpsAgent extends (external_node_https_default()).Agent {
+    createConnection(...args) {
+        const socket = super.createConnection(...args);
+        return socket ? releasing(socket) : socket;
+    }
+}
+function releasingAgents() {
+    return {
+        httpAgent: new ReleasingHttpAgent(OPTIONS),
+        httpsAgent: new ReleasingHttpsAgent(OPTIONS),
+    };
+}
+
 // EXTERNAL MODULE: external "node:stream/promises"
 var promises_ = __webpack_require__(46466);
 // EXTERNAL MODULE: ./src/core/format.ts
 var format = __webpack_require__(96228);
-// EXTERNAL MODULE: ./src/process/owned.ts
-var owned = __webpack_require__(68856);
 ;// CONCATENATED MODULE: ./src/storage/s3-upload.ts
 /**
  * Streams a body to S3 as one PutObject, or as a multipart upload, in part buffers that are
@@ -292,6 +344,11 @@ var store = __webpack_require__(4230);
 
 
 
+
+/** Classes whose objects a GET cannot read until they are restored (thawed). */
+const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
+/** The largest object S3 takes in one PutObject. */
+const MAX_PUT = 5 * 1024 ** 3;
 /** Two parts in flight keep up with what one compressor produces; each more costs a part. */
 const QUEUE_SIZE = 2;
 const DELETE_BATCH = 1000;
@@ -308,12 +365,33 @@ function s3ClientConfig(settings, env) {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: 5,
+        ...(settings.keys ? { credentials: keysOf(settings.keys) } : {}),
         // A store that stalls must fail the run in bounded time: an idle socket is an error, retried.
         requestHandler: {
             connectionTimeout: settings.timeoutMs ?? 60_000,
             socketTimeout: settings.timeoutMs ?? 60_000,
+            ...releasingAgents(),
         },
     };
+}
+function keysOf({ accessKeyId, secretAccessKey, sessionToken }) {
+    return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+/**
+ * The role a store names, assumed with its keys (or the default chain's) through STS, renewed
+ * before it expires: the SDK's own provider. STS is reached in the store's region (AWS_REGION, or
+ * us-east-1 where none is set).
+ */
+async function assumedRole(settings, env) {
+    if (settings.roleArn === undefined)
+        return undefined;
+    const { fromTemporaryCredentials } = await __webpack_require__.e(/* import() */ 719).then(__webpack_require__.t.bind(__webpack_require__, 29719, 19));
+    const region = settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    return fromTemporaryCredentials({
+        params: { RoleArn: settings.roleArn, RoleSessionName: 'backup-action' },
+        ...(settings.keys ? { masterCredentials: keysOf(settings.keys) } : {}),
+        clientConfig: { region: region === 'auto' ? 'us-east-1' : region },
+    });
 }
 class S3Store {
     client;
@@ -330,28 +408,41 @@ class S3Store {
     get bucket() {
         return this.options.bucket;
     }
-    writeParams() {
+    /** The storage class and encryption; `readable` leaves out an archive class a GET cannot read. */
+    writeParams({ readable = false } = {}) {
         const { storageClass, sse, sseKmsKeyId } = this.options.settings;
+        const archive = storageClass !== undefined && ARCHIVE_CLASSES.includes(storageClass);
         return {
-            StorageClass: storageClass,
+            StorageClass: (readable && archive ? undefined : storageClass),
             ServerSideEncryption: sse,
             SSEKMSKeyId: sseKmsKeyId,
         };
     }
+    /**
+     * A body of a size known in advance, up to S3's 5 GiB, goes as one streaming PutObject: no part
+     * buffers and one request, as fast as the bytes come (a copy). Anything else goes through part
+     * buffers (./s3-upload.ts): one PutObject when it fits in a part, else a multipart upload.
+     */
     async upload(key, body, options = {}) {
-        await partedUpload(this.client, {
+        const target = {
             Bucket: this.bucket,
             Key: this.root + key,
             ContentType: options.contentType ?? 'application/octet-stream',
             ...this.writeParams(),
-        }, body, {
-            key,
-            partSize: this.options.partSize ?? partSizeFor(options.expectedBytes),
-            queueSize: this.options.queueSize ?? QUEUE_SIZE,
-            expectedBytes: options.expectedBytes,
-            signal: options.signal,
-            abandon: (uploadId) => this.abandon(key, uploadId),
-        });
+        };
+        if (options.size !== undefined && options.size <= MAX_PUT) {
+            await this.putWhole(target, body, options.size, options.signal);
+        }
+        else {
+            await partedUpload(this.client, target, body, {
+                key,
+                partSize: this.options.partSize ?? partSizeFor(options.size ?? options.expectedBytes),
+                queueSize: this.options.queueSize ?? QUEUE_SIZE,
+                expectedBytes: options.expectedBytes,
+                signal: options.signal,
+                abandon: (uploadId) => this.abandon(key, uploadId),
+            });
+        }
         try {
             // The size as the store lists it (a listing, not a HEAD, which would need read access): the
             // caller compares it with the bytes it hashed.
@@ -364,6 +455,33 @@ class S3Store {
             // The object is complete: nothing may stay under its key when the upload fails.
             await this.delete([key]).catch((failed) => this.options.warn(leftBehind(key, failed)));
             throw error;
+        }
+    }
+    /**
+     * One streaming PutObject of `size` bytes. The SDK pipes the body into the request and never
+     * hears of its failure, which would leave the request waiting for the rest: a failing body
+     * aborts the request, and the body's error is the one reported. S3 keeps nothing of a PUT that
+     * did not receive all its bytes.
+     */
+    async putWhole(target, body, size, signal) {
+        const stop = new AbortController();
+        let failure;
+        const onError = (error) => {
+            failure ??= { error };
+            stop.abort();
+        };
+        body.once('error', onError);
+        try {
+            await this.client.send(new dist_cjs.PutObjectCommand({ ...target, Body: body, ContentLength: size }), {
+                abortSignal: AbortSignal.any([stop.signal, ...(signal ? [signal] : [])]),
+            });
+        }
+        catch (error) {
+            throw failure?.error ?? (signal?.aborted ? signal.reason : error);
+        }
+        finally {
+            body.off('error', onError);
+            body.destroy();
         }
     }
     /** The object under `key` as listed, or undefined; keys that merely start with `key` are skipped. */
@@ -389,7 +507,9 @@ class S3Store {
             Key: this.root + key,
             Body: body,
             ContentType: 'application/json',
-            ...this.writeParams(),
+            // A manifest stays readable in the bucket's default class: every mode reads what a store
+            // holds from its manifests (a few kilobytes each), while the bytes they describe go cold.
+            ...this.writeParams({ readable: true }),
         }));
     }
     async download(key, options = {}) {
@@ -439,7 +559,11 @@ class S3Store {
             }));
             for (const item of page.Contents ?? []) {
                 if (item.Key?.startsWith(this.root)) {
-                    yield { key: item.Key.slice(this.root.length), size: item.Size ?? 0 };
+                    yield {
+                        key: item.Key.slice(this.root.length),
+                        size: item.Size ?? 0,
+                        modified: item.LastModified,
+                    };
                 }
             }
             token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -1,5 +1,5 @@
-export const id = 255;
-export const ids = [255];
+export const id = 73;
+export const ids = [73];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 47255:
+/***/ 48073:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -638,6 +638,12 @@ const INPUT_NAMES = [
     'timezone',
     'dry-run',
     'orphan-grace',
+    'copy-to',
+    'copy-last',
+    'copy-check',
+    'copy-best-effort',
+    'retries',
+    'retry-delay',
     'result',
     'message',
     'status-reports',
@@ -657,6 +663,7 @@ const INPUT_NAMES = [
  */
 const FLAG_INPUTS = new Set([
     'clean',
+    'copy-best-effort',
     'deep',
     'dry-run',
     'failure-issue',
@@ -668,7 +675,7 @@ const FLAG_INPUTS = new Set([
 ]);
 /**
  * action.yml's defaults. The runner sets INPUT_<name> to its default for every input that has one,
- * so a value equal to it says nothing about what the workflow gave. test/action-yml.test.ts keeps
+ * so a value equal to it says nothing about what the workflow gave. test/unit/action-yml.test.ts keeps
  * this in step with action.yml.
  */
 const INPUT_DEFAULTS = {
@@ -692,6 +699,10 @@ const INPUT_DEFAULTS = {
     timezone: 'UTC',
     'dry-run': 'false',
     'orphan-grace': '24h',
+    'copy-check': 'listing',
+    'copy-best-effort': 'false',
+    retries: '2',
+    'retry-delay': '30s',
     'notify-on': 'failure',
     'github-token': '${{ github.token }}',
     'failure-issue': 'false',
@@ -751,6 +762,7 @@ const MODES = [
     'restore-test',
     'restore',
     'retention-prune',
+    'copy',
     'notify',
     'status',
 ];
@@ -946,6 +958,56 @@ function resolveShort(given, next) {
         out.push({ given, option: found });
     }
     return out;
+}
+
+;// CONCATENATED MODULE: ./src/core/duration.ts
+/** Parsing of the duration inputs (`max-age`, `keep-within`, `orphan-grace`). Pure. */
+const UNIT_MS = {
+    s: 1_000,
+    m: 60_000,
+    h: 3_600_000,
+    d: 86_400_000,
+    w: 604_800_000,
+};
+/** What every duration input accepts, for error messages. */
+const DURATION_HELP = 'a duration such as 90s, 45m, 26h, 7d, 2w or 1d12h';
+/**
+ * Parses `90s`, `45m`, `26h`, `7d`, `2w` and combinations such as `1d12h` into milliseconds.
+ * Units must appear from largest to smallest, once each, so `12h1d` is refused as a likely typo.
+ * Returns undefined for anything else, so the caller can name the input in its message.
+ */
+function parseDuration(text) {
+    const trimmed = text.trim().toLowerCase();
+    if (!/^(\d+[wdhms])+$/.test(trimmed))
+        return undefined;
+    let total = 0;
+    let lastUnitMs = Infinity;
+    for (const [, digits, unit] of trimmed.matchAll(/(\d+)([wdhms])/g)) {
+        const unitMs = UNIT_MS[unit ?? ''] ?? 0;
+        if (unitMs >= lastUnitMs)
+            return undefined;
+        lastUnitMs = unitMs;
+        total += Number(digits) * unitMs;
+    }
+    return Number.isSafeInteger(total) && total > 0 ? total : undefined;
+}
+/** Renders milliseconds the way a person reads an age: `2d 3h`, `45m`, `12s`. */
+function formatDuration(ms) {
+    const parts = [];
+    let rest = Math.max(0, Math.round(ms / 1000));
+    for (const [unit, size] of [
+        ['d', 86_400],
+        ['h', 3_600],
+        ['m', 60],
+    ]) {
+        if (rest >= size) {
+            parts.push(`${Math.floor(rest / size)}${unit}`);
+            rest %= size;
+        }
+    }
+    if (rest > 0 || parts.length === 0)
+        parts.push(`${rest}s`);
+    return parts.slice(0, 2).join(' ');
 }
 
 ;// CONCATENATED MODULE: ./src/core/ids.ts
@@ -1154,6 +1216,185 @@ function selectNames(names, include, exclude = []) {
     return { selected, unmatched };
 }
 
+// EXTERNAL MODULE: external "node:timers/promises"
+var external_node_timers_promises_ = __webpack_require__(58500);
+;// CONCATENATED MODULE: ./src/core/types.ts
+/**
+ * A run that did its work and found something wrong carries what it learned, so that the
+ * summary of a failed run still shows the figures (the tables that differ, the failed checks).
+ */
+class ModeFailure extends Error {
+    partial;
+    final;
+    /**
+     * `cause`: the error the run failed on, when it threw one, so that its kind can be judged.
+     * `final`: running the whole run again would not mend it, or would repeat what it did (a backup
+     * already published): its own parts were already tried again where that helps.
+     */
+    constructor(message, partial, cause, final = false) {
+        super(message, cause === undefined ? undefined : { cause });
+        this.partial = partial;
+        this.final = final;
+        this.name = 'ModeFailure';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/retry.ts
+/**
+ * Self-healing runs: a run that failed for a reason that passes (a connection refused or reset, a
+ * name that did not resolve, S3 throttling, a 5xx or a timeout, a lock timeout, a database still
+ * starting up) is run again, whole, after a pause that doubles each time. Nothing else is tried
+ * again: a wrong password, a missing database, bad input or a checksum that does not match fail
+ * the same way every time, and trying again would only delay the alert. A reason not known to
+ * pass is taken not to.
+ */
+
+
+
+/**
+ * The longest wait between two attempts, and so the longest retry-delay: a failure that lasts
+ * longer is an outage to alert on, not one to sleep through (and a wait beyond 24.8 days would
+ * overflow Node's timer, which then fires at once).
+ */
+const MAX_RETRY_DELAY_MS = 6 * 3_600_000;
+/** Error codes of Node's network stack (and undici's) that a later attempt may not meet. */
+const NETWORK_CODES = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    ECONNABORTED: 'connection aborted',
+    EPIPE: 'connection broken',
+    ETIMEDOUT: 'connection timed out',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+    ENOTFOUND: 'DNS: name not resolved',
+    EAI_AGAIN: 'DNS: temporary failure',
+    UND_ERR_SOCKET: 'connection reset',
+    UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+};
+/** PostgreSQL's SQLSTATEs of a server that is restarting, full or busy, not of a mistake. */
+const SQLSTATES = {
+    '57P03': 'the database is starting up',
+    '57P01': 'the database was shut down',
+    '57P02': 'the database crashed',
+    '53300': 'too many connections',
+    '55P03': 'lock timeout',
+    '40001': 'serialization failure',
+    '40P01': 'deadlock',
+    '08000': 'connection lost',
+    '08001': 'connection refused',
+    '08006': 'connection lost',
+};
+/** What S3 and S3-compatible stores call throttling and a busy or failing service. */
+const S3_NAMES = new Set([
+    'SlowDown',
+    'Throttling',
+    'ThrottlingException',
+    'TooManyRequestsException',
+    'RequestLimitExceeded',
+    'RequestTimeout',
+    'RequestTimeoutException',
+    'InternalError',
+    'ServiceUnavailable',
+    'TimeoutError',
+]);
+/** What pg_dump, pg_restore and psql print when the server is unreachable, busy or restarting. */
+const PROGRAM_LINES = [
+    [/the database system is (starting up|shutting down|in recovery mode)/i, 'the database is $1'],
+    [/connection refused/i, 'connection refused'],
+    [/connection reset by peer/i, 'connection reset'],
+    [/server closed the connection unexpectedly/i, 'connection lost'],
+    [/could not translate host name/i, 'DNS: name not resolved'],
+    [/timeout expired/i, 'connection timed out'],
+    [/lock timeout|could not obtain lock/i, 'lock timeout'],
+    [/too many clients already|remaining connection slots are reserved/i, 'too many connections'],
+];
+/** Whether `error` (or anything it was caused by) is of a kind that passes. */
+function diagnose(error) {
+    if (error instanceof errors/* InputError */.dz)
+        return { transient: false, cause: 'bad input' };
+    if (error instanceof errors/* CancelledError */.cc)
+        return { transient: false, cause: 'cancelled' };
+    if (error instanceof ModeFailure && error.final)
+        return { transient: false, cause: 'final' };
+    for (const each of chain(error)) {
+        const found = knownTransient(each);
+        if (found)
+            return { transient: true, cause: found };
+    }
+    return { transient: false, cause: 'permanent' };
+}
+function knownTransient(error) {
+    const { code, name, $metadata, message } = (error ?? {});
+    if (typeof code === 'string' && NETWORK_CODES[code])
+        return NETWORK_CODES[code];
+    if (typeof code === 'string' && SQLSTATES[code])
+        return SQLSTATES[code];
+    const status = $metadata?.httpStatusCode;
+    if (typeof name === 'string' && S3_NAMES.has(name)) {
+        return status === undefined ? `S3 ${name}` : `S3 ${status} ${name}`;
+    }
+    if (status !== undefined && (status >= 500 || status === 429))
+        return `S3 ${status}`;
+    if (typeof message !== 'string')
+        return undefined;
+    for (const [pattern, cause] of PROGRAM_LINES) {
+        const match = pattern.exec(message);
+        if (match)
+            return cause.replace('$1', match[1] ?? '');
+    }
+    return undefined;
+}
+/** The error, what caused it, and each error an AggregateError holds, depth first. */
+function* chain(error, depth = 0) {
+    if (error === undefined || error === null || depth > 8)
+        return;
+    yield error;
+    if (error instanceof AggregateError)
+        for (const each of error.errors)
+            yield* chain(each, depth + 1);
+    yield* chain(error.cause, depth + 1);
+}
+/**
+ * Runs `work` until it succeeds, fails for a reason that does not pass, or has failed
+ * `retries + 1` times; each failed attempt is logged with its cause and pushed to `failed`.
+ * Rejects with the last attempt's error. `what` names the work in the log (`the run`).
+ */
+async function retrying(what, work, policy, ctx, failed) {
+    const sleep = ctx.sleep ?? ((ms, signal) => (0,external_node_timers_promises_.setTimeout)(ms, undefined, { signal }));
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await work();
+        }
+        catch (error) {
+            if (ctx.signal.aborted)
+                throw error;
+            const { transient, cause } = diagnose(error);
+            failed.push({ attempt, error: (0,errors/* errorMessage */.gJ)(error), transient, cause });
+            const total = policy.retries + 1;
+            if (!transient || attempt >= total) {
+                if (attempt > 1) {
+                    const why = transient ? `${cause}; no attempt left` : `${cause}: not tried again`;
+                    ctx.log.warning(`${what}: attempt ${attempt} of ${total} failed (${why})`);
+                }
+                throw error;
+            }
+            const ms = Math.min(policy.delayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+            ctx.log.warning(`${what}: attempt ${attempt} of ${total} failed (${cause}): ${(0,errors/* errorMessage */.gJ)(error)}; trying again in ${Math.round(ms / 1000)} s`);
+            await sleep(ms, ctx.signal).catch(() => {
+                throw new errors/* CancelledError */.cc();
+            });
+        }
+    }
+}
+/** The summary's line on the attempts, when there was more than one. */
+function attemptsFact(failed, succeeded) {
+    if (failed.length === 0 || (!succeeded && failed.length === 1))
+        return undefined;
+    const total = failed.length + (succeeded ? 1 : 0);
+    const each = failed.map(({ attempt, cause }) => `${attempt}: ${cause}`).join('; ');
+    return succeeded ? `${total} (failed before: ${each})` : `${total}, every one failed (${each})`;
+}
+
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __webpack_require__(73024);
 ;// CONCATENATED MODULE: ./src/inputs/client.ts
@@ -1272,6 +1513,416 @@ function readPushgatewayUrl(inputs) {
     return value;
 }
 
+;// CONCATENATED MODULE: ./src/core/locations.ts
+/**
+ * Stores as people and metrics name them, and whether two of them are one place: a copy into the
+ * store it reads from, or into a folder of it, would read back what it writes. Pure.
+ */
+
+/** `s3://bucket/prefix` or the folder: no query, no credentials, no trailing slash. */
+function storeLabel(location) {
+    if (location.kind === 'directory')
+        return location.path;
+    return `s3://${location.bucket}${location.prefix === '' ? '' : `/${location.prefix}`}`;
+}
+/**
+ * How `a` lies against `b`: the same place, inside it (a folder of it), containing it, or apart
+ * (undefined). Buckets on AWS are one namespace whatever the region; elsewhere a bucket is its
+ * endpoint's.
+ */
+function overlapOf(a, b) {
+    const [from, to] = [locations_placeOf(a), locations_placeOf(b)];
+    if (from.root !== to.root)
+        return undefined;
+    if (from.parts.length === to.parts.length) {
+        return from.parts.every((part, i) => part === to.parts[i]) ? 'same' : undefined;
+    }
+    const [shorter, longer] = from.parts.length < to.parts.length ? [from, to] : [to, from];
+    if (!shorter.parts.every((part, i) => part === longer.parts[i]))
+        return undefined;
+    return shorter === from ? 'contains' : 'inside';
+}
+/** A store as a root (a bucket where it lives, or the filesystem) and the path segments under it. */
+function locations_placeOf({ location, s3 }) {
+    if (location.kind === 'directory') {
+        return { root: 'file', parts: location.path.split((external_node_path_default()).sep).filter((part) => part !== '') };
+    }
+    const parts = location.prefix.split('/').filter((part) => part !== '');
+    return { root: `s3 ${endpointOf(s3.endpoint)} ${location.bucket}`, parts };
+}
+function endpointOf(endpoint) {
+    if (endpoint === undefined)
+        return 'aws';
+    const url = new URL(endpoint);
+    if (/(^|\.)amazonaws\.com$/i.test(url.hostname))
+        return 'aws';
+    return `${url.protocol}//${url.host}`.toLowerCase();
+}
+
+;// CONCATENATED MODULE: ./src/inputs/reader.ts
+/** The input reader every parser shares: trimming, lists, choices, numbers, durations. */
+
+
+
+/** Reads inputs with the helpers every parser shares; names are typed, so a misspelled one does not compile. */
+class Inputs {
+    source;
+    env;
+    /** What the parsers looked at, so that what they never did can be named (`unread`). */
+    read = new Set();
+    /** Why an input was left unread on purpose, for its unused-input line (`notUsed`). */
+    reasons = new Map();
+    /** `env`: the run's environment, where inputs name variables (a store's `credentials=NAME`). */
+    constructor(source, env = process.env) {
+        this.source = source;
+        this.env = env;
+    }
+    text(name) {
+        return this.raw(name).trim();
+    }
+    /** Inputs given a value of their own (not empty, not action.yml's default) that no parser read. */
+    unread() {
+        return INPUT_NAMES.filter((name) => !this.read.has(name) && isGiven(name, this.source(name)));
+    }
+    /** Marks an input left unread because of another's value, so its warning can say why. */
+    notUsed(name, because) {
+        this.reasons.set(name, because);
+    }
+    /** Why an unread input was not read, when a parser said so. */
+    reason(name) {
+        return this.reasons.get(name);
+    }
+    raw(name) {
+        this.read.add(name);
+        return this.source(name);
+    }
+    optional(name) {
+        return this.text(name) || undefined;
+    }
+    /** One value per line; blank lines dropped (and `#` comments, where a line cannot start with #). */
+    lines(name, { comments = true } = {}) {
+        return valueLines(this.raw(name), { comments }).map(({ text }) => text);
+    }
+    oneOf(name, allowed, fallback) {
+        const value = this.text(name) || fallback;
+        if (!allowed.includes(value)) {
+            throw new errors/* InputError */.dz(name, `"${value}" is not accepted; use ${listOf(allowed)}`);
+        }
+        return value;
+    }
+    boolean(name, fallback) {
+        const value = this.text(name).toLowerCase();
+        if (value === '')
+            return fallback;
+        if (value === 'true' || value === 'yes')
+            return true;
+        if (value === 'false' || value === 'no')
+            return false;
+        throw new errors/* InputError */.dz(name, `"${this.text(name)}" is not accepted; use true or false`);
+    }
+    integer(name, { min, max }) {
+        const value = this.text(name);
+        if (value === '')
+            return undefined;
+        const parsed = /^-?\d+$/.test(value) ? Number(value) : NaN;
+        if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+            throw new errors/* InputError */.dz(name, `"${value}" is not accepted; use a whole number from ${min} to ${max}`);
+        }
+        return parsed;
+    }
+    duration(name, fallback) {
+        const value = this.text(name) || fallback || '';
+        const ms = parseDuration(value);
+        if (ms === undefined)
+            throw new errors/* InputError */.dz(name, `"${value}" is not accepted; use ${DURATION_HELP}`);
+        return ms;
+    }
+    /** A URL input that is a secret (webhooks): checked for shape, never echoed back. */
+    secretUrl(name) {
+        const value = this.optional(name);
+        if (value === undefined)
+            return undefined;
+        if (!/^https?:\/\/[^\s/]+/i.test(value) || !URL.canParse(value)) {
+            throw new errors/* InputError */.dz(name, 'is not accepted; use an http:// or https:// URL');
+        }
+        return value;
+    }
+}
+function listOf(values) {
+    return values.length < 2
+        ? values.join('')
+        : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+}
+/** The lines of a text that hold a value, trimmed and with their 1-based numbers (see `lines`). */
+function valueLines(text, { comments = true } = {}) {
+    return text
+        .split(/\r?\n/)
+        .map((line, index) => ({ number: index + 1, text: line.trim() }))
+        .filter(({ text: line }) => line !== '' && !(comments && line.startsWith('#')));
+}
+
+;// CONCATENATED MODULE: ./src/inputs/stores.ts
+/**
+ * Store URLs: `storage` (one store, or several, one per line, where a mode may read from any
+ * copy) and `copy-to`. A line is a location and, for S3, settings of its own as URL parameters,
+ * named as the s3-* inputs without `s3-` (`endpoint`, `region`, `force-path-style`, `timeout`,
+ * `storage-class`, `sse`, `sse-kms-key-id`). A store inherits the s3-* inputs; a parameter given
+ * empty clears one (`endpoint=` is AWS). Keys are never written in a URL, which is logged: a line
+ * names them (`credentials=NAME` reads NAME_ACCESS_KEY_ID, NAME_SECRET_ACCESS_KEY and
+ * NAME_SESSION_TOKEN from the environment) and may name a role to assume (`role-arn=`).
+ */
+
+
+
+
+
+const stores_ACCEPTED = 'use s3://bucket/optional/prefix, file:///absolute/path or a directory path';
+/** The s3-* inputs, each with its parameter on a store URL: the same check for both spellings. */
+const FIELDS = {
+    endpoint: { input: 's3-endpoint', set: (s3, v, fail) => (s3.endpoint = endpoint(v, fail)) },
+    region: { input: 's3-region', set: (s3, v, fail) => (s3.region = region(v, fail)) },
+    'force-path-style': {
+        input: 's3-force-path-style',
+        set: (s3, v, fail) => (s3.forcePathStyle = v === '' ? undefined : stores_boolean(v, fail)),
+    },
+    timeout: { input: 's3-timeout', set: (s3, v, fail) => (s3.timeoutMs = duration(v, fail)) },
+    'storage-class': {
+        input: 's3-storage-class',
+        set: (s3, v, fail) => (s3.storageClass = storageClass(v, fail)),
+    },
+    sse: { input: 's3-sse', set: (s3, v, fail) => (s3.sse = sse(v, fail)) },
+    'sse-kms-key-id': {
+        input: 's3-sse-kms-key-id',
+        set: (s3, v) => (s3.sseKmsKeyId = v || undefined),
+    },
+};
+/** The parameters only a store URL takes: whose keys, and which role. */
+const URL_ONLY = ['credentials', 'role-arn'];
+/** The S3 settings of the s3-* inputs: what every store of the run starts from. */
+function readS3(inputs) {
+    const s3 = { timeoutMs: duration('60s', () => undefined) };
+    for (const field of Object.values(FIELDS)) {
+        const value = inputs.text(field.input);
+        if (value !== '')
+            field.set(s3, value, (detail) => fail(field.input, detail));
+    }
+    return s3;
+}
+/**
+ * The stores an input lists, one per line, each on `base` with its own parameters applied. With
+ * `several` false a second line is refused; stores that are one place, or nested, are refused.
+ */
+function readStores(inputs, input, cwd, base, several) {
+    const lines = valueLines(inputs.text(input));
+    if (lines.length > 1 && !several) {
+        throw new errors/* InputError */.dz(input, 'takes one store here; several (one per line) are for verify-latest, restore-test and restore, and copies are made with copy-to');
+    }
+    const stores = lines.map(({ number, text }) => {
+        const say = (detail) => fail(input, lines.length > 1 ? `line ${number}: ${detail}` : detail);
+        return readStore(text, cwd, base, inputs.env, say);
+    });
+    refuseOverlaps(input, stores, stores);
+    return stores;
+}
+/**
+ * Refuses two stores of `stores` that are one place, or one inside the other, naming them as
+ * given. `real`: the same stores (index for index) as compared, their folders at their real paths.
+ */
+function refuseOverlaps(input, stores, against, what = 'another store it lists', real = { stores, against }) {
+    for (const [i, store] of stores.entries()) {
+        for (const [j, other] of against.entries()) {
+            if (stores === against && j <= i)
+                continue;
+            const overlap = overlapOf(real.stores[i], real.against[j]);
+            if (!overlap)
+                continue;
+            const [a, b] = [storeLabel(store.location), storeLabel(other.location)];
+            const [realA, realB] = [
+                storeLabel(real.stores[i].location),
+                storeLabel(real.against[j].location),
+            ];
+            const really = realA !== a || realB !== b ? ` (really ${realA} and ${realB})` : '';
+            const how = overlap === 'same'
+                ? `is the same place as ${what} (${b})`
+                : overlap === 'inside'
+                    ? `is inside ${what} (${b})`
+                    : `holds ${what} (${b}) inside it`;
+            throw new errors/* InputError */.dz(input, `${a} ${how}${really}: a copy there would read back what it writes; give a store of its own`);
+        }
+    }
+}
+function readStore(line, cwd, base, env, fail) {
+    if (!line.startsWith('s3://'))
+        return { location: otherLocation(line, cwd, fail), s3: base };
+    const query = line.indexOf('?');
+    const url = query < 0 ? line : line.slice(0, query);
+    const location = s3Location(url, fail);
+    if (query < 0)
+        return { location, s3: base };
+    return { location, s3: withParameters(base, line.slice(query + 1), env, fail) };
+}
+function s3Location(value, fail) {
+    const [bucket = '', ...rest] = value.slice('s3://'.length).split('/');
+    // Keys in the URL (s3://KEY:SECRET@bucket) would be echoed: say so without showing it.
+    if (bucket.includes('@'))
+        fail(`names credentials in the URL, which is logged; ${keysHelp()}`);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+        fail(`"${shown(value)}" has no valid bucket name; ${stores_ACCEPTED}`);
+    }
+    if (rest.some((part) => part === '..' || part === '.')) {
+        fail(`"${shown(value)}" has "." or ".." in its prefix; ${stores_ACCEPTED}`);
+    }
+    return { kind: 's3', bucket, prefix: rest.filter((part) => part !== '').join('/') };
+}
+function withParameters(base, query, env, fail) {
+    const s3 = { ...base };
+    const seen = new Set();
+    for (const [key, value] of new URLSearchParams(query)) {
+        if (seen.has(key))
+            fail(`${parameter(key)} is given twice`);
+        seen.add(key);
+        // A parameter's value is never quoted: a key pasted into any of them must not reach the log.
+        const say = (detail) => fail(`parameter ${key}: ${value ? detail.replaceAll(`"${value}"`, 'the value given') : detail}`);
+        if (key === 'credentials')
+            s3.keys = value === '' ? undefined : keysFrom(value, env, say);
+        else if (key === 'role-arn')
+            s3.roleArn = roleArn(value, say);
+        else if (Object.hasOwn(FIELDS, key))
+            FIELDS[key].set(s3, value, say);
+        else {
+            const known = [...Object.keys(FIELDS), ...URL_ONLY].join(', ');
+            // The value is not echoed: a key pasted into the URL must not reach the log.
+            fail(`${parameter(key)} is not accepted; a store URL takes ${known}`);
+        }
+    }
+    return s3;
+}
+/**
+ * A parameter as it may be quoted: by its name when it looks like one; a key pasted where the
+ * name goes (`?AKIA…=…`) is not shown.
+ */
+function parameter(key) {
+    return /^[a-z][a-z-]{0,30}$/.test(key) ? `parameter ${key}` : 'a parameter';
+}
+/**
+ * A line as it may be quoted in a refusal: without its parameters (credentials=, role-arn=, or a
+ * key pasted among them) and without anything before an `@` in its host part.
+ */
+function shown(line) {
+    return line.replace(/[?#].*$/s, '').replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1…@');
+}
+function keysHelp() {
+    return 'name them instead: credentials=NAME reads NAME_ACCESS_KEY_ID and NAME_SECRET_ACCESS_KEY from the environment';
+}
+function keysFrom(name, env, fail) {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(name)) {
+        // Not quoted: a key given here instead of a name must not reach the log.
+        fail('is not a name of A-Z, 0-9 and _, such as OFFSITE: it names the environment variables that hold the keys');
+    }
+    const read = (suffix) => env[`${name}_${suffix}`]?.trim() || undefined;
+    const accessKeyId = read('ACCESS_KEY_ID');
+    const secretAccessKey = read('SECRET_ACCESS_KEY');
+    if (!accessKeyId || !secretAccessKey) {
+        const missing = accessKeyId ? 'SECRET_ACCESS_KEY' : 'ACCESS_KEY_ID';
+        fail(`${name}_${missing} is not set in the environment; ${keysHelp()}`);
+    }
+    return { from: name, accessKeyId, secretAccessKey, sessionToken: read('SESSION_TOKEN') };
+}
+function roleArn(value, fail) {
+    if (value === '')
+        return undefined;
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(value)) {
+        // Not quoted, as credentials= is not: what was pasted here may be a key.
+        fail('is not a role ARN; use one such as arn:aws:iam::123456789012:role/copier');
+    }
+    return value;
+}
+function endpoint(value, fail) {
+    if (value === '')
+        return undefined;
+    if (!/^https?:\/\//i.test(value) || !URL.canParse(value)) {
+        fail(`"${shown(value)}" is not accepted; use an http:// or https:// URL`);
+    }
+    const { username, password } = new URL(value);
+    if (username || password)
+        fail(`names credentials in the URL, which is logged; ${keysHelp()}`);
+    return value;
+}
+function region(value, fail) {
+    if (value !== '' && !/^[a-z0-9-]+$/.test(value)) {
+        fail(`"${value}" is not accepted; use a region name such as eu-west-1 or auto`);
+    }
+    return value || undefined;
+}
+function stores_boolean(value, fail) {
+    const lower = value.toLowerCase();
+    if (lower === 'true' || lower === 'yes')
+        return true;
+    if (lower === 'false' || lower === 'no')
+        return false;
+    return fail(`"${value}" is not accepted; use true or false`);
+}
+function duration(value, fail) {
+    return parseDuration(value || '60s') ?? fail(`"${value}" is not accepted; use ${DURATION_HELP}`);
+}
+function storageClass(value, fail) {
+    if (value !== '' && !/^[A-Z_]+$/.test(value)) {
+        fail(`"${value}" is not accepted; use an S3 storage class such as STANDARD_IA, GLACIER_IR or DEEP_ARCHIVE`);
+    }
+    return value || undefined;
+}
+function sse(value, fail) {
+    if (value !== '' && !['AES256', 'aws:kms', 'aws:kms:dsse'].includes(value)) {
+        fail(`"${value}" is not accepted; use AES256, aws:kms or aws:kms:dsse`);
+    }
+    return value || undefined;
+}
+function fail(input, detail) {
+    throw new errors/* InputError */.dz(input, detail);
+}
+/** A `file:///` URL or a plain directory path; any other scheme is refused. */
+function otherLocation(value, cwd, fail) {
+    if (value.startsWith('file://'))
+        return directoryLocation(value, fileUrlPath(value, fail), fail);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+        fail(`"${shown(value)}" has an unsupported scheme; ${stores_ACCEPTED}`);
+    }
+    return directoryLocation(value, external_node_path_default().resolve(cwd, value), fail);
+}
+/** The decoded path of a `file:///` URL; a host, a query or a fragment has no meaning here. */
+function fileUrlPath(value, fail) {
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || !value.startsWith('file:///') || /[?#]/.test(value)) {
+        fail(`"${shown(value)}" is not a file:/// URL with an absolute path (and no query or fragment: a folder takes no settings); ${stores_ACCEPTED}`);
+    }
+    try {
+        return decodeURIComponent(url.pathname);
+    }
+    catch {
+        return fail(`"${shown(value)}" has a malformed %-escape; ${stores_ACCEPTED}`);
+    }
+}
+/**
+ * A store folder, spelled any way (a trailing slash, `.` and `..` segments) normalised to one
+ * absolute path. The filesystem root is refused: every set would be a top-level folder (`/etc`
+ * for a set named etc), and no key there is ours.
+ */
+function directoryLocation(value, dir, fail) {
+    if (dir.includes('\0'))
+        fail(`"${value}" holds a NUL character, which no path can`);
+    const resolved = external_node_path_default().resolve(dir);
+    if (resolved === external_node_path_default().parse(resolved).root) {
+        fail(`"${value}" is the filesystem root; give backups a folder of their own, e.g. file:///var/backups`);
+    }
+    return { kind: 'directory', path: resolved };
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/common.ts
 /**
  * The parsers every mode's reader shares: where the store is, the set's name, S3 and notification
@@ -1279,6 +1930,8 @@ function readPushgatewayUrl(inputs) {
  * network, the database or the store: a bad input is found before any work starts and reported as
  * one line naming the input and what is accepted.
  */
+
+
 
 
 
@@ -1296,79 +1949,55 @@ function notifySecrets(notify) {
     ].filter((secret) => Boolean(secret));
 }
 /**
- * `postgres: false` for a source that runs no PostgreSQL program: its client inputs are then not
- * read (so a given one is named as unused) and the default client stands in, never used.
+ * What every mode that works on a store reads. `severalStores`: `storage` may list more than one
+ * store (the modes that read from any copy). `postgres: false` for a source that runs no
+ * PostgreSQL program: its client inputs are then not read (so a given one is named as unused) and
+ * the default client stands in, never used.
  */
-function readCommon(inputs, cwd, defaultName, { postgres = true } = {}) {
+function readCommon(inputs, cwd, defaultName, { severalStores = false, postgres = true } = {}) {
     const notify = readNotify(inputs, cwd);
     const client = postgres ? readClient(inputs) : { ...DEFAULT_CLIENT };
-    const secrets = [...notifySecrets(notify), ...clientSecrets(client)];
+    const [primary, ...otherStores] = readStorage(inputs, cwd, severalStores);
+    const stores = [primary, ...otherStores];
+    const secrets = [...notifySecrets(notify), ...clientSecrets(client), ...storeSecrets(stores)];
     return {
-        storage: readStorage(inputs, cwd),
+        storage: primary.location,
         name: readName(inputs, defaultName),
-        s3: readS3(inputs),
+        s3: primary.s3,
+        otherStores,
+        retry: readRetry(inputs),
         notify,
         client,
         secrets,
     };
 }
-/** `s3://bucket/optional/prefix`, `file:///abs/path`, or a plain directory path. */
-function readStorage(inputs, cwd) {
-    const value = inputs.text('storage');
-    const accepted = 'use s3://bucket/optional/prefix, file:///absolute/path or a directory path';
-    if (value === '')
-        throw new errors/* InputError */.dz('storage', `is required; ${accepted}`);
-    if (value.startsWith('s3://')) {
-        const [bucket = '', ...rest] = value.slice('s3://'.length).split('/');
-        if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-            throw new errors/* InputError */.dz('storage', `"${value}" has no valid bucket name; ${accepted}`);
-        }
-        const prefix = rest.filter((part) => part !== '').join('/');
-        if (rest.some((part) => part === '..' || part === '.')) {
-            throw new errors/* InputError */.dz('storage', `"${value}" has "." or ".." in its prefix; ${accepted}`);
-        }
-        return { kind: 's3', bucket, prefix };
+/** `storage`: required, its first line the primary store. */
+function readStorage(inputs, cwd, several) {
+    const [primary, ...others] = readStores(inputs, 'storage', cwd, readS3(inputs), several);
+    if (!primary) {
+        throw new errors/* InputError */.dz('storage', 'is required; use s3://bucket/optional/prefix, file:///absolute/path or a directory path');
     }
-    if (value.startsWith('file://'))
-        return directoryLocation(value, fileUrlPath(value, accepted));
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-        throw new errors/* InputError */.dz('storage', `"${value}" has an unsupported scheme; ${accepted}`);
-    }
-    return directoryLocation(value, external_node_path_default().resolve(cwd, value));
+    return [primary, ...others];
 }
-/** The decoded path of a `file:///` URL; a host, a query or a fragment has no meaning here. */
-function fileUrlPath(value, accepted) {
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || !value.startsWith('file:///') || /[?#]/.test(value)) {
-        throw new errors/* InputError */.dz('storage', `"${value}" is not a file:/// URL with an absolute path (and no query or fragment); ${accepted}`);
-    }
-    try {
-        return decodeURIComponent(url.pathname);
-    }
-    catch {
-        throw new errors/* InputError */.dz('storage', `"${value}" has a malformed %-escape; ${accepted}`);
-    }
+/** The keys stores name (`credentials=NAME`), for the edge to mask. */
+function storeSecrets(stores) {
+    return stores.flatMap(({ s3 }) => s3.keys
+        ? [s3.keys.secretAccessKey, ...(s3.keys.sessionToken ? [s3.keys.sessionToken] : [])]
+        : []);
 }
-/**
- * A store folder, spelled any way (a trailing slash, `.` and `..` segments) normalised to one
- * absolute path. The filesystem root is refused: every set would be a top-level folder (`/etc`
- * for a set named etc), and no key there is ours.
- */
-function directoryLocation(value, dir) {
-    if (dir.includes('\0')) {
-        throw new errors/* InputError */.dz('storage', `"${value}" holds a NUL character, which no path can`);
+function readRetry(inputs) {
+    return {
+        retries: inputs.integer('retries', { min: 0, max: 10 }) ?? 2,
+        delayMs: readRetryDelay(inputs),
+    };
+}
+function readRetryDelay(inputs) {
+    const ms = inputs.duration('retry-delay', '30s');
+    if (ms > MAX_RETRY_DELAY_MS) {
+        const most = formatDuration(MAX_RETRY_DELAY_MS);
+        throw new errors/* InputError */.dz('retry-delay', `"${inputs.text('retry-delay')}" is too long; use a duration from 1s to ${most} (each wait doubles the one before, up to ${most})`);
     }
-    const resolved = external_node_path_default().resolve(dir);
-    if (resolved === external_node_path_default().parse(resolved).root) {
-        throw new errors/* InputError */.dz('storage', `"${value}" is the filesystem root; give backups a folder of their own, e.g. file:///var/backups`);
-    }
-    return { kind: 'directory', path: resolved };
+    return ms;
 }
 function readName(inputs, defaultName) {
     const given = inputs.text('name');
@@ -1380,34 +2009,6 @@ function readName(inputs, defaultName) {
         throw new errors/* InputError */.dz('name', `${shown} is not accepted; use one path segment of [a-z0-9._-]`);
     }
     return name;
-}
-function readS3(inputs) {
-    const endpoint = inputs.optional('s3-endpoint');
-    if (endpoint !== undefined && (!/^https?:\/\//i.test(endpoint) || !URL.canParse(endpoint))) {
-        throw new errors/* InputError */.dz('s3-endpoint', `"${endpoint}" is not accepted; use an http:// or https:// URL`);
-    }
-    const forcePathStyleText = inputs.text('s3-force-path-style');
-    const sse = inputs.optional('s3-sse');
-    if (sse !== undefined && !['AES256', 'aws:kms', 'aws:kms:dsse'].includes(sse)) {
-        throw new errors/* InputError */.dz('s3-sse', `"${sse}" is not accepted; use AES256, aws:kms or aws:kms:dsse`);
-    }
-    const storageClass = inputs.optional('s3-storage-class');
-    if (storageClass !== undefined && !/^[A-Z_]+$/.test(storageClass)) {
-        throw new errors/* InputError */.dz('s3-storage-class', `"${storageClass}" is not accepted; use an S3 storage class such as STANDARD_IA or GLACIER_IR`);
-    }
-    const region = inputs.optional('s3-region');
-    if (region !== undefined && !/^[a-z0-9-]+$/.test(region)) {
-        throw new errors/* InputError */.dz('s3-region', `"${region}" is not accepted; use a region name such as eu-west-1 or auto`);
-    }
-    return {
-        endpoint,
-        region,
-        forcePathStyle: forcePathStyleText === '' ? undefined : inputs.boolean('s3-force-path-style', true),
-        storageClass,
-        sse,
-        sseKmsKeyId: inputs.optional('s3-sse-kms-key-id'),
-        timeoutMs: inputs.duration('s3-timeout', '60s'),
-    };
 }
 /**
  * `readable: true` (a run refused for bad input): each notification input that cannot be read is
@@ -1503,6 +2104,80 @@ function readNamePatterns(inputs, name) {
             throw new errors/* InputError */.dz(name, problem);
     }
     return lines;
+}
+
+;// CONCATENATED MODULE: ./src/files/real-path.ts
+/**
+ * Where a folder really is: two spellings of one place (a symbolic link anywhere along the path,
+ * a `..`) must compare equal wherever a folder is checked against another.
+ */
+
+
+/** The real path of a folder that may not exist yet: its deepest existing ancestor's, resolved. */
+async function realPathOf(given) {
+    const missing = [];
+    for (let at = external_node_path_default().resolve(given);; at = external_node_path_default().dirname(at)) {
+        try {
+            return external_node_path_default().join(await (0,promises_.realpath)(at), ...missing.reverse());
+        }
+        catch (error) {
+            const code = error.code;
+            if ((code !== 'ENOENT' && code !== 'ENOTDIR') || external_node_path_default().dirname(at) === at)
+                throw error;
+            missing.push(external_node_path_default().basename(at));
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/inputs/copy.ts
+/** The inputs of `copy`, and the copy inputs `backup` takes: where to, which backups, how checked. */
+
+
+
+
+async function readCopy(inputs, cwd) {
+    const common = readCommon(inputs, cwd, undefined);
+    const copyTo = await readCopyTo(inputs, cwd, common);
+    if (copyTo.length === 0) {
+        throw new errors/* InputError */.dz('copy-to', 'is required with mode: copy; give the stores to copy to, one per line (s3://bucket/prefix?region=…, or a folder)');
+    }
+    return {
+        ...common,
+        mode: 'copy',
+        copyTo,
+        last: inputs.integer('copy-last', { min: 1, max: 100_000 }),
+        copyCheck: readCopyCheck(inputs),
+    };
+}
+/**
+ * `copy-to`: each store starts from the source's S3 settings (the s3-* inputs) and its own URL
+ * parameters; none may be the source, or inside it, or hold it, as spelled or as the folders
+ * really lie (a symbolic link anywhere along either path). Its keys join the secrets.
+ */
+async function readCopyTo(inputs, cwd, source) {
+    const primary = { location: source.storage, s3: source.s3 };
+    const copyTo = readStores(inputs, 'copy-to', cwd, primary.s3, true);
+    const [realCopies, realPrimary] = await Promise.all([realStores(copyTo), realStores([primary])]);
+    refuseOverlaps('copy-to', copyTo, [primary], 'the source store (storage)', {
+        stores: realCopies,
+        against: realPrimary,
+    });
+    refuseOverlaps('copy-to', copyTo, copyTo, undefined, { stores: realCopies, against: realCopies });
+    source.secrets.push(...storeSecrets(copyTo));
+    return copyTo;
+}
+/** Each folder store at its real path; a path that cannot be resolved is kept as spelled. */
+function realStores(stores) {
+    return Promise.all(stores.map(async (store) => {
+        const { location } = store;
+        if (location.kind !== 'directory')
+            return store;
+        const real = await realPathOf(location.path).catch(() => location.path);
+        return { ...store, location: { kind: 'directory', path: real } };
+    }));
+}
+function readCopyCheck(inputs) {
+    return inputs.oneOf('copy-check', ['listing', 'sha256'], 'listing');
 }
 
 // EXTERNAL MODULE: external "node:stream"
@@ -2898,6 +3573,7 @@ function redis_url_decode(text, fail) {
 
 
 
+
 async function readBackup(inputs, cwd) {
     const source = inputs.oneOf('source', ['postgres', 'files', 'redis'], 'postgres');
     refuseOtherSources(inputs, source);
@@ -2924,6 +3600,7 @@ async function readBackup(inputs, cwd) {
         compression,
         compressionLevel,
         encryptionKeys,
+        ...(await readBackupCopies(inputs, cwd, common)),
     };
     if (redis) {
         readServer(inputs, source);
@@ -2947,6 +3624,21 @@ async function readBackup(inputs, cwd) {
             : { ...base, ...dump(), kind: 'database', database: from.database };
     addSecrets(settings, ...(given?.secrets ?? []), ...encryptionSecrets(encryptionKeys));
     return settings;
+}
+/** `copy-to` and how its copies are made: the backup just published, copied to each store. */
+async function readBackupCopies(inputs, cwd, common) {
+    if (inputs.text('copy-last') !== '') {
+        throw new errors/* InputError */.dz('copy-last', 'is for mode: copy; a backup copies the backup it made (run copy to fill in older ones)');
+    }
+    const copyTo = await readCopyTo(inputs, cwd, common);
+    // How copies are made means nothing without any: read only with copy-to, else named as unused.
+    if (copyTo.length === 0)
+        return { copyTo, copyBestEffort: false, copyCheck: 'listing' };
+    return {
+        copyTo,
+        copyBestEffort: inputs.boolean('copy-best-effort', false),
+        copyCheck: readCopyCheck(inputs),
+    };
 }
 /** What each key that only decrypts would have to be given as, to encrypt instead. */
 const TO_ENCRYPT = [
@@ -3064,159 +3756,10 @@ function readNotifyMode(inputs, cwd) {
         mode: 'notify',
         name: readName(inputs, undefined),
         notify,
-        result: inputs.oneOf('result', ['success', 'failure', 'cancelled'], 'failure'),
+        result: inputs.oneOf('result', ['success', 'healed', 'failure', 'cancelled'], 'failure'),
         message: inputs.optional('message'),
         secrets: notifySecrets(notify),
     };
-}
-
-;// CONCATENATED MODULE: ./src/core/duration.ts
-/** Parsing of the duration inputs (`max-age`, `keep-within`, `orphan-grace`). Pure. */
-const UNIT_MS = {
-    s: 1_000,
-    m: 60_000,
-    h: 3_600_000,
-    d: 86_400_000,
-    w: 604_800_000,
-};
-/** What every duration input accepts, for error messages. */
-const DURATION_HELP = 'a duration such as 90s, 45m, 26h, 7d, 2w or 1d12h';
-/**
- * Parses `90s`, `45m`, `26h`, `7d`, `2w` and combinations such as `1d12h` into milliseconds.
- * Units must appear from largest to smallest, once each, so `12h1d` is refused as a likely typo.
- * Returns undefined for anything else, so the caller can name the input in its message.
- */
-function parseDuration(text) {
-    const trimmed = text.trim().toLowerCase();
-    if (!/^(\d+[wdhms])+$/.test(trimmed))
-        return undefined;
-    let total = 0;
-    let lastUnitMs = Infinity;
-    for (const [, digits, unit] of trimmed.matchAll(/(\d+)([wdhms])/g)) {
-        const unitMs = UNIT_MS[unit ?? ''] ?? 0;
-        if (unitMs >= lastUnitMs)
-            return undefined;
-        lastUnitMs = unitMs;
-        total += Number(digits) * unitMs;
-    }
-    return Number.isSafeInteger(total) && total > 0 ? total : undefined;
-}
-/** Renders milliseconds the way a person reads an age: `2d 3h`, `45m`, `12s`. */
-function formatDuration(ms) {
-    const parts = [];
-    let rest = Math.max(0, Math.round(ms / 1000));
-    for (const [unit, size] of [
-        ['d', 86_400],
-        ['h', 3_600],
-        ['m', 60],
-    ]) {
-        if (rest >= size) {
-            parts.push(`${Math.floor(rest / size)}${unit}`);
-            rest %= size;
-        }
-    }
-    if (rest > 0 || parts.length === 0)
-        parts.push(`${rest}s`);
-    return parts.slice(0, 2).join(' ');
-}
-
-;// CONCATENATED MODULE: ./src/inputs/reader.ts
-/** The input reader every parser shares: trimming, lists, choices, numbers, durations. */
-
-
-
-/** Reads inputs with the helpers every parser shares; names are typed, so a misspelled one does not compile. */
-class Inputs {
-    source;
-    /** What the parsers looked at, so that what they never did can be named (`unread`). */
-    read = new Set();
-    /** Why an input was left unread on purpose, for its unused-input line (`notUsed`). */
-    reasons = new Map();
-    constructor(source) {
-        this.source = source;
-    }
-    text(name) {
-        return this.raw(name).trim();
-    }
-    /** Inputs given a value of their own (not empty, not action.yml's default) that no parser read. */
-    unread() {
-        return INPUT_NAMES.filter((name) => !this.read.has(name) && isGiven(name, this.source(name)));
-    }
-    /** Marks an input left unread because of another's value, so its warning can say why. */
-    notUsed(name, because) {
-        this.reasons.set(name, because);
-    }
-    /** Why an unread input was not read, when a parser said so. */
-    reason(name) {
-        return this.reasons.get(name);
-    }
-    raw(name) {
-        this.read.add(name);
-        return this.source(name);
-    }
-    optional(name) {
-        return this.text(name) || undefined;
-    }
-    /** One value per line; blank lines dropped (and `#` comments, where a line cannot start with #). */
-    lines(name, { comments = true } = {}) {
-        return valueLines(this.raw(name), { comments }).map(({ text }) => text);
-    }
-    oneOf(name, allowed, fallback) {
-        const value = this.text(name) || fallback;
-        if (!allowed.includes(value)) {
-            throw new errors/* InputError */.dz(name, `"${value}" is not accepted; use ${listOf(allowed)}`);
-        }
-        return value;
-    }
-    boolean(name, fallback) {
-        const value = this.text(name).toLowerCase();
-        if (value === '')
-            return fallback;
-        if (value === 'true' || value === 'yes')
-            return true;
-        if (value === 'false' || value === 'no')
-            return false;
-        throw new errors/* InputError */.dz(name, `"${this.text(name)}" is not accepted; use true or false`);
-    }
-    integer(name, { min, max }) {
-        const value = this.text(name);
-        if (value === '')
-            return undefined;
-        const parsed = /^-?\d+$/.test(value) ? Number(value) : NaN;
-        if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-            throw new errors/* InputError */.dz(name, `"${value}" is not accepted; use a whole number from ${min} to ${max}`);
-        }
-        return parsed;
-    }
-    duration(name, fallback) {
-        const value = this.text(name) || fallback || '';
-        const ms = parseDuration(value);
-        if (ms === undefined)
-            throw new errors/* InputError */.dz(name, `"${value}" is not accepted; use ${DURATION_HELP}`);
-        return ms;
-    }
-    /** A URL input that is a secret (webhooks): checked for shape, never echoed back. */
-    secretUrl(name) {
-        const value = this.optional(name);
-        if (value === undefined)
-            return undefined;
-        if (!/^https?:\/\/[^\s/]+/i.test(value) || !URL.canParse(value)) {
-            throw new errors/* InputError */.dz(name, 'is not accepted; use an http:// or https:// URL');
-        }
-        return value;
-    }
-}
-function listOf(values) {
-    return values.length < 2
-        ? values.join('')
-        : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
-}
-/** The lines of a text that hold a value, trimmed and with their 1-based numbers (see `lines`). */
-function valueLines(text, { comments = true } = {}) {
-    return text
-        .split(/\r?\n/)
-        .map((line, index) => ({ number: index + 1, text: line.trim() }))
-        .filter(({ text: line }) => line !== '' && !(comments && line.startsWith('#')));
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/checks.ts
@@ -3332,7 +3875,7 @@ async function readRestoreTest(inputs, cwd) {
         ? readDatabaseUrl(inputs, 'database-url', { databaseOptional: true })
         : undefined;
     const database = given?.target;
-    const common = readCommon(inputs, cwd, undefined);
+    const common = readCommon(inputs, cwd, undefined, { severalStores: true });
     const decryption = await readDecryption(inputs);
     const settings = {
         ...common,
@@ -3361,7 +3904,7 @@ async function readRestoreTest(inputs, cwd) {
 async function readRestore(inputs, cwd) {
     const target = readTarget(inputs, cwd);
     const database = target.into === 'database' ? target.given.target : undefined;
-    const common = readCommon(inputs, cwd, target.into === 'redis' ? 'redis' : nameFromDatabase(database?.database), { postgres: target.into === 'database' });
+    const common = readCommon(inputs, cwd, target.into === 'redis' ? 'redis' : nameFromDatabase(database?.database), { severalStores: true, postgres: target.into === 'database' });
     const decryption = await readDecryption(inputs);
     const confirm = inputs.text('confirm');
     // A server backup's targets are known once its manifest is read: the mode checks confirm then.
@@ -3784,7 +4327,8 @@ function readSource(inputs, cwd) {
     if (reports === undefined) {
         if (inputs.text('sets'))
             throw new errors/* InputError */.dz('sets', 'is read with status-reports only; give both, or neither');
-        return { kind: 'store', storage: readStorage(inputs, cwd), s3: readS3(inputs) };
+        const [store] = readStorage(inputs, cwd, false);
+        return { kind: 'store', storage: store.location, s3: store.s3 };
     }
     for (const other of ['storage', 'name'])
         if (inputs.text(other))
@@ -3822,7 +4366,7 @@ function readSets(inputs) {
 
 
 async function readVerify(inputs, cwd) {
-    const common = readCommon(inputs, cwd, undefined);
+    const common = readCommon(inputs, cwd, undefined, { severalStores: true });
     const decryption = await readDecryption(inputs);
     const settings = {
         ...common,
@@ -4239,7 +4783,9 @@ async function connect(target, signal) {
         await client.connect();
     }
     catch (error) {
-        throw new Error(`cannot connect to ${target.display}: ${error.message}`);
+        throw new Error(`cannot connect to ${target.display}: ${error.message}`, {
+            cause: error,
+        });
     }
     const connected = client;
     signal?.addEventListener('abort', () => void connected.end().catch(() => undefined), {
@@ -4981,6 +5527,7 @@ function unseal(stored, encryption, keys) {
 
 
 
+
 class ChecksumError extends Error {
     constructor(message) {
         super(message);
@@ -5043,6 +5590,49 @@ function hashAndForward(body) {
         });
     });
     return { forward, stored };
+}
+/**
+ * The bytes of `object` as they pass, hashed and counted: the stream ends only once they matched
+ * the manifest's size and sha256, and errors with ChecksumError instead, so that whatever it feeds
+ * (an upload) never completes with bytes that do not match. Its last chunk is held back until
+ * then: a consumer that completes on its byte count (a PutObject of a known length) never has
+ * them all. Too many bytes fail at once.
+ */
+function checkedBytes(object) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let bytes = 0;
+    let held;
+    return new external_node_stream_.Transform({
+        transform(chunk, _encoding, done) {
+            bytes += chunk.length;
+            if (bytes > object.size) {
+                done(new ChecksumError(`${object.key} holds more than the ${object.size} bytes its manifest records`));
+                return;
+            }
+            hash.update(chunk);
+            const previous = held;
+            held = chunk;
+            done(null, previous);
+        },
+        flush(done) {
+            try {
+                checkAgainst(object, { bytes, sha256: hash.digest('hex') });
+                done(null, held);
+            }
+            catch (error) {
+                done(error);
+            }
+        },
+    });
+}
+/**
+ * Reads `object` from `store` to its end, every byte hashed: resolves when it matches the
+ * record, rejects with ChecksumError when not (or with the store's error when it cannot be read).
+ */
+async function checkStored(store, object, signal) {
+    const body = await store.download(object.key, { signal });
+    const discard = new external_node_stream_.Writable({ write: (_chunk, _encoding, done) => done() });
+    await (0,external_node_stream_promises_.pipeline)(body, checkedBytes(object), discard, ...(signal ? [{ signal }] : []));
 }
 function checkAgainst(object, actual) {
     const { key, size, sha256 } = object;
@@ -7291,21 +7881,6 @@ async function refuseStoreOverlap(targetPath, storage) {
 function within(inner, outer) {
     return inner.startsWith(outer.endsWith((external_node_path_default()).sep) ? outer : outer + (external_node_path_default()).sep);
 }
-/** The real path of a folder that may not exist yet: its deepest existing ancestor's, resolved. */
-async function realPathOf(given) {
-    const missing = [];
-    for (let at = external_node_path_default().resolve(given);; at = external_node_path_default().dirname(at)) {
-        try {
-            return external_node_path_default().join(await (0,promises_.realpath)(at), ...missing.reverse());
-        }
-        catch (error) {
-            const code = error.code;
-            if ((code !== 'ENOENT' && code !== 'ENOTDIR') || external_node_path_default().dirname(at) === at)
-                throw error;
-            missing.push(external_node_path_default().basename(at));
-        }
-    }
-}
 
 ;// CONCATENATED MODULE: ./src/kinds/files/restore.ts
 /**
@@ -8947,8 +9522,6 @@ function restore_restoreRows(restore) {
     };
 }
 
-// EXTERNAL MODULE: external "node:timers/promises"
-var external_node_timers_promises_ = __webpack_require__(58500);
 ;// CONCATENATED MODULE: ./src/redis/scratch.ts
 /**
  * A scratch redis-server on a snapshot: its own folder (the snapshot and its log), a Unix socket
@@ -10891,20 +11464,6 @@ function serializeManifest(manifest) {
     return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
-;// CONCATENATED MODULE: ./src/core/types.ts
-/**
- * A run that did its work and found something wrong carries what it learned, so that the
- * summary of a failed run still shows the figures (the tables that differ, the failed checks).
- */
-class ModeFailure extends Error {
-    partial;
-    constructor(message, partial) {
-        super(message);
-        this.partial = partial;
-        this.name = 'ModeFailure';
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/kinds/report.ts
 /**
  * The reports of the modes that work on a backup, the same for every kind: the kind adds its
@@ -11021,7 +11580,7 @@ async function reporting(work, report) {
     catch (error) {
         if (error instanceof ModeFailure)
             throw error;
-        throw new ModeFailure((0,errors/* errorMessage */.gJ)(error), report());
+        throw new ModeFailure((0,errors/* errorMessage */.gJ)(error), report(), error);
     }
 }
 /** A restore or restore-test to its end: a failure, or a problem found once done, fails it. */
@@ -11428,7 +11987,9 @@ async function storeAll(parts, options) {
             catch (error) {
                 // The first failure is the cause; the others' are the stop it set off.
                 failure ??= {
-                    error: part.label ? new Error(`${part.label}: ${(0,errors/* errorMessage */.gJ)(error)}`) : error,
+                    error: part.label
+                        ? new Error(`${part.label}: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error })
+                        : error,
                 };
                 inner.abort();
             }
@@ -11517,6 +12078,881 @@ async function writeManifest(manifest, objects, options) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/core/lag.ts
+/**
+ * How far a store is behind the store it copies: since when the oldest of the source's backups
+ * newer than the newest one the store holds was made; 0 when it holds the newest. A store that
+ * missed one night's copy is behind from the moment that backup was made. Pure.
+ */
+
+/** `backups`: the source's complete backups, newest first; `held`: which the store holds. */
+function lagMs(backups, held, now) {
+    const newestHeld = backups.findIndex(({ id }) => held(id));
+    const missing = newestHeld < 0 ? backups : backups.slice(0, newestHeld);
+    const oldestMissing = missing.at(-1);
+    if (!oldestMissing)
+        return 0;
+    return Math.max(0, now.getTime() - Date.parse(oldestMissing.createdAt));
+}
+function formatLag(ms) {
+    return ms === 0 ? 'holds the newest' : `${formatDuration(ms)} behind`;
+}
+
+// EXTERNAL MODULE: ./src/core/store.ts
+var core_store = __webpack_require__(4230);
+;// CONCATENATED MODULE: ./src/storage/directory.ts
+/**
+ * A local directory as a store. Writes go to a hidden temporary name beside the final one and are
+ * renamed into place, so a crash never leaves a half-written file under a final name.
+ */
+
+
+
+
+
+
+
+
+
+
+class DirectoryStore {
+    /** Absolute, without a trailing separator, however the folder was spelled. */
+    root;
+    constructor(root) {
+        this.root = external_node_path_default().resolve(root);
+    }
+    get description() {
+        return this.root;
+    }
+    file(key) {
+        const file = external_node_path_default().resolve(this.root, key);
+        const inside = external_node_path_default().relative(this.root, file);
+        const outside = inside === '..' || inside.startsWith(`..${(external_node_path_default()).sep}`);
+        if (inside === '' || outside || external_node_path_default().isAbsolute(inside)) {
+            throw new Error(`key escapes the store: ${key}`);
+        }
+        return file;
+    }
+    /** `<name>/.<id>.dump.zst.partial-<random>`: hidden, and never matching the layout. */
+    temporary(key) {
+        const file = this.file(key);
+        return external_node_path_default().join(external_node_path_default().dirname(file), `.${external_node_path_default().basename(file)}.partial-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
+    }
+    async upload(key, body, options = {}) {
+        const sink = await this.fileSink(key);
+        try {
+            await (0,external_node_stream_promises_.pipeline)(body, fileWriter(sink.file), { signal: options.signal });
+            return await sink.commit();
+        }
+        catch (error) {
+            await sink.discard();
+            throw (0,errors/* diskFullError */.vB)(error, `the store folder ${this.root}`) ?? error;
+        }
+    }
+    async fileSink(key) {
+        const temp = this.temporary(key);
+        const final = this.file(key);
+        const file = await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.open)(temp, 'wx+'));
+        return {
+            file,
+            async commit() {
+                await file.close();
+                const { size } = await (0,promises_.stat)(temp);
+                await (0,promises_.rename)(temp, final);
+                return { size };
+            },
+            async discard() {
+                await file.close().catch(() => undefined);
+                await (0,promises_.rm)(temp, { force: true });
+            },
+        };
+    }
+    /**
+     * Writes and removes a hidden probe file in the set's folder. Folders it had to make are removed
+     * again (only while empty: a backup starting beside it may be using them), so a run that fails
+     * later leaves the store as it found it.
+     */
+    async checkWritable(prefix) {
+        const probe = this.temporary(`${prefix}write-check`);
+        const folder = external_node_path_default().dirname(probe);
+        let made;
+        try {
+            await inFolder(folder, () => (0,promises_.writeFile)(probe, '', { flag: 'wx' }), (top) => (made = made && made.length < top.length ? made : top));
+            await (0,promises_.rm)(probe, { force: true });
+        }
+        finally {
+            if (made)
+                await removeEmptyUpTo(folder, made);
+        }
+    }
+    async put(key, body) {
+        const temp = this.temporary(key);
+        try {
+            await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.writeFile)(temp, body, { flag: 'wx' }));
+            await (0,promises_.rename)(temp, this.file(key));
+        }
+        catch (error) {
+            await (0,promises_.rm)(temp, { force: true });
+            throw (0,errors/* diskFullError */.vB)(error, `the store folder ${this.root}`) ?? error;
+        }
+    }
+    async download(key) {
+        const file = this.file(key);
+        await (0,promises_.stat)(file);
+        return (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 });
+    }
+    async read(key, maxBytes) {
+        return (0,core_store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
+    }
+    async stat(key) {
+        try {
+            const info = await (0,promises_.stat)(this.file(key));
+            return info.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return undefined;
+            throw error;
+        }
+    }
+    /** Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it. */
+    async *list(prefix) {
+        const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+        const dir = folder === '' ? this.root : this.file(folder);
+        let entries;
+        try {
+            entries = await (0,promises_.readdir)(dir, { recursive: true });
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return;
+            throw error;
+        }
+        for (const entry of entries.sort()) {
+            const key = folder + entry.split((external_node_path_default()).sep).join('/');
+            if (!key.startsWith(prefix))
+                continue;
+            const object = await this.stat(key);
+            if (object)
+                yield object;
+        }
+    }
+    async delete(keys) {
+        for (const key of keys)
+            await (0,promises_.rm)(this.file(key), { force: true });
+        const folders = new Set(keys.map((key) => external_node_path_default().dirname(this.file(key))));
+        for (const folder of folders)
+            await this.removeEmptyIdFolder(folder);
+    }
+    /**
+     * A server backup's objects live in a folder of the backup's id (`<name>/<id>/`), which goes
+     * once its last file does. Only such a folder, and only while empty: never the set's folder.
+     */
+    async removeEmptyIdFolder(folder) {
+        if (folder === this.root || !isBackupId(external_node_path_default().basename(folder)))
+            return;
+        await (0,promises_.rmdir)(folder).catch(() => undefined);
+    }
+    /**
+     * Temporary files a crashed run left behind, in the set's folder and in its backups' id
+     * folders (a server backup's objects); their age is their modification time.
+     */
+    async *incompleteUploads(prefix) {
+        const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+        const entries = await this.entriesOf(folder);
+        const idFolders = entries
+            .filter((entry) => entry.isDirectory() && isBackupId(entry.name))
+            .map((entry) => `${folder}${entry.name}/`);
+        yield* this.partialsIn(folder, entries, prefix);
+        for (const idFolder of idFolders) {
+            yield* this.partialsIn(idFolder, await this.entriesOf(idFolder), prefix);
+        }
+    }
+    async entriesOf(folder) {
+        try {
+            const entries = await (0,promises_.readdir)(folder === '' ? this.root : this.file(folder), {
+                withFileTypes: true,
+            });
+            return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return [];
+            throw error;
+        }
+    }
+    async *partialsIn(folder, entries, prefix) {
+        for (const { name } of entries) {
+            const match = /^\.(.+)\.partial-[0-9a-f]{8}$/.exec(name);
+            if (!match || !(folder + (match[1] ?? '')).startsWith(prefix))
+                continue;
+            const info = await (0,promises_.stat)(this.file(folder + name)).catch(() => undefined);
+            if (info)
+                yield { key: folder + (match[1] ?? ''), uploadId: folder + name, initiated: info.mtime };
+        }
+    }
+    async abortUpload(upload) {
+        const file = this.file(upload.uploadId);
+        await (0,promises_.rm)(file, { force: true });
+        await this.removeEmptyIdFolder(external_node_path_default().dirname(file));
+    }
+}
+/** Writes to `file`, releasing each owned piece once it is on disk: the store is its last user. */
+function fileWriter(file) {
+    return new external_node_stream_.Writable({
+        highWaterMark: 1 << 20,
+        writev(pieces, done) {
+            const buffers = pieces.map(({ chunk }) => chunk);
+            writeAll(file, buffers).then(() => {
+                for (const buffer of buffers)
+                    (0,owned/* release */._)(buffer);
+                done();
+            }, done);
+        },
+    });
+}
+/**
+ * A short write is not an error yet: the rest is written again, so a full disk shows as the
+ * ENOSPC the next write returns, not as a count of bytes.
+ */
+async function writeAll(file, buffers) {
+    let rest = buffers.filter((buffer) => buffer.length > 0);
+    while (rest.length > 0) {
+        const { bytesWritten } = await file.writev(rest);
+        if (bytesWritten === 0)
+            throw new Error('a write reached the disk with none of its bytes');
+        let skip = bytesWritten;
+        while (rest.length > 0 && skip >= (rest[0]?.length ?? 0)) {
+            skip -= rest[0]?.length ?? 0;
+            rest = rest.slice(1);
+        }
+        if (skip > 0 && rest[0])
+            rest = [rest[0].subarray(skip), ...rest.slice(1)];
+    }
+}
+/**
+ * Makes `folder`, then creates a file in it. A write check beside it removes the folders it made
+ * while they are empty, so the folder can vanish between the two steps: it is made again.
+ */
+async function inFolder(folder, create, onMade = () => undefined) {
+    for (let attempt = 1;; attempt++) {
+        const made = await (0,promises_.mkdir)(folder, { recursive: true });
+        if (made)
+            onMade(made);
+        try {
+            return await create();
+        }
+        catch (error) {
+            const vanished = error.code === 'ENOENT';
+            if (!vanished || attempt >= 5)
+                throw error;
+        }
+    }
+}
+/** Removes `folder` and its parents up to and including `top`, stopping at the first not empty. */
+async function removeEmptyUpTo(folder, top) {
+    for (let dir = folder;; dir = external_node_path_default().dirname(dir)) {
+        const removed = await (0,promises_.rmdir)(dir).then(() => true, () => false);
+        if (!removed || dir === top || dir === external_node_path_default().dirname(dir))
+            return;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/storage/index.ts
+/** Opens the store a storage location names. */
+
+
+async function openStore(location, s3, warn, env = process.env) {
+    if (location.kind === 'directory')
+        return new DirectoryStore(location.path);
+    // Loaded only for S3: the AWS SDK is most of the bundle, and parsing it costs every run that
+    // does not need it start-up time and tens of megabytes of memory.
+    const [{ S3Client }, { S3Store, assumedRole, s3ClientConfig }] = await Promise.all([
+        __webpack_require__.e(/* import() */ 711).then(__webpack_require__.t.bind(__webpack_require__, 53711, 19)),
+        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(48)]).then(__webpack_require__.bind(__webpack_require__, 24048)),
+    ]);
+    const role = await assumedRole(s3, env);
+    const client = new S3Client({
+        ...s3ClientConfig(s3, env),
+        ...(role ? { credentials: role } : {}),
+    });
+    return new S3Store(client, {
+        bucket: location.bucket,
+        prefix: location.prefix,
+        settings: s3,
+        warn,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/storage/catalog.ts
+/**
+ * What a set holds, from one paged listing of `<name>/`: backups (ids with a manifest), leftovers
+ * of failed runs (objects with no manifest), and how many keys were not ours. Ids sort by time,
+ * so the listing alone orders backups; only the manifests a mode needs are read.
+ *
+ * A listed manifest is not yet a backup. Only a *complete* backup (a manifest that parses as
+ * exactly what a backup writes, for its own key, dated no later than the clock allows, whose
+ * object is listed at the size it records) is counted, kept or chosen as the newest. Anything
+ * else is *unusable*: reported by name, never counted, and never deleted by a keep-policy.
+ */
+
+
+
+
+/** A manifest is a few kilobytes (row counts of thousands of tables fit well under this). */
+const MANIFEST_MAX_BYTES = 1 << 20;
+/**
+ * How far ahead of this machine's clock a backup may be dated and still count: two machines'
+ * clocks differ a little (5 minutes is the usual bound, as in Kerberos). Beyond it the date is
+ * wrong, and a wrong date would win every "newest" and every keep-within window.
+ */
+const CLOCK_TOLERANCE_MS = 5 * 60_000;
+const isComplete = (judged) => 'manifest' in judged;
+async function listSet(store, name, prefix = `${name}/`) {
+    const entries = new Map();
+    const records = [];
+    let foreignKeys = 0;
+    for await (const object of store.list(prefix)) {
+        const kind = classifyKey(name, object.key);
+        if (!kind) {
+            foreignKeys += 1;
+            continue;
+        }
+        if (kind.kind === 'record') {
+            records.push({ ...object, id: kind.id, mode: kind.mode });
+            continue;
+        }
+        const entry = entries.get(kind.id) ?? { id: kind.id, objects: [] };
+        if (kind.kind === 'manifest')
+            entry.manifest = object;
+        else
+            entry.objects.push(object);
+        entries.set(kind.id, entry);
+    }
+    const newestFirst = [...entries.values()].sort(newestIdFirst);
+    return {
+        backups: newestFirst.filter((entry) => entry.manifest),
+        leftovers: newestFirst.filter((entry) => !entry.manifest),
+        records: records.sort(newestIdFirst),
+        foreignKeys,
+    };
+}
+const newestIdFirst = (a, b) => a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+/**
+ * An entry's size as listed: its data object's, or the sum of a server backup's objects (those
+ * in its folder), which for a complete backup is what its manifest records.
+ */
+function listedSize(entry) {
+    const inFolder = entry.objects.filter((object) => object.key.includes(`/${entry.id}/`));
+    if (inFolder.length === 0)
+        return entry.objects[0]?.size;
+    return inFolder.reduce((sum, object) => sum + object.size, 0);
+}
+const manifestKeyOf = (name, entry) => entry.manifest?.key ?? `${name}/${entry.id}.manifest.json`;
+/**
+ * Whether a listed entry is a complete backup, from its manifest's text. Pure. `now` is the
+ * clock that dates may not run ahead of; without it (a backup the user named by id) dates are
+ * only checked against each other.
+ */
+function judgeBackup(entry, text, name, now) {
+    const key = manifestKeyOf(name, entry);
+    let manifest;
+    try {
+        manifest = parseManifest(text, key, name);
+    }
+    catch (error) {
+        if (error instanceof ManifestError)
+            return { entry, key, problem: error.message };
+        throw error;
+    }
+    const dating = datingProblem(manifest, entry, key, now);
+    if (dating)
+        return { entry, key, problem: dating };
+    const torn = catalog_objectProblem(manifest, entry, key);
+    return torn ? { entry, key, problem: torn, torn: manifest } : { entry, manifest };
+}
+function datingProblem(manifest, entry, key, now) {
+    if (manifest.id !== entry.id)
+        return `corrupt manifest ${key}: records id ${manifest.id}`;
+    // The id is the start time to the second: createdAt is that second, plus a fraction.
+    const idMs = idTime(manifest.id)?.getTime() ?? NaN;
+    const createdMs = Date.parse(manifest.createdAt);
+    if (!(createdMs >= idMs && createdMs < idMs + 1000)) {
+        return `corrupt manifest ${key}: createdAt ${manifest.createdAt} disagrees with its id`;
+    }
+    if (Date.parse(manifest.completedAt) < createdMs) {
+        return `corrupt manifest ${key}: completedAt ${manifest.completedAt} is before createdAt`;
+    }
+    const latest = Math.max(idMs, Date.parse(manifest.completedAt));
+    if (now && latest > now.getTime() + CLOCK_TOLERANCE_MS) {
+        return `backup ${key} is dated ${new Date(latest).toISOString()}, ahead of this machine's clock (${now.toISOString()}): the clock of the machine that made it, or of this one, is wrong`;
+    }
+    return undefined;
+}
+/** Every object must be listed beside its manifest, at the size recorded: else the backup is torn. */
+function catalog_objectProblem(manifest, entry, manifestKey) {
+    for (const { key, size } of manifestObjects(manifest)) {
+        const stored = entry.objects.find((object) => object.key === key);
+        if (!stored)
+            return `torn backup ${manifestKey}: its object ${key} is missing from the store`;
+        if (stored.size !== size) {
+            return `torn backup ${manifestKey}: its object ${key} holds ${stored.size} bytes, but its manifest records ${size}`;
+        }
+    }
+    return undefined;
+}
+/** Reads an entry's manifest (never more than MANIFEST_MAX_BYTES of it) and judges it. */
+async function judgeEntry(store, name, entry, now) {
+    const key = manifestKeyOf(name, entry);
+    const tooLarge = {
+        entry,
+        key,
+        problem: `corrupt manifest ${key}: larger than ${MANIFEST_MAX_BYTES} bytes, not read`,
+    };
+    if ((entry.manifest?.size ?? 0) > MANIFEST_MAX_BYTES)
+        return tooLarge;
+    let bytes;
+    try {
+        bytes = await store.read(key, MANIFEST_MAX_BYTES);
+    }
+    catch (error) {
+        if (error instanceof core_store/* ObjectTooLarge */.Xs)
+            return tooLarge;
+        throw error;
+    }
+    return judgeBackup(entry, bytes.toString('utf8'), name, now);
+}
+/** Manifests read at once: enough to hide a store's latency, few enough to be a polite client. */
+const READS_AT_ONCE = 8;
+/**
+ * Judges every entry given (a listing's backups, newest first), in order. A manifest that cannot
+ * be read at all (the store failed) fails the whole call: a prune must stop rather than decide
+ * from what it missed.
+ */
+async function judgeAll(store, name, entries, now) {
+    return inParallel(entries, (entry) => judgeEntry(store, name, entry, now));
+}
+/** `read` for each item, at most READS_AT_ONCE at a time, the results in the items' order. */
+async function inParallel(items, read) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await read(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: READS_AT_ONCE }, worker));
+    return results;
+}
+/**
+ * The newest complete backup, reading manifests newest first only as far as needed, and the
+ * unusable entries newer than it (which a reader must report: they hide a newer run's failure).
+ */
+async function newestComplete(store, name, entries, now) {
+    const newer = [];
+    for (const [i, entry] of entries.entries()) {
+        const judged = await judgeEntry(store, name, entry, now);
+        if (isComplete(judged)) {
+            const sameSecond = entries.slice(i + 1).filter((other) => sameSecondAs(entry, other));
+            return { newest: await startedLast(store, name, judged, sameSecond, now), newer };
+        }
+        newer.push(judged);
+    }
+    return { newer };
+}
+/** Whether two ids were started in the same second (their time parts are one). */
+function sameSecondAs(one, other) {
+    return one.id.slice(0, ID_TIME_LENGTH) === other.id.slice(0, ID_TIME_LENGTH);
+}
+/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
+const ID_TIME_LENGTH = 16;
+/**
+ * Ids of one second sort by their random suffix, not by time: among the complete backups
+ * started in the same second as `first`, the one whose manifest says it started last.
+ */
+async function startedLast(store, name, first, sameSecond, now) {
+    let newest = first;
+    for (const entry of sameSecond) {
+        const judged = await judgeEntry(store, name, entry, now);
+        if (isComplete(judged) &&
+            Date.parse(judged.manifest.createdAt) > Date.parse(newest.manifest.createdAt)) {
+            newest = judged;
+        }
+    }
+    return newest;
+}
+/** The lines that name unusable entries, at most `shown` of them, for a log or a failure. */
+function unusableText(unusable, shown = 3) {
+    const more = unusable.length > shown ? `; and ${unusable.length - shown} more` : '';
+    return (unusable
+        .slice(0, shown)
+        .map((item) => item.problem)
+        .join('; ') + more);
+}
+/**
+ * The manifest of `backupId` in the set, or of its newest complete backup for `latest` (naming
+ * any unusable newer entry in a warning). A named backup must be complete too, but its date is
+ * not held against the clock: the user chose it.
+ */
+async function findBackup(ctx, name, backupId) {
+    const { store } = ctx;
+    if (backupId === 'latest') {
+        const listing = await listSet(store, name);
+        const { newest, newer } = await newestComplete(store, name, listing.backups, ctx.now());
+        if (newer.length > 0) {
+            ctx.log.warning(`skipped ${newer.length} unusable backup(s) newer than the newest complete one: ${unusableText(newer)}`);
+        }
+        if (!newest) {
+            throw new Error(`no complete backup of set "${name}" in ${store.description}`);
+        }
+        return newest.manifest;
+    }
+    const judged = await judgeId(store, name, backupId);
+    if (!judged)
+        throw new Error(`no backup ${backupId} in set "${name}" (${store.description})`);
+    if (!isComplete(judged))
+        throw new Error(judged.problem);
+    return judged.manifest;
+}
+/** The backup `id` of the set as the store holds it, judged; undefined when it has no manifest. */
+async function judgeId(store, name, id) {
+    // Ids have one length, so this prefix holds this id's manifest and objects (a server backup's
+    // are in its own folder) and nothing of any other id.
+    const entry = (await listSet(store, name, `${name}/${id}`)).backups[0];
+    return entry?.id === id ? judgeEntry(store, name, entry) : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/copy/backup.ts
+/**
+ * One backup copied byte for byte: each object streamed from the source into the destination,
+ * its sha256 and size checked as it passes (an object that does not match never completes
+ * there), then the manifest's exact bytes, last. Nothing is decrypted or recompressed, so the
+ * copy opens with the same keys and its manifest holds; a copy cut short publishes no manifest.
+ */
+
+
+
+
+
+
+
+/**
+ * Copies the backup `entry` lists in the source. Its manifest is read again and judged here:
+ * what is published is exactly the text whose checksums the objects were checked against.
+ */
+async function copyBackup(entry, ctx) {
+    const key = manifestKey(ctx.name, entry.id);
+    const text = await ctx.source.read(key, MANIFEST_MAX_BYTES);
+    const judged = judgeBackup(entry, text.toString('utf8'), ctx.name, ctx.now());
+    if (!isComplete(judged))
+        throw new Error(`in the source: ${judged.problem}`);
+    for (const object of manifestObjects(judged.manifest))
+        await copyObject(object, ctx);
+    if (ctx.signal.aborted)
+        throw new errors/* CancelledError */.cc();
+    await ctx.destination.put(key, text);
+    return judged.manifest;
+}
+async function copyObject(object, ctx) {
+    const { signal } = ctx;
+    const body = await ctx.source.download(object.key, { signal });
+    try {
+        const checked = (0,external_node_stream_.pipeline)(body, ownedChunks(), checkedBytes(object), () => undefined);
+        const { size } = await ctx.destination.upload(object.key, checked, {
+            signal,
+            size: object.size,
+        });
+        if (size !== object.size) {
+            throw new Error(`the destination holds ${size} bytes of ${object.key}, not ${object.size}`);
+        }
+    }
+    catch (error) {
+        throw signal.aborted ? new errors/* CancelledError */.cc() : error;
+    }
+    finally {
+        body.destroy();
+    }
+}
+/**
+ * Marks each chunk of a download as owned: a socket read made it, and it goes on whole to one
+ * consumer, so the store that copies or writes it last can release its memory at once instead of
+ * leaving it to the collector (process/owned.ts): memory stays flat whatever the object's size.
+ */
+function ownedChunks() {
+    return new external_node_stream_.Transform({
+        transform: (chunk, _encoding, done) => done(null, (0,owned/* own */.Z)(chunk)),
+    });
+}
+
+;// CONCATENATED MODULE: ./src/copy/check.ts
+/**
+ * `copy-check: sha256`: a backup the listing shows complete at the destination is read back
+ * there, its manifest compared byte for byte with the source's and every object hashed against
+ * it, before it is left as it is. An object in an archive class there (GLACIER, DEEP_ARCHIVE)
+ * cannot be read until thawed: it is judged by the listing alone. Needs read access at the
+ * destination, which write-only credentials lack: a refusal fails the copy to that store and
+ * says so.
+ */
+
+
+
+
+
+
+async function compareBytes(id, manifest, ctx) {
+    try {
+        const key = manifestKey(ctx.name, id);
+        const [ours, theirs] = await Promise.all([
+            ctx.source.read(key, MANIFEST_MAX_BYTES),
+            ctx.destination.read(key, MANIFEST_MAX_BYTES),
+        ]);
+        if (!ours.equals(theirs))
+            return { equal: false, reason: 'its manifest there differs from the source’s' };
+        for (const object of manifestObjects(manifest)) {
+            await checkStored(ctx.destination, object, ctx.signal).catch((error) => {
+                // Cold there: it cannot be read unthawed, and the listing already found it at its size.
+                if (!(error instanceof core_store/* ArchivedObject */.oN))
+                    throw error;
+            });
+        }
+        return { equal: true };
+    }
+    catch (error) {
+        if (error instanceof ChecksumError)
+            return { equal: false, reason: `there, ${error.message}` };
+        if (ctx.signal.aborted)
+            throw error;
+        throw new Error(`copy-check: sha256 reads every backup at the destination back, and it could not (${(0,errors/* errorMessage */.gJ)(error)}); give read access there, or use copy-check: listing`, { cause: error });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/copy/compare.ts
+/**
+ * Whether a backup is already at a destination, complete and equal, from the destination's
+ * listing alone (what write-only credentials may see): its manifest at the size of the source's,
+ * every object at the size its manifest records, and none written after the manifest. A copy
+ * writes the manifest last, so an object newer than its manifest was rewritten since: not the
+ * copy that was made. Pure.
+ */
+
+function compareListed(source, manifest, there) {
+    const differs = (reason) => ({ equal: false, reason });
+    if (!there?.manifest) {
+        return differs(there?.objects.length ? 'only objects without a manifest there' : 'not there');
+    }
+    if (there.manifest.size !== source.manifest?.size) {
+        return differs(`its manifest there holds ${there.manifest.size} bytes, the source's ${source.manifest?.size ?? '?'}`);
+    }
+    const published = there.manifest.modified?.getTime();
+    for (const { key, size } of manifestObjects(manifest)) {
+        const object = there.objects.find((listed) => listed.key === key);
+        if (!object)
+            return differs(`${key} is missing there`);
+        if (object.size !== size)
+            return differs(`${key} holds ${object.size} bytes there, not ${size}`);
+        const written = object.modified?.getTime();
+        if (published !== undefined && written !== undefined && written > published) {
+            return differs(`${key} was written there after its manifest`);
+        }
+    }
+    return { equal: true };
+}
+
+;// CONCATENATED MODULE: ./src/copy/to-store.ts
+/**
+ * Backups copied to one destination: its listing first (a store that cannot be listed fails at
+ * once, before anything is read), then each backup, newest first, left as it is when already
+ * there complete and equal, copied otherwise. One backup that fails does not stop the others.
+ * Nothing is ever deleted at the destination: what a failed copy left there is no backup (it has
+ * no manifest), and the next copy completes it; retention-prune runs per store.
+ */
+
+
+
+
+
+
+
+
+/** `backups` are the source's, newest first. */
+async function copyToStore(backups, options) {
+    const { store, log } = options;
+    const result = { store, backups: [], lagMs: 0 };
+    let there;
+    try {
+        const listing = await listSet(options.destination, options.name);
+        there = new Map(listing.backups.concat(listing.leftovers).map((entry) => [entry.id, entry]));
+    }
+    catch (error) {
+        if (options.signal.aborted)
+            throw new errors/* CancelledError */.cc();
+        log.warning(`${store}: cannot be listed (${(0,errors/* errorMessage */.gJ)(error)})`);
+        const failed = { ...result, error: `cannot be listed: ${(0,errors/* errorMessage */.gJ)(error)}`, cause: error };
+        return { ...failed, lagMs: lagOf(backups, failed, options.now()) };
+    }
+    for (const backup of backups) {
+        const copy = await copyOne(backup, there.get(backup.entry.id), options);
+        if (copy.result === 'failed')
+            result.cause ??= copy.cause;
+        result.backups.push(copy.record);
+    }
+    return { ...result, lagMs: lagOf(backups, result, options.now()) };
+}
+async function copyOne({ entry, manifest }, there, options) {
+    const { store, log } = options;
+    const id = entry.id;
+    try {
+        const verdict = await verdictOf(entry, manifest, there, options);
+        if (verdict.equal) {
+            log.info(`${store}: ${id} is there, complete and equal`);
+            return { result: 'already there', record: { id, result: 'already there' } };
+        }
+        log.info(`${store}: copying ${id} (${(0,format/* formatBytes */.z3)(manifestSize(manifest))}; ${verdict.reason})`);
+        const started = options.now().getTime();
+        await copyBackup(entry, options);
+        const seconds = (options.now().getTime() - started) / 1000;
+        log.info(`${store}: ${id} copied in ${(0,format/* formatSeconds */.Xo)(seconds)}`);
+        return { result: 'copied', record: { id, result: 'copied', detail: verdict.reason } };
+    }
+    catch (error) {
+        if (options.signal.aborted || error instanceof errors/* CancelledError */.cc)
+            throw new errors/* CancelledError */.cc();
+        log.warning(`${store}: ${id} was not copied: ${(0,errors/* errorMessage */.gJ)(error)}`);
+        return {
+            result: 'failed',
+            record: { id, result: 'failed', detail: (0,errors/* errorMessage */.gJ)(error) },
+            cause: error,
+        };
+    }
+}
+async function verdictOf(entry, manifest, there, options) {
+    const listed = compareListed(entry, manifest, there);
+    if (!listed.equal || options.check === 'listing')
+        return listed;
+    return compareBytes(entry.id, manifest, options);
+}
+function lagOf(backups, result, now) {
+    const held = new Set(result.backups.filter((b) => b.result !== 'failed').map((b) => b.id));
+    const ids = backups.map(({ entry, manifest }) => ({
+        id: entry.id,
+        createdAt: manifest.createdAt,
+    }));
+    return lagMs(ids, (id) => held.has(id), now);
+}
+
+;// CONCATENATED MODULE: ./src/copy/index.ts
+/**
+ * Backups copied to several stores, one store after another, each tried again on its own when it
+ * failed for a reason that passes: a copy is idempotent (what is there is left as it is), so
+ * trying again costs only what is missing.
+ */
+
+
+
+/** Opens every destination before anything is copied: one that cannot be opened stops the run. */
+async function openDestinations(ctx, stores) {
+    const { open } = ctx;
+    if (stores.length === 0)
+        return [];
+    if (!open)
+        throw new Error('this run cannot open stores other than its own');
+    return Promise.all(stores.map(async (store) => ({ label: storeLabel(store.location), store: await open(store) })));
+}
+class StoreCopyFailed extends Error {
+    copy;
+    constructor(copy) {
+        super(copy_failureLine(copy), { cause: copy.cause });
+        this.copy = copy;
+    }
+}
+/** `backups` (the source's, newest first) to each destination in turn. */
+async function copyToStores(backups, destinations, options, ctx) {
+    const copies = [];
+    for (const { label, store } of destinations) {
+        const failed = [];
+        const attempt = async () => {
+            const copy = await copyToStore(backups, {
+                ...ctx,
+                source: ctx.store,
+                destination: store,
+                store: label,
+                name: options.name,
+                check: options.check,
+            });
+            if (copy_failureLine(copy))
+                throw new StoreCopyFailed(copy);
+            return copy;
+        };
+        try {
+            const copy = await retrying(`copy to ${label}`, attempt, options.retry, ctx, failed);
+            copies.push({ ...copy, attempts: failed.length + 1 });
+        }
+        catch (error) {
+            if (!(error instanceof StoreCopyFailed))
+                throw error;
+            copies.push({ ...error.copy, attempts: failed.length });
+        }
+    }
+    return copies;
+}
+/** What failed in one store's copy, in one line; empty when nothing did. */
+function copy_failureLine(copy) {
+    if (copy.error)
+        return `${copy.store}: ${copy.error}`;
+    const failed = copy.backups.filter((backup) => backup.result === 'failed');
+    if (failed.length === 0)
+        return '';
+    const first = failed[0];
+    const more = failed.length > 1 ? ` (and ${failed.length - 1} more)` : '';
+    return `${copy.store}: ${first.id} was not copied: ${first.detail ?? 'failed'}${more}`;
+}
+
+;// CONCATENATED MODULE: ./src/copy/report.ts
+/** What copies report, alike from the copy mode and from a backup with copy-to. Pure. */
+
+
+const count = (copy, result) => copy.backups.filter((backup) => backup.result === result).length;
+/** One row per store: what was copied, left, failed, and how far behind it is now. */
+function storesTable(copies) {
+    return {
+        title: 'Copies',
+        header: ['store', 'copied', 'already there', 'failed', 'attempts', 'lag'],
+        rows: copies.map((copy) => [
+            copy.store,
+            (0,format/* formatCount */.B4)(count(copy, 'copied')),
+            (0,format/* formatCount */.B4)(count(copy, 'already there')),
+            copy.error ? `store: ${copy.error}` : (0,format/* formatCount */.B4)(count(copy, 'failed')),
+            (0,format/* formatCount */.B4)(copy.attempts),
+            formatLag(copy.lagMs),
+        ]),
+    };
+}
+/** Each backup copied or not copied, with why; those left as they were are only counted. */
+function changesTable(copies) {
+    return {
+        title: 'Backups copied or failed',
+        header: ['store', 'backup', 'result', 'why'],
+        rows: copies.flatMap((copy) => copy.backups
+            .filter((backup) => backup.result !== 'already there')
+            .map((backup) => [copy.store, backup.id, backup.result, backup.detail ?? ''])),
+    };
+}
+/** The copies as the report output keeps them: no error objects, lag in seconds. */
+function copiesDetails(copies) {
+    return copies.map(({ store, backups, error, attempts, lagMs }) => ({
+        store,
+        backups,
+        ...(error ? { error } : {}),
+        attempts,
+        lagSeconds: Math.round(lagMs / 1000),
+    }));
+}
+/** Backups copied, all stores together. */
+function copiedCount(copies) {
+    return copies.reduce((sum, copy) => sum + count(copy, 'copied'), 0);
+}
+
 ;// CONCATENATED MODULE: ./src/modes/backup.ts
 /** The `backup` mode: dump the source, compress, encrypt, upload while hashing, then publish the manifest. */
 
@@ -11526,7 +12962,13 @@ async function writeManifest(manifest, objects, options) {
 
 
 
+
+
+
+
 async function backup(settings, ctx) {
+    // Opened first: a destination that cannot be opened (its keys missing) fails before the dump.
+    const destinations = await openDestinations(ctx, settings.copyTo);
     const started = ctx.now();
     await ctx.store.checkWritable(`${settings.name}/`).catch((error) => {
         throw new errors/* InputError */.dz('storage', `${ctx.store.description} cannot be written (${(0,errors/* errorMessage */.gJ)(error)})`);
@@ -11552,7 +12994,42 @@ async function backup(settings, ctx) {
     });
     const seconds = (ctx.now().getTime() - started.getTime()) / 1000;
     const { manifest } = published;
-    return backupReport(published, kind.holds(manifest), kind.backup.rows(manifest), seconds);
+    const report = backupReport(published, kind.holds(manifest), kind.backup.rows(manifest), seconds);
+    if (destinations.length === 0)
+        return report;
+    return withCopies(report, await copyPublished(published, destinations, settings, ctx), settings);
+}
+/** The backup just published, copied to each destination. */
+function copyPublished(published, destinations, settings, ctx) {
+    const { manifest } = published;
+    const entry = {
+        id: manifest.id,
+        manifest: { key: published.manifestKey, size: Buffer.byteLength(serializeManifest(manifest)) },
+        objects: manifestObjects(manifest).map(({ key, size }) => ({ key, size })),
+    };
+    ctx.log.info(`Copying ${manifest.name}/${manifest.id} to ${destinations.map((d) => d.label).join(', ')}`);
+    const options = { name: settings.name, check: settings.copyCheck, retry: settings.retry };
+    return copyToStores([{ entry, manifest }], destinations, options, ctx);
+}
+/**
+ * The report with each copy's row. A failed copy fails the run, unless copies are best-effort
+ * (a warning then); either way the backup stays published, and the run is not tried again whole.
+ */
+function withCopies(report, copies, settings) {
+    const failures = copies.map(copy_failureLine).filter((line) => line !== '');
+    const made = copies.length - failures.length;
+    const result = {
+        ...report,
+        headline: `${report.headline}; copied to ${made} of ${copies.length} store(s)`,
+        facts: [...report.facts, ['Copies', `${made} of ${copies.length} store(s)`]],
+        tables: [...report.tables, storesTable(copies)],
+        details: { ...report.details, stores: copiesDetails(copies) },
+    };
+    if (failures.length === 0 || settings.copyBestEffort)
+        return result;
+    const cause = copies.find((copy) => copy.cause !== undefined)?.cause;
+    const line = `the backup ${String(report.outputs['backup-id'])} is published, but a copy failed: ${failures.join('; ')}`;
+    throw new ModeFailure(line, result, cause, true);
 }
 
 ;// CONCATENATED MODULE: ./src/core/figures.ts
@@ -11836,498 +13313,6 @@ function signed(percent) {
     return percent >= 0 ? `+${rounded}` : rounded;
 }
 
-// EXTERNAL MODULE: ./src/core/store.ts
-var core_store = __webpack_require__(4230);
-;// CONCATENATED MODULE: ./src/storage/directory.ts
-/**
- * A local directory as a store. Writes go to a hidden temporary name beside the final one and are
- * renamed into place, so a crash never leaves a half-written file under a final name.
- */
-
-
-
-
-
-
-
-
-
-
-class DirectoryStore {
-    /** Absolute, without a trailing separator, however the folder was spelled. */
-    root;
-    constructor(root) {
-        this.root = external_node_path_default().resolve(root);
-    }
-    get description() {
-        return this.root;
-    }
-    file(key) {
-        const file = external_node_path_default().resolve(this.root, key);
-        const inside = external_node_path_default().relative(this.root, file);
-        const outside = inside === '..' || inside.startsWith(`..${(external_node_path_default()).sep}`);
-        if (inside === '' || outside || external_node_path_default().isAbsolute(inside)) {
-            throw new Error(`key escapes the store: ${key}`);
-        }
-        return file;
-    }
-    /** `<name>/.<id>.dump.zst.partial-<random>`: hidden, and never matching the layout. */
-    temporary(key) {
-        const file = this.file(key);
-        return external_node_path_default().join(external_node_path_default().dirname(file), `.${external_node_path_default().basename(file)}.partial-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
-    }
-    async upload(key, body, options = {}) {
-        const sink = await this.fileSink(key);
-        try {
-            await (0,external_node_stream_promises_.pipeline)(body, fileWriter(sink.file), { signal: options.signal });
-            return await sink.commit();
-        }
-        catch (error) {
-            await sink.discard();
-            throw (0,errors/* diskFullError */.vB)(error, `the store folder ${this.root}`) ?? error;
-        }
-    }
-    async fileSink(key) {
-        const temp = this.temporary(key);
-        const final = this.file(key);
-        const file = await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.open)(temp, 'wx+'));
-        return {
-            file,
-            async commit() {
-                await file.close();
-                const { size } = await (0,promises_.stat)(temp);
-                await (0,promises_.rename)(temp, final);
-                return { size };
-            },
-            async discard() {
-                await file.close().catch(() => undefined);
-                await (0,promises_.rm)(temp, { force: true });
-            },
-        };
-    }
-    /**
-     * Writes and removes a hidden probe file in the set's folder. Folders it had to make are removed
-     * again (only while empty: a backup starting beside it may be using them), so a run that fails
-     * later leaves the store as it found it.
-     */
-    async checkWritable(prefix) {
-        const probe = this.temporary(`${prefix}write-check`);
-        const folder = external_node_path_default().dirname(probe);
-        let made;
-        try {
-            await inFolder(folder, () => (0,promises_.writeFile)(probe, '', { flag: 'wx' }), (top) => (made = made && made.length < top.length ? made : top));
-            await (0,promises_.rm)(probe, { force: true });
-        }
-        finally {
-            if (made)
-                await removeEmptyUpTo(folder, made);
-        }
-    }
-    async put(key, body) {
-        const temp = this.temporary(key);
-        try {
-            await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.writeFile)(temp, body, { flag: 'wx' }));
-            await (0,promises_.rename)(temp, this.file(key));
-        }
-        catch (error) {
-            await (0,promises_.rm)(temp, { force: true });
-            throw (0,errors/* diskFullError */.vB)(error, `the store folder ${this.root}`) ?? error;
-        }
-    }
-    async download(key) {
-        const file = this.file(key);
-        await (0,promises_.stat)(file);
-        return (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 });
-    }
-    async read(key, maxBytes) {
-        return (0,core_store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
-    }
-    async stat(key) {
-        try {
-            const info = await (0,promises_.stat)(this.file(key));
-            return info.isFile() ? { key, size: info.size } : undefined;
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return undefined;
-            throw error;
-        }
-    }
-    /** Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it. */
-    async *list(prefix) {
-        const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-        const dir = folder === '' ? this.root : this.file(folder);
-        let entries;
-        try {
-            entries = await (0,promises_.readdir)(dir, { recursive: true });
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return;
-            throw error;
-        }
-        for (const entry of entries.sort()) {
-            const key = folder + entry.split((external_node_path_default()).sep).join('/');
-            if (!key.startsWith(prefix))
-                continue;
-            const object = await this.stat(key);
-            if (object)
-                yield object;
-        }
-    }
-    async delete(keys) {
-        for (const key of keys)
-            await (0,promises_.rm)(this.file(key), { force: true });
-        const folders = new Set(keys.map((key) => external_node_path_default().dirname(this.file(key))));
-        for (const folder of folders)
-            await this.removeEmptyIdFolder(folder);
-    }
-    /**
-     * A server backup's objects live in a folder of the backup's id (`<name>/<id>/`), which goes
-     * once its last file does. Only such a folder, and only while empty: never the set's folder.
-     */
-    async removeEmptyIdFolder(folder) {
-        if (folder === this.root || !isBackupId(external_node_path_default().basename(folder)))
-            return;
-        await (0,promises_.rmdir)(folder).catch(() => undefined);
-    }
-    /**
-     * Temporary files a crashed run left behind, in the set's folder and in its backups' id
-     * folders (a server backup's objects); their age is their modification time.
-     */
-    async *incompleteUploads(prefix) {
-        const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-        const entries = await this.entriesOf(folder);
-        const idFolders = entries
-            .filter((entry) => entry.isDirectory() && isBackupId(entry.name))
-            .map((entry) => `${folder}${entry.name}/`);
-        yield* this.partialsIn(folder, entries, prefix);
-        for (const idFolder of idFolders) {
-            yield* this.partialsIn(idFolder, await this.entriesOf(idFolder), prefix);
-        }
-    }
-    async entriesOf(folder) {
-        try {
-            const entries = await (0,promises_.readdir)(folder === '' ? this.root : this.file(folder), {
-                withFileTypes: true,
-            });
-            return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return [];
-            throw error;
-        }
-    }
-    async *partialsIn(folder, entries, prefix) {
-        for (const { name } of entries) {
-            const match = /^\.(.+)\.partial-[0-9a-f]{8}$/.exec(name);
-            if (!match || !(folder + (match[1] ?? '')).startsWith(prefix))
-                continue;
-            const info = await (0,promises_.stat)(this.file(folder + name)).catch(() => undefined);
-            if (info)
-                yield { key: folder + (match[1] ?? ''), uploadId: folder + name, initiated: info.mtime };
-        }
-    }
-    async abortUpload(upload) {
-        const file = this.file(upload.uploadId);
-        await (0,promises_.rm)(file, { force: true });
-        await this.removeEmptyIdFolder(external_node_path_default().dirname(file));
-    }
-}
-/** Writes to `file`, releasing each owned piece once it is on disk: the store is its last user. */
-function fileWriter(file) {
-    return new external_node_stream_.Writable({
-        highWaterMark: 1 << 20,
-        writev(pieces, done) {
-            const buffers = pieces.map(({ chunk }) => chunk);
-            writeAll(file, buffers).then(() => {
-                for (const buffer of buffers)
-                    (0,owned/* release */._)(buffer);
-                done();
-            }, done);
-        },
-    });
-}
-/**
- * A short write is not an error yet: the rest is written again, so a full disk shows as the
- * ENOSPC the next write returns, not as a count of bytes.
- */
-async function writeAll(file, buffers) {
-    let rest = buffers.filter((buffer) => buffer.length > 0);
-    while (rest.length > 0) {
-        const { bytesWritten } = await file.writev(rest);
-        if (bytesWritten === 0)
-            throw new Error('a write reached the disk with none of its bytes');
-        let skip = bytesWritten;
-        while (rest.length > 0 && skip >= (rest[0]?.length ?? 0)) {
-            skip -= rest[0]?.length ?? 0;
-            rest = rest.slice(1);
-        }
-        if (skip > 0 && rest[0])
-            rest = [rest[0].subarray(skip), ...rest.slice(1)];
-    }
-}
-/**
- * Makes `folder`, then creates a file in it. A write check beside it removes the folders it made
- * while they are empty, so the folder can vanish between the two steps: it is made again.
- */
-async function inFolder(folder, create, onMade = () => undefined) {
-    for (let attempt = 1;; attempt++) {
-        const made = await (0,promises_.mkdir)(folder, { recursive: true });
-        if (made)
-            onMade(made);
-        try {
-            return await create();
-        }
-        catch (error) {
-            const vanished = error.code === 'ENOENT';
-            if (!vanished || attempt >= 5)
-                throw error;
-        }
-    }
-}
-/** Removes `folder` and its parents up to and including `top`, stopping at the first not empty. */
-async function removeEmptyUpTo(folder, top) {
-    for (let dir = folder;; dir = external_node_path_default().dirname(dir)) {
-        const removed = await (0,promises_.rmdir)(dir).then(() => true, () => false);
-        if (!removed || dir === top || dir === external_node_path_default().dirname(dir))
-            return;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/storage/index.ts
-/** Opens the store a storage location names. */
-
-
-async function openStore(location, s3, warn, env = process.env) {
-    if (location.kind === 'directory')
-        return new DirectoryStore(location.path);
-    // Loaded only for S3: the AWS SDK is most of the bundle, and parsing it costs every run that
-    // does not need it start-up time and tens of megabytes of memory.
-    const [{ S3Client }, { S3Store, s3ClientConfig }] = await Promise.all([
-        __webpack_require__.e(/* import() */ 711).then(__webpack_require__.t.bind(__webpack_require__, 53711, 19)),
-        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(104)]).then(__webpack_require__.bind(__webpack_require__, 19104)),
-    ]);
-    const client = new S3Client(s3ClientConfig(s3, env));
-    return new S3Store(client, {
-        bucket: location.bucket,
-        prefix: location.prefix,
-        settings: s3,
-        warn,
-    });
-}
-
-;// CONCATENATED MODULE: ./src/storage/catalog.ts
-/**
- * What a set holds, from one paged listing of `<name>/`: backups (ids with a manifest), leftovers
- * of failed runs (objects with no manifest), and how many keys were not ours. Ids sort by time,
- * so the listing alone orders backups; only the manifests a mode needs are read.
- *
- * A listed manifest is not yet a backup. Only a *complete* backup (a manifest that parses as
- * exactly what a backup writes, for its own key, dated no later than the clock allows, whose
- * object is listed at the size it records) is counted, kept or chosen as the newest. Anything
- * else is *unusable*: reported by name, never counted, and never deleted by a keep-policy.
- */
-
-
-
-
-/** A manifest is a few kilobytes (row counts of thousands of tables fit well under this). */
-const MANIFEST_MAX_BYTES = 1 << 20;
-/**
- * How far ahead of this machine's clock a backup may be dated and still count: two machines'
- * clocks differ a little (5 minutes is the usual bound, as in Kerberos). Beyond it the date is
- * wrong, and a wrong date would win every "newest" and every keep-within window.
- */
-const CLOCK_TOLERANCE_MS = 5 * 60_000;
-const isComplete = (judged) => 'manifest' in judged;
-async function listSet(store, name, prefix = `${name}/`) {
-    const entries = new Map();
-    const records = [];
-    let foreignKeys = 0;
-    for await (const object of store.list(prefix)) {
-        const kind = classifyKey(name, object.key);
-        if (!kind) {
-            foreignKeys += 1;
-            continue;
-        }
-        if (kind.kind === 'record') {
-            records.push({ ...object, id: kind.id, mode: kind.mode });
-            continue;
-        }
-        const entry = entries.get(kind.id) ?? { id: kind.id, objects: [] };
-        if (kind.kind === 'manifest')
-            entry.manifest = object;
-        else
-            entry.objects.push(object);
-        entries.set(kind.id, entry);
-    }
-    const newestFirst = [...entries.values()].sort(newestIdFirst);
-    return {
-        backups: newestFirst.filter((entry) => entry.manifest),
-        leftovers: newestFirst.filter((entry) => !entry.manifest),
-        records: records.sort(newestIdFirst),
-        foreignKeys,
-    };
-}
-const newestIdFirst = (a, b) => a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-/**
- * An entry's size as listed: its data object's, or the sum of a server backup's objects (those
- * in its folder), which for a complete backup is what its manifest records.
- */
-function listedSize(entry) {
-    const inFolder = entry.objects.filter((object) => object.key.includes(`/${entry.id}/`));
-    if (inFolder.length === 0)
-        return entry.objects[0]?.size;
-    return inFolder.reduce((sum, object) => sum + object.size, 0);
-}
-const manifestKeyOf = (name, entry) => entry.manifest?.key ?? `${name}/${entry.id}.manifest.json`;
-/**
- * Whether a listed entry is a complete backup, from its manifest's text. Pure. `now` is the
- * clock that dates may not run ahead of; without it (a backup the user named by id) dates are
- * only checked against each other.
- */
-function judgeBackup(entry, text, name, now) {
-    const key = manifestKeyOf(name, entry);
-    let manifest;
-    try {
-        manifest = parseManifest(text, key, name);
-    }
-    catch (error) {
-        if (error instanceof ManifestError)
-            return { entry, key, problem: error.message };
-        throw error;
-    }
-    const problem = datingProblem(manifest, entry, key, now) ?? catalog_objectProblem(manifest, entry, key);
-    return problem ? { entry, key, problem } : { entry, manifest };
-}
-function datingProblem(manifest, entry, key, now) {
-    if (manifest.id !== entry.id)
-        return `corrupt manifest ${key}: records id ${manifest.id}`;
-    // The id is the start time to the second: createdAt is that second, plus a fraction.
-    const idMs = idTime(manifest.id)?.getTime() ?? NaN;
-    const createdMs = Date.parse(manifest.createdAt);
-    if (!(createdMs >= idMs && createdMs < idMs + 1000)) {
-        return `corrupt manifest ${key}: createdAt ${manifest.createdAt} disagrees with its id`;
-    }
-    if (Date.parse(manifest.completedAt) < createdMs) {
-        return `corrupt manifest ${key}: completedAt ${manifest.completedAt} is before createdAt`;
-    }
-    const latest = Math.max(idMs, Date.parse(manifest.completedAt));
-    if (now && latest > now.getTime() + CLOCK_TOLERANCE_MS) {
-        return `backup ${key} is dated ${new Date(latest).toISOString()}, ahead of this machine's clock (${now.toISOString()}): the clock of the machine that made it, or of this one, is wrong`;
-    }
-    return undefined;
-}
-/** Every object must be listed beside its manifest, at the size recorded: else the backup is torn. */
-function catalog_objectProblem(manifest, entry, manifestKey) {
-    for (const { key, size } of manifestObjects(manifest)) {
-        const stored = entry.objects.find((object) => object.key === key);
-        if (!stored)
-            return `torn backup ${manifestKey}: its object ${key} is missing from the store`;
-        if (stored.size !== size) {
-            return `torn backup ${manifestKey}: its object ${key} holds ${stored.size} bytes, but its manifest records ${size}`;
-        }
-    }
-    return undefined;
-}
-/** Reads an entry's manifest (never more than MANIFEST_MAX_BYTES of it) and judges it. */
-async function judgeEntry(store, name, entry, now) {
-    const key = manifestKeyOf(name, entry);
-    const tooLarge = {
-        entry,
-        key,
-        problem: `corrupt manifest ${key}: larger than ${MANIFEST_MAX_BYTES} bytes, not read`,
-    };
-    if ((entry.manifest?.size ?? 0) > MANIFEST_MAX_BYTES)
-        return tooLarge;
-    let bytes;
-    try {
-        bytes = await store.read(key, MANIFEST_MAX_BYTES);
-    }
-    catch (error) {
-        if (error instanceof core_store/* ObjectTooLarge */.Xs)
-            return tooLarge;
-        throw error;
-    }
-    return judgeBackup(entry, bytes.toString('utf8'), name, now);
-}
-/** Manifests read at once: enough to hide a store's latency, few enough to be a polite client. */
-const READS_AT_ONCE = 8;
-/**
- * Judges every entry given (a listing's backups, newest first), in order. A manifest that cannot
- * be read at all (the store failed) fails the whole call: a prune must stop rather than decide
- * from what it missed.
- */
-async function judgeAll(store, name, entries, now) {
-    return inParallel(entries, (entry) => judgeEntry(store, name, entry, now));
-}
-/** `read` for each item, at most READS_AT_ONCE at a time, the results in the items' order. */
-async function inParallel(items, read) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await read(items[index]);
-        }
-    };
-    await Promise.all(Array.from({ length: READS_AT_ONCE }, worker));
-    return results;
-}
-/**
- * The newest complete backup, reading manifests newest first only as far as needed, and the
- * unusable entries newer than it (which a reader must report: they hide a newer run's failure).
- */
-async function newestComplete(store, name, entries, now) {
-    const newer = [];
-    for (const entry of entries) {
-        const judged = await judgeEntry(store, name, entry, now);
-        if (isComplete(judged))
-            return { newest: judged, newer };
-        newer.push(judged);
-    }
-    return { newer };
-}
-/** The lines that name unusable entries, at most `shown` of them, for a log or a failure. */
-function unusableText(unusable, shown = 3) {
-    const more = unusable.length > shown ? `; and ${unusable.length - shown} more` : '';
-    return (unusable
-        .slice(0, shown)
-        .map((item) => item.problem)
-        .join('; ') + more);
-}
-/**
- * The manifest of `backupId` in the set, or of its newest complete backup for `latest` (naming
- * any unusable newer entry in a warning). A named backup must be complete too, but its date is
- * not held against the clock: the user chose it.
- */
-async function findBackup(ctx, name, backupId) {
-    const { store } = ctx;
-    if (backupId === 'latest') {
-        const listing = await listSet(store, name);
-        const { newest, newer } = await newestComplete(store, name, listing.backups, ctx.now());
-        if (newer.length > 0) {
-            ctx.log.warning(`skipped ${newer.length} unusable backup(s) newer than the newest complete one: ${unusableText(newer)}`);
-        }
-        if (!newest) {
-            throw new Error(`no complete backup of set "${name}" in ${store.description}`);
-        }
-        return newest.manifest;
-    }
-    // Ids have one length, so this prefix holds this id's manifest and objects (a server backup's
-    // are in its own folder) and nothing of any other id.
-    const entry = (await listSet(store, name, `${name}/${backupId}`)).backups[0];
-    if (entry?.id !== backupId) {
-        throw new Error(`no backup ${backupId} in set "${name}" (${store.description})`);
-    }
-    const judged = await judgeEntry(store, name, entry);
-    if (!isComplete(judged))
-        throw new Error(judged.problem);
-    return judged.manifest;
-}
-
 ;// CONCATENATED MODULE: ./src/storage/history.ts
 /**
  * A set's history as stored: the backups (from their manifests) and the records of restore-tests
@@ -12407,7 +13392,7 @@ async function writeRecord(store, record) {
     return key;
 }
 
-;// CONCATENATED MODULE: ./src/modes/history.ts
+;// CONCATENATED MODULE: ./src/history/runs.ts
 /**
  * The history the nightly modes leave and draw. Each restore-test and verify-latest run, passed or
  * failed, leaves one record beside the backups (`<name>/history/<run>.<mode>.json`); then its
@@ -12533,12 +13518,76 @@ async function drawing(ctx, draw) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/modes/copy.ts
+/**
+ * The `copy` mode: complete backups from `storage` to each store of `copy-to`, byte for byte
+ * (src/copy/). All complete backups, or the newest `copy-last`; a backup already at a
+ * destination, complete and equal, is left as it is, and nothing is ever deleted there. The
+ * source's unusable entries (corrupt, torn, dated ahead, foreign) are named and never copied.
+ */
+
+
+
+
+
+
+async function copy(settings, ctx) {
+    const destinations = await openDestinations(ctx, settings.copyTo);
+    const source = storeLabel(settings.storage);
+    const listing = await listSet(ctx.store, settings.name);
+    const judged = await judgeAll(ctx.store, settings.name, listing.backups, ctx.now());
+    const complete = judged.filter(isComplete);
+    const unusable = judged.filter((item) => !isComplete(item));
+    if (unusable.length > 0) {
+        ctx.log.warning(`${unusable.length} unusable entr${unusable.length > 1 ? 'ies' : 'y'} in ${source}, not copied: ${unusableText(unusable)}`);
+    }
+    if (complete.length === 0) {
+        throw new ModeFailure(`no complete backup of set "${settings.name}" in ${source} to copy`, {});
+    }
+    const chosen = complete.slice(0, settings.last ?? complete.length);
+    ctx.log.info(`Copying ${(0,format/* formatCount */.B4)(chosen.length)} backup(s) of ${settings.name} from ${source} to ${destinations.map((d) => d.label).join(', ')}`);
+    const copies = await copyToStores(chosen, destinations, { name: settings.name, check: settings.copyCheck, retry: settings.retry }, ctx);
+    const chose = settings.last === undefined ? 'all' : `the newest ${settings.last}`;
+    const result = copyReport(settings.name, source, copies, {
+        backups: `${(0,format/* formatCount */.B4)(chosen.length)} of ${(0,format/* formatCount */.B4)(complete.length)} complete (${chose})`,
+        unusable: unusable.map((item) => item.problem),
+    });
+    const failures = copies.map(copy_failureLine).filter((line) => line !== '');
+    if (failures.length > 0) {
+        const cause = copies.find((copy) => copy.cause !== undefined)?.cause;
+        throw new ModeFailure(failures.join('; '), result, cause, true);
+    }
+    return result;
+}
+function copyReport(name, source, copies, about) {
+    const copied = copiedCount(copies);
+    const there = copies.reduce((sum, copy) => sum + copy.backups.filter((b) => b.result === 'already there').length, 0);
+    const changes = changesTable(copies);
+    return {
+        headline: `Copied ${name} to ${(0,format/* formatCount */.B4)(copies.length)} store(s): ${(0,format/* formatCount */.B4)(copied)} backup copies made, ${(0,format/* formatCount */.B4)(there)} already there`,
+        outputs: { copied },
+        facts: [
+            ['Set', name],
+            ['Source', source],
+            ['Backups', about.backups],
+            ...(about.unusable.length > 0
+                ? [['Not copied (unusable)', (0,format/* formatCount */.B4)(about.unusable.length)]]
+                : []),
+        ],
+        tables: [storesTable(copies), ...(changes.rows.length > 0 ? [changes] : [])],
+        details: { source, stores: copiesDetails(copies), unusable: about.unusable },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/modes/notify.ts
 
 function notifyMode(settings) {
     const what = settings.message ?? `the workflow's jobs ended with: ${settings.result}`;
+    const healed = settings.result === 'healed';
     const result = {
         headline: settings.result === 'success' ? what : `${settings.name}: ${what}`,
+        // A night that needed mending ends well, but someone should hear of it, once.
+        ...(healed ? { notice: true } : {}),
         outputs: {},
         facts: [
             ['Set', settings.name],
@@ -12547,7 +13596,7 @@ function notifyMode(settings) {
         tables: [],
         details: { result: settings.result, message: settings.message },
     };
-    if (settings.result !== 'success')
+    if (settings.result !== 'success' && !healed)
         throw new ModeFailure(result.headline, result);
     return result;
 }
@@ -12572,34 +13621,224 @@ function refuseOtherChecks(kind, settings) {
         throw new errors/* InputError */.dz('checks', kind.checks.refusal(other));
 }
 
+;// CONCATENATED MODULE: ./src/kinds/any-store.ts
+/**
+ * restore and restore-test from any copy: `storage` lists the stores, one per line, in the order
+ * they are tried. The backup is chosen first: the id asked for; for `latest`, the primary's newest
+ * complete backup (a newer one found only in a copy is not this set's history as the primary
+ * knows it), or, when the primary cannot be listed or holds none, the newest complete backup of
+ * the other stores, said so in a warning. Then each store in turn: the first whose manifest of
+ * that id is readable and valid (complete or torn) sets what every other copy must hold, object
+ * for object (key, size, sha256); a store that cannot be listed, lacks a complete copy, holds
+ * another manifest, holds it in an archive class, or whose bytes fail their sha256 while the kind
+ * restores them, is passed over for the next. The kinds check every byte before anything is
+ * touched, and leave a target they could not restore as it was, so the next store starts afresh.
+ * The report says which copy was restored and why the others were passed over.
+ */
+
+
+
+
+
+
+
+
+
+
+async function restoreFromStores(settings, ctx, start) {
+    if (settings.otherStores.length === 0)
+        return restoreFrom(settings.backupId, settings.name, ctx, start);
+    const sources = await openSources(settings, ctx);
+    const id = settings.backupId === 'latest'
+        ? await chooseLatest(sources, settings.name, ctx)
+        : settings.backupId;
+    const passed = [];
+    const pass = (source, why) => {
+        passed.push([source.label, why]);
+        ctx.log.warning(`${source.label} passed over: ${why}`);
+    };
+    let reference;
+    for (const source of sources) {
+        const found = source.unreachable ?? (await copyIn(source, id, settings.name, ctx));
+        if (typeof found === 'string') {
+            pass(source, found);
+            continue;
+        }
+        if (found.manifest && reference && !sameObjects(found.manifest, reference.manifest)) {
+            pass(source, `its manifest of ${id} differs from ${reference.label}'s (the sha256 of its objects)`);
+            continue;
+        }
+        if (found.manifest)
+            reference ??= { manifest: found.manifest, label: source.label };
+        if (found.problem !== undefined || !found.manifest) {
+            pass(source, found.problem ?? `no usable copy of ${id}`);
+            continue;
+        }
+        try {
+            const result = await restoreFrom(id, settings.name, { ...ctx, store: source.store }, start, found.manifest);
+            return withSources(result, source.label, passed, sources);
+        }
+        catch (error) {
+            const reason = storeFault(error);
+            if (reason === undefined || ctx.signal.aborted)
+                throw withSourcesOnFailure(error, passed, sources);
+            pass(source, reason);
+        }
+    }
+    const table = sourcesTable(passed, sources);
+    throw new ModeFailure(`no store holds a usable copy of ${settings.name}/${id}: ${passed.map(([store, why]) => `${store}: ${why}`).join('; ')}`, { tables: [table] });
+}
+/** From one store: the backup found there (unless given), its kind's run, and the report. */
+async function restoreFrom(backupId, name, ctx, start, found) {
+    const phases = new Phases(ctx.now);
+    const manifest = found ?? (await findBackup(ctx, name, backupId));
+    const kind = kindOf(manifest);
+    const run = await start(kind, manifest, ctx, phases);
+    return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
+}
+async function openSources(settings, ctx) {
+    const others = settings.otherStores.map(async (store) => {
+        const label = storeLabel(store.location);
+        try {
+            if (!ctx.open)
+                throw new Error('this run cannot open stores other than its own');
+            return { label, store: await ctx.open(store) };
+        }
+        catch (error) {
+            return { label, unreachable: `cannot be opened: ${(0,errors/* errorMessage */.gJ)(error)}` };
+        }
+    });
+    return [
+        { label: storeLabel(settings.storage), store: ctx.store },
+        ...(await Promise.all(others)),
+    ];
+}
+/**
+ * `latest`: the primary's newest complete backup; the other stores' newest only when the primary
+ * cannot be listed or holds none (a warning says so). A store that cannot be listed is marked so.
+ */
+async function chooseLatest(sources, name, ctx) {
+    const [primary, ...others] = sources;
+    const own = primary ? await newestIn(primary, name, ctx) : undefined;
+    if (own !== undefined)
+        return own;
+    let newest;
+    let where;
+    for (const source of others) {
+        const id = await newestIn(source, name, ctx);
+        if (id !== undefined && (newest === undefined || id > newest))
+            [newest, where] = [id, source.label];
+    }
+    if (newest === undefined) {
+        const why = sources
+            .map((s) => `${s.label}: ${s.unreachable ?? 'no complete backup'}`)
+            .join('; ');
+        throw new ModeFailure(`no complete backup of set "${name}" in any store (${why})`, {});
+    }
+    ctx.log.warning(`the primary store ${primary?.label ?? ''} ${primary?.unreachable ?? 'holds no complete backup'}: latest is the newest complete backup of the other stores, ${newest} (${where ?? ''})`);
+    return newest;
+}
+/** The id of the store's newest complete backup; undefined when none or it cannot be listed. */
+async function newestIn(source, name, ctx) {
+    if (!source.store)
+        return undefined;
+    try {
+        const listing = await listSet(source.store, name);
+        return (await newestComplete(source.store, name, listing.backups, ctx.now())).newest?.entry.id;
+    }
+    catch (error) {
+        if (ctx.signal.aborted)
+            throw error;
+        source.unreachable = `cannot be listed: ${(0,errors/* errorMessage */.gJ)(error)}`;
+        return undefined;
+    }
+}
+/**
+ * The store's manifest of `id` when it is readable and valid (complete or torn), and why the
+ * store cannot be restored from when it cannot; a string when it holds no manifest to go by.
+ */
+async function copyIn(source, id, name, ctx) {
+    try {
+        const judged = await judgeId(source.store, name, id);
+        if (!judged)
+            return `no backup ${id} in set "${name}"`;
+        return isComplete(judged)
+            ? { manifest: judged.manifest }
+            : { manifest: judged.torn, problem: judged.problem };
+    }
+    catch (error) {
+        if (ctx.signal.aborted)
+            throw error;
+        return `cannot be read: ${(0,errors/* errorMessage */.gJ)(error)}`;
+    }
+}
+/** Whether two manifests record the same objects: each key at the same size and sha256. */
+function sameObjects(one, other) {
+    const records = (m) => JSON.stringify(manifestObjects(m)
+        .map(({ key, size, sha256 }) => [key, size, sha256])
+        .sort());
+    return records(one) === records(other);
+}
+/** Why a failure is this store's copy's, not the target's: its bytes, or its storage class. */
+function storeFault(error) {
+    for (let each = error; each; each = each.cause) {
+        if (each instanceof ChecksumError)
+            return `its copy fails its sha256: ${each.message}`;
+        if (each instanceof core_store/* ArchivedObject */.oN)
+            return `its copy is archived and must be thawed first: ${each.message}`;
+    }
+    return undefined;
+}
+function sourcesTable(passed, sources, used) {
+    const why = new Map(passed);
+    return {
+        title: 'Stores',
+        header: ['store', 'copy'],
+        rows: sources.map(({ label }) => [
+            label,
+            label === used
+                ? 'restored from here'
+                : why.has(label)
+                    ? `passed over: ${why.get(label)}`
+                    : 'not needed',
+        ]),
+    };
+}
+function withSources(result, used, passed, sources) {
+    const over = passed.length > 0 ? ` (passed over: ${passed.map(([store]) => store).join(', ')})` : '';
+    return {
+        ...result,
+        headline: `${result.headline}; restored from ${used}${over}`,
+        facts: [...result.facts, ['Restored from', `${used}${over}`]],
+        tables: [...result.tables, sourcesTable(passed, sources, used)],
+        details: { ...result.details, restoredFrom: used, passedOver: Object.fromEntries(passed) },
+    };
+}
+function withSourcesOnFailure(error, passed, sources) {
+    if (!(error instanceof ModeFailure) || passed.length === 0)
+        return error;
+    const tables = [...(error.partial.tables ?? []), sourcesTable(passed, sources)];
+    return new ModeFailure(error.message, { ...error.partial, tables }, error.cause, error.final);
+}
+
 ;// CONCATENATED MODULE: ./src/modes/restore.ts
 
 
-
-
-
 async function restore(settings, ctx) {
-    const phases = new Phases(ctx.now);
-    const manifest = await findBackup(ctx, settings.name, settings.backupId);
-    const kind = kindOf(manifest);
-    refuseOtherTarget(kind, manifest, settings);
-    const run = await kind.restore(manifest, settings, ctx, phases);
-    return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
+    return restoreFromStores(settings, ctx, (kind, manifest, from, phases) => {
+        refuseOtherTarget(kind, manifest, settings);
+        return kind.restore(manifest, settings, from, phases);
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/modes/restore-test.ts
 
 
-
-
-
 async function restoreTest(settings, ctx) {
-    const phases = new Phases(ctx.now);
-    const manifest = await findBackup(ctx, settings.name, settings.backupId);
-    const kind = kindOf(manifest);
-    refuseOtherChecks(kind, settings);
-    const run = await kind.restoreTest(manifest, settings, ctx, phases);
-    return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
+    return restoreFromStores(settings, ctx, (kind, manifest, from, phases) => {
+        refuseOtherChecks(kind, settings);
+        return kind.restoreTest(manifest, settings, from, phases);
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/retention/plan.ts
@@ -12982,7 +14221,7 @@ function retentionText(status) {
     return doomed.length ? `keep ${keep}, delete ${doomed.length}` : `keep ${keep}, delete none`;
 }
 /** The newest backup in each store, one row each. */
-function storesTable(status) {
+function status_storesTable(status) {
     return {
         title: 'Newest backup per store',
         header: ['store', 'newest backup', 'age', 'size', 'backups listed'],
@@ -13054,7 +14293,7 @@ function isLastRun(value) {
         optionalCount(value.rows));
 }
 
-;// CONCATENATED MODULE: ./src/modes/status-reports.ts
+;// CONCATENATED MODULE: ./src/history/status-reports.ts
 /**
  * The fleet's status: the status reports its runs left (the nightly workflow's status job keeps
  * its report as an artifact; the fleet's last job downloads them all into one folder). Every file
@@ -13319,7 +14558,7 @@ function oneReport(found, now) {
         ...(set.ok ? [] : [['Needs attention', set.problems.join('; ')]]),
     ];
     const tables = [
-        storesTable(set),
+        status_storesTable(set),
         ...(doomed.length
             ? [{ title: 'Retention would delete next', header: ['id'], rows: doomed.map((id) => [id]) }]
             : []),
@@ -13390,6 +14629,137 @@ function unusableTables(statuses) {
         : [];
 }
 
+;// CONCATENATED MODULE: ./src/verify/stores.ts
+/**
+ * verify-latest over several stores (`storage`, one per line, the first the primary): each other
+ * store's newest complete backup, its age, and how far it lags the primary. The primary's newest
+ * backup must be in every store, complete, under the same manifest, and with `deep` every byte of
+ * each copy is hashed against it (the bytes are the primary's, whose archive was read: a matching
+ * sha256 is the same archive). A store that lacks it, holds it damaged, or cannot be reached fails
+ * the run, named.
+ */
+
+
+
+
+
+
+
+
+/** Every other store, checked in order against the primary's newest backup. */
+async function checkOtherStores(newest, primary, settings, ctx) {
+    const checks = [];
+    for (const other of settings.otherStores) {
+        checks.push(await checkStore(other, newest, primary, settings, ctx));
+    }
+    return checks;
+}
+async function checkStore(settings, newest, primary, verify, ctx) {
+    const label = storeLabel(settings.location);
+    const now = ctx.now();
+    try {
+        if (!ctx.open)
+            throw new Error('this run cannot open stores other than its own');
+        const store = await ctx.open(settings);
+        const listing = await listSet(store, verify.name);
+        const found = await newestComplete(store, verify.name, listing.backups, now);
+        const there = found.newest && {
+            id: found.newest.entry.id,
+            createdAt: found.newest.manifest.createdAt,
+        };
+        const lagMs = await lagBehind(primary, there?.id, verify.name, ctx);
+        const copy = await checkCopy(store, label, listing, newest, verify, ctx);
+        const check = { store: label, newest: there, lagMs, status: copy.status };
+        return copy.problem ? { ...check, problem: copy.problem } : check;
+    }
+    catch (error) {
+        if (ctx.signal.aborted)
+            throw error;
+        const line = `${label} cannot be read: ${(0,errors/* errorMessage */.gJ)(error)}`;
+        return {
+            store: label,
+            status: `UNREACHABLE: ${(0,errors/* errorMessage */.gJ)(error)}`,
+            problem: { kind: 'unreachable', line },
+        };
+    }
+}
+/** The primary's newest backup in this store: present, complete, the same, and (deep) intact. */
+async function checkCopy(store, label, listing, newest, settings, ctx) {
+    const entry = listing.backups.find((each) => each.id === newest.id);
+    const missing = (why) => ({
+        status: `MISSING: ${why}`,
+        problem: {
+            kind: 'missing',
+            line: `the newest backup ${newest.id} is missing in ${label}: ${why}`,
+        },
+    });
+    if (!entry)
+        return missing('not there');
+    const judged = await judgeEntry(store, settings.name, entry, ctx.now());
+    if (!isComplete(judged))
+        return missing(judged.problem);
+    if (JSON.stringify(judged.manifest) !== JSON.stringify(newest)) {
+        return missing('its manifest there is not the primary’s');
+    }
+    if (!settings.deep)
+        return { status: 'complete (listing)' };
+    const archived = [];
+    for (const object of manifestObjects(newest)) {
+        try {
+            await checkStored(store, object, ctx.signal);
+        }
+        catch (error) {
+            if (ctx.signal.aborted)
+                throw error;
+            // Cold, not damaged: the listing (present, at its size) is all that can be judged unthawed.
+            if (error instanceof core_store/* ArchivedObject */.oN) {
+                archived.push(object.key);
+                continue;
+            }
+            const line = `the copy of ${newest.id} in ${label} is damaged: ${(0,errors/* errorMessage */.gJ)(error)}`;
+            return { status: `DAMAGED: ${(0,errors/* errorMessage */.gJ)(error)}`, problem: { kind: 'damaged', line } };
+        }
+    }
+    if (archived.length === 0)
+        return { status: 'sha256 of every object matches' };
+    return {
+        status: `archived: ${archived.length} object(s) in an archive class, judged by listing (present, at their size); a deep check needs them thawed (restore-object) first`,
+    };
+}
+/**
+ * How long ago the oldest of the primary's complete backups newer than the store's newest was
+ * made (0 when the store holds the primary's newest). Only those newer ones are judged.
+ */
+async function lagBehind(primary, newestThere, name, ctx) {
+    const newer = primary.backups.filter((entry) => newestThere === undefined || entry.id > newestThere);
+    const complete = [];
+    for (const entry of newer) {
+        const judged = await judgeEntry(ctx.store, name, entry, ctx.now());
+        if (isComplete(judged))
+            complete.push({ id: entry.id, createdAt: judged.manifest.createdAt });
+    }
+    // None of them is in the store: its newest is older than each.
+    return lagMs(complete, () => false, ctx.now());
+}
+/** The stores table: the primary first, then each other store. */
+function stores_storesTable(primary, checks, now) {
+    const age = (createdAt) => formatDuration(Math.max(0, now.getTime() - Date.parse(createdAt)));
+    return {
+        title: 'Stores',
+        header: ['store', 'newest complete backup', 'age', 'lag', `copy of ${primary.id}`],
+        rows: [
+            [primary.store, primary.id, age(primary.createdAt), 'primary', 'verified above'],
+            ...checks.map((check) => [
+                check.store,
+                check.newest?.id ?? 'none',
+                check.newest ? age(check.newest.createdAt) : '',
+                check.lagMs === undefined ? '?' : formatLag(check.lagMs),
+                check.status,
+            ]),
+        ],
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/modes/verify-latest.ts
 /**
  * The `verify-latest` mode: is the newest backup fresh and intact? One listing finds it (ids sort
@@ -13408,16 +14778,26 @@ function unusableTables(statuses) {
 
 
 
+
+
 const TREND_ROWS = 7;
 async function verifyLatest(settings, ctx) {
-    const { manifest, previous, ageMs, trend } = await findNewest(settings, ctx);
+    const { manifest, previous, ageMs, trend, listing } = await findNewest(settings, ctx);
     const kind = kindOf(manifest);
     const sameKind = previous && kindOf(previous) === kind ? previous : undefined;
+    const rules = brokenRules({ ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) }, settings);
     const problems = [
-        ...brokenRules({ ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) }, settings),
-        ...kind.verify.rules(manifest, sameKind, settings.maxShrink, ctx.log),
+        ...rules.map((line, i) => ({
+            kind: i === 0 && ageMs > settings.maxAgeMs ? 'stale' : 'small',
+            line,
+        })),
+        ...kind.verify.rules(manifest, sameKind, settings.maxShrink, ctx.log).map((line) => ({
+            kind: 'small',
+            line,
+        })),
     ];
-    const report = (checked) => verifyReport({
+    let stores = [];
+    const report = (checked) => withStores(verifyReport({
         manifest,
         holds: kind.holds(manifest),
         ageMs,
@@ -13425,16 +14805,56 @@ async function verifyLatest(settings, ctx) {
         deep: settings.deep,
         rows: kind.verify.rows(manifest, settings.deep, checked),
         found: checked,
-    });
-    if (problems.length > 0)
-        throw new ModeFailure(problems.join('; '), report());
-    if (!settings.deep)
-        return report();
-    const checked = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
-    if (checked.damaged.length > 0) {
-        throw new ModeFailure(checked.damaged.join('; '), report(checked));
+    }), settings, manifest, stores, ctx.now());
+    let checked;
+    if (problems.length === 0 && settings.deep) {
+        checked = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
+        problems.push(...checked.damaged.map((line) => ({ kind: 'damaged', line })));
     }
+    stores = await checkOtherStores(manifest, listing, settings, ctx);
+    problems.push(...stores.flatMap((store) => (store.problem ? [store.problem] : [])));
+    if (problems.length > 0)
+        throw failure(problems, report(checked));
     return report(checked);
+}
+/** The run's failure: every problem, and the `problem` output naming the worst kind. */
+function failure(problems, report) {
+    const worst = PROBLEM_ORDER.find((kind) => problems.some((problem) => problem.kind === kind));
+    return new ModeFailure(problems.map((problem) => problem.line).join('; '), {
+        ...report,
+        outputs: { ...report.outputs, ...(worst ? { problem: worst } : {}) },
+    });
+}
+/** Most fundamental first: the `problem` output names the first kind found. */
+const PROBLEM_ORDER = [
+    'missing',
+    'damaged',
+    'stale',
+    'small',
+    'unreachable',
+];
+/** With several stores: the stores table, and each store's lag for the metrics. */
+function withStores(report, settings, manifest, stores, now) {
+    if (settings.otherStores.length === 0)
+        return report;
+    const primary = {
+        store: storeLabel(settings.storage),
+        id: manifest.id,
+        createdAt: manifest.createdAt,
+    };
+    return {
+        ...report,
+        tables: [...report.tables, stores_storesTable(primary, stores, now)],
+        details: {
+            ...report.details,
+            stores: stores.map(({ store, newest, lagMs, status }) => ({
+                store,
+                newest: newest?.id,
+                ...(lagMs === undefined ? {} : { lagSeconds: Math.round(lagMs / 1000) }),
+                status,
+            })),
+        },
+    };
 }
 /**
  * The newest complete backup, which must be the newest thing in the set: anything newer that is
@@ -13445,13 +14865,18 @@ async function findNewest(settings, ctx) {
     const listing = await listSet(ctx.store, settings.name);
     reportLeftovers(listing, ctx);
     if (listing.backups.length === 0) {
-        throw new ModeFailure(`no backup of set "${settings.name}" in ${ctx.store.description}`, {});
+        throw new ModeFailure(`no backup of set "${settings.name}" in ${ctx.store.description}`, {
+            outputs: { problem: 'missing' },
+        });
     }
     const found = await newestComplete(ctx.store, settings.name, listing.backups, now);
     if (found.newer.length > 0 || !found.newest) {
         const none = found.newest ? '' : `; no complete backup of set "${settings.name}"`;
         const trend = trendTable(listing.backups, now, found.newer);
-        throw new ModeFailure(`${unusableText(found.newer)}${none}`, { tables: [trend] });
+        throw new ModeFailure(`${unusableText(found.newer)}${none}`, {
+            tables: [trend],
+            outputs: { problem: 'missing' },
+        });
     }
     const { entry: newest, manifest } = found.newest;
     const older = listing.backups.slice(listing.backups.indexOf(newest) + 1);
@@ -13459,6 +14884,7 @@ async function findNewest(settings, ctx) {
     const recorded = [found.newest, previous].flatMap((item) => item ? [[item.entry.id, manifestSize(item.manifest)]] : []);
     return {
         manifest,
+        listing,
         previous: previous?.manifest,
         // Never negative: a complete backup is dated at most the clock tolerance ahead.
         ageMs: Math.max(0, now.getTime() - Date.parse(manifest.createdAt)),
@@ -13518,6 +14944,9 @@ function trendTable(backups, now, unusable, recorded = new Map()) {
 
 
 
+
+
+
 /** A mode that works on a store: its context (and so the store) is opened when it runs. */
 function withStore(read, run) {
     return { read, run: async (settings, open) => run(settings, await open(settings)) };
@@ -13528,6 +14957,7 @@ const REGISTRY = {
     'restore-test': withStore(readRestoreTest, recorded(restoreTest)),
     restore: withStore(readRestore, restore),
     'retention-prune': withStore(readPrune, retentionPrune),
+    copy: withStore(readCopy, copy),
     notify: { read: readNotifyMode, run: notifyMode },
     status: { read: readStatus, run: status_status },
 };
@@ -13535,16 +14965,19 @@ const REGISTRY = {
  * Builds and validates the settings for the mode the inputs name. Nothing here touches the
  * network, the database or the store: a bad input is found before any work starts.
  */
-async function readSettings(source, cwd = process.cwd()) {
-    return (await readRun(source, cwd)).settings;
+async function readSettings(source, cwd = process.cwd(), env = process.env) {
+    return (await readRun(source, cwd, env)).settings;
 }
 /**
  * The settings, and one line for every input given a value of its own that the mode never read:
  * a mistake (an input meant for another mode or source) is named, not silently dropped.
  */
-async function readRun(source, cwd = process.cwd()) {
-    const inputs = new Inputs(source);
+async function readRun(source, cwd = process.cwd(), env = process.env) {
+    const inputs = new Inputs(source, env);
     const mode = inputs.oneOf('mode', MODES, 'backup');
+    if (!COPYING.includes(mode) && inputs.text('copy-to') !== '') {
+        throw new errors/* InputError */.dz('copy-to', `is for backup and copy; ${mode} makes no copies (verify-latest, restore-test and restore read other stores listed in storage, one per line)`);
+    }
     const definition = REGISTRY[mode];
     const settings = await definition.read(inputs, cwd);
     const { picks } = definition;
@@ -13574,6 +15007,8 @@ function attempt(read) {
         return undefined;
     }
 }
+/** The modes that take copy-to. */
+const COPYING = ['backup', 'copy'];
 async function runMode(settings, open) {
     // TypeScript cannot pair a union member with its own entry; the registry's type guarantees it.
     const definition = REGISTRY[settings.mode];
@@ -13595,9 +15030,11 @@ function webhookPayload(report, runUrl) {
 }
 /** A Slack incoming-webhook message; Mattermost and Discord's /slack endpoint take it too. */
 function slackMessage(report, runUrl) {
-    const status = report.ok ? 'succeeded' : 'FAILED';
+    const notice = report.ok && report.notice === true;
+    const status = notice ? 'needed attention' : report.ok ? 'succeeded' : 'FAILED';
     const set = report.name ?? '?';
-    const text = `${report.ok ? ':white_check_mark:' : ':x:'} backup-action ${report.mode} of ${set} ${status}: ${report.headline}`;
+    const icon = notice ? ':warning:' : report.ok ? ':white_check_mark:' : ':x:';
+    const text = `${icon} backup-action ${report.mode} of ${set} ${status}: ${report.headline}`;
     const fields = [
         { title: 'Set', value: set, short: true },
         { title: 'Mode', value: report.mode, short: true },
@@ -13607,7 +15044,9 @@ function slackMessage(report, runUrl) {
         fields.push({ title: 'Run', value: runUrl, short: false });
     return {
         text: runUrl ? `${text} (<${runUrl}|run>)` : text,
-        attachments: [{ color: report.ok ? 'good' : 'danger', fallback: text, fields }],
+        attachments: [
+            { color: notice ? 'warning' : report.ok ? 'good' : 'danger', fallback: text, fields },
+        ],
     };
 }
 function issueTitle(name) {
@@ -13727,7 +15166,7 @@ async function send(channel, url, init, delivery) {
             await response.body?.cancel();
         }
         catch (error) {
-            last = failure(error);
+            last = http_failure(error);
         }
         if (attempt < delivery.attempts)
             await delivery.sleep(500 * 2 ** (attempt - 1));
@@ -13750,7 +15189,7 @@ async function answer(response) {
     return Buffer.concat(chunks).toString('utf8');
 }
 /** A network error's code (ECONNREFUSED, ENOTFOUND), else the error's kind (TimeoutError). */
-function failure(error) {
+function http_failure(error) {
     const code = error.cause?.code;
     if (typeof code === 'string')
         return code;
@@ -14059,9 +15498,9 @@ const METRICS = {
         modes: ['retention-prune'],
     },
     backup_action_copy_lag_seconds: {
-        help: "How far a store's newest copy is behind the set's newest backup, labelled by store.",
+        help: 'How long ago the oldest backup a store lacks (newer than its newest copy) was made; 0 when it holds the newest. Labelled by store.',
         type: 'gauge',
-        modes: ['copy'],
+        modes: ['copy', 'backup', 'verify-latest'],
     },
 };
 function isMetricName(name) {
@@ -14082,6 +15521,7 @@ const MODE_FIGURES = {
     ],
     restore: (report) => (report.ok ? restoreFigures(report) : []),
     'retention-prune': pruneFigures,
+    copy: lagFigures,
     notify: () => [],
     status: () => [],
 };
@@ -14120,7 +15560,9 @@ function runFigures(ok, { finished, duration }) {
     ];
 }
 function labelled(labels, figures) {
-    return figures.flatMap(([name, value]) => value === undefined || !Number.isFinite(value) ? [] : [{ name, labels, value }]);
+    return figures.flatMap(([name, value, more]) => value === undefined || !Number.isFinite(value)
+        ? []
+        : [{ name, labels: { ...labels, ...more }, value }]);
 }
 /** The sets a status report holds, each checked as a status read from a file would be. */
 function statusSets(report) {
@@ -14183,6 +15625,7 @@ function idSeconds(report, name) {
 function backupFigures(report) {
     const counts = rowTotals(reportManifest(report, report.name));
     return [
+        ...lagFigures(report),
         ['backup_action_backup_size_bytes', outputNumber(report, 'size-bytes')],
         ['backup_action_backup_duration_seconds', outputNumber(report, 'duration-seconds')],
         ['backup_action_backup_tables', counts?.tables],
@@ -14192,6 +15635,7 @@ function backupFigures(report) {
 }
 function verifyFigures(report) {
     return [
+        ...lagFigures(report),
         ['backup_action_latest_backup_age_seconds', outputNumber(report, 'age-seconds')],
         ['backup_action_latest_backup_size_bytes', outputNumber(report, 'size-bytes')],
         // A newest backup that failed verification (corrupt, torn) is no backup to be counted on.
@@ -14200,6 +15644,21 @@ function verifyFigures(report) {
             report.ok ? idSeconds(report, 'latest-id') : undefined,
         ],
     ];
+}
+/**
+ * Each store's lag, as the copy mode, a backup's copy-to, or verify-latest over several stores
+ * report it (`details.stores`, with each store's `lagSeconds`): one series per store.
+ */
+function lagFigures(report) {
+    const stores = report.details.stores;
+    if (!Array.isArray(stores))
+        return [];
+    return stores.flatMap((store) => {
+        if (!isRecord(store) || typeof store.store !== 'string')
+            return [];
+        const lag = typeof store.lagSeconds === 'number' ? store.lagSeconds : undefined;
+        return [['backup_action_copy_lag_seconds', lag, { store: store.store }]];
+    });
 }
 function restoreFigures(report) {
     return [
@@ -14579,7 +16038,7 @@ async function announce(report, settings, env, delivery) {
     if (settings.on === 'never')
         return [];
     const runUrl = githubRun(env)?.url;
-    const announce = settings.on === 'always' || !report.ok;
+    const announce = settings.on === 'always' || !report.ok || report.notice === true;
     const tasks = [];
     const post = (channel, url, body) => () => send(channel, url, { method: 'POST', body: JSON.stringify(body) }, delivery);
     if (announce && settings.slackWebhookUrl)
@@ -14615,6 +16074,7 @@ async function notify_collect(tasks) {
 
 
 
+
 async function execute(source, edge, options) {
     const now = options.now ?? (() => new Date());
     const startedAt = now();
@@ -14629,12 +16089,13 @@ async function execute(source, edge, options) {
     };
     let settings;
     let report;
+    const failed = [];
     const given = givenSecrets(source);
     for (const secret of given)
         edge.mask(secret);
     redact = redactor(given);
     try {
-        const read = await readRun(source, options.cwd);
+        const read = await readRun(source, options.cwd, options.env);
         settings = read.settings;
         for (const secret of settings.secrets)
             edge.mask(secret);
@@ -14643,17 +16104,26 @@ async function execute(source, edge, options) {
             log.warning(line);
         for (const warning of await notifyStart(settings.notify))
             log.warning(warning);
-        const result = await runMode(settings, async ({ storage, s3 }) => ({
-            store: await openStore(storage, s3, log.warning, options.env),
+        const open = ({ location, s3 }) => openStore(location, s3, log.warning, options.env);
+        const context = async (common) => ({
+            store: await open({ location: common.storage, s3: common.s3 }),
+            open,
             log,
             now,
             signal: options.signal,
             env: options.env,
-        }));
-        report = buildReport(source, settings, startedAt, now(), warnings, result);
+            sleep: options.sleep,
+        });
+        const chosen = settings;
+        const run = () => runMode(chosen, context);
+        const result = 'retry' in chosen
+            ? await retrying('the run', run, chosen.retry, { ...options, log }, failed)
+            : await run();
+        report = withAttempts(buildReport(source, settings, startedAt, now(), warnings, result), failed);
     }
     catch (error) {
-        report = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
+        const failure = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
+        report = withAttempts(failure, failed);
     }
     // A run refused for bad input alerts too, on every notification input that can be read.
     const notice = settings ?? readRefusalNotice(source, options.cwd);
@@ -14680,6 +16150,17 @@ async function execute(source, edge, options) {
         edge.error(safe.error ?? safe.headline);
     return safe;
 }
+/** The attempts, in the summary and the report, when there was more than one. */
+function withAttempts(report, failed) {
+    const fact = attemptsFact(failed, report.ok);
+    if (fact === undefined)
+        return report;
+    return {
+        ...report,
+        facts: [...report.facts, ['Attempts', fact]],
+        details: { ...report.details, attempts: failed },
+    };
+}
 function buildReport(source, settings, startedAt, finishedAt, warnings, result, error) {
     return {
         mode: settings?.mode ?? (source('mode').trim() || 'backup'),
@@ -14695,6 +16176,7 @@ function buildReport(source, settings, startedAt, finishedAt, warnings, result, 
         ...(result.charts?.length ? { charts: result.charts } : {}),
         warnings,
         details: result.details ?? {},
+        ...(error === undefined && result.notice ? { notice: true } : {}),
     };
 }
 function failureReport(source, settings, startedAt, finishedAt, warnings, error, signal) {

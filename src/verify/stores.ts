@@ -1,0 +1,180 @@
+/**
+ * verify-latest over several stores (`storage`, one per line, the first the primary): each other
+ * store's newest complete backup, its age, and how far it lags the primary. The primary's newest
+ * backup must be in every store, complete, under the same manifest, and with `deep` every byte of
+ * each copy is hashed against it (the bytes are the primary's, whose archive was read: a matching
+ * sha256 is the same archive). A store that lacks it, holds it damaged, or cannot be reached fails
+ * the run, named.
+ */
+import { formatDuration } from '../core/duration.js';
+import { errorMessage } from '../core/errors.js';
+import { formatLag, lagMs } from '../core/lag.js';
+import { storeLabel } from '../core/locations.js';
+import { manifestObjects, type AnyManifest } from '../core/manifest.js';
+import type { StoreSettings, VerifySettings } from '../core/settings.js';
+import type { RunContext, Table } from '../core/types.js';
+import { checkStored } from '../pipeline/read.js';
+import {
+  isComplete,
+  judgeEntry,
+  listSet,
+  newestComplete,
+  type SetListing,
+} from '../storage/catalog.js';
+import { ArchivedObject, type Store } from '../storage/index.js';
+
+/** What is wrong, by the kind of repair that may mend it (a fresh backup mends the first three). */
+export type ProblemKind = 'missing' | 'stale' | 'damaged' | 'small' | 'unreachable';
+
+export interface Problem {
+  kind: ProblemKind;
+  line: string;
+}
+
+export interface StoreCheck {
+  store: string;
+  /** The newest complete backup there, and when it was made. */
+  newest?: { id: string; createdAt: string };
+  lagMs?: number;
+  /** What became of the primary's newest backup there. */
+  status: string;
+  problem?: Problem;
+}
+
+/** Every other store, checked in order against the primary's newest backup. */
+export async function checkOtherStores(
+  newest: AnyManifest,
+  primary: SetListing,
+  settings: VerifySettings,
+  ctx: RunContext,
+): Promise<StoreCheck[]> {
+  const checks: StoreCheck[] = [];
+  for (const other of settings.otherStores) {
+    checks.push(await checkStore(other, newest, primary, settings, ctx));
+  }
+  return checks;
+}
+
+async function checkStore(
+  settings: StoreSettings,
+  newest: AnyManifest,
+  primary: SetListing,
+  verify: VerifySettings,
+  ctx: RunContext,
+): Promise<StoreCheck> {
+  const label = storeLabel(settings.location);
+  const now = ctx.now();
+  try {
+    if (!ctx.open) throw new Error('this run cannot open stores other than its own');
+    const store = await ctx.open(settings);
+    const listing = await listSet(store, verify.name);
+    const found = await newestComplete(store, verify.name, listing.backups, now);
+    const there = found.newest && {
+      id: found.newest.entry.id,
+      createdAt: found.newest.manifest.createdAt,
+    };
+    const lagMs = await lagBehind(primary, there?.id, verify.name, ctx);
+    const copy = await checkCopy(store, label, listing, newest, verify, ctx);
+    const check: StoreCheck = { store: label, newest: there, lagMs, status: copy.status };
+    return copy.problem ? { ...check, problem: copy.problem } : check;
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    const line = `${label} cannot be read: ${errorMessage(error)}`;
+    return {
+      store: label,
+      status: `UNREACHABLE: ${errorMessage(error)}`,
+      problem: { kind: 'unreachable', line },
+    };
+  }
+}
+
+/** The primary's newest backup in this store: present, complete, the same, and (deep) intact. */
+async function checkCopy(
+  store: Store,
+  label: string,
+  listing: SetListing,
+  newest: AnyManifest,
+  settings: VerifySettings,
+  ctx: RunContext,
+): Promise<{ status: string; problem?: Problem }> {
+  const entry = listing.backups.find((each) => each.id === newest.id);
+  const missing = (why: string) => ({
+    status: `MISSING: ${why}`,
+    problem: {
+      kind: 'missing' as const,
+      line: `the newest backup ${newest.id} is missing in ${label}: ${why}`,
+    },
+  });
+  if (!entry) return missing('not there');
+  const judged = await judgeEntry(store, settings.name, entry, ctx.now());
+  if (!isComplete(judged)) return missing(judged.problem);
+  if (JSON.stringify(judged.manifest) !== JSON.stringify(newest)) {
+    return missing('its manifest there is not the primary’s');
+  }
+  if (!settings.deep) return { status: 'complete (listing)' };
+  const archived: string[] = [];
+  for (const object of manifestObjects(newest)) {
+    try {
+      await checkStored(store, object, ctx.signal);
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      // Cold, not damaged: the listing (present, at its size) is all that can be judged unthawed.
+      if (error instanceof ArchivedObject) {
+        archived.push(object.key);
+        continue;
+      }
+      const line = `the copy of ${newest.id} in ${label} is damaged: ${errorMessage(error)}`;
+      return { status: `DAMAGED: ${errorMessage(error)}`, problem: { kind: 'damaged', line } };
+    }
+  }
+  if (archived.length === 0) return { status: 'sha256 of every object matches' };
+  return {
+    status: `archived: ${archived.length} object(s) in an archive class, judged by listing (present, at their size); a deep check needs them thawed (restore-object) first`,
+  };
+}
+
+/**
+ * How long ago the oldest of the primary's complete backups newer than the store's newest was
+ * made (0 when the store holds the primary's newest). Only those newer ones are judged.
+ */
+async function lagBehind(
+  primary: SetListing,
+  newestThere: string | undefined,
+  name: string,
+  ctx: RunContext,
+): Promise<number> {
+  const newer = primary.backups.filter(
+    (entry) => newestThere === undefined || entry.id > newestThere,
+  );
+  const complete: { id: string; createdAt: string }[] = [];
+  for (const entry of newer) {
+    const judged = await judgeEntry(ctx.store, name, entry, ctx.now());
+    if (isComplete(judged)) complete.push({ id: entry.id, createdAt: judged.manifest.createdAt });
+  }
+  // None of them is in the store: its newest is older than each.
+  return lagMs(complete, () => false, ctx.now());
+}
+
+/** The stores table: the primary first, then each other store. */
+export function storesTable(
+  primary: { store: string; id: string; createdAt: string },
+  checks: readonly StoreCheck[],
+  now: Date,
+): Table {
+  const age = (createdAt: string) =>
+    formatDuration(Math.max(0, now.getTime() - Date.parse(createdAt)));
+  return {
+    title: 'Stores',
+    header: ['store', 'newest complete backup', 'age', 'lag', `copy of ${primary.id}`],
+    rows: [
+      [primary.store, primary.id, age(primary.createdAt), 'primary', 'verified above'],
+      ...checks.map((check) => [
+        check.store,
+        check.newest?.id ?? 'none',
+        check.newest ? age(check.newest.createdAt) : '',
+        check.lagMs === undefined ? '?' : formatLag(check.lagMs),
+        check.status,
+      ]),
+    ],
+  };
+}
