@@ -1406,6 +1406,12 @@ var external_node_fs_ = __webpack_require__(73024);
 
 
 const DEFAULT_CLIENT_MIRROR = 'https://apt.postgresql.org/pub/repos/apt';
+/** The client of a run whose inputs were not read for one (no PostgreSQL program runs). */
+const DEFAULT_CLIENT = {
+    choice: 'auto',
+    pgBinDir: undefined,
+    mirror: DEFAULT_CLIENT_MIRROR,
+};
 function readClient(inputs) {
     return {
         choice: readChoice(inputs.optional('postgres-client') ?? 'auto'),
@@ -1461,8 +1467,11 @@ function clientSecrets(client) {
  */
 
 
-function readMetrics(inputs, cwd) {
-    return { file: readMetricsFile(inputs, cwd), pushgatewayUrl: readPushgatewayUrl(inputs) };
+function readMetrics(inputs, cwd, read = (part) => part()) {
+    return {
+        file: read(() => readMetricsFile(inputs, cwd), undefined),
+        pushgatewayUrl: read(() => readPushgatewayUrl(inputs), undefined),
+    };
 }
 /** The gateway's URL and the password in it, for the edge to mask. */
 function metricsSecrets(metrics) {
@@ -1564,6 +1573,8 @@ class Inputs {
     env;
     /** What the parsers looked at, so that what they never did can be named (`unread`). */
     read = new Set();
+    /** Why an input was left unread on purpose, for its unused-input line (`notUsed`). */
+    reasons = new Map();
     /** `env`: the run's environment, where inputs name variables (a store's `credentials=NAME`). */
     constructor(source, env = process.env) {
         this.source = source;
@@ -1575,6 +1586,14 @@ class Inputs {
     /** Inputs given a value of their own (not empty, not action.yml's default) that no parser read. */
     unread() {
         return INPUT_NAMES.filter((name) => !this.read.has(name) && isGiven(name, this.source(name)));
+    }
+    /** Marks an input left unread because of another's value, so its warning can say why. */
+    notUsed(name, because) {
+        this.reasons.set(name, because);
+    }
+    /** Why an unread input was not read, when a parser said so. */
+    reason(name) {
+        return this.reasons.get(name);
     }
     raw(name) {
         this.read.add(name);
@@ -1934,11 +1953,13 @@ function notifySecrets(notify) {
 }
 /**
  * What every mode that works on a store reads. `severalStores`: `storage` may list more than one
- * store (the modes that read from any copy).
+ * store (the modes that read from any copy). `postgres: false` for a source that runs no
+ * PostgreSQL program: its client inputs are then not read (so a given one is named as unused) and
+ * the default client stands in, never used.
  */
-function readCommon(inputs, cwd, defaultName, { severalStores = false } = {}) {
+function readCommon(inputs, cwd, defaultName, { severalStores = false, postgres = true } = {}) {
     const notify = readNotify(inputs, cwd);
-    const client = readClient(inputs);
+    const client = postgres ? readClient(inputs) : { ...DEFAULT_CLIENT };
     const [primary, ...otherStores] = readStorage(inputs, cwd, severalStores);
     const stores = [primary, ...otherStores];
     const secrets = [...notifySecrets(notify), ...clientSecrets(client), ...storeSecrets(stores)];
@@ -1992,21 +2013,39 @@ function readName(inputs, defaultName) {
     }
     return name;
 }
-function readNotify(inputs, cwd = process.cwd()) {
+/**
+ * `readable: true` (a run refused for bad input): each notification input that cannot be read is
+ * left out rather than failing the whole, so a mistyped one does not silence the others; an
+ * unreadable notify-on counts as always, so the refusal itself is still sent.
+ */
+function readNotify(inputs, cwd = process.cwd(), { readable = false } = {}) {
+    const read = (part, fallback) => {
+        if (!readable)
+            return part();
+        try {
+            return part();
+        }
+        catch {
+            return fallback;
+        }
+    };
     const githubToken = inputs.optional('github-token');
+    return {
+        on: read(() => inputs.oneOf('notify-on', ['failure', 'always', 'never'], 'failure'), 'always'),
+        slackWebhookUrl: read(() => inputs.secretUrl('slack-webhook-url'), undefined),
+        webhookUrl: read(() => inputs.secretUrl('webhook-url'), undefined),
+        heartbeatUrl: read(() => inputs.secretUrl('heartbeat-url'), undefined),
+        githubToken,
+        failureIssue: read(() => readFailureIssue(inputs, githubToken), false),
+        metrics: readMetrics(inputs, cwd, read),
+    };
+}
+function readFailureIssue(inputs, githubToken) {
     const failureIssue = inputs.boolean('failure-issue', false);
     if (failureIssue && !githubToken) {
         throw new errors/* InputError */.dz('failure-issue', 'needs github-token (for example ${{ github.token }})');
     }
-    return {
-        on: inputs.oneOf('notify-on', ['failure', 'always', 'never'], 'failure'),
-        slackWebhookUrl: inputs.secretUrl('slack-webhook-url'),
-        webhookUrl: inputs.secretUrl('webhook-url'),
-        heartbeatUrl: inputs.secretUrl('heartbeat-url'),
-        githubToken,
-        failureIssue,
-        metrics: readMetrics(inputs, cwd),
-    };
+    return failureIssue;
 }
 /** The default set name from a database name: lowercased, anything outside [a-z0-9._-] as '-'. */
 function nameFromDatabase(database) {
@@ -3573,6 +3612,7 @@ function redis_url_decode(text, fail) {
 
 
 
+
 async function readBackup(inputs, cwd) {
     const source = inputs.oneOf('source', ['postgres', 'files', 'redis'], 'postgres');
     refuseOtherSources(inputs, source);
@@ -3582,9 +3622,11 @@ async function readBackup(inputs, cwd) {
     const given = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
     const redis = source === 'redis' ? readRedisUrl(inputs, 'redis-url', cwd) : undefined;
     const defaultName = given ? nameFromDatabase(given.target.database) : source;
-    const common = readCommon(inputs, cwd, defaultName);
+    const common = readCommon(inputs, cwd, defaultName, { postgres: source === 'postgres' });
     const compression = inputs.oneOf('compression', ['zstd', 'gzip', 'none'], 'zstd');
     const maxLevel = compression === 'zstd' ? 19 : 9;
+    if (compression === 'none')
+        inputs.notUsed('compression-level', 'compression: none');
     const compressionLevel = compression === 'none'
         ? undefined
         : inputs.integer('compression-level', { min: 1, max: maxLevel });
@@ -3655,11 +3697,13 @@ function refuseDecryptionOnly(inputs) {
         throw new errors/* InputError */.dz(name, `decrypts; to encrypt backups give ${instead}`);
     }
 }
-/** The inputs of the other sources that have no default, by the source they belong to. */
+/** The inputs of the other sources, by the source they belong to. */
 const OTHER_SOURCES = [
     ['database-url', 'postgres'],
     ['pg-dump-args', 'postgres'],
     ['pg-bin-dir', 'postgres'],
+    ['postgres-client', 'postgres'],
+    ['pg-client-mirror', 'postgres'],
     ['paths', 'files'],
     ['exclude', 'files'],
     ['exclude-from', 'files'],
@@ -3675,7 +3719,7 @@ function refuseOtherSources(inputs, source) {
             return;
         throw new errors/* InputError */.dz('redis-url', `is for source: redis; set source: redis to back up a Redis (the source is ${source})`);
     }
-    const other = OTHER_SOURCES.find(([name]) => inputs.optional(name) !== undefined);
+    const other = OTHER_SOURCES.find(([name]) => isGiven(name, inputs.text(name)));
     if (other) {
         throw new errors/* InputError */.dz(other[0], `is for source: ${other[1]}; remove it with source: redis`);
     }
@@ -3899,7 +3943,7 @@ async function readRestoreTest(inputs, cwd) {
 async function readRestore(inputs, cwd) {
     const target = readTarget(inputs, cwd);
     const database = target.into === 'database' ? target.given.target : undefined;
-    const common = readCommon(inputs, cwd, target.into === 'redis' ? 'redis' : nameFromDatabase(database?.database), { severalStores: true });
+    const common = readCommon(inputs, cwd, target.into === 'redis' ? 'redis' : nameFromDatabase(database?.database), { severalStores: true, postgres: target.into === 'database' });
     const decryption = await readDecryption(inputs);
     const confirm = inputs.text('confirm');
     // A server backup's targets are known once its manifest is read: the mode checks confirm then.
@@ -15266,17 +15310,21 @@ async function readRun(source, cwd = process.cwd(), env = process.env) {
     const { picks } = definition;
     const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
     const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;
-    const unused = inputs.unread().map((name) => `input "${name}" is not used by ${scope}; ignored`);
+    const unused = inputs.unread().map((name) => {
+        const why = inputs.reason(name);
+        return `input "${name}" is not used by ${scope}${why ? ` (${why})` : ''}; ignored`;
+    });
     return { settings, unused };
 }
 /**
- * Where a run refused for bad input still reports its failure: the notification inputs and the
- * set's name, read alone, or undefined when those are bad too (nothing can be sent then).
+ * Where a run refused for bad input still reports its failure: the notification inputs that can
+ * be read and the set's name, each read alone (a mistyped notify-on, or one bad URL, must not
+ * silence the only alarm of a run under cron).
  */
 function readRefusalNotice(source, cwd = process.cwd()) {
     const inputs = new Inputs(source);
-    const notify = attempt(() => readNotify(inputs, cwd));
-    return notify && { notify, name: attempt(() => readName(inputs, undefined)) };
+    const notify = readNotify(inputs, cwd, { readable: true });
+    return { notify, name: attempt(() => readName(inputs, undefined)) };
 }
 function attempt(read) {
     try {
@@ -16404,14 +16452,12 @@ async function execute(source, edge, options) {
         const failure = failureReport(source, settings, startedAt, now(), warnings, error, options.signal);
         report = withAttempts(failure, failed);
     }
-    // A run refused for bad input alerts too, where the notification inputs alone can be read.
+    // A run refused for bad input alerts too, on every notification input that can be read.
     const notice = settings ?? readRefusalNotice(source, options.cwd);
-    const safe = redactDeep({ ...report, name: report.name ?? notice?.name }, redact);
-    if (notice) {
-        for (const warning of await notifyEnd(safe, notice.notify, options.env)) {
-            edge.warning(redact(warning));
-            safe.warnings.push(redact(warning));
-        }
+    const safe = redactDeep({ ...report, name: report.name ?? notice.name }, redact);
+    for (const warning of await notifyEnd(safe, notice.notify, options.env)) {
+        edge.warning(redact(warning));
+        safe.warnings.push(redact(warning));
     }
     for (const [name, value] of Object.entries(safe.outputs))
         edge.setOutput(name, String(value));

@@ -99,14 +99,12 @@ export async function execute(
     );
     report = withAttempts(failure, failed);
   }
-  // A run refused for bad input alerts too, where the notification inputs alone can be read.
+  // A run refused for bad input alerts too, on every notification input that can be read.
   const notice = settings ?? readRefusalNotice(source, options.cwd);
-  const safe = redactDeep({ ...report, name: report.name ?? notice?.name }, redact);
-  if (notice) {
-    for (const warning of await notifyEnd(safe, notice.notify, options.env)) {
-      edge.warning(redact(warning));
-      safe.warnings.push(redact(warning));
-    }
+  const safe = redactDeep({ ...report, name: report.name ?? notice.name }, redact);
+  for (const warning of await notifyEnd(safe, notice.notify, options.env)) {
+    edge.warning(redact(warning));
+    safe.warnings.push(redact(warning));
   }
   for (const [name, value] of Object.entries(safe.outputs)) edge.setOutput(name, String(value));
   const reportFile = await edge.saveReport?.(JSON.stringify(safe)).catch((error: unknown) => {

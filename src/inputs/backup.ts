@@ -15,7 +15,7 @@ import { readCopyCheck, readCopyTo } from './copy.js';
 import { encryptionSecrets, readEncryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import { readRedisUrl } from './redis-url.js';
-import type { InputName } from './names.js';
+import { isGiven, type InputName } from './names.js';
 import type { Inputs } from './reader.js';
 
 type Source = 'postgres' | 'files' | 'redis';
@@ -32,9 +32,10 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
   const given = source === 'postgres' ? readDatabaseUrl(inputs, 'database-url') : undefined;
   const redis = source === 'redis' ? readRedisUrl(inputs, 'redis-url', cwd) : undefined;
   const defaultName = given ? nameFromDatabase(given.target.database) : source;
-  const common = readCommon(inputs, cwd, defaultName);
+  const common = readCommon(inputs, cwd, defaultName, { postgres: source === 'postgres' });
   const compression = inputs.oneOf('compression', ['zstd', 'gzip', 'none'] as const, 'zstd');
   const maxLevel = compression === 'zstd' ? 19 : 9;
+  if (compression === 'none') inputs.notUsed('compression-level', 'compression: none');
   const compressionLevel =
     compression === 'none'
       ? undefined
@@ -112,11 +113,13 @@ function refuseDecryptionOnly(inputs: Inputs): void {
   }
 }
 
-/** The inputs of the other sources that have no default, by the source they belong to. */
+/** The inputs of the other sources, by the source they belong to. */
 const OTHER_SOURCES: [InputName, Source][] = [
   ['database-url', 'postgres'],
   ['pg-dump-args', 'postgres'],
   ['pg-bin-dir', 'postgres'],
+  ['postgres-client', 'postgres'],
+  ['pg-client-mirror', 'postgres'],
   ['paths', 'files'],
   ['exclude', 'files'],
   ['exclude-from', 'files'],
@@ -135,7 +138,7 @@ function refuseOtherSources(inputs: Inputs, source: Source): void {
       `is for source: redis; set source: redis to back up a Redis (the source is ${source})`,
     );
   }
-  const other = OTHER_SOURCES.find(([name]) => inputs.optional(name) !== undefined);
+  const other = OTHER_SOURCES.find(([name]) => isGiven(name, inputs.text(name)));
   if (other) {
     throw new InputError(other[0], `is for source: ${other[1]}; remove it with source: redis`);
   }

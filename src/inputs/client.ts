@@ -7,6 +7,13 @@ import type { Inputs } from './reader.js';
 
 export const DEFAULT_CLIENT_MIRROR = 'https://apt.postgresql.org/pub/repos/apt';
 
+/** The client of a run whose inputs were not read for one (no PostgreSQL program runs). */
+export const DEFAULT_CLIENT: Readonly<ClientSettings> = {
+  choice: 'auto',
+  pgBinDir: undefined,
+  mirror: DEFAULT_CLIENT_MIRROR,
+};
+
 export function readClient(inputs: Inputs): ClientSettings {
   return {
     choice: readChoice(inputs.optional('postgres-client') ?? 'auto'),

@@ -16,8 +16,8 @@ import type {
   RetrySettings,
   StoreSettings,
 } from '../core/settings.js';
-import { clientSecrets, readClient } from './client.js';
-import { metricsSecrets, readMetrics } from './metrics.js';
+import { clientSecrets, DEFAULT_CLIENT, readClient } from './client.js';
+import { metricsSecrets, readMetrics, type ReadPart } from './metrics.js';
 import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
 import { readS3, readStores } from './stores.js';
@@ -34,16 +34,18 @@ export function notifySecrets(notify: NotifySettings): string[] {
 
 /**
  * What every mode that works on a store reads. `severalStores`: `storage` may list more than one
- * store (the modes that read from any copy).
+ * store (the modes that read from any copy). `postgres: false` for a source that runs no
+ * PostgreSQL program: its client inputs are then not read (so a given one is named as unused) and
+ * the default client stands in, never used.
  */
 export function readCommon(
   inputs: Inputs,
   cwd: string,
   defaultName: string | undefined,
-  { severalStores = false } = {},
+  { severalStores = false, postgres = true } = {},
 ): CommonSettings {
   const notify = readNotify(inputs, cwd);
-  const client = readClient(inputs);
+  const client = postgres ? readClient(inputs) : { ...DEFAULT_CLIENT };
   const [primary, ...otherStores] = readStorage(inputs, cwd, severalStores);
   const stores = [primary, ...otherStores];
   const secrets = [...notifySecrets(notify), ...clientSecrets(client), ...storeSecrets(stores)];
@@ -114,21 +116,45 @@ export function readName(inputs: Inputs, defaultName: string | undefined): strin
   return name;
 }
 
-export function readNotify(inputs: Inputs, cwd = process.cwd()): NotifySettings {
+/**
+ * `readable: true` (a run refused for bad input): each notification input that cannot be read is
+ * left out rather than failing the whole, so a mistyped one does not silence the others; an
+ * unreadable notify-on counts as always, so the refusal itself is still sent.
+ */
+export function readNotify(
+  inputs: Inputs,
+  cwd = process.cwd(),
+  { readable = false } = {},
+): NotifySettings {
+  const read: ReadPart = (part, fallback) => {
+    if (!readable) return part();
+    try {
+      return part();
+    } catch {
+      return fallback;
+    }
+  };
   const githubToken = inputs.optional('github-token');
+  return {
+    on: read(
+      () => inputs.oneOf('notify-on', ['failure', 'always', 'never'] as const, 'failure'),
+      'always',
+    ),
+    slackWebhookUrl: read(() => inputs.secretUrl('slack-webhook-url'), undefined),
+    webhookUrl: read(() => inputs.secretUrl('webhook-url'), undefined),
+    heartbeatUrl: read(() => inputs.secretUrl('heartbeat-url'), undefined),
+    githubToken,
+    failureIssue: read(() => readFailureIssue(inputs, githubToken), false),
+    metrics: readMetrics(inputs, cwd, read),
+  };
+}
+
+function readFailureIssue(inputs: Inputs, githubToken: string | undefined): boolean {
   const failureIssue = inputs.boolean('failure-issue', false);
   if (failureIssue && !githubToken) {
     throw new InputError('failure-issue', 'needs github-token (for example ${{ github.token }})');
   }
-  return {
-    on: inputs.oneOf('notify-on', ['failure', 'always', 'never'] as const, 'failure'),
-    slackWebhookUrl: inputs.secretUrl('slack-webhook-url'),
-    webhookUrl: inputs.secretUrl('webhook-url'),
-    heartbeatUrl: inputs.secretUrl('heartbeat-url'),
-    githubToken,
-    failureIssue,
-    metrics: readMetrics(inputs, cwd),
-  };
+  return failureIssue;
 }
 
 /** The default set name from a database name: lowercased, anything outside [a-z0-9._-] as '-'. */

@@ -8,8 +8,18 @@ import { InputError } from '../core/errors.js';
 import type { MetricsSettings } from '../core/settings.js';
 import type { Inputs } from './reader.js';
 
-export function readMetrics(inputs: Inputs, cwd: string): MetricsSettings {
-  return { file: readMetricsFile(inputs, cwd), pushgatewayUrl: readPushgatewayUrl(inputs) };
+/** Reads one part of the settings, or (for a refused run) its fallback when it cannot be read. */
+export type ReadPart = <T>(part: () => T, fallback: T) => T;
+
+export function readMetrics(
+  inputs: Inputs,
+  cwd: string,
+  read: ReadPart = (part) => part(),
+): MetricsSettings {
+  return {
+    file: read(() => readMetricsFile(inputs, cwd), undefined),
+    pushgatewayUrl: read(() => readPushgatewayUrl(inputs), undefined),
+  };
 }
 
 /** The gateway's URL and the password in it, for the edge to mask. */

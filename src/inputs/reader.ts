@@ -10,6 +10,8 @@ export type InputSource = (name: InputName) => string;
 export class Inputs {
   /** What the parsers looked at, so that what they never did can be named (`unread`). */
   private readonly read = new Set<InputName>();
+  /** Why an input was left unread on purpose, for its unused-input line (`notUsed`). */
+  private readonly reasons = new Map<InputName, string>();
 
   /** `env`: the run's environment, where inputs name variables (a store's `credentials=NAME`). */
   constructor(
@@ -24,6 +26,16 @@ export class Inputs {
   /** Inputs given a value of their own (not empty, not action.yml's default) that no parser read. */
   unread(): InputName[] {
     return INPUT_NAMES.filter((name) => !this.read.has(name) && isGiven(name, this.source(name)));
+  }
+
+  /** Marks an input left unread because of another's value, so its warning can say why. */
+  notUsed(name: InputName, because: string): void {
+    this.reasons.set(name, because);
+  }
+
+  /** Why an unread input was not read, when a parser said so. */
+  reason(name: InputName): string | undefined {
+    return this.reasons.get(name);
   }
 
   private raw(name: InputName): string {

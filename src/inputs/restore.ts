@@ -28,7 +28,7 @@ export async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreS
     inputs,
     cwd,
     target.into === 'redis' ? 'redis' : nameFromDatabase(database?.database),
-    { severalStores: true },
+    { severalStores: true, postgres: target.into === 'database' },
   );
   const decryption = await readDecryption(inputs);
   const confirm = inputs.text('confirm');

@@ -92,21 +92,25 @@ export async function readRun(
   const { picks } = definition;
   const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
   const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;
-  const unused = inputs.unread().map((name) => `input "${name}" is not used by ${scope}; ignored`);
+  const unused = inputs.unread().map((name) => {
+    const why = inputs.reason(name);
+    return `input "${name}" is not used by ${scope}${why ? ` (${why})` : ''}; ignored`;
+  });
   return { settings, unused };
 }
 
 /**
- * Where a run refused for bad input still reports its failure: the notification inputs and the
- * set's name, read alone, or undefined when those are bad too (nothing can be sent then).
+ * Where a run refused for bad input still reports its failure: the notification inputs that can
+ * be read and the set's name, each read alone (a mistyped notify-on, or one bad URL, must not
+ * silence the only alarm of a run under cron).
  */
 export function readRefusalNotice(
   source: InputSource,
   cwd = process.cwd(),
-): { notify: NotifySettings; name?: string } | undefined {
+): { notify: NotifySettings; name?: string } {
   const inputs = new Inputs(source);
-  const notify = attempt(() => readNotify(inputs, cwd));
-  return notify && { notify, name: attempt(() => readName(inputs, undefined)) };
+  const notify = readNotify(inputs, cwd, { readable: true });
+  return { notify, name: attempt(() => readName(inputs, undefined)) };
 }
 
 function attempt<T>(read: () => T): T | undefined {

@@ -222,4 +222,23 @@ describe('a run refused for bad input', () => {
       expect(bodies).not.toContain(secret);
     }
   });
+
+  it('a mistyped notify-on still sends the refusal on the channels that can be read', async () => {
+    const start = recorder.requests.length;
+    const run = await runAction(
+      {
+        storage: sample.work,
+        name: 'shop',
+        'database-url': sample.db.url,
+        'notify-on': 'bogus',
+        'webhook-url': `${recorder.url}/hook/typo`,
+        'slack-webhook-url': 'not a url',
+      },
+      { env: github },
+    );
+    const refusal = 'Input "notify-on": "bogus" is not accepted; use failure, always or never';
+    expect(lastErrorLine(run)).toBe(refusal);
+    const hook = sentSince(start).find((r) => r.path === '/hook/typo');
+    expect(JSON.parse(hook!.body)).toMatchObject({ ok: false, name: 'shop', headline: refusal });
+  });
 });

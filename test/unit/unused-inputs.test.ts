@@ -89,6 +89,30 @@ describe('inputs a mode does not read', () => {
     expect(await unused(notify)).toEqual(['input "storage" is not used by mode notify; ignored']);
   });
 
+  it('the PostgreSQL client inputs are named for sources that run no PostgreSQL program', async () => {
+    const client = {
+      'pg-bin-dir': '/nonexistent/bin',
+      'postgres-client': '16',
+      'pg-client-mirror': 'https://x.example',
+    };
+    expect(await unused({ storage: '/b', source: 'files', paths: '/srv', ...client })).toEqual([
+      'input "pg-bin-dir" is not used by mode backup with source files; ignored',
+      'input "postgres-client" is not used by mode backup with source files; ignored',
+      'input "pg-client-mirror" is not used by mode backup with source files; ignored',
+    ]);
+    const restore = { mode: 'restore', storage: '/b', name: 'x', 'target-path': '/srv' };
+    expect(await unused({ ...restore, confirm: '/srv', 'postgres-client': '16' })).toEqual([
+      'input "postgres-client" is not used by mode restore; ignored',
+    ]);
+  });
+
+  it('compression-level with compression: none says why it is not used', async () => {
+    const files = { storage: '/b', source: 'files', paths: '/srv', compression: 'none' };
+    expect(await unused({ ...files, 'compression-level': '19' })).toEqual([
+      'input "compression-level" is not used by mode backup with source files (compression: none); ignored',
+    ]);
+  });
+
   it("the runner's defaults, and empty values, are not named", async () => {
     const given = { ...RUNNER_DEFAULTS, storage: '/b', 'database-url': DB, paths: '  ' };
     expect(await unused(given)).toEqual([]);
@@ -134,11 +158,32 @@ describe('refused before any work, one line naming the input', () => {
 
   it('age-recipients of comments only is refused, not read as no encryption', async () => {
     for (const comments of ['# prod key', `# ${RECIPIENT}\n\n  # rotated out`]) {
-      const error = await refusal({ storage: '/b', 'database-url': DB, 'age-recipients': comments });
+      const error = await refusal({
+        storage: '/b',
+        'database-url': DB,
+        'age-recipients': comments,
+      });
       expect((error as Error).message).toBe(
         'Input "age-recipients": holds no recipient, only blank or # comment lines; give public keys starting with age1, or remove the input',
       );
     }
+  });
+
+  it('a PostgreSQL client input with source: redis is refused like the other postgres inputs', async () => {
+    const redis = { storage: '/b', source: 'redis', 'redis-url': 'redis://cache:6379' };
+    for (const [name, value] of [
+      ['pg-bin-dir', '/usr/lib/postgresql/17/bin'],
+      ['postgres-client', '16'],
+      ['pg-client-mirror', 'https://x.example'],
+    ] as const) {
+      const error = await refusal({ ...redis, [name]: value });
+      expect((error as Error).message).toBe(
+        `Input "${name}": is for source: postgres; remove it with source: redis`,
+      );
+    }
+    expect(
+      await refusal({ ...RUNNER_DEFAULTS, ...redis, 'age-recipients': RECIPIENT }),
+    ).toBeUndefined();
   });
 
   it('target-path with database-url names the conflict', async () => {
@@ -211,7 +256,24 @@ describe('the notice of a refused run', () => {
     ).toMatchObject({ name: undefined, notify: { webhookUrl: 'https://h.x/y' } });
   });
 
-  it('is none when the notification inputs are bad themselves', () => {
-    expect(readRefusalNotice(source({ 'webhook-url': 'not a url' }), '/work')).toBeUndefined();
+  it('keeps the readable channels when notification inputs are bad themselves, notify-on as always', () => {
+    const notice = readRefusalNotice(
+      source({
+        'notify-on': 'bogus',
+        'webhook-url': 'https://hooks.example/x',
+        'slack-webhook-url': 'not a url',
+        'failure-issue': 'maybe',
+      }),
+      '/work',
+    );
+    expect(notice.notify).toMatchObject({
+      on: 'always',
+      webhookUrl: 'https://hooks.example/x',
+      slackWebhookUrl: undefined,
+      failureIssue: false,
+    });
+    expect(readRefusalNotice(source({ 'webhook-url': 'not a url' })).notify.webhookUrl).toBe(
+      undefined,
+    );
   });
 });
