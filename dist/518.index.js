@@ -401,7 +401,7 @@ var errors = __webpack_require__(74296);
  * an age plugin identity, or an armored private key's header. A value that holds one is never
  * quoted, not even in part, and is masked whichever input it came in.
  */
-const PRIVATE_KEY_TOKEN = /\bAGE-(?:SECRET-KEY|PLUGIN-[A-Z0-9]+)-1[0-9A-Z]+/gi;
+const PRIVATE_KEY_TOKEN = /AGE-(?:SECRET-KEY|PLUGIN-[A-Z0-9]+)-1[0-9A-Z]+/gi;
 const ARMORED_PRIVATE = /PRIVATE KEY/i;
 /** Whether a text holds something shaped like a private key. */
 function holdsPrivateKey(text) {
@@ -3035,9 +3035,15 @@ function recipientProblem(key, now = Date.now() / 1000) {
         return `${name} expired on ${day(key.expires)}`;
     if (key.validity === 'i')
         return `${name} ${invalidity(key, now)}`;
+    const encrypting = [key, ...key.subkeys].filter((one) => one.capabilities.includes('e'));
+    // gpg lists a subkey made ahead of its clock as valid and the key as able to encrypt (`E`),
+    // then refuses it at encryption time: judged here, before any work.
+    const future = encrypting.filter((one) => one.created !== undefined && one.created > now);
+    if (future[0] && future.length === encrypting.length) {
+        return `${name}: its encryption subkey ${invalidity(future[0], now)}`;
+    }
     if (key.capabilities.includes('E'))
         return undefined;
-    const encrypting = [key, ...key.subkeys].filter((one) => one.capabilities.includes('e'));
     if (encrypting.length === 0) {
         return `${name} cannot encrypt: it has no encryption subkey (it is for signing only)`;
     }

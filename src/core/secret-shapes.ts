@@ -3,7 +3,7 @@
  * an age plugin identity, or an armored private key's header. A value that holds one is never
  * quoted, not even in part, and is masked whichever input it came in.
  */
-const PRIVATE_KEY_TOKEN = /\bAGE-(?:SECRET-KEY|PLUGIN-[A-Z0-9]+)-1[0-9A-Z]+/gi;
+const PRIVATE_KEY_TOKEN = /AGE-(?:SECRET-KEY|PLUGIN-[A-Z0-9]+)-1[0-9A-Z]+/gi;
 const ARMORED_PRIVATE = /PRIVATE KEY/i;
 
 /** Whether a text holds something shaped like a private key. */

@@ -96,8 +96,14 @@ export function recipientProblem(key: ListedKey, now = Date.now() / 1000): strin
   if (key.validity === 'r') return `${name} is revoked`;
   if (key.validity === 'e') return `${name} expired on ${day(key.expires)}`;
   if (key.validity === 'i') return `${name} ${invalidity(key, now)}`;
-  if (key.capabilities.includes('E')) return undefined;
   const encrypting = [key, ...key.subkeys].filter((one) => one.capabilities.includes('e'));
+  // gpg lists a subkey made ahead of its clock as valid and the key as able to encrypt (`E`),
+  // then refuses it at encryption time: judged here, before any work.
+  const future = encrypting.filter((one) => one.created !== undefined && one.created > now);
+  if (future[0] && future.length === encrypting.length) {
+    return `${name}: its encryption subkey ${invalidity(future[0], now)}`;
+  }
+  if (key.capabilities.includes('E')) return undefined;
   if (encrypting.length === 0) {
     return `${name} cannot encrypt: it has no encryption subkey (it is for signing only)`;
   }

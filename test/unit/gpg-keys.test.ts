@@ -122,6 +122,22 @@ fpr:::::::::EA8FC230A79A63ADE5325B125BB3C52F5CE61498:
     );
   });
 
+  it('refuse a key whose only encryption subkey is made in the future, though gpg lists it valid', () => {
+    // As GnuPG 2.2.40 lists it (the hostile review's F12): the subkey `-`, the key `scESC`; gpg
+    // then refuses it when encrypting ("Unusable public key"), after the source was opened.
+    const listing = `pub:-:255:22:EB16FD6D56542890:1796650204:::-:::scESC:::::ed25519:::0:
+fpr:::::::::70403565DD3CED37D6EB2F2DEB16FD6D56542890:
+uid:-::::1796650204::BAFAF0FD10D4EE5B122D18EE8B677F1BA8E64616::FutSub <fs@example.com>::::::::::0:
+sub:-:255:18:E8036206416C7472:1796909404::::::e:::::cv25519::
+fpr:::::::::A88DE339D97E4B927B141F61E8036206416C7472:
+`;
+    const key = parseColonListing(listing)[0]!;
+    expect(recipientProblem(key, 1796909404 - 86400)).toMatch(
+      /^key 70403565DD3CED37D6EB2F2DEB16FD6D56542890 \("FutSub <fs@example\.com>"\): its encryption subkey was made on 2026-12-\d\d, later than this machine's clock says it is now/,
+    );
+    expect(recipientProblem(key, 1796909404 + 60)).toBeUndefined();
+  });
+
   it('accept secret keys holding an encryption subkey’s secret, whatever their dates', () => {
     expect(secretKeyProblem(parseColonListing(SECRET))).toBeUndefined();
     expect(secretKeyProblem(parseColonListing(SECRET.replace(/^ssb:-:/m, 'ssb:e:')))).toBe(

@@ -219,6 +219,16 @@ describe('a pasted private key', () => {
     expect(holdsPrivateKey(RECIPIENT)).toBe(false);
   });
 
+  // The hostile review's F6: `--name db_AGE-SECRET-KEY-1…` was printed whole, a word boundary
+  // being required before the key.
+  it('is found glued to a word, and masked whole', () => {
+    const glued = `db_${IDENTITY}`;
+    expect(holdsPrivateKey(glued)).toBe(true);
+    expect(holdsPrivateKey(`backup2${IDENTITY.toLowerCase()}`)).toBe(true);
+    const secrets = givenSecrets(source({ name: glued }) as (name: InputName) => string);
+    expect(secrets).toContain(IDENTITY);
+  });
+
   it('is not echoed by the command line’s usage errors', () => {
     const usage = (argv: string[]) => {
       try {
