@@ -1040,6 +1040,18 @@ function idTime(id) {
     // Date.UTC rolls a month 13 or a second 60 over into the next unit: such an id names no time.
     return !Number.isNaN(date.getTime()) && id.startsWith(stamp(date)) ? date : undefined;
 }
+/**
+ * When a backup started: its id's second, refined by its manifest's milliseconds where the two
+ * agree. Ids of one second sort by their random suffix; this orders them as they were made, as
+ * `latest` does. A manifest dated in another second is not believed over the id.
+ */
+function startedAt(id, createdAt) {
+    const second = idTime(id);
+    if (!second)
+        return undefined;
+    const precise = Date.parse(createdAt);
+    return Math.floor(precise / 1000) * 1000 === second.getTime() ? new Date(precise) : second;
+}
 
 ;// CONCATENATED MODULE: ./src/core/layout.ts
 /**
@@ -2694,7 +2706,8 @@ async function decryptStream(input, keys) {
  * The homes of runs killed outright (SIGKILL, the OOM killer), which could not remove their own:
  * each holds the private keys imported into it, and its gpg-agent runs for as long as it exists.
  * Every home names the process that made it in its `owner` file; the next run to open a home in
- * the same folder removes those whose process is gone, and stops their agents.
+ * the same folder removes those whose process is gone, and stops their agents. A pid means
+ * something only in its own PID namespace: a run in a container sharing /tmp is not judged.
  */
 
 
@@ -2703,14 +2716,18 @@ async function decryptStream(input, keys) {
 const HOME_PREFIX = 'backup-action-gpg-';
 const OWNER_FILE = 'owner';
 function formatOwner(owner) {
-    return owner.started === undefined ? `${owner.pid}\n` : `${owner.pid} ${owner.started}\n`;
+    return `${[owner.pid, owner.started, owner.namespace].filter((one) => one !== undefined).join(' ')}\n`;
 }
 /** An owner file's text, or undefined when it is not one (torn, foreign). */
 function parseOwner(text) {
-    const match = /^([1-9]\d{0,9})(?: (\d{1,20}))?\n$/.exec(text);
+    const match = /^([1-9]\d{0,9})(?: (\d{1,20}))?(?: (pid:\[\d{1,20}\]))?\n$/.exec(text);
     if (!match)
         return undefined;
-    return { pid: Number(match[1]), ...(match[2] === undefined ? {} : { started: match[2] }) };
+    return {
+        pid: Number(match[1]),
+        ...(match[2] === undefined ? {} : { started: match[2] }),
+        ...(match[3] === undefined ? {} : { namespace: match[3] }),
+    };
 }
 /** Fields of /proc/PID/stat after the command name, which may itself hold spaces and parentheses. */
 function statFields(stat) {
@@ -2728,8 +2745,20 @@ let gpg_leftovers_self;
 /** This process, as its homes' owner files name it. */
 function thisProcess() {
     // Field 22 is the 20th after the name: state (3) is the first.
-    gpg_leftovers_self ??= { pid: process.pid, ...optionalStarted(procStat(process.pid)?.[19]) };
+    gpg_leftovers_self ??= {
+        pid: process.pid,
+        ...optionalStarted(procStat(process.pid)?.[19]),
+        ...optionalNamespace(),
+    };
     return gpg_leftovers_self;
+}
+function optionalNamespace() {
+    try {
+        return { namespace: (0,external_node_fs_.readlinkSync)('/proc/self/ns/pid') };
+    }
+    catch {
+        return {};
+    }
 }
 const optionalStarted = (started) => (started ? { started } : {});
 /** Whether `owner` still runs: a zombie has ended, and a pid since reused is another process. */
@@ -2771,7 +2800,7 @@ async function isLeftover(dir) {
         return false;
     const text = await (0,promises_.readFile)(external_node_path_default().join(dir, OWNER_FILE), 'utf8').catch(() => '');
     const owner = parseOwner(text);
-    return owner !== undefined && !isRunning(owner);
+    return owner !== undefined && owner.namespace === thisProcess().namespace && !isRunning(owner);
 }
 
 ;// CONCATENATED MODULE: ./src/pipeline/gpg-home.ts
@@ -14243,11 +14272,9 @@ async function retentionPrune(settings, ctx) {
     const complete = judged.filter(isComplete);
     const unusable = judged.filter((item) => !isComplete(item));
     reportUnusable(unusable, ctx);
-    // The id's time, which a complete backup's createdAt agrees with to the second: two backups
-    // of one second then tie and fall back to id order, the order "newest" means everywhere else.
-    const candidates = complete.map(({ entry }) => ({
+    const candidates = complete.map(({ entry, manifest }) => ({
         id: entry.id,
-        createdAt: idTime(entry.id) ?? new Date(NaN),
+        createdAt: startedAt(entry.id, manifest.createdAt) ?? new Date(NaN),
     }));
     const decisions = candidates.length === 0 ? [] : decide(candidates, settings.policy, settings.timeZone);
     const plan = planPrune({

@@ -28,3 +28,15 @@ export function idTime(id: string): Date | undefined {
   // Date.UTC rolls a month 13 or a second 60 over into the next unit: such an id names no time.
   return !Number.isNaN(date.getTime()) && id.startsWith(stamp(date)) ? date : undefined;
 }
+
+/**
+ * When a backup started: its id's second, refined by its manifest's milliseconds where the two
+ * agree. Ids of one second sort by their random suffix; this orders them as they were made, as
+ * `latest` does. A manifest dated in another second is not believed over the id.
+ */
+export function startedAt(id: string, createdAt: string): Date | undefined {
+  const second = idTime(id);
+  if (!second) return undefined;
+  const precise = Date.parse(createdAt);
+  return Math.floor(precise / 1000) * 1000 === second.getTime() ? new Date(precise) : second;
+}

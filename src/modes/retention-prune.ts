@@ -21,7 +21,7 @@ import type { Unusable } from '../storage/history.js';
 import { formatDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
 import { formatCount } from '../core/format.js';
-import { idTime } from '../core/ids.js';
+import { startedAt } from '../core/ids.js';
 import { classifyKey, manifestKey } from '../core/layout.js';
 import { decide, type Decision } from '../retention/policy.js';
 import { planPrune, staleUploads, type PrunePlan } from '../retention/plan.js';
@@ -42,11 +42,9 @@ export async function retentionPrune(
   const complete = judged.filter(isComplete);
   const unusable = judged.filter((item): item is UnusableBackup => !isComplete(item));
   reportUnusable(unusable, ctx);
-  // The id's time, which a complete backup's createdAt agrees with to the second: two backups
-  // of one second then tie and fall back to id order, the order "newest" means everywhere else.
-  const candidates = complete.map(({ entry }: CompleteBackup) => ({
+  const candidates = complete.map(({ entry, manifest }: CompleteBackup) => ({
     id: entry.id,
-    createdAt: idTime(entry.id) ?? new Date(NaN),
+    createdAt: startedAt(entry.id, manifest.createdAt) ?? new Date(NaN),
   }));
   const decisions =
     candidates.length === 0 ? [] : decide(candidates, settings.policy, settings.timeZone);

@@ -2,10 +2,11 @@
  * The homes of runs killed outright (SIGKILL, the OOM killer), which could not remove their own:
  * each holds the private keys imported into it, and its gpg-agent runs for as long as it exists.
  * Every home names the process that made it in its `owner` file; the next run to open a home in
- * the same folder removes those whose process is gone, and stops their agents.
+ * the same folder removes those whose process is gone, and stops their agents. A pid means
+ * something only in its own PID namespace: a run in a container sharing /tmp is not judged.
  */
 import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { helperEnv, start } from '../process/programs.js';
 
@@ -17,17 +18,23 @@ export interface Owner {
   pid: number;
   /** Field 22 of /proc/PID/stat, in clock ticks since boot; absent where there is no /proc. */
   started?: string;
+  /** Its PID namespace, as /proc/self/ns/pid links to it (`pid:[4026531836]`). */
+  namespace?: string;
 }
 
 export function formatOwner(owner: Owner): string {
-  return owner.started === undefined ? `${owner.pid}\n` : `${owner.pid} ${owner.started}\n`;
+  return `${[owner.pid, owner.started, owner.namespace].filter((one) => one !== undefined).join(' ')}\n`;
 }
 
 /** An owner file's text, or undefined when it is not one (torn, foreign). */
 export function parseOwner(text: string): Owner | undefined {
-  const match = /^([1-9]\d{0,9})(?: (\d{1,20}))?\n$/.exec(text);
+  const match = /^([1-9]\d{0,9})(?: (\d{1,20}))?(?: (pid:\[\d{1,20}\]))?\n$/.exec(text);
   if (!match) return undefined;
-  return { pid: Number(match[1]), ...(match[2] === undefined ? {} : { started: match[2] }) };
+  return {
+    pid: Number(match[1]),
+    ...(match[2] === undefined ? {} : { started: match[2] }),
+    ...(match[3] === undefined ? {} : { namespace: match[3] }),
+  };
 }
 
 /** Fields of /proc/PID/stat after the command name, which may itself hold spaces and parentheses. */
@@ -48,8 +55,20 @@ let self: Owner | undefined;
 /** This process, as its homes' owner files name it. */
 export function thisProcess(): Owner {
   // Field 22 is the 20th after the name: state (3) is the first.
-  self ??= { pid: process.pid, ...optionalStarted(procStat(process.pid)?.[19]) };
+  self ??= {
+    pid: process.pid,
+    ...optionalStarted(procStat(process.pid)?.[19]),
+    ...optionalNamespace(),
+  };
   return self;
+}
+
+function optionalNamespace(): { namespace?: string } {
+  try {
+    return { namespace: readlinkSync('/proc/self/ns/pid') };
+  } catch {
+    return {};
+  }
 }
 
 const optionalStarted = (started: string | undefined) => (started ? { started } : {});
@@ -96,5 +115,5 @@ async function isLeftover(dir: string): Promise<boolean> {
   if (!info?.isDirectory() || info.uid !== process.getuid?.()) return false;
   const text = await readFile(path.join(dir, OWNER_FILE), 'utf8').catch(() => '');
   const owner = parseOwner(text);
-  return owner !== undefined && !isRunning(owner);
+  return owner !== undefined && owner.namespace === thisProcess().namespace && !isRunning(owner);
 }

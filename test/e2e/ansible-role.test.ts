@@ -275,6 +275,8 @@ describe.skipIf(
       vault_prune_aws_access_key_id: 'prune-key-id',
       vault_prune_aws_secret_access_key: 'prune-secret-access-key-7c1d',
       vault_app_prune_heartbeat_url: `${recorder.url}/ping/heartbeat-secret-3`,
+      vault_offsite_access_key_id: 'offsite-key-id',
+      vault_offsite_secret_access_key: 'offsite-secret-access-key-3e9a',
     };
     const run = await play(work, { ...rest, ...vault, backup_action_root: other });
     expect(run.code, run.output).toBe(0);

@@ -14,7 +14,8 @@
  * src/pipeline/seal.ts, src/inputs/crypto.ts, src/process/programs.ts.
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import {
   chmod,
   mkdir,
@@ -830,6 +831,34 @@ describe('cancelled', () => {
     const next = await run(reading, { env: { TMPDIR: killed.tmp } });
     expect(next.code, next.stdout).toBe(0);
     await expectCleanedUp(next);
+  });
+
+  // The hostile review's F2: a run in another PID namespace sharing /tmp (a container) had its
+  // live home removed, its pid meaning nothing here. Only this namespace's dead runs are judged.
+  it("never removes a home made in another PID namespace, whatever its pid; this namespace's dead one goes", async () => {
+    const tmp = await mkdtemp(path.join(work, 'ns-'));
+    const dead = spawnSync('true').pid;
+    const plant = async (name: string, namespace: string) => {
+      await mkdir(path.join(tmp, name), { mode: 0o700 });
+      await writeFile(path.join(tmp, name, 'owner'), `${dead} 1 ${namespace}\n`);
+    };
+    await plant('backup-action-gpg-container', 'pid:[1]');
+    await plant('backup-action-gpg-here', readlinkSync('/proc/self/ns/pid'));
+    const files = path.join(tmp, 'site');
+    await mkdir(files);
+    await writeFile(path.join(files, 'index.html'), '<p>hello</p>\n');
+    const next = await run(
+      {
+        source: 'files',
+        paths: files,
+        storage: path.join(tmp, 'store'),
+        name: 'site',
+        'gpg-recipients': keys.plain.public,
+      },
+      { env: { TMPDIR: tmp } },
+    );
+    expect(next.code, next.stdout).toBe(0);
+    expect(await homesLeftIn(tmp)).toEqual(['backup-action-gpg-container']);
   });
 
   it('while encrypting: no home left behind, and nothing stored', async () => {

@@ -389,13 +389,27 @@ describe('a gpg-recipients line that names no file', () => {
 
 describe("a home's owner file", () => {
   it('round-trips a pid with its start time, and one without', () => {
-    for (const owner of [{ pid: 4242, started: '2500564' }, { pid: 7 }]) {
+    for (const owner of [
+      { pid: 4242, started: '2500564', namespace: 'pid:[4026531836]' },
+      { pid: 4242, started: '2500564' },
+      { pid: 7 },
+    ]) {
       expect(parseOwner(formatOwner(owner))).toEqual(owner);
     }
   });
 
   it('is refused when torn or foreign, so that no home is removed on its word', () => {
-    for (const text of ['', '4242', '4242 ', '0\n', '-1\n', 'x 1\n', '4242 12 13\n', '4242\n\n']) {
+    for (const text of [
+      '',
+      '4242',
+      '4242 ',
+      '0\n',
+      '-1\n',
+      'x 1\n',
+      '4242 12 13\n',
+      '4242 12 pid:[x]\n',
+      '4242\n\n',
+    ]) {
       expect(parseOwner(text), JSON.stringify(text)).toBeUndefined();
     }
   });

@@ -1,10 +1,11 @@
 /**
  * Ids, keys and manifests: the stable storage layout, as pure logic.
  *
- * Covers: src/core/ids.ts, src/core/layout.ts, src/core/manifest.ts.
+ * Covers: src/core/ids.ts, src/core/layout.ts, src/core/manifest.ts, src/retention/policy.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { idTime, newBackupId } from '../../src/core/ids.js';
+import { idTime, newBackupId, startedAt } from '../../src/core/ids.js';
+import { decide } from '../../src/retention/policy.js';
 import {
   classifyKey,
   databaseFileName,
@@ -51,6 +52,24 @@ describe('ids', () => {
     const later = newBackupId(new Date('2026-01-02T03:04:06Z'), () => Buffer.from([0, 0, 0]));
     expect([later, id].sort()).toEqual([id, later]);
     expect(idTime('20261322T000000Z-000000')?.getUTCMonth()).not.toBe(12);
+  });
+
+  // Seen in CI: two backups of one second; retention-prune kept the one whose suffix sorts last
+  // while verify-latest named the other, started later, as latest.
+  it('of one second are ordered by their manifests, as latest orders them, for retention too', () => {
+    const early = { id: '20261207T134324Z-fff000', createdAt: '2026-12-07T13:43:24.100Z' };
+    const late = { id: '20261207T134324Z-000fff', createdAt: '2026-12-07T13:43:24.900Z' };
+    const candidates = [early, late].map(({ id, createdAt }) => ({
+      id,
+      createdAt: startedAt(id, createdAt) ?? new Date(NaN),
+    }));
+    const kept = decide(candidates, { last: 1 }, 'UTC').filter((one) => one.keep);
+    expect(kept.map((one) => one.id)).toEqual([late.id]);
+    // A manifest dated in another second is not believed over its id.
+    expect(startedAt(late.id, '2030-01-01T00:00:00.500Z')?.toISOString()).toBe(
+      '2026-12-07T13:43:24.000Z',
+    );
+    expect(startedAt('not-an-id', late.createdAt)).toBeUndefined();
   });
 });
 
