@@ -14277,8 +14277,12 @@ async function retentionPrune(settings, ctx) {
         createdAt: startedAt(entry.id, manifest.createdAt) ?? new Date(NaN),
     }));
     const decisions = candidates.length === 0 ? [] : decide(candidates, settings.policy, settings.timeZone);
+    // Newest first as the policy ordered them: by their start, a second's backups by their
+    // manifests' time as `latest` orders them, so the guard's newest is the one latest names.
+    const order = new Map(decisions.map((decision, index) => [decision.id, index]));
+    const rank = (entry) => order.get(entry.id) ?? Infinity;
     const plan = planPrune({
-        complete: complete.map((item) => item.entry),
+        complete: complete.map((item) => item.entry).sort((a, b) => rank(a) - rank(b)),
         leftovers: listing.leftovers,
         records: listing.records,
     }, decisions, now, settings.orphanGraceMs);

@@ -48,9 +48,13 @@ export async function retentionPrune(
   }));
   const decisions =
     candidates.length === 0 ? [] : decide(candidates, settings.policy, settings.timeZone);
+  // Newest first as the policy ordered them: by their start, a second's backups by their
+  // manifests' time as `latest` orders them, so the guard's newest is the one latest names.
+  const order = new Map(decisions.map((decision, index) => [decision.id, index]));
+  const rank = (entry: { id: string }) => order.get(entry.id) ?? Infinity;
   const plan = planPrune(
     {
-      complete: complete.map((item) => item.entry),
+      complete: complete.map((item) => item.entry).sort((a, b) => rank(a) - rank(b)),
       leftovers: listing.leftovers,
       records: listing.records,
     },

@@ -302,7 +302,8 @@ describe.each(PLACES)('on $label', ({ open }) => {
   it('two backups of one second: the newest is the same for the policy and the guard', async () => {
     const store = fresh();
     const second = new Date(NOW.getTime() - HOUR);
-    // The later id holds the earlier createdAt: ids, not milliseconds, order a second's backups.
+    // The later id holds the earlier createdAt: the manifests' milliseconds order a second's
+    // backups, as latest orders them, so the backup kept is the one verify-latest names.
     for (const [suffix, ms] of [
       ['ffffff', 100],
       ['000000', 900],
@@ -314,7 +315,10 @@ describe.each(PLACES)('on $label', ({ open }) => {
     }
     const result = await retentionPrune(prune({ last: 1 }), context(store));
     expect(result.outputs).toEqual({ kept: 1, deleted: 1 });
-    expect((result.details as { kept: { id: string }[] }).kept[0]!.id).toMatch(/-ffffff$/);
+    const kept = (result.details as { kept: { id: string }[] }).kept[0]!.id;
+    expect(kept).toMatch(/-000000$/);
+    const latest = await verifyLatest(verifySettings, context(store));
+    expect(latest.outputs['latest-id']).toBe(kept);
   });
 
   it('a backup dated within the tolerance ahead counts, with an age of 0, never negative', async () => {
