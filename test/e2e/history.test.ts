@@ -368,3 +368,47 @@ it('charts and status look back 30 runs: the newest 30 records, read past torn o
       .map((id) => recordKey('long', id, 'restore-test')),
   );
 });
+
+it('two runs in one second leave two records, and the later run is the last one', async () => {
+  const store = new DirectoryStore(path.join(work, 'one-second'));
+  const second = new Date(Date.now() - 60_000);
+  second.setMilliseconds(0);
+  // The later run's random suffix sorts first: the key alone would put it before the earlier.
+  const runs = [
+    { suffix: 'ffffff', startMs: 100, ok: true },
+    { suffix: '000000', startMs: 700, ok: false },
+  ].map(({ suffix, startMs, ok }) => {
+    const began = new Date(second.getTime() + startMs);
+    return {
+      version: 1 as const,
+      mode: 'verify-latest' as const,
+      id: newBackupId(began, () => Buffer.from(suffix, 'hex')),
+      name: 'twice',
+      startedAt: began.toISOString(),
+      finishedAt: new Date(began.getTime() + 200).toISOString(),
+      ok,
+      ...(ok ? {} : { problem: 'stale: the newest backup is 2 days old' }),
+      figures: {},
+      tool: { name: 'backup-action', version: '1.0.0' },
+    };
+  });
+  for (const record of runs) await writeRecord(store, record);
+  const listing = await listSet(store, 'twice');
+  // Two objects; by key, the earlier run's first (its suffix sorts after the later run's).
+  expect(listing.records.map((entry) => entry.key)).toEqual(
+    runs.map((r) => recordKey('twice', r.id, 'verify-latest')),
+  );
+  const read = (limit?: number) =>
+    readRecords(store, 'twice', listing.records, 'verify-latest', new Date(), limit);
+  // Oldest first, and the last verify (what status shows, reading one) is the later run.
+  expect((await read()).records.map((r) => r.id)).toEqual(runs.map((r) => r.id));
+  expect((await read(1)).records.map((r) => r.ok)).toEqual([false]);
+  const seen = await runAction({
+    mode: 'status',
+    storage: path.join(work, 'one-second'),
+    name: 'twice',
+  });
+  const [set] = (JSON.parse(seen.outputs.status!) as { sets: { lastVerify: { ok: boolean } }[] })
+    .sets;
+  expect(set!.lastVerify.ok).toBe(false);
+});
