@@ -13814,23 +13814,43 @@ async function backupHistory(store, name, entries, now, limit = HISTORY_LENGTH) 
 }
 /**
  * The newest `limit` records of `mode` among `entries` (newest first), oldest first, and every
- * unusable one met on the way. Records are read a batch at a time, only as far as needed.
+ * unusable one met on the way. Records are read a batch at a time, only as far as needed. A key
+ * names its run's second and a random suffix, so runs of one second are ordered by their records'
+ * start times: a batch takes in every record of its last second.
  */
 async function readRecords(store, name, entries, mode, now, limit = HISTORY_LENGTH) {
     const ofMode = entries.filter((entry) => entry.mode === mode);
     const records = [];
     const unusable = [];
-    for (let start = 0; start < ofMode.length && records.length < limit; start += limit) {
-        const batch = ofMode.slice(start, start + limit);
+    for (let start = 0; start < ofMode.length && records.length < limit;) {
+        const end = endOfSecond(ofMode, Math.min(start + limit, ofMode.length));
+        const batch = ofMode.slice(start, end);
         const judged = await inParallel(batch, (entry) => readRecord(store, name, entry, now));
         for (const one of judged) {
-            if (!history_isRecord(one))
-                unusable.push(one);
-            else if (records.length < limit)
+            if (history_isRecord(one))
                 records.push(one.record);
+            else
+                unusable.push(one);
         }
+        start = end;
     }
-    return { records: records.reverse(), unusable };
+    return { records: records.sort(newestRunFirst).slice(0, limit).reverse(), unusable };
+}
+/** `end`, moved past the entries (newest first) of the same second as the one before it. */
+function endOfSecond(entries, end) {
+    const second = secondOf(entries[end - 1].id);
+    let past = end;
+    while (past < entries.length && secondOf(entries[past].id) === second)
+        past += 1;
+    return past;
+}
+const secondOf = (id) => id.slice(0, id.indexOf('-'));
+/** By the second its key names (which a record's times must agree with), then by its start. */
+function newestRunFirst(a, b) {
+    const [first, second] = [secondOf(a.id), secondOf(b.id)];
+    if (first !== second)
+        return first < second ? 1 : -1;
+    return Date.parse(b.startedAt) - Date.parse(a.startedAt) || (a.id < b.id ? 1 : -1);
 }
 async function readRecord(store, name, entry, now) {
     const key = { key: entry.key, name, id: entry.id, mode: entry.mode };

@@ -14,7 +14,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { withClient } from '../../scripts/lib/pg-cluster.js';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -411,4 +411,37 @@ it('two runs in one second leave two records, and the later run is the last one'
   const [set] = (JSON.parse(seen.outputs.status!) as { sets: { lastVerify: { ok: boolean } }[] })
     .sets;
   expect(set!.lastVerify.ok).toBe(false);
+});
+
+it('a history folder the run may not list fails status, naming it: never an empty history', async () => {
+  // A folder of its own that the run's user (postgres, as root reads everything) may enter.
+  const root = await mkdtemp(path.join(os.tmpdir(), 'history-locked-'));
+  try {
+    const store = new DirectoryStore(path.join(root, 'store'));
+    const began = new Date(Date.now() - 60_000);
+    await writeRecord(store, {
+      version: 1,
+      mode: 'restore-test',
+      id: newBackupId(began),
+      name: 'locked',
+      startedAt: began.toISOString(),
+      finishedAt: began.toISOString(),
+      ok: false,
+      problem: 'check failed',
+      figures: {},
+      tool: { name: 'backup-action', version: '1.0.0' },
+    });
+    await chmod(root, 0o755);
+    await chmod(path.join(root, 'store'), 0o755);
+    await chmod(path.join(root, 'store', 'locked'), 0o755);
+    await chmod(path.join(root, 'store', 'locked', 'history'), 0o000);
+    const seen = await runAction(
+      { mode: 'status', storage: path.join(root, 'store'), name: 'locked' },
+      { user: 'postgres' },
+    );
+    expect(seen.code).not.toBe(0);
+    expect(lastErrorLine(seen)).toMatch(/EACCES.*locked\/history/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });
