@@ -6,7 +6,7 @@
 import { storeLabel } from '../core/locations.js';
 import { retrying, type FailedAttempt } from '../core/retry.js';
 import type { CopyCheck, RetrySettings, StoreSettings } from '../core/settings.js';
-import type { RunContext } from '../core/types.js';
+import { openOther, type RunContext } from '../core/types.js';
 import type { CompleteBackup } from '../storage/catalog.js';
 import type { Store } from '../storage/index.js';
 import { copyToStore, type StoreCopy } from './to-store.js';
@@ -23,11 +23,11 @@ export async function openDestinations(
   ctx: RunContext,
   stores: readonly StoreSettings[],
 ): Promise<Destination[]> {
-  const { open } = ctx;
-  if (stores.length === 0) return [];
-  if (!open) throw new Error('this run cannot open stores other than its own');
   return Promise.all(
-    stores.map(async (store) => ({ label: storeLabel(store.location), store: await open(store) })),
+    stores.map(async (store) => ({
+      label: storeLabel(store.location),
+      store: await openOther(ctx, store),
+    })),
   );
 }
 
