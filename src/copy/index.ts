@@ -81,8 +81,14 @@ export async function copyToStores(
   return copies;
 }
 
+/** The line of each store whose copy failed, and the first failure's cause, for the run's error. */
+export function copyFailures(copies: readonly StoreCopy[]): { lines: string[]; cause?: unknown } {
+  const lines = copies.map(failureLine).filter((line) => line !== '');
+  return { lines, cause: copies.find((copy) => copy.cause !== undefined)?.cause };
+}
+
 /** What failed in one store's copy, in one line; empty when nothing did. */
-export function failureLine(copy: StoreCopy): string {
+function failureLine(copy: StoreCopy): string {
   if (copy.error) return `${copy.store}: ${copy.error}`;
   const failed = copy.backups.filter((backup) => backup.result === 'failed');
   if (failed.length === 0) return '';

@@ -4,7 +4,7 @@
  * destination, complete and equal, is left as it is, and nothing is ever deleted there. The
  * source's unusable entries (corrupt, torn, dated ahead, foreign) are named and never copied.
  */
-import { copyToStores, failureLine, openDestinations, type StoreCopied } from '../copy/index.js';
+import { copyFailures, copyToStores, openDestinations, type StoreCopied } from '../copy/index.js';
 import { changesTable, copiedCount, copiesDetails, storesTable } from '../copy/report.js';
 import { formatCount } from '../core/format.js';
 import { storeLabel } from '../core/locations.js';
@@ -48,10 +48,9 @@ export async function copy(settings: CopySettings, ctx: RunContext): Promise<Mod
     backups: `${formatCount(chosen.length)} of ${formatCount(complete.length)} complete (${chose})`,
     unusable: unusable.map((item) => item.problem),
   });
-  const failures = copies.map(failureLine).filter((line) => line !== '');
-  if (failures.length > 0) {
-    const cause = copies.find((copy) => copy.cause !== undefined)?.cause;
-    throw new ModeFailure(failures.join('; '), result, cause, true);
+  const failures = copyFailures(copies);
+  if (failures.lines.length > 0) {
+    throw new ModeFailure(failures.lines.join('; '), result, failures.cause, true);
   }
   return result;
 }
