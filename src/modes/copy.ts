@@ -5,7 +5,7 @@
  * source's unusable entries (corrupt, torn, dated ahead, foreign) are named and never copied.
  */
 import { copyFailures, copyToStores, openDestinations, type StoreCopied } from '../copy/index.js';
-import { changesTable, copiedCount, copiesDetails, storesTable } from '../copy/report.js';
+import { changesTable, copiesDetails, resultCount, storesTable } from '../copy/report.js';
 import { formatCount } from '../core/format.js';
 import { storeLabel } from '../core/locations.js';
 import type { CopySettings } from '../core/settings.js';
@@ -61,11 +61,8 @@ function copyReport(
   copies: readonly StoreCopied[],
   about: { backups: string; unusable: string[] },
 ): ModeResult {
-  const copied = copiedCount(copies);
-  const there = copies.reduce(
-    (sum, copy) => sum + copy.backups.filter((b) => b.result === 'already there').length,
-    0,
-  );
+  const copied = resultCount(copies, 'copied');
+  const there = resultCount(copies, 'already there');
   const changes = changesTable(copies);
   return {
     headline: `Copied ${name} to ${formatCount(copies.length)} store(s): ${formatCount(copied)} backup copies made, ${formatCount(there)} already there`,
