@@ -13156,8 +13156,7 @@ async function copyToStore(backups, options) {
     }
     for (const backup of backups) {
         const copy = await copyOne(backup, there.get(backup.entry.id), options);
-        if (copy.result === 'failed')
-            result.cause ??= copy.cause;
+        result.cause ??= copy.cause;
         result.backups.push(copy.record);
     }
     return { ...result, lagMs: lagOf(backups, result, options.now()) };
@@ -13169,24 +13168,20 @@ async function copyOne({ entry, manifest }, there, options) {
         const verdict = await verdictOf(entry, manifest, there, options);
         if (verdict.equal) {
             log.info(`${store}: ${id} is there, complete and equal`);
-            return { result: 'already there', record: { id, result: 'already there' } };
+            return { record: { id, result: 'already there' } };
         }
         log.info(`${store}: copying ${id} (${(0,format/* formatBytes */.z3)(manifestSize(manifest))}; ${verdict.reason})`);
         const started = options.now().getTime();
         await copyBackup(entry, options);
         const seconds = (options.now().getTime() - started) / 1000;
         log.info(`${store}: ${id} copied in ${(0,format/* formatSeconds */.Xo)(seconds)}`);
-        return { result: 'copied', record: { id, result: 'copied', detail: verdict.reason } };
+        return { record: { id, result: 'copied', detail: verdict.reason } };
     }
     catch (error) {
         if (options.signal.aborted || error instanceof errors/* CancelledError */.cc)
             throw new errors/* CancelledError */.cc();
         log.warning(`${store}: ${id} was not copied: ${(0,errors/* errorMessage */.gJ)(error)}`);
-        return {
-            result: 'failed',
-            record: { id, result: 'failed', detail: (0,errors/* errorMessage */.gJ)(error) },
-            cause: error,
-        };
+        return { record: { id, result: 'failed', detail: (0,errors/* errorMessage */.gJ)(error) }, cause: error };
     }
 }
 async function verdictOf(entry, manifest, there, options) {
@@ -13315,9 +13310,9 @@ function copiesDetails(copies) {
         lagSeconds: Math.round(lagMs / 1000),
     }));
 }
-/** Backups copied, all stores together. */
-function copiedCount(copies) {
-    return copies.reduce((sum, copy) => sum + count(copy, 'copied'), 0);
+/** Backups of one result (copied, already there), all stores together. */
+function resultCount(copies, result) {
+    return copies.reduce((sum, copy) => sum + count(copy, result), 0);
 }
 
 ;// CONCATENATED MODULE: ./src/modes/backup.ts
@@ -13925,8 +13920,8 @@ async function copy(settings, ctx) {
     return result;
 }
 function copyReport(name, source, copies, about) {
-    const copied = copiedCount(copies);
-    const there = copies.reduce((sum, copy) => sum + copy.backups.filter((b) => b.result === 'already there').length, 0);
+    const copied = resultCount(copies, 'copied');
+    const there = resultCount(copies, 'already there');
     const changes = changesTable(copies);
     return {
         headline: `Copied ${name} to ${(0,format/* formatCount */.B4)(copies.length)} store(s): ${(0,format/* formatCount */.B4)(copied)} backup copies made, ${(0,format/* formatCount */.B4)(there)} already there`,
