@@ -13798,6 +13798,7 @@ function signed(percent) {
 
 
 
+
 /** Charts and trends look this far back: a month of nightly runs. */
 const HISTORY_LENGTH = 30;
 /**
@@ -13846,18 +13847,16 @@ async function readRecords(store, name, entries, mode, now, limit = HISTORY_LENG
 }
 /** `end`, moved past the entries (newest first) of the same second as the one before it. */
 function endOfSecond(entries, end) {
-    const second = secondOf(entries[end - 1].id);
+    const last = entries[end - 1].id;
     let past = end;
-    while (past < entries.length && secondOf(entries[past].id) === second)
+    while (past < entries.length && sameIdSecond(entries[past].id, last))
         past += 1;
     return past;
 }
-const secondOf = (id) => id.slice(0, id.indexOf('-'));
-/** By the second its key names (which a record's times must agree with), then by its start. */
+/** By the second its id names (which a record's times must agree with), then by its start. */
 function newestRunFirst(a, b) {
-    const [first, second] = [secondOf(a.id), secondOf(b.id)];
-    if (first !== second)
-        return first < second ? 1 : -1;
+    if (!sameIdSecond(a.id, b.id))
+        return a.id < b.id ? 1 : -1;
     return Date.parse(b.startedAt) - Date.parse(a.startedAt) || (a.id < b.id ? 1 : -1);
 }
 async function readRecord(store, name, entry, now) {

@@ -12,6 +12,7 @@ import {
   serializeRecord,
   type HistoryRecord,
 } from '../core/history.js';
+import { sameIdSecond } from '../core/ids.js';
 import type { RecordMode } from '../core/layout.js';
 import type { Unusable } from '../core/status.js';
 import type { BackupPoint } from '../core/trends.js';
@@ -74,7 +75,7 @@ export async function readRecords(
   const ofMode = entries.filter((entry) => entry.mode === mode);
   const records: HistoryRecord[] = [];
   const unusable: Unusable[] = [];
-  for (let start = 0; start < ofMode.length && records.length < limit; ) {
+  for (let start = 0; start < ofMode.length && records.length < limit;) {
     const end = endOfSecond(ofMode, Math.min(start + limit, ofMode.length));
     const batch = ofMode.slice(start, end);
     const judged = await inParallel(batch, (entry) => readRecord(store, name, entry, now));
@@ -89,18 +90,15 @@ export async function readRecords(
 
 /** `end`, moved past the entries (newest first) of the same second as the one before it. */
 function endOfSecond(entries: readonly RecordEntry[], end: number): number {
-  const second = secondOf(entries[end - 1]!.id);
+  const last = entries[end - 1]!.id;
   let past = end;
-  while (past < entries.length && secondOf(entries[past]!.id) === second) past += 1;
+  while (past < entries.length && sameIdSecond(entries[past]!.id, last)) past += 1;
   return past;
 }
 
-const secondOf = (id: string) => id.slice(0, id.indexOf('-'));
-
-/** By the second its key names (which a record's times must agree with), then by its start. */
+/** By the second its id names (which a record's times must agree with), then by its start. */
 function newestRunFirst(a: HistoryRecord, b: HistoryRecord): number {
-  const [first, second] = [secondOf(a.id), secondOf(b.id)];
-  if (first !== second) return first < second ? 1 : -1;
+  if (!sameIdSecond(a.id, b.id)) return a.id < b.id ? 1 : -1;
   return Date.parse(b.startedAt) - Date.parse(a.startedAt) || (a.id < b.id ? 1 : -1);
 }
 
