@@ -50,45 +50,93 @@ export function readDatabaseUrl(
   const value = inputs.text(name);
   if (value === '') throw new InputError(name, `is required; ${ACCEPTED}`);
   // The value may hold a password, so no message below quotes any part of it.
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InputError(name, `is not a valid URL; ${ACCEPTED}`);
-  }
   const fail: Fail = (what) => {
     throw new InputError(name, `${what}; ${ACCEPTED}`);
   };
+  const { url, authority } = splitUrl(value, fail);
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     fail(`has the scheme "${url.protocol}"`);
   }
   if (url.hash !== '') fail('has a "#" part (write a "#" in the database name as %23)');
   const params = readParameters(url, fail);
-  const authorityHost = decode(url.hostname, fail).replace(/^\[(.*)\]$/, '$1');
-  const host = placeOf('host', authorityHost, params, fail);
+  const host = placeOf('host', decode(authority.host, fail), params, fail);
   if (host === '') fail('names no host');
+  // libpq tries each host of a list in turn; the pg driver, which runs the checks, takes one.
   if (host.includes(',')) fail('names several hosts; give one');
-  const portText = placeOf('port', url.port, params, fail) || '5432';
+  const portText = placeOf('port', authority.port, params, fail) || '5432';
   if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
     fail('has a port outside 1-65535');
   }
   const database = decode(url.pathname.replace(/^\//, ''), fail);
   if (database === '' && !databaseOptional) fail('names no database');
-  const password = url.password === '' ? undefined : decode(url.password, fail);
+  const password = authority.password === undefined ? undefined : decode(authority.password, fail);
   const target = withDisplay({
     scheme: url.protocol,
     host,
     port: Number(portText),
     // Named here, not left to each client's default (the pg driver and libpq differ on PGUSER).
-    user: url.username === '' ? localUser(fail) : decode(url.username, fail),
+    user: authority.user === '' ? localUser(fail) : decode(authority.user, fail),
     password,
     database: database || 'postgres',
     params,
   });
-  return { target, secrets: password === undefined ? [] : passwordForms(value, url, password) };
+  return {
+    target,
+    secrets: password === undefined ? [] : passwordForms(value, encoded(password), password),
+  };
+}
+
+/** A URL holding `password` as the WHATWG parser encodes it: another spelling to mask. */
+function encoded(password: string): URL {
+  const url = new URL('postgresql://host');
+  url.password = password;
+  return url;
 }
 
 type Fail = (what: string) => never;
+
+/** The URL's user, password, host and port as written (still %-encoded). */
+interface Authority {
+  user: string;
+  password?: string;
+  host: string;
+  port: string;
+}
+
+/**
+ * The authority read as libpq reads it (RFC 3986 with libpq's additions: `user@` with no host,
+ * `h1:5432,h2:5433`), the rest by the WHATWG parser: it refuses both, so it is given a stand-in
+ * host. The userinfo ends at the first `@`, as in libpq.
+ */
+function splitUrl(value: string, fail: Fail): { url: URL; authority: Authority } {
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/([^/?#]*)(.*)$/s.exec(value);
+  if (!match) return fail('is not a valid URL');
+  const [, scheme = '', written = '', rest = ''] = match;
+  const at = written.indexOf('@');
+  const userinfo = at < 0 ? undefined : written.slice(0, at);
+  const hostspec = written.slice(at + 1);
+  let url: URL;
+  try {
+    url = new URL(`${scheme}//host${rest}`);
+  } catch {
+    return fail('is not a valid URL');
+  }
+  if (hostspec.includes(',')) fail('names several hosts; give one');
+  const place = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d*))?$/.exec(hostspec);
+  if (!place) return fail('is not a valid URL');
+  const colon = userinfo?.indexOf(':') ?? -1;
+  return {
+    url,
+    authority: {
+      user: colon < 0 ? (userinfo ?? '') : (userinfo ?? '').slice(0, colon),
+      ...(colon < 0 || userinfo?.length === colon + 1
+        ? {}
+        : { password: userinfo?.slice(colon + 1) }),
+      host: (place[1] ?? '').replace(/^\[(.*)\]$/, '$1'),
+      port: place[2] ?? '',
+    },
+  };
+}
 
 function readParameters(url: URL, fail: Fail): Record<string, string> {
   const params: Record<string, string> = {};

@@ -5,12 +5,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { helperEnv, onPath, start, type Ended } from '../process/programs.js';
-import { claimHome, HOME_PREFIX, removeLeftovers } from './gpg-leftovers.js';
+import { makeRunFolder } from '../process/run-folders.js';
 
 /** The programs of GnuPG this product runs. */
 export interface GpgPrograms {
@@ -37,6 +37,7 @@ const AGENT_CONF = 's2k-count 65536\ndisable-scdaemon\n';
 
 /** The longest socket path gpg-agent can bind (sun_path, 108 bytes on Linux, with its NUL). */
 const SOCKET_PATH_MAX = 107;
+const HOME_PREFIX = 'backup-action-gpg-';
 const LONGEST_SOCKET = `${HOME_PREFIX}XXXXXX/S.gpg-agent.browser`;
 
 /**
@@ -72,12 +73,12 @@ export class GpgHome {
    * home, and a socket's path must stay short (108 bytes on Linux). mkdtemp makes it 0700.
    */
   static async open(programs: GpgPrograms, { agent }: { agent: boolean }): Promise<GpgHome> {
-    const base = homesFolder();
-    await removeLeftovers(base, programs.gpgconf);
-    const dir = await mkdtemp(path.join(base, HOME_PREFIX));
+    // A leftover home holds the private keys imported into it, and its agent runs while it exists.
+    const dir = await makeRunFolder(homesFolder(), HOME_PREFIX, (leftover) =>
+      stopAgent(programs.gpgconf, leftover),
+    );
     const home = new GpgHome(dir, programs, agent);
     open.add(home);
-    await claimHome(dir);
     if (agent) await writeFile(path.join(dir, 'gpg-agent.conf'), AGENT_CONF, { mode: 0o600 });
     return home;
   }
@@ -168,4 +169,11 @@ export class GpgHome {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The agent of a home left by a run that was killed. */
+async function stopAgent(gpgconf: string | undefined, dir: string): Promise<void> {
+  if (!gpgconf) return;
+  const { exit } = start({ path: gpgconf }, ['--homedir', dir, '--kill', 'gpg-agent'], helperEnv());
+  await exit.catch(() => undefined);
 }

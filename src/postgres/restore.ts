@@ -8,6 +8,7 @@ import { connectionString } from './database-url.js';
 import type { ManifestBase } from '../core/manifest.js';
 import type { ArchiveRoles } from './roles.js';
 import { majorOf } from './versions.js';
+import { mark } from './scratch-marks.js';
 import { clientProgram, type ClientContext } from './client/index.js';
 import type { ClientSettings, DatabaseTarget } from '../core/settings.js';
 import { failureLine, libpqEnv, start, type Program } from '../process/programs.js';
@@ -143,11 +144,19 @@ export function scratchName(set: string): string {
   return `restore_test_${safe}_${randomBytes(3).toString('hex')}`;
 }
 
-/** From template0, as pg_dump's documentation advises: template1 may hold objects of its own. */
-export async function createDatabase(server: DatabaseTarget, name: string): Promise<void> {
+/**
+ * From template0, as pg_dump's documentation advises: template1 may hold objects of its own.
+ * A scratch database is marked at once (postgres/scratch-marks.ts).
+ */
+export async function createDatabase(
+  server: DatabaseTarget,
+  name: string,
+  scratchMark?: string,
+): Promise<void> {
   const client = await connect(server);
   try {
     await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0`);
+    if (scratchMark) await mark(client, 'DATABASE', [name], scratchMark);
   } finally {
     await client.end().catch(() => undefined);
   }

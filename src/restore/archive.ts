@@ -2,10 +2,11 @@
  * The backup's archive as one local file, which `pg_restore --jobs` needs (it seeks): downloaded,
  * its every stored byte checked against the manifest, decrypted and decompressed into a private
  * temporary folder, read back with `pg_restore --list` before any database is touched, and removed
- * at the end, pass or fail.
+ * at the end, pass or fail. A run killed outright cannot remove it: the next run removes the
+ * folders of runs that have ended before it makes its own (process/run-folders.ts).
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,6 +24,7 @@ import { parseToc, type ArchiveToc } from '../postgres/toc.js';
 import { unsupportedFormatLine } from '../postgres/versions.js';
 import type { Decryption } from '../core/settings.js';
 import { failureLine, start, type Program } from '../process/programs.js';
+import { makeRunFolder } from '../process/run-folders.js';
 
 export interface LocalArchive {
   file: string;
@@ -40,8 +42,8 @@ export async function withLocalArchive<T>(
   phases: Phases,
   work: (archive: LocalArchive) => Promise<T>,
 ): Promise<T> {
-  // mkdtemp makes the folder private (0700): the archive in it is decrypted.
-  const dir = await mkdtemp(path.join(ctx.env.RUNNER_TEMP || os.tmpdir(), 'backup-action-'));
+  // A private folder (0700): the archive in it is decrypted.
+  const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || os.tmpdir(), 'backup-action-archive-');
   try {
     const file = path.join(dir, 'archive.dump');
     await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));

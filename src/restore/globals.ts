@@ -12,6 +12,7 @@ import type { GlobalsRecord, ManifestBase } from '../core/manifest.js';
 import type { DatabaseTarget, Decryption } from '../core/settings.js';
 import type { Logger, RunContext } from '../core/types.js';
 import { readObject } from '../pipeline/read.js';
+import { mark } from '../postgres/scratch-marks.js';
 import { quoteIdent, withConnection } from '../postgres/server.js';
 import {
   describeStatement,
@@ -76,7 +77,7 @@ export interface GlobalsApplied {
 export async function applyGlobals(
   server: DatabaseTarget,
   script: string,
-  options: Pick<PlanFacts, 'sameName' | 'tablespaceMode'>,
+  options: Pick<PlanFacts, 'sameName' | 'tablespaceMode'> & { mark?: string },
   log: Logger,
 ): Promise<GlobalsApplied> {
   const statements = globalStatements(script);
@@ -87,7 +88,9 @@ export async function applyGlobals(
       failed.push(line);
       log.warning(`restore-globals: ${line}`);
     };
-    await applyRoles(client, plan.roles, warn);
+    await applyRoles(client, plan.roles, warn, async () => {
+      if (options.mark) await mark(client, 'ROLE', plan.created, options.mark);
+    });
     for (const step of plan.tablespaces) await createTablespace(client, step, warn);
     return { plan, created: plan.created, failed };
   });
@@ -115,6 +118,7 @@ async function applyRoles(
   client: pg.Client,
   statements: GlobalStatement[],
   warn: (line: string) => void,
+  beforeCommit: () => Promise<void>,
 ): Promise<void> {
   if (statements.length === 0) return;
   await client.query('BEGIN');
@@ -134,6 +138,7 @@ async function applyRoles(
         warn(`${describeStatement(statement)} was not applied: ${errorMessage(error)}`);
       }
     }
+    await beforeCommit();
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -16,7 +16,8 @@ import {
   missingDatabaseStatements,
 } from '../postgres/database-settings.js';
 import { createDatabase, dropDatabase } from '../postgres/restore.js';
-import { connect, exactRowCounts } from '../postgres/server.js';
+import { mark, unmark } from '../postgres/scratch-marks.js';
+import { connect, exactRowCounts, withConnection } from '../postgres/server.js';
 import { runChecks, type CheckResult } from './checks.js';
 import { compareWithManifest, differenceLine, exactCounts, type Comparison } from './compare.js';
 import { ownersUnusable, restoreDatabaseOwner } from './owners.js';
@@ -31,6 +32,8 @@ export interface ScratchRun {
   /** The scratch server. */
   server: DatabaseTarget;
   pgRestore: PgRestore;
+  /** What marks this run's scratch databases and roles (restore/scratch-lease.ts). */
+  mark: string;
 }
 
 /** The scratch server of a database backup (a files backup needs none). */
@@ -74,7 +77,7 @@ export async function testDatabase(
 ): Promise<void> {
   const { settings, ctx, server, pgRestore } = run;
   // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
-  const scratchMade = createDatabase(server, test.scratch);
+  const scratchMade = createDatabase(server, test.scratch, run.mark);
   scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
   try {
     await withLocalArchive(
@@ -140,10 +143,11 @@ async function ownersSkipped(
 
 /** The archive's database settings, applied to the scratch database and read back. */
 async function compareSettings(
-  { ctx, pgRestore }: ScratchRun,
+  run: ScratchRun,
   test: DatabaseTest,
   target: DatabaseTarget,
 ): Promise<void> {
+  const { ctx, pgRestore } = run;
   const statements = await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? '');
   const applied = await applyDatabaseStatements(target, target.database, statements);
   const missing = await missingDatabaseStatements(target, target.database, statements);
@@ -151,6 +155,8 @@ async function compareSettings(
     total: statements.length,
     missing: missing.map((statement) => statement.text),
   };
+  // The backup's comment took the mark's place; it goes back in front of it.
+  await withConnection(target, (client) => mark(client, 'DATABASE', [target.database], run.mark));
   for (const statement of missing) {
     const error = applied.find((item) => item.statement === statement)?.error;
     ctx.log.warning(`the backup's "${statement.text}" did not restore${error ? `: ${error}` : ''}`);
@@ -196,6 +202,10 @@ async function cleanUp(
 ): Promise<void> {
   await scratchMade.catch(() => undefined);
   if (kept(settings, test)) {
+    await withConnection(server, (client) => unmark(client, 'DATABASE', [test.scratch])).catch(
+      (error: unknown) =>
+        ctx.log.warning(`could not unmark ${test.scratch}: ${errorMessage(error)}`),
+    );
     ctx.log.info(`keep-database: the scratch database ${test.scratch} was kept; drop it when done`);
     return;
   }

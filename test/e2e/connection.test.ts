@@ -4,6 +4,7 @@
  *
  * Covers: src/inputs/database.ts, src/postgres/database-url.ts, src/process/programs.ts.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,6 +47,9 @@ describe('reading database-url', () => {
     for (const url of [
       'postgresql:///db?host=/var/run/postgresql',
       'postgresql://u@%2Fvar%2Frun%2Fpostgresql/db',
+      // libpq's own spelling: a user, no host, the socket folder as a parameter (issue 27, item 14).
+      'postgresql://u@/db?host=/var/run/postgresql',
+      'postgresql://u:pw@:5432/db?host=%2Fvar%2Frun%2Fpostgresql',
     ]) {
       expect(read(url).target).toMatchObject({
         host: '/var/run/postgresql',
@@ -86,6 +90,11 @@ describe('reading database-url', () => {
     ['the port twice', 'postgresql://u@h:5432/db?port=5433', /gives the port twice/],
     ['a parameter twice', 'postgresql://u@h/db?sslmode=disable&sslmode=require', /twice/],
     ['several hosts', 'postgresql://u@h1,h2/db', /several hosts/],
+    ['several hosts with ports', 'postgresql://u@h1:5432,h2:5433/db', /several hosts/],
+    ['several IPv6 hosts', 'postgresql://[::1],[::2]:5433/db', /several hosts/],
+    ['several hosts as a parameter', 'postgresql://u@/db?host=/tmp,/run', /several hosts/],
+    ['a port out of range', 'postgresql://u@h:99999/db', /port outside/],
+    ['no host at all', 'postgresql://u@/db', /names no host/],
     ['a # part', 'postgresql://u@h/a#b', /"#"/],
     ['a malformed escape', 'postgresql://u@h/a%zz', /malformed/],
   ])('refuses %s', (_what, url, reason) => {
@@ -171,6 +180,40 @@ afterAll(async () => {
     }
   });
   await rm(store, { recursive: true, force: true });
+});
+
+describe('database-url through a socket folder, spelled as libpq documents it', () => {
+  it('backs up and restore-tests with postgresql://user:password@/database?host=<folder>&port=<port>', async () => {
+    const { folder, port } = await onServer('postgres', async (c) => ({
+      folder:
+        (
+          (await c.query<{ d: string }>("SELECT current_setting('unix_socket_directories') AS d"))
+            .rows[0]?.d ?? ''
+        ).split(',')[0] ?? '',
+      port: (await c.query<{ p: string }>("SELECT current_setting('port') AS p")).rows[0]?.p ?? '',
+    }));
+    expect(
+      existsSync(path.join(folder, `.s.PGSQL.${port}`)),
+      `the test server's socket in ${folder}`,
+    ).toBe(true);
+    const server = new URL(testDatabaseUrl());
+    const socketUrl = (database: string) =>
+      `postgresql://${server.username}:${server.password}@/${encodeURIComponent(database)}?host=${encodeURIComponent(folder)}&port=${port}`;
+    const made = await runAction({
+      storage: store,
+      name: 'socket',
+      'database-url': socketUrl(SOURCE),
+    });
+    expect(made.code, made.stdout + made.stderr).toBe(0);
+    const tested = await runAction({
+      mode: 'restore-test',
+      storage: store,
+      name: 'socket',
+      'database-url': socketUrl('postgres'),
+    });
+    expect(tested.code, tested.stdout + tested.stderr).toBe(0);
+    expect(tested.outputs['restored-tables']).toBe('1');
+  }, 120_000);
 });
 
 const tablesIn = (database: string) =>

@@ -179,7 +179,7 @@ describe('restore-test of a files backup, on a temporary disk too small', () => 
     );
     expect(tested.code).not.toBe(0);
     expect(lastErrorLine(tested)).toMatch(
-      /^the temporary folder .*small-tmp\/restore-test-files-\w+ ran out of disk space \(ENOSPC\) while extracting \(the backup holds 3\.0 MiB\); set TMPDIR to a folder on a larger disk$/,
+      /^the temporary folder .*small-tmp\/backup-action-files-\w+\/tree ran out of disk space \(ENOSPC\) while extracting \(the backup holds 3\.0 MiB\); set TMPDIR to a folder on a larger disk$/,
     );
     expect(await readdir(small)).toEqual([]);
   });

@@ -6,13 +6,13 @@
  * paths; the owner files that let a later run remove a killed run's homes.
  *
  * Covers: src/pipeline/gpg-keys.ts, src/pipeline/gpg-status.ts, src/pipeline/gpg.ts,
- * src/inputs/crypto.ts, src/inputs/gpg-recipients.ts, src/pipeline/gpg-leftovers.ts.
+ * src/inputs/crypto.ts, src/inputs/gpg-recipients.ts, src/process/run-folders.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { decryptionSecrets } from '../../src/inputs/crypto.js';
 import { splitRecipients, unreadableLine } from '../../src/inputs/gpg-recipients.js';
-import { formatOwner, parseOwner, statFields } from '../../src/pipeline/gpg-leftovers.js';
+import { formatOwner, parseOwner, statFields } from '../../src/process/run-folders.js';
 import { DecryptionError } from '../../src/pipeline/encrypt.js';
 import { decryptFailure } from '../../src/pipeline/gpg.js';
 import {

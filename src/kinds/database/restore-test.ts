@@ -23,6 +23,7 @@ import {
   type DatabaseTest,
   type ScratchRun,
 } from '../../restore/scratch-test.js';
+import { withScratchLease } from '../../restore/scratch-lease.js';
 import { refuseServerInputs } from '../../restore/targets.js';
 import type { KindRun, RestoreRows, RestoreTestSettingsOf } from '../kind.js';
 import { databasePart } from './parts.js';
@@ -48,18 +49,19 @@ export async function testDatabaseBackup(
   const version = await checkScratchServer(server, ctx.signal);
   const part = databasePart(manifest);
   const pgRestore = await choosePgRestore(manifest, settings.client, ctx, version);
-  const run: ScratchRun = { settings, ctx, server, pgRestore };
+  const run = { settings, ctx, server, pgRestore };
   const test: DatabaseTest = { part, scratch: scratchName(settings.name), phases };
   const options = { checks: settings.checks, keepOwners: false, noTablespaces: false };
   return {
-    run: () => testDatabase(run, test, options),
+    run: () =>
+      withScratchLease(ctx, server, (mark) => testDatabase({ ...run, mark }, test, options)),
     problems: () => failures(test),
     rows: () => testRows(run, test, version),
   };
 }
 
 function testRows(
-  { settings, pgRestore }: ScratchRun,
+  { settings, pgRestore }: Pick<ScratchRun, 'settings' | 'pgRestore'>,
   test: DatabaseTest,
   server: ServerVersion,
 ): RestoreRows {

@@ -21,6 +21,7 @@ import type { Logger, RunContext } from '../../core/types.js';
 import { filesMismatch } from '../../files/digest.js';
 import { extractTar, type Extracted } from '../../files/tar-read.js';
 import { readObject } from '../../pipeline/read.js';
+import { makeRunFolder } from '../../process/run-folders.js';
 import type { Phases } from '../../restore/phases.js';
 import type { KindRun, RestoreRows } from '../kind.js';
 import { refuseStoreOverlap } from './restore-target.js';
@@ -43,12 +44,16 @@ export function testFiles(
   const done: Extraction = { manifest, keys, phases };
   return {
     async run() {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'restore-test-files-'));
+      // Private, and removed by the next run if this one is killed: the files are decrypted.
+      const dir = await makeRunFolder(os.tmpdir(), 'backup-action-files-', removeTree);
       try {
-        const where = `the temporary folder ${dir}`;
+        // Beside the folder's owner file, never over it.
+        const tree = path.join(dir, 'tree');
+        await mkdir(tree);
+        const where = `the temporary folder ${tree}`;
         const advice = '; set TMPDIR to a folder on a larger disk';
-        const { settleTopFolders } = await extract(ctx, done, dir, where, advice);
-        await settleTopFolders(dir);
+        const { settleTopFolders } = await extract(ctx, done, tree, where, advice);
+        await settleTopFolders(tree);
       } finally {
         await removeTree(dir);
       }

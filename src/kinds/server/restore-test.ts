@@ -12,6 +12,9 @@ import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
 import type { ServerCheck } from '../../core/settings.js';
 import type { RunContext, Table } from '../../core/types.js';
 import { checkScratchServer, scratchName } from '../../postgres/restore.js';
+import { unmark } from '../../postgres/scratch-marks.js';
+import { withConnection } from '../../postgres/server.js';
+import { withScratchLease } from '../../restore/scratch-lease.js';
 import type { ServerVersion } from '../../postgres/server.js';
 import { countsTable } from '../../restore/compare.js';
 import {
@@ -38,7 +41,7 @@ import { phaseName, serverDatabasePart } from './parts.js';
 import { rolesLine } from './roles.js';
 
 interface ServerTest {
-  run: ScratchRun;
+  run: Omit<ScratchRun, 'mark'>;
   manifest: ServerManifest;
   version: ServerVersion;
   /** The whole run's clock: the globals, then every database. */
@@ -84,14 +87,15 @@ export async function testServerBackup(
     rolesLeft: [],
   };
   return {
-    async run() {
-      try {
-        await testAll(test, checks);
-      } finally {
-        // The roles go last, pass, fail or cancel, and before the summary, which says whether they went.
-        await dropRolesMade(test);
-      }
-    },
+    run: () =>
+      withScratchLease(ctx, server, async (mark) => {
+        try {
+          await testAll(test, checks, mark);
+        } finally {
+          // The roles go last, pass, fail or cancel, and before the summary, which says whether they went.
+          await dropRolesMade(test);
+        }
+      }),
     problems: () => [
       ...test.tests.flatMap((one) => failures(one, `${one.database}: `)),
       ...(test.rolesLeft.length > 0
@@ -103,15 +107,20 @@ export async function testServerBackup(
 }
 
 /** The globals, then each database in turn; a database that fails to restore stops the run. */
-async function testAll(test: ServerTest, checks: Map<string, ServerCheck[]>): Promise<void> {
-  const { run, manifest, phases, roles } = test;
+async function testAll(
+  test: ServerTest,
+  checks: Map<string, ServerCheck[]>,
+  mark: string,
+): Promise<void> {
+  const { manifest, phases, roles } = test;
+  const run = { ...test.run, mark };
   const { settings, ctx, server } = run;
   if (roles) {
     const script = await phases.time('read the globals', () =>
       readGlobals(ctx, roles, manifest, settings.decryption),
     );
     test.globals = await phases.time('apply the globals', () =>
-      applyGlobals(server, script, { sameName: new Set(), tablespaceMode: 'skip' }, ctx.log),
+      applyGlobals(server, script, { sameName: new Set(), tablespaceMode: 'skip', mark }, ctx.log),
     );
   }
   for (const one of test.tests) {
@@ -138,6 +147,7 @@ async function dropRolesMade(test: ServerTest): Promise<void> {
       `keep-database: the roles restore-globals made are kept with the scratch databases: ${created.join(', ')}`,
     );
     test.rolesLeft = [];
+    await withConnection(run.server, (client) => unmark(client, 'ROLE', created));
     return;
   }
   try {

@@ -1,5 +1,5 @@
-export const id = 95;
-export const ids = [95];
+export const id = 811;
+export const ids = [811];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 84095:
+/***/ 4811:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -490,47 +490,88 @@ function readDatabaseUrl(inputs, name, { databaseOptional = false } = {}) {
     if (value === '')
         throw new errors/* InputError */.dz(name, `is required; ${ACCEPTED}`);
     // The value may hold a password, so no message below quotes any part of it.
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        throw new errors/* InputError */.dz(name, `is not a valid URL; ${ACCEPTED}`);
-    }
     const fail = (what) => {
         throw new errors/* InputError */.dz(name, `${what}; ${ACCEPTED}`);
     };
+    const { url, authority } = splitUrl(value, fail);
     if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
         fail(`has the scheme "${url.protocol}"`);
     }
     if (url.hash !== '')
         fail('has a "#" part (write a "#" in the database name as %23)');
     const params = readParameters(url, fail);
-    const authorityHost = decode(url.hostname, fail).replace(/^\[(.*)\]$/, '$1');
-    const host = placeOf('host', authorityHost, params, fail);
+    const host = placeOf('host', decode(authority.host, fail), params, fail);
     if (host === '')
         fail('names no host');
+    // libpq tries each host of a list in turn; the pg driver, which runs the checks, takes one.
     if (host.includes(','))
         fail('names several hosts; give one');
-    const portText = placeOf('port', url.port, params, fail) || '5432';
+    const portText = placeOf('port', authority.port, params, fail) || '5432';
     if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
         fail('has a port outside 1-65535');
     }
     const database = decode(url.pathname.replace(/^\//, ''), fail);
     if (database === '' && !databaseOptional)
         fail('names no database');
-    const password = url.password === '' ? undefined : decode(url.password, fail);
+    const password = authority.password === undefined ? undefined : decode(authority.password, fail);
     const target = withDisplay({
         scheme: url.protocol,
         host,
         port: Number(portText),
         // Named here, not left to each client's default (the pg driver and libpq differ on PGUSER).
-        user: url.username === '' ? localUser(fail) : decode(url.username, fail),
+        user: authority.user === '' ? localUser(fail) : decode(authority.user, fail),
         password,
         database: database || 'postgres',
         params,
     });
-    return { target, secrets: password === undefined ? [] : passwordForms(value, url, password) };
+    return {
+        target,
+        secrets: password === undefined ? [] : passwordForms(value, encoded(password), password),
+    };
+}
+/** A URL holding `password` as the WHATWG parser encodes it: another spelling to mask. */
+function encoded(password) {
+    const url = new URL('postgresql://host');
+    url.password = password;
+    return url;
+}
+/**
+ * The authority read as libpq reads it (RFC 3986 with libpq's additions: `user@` with no host,
+ * `h1:5432,h2:5433`), the rest by the WHATWG parser: it refuses both, so it is given a stand-in
+ * host. The userinfo ends at the first `@`, as in libpq.
+ */
+function splitUrl(value, fail) {
+    const match = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/([^/?#]*)(.*)$/s.exec(value);
+    if (!match)
+        return fail('is not a valid URL');
+    const [, scheme = '', written = '', rest = ''] = match;
+    const at = written.indexOf('@');
+    const userinfo = at < 0 ? undefined : written.slice(0, at);
+    const hostspec = written.slice(at + 1);
+    let url;
+    try {
+        url = new URL(`${scheme}//host${rest}`);
+    }
+    catch {
+        return fail('is not a valid URL');
+    }
+    if (hostspec.includes(','))
+        fail('names several hosts; give one');
+    const place = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d*))?$/.exec(hostspec);
+    if (!place)
+        return fail('is not a valid URL');
+    const colon = userinfo?.indexOf(':') ?? -1;
+    return {
+        url,
+        authority: {
+            user: colon < 0 ? (userinfo ?? '') : (userinfo ?? '').slice(0, colon),
+            ...(colon < 0 || userinfo?.length === colon + 1
+                ? {}
+                : { password: userinfo?.slice(colon + 1) }),
+            host: (place[1] ?? '').replace(/^\[(.*)\]$/, '$1'),
+            port: place[2] ?? '',
+        },
+    };
 }
 function readParameters(url, fail) {
     const params = {};
@@ -2713,19 +2754,17 @@ async function decryptStream(input, keys) {
     return external_node_stream_.Readable.fromWeb(decrypted, { highWaterMark: 4 });
 }
 
-;// CONCATENATED MODULE: ./src/pipeline/gpg-leftovers.ts
+;// CONCATENATED MODULE: ./src/process/run-folders.ts
 /**
- * The homes of runs killed outright (SIGKILL, the OOM killer), which could not remove their own:
- * each holds the private keys imported into it, and its gpg-agent runs for as long as it exists.
- * Every home names the process that made it in its `owner` file; the next run to open a home in
- * the same folder removes those whose process is gone, and stops their agents. A pid means
- * something only in its own PID namespace: a run in a container sharing /tmp is not judged.
+ * Private folders of a run (gpg homes holding private keys, a decrypted archive) that a run killed
+ * outright (SIGKILL, the OOM killer) could not remove. Every such folder names the process that
+ * made it in its `owner` file; the next run to make one of its kind in the same place removes
+ * those whose process is gone. A pid means something only in its own PID namespace: a run in a
+ * container sharing /tmp is not judged.
  */
 
 
 
-
-const HOME_PREFIX = 'backup-action-gpg-';
 const OWNER_FILE = 'owner';
 function formatOwner(owner) {
     return `${[owner.pid, owner.started, owner.namespace].filter((one) => one !== undefined).join(' ')}\n`;
@@ -2753,16 +2792,16 @@ function procStat(pid) {
         return undefined;
     }
 }
-let gpg_leftovers_self;
-/** This process, as its homes' owner files name it. */
+let run_folders_self;
+/** This process, as its folders' owner files name it. */
 function thisProcess() {
     // Field 22 is the 20th after the name: state (3) is the first.
-    gpg_leftovers_self ??= {
+    run_folders_self ??= {
         pid: process.pid,
         ...optionalStarted(procStat(process.pid)?.[19]),
         ...optionalNamespace(),
     };
-    return gpg_leftovers_self;
+    return run_folders_self;
 }
 function optionalNamespace() {
     try {
@@ -2786,23 +2825,28 @@ function isRunning(owner) {
         return error.code === 'EPERM';
     }
 }
-async function claimHome(dir) {
+/**
+ * A new private folder (mkdtemp makes it 0700) named `<base>/<prefix>XXXXXX`, owned by this
+ * process, once the leftovers of its kind in `base` are gone: `beforeRemove` runs on each first.
+ */
+async function makeRunFolder(base, prefix, beforeRemove) {
+    await removeLeftovers(base, prefix, beforeRemove);
+    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(base, prefix));
     await (0,promises_.writeFile)(external_node_path_default().join(dir, OWNER_FILE), formatOwner(thisProcess()), { mode: 0o600 });
+    return dir;
 }
 /**
- * Removes the homes in `base` left by processes of this user that have ended. A home without an
- * owner file is left alone: it may be one being made this very moment, or another version's.
+ * Removes the folders of `prefix` in `base` left by processes of this user that have ended. One
+ * without an owner file is left alone: it may be one being made this very moment, or another
+ * version's.
  */
-async function removeLeftovers(base, gpgconf) {
+async function removeLeftovers(base, prefix, beforeRemove) {
     const names = await (0,promises_.readdir)(base).catch(() => []);
-    for (const name of names.filter((one) => one.startsWith(HOME_PREFIX))) {
+    for (const name of names.filter((one) => one.startsWith(prefix))) {
         const dir = external_node_path_default().join(base, name);
         if (!(await isLeftover(dir)))
             continue;
-        if (gpgconf) {
-            const { exit } = start({ path: gpgconf }, ['--homedir', dir, '--kill', 'gpg-agent'], helperEnv());
-            await exit.catch(() => undefined);
-        }
+        await beforeRemove?.(dir);
         await (0,promises_.rm)(dir, { recursive: true, force: true });
     }
 }
@@ -2845,6 +2889,7 @@ async function findGpg() {
 const AGENT_CONF = 's2k-count 65536\ndisable-scdaemon\n';
 /** The longest socket path gpg-agent can bind (sun_path, 108 bytes on Linux, with its NUL). */
 const SOCKET_PATH_MAX = 107;
+const HOME_PREFIX = 'backup-action-gpg-';
 const LONGEST_SOCKET = `${HOME_PREFIX}XXXXXX/S.gpg-agent.browser`;
 /**
  * The system's temporary folder, unless TMPDIR names one so deep that the agent's sockets would
@@ -2875,12 +2920,10 @@ class GpgHome {
      * home, and a socket's path must stay short (108 bytes on Linux). mkdtemp makes it 0700.
      */
     static async open(programs, { agent }) {
-        const base = homesFolder();
-        await removeLeftovers(base, programs.gpgconf);
-        const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(base, HOME_PREFIX));
+        // A leftover home holds the private keys imported into it, and its agent runs while it exists.
+        const dir = await makeRunFolder(homesFolder(), HOME_PREFIX, (leftover) => stopAgent(programs.gpgconf, leftover));
         const home = new GpgHome(dir, programs, agent);
         gpg_home_open.add(home);
-        await claimHome(dir);
         if (agent)
             await (0,promises_.writeFile)(external_node_path_default().join(dir, 'gpg-agent.conf'), AGENT_CONF, { mode: 0o600 });
         return home;
@@ -2952,6 +2995,13 @@ class GpgHome {
         }
         (0,external_node_fs_.rmSync)(this.dir, { recursive: true, force: true });
     }
+}
+/** The agent of a home left by a run that was killed. */
+async function stopAgent(gpgconf, dir) {
+    if (!gpgconf)
+        return;
+    const { exit } = start({ path: gpgconf }, ['--homedir', dir, '--kill', 'gpg-agent'], helperEnv());
+    await exit.catch(() => undefined);
 }
 
 ;// CONCATENATED MODULE: ./src/pipeline/gpg-status.ts
@@ -4642,6 +4692,246 @@ function olderServerNote(sourceVersion, server) {
         `objects that use newer features will not restore: restore into PostgreSQL ${sourceMajor} or newer (e.g. image postgres:${sourceMajor})`);
 }
 
+// EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
+var esm = __webpack_require__(83849);
+;// CONCATENATED MODULE: ./src/postgres/server.ts
+/** Connections to the server with the `pg` driver: versions, snapshots, row counts. */
+
+
+
+async function connect(target, signal) {
+    let client;
+    try {
+        client = driverClient(target);
+        // An idle-in-transaction connection the server kills should fail the run, not crash the process.
+        client.on('error', () => undefined);
+        await client.connect();
+    }
+    catch (error) {
+        throw new Error(`cannot connect to ${target.display}: ${error.message}`, {
+            cause: error,
+        });
+    }
+    const connected = client;
+    signal?.addEventListener('abort', () => void connected.end().catch(() => undefined), {
+        once: true,
+    });
+    return connected;
+}
+/** Runs `use` on a new connection to `target`, closed afterwards whatever happens. */
+async function withConnection(target, use, signal) {
+    const client = await connect(target, signal);
+    try {
+        return await use(client);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+/**
+ * A pg client for exactly the target's parts. The driver falls back on PG* variables for whatever
+ * its configuration leaves empty (PGOPTIONS, PGREPLICATION…), reading them as it is constructed:
+ * it is constructed over the same filtered environment the programs get.
+ */
+function driverClient(target) {
+    const { host, port, user, password, database, params } = target;
+    const timeout = Number(params.connect_timeout);
+    const config = {
+        host,
+        port,
+        user,
+        password,
+        database,
+        application_name: params.application_name,
+        connectionTimeoutMillis: timeout > 0 ? timeout * 1000 : 15_000,
+        ...tlsOf(params),
+    };
+    const inherited = process.env;
+    process.env = withoutLibpqOverrides(inherited);
+    try {
+        return new esm/* default.Client */.Ay.Client(config);
+    }
+    finally {
+        process.env = inherited;
+    }
+}
+/**
+ * TLS as libpq reads the ssl* parameters, so the driver verifies what pg_dump verifies: `require`
+ * checks no certificate (unless a root certificate is given), `verify-ca` no host name.
+ */
+function tlsOf(params) {
+    const { sslmode, sslrootcert, sslcert, sslkey } = params;
+    if (sslmode === undefined && !sslrootcert && !sslcert && !sslkey)
+        return {};
+    if (sslmode === 'disable' || sslmode === 'allow')
+        return { ssl: false };
+    const file = (name) => (name ? (0,external_node_fs_.readFileSync)(name, 'utf8') : undefined);
+    const ca = file(sslrootcert);
+    const unverified = (sslmode === 'require' && !ca) || sslmode === 'prefer';
+    const anyHost = sslmode === 'verify-ca' || (sslmode === 'require' && ca !== undefined);
+    return {
+        ssl: {
+            ca,
+            cert: file(sslcert),
+            key: file(sslkey),
+            ...(unverified ? { rejectUnauthorized: false } : {}),
+            ...(anyHost ? { checkServerIdentity: () => undefined } : {}),
+        },
+    };
+}
+async function serverVersion(client) {
+    const { rows } = await client.query("SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text");
+    const num = Number(rows[0]?.num ?? 0);
+    return { version: (rows[0]?.text ?? '').split(' ')[0] ?? '', major: Math.floor(num / 10000) };
+}
+/** The database's size on disk, or undefined where the role may not see it. */
+async function databaseSize(client) {
+    try {
+        const { rows } = await client.query('SELECT pg_database_size(current_database()) AS n');
+        const bytes = Number(rows[0]?.n);
+        return Number.isFinite(bytes) ? bytes : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Ordinary tables (partitions included) that pg_dump dumps data for; not catalogs or extension
+ * members. Each is keyed `schema.table` with the names quoted as `quote_ident` quotes them, so
+ * schema `"public.x"` with table `y` and table `public."x.y"` keep apart.
+ */
+const USER_TABLES_SQL = `
+  SELECT n.nspname AS schema, c.relname AS name,
+         quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS key,
+         c.relpersistence = 'u' AS unlogged
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r'
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+  ORDER BY 1, 2`;
+function quoteIdent(name) {
+    return `"${name.replace(/"/g, '""')}"`;
+}
+/** Exact row counts of the user tables, keyed as USER_TABLES_SQL keys them, in the client's current snapshot. */
+async function exactRowCounts(client, only = () => true) {
+    const { rows: tables } = await client.query(USER_TABLES_SQL);
+    const counts = {};
+    for (const { schema, name, key } of tables.filter(only)) {
+        const { rows } = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(name)}`);
+        counts[key] = Number(rows[0]?.n ?? 0);
+    }
+    return counts;
+}
+/** The planner's row estimates (fast, approximate; -1 for never-analyzed tables becomes 0). */
+async function estimatedRowCounts(client, only = () => true) {
+    const { rows } = await client.query(`SELECT t.*, greatest(c.reltuples, 0)::bigint AS n
+     FROM (${USER_TABLES_SQL}) t
+     JOIN pg_class c ON c.relname = t.name
+     JOIN pg_namespace ns ON ns.oid = c.relnamespace AND ns.nspname = t.schema`);
+    return Object.fromEntries(rows.filter(only).map((row) => [row.key, Number(row.n)]));
+}
+
+;// CONCATENATED MODULE: ./src/postgres/scratch-marks.ts
+
+
+/** The advisory lock's first key, shared by every run; the second is the run's own. */
+const LOCK_CLASS = 0x62616b75;
+const MARK = /^backup-action restore-test scratch, lock (\d{1,10})(?:\n|$)/;
+const markOf = (lock) => `backup-action restore-test scratch, lock ${lock}`;
+/** The lock of a marked comment, or undefined when it is not one of this tool's marks. */
+function markedLock(comment) {
+    const match = MARK.exec(comment ?? '');
+    return match ? Number(match[1]) : undefined;
+}
+/** The comment without its mark: what a role kept by keep-database goes back to. */
+function withoutMark(comment) {
+    const rest = comment.replace(MARK, '');
+    return rest === '' ? null : rest;
+}
+class ScratchLease {
+    client;
+    mark;
+    constructor(client, 
+    /** The comment that marks what this run makes. */
+    mark) {
+        this.client = client;
+        this.mark = mark;
+    }
+    /** A lock no other run holds, taken on its own session, which stays open until `release`. */
+    static async take(server, signal) {
+        const client = await connect(server, signal);
+        try {
+            // A server that ends idle sessions would release the lock while the run still goes on.
+            await client.query('SET idle_session_timeout = 0').catch(() => undefined);
+            for (;;) {
+                const lock = (0,external_node_crypto_.randomInt)(1, 2 ** 31);
+                const { rows } = await client.query('SELECT pg_try_advisory_lock($1, $2) AS taken', [LOCK_CLASS, lock]);
+                if (rows[0]?.taken)
+                    return new ScratchLease(client, markOf(lock));
+            }
+        }
+        catch (error) {
+            await client.end().catch(() => undefined);
+            throw error;
+        }
+    }
+    async release() {
+        await this.client.end().catch(() => undefined);
+    }
+}
+/** Marked databases and roles whose run's lock nobody holds: that run has ended. */
+async function findLeftovers(client) {
+    const { rows } = await client.query(`SELECT 'database' AS kind, datname AS name, shobj_description(oid, 'pg_database') AS mark
+       FROM pg_database
+     UNION ALL
+     SELECT 'role', rolname, shobj_description(oid, 'pg_authid') FROM pg_roles`);
+    const { rows: held } = await client.query(`SELECT objid::text AS lock FROM pg_locks
+      WHERE locktype = 'advisory' AND classid = $1::oid AND objsubid = 2`, [LOCK_CLASS]);
+    const live = new Set(held.map((row) => Number(row.lock)));
+    const found = { databases: [], roles: [] };
+    for (const row of rows) {
+        const lock = markedLock(row.mark);
+        if (lock === undefined || live.has(lock))
+            continue;
+        (row.kind === 'database' ? found.databases : found.roles).push(row.name);
+    }
+    return found;
+}
+const COMMENT_SQL = {
+    DATABASE: "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
+    ROLE: "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1",
+};
+/**
+ * Puts the mark before the comment it has (a role's or database's own comment, restored from the
+ * backup, stays after it). Roles are marked in the transaction that made them: they never exist
+ * unmarked.
+ */
+async function mark(client, kind, names, text) {
+    for (const name of names) {
+        const old = await commentOf(client, kind, name);
+        const rest = old && markedLock(old) !== undefined ? withoutMark(old) : old;
+        await setComment(client, kind, name, rest ? `${text}\n${rest}` : text);
+    }
+}
+/** Takes the marks off what keep-database keeps: it is the user's from now on. */
+async function unmark(client, kind, names) {
+    for (const name of names) {
+        const old = await commentOf(client, kind, name);
+        if (old && markedLock(old) !== undefined)
+            await setComment(client, kind, name, withoutMark(old));
+    }
+}
+async function commentOf(client, kind, name) {
+    const { rows } = await client.query(COMMENT_SQL[kind], [name]);
+    return rows[0]?.comment ?? null;
+}
+async function setComment(client, kind, name, text) {
+    const value = text === null ? 'NULL' : client.escapeLiteral(text);
+    await client.query(`COMMENT ON ${kind} ${quoteIdent(name)} IS ${value}`);
+}
+
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __webpack_require__(38522);
 var external_node_zlib_default = /*#__PURE__*/__webpack_require__.n(external_node_zlib_);
@@ -4967,152 +5257,12 @@ async function installedProgram(name, major, settings, ctx) {
     return findProgram(name, client.binDir, { LD_LIBRARY_PATH: libraryPath });
 }
 
-// EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
-var esm = __webpack_require__(83849);
-;// CONCATENATED MODULE: ./src/postgres/server.ts
-/** Connections to the server with the `pg` driver: versions, snapshots, row counts. */
-
-
-
-async function connect(target, signal) {
-    let client;
-    try {
-        client = driverClient(target);
-        // An idle-in-transaction connection the server kills should fail the run, not crash the process.
-        client.on('error', () => undefined);
-        await client.connect();
-    }
-    catch (error) {
-        throw new Error(`cannot connect to ${target.display}: ${error.message}`, {
-            cause: error,
-        });
-    }
-    const connected = client;
-    signal?.addEventListener('abort', () => void connected.end().catch(() => undefined), {
-        once: true,
-    });
-    return connected;
-}
-/** Runs `use` on a new connection to `target`, closed afterwards whatever happens. */
-async function withConnection(target, use, signal) {
-    const client = await connect(target, signal);
-    try {
-        return await use(client);
-    }
-    finally {
-        await client.end().catch(() => undefined);
-    }
-}
-/**
- * A pg client for exactly the target's parts. The driver falls back on PG* variables for whatever
- * its configuration leaves empty (PGOPTIONS, PGREPLICATION…), reading them as it is constructed:
- * it is constructed over the same filtered environment the programs get.
- */
-function driverClient(target) {
-    const { host, port, user, password, database, params } = target;
-    const timeout = Number(params.connect_timeout);
-    const config = {
-        host,
-        port,
-        user,
-        password,
-        database,
-        application_name: params.application_name,
-        connectionTimeoutMillis: timeout > 0 ? timeout * 1000 : 15_000,
-        ...tlsOf(params),
-    };
-    const inherited = process.env;
-    process.env = withoutLibpqOverrides(inherited);
-    try {
-        return new esm/* default.Client */.Ay.Client(config);
-    }
-    finally {
-        process.env = inherited;
-    }
-}
-/**
- * TLS as libpq reads the ssl* parameters, so the driver verifies what pg_dump verifies: `require`
- * checks no certificate (unless a root certificate is given), `verify-ca` no host name.
- */
-function tlsOf(params) {
-    const { sslmode, sslrootcert, sslcert, sslkey } = params;
-    if (sslmode === undefined && !sslrootcert && !sslcert && !sslkey)
-        return {};
-    if (sslmode === 'disable' || sslmode === 'allow')
-        return { ssl: false };
-    const file = (name) => (name ? (0,external_node_fs_.readFileSync)(name, 'utf8') : undefined);
-    const ca = file(sslrootcert);
-    const unverified = (sslmode === 'require' && !ca) || sslmode === 'prefer';
-    const anyHost = sslmode === 'verify-ca' || (sslmode === 'require' && ca !== undefined);
-    return {
-        ssl: {
-            ca,
-            cert: file(sslcert),
-            key: file(sslkey),
-            ...(unverified ? { rejectUnauthorized: false } : {}),
-            ...(anyHost ? { checkServerIdentity: () => undefined } : {}),
-        },
-    };
-}
-async function serverVersion(client) {
-    const { rows } = await client.query("SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text");
-    const num = Number(rows[0]?.num ?? 0);
-    return { version: (rows[0]?.text ?? '').split(' ')[0] ?? '', major: Math.floor(num / 10000) };
-}
-/** The database's size on disk, or undefined where the role may not see it. */
-async function databaseSize(client) {
-    try {
-        const { rows } = await client.query('SELECT pg_database_size(current_database()) AS n');
-        const bytes = Number(rows[0]?.n);
-        return Number.isFinite(bytes) ? bytes : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * Ordinary tables (partitions included) that pg_dump dumps data for; not catalogs or extension
- * members. Each is keyed `schema.table` with the names quoted as `quote_ident` quotes them, so
- * schema `"public.x"` with table `y` and table `public."x.y"` keep apart.
- */
-const USER_TABLES_SQL = `
-  SELECT n.nspname AS schema, c.relname AS name,
-         quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS key,
-         c.relpersistence = 'u' AS unlogged
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind = 'r'
-    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-    AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-    AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-  ORDER BY 1, 2`;
-function quoteIdent(name) {
-    return `"${name.replace(/"/g, '""')}"`;
-}
-/** Exact row counts of the user tables, keyed as USER_TABLES_SQL keys them, in the client's current snapshot. */
-async function exactRowCounts(client, only = () => true) {
-    const { rows: tables } = await client.query(USER_TABLES_SQL);
-    const counts = {};
-    for (const { schema, name, key } of tables.filter(only)) {
-        const { rows } = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(name)}`);
-        counts[key] = Number(rows[0]?.n ?? 0);
-    }
-    return counts;
-}
-/** The planner's row estimates (fast, approximate; -1 for never-analyzed tables becomes 0). */
-async function estimatedRowCounts(client, only = () => true) {
-    const { rows } = await client.query(`SELECT t.*, greatest(c.reltuples, 0)::bigint AS n
-     FROM (${USER_TABLES_SQL}) t
-     JOIN pg_class c ON c.relname = t.name
-     JOIN pg_namespace ns ON ns.oid = c.relnamespace AND ns.nspname = t.schema`);
-    return Object.fromEntries(rows.filter(only).map((row) => [row.key, Number(row.n)]));
-}
-
 ;// CONCATENATED MODULE: ./src/postgres/restore.ts
 /**
  * What both restore modes need from PostgreSQL: a pg_restore that can read the archive, the
  * server's readiness, pg_restore itself, scratch databases, and the target's state.
  */
+
 
 
 
@@ -5206,11 +5356,16 @@ function scratchName(set) {
     const safe = set.replace(/[^a-z0-9_]/g, '_').slice(0, 40);
     return `restore_test_${safe}_${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
 }
-/** From template0, as pg_dump's documentation advises: template1 may hold objects of its own. */
-async function createDatabase(server, name) {
+/**
+ * From template0, as pg_dump's documentation advises: template1 may hold objects of its own.
+ * A scratch database is marked at once (postgres/scratch-marks.ts).
+ */
+async function createDatabase(server, name, scratchMark) {
     const client = await connect(server);
     try {
         await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0`);
+        if (scratchMark)
+            await mark(client, 'DATABASE', [name], scratchMark);
     }
     finally {
         await client.end().catch(() => undefined);
@@ -6961,8 +7116,10 @@ function addRole(into, token) {
  * The backup's archive as one local file, which `pg_restore --jobs` needs (it seeks): downloaded,
  * its every stored byte checked against the manifest, decrypted and decompressed into a private
  * temporary folder, read back with `pg_restore --list` before any database is touched, and removed
- * at the end, pass or fail.
+ * at the end, pass or fail. A run killed outright cannot remove it: the next run removes the
+ * folders of runs that have ended before it makes its own (process/run-folders.ts).
  */
+
 
 
 
@@ -6980,8 +7137,8 @@ function addRole(into, token) {
 const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
 /** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
 async function withLocalArchive(ctx, part, keys, { program: pgRestore }, phases, work) {
-    // mkdtemp makes the folder private (0700): the archive in it is decrypted.
-    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(ctx.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'backup-action-'));
+    // A private folder (0700): the archive in it is decrypted.
+    const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'backup-action-archive-');
     try {
         const file = external_node_path_default().join(dir, 'archive.dump');
         await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
@@ -7801,6 +7958,7 @@ async function sqlCheck(client, check) {
 
 
 
+
 /** The scratch server of a database backup (a files backup needs none). */
 function scratchServer(settings) {
     if (!settings.database) {
@@ -7811,7 +7969,7 @@ function scratchServer(settings) {
 async function testDatabase(run, test, options) {
     const { settings, ctx, server, pgRestore } = run;
     // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
-    const scratchMade = createDatabase(server, test.scratch);
+    const scratchMade = createDatabase(server, test.scratch, run.mark);
     scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
     try {
         await withLocalArchive(ctx, test.part, settings.decryption, pgRestore, test.phases, (archive) => {
@@ -7853,7 +8011,8 @@ async function ownersSkipped({ ctx, pgRestore }, test, target) {
     return test.ownersSkipped !== undefined;
 }
 /** The archive's database settings, applied to the scratch database and read back. */
-async function compareSettings({ ctx, pgRestore }, test, target) {
+async function compareSettings(run, test, target) {
+    const { ctx, pgRestore } = run;
     const statements = await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? '');
     const applied = await applyDatabaseStatements(target, target.database, statements);
     const missing = await missingDatabaseStatements(target, target.database, statements);
@@ -7861,6 +8020,8 @@ async function compareSettings({ ctx, pgRestore }, test, target) {
         total: statements.length,
         missing: missing.map((statement) => statement.text),
     };
+    // The backup's comment took the mark's place; it goes back in front of it.
+    await withConnection(target, (client) => mark(client, 'DATABASE', [target.database], run.mark));
     for (const statement of missing) {
         const error = applied.find((item) => item.statement === statement)?.error;
         ctx.log.warning(`the backup's "${statement.text}" did not restore${error ? `: ${error}` : ''}`);
@@ -7893,6 +8054,7 @@ function scratch_test_kept(settings, test) {
 async function cleanUp({ settings, ctx, server }, test, scratchMade) {
     await scratchMade.catch(() => undefined);
     if (scratch_test_kept(settings, test)) {
+        await withConnection(server, (client) => unmark(client, 'DATABASE', [test.scratch])).catch((error) => ctx.log.warning(`could not unmark ${test.scratch}: ${(0,errors/* errorMessage */.gJ)(error)}`));
         ctx.log.info(`keep-database: the scratch database ${test.scratch} was kept; drop it when done`);
         return;
     }
@@ -7947,12 +8109,492 @@ function tableOfChecks(checks) {
     ];
 }
 
+;// CONCATENATED MODULE: ./src/restore/globals-plan.ts
+function planGlobals(statements, facts) {
+    const plan = {
+        roles: [],
+        created: [],
+        existing: [],
+        tablespaces: [],
+        inDatabase: [],
+        skipped: [],
+    };
+    const keep = (role) => facts.roles.has(role) || role === facts.currentUser;
+    const made = new Set(statements.flatMap((s) => (s.kind === 'role' && s.create && !keep(s.role) ? [s.role] : [])));
+    const ours = (roles) => roles.every((role) => made.has(role));
+    for (const statement of statements) {
+        switch (statement.kind) {
+            case 'role':
+                if (!keep(statement.role)) {
+                    plan.roles.push(statement);
+                    if (statement.create)
+                        plan.created.push(statement.role);
+                }
+                else if (statement.create)
+                    plan.existing.push(statement.role);
+                break;
+            case 'role-in-database':
+                planInDatabase(plan, statement, made.has(statement.role), facts);
+                break;
+            case 'membership':
+                if (ours(statement.members))
+                    plan.roles.push(statement);
+                else {
+                    plan.skipped.push(`membership of ${names(statement.members)} in ${names(statement.granted)}: the member existed before and is left as it is`);
+                }
+                break;
+            case 'role-privilege':
+                if (ours(statement.roles))
+                    plan.roles.push(statement);
+                else {
+                    plan.skipped.push(`a privilege on a configuration parameter of ${names(statement.roles)}, which existed before`);
+                }
+                break;
+            case 'tablespace':
+                planTablespace(plan, statement, facts);
+                break;
+            case 'session':
+                break;
+            case 'other':
+                plan.skipped.push(`a statement that is not about roles or tablespaces (${head(statement.sql)})`);
+        }
+    }
+    return plan;
+}
+function planInDatabase(plan, statement, made, facts) {
+    const { role, database } = statement;
+    if (!made) {
+        plan.skipped.push(`a setting of ${names([role])} in ${names([database])}: the role existed before`);
+    }
+    else if (!facts.sameName.has(database)) {
+        plan.skipped.push(`a setting of ${names([role])} in ${names([database])}: that database is not restored under its own name`);
+    }
+    else
+        plan.inDatabase.push({ database, statement });
+}
+function planTablespace(plan, statement, facts) {
+    const { tablespace, location } = statement;
+    const step = plan.tablespaces.find((item) => item.tablespace === tablespace);
+    if (step) {
+        step.statements.push(statement);
+        return;
+    }
+    const creates = /^\s*CREATE\b/i.test(statement.sql);
+    if (facts.tablespaceMode === 'skip') {
+        if (creates)
+            plan.skipped.push(`tablespace ${names([tablespace])}: restored without tablespaces`);
+    }
+    else if (facts.tablespaces.has(tablespace)) {
+        if (creates)
+            plan.skipped.push(`tablespace ${names([tablespace])}: exists, left as it is`);
+    }
+    else if (creates) {
+        plan.tablespaces.push({ tablespace, location, statements: [statement] });
+    }
+}
+/** What a statement does, by kind and name, for a warning. */
+function describeStatement(statement) {
+    switch (statement.kind) {
+        case 'role':
+            return `${statement.create ? 'creating' : 'a property or setting of'} the role ${names([statement.role])}`;
+        case 'role-in-database':
+            return `a setting of ${names([statement.role])} in ${names([statement.database])}`;
+        case 'membership':
+            return `membership of ${names(statement.members)} in ${names(statement.granted)}`;
+        case 'role-privilege':
+            return `a privilege on a configuration parameter of ${names(statement.roles)}`;
+        case 'tablespace':
+            return `a property of the tablespace ${names([statement.tablespace])}`;
+        default:
+            return head(statement.sql);
+    }
+}
+const names = (list) => list.map((name) => JSON.stringify(name)).join(', ');
+/** The first two words, enough to say what a statement is without showing what it holds. */
+const head = (sql) => sql
+    .split(/\s+/)
+    .slice(0, 2)
+    .join(' ')
+    .replace(/[^\w ]/g, '');
+
+;// CONCATENATED MODULE: ./src/restore/globals-sql.ts
+/**
+ * What `pg_dumpall --globals-only` wrote, statement by statement, and which of it a restore
+ * applies. Pure. Each statement is classified by the role or tablespace it concerns, read token by
+ * token (names may hold anything: `a"; DROP ROLE x; --` is one quoted name), and the plan applies
+ * only what concerns roles and tablespaces the target did not have: what exists is left as it is.
+ */
+
+const WORD = /[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*/y;
+/** The statement's tokens; quoted names unquoted, strings unescaped, words as written. */
+function tokenize(sql) {
+    const tokens = [];
+    let at = 0;
+    while (at < sql.length) {
+        const char = sql[at] ?? '';
+        if (/\s/.test(char)) {
+            at += 1;
+            continue;
+        }
+        const escaped = (char === 'E' || char === 'e') && sql[at + 1] === "'";
+        if (char === "'" || char === '"' || escaped) {
+            const start = escaped ? at + 1 : at;
+            const end = quotedEnd(sql, start, escaped);
+            const body = sql.slice(start + 1, end - 1);
+            tokens.push(char === '"'
+                ? { kind: 'name', text: body.replace(/""/g, '"') }
+                : { kind: 'string', text: unescapeString(body, escaped) });
+            at = end;
+            continue;
+        }
+        WORD.lastIndex = at;
+        const word = WORD.exec(sql);
+        if (word) {
+            tokens.push({ kind: 'word', text: word[0] });
+            at += word[0].length;
+        }
+        else {
+            tokens.push({ kind: 'symbol', text: char });
+            at += 1;
+        }
+    }
+    return tokens;
+}
+function unescapeString(body, escaped) {
+    const doubled = body.replace(/''/g, "'");
+    if (!escaped)
+        return doubled;
+    return doubled.replace(/\\(.)/gs, (_, next) => ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' })[next] ?? next);
+}
+/** Reads a statement's tokens front to back. */
+class Reader {
+    tokens;
+    at = 0;
+    constructor(tokens) {
+        this.tokens = tokens;
+    }
+    /** Consumes the keywords if they come next, in this order (any case). */
+    words(...words) {
+        const ahead = words.every((word, index) => {
+            const token = this.tokens[this.at + index];
+            return token?.kind === 'word' && token.text.toUpperCase() === word;
+        });
+        if (ahead)
+            this.at += words.length;
+        return ahead;
+    }
+    /** A role or object name: a quoted one as it is, a bare one folded to lower case as the server does. */
+    name() {
+        const token = this.tokens[this.at];
+        if (token?.kind !== 'name' && token?.kind !== 'word')
+            return undefined;
+        this.at += 1;
+        return token.kind === 'name'
+            ? token.text
+            : token.text.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+    }
+    /** Names separated by commas. */
+    names() {
+        const out = [];
+        for (;;) {
+            const name = this.name();
+            if (name === undefined)
+                return out;
+            out.push(name);
+            if (!this.symbol(','))
+                return out;
+        }
+    }
+    symbol(text) {
+        const token = this.tokens[this.at];
+        if (token?.kind !== 'symbol' || token.text !== text)
+            return false;
+        this.at += 1;
+        return true;
+    }
+    /** Skips to just after the next keyword `word` at this level; false when there is none. */
+    skipPast(word) {
+        for (let at = this.at; at < this.tokens.length; at++) {
+            const token = this.tokens[at];
+            if (token?.kind === 'word' && token.text.toUpperCase() === word) {
+                this.at = at + 1;
+                return true;
+            }
+        }
+        return false;
+    }
+    string() {
+        const token = this.tokens[this.at];
+        if (token?.kind !== 'string')
+            return undefined;
+        this.at += 1;
+        return token.text;
+    }
+}
+/** Every statement of the globals script, classified. */
+function globalStatements(script) {
+    return splitStatements(script).map(classify);
+}
+function classify(sql) {
+    const tokens = tokenize(sql);
+    const fresh = () => new Reader(tokens);
+    return (roleStatement(fresh(), sql) ??
+        grantStatement(fresh(), sql) ??
+        tablespaceStatement(fresh(), sql) ??
+        (fresh().words('SET') ? { kind: 'session', sql } : { kind: 'other', sql }));
+}
+function roleStatement(r, sql) {
+    const create = r.words('CREATE', 'ROLE');
+    const on = create ||
+        r.words('ALTER', 'ROLE') ||
+        r.words('COMMENT', 'ON', 'ROLE') ||
+        (r.words('SECURITY', 'LABEL') && r.skipPast('ON') && r.words('ROLE'));
+    if (!on)
+        return undefined;
+    const role = r.name();
+    if (role === undefined)
+        return undefined;
+    if (!create && r.words('IN', 'DATABASE')) {
+        const database = r.name();
+        return database === undefined ? undefined : { kind: 'role-in-database', role, database, sql };
+    }
+    return { kind: 'role', role, create, sql };
+}
+/** `GRANT a TO b …`, `GRANT … ON PARAMETER … TO r`, `REVOKE … ON PARAMETER … FROM r`. */
+function grantStatement(r, sql) {
+    const grant = r.words('GRANT');
+    if (!grant && !r.words('REVOKE'))
+        return undefined;
+    const granted = r.names();
+    if (grant && granted.length > 0 && r.words('TO')) {
+        const members = r.names();
+        // The grantor is the source's; the restoring role grants on the target (and may not be able
+        // to grant as another role, which may not even exist there).
+        return { kind: 'membership', granted, members, sql: withoutGrantor(sql) };
+    }
+    if (!r.skipPast('ON'))
+        return undefined;
+    if (r.words('TABLESPACE')) {
+        const tablespace = r.name();
+        return tablespace === undefined ? undefined : { kind: 'tablespace', tablespace, sql };
+    }
+    if (!r.words('PARAMETER') || !r.skipPast(grant ? 'TO' : 'FROM'))
+        return undefined;
+    return { kind: 'role-privilege', roles: r.names(), sql };
+}
+/**
+ * The statement without its trailing `GRANTED BY r`, which only counts outside quoted names: a
+ * role may be named `m GRANTED BY x`, and cutting there would leave half a name.
+ */
+function withoutGrantor(sql) {
+    const match = /\s+GRANTED\s+BY\s+("(?:[^"]|"")*"|[^\s"]+)\s*$/i.exec(sql);
+    if (!match)
+        return sql;
+    const before = sql.slice(0, match.index);
+    const outsideQuotes = (before.match(/"/g)?.length ?? 0) % 2 === 0;
+    return outsideQuotes ? before : sql;
+}
+function tablespaceStatement(r, sql) {
+    const create = r.words('CREATE', 'TABLESPACE');
+    if (!create && !r.words('ALTER', 'TABLESPACE') && !r.words('COMMENT', 'ON', 'TABLESPACE')) {
+        return undefined;
+    }
+    const tablespace = r.name();
+    if (tablespace === undefined)
+        return undefined;
+    if (!create)
+        return { kind: 'tablespace', tablespace, sql };
+    const location = r.skipPast('LOCATION') ? r.string() : undefined;
+    return { kind: 'tablespace', tablespace, location, sql };
+}
+
+;// CONCATENATED MODULE: ./src/restore/globals.ts
+
+
+
+
+
+
+const GLOBALS_LIMIT = 64 * 1024 * 1024;
+/**
+ * One statement through the extended protocol, which refuses a second one: should this splitter
+ * and the server ever read the quoting of a script differently, what the splitter took for one
+ * role's statement cannot carry another command with it. (queryMode is the driver's own, pg
+ * 8.11+; its type declarations do not list it yet.)
+ */
+const single = (sql) => ({ text: sql, queryMode: 'extended' });
+/** The globals script, its every stored byte checked; more than GLOBALS_LIMIT fails. */
+async function readGlobals(ctx, globals, layers, keys) {
+    return readObject(ctx.store, globals.object, layers, keys, (stream) => collect(stream, globals.object.key), ctx.signal);
+}
+async function collect(stream, key) {
+    const chunks = [];
+    let size = 0;
+    for await (const chunk of stream) {
+        size += chunk.length;
+        if (size > GLOBALS_LIMIT) {
+            throw new Error(`${key} holds more than ${GLOBALS_LIMIT / 1024 / 1024} MiB of SQL: not the globals of a backup`);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+/** Applies the script's roles and tablespaces that the target lacks, through `server`. */
+async function applyGlobals(server, script, options, log) {
+    const statements = globalStatements(script);
+    return withConnection(server, async (client) => {
+        const plan = planGlobals(statements, { ...(await targetFacts(client)), ...options });
+        const failed = [];
+        const warn = (line) => {
+            failed.push(line);
+            log.warning(`restore-globals: ${line}`);
+        };
+        await applyRoles(client, plan.roles, warn, async () => {
+            if (options.mark)
+                await mark(client, 'ROLE', plan.created, options.mark);
+        });
+        for (const step of plan.tablespaces)
+            await createTablespace(client, step, warn);
+        return { plan, created: plan.created, failed };
+    });
+}
+async function targetFacts(client) {
+    const { rows: roles } = await client.query('SELECT rolname AS name FROM pg_roles');
+    const { rows: spaces } = await client.query('SELECT spcname AS name FROM pg_tablespace');
+    const { rows: me } = await client.query('SELECT current_user AS name');
+    return {
+        roles: new Set(roles.map((row) => row.name)),
+        tablespaces: new Set(spaces.map((row) => row.name)),
+        currentUser: me[0]?.name ?? '',
+    };
+}
+/** One transaction; each statement behind a savepoint, so one refused is only reported. */
+async function applyRoles(client, statements, warn, beforeCommit) {
+    if (statements.length === 0)
+        return;
+    await client.query('BEGIN');
+    try {
+        for (const statement of statements) {
+            await client.query('SAVEPOINT globals');
+            try {
+                await client.query(single(statement.sql));
+                await client.query('RELEASE SAVEPOINT globals');
+            }
+            catch (error) {
+                if (statement.kind === 'role' && statement.create) {
+                    throw new Error(`restore-globals: cannot create the role ${JSON.stringify(statement.role)}: ${(0,errors/* errorMessage */.gJ)(error)}; no role was created`);
+                }
+                await client.query('ROLLBACK TO SAVEPOINT globals');
+                warn(`${describeStatement(statement)} was not applied: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            }
+        }
+        await beforeCommit();
+        await client.query('COMMIT');
+    }
+    catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+    }
+}
+async function createTablespace(client, { tablespace, location, statements }, warn) {
+    const [create, ...rest] = statements;
+    if (!create)
+        return;
+    try {
+        await client.query(single(create.sql));
+    }
+    catch (error) {
+        throw new Error(`restore-globals: cannot create the tablespace ${JSON.stringify(tablespace)} at ${JSON.stringify(location ?? '')}: ${(0,errors/* errorMessage */.gJ)(error)}; create the folder (empty, owned by the server's user) or the tablespace by hand, and run again`);
+    }
+    for (const statement of rest) {
+        await client.query(single(statement.sql)).catch((error) => {
+            warn(`${describeStatement(statement)} was not applied: ${(0,errors/* errorMessage */.gJ)(error)}`);
+        });
+    }
+}
+/** The `ALTER ROLE … IN DATABASE` settings of `database`, once it is restored. */
+async function applyInDatabase(server, database, applied, log) {
+    const statements = applied.plan.inDatabase.filter((item) => item.database === database);
+    if (statements.length === 0)
+        return;
+    await withConnection(server, async (client) => {
+        for (const { statement } of statements) {
+            await client.query(single(statement.sql)).catch((error) => {
+                const line = `${describeStatement(statement)} was not applied: ${(0,errors/* errorMessage */.gJ)(error)}`;
+                applied.failed.push(line);
+                log.warning(`restore-globals: ${line}`);
+            });
+        }
+    });
+}
+/**
+ * Drops the roles restore-globals made, after the databases that used them: what they still hold
+ * on the server (privileges on parameters) goes first. Returns the roles it could not drop.
+ */
+async function dropRoles(server, roles, log) {
+    if (roles.length === 0)
+        return [];
+    return withConnection(server, async (client) => {
+        const list = roles.map(quoteIdent).join(', ');
+        await client.query(`DROP OWNED BY ${list}`).catch(() => undefined);
+        const left = [];
+        for (const role of [...roles].reverse()) {
+            try {
+                await client.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
+            }
+            catch (error) {
+                left.push(role);
+                log.warning(`could not drop the role ${JSON.stringify(role)} that restore-globals made: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            }
+        }
+        return left;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/restore/scratch-lease.ts
+/**
+ * A restore-test's hold on its scratch server: the lock that marks what it makes (see
+ * postgres/scratch-marks.ts), taken before anything is made, and what earlier runs killed outright
+ * left behind (scratch databases, the backup's roles with their production attributes and
+ * password hashes) dropped first, databases before the roles that own their objects.
+ */
+
+
+
+
+
+/** Runs `work` with the scratch server's leftovers gone and this run's mark held. */
+async function withScratchLease(ctx, server, work) {
+    const lease = await ScratchLease.take(server, ctx.signal);
+    try {
+        await scratch_lease_removeLeftovers(server, ctx.log);
+        return await work(lease.mark);
+    }
+    finally {
+        await lease.release();
+    }
+}
+async function scratch_lease_removeLeftovers(server, log) {
+    const { databases, roles } = await withConnection(server, findLeftovers);
+    for (const name of databases) {
+        log.warning(`dropping the scratch database ${name}, left by a restore-test that was killed`);
+        await dropDatabase(server, name).catch((error) => {
+            log.warning(`could not drop the scratch database ${name}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+        });
+    }
+    if (roles.length === 0)
+        return;
+    log.warning(`dropping the role(s) ${roles.map((role) => JSON.stringify(role)).join(', ')}, made by a restore-test that was killed`);
+    await dropRoles(server, roles, log);
+}
+
 ;// CONCATENATED MODULE: ./src/kinds/database/restore-test.ts
 /**
  * restore-test of a backup of one database: the scratch server and pg_restore are checked before
  * anything is downloaded; the database is tested in a scratch database of its own
  * (restore/scratch-test.ts), which is dropped, pass, fail or cancel.
  */
+
 
 
 
@@ -7974,7 +8616,7 @@ async function testDatabaseBackup(manifest, settings, ctx, phases) {
     const test = { part, scratch: scratchName(settings.name), phases };
     const options = { checks: settings.checks, keepOwners: false, noTablespaces: false };
     return {
-        run: () => testDatabase(run, test, options),
+        run: () => withScratchLease(ctx, server, (mark) => testDatabase({ ...run, mark }, test, options)),
         problems: () => failures(test),
         rows: () => testRows(run, test, version),
     };
@@ -8387,17 +9029,22 @@ function within(inner, outer) {
 
 
 
+
 /** restore-test: extract to a temporary folder and compare with the manifest's figures. */
 function testFiles(ctx, manifest, keys, phases) {
     const done = { manifest, keys, phases };
     return {
         async run() {
-            const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'restore-test-files-'));
+            // Private, and removed by the next run if this one is killed: the files are decrypted.
+            const dir = await makeRunFolder(external_node_os_default().tmpdir(), 'backup-action-files-', removeTree);
             try {
-                const where = `the temporary folder ${dir}`;
+                // Beside the folder's owner file, never over it.
+                const tree = external_node_path_default().join(dir, 'tree');
+                await (0,promises_.mkdir)(tree);
+                const where = `the temporary folder ${tree}`;
                 const advice = '; set TMPDIR to a folder on a larger disk';
-                const { settleTopFolders } = await extract(ctx, done, dir, where, advice);
-                await settleTopFolders(dir);
+                const { settleTopFolders } = await extract(ctx, done, tree, where, advice);
+                await settleTopFolders(tree);
             }
             finally {
                 await removeTree(dir);
@@ -10709,443 +11356,6 @@ function serverBackupRows(manifest) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/restore/globals-plan.ts
-function planGlobals(statements, facts) {
-    const plan = {
-        roles: [],
-        created: [],
-        existing: [],
-        tablespaces: [],
-        inDatabase: [],
-        skipped: [],
-    };
-    const keep = (role) => facts.roles.has(role) || role === facts.currentUser;
-    const made = new Set(statements.flatMap((s) => (s.kind === 'role' && s.create && !keep(s.role) ? [s.role] : [])));
-    const ours = (roles) => roles.every((role) => made.has(role));
-    for (const statement of statements) {
-        switch (statement.kind) {
-            case 'role':
-                if (!keep(statement.role)) {
-                    plan.roles.push(statement);
-                    if (statement.create)
-                        plan.created.push(statement.role);
-                }
-                else if (statement.create)
-                    plan.existing.push(statement.role);
-                break;
-            case 'role-in-database':
-                planInDatabase(plan, statement, made.has(statement.role), facts);
-                break;
-            case 'membership':
-                if (ours(statement.members))
-                    plan.roles.push(statement);
-                else {
-                    plan.skipped.push(`membership of ${names(statement.members)} in ${names(statement.granted)}: the member existed before and is left as it is`);
-                }
-                break;
-            case 'role-privilege':
-                if (ours(statement.roles))
-                    plan.roles.push(statement);
-                else {
-                    plan.skipped.push(`a privilege on a configuration parameter of ${names(statement.roles)}, which existed before`);
-                }
-                break;
-            case 'tablespace':
-                planTablespace(plan, statement, facts);
-                break;
-            case 'session':
-                break;
-            case 'other':
-                plan.skipped.push(`a statement that is not about roles or tablespaces (${head(statement.sql)})`);
-        }
-    }
-    return plan;
-}
-function planInDatabase(plan, statement, made, facts) {
-    const { role, database } = statement;
-    if (!made) {
-        plan.skipped.push(`a setting of ${names([role])} in ${names([database])}: the role existed before`);
-    }
-    else if (!facts.sameName.has(database)) {
-        plan.skipped.push(`a setting of ${names([role])} in ${names([database])}: that database is not restored under its own name`);
-    }
-    else
-        plan.inDatabase.push({ database, statement });
-}
-function planTablespace(plan, statement, facts) {
-    const { tablespace, location } = statement;
-    const step = plan.tablespaces.find((item) => item.tablespace === tablespace);
-    if (step) {
-        step.statements.push(statement);
-        return;
-    }
-    const creates = /^\s*CREATE\b/i.test(statement.sql);
-    if (facts.tablespaceMode === 'skip') {
-        if (creates)
-            plan.skipped.push(`tablespace ${names([tablespace])}: restored without tablespaces`);
-    }
-    else if (facts.tablespaces.has(tablespace)) {
-        if (creates)
-            plan.skipped.push(`tablespace ${names([tablespace])}: exists, left as it is`);
-    }
-    else if (creates) {
-        plan.tablespaces.push({ tablespace, location, statements: [statement] });
-    }
-}
-/** What a statement does, by kind and name, for a warning. */
-function describeStatement(statement) {
-    switch (statement.kind) {
-        case 'role':
-            return `${statement.create ? 'creating' : 'a property or setting of'} the role ${names([statement.role])}`;
-        case 'role-in-database':
-            return `a setting of ${names([statement.role])} in ${names([statement.database])}`;
-        case 'membership':
-            return `membership of ${names(statement.members)} in ${names(statement.granted)}`;
-        case 'role-privilege':
-            return `a privilege on a configuration parameter of ${names(statement.roles)}`;
-        case 'tablespace':
-            return `a property of the tablespace ${names([statement.tablespace])}`;
-        default:
-            return head(statement.sql);
-    }
-}
-const names = (list) => list.map((name) => JSON.stringify(name)).join(', ');
-/** The first two words, enough to say what a statement is without showing what it holds. */
-const head = (sql) => sql
-    .split(/\s+/)
-    .slice(0, 2)
-    .join(' ')
-    .replace(/[^\w ]/g, '');
-
-;// CONCATENATED MODULE: ./src/restore/globals-sql.ts
-/**
- * What `pg_dumpall --globals-only` wrote, statement by statement, and which of it a restore
- * applies. Pure. Each statement is classified by the role or tablespace it concerns, read token by
- * token (names may hold anything: `a"; DROP ROLE x; --` is one quoted name), and the plan applies
- * only what concerns roles and tablespaces the target did not have: what exists is left as it is.
- */
-
-const WORD = /[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*/y;
-/** The statement's tokens; quoted names unquoted, strings unescaped, words as written. */
-function tokenize(sql) {
-    const tokens = [];
-    let at = 0;
-    while (at < sql.length) {
-        const char = sql[at] ?? '';
-        if (/\s/.test(char)) {
-            at += 1;
-            continue;
-        }
-        const escaped = (char === 'E' || char === 'e') && sql[at + 1] === "'";
-        if (char === "'" || char === '"' || escaped) {
-            const start = escaped ? at + 1 : at;
-            const end = quotedEnd(sql, start, escaped);
-            const body = sql.slice(start + 1, end - 1);
-            tokens.push(char === '"'
-                ? { kind: 'name', text: body.replace(/""/g, '"') }
-                : { kind: 'string', text: unescapeString(body, escaped) });
-            at = end;
-            continue;
-        }
-        WORD.lastIndex = at;
-        const word = WORD.exec(sql);
-        if (word) {
-            tokens.push({ kind: 'word', text: word[0] });
-            at += word[0].length;
-        }
-        else {
-            tokens.push({ kind: 'symbol', text: char });
-            at += 1;
-        }
-    }
-    return tokens;
-}
-function unescapeString(body, escaped) {
-    const doubled = body.replace(/''/g, "'");
-    if (!escaped)
-        return doubled;
-    return doubled.replace(/\\(.)/gs, (_, next) => ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' })[next] ?? next);
-}
-/** Reads a statement's tokens front to back. */
-class Reader {
-    tokens;
-    at = 0;
-    constructor(tokens) {
-        this.tokens = tokens;
-    }
-    /** Consumes the keywords if they come next, in this order (any case). */
-    words(...words) {
-        const ahead = words.every((word, index) => {
-            const token = this.tokens[this.at + index];
-            return token?.kind === 'word' && token.text.toUpperCase() === word;
-        });
-        if (ahead)
-            this.at += words.length;
-        return ahead;
-    }
-    /** A role or object name: a quoted one as it is, a bare one folded to lower case as the server does. */
-    name() {
-        const token = this.tokens[this.at];
-        if (token?.kind !== 'name' && token?.kind !== 'word')
-            return undefined;
-        this.at += 1;
-        return token.kind === 'name'
-            ? token.text
-            : token.text.replace(/[A-Z]+/g, (s) => s.toLowerCase());
-    }
-    /** Names separated by commas. */
-    names() {
-        const out = [];
-        for (;;) {
-            const name = this.name();
-            if (name === undefined)
-                return out;
-            out.push(name);
-            if (!this.symbol(','))
-                return out;
-        }
-    }
-    symbol(text) {
-        const token = this.tokens[this.at];
-        if (token?.kind !== 'symbol' || token.text !== text)
-            return false;
-        this.at += 1;
-        return true;
-    }
-    /** Skips to just after the next keyword `word` at this level; false when there is none. */
-    skipPast(word) {
-        for (let at = this.at; at < this.tokens.length; at++) {
-            const token = this.tokens[at];
-            if (token?.kind === 'word' && token.text.toUpperCase() === word) {
-                this.at = at + 1;
-                return true;
-            }
-        }
-        return false;
-    }
-    string() {
-        const token = this.tokens[this.at];
-        if (token?.kind !== 'string')
-            return undefined;
-        this.at += 1;
-        return token.text;
-    }
-}
-/** Every statement of the globals script, classified. */
-function globalStatements(script) {
-    return splitStatements(script).map(classify);
-}
-function classify(sql) {
-    const tokens = tokenize(sql);
-    const fresh = () => new Reader(tokens);
-    return (roleStatement(fresh(), sql) ??
-        grantStatement(fresh(), sql) ??
-        tablespaceStatement(fresh(), sql) ??
-        (fresh().words('SET') ? { kind: 'session', sql } : { kind: 'other', sql }));
-}
-function roleStatement(r, sql) {
-    const create = r.words('CREATE', 'ROLE');
-    const on = create ||
-        r.words('ALTER', 'ROLE') ||
-        r.words('COMMENT', 'ON', 'ROLE') ||
-        (r.words('SECURITY', 'LABEL') && r.skipPast('ON') && r.words('ROLE'));
-    if (!on)
-        return undefined;
-    const role = r.name();
-    if (role === undefined)
-        return undefined;
-    if (!create && r.words('IN', 'DATABASE')) {
-        const database = r.name();
-        return database === undefined ? undefined : { kind: 'role-in-database', role, database, sql };
-    }
-    return { kind: 'role', role, create, sql };
-}
-/** `GRANT a TO b …`, `GRANT … ON PARAMETER … TO r`, `REVOKE … ON PARAMETER … FROM r`. */
-function grantStatement(r, sql) {
-    const grant = r.words('GRANT');
-    if (!grant && !r.words('REVOKE'))
-        return undefined;
-    const granted = r.names();
-    if (grant && granted.length > 0 && r.words('TO')) {
-        const members = r.names();
-        // The grantor is the source's; the restoring role grants on the target (and may not be able
-        // to grant as another role, which may not even exist there).
-        return { kind: 'membership', granted, members, sql: withoutGrantor(sql) };
-    }
-    if (!r.skipPast('ON'))
-        return undefined;
-    if (r.words('TABLESPACE')) {
-        const tablespace = r.name();
-        return tablespace === undefined ? undefined : { kind: 'tablespace', tablespace, sql };
-    }
-    if (!r.words('PARAMETER') || !r.skipPast(grant ? 'TO' : 'FROM'))
-        return undefined;
-    return { kind: 'role-privilege', roles: r.names(), sql };
-}
-/**
- * The statement without its trailing `GRANTED BY r`, which only counts outside quoted names: a
- * role may be named `m GRANTED BY x`, and cutting there would leave half a name.
- */
-function withoutGrantor(sql) {
-    const match = /\s+GRANTED\s+BY\s+("(?:[^"]|"")*"|[^\s"]+)\s*$/i.exec(sql);
-    if (!match)
-        return sql;
-    const before = sql.slice(0, match.index);
-    const outsideQuotes = (before.match(/"/g)?.length ?? 0) % 2 === 0;
-    return outsideQuotes ? before : sql;
-}
-function tablespaceStatement(r, sql) {
-    const create = r.words('CREATE', 'TABLESPACE');
-    if (!create && !r.words('ALTER', 'TABLESPACE') && !r.words('COMMENT', 'ON', 'TABLESPACE')) {
-        return undefined;
-    }
-    const tablespace = r.name();
-    if (tablespace === undefined)
-        return undefined;
-    if (!create)
-        return { kind: 'tablespace', tablespace, sql };
-    const location = r.skipPast('LOCATION') ? r.string() : undefined;
-    return { kind: 'tablespace', tablespace, location, sql };
-}
-
-;// CONCATENATED MODULE: ./src/restore/globals.ts
-
-
-
-
-
-const GLOBALS_LIMIT = 64 * 1024 * 1024;
-/**
- * One statement through the extended protocol, which refuses a second one: should this splitter
- * and the server ever read the quoting of a script differently, what the splitter took for one
- * role's statement cannot carry another command with it. (queryMode is the driver's own, pg
- * 8.11+; its type declarations do not list it yet.)
- */
-const single = (sql) => ({ text: sql, queryMode: 'extended' });
-/** The globals script, its every stored byte checked; more than GLOBALS_LIMIT fails. */
-async function readGlobals(ctx, globals, layers, keys) {
-    return readObject(ctx.store, globals.object, layers, keys, (stream) => collect(stream, globals.object.key), ctx.signal);
-}
-async function collect(stream, key) {
-    const chunks = [];
-    let size = 0;
-    for await (const chunk of stream) {
-        size += chunk.length;
-        if (size > GLOBALS_LIMIT) {
-            throw new Error(`${key} holds more than ${GLOBALS_LIMIT / 1024 / 1024} MiB of SQL: not the globals of a backup`);
-        }
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-}
-/** Applies the script's roles and tablespaces that the target lacks, through `server`. */
-async function applyGlobals(server, script, options, log) {
-    const statements = globalStatements(script);
-    return withConnection(server, async (client) => {
-        const plan = planGlobals(statements, { ...(await targetFacts(client)), ...options });
-        const failed = [];
-        const warn = (line) => {
-            failed.push(line);
-            log.warning(`restore-globals: ${line}`);
-        };
-        await applyRoles(client, plan.roles, warn);
-        for (const step of plan.tablespaces)
-            await createTablespace(client, step, warn);
-        return { plan, created: plan.created, failed };
-    });
-}
-async function targetFacts(client) {
-    const { rows: roles } = await client.query('SELECT rolname AS name FROM pg_roles');
-    const { rows: spaces } = await client.query('SELECT spcname AS name FROM pg_tablespace');
-    const { rows: me } = await client.query('SELECT current_user AS name');
-    return {
-        roles: new Set(roles.map((row) => row.name)),
-        tablespaces: new Set(spaces.map((row) => row.name)),
-        currentUser: me[0]?.name ?? '',
-    };
-}
-/** One transaction; each statement behind a savepoint, so one refused is only reported. */
-async function applyRoles(client, statements, warn) {
-    if (statements.length === 0)
-        return;
-    await client.query('BEGIN');
-    try {
-        for (const statement of statements) {
-            await client.query('SAVEPOINT globals');
-            try {
-                await client.query(single(statement.sql));
-                await client.query('RELEASE SAVEPOINT globals');
-            }
-            catch (error) {
-                if (statement.kind === 'role' && statement.create) {
-                    throw new Error(`restore-globals: cannot create the role ${JSON.stringify(statement.role)}: ${(0,errors/* errorMessage */.gJ)(error)}; no role was created`);
-                }
-                await client.query('ROLLBACK TO SAVEPOINT globals');
-                warn(`${describeStatement(statement)} was not applied: ${(0,errors/* errorMessage */.gJ)(error)}`);
-            }
-        }
-        await client.query('COMMIT');
-    }
-    catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-    }
-}
-async function createTablespace(client, { tablespace, location, statements }, warn) {
-    const [create, ...rest] = statements;
-    if (!create)
-        return;
-    try {
-        await client.query(single(create.sql));
-    }
-    catch (error) {
-        throw new Error(`restore-globals: cannot create the tablespace ${JSON.stringify(tablespace)} at ${JSON.stringify(location ?? '')}: ${(0,errors/* errorMessage */.gJ)(error)}; create the folder (empty, owned by the server's user) or the tablespace by hand, and run again`);
-    }
-    for (const statement of rest) {
-        await client.query(single(statement.sql)).catch((error) => {
-            warn(`${describeStatement(statement)} was not applied: ${(0,errors/* errorMessage */.gJ)(error)}`);
-        });
-    }
-}
-/** The `ALTER ROLE … IN DATABASE` settings of `database`, once it is restored. */
-async function applyInDatabase(server, database, applied, log) {
-    const statements = applied.plan.inDatabase.filter((item) => item.database === database);
-    if (statements.length === 0)
-        return;
-    await withConnection(server, async (client) => {
-        for (const { statement } of statements) {
-            await client.query(single(statement.sql)).catch((error) => {
-                const line = `${describeStatement(statement)} was not applied: ${(0,errors/* errorMessage */.gJ)(error)}`;
-                applied.failed.push(line);
-                log.warning(`restore-globals: ${line}`);
-            });
-        }
-    });
-}
-/**
- * Drops the roles restore-globals made, after the databases that used them: what they still hold
- * on the server (privileges on parameters) goes first. Returns the roles it could not drop.
- */
-async function dropRoles(server, roles, log) {
-    if (roles.length === 0)
-        return [];
-    return withConnection(server, async (client) => {
-        const list = roles.map(quoteIdent).join(', ');
-        await client.query(`DROP OWNED BY ${list}`).catch(() => undefined);
-        const left = [];
-        for (const role of [...roles].reverse()) {
-            try {
-                await client.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
-            }
-            catch (error) {
-                left.push(role);
-                log.warning(`could not drop the role ${JSON.stringify(role)} that restore-globals made: ${(0,errors/* errorMessage */.gJ)(error)}`);
-            }
-        }
-        return left;
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/restore/phases.ts
 /** Phase timing for restores, on the run's injectable clock. */
 
@@ -11445,6 +11655,9 @@ function restore_databasesTable({ databases, phases }) {
 
 
 
+
+
+
 async function testServerBackup(manifest, settings, ctx, phases) {
     const server = scratchServer(settings);
     const checks = checksByDatabase(manifest, settings.checks);
@@ -11471,15 +11684,15 @@ async function testServerBackup(manifest, settings, ctx, phases) {
         rolesLeft: [],
     };
     return {
-        async run() {
+        run: () => withScratchLease(ctx, server, async (mark) => {
             try {
-                await testAll(test, checks);
+                await testAll(test, checks, mark);
             }
             finally {
                 // The roles go last, pass, fail or cancel, and before the summary, which says whether they went.
                 await dropRolesMade(test);
             }
-        },
+        }),
         problems: () => [
             ...test.tests.flatMap((one) => failures(one, `${one.database}: `)),
             ...(test.rolesLeft.length > 0
@@ -11490,12 +11703,13 @@ async function testServerBackup(manifest, settings, ctx, phases) {
     };
 }
 /** The globals, then each database in turn; a database that fails to restore stops the run. */
-async function testAll(test, checks) {
-    const { run, manifest, phases, roles } = test;
+async function testAll(test, checks, mark) {
+    const { manifest, phases, roles } = test;
+    const run = { ...test.run, mark };
     const { settings, ctx, server } = run;
     if (roles) {
         const script = await phases.time('read the globals', () => readGlobals(ctx, roles, manifest, settings.decryption));
-        test.globals = await phases.time('apply the globals', () => applyGlobals(server, script, { sameName: new Set(), tablespaceMode: 'skip' }, ctx.log));
+        test.globals = await phases.time('apply the globals', () => applyGlobals(server, script, { sameName: new Set(), tablespaceMode: 'skip', mark }, ctx.log));
     }
     for (const one of test.tests) {
         ctx.signal.throwIfAborted();
@@ -11517,6 +11731,7 @@ async function dropRolesMade(test) {
     if (tests.some((one) => scratch_test_kept(run.settings, one))) {
         run.ctx.log.info(`keep-database: the roles restore-globals made are kept with the scratch databases: ${created.join(', ')}`);
         test.rolesLeft = [];
+        await withConnection(run.server, (client) => unmark(client, 'ROLE', created));
         return;
     }
     try {

@@ -1,16 +1,14 @@
 /**
- * The homes of runs killed outright (SIGKILL, the OOM killer), which could not remove their own:
- * each holds the private keys imported into it, and its gpg-agent runs for as long as it exists.
- * Every home names the process that made it in its `owner` file; the next run to open a home in
- * the same folder removes those whose process is gone, and stops their agents. A pid means
- * something only in its own PID namespace: a run in a container sharing /tmp is not judged.
+ * Private folders of a run (gpg homes holding private keys, a decrypted archive) that a run killed
+ * outright (SIGKILL, the OOM killer) could not remove. Every such folder names the process that
+ * made it in its `owner` file; the next run to make one of its kind in the same place removes
+ * those whose process is gone. A pid means something only in its own PID namespace: a run in a
+ * container sharing /tmp is not judged.
  */
-import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { helperEnv, start } from '../process/programs.js';
 
-export const HOME_PREFIX = 'backup-action-gpg-';
 const OWNER_FILE = 'owner';
 
 /** A process, told apart from a later one given the same pid by when it started. */
@@ -52,7 +50,7 @@ function procStat(pid: number): string[] | undefined {
 
 let self: Owner | undefined;
 
-/** This process, as its homes' owner files name it. */
+/** This process, as its folders' owner files name it. */
 export function thisProcess(): Owner {
   // Field 22 is the 20th after the name: state (3) is the first.
   self ??= {
@@ -85,27 +83,36 @@ export function isRunning(owner: Owner): boolean {
   }
 }
 
-export async function claimHome(dir: string): Promise<void> {
+/**
+ * A new private folder (mkdtemp makes it 0700) named `<base>/<prefix>XXXXXX`, owned by this
+ * process, once the leftovers of its kind in `base` are gone: `beforeRemove` runs on each first.
+ */
+export async function makeRunFolder(
+  base: string,
+  prefix: string,
+  beforeRemove?: (dir: string) => Promise<void>,
+): Promise<string> {
+  await removeLeftovers(base, prefix, beforeRemove);
+  const dir = await mkdtemp(path.join(base, prefix));
   await writeFile(path.join(dir, OWNER_FILE), formatOwner(thisProcess()), { mode: 0o600 });
+  return dir;
 }
 
 /**
- * Removes the homes in `base` left by processes of this user that have ended. A home without an
- * owner file is left alone: it may be one being made this very moment, or another version's.
+ * Removes the folders of `prefix` in `base` left by processes of this user that have ended. One
+ * without an owner file is left alone: it may be one being made this very moment, or another
+ * version's.
  */
-export async function removeLeftovers(base: string, gpgconf: string | undefined): Promise<void> {
+async function removeLeftovers(
+  base: string,
+  prefix: string,
+  beforeRemove?: (dir: string) => Promise<void>,
+): Promise<void> {
   const names = await readdir(base).catch(() => [] as string[]);
-  for (const name of names.filter((one) => one.startsWith(HOME_PREFIX))) {
+  for (const name of names.filter((one) => one.startsWith(prefix))) {
     const dir = path.join(base, name);
     if (!(await isLeftover(dir))) continue;
-    if (gpgconf) {
-      const { exit } = start(
-        { path: gpgconf },
-        ['--homedir', dir, '--kill', 'gpg-agent'],
-        helperEnv(),
-      );
-      await exit.catch(() => undefined);
-    }
+    await beforeRemove?.(dir);
     await rm(dir, { recursive: true, force: true });
   }
 }
