@@ -1,8 +1,10 @@
 /**
  * Work on several items `jobs` at a time, all or nothing: the first failure aborts the signal the
  * others were given and starts no more, and once every started one has settled it is the error
- * thrown (the others' are the stop it set off). The run's own cancellation stops them the same way.
+ * thrown, prefixed with the item's name (the others' are the stop it set off). The run's own
+ * cancellation stops them the same way, and is thrown as it came.
  */
+import { errorMessage } from './errors.js';
 
 export interface AtOnce {
   /** How many run together: `jobs`, or fewer when there are fewer items. */
@@ -21,6 +23,7 @@ export async function eachAtOnce<T>(
   items: readonly T[],
   lanes: number,
   outer: AbortSignal,
+  name: (item: T) => string,
   work: (item: T, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
   const stop = new AbortController();
@@ -35,7 +38,11 @@ export async function eachAtOnce<T>(
       try {
         await work(item, stop.signal);
       } catch (error) {
-        first ??= { error };
+        first ??= {
+          error: outer.aborted
+            ? error
+            : new Error(`${name(item)}: ${errorMessage(error)}`, { cause: error }),
+        };
         stop.abort(error);
       }
     }

@@ -119,7 +119,8 @@ async function testAll(test: ServerTest, checks: Map<string, ServerCheck[]>): Pr
     );
   }
   const { lanes, share } = spreadJobs(settings.jobs, test.tests.length);
-  await eachAtOnce(test.tests, lanes, ctx.signal, async (one, signal) => {
+  const name = (one: { database: string }) => one.database;
+  await eachAtOnce(test.tests, lanes, ctx.signal, name, async (one, signal) => {
     // Its own clock from its own start: its seconds in the table of databases.
     one.phases = new Phases(ctx.now);
     ctx.log.info(`${one.database}: testing in scratch database ${one.scratch}`);

@@ -98,7 +98,8 @@ async function restoreAll(run: ServerRestore, pairs: DatabasePair[]): Promise<vo
   const { ctx, settings, phases, pgRestore } = run;
   if (run.roles) await restoreRoles(run, run.roles, pairs);
   const { lanes, share } = spreadJobs(settings.jobs, run.databases.length);
-  await eachAtOnce(run.databases, lanes, ctx.signal, async (one, signal) => {
+  const name = (one: { source: string }) => one.source;
+  await eachAtOnce(run.databases, lanes, ctx.signal, name, async (one, signal) => {
     one.phases = new Phases(ctx.now);
     const single: RestoreRun = {
       settings: { ...settings, jobs: share },

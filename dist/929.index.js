@@ -1,5 +1,5 @@
-export const id = 518;
-export const ids = [518];
+export const id = 929;
+export const ids = [929];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 48518:
+/***/ 13929:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -10584,6 +10584,58 @@ function serverBackupRows(manifest) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/core/at-once.ts
+/**
+ * Work on several items `jobs` at a time, all or nothing: the first failure aborts the signal the
+ * others were given and starts no more, and once every started one has settled it is the error
+ * thrown, prefixed with the item's name (the others' are the stop it set off). The run's own
+ * cancellation stops them the same way, and is thrown as it came.
+ */
+
+/** `jobs` spread over `count` items: as many lanes as items allow, the rest inside each one. */
+function spreadJobs(jobs, count) {
+    const lanes = Math.max(1, Math.min(jobs, count));
+    return { lanes, share: Math.max(1, Math.floor(jobs / lanes)) };
+}
+async function eachAtOnce(items, lanes, outer, name, work) {
+    const stop = new AbortController();
+    const relay = () => stop.abort(outer.reason);
+    outer.addEventListener('abort', relay, { once: true });
+    if (outer.aborted)
+        relay();
+    let first;
+    let next = 0;
+    const lane = async () => {
+        while (next < items.length && !stop.signal.aborted) {
+            const item = items[next++];
+            try {
+                await work(item, stop.signal);
+            }
+            catch (error) {
+                first ??= {
+                    error: outer.aborted
+                        ? error
+                        : new Error(`${name(item)}: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error }),
+                };
+                stop.abort(error);
+            }
+        }
+    };
+    try {
+        await Promise.all(Array.from({ length: Math.max(1, lanes) }, lane));
+    }
+    finally {
+        outer.removeEventListener('abort', relay);
+    }
+    if (first)
+        throw first.error;
+    outer.throwIfAborted();
+}
+/** How the jobs were spent, for a summary: `2 databases at once, 1 job each` or `4 job(s)`. */
+function jobsLine({ lanes, share }) {
+    return lanes > 1 ? `${lanes} databases at once, ${share} job(s) each` : `${share} job(s)`;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/globals-plan.ts
 function planGlobals(statements, facts) {
     const plan = {
@@ -11106,8 +11158,9 @@ function rolesLine(asked, applied, left) {
  * run, and `confirm` must name every target. A target that does not exist is created. With
  * `restore-globals` the backup's roles come first (roles the server has are left as they are) and
  * its missing tablespaces are created where the source had them. Each database is then restored as
- * a backup of one database is (restore/restore-database.ts), one after another.
+ * a backup of one database is (restore/restore-database.ts), `jobs` databases at a time.
  */
+
 
 
 
@@ -11149,23 +11202,27 @@ async function restoreServerBackup(manifest, into, ctx, phases) {
         rows: () => server_restore_restoreRows(run),
     };
 }
-/** The roles, then each database in turn; a database that fails to restore stops the run. */
+/**
+ * The roles, then the databases `jobs` at a time; a database that fails to restore stops the
+ * others and the run (each leaves its target as restoreDatabase says).
+ */
 async function restoreAll(run, pairs) {
     const { ctx, settings, phases, pgRestore } = run;
     if (run.roles)
         await restoreRoles(run, run.roles, pairs);
-    for (const one of run.databases) {
-        ctx.signal.throwIfAborted();
+    const { lanes, share } = spreadJobs(settings.jobs, run.databases.length);
+    const name = (one) => one.source;
+    await eachAtOnce(run.databases, lanes, ctx.signal, name, async (one, signal) => {
         one.phases = new Phases(ctx.now);
         const single = {
-            settings,
-            ctx,
+            settings: { ...settings, jobs: share },
+            ctx: { ...ctx, signal },
             pgRestore,
             phases: one.phases,
             restored: one.restored,
         };
         await phases.time(phaseName(one.source), () => restoreDatabase(run, single));
-    }
+    });
 }
 /**
  * Every target as it stands, before anything is restored: each must exist and be empty, or not
@@ -11320,6 +11377,7 @@ function restore_databasesTable({ databases, phases }) {
 
 
 
+
 async function testServerBackup(manifest, settings, ctx, phases) {
     const server = scratchServer(settings);
     const checks = checksByDatabase(manifest, settings.checks);
@@ -11364,7 +11422,10 @@ async function testServerBackup(manifest, settings, ctx, phases) {
         rows: () => server_restore_test_testRows(test),
     };
 }
-/** The globals, then each database in turn; a database that fails to restore stops the run. */
+/**
+ * The globals, then the databases `jobs` at a time; a database that fails to restore stops the
+ * others (each drops its scratch database) and the run.
+ */
 async function testAll(test, checks) {
     const { run, manifest, phases, roles } = test;
     const { settings, ctx, server } = run;
@@ -11372,16 +11433,26 @@ async function testAll(test, checks) {
         const script = await phases.time('read the globals', () => readGlobals(ctx, roles, manifest, settings.decryption));
         test.globals = await phases.time('apply the globals', () => applyGlobals(server, script, { sameName: new Set(), tablespaceMode: 'skip' }, ctx.log));
     }
-    for (const one of test.tests) {
-        ctx.signal.throwIfAborted();
+    const { lanes, share } = spreadJobs(settings.jobs, test.tests.length);
+    const name = (one) => one.database;
+    await eachAtOnce(test.tests, lanes, ctx.signal, name, async (one, signal) => {
         // Its own clock from its own start: its seconds in the table of databases.
         one.phases = new Phases(ctx.now);
-        await phases.time(phaseName(one.database), () => testDatabase(run, one, {
+        ctx.log.info(`${one.database}: testing in scratch database ${one.scratch}`);
+        const lane = { ...run, settings: { ...settings, jobs: share }, ctx: { ...ctx, signal } };
+        await phases.time(phaseName(one.database), () => testDatabase(lane, one, {
             checks: checks.get(one.database) ?? [],
             keepOwners: roles !== undefined,
             noTablespaces: true,
         }));
-    }
+        ctx.log.info(`${one.database}: ${doneLine(one)}`);
+    });
+}
+/** What one database's test found, as its line in the log. */
+function doneLine(one) {
+    const { tables, rows } = restoredTotals(one);
+    const problems = failures(one);
+    return `${(0,format/* formatCount */.B4)(tables)} tables, ${(0,format/* formatCount */.B4)(rows)} rows${problems.length > 0 ? `; ${problems.join('; ')}` : ', matched'}`;
 }
 /** After every scratch database is gone: keep-database keeps the roles its databases use. */
 async function dropRolesMade(test) {
@@ -11421,7 +11492,10 @@ function server_restore_test_testRows(test) {
                 'Scratch databases',
                 `${tests.map((one) => one.scratch).join(', ')}${keptAny ? ' (kept: keep-database)' : ' (dropped)'} on PostgreSQL ${version.version}`,
             ],
-            ['pg_restore', `${run.pgRestore.program.version}, ${settings.jobs} job(s)`],
+            [
+                'pg_restore',
+                `${run.pgRestore.program.version}, ${jobsLine(spreadJobs(settings.jobs, tests.length))}`,
+            ],
         ],
         tables: [
             restore_test_databasesTable(test),
