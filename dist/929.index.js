@@ -10589,7 +10589,8 @@ function serverBackupRows(manifest) {
  * Work on several items `jobs` at a time, all or nothing: the first failure aborts the signal the
  * others were given and starts no more, and once every started one has settled it is the error
  * thrown, prefixed with the item's name (the others' are the stop it set off). The run's own
- * cancellation stops them the same way, and is thrown as it came.
+ * cancellation stops them the same way; it, and a bad input (a key that opens nothing), are
+ * thrown as they came: neither is the item's doing.
  */
 
 /** `jobs` spread over `count` items: as many lanes as items allow, the rest inside each one. */
@@ -10612,11 +10613,7 @@ async function eachAtOnce(items, lanes, outer, name, work) {
                 await work(item, stop.signal);
             }
             catch (error) {
-                first ??= {
-                    error: outer.aborted
-                        ? error
-                        : new Error(`${name(item)}: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error }),
-                };
+                first ??= { error: named(error, name(item), outer) };
                 stop.abort(error);
             }
         }
@@ -10630,6 +10627,11 @@ async function eachAtOnce(items, lanes, outer, name, work) {
     if (first)
         throw first.error;
     outer.throwIfAborted();
+}
+function named(error, name, outer) {
+    if (outer.aborted || error instanceof errors/* InputError */.dz)
+        return error;
+    return new Error(`${name}: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error });
 }
 /** How the jobs were spent, for a summary: `2 databases at once, 1 job each` or `4 job(s)`. */
 function jobsLine({ lanes, share }) {

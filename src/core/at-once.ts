@@ -2,9 +2,10 @@
  * Work on several items `jobs` at a time, all or nothing: the first failure aborts the signal the
  * others were given and starts no more, and once every started one has settled it is the error
  * thrown, prefixed with the item's name (the others' are the stop it set off). The run's own
- * cancellation stops them the same way, and is thrown as it came.
+ * cancellation stops them the same way; it, and a bad input (a key that opens nothing), are
+ * thrown as they came: neither is the item's doing.
  */
-import { errorMessage } from './errors.js';
+import { errorMessage, InputError } from './errors.js';
 
 export interface AtOnce {
   /** How many run together: `jobs`, or fewer when there are fewer items. */
@@ -38,11 +39,7 @@ export async function eachAtOnce<T>(
       try {
         await work(item, stop.signal);
       } catch (error) {
-        first ??= {
-          error: outer.aborted
-            ? error
-            : new Error(`${name(item)}: ${errorMessage(error)}`, { cause: error }),
-        };
+        first ??= { error: named(error, name(item), outer) };
         stop.abort(error);
       }
     }
@@ -54,6 +51,11 @@ export async function eachAtOnce<T>(
   }
   if (first) throw first.error;
   outer.throwIfAborted();
+}
+
+function named(error: unknown, name: string, outer: AbortSignal): unknown {
+  if (outer.aborted || error instanceof InputError) return error;
+  return new Error(`${name}: ${errorMessage(error)}`, { cause: error });
 }
 
 /** How the jobs were spent, for a summary: `2 databases at once, 1 job each` or `4 job(s)`. */

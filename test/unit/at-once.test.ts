@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { eachAtOnce, jobsLine, spreadJobs } from '../../src/core/at-once.js';
+import { InputError } from '../../src/core/errors.js';
 
 describe('spreadJobs', () => {
   it.each([
@@ -72,6 +73,13 @@ describe('eachAtOnce', () => {
     });
     outer.abort(new Error('cancelled'));
     await expect(run).rejects.toThrow(/^stopped$/);
+  });
+
+  it("a bad input is thrown as it came: it is not the database's doing", async () => {
+    const wrongKey = new InputError('age-identity', 'does not open the backup');
+    await expect(
+      eachAtOnce(['a'], 1, new AbortController().signal, String, () => Promise.reject(wrongKey)),
+    ).rejects.toBe(wrongKey);
   });
 
   it('a run cancelled before it starts starts nothing', async () => {
