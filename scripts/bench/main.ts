@@ -21,6 +21,7 @@ import type { Report } from './results.ts';
 import { measureRounds, memoryRows, timingRows } from './rounds.ts';
 import { BUCKET, type Bench } from './runs.ts';
 import { copyBench } from './copy.ts';
+import { serversBench } from './servers.ts';
 import { startupBench } from './startup.ts';
 import { evaluate } from './targets.ts';
 
@@ -31,6 +32,8 @@ if (options.startup) {
   await startupBench(options);
 } else if (options.copy) {
   await copyBench(options);
+} else if (options.servers) {
+  await serversBench(options);
 } else if (options.render) {
   // The tables (and with --docs the page) again from the last results, measuring nothing.
   const results = JSON.parse(await readFile(RESULTS, 'utf8')) as Report;
