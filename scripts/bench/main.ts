@@ -22,6 +22,7 @@ import { measureRounds, memoryRows, timingRows } from './rounds.ts';
 import { BUCKET, type Bench } from './runs.ts';
 import { copyBench } from './copy.ts';
 import { serversBench } from './servers.ts';
+import { levelsBench } from './levels.ts';
 import { startupBench } from './startup.ts';
 import { evaluate } from './targets.ts';
 
@@ -34,6 +35,8 @@ if (options.startup) {
   await copyBench(options);
 } else if (options.servers) {
   await serversBench(options);
+} else if (options.levels) {
+  await levelsBench(options);
 } else if (options.render) {
   // The tables (and with --docs the page) again from the last results, measuring nothing.
   const results = JSON.parse(await readFile(RESULTS, 'utf8')) as Report;

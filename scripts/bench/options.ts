@@ -28,6 +28,8 @@ export interface Options {
   servers: boolean;
   /** How many databases the servers bench makes (default 100). */
   databases?: number;
+  /** Time zstd levels against peers' pg_dump -Fc on three databases instead (levels.ts). */
+  levels: boolean;
 }
 
 const VALUES = [
@@ -48,6 +50,7 @@ const SWITCHES = [
   'startup',
   'copy',
   'servers',
+  'levels',
 ] as const;
 type Flag = (typeof VALUES)[number] | (typeof SWITCHES)[number];
 
@@ -94,6 +97,7 @@ export function parseOptions(argv: readonly string[]): Options {
     copy: given.has('copy'),
     objectMb: count('object-mb'),
     servers: given.has('servers'),
+    levels: given.has('levels'),
     databases: count('databases'),
     ...(typeof executable === 'string' ? { executable: path.resolve(executable) } : {}),
   };
