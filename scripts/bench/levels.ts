@@ -13,7 +13,7 @@ import { log, machine, mb, median, onPath, runTimed } from './measure.ts';
 import type { Options } from './options.ts';
 import type { Machine, Target } from './results.ts';
 import { dumpArgs, reference, settle, type PipeBench, type ZstdLevel } from './runs.ts';
-import { runSideBench, targetRows } from './side-bench.ts';
+import { targetRows, type SideBench } from './side-bench.ts';
 
 export const LEVELS_RESULTS = 'bench-results/levels.json';
 const MARKERS = ['<!-- levels:start -->', '<!-- levels:end -->'] as const;
@@ -180,16 +180,11 @@ export function renderLevels(r: LevelsReport): string {
   ].join('\n');
 }
 
-/** The levels bench: measures (or with --render reads the last results), prints, and with --docs writes the page. */
-export function levelsBench(options: Options): Promise<void> {
-  return runSideBench(
-    {
-      results: LEVELS_RESULTS,
-      scratch: 'bench-levels-',
-      measure: measureLevels,
-      render: renderLevels,
-      markers: MARKERS,
-    },
-    options,
-  );
-}
+/** The bench's flag, its results, and how they are measured and shown (run by side-bench.ts). */
+export const LEVELS_BENCH: SideBench<LevelsReport> = {
+  results: LEVELS_RESULTS,
+  scratch: 'bench-levels-',
+  measure: measureLevels,
+  render: renderLevels,
+  markers: MARKERS,
+};

@@ -7,7 +7,7 @@ import { startCluster, withClient, withDatabase } from '../lib/pg-cluster.js';
 import { log, machine, median, runTimed } from './measure.ts';
 import type { Options } from './options.ts';
 import type { Machine, Target } from './results.ts';
-import { runSideBench, targetRows } from './side-bench.ts';
+import { targetRows, type SideBench } from './side-bench.ts';
 
 export const SERVERS_RESULTS = 'bench-results/servers.json';
 const MARKERS = ['<!-- servers:start -->', '<!-- servers:end -->'] as const;
@@ -109,16 +109,11 @@ export function renderServers(r: ServersReport): string {
   ].join('\n');
 }
 
-/** The servers bench: measures (or with --render reads the last results), prints, and with --docs writes the page. */
-export function serversBench(options: Options): Promise<void> {
-  return runSideBench(
-    {
-      results: SERVERS_RESULTS,
-      scratch: 'bench-servers-',
-      measure: measureServers,
-      render: renderServers,
-      markers: MARKERS,
-    },
-    options,
-  );
-}
+/** The bench's flag, its results, and how they are measured and shown (run by side-bench.ts). */
+export const SERVERS_BENCH: SideBench<ServersReport> = {
+  results: SERVERS_RESULTS,
+  scratch: 'bench-servers-',
+  measure: measureServers,
+  render: renderServers,
+  markers: MARKERS,
+};
