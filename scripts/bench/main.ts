@@ -21,6 +21,9 @@ import type { Report } from './results.ts';
 import { measureRounds, memoryRows, timingRows } from './rounds.ts';
 import { BUCKET, type Bench } from './runs.ts';
 import { copyBench } from './copy.ts';
+import { SERVERS_BENCH } from './servers.ts';
+import { LEVELS_BENCH } from './levels.ts';
+import { runSideBench } from './side-bench.ts';
 import { startupBench } from './startup.ts';
 import { evaluate } from './targets.ts';
 
@@ -31,6 +34,10 @@ if (options.startup) {
   await startupBench(options);
 } else if (options.copy) {
   await copyBench(options);
+} else if (options.servers) {
+  await runSideBench(SERVERS_BENCH, options);
+} else if (options.levels) {
+  await runSideBench(LEVELS_BENCH, options);
 } else if (options.render) {
   // The tables (and with --docs the page) again from the last results, measuring nothing.
   const results = JSON.parse(await readFile(RESULTS, 'utf8')) as Report;

@@ -24,9 +24,23 @@ export interface Options {
   copy: boolean;
   /** The size of the object the copy bench copies, in MB (default 1024). */
   objectMb?: number;
+  /** Time restore-tests of a server backup with jobs 1 and 2 instead (servers.ts). */
+  servers: boolean;
+  /** How many databases the servers bench makes (default 100). */
+  databases?: number;
+  /** Time zstd levels against peers' pg_dump -Fc on three databases instead (levels.ts). */
+  levels: boolean;
 }
 
-const VALUES = ['size-mb', 'rounds', 'backups', 'cli', 'executable', 'object-mb'] as const;
+const VALUES = [
+  'size-mb',
+  'rounds',
+  'backups',
+  'cli',
+  'executable',
+  'object-mb',
+  'databases',
+] as const;
 const SWITCHES = [
   'skip-requests',
   'skip-double',
@@ -35,6 +49,8 @@ const SWITCHES = [
   'render',
   'startup',
   'copy',
+  'servers',
+  'levels',
 ] as const;
 type Flag = (typeof VALUES)[number] | (typeof SWITCHES)[number];
 
@@ -80,6 +96,9 @@ export function parseOptions(argv: readonly string[]): Options {
     startup: given.has('startup'),
     copy: given.has('copy'),
     objectMb: count('object-mb'),
+    servers: given.has('servers'),
+    levels: given.has('levels'),
+    databases: count('databases'),
     ...(typeof executable === 'string' ? { executable: path.resolve(executable) } : {}),
   };
 }

@@ -35,7 +35,13 @@ export interface Bench {
   nullFd: number;
   /** zstd with the threads and job size the product gives it, and age, when installed. */
   zstd?: { bin: string; jobs: string[]; age?: string };
+  /** The database dumped: `bench` unless another is named (the --levels bench's three). */
+  database?: string;
 }
+
+/** What a reference pipeline needs of the bench. */
+export type PipeBench = Pick<Bench, 'cluster' | 'pgDump' | 'pgEnv' | 'work' | 'zstd' | 'database'> &
+  Partial<Pick<Bench, 'recipient'>>;
 
 /** A backup of this product that the bench times. */
 export interface Variant {
@@ -77,21 +83,24 @@ export interface Reference {
   encrypted: boolean;
 }
 
-const dbArg = (bench: Bench, name: string) =>
+/** A zstd level, or zstd's --adapt (its level follows how fast the output drains). */
+export type ZstdLevel = number | 'adapt';
+
+const dbArg = (bench: Pick<Bench, 'cluster'>, name: string) =>
   `--dbname=postgresql://${bench.cluster.user}@${bench.cluster.host}:${bench.cluster.port}/${name}`;
 
-const dumpArgs = (bench: Bench, ...extra: string[]) => [
+export const dumpArgs = (bench: Pick<Bench, 'cluster' | 'database'>, ...extra: string[]) => [
   '--format=custom',
   ...extra,
   '--no-password',
-  dbArg(bench, 'bench'),
+  dbArg(bench, bench.database ?? 'bench'),
 ];
 
 /**
  * Every timed run starts from a checkpoint and a sync, so that none pays for writing out the
  * pages an earlier one left dirty (a restore leaves hundreds of megabytes).
  */
-export async function settle(bench: Bench): Promise<void> {
+export async function settle(bench: Pick<Bench, 'cluster'>): Promise<void> {
   await withClient(bench.cluster.url, (client) => client.query('CHECKPOINT'));
   await runTimed('sync', []);
 }
@@ -119,11 +128,12 @@ export async function dumpRaw(bench: Bench): Promise<number> {
  * file is not part of a backup.
  */
 export async function reference(
-  bench: Bench,
-  { level, encrypted }: Reference,
+  bench: PipeBench,
+  { level, encrypted }: { level: ZstdLevel; encrypted: boolean },
 ): Promise<{ seconds: number; bytes: number }> {
   const { zstd } = bench;
-  if (!zstd || (encrypted && !zstd.age)) throw new Error('bench: a reference needs zstd (and age)');
+  if (!zstd || (encrypted && !(zstd.age && bench.recipient)))
+    throw new Error('bench: a reference needs zstd (and age)');
   const out = path.join(bench.work, 'reference.dump.zst');
   const seconds = await secondsOf(async () => {
     const dump = spawn(bench.pgDump, dumpArgs(bench, '--compress=0'), {
@@ -131,13 +141,14 @@ export async function reference(
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const zstdOut = ['-q', '-f', ...(encrypted ? ['-c'] : ['-o', out])];
-    const compress = spawn(zstd.bin, [`-${level}`, ...zstd.jobs, ...zstdOut], {
+    const levelArg = level === 'adapt' ? '--adapt' : `-${level}`;
+    const compress = spawn(zstd.bin, [levelArg, ...zstd.jobs, ...zstdOut], {
       stdio: [dump.stdout, encrypted ? 'pipe' : 'ignore', 'inherit'],
     });
     // Each program holds its own copy of its pipe; Node's would keep the one before open forever.
     dump.stdout.destroy();
     const programs: ChildProcess[] = [dump, compress];
-    if (encrypted && zstd.age) {
+    if (encrypted && zstd.age && bench.recipient) {
       programs.push(
         spawn(zstd.age, ['-r', bench.recipient, '-o', out], {
           stdio: [compress.stdout, 'ignore', 'inherit'],

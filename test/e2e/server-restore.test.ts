@@ -168,10 +168,15 @@ describe('restore-test of a server backup', () => {
   it('a damaged database object fails the run naming it, after the others; every scratch database and role is gone', async () => {
     const damaged = await damagedStore();
     const before = await holdings(empty.url);
-    const run = await restoreTest(empty.url, { storage: damaged, 'restore-globals': 'true' });
+    // One at a time, so that the others come first (jobs 2 would stop them: test/e2e/server-parallel).
+    const run = await restoreTest(empty.url, {
+      storage: damaged,
+      'restore-globals': 'true',
+      jobs: '1',
+    });
     expect(run.code).not.toBe(0);
     expect(lastErrorLine(run)).toMatch(
-      /^sha256 of srv\/\S+\/shop\.dump\.zst\.age is [0-9a-f]{64}, but its manifest records/,
+      /^shop: sha256 of srv\/\S+\/shop\.dump\.zst\.age is [0-9a-f]{64}, but its manifest records/,
     );
     // shop is the last of the four: the three before it were restored (and dropped) first.
     expect(run.summary).toMatch(/\| app_data \| 1 \| 75 \| ✅ \|/);
@@ -339,7 +344,7 @@ describe('restore of a server backup', () => {
       confirm: 'shop_damaged',
     });
     expect(run.code).not.toBe(0);
-    expect(lastErrorLine(run)).toMatch(/^sha256 of srv\/\S+\/shop\.dump\.zst\.age is /);
+    expect(lastErrorLine(run)).toMatch(/^shop: sha256 of srv\/\S+\/shop\.dump\.zst\.age is /);
     expect(run.summary).toContain('not created: the database made for it was dropped again');
     expect(await holdings(empty.url)).toEqual(before);
   });

@@ -6,6 +6,7 @@
  * dropped after the scratch databases: the scratch server is left as it was found. Tablespaces
  * are not restored (pg_restore --no-tablespaces): a scratch server has none of the source's folders.
  */
+import { eachAtOnce, jobsLine, spreadJobs } from '../../core/at-once.js';
 import { errorMessage } from '../../core/errors.js';
 import { formatCount, formatSeconds } from '../../core/format.js';
 import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
@@ -106,7 +107,10 @@ export async function testServerBackup(
   };
 }
 
-/** The globals, then each database in turn; a database that fails to restore stops the run. */
+/**
+ * The globals, then the databases `jobs` at a time; a database that fails to restore stops the
+ * others (each drops its scratch database) and the run.
+ */
 async function testAll(
   test: ServerTest,
   checks: Map<string, ServerCheck[]>,
@@ -123,18 +127,29 @@ async function testAll(
       applyGlobals(server, script, { sameName: new Set(), tablespaceMode: 'skip', mark }, ctx.log),
     );
   }
-  for (const one of test.tests) {
-    ctx.signal.throwIfAborted();
+  const { lanes, share } = spreadJobs(settings.jobs, test.tests.length);
+  const name = (one: { database: string }) => one.database;
+  await eachAtOnce(test.tests, lanes, ctx.signal, name, async (one, signal) => {
     // Its own clock from its own start: its seconds in the table of databases.
     one.phases = new Phases(ctx.now);
+    ctx.log.info(`${one.database}: testing in scratch database ${one.scratch}`);
+    const lane = { ...run, settings: { ...settings, jobs: share }, ctx: { ...ctx, signal } };
     await phases.time(phaseName(one.database), () =>
-      testDatabase(run, one, {
+      testDatabase(lane, one, {
         checks: checks.get(one.database) ?? [],
         keepOwners: roles !== undefined,
         noTablespaces: true,
       }),
     );
-  }
+    ctx.log.info(`${one.database}: ${doneLine(one)}`);
+  });
+}
+
+/** What one database's test found, as its line in the log. */
+function doneLine(one: DatabaseTest): string {
+  const { tables, rows } = restoredTotals(one);
+  const problems = failures(one);
+  return `${formatCount(tables)} tables, ${formatCount(rows)} rows${problems.length > 0 ? `; ${problems.join('; ')}` : ', matched'}`;
 }
 
 /** After every scratch database is gone: keep-database keeps the roles its databases use. */
@@ -177,7 +192,10 @@ function testRows(test: ServerTest): RestoreRows {
         'Scratch databases',
         `${tests.map((one) => one.scratch).join(', ')}${keptAny ? ' (kept: keep-database)' : ' (dropped)'} on PostgreSQL ${version.version}`,
       ],
-      ['pg_restore', `${run.pgRestore.program.version}, ${settings.jobs} job(s)`],
+      [
+        'pg_restore',
+        `${run.pgRestore.program.version}, ${jobsLine(spreadJobs(settings.jobs, tests.length))}`,
+      ],
     ],
     tables: [
       databasesTable(test),

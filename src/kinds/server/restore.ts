@@ -5,8 +5,9 @@
  * run, and `confirm` must name every target. A target that does not exist is created. With
  * `restore-globals` the backup's roles come first (roles the server has are left as they are) and
  * its missing tablespaces are created where the source had them. Each database is then restored as
- * a backup of one database is (restore/restore-database.ts), one after another.
+ * a backup of one database is (restore/restore-database.ts), `jobs` databases at a time.
  */
+import { eachAtOnce, spreadJobs } from '../../core/at-once.js';
 import { errorMessage } from '../../core/errors.js';
 import { formatCount, formatSeconds } from '../../core/format.js';
 import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
@@ -89,22 +90,26 @@ export async function restoreServerBackup(
   };
 }
 
-/** The roles, then each database in turn; a database that fails to restore stops the run. */
+/**
+ * The roles, then the databases `jobs` at a time; a database that fails to restore stops the
+ * others and the run (each leaves its target as restoreDatabase says).
+ */
 async function restoreAll(run: ServerRestore, pairs: DatabasePair[]): Promise<void> {
   const { ctx, settings, phases, pgRestore } = run;
   if (run.roles) await restoreRoles(run, run.roles, pairs);
-  for (const one of run.databases) {
-    ctx.signal.throwIfAborted();
+  const { lanes, share } = spreadJobs(settings.jobs, run.databases.length);
+  const name = (one: { source: string }) => one.source;
+  await eachAtOnce(run.databases, lanes, ctx.signal, name, async (one, signal) => {
     one.phases = new Phases(ctx.now);
     const single: RestoreRun = {
-      settings,
-      ctx,
+      settings: { ...settings, jobs: share },
+      ctx: { ...ctx, signal },
       pgRestore,
       phases: one.phases,
       restored: one.restored,
     };
     await phases.time(phaseName(one.source), () => restoreDatabase(run, single));
-  }
+  });
 }
 
 /**
