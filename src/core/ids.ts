@@ -1,4 +1,8 @@
-/** Backup ids: the UTC start time and a random suffix, so sorting ids as strings sorts by time. */
+/**
+ * Backup ids: the UTC start time to the second and a random suffix. Sorting ids as strings sorts
+ * them by second only; within a second the suffix is random, so every order of backups goes
+ * through `newestFirst`, which reads the manifest's time.
+ */
 import { randomBytes } from 'node:crypto';
 
 export const ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
@@ -40,3 +44,37 @@ export function startedAt(id: string, createdAt: string): Date | undefined {
   const precise = Date.parse(createdAt);
   return Math.floor(precise / 1000) * 1000 === second.getTime() ? new Date(precise) : second;
 }
+
+/** A backup as it is ordered: its id and its manifest's createdAt. */
+export interface Dated {
+  id: string;
+  createdAt: string;
+}
+
+/** `startedAt` in milliseconds; a backup whose id names no time sorts after every other. */
+function startedMs({ id, createdAt }: Dated): number {
+  return startedAt(id, createdAt)?.getTime() ?? -Infinity;
+}
+
+/** The one order of backups, newest first: by when each started, then by id (never equal). */
+export function newestFirst(a: Dated, b: Dated): number {
+  return byStartNewestFirst({ id: a.id, ms: startedMs(a) }, { id: b.id, ms: startedMs(b) });
+}
+
+/** `newestFirst` for backups whose start (`startedAt`) is already known, in milliseconds. */
+export function byStartNewestFirst(
+  a: { id: string; ms: number },
+  b: { id: string; ms: number },
+): number {
+  if (a.ms !== b.ms) return a.ms < b.ms ? 1 : -1;
+  return a.id === b.id ? 0 : a.id < b.id ? 1 : -1;
+}
+
+/** Whether `a` started after `b`. */
+export const startedAfter = (a: Dated, b: Dated): boolean => newestFirst(a, b) < 0;
+
+/** `YYYYMMDDTHHMMSSZ`: the second an id names, which sorts by time as a string. */
+export const secondOf = (id: string): string => id.slice(0, ID_TIME_LENGTH);
+
+/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
+const ID_TIME_LENGTH = 16;
