@@ -360,7 +360,11 @@ describe('part sizes', () => {
 
 describe('S3-compatible defaults', () => {
   it('uses path-style and checksums only when required with a custom endpoint', () => {
-    const config = s3ClientConfig({ endpoint: 'https://acct.r2.cloudflarestorage.com' }, {}, () => undefined);
+    const config = s3ClientConfig(
+      { endpoint: 'https://acct.r2.cloudflarestorage.com' },
+      {},
+      () => undefined,
+    );
     expect(config).toMatchObject({
       forcePathStyle: true,
       region: 'auto',
