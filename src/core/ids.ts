@@ -19,6 +19,17 @@ function stamp(date: Date): string {
     .replace(/\.\d{3}/, '');
 }
 
+/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
+const ID_TIME_LENGTH = 16;
+
+/** The second an id names: seconds sort by time as strings, the ids of one second do not. */
+export const secondOf = (id: string): string => id.slice(0, ID_TIME_LENGTH);
+
+/** Whether two ids were started in the same second: their time parts are one. */
+export function sameIdSecond(one: string, other: string): boolean {
+  return secondOf(one) === secondOf(other);
+}
+
 export function isBackupId(text: string): boolean {
   return ID_PATTERN.test(text);
 }
@@ -72,9 +83,3 @@ export function byStartNewestFirst(
 
 /** Whether `a` started after `b`. */
 export const startedAfter = (a: Dated, b: Dated): boolean => newestFirst(a, b) < 0;
-
-/** `YYYYMMDDTHHMMSSZ`: the second an id names, which sorts by time as a string. */
-export const secondOf = (id: string): string => id.slice(0, ID_TIME_LENGTH);
-
-/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
-const ID_TIME_LENGTH = 16;

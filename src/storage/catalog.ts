@@ -9,7 +9,14 @@
  * object is listed at the size it records) is counted, kept or chosen as the newest. Anything
  * else is *unusable*: reported by name, never counted, and never deleted by a keep-policy.
  */
-import { idTime, newestFirst, secondOf, startedAfter, type Dated } from '../core/ids.js';
+import {
+  idTime,
+  newestFirst,
+  sameIdSecond,
+  secondOf,
+  startedAfter,
+  type Dated,
+} from '../core/ids.js';
 import { classifyKey, type RecordMode } from '../core/layout.js';
 import {
   ManifestError,
@@ -253,10 +260,8 @@ export async function newestComplete(
   for (const [i, entry] of entries.entries()) {
     const judged = await judgeEntry(store, name, entry, now);
     if (isComplete(judged)) {
-      const ofItsSecond = entries
-        .slice(i + 1)
-        .filter((other) => secondOf(other.id) === secondOf(entry.id));
-      return { newest: await startedLast(store, name, judged, ofItsSecond, now), newer };
+      const sameSecond = entries.slice(i + 1).filter((other) => sameIdSecond(entry.id, other.id));
+      return { newest: await startedLast(store, name, judged, sameSecond, now), newer };
     }
     newer.push(judged);
   }
