@@ -1055,7 +1055,11 @@ function formatDuration(ms) {
 }
 
 ;// CONCATENATED MODULE: ./src/core/ids.ts
-/** Backup ids: the UTC start time and a random suffix, so sorting ids as strings sorts by time. */
+/**
+ * Backup ids: the UTC start time to the second and a random suffix. Sorting ids as strings sorts
+ * them by second only; within a second the suffix is random, so every order of backups goes
+ * through `newestFirst`, which reads the manifest's time.
+ */
 
 const ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 function newBackupId(now, random = () => (0,external_node_crypto_.randomBytes)(3)) {
@@ -1070,9 +1074,11 @@ function stamp(date) {
 }
 /** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
 const ID_TIME_LENGTH = 16;
+/** The second an id names: seconds sort by time as strings, the ids of one second do not. */
+const secondOf = (id) => id.slice(0, ID_TIME_LENGTH);
 /** Whether two ids were started in the same second: their time parts are one. */
 function sameIdSecond(one, other) {
-    return one.slice(0, ID_TIME_LENGTH) === other.slice(0, ID_TIME_LENGTH);
+    return secondOf(one) === secondOf(other);
 }
 function isBackupId(text) {
     return ID_PATTERN.test(text);
@@ -1099,6 +1105,22 @@ function startedAt(id, createdAt) {
     const precise = Date.parse(createdAt);
     return Math.floor(precise / 1000) * 1000 === second.getTime() ? new Date(precise) : second;
 }
+/** `startedAt` in milliseconds; a backup whose id names no time sorts after every other. */
+function startedMs({ id, createdAt }) {
+    return startedAt(id, createdAt)?.getTime() ?? -Infinity;
+}
+/** The one order of backups, newest first: by when each started, then by id (never equal). */
+function newestFirst(a, b) {
+    return byStartNewestFirst({ id: a.id, ms: startedMs(a) }, { id: b.id, ms: startedMs(b) });
+}
+/** `newestFirst` for backups whose start (`startedAt`) is already known, in milliseconds. */
+function byStartNewestFirst(a, b) {
+    if (a.ms !== b.ms)
+        return a.ms < b.ms ? 1 : -1;
+    return a.id === b.id ? 0 : a.id < b.id ? 1 : -1;
+}
+/** Whether `a` started after `b`. */
+const startedAfter = (a, b) => newestFirst(a, b) < 0;
 
 ;// CONCATENATED MODULE: ./src/core/layout.ts
 /**
@@ -4169,6 +4191,12 @@ function readTargetDatabases(inputs) {
 }
 
 ;// CONCATENATED MODULE: ./src/retention/policy.ts
+/**
+ * The keep-policy of `retention-prune` as pure logic: given backups and a policy, which are kept
+ * and by which rules. No I/O and no clock: everything is relative to the newest backup, so the
+ * same inputs always give the same answer (restic's `forget` semantics).
+ */
+
 const BUCKET_RULES = ['hourly', 'daily', 'weekly', 'monthly', 'yearly'];
 const COUNT_RULES = ['last', ...BUCKET_RULES];
 const DAY_MS = 86_400_000;
@@ -4201,8 +4229,8 @@ function periodKey(date, rule, timeZone) {
     return keyOf(localTime(date, timeZone), rule);
 }
 /**
- * Decides, for every candidate, whether the policy keeps it and why; newest first (ties on
- * `createdAt` broken by id descending, as ids sort by time), whatever the input order.
+ * Decides, for every candidate, whether the policy keeps it and why; newest first in the one
+ * order of backups (`byStartNewestFirst`: by `createdAt`, then by id), whatever the input order.
  *
  * - `last: N` keeps the N newest.
  * - each bucket rule keeps the newest backup of each of the N most recent periods that have a
@@ -4239,12 +4267,7 @@ function sortNewestFirst(candidates) {
         assertValidDate(candidate.createdAt, `backup ${candidate.id}`);
         return { candidate, ms: candidate.createdAt.getTime() };
     });
-    return entries.sort((a, b) => b.ms - a.ms || compareDescending(a.candidate.id, b.candidate.id));
-}
-function compareDescending(a, b) {
-    if (a === b)
-        return 0;
-    return a < b ? 1 : -1;
+    return entries.sort((a, b) => byStartNewestFirst({ id: a.candidate.id, ms: a.ms }, { id: b.candidate.id, ms: b.ms }));
 }
 function applyLast(sorted, count, rules) {
     for (let index = 0; index < Math.min(count, sorted.length); index++)
@@ -13153,11 +13176,11 @@ async function openStore(location, s3, warn, env = process.env) {
     // does not need it start-up time and tens of megabytes of memory.
     const [{ S3Client }, { S3Store, assumedRole, s3ClientConfig }] = await Promise.all([
         __webpack_require__.e(/* import() */ 711).then(__webpack_require__.t.bind(__webpack_require__, 53711, 19)),
-        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(48)]).then(__webpack_require__.bind(__webpack_require__, 24048)),
+        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(4)]).then(__webpack_require__.bind(__webpack_require__, 99004)),
     ]);
-    const role = await assumedRole(s3, env);
+    const role = await assumedRole(s3, env, warn);
     const client = new S3Client({
-        ...s3ClientConfig(s3, env),
+        ...s3ClientConfig(s3, env, warn),
         ...(role ? { credentials: role } : {}),
     });
     return new S3Store(client, {
@@ -13171,8 +13194,9 @@ async function openStore(location, s3, warn, env = process.env) {
 ;// CONCATENATED MODULE: ./src/storage/catalog.ts
 /**
  * What a set holds, from one paged listing of `<name>/`: backups (ids with a manifest), leftovers
- * of failed runs (objects with no manifest), and how many keys were not ours. Ids sort by time,
- * so the listing alone orders backups; only the manifests a mode needs are read.
+ * of failed runs (objects with no manifest), and how many keys were not ours. Ids sort by their
+ * second, so the listing alone orders backups to the second; within one second only the manifests
+ * order them (`newestFirst`), and only the manifests a mode needs are read.
  *
  * A listed manifest is not yet a backup. Only a *complete* backup (a manifest that parses as
  * exactly what a backup writes, for its own key, dated no later than the clock allows, whose
@@ -13221,6 +13245,7 @@ async function listSet(store, name, prefix = `${name}/`) {
         foreignKeys,
     };
 }
+/** Newest second first: the order a listing alone can give (ids of one second tie in time). */
 const newestIdFirst = (a, b) => a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 /**
  * An entry's size as listed: its data object's, or the sum of a server backup's objects (those
@@ -13345,20 +13370,37 @@ async function newestComplete(store, name, entries, now) {
     }
     return { newer };
 }
+/** A complete backup as the one order of backups (`newestFirst`) reads it. */
+const datedOf = ({ entry, manifest }) => ({
+    id: entry.id,
+    createdAt: manifest.createdAt,
+});
+/** Complete backups in the one order of backups, newest first. */
+function completeNewestFirst(backups) {
+    return [...backups].sort((a, b) => newestFirst(datedOf(a), datedOf(b)));
+}
 /**
  * Ids of one second sort by their random suffix, not by time: among the complete backups
  * started in the same second as `first`, the one whose manifest says it started last.
  */
-async function startedLast(store, name, first, sameSecond, now) {
+async function startedLast(store, name, first, ofItsSecond, now) {
     let newest = first;
-    for (const entry of sameSecond) {
+    for (const entry of ofItsSecond) {
         const judged = await judgeEntry(store, name, entry, now);
-        if (isComplete(judged) &&
-            Date.parse(judged.manifest.createdAt) > Date.parse(newest.manifest.createdAt)) {
+        if (isComplete(judged) && startedAfter(datedOf(judged), datedOf(newest)))
             newest = judged;
-        }
     }
     return newest;
+}
+/**
+ * The complete backup made before `newest`, which `newestComplete` found in `entries` (so it is
+ * the last started of its second): the listing cannot order a second's ids, so every other entry
+ * of its second is a candidate, whatever its suffix.
+ */
+async function completeBefore(store, name, entries, newest, now) {
+    const second = secondOf(newest.entry.id);
+    const older = entries.filter((entry) => entry.id !== newest.entry.id && secondOf(entry.id) <= second);
+    return (await newestComplete(store, name, older, now)).newest;
 }
 /** The lines that name unusable entries, at most `shown` of them, for a log or a failure. */
 function unusableText(unusable, shown = 3) {
@@ -14331,7 +14373,7 @@ async function copy(settings, ctx) {
     const source = storeLabel(settings.storage);
     const listing = await listSet(ctx.store, settings.name);
     const judged = await judgeAll(ctx.store, settings.name, listing.backups, ctx.now());
-    const complete = judged.filter(isComplete);
+    const complete = completeNewestFirst(judged.filter(isComplete));
     const unusable = judged.filter((item) => !isComplete(item));
     if (unusable.length > 0) {
         ctx.log.warning(`${unusable.length} unusable entr${unusable.length > 1 ? 'ies' : 'y'} in ${source}, not copied: ${unusableText(unusable)}`);
@@ -14439,6 +14481,7 @@ function refuseOtherChecks(kind, settings) {
 
 
 
+
 async function restoreFromStores(settings, ctx, start) {
     if (settings.otherStores.length === 0)
         return restoreFrom(settings.backupId, settings.name, ctx, start);
@@ -14513,13 +14556,13 @@ async function chooseLatest(sources, name, ctx) {
     const [primary, ...others] = sources;
     const own = primary ? await newestIn(primary, name, ctx) : undefined;
     if (own !== undefined)
-        return own;
+        return own.id;
     let newest;
     let where;
     for (const source of others) {
-        const id = await newestIn(source, name, ctx);
-        if (id !== undefined && (newest === undefined || id > newest))
-            [newest, where] = [id, source.label];
+        const found = await newestIn(source, name, ctx);
+        if (found && (newest === undefined || startedAfter(found, newest)))
+            [newest, where] = [found, source.label];
     }
     if (newest === undefined) {
         const why = sources
@@ -14527,16 +14570,17 @@ async function chooseLatest(sources, name, ctx) {
             .join('; ');
         throw new ModeFailure(`no complete backup of set "${name}" in any store (${why})`, {});
     }
-    ctx.log.warning(`the primary store ${primary?.label ?? ''} ${primary?.unreachable ?? 'holds no complete backup'}: latest is the newest complete backup of the other stores, ${newest} (${where ?? ''})`);
-    return newest;
+    ctx.log.warning(`the primary store ${primary?.label ?? ''} ${primary?.unreachable ?? 'holds no complete backup'}: latest is the newest complete backup of the other stores, ${newest.id} (${where ?? ''})`);
+    return newest.id;
 }
-/** The id of the store's newest complete backup; undefined when none or it cannot be listed. */
+/** The store's newest complete backup; undefined when none or it cannot be listed. */
 async function newestIn(source, name, ctx) {
     if (!source.store)
         return undefined;
     try {
         const listing = await listSet(source.store, name);
-        return (await newestComplete(source.store, name, listing.backups, ctx.now())).newest?.entry.id;
+        const { newest } = await newestComplete(source.store, name, listing.backups, ctx.now());
+        return newest && datedOf(newest);
     }
     catch (error) {
         if (ctx.signal.aborted)
@@ -15469,6 +15513,7 @@ function unusableTables(statuses) {
 
 
 
+
 /** Every other store, checked in order against the primary's newest backup. */
 async function checkOtherStores(newest, primary, settings, ctx) {
     const checks = [];
@@ -15484,11 +15529,8 @@ async function checkStore(settings, newest, primary, verify, ctx) {
         const store = await openOther(ctx, settings);
         const listing = await listSet(store, verify.name);
         const found = await newestComplete(store, verify.name, listing.backups, now);
-        const there = found.newest && {
-            id: found.newest.entry.id,
-            createdAt: found.newest.manifest.createdAt,
-        };
-        const lagMs = await lagBehind(primary, there?.id, verify.name, ctx);
+        const there = found.newest && datedOf(found.newest);
+        const lagMs = await lagBehind(primary, there, verify.name, ctx);
         const copy = await checkCopy(store, label, listing, newest, verify, ctx);
         const check = { store: label, newest: there, lagMs, status: copy.status };
         return copy.problem ? { ...check, problem: copy.problem } : check;
@@ -15548,19 +15590,23 @@ async function checkCopy(store, label, listing, newest, settings, ctx) {
     };
 }
 /**
- * How long ago the oldest of the primary's complete backups newer than the store's newest was
- * made (0 when the store holds the primary's newest). Only those newer ones are judged.
+ * How long ago the oldest of the primary's complete backups made after the store's newest was
+ * made (0 when the store holds the primary's newest). Only the primary's entries of that second
+ * or later are judged: the listing orders seconds, only manifests order a second's backups.
  */
 async function lagBehind(primary, newestThere, name, ctx) {
-    const newer = primary.backups.filter((entry) => newestThere === undefined || entry.id > newestThere);
-    const complete = [];
-    for (const entry of newer) {
+    const candidates = primary.backups.filter((entry) => newestThere === undefined || secondOf(entry.id) >= secondOf(newestThere.id));
+    const newer = [];
+    for (const entry of candidates) {
         const judged = await judgeEntry(ctx.store, name, entry, ctx.now());
-        if (isComplete(judged))
-            complete.push({ id: entry.id, createdAt: judged.manifest.createdAt });
+        if (!isComplete(judged))
+            continue;
+        const dated = datedOf(judged);
+        if (newestThere === undefined || startedAfter(dated, newestThere))
+            newer.push(dated);
     }
     // None of them is in the store: its newest is older than each.
-    return lagMs(complete, () => false, ctx.now());
+    return lagMs(newer.sort(newestFirst), () => false, ctx.now());
 }
 /** The stores table: the primary first, then each other store. */
 function stores_storesTable(primary, checks, now) {
@@ -15584,7 +15630,7 @@ function stores_storesTable(primary, checks, now) {
 ;// CONCATENATED MODULE: ./src/modes/verify-latest.ts
 /**
  * The `verify-latest` mode: is the newest backup fresh and intact? One listing finds it (ids sort
- * by time), its manifest is read, the rules are checked against the listing's sizes, and with
+ * by second, manifests order a second's), its manifest is read, the rules are checked against the listing's sizes, and with
  * `deep` every stored byte is hashed, decrypted, decompressed and read by the archive's own tool.
  * The newest thing in the set must be a complete backup: anything newer that is not (a corrupt
  * or torn manifest, a backup dated ahead of the clock) fails the run by name, as it hides what
@@ -15699,9 +15745,8 @@ async function findNewest(settings, ctx) {
             outputs: { problem: 'missing' },
         });
     }
-    const { entry: newest, manifest } = found.newest;
-    const older = listing.backups.slice(listing.backups.indexOf(newest) + 1);
-    const previous = (await newestComplete(ctx.store, settings.name, older, now)).newest;
+    const { manifest } = found.newest;
+    const previous = await completeBefore(ctx.store, settings.name, listing.backups, found.newest, now);
     const recorded = [found.newest, previous].flatMap((item) => item ? [[item.entry.id, manifestSize(item.manifest)]] : []);
     return {
         manifest,

@@ -1,4 +1,8 @@
-/** Backup ids: the UTC start time and a random suffix, so sorting ids as strings sorts by time. */
+/**
+ * Backup ids: the UTC start time to the second and a random suffix. Sorting ids as strings sorts
+ * them by second only; within a second the suffix is random, so every order of backups goes
+ * through `newestFirst`, which reads the manifest's time.
+ */
 import { randomBytes } from 'node:crypto';
 
 export const ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
@@ -18,9 +22,12 @@ function stamp(date: Date): string {
 /** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
 const ID_TIME_LENGTH = 16;
 
+/** The second an id names: seconds sort by time as strings, the ids of one second do not. */
+export const secondOf = (id: string): string => id.slice(0, ID_TIME_LENGTH);
+
 /** Whether two ids were started in the same second: their time parts are one. */
 export function sameIdSecond(one: string, other: string): boolean {
-  return one.slice(0, ID_TIME_LENGTH) === other.slice(0, ID_TIME_LENGTH);
+  return secondOf(one) === secondOf(other);
 }
 
 export function isBackupId(text: string): boolean {
@@ -48,3 +55,31 @@ export function startedAt(id: string, createdAt: string): Date | undefined {
   const precise = Date.parse(createdAt);
   return Math.floor(precise / 1000) * 1000 === second.getTime() ? new Date(precise) : second;
 }
+
+/** A backup as it is ordered: its id and its manifest's createdAt. */
+export interface Dated {
+  id: string;
+  createdAt: string;
+}
+
+/** `startedAt` in milliseconds; a backup whose id names no time sorts after every other. */
+function startedMs({ id, createdAt }: Dated): number {
+  return startedAt(id, createdAt)?.getTime() ?? -Infinity;
+}
+
+/** The one order of backups, newest first: by when each started, then by id (never equal). */
+export function newestFirst(a: Dated, b: Dated): number {
+  return byStartNewestFirst({ id: a.id, ms: startedMs(a) }, { id: b.id, ms: startedMs(b) });
+}
+
+/** `newestFirst` for backups whose start (`startedAt`) is already known, in milliseconds. */
+export function byStartNewestFirst(
+  a: { id: string; ms: number },
+  b: { id: string; ms: number },
+): number {
+  if (a.ms !== b.ms) return a.ms < b.ms ? 1 : -1;
+  return a.id === b.id ? 0 : a.id < b.id ? 1 : -1;
+}
+
+/** Whether `a` started after `b`. */
+export const startedAfter = (a: Dated, b: Dated): boolean => newestFirst(a, b) < 0;

@@ -12,6 +12,7 @@
  * The report says which copy was restored and why the others were passed over.
  */
 import { errorMessage } from '../core/errors.js';
+import { startedAfter, type Dated } from '../core/ids.js';
 import { storeLabel } from '../core/locations.js';
 import { manifestObjects, type AnyManifest } from '../core/manifest.js';
 import type { RestoreSettings, RestoreTestSettings } from '../core/settings.js';
@@ -24,7 +25,14 @@ import {
 } from '../core/types.js';
 import { ChecksumError } from '../pipeline/read.js';
 import { Phases } from '../restore/phases.js';
-import { findBackup, isComplete, judgeId, listSet, newestComplete } from '../storage/catalog.js';
+import {
+  datedOf,
+  findBackup,
+  isComplete,
+  judgeId,
+  listSet,
+  newestComplete,
+} from '../storage/catalog.js';
 import { ArchivedObject, type Store } from '../storage/index.js';
 import { kindOf, type AnyKind } from './index.js';
 import type { KindRun } from './kind.js';
@@ -144,13 +152,13 @@ async function openSources(
 async function chooseLatest(sources: Source[], name: string, ctx: RunContext): Promise<string> {
   const [primary, ...others] = sources;
   const own = primary ? await newestIn(primary, name, ctx) : undefined;
-  if (own !== undefined) return own;
-  let newest: string | undefined;
+  if (own !== undefined) return own.id;
+  let newest: Dated | undefined;
   let where: string | undefined;
   for (const source of others) {
-    const id = await newestIn(source, name, ctx);
-    if (id !== undefined && (newest === undefined || id > newest))
-      [newest, where] = [id, source.label];
+    const found = await newestIn(source, name, ctx);
+    if (found && (newest === undefined || startedAfter(found, newest)))
+      [newest, where] = [found, source.label];
   }
   if (newest === undefined) {
     const why = sources
@@ -159,21 +167,18 @@ async function chooseLatest(sources: Source[], name: string, ctx: RunContext): P
     throw new ModeFailure(`no complete backup of set "${name}" in any store (${why})`, {});
   }
   ctx.log.warning(
-    `the primary store ${primary?.label ?? ''} ${primary?.unreachable ?? 'holds no complete backup'}: latest is the newest complete backup of the other stores, ${newest} (${where ?? ''})`,
+    `the primary store ${primary?.label ?? ''} ${primary?.unreachable ?? 'holds no complete backup'}: latest is the newest complete backup of the other stores, ${newest.id} (${where ?? ''})`,
   );
-  return newest;
+  return newest.id;
 }
 
-/** The id of the store's newest complete backup; undefined when none or it cannot be listed. */
-async function newestIn(
-  source: Source,
-  name: string,
-  ctx: RunContext,
-): Promise<string | undefined> {
+/** The store's newest complete backup; undefined when none or it cannot be listed. */
+async function newestIn(source: Source, name: string, ctx: RunContext): Promise<Dated | undefined> {
   if (!source.store) return undefined;
   try {
     const listing = await listSet(source.store, name);
-    return (await newestComplete(source.store, name, listing.backups, ctx.now())).newest?.entry.id;
+    const { newest } = await newestComplete(source.store, name, listing.backups, ctx.now());
+    return newest && datedOf(newest);
   } catch (error) {
     if (ctx.signal.aborted) throw error;
     source.unreachable = `cannot be listed: ${errorMessage(error)}`;

@@ -11,6 +11,7 @@ import { storeLabel } from '../core/locations.js';
 import type { CopySettings } from '../core/settings.js';
 import { ModeFailure, type ModeResult, type RunContext } from '../core/types.js';
 import {
+  completeNewestFirst,
   isComplete,
   judgeAll,
   listSet,
@@ -23,7 +24,7 @@ export async function copy(settings: CopySettings, ctx: RunContext): Promise<Mod
   const source = storeLabel(settings.storage);
   const listing = await listSet(ctx.store, settings.name);
   const judged = await judgeAll(ctx.store, settings.name, listing.backups, ctx.now());
-  const complete = judged.filter(isComplete);
+  const complete = completeNewestFirst(judged.filter(isComplete));
   const unusable = judged.filter((item): item is UnusableBackup => !isComplete(item));
   if (unusable.length > 0) {
     ctx.log.warning(

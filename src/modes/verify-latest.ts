@@ -1,6 +1,6 @@
 /**
  * The `verify-latest` mode: is the newest backup fresh and intact? One listing finds it (ids sort
- * by time), its manifest is read, the rules are checked against the listing's sizes, and with
+ * by second, manifests order a second's), its manifest is read, the rules are checked against the listing's sizes, and with
  * `deep` every stored byte is hashed, decrypted, decompressed and read by the archive's own tool.
  * The newest thing in the set must be a complete backup: anything newer that is not (a corrupt
  * or torn manifest, a backup dated ahead of the clock) fails the run by name, as it hides what
@@ -10,6 +10,7 @@ import { manifestSize, type AnyManifest } from '../core/manifest.js';
 import {
   listedSize,
   listSet,
+  completeBefore,
   newestComplete,
   unusableText,
   type SetEntry,
@@ -161,9 +162,14 @@ async function findNewest(settings: VerifySettings, ctx: RunContext): Promise<Ne
       outputs: { problem: 'missing' },
     });
   }
-  const { entry: newest, manifest } = found.newest;
-  const older = listing.backups.slice(listing.backups.indexOf(newest) + 1);
-  const previous = (await newestComplete(ctx.store, settings.name, older, now)).newest;
+  const { manifest } = found.newest;
+  const previous = await completeBefore(
+    ctx.store,
+    settings.name,
+    listing.backups,
+    found.newest,
+    now,
+  );
   const recorded = [found.newest, previous].flatMap((item) =>
     item ? [[item.entry.id, manifestSize(item.manifest)] as const] : [],
   );

@@ -3,6 +3,7 @@
  * and by which rules. No I/O and no clock: everything is relative to the newest backup, so the
  * same inputs always give the same answer (restic's `forget` semantics).
  */
+import { byStartNewestFirst } from '../core/ids.js';
 import type { KeepPolicy } from '../core/settings.js';
 
 export type KeepRule =
@@ -58,8 +59,8 @@ export function periodKey(date: Date, rule: BucketRule, timeZone: string): strin
 }
 
 /**
- * Decides, for every candidate, whether the policy keeps it and why; newest first (ties on
- * `createdAt` broken by id descending, as ids sort by time), whatever the input order.
+ * Decides, for every candidate, whether the policy keeps it and why; newest first in the one
+ * order of backups (`byStartNewestFirst`: by `createdAt`, then by id), whatever the input order.
  *
  * - `last: N` keeps the N newest.
  * - each bucket rule keeps the newest backup of each of the N most recent periods that have a
@@ -107,12 +108,9 @@ function sortNewestFirst(candidates: readonly Candidate[]): Entry[] {
     assertValidDate(candidate.createdAt, `backup ${candidate.id}`);
     return { candidate, ms: candidate.createdAt.getTime() };
   });
-  return entries.sort((a, b) => b.ms - a.ms || compareDescending(a.candidate.id, b.candidate.id));
-}
-
-function compareDescending(a: string, b: string): number {
-  if (a === b) return 0;
-  return a < b ? 1 : -1;
+  return entries.sort((a, b) =>
+    byStartNewestFirst({ id: a.candidate.id, ms: a.ms }, { id: b.candidate.id, ms: b.ms }),
+  );
 }
 
 function applyLast(sorted: readonly Entry[], count: number, rules: KeepRule[][]): void {

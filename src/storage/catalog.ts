@@ -1,14 +1,22 @@
 /**
  * What a set holds, from one paged listing of `<name>/`: backups (ids with a manifest), leftovers
- * of failed runs (objects with no manifest), and how many keys were not ours. Ids sort by time,
- * so the listing alone orders backups; only the manifests a mode needs are read.
+ * of failed runs (objects with no manifest), and how many keys were not ours. Ids sort by their
+ * second, so the listing alone orders backups to the second; within one second only the manifests
+ * order them (`newestFirst`), and only the manifests a mode needs are read.
  *
  * A listed manifest is not yet a backup. Only a *complete* backup (a manifest that parses as
  * exactly what a backup writes, for its own key, dated no later than the clock allows, whose
  * object is listed at the size it records) is counted, kept or chosen as the newest. Anything
  * else is *unusable*: reported by name, never counted, and never deleted by a keep-policy.
  */
-import { idTime, sameIdSecond } from '../core/ids.js';
+import {
+  idTime,
+  newestFirst,
+  sameIdSecond,
+  secondOf,
+  startedAfter,
+  type Dated,
+} from '../core/ids.js';
 import { classifyKey, type RecordMode } from '../core/layout.js';
 import {
   ManifestError,
@@ -43,7 +51,7 @@ export interface RecordEntry extends StoredObject {
 }
 
 export interface SetListing {
-  /** Ids with a manifest, newest first. */
+  /** Ids with a manifest, newest second first (within a second, in no order of time). */
   backups: SetEntry[];
   /** Ids with data objects but no manifest: failed or in-flight runs. Newest first. */
   leftovers: SetEntry[];
@@ -104,6 +112,7 @@ export async function listSet(
   };
 }
 
+/** Newest second first: the order a listing alone can give (ids of one second tie in time). */
 const newestIdFirst = (a: { id: string }, b: { id: string }): number =>
   a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 
@@ -259,6 +268,17 @@ export async function newestComplete(
   return { newer };
 }
 
+/** A complete backup as the one order of backups (`newestFirst`) reads it. */
+export const datedOf = ({ entry, manifest }: CompleteBackup): Dated => ({
+  id: entry.id,
+  createdAt: manifest.createdAt,
+});
+
+/** Complete backups in the one order of backups, newest first. */
+export function completeNewestFirst(backups: readonly CompleteBackup[]): CompleteBackup[] {
+  return [...backups].sort((a, b) => newestFirst(datedOf(a), datedOf(b)));
+}
+
 /**
  * Ids of one second sort by their random suffix, not by time: among the complete backups
  * started in the same second as `first`, the one whose manifest says it started last.
@@ -267,20 +287,34 @@ async function startedLast(
   store: Store,
   name: string,
   first: CompleteBackup,
-  sameSecond: readonly SetEntry[],
+  ofItsSecond: readonly SetEntry[],
   now: Date,
 ): Promise<CompleteBackup> {
   let newest = first;
-  for (const entry of sameSecond) {
+  for (const entry of ofItsSecond) {
     const judged = await judgeEntry(store, name, entry, now);
-    if (
-      isComplete(judged) &&
-      Date.parse(judged.manifest.createdAt) > Date.parse(newest.manifest.createdAt)
-    ) {
-      newest = judged;
-    }
+    if (isComplete(judged) && startedAfter(datedOf(judged), datedOf(newest))) newest = judged;
   }
   return newest;
+}
+
+/**
+ * The complete backup made before `newest`, which `newestComplete` found in `entries` (so it is
+ * the last started of its second): the listing cannot order a second's ids, so every other entry
+ * of its second is a candidate, whatever its suffix.
+ */
+export async function completeBefore(
+  store: Store,
+  name: string,
+  entries: readonly SetEntry[],
+  newest: CompleteBackup,
+  now: Date,
+): Promise<CompleteBackup | undefined> {
+  const second = secondOf(newest.entry.id);
+  const older = entries.filter(
+    (entry) => entry.id !== newest.entry.id && secondOf(entry.id) <= second,
+  );
+  return (await newestComplete(store, name, older, now)).newest;
 }
 
 /** The lines that name unusable entries, at most `shown` of them, for a log or a failure. */

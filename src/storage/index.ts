@@ -19,9 +19,9 @@ export async function openStore(
     import('@aws-sdk/client-s3'),
     import('./s3.js'),
   ]);
-  const role = await assumedRole(s3, env);
+  const role = await assumedRole(s3, env, warn);
   const client = new S3Client({
-    ...s3ClientConfig(s3, env),
+    ...s3ClientConfig(s3, env, warn),
     ...(role ? { credentials: role } : {}),
   });
   return new S3Store(client, {

@@ -22,6 +22,7 @@ import { Readable } from 'node:stream';
 import { errorMessage } from '../core/errors.js';
 import type { S3Settings, StoreKeys } from '../core/settings.js';
 import { releasingAgents } from './s3-agent.js';
+import { sdkLogger } from './s3-logger.js';
 import { partedUpload, partSizeFor, type UploadTarget } from './s3-upload.js';
 import {
   ArchivedObject,
@@ -44,8 +45,14 @@ const MAX_PUT = 5 * 1024 ** 3;
 const QUEUE_SIZE = 2;
 const DELETE_BATCH = 1000;
 
-export function s3ClientConfig(settings: S3Settings, env: NodeJS.ProcessEnv): S3ClientConfig {
+/** `warn`: where the SDK's warnings go, in our words (./s3-logger.ts). */
+export function s3ClientConfig(
+  settings: S3Settings,
+  env: NodeJS.ProcessEnv,
+  warn: (message: string) => void,
+): S3ClientConfig {
   const custom = settings.endpoint !== undefined;
+  const logger = sdkLogger(warn);
   return {
     endpoint: settings.endpoint,
     region:
@@ -58,12 +65,16 @@ export function s3ClientConfig(settings: S3Settings, env: NodeJS.ProcessEnv): S3
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 5,
+    logger,
     ...(settings.keys ? { credentials: keysOf(settings.keys) } : {}),
     // A store that stalls must fail the run in bounded time: an idle socket is an error, retried.
     requestHandler: {
       connectionTimeout: settings.timeoutMs ?? 60_000,
       socketTimeout: settings.timeoutMs ?? 60_000,
       ...releasingAgents(),
+      // Given here too: the handler falls back to console, not to the client's logger, when the
+      // SDK does not pass the client's on (it skips a logger it takes for its no-op one).
+      logger,
     },
   };
 }
@@ -80,6 +91,7 @@ function keysOf({ accessKeyId, secretAccessKey, sessionToken }: StoreKeys) {
 export async function assumedRole(
   settings: S3Settings,
   env: NodeJS.ProcessEnv,
+  warn: (message: string) => void,
 ): Promise<S3ClientConfig['credentials']> {
   if (settings.roleArn === undefined) return undefined;
   const { fromTemporaryCredentials } = await import('@aws-sdk/credential-providers');
@@ -87,7 +99,7 @@ export async function assumedRole(
   return fromTemporaryCredentials({
     params: { RoleArn: settings.roleArn, RoleSessionName: 'backup-action' },
     ...(settings.keys ? { masterCredentials: keysOf(settings.keys) } : {}),
-    clientConfig: { region: region === 'auto' ? 'us-east-1' : region },
+    clientConfig: { region: region === 'auto' ? 'us-east-1' : region, logger: sdkLogger(warn) },
   });
 }
 

@@ -8,6 +8,7 @@
  */
 import { formatDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
+import { newestFirst, secondOf, startedAfter, type Dated } from '../core/ids.js';
 import { formatLag, lagMs } from '../core/lag.js';
 import { storeLabel } from '../core/locations.js';
 import { manifestObjects, type AnyManifest } from '../core/manifest.js';
@@ -15,6 +16,7 @@ import type { StoreSettings, VerifySettings } from '../core/settings.js';
 import { openOther, type RunContext, type Table } from '../core/types.js';
 import { checkStored } from '../pipeline/read.js';
 import {
+  datedOf,
   isComplete,
   judgeEntry,
   listSet,
@@ -68,11 +70,8 @@ async function checkStore(
     const store = await openOther(ctx, settings);
     const listing = await listSet(store, verify.name);
     const found = await newestComplete(store, verify.name, listing.backups, now);
-    const there = found.newest && {
-      id: found.newest.entry.id,
-      createdAt: found.newest.manifest.createdAt,
-    };
-    const lagMs = await lagBehind(primary, there?.id, verify.name, ctx);
+    const there = found.newest && datedOf(found.newest);
+    const lagMs = await lagBehind(primary, there, verify.name, ctx);
     const copy = await checkCopy(store, label, listing, newest, verify, ctx);
     const check: StoreCheck = { store: label, newest: there, lagMs, status: copy.status };
     return copy.problem ? { ...check, problem: copy.problem } : check;
@@ -133,25 +132,28 @@ async function checkCopy(
 }
 
 /**
- * How long ago the oldest of the primary's complete backups newer than the store's newest was
- * made (0 when the store holds the primary's newest). Only those newer ones are judged.
+ * How long ago the oldest of the primary's complete backups made after the store's newest was
+ * made (0 when the store holds the primary's newest). Only the primary's entries of that second
+ * or later are judged: the listing orders seconds, only manifests order a second's backups.
  */
 async function lagBehind(
   primary: SetListing,
-  newestThere: string | undefined,
+  newestThere: Dated | undefined,
   name: string,
   ctx: RunContext,
 ): Promise<number> {
-  const newer = primary.backups.filter(
-    (entry) => newestThere === undefined || entry.id > newestThere,
+  const candidates = primary.backups.filter(
+    (entry) => newestThere === undefined || secondOf(entry.id) >= secondOf(newestThere.id),
   );
-  const complete: { id: string; createdAt: string }[] = [];
-  for (const entry of newer) {
+  const newer: Dated[] = [];
+  for (const entry of candidates) {
     const judged = await judgeEntry(ctx.store, name, entry, ctx.now());
-    if (isComplete(judged)) complete.push({ id: entry.id, createdAt: judged.manifest.createdAt });
+    if (!isComplete(judged)) continue;
+    const dated = datedOf(judged);
+    if (newestThere === undefined || startedAfter(dated, newestThere)) newer.push(dated);
   }
   // None of them is in the store: its newest is older than each.
-  return lagMs(complete, () => false, ctx.now());
+  return lagMs(newer.sort(newestFirst), () => false, ctx.now());
 }
 
 /** The stores table: the primary first, then each other store. */

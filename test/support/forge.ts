@@ -14,13 +14,14 @@ export interface Forged {
   manifestKey: string;
 }
 
-/** A valid manifest and object for `time`; `size` bytes of random data. */
+/** A valid manifest and object for `time`; `size` bytes of random data; the id's `suffix` chosen or random. */
 export function forgeBackup(
   name: string,
   time: Date,
   size = 64,
+  suffix?: string,
 ): { forged: Forged; files: Map<string, Buffer> } {
-  const id = newBackupId(time);
+  const id = newBackupId(time, suffix === undefined ? undefined : () => Buffer.from(suffix, 'hex'));
   const bytes = randomBytes(size);
   const objectKey = `${name}/${id}.dump.zst`;
   const manifest: Manifest = {

@@ -4,7 +4,7 @@
  * Covers: src/core/ids.ts, src/core/layout.ts, src/core/manifest.ts, src/retention/policy.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { idTime, newBackupId, startedAt } from '../../src/core/ids.js';
+import { idTime, newBackupId, newestFirst, startedAt } from '../../src/core/ids.js';
 import { decide } from '../../src/retention/policy.js';
 import {
   classifyKey,
@@ -70,6 +70,18 @@ describe('ids', () => {
       '2026-12-07T13:43:24.000Z',
     );
     expect(startedAt('not-an-id', late.createdAt)).toBeUndefined();
+  });
+
+  it('in the one order of backups: by start to the millisecond, then by second, a broken id last', () => {
+    const early = { id: '20261207T134324Z-fff000', createdAt: '2026-12-07T13:43:24.100Z' };
+    const late = { id: '20261207T134324Z-000fff', createdAt: '2026-12-07T13:43:24.900Z' };
+    const next = { id: '20261207T134325Z-000000', createdAt: '2026-12-07T13:43:25.000Z' };
+    const broken = { id: 'not-an-id', createdAt: '2030-01-01T00:00:00.000Z' };
+    expect([broken, early, next, late].sort(newestFirst)).toEqual([next, late, early, broken]);
+    // Two of one time (forged alike) still order, by id, whatever order they come in.
+    const twin = { ...early, id: '20261207T134324Z-aaa000' };
+    expect([twin, early].sort(newestFirst)).toEqual([early, twin]);
+    expect([early, twin].sort(newestFirst)).toEqual([early, twin]);
   });
 });
 

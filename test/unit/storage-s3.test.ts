@@ -360,7 +360,11 @@ describe('part sizes', () => {
 
 describe('S3-compatible defaults', () => {
   it('uses path-style and checksums only when required with a custom endpoint', () => {
-    const config = s3ClientConfig({ endpoint: 'https://acct.r2.cloudflarestorage.com' }, {});
+    const config = s3ClientConfig(
+      { endpoint: 'https://acct.r2.cloudflarestorage.com' },
+      {},
+      () => undefined,
+    );
     expect(config).toMatchObject({
       forcePathStyle: true,
       region: 'auto',
@@ -370,7 +374,7 @@ describe('S3-compatible defaults', () => {
   });
 
   it('uses virtual-hosted style and the environment’s region for AWS', () => {
-    expect(s3ClientConfig({}, { AWS_REGION: 'eu-west-1' })).toMatchObject({
+    expect(s3ClientConfig({}, { AWS_REGION: 'eu-west-1' }, () => undefined)).toMatchObject({
       forcePathStyle: false,
       region: 'eu-west-1',
     });

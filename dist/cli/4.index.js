@@ -1,8 +1,8 @@
-export const id = 48;
-export const ids = [48];
+export const id = 4;
+export const ids = [4];
 export const modules = {
 
-/***/ 24048:
+/***/ 99004:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -71,6 +71,52 @@ function releasingAgents() {
     return {
         httpAgent: new ReleasingHttpAgent(OPTIONS),
         httpsAgent: new ReleasingHttpsAgent(OPTIONS),
+    };
+}
+
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __webpack_require__(57975);
+;// CONCATENATED MODULE: ./src/storage/s3-logger.ts
+/**
+ * The AWS SDK's warnings, through the run's own warnings. A client given no logger leaves its
+ * HTTP handler on `console` (its socket-capacity and request-timeout warnings): raw lines on
+ * stderr, in the SDK's words, with advice about SDK settings a user cannot change; and the rest
+ * of its warnings (a store's header it cannot parse) go nowhere. Given this one, each kind of warning is said once per store, in our words
+ * where we know it. The SDK's debug and info lines (one per request) are not a run's output, and
+ * its errors are thrown to the caller, which reports them.
+ */
+
+const SOCKETS_FULL = /socket usage at capacity=(\d+) and (\d+) additional requests are enqueued/;
+const BAD_EXPIRES = /^AWS SDK Warning for \w+::(\w+?)(?:Command)? response parsing \((.*)\):/;
+/** A warning of the SDK, in our words where we know it; else its first line, named as the SDK's. */
+function sdkWarningText(message) {
+    const full = SOCKETS_FULL.exec(message);
+    if (full) {
+        return `S3: all ${full[1]} connections to the store are busy and ${full[2]} more requests wait for one; the store answers slowly, and the run goes on at its pace`;
+    }
+    const expires = BAD_EXPIRES.exec(message);
+    if (expires) {
+        return `S3: the store answered ${expires[1]} with an Expires header that is not a date (${expires[2]}); ignored`;
+    }
+    return `S3: the AWS SDK warns: ${message.split('\n')[0].trim()}`;
+}
+/** What makes two warnings one kind: their text without its counts. */
+const kindOf = (text) => text.replace(/\d+/g, '#');
+function sdkLogger(warn) {
+    const said = new Set();
+    const quiet = () => undefined;
+    return {
+        trace: quiet,
+        debug: quiet,
+        info: quiet,
+        error: quiet,
+        warn: (...content) => {
+            const text = sdkWarningText((0,external_node_util_.format)(...content));
+            if (said.has(kindOf(text)))
+                return;
+            said.add(kindOf(text));
+            warn(text);
+        },
     };
 }
 
@@ -345,6 +391,7 @@ var store = __webpack_require__(4230);
 
 
 
+
 /** Classes whose objects a GET cannot read until they are restored (thawed). */
 const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
 /** The largest object S3 takes in one PutObject. */
@@ -352,8 +399,10 @@ const MAX_PUT = 5 * 1024 ** 3;
 /** Two parts in flight keep up with what one compressor produces; each more costs a part. */
 const QUEUE_SIZE = 2;
 const DELETE_BATCH = 1000;
-function s3ClientConfig(settings, env) {
+/** `warn`: where the SDK's warnings go, in our words (./s3-logger.ts). */
+function s3ClientConfig(settings, env, warn) {
     const custom = settings.endpoint !== undefined;
+    const logger = sdkLogger(warn);
     return {
         endpoint: settings.endpoint,
         region: settings.region ??
@@ -365,12 +414,16 @@ function s3ClientConfig(settings, env) {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: 5,
+        logger,
         ...(settings.keys ? { credentials: keysOf(settings.keys) } : {}),
         // A store that stalls must fail the run in bounded time: an idle socket is an error, retried.
         requestHandler: {
             connectionTimeout: settings.timeoutMs ?? 60_000,
             socketTimeout: settings.timeoutMs ?? 60_000,
             ...releasingAgents(),
+            // Given here too: the handler falls back to console, not to the client's logger, when the
+            // SDK does not pass the client's on (it skips a logger it takes for its no-op one).
+            logger,
         },
     };
 }
@@ -382,7 +435,7 @@ function keysOf({ accessKeyId, secretAccessKey, sessionToken }) {
  * before it expires: the SDK's own provider. STS is reached in the store's region (AWS_REGION, or
  * us-east-1 where none is set).
  */
-async function assumedRole(settings, env) {
+async function assumedRole(settings, env, warn) {
     if (settings.roleArn === undefined)
         return undefined;
     const { fromTemporaryCredentials } = await __webpack_require__.e(/* import() */ 719).then(__webpack_require__.t.bind(__webpack_require__, 29719, 19));
@@ -390,7 +443,7 @@ async function assumedRole(settings, env) {
     return fromTemporaryCredentials({
         params: { RoleArn: settings.roleArn, RoleSessionName: 'backup-action' },
         ...(settings.keys ? { masterCredentials: keysOf(settings.keys) } : {}),
-        clientConfig: { region: region === 'auto' ? 'us-east-1' : region },
+        clientConfig: { region: region === 'auto' ? 'us-east-1' : region, logger: sdkLogger(warn) },
     });
 }
 class S3Store {
