@@ -14,6 +14,7 @@ import {
   applyDatabaseStatements,
   archiveDatabaseStatements,
   missingDatabaseStatements,
+  wantedStatements,
 } from '../postgres/database-settings.js';
 import { createDatabase, dropDatabase } from '../postgres/restore.js';
 import { connect, exactRowCounts } from '../postgres/server.js';
@@ -114,7 +115,7 @@ async function testInScratch(
     signal: ctx.signal,
   });
   if (keepOwners) await restoreDatabaseOwner(pgRestore.program, file, server, scratch, ctx.log);
-  if (settings.databaseSettings) await compareSettings(run, test, target);
+  if (settings.databaseSettings || keepOwners) await compareSettings(run, test, target, keepOwners);
   await inspect(run, test, target, options.checks);
 }
 
@@ -138,13 +139,17 @@ async function ownersSkipped(
   return test.ownersSkipped !== undefined;
 }
 
-/** The archive's database settings, applied to the scratch database and read back. */
+/** The archive's database settings and privileges, applied to the scratch database and read back. */
 async function compareSettings(
-  { ctx, pgRestore }: ScratchRun,
+  { ctx, pgRestore, settings }: ScratchRun,
   test: DatabaseTest,
   target: DatabaseTarget,
+  privileges: boolean,
 ): Promise<void> {
-  const statements = await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? '');
+  const statements = wantedStatements(
+    await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? ''),
+    { settings: settings.databaseSettings, privileges },
+  );
   const applied = await applyDatabaseStatements(target, target.database, statements);
   const missing = await missingDatabaseStatements(target, target.database, statements);
   test.databaseSettings = {
@@ -235,7 +240,7 @@ export function scratchSettingsLine(found: DatabaseTest['databaseSettings']): st
   if (found.total === 0) return 'none in the backup';
   const { total, missing } = found;
   return missing.length === 0
-    ? `${total} of ${total} restored (settings and comment)`
+    ? `${total} of ${total} restored (settings, comment and privileges)`
     : `${total - missing.length} of ${total} restored; missing: ${missing.join('; ')}`;
 }
 
