@@ -7842,6 +7842,7 @@ async function compareSettings({ ctx, pgRestore, settings }, test, target, privi
     test.databaseSettings = {
         total: statements.length,
         missing: missing.map((statement) => statement.text),
+        privileges: missing.flatMap((s) => (s.kind === 'privilege' ? [s.text] : [])),
     };
     for (const statement of missing) {
         const error = applied.find((item) => item.statement === statement)?.error;
@@ -7891,6 +7892,10 @@ function failures(test, prefix = '') {
     const differing = test.comparison?.differing ?? [];
     if (differing.length > 0)
         problems.push(`${prefix}${differenceLine(differing)}`);
+    const privileges = test.databaseSettings?.privileges ?? [];
+    if (privileges.length > 0) {
+        problems.push(`${prefix}the database's privileges did not restore: ${privileges.join('; ')}`);
+    }
     const failed = (test.checks ?? []).filter((check) => !check.passed);
     if (failed.length > 0) {
         problems.push(`${prefix}${failed.length} check(s) failed: ${failed.map((check) => `${check.text} (${check.value})`).join(', ')}`);

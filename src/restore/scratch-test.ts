@@ -62,8 +62,11 @@ export interface DatabaseTest {
   comparison?: Comparison;
   /** Undefined until the checks ran: a test stopped before them reports none, not zero. */
   checks?: CheckResult[];
-  /** The archive's database-level settings and comment, and those the scratch database lacks. */
-  databaseSettings?: { total: number; missing: string[] };
+  /**
+   * The archive's database-level settings, comment and privileges, and those the scratch database
+   * lacks; `privileges`: the missing privilege statements, which fail the test.
+   */
+  databaseSettings?: { total: number; missing: string[]; privileges: string[] };
   /** With keepOwners: why owners were not restored after all; undefined when they were. */
   ownersSkipped?: string;
 }
@@ -155,6 +158,7 @@ async function compareSettings(
   test.databaseSettings = {
     total: statements.length,
     missing: missing.map((statement) => statement.text),
+    privileges: missing.flatMap((s) => (s.kind === 'privilege' ? [s.text] : [])),
   };
   for (const statement of missing) {
     const error = applied.find((item) => item.statement === statement)?.error;
@@ -216,6 +220,10 @@ export function failures(test: DatabaseTest, prefix = ''): string[] {
   const problems: string[] = [];
   const differing = test.comparison?.differing ?? [];
   if (differing.length > 0) problems.push(`${prefix}${differenceLine(differing)}`);
+  const privileges = test.databaseSettings?.privileges ?? [];
+  if (privileges.length > 0) {
+    problems.push(`${prefix}the database's privileges did not restore: ${privileges.join('; ')}`);
+  }
   const failed = (test.checks ?? []).filter((check) => !check.passed);
   if (failed.length > 0) {
     problems.push(

@@ -22,6 +22,13 @@ import {
   withDatabase,
   type PgCluster,
 } from '../../scripts/lib/pg-cluster.js';
+import {
+  applyDatabaseStatements,
+  missingDatabaseStatements,
+} from '../../src/postgres/database-settings.js';
+import { databaseStatements } from '../../src/postgres/database-statements.js';
+import { readDatabaseUrl } from '../../src/inputs/database.js';
+import { Inputs } from '../../src/inputs/reader.js';
 import { runAction, type ActionRun } from '../support/action.js';
 
 let source: PgCluster;
@@ -219,6 +226,41 @@ describe('restore-globals against globals someone else wrote', () => {
     expect(run.summary).toMatch(/\| shop \| shop \(created\) \| 1 \| 70 \| restored \|/);
     expect(run.everything).not.toContain('forged-password-1');
     expect(run.everything).not.toMatch(/SCRAM-SHA-256/);
+  });
+});
+
+describe('a database’s privileges, as restore-test compares them', () => {
+  it('finds each GRANT not held and each REVOKE not in force, and none once applied', async () => {
+    const script = [
+      'CREATE DATABASE acl_src WITH TEMPLATE = template0;',
+      'REVOKE CONNECT,TEMPORARY ON DATABASE acl_src FROM PUBLIC;',
+      'GRANT CONNECT ON DATABASE acl_src TO "Acl Reader";',
+      'GRANT ALL ON DATABASE acl_src TO acl_writer WITH GRANT OPTION;',
+    ].join('\n');
+    const statements = databaseStatements(script);
+    expect(statements.map((s) => s.kind)).toEqual(['privilege', 'privilege', 'privilege']);
+    const server = readDatabaseUrl(new Inputs(() => target.url), 'database-url').target;
+    await withClient(target.url, async (client) => {
+      await client.query(`CREATE ROLE "Acl Reader"; CREATE ROLE acl_writer`);
+      await client.query(`CREATE DATABASE "acl copy"`);
+    });
+    try {
+      const texts = async () =>
+        (await missingDatabaseStatements(server, 'acl copy', statements)).map((s) => s.text);
+      expect(await texts()).toEqual(statements.map((s) => s.text));
+      const applied = await applyDatabaseStatements(server, 'acl copy', statements);
+      expect(applied.map((one) => one.error)).toEqual([undefined, undefined, undefined]);
+      expect(await texts()).toEqual([]);
+      await withClient(target.url, (client) =>
+        client.query(`REVOKE CONNECT ON DATABASE "acl copy" FROM "Acl Reader"`),
+      );
+      expect(await texts()).toEqual(['GRANT CONNECT ON DATABASE acl_src TO "Acl Reader"']);
+    } finally {
+      await withClient(target.url, async (client) => {
+        await client.query(`DROP DATABASE "acl copy"`);
+        await client.query(`DROP ROLE "Acl Reader"; DROP ROLE acl_writer`);
+      });
+    }
   });
 });
 
