@@ -7249,13 +7249,14 @@ async function missingDatabaseStatements(server, database, statements) {
               unnest(s.setconfig) AS c(item)
         WHERE d.datname = $1`, [database]);
         const { rows: comments } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
-        const held = await heldPrivileges(client, database);
+        const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
         const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
-        return statements.filter(({ kind, setting, privilege }) => {
+        return statements.filter((statement) => {
+            const { kind, setting } = statement;
             if (kind === 'comment')
                 return (comments[0]?.comment ?? null) === null;
-            if (privilege)
-                return !privilegeHolds(privilege, held);
+            if (kind === 'privilege')
+                return unheld.has(statement);
             return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
         });
     });
@@ -7268,8 +7269,26 @@ async function heldPrivileges(client, database) {
       WHERE d.datname = $1`, [database]);
     return new Set(rows.map((row) => `${row.grantee}\u0000${row.privilege}`));
 }
-function privilegeHolds(privilege, held) {
-    return privilege.grantees.every((grantee) => privilege.privileges.every((name) => held.has(`${grantee ?? ''}\u0000${name}`) === privilege.grant));
+/**
+ * The privilege statements whose effect the database does not show. pg_dump writes them as
+ * changes to the default in order (`REVOKE CONNECT,TEMPORARY … FROM PUBLIC; GRANT TEMPORARY … TO
+ * PUBLIC`): each grantee's privilege is judged by the last statement about it.
+ */
+function unheldPrivileges(statements, held) {
+    const last = new Map();
+    for (const statement of statements) {
+        const { grantees = [], privileges = [] } = statement.privilege ?? {};
+        for (const grantee of grantees) {
+            for (const name of privileges)
+                last.set(`${grantee ?? ''}\u0000${name}`, statement);
+        }
+    }
+    const unheld = new Set();
+    for (const [key, statement] of last) {
+        if (held.has(key) !== statement.privilege?.grant)
+            unheld.add(statement);
+    }
+    return unheld;
 }
 
 ;// CONCATENATED MODULE: ./src/restore/owners.ts
@@ -10824,16 +10843,16 @@ class Reader {
         this.at += 1;
         return true;
     }
-    /** A string literal, or NULL when `orNull`. */
-    string(orNull = false) {
+    string() {
         const token = this.tokens[this.at];
-        if (token?.kind === 'string') {
-            this.at += 1;
-            return token.text;
-        }
-        if (orNull && this.words('NULL'))
-            return null;
-        throw new Unreadable('a string expected');
+        if (token?.kind !== 'string')
+            throw new Unreadable('a string expected');
+        this.at += 1;
+        return token.text;
+    }
+    /** A string literal, or NULL. */
+    stringOrNull() {
+        return this.words('NULL') ? null : this.string();
     }
     number() {
         const minus = this.symbol('-') ? '-' : '';
@@ -10917,11 +10936,11 @@ function roleOption(r, word) {
     if (word === 'CONNECTION' && r.words('LIMIT'))
         return `CONNECTION LIMIT ${r.number()}`;
     if (word === 'PASSWORD' || (word === 'ENCRYPTED' && r.words('PASSWORD'))) {
-        const password = r.string(true);
+        const password = r.stringOrNull();
         return `PASSWORD ${password === null ? 'NULL' : quoteLiteral(password)}`;
     }
     if (word === 'VALID' && r.words('UNTIL'))
-        return `VALID UNTIL ${quoteLiteral(r.string() ?? '')}`;
+        return `VALID UNTIL ${quoteLiteral(r.string())}`;
     throw new Unreadable(`${word} is not a role option pg_dumpall writes`);
 }
 /** The SQL of a CREATE or ALTER ROLE with these options, each as `roleOption` wrote it. */
@@ -10951,7 +10970,7 @@ function settingValue(r) {
     const name = r.name();
     if (!r.words('TO') && !r.symbol('='))
         throw new Unreadable('TO expected');
-    const values = r.list(() => quoteLiteral(r.string() ?? ''));
+    const values = r.list(() => quoteLiteral(r.string()));
     return `${quoteIdent(name)} TO ${values.join(', ')}`;
 }
 function roleComment(r) {
@@ -10962,7 +10981,7 @@ function roleComment(r) {
 function commentValue(r) {
     if (!r.words('IS'))
         throw new Unreadable('IS expected');
-    const text = r.string(true);
+    const text = r.stringOrNull();
     return text === null ? 'NULL' : quoteLiteral(text);
 }
 function roleLabel(r) {
@@ -10990,17 +11009,18 @@ function grant(r, granting) {
     if (!r.words(granting ? 'TO' : 'FROM'))
         throw new Unreadable('no grantee');
     // PUBLIC is every role of the server: only a tablespace this restore makes may grant to it.
-    const grantees = r.list(() => on === 'TABLESPACE' && r.words('PUBLIC') ? 'PUBLIC' : quoteIdent(r.role()));
+    const grantees = r.list(() => (on === 'TABLESPACE' && r.words('PUBLIC') ? null : r.role()));
+    const to = grantees.map((role) => (role === null ? 'PUBLIC' : quoteIdent(role))).join(', ');
     const withGrant = granting && r.words('WITH', 'GRANT', 'OPTION') ? ' WITH GRANT OPTION' : '';
     if (r.words('GRANTED', 'BY'))
         r.role();
     const cascade = !granting && r.words('CASCADE') ? ' CASCADE' : '';
-    const sql = `${granting ? 'GRANT' : 'REVOKE'} ${optionFor}${privileges.join(', ')} ON ${on} ${objects.map(quoteIdent).join(', ')} ${granting ? 'TO' : 'FROM'} ${grantees.join(', ')}${withGrant}${cascade}`;
+    const sql = `${granting ? 'GRANT' : 'REVOKE'} ${optionFor}${privileges.join(', ')} ON ${on} ${objects.map(quoteIdent).join(', ')} ${granting ? 'TO' : 'FROM'} ${to}${withGrant}${cascade}`;
     if (on === 'TABLESPACE')
         return { kind: 'tablespace', tablespace: objects[0] ?? '', sql };
-    return { kind: 'role-privilege', roles: grantees.map(globals_sql_unquote), sql };
+    const roles = grantees.filter((role) => role !== null);
+    return { kind: 'role-privilege', roles, sql };
 }
-const globals_sql_unquote = (quoted) => quoted.slice(1, -1).replace(/""/g, '"');
 /**
  * The privileges before ON (`SET`, `ALTER SYSTEM`, `ALL PRIVILEGES`); undefined, with nothing
  * consumed, when the statement is a membership (role names, then TO).
@@ -11054,7 +11074,7 @@ function createTablespace(r) {
     const owner = r.words('OWNER') ? ` OWNER ${quoteIdent(r.role())}` : '';
     if (!r.words('LOCATION'))
         throw new Unreadable('LOCATION expected');
-    const location = r.string() ?? '';
+    const location = r.string();
     const sql = `CREATE TABLESPACE ${quoteIdent(tablespace)}${owner} LOCATION ${quoteLiteral(location)}`;
     return { kind: 'tablespace', tablespace, location, sql };
 }

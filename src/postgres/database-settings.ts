@@ -10,7 +10,6 @@ import type pg from 'pg';
 import {
   databaseOwner,
   databaseStatements,
-  type DatabasePrivilege,
   type DatabaseStatement,
 } from './database-statements.js';
 import type { DatabaseTarget } from '../core/settings.js';
@@ -130,11 +129,12 @@ export async function missingDatabaseStatements(
       `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
       [database],
     );
-    const held = await heldPrivileges(client, database);
+    const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
     const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
-    return statements.filter(({ kind, setting, privilege }) => {
+    return statements.filter((statement) => {
+      const { kind, setting } = statement;
       if (kind === 'comment') return (comments[0]?.comment ?? null) === null;
-      if (privilege) return !privilegeHolds(privilege, held);
+      if (kind === 'privilege') return unheld.has(statement);
       return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
     });
   });
@@ -152,10 +152,25 @@ async function heldPrivileges(client: pg.Client, database: string): Promise<Set<
   return new Set(rows.map((row) => `${row.grantee}\u0000${row.privilege}`));
 }
 
-function privilegeHolds(privilege: DatabasePrivilege, held: ReadonlySet<string>): boolean {
-  return privilege.grantees.every((grantee) =>
-    privilege.privileges.every(
-      (name) => held.has(`${grantee ?? ''}\u0000${name}`) === privilege.grant,
-    ),
-  );
+/**
+ * The privilege statements whose effect the database does not show. pg_dump writes them as
+ * changes to the default in order (`REVOKE CONNECT,TEMPORARY … FROM PUBLIC; GRANT TEMPORARY … TO
+ * PUBLIC`): each grantee's privilege is judged by the last statement about it.
+ */
+function unheldPrivileges(
+  statements: DatabaseStatement[],
+  held: ReadonlySet<string>,
+): Set<DatabaseStatement> {
+  const last = new Map<string, DatabaseStatement>();
+  for (const statement of statements) {
+    const { grantees = [], privileges = [] } = statement.privilege ?? {};
+    for (const grantee of grantees) {
+      for (const name of privileges) last.set(`${grantee ?? ''}\u0000${name}`, statement);
+    }
+  }
+  const unheld = new Set<DatabaseStatement>();
+  for (const [key, statement] of last) {
+    if (held.has(key) !== statement.privilege?.grant) unheld.add(statement);
+  }
+  return unheld;
 }

@@ -173,15 +173,16 @@ class Reader {
     return true;
   }
 
-  /** A string literal, or NULL when `orNull`. */
-  string(orNull = false): string | null {
+  string(): string {
     const token = this.tokens[this.at];
-    if (token?.kind === 'string') {
-      this.at += 1;
-      return token.text;
-    }
-    if (orNull && this.words('NULL')) return null;
-    throw new Unreadable('a string expected');
+    if (token?.kind !== 'string') throw new Unreadable('a string expected');
+    this.at += 1;
+    return token.text;
+  }
+
+  /** A string literal, or NULL. */
+  stringOrNull(): string | null {
+    return this.words('NULL') ? null : this.string();
   }
 
   number(): string {
@@ -211,7 +212,7 @@ export function globalStatements(script: string): GlobalStatement[] {
   return splitStatements(script).map(classify);
 }
 
-type Form = (r: Reader) => Omit<GlobalStatement, 'sql'> & { sql: string };
+type Form = (r: Reader) => GlobalStatement;
 
 const FORMS: [string[], Form][] = [
   [['CREATE', 'ROLE'], (r) => roleOptions(r, true)],
@@ -234,7 +235,7 @@ export function classify(sql: string): GlobalStatement {
     try {
       const statement = form(reader);
       reader.end();
-      return statement as GlobalStatement;
+      return statement;
     } catch (error) {
       if (!(error instanceof Unreadable)) throw error;
       return { kind: 'other', reason: `${what}: ${error.message}`, sql };
@@ -272,10 +273,10 @@ function roleOption(r: Reader, word: string): string {
   if (FLAGS.has(word)) return word;
   if (word === 'CONNECTION' && r.words('LIMIT')) return `CONNECTION LIMIT ${r.number()}`;
   if (word === 'PASSWORD' || (word === 'ENCRYPTED' && r.words('PASSWORD'))) {
-    const password = r.string(true);
+    const password = r.stringOrNull();
     return `PASSWORD ${password === null ? 'NULL' : quoteLiteral(password)}`;
   }
-  if (word === 'VALID' && r.words('UNTIL')) return `VALID UNTIL ${quoteLiteral(r.string() ?? '')}`;
+  if (word === 'VALID' && r.words('UNTIL')) return `VALID UNTIL ${quoteLiteral(r.string())}`;
   throw new Unreadable(`${word} is not a role option pg_dumpall writes`);
 }
 
@@ -306,7 +307,7 @@ function roleSetting(role: string, r: Reader) {
 function settingValue(r: Reader): string {
   const name = r.name();
   if (!r.words('TO') && !r.symbol('=')) throw new Unreadable('TO expected');
-  const values = r.list(() => quoteLiteral(r.string() ?? ''));
+  const values = r.list(() => quoteLiteral(r.string()));
   return `${quoteIdent(name)} TO ${values.join(', ')}`;
 }
 
@@ -318,7 +319,7 @@ function roleComment(r: Reader) {
 
 function commentValue(r: Reader): string {
   if (!r.words('IS')) throw new Unreadable('IS expected');
-  const text = r.string(true);
+  const text = r.stringOrNull();
   return text === null ? 'NULL' : quoteLiteral(text);
 }
 
@@ -333,7 +334,7 @@ function roleLabel(r: Reader) {
 const PRIVILEGE_WORDS = new Set(['ALL', 'PRIVILEGES', 'SET', 'ALTER', 'SYSTEM', 'CREATE']);
 
 /** `GRANT g TO m …` (a membership), or GRANT / REVOKE … ON PARAMETER / TABLESPACE. */
-function grant(r: Reader, granting: boolean) {
+function grant(r: Reader, granting: boolean): GlobalStatement {
   const optionFor = !granting && r.words('GRANT', 'OPTION', 'FOR') ? 'GRANT OPTION FOR ' : '';
   const privileges = privilegeList(r);
   if (privileges === undefined) {
@@ -345,19 +346,16 @@ function grant(r: Reader, granting: boolean) {
   const objects = r.list(() => r.name());
   if (!r.words(granting ? 'TO' : 'FROM')) throw new Unreadable('no grantee');
   // PUBLIC is every role of the server: only a tablespace this restore makes may grant to it.
-  const grantees = r.list(() =>
-    on === 'TABLESPACE' && r.words('PUBLIC') ? 'PUBLIC' : quoteIdent(r.role()),
-  );
+  const grantees = r.list(() => (on === 'TABLESPACE' && r.words('PUBLIC') ? null : r.role()));
+  const to = grantees.map((role) => (role === null ? 'PUBLIC' : quoteIdent(role))).join(', ');
   const withGrant = granting && r.words('WITH', 'GRANT', 'OPTION') ? ' WITH GRANT OPTION' : '';
   if (r.words('GRANTED', 'BY')) r.role();
   const cascade = !granting && r.words('CASCADE') ? ' CASCADE' : '';
-  const sql = `${granting ? 'GRANT' : 'REVOKE'} ${optionFor}${privileges.join(', ')} ON ${on} ${objects.map(quoteIdent).join(', ')} ${granting ? 'TO' : 'FROM'} ${grantees.join(', ')}${withGrant}${cascade}`;
-  if (on === 'TABLESPACE')
-    return { kind: 'tablespace' as const, tablespace: objects[0] ?? '', sql };
-  return { kind: 'role-privilege' as const, roles: grantees.map(unquote), sql };
+  const sql = `${granting ? 'GRANT' : 'REVOKE'} ${optionFor}${privileges.join(', ')} ON ${on} ${objects.map(quoteIdent).join(', ')} ${granting ? 'TO' : 'FROM'} ${to}${withGrant}${cascade}`;
+  if (on === 'TABLESPACE') return { kind: 'tablespace', tablespace: objects[0] ?? '', sql };
+  const roles = grantees.filter((role): role is string => role !== null);
+  return { kind: 'role-privilege', roles, sql };
 }
-
-const unquote = (quoted: string) => quoted.slice(1, -1).replace(/""/g, '"');
 
 /**
  * The privileges before ON (`SET`, `ALTER SYSTEM`, `ALL PRIVILEGES`); undefined, with nothing
@@ -414,7 +412,7 @@ function createTablespace(r: Reader) {
   const tablespace = r.name();
   const owner = r.words('OWNER') ? ` OWNER ${quoteIdent(r.role())}` : '';
   if (!r.words('LOCATION')) throw new Unreadable('LOCATION expected');
-  const location = r.string() ?? '';
+  const location = r.string();
   const sql = `CREATE TABLESPACE ${quoteIdent(tablespace)}${owner} LOCATION ${quoteLiteral(location)}`;
   return { kind: 'tablespace' as const, tablespace, location, sql };
 }
