@@ -420,7 +420,14 @@ export interface StatusSettings {
 /** Where `status` looks: a store, or a folder of the status reports of earlier runs. */
 export type StatusSource =
   | { kind: 'store'; storage: StorageLocation; s3: S3Settings }
-  | { kind: 'reports'; folder: string; sets: string[] };
+  | { kind: 'reports'; folder: string; sets: string[] }
+  | { kind: 'sets'; sets: FleetSet[] };
+
+/** One set of fleet.yml's `sets`, checked: each field as nightly.yml takes it. */
+export type FleetSet = { name: string; storage: string } & Record<
+  string,
+  string | number | boolean | Record<string, string>
+>;
 
 export type Settings =
   | NotifyModeSettings

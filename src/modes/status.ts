@@ -1,6 +1,7 @@
 /**
  * The `status` mode: a set at a glance (`name`), every set of a store (no `name`), or every set
- * of the fleet from the status reports its runs left (`status-reports`). Read only: it lists the
+ * of the fleet from the status reports its runs left (`status-reports`); or, with `sets` alone,
+ * the fleet's sets checked before its runs start, as fleet.yml's matrix. Read only: it lists the
  * store, reads the newest manifests and history records, and writes nothing there. The run fails
  * when a set needs attention (a failed run it follows, no backup, one too old, a failed
  * restore-test or verify), naming each; what it cannot count (torn, forged, dated ahead) is a
@@ -12,7 +13,7 @@ import { formatDuration } from '../core/duration.js';
 import { formatBytes } from '../core/format.js';
 import type { HistoryRecord } from '../core/history.js';
 import { manifestSize } from '../core/manifest.js';
-import type { StatusSettings, StorageLocation, S3Settings } from '../core/settings.js';
+import type { FleetSet, StatusSettings, StorageLocation, S3Settings } from '../core/settings.js';
 import {
   lastRunText,
   newestView,
@@ -51,6 +52,7 @@ export type OpenStore = (location: {
 const STORE_TREND = 8;
 
 export async function status(settings: StatusSettings, open: OpenStore): Promise<ModeResult> {
+  if (settings.source.kind === 'sets') return fleetSets(settings.source.sets);
   if (settings.source.kind === 'reports') {
     const { statuses, warnings } = await readStatusReports(settings.source);
     return manyReport(settings, statuses, warnings, 'the fleet', new Date());
@@ -70,6 +72,23 @@ export async function status(settings: StatusSettings, open: OpenStore): Promise
   const warnings = statuses.flatMap(unusableWarning);
   for (const warning of warnings) ctx.log.warning(warning);
   return manyReport(settings, statuses, [], ctx.store.description, ctx.now());
+}
+
+/** The fleet's sets, checked when the inputs were read: the matrix of fleet.yml's legs. */
+function fleetSets(sets: readonly FleetSet[]): ModeResult {
+  return {
+    headline: `${sets.length} set(s) in the fleet, each checked: ${sets.map((set) => set.name).join(', ')}`,
+    outputs: { sets: JSON.stringify(sets) },
+    facts: [['Sets', String(sets.length)]],
+    tables: [
+      {
+        title: 'The fleet',
+        header: ['set', 'storage'],
+        rows: sets.map((set) => [set.name, set.storage]),
+      },
+    ],
+    details: { fleet: sets.map((set) => set.name) },
+  };
 }
 
 /** Every set the store holds: a first folder with a key of the layout in it. */

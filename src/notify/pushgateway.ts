@@ -1,6 +1,7 @@
 /**
  * A Pushgateway, for runs that no Prometheus scrapes (CronJobs, CI runners): the run's metrics go
- * to the group of its set and mode, under the job `backup-action`. The group is read back first
+ * to the group of their set and mode, under the job `backup-action` (a status of many sets pushes
+ * one group per set). The group is read back first
  * and merged as a metrics file is, so the size before the last backup can be told; the push is a
  * POST, which replaces only the metrics it holds, so a failed run leaves the group's last success
  * time and last backup size as they were even when the group could not be read.
@@ -37,15 +38,17 @@ export function groupPath(set: string, mode: string): string {
   return `/metrics/job/${PUSH_JOB}/set@base64/${encoded}/mode/${encodeURIComponent(mode)}`;
 }
 
-/** Pushes the run's samples (all of one set and mode). Returns a warning, or throws when nothing was pushed. */
+/**
+ * Pushes the run's samples, each set's to its own group (a status over a whole store or fleet
+ * reports many sets). Returns warnings, or throws when a group was not pushed.
+ */
 export async function pushMetrics(
   base: string,
   run: readonly Sample[],
   delivery: Delivery,
 ): Promise<string[]> {
-  const set = run[0]?.labels.set;
-  const mode = run[0]?.labels.mode;
-  if (set === undefined || mode === undefined) return [];
+  const groups = groupsOf(run);
+  if (groups.length === 0) return [];
   const { url, headers } = gatewayTarget(base);
   const warnings: string[] = [];
   let previous: Sample[] = [];
@@ -55,7 +58,7 @@ export async function pushMetrics(
       await send(CHANNEL, `${url}/metrics`, { method: 'GET', headers }, delivery),
       isOurs,
     );
-    previous = parsed.samples.flatMap((sample) => inGroup(sample, set, mode));
+    previous = parsed.samples;
     families = parsed.families;
   } catch (error) {
     // A gateway that did not answer at all would only make the push wait as long again.
@@ -66,22 +69,40 @@ export async function pushMetrics(
       `the group could not be read back ${reason(error)}; pushed without the previous backup size`,
     );
   }
-  const body = renderExposition(mergeRun(previous, run), familyOf(families));
-  try {
-    await send(
-      CHANNEL,
-      `${url}${groupPath(set, mode)}`,
-      {
-        method: 'POST',
-        body,
-        headers: { ...headers, 'content-type': 'text/plain; version=0.0.4' },
-      },
-      delivery,
-    );
-  } catch (error) {
-    throw new Error(`the metrics were not pushed ${reason(error)}`);
+  for (const { set, mode, samples } of groups) {
+    const before = previous.flatMap((sample) => inGroup(sample, set, mode));
+    const body = renderExposition(mergeRun(before, samples), familyOf(families));
+    try {
+      await send(
+        CHANNEL,
+        `${url}${groupPath(set, mode)}`,
+        {
+          method: 'POST',
+          body,
+          headers: { ...headers, 'content-type': 'text/plain; version=0.0.4' },
+        },
+        delivery,
+      );
+    } catch (error) {
+      const which = groups.length > 1 ? ` of set ${set}` : '';
+      throw new Error(`the metrics${which} were not pushed ${reason(error)}`);
+    }
   }
   return warnings;
+}
+
+/** The run's samples by the group they belong to: their set and mode. */
+function groupsOf(run: readonly Sample[]): { set: string; mode: string; samples: Sample[] }[] {
+  const groups = new Map<string, { set: string; mode: string; samples: Sample[] }>();
+  for (const sample of run) {
+    const { set, mode } = sample.labels;
+    if (set === undefined || mode === undefined) continue;
+    const key = JSON.stringify([set, mode]);
+    const group = groups.get(key) ?? { set, mode, samples: [] };
+    group.samples.push(sample);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
 }
 
 const ADDED = ['job', 'instance'];

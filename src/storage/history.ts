@@ -12,6 +12,7 @@ import {
   serializeRecord,
   type HistoryRecord,
 } from '../core/history.js';
+import { sameIdSecond } from '../core/ids.js';
 import type { RecordMode } from '../core/layout.js';
 import type { Unusable } from '../core/status.js';
 import type { BackupPoint } from '../core/trends.js';
@@ -29,9 +30,6 @@ import { ObjectTooLarge, type Store } from './index.js';
 
 /** Charts and trends look this far back: a month of nightly runs. */
 export const HISTORY_LENGTH = 30;
-
-/** Something in the history that is not counted, and why. */
-export type { Unusable };
 
 /**
  * The newest `limit` complete backups among `entries` (newest first), oldest first for charts,
@@ -62,7 +60,9 @@ export async function backupHistory(
 
 /**
  * The newest `limit` records of `mode` among `entries` (newest first), oldest first, and every
- * unusable one met on the way. Records are read a batch at a time, only as far as needed.
+ * unusable one met on the way. Records are read a batch at a time, only as far as needed. A key
+ * names its run's second and a random suffix, so runs of one second are ordered by their records'
+ * start times: a batch takes in every record of its last second.
  */
 export async function readRecords(
   store: Store,
@@ -75,15 +75,31 @@ export async function readRecords(
   const ofMode = entries.filter((entry) => entry.mode === mode);
   const records: HistoryRecord[] = [];
   const unusable: Unusable[] = [];
-  for (let start = 0; start < ofMode.length && records.length < limit; start += limit) {
-    const batch = ofMode.slice(start, start + limit);
+  for (let start = 0; start < ofMode.length && records.length < limit;) {
+    const end = endOfSecond(ofMode, Math.min(start + limit, ofMode.length));
+    const batch = ofMode.slice(start, end);
     const judged = await inParallel(batch, (entry) => readRecord(store, name, entry, now));
     for (const one of judged) {
-      if (!isRecord(one)) unusable.push(one);
-      else if (records.length < limit) records.push(one.record);
+      if (isRecord(one)) records.push(one.record);
+      else unusable.push(one);
     }
+    start = end;
   }
-  return { records: records.reverse(), unusable };
+  return { records: records.sort(newestRunFirst).slice(0, limit).reverse(), unusable };
+}
+
+/** `end`, moved past the entries (newest first) of the same second as the one before it. */
+function endOfSecond(entries: readonly RecordEntry[], end: number): number {
+  const last = entries[end - 1]!.id;
+  let past = end;
+  while (past < entries.length && sameIdSecond(entries[past]!.id, last)) past += 1;
+  return past;
+}
+
+/** By the second its id names (which a record's times must agree with), then by its start. */
+function newestRunFirst(a: HistoryRecord, b: HistoryRecord): number {
+  if (!sameIdSecond(a.id, b.id)) return a.id < b.id ? 1 : -1;
+  return Date.parse(b.startedAt) - Date.parse(a.startedAt) || (a.id < b.id ? 1 : -1);
 }
 
 async function readRecord(store: Store, name: string, entry: RecordEntry, now: Date) {

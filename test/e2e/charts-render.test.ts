@@ -8,6 +8,8 @@
  * not blank: its pixels vary, and the chart's own bar and line colours are in it. The picture in
  * docs/ is one such render, kept for the docs; this run's goes to a temporary folder.
  *
+ * Mermaid is the version github.com renders with (GITHUB_MERMAID names the source).
+ *
  * Covers: src/core/chart.ts, src/core/trends.ts, src/core/report.ts, src/history/runs.ts,
  * src/modes/status.ts.
  */
@@ -60,7 +62,25 @@ afterAll(() => rm(work, { recursive: true, force: true }));
 const mermaidBlocks = (summary: string): string[] =>
   [...summary.matchAll(/```mermaid\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
+/**
+ * The Mermaid github.com draws Markdown with: its `info` diagram (the way docs.github.com's
+ * "Creating diagrams" gives to see the version) showed 11.17.2 on 2026-09-22, as reported in
+ * mermaid-js/mermaid#8289. package.json pins that version, so the parser below is GitHub's.
+ */
+export const GITHUB_MERMAID = '11.17.2';
+
 describe("Mermaid's own parser", () => {
+  it('is the version GitHub renders with, as package.json pins it', async () => {
+    const installed = JSON.parse(await readFile('node_modules/mermaid/package.json', 'utf8')) as {
+      version: string;
+    };
+    expect(installed.version).toBe(GITHUB_MERMAID);
+    const pinned = JSON.parse(await readFile('package.json', 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
+    expect(pinned.devDependencies.mermaid).toBe(GITHUB_MERMAID);
+  });
+
   it('accepts every chart of every summary, and refuses a broken one', async () => {
     const { Window } = await import('happy-dom');
     const window = new Window();

@@ -14,7 +14,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { withClient } from '../../scripts/lib/pg-cluster.js';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -367,4 +367,81 @@ it('charts and status look back 30 runs: the newest 30 records, read past torn o
       .reverse()
       .map((id) => recordKey('long', id, 'restore-test')),
   );
+});
+
+it('two runs in one second leave two records, and the later run is the last one', async () => {
+  const store = new DirectoryStore(path.join(work, 'one-second'));
+  const second = new Date(Date.now() - 60_000);
+  second.setMilliseconds(0);
+  // The later run's random suffix sorts first: the key alone would put it before the earlier.
+  const runs = [
+    { suffix: 'ffffff', startMs: 100, ok: true },
+    { suffix: '000000', startMs: 700, ok: false },
+  ].map(({ suffix, startMs, ok }) => {
+    const began = new Date(second.getTime() + startMs);
+    return {
+      version: 1 as const,
+      mode: 'verify-latest' as const,
+      id: newBackupId(began, () => Buffer.from(suffix, 'hex')),
+      name: 'twice',
+      startedAt: began.toISOString(),
+      finishedAt: new Date(began.getTime() + 200).toISOString(),
+      ok,
+      ...(ok ? {} : { problem: 'stale: the newest backup is 2 days old' }),
+      figures: {},
+      tool: { name: 'backup-action', version: '1.0.0' },
+    };
+  });
+  for (const record of runs) await writeRecord(store, record);
+  const listing = await listSet(store, 'twice');
+  // Two objects; by key, the earlier run's first (its suffix sorts after the later run's).
+  expect(listing.records.map((entry) => entry.key)).toEqual(
+    runs.map((r) => recordKey('twice', r.id, 'verify-latest')),
+  );
+  const read = (limit?: number) =>
+    readRecords(store, 'twice', listing.records, 'verify-latest', new Date(), limit);
+  // Oldest first, and the last verify (what status shows, reading one) is the later run.
+  expect((await read()).records.map((r) => r.id)).toEqual(runs.map((r) => r.id));
+  expect((await read(1)).records.map((r) => r.ok)).toEqual([false]);
+  const seen = await runAction({
+    mode: 'status',
+    storage: path.join(work, 'one-second'),
+    name: 'twice',
+  });
+  const [set] = (JSON.parse(seen.outputs.status!) as { sets: { lastVerify: { ok: boolean } }[] })
+    .sets;
+  expect(set!.lastVerify.ok).toBe(false);
+});
+
+it('a history folder the run may not list fails status, naming it: never an empty history', async () => {
+  // A folder of its own that the run's user (postgres, as root reads everything) may enter.
+  const root = await mkdtemp(path.join(os.tmpdir(), 'history-locked-'));
+  try {
+    const store = new DirectoryStore(path.join(root, 'store'));
+    const began = new Date(Date.now() - 60_000);
+    await writeRecord(store, {
+      version: 1,
+      mode: 'restore-test',
+      id: newBackupId(began),
+      name: 'locked',
+      startedAt: began.toISOString(),
+      finishedAt: began.toISOString(),
+      ok: false,
+      problem: 'check failed',
+      figures: {},
+      tool: { name: 'backup-action', version: '1.0.0' },
+    });
+    await chmod(root, 0o755);
+    await chmod(path.join(root, 'store'), 0o755);
+    await chmod(path.join(root, 'store', 'locked'), 0o755);
+    await chmod(path.join(root, 'store', 'locked', 'history'), 0o000);
+    const seen = await runAction(
+      { mode: 'status', storage: path.join(root, 'store'), name: 'locked' },
+      { user: 'postgres' },
+    );
+    expect(seen.code).not.toBe(0);
+    expect(lastErrorLine(seen)).toMatch(/EACCES.*locked\/history/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });

@@ -4,7 +4,8 @@
  * backup, retention-prune) leaves one file, accepted by promtool after every run, holding every
  * mode's lines, and a real Pushgateway holds the same figures. A gateway that answers 500 or is
  * not there, and a file that cannot be written, each give one warning and never fail the run;
- * malformed inputs are refused before any work.
+ * malformed inputs are refused before any work. A status over a whole store pushes each set's
+ * figures to that set's own group.
  *
  * Covers: src/notify/metrics-publish.ts, src/notify/metrics-file.ts, src/notify/pushgateway.ts,
  * src/inputs/metrics.ts, src/cli.ts.
@@ -179,6 +180,31 @@ describe.skipIf(requireInCI(NO_PROMETHEUS))('the nightly chain', () => {
       expect(values(scraped, name).size, name).toBeGreaterThan(0);
     }
     expect(await readdir(work)).toEqual(['backup-action.prom']);
+  });
+});
+
+describe.skipIf(requireInCI(NO_PROMETHEUS))('status over a whole store', () => {
+  it("pushes each set's status to that set's own group", async () => {
+    const other = 'metrics.crm-2';
+    const made = await run('backup', { name: other, 'database-url': db.url });
+    expect(made.code, made.stdout).toBe(0);
+    await run('backup', { 'database-url': db.url });
+    // No name: every set of the store, each set's figures its own.
+    const seen = await run('status', { name: '' });
+    expect(warnings(seen)).toEqual([]);
+    const sets = (JSON.parse(seen.outputs.status!) as { sets: { name: string }[] }).sets;
+    expect(sets.map((set) => set.name).sort()).toEqual([other, SET]);
+    const scraped = await gateway.scrape();
+    const runs = values(scraped, 'backup_action_last_run_timestamp_seconds');
+    for (const name of [SET, other])
+      expect(
+        runs.get(`instance="",job="backup-action",mode="status",set="${name}"`),
+        name,
+      ).toBeGreaterThan(0);
+    const sizes = values(scraped, 'backup_action_latest_backup_size_bytes');
+    expect([...sizes.keys()].filter((labels) => labels.includes(`set="${other}"`))).toEqual([
+      `instance="",job="backup-action",mode="status",set="${other}",store="${storage}/"`,
+    ]);
   });
 });
 

@@ -48,7 +48,7 @@ function metricNames(expr: string): string[] {
   return [...expr.matchAll(/\bbackup_action_[a-z0-9_]+/g)].map((match) => match[0]);
 }
 
-/** Metrics some mode writes today; the copy mode's are reserved until it exists. */
+/** Metrics some mode writes today. */
 const written = Object.entries(METRICS)
   .filter(([, metric]) => metric.modes.some((mode) => (MODES as readonly string[]).includes(mode)))
   .map(([name]) => name);
@@ -68,7 +68,7 @@ describe('the alert rules', () => {
     ]);
   });
 
-  it('use only metric names of the catalog (the copy lag reserved for the copy mode)', () => {
+  it('use only metric names of the catalog, the copy lag among them', () => {
     const used = alerts.flatMap((rule) => metricNames(rule.expr));
     expect(used.length).toBeGreaterThan(alerts.length - 1);
     for (const name of used) expect(Object.keys(METRICS)).toContain(name);
@@ -155,5 +155,15 @@ describe('docs/monitoring.md', () => {
     for (const name of Object.keys(METRICS)) expect(page, name).toContain(`\`${name}\``);
     for (const file of ['alerts.yml', 'alerts.test.yml', 'grafana-dashboard.json'])
       expect(page).toContain(`examples/prometheus/${file}`);
+  });
+
+  it("names for each metric the modes that write it (status's in the paragraph below)", async () => {
+    const page = await readFile('docs/monitoring.md', 'utf8');
+    for (const [name, metric] of Object.entries(METRICS)) {
+      const row = new RegExp(`^\\| \`${name}\` \\| ([^|]+) \\|`, 'm').exec(page);
+      const modes = metric.modes.filter((mode) => mode !== 'status');
+      const said = modes.length === MODES.length - 1 ? 'every mode' : modes.join(', ');
+      expect(row?.[1], name).toBe(said);
+    }
   });
 });

@@ -289,10 +289,9 @@ describe.each(CALLERS)('$label, run from another repository', (source) => {
   });
 
   it('touches the set only from its one group, `backup-action <storage> <name>`, queued', () => {
-    // notify, and status over the fleet's reports, touch no store.
+    // notify, and status over the fleet's sets or reports, touch no store.
     const store = actionSteps(run).filter(
-      ({ step }) =>
-        (step.inputs?.mode ?? 'backup') !== 'notify' && !step.inputs?.['status-reports'],
+      ({ step }) => (step.inputs?.mode ?? 'backup') !== 'notify' && !step.inputs?.sets,
     );
     expect(store.length).toBeGreaterThan(0);
     for (const { job, step } of store)
@@ -424,6 +423,7 @@ describe('failure paths', () => {
       { path: 'fleet/nightly', legs: 2, maxParallel: 2, failFast: false },
     ]);
     expect(resultsOf(run)).toMatchObject({
+      'fleet/sets': 'success',
       'fleet/nightly[0]/backup/backup': 'success',
       'fleet/nightly[0]/verify/verify': 'success',
       'fleet/nightly[0]/prune/prune': 'success',
@@ -450,6 +450,32 @@ describe('failure paths', () => {
     expect(table).toMatch(/\| shop \| ✅ ok \| \d{8}T\d{6}Z-[0-9a-f]{6} \|/);
     expect(table).toMatch(/\| crm \| ❌ nightly run: backup failure/);
   }, 480_000);
+
+  it('a fleet naming one set twice fails in its first job, in one line, before any leg ran; one alert', async () => {
+    const fleet = CALLERS.find((c) => /fleet\.yml@v1/.test(c.text))!;
+    const twice = localize(fleet.text, freshPrefix()).replace('{"name": "crm"', '{"name": "shop"');
+    expect(twice).not.toContain('"crm"');
+    const before = recorder.requests.length;
+    const run = await runCaller(
+      fleet.label,
+      twice,
+      repository({
+        secrets: { ...repository().secrets, ...fleetSecrets() },
+        repository: SAME_ORGANIZATION,
+      }),
+    );
+    expect(resultsOf(run)).toEqual({
+      'fleet/sets': 'failure',
+      'fleet/nightly': 'skipped',
+      'fleet/fleet': 'skipped',
+    });
+    expect(run.strategies).toEqual([]);
+    const check = run.jobs.find((j) => j.path === 'fleet/sets')!.steps.at(-1)!.run!;
+    expect(lastErrorLine(check)).toMatch(
+      /^Input "sets": names the set "shop" twice; each set needs a name of its own/,
+    );
+    expect(sent(before)).toEqual({ slack: 1, fail: 0, pings: 0 });
+  }, 240_000);
 
   it('a restore caller without `secrets: inherit` gets no DATABASE_URL from the environment (the near miss)', async () => {
     const caller = theCaller(/^docs\/workflows\.md /, /restore\.yml@v1/);

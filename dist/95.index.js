@@ -1,5 +1,5 @@
-export const id = 518;
-export const ids = [518];
+export const id = 95;
+export const ids = [95];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 48518:
+/***/ 84095:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -1030,6 +1030,12 @@ function stamp(date) {
         .replace(/[-:]/g, '')
         .replace(/\.\d{3}/, '');
 }
+/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
+const ID_TIME_LENGTH = 16;
+/** Whether two ids were started in the same second: their time parts are one. */
+function sameIdSecond(one, other) {
+    return one.slice(0, ID_TIME_LENGTH) === other.slice(0, ID_TIME_LENGTH);
+}
 function isBackupId(text) {
     return ID_PATTERN.test(text);
 }
@@ -1237,6 +1243,12 @@ function selectNames(names, include, exclude = []) {
 // EXTERNAL MODULE: external "node:timers/promises"
 var external_node_timers_promises_ = __webpack_require__(58500);
 ;// CONCATENATED MODULE: ./src/core/types.ts
+/** Opens another store of the run; rejects where the context was made for its own store alone. */
+async function openOther(ctx, store) {
+    if (!ctx.open)
+        throw new Error('this run cannot open stores other than its own');
+    return ctx.open(store);
+}
 /**
  * A run that did its work and found something wrong carries what it learned, so that the
  * summary of a failed run still shows the figures (the tables that differ, the failed checks).
@@ -4378,10 +4390,141 @@ function readRetention(inputs) {
     return { policy, timeZone };
 }
 
+;// CONCATENATED MODULE: ./src/inputs/fleet-sets.ts
+/**
+ * fleet.yml's `sets`: a JSON list of sets, each the inputs of one nightly chain. Checked whole
+ * before any leg starts (fleet.yml's first job), so that a mistake fails the fleet once, naming
+ * the set and the field, instead of per leg or after every leg ran; what comes out is the matrix
+ * the legs run, each value of the one type nightly.yml takes.
+ */
+
+
+/**
+ * GitHub's limit on the jobs one matrix makes: "A matrix will generate a maximum of 256 jobs per
+ * workflow run" (docs.github.com, workflow syntax, jobs.<job_id>.strategy.matrix).
+ */
+const MAX_MATRIX_JOBS = 256;
+/** The secrets nightly.yml takes, each a set may name a caller's secret for. */
+const FLEET_SECRETS = [
+    'DATABASE_URL',
+    'AGE_IDENTITY',
+    'ENCRYPTION_PASSPHRASE',
+    'GPG_PRIVATE_KEY',
+    'GPG_PASSPHRASE',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+];
+const ok = (value) => ({ value });
+const accepts = (what) => ({ accepts: what });
+const TEXT = (value) => (typeof value === 'string' ? ok(value) : accepts('a string'));
+/** keep-*: nightly.yml takes text; as a number 0 would read as absent (`0 || '14'`). */
+const COUNT = (value) => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) ||
+    (typeof value === 'string' && /^\d{1,6}$/.test(value))
+    ? ok(String(value))
+    : accepts('a whole number, 0 or more');
+const MINUTES = (value) => {
+    const minutes = typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value;
+    return typeof minutes === 'number' && Number.isSafeInteger(minutes) && minutes > 0
+        ? ok(minutes)
+        : accepts('a whole number of minutes, 1 or more');
+};
+const FLAG = (value) => (typeof value === 'boolean' ? ok(value) : accepts('true or false'));
+/** A runner label, or the JSON nightly.yml reads from text (a list of labels, a group). */
+const RUNNER = (value) => {
+    if (typeof value === 'string' && value !== '')
+        return ok(value);
+    const labels = Array.isArray(value) && value.length > 0 && value.every(isLabel);
+    const group = isPlainObject(value) && Object.keys(value).length > 0;
+    return labels || group
+        ? ok(JSON.stringify(value))
+        : accepts('a runner label, a list of labels or a group');
+};
+const isLabel = (value) => typeof value === 'string' && value !== '';
+/** A caller's secret's name, as GitHub allows it (letters, digits, _; no GITHUB_ prefix). */
+const fleet_sets_SECRET_NAME = /^(?!GITHUB_)[A-Z_][A-Z0-9_]*$/i;
+const SECRETS = (value) => {
+    const what = accepts(`an object naming, for any of ${FLEET_SECRETS.join(', ')}, a secret of the caller`);
+    if (!isPlainObject(value))
+        return what;
+    for (const [key, name] of Object.entries(value)) {
+        if (!FLEET_SECRETS.includes(key))
+            return what;
+        if (typeof name !== 'string' || !fleet_sets_SECRET_NAME.test(name))
+            return accepts(`for ${key} a secret's name (letters, digits and _, not starting GITHUB_)`);
+    }
+    return ok(value);
+};
+const fleet_sets_FIELDS = {
+    name: TEXT,
+    storage: TEXT,
+    's3-endpoint': TEXT,
+    'aws-region': TEXT,
+    'aws-role-arn': TEXT,
+    'age-recipients': TEXT,
+    'gpg-recipients': TEXT,
+    databases: TEXT,
+    'exclude-databases': TEXT,
+    globals: TEXT,
+    'restore-globals': FLAG,
+    checks: TEXT,
+    'postgres-version': TEXT,
+    'keep-daily': COUNT,
+    'keep-weekly': COUNT,
+    'keep-monthly': COUNT,
+    'runs-on': RUNNER,
+    'timeout-minutes': MINUTES,
+    secrets: SECRETS,
+};
+const HELP = 'use a JSON list of sets, e.g. [{"name": "shop", "storage": "s3://bucket/prefix"}, ...] (docs/history.md)';
+/** The fleet's sets, each checked, or an InputError naming the first mistake. */
+function readFleetSets(text) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        throw new errors/* InputError */.dz('sets', `is not valid JSON; ${HELP}`);
+    }
+    if (!Array.isArray(value) || value.length === 0)
+        throw new errors/* InputError */.dz('sets', `is not a non-empty JSON list; ${HELP}`);
+    if (value.length > MAX_MATRIX_JOBS)
+        throw new errors/* InputError */.dz('sets', `holds ${value.length} sets; a GitHub matrix runs at most ${MAX_MATRIX_JOBS} jobs per workflow run: split the fleet between callers`);
+    const sets = value.map((item, index) => readSet(item, index + 1));
+    const names = sets.map((set) => set.name);
+    const twice = names.find((name, index) => names.indexOf(name) !== index);
+    if (twice)
+        throw new errors/* InputError */.dz('sets', `names the set "${twice}" twice; each set needs a name of its own (two legs would back up one set)`);
+    return sets;
+}
+function readSet(item, position) {
+    if (!isPlainObject(item))
+        throw new errors/* InputError */.dz('sets', `item ${position} is not an object`);
+    const name = item.name;
+    if (typeof name !== 'string' || !isValidSetName(name))
+        throw new errors/* InputError */.dz('sets', `item ${position} has no name of one path segment of [a-z0-9._-] (at most 128 characters)`);
+    const set = {};
+    for (const [field, raw] of Object.entries(item)) {
+        const read = Object.hasOwn(fleet_sets_FIELDS, field) ? fleet_sets_FIELDS[field] : undefined;
+        if (!read)
+            throw new errors/* InputError */.dz('sets', `set "${name}" has the field ${JSON.stringify(field.slice(0, 40))}, which a set does not take; a set takes ${Object.keys(fleet_sets_FIELDS).join(', ')}`);
+        const done = read(raw);
+        if ('accepts' in done)
+            throw new errors/* InputError */.dz('sets', `set "${name}": ${field} must be ${done.accepts}`);
+        set[field] = done.value;
+    }
+    if (typeof set.storage !== 'string' || set.storage.trim() === '')
+        throw new errors/* InputError */.dz('sets', `set "${name}" has no storage (e.g. "s3://bucket/prefix")`);
+    return set;
+}
+function isPlainObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/status.ts
 /**
  * The inputs of `status`: a set, or every set of a store (no `name`), or the status reports the
- * fleet workflow's runs left (`status-reports` and `sets`); how old the newest backup may be; the
+ * fleet workflow's runs left (`status-reports` and `sets`), or the fleet's `sets` alone, checked
+ * before its runs start; how old the newest backup may be; the
  * keep-* inputs, to say what retention will do next; and the result of the runs it follows.
  */
 
@@ -4396,7 +4539,7 @@ function readStatus(inputs, cwd) {
     return {
         mode: 'status',
         // The fleet's alerts and failure issue are the fleet's, whichever of its sets failed.
-        name: source.kind === 'reports' ? 'fleet' : inputs.text('name') ? readName(inputs, undefined) : '',
+        name: source.kind !== 'store' ? 'fleet' : inputs.text('name') ? readName(inputs, undefined) : '',
         source,
         maxAgeMs: inputs.duration('max-age', '26h'),
         retention: readRetention(inputs),
@@ -4412,42 +4555,24 @@ function readStatus(inputs, cwd) {
 }
 function readSource(inputs, cwd) {
     const reports = inputs.optional('status-reports');
-    if (reports === undefined) {
-        if (inputs.text('sets'))
-            throw new errors/* InputError */.dz('sets', 'is read with status-reports only; give both, or neither');
+    const sets = inputs.text('sets');
+    if (reports === undefined && !sets) {
         const [store] = readStorage(inputs, cwd, false);
         return { kind: 'store', storage: store.location, s3: store.s3 };
     }
     for (const other of ['storage', 'name'])
         if (inputs.text(other))
-            throw new errors/* InputError */.dz('status-reports', `reads the sets' status reports, not a store: leave ${other} empty, or status-reports`);
+            throw new errors/* InputError */.dz(reports === undefined ? 'sets' : 'status-reports', `reads the fleet's sets, not a store: leave ${other} empty, or ${reports === undefined ? 'sets' : 'status-reports'}`);
+    if (reports === undefined)
+        return { kind: 'sets', sets: readFleetSets(sets) };
     return { kind: 'reports', folder: external_node_path_default().resolve(cwd, reports), sets: readSets(inputs) };
 }
-const SETS_HELP = 'use the fleet\'s JSON list of sets, e.g. [{"name": "shop", ...}, {"name": "crm", ...}]';
 /** The names of the fleet's sets, from the same JSON the fleet workflow takes. */
 function readSets(inputs) {
     const text = inputs.text('sets');
     if (!text)
-        throw new errors/* InputError */.dz('sets', `is required with status-reports; ${SETS_HELP}`);
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch {
-        throw new errors/* InputError */.dz('sets', `is not valid JSON; ${SETS_HELP}`);
-    }
-    if (!Array.isArray(value) || value.length === 0)
-        throw new errors/* InputError */.dz('sets', `is not a non-empty JSON list; ${SETS_HELP}`);
-    const names = value.map((item, index) => {
-        const name = item?.name;
-        if (typeof name !== 'string' || !isValidSetName(name))
-            throw new errors/* InputError */.dz('sets', `item ${index + 1} has no name of one path segment of [a-z0-9._-]; ${SETS_HELP}`);
-        return name;
-    });
-    const twice = names.find((name, index) => names.indexOf(name) !== index);
-    if (twice)
-        throw new errors/* InputError */.dz('sets', `names the set "${twice}" twice`);
-    return names;
+        throw new errors/* InputError */.dz('sets', 'is required with status-reports; use the fleet\'s JSON list of sets, e.g. [{"name": "shop", ...}, {"name": "crm", ...}]');
+    return readFleetSets(text).map((set) => set.name);
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/verify-latest.ts
@@ -12868,6 +12993,14 @@ class DirectoryStore {
         }
         return file;
     }
+    /** The key's file; undefined, said once, where a symbolic link is on its way. */
+    async unlinked(key) {
+        return this.real(key).catch((error) => this.skipLink(error));
+    }
+    /** A folder's directory (`''` is the root); undefined, said once, through a symbolic link. */
+    async folderPath(folder) {
+        return folder === '' ? this.root : this.unlinked(folder);
+    }
     /** Says once per link that it was skipped; rethrows anything else. */
     skipLink(error) {
         if (!(error instanceof LinkInStore))
@@ -12954,7 +13087,7 @@ class DirectoryStore {
         return (0,core_store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
     }
     async stat(key) {
-        const file = await this.real(key).catch((error) => this.skipLink(error));
+        const file = await this.unlinked(key);
         const info = file === undefined ? undefined : await (0,promises_.lstat)(file).catch(absent);
         return info?.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
     }
@@ -12964,9 +13097,7 @@ class DirectoryStore {
      */
     async *list(prefix) {
         const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-        const dir = folder === ''
-            ? this.root
-            : await this.real(folder).catch((error) => this.skipLink(error));
+        const dir = await this.folderPath(folder);
         if (dir === undefined)
             return;
         const found = [];
@@ -12996,7 +13127,7 @@ class DirectoryStore {
     async delete(keys) {
         const folders = new Set();
         for (const key of keys) {
-            const file = await this.real(key).catch((error) => this.skipLink(error));
+            const file = await this.unlinked(key);
             if (file === undefined)
                 continue;
             await (0,promises_.rm)(file, { force: true });
@@ -13030,9 +13161,7 @@ class DirectoryStore {
         }
     }
     async entriesOf(folder) {
-        const dir = folder === ''
-            ? this.root
-            : await this.real(folder).catch((error) => this.skipLink(error));
+        const dir = await this.folderPath(folder);
         const entries = dir === undefined ? [] : await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(absent);
         return (entries ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
@@ -13321,19 +13450,13 @@ async function newestComplete(store, name, entries, now) {
     for (const [i, entry] of entries.entries()) {
         const judged = await judgeEntry(store, name, entry, now);
         if (isComplete(judged)) {
-            const sameSecond = entries.slice(i + 1).filter((other) => sameSecondAs(entry, other));
+            const sameSecond = entries.slice(i + 1).filter((other) => sameIdSecond(entry.id, other.id));
             return { newest: await startedLast(store, name, judged, sameSecond, now), newer };
         }
         newer.push(judged);
     }
     return { newer };
 }
-/** Whether two ids were started in the same second (their time parts are one). */
-function sameSecondAs(one, other) {
-    return one.id.slice(0, ID_TIME_LENGTH) === other.id.slice(0, ID_TIME_LENGTH);
-}
-/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
-const ID_TIME_LENGTH = 16;
 /**
  * Ids of one second sort by their random suffix, not by time: among the complete backups
  * started in the same second as `first`, the one whose manifest says it started last.
@@ -13560,8 +13683,7 @@ async function copyToStore(backups, options) {
     }
     for (const backup of backups) {
         const copy = await copyOne(backup, there.get(backup.entry.id), options);
-        if (copy.result === 'failed')
-            result.cause ??= copy.cause;
+        result.cause ??= copy.cause;
         result.backups.push(copy.record);
     }
     return { ...result, lagMs: lagOf(backups, result, options.now()) };
@@ -13573,24 +13695,20 @@ async function copyOne({ entry, manifest }, there, options) {
         const verdict = await verdictOf(entry, manifest, there, options);
         if (verdict.equal) {
             log.info(`${store}: ${id} is there, complete and equal`);
-            return { result: 'already there', record: { id, result: 'already there' } };
+            return { record: { id, result: 'already there' } };
         }
         log.info(`${store}: copying ${id} (${(0,format/* formatBytes */.z3)(manifestSize(manifest))}; ${verdict.reason})`);
         const started = options.now().getTime();
         await copyBackup(entry, options);
         const seconds = (options.now().getTime() - started) / 1000;
         log.info(`${store}: ${id} copied in ${(0,format/* formatSeconds */.Xo)(seconds)}`);
-        return { result: 'copied', record: { id, result: 'copied', detail: verdict.reason } };
+        return { record: { id, result: 'copied', detail: verdict.reason } };
     }
     catch (error) {
         if (options.signal.aborted || error instanceof errors/* CancelledError */.cc)
             throw new errors/* CancelledError */.cc();
         log.warning(`${store}: ${id} was not copied: ${(0,errors/* errorMessage */.gJ)(error)}`);
-        return {
-            result: 'failed',
-            record: { id, result: 'failed', detail: (0,errors/* errorMessage */.gJ)(error) },
-            cause: error,
-        };
+        return { record: { id, result: 'failed', detail: (0,errors/* errorMessage */.gJ)(error) }, cause: error };
     }
 }
 async function verdictOf(entry, manifest, there, options) {
@@ -13617,14 +13735,13 @@ function lagOf(backups, result, now) {
 
 
 
+
 /** Opens every destination before anything is copied: one that cannot be opened stops the run. */
 async function openDestinations(ctx, stores) {
-    const { open } = ctx;
-    if (stores.length === 0)
-        return [];
-    if (!open)
-        throw new Error('this run cannot open stores other than its own');
-    return Promise.all(stores.map(async (store) => ({ label: storeLabel(store.location), store: await open(store) })));
+    return Promise.all(stores.map(async (store) => ({
+        label: storeLabel(store.location),
+        store: await openOther(ctx, store),
+    })));
 }
 class StoreCopyFailed extends Error {
     copy;
@@ -13662,6 +13779,11 @@ async function copyToStores(backups, destinations, options, ctx) {
         }
     }
     return copies;
+}
+/** The line of each store whose copy failed, and the first failure's cause, for the run's error. */
+function copyFailures(copies) {
+    const lines = copies.map(copy_failureLine).filter((line) => line !== '');
+    return { lines, cause: copies.find((copy) => copy.cause !== undefined)?.cause };
 }
 /** What failed in one store's copy, in one line; empty when nothing did. */
 function copy_failureLine(copy) {
@@ -13715,9 +13837,9 @@ function copiesDetails(copies) {
         lagSeconds: Math.round(lagMs / 1000),
     }));
 }
-/** Backups copied, all stores together. */
-function copiedCount(copies) {
-    return copies.reduce((sum, copy) => sum + count(copy, 'copied'), 0);
+/** Backups of one result (copied, already there), all stores together. */
+function resultCount(copies, result) {
+    return copies.reduce((sum, copy) => sum + count(copy, result), 0);
 }
 
 ;// CONCATENATED MODULE: ./src/modes/backup.ts
@@ -13783,8 +13905,8 @@ function copyPublished(published, destinations, settings, ctx) {
  * (a warning then); either way the backup stays published, and the run is not tried again whole.
  */
 function withCopies(report, copies, settings) {
-    const failures = copies.map(copy_failureLine).filter((line) => line !== '');
-    const made = copies.length - failures.length;
+    const failures = copyFailures(copies);
+    const made = copies.length - failures.lines.length;
     const result = {
         ...report,
         headline: `${report.headline}; copied to ${made} of ${copies.length} store(s)`,
@@ -13792,11 +13914,10 @@ function withCopies(report, copies, settings) {
         tables: [...report.tables, storesTable(copies)],
         details: { ...report.details, stores: copiesDetails(copies) },
     };
-    if (failures.length === 0 || settings.copyBestEffort)
+    if (failures.lines.length === 0 || settings.copyBestEffort)
         return result;
-    const cause = copies.find((copy) => copy.cause !== undefined)?.cause;
-    const line = `the backup ${String(report.outputs['backup-id'])} is published, but a copy failed: ${failures.join('; ')}`;
-    throw new ModeFailure(line, result, cause, true);
+    const line = `the backup ${String(report.outputs['backup-id'])} is published, but a copy failed: ${failures.lines.join('; ')}`;
+    throw new ModeFailure(line, result, failures.cause, true);
 }
 
 ;// CONCATENATED MODULE: ./src/core/figures.ts
@@ -14091,6 +14212,7 @@ function signed(percent) {
 
 
 
+
 /** Charts and trends look this far back: a month of nightly runs. */
 const HISTORY_LENGTH = 30;
 /**
@@ -14115,23 +14237,41 @@ async function backupHistory(store, name, entries, now, limit = HISTORY_LENGTH) 
 }
 /**
  * The newest `limit` records of `mode` among `entries` (newest first), oldest first, and every
- * unusable one met on the way. Records are read a batch at a time, only as far as needed.
+ * unusable one met on the way. Records are read a batch at a time, only as far as needed. A key
+ * names its run's second and a random suffix, so runs of one second are ordered by their records'
+ * start times: a batch takes in every record of its last second.
  */
 async function readRecords(store, name, entries, mode, now, limit = HISTORY_LENGTH) {
     const ofMode = entries.filter((entry) => entry.mode === mode);
     const records = [];
     const unusable = [];
-    for (let start = 0; start < ofMode.length && records.length < limit; start += limit) {
-        const batch = ofMode.slice(start, start + limit);
+    for (let start = 0; start < ofMode.length && records.length < limit;) {
+        const end = endOfSecond(ofMode, Math.min(start + limit, ofMode.length));
+        const batch = ofMode.slice(start, end);
         const judged = await inParallel(batch, (entry) => readRecord(store, name, entry, now));
         for (const one of judged) {
-            if (!history_isRecord(one))
-                unusable.push(one);
-            else if (records.length < limit)
+            if (history_isRecord(one))
                 records.push(one.record);
+            else
+                unusable.push(one);
         }
+        start = end;
     }
-    return { records: records.reverse(), unusable };
+    return { records: records.sort(newestRunFirst).slice(0, limit).reverse(), unusable };
+}
+/** `end`, moved past the entries (newest first) of the same second as the one before it. */
+function endOfSecond(entries, end) {
+    const last = entries[end - 1].id;
+    let past = end;
+    while (past < entries.length && sameIdSecond(entries[past].id, last))
+        past += 1;
+    return past;
+}
+/** By the second its id names (which a record's times must agree with), then by its start. */
+function newestRunFirst(a, b) {
+    if (!sameIdSecond(a.id, b.id))
+        return a.id < b.id ? 1 : -1;
+    return Date.parse(b.startedAt) - Date.parse(a.startedAt) || (a.id < b.id ? 1 : -1);
 }
 async function readRecord(store, name, entry, now) {
     const key = { key: entry.key, name, id: entry.id, mode: entry.mode };
@@ -14319,16 +14459,15 @@ async function copy(settings, ctx) {
         backups: `${(0,format/* formatCount */.B4)(chosen.length)} of ${(0,format/* formatCount */.B4)(complete.length)} complete (${chose})`,
         unusable: unusable.map((item) => item.problem),
     });
-    const failures = copies.map(copy_failureLine).filter((line) => line !== '');
-    if (failures.length > 0) {
-        const cause = copies.find((copy) => copy.cause !== undefined)?.cause;
-        throw new ModeFailure(failures.join('; '), result, cause, true);
+    const failures = copyFailures(copies);
+    if (failures.lines.length > 0) {
+        throw new ModeFailure(failures.lines.join('; '), result, failures.cause, true);
     }
     return result;
 }
 function copyReport(name, source, copies, about) {
-    const copied = copiedCount(copies);
-    const there = copies.reduce((sum, copy) => sum + copy.backups.filter((b) => b.result === 'already there').length, 0);
+    const copied = resultCount(copies, 'copied');
+    const there = resultCount(copies, 'already there');
     const changes = changesTable(copies);
     return {
         headline: `Copied ${name} to ${(0,format/* formatCount */.B4)(copies.length)} store(s): ${(0,format/* formatCount */.B4)(copied)} backup copies made, ${(0,format/* formatCount */.B4)(there)} already there`,
@@ -14467,9 +14606,7 @@ async function openSources(settings, ctx) {
     const others = settings.otherStores.map(async (store) => {
         const label = storeLabel(store.location);
         try {
-            if (!ctx.open)
-                throw new Error('this run cannot open stores other than its own');
-            return { label, store: await ctx.open(store) };
+            return { label, store: await openOther(ctx, store) };
         }
         catch (error) {
             return { label, unreachable: `cannot be opened: ${(0,errors/* errorMessage */.gJ)(error)}` };
@@ -15164,7 +15301,8 @@ function twice(status, file) {
 ;// CONCATENATED MODULE: ./src/modes/status.ts
 /**
  * The `status` mode: a set at a glance (`name`), every set of a store (no `name`), or every set
- * of the fleet from the status reports its runs left (`status-reports`). Read only: it lists the
+ * of the fleet from the status reports its runs left (`status-reports`); or, with `sets` alone,
+ * the fleet's sets checked before its runs start, as fleet.yml's matrix. Read only: it lists the
  * store, reads the newest manifests and history records, and writes nothing there. The run fails
  * when a set needs attention (a failed run it follows, no backup, one too old, a failed
  * restore-test or verify), naming each; what it cannot count (torn, forged, dated ahead) is a
@@ -15185,6 +15323,8 @@ function twice(status, file) {
 /** A whole store's table shows a short trend per set: fewer manifests to read per set. */
 const STORE_TREND = 8;
 async function status_status(settings, open) {
+    if (settings.source.kind === 'sets')
+        return fleetSets(settings.source.sets);
     if (settings.source.kind === 'reports') {
         const { statuses, warnings } = await readStatusReports(settings.source);
         return manyReport(settings, statuses, warnings, 'the fleet', new Date());
@@ -15206,6 +15346,22 @@ async function status_status(settings, open) {
     for (const warning of warnings)
         ctx.log.warning(warning);
     return manyReport(settings, statuses, [], ctx.store.description, ctx.now());
+}
+/** The fleet's sets, checked when the inputs were read: the matrix of fleet.yml's legs. */
+function fleetSets(sets) {
+    return {
+        headline: `${sets.length} set(s) in the fleet, each checked: ${sets.map((set) => set.name).join(', ')}`,
+        outputs: { sets: JSON.stringify(sets) },
+        facts: [['Sets', String(sets.length)]],
+        tables: [
+            {
+                title: 'The fleet',
+                header: ['set', 'storage'],
+                rows: sets.map((set) => [set.name, set.storage]),
+            },
+        ],
+        details: { fleet: sets.map((set) => set.name) },
+    };
 }
 /** Every set the store holds: a first folder with a key of the layout in it. */
 async function setsIn(store) {
@@ -15424,6 +15580,7 @@ function unusableTables(statuses) {
 
 
 
+
 /** Every other store, checked in order against the primary's newest backup. */
 async function checkOtherStores(newest, primary, settings, ctx) {
     const checks = [];
@@ -15436,9 +15593,7 @@ async function checkStore(settings, newest, primary, verify, ctx) {
     const label = storeLabel(settings.location);
     const now = ctx.now();
     try {
-        if (!ctx.open)
-            throw new Error('this run cannot open stores other than its own');
-        const store = await ctx.open(settings);
+        const store = await openOther(ctx, settings);
         const listing = await listSet(store, verify.name);
         const found = await newestComplete(store, verify.name, listing.backups, now);
         const there = found.newest && {
@@ -16663,7 +16818,8 @@ function problem(error, folder, what = `write in ${folder}`) {
 ;// CONCATENATED MODULE: ./src/notify/pushgateway.ts
 /**
  * A Pushgateway, for runs that no Prometheus scrapes (CronJobs, CI runners): the run's metrics go
- * to the group of its set and mode, under the job `backup-action`. The group is read back first
+ * to the group of their set and mode, under the job `backup-action` (a status of many sets pushes
+ * one group per set). The group is read back first
  * and merged as a metrics file is, so the size before the last backup can be told; the push is a
  * POST, which replaces only the metrics it holds, so a failed run leaves the group's last success
  * time and last backup size as they were even when the group could not be read.
@@ -16695,11 +16851,13 @@ function groupPath(set, mode) {
     const encoded = Buffer.from(set).toString('base64url') || '=';
     return `/metrics/job/${PUSH_JOB}/set@base64/${encoded}/mode/${encodeURIComponent(mode)}`;
 }
-/** Pushes the run's samples (all of one set and mode). Returns a warning, or throws when nothing was pushed. */
+/**
+ * Pushes the run's samples, each set's to its own group (a status over a whole store or fleet
+ * reports many sets). Returns warnings, or throws when a group was not pushed.
+ */
 async function pushMetrics(base, run, delivery) {
-    const set = run[0]?.labels.set;
-    const mode = run[0]?.labels.mode;
-    if (set === undefined || mode === undefined)
+    const groups = groupsOf(run);
+    if (groups.length === 0)
         return [];
     const { url, headers } = gatewayTarget(base);
     const warnings = [];
@@ -16707,7 +16865,7 @@ async function pushMetrics(base, run, delivery) {
     let families = new Map();
     try {
         const parsed = parseExposition(await send(CHANNEL, `${url}/metrics`, { method: 'GET', headers }, delivery), isOurs);
-        previous = parsed.samples.flatMap((sample) => inGroup(sample, set, mode));
+        previous = parsed.samples;
         families = parsed.families;
     }
     catch (error) {
@@ -16717,18 +16875,36 @@ async function pushMetrics(base, run, delivery) {
         }
         warnings.push(`the group could not be read back ${reason(error)}; pushed without the previous backup size`);
     }
-    const body = renderExposition(mergeRun(previous, run), familyOf(families));
-    try {
-        await send(CHANNEL, `${url}${groupPath(set, mode)}`, {
-            method: 'POST',
-            body,
-            headers: { ...headers, 'content-type': 'text/plain; version=0.0.4' },
-        }, delivery);
-    }
-    catch (error) {
-        throw new Error(`the metrics were not pushed ${reason(error)}`);
+    for (const { set, mode, samples } of groups) {
+        const before = previous.flatMap((sample) => inGroup(sample, set, mode));
+        const body = renderExposition(mergeRun(before, samples), familyOf(families));
+        try {
+            await send(CHANNEL, `${url}${groupPath(set, mode)}`, {
+                method: 'POST',
+                body,
+                headers: { ...headers, 'content-type': 'text/plain; version=0.0.4' },
+            }, delivery);
+        }
+        catch (error) {
+            const which = groups.length > 1 ? ` of set ${set}` : '';
+            throw new Error(`the metrics${which} were not pushed ${reason(error)}`);
+        }
     }
     return warnings;
+}
+/** The run's samples by the group they belong to: their set and mode. */
+function groupsOf(run) {
+    const groups = new Map();
+    for (const sample of run) {
+        const { set, mode } = sample.labels;
+        if (set === undefined || mode === undefined)
+            continue;
+        const key = JSON.stringify([set, mode]);
+        const group = groups.get(key) ?? { set, mode, samples: [] };
+        group.samples.push(sample);
+        groups.set(key, group);
+    }
+    return [...groups.values()];
 }
 const ADDED = ['job', 'instance'];
 /** A sample of the group, without the labels the gateway adds (job, instance). */
