@@ -193,7 +193,7 @@ describe('restore-test of a server backup', () => {
     expect(roles).toEqual([OPS_ROLE, 'app_owner', 'app_reader', 'reader_admin']);
     expect(run.summary).toContain(`${scratch.join(', ')} (kept: keep-database)`);
     expect(run.stdout).toContain(
-      `the roles restore-globals made are kept with the scratch databases: ${OPS_ROLE}, app_owner, app_reader, reader_admin`,
+      `the roles restore-globals made are kept with the scratch databases: "${OPS_ROLE}", "app_owner", "app_reader", "reader_admin"`,
     );
     await withClient(empty.url, async (client) => {
       for (const name of scratch) await client.query(`DROP DATABASE "${name}"`);
@@ -305,7 +305,7 @@ describe('restore of a server backup', () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.summary).toMatch(/left as they were: [^|]*"app_reader"/);
     expect(run.summary).toMatch(
-      /allowed by allow-privileged-roles: membership of "app_owner" in "app_reader"; membership of "Ops Tëam" in "app_reader"/,
+      /allowed by allow-privileged-roles: membership of "Ops Tëam" in "app_reader"; membership of "app_owner" in "app_reader"/,
     );
     // The globals hold password hashes: none reaches the log, the summary or the outputs.
     expect(run.everything).not.toMatch(/SCRAM-SHA-256/);
