@@ -670,6 +670,7 @@ const INPUT_NAMES = [
     'target-path',
     'target-database',
     'restore-globals',
+    'allow-privileged-roles',
     'keep-last',
     'keep-hourly',
     'keep-daily',
@@ -705,6 +706,7 @@ const INPUT_NAMES = [
  */
 const FLAG_INPUTS = new Set([
     'allow-missing-databases',
+    'allow-privileged-roles',
     'clean',
     'copy-best-effort',
     'deep',
@@ -739,6 +741,7 @@ const INPUT_DEFAULTS = {
     'keep-database': 'false',
     clean: 'false',
     'restore-globals': 'false',
+    'allow-privileged-roles': 'false',
     'restore-database-settings': 'true',
     timezone: 'UTC',
     'dry-run': 'false',
@@ -2144,6 +2147,17 @@ function readBackupId(inputs) {
         throw new errors/* InputError */.dz('backup-id', `"${value}" is not accepted; use latest or an id such as 20260101T030000Z-a1b2c3`);
     }
     return value;
+}
+/**
+ * `restore-globals`, and what it may create beyond the databases: `allow-privileged-roles` is read
+ * only with it, so that given alone it is named as unused.
+ */
+function readRestoreGlobals(inputs) {
+    const restoreGlobals = inputs.boolean('restore-globals', false);
+    if (!restoreGlobals)
+        inputs.notUsed('allow-privileged-roles', 'restore-globals is false');
+    const allowPrivilegedRoles = restoreGlobals && inputs.boolean('allow-privileged-roles', false);
+    return { restoreGlobals, allowPrivilegedRoles };
 }
 function readJobs(inputs) {
     return (inputs.integer('jobs', { min: 1, max: 64 }) ??
@@ -4043,7 +4057,7 @@ async function readRestoreTest(inputs, cwd) {
         checks: await readChecks(inputs, cwd),
         jobs: readJobs(inputs),
         keepDatabase: inputs.boolean('keep-database', false),
-        restoreGlobals: inputs.boolean('restore-globals', false),
+        ...readRestoreGlobals(inputs),
         databaseSettings: inputs.boolean('restore-database-settings', true),
         decryption,
     };
@@ -4131,7 +4145,7 @@ function readDatabaseRestore(inputs) {
         jobs: readJobs(inputs),
         databases: readDatabases(inputs),
         targetDatabases: readTargetDatabases(inputs),
-        restoreGlobals: inputs.boolean('restore-globals', false),
+        ...readRestoreGlobals(inputs),
     };
 }
 /**
@@ -4836,6 +4850,10 @@ const USER_TABLES_SQL = `
   ORDER BY 1, 2`;
 function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
+}
+/** A string literal the server reads back as `text`, whatever standard_conforming_strings says. */
+function quoteLiteral(text) {
+    return esm/* default.escapeLiteral */.Ay.escapeLiteral(text).trimStart();
 }
 /** Exact row counts of the user tables, keyed as USER_TABLES_SQL keys them, in the client's current snapshot. */
 /**
@@ -7051,7 +7069,9 @@ function countsTable(comparison, limit = 60) {
     const shown = tables.length > limit ? tables.filter((row) => row.status !== 'match') : [...tables];
     const title = shown.length === tables.length
         ? 'Row counts: restored vs manifest'
-        : `Row counts: the ${shown.length} of ${tables.length} tables that do not simply match`;
+        : shown.length === 0
+            ? `Row counts: all ${(0,format/* formatCount */.B4)(tables.length)} tables match the manifest`
+            : `Row counts: the ${shown.length} of ${(0,format/* formatCount */.B4)(tables.length)} tables that do not simply match`;
     const cell = (n) => (n === undefined ? '—' : (0,format/* formatCount */.B4)(n));
     const rows = shown.map((row) => [
         row.table,
@@ -7229,14 +7249,15 @@ async function archiveRoles(pgRestore, file) {
 
 ;// CONCATENATED MODULE: ./src/postgres/database-statements.ts
 /**
- * The database's own settings and comment as the archive holds them: pg_dump writes
- * `ALTER DATABASE … SET …`, `ALTER ROLE … IN DATABASE … SET …` and `COMMENT ON DATABASE …` into
+ * The database's own settings, comment and privileges as the archive holds them: pg_dump writes
+ * `ALTER DATABASE … SET …`, `ALTER ROLE … IN DATABASE … SET …`, `COMMENT ON DATABASE …` and
+ * `GRANT / REVOKE … ON DATABASE …` into
  * entries that pg_restore prints only with --create, naming the source database. Pure. Each
  * statement is read token by token, so that its database name is replaced where it stands (and
  * quoted as quote_ident does), never by searching the text, which may hold the name anywhere.
  */
 
-/** The settings and comment in a pg_restore --create script, for the database it creates. */
+/** The settings, comment and privileges in a pg_restore --create script, for the database it creates. */
 function databaseStatements(script) {
     const statements = splitStatements(script).map(readStatement);
     const created = statements.find((s) => s?.kind === 'create')?.database;
@@ -7346,6 +7367,14 @@ class Tokens {
         const token = match[1];
         return token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token;
     }
+    /** Consumes `symbol` if it comes next. */
+    symbol(symbol) {
+        const rest = this.rest.trimStart();
+        if (!rest.startsWith(symbol))
+            return false;
+        this.rest = rest.slice(symbol.length);
+        return true;
+    }
     remainder() {
         return this.rest.trim();
     }
@@ -7365,7 +7394,50 @@ function readStatement(text) {
         const sql = (db) => `COMMENT ON DATABASE ${quoteIdent(db)} IS ${value}`;
         return { kind: 'comment', database, statement: { kind: 'comment', text, sql } };
     }
-    return readSetting(text);
+    return readPrivilege(text) ?? readSetting(text);
+}
+/** What ALL grants on a database; TEMP is TEMPORARY. */
+const DATABASE_PRIVILEGES = {
+    CONNECT: ['CONNECT'],
+    CREATE: ['CREATE'],
+    TEMPORARY: ['TEMPORARY'],
+    TEMP: ['TEMPORARY'],
+    ALL: ['CREATE', 'CONNECT', 'TEMPORARY'],
+};
+/** `GRANT p[,p] ON DATABASE d TO g[, g] [WITH GRANT OPTION]` or `REVOKE … FROM …`. */
+function readPrivilege(text) {
+    const tokens = new Tokens(text);
+    const grant = tokens.word('GRANT');
+    if (!grant && !tokens.word('REVOKE'))
+        return undefined;
+    const privileges = [];
+    do {
+        const word = ['CONNECT', 'CREATE', 'TEMPORARY', 'TEMP', 'ALL'].find((w) => tokens.word(w));
+        if (word === undefined)
+            return undefined;
+        if (word === 'ALL')
+            tokens.word('PRIVILEGES');
+        privileges.push(...(DATABASE_PRIVILEGES[word] ?? []));
+    } while (tokens.symbol(','));
+    if (!tokens.word('ON') || !tokens.word('DATABASE'))
+        return undefined;
+    const database = tokens.identifier();
+    if (database === undefined || !tokens.word(grant ? 'TO' : 'FROM'))
+        return undefined;
+    const grantees = [];
+    do {
+        const grantee = tokens.word('PUBLIC') ? null : tokens.identifier();
+        if (grantee === undefined)
+            return undefined;
+        grantees.push(grantee);
+    } while (tokens.symbol(','));
+    const option = grant && tokens.word('WITH') && tokens.word('GRANT') && tokens.word('OPTION');
+    if (tokens.remainder() !== '')
+        return undefined;
+    const to = grantees.map((g) => (g === null ? 'PUBLIC' : quoteIdent(g))).join(', ');
+    const sql = (db) => `${grant ? 'GRANT' : 'REVOKE'} ${privileges.join(', ')} ON DATABASE ${quoteIdent(db)} ${grant ? 'TO' : 'FROM'} ${to}${option ? ' WITH GRANT OPTION' : ''}`;
+    const privilege = { grant, privileges, grantees };
+    return { kind: 'privilege', database, statement: { kind: 'privilege', privilege, text, sql } };
 }
 /** `ALTER DATABASE d SET …` or `ALTER ROLE r IN DATABASE d SET …`. */
 function readSetting(text) {
@@ -7411,8 +7483,8 @@ function readSetting(text) {
 
 
 
-const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE PROPERTIES|COMMENT) - /;
-/** The archive's database-level statements: its settings and its comment. */
+const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE PROPERTIES|COMMENT|ACL) - /;
+/** The archive's database-level statements: its settings, its comment and its privileges. */
 async function archiveDatabaseStatements(pgRestore, file) {
     const listing = await output(pgRestore, ['--list', '--create', file]);
     const entries = listing
@@ -7439,6 +7511,13 @@ async function archiveDatabaseOwner(pgRestore, file) {
     await (0,promises_.writeFile)(list, `${entry}\n`, { mode: 0o600 });
     const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
     return databaseOwner(script);
+}
+/**
+ * The statements a restore applies: settings and comment with restore-database-settings, the
+ * database's privileges wherever owners and privileges are restored (never without the roles).
+ */
+function wantedStatements(statements, wanted) {
+    return statements.filter((statement) => statement.kind === 'privilege' ? wanted.privileges : wanted.settings);
 }
 async function output(program, args) {
     const { child, exit } = start(program, args, process.env);
@@ -7472,8 +7551,9 @@ async function applyDatabaseStatements(server, database, statements) {
     });
 }
 /**
- * The archive's settings and comment that the restored database does not have: compared by role
- * and parameter name (the server normalizes values), and the comment by its presence.
+ * The archive's settings, comment and privileges that the restored database does not have:
+ * settings compared by role and parameter name (the server normalizes values), the comment by its
+ * presence, a GRANT by each privilege being held and a REVOKE by each being absent.
  */
 async function missingDatabaseStatements(server, database, statements) {
     if (statements.length === 0)
@@ -7485,11 +7565,46 @@ async function missingDatabaseStatements(server, database, statements) {
               unnest(s.setconfig) AS c(item)
         WHERE d.datname = $1`, [database]);
         const { rows: comments } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+        const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
         const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
-        return statements.filter(({ kind, setting }) => kind === 'comment'
-            ? (comments[0]?.comment ?? null) === null
-            : !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`));
+        return statements.filter((statement) => {
+            const { kind, setting } = statement;
+            if (kind === 'comment')
+                return (comments[0]?.comment ?? null) === null;
+            if (kind === 'privilege')
+                return unheld.has(statement);
+            return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
+        });
     });
+}
+/** `grantee\0PRIVILEGE` for each privilege the database's ACL gives (PUBLIC's grantee empty). */
+async function heldPrivileges(client, database) {
+    const { rows } = await client.query(`SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END AS grantee,
+            a.privilege_type AS privilege
+       FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) AS a
+      WHERE d.datname = $1`, [database]);
+    return new Set(rows.map((row) => `${row.grantee}\u0000${row.privilege}`));
+}
+/**
+ * The privilege statements whose effect the database does not show. pg_dump writes them as
+ * changes to the default in order (`REVOKE CONNECT,TEMPORARY … FROM PUBLIC; GRANT TEMPORARY … TO
+ * PUBLIC`): each grantee's privilege is judged by the last statement about it.
+ */
+function unheldPrivileges(statements, held) {
+    const last = new Map();
+    for (const statement of statements) {
+        const { grantees = [], privileges = [] } = statement.privilege ?? {};
+        for (const grantee of grantees) {
+            for (const name of privileges)
+                last.set(`${grantee ?? ''}\u0000${name}`, statement);
+        }
+    }
+    const unheld = new Set();
+    for (const [key, statement] of last) {
+        if (held.has(key) !== statement.privilege?.grant)
+            unheld.add(statement);
+    }
+    return unheld;
 }
 
 ;// CONCATENATED MODULE: ./src/restore/owners.ts
@@ -7612,7 +7727,7 @@ async function restoreInto(run, archive) {
     const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
     restored.comparison = compare(part, counts, archive, replacement !== undefined);
     // After the counts: a setting such as statement_timeout is the database's users', not ours.
-    if (settings.databaseSettings)
+    if (settings.databaseSettings || !restored.ownersSkipped)
         await applySettings(run, archive, into);
     if (!replacement)
         restored.outcome = 'restored';
@@ -7640,8 +7755,8 @@ async function swap(run, replacement) {
  * database, which carries our mark until the swap gives it the backup's comment.
  */
 async function applySettings(run, archive, into) {
-    const { ctx, pgRestore, restored } = run;
-    const statements = await archiveDatabaseStatements(pgRestore.program, archive.file);
+    const { ctx, pgRestore, restored, settings } = run;
+    const statements = wantedStatements(await archiveDatabaseStatements(pgRestore.program, archive.file), { settings: settings.databaseSettings, privileges: !restored.ownersSkipped });
     restored.comment = restored.replacement
         ? statements.find((statement) => statement.kind === 'comment')
         : undefined;
@@ -7694,6 +7809,20 @@ function standing(restored) {
             return `replaced whole by the backup; the old ${target.database} is kept as ${replacement?.old}: drop it when done`;
     }
 }
+/**
+ * Whether owners and privileges came back: said `restored` only when the database's own
+ * privileges did too.
+ */
+function ownersLine(restored) {
+    if (restored.ownersSkipped)
+        return `not restored: ${restored.ownersSkipped}`;
+    const failed = (restored.databaseSettings ?? []).filter((item) => item.statement.kind === 'privilege' && item.error !== undefined);
+    if (failed.length === 0)
+        return 'restored';
+    return `restored, except the database's privileges: ${failed.map((item) => `${item.statement.text} (${item.error ?? ''})`).join('; ')}`;
+}
+/** True when owners and every privilege of the database were restored. */
+const ownersRestored = (restored) => ownersLine(restored) === 'restored';
 function settingsLine(applied) {
     if (!applied)
         return 'not restored';
@@ -7882,10 +8011,7 @@ function restoreRows(restored) {
                     ? `yes (clean: true; ${state.tables} tables were there)`
                     : 'no (the target was empty)',
             ],
-            [
-                'Owners and privileges',
-                restored.ownersSkipped ? `not restored: ${restored.ownersSkipped}` : 'restored',
-            ],
+            ['Owners and privileges', ownersLine(restored)],
             ['Database settings', settingsLine(restored.databaseSettings)],
             ['Tables / rows', counted],
         ],
@@ -7894,7 +8020,7 @@ function restoreRows(restored) {
             target: target.display,
             targetNow: restored.outcome,
             comparison,
-            ownersRestored: !restored.ownersSkipped,
+            ownersRestored: ownersRestored(restored),
         },
     };
 }
@@ -8032,8 +8158,8 @@ async function testInScratch(run, test, options, scratchMade) {
     });
     if (keepOwners)
         await restoreDatabaseOwner(pgRestore.program, file, server, scratch, ctx.log);
-    if (settings.databaseSettings)
-        await compareSettings(run, test, target);
+    if (settings.databaseSettings || keepOwners)
+        await compareSettings(run, test, target, keepOwners);
     await inspect(run, test, target, options.checks);
 }
 /** Whether the scratch server lacks what owners need, said once as a warning. */
@@ -8044,15 +8170,16 @@ async function ownersSkipped({ ctx, pgRestore }, test, target) {
     }
     return test.ownersSkipped !== undefined;
 }
-/** The archive's database settings, applied to the scratch database and read back. */
-async function compareSettings(run, test, target) {
-    const { ctx, pgRestore } = run;
-    const statements = await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? '');
+/** The archive's database settings and privileges, applied to the scratch database and read back. */
+async function compareSettings(run, test, target, privileges) {
+    const { ctx, pgRestore, settings } = run;
+    const statements = wantedStatements(await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? ''), { settings: settings.databaseSettings, privileges });
     const applied = await applyDatabaseStatements(target, target.database, statements);
     const missing = await missingDatabaseStatements(target, target.database, statements);
     test.databaseSettings = {
         total: statements.length,
         missing: missing.map((statement) => statement.text),
+        privileges: missing.flatMap((s) => (s.kind === 'privilege' ? [s.text] : [])),
     };
     // The backup's comment took the mark's place; it goes back in front of it.
     await withConnection(target, (client) => mark(client, 'DATABASE', [target.database], run.mark));
@@ -8105,6 +8232,10 @@ function failures(test, prefix = '') {
     const differing = test.comparison?.differing ?? [];
     if (differing.length > 0)
         problems.push(`${prefix}${differenceLine(differing)}`);
+    const privileges = test.databaseSettings?.privileges ?? [];
+    if (privileges.length > 0) {
+        problems.push(`${prefix}the database's privileges did not restore: ${privileges.join('; ')}`);
+    }
     const failed = (test.checks ?? []).filter((check) => !check.passed);
     if (failed.length > 0) {
         problems.push(`${prefix}${failed.length} check(s) failed: ${failed.map((check) => `${check.text} (${check.value})`).join(', ')}`);
@@ -8127,7 +8258,7 @@ function scratchSettingsLine(found) {
         return 'none in the backup';
     const { total, missing } = found;
     return missing.length === 0
-        ? `${total} of ${total} restored (settings and comment)`
+        ? `${total} of ${total} restored (settings, comment and privileges)`
         : `${total - missing.length} of ${total} restored; missing: ${missing.join('; ')}`;
 }
 /** The table of the checks' results: none without checks. */
@@ -8143,7 +8274,402 @@ function tableOfChecks(checks) {
     ];
 }
 
+;// CONCATENATED MODULE: ./src/restore/globals-sql.ts
+/**
+ * What `pg_dumpall --globals-only` wrote, statement by statement, read into what each statement
+ * does. Pure. Each statement is read token by token against the few forms pg_dumpall writes, and
+ * its SQL is written anew from what was read (names quoted, strings as literals): a statement is
+ * never passed through, so nothing the reading missed can reach the server. A form not read
+ * (`ALTER ROLE CURRENT_USER …`, `ALTER ROLE ALL SET …`, `RENAME`) is `other`, with why.
+ */
+
+
+/** Role attributes that reach beyond the restored databases: created only when allowed. */
+const PRIVILEGED_ATTRIBUTES = new Set([
+    'SUPERUSER',
+    'REPLICATION',
+    'BYPASSRLS',
+]);
+const WORD = /[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*/y;
+const NUMBER = /\d+(?:\.\d+)?/y;
+/** The statement's tokens; quoted names unquoted, strings unescaped, words as written. */
+function tokenize(sql) {
+    const tokens = [];
+    let at = 0;
+    while (at < sql.length) {
+        const char = sql[at] ?? '';
+        if (/\s/.test(char)) {
+            at += 1;
+            continue;
+        }
+        const escaped = (char === 'E' || char === 'e') && sql[at + 1] === "'";
+        if (char === "'" || char === '"' || escaped) {
+            const start = escaped ? at + 1 : at;
+            const end = quotedEnd(sql, start, escaped);
+            const body = sql.slice(start + 1, end - 1);
+            tokens.push(char === '"'
+                ? { kind: 'name', text: body.replace(/""/g, '"') }
+                : { kind: 'string', text: unescapeString(body, escaped) });
+            at = end;
+            continue;
+        }
+        const token = match(WORD, sql, at, 'word') ?? match(NUMBER, sql, at, 'number');
+        tokens.push(token ?? { kind: 'symbol', text: char });
+        at += token ? token.text.length : 1;
+    }
+    return tokens;
+}
+function match(pattern, sql, at, kind) {
+    pattern.lastIndex = at;
+    const found = pattern.exec(sql);
+    return found ? { kind, text: found[0] } : undefined;
+}
+function unescapeString(body, escaped) {
+    const doubled = body.replace(/''/g, "'");
+    if (!escaped)
+        return doubled;
+    return doubled.replace(/\\(.)/gs, (_, next) => ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' })[next] ?? next);
+}
+/** A statement of a known form that does not read as pg_dumpall writes it. */
+class Unreadable extends Error {
+}
+/**
+ * Words that stand for a role without naming one: the role running the statement, every role, or
+ * nobody. Only unquoted: a quoted "CURRENT_USER" is a role of that name.
+ */
+const ROLE_KEYWORDS = new Set([
+    'CURRENT_USER',
+    'SESSION_USER',
+    'CURRENT_ROLE',
+    'ALL',
+    'PUBLIC',
+    'NONE',
+]);
+/** Reads a statement's tokens front to back. */
+class Reader {
+    tokens;
+    at = 0;
+    constructor(tokens) {
+        this.tokens = tokens;
+    }
+    /** Consumes the keywords if they come next, in this order (any case). */
+    words(...words) {
+        const ahead = words.every((word, index) => {
+            const token = this.tokens[this.at + index];
+            return token?.kind === 'word' && token.text.toUpperCase() === word;
+        });
+        if (ahead)
+            this.at += words.length;
+        return ahead;
+    }
+    /** The next token if it is a bare word, upper-cased, consumed. */
+    word() {
+        const token = this.tokens[this.at];
+        if (token?.kind !== 'word')
+            return undefined;
+        this.at += 1;
+        return token.text.toUpperCase();
+    }
+    /** An object name: a quoted one as it is, a bare one folded to lower case as the server does. */
+    name() {
+        const token = this.tokens[this.at];
+        if (token?.kind !== 'name' && token?.kind !== 'word')
+            throw new Unreadable('a name expected');
+        this.at += 1;
+        return token.kind === 'name'
+            ? token.text
+            : token.text.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+    }
+    /** A role's name; CURRENT_USER, ALL and the like name no role of the backup. */
+    role() {
+        const token = this.tokens[this.at];
+        const keyword = token?.kind === 'word' ? token.text.toUpperCase() : '';
+        if (ROLE_KEYWORDS.has(keyword)) {
+            throw new Unreadable(`${keyword} is not the name of one of the backup's roles`);
+        }
+        return this.name();
+    }
+    /** Items separated by commas. */
+    list(item) {
+        const out = [item()];
+        while (this.symbol(','))
+            out.push(item());
+        return out;
+    }
+    symbol(text) {
+        const token = this.tokens[this.at];
+        if (token?.kind !== 'symbol' || token.text !== text)
+            return false;
+        this.at += 1;
+        return true;
+    }
+    string() {
+        const token = this.tokens[this.at];
+        if (token?.kind !== 'string')
+            throw new Unreadable('a string expected');
+        this.at += 1;
+        return token.text;
+    }
+    /** A string literal, or NULL. */
+    stringOrNull() {
+        return this.words('NULL') ? null : this.string();
+    }
+    number() {
+        const minus = this.symbol('-') ? '-' : '';
+        const token = this.tokens[this.at];
+        if (token?.kind !== 'number')
+            throw new Unreadable('a number expected');
+        this.at += 1;
+        return minus + token.text;
+    }
+    position() {
+        return this.at;
+    }
+    seek(at) {
+        this.at = at;
+    }
+    /** Fails unless every token was read. */
+    end() {
+        if (this.at < this.tokens.length)
+            throw new Unreadable('more than pg_dumpall writes');
+    }
+}
+/** Every statement of the globals script, read. */
+function globalStatements(script) {
+    return splitStatements(script).map(classify);
+}
+const FORMS = [
+    [['CREATE', 'ROLE'], (r) => roleOptions(r, true)],
+    [['ALTER', 'ROLE'], alterRole],
+    [['COMMENT', 'ON', 'ROLE'], roleComment],
+    [['SECURITY', 'LABEL'], roleLabel],
+    [['GRANT'], (r) => grant(r, true)],
+    [['REVOKE'], (r) => grant(r, false)],
+    [['CREATE', 'TABLESPACE'], createTablespace],
+    [['ALTER', 'TABLESPACE'], alterTablespace],
+    [['COMMENT', 'ON', 'TABLESPACE'], tablespaceComment],
+];
+function classify(sql) {
+    const tokens = tokenize(sql);
+    const what = head(sql);
+    for (const [words, form] of FORMS) {
+        const reader = new Reader(tokens);
+        if (!reader.words(...words))
+            continue;
+        try {
+            const statement = form(reader);
+            reader.end();
+            return statement;
+        }
+        catch (error) {
+            if (!(error instanceof Unreadable))
+                throw error;
+            return { kind: 'other', reason: `${what}: ${error.message}`, sql };
+        }
+    }
+    if (new Reader(tokens).words('SET'))
+        return { kind: 'session', sql };
+    return { kind: 'other', reason: `${what}: not about roles or tablespaces`, sql };
+}
+/** The first words, enough to say what a statement is without showing what it holds. */
+function head(sql) {
+    return sql
+        .split(/\s+/)
+        .slice(0, 3)
+        .join(' ')
+        .replace(/[^\w ]/g, '');
+}
+const FLAGS = new Set(['SUPERUSER', 'CREATEDB', 'CREATEROLE', 'INHERIT', 'LOGIN', 'REPLICATION', 'BYPASSRLS'].flatMap((flag) => [flag, `NO${flag}`]));
+/** `CREATE ROLE r [WITH] options` or `ALTER ROLE r [WITH] options`. */
+function roleOptions(r, create, role = r.role()) {
+    r.words('WITH');
+    const options = [];
+    for (let word = r.word(); word !== undefined; word = r.word())
+        options.push(roleOption(r, word));
+    if (!create && options.length === 0)
+        throw new Unreadable('no options');
+    return { kind: 'role', role, create, options, sql: roleSql(role, create, options) };
+}
+function roleOption(r, word) {
+    if (FLAGS.has(word))
+        return word;
+    if (word === 'CONNECTION' && r.words('LIMIT'))
+        return `CONNECTION LIMIT ${r.number()}`;
+    if (word === 'PASSWORD' || (word === 'ENCRYPTED' && r.words('PASSWORD'))) {
+        const password = r.stringOrNull();
+        return `PASSWORD ${password === null ? 'NULL' : quoteLiteral(password)}`;
+    }
+    if (word === 'VALID' && r.words('UNTIL'))
+        return `VALID UNTIL ${quoteLiteral(r.string())}`;
+    throw new Unreadable(`${word} is not a role option pg_dumpall writes`);
+}
+/** The SQL of a CREATE or ALTER ROLE with these options, each as `roleOption` wrote it. */
+function roleSql(role, create, options) {
+    const withOptions = options.length > 0 ? ` WITH ${options.join(' ')}` : '';
+    return `${create ? 'CREATE' : 'ALTER'} ROLE ${quoteIdent(role)}${withOptions}`;
+}
+function alterRole(r) {
+    const role = r.role();
+    if (r.words('IN', 'DATABASE')) {
+        const database = r.name();
+        if (!r.words('SET'))
+            throw new Unreadable('only SET is read');
+        const sql = `ALTER ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(database)} SET ${settingValue(r)}`;
+        return { kind: 'role-in-database', role, database, sql };
+    }
+    if (r.words('SET'))
+        return roleSetting(role, r);
+    return roleOptions(r, false, role);
+}
+function roleSetting(role, r) {
+    const sql = `ALTER ROLE ${quoteIdent(role)} SET ${settingValue(r)}`;
+    return { kind: 'role', role, create: false, options: [], sql };
+}
+/** `name TO 'v'[, …]` after SET, written anew. */
+function settingValue(r) {
+    const name = r.name();
+    if (!r.words('TO') && !r.symbol('='))
+        throw new Unreadable('TO expected');
+    const values = r.list(() => quoteLiteral(r.string()));
+    return `${quoteIdent(name)} TO ${values.join(', ')}`;
+}
+function roleComment(r) {
+    const role = r.role();
+    const sql = `COMMENT ON ROLE ${quoteIdent(role)} IS ${commentValue(r)}`;
+    return { kind: 'role', role, create: false, options: [], sql };
+}
+function commentValue(r) {
+    if (!r.words('IS'))
+        throw new Unreadable('IS expected');
+    const text = r.stringOrNull();
+    return text === null ? 'NULL' : quoteLiteral(text);
+}
+function roleLabel(r) {
+    const provider = r.words('FOR') ? ` FOR ${quoteIdent(r.name())}` : '';
+    if (!r.words('ON', 'ROLE'))
+        throw new Unreadable('only labels on roles are read');
+    const role = r.role();
+    const sql = `SECURITY LABEL${provider} ON ROLE ${quoteIdent(role)} IS ${commentValue(r)}`;
+    return { kind: 'role', role, create: false, options: [], sql };
+}
+const PRIVILEGE_WORDS = new Set(['ALL', 'PRIVILEGES', 'SET', 'ALTER', 'SYSTEM', 'CREATE']);
+/** `GRANT g TO m …` (a membership), or GRANT / REVOKE … ON PARAMETER / TABLESPACE. */
+function grant(r, granting) {
+    const optionFor = !granting && r.words('GRANT', 'OPTION', 'FOR') ? 'GRANT OPTION FOR ' : '';
+    const privileges = privilegeList(r);
+    if (privileges === undefined) {
+        if (!granting)
+            throw new Unreadable('revoking a membership is not read');
+        return membership(r);
+    }
+    const on = r.words('PARAMETER') ? 'PARAMETER' : r.words('TABLESPACE') ? 'TABLESPACE' : '';
+    if (!on)
+        throw new Unreadable('only privileges on parameters and tablespaces are read');
+    const objects = r.list(() => r.name());
+    if (!r.words(granting ? 'TO' : 'FROM'))
+        throw new Unreadable('no grantee');
+    // PUBLIC is every role of the server: only a tablespace this restore makes may grant to it.
+    const grantees = r.list(() => (on === 'TABLESPACE' && r.words('PUBLIC') ? null : r.role()));
+    const to = grantees.map((role) => (role === null ? 'PUBLIC' : quoteIdent(role))).join(', ');
+    const withGrant = granting && r.words('WITH', 'GRANT', 'OPTION') ? ' WITH GRANT OPTION' : '';
+    if (r.words('GRANTED', 'BY'))
+        r.role();
+    const cascade = !granting && r.words('CASCADE') ? ' CASCADE' : '';
+    const sql = `${granting ? 'GRANT' : 'REVOKE'} ${optionFor}${privileges.join(', ')} ON ${on} ${objects.map(quoteIdent).join(', ')} ${granting ? 'TO' : 'FROM'} ${to}${withGrant}${cascade}`;
+    if (on === 'TABLESPACE')
+        return { kind: 'tablespace', tablespace: objects[0] ?? '', sql };
+    const roles = grantees.filter((role) => role !== null);
+    return { kind: 'role-privilege', roles, sql };
+}
+/**
+ * The privileges before ON (`SET`, `ALTER SYSTEM`, `ALL PRIVILEGES`); undefined, with nothing
+ * consumed, when the statement is a membership (role names, then TO).
+ */
+function privilegeList(r) {
+    const start = r.position();
+    const privileges = [];
+    let words = [];
+    for (let word = r.word(); word !== undefined && PRIVILEGE_WORDS.has(word); word = r.word()) {
+        words.push(word);
+        if (r.symbol(',')) {
+            privileges.push(words.join(' '));
+            words = [];
+        }
+        else if (r.words('ON'))
+            return [...privileges, words.join(' ')];
+    }
+    r.seek(start);
+    return undefined;
+}
+const MEMBERSHIP_OPTIONS = new Set(['ADMIN', 'INHERIT', 'SET']);
+/** `GRANT g TO m [WITH ADMIN OPTION | WITH INHERIT TRUE, …] [GRANTED BY r]`. */
+function membership(r) {
+    const granted = r.list(() => r.role());
+    if (!r.words('TO'))
+        throw new Unreadable('TO expected');
+    const members = r.list(() => r.role());
+    const options = r.words('WITH') ? r.list(() => membershipOption(r)) : [];
+    const grantor = r.words('GRANTED', 'BY') ? r.role() : undefined;
+    const sql = membershipSql(granted, members, options);
+    return { kind: 'membership', granted, members, sql, ...(grantor && { grantor }) };
+}
+function membershipOption(r) {
+    const option = r.word() ?? '';
+    const value = r.word() ?? '';
+    if (!MEMBERSHIP_OPTIONS.has(option) || !['OPTION', 'TRUE', 'FALSE'].includes(value)) {
+        throw new Unreadable(`${option} ${value} is not a membership option pg_dumpall writes`);
+    }
+    return `${option} ${value}`;
+}
+function membershipSql(granted, members, options) {
+    const withOptions = options.length > 0 ? ` WITH ${options.join(', ')}` : '';
+    return `GRANT ${granted.map(quoteIdent).join(', ')} TO ${members.map(quoteIdent).join(', ')}${withOptions}`;
+}
+/** A membership's SQL with its grantor named, for a server that can record it. */
+function withGrantor(sql, grantor) {
+    return `${sql} GRANTED BY ${quoteIdent(grantor)}`;
+}
+function createTablespace(r) {
+    const tablespace = r.name();
+    const owner = r.words('OWNER') ? ` OWNER ${quoteIdent(r.role())}` : '';
+    if (!r.words('LOCATION'))
+        throw new Unreadable('LOCATION expected');
+    const location = r.string();
+    const sql = `CREATE TABLESPACE ${quoteIdent(tablespace)}${owner} LOCATION ${quoteLiteral(location)}`;
+    return { kind: 'tablespace', tablespace, location, sql };
+}
+/** `ALTER TABLESPACE t SET (option = value, …)`. */
+function alterTablespace(r) {
+    const tablespace = r.name();
+    if (!r.words('SET') || !r.symbol('('))
+        throw new Unreadable('SET ( expected');
+    const options = r.list(() => {
+        const option = r.name();
+        if (!r.symbol('='))
+            throw new Unreadable('= expected');
+        return `${quoteIdent(option)} = ${r.number()}`;
+    });
+    if (!r.symbol(')'))
+        throw new Unreadable(') expected');
+    const sql = `ALTER TABLESPACE ${quoteIdent(tablespace)} SET (${options.join(', ')})`;
+    return { kind: 'tablespace', tablespace, sql };
+}
+function tablespaceComment(r) {
+    const tablespace = r.name();
+    const sql = `COMMENT ON TABLESPACE ${quoteIdent(tablespace)} IS ${commentValue(r)}`;
+    return { kind: 'tablespace', tablespace, sql };
+}
+
 ;// CONCATENATED MODULE: ./src/restore/globals-plan.ts
+/**
+ * Which of the globals a restore applies to the target, and why the rest is not. Pure. Roles the
+ * target has are left as they are (their attributes, passwords, comments, settings and
+ * memberships), the role running the restore above all; only the roles made here are shaped.
+ * What reaches beyond the restored databases (SUPERUSER, REPLICATION, BYPASSRLS; membership in a
+ * role the server had, predefined pg_* roles among them) is withheld unless allowed.
+ * Lines for reports name roles and kinds of statement, never a statement's text (a password hash).
+ */
+
 function planGlobals(statements, facts) {
     const plan = {
         roles: [],
@@ -8152,6 +8678,7 @@ function planGlobals(statements, facts) {
         tablespaces: [],
         inDatabase: [],
         skipped: [],
+        allowed: [],
     };
     const keep = (role) => facts.roles.has(role) || role === facts.currentUser;
     const made = new Set(statements.flatMap((s) => (s.kind === 'role' && s.create && !keep(s.role) ? [s.role] : [])));
@@ -8160,7 +8687,7 @@ function planGlobals(statements, facts) {
         switch (statement.kind) {
             case 'role':
                 if (!keep(statement.role)) {
-                    plan.roles.push(statement);
+                    plan.roles.push(withoutPrivileges(plan, statement, facts.allowPrivileged));
                     if (statement.create)
                         plan.created.push(statement.role);
                 }
@@ -8171,11 +8698,7 @@ function planGlobals(statements, facts) {
                 planInDatabase(plan, statement, made.has(statement.role), facts);
                 break;
             case 'membership':
-                if (ours(statement.members))
-                    plan.roles.push(statement);
-                else {
-                    plan.skipped.push(`membership of ${names(statement.members)} in ${names(statement.granted)}: the member existed before and is left as it is`);
-                }
+                planMembership(plan, statement, made, facts.allowPrivileged);
                 break;
             case 'role-privilege':
                 if (ours(statement.roles))
@@ -8190,10 +8713,47 @@ function planGlobals(statements, facts) {
             case 'session':
                 break;
             case 'other':
-                plan.skipped.push(`a statement that is not about roles or tablespaces (${head(statement.sql)})`);
+                plan.skipped.push(`a statement not read (${statement.reason})`);
         }
     }
     return plan;
+}
+/** A new role's statement without SUPERUSER, REPLICATION and BYPASSRLS, unless allowed. */
+function withoutPrivileges(plan, statement, allow) {
+    const { role, create, options } = statement;
+    const privileged = options.filter((option) => PRIVILEGED_ATTRIBUTES.has(option));
+    if (privileged.length === 0)
+        return statement;
+    const line = `${names([role])} with ${privileged.join(', ')}`;
+    if (allow) {
+        plan.allowed.push(line);
+        return statement;
+    }
+    plan.skipped.push(`${line}: created without them (allow-privileged-roles: true keeps them)`);
+    const kept = options.filter((option) => !PRIVILEGED_ATTRIBUTES.has(option));
+    return { ...statement, options: kept, sql: roleSql(role, create, kept) };
+}
+/**
+ * A membership of roles made here, in roles made here; in a role the server had (a predefined
+ * pg_* role, its superuser) only when allowed: it would hand the restored roles its privileges.
+ */
+function planMembership(plan, statement, made, allow) {
+    const { members, granted } = statement;
+    const what = `membership of ${names(members)} in ${names(granted)}`;
+    if (!members.every((role) => made.has(role))) {
+        plan.skipped.push(`${what}: the member existed before and is left as it is`);
+        return;
+    }
+    const outside = granted.filter((role) => !made.has(role));
+    if (outside.length === 0)
+        plan.roles.push(statement);
+    else if (allow) {
+        plan.allowed.push(what);
+        plan.roles.push(statement);
+    }
+    else {
+        plan.skipped.push(`${what}: ${names(outside)} is not a role this restore made (allow-privileged-roles: true grants it)`);
+    }
 }
 function planInDatabase(plan, statement, made, facts) {
     const { role, database } = statement;
@@ -8239,208 +8799,13 @@ function describeStatement(statement) {
             return `a privilege on a configuration parameter of ${names(statement.roles)}`;
         case 'tablespace':
             return `a property of the tablespace ${names([statement.tablespace])}`;
-        default:
-            return head(statement.sql);
+        case 'session':
+            return 'a session setting';
+        case 'other':
+            return statement.reason;
     }
 }
 const names = (list) => list.map((name) => JSON.stringify(name)).join(', ');
-/** The first two words, enough to say what a statement is without showing what it holds. */
-const head = (sql) => sql
-    .split(/\s+/)
-    .slice(0, 2)
-    .join(' ')
-    .replace(/[^\w ]/g, '');
-
-;// CONCATENATED MODULE: ./src/restore/globals-sql.ts
-/**
- * What `pg_dumpall --globals-only` wrote, statement by statement, and which of it a restore
- * applies. Pure. Each statement is classified by the role or tablespace it concerns, read token by
- * token (names may hold anything: `a"; DROP ROLE x; --` is one quoted name), and the plan applies
- * only what concerns roles and tablespaces the target did not have: what exists is left as it is.
- */
-
-const WORD = /[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*/y;
-/** The statement's tokens; quoted names unquoted, strings unescaped, words as written. */
-function tokenize(sql) {
-    const tokens = [];
-    let at = 0;
-    while (at < sql.length) {
-        const char = sql[at] ?? '';
-        if (/\s/.test(char)) {
-            at += 1;
-            continue;
-        }
-        const escaped = (char === 'E' || char === 'e') && sql[at + 1] === "'";
-        if (char === "'" || char === '"' || escaped) {
-            const start = escaped ? at + 1 : at;
-            const end = quotedEnd(sql, start, escaped);
-            const body = sql.slice(start + 1, end - 1);
-            tokens.push(char === '"'
-                ? { kind: 'name', text: body.replace(/""/g, '"') }
-                : { kind: 'string', text: unescapeString(body, escaped) });
-            at = end;
-            continue;
-        }
-        WORD.lastIndex = at;
-        const word = WORD.exec(sql);
-        if (word) {
-            tokens.push({ kind: 'word', text: word[0] });
-            at += word[0].length;
-        }
-        else {
-            tokens.push({ kind: 'symbol', text: char });
-            at += 1;
-        }
-    }
-    return tokens;
-}
-function unescapeString(body, escaped) {
-    const doubled = body.replace(/''/g, "'");
-    if (!escaped)
-        return doubled;
-    return doubled.replace(/\\(.)/gs, (_, next) => ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' })[next] ?? next);
-}
-/** Reads a statement's tokens front to back. */
-class Reader {
-    tokens;
-    at = 0;
-    constructor(tokens) {
-        this.tokens = tokens;
-    }
-    /** Consumes the keywords if they come next, in this order (any case). */
-    words(...words) {
-        const ahead = words.every((word, index) => {
-            const token = this.tokens[this.at + index];
-            return token?.kind === 'word' && token.text.toUpperCase() === word;
-        });
-        if (ahead)
-            this.at += words.length;
-        return ahead;
-    }
-    /** A role or object name: a quoted one as it is, a bare one folded to lower case as the server does. */
-    name() {
-        const token = this.tokens[this.at];
-        if (token?.kind !== 'name' && token?.kind !== 'word')
-            return undefined;
-        this.at += 1;
-        return token.kind === 'name'
-            ? token.text
-            : token.text.replace(/[A-Z]+/g, (s) => s.toLowerCase());
-    }
-    /** Names separated by commas. */
-    names() {
-        const out = [];
-        for (;;) {
-            const name = this.name();
-            if (name === undefined)
-                return out;
-            out.push(name);
-            if (!this.symbol(','))
-                return out;
-        }
-    }
-    symbol(text) {
-        const token = this.tokens[this.at];
-        if (token?.kind !== 'symbol' || token.text !== text)
-            return false;
-        this.at += 1;
-        return true;
-    }
-    /** Skips to just after the next keyword `word` at this level; false when there is none. */
-    skipPast(word) {
-        for (let at = this.at; at < this.tokens.length; at++) {
-            const token = this.tokens[at];
-            if (token?.kind === 'word' && token.text.toUpperCase() === word) {
-                this.at = at + 1;
-                return true;
-            }
-        }
-        return false;
-    }
-    string() {
-        const token = this.tokens[this.at];
-        if (token?.kind !== 'string')
-            return undefined;
-        this.at += 1;
-        return token.text;
-    }
-}
-/** Every statement of the globals script, classified. */
-function globalStatements(script) {
-    return splitStatements(script).map(classify);
-}
-function classify(sql) {
-    const tokens = tokenize(sql);
-    const fresh = () => new Reader(tokens);
-    return (roleStatement(fresh(), sql) ??
-        grantStatement(fresh(), sql) ??
-        tablespaceStatement(fresh(), sql) ??
-        (fresh().words('SET') ? { kind: 'session', sql } : { kind: 'other', sql }));
-}
-function roleStatement(r, sql) {
-    const create = r.words('CREATE', 'ROLE');
-    const on = create ||
-        r.words('ALTER', 'ROLE') ||
-        r.words('COMMENT', 'ON', 'ROLE') ||
-        (r.words('SECURITY', 'LABEL') && r.skipPast('ON') && r.words('ROLE'));
-    if (!on)
-        return undefined;
-    const role = r.name();
-    if (role === undefined)
-        return undefined;
-    if (!create && r.words('IN', 'DATABASE')) {
-        const database = r.name();
-        return database === undefined ? undefined : { kind: 'role-in-database', role, database, sql };
-    }
-    return { kind: 'role', role, create, sql };
-}
-/** `GRANT a TO b …`, `GRANT … ON PARAMETER … TO r`, `REVOKE … ON PARAMETER … FROM r`. */
-function grantStatement(r, sql) {
-    const grant = r.words('GRANT');
-    if (!grant && !r.words('REVOKE'))
-        return undefined;
-    const granted = r.names();
-    if (grant && granted.length > 0 && r.words('TO')) {
-        const members = r.names();
-        // The grantor is the source's; the restoring role grants on the target (and may not be able
-        // to grant as another role, which may not even exist there).
-        return { kind: 'membership', granted, members, sql: withoutGrantor(sql) };
-    }
-    if (!r.skipPast('ON'))
-        return undefined;
-    if (r.words('TABLESPACE')) {
-        const tablespace = r.name();
-        return tablespace === undefined ? undefined : { kind: 'tablespace', tablespace, sql };
-    }
-    if (!r.words('PARAMETER') || !r.skipPast(grant ? 'TO' : 'FROM'))
-        return undefined;
-    return { kind: 'role-privilege', roles: r.names(), sql };
-}
-/**
- * The statement without its trailing `GRANTED BY r`, which only counts outside quoted names: a
- * role may be named `m GRANTED BY x`, and cutting there would leave half a name.
- */
-function withoutGrantor(sql) {
-    const match = /\s+GRANTED\s+BY\s+("(?:[^"]|"")*"|[^\s"]+)\s*$/i.exec(sql);
-    if (!match)
-        return sql;
-    const before = sql.slice(0, match.index);
-    const outsideQuotes = (before.match(/"/g)?.length ?? 0) % 2 === 0;
-    return outsideQuotes ? before : sql;
-}
-function tablespaceStatement(r, sql) {
-    const create = r.words('CREATE', 'TABLESPACE');
-    if (!create && !r.words('ALTER', 'TABLESPACE') && !r.words('COMMENT', 'ON', 'TABLESPACE')) {
-        return undefined;
-    }
-    const tablespace = r.name();
-    if (tablespace === undefined)
-        return undefined;
-    if (!create)
-        return { kind: 'tablespace', tablespace, sql };
-    const location = r.skipPast('LOCATION') ? r.string() : undefined;
-    return { kind: 'tablespace', tablespace, location, sql };
-}
 
 ;// CONCATENATED MODULE: ./src/restore/globals.ts
 
@@ -8477,19 +8842,31 @@ async function collect(stream, key) {
 async function applyGlobals(server, script, options, log) {
     const statements = globalStatements(script);
     return withConnection(server, async (client) => {
-        const plan = planGlobals(statements, { ...(await targetFacts(client)), ...options });
-        const failed = [];
+        const facts = await targetFacts(client);
+        const plan = planGlobals(statements, { ...facts, ...options });
+        const applied = {
+            plan,
+            created: plan.created,
+            failed: [],
+            grantorsNotKept: [],
+        };
         const warn = (line) => {
-            failed.push(line);
+            applied.failed.push(line);
             log.warning(`restore-globals: ${line}`);
         };
-        await applyRoles(client, plan.roles, warn, async () => {
-            if (options.mark)
-                await mark(client, 'ROLE', plan.created, options.mark);
+        const roles = new Set([...facts.roles, ...plan.created]);
+        await applyRoles(client, plan.roles, {
+            warn,
+            roles,
+            grantorsNotKept: applied.grantorsNotKept,
+            beforeCommit: async () => {
+                if (options.mark)
+                    await mark(client, 'ROLE', plan.created, options.mark);
+            },
         });
         for (const step of plan.tablespaces)
-            await createTablespace(client, step, warn);
-        return { plan, created: plan.created, failed };
+            await globals_createTablespace(client, step, warn);
+        return applied;
     });
 }
 async function targetFacts(client) {
@@ -8503,12 +8880,16 @@ async function targetFacts(client) {
     };
 }
 /** One transaction; each statement behind a savepoint, so one refused is only reported. */
-async function applyRoles(client, statements, warn, beforeCommit) {
+async function applyRoles(client, statements, steps) {
     if (statements.length === 0)
         return;
     await client.query('BEGIN');
     try {
         for (const statement of statements) {
+            if (statement.kind === 'membership' && statement.grantor !== undefined) {
+                await grantWithGrantor(client, statement, statement.grantor, steps);
+                continue;
+            }
             await client.query('SAVEPOINT globals');
             try {
                 await client.query(single(statement.sql));
@@ -8519,10 +8900,10 @@ async function applyRoles(client, statements, warn, beforeCommit) {
                     throw new Error(`restore-globals: cannot create the role ${JSON.stringify(statement.role)}: ${(0,errors/* errorMessage */.gJ)(error)}; no role was created`);
                 }
                 await client.query('ROLLBACK TO SAVEPOINT globals');
-                warn(`${describeStatement(statement)} was not applied: ${(0,errors/* errorMessage */.gJ)(error)}`);
+                steps.warn(`${describeStatement(statement)} was not applied: ${(0,errors/* errorMessage */.gJ)(error)}`);
             }
         }
-        await beforeCommit();
+        await steps.beforeCommit();
         await client.query('COMMIT');
     }
     catch (error) {
@@ -8530,7 +8911,38 @@ async function applyRoles(client, statements, warn, beforeCommit) {
         throw error;
     }
 }
-async function createTablespace(client, { tablespace, location, statements }, warn) {
+/**
+ * A membership as granted by the backup's grantor where the server lets the restoring role say so
+ * (a superuser may; on 16+ the grantor must hold ADMIN on the role): otherwise by the restoring
+ * role, and the line says why.
+ */
+async function grantWithGrantor(client, statement, grantor, steps) {
+    const what = `${describeStatement(statement)}: granted by the restoring role, not ${JSON.stringify(grantor)}`;
+    let why = `the role ${JSON.stringify(grantor)} is not on this server`;
+    if (steps.roles.has(grantor)) {
+        await client.query('SAVEPOINT grantor');
+        try {
+            await client.query(single(withGrantor(statement.sql, grantor)));
+            await client.query('RELEASE SAVEPOINT grantor');
+            return;
+        }
+        catch (error) {
+            await client.query('ROLLBACK TO SAVEPOINT grantor');
+            why = (0,errors/* errorMessage */.gJ)(error);
+        }
+    }
+    await client.query('SAVEPOINT globals');
+    try {
+        await client.query(single(statement.sql));
+        await client.query('RELEASE SAVEPOINT globals');
+        steps.grantorsNotKept.push(`${what}: ${why}`);
+    }
+    catch (error) {
+        await client.query('ROLLBACK TO SAVEPOINT globals');
+        steps.warn(`${describeStatement(statement)} was not applied: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+}
+async function globals_createTablespace(client, { tablespace, location, statements }, warn) {
     const [create, ...rest] = statements;
     if (!create)
         return;
@@ -11363,7 +11775,6 @@ function serverBackupRows(manifest) {
         : [];
     return {
         key: folder,
-        sha256: '',
         where: [
             ['Objects', folder],
             ['Databases', (0,format/* formatCount */.B4)(manifest.databases.length)],
@@ -11494,6 +11905,7 @@ const serverDatabasePart = (manifest, record) => ({
 const phaseName = (database) => `database ${database}`;
 
 ;// CONCATENATED MODULE: ./src/kinds/server/roles.ts
+
 /**
  * One line: what was made, left alone, skipped or refused. `left` is for restore-test, which
  * drops the roles it made once done: those still there afterwards.
@@ -11505,18 +11917,19 @@ function rolesLine(asked, applied, left) {
     }
     if (!applied)
         return 'not restored: the run stopped before';
-    const { created, plan, failed } = applied;
+    const { created, plan, failed, grantorsNotKept } = applied;
     const dropped = left && [
-        left.length > 0 ? `not dropped: ${left.join(', ')}` : 'the roles made were dropped afterwards',
+        left.length > 0 ? `not dropped: ${names(left)}` : 'the roles made were dropped afterwards',
     ];
+    const listed = (label, lines) => lines.length > 0 ? [`${label}: ${lines.join('; ')}`] : [];
     return [
-        `${created.length} created${created.length > 0 ? ` (${created.join(', ')})` : ''}`,
-        ...(plan.existing.length > 0 ? [`left as they were: ${plan.existing.join(', ')}`] : []),
-        ...(plan.tablespaces.length > 0
-            ? [`tablespaces created: ${plan.tablespaces.map((step) => step.tablespace).join(', ')}`]
-            : []),
-        ...(plan.skipped.length > 0 ? [`skipped: ${plan.skipped.join('; ')}`] : []),
-        ...(failed.length > 0 ? [`not applied: ${failed.join('; ')}`] : []),
+        `${created.length} created${created.length > 0 ? ` (${names(created)})` : ''}`,
+        ...listed('left as they were', plan.existing.length > 0 ? [names(plan.existing)] : []),
+        ...listed('tablespaces created', plan.tablespaces.length > 0 ? [names(plan.tablespaces.map((step) => step.tablespace))] : []),
+        ...listed('allowed by allow-privileged-roles', plan.allowed),
+        ...listed('skipped', plan.skipped),
+        ...listed('grantor not kept', grantorsNotKept),
+        ...listed('not applied', failed),
         ...(dropped ?? []),
     ].join('; ');
 }
@@ -11531,6 +11944,7 @@ function rolesLine(asked, applied, left) {
  * its missing tablespaces are created where the source had them. Each database is then restored as
  * a backup of one database is (restore/restore-database.ts), `jobs` databases at a time.
  */
+
 
 
 
@@ -11636,9 +12050,9 @@ async function restoreRoles(run, roles, pairs) {
     const { ctx, settings, manifest, phases, server } = run;
     const script = await phases.time('read the globals', () => readGlobals(ctx, roles, manifest, settings.decryption));
     const sameName = new Set(pairs.filter((pair) => pair.target === pair.record.name).map((pair) => pair.target));
-    run.globals = await phases.time('apply the globals', () => applyGlobals(server, script, { sameName, tablespaceMode: 'create' }, ctx.log));
+    run.globals = await phases.time('apply the globals', () => applyGlobals(server, script, { sameName, tablespaceMode: 'create', allowPrivileged: settings.allowPrivilegedRoles }, ctx.log));
     const { created, plan } = run.globals;
-    ctx.log.info(`restore-globals: ${created.length} role(s) created${plan.existing.length > 0 ? `; left as they were: ${plan.existing.join(', ')}` : ''}`);
+    ctx.log.info(`restore-globals: ${created.length} role(s) created${plan.existing.length > 0 ? `; left as they were: ${names(plan.existing)}` : ''}`);
 }
 /**
  * Creates a missing target, restores into it, then the roles' settings in it. A target this run
@@ -11690,13 +12104,15 @@ function server_restore_restoreRows(run) {
                 target: restored.target.database,
                 targetNow: restored.outcome,
                 comparison: restored.comparison,
-                ownersRestored: restored.archive !== undefined && !restored.ownersSkipped,
+                ownersRestored: restored.archive !== undefined && ownersRestored(restored),
                 restoreSeconds: phases.record()[phaseName(source)],
             })),
             roles: run.globals && {
                 created: run.globals.created,
                 existing: run.globals.plan.existing,
+                allowed: run.globals.plan.allowed,
                 skipped: run.globals.plan.skipped,
+                grantorsNotKept: run.globals.grantorsNotKept,
                 failed: run.globals.failed,
             },
         },
@@ -11716,11 +12132,7 @@ function restore_databasesTable({ databases, phases }) {
                 `${restored.target.database}${restored.created ? ' (created)' : ''}`,
                 has ? (0,format/* formatCount */.B4)(tables) : '—',
                 has ? (0,format/* formatCount */.B4)(rows) : '—',
-                !restored.archive
-                    ? '—'
-                    : restored.ownersSkipped
-                        ? `not restored: ${restored.ownersSkipped}`
-                        : 'restored',
+                restored.archive ? ownersLine(restored) : '—',
                 standing(restored),
                 seconds === undefined ? '—' : (0,format/* formatSeconds */.Xo)(seconds),
             ];
@@ -11737,6 +12149,7 @@ function restore_databasesTable({ databases, phases }) {
  * dropped after the scratch databases: the scratch server is left as it was found. Tablespaces
  * are not restored (pg_restore --no-tablespaces): a scratch server has none of the source's folders.
  */
+
 
 
 
@@ -11790,7 +12203,7 @@ async function testServerBackup(manifest, settings, ctx, phases) {
         problems: () => [
             ...test.tests.flatMap((one) => failures(one, `${one.database}: `)),
             ...(test.rolesLeft.length > 0
-                ? [`the role(s) ${test.rolesLeft.join(', ')} restore-globals made could not be dropped`]
+                ? [`the role(s) ${names(test.rolesLeft)} restore-globals made could not be dropped`]
                 : []),
         ],
         rows: () => server_restore_test_testRows(test),
@@ -11806,7 +12219,12 @@ async function testAll(test, checks, mark) {
     const { settings, ctx, server } = run;
     if (roles) {
         const script = await phases.time('read the globals', () => readGlobals(ctx, roles, manifest, settings.decryption));
-        test.globals = await phases.time('apply the globals', () => applyGlobals(server, script, { sameName: new Set(), tablespaceMode: 'skip', mark }, ctx.log));
+        test.globals = await phases.time('apply the globals', () => applyGlobals(server, script, {
+            sameName: new Set(),
+            tablespaceMode: 'skip',
+            allowPrivileged: settings.allowPrivilegedRoles,
+            mark,
+        }, ctx.log));
     }
     const { lanes, share } = spreadJobs(settings.jobs, test.tests.length);
     const name = (one) => one.database;
@@ -11836,7 +12254,7 @@ async function dropRolesMade(test) {
     if (created.length === 0)
         return;
     if (tests.some((one) => scratch_test_kept(run.settings, one))) {
-        run.ctx.log.info(`keep-database: the roles restore-globals made are kept with the scratch databases: ${created.join(', ')}`);
+        run.ctx.log.info(`keep-database: the roles restore-globals made are kept with the scratch databases: ${names(created)}`);
         test.rolesLeft = [];
         await withConnection(run.server, (client) => unmark(client, 'ROLE', created));
         return;
@@ -11892,7 +12310,9 @@ function server_restore_test_testRows(test) {
             roles: test.globals && {
                 created: test.globals.created,
                 existing: test.globals.plan.existing,
+                allowed: test.globals.plan.allowed,
                 skipped: test.globals.plan.skipped,
+                grantorsNotKept: test.globals.grantorsNotKept,
                 failed: test.globals.failed,
                 left: test.rolesLeft,
             },
@@ -12220,7 +12640,7 @@ function backupReport(published, holds, rows, seconds) {
             'backup-key': rows.key,
             'manifest-key': published.manifestKey,
             'size-bytes': size,
-            sha256: rows.sha256,
+            ...(rows.sha256 === undefined ? {} : { sha256: rows.sha256 }),
             'duration-seconds': Number(seconds.toFixed(3)),
         },
         facts: [

@@ -331,6 +331,8 @@ export interface RestoreTestSettings extends CommonSettings {
   keepDatabase: boolean;
   /** A server backup: apply its globals first, and drop the roles made once done. */
   restoreGlobals: boolean;
+  /** With restoreGlobals: create SUPERUSER, REPLICATION, BYPASSRLS roles and memberships in roles the server had. */
+  allowPrivilegedRoles: boolean;
   /** Apply the archive's database-level settings and comment (`restore-database-settings`). */
   databaseSettings: boolean;
   decryption: Decryption;
@@ -356,6 +358,8 @@ export interface DatabaseRestoreSettings extends RestoreBase {
   targetDatabases: Record<string, string>;
   /** A server backup: apply its roles first (roles that exist are left as they are). */
   restoreGlobals: boolean;
+  /** With restoreGlobals: create SUPERUSER, REPLICATION, BYPASSRLS roles and memberships in roles the server had. */
+  allowPrivilegedRoles: boolean;
   /** Apply the archive's database-level settings and comment (`restore-database-settings`). */
   databaseSettings: boolean;
 }

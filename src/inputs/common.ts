@@ -173,6 +173,20 @@ export function readBackupId(inputs: Inputs): string {
   return value;
 }
 
+/**
+ * `restore-globals`, and what it may create beyond the databases: `allow-privileged-roles` is read
+ * only with it, so that given alone it is named as unused.
+ */
+export function readRestoreGlobals(inputs: Inputs): {
+  restoreGlobals: boolean;
+  allowPrivilegedRoles: boolean;
+} {
+  const restoreGlobals = inputs.boolean('restore-globals', false);
+  if (!restoreGlobals) inputs.notUsed('allow-privileged-roles', 'restore-globals is false');
+  const allowPrivilegedRoles = restoreGlobals && inputs.boolean('allow-privileged-roles', false);
+  return { restoreGlobals, allowPrivilegedRoles };
+}
+
 export function readJobs(inputs: Inputs): number {
   return (
     inputs.integer('jobs', { min: 1, max: 64 }) ??

@@ -49,6 +49,7 @@ export const INPUT_NAMES = [
   'target-path',
   'target-database',
   'restore-globals',
+  'allow-privileged-roles',
   'keep-last',
   'keep-hourly',
   'keep-daily',
@@ -87,6 +88,7 @@ export type InputName = (typeof INPUT_NAMES)[number];
  */
 export const FLAG_INPUTS: ReadonlySet<string> = new Set<InputName>([
   'allow-missing-databases',
+  'allow-privileged-roles',
   'clean',
   'copy-best-effort',
   'deep',
@@ -122,6 +124,7 @@ export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
   'keep-database': 'false',
   clean: 'false',
   'restore-globals': 'false',
+  'allow-privileged-roles': 'false',
   'restore-database-settings': 'true',
   timezone: 'UTC',
   'dry-run': 'false',

@@ -1,7 +1,7 @@
 /** The inputs of `restore-test`: the scratch server, the backup and the checks. */
 import type { RestoreTestSettings } from '../core/settings.js';
 import { readChecks } from './checks.js';
-import { addSecrets, readBackupId, readCommon, readJobs } from './common.js';
+import { addSecrets, readBackupId, readCommon, readJobs, readRestoreGlobals } from './common.js';
 import { decryptionSecrets, readDecryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import type { Inputs } from './reader.js';
@@ -21,7 +21,7 @@ export async function readRestoreTest(inputs: Inputs, cwd: string): Promise<Rest
     checks: await readChecks(inputs, cwd),
     jobs: readJobs(inputs),
     keepDatabase: inputs.boolean('keep-database', false),
-    restoreGlobals: inputs.boolean('restore-globals', false),
+    ...readRestoreGlobals(inputs),
     databaseSettings: inputs.boolean('restore-database-settings', true),
     decryption,
   };

@@ -9,6 +9,7 @@ import {
   readCommon,
   readJobs,
   readNamePatterns,
+  readRestoreGlobals,
 } from './common.js';
 import { decryptionSecrets, readDecryption } from './crypto.js';
 import { readDatabaseUrl, type DatabaseInput } from './database.js';
@@ -108,7 +109,7 @@ function readDatabaseRestore(inputs: Inputs) {
     jobs: readJobs(inputs),
     databases: readDatabases(inputs),
     targetDatabases: readTargetDatabases(inputs),
-    restoreGlobals: inputs.boolean('restore-globals', false),
+    ...readRestoreGlobals(inputs),
   };
 }
 

@@ -106,8 +106,11 @@ export interface KindRows {
 export interface BackupRows extends KindRows {
   /** The `backup-key` output: the object's key, or the folder of a backup of several objects. */
   key: string;
-  /** The `sha256` output: the object's, or empty for a backup of several objects. */
-  sha256: string;
+  /**
+   * The `sha256` output: the object's. A backup of several objects has no one checksum and sets
+   * no such output (each object's is in its manifest).
+   */
+  sha256?: string;
   /** Where the bytes went, shown after the backup's id; `facts` come last. */
   where: Fact[];
 }

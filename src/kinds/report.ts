@@ -37,7 +37,7 @@ export function backupReport(
       'backup-key': rows.key,
       'manifest-key': published.manifestKey,
       'size-bytes': size,
-      sha256: rows.sha256,
+      ...(rows.sha256 === undefined ? {} : { sha256: rows.sha256 }),
       'duration-seconds': Number(seconds.toFixed(3)),
     },
     facts: [

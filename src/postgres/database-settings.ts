@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
+import type pg from 'pg';
 import {
   databaseOwner,
   databaseStatements,
@@ -15,9 +16,9 @@ import type { DatabaseTarget } from '../core/settings.js';
 import { failureLine, start, type Program } from '../process/programs.js';
 import { withConnection } from './server.js';
 
-const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE PROPERTIES|COMMENT) - /;
+const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE PROPERTIES|COMMENT|ACL) - /;
 
-/** The archive's database-level statements: its settings and its comment. */
+/** The archive's database-level statements: its settings, its comment and its privileges. */
 export async function archiveDatabaseStatements(
   pgRestore: Program,
   file: string,
@@ -49,6 +50,19 @@ export async function archiveDatabaseOwner(
   await writeFile(list, `${entry}\n`, { mode: 0o600 });
   const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
   return databaseOwner(script);
+}
+
+/**
+ * The statements a restore applies: settings and comment with restore-database-settings, the
+ * database's privileges wherever owners and privileges are restored (never without the roles).
+ */
+export function wantedStatements(
+  statements: DatabaseStatement[],
+  wanted: { settings: boolean; privileges: boolean },
+): DatabaseStatement[] {
+  return statements.filter((statement) =>
+    statement.kind === 'privilege' ? wanted.privileges : wanted.settings,
+  );
 }
 
 async function output(program: Program, args: string[]): Promise<string> {
@@ -92,8 +106,9 @@ export async function applyDatabaseStatements(
 }
 
 /**
- * The archive's settings and comment that the restored database does not have: compared by role
- * and parameter name (the server normalizes values), and the comment by its presence.
+ * The archive's settings, comment and privileges that the restored database does not have:
+ * settings compared by role and parameter name (the server normalizes values), the comment by its
+ * presence, a GRANT by each privilege being held and a REVOKE by each being absent.
  */
 export async function missingDatabaseStatements(
   server: DatabaseTarget,
@@ -114,11 +129,48 @@ export async function missingDatabaseStatements(
       `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
       [database],
     );
+    const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
     const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
-    return statements.filter(({ kind, setting }) =>
-      kind === 'comment'
-        ? (comments[0]?.comment ?? null) === null
-        : !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`),
-    );
+    return statements.filter((statement) => {
+      const { kind, setting } = statement;
+      if (kind === 'comment') return (comments[0]?.comment ?? null) === null;
+      if (kind === 'privilege') return unheld.has(statement);
+      return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
+    });
   });
+}
+
+/** `grantee\0PRIVILEGE` for each privilege the database's ACL gives (PUBLIC's grantee empty). */
+async function heldPrivileges(client: pg.Client, database: string): Promise<Set<string>> {
+  const { rows } = await client.query<{ grantee: string; privilege: string }>(
+    `SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END AS grantee,
+            a.privilege_type AS privilege
+       FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) AS a
+      WHERE d.datname = $1`,
+    [database],
+  );
+  return new Set(rows.map((row) => `${row.grantee}\u0000${row.privilege}`));
+}
+
+/**
+ * The privilege statements whose effect the database does not show. pg_dump writes them as
+ * changes to the default in order (`REVOKE CONNECT,TEMPORARY … FROM PUBLIC; GRANT TEMPORARY … TO
+ * PUBLIC`): each grantee's privilege is judged by the last statement about it.
+ */
+function unheldPrivileges(
+  statements: DatabaseStatement[],
+  held: ReadonlySet<string>,
+): Set<DatabaseStatement> {
+  const last = new Map<string, DatabaseStatement>();
+  for (const statement of statements) {
+    const { grantees = [], privileges = [] } = statement.privilege ?? {};
+    for (const grantee of grantees) {
+      for (const name of privileges) last.set(`${grantee ?? ''}\u0000${name}`, statement);
+    }
+  }
+  const unheld = new Set<DatabaseStatement>();
+  for (const [key, statement] of last) {
+    if (held.has(key) !== statement.privilege?.grant) unheld.add(statement);
+  }
+  return unheld;
 }

@@ -1,6 +1,7 @@
 /**
- * The database's own settings and comment as the archive holds them: pg_dump writes
- * `ALTER DATABASE … SET …`, `ALTER ROLE … IN DATABASE … SET …` and `COMMENT ON DATABASE …` into
+ * The database's own settings, comment and privileges as the archive holds them: pg_dump writes
+ * `ALTER DATABASE … SET …`, `ALTER ROLE … IN DATABASE … SET …`, `COMMENT ON DATABASE …` and
+ * `GRANT / REVOKE … ON DATABASE …` into
  * entries that pg_restore prints only with --create, naming the source database. Pure. Each
  * statement is read token by token, so that its database name is replaced where it stands (and
  * quoted as quote_ident does), never by searching the text, which may hold the name anywhere.
@@ -8,16 +9,24 @@
 import { quoteIdent } from './server.js';
 
 export interface DatabaseStatement {
-  kind: 'setting' | 'comment';
+  kind: 'setting' | 'comment' | 'privilege';
   /** A setting's role (for ALTER ROLE … IN DATABASE) and parameter name. */
   setting?: { role: string | null; name: string };
+  /** A privilege statement's privileges (CONNECT, TEMPORARY, CREATE) and grantees (null: PUBLIC). */
+  privilege?: DatabasePrivilege;
   /** The statement as the archive has it, for reports. */
   text: string;
   /** The statement for the database named `database`. */
   sql(database: string): string;
 }
 
-/** The settings and comment in a pg_restore --create script, for the database it creates. */
+export interface DatabasePrivilege {
+  grant: boolean;
+  privileges: string[];
+  grantees: (string | null)[];
+}
+
+/** The settings, comment and privileges in a pg_restore --create script, for the database it creates. */
 export function databaseStatements(script: string): DatabaseStatement[] {
   const statements = splitStatements(script).map(readStatement);
   const created = statements.find((s) => s?.kind === 'create')?.database;
@@ -102,7 +111,7 @@ export function databaseOwner(script: string): string | undefined {
 
 type Read =
   | { kind: 'create'; database: string }
-  | { kind: 'setting' | 'comment'; database: string; statement: DatabaseStatement }
+  | { kind: 'setting' | 'comment' | 'privilege'; database: string; statement: DatabaseStatement }
   | undefined;
 
 const IDENTIFIER = /^\s*("(?:[^"]|"")*"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)/;
@@ -127,6 +136,14 @@ class Tokens {
     return token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token;
   }
 
+  /** Consumes `symbol` if it comes next. */
+  symbol(symbol: string): boolean {
+    const rest = this.rest.trimStart();
+    if (!rest.startsWith(symbol)) return false;
+    this.rest = rest.slice(symbol.length);
+    return true;
+  }
+
   remainder(): string {
     return this.rest.trim();
   }
@@ -146,7 +163,46 @@ function readStatement(text: string): Read {
     const sql = (db: string) => `COMMENT ON DATABASE ${quoteIdent(db)} IS ${value}`;
     return { kind: 'comment', database, statement: { kind: 'comment', text, sql } };
   }
-  return readSetting(text);
+  return readPrivilege(text) ?? readSetting(text);
+}
+
+/** What ALL grants on a database; TEMP is TEMPORARY. */
+const DATABASE_PRIVILEGES: Record<string, string[]> = {
+  CONNECT: ['CONNECT'],
+  CREATE: ['CREATE'],
+  TEMPORARY: ['TEMPORARY'],
+  TEMP: ['TEMPORARY'],
+  ALL: ['CREATE', 'CONNECT', 'TEMPORARY'],
+};
+
+/** `GRANT p[,p] ON DATABASE d TO g[, g] [WITH GRANT OPTION]` or `REVOKE … FROM …`. */
+function readPrivilege(text: string): Read {
+  const tokens = new Tokens(text);
+  const grant = tokens.word('GRANT');
+  if (!grant && !tokens.word('REVOKE')) return undefined;
+  const privileges: string[] = [];
+  do {
+    const word = ['CONNECT', 'CREATE', 'TEMPORARY', 'TEMP', 'ALL'].find((w) => tokens.word(w));
+    if (word === undefined) return undefined;
+    if (word === 'ALL') tokens.word('PRIVILEGES');
+    privileges.push(...(DATABASE_PRIVILEGES[word] ?? []));
+  } while (tokens.symbol(','));
+  if (!tokens.word('ON') || !tokens.word('DATABASE')) return undefined;
+  const database = tokens.identifier();
+  if (database === undefined || !tokens.word(grant ? 'TO' : 'FROM')) return undefined;
+  const grantees: (string | null)[] = [];
+  do {
+    const grantee = tokens.word('PUBLIC') ? null : tokens.identifier();
+    if (grantee === undefined) return undefined;
+    grantees.push(grantee);
+  } while (tokens.symbol(','));
+  const option = grant && tokens.word('WITH') && tokens.word('GRANT') && tokens.word('OPTION');
+  if (tokens.remainder() !== '') return undefined;
+  const to = grantees.map((g) => (g === null ? 'PUBLIC' : quoteIdent(g))).join(', ');
+  const sql = (db: string) =>
+    `${grant ? 'GRANT' : 'REVOKE'} ${privileges.join(', ')} ON DATABASE ${quoteIdent(db)} ${grant ? 'TO' : 'FROM'} ${to}${option ? ' WITH GRANT OPTION' : ''}`;
+  const privilege = { grant, privileges, grantees };
+  return { kind: 'privilege', database, statement: { kind: 'privilege', privilege, text, sql } };
 }
 
 /** `ALTER DATABASE d SET …` or `ALTER ROLE r IN DATABASE d SET …`. */

@@ -134,6 +134,11 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** A string literal the server reads back as `text`, whatever standard_conforming_strings says. */
+export function quoteLiteral(text: string): string {
+  return pg.escapeLiteral(text).trimStart();
+}
+
 export interface UserTable {
   schema: string;
   name: string;

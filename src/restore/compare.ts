@@ -187,7 +187,9 @@ export function countsTable(comparison: Comparison, limit = 60): Table {
   const title =
     shown.length === tables.length
       ? 'Row counts: restored vs manifest'
-      : `Row counts: the ${shown.length} of ${tables.length} tables that do not simply match`;
+      : shown.length === 0
+        ? `Row counts: all ${formatCount(tables.length)} tables match the manifest`
+        : `Row counts: the ${shown.length} of ${formatCount(tables.length)} tables that do not simply match`;
   const cell = (n: number | undefined) => (n === undefined ? '—' : formatCount(n));
   const rows = shown.map((row) => [
     row.table,

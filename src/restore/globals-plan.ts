@@ -2,9 +2,11 @@
  * Which of the globals a restore applies to the target, and why the rest is not. Pure. Roles the
  * target has are left as they are (their attributes, passwords, comments, settings and
  * memberships), the role running the restore above all; only the roles made here are shaped.
+ * What reaches beyond the restored databases (SUPERUSER, REPLICATION, BYPASSRLS; membership in a
+ * role the server had, predefined pg_* roles among them) is withheld unless allowed.
  * Lines for reports name roles and kinds of statement, never a statement's text (a password hash).
  */
-import type { GlobalStatement } from './globals-sql.js';
+import { PRIVILEGED_ATTRIBUTES, roleSql, type GlobalStatement } from './globals-sql.js';
 
 export interface PlanFacts {
   /** The roles the target has now. */
@@ -19,6 +21,8 @@ export interface PlanFacts {
    * the source's folders); `create`: restore, which makes a missing one where the source had it.
    */
   tablespaceMode: 'skip' | 'create';
+  /** allow-privileged-roles: create privileged roles and memberships in roles made elsewhere. */
+  allowPrivileged: boolean;
 }
 
 export interface TablespaceStep {
@@ -40,6 +44,8 @@ export interface GlobalsPlan {
   inDatabase: { database: string; statement: GlobalStatement }[];
   /** What is not applied, one line each. */
   skipped: string[];
+  /** What allow-privileged-roles let through, one line each. */
+  allowed: string[];
 }
 
 export function planGlobals(statements: GlobalStatement[], facts: PlanFacts): GlobalsPlan {
@@ -50,6 +56,7 @@ export function planGlobals(statements: GlobalStatement[], facts: PlanFacts): Gl
     tablespaces: [],
     inDatabase: [],
     skipped: [],
+    allowed: [],
   };
   const keep = (role: string) => facts.roles.has(role) || role === facts.currentUser;
   const made = new Set(
@@ -60,7 +67,7 @@ export function planGlobals(statements: GlobalStatement[], facts: PlanFacts): Gl
     switch (statement.kind) {
       case 'role':
         if (!keep(statement.role)) {
-          plan.roles.push(statement);
+          plan.roles.push(withoutPrivileges(plan, statement, facts.allowPrivileged));
           if (statement.create) plan.created.push(statement.role);
         } else if (statement.create) plan.existing.push(statement.role);
         break;
@@ -68,12 +75,7 @@ export function planGlobals(statements: GlobalStatement[], facts: PlanFacts): Gl
         planInDatabase(plan, statement, made.has(statement.role), facts);
         break;
       case 'membership':
-        if (ours(statement.members)) plan.roles.push(statement);
-        else {
-          plan.skipped.push(
-            `membership of ${names(statement.members)} in ${names(statement.granted)}: the member existed before and is left as it is`,
-          );
-        }
+        planMembership(plan, statement, made, facts.allowPrivileged);
         break;
       case 'role-privilege':
         if (ours(statement.roles)) plan.roles.push(statement);
@@ -89,12 +91,57 @@ export function planGlobals(statements: GlobalStatement[], facts: PlanFacts): Gl
       case 'session':
         break;
       case 'other':
-        plan.skipped.push(
-          `a statement that is not about roles or tablespaces (${head(statement.sql)})`,
-        );
+        plan.skipped.push(`a statement not read (${statement.reason})`);
     }
   }
   return plan;
+}
+
+/** A new role's statement without SUPERUSER, REPLICATION and BYPASSRLS, unless allowed. */
+function withoutPrivileges(
+  plan: GlobalsPlan,
+  statement: Extract<GlobalStatement, { kind: 'role' }>,
+  allow: boolean,
+): GlobalStatement {
+  const { role, create, options } = statement;
+  const privileged = options.filter((option) => PRIVILEGED_ATTRIBUTES.has(option));
+  if (privileged.length === 0) return statement;
+  const line = `${names([role])} with ${privileged.join(', ')}`;
+  if (allow) {
+    plan.allowed.push(line);
+    return statement;
+  }
+  plan.skipped.push(`${line}: created without them (allow-privileged-roles: true keeps them)`);
+  const kept = options.filter((option) => !PRIVILEGED_ATTRIBUTES.has(option));
+  return { ...statement, options: kept, sql: roleSql(role, create, kept) };
+}
+
+/**
+ * A membership of roles made here, in roles made here; in a role the server had (a predefined
+ * pg_* role, its superuser) only when allowed: it would hand the restored roles its privileges.
+ */
+function planMembership(
+  plan: GlobalsPlan,
+  statement: Extract<GlobalStatement, { kind: 'membership' }>,
+  made: ReadonlySet<string>,
+  allow: boolean,
+): void {
+  const { members, granted } = statement;
+  const what = `membership of ${names(members)} in ${names(granted)}`;
+  if (!members.every((role) => made.has(role))) {
+    plan.skipped.push(`${what}: the member existed before and is left as it is`);
+    return;
+  }
+  const outside = granted.filter((role) => !made.has(role));
+  if (outside.length === 0) plan.roles.push(statement);
+  else if (allow) {
+    plan.allowed.push(what);
+    plan.roles.push(statement);
+  } else {
+    plan.skipped.push(
+      `${what}: ${names(outside)} is not a role this restore made (allow-privileged-roles: true grants it)`,
+    );
+  }
 }
 
 function planInDatabase(
@@ -150,17 +197,11 @@ export function describeStatement(statement: GlobalStatement): string {
       return `a privilege on a configuration parameter of ${names(statement.roles)}`;
     case 'tablespace':
       return `a property of the tablespace ${names([statement.tablespace])}`;
-    default:
-      return head(statement.sql);
+    case 'session':
+      return 'a session setting';
+    case 'other':
+      return statement.reason;
   }
 }
 
-const names = (list: string[]) => list.map((name) => JSON.stringify(name)).join(', ');
-
-/** The first two words, enough to say what a statement is without showing what it holds. */
-const head = (sql: string) =>
-  sql
-    .split(/\s+/)
-    .slice(0, 2)
-    .join(' ')
-    .replace(/[^\w ]/g, '');
+export const names = (list: string[]) => list.map((name) => JSON.stringify(name)).join(', ');

@@ -21,7 +21,7 @@ import {
   type PlanFacts,
   type TablespaceStep,
 } from './globals-plan.js';
-import { globalStatements, type GlobalStatement } from './globals-sql.js';
+import { globalStatements, withGrantor, type GlobalStatement } from './globals-sql.js';
 
 export const GLOBALS_LIMIT = 64 * 1024 * 1024;
 
@@ -71,28 +71,42 @@ export interface GlobalsApplied {
   created: string[];
   /** What could not be applied, one line each (also logged as warnings). */
   failed: string[];
+  /** Memberships granted by the restoring role instead of the backup's grantor, and why. */
+  grantorsNotKept: string[];
 }
 
 /** Applies the script's roles and tablespaces that the target lacks, through `server`. */
 export async function applyGlobals(
   server: DatabaseTarget,
   script: string,
-  options: Pick<PlanFacts, 'sameName' | 'tablespaceMode'> & { mark?: string },
+  options: Pick<PlanFacts, 'sameName' | 'tablespaceMode' | 'allowPrivileged'> & { mark?: string },
   log: Logger,
 ): Promise<GlobalsApplied> {
   const statements = globalStatements(script);
   return withConnection(server, async (client) => {
-    const plan = planGlobals(statements, { ...(await targetFacts(client)), ...options });
-    const failed: string[] = [];
+    const facts = await targetFacts(client);
+    const plan = planGlobals(statements, { ...facts, ...options });
+    const applied: GlobalsApplied = {
+      plan,
+      created: plan.created,
+      failed: [],
+      grantorsNotKept: [],
+    };
     const warn = (line: string) => {
-      failed.push(line);
+      applied.failed.push(line);
       log.warning(`restore-globals: ${line}`);
     };
-    await applyRoles(client, plan.roles, warn, async () => {
-      if (options.mark) await mark(client, 'ROLE', plan.created, options.mark);
+    const roles = new Set([...facts.roles, ...plan.created]);
+    await applyRoles(client, plan.roles, {
+      warn,
+      roles,
+      grantorsNotKept: applied.grantorsNotKept,
+      beforeCommit: async () => {
+        if (options.mark) await mark(client, 'ROLE', plan.created, options.mark);
+      },
     });
     for (const step of plan.tablespaces) await createTablespace(client, step, warn);
-    return { plan, created: plan.created, failed };
+    return applied;
   });
 }
 
@@ -113,17 +127,29 @@ async function targetFacts(
   };
 }
 
+interface RoleSteps {
+  warn: (line: string) => void;
+  /** The roles on the server once the plan's are made: a grantor must be one of them. */
+  roles: ReadonlySet<string>;
+  grantorsNotKept: string[];
+  /** Runs inside the transaction, so a role is never committed without its scratch mark. */
+  beforeCommit: () => Promise<void>;
+}
+
 /** One transaction; each statement behind a savepoint, so one refused is only reported. */
 async function applyRoles(
   client: pg.Client,
   statements: GlobalStatement[],
-  warn: (line: string) => void,
-  beforeCommit: () => Promise<void>,
+  steps: RoleSteps,
 ): Promise<void> {
   if (statements.length === 0) return;
   await client.query('BEGIN');
   try {
     for (const statement of statements) {
+      if (statement.kind === 'membership' && statement.grantor !== undefined) {
+        await grantWithGrantor(client, statement, statement.grantor, steps);
+        continue;
+      }
       await client.query('SAVEPOINT globals');
       try {
         await client.query(single(statement.sql));
@@ -135,14 +161,49 @@ async function applyRoles(
           );
         }
         await client.query('ROLLBACK TO SAVEPOINT globals');
-        warn(`${describeStatement(statement)} was not applied: ${errorMessage(error)}`);
+        steps.warn(`${describeStatement(statement)} was not applied: ${errorMessage(error)}`);
       }
     }
-    await beforeCommit();
+    await steps.beforeCommit();
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * A membership as granted by the backup's grantor where the server lets the restoring role say so
+ * (a superuser may; on 16+ the grantor must hold ADMIN on the role): otherwise by the restoring
+ * role, and the line says why.
+ */
+async function grantWithGrantor(
+  client: pg.Client,
+  statement: Extract<GlobalStatement, { kind: 'membership' }>,
+  grantor: string,
+  steps: RoleSteps,
+): Promise<void> {
+  const what = `${describeStatement(statement)}: granted by the restoring role, not ${JSON.stringify(grantor)}`;
+  let why = `the role ${JSON.stringify(grantor)} is not on this server`;
+  if (steps.roles.has(grantor)) {
+    await client.query('SAVEPOINT grantor');
+    try {
+      await client.query(single(withGrantor(statement.sql, grantor)));
+      await client.query('RELEASE SAVEPOINT grantor');
+      return;
+    } catch (error) {
+      await client.query('ROLLBACK TO SAVEPOINT grantor');
+      why = errorMessage(error);
+    }
+  }
+  await client.query('SAVEPOINT globals');
+  try {
+    await client.query(single(statement.sql));
+    await client.query('RELEASE SAVEPOINT globals');
+    steps.grantorsNotKept.push(`${what}: ${why}`);
+  } catch (error) {
+    await client.query('ROLLBACK TO SAVEPOINT globals');
+    steps.warn(`${describeStatement(statement)} was not applied: ${errorMessage(error)}`);
   }
 }
 

@@ -13,6 +13,7 @@ import { withDatabase } from '../postgres/database-url.js';
 import {
   applyDatabaseStatements,
   archiveDatabaseStatements,
+  wantedStatements,
   type Applied,
 } from '../postgres/database-settings.js';
 import type { DatabaseStatement } from '../postgres/database-statements.js';
@@ -146,7 +147,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
   const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
   restored.comparison = compare(part, counts, archive, replacement !== undefined);
   // After the counts: a setting such as statement_timeout is the database's users', not ours.
-  if (settings.databaseSettings) await applySettings(run, archive, into);
+  if (settings.databaseSettings || !restored.ownersSkipped) await applySettings(run, archive, into);
   if (!replacement) restored.outcome = 'restored';
 }
 
@@ -180,8 +181,11 @@ async function applySettings(
   archive: LocalArchive,
   into: DatabaseTarget,
 ): Promise<void> {
-  const { ctx, pgRestore, restored } = run;
-  const statements = await archiveDatabaseStatements(pgRestore.program, archive.file);
+  const { ctx, pgRestore, restored, settings } = run;
+  const statements = wantedStatements(
+    await archiveDatabaseStatements(pgRestore.program, archive.file),
+    { settings: settings.databaseSettings, privileges: !restored.ownersSkipped },
+  );
   restored.comment = restored.replacement
     ? statements.find((statement) => statement.kind === 'comment')
     : undefined;
@@ -245,6 +249,22 @@ export function standing(restored: Restored): string {
       return `replaced whole by the backup; the old ${target.database} is kept as ${replacement?.old}: drop it when done`;
   }
 }
+
+/**
+ * Whether owners and privileges came back: said `restored` only when the database's own
+ * privileges did too.
+ */
+export function ownersLine(restored: Restored): string {
+  if (restored.ownersSkipped) return `not restored: ${restored.ownersSkipped}`;
+  const failed = (restored.databaseSettings ?? []).filter(
+    (item) => item.statement.kind === 'privilege' && item.error !== undefined,
+  );
+  if (failed.length === 0) return 'restored';
+  return `restored, except the database's privileges: ${failed.map((item) => `${item.statement.text} (${item.error ?? ''})`).join('; ')}`;
+}
+
+/** True when owners and every privilege of the database were restored. */
+export const ownersRestored = (restored: Restored) => ownersLine(restored) === 'restored';
 
 export function settingsLine(applied: Applied[] | undefined): string {
   if (!applied) return 'not restored';

@@ -14,6 +14,7 @@ import {
   applyDatabaseStatements,
   archiveDatabaseStatements,
   missingDatabaseStatements,
+  wantedStatements,
 } from '../postgres/database-settings.js';
 import { createDatabase, dropDatabase } from '../postgres/restore.js';
 import { mark, unmark } from '../postgres/scratch-marks.js';
@@ -64,8 +65,11 @@ export interface DatabaseTest {
   comparison?: Comparison;
   /** Undefined until the checks ran: a test stopped before them reports none, not zero. */
   checks?: CheckResult[];
-  /** The archive's database-level settings and comment, and those the scratch database lacks. */
-  databaseSettings?: { total: number; missing: string[] };
+  /**
+   * The archive's database-level settings, comment and privileges, and those the scratch database
+   * lacks; `privileges`: the missing privilege statements, which fail the test.
+   */
+  databaseSettings?: { total: number; missing: string[]; privileges: string[] };
   /** With keepOwners: why owners were not restored after all; undefined when they were. */
   ownersSkipped?: string;
 }
@@ -117,7 +121,7 @@ async function testInScratch(
     signal: ctx.signal,
   });
   if (keepOwners) await restoreDatabaseOwner(pgRestore.program, file, server, scratch, ctx.log);
-  if (settings.databaseSettings) await compareSettings(run, test, target);
+  if (settings.databaseSettings || keepOwners) await compareSettings(run, test, target, keepOwners);
   await inspect(run, test, target, options.checks);
 }
 
@@ -141,19 +145,24 @@ async function ownersSkipped(
   return test.ownersSkipped !== undefined;
 }
 
-/** The archive's database settings, applied to the scratch database and read back. */
+/** The archive's database settings and privileges, applied to the scratch database and read back. */
 async function compareSettings(
   run: ScratchRun,
   test: DatabaseTest,
   target: DatabaseTarget,
+  privileges: boolean,
 ): Promise<void> {
-  const { ctx, pgRestore } = run;
-  const statements = await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? '');
+  const { ctx, pgRestore, settings } = run;
+  const statements = wantedStatements(
+    await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? ''),
+    { settings: settings.databaseSettings, privileges },
+  );
   const applied = await applyDatabaseStatements(target, target.database, statements);
   const missing = await missingDatabaseStatements(target, target.database, statements);
   test.databaseSettings = {
     total: statements.length,
     missing: missing.map((statement) => statement.text),
+    privileges: missing.flatMap((s) => (s.kind === 'privilege' ? [s.text] : [])),
   };
   // The backup's comment took the mark's place; it goes back in front of it.
   await withConnection(target, (client) => mark(client, 'DATABASE', [target.database], run.mark));
@@ -221,6 +230,10 @@ export function failures(test: DatabaseTest, prefix = ''): string[] {
   const problems: string[] = [];
   const differing = test.comparison?.differing ?? [];
   if (differing.length > 0) problems.push(`${prefix}${differenceLine(differing)}`);
+  const privileges = test.databaseSettings?.privileges ?? [];
+  if (privileges.length > 0) {
+    problems.push(`${prefix}the database's privileges did not restore: ${privileges.join('; ')}`);
+  }
   const failed = (test.checks ?? []).filter((check) => !check.passed);
   if (failed.length > 0) {
     problems.push(
@@ -245,7 +258,7 @@ export function scratchSettingsLine(found: DatabaseTest['databaseSettings']): st
   if (found.total === 0) return 'none in the backup';
   const { total, missing } = found;
   return missing.length === 0
-    ? `${total} of ${total} restored (settings and comment)`
+    ? `${total} of ${total} restored (settings, comment and privileges)`
     : `${total - missing.length} of ${total} restored; missing: ${missing.join('; ')}`;
 }
 

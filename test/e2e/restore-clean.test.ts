@@ -372,7 +372,9 @@ describe('database-level settings and comment', () => {
       'database-url': testDatabaseUrl(),
     });
     expect(run.code, run.stdout).toBe(0);
-    expect(run.summary).toContain('Database settings | 4 of 4 restored (settings and comment)');
+    expect(run.summary).toContain(
+      'Database settings | 4 of 4 restored (settings, comment and privileges)',
+    );
   });
 
   it('a target named with quotes and 63 bytes of UTF-8 is replaced, its side database named within 63 bytes', async () => {

@@ -135,7 +135,7 @@ describe('restore-test of a server backup', () => {
     expect(run.summary).toMatch(/\| app_data \| 1 \| 75 \| ✅ \| [\d.]+ s \|/);
     expect(run.summary).toMatch(/app_data: SELECT .* \| true \| ✅ pass \|/);
     expect(run.summary).toMatch(
-      /Roles \| 4 created \(Ops Tëam, app_owner, app_reader, reader_admin\); left as they were: postgres/,
+      /Roles \| 4 created \("Ops Tëam", "app_owner", "app_reader", "reader_admin"\); left as they were: "postgres"/,
     );
     expect(await holdings(empty.url)).toEqual(before);
   });
@@ -198,7 +198,7 @@ describe('restore-test of a server backup', () => {
     expect(roles).toEqual([OPS_ROLE, 'app_owner', 'app_reader', 'reader_admin']);
     expect(run.summary).toContain(`${scratch.join(', ')} (kept: keep-database)`);
     expect(run.stdout).toContain(
-      `the roles restore-globals made are kept with the scratch databases: ${OPS_ROLE}, app_owner, app_reader, reader_admin`,
+      `the roles restore-globals made are kept with the scratch databases: "${OPS_ROLE}", "app_owner", "app_reader", "reader_admin"`,
     );
     await withClient(empty.url, async (client) => {
       for (const name of scratch) await client.query(`DROP DATABASE "${name}"`);
@@ -295,7 +295,7 @@ describe('restore of a server backup', () => {
     expect(await holdings(empty.url)).toEqual(before);
   });
 
-  it('restores a subset with a target mapping and the roles; an existing role is left as it is and reported', async () => {
+  it('restores a subset with a target mapping and the roles; an existing role is left as it is and reported; membership in it only as allowed', async () => {
     await withClient(empty.url, async (client) => {
       await client.query('CREATE ROLE app_reader CONNECTION LIMIT 7');
     });
@@ -303,10 +303,15 @@ describe('restore of a server backup', () => {
       databases: 'shop\napp_*',
       'target-database': 'shop=shop_copy',
       'restore-globals': 'true',
+      // app_reader was there before: membership in it hands its privileges on, so only if allowed.
+      'allow-privileged-roles': 'true',
       confirm: 'app_data\nshop_copy',
     });
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.summary).toMatch(/left as they were: [^|]*app_reader/);
+    expect(run.summary).toMatch(/left as they were: [^|]*"app_reader"/);
+    expect(run.summary).toMatch(
+      /allowed by allow-privileged-roles: membership of "Ops Tëam" in "app_reader"; membership of "app_owner" in "app_reader"/,
+    );
     // The globals hold password hashes: none reaches the log, the summary or the outputs.
     expect(run.everything).not.toMatch(/SCRAM-SHA-256/);
     expect(run.summary).toMatch(/\| shop \| shop_copy \(created\) \| 2 \| 540 \| restored \|/);

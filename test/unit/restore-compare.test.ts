@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compare } from '../../src/restore/checks.js';
-import { compareCounts, describeDifference } from '../../src/restore/compare.js';
+import { compareCounts, countsTable, describeDifference } from '../../src/restore/compare.js';
 
 describe('compareCounts', () => {
   it('finds missing, extra and different tables, sorted', () => {
@@ -43,6 +43,25 @@ describe('compareCounts', () => {
     expect(
       compareCounts({ 'public.a': 0 }, { 'public.a': 0 }, { strangersFail: true }).differing,
     ).toEqual([]);
+  });
+});
+
+describe('the summary’s table of row counts', () => {
+  const many = (n: number, off = -1) =>
+    Object.fromEntries(
+      Array.from({ length: n }, (_, i) => [`public.t${i}`, i === off ? i + 1 : i]),
+    );
+
+  it('beyond its limit, says that every table matches when all do, with the totals', () => {
+    const table = countsTable(compareCounts(many(539), many(539), { strangersFail: true }));
+    expect(table.title).toBe('Row counts: all 539 tables match the manifest');
+    expect(table.rows).toEqual([['all 539 tables', '144,991', '144,991', '✅']]);
+  });
+
+  it('beyond its limit, lists only the tables that differ', () => {
+    const table = countsTable(compareCounts(many(539), many(539, 7), { strangersFail: true }));
+    expect(table.title).toBe('Row counts: the 1 of 539 tables that do not simply match');
+    expect(table.rows[0]).toEqual(['public.t7', '7', '8', '❌']);
   });
 });
 

@@ -5,6 +5,7 @@
  * quoted.
  *
  * Covers: src/inputs/reader.ts, src/inputs/names.ts, src/modes/index.ts, src/inputs/backup.ts,
+ * src/inputs/common.ts,
  * src/inputs/restore.ts, src/inputs/given-secrets.ts, src/inputs/cli-args.ts,
  * src/core/secret-shapes.ts.
  */
@@ -110,6 +111,20 @@ describe('inputs a mode does not read', () => {
     const files = { storage: '/b', source: 'files', paths: '/srv', compression: 'none' };
     expect(await unused({ ...files, 'compression-level': '19' })).toEqual([
       'input "compression-level" is not used by mode backup with source files (compression: none); ignored',
+    ]);
+  });
+
+  it('allow-privileged-roles without restore-globals says why it is not used', async () => {
+    const test = { mode: 'restore-test', storage: '/b', name: 'x', 'database-url': DB };
+    expect(await unused({ ...test, 'allow-privileged-roles': 'true' })).toEqual([
+      'input "allow-privileged-roles" is not used by mode restore-test (restore-globals is false); ignored',
+    ]);
+    expect(
+      await unused({ ...test, 'restore-globals': 'true', 'allow-privileged-roles': 'true' }),
+    ).toEqual([]);
+    const restore = { ...test, mode: 'restore', confirm: 'x', 'allow-privileged-roles': 'true' };
+    expect(await unused(restore)).toEqual([
+      'input "allow-privileged-roles" is not used by mode restore (restore-globals is false); ignored',
     ]);
   });
 

@@ -21,6 +21,8 @@ import type { Phases } from '../../restore/phases.js';
 import { choosePgRestore } from '../../restore/pg-restore.js';
 import {
   notEmptyLine,
+  ownersLine,
+  ownersRestored,
   restoredCounts,
   restoreOne,
   settingsLine,
@@ -81,10 +83,7 @@ function restoreRows(restored: Restored): RestoreRows {
           ? `yes (clean: true; ${state.tables} tables were there)`
           : 'no (the target was empty)',
       ],
-      [
-        'Owners and privileges',
-        restored.ownersSkipped ? `not restored: ${restored.ownersSkipped}` : 'restored',
-      ],
+      ['Owners and privileges', ownersLine(restored)],
       ['Database settings', settingsLine(restored.databaseSettings)],
       ['Tables / rows', counted],
     ],
@@ -93,7 +92,7 @@ function restoreRows(restored: Restored): RestoreRows {
       target: target.display,
       targetNow: restored.outcome,
       comparison,
-      ownersRestored: !restored.ownersSkipped,
+      ownersRestored: ownersRestored(restored),
     },
   };
 }

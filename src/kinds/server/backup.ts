@@ -165,7 +165,6 @@ export function serverBackupRows(manifest: ServerManifest): BackupRows {
     : [];
   return {
     key: folder,
-    sha256: '',
     where: [
       ['Objects', folder],
       ['Databases', formatCount(manifest.databases.length)],

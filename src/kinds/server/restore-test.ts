@@ -24,6 +24,7 @@ import {
   readGlobals,
   type GlobalsApplied,
 } from '../../restore/globals.js';
+import { names } from '../../restore/globals-plan.js';
 import { Phases } from '../../restore/phases.js';
 import { choosePgRestore } from '../../restore/pg-restore.js';
 import {
@@ -100,7 +101,7 @@ export async function testServerBackup(
     problems: () => [
       ...test.tests.flatMap((one) => failures(one, `${one.database}: `)),
       ...(test.rolesLeft.length > 0
-        ? [`the role(s) ${test.rolesLeft.join(', ')} restore-globals made could not be dropped`]
+        ? [`the role(s) ${names(test.rolesLeft)} restore-globals made could not be dropped`]
         : []),
     ],
     rows: () => testRows(test),
@@ -124,7 +125,17 @@ async function testAll(
       readGlobals(ctx, roles, manifest, settings.decryption),
     );
     test.globals = await phases.time('apply the globals', () =>
-      applyGlobals(server, script, { sameName: new Set(), tablespaceMode: 'skip', mark }, ctx.log),
+      applyGlobals(
+        server,
+        script,
+        {
+          sameName: new Set(),
+          tablespaceMode: 'skip',
+          allowPrivileged: settings.allowPrivilegedRoles,
+          mark,
+        },
+        ctx.log,
+      ),
     );
   }
   const { lanes, share } = spreadJobs(settings.jobs, test.tests.length);
@@ -159,7 +170,7 @@ async function dropRolesMade(test: ServerTest): Promise<void> {
   if (created.length === 0) return;
   if (tests.some((one) => kept(run.settings, one))) {
     run.ctx.log.info(
-      `keep-database: the roles restore-globals made are kept with the scratch databases: ${created.join(', ')}`,
+      `keep-database: the roles restore-globals made are kept with the scratch databases: ${names(created)}`,
     );
     test.rolesLeft = [];
     await withConnection(run.server, (client) => unmark(client, 'ROLE', created));
@@ -218,7 +229,9 @@ function testRows(test: ServerTest): RestoreRows {
       roles: test.globals && {
         created: test.globals.created,
         existing: test.globals.plan.existing,
+        allowed: test.globals.plan.allowed,
         skipped: test.globals.plan.skipped,
+        grantorsNotKept: test.globals.grantorsNotKept,
         failed: test.globals.failed,
         left: test.rolesLeft,
       },

@@ -24,10 +24,13 @@ import {
   readGlobals,
   type GlobalsApplied,
 } from '../../restore/globals.js';
+import { names } from '../../restore/globals-plan.js';
 import { Phases } from '../../restore/phases.js';
 import { choosePgRestore, type PgRestore } from '../../restore/pg-restore.js';
 import {
   notEmptyLine,
+  ownersLine,
+  ownersRestored,
   restoredCounts,
   restoreOne,
   standing,
@@ -180,11 +183,16 @@ async function restoreRoles(
     pairs.filter((pair) => pair.target === pair.record.name).map((pair) => pair.target),
   );
   run.globals = await phases.time('apply the globals', () =>
-    applyGlobals(server, script, { sameName, tablespaceMode: 'create' }, ctx.log),
+    applyGlobals(
+      server,
+      script,
+      { sameName, tablespaceMode: 'create', allowPrivileged: settings.allowPrivilegedRoles },
+      ctx.log,
+    ),
   );
   const { created, plan } = run.globals;
   ctx.log.info(
-    `restore-globals: ${created.length} role(s) created${plan.existing.length > 0 ? `; left as they were: ${plan.existing.join(', ')}` : ''}`,
+    `restore-globals: ${created.length} role(s) created${plan.existing.length > 0 ? `; left as they were: ${names(plan.existing)}` : ''}`,
   );
 }
 
@@ -245,13 +253,15 @@ function restoreRows(run: ServerRestore): RestoreRows {
         target: restored.target.database,
         targetNow: restored.outcome,
         comparison: restored.comparison,
-        ownersRestored: restored.archive !== undefined && !restored.ownersSkipped,
+        ownersRestored: restored.archive !== undefined && ownersRestored(restored),
         restoreSeconds: phases.record()[phaseName(source)],
       })),
       roles: run.globals && {
         created: run.globals.created,
         existing: run.globals.plan.existing,
+        allowed: run.globals.plan.allowed,
         skipped: run.globals.plan.skipped,
+        grantorsNotKept: run.globals.grantorsNotKept,
         failed: run.globals.failed,
       },
     },
@@ -272,11 +282,7 @@ function databasesTable({ databases, phases }: ServerRestore): Table {
         `${restored.target.database}${restored.created ? ' (created)' : ''}`,
         has ? formatCount(tables) : '—',
         has ? formatCount(rows) : '—',
-        !restored.archive
-          ? '—'
-          : restored.ownersSkipped
-            ? `not restored: ${restored.ownersSkipped}`
-            : 'restored',
+        restored.archive ? ownersLine(restored) : '—',
         standing(restored),
         seconds === undefined ? '—' : formatSeconds(seconds),
       ];

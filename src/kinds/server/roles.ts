@@ -1,5 +1,6 @@
 /** What restore-globals did, as restore-test and restore of a server backup report it. */
 import type { GlobalsApplied } from '../../restore/globals.js';
+import { names } from '../../restore/globals-plan.js';
 
 /**
  * One line: what was made, left alone, skipped or refused. `left` is for restore-test, which
@@ -15,18 +16,23 @@ export function rolesLine(
     return `not restored (restore-globals: false)${owners}`;
   }
   if (!applied) return 'not restored: the run stopped before';
-  const { created, plan, failed } = applied;
+  const { created, plan, failed, grantorsNotKept } = applied;
   const dropped = left && [
-    left.length > 0 ? `not dropped: ${left.join(', ')}` : 'the roles made were dropped afterwards',
+    left.length > 0 ? `not dropped: ${names(left)}` : 'the roles made were dropped afterwards',
   ];
+  const listed = (label: string, lines: string[]) =>
+    lines.length > 0 ? [`${label}: ${lines.join('; ')}`] : [];
   return [
-    `${created.length} created${created.length > 0 ? ` (${created.join(', ')})` : ''}`,
-    ...(plan.existing.length > 0 ? [`left as they were: ${plan.existing.join(', ')}`] : []),
-    ...(plan.tablespaces.length > 0
-      ? [`tablespaces created: ${plan.tablespaces.map((step) => step.tablespace).join(', ')}`]
-      : []),
-    ...(plan.skipped.length > 0 ? [`skipped: ${plan.skipped.join('; ')}`] : []),
-    ...(failed.length > 0 ? [`not applied: ${failed.join('; ')}`] : []),
+    `${created.length} created${created.length > 0 ? ` (${names(created)})` : ''}`,
+    ...listed('left as they were', plan.existing.length > 0 ? [names(plan.existing)] : []),
+    ...listed(
+      'tablespaces created',
+      plan.tablespaces.length > 0 ? [names(plan.tablespaces.map((step) => step.tablespace))] : [],
+    ),
+    ...listed('allowed by allow-privileged-roles', plan.allowed),
+    ...listed('skipped', plan.skipped),
+    ...listed('grantor not kept', grantorsNotKept),
+    ...listed('not applied', failed),
     ...(dropped ?? []),
   ].join('; ');
 }
