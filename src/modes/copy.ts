@@ -15,8 +15,10 @@ import {
   judgeAll,
   listSet,
   unusableText,
+  type CompleteBackup,
   type UnusableBackup,
 } from '../storage/catalog.js';
+import { checkSignature, SignatureRefused } from '../storage/signature.js';
 
 export async function copy(settings: CopySettings, ctx: RunContext): Promise<ModeResult> {
   const destinations = await openDestinations(ctx, settings.copyTo);
@@ -33,7 +35,8 @@ export async function copy(settings: CopySettings, ctx: RunContext): Promise<Mod
   if (complete.length === 0) {
     throw new ModeFailure(`no complete backup of set "${settings.name}" in ${source} to copy`, {});
   }
-  const chosen = complete.slice(0, settings.last ?? complete.length);
+  const newest = complete.slice(0, settings.last ?? complete.length);
+  const { chosen, refused } = await signedOnly(newest, settings, ctx);
   ctx.log.info(
     `Copying ${formatCount(chosen.length)} backup(s) of ${settings.name} from ${source} to ${destinations.map((d) => d.label).join(', ')}`,
   );
@@ -48,12 +51,36 @@ export async function copy(settings: CopySettings, ctx: RunContext): Promise<Mod
     backups: `${formatCount(chosen.length)} of ${formatCount(complete.length)} complete (${chose})`,
     unusable: unusable.map((item) => item.problem),
   });
-  const failures = copies.map(failureLine).filter((line) => line !== '');
+  const failures = [...refused, ...copies.map(failureLine).filter((line) => line !== '')];
   if (failures.length > 0) {
     const cause = copies.find((copy) => copy.cause !== undefined)?.cause;
     throw new ModeFailure(failures.join('; '), result, cause, true);
   }
   return result;
+}
+
+/**
+ * With signing-public-key, the backups whose signature holds; the others are not copied (a forged
+ * backup must not spread to every copy) and fail the run by name once the rest are copied.
+ */
+async function signedOnly(
+  backups: readonly CompleteBackup[],
+  settings: CopySettings,
+  ctx: RunContext,
+): Promise<{ chosen: CompleteBackup[]; refused: string[] }> {
+  const chosen: CompleteBackup[] = [];
+  const refused: string[] = [];
+  for (const backup of backups) {
+    try {
+      await checkSignature(ctx.store, backup.manifest, settings.signingPublicKeys);
+      chosen.push(backup);
+    } catch (error) {
+      if (!(error instanceof SignatureRefused)) throw error;
+      ctx.log.warning(`${error.message}; not copied`);
+      refused.push(`${error.message}; not copied`);
+    }
+  }
+  return { chosen, refused };
 }
 
 function copyReport(

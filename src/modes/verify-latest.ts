@@ -32,6 +32,7 @@ import {
   type StoreCheck,
 } from '../verify/stores.js';
 import { storeLabel } from '../core/locations.js';
+import { checkSignature, SignatureRefused, withSignature } from '../storage/signature.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 
 const TREND_ROWS = 7;
@@ -44,7 +45,9 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
     { ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) },
     settings,
   );
+  const signature = await signatureOf(manifest, settings, ctx);
   const problems: Problem[] = [
+    ...(signature.refused ? [{ kind: 'unsigned' as const, line: signature.refused }] : []),
     ...rules.map((line, i) => ({
       kind: i === 0 && ageMs > settings.maxAgeMs ? ('stale' as const) : ('small' as const),
       line,
@@ -57,15 +60,18 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
   let stores: StoreCheck[] = [];
   const report = (checked?: DeepCheck): ModeResult =>
     withStores(
-      verifyReport({
-        manifest,
-        holds: kind.holds(manifest),
-        ageMs,
-        trend,
-        deep: settings.deep,
-        rows: kind.verify.rows(manifest, settings.deep, checked),
-        found: checked,
-      }),
+      withSignature(
+        verifyReport({
+          manifest,
+          holds: kind.holds(manifest),
+          ageMs,
+          trend,
+          deep: settings.deep,
+          rows: kind.verify.rows(manifest, settings.deep, checked),
+          found: checked,
+        }),
+        signature.signer,
+      ),
       settings,
       manifest,
       stores,
@@ -82,6 +88,20 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
   return report(checked);
 }
 
+/** The newest backup's signature, when signing-public-key asks for one: its signer, or why refused. */
+async function signatureOf(
+  manifest: AnyManifest,
+  settings: VerifySettings,
+  ctx: RunContext,
+): Promise<{ signer?: string; refused?: string }> {
+  try {
+    return { signer: await checkSignature(ctx.store, manifest, settings.signingPublicKeys) };
+  } catch (error) {
+    if (error instanceof SignatureRefused) return { refused: error.message };
+    throw error;
+  }
+}
+
 /** The run's failure: every problem, and the `problem` output naming the worst kind. */
 function failure(problems: readonly Problem[], report: Partial<ModeResult>): ModeFailure {
   const worst = PROBLEM_ORDER.find((kind) => problems.some((problem) => problem.kind === kind));
@@ -94,6 +114,7 @@ function failure(problems: readonly Problem[], report: Partial<ModeResult>): Mod
 /** Most fundamental first: the `problem` output names the first kind found. */
 const PROBLEM_ORDER: readonly ProblemKind[] = [
   'missing',
+  'unsigned',
   'damaged',
   'stale',
   'small',

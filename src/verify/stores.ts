@@ -24,7 +24,7 @@ import {
 import { ArchivedObject, type Store } from '../storage/index.js';
 
 /** What is wrong, by the kind of repair that may mend it (a fresh backup mends the first three). */
-export type ProblemKind = 'missing' | 'stale' | 'damaged' | 'small' | 'unreachable';
+export type ProblemKind = 'missing' | 'unsigned' | 'stale' | 'damaged' | 'small' | 'unreachable';
 
 export interface Problem {
   kind: ProblemKind;
