@@ -6,7 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from './core/errors.js';
-import { inputSource, parseArgs, USAGE, wantsHelp, wantsVersion } from './inputs/cli-args.js';
+import {
+  environmentWarnings,
+  inputSource,
+  parseArgs,
+  USAGE,
+  wantsHelp,
+  wantsVersion,
+} from './inputs/cli-args.js';
 import { summaryText } from './core/report.js';
 import { execute, type Edge } from './run.js';
 import { cancelOnSignals } from './process/signals.js';
@@ -60,6 +67,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   let values: Map<string, string>;
   try {
     values = parseArgs(argv, (file) => readFileSync(file, 'utf8'));
+    for (const warning of environmentWarnings(values, env)) cliEdge.warning(warning);
   } catch (error) {
     stderr(`error: ${(error as Error).message}\n`);
     // A file that cannot be read is bad input, as a bad value would be.

@@ -95,11 +95,40 @@ function readInputFile(
   }
 }
 
+const PREFIX = 'BACKUP_ACTION_';
+
+/** The program's own switches, read from the environment beside the inputs (see src/pipeline). */
+const SWITCHES: ReadonlySet<string> = new Set(['BACKUP_ACTION_AGE', 'BACKUP_ACTION_ZSTD']);
+
+function variableOf(input: string): string {
+  return `${PREFIX}${input.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * The environment's BACKUP_ACTION_* variables checked as the options are: a misspelled one would
+ * drop its input without a word (a retention policy among them), so it is a usage error as an
+ * unknown option is. One that an option overrides is named in the returned warnings.
+ */
+export function environmentWarnings(values: Map<string, string>, env: NodeJS.ProcessEnv): string[] {
+  const byVariable = new Map(INPUT_NAMES.map((input) => [variableOf(input), input]));
+  const warnings: string[] = [];
+  for (const variable of Object.keys(env).sort()) {
+    if (!variable.startsWith(PREFIX) || SWITCHES.has(variable)) continue;
+    const input = byVariable.get(variable);
+    if (input === undefined || input === 'mode') {
+      throw new UsageError(
+        `${shown(variable)} in the environment is not an input; BACKUP_ACTION_<INPUT> takes the names in docs/inputs.md`,
+      );
+    }
+    if (values.has(input)) warnings.push(`--${input} is given, so ${variable} is not used`);
+  }
+  return warnings;
+}
+
 /** Input values from the arguments first, then from BACKUP_ACTION_* variables. */
 export function inputSource(
   values: Map<string, string>,
   env: NodeJS.ProcessEnv,
 ): (name: string) => string {
-  return (name) =>
-    values.get(name) ?? env[`BACKUP_ACTION_${name.toUpperCase().replace(/-/g, '_')}`] ?? '';
+  return (name) => values.get(name) ?? env[variableOf(name)] ?? '';
 }

@@ -8,7 +8,12 @@ import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inputSource, parseArgs, UsageError } from '../../src/inputs/cli-args.js';
+import {
+  environmentWarnings,
+  inputSource,
+  parseArgs,
+  UsageError,
+} from '../../src/inputs/cli-args.js';
 import { ACTION_ENTRY, CLI_ENTRY, runCli } from '../support/action.js';
 import { requireInCI } from '../support/require-in-ci.js';
 import { sampleSource } from '../support/db.js';
@@ -123,6 +128,24 @@ describe('parseArgs', () => {
     expect(source('database-url')).toBe('postgres://x');
     expect(source('name')).toBe('');
   });
+
+  it('refuses a BACKUP_ACTION_* variable that names no input, and names one an option overrides', () => {
+    const values = new Map([['name', 'cli']]);
+    for (const typo of ['BACKUP_ACTION_KEEP_LAS', 'BACKUP_ACTION_NAMEX', 'BACKUP_ACTION_MODE']) {
+      expect(() => environmentWarnings(values, { [typo]: '1' }), typo).toThrow(
+        `${typo} in the environment is not an input; BACKUP_ACTION_<INPUT> takes the names in docs/inputs.md`,
+      );
+    }
+    expect(
+      environmentWarnings(values, {
+        BACKUP_ACTION_NAME: 'envname',
+        BACKUP_ACTION_STORAGE: '/b',
+        BACKUP_ACTION_ZSTD: 'node',
+        BACKUP_ACTION_AGE: 'node',
+        NOT_OURS_NAMEX: '1',
+      }),
+    ).toEqual(['--name is given, so BACKUP_ACTION_NAME is not used']);
+  });
 });
 
 describe('backup-action on the command line', () => {
@@ -164,6 +187,26 @@ describe('backup-action on the command line', () => {
     expect(bad.stderr.trim().split('\n').at(-1)).toMatch(
       /^error: Input "compression": "rar" is not accepted/,
     );
+  });
+
+  it('exits 2 for a misspelled BACKUP_ACTION_* variable before any work, and warns of an overridden one', async () => {
+    const store = path.join(sample.work, 'env-store');
+    const typo = await runCli(['backup', '--storage', store, '--source', 'files'], {
+      cwd: sample.work,
+      env: { BACKUP_ACTION_PATHS: '.', BACKUP_ACTION_KEEP_LAS: '1' },
+    });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe(
+      'error: BACKUP_ACTION_KEEP_LAS in the environment is not an input; BACKUP_ACTION_<INPUT> takes the names in docs/inputs.md\n',
+    );
+    expect(existsSync(store)).toBe(false);
+    const both = await runCli(
+      ['backup', '--storage', store, '--source', 'files', '--name', 'cli-env'],
+      { cwd: sample.work, env: { BACKUP_ACTION_PATHS: '.', BACKUP_ACTION_NAME: 'envname' } },
+    );
+    expect(both.code, both.stderr).toBe(0);
+    expect(both.stderr).toContain('warning: --name is given, so BACKUP_ACTION_NAME is not used\n');
+    expect(await readdir(store)).toEqual(['cli-env']);
   });
 
   it('exits 2 for an input given no value, and makes nothing (no store named "true")', async () => {
