@@ -13719,6 +13719,17 @@ async function checkSignature(store, manifest, keys) {
     }
     return verdict.signer;
 }
+/** As checkSignature, with a refusal returned as its line rather than thrown. */
+async function signatureVerdict(store, manifest, keys) {
+    try {
+        return { signer: await checkSignature(store, manifest, keys) };
+    }
+    catch (error) {
+        if (error instanceof SignatureRefused)
+            return { refused: error.message };
+        throw error;
+    }
+}
 async function isListed(store, key) {
     for await (const object of store.list(key))
         if (object.key === key)
@@ -14366,16 +14377,13 @@ async function signedOnly(backups, settings, ctx) {
     const chosen = [];
     const refused = [];
     for (const backup of backups) {
-        try {
-            await checkSignature(ctx.store, backup.manifest, settings.signingPublicKeys);
+        const verdict = await signatureVerdict(ctx.store, backup.manifest, settings.signingPublicKeys);
+        if (verdict.refused === undefined) {
             chosen.push(backup);
+            continue;
         }
-        catch (error) {
-            if (!(error instanceof SignatureRefused))
-                throw error;
-            ctx.log.warning(`${error.message}; not copied`);
-            refused.push(`${error.message}; not copied`);
-        }
+        ctx.log.warning(`${verdict.refused}; not copied`);
+        refused.push(`${verdict.refused}; not copied`);
     }
     return { chosen, refused };
 }
@@ -15490,6 +15498,7 @@ function unusableTables(statuses) {
 
 
 
+
 /** Every other store, checked in order against the primary's newest backup. */
 async function checkOtherStores(newest, primary, settings, ctx) {
     const checks = [];
@@ -15544,6 +15553,11 @@ async function checkCopy(store, label, listing, newest, settings, ctx) {
         return missing(judged.problem);
     if (JSON.stringify(judged.manifest) !== JSON.stringify(newest)) {
         return missing('its manifest there is not the primary’s');
+    }
+    const { refused } = await signatureVerdict(store, newest, settings.signingPublicKeys);
+    if (refused) {
+        const line = `the copy in ${label}: ${refused}`;
+        return { status: `UNSIGNED: ${refused}`, problem: { kind: 'unsigned', line } };
     }
     if (!settings.deep)
         return { status: 'complete (listing)' };
@@ -15631,7 +15645,7 @@ async function verifyLatest(settings, ctx) {
     const kind = kindOf(manifest);
     const sameKind = previous && kindOf(previous) === kind ? previous : undefined;
     const rules = brokenRules({ ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) }, settings);
-    const signature = await signatureOf(manifest, settings, ctx);
+    const signature = await signatureVerdict(ctx.store, manifest, settings.signingPublicKeys);
     const problems = [
         ...(signature.refused ? [{ kind: 'unsigned', line: signature.refused }] : []),
         ...rules.map((line, i) => ({
@@ -15663,17 +15677,6 @@ async function verifyLatest(settings, ctx) {
     if (problems.length > 0)
         throw failure(problems, report(checked));
     return report(checked);
-}
-/** The newest backup's signature, when signing-public-key asks for one: its signer, or why refused. */
-async function signatureOf(manifest, settings, ctx) {
-    try {
-        return { signer: await checkSignature(ctx.store, manifest, settings.signingPublicKeys) };
-    }
-    catch (error) {
-        if (error instanceof SignatureRefused)
-            return { refused: error.message };
-        throw error;
-    }
 }
 /** The run's failure: every problem, and the `problem` output naming the worst kind. */
 function failure(problems, report) {

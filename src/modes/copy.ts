@@ -18,7 +18,7 @@ import {
   type CompleteBackup,
   type UnusableBackup,
 } from '../storage/catalog.js';
-import { checkSignature, SignatureRefused } from '../storage/signature.js';
+import { signatureVerdict } from '../storage/signature.js';
 
 export async function copy(settings: CopySettings, ctx: RunContext): Promise<ModeResult> {
   const destinations = await openDestinations(ctx, settings.copyTo);
@@ -71,14 +71,13 @@ async function signedOnly(
   const chosen: CompleteBackup[] = [];
   const refused: string[] = [];
   for (const backup of backups) {
-    try {
-      await checkSignature(ctx.store, backup.manifest, settings.signingPublicKeys);
+    const verdict = await signatureVerdict(ctx.store, backup.manifest, settings.signingPublicKeys);
+    if (verdict.refused === undefined) {
       chosen.push(backup);
-    } catch (error) {
-      if (!(error instanceof SignatureRefused)) throw error;
-      ctx.log.warning(`${error.message}; not copied`);
-      refused.push(`${error.message}; not copied`);
+      continue;
     }
+    ctx.log.warning(`${verdict.refused}; not copied`);
+    refused.push(`${verdict.refused}; not copied`);
   }
   return { chosen, refused };
 }

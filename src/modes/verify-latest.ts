@@ -32,7 +32,7 @@ import {
   type StoreCheck,
 } from '../verify/stores.js';
 import { storeLabel } from '../core/locations.js';
-import { checkSignature, SignatureRefused, withSignature } from '../storage/signature.js';
+import { signatureVerdict, withSignature } from '../storage/signature.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 
 const TREND_ROWS = 7;
@@ -45,7 +45,7 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
     { ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) },
     settings,
   );
-  const signature = await signatureOf(manifest, settings, ctx);
+  const signature = await signatureVerdict(ctx.store, manifest, settings.signingPublicKeys);
   const problems: Problem[] = [
     ...(signature.refused ? [{ kind: 'unsigned' as const, line: signature.refused }] : []),
     ...rules.map((line, i) => ({
@@ -86,20 +86,6 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
   problems.push(...stores.flatMap((store) => (store.problem ? [store.problem] : [])));
   if (problems.length > 0) throw failure(problems, report(checked));
   return report(checked);
-}
-
-/** The newest backup's signature, when signing-public-key asks for one: its signer, or why refused. */
-async function signatureOf(
-  manifest: AnyManifest,
-  settings: VerifySettings,
-  ctx: RunContext,
-): Promise<{ signer?: string; refused?: string }> {
-  try {
-    return { signer: await checkSignature(ctx.store, manifest, settings.signingPublicKeys) };
-  } catch (error) {
-    if (error instanceof SignatureRefused) return { refused: error.message };
-    throw error;
-  }
 }
 
 /** The run's failure: every problem, and the `problem` output naming the worst kind. */

@@ -50,6 +50,20 @@ export async function checkSignature(
   return verdict.signer;
 }
 
+/** As checkSignature, with a refusal returned as its line rather than thrown. */
+export async function signatureVerdict(
+  store: Store,
+  manifest: AnyManifest,
+  keys: readonly PublicSigningKey[],
+): Promise<{ signer?: string; refused?: string }> {
+  try {
+    return { signer: await checkSignature(store, manifest, keys) };
+  } catch (error) {
+    if (error instanceof SignatureRefused) return { refused: error.message };
+    throw error;
+  }
+}
+
 async function isListed(store: Store, key: string): Promise<boolean> {
   for await (const object of store.list(key)) if (object.key === key) return true;
   return false;

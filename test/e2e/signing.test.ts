@@ -7,7 +7,8 @@
  *
  * Covers: src/core/ssh-keys.ts, src/core/sshsig.ts, src/core/ssh-wire.ts,
  * src/storage/signature.ts, src/inputs/signing.ts, src/pipeline/publish.ts, src/copy/backup.ts,
- * src/copy/compare.ts, src/kinds/any-store.ts, src/modes/copy.ts, src/modes/verify-latest.ts.
+ * src/copy/compare.ts, src/kinds/any-store.ts, src/modes/copy.ts, src/modes/verify-latest.ts,
+ * src/verify/stores.ts.
  */
 import { execFile, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -205,6 +206,20 @@ describe('a signed backup', () => {
     ]);
     const verified = await act('verify-latest', root, { 'signing-public-key': keys.b.public });
     expect(verified.code, verified.stdout).toBe(0);
+  });
+
+  it('fails verify-latest when its copy in another store lacks the signature', async () => {
+    const other = path.join(work, 'copy-unsigned');
+    await cp(store, other, { recursive: true });
+    await rm(`${manifestFile(other, id)}.sig`);
+    const verified = await act('verify-latest', `${store}\n${other}`, {
+      'signing-public-key': keys.a.public,
+    });
+    expect(verified.code).not.toBe(0);
+    expect(verified.outputs['problem']).toBe('unsigned');
+    expect(lastErrorLine(verified)).toContain(`backup ${NAME}/${id} is refused: it is not signed`);
+    const both = await act('verify-latest', `${store}\n${other}`);
+    expect(both.code, both.stdout).toBe(0);
   });
 
   it('is copied with its signature byte for byte, and the copy verifies on its own', async () => {
