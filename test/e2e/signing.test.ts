@@ -16,7 +16,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { lastErrorLine, runAction, type ActionRun } from '../support/action.js';
+import { freshDatabase } from '../support/db.js';
+import { testDatabaseUrl } from '../support/env.js';
 
 const run = promisify(execFile);
 const NAME = 'site';
@@ -41,18 +44,18 @@ async function keyPair(which: 'a' | 'b'): Promise<void> {
   };
 }
 
-const manifestFile = (root: string, backup: string) =>
-  path.join(root, NAME, `${backup}.manifest.json`);
+const manifestFile = (root: string, backup: string, name = NAME) =>
+  path.join(root, name, `${backup}.manifest.json`);
 
 function act(mode: string, root: string, inputs: Record<string, string> = {}) {
   return runAction({ mode, storage: root, name: NAME, ...inputs }, { cwd: tree });
 }
 
 /** `ssh-keygen -Y verify` of a manifest's signature, as a person would run it by hand. */
-async function verifyByHand(root: string, backup: string, allowed: string) {
+async function verifyByHand(root: string, backup: string, allowed: string, name = NAME) {
   const signers = path.join(work, 'allowed_signers');
   await writeFile(signers, `backup ${allowed}\n`);
-  const manifest = manifestFile(root, backup);
+  const manifest = manifestFile(root, backup, name);
   const args = ['-Y', 'verify', '-f', signers, '-I', 'backup', '-n', 'backup-action'];
   return new Promise<{ code: number | null; out: string }>((resolve) => {
     const child = spawn('ssh-keygen', [...args, '-s', `${manifest}.sig`]);
@@ -392,4 +395,32 @@ describe('keys that cannot be used', () => {
     expect(backup.code, backup.stdout).toBe(0);
     expect(backup.stdout).toContain('input "signing-public-key" is not used by mode backup');
   });
+});
+
+describe('a signed PostgreSQL backup (signing is the same for every kind)', () => {
+  it('is signed as it is published, and restore-tested only under its key', async () => {
+    const db = await freshDatabase('signed');
+    try {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      await client.query('CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 50) g');
+      await client.end();
+      const root = path.join(work, 'pg-store');
+      const inputs = { storage: root, name: 'pg', 'database-url': db.url };
+      const made = await runAction({ ...inputs, mode: 'backup', 'signing-key': keys.b.private });
+      expect(made.code, made.stdout).toBe(0);
+      const backup = made.outputs['backup-id'] ?? '';
+      const hand = await verifyByHand(root, backup, keys.b.public, 'pg');
+      expect(hand.code, hand.out).toBe(0);
+      const scratch = { ...inputs, mode: 'restore-test', 'database-url': testDatabaseUrl() };
+      const tested = await runAction({ ...scratch, 'signing-public-key': keys.b.public });
+      expect(tested.code, tested.stdout).toBe(0);
+      expect(tested.outputs['restored-tables']).toBe('1');
+      const refused = await runAction({ ...scratch, 'signing-public-key': keys.a.public });
+      expect(refused.code).not.toBe(0);
+      expect(lastErrorLine(refused)).toContain(`backup pg/${backup} is refused: it is signed by`);
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
 });
