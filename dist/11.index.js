@@ -1029,6 +1029,12 @@ function stamp(date) {
         .replace(/[-:]/g, '')
         .replace(/\.\d{3}/, '');
 }
+/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
+const ID_TIME_LENGTH = 16;
+/** Whether two ids were started in the same second: their time parts are one. */
+function sameIdSecond(one, other) {
+    return one.slice(0, ID_TIME_LENGTH) === other.slice(0, ID_TIME_LENGTH);
+}
 function isBackupId(text) {
     return ID_PATTERN.test(text);
 }
@@ -1243,6 +1249,12 @@ function selectNames(names, include, exclude = []) {
 // EXTERNAL MODULE: external "node:timers/promises"
 var external_node_timers_promises_ = __webpack_require__(58500);
 ;// CONCATENATED MODULE: ./src/core/types.ts
+/** Opens another store of the run; rejects where the context was made for its own store alone. */
+async function openOther(ctx, store) {
+    if (!ctx.open)
+        throw new Error('this run cannot open stores other than its own');
+    return ctx.open(store);
+}
 /**
  * A run that did its work and found something wrong carries what it learned, so that the
  * summary of a failed run still shows the figures (the tables that differ, the failed checks).
@@ -12809,6 +12821,14 @@ class DirectoryStore {
         }
         return file;
     }
+    /** The key's file; undefined, said once, where a symbolic link is on its way. */
+    async unlinked(key) {
+        return this.real(key).catch((error) => this.skipLink(error));
+    }
+    /** A folder's directory (`''` is the root); undefined, said once, through a symbolic link. */
+    async folderPath(folder) {
+        return folder === '' ? this.root : this.unlinked(folder);
+    }
     /** Says once per link that it was skipped; rethrows anything else. */
     skipLink(error) {
         if (!(error instanceof LinkInStore))
@@ -12895,7 +12915,7 @@ class DirectoryStore {
         return (0,core_store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
     }
     async stat(key) {
-        const file = await this.real(key).catch((error) => this.skipLink(error));
+        const file = await this.unlinked(key);
         const info = file === undefined ? undefined : await (0,promises_.lstat)(file).catch(absent);
         return info?.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
     }
@@ -12905,9 +12925,7 @@ class DirectoryStore {
      */
     async *list(prefix) {
         const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-        const dir = folder === ''
-            ? this.root
-            : await this.real(folder).catch((error) => this.skipLink(error));
+        const dir = await this.folderPath(folder);
         if (dir === undefined)
             return;
         const found = [];
@@ -12937,7 +12955,7 @@ class DirectoryStore {
     async delete(keys) {
         const folders = new Set();
         for (const key of keys) {
-            const file = await this.real(key).catch((error) => this.skipLink(error));
+            const file = await this.unlinked(key);
             if (file === undefined)
                 continue;
             await (0,promises_.rm)(file, { force: true });
@@ -12971,9 +12989,7 @@ class DirectoryStore {
         }
     }
     async entriesOf(folder) {
-        const dir = folder === ''
-            ? this.root
-            : await this.real(folder).catch((error) => this.skipLink(error));
+        const dir = await this.folderPath(folder);
         const entries = dir === undefined ? [] : await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(absent);
         return (entries ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
@@ -13268,19 +13284,13 @@ async function newestComplete(store, name, entries, now) {
     for (const [i, entry] of entries.entries()) {
         const judged = await judgeEntry(store, name, entry, now);
         if (isComplete(judged)) {
-            const sameSecond = entries.slice(i + 1).filter((other) => sameSecondAs(entry, other));
+            const sameSecond = entries.slice(i + 1).filter((other) => sameIdSecond(entry.id, other.id));
             return { newest: await startedLast(store, name, judged, sameSecond, now), newer };
         }
         newer.push(judged);
     }
     return { newer };
 }
-/** Whether two ids were started in the same second (their time parts are one). */
-function sameSecondAs(one, other) {
-    return one.id.slice(0, ID_TIME_LENGTH) === other.id.slice(0, ID_TIME_LENGTH);
-}
-/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
-const ID_TIME_LENGTH = 16;
 /**
  * Ids of one second sort by their random suffix, not by time: among the complete backups
  * started in the same second as `first`, the one whose manifest says it started last.
@@ -13517,8 +13527,7 @@ async function copyToStore(backups, options) {
     }
     for (const backup of backups) {
         const copy = await copyOne(backup, there.get(backup.entry.id), options);
-        if (copy.result === 'failed')
-            result.cause ??= copy.cause;
+        result.cause ??= copy.cause;
         result.backups.push(copy.record);
     }
     return { ...result, lagMs: lagOf(backups, result, options.now()) };
@@ -13530,24 +13539,20 @@ async function copyOne({ entry, manifest }, there, options) {
         const verdict = await verdictOf(entry, manifest, there, options);
         if (verdict.equal) {
             log.info(`${store}: ${id} is there, complete and equal`);
-            return { result: 'already there', record: { id, result: 'already there' } };
+            return { record: { id, result: 'already there' } };
         }
         log.info(`${store}: copying ${id} (${(0,format/* formatBytes */.z3)(manifestSize(manifest))}; ${verdict.reason})`);
         const started = options.now().getTime();
         await copyBackup(entry, options);
         const seconds = (options.now().getTime() - started) / 1000;
         log.info(`${store}: ${id} copied in ${(0,format/* formatSeconds */.Xo)(seconds)}`);
-        return { result: 'copied', record: { id, result: 'copied', detail: verdict.reason } };
+        return { record: { id, result: 'copied', detail: verdict.reason } };
     }
     catch (error) {
         if (options.signal.aborted || error instanceof errors/* CancelledError */.cc)
             throw new errors/* CancelledError */.cc();
         log.warning(`${store}: ${id} was not copied: ${(0,errors/* errorMessage */.gJ)(error)}`);
-        return {
-            result: 'failed',
-            record: { id, result: 'failed', detail: (0,errors/* errorMessage */.gJ)(error) },
-            cause: error,
-        };
+        return { record: { id, result: 'failed', detail: (0,errors/* errorMessage */.gJ)(error) }, cause: error };
     }
 }
 async function verdictOf(entry, manifest, there, options) {
@@ -13574,14 +13579,13 @@ function lagOf(backups, result, now) {
 
 
 
+
 /** Opens every destination before anything is copied: one that cannot be opened stops the run. */
 async function openDestinations(ctx, stores) {
-    const { open } = ctx;
-    if (stores.length === 0)
-        return [];
-    if (!open)
-        throw new Error('this run cannot open stores other than its own');
-    return Promise.all(stores.map(async (store) => ({ label: storeLabel(store.location), store: await open(store) })));
+    return Promise.all(stores.map(async (store) => ({
+        label: storeLabel(store.location),
+        store: await openOther(ctx, store),
+    })));
 }
 class StoreCopyFailed extends Error {
     copy;
@@ -13619,6 +13623,11 @@ async function copyToStores(backups, destinations, options, ctx) {
         }
     }
     return copies;
+}
+/** The line of each store whose copy failed, and the first failure's cause, for the run's error. */
+function copyFailures(copies) {
+    const lines = copies.map(copy_failureLine).filter((line) => line !== '');
+    return { lines, cause: copies.find((copy) => copy.cause !== undefined)?.cause };
 }
 /** What failed in one store's copy, in one line; empty when nothing did. */
 function copy_failureLine(copy) {
@@ -13672,9 +13681,9 @@ function copiesDetails(copies) {
         lagSeconds: Math.round(lagMs / 1000),
     }));
 }
-/** Backups copied, all stores together. */
-function copiedCount(copies) {
-    return copies.reduce((sum, copy) => sum + count(copy, 'copied'), 0);
+/** Backups of one result (copied, already there), all stores together. */
+function resultCount(copies, result) {
+    return copies.reduce((sum, copy) => sum + count(copy, result), 0);
 }
 
 ;// CONCATENATED MODULE: ./src/storage/signature.ts
@@ -13824,8 +13833,8 @@ function copyPublished(published, destinations, settings, ctx) {
  * (a warning then); either way the backup stays published, and the run is not tried again whole.
  */
 function withCopies(report, copies, settings) {
-    const failures = copies.map(copy_failureLine).filter((line) => line !== '');
-    const made = copies.length - failures.length;
+    const failures = copyFailures(copies);
+    const made = copies.length - failures.lines.length;
     const result = {
         ...report,
         headline: `${report.headline}; copied to ${made} of ${copies.length} store(s)`,
@@ -13833,11 +13842,10 @@ function withCopies(report, copies, settings) {
         tables: [...report.tables, storesTable(copies)],
         details: { ...report.details, stores: copiesDetails(copies) },
     };
-    if (failures.length === 0 || settings.copyBestEffort)
+    if (failures.lines.length === 0 || settings.copyBestEffort)
         return result;
-    const cause = copies.find((copy) => copy.cause !== undefined)?.cause;
-    const line = `the backup ${String(report.outputs['backup-id'])} is published, but a copy failed: ${failures.join('; ')}`;
-    throw new ModeFailure(line, result, cause, true);
+    const line = `the backup ${String(report.outputs['backup-id'])} is published, but a copy failed: ${failures.lines.join('; ')}`;
+    throw new ModeFailure(line, result, failures.cause, true);
 }
 
 ;// CONCATENATED MODULE: ./src/core/figures.ts
@@ -14362,10 +14370,10 @@ async function copy(settings, ctx) {
         backups: `${(0,format/* formatCount */.B4)(chosen.length)} of ${(0,format/* formatCount */.B4)(complete.length)} complete (${chose})`,
         unusable: unusable.map((item) => item.problem),
     });
-    const failures = [...refused, ...copies.map(copy_failureLine).filter((line) => line !== '')];
-    if (failures.length > 0) {
-        const cause = copies.find((copy) => copy.cause !== undefined)?.cause;
-        throw new ModeFailure(failures.join('; '), result, cause, true);
+    const failures = copyFailures(copies);
+    const lines = [...refused, ...failures.lines];
+    if (lines.length > 0) {
+        throw new ModeFailure(lines.join('; '), result, failures.cause, true);
     }
     return result;
 }
@@ -14388,8 +14396,8 @@ async function signedOnly(backups, settings, ctx) {
     return { chosen, refused };
 }
 function copyReport(name, source, copies, about) {
-    const copied = copiedCount(copies);
-    const there = copies.reduce((sum, copy) => sum + copy.backups.filter((b) => b.result === 'already there').length, 0);
+    const copied = resultCount(copies, 'copied');
+    const there = resultCount(copies, 'already there');
     const changes = changesTable(copies);
     return {
         headline: `Copied ${name} to ${(0,format/* formatCount */.B4)(copies.length)} store(s): ${(0,format/* formatCount */.B4)(copied)} backup copies made, ${(0,format/* formatCount */.B4)(there)} already there`,
@@ -14535,9 +14543,7 @@ async function openSources(settings, ctx) {
     const others = settings.otherStores.map(async (store) => {
         const label = storeLabel(store.location);
         try {
-            if (!ctx.open)
-                throw new Error('this run cannot open stores other than its own');
-            return { label, store: await ctx.open(store) };
+            return { label, store: await openOther(ctx, store) };
         }
         catch (error) {
             return { label, unreachable: `cannot be opened: ${(0,errors/* errorMessage */.gJ)(error)}` };
@@ -15499,6 +15505,7 @@ function unusableTables(statuses) {
 
 
 
+
 /** Every other store, checked in order against the primary's newest backup. */
 async function checkOtherStores(newest, primary, settings, ctx) {
     const checks = [];
@@ -15511,9 +15518,7 @@ async function checkStore(settings, newest, primary, verify, ctx) {
     const label = storeLabel(settings.location);
     const now = ctx.now();
     try {
-        if (!ctx.open)
-            throw new Error('this run cannot open stores other than its own');
-        const store = await ctx.open(settings);
+        const store = await openOther(ctx, settings);
         const listing = await listSet(store, verify.name);
         const found = await newestComplete(store, verify.name, listing.backups, now);
         const there = found.newest && {

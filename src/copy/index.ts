@@ -6,7 +6,7 @@
 import { storeLabel } from '../core/locations.js';
 import { retrying, type FailedAttempt } from '../core/retry.js';
 import type { CopyCheck, RetrySettings, StoreSettings } from '../core/settings.js';
-import type { RunContext } from '../core/types.js';
+import { openOther, type RunContext } from '../core/types.js';
 import type { CompleteBackup } from '../storage/catalog.js';
 import type { Store } from '../storage/index.js';
 import { copyToStore, type StoreCopy } from './to-store.js';
@@ -23,11 +23,11 @@ export async function openDestinations(
   ctx: RunContext,
   stores: readonly StoreSettings[],
 ): Promise<Destination[]> {
-  const { open } = ctx;
-  if (stores.length === 0) return [];
-  if (!open) throw new Error('this run cannot open stores other than its own');
   return Promise.all(
-    stores.map(async (store) => ({ label: storeLabel(store.location), store: await open(store) })),
+    stores.map(async (store) => ({
+      label: storeLabel(store.location),
+      store: await openOther(ctx, store),
+    })),
   );
 }
 
@@ -81,8 +81,14 @@ export async function copyToStores(
   return copies;
 }
 
+/** The line of each store whose copy failed, and the first failure's cause, for the run's error. */
+export function copyFailures(copies: readonly StoreCopy[]): { lines: string[]; cause?: unknown } {
+  const lines = copies.map(failureLine).filter((line) => line !== '');
+  return { lines, cause: copies.find((copy) => copy.cause !== undefined)?.cause };
+}
+
 /** What failed in one store's copy, in one line; empty when nothing did. */
-export function failureLine(copy: StoreCopy): string {
+function failureLine(copy: StoreCopy): string {
   if (copy.error) return `${copy.store}: ${copy.error}`;
   const failed = copy.backups.filter((backup) => backup.result === 'failed');
   if (failed.length === 0) return '';

@@ -3,8 +3,9 @@ import { formatLag } from '../core/lag.js';
 import { formatCount } from '../core/format.js';
 import type { Table } from '../core/types.js';
 import type { StoreCopied } from './index.js';
+import type { CopyResult } from './to-store.js';
 
-const count = (copy: StoreCopied, result: string) =>
+const count = (copy: StoreCopied, result: CopyResult) =>
   copy.backups.filter((backup) => backup.result === result).length;
 
 /** One row per store: what was copied, left, failed, and how far behind it is now. */
@@ -47,7 +48,7 @@ export function copiesDetails(copies: readonly StoreCopied[]) {
   }));
 }
 
-/** Backups copied, all stores together. */
-export function copiedCount(copies: readonly StoreCopied[]): number {
-  return copies.reduce((sum, copy) => sum + count(copy, 'copied'), 0);
+/** Backups of one result (copied, already there), all stores together. */
+export function resultCount(copies: readonly StoreCopied[], result: CopyResult): number {
+  return copies.reduce((sum, copy) => sum + count(copy, result), 0);
 }

@@ -62,7 +62,7 @@ export async function copyToStore(
   }
   for (const backup of backups) {
     const copy = await copyOne(backup, there.get(backup.entry.id), options);
-    if (copy.result === 'failed') result.cause ??= copy.cause;
+    result.cause ??= copy.cause;
     result.backups.push(copy.record);
   }
   return { ...result, lagMs: lagOf(backups, result, options.now()) };
@@ -72,29 +72,25 @@ async function copyOne(
   { entry, manifest }: CompleteBackup,
   there: SetEntry | undefined,
   options: StoreCopyOptions,
-): Promise<{ result: CopyResult; record: BackupCopy; cause?: unknown }> {
+): Promise<{ record: BackupCopy; cause?: unknown }> {
   const { store, log } = options;
   const id = entry.id;
   try {
     const verdict = await verdictOf(entry, manifest, there, options);
     if (verdict.equal) {
       log.info(`${store}: ${id} is there, complete and equal`);
-      return { result: 'already there', record: { id, result: 'already there' } };
+      return { record: { id, result: 'already there' } };
     }
     log.info(`${store}: copying ${id} (${formatBytes(manifestSize(manifest))}; ${verdict.reason})`);
     const started = options.now().getTime();
     await copyBackup(entry, options);
     const seconds = (options.now().getTime() - started) / 1000;
     log.info(`${store}: ${id} copied in ${formatSeconds(seconds)}`);
-    return { result: 'copied', record: { id, result: 'copied', detail: verdict.reason } };
+    return { record: { id, result: 'copied', detail: verdict.reason } };
   } catch (error) {
     if (options.signal.aborted || error instanceof CancelledError) throw new CancelledError();
     log.warning(`${store}: ${id} was not copied: ${errorMessage(error)}`);
-    return {
-      result: 'failed',
-      record: { id, result: 'failed', detail: errorMessage(error) },
-      cause: error,
-    };
+    return { record: { id, result: 'failed', detail: errorMessage(error) }, cause: error };
   }
 }
 

@@ -15,6 +15,14 @@ function stamp(date: Date): string {
     .replace(/\.\d{3}/, '');
 }
 
+/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
+const ID_TIME_LENGTH = 16;
+
+/** Whether two ids were started in the same second: their time parts are one. */
+export function sameIdSecond(one: string, other: string): boolean {
+  return one.slice(0, ID_TIME_LENGTH) === other.slice(0, ID_TIME_LENGTH);
+}
+
 export function isBackupId(text: string): boolean {
   return ID_PATTERN.test(text);
 }

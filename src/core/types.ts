@@ -26,6 +26,12 @@ export interface RunContext {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
+/** Opens another store of the run; rejects where the context was made for its own store alone. */
+export async function openOther(ctx: RunContext, store: StoreSettings): Promise<Store> {
+  if (!ctx.open) throw new Error('this run cannot open stores other than its own');
+  return ctx.open(store);
+}
+
 /** A table for the job summary (and the command line's plain-text report). */
 export interface Table {
   title: string;

@@ -15,7 +15,13 @@ import { errorMessage } from '../core/errors.js';
 import { storeLabel } from '../core/locations.js';
 import { manifestObjects, type AnyManifest } from '../core/manifest.js';
 import type { RestoreSettings, RestoreTestSettings } from '../core/settings.js';
-import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
+import {
+  ModeFailure,
+  openOther,
+  type ModeResult,
+  type RunContext,
+  type Table,
+} from '../core/types.js';
 import { ChecksumError } from '../pipeline/read.js';
 import { Phases } from '../restore/phases.js';
 import { findBackup, isComplete, judgeId, listSet, newestComplete } from '../storage/catalog.js';
@@ -130,8 +136,7 @@ async function openSources(
   const others = settings.otherStores.map(async (store): Promise<Source> => {
     const label = storeLabel(store.location);
     try {
-      if (!ctx.open) throw new Error('this run cannot open stores other than its own');
-      return { label, store: await ctx.open(store) };
+      return { label, store: await openOther(ctx, store) };
     } catch (error) {
       return { label, unreachable: `cannot be opened: ${errorMessage(error)}` };
     }

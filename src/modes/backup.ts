@@ -9,8 +9,8 @@ import { kindFor } from '../kinds/index.js';
 import { backupReport } from '../kinds/report.js';
 import { publish, type Published } from '../pipeline/publish.js';
 import {
+  copyFailures,
   copyToStores,
-  failureLine,
   openDestinations,
   type Destination,
   type StoreCopied,
@@ -94,8 +94,8 @@ function withCopies(
   copies: StoreCopied[],
   settings: BackupSettings,
 ): ModeResult {
-  const failures = copies.map(failureLine).filter((line) => line !== '');
-  const made = copies.length - failures.length;
+  const failures = copyFailures(copies);
+  const made = copies.length - failures.lines.length;
   const result: ModeResult = {
     ...report,
     headline: `${report.headline}; copied to ${made} of ${copies.length} store(s)`,
@@ -103,8 +103,7 @@ function withCopies(
     tables: [...report.tables, storesTable(copies)],
     details: { ...report.details, stores: copiesDetails(copies) },
   };
-  if (failures.length === 0 || settings.copyBestEffort) return result;
-  const cause = copies.find((copy) => copy.cause !== undefined)?.cause;
-  const line = `the backup ${String(report.outputs['backup-id'])} is published, but a copy failed: ${failures.join('; ')}`;
-  throw new ModeFailure(line, result, cause, true);
+  if (failures.lines.length === 0 || settings.copyBestEffort) return result;
+  const line = `the backup ${String(report.outputs['backup-id'])} is published, but a copy failed: ${failures.lines.join('; ')}`;
+  throw new ModeFailure(line, result, failures.cause, true);
 }

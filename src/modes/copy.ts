@@ -4,8 +4,8 @@
  * destination, complete and equal, is left as it is, and nothing is ever deleted there. The
  * source's unusable entries (corrupt, torn, dated ahead, foreign) are named and never copied.
  */
-import { copyToStores, failureLine, openDestinations, type StoreCopied } from '../copy/index.js';
-import { changesTable, copiedCount, copiesDetails, storesTable } from '../copy/report.js';
+import { copyFailures, copyToStores, openDestinations, type StoreCopied } from '../copy/index.js';
+import { changesTable, copiesDetails, resultCount, storesTable } from '../copy/report.js';
 import { formatCount } from '../core/format.js';
 import { storeLabel } from '../core/locations.js';
 import type { CopySettings } from '../core/settings.js';
@@ -51,10 +51,10 @@ export async function copy(settings: CopySettings, ctx: RunContext): Promise<Mod
     backups: `${formatCount(chosen.length)} of ${formatCount(complete.length)} complete (${chose})`,
     unusable: unusable.map((item) => item.problem),
   });
-  const failures = [...refused, ...copies.map(failureLine).filter((line) => line !== '')];
-  if (failures.length > 0) {
-    const cause = copies.find((copy) => copy.cause !== undefined)?.cause;
-    throw new ModeFailure(failures.join('; '), result, cause, true);
+  const failures = copyFailures(copies);
+  const lines = [...refused, ...failures.lines];
+  if (lines.length > 0) {
+    throw new ModeFailure(lines.join('; '), result, failures.cause, true);
   }
   return result;
 }
@@ -88,11 +88,8 @@ function copyReport(
   copies: readonly StoreCopied[],
   about: { backups: string; unusable: string[] },
 ): ModeResult {
-  const copied = copiedCount(copies);
-  const there = copies.reduce(
-    (sum, copy) => sum + copy.backups.filter((b) => b.result === 'already there').length,
-    0,
-  );
+  const copied = resultCount(copies, 'copied');
+  const there = resultCount(copies, 'already there');
   const changes = changesTable(copies);
   return {
     headline: `Copied ${name} to ${formatCount(copies.length)} store(s): ${formatCount(copied)} backup copies made, ${formatCount(there)} already there`,

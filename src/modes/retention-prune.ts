@@ -17,7 +17,7 @@ import {
   type UnusableBackup,
 } from '../storage/catalog.js';
 import { aheadProblem } from '../core/history.js';
-import type { Unusable } from '../storage/history.js';
+import type { Unusable } from '../core/status.js';
 import { formatDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
 import { formatCount } from '../core/format.js';

@@ -8,7 +8,7 @@
  * object is listed at the size it records) is counted, kept or chosen as the newest. Anything
  * else is *unusable*: reported by name, never counted, and never deleted by a keep-policy.
  */
-import { idTime } from '../core/ids.js';
+import { idTime, sameIdSecond } from '../core/ids.js';
 import { classifyKey, type RecordMode } from '../core/layout.js';
 import {
   ManifestError,
@@ -259,21 +259,13 @@ export async function newestComplete(
   for (const [i, entry] of entries.entries()) {
     const judged = await judgeEntry(store, name, entry, now);
     if (isComplete(judged)) {
-      const sameSecond = entries.slice(i + 1).filter((other) => sameSecondAs(entry, other));
+      const sameSecond = entries.slice(i + 1).filter((other) => sameIdSecond(entry.id, other.id));
       return { newest: await startedLast(store, name, judged, sameSecond, now), newer };
     }
     newer.push(judged);
   }
   return { newer };
 }
-
-/** Whether two ids were started in the same second (their time parts are one). */
-function sameSecondAs(one: { id: string }, other: { id: string }): boolean {
-  return one.id.slice(0, ID_TIME_LENGTH) === other.id.slice(0, ID_TIME_LENGTH);
-}
-
-/** `YYYYMMDDTHHMMSSZ`: the part of an id that is its start time, to the second. */
-const ID_TIME_LENGTH = 16;
 
 /**
  * Ids of one second sort by their random suffix, not by time: among the complete backups

@@ -81,6 +81,16 @@ export class DirectoryStore implements Store {
     return file;
   }
 
+  /** The key's file; undefined, said once, where a symbolic link is on its way. */
+  private async unlinked(key: string): Promise<string | undefined> {
+    return this.real(key).catch((error: unknown) => this.skipLink(error));
+  }
+
+  /** A folder's directory (`''` is the root); undefined, said once, through a symbolic link. */
+  private async folderPath(folder: string): Promise<string | undefined> {
+    return folder === '' ? this.root : this.unlinked(folder);
+  }
+
   /** Says once per link that it was skipped; rethrows anything else. */
   private skipLink(error: unknown): undefined {
     if (!(error instanceof LinkInStore)) throw error;
@@ -182,7 +192,7 @@ export class DirectoryStore implements Store {
   }
 
   async stat(key: string): Promise<StoredObject | undefined> {
-    const file = await this.real(key).catch((error: unknown) => this.skipLink(error));
+    const file = await this.unlinked(key);
     const info = file === undefined ? undefined : await lstat(file).catch(absent);
     return info?.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
   }
@@ -193,10 +203,7 @@ export class DirectoryStore implements Store {
    */
   async *list(prefix: string): AsyncIterable<StoredObject> {
     const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-    const dir =
-      folder === ''
-        ? this.root
-        : await this.real(folder).catch((error: unknown) => this.skipLink(error));
+    const dir = await this.folderPath(folder);
     if (dir === undefined) return;
     const found: StoredObject[] = [];
     await this.walk(folder, dir, prefix, found);
@@ -228,7 +235,7 @@ export class DirectoryStore implements Store {
   async delete(keys: readonly string[]): Promise<void> {
     const folders = new Set<string>();
     for (const key of keys) {
-      const file = await this.real(key).catch((error: unknown) => this.skipLink(error));
+      const file = await this.unlinked(key);
       if (file === undefined) continue;
       await rm(file, { force: true });
       folders.add(path.dirname(file));
@@ -262,10 +269,7 @@ export class DirectoryStore implements Store {
   }
 
   private async entriesOf(folder: string): Promise<Dirent[]> {
-    const dir =
-      folder === ''
-        ? this.root
-        : await this.real(folder).catch((error: unknown) => this.skipLink(error));
+    const dir = await this.folderPath(folder);
     const entries =
       dir === undefined ? [] : await readdir(dir, { withFileTypes: true }).catch(absent);
     return (entries ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

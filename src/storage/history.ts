@@ -30,9 +30,6 @@ import { ObjectTooLarge, type Store } from './index.js';
 /** Charts and trends look this far back: a month of nightly runs. */
 export const HISTORY_LENGTH = 30;
 
-/** Something in the history that is not counted, and why. */
-export type { Unusable };
-
 /**
  * The newest `limit` complete backups among `entries` (newest first), oldest first for charts,
  * and the unusable ones met among them.

@@ -12,7 +12,7 @@ import { formatLag, lagMs } from '../core/lag.js';
 import { storeLabel } from '../core/locations.js';
 import { manifestObjects, type AnyManifest } from '../core/manifest.js';
 import type { StoreSettings, VerifySettings } from '../core/settings.js';
-import type { RunContext, Table } from '../core/types.js';
+import { openOther, type RunContext, type Table } from '../core/types.js';
 import { checkStored } from '../pipeline/read.js';
 import {
   isComplete,
@@ -66,8 +66,7 @@ async function checkStore(
   const label = storeLabel(settings.location);
   const now = ctx.now();
   try {
-    if (!ctx.open) throw new Error('this run cannot open stores other than its own');
-    const store = await ctx.open(settings);
+    const store = await openOther(ctx, settings);
     const listing = await listSet(store, verify.name);
     const found = await newestComplete(store, verify.name, listing.backups, now);
     const there = found.newest && {
