@@ -67,6 +67,11 @@ async function verifyByHand(root: string, backup: string, allowed: string, name 
   });
 }
 
+/** `ssh-keygen -Y sign`, as a person (or a forger holding a key) would sign a file. */
+async function signByHand(file: string, keyFile: string, namespace: string): Promise<void> {
+  await run('ssh-keygen', ['-Y', 'sign', '-q', '-n', namespace, '-f', keyFile, file]);
+}
+
 /** An id one second newer than `after`, as a forger picks to win `latest`. */
 function newerId(after: string): string {
   const time = new Date(
@@ -197,16 +202,7 @@ describe('a signed backup', () => {
     const root = path.join(work, 'by-ssh-keygen');
     await cp(store, root, { recursive: true });
     await rm(`${manifestFile(root, id)}.sig`);
-    await run('ssh-keygen', [
-      '-Y',
-      'sign',
-      '-q',
-      '-n',
-      'backup-action',
-      '-f',
-      keys.b.file,
-      manifestFile(root, id),
-    ]);
+    await signByHand(manifestFile(root, id), keys.b.file, 'backup-action');
     const verified = await act('verify-latest', root, { 'signing-public-key': keys.b.public });
     expect(verified.code, verified.stdout).toBe(0);
   });
@@ -247,32 +243,14 @@ describe('a forged backup, newer than the signed one', () => {
     [
       'signed by another key',
       async (forged, root) => {
-        await run('ssh-keygen', [
-          '-Y',
-          'sign',
-          '-q',
-          '-n',
-          'backup-action',
-          '-f',
-          keys.b.file,
-          manifestFile(root, forged),
-        ]);
+        await signByHand(manifestFile(root, forged), keys.b.file, 'backup-action');
       },
       /it is signed by SHA256:\S+, which is not among signing-public-key/,
     ],
     [
       'signed by the right key for another namespace',
       async (forged, root) => {
-        await run('ssh-keygen', [
-          '-Y',
-          'sign',
-          '-q',
-          '-n',
-          'file',
-          '-f',
-          keys.a.file,
-          manifestFile(root, forged),
-        ]);
+        await signByHand(manifestFile(root, forged), keys.a.file, 'file');
       },
       /its signature is for "file", not for backup-action/,
     ],
