@@ -1,13 +1,15 @@
 /**
  * One backup copied byte for byte: each object streamed from the source into the destination,
  * its sha256 and size checked as it passes (an object that does not match never completes
- * there), then the manifest's exact bytes, last. Nothing is decrypted or recompressed, so the
- * copy opens with the same keys and its manifest holds; a copy cut short publishes no manifest.
+ * there), then its signature when it has one, then the manifest's exact bytes, last. Nothing is
+ * decrypted or recompressed, so the copy opens with the same keys, its manifest holds and its
+ * signature verifies; a copy cut short publishes no manifest.
  */
 import { pipeline, Transform } from 'node:stream';
 import { CancelledError } from '../core/errors.js';
 import { manifestKey } from '../core/layout.js';
 import { manifestObjects, type AnyManifest, type ObjectRecord } from '../core/manifest.js';
+import { SIGNATURE_MAX_BYTES } from '../core/sshsig.js';
 import { checkedBytes } from '../pipeline/read.js';
 import { own } from '../process/owned.js';
 import { isComplete, judgeBackup, MANIFEST_MAX_BYTES, type SetEntry } from '../storage/catalog.js';
@@ -32,6 +34,11 @@ export async function copyBackup(entry: SetEntry, ctx: CopyContext): Promise<Any
   if (!isComplete(judged)) throw new Error(`in the source: ${judged.problem}`);
   for (const object of manifestObjects(judged.manifest)) await copyObject(object, ctx);
   if (ctx.signal.aborted) throw new CancelledError();
+  // Before the manifest, as the backup wrote it: a signed backup is never there unsigned.
+  if (entry.signature) {
+    const signature = await ctx.source.read(entry.signature.key, SIGNATURE_MAX_BYTES);
+    await ctx.destination.put(entry.signature.key, signature);
+  }
   await ctx.destination.put(key, text);
   return judged.manifest;
 }

@@ -24,6 +24,11 @@ export function compareListed(
       `its manifest there holds ${there.manifest.size} bytes, the source's ${source.manifest?.size ?? '?'}`,
     );
   }
+  if (source.signature && there.signature?.size !== source.signature.size) {
+    return differs(
+      there.signature ? 'its signature there differs in size' : 'its signature is missing there',
+    );
+  }
   const published = there.manifest.modified?.getTime();
   for (const { key, size } of manifestObjects(manifest)) {
     const object = there.objects.find((listed) => listed.key === key);

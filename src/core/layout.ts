@@ -94,6 +94,13 @@ export function manifestKey(name: string, id: string): string {
   return `${name}/${id}.manifest.json`;
 }
 
+/** `<name>/<id>.manifest.json.sig`: the SSH signature of a signed backup's manifest, beside it. */
+export function signatureKey(name: string, id: string): string {
+  return `${manifestKey(name, id)}${SIGNATURE_SUFFIX}`;
+}
+
+const SIGNATURE_SUFFIX = '.sig';
+
 /** The modes that leave a record of each run in the set's history. */
 export const RECORD_MODES = ['restore-test', 'verify-latest'] as const;
 export type RecordMode = (typeof RECORD_MODES)[number];
@@ -114,6 +121,7 @@ export function recordKey(name: string, run: string, mode: RecordMode): string {
 
 export type KeyClass =
   | { kind: 'manifest'; id: string }
+  | { kind: 'signature'; id: string }
   | { kind: 'object'; id: string; extension: string }
   | { kind: 'record'; id: string; mode: RecordMode };
 
@@ -144,6 +152,7 @@ export function classifyKey(name: string, key: string): KeyClass | undefined {
   const extension = rest.slice(dot + 1);
   if (!isBackupId(id)) return undefined;
   if (extension === 'manifest.json') return { kind: 'manifest', id };
+  if (extension === `manifest.json${SIGNATURE_SUFFIX}`) return { kind: 'signature', id };
   if (OBJECT_EXTENSION.test(extension)) return { kind: 'object', id, extension };
   return undefined;
 }

@@ -1,5 +1,6 @@
 /** The typed settings every mode runs from, built and validated by `inputs.ts`. */
 import type { Compression, Encryption } from './layout.js';
+import type { PublicSigningKey, SigningKey } from './ssh-keys.js';
 
 export const MODES = [
   'backup',
@@ -185,6 +186,12 @@ export interface CommonSettings {
   secrets: string[];
 }
 
+/** What the modes that read backups share: the keys a backup must be signed by. */
+export interface SignedReads {
+  /** `signing-public-key`: a backup must be signed by one of these; empty: signatures are not checked. */
+  signingPublicKeys: PublicSigningKey[];
+}
+
 /** What every backup shares, whatever its source: the layers its bytes go through. */
 interface BackupBase extends CommonSettings {
   mode: 'backup';
@@ -197,6 +204,8 @@ interface BackupBase extends CommonSettings {
   /** `copy-best-effort`: a copy that fails is a warning, not a failed run. */
   copyBestEffort: boolean;
   copyCheck: CopyCheck;
+  /** `signing-key`: the backup's manifest is signed with it. */
+  signingKey?: SigningKey;
 }
 
 /**
@@ -207,7 +216,7 @@ interface BackupBase extends CommonSettings {
 export type CopyCheck = 'listing' | 'sha256';
 
 /** The `copy` mode: complete backups from `storage` to each store of `copy-to`, byte for byte. */
-export interface CopySettings extends CommonSettings {
+export interface CopySettings extends CommonSettings, SignedReads {
   mode: 'copy';
   copyTo: StoreSettings[];
   /** `copy-last`: the newest N complete backups; unset: every one. */
@@ -278,7 +287,7 @@ export interface ServerSelection {
   jobs: number;
 }
 
-export interface VerifySettings extends CommonSettings {
+export interface VerifySettings extends CommonSettings, SignedReads {
   mode: 'verify-latest';
   maxAgeMs: number;
   minSize?: number;
@@ -318,7 +327,7 @@ export interface KeyCheck {
 /** Any check the `checks` input takes; each kind runs the forms it knows and refuses the others. */
 export type AnyCheck = ServerCheck | KeyCheck;
 
-export interface RestoreTestSettings extends CommonSettings {
+export interface RestoreTestSettings extends CommonSettings, SignedReads {
   mode: 'restore-test';
   /**
    * The scratch server; its database is used only to create and drop the scratch database.
@@ -339,7 +348,7 @@ export interface RestoreTestSettings extends CommonSettings {
 }
 
 /** What every restore shares, whatever it restores into. */
-interface RestoreBase extends CommonSettings {
+interface RestoreBase extends CommonSettings, SignedReads {
   mode: 'restore';
   backupId: string;
   confirm: string;

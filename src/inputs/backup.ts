@@ -17,6 +17,7 @@ import { readDatabaseUrl } from './database.js';
 import { readRedisUrl } from './redis-url.js';
 import { isGiven, type InputName } from './names.js';
 import type { Inputs } from './reader.js';
+import { readSigningKey } from './signing.js';
 
 type Source = 'postgres' | 'files' | 'redis';
 
@@ -48,6 +49,7 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
     compression,
     compressionLevel,
     encryptionKeys,
+    signingKey: readSigningKey(inputs),
     ...(await readBackupCopies(inputs, cwd, common)),
   };
   if (redis) {

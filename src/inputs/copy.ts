@@ -3,6 +3,7 @@ import { InputError } from '../core/errors.js';
 import type { CommonSettings, CopyCheck, CopySettings, StoreSettings } from '../core/settings.js';
 import { readCommon, storeSecrets } from './common.js';
 import type { Inputs } from './reader.js';
+import { readSigningPublicKeys } from './signing.js';
 import { realPathOf } from '../files/real-path.js';
 import { readStores, refuseOverlaps } from './stores.js';
 
@@ -21,6 +22,7 @@ export async function readCopy(inputs: Inputs, cwd: string): Promise<CopySetting
     copyTo,
     last: inputs.integer('copy-last', { min: 1, max: 100_000 }),
     copyCheck: readCopyCheck(inputs),
+    ...readSigningPublicKeys(inputs),
   };
 }
 

@@ -9,7 +9,7 @@ import type { InputSource } from './reader.js';
 
 /** Inputs whose whole value is a secret, named as action.yml names them now or may later. */
 const SECRET_NAME =
-  /passphrase|identity|private-key|password|secret|token|webhook|heartbeat|pushgateway/;
+  /passphrase|identity|private-key|signing-key|password|secret|token|webhook|heartbeat|pushgateway/;
 
 export function givenSecrets(source: InputSource): string[] {
   return INPUT_NAMES.flatMap((name) => {

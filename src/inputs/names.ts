@@ -38,6 +38,8 @@ export const INPUT_NAMES = [
   'age-identity',
   'gpg-private-key',
   'gpg-passphrase',
+  'signing-key',
+  'signing-public-key',
   'backup-id',
   'checks',
   'checks-file',

@@ -5,6 +5,7 @@ import { addSecrets, readBackupId, readCommon, readJobs, readRestoreGlobals } fr
 import { decryptionSecrets, readDecryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import type { Inputs } from './reader.js';
+import { readSigningPublicKeys } from './signing.js';
 
 export async function readRestoreTest(inputs: Inputs, cwd: string): Promise<RestoreTestSettings> {
   const given = inputs.optional('database-url')
@@ -24,6 +25,7 @@ export async function readRestoreTest(inputs: Inputs, cwd: string): Promise<Rest
     ...readRestoreGlobals(inputs),
     databaseSettings: inputs.boolean('restore-database-settings', true),
     decryption,
+    ...readSigningPublicKeys(inputs),
   };
   addSecrets(settings, ...(given?.secrets ?? []), ...decryptionSecrets(decryption));
   return settings;

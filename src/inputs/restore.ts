@@ -16,6 +16,7 @@ import { readDatabaseUrl, type DatabaseInput } from './database.js';
 import { readRedisUrl, redisAddress, type RedisInput } from './redis-url.js';
 import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
+import { readSigningPublicKeys } from './signing.js';
 
 type Target =
   | { into: 'database'; given: DatabaseInput }
@@ -56,6 +57,7 @@ export async function readRestore(inputs: Inputs, cwd: string): Promise<RestoreS
     confirm,
     clean: inputs.boolean('clean', false),
     decryption,
+    ...readSigningPublicKeys(inputs),
   };
   const keys = decryptionSecrets(decryption);
   if (target.into === 'database') {

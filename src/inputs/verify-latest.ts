@@ -3,6 +3,7 @@ import type { VerifySettings } from '../core/settings.js';
 import { addSecrets, readCommon, readPercent, readSize } from './common.js';
 import { decryptionSecrets, readDecryption } from './crypto.js';
 import type { Inputs } from './reader.js';
+import { readSigningPublicKeys } from './signing.js';
 
 export async function readVerify(inputs: Inputs, cwd: string): Promise<VerifySettings> {
   const common = readCommon(inputs, cwd, undefined, { severalStores: true });
@@ -16,6 +17,7 @@ export async function readVerify(inputs: Inputs, cwd: string): Promise<VerifySet
     allowMissingDatabases: inputs.boolean('allow-missing-databases', false),
     deep: inputs.boolean('deep', true),
     decryption,
+    ...readSigningPublicKeys(inputs),
   };
   addSecrets(settings, ...decryptionSecrets(decryption));
   return settings;

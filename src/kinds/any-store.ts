@@ -34,6 +34,7 @@ import {
   newestComplete,
 } from '../storage/catalog.js';
 import { ArchivedObject, type Store } from '../storage/index.js';
+import { checkSignature, withSignature } from '../storage/signature.js';
 import { kindOf, type AnyKind } from './index.js';
 import type { KindRun } from './kind.js';
 import { finishRun, restoreReport } from './report.js';
@@ -59,7 +60,7 @@ export async function restoreFromStores(
   start: StartRun,
 ): Promise<ModeResult> {
   if (settings.otherStores.length === 0)
-    return restoreFrom(settings.backupId, settings.name, ctx, start);
+    return restoreFrom(settings, settings.backupId, ctx, start);
   const sources = await openSources(settings, ctx);
   const id =
     settings.backupId === 'latest'
@@ -91,8 +92,8 @@ export async function restoreFromStores(
     }
     try {
       const result = await restoreFrom(
+        settings,
         id,
-        settings.name,
         { ...ctx, store: source.store! },
         start,
         found.manifest,
@@ -112,19 +113,28 @@ export async function restoreFromStores(
   );
 }
 
-/** From one store: the backup found there (unless given), its kind's run, and the report. */
+/**
+ * From one store: the backup found there (unless given), its kind's run, and the report. With
+ * signing-public-key, a backup whose signature there does not hold is refused before anything is
+ * read or touched; `latest` then fails naming it rather than fall back on an older one, which
+ * would hide that someone wrote the store.
+ */
 async function restoreFrom(
+  settings: RestoreSettings | RestoreTestSettings,
   backupId: string,
-  name: string,
   ctx: RunContext,
   start: StartRun,
   found?: AnyManifest,
 ): Promise<ModeResult> {
   const phases = new Phases(ctx.now);
-  const manifest = found ?? (await findBackup(ctx, name, backupId));
+  const manifest = found ?? (await findBackup(ctx, settings.name, backupId));
+  const signer = await checkSignature(ctx.store, manifest, settings.signingPublicKeys);
   const kind = kindOf(manifest);
   const run = await start(kind, manifest, ctx, phases);
-  return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
+  return withSignature(
+    await finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows())),
+    signer,
+  );
 }
 
 async function openSources(

@@ -19,6 +19,8 @@ import { copiesDetails, storesTable } from '../copy/report.js';
 import { manifestObjects, serializeManifest, type AnyManifest } from '../core/manifest.js';
 import { ModeFailure } from '../core/types.js';
 import type { SetEntry } from '../storage/catalog.js';
+import { withSignature } from '../storage/signature.js';
+import { fingerprintOf } from '../core/ssh-keys.js';
 
 export async function backup(settings: BackupSettings, ctx: RunContext): Promise<ModeResult> {
   // Opened first: a destination that cannot be opened (its keys missing) fails before the dump.
@@ -50,10 +52,14 @@ export async function backup(settings: BackupSettings, ctx: RunContext): Promise
     parts: plan.parts,
     jobs: plan.jobs,
     fields: plan.fields,
+    signingKey: settings.signingKey,
   });
   const seconds = (ctx.now().getTime() - started.getTime()) / 1000;
   const { manifest } = published;
-  const report = backupReport(published, kind.holds(manifest), kind.backup.rows(manifest), seconds);
+  const report = withSignature(
+    backupReport(published, kind.holds(manifest), kind.backup.rows(manifest), seconds),
+    settings.signingKey && fingerprintOf(settings.signingKey.publicBlob),
+  );
   if (destinations.length === 0) return report;
   return withCopies(report, await copyPublished(published, destinations, settings, ctx), settings);
 }
@@ -70,6 +76,7 @@ function copyPublished(
     id: manifest.id,
     manifest: { key: published.manifestKey, size: Buffer.byteLength(serializeManifest(manifest)) },
     objects: manifestObjects(manifest).map(({ key, size }) => ({ key, size })),
+    ...(published.signature ? { signature: published.signature } : {}),
   };
   ctx.log.info(
     `Copying ${manifest.name}/${manifest.id} to ${destinations.map((d) => d.label).join(', ')}`,

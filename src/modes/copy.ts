@@ -16,8 +16,10 @@ import {
   judgeAll,
   listSet,
   unusableText,
+  type CompleteBackup,
   type UnusableBackup,
 } from '../storage/catalog.js';
+import { signatureVerdict } from '../storage/signature.js';
 
 export async function copy(settings: CopySettings, ctx: RunContext): Promise<ModeResult> {
   const destinations = await openDestinations(ctx, settings.copyTo);
@@ -34,7 +36,8 @@ export async function copy(settings: CopySettings, ctx: RunContext): Promise<Mod
   if (complete.length === 0) {
     throw new ModeFailure(`no complete backup of set "${settings.name}" in ${source} to copy`, {});
   }
-  const chosen = complete.slice(0, settings.last ?? complete.length);
+  const newest = complete.slice(0, settings.last ?? complete.length);
+  const { chosen, refused } = await signedOnly(newest, settings, ctx);
   ctx.log.info(
     `Copying ${formatCount(chosen.length)} backup(s) of ${settings.name} from ${source} to ${destinations.map((d) => d.label).join(', ')}`,
   );
@@ -50,10 +53,34 @@ export async function copy(settings: CopySettings, ctx: RunContext): Promise<Mod
     unusable: unusable.map((item) => item.problem),
   });
   const failures = copyFailures(copies);
-  if (failures.lines.length > 0) {
-    throw new ModeFailure(failures.lines.join('; '), result, failures.cause, true);
+  const lines = [...refused, ...failures.lines];
+  if (lines.length > 0) {
+    throw new ModeFailure(lines.join('; '), result, failures.cause, true);
   }
   return result;
+}
+
+/**
+ * With signing-public-key, the backups whose signature holds; the others are not copied (a forged
+ * backup must not spread to every copy) and fail the run by name once the rest are copied.
+ */
+async function signedOnly(
+  backups: readonly CompleteBackup[],
+  settings: CopySettings,
+  ctx: RunContext,
+): Promise<{ chosen: CompleteBackup[]; refused: string[] }> {
+  const chosen: CompleteBackup[] = [];
+  const refused: string[] = [];
+  for (const backup of backups) {
+    const verdict = await signatureVerdict(ctx.store, backup.manifest, settings.signingPublicKeys);
+    if (verdict.refused === undefined) {
+      chosen.push(backup);
+      continue;
+    }
+    ctx.log.warning(`${verdict.refused}; not copied`);
+    refused.push(`${verdict.refused}; not copied`);
+  }
+  return { chosen, refused };
 }
 
 function copyReport(

@@ -33,6 +33,7 @@ import {
   type StoreCheck,
 } from '../verify/stores.js';
 import { storeLabel } from '../core/locations.js';
+import { signatureVerdict, withSignature } from '../storage/signature.js';
 import { ModeFailure, type ModeResult, type RunContext, type Table } from '../core/types.js';
 
 const TREND_ROWS = 7;
@@ -45,7 +46,9 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
     { ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) },
     settings,
   );
+  const signature = await signatureVerdict(ctx.store, manifest, settings.signingPublicKeys);
   const problems: Problem[] = [
+    ...(signature.refused ? [{ kind: 'unsigned' as const, line: signature.refused }] : []),
     ...rules.map((line, i) => ({
       kind: i === 0 && ageMs > settings.maxAgeMs ? ('stale' as const) : ('small' as const),
       line,
@@ -58,15 +61,18 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
   let stores: StoreCheck[] = [];
   const report = (checked?: DeepCheck): ModeResult =>
     withStores(
-      verifyReport({
-        manifest,
-        holds: kind.holds(manifest),
-        ageMs,
-        trend,
-        deep: settings.deep,
-        rows: kind.verify.rows(manifest, settings.deep, checked),
-        found: checked,
-      }),
+      withSignature(
+        verifyReport({
+          manifest,
+          holds: kind.holds(manifest),
+          ageMs,
+          trend,
+          deep: settings.deep,
+          rows: kind.verify.rows(manifest, settings.deep, checked),
+          found: checked,
+        }),
+        signature.signer,
+      ),
       settings,
       manifest,
       stores,
@@ -95,6 +101,7 @@ function failure(problems: readonly Problem[], report: Partial<ModeResult>): Mod
 /** Most fundamental first: the `problem` output names the first kind found. */
 const PROBLEM_ORDER: readonly ProblemKind[] = [
   'missing',
+  'unsigned',
   'damaged',
   'stale',
   'small',

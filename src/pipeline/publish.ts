@@ -3,7 +3,7 @@
  * the manifest, last. A failure at any step leaves neither an object nor a manifest behind.
  */
 import { CancelledError } from '../core/errors.js';
-import { manifestKey } from '../core/layout.js';
+import { manifestKey, signatureKey } from '../core/layout.js';
 import {
   serializeManifest,
   type AnyManifest,
@@ -11,6 +11,8 @@ import {
   type ObjectRecord,
 } from '../core/manifest.js';
 import { encryptionOf, type EncryptionKeys } from '../core/settings.js';
+import type { SigningKey } from '../core/ssh-keys.js';
+import { signMessage } from '../core/sshsig.js';
 import type { Store } from '../storage/index.js';
 import { openSealer } from './seal.js';
 import { storeAll, type ObjectPart, type StoredParts } from './store-all.js';
@@ -46,6 +48,8 @@ export interface PublishOptions<
   parts: P;
   /** Objects stored at once. */
   jobs: number;
+  /** Signs the manifest's bytes; the signature is stored beside it, before it. */
+  signingKey?: SigningKey;
   /** The kind's fields of the manifest, from its objects as stored (in the order of `parts`). */
   fields(stored: StoredParts<P>): KindFields<M>;
 }
@@ -55,6 +59,8 @@ export interface Published<M extends AnyManifest> {
   manifestKey: string;
   /** Each object as stored, in the order of `parts`. */
   stored: readonly StoredObject[];
+  /** The manifest's signature as stored, when it was signed. */
+  signature?: { key: string; size: number };
 }
 
 export async function publish<M extends AnyManifest, const P extends readonly ObjectPart[]>(
@@ -68,12 +74,12 @@ export async function publish<M extends AnyManifest, const P extends readonly Ob
     await sealer?.close();
   }
   const manifest = assemble(options, options.fields(stored));
-  await writeManifest(
+  const signature = await writeManifest(
     manifest,
     stored.map((one) => one.object),
     options,
   );
-  return { manifest, manifestKey: manifestKey(manifest.name, manifest.id), stored };
+  return { manifest, manifestKey: manifestKey(manifest.name, manifest.id), stored, signature };
 }
 
 /** The manifest in the order every release wrote it: envelope, source, layers, objects, tools. */
@@ -101,25 +107,31 @@ function assemble<M extends AnyManifest>(
 }
 
 /**
- * Writes the manifest, last: the backup exists from then on. A manifest that cannot be written
- * takes the backup's objects with it.
+ * Writes the manifest, last: the backup exists from then on. Its signature, of exactly the bytes
+ * written, goes before it, so a signed backup is never seen unsigned. A manifest that cannot be
+ * written takes the backup's objects and signature with it.
  */
 async function writeManifest(
   manifest: AnyManifest,
   objects: ObjectRecord[],
-  options: Pick<LayerOptions, 'store' | 'log' | 'signal'>,
-): Promise<void> {
+  options: Pick<LayerOptions, 'store' | 'log' | 'signal'> & { signingKey?: SigningKey },
+): Promise<{ key: string; size: number } | undefined> {
+  const text = serializeManifest(manifest);
+  const signed = options.signingKey && {
+    key: signatureKey(manifest.name, manifest.id),
+    text: signMessage(Buffer.from(text, 'utf8'), options.signingKey),
+  };
   try {
     if (options.signal.aborted) throw new CancelledError();
     await confirmListed(options.store, `${manifest.name}/${manifest.id}`, objects);
-    await options.store.put(manifestKey(manifest.name, manifest.id), serializeManifest(manifest));
+    if (signed) await options.store.put(signed.key, signed.text);
+    await options.store.put(manifestKey(manifest.name, manifest.id), text);
   } catch (error) {
-    await deleteStored(
-      objects.map((object) => object.key),
-      options,
-    );
+    const keys = objects.map((object) => object.key);
+    await deleteStored(signed ? [...keys, signed.key] : keys, options);
     throw options.signal.aborted ? new CancelledError() : error;
   }
+  return signed && { key: signed.key, size: Buffer.byteLength(signed.text) };
 }
 
 /**

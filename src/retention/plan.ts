@@ -3,7 +3,7 @@
  * the listing classified as this set's layout can appear here, so nothing foreign is ever touched,
  * and only complete backups can be deleted by the policy: an unusable one is nobody's to judge.
  */
-import type { RecordEntry, SetEntry } from '../storage/catalog.js';
+import { keysBesideManifest, type RecordEntry, type SetEntry } from '../storage/catalog.js';
 import { idTime } from '../core/ids.js';
 import { classifyKey } from '../core/layout.js';
 import type { IncompleteUpload } from '../storage/index.js';
@@ -62,8 +62,8 @@ export function planPrune(
     kept,
     deleted,
     manifestKeys: entries.flatMap((entry) => (entry.manifest ? [entry.manifest.key] : [])),
-    objectKeys: entries.flatMap((entry) => entry.objects.map((object) => object.key)),
-    orphanKeys: orphans.flatMap((entry) => entry.objects.map((object) => object.key)),
+    objectKeys: entries.flatMap((entry) => keysBesideManifest(entry).map((object) => object.key)),
+    orphanKeys: orphans.flatMap((entry) => keysBesideManifest(entry).map((object) => object.key)),
     recordKeys: records.map((record) => record.key),
   };
 }
@@ -74,7 +74,7 @@ export function planPrune(
  * the store gives no time for keeps the leftover (it is never known to be stale).
  */
 function lastWritten(entry: SetEntry): number {
-  const times = entry.objects.map((object) => object.modified?.getTime() ?? Infinity);
+  const times = keysBesideManifest(entry).map((object) => object.modified?.getTime() ?? Infinity);
   return Math.max(-Infinity, ...times);
 }
 

@@ -41,6 +41,13 @@ export interface SetEntry {
   id: string;
   manifest?: StoredObject;
   objects: StoredObject[];
+  /** The manifest's signature (`<id>.manifest.json.sig`), when the backup was signed. */
+  signature?: StoredObject;
+}
+
+/** Every key an entry holds besides its manifest: what goes when the backup or leftover goes. */
+export function keysBesideManifest(entry: SetEntry): StoredObject[] {
+  return entry.signature ? [...entry.objects, entry.signature] : entry.objects;
 }
 
 /** A key of the set's history folder: the record of one restore-test or verify-latest run. */
@@ -100,6 +107,7 @@ export async function listSet(
     }
     const entry = entries.get(kind.id) ?? { id: kind.id, objects: [] };
     if (kind.kind === 'manifest') entry.manifest = object;
+    else if (kind.kind === 'signature') entry.signature = object;
     else entry.objects.push(object);
     entries.set(kind.id, entry);
   }

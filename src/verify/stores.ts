@@ -23,10 +23,11 @@ import {
   newestComplete,
   type SetListing,
 } from '../storage/catalog.js';
+import { signatureVerdict } from '../storage/signature.js';
 import { ArchivedObject, type Store } from '../storage/index.js';
 
 /** What is wrong, by the kind of repair that may mend it (a fresh backup mends the first three). */
-export type ProblemKind = 'missing' | 'stale' | 'damaged' | 'small' | 'unreachable';
+export type ProblemKind = 'missing' | 'unsigned' | 'stale' | 'damaged' | 'small' | 'unreachable';
 
 export interface Problem {
   kind: ProblemKind;
@@ -108,6 +109,11 @@ async function checkCopy(
   if (!isComplete(judged)) return missing(judged.problem);
   if (JSON.stringify(judged.manifest) !== JSON.stringify(newest)) {
     return missing('its manifest there is not the primary’s');
+  }
+  const { refused } = await signatureVerdict(store, newest, settings.signingPublicKeys);
+  if (refused) {
+    const line = `the copy in ${label}: ${refused}`;
+    return { status: `UNSIGNED: ${refused}`, problem: { kind: 'unsigned', line } };
   }
   if (!settings.deep) return { status: 'complete (listing)' };
   const archived: string[] = [];

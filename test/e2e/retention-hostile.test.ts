@@ -196,6 +196,7 @@ const verifySettings = {
   maxShrink: 0.5,
   deep: false,
   otherStores: [] as VerifySettings['otherStores'],
+  signingPublicKeys: [] as VerifySettings['signingPublicKeys'],
 } as VerifySettings;
 
 /** Three good backups, 3, 2 and 1 hours before NOW, oldest first. */

@@ -246,6 +246,7 @@ describe('store requests', () => {
       maxShrink: 0.5,
       deep: false,
       otherStores: [] as VerifySettings['otherStores'],
+      signingPublicKeys: [] as VerifySettings['signingPublicKeys'],
     } as VerifySettings;
     const result = await verifyLatest(settings, runContext(store));
     expect(result.outputs['latest-id']).toMatch(/^\d{8}T/);

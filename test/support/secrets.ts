@@ -38,7 +38,7 @@ export function secretsOf(
     secrets.push(env[`${name}_SECRET_ACCESS_KEY`] ?? '', env[`${name}_SESSION_TOKEN`] ?? '');
   }
   // An armored key is shown (and masked by the runner) a line at a time: each line is a secret.
-  secrets.push(...keyLines(inputs['gpg-private-key']));
+  secrets.push(...keyLines(inputs['gpg-private-key']), ...keyLines(inputs['signing-key']));
   // Short values (a test's "x") would match by chance; real secrets are long.
   const found = secrets.map((s) => s.trim()).filter((s) => s.length >= 8);
   for (const secret of found) seen.add(secret);

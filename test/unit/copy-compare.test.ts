@@ -73,6 +73,24 @@ describe('a backup at the destination, from its listing', () => {
   });
 });
 
+describe('a signed backup at the destination', () => {
+  const signature = { key: `${MANIFEST}.sig`, size: 300 };
+  const signed: SetEntry = { ...source, signature };
+
+  it('is equal only with its signature there at its size', () => {
+    expect(compareListed(signed, manifest, there({ signature }))).toEqual({ equal: true });
+    expect(compareListed(signed, manifest, there())).toEqual({
+      equal: false,
+      reason: 'its signature is missing there',
+    });
+    const other = there({ signature: { ...signature, size: 299 } });
+    expect(compareListed(signed, manifest, other)).toEqual({
+      equal: false,
+      reason: 'its signature there differs in size',
+    });
+  });
+});
+
 describe("a store's lag", () => {
   const now = new Date(Date.UTC(2026, 2, 3, 12, 0, 0));
   const backups = [

@@ -98,6 +98,10 @@ describe('keys', () => {
 
   it('classify only the set’s own layout', () => {
     expect(classifyKey('shop', `shop/${ID}.manifest.json`)).toEqual({ kind: 'manifest', id: ID });
+    expect(classifyKey('shop', `shop/${ID}.manifest.json.sig`)).toEqual({
+      kind: 'signature',
+      id: ID,
+    });
     for (const extension of ['dump.zst.age', 'dump.zst.gpg', 'tar.gz.gpg', 'tar.gpg']) {
       expect(classifyKey('shop', `shop/${ID}.${extension}`)).toEqual({
         kind: 'object',

@@ -2,10 +2,11 @@
  * The prune plan: only classified keys, manifests before objects, the newest never; history
  * records go with the backups they came after.
  *
- * Covers: src/retention/plan.ts.
+ * Covers: src/retention/plan.ts, src/storage/catalog.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { planPrune, staleUploads, type PruneSet } from '../../src/retention/plan.js';
+import type { SetEntry } from '../../src/storage/catalog.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -104,6 +105,44 @@ describe('planPrune', () => {
       'db/history/20260101T010000Z-222222.verify-latest.json',
       'db/history/20251231T010000Z-333333.restore-test.json',
     ]);
+  });
+
+  it("deletes a signed backup's signature with it, and a signature left without a manifest after the grace", () => {
+    const signed = (id: string, modified?: Date) => ({
+      key: `db/${id}.manifest.json.sig`,
+      size: 300,
+      modified,
+    });
+    const [newest, oldest] = listing.complete as [SetEntry, SetEntry];
+    const plan = planPrune(
+      {
+        complete: [newest, { ...oldest, signature: signed(oldest.id) }],
+        leftovers: [
+          {
+            id: '20260101T130000Z-eeeeee',
+            objects: [],
+            signature: signed('20260101T130000Z-eeeeee', at('2026-01-01T13:00Z')),
+          },
+          {
+            id: '20260102T220000Z-ffffff',
+            objects: [],
+            signature: signed('20260102T220000Z-ffffff', at('2026-01-02T22:00Z')),
+          },
+        ],
+        records: [],
+      },
+      [
+        { id: newest.id, createdAt: at('2026-01-02T00:00:00Z'), keep: true, rules: ['newest'] },
+        { id: oldest.id, createdAt: at('2026-01-01T00:00:00Z'), keep: false, rules: [] },
+      ],
+      at('2026-01-03T00:00:00Z'),
+      24 * 3_600_000,
+    );
+    expect(plan.objectKeys).toEqual([
+      'db/20260101T000000Z-aaaaaa.dump.zst',
+      'db/20260101T000000Z-aaaaaa.manifest.json.sig',
+    ]);
+    expect(plan.orphanKeys).toEqual(['db/20260101T130000Z-eeeeee.manifest.json.sig']);
   });
 
   it('deletes no record when no backup is kept (none complete)', () => {

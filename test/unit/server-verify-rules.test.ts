@@ -34,6 +34,7 @@ const settings = (extra: Partial<VerifySettings> = {}) =>
     maxShrink: 0.5,
     deep: false,
     otherStores: [] as VerifySettings['otherStores'],
+    signingPublicKeys: [],
     ...extra,
   }) as VerifySettings;
 

@@ -1,5 +1,5 @@
-export const id = 261;
-export const ids = [261];
+export const id = 157;
+export const ids = [157];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 71261:
+/***/ 59157:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -659,6 +659,8 @@ const INPUT_NAMES = [
     'age-identity',
     'gpg-private-key',
     'gpg-passphrase',
+    'signing-key',
+    'signing-public-key',
     'backup-id',
     'checks',
     'checks-file',
@@ -769,7 +771,7 @@ function isGiven(name, value) {
 
 
 /** Inputs whose whole value is a secret, named as action.yml names them now or may later. */
-const SECRET_NAME = /passphrase|identity|private-key|password|secret|token|webhook|heartbeat|pushgateway/;
+const SECRET_NAME = /passphrase|identity|private-key|signing-key|password|secret|token|webhook|heartbeat|pushgateway/;
 function givenSecrets(source) {
     return INPUT_NAMES.flatMap((name) => {
         const lines = source(name)
@@ -1191,6 +1193,11 @@ function globalsObjectKey(name, id, compression, encryption) {
 function manifestKey(name, id) {
     return `${name}/${id}.manifest.json`;
 }
+/** `<name>/<id>.manifest.json.sig`: the SSH signature of a signed backup's manifest, beside it. */
+function signatureKey(name, id) {
+    return `${manifestKey(name, id)}${SIGNATURE_SUFFIX}`;
+}
+const SIGNATURE_SUFFIX = '.sig';
 /** The modes that leave a record of each run in the set's history. */
 const RECORD_MODES = ['restore-test', 'verify-latest'];
 /**
@@ -1234,6 +1241,8 @@ function classifyKey(name, key) {
         return undefined;
     if (extension === 'manifest.json')
         return { kind: 'manifest', id };
+    if (extension === `manifest.json${SIGNATURE_SUFFIX}`)
+        return { kind: 'signature', id };
     if (OBJECT_EXTENSION.test(extension))
         return { kind: 'object', id, extension };
     return undefined;
@@ -2210,6 +2219,232 @@ function readNamePatterns(inputs, name) {
     return lines;
 }
 
+;// CONCATENATED MODULE: ./src/core/ssh-wire.ts
+/**
+ * The SSH wire encoding (RFC 4251 §5) that OpenSSH's key files and signatures are made of:
+ * big-endian uint32s, and strings as a uint32 length followed by that many bytes.
+ */
+/** Thrown when bytes end early or hold what the reader does not expect. */
+class WireError extends Error {
+}
+/** Reads wire values in order from a buffer, refusing to read past its end. */
+class WireReader {
+    bytes;
+    offset = 0;
+    constructor(bytes) {
+        this.bytes = bytes;
+    }
+    uint32() {
+        if (this.offset + 4 > this.bytes.length)
+            throw new WireError('it ends early');
+        const value = this.bytes.readUInt32BE(this.offset);
+        this.offset += 4;
+        return value;
+    }
+    bytesOf(length) {
+        if (length > this.bytes.length - this.offset)
+            throw new WireError('it ends early');
+        const value = this.bytes.subarray(this.offset, this.offset + length);
+        this.offset += length;
+        return value;
+    }
+    string() {
+        return this.bytesOf(this.uint32());
+    }
+    text() {
+        return this.string().toString('latin1');
+    }
+    get done() {
+        return this.offset === this.bytes.length;
+    }
+}
+/** One wire string: its length, then its bytes. */
+function wireString(value) {
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return Buffer.concat([length, bytes]);
+}
+function wireUint32(value) {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32BE(value);
+    return bytes;
+}
+
+;// CONCATENATED MODULE: ./src/core/ssh-keys.ts
+/**
+ * Ed25519 keys as `ssh-keygen -t ed25519` writes them: the private key file (OpenSSH's own
+ * container, PROTOCOL.key, which Node's crypto cannot read, so it is unpacked here and handed to
+ * Node as a JWK) and the `ssh-ed25519 AAAA… comment` public line. A PKCS#8 PEM private key, which
+ * Node reads itself, is accepted too.
+ */
+
+
+const ED25519 = 'ssh-ed25519';
+/** Why a key cannot be used, in words that never quote the key. */
+class KeyFormatError extends Error {
+}
+const OPENSSH_ARMOR = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/;
+const PKCS8_ARMOR = /-----BEGIN PRIVATE KEY-----[\s\S]*?-----END PRIVATE KEY-----/;
+const MAGIC = 'openssh-key-v1\0';
+function parseSigningKey(text) {
+    const openssh = OPENSSH_ARMOR.exec(text);
+    if (openssh)
+        return fromOpenSsh(Buffer.from(openssh[1].replace(/\s+/g, ''), 'base64'));
+    const pkcs8 = PKCS8_ARMOR.exec(text);
+    if (!pkcs8) {
+        throw new KeyFormatError('is not an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----, as ssh-keygen -t ed25519 writes it) or a PKCS#8 PEM key');
+    }
+    let privateKey;
+    try {
+        privateKey = (0,external_node_crypto_.createPrivateKey)(pkcs8[0]);
+    }
+    catch {
+        throw new KeyFormatError('is a PEM private key that cannot be read (is it encrypted?)');
+    }
+    return signingKeyOf(privateKey);
+}
+function signingKeyOf(privateKey) {
+    if (privateKey.asymmetricKeyType !== 'ed25519') {
+        throw new KeyFormatError(`is a ${privateKey.asymmetricKeyType ?? 'unknown'} key; only Ed25519 keys sign backups`);
+    }
+    const jwk = (0,external_node_crypto_.createPublicKey)(privateKey).export({ format: 'jwk' });
+    return { privateKey, publicBlob: ed25519Blob(Buffer.from(jwk.x, 'base64url')) };
+}
+/** PROTOCOL.key: magic, cipher, kdf, kdf options, one public key, then the private section. */
+function fromOpenSsh(container) {
+    if (!container.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC, 'latin1'))) {
+        throw new KeyFormatError('is not an OpenSSH private key (its header is wrong)');
+    }
+    try {
+        const wire = new WireReader(container.subarray(MAGIC.length));
+        const cipher = wire.text();
+        wire.string(); // kdf name
+        wire.string(); // kdf options
+        if (cipher !== 'none') {
+            throw new KeyFormatError(`is protected by a passphrase (${cipher}), which a scheduled run cannot type; remove it with ssh-keygen -p -N "" -f KEYFILE, and keep the key as a secret instead`);
+        }
+        if (wire.uint32() !== 1)
+            throw new KeyFormatError('holds more than one key; give one');
+        wire.string(); // the public key, repeated in the private section
+        return privateSection(new WireReader(wire.string()));
+    }
+    catch (error) {
+        if (error instanceof WireError) {
+            throw new KeyFormatError(`is not a readable OpenSSH private key (${error.message})`);
+        }
+        throw error;
+    }
+}
+function privateSection(wire) {
+    if (wire.uint32() !== wire.uint32()) {
+        throw new KeyFormatError('is not a readable OpenSSH private key (its check numbers differ)');
+    }
+    const type = wire.text();
+    if (type !== ED25519) {
+        throw new KeyFormatError(`is a ${type} key; only Ed25519 keys sign backups (ssh-keygen -t ed25519)`);
+    }
+    const publicKey = wire.string();
+    const secret = wire.string();
+    if (publicKey.length !== 32 || secret.length !== 64) {
+        throw new KeyFormatError('is not a readable OpenSSH private key (its Ed25519 key has the wrong length)');
+    }
+    const privateKey = (0,external_node_crypto_.createPrivateKey)({
+        key: {
+            kty: 'OKP',
+            crv: 'Ed25519',
+            d: secret.subarray(0, 32).toString('base64url'),
+            x: publicKey.toString('base64url'),
+        },
+        format: 'jwk',
+    });
+    const key = signingKeyOf(privateKey);
+    if (!key.publicBlob.equals(ed25519Blob(publicKey))) {
+        throw new KeyFormatError('is not a readable OpenSSH private key (its two halves do not match)');
+    }
+    return key;
+}
+/**
+ * One public key line: `ssh-ed25519 AAAA… comment`, as in a `.pub` file (an allowed_signers
+ * line, which starts with a principal, is accepted too: the key is the part after the type).
+ */
+function parsePublicKey(line) {
+    const words = line.trim().split(/\s+/);
+    const at = words.indexOf(ED25519);
+    const encoded = at >= 0 ? words[at + 1] : undefined;
+    if (encoded === undefined) {
+        throw new KeyFormatError(`is not an Ed25519 public key; give lines like "ssh-ed25519 AAAA… comment" (the .pub file of ssh-keygen -t ed25519)`);
+    }
+    const blob = Buffer.from(encoded, 'base64');
+    return publicKeyOfBlob(blob) ?? badPublicKey();
+}
+function badPublicKey() {
+    throw new KeyFormatError('holds an ssh-ed25519 line whose key is not a valid Ed25519 public key');
+}
+/** The key a wire blob names, when it is an Ed25519 public key. */
+function publicKeyOfBlob(blob) {
+    try {
+        const wire = new WireReader(blob);
+        if (wire.text() !== ED25519)
+            return undefined;
+        const raw = wire.string();
+        if (raw.length !== 32 || !wire.done)
+            return undefined;
+        const publicKey = (0,external_node_crypto_.createPublicKey)({
+            key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') },
+            format: 'jwk',
+        });
+        return { publicKey, publicBlob: blob, fingerprint: fingerprintOf(blob) };
+    }
+    catch {
+        return undefined;
+    }
+}
+function fingerprintOf(blob) {
+    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+function ed25519Blob(raw) {
+    return Buffer.concat([wireString(ED25519), wireString(raw)]);
+}
+
+;// CONCATENATED MODULE: ./src/inputs/signing.ts
+/**
+ * `signing-key`, read by the mode that writes backups, and `signing-public-key`, read by the modes
+ * that read them: Ed25519 keys as ssh-keygen writes them (core/ssh-keys.ts). A key that cannot
+ * be used is refused before any work starts, and never quoted.
+ */
+
+
+
+/** Masked line by line with every secret input before it is read (given-secrets.ts). */
+function readSigningKey(inputs) {
+    const text = inputs.optional('signing-key');
+    return text === undefined ? undefined : asInput('signing-key', () => parseSigningKey(text));
+}
+function readSigningPublicKeys(inputs) {
+    const text = inputs.text('signing-public-key');
+    if (holdsPrivateKey(text)) {
+        throw new errors/* InputError */.dz('signing-public-key', 'holds a private key; give the public keys (the .pub file of ssh-keygen -t ed25519), one per line, and keep the private key secret');
+    }
+    const lines = inputs.lines('signing-public-key');
+    if (lines.length === 0 && text.trim() !== '') {
+        // A commented-out key must not turn checked backups into unchecked ones without a word.
+        throw new errors/* InputError */.dz('signing-public-key', 'holds no key, only blank or # comment lines; give ssh-ed25519 public keys, or remove the input');
+    }
+    const signingPublicKeys = lines.map((line, index) => asInput('signing-public-key', () => parsePublicKey(line), `line ${index + 1} `));
+    return { signingPublicKeys };
+}
+function asInput(name, read, where = '') {
+    try {
+        return read();
+    }
+    catch (error) {
+        if (error instanceof KeyFormatError)
+            throw new errors/* InputError */.dz(name, `${where}${error.message}`);
+        throw error;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/files/real-path.ts
 /**
  * Where a folder really is: two spellings of one place (a symbolic link anywhere along the path,
@@ -2239,6 +2474,7 @@ async function realPathOf(given) {
 
 
 
+
 async function readCopy(inputs, cwd) {
     const common = readCommon(inputs, cwd, undefined);
     const copyTo = await readCopyTo(inputs, cwd, common);
@@ -2251,6 +2487,7 @@ async function readCopy(inputs, cwd) {
         copyTo,
         last: inputs.integer('copy-last', { min: 1, max: 100_000 }),
         copyCheck: readCopyCheck(inputs),
+        ...readSigningPublicKeys(inputs),
     };
 }
 /**
@@ -3746,6 +3983,7 @@ function redis_url_decode(text, fail) {
 
 
 
+
 async function readBackup(inputs, cwd) {
     const source = inputs.oneOf('source', ['postgres', 'files', 'redis'], 'postgres');
     refuseOtherSources(inputs, source);
@@ -3772,6 +4010,7 @@ async function readBackup(inputs, cwd) {
         compression,
         compressionLevel,
         encryptionKeys,
+        signingKey: readSigningKey(inputs),
         ...(await readBackupCopies(inputs, cwd, common)),
     };
     if (redis) {
@@ -4042,6 +4281,7 @@ async function readChecksFile(inputs, cwd) {
 
 
 
+
 async function readRestoreTest(inputs, cwd) {
     const given = inputs.optional('database-url')
         ? readDatabaseUrl(inputs, 'database-url', { databaseOptional: true })
@@ -4060,6 +4300,7 @@ async function readRestoreTest(inputs, cwd) {
         ...readRestoreGlobals(inputs),
         databaseSettings: inputs.boolean('restore-database-settings', true),
         decryption,
+        ...readSigningPublicKeys(inputs),
     };
     addSecrets(settings, ...(given?.secrets ?? []), ...decryptionSecrets(decryption));
     return settings;
@@ -4067,6 +4308,7 @@ async function readRestoreTest(inputs, cwd) {
 
 ;// CONCATENATED MODULE: ./src/inputs/restore.ts
 /** The inputs of `restore`: the target (a database or a path) and the confirmation naming it. */
+
 
 
 
@@ -4102,6 +4344,7 @@ async function readRestore(inputs, cwd) {
         confirm,
         clean: inputs.boolean('clean', false),
         decryption,
+        ...readSigningPublicKeys(inputs),
     };
     const keys = decryptionSecrets(decryption);
     if (target.into === 'database') {
@@ -4651,6 +4894,7 @@ function readSets(inputs) {
 ;// CONCATENATED MODULE: ./src/inputs/verify-latest.ts
 
 
+
 async function readVerify(inputs, cwd) {
     const common = readCommon(inputs, cwd, undefined, { severalStores: true });
     const decryption = await readDecryption(inputs);
@@ -4663,6 +4907,7 @@ async function readVerify(inputs, cwd) {
         allowMissingDatabases: inputs.boolean('allow-missing-databases', false),
         deep: inputs.boolean('deep', true),
         decryption,
+        ...readSigningPublicKeys(inputs),
     };
     addSecrets(settings, ...decryptionSecrets(decryption));
     return settings;
@@ -12739,6 +12984,105 @@ async function finishRun(run, report) {
     return result;
 }
 
+;// CONCATENATED MODULE: ./src/core/sshsig.ts
+/**
+ * Signatures in OpenSSH's SSHSIG format (PROTOCOL.sshsig), so a person checks a backup's manifest
+ * with `ssh-keygen -Y verify -n backup-action` and no tool of ours. The namespace binds a
+ * signature to its use: a signature this key made for anything else never passes as a manifest's.
+ */
+
+
+
+const SIGNATURE_NAMESPACE = 'backup-action';
+const sshsig_MAGIC = Buffer.from('SSHSIG', 'latin1');
+const VERSION = 1;
+const HASH = 'sha512';
+const sshsig_BEGIN = '-----BEGIN SSH SIGNATURE-----';
+const END = '-----END SSH SIGNATURE-----';
+/** ssh-keygen wraps the armored signature at 70 characters; it reads any width. */
+const LINE = 70;
+/** A signature is a few hundred bytes; anything much larger is not one. */
+const SIGNATURE_MAX_BYTES = 16 * 1024;
+/** The armored SSHSIG signature of `message`, as `ssh-keygen -Y sign` writes it. */
+function signMessage(message, key) {
+    const signature = (0,external_node_crypto_.sign)(null, signedData(message, HASH), key.privateKey);
+    const blob = Buffer.concat([
+        sshsig_MAGIC,
+        wireUint32(VERSION),
+        wireString(key.publicBlob),
+        wireString(SIGNATURE_NAMESPACE),
+        wireString(''),
+        wireString(HASH),
+        wireString(Buffer.concat([wireString(ED25519), wireString(signature)])),
+    ]);
+    const base64 = blob.toString('base64');
+    const lines = base64.match(new RegExp(`.{1,${LINE}}`, 'g')) ?? [];
+    return `${sshsig_BEGIN}\n${lines.join('\n')}\n${END}\n`;
+}
+/** What the blob that is signed holds: the magic, the namespace and the message's hash. */
+function signedData(message, hash) {
+    return Buffer.concat([
+        sshsig_MAGIC,
+        wireString(SIGNATURE_NAMESPACE),
+        wireString(''),
+        wireString(hash),
+        wireString((0,external_node_crypto_.createHash)(hash).update(message).digest()),
+    ]);
+}
+/** Whether `armored` is an SSHSIG of `message` in our namespace by one of `keys`. */
+function verifyMessage(message, armored, keys) {
+    let parts;
+    try {
+        parts = readSignature(armored);
+    }
+    catch (error) {
+        if (error instanceof WireError)
+            return { problem: `its signature is unreadable (${error.message})` };
+        throw error;
+    }
+    const key = keys.find((each) => each.publicBlob.equals(parts.publicBlob));
+    if (!key) {
+        return {
+            problem: `it is signed by ${fingerprintOf(parts.publicBlob)}, which is not among signing-public-key`,
+        };
+    }
+    if (parts.namespace !== SIGNATURE_NAMESPACE) {
+        return {
+            problem: `its signature is for ${JSON.stringify(parts.namespace)}, not for ${SIGNATURE_NAMESPACE}`,
+        };
+    }
+    const valid = (0,external_node_crypto_.verify)(null, signedData(message, parts.hash), key.publicKey, parts.signature);
+    return valid
+        ? { signer: key.fingerprint }
+        : { problem: `its signature by ${key.fingerprint} does not match its manifest` };
+}
+function readSignature(armored) {
+    const text = armored.trim();
+    if (!text.startsWith(sshsig_BEGIN) || !text.endsWith(END))
+        throw new WireError('not an SSH signature');
+    const blob = Buffer.from(text.slice(sshsig_BEGIN.length, -END.length).replace(/\s+/g, ''), 'base64');
+    if (!blob.subarray(0, sshsig_MAGIC.length).equals(sshsig_MAGIC))
+        throw new WireError('not an SSH signature');
+    const wire = new WireReader(blob.subarray(sshsig_MAGIC.length));
+    if (wire.uint32() !== VERSION)
+        throw new WireError('an unknown version');
+    const publicBlob = wire.string();
+    const namespace = wire.text();
+    wire.string(); // reserved
+    const hash = wire.text();
+    if (hash !== 'sha256' && hash !== 'sha512')
+        throw new WireError(`an unknown hash ${hash}`);
+    const inner = new WireReader(wire.string());
+    if (!wire.done)
+        throw new WireError('bytes after its end');
+    if (inner.text() !== ED25519)
+        throw new WireError('not an Ed25519 signature');
+    const signature = inner.string();
+    if (signature.length !== 64 || !inner.done)
+        throw new WireError('not an Ed25519 signature');
+    return { publicBlob, namespace, hash, signature };
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline/compressed-prefix.ts
 /**
  * The first bytes of what the zstd program compressed, read back from its output. Where programs
@@ -13175,6 +13519,7 @@ const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 
 
+
 async function publish(options) {
     const sealer = await openSealer(options.encryption, options.env);
     let stored;
@@ -13185,8 +13530,8 @@ async function publish(options) {
         await sealer?.close();
     }
     const manifest = assemble(options, options.fields(stored));
-    await writeManifest(manifest, stored.map((one) => one.object), options);
-    return { manifest, manifestKey: manifestKey(manifest.name, manifest.id), stored };
+    const signature = await writeManifest(manifest, stored.map((one) => one.object), options);
+    return { manifest, manifestKey: manifestKey(manifest.name, manifest.id), stored, signature };
 }
 /** The manifest in the order every release wrote it: envelope, source, layers, objects, tools. */
 function assemble(options, fields) {
@@ -13209,20 +13554,30 @@ function assemble(options, fields) {
     };
 }
 /**
- * Writes the manifest, last: the backup exists from then on. A manifest that cannot be written
- * takes the backup's objects with it.
+ * Writes the manifest, last: the backup exists from then on. Its signature, of exactly the bytes
+ * written, goes before it, so a signed backup is never seen unsigned. A manifest that cannot be
+ * written takes the backup's objects and signature with it.
  */
 async function writeManifest(manifest, objects, options) {
+    const text = serializeManifest(manifest);
+    const signed = options.signingKey && {
+        key: signatureKey(manifest.name, manifest.id),
+        text: signMessage(Buffer.from(text, 'utf8'), options.signingKey),
+    };
     try {
         if (options.signal.aborted)
             throw new errors/* CancelledError */.cc();
         await confirmListed(options.store, `${manifest.name}/${manifest.id}`, objects);
-        await options.store.put(manifestKey(manifest.name, manifest.id), serializeManifest(manifest));
+        if (signed)
+            await options.store.put(signed.key, signed.text);
+        await options.store.put(manifestKey(manifest.name, manifest.id), text);
     }
     catch (error) {
-        await deleteStored(objects.map((object) => object.key), options);
+        const keys = objects.map((object) => object.key);
+        await deleteStored(signed ? [...keys, signed.key] : keys, options);
         throw options.signal.aborted ? new errors/* CancelledError */.cc() : error;
     }
+    return signed && { key: signed.key, size: Buffer.byteLength(signed.text) };
 }
 /**
  * One listing of the backup's keys, to see that every object is still there at its size: a
@@ -13635,6 +13990,10 @@ const MANIFEST_MAX_BYTES = 1 << 20;
  * wrong, and a wrong date would win every "newest" and every keep-within window.
  */
 const CLOCK_TOLERANCE_MS = 5 * 60_000;
+/** Every key an entry holds besides its manifest: what goes when the backup or leftover goes. */
+function keysBesideManifest(entry) {
+    return entry.signature ? [...entry.objects, entry.signature] : entry.objects;
+}
 const isComplete = (judged) => 'manifest' in judged;
 async function listSet(store, name, prefix = `${name}/`) {
     const entries = new Map();
@@ -13653,6 +14012,8 @@ async function listSet(store, name, prefix = `${name}/`) {
         const entry = entries.get(kind.id) ?? { id: kind.id, objects: [] };
         if (kind.kind === 'manifest')
             entry.manifest = object;
+        else if (kind.kind === 'signature')
+            entry.signature = object;
         else
             entry.objects.push(object);
         entries.set(kind.id, entry);
@@ -13867,9 +14228,11 @@ async function judgeId(store, name, id) {
 /**
  * One backup copied byte for byte: each object streamed from the source into the destination,
  * its sha256 and size checked as it passes (an object that does not match never completes
- * there), then the manifest's exact bytes, last. Nothing is decrypted or recompressed, so the
- * copy opens with the same keys and its manifest holds; a copy cut short publishes no manifest.
+ * there), then its signature when it has one, then the manifest's exact bytes, last. Nothing is
+ * decrypted or recompressed, so the copy opens with the same keys, its manifest holds and its
+ * signature verifies; a copy cut short publishes no manifest.
  */
+
 
 
 
@@ -13891,6 +14254,11 @@ async function copyBackup(entry, ctx) {
         await copyObject(object, ctx);
     if (ctx.signal.aborted)
         throw new errors/* CancelledError */.cc();
+    // Before the manifest, as the backup wrote it: a signed backup is never there unsigned.
+    if (entry.signature) {
+        const signature = await ctx.source.read(entry.signature.key, SIGNATURE_MAX_BYTES);
+        await ctx.destination.put(entry.signature.key, signature);
+    }
     await ctx.destination.put(key, text);
     return judged.manifest;
 }
@@ -13983,6 +14351,9 @@ function compareListed(source, manifest, there) {
     }
     if (there.manifest.size !== source.manifest?.size) {
         return differs(`its manifest there holds ${there.manifest.size} bytes, the source's ${source.manifest?.size ?? '?'}`);
+    }
+    if (source.signature && there.signature?.size !== source.signature.size) {
+        return differs(there.signature ? 'its signature there differs in size' : 'its signature is missing there');
     }
     const published = there.manifest.modified?.getTime();
     for (const { key, size } of manifestObjects(manifest)) {
@@ -14192,8 +14563,90 @@ function resultCount(copies, result) {
     return copies.reduce((sum, copy) => sum + count(copy, result), 0);
 }
 
+;// CONCATENATED MODULE: ./src/storage/signature.ts
+/**
+ * A reader's check of a signed backup: given `signing-public-key`, a backup is used only when its
+ * signature (`<id>.manifest.json.sig`) is an SSHSIG by one of those keys of its manifest's exact
+ * bytes, and those bytes are the manifest the reader chose. Anyone who can write the store can
+ * write a manifest and its sha256s, but not this signature.
+ */
+
+
+
+
+/** A backup refused for its signature: one line naming the backup and why. */
+class SignatureRefused extends Error {
+    constructor(manifest, why) {
+        super(`backup ${manifest.name}/${manifest.id} is refused: ${why}`);
+        this.name = 'SignatureRefused';
+    }
+}
+/**
+ * The fingerprint of the key that signed `manifest` in `store`; undefined when no keys are given
+ * (nothing is checked). Throws SignatureRefused for an unsigned or wrongly signed backup.
+ */
+async function checkSignature(store, manifest, keys) {
+    if (keys.length === 0)
+        return undefined;
+    const { name, id } = manifest;
+    const sigKey = signatureKey(name, id);
+    if (!(await isListed(store, sigKey))) {
+        throw new SignatureRefused(manifest, `it is not signed (no ${sigKey}), and signing-public-key accepts only signed backups`);
+    }
+    const [signature, bytes] = await Promise.all([
+        store.read(sigKey, SIGNATURE_MAX_BYTES),
+        store.read(manifestKey(name, id), MANIFEST_MAX_BYTES),
+    ]);
+    const verdict = verifyMessage(bytes, signature.toString('latin1'), keys);
+    if ('problem' in verdict)
+        throw new SignatureRefused(manifest, verdict.problem);
+    if (!sameManifest(bytes, manifest)) {
+        throw new SignatureRefused(manifest, 'its manifest changed while it was read');
+    }
+    return verdict.signer;
+}
+/** As checkSignature, with a refusal returned as its line rather than thrown. */
+async function signatureVerdict(store, manifest, keys) {
+    try {
+        return { signer: await checkSignature(store, manifest, keys) };
+    }
+    catch (error) {
+        if (error instanceof SignatureRefused)
+            return { refused: error.message };
+        throw error;
+    }
+}
+async function isListed(store, key) {
+    for await (const object of store.list(key))
+        if (object.key === key)
+            return true;
+    return false;
+}
+/** Whether the signed bytes are the manifest the reader chose (read earlier, maybe elsewhere). */
+function sameManifest(bytes, chosen) {
+    try {
+        const signed = parseManifest(bytes.toString('utf8'), manifestKey(chosen.name, chosen.id), chosen.name);
+        return JSON.stringify(signed) === JSON.stringify(chosen);
+    }
+    catch {
+        return false;
+    }
+}
+/** A report with the signature's fact, when one was checked. */
+function withSignature(result, signer) {
+    if (signer === undefined)
+        return result;
+    return {
+        ...result,
+        facts: [...result.facts, ['Signature', `good, by ${signer}`]],
+        details: { ...result.details, signedBy: signer },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/modes/backup.ts
 /** The `backup` mode: dump the source, compress, encrypt, upload while hashing, then publish the manifest. */
+
+
 
 
 
@@ -14230,10 +14683,11 @@ async function backup(settings, ctx) {
         parts: plan.parts,
         jobs: plan.jobs,
         fields: plan.fields,
+        signingKey: settings.signingKey,
     });
     const seconds = (ctx.now().getTime() - started.getTime()) / 1000;
     const { manifest } = published;
-    const report = backupReport(published, kind.holds(manifest), kind.backup.rows(manifest), seconds);
+    const report = withSignature(backupReport(published, kind.holds(manifest), kind.backup.rows(manifest), seconds), settings.signingKey && fingerprintOf(settings.signingKey.publicBlob));
     if (destinations.length === 0)
         return report;
     return withCopies(report, await copyPublished(published, destinations, settings, ctx), settings);
@@ -14245,6 +14699,7 @@ function copyPublished(published, destinations, settings, ctx) {
         id: manifest.id,
         manifest: { key: published.manifestKey, size: Buffer.byteLength(serializeManifest(manifest)) },
         objects: manifestObjects(manifest).map(({ key, size }) => ({ key, size })),
+        ...(published.signature ? { signature: published.signature } : {}),
     };
     ctx.log.info(`Copying ${manifest.name}/${manifest.id} to ${destinations.map((d) => d.label).join(', ')}`);
     const options = { name: settings.name, check: settings.copyCheck, retry: settings.retry };
@@ -14788,6 +15243,7 @@ async function drawing(ctx, draw) {
 
 
 
+
 async function copy(settings, ctx) {
     const destinations = await openDestinations(ctx, settings.copyTo);
     const source = storeLabel(settings.storage);
@@ -14801,7 +15257,8 @@ async function copy(settings, ctx) {
     if (complete.length === 0) {
         throw new ModeFailure(`no complete backup of set "${settings.name}" in ${source} to copy`, {});
     }
-    const chosen = complete.slice(0, settings.last ?? complete.length);
+    const newest = complete.slice(0, settings.last ?? complete.length);
+    const { chosen, refused } = await signedOnly(newest, settings, ctx);
     ctx.log.info(`Copying ${(0,format/* formatCount */.B4)(chosen.length)} backup(s) of ${settings.name} from ${source} to ${destinations.map((d) => d.label).join(', ')}`);
     const copies = await copyToStores(chosen, destinations, { name: settings.name, check: settings.copyCheck, retry: settings.retry }, ctx);
     const chose = settings.last === undefined ? 'all' : `the newest ${settings.last}`;
@@ -14810,10 +15267,29 @@ async function copy(settings, ctx) {
         unusable: unusable.map((item) => item.problem),
     });
     const failures = copyFailures(copies);
-    if (failures.lines.length > 0) {
-        throw new ModeFailure(failures.lines.join('; '), result, failures.cause, true);
+    const lines = [...refused, ...failures.lines];
+    if (lines.length > 0) {
+        throw new ModeFailure(lines.join('; '), result, failures.cause, true);
     }
     return result;
+}
+/**
+ * With signing-public-key, the backups whose signature holds; the others are not copied (a forged
+ * backup must not spread to every copy) and fail the run by name once the rest are copied.
+ */
+async function signedOnly(backups, settings, ctx) {
+    const chosen = [];
+    const refused = [];
+    for (const backup of backups) {
+        const verdict = await signatureVerdict(ctx.store, backup.manifest, settings.signingPublicKeys);
+        if (verdict.refused === undefined) {
+            chosen.push(backup);
+            continue;
+        }
+        ctx.log.warning(`${verdict.refused}; not copied`);
+        refused.push(`${verdict.refused}; not copied`);
+    }
+    return { chosen, refused };
 }
 function copyReport(name, source, copies, about) {
     const copied = resultCount(copies, 'copied');
@@ -14902,9 +15378,10 @@ function refuseOtherChecks(kind, settings) {
 
 
 
+
 async function restoreFromStores(settings, ctx, start) {
     if (settings.otherStores.length === 0)
-        return restoreFrom(settings.backupId, settings.name, ctx, start);
+        return restoreFrom(settings, settings.backupId, ctx, start);
     const sources = await openSources(settings, ctx);
     const id = settings.backupId === 'latest'
         ? await chooseLatest(sources, settings.name, ctx)
@@ -14932,7 +15409,7 @@ async function restoreFromStores(settings, ctx, start) {
             continue;
         }
         try {
-            const result = await restoreFrom(id, settings.name, { ...ctx, store: source.store }, start, found.manifest);
+            const result = await restoreFrom(settings, id, { ...ctx, store: source.store }, start, found.manifest);
             return withSources(result, source.label, passed, sources);
         }
         catch (error) {
@@ -14945,13 +15422,19 @@ async function restoreFromStores(settings, ctx, start) {
     const table = sourcesTable(passed, sources);
     throw new ModeFailure(`no store holds a usable copy of ${settings.name}/${id}: ${passed.map(([store, why]) => `${store}: ${why}`).join('; ')}`, { tables: [table] });
 }
-/** From one store: the backup found there (unless given), its kind's run, and the report. */
-async function restoreFrom(backupId, name, ctx, start, found) {
+/**
+ * From one store: the backup found there (unless given), its kind's run, and the report. With
+ * signing-public-key, a backup whose signature there does not hold is refused before anything is
+ * read or touched; `latest` then fails naming it rather than fall back on an older one, which
+ * would hide that someone wrote the store.
+ */
+async function restoreFrom(settings, backupId, ctx, start, found) {
     const phases = new Phases(ctx.now);
-    const manifest = found ?? (await findBackup(ctx, name, backupId));
+    const manifest = found ?? (await findBackup(ctx, settings.name, backupId));
+    const signer = await checkSignature(ctx.store, manifest, settings.signingPublicKeys);
     const kind = kindOf(manifest);
     const run = await start(kind, manifest, ctx, phases);
-    return finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows()));
+    return withSignature(await finishRun(run, () => restoreReport(manifest, kind.holds(manifest), phases, run.rows())), signer);
 }
 async function openSources(settings, ctx) {
     const others = settings.otherStores.map(async (store) => {
@@ -15098,6 +15581,12 @@ async function restoreTest(settings, ctx) {
 }
 
 ;// CONCATENATED MODULE: ./src/retention/plan.ts
+/**
+ * Which keys a prune deletes, from one listing and the policy's decisions. Pure. Only keys that
+ * the listing classified as this set's layout can appear here, so nothing foreign is ever touched,
+ * and only complete backups can be deleted by the policy: an unusable one is nobody's to judge.
+ */
+
 
 
 function planPrune(set, decisions, now, orphanGraceMs) {
@@ -15124,8 +15613,8 @@ function planPrune(set, decisions, now, orphanGraceMs) {
         kept,
         deleted,
         manifestKeys: entries.flatMap((entry) => (entry.manifest ? [entry.manifest.key] : [])),
-        objectKeys: entries.flatMap((entry) => entry.objects.map((object) => object.key)),
-        orphanKeys: orphans.flatMap((entry) => entry.objects.map((object) => object.key)),
+        objectKeys: entries.flatMap((entry) => keysBesideManifest(entry).map((object) => object.key)),
+        orphanKeys: orphans.flatMap((entry) => keysBesideManifest(entry).map((object) => object.key)),
         recordKeys: records.map((record) => record.key),
     };
 }
@@ -15135,7 +15624,7 @@ function planPrune(set, decisions, now, orphanGraceMs) {
  * the store gives no time for keeps the leftover (it is never known to be stale).
  */
 function lastWritten(entry) {
-    const times = entry.objects.map((object) => object.modified?.getTime() ?? Infinity);
+    const times = keysBesideManifest(entry).map((object) => object.modified?.getTime() ?? Infinity);
     return Math.max(-Infinity, ...times);
 }
 /**
@@ -15934,6 +16423,7 @@ function unusableTables(statuses) {
 
 
 
+
 /** Every other store, checked in order against the primary's newest backup. */
 async function checkOtherStores(newest, primary, settings, ctx) {
     const checks = [];
@@ -15983,6 +16473,11 @@ async function checkCopy(store, label, listing, newest, settings, ctx) {
         return missing(judged.problem);
     if (JSON.stringify(judged.manifest) !== JSON.stringify(newest)) {
         return missing('its manifest there is not the primary’s');
+    }
+    const { refused } = await signatureVerdict(store, newest, settings.signingPublicKeys);
+    if (refused) {
+        const line = `the copy in ${label}: ${refused}`;
+        return { status: `UNSIGNED: ${refused}`, problem: { kind: 'unsigned', line } };
     }
     if (!settings.deep)
         return { status: 'complete (listing)' };
@@ -16067,13 +16562,16 @@ function stores_storesTable(primary, checks, now) {
 
 
 
+
 const TREND_ROWS = 7;
 async function verifyLatest(settings, ctx) {
     const { manifest, previous, ageMs, trend, listing } = await findNewest(settings, ctx);
     const kind = kindOf(manifest);
     const sameKind = previous && kindOf(previous) === kind ? previous : undefined;
     const rules = brokenRules({ ageMs, size: manifestSize(manifest), previousSize: previous && manifestSize(previous) }, settings);
+    const signature = await signatureVerdict(ctx.store, manifest, settings.signingPublicKeys);
     const problems = [
+        ...(signature.refused ? [{ kind: 'unsigned', line: signature.refused }] : []),
         ...rules.map((line, i) => ({
             kind: i === 0 && ageMs > settings.maxAgeMs ? 'stale' : 'small',
             line,
@@ -16084,7 +16582,7 @@ async function verifyLatest(settings, ctx) {
         })),
     ];
     let stores = [];
-    const report = (checked) => withStores(verifyReport({
+    const report = (checked) => withStores(withSignature(verifyReport({
         manifest,
         holds: kind.holds(manifest),
         ageMs,
@@ -16092,7 +16590,7 @@ async function verifyLatest(settings, ctx) {
         deep: settings.deep,
         rows: kind.verify.rows(manifest, settings.deep, checked),
         found: checked,
-    }), settings, manifest, stores, ctx.now());
+    }), signature.signer), settings, manifest, stores, ctx.now());
     let checked;
     if (problems.length === 0 && settings.deep) {
         checked = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
@@ -16115,6 +16613,7 @@ function failure(problems, report) {
 /** Most fundamental first: the `problem` output names the first kind found. */
 const PROBLEM_ORDER = [
     'missing',
+    'unsigned',
     'damaged',
     'stale',
     'small',
