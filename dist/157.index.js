@@ -4727,6 +4727,7 @@ const FLEET_SECRETS = [
     'ENCRYPTION_PASSPHRASE',
     'GPG_PRIVATE_KEY',
     'GPG_PASSPHRASE',
+    'SIGNING_KEY',
     'AWS_ACCESS_KEY_ID',
     'AWS_SECRET_ACCESS_KEY',
 ];
@@ -4778,6 +4779,7 @@ const fleet_sets_FIELDS = {
     'aws-role-arn': TEXT,
     'age-recipients': TEXT,
     'gpg-recipients': TEXT,
+    'signing-public-key': TEXT,
     databases: TEXT,
     'exclude-databases': TEXT,
     globals: TEXT,
@@ -4791,6 +4793,8 @@ const fleet_sets_FIELDS = {
     'timeout-minutes': MINUTES,
     secrets: SECRETS,
 };
+/** The fields a set may give (fleet.yml's legs read no others: test/unit/fleet-sets checks it). */
+const FLEET_FIELDS = Object.keys(fleet_sets_FIELDS);
 const HELP = 'use a JSON list of sets, e.g. [{"name": "shop", "storage": "s3://bucket/prefix"}, ...] (docs/history.md)';
 /** The fleet's sets, each checked, or an InputError naming the first mistake. */
 function readFleetSets(text) {
@@ -15038,7 +15042,8 @@ async function backupHistory(store, name, entries, now, limit = HISTORY_LENGTH) 
         };
     });
     const unusable = judged.filter((one) => !isComplete(one));
-    return { points: points.reverse(), unusable };
+    // Oldest first, in the one order of backups: the listing's id order splits no second right.
+    return { points: points.sort((a, b) => newestFirst(b, a)), unusable };
 }
 /**
  * The newest `limit` records of `mode` among `entries` (newest first), oldest first, and every

@@ -23,6 +23,7 @@ export const FLEET_SECRETS = [
   'ENCRYPTION_PASSPHRASE',
   'GPG_PRIVATE_KEY',
   'GPG_PASSPHRASE',
+  'SIGNING_KEY',
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
 ] as const;
@@ -86,6 +87,7 @@ const FIELDS: Record<string, Field> = {
   'aws-role-arn': TEXT,
   'age-recipients': TEXT,
   'gpg-recipients': TEXT,
+  'signing-public-key': TEXT,
   databases: TEXT,
   'exclude-databases': TEXT,
   globals: TEXT,
@@ -99,6 +101,9 @@ const FIELDS: Record<string, Field> = {
   'timeout-minutes': MINUTES,
   secrets: SECRETS,
 };
+
+/** The fields a set may give (fleet.yml's legs read no others: test/unit/fleet-sets checks it). */
+export const FLEET_FIELDS: readonly string[] = Object.keys(FIELDS);
 
 const HELP =
   'use a JSON list of sets, e.g. [{"name": "shop", "storage": "s3://bucket/prefix"}, ...] (docs/history.md)';

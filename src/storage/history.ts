@@ -12,7 +12,7 @@ import {
   serializeRecord,
   type HistoryRecord,
 } from '../core/history.js';
-import { sameIdSecond } from '../core/ids.js';
+import { newestFirst, sameIdSecond } from '../core/ids.js';
 import type { RecordMode } from '../core/layout.js';
 import type { Unusable } from '../core/status.js';
 import type { BackupPoint } from '../core/trends.js';
@@ -55,7 +55,8 @@ export async function backupHistory(
     };
   });
   const unusable = judged.filter((one): one is UnusableBackup => !isComplete(one));
-  return { points: points.reverse(), unusable };
+  // Oldest first, in the one order of backups: the listing's id order splits no second right.
+  return { points: points.sort((a, b) => newestFirst(b, a)), unusable };
 }
 
 /**

@@ -229,8 +229,24 @@ describe('restore clean: true', () => {
     const next = await restore();
     expect(next.code, next.stdout).toBe(0);
     laterOutput += next.stdout;
-    for (const name of leftBehind) expect(laterOutput).toContain(`dropping ${name}`);
-    expect(await besideTarget()).toEqual([]);
+    // A kill in the milliseconds between CREATE DATABASE and its mark leaves a database that is
+    // not provably this tool's (issue 27, item 2: never dropped by its name's shape): it is named
+    // in a warning and left; every other leftover is dropped and named.
+    const unmarked = [...leftBehind]
+      .sort()
+      .filter((name) =>
+        next.stdout.includes(
+          `${name} looks like a restore's database beside ${target.name}, but is not marked`,
+        ),
+      );
+    // That window is a few milliseconds: one kill of nine may land in it, not more; the rest of
+    // what the kills left is this tool's and is dropped.
+    expect(unmarked.length).toBeLessThanOrEqual(1);
+    expect(leftBehind.size - unmarked.length).toBeGreaterThan(0);
+    for (const name of leftBehind) {
+      if (!unmarked.includes(name)) expect(laterOutput).toContain(`dropping ${name}`);
+    }
+    expect(await besideTarget()).toEqual(unmarked);
     expect(await stateOf(target.url)).toEqual(sourceState);
   }, 180_000);
 });

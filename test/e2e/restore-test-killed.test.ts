@@ -57,6 +57,8 @@ const restoreTest = (runnerTemp: string, onStart?: RunOptions['onStart']) =>
       'database-url': scratch.url,
       'age-identity': identity,
       'restore-globals': 'true',
+      // One database at a time, so that the kill finds exactly one archive and scratch database.
+      jobs: '1',
     },
     { runnerTemp, ...(onStart ? { onStart } : {}) },
   );
@@ -127,7 +129,7 @@ describe('restore-test killed with SIGKILL', () => {
       /dropping the role\(s\) .*"prod_super".*, made by a restore-test that was killed/,
     );
     // The second run's roles were made anew, not "left as they were".
-    expect(again.summary).not.toMatch(/left as they were: .*prod_super/);
+    expect(again.summary).not.toMatch(/left as they were: [^;|]*prod_super/);
     // The report the run leaves for the job's later steps is all there is.
     expect(await readdir(runnerTemp)).toEqual([
       expect.stringMatching(/^backup-action-report-\w+\.json$/),

@@ -5,12 +5,21 @@
  * GitHub would refuse, more sets than GitHub's matrix runs), and the matrix given back with each
  * value of the type nightly.yml takes (a keep-* of 0 stays 0, not "absent").
  *
+ * Every field and secret fleet.yml's legs read is one the check accepts (signing-public-key and
+ * SIGNING_KEY were read but refused when signing arrived after the check).
+ *
  * Covers: src/inputs/fleet-sets.ts, src/inputs/status.ts.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import type { StatusSettings } from '../../src/core/settings.js';
-import { MAX_MATRIX_JOBS, readFleetSets } from '../../src/inputs/fleet-sets.js';
+import {
+  FLEET_FIELDS,
+  FLEET_SECRETS,
+  MAX_MATRIX_JOBS,
+  readFleetSets,
+} from '../../src/inputs/fleet-sets.js';
 import { readSettings } from '../../src/modes/index.js';
 
 const set = (name: string, more: Record<string, unknown> = {}) => ({
@@ -183,5 +192,32 @@ describe('the matrix given back', () => {
     await expect(read({ mode: 'status', sets: twice, 'status-reports': 'r' })).rejects.toThrow(
       /^Input "sets": names the set "a" twice/,
     );
+  });
+});
+
+describe("fleet.yml's legs and the check", () => {
+  const workflow = readFileSync('.github/workflows/fleet.yml', 'utf8');
+  const read = (pattern: RegExp) => [
+    ...new Set([...workflow.matchAll(pattern)].map((m) => m[1] ?? '')),
+  ];
+
+  it('reads no field of a set that the check refuses, and the check takes each one read', () => {
+    const fields = read(/matrix\.set\.([a-z0-9-]+)/g).filter((field) => field !== 'secrets');
+    expect(fields).toEqual(expect.arrayContaining(['storage', 'signing-public-key']));
+    expect(FLEET_FIELDS).toEqual(expect.arrayContaining([...fields, 'secrets']));
+    for (const field of fields.filter((one) => one !== 'name')) {
+      const value = /^keep-/.test(field) ? 1 : field === 'restore-globals' ? true : 'x';
+      const given = field === 'timeout-minutes' ? 30 : value;
+      expect(
+        () => readFleetSets(JSON.stringify([set('a', { [field]: given })])),
+        field,
+      ).not.toThrow();
+    }
+  });
+
+  it('names no secret of a set that the check refuses, and the check takes each one named', () => {
+    const secrets = read(/matrix\.set\.secrets\.([A-Z_]+)/g);
+    expect(secrets).toEqual(expect.arrayContaining(['DATABASE_URL', 'SIGNING_KEY']));
+    expect([...FLEET_SECRETS].sort()).toEqual([...secrets].sort());
   });
 });
