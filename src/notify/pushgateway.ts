@@ -69,24 +69,10 @@ export async function pushMetrics(
       `the group could not be read back ${reason(error)}; pushed without the previous backup size`,
     );
   }
-  for (const { set, mode, samples } of groups) {
-    const before = previous.flatMap((sample) => inGroup(sample, set, mode));
-    const body = renderExposition(mergeRun(before, samples), familyOf(families));
-    try {
-      await send(
-        CHANNEL,
-        `${url}${groupPath(set, mode)}`,
-        {
-          method: 'POST',
-          body,
-          headers: { ...headers, 'content-type': 'text/plain; version=0.0.4' },
-        },
-        delivery,
-      );
-    } catch (error) {
-      const which = groups.length > 1 ? ` of set ${set}` : '';
-      throw new Error(`the metrics${which} were not pushed ${reason(error)}`);
-    }
+  const failed = await pushGroups(url, headers, groups, { previous, families }, delivery);
+  if (failed) {
+    const which = groups.length > 1 ? ` of set(s) ${failed.sets.join(', ')}` : '';
+    throw new Error(`the metrics${which} were not pushed ${failed.reason}`);
   }
   return warnings;
 }
@@ -117,4 +103,41 @@ function inGroup(sample: Sample, set: string, mode: string): Sample[] {
 
 function reason(error: unknown): string {
   return error instanceof DeliveryError ? error.reason : `(${errorMessage(error)})`;
+}
+
+/**
+ * Every group pushed, one failing not stopping the next (each set's metrics would go stale
+ * without a word); a gateway that stops answering at all ends it, the rest counted as failed.
+ */
+async function pushGroups(
+  url: string,
+  headers: Record<string, string>,
+  groups: { set: string; mode: string; samples: Sample[] }[],
+  { previous, families }: { previous: Sample[]; families: Map<string, Family> },
+  delivery: Delivery,
+): Promise<{ sets: string[]; reason: string } | undefined> {
+  const sets: string[] = [];
+  let first = '';
+  for (const [index, { set, mode, samples }] of groups.entries()) {
+    const before = previous.flatMap((sample) => inGroup(sample, set, mode));
+    const body = renderExposition(mergeRun(before, samples), familyOf(families));
+    try {
+      await send(
+        CHANNEL,
+        `${url}${groupPath(set, mode)}`,
+        {
+          method: 'POST',
+          body,
+          headers: { ...headers, 'content-type': 'text/plain; version=0.0.4' },
+        },
+        delivery,
+      );
+    } catch (error) {
+      first ||= reason(error);
+      const gone = error instanceof DeliveryError && !error.answered;
+      sets.push(...(gone ? groups.slice(index).map((group) => group.set) : [set]));
+      if (gone) break;
+    }
+  }
+  return sets.length > 0 ? { sets: [...new Set(sets)], reason: first } : undefined;
 }
