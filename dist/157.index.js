@@ -6853,7 +6853,7 @@ async function readProperties(client, database) {
 }
 /** The target's owner, encoding, locale and connection limit, as CREATE DATABASE options. */
 function createOptions(d, major) {
-    const text = (value) => `'${String(value).replace(/'/g, "''")}'`;
+    const text = (value) => literal(String(value));
     const options = [
         `OWNER ${quoteIdent(String(d.owner))}`,
         `ENCODING ${text(d.enc)}`,

@@ -15,6 +15,13 @@ export const PUSH_JOB = 'backup-action';
 
 const CHANNEL = 'pushgateway-url';
 
+/** The samples of one set and mode: one Pushgateway group. */
+interface Group {
+  set: string;
+  mode: string;
+  samples: Sample[];
+}
+
 /** The gateway's URL without credentials, and the credentials as a Basic authorization header. */
 export function gatewayTarget(base: string): { url: string; headers: Record<string, string> } {
   const url = new URL(base);
@@ -78,8 +85,8 @@ export async function pushMetrics(
 }
 
 /** The run's samples by the group they belong to: their set and mode. */
-function groupsOf(run: readonly Sample[]): { set: string; mode: string; samples: Sample[] }[] {
-  const groups = new Map<string, { set: string; mode: string; samples: Sample[] }>();
+function groupsOf(run: readonly Sample[]): Group[] {
+  const groups = new Map<string, Group>();
   for (const sample of run) {
     const { set, mode } = sample.labels;
     if (set === undefined || mode === undefined) continue;
@@ -112,7 +119,7 @@ function reason(error: unknown): string {
 async function pushGroups(
   url: string,
   headers: Record<string, string>,
-  groups: { set: string; mode: string; samples: Sample[] }[],
+  groups: Group[],
   { previous, families }: { previous: Sample[]; families: Map<string, Family> },
   delivery: Delivery,
 ): Promise<{ sets: string[]; reason: string } | undefined> {

@@ -244,7 +244,7 @@ async function readProperties(client: pg.Client, database: string): Promise<Prop
 
 /** The target's owner, encoding, locale and connection limit, as CREATE DATABASE options. */
 function createOptions(d: Record<string, string | number | null>, major: number): string {
-  const text = (value: unknown) => `'${String(value).replace(/'/g, "''")}'`;
+  const text = (value: unknown) => literal(String(value));
   const options = [
     `OWNER ${quoteIdent(String(d.owner))}`,
     `ENCODING ${text(d.enc)}`,
