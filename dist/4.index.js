@@ -32,16 +32,19 @@ var owned = __webpack_require__(68856);
 ;// CONCATENATED MODULE: ./src/storage/s3-agent.ts
 /**
  * The agents the S3 client connects through, the SDK's own settings (keep-alive, 50 sockets), with
- * one thing more: a socket releases an owned chunk (process/owned.ts) as soon as it has written
- * it. A copy streams a download into an upload chunk by chunk; without this, every chunk written
- * would wait for the collector, which runs only after tens of megabytes of them have piled up,
- * and the copy's memory would grow with the object's size up to that mark.
+ * two things more, so that a copy's memory stays flat whatever the object's size. A copy streams a
+ * download into an upload chunk by chunk, and every chunk it touches is fresh memory outside V8's
+ * heap, which the collector frees only after tens of megabytes of it have piled up:
+ * - a socket releases an owned chunk (process/owned.ts) as soon as it has written it;
+ * - a socket releases each buffer it read into once Node's HTTP parser has taken it: the parser
+ *   copies what it parses (a response's headers, and each piece of its body into memory of its
+ *   own), so the read buffer is garbage the moment the parser returns.
  */
 
 
 
 /** Wraps the socket's write so that each owned chunk is released once written (or failed). */
-function releasing(socket) {
+function releasingWrites(socket) {
     const write = socket.write.bind(socket);
     socket.write = ((chunk, encoding, done) => {
         const [enc, callback] = typeof encoding === 'function' ? [undefined, encoding] : [encoding, done];
@@ -54,6 +57,31 @@ function releasing(socket) {
     });
     return socket;
 }
+/**
+ * Wraps the socket's push (where Node hands it each read) so that a read is released once the
+ * HTTP parser alone has had it: handed on at once (not queued in the socket for later), to the
+ * only reader, the parser of an exchange still under way. A read the socket queued, one anyone
+ * else listens to, or one after the parser let go of the socket (a parse error keeps the read on
+ * the error; an upgrade hands the rest to its user) is left to the collector.
+ */
+function releasingReads(socket) {
+    const push = socket.push.bind(socket);
+    socket.push = (chunk, encoding) => {
+        const queued = socket.readableLength;
+        const more = push(chunk, encoding);
+        if (chunk instanceof Uint8Array && socket.readableLength === queued && parsedOnly(socket)) {
+            (0,owned/* release */._)((0,owned/* own */.Z)(chunk));
+        }
+        return more;
+    };
+    return socket;
+}
+/** Node's HTTP client sets `parser` on a socket while an exchange uses it, and clears it after. */
+function parsedOnly(socket) {
+    const { parser } = socket;
+    return !socket.destroyed && parser != null && socket.listenerCount('data') === 1;
+}
+const releasing = (socket) => releasingReads(releasingWrites(socket));
 const OPTIONS = { keepAlive: true, maxSockets: 50 };
 class ReleasingHttpAgent extends (external_node_http_default()).Agent {
     createConnection(...args) {
