@@ -7414,6 +7414,130 @@ function addRole(into, token) {
     into.add(token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token);
 }
 
+;// CONCATENATED MODULE: ./src/postgres/database-settings.ts
+/**
+ * The source database's settings and comment, read off the archive and applied to the database
+ * restored into: pg_restore restores them only with --create, which both restore modes cannot use
+ * (the database they restore into is not the source's, nor named like it).
+ */
+
+
+
+
+
+/** The DATABASE entry (its owner) and the database's settings, comment and privileges. */
+const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE|DATABASE PROPERTIES|COMMENT|ACL) - /;
+/**
+ * The script pg_restore --create prints for the archive's database-level entries, found in its
+ * `pg_restore --list --create` listing: the source database's owner (databaseOwner), settings,
+ * comment and privileges (databaseStatements); empty when the archive has none.
+ */
+async function archiveDatabaseScript(pgRestore, file, listing) {
+    const entries = listing
+        .split('\n')
+        .filter((line) => DATABASE_ENTRY.test(line) && / DATABASE /.test(line));
+    if (entries.length === 0)
+        return '';
+    // The list file sits beside the archive, in its private folder.
+    const list = external_node_path_default().join(external_node_path_default().dirname(file), 'database-entries.list');
+    await (0,promises_.writeFile)(list, `${entries.join('\n')}\n`, { mode: 0o600 });
+    return output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
+}
+/**
+ * The statements a restore applies: settings and comment with restore-database-settings, the
+ * database's privileges wherever owners and privileges are restored (never without the roles).
+ */
+function wantedStatements(statements, wanted) {
+    return statements.filter((statement) => statement.kind === 'privilege' ? wanted.privileges : wanted.settings);
+}
+async function output(program, args) {
+    const { child, exit } = start(program, args, process.env);
+    let text = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => (text += chunk));
+    const ended = await exit;
+    if (ended.code !== 0)
+        throw new Error(failureLine(`pg_restore ${args[0] ?? ''}`, ended));
+    return text;
+}
+/**
+ * Applies each statement to `database` through `server` (any database of the server), each on its
+ * own: one the server refuses is reported, not fatal, as with owners whose roles are missing.
+ */
+async function applyDatabaseStatements(server, database, statements) {
+    if (statements.length === 0)
+        return [];
+    return withConnection(server, async (client) => {
+        const applied = [];
+        for (const statement of statements) {
+            try {
+                await client.query(statement.sql(database));
+                applied.push({ statement });
+            }
+            catch (error) {
+                applied.push({ statement, error: (0,errors/* errorMessage */.gJ)(error) });
+            }
+        }
+        return applied;
+    });
+}
+/**
+ * The archive's settings, comment and privileges that the restored database does not have:
+ * settings compared by role and parameter name (the server normalizes values), the comment by its
+ * presence, a GRANT by each privilege being held and a REVOKE by each being absent.
+ */
+async function missingDatabaseStatements(server, database, statements) {
+    if (statements.length === 0)
+        return [];
+    return withConnection(server, async (client) => {
+        const { rows } = await client.query(`SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role,
+              split_part(c.item, '=', 1) AS name
+         FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase,
+              unnest(s.setconfig) AS c(item)
+        WHERE d.datname = $1`, [database]);
+        const { rows: comments } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+        const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
+        const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
+        return statements.filter((statement) => {
+            const { kind, setting } = statement;
+            if (kind === 'comment')
+                return (comments[0]?.comment ?? null) === null;
+            if (kind === 'privilege')
+                return unheld.has(statement);
+            return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
+        });
+    });
+}
+/** `grantee\0PRIVILEGE` for each privilege the database's ACL gives (PUBLIC's grantee empty). */
+async function heldPrivileges(client, database) {
+    const { rows } = await client.query(`SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END AS grantee,
+            a.privilege_type AS privilege
+       FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) AS a
+      WHERE d.datname = $1`, [database]);
+    return new Set(rows.map((row) => `${row.grantee}\u0000${row.privilege}`));
+}
+/**
+ * The privilege statements whose effect the database does not show. pg_dump writes them as
+ * changes to the default in order (`REVOKE CONNECT,TEMPORARY … FROM PUBLIC; GRANT TEMPORARY … TO
+ * PUBLIC`): each grantee's privilege is judged by the last statement about it.
+ */
+function unheldPrivileges(statements, held) {
+    const last = new Map();
+    for (const statement of statements) {
+        const { grantees = [], privileges = [] } = statement.privilege ?? {};
+        for (const grantee of grantees) {
+            for (const name of privileges)
+                last.set(`${grantee ?? ''}\u0000${name}`, statement);
+        }
+    }
+    const unheld = new Set();
+    for (const [key, statement] of last) {
+        if (held.has(key) !== statement.privilege?.grant)
+            unheld.add(statement);
+    }
+    return unheld;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/archive.ts
 /**
  * The backup's archive as one local file, which `pg_restore --jobs` needs (it seeks): downloaded,
@@ -7437,18 +7561,25 @@ function addRole(into, token) {
 
 
 
+
 const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
 /** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
 async function withLocalArchive(ctx, part, keys, { program: pgRestore }, phases, work) {
     // A private folder (0700): the archive in it is decrypted.
     const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'backup-action-archive-');
+    let databaseScript;
     try {
         const file = external_node_path_default().join(dir, 'archive.dump');
         await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
-        const toc = await listArchive(pgRestore, file, part.backup.dump?.version);
-        return await work({ file, toc });
+        const listing = await listArchive(pgRestore, file, part.backup.dump?.version);
+        databaseScript = archiveDatabaseScript(pgRestore, file, listing);
+        // Awaited where it is used; a run that fails first reports its own error, not this one.
+        databaseScript.catch(() => undefined);
+        return await work({ file, toc: parseToc(listing), databaseScript });
     }
     finally {
+        // Its pg_restore reads the file being removed.
+        await databaseScript?.catch(() => undefined);
         await (0,promises_.rm)(dir, { recursive: true, force: true });
     }
 }
@@ -7470,9 +7601,12 @@ async function download(ctx, part, keys, file) {
             'point TMPDIR (or RUNNER_TEMP) at a larger disk');
     }
 }
-/** The table of contents; an archive this pg_restore cannot read fails here, before any database work. */
+/**
+ * The table of contents, with the database-level entries that only --create lists; an archive this
+ * pg_restore cannot read fails here, before any database work.
+ */
 async function listArchive(pgRestore, file, dumpedBy) {
-    const { child, exit } = start(pgRestore, ['--list', file], process.env);
+    const { child, exit } = start(pgRestore, ['--list', '--create', file], process.env);
     let listing = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text) => (listing += text));
@@ -7481,7 +7615,7 @@ async function listArchive(pgRestore, file, dumpedBy) {
         throw new Error(unsupportedFormatLine(ended.stderr, pgRestore, dumpedBy) ??
             `the backup is not an archive pg_restore can read: ${failureLine('pg_restore --list', ended)}`);
     }
-    return parseToc(listing);
+    return listing;
 }
 /** The roles the archive's owners and privileges name, read from its schema script. */
 async function archiveRoles(pgRestore, file) {
@@ -7720,142 +7854,6 @@ function readSetting(text) {
     return { kind: 'setting', database, statement };
 }
 
-;// CONCATENATED MODULE: ./src/postgres/database-settings.ts
-/**
- * The source database's settings and comment, read off the archive and applied to the database
- * restored into: pg_restore restores them only with --create, which both restore modes cannot use
- * (the database they restore into is not the source's, nor named like it).
- */
-
-
-
-
-
-
-const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE PROPERTIES|COMMENT|ACL) - /;
-/** The archive's database-level statements: its settings, its comment and its privileges. */
-async function archiveDatabaseStatements(pgRestore, file) {
-    const listing = await output(pgRestore, ['--list', '--create', file]);
-    const entries = listing
-        .split('\n')
-        .filter((line) => DATABASE_ENTRY.test(line) && / DATABASE /.test(line));
-    if (entries.length === 0)
-        return [];
-    // The list file sits beside the archive, in its private folder.
-    const list = external_node_path_default().join(external_node_path_default().dirname(file), 'database-entries.list');
-    await (0,promises_.writeFile)(list, `${entries.join('\n')}\n`, { mode: 0o600 });
-    const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
-    return databaseStatements(script);
-}
-/**
- * The source database's owner, from the archive's DATABASE entry (`ALTER DATABASE … OWNER TO …`
- * in what pg_restore --create prints for it); undefined when the archive does not say.
- */
-async function archiveDatabaseOwner(pgRestore, file) {
-    const listing = await output(pgRestore, ['--list', '--create', file]);
-    const entry = listing.split('\n').find((line) => /^\d+; \d+ \d+ DATABASE - /.test(line));
-    if (entry === undefined)
-        return undefined;
-    const list = external_node_path_default().join(external_node_path_default().dirname(file), 'database-owner.list');
-    await (0,promises_.writeFile)(list, `${entry}\n`, { mode: 0o600 });
-    const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
-    return databaseOwner(script);
-}
-/**
- * The statements a restore applies: settings and comment with restore-database-settings, the
- * database's privileges wherever owners and privileges are restored (never without the roles).
- */
-function wantedStatements(statements, wanted) {
-    return statements.filter((statement) => statement.kind === 'privilege' ? wanted.privileges : wanted.settings);
-}
-async function output(program, args) {
-    const { child, exit } = start(program, args, process.env);
-    let text = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => (text += chunk));
-    const ended = await exit;
-    if (ended.code !== 0)
-        throw new Error(failureLine(`pg_restore ${args[0] ?? ''}`, ended));
-    return text;
-}
-/**
- * Applies each statement to `database` through `server` (any database of the server), each on its
- * own: one the server refuses is reported, not fatal, as with owners whose roles are missing.
- */
-async function applyDatabaseStatements(server, database, statements) {
-    if (statements.length === 0)
-        return [];
-    return withConnection(server, async (client) => {
-        const applied = [];
-        for (const statement of statements) {
-            try {
-                await client.query(statement.sql(database));
-                applied.push({ statement });
-            }
-            catch (error) {
-                applied.push({ statement, error: (0,errors/* errorMessage */.gJ)(error) });
-            }
-        }
-        return applied;
-    });
-}
-/**
- * The archive's settings, comment and privileges that the restored database does not have:
- * settings compared by role and parameter name (the server normalizes values), the comment by its
- * presence, a GRANT by each privilege being held and a REVOKE by each being absent.
- */
-async function missingDatabaseStatements(server, database, statements) {
-    if (statements.length === 0)
-        return [];
-    return withConnection(server, async (client) => {
-        const { rows } = await client.query(`SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role,
-              split_part(c.item, '=', 1) AS name
-         FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase,
-              unnest(s.setconfig) AS c(item)
-        WHERE d.datname = $1`, [database]);
-        const { rows: comments } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
-        const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
-        const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
-        return statements.filter((statement) => {
-            const { kind, setting } = statement;
-            if (kind === 'comment')
-                return (comments[0]?.comment ?? null) === null;
-            if (kind === 'privilege')
-                return unheld.has(statement);
-            return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
-        });
-    });
-}
-/** `grantee\0PRIVILEGE` for each privilege the database's ACL gives (PUBLIC's grantee empty). */
-async function heldPrivileges(client, database) {
-    const { rows } = await client.query(`SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END AS grantee,
-            a.privilege_type AS privilege
-       FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) AS a
-      WHERE d.datname = $1`, [database]);
-    return new Set(rows.map((row) => `${row.grantee}\u0000${row.privilege}`));
-}
-/**
- * The privilege statements whose effect the database does not show. pg_dump writes them as
- * changes to the default in order (`REVOKE CONNECT,TEMPORARY … FROM PUBLIC; GRANT TEMPORARY … TO
- * PUBLIC`): each grantee's privilege is judged by the last statement about it.
- */
-function unheldPrivileges(statements, held) {
-    const last = new Map();
-    for (const statement of statements) {
-        const { grantees = [], privileges = [] } = statement.privilege ?? {};
-        for (const grantee of grantees) {
-            for (const name of privileges)
-                last.set(`${grantee ?? ''}\u0000${name}`, statement);
-        }
-    }
-    const unheld = new Set();
-    for (const [key, statement] of last) {
-        if (held.has(key) !== statement.privilege?.grant)
-            unheld.add(statement);
-    }
-    return unheld;
-}
-
 ;// CONCATENATED MODULE: ./src/restore/owners.ts
 /**
  * Owners and privileges, restored as in production when the target can take them: every role the
@@ -7883,8 +7881,8 @@ async function ownersUnusable(pgRestore, file, target, signal) {
  * Gives the database restored into the source database's owner, which pg_restore sets only with
  * --create. A refusal is a warning: the objects inside already have their owners.
  */
-async function restoreDatabaseOwner(pgRestore, file, server, database, log) {
-    const owner = await archiveDatabaseOwner(pgRestore, file);
+async function restoreDatabaseOwner(archive, server, database, log) {
+    const owner = databaseOwner(await archive.databaseScript);
     if (owner === undefined)
         return undefined;
     try {
@@ -7905,6 +7903,7 @@ async function restoreDatabaseOwner(pgRestore, file, server, database, log) {
  * point leaves the target as it was. Owners and privileges are restored whenever the target can
  * take them (restore/owners.ts).
  */
+
 
 
 
@@ -7970,16 +7969,30 @@ async function restoreInto(run, archive) {
         signal: ctx.signal,
     });
     if (restored.created && !restored.ownersSkipped) {
-        await restoreDatabaseOwner(pgRestore.program, archive.file, into, into.database, ctx.log);
+        await restoreDatabaseOwner(archive, into, into.database, ctx.log);
     }
-    await phases.time('analyze', () => analyze(into, ctx.signal));
-    const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
+    const counts = await analyzeAndCount(phases, into, ctx.signal);
     restored.comparison = compare(part, counts, archive, replacement !== undefined);
     // After the counts: a setting such as statement_timeout is the database's users', not ours.
     if (settings.databaseSettings || !restored.ownersSkipped)
         await applySettings(run, archive, into);
     if (!replacement)
         restored.outcome = 'restored';
+}
+/**
+ * ANALYZE and the row counts at once, on two connections: neither waits for the other's locks, and
+ * each keeps a core busy. Both settle before a failure of either is thrown.
+ */
+async function analyzeAndCount(phases, into, signal) {
+    const [analyzed, counted] = await Promise.allSettled([
+        phases.time('analyze', () => analyze(into, signal)),
+        phases.time('compare row counts', () => countRows(into, signal)),
+    ]);
+    if (analyzed.status === 'rejected')
+        throw analyzed.reason;
+    if (counted.status === 'rejected')
+        throw counted.reason;
+    return counted.value;
 }
 /** The checked new database takes the target's name; the old one is dropped, or named if it stays. */
 async function swap(run, replacement) {
@@ -8004,8 +8017,11 @@ async function swap(run, replacement) {
  * database, which carries our mark until the swap gives it the backup's comment.
  */
 async function applySettings(run, archive, into) {
-    const { ctx, pgRestore, restored, settings } = run;
-    const statements = wantedStatements(await archiveDatabaseStatements(pgRestore.program, archive.file), { settings: settings.databaseSettings, privileges: !restored.ownersSkipped });
+    const { ctx, restored, settings } = run;
+    const statements = wantedStatements(databaseStatements(await archive.databaseScript), {
+        settings: settings.databaseSettings,
+        privileges: !restored.ownersSkipped,
+    });
     restored.comment = restored.replacement
         ? statements.find((statement) => statement.kind === 'comment')
         : undefined;
@@ -8368,6 +8384,7 @@ async function sqlCheck(client, check) {
 
 
 
+
 /** The scratch server of a database backup (a files backup needs none). */
 function scratchServer(settings) {
     if (!settings.database) {
@@ -8405,8 +8422,9 @@ async function testInScratch(run, test, options, scratchMade) {
         noTablespaces: options.noTablespaces,
         signal: ctx.signal,
     });
-    if (keepOwners)
-        await restoreDatabaseOwner(pgRestore.program, file, server, scratch, ctx.log);
+    if (keepOwners && test.archive) {
+        await restoreDatabaseOwner(test.archive, server, scratch, ctx.log);
+    }
     if (settings.databaseSettings || keepOwners)
         await compareSettings(run, test, target, keepOwners);
     await inspect(run, test, target, options.checks);
@@ -8421,8 +8439,8 @@ async function ownersSkipped({ ctx, pgRestore }, test, target) {
 }
 /** The archive's database settings and privileges, applied to the scratch database and read back. */
 async function compareSettings(run, test, target, privileges) {
-    const { ctx, pgRestore, settings } = run;
-    const statements = wantedStatements(await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? ''), { settings: settings.databaseSettings, privileges });
+    const { ctx, settings } = run;
+    const statements = wantedStatements(databaseStatements((await test.archive?.databaseScript) ?? ''), { settings: settings.databaseSettings, privileges });
     const applied = await applyDatabaseStatements(target, target.database, statements);
     const missing = await missingDatabaseStatements(target, target.database, statements);
     test.databaseSettings = {

@@ -11,6 +11,9 @@
 //                                                   databases, jobs 1 against jobs 2 (--databases N: 100)
 //   npm run bench -- --levels                       zstd -1, -2, -3 and --adapt against peers'
 //                                                   pg_dump -Fc on three databases (--size-mb N each)
+//   npm run bench -- --restore                      restore and restore-test against pg_restore
+//                                                   --jobs 2 of the same archive, on PostgreSQL 15
+//                                                   and 18, the bench's database and a schema-heavy one
 //   options: --cli PATH (another bundle, e.g. /tmp/bench-cli/index.js), --backups N (20000),
 //            --skip-requests, --skip-double, --docs (write the tables into docs/benchmarks.md;
 //            --readme is the same), --render (print, and with --docs write, the tables of the

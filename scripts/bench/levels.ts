@@ -13,7 +13,7 @@ import { log, machine, mb, median, onPath, runTimed } from './measure.ts';
 import type { Options } from './options.ts';
 import type { Machine, Target } from './results.ts';
 import { dumpArgs, reference, settle, type PipeBench, type ZstdLevel } from './runs.ts';
-import { targetRows, type SideBench } from './side-bench.ts';
+import { measuredLine, targetRows, type SideBench } from './side-bench.ts';
 
 export const LEVELS_RESULTS = 'bench-results/levels.json';
 const MARKERS = ['<!-- levels:start -->', '<!-- levels:end -->'] as const;
@@ -170,7 +170,11 @@ export function renderLevels(r: LevelsReport): string {
   ]);
   const loads = r.load.map((l) => l.toFixed(1)).join(', ');
   return [
-    `Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC on ${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.os}, Node ${r.node}: medians of ${r.rounds} rotated rounds; load average before each round: ${loads}. Run it: \`npm run bench -- --levels\`.`,
+    measuredLine(
+      r,
+      `medians of ${r.rounds} rotated rounds; load average before each round: ${loads}`,
+      'levels',
+    ),
     '',
     '| database | run | median | output | faster than peers | × peers’ size |',
     '| --- | --- | ---: | ---: | ---: | ---: |',

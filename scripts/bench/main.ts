@@ -23,6 +23,7 @@ import { BUCKET, type Bench } from './runs.ts';
 import { copyBench } from './copy.ts';
 import { SERVERS_BENCH } from './servers.ts';
 import { LEVELS_BENCH } from './levels.ts';
+import { RESTORES_BENCH } from './restores.ts';
 import { runSideBench } from './side-bench.ts';
 import { startupBench } from './startup.ts';
 import { evaluate } from './targets.ts';
@@ -38,6 +39,8 @@ if (options.startup) {
   await runSideBench(SERVERS_BENCH, options);
 } else if (options.levels) {
   await runSideBench(LEVELS_BENCH, options);
+} else if (options.restore) {
+  await runSideBench(RESTORES_BENCH, options);
 } else if (options.render) {
   // The tables (and with --docs the page) again from the last results, measuring nothing.
   const results = JSON.parse(await readFile(RESULTS, 'utf8')) as Report;

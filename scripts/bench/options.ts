@@ -30,6 +30,8 @@ export interface Options {
   databases?: number;
   /** Time zstd levels against peers' pg_dump -Fc on three databases instead (levels.ts). */
   levels: boolean;
+  /** Time restore and restore-test against pg_restore --jobs 2 instead (restores.ts). */
+  restore: boolean;
 }
 
 const VALUES = [
@@ -51,6 +53,7 @@ const SWITCHES = [
   'copy',
   'servers',
   'levels',
+  'restore',
 ] as const;
 type Flag = (typeof VALUES)[number] | (typeof SWITCHES)[number];
 
@@ -98,6 +101,7 @@ export function parseOptions(argv: readonly string[]): Options {
     objectMb: count('object-mb'),
     servers: given.has('servers'),
     levels: given.has('levels'),
+    restore: given.has('restore'),
     databases: count('databases'),
     ...(typeof executable === 'string' ? { executable: path.resolve(executable) } : {}),
   };

@@ -7,7 +7,7 @@ import { startCluster, withClient, withDatabase } from '../lib/pg-cluster.js';
 import { log, machine, median, runTimed } from './measure.ts';
 import type { Options } from './options.ts';
 import type { Machine, Target } from './results.ts';
-import { targetRows, type SideBench } from './side-bench.ts';
+import { measuredLine, targetRows, type SideBench } from './side-bench.ts';
 
 export const SERVERS_RESULTS = 'bench-results/servers.json';
 const MARKERS = ['<!-- servers:start -->', '<!-- servers:end -->'] as const;
@@ -98,7 +98,11 @@ function loadAverage(): number {
 export function renderServers(r: ServersReport): string {
   const loads = r.load.map((l) => l.toFixed(1)).join(', ');
   return [
-    `Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC on ${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.os}, Node ${r.node}: a server backup of ${r.databases} databases of one 200-row table each, restore-tested whole, medians of ${r.rounds} rounds that alternate which goes first; load average before each round: ${loads}. Run it: \`npm run bench -- --servers\`.`,
+    measuredLine(
+      r,
+      `a server backup of ${r.databases} databases of one 200-row table each, restore-tested whole, medians of ${r.rounds} rounds that alternate which goes first; load average before each round: ${loads}`,
+      'servers',
+    ),
     '',
     '| run | median | × jobs 1 |',
     '| --- | ---: | ---: |',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { log } from './measure.ts';
 import type { Options } from './options.ts';
 import { writePage } from './render.ts';
-import type { Target } from './results.ts';
+import type { Machine, Target } from './results.ts';
 
 export interface SideBench<R> {
   /** Where its results are kept, e.g. bench-results/copy.json. */
@@ -47,4 +47,14 @@ export function targetRows(targets: readonly Target[]): string[] {
       (t) => `| ${t.what} | ${t.goal} | ${t.measured} | ${t.met ? 'met' : '**missed**'} |`,
     ),
   ];
+}
+
+/** The line over a side bench's tables: when, on what, how it measured, and how to run it. */
+export function measuredLine(
+  r: { date: string; machine: Machine; node: string },
+  how: string,
+  flag: string,
+): string {
+  const { nproc, cpu, os } = r.machine;
+  return `Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC on ${nproc} cores (${cpu}), ${os}, Node ${r.node}: ${how}. Run it: \`npm run bench -- --${flag}\`.`;
 }

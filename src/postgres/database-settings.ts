@@ -7,49 +7,32 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import type pg from 'pg';
-import {
-  databaseOwner,
-  databaseStatements,
-  type DatabaseStatement,
-} from './database-statements.js';
+import type { DatabaseStatement } from './database-statements.js';
 import type { DatabaseTarget } from '../core/settings.js';
 import { failureLine, start, type Program } from '../process/programs.js';
 import { withConnection } from './server.js';
 
-const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE PROPERTIES|COMMENT|ACL) - /;
+/** The DATABASE entry (its owner) and the database's settings, comment and privileges. */
+const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE|DATABASE PROPERTIES|COMMENT|ACL) - /;
 
-/** The archive's database-level statements: its settings, its comment and its privileges. */
-export async function archiveDatabaseStatements(
+/**
+ * The script pg_restore --create prints for the archive's database-level entries, found in its
+ * `pg_restore --list --create` listing: the source database's owner (databaseOwner), settings,
+ * comment and privileges (databaseStatements); empty when the archive has none.
+ */
+export async function archiveDatabaseScript(
   pgRestore: Program,
   file: string,
-): Promise<DatabaseStatement[]> {
-  const listing = await output(pgRestore, ['--list', '--create', file]);
+  listing: string,
+): Promise<string> {
   const entries = listing
     .split('\n')
     .filter((line) => DATABASE_ENTRY.test(line) && / DATABASE /.test(line));
-  if (entries.length === 0) return [];
+  if (entries.length === 0) return '';
   // The list file sits beside the archive, in its private folder.
   const list = path.join(path.dirname(file), 'database-entries.list');
   await writeFile(list, `${entries.join('\n')}\n`, { mode: 0o600 });
-  const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
-  return databaseStatements(script);
-}
-
-/**
- * The source database's owner, from the archive's DATABASE entry (`ALTER DATABASE … OWNER TO …`
- * in what pg_restore --create prints for it); undefined when the archive does not say.
- */
-export async function archiveDatabaseOwner(
-  pgRestore: Program,
-  file: string,
-): Promise<string | undefined> {
-  const listing = await output(pgRestore, ['--list', '--create', file]);
-  const entry = listing.split('\n').find((line) => /^\d+; \d+ \d+ DATABASE - /.test(line));
-  if (entry === undefined) return undefined;
-  const list = path.join(path.dirname(file), 'database-owner.list');
-  await writeFile(list, `${entry}\n`, { mode: 0o600 });
-  const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
-  return databaseOwner(script);
+  return output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
 }
 
 /**

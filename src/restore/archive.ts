@@ -21,6 +21,7 @@ import type { Phases } from './phases.js';
 import type { PgRestore } from './pg-restore.js';
 import { addRolesOf, emptyRoles, type ArchiveRoles } from '../postgres/roles.js';
 import { parseToc, type ArchiveToc } from '../postgres/toc.js';
+import { archiveDatabaseScript } from '../postgres/database-settings.js';
 import { unsupportedFormatLine } from '../postgres/versions.js';
 import type { Decryption } from '../core/settings.js';
 import { failureLine, start, type Program } from '../process/programs.js';
@@ -29,6 +30,11 @@ import { makeRunFolder } from '../process/run-folders.js';
 export interface LocalArchive {
   file: string;
   toc: ArchiveToc;
+  /**
+   * The script of the archive's database-level entries (restore/owners.ts, database-settings.ts),
+   * read while the restore runs: it needs only the file.
+   */
+  databaseScript: Promise<string>;
 }
 
 export const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
@@ -44,12 +50,18 @@ export async function withLocalArchive<T>(
 ): Promise<T> {
   // A private folder (0700): the archive in it is decrypted.
   const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || os.tmpdir(), 'backup-action-archive-');
+  let databaseScript: Promise<string> | undefined;
   try {
     const file = path.join(dir, 'archive.dump');
     await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
-    const toc = await listArchive(pgRestore, file, part.backup.dump?.version);
-    return await work({ file, toc });
+    const listing = await listArchive(pgRestore, file, part.backup.dump?.version);
+    databaseScript = archiveDatabaseScript(pgRestore, file, listing);
+    // Awaited where it is used; a run that fails first reports its own error, not this one.
+    databaseScript.catch(() => undefined);
+    return await work({ file, toc: parseToc(listing), databaseScript });
   } finally {
+    // Its pg_restore reads the file being removed.
+    await databaseScript?.catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -88,13 +100,16 @@ async function download(
   }
 }
 
-/** The table of contents; an archive this pg_restore cannot read fails here, before any database work. */
+/**
+ * The table of contents, with the database-level entries that only --create lists; an archive this
+ * pg_restore cannot read fails here, before any database work.
+ */
 async function listArchive(
   pgRestore: Program,
   file: string,
   dumpedBy: string | undefined,
-): Promise<ArchiveToc> {
-  const { child, exit } = start(pgRestore, ['--list', file], process.env);
+): Promise<string> {
+  const { child, exit } = start(pgRestore, ['--list', '--create', file], process.env);
   let listing = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (text: string) => (listing += text));
@@ -105,7 +120,7 @@ async function listArchive(
         `the backup is not an archive pg_restore can read: ${failureLine('pg_restore --list', ended)}`,
     );
   }
-  return parseToc(listing);
+  return listing;
 }
 
 /** The roles the archive's owners and privileges name, read from its schema script. */

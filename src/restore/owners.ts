@@ -6,11 +6,11 @@
 import { errorMessage } from '../core/errors.js';
 import type { DatabaseTarget } from '../core/settings.js';
 import type { Logger } from '../core/types.js';
-import { archiveDatabaseOwner } from '../postgres/database-settings.js';
+import { databaseOwner } from '../postgres/database-statements.js';
 import { unusableRoles } from '../postgres/restore.js';
 import { quoteIdent, withConnection } from '../postgres/server.js';
 import type { Program } from '../process/programs.js';
-import { archiveRoles } from './archive.js';
+import { archiveRoles, type LocalArchive } from './archive.js';
 
 /** Why owners and privileges cannot be restored into `target`, or undefined when they can. */
 export async function ownersUnusable(
@@ -36,13 +36,12 @@ export async function ownersUnusable(
  * --create. A refusal is a warning: the objects inside already have their owners.
  */
 export async function restoreDatabaseOwner(
-  pgRestore: Program,
-  file: string,
+  archive: LocalArchive,
   server: DatabaseTarget,
   database: string,
   log: Logger,
 ): Promise<string | undefined> {
-  const owner = await archiveDatabaseOwner(pgRestore, file);
+  const owner = databaseOwner(await archive.databaseScript);
   if (owner === undefined) return undefined;
   try {
     await withConnection(server, (client) =>

@@ -12,11 +12,10 @@ import { ownersUnusable, restoreDatabaseOwner } from './owners.js';
 import { withDatabase } from '../postgres/database-url.js';
 import {
   applyDatabaseStatements,
-  archiveDatabaseStatements,
   wantedStatements,
   type Applied,
 } from '../postgres/database-settings.js';
-import type { DatabaseStatement } from '../postgres/database-statements.js';
+import { databaseStatements, type DatabaseStatement } from '../postgres/database-statements.js';
 import { createSide, swapIn, type Replacement } from '../postgres/replace.js';
 import {
   analyze,
@@ -141,14 +140,31 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
     signal: ctx.signal,
   });
   if (restored.created && !restored.ownersSkipped) {
-    await restoreDatabaseOwner(pgRestore.program, archive.file, into, into.database, ctx.log);
+    await restoreDatabaseOwner(archive, into, into.database, ctx.log);
   }
-  await phases.time('analyze', () => analyze(into, ctx.signal));
-  const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
+  const counts = await analyzeAndCount(phases, into, ctx.signal);
   restored.comparison = compare(part, counts, archive, replacement !== undefined);
   // After the counts: a setting such as statement_timeout is the database's users', not ours.
   if (settings.databaseSettings || !restored.ownersSkipped) await applySettings(run, archive, into);
   if (!replacement) restored.outcome = 'restored';
+}
+
+/**
+ * ANALYZE and the row counts at once, on two connections: neither waits for the other's locks, and
+ * each keeps a core busy. Both settle before a failure of either is thrown.
+ */
+async function analyzeAndCount(
+  phases: Phases,
+  into: DatabaseTarget,
+  signal: AbortSignal,
+): Promise<Record<string, number>> {
+  const [analyzed, counted] = await Promise.allSettled([
+    phases.time('analyze', () => analyze(into, signal)),
+    phases.time('compare row counts', () => countRows(into, signal)),
+  ]);
+  if (analyzed.status === 'rejected') throw analyzed.reason;
+  if (counted.status === 'rejected') throw counted.reason;
+  return counted.value;
 }
 
 /** The checked new database takes the target's name; the old one is dropped, or named if it stays. */
@@ -181,11 +197,11 @@ async function applySettings(
   archive: LocalArchive,
   into: DatabaseTarget,
 ): Promise<void> {
-  const { ctx, pgRestore, restored, settings } = run;
-  const statements = wantedStatements(
-    await archiveDatabaseStatements(pgRestore.program, archive.file),
-    { settings: settings.databaseSettings, privileges: !restored.ownersSkipped },
-  );
+  const { ctx, restored, settings } = run;
+  const statements = wantedStatements(databaseStatements(await archive.databaseScript), {
+    settings: settings.databaseSettings,
+    privileges: !restored.ownersSkipped,
+  });
   restored.comment = restored.replacement
     ? statements.find((statement) => statement.kind === 'comment')
     : undefined;

@@ -12,10 +12,10 @@ import { withDatabase } from '../postgres/database-url.js';
 import { withLocalArchive, type LocalArchive } from './archive.js';
 import {
   applyDatabaseStatements,
-  archiveDatabaseStatements,
   missingDatabaseStatements,
   wantedStatements,
 } from '../postgres/database-settings.js';
+import { databaseStatements } from '../postgres/database-statements.js';
 import { createDatabase, dropDatabase } from '../postgres/restore.js';
 import { mark, unmark } from '../postgres/scratch-marks.js';
 import { connect, exactRowCounts, withConnection } from '../postgres/server.js';
@@ -120,7 +120,9 @@ async function testInScratch(
     noTablespaces: options.noTablespaces,
     signal: ctx.signal,
   });
-  if (keepOwners) await restoreDatabaseOwner(pgRestore.program, file, server, scratch, ctx.log);
+  if (keepOwners && test.archive) {
+    await restoreDatabaseOwner(test.archive, server, scratch, ctx.log);
+  }
   if (settings.databaseSettings || keepOwners) await compareSettings(run, test, target, keepOwners);
   await inspect(run, test, target, options.checks);
 }
@@ -152,9 +154,9 @@ async function compareSettings(
   target: DatabaseTarget,
   privileges: boolean,
 ): Promise<void> {
-  const { ctx, pgRestore, settings } = run;
+  const { ctx, settings } = run;
   const statements = wantedStatements(
-    await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? ''),
+    databaseStatements((await test.archive?.databaseScript) ?? ''),
     { settings: settings.databaseSettings, privileges },
   );
   const applied = await applyDatabaseStatements(target, target.database, statements);
