@@ -1,5 +1,5 @@
-export const id = 157;
-export const ids = [157];
+export const id = 393;
+export const ids = [393];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 59157:
+/***/ 69393:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -818,6 +818,37 @@ const MODES = [
 /** The encryption layer a backup with these keys goes through. */
 function encryptionOf(keys) {
     return keys?.method ?? 'none';
+}
+
+;// CONCATENATED MODULE: ./src/core/database-names.ts
+/**
+ * Database names PostgreSQL's own tools cannot carry through a backup. A line break in a name
+ * (CR or LF) is refused by pg_dumpall ("shell command argument contains a newline or carriage
+ * return", 15 and 18 alike) and by pg_restore --create whenever it writes a script ("database name
+ * contains a newline or carriage return"), which is how a restore reads the database's owner,
+ * settings and privileges. Other control characters pass through those tools unharmed. Pure.
+ */
+/** Whether pg_restore --create cannot write `name` into a script. */
+const hasLineBreak = (name) => /[\r\n]/.test(name);
+/** Why a database so named can be dumped but never restored, for the one line that refuses it. */
+const LINE_BREAK_WHY = 'its name holds a line break, which pg_dumpall and pg_restore --create refuse to write ("database name contains a newline or carriage return")';
+/**
+ * The names of `names` that hold a line break, each printable (quoted, the line break escaped as
+ * `\n`: a raw one would split the log line and could start a workflow command), or undefined.
+ */
+function lineBreakNames(names) {
+    const found = names.filter(hasLineBreak);
+    return found.length > 0 ? found.map((name) => JSON.stringify(name)).join(', ') : undefined;
+}
+/**
+ * A restore or restore-test of a backup holding such a database (made before backups refused
+ * them) fails before any work, in one line naming it, rather than part-way through.
+ */
+function refuseUnrestorable(id, names) {
+    const found = lineBreakNames(names.filter((name) => name !== undefined));
+    if (found === undefined)
+        return;
+    throw new Error(`backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored`);
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/dump-args.ts
@@ -3984,6 +4015,7 @@ function redis_url_decode(text, fail) {
 
 
 
+
 async function readBackup(inputs, cwd) {
     const source = inputs.oneOf('source', ['postgres', 'files', 'redis'], 'postgres');
     refuseOtherSources(inputs, source);
@@ -4033,8 +4065,17 @@ async function readBackup(inputs, cwd) {
         : server
             ? { ...base, ...dump(), kind: 'server', database: from.database, server }
             : { ...base, ...dump(), kind: 'database', database: from.database };
+    if (settings.kind === 'database')
+        refuseLineBreak(settings.database.database);
     addSecrets(settings, ...(given?.secrets ?? []), ...encryptionSecrets(encryptionKeys));
     return settings;
+}
+/** A database pg_dump dumps but that no restore could recreate: refused before any work. */
+function refuseLineBreak(database) {
+    const found = lineBreakNames([database]);
+    if (found === undefined)
+        return;
+    throw new errors/* InputError */.dz('database-url', `names the database ${found}, which cannot be backed up: ${LINE_BREAK_WHY}, so no restore could recreate it; rename it to back it up`);
 }
 /** `copy-to` and how its copies are made: the backup just published, copied to each store. */
 async function readBackupCopies(inputs, cwd, common) {
@@ -5675,12 +5716,17 @@ async function createDatabase(server, name, scratchMark) {
 /**
  * Drops it even with sessions still connected (a check, a pg_restore worker being stopped), and
  * even after cancellation: those sessions are ended first, and WITH (FORCE) (PostgreSQL 13+)
- * ends any that connect in between.
+ * ends any that connect in between. Only databases this tool made or replaced come here: one
+ * restored as a template is made an ordinary database first, as PostgreSQL drops no template.
  */
 async function dropDatabase(server, name) {
     const client = await connect(server);
     try {
         const { major } = await serverVersion(client);
+        const { rows } = await client.query('SELECT datistemplate AS template FROM pg_database WHERE datname = $1', [name]);
+        if (rows[0]?.template) {
+            await client.query(`ALTER DATABASE ${quoteIdent(name)} IS_TEMPLATE = false`);
+        }
         await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
         await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${major >= 13 ? ' WITH (FORCE)' : ''}`);
     }
@@ -7500,7 +7546,7 @@ async function archiveRoles(pgRestore, file) {
 /**
  * The database's own settings, comment and privileges as the archive holds them: pg_dump writes
  * `ALTER DATABASE … SET …`, `ALTER ROLE … IN DATABASE … SET …`, `COMMENT ON DATABASE …` and
- * `GRANT / REVOKE … ON DATABASE …` into
+ * `GRANT / REVOKE … ON DATABASE …`, and `ALTER DATABASE … IS_TEMPLATE = true` for a template, into
  * entries that pg_restore prints only with --create, naming the source database. Pure. Each
  * statement is read token by token, so that its database name is replaced where it stands (and
  * quoted as quote_ident does), never by searching the text, which may hold the name anywhere.
@@ -7643,7 +7689,21 @@ function readStatement(text) {
         const sql = (db) => `COMMENT ON DATABASE ${quoteIdent(db)} IS ${value}`;
         return { kind: 'comment', database, statement: { kind: 'comment', text, sql } };
     }
-    return readPrivilege(text) ?? readSetting(text);
+    return readPrivilege(text) ?? readTemplate(text) ?? readSetting(text);
+}
+/** `ALTER DATABASE d IS_TEMPLATE = true`: what pg_dump writes for a template database. */
+function readTemplate(text) {
+    const tokens = new Tokens(text);
+    if (!tokens.word('ALTER') || !tokens.word('DATABASE'))
+        return undefined;
+    const database = tokens.identifier();
+    if (database === undefined || !tokens.word('IS_TEMPLATE'))
+        return undefined;
+    tokens.symbol('=');
+    if (!tokens.word('TRUE') || tokens.remainder() !== '')
+        return undefined;
+    const sql = (db) => `ALTER DATABASE ${quoteIdent(db)} IS_TEMPLATE = true`;
+    return { kind: 'template', database, statement: { kind: 'template', text, sql } };
 }
 /** What ALL grants on a database; TEMP is TEMPORARY. */
 const DATABASE_PRIVILEGES = {
@@ -7802,7 +7862,7 @@ async function applyDatabaseStatements(server, database, statements) {
 /**
  * The archive's settings, comment and privileges that the restored database does not have:
  * settings compared by role and parameter name (the server normalizes values), the comment by its
- * presence, a GRANT by each privilege being held and a REVOKE by each being absent.
+ * presence, a template by datistemplate, a GRANT by each privilege being held and a REVOKE by each being absent.
  */
 async function missingDatabaseStatements(server, database, statements) {
     if (statements.length === 0)
@@ -7813,13 +7873,16 @@ async function missingDatabaseStatements(server, database, statements) {
          FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase,
               unnest(s.setconfig) AS c(item)
         WHERE d.datname = $1`, [database]);
-        const { rows: comments } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+        const { rows: comments } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment, datistemplate AS template
+         FROM pg_database WHERE datname = $1`, [database]);
         const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
         const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
         return statements.filter((statement) => {
             const { kind, setting } = statement;
             if (kind === 'comment')
                 return (comments[0]?.comment ?? null) === null;
+            if (kind === 'template')
+                return comments[0]?.template !== true;
             if (kind === 'privilege')
                 return unheld.has(statement);
             return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
@@ -8092,6 +8155,7 @@ function settingsLine(applied) {
  */
 
 
+
 const quoted = (names) => names.map((name) => JSON.stringify(name)).join(', ');
 /** The databases `restore` restores and their targets; `confirm` must name exactly those targets. */
 function restoreTargets(manifest, settings) {
@@ -8100,6 +8164,10 @@ function restoreTargets(manifest, settings) {
     const { selected, unmatched } = selectNames(names, include);
     if (unmatched.length > 0) {
         throw new errors/* InputError */.dz('databases', `${quoted(unmatched)} match${unmatched.length === 1 ? 'es' : ''} no database of backup ${manifest.id}, which holds ${quoted(names)}`);
+    }
+    const unrestorable = lineBreakNames(selected);
+    if (unrestorable !== undefined) {
+        throw new errors/* InputError */.dz('databases', `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place)`);
     }
     const mapping = mappingFor(selected, settings.targetDatabases);
     const pairs = manifest.databases
@@ -8215,8 +8283,10 @@ const databasePart = (manifest) => ({
 
 
 
+
 async function restoreDatabaseBackup(manifest, into, ctx, phases) {
     refuseServerInputs(into, [], manifest.source.database);
+    refuseUnrestorable(manifest.id, [manifest.source.database]);
     const target = into.database;
     if (into.confirm !== target.database)
         throw confirmMismatch(into.confirm, target.database);
@@ -9297,12 +9367,14 @@ async function scratch_lease_removeLeftovers(server, log) {
 
 
 
+
 async function testDatabaseBackup(manifest, settings, ctx, phases) {
     // The reusable workflows ask for the roles on every nightly test: a backup without any is no mistake.
     if (settings.restoreGlobals) {
         ctx.log.info(`restore-globals: backup ${manifest.id} is of one database and holds no roles; restored without owners`);
     }
     refuseServerInputs({ ...settings, restoreGlobals: false }, settings.checks, manifest.source.database);
+    refuseUnrestorable(manifest.id, [manifest.source.database]);
     const server = scratchServer(settings);
     const version = await checkScratchServer(server, ctx.signal);
     const part = databasePart(manifest);
@@ -11858,10 +11930,17 @@ function openGlobalsSource(program, target, { rolePasswords }) {
 
 
 
+
+/**
+ * The server's own templates: every server has them before any restore. pg_dumpall leaves
+ * template0 out (it accepts no connections) and writes template1's objects into the template1 it
+ * restores onto; a backup here leaves both out, and takes every other template like any database.
+ */
+const SERVER_TEMPLATES = ['template0', 'template1'];
 /** The databases to dump, by exact name, in the server's order of names. */
 async function selectDatabases(client, selection, log) {
     const { rows } = await client.query(`SELECT datname, datallowconn, has_database_privilege(oid, 'CONNECT') AS connectable
-     FROM pg_database WHERE NOT datistemplate ORDER BY datname`);
+     FROM pg_database WHERE datname <> ALL ($1::text[]) ORDER BY datname`, [SERVER_TEMPLATES]);
     return chooseDatabases(rows, selection, log);
 }
 /** Pure: the selection applied to the server's databases, each mistake one line. */
@@ -11869,7 +11948,8 @@ function chooseDatabases(rows, selection, log) {
     const names = rows.map((row) => row.datname);
     const { selected, unmatched } = selectNames(names, selection.databases, selection.exclude);
     if (unmatched.length > 0) {
-        throw new errors/* InputError */.dz('databases', `${unmatched.map((entry) => JSON.stringify(entry)).join(', ')} matches no database on the server (it has ${names.map((name) => JSON.stringify(name)).join(', ')})`);
+        const own = unmatched.some((entry) => SERVER_TEMPLATES.includes(entry));
+        throw new errors/* InputError */.dz('databases', `${unmatched.map((entry) => JSON.stringify(entry)).join(', ')} matches no database on the server (it has ${names.map((name) => JSON.stringify(name)).join(', ')})${own ? '; template0 and template1 are the server’s own, which every server has: they are never backed up' : ''}`);
     }
     const byName = new Map(rows.map((row) => [row.datname, row]));
     const asked = askedByName(selection.databases);
@@ -11884,6 +11964,7 @@ function chooseDatabases(rows, selection, log) {
     const closed = skip('does not accept connections (ALLOW_CONNECTIONS false)', (row) => !row.datallowconn);
     const refused = skip('the role has no CONNECT privilege on it (a managed service keeps databases of its own)', (row) => row.datallowconn && !row.connectable);
     const chosen = selected.filter((name) => !closed.has(name) && !refused.has(name));
+    refuseLineBreaks(chosen);
     if (chosen.length === 0) {
         throw new errors/* InputError */.dz('databases', 'selects no database that accepts connections; check databases and exclude-databases');
     }
@@ -11899,6 +11980,16 @@ function refuseAskedFor(names, why) {
     if (names.length === 0)
         return;
     throw new errors/* InputError */.dz('databases', `${names.map((name) => JSON.stringify(name)).join(', ')} cannot be backed up: ${why}; grant the role access, or leave it out`);
+}
+/**
+ * pg_dump dumps such a database, but no restore can recreate it: the backup fails before any
+ * work, as pg_dumpall does, rather than publish a database that can never come back.
+ */
+function refuseLineBreaks(names) {
+    const found = lineBreakNames(names);
+    if (found === undefined)
+        return;
+    throw new errors/* InputError */.dz('databases', `${found} cannot be backed up: ${LINE_BREAK_WHY}, so no restore could recreate it; rename it, or leave it out with exclude-databases (? matches the line break)`);
 }
 /** Two names made safe as one file name would overwrite each other's object. */
 function sameFileName(names) {
@@ -12414,9 +12505,11 @@ function restore_databasesTable({ databases, phases }) {
 
 
 
+
 async function testServerBackup(manifest, settings, ctx, phases) {
     const server = scratchServer(settings);
     const checks = checksByDatabase(manifest, settings.checks);
+    refuseUnrestorable(manifest.id, manifest.databases.map((record) => record.name));
     // The reusable workflows ask for the roles on every nightly test: say so, and test the rest.
     if (settings.restoreGlobals && !manifest.globals) {
         ctx.log.warning(`restore-globals: backup ${manifest.id} holds no globals (made with globals: false); its databases are restored without owners`);
