@@ -277,7 +277,7 @@ export interface FilesSelection {
 
 /** `databases`, `exclude-databases`, `globals` and `jobs` of a server backup. */
 export interface ServerSelection {
-  /** `all`: every database that accepts connections, templates aside; or names and globs. */
+  /** `all`: every database that accepts connections but template0 and template1; or names and globs. */
   databases: 'all' | string[];
   /** Names and globs taken out of the selection. */
   exclude: string[];

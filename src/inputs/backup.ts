@@ -1,6 +1,7 @@
 /** The inputs of `backup`: the source (a database or files), compression and encryption. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { LINE_BREAK_WHY, lineBreakNames } from '../core/database-names.js';
 import { InputError } from '../core/errors.js';
 import type {
   BackupSettings,
@@ -73,8 +74,19 @@ export async function readBackup(inputs: Inputs, cwd: string): Promise<BackupSet
       : server
         ? { ...base, ...dump(), kind: 'server', database: from.database, server }
         : { ...base, ...dump(), kind: 'database', database: from.database };
+  if (settings.kind === 'database') refuseLineBreak(settings.database.database);
   addSecrets(settings, ...(given?.secrets ?? []), ...encryptionSecrets(encryptionKeys));
   return settings;
+}
+
+/** A database pg_dump dumps but that no restore could recreate: refused before any work. */
+function refuseLineBreak(database: string): void {
+  const found = lineBreakNames([database]);
+  if (found === undefined) return;
+  throw new InputError(
+    'database-url',
+    `names the database ${found}, which cannot be backed up: ${LINE_BREAK_WHY}, so no restore could recreate it; rename it to back it up`,
+  );
 }
 
 /** `copy-to` and how its copies are made: the backup just published, copied to each store. */

@@ -91,7 +91,7 @@ export async function applyDatabaseStatements(
 /**
  * The archive's settings, comment and privileges that the restored database does not have:
  * settings compared by role and parameter name (the server normalizes values), the comment by its
- * presence, a GRANT by each privilege being held and a REVOKE by each being absent.
+ * presence, a template by datistemplate, a GRANT by each privilege being held and a REVOKE by each being absent.
  */
 export async function missingDatabaseStatements(
   server: DatabaseTarget,
@@ -108,8 +108,9 @@ export async function missingDatabaseStatements(
         WHERE d.datname = $1`,
       [database],
     );
-    const { rows: comments } = await client.query<{ comment: string | null }>(
-      `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
+    const { rows: comments } = await client.query<{ comment: string | null; template: boolean }>(
+      `SELECT shobj_description(oid, 'pg_database') AS comment, datistemplate AS template
+         FROM pg_database WHERE datname = $1`,
       [database],
     );
     const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
@@ -117,6 +118,7 @@ export async function missingDatabaseStatements(
     return statements.filter((statement) => {
       const { kind, setting } = statement;
       if (kind === 'comment') return (comments[0]?.comment ?? null) === null;
+      if (kind === 'template') return comments[0]?.template !== true;
       if (kind === 'privilege') return unheld.has(statement);
       return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
     });

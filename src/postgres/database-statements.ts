@@ -1,7 +1,7 @@
 /**
  * The database's own settings, comment and privileges as the archive holds them: pg_dump writes
  * `ALTER DATABASE … SET …`, `ALTER ROLE … IN DATABASE … SET …`, `COMMENT ON DATABASE …` and
- * `GRANT / REVOKE … ON DATABASE …` into
+ * `GRANT / REVOKE … ON DATABASE …`, and `ALTER DATABASE … IS_TEMPLATE = true` for a template, into
  * entries that pg_restore prints only with --create, naming the source database. Pure. Each
  * statement is read token by token, so that its database name is replaced where it stands (and
  * quoted as quote_ident does), never by searching the text, which may hold the name anywhere.
@@ -9,7 +9,7 @@
 import { quoteIdent } from './server.js';
 
 export interface DatabaseStatement {
-  kind: 'setting' | 'comment' | 'privilege';
+  kind: 'setting' | 'comment' | 'privilege' | 'template';
   /** A setting's role (for ALTER ROLE … IN DATABASE) and parameter name. */
   setting?: { role: string | null; name: string };
   /** A privilege statement's privileges (CONNECT, TEMPORARY, CREATE) and grantees (null: PUBLIC). */
@@ -111,7 +111,11 @@ export function databaseOwner(script: string): string | undefined {
 
 type Read =
   | { kind: 'create'; database: string }
-  | { kind: 'setting' | 'comment' | 'privilege'; database: string; statement: DatabaseStatement }
+  | {
+      kind: DatabaseStatement['kind'];
+      database: string;
+      statement: DatabaseStatement;
+    }
   | undefined;
 
 const IDENTIFIER = /^\s*("(?:[^"]|"")*"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)/;
@@ -163,7 +167,19 @@ function readStatement(text: string): Read {
     const sql = (db: string) => `COMMENT ON DATABASE ${quoteIdent(db)} IS ${value}`;
     return { kind: 'comment', database, statement: { kind: 'comment', text, sql } };
   }
-  return readPrivilege(text) ?? readSetting(text);
+  return readPrivilege(text) ?? readTemplate(text) ?? readSetting(text);
+}
+
+/** `ALTER DATABASE d IS_TEMPLATE = true`: what pg_dump writes for a template database. */
+function readTemplate(text: string): Read {
+  const tokens = new Tokens(text);
+  if (!tokens.word('ALTER') || !tokens.word('DATABASE')) return undefined;
+  const database = tokens.identifier();
+  if (database === undefined || !tokens.word('IS_TEMPLATE')) return undefined;
+  tokens.symbol('=');
+  if (!tokens.word('TRUE') || tokens.remainder() !== '') return undefined;
+  const sql = (db: string) => `ALTER DATABASE ${quoteIdent(db)} IS_TEMPLATE = true`;
+  return { kind: 'template', database, statement: { kind: 'template', text, sql } };
 }
 
 /** What ALL grants on a database; TEMP is TEMPORARY. */

@@ -165,12 +165,20 @@ export async function createDatabase(
 /**
  * Drops it even with sessions still connected (a check, a pg_restore worker being stopped), and
  * even after cancellation: those sessions are ended first, and WITH (FORCE) (PostgreSQL 13+)
- * ends any that connect in between.
+ * ends any that connect in between. Only databases this tool made or replaced come here: one
+ * restored as a template is made an ordinary database first, as PostgreSQL drops no template.
  */
 export async function dropDatabase(server: DatabaseTarget, name: string): Promise<void> {
   const client = await connect(server);
   try {
     const { major } = await serverVersion(client);
+    const { rows } = await client.query<{ template: boolean }>(
+      'SELECT datistemplate AS template FROM pg_database WHERE datname = $1',
+      [name],
+    );
+    if (rows[0]?.template) {
+      await client.query(`ALTER DATABASE ${quoteIdent(name)} IS_TEMPLATE = false`);
+    }
     await client.query(
       'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
       [name],

@@ -3,6 +3,7 @@
  * selection names, and whether the role may read the password hashes `pg_dumpall` writes.
  */
 import type pg from 'pg';
+import { LINE_BREAK_WHY, lineBreakNames } from '../core/database-names.js';
 import { InputError } from '../core/errors.js';
 import { databaseFileName } from '../core/layout.js';
 import type { Logger } from '../core/types.js';
@@ -16,6 +17,13 @@ interface DatabaseRow {
   connectable: boolean;
 }
 
+/**
+ * The server's own templates: every server has them before any restore. pg_dumpall leaves
+ * template0 out (it accepts no connections) and writes template1's objects into the template1 it
+ * restores onto; a backup here leaves both out, and takes every other template like any database.
+ */
+export const SERVER_TEMPLATES: readonly string[] = ['template0', 'template1'];
+
 /** The databases to dump, by exact name, in the server's order of names. */
 export async function selectDatabases(
   client: pg.Client,
@@ -24,7 +32,8 @@ export async function selectDatabases(
 ): Promise<string[]> {
   const { rows } = await client.query<DatabaseRow>(
     `SELECT datname, datallowconn, has_database_privilege(oid, 'CONNECT') AS connectable
-     FROM pg_database WHERE NOT datistemplate ORDER BY datname`,
+     FROM pg_database WHERE datname <> ALL ($1::text[]) ORDER BY datname`,
+    [SERVER_TEMPLATES],
   );
   return chooseDatabases(rows, selection, log);
 }
@@ -38,9 +47,10 @@ export function chooseDatabases(
   const names = rows.map((row) => row.datname);
   const { selected, unmatched } = selectNames(names, selection.databases, selection.exclude);
   if (unmatched.length > 0) {
+    const own = unmatched.some((entry) => SERVER_TEMPLATES.includes(entry));
     throw new InputError(
       'databases',
-      `${unmatched.map((entry) => JSON.stringify(entry)).join(', ')} matches no database on the server (it has ${names.map((name) => JSON.stringify(name)).join(', ')})`,
+      `${unmatched.map((entry) => JSON.stringify(entry)).join(', ')} matches no database on the server (it has ${names.map((name) => JSON.stringify(name)).join(', ')})${own ? '; template0 and template1 are the server’s own, which every server has: they are never backed up' : ''}`,
     );
   }
   const byName = new Map(rows.map((row) => [row.datname, row]));
@@ -62,6 +72,7 @@ export function chooseDatabases(
     skip('the role has no CONNECT privilege on it (a managed service keeps databases of its own)', (row) =>
       row.datallowconn && !row.connectable);
   const chosen = selected.filter((name) => !closed.has(name) && !refused.has(name));
+  refuseLineBreaks(chosen);
   if (chosen.length === 0) {
     throw new InputError(
       'databases',
@@ -83,6 +94,19 @@ function refuseAskedFor(names: readonly string[], why: string): void {
   throw new InputError(
     'databases',
     `${names.map((name) => JSON.stringify(name)).join(', ')} cannot be backed up: ${why}; grant the role access, or leave it out`,
+  );
+}
+
+/**
+ * pg_dump dumps such a database, but no restore can recreate it: the backup fails before any
+ * work, as pg_dumpall does, rather than publish a database that can never come back.
+ */
+function refuseLineBreaks(names: readonly string[]): void {
+  const found = lineBreakNames(names);
+  if (found === undefined) return;
+  throw new InputError(
+    'databases',
+    `${found} cannot be backed up: ${LINE_BREAK_WHY}, so no restore could recreate it; rename it, or leave it out with exclude-databases (? matches the line break)`,
   );
 }
 

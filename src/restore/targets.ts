@@ -3,6 +3,7 @@
  * each: all decided from the manifest and the inputs before any work, each mistake one line naming
  * its input. Pure.
  */
+import { LINE_BREAK_WHY, lineBreakNames } from '../core/database-names.js';
 import { InputError } from '../core/errors.js';
 import type { DatabaseRecord, ServerManifest } from '../core/manifest.js';
 import { selectNames } from '../core/name-glob.js';
@@ -28,6 +29,13 @@ export function restoreTargets(
     throw new InputError(
       'databases',
       `${quoted(unmatched)} match${unmatched.length === 1 ? 'es' : ''} no database of backup ${manifest.id}, which holds ${quoted(names)}`,
+    );
+  }
+  const unrestorable = lineBreakNames(selected);
+  if (unrestorable !== undefined) {
+    throw new InputError(
+      'databases',
+      `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place)`,
     );
   }
   const mapping = mappingFor(selected, settings.targetDatabases);

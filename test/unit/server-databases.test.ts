@@ -71,3 +71,30 @@ describe('chooseDatabases', () => {
     expect(() => choose({ databases: ['shop'], exclude: ['shop'] })).toThrow(/selects no database/);
   });
 });
+
+describe('a database whose name holds a line break (issue 27, item 9)', () => {
+  const odd = [
+    { datname: 'cr\rdb', datallowconn: true, connectable: true },
+    { datname: 'nl\ndb', datallowconn: true, connectable: true },
+    { datname: 'shop', datallowconn: true, connectable: true },
+    { datname: 'tab\tdb', datallowconn: true, connectable: true },
+  ];
+  const choose = (selection: Partial<ServerSelection>) =>
+    chooseDatabases(
+      odd,
+      { databases: 'all', exclude: [], globals: 'auto', jobs: 1, ...selection },
+      { info: () => undefined, warning: () => undefined },
+    );
+
+  it('fails the backup before any work, naming each printably; other control characters pass', () => {
+    let line = '';
+    try {
+      choose({});
+    } catch (error) {
+      line = (error as Error).message;
+    }
+    expect(line).toMatch(/^Input "databases": "cr\\rdb", "nl\\ndb" cannot be backed up: /);
+    expect(line).not.toMatch(/[\r\n]/);
+    expect(choose({ exclude: ['cr?db', 'nl?db'] })).toEqual(['shop', 'tab\tdb']);
+  });
+});

@@ -207,3 +207,24 @@ describe('the inputs', () => {
     ).rejects.toThrow(/^Input "restore-globals": "maybe" is not accepted; use true or false$/);
   });
 });
+
+describe('a backup made before database names with a line break were refused (issue 27, item 9)', () => {
+  const held = {
+    ...manifest,
+    databases: [{ name: 'app_data' }, { name: 'nl\ndb' }, { name: 'shop' }],
+  } as unknown as ServerManifest;
+  const targets = (settings: Partial<RestoreSettings>) =>
+    restoreTargets(held, { databases: [], targetDatabases: {}, confirm: '', ...settings });
+
+  it('restore refuses that database before any work, naming it printably; the others restore', () => {
+    const line = fails(() => targets({ confirm: 'app_data,nl\ndb,shop' }));
+    expect(line).toMatch(/^Input "databases": "nl\\ndb" of backup \S+ cannot be restored: /);
+    expect(line).toContain('database name contains a newline or carriage return');
+    expect(line).not.toMatch(/[\r\n]/);
+    expect(
+      targets({ databases: ['app_data', 'shop'], confirm: 'app_data,shop' }).map(
+        ({ record }) => record.name,
+      ),
+    ).toEqual(['app_data', 'shop']);
+  });
+});

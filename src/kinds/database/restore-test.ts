@@ -3,6 +3,7 @@
  * anything is downloaded; the database is tested in a scratch database of its own
  * (restore/scratch-test.ts), which is dropped, pass, fail or cancel.
  */
+import { refuseUnrestorable } from '../../core/database-names.js';
 import { formatCount } from '../../core/format.js';
 import type { DatabaseManifest, DatabasePart } from '../../core/manifest.js';
 import type { RunContext } from '../../core/types.js';
@@ -45,6 +46,7 @@ export async function testDatabaseBackup(
     settings.checks,
     manifest.source.database,
   );
+  refuseUnrestorable(manifest.id, [manifest.source.database]);
   const server = scratchServer(settings);
   const version = await checkScratchServer(server, ctx.signal);
   const part = databasePart(manifest);

@@ -9,6 +9,7 @@
  * every role the archive names and the restoring role may act as the owners; otherwise it restores
  * the data without them rather than fail half-way, and says which roles were missing.
  */
+import { refuseUnrestorable } from '../../core/database-names.js';
 import { formatCount } from '../../core/format.js';
 import type { DatabaseManifest } from '../../core/manifest.js';
 import type { DatabaseRestoreSettings } from '../../core/settings.js';
@@ -40,6 +41,7 @@ export async function restoreDatabaseBackup(
   phases: Phases,
 ): Promise<KindRun> {
   refuseServerInputs(into, [], manifest.source.database);
+  refuseUnrestorable(manifest.id, [manifest.source.database]);
   const target = into.database;
   if (into.confirm !== target.database) throw confirmMismatch(into.confirm, target.database);
   const state = await inspectTarget(target, ctx.signal);

@@ -37,6 +37,7 @@ import {
   type DatabaseTest,
   type ScratchRun,
 } from '../../restore/scratch-test.js';
+import { refuseUnrestorable } from '../../core/database-names.js';
 import { checksByDatabase } from '../../restore/targets.js';
 import type { KindRun, RestoreRows, RestoreTestSettingsOf } from '../kind.js';
 import { phaseName, serverDatabasePart } from './parts.js';
@@ -64,6 +65,10 @@ export async function testServerBackup(
 ): Promise<KindRun> {
   const server = scratchServer(settings);
   const checks = checksByDatabase(manifest, settings.checks);
+  refuseUnrestorable(
+    manifest.id,
+    manifest.databases.map((record) => record.name),
+  );
   // The reusable workflows ask for the roles on every nightly test: say so, and test the rest.
   if (settings.restoreGlobals && !manifest.globals) {
     ctx.log.warning(

@@ -1,5 +1,5 @@
-export const id = 157;
-export const ids = [157];
+export const id = 393;
+export const ids = [393];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 59157:
+/***/ 69393:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -818,6 +818,37 @@ const MODES = [
 /** The encryption layer a backup with these keys goes through. */
 function encryptionOf(keys) {
     return keys?.method ?? 'none';
+}
+
+;// CONCATENATED MODULE: ./src/core/database-names.ts
+/**
+ * Database names PostgreSQL's own tools cannot carry through a backup. A line break in a name
+ * (CR or LF) is refused by pg_dumpall ("shell command argument contains a newline or carriage
+ * return", 15 and 18 alike) and by pg_restore --create whenever it writes a script ("database name
+ * contains a newline or carriage return"), which is how a restore reads the database's owner,
+ * settings and privileges. Other control characters pass through those tools unharmed. Pure.
+ */
+/** Whether pg_restore --create cannot write `name` into a script. */
+const hasLineBreak = (name) => /[\r\n]/.test(name);
+/** Why a database so named can be dumped but never restored, for the one line that refuses it. */
+const LINE_BREAK_WHY = 'its name holds a line break, which pg_dumpall and pg_restore --create refuse to write ("database name contains a newline or carriage return")';
+/**
+ * The names of `names` that hold a line break, each printable (quoted, the line break escaped as
+ * `\n`: a raw one would split the log line and could start a workflow command), or undefined.
+ */
+function lineBreakNames(names) {
+    const found = names.filter(hasLineBreak);
+    return found.length > 0 ? found.map((name) => JSON.stringify(name)).join(', ') : undefined;
+}
+/**
+ * A restore or restore-test of a backup holding such a database (made before backups refused
+ * them) fails before any work, in one line naming it, rather than part-way through.
+ */
+function refuseUnrestorable(id, names) {
+    const found = lineBreakNames(names.filter((name) => name !== undefined));
+    if (found === undefined)
+        return;
+    throw new Error(`backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored`);
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/dump-args.ts
@@ -3984,6 +4015,7 @@ function redis_url_decode(text, fail) {
 
 
 
+
 async function readBackup(inputs, cwd) {
     const source = inputs.oneOf('source', ['postgres', 'files', 'redis'], 'postgres');
     refuseOtherSources(inputs, source);
@@ -4033,8 +4065,17 @@ async function readBackup(inputs, cwd) {
         : server
             ? { ...base, ...dump(), kind: 'server', database: from.database, server }
             : { ...base, ...dump(), kind: 'database', database: from.database };
+    if (settings.kind === 'database')
+        refuseLineBreak(settings.database.database);
     addSecrets(settings, ...(given?.secrets ?? []), ...encryptionSecrets(encryptionKeys));
     return settings;
+}
+/** A database pg_dump dumps but that no restore could recreate: refused before any work. */
+function refuseLineBreak(database) {
+    const found = lineBreakNames([database]);
+    if (found === undefined)
+        return;
+    throw new errors/* InputError */.dz('database-url', `names the database ${found}, which cannot be backed up: ${LINE_BREAK_WHY}, so no restore could recreate it; rename it to back it up`);
 }
 /** `copy-to` and how its copies are made: the backup just published, copied to each store. */
 async function readBackupCopies(inputs, cwd, common) {
@@ -5675,12 +5716,17 @@ async function createDatabase(server, name, scratchMark) {
 /**
  * Drops it even with sessions still connected (a check, a pg_restore worker being stopped), and
  * even after cancellation: those sessions are ended first, and WITH (FORCE) (PostgreSQL 13+)
- * ends any that connect in between.
+ * ends any that connect in between. Only databases this tool made or replaced come here: one
+ * restored as a template is made an ordinary database first, as PostgreSQL drops no template.
  */
 async function dropDatabase(server, name) {
     const client = await connect(server);
     try {
         const { major } = await serverVersion(client);
+        const { rows } = await client.query('SELECT datistemplate AS template FROM pg_database WHERE datname = $1', [name]);
+        if (rows[0]?.template) {
+            await client.query(`ALTER DATABASE ${quoteIdent(name)} IS_TEMPLATE = false`);
+        }
         await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
         await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${major >= 13 ? ' WITH (FORCE)' : ''}`);
     }
@@ -7414,130 +7460,6 @@ function addRole(into, token) {
     into.add(token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token);
 }
 
-;// CONCATENATED MODULE: ./src/postgres/database-settings.ts
-/**
- * The source database's settings and comment, read off the archive and applied to the database
- * restored into: pg_restore restores them only with --create, which both restore modes cannot use
- * (the database they restore into is not the source's, nor named like it).
- */
-
-
-
-
-
-/** The DATABASE entry (its owner) and the database's settings, comment and privileges. */
-const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE|DATABASE PROPERTIES|COMMENT|ACL) - /;
-/**
- * The script pg_restore --create prints for the archive's database-level entries, found in its
- * `pg_restore --list --create` listing: the source database's owner (databaseOwner), settings,
- * comment and privileges (databaseStatements); empty when the archive has none.
- */
-async function archiveDatabaseScript(pgRestore, file, listing) {
-    const entries = listing
-        .split('\n')
-        .filter((line) => DATABASE_ENTRY.test(line) && / DATABASE /.test(line));
-    if (entries.length === 0)
-        return '';
-    // The list file sits beside the archive, in its private folder.
-    const list = external_node_path_default().join(external_node_path_default().dirname(file), 'database-entries.list');
-    await (0,promises_.writeFile)(list, `${entries.join('\n')}\n`, { mode: 0o600 });
-    return output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
-}
-/**
- * The statements a restore applies: settings and comment with restore-database-settings, the
- * database's privileges wherever owners and privileges are restored (never without the roles).
- */
-function wantedStatements(statements, wanted) {
-    return statements.filter((statement) => statement.kind === 'privilege' ? wanted.privileges : wanted.settings);
-}
-async function output(program, args) {
-    const { child, exit } = start(program, args, process.env);
-    let text = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => (text += chunk));
-    const ended = await exit;
-    if (ended.code !== 0)
-        throw new Error(failureLine(`pg_restore ${args[0] ?? ''}`, ended));
-    return text;
-}
-/**
- * Applies each statement to `database` through `server` (any database of the server), each on its
- * own: one the server refuses is reported, not fatal, as with owners whose roles are missing.
- */
-async function applyDatabaseStatements(server, database, statements) {
-    if (statements.length === 0)
-        return [];
-    return withConnection(server, async (client) => {
-        const applied = [];
-        for (const statement of statements) {
-            try {
-                await client.query(statement.sql(database));
-                applied.push({ statement });
-            }
-            catch (error) {
-                applied.push({ statement, error: (0,errors/* errorMessage */.gJ)(error) });
-            }
-        }
-        return applied;
-    });
-}
-/**
- * The archive's settings, comment and privileges that the restored database does not have:
- * settings compared by role and parameter name (the server normalizes values), the comment by its
- * presence, a GRANT by each privilege being held and a REVOKE by each being absent.
- */
-async function missingDatabaseStatements(server, database, statements) {
-    if (statements.length === 0)
-        return [];
-    return withConnection(server, async (client) => {
-        const { rows } = await client.query(`SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role,
-              split_part(c.item, '=', 1) AS name
-         FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase,
-              unnest(s.setconfig) AS c(item)
-        WHERE d.datname = $1`, [database]);
-        const { rows: comments } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
-        const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
-        const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
-        return statements.filter((statement) => {
-            const { kind, setting } = statement;
-            if (kind === 'comment')
-                return (comments[0]?.comment ?? null) === null;
-            if (kind === 'privilege')
-                return unheld.has(statement);
-            return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
-        });
-    });
-}
-/** `grantee\0PRIVILEGE` for each privilege the database's ACL gives (PUBLIC's grantee empty). */
-async function heldPrivileges(client, database) {
-    const { rows } = await client.query(`SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END AS grantee,
-            a.privilege_type AS privilege
-       FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) AS a
-      WHERE d.datname = $1`, [database]);
-    return new Set(rows.map((row) => `${row.grantee}\u0000${row.privilege}`));
-}
-/**
- * The privilege statements whose effect the database does not show. pg_dump writes them as
- * changes to the default in order (`REVOKE CONNECT,TEMPORARY … FROM PUBLIC; GRANT TEMPORARY … TO
- * PUBLIC`): each grantee's privilege is judged by the last statement about it.
- */
-function unheldPrivileges(statements, held) {
-    const last = new Map();
-    for (const statement of statements) {
-        const { grantees = [], privileges = [] } = statement.privilege ?? {};
-        for (const grantee of grantees) {
-            for (const name of privileges)
-                last.set(`${grantee ?? ''}\u0000${name}`, statement);
-        }
-    }
-    const unheld = new Set();
-    for (const [key, statement] of last) {
-        if (held.has(key) !== statement.privilege?.grant)
-            unheld.add(statement);
-    }
-    return unheld;
-}
-
 ;// CONCATENATED MODULE: ./src/restore/archive.ts
 /**
  * The backup's archive as one local file, which `pg_restore --jobs` needs (it seeks): downloaded,
@@ -7561,25 +7483,18 @@ function unheldPrivileges(statements, held) {
 
 
 
-
 const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
 /** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
 async function withLocalArchive(ctx, part, keys, { program: pgRestore }, phases, work) {
     // A private folder (0700): the archive in it is decrypted.
     const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'backup-action-archive-');
-    let databaseScript;
     try {
         const file = external_node_path_default().join(dir, 'archive.dump');
         await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
-        const listing = await listArchive(pgRestore, file, part.backup.dump?.version);
-        databaseScript = archiveDatabaseScript(pgRestore, file, listing);
-        // Awaited where it is used; a run that fails first reports its own error, not this one.
-        databaseScript.catch(() => undefined);
-        return await work({ file, toc: parseToc(listing), databaseScript });
+        const toc = await listArchive(pgRestore, file, part.backup.dump?.version);
+        return await work({ file, toc });
     }
     finally {
-        // Its pg_restore reads the file being removed.
-        await databaseScript?.catch(() => undefined);
         await (0,promises_.rm)(dir, { recursive: true, force: true });
     }
 }
@@ -7601,12 +7516,9 @@ async function download(ctx, part, keys, file) {
             'point TMPDIR (or RUNNER_TEMP) at a larger disk');
     }
 }
-/**
- * The table of contents, with the database-level entries that only --create lists; an archive this
- * pg_restore cannot read fails here, before any database work.
- */
+/** The table of contents; an archive this pg_restore cannot read fails here, before any database work. */
 async function listArchive(pgRestore, file, dumpedBy) {
-    const { child, exit } = start(pgRestore, ['--list', '--create', file], process.env);
+    const { child, exit } = start(pgRestore, ['--list', file], process.env);
     let listing = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text) => (listing += text));
@@ -7615,7 +7527,7 @@ async function listArchive(pgRestore, file, dumpedBy) {
         throw new Error(unsupportedFormatLine(ended.stderr, pgRestore, dumpedBy) ??
             `the backup is not an archive pg_restore can read: ${failureLine('pg_restore --list', ended)}`);
     }
-    return listing;
+    return parseToc(listing);
 }
 /** The roles the archive's owners and privileges name, read from its schema script. */
 async function archiveRoles(pgRestore, file) {
@@ -7634,7 +7546,7 @@ async function archiveRoles(pgRestore, file) {
 /**
  * The database's own settings, comment and privileges as the archive holds them: pg_dump writes
  * `ALTER DATABASE … SET …`, `ALTER ROLE … IN DATABASE … SET …`, `COMMENT ON DATABASE …` and
- * `GRANT / REVOKE … ON DATABASE …` into
+ * `GRANT / REVOKE … ON DATABASE …`, and `ALTER DATABASE … IS_TEMPLATE = true` for a template, into
  * entries that pg_restore prints only with --create, naming the source database. Pure. Each
  * statement is read token by token, so that its database name is replaced where it stands (and
  * quoted as quote_ident does), never by searching the text, which may hold the name anywhere.
@@ -7777,7 +7689,21 @@ function readStatement(text) {
         const sql = (db) => `COMMENT ON DATABASE ${quoteIdent(db)} IS ${value}`;
         return { kind: 'comment', database, statement: { kind: 'comment', text, sql } };
     }
-    return readPrivilege(text) ?? readSetting(text);
+    return readPrivilege(text) ?? readTemplate(text) ?? readSetting(text);
+}
+/** `ALTER DATABASE d IS_TEMPLATE = true`: what pg_dump writes for a template database. */
+function readTemplate(text) {
+    const tokens = new Tokens(text);
+    if (!tokens.word('ALTER') || !tokens.word('DATABASE'))
+        return undefined;
+    const database = tokens.identifier();
+    if (database === undefined || !tokens.word('IS_TEMPLATE'))
+        return undefined;
+    tokens.symbol('=');
+    if (!tokens.word('TRUE') || tokens.remainder() !== '')
+        return undefined;
+    const sql = (db) => `ALTER DATABASE ${quoteIdent(db)} IS_TEMPLATE = true`;
+    return { kind: 'template', database, statement: { kind: 'template', text, sql } };
 }
 /** What ALL grants on a database; TEMP is TEMPORARY. */
 const DATABASE_PRIVILEGES = {
@@ -7854,6 +7780,145 @@ function readSetting(text) {
     return { kind: 'setting', database, statement };
 }
 
+;// CONCATENATED MODULE: ./src/postgres/database-settings.ts
+/**
+ * The source database's settings and comment, read off the archive and applied to the database
+ * restored into: pg_restore restores them only with --create, which both restore modes cannot use
+ * (the database they restore into is not the source's, nor named like it).
+ */
+
+
+
+
+
+
+const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE PROPERTIES|COMMENT|ACL) - /;
+/** The archive's database-level statements: its settings, its comment and its privileges. */
+async function archiveDatabaseStatements(pgRestore, file) {
+    const listing = await output(pgRestore, ['--list', '--create', file]);
+    const entries = listing
+        .split('\n')
+        .filter((line) => DATABASE_ENTRY.test(line) && / DATABASE /.test(line));
+    if (entries.length === 0)
+        return [];
+    // The list file sits beside the archive, in its private folder.
+    const list = external_node_path_default().join(external_node_path_default().dirname(file), 'database-entries.list');
+    await (0,promises_.writeFile)(list, `${entries.join('\n')}\n`, { mode: 0o600 });
+    const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
+    return databaseStatements(script);
+}
+/**
+ * The source database's owner, from the archive's DATABASE entry (`ALTER DATABASE … OWNER TO …`
+ * in what pg_restore --create prints for it); undefined when the archive does not say.
+ */
+async function archiveDatabaseOwner(pgRestore, file) {
+    const listing = await output(pgRestore, ['--list', '--create', file]);
+    const entry = listing.split('\n').find((line) => /^\d+; \d+ \d+ DATABASE - /.test(line));
+    if (entry === undefined)
+        return undefined;
+    const list = external_node_path_default().join(external_node_path_default().dirname(file), 'database-owner.list');
+    await (0,promises_.writeFile)(list, `${entry}\n`, { mode: 0o600 });
+    const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
+    return databaseOwner(script);
+}
+/**
+ * The statements a restore applies: settings and comment with restore-database-settings, the
+ * database's privileges wherever owners and privileges are restored (never without the roles).
+ */
+function wantedStatements(statements, wanted) {
+    return statements.filter((statement) => statement.kind === 'privilege' ? wanted.privileges : wanted.settings);
+}
+async function output(program, args) {
+    const { child, exit } = start(program, args, process.env);
+    let text = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => (text += chunk));
+    const ended = await exit;
+    if (ended.code !== 0)
+        throw new Error(failureLine(`pg_restore ${args[0] ?? ''}`, ended));
+    return text;
+}
+/**
+ * Applies each statement to `database` through `server` (any database of the server), each on its
+ * own: one the server refuses is reported, not fatal, as with owners whose roles are missing.
+ */
+async function applyDatabaseStatements(server, database, statements) {
+    if (statements.length === 0)
+        return [];
+    return withConnection(server, async (client) => {
+        const applied = [];
+        for (const statement of statements) {
+            try {
+                await client.query(statement.sql(database));
+                applied.push({ statement });
+            }
+            catch (error) {
+                applied.push({ statement, error: (0,errors/* errorMessage */.gJ)(error) });
+            }
+        }
+        return applied;
+    });
+}
+/**
+ * The archive's settings, comment and privileges that the restored database does not have:
+ * settings compared by role and parameter name (the server normalizes values), the comment by its
+ * presence, a template by datistemplate, a GRANT by each privilege being held and a REVOKE by each being absent.
+ */
+async function missingDatabaseStatements(server, database, statements) {
+    if (statements.length === 0)
+        return [];
+    return withConnection(server, async (client) => {
+        const { rows } = await client.query(`SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role,
+              split_part(c.item, '=', 1) AS name
+         FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase,
+              unnest(s.setconfig) AS c(item)
+        WHERE d.datname = $1`, [database]);
+        const { rows: comments } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment, datistemplate AS template
+         FROM pg_database WHERE datname = $1`, [database]);
+        const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
+        const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
+        return statements.filter((statement) => {
+            const { kind, setting } = statement;
+            if (kind === 'comment')
+                return (comments[0]?.comment ?? null) === null;
+            if (kind === 'template')
+                return comments[0]?.template !== true;
+            if (kind === 'privilege')
+                return unheld.has(statement);
+            return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
+        });
+    });
+}
+/** `grantee\0PRIVILEGE` for each privilege the database's ACL gives (PUBLIC's grantee empty). */
+async function heldPrivileges(client, database) {
+    const { rows } = await client.query(`SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END AS grantee,
+            a.privilege_type AS privilege
+       FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) AS a
+      WHERE d.datname = $1`, [database]);
+    return new Set(rows.map((row) => `${row.grantee}\u0000${row.privilege}`));
+}
+/**
+ * The privilege statements whose effect the database does not show. pg_dump writes them as
+ * changes to the default in order (`REVOKE CONNECT,TEMPORARY … FROM PUBLIC; GRANT TEMPORARY … TO
+ * PUBLIC`): each grantee's privilege is judged by the last statement about it.
+ */
+function unheldPrivileges(statements, held) {
+    const last = new Map();
+    for (const statement of statements) {
+        const { grantees = [], privileges = [] } = statement.privilege ?? {};
+        for (const grantee of grantees) {
+            for (const name of privileges)
+                last.set(`${grantee ?? ''}\u0000${name}`, statement);
+        }
+    }
+    const unheld = new Set();
+    for (const [key, statement] of last) {
+        if (held.has(key) !== statement.privilege?.grant)
+            unheld.add(statement);
+    }
+    return unheld;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/owners.ts
 /**
  * Owners and privileges, restored as in production when the target can take them: every role the
@@ -7881,8 +7946,8 @@ async function ownersUnusable(pgRestore, file, target, signal) {
  * Gives the database restored into the source database's owner, which pg_restore sets only with
  * --create. A refusal is a warning: the objects inside already have their owners.
  */
-async function restoreDatabaseOwner(archive, server, database, log) {
-    const owner = databaseOwner(await archive.databaseScript);
+async function restoreDatabaseOwner(pgRestore, file, server, database, log) {
+    const owner = await archiveDatabaseOwner(pgRestore, file);
     if (owner === undefined)
         return undefined;
     try {
@@ -7903,7 +7968,6 @@ async function restoreDatabaseOwner(archive, server, database, log) {
  * point leaves the target as it was. Owners and privileges are restored whenever the target can
  * take them (restore/owners.ts).
  */
-
 
 
 
@@ -7969,30 +8033,16 @@ async function restoreInto(run, archive) {
         signal: ctx.signal,
     });
     if (restored.created && !restored.ownersSkipped) {
-        await restoreDatabaseOwner(archive, into, into.database, ctx.log);
+        await restoreDatabaseOwner(pgRestore.program, archive.file, into, into.database, ctx.log);
     }
-    const counts = await analyzeAndCount(phases, into, ctx.signal);
+    await phases.time('analyze', () => analyze(into, ctx.signal));
+    const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
     restored.comparison = compare(part, counts, archive, replacement !== undefined);
     // After the counts: a setting such as statement_timeout is the database's users', not ours.
     if (settings.databaseSettings || !restored.ownersSkipped)
         await applySettings(run, archive, into);
     if (!replacement)
         restored.outcome = 'restored';
-}
-/**
- * ANALYZE and the row counts at once, on two connections: neither waits for the other's locks, and
- * each keeps a core busy. Both settle before a failure of either is thrown.
- */
-async function analyzeAndCount(phases, into, signal) {
-    const [analyzed, counted] = await Promise.allSettled([
-        phases.time('analyze', () => analyze(into, signal)),
-        phases.time('compare row counts', () => countRows(into, signal)),
-    ]);
-    if (analyzed.status === 'rejected')
-        throw analyzed.reason;
-    if (counted.status === 'rejected')
-        throw counted.reason;
-    return counted.value;
 }
 /** The checked new database takes the target's name; the old one is dropped, or named if it stays. */
 async function swap(run, replacement) {
@@ -8017,11 +8067,8 @@ async function swap(run, replacement) {
  * database, which carries our mark until the swap gives it the backup's comment.
  */
 async function applySettings(run, archive, into) {
-    const { ctx, restored, settings } = run;
-    const statements = wantedStatements(databaseStatements(await archive.databaseScript), {
-        settings: settings.databaseSettings,
-        privileges: !restored.ownersSkipped,
-    });
+    const { ctx, pgRestore, restored, settings } = run;
+    const statements = wantedStatements(await archiveDatabaseStatements(pgRestore.program, archive.file), { settings: settings.databaseSettings, privileges: !restored.ownersSkipped });
     restored.comment = restored.replacement
         ? statements.find((statement) => statement.kind === 'comment')
         : undefined;
@@ -8108,6 +8155,7 @@ function settingsLine(applied) {
  */
 
 
+
 const quoted = (names) => names.map((name) => JSON.stringify(name)).join(', ');
 /** The databases `restore` restores and their targets; `confirm` must name exactly those targets. */
 function restoreTargets(manifest, settings) {
@@ -8116,6 +8164,10 @@ function restoreTargets(manifest, settings) {
     const { selected, unmatched } = selectNames(names, include);
     if (unmatched.length > 0) {
         throw new errors/* InputError */.dz('databases', `${quoted(unmatched)} match${unmatched.length === 1 ? 'es' : ''} no database of backup ${manifest.id}, which holds ${quoted(names)}`);
+    }
+    const unrestorable = lineBreakNames(selected);
+    if (unrestorable !== undefined) {
+        throw new errors/* InputError */.dz('databases', `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place)`);
     }
     const mapping = mappingFor(selected, settings.targetDatabases);
     const pairs = manifest.databases
@@ -8231,8 +8283,10 @@ const databasePart = (manifest) => ({
 
 
 
+
 async function restoreDatabaseBackup(manifest, into, ctx, phases) {
     refuseServerInputs(into, [], manifest.source.database);
+    refuseUnrestorable(manifest.id, [manifest.source.database]);
     const target = into.database;
     if (into.confirm !== target.database)
         throw confirmMismatch(into.confirm, target.database);
@@ -8384,7 +8438,6 @@ async function sqlCheck(client, check) {
 
 
 
-
 /** The scratch server of a database backup (a files backup needs none). */
 function scratchServer(settings) {
     if (!settings.database) {
@@ -8422,9 +8475,8 @@ async function testInScratch(run, test, options, scratchMade) {
         noTablespaces: options.noTablespaces,
         signal: ctx.signal,
     });
-    if (keepOwners && test.archive) {
-        await restoreDatabaseOwner(test.archive, server, scratch, ctx.log);
-    }
+    if (keepOwners)
+        await restoreDatabaseOwner(pgRestore.program, file, server, scratch, ctx.log);
     if (settings.databaseSettings || keepOwners)
         await compareSettings(run, test, target, keepOwners);
     await inspect(run, test, target, options.checks);
@@ -8439,8 +8491,8 @@ async function ownersSkipped({ ctx, pgRestore }, test, target) {
 }
 /** The archive's database settings and privileges, applied to the scratch database and read back. */
 async function compareSettings(run, test, target, privileges) {
-    const { ctx, settings } = run;
-    const statements = wantedStatements(databaseStatements((await test.archive?.databaseScript) ?? ''), { settings: settings.databaseSettings, privileges });
+    const { ctx, pgRestore, settings } = run;
+    const statements = wantedStatements(await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? ''), { settings: settings.databaseSettings, privileges });
     const applied = await applyDatabaseStatements(target, target.database, statements);
     const missing = await missingDatabaseStatements(target, target.database, statements);
     test.databaseSettings = {
@@ -9315,12 +9367,14 @@ async function scratch_lease_removeLeftovers(server, log) {
 
 
 
+
 async function testDatabaseBackup(manifest, settings, ctx, phases) {
     // The reusable workflows ask for the roles on every nightly test: a backup without any is no mistake.
     if (settings.restoreGlobals) {
         ctx.log.info(`restore-globals: backup ${manifest.id} is of one database and holds no roles; restored without owners`);
     }
     refuseServerInputs({ ...settings, restoreGlobals: false }, settings.checks, manifest.source.database);
+    refuseUnrestorable(manifest.id, [manifest.source.database]);
     const server = scratchServer(settings);
     const version = await checkScratchServer(server, ctx.signal);
     const part = databasePart(manifest);
@@ -11876,10 +11930,17 @@ function openGlobalsSource(program, target, { rolePasswords }) {
 
 
 
+
+/**
+ * The server's own templates: every server has them before any restore. pg_dumpall leaves
+ * template0 out (it accepts no connections) and writes template1's objects into the template1 it
+ * restores onto; a backup here leaves both out, and takes every other template like any database.
+ */
+const SERVER_TEMPLATES = ['template0', 'template1'];
 /** The databases to dump, by exact name, in the server's order of names. */
 async function selectDatabases(client, selection, log) {
     const { rows } = await client.query(`SELECT datname, datallowconn, has_database_privilege(oid, 'CONNECT') AS connectable
-     FROM pg_database WHERE NOT datistemplate ORDER BY datname`);
+     FROM pg_database WHERE datname <> ALL ($1::text[]) ORDER BY datname`, [SERVER_TEMPLATES]);
     return chooseDatabases(rows, selection, log);
 }
 /** Pure: the selection applied to the server's databases, each mistake one line. */
@@ -11887,7 +11948,8 @@ function chooseDatabases(rows, selection, log) {
     const names = rows.map((row) => row.datname);
     const { selected, unmatched } = selectNames(names, selection.databases, selection.exclude);
     if (unmatched.length > 0) {
-        throw new errors/* InputError */.dz('databases', `${unmatched.map((entry) => JSON.stringify(entry)).join(', ')} matches no database on the server (it has ${names.map((name) => JSON.stringify(name)).join(', ')})`);
+        const own = unmatched.some((entry) => SERVER_TEMPLATES.includes(entry));
+        throw new errors/* InputError */.dz('databases', `${unmatched.map((entry) => JSON.stringify(entry)).join(', ')} matches no database on the server (it has ${names.map((name) => JSON.stringify(name)).join(', ')})${own ? '; template0 and template1 are the server’s own, which every server has: they are never backed up' : ''}`);
     }
     const byName = new Map(rows.map((row) => [row.datname, row]));
     const asked = askedByName(selection.databases);
@@ -11902,6 +11964,7 @@ function chooseDatabases(rows, selection, log) {
     const closed = skip('does not accept connections (ALLOW_CONNECTIONS false)', (row) => !row.datallowconn);
     const refused = skip('the role has no CONNECT privilege on it (a managed service keeps databases of its own)', (row) => row.datallowconn && !row.connectable);
     const chosen = selected.filter((name) => !closed.has(name) && !refused.has(name));
+    refuseLineBreaks(chosen);
     if (chosen.length === 0) {
         throw new errors/* InputError */.dz('databases', 'selects no database that accepts connections; check databases and exclude-databases');
     }
@@ -11917,6 +11980,16 @@ function refuseAskedFor(names, why) {
     if (names.length === 0)
         return;
     throw new errors/* InputError */.dz('databases', `${names.map((name) => JSON.stringify(name)).join(', ')} cannot be backed up: ${why}; grant the role access, or leave it out`);
+}
+/**
+ * pg_dump dumps such a database, but no restore can recreate it: the backup fails before any
+ * work, as pg_dumpall does, rather than publish a database that can never come back.
+ */
+function refuseLineBreaks(names) {
+    const found = lineBreakNames(names);
+    if (found === undefined)
+        return;
+    throw new errors/* InputError */.dz('databases', `${found} cannot be backed up: ${LINE_BREAK_WHY}, so no restore could recreate it; rename it, or leave it out with exclude-databases (? matches the line break)`);
 }
 /** Two names made safe as one file name would overwrite each other's object. */
 function sameFileName(names) {
@@ -12432,9 +12505,11 @@ function restore_databasesTable({ databases, phases }) {
 
 
 
+
 async function testServerBackup(manifest, settings, ctx, phases) {
     const server = scratchServer(settings);
     const checks = checksByDatabase(manifest, settings.checks);
+    refuseUnrestorable(manifest.id, manifest.databases.map((record) => record.name));
     // The reusable workflows ask for the roles on every nightly test: say so, and test the rest.
     if (settings.restoreGlobals && !manifest.globals) {
         ctx.log.warning(`restore-globals: backup ${manifest.id} holds no globals (made with globals: false); its databases are restored without owners`);

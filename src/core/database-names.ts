@@ -1,0 +1,35 @@
+/**
+ * Database names PostgreSQL's own tools cannot carry through a backup. A line break in a name
+ * (CR or LF) is refused by pg_dumpall ("shell command argument contains a newline or carriage
+ * return", 15 and 18 alike) and by pg_restore --create whenever it writes a script ("database name
+ * contains a newline or carriage return"), which is how a restore reads the database's owner,
+ * settings and privileges. Other control characters pass through those tools unharmed. Pure.
+ */
+
+/** Whether pg_restore --create cannot write `name` into a script. */
+export const hasLineBreak = (name: string): boolean => /[\r\n]/.test(name);
+
+/** Why a database so named can be dumped but never restored, for the one line that refuses it. */
+export const LINE_BREAK_WHY =
+  'its name holds a line break, which pg_dumpall and pg_restore --create refuse to write ("database name contains a newline or carriage return")';
+
+/**
+ * The names of `names` that hold a line break, each printable (quoted, the line break escaped as
+ * `\n`: a raw one would split the log line and could start a workflow command), or undefined.
+ */
+export function lineBreakNames(names: readonly string[]): string | undefined {
+  const found = names.filter(hasLineBreak);
+  return found.length > 0 ? found.map((name) => JSON.stringify(name)).join(', ') : undefined;
+}
+
+/**
+ * A restore or restore-test of a backup holding such a database (made before backups refused
+ * them) fails before any work, in one line naming it, rather than part-way through.
+ */
+export function refuseUnrestorable(id: string, names: readonly (string | undefined)[]): void {
+  const found = lineBreakNames(names.filter((name) => name !== undefined));
+  if (found === undefined) return;
+  throw new Error(
+    `backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored`,
+  );
+}
