@@ -5139,7 +5139,18 @@ function clientCertificate({ cert, key }) {
     if (!(0,external_node_fs_.existsSync)(key)) {
         throw new Error(`the client certificate "${cert}" has no private key file "${key}"`);
     }
+    refuseOpenKey(key);
     return { cert: (0,external_node_fs_.readFileSync)(cert, 'utf8'), key: (0,external_node_fs_.readFileSync)(key, 'utf8') };
+}
+/**
+ * libpq refuses a private key others may read: group or world access on a key of one's own, or
+ * more than the group's reading on root's (a system-wide key shared through a group).
+ */
+function refuseOpenKey(key) {
+    const { uid, mode } = (0,external_node_fs_.statSync)(key);
+    if (mode & (uid === 0 ? 0o037 : 0o077)) {
+        throw new Error(`the private key file "${key}" has group or world access; libpq takes u=rw (0600) or less, or u=rw,g=r (0640) or less when root owns it`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/server.ts

@@ -3,7 +3,7 @@
  * own way (`prefer` as `require`, `allow` as `disable`, no root certificate from ~/.postgresql),
  * so it is given, attempt by attempt, what libpq would do.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import tls from 'node:tls';
 import pg from 'pg';
 import type { TlsChoice } from './libpq-tls.js';
@@ -76,5 +76,19 @@ function clientCertificate({ cert, key }: TlsChoice): Pick<tls.ConnectionOptions
   if (!existsSync(key)) {
     throw new Error(`the client certificate "${cert}" has no private key file "${key}"`);
   }
+  refuseOpenKey(key);
   return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
+}
+
+/**
+ * libpq refuses a private key others may read: group or world access on a key of one's own, or
+ * more than the group's reading on root's (a system-wide key shared through a group).
+ */
+function refuseOpenKey(key: string): void {
+  const { uid, mode } = statSync(key);
+  if (mode & (uid === 0 ? 0o037 : 0o077)) {
+    throw new Error(
+      `the private key file "${key}" has group or world access; libpq takes u=rw (0600) or less, or u=rw,g=r (0640) or less when root owns it`,
+    );
+  }
 }

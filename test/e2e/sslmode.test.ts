@@ -56,6 +56,8 @@ interface Case {
   host?: string;
   /** Files for `~/.postgresql/`, named there as libpq's defaults name them. */
   dotPostgresql?: Record<string, string>;
+  /** Their mode (default 0600: libpq refuses a private key that others may read). */
+  keyMode?: string;
 }
 
 /** What libpq (psql) and the driver (the product's own `connect`) each make of one case. */
@@ -64,10 +66,9 @@ async function outcomes(c: Case): Promise<{ libpq: Outcome; driver: Outcome }> {
   if (c.dotPostgresql) {
     await mkdir(path.join(home, '.postgresql'));
     for (const [name, from] of Object.entries(c.dotPostgresql)) {
-      // libpq refuses a private key that others may read.
       await run('install', [
         '-m',
-        '0600',
+        c.keyMode ?? '0600',
         path.join(certs, from),
         path.join(home, '.postgresql', name),
       ]);
@@ -197,6 +198,8 @@ describe('a server that takes only TLS, or only plain text', () => {
     const client = { 'postgresql.crt': 'client.crt', 'postgresql.key': 'client.key' };
     expect(await outcomes({ dotPostgresql: client })).toEqual(both('ssl'));
     expect(await outcomes({})).toEqual(both('refused'));
+    // A key that others may read is refused by libpq, so by the driver too.
+    expect(await outcomes({ dotPostgresql: client, keyMode: '0644' })).toEqual(both('refused'));
   }, 60_000);
 });
 
