@@ -1,5 +1,10 @@
+<<<<<<<< HEAD:dist/393.index.js
 export const id = 393;
 export const ids = [393];
+========
+export const id = 662;
+export const ids = [662];
+>>>>>>>> h-sslmode:dist/662.index.js
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +157,11 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
+<<<<<<<< HEAD:dist/393.index.js
 /***/ 69393:
+========
+/***/ 75662:
+>>>>>>>> h-sslmode:dist/662.index.js
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -453,12 +462,89 @@ function quoteValue(value) {
     return `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 }
 
+;// CONCATENATED MODULE: ./src/postgres/libpq-tls.ts
+/**
+ * The TLS settings of a connection as libpq reads them (PostgreSQL's "SSL Support" and "Parameter
+ * Key Words" pages): each from the URL, else from its PGSSL* variable, else libpq's default. The
+ * driver connects by these, so it reaches the server exactly as pg_dump and pg_restore do.
+ */
+
+
+const SSL_MODES = [
+    'disable',
+    'allow',
+    'prefer',
+    'require',
+    'verify-ca',
+    'verify-full',
+];
+/** The variable libpq falls back on for each parameter (PGSSLNEGOTIATION is never passed on). */
+const VARIABLES = {
+    sslmode: 'PGSSLMODE',
+    sslrootcert: 'PGSSLROOTCERT',
+    sslcert: 'PGSSLCERT',
+    sslkey: 'PGSSLKEY',
+    sslcrl: 'PGSSLCRL',
+};
+/**
+ * libpq's choice for these parameters and variables. Throws one line naming the parameter (or
+ * variable) where libpq would refuse the connection outright.
+ */
+function tlsChoice(params, env) {
+    // libpq's ~ is $HOME, else the user's home in the password database.
+    const home = env.HOME || external_node_os_default().homedir();
+    const given = (name) => {
+        if (params[name] !== undefined)
+            return { value: params[name], from: name };
+        const variable = VARIABLES[name];
+        return env[variable] === undefined ? undefined : { value: env[variable], from: variable };
+    };
+    const file = (name, fallback) => given(name)?.value || external_node_path_default().join(home, '.postgresql', fallback);
+    const rootcert = file('sslrootcert', 'root.crt');
+    const mode = modeOf(given('sslmode'), rootcert);
+    return {
+        mode,
+        rootcert,
+        cert: file('sslcert', 'postgresql.crt'),
+        key: file('sslkey', 'postgresql.key'),
+        crl: file('sslcrl', 'root.crl'),
+        negotiation: negotiationOf(params.sslnegotiation, mode),
+    };
+}
+function modeOf(given, rootcert) {
+    // With the system's roots anyone can hold a trusted certificate for a name they own.
+    const system = rootcert === 'system';
+    if (given === undefined)
+        return system ? 'verify-full' : 'prefer';
+    const mode = SSL_MODES.find((known) => known === given.value);
+    if (mode === undefined) {
+        throw new Error(`${given.from} is "${given.value}"; libpq accepts ${SSL_MODES.join(', ')}`);
+    }
+    if (system && mode !== 'verify-full') {
+        throw new Error(`${given.from} is ${mode} with sslrootcert=system, which libpq refuses; use verify-full`);
+    }
+    return mode;
+}
+function negotiationOf(value, mode) {
+    if (value === undefined || value === 'postgres')
+        return 'postgres';
+    if (value !== 'direct') {
+        throw new Error(`sslnegotiation is "${value}"; libpq accepts postgres, direct`);
+    }
+    // No fallback to plaintext may follow a direct handshake (libpq 17's rule).
+    if (!['require', 'verify-ca', 'verify-full'].includes(mode)) {
+        throw new Error(`sslnegotiation=direct needs sslmode require, verify-ca or verify-full (it is ${mode})`);
+    }
+    return 'direct';
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/database.ts
 /**
  * The `database-url` input, parsed once into the one connection every guard checks and every
  * program uses: libpq would also obey query parameters (`dbname`, `user`, `options`, `service`…)
  * that no guard sees, so only parameters that cannot change which database is reached are kept.
  */
+
 
 
 
@@ -475,6 +561,7 @@ const SAFE_PARAMETERS = new Set([
     'sslcert',
     'sslkey',
     'sslcrl',
+    'sslnegotiation',
     'channel_binding',
     'gssencmode',
     'keepalives',
@@ -483,6 +570,10 @@ const SAFE_PARAMETERS = new Set([
     'keepalives_count',
     'tcp_user_timeout',
 ]);
+/** Parameters refused for a reason of their own, named in the one line that refuses them. */
+const REFUSED_PARAMETERS = {
+    sslpassword: 'would show in the process list of pg_dump and pg_restore, which take the connection on their command line; use a key file without a passphrase, readable only by the user that runs the backup',
+};
 /** `host` and `port` may come as parameters (a socket folder has no URL spelling) but not twice. */
 const PLACE_PARAMETERS = ['host', 'port'];
 function readDatabaseUrl(inputs, name, { databaseOptional = false } = {}) {
@@ -500,6 +591,12 @@ function readDatabaseUrl(inputs, name, { databaseOptional = false } = {}) {
     if (url.hash !== '')
         fail('has a "#" part (write a "#" in the database name as %23)');
     const params = readParameters(url, fail);
+    try {
+        tlsChoice(params, inputs.env);
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(name, error.message);
+    }
     const host = placeOf('host', decode(authority.host, fail), params, fail);
     if (host === '')
         fail('names no host');
@@ -576,6 +673,9 @@ function splitUrl(value, fail) {
 function readParameters(url, fail) {
     const params = {};
     for (const [key, value] of url.searchParams) {
+        const refused = REFUSED_PARAMETERS[key];
+        if (refused !== undefined)
+            fail(`has the parameter "${key}", which ${refused}`);
         if (!SAFE_PARAMETERS.has(key) && !PLACE_PARAMETERS.includes(key)) {
             fail(`has the parameter "${key}", which could change the database, role or session the programs use; put the user, password and database in the URL itself, and keep only ${[...SAFE_PARAMETERS].join(', ')}`);
         }
@@ -5021,18 +5121,98 @@ function olderServerNote(sourceVersion, server) {
 
 // EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
 var esm = __webpack_require__(83849);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __webpack_require__(41692);
+var external_node_tls_default = /*#__PURE__*/__webpack_require__.n(external_node_tls_);
+;// CONCATENATED MODULE: ./src/postgres/driver-tls.ts
+/**
+ * The pg driver's connection attempts for a libpq TLS choice: the driver alone reads sslmode its
+ * own way (`prefer` as `require`, `allow` as `disable`, no root certificate from ~/.postgresql),
+ * so it is given, attempt by attempt, what libpq would do.
+ */
+
+
+
+/**
+ * libpq's order: `allow` tries without TLS and, when the server answers with an error, with it;
+ * `prefer` tries TLS and, when the server refuses it or anything fails after the server was
+ * reached, without. A Unix socket never uses TLS, whatever the mode.
+ */
+function tlsPlan(choice, host) {
+    const { mode } = choice;
+    if (mode === 'disable' || host.startsWith('/'))
+        return { attempts: [false], retry: () => false };
+    const secure = tlsOptions(choice);
+    if (mode === 'allow') {
+        return { attempts: [false, secure], retry: (error) => error instanceof esm/* default.DatabaseError */.Ay.DatabaseError };
+    }
+    if (mode === 'prefer') {
+        return { attempts: [secure, false], retry: (error, reached) => reached && !timedOut(error) };
+    }
+    return { attempts: [secure], retry: () => false };
+}
+function timedOut(error) {
+    return error instanceof Error && /^timeout expired$|^Connection terminated$/.test(error.message);
+}
+/**
+ * libpq verifies the server's certificate chain whenever a root certificate exists, in every
+ * mode (which makes `require` act as `verify-ca`), and its host name only in `verify-full`.
+ */
+function tlsOptions(choice) {
+    const ca = rootCertificates(choice);
+    const client = clientCertificate(choice);
+    return {
+        ...(ca ? { ca, rejectUnauthorized: true } : { rejectUnauthorized: false }),
+        ...(ca && (0,external_node_fs_.existsSync)(choice.crl) ? { crl: (0,external_node_fs_.readFileSync)(choice.crl, 'utf8') } : {}),
+        ...client,
+        ...(choice.mode === 'verify-full' ? {} : { checkServerIdentity: () => undefined }),
+    };
+}
+function rootCertificates({ rootcert, mode }) {
+    if (rootcert === 'system') {
+        if (typeof (external_node_tls_default()).getCACertificates !== 'function') {
+            throw new Error('sslrootcert=system needs Node.js 22.15 or later');
+        }
+        return external_node_tls_default().getCACertificates('system');
+    }
+    if ((0,external_node_fs_.existsSync)(rootcert))
+        return (0,external_node_fs_.readFileSync)(rootcert, 'utf8');
+    if (mode === 'verify-ca' || mode === 'verify-full') {
+        throw new Error(`sslmode ${mode} needs a root certificate, and "${rootcert}" does not exist; name one with sslrootcert (or PGSSLROOTCERT), or use sslrootcert=system`);
+    }
+    return undefined;
+}
+/** The client's certificate, sent when its file exists, as libpq sends it. */
+function clientCertificate({ cert, key }) {
+    if (!(0,external_node_fs_.existsSync)(cert))
+        return {};
+    if (!(0,external_node_fs_.existsSync)(key)) {
+        throw new Error(`the client certificate "${cert}" has no private key file "${key}"`);
+    }
+    refuseOpenKey(key);
+    return { cert: (0,external_node_fs_.readFileSync)(cert, 'utf8'), key: (0,external_node_fs_.readFileSync)(key, 'utf8') };
+}
+/**
+ * libpq refuses a private key others may read: group or world access on a key of one's own, or
+ * more than the group's reading on root's (a system-wide key shared through a group).
+ */
+function refuseOpenKey(key) {
+    const { uid, mode } = (0,external_node_fs_.statSync)(key);
+    if (mode & (uid === 0 ? 0o037 : 0o077)) {
+        throw new Error(`the private key file "${key}" has group or world access; libpq takes u=rw (0600) or less, or u=rw,g=r (0640) or less when root owns it`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/server.ts
 /** Connections to the server with the `pg` driver: versions, snapshots, row counts. */
+
 
 
 
 async function connect(target, signal) {
     let client;
     try {
-        client = driverClient(target);
-        // An idle-in-transaction connection the server kills should fail the run, not crash the process.
-        client.on('error', () => undefined);
-        await client.connect();
+        client = await connectAsLibpq(target);
     }
     catch (error) {
         throw new Error(`cannot connect to ${target.display}: ${error.message}`, {
@@ -5044,6 +5224,39 @@ async function connect(target, signal) {
         once: true,
     });
     return connected;
+}
+/** Connects with TLS as libpq would, trying a second way where libpq's sslmode does. */
+async function connectAsLibpq(target) {
+    const env = withoutLibpqOverrides(process.env);
+    const choice = tlsChoice(target.params, env);
+    const { attempts, retry } = tlsPlan(choice, target.host);
+    const [first, second] = attempts;
+    const tried = await attempt(driverClient(target, first, choice.negotiation, env));
+    if ('client' in tried)
+        return tried.client;
+    if (second === undefined || !retry(tried.error, tried.reached))
+        throw tried.error;
+    const retried = await attempt(driverClient(target, second, choice.negotiation, env));
+    if ('client' in retried)
+        return retried.client;
+    const says = (ssl, error) => `${ssl ? 'with SSL' : 'without SSL'}: ${error.message}`;
+    throw new Error(`${says(first, tried.error)}; ${says(second, retried.error)}`, {
+        cause: retried.error,
+    });
+}
+/** The connected client, or why not and whether the server was reached at all. */
+async function attempt(client) {
+    let reached = false;
+    client.connection.once('connect', () => (reached = true));
+    // An idle-in-transaction connection the server kills should fail the run, not crash the process.
+    client.on('error', () => undefined);
+    try {
+        await client.connect();
+        return { client };
+    }
+    catch (error) {
+        return { error, reached };
+    }
 }
 /** Runs `use` on a new connection to `target`, closed afterwards whatever happens. */
 async function withConnection(target, use, signal) {
@@ -5060,7 +5273,7 @@ async function withConnection(target, use, signal) {
  * its configuration leaves empty (PGOPTIONS, PGREPLICATION…), reading them as it is constructed:
  * it is constructed over the same filtered environment the programs get.
  */
-function driverClient(target) {
+function driverClient(target, ssl, sslnegotiation, env) {
     const { host, port, user, password, database, params } = target;
     const timeout = Number(params.connect_timeout);
     const config = {
@@ -5071,40 +5284,17 @@ function driverClient(target) {
         database,
         application_name: params.application_name,
         connectionTimeoutMillis: timeout > 0 ? timeout * 1000 : 15_000,
-        ...tlsOf(params),
+        ssl,
+        sslnegotiation,
     };
     const inherited = process.env;
-    process.env = withoutLibpqOverrides(inherited);
+    process.env = env;
     try {
         return new esm/* default.Client */.Ay.Client(config);
     }
     finally {
         process.env = inherited;
     }
-}
-/**
- * TLS as libpq reads the ssl* parameters, so the driver verifies what pg_dump verifies: `require`
- * checks no certificate (unless a root certificate is given), `verify-ca` no host name.
- */
-function tlsOf(params) {
-    const { sslmode, sslrootcert, sslcert, sslkey } = params;
-    if (sslmode === undefined && !sslrootcert && !sslcert && !sslkey)
-        return {};
-    if (sslmode === 'disable' || sslmode === 'allow')
-        return { ssl: false };
-    const file = (name) => (name ? (0,external_node_fs_.readFileSync)(name, 'utf8') : undefined);
-    const ca = file(sslrootcert);
-    const unverified = (sslmode === 'require' && !ca) || sslmode === 'prefer';
-    const anyHost = sslmode === 'verify-ca' || (sslmode === 'require' && ca !== undefined);
-    return {
-        ssl: {
-            ca,
-            cert: file(sslcert),
-            key: file(sslkey),
-            ...(unverified ? { rejectUnauthorized: false } : {}),
-            ...(anyHost ? { checkServerIdentity: () => undefined } : {}),
-        },
-    };
 }
 async function serverVersion(client) {
     const { rows } = await client.query("SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text");
@@ -16880,9 +17070,9 @@ async function readRun(source, cwd = process.cwd(), env = process.env) {
 function readRefusalNotice(source, cwd = process.cwd()) {
     const inputs = new Inputs(source);
     const notify = readNotify(inputs, cwd, { readable: true });
-    return { notify, name: attempt(() => readName(inputs, undefined)) };
+    return { notify, name: modes_attempt(() => readName(inputs, undefined)) };
 }
-function attempt(read) {
+function modes_attempt(read) {
     try {
         return read();
     }

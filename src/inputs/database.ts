@@ -7,6 +7,7 @@ import os from 'node:os';
 import { InputError } from '../core/errors.js';
 import type { DatabaseTarget } from '../core/settings.js';
 import { withDisplay } from '../postgres/database-url.js';
+import { tlsChoice } from '../postgres/libpq-tls.js';
 import type { InputName } from './names.js';
 import type { Inputs } from './reader.js';
 
@@ -24,6 +25,7 @@ const SAFE_PARAMETERS: ReadonlySet<string> = new Set([
   'sslcert',
   'sslkey',
   'sslcrl',
+  'sslnegotiation',
   'channel_binding',
   'gssencmode',
   'keepalives',
@@ -32,6 +34,12 @@ const SAFE_PARAMETERS: ReadonlySet<string> = new Set([
   'keepalives_count',
   'tcp_user_timeout',
 ]);
+
+/** Parameters refused for a reason of their own, named in the one line that refuses them. */
+const REFUSED_PARAMETERS: Readonly<Record<string, string>> = {
+  sslpassword:
+    'would show in the process list of pg_dump and pg_restore, which take the connection on their command line; use a key file without a passphrase, readable only by the user that runs the backup',
+};
 
 /** `host` and `port` may come as parameters (a socket folder has no URL spelling) but not twice. */
 const PLACE_PARAMETERS = ['host', 'port'] as const;
@@ -59,6 +67,11 @@ export function readDatabaseUrl(
   }
   if (url.hash !== '') fail('has a "#" part (write a "#" in the database name as %23)');
   const params = readParameters(url, fail);
+  try {
+    tlsChoice(params, inputs.env);
+  } catch (error) {
+    throw new InputError(name, (error as Error).message);
+  }
   const host = placeOf('host', decode(authority.host, fail), params, fail);
   if (host === '') fail('names no host');
   // libpq tries each host of a list in turn; the pg driver, which runs the checks, takes one.
@@ -141,6 +154,8 @@ function splitUrl(value: string, fail: Fail): { url: URL; authority: Authority }
 function readParameters(url: URL, fail: Fail): Record<string, string> {
   const params: Record<string, string> = {};
   for (const [key, value] of url.searchParams) {
+    const refused = REFUSED_PARAMETERS[key];
+    if (refused !== undefined) fail(`has the parameter "${key}", which ${refused}`);
     if (!SAFE_PARAMETERS.has(key) && !(PLACE_PARAMETERS as readonly string[]).includes(key)) {
       fail(
         `has the parameter "${key}", which could change the database, role or session the programs use; put the user, password and database in the URL itself, and keep only ${[...SAFE_PARAMETERS].join(', ')}`,

@@ -1,16 +1,14 @@
 /** Connections to the server with the `pg` driver: versions, snapshots, row counts. */
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { DatabaseTarget } from '../core/settings.js';
 import { withoutLibpqOverrides } from '../process/programs.js';
+import { tlsPlan, type TlsAttempt } from './driver-tls.js';
+import { tlsChoice, type TlsChoice } from './libpq-tls.js';
 
 export async function connect(target: DatabaseTarget, signal?: AbortSignal): Promise<pg.Client> {
-  let client: pg.Client | undefined;
+  let client: pg.Client;
   try {
-    client = driverClient(target);
-    // An idle-in-transaction connection the server kills should fail the run, not crash the process.
-    client.on('error', () => undefined);
-    await client.connect();
+    client = await connectAsLibpq(target);
   } catch (error) {
     throw new Error(`cannot connect to ${target.display}: ${(error as Error).message}`, {
       cause: error,
@@ -21,6 +19,40 @@ export async function connect(target: DatabaseTarget, signal?: AbortSignal): Pro
     once: true,
   });
   return connected;
+}
+
+/** Connects with TLS as libpq would, trying a second way where libpq's sslmode does. */
+async function connectAsLibpq(target: DatabaseTarget): Promise<pg.Client> {
+  const env = withoutLibpqOverrides(process.env);
+  const choice = tlsChoice(target.params, env);
+  const { attempts, retry } = tlsPlan(choice, target.host);
+  const [first, second] = attempts;
+  const tried = await attempt(driverClient(target, first, choice.negotiation, env));
+  if ('client' in tried) return tried.client;
+  if (second === undefined || !retry(tried.error, tried.reached)) throw tried.error;
+  const retried = await attempt(driverClient(target, second, choice.negotiation, env));
+  if ('client' in retried) return retried.client;
+  const says = (ssl: TlsAttempt, error: unknown) =>
+    `${ssl ? 'with SSL' : 'without SSL'}: ${(error as Error).message}`;
+  throw new Error(`${says(first, tried.error)}; ${says(second, retried.error)}`, {
+    cause: retried.error,
+  });
+}
+
+/** The connected client, or why not and whether the server was reached at all. */
+async function attempt(
+  client: pg.Client,
+): Promise<{ client: pg.Client } | { error: unknown; reached: boolean }> {
+  let reached = false;
+  client.connection.once('connect', () => (reached = true));
+  // An idle-in-transaction connection the server kills should fail the run, not crash the process.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return { client };
+  } catch (error) {
+    return { error, reached };
+  }
 }
 
 /** Runs `use` on a new connection to `target`, closed afterwards whatever happens. */
@@ -42,7 +74,12 @@ export async function withConnection<T>(
  * its configuration leaves empty (PGOPTIONS, PGREPLICATION…), reading them as it is constructed:
  * it is constructed over the same filtered environment the programs get.
  */
-function driverClient(target: DatabaseTarget): pg.Client {
+function driverClient(
+  target: DatabaseTarget,
+  ssl: TlsAttempt,
+  sslnegotiation: TlsChoice['negotiation'],
+  env: NodeJS.ProcessEnv,
+): pg.Client {
   const { host, port, user, password, database, params } = target;
   const timeout = Number(params.connect_timeout);
   const config: pg.ClientConfig = {
@@ -53,38 +90,16 @@ function driverClient(target: DatabaseTarget): pg.Client {
     database,
     application_name: params.application_name,
     connectionTimeoutMillis: timeout > 0 ? timeout * 1000 : 15_000,
-    ...tlsOf(params),
+    ssl,
+    sslnegotiation,
   };
   const inherited = process.env;
-  process.env = withoutLibpqOverrides(inherited);
+  process.env = env;
   try {
     return new pg.Client(config);
   } finally {
     process.env = inherited;
   }
-}
-
-/**
- * TLS as libpq reads the ssl* parameters, so the driver verifies what pg_dump verifies: `require`
- * checks no certificate (unless a root certificate is given), `verify-ca` no host name.
- */
-function tlsOf(params: Record<string, string>): Pick<pg.ClientConfig, 'ssl'> {
-  const { sslmode, sslrootcert, sslcert, sslkey } = params;
-  if (sslmode === undefined && !sslrootcert && !sslcert && !sslkey) return {};
-  if (sslmode === 'disable' || sslmode === 'allow') return { ssl: false };
-  const file = (name: string | undefined) => (name ? readFileSync(name, 'utf8') : undefined);
-  const ca = file(sslrootcert);
-  const unverified = (sslmode === 'require' && !ca) || sslmode === 'prefer';
-  const anyHost = sslmode === 'verify-ca' || (sslmode === 'require' && ca !== undefined);
-  return {
-    ssl: {
-      ca,
-      cert: file(sslcert),
-      key: file(sslkey),
-      ...(unverified ? { rejectUnauthorized: false } : {}),
-      ...(anyHost ? { checkServerIdentity: () => undefined } : {}),
-    },
-  };
 }
 
 export interface ServerVersion {
