@@ -30,6 +30,8 @@ export interface Options {
   databases?: number;
   /** Time zstd levels against peers' pg_dump -Fc on three databases instead (levels.ts). */
   levels: boolean;
+  /** An archive of PostgreSQL's regression database for --levels (scripts/regression-db.sh). */
+  regression?: string;
 }
 
 const VALUES = [
@@ -40,6 +42,7 @@ const VALUES = [
   'executable',
   'object-mb',
   'databases',
+  'regression',
 ] as const;
 const SWITCHES = [
   'skip-requests',
@@ -84,6 +87,7 @@ export function parseOptions(argv: readonly string[]): Options {
   }
   const cli = given.get('cli');
   const executable = given.get('executable');
+  const regression = given.get('regression');
   return {
     sizeMb: count('size-mb', 300),
     rounds: count('rounds'),
@@ -100,5 +104,6 @@ export function parseOptions(argv: readonly string[]): Options {
     levels: given.has('levels'),
     databases: count('databases'),
     ...(typeof executable === 'string' ? { executable: path.resolve(executable) } : {}),
+    ...(typeof regression === 'string' ? { regression: path.resolve(regression) } : {}),
   };
 }
