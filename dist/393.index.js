@@ -6318,7 +6318,10 @@ async function zstdToFile(program, input, file) {
 /** Compression layers, from Node's own zlib (zstd needs Node 22.15 or later; the action runs on node24). */
 
 
-/** zstd level 3 is zstd's own default: close to gzip -9's size at many times its speed. */
+/**
+ * zstd level 3: the fastest level whose output is no larger than pg_dump -Fc's own gzip on each
+ * kind of database measured (docs/benchmarks.md, compression levels).
+ */
 const DEFAULT_LEVEL = { zstd: 3, gzip: 6 };
 function levelOf(kind, level) {
     return level ?? DEFAULT_LEVEL[kind];

@@ -9,8 +9,10 @@
 //                                                   PutObject stream (--object-mb N: 1024, --rounds N: 3)
 //   npm run bench -- --servers                      restore-test of a server backup of many small
 //                                                   databases, jobs 1 against jobs 2 (--databases N: 100)
-//   npm run bench -- --levels                       zstd -1, -2, -3 and --adapt against peers'
-//                                                   pg_dump -Fc on three databases (--size-mb N each)
+//   npm run bench -- --levels                       zstd -1 to -5 and --adapt against peers'
+//                                                   pg_dump -Fc on three databases (--size-mb N each;
+//                                                   --regression FILE adds PostgreSQL's regression
+//                                                   database, from scripts/regression-db.sh)
 //   npm run bench -- --restore                      restore and restore-test against pg_restore
 //                                                   --jobs 2 of the same archive, on PostgreSQL 15
 //                                                   and 18, the bench's database and a schema-heavy one

@@ -55,34 +55,52 @@ export async function fillTo(filling: Filling, targetMb: number): Promise<number
     const first = !filling.created;
     if (first) await client.query(SCHEMA);
     filling.created = true;
-    const sizeOf = async () =>
-      Number(
-        (await client.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n'))
-          .rows[0]?.n,
-      );
-    let size = await sizeOf();
-    let batch = 50_000;
-    while (mb(size) < targetMb) {
-      const from = filling.units + 1;
-      const to = filling.units + batch;
+    await growTo(client, filling, targetMb, async (from, to) => {
       for (const sql of fillSql(from, to)) await client.query(sql);
-      filling.units = to;
-      const before = size;
-      size = await sizeOf();
-      const perUnit = (size - before) / batch;
-      // Aim the next batch at what is left, at most 400k units at a time.
-      batch = Math.max(
-        10_000,
-        Math.min(400_000, Math.ceil(((targetMb * 1048576 - size) / perUnit) * 1.02)),
-      );
-    }
+    });
     if (first) {
       await client.query('CREATE INDEX orders_customer ON orders (customer_id)');
       await client.query('CREATE INDEX events_at ON events (at)');
     }
     await client.query('VACUUM ANALYZE');
-    return sizeOf();
+    return sizeOf(client);
   });
+}
+
+const sizeOf = async (client: Client): Promise<number> =>
+  Number(
+    (await client.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n')).rows[0]
+      ?.n,
+  );
+
+/**
+ * Adds units in batches (`add` writes units `from` to `to`) until the database holds at least
+ * `targetMb`, each batch aimed at what is left from what the last one added per unit.
+ */
+export async function growTo(
+  client: Client,
+  filling: Pick<Filling, 'units'>,
+  targetMb: number,
+  add: (from: number, to: number) => Promise<void>,
+  firstBatch = 50_000,
+): Promise<number> {
+  let size = await sizeOf(client);
+  let batch = firstBatch;
+  while (mb(size) < targetMb) {
+    const from = filling.units + 1;
+    const to = filling.units + batch;
+    await add(from, to);
+    filling.units = to;
+    const before = size;
+    size = await sizeOf(client);
+    const perUnit = Math.max(1, size - before) / batch;
+    // At least a fifth of the first batch, at most eight times it.
+    batch = Math.max(
+      Math.ceil(firstBatch / 5),
+      Math.min(firstBatch * 8, Math.ceil(((targetMb * 1048576 - size) / perUnit) * 1.02)),
+    );
+  }
+  return size;
 }
 
 /** count(*) of every user table, one after another on one connection. */

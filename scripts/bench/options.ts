@@ -32,6 +32,8 @@ export interface Options {
   levels: boolean;
   /** Time restore and restore-test against pg_restore --jobs 2 instead (restores.ts). */
   restore: boolean;
+  /** An archive of PostgreSQL's regression database for --levels (scripts/regression-db.sh). */
+  regression?: string;
 }
 
 const VALUES = [
@@ -42,6 +44,7 @@ const VALUES = [
   'executable',
   'object-mb',
   'databases',
+  'regression',
 ] as const;
 const SWITCHES = [
   'skip-requests',
@@ -87,6 +90,7 @@ export function parseOptions(argv: readonly string[]): Options {
   }
   const cli = given.get('cli');
   const executable = given.get('executable');
+  const regression = given.get('regression');
   return {
     sizeMb: count('size-mb', 300),
     rounds: count('rounds'),
@@ -104,5 +108,6 @@ export function parseOptions(argv: readonly string[]): Options {
     restore: given.has('restore'),
     databases: count('databases'),
     ...(typeof executable === 'string' ? { executable: path.resolve(executable) } : {}),
+    ...(typeof regression === 'string' ? { regression: path.resolve(regression) } : {}),
   };
 }

@@ -4,7 +4,10 @@ import type { Duplex, Transform } from 'node:stream';
 import type { Compression } from '../core/layout.js';
 import { zstdThrough } from './zstd-program.js';
 
-/** zstd level 3 is zstd's own default: close to gzip -9's size at many times its speed. */
+/**
+ * zstd level 3: the fastest level whose output is no larger than pg_dump -Fc's own gzip on each
+ * kind of database measured (docs/benchmarks.md, compression levels).
+ */
 const DEFAULT_LEVEL: Record<Exclude<Compression, 'none'>, number> = { zstd: 3, gzip: 6 };
 
 export function levelOf(kind: Exclude<Compression, 'none'>, level?: number): number {
