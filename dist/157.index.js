@@ -819,6 +819,24 @@ const MODES = [
 function encryptionOf(keys) {
     return keys?.method ?? 'none';
 }
+/**
+ * The restore-test inputs that only some kinds use: which of them a run was given is known before
+ * the manifest is read, and the backup's kind refuses any it does not use (kinds/accepts.ts).
+ */
+const KIND_TEST_INPUTS = [
+    'database-url',
+    'pg-bin-dir',
+    'postgres-client',
+    'pg-client-mirror',
+    'jobs',
+    'keep-database',
+    'restore-database-settings',
+    'restore-globals',
+    'allow-privileged-roles',
+    'databases',
+];
+/** The inputs a PostgreSQL restore-test uses, of those only some kinds use. */
+const POSTGRES_TEST_INPUTS = KIND_TEST_INPUTS.filter((name) => name !== 'databases');
 
 ;// CONCATENATED MODULE: ./src/postgres/dump-args.ts
 /**
@@ -1291,6 +1309,8 @@ function nameMatcher(pattern) {
     const regex = new RegExp(`^${source}$`, 'su');
     return (name) => regex.test(name);
 }
+/** A pattern that matches `name` alone, whatever characters it holds (`[*]` is a literal `*`). */
+const literalPattern = (name) => name.replace(/[*?[]/g, '[$&]');
 /** Why `pattern` cannot be used (a class like `[z-a]` has its range out of order), or undefined. */
 function patternProblem(pattern) {
     try {
@@ -1686,7 +1706,11 @@ class Inputs {
     unread() {
         return INPUT_NAMES.filter((name) => !this.read.has(name) && isGiven(name, this.source(name)));
     }
-    /** Marks an input left unread because of another's value, so its warning can say why. */
+    /** Whether an input has a value of its own (see `unread`), without counting it as read. */
+    given(name) {
+        return isGiven(name, this.source(name));
+    }
+    /** Marks an input left unread because of another's value, so its refusal can say why. */
     notUsed(name, because) {
         this.reasons.set(name, because);
     }
@@ -2208,15 +2232,38 @@ function addSecrets(settings, ...values) {
         if (value)
             settings.secrets.push(value);
 }
-/** Database names and shell-style patterns, one per line, each one that can be matched. */
+/**
+ * Database names and shell-style patterns, one per line, each one that can be matched. A line in
+ * double quotes (`""` for a quote, as in SQL) is a name exactly: `"all"`, `"shop*"`.
+ */
 function readNamePatterns(inputs, name) {
-    const lines = inputs.lines(name);
-    for (const line of lines) {
+    return inputs.lines(name).map((line) => {
+        const quoted = /^"((?:[^"]|"")+)"$/.exec(line)?.[1];
+        if (quoted !== undefined)
+            return literalPattern(quoted.replace(/""/g, '"'));
         const problem = patternProblem(line);
         if (problem)
             throw new errors/* InputError */.dz(name, problem);
+        return line;
+    });
+}
+/**
+ * `databases`: `all` standing alone (every database), or names and patterns (readNamePatterns);
+ * empty when not given. The database named all is `"all"`.
+ */
+function readDatabases(inputs) {
+    const lines = inputs.lines('databases');
+    if (!lines.includes('all'))
+        return readNamePatterns(inputs, 'databases');
+    if (lines.length > 1) {
+        throw new errors/* InputError */.dz('databases', 'all stands alone; give all, or names and globs one per line (exclude-databases leaves some out; "all" in double quotes is the database named all)');
     }
-    return lines;
+    return 'all';
+}
+/** `databases` of a server backup restored or tested: empty (or `all`) for every database. */
+function readChosenDatabases(inputs) {
+    const chosen = readDatabases(inputs);
+    return chosen === 'all' ? [] : chosen;
 }
 
 ;// CONCATENATED MODULE: ./src/core/ssh-wire.ts
@@ -4101,7 +4148,7 @@ function refuseOtherSources(inputs, source) {
  * `globals: true` alone (roles but no databases) is refused rather than silently ignored.
  */
 function readServer(inputs, source) {
-    const listed = readNamePatterns(inputs, 'databases');
+    const listed = readDatabases(inputs);
     const globals = inputs.oneOf('globals', ['auto', 'true', 'false'], 'auto');
     if (listed.length === 0) {
         if (globals === 'true') {
@@ -4115,11 +4162,8 @@ function readServer(inputs, source) {
     if (source !== 'postgres') {
         throw new errors/* InputError */.dz('databases', `is for source: postgres; remove it with source: ${source}`);
     }
-    if (listed.includes('all') && listed.length > 1) {
-        throw new errors/* InputError */.dz('databases', 'all stands alone; give all, or names and globs one per line (exclude-databases leaves some out)');
-    }
     return {
-        databases: listed[0] === 'all' ? 'all' : listed,
+        databases: listed,
         exclude: readNamePatterns(inputs, 'exclude-databases'),
         globals,
         jobs: inputs.integer('jobs', { min: 1, max: 16 }) ?? 1,
@@ -4277,12 +4321,18 @@ async function readChecksFile(inputs, cwd) {
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/restore-test.ts
+/** The inputs of `restore-test`: the scratch server, the backup and the checks. */
+
 
 
 
 
 
 async function readRestoreTest(inputs, cwd) {
+    // What restore does to a real target: a scratch database is always new, named by the run.
+    const scratch = 'restore-test restores into new scratch databases it names and drops (keep-database: true keeps them)';
+    inputs.notUsed('clean', scratch);
+    inputs.notUsed('target-database', scratch);
     const given = inputs.optional('database-url')
         ? readDatabaseUrl(inputs, 'database-url', { databaseOptional: true })
         : undefined;
@@ -4299,6 +4349,8 @@ async function readRestoreTest(inputs, cwd) {
         keepDatabase: inputs.boolean('keep-database', false),
         ...readRestoreGlobals(inputs),
         databaseSettings: inputs.boolean('restore-database-settings', true),
+        databases: readChosenDatabases(inputs),
+        kindInputs: KIND_TEST_INPUTS.filter((name) => inputs.given(name)),
         decryption,
         ...readSigningPublicKeys(inputs),
     };
@@ -4386,28 +4438,25 @@ function readDatabaseRestore(inputs) {
     return {
         databaseSettings: inputs.boolean('restore-database-settings', true),
         jobs: readJobs(inputs),
-        databases: readDatabases(inputs),
+        databases: readChosenDatabases(inputs),
         targetDatabases: readTargetDatabases(inputs),
         ...readRestoreGlobals(inputs),
     };
 }
 /**
  * `target-path` and `redis-url` restore backups that have no PostgreSQL databases and no roles:
- * the inputs that choose them are refused in one line rather than ignored (the others are only
- * checked).
+ * the inputs that choose them are refused in one line saying so; pg_restore's own (jobs,
+ * restore-database-settings) are left unread, so that given they are refused as unused.
  */
 function refuseServerChoices(inputs, target) {
-    const { databases, targetDatabases, restoreGlobals } = readDatabaseRestore(inputs);
-    const given = [
-        ['databases', databases.length > 0],
-        ['target-database', Object.keys(targetDatabases).length > 0],
-        ['restore-globals', restoreGlobals],
-    ];
-    const set = given.find(([, isSet]) => isSet);
+    const set = SERVER_CHOICES.find((name) => inputs.given(name));
     if (set) {
-        throw new errors/* InputError */.dz(set[0], `is for a server backup restored into database-url; ${target} takes a backup that has none`);
+        throw new errors/* InputError */.dz(set, `is for a server backup restored into database-url; ${target} takes a backup that has none`);
     }
+    for (const name of ['jobs', 'restore-database-settings'])
+        inputs.notUsed(name, `${target} runs no pg_restore`);
 }
+const SERVER_CHOICES = ['databases', 'target-database', 'restore-globals'];
 /** The input that names each kind of restore target. */
 const TARGET_INPUTS = {
     database: 'database-url',
@@ -4417,11 +4466,6 @@ const TARGET_INPUTS = {
 /** The one line a confirm that does not name the target fails with. */
 function confirmMismatch(confirm, expected) {
     return new errors/* InputError */.dz('confirm', `"${confirm}" does not match the target; set confirm: ${expected} to restore into it`);
-}
-/** `databases`: names and globs, one per line; empty or `all`: every database of the backup. */
-function readDatabases(inputs) {
-    const lines = readNamePatterns(inputs, 'databases');
-    return lines.length === 1 && lines[0] === 'all' ? [] : lines;
 }
 /**
  * `target-database`: `source=target` lines, or one bare name for the one database restored
@@ -8093,18 +8137,20 @@ function settingsLine(applied) {
 
 
 const quoted = (names) => names.map((name) => JSON.stringify(name)).join(', ');
-/** The databases `restore` restores and their targets; `confirm` must name exactly those targets. */
-function restoreTargets(manifest, settings) {
+/** The databases of the backup that `databases` chooses (empty: all); a pattern matching none is refused. */
+function chosenDatabases(manifest, databases) {
     const names = manifest.databases.map((database) => database.name);
-    const include = settings.databases.length > 0 ? settings.databases : 'all';
-    const { selected, unmatched } = selectNames(names, include);
+    const { selected, unmatched } = selectNames(names, databases.length > 0 ? databases : 'all');
     if (unmatched.length > 0) {
         throw new errors/* InputError */.dz('databases', `${quoted(unmatched)} match${unmatched.length === 1 ? 'es' : ''} no database of backup ${manifest.id}, which holds ${quoted(names)}`);
     }
-    const mapping = mappingFor(selected, settings.targetDatabases);
-    const pairs = manifest.databases
-        .filter((record) => selected.includes(record.name))
-        .map((record) => ({ record, target: mapping[record.name] ?? record.name }));
+    return manifest.databases.filter((record) => selected.includes(record.name));
+}
+/** The databases `restore` restores and their targets; `confirm` must name exactly those targets. */
+function restoreTargets(manifest, settings) {
+    const records = chosenDatabases(manifest, settings.databases);
+    const mapping = mappingFor(records.map((record) => record.name), settings.targetDatabases);
+    const pairs = records.map((record) => ({ record, target: mapping[record.name] ?? record.name }));
     refuseSharedTargets(pairs);
     checkConfirm(settings.confirm, pairs);
     return pairs;
@@ -8149,24 +8195,31 @@ function checkConfirm(confirm, pairs) {
     }
 }
 /**
- * The checks of each database of the backup. A check names its database; one that does not is
- * for the only database of a backup that holds one, and a mistake in one that holds more.
+ * The checks of each database tested (every one of the backup, or those `databases` chooses). A
+ * check names its database; one that does not is for the only database tested, and a mistake
+ * where more are.
  */
-function checksByDatabase(manifest, checks) {
-    const names = manifest.databases.map((database) => database.name);
+function checksByDatabase(manifest, checks, tested = manifest.databases) {
+    const names = tested.map((database) => database.name);
     const out = new Map(names.map((name) => [name, []]));
     for (const check of checks) {
         const database = check.database ?? (names.length === 1 ? names[0] : undefined);
         if (database === undefined) {
-            throw new errors/* InputError */.dz('checks', `"${check.text}" names no database, and backup ${manifest.id} holds ${names.length}; write it as "database: check" (one of ${quoted(names)})`);
+            throw new errors/* InputError */.dz('checks', `"${check.text}" names no database, and ${names.length === manifest.databases.length ? `backup ${manifest.id} holds` : `databases chooses`} ${names.length}; write it as "database: check" (one of ${quoted(names)})`);
         }
         const list = out.get(database);
         if (!list) {
-            throw new errors/* InputError */.dz('checks', `"${check.text}" names the database ${JSON.stringify(database)}, which backup ${manifest.id} does not hold (it holds ${quoted(names)})`);
+            throw new errors/* InputError */.dz('checks', `"${check.text}" names the database ${JSON.stringify(database)}, ${notTested(manifest, database, names)}`);
         }
         list.push(check);
     }
     return out;
+}
+function notTested(manifest, database, tested) {
+    const held = manifest.databases.map((record) => record.name);
+    return held.includes(database)
+        ? `which databases leaves out (it chooses ${quoted(tested)})`
+        : `which backup ${manifest.id} does not hold (it holds ${quoted(held)})`;
 }
 /** The inputs that only a server backup takes, refused in one line for a backup of one database. */
 function refuseServerInputs(settings, checks, database) {
@@ -9375,6 +9428,7 @@ const databaseKind = {
     holds: (manifest) => `database ${manifest.source.database ?? '(unnamed)'}`,
     restoreInto: 'database',
     checks: postgresChecks,
+    testInputs: POSTGRES_TEST_INPUTS,
     backup: {
         plan: planBackup,
         rows: (manifest) => objectRows(manifest.object, [serverFact(manifest), ...countsFact(manifest)]),
@@ -9888,6 +9942,7 @@ async function makeWritable(dir) {
 const filesKind = {
     holds: (manifest) => manifest.files ? `files: ${(0,format/* formatCount */.B4)(manifest.files.count)} entries` : 'files',
     restoreInto: 'path',
+    testInputs: [],
     checks: { forms: [], refusal: () => 'run in a restored database; this backup is of files' },
     backup: { plan: files_planBackup, rows: (manifest) => objectRows(manifest.object) },
     verify: {
@@ -11741,6 +11796,7 @@ function restore_test_testRows(test) {
 const redisKind = {
     holds: (manifest) => `Redis: ${keysLine(manifest.rdb)}`,
     restoreInto: 'redis',
+    testInputs: [],
     checks: redisChecks,
     backup: {
         plan: redis_planBackup,
@@ -12416,7 +12472,8 @@ function restore_databasesTable({ databases, phases }) {
 
 async function testServerBackup(manifest, settings, ctx, phases) {
     const server = scratchServer(settings);
-    const checks = checksByDatabase(manifest, settings.checks);
+    const chosen = chosenDatabases(manifest, settings.databases);
+    const checks = checksByDatabase(manifest, settings.checks, chosen);
     // The reusable workflows ask for the roles on every nightly test: say so, and test the rest.
     if (settings.restoreGlobals && !manifest.globals) {
         ctx.log.warning(`restore-globals: backup ${manifest.id} holds no globals (made with globals: false); its databases are restored without owners`);
@@ -12430,10 +12487,10 @@ async function testServerBackup(manifest, settings, ctx, phases) {
         manifest,
         version,
         phases,
-        tests: manifest.databases.map((record, index) => ({
+        tests: chosen.map((record) => ({
             database: record.name,
             part: serverDatabasePart(manifest, record),
-            scratch: `${base}_${index + 1}`,
+            scratch: `${base}_${manifest.databases.indexOf(record) + 1}`,
             phases: new Phases(ctx.now),
         })),
         roles: settings.restoreGlobals ? manifest.globals : undefined,
@@ -12526,7 +12583,7 @@ function server_restore_test_testRows(test) {
     const keptAny = tests.some((one) => scratch_test_kept(settings, one));
     return {
         done: 'restored',
-        summary: `${done} of ${tests.length} databases, ${(0,format/* formatCount */.B4)(tables)} tables, ${(0,format/* formatCount */.B4)(rows)} rows`,
+        summary: `${done} of ${tests.length} databases${chosenLine(test)}, ${(0,format/* formatCount */.B4)(tables)} tables, ${(0,format/* formatCount */.B4)(rows)} rows`,
         outputs: { 'restored-tables': tables },
         facts: [
             ['Roles', rolesLine(test.roles !== undefined, test.globals, test.rolesLeft)],
@@ -12569,6 +12626,11 @@ function server_restore_test_testRows(test) {
     };
 }
 /** One row per database: name, tables, rows, matched, seconds. */
+/** Where `databases` left some of the backup's out: how many it holds. */
+function chosenLine({ tests, manifest }) {
+    const held = manifest.databases.length;
+    return tests.length < held ? ` (chosen by databases, of the ${held} the backup holds)` : '';
+}
 function restore_test_databasesTable({ tests, phases }) {
     return {
         title: 'Databases',
@@ -12822,10 +12884,12 @@ function databaseTable(manifest, deep, found) {
 
 
 
+
 const serverKind = {
     holds: (manifest) => `${manifest.databases.length} database(s)${manifest.globals ? ' and the globals' : ''}`,
     restoreInto: 'database',
     checks: postgresChecks,
+    testInputs: KIND_TEST_INPUTS,
     backup: { plan: planServerBackup, rows: serverBackupRows },
     verify: { rules: databaseRules, deep: checkServerBackup, rows: serverVerifyRows },
     restoreTest: testServerBackup,
@@ -15345,11 +15409,20 @@ function notifyMode(settings) {
  */
 
 
+
 /** A target of another kind is refused, naming the input this backup needs instead. */
 function refuseOtherTarget(kind, manifest, settings) {
     if (settings.into === kind.restoreInto)
         return;
     throw new errors/* InputError */.dz(TARGET_INPUTS[settings.into], `backup ${manifest.id} holds ${kind.holds(manifest)}; give ${TARGET_INPUTS[kind.restoreInto]} to restore it`);
+}
+/** The first input given that the kind's restore-test does not use, refused naming what it holds. */
+function refuseOtherTestInputs(kind, manifest, settings) {
+    const other = settings.kindInputs.find((name) => !kind.testInputs.includes(name));
+    if (other === undefined)
+        return;
+    const takes = kind.testInputs.length > 0 ? kind.testInputs.join(', ') : 'none of them';
+    throw new errors/* InputError */.dz(other, `is not used by restore-test of backup ${manifest.id}, which holds ${kind.holds(manifest)} (of ${KIND_TEST_INPUTS.join(', ')} it takes ${takes}); remove it`);
 }
 /** The first check the kind cannot run, refused in the kind's own words. */
 function refuseOtherChecks(kind, settings) {
@@ -15580,6 +15653,7 @@ async function restore(settings, ctx) {
 
 async function restoreTest(settings, ctx) {
     return restoreFromStores(settings, ctx, (kind, manifest, from, phases) => {
+        refuseOtherTestInputs(kind, manifest, settings);
         refuseOtherChecks(kind, settings);
         return kind.restoreTest(manifest, settings, from, phases);
     });
@@ -16759,10 +16833,12 @@ async function readSettings(source, cwd = process.cwd(), env = process.env) {
     return (await readRun(source, cwd, env)).settings;
 }
 /**
- * The settings, and one line for every input given a value of its own that the mode never read:
- * a mistake (an input meant for another mode or source) is named, not silently dropped.
+ * The settings. An input given a value of its own that the mode never read is refused in one line
+ * (a mistake, such as an input meant for another mode or source, is never dropped), unless
+ * `shared` says its value came from an environment every service of a host shares
+ * (BACKUP_ACTION_<INPUT>): those are named in `unused`, one warning line each.
  */
-async function readRun(source, cwd = process.cwd(), env = process.env) {
+async function readRun(source, cwd = process.cwd(), env = process.env, shared = () => false) {
     const inputs = new Inputs(source, env);
     const mode = inputs.oneOf('mode', MODES, 'backup');
     if (!COPYING.includes(mode) && inputs.text('copy-to') !== '') {
@@ -16773,10 +16849,15 @@ async function readRun(source, cwd = process.cwd(), env = process.env) {
     const { picks } = definition;
     const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
     const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;
-    const unused = inputs.unread().map((name) => {
+    const notUsed = (name) => {
         const why = inputs.reason(name);
-        return `input "${name}" is not used by ${scope}${why ? ` (${why})` : ''}; ignored`;
-    });
+        return `is not used by ${scope}${why ? ` (${why})` : ''}`;
+    };
+    const unread = inputs.unread();
+    const refused = unread.find((name) => !shared(name));
+    if (refused)
+        throw new errors/* InputError */.dz(refused, `${notUsed(refused)}; remove it`);
+    const unused = unread.map((name) => `input "${name}" from the environment ${notUsed(name)}; ignored`);
     return { settings, unused };
 }
 /**
@@ -17923,7 +18004,7 @@ async function execute(source, edge, options) {
         edge.mask(secret);
     redact = redactor(given);
     try {
-        const read = await readRun(source, options.cwd, options.env);
+        const read = await readRun(source, options.cwd, options.env, options.shared);
         settings = read.settings;
         for (const secret of settings.secrets)
             edge.mask(secret);
