@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { InputError } from './core/errors.js';
 import {
   environmentWarnings,
+  fromEnvironment,
   inputSource,
   parseArgs,
   USAGE,
@@ -75,7 +76,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
   const { signal, dispose } = cancelOnSignals();
   try {
-    const report = await execute(inputSource(values, env), cliEdge, { env, signal });
+    const report = await execute(inputSource(values, env), cliEdge, {
+      env,
+      signal,
+      shared: fromEnvironment(values, env),
+    });
     return report.ok ? 0 : 1;
   } finally {
     dispose();

@@ -3,6 +3,7 @@
  * check the inputs, run the mode, and hand the edge a report with every secret redacted.
  */
 import { CancelledError, errorMessage, InputError } from './core/errors.js';
+import type { InputName } from './inputs/names.js';
 import type { InputSource } from './inputs/reader.js';
 import { givenSecrets } from './inputs/given-secrets.js';
 import { readRefusalNotice, readRun, runMode } from './modes/index.js';
@@ -31,6 +32,11 @@ export interface ExecuteOptions {
   signal: AbortSignal;
   now?: () => Date;
   cwd?: string;
+  /**
+   * Inputs whose value came from an environment a host's services share (the command line's
+   * BACKUP_ACTION_<INPUT>): one the mode does not use is a warning there, not a refusal.
+   */
+  shared?: (name: InputName) => boolean;
   /** Waits between attempts; injectable so tests of retries need not wait. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -58,7 +64,7 @@ export async function execute(
   for (const secret of given) edge.mask(secret);
   redact = redactor(given);
   try {
-    const read = await readRun(source, options.cwd, options.env);
+    const read = await readRun(source, options.cwd, options.env, options.shared);
     settings = read.settings;
     for (const secret of settings.secrets) edge.mask(secret);
     redact = redactor([...given, ...settings.secrets]);

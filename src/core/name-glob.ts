@@ -32,6 +32,9 @@ export function nameMatcher(pattern: string): (name: string) => boolean {
   return (name) => regex.test(name);
 }
 
+/** A pattern that matches `name` alone, whatever characters it holds (`[*]` is a literal `*`). */
+export const literalPattern = (name: string): string => name.replace(/[*?[]/g, '[$&]');
+
 /** Why `pattern` cannot be used (a class like `[z-a]` has its range out of order), or undefined. */
 export function patternProblem(pattern: string): string | undefined {
   try {

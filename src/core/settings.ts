@@ -327,6 +327,30 @@ export interface KeyCheck {
 /** Any check the `checks` input takes; each kind runs the forms it knows and refuses the others. */
 export type AnyCheck = ServerCheck | KeyCheck;
 
+/**
+ * The restore-test inputs that only some kinds use: which of them a run was given is known before
+ * the manifest is read, and the backup's kind refuses any it does not use (kinds/accepts.ts).
+ */
+export const KIND_TEST_INPUTS = [
+  'database-url',
+  'pg-bin-dir',
+  'postgres-client',
+  'pg-client-mirror',
+  'jobs',
+  'keep-database',
+  'restore-database-settings',
+  'restore-globals',
+  'allow-privileged-roles',
+  'databases',
+] as const;
+
+export type KindTestInput = (typeof KIND_TEST_INPUTS)[number];
+
+/** The inputs a PostgreSQL restore-test uses, of those only some kinds use. */
+export const POSTGRES_TEST_INPUTS: readonly KindTestInput[] = KIND_TEST_INPUTS.filter(
+  (name) => name !== 'databases',
+);
+
 export interface RestoreTestSettings extends CommonSettings, SignedReads {
   mode: 'restore-test';
   /**
@@ -344,6 +368,10 @@ export interface RestoreTestSettings extends CommonSettings, SignedReads {
   allowPrivilegedRoles: boolean;
   /** Apply the archive's database-level settings and comment (`restore-database-settings`). */
   databaseSettings: boolean;
+  /** A server backup: which of its databases to test (names and globs; empty = all). */
+  databases: string[];
+  /** Those of KIND_TEST_INPUTS given a value of their own. */
+  kindInputs: KindTestInput[];
   decryption: Decryption;
 }
 

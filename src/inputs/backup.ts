@@ -11,7 +11,13 @@ import type {
   ServerSelection,
 } from '../core/settings.js';
 import { refusedPgDumpArgument } from '../postgres/dump-args.js';
-import { addSecrets, nameFromDatabase, readCommon, readNamePatterns } from './common.js';
+import {
+  addSecrets,
+  nameFromDatabase,
+  readCommon,
+  readDatabases,
+  readNamePatterns,
+} from './common.js';
 import { readCopyCheck, readCopyTo } from './copy.js';
 import { encryptionSecrets, readEncryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
@@ -163,7 +169,7 @@ function refuseOtherSources(inputs: Inputs, source: Source): void {
  * `globals: true` alone (roles but no databases) is refused rather than silently ignored.
  */
 function readServer(inputs: Inputs, source: Source): ServerSelection | undefined {
-  const listed = readNamePatterns(inputs, 'databases');
+  const listed = readDatabases(inputs);
   const globals = inputs.oneOf('globals', ['auto', 'true', 'false'] as const, 'auto');
   if (listed.length === 0) {
     if (globals === 'true') {
@@ -183,14 +189,8 @@ function readServer(inputs: Inputs, source: Source): ServerSelection | undefined
   if (source !== 'postgres') {
     throw new InputError('databases', `is for source: postgres; remove it with source: ${source}`);
   }
-  if (listed.includes('all') && listed.length > 1) {
-    throw new InputError(
-      'databases',
-      'all stands alone; give all, or names and globs one per line (exclude-databases leaves some out)',
-    );
-  }
   return {
-    databases: listed[0] === 'all' ? 'all' : listed,
+    databases: listed,
     exclude: readNamePatterns(inputs, 'exclude-databases'),
     globals,
     jobs: inputs.integer('jobs', { min: 1, max: 16 }) ?? 1,

@@ -132,3 +132,11 @@ export function inputSource(
 ): (name: string) => string {
   return (name) => values.get(name) ?? env[variableOf(name)] ?? '';
 }
+
+/** Whether an input's value is a BACKUP_ACTION_* variable's, which every service of a host may share. */
+export function fromEnvironment(
+  values: Map<string, string>,
+  env: NodeJS.ProcessEnv,
+): (name: string) => boolean {
+  return (name) => !values.has(name) && (env[variableOf(name)] ?? '') !== '';
+}

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { InputError } from '../core/errors.js';
 import { formatDuration } from '../core/duration.js';
 import { isValidSetName } from '../core/layout.js';
-import { patternProblem } from '../core/name-glob.js';
+import { literalPattern, patternProblem } from '../core/name-glob.js';
 import { MAX_RETRY_DELAY_MS } from '../core/retry.js';
 import type {
   CommonSettings,
@@ -233,12 +233,38 @@ export function addSecrets(settings: CommonSettings, ...values: (string | undefi
   for (const value of values) if (value) settings.secrets.push(value);
 }
 
-/** Database names and shell-style patterns, one per line, each one that can be matched. */
+/**
+ * Database names and shell-style patterns, one per line, each one that can be matched. A line in
+ * double quotes (`""` for a quote, as in SQL) is a name exactly: `"all"`, `"shop*"`.
+ */
 export function readNamePatterns(inputs: Inputs, name: InputName): string[] {
-  const lines = inputs.lines(name);
-  for (const line of lines) {
+  return inputs.lines(name).map((line) => {
+    const quoted = /^"((?:[^"]|"")+)"$/.exec(line)?.[1];
+    if (quoted !== undefined) return literalPattern(quoted.replace(/""/g, '"'));
     const problem = patternProblem(line);
     if (problem) throw new InputError(name, problem);
+    return line;
+  });
+}
+
+/**
+ * `databases`: `all` standing alone (every database), or names and patterns (readNamePatterns);
+ * empty when not given. The database named all is `"all"`.
+ */
+export function readDatabases(inputs: Inputs): 'all' | string[] {
+  const lines = inputs.lines('databases');
+  if (!lines.includes('all')) return readNamePatterns(inputs, 'databases');
+  if (lines.length > 1) {
+    throw new InputError(
+      'databases',
+      'all stands alone; give all, or names and globs one per line (exclude-databases leaves some out; "all" in double quotes is the database named all)',
+    );
   }
-  return lines;
+  return 'all';
+}
+
+/** `databases` of a server backup restored or tested: empty (or `all`) for every database. */
+export function readChosenDatabases(inputs: Inputs): string[] {
+  const chosen = readDatabases(inputs);
+  return chosen === 'all' ? [] : chosen;
 }

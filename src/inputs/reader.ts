@@ -28,7 +28,12 @@ export class Inputs {
     return INPUT_NAMES.filter((name) => !this.read.has(name) && isGiven(name, this.source(name)));
   }
 
-  /** Marks an input left unread because of another's value, so its warning can say why. */
+  /** Whether an input has a value of its own (see `unread`), without counting it as read. */
+  given(name: InputName): boolean {
+    return isGiven(name, this.source(name));
+  }
+
+  /** Marks an input left unread because of another's value, so its refusal can say why. */
   notUsed(name: InputName, because: string): void {
     this.reasons.set(name, because);
   }

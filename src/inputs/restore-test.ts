@@ -1,13 +1,25 @@
 /** The inputs of `restore-test`: the scratch server, the backup and the checks. */
-import type { RestoreTestSettings } from '../core/settings.js';
+import { KIND_TEST_INPUTS, type RestoreTestSettings } from '../core/settings.js';
 import { readChecks } from './checks.js';
-import { addSecrets, readBackupId, readCommon, readJobs, readRestoreGlobals } from './common.js';
+import {
+  addSecrets,
+  readBackupId,
+  readChosenDatabases,
+  readCommon,
+  readJobs,
+  readRestoreGlobals,
+} from './common.js';
 import { decryptionSecrets, readDecryption } from './crypto.js';
 import { readDatabaseUrl } from './database.js';
 import type { Inputs } from './reader.js';
 import { readSigningPublicKeys } from './signing.js';
 
 export async function readRestoreTest(inputs: Inputs, cwd: string): Promise<RestoreTestSettings> {
+  // What restore does to a real target: a scratch database is always new, named by the run.
+  const scratch =
+    'restore-test restores into new scratch databases it names and drops (keep-database: true keeps them)';
+  inputs.notUsed('clean', scratch);
+  inputs.notUsed('target-database', scratch);
   const given = inputs.optional('database-url')
     ? readDatabaseUrl(inputs, 'database-url', { databaseOptional: true })
     : undefined;
@@ -24,6 +36,8 @@ export async function readRestoreTest(inputs: Inputs, cwd: string): Promise<Rest
     keepDatabase: inputs.boolean('keep-database', false),
     ...readRestoreGlobals(inputs),
     databaseSettings: inputs.boolean('restore-database-settings', true),
+    databases: readChosenDatabases(inputs),
+    kindInputs: KIND_TEST_INPUTS.filter((name) => inputs.given(name)),
     decryption,
     ...readSigningPublicKeys(inputs),
   };

@@ -8,7 +8,7 @@ import {
   readBackupId,
   readCommon,
   readJobs,
-  readNamePatterns,
+  readChosenDatabases,
   readRestoreGlobals,
 } from './common.js';
 import { decryptionSecrets, readDecryption } from './crypto.js';
@@ -109,7 +109,7 @@ function readDatabaseRestore(inputs: Inputs) {
   return {
     databaseSettings: inputs.boolean('restore-database-settings', true),
     jobs: readJobs(inputs),
-    databases: readDatabases(inputs),
+    databases: readChosenDatabases(inputs),
     targetDatabases: readTargetDatabases(inputs),
     ...readRestoreGlobals(inputs),
   };
@@ -117,24 +117,22 @@ function readDatabaseRestore(inputs: Inputs) {
 
 /**
  * `target-path` and `redis-url` restore backups that have no PostgreSQL databases and no roles:
- * the inputs that choose them are refused in one line rather than ignored (the others are only
- * checked).
+ * the inputs that choose them are refused in one line saying so; pg_restore's own (jobs,
+ * restore-database-settings) are left unread, so that given they are refused as unused.
  */
 function refuseServerChoices(inputs: Inputs, target: InputName): void {
-  const { databases, targetDatabases, restoreGlobals } = readDatabaseRestore(inputs);
-  const given: [InputName, boolean][] = [
-    ['databases', databases.length > 0],
-    ['target-database', Object.keys(targetDatabases).length > 0],
-    ['restore-globals', restoreGlobals],
-  ];
-  const set = given.find(([, isSet]) => isSet);
+  const set = SERVER_CHOICES.find((name) => inputs.given(name));
   if (set) {
     throw new InputError(
-      set[0],
+      set,
       `is for a server backup restored into database-url; ${target} takes a backup that has none`,
     );
   }
+  for (const name of ['jobs', 'restore-database-settings'] as const)
+    inputs.notUsed(name, `${target} runs no pg_restore`);
 }
+
+const SERVER_CHOICES: readonly InputName[] = ['databases', 'target-database', 'restore-globals'];
 
 /** The input that names each kind of restore target. */
 export const TARGET_INPUTS: Record<RestoreInto, InputName> = {
@@ -149,12 +147,6 @@ export function confirmMismatch(confirm: string, expected: string): InputError {
     'confirm',
     `"${confirm}" does not match the target; set confirm: ${expected} to restore into it`,
   );
-}
-
-/** `databases`: names and globs, one per line; empty or `all`: every database of the backup. */
-function readDatabases(inputs: Inputs): string[] {
-  const lines = readNamePatterns(inputs, 'databases');
-  return lines.length === 1 && lines[0] === 'all' ? [] : lines;
 }
 
 /**

@@ -4,7 +4,11 @@
  */
 import { InputError } from '../core/errors.js';
 import type { AnyManifest } from '../core/manifest.js';
-import type { RestoreSettings, RestoreTestSettings } from '../core/settings.js';
+import {
+  KIND_TEST_INPUTS,
+  type RestoreSettings,
+  type RestoreTestSettings,
+} from '../core/settings.js';
 import { TARGET_INPUTS } from '../inputs/restore.js';
 import type { AnyKind } from './index.js';
 
@@ -18,6 +22,21 @@ export function refuseOtherTarget(
   throw new InputError(
     TARGET_INPUTS[settings.into],
     `backup ${manifest.id} holds ${kind.holds(manifest)}; give ${TARGET_INPUTS[kind.restoreInto]} to restore it`,
+  );
+}
+
+/** The first input given that the kind's restore-test does not use, refused naming what it holds. */
+export function refuseOtherTestInputs(
+  kind: AnyKind,
+  manifest: AnyManifest,
+  settings: RestoreTestSettings,
+): void {
+  const other = settings.kindInputs.find((name) => !kind.testInputs.includes(name));
+  if (other === undefined) return;
+  const takes = kind.testInputs.length > 0 ? kind.testInputs.join(', ') : 'none of them';
+  throw new InputError(
+    other,
+    `is not used by restore-test of backup ${manifest.id}, which holds ${kind.holds(manifest)} (of ${KIND_TEST_INPUTS.join(', ')} it takes ${takes}); remove it`,
   );
 }
 

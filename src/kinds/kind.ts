@@ -8,6 +8,7 @@ import type { AnyManifest } from '../core/manifest.js';
 import type {
   AnyCheck,
   BackupSettings,
+  KindTestInput,
   RestoreInto,
   RestoreSettings,
   RestoreTestSettings,
@@ -50,6 +51,8 @@ export interface SourceKind<
   restoreInto: I;
   /** The forms of `checks` restore-test runs, and the line that refuses any other. */
   checks: { forms: readonly F[]; refusal(check: AnyCheck): string };
+  /** The inputs restore-test uses, of those only some kinds use: any other given is refused. */
+  testInputs: readonly KindTestInput[];
   backup: {
     /** Asks the source what it must before anything is stored: a mistake here stores nothing. */
     plan(settings: S, ctx: RunContext, id: string): Promise<BackupPlan<M>>;

@@ -71,13 +71,16 @@ export async function readSettings(
 }
 
 /**
- * The settings, and one line for every input given a value of its own that the mode never read:
- * a mistake (an input meant for another mode or source) is named, not silently dropped.
+ * The settings. An input given a value of its own that the mode never read is refused in one line
+ * (a mistake, such as an input meant for another mode or source, is never dropped), unless
+ * `shared` says its value came from an environment every service of a host shares
+ * (BACKUP_ACTION_<INPUT>): those are named in `unused`, one warning line each.
  */
 export async function readRun(
   source: InputSource,
   cwd = process.cwd(),
   env: NodeJS.ProcessEnv = process.env,
+  shared: (name: InputName) => boolean = () => false,
 ): Promise<{ settings: Settings; unused: string[] }> {
   const inputs = new Inputs(source, env);
   const mode = inputs.oneOf<Mode>('mode', MODES, 'backup');
@@ -92,10 +95,16 @@ export async function readRun(
   const { picks } = definition;
   const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
   const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;
-  const unused = inputs.unread().map((name) => {
+  const notUsed = (name: InputName) => {
     const why = inputs.reason(name);
-    return `input "${name}" is not used by ${scope}${why ? ` (${why})` : ''}; ignored`;
-  });
+    return `is not used by ${scope}${why ? ` (${why})` : ''}`;
+  };
+  const unread = inputs.unread();
+  const refused = unread.find((name) => !shared(name));
+  if (refused) throw new InputError(refused, `${notUsed(refused)}; remove it`);
+  const unused = unread.map(
+    (name) => `input "${name}" from the environment ${notUsed(name)}; ignored`,
+  );
   return { settings, unused };
 }
 

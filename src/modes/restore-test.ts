@@ -6,7 +6,7 @@
  */
 import type { RestoreTestSettings } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';
-import { refuseOtherChecks } from '../kinds/accepts.js';
+import { refuseOtherChecks, refuseOtherTestInputs } from '../kinds/accepts.js';
 import { restoreFromStores } from '../kinds/any-store.js';
 
 export async function restoreTest(
@@ -14,6 +14,7 @@ export async function restoreTest(
   ctx: RunContext,
 ): Promise<ModeResult> {
   return restoreFromStores(settings, ctx, (kind, manifest, from, phases) => {
+    refuseOtherTestInputs(kind, manifest, settings);
     refuseOtherChecks(kind, settings);
     return kind.restoreTest(manifest, settings, from, phases);
   });

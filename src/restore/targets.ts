@@ -17,14 +17,13 @@ export interface DatabasePair {
 
 const quoted = (names: readonly string[]) => names.map((name) => JSON.stringify(name)).join(', ');
 
-/** The databases `restore` restores and their targets; `confirm` must name exactly those targets. */
-export function restoreTargets(
+/** The databases of the backup that `databases` chooses (empty: all); a pattern matching none is refused. */
+export function chosenDatabases(
   manifest: ServerManifest,
-  settings: Pick<DatabaseRestoreSettings, 'databases' | 'targetDatabases' | 'confirm'>,
-): DatabasePair[] {
+  databases: readonly string[],
+): DatabaseRecord[] {
   const names = manifest.databases.map((database) => database.name);
-  const include = settings.databases.length > 0 ? settings.databases : 'all';
-  const { selected, unmatched } = selectNames(names, include);
+  const { selected, unmatched } = selectNames(names, databases.length > 0 ? databases : 'all');
   if (unmatched.length > 0) {
     throw new InputError(
       'databases',
@@ -38,10 +37,20 @@ export function restoreTargets(
       `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place)`,
     );
   }
-  const mapping = mappingFor(selected, settings.targetDatabases);
-  const pairs = manifest.databases
-    .filter((record) => selected.includes(record.name))
-    .map((record) => ({ record, target: mapping[record.name] ?? record.name }));
+  return manifest.databases.filter((record) => selected.includes(record.name));
+}
+
+/** The databases `restore` restores and their targets; `confirm` must name exactly those targets. */
+export function restoreTargets(
+  manifest: ServerManifest,
+  settings: Pick<DatabaseRestoreSettings, 'databases' | 'targetDatabases' | 'confirm'>,
+): DatabasePair[] {
+  const records = chosenDatabases(manifest, settings.databases);
+  const mapping = mappingFor(
+    records.map((record) => record.name),
+    settings.targetDatabases,
+  );
+  const pairs = records.map((record) => ({ record, target: mapping[record.name] ?? record.name }));
   refuseSharedTargets(pairs);
   checkConfirm(settings.confirm, pairs);
   return pairs;
@@ -106,33 +115,42 @@ function checkConfirm(confirm: string, pairs: DatabasePair[]): void {
 }
 
 /**
- * The checks of each database of the backup. A check names its database; one that does not is
- * for the only database of a backup that holds one, and a mistake in one that holds more.
+ * The checks of each database tested (every one of the backup, or those `databases` chooses). A
+ * check names its database; one that does not is for the only database tested, and a mistake
+ * where more are.
  */
 export function checksByDatabase(
   manifest: ServerManifest,
   checks: readonly ServerCheck[],
+  tested: readonly DatabaseRecord[] = manifest.databases,
 ): Map<string, ServerCheck[]> {
-  const names = manifest.databases.map((database) => database.name);
+  const names = tested.map((database) => database.name);
   const out = new Map<string, ServerCheck[]>(names.map((name) => [name, []]));
   for (const check of checks) {
     const database = check.database ?? (names.length === 1 ? names[0] : undefined);
     if (database === undefined) {
       throw new InputError(
         'checks',
-        `"${check.text}" names no database, and backup ${manifest.id} holds ${names.length}; write it as "database: check" (one of ${quoted(names)})`,
+        `"${check.text}" names no database, and ${names.length === manifest.databases.length ? `backup ${manifest.id} holds` : `databases chooses`} ${names.length}; write it as "database: check" (one of ${quoted(names)})`,
       );
     }
     const list = out.get(database);
     if (!list) {
       throw new InputError(
         'checks',
-        `"${check.text}" names the database ${JSON.stringify(database)}, which backup ${manifest.id} does not hold (it holds ${quoted(names)})`,
+        `"${check.text}" names the database ${JSON.stringify(database)}, ${notTested(manifest, database, names)}`,
       );
     }
     list.push(check);
   }
   return out;
+}
+
+function notTested(manifest: ServerManifest, database: string, tested: string[]): string {
+  const held = manifest.databases.map((record) => record.name);
+  return held.includes(database)
+    ? `which databases leaves out (it chooses ${quoted(tested)})`
+    : `which backup ${manifest.id} does not hold (it holds ${quoted(held)})`;
 }
 
 /** The inputs that only a server backup takes, refused in one line for a backup of one database. */

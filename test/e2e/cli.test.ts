@@ -209,6 +209,26 @@ describe('backup-action on the command line', () => {
     expect(await readdir(store)).toEqual(['cli-env']);
   });
 
+  // One environment file serves every service of a set (examples/ansible): prune is given the
+  // passphrase that backup and verify use.
+  it('an input the mode does not use: refused on the command line, one warning from the environment', async () => {
+    const store = path.join(sample.work, 'store');
+    const prune = ['retention-prune', '--storage', store, '--name', 'cli', '--keep-last', '5'];
+    const given = await runCli([...prune, '--encryption-passphrase', 'not used here']);
+    expect(given.code).toBe(1);
+    expect(given.stderr.trim().split('\n').at(-1)).toBe(
+      'error: Input "encryption-passphrase": is not used by mode retention-prune; remove it',
+    );
+    expect(given.stdout).not.toMatch(/kept|deleted/i);
+    const shared = await runCli(prune, {
+      env: { BACKUP_ACTION_ENCRYPTION_PASSPHRASE: 'not used here' },
+    });
+    expect(shared.code, shared.stderr).toBe(0);
+    expect(shared.stderr).toContain(
+      'warning: input "encryption-passphrase" from the environment is not used by mode retention-prune; ignored\n',
+    );
+  });
+
   it('exits 2 for an input given no value, and makes nothing (no store named "true")', async () => {
     const run = await runCli(['backup', '--source', 'files', '--storage', '--name', 'x'], {
       cwd: sample.work,

@@ -8,6 +8,7 @@
  * src/postgres/database-settings.ts.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -85,6 +86,47 @@ async function failingPostData(): Promise<Record<string, string>> {
     { mode: 0o755 },
   );
   return { PATH: `${bin}:${process.env.PATH ?? ''}` };
+}
+
+/**
+ * A PATH whose pg_restore, once pre-data is restored, holds its data pass until it is killed
+ * (a read of a FIFO nobody writes), and a file that says it got there: a signal sent then lands
+ * while restoring, however fast the machine.
+ */
+async function heldBeforeData(): Promise<{ env: Record<string, string>; reached: string }> {
+  const bin = path.join(store, 'held-bin');
+  const real = (await findProgram('pg_restore')).path;
+  const reached = path.join(bin, 'reached-data');
+  const gate = path.join(bin, 'gate');
+  await rm(bin, { recursive: true, force: true });
+  await mkdir(bin, { recursive: true });
+  await run('mkfifo', [gate]);
+  await writeFile(
+    path.join(bin, 'pg_restore'),
+    `#!/bin/sh\nfor a in "$@"; do\n  if [ "$a" = "--section=data" ]; then\n    : > '${reached}'\n    read go < '${gate}'\n  fi\ndone\nexec '${real}' "$@"\n`,
+    { mode: 0o755 },
+  );
+  return { env: { PATH: `${bin}:${process.env.PATH ?? ''}` }, reached };
+}
+
+/** An `onStart` that sends `signal` once `file` exists, and first records `look()`. */
+function signalOnceMade<T>(
+  file: string,
+  signal: NodeJS.Signals,
+  look: () => Promise<T>,
+  seen: T[],
+): NonNullable<RunOptions['onStart']> {
+  return (child) => {
+    const poll = setInterval(() => {
+      if (!existsSync(file)) return;
+      clearInterval(poll);
+      void look().then((state) => {
+        seen.push(state);
+        child.kill(signal);
+      });
+    }, 20);
+    child.on('exit', () => clearInterval(poll));
+  };
 }
 
 const restore = (inputs: Record<string, string> = {}, options: RunOptions = {}) =>
@@ -190,11 +232,16 @@ describe('restore clean: true', () => {
 
   it('cancelled (SIGTERM) while restoring: the target is as it was and nothing is left beside it', async () => {
     const before = await changeTarget();
+    const held = await heldBeforeData();
+    const beside: string[][] = [];
     const cancelled = await restore(
       {},
-      { onStart: signalOnceShown('restoring into', 'SIGTERM', 300) },
+      { env: held.env, onStart: signalOnceMade(held.reached, 'SIGTERM', besideTarget, beside) },
     );
+    // Signalled while restoring: pre-data was in the new database beside the target.
+    expect(beside).toEqual([[expect.stringMatching(new RegExp(`^${target.name}_restore_`))]]);
     expect(cancelled.code).not.toBe(0);
+    expect(cancelled.stdout).toContain('restoring into');
     expect(cancelled.summary).toMatch(/Target now \| unchanged/);
     expect(await stateOf(target.url)).toEqual(before);
     expect(await besideTarget()).toEqual([]);

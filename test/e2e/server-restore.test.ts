@@ -249,6 +249,34 @@ describe('restore-test of a server backup', () => {
     expect(run.summary).toContain('not restored (restore-globals: false)');
   });
 
+  it('databases narrows the test to the databases it chooses; a check on one it leaves out, or a name it holds none of, is refused first', async () => {
+    const run = await restoreTest(testDatabaseUrl(), {
+      databases: `${DB.shop}\napp_*`,
+      checks: 'shop: public.orders >= 500',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.summary).toContain(
+      '2 of 2 databases (chosen by databases, of the 5 the backup holds)',
+    );
+    expect(run.stdout).toContain(`${DB.shop}: testing in scratch database`);
+    expect(run.stdout).toContain(`${DB.app}: testing in scratch database`);
+    expect(run.stdout).not.toContain(`${DB.crm}: testing`);
+    const before = await holdings(empty.url);
+    const left = await restoreTest(empty.url, {
+      databases: DB.shop,
+      checks: `${CRM}: public.orders >= 0`,
+    });
+    expect(left.code).not.toBe(0);
+    expect(lastErrorLine(left)).toBe(
+      `Input "checks": "${CRM}: public.orders >= 0" names the database ${JSON.stringify(DB.crm)}, which databases leaves out (it chooses "shop")`,
+    );
+    const none = await restoreTest(empty.url, { databases: 'billing' });
+    expect(lastErrorLine(none)).toMatch(
+      /^Input "databases": "billing" matches no database of backup /,
+    );
+    expect(await holdings(empty.url)).toEqual(before);
+  });
+
   it('a check without its database fails before any restore, naming it; a failing check fails the run', async () => {
     const before = await holdings(empty.url);
     const unnamed = await restoreTest(empty.url, { checks: 'public.orders >= 1' });

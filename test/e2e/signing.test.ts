@@ -361,17 +361,23 @@ describe('keys that cannot be used', () => {
     expect(pasted.everything).not.toContain(body);
   });
 
-  it('names signing-key given to a mode that does not write, and signing-public-key given to backup, as unused', async () => {
+  it('refuses signing-key given to a mode that does not write, and signing-public-key given to backup, as unused', async () => {
     const verified = await act('verify-latest', store, { 'signing-key': keys.a.private });
-    expect(verified.code, verified.stdout).toBe(0);
-    expect(verified.stdout).toContain('input "signing-key" is not used by mode verify-latest');
-    const backup = await act('backup', path.join(work, 'unused-store'), {
+    expect(verified.code).not.toBe(0);
+    expect(lastErrorLine(verified)).toBe(
+      'Input "signing-key": is not used by mode verify-latest; remove it',
+    );
+    const unused = path.join(work, 'unused-store');
+    const backup = await act('backup', unused, {
       source: 'files',
       paths: tree,
       'signing-public-key': keys.a.public,
     });
-    expect(backup.code, backup.stdout).toBe(0);
-    expect(backup.stdout).toContain('input "signing-public-key" is not used by mode backup');
+    expect(backup.code).not.toBe(0);
+    expect(lastErrorLine(backup)).toBe(
+      'Input "signing-public-key": is not used by mode backup with source files; remove it',
+    );
+    await expect(readdir(unused)).rejects.toThrow();
   });
 });
 

@@ -17,8 +17,10 @@ import { parseDuration } from '../../src/core/duration.js';
 import type {
   BackupSettings,
   DatabaseBackupSettings,
+  DatabaseRestoreSettings,
   RestoreTestSettings,
 } from '../../src/core/settings.js';
+import { selectNames } from '../../src/core/name-glob.js';
 import { BAD_INPUTS, DB, IDENTITY } from '../support/bad-inputs.js';
 
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -237,6 +239,34 @@ describe('server backup settings (databases)', () => {
       globals: 'false',
       jobs: 3,
     });
+  });
+
+  // Issue 27, item 14: `all` means every database, so the one named all had no spelling.
+  it('a name in double quotes is that name exactly: "all" is the database named all, never every one', async () => {
+    expect((await server({ databases: '"all"' }))?.databases).toEqual(['all']);
+    expect((await server({ databases: 'all' }))?.databases).toBe('all');
+    expect((await server({ databases: '"all"\n"a*b"\n"say ""hi"""\nshop_*' }))?.databases).toEqual([
+      'all',
+      'a[*]b',
+      'say "hi"',
+      'shop_*',
+    ]);
+    expect((await server({ databases: 'all', 'exclude-databases': '"x?"' }))?.exclude).toEqual([
+      'x[?]',
+    ]);
+    const names = ['all', 'allx', 'a*b', 'aXb', 'say "hi"'];
+    const picked = (patterns: string[]) => selectNames(names, patterns).selected;
+    expect(picked(['all'])).toEqual(['all']);
+    expect(picked(['a[*]b'])).toEqual(['a*b']);
+    expect(picked(['say "hi"'])).toEqual(['say "hi"']);
+    const restoring = { mode: 'restore', storage: '/b', 'database-url': DB, confirm: 'all' };
+    const restore = (await read({ ...restoring, databases: '"all"' })) as DatabaseRestoreSettings;
+    expect(restore.databases).toEqual(['all']);
+    const every = (await read({ ...restoring, databases: 'all' })) as DatabaseRestoreSettings;
+    expect(every.databases).toEqual([]);
+    const testing = { mode: 'restore-test', storage: '/b', name: 'x', 'database-url': DB };
+    const test = (await read({ ...testing, databases: '"all"' })) as RestoreTestSettings;
+    expect(test.databases).toEqual(['all']);
   });
 
   it('refuses in one line naming the input what cannot be meant', async () => {

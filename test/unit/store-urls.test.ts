@@ -287,7 +287,7 @@ describe('several stores in storage', () => {
         await refusal({
           mode,
           name: 'shop',
-          confirm: 'shop',
+          confirm: mode === 'restore' ? 'shop' : '',
           'database-url': DB,
           storage: '/a\n/b',
         }),

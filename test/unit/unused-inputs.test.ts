@@ -25,120 +25,159 @@ const unused = async (inputs: Record<string, string>) =>
 /** What the runner sets for every input that has a default, before the workflow's own values. */
 const RUNNER_DEFAULTS: Record<string, string> = { ...INPUT_DEFAULTS };
 
+/** The one line a run is refused with, or undefined when it is not. */
+const refused = async (inputs: Record<string, string>, shared?: (name: string) => boolean) =>
+  readRun(source(inputs), '/work', {}, shared).then(
+    () => undefined,
+    (error: unknown) => (error instanceof InputError ? error.message : String(error)),
+  );
+
 describe('inputs a mode does not read', () => {
-  it('are each named in one line with the mode and the source', async () => {
-    expect(
-      await unused({
-        storage: '/b',
-        'database-url': DB,
-        'max-age': '3d',
-        'keep-last': '7',
-        exclude: '*.tmp',
-      }),
-    ).toEqual([
-      'input "exclude" is not used by mode backup with source postgres; ignored',
-      'input "max-age" is not used by mode backup with source postgres; ignored',
-      'input "keep-last" is not used by mode backup with source postgres; ignored',
-    ]);
+  it('are refused in one line naming the input, the mode and the source', async () => {
+    const backup = { storage: '/b', 'database-url': DB };
+    expect(await refused({ ...backup, 'max-age': '3d', 'keep-last': '7' })).toBe(
+      'Input "max-age": is not used by mode backup with source postgres; remove it',
+    );
+    expect(await refused({ ...backup, exclude: '*.tmp' })).toBe(
+      'Input "exclude": is not used by mode backup with source postgres; remove it',
+    );
+    expect(await refused(backup)).toBeUndefined();
   });
 
-  it('the copy inputs: named where nothing is copied; copy-to refused where nothing copies', async () => {
-    const copies = { 'copy-best-effort': 'true', 'copy-check': 'sha256', 'copy-last': '2' };
+  it('the copy inputs: refused where nothing is copied; copy-to refused where nothing copies', async () => {
+    expect(await refused({ storage: '/b', 'database-url': DB, 'copy-check': 'sha256' })).toBe(
+      'Input "copy-check": is not used by mode backup with source postgres; remove it',
+    );
     expect(
-      await unused({
-        storage: '/b',
-        'database-url': DB,
-        'copy-best-effort': 'true',
-        'copy-check': 'sha256',
-      }),
-    ).toEqual([
-      'input "copy-check" is not used by mode backup with source postgres; ignored',
-      'input "copy-best-effort" is not used by mode backup with source postgres; ignored',
-    ]);
-    expect(await unused({ mode: 'restore-test', storage: '/b', name: 'x', ...copies })).toEqual([
-      'input "copy-last" is not used by mode restore-test; ignored',
-      'input "copy-check" is not used by mode restore-test; ignored',
-      'input "copy-best-effort" is not used by mode restore-test; ignored',
-    ]);
+      await refused({ mode: 'restore-test', storage: '/b', name: 'x', 'copy-last': '2' }),
+    ).toBe('Input "copy-last": is not used by mode restore-test; remove it');
     for (const mode of ['verify-latest', 'restore-test', 'retention-prune', 'restore']) {
-      const refused = await readRun(
-        source({ mode, storage: '/b', name: 'x', 'copy-to': '/c' }),
-        '/work',
-      ).then(
-        () => undefined,
-        (error: unknown) => error,
+      expect(await refused({ mode, storage: '/b', name: 'x', 'copy-to': '/c' }), mode).toMatch(
+        /^Input "copy-to": is for backup and copy/,
       );
-      expect(refused, mode).toBeInstanceOf(InputError);
-      expect((refused as InputError).input).toBe('copy-to');
     }
   });
 
   it('the same mechanism for every source and mode: files, redis, verify-latest, notify', async () => {
     const files = { storage: '/b', source: 'files', paths: '/srv', 'row-counts': 'off' };
-    expect(await unused(files)).toEqual([
-      'input "row-counts" is not used by mode backup with source files; ignored',
-    ]);
+    expect(await refused(files)).toBe(
+      'Input "row-counts": is not used by mode backup with source files; remove it',
+    );
     const redis = { storage: '/b', source: 'redis', 'redis-url': 'redis://cache:6379', jobs: '4' };
-    expect(await unused(redis)).toEqual([
-      'input "jobs" is not used by mode backup with source redis; ignored',
-    ]);
+    expect(await refused(redis)).toBe(
+      'Input "jobs": is not used by mode backup with source redis; remove it',
+    );
     const verify = { mode: 'verify-latest', storage: '/b', name: 'x', 'age-recipients': RECIPIENT };
-    expect(await unused(verify)).toEqual([
-      'input "age-recipients" is not used by mode verify-latest; ignored',
-    ]);
+    expect(await refused(verify)).toBe(
+      'Input "age-recipients": is not used by mode verify-latest; remove it',
+    );
     const notify = { mode: 'notify', name: 'x', storage: '/b', 'webhook-url': 'https://h.example' };
-    expect(await unused(notify)).toEqual(['input "storage" is not used by mode notify; ignored']);
+    expect(await refused(notify)).toBe('Input "storage": is not used by mode notify; remove it');
   });
 
-  it('the PostgreSQL client inputs are named for sources that run no PostgreSQL program', async () => {
+  it('the PostgreSQL client inputs are refused for sources that run no PostgreSQL program', async () => {
     const client = {
       'pg-bin-dir': '/nonexistent/bin',
       'postgres-client': '16',
       'pg-client-mirror': 'https://x.example',
     };
-    expect(await unused({ storage: '/b', source: 'files', paths: '/srv', ...client })).toEqual([
-      'input "pg-bin-dir" is not used by mode backup with source files; ignored',
-      'input "postgres-client" is not used by mode backup with source files; ignored',
-      'input "pg-client-mirror" is not used by mode backup with source files; ignored',
-    ]);
+    for (const [name, value] of Object.entries(client)) {
+      expect(await refused({ storage: '/b', source: 'files', paths: '/srv', [name]: value })).toBe(
+        `Input "${name}": is not used by mode backup with source files; remove it`,
+      );
+    }
     const restore = { mode: 'restore', storage: '/b', name: 'x', 'target-path': '/srv' };
-    expect(await unused({ ...restore, confirm: '/srv', 'postgres-client': '16' })).toEqual([
-      'input "postgres-client" is not used by mode restore; ignored',
-    ]);
+    expect(await refused({ ...restore, confirm: '/srv', 'postgres-client': '16' })).toBe(
+      'Input "postgres-client": is not used by mode restore; remove it',
+    );
+  });
+
+  // F7 of the hostile review: a restore into a folder or a Redis took jobs and
+  // restore-database-settings without a word.
+  it("pg_restore's inputs are refused with a restore into target-path or redis-url", async () => {
+    const restore = { mode: 'restore', storage: '/b', name: 'x' };
+    const path = { ...restore, 'target-path': '/srv', confirm: '/srv' };
+    const redis = { ...restore, 'redis-url': 'redis://cache:6379', confirm: 'cache:6379' };
+    expect(await refused({ ...path, jobs: '4' })).toBe(
+      'Input "jobs": is not used by mode restore (target-path runs no pg_restore); remove it',
+    );
+    expect(await refused({ ...redis, 'restore-database-settings': 'false' })).toBe(
+      'Input "restore-database-settings": is not used by mode restore (redis-url runs no pg_restore); remove it',
+    );
+    expect(await refused({ ...path, 'keep-database': 'true' })).toBe(
+      'Input "keep-database": is not used by mode restore; remove it',
+    );
+    expect(
+      await refused({ ...path, jobs: '', 'restore-database-settings': 'true' }),
+    ).toBeUndefined();
+  });
+
+  it('clean and target-database are refused by restore-test, which restores into scratch databases', async () => {
+    const test = { mode: 'restore-test', storage: '/b', name: 'x', 'database-url': DB };
+    const why =
+      'restore-test restores into new scratch databases it names and drops (keep-database: true keeps them)';
+    expect(await refused({ ...test, clean: 'true' })).toBe(
+      `Input "clean": is not used by mode restore-test (${why}); remove it`,
+    );
+    expect(await refused({ ...test, 'target-database': 'shop_copy' })).toBe(
+      `Input "target-database": is not used by mode restore-test (${why}); remove it`,
+    );
+    expect(await refused({ ...test, clean: 'false' })).toBeUndefined();
   });
 
   it('compression-level with compression: none says why it is not used', async () => {
     const files = { storage: '/b', source: 'files', paths: '/srv', compression: 'none' };
-    expect(await unused({ ...files, 'compression-level': '19' })).toEqual([
-      'input "compression-level" is not used by mode backup with source files (compression: none); ignored',
-    ]);
+    expect(await refused({ ...files, 'compression-level': '19' })).toBe(
+      'Input "compression-level": is not used by mode backup with source files (compression: none); remove it',
+    );
   });
 
   it('allow-privileged-roles without restore-globals says why it is not used', async () => {
     const test = { mode: 'restore-test', storage: '/b', name: 'x', 'database-url': DB };
-    expect(await unused({ ...test, 'allow-privileged-roles': 'true' })).toEqual([
-      'input "allow-privileged-roles" is not used by mode restore-test (restore-globals is false); ignored',
-    ]);
+    expect(await refused({ ...test, 'allow-privileged-roles': 'true' })).toBe(
+      'Input "allow-privileged-roles": is not used by mode restore-test (restore-globals is false); remove it',
+    );
     expect(
-      await unused({ ...test, 'restore-globals': 'true', 'allow-privileged-roles': 'true' }),
-    ).toEqual([]);
+      await refused({ ...test, 'restore-globals': 'true', 'allow-privileged-roles': 'true' }),
+    ).toBeUndefined();
     const restore = { ...test, mode: 'restore', confirm: 'x', 'allow-privileged-roles': 'true' };
-    expect(await unused(restore)).toEqual([
-      'input "allow-privileged-roles" is not used by mode restore (restore-globals is false); ignored',
-    ]);
+    expect(await refused(restore)).toBe(
+      'Input "allow-privileged-roles": is not used by mode restore (restore-globals is false); remove it',
+    );
   });
 
-  it("the runner's defaults, and empty values, are not named", async () => {
+  it("the runner's defaults, and empty values, are not refused", async () => {
     const given = { ...RUNNER_DEFAULTS, storage: '/b', 'database-url': DB, paths: '  ' };
     expect(await unused(given)).toEqual([]);
     const verify = { ...RUNNER_DEFAULTS, mode: 'verify-latest', storage: '/b', name: 'x' };
     expect(await unused(verify)).toEqual([]);
   });
 
-  it('a decrypting key beside one that encrypts is named, not refused', async () => {
+  it('a decrypting key beside one that encrypts is refused as unused', async () => {
     const inputs = { storage: '/b', 'database-url': DB, 'age-recipients': RECIPIENT };
-    expect(await unused({ ...inputs, 'age-identity': IDENTITY })).toEqual([
-      'input "age-identity" is not used by mode backup with source postgres; ignored',
+    expect(await refused({ ...inputs, 'age-identity': IDENTITY })).toBe(
+      'Input "age-identity": is not used by mode backup with source postgres; remove it',
+    );
+  });
+
+  // A host's services share one environment file (examples/ansible: the set's BACKUP_ACTION_*
+  // variables, read by backup, verify and prune alike): a variable one mode does not use is named.
+  it('from the environment every service shares: named in one warning each, not refused', async () => {
+    const inputs = {
+      mode: 'retention-prune',
+      storage: '/b',
+      name: 'x',
+      'keep-last': '3',
+      'encryption-passphrase': 'shared secret',
+      'max-age': '3d',
+    };
+    const shared = (name: string) => name === 'encryption-passphrase';
+    expect(await refused(inputs, shared)).toBe(
+      'Input "max-age": is not used by mode retention-prune; remove it',
+    );
+    const read = await readRun(source({ ...inputs, 'max-age': '' }), '/work', {}, shared);
+    expect(read.unused).toEqual([
+      'input "encryption-passphrase" from the environment is not used by mode retention-prune; ignored',
     ]);
   });
 });

@@ -5,7 +5,11 @@
 import { formatCount } from '../../core/format.js';
 import { objectExtension, objectKey } from '../../core/layout.js';
 import type { DatabaseManifest } from '../../core/manifest.js';
-import { encryptionOf, type DatabaseBackupSettings } from '../../core/settings.js';
+import {
+  encryptionOf,
+  POSTGRES_TEST_INPUTS,
+  type DatabaseBackupSettings,
+} from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import type { ObjectPart } from '../../pipeline/store-all.js';
 import { restoreProgram } from '../../postgres/restore.js';
@@ -27,6 +31,7 @@ export const databaseKind: SourceKind<
   holds: (manifest) => `database ${manifest.source.database ?? '(unnamed)'}`,
   restoreInto: 'database',
   checks: postgresChecks,
+  testInputs: POSTGRES_TEST_INPUTS,
   backup: {
     plan: planBackup,
     rows: (manifest) =>

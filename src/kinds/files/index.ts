@@ -19,6 +19,7 @@ export const filesKind: SourceKind<FilesManifest, FilesBackupSettings, 'path', n
   holds: (manifest) =>
     manifest.files ? `files: ${formatCount(manifest.files.count)} entries` : 'files',
   restoreInto: 'path',
+  testInputs: [],
   checks: { forms: [], refusal: () => 'run in a restored database; this backup is of files' },
   backup: { plan: planBackup, rows: (manifest) => objectRows(manifest.object) },
   verify: {

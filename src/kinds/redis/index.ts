@@ -34,6 +34,7 @@ export const redisKind: SourceKind<
 > = {
   holds: (manifest) => `Redis: ${keysLine(manifest.rdb)}`,
   restoreInto: 'redis',
+  testInputs: [],
   checks: redisChecks,
   backup: {
     plan: planBackup,

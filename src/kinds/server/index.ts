@@ -4,7 +4,7 @@
  * `<name>/<id>/`, listed by one manifest.
  */
 import type { ServerManifest } from '../../core/manifest.js';
-import type { ServerBackupSettings } from '../../core/settings.js';
+import { KIND_TEST_INPUTS, type ServerBackupSettings } from '../../core/settings.js';
 import { postgresChecks } from '../database/checks.js';
 import type { SourceKind } from '../kind.js';
 import { planServerBackup, serverBackupRows } from './backup.js';
@@ -22,6 +22,7 @@ export const serverKind: SourceKind<
     `${manifest.databases.length} database(s)${manifest.globals ? ' and the globals' : ''}`,
   restoreInto: 'database',
   checks: postgresChecks,
+  testInputs: KIND_TEST_INPUTS,
   backup: { plan: planServerBackup, rows: serverBackupRows },
   verify: { rules: databaseRules, deep: checkServerBackup, rows: serverVerifyRows },
   restoreTest: testServerBackup,

@@ -37,8 +37,7 @@ import {
   type DatabaseTest,
   type ScratchRun,
 } from '../../restore/scratch-test.js';
-import { refuseUnrestorable } from '../../core/database-names.js';
-import { checksByDatabase } from '../../restore/targets.js';
+import { checksByDatabase, chosenDatabases } from '../../restore/targets.js';
 import type { KindRun, RestoreRows, RestoreTestSettingsOf } from '../kind.js';
 import { phaseName, serverDatabasePart } from './parts.js';
 import { rolesLine } from './roles.js';
@@ -64,11 +63,8 @@ export async function testServerBackup(
   phases: Phases,
 ): Promise<KindRun> {
   const server = scratchServer(settings);
-  const checks = checksByDatabase(manifest, settings.checks);
-  refuseUnrestorable(
-    manifest.id,
-    manifest.databases.map((record) => record.name),
-  );
+  const chosen = chosenDatabases(manifest, settings.databases);
+  const checks = checksByDatabase(manifest, settings.checks, chosen);
   // The reusable workflows ask for the roles on every nightly test: say so, and test the rest.
   if (settings.restoreGlobals && !manifest.globals) {
     ctx.log.warning(
@@ -84,10 +80,10 @@ export async function testServerBackup(
     manifest,
     version,
     phases,
-    tests: manifest.databases.map((record, index) => ({
+    tests: chosen.map((record) => ({
       database: record.name,
       part: serverDatabasePart(manifest, record),
-      scratch: `${base}_${index + 1}`,
+      scratch: `${base}_${manifest.databases.indexOf(record) + 1}`,
       phases: new Phases(ctx.now),
     })),
     roles: settings.restoreGlobals ? manifest.globals : undefined,
@@ -199,7 +195,7 @@ function testRows(test: ServerTest): RestoreRows {
   const keptAny = tests.some((one) => kept(settings, one));
   return {
     done: 'restored',
-    summary: `${done} of ${tests.length} databases, ${formatCount(tables)} tables, ${formatCount(rows)} rows`,
+    summary: `${done} of ${tests.length} databases${chosenLine(test)}, ${formatCount(tables)} tables, ${formatCount(rows)} rows`,
     outputs: { 'restored-tables': tables },
     facts: [
       ['Roles', rolesLine(test.roles !== undefined, test.globals, test.rolesLeft)],
@@ -245,6 +241,12 @@ function testRows(test: ServerTest): RestoreRows {
 }
 
 /** One row per database: name, tables, rows, matched, seconds. */
+/** Where `databases` left some of the backup's out: how many it holds. */
+function chosenLine({ tests, manifest }: ServerTest): string {
+  const held = manifest.databases.length;
+  return tests.length < held ? ` (chosen by databases, of the ${held} the backup holds)` : '';
+}
+
 function databasesTable({ tests, phases }: ServerTest): Table {
   return {
     title: 'Databases',

@@ -1,10 +1,5 @@
-<<<<<<<< HEAD:dist/393.index.js
-export const id = 393;
-export const ids = [393];
-========
-export const id = 662;
-export const ids = [662];
->>>>>>>> h-sslmode:dist/662.index.js
+export const id = 162;
+export const ids = [162];
 export const modules = {
 
 /***/ 74296:
@@ -157,11 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-<<<<<<<< HEAD:dist/393.index.js
-/***/ 69393:
-========
-/***/ 75662:
->>>>>>>> h-sslmode:dist/662.index.js
+/***/ 76162:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -919,6 +910,24 @@ const MODES = [
 function encryptionOf(keys) {
     return keys?.method ?? 'none';
 }
+/**
+ * The restore-test inputs that only some kinds use: which of them a run was given is known before
+ * the manifest is read, and the backup's kind refuses any it does not use (kinds/accepts.ts).
+ */
+const KIND_TEST_INPUTS = [
+    'database-url',
+    'pg-bin-dir',
+    'postgres-client',
+    'pg-client-mirror',
+    'jobs',
+    'keep-database',
+    'restore-database-settings',
+    'restore-globals',
+    'allow-privileged-roles',
+    'databases',
+];
+/** The inputs a PostgreSQL restore-test uses, of those only some kinds use. */
+const POSTGRES_TEST_INPUTS = KIND_TEST_INPUTS.filter((name) => name !== 'databases');
 
 ;// CONCATENATED MODULE: ./src/core/database-names.ts
 /**
@@ -1422,6 +1431,8 @@ function nameMatcher(pattern) {
     const regex = new RegExp(`^${source}$`, 'su');
     return (name) => regex.test(name);
 }
+/** A pattern that matches `name` alone, whatever characters it holds (`[*]` is a literal `*`). */
+const literalPattern = (name) => name.replace(/[*?[]/g, '[$&]');
 /** Why `pattern` cannot be used (a class like `[z-a]` has its range out of order), or undefined. */
 function patternProblem(pattern) {
     try {
@@ -1817,7 +1828,11 @@ class Inputs {
     unread() {
         return INPUT_NAMES.filter((name) => !this.read.has(name) && isGiven(name, this.source(name)));
     }
-    /** Marks an input left unread because of another's value, so its warning can say why. */
+    /** Whether an input has a value of its own (see `unread`), without counting it as read. */
+    given(name) {
+        return isGiven(name, this.source(name));
+    }
+    /** Marks an input left unread because of another's value, so its refusal can say why. */
     notUsed(name, because) {
         this.reasons.set(name, because);
     }
@@ -2339,15 +2354,38 @@ function addSecrets(settings, ...values) {
         if (value)
             settings.secrets.push(value);
 }
-/** Database names and shell-style patterns, one per line, each one that can be matched. */
+/**
+ * Database names and shell-style patterns, one per line, each one that can be matched. A line in
+ * double quotes (`""` for a quote, as in SQL) is a name exactly: `"all"`, `"shop*"`.
+ */
 function readNamePatterns(inputs, name) {
-    const lines = inputs.lines(name);
-    for (const line of lines) {
+    return inputs.lines(name).map((line) => {
+        const quoted = /^"((?:[^"]|"")+)"$/.exec(line)?.[1];
+        if (quoted !== undefined)
+            return literalPattern(quoted.replace(/""/g, '"'));
         const problem = patternProblem(line);
         if (problem)
             throw new errors/* InputError */.dz(name, problem);
+        return line;
+    });
+}
+/**
+ * `databases`: `all` standing alone (every database), or names and patterns (readNamePatterns);
+ * empty when not given. The database named all is `"all"`.
+ */
+function readDatabases(inputs) {
+    const lines = inputs.lines('databases');
+    if (!lines.includes('all'))
+        return readNamePatterns(inputs, 'databases');
+    if (lines.length > 1) {
+        throw new errors/* InputError */.dz('databases', 'all stands alone; give all, or names and globs one per line (exclude-databases leaves some out; "all" in double quotes is the database named all)');
     }
-    return lines;
+    return 'all';
+}
+/** `databases` of a server backup restored or tested: empty (or `all`) for every database. */
+function readChosenDatabases(inputs) {
+    const chosen = readDatabases(inputs);
+    return chosen === 'all' ? [] : chosen;
 }
 
 ;// CONCATENATED MODULE: ./src/core/ssh-wire.ts
@@ -4242,7 +4280,7 @@ function refuseOtherSources(inputs, source) {
  * `globals: true` alone (roles but no databases) is refused rather than silently ignored.
  */
 function readServer(inputs, source) {
-    const listed = readNamePatterns(inputs, 'databases');
+    const listed = readDatabases(inputs);
     const globals = inputs.oneOf('globals', ['auto', 'true', 'false'], 'auto');
     if (listed.length === 0) {
         if (globals === 'true') {
@@ -4256,11 +4294,8 @@ function readServer(inputs, source) {
     if (source !== 'postgres') {
         throw new errors/* InputError */.dz('databases', `is for source: postgres; remove it with source: ${source}`);
     }
-    if (listed.includes('all') && listed.length > 1) {
-        throw new errors/* InputError */.dz('databases', 'all stands alone; give all, or names and globs one per line (exclude-databases leaves some out)');
-    }
     return {
-        databases: listed[0] === 'all' ? 'all' : listed,
+        databases: listed,
         exclude: readNamePatterns(inputs, 'exclude-databases'),
         globals,
         jobs: inputs.integer('jobs', { min: 1, max: 16 }) ?? 1,
@@ -4418,12 +4453,18 @@ async function readChecksFile(inputs, cwd) {
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/restore-test.ts
+/** The inputs of `restore-test`: the scratch server, the backup and the checks. */
+
 
 
 
 
 
 async function readRestoreTest(inputs, cwd) {
+    // What restore does to a real target: a scratch database is always new, named by the run.
+    const scratch = 'restore-test restores into new scratch databases it names and drops (keep-database: true keeps them)';
+    inputs.notUsed('clean', scratch);
+    inputs.notUsed('target-database', scratch);
     const given = inputs.optional('database-url')
         ? readDatabaseUrl(inputs, 'database-url', { databaseOptional: true })
         : undefined;
@@ -4440,6 +4481,8 @@ async function readRestoreTest(inputs, cwd) {
         keepDatabase: inputs.boolean('keep-database', false),
         ...readRestoreGlobals(inputs),
         databaseSettings: inputs.boolean('restore-database-settings', true),
+        databases: readChosenDatabases(inputs),
+        kindInputs: KIND_TEST_INPUTS.filter((name) => inputs.given(name)),
         decryption,
         ...readSigningPublicKeys(inputs),
     };
@@ -4527,28 +4570,25 @@ function readDatabaseRestore(inputs) {
     return {
         databaseSettings: inputs.boolean('restore-database-settings', true),
         jobs: readJobs(inputs),
-        databases: readDatabases(inputs),
+        databases: readChosenDatabases(inputs),
         targetDatabases: readTargetDatabases(inputs),
         ...readRestoreGlobals(inputs),
     };
 }
 /**
  * `target-path` and `redis-url` restore backups that have no PostgreSQL databases and no roles:
- * the inputs that choose them are refused in one line rather than ignored (the others are only
- * checked).
+ * the inputs that choose them are refused in one line saying so; pg_restore's own (jobs,
+ * restore-database-settings) are left unread, so that given they are refused as unused.
  */
 function refuseServerChoices(inputs, target) {
-    const { databases, targetDatabases, restoreGlobals } = readDatabaseRestore(inputs);
-    const given = [
-        ['databases', databases.length > 0],
-        ['target-database', Object.keys(targetDatabases).length > 0],
-        ['restore-globals', restoreGlobals],
-    ];
-    const set = given.find(([, isSet]) => isSet);
+    const set = SERVER_CHOICES.find((name) => inputs.given(name));
     if (set) {
-        throw new errors/* InputError */.dz(set[0], `is for a server backup restored into database-url; ${target} takes a backup that has none`);
+        throw new errors/* InputError */.dz(set, `is for a server backup restored into database-url; ${target} takes a backup that has none`);
     }
+    for (const name of ['jobs', 'restore-database-settings'])
+        inputs.notUsed(name, `${target} runs no pg_restore`);
 }
+const SERVER_CHOICES = ['databases', 'target-database', 'restore-globals'];
 /** The input that names each kind of restore target. */
 const TARGET_INPUTS = {
     database: 'database-url',
@@ -4558,11 +4598,6 @@ const TARGET_INPUTS = {
 /** The one line a confirm that does not name the target fails with. */
 function confirmMismatch(confirm, expected) {
     return new errors/* InputError */.dz('confirm', `"${confirm}" does not match the target; set confirm: ${expected} to restore into it`);
-}
-/** `databases`: names and globs, one per line; empty or `all`: every database of the backup. */
-function readDatabases(inputs) {
-    const lines = readNamePatterns(inputs, 'databases');
-    return lines.length === 1 && lines[0] === 'all' ? [] : lines;
 }
 /**
  * `target-database`: `source=target` lines, or one bare name for the one database restored
@@ -6318,7 +6353,10 @@ async function zstdToFile(program, input, file) {
 /** Compression layers, from Node's own zlib (zstd needs Node 22.15 or later; the action runs on node24). */
 
 
-/** zstd level 3 is zstd's own default: close to gzip -9's size at many times its speed. */
+/**
+ * zstd level 3: the fastest level whose output is no larger than pg_dump -Fc's own gzip on each
+ * kind of database measured (docs/benchmarks.md, compression levels).
+ */
 const DEFAULT_LEVEL = { zstd: 3, gzip: 6 };
 function levelOf(kind, level) {
     return level ?? DEFAULT_LEVEL[kind];
@@ -7650,6 +7688,133 @@ function addRole(into, token) {
     into.add(token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token);
 }
 
+;// CONCATENATED MODULE: ./src/postgres/database-settings.ts
+/**
+ * The source database's settings and comment, read off the archive and applied to the database
+ * restored into: pg_restore restores them only with --create, which both restore modes cannot use
+ * (the database they restore into is not the source's, nor named like it).
+ */
+
+
+
+
+
+/** The DATABASE entry (its owner) and the database's settings, comment and privileges. */
+const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE|DATABASE PROPERTIES|COMMENT|ACL) - /;
+/**
+ * The script pg_restore --create prints for the archive's database-level entries, found in its
+ * `pg_restore --list --create` listing: the source database's owner (databaseOwner), settings,
+ * comment and privileges (databaseStatements); empty when the archive has none.
+ */
+async function archiveDatabaseScript(pgRestore, file, listing) {
+    const entries = listing
+        .split('\n')
+        .filter((line) => DATABASE_ENTRY.test(line) && / DATABASE /.test(line));
+    if (entries.length === 0)
+        return '';
+    // The list file sits beside the archive, in its private folder.
+    const list = external_node_path_default().join(external_node_path_default().dirname(file), 'database-entries.list');
+    await (0,promises_.writeFile)(list, `${entries.join('\n')}\n`, { mode: 0o600 });
+    return output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
+}
+/**
+ * The statements a restore applies: settings and comment with restore-database-settings, the
+ * database's privileges wherever owners and privileges are restored (never without the roles).
+ */
+function wantedStatements(statements, wanted) {
+    return statements.filter((statement) => statement.kind === 'privilege' ? wanted.privileges : wanted.settings);
+}
+async function output(program, args) {
+    const { child, exit } = start(program, args, process.env);
+    let text = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => (text += chunk));
+    const ended = await exit;
+    if (ended.code !== 0)
+        throw new Error(failureLine(`pg_restore ${args[0] ?? ''}`, ended));
+    return text;
+}
+/**
+ * Applies each statement to `database` through `server` (any database of the server), each on its
+ * own: one the server refuses is reported, not fatal, as with owners whose roles are missing.
+ */
+async function applyDatabaseStatements(server, database, statements) {
+    if (statements.length === 0)
+        return [];
+    return withConnection(server, async (client) => {
+        const applied = [];
+        for (const statement of statements) {
+            try {
+                await client.query(statement.sql(database));
+                applied.push({ statement });
+            }
+            catch (error) {
+                applied.push({ statement, error: (0,errors/* errorMessage */.gJ)(error) });
+            }
+        }
+        return applied;
+    });
+}
+/**
+ * The archive's settings, comment and privileges that the restored database does not have:
+ * settings compared by role and parameter name (the server normalizes values), the comment by its
+ * presence, a template by datistemplate, a GRANT by each privilege being held and a REVOKE by each being absent.
+ */
+async function missingDatabaseStatements(server, database, statements) {
+    if (statements.length === 0)
+        return [];
+    return withConnection(server, async (client) => {
+        const { rows } = await client.query(`SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role,
+              split_part(c.item, '=', 1) AS name
+         FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase,
+              unnest(s.setconfig) AS c(item)
+        WHERE d.datname = $1`, [database]);
+        const { rows: comments } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment, datistemplate AS template
+         FROM pg_database WHERE datname = $1`, [database]);
+        const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
+        const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
+        return statements.filter((statement) => {
+            const { kind, setting } = statement;
+            if (kind === 'comment')
+                return (comments[0]?.comment ?? null) === null;
+            if (kind === 'template')
+                return comments[0]?.template !== true;
+            if (kind === 'privilege')
+                return unheld.has(statement);
+            return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
+        });
+    });
+}
+/** `grantee\0PRIVILEGE` for each privilege the database's ACL gives (PUBLIC's grantee empty). */
+async function heldPrivileges(client, database) {
+    const { rows } = await client.query(`SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END AS grantee,
+            a.privilege_type AS privilege
+       FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) AS a
+      WHERE d.datname = $1`, [database]);
+    return new Set(rows.map((row) => `${row.grantee}\u0000${row.privilege}`));
+}
+/**
+ * The privilege statements whose effect the database does not show. pg_dump writes them as
+ * changes to the default in order (`REVOKE CONNECT,TEMPORARY … FROM PUBLIC; GRANT TEMPORARY … TO
+ * PUBLIC`): each grantee's privilege is judged by the last statement about it.
+ */
+function unheldPrivileges(statements, held) {
+    const last = new Map();
+    for (const statement of statements) {
+        const { grantees = [], privileges = [] } = statement.privilege ?? {};
+        for (const grantee of grantees) {
+            for (const name of privileges)
+                last.set(`${grantee ?? ''}\u0000${name}`, statement);
+        }
+    }
+    const unheld = new Set();
+    for (const [key, statement] of last) {
+        if (held.has(key) !== statement.privilege?.grant)
+            unheld.add(statement);
+    }
+    return unheld;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/archive.ts
 /**
  * The backup's archive as one local file, which `pg_restore --jobs` needs (it seeks): downloaded,
@@ -7673,18 +7838,25 @@ function addRole(into, token) {
 
 
 
+
 const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
 /** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
 async function withLocalArchive(ctx, part, keys, { program: pgRestore }, phases, work) {
     // A private folder (0700): the archive in it is decrypted.
     const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'backup-action-archive-');
+    let databaseScript;
     try {
         const file = external_node_path_default().join(dir, 'archive.dump');
         await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
-        const toc = await listArchive(pgRestore, file, part.backup.dump?.version);
-        return await work({ file, toc });
+        const listing = await listArchive(pgRestore, file, part.backup.dump?.version);
+        databaseScript = archiveDatabaseScript(pgRestore, file, listing);
+        // Awaited where it is used; a run that fails first reports its own error, not this one.
+        databaseScript.catch(() => undefined);
+        return await work({ file, toc: parseToc(listing), databaseScript });
     }
     finally {
+        // Its pg_restore reads the file being removed.
+        await databaseScript?.catch(() => undefined);
         await (0,promises_.rm)(dir, { recursive: true, force: true });
     }
 }
@@ -7706,9 +7878,12 @@ async function download(ctx, part, keys, file) {
             'point TMPDIR (or RUNNER_TEMP) at a larger disk');
     }
 }
-/** The table of contents; an archive this pg_restore cannot read fails here, before any database work. */
+/**
+ * The table of contents, with the database-level entries that only --create lists; an archive this
+ * pg_restore cannot read fails here, before any database work.
+ */
 async function listArchive(pgRestore, file, dumpedBy) {
-    const { child, exit } = start(pgRestore, ['--list', file], process.env);
+    const { child, exit } = start(pgRestore, ['--list', '--create', file], process.env);
     let listing = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text) => (listing += text));
@@ -7717,7 +7892,7 @@ async function listArchive(pgRestore, file, dumpedBy) {
         throw new Error(unsupportedFormatLine(ended.stderr, pgRestore, dumpedBy) ??
             `the backup is not an archive pg_restore can read: ${failureLine('pg_restore --list', ended)}`);
     }
-    return parseToc(listing);
+    return listing;
 }
 /** The roles the archive's owners and privileges name, read from its schema script. */
 async function archiveRoles(pgRestore, file) {
@@ -7970,145 +8145,6 @@ function readSetting(text) {
     return { kind: 'setting', database, statement };
 }
 
-;// CONCATENATED MODULE: ./src/postgres/database-settings.ts
-/**
- * The source database's settings and comment, read off the archive and applied to the database
- * restored into: pg_restore restores them only with --create, which both restore modes cannot use
- * (the database they restore into is not the source's, nor named like it).
- */
-
-
-
-
-
-
-const DATABASE_ENTRY = /^\d+; \d+ \d+ (DATABASE PROPERTIES|COMMENT|ACL) - /;
-/** The archive's database-level statements: its settings, its comment and its privileges. */
-async function archiveDatabaseStatements(pgRestore, file) {
-    const listing = await output(pgRestore, ['--list', '--create', file]);
-    const entries = listing
-        .split('\n')
-        .filter((line) => DATABASE_ENTRY.test(line) && / DATABASE /.test(line));
-    if (entries.length === 0)
-        return [];
-    // The list file sits beside the archive, in its private folder.
-    const list = external_node_path_default().join(external_node_path_default().dirname(file), 'database-entries.list');
-    await (0,promises_.writeFile)(list, `${entries.join('\n')}\n`, { mode: 0o600 });
-    const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
-    return databaseStatements(script);
-}
-/**
- * The source database's owner, from the archive's DATABASE entry (`ALTER DATABASE … OWNER TO …`
- * in what pg_restore --create prints for it); undefined when the archive does not say.
- */
-async function archiveDatabaseOwner(pgRestore, file) {
-    const listing = await output(pgRestore, ['--list', '--create', file]);
-    const entry = listing.split('\n').find((line) => /^\d+; \d+ \d+ DATABASE - /.test(line));
-    if (entry === undefined)
-        return undefined;
-    const list = external_node_path_default().join(external_node_path_default().dirname(file), 'database-owner.list');
-    await (0,promises_.writeFile)(list, `${entry}\n`, { mode: 0o600 });
-    const script = await output(pgRestore, ['--create', `--use-list=${list}`, '--file=-', file]);
-    return databaseOwner(script);
-}
-/**
- * The statements a restore applies: settings and comment with restore-database-settings, the
- * database's privileges wherever owners and privileges are restored (never without the roles).
- */
-function wantedStatements(statements, wanted) {
-    return statements.filter((statement) => statement.kind === 'privilege' ? wanted.privileges : wanted.settings);
-}
-async function output(program, args) {
-    const { child, exit } = start(program, args, process.env);
-    let text = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => (text += chunk));
-    const ended = await exit;
-    if (ended.code !== 0)
-        throw new Error(failureLine(`pg_restore ${args[0] ?? ''}`, ended));
-    return text;
-}
-/**
- * Applies each statement to `database` through `server` (any database of the server), each on its
- * own: one the server refuses is reported, not fatal, as with owners whose roles are missing.
- */
-async function applyDatabaseStatements(server, database, statements) {
-    if (statements.length === 0)
-        return [];
-    return withConnection(server, async (client) => {
-        const applied = [];
-        for (const statement of statements) {
-            try {
-                await client.query(statement.sql(database));
-                applied.push({ statement });
-            }
-            catch (error) {
-                applied.push({ statement, error: (0,errors/* errorMessage */.gJ)(error) });
-            }
-        }
-        return applied;
-    });
-}
-/**
- * The archive's settings, comment and privileges that the restored database does not have:
- * settings compared by role and parameter name (the server normalizes values), the comment by its
- * presence, a template by datistemplate, a GRANT by each privilege being held and a REVOKE by each being absent.
- */
-async function missingDatabaseStatements(server, database, statements) {
-    if (statements.length === 0)
-        return [];
-    return withConnection(server, async (client) => {
-        const { rows } = await client.query(`SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role,
-              split_part(c.item, '=', 1) AS name
-         FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase,
-              unnest(s.setconfig) AS c(item)
-        WHERE d.datname = $1`, [database]);
-        const { rows: comments } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment, datistemplate AS template
-         FROM pg_database WHERE datname = $1`, [database]);
-        const unheld = unheldPrivileges(statements, await heldPrivileges(client, database));
-        const present = new Set(rows.map((row) => `${row.role ?? ''}\u0000${row.name.toLowerCase()}`));
-        return statements.filter((statement) => {
-            const { kind, setting } = statement;
-            if (kind === 'comment')
-                return (comments[0]?.comment ?? null) === null;
-            if (kind === 'template')
-                return comments[0]?.template !== true;
-            if (kind === 'privilege')
-                return unheld.has(statement);
-            return !present.has(`${setting?.role ?? ''}\u0000${setting?.name.toLowerCase() ?? ''}`);
-        });
-    });
-}
-/** `grantee\0PRIVILEGE` for each privilege the database's ACL gives (PUBLIC's grantee empty). */
-async function heldPrivileges(client, database) {
-    const { rows } = await client.query(`SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END AS grantee,
-            a.privilege_type AS privilege
-       FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) AS a
-      WHERE d.datname = $1`, [database]);
-    return new Set(rows.map((row) => `${row.grantee}\u0000${row.privilege}`));
-}
-/**
- * The privilege statements whose effect the database does not show. pg_dump writes them as
- * changes to the default in order (`REVOKE CONNECT,TEMPORARY … FROM PUBLIC; GRANT TEMPORARY … TO
- * PUBLIC`): each grantee's privilege is judged by the last statement about it.
- */
-function unheldPrivileges(statements, held) {
-    const last = new Map();
-    for (const statement of statements) {
-        const { grantees = [], privileges = [] } = statement.privilege ?? {};
-        for (const grantee of grantees) {
-            for (const name of privileges)
-                last.set(`${grantee ?? ''}\u0000${name}`, statement);
-        }
-    }
-    const unheld = new Set();
-    for (const [key, statement] of last) {
-        if (held.has(key) !== statement.privilege?.grant)
-            unheld.add(statement);
-    }
-    return unheld;
-}
-
 ;// CONCATENATED MODULE: ./src/restore/owners.ts
 /**
  * Owners and privileges, restored as in production when the target can take them: every role the
@@ -8136,8 +8172,8 @@ async function ownersUnusable(pgRestore, file, target, signal) {
  * Gives the database restored into the source database's owner, which pg_restore sets only with
  * --create. A refusal is a warning: the objects inside already have their owners.
  */
-async function restoreDatabaseOwner(pgRestore, file, server, database, log) {
-    const owner = await archiveDatabaseOwner(pgRestore, file);
+async function restoreDatabaseOwner(archive, server, database, log) {
+    const owner = databaseOwner(await archive.databaseScript);
     if (owner === undefined)
         return undefined;
     try {
@@ -8158,6 +8194,7 @@ async function restoreDatabaseOwner(pgRestore, file, server, database, log) {
  * point leaves the target as it was. Owners and privileges are restored whenever the target can
  * take them (restore/owners.ts).
  */
+
 
 
 
@@ -8223,16 +8260,30 @@ async function restoreInto(run, archive) {
         signal: ctx.signal,
     });
     if (restored.created && !restored.ownersSkipped) {
-        await restoreDatabaseOwner(pgRestore.program, archive.file, into, into.database, ctx.log);
+        await restoreDatabaseOwner(archive, into, into.database, ctx.log);
     }
-    await phases.time('analyze', () => analyze(into, ctx.signal));
-    const counts = await phases.time('compare row counts', () => countRows(into, ctx.signal));
+    const counts = await analyzeAndCount(phases, into, ctx.signal);
     restored.comparison = compare(part, counts, archive, replacement !== undefined);
     // After the counts: a setting such as statement_timeout is the database's users', not ours.
     if (settings.databaseSettings || !restored.ownersSkipped)
         await applySettings(run, archive, into);
     if (!replacement)
         restored.outcome = 'restored';
+}
+/**
+ * ANALYZE and the row counts at once, on two connections: neither waits for the other's locks, and
+ * each keeps a core busy. Both settle before a failure of either is thrown.
+ */
+async function analyzeAndCount(phases, into, signal) {
+    const [analyzed, counted] = await Promise.allSettled([
+        phases.time('analyze', () => analyze(into, signal)),
+        phases.time('compare row counts', () => countRows(into, signal)),
+    ]);
+    if (analyzed.status === 'rejected')
+        throw analyzed.reason;
+    if (counted.status === 'rejected')
+        throw counted.reason;
+    return counted.value;
 }
 /** The checked new database takes the target's name; the old one is dropped, or named if it stays. */
 async function swap(run, replacement) {
@@ -8257,8 +8308,11 @@ async function swap(run, replacement) {
  * database, which carries our mark until the swap gives it the backup's comment.
  */
 async function applySettings(run, archive, into) {
-    const { ctx, pgRestore, restored, settings } = run;
-    const statements = wantedStatements(await archiveDatabaseStatements(pgRestore.program, archive.file), { settings: settings.databaseSettings, privileges: !restored.ownersSkipped });
+    const { ctx, restored, settings } = run;
+    const statements = wantedStatements(databaseStatements(await archive.databaseScript), {
+        settings: settings.databaseSettings,
+        privileges: !restored.ownersSkipped,
+    });
     restored.comment = restored.replacement
         ? statements.find((statement) => statement.kind === 'comment')
         : undefined;
@@ -8347,11 +8401,10 @@ function settingsLine(applied) {
 
 
 const quoted = (names) => names.map((name) => JSON.stringify(name)).join(', ');
-/** The databases `restore` restores and their targets; `confirm` must name exactly those targets. */
-function restoreTargets(manifest, settings) {
+/** The databases of the backup that `databases` chooses (empty: all); a pattern matching none is refused. */
+function chosenDatabases(manifest, databases) {
     const names = manifest.databases.map((database) => database.name);
-    const include = settings.databases.length > 0 ? settings.databases : 'all';
-    const { selected, unmatched } = selectNames(names, include);
+    const { selected, unmatched } = selectNames(names, databases.length > 0 ? databases : 'all');
     if (unmatched.length > 0) {
         throw new errors/* InputError */.dz('databases', `${quoted(unmatched)} match${unmatched.length === 1 ? 'es' : ''} no database of backup ${manifest.id}, which holds ${quoted(names)}`);
     }
@@ -8359,10 +8412,13 @@ function restoreTargets(manifest, settings) {
     if (unrestorable !== undefined) {
         throw new errors/* InputError */.dz('databases', `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place)`);
     }
-    const mapping = mappingFor(selected, settings.targetDatabases);
-    const pairs = manifest.databases
-        .filter((record) => selected.includes(record.name))
-        .map((record) => ({ record, target: mapping[record.name] ?? record.name }));
+    return manifest.databases.filter((record) => selected.includes(record.name));
+}
+/** The databases `restore` restores and their targets; `confirm` must name exactly those targets. */
+function restoreTargets(manifest, settings) {
+    const records = chosenDatabases(manifest, settings.databases);
+    const mapping = mappingFor(records.map((record) => record.name), settings.targetDatabases);
+    const pairs = records.map((record) => ({ record, target: mapping[record.name] ?? record.name }));
     refuseSharedTargets(pairs);
     checkConfirm(settings.confirm, pairs);
     return pairs;
@@ -8407,24 +8463,31 @@ function checkConfirm(confirm, pairs) {
     }
 }
 /**
- * The checks of each database of the backup. A check names its database; one that does not is
- * for the only database of a backup that holds one, and a mistake in one that holds more.
+ * The checks of each database tested (every one of the backup, or those `databases` chooses). A
+ * check names its database; one that does not is for the only database tested, and a mistake
+ * where more are.
  */
-function checksByDatabase(manifest, checks) {
-    const names = manifest.databases.map((database) => database.name);
+function checksByDatabase(manifest, checks, tested = manifest.databases) {
+    const names = tested.map((database) => database.name);
     const out = new Map(names.map((name) => [name, []]));
     for (const check of checks) {
         const database = check.database ?? (names.length === 1 ? names[0] : undefined);
         if (database === undefined) {
-            throw new errors/* InputError */.dz('checks', `"${check.text}" names no database, and backup ${manifest.id} holds ${names.length}; write it as "database: check" (one of ${quoted(names)})`);
+            throw new errors/* InputError */.dz('checks', `"${check.text}" names no database, and ${names.length === manifest.databases.length ? `backup ${manifest.id} holds` : `databases chooses`} ${names.length}; write it as "database: check" (one of ${quoted(names)})`);
         }
         const list = out.get(database);
         if (!list) {
-            throw new errors/* InputError */.dz('checks', `"${check.text}" names the database ${JSON.stringify(database)}, which backup ${manifest.id} does not hold (it holds ${quoted(names)})`);
+            throw new errors/* InputError */.dz('checks', `"${check.text}" names the database ${JSON.stringify(database)}, ${notTested(manifest, database, names)}`);
         }
         list.push(check);
     }
     return out;
+}
+function notTested(manifest, database, tested) {
+    const held = manifest.databases.map((record) => record.name);
+    return held.includes(database)
+        ? `which databases leaves out (it chooses ${quoted(tested)})`
+        : `which backup ${manifest.id} does not hold (it holds ${quoted(held)})`;
 }
 /** The inputs that only a server backup takes, refused in one line for a backup of one database. */
 function refuseServerInputs(settings, checks, database) {
@@ -8628,6 +8691,7 @@ async function sqlCheck(client, check) {
 
 
 
+
 /** The scratch server of a database backup (a files backup needs none). */
 function scratchServer(settings) {
     if (!settings.database) {
@@ -8665,8 +8729,9 @@ async function testInScratch(run, test, options, scratchMade) {
         noTablespaces: options.noTablespaces,
         signal: ctx.signal,
     });
-    if (keepOwners)
-        await restoreDatabaseOwner(pgRestore.program, file, server, scratch, ctx.log);
+    if (keepOwners && test.archive) {
+        await restoreDatabaseOwner(test.archive, server, scratch, ctx.log);
+    }
     if (settings.databaseSettings || keepOwners)
         await compareSettings(run, test, target, keepOwners);
     await inspect(run, test, target, options.checks);
@@ -8681,8 +8746,8 @@ async function ownersSkipped({ ctx, pgRestore }, test, target) {
 }
 /** The archive's database settings and privileges, applied to the scratch database and read back. */
 async function compareSettings(run, test, target, privileges) {
-    const { ctx, pgRestore, settings } = run;
-    const statements = wantedStatements(await archiveDatabaseStatements(pgRestore.program, test.archive?.file ?? ''), { settings: settings.databaseSettings, privileges });
+    const { ctx, settings } = run;
+    const statements = wantedStatements(databaseStatements((await test.archive?.databaseScript) ?? ''), { settings: settings.databaseSettings, privileges });
     const applied = await applyDatabaseStatements(target, target.database, statements);
     const missing = await missingDatabaseStatements(target, target.database, statements);
     test.databaseSettings = {
@@ -9637,6 +9702,7 @@ const databaseKind = {
     holds: (manifest) => `database ${manifest.source.database ?? '(unnamed)'}`,
     restoreInto: 'database',
     checks: postgresChecks,
+    testInputs: POSTGRES_TEST_INPUTS,
     backup: {
         plan: planBackup,
         rows: (manifest) => objectRows(manifest.object, [serverFact(manifest), ...countsFact(manifest)]),
@@ -10150,6 +10216,7 @@ async function makeWritable(dir) {
 const filesKind = {
     holds: (manifest) => manifest.files ? `files: ${(0,format/* formatCount */.B4)(manifest.files.count)} entries` : 'files',
     restoreInto: 'path',
+    testInputs: [],
     checks: { forms: [], refusal: () => 'run in a restored database; this backup is of files' },
     backup: { plan: files_planBackup, rows: (manifest) => objectRows(manifest.object) },
     verify: {
@@ -12003,6 +12070,7 @@ function restore_test_testRows(test) {
 const redisKind = {
     holds: (manifest) => `Redis: ${keysLine(manifest.rdb)}`,
     restoreInto: 'redis',
+    testInputs: [],
     checks: redisChecks,
     backup: {
         plan: redis_planBackup,
@@ -12695,11 +12763,10 @@ function restore_databasesTable({ databases, phases }) {
 
 
 
-
 async function testServerBackup(manifest, settings, ctx, phases) {
     const server = scratchServer(settings);
-    const checks = checksByDatabase(manifest, settings.checks);
-    refuseUnrestorable(manifest.id, manifest.databases.map((record) => record.name));
+    const chosen = chosenDatabases(manifest, settings.databases);
+    const checks = checksByDatabase(manifest, settings.checks, chosen);
     // The reusable workflows ask for the roles on every nightly test: say so, and test the rest.
     if (settings.restoreGlobals && !manifest.globals) {
         ctx.log.warning(`restore-globals: backup ${manifest.id} holds no globals (made with globals: false); its databases are restored without owners`);
@@ -12713,10 +12780,10 @@ async function testServerBackup(manifest, settings, ctx, phases) {
         manifest,
         version,
         phases,
-        tests: manifest.databases.map((record, index) => ({
+        tests: chosen.map((record) => ({
             database: record.name,
             part: serverDatabasePart(manifest, record),
-            scratch: `${base}_${index + 1}`,
+            scratch: `${base}_${manifest.databases.indexOf(record) + 1}`,
             phases: new Phases(ctx.now),
         })),
         roles: settings.restoreGlobals ? manifest.globals : undefined,
@@ -12809,7 +12876,7 @@ function server_restore_test_testRows(test) {
     const keptAny = tests.some((one) => scratch_test_kept(settings, one));
     return {
         done: 'restored',
-        summary: `${done} of ${tests.length} databases, ${(0,format/* formatCount */.B4)(tables)} tables, ${(0,format/* formatCount */.B4)(rows)} rows`,
+        summary: `${done} of ${tests.length} databases${chosenLine(test)}, ${(0,format/* formatCount */.B4)(tables)} tables, ${(0,format/* formatCount */.B4)(rows)} rows`,
         outputs: { 'restored-tables': tables },
         facts: [
             ['Roles', rolesLine(test.roles !== undefined, test.globals, test.rolesLeft)],
@@ -12852,6 +12919,11 @@ function server_restore_test_testRows(test) {
     };
 }
 /** One row per database: name, tables, rows, matched, seconds. */
+/** Where `databases` left some of the backup's out: how many it holds. */
+function chosenLine({ tests, manifest }) {
+    const held = manifest.databases.length;
+    return tests.length < held ? ` (chosen by databases, of the ${held} the backup holds)` : '';
+}
 function restore_test_databasesTable({ tests, phases }) {
     return {
         title: 'Databases',
@@ -13105,10 +13177,12 @@ function databaseTable(manifest, deep, found) {
 
 
 
+
 const serverKind = {
     holds: (manifest) => `${manifest.databases.length} database(s)${manifest.globals ? ' and the globals' : ''}`,
     restoreInto: 'database',
     checks: postgresChecks,
+    testInputs: KIND_TEST_INPUTS,
     backup: { plan: planServerBackup, rows: serverBackupRows },
     verify: { rules: databaseRules, deep: checkServerBackup, rows: serverVerifyRows },
     restoreTest: testServerBackup,
@@ -15628,11 +15702,20 @@ function notifyMode(settings) {
  */
 
 
+
 /** A target of another kind is refused, naming the input this backup needs instead. */
 function refuseOtherTarget(kind, manifest, settings) {
     if (settings.into === kind.restoreInto)
         return;
     throw new errors/* InputError */.dz(TARGET_INPUTS[settings.into], `backup ${manifest.id} holds ${kind.holds(manifest)}; give ${TARGET_INPUTS[kind.restoreInto]} to restore it`);
+}
+/** The first input given that the kind's restore-test does not use, refused naming what it holds. */
+function refuseOtherTestInputs(kind, manifest, settings) {
+    const other = settings.kindInputs.find((name) => !kind.testInputs.includes(name));
+    if (other === undefined)
+        return;
+    const takes = kind.testInputs.length > 0 ? kind.testInputs.join(', ') : 'none of them';
+    throw new errors/* InputError */.dz(other, `is not used by restore-test of backup ${manifest.id}, which holds ${kind.holds(manifest)} (of ${KIND_TEST_INPUTS.join(', ')} it takes ${takes}); remove it`);
 }
 /** The first check the kind cannot run, refused in the kind's own words. */
 function refuseOtherChecks(kind, settings) {
@@ -15863,6 +15946,7 @@ async function restore(settings, ctx) {
 
 async function restoreTest(settings, ctx) {
     return restoreFromStores(settings, ctx, (kind, manifest, from, phases) => {
+        refuseOtherTestInputs(kind, manifest, settings);
         refuseOtherChecks(kind, settings);
         return kind.restoreTest(manifest, settings, from, phases);
     });
@@ -17042,10 +17126,12 @@ async function readSettings(source, cwd = process.cwd(), env = process.env) {
     return (await readRun(source, cwd, env)).settings;
 }
 /**
- * The settings, and one line for every input given a value of its own that the mode never read:
- * a mistake (an input meant for another mode or source) is named, not silently dropped.
+ * The settings. An input given a value of its own that the mode never read is refused in one line
+ * (a mistake, such as an input meant for another mode or source, is never dropped), unless
+ * `shared` says its value came from an environment every service of a host shares
+ * (BACKUP_ACTION_<INPUT>): those are named in `unused`, one warning line each.
  */
-async function readRun(source, cwd = process.cwd(), env = process.env) {
+async function readRun(source, cwd = process.cwd(), env = process.env, shared = () => false) {
     const inputs = new Inputs(source, env);
     const mode = inputs.oneOf('mode', MODES, 'backup');
     if (!COPYING.includes(mode) && inputs.text('copy-to') !== '') {
@@ -17056,10 +17142,15 @@ async function readRun(source, cwd = process.cwd(), env = process.env) {
     const { picks } = definition;
     const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
     const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;
-    const unused = inputs.unread().map((name) => {
+    const notUsed = (name) => {
         const why = inputs.reason(name);
-        return `input "${name}" is not used by ${scope}${why ? ` (${why})` : ''}; ignored`;
-    });
+        return `is not used by ${scope}${why ? ` (${why})` : ''}`;
+    };
+    const unread = inputs.unread();
+    const refused = unread.find((name) => !shared(name));
+    if (refused)
+        throw new errors/* InputError */.dz(refused, `${notUsed(refused)}; remove it`);
+    const unused = unread.map((name) => `input "${name}" from the environment ${notUsed(name)}; ignored`);
     return { settings, unused };
 }
 /**
@@ -18206,7 +18297,7 @@ async function execute(source, edge, options) {
         edge.mask(secret);
     redact = redactor(given);
     try {
-        const read = await readRun(source, options.cwd, options.env);
+        const read = await readRun(source, options.cwd, options.env, options.shared);
         settings = read.settings;
         for (const secret of settings.secrets)
             edge.mask(secret);
