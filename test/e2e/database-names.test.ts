@@ -5,7 +5,7 @@
  * with a tab, and a template database owned by a role whose name holds a line break.
  *
  * Covers: src/core/database-names.ts, src/postgres/server-databases.ts, src/inputs/backup.ts,
- * src/postgres/database-statements.ts (IS_TEMPLATE), src/postgres/restore.ts (dropDatabase).
+ * src/postgres/database-statements.ts, src/postgres/restore.ts.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
