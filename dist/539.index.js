@@ -10,10 +10,11 @@ export const modules = {
 __webpack_require__.d(__webpack_exports__, {
   Decrypter: () => (/* binding */ Decrypter),
   Encrypter: () => (/* binding */ Encrypter),
+  generateX25519Identity: () => (/* reexport */ generateX25519Identity),
   identityToRecipient: () => (/* reexport */ identityToRecipient)
 });
 
-// UNUSED EXPORTS: Stanza, armor, generateHybridIdentity, generateIdentity, generateX25519Identity, webauthn
+// UNUSED EXPORTS: Stanza, armor, generateHybridIdentity, generateIdentity, webauthn
 
 ;// CONCATENATED MODULE: ./node_modules/@noble/hashes/utils.js
 /**
@@ -18743,8 +18744,8 @@ function generateIdentity() {
  * corresponding recipient.
  */
 function generateX25519Identity() {
-    const scalar = randomBytes(32);
-    const identity = bech32.encodeFromBytes("AGE-SECRET-KEY-", scalar).toUpperCase();
+    const scalar = utils_randomBytes(32);
+    const identity = base_bech32.encodeFromBytes("AGE-SECRET-KEY-", scalar).toUpperCase();
     return Promise.resolve(identity);
 }
 /**

@@ -3,6 +3,7 @@
  *   <name>/<id>.<ext>            the backup's bytes
  *   <name>/<id>.manifest.json    written last: a backup exists only once its manifest does
  *   <name>/<id>/<file>.<ext>     a server backup's objects: one per database, and the globals
+ *   <name>/<id>.identity.age     a passphrase backup's own age identity, sealed with the passphrase
  *   <name>/history/<run>.<mode>.json   the record of one restore-test or verify-latest run
  * Every key the product deletes must classify here, so nothing outside a set's own layout is touched.
  */
@@ -90,6 +91,20 @@ export function globalsObjectKey(
   return serverObjectKey(name, id, 'globals', globalsExtension(compression, encryption));
 }
 
+const IDENTITY_EXTENSION = 'identity.age';
+
+/**
+ * `<name>/<id>.identity.age`: the age identity a passphrase backup's objects are encrypted to,
+ * itself encrypted with the passphrase, so that a reader runs scrypt once, not once per object.
+ */
+export function identityKey(name: string, id: string): string {
+  return `${name}/${id}.${IDENTITY_EXTENSION}`;
+}
+
+/** Whether `key` is the identity of the backup `id` rather than one that holds its data. */
+export const isIdentityKey = (key: string, id: string): boolean =>
+  key.endsWith(`/${id}.${IDENTITY_EXTENSION}`);
+
 export function manifestKey(name: string, id: string): string {
   return `${name}/${id}.manifest.json`;
 }
@@ -153,7 +168,9 @@ export function classifyKey(name: string, key: string): KeyClass | undefined {
   if (!isBackupId(id)) return undefined;
   if (extension === 'manifest.json') return { kind: 'manifest', id };
   if (extension === `manifest.json${SIGNATURE_SUFFIX}`) return { kind: 'signature', id };
-  if (OBJECT_EXTENSION.test(extension)) return { kind: 'object', id, extension };
+  if (OBJECT_EXTENSION.test(extension) || extension === IDENTITY_EXTENSION) {
+    return { kind: 'object', id, extension };
+  }
   return undefined;
 }
 

@@ -8,6 +8,7 @@ import {
   ENCRYPTIONS,
   databaseObjectKey,
   globalsObjectKey,
+  identityKey,
   isValidSetName,
   objectExtension,
   objectKey,
@@ -39,6 +40,11 @@ export interface ManifestBase {
   completedAt: string;
   compression: Compression;
   encryption: Encryption;
+  /**
+   * A passphrase backup's own age identity, encrypted with the passphrase: every other object is
+   * encrypted to it. Absent from backups made before it existed, whose objects the passphrase opens.
+   */
+  identity?: ObjectRecord;
   rowCountsMode?: 'exact' | 'estimate';
   tool: { name: string; version: string };
   dump?: { program: string; version: string };
@@ -147,8 +153,8 @@ function bySource<T>(
   return (cases[manifest.source.kind] as (manifest: AnyManifest) => T)(manifest);
 }
 
-/** Every object a backup is made of: what must be present, verified, and deleted with it. */
-export const manifestObjects = (manifest: AnyManifest): ObjectRecord[] =>
+/** The objects that hold what was backed up: each is read as an archive of its kind. */
+const dataObjects = (manifest: AnyManifest): ObjectRecord[] =>
   bySource(manifest, {
     postgres: (one) => [one.object],
     files: (one) => [one.object],
@@ -159,6 +165,12 @@ export const manifestObjects = (manifest: AnyManifest): ObjectRecord[] =>
     ],
   });
 
+/** Every object a backup is made of: what must be present, verified, copied and deleted with it. */
+export const manifestObjects = (manifest: AnyManifest): ObjectRecord[] => [
+  ...dataObjects(manifest),
+  ...(manifest.identity ? [manifest.identity] : []),
+];
+
 /** The row counts of each database the backup holds, as recorded (none for a directory tree). */
 export const manifestRowCounts = (manifest: AnyManifest): (Record<string, number> | undefined)[] =>
   bySource(manifest, {
@@ -168,9 +180,12 @@ export const manifestRowCounts = (manifest: AnyManifest): (Record<string, number
     server: ({ databases }) => databases.map((database) => database.rowCounts),
   });
 
-/** Every object's size, summed: a whole backup's size for shrink checks and reports. */
+/**
+ * The data objects' sizes, summed: a whole backup's size for shrink checks and reports (the few
+ * hundred bytes of an identity would make a backup of today look larger than an older one).
+ */
 export const manifestSize = (manifest: AnyManifest): number =>
-  manifestObjects(manifest).reduce((sum, object) => sum + object.size, 0);
+  dataObjects(manifest).reduce((sum, object) => sum + object.size, 0);
 
 export class ManifestError extends Error {
   constructor(
@@ -255,8 +270,23 @@ function manifestProblem(m: unknown, expectedName?: string): string | undefined 
   if (m.format !== FORMAT_OF[m.source.kind]) return 'bad format';
   if (!oneOf(m.compression, ['zstd', 'gzip', 'none'])) return 'bad compression';
   if (!oneOf(m.encryption, ENCRYPTIONS)) return 'bad encryption';
+  const identity = identityProblem(m);
+  if (identity) return identity;
   const shape = m.source.kind === 'server' ? serverProblem(m) : singleProblem(m);
   return shape ?? toolProblem(m);
+}
+
+/** An identity sealed with a passphrase is about 250 bytes: a reader never takes more. */
+export const IDENTITY_MAX_BYTES = 4096;
+
+/** An age passphrase backup's identity: its own key, and no more than such a file ever holds. */
+function identityProblem(m: Json): string | undefined {
+  if (m.identity === undefined) return undefined;
+  if (m.encryption !== 'age') return 'identity without encryption age';
+  const own = identityKey(m.name as string, m.id as string);
+  const problem = recordProblem(m.identity, 'identity', own);
+  if (problem) return problem;
+  return (m.identity as ObjectRecord).size > IDENTITY_MAX_BYTES ? 'bad identity.size' : undefined;
 }
 
 function singleProblem(m: Json): string | undefined {

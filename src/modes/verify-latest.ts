@@ -22,7 +22,7 @@ import { formatBytes, formatCount } from '../core/format.js';
 import { idTime } from '../core/ids.js';
 import type { VerifySettings } from '../core/settings.js';
 import { kindOf } from '../kinds/index.js';
-import type { DeepCheck } from '../kinds/kind.js';
+import type { DeepCheck, Fact } from '../kinds/kind.js';
 import { reporting, verifyReport } from '../kinds/report.js';
 import { brokenRules, sizeChange } from '../verify/rules.js';
 import {
@@ -80,13 +80,33 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
     );
   let checked: DeepCheck | undefined;
   if (problems.length === 0 && settings.deep) {
-    checked = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
+    const found = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
+    checked = withIdentity(found, manifest, settings);
     problems.push(...checked.damaged.map((line) => ({ kind: 'damaged' as const, line })));
   }
   stores = await checkOtherStores(manifest, listing, settings, ctx);
   problems.push(...stores.flatMap((store) => (store.problem ? [store.problem] : [])));
   if (problems.length > 0) throw failure(problems, report(checked));
   return report(checked);
+}
+
+/**
+ * A passphrase backup's identity, which the deep check opened before any object: named in the
+ * facts, unless it was the damage found (or the identity given by hand opened the objects).
+ */
+function withIdentity(
+  found: DeepCheck,
+  manifest: AnyManifest,
+  settings: VerifySettings,
+): DeepCheck {
+  const { identity } = manifest;
+  if (!identity || settings.decryption.passphrase === undefined) return found;
+  if (found.damaged.some((line) => line.includes(identity.key))) return found;
+  const fact: Fact = [
+    'Identity',
+    `${identity.key}: sha256 matches, opened with encryption-passphrase`,
+  ];
+  return { ...found, facts: [...found.facts, fact] };
 }
 
 /** The run's failure: every problem, and the `problem` output naming the worst kind. */

@@ -14,6 +14,7 @@ import { encryptionOf, type EncryptionKeys } from '../core/settings.js';
 import type { SigningKey } from '../core/ssh-keys.js';
 import { signMessage } from '../core/sshsig.js';
 import type { Store } from '../storage/index.js';
+import { identityRecord, makeIdentity } from './backup-identity.js';
 import { openSealer } from './seal.js';
 import { storeAll, type ObjectPart, type StoredParts } from './store-all.js';
 import { deleteStored, type LayerOptions, type StoredObject } from './store-object.js';
@@ -66,18 +67,29 @@ export interface Published<M extends AnyManifest> {
 export async function publish<M extends AnyManifest, const P extends readonly ObjectPart[]>(
   options: PublishOptions<M, P>,
 ): Promise<Published<M>> {
-  const sealer = await openSealer(options.encryption, options.env);
+  const { encryption } = options;
+  // One scrypt for the backup: the objects go to an identity of its own, sealed with the passphrase.
+  const own =
+    encryption?.method === 'age' && encryption.passphrase !== undefined
+      ? await makeIdentity(encryption.passphrase)
+      : undefined;
+  const sealer = await openSealer(own ? { method: 'age', ...own.keys } : encryption, options.env);
   let stored: StoredParts<P>;
   try {
     stored = await storeAll(options.parts, { ...options, sealer });
   } finally {
     await sealer?.close();
   }
-  const manifest = assemble(options, options.fields(stored));
+  const identity = own && {
+    record: identityRecord(options.name, options.id, own.sealed),
+    body: own.sealed,
+  };
+  const manifest = assemble(options, options.fields(stored), identity?.record);
   const signature = await writeManifest(
     manifest,
     stored.map((one) => one.object),
     options,
+    identity,
   );
   return { manifest, manifestKey: manifestKey(manifest.name, manifest.id), stored, signature };
 }
@@ -86,6 +98,7 @@ export async function publish<M extends AnyManifest, const P extends readonly Ob
 function assemble<M extends AnyManifest>(
   options: PublishOptions<M, readonly ObjectPart[]>,
   fields: KindFields<M>,
+  identity: ObjectRecord | undefined,
 ): M {
   const { source, format, dump, ...objects } = fields;
   // One cast: TypeScript cannot see that the envelope and the kind's fields make up M.
@@ -99,6 +112,7 @@ function assemble<M extends AnyManifest>(
     format,
     compression: options.compression,
     encryption: encryptionOf(options.encryption),
+    ...(identity ? { identity } : {}),
     ...objects,
     tool: options.tool,
     ...(dump ? { dump } : {}),
@@ -107,22 +121,25 @@ function assemble<M extends AnyManifest>(
 }
 
 /**
- * Writes the manifest, last: the backup exists from then on. Its signature, of exactly the bytes
- * written, goes before it, so a signed backup is never seen unsigned. A manifest that cannot be
- * written takes the backup's objects and signature with it.
+ * Writes the manifest, last: the backup exists from then on. The backup's identity and the
+ * manifest's signature (of exactly the bytes written) go before it, so a signed backup is never
+ * seen unsigned. A manifest that cannot be written takes the backup's objects with it.
  */
 async function writeManifest(
   manifest: AnyManifest,
-  objects: ObjectRecord[],
+  data: ObjectRecord[],
   options: Pick<LayerOptions, 'store' | 'log' | 'signal'> & { signingKey?: SigningKey },
+  identity?: { record: ObjectRecord; body: Uint8Array },
 ): Promise<{ key: string; size: number } | undefined> {
   const text = serializeManifest(manifest);
   const signed = options.signingKey && {
     key: signatureKey(manifest.name, manifest.id),
     text: signMessage(Buffer.from(text, 'utf8'), options.signingKey),
   };
+  const objects = identity ? [...data, identity.record] : data;
   try {
     if (options.signal.aborted) throw new CancelledError();
+    if (identity) await options.store.put(identity.record.key, identity.body);
     await confirmListed(options.store, `${manifest.name}/${manifest.id}`, objects);
     if (signed) await options.store.put(signed.key, signed.text);
     await options.store.put(manifestKey(manifest.name, manifest.id), text);

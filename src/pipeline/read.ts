@@ -19,24 +19,18 @@ import type { Decryption } from '../core/settings.js';
 import type { Store } from '../storage/index.js';
 import { decompressor } from './compress.js';
 import type { Opened } from './encryption-layer.js';
+import { keysFor } from './backup-identity.js';
+import { ChecksumError, checkAgainst, type StoredBytes } from './checksum.js';
 import { unseal } from './seal.js';
 
-export class ChecksumError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ChecksumError';
-  }
-}
-
-export interface StoredBytes {
-  bytes: number;
-  sha256: string;
-}
+export { ChecksumError };
 
 /** The layers every object of a backup went through, as its manifest records them. */
 export interface Layers {
   compression: Compression;
   encryption: Encryption;
+  /** The backup's own identity, which the passphrase opens and the objects are encrypted to. */
+  identity?: ObjectRecord;
 }
 
 /**
@@ -54,13 +48,15 @@ export async function readObject<T>(
   /** Hand over the bytes still compressed: the consumer decompresses them (zstd's own program). */
   keepCompressed = false,
 ): Promise<T> {
+  // Before the download: a passphrase that does not open the identity fails at once.
+  const opening = await keysFor(store, layers, keys);
   const body = await store.download(object.key, { signal });
   const { forward, stored } = hashAndForward(body);
   const verified = stored.then((actual) => checkAgainst(object, actual));
   verified.catch(() => undefined);
   let opened: Opened | undefined;
   try {
-    opened = await unseal(forward, layers.encryption, keys);
+    opened = await unseal(forward, layers.encryption, opening);
     const result = await consume(decompressed(opened.plain, layers, keepCompressed));
     // The consumer may stop before the end (a table of contents is at the start): hash the rest.
     forward.destroy();
@@ -152,18 +148,6 @@ export async function checkStored(
   const body = await store.download(object.key, { signal });
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   await pipelineAsync(body, checkedBytes(object), discard, ...(signal ? [{ signal }] : []));
-}
-
-function checkAgainst(object: ObjectRecord, actual: StoredBytes): void {
-  const { key, size, sha256 } = object;
-  if (actual.bytes !== size) {
-    throw new ChecksumError(`${key} holds ${actual.bytes} bytes, but its manifest records ${size}`);
-  }
-  if (actual.sha256 !== sha256) {
-    throw new ChecksumError(
-      `sha256 of ${key} is ${actual.sha256}, but its manifest records ${sha256}`,
-    );
-  }
 }
 
 function decompressed(plain: Readable, layers: Layers, keepCompressed: boolean): Readable {

@@ -17,7 +17,7 @@ import {
   startedAfter,
   type Dated,
 } from '../core/ids.js';
-import { classifyKey, type RecordMode } from '../core/layout.js';
+import { classifyKey, isIdentityKey, type RecordMode } from '../core/layout.js';
 import {
   ManifestError,
   manifestObjects,
@@ -126,11 +126,14 @@ const newestIdFirst = (a: { id: string }, b: { id: string }): number =>
 
 /**
  * An entry's size as listed: its data object's, or the sum of a server backup's objects (those
- * in its folder), which for a complete backup is what its manifest records.
+ * in its folder), which for a complete backup is what its manifest records (its identity is not
+ * data: manifestSize leaves it out too).
  */
 export function listedSize(entry: SetEntry): number | undefined {
   const inFolder = entry.objects.filter((object) => object.key.includes(`/${entry.id}/`));
-  if (inFolder.length === 0) return entry.objects[0]?.size;
+  if (inFolder.length === 0) {
+    return entry.objects.find((object) => !isIdentityKey(object.key, entry.id))?.size;
+  }
   return inFolder.reduce((sum, object) => sum + object.size, 0);
 }
 

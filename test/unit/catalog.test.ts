@@ -10,6 +10,7 @@ import {
   CLOCK_TOLERANCE_MS,
   isComplete,
   judgeBackup,
+  listedSize,
   listSet,
   newestComplete,
   type SetEntry,
@@ -322,5 +323,28 @@ describe('two backups started in the same second', () => {
     expect(listing.backups.map((each) => each.id)).toEqual([earlier.id, later.id]);
     const found = await newestComplete(store, 'shop', listing.backups, NOW);
     expect(found.newest?.entry.id).toBe(later.id);
+  });
+});
+
+describe('a backup’s size as listed', () => {
+  it('is its data’s: a passphrase backup’s identity, listed first, is not counted', () => {
+    const id = '20260601T110000Z-a1b2c3';
+    const files = {
+      id,
+      objects: [
+        { key: `site/${id}.identity.age`, size: 257 },
+        { key: `site/${id}.tar.zst.age`, size: 4096 },
+      ],
+    };
+    expect(listedSize(files)).toBe(4096);
+    const server = {
+      id,
+      objects: [
+        { key: `srv/${id}.identity.age`, size: 257 },
+        { key: `srv/${id}/shop.dump.zst.age`, size: 1000 },
+        { key: `srv/${id}/crm.dump.zst.age`, size: 24 },
+      ],
+    };
+    expect(listedSize(server)).toBe(1024);
   });
 });

@@ -11,11 +11,14 @@ import {
   databaseFileName,
   databaseObjectKey,
   globalsObjectKey,
+  identityKey,
   manifestKey,
   objectExtension,
   objectKey,
 } from '../../src/core/layout.js';
 import {
+  manifestObjects,
+  manifestSize,
   parseManifest,
   serializeManifest,
   type DatabaseManifest,
@@ -121,6 +124,50 @@ describe('keys', () => {
       `other/shop/${ID}.dump`,
     ]) {
       expect(classifyKey('shop', foreign), foreign).toBeUndefined();
+    }
+  });
+});
+
+describe('a passphrase backup’s identity', () => {
+  const identity = { key: identityKey('shop', ID), size: 257, sha256: 'b'.repeat(64) };
+  const text = (changes: Record<string, unknown>) => JSON.stringify({ ...manifest(), ...changes });
+
+  it('is an object of its backup: counted, copied and deleted with it, but not in its size', () => {
+    expect(identity.key).toBe(`shop/${ID}.identity.age`);
+    expect(classifyKey('shop', identity.key)).toEqual({
+      kind: 'object',
+      id: ID,
+      extension: 'identity.age',
+    });
+    const parsed = parseManifest(text({ identity }), manifestKey('shop', ID));
+    expect(manifestObjects(parsed)).toEqual([manifest().object, identity]);
+    expect(manifestSize(parsed)).toBe(manifest().object.size);
+  });
+
+  it('is only ever its own backup’s, of an age backup, and small', () => {
+    const key = manifestKey('shop', ID);
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { identity: { ...identity, key: identityKey('shop', '20261122T030000Z-ffffff') } },
+        'identity.key is not this backup’s own key',
+      ],
+      [
+        { identity: { ...identity, key: `shop/${ID}.dump.zst.age` } },
+        'identity.key is not this backup’s own key',
+      ],
+      [
+        {
+          identity,
+          encryption: 'gpg',
+          object: { ...manifest().object, key: `shop/${ID}.dump.zst.gpg` },
+        },
+        'identity without encryption age',
+      ],
+      [{ identity: { ...identity, size: 1 << 20 } }, 'bad identity.size'],
+      [{ identity: { ...identity, sha256: 'nope' } }, 'bad identity.sha256'],
+    ];
+    for (const [changes, problem] of cases) {
+      expect(() => parseManifest(text(changes), key), problem).toThrow(`: ${problem}`);
     }
   });
 });

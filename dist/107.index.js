@@ -1,5 +1,5 @@
-export const id = 162;
-export const ids = [162];
+export const id = 107;
+export const ids = [107];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 76162:
+/***/ 94107:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -1273,6 +1273,7 @@ const startedAfter = (a, b) => newestFirst(a, b) < 0;
  *   <name>/<id>.<ext>            the backup's bytes
  *   <name>/<id>.manifest.json    written last: a backup exists only once its manifest does
  *   <name>/<id>/<file>.<ext>     a server backup's objects: one per database, and the globals
+ *   <name>/<id>.identity.age     a passphrase backup's own age identity, sealed with the passphrase
  *   <name>/history/<run>.<mode>.json   the record of one restore-test or verify-latest run
  * Every key the product deletes must classify here, so nothing outside a set's own layout is touched.
  */
@@ -1330,6 +1331,16 @@ function databaseObjectKey(name, id, database, compression, encryption) {
 function globalsObjectKey(name, id, compression, encryption) {
     return serverObjectKey(name, id, 'globals', globalsExtension(compression, encryption));
 }
+const IDENTITY_EXTENSION = 'identity.age';
+/**
+ * `<name>/<id>.identity.age`: the age identity a passphrase backup's objects are encrypted to,
+ * itself encrypted with the passphrase, so that a reader runs scrypt once, not once per object.
+ */
+function identityKey(name, id) {
+    return `${name}/${id}.${IDENTITY_EXTENSION}`;
+}
+/** Whether `key` is the identity of the backup `id` rather than one that holds its data. */
+const isIdentityKey = (key, id) => key.endsWith(`/${id}.${IDENTITY_EXTENSION}`);
 function manifestKey(name, id) {
     return `${name}/${id}.manifest.json`;
 }
@@ -1383,8 +1394,9 @@ function classifyKey(name, key) {
         return { kind: 'manifest', id };
     if (extension === `manifest.json${SIGNATURE_SUFFIX}`)
         return { kind: 'signature', id };
-    if (OBJECT_EXTENSION.test(extension))
+    if (OBJECT_EXTENSION.test(extension) || extension === IDENTITY_EXTENSION) {
         return { kind: 'object', id, extension };
+    }
     return undefined;
 }
 /** A file of the history folder: a record, when its name is a run id (a real time) and a mode. */
@@ -6390,6 +6402,730 @@ function decompressor(kind) {
     return external_node_zlib_default().createZstdDecompress({ chunkSize: 256 * 1024 });
 }
 
+;// CONCATENATED MODULE: ./src/core/manifest.ts
+
+
+/** `cases` for the manifest's own source kind: every kind has one, or this does not compile. */
+function bySource(manifest, cases) {
+    // TypeScript cannot pair a union member with its own case; the keys of `cases` do.
+    return cases[manifest.source.kind](manifest);
+}
+/** The objects that hold what was backed up: each is read as an archive of its kind. */
+const dataObjects = (manifest) => bySource(manifest, {
+    postgres: (one) => [one.object],
+    files: (one) => [one.object],
+    redis: (one) => [one.object],
+    server: ({ databases, globals }) => [
+        ...databases.map((database) => database.object),
+        ...(globals ? [globals.object] : []),
+    ],
+});
+/** Every object a backup is made of: what must be present, verified, copied and deleted with it. */
+const manifestObjects = (manifest) => [
+    ...dataObjects(manifest),
+    ...(manifest.identity ? [manifest.identity] : []),
+];
+/** The row counts of each database the backup holds, as recorded (none for a directory tree). */
+const manifestRowCounts = (manifest) => bySource(manifest, {
+    postgres: (one) => [one.rowCounts],
+    files: () => [],
+    redis: () => [],
+    server: ({ databases }) => databases.map((database) => database.rowCounts),
+});
+/**
+ * The data objects' sizes, summed: a whole backup's size for shrink checks and reports (the few
+ * hundred bytes of an identity would make a backup of today look larger than an older one).
+ */
+const manifestSize = (manifest) => dataObjects(manifest).reduce((sum, object) => sum + object.size, 0);
+class ManifestError extends Error {
+    key;
+    constructor(key, detail) {
+        super(`corrupt manifest ${key}: ${detail}`);
+        this.key = key;
+        this.name = 'ManifestError';
+    }
+}
+const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isCount = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isIsoTime = (value) => typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(value) &&
+    !Number.isNaN(Date.parse(value));
+const oneOf = (value, allowed) => typeof value === 'string' && allowed.includes(value);
+/**
+ * Parses and validates a manifest read from `key`. Throws ManifestError naming the key and the
+ * first problem found. The object key must be this backup's own key in its own set, so a crafted
+ * manifest can never point a reader or a deleter elsewhere.
+ */
+function parseManifest(text, key, expectedName) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        throw new ManifestError(key, 'not valid JSON');
+    }
+    const problem = manifestProblem(value, expectedName);
+    if (problem)
+        throw new ManifestError(key, problem);
+    const manifest = value;
+    for (const holder of countHolders(manifest)) {
+        if (holder.rowCounts)
+            holder.rowCounts = countsMap(Object.entries(holder.rowCounts));
+    }
+    return manifest;
+}
+/**
+ * Row counts keyed by table, with no prototype: a table named `constructor` or `__proto__` in a
+ * manifest is a key like any other, never an inherited function nor the map's prototype.
+ */
+function countsMap(entries) {
+    const map = Object.create(null);
+    for (const [key, count] of entries)
+        map[key] = count;
+    return map;
+}
+/** The parts of a manifest that may hold row counts. */
+function countHolders(manifest) {
+    if ('databases' in manifest)
+        return manifest.databases;
+    return 'rowCounts' in manifest ? [manifest] : [];
+}
+/** The one archive format each source is written in. */
+const FORMAT_OF = {
+    postgres: 'pg_dump-custom',
+    server: 'pg_dump-custom',
+    files: 'tar',
+    redis: 'rdb',
+};
+const SOURCES = Object.keys(FORMAT_OF);
+function manifestProblem(m, expectedName) {
+    if (!isObject(m))
+        return 'not a JSON object';
+    if (m.version !== 1)
+        return 'unsupported version';
+    if (typeof m.id !== 'string' || !isBackupId(m.id))
+        return 'bad id';
+    if (typeof m.name !== 'string' || !isValidSetName(m.name))
+        return 'bad name';
+    if (expectedName !== undefined && m.name !== expectedName)
+        return `belongs to set "${m.name}"`;
+    if (!isIsoTime(m.createdAt) || !isIsoTime(m.completedAt))
+        return 'bad createdAt/completedAt';
+    if (!isObject(m.source) || !oneOf(m.source.kind, SOURCES))
+        return 'bad source';
+    if (!optionalStrings(m.source, ['database', 'serverVersion']))
+        return 'bad source';
+    if (m.source.kind === 'redis' && m.source.database !== undefined)
+        return 'bad source';
+    if (m.format !== FORMAT_OF[m.source.kind])
+        return 'bad format';
+    if (!oneOf(m.compression, ['zstd', 'gzip', 'none']))
+        return 'bad compression';
+    if (!oneOf(m.encryption, ENCRYPTIONS))
+        return 'bad encryption';
+    const identity = identityProblem(m);
+    if (identity)
+        return identity;
+    const shape = m.source.kind === 'server' ? serverProblem(m) : singleProblem(m);
+    return shape ?? toolProblem(m);
+}
+/** An identity sealed with a passphrase is about 250 bytes: a reader never takes more. */
+const IDENTITY_MAX_BYTES = 4096;
+/** An age passphrase backup's identity: its own key, and no more than such a file ever holds. */
+function identityProblem(m) {
+    if (m.identity === undefined)
+        return undefined;
+    if (m.encryption !== 'age')
+        return 'identity without encryption age';
+    const own = identityKey(m.name, m.id);
+    const problem = recordProblem(m.identity, 'identity', own);
+    if (problem)
+        return problem;
+    return m.identity.size > IDENTITY_MAX_BYTES ? 'bad identity.size' : undefined;
+}
+function singleProblem(m) {
+    if (m.databases !== undefined || m.globals !== undefined)
+        return 'databases without source server';
+    return (objectProblem(m) ??
+        countsProblem(m.rowCounts, 'rowCounts') ??
+        snapshotProblem(m) ??
+        extrasProblem(m));
+}
+/** A Redis backup records its snapshot's figures, and only a Redis backup does. */
+function snapshotProblem(m) {
+    const redis = m.source.kind === 'redis';
+    if (!redis)
+        return m.rdb === undefined ? undefined : 'rdb without source redis';
+    if (m.rowCounts !== undefined || m.rowCountsMode !== undefined || m.files !== undefined) {
+        return 'a Redis backup records its keys under rdb';
+    }
+    const rdb = m.rdb;
+    if (!isObject(rdb) || !isCount(rdb.version) || rdb.version < 1)
+        return 'bad rdb';
+    if (!Array.isArray(rdb.databases))
+        return 'bad rdb.databases';
+    let last = -1;
+    for (const d of rdb.databases) {
+        if (!isObject(d) || !isCount(d.db) || d.db <= last || !isCount(d.keys)) {
+            return 'bad rdb.databases';
+        }
+        if (!isCount(d.expires) || d.expires > d.keys)
+            return 'bad rdb.databases';
+        last = d.db;
+    }
+    return undefined;
+}
+/** Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted. */
+function recordProblem(o, what, own) {
+    if (!isObject(o) || typeof o.key !== 'string')
+        return `bad ${what}`;
+    if (!isCount(o.size))
+        return `bad ${what}.size`;
+    if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
+        return `bad ${what}.sha256`;
+    }
+    return o.key === own ? undefined : `${what}.key is not this backup’s own key`;
+}
+function objectProblem(m) {
+    const own = objectKey(m.name, m.id, objectExtension(m.format, m.compression, m.encryption));
+    return recordProblem(m.object, 'object', own);
+}
+function countsProblem(counts, what) {
+    if (counts === undefined)
+        return undefined;
+    if (!isObject(counts))
+        return `bad ${what}`;
+    return Object.values(counts).every(isCount) ? undefined : `bad ${what} value`;
+}
+/** PostgreSQL's names are at most 63 bytes; an empty or longer one was never a database. */
+const isDatabaseName = (value) => typeof value === 'string' && value.length > 0 && Buffer.byteLength(value, 'utf8') <= 63;
+function serverProblem(m) {
+    if (m.object !== undefined || m.files !== undefined || m.rowCounts !== undefined) {
+        return 'a server backup records its objects under databases';
+    }
+    const layers = [m.compression, m.encryption];
+    const { databases, globals } = m;
+    if (!Array.isArray(databases) || databases.length === 0)
+        return 'bad databases';
+    const seen = new Set();
+    for (const [index, d] of databases.entries()) {
+        const what = `databases[${index}]`;
+        if (!isObject(d) || !isDatabaseName(d.name) || seen.has(d.name))
+            return `bad ${what}.name`;
+        seen.add(d.name);
+        const own = databaseObjectKey(m.name, m.id, d.name, ...layers);
+        const problem = recordProblem(d.object, `${what}.object`, own) ??
+            countsProblem(d.rowCounts, `${what}.rowCounts`) ??
+            (optionalStrings(d, ['serverVersion']) ? undefined : `bad ${what}.serverVersion`);
+        if (problem)
+            return problem;
+    }
+    if (globals === undefined)
+        return extrasProblem(m);
+    if (!isObject(globals) || typeof globals.rolePasswords !== 'boolean')
+        return 'bad globals';
+    const roles = globals.roles;
+    if (!Array.isArray(roles) || !roles.every(isDatabaseName))
+        return 'bad globals.roles';
+    const own = globalsObjectKey(m.name, m.id, ...layers);
+    return recordProblem(globals.object, 'globals.object', own) ?? extrasProblem(m);
+}
+function extrasProblem(m) {
+    if (m.rowCountsMode !== undefined && !oneOf(m.rowCountsMode, ['exact', 'estimate'])) {
+        return 'bad rowCountsMode';
+    }
+    if (m.files !== undefined) {
+        const f = m.files;
+        if (!isObject(f) ||
+            !isCount(f.count) ||
+            !isCount(f.bytes) ||
+            typeof f.listDigest !== 'string' ||
+            !/^[0-9a-f]{64}$/.test(f.listDigest)) {
+            return 'bad files';
+        }
+    }
+    return undefined;
+}
+function toolProblem(m) {
+    const tool = m.tool;
+    if (!isObject(tool) || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
+        return 'bad tool';
+    }
+    const dump = m.dump;
+    if (dump !== undefined && !(isObject(dump) && requiredStrings(dump, ['program', 'version']))) {
+        return 'bad dump';
+    }
+    const run = m.run;
+    if (run !== undefined && !(isObject(run) && requiredStrings(run, Object.keys(run)))) {
+        return 'bad run';
+    }
+    return undefined;
+}
+function requiredStrings(o, names) {
+    return names.every((name) => typeof o[name] === 'string');
+}
+function optionalStrings(o, names) {
+    return names.every((name) => o[name] === undefined || typeof o[name] === 'string');
+}
+function serializeManifest(manifest) {
+    return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+// EXTERNAL MODULE: ./src/core/store.ts
+var core_store = __webpack_require__(4230);
+;// CONCATENATED MODULE: ./src/storage/directory.ts
+/**
+ * A local directory as a store. Writes go to a hidden temporary name beside the final one and are
+ * renamed into place, so a crash never leaves a half-written file under a final name. Nothing
+ * under the root is followed through a symbolic link: anyone who can write the store could point
+ * one at files of the machine's, which a pruner running as root would otherwise delete.
+ */
+
+
+
+
+
+
+
+
+
+
+/** A key runs through a symbolic link in the store: it is not followed. */
+class LinkInStore extends Error {
+    link;
+    constructor(link) {
+        super(`${link} in the store is a symbolic link: not followed`);
+        this.link = link;
+        this.name = 'LinkInStore';
+    }
+}
+class DirectoryStore {
+    warn;
+    /** Absolute, without a trailing separator, however the folder was spelled. */
+    root;
+    linksSaid = new Set();
+    constructor(root, warn = () => undefined) {
+        this.warn = warn;
+        this.root = external_node_path_default().resolve(root);
+    }
+    get description() {
+        return this.root;
+    }
+    file(key) {
+        const file = external_node_path_default().resolve(this.root, key);
+        const inside = external_node_path_default().relative(this.root, file);
+        const outside = inside === '..' || inside.startsWith(`..${(external_node_path_default()).sep}`);
+        if (inside === '' || outside || external_node_path_default().isAbsolute(inside)) {
+            throw new Error(`key escapes the store: ${key}`);
+        }
+        return file;
+    }
+    /**
+     * The key's file, once no component of it under the root is a symbolic link (each is lstat'ed;
+     * the root itself may be one). A component that does not exist yet ends the check.
+     */
+    async real(key) {
+        const file = this.file(key);
+        const parts = external_node_path_default().relative(this.root, file).split((external_node_path_default()).sep);
+        for (let depth = 1; depth <= parts.length; depth++) {
+            const info = await (0,promises_.lstat)(external_node_path_default().join(this.root, ...parts.slice(0, depth))).catch(absent);
+            if (!info)
+                break;
+            if (info.isSymbolicLink())
+                throw new LinkInStore(parts.slice(0, depth).join('/'));
+        }
+        return file;
+    }
+    /** The key's file; undefined, said once, where a symbolic link is on its way. */
+    async unlinked(key) {
+        return this.real(key).catch((error) => this.skipLink(error));
+    }
+    /** A folder's directory (`''` is the root); undefined, said once, through a symbolic link. */
+    async folderPath(folder) {
+        return folder === '' ? this.root : this.unlinked(folder);
+    }
+    /** Says once per link that it was skipped; rethrows anything else. */
+    skipLink(error) {
+        if (!(error instanceof LinkInStore))
+            throw error;
+        if (!this.linksSaid.has(error.link)) {
+            this.linksSaid.add(error.link);
+            this.warn(`${error.link} in the store ${this.root} is a symbolic link: skipped, not followed`);
+        }
+        return undefined;
+    }
+    /** `<name>/.<id>.dump.zst.partial-<random>`: hidden, and never matching the layout. */
+    temporary(key) {
+        const file = this.file(key);
+        return external_node_path_default().join(external_node_path_default().dirname(file), `.${external_node_path_default().basename(file)}.partial-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
+    }
+    async upload(key, body, options = {}) {
+        const sink = await this.fileSink(key);
+        try {
+            await (0,external_node_stream_promises_.pipeline)(body, fileWriter(sink.file), { signal: options.signal });
+            return await sink.commit();
+        }
+        catch (error) {
+            await sink.discard();
+            throw (0,errors/* diskFullError */.vB)(error, `the store folder ${this.root}`) ?? error;
+        }
+    }
+    async fileSink(key) {
+        const final = await this.real(key);
+        const temp = this.temporary(key);
+        const file = await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.open)(temp, 'wx+'));
+        return {
+            file,
+            async commit() {
+                await file.close();
+                const { size } = await (0,promises_.lstat)(temp);
+                await (0,promises_.rename)(temp, final);
+                return { size };
+            },
+            async discard() {
+                await file.close().catch(() => undefined);
+                await (0,promises_.rm)(temp, { force: true });
+            },
+        };
+    }
+    /**
+     * Writes and removes a hidden probe file in the set's folder. Folders it had to make are removed
+     * again (only while empty: a backup starting beside it may be using them), so a run that fails
+     * later leaves the store as it found it.
+     */
+    async checkWritable(prefix) {
+        await this.real(`${prefix}write-check`);
+        const probe = this.temporary(`${prefix}write-check`);
+        const folder = external_node_path_default().dirname(probe);
+        let made;
+        try {
+            await inFolder(folder, () => (0,promises_.writeFile)(probe, '', { flag: 'wx' }), (top) => (made = made && made.length < top.length ? made : top));
+            await (0,promises_.rm)(probe, { force: true });
+        }
+        finally {
+            if (made)
+                await removeEmptyUpTo(folder, made);
+        }
+    }
+    async put(key, body) {
+        const final = await this.real(key);
+        const temp = this.temporary(key);
+        try {
+            await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.writeFile)(temp, body, { flag: 'wx' }));
+            await (0,promises_.rename)(temp, final);
+        }
+        catch (error) {
+            await (0,promises_.rm)(temp, { force: true });
+            throw (0,errors/* diskFullError */.vB)(error, `the store folder ${this.root}`) ?? error;
+        }
+    }
+    async download(key) {
+        const file = await this.real(key);
+        const info = await (0,promises_.lstat)(file);
+        if (!info.isFile())
+            throw new Error(`${key} in the store is not a file`);
+        return (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 });
+    }
+    async read(key, maxBytes) {
+        return (0,core_store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
+    }
+    async stat(key) {
+        const file = await this.unlinked(key);
+        const info = file === undefined ? undefined : await (0,promises_.lstat)(file).catch(absent);
+        return info?.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
+    }
+    /**
+     * Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it,
+     * in key order; a symbolic link is said and neither listed nor descended into.
+     */
+    async *list(prefix) {
+        const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+        const dir = await this.folderPath(folder);
+        if (dir === undefined)
+            return;
+        const found = [];
+        await this.walk(folder, dir, prefix, found);
+        yield* found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    }
+    async walk(folder, dir, prefix, found) {
+        const entries = await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(absent);
+        for (const entry of entries ?? []) {
+            const key = folder + entry.name;
+            const under = key.startsWith(prefix);
+            if (entry.isSymbolicLink()) {
+                if (under || prefix.startsWith(`${key}/`))
+                    this.skipLink(new LinkInStore(key));
+            }
+            else if (entry.isDirectory() && (under || prefix.startsWith(`${key}/`))) {
+                await this.walk(`${key}/`, external_node_path_default().join(dir, entry.name), prefix, found);
+            }
+            else if (entry.isFile() && under) {
+                const info = await (0,promises_.lstat)(external_node_path_default().join(dir, entry.name)).catch(absent);
+                if (info?.isFile())
+                    found.push({ key, size: info.size, modified: info.mtime });
+            }
+        }
+    }
+    /** A key through a symbolic link is said and left: nothing is deleted through a link. */
+    async delete(keys) {
+        const folders = new Set();
+        for (const key of keys) {
+            const file = await this.unlinked(key);
+            if (file === undefined)
+                continue;
+            await (0,promises_.rm)(file, { force: true });
+            folders.add(external_node_path_default().dirname(file));
+        }
+        for (const folder of folders)
+            await this.removeEmptyIdFolder(folder);
+    }
+    /**
+     * A server backup's objects live in a folder of the backup's id (`<name>/<id>/`), which goes
+     * once its last file does. Only such a folder, and only while empty: never the set's folder.
+     */
+    async removeEmptyIdFolder(folder) {
+        if (folder === this.root || !isBackupId(external_node_path_default().basename(folder)))
+            return;
+        await (0,promises_.rmdir)(folder).catch(() => undefined);
+    }
+    /**
+     * Temporary files a crashed run left behind, in the set's folder and in its backups' id
+     * folders (a server backup's objects); their age is their modification time.
+     */
+    async *incompleteUploads(prefix) {
+        const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+        const entries = await this.entriesOf(folder);
+        const idFolders = entries
+            .filter((entry) => entry.isDirectory() && isBackupId(entry.name))
+            .map((entry) => `${folder}${entry.name}/`);
+        yield* this.partialsIn(folder, entries, prefix);
+        for (const idFolder of idFolders) {
+            yield* this.partialsIn(idFolder, await this.entriesOf(idFolder), prefix);
+        }
+    }
+    async entriesOf(folder) {
+        const dir = await this.folderPath(folder);
+        const entries = dir === undefined ? [] : await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(absent);
+        return (entries ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    }
+    async *partialsIn(folder, entries, prefix) {
+        for (const entry of entries) {
+            const { name } = entry;
+            const match = /^\.(.+)\.partial-[0-9a-f]{8}$/.exec(name);
+            if (!match || !(folder + (match[1] ?? '')).startsWith(prefix))
+                continue;
+            if (!entry.isFile()) {
+                if (entry.isSymbolicLink())
+                    this.skipLink(new LinkInStore(folder + name));
+                continue;
+            }
+            const info = await (0,promises_.lstat)(this.file(folder + name)).catch(absent);
+            if (info)
+                yield { key: folder + (match[1] ?? ''), uploadId: folder + name, initiated: info.mtime };
+        }
+    }
+    async abortUpload(upload) {
+        const file = await this.real(upload.uploadId);
+        await (0,promises_.rm)(file, { force: true });
+        await this.removeEmptyIdFolder(external_node_path_default().dirname(file));
+    }
+}
+/** undefined for a path that does not exist; any other error is thrown. */
+function absent(error) {
+    if (error.code === 'ENOENT')
+        return undefined;
+    throw error;
+}
+/** Writes to `file`, releasing each owned piece once it is on disk: the store is its last user. */
+function fileWriter(file) {
+    return new external_node_stream_.Writable({
+        highWaterMark: 1 << 20,
+        writev(pieces, done) {
+            const buffers = pieces.map(({ chunk }) => chunk);
+            writeAll(file, buffers).then(() => {
+                for (const buffer of buffers)
+                    (0,owned/* release */._)(buffer);
+                done();
+            }, done);
+        },
+    });
+}
+/**
+ * A short write is not an error yet: the rest is written again, so a full disk shows as the
+ * ENOSPC the next write returns, not as a count of bytes.
+ */
+async function writeAll(file, buffers) {
+    let rest = buffers.filter((buffer) => buffer.length > 0);
+    while (rest.length > 0) {
+        const { bytesWritten } = await file.writev(rest);
+        if (bytesWritten === 0)
+            throw new Error('a write reached the disk with none of its bytes');
+        let skip = bytesWritten;
+        while (rest.length > 0 && skip >= (rest[0]?.length ?? 0)) {
+            skip -= rest[0]?.length ?? 0;
+            rest = rest.slice(1);
+        }
+        if (skip > 0 && rest[0])
+            rest = [rest[0].subarray(skip), ...rest.slice(1)];
+    }
+}
+/**
+ * Makes `folder`, then creates a file in it. A write check beside it removes the folders it made
+ * while they are empty, so the folder can vanish between the two steps: it is made again.
+ */
+async function inFolder(folder, create, onMade = () => undefined) {
+    for (let attempt = 1;; attempt++) {
+        const made = await (0,promises_.mkdir)(folder, { recursive: true });
+        if (made)
+            onMade(made);
+        try {
+            return await create();
+        }
+        catch (error) {
+            const vanished = error.code === 'ENOENT';
+            if (!vanished || attempt >= 5)
+                throw error;
+        }
+    }
+}
+/** Removes `folder` and its parents up to and including `top`, stopping at the first not empty. */
+async function removeEmptyUpTo(folder, top) {
+    for (let dir = folder;; dir = external_node_path_default().dirname(dir)) {
+        const removed = await (0,promises_.rmdir)(dir).then(() => true, () => false);
+        if (!removed || dir === top || dir === external_node_path_default().dirname(dir))
+            return;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/storage/index.ts
+/** Opens the store a storage location names. */
+
+
+async function openStore(location, s3, warn, env = process.env) {
+    if (location.kind === 'directory')
+        return new DirectoryStore(location.path, warn);
+    // Loaded only for S3: the AWS SDK is most of the bundle, and parsing it costs every run that
+    // does not need it start-up time and tens of megabytes of memory.
+    const [{ S3Client }, { S3Store, assumedRole, s3ClientConfig }] = await Promise.all([
+        __webpack_require__.e(/* import() */ 711).then(__webpack_require__.t.bind(__webpack_require__, 53711, 19)),
+        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(4)]).then(__webpack_require__.bind(__webpack_require__, 99004)),
+    ]);
+    const role = await assumedRole(s3, env, warn);
+    const client = new S3Client({
+        ...s3ClientConfig(s3, env, warn),
+        ...(role ? { credentials: role } : {}),
+    });
+    return new S3Store(client, {
+        bucket: location.bucket,
+        prefix: location.prefix,
+        settings: s3,
+        warn,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/checksum.ts
+class ChecksumError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ChecksumError';
+    }
+}
+function checkAgainst(object, actual) {
+    const { key, size, sha256 } = object;
+    if (actual.bytes !== size) {
+        throw new ChecksumError(`${key} holds ${actual.bytes} bytes, but its manifest records ${size}`);
+    }
+    if (actual.sha256 !== sha256) {
+        throw new ChecksumError(`sha256 of ${key} is ${actual.sha256}, but its manifest records ${sha256}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/backup-identity.ts
+/**
+ * A passphrase backup's own age identity. The scrypt a passphrase costs takes seconds, on
+ * purpose; paid for each object, it made a server backup of 180 databases minutes slower to
+ * write and again to read. So each backup makes one random X25519 identity, encrypts every object
+ * to it, and stores the identity encrypted with the passphrase, as one small object its manifest
+ * names with its sha256: one scrypt to write a backup, one for each run that reads it, and by hand
+ * `age -d` twice. The identity is never written anywhere else, nor its public key at all.
+ */
+
+
+
+
+
+
+
+async function makeIdentity(passphrase) {
+    const { Encrypter, generateX25519Identity, identityToRecipient } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 81539));
+    // X25519, which every age program reads (Debian 12's age 1.1 knows no post-quantum keys).
+    const identity = await generateX25519Identity();
+    const encrypter = new Encrypter();
+    encrypter.setPassphrase(passphrase);
+    return {
+        keys: { recipients: [await identityToRecipient(identity)] },
+        sealed: await encrypter.encrypt(`${identity}\n`),
+    };
+}
+/** The record of backup `id`'s sealed identity, for its manifest; publish stores the bytes. */
+function identityRecord(name, id, sealed) {
+    return { key: identityKey(name, id), size: sealed.length, sha256: sha256Of(sealed) };
+}
+/**
+ * The keys that open a backup's objects: its own identity when it has one, opened with the
+ * passphrase. Without a passphrase the identities given are tried as they are, so a backup's
+ * identity decrypted by hand opens it too; a backup made before identities existed has none,
+ * and the passphrase opens each object.
+ */
+async function keysFor(store, sealing, keys) {
+    const record = sealing.identity;
+    if (sealing.encryption !== 'age' || !record || keys.passphrase === undefined)
+        return keys;
+    return { identities: [await openedIdentity(store, record, keys, keys.passphrase)] };
+}
+/** By the keys a run was given, each backup identity that run opened, by its sha256. */
+const opened = new WeakMap();
+/**
+ * Each identity opened once per run, whichever store and however many objects ask for it. One
+ * that failed is forgotten: another store's copy may be whole.
+ */
+function openedIdentity(store, record, keys, passphrase) {
+    const byHash = opened.get(keys) ?? new Map();
+    opened.set(keys, byHash);
+    const known = byHash.get(record.sha256);
+    if (known)
+        return known;
+    const opening = openIdentity(store, record, passphrase);
+    byHash.set(record.sha256, opening);
+    opening.catch(() => byHash.delete(record.sha256));
+    return opening;
+}
+async function openIdentity(store, record, passphrase) {
+    const sealed = await store
+        .read(record.key, Math.min(record.size, IDENTITY_MAX_BYTES))
+        .catch((error) => {
+        if (!(error instanceof core_store/* ObjectTooLarge */.Xs))
+            throw error;
+        throw new ChecksumError(`${record.key} holds more than the ${record.size} bytes its manifest records`);
+    });
+    checkAgainst(record, { bytes: sealed.length, sha256: sha256Of(sealed) });
+    const { Decrypter } = await __webpack_require__.e(/* import() */ 539).then(__webpack_require__.bind(__webpack_require__, 81539));
+    const decrypter = new Decrypter();
+    decrypter.addPassphrase(passphrase);
+    let text;
+    try {
+        text = await decrypter.decrypt(sealed, 'text');
+    }
+    catch (error) {
+        throw new DecryptionError(`cannot decrypt the backup's identity ${record.key}: ${(0,errors/* errorMessage */.gJ)(error)} (is encryption-passphrase the one the backup was made with?)`);
+    }
+    const identity = text.split(/\r?\n/).find((line) => line.startsWith('AGE-SECRET-KEY-1'));
+    if (identity === undefined)
+        throw new DecryptionError(`${record.key} holds no age identity`);
+    return identity;
+}
+const sha256Of = (bytes) => (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
+
 ;// CONCATENATED MODULE: ./src/pipeline/age-program.ts
 /**
  * age's own program as the encryption layer, when the machine has one (Debian and Ubuntu package
@@ -6458,12 +7194,9 @@ function unseal(stored, encryption, keys) {
 
 
 
-class ChecksumError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ChecksumError';
-    }
-}
+
+
+
 /**
  * Runs `consume` on one object's archive bytes (decrypted and decompressed), then checks that
  * every stored byte matched the manifest's size and sha256. Throws ChecksumError for a mismatch,
@@ -6472,13 +7205,15 @@ class ChecksumError extends Error {
 async function readObject(store, object, layers, keys, consume, signal, 
 /** Hand over the bytes still compressed: the consumer decompresses them (zstd's own program). */
 keepCompressed = false) {
+    // Before the download: a passphrase that does not open the identity fails at once.
+    const opening = await keysFor(store, layers, keys);
     const body = await store.download(object.key, { signal });
     const { forward, stored } = hashAndForward(body);
     const verified = stored.then((actual) => checkAgainst(object, actual));
     verified.catch(() => undefined);
     let opened;
     try {
-        opened = await unseal(forward, layers.encryption, keys);
+        opened = await unseal(forward, layers.encryption, opening);
         const result = await consume(decompressed(opened.plain, layers, keepCompressed));
         // The consumer may stop before the end (a table of contents is at the start): hash the rest.
         forward.destroy();
@@ -6563,15 +7298,6 @@ async function checkStored(store, object, signal) {
     const body = await store.download(object.key, { signal });
     const discard = new external_node_stream_.Writable({ write: (_chunk, _encoding, done) => done() });
     await (0,external_node_stream_promises_.pipeline)(body, checkedBytes(object), discard, ...(signal ? [{ signal }] : []));
-}
-function checkAgainst(object, actual) {
-    const { key, size, sha256 } = object;
-    if (actual.bytes !== size) {
-        throw new ChecksumError(`${key} holds ${actual.bytes} bytes, but its manifest records ${size}`);
-    }
-    if (actual.sha256 !== sha256) {
-        throw new ChecksumError(`sha256 of ${key} is ${actual.sha256}, but its manifest records ${sha256}`);
-    }
 }
 function decompressed(plain, layers, keepCompressed) {
     const decompress = keepCompressed ? undefined : decompressor(layers.compression);
@@ -7226,250 +7952,6 @@ async function swapIn(replacement, comment) {
             throw new Error(`cannot swap the restored database in for ${target.database}: ${error.message}${who}`);
         }
     });
-}
-
-;// CONCATENATED MODULE: ./src/core/manifest.ts
-
-
-/** `cases` for the manifest's own source kind: every kind has one, or this does not compile. */
-function bySource(manifest, cases) {
-    // TypeScript cannot pair a union member with its own case; the keys of `cases` do.
-    return cases[manifest.source.kind](manifest);
-}
-/** Every object a backup is made of: what must be present, verified, and deleted with it. */
-const manifestObjects = (manifest) => bySource(manifest, {
-    postgres: (one) => [one.object],
-    files: (one) => [one.object],
-    redis: (one) => [one.object],
-    server: ({ databases, globals }) => [
-        ...databases.map((database) => database.object),
-        ...(globals ? [globals.object] : []),
-    ],
-});
-/** The row counts of each database the backup holds, as recorded (none for a directory tree). */
-const manifestRowCounts = (manifest) => bySource(manifest, {
-    postgres: (one) => [one.rowCounts],
-    files: () => [],
-    redis: () => [],
-    server: ({ databases }) => databases.map((database) => database.rowCounts),
-});
-/** Every object's size, summed: a whole backup's size for shrink checks and reports. */
-const manifestSize = (manifest) => manifestObjects(manifest).reduce((sum, object) => sum + object.size, 0);
-class ManifestError extends Error {
-    key;
-    constructor(key, detail) {
-        super(`corrupt manifest ${key}: ${detail}`);
-        this.key = key;
-        this.name = 'ManifestError';
-    }
-}
-const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
-const isCount = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-const isIsoTime = (value) => typeof value === 'string' &&
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(value) &&
-    !Number.isNaN(Date.parse(value));
-const oneOf = (value, allowed) => typeof value === 'string' && allowed.includes(value);
-/**
- * Parses and validates a manifest read from `key`. Throws ManifestError naming the key and the
- * first problem found. The object key must be this backup's own key in its own set, so a crafted
- * manifest can never point a reader or a deleter elsewhere.
- */
-function parseManifest(text, key, expectedName) {
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch {
-        throw new ManifestError(key, 'not valid JSON');
-    }
-    const problem = manifestProblem(value, expectedName);
-    if (problem)
-        throw new ManifestError(key, problem);
-    const manifest = value;
-    for (const holder of countHolders(manifest)) {
-        if (holder.rowCounts)
-            holder.rowCounts = countsMap(Object.entries(holder.rowCounts));
-    }
-    return manifest;
-}
-/**
- * Row counts keyed by table, with no prototype: a table named `constructor` or `__proto__` in a
- * manifest is a key like any other, never an inherited function nor the map's prototype.
- */
-function countsMap(entries) {
-    const map = Object.create(null);
-    for (const [key, count] of entries)
-        map[key] = count;
-    return map;
-}
-/** The parts of a manifest that may hold row counts. */
-function countHolders(manifest) {
-    if ('databases' in manifest)
-        return manifest.databases;
-    return 'rowCounts' in manifest ? [manifest] : [];
-}
-/** The one archive format each source is written in. */
-const FORMAT_OF = {
-    postgres: 'pg_dump-custom',
-    server: 'pg_dump-custom',
-    files: 'tar',
-    redis: 'rdb',
-};
-const SOURCES = Object.keys(FORMAT_OF);
-function manifestProblem(m, expectedName) {
-    if (!isObject(m))
-        return 'not a JSON object';
-    if (m.version !== 1)
-        return 'unsupported version';
-    if (typeof m.id !== 'string' || !isBackupId(m.id))
-        return 'bad id';
-    if (typeof m.name !== 'string' || !isValidSetName(m.name))
-        return 'bad name';
-    if (expectedName !== undefined && m.name !== expectedName)
-        return `belongs to set "${m.name}"`;
-    if (!isIsoTime(m.createdAt) || !isIsoTime(m.completedAt))
-        return 'bad createdAt/completedAt';
-    if (!isObject(m.source) || !oneOf(m.source.kind, SOURCES))
-        return 'bad source';
-    if (!optionalStrings(m.source, ['database', 'serverVersion']))
-        return 'bad source';
-    if (m.source.kind === 'redis' && m.source.database !== undefined)
-        return 'bad source';
-    if (m.format !== FORMAT_OF[m.source.kind])
-        return 'bad format';
-    if (!oneOf(m.compression, ['zstd', 'gzip', 'none']))
-        return 'bad compression';
-    if (!oneOf(m.encryption, ENCRYPTIONS))
-        return 'bad encryption';
-    const shape = m.source.kind === 'server' ? serverProblem(m) : singleProblem(m);
-    return shape ?? toolProblem(m);
-}
-function singleProblem(m) {
-    if (m.databases !== undefined || m.globals !== undefined)
-        return 'databases without source server';
-    return (objectProblem(m) ??
-        countsProblem(m.rowCounts, 'rowCounts') ??
-        snapshotProblem(m) ??
-        extrasProblem(m));
-}
-/** A Redis backup records its snapshot's figures, and only a Redis backup does. */
-function snapshotProblem(m) {
-    const redis = m.source.kind === 'redis';
-    if (!redis)
-        return m.rdb === undefined ? undefined : 'rdb without source redis';
-    if (m.rowCounts !== undefined || m.rowCountsMode !== undefined || m.files !== undefined) {
-        return 'a Redis backup records its keys under rdb';
-    }
-    const rdb = m.rdb;
-    if (!isObject(rdb) || !isCount(rdb.version) || rdb.version < 1)
-        return 'bad rdb';
-    if (!Array.isArray(rdb.databases))
-        return 'bad rdb.databases';
-    let last = -1;
-    for (const d of rdb.databases) {
-        if (!isObject(d) || !isCount(d.db) || d.db <= last || !isCount(d.keys)) {
-            return 'bad rdb.databases';
-        }
-        if (!isCount(d.expires) || d.expires > d.keys)
-            return 'bad rdb.databases';
-        last = d.db;
-    }
-    return undefined;
-}
-/** Exactly the key a run writes for this id and these layers: nothing else is ever read or deleted. */
-function recordProblem(o, what, own) {
-    if (!isObject(o) || typeof o.key !== 'string')
-        return `bad ${what}`;
-    if (!isCount(o.size))
-        return `bad ${what}.size`;
-    if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
-        return `bad ${what}.sha256`;
-    }
-    return o.key === own ? undefined : `${what}.key is not this backup’s own key`;
-}
-function objectProblem(m) {
-    const own = objectKey(m.name, m.id, objectExtension(m.format, m.compression, m.encryption));
-    return recordProblem(m.object, 'object', own);
-}
-function countsProblem(counts, what) {
-    if (counts === undefined)
-        return undefined;
-    if (!isObject(counts))
-        return `bad ${what}`;
-    return Object.values(counts).every(isCount) ? undefined : `bad ${what} value`;
-}
-/** PostgreSQL's names are at most 63 bytes; an empty or longer one was never a database. */
-const isDatabaseName = (value) => typeof value === 'string' && value.length > 0 && Buffer.byteLength(value, 'utf8') <= 63;
-function serverProblem(m) {
-    if (m.object !== undefined || m.files !== undefined || m.rowCounts !== undefined) {
-        return 'a server backup records its objects under databases';
-    }
-    const layers = [m.compression, m.encryption];
-    const { databases, globals } = m;
-    if (!Array.isArray(databases) || databases.length === 0)
-        return 'bad databases';
-    const seen = new Set();
-    for (const [index, d] of databases.entries()) {
-        const what = `databases[${index}]`;
-        if (!isObject(d) || !isDatabaseName(d.name) || seen.has(d.name))
-            return `bad ${what}.name`;
-        seen.add(d.name);
-        const own = databaseObjectKey(m.name, m.id, d.name, ...layers);
-        const problem = recordProblem(d.object, `${what}.object`, own) ??
-            countsProblem(d.rowCounts, `${what}.rowCounts`) ??
-            (optionalStrings(d, ['serverVersion']) ? undefined : `bad ${what}.serverVersion`);
-        if (problem)
-            return problem;
-    }
-    if (globals === undefined)
-        return extrasProblem(m);
-    if (!isObject(globals) || typeof globals.rolePasswords !== 'boolean')
-        return 'bad globals';
-    const roles = globals.roles;
-    if (!Array.isArray(roles) || !roles.every(isDatabaseName))
-        return 'bad globals.roles';
-    const own = globalsObjectKey(m.name, m.id, ...layers);
-    return recordProblem(globals.object, 'globals.object', own) ?? extrasProblem(m);
-}
-function extrasProblem(m) {
-    if (m.rowCountsMode !== undefined && !oneOf(m.rowCountsMode, ['exact', 'estimate'])) {
-        return 'bad rowCountsMode';
-    }
-    if (m.files !== undefined) {
-        const f = m.files;
-        if (!isObject(f) ||
-            !isCount(f.count) ||
-            !isCount(f.bytes) ||
-            typeof f.listDigest !== 'string' ||
-            !/^[0-9a-f]{64}$/.test(f.listDigest)) {
-            return 'bad files';
-        }
-    }
-    return undefined;
-}
-function toolProblem(m) {
-    const tool = m.tool;
-    if (!isObject(tool) || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
-        return 'bad tool';
-    }
-    const dump = m.dump;
-    if (dump !== undefined && !(isObject(dump) && requiredStrings(dump, ['program', 'version']))) {
-        return 'bad dump';
-    }
-    const run = m.run;
-    if (run !== undefined && !(isObject(run) && requiredStrings(run, Object.keys(run)))) {
-        return 'bad run';
-    }
-    return undefined;
-}
-function requiredStrings(o, names) {
-    return names.every((name) => typeof o[name] === 'string');
-}
-function optionalStrings(o, names) {
-    return names.every((name) => o[name] === undefined || typeof o[name] === 'string');
-}
-function serializeManifest(manifest) {
-    return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/restore/compare.ts
@@ -13881,8 +14363,14 @@ const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 
 
+
 async function publish(options) {
-    const sealer = await openSealer(options.encryption, options.env);
+    const { encryption } = options;
+    // One scrypt for the backup: the objects go to an identity of its own, sealed with the passphrase.
+    const own = encryption?.method === 'age' && encryption.passphrase !== undefined
+        ? await makeIdentity(encryption.passphrase)
+        : undefined;
+    const sealer = await openSealer(own ? { method: 'age', ...own.keys } : encryption, options.env);
     let stored;
     try {
         stored = await storeAll(options.parts, { ...options, sealer });
@@ -13890,12 +14378,16 @@ async function publish(options) {
     finally {
         await sealer?.close();
     }
-    const manifest = assemble(options, options.fields(stored));
-    const signature = await writeManifest(manifest, stored.map((one) => one.object), options);
+    const identity = own && {
+        record: identityRecord(options.name, options.id, own.sealed),
+        body: own.sealed,
+    };
+    const manifest = assemble(options, options.fields(stored), identity?.record);
+    const signature = await writeManifest(manifest, stored.map((one) => one.object), options, identity);
     return { manifest, manifestKey: manifestKey(manifest.name, manifest.id), stored, signature };
 }
 /** The manifest in the order every release wrote it: envelope, source, layers, objects, tools. */
-function assemble(options, fields) {
+function assemble(options, fields, identity) {
     const { source, format, dump, ...objects } = fields;
     // One cast: TypeScript cannot see that the envelope and the kind's fields make up M.
     return {
@@ -13908,6 +14400,7 @@ function assemble(options, fields) {
         format,
         compression: options.compression,
         encryption: encryptionOf(options.encryption),
+        ...(identity ? { identity } : {}),
         ...objects,
         tool: options.tool,
         ...(dump ? { dump } : {}),
@@ -13915,19 +14408,22 @@ function assemble(options, fields) {
     };
 }
 /**
- * Writes the manifest, last: the backup exists from then on. Its signature, of exactly the bytes
- * written, goes before it, so a signed backup is never seen unsigned. A manifest that cannot be
- * written takes the backup's objects and signature with it.
+ * Writes the manifest, last: the backup exists from then on. The backup's identity and the
+ * manifest's signature (of exactly the bytes written) go before it, so a signed backup is never
+ * seen unsigned. A manifest that cannot be written takes the backup's objects with it.
  */
-async function writeManifest(manifest, objects, options) {
+async function writeManifest(manifest, data, options, identity) {
     const text = serializeManifest(manifest);
     const signed = options.signingKey && {
         key: signatureKey(manifest.name, manifest.id),
         text: signMessage(Buffer.from(text, 'utf8'), options.signingKey),
     };
+    const objects = identity ? [...data, identity.record] : data;
     try {
         if (options.signal.aborted)
             throw new errors/* CancelledError */.cc();
+        if (identity)
+            await options.store.put(identity.record.key, identity.body);
         await confirmListed(options.store, `${manifest.name}/${manifest.id}`, objects);
         if (signed)
             await options.store.put(signed.key, signed.text);
@@ -13973,358 +14469,6 @@ function lagMs(backups, held, now) {
 }
 function formatLag(ms) {
     return ms === 0 ? 'holds the newest' : `${formatDuration(ms)} behind`;
-}
-
-// EXTERNAL MODULE: ./src/core/store.ts
-var core_store = __webpack_require__(4230);
-;// CONCATENATED MODULE: ./src/storage/directory.ts
-/**
- * A local directory as a store. Writes go to a hidden temporary name beside the final one and are
- * renamed into place, so a crash never leaves a half-written file under a final name. Nothing
- * under the root is followed through a symbolic link: anyone who can write the store could point
- * one at files of the machine's, which a pruner running as root would otherwise delete.
- */
-
-
-
-
-
-
-
-
-
-
-/** A key runs through a symbolic link in the store: it is not followed. */
-class LinkInStore extends Error {
-    link;
-    constructor(link) {
-        super(`${link} in the store is a symbolic link: not followed`);
-        this.link = link;
-        this.name = 'LinkInStore';
-    }
-}
-class DirectoryStore {
-    warn;
-    /** Absolute, without a trailing separator, however the folder was spelled. */
-    root;
-    linksSaid = new Set();
-    constructor(root, warn = () => undefined) {
-        this.warn = warn;
-        this.root = external_node_path_default().resolve(root);
-    }
-    get description() {
-        return this.root;
-    }
-    file(key) {
-        const file = external_node_path_default().resolve(this.root, key);
-        const inside = external_node_path_default().relative(this.root, file);
-        const outside = inside === '..' || inside.startsWith(`..${(external_node_path_default()).sep}`);
-        if (inside === '' || outside || external_node_path_default().isAbsolute(inside)) {
-            throw new Error(`key escapes the store: ${key}`);
-        }
-        return file;
-    }
-    /**
-     * The key's file, once no component of it under the root is a symbolic link (each is lstat'ed;
-     * the root itself may be one). A component that does not exist yet ends the check.
-     */
-    async real(key) {
-        const file = this.file(key);
-        const parts = external_node_path_default().relative(this.root, file).split((external_node_path_default()).sep);
-        for (let depth = 1; depth <= parts.length; depth++) {
-            const info = await (0,promises_.lstat)(external_node_path_default().join(this.root, ...parts.slice(0, depth))).catch(absent);
-            if (!info)
-                break;
-            if (info.isSymbolicLink())
-                throw new LinkInStore(parts.slice(0, depth).join('/'));
-        }
-        return file;
-    }
-    /** The key's file; undefined, said once, where a symbolic link is on its way. */
-    async unlinked(key) {
-        return this.real(key).catch((error) => this.skipLink(error));
-    }
-    /** A folder's directory (`''` is the root); undefined, said once, through a symbolic link. */
-    async folderPath(folder) {
-        return folder === '' ? this.root : this.unlinked(folder);
-    }
-    /** Says once per link that it was skipped; rethrows anything else. */
-    skipLink(error) {
-        if (!(error instanceof LinkInStore))
-            throw error;
-        if (!this.linksSaid.has(error.link)) {
-            this.linksSaid.add(error.link);
-            this.warn(`${error.link} in the store ${this.root} is a symbolic link: skipped, not followed`);
-        }
-        return undefined;
-    }
-    /** `<name>/.<id>.dump.zst.partial-<random>`: hidden, and never matching the layout. */
-    temporary(key) {
-        const file = this.file(key);
-        return external_node_path_default().join(external_node_path_default().dirname(file), `.${external_node_path_default().basename(file)}.partial-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
-    }
-    async upload(key, body, options = {}) {
-        const sink = await this.fileSink(key);
-        try {
-            await (0,external_node_stream_promises_.pipeline)(body, fileWriter(sink.file), { signal: options.signal });
-            return await sink.commit();
-        }
-        catch (error) {
-            await sink.discard();
-            throw (0,errors/* diskFullError */.vB)(error, `the store folder ${this.root}`) ?? error;
-        }
-    }
-    async fileSink(key) {
-        const final = await this.real(key);
-        const temp = this.temporary(key);
-        const file = await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.open)(temp, 'wx+'));
-        return {
-            file,
-            async commit() {
-                await file.close();
-                const { size } = await (0,promises_.lstat)(temp);
-                await (0,promises_.rename)(temp, final);
-                return { size };
-            },
-            async discard() {
-                await file.close().catch(() => undefined);
-                await (0,promises_.rm)(temp, { force: true });
-            },
-        };
-    }
-    /**
-     * Writes and removes a hidden probe file in the set's folder. Folders it had to make are removed
-     * again (only while empty: a backup starting beside it may be using them), so a run that fails
-     * later leaves the store as it found it.
-     */
-    async checkWritable(prefix) {
-        await this.real(`${prefix}write-check`);
-        const probe = this.temporary(`${prefix}write-check`);
-        const folder = external_node_path_default().dirname(probe);
-        let made;
-        try {
-            await inFolder(folder, () => (0,promises_.writeFile)(probe, '', { flag: 'wx' }), (top) => (made = made && made.length < top.length ? made : top));
-            await (0,promises_.rm)(probe, { force: true });
-        }
-        finally {
-            if (made)
-                await removeEmptyUpTo(folder, made);
-        }
-    }
-    async put(key, body) {
-        const final = await this.real(key);
-        const temp = this.temporary(key);
-        try {
-            await inFolder(external_node_path_default().dirname(temp), () => (0,promises_.writeFile)(temp, body, { flag: 'wx' }));
-            await (0,promises_.rename)(temp, final);
-        }
-        catch (error) {
-            await (0,promises_.rm)(temp, { force: true });
-            throw (0,errors/* diskFullError */.vB)(error, `the store folder ${this.root}`) ?? error;
-        }
-    }
-    async download(key) {
-        const file = await this.real(key);
-        const info = await (0,promises_.lstat)(file);
-        if (!info.isFile())
-            throw new Error(`${key} in the store is not a file`);
-        return (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 });
-    }
-    async read(key, maxBytes) {
-        return (0,core_store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
-    }
-    async stat(key) {
-        const file = await this.unlinked(key);
-        const info = file === undefined ? undefined : await (0,promises_.lstat)(file).catch(absent);
-        return info?.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
-    }
-    /**
-     * Lists files under the folder named by `prefix` (up to its last `/`) whose keys start with it,
-     * in key order; a symbolic link is said and neither listed nor descended into.
-     */
-    async *list(prefix) {
-        const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-        const dir = await this.folderPath(folder);
-        if (dir === undefined)
-            return;
-        const found = [];
-        await this.walk(folder, dir, prefix, found);
-        yield* found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    }
-    async walk(folder, dir, prefix, found) {
-        const entries = await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(absent);
-        for (const entry of entries ?? []) {
-            const key = folder + entry.name;
-            const under = key.startsWith(prefix);
-            if (entry.isSymbolicLink()) {
-                if (under || prefix.startsWith(`${key}/`))
-                    this.skipLink(new LinkInStore(key));
-            }
-            else if (entry.isDirectory() && (under || prefix.startsWith(`${key}/`))) {
-                await this.walk(`${key}/`, external_node_path_default().join(dir, entry.name), prefix, found);
-            }
-            else if (entry.isFile() && under) {
-                const info = await (0,promises_.lstat)(external_node_path_default().join(dir, entry.name)).catch(absent);
-                if (info?.isFile())
-                    found.push({ key, size: info.size, modified: info.mtime });
-            }
-        }
-    }
-    /** A key through a symbolic link is said and left: nothing is deleted through a link. */
-    async delete(keys) {
-        const folders = new Set();
-        for (const key of keys) {
-            const file = await this.unlinked(key);
-            if (file === undefined)
-                continue;
-            await (0,promises_.rm)(file, { force: true });
-            folders.add(external_node_path_default().dirname(file));
-        }
-        for (const folder of folders)
-            await this.removeEmptyIdFolder(folder);
-    }
-    /**
-     * A server backup's objects live in a folder of the backup's id (`<name>/<id>/`), which goes
-     * once its last file does. Only such a folder, and only while empty: never the set's folder.
-     */
-    async removeEmptyIdFolder(folder) {
-        if (folder === this.root || !isBackupId(external_node_path_default().basename(folder)))
-            return;
-        await (0,promises_.rmdir)(folder).catch(() => undefined);
-    }
-    /**
-     * Temporary files a crashed run left behind, in the set's folder and in its backups' id
-     * folders (a server backup's objects); their age is their modification time.
-     */
-    async *incompleteUploads(prefix) {
-        const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-        const entries = await this.entriesOf(folder);
-        const idFolders = entries
-            .filter((entry) => entry.isDirectory() && isBackupId(entry.name))
-            .map((entry) => `${folder}${entry.name}/`);
-        yield* this.partialsIn(folder, entries, prefix);
-        for (const idFolder of idFolders) {
-            yield* this.partialsIn(idFolder, await this.entriesOf(idFolder), prefix);
-        }
-    }
-    async entriesOf(folder) {
-        const dir = await this.folderPath(folder);
-        const entries = dir === undefined ? [] : await (0,promises_.readdir)(dir, { withFileTypes: true }).catch(absent);
-        return (entries ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    }
-    async *partialsIn(folder, entries, prefix) {
-        for (const entry of entries) {
-            const { name } = entry;
-            const match = /^\.(.+)\.partial-[0-9a-f]{8}$/.exec(name);
-            if (!match || !(folder + (match[1] ?? '')).startsWith(prefix))
-                continue;
-            if (!entry.isFile()) {
-                if (entry.isSymbolicLink())
-                    this.skipLink(new LinkInStore(folder + name));
-                continue;
-            }
-            const info = await (0,promises_.lstat)(this.file(folder + name)).catch(absent);
-            if (info)
-                yield { key: folder + (match[1] ?? ''), uploadId: folder + name, initiated: info.mtime };
-        }
-    }
-    async abortUpload(upload) {
-        const file = await this.real(upload.uploadId);
-        await (0,promises_.rm)(file, { force: true });
-        await this.removeEmptyIdFolder(external_node_path_default().dirname(file));
-    }
-}
-/** undefined for a path that does not exist; any other error is thrown. */
-function absent(error) {
-    if (error.code === 'ENOENT')
-        return undefined;
-    throw error;
-}
-/** Writes to `file`, releasing each owned piece once it is on disk: the store is its last user. */
-function fileWriter(file) {
-    return new external_node_stream_.Writable({
-        highWaterMark: 1 << 20,
-        writev(pieces, done) {
-            const buffers = pieces.map(({ chunk }) => chunk);
-            writeAll(file, buffers).then(() => {
-                for (const buffer of buffers)
-                    (0,owned/* release */._)(buffer);
-                done();
-            }, done);
-        },
-    });
-}
-/**
- * A short write is not an error yet: the rest is written again, so a full disk shows as the
- * ENOSPC the next write returns, not as a count of bytes.
- */
-async function writeAll(file, buffers) {
-    let rest = buffers.filter((buffer) => buffer.length > 0);
-    while (rest.length > 0) {
-        const { bytesWritten } = await file.writev(rest);
-        if (bytesWritten === 0)
-            throw new Error('a write reached the disk with none of its bytes');
-        let skip = bytesWritten;
-        while (rest.length > 0 && skip >= (rest[0]?.length ?? 0)) {
-            skip -= rest[0]?.length ?? 0;
-            rest = rest.slice(1);
-        }
-        if (skip > 0 && rest[0])
-            rest = [rest[0].subarray(skip), ...rest.slice(1)];
-    }
-}
-/**
- * Makes `folder`, then creates a file in it. A write check beside it removes the folders it made
- * while they are empty, so the folder can vanish between the two steps: it is made again.
- */
-async function inFolder(folder, create, onMade = () => undefined) {
-    for (let attempt = 1;; attempt++) {
-        const made = await (0,promises_.mkdir)(folder, { recursive: true });
-        if (made)
-            onMade(made);
-        try {
-            return await create();
-        }
-        catch (error) {
-            const vanished = error.code === 'ENOENT';
-            if (!vanished || attempt >= 5)
-                throw error;
-        }
-    }
-}
-/** Removes `folder` and its parents up to and including `top`, stopping at the first not empty. */
-async function removeEmptyUpTo(folder, top) {
-    for (let dir = folder;; dir = external_node_path_default().dirname(dir)) {
-        const removed = await (0,promises_.rmdir)(dir).then(() => true, () => false);
-        if (!removed || dir === top || dir === external_node_path_default().dirname(dir))
-            return;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/storage/index.ts
-/** Opens the store a storage location names. */
-
-
-async function openStore(location, s3, warn, env = process.env) {
-    if (location.kind === 'directory')
-        return new DirectoryStore(location.path, warn);
-    // Loaded only for S3: the AWS SDK is most of the bundle, and parsing it costs every run that
-    // does not need it start-up time and tens of megabytes of memory.
-    const [{ S3Client }, { S3Store, assumedRole, s3ClientConfig }] = await Promise.all([
-        __webpack_require__.e(/* import() */ 711).then(__webpack_require__.t.bind(__webpack_require__, 53711, 19)),
-        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(4)]).then(__webpack_require__.bind(__webpack_require__, 99004)),
-    ]);
-    const role = await assumedRole(s3, env, warn);
-    const client = new S3Client({
-        ...s3ClientConfig(s3, env, warn),
-        ...(role ? { credentials: role } : {}),
-    });
-    return new S3Store(client, {
-        bucket: location.bucket,
-        prefix: location.prefix,
-        settings: s3,
-        warn,
-    });
 }
 
 ;// CONCATENATED MODULE: ./src/storage/catalog.ts
@@ -14391,12 +14535,14 @@ async function listSet(store, name, prefix = `${name}/`) {
 const newestIdFirst = (a, b) => a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 /**
  * An entry's size as listed: its data object's, or the sum of a server backup's objects (those
- * in its folder), which for a complete backup is what its manifest records.
+ * in its folder), which for a complete backup is what its manifest records (its identity is not
+ * data: manifestSize leaves it out too).
  */
 function listedSize(entry) {
     const inFolder = entry.objects.filter((object) => object.key.includes(`/${entry.id}/`));
-    if (inFolder.length === 0)
-        return entry.objects[0]?.size;
+    if (inFolder.length === 0) {
+        return entry.objects.find((object) => !isIdentityKey(object.key, entry.id))?.size;
+    }
     return inFolder.reduce((sum, object) => sum + object.size, 0);
 }
 const manifestKeyOf = (name, entry) => entry.manifest?.key ?? `${name}/${entry.id}.manifest.json`;
@@ -16965,7 +17111,8 @@ async function verifyLatest(settings, ctx) {
     }), signature.signer), settings, manifest, stores, ctx.now());
     let checked;
     if (problems.length === 0 && settings.deep) {
-        checked = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
+        const found = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
+        checked = withIdentity(found, manifest, settings);
         problems.push(...checked.damaged.map((line) => ({ kind: 'damaged', line })));
     }
     stores = await checkOtherStores(manifest, listing, settings, ctx);
@@ -16973,6 +17120,22 @@ async function verifyLatest(settings, ctx) {
     if (problems.length > 0)
         throw failure(problems, report(checked));
     return report(checked);
+}
+/**
+ * A passphrase backup's identity, which the deep check opened before any object: named in the
+ * facts, unless it was the damage found (or the identity given by hand opened the objects).
+ */
+function withIdentity(found, manifest, settings) {
+    const { identity } = manifest;
+    if (!identity || settings.decryption.passphrase === undefined)
+        return found;
+    if (found.damaged.some((line) => line.includes(identity.key)))
+        return found;
+    const fact = [
+        'Identity',
+        `${identity.key}: sha256 matches, opened with encryption-passphrase`,
+    ];
+    return { ...found, facts: [...found.facts, fact] };
 }
 /** The run's failure: every problem, and the `problem` output naming the worst kind. */
 function failure(problems, report) {
