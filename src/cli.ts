@@ -15,6 +15,7 @@ import {
   wantsHelp,
   wantsVersion,
 } from './inputs/cli-args.js';
+import { inertLines } from './core/inert-lines.js';
 import { summaryText } from './core/report.js';
 import { execute, type Edge } from './run.js';
 import { cancelOnSignals } from './process/signals.js';
@@ -33,7 +34,8 @@ function lineWriter(stream: NodeJS.WriteStream): (text: string) => void {
     closed = true;
   });
   return (text) => {
-    if (!closed) stream.write(text);
+    // The command line also runs in a workflow's `run:` step, where the runner reads its output.
+    if (!closed) stream.write(inertLines(text));
   };
 }
 const stdout = lineWriter(process.stdout);

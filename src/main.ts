@@ -3,12 +3,14 @@ import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { inertLines } from './core/inert-lines.js';
 import { summaryMarkdown } from './core/report.js';
 import { execute, type Edge } from './run.js';
 import { cancelOnSignals } from './process/signals.js';
 
 const actionEdge: Edge = {
-  info: (line) => core.info(line),
+  // warning and error lines travel inside a command whose data the toolkit escapes; info is raw.
+  info: (line) => core.info(inertLines(line)),
   warning: (line) => core.warning(line),
   error: (line) => core.error(line),
   mask: (secret) => core.setSecret(secret),

@@ -33,3 +33,18 @@ export function refuseUnrestorable(id: string, names: readonly (string | undefin
     `backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored`,
   );
 }
+
+/**
+ * The server's own templates: every server has them before any restore. pg_dumpall leaves
+ * template0 out (it accepts no connections) and writes template1's objects into the template1 it
+ * restores onto; a backup here leaves both out, and takes every other template like any database.
+ * No restore replaces either: a `clean` one would drop the template every CREATE DATABASE copies.
+ */
+export const SERVER_TEMPLATES: readonly string[] = ['template0', 'template1'];
+
+/** Why a restore into `name` is refused, or undefined when it may be a target. */
+export function ownTemplateRefusal(name: string): string | undefined {
+  return SERVER_TEMPLATES.includes(name)
+    ? `${JSON.stringify(name)} is one of the server's own templates (${SERVER_TEMPLATES.join(', ')}), which no restore replaces; restore into another database`
+    : undefined;
+}

@@ -97,6 +97,11 @@ export interface DatabaseTarget {
 export interface AgeKeys {
   recipients: string[];
   passphrase?: string;
+  /**
+   * The recipients are a backup's own identity's, a secret: whoever holds one can seal objects that
+   * pass for the passphrase holder's, so it never leaves the process (no program's arguments).
+   */
+  secret?: true;
 }
 
 /** OpenPGP public keys, which the gpg program encrypts to. */
@@ -372,6 +377,11 @@ export interface RestoreTestSettings extends CommonSettings, SignedReads {
   databases: string[];
   /** Those of KIND_TEST_INPUTS given a value of their own. */
   kindInputs: KindTestInput[];
+  /**
+   * Those of kindInputs whose value came only from the environment every service of a host shares
+   * (BACKUP_ACTION_<INPUT>): one the backup's kind does not use is a warning, never a refusal.
+   */
+  sharedKindInputs: KindTestInput[];
   decryption: Decryption;
 }
 

@@ -38,6 +38,7 @@ export async function readRestoreTest(inputs: Inputs, cwd: string): Promise<Rest
     databaseSettings: inputs.boolean('restore-database-settings', true),
     databases: readChosenDatabases(inputs),
     kindInputs: KIND_TEST_INPUTS.filter((name) => inputs.given(name)),
+    sharedKindInputs: [],
     decryption,
     ...readSigningPublicKeys(inputs),
   };

@@ -4,6 +4,7 @@
  */
 import { InputError } from '../core/errors.js';
 import type { AnyManifest } from '../core/manifest.js';
+import type { Logger } from '../core/types.js';
 import {
   KIND_TEST_INPUTS,
   type RestoreSettings,
@@ -30,14 +31,15 @@ export function refuseOtherTestInputs(
   kind: AnyKind,
   manifest: AnyManifest,
   settings: RestoreTestSettings,
+  log: Logger,
 ): void {
-  const other = settings.kindInputs.find((name) => !kind.testInputs.includes(name));
-  if (other === undefined) return;
+  const others = settings.kindInputs.filter((name) => !kind.testInputs.includes(name));
   const takes = kind.testInputs.length > 0 ? kind.testInputs.join(', ') : 'none of them';
-  throw new InputError(
-    other,
-    `is not used by restore-test of backup ${manifest.id}, which holds ${kind.holds(manifest)} (of ${KIND_TEST_INPUTS.join(', ')} it takes ${takes}); remove it`,
-  );
+  const notUsed = `is not used by restore-test of backup ${manifest.id}, which holds ${kind.holds(manifest)} (of ${KIND_TEST_INPUTS.join(', ')} it takes ${takes})`;
+  const refused = others.find((name) => !settings.sharedKindInputs.includes(name));
+  if (refused !== undefined) throw new InputError(refused, `${notUsed}; remove it`);
+  for (const name of others)
+    log.warning(`input "${name}" from the environment ${notUsed}; ignored`);
 }
 
 /** The first check the kind cannot run, refused in the kind's own words. */

@@ -92,6 +92,9 @@ export async function readRun(
   }
   const definition = REGISTRY[mode];
   const settings = await definition.read(inputs, cwd);
+  if (settings.mode === 'restore-test') {
+    settings.sharedKindInputs = settings.kindInputs.filter(shared);
+  }
   const { picks } = definition;
   const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
   const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;

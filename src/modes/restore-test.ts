@@ -14,7 +14,7 @@ export async function restoreTest(
   ctx: RunContext,
 ): Promise<ModeResult> {
   return restoreFromStores(settings, ctx, (kind, manifest, from, phases) => {
-    refuseOtherTestInputs(kind, manifest, settings);
+    refuseOtherTestInputs(kind, manifest, settings, ctx.log);
     refuseOtherChecks(kind, settings);
     return kind.restoreTest(manifest, settings, from, phases);
   });

@@ -30,6 +30,7 @@ export async function findAgeProgram(
 export function programTakes(keys: AgeKeys): boolean {
   return (
     keys.passphrase === undefined &&
+    keys.secret === undefined &&
     keys.recipients.length > 0 &&
     keys.recipients.every((recipient) => X25519_RECIPIENT.test(recipient))
   );

@@ -30,7 +30,7 @@ export async function makeIdentity(passphrase: string): Promise<OwnIdentity> {
   const encrypter = new Encrypter();
   encrypter.setPassphrase(passphrase);
   return {
-    keys: { recipients: [await identityToRecipient(identity)] },
+    keys: { recipients: [await identityToRecipient(identity)], secret: true },
     sealed: await encrypter.encrypt(`${identity}\n`),
   };
 }

@@ -3,7 +3,7 @@
  * selection names, and whether the role may read the password hashes `pg_dumpall` writes.
  */
 import type pg from 'pg';
-import { LINE_BREAK_WHY, lineBreakNames } from '../core/database-names.js';
+import { LINE_BREAK_WHY, lineBreakNames, SERVER_TEMPLATES } from '../core/database-names.js';
 import { InputError } from '../core/errors.js';
 import { databaseFileName } from '../core/layout.js';
 import type { Logger } from '../core/types.js';
@@ -16,13 +16,6 @@ interface DatabaseRow {
   /** Whether the backup's role may connect (managed services keep their own, e.g. rdsadmin). */
   connectable: boolean;
 }
-
-/**
- * The server's own templates: every server has them before any restore. pg_dumpall leaves
- * template0 out (it accepts no connections) and writes template1's objects into the template1 it
- * restores onto; a backup here leaves both out, and takes every other template like any database.
- */
-export const SERVER_TEMPLATES: readonly string[] = ['template0', 'template1'];
 
 /** The databases to dump, by exact name, in the server's order of names. */
 export async function selectDatabases(

@@ -3,7 +3,7 @@
  * each: all decided from the manifest and the inputs before any work, each mistake one line naming
  * its input. Pure.
  */
-import { LINE_BREAK_WHY, lineBreakNames } from '../core/database-names.js';
+import { LINE_BREAK_WHY, lineBreakNames, ownTemplateRefusal } from '../core/database-names.js';
 import { InputError } from '../core/errors.js';
 import type { DatabaseRecord, ServerManifest } from '../core/manifest.js';
 import { selectNames } from '../core/name-glob.js';
@@ -51,6 +51,10 @@ export function restoreTargets(
     settings.targetDatabases,
   );
   const pairs = records.map((record) => ({ record, target: mapping[record.name] ?? record.name }));
+  for (const { target } of pairs) {
+    const refusal = ownTemplateRefusal(target);
+    if (refusal !== undefined) throw new InputError('target-database', refusal);
+  }
   refuseSharedTargets(pairs);
   checkConfirm(settings.confirm, pairs);
   return pairs;

@@ -151,6 +151,42 @@ describe('a passphrase backup', () => {
     expect(stdout).toContain('TABLE DATA public t');
   });
 
+  // Found by the hostile review: the age program took the identity's recipient as an argument,
+  // which any local user reads in /proc/PID/cmdline, and with it forges a backup that passes
+  // for the passphrase holder's.
+  it('never hands its recipient to a program: the age program on PATH is not run', async () => {
+    const at = path.join(work, 'spied');
+    const bin = path.join(work, 'spy-bin');
+    const calls = path.join(work, 'age-calls');
+    await mkdir(bin, { recursive: true });
+    const real = spawnSync('sh', ['-c', 'command -v age'], { encoding: 'utf8' }).stdout.trim();
+    expect(real).not.toBe('');
+    await writeFile(
+      path.join(bin, 'age'),
+      `#!/bin/sh\necho "$@" >> ${JSON.stringify(calls)}\nexec ${JSON.stringify(real)} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const made = await runAction(
+      {
+        storage: at,
+        name: 'shop',
+        'database-url': databases[0]!.url,
+        'encryption-passphrase': PASSPHRASE,
+      },
+      { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } },
+    );
+    expect(made.code, made.stdout).toBe(0);
+    await expect(readFile(calls, 'utf8')).rejects.toThrow(/ENOENT/);
+    const tested = await runAction({
+      mode: 'restore-test',
+      storage: at,
+      name: 'shop',
+      'encryption-passphrase': PASSPHRASE,
+      'database-url': testDatabaseUrl(),
+    });
+    expect(tested.code, tested.stdout).toBe(0);
+  });
+
   it("a server backup's object opens with the identity age -d gave", async () => {
     const dir = await mkdtemp(path.join(work, 'by-hand-'));
     typed(`age -d -o backup.key ${path.join(store, manifest.identity!.key)}`, dir);

@@ -173,6 +173,41 @@ describe('template databases (issue 27, item 12)', () => {
   }, 120_000);
 });
 
+// Found by the hostile review of issue 27: a clean restore onto template1 made it an ordinary
+// database and dropped it, and CREATE DATABASE copied the restored one from then on.
+describe('the server’s own templates', () => {
+  it('a restore never replaces template1, even with clean: one line naming database-url', async () => {
+    const at = path.join(work, 'own-template');
+    const made = await runAction({
+      storage: at,
+      name: 'shop',
+      'database-url': withDatabase(cluster.url, 'shop'),
+    });
+    expect(made.code, made.stdout + made.stderr).toBe(0);
+    const run = await runAction({
+      mode: 'restore',
+      storage: at,
+      name: 'shop',
+      'database-url': withDatabase(cluster.url, 'template1'),
+      clean: 'true',
+      confirm: 'template1',
+    });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toBe(
+      `Input "database-url": "template1" is one of the server's own templates (template0, template1), which no restore replaces; restore into another database`,
+    );
+    const template = await withClient(cluster.url, (client) =>
+      client.query<{ datistemplate: boolean }>(
+        `SELECT datistemplate FROM pg_database WHERE datname = 'template1'`,
+      ),
+    );
+    expect(template.rows).toEqual([{ datistemplate: true }]);
+    expect(
+      (await databasesNow(cluster.url)).filter((name) => name.startsWith('template1_')),
+    ).toEqual([]);
+  }, 120_000);
+});
+
 const pg18 = pg18Toolchain();
 
 describe.skipIf(requireInCI(pg18.missing))('a PostgreSQL 18 server', () => {

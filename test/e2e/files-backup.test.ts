@@ -28,7 +28,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packTree, walkFiles, type FilesOptions } from '../../src/files/tar-source.js';
-import { lastErrorLine, runAction, type ActionRun } from '../support/action.js';
+import { lastErrorLine, runAction, runCli, type ActionRun } from '../support/action.js';
 import { unwrapByHand } from '../support/by-hand.js';
 
 /** The files source as a backup opens it: the tree walked first, then packed. */
@@ -187,6 +187,22 @@ describe('a files backup', () => {
       );
       expect(tested.stdout).not.toMatch(/sha256 of \S+ verified/);
     }
+  });
+
+  // One environment file serves every service of a host (examples/ansible): a PostgreSQL input set
+  // there for the database sets is a warning on a files backup's restore-test, never a refusal.
+  it('on the command line, such an input from the shared environment is one warning, and the test runs', async () => {
+    const args = ['restore-test', '--storage', store, '--name', 'site', '--age-identity', identity];
+    const shared = await runCli(args, { env: { BACKUP_ACTION_PG_BIN_DIR: '/usr/bin' } });
+    expect(shared.code, shared.stderr).toBe(0);
+    expect(shared.stderr).toMatch(
+      /^warning: input "pg-bin-dir" from the environment is not used by restore-test of backup \S+, which holds files: .*; ignored$/m,
+    );
+    const given = await runCli([...args, '--pg-bin-dir', '/usr/bin']);
+    expect(given.code).not.toBe(0);
+    expect(given.stderr).toMatch(
+      /^error: Input "pg-bin-dir": is not used by restore-test .*; remove it$/m,
+    );
   });
 
   it('restores into a target path with confirm, refusing a non-empty one without clean', async () => {

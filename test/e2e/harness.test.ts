@@ -175,7 +175,7 @@ describe('secret guard', () => {
     const databaseUrl = `postgres://app:${password}@127.0.0.1:1/shop`;
     const store = await mkdtemp(path.join(os.tmpdir(), 'given-secrets-'));
     try {
-      // retention-prune reads no database; the run below is refused for its mode.
+      // retention-prune reads no database, so it refuses one; the run below is refused for its mode.
       const pruned = await runAction({
         mode: 'retention-prune',
         storage: store,
@@ -184,7 +184,10 @@ describe('secret guard', () => {
         'database-url': databaseUrl,
       });
       const refused = await runAction({ mode: 'bogus', 'database-url': databaseUrl });
-      expect(pruned.code, pruned.stdout).toBe(0);
+      expect(pruned.code).not.toBe(0);
+      expect(lastErrorLine(pruned)).toMatch(
+        /^Input "database-url": is not used by mode retention-prune/,
+      );
       expect(refused.code).not.toBe(0);
       expect(lastErrorLine(refused)).toMatch(/^Input "mode": /);
       for (const run of [pruned, refused]) {

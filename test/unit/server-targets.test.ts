@@ -96,6 +96,16 @@ describe('the databases restore restores, and where', () => {
     ).toEqual([['shop', 'other']]);
   });
 
+  // Found by the hostile review of issue 27: a clean restore onto template1 dropped the server's
+  // own template, which every CREATE DATABASE copies.
+  it.each(['template1', 'template0'])('never restores into the server’s own %s', (own) => {
+    expect(
+      fails(() => targets({ databases: ['shop'], targetDatabases: { '': own }, confirm: own })),
+    ).toBe(
+      `Input "target-database": "${own}" is one of the server's own templates (template0, template1), which no restore replaces; restore into another database`,
+    );
+  });
+
   it('refuses, in one line naming its input, what cannot be meant', () => {
     expect(fails(() => targets({ databases: ['billing_*'] }))).toMatch(
       /^Input "databases": "billing_\*" matches no database of backup \S+, which holds /,

@@ -9,7 +9,8 @@
  * every role the archive names and the restoring role may act as the owners; otherwise it restores
  * the data without them rather than fail half-way, and says which roles were missing.
  */
-import { refuseUnrestorable } from '../../core/database-names.js';
+import { ownTemplateRefusal, refuseUnrestorable } from '../../core/database-names.js';
+import { InputError } from '../../core/errors.js';
 import { formatCount } from '../../core/format.js';
 import type { DatabaseManifest } from '../../core/manifest.js';
 import type { DatabaseRestoreSettings } from '../../core/settings.js';
@@ -43,6 +44,8 @@ export async function restoreDatabaseBackup(
   refuseServerInputs(into, [], manifest.source.database);
   refuseUnrestorable(manifest.id, [manifest.source.database]);
   const target = into.database;
+  const own = ownTemplateRefusal(target.database);
+  if (own !== undefined) throw new InputError('database-url', own);
   if (into.confirm !== target.database) throw confirmMismatch(into.confirm, target.database);
   const state = await inspectTarget(target, ctx.signal);
   if (state.tables > 0 && !into.clean) {

@@ -1,5 +1,5 @@
-export const id = 107;
-export const ids = [107];
+export const id = 595;
+export const ids = [595];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 94107:
+/***/ 12595:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -170,6 +170,23 @@ var promises_ = __webpack_require__(51455);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(76760);
 var external_node_path_default = /*#__PURE__*/__webpack_require__.n(external_node_path_);
+;// CONCATENATED MODULE: ./src/core/inert-lines.ts
+/**
+ * Text for a log that the GitHub runner must show, never obey. The runner reads any line of a
+ * step's output whose start, after leading whitespace, is `::` (a workflow command) or `##[` (the
+ * older form) as a command: `::stop-commands::`, `::add-mask::`, `::warning::` and the rest
+ * (actions/runner, ActionCommand.TryParseV2 and TryParse). A database, role, table or object name
+ * is whatever its owner typed, so every line we print is made inert here: one that would be a
+ * command gets a visible `> ` in front. .NET's trim also takes U+0085, which `\s` does not. Pure.
+ */
+const COMMAND_START = /^[\s\u0085]*(::|##\[)/;
+function inertLines(text) {
+    return text
+        .split(/(\r\n|\r|\n)/)
+        .map((part) => (COMMAND_START.test(part) ? `> ${part}` : part))
+        .join('');
+}
+
 ;// CONCATENATED MODULE: ./src/core/chart.ts
 /**
  * Trend charts: Mermaid `xychart-beta` for job summaries (GitHub renders ```mermaid blocks), a
@@ -958,6 +975,19 @@ function refuseUnrestorable(id, names) {
     if (found === undefined)
         return;
     throw new Error(`backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored`);
+}
+/**
+ * The server's own templates: every server has them before any restore. pg_dumpall leaves
+ * template0 out (it accepts no connections) and writes template1's objects into the template1 it
+ * restores onto; a backup here leaves both out, and takes every other template like any database.
+ * No restore replaces either: a `clean` one would drop the template every CREATE DATABASE copies.
+ */
+const SERVER_TEMPLATES = ['template0', 'template1'];
+/** Why a restore into `name` is refused, or undefined when it may be a target. */
+function ownTemplateRefusal(name) {
+    return SERVER_TEMPLATES.includes(name)
+        ? `${JSON.stringify(name)} is one of the server's own templates (${SERVER_TEMPLATES.join(', ')}), which no restore replaces; restore into another database`
+        : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/dump-args.ts
@@ -4495,6 +4525,7 @@ async function readRestoreTest(inputs, cwd) {
         databaseSettings: inputs.boolean('restore-database-settings', true),
         databases: readChosenDatabases(inputs),
         kindInputs: KIND_TEST_INPUTS.filter((name) => inputs.given(name)),
+        sharedKindInputs: [],
         decryption,
         ...readSigningPublicKeys(inputs),
     };
@@ -7063,7 +7094,7 @@ async function makeIdentity(passphrase) {
     const encrypter = new Encrypter();
     encrypter.setPassphrase(passphrase);
     return {
-        keys: { recipients: [await identityToRecipient(identity)] },
+        keys: { recipients: [await identityToRecipient(identity)], secret: true },
         sealed: await encrypter.encrypt(`${identity}\n`),
     };
 }
@@ -7152,6 +7183,7 @@ async function findAgeProgram(env, keys) {
 }
 function programTakes(keys) {
     return (keys.passphrase === undefined &&
+        keys.secret === undefined &&
         keys.recipients.length > 0 &&
         keys.recipients.every((recipient) => X25519_RECIPIENT.test(recipient)));
 }
@@ -8901,6 +8933,11 @@ function restoreTargets(manifest, settings) {
     const records = chosenDatabases(manifest, settings.databases);
     const mapping = mappingFor(records.map((record) => record.name), settings.targetDatabases);
     const pairs = records.map((record) => ({ record, target: mapping[record.name] ?? record.name }));
+    for (const { target } of pairs) {
+        const refusal = ownTemplateRefusal(target);
+        if (refusal !== undefined)
+            throw new errors/* InputError */.dz('target-database', refusal);
+    }
     refuseSharedTargets(pairs);
     checkConfirm(settings.confirm, pairs);
     return pairs;
@@ -9019,10 +9056,14 @@ const databasePart = (manifest) => ({
 
 
 
+
 async function restoreDatabaseBackup(manifest, into, ctx, phases) {
     refuseServerInputs(into, [], manifest.source.database);
     refuseUnrestorable(manifest.id, [manifest.source.database]);
     const target = into.database;
+    const own = ownTemplateRefusal(target.database);
+    if (own !== undefined)
+        throw new errors/* InputError */.dz('database-url', own);
     if (into.confirm !== target.database)
         throw confirmMismatch(into.confirm, target.database);
     const state = await inspectTarget(target, ctx.signal);
@@ -12671,12 +12712,6 @@ function openGlobalsSource(program, target, { rolePasswords }) {
 
 
 
-/**
- * The server's own templates: every server has them before any restore. pg_dumpall leaves
- * template0 out (it accepts no connections) and writes template1's objects into the template1 it
- * restores onto; a backup here leaves both out, and takes every other template like any database.
- */
-const SERVER_TEMPLATES = ['template0', 'template1'];
 /** The databases to dump, by exact name, in the server's order of names. */
 async function selectDatabases(client, selection, log) {
     const { rows } = await client.query(`SELECT datname, datallowconn, has_database_privilege(oid, 'CONNECT') AS connectable
@@ -15856,12 +15891,15 @@ function refuseOtherTarget(kind, manifest, settings) {
     throw new errors/* InputError */.dz(TARGET_INPUTS[settings.into], `backup ${manifest.id} holds ${kind.holds(manifest)}; give ${TARGET_INPUTS[kind.restoreInto]} to restore it`);
 }
 /** The first input given that the kind's restore-test does not use, refused naming what it holds. */
-function refuseOtherTestInputs(kind, manifest, settings) {
-    const other = settings.kindInputs.find((name) => !kind.testInputs.includes(name));
-    if (other === undefined)
-        return;
+function refuseOtherTestInputs(kind, manifest, settings, log) {
+    const others = settings.kindInputs.filter((name) => !kind.testInputs.includes(name));
     const takes = kind.testInputs.length > 0 ? kind.testInputs.join(', ') : 'none of them';
-    throw new errors/* InputError */.dz(other, `is not used by restore-test of backup ${manifest.id}, which holds ${kind.holds(manifest)} (of ${KIND_TEST_INPUTS.join(', ')} it takes ${takes}); remove it`);
+    const notUsed = `is not used by restore-test of backup ${manifest.id}, which holds ${kind.holds(manifest)} (of ${KIND_TEST_INPUTS.join(', ')} it takes ${takes})`;
+    const refused = others.find((name) => !settings.sharedKindInputs.includes(name));
+    if (refused !== undefined)
+        throw new errors/* InputError */.dz(refused, `${notUsed}; remove it`);
+    for (const name of others)
+        log.warning(`input "${name}" from the environment ${notUsed}; ignored`);
 }
 /** The first check the kind cannot run, refused in the kind's own words. */
 function refuseOtherChecks(kind, settings) {
@@ -16092,7 +16130,7 @@ async function restore(settings, ctx) {
 
 async function restoreTest(settings, ctx) {
     return restoreFromStores(settings, ctx, (kind, manifest, from, phases) => {
-        refuseOtherTestInputs(kind, manifest, settings);
+        refuseOtherTestInputs(kind, manifest, settings, ctx.log);
         refuseOtherChecks(kind, settings);
         return kind.restoreTest(manifest, settings, from, phases);
     });
@@ -17302,6 +17340,9 @@ async function readRun(source, cwd = process.cwd(), env = process.env, shared = 
     }
     const definition = REGISTRY[mode];
     const settings = await definition.read(inputs, cwd);
+    if (settings.mode === 'restore-test') {
+        settings.sharedKindInputs = settings.kindInputs.filter(shared);
+    }
     const { picks } = definition;
     const picked = picks && `${picks} ${inputs.text(picks) || INPUT_DEFAULTS[picks]}`;
     const scope = `mode ${mode}${picked ? ` with ${picked}` : ''}`;
@@ -18602,8 +18643,10 @@ function cancelOnSignals() {
 
 
 
+
 const actionEdge = {
-    info: (line) => core/* info */.pq(line),
+    // warning and error lines travel inside a command whose data the toolkit escapes; info is raw.
+    info: (line) => core/* info */.pq(inertLines(line)),
     warning: (line) => core/* warning */.$e(line),
     error: (line) => core/* error */.z3(line),
     mask: (secret) => core/* setSecret */.Pq(secret),
