@@ -137,6 +137,13 @@ export function libpqEnv(
 ): NodeJS.ProcessEnv {
   const env = withoutLibpqOverrides(base);
   if (target.password !== undefined) env.PGPASSWORD = target.password;
+  // libpq 16 made sslrootcert=system mean the system's roots, and verify-full the default with it;
+  // an older libpq reads a file named "system" and, left at prefer, connects unverified where the
+  // driver verifies. Naming the mode makes such a program fail instead.
+  const rootcert = target.params.sslrootcert ?? env.PGSSLROOTCERT;
+  if (rootcert === 'system' && target.params.sslmode === undefined && env.PGSSLMODE === undefined) {
+    env.PGSSLMODE = 'verify-full';
+  }
   return env;
 }
 
