@@ -7235,7 +7235,6 @@ function unseal(stored, encryption, keys) {
 
 
 
-
 /**
  * Runs `consume` on one object's archive bytes (decrypted and decompressed), then checks that
  * every stored byte matched the manifest's size and sha256. Throws ChecksumError for a mismatch,
@@ -14851,6 +14850,7 @@ function ownedChunks() {
  * destination, which write-only credentials lack: a refusal fails the copy to that store and
  * says so.
  */
+
 
 
 

@@ -9,7 +9,8 @@
 import { errorMessage } from '../core/errors.js';
 import { manifestKey } from '../core/layout.js';
 import { manifestObjects, type AnyManifest } from '../core/manifest.js';
-import { ChecksumError, checkStored } from '../pipeline/read.js';
+import { ChecksumError } from '../pipeline/checksum.js';
+import { checkStored } from '../pipeline/read.js';
 import { MANIFEST_MAX_BYTES } from '../storage/catalog.js';
 import { ArchivedObject } from '../storage/index.js';
 import type { CopyContext } from './backup.js';

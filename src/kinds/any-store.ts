@@ -23,7 +23,7 @@ import {
   type RunContext,
   type Table,
 } from '../core/types.js';
-import { ChecksumError } from '../pipeline/read.js';
+import { ChecksumError } from '../pipeline/checksum.js';
 import { Phases } from '../restore/phases.js';
 import {
   datedOf,

@@ -23,8 +23,6 @@ import { keysFor } from './backup-identity.js';
 import { ChecksumError, checkAgainst, type StoredBytes } from './checksum.js';
 import { unseal } from './seal.js';
 
-export { ChecksumError };
-
 /** The layers every object of a backup went through, as its manifest records them. */
 export interface Layers {
   compression: Compression;

@@ -16,7 +16,7 @@ import {
   type FailedAttempt,
 } from '../../src/core/retry.js';
 import { ModeFailure } from '../../src/core/types.js';
-import { ChecksumError } from '../../src/pipeline/read.js';
+import { ChecksumError } from '../../src/pipeline/checksum.js';
 
 /** An error as a library throws it: a message and the fields it sets. */
 const thrown = (message: string, fields: Record<string, unknown> = {}) =>
