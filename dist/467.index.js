@@ -8993,10 +8993,12 @@ function statisticsLine(statistics) {
     if (!statistics)
         return 'not gathered: the restore did not finish';
     const { analyzed, leftToAutovacuum } = statistics;
-    const here = `ANALYZE ran on ${(0,format/* formatCount */.B4)(analyzed)} table(s) autovacuum would not analyze`;
+    const here = analyzed === 0
+        ? 'no table needed ANALYZE here'
+        : `ANALYZE ran on ${(0,format/* formatCount */.B4)(analyzed)} table(s) autovacuum would not analyze`;
     if (leftToAutovacuum === 0)
         return here;
-    return `${here}; autovacuum analyzes the other ${(0,format/* formatCount */.B4)(leftToAutovacuum)} on its next visit to the database, as after any pg_restore (run vacuumdb --analyze-only to have them sooner)`;
+    return `${here}; autovacuum analyzes the ${analyzed === 0 ? '' : 'other '}${(0,format/* formatCount */.B4)(leftToAutovacuum)} on its next visit to the database, as after any pg_restore (run vacuumdb --analyze-only to have them sooner)`;
 }
 
 ;// CONCATENATED MODULE: ./src/restore/targets.ts

@@ -289,7 +289,10 @@ export function settingsLine(applied: Applied[] | undefined): string {
 export function statisticsLine(statistics: Statistics | undefined): string {
   if (!statistics) return 'not gathered: the restore did not finish';
   const { analyzed, leftToAutovacuum } = statistics;
-  const here = `ANALYZE ran on ${formatCount(analyzed)} table(s) autovacuum would not analyze`;
+  const here =
+    analyzed === 0
+      ? 'no table needed ANALYZE here'
+      : `ANALYZE ran on ${formatCount(analyzed)} table(s) autovacuum would not analyze`;
   if (leftToAutovacuum === 0) return here;
-  return `${here}; autovacuum analyzes the other ${formatCount(leftToAutovacuum)} on its next visit to the database, as after any pg_restore (run vacuumdb --analyze-only to have them sooner)`;
+  return `${here}; autovacuum analyzes the ${analyzed === 0 ? '' : 'other '}${formatCount(leftToAutovacuum)} on its next visit to the database, as after any pg_restore (run vacuumdb --analyze-only to have them sooner)`;
 }
