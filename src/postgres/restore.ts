@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { connectionString } from './database-url.js';
 import type { ManifestBase } from '../core/manifest.js';
 import type { ArchiveRoles } from './roles.js';
+import { restorePasses, type ArchiveShape, type RestorePass } from './restore-passes.js';
 import { majorOf } from './versions.js';
 import { mark } from './scratch-marks.js';
 import { clientProgram, type ClientContext } from './client/index.js';
@@ -62,30 +63,18 @@ export interface PgRestoreOptions {
   hint?: string;
   /** Everything into the default tablespace: a scratch server has none of the source's. */
   noTablespaces?: boolean;
+  /** What decides whether one pg_restore does or three section passes do. */
+  shape: ArchiveShape;
 }
 
-/**
- * The archive's sections, each restored by its own pg_restore: pg_restore 18's --jobs can run a
- * partitioned table's NOT NULL … NOT VALID constraint before a partition's rows are in (an upstream
- * bug), so every constraint and index waits for all the data. pg_restore --jobs runs pre-data
- * alone anyway; data and post-data keep the jobs.
- */
-export function restorePasses(jobs: number): { section: string; jobs: number }[] {
-  return [
-    { section: 'pre-data', jobs: 1 },
-    { section: 'data', jobs },
-    { section: 'post-data', jobs },
-  ];
-}
-
-/** pg_restore, section by section, stopping at the first error, which fails the run. */
+/** pg_restore, in the passes the archive needs, stopping at the first error, which fails the run. */
 export async function runPgRestore(
   program: Program,
   archive: string,
   target: DatabaseTarget,
   options: PgRestoreOptions,
 ): Promise<void> {
-  for (const pass of restorePasses(options.jobs)) {
+  for (const pass of restorePasses(options.jobs, options.shape)) {
     await runPass(program, archive, target, pass, options);
   }
 }
@@ -94,11 +83,11 @@ async function runPass(
   program: Program,
   archive: string,
   target: DatabaseTarget,
-  pass: { section: string; jobs: number },
+  pass: RestorePass,
   options: PgRestoreOptions,
 ): Promise<void> {
   const args = [
-    `--section=${pass.section}`,
+    ...(pass.section ? [`--section=${pass.section}`] : []),
     `--jobs=${pass.jobs}`,
     ...(options.keepOwners ? [] : ['--no-owner', '--no-privileges']),
     ...(options.noTablespaces ? ['--no-tablespaces'] : []),
@@ -123,7 +112,7 @@ async function runPass(
     const reason =
       firstError !== undefined && !ended.signal
         ? `pg_restore failed: ${errorText(firstError)}`
-        : failureLine(`pg_restore --section=${pass.section}`, ended);
+        : failureLine(pass.section ? `pg_restore --section=${pass.section}` : 'pg_restore', ended);
     throw new Error(options.hint ? `${reason}; ${options.hint}` : reason);
   } finally {
     options.signal.removeEventListener('abort', stop);
@@ -239,16 +228,6 @@ export async function unusableRoles(
         .filter((row) => row.present && !row.member && roles.owners.has(row.name))
         .map((row) => row.name),
     };
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/** Fresh planner statistics: pg_restore leaves none, and a restored database needs them. */
-export async function analyze(target: DatabaseTarget, signal: AbortSignal): Promise<void> {
-  const client = await connect(target, signal);
-  try {
-    await client.query('ANALYZE');
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -20,6 +20,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Phases } from './phases.js';
 import type { PgRestore } from './pg-restore.js';
 import { addRolesOf, emptyRoles, type ArchiveRoles } from '../postgres/roles.js';
+import { addShapeOf, plainShape, type ArchiveShape } from '../postgres/restore-passes.js';
 import { parseToc, type ArchiveToc } from '../postgres/toc.js';
 import { archiveDatabaseScript } from '../postgres/database-settings.js';
 import { unsupportedFormatLine } from '../postgres/versions.js';
@@ -35,6 +36,13 @@ export interface LocalArchive {
    * read while the restore runs: it needs only the file.
    */
   databaseScript: Promise<string>;
+  /** The roles and shape its schema script shows, read while the target is checked. */
+  schema: Promise<ArchiveSchema>;
+}
+
+export interface ArchiveSchema {
+  roles: ArchiveRoles;
+  shape: ArchiveShape;
 }
 
 export const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
@@ -50,18 +58,25 @@ export async function withLocalArchive<T>(
 ): Promise<T> {
   // A private folder (0700): the archive in it is decrypted.
   const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || os.tmpdir(), 'backup-action-archive-');
-  let databaseScript: Promise<string> | undefined;
+  const readers: Promise<unknown>[] = [];
+  // Awaited where it is used; a run that fails first reports its own error, not this one.
+  const read = <T>(reading: Promise<T>) => {
+    readers.push(reading.catch(() => undefined));
+    return reading;
+  };
   try {
     const file = path.join(dir, 'archive.dump');
     await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
     const listing = await listArchive(pgRestore, file, part.backup.dump?.version);
-    databaseScript = archiveDatabaseScript(pgRestore, file, listing);
-    // Awaited where it is used; a run that fails first reports its own error, not this one.
-    databaseScript.catch(() => undefined);
-    return await work({ file, toc: parseToc(listing), databaseScript });
+    return await work({
+      file,
+      toc: parseToc(listing),
+      databaseScript: read(archiveDatabaseScript(pgRestore, file, listing)),
+      schema: read(readArchiveSchema(pgRestore, file)),
+    });
   } finally {
-    // Its pg_restore reads the file being removed.
-    await databaseScript?.catch(() => undefined);
+    // Their pg_restore reads the file being removed.
+    await Promise.all(readers);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -123,14 +138,15 @@ async function listArchive(
   return listing;
 }
 
-/** The roles the archive's owners and privileges name, read from its schema script. */
-export async function archiveRoles(pgRestore: Program, file: string): Promise<ArchiveRoles> {
+/** The roles the archive's owners and privileges name, and its shape, from its schema script. */
+async function readArchiveSchema(pgRestore: Program, file: string): Promise<ArchiveSchema> {
   const { child, exit } = start(pgRestore, ['--schema-only', '--file=-', file], process.env);
-  const roles = emptyRoles();
+  const schema = { roles: emptyRoles(), shape: plainShape() };
   for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) {
-    addRolesOf(line, roles);
+    addRolesOf(line, schema.roles);
+    addShapeOf(line, schema.shape);
   }
   const ended = await exit;
   if (ended.code !== 0) throw new Error(failureLine('pg_restore --schema-only', ended));
-  return roles;
+  return schema;
 }

@@ -9,17 +9,15 @@ import type { Logger } from '../core/types.js';
 import { databaseOwner } from '../postgres/database-statements.js';
 import { unusableRoles } from '../postgres/restore.js';
 import { quoteIdent, withConnection } from '../postgres/server.js';
-import type { Program } from '../process/programs.js';
-import { archiveRoles, type LocalArchive } from './archive.js';
+import type { LocalArchive } from './archive.js';
 
 /** Why owners and privileges cannot be restored into `target`, or undefined when they can. */
 export async function ownersUnusable(
-  pgRestore: Program,
-  file: string,
+  archive: LocalArchive,
   target: DatabaseTarget,
   signal: AbortSignal,
 ): Promise<string | undefined> {
-  const roles = await unusableRoles(target, await archiveRoles(pgRestore, file), signal);
+  const roles = await unusableRoles(target, (await archive.schema).roles, signal);
   const list = (names: string[]) =>
     names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
   const reasons = [

@@ -7,6 +7,7 @@ import type { ManifestBase } from '../core/manifest.js';
 import type { ClientSettings, DatabaseTarget } from '../core/settings.js';
 import type { RunContext } from '../core/types.js';
 import { restoreProgram, runPgRestore } from '../postgres/restore.js';
+import type { ArchiveShape } from '../postgres/restore-passes.js';
 import type { ServerVersion } from '../postgres/server.js';
 import { olderServerNote } from '../postgres/versions.js';
 import type { Program } from '../process/programs.js';
@@ -38,11 +39,12 @@ export async function choosePgRestore(
 export function timedPgRestore(
   { program, hint }: PgRestore,
   phases: Phases,
-  archive: string,
+  archive: { file: string; schema: Promise<{ shape: ArchiveShape }> },
   into: DatabaseTarget,
   options: { jobs: number; keepOwners: boolean; signal: AbortSignal; noTablespaces?: boolean },
 ): Promise<void> {
-  return phases.time('restore (pg_restore)', () =>
-    runPgRestore(program, archive, into, { ...options, hint }),
-  );
+  return phases.time('restore (pg_restore)', async () => {
+    const { shape } = await archive.schema;
+    await runPgRestore(program, archive.file, into, { ...options, hint, shape });
+  });
 }

@@ -6,6 +6,7 @@
  * take them (restore/owners.ts).
  */
 import { errorMessage } from '../core/errors.js';
+import { formatCount } from '../core/format.js';
 import type { DatabasePart } from '../core/manifest.js';
 import { withLocalArchive, type LocalArchive } from './archive.js';
 import { ownersUnusable, restoreDatabaseOwner } from './owners.js';
@@ -17,13 +18,8 @@ import {
 } from '../postgres/database-settings.js';
 import { databaseStatements, type DatabaseStatement } from '../postgres/database-statements.js';
 import { createSide, swapIn, type Replacement } from '../postgres/replace.js';
-import {
-  analyze,
-  countRows,
-  dropDatabase,
-  inspectTarget,
-  type TargetState,
-} from '../postgres/restore.js';
+import { gatherStatistics, type Statistics } from '../postgres/statistics.js';
+import { countRows, dropDatabase, inspectTarget, type TargetState } from '../postgres/restore.js';
 import { compareWithManifest, differenceLine, type Comparison } from './compare.js';
 import type { Phases } from './phases.js';
 import { timedPgRestore, type PgRestore } from './pg-restore.js';
@@ -50,6 +46,8 @@ export interface Restored {
   databaseSettings?: Applied[];
   /** The archive's comment, set on the target's new database as it is swapped in. */
   comment?: DatabaseStatement;
+  /** Where the restored tables' planner statistics come from. */
+  statistics?: Statistics;
 }
 
 export type Outcome =
@@ -116,12 +114,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
   const { settings, ctx, pgRestore, phases, restored } = run;
   const { part, target, replacement } = restored;
   const into = replacement ? withDatabase(target, replacement.side) : target;
-  restored.ownersSkipped = await ownersUnusable(
-    pgRestore.program,
-    archive.file,
-    target,
-    ctx.signal,
-  );
+  restored.ownersSkipped = await ownersUnusable(archive, target, ctx.signal);
   if (restored.ownersSkipped) {
     ctx.log.warning(
       `owners and privileges are not restored: ${restored.ownersSkipped}; everything will belong to the restoring role. Create those roles (pg_dumpall --roles-only) and restore again with clean: true to restore them`,
@@ -134,7 +127,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
     `sha256 of ${part.object.key} verified; restoring into ${replacement ? `${replacement.side}, to replace ${target.database} once checked` : target.display}`,
   );
   if (!replacement) restored.outcome = 'partial';
-  await timedPgRestore(pgRestore, phases, archive.file, into, {
+  await timedPgRestore(pgRestore, phases, archive, into, {
     jobs: settings.jobs,
     keepOwners: !restored.ownersSkipped,
     signal: ctx.signal,
@@ -142,7 +135,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
   if (restored.created && !restored.ownersSkipped) {
     await restoreDatabaseOwner(archive, into, into.database, ctx.log);
   }
-  const counts = await analyzeAndCount(phases, into, ctx.signal);
+  const counts = await analyzeAndCount(run, into);
   restored.comparison = compare(part, counts, archive, replacement !== undefined);
   // After the counts: a setting such as statement_timeout is the database's users', not ours.
   if (settings.databaseSettings || !restored.ownersSkipped) await applySettings(run, archive, into);
@@ -150,20 +143,20 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
 }
 
 /**
- * ANALYZE and the row counts at once, on two connections: neither waits for the other's locks, and
- * each keeps a core busy. Both settle before a failure of either is thrown.
+ * The statistics autovacuum will not gather and the row counts at once, on their own connections:
+ * neither waits for the other's locks. Both settle before a failure of either is thrown.
  */
 async function analyzeAndCount(
-  phases: Phases,
+  { phases, restored, settings, ctx }: RestoreRun,
   into: DatabaseTarget,
-  signal: AbortSignal,
 ): Promise<Record<string, number>> {
   const [analyzed, counted] = await Promise.allSettled([
-    phases.time('analyze', () => analyze(into, signal)),
-    phases.time('compare row counts', () => countRows(into, signal)),
+    phases.time('analyze', () => gatherStatistics(into, settings.jobs, ctx.signal)),
+    phases.time('compare row counts', () => countRows(into, ctx.signal)),
   ]);
   if (analyzed.status === 'rejected') throw analyzed.reason;
   if (counted.status === 'rejected') throw counted.reason;
+  restored.statistics = analyzed.value;
   return counted.value;
 }
 
@@ -290,4 +283,16 @@ export function settingsLine(applied: Applied[] | undefined): string {
   return failed.length === 0
     ? done
     : `${done}; not applied: ${failed.map((item) => item.statement.text).join('; ')}`;
+}
+
+/** Where the restored tables' planner statistics come from. */
+export function statisticsLine(statistics: Statistics | undefined): string {
+  if (!statistics) return 'not gathered: the restore did not finish';
+  const { analyzed, leftToAutovacuum } = statistics;
+  const here =
+    analyzed === 0
+      ? 'no table needed ANALYZE here'
+      : `ANALYZE ran on ${formatCount(analyzed)} table(s) autovacuum would not analyze`;
+  if (leftToAutovacuum === 0) return here;
+  return `${here}; autovacuum analyzes the ${analyzed === 0 ? '' : 'other '}${formatCount(leftToAutovacuum)} on its next visit to the database, as after any pg_restore (run vacuumdb --analyze-only to have them sooner)`;
 }

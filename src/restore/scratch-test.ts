@@ -92,7 +92,7 @@ export async function testDatabase(
       test.phases,
       (archive) => {
         test.archive = archive;
-        return testInScratch(run, test, options, scratchMade);
+        return testInScratch(run, test, archive, options, scratchMade);
       },
     );
   } finally {
@@ -103,42 +103,36 @@ export async function testDatabase(
 async function testInScratch(
   run: ScratchRun,
   test: DatabaseTest,
+  archive: LocalArchive,
   options: TestOptions,
   scratchMade: Promise<void>,
 ): Promise<void> {
   const { settings, ctx, server, pgRestore } = run;
   const { part, scratch, phases } = test;
-  const file = test.archive?.file ?? '';
   ctx.log.info(`sha256 of ${part.object.key} verified; restoring into scratch database ${scratch}`);
   const target = withDatabase(server, scratch);
   await scratchMade;
-  const keepOwners = options.keepOwners && !(await ownersSkipped(run, test, target));
+  const keepOwners = options.keepOwners && !(await ownersSkipped(run, test, archive, target));
   test.restoreStarted = true;
-  await timedPgRestore(pgRestore, phases, file, target, {
+  await timedPgRestore(pgRestore, phases, archive, target, {
     jobs: settings.jobs,
     keepOwners,
     noTablespaces: options.noTablespaces,
     signal: ctx.signal,
   });
-  if (keepOwners && test.archive) {
-    await restoreDatabaseOwner(test.archive, server, scratch, ctx.log);
-  }
+  if (keepOwners) await restoreDatabaseOwner(archive, server, scratch, ctx.log);
   if (settings.databaseSettings || keepOwners) await compareSettings(run, test, target, keepOwners);
   await inspect(run, test, target, options.checks);
 }
 
 /** Whether the scratch server lacks what owners need, said once as a warning. */
 async function ownersSkipped(
-  { ctx, pgRestore }: ScratchRun,
+  { ctx }: ScratchRun,
   test: DatabaseTest,
+  archive: LocalArchive,
   target: DatabaseTarget,
 ): Promise<boolean> {
-  test.ownersSkipped = await ownersUnusable(
-    pgRestore.program,
-    test.archive?.file ?? '',
-    target,
-    ctx.signal,
-  );
+  test.ownersSkipped = await ownersUnusable(archive, target, ctx.signal);
   if (test.ownersSkipped) {
     ctx.log.warning(
       `${test.part.name ?? 'the database'} is restored without owners and privileges: ${test.ownersSkipped}`,

@@ -20,11 +20,11 @@ let bin: string;
 let calls: string;
 let store: string;
 
-/** The pg_restore runs since the last call, less `--version` and the restore's own passes. */
+/** The pg_restore runs since the last call, less `--version` and the restores into a database. */
 async function archiveReads(): Promise<string[]> {
   const lines = (await readFile(calls, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   await rm(calls, { force: true });
-  return lines.filter((line) => !/--version|--section=/.test(line));
+  return lines.filter((line) => !/--version|--dbname=/.test(line));
 }
 
 /** What the database restored into holds of the source's setting and comment. */
@@ -75,7 +75,9 @@ describe('the archive is read once for its contents and once for its database en
     const reads = await archiveReads();
     expect(reads.filter((line) => line.includes('--list'))).toHaveLength(1);
     expect(reads.filter((line) => line.includes('--use-list'))).toHaveLength(1);
-    expect(reads).toHaveLength(2);
+    // The roles owners need and whether one pg_restore may restore it, from the schema script.
+    expect(reads.filter((line) => line.includes('--schema-only'))).toHaveLength(1);
+    expect(reads).toHaveLength(3);
     const scratch = /restore_test_reads_[0-9a-f]{6}/.exec(run.summary)?.[0];
     expect(scratch, run.summary).toBeDefined();
     const kept = withDatabaseName(scratch ?? '');
@@ -106,7 +108,7 @@ describe('the archive is read once for its contents and once for its database en
       const reads = await archiveReads();
       expect(reads.filter((line) => line.includes('--list'))).toHaveLength(1);
       expect(reads.filter((line) => line.includes('--use-list'))).toHaveLength(1);
-      // The roles owners need, read from the schema script.
+      // The roles owners need and whether one pg_restore may restore it, from the schema script.
       expect(reads.filter((line) => line.includes('--schema-only'))).toHaveLength(1);
       expect(reads).toHaveLength(3);
       expect(await settingAndComment(target.url)).toEqual({

@@ -82,7 +82,8 @@ async function failingPostData(): Promise<Record<string, string>> {
   await mkdir(bin, { recursive: true });
   await writeFile(
     path.join(bin, 'pg_restore'),
-    `#!/bin/sh\nfor a in "$@"; do\n  if [ "$a" = "--section=post-data" ]; then\n    echo 'pg_restore: error: could not execute query: ERROR:  simulated failure' >&2\n    exit 1\n  fi\ndone\nexec ${real} "$@"\n`,
+    // One pg_restore (an archive like this one) or the post-data pass of three; reads pass.
+    `#!/bin/sh\ncase " $* " in *" --dbname="*) ;; *) exec ${real} "$@" ;; esac\ncase " $* " in\n  *" --section=post-data "*) ;;\n  *" --section="*) exec ${real} "$@" ;;\n  *) ${real} --section=pre-data --section=data "$@" || exit $? ;;\nesac\necho 'pg_restore: error: could not execute query: ERROR:  simulated failure' >&2\nexit 1\n`,
     { mode: 0o755 },
   );
   return { PATH: `${bin}:${process.env.PATH ?? ''}` };
@@ -103,7 +104,8 @@ async function heldBeforeData(): Promise<{ env: Record<string, string>; reached:
   await run('mkfifo', [gate]);
   await writeFile(
     path.join(bin, 'pg_restore'),
-    `#!/bin/sh\nfor a in "$@"; do\n  if [ "$a" = "--section=data" ]; then\n    : > '${reached}'\n    read go < '${gate}'\n  fi\ndone\nexec '${real}' "$@"\n`,
+    // The data pass of three, or one pg_restore split here after its pre-data; reads pass.
+    `#!/bin/sh\ncase " $* " in *" --dbname="*) ;; *) exec '${real}' "$@" ;; esac\ncase " $* " in\n  *" --section=data "*) ;;\n  *" --section="*) exec '${real}' "$@" ;;\n  *) '${real}' --section=pre-data "$@" || exit $?\n     set -- --section=data --section=post-data "$@" ;;\nesac\n: > '${reached}'\nread go < '${gate}'\nexec '${real}' "$@"\n`,
     { mode: 0o755 },
   );
   return { env: { PATH: `${bin}:${process.env.PATH ?? ''}` }, reached };

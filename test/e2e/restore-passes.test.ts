@@ -1,23 +1,28 @@
 /**
- * pg_restore as both restore modes run it: section by section (pre-data alone, then data and
- * post-data with jobs), which must restore exactly what one pg_restore would; and its errors read
- * by whole lines, however the pipe splits them.
+ * pg_restore as both restore modes run it: one pg_restore for an archive with no partition and no
+ * NOT VALID constraint, section by section (pre-data alone, then data and post-data with jobs)
+ * for one with either, each restoring exactly what one pg_restore would; the modes choosing so
+ * from the archive's schema script; and its errors read by whole lines, however the pipe splits
+ * them.
  *
- * Covers: src/postgres/restore.ts.
+ * Covers: src/postgres/restore.ts, src/postgres/restore-passes.ts, src/restore/archive.ts.
  */
 import { execFile } from 'node:child_process';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableChecksums } from '../../scripts/lib/sample-db.js';
 import { withClient } from '../../scripts/lib/pg-cluster.js';
 import { readDatabaseUrl } from '../../src/inputs/database.js';
 import { Inputs } from '../../src/inputs/reader.js';
 import { findProgram, type Program } from '../../src/process/programs.js';
-import { restorePasses, runPgRestore } from '../../src/postgres/restore.js';
+import { runPgRestore } from '../../src/postgres/restore.js';
+import { plainShape, type ArchiveShape } from '../../src/postgres/restore-passes.js';
 import type { DatabaseTarget } from '../../src/core/settings.js';
-import { freshDatabase, sampleSource } from '../support/db.js';
+import { runAction } from '../support/action.js';
+import { freshDatabase, sampleSource, type FreshDatabase } from '../support/db.js';
+import { testDatabaseUrl } from '../support/env.js';
 
 const run = promisify(execFile);
 
@@ -68,15 +73,10 @@ beforeAll(async () => {
   pgRestore = await findProgram('pg_restore');
 });
 
-describe('pg_restore in three passes', () => {
-  it('runs pre-data alone, then data and post-data with the jobs', () => {
-    expect(restorePasses(4)).toEqual([
-      { section: 'pre-data', jobs: 1 },
-      { section: 'data', jobs: 4 },
-      { section: 'post-data', jobs: 4 },
-    ]);
-  });
-
+describe.each([
+  ['three passes', { partitions: true, notValid: true }],
+  ['one pg_restore', plainShape()],
+])('pg_restore in %s', (_, shape: ArchiveShape) => {
   it('restores a copy equal to the source: the same schema (pg_dump -s) and the same rows in every table', async () => {
     const copy = await freshDatabase('passes_copy');
     try {
@@ -84,6 +84,7 @@ describe('pg_restore in three passes', () => {
         jobs: 2,
         keepOwners: false,
         signal: new AbortController().signal,
+        shape,
       });
       expect(await schemaOf(copy.url)).toBe(await schemaOf(sample.db.url));
       expect(await tableChecksums(copy.url)).toEqual(await tableChecksums(sample.db.url));
@@ -113,7 +114,99 @@ describe('pg_restore’s errors', () => {
       jobs: 1,
       keepOwners: false,
       signal: new AbortController().signal,
+      shape: plainShape(),
     });
     await expect(failed).rejects.toThrow(/^pg_restore failed: relation "t" already exists$/);
   });
+});
+
+describe('the modes choose the passes from the archive', () => {
+  // NOT VALID on an inheritance parent: no partition, and nothing in the list says so.
+  const inherits = sampleSource('passes_inherits', 50);
+  let plain: FreshDatabase;
+  let spy: string;
+  let calls: string;
+
+  /** The restores into a database (not the archive's reads) since the last call. */
+  async function restoreRuns(): Promise<string[]> {
+    const lines = (await readFile(calls, 'utf8').catch(() => '')).split('\n');
+    await rm(calls, { force: true });
+    return lines.filter((line) => line.includes('--dbname='));
+  }
+
+  beforeAll(async () => {
+    await withClient(inherits.db.url, (client) =>
+      client.query(`
+        CREATE TABLE public.par (a int, b int);
+        CREATE TABLE public.ch (c int) INHERITS (public.par);
+        INSERT INTO public.ch VALUES (NULL, 1, 2);
+        ALTER TABLE public.par ADD CONSTRAINT par_b CHECK (b > 0) NOT VALID;
+      `),
+    );
+    // Tables with keys, a foreign key and an index, as most databases are: no partition.
+    plain = await freshDatabase('passes_plain');
+    await withClient(plain.url, (client) =>
+      client.query(`
+        CREATE TABLE public.customers (id int PRIMARY KEY, name text NOT NULL);
+        CREATE TABLE public.orders (id int PRIMARY KEY, customer int REFERENCES public.customers,
+          total numeric CHECK (total >= 0));
+        CREATE INDEX orders_customer ON public.orders (customer);
+        INSERT INTO public.customers SELECT g, 'c' || g FROM generate_series(1, 300) g;
+        INSERT INTO public.orders SELECT g, 1 + g % 300, g FROM generate_series(1, 900) g;
+      `),
+    );
+    spy = path.join(sample.work, 'spy-bin');
+    calls = path.join(sample.work, 'pg_restore.calls');
+    await mkdir(spy, { recursive: true });
+    await writeFile(
+      path.join(spy, 'pg_restore'),
+      `#!/bin/sh\necho "$*" >> ${JSON.stringify(calls)}\nexec ${JSON.stringify(pgRestore.path)} "$@"\n`,
+      { mode: 0o755 },
+    );
+  });
+
+  afterAll(async () => {
+    await plain?.drop();
+  });
+
+  it.each([
+    ['partitions and a NOT VALID check', 3, () => sample.db.url],
+    ['a NOT VALID check on an inheritance parent', 3, () => inherits.db.url],
+    ['neither', 1, () => plain.url],
+  ])(
+    '%s: restore-test and restore with jobs 2 each run %i pg_restore(s) into the database',
+    async (label, passes, source) => {
+      const store = path.join(sample.work, `store-${passes}-${label.length}`);
+      const made = await runAction({ storage: store, name: 'passes', 'database-url': source() });
+      expect(made.code, made.stdout).toBe(0);
+      const into = await freshDatabase('passes_into');
+      try {
+        const common = { storage: store, name: 'passes', 'pg-bin-dir': spy, jobs: '2' };
+        await restoreRuns();
+        const tested = await runAction({
+          ...common,
+          mode: 'restore-test',
+          'database-url': testDatabaseUrl(),
+        });
+        expect(tested.code, tested.stdout).toBe(0);
+        const testRuns = await restoreRuns();
+        const restored = await runAction({
+          ...common,
+          mode: 'restore',
+          'database-url': into.url,
+          confirm: into.name,
+        });
+        expect(restored.code, restored.stdout).toBe(0);
+        for (const runs of [testRuns, await restoreRuns()]) {
+          const sections = runs.map((line) => /--section=(\S+)/.exec(line)?.[1]);
+          expect(sections).toEqual(passes === 1 ? [undefined] : ['pre-data', 'data', 'post-data']);
+          const jobs = runs.map((line) => /--jobs=(\d+)/.exec(line)?.[1]);
+          expect(jobs).toEqual(passes === 1 ? ['2'] : ['1', '2', '2']);
+        }
+        expect(await tableChecksums(into.url)).toEqual(await tableChecksums(source()));
+      } finally {
+        await into.drop();
+      }
+    },
+  );
 });

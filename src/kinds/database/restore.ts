@@ -29,6 +29,7 @@ import {
   restoreOne,
   settingsLine,
   standing,
+  statisticsLine,
   type Restored,
 } from '../../restore/restore-database.js';
 import { refuseServerInputs } from '../../restore/targets.js';
@@ -90,6 +91,7 @@ function restoreRows(restored: Restored): RestoreRows {
       ],
       ['Owners and privileges', ownersLine(restored)],
       ['Database settings', settingsLine(restored.databaseSettings)],
+      ['Planner statistics', statisticsLine(restored.statistics)],
       ['Tables / rows', counted],
     ],
     tables: comparison ? [countsTable(comparison)] : [],
@@ -98,6 +100,7 @@ function restoreRows(restored: Restored): RestoreRows {
       targetNow: restored.outcome,
       comparison,
       ownersRestored: ownersRestored(restored),
+      statistics: restored.statistics,
     },
   };
 }

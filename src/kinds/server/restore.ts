@@ -254,6 +254,7 @@ function restoreRows(run: ServerRestore): RestoreRows {
         targetNow: restored.outcome,
         comparison: restored.comparison,
         ownersRestored: restored.archive !== undefined && ownersRestored(restored),
+        statistics: restored.statistics,
         restoreSeconds: phases.record()[phaseName(source)],
       })),
       roles: run.globals && {

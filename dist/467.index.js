@@ -1,5 +1,5 @@
-export const id = 595;
-export const ids = [595];
+export const id = 467;
+export const ids = [467];
 export const modules = {
 
 /***/ 74296:
@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 12595:
+/***/ 50467:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -5173,6 +5173,28 @@ const TOOL = { name: package_namespaceObject.UU, version: package_namespaceObjec
 var format = __webpack_require__(96228);
 // EXTERNAL MODULE: external "node:readline"
 var external_node_readline_ = __webpack_require__(80481);
+;// CONCATENATED MODULE: ./src/postgres/restore-passes.ts
+const plainShape = () => ({ partitions: false, notValid: false });
+/**
+ * Adds what one line of the schema script shows. Reading too much (a name or a comment that says
+ * so) costs only the section passes; nothing may be missed, so no case or spacing is assumed.
+ */
+function addShapeOf(line, shape) {
+    if (/\bnot\s+valid\b/i.test(line))
+        shape.notValid = true;
+    if (/\b(attach\s+partition|partition\s+of)\b/i.test(line))
+        shape.partitions = true;
+}
+function restorePasses(jobs, shape) {
+    if (jobs <= 1 || (!shape.partitions && !shape.notValid))
+        return [{ jobs }];
+    return [
+        { section: 'pre-data', jobs: 1 },
+        { section: 'data', jobs },
+        { section: 'post-data', jobs },
+    ];
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/versions.ts
 /**
  * Which PostgreSQL versions can restore a backup, decided before anything is downloaded where the
@@ -5887,6 +5909,7 @@ async function installedProgram(name, major, settings, ctx) {
 
 
 
+
 /** The local pg_restore, when it can read archives of the pg_dump that made the backup. */
 async function restoreProgram(manifest, client, ctx) {
     const made = manifest.dump?.version;
@@ -5907,28 +5930,15 @@ async function checkScratchServer(server, signal) {
         await client.end().catch(() => undefined);
     }
 }
-/**
- * The archive's sections, each restored by its own pg_restore: pg_restore 18's --jobs can run a
- * partitioned table's NOT NULL … NOT VALID constraint before a partition's rows are in (an upstream
- * bug), so every constraint and index waits for all the data. pg_restore --jobs runs pre-data
- * alone anyway; data and post-data keep the jobs.
- */
-function restorePasses(jobs) {
-    return [
-        { section: 'pre-data', jobs: 1 },
-        { section: 'data', jobs },
-        { section: 'post-data', jobs },
-    ];
-}
-/** pg_restore, section by section, stopping at the first error, which fails the run. */
+/** pg_restore, in the passes the archive needs, stopping at the first error, which fails the run. */
 async function runPgRestore(program, archive, target, options) {
-    for (const pass of restorePasses(options.jobs)) {
+    for (const pass of restorePasses(options.jobs, options.shape)) {
         await runPass(program, archive, target, pass, options);
     }
 }
 async function runPass(program, archive, target, pass, options) {
     const args = [
-        `--section=${pass.section}`,
+        ...(pass.section ? [`--section=${pass.section}`] : []),
         `--jobs=${pass.jobs}`,
         ...(options.keepOwners ? [] : ['--no-owner', '--no-privileges']),
         ...(options.noTablespaces ? ['--no-tablespaces'] : []),
@@ -5954,7 +5964,7 @@ async function runPass(program, archive, target, pass, options) {
             return;
         const reason = firstError !== undefined && !ended.signal
             ? `pg_restore failed: ${errorText(firstError)}`
-            : failureLine(`pg_restore --section=${pass.section}`, ended);
+            : failureLine(pass.section ? `pg_restore --section=${pass.section}` : 'pg_restore', ended);
         throw new Error(options.hint ? `${reason}; ${options.hint}` : reason);
     }
     finally {
@@ -6042,16 +6052,6 @@ async function unusableRoles(target, roles, signal) {
                 .filter((row) => row.present && !row.member && roles.owners.has(row.name))
                 .map((row) => row.name),
         };
-    }
-    finally {
-        await client.end().catch(() => undefined);
-    }
-}
-/** Fresh planner statistics: pg_restore leaves none, and a restored database needs them. */
-async function analyze(target, signal) {
-    const client = await connect(target, signal);
-    try {
-        await client.query('ANALYZE');
     }
     finally {
         await client.end().catch(() => undefined);
@@ -8149,7 +8149,10 @@ async function choosePgRestore(backup, client, ctx, server) {
 }
 /** Restores the local archive into `into`, timed as the run's restore phase. */
 function timedPgRestore({ program, hint }, phases, archive, into, options) {
-    return phases.time('restore (pg_restore)', () => runPgRestore(program, archive, into, { ...options, hint }));
+    return phases.time('restore (pg_restore)', async () => {
+        const { shape } = await archive.schema;
+        await runPgRestore(program, archive.file, into, { ...options, hint, shape });
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/roles.ts
@@ -8359,24 +8362,32 @@ function unheldPrivileges(statements, held) {
 
 
 
+
 const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
 /** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
 async function withLocalArchive(ctx, part, keys, { program: pgRestore }, phases, work) {
     // A private folder (0700): the archive in it is decrypted.
     const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'backup-action-archive-');
-    let databaseScript;
+    const readers = [];
+    // Awaited where it is used; a run that fails first reports its own error, not this one.
+    const read = (reading) => {
+        readers.push(reading.catch(() => undefined));
+        return reading;
+    };
     try {
         const file = external_node_path_default().join(dir, 'archive.dump');
         await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
         const listing = await listArchive(pgRestore, file, part.backup.dump?.version);
-        databaseScript = archiveDatabaseScript(pgRestore, file, listing);
-        // Awaited where it is used; a run that fails first reports its own error, not this one.
-        databaseScript.catch(() => undefined);
-        return await work({ file, toc: parseToc(listing), databaseScript });
+        return await work({
+            file,
+            toc: parseToc(listing),
+            databaseScript: read(archiveDatabaseScript(pgRestore, file, listing)),
+            schema: read(readArchiveSchema(pgRestore, file)),
+        });
     }
     finally {
-        // Its pg_restore reads the file being removed.
-        await databaseScript?.catch(() => undefined);
+        // Their pg_restore reads the file being removed.
+        await Promise.all(readers);
         await (0,promises_.rm)(dir, { recursive: true, force: true });
     }
 }
@@ -8414,17 +8425,18 @@ async function listArchive(pgRestore, file, dumpedBy) {
     }
     return listing;
 }
-/** The roles the archive's owners and privileges name, read from its schema script. */
-async function archiveRoles(pgRestore, file) {
+/** The roles the archive's owners and privileges name, and its shape, from its schema script. */
+async function readArchiveSchema(pgRestore, file) {
     const { child, exit } = start(pgRestore, ['--schema-only', '--file=-', file], process.env);
-    const roles = emptyRoles();
+    const schema = { roles: emptyRoles(), shape: plainShape() };
     for await (const line of (0,external_node_readline_.createInterface)({ input: child.stdout, crlfDelay: Infinity })) {
-        addRolesOf(line, roles);
+        addRolesOf(line, schema.roles);
+        addShapeOf(line, schema.shape);
     }
     const ended = await exit;
     if (ended.code !== 0)
         throw new Error(failureLine('pg_restore --schema-only', ended));
-    return roles;
+    return schema;
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/database-statements.ts
@@ -8675,10 +8687,9 @@ function readSetting(text) {
 
 
 
-
 /** Why owners and privileges cannot be restored into `target`, or undefined when they can. */
-async function ownersUnusable(pgRestore, file, target, signal) {
-    const roles = await unusableRoles(target, await archiveRoles(pgRestore, file), signal);
+async function ownersUnusable(archive, target, signal) {
+    const roles = await unusableRoles(target, (await archive.schema).roles, signal);
     const list = (names) => names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
     const reasons = [
         ...(roles.missing.length > 0 ? [`the target has no role ${list(roles.missing)}`] : []),
@@ -8706,6 +8717,70 @@ async function restoreDatabaseOwner(archive, server, database, log) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/postgres/statistics.ts
+
+/** A reloption's value, or the server's setting: `text` as PostgreSQL would read it. */
+const statistics_option = (name, cast) => `coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions) WHERE option_name = '${name}'),
+            current_setting('${name}'))::${cast}`;
+// Every user table, partitioned table and materialized view, with whether autovacuum will analyze
+// it. A reloption's text is cast as the server casts it ('off', 'No', '0'…).
+const TABLES_SQL = `
+  SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relpages::float8 AS pages,
+         c.relkind <> 'p'
+           AND current_setting('autovacuum')::boolean AND current_setting('track_counts')::boolean
+           AND coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions)
+                          WHERE option_name = 'autovacuum_enabled'), 'on')::boolean
+           AND coalesce(s.n_mod_since_analyze, 0) >
+               ${statistics_option('autovacuum_analyze_threshold', 'float8')}
+               + ${statistics_option('autovacuum_analyze_scale_factor', 'float8')} * greatest(c.reltuples, 0)
+           AS autovacuum
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+  WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+  ORDER BY c.relpages DESC, 1`;
+/** Small tables share an ANALYZE statement up to this many pages (8 MB) or tables. */
+const BATCH_PAGES = 1024;
+const BATCH_TABLES = 100;
+async function gatherStatistics(target, jobs, signal) {
+    const rows = await withConnection(target, async (client) => (await client.query(TABLES_SQL)).rows, signal);
+    const ours = rows.filter((table) => !table.autovacuum);
+    const batches = batchesOf(ours);
+    let failed = false;
+    const lane = (client) => (async () => {
+        for (let batch = batches.shift(); batch && !failed; batch = batches.shift()) {
+            signal.throwIfAborted();
+            await client.query(`ANALYZE ${batch.join(', ')}`);
+        }
+    })().catch((error) => {
+        failed = true;
+        throw error;
+    });
+    const lanes = Math.min(jobs, batches.length);
+    const settled = await Promise.allSettled(Array.from({ length: lanes }, () => withConnection(target, lane, signal)));
+    for (const one of settled)
+        if (one.status === 'rejected')
+            throw one.reason;
+    return { analyzed: ours.length, leftToAutovacuum: rows.length - ours.length };
+}
+/** The tables in statements: largest first, each alone above BATCH_PAGES. Pure. */
+function batchesOf(tables) {
+    const batches = [];
+    let pages = Infinity;
+    for (const table of tables) {
+        const last = batches.at(-1);
+        if (last && last.length < BATCH_TABLES && pages + table.pages <= BATCH_PAGES) {
+            last.push(table.name);
+            pages += table.pages;
+        }
+        else {
+            batches.push([table.name]);
+            pages = table.pages;
+        }
+    }
+    return batches;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/restore-database.ts
 /**
  * One database restored into its target, as `restore` does it for a backup of one database and
@@ -8714,6 +8789,8 @@ async function restoreDatabaseOwner(archive, server, database, log) {
  * point leaves the target as it was. Owners and privileges are restored whenever the target can
  * take them (restore/owners.ts).
  */
+
+
 
 
 
@@ -8764,7 +8841,7 @@ async function restoreInto(run, archive) {
     const { settings, ctx, pgRestore, phases, restored } = run;
     const { part, target, replacement } = restored;
     const into = replacement ? withDatabase(target, replacement.side) : target;
-    restored.ownersSkipped = await ownersUnusable(pgRestore.program, archive.file, target, ctx.signal);
+    restored.ownersSkipped = await ownersUnusable(archive, target, ctx.signal);
     if (restored.ownersSkipped) {
         ctx.log.warning(`owners and privileges are not restored: ${restored.ownersSkipped}; everything will belong to the restoring role. Create those roles (pg_dumpall --roles-only) and restore again with clean: true to restore them`);
     }
@@ -8774,7 +8851,7 @@ async function restoreInto(run, archive) {
     ctx.log.info(`sha256 of ${part.object.key} verified; restoring into ${replacement ? `${replacement.side}, to replace ${target.database} once checked` : target.display}`);
     if (!replacement)
         restored.outcome = 'partial';
-    await timedPgRestore(pgRestore, phases, archive.file, into, {
+    await timedPgRestore(pgRestore, phases, archive, into, {
         jobs: settings.jobs,
         keepOwners: !restored.ownersSkipped,
         signal: ctx.signal,
@@ -8782,7 +8859,7 @@ async function restoreInto(run, archive) {
     if (restored.created && !restored.ownersSkipped) {
         await restoreDatabaseOwner(archive, into, into.database, ctx.log);
     }
-    const counts = await analyzeAndCount(phases, into, ctx.signal);
+    const counts = await analyzeAndCount(run, into);
     restored.comparison = compare(part, counts, archive, replacement !== undefined);
     // After the counts: a setting such as statement_timeout is the database's users', not ours.
     if (settings.databaseSettings || !restored.ownersSkipped)
@@ -8791,18 +8868,19 @@ async function restoreInto(run, archive) {
         restored.outcome = 'restored';
 }
 /**
- * ANALYZE and the row counts at once, on two connections: neither waits for the other's locks, and
- * each keeps a core busy. Both settle before a failure of either is thrown.
+ * The statistics autovacuum will not gather and the row counts at once, on their own connections:
+ * neither waits for the other's locks. Both settle before a failure of either is thrown.
  */
-async function analyzeAndCount(phases, into, signal) {
+async function analyzeAndCount({ phases, restored, settings, ctx }, into) {
     const [analyzed, counted] = await Promise.allSettled([
-        phases.time('analyze', () => analyze(into, signal)),
-        phases.time('compare row counts', () => countRows(into, signal)),
+        phases.time('analyze', () => gatherStatistics(into, settings.jobs, ctx.signal)),
+        phases.time('compare row counts', () => countRows(into, ctx.signal)),
     ]);
     if (analyzed.status === 'rejected')
         throw analyzed.reason;
     if (counted.status === 'rejected')
         throw counted.reason;
+    restored.statistics = analyzed.value;
     return counted.value;
 }
 /** The checked new database takes the target's name; the old one is dropped, or named if it stays. */
@@ -8909,6 +8987,18 @@ function settingsLine(applied) {
     return failed.length === 0
         ? done
         : `${done}; not applied: ${failed.map((item) => item.statement.text).join('; ')}`;
+}
+/** Where the restored tables' planner statistics come from. */
+function statisticsLine(statistics) {
+    if (!statistics)
+        return 'not gathered: the restore did not finish';
+    const { analyzed, leftToAutovacuum } = statistics;
+    const here = analyzed === 0
+        ? 'no table needed ANALYZE here'
+        : `ANALYZE ran on ${(0,format/* formatCount */.B4)(analyzed)} table(s) autovacuum would not analyze`;
+    if (leftToAutovacuum === 0)
+        return here;
+    return `${here}; autovacuum analyzes the ${analyzed === 0 ? '' : 'other '}${(0,format/* formatCount */.B4)(leftToAutovacuum)} on its next visit to the database, as after any pg_restore (run vacuumdb --analyze-only to have them sooner)`;
 }
 
 ;// CONCATENATED MODULE: ./src/restore/targets.ts
@@ -9114,6 +9204,7 @@ function restoreRows(restored) {
             ],
             ['Owners and privileges', ownersLine(restored)],
             ['Database settings', settingsLine(restored.databaseSettings)],
+            ['Planner statistics', statisticsLine(restored.statistics)],
             ['Tables / rows', counted],
         ],
         tables: comparison ? [countsTable(comparison)] : [],
@@ -9122,6 +9213,7 @@ function restoreRows(restored) {
             targetNow: restored.outcome,
             comparison,
             ownersRestored: ownersRestored(restored),
+            statistics: restored.statistics,
         },
     };
 }
@@ -9236,38 +9328,36 @@ async function testDatabase(run, test, options) {
     try {
         await withLocalArchive(ctx, test.part, settings.decryption, pgRestore, test.phases, (archive) => {
             test.archive = archive;
-            return testInScratch(run, test, options, scratchMade);
+            return testInScratch(run, test, archive, options, scratchMade);
         });
     }
     finally {
         await cleanUp(run, test, scratchMade);
     }
 }
-async function testInScratch(run, test, options, scratchMade) {
+async function testInScratch(run, test, archive, options, scratchMade) {
     const { settings, ctx, server, pgRestore } = run;
     const { part, scratch, phases } = test;
-    const file = test.archive?.file ?? '';
     ctx.log.info(`sha256 of ${part.object.key} verified; restoring into scratch database ${scratch}`);
     const target = withDatabase(server, scratch);
     await scratchMade;
-    const keepOwners = options.keepOwners && !(await ownersSkipped(run, test, target));
+    const keepOwners = options.keepOwners && !(await ownersSkipped(run, test, archive, target));
     test.restoreStarted = true;
-    await timedPgRestore(pgRestore, phases, file, target, {
+    await timedPgRestore(pgRestore, phases, archive, target, {
         jobs: settings.jobs,
         keepOwners,
         noTablespaces: options.noTablespaces,
         signal: ctx.signal,
     });
-    if (keepOwners && test.archive) {
-        await restoreDatabaseOwner(test.archive, server, scratch, ctx.log);
-    }
+    if (keepOwners)
+        await restoreDatabaseOwner(archive, server, scratch, ctx.log);
     if (settings.databaseSettings || keepOwners)
         await compareSettings(run, test, target, keepOwners);
     await inspect(run, test, target, options.checks);
 }
 /** Whether the scratch server lacks what owners need, said once as a warning. */
-async function ownersSkipped({ ctx, pgRestore }, test, target) {
-    test.ownersSkipped = await ownersUnusable(pgRestore.program, test.archive?.file ?? '', target, ctx.signal);
+async function ownersSkipped({ ctx }, test, archive, target) {
+    test.ownersSkipped = await ownersUnusable(archive, target, ctx.signal);
     if (test.ownersSkipped) {
         ctx.log.warning(`${test.part.name ?? 'the database'} is restored without owners and privileges: ${test.ownersSkipped}`);
     }
@@ -13226,6 +13316,7 @@ function server_restore_restoreRows(run) {
                 targetNow: restored.outcome,
                 comparison: restored.comparison,
                 ownersRestored: restored.archive !== undefined && ownersRestored(restored),
+                statistics: restored.statistics,
                 restoreSeconds: phases.record()[phaseName(source)],
             })),
             roles: run.globals && {

@@ -1,0 +1,100 @@
+/**
+ * Planner statistics for a restored database. pg_restore leaves none; autovacuum gathers them
+ * within a minute or so for every table whose inserted rows pass its analyze threshold, as after
+ * any pg_restore. ANALYZE runs here only on the tables autovacuum would leave without: all of them
+ * when autovacuum or track_counts is off, partitioned tables (autovacuum never analyzes them),
+ * tables with autovacuum_enabled off, and tables below their threshold (autovacuum.c's
+ * relation_needs_vacanalyze, with the tables' own reloptions). Those run `jobs` at a time, the
+ * largest first, small ones several to a statement.
+ */
+import type { DatabaseTarget } from '../core/settings.js';
+import type pg from 'pg';
+import { withConnection } from './server.js';
+
+export interface Statistics {
+  /** Tables ANALYZE ran on here. */
+  analyzed: number;
+  /** Tables left to autovacuum, which will analyze them. */
+  leftToAutovacuum: number;
+}
+
+/** A reloption's value, or the server's setting: `text` as PostgreSQL would read it. */
+const option = (name: string, cast: string) =>
+  `coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions) WHERE option_name = '${name}'),
+            current_setting('${name}'))::${cast}`;
+
+// Every user table, partitioned table and materialized view, with whether autovacuum will analyze
+// it. A reloption's text is cast as the server casts it ('off', 'No', '0'…).
+const TABLES_SQL = `
+  SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relpages::float8 AS pages,
+         c.relkind <> 'p'
+           AND current_setting('autovacuum')::boolean AND current_setting('track_counts')::boolean
+           AND coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions)
+                          WHERE option_name = 'autovacuum_enabled'), 'on')::boolean
+           AND coalesce(s.n_mod_since_analyze, 0) >
+               ${option('autovacuum_analyze_threshold', 'float8')}
+               + ${option('autovacuum_analyze_scale_factor', 'float8')} * greatest(c.reltuples, 0)
+           AS autovacuum
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+  WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+  ORDER BY c.relpages DESC, 1`;
+
+/** Small tables share an ANALYZE statement up to this many pages (8 MB) or tables. */
+const BATCH_PAGES = 1024;
+const BATCH_TABLES = 100;
+
+interface Table {
+  name: string;
+  pages: number;
+  autovacuum: boolean;
+}
+
+export async function gatherStatistics(
+  target: DatabaseTarget,
+  jobs: number,
+  signal: AbortSignal,
+): Promise<Statistics> {
+  const rows = await withConnection(
+    target,
+    async (client) => (await client.query<Table>(TABLES_SQL)).rows,
+    signal,
+  );
+  const ours = rows.filter((table) => !table.autovacuum);
+  const batches = batchesOf(ours);
+  let failed = false;
+  const lane = (client: pg.Client) =>
+    (async () => {
+      for (let batch = batches.shift(); batch && !failed; batch = batches.shift()) {
+        signal.throwIfAborted();
+        await client.query(`ANALYZE ${batch.join(', ')}`);
+      }
+    })().catch((error: unknown) => {
+      failed = true;
+      throw error;
+    });
+  const lanes = Math.min(jobs, batches.length);
+  const settled = await Promise.allSettled(
+    Array.from({ length: lanes }, () => withConnection(target, lane, signal)),
+  );
+  for (const one of settled) if (one.status === 'rejected') throw one.reason;
+  return { analyzed: ours.length, leftToAutovacuum: rows.length - ours.length };
+}
+
+/** The tables in statements: largest first, each alone above BATCH_PAGES. Pure. */
+export function batchesOf(tables: readonly { name: string; pages: number }[]): string[][] {
+  const batches: string[][] = [];
+  let pages = Infinity;
+  for (const table of tables) {
+    const last = batches.at(-1);
+    if (last && last.length < BATCH_TABLES && pages + table.pages <= BATCH_PAGES) {
+      last.push(table.name);
+      pages += table.pages;
+    } else {
+      batches.push([table.name]);
+      pages = table.pages;
+    }
+  }
+  return batches;
+}
