@@ -3,11 +3,13 @@
  * server's readiness, pg_restore itself, scratch databases, and the target's state.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { connectionString } from './database-url.js';
 import type { ManifestBase } from '../core/manifest.js';
 import type { ArchiveRoles } from './roles.js';
-import { restorePasses, type ArchiveShape, type RestorePass } from './restore-passes.js';
+import { restorePasses, useList, type ArchiveShape, type RestorePass } from './restore-passes.js';
 import { majorOf } from './versions.js';
 import { mark } from './scratch-marks.js';
 import { clientProgram, type ClientContext } from './client/index.js';
@@ -63,8 +65,10 @@ export interface PgRestoreOptions {
   hint?: string;
   /** Everything into the default tablespace: a scratch server has none of the source's. */
   noTablespaces?: boolean;
-  /** What decides whether one pg_restore does or three section passes do. */
+  /** What decides whether one pg_restore does or section passes do. */
   shape: ArchiveShape;
+  /** The archive's `pg_restore --list`, for the passes that take some of its entries. */
+  listing: string;
 }
 
 /** pg_restore, in the passes the archive needs, stopping at the first error, which fails the run. */
@@ -88,6 +92,9 @@ async function runPass(
 ): Promise<void> {
   const args = [
     ...(pass.section ? [`--section=${pass.section}`] : []),
+    ...(pass.foreignKeys
+      ? [`--use-list=${await listFile(archive, options.listing, pass.foreignKeys)}`]
+      : []),
     `--jobs=${pass.jobs}`,
     ...(options.keepOwners ? [] : ['--no-owner', '--no-privileges']),
     ...(options.noTablespaces ? ['--no-tablespaces'] : []),
@@ -112,11 +119,28 @@ async function runPass(
     const reason =
       firstError !== undefined && !ended.signal
         ? `pg_restore failed: ${errorText(firstError)}`
-        : failureLine(pass.section ? `pg_restore --section=${pass.section}` : 'pg_restore', ended);
+        : failureLine(passName(pass), ended);
     throw new Error(options.hint ? `${reason}; ${options.hint}` : reason);
   } finally {
     options.signal.removeEventListener('abort', stop);
   }
+}
+
+function passName(pass: RestorePass): string {
+  if (!pass.section) return 'pg_restore';
+  const keys = { only: ' (foreign keys)', none: ' (all but foreign keys)' };
+  return `pg_restore --section=${pass.section}${pass.foreignKeys ? keys[pass.foreignKeys] : ''}`;
+}
+
+/** The pass's list, beside the archive in its private folder (removed with it). */
+async function listFile(
+  archive: string,
+  listing: string,
+  foreignKeys: 'only' | 'none',
+): Promise<string> {
+  const file = path.join(path.dirname(archive), `foreign-keys-${foreignKeys}.list`);
+  await writeFile(file, useList(listing, foreignKeys), { mode: 0o600 });
+  return file;
 }
 
 /** `pg_restore: error: COPY failed for table "t": ERROR:  new row …` → `COPY failed for table "t": new row …` */

@@ -7,6 +7,7 @@
  * relation_needs_vacanalyze, with the tables' own reloptions). Those run `jobs` at a time, the
  * largest first, small ones several to a statement.
  */
+import { errorMessage } from '../core/errors.js';
 import type { DatabaseTarget } from '../core/settings.js';
 import type pg from 'pg';
 import { withConnection } from './server.js';
@@ -24,11 +25,20 @@ const option = (name: string, cast: string) =>
             current_setting('${name}'))::${cast}`;
 
 // Every user table, partitioned table and materialized view, with whether autovacuum will analyze
-// it. A reloption's text is cast as the server casts it ('off', 'No', '0'…).
+// it. Autovacuum's workers read the server's settings and the database's, not this session's role
+// settings: a value set for the database or a role counts as off. A reloption's text is cast as
+// the server casts it ('off', 'No', '0'…). A partition is analyzed with its root (ANALYZE of a
+// partitioned table analyzes every partition); sizes are read from the files, as relpages stays 0
+// on a table no index was built on.
 const TABLES_SQL = `
-  SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relpages::float8 AS pages,
-         c.relkind <> 'p'
-           AND current_setting('autovacuum')::boolean AND current_setting('track_counts')::boolean
+  WITH running AS (
+    SELECT $1::boolean AND bool_and(setting = 'on' AND source NOT IN
+             ('database', 'user', 'database user', 'client', 'session')) AS on
+    FROM pg_settings WHERE name IN ('autovacuum', 'track_counts'))
+  SELECT format('%I.%I', n.nspname, c.relname) AS name,
+         pg_relation_size(c.oid)::float8 / current_setting('block_size')::float8 AS pages,
+         c.relispartition AS partition,
+         c.relkind <> 'p' AND running.on
            AND coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions)
                           WHERE option_name = 'autovacuum_enabled'), 'on')::boolean
            AND coalesce(s.n_mod_since_analyze, 0) >
@@ -37,9 +47,10 @@ const TABLES_SQL = `
            AS autovacuum
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
+  CROSS JOIN running
   LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
   WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-  ORDER BY c.relpages DESC, 1`;
+  ORDER BY 2 DESC, 1`;
 
 /** Small tables share an ANALYZE statement up to this many pages (8 MB) or tables. */
 const BATCH_PAGES = 1024;
@@ -48,38 +59,46 @@ const BATCH_TABLES = 100;
 interface Table {
   name: string;
   pages: number;
+  partition: boolean;
   autovacuum: boolean;
 }
 
+/** `autovacuumAllowed`: false when the database's own settings, about to be applied, touch it. */
 export async function gatherStatistics(
   target: DatabaseTarget,
-  jobs: number,
+  options: { jobs: number; autovacuumAllowed: boolean },
   signal: AbortSignal,
 ): Promise<Statistics> {
   const rows = await withConnection(
     target,
-    async (client) => (await client.query<Table>(TABLES_SQL)).rows,
+    async (client) => (await client.query<Table>(TABLES_SQL, [options.autovacuumAllowed])).rows,
     signal,
   );
-  const ours = rows.filter((table) => !table.autovacuum);
+  // Partitions are analyzed with their root, which is always ours.
+  const ours = rows.filter((table) => !table.autovacuum && !table.partition);
+  const analyzed = ours.length + rows.filter((table) => table.partition).length;
   const batches = batchesOf(ours);
   let failed = false;
   const lane = (client: pg.Client) =>
     (async () => {
       for (let batch = batches.shift(); batch && !failed; batch = batches.shift()) {
         signal.throwIfAborted();
-        await client.query(`ANALYZE ${batch.join(', ')}`);
+        await client.query(`ANALYZE ${batch.join(', ')}`).catch((error: unknown) => {
+          throw new Error(`ANALYZE ${batch.join(', ')} failed: ${errorMessage(error)}`, {
+            cause: error,
+          });
+        });
       }
     })().catch((error: unknown) => {
       failed = true;
       throw error;
     });
-  const lanes = Math.min(jobs, batches.length);
+  const lanes = Math.min(options.jobs, batches.length);
   const settled = await Promise.allSettled(
     Array.from({ length: lanes }, () => withConnection(target, lane, signal)),
   );
   for (const one of settled) if (one.status === 'rejected') throw one.reason;
-  return { analyzed: ours.length, leftToAutovacuum: rows.length - ours.length };
+  return { analyzed, leftToAutovacuum: rows.length - analyzed };
 }
 
 /** The tables in statements: largest first, each alone above BATCH_PAGES. Pure. */

@@ -20,7 +20,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Phases } from './phases.js';
 import type { PgRestore } from './pg-restore.js';
 import { addRolesOf, emptyRoles, type ArchiveRoles } from '../postgres/roles.js';
-import { addShapeOf, plainShape, type ArchiveShape } from '../postgres/restore-passes.js';
+import { addShapeOf, shapeOfToc, type ArchiveShape } from '../postgres/restore-passes.js';
 import { parseToc, type ArchiveToc } from '../postgres/toc.js';
 import { archiveDatabaseScript } from '../postgres/database-settings.js';
 import { unsupportedFormatLine } from '../postgres/versions.js';
@@ -30,6 +30,8 @@ import { makeRunFolder } from '../process/run-folders.js';
 
 export interface LocalArchive {
   file: string;
+  /** `pg_restore --list --create` of it. */
+  listing: string;
   toc: ArchiveToc;
   /**
    * The script of the archive's database-level entries (restore/owners.ts, database-settings.ts),
@@ -68,11 +70,13 @@ export async function withLocalArchive<T>(
     const file = path.join(dir, 'archive.dump');
     await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
     const listing = await listArchive(pgRestore, file, part.backup.dump?.version);
+    const toc = parseToc(listing);
     return await work({
       file,
-      toc: parseToc(listing),
+      listing,
+      toc,
       databaseScript: read(archiveDatabaseScript(pgRestore, file, listing)),
-      schema: read(readArchiveSchema(pgRestore, file)),
+      schema: read(readArchiveSchema(pgRestore, file, shapeOfToc(toc))),
     });
   } finally {
     // Their pg_restore reads the file being removed.
@@ -139,9 +143,13 @@ async function listArchive(
 }
 
 /** The roles the archive's owners and privileges name, and its shape, from its schema script. */
-async function readArchiveSchema(pgRestore: Program, file: string): Promise<ArchiveSchema> {
+async function readArchiveSchema(
+  pgRestore: Program,
+  file: string,
+  shape: ArchiveShape,
+): Promise<ArchiveSchema> {
   const { child, exit } = start(pgRestore, ['--schema-only', '--file=-', file], process.env);
-  const schema = { roles: emptyRoles(), shape: plainShape() };
+  const schema = { roles: emptyRoles(), shape };
   for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) {
     addRolesOf(line, schema.roles);
     addShapeOf(line, schema.shape);

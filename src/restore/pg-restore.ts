@@ -39,12 +39,13 @@ export async function choosePgRestore(
 export function timedPgRestore(
   { program, hint }: PgRestore,
   phases: Phases,
-  archive: { file: string; schema: Promise<{ shape: ArchiveShape }> },
+  archive: { file: string; listing: string; schema: Promise<{ shape: ArchiveShape }> },
   into: DatabaseTarget,
   options: { jobs: number; keepOwners: boolean; signal: AbortSignal; noTablespaces?: boolean },
 ): Promise<void> {
   return phases.time('restore (pg_restore)', async () => {
     const { shape } = await archive.schema;
-    await runPgRestore(program, archive.file, into, { ...options, hint, shape });
+    const { file, listing } = archive;
+    await runPgRestore(program, file, into, { ...options, hint, shape, listing });
   });
 }

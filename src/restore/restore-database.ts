@@ -135,7 +135,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
   if (restored.created && !restored.ownersSkipped) {
     await restoreDatabaseOwner(archive, into, into.database, ctx.log);
   }
-  const counts = await analyzeAndCount(run, into);
+  const counts = await analyzeAndCount(run, archive, into);
   restored.comparison = compare(part, counts, archive, replacement !== undefined);
   // After the counts: a setting such as statement_timeout is the database's users', not ours.
   if (settings.databaseSettings || !restored.ownersSkipped) await applySettings(run, archive, into);
@@ -148,10 +148,20 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
  */
 async function analyzeAndCount(
   { phases, restored, settings, ctx }: RestoreRun,
+  archive: LocalArchive,
   into: DatabaseTarget,
 ): Promise<Record<string, number>> {
+  // The archive's database settings are applied after this: one that touches autovacuum or
+  // track_counts (off for the database) leaves every table to this ANALYZE.
+  const touched = (statement: DatabaseStatement) =>
+    statement.kind === 'setting' && /autovacuum|track_counts/i.test(statement.text);
+  const autovacuumAllowed = !(
+    settings.databaseSettings && databaseStatements(await archive.databaseScript).some(touched)
+  );
+  const gather = () =>
+    gatherStatistics(into, { jobs: settings.jobs, autovacuumAllowed }, ctx.signal);
   const [analyzed, counted] = await Promise.allSettled([
-    phases.time('analyze', () => gatherStatistics(into, settings.jobs, ctx.signal)),
+    phases.time('analyze', gather),
     phases.time('compare row counts', () => countRows(into, ctx.signal)),
   ]);
   if (analyzed.status === 'rejected') throw analyzed.reason;

@@ -160,8 +160,11 @@ async function compareSettings(
     missing: missing.map((statement) => statement.text),
     privileges: missing.flatMap((s) => (s.kind === 'privilege' ? [s.text] : [])),
   };
-  // The backup's comment took the mark's place; it goes back in front of it.
-  await withConnection(target, (client) => mark(client, 'DATABASE', [target.database], run.mark));
+  // The backup's comment took the mark's place; it goes back in front of it, from the server's own
+  // database: the scratch one may now be read-only by its settings (default_transaction_read_only).
+  await withConnection(run.server, (client) =>
+    mark(client, 'DATABASE', [target.database], run.mark),
+  );
   for (const statement of missing) {
     const error = applied.find((item) => item.statement === statement)?.error;
     ctx.log.warning(`the backup's "${statement.text}" did not restore${error ? `: ${error}` : ''}`);

@@ -4,7 +4,8 @@
  * script of those entries (the database's owner, settings, comment and privileges) once. What
  * they read still arrives: the database's setting and comment are on the database restored into.
  *
- * Covers: src/restore/archive.ts, src/postgres/database-settings.ts, src/restore/owners.ts.
+ * Covers: src/restore/archive.ts, src/postgres/database-settings.ts, src/restore/owners.ts,
+ * src/restore/scratch-test.ts.
  */
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -126,3 +127,28 @@ function withDatabaseName(name: string): string {
   url.pathname = `/${name}`;
   return url.toString();
 }
+
+describe('a database whose settings make it read-only', () => {
+  it('is restore-tested: its settings are applied to the scratch database and reported', async () => {
+    const source = await freshDatabase('reads_ro');
+    try {
+      await withClient(source.url, (client) =>
+        client.query(`CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 5);
+          ALTER DATABASE ${source.name} SET default_transaction_read_only = on`),
+      );
+      const roStore = path.join(sample.work, 'store-read-only');
+      const made = await runAction({ storage: roStore, name: 'ro', 'database-url': source.url });
+      expect(made.code, made.stdout).toBe(0);
+      const run = await runAction({
+        mode: 'restore-test',
+        storage: roStore,
+        name: 'ro',
+        'database-url': testDatabaseUrl(),
+      });
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.summary).toMatch(/Database settings.*1 of 1 restored/);
+    } finally {
+      await source.drop();
+    }
+  });
+});

@@ -28,6 +28,7 @@ const run = promisify(execFile);
 
 const sample = sampleSource('passes_src', 400);
 let archive: string;
+let listing: string;
 let pgRestore: Program;
 
 function targetOf(url: string): DatabaseTarget {
@@ -65,16 +66,28 @@ beforeAll(async () => {
       CREATE MATERIALIZED VIEW public.child_count AS SELECT count(*) AS n FROM public.child;
       SELECT lo_from_bytea(0, 'large object bytes');
       COMMENT ON TABLE public.p IS 'partitioned';
+      -- A foreign key to a table partitioned twice over (the regression database's droppk).
+      CREATE TABLE public.droppk (a int PRIMARY KEY) PARTITION BY RANGE (a);
+      CREATE TABLE public.droppk1 PARTITION OF public.droppk FOR VALUES FROM (0) TO (1000);
+      CREATE TABLE public.droppk2 PARTITION OF public.droppk FOR VALUES FROM (1000) TO (2000)
+        PARTITION BY RANGE (a);
+      CREATE TABLE public.droppk21 PARTITION OF public.droppk2 FOR VALUES FROM (1000) TO (1400);
+      CREATE TABLE public.droppk2_d PARTITION OF public.droppk2 DEFAULT;
+      INSERT INTO public.droppk VALUES (1), (1000), (1500);
+      CREATE TABLE public.dropfk (a int REFERENCES public.droppk);
+      INSERT INTO public.dropfk VALUES (1), (1000), (1500);
     `),
   );
   archive = path.join(sample.work, 'source.dump');
   const pgDump = await findProgram('pg_dump');
   await run(pgDump.path, ['--format=custom', `--file=${archive}`, `--dbname=${sample.db.url}`]);
   pgRestore = await findProgram('pg_restore');
+  listing = (await run(pgRestore.path, ['--list', archive])).stdout;
 });
 
 describe.each([
-  ['three passes', { partitions: true, notValid: true }],
+  ['four passes, the foreign keys last', { ...plainShape(), partitions: true, notValid: true }],
+  ['three passes', { ...plainShape(), notValid: true }],
   ['one pg_restore', plainShape()],
 ])('pg_restore in %s', (_, shape: ArchiveShape) => {
   it('restores a copy equal to the source: the same schema (pg_dump -s) and the same rows in every table', async () => {
@@ -85,6 +98,7 @@ describe.each([
         keepOwners: false,
         signal: new AbortController().signal,
         shape,
+        listing,
       });
       expect(await schemaOf(copy.url)).toBe(await schemaOf(sample.db.url));
       expect(await tableChecksums(copy.url)).toEqual(await tableChecksums(sample.db.url));
@@ -115,6 +129,7 @@ describe('pg_restore’s errors', () => {
       keepOwners: false,
       signal: new AbortController().signal,
       shape: plainShape(),
+      listing,
     });
     await expect(failed).rejects.toThrow(/^pg_restore failed: relation "t" already exists$/);
   });
@@ -122,8 +137,9 @@ describe('pg_restore’s errors', () => {
 
 describe('the modes choose the passes from the archive', () => {
   // NOT VALID on an inheritance parent: no partition, and nothing in the list says so.
-  const inherits = sampleSource('passes_inherits', 50);
+  let inherits: FreshDatabase;
   let plain: FreshDatabase;
+  let laterCheck: FreshDatabase;
   let spy: string;
   let calls: string;
 
@@ -135,12 +151,27 @@ describe('the modes choose the passes from the archive', () => {
   }
 
   beforeAll(async () => {
-    await withClient(inherits.db.url, (client) =>
+    inherits = await freshDatabase('passes_inherits');
+    await withClient(inherits.url, (client) =>
       client.query(`
         CREATE TABLE public.par (a int, b int);
         CREATE TABLE public.ch (c int) INHERITS (public.par);
         INSERT INTO public.ch VALUES (NULL, 1, 2);
         ALTER TABLE public.par ADD CONSTRAINT par_b CHECK (b > 0) NOT VALID;
+      `),
+    );
+    // A valid CHECK pg_dump puts after the data (its function takes the row type), which reads
+    // another table: one pg_restore --jobs may check it before that table's rows are in.
+    laterCheck = await freshDatabase('passes_check');
+    await withClient(laterCheck.url, (client) =>
+      client.query(`
+        CREATE TABLE public.big (id int PRIMARY KEY, pad text);
+        CREATE TABLE public.small (id int, ref int);
+        CREATE FUNCTION public.ref_ok(r public.small) RETURNS boolean LANGUAGE plpgsql STABLE AS
+          $$ BEGIN RETURN EXISTS (SELECT 1 FROM public.big WHERE id = r.ref); END $$;
+        ALTER TABLE public.small ADD CONSTRAINT small_ref_ok CHECK (public.ref_ok(small));
+        INSERT INTO public.big SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g;
+        INSERT INTO public.small SELECT g, g FROM generate_series(1, 100) g;
       `),
     );
     // Tables with keys, a foreign key and an index, as most databases are: no partition.
@@ -160,23 +191,43 @@ describe('the modes choose the passes from the archive', () => {
     await mkdir(spy, { recursive: true });
     await writeFile(
       path.join(spy, 'pg_restore'),
-      `#!/bin/sh\necho "$*" >> ${JSON.stringify(calls)}\nexec ${JSON.stringify(pgRestore.path)} "$@"\n`,
+      // Each run written down, and a copy of the list a pass is given.
+      `#!/bin/sh\necho "$*" >> ${JSON.stringify(calls)}\nfor a; do case "$a" in --use-list=*) f="\${a#--use-list=}"; cp "$f" ${JSON.stringify(calls)}."$(basename "$f")";; esac; done\nexec ${JSON.stringify(pgRestore.path)} "$@"\n`,
       { mode: 0o755 },
     );
   });
 
   afterAll(async () => {
     await plain?.drop();
+    await inherits?.drop();
+    await laterCheck?.drop();
   });
 
+  const FOUR = {
+    sections: ['pre-data', 'data', 'post-data', 'post-data'],
+    jobs: ['1', '2', '2', '2'],
+    lists: [undefined, undefined, 'foreign-keys-none.list', 'foreign-keys-only.list'],
+  };
+  const THREE = {
+    sections: ['pre-data', 'data', 'post-data'],
+    jobs: ['1', '2', '2'],
+    lists: [undefined, undefined, undefined],
+  };
+  const ONE = { sections: [undefined], jobs: ['2'], lists: [undefined] };
+
   it.each([
-    ['partitions and a NOT VALID check', 3, () => sample.db.url],
-    ['a NOT VALID check on an inheritance parent', 3, () => inherits.db.url],
-    ['neither', 1, () => plain.url],
+    [
+      'partitions and a NOT VALID check: four, the foreign keys alone last',
+      FOUR,
+      () => sample.db.url,
+    ],
+    ['a NOT VALID check on an inheritance parent: three', THREE, () => inherits.url],
+    ['a CHECK dumped after the data, reading another table: three', THREE, () => laterCheck.url],
+    ['neither: one', ONE, () => plain.url],
   ])(
-    '%s: restore-test and restore with jobs 2 each run %i pg_restore(s) into the database',
-    async (label, passes, source) => {
-      const store = path.join(sample.work, `store-${passes}-${label.length}`);
+    '%s pg_restore run(s) into the database, for restore-test and restore with jobs 2',
+    async (label, expected, source) => {
+      const store = path.join(sample.work, `store-${expected.sections.length}-${label.length}`);
       const made = await runAction({ storage: store, name: 'passes', 'database-url': source() });
       expect(made.code, made.stdout).toBe(0);
       const into = await freshDatabase('passes_into');
@@ -198,10 +249,22 @@ describe('the modes choose the passes from the archive', () => {
         });
         expect(restored.code, restored.stdout).toBe(0);
         for (const runs of [testRuns, await restoreRuns()]) {
-          const sections = runs.map((line) => /--section=(\S+)/.exec(line)?.[1]);
-          expect(sections).toEqual(passes === 1 ? [undefined] : ['pre-data', 'data', 'post-data']);
-          const jobs = runs.map((line) => /--jobs=(\d+)/.exec(line)?.[1]);
-          expect(jobs).toEqual(passes === 1 ? ['2'] : ['1', '2', '2']);
+          expect(runs.map((line) => /--section=(\S+)/.exec(line)?.[1])).toEqual(expected.sections);
+          expect(runs.map((line) => /--jobs=(\d+)/.exec(line)?.[1])).toEqual(expected.jobs);
+          const lists = runs.map((line) => /--use-list=(\S+)/.exec(line)?.[1]);
+          expect(lists.map((list) => list && path.basename(list))).toEqual(expected.lists);
+        }
+        if (expected === FOUR) {
+          const kept = async (name: string) =>
+            (await readFile(`${calls}.${name}`, 'utf8'))
+              .split('\n')
+              .filter((line) => /^\d+; /.test(line));
+          const only = await kept('foreign-keys-only.list');
+          expect(only.length).toBeGreaterThanOrEqual(2);
+          expect(only.every((line) => /^\d+; \d+ \d+ FK CONSTRAINT /.test(line))).toBe(true);
+          const none = await kept('foreign-keys-none.list');
+          expect(none.some((line) => / INDEX ATTACH public droppk21_pkey /.test(line))).toBe(true);
+          expect(none.some((line) => / FK CONSTRAINT /.test(line))).toBe(false);
         }
         expect(await tableChecksums(into.url)).toEqual(await tableChecksums(source()));
       } finally {

@@ -7,7 +7,13 @@
  * Covers: src/postgres/restore-passes.ts, src/postgres/statistics.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { addShapeOf, plainShape, restorePasses } from '../../src/postgres/restore-passes.js';
+import {
+  addShapeOf,
+  plainShape,
+  restorePasses,
+  shapeOfToc,
+  useList,
+} from '../../src/postgres/restore-passes.js';
 import { batchesOf } from '../../src/postgres/statistics.js';
 
 const THREE = [
@@ -27,13 +33,25 @@ describe('restorePasses', () => {
     expect(restorePasses(4, plainShape())).toEqual([{ jobs: 4 }]);
   });
 
-  it('is three section passes, pre-data alone, for partitions or a NOT VALID constraint', () => {
-    expect(restorePasses(4, { partitions: true, notValid: false })).toEqual(THREE);
-    expect(restorePasses(4, { partitions: false, notValid: true })).toEqual(THREE);
+  it('is three section passes, pre-data alone, for a NOT VALID constraint or a CHECK dumped after the data', () => {
+    expect(restorePasses(4, { ...plainShape(), notValid: true })).toEqual(THREE);
+    expect(restorePasses(4, { ...plainShape(), laterChecks: true })).toEqual(THREE);
+  });
+
+  it('is four for partitions: post-data without the foreign keys, then the foreign keys alone', () => {
+    const four = [
+      ...THREE.slice(0, 2),
+      { section: 'post-data', jobs: 4, foreignKeys: 'none' },
+      { section: 'post-data', jobs: 4, foreignKeys: 'only' },
+    ];
+    expect(restorePasses(4, { ...plainShape(), partitions: true })).toEqual(four);
+    expect(restorePasses(4, { ...plainShape(), partitions: true, notValid: true })).toEqual(four);
   });
 
   it('is one pg_restore with one job whatever the archive: nothing runs in parallel to race', () => {
-    expect(restorePasses(1, { partitions: true, notValid: true })).toEqual([{ jobs: 1 }]);
+    expect(restorePasses(1, { ...plainShape(), partitions: true, notValid: true })).toEqual([
+      { jobs: 1 },
+    ]);
   });
 });
 
@@ -66,9 +84,60 @@ describe('addShapeOf', () => {
 
   it('keeps what an earlier line showed', () => {
     expect(shapeOf('x NOT VALID;', 'CREATE TABLE t ();')).toEqual({
-      partitions: false,
+      ...plainShape(),
       notValid: true,
     });
+  });
+});
+
+describe('shapeOfToc', () => {
+  const toc = (...entries: string[]) => ({ entries: new Set(entries) });
+
+  it('sees a CHECK constraint dumped after the data by its entry type', () => {
+    expect(
+      shapeOfToc(toc('TABLE public small', 'CHECK CONSTRAINT public small small_ref_ok'))
+        .laterChecks,
+    ).toBe(true);
+  });
+
+  it('is not fooled by a name that says CHECK CONSTRAINT', () => {
+    expect(
+      shapeOfToc(toc('TABLE CHECK CONSTRAINT x', 'CONSTRAINT public t CHECK CONSTRAINT'))
+        .laterChecks,
+    ).toBe(false);
+  });
+});
+
+describe('useList', () => {
+  const listing = [
+    ';',
+    '; Archive created at 2026-12-07 21:00:00 UTC',
+    ';',
+    '214; 1259 16385 TABLE public droppk postgres',
+    '219; 1259 16500 TABLE public FK CONSTRAINT x postgres',
+    '3237; 0 0 INDEX ATTACH public droppk1_pkey postgres',
+    '3242; 2606 16418 FK CONSTRAINT public dropfk dropfk_a_fkey postgres',
+    '3243; 2606 16419 FK CONSTRAINT FK CONSTRAINT t t_fkey postgres',
+    '',
+  ].join('\n');
+  const taken = (list: string) => list.split('\n').filter((line) => /^\d+; /.test(line));
+
+  it('keeps only the foreign keys, by their type, whatever the names say', () => {
+    expect(taken(useList(listing, 'only'))).toEqual([
+      '3242; 2606 16418 FK CONSTRAINT public dropfk dropfk_a_fkey postgres',
+      '3243; 2606 16419 FK CONSTRAINT FK CONSTRAINT t t_fkey postgres',
+    ]);
+  });
+
+  it('keeps all but the foreign keys, and the header as it was', () => {
+    const list = useList(listing, 'none');
+    expect(taken(list)).toEqual([
+      '214; 1259 16385 TABLE public droppk postgres',
+      '219; 1259 16500 TABLE public FK CONSTRAINT x postgres',
+      '3237; 0 0 INDEX ATTACH public droppk1_pkey postgres',
+    ]);
+    expect(list.split('\n').slice(0, 3)).toEqual(listing.split('\n').slice(0, 3));
+    expect(list.split('\n')).toHaveLength(listing.split('\n').length);
   });
 });
 
