@@ -152,7 +152,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 50467:
+/***/ 31467:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -8260,6 +8260,83 @@ function addRole(into, token) {
     into.add(token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token);
 }
 
+;// CONCATENATED MODULE: ./src/postgres/sql-lines.ts
+/**
+ * Which lines of a SQL script (pg_restore's output) start outside any quoted text: a comment,
+ * a function body or a name may hold a line that reads like a statement of its own. Follows
+ * PostgreSQL's lexer for what spans lines: '…' (with '' inside), E'…' (with backslash escapes),
+ * dollar quotes $tag$…$tag$, "…" names (with "" inside), and -- comments, which end with the line.
+ * Pure.
+ */
+const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+class ScriptLines {
+    inside = { kind: 'out' };
+    /** Whether `line` starts outside quoted text; reads it for the lines after it. */
+    next(line) {
+        const startsOutside = this.inside.kind === 'out';
+        this.read(line);
+        return startsOutside;
+    }
+    read(line) {
+        let at = 0;
+        while (at < line.length)
+            at = this.step(line, at);
+    }
+    /** Reads from `at` and returns where reading goes on. */
+    step(line, at) {
+        const inside = this.inside;
+        if (inside.kind === 'dollar') {
+            const end = line.indexOf(inside.tag, at);
+            if (end < 0)
+                return line.length;
+            this.inside = { kind: 'out' };
+            return end + inside.tag.length;
+        }
+        if (inside.kind === 'name')
+            return this.closing(line, at, '"', false);
+        if (inside.kind === 'quote')
+            return this.closing(line, at, "'", inside.escapes);
+        return this.outside(line, at);
+    }
+    outside(line, at) {
+        const char = line[at];
+        if (char === '-' && line[at + 1] === '-')
+            return line.length;
+        if (char === '"')
+            this.inside = { kind: 'name' };
+        else if (char === "'") {
+            const escapes = /[Ee]$/.test(line.slice(0, at)) && !/[A-Za-z0-9_$][Ee]$/.test(line.slice(0, at));
+            this.inside = { kind: 'quote', escapes };
+        }
+        else if (char === '$' && !/[A-Za-z0-9_]$/.test(line.slice(0, at))) {
+            const tag = DOLLAR_TAG.exec(line.slice(at))?.[0];
+            if (tag) {
+                this.inside = { kind: 'dollar', tag };
+                return at + tag.length;
+            }
+        }
+        return at + 1;
+    }
+    /** Inside '…' or "…": the quote doubled stays inside; with escapes, a backslash takes the next. */
+    closing(line, at, quote, escapes) {
+        for (let i = at; i < line.length; i++) {
+            if (escapes && line[i] === '\\') {
+                i++;
+                continue;
+            }
+            if (line[i] !== quote)
+                continue;
+            if (line[i + 1] === quote) {
+                i++;
+                continue;
+            }
+            this.inside = { kind: 'out' };
+            return i + 1;
+        }
+        return line.length;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/database-settings.ts
 /**
  * The source database's settings and comment, read off the archive and applied to the database
@@ -8412,6 +8489,7 @@ function unheldPrivileges(statements, held) {
 
 
 
+
 const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
 /** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
 async function withLocalArchive(ctx, part, keys, { program: pgRestore }, phases, work) {
@@ -8480,8 +8558,11 @@ async function listArchive(pgRestore, file, dumpedBy) {
 async function readArchiveSchema(pgRestore, file, shape) {
     const { child, exit } = start(pgRestore, ['--schema-only', '--file=-', file], process.env);
     const schema = { roles: emptyRoles(), shape };
+    // A comment or a function body may hold a line that reads like an owner's statement.
+    const lines = new ScriptLines();
     for await (const line of (0,external_node_readline_.createInterface)({ input: child.stdout, crlfDelay: Infinity })) {
-        addRolesOf(line, schema.roles);
+        if (lines.next(line))
+            addRolesOf(line, schema.roles);
         addShapeOf(line, schema.shape);
     }
     const ended = await exit;

@@ -21,6 +21,7 @@ import type { Phases } from './phases.js';
 import type { PgRestore } from './pg-restore.js';
 import { addRolesOf, emptyRoles, type ArchiveRoles } from '../postgres/roles.js';
 import { addShapeOf, shapeOfToc, type ArchiveShape } from '../postgres/restore-passes.js';
+import { ScriptLines } from '../postgres/sql-lines.js';
 import { parseToc, type ArchiveToc } from '../postgres/toc.js';
 import { archiveDatabaseScript } from '../postgres/database-settings.js';
 import { unsupportedFormatLine } from '../postgres/versions.js';
@@ -150,8 +151,10 @@ async function readArchiveSchema(
 ): Promise<ArchiveSchema> {
   const { child, exit } = start(pgRestore, ['--schema-only', '--file=-', file], process.env);
   const schema = { roles: emptyRoles(), shape };
+  // A comment or a function body may hold a line that reads like an owner's statement.
+  const lines = new ScriptLines();
   for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) {
-    addRolesOf(line, schema.roles);
+    if (lines.next(line)) addRolesOf(line, schema.roles);
     addShapeOf(line, schema.shape);
   }
   const ended = await exit;

@@ -5,7 +5,7 @@
  * they read still arrives: the database's setting and comment are on the database restored into.
  *
  * Covers: src/restore/archive.ts, src/postgres/database-settings.ts, src/restore/owners.ts,
- * src/restore/scratch-test.ts.
+ * src/restore/scratch-test.ts, src/postgres/sql-lines.ts.
  */
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -148,6 +148,46 @@ describe('a database whose settings make it read-only', () => {
       expect(run.code, run.stdout).toBe(0);
       expect(run.summary).toMatch(/Database settings.*1 of 1 restored/);
     } finally {
+      await source.drop();
+    }
+  });
+});
+
+describe('a comment or function body that holds a line like an owner statement', () => {
+  it('does not make restore think a role is missing: owners and privileges are restored', async () => {
+    const source = await freshDatabase('reads_forged');
+    const target = await freshDatabase('reads_forged_into');
+    try {
+      await withClient(source.url, (client) =>
+        client.query(`CREATE TABLE t (a int);
+          COMMENT ON TABLE t IS E'harmless\nALTER TABLE public.t OWNER TO ghost_role;\n';
+          CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$
+          BEGIN
+          EXECUTE 'x';
+          END $$;
+          COMMENT ON FUNCTION f() IS 'GRANT ALL ON TABLE public.t TO
+GRANT ALL ON TABLE public.t TO ghost_grantee;
+';`),
+      );
+      const forgedStore = path.join(sample.work, 'store-forged');
+      const made = await runAction({
+        storage: forgedStore,
+        name: 'forged',
+        'database-url': source.url,
+      });
+      expect(made.code, made.stdout).toBe(0);
+      const run = await runAction({
+        mode: 'restore',
+        storage: forgedStore,
+        name: 'forged',
+        'database-url': target.url,
+        confirm: target.name,
+      });
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.summary).toMatch(/Owners and privileges\s*\|?\s*restored/);
+      expect(run.everything).not.toMatch(/ghost_role|ghost_grantee/);
+    } finally {
+      await target.drop();
       await source.drop();
     }
   });
