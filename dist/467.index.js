@@ -5196,33 +5196,39 @@ function addShapeOf(line, shape) {
         shape.partitions = true;
 }
 /**
- * With partitions, the foreign keys come last, alone: pg_restore --jobs can add one that references
- * a partitioned table before every partition's index is attached, while the key's index is still
- * invalid ("there is no unique constraint matching given keys", seen now and then on PostgreSQL's
- * regression database with 15, whose droppk is partitioned twice over).
+ * With partitions, the indexes, their attachments and the key constraints come first, alone:
+ * pg_restore --jobs can add a foreign key that references a partitioned table before every
+ * partition's index is attached, while the key's index is still invalid ("there is no unique
+ * constraint matching given keys", seen now and then on PostgreSQL's regression database with 15,
+ * whose droppk is partitioned twice over). Everything else of post-data (foreign keys, checks,
+ * triggers, comments on any of them) follows, ordered by pg_restore.
  */
 function restorePasses(jobs, shape) {
     if (jobs <= 1 || (!shape.partitions && !shape.notValid && !shape.laterChecks))
         return [{ jobs }];
     const postData = shape.partitions
         ? [
-            { section: 'post-data', jobs, foreignKeys: 'none' },
-            { section: 'post-data', jobs, foreignKeys: 'only' },
+            { section: 'post-data', jobs, entries: 'keys' },
+            { section: 'post-data', jobs, entries: 'rest' },
         ]
         : [{ section: 'post-data', jobs }];
     return [{ section: 'pre-data', jobs: 1 }, { section: 'data', jobs }, ...postData];
 }
-/** An entry line of `pg_restore --list`: `<id>; <catalog> <oid> <type> …`. */
-const FOREIGN_KEY = /^\d+; \d+ \d+ FK CONSTRAINT /;
+/**
+ * An entry line of `pg_restore --list` (`<id>; <catalog> <oid> <type> …`) of what a foreign key
+ * may need: an index, an index's attachment, a primary key, unique or exclusion constraint. They
+ * need nothing of post-data but each other.
+ */
+const KEY = /^\d+; \d+ \d+ (?:INDEX ATTACH|INDEX|CONSTRAINT) /;
 const ENTRY = /^\d+; /;
 /**
  * The `--use-list` of a pass: the listing with the entries it leaves out commented away. Names
  * cannot forge a type: pg_restore prints the type before them, and a name's line breaks as spaces.
  */
-function useList(listing, foreignKeys) {
+function useList(listing, entries) {
     return listing
         .split('\n')
-        .map((line) => ENTRY.test(line) && FOREIGN_KEY.test(line) !== (foreignKeys === 'only') ? `;${line}` : line)
+        .map((line) => ENTRY.test(line) && KEY.test(line) !== (entries === 'keys') ? `;${line}` : line)
         .join('\n');
 }
 
@@ -5972,8 +5978,8 @@ async function runPgRestore(program, archive, target, options) {
 async function runPass(program, archive, target, pass, options) {
     const args = [
         ...(pass.section ? [`--section=${pass.section}`] : []),
-        ...(pass.foreignKeys
-            ? [`--use-list=${await listFile(archive, options.listing, pass.foreignKeys)}`]
+        ...(pass.entries
+            ? [`--use-list=${await listFile(archive, options.listing, pass.entries)}`]
             : []),
         `--jobs=${pass.jobs}`,
         ...(options.keepOwners ? [] : ['--no-owner', '--no-privileges']),
@@ -6010,13 +6016,13 @@ async function runPass(program, archive, target, pass, options) {
 function passName(pass) {
     if (!pass.section)
         return 'pg_restore';
-    const keys = { only: ' (foreign keys)', none: ' (all but foreign keys)' };
-    return `pg_restore --section=${pass.section}${pass.foreignKeys ? keys[pass.foreignKeys] : ''}`;
+    const parts = { keys: ' (indexes and keys)', rest: ' (all but indexes and keys)' };
+    return `pg_restore --section=${pass.section}${pass.entries ? parts[pass.entries] : ''}`;
 }
 /** The pass's list, beside the archive in its private folder (removed with it). */
-async function listFile(archive, listing, foreignKeys) {
-    const file = external_node_path_default().join(external_node_path_default().dirname(archive), `foreign-keys-${foreignKeys}.list`);
-    await (0,promises_.writeFile)(file, useList(listing, foreignKeys), { mode: 0o600 });
+async function listFile(archive, listing, entries) {
+    const file = external_node_path_default().join(external_node_path_default().dirname(archive), `post-data-${entries}.list`);
+    await (0,promises_.writeFile)(file, useList(listing, entries), { mode: 0o600 });
     return file;
 }
 /** `pg_restore: error: COPY failed for table "t": ERROR:  new row …` → `COPY failed for table "t": new row …` */
@@ -8866,14 +8872,14 @@ const statistics_option = (name, cast) => `coalesce((SELECT option_value FROM pg
             current_setting('${name}'))::${cast}`;
 // Every user table, partitioned table and materialized view, with whether autovacuum will analyze
 // it. Autovacuum's workers read the server's settings and the database's, not this session's role
-// settings: a value set for the database or a role counts as off. A reloption's text is cast as
+// settings: a value from anywhere but the server's own configuration counts as off. A reloption's text is cast as
 // the server casts it ('off', 'No', '0'…). A partition is analyzed with its root (ANALYZE of a
 // partitioned table analyzes every partition); sizes are read from the files, as relpages stays 0
 // on a table no index was built on.
 const TABLES_SQL = `
   WITH running AS (
-    SELECT $1::boolean AND bool_and(setting = 'on' AND source NOT IN
-             ('database', 'user', 'database user', 'client', 'session')) AS on
+    SELECT $1::boolean AND bool_and(setting = 'on' AND source IN
+             ('default', 'configuration file', 'command line', 'environment variable')) AS on
     FROM pg_settings WHERE name IN ('autovacuum', 'track_counts'))
   SELECT format('%I.%I', n.nspname, c.relname) AS name,
          pg_relation_size(c.oid)::float8 / current_setting('block_size')::float8 AS pages,

@@ -13,8 +13,11 @@ export interface RestorePass {
   /** Undefined: the whole archive in one run. */
   section?: 'pre-data' | 'data' | 'post-data';
   jobs: number;
-  /** Only the foreign keys, or all but them (`--use-list`); undefined: every entry. */
-  foreignKeys?: 'only' | 'none';
+  /**
+   * Only the indexes, their attachments and the key constraints, or all but them (`--use-list`);
+   * undefined: every entry.
+   */
+  entries?: 'keys' | 'rest';
 }
 
 /** What of the archive decides the passes, read from its schema script. */
@@ -56,35 +59,41 @@ export function addShapeOf(line: string, shape: ArchiveShape): void {
 }
 
 /**
- * With partitions, the foreign keys come last, alone: pg_restore --jobs can add one that references
- * a partitioned table before every partition's index is attached, while the key's index is still
- * invalid ("there is no unique constraint matching given keys", seen now and then on PostgreSQL's
- * regression database with 15, whose droppk is partitioned twice over).
+ * With partitions, the indexes, their attachments and the key constraints come first, alone:
+ * pg_restore --jobs can add a foreign key that references a partitioned table before every
+ * partition's index is attached, while the key's index is still invalid ("there is no unique
+ * constraint matching given keys", seen now and then on PostgreSQL's regression database with 15,
+ * whose droppk is partitioned twice over). Everything else of post-data (foreign keys, checks,
+ * triggers, comments on any of them) follows, ordered by pg_restore.
  */
 export function restorePasses(jobs: number, shape: ArchiveShape): RestorePass[] {
   if (jobs <= 1 || (!shape.partitions && !shape.notValid && !shape.laterChecks)) return [{ jobs }];
   const postData: RestorePass[] = shape.partitions
     ? [
-        { section: 'post-data', jobs, foreignKeys: 'none' },
-        { section: 'post-data', jobs, foreignKeys: 'only' },
+        { section: 'post-data', jobs, entries: 'keys' },
+        { section: 'post-data', jobs, entries: 'rest' },
       ]
     : [{ section: 'post-data', jobs }];
   return [{ section: 'pre-data', jobs: 1 }, { section: 'data', jobs }, ...postData];
 }
 
-/** An entry line of `pg_restore --list`: `<id>; <catalog> <oid> <type> …`. */
-const FOREIGN_KEY = /^\d+; \d+ \d+ FK CONSTRAINT /;
+/**
+ * An entry line of `pg_restore --list` (`<id>; <catalog> <oid> <type> …`) of what a foreign key
+ * may need: an index, an index's attachment, a primary key, unique or exclusion constraint. They
+ * need nothing of post-data but each other.
+ */
+const KEY = /^\d+; \d+ \d+ (?:INDEX ATTACH|INDEX|CONSTRAINT) /;
 const ENTRY = /^\d+; /;
 
 /**
  * The `--use-list` of a pass: the listing with the entries it leaves out commented away. Names
  * cannot forge a type: pg_restore prints the type before them, and a name's line breaks as spaces.
  */
-export function useList(listing: string, foreignKeys: 'only' | 'none'): string {
+export function useList(listing: string, entries: 'keys' | 'rest'): string {
   return listing
     .split('\n')
     .map((line) =>
-      ENTRY.test(line) && FOREIGN_KEY.test(line) !== (foreignKeys === 'only') ? `;${line}` : line,
+      ENTRY.test(line) && KEY.test(line) !== (entries === 'keys') ? `;${line}` : line,
     )
     .join('\n');
 }

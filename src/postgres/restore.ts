@@ -92,8 +92,8 @@ async function runPass(
 ): Promise<void> {
   const args = [
     ...(pass.section ? [`--section=${pass.section}`] : []),
-    ...(pass.foreignKeys
-      ? [`--use-list=${await listFile(archive, options.listing, pass.foreignKeys)}`]
+    ...(pass.entries
+      ? [`--use-list=${await listFile(archive, options.listing, pass.entries)}`]
       : []),
     `--jobs=${pass.jobs}`,
     ...(options.keepOwners ? [] : ['--no-owner', '--no-privileges']),
@@ -128,18 +128,18 @@ async function runPass(
 
 function passName(pass: RestorePass): string {
   if (!pass.section) return 'pg_restore';
-  const keys = { only: ' (foreign keys)', none: ' (all but foreign keys)' };
-  return `pg_restore --section=${pass.section}${pass.foreignKeys ? keys[pass.foreignKeys] : ''}`;
+  const parts = { keys: ' (indexes and keys)', rest: ' (all but indexes and keys)' };
+  return `pg_restore --section=${pass.section}${pass.entries ? parts[pass.entries] : ''}`;
 }
 
 /** The pass's list, beside the archive in its private folder (removed with it). */
 async function listFile(
   archive: string,
   listing: string,
-  foreignKeys: 'only' | 'none',
+  entries: 'keys' | 'rest',
 ): Promise<string> {
-  const file = path.join(path.dirname(archive), `foreign-keys-${foreignKeys}.list`);
-  await writeFile(file, useList(listing, foreignKeys), { mode: 0o600 });
+  const file = path.join(path.dirname(archive), `post-data-${entries}.list`);
+  await writeFile(file, useList(listing, entries), { mode: 0o600 });
   return file;
 }
 

@@ -26,14 +26,14 @@ const option = (name: string, cast: string) =>
 
 // Every user table, partitioned table and materialized view, with whether autovacuum will analyze
 // it. Autovacuum's workers read the server's settings and the database's, not this session's role
-// settings: a value set for the database or a role counts as off. A reloption's text is cast as
+// settings: a value from anywhere but the server's own configuration counts as off. A reloption's text is cast as
 // the server casts it ('off', 'No', '0'…). A partition is analyzed with its root (ANALYZE of a
 // partitioned table analyzes every partition); sizes are read from the files, as relpages stays 0
 // on a table no index was built on.
 const TABLES_SQL = `
   WITH running AS (
-    SELECT $1::boolean AND bool_and(setting = 'on' AND source NOT IN
-             ('database', 'user', 'database user', 'client', 'session')) AS on
+    SELECT $1::boolean AND bool_and(setting = 'on' AND source IN
+             ('default', 'configuration file', 'command line', 'environment variable')) AS on
     FROM pg_settings WHERE name IN ('autovacuum', 'track_counts'))
   SELECT format('%I.%I', n.nspname, c.relname) AS name,
          pg_relation_size(c.oid)::float8 / current_setting('block_size')::float8 AS pages,

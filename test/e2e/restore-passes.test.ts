@@ -76,6 +76,8 @@ beforeAll(async () => {
       INSERT INTO public.droppk VALUES (1), (1000), (1500);
       CREATE TABLE public.dropfk (a int REFERENCES public.droppk);
       INSERT INTO public.dropfk VALUES (1), (1000), (1500);
+      -- A comment on the foreign key: it must follow the key, in whichever pass.
+      COMMENT ON CONSTRAINT dropfk_a_fkey ON public.dropfk IS 'the key';
     `),
   );
   archive = path.join(sample.work, 'source.dump');
@@ -86,7 +88,10 @@ beforeAll(async () => {
 });
 
 describe.each([
-  ['four passes, the foreign keys last', { ...plainShape(), partitions: true, notValid: true }],
+  [
+    'four passes, the indexes and keys before the rest',
+    { ...plainShape(), partitions: true, notValid: true },
+  ],
   ['three passes', { ...plainShape(), notValid: true }],
   ['one pg_restore', plainShape()],
 ])('pg_restore in %s', (_, shape: ArchiveShape) => {
@@ -206,7 +211,7 @@ describe('the modes choose the passes from the archive', () => {
   const FOUR = {
     sections: ['pre-data', 'data', 'post-data', 'post-data'],
     jobs: ['1', '2', '2', '2'],
-    lists: [undefined, undefined, 'foreign-keys-none.list', 'foreign-keys-only.list'],
+    lists: [undefined, undefined, 'post-data-keys.list', 'post-data-rest.list'],
   };
   const THREE = {
     sections: ['pre-data', 'data', 'post-data'],
@@ -217,7 +222,7 @@ describe('the modes choose the passes from the archive', () => {
 
   it.each([
     [
-      'partitions and a NOT VALID check: four, the foreign keys alone last',
+      'partitions and a NOT VALID check: four, the indexes and keys before the rest',
       FOUR,
       () => sample.db.url,
     ],
@@ -259,12 +264,17 @@ describe('the modes choose the passes from the archive', () => {
             (await readFile(`${calls}.${name}`, 'utf8'))
               .split('\n')
               .filter((line) => /^\d+; /.test(line));
-          const only = await kept('foreign-keys-only.list');
-          expect(only.length).toBeGreaterThanOrEqual(2);
-          expect(only.every((line) => /^\d+; \d+ \d+ FK CONSTRAINT /.test(line))).toBe(true);
-          const none = await kept('foreign-keys-none.list');
-          expect(none.some((line) => / INDEX ATTACH public droppk21_pkey /.test(line))).toBe(true);
-          expect(none.some((line) => / FK CONSTRAINT /.test(line))).toBe(false);
+          const keys = await kept('post-data-keys.list');
+          expect(keys.some((line) => / INDEX ATTACH public droppk21_pkey /.test(line))).toBe(true);
+          expect(
+            keys.every((line) => /^\d+; \d+ \d+ (INDEX ATTACH|INDEX|CONSTRAINT) /.test(line)),
+          ).toBe(true);
+          const rest = await kept('post-data-rest.list');
+          expect(rest.some((line) => / FK CONSTRAINT public dropfk /.test(line))).toBe(true);
+          expect(rest.some((line) => / COMMENT public CONSTRAINT dropfk_a_fkey /.test(line))).toBe(
+            true,
+          );
+          expect(rest.some((line) => / INDEX ATTACH /.test(line))).toBe(false);
         }
         expect(await tableChecksums(into.url)).toEqual(await tableChecksums(source()));
       } finally {

@@ -38,11 +38,11 @@ describe('restorePasses', () => {
     expect(restorePasses(4, { ...plainShape(), laterChecks: true })).toEqual(THREE);
   });
 
-  it('is four for partitions: post-data without the foreign keys, then the foreign keys alone', () => {
+  it('is four for partitions: the indexes and key constraints alone, then the rest of post-data', () => {
     const four = [
       ...THREE.slice(0, 2),
-      { section: 'post-data', jobs: 4, foreignKeys: 'none' },
-      { section: 'post-data', jobs: 4, foreignKeys: 'only' },
+      { section: 'post-data', jobs: 4, entries: 'keys' },
+      { section: 'post-data', jobs: 4, entries: 'rest' },
     ];
     expect(restorePasses(4, { ...plainShape(), partitions: true })).toEqual(four);
     expect(restorePasses(4, { ...plainShape(), partitions: true, notValid: true })).toEqual(four);
@@ -114,27 +114,35 @@ describe('useList', () => {
     '; Archive created at 2026-12-07 21:00:00 UTC',
     ';',
     '214; 1259 16385 TABLE public droppk postgres',
-    '219; 1259 16500 TABLE public FK CONSTRAINT x postgres',
+    '219; 1259 16500 TABLE public INDEX x postgres',
+    '3226; 2606 16389 CONSTRAINT public droppk droppk_pkey postgres',
+    '3230; 1259 16420 INDEX public dropfk_a postgres',
     '3237; 0 0 INDEX ATTACH public droppk1_pkey postgres',
     '3242; 2606 16418 FK CONSTRAINT public dropfk dropfk_a_fkey postgres',
-    '3243; 2606 16419 FK CONSTRAINT FK CONSTRAINT t t_fkey postgres',
+    '3243; 2606 16419 CHECK CONSTRAINT public t CONSTRAINT x postgres',
+    '3250; 0 0 COMMENT public CONSTRAINT dropfk_a_fkey ON dropfk postgres',
+    '3251; 0 0 COMMENT public INDEX dropfk_a postgres',
     '',
   ].join('\n');
   const taken = (list: string) => list.split('\n').filter((line) => /^\d+; /.test(line));
 
-  it('keeps only the foreign keys, by their type, whatever the names say', () => {
-    expect(taken(useList(listing, 'only'))).toEqual([
-      '3242; 2606 16418 FK CONSTRAINT public dropfk dropfk_a_fkey postgres',
-      '3243; 2606 16419 FK CONSTRAINT FK CONSTRAINT t t_fkey postgres',
+  it('takes the indexes, their attachments and key constraints, by their type whatever the names say', () => {
+    expect(taken(useList(listing, 'keys'))).toEqual([
+      '3226; 2606 16389 CONSTRAINT public droppk droppk_pkey postgres',
+      '3230; 1259 16420 INDEX public dropfk_a postgres',
+      '3237; 0 0 INDEX ATTACH public droppk1_pkey postgres',
     ]);
   });
 
-  it('keeps all but the foreign keys, and the header as it was', () => {
-    const list = useList(listing, 'none');
+  it('takes everything else for the rest, comments on keys included, and keeps the header', () => {
+    const list = useList(listing, 'rest');
     expect(taken(list)).toEqual([
       '214; 1259 16385 TABLE public droppk postgres',
-      '219; 1259 16500 TABLE public FK CONSTRAINT x postgres',
-      '3237; 0 0 INDEX ATTACH public droppk1_pkey postgres',
+      '219; 1259 16500 TABLE public INDEX x postgres',
+      '3242; 2606 16418 FK CONSTRAINT public dropfk dropfk_a_fkey postgres',
+      '3243; 2606 16419 CHECK CONSTRAINT public t CONSTRAINT x postgres',
+      '3250; 0 0 COMMENT public CONSTRAINT dropfk_a_fkey ON dropfk postgres',
+      '3251; 0 0 COMMENT public INDEX dropfk_a postgres',
     ]);
     expect(list.split('\n').slice(0, 3)).toEqual(listing.split('\n').slice(0, 3));
     expect(list.split('\n')).toHaveLength(listing.split('\n').length);
