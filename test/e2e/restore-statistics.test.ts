@@ -163,3 +163,30 @@ describe('a restore onto a server whose autovacuum is off', () => {
     expect(run.summary).toMatch(/ANALYZE ran on \d+ table\(s\) autovacuum would not analyze(?!;)/);
   });
 });
+
+describe('a restore onto a server whose track_counts is off, on for every role', () => {
+  let cluster: PgCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    await withClient(cluster.url, async (client) => {
+      // The sessions see it on; autovacuum's workers, which read no role's settings, see it off.
+      await client.query('ALTER SYSTEM SET track_counts = off');
+      await client.query('SELECT pg_reload_conf()');
+      await client.query('ALTER ROLE ALL SET track_counts = on');
+    });
+    await createDatabase(cluster.url, 'target');
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("analyzes every table: the server's own setting is what autovacuum reads", async () => {
+    const url = withDatabase(cluster.url, 'target');
+    await restoreInto(url, 'target');
+    const analyzed = await analyzedHere(url);
+    expect(Object.keys(analyzed)).toHaveLength(8);
+    expect(Object.values(analyzed).every(Boolean)).toBe(true);
+  });
+});
