@@ -7046,7 +7046,7 @@ async function openStore(location, s3, warn, env = process.env) {
     // does not need it start-up time and tens of megabytes of memory.
     const [{ S3Client }, { S3Store, assumedRole, s3ClientConfig }] = await Promise.all([
         __webpack_require__.e(/* import() */ 711).then(__webpack_require__.t.bind(__webpack_require__, 53711, 19)),
-        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(4)]).then(__webpack_require__.bind(__webpack_require__, 99004)),
+        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(874)]).then(__webpack_require__.bind(__webpack_require__, 65874)),
     ]);
     const role = await assumedRole(s3, env, warn);
     const client = new S3Client({
