@@ -26,6 +26,7 @@ import type { Phases } from './phases.js';
 import { timedPgRestore, type PgRestore } from './pg-restore.js';
 import type { Check, DatabaseTarget, RestoreTestSettings } from '../core/settings.js';
 import type { RunContext, Table } from '../core/types.js';
+import { printableName } from '../core/database-names.js';
 
 export interface ScratchRun {
   settings: RestoreTestSettings;
@@ -135,7 +136,7 @@ async function ownersSkipped(
   test.ownersSkipped = await ownersUnusable(archive, target, ctx.signal);
   if (test.ownersSkipped) {
     ctx.log.warning(
-      `${test.part.name ?? 'the database'} is restored without owners and privileges: ${test.ownersSkipped}`,
+      `${test.part.name === undefined ? 'the database' : printableName(test.part.name)} is restored without owners and privileges: ${test.ownersSkipped}`,
     );
   }
   return test.ownersSkipped !== undefined;

@@ -23,6 +23,7 @@ import { serverVersion, withConnection, type ServerVersion } from '../../postgre
 import type { Program } from '../../process/programs.js';
 import { dumpPart, dumpProgram, serverFact } from '../database/dump.js';
 import type { BackupPlan, BackupRows, Fact } from '../kind.js';
+import { quotedName } from '../../core/database-names.js';
 
 /** What the globals are dumped with, and what the manifest says of them. */
 interface GlobalsPlan {
@@ -66,7 +67,7 @@ export async function planServerBackup(
       pgDump,
       databaseObjectKey(settings.name, id, database, ...layers),
     ),
-    label: `database ${JSON.stringify(database)}`,
+    label: `database ${quotedName(database)}`,
     database,
   }));
   if (globals) {

@@ -14,8 +14,7 @@ import { checkGlobals } from '../../verify/globals-check.js';
 import { readParts } from '../../verify/parts-check.js';
 import { databaseChanges } from '../../verify/rules.js';
 import type { DeepCheck, Fact, KindRows } from '../kind.js';
-
-const quoted = (name: string): string => JSON.stringify(name);
+import { quotedName as quoted } from '../../core/database-names.js';
 
 /**
  * Each database that shrank more than max-shrink against the previous backup, as a problem; and
