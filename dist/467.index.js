@@ -309,6 +309,11 @@ function lineBreakNames(names) {
     return found.length > 0 ? found.map(quotedName).join(', ') : undefined;
 }
 /**
+ * The way out for such a database in an older backup: without --create pg_restore never writes
+ * the name, and restores the database's contents into another one (checked on 15 and 18).
+ */
+const LINE_BREAK_BY_HAND = 'its contents restore by hand: download its archive and run pg_restore --dbname=NEWDB on it, without --create (docs/storage.md#a-database-named-with-a-line-break)';
+/**
  * A restore or restore-test of a backup holding such a database (made before backups refused
  * them) fails before any work, in one line naming it, rather than part-way through.
  */
@@ -316,7 +321,7 @@ function refuseUnrestorable(id, names) {
     const found = lineBreakNames(names.filter((name) => name !== undefined));
     if (found === undefined)
         return;
-    throw new Error(`backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored`);
+    throw new Error(`backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored; ${LINE_BREAK_BY_HAND}`);
 }
 /**
  * The server's own templates: every server has them before any restore. pg_dumpall leaves
@@ -9046,7 +9051,7 @@ function chosenDatabases(manifest, databases) {
     }
     const unrestorable = lineBreakNames(selected);
     if (unrestorable !== undefined) {
-        throw new errors/* InputError */.dz('databases', `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place)`);
+        throw new errors/* InputError */.dz('databases', `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place); ${LINE_BREAK_BY_HAND}`);
     }
     return manifest.databases.filter((record) => selected.includes(record.name));
 }

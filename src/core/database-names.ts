@@ -45,6 +45,13 @@ export function lineBreakNames(names: readonly string[]): string | undefined {
 }
 
 /**
+ * The way out for such a database in an older backup: without --create pg_restore never writes
+ * the name, and restores the database's contents into another one (checked on 15 and 18).
+ */
+export const LINE_BREAK_BY_HAND =
+  'its contents restore by hand: download its archive and run pg_restore --dbname=NEWDB on it, without --create (docs/storage.md#a-database-named-with-a-line-break)';
+
+/**
  * A restore or restore-test of a backup holding such a database (made before backups refused
  * them) fails before any work, in one line naming it, rather than part-way through.
  */
@@ -52,7 +59,7 @@ export function refuseUnrestorable(id: string, names: readonly (string | undefin
   const found = lineBreakNames(names.filter((name) => name !== undefined));
   if (found === undefined) return;
   throw new Error(
-    `backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored`,
+    `backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored; ${LINE_BREAK_BY_HAND}`,
   );
 }
 

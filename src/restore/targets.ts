@@ -4,6 +4,7 @@
  * its input. Pure.
  */
 import {
+  LINE_BREAK_BY_HAND,
   LINE_BREAK_WHY,
   lineBreakNames,
   ownTemplateRefusal,
@@ -39,7 +40,7 @@ export function chosenDatabases(
   if (unrestorable !== undefined) {
     throw new InputError(
       'databases',
-      `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place)`,
+      `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place); ${LINE_BREAK_BY_HAND}`,
     );
   }
   return manifest.databases.filter((record) => selected.includes(record.name));
