@@ -1,10 +1,10 @@
 /** Row counts after a restore against the counts recorded at backup time. Pure. */
+import { printableName } from '../core/database-names.js';
 import { formatCount } from '../core/format.js';
 import { manifestKey } from '../core/layout.js';
 import { countsMap, ManifestError, type DatabasePart } from '../core/manifest.js';
 import type { Table } from '../core/types.js';
 import { bareKey, hasEntry, type ArchiveToc } from '../postgres/toc.js';
-import { printableName } from '../core/database-names.js';
 
 export type TableStatus =
   | 'match'

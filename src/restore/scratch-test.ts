@@ -6,6 +6,7 @@
  * scratch database is dropped, pass, fail or cancel. restore-test runs it once for a backup of
  * one database, and once per database for a server backup.
  */
+import { printableName } from '../core/database-names.js';
 import { errorMessage } from '../core/errors.js';
 import type { DatabasePart } from '../core/manifest.js';
 import { withDatabase } from '../postgres/database-url.js';
@@ -26,7 +27,6 @@ import type { Phases } from './phases.js';
 import { timedPgRestore, type PgRestore } from './pg-restore.js';
 import type { Check, DatabaseTarget, RestoreTestSettings } from '../core/settings.js';
 import type { RunContext, Table } from '../core/types.js';
-import { printableName } from '../core/database-names.js';
 
 export interface ScratchRun {
   settings: RestoreTestSettings;

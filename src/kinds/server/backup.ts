@@ -3,6 +3,7 @@
  * (roles, memberships, tablespaces) to another, and one manifest listing them, last. Each
  * database is consistent in itself, not with the others, exactly as with pg_dumpall.
  */
+import { quotedName } from '../../core/database-names.js';
 import { InputError } from '../../core/errors.js';
 import { formatBytes, formatCount } from '../../core/format.js';
 import { databaseObjectKey, globalsObjectKey } from '../../core/layout.js';
@@ -23,7 +24,6 @@ import { serverVersion, withConnection, type ServerVersion } from '../../postgre
 import type { Program } from '../../process/programs.js';
 import { dumpPart, dumpProgram, serverFact } from '../database/dump.js';
 import type { BackupPlan, BackupRows, Fact } from '../kind.js';
-import { quotedName } from '../../core/database-names.js';
 
 /** What the globals are dumped with, and what the manifest says of them. */
 interface GlobalsPlan {

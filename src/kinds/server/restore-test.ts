@@ -7,6 +7,7 @@
  * are not restored (pg_restore --no-tablespaces): a scratch server has none of the source's folders.
  */
 import { eachAtOnce, jobsLine, spreadJobs } from '../../core/at-once.js';
+import { printableName } from '../../core/database-names.js';
 import { errorMessage } from '../../core/errors.js';
 import { formatCount, formatSeconds } from '../../core/format.js';
 import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
@@ -41,7 +42,6 @@ import { checksByDatabase, chosenDatabases } from '../../restore/targets.js';
 import type { KindRun, RestoreRows, RestoreTestSettingsOf } from '../kind.js';
 import { phaseName, serverDatabasePart } from './parts.js';
 import { rolesLine } from './roles.js';
-import { printableName } from '../../core/database-names.js';
 
 interface ServerTest {
   run: Omit<ScratchRun, 'mark'>;

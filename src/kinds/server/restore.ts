@@ -8,6 +8,7 @@
  * a backup of one database is (restore/restore-database.ts), `jobs` databases at a time.
  */
 import { eachAtOnce, spreadJobs } from '../../core/at-once.js';
+import { printableName } from '../../core/database-names.js';
 import { errorMessage } from '../../core/errors.js';
 import { formatCount, formatSeconds } from '../../core/format.js';
 import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
@@ -41,7 +42,6 @@ import { restoreTargets, type DatabasePair } from '../../restore/targets.js';
 import type { KindRun, RestoreRows } from '../kind.js';
 import { phaseName, serverDatabasePart } from './parts.js';
 import { rolesLine } from './roles.js';
-import { printableName } from '../../core/database-names.js';
 
 interface ServerRestore {
   manifest: ServerManifest;
