@@ -4,7 +4,7 @@
  * the store and how far the read came, not with Node's bare `aborted`. The store is s3rver behind
  * the fault proxy; the action runs as the runner runs it.
  *
- * Covers: src/storage/s3-body.ts, src/storage/s3.ts, src/pipeline/read.ts.
+ * Covers: src/storage/s3-body.ts, src/storage/s3.ts, src/pipeline/read.ts, src/restore/archive.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +15,8 @@ import { lastErrorLine, runAction } from '../support/action.js';
 import { S3_ENV, testS3Bucket, testS3Endpoint } from '../support/env.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { filesUnder } from '../support/listing.js';
+import { freshDatabase } from '../support/db.js';
+import { withClient } from '../../scripts/lib/pg-cluster.js';
 
 const KiB = 1024;
 /** Where the proxy closes the connection: well inside the object, past its first chunk. */
@@ -66,7 +68,7 @@ beforeEach(() => {
 });
 
 /** The one line that says which object, which store, and how far the read came. */
-function expectCutNamed(line: string): void {
+function expectCutNamed(line: string, object = objectKey, size = objectSize): void {
   const found = /^the store (\S+) closed the connection after (\d+) of (\d+) bytes of (\S+)$/.exec(
     line,
   );
@@ -74,8 +76,8 @@ function expectCutNamed(line: string): void {
   const [, store, got, total, key] = found!;
   expect({ store, total: Number(total), key }).toEqual({
     store: `${storage}/`,
-    total: objectSize,
-    key: objectKey,
+    total: size,
+    key: object,
   });
   expect(Number(got)).toBeLessThanOrEqual(CUT);
   expect(proxy.injected).toBeGreaterThan(0);
@@ -99,4 +101,32 @@ describe('a store that closes the connection mid-body', () => {
     expect(tested.code).not.toBe(0);
     expectCutNamed(lastErrorLine(tested));
   });
+});
+
+describe('a database backup’s restore-test, its archive cut mid-download', () => {
+  it('names the object, the store and the bytes read', async () => {
+    const db = await freshDatabase('store_cut');
+    try {
+      await withClient(db.url, (client) =>
+        client.query(
+          `CREATE TABLE filler AS SELECT g AS id, md5(g::text) AS text FROM generate_series(1, 20000) g`,
+        ),
+      );
+      const made = await run('backup', {
+        name: 'shop',
+        'database-url': db.url,
+        compression: 'none',
+        's3-endpoint': testS3Endpoint(),
+      });
+      expect(made.code, made.stdout + made.stderr).toBe(0);
+      const size = Number(made.outputs['size-bytes']);
+      expect(size).toBeGreaterThan(4 * CUT);
+      proxy.faults = [{ kind: 'cut', afterBytes: CUT, count: 1, match: /^GET .*\.dump(\?|$)/ }];
+      const tested = await run('restore-test', { name: 'shop', 'database-url': db.url });
+      expect(tested.code).not.toBe(0);
+      expectCutNamed(lastErrorLine(tested), made.outputs['backup-key'], size);
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
 });
