@@ -272,8 +272,74 @@ function pointLabels(points) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/core/database-names.ts
+/**
+ * Database names PostgreSQL's own tools cannot carry through a backup. A line break in a name
+ * (CR or LF) is refused by pg_dumpall ("shell command argument contains a newline or carriage
+ * return", 15 and 18 alike) and by pg_restore --create whenever it writes a script ("database name
+ * contains a newline or carriage return"), which is how a restore reads the database's owner,
+ * settings and privileges. Other control characters pass through those tools unharmed. Pure.
+ */
+/** Whether pg_restore --create cannot write `name` into a script. */
+const hasLineBreak = (name) => /[\r\n]/.test(name);
+/** Why a database so named can be dumped but never restored, for the one line that refuses it. */
+const LINE_BREAK_WHY = 'its name holds a line break, which pg_dumpall and pg_restore --create refuse to write ("database name contains a newline or carriage return")';
+/**
+ * What a name may hold that a log line must not show raw: control characters (a line break would
+ * split the line and could start a workflow command; ESC drives the terminal) and the Unicode
+ * ones that break or reorder a line.
+ */
+const UNPRINTABLE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+const EACH_UNPRINTABLE = new RegExp(UNPRINTABLE.source, 'gu');
+/**
+ * `name` quoted, each character of UNPRINTABLE escaped (`\n`, `\t`, `\u001b`, `\u2028`): one
+ * printable line that names it exactly.
+ */
+function quotedName(name) {
+    // JSON escapes C0 controls; DEL, C1 and the line and direction marks are left to this.
+    return JSON.stringify(name).replace(EACH_UNPRINTABLE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+/** `name` for a log line: as it is when it holds nothing of UNPRINTABLE, else quoted. */
+function database_names_printableName(name) {
+    return UNPRINTABLE.test(name) ? quotedName(name) : name;
+}
+/** The names of `names` that hold a line break, each quoted, or undefined. */
+function lineBreakNames(names) {
+    const found = names.filter(hasLineBreak);
+    return found.length > 0 ? found.map(quotedName).join(', ') : undefined;
+}
+/**
+ * The way out for such a database in an older backup: without --create pg_restore never writes
+ * the name, and restores the database's contents into another one (checked on 15 and 18).
+ */
+const LINE_BREAK_BY_HAND = 'its contents restore by hand: download its archive and run pg_restore --dbname=NEWDB on it, without --create (docs/storage.md#a-database-named-with-a-line-break)';
+/**
+ * A restore or restore-test of a backup holding such a database (made before backups refused
+ * them) fails before any work, in one line naming it, rather than part-way through.
+ */
+function refuseUnrestorable(id, names) {
+    const found = lineBreakNames(names.filter((name) => name !== undefined));
+    if (found === undefined)
+        return;
+    throw new Error(`backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored; ${LINE_BREAK_BY_HAND}`);
+}
+/**
+ * The server's own templates: every server has them before any restore. pg_dumpall leaves
+ * template0 out (it accepts no connections) and writes template1's objects into the template1 it
+ * restores onto; a backup here leaves both out, and takes every other template like any database.
+ * No restore replaces either: a `clean` one would drop the template every CREATE DATABASE copies.
+ */
+const SERVER_TEMPLATES = ['template0', 'template1'];
+/** Why a restore into `name` is refused, or undefined when it may be a target. */
+function ownTemplateRefusal(name) {
+    return SERVER_TEMPLATES.includes(name)
+        ? `${quotedName(name)} is one of the server's own templates (${SERVER_TEMPLATES.join(', ')}), which no restore replaces; restore into another database`
+        : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/core/report.ts
 /** The whole run as one record: what the summary, the `report` output and notifications are made from. */
+
 
 /**
  * The most the `report` output holds. GitHub refuses an output over 1 MB, and counts every output
@@ -396,7 +462,8 @@ function summaryText(report) {
         lines.push(`  ${label.padEnd(width)}  ${value}`);
     for (const table of report.tables) {
         lines.push('', `  ${table.title}`);
-        const all = [table.header, ...table.rows];
+        // A cell may be a name read from a backup (a table, a database): shown printable.
+        const all = [table.header, ...table.rows.map((row) => row.map(printableName))];
         const widths = table.header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
         for (const row of all)
             lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd());
@@ -945,50 +1012,6 @@ const KIND_TEST_INPUTS = [
 ];
 /** The inputs a PostgreSQL restore-test uses, of those only some kinds use. */
 const POSTGRES_TEST_INPUTS = KIND_TEST_INPUTS.filter((name) => name !== 'databases');
-
-;// CONCATENATED MODULE: ./src/core/database-names.ts
-/**
- * Database names PostgreSQL's own tools cannot carry through a backup. A line break in a name
- * (CR or LF) is refused by pg_dumpall ("shell command argument contains a newline or carriage
- * return", 15 and 18 alike) and by pg_restore --create whenever it writes a script ("database name
- * contains a newline or carriage return"), which is how a restore reads the database's owner,
- * settings and privileges. Other control characters pass through those tools unharmed. Pure.
- */
-/** Whether pg_restore --create cannot write `name` into a script. */
-const hasLineBreak = (name) => /[\r\n]/.test(name);
-/** Why a database so named can be dumped but never restored, for the one line that refuses it. */
-const LINE_BREAK_WHY = 'its name holds a line break, which pg_dumpall and pg_restore --create refuse to write ("database name contains a newline or carriage return")';
-/**
- * The names of `names` that hold a line break, each printable (quoted, the line break escaped as
- * `\n`: a raw one would split the log line and could start a workflow command), or undefined.
- */
-function lineBreakNames(names) {
-    const found = names.filter(hasLineBreak);
-    return found.length > 0 ? found.map((name) => JSON.stringify(name)).join(', ') : undefined;
-}
-/**
- * A restore or restore-test of a backup holding such a database (made before backups refused
- * them) fails before any work, in one line naming it, rather than part-way through.
- */
-function refuseUnrestorable(id, names) {
-    const found = lineBreakNames(names.filter((name) => name !== undefined));
-    if (found === undefined)
-        return;
-    throw new Error(`backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored`);
-}
-/**
- * The server's own templates: every server has them before any restore. pg_dumpall leaves
- * template0 out (it accepts no connections) and writes template1's objects into the template1 it
- * restores onto; a backup here leaves both out, and takes every other template like any database.
- * No restore replaces either: a `clean` one would drop the template every CREATE DATABASE copies.
- */
-const SERVER_TEMPLATES = ['template0', 'template1'];
-/** Why a restore into `name` is refused, or undefined when it may be a target. */
-function ownTemplateRefusal(name) {
-    return SERVER_TEMPLATES.includes(name)
-        ? `${JSON.stringify(name)} is one of the server's own templates (${SERVER_TEMPLATES.join(', ')}), which no restore replaces; restore into another database`
-        : undefined;
-}
 
 ;// CONCATENATED MODULE: ./src/postgres/dump-args.ts
 /**
@@ -7100,7 +7123,7 @@ async function openStore(location, s3, warn, env = process.env) {
     // does not need it start-up time and tens of megabytes of memory.
     const [{ S3Client }, { S3Store, assumedRole, s3ClientConfig }] = await Promise.all([
         __webpack_require__.e(/* import() */ 711).then(__webpack_require__.t.bind(__webpack_require__, 53711, 19)),
-        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(4)]).then(__webpack_require__.bind(__webpack_require__, 99004)),
+        Promise.all(/* import() */[__webpack_require__.e(711), __webpack_require__.e(874)]).then(__webpack_require__.bind(__webpack_require__, 65874)),
     ]);
     const role = await assumedRole(s3, env, warn);
     const client = new S3Client({
@@ -7793,6 +7816,7 @@ function serverFact(manifest) {
 
 
 
+
 /**
  * A mark names the target, and the name and oid the database had when marked: a rename (a user's
  * rollback to the old database) or the comment copied onto another database no longer matches,
@@ -7896,16 +7920,18 @@ async function sweepLeftovers(client, server, target, log) {
       WHERE datname <> $1 AND datname <> current_database()
         AND oid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = $1)
       ORDER BY 2`, [target]);
+    const shown = database_names_printableName(target);
     for (const { oid, name, mark } of rows) {
+        const found = database_names_printableName(name);
         if (mark === OLD_MARK(target, name, oid)) {
-            log.warning(`dropping ${name}, the old ${target} that an interrupted restore replaced`);
+            log.warning(`dropping ${found}, the old ${shown} that an interrupted restore replaced`);
         }
         else if (mark === SIDE_MARK(target, name, oid)) {
-            log.warning(`dropping ${name}, the unfinished new database of an interrupted restore into ${target}`);
+            log.warning(`dropping ${found}, the unfinished new database of an interrupted restore into ${shown}`);
         }
         else {
             if (looksLeftBehind(target, name, mark))
-                log.warning(`${name} looks like a restore's database beside ${target}, but is not marked as this one: left alone (drop it yourself if it is not yours)`);
+                log.warning(`${found} looks like a restore's database beside ${shown}, but is not marked as this one: left alone (drop it yourself if it is not yours)`);
             continue;
         }
         await dropDatabase(server, name);
@@ -8013,7 +8039,7 @@ async function oidOf(client, database) {
     const { rows } = await client.query('SELECT oid::int AS oid FROM pg_database WHERE datname = $1', [database]);
     const oid = rows[0]?.oid;
     if (oid === undefined)
-        throw new Error(`the database ${database} vanished while it was marked`);
+        throw new Error(`the database ${database_names_printableName(database)} vanished while it was marked`);
     return oid;
 }
 function literal(text) {
@@ -8048,6 +8074,7 @@ async function swapIn(replacement, comment) {
 
 ;// CONCATENATED MODULE: ./src/restore/compare.ts
 /** Row counts after a restore against the counts recorded at backup time. Pure. */
+
 
 
 
@@ -8136,11 +8163,12 @@ function statusOf(row, toc, strangersFail) {
 }
 /** `sales.orders: expected 3000, found 0` / `… missing after restore` / `… not in the manifest`. */
 function describeDifference(row) {
+    const table = database_names_printableName(row.table);
     if (row.found === undefined)
-        return `${row.table}: expected ${row.expected}, missing after restore`;
+        return `${table}: expected ${row.expected}, missing after restore`;
     if (row.expected === undefined)
-        return `${row.table}: found ${row.found}, not in the manifest`;
-    return `${row.table}: expected ${row.expected}, found ${row.found}`;
+        return `${table}: found ${row.found}, not in the manifest`;
+    return `${table}: expected ${row.expected}, found ${row.found}`;
 }
 /** One line for the failure: the first few tables that differ, with expected and found. */
 function differenceLine(differing, shown = 5) {
@@ -8966,6 +8994,7 @@ function batchesOf(tables) {
 
 
 
+
 /** Restores one database; a failure leaves `restored` saying where the target stands, and throws. */
 async function restoreOne(run) {
     const { settings, ctx, pgRestore, phases, restored } = run;
@@ -8995,10 +9024,12 @@ function restoredCounts(restored) {
 }
 /** The one line a non-empty target without clean is refused with; several are named together. */
 function notEmptyLine(targets) {
-    const named = targets.map(({ database, tables }) => `${database} (${tables} tables)`).join(', ');
+    const named = targets
+        .map(({ database, tables }) => `${database_names_printableName(database)} (${tables} tables)`)
+        .join(', ');
     const [one] = targets;
     return targets.length === 1 && one
-        ? `the target database ${one.database} is not empty (${one.tables} tables); set clean: true to replace it whole with the backup, or restore into an empty database`
+        ? `the target database ${database_names_printableName(one.database)} is not empty (${one.tables} tables); set clean: true to replace it whole with the backup, or restore into an empty database`
         : `the target databases ${named} are not empty; set clean: true to replace them whole with the backup, or restore into empty databases; nothing was restored`;
 }
 /** Restores into the side database (clean) or the empty target, and counts what is there. */
@@ -9013,7 +9044,7 @@ async function restoreInto(run, archive) {
     if (replacement) {
         await phases.time('create the new database', () => createSide(replacement));
     }
-    ctx.log.info(`sha256 of ${part.object.key} verified; restoring into ${replacement ? `${replacement.side}, to replace ${target.database} once checked` : target.display}`);
+    ctx.log.info(`sha256 of ${part.object.key} verified; restoring into ${replacement ? `${database_names_printableName(replacement.side)}, to replace ${database_names_printableName(target.database)} once checked` : target.display}`);
     if (!replacement)
         restored.outcome = 'partial';
     await timedPgRestore(pgRestore, phases, archive, into, {
@@ -9060,7 +9091,7 @@ async function swap(run, replacement) {
     if (differing.length > 0)
         throw new Error(differenceLine(differing));
     ctx.signal.throwIfAborted();
-    ctx.log.info(`swapping ${replacement.side} in for ${replacement.target.database}`);
+    ctx.log.info(`swapping ${database_names_printableName(replacement.side)} in for ${database_names_printableName(replacement.target.database)}`);
     await phases.time('swap in', () => swapIn(replacement, restored.comment));
     restored.outcome = 'replaced';
     try {
@@ -9068,7 +9099,7 @@ async function swap(run, replacement) {
     }
     catch (error) {
         restored.outcome = 'replaced, old kept';
-        ctx.log.warning(`the old ${replacement.target.database}, now named ${replacement.old}, could not be dropped: ${(0,errors/* errorMessage */.gJ)(error)}; drop it when done (the next restore into ${replacement.target.database} drops it)`);
+        ctx.log.warning(`the old ${database_names_printableName(replacement.target.database)}, now named ${database_names_printableName(replacement.old)}, could not be dropped: ${(0,errors/* errorMessage */.gJ)(error)}; drop it when done (the next restore into ${database_names_printableName(replacement.target.database)} drops it)`);
     }
 }
 /**
@@ -9099,7 +9130,7 @@ async function dropSide(ctx, replacement) {
         await dropDatabase(replacement.server, replacement.side);
     }
     catch (error) {
-        ctx.log.warning(`could not drop ${replacement.side}, the unfinished new database: ${(0,errors/* errorMessage */.gJ)(error)}; the next restore into ${replacement.target.database} drops it`);
+        ctx.log.warning(`could not drop ${database_names_printableName(replacement.side)}, the unfinished new database: ${(0,errors/* errorMessage */.gJ)(error)}; the next restore into ${database_names_printableName(replacement.target.database)} drops it`);
     }
 }
 async function tablesNow(target) {
@@ -9121,16 +9152,16 @@ function standing(restored) {
             if (restored.created)
                 return 'not created: the database made for it was dropped again';
             return replacement
-                ? `unchanged: nothing was swapped in; the new database ${replacement.side} was dropped. Fix the cause and run again`
+                ? `unchanged: nothing was swapped in; the new database ${database_names_printableName(replacement.side)} was dropped. Fix the cause and run again`
                 : 'unchanged: nothing was restored into it';
         case 'partial':
             return `partly restored: ${restored.tablesNow ?? 'some'} tables are in it now. Restore again with clean: true, which replaces it whole`;
         case 'restored':
             return 'restored into the empty target';
         case 'replaced':
-            return `replaced whole by the backup (the old ${target.database} was dropped)`;
+            return `replaced whole by the backup (the old ${database_names_printableName(target.database)} was dropped)`;
         case 'replaced, old kept':
-            return `replaced whole by the backup; the old ${target.database} is kept as ${replacement?.old}: drop it when done`;
+            return `replaced whole by the backup; the old ${database_names_printableName(target.database)} is kept as ${database_names_printableName(replacement?.old ?? '')}: drop it when done`;
     }
 }
 /**
@@ -9180,7 +9211,7 @@ function statisticsLine(statistics) {
 
 
 
-const quoted = (names) => names.map((name) => JSON.stringify(name)).join(', ');
+const quoted = (names) => names.map(quotedName).join(', ');
 /** The databases of the backup that `databases` chooses (empty: all); a pattern matching none is refused. */
 function chosenDatabases(manifest, databases) {
     const names = manifest.databases.map((database) => database.name);
@@ -9190,7 +9221,7 @@ function chosenDatabases(manifest, databases) {
     }
     const unrestorable = lineBreakNames(selected);
     if (unrestorable !== undefined) {
-        throw new errors/* InputError */.dz('databases', `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place)`);
+        throw new errors/* InputError */.dz('databases', `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place); ${LINE_BREAK_BY_HAND}`);
     }
     return manifest.databases.filter((record) => selected.includes(record.name));
 }
@@ -9262,7 +9293,7 @@ function checksByDatabase(manifest, checks, tested = manifest.databases) {
         }
         const list = out.get(database);
         if (!list) {
-            throw new errors/* InputError */.dz('checks', `"${check.text}" names the database ${JSON.stringify(database)}, ${notTested(manifest, database, names)}`);
+            throw new errors/* InputError */.dz('checks', `"${check.text}" names the database ${quotedName(database)}, ${notTested(manifest, database, names)}`);
         }
         list.push(check);
     }
@@ -9483,6 +9514,7 @@ async function sqlCheck(client, check) {
 
 
 
+
 /** The scratch server of a database backup (a files backup needs none). */
 function scratchServer(settings) {
     if (!settings.database) {
@@ -9529,7 +9561,7 @@ async function testInScratch(run, test, archive, options, scratchMade) {
 async function ownersSkipped({ ctx }, test, archive, target) {
     test.ownersSkipped = await ownersUnusable(archive, target, ctx.signal);
     if (test.ownersSkipped) {
-        ctx.log.warning(`${test.part.name ?? 'the database'} is restored without owners and privileges: ${test.ownersSkipped}`);
+        ctx.log.warning(`${test.part.name === undefined ? 'the database' : database_names_printableName(test.part.name)} is restored without owners and privileges: ${test.ownersSkipped}`);
     }
     return test.ownersSkipped !== undefined;
 }
@@ -10034,6 +10066,7 @@ function tablespaceComment(r) {
  * Lines for reports name roles and kinds of statement, never a statement's text (a password hash).
  */
 
+
 function planGlobals(statements, facts) {
     const plan = {
         roles: [],
@@ -10169,7 +10202,7 @@ function describeStatement(statement) {
             return statement.reason;
     }
 }
-const names = (list) => list.map((name) => JSON.stringify(name)).join(', ');
+const names = (list) => list.map(quotedName).join(', ');
 
 ;// CONCATENATED MODULE: ./src/restore/globals.ts
 
@@ -10373,6 +10406,7 @@ async function dropRoles(server, roles, log) {
 
 
 
+
 /** Runs `work` with the scratch server's leftovers gone and this run's mark held. */
 async function withScratchLease(ctx, server, work) {
     const lease = await ScratchLease.take(server, ctx.signal);
@@ -10387,14 +10421,14 @@ async function withScratchLease(ctx, server, work) {
 async function scratch_lease_removeLeftovers(server, log) {
     const { databases, roles } = await withConnection(server, findLeftovers);
     for (const name of databases) {
-        log.warning(`dropping the scratch database ${name}, left by a restore-test that was killed`);
+        log.warning(`dropping the scratch database ${database_names_printableName(name)}, left by a restore-test that was killed`);
         await dropDatabase(server, name).catch((error) => {
-            log.warning(`could not drop the scratch database ${name}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            log.warning(`could not drop the scratch database ${database_names_printableName(name)}: ${(0,errors/* errorMessage */.gJ)(error)}`);
         });
     }
     if (roles.length === 0)
         return;
-    log.warning(`dropping the role(s) ${roles.map((role) => JSON.stringify(role)).join(', ')}, made by a restore-test that was killed`);
+    log.warning(`dropping the role(s) ${roles.map(quotedName).join(', ')}, made by a restore-test that was killed`);
     await dropRoles(server, roles, log);
 }
 
@@ -10488,8 +10522,9 @@ function archiveLine(part, archive) {
 
 
 
+
 const databaseKind = {
-    holds: (manifest) => `database ${manifest.source.database ?? '(unnamed)'}`,
+    holds: (manifest) => `database ${manifest.source.database === undefined ? '(unnamed)' : database_names_printableName(manifest.source.database)}`,
     restoreInto: 'database',
     checks: postgresChecks,
     testInputs: POSTGRES_TEST_INPUTS,
@@ -10516,7 +10551,7 @@ async function planBackup(settings, ctx, id) {
     ctx.log.info(`pg_dump ${pgDump.version} (${pgDump.path}), server PostgreSQL ${server.version}`);
     const layers = objectExtension('pg_dump-custom', settings.compression, encryptionOf(settings.encryptionKeys));
     return {
-        what: `database ${target.database}`,
+        what: `database ${database_names_printableName(target.database)}`,
         parts: [dumpPart(settings, target, pgDump, objectKey(settings.name, id, layers))],
         jobs: 1,
         fields: ([dump]) => ({
@@ -12991,7 +13026,7 @@ function chooseDatabases(rows, selection, log) {
     const { selected, unmatched } = selectNames(names, selection.databases, selection.exclude);
     if (unmatched.length > 0) {
         const own = unmatched.some((entry) => SERVER_TEMPLATES.includes(entry));
-        throw new errors/* InputError */.dz('databases', `${unmatched.map((entry) => JSON.stringify(entry)).join(', ')} matches no database on the server (it has ${names.map((name) => JSON.stringify(name)).join(', ')})${own ? '; template0 and template1 are the server’s own, which every server has: they are never backed up' : ''}`);
+        throw new errors/* InputError */.dz('databases', `${unmatched.map(quotedName).join(', ')} matches no database on the server (it has ${names.map(quotedName).join(', ')})${own ? '; template0 and template1 are the server’s own, which every server has: they are never backed up' : ''}`);
     }
     const byName = new Map(rows.map((row) => [row.datname, row]));
     const asked = askedByName(selection.databases);
@@ -12999,7 +13034,7 @@ function chooseDatabases(rows, selection, log) {
         const names = selected.filter((name) => closed(byName.get(name)));
         refuseAskedFor(names.filter((name) => asked.has(name)), why);
         if (names.length > 0) {
-            log.warning(`skipping ${names.map((name) => JSON.stringify(name)).join(', ')}: ${why}`);
+            log.warning(`skipping ${names.map(quotedName).join(', ')}: ${why}`);
         }
         return new Set(names);
     };
@@ -13021,7 +13056,7 @@ function askedByName(databases) {
 function refuseAskedFor(names, why) {
     if (names.length === 0)
         return;
-    throw new errors/* InputError */.dz('databases', `${names.map((name) => JSON.stringify(name)).join(', ')} cannot be backed up: ${why}; grant the role access, or leave it out`);
+    throw new errors/* InputError */.dz('databases', `${names.map(quotedName).join(', ')} cannot be backed up: ${why}; grant the role access, or leave it out`);
 }
 /**
  * pg_dump dumps such a database, but no restore can recreate it: the backup fails before any
@@ -13040,7 +13075,7 @@ function sameFileName(names) {
         const file = databaseFileName(name);
         const other = byFile.get(file);
         if (other !== undefined) {
-            throw new errors/* InputError */.dz('databases', `${JSON.stringify(other)} and ${JSON.stringify(name)} would be stored under one file name (${file}); leave one out with exclude-databases`);
+            throw new errors/* InputError */.dz('databases', `${quotedName(other)} and ${quotedName(name)} would be stored under one file name (${file}); leave one out with exclude-databases`);
         }
         byFile.set(file, name);
     }
@@ -13071,6 +13106,7 @@ async function dumpedRoles(client) {
 
 
 
+
 async function planServerBackup(settings, ctx, id) {
     const { database: target, server: selection } = settings;
     const plan = await askServer(target, selection, ctx);
@@ -13086,7 +13122,7 @@ async function planServerBackup(settings, ctx, id) {
     const layers = [settings.compression, encryptionOf(settings.encryptionKeys)];
     const parts = plan.databases.map((database) => ({
         ...dumpPart(settings, withDatabase(target, database), pgDump, databaseObjectKey(settings.name, id, database, ...layers)),
-        label: `database ${JSON.stringify(database)}`,
+        label: `database ${quotedName(database)}`,
         database,
     }));
     if (globals) {
@@ -13342,6 +13378,7 @@ function rolesLine(asked, applied, left) {
 
 
 
+
 async function restoreServerBackup(manifest, into, ctx, phases) {
     const pairs = restoreTargets(manifest, into);
     if (into.restoreGlobals && !manifest.globals) {
@@ -13378,7 +13415,7 @@ async function restoreAll(run, pairs) {
     if (run.roles)
         await restoreRoles(run, run.roles, pairs);
     const { lanes, share } = spreadJobs(settings.jobs, run.databases.length);
-    const name = (one) => one.source;
+    const name = (one) => database_names_printableName(one.source);
     await eachAtOnce(run.databases, lanes, ctx.signal, name, async (one, signal) => {
         one.phases = new Phases(ctx.now);
         const single = {
@@ -13453,7 +13490,7 @@ async function restoreDatabase(run, single) {
     }
     catch (error) {
         if (restored.created) {
-            await dropDatabase(server, name).then(() => (restored.outcome = 'untouched'), (dropError) => ctx.log.warning(`could not drop ${name}, created by this run: ${(0,errors/* errorMessage */.gJ)(dropError)}`));
+            await dropDatabase(server, name).then(() => (restored.outcome = 'untouched'), (dropError) => ctx.log.warning(`could not drop ${database_names_printableName(name)}, created by this run: ${(0,errors/* errorMessage */.gJ)(dropError)}`));
         }
         throw error;
     }
@@ -13548,6 +13585,7 @@ function restore_databasesTable({ databases, phases }) {
 
 
 
+
 async function testServerBackup(manifest, settings, ctx, phases) {
     const server = scratchServer(settings);
     const chosen = chosenDatabases(manifest, settings.databases);
@@ -13585,7 +13623,7 @@ async function testServerBackup(manifest, settings, ctx, phases) {
             }
         }),
         problems: () => [
-            ...test.tests.flatMap((one) => failures(one, `${one.database}: `)),
+            ...test.tests.flatMap((one) => failures(one, `${restore_test_shown(one)}: `)),
             ...(test.rolesLeft.length > 0
                 ? [`the role(s) ${names(test.rolesLeft)} restore-globals made could not be dropped`]
                 : []),
@@ -13611,20 +13649,21 @@ async function testAll(test, checks, mark) {
         }, ctx.log));
     }
     const { lanes, share } = spreadJobs(settings.jobs, test.tests.length);
-    const name = (one) => one.database;
-    await eachAtOnce(test.tests, lanes, ctx.signal, name, async (one, signal) => {
+    await eachAtOnce(test.tests, lanes, ctx.signal, restore_test_shown, async (one, signal) => {
         // Its own clock from its own start: its seconds in the table of databases.
         one.phases = new Phases(ctx.now);
-        ctx.log.info(`${one.database}: testing in scratch database ${one.scratch}`);
+        ctx.log.info(`${restore_test_shown(one)}: testing in scratch database ${one.scratch}`);
         const lane = { ...run, settings: { ...settings, jobs: share }, ctx: { ...ctx, signal } };
         await phases.time(phaseName(one.database), () => testDatabase(lane, one, {
             checks: checks.get(one.database) ?? [],
             keepOwners: roles !== undefined,
             noTablespaces: true,
         }));
-        ctx.log.info(`${one.database}: ${doneLine(one)}`);
+        ctx.log.info(`${restore_test_shown(one)}: ${doneLine(one)}`);
     });
 }
+/** A database's name as its lines in the log and the report show it. */
+const restore_test_shown = (one) => database_names_printableName(one.database);
 /** What one database's test found, as its line in the log. */
 function doneLine(one) {
     const { tables, rows } = restoredTotals(one);
@@ -13678,7 +13717,7 @@ function server_restore_test_testRows(test) {
         tables: [
             restore_test_databasesTable(test),
             ...tests.flatMap((one) => one.comparison && one.comparison.differing.length > 0
-                ? [{ ...countsTable(one.comparison), title: `${one.database}: row counts` }]
+                ? [{ ...countsTable(one.comparison), title: `${restore_test_shown(one)}: row counts` }]
                 : []),
             ...tableOfChecks(tests.flatMap((one) => one.checks ?? [])),
         ],
@@ -13792,6 +13831,7 @@ function globalsProblem(head, tail) {
 /** The freshness and size rules of verify-latest, as pure decisions over figures already read. */
 
 
+
 /** Every rule the newest backup breaks, each as one line, most fundamental first. */
 function brokenRules(figures, limits) {
     const problems = [];
@@ -13837,7 +13877,7 @@ function databaseChanges(newest, previous, maxShrink) {
         if (shrink === undefined || shrink <= maxShrink)
             return [];
         return [
-            `database ${JSON.stringify(name)} shrank ${percent(shrink)} against the previous backup (${(0,format/* formatBytes */.z3)(previousSize ?? 0)} → ${(0,format/* formatBytes */.z3)(size)}), more than max-shrink ${percent(maxShrink)}`,
+            `database ${quotedName(name)} shrank ${percent(shrink)} against the previous backup (${(0,format/* formatBytes */.z3)(previousSize ?? 0)} → ${(0,format/* formatBytes */.z3)(size)}), more than max-shrink ${percent(maxShrink)}`,
         ];
     });
     const names = new Set(newest.map((database) => database.name));
@@ -13852,7 +13892,7 @@ function databaseChanges(newest, previous, maxShrink) {
 
 
 
-const verify_quoted = (name) => JSON.stringify(name);
+
 /**
  * Each database that shrank more than max-shrink against the previous backup, as a problem; and
  * a database the previous backup held and the newest does not, unless allow-missing-databases
@@ -13865,7 +13905,7 @@ function databaseRules(manifest, previous, { maxShrink, allowMissingDatabases },
     const { shrank, gone } = databaseChanges(sizes(manifest), sizes(previous), maxShrink);
     if (gone.length === 0)
         return shrank;
-    const line = `the previous backup ${previous.id} holds database(s) the newest does not: ${gone.map(verify_quoted).join(', ')}`;
+    const line = `the previous backup ${previous.id} holds database(s) the newest does not: ${gone.map(quotedName).join(', ')}`;
     if (allowMissingDatabases) {
         log.warning(`${line} (allow-missing-databases: true)`);
         return shrank;
@@ -13881,7 +13921,7 @@ async function checkServerBackup(manifest, settings, ctx) {
     const pgRestore = await restoreProgram(manifest, settings.client, ctx);
     const reader = { store: ctx.store, decryption: settings.decryption, signal: ctx.signal };
     const dumps = await readParts(manifest.databases.map(({ name, object }) => ({
-        label: `database ${verify_quoted(name)}`,
+        label: `database ${quotedName(name)}`,
         object,
         read: (archive) => listDumpArchive(archive, pgRestore),
     })), manifest, reader);
@@ -13921,7 +13961,7 @@ function serverVerifyRows(manifest, deep, found) {
 }
 function serverFacts(manifest) {
     const names = manifest.databases.map((d) => d.name);
-    const shown = names.slice(0, 10).map(verify_quoted).join(', ') + (names.length > 10 ? ', …' : '');
+    const shown = names.slice(0, 10).map(quotedName).join(', ') + (names.length > 10 ? ', …' : '');
     const globals = manifest.globals;
     const roles = globals
         ? `${(0,format/* formatCount */.B4)(globals.roles.length)} role(s)${globals.rolePasswords ? '' : ', without their passwords'}`

@@ -14,13 +14,42 @@ export const LINE_BREAK_WHY =
   'its name holds a line break, which pg_dumpall and pg_restore --create refuse to write ("database name contains a newline or carriage return")';
 
 /**
- * The names of `names` that hold a line break, each printable (quoted, the line break escaped as
- * `\n`: a raw one would split the log line and could start a workflow command), or undefined.
+ * What a name may hold that a log line must not show raw: control characters (a line break would
+ * split the line and could start a workflow command; ESC drives the terminal) and the Unicode
+ * ones that break or reorder a line.
  */
+const UNPRINTABLE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+const EACH_UNPRINTABLE = new RegExp(UNPRINTABLE.source, 'gu');
+
+/**
+ * `name` quoted, each character of UNPRINTABLE escaped (`\n`, `\t`, `\u001b`, `\u2028`): one
+ * printable line that names it exactly.
+ */
+export function quotedName(name: string): string {
+  // JSON escapes C0 controls; DEL, C1 and the line and direction marks are left to this.
+  return JSON.stringify(name).replace(
+    EACH_UNPRINTABLE,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** `name` for a log line: as it is when it holds nothing of UNPRINTABLE, else quoted. */
+export function printableName(name: string): string {
+  return UNPRINTABLE.test(name) ? quotedName(name) : name;
+}
+
+/** The names of `names` that hold a line break, each quoted, or undefined. */
 export function lineBreakNames(names: readonly string[]): string | undefined {
   const found = names.filter(hasLineBreak);
-  return found.length > 0 ? found.map((name) => JSON.stringify(name)).join(', ') : undefined;
+  return found.length > 0 ? found.map(quotedName).join(', ') : undefined;
 }
+
+/**
+ * The way out for such a database in an older backup: without --create pg_restore never writes
+ * the name, and restores the database's contents into another one (checked on 15 and 18).
+ */
+export const LINE_BREAK_BY_HAND =
+  'its contents restore by hand: download its archive and run pg_restore --dbname=NEWDB on it, without --create (docs/storage.md#a-database-named-with-a-line-break)';
 
 /**
  * A restore or restore-test of a backup holding such a database (made before backups refused
@@ -30,7 +59,7 @@ export function refuseUnrestorable(id: string, names: readonly (string | undefin
   const found = lineBreakNames(names.filter((name) => name !== undefined));
   if (found === undefined) return;
   throw new Error(
-    `backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored`,
+    `backup ${id} holds the database ${found}, which cannot be restored: ${LINE_BREAK_WHY}; nothing was restored; ${LINE_BREAK_BY_HAND}`,
   );
 }
 
@@ -45,6 +74,6 @@ export const SERVER_TEMPLATES: readonly string[] = ['template0', 'template1'];
 /** Why a restore into `name` is refused, or undefined when it may be a target. */
 export function ownTemplateRefusal(name: string): string | undefined {
   return SERVER_TEMPLATES.includes(name)
-    ? `${JSON.stringify(name)} is one of the server's own templates (${SERVER_TEMPLATES.join(', ')}), which no restore replaces; restore into another database`
+    ? `${quotedName(name)} is one of the server's own templates (${SERVER_TEMPLATES.join(', ')}), which no restore replaces; restore into another database`
     : undefined;
 }

@@ -1,5 +1,6 @@
 /** The whole run as one record: what the summary, the `report` output and notifications are made from. */
 import { mermaidChart, sparkline, type Chart } from './chart.js';
+import { printableName } from './database-names.js';
 import type { Table } from './types.js';
 
 export interface RunReport {
@@ -164,7 +165,8 @@ export function summaryText(report: RunReport): string {
   for (const [label, value] of report.facts) lines.push(`  ${label.padEnd(width)}  ${value}`);
   for (const table of report.tables) {
     lines.push('', `  ${table.title}`);
-    const all = [table.header, ...table.rows];
+    // A cell may be a name read from a backup (a table, a database): shown printable.
+    const all = [table.header, ...table.rows.map((row) => row.map(printableName))];
     const widths = table.header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
     for (const row of all)
       lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd());

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { printableName } from '../core/database-names.js';
 import { withDatabase } from './database-url.js';
 import type { Logger } from '../core/types.js';
 import type { DatabaseStatement } from './database-statements.js';
@@ -177,17 +178,19 @@ async function sweepLeftovers(
       ORDER BY 2`,
     [target],
   );
+  const shown = printableName(target);
   for (const { oid, name, mark } of rows) {
+    const found = printableName(name);
     if (mark === OLD_MARK(target, name, oid)) {
-      log.warning(`dropping ${name}, the old ${target} that an interrupted restore replaced`);
+      log.warning(`dropping ${found}, the old ${shown} that an interrupted restore replaced`);
     } else if (mark === SIDE_MARK(target, name, oid)) {
       log.warning(
-        `dropping ${name}, the unfinished new database of an interrupted restore into ${target}`,
+        `dropping ${found}, the unfinished new database of an interrupted restore into ${shown}`,
       );
     } else {
       if (looksLeftBehind(target, name, mark))
         log.warning(
-          `${name} looks like a restore's database beside ${target}, but is not marked as this one: left alone (drop it yourself if it is not yours)`,
+          `${found} looks like a restore's database beside ${shown}, but is not marked as this one: left alone (drop it yourself if it is not yours)`,
         );
       continue;
     }
@@ -323,7 +326,8 @@ async function oidOf(client: pg.Client, database: string): Promise<number> {
     [database],
   );
   const oid = rows[0]?.oid;
-  if (oid === undefined) throw new Error(`the database ${database} vanished while it was marked`);
+  if (oid === undefined)
+    throw new Error(`the database ${printableName(database)} vanished while it was marked`);
   return oid;
 }
 

@@ -3,7 +3,12 @@
  * selection names, and whether the role may read the password hashes `pg_dumpall` writes.
  */
 import type pg from 'pg';
-import { LINE_BREAK_WHY, lineBreakNames, SERVER_TEMPLATES } from '../core/database-names.js';
+import {
+  LINE_BREAK_WHY,
+  lineBreakNames,
+  quotedName,
+  SERVER_TEMPLATES,
+} from '../core/database-names.js';
 import { InputError } from '../core/errors.js';
 import { databaseFileName } from '../core/layout.js';
 import type { Logger } from '../core/types.js';
@@ -43,7 +48,7 @@ export function chooseDatabases(
     const own = unmatched.some((entry) => SERVER_TEMPLATES.includes(entry));
     throw new InputError(
       'databases',
-      `${unmatched.map((entry) => JSON.stringify(entry)).join(', ')} matches no database on the server (it has ${names.map((name) => JSON.stringify(name)).join(', ')})${own ? '; template0 and template1 are the server’s own, which every server has: they are never backed up' : ''}`,
+      `${unmatched.map(quotedName).join(', ')} matches no database on the server (it has ${names.map(quotedName).join(', ')})${own ? '; template0 and template1 are the server’s own, which every server has: they are never backed up' : ''}`,
     );
   }
   const byName = new Map(rows.map((row) => [row.datname, row]));
@@ -55,7 +60,7 @@ export function chooseDatabases(
       why,
     );
     if (names.length > 0) {
-      log.warning(`skipping ${names.map((name) => JSON.stringify(name)).join(', ')}: ${why}`);
+      log.warning(`skipping ${names.map(quotedName).join(', ')}: ${why}`);
     }
     return new Set(names);
   };
@@ -86,7 +91,7 @@ function refuseAskedFor(names: readonly string[], why: string): void {
   if (names.length === 0) return;
   throw new InputError(
     'databases',
-    `${names.map((name) => JSON.stringify(name)).join(', ')} cannot be backed up: ${why}; grant the role access, or leave it out`,
+    `${names.map(quotedName).join(', ')} cannot be backed up: ${why}; grant the role access, or leave it out`,
   );
 }
 
@@ -112,7 +117,7 @@ function sameFileName(names: readonly string[]): void {
     if (other !== undefined) {
       throw new InputError(
         'databases',
-        `${JSON.stringify(other)} and ${JSON.stringify(name)} would be stored under one file name (${file}); leave one out with exclude-databases`,
+        `${quotedName(other)} and ${quotedName(name)} would be stored under one file name (${file}); leave one out with exclude-databases`,
       );
     }
     byFile.set(file, name);

@@ -1,4 +1,5 @@
 /** Row counts after a restore against the counts recorded at backup time. Pure. */
+import { printableName } from '../core/database-names.js';
 import { formatCount } from '../core/format.js';
 import { manifestKey } from '../core/layout.js';
 import { countsMap, ManifestError, type DatabasePart } from '../core/manifest.js';
@@ -153,10 +154,10 @@ function statusOf(
 
 /** `sales.orders: expected 3000, found 0` / `… missing after restore` / `… not in the manifest`. */
 export function describeDifference(row: TableComparison): string {
-  if (row.found === undefined)
-    return `${row.table}: expected ${row.expected}, missing after restore`;
-  if (row.expected === undefined) return `${row.table}: found ${row.found}, not in the manifest`;
-  return `${row.table}: expected ${row.expected}, found ${row.found}`;
+  const table = printableName(row.table);
+  if (row.found === undefined) return `${table}: expected ${row.expected}, missing after restore`;
+  if (row.expected === undefined) return `${table}: found ${row.found}, not in the manifest`;
+  return `${table}: expected ${row.expected}, found ${row.found}`;
 }
 
 /** One line for the failure: the first few tables that differ, with expected and found. */

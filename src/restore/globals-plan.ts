@@ -6,6 +6,7 @@
  * role the server had, predefined pg_* roles among them) is withheld unless allowed.
  * Lines for reports name roles and kinds of statement, never a statement's text (a password hash).
  */
+import { quotedName } from '../core/database-names.js';
 import { PRIVILEGED_ATTRIBUTES, roleSql, type GlobalStatement } from './globals-sql.js';
 
 export interface PlanFacts {
@@ -204,4 +205,4 @@ export function describeStatement(statement: GlobalStatement): string {
   }
 }
 
-export const names = (list: string[]) => list.map((name) => JSON.stringify(name)).join(', ');
+export const names = (list: string[]) => list.map(quotedName).join(', ');

@@ -5,6 +5,7 @@
  * point leaves the target as it was. Owners and privileges are restored whenever the target can
  * take them (restore/owners.ts).
  */
+import { printableName } from '../core/database-names.js';
 import { errorMessage } from '../core/errors.js';
 import { formatCount } from '../core/format.js';
 import type { DatabasePart } from '../core/manifest.js';
@@ -102,10 +103,12 @@ export function restoredCounts(restored: Restored): { tables: number; rows: numb
 
 /** The one line a non-empty target without clean is refused with; several are named together. */
 export function notEmptyLine(targets: { database: string; tables: number }[]): string {
-  const named = targets.map(({ database, tables }) => `${database} (${tables} tables)`).join(', ');
+  const named = targets
+    .map(({ database, tables }) => `${printableName(database)} (${tables} tables)`)
+    .join(', ');
   const [one] = targets;
   return targets.length === 1 && one
-    ? `the target database ${one.database} is not empty (${one.tables} tables); set clean: true to replace it whole with the backup, or restore into an empty database`
+    ? `the target database ${printableName(one.database)} is not empty (${one.tables} tables); set clean: true to replace it whole with the backup, or restore into an empty database`
     : `the target databases ${named} are not empty; set clean: true to replace them whole with the backup, or restore into empty databases; nothing was restored`;
 }
 
@@ -124,7 +127,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
     await phases.time('create the new database', () => createSide(replacement));
   }
   ctx.log.info(
-    `sha256 of ${part.object.key} verified; restoring into ${replacement ? `${replacement.side}, to replace ${target.database} once checked` : target.display}`,
+    `sha256 of ${part.object.key} verified; restoring into ${replacement ? `${printableName(replacement.side)}, to replace ${printableName(target.database)} once checked` : target.display}`,
   );
   if (!replacement) restored.outcome = 'partial';
   await timedPgRestore(pgRestore, phases, archive, into, {
@@ -176,7 +179,9 @@ async function swap(run: RestoreRun, replacement: Replacement): Promise<void> {
   const differing = restored.comparison?.differing ?? [];
   if (differing.length > 0) throw new Error(differenceLine(differing));
   ctx.signal.throwIfAborted();
-  ctx.log.info(`swapping ${replacement.side} in for ${replacement.target.database}`);
+  ctx.log.info(
+    `swapping ${printableName(replacement.side)} in for ${printableName(replacement.target.database)}`,
+  );
   await phases.time('swap in', () => swapIn(replacement, restored.comment));
   restored.outcome = 'replaced';
   try {
@@ -186,7 +191,7 @@ async function swap(run: RestoreRun, replacement: Replacement): Promise<void> {
   } catch (error) {
     restored.outcome = 'replaced, old kept';
     ctx.log.warning(
-      `the old ${replacement.target.database}, now named ${replacement.old}, could not be dropped: ${errorMessage(error)}; drop it when done (the next restore into ${replacement.target.database} drops it)`,
+      `the old ${printableName(replacement.target.database)}, now named ${printableName(replacement.old)}, could not be dropped: ${errorMessage(error)}; drop it when done (the next restore into ${printableName(replacement.target.database)} drops it)`,
     );
   }
 }
@@ -223,7 +228,7 @@ async function dropSide(ctx: RunContext, replacement: Replacement): Promise<void
     await dropDatabase(replacement.server, replacement.side);
   } catch (error) {
     ctx.log.warning(
-      `could not drop ${replacement.side}, the unfinished new database: ${errorMessage(error)}; the next restore into ${replacement.target.database} drops it`,
+      `could not drop ${printableName(replacement.side)}, the unfinished new database: ${errorMessage(error)}; the next restore into ${printableName(replacement.target.database)} drops it`,
     );
   }
 }
@@ -256,16 +261,16 @@ export function standing(restored: Restored): string {
     case 'untouched':
       if (restored.created) return 'not created: the database made for it was dropped again';
       return replacement
-        ? `unchanged: nothing was swapped in; the new database ${replacement.side} was dropped. Fix the cause and run again`
+        ? `unchanged: nothing was swapped in; the new database ${printableName(replacement.side)} was dropped. Fix the cause and run again`
         : 'unchanged: nothing was restored into it';
     case 'partial':
       return `partly restored: ${restored.tablesNow ?? 'some'} tables are in it now. Restore again with clean: true, which replaces it whole`;
     case 'restored':
       return 'restored into the empty target';
     case 'replaced':
-      return `replaced whole by the backup (the old ${target.database} was dropped)`;
+      return `replaced whole by the backup (the old ${printableName(target.database)} was dropped)`;
     case 'replaced, old kept':
-      return `replaced whole by the backup; the old ${target.database} is kept as ${replacement?.old}: drop it when done`;
+      return `replaced whole by the backup; the old ${printableName(target.database)} is kept as ${printableName(replacement?.old ?? '')}: drop it when done`;
   }
 }
 

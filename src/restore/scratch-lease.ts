@@ -4,6 +4,7 @@
  * left behind (scratch databases, the backup's roles with their production attributes and
  * password hashes) dropped first, databases before the roles that own their objects.
  */
+import { printableName, quotedName } from '../core/database-names.js';
 import { errorMessage } from '../core/errors.js';
 import type { DatabaseTarget } from '../core/settings.js';
 import type { Logger, RunContext } from '../core/types.js';
@@ -30,14 +31,18 @@ export async function withScratchLease<T>(
 async function removeLeftovers(server: DatabaseTarget, log: Logger): Promise<void> {
   const { databases, roles } = await withConnection(server, findLeftovers);
   for (const name of databases) {
-    log.warning(`dropping the scratch database ${name}, left by a restore-test that was killed`);
+    log.warning(
+      `dropping the scratch database ${printableName(name)}, left by a restore-test that was killed`,
+    );
     await dropDatabase(server, name).catch((error: unknown) => {
-      log.warning(`could not drop the scratch database ${name}: ${errorMessage(error)}`);
+      log.warning(
+        `could not drop the scratch database ${printableName(name)}: ${errorMessage(error)}`,
+      );
     });
   }
   if (roles.length === 0) return;
   log.warning(
-    `dropping the role(s) ${roles.map((role) => JSON.stringify(role)).join(', ')}, made by a restore-test that was killed`,
+    `dropping the role(s) ${roles.map(quotedName).join(', ')}, made by a restore-test that was killed`,
   );
   await dropRoles(server, roles, log);
 }

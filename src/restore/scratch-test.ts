@@ -6,6 +6,7 @@
  * scratch database is dropped, pass, fail or cancel. restore-test runs it once for a backup of
  * one database, and once per database for a server backup.
  */
+import { printableName } from '../core/database-names.js';
 import { errorMessage } from '../core/errors.js';
 import type { DatabasePart } from '../core/manifest.js';
 import { withDatabase } from '../postgres/database-url.js';
@@ -135,7 +136,7 @@ async function ownersSkipped(
   test.ownersSkipped = await ownersUnusable(archive, target, ctx.signal);
   if (test.ownersSkipped) {
     ctx.log.warning(
-      `${test.part.name ?? 'the database'} is restored without owners and privileges: ${test.ownersSkipped}`,
+      `${test.part.name === undefined ? 'the database' : printableName(test.part.name)} is restored without owners and privileges: ${test.ownersSkipped}`,
     );
   }
   return test.ownersSkipped !== undefined;

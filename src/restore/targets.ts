@@ -3,7 +3,13 @@
  * each: all decided from the manifest and the inputs before any work, each mistake one line naming
  * its input. Pure.
  */
-import { LINE_BREAK_WHY, lineBreakNames, ownTemplateRefusal } from '../core/database-names.js';
+import {
+  LINE_BREAK_BY_HAND,
+  LINE_BREAK_WHY,
+  lineBreakNames,
+  ownTemplateRefusal,
+  quotedName,
+} from '../core/database-names.js';
 import { InputError } from '../core/errors.js';
 import type { DatabaseRecord, ServerManifest } from '../core/manifest.js';
 import { selectNames } from '../core/name-glob.js';
@@ -15,7 +21,7 @@ export interface DatabasePair {
   target: string;
 }
 
-const quoted = (names: readonly string[]) => names.map((name) => JSON.stringify(name)).join(', ');
+const quoted = (names: readonly string[]) => names.map(quotedName).join(', ');
 
 /** The databases of the backup that `databases` chooses (empty: all); a pattern matching none is refused. */
 export function chosenDatabases(
@@ -34,7 +40,7 @@ export function chosenDatabases(
   if (unrestorable !== undefined) {
     throw new InputError(
       'databases',
-      `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place)`,
+      `${unrestorable} of backup ${manifest.id} cannot be restored: ${LINE_BREAK_WHY}; choose the others with databases (? matches the line break in a pattern's place); ${LINE_BREAK_BY_HAND}`,
     );
   }
   return manifest.databases.filter((record) => selected.includes(record.name));
@@ -142,7 +148,7 @@ export function checksByDatabase(
     if (!list) {
       throw new InputError(
         'checks',
-        `"${check.text}" names the database ${JSON.stringify(database)}, ${notTested(manifest, database, names)}`,
+        `"${check.text}" names the database ${quotedName(database)}, ${notTested(manifest, database, names)}`,
       );
     }
     list.push(check);

@@ -22,6 +22,7 @@ import { Readable } from 'node:stream';
 import { errorMessage } from '../core/errors.js';
 import type { S3Settings, StoreKeys } from '../core/settings.js';
 import { releasingAgents } from './s3-agent.js';
+import { namedBody } from './s3-body.js';
 import { sdkLogger } from './s3-logger.js';
 import { partedUpload, partSizeFor, type UploadTarget } from './s3-upload.js';
 import {
@@ -259,7 +260,7 @@ export class S3Store implements Store {
         throw archived(error) ? new ArchivedObject(key) : error;
       });
     if (!(response.Body instanceof Readable)) throw new Error(`no body in the response for ${key}`);
-    return response.Body;
+    return namedBody(response.Body, key, this.description, response.ContentLength);
   }
 
   /**

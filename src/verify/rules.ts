@@ -1,4 +1,5 @@
 /** The freshness and size rules of verify-latest, as pure decisions over figures already read. */
+import { quotedName } from '../core/database-names.js';
 import { formatDuration } from '../core/duration.js';
 import { formatBytes } from '../core/format.js';
 
@@ -84,7 +85,7 @@ export function databaseChanges(
     const shrink = shrinkage(size, previousSize);
     if (shrink === undefined || shrink <= maxShrink) return [];
     return [
-      `database ${JSON.stringify(name)} shrank ${percent(shrink)} against the previous backup (${formatBytes(previousSize ?? 0)} → ${formatBytes(size)}), more than max-shrink ${percent(maxShrink)}`,
+      `database ${quotedName(name)} shrank ${percent(shrink)} against the previous backup (${formatBytes(previousSize ?? 0)} → ${formatBytes(size)}), more than max-shrink ${percent(maxShrink)}`,
     ];
   });
   const names = new Set(newest.map((database) => database.name));

@@ -22,41 +22,24 @@ import {
 } from '../../scripts/lib/pg-cluster.js';
 import { databaseObjectKey, globalsObjectKey, manifestKey } from '../../src/core/layout.js';
 import { parseManifest, type ServerManifest } from '../../src/core/manifest.js';
+import { libpqEnv, PAGE_ID, storagePageSteps } from '../support/by-hand.js';
 
 const run = promisify(execFile);
-/** The page's own example: its commands name this set and id. */
+/** The page's own example: its commands name this set (and PAGE_ID). */
 const NAME = 'db1';
-const ID = '20261122T031700Z-4f9a2c';
+const ID = PAGE_ID;
 const DATABASES = ['shop', 'Zürich "Kunden"'];
 
 let source: PgCluster;
 let target: PgCluster;
 let dir: string;
 
-/** The one shell block under docs/storage.md's "### A server backup". */
-async function pageSteps(): Promise<string> {
-  const page = await readFile('docs/storage.md', 'utf8');
-  const start = page.indexOf('\n### A server backup\n');
-  const end = page.indexOf('\n### ', start + 1);
-  const blocks = [...page.slice(start, end).matchAll(/```sh\n([^]*?)```/g)];
-  expect(start).toBeGreaterThan(0);
-  expect(blocks).toHaveLength(1);
-  return blocks[0]![1]!;
-}
-
-const pgEnv = (cluster: PgCluster) => ({
-  PGHOST: cluster.host,
-  PGPORT: String(cluster.port),
-  PGUSER: cluster.user,
-  PGPASSWORD: cluster.password,
-});
-
 /** Runs `command` on the source, its stdout through zstd and age into the file of `key`. */
 async function store(command: string, key: string, recipient: string, database = 'postgres') {
   const file = path.join(dir, key);
   await mkdir(path.dirname(file), { recursive: true });
   await run('bash', ['-o', 'pipefail', '-c', `${command} | zstd -q | age -r "$R" > "$OUT"`], {
-    env: { ...process.env, ...pgEnv(source), PGDATABASE: database, R: recipient, OUT: file },
+    env: { ...process.env, ...libpqEnv(source), PGDATABASE: database, R: recipient, OUT: file },
   });
   const bytes = await readFile(file);
   return { key, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
@@ -123,11 +106,11 @@ afterAll(async () => {
 });
 
 it("docs/storage.md's restore by hand brings back every database under its exact name, with its owner, grants and the roles", async () => {
-  const steps = (await pageSteps()).replace(/^aws s3 cp .*\n/m, '');
+  const steps = (await storagePageSteps('### A server backup')).replace(/^aws s3 cp .*\n/m, '');
   expect(steps).toContain(`id=${ID}`);
   const { stderr } = await run('bash', ['-c', steps], {
     cwd: dir,
-    env: { ...process.env, ...pgEnv(target) },
+    env: { ...process.env, ...libpqEnv(target) },
   });
   expect(stderr).toBe('');
 

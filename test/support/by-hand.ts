@@ -3,10 +3,11 @@
  * code: `age -d`, then `zstd -d` or `gzip -d`, then `pg_restore`. Proves there is no lock-in.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { PgCluster } from '../../scripts/lib/pg-cluster.js';
 
 const run = promisify(execFile);
 
@@ -60,3 +61,26 @@ export async function restoreByHand(
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** The backup id docs/storage.md's examples name. */
+export const PAGE_ID = '20261122T031700Z-4f9a2c';
+
+/** The one shell block under `heading` (`### A server backup`) of docs/storage.md, as written. */
+export async function storagePageSteps(heading: string): Promise<string> {
+  const page = await readFile('docs/storage.md', 'utf8');
+  const start = page.indexOf(`\n${heading}\n`);
+  const end = page.indexOf('\n### ', start + 1);
+  const blocks = [...page.slice(start, end).matchAll(/```sh\n([^]*?)```/g)];
+  if (start < 0 || blocks.length !== 1) {
+    throw new Error(`docs/storage.md has no one shell block under "${heading}"`);
+  }
+  return blocks[0]![1]!;
+}
+
+/** The libpq environment a page's commands reach `cluster` with. */
+export const libpqEnv = (cluster: PgCluster) => ({
+  PGHOST: cluster.host,
+  PGPORT: String(cluster.port),
+  PGUSER: cluster.user,
+  PGPASSWORD: cluster.password,
+});

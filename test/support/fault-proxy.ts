@@ -1,7 +1,7 @@
 /**
  * A fault-injecting HTTP proxy of our own between the product and s3rver: it can fail the next N
- * requests with a status, reset the connection after N bytes of a request, or stall (never
- * answer). It records every request, so a test can say the store received none. Given an IAM
+ * requests with a status, reset the connection after N bytes of a request, close it after N bytes
+ * of a response's body, or stall (never answer). It records every request, so a test can say the store received none. Given an IAM
  * policy it enforces it, answering what the policy does not allow with S3's AccessDenied.
  */
 import http from 'node:http';
@@ -18,6 +18,7 @@ import {
 export type Fault = { match?: RegExp } & (
   | { kind: 'status'; status: number; count: number; code?: string }
   | { kind: 'reset'; afterBytes: number; count: number }
+  | { kind: 'cut'; afterBytes: number; count: number }
   | { kind: 'stall' }
   | { kind: 'down'; status: number }
 );
@@ -120,7 +121,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
+        if (fault?.kind === 'cut') cutAfter(answer, res, fault.afterBytes);
+        else answer.pipe(res);
       },
     );
     forward.on('error', () => res.destroy());
@@ -156,11 +158,28 @@ function takeFault(proxy: FaultProxy, request: string): Fault | undefined {
   const fault = proxy.faults[index];
   if (!fault) return undefined;
   proxy.injected += 1;
-  if (fault.kind === 'status' || fault.kind === 'reset') {
+  if (fault.kind === 'status' || fault.kind === 'reset' || fault.kind === 'cut') {
     fault.count -= 1;
     if (fault.count <= 0) proxy.faults.splice(index, 1);
   }
   return fault;
+}
+
+/** Passes the first `afterBytes` of the body, then closes the connection, as a store that fails. */
+function cutAfter(answer: http.IncomingMessage, res: http.ServerResponse, afterBytes: number) {
+  let sent = 0;
+  answer.on('data', (chunk: Buffer) => {
+    if (sent >= afterBytes) return;
+    const part = chunk.subarray(0, afterBytes - sent);
+    sent += part.length;
+    if (sent < afterBytes) {
+      res.write(part);
+      return;
+    }
+    answer.destroy();
+    // Once those bytes have left: the client has them all, then the connection closes.
+    res.write(part, () => res.socket?.destroy());
+  });
 }
 
 function isMultiDelete(req: http.IncomingMessage): boolean {

@@ -2,6 +2,7 @@
  * One PostgreSQL database (`source: postgres`): one pg_dump custom archive, with every table's
  * row count taken in the dump's own snapshot.
  */
+import { printableName } from '../../core/database-names.js';
 import { formatCount } from '../../core/format.js';
 import { objectExtension, objectKey } from '../../core/layout.js';
 import type { DatabaseManifest } from '../../core/manifest.js';
@@ -28,7 +29,8 @@ export const databaseKind: SourceKind<
   'database',
   'count' | 'sql'
 > = {
-  holds: (manifest) => `database ${manifest.source.database ?? '(unnamed)'}`,
+  holds: (manifest) =>
+    `database ${manifest.source.database === undefined ? '(unnamed)' : printableName(manifest.source.database)}`,
   restoreInto: 'database',
   checks: postgresChecks,
   testInputs: POSTGRES_TEST_INPUTS,
@@ -65,7 +67,7 @@ async function planBackup(
     encryptionOf(settings.encryptionKeys),
   );
   return {
-    what: `database ${target.database}`,
+    what: `database ${printableName(target.database)}`,
     parts: [dumpPart(settings, target, pgDump, objectKey(settings.name, id, layers))],
     jobs: 1,
     fields: ([dump]) => ({

@@ -3,6 +3,7 @@
  * (roles, memberships, tablespaces) to another, and one manifest listing them, last. Each
  * database is consistent in itself, not with the others, exactly as with pg_dumpall.
  */
+import { quotedName } from '../../core/database-names.js';
 import { InputError } from '../../core/errors.js';
 import { formatBytes, formatCount } from '../../core/format.js';
 import { databaseObjectKey, globalsObjectKey } from '../../core/layout.js';
@@ -66,7 +67,7 @@ export async function planServerBackup(
       pgDump,
       databaseObjectKey(settings.name, id, database, ...layers),
     ),
-    label: `database ${JSON.stringify(database)}`,
+    label: `database ${quotedName(database)}`,
     database,
   }));
   if (globals) {

@@ -7,6 +7,7 @@
  * are not restored (pg_restore --no-tablespaces): a scratch server has none of the source's folders.
  */
 import { eachAtOnce, jobsLine, spreadJobs } from '../../core/at-once.js';
+import { printableName } from '../../core/database-names.js';
 import { errorMessage } from '../../core/errors.js';
 import { formatCount, formatSeconds } from '../../core/format.js';
 import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
@@ -100,7 +101,7 @@ export async function testServerBackup(
         }
       }),
     problems: () => [
-      ...test.tests.flatMap((one) => failures(one, `${one.database}: `)),
+      ...test.tests.flatMap((one) => failures(one, `${shown(one)}: `)),
       ...(test.rolesLeft.length > 0
         ? [`the role(s) ${names(test.rolesLeft)} restore-globals made could not be dropped`]
         : []),
@@ -140,11 +141,10 @@ async function testAll(
     );
   }
   const { lanes, share } = spreadJobs(settings.jobs, test.tests.length);
-  const name = (one: { database: string }) => one.database;
-  await eachAtOnce(test.tests, lanes, ctx.signal, name, async (one, signal) => {
+  await eachAtOnce(test.tests, lanes, ctx.signal, shown, async (one, signal) => {
     // Its own clock from its own start: its seconds in the table of databases.
     one.phases = new Phases(ctx.now);
-    ctx.log.info(`${one.database}: testing in scratch database ${one.scratch}`);
+    ctx.log.info(`${shown(one)}: testing in scratch database ${one.scratch}`);
     const lane = { ...run, settings: { ...settings, jobs: share }, ctx: { ...ctx, signal } };
     await phases.time(phaseName(one.database), () =>
       testDatabase(lane, one, {
@@ -153,9 +153,12 @@ async function testAll(
         noTablespaces: true,
       }),
     );
-    ctx.log.info(`${one.database}: ${doneLine(one)}`);
+    ctx.log.info(`${shown(one)}: ${doneLine(one)}`);
   });
 }
+
+/** A database's name as its lines in the log and the report show it. */
+const shown = (one: { database: string }): string => printableName(one.database);
 
 /** What one database's test found, as its line in the log. */
 function doneLine(one: DatabaseTest): string {
@@ -213,7 +216,7 @@ function testRows(test: ServerTest): RestoreRows {
       databasesTable(test),
       ...tests.flatMap((one) =>
         one.comparison && one.comparison.differing.length > 0
-          ? [{ ...countsTable(one.comparison), title: `${one.database}: row counts` }]
+          ? [{ ...countsTable(one.comparison), title: `${shown(one)}: row counts` }]
           : [],
       ),
       ...tableOfChecks(tests.flatMap((one) => one.checks ?? [])),

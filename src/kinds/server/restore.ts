@@ -8,6 +8,7 @@
  * a backup of one database is (restore/restore-database.ts), `jobs` databases at a time.
  */
 import { eachAtOnce, spreadJobs } from '../../core/at-once.js';
+import { printableName } from '../../core/database-names.js';
 import { errorMessage } from '../../core/errors.js';
 import { formatCount, formatSeconds } from '../../core/format.js';
 import type { GlobalsRecord, ServerManifest } from '../../core/manifest.js';
@@ -101,7 +102,7 @@ async function restoreAll(run: ServerRestore, pairs: DatabasePair[]): Promise<vo
   const { ctx, settings, phases, pgRestore } = run;
   if (run.roles) await restoreRoles(run, run.roles, pairs);
   const { lanes, share } = spreadJobs(settings.jobs, run.databases.length);
-  const name = (one: { source: string }) => one.source;
+  const name = (one: { source: string }) => printableName(one.source);
   await eachAtOnce(run.databases, lanes, ctx.signal, name, async (one, signal) => {
     one.phases = new Phases(ctx.now);
     const single: RestoreRun = {
@@ -216,7 +217,7 @@ async function restoreDatabase(run: ServerRestore, single: RestoreRun): Promise<
         () => (restored.outcome = 'untouched'),
         (dropError: unknown) =>
           ctx.log.warning(
-            `could not drop ${name}, created by this run: ${errorMessage(dropError)}`,
+            `could not drop ${printableName(name)}, created by this run: ${errorMessage(dropError)}`,
           ),
       );
     }

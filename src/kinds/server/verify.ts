@@ -4,6 +4,7 @@
  * backup's; a table shows each database.
  */
 import type { Readable } from 'node:stream';
+import { quotedName as quoted } from '../../core/database-names.js';
 import { formatBytes, formatCount } from '../../core/format.js';
 import type { ServerManifest } from '../../core/manifest.js';
 import type { VerifyLimits, VerifySettings } from '../../core/settings.js';
@@ -14,8 +15,6 @@ import { checkGlobals } from '../../verify/globals-check.js';
 import { readParts } from '../../verify/parts-check.js';
 import { databaseChanges } from '../../verify/rules.js';
 import type { DeepCheck, Fact, KindRows } from '../kind.js';
-
-const quoted = (name: string): string => JSON.stringify(name);
 
 /**
  * Each database that shrank more than max-shrink against the previous backup, as a problem; and

@@ -1,8 +1,8 @@
-export const id = 4;
-export const ids = [4];
+export const id = 874;
+export const ids = [874];
 export const modules = {
 
-/***/ 99004:
+/***/ 65874:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -100,6 +100,37 @@ function releasingAgents() {
         httpAgent: new ReleasingHttpAgent(OPTIONS),
         httpsAgent: new ReleasingHttpsAgent(OPTIONS),
     };
+}
+
+;// CONCATENATED MODULE: ./src/storage/s3-body.ts
+/**
+ * An object's body as it arrives from an S3 store. When the store closes the connection part-way
+ * (a proxy's idle cut, a store restarting), Node reports only `aborted`, naming nothing; here the
+ * failure names the object, the store and how far the read came, and keeps Node's error as its
+ * cause, whose code (ECONNRESET) the retry policy reads.
+ */
+
+
+/** `body` counted as it passes; an error mid-way becomes one line naming `key` and `store`. */
+function namedBody(body, key, store, total) {
+    let received = 0;
+    const counted = new external_node_stream_.Transform({
+        transform(chunk, _encoding, done) {
+            received += chunk.length;
+            done(null, chunk);
+        },
+    });
+    body.on('error', (error) => counted.destroy(cutError(error, key, store, received, total)));
+    // A reader that stops early ends the download with it.
+    counted.on('close', () => body.destroy());
+    return body.pipe(counted);
+}
+function cutError(error, key, store, received, total) {
+    const read = `${received} of ${total ?? 'an unknown number of'} bytes of ${key}`;
+    const closed = error.code === 'ECONNRESET';
+    return new Error(closed
+        ? `the store ${store} closed the connection after ${read}`
+        : `the store ${store} failed after ${read}: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error });
 }
 
 // EXTERNAL MODULE: external "node:util"
@@ -420,6 +451,7 @@ var store = __webpack_require__(4230);
 
 
 
+
 /** Classes whose objects a GET cannot read until they are restored (thawed). */
 const ARCHIVE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'];
 /** The largest object S3 takes in one PutObject. */
@@ -603,7 +635,7 @@ class S3Store {
         });
         if (!(response.Body instanceof external_node_stream_.Readable))
             throw new Error(`no body in the response for ${key}`);
-        return response.Body;
+        return namedBody(response.Body, key, this.description, response.ContentLength);
     }
     /**
      * A probe object would need a delete that the writer's policy lacks (examples/iam/writer.json:
