@@ -12,7 +12,9 @@ type Inside =
   | { kind: 'name' }
   | { kind: 'dollar'; tag: string };
 
-const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+// Sticky, and characters looked at by index: a line of a hostile comment may be megabytes long.
+const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
+const WORD = /[A-Za-z0-9_$]/;
 
 export class ScriptLines {
   private inside: Inside = { kind: 'out' };
@@ -46,13 +48,15 @@ export class ScriptLines {
   private outside(line: string, at: number): number {
     const char = line[at];
     if (char === '-' && line[at + 1] === '-') return line.length;
+    const before = line[at - 1] ?? '';
     if (char === '"') this.inside = { kind: 'name' };
     else if (char === "'") {
-      const escapes =
-        /[Ee]$/.test(line.slice(0, at)) && !/[A-Za-z0-9_$][Ee]$/.test(line.slice(0, at));
+      // E'…' takes backslash escapes; an identifier ending in e (name') does not start one.
+      const escapes = (before === 'E' || before === 'e') && !WORD.test(line[at - 2] ?? '');
       this.inside = { kind: 'quote', escapes };
-    } else if (char === '$' && !/[A-Za-z0-9_]$/.test(line.slice(0, at))) {
-      const tag = DOLLAR_TAG.exec(line.slice(at))?.[0];
+    } else if (char === '$' && !/[A-Za-z0-9_]/.test(before)) {
+      DOLLAR_TAG.lastIndex = at;
+      const tag = DOLLAR_TAG.exec(line)?.[0];
       if (tag) {
         this.inside = { kind: 'dollar', tag };
         return at + tag.length;
