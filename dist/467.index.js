@@ -8302,7 +8302,9 @@ function addRole(into, token) {
  * dollar quotes $tag$…$tag$, "…" names (with "" inside), and -- comments, which end with the line.
  * Pure.
  */
-const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+// Sticky, and characters looked at by index: a line of a hostile comment may be megabytes long.
+const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
+const WORD = /[A-Za-z0-9_$]/;
 class ScriptLines {
     inside = { kind: 'out' };
     /** Whether `line` starts outside quoted text; reads it for the lines after it. */
@@ -8336,14 +8338,17 @@ class ScriptLines {
         const char = line[at];
         if (char === '-' && line[at + 1] === '-')
             return line.length;
+        const before = line[at - 1] ?? '';
         if (char === '"')
             this.inside = { kind: 'name' };
         else if (char === "'") {
-            const escapes = /[Ee]$/.test(line.slice(0, at)) && !/[A-Za-z0-9_$][Ee]$/.test(line.slice(0, at));
+            // E'…' takes backslash escapes; an identifier ending in e (name') does not start one.
+            const escapes = (before === 'E' || before === 'e') && !WORD.test(line[at - 2] ?? '');
             this.inside = { kind: 'quote', escapes };
         }
-        else if (char === '$' && !/[A-Za-z0-9_]$/.test(line.slice(0, at))) {
-            const tag = DOLLAR_TAG.exec(line.slice(at))?.[0];
+        else if (char === '$' && !/[A-Za-z0-9_]/.test(before)) {
+            DOLLAR_TAG.lastIndex = at;
+            const tag = DOLLAR_TAG.exec(line)?.[0];
             if (tag) {
                 this.inside = { kind: 'dollar', tag };
                 return at + tag.length;
@@ -8888,7 +8893,8 @@ async function restoreDatabaseOwner(archive, server, database, log) {
  * Planner statistics for a restored database. pg_restore leaves none; autovacuum gathers them
  * within a minute or so for every table whose inserted rows pass its analyze threshold, as after
  * any pg_restore. ANALYZE runs here only on the tables autovacuum would leave without: all of them
- * when autovacuum or track_counts is off, partitioned tables (autovacuum never analyzes them),
+ * when autovacuum or track_counts is not on for the database, partitioned tables (autovacuum never
+ * analyzes them; their partitions are analyzed with them),
  * tables with autovacuum_enabled off, and tables below their threshold (autovacuum.c's
  * relation_needs_vacanalyze, with the tables' own reloptions). Those run `jobs` at a time, the
  * largest first, small ones several to a statement.
@@ -8900,10 +8906,10 @@ const statistics_option = (name, cast) => `coalesce((SELECT option_value FROM pg
             current_setting('${name}'))::${cast}`;
 // Every user table, partitioned table and materialized view, with whether autovacuum will analyze
 // it. Autovacuum's workers read the server's settings and the database's, not this session's role
-// settings: a value from anywhere but the server's own configuration counts as off. A reloption's text is cast as
-// the server casts it ('off', 'No', '0'…). A partition is analyzed with its root (ANALYZE of a
-// partitioned table analyzes every partition); sizes are read from the files, as relpages stays 0
-// on a table no index was built on.
+// settings: a value from anywhere but the server's own configuration counts as off. A reloption's
+// text is cast as the server casts it ('off', 'No', '0'…). A partition is analyzed with its root
+// (ANALYZE of a partitioned table analyzes every partition); sizes are read from the files, as
+// relpages stays 0 on a table no index was built on.
 const TABLES_SQL = `
   WITH running AS (
     SELECT $1::boolean AND bool_and(setting = 'on' AND source IN
@@ -8935,20 +8941,21 @@ async function gatherStatistics(target, options, signal) {
     const ours = rows.filter((table) => !table.autovacuum && !table.partition);
     const analyzed = ours.length + rows.filter((table) => table.partition).length;
     const batches = batchesOf(ours);
+    // A failed statement stops every lane at its next batch.
     let failed = false;
-    const lane = (client) => (async () => {
+    const lane = async (client) => {
         for (let batch = batches.shift(); batch && !failed; batch = batches.shift()) {
             signal.throwIfAborted();
-            await client.query(`ANALYZE ${batch.join(', ')}`).catch((error) => {
-                throw new Error(`ANALYZE ${batch.join(', ')} failed: ${(0,errors/* errorMessage */.gJ)(error)}`, {
-                    cause: error,
-                });
-            });
+            const statement = `ANALYZE ${batch.join(', ')}`;
+            try {
+                await client.query(statement);
+            }
+            catch (error) {
+                failed = true;
+                throw new Error(`${statement} failed: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error });
+            }
         }
-    })().catch((error) => {
-        failed = true;
-        throw error;
-    });
+    };
     const lanes = Math.min(options.jobs, batches.length);
     const settled = await Promise.allSettled(Array.from({ length: lanes }, () => withConnection(target, lane, signal)));
     for (const one of settled)
@@ -9686,7 +9693,7 @@ const PRIVILEGED_ATTRIBUTES = new Set([
     'REPLICATION',
     'BYPASSRLS',
 ]);
-const WORD = /[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*/y;
+const globals_sql_WORD = /[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*/y;
 const NUMBER = /\d+(?:\.\d+)?/y;
 /** The statement's tokens; quoted names unquoted, strings unescaped, words as written. */
 function tokenize(sql) {
@@ -9709,7 +9716,7 @@ function tokenize(sql) {
             at = end;
             continue;
         }
-        const token = match(WORD, sql, at, 'word') ?? match(NUMBER, sql, at, 'number');
+        const token = match(globals_sql_WORD, sql, at, 'word') ?? match(NUMBER, sql, at, 'number');
         tokens.push(token ?? { kind: 'symbol', text: char });
         at += token ? token.text.length : 1;
     }

@@ -1,14 +1,14 @@
-import type { ArchiveToc } from './toc.js';
-
 /**
  * How many pg_restore runs an archive needs. pg_restore 18's --jobs can add a NOT NULL … NOT VALID
  * constraint to a parent table before a child's rows are in (an upstream bug: the constraint waits
  * only for the parent's own data), and the children's rows then fail it. Such an archive is
  * restored section by section, every constraint and index after all the data, as is one with a
- * CHECK constraint dumped after the data (whose function may read other tables). Any other archive is
- * restored by one `pg_restore --jobs`, which starts a table's indexes as soon as its rows are in.
- * Pure.
+ * CHECK constraint dumped after the data (whose function may read other tables). Any other
+ * archive is restored by one `pg_restore --jobs`, which starts a table's indexes as soon as its
+ * rows are in. Pure.
  */
+import type { ArchiveToc } from './toc.js';
+
 export interface RestorePass {
   /** Undefined: the whole archive in one run. */
   section?: 'pre-data' | 'data' | 'post-data';

@@ -2,7 +2,8 @@
  * Planner statistics for a restored database. pg_restore leaves none; autovacuum gathers them
  * within a minute or so for every table whose inserted rows pass its analyze threshold, as after
  * any pg_restore. ANALYZE runs here only on the tables autovacuum would leave without: all of them
- * when autovacuum or track_counts is off, partitioned tables (autovacuum never analyzes them),
+ * when autovacuum or track_counts is not on for the database, partitioned tables (autovacuum never
+ * analyzes them; their partitions are analyzed with them),
  * tables with autovacuum_enabled off, and tables below their threshold (autovacuum.c's
  * relation_needs_vacanalyze, with the tables' own reloptions). Those run `jobs` at a time, the
  * largest first, small ones several to a statement.
@@ -26,10 +27,10 @@ const option = (name: string, cast: string) =>
 
 // Every user table, partitioned table and materialized view, with whether autovacuum will analyze
 // it. Autovacuum's workers read the server's settings and the database's, not this session's role
-// settings: a value from anywhere but the server's own configuration counts as off. A reloption's text is cast as
-// the server casts it ('off', 'No', '0'…). A partition is analyzed with its root (ANALYZE of a
-// partitioned table analyzes every partition); sizes are read from the files, as relpages stays 0
-// on a table no index was built on.
+// settings: a value from anywhere but the server's own configuration counts as off. A reloption's
+// text is cast as the server casts it ('off', 'No', '0'…). A partition is analyzed with its root
+// (ANALYZE of a partitioned table analyzes every partition); sizes are read from the files, as
+// relpages stays 0 on a table no index was built on.
 const TABLES_SQL = `
   WITH running AS (
     SELECT $1::boolean AND bool_and(setting = 'on' AND source IN
@@ -78,21 +79,20 @@ export async function gatherStatistics(
   const ours = rows.filter((table) => !table.autovacuum && !table.partition);
   const analyzed = ours.length + rows.filter((table) => table.partition).length;
   const batches = batchesOf(ours);
+  // A failed statement stops every lane at its next batch.
   let failed = false;
-  const lane = (client: pg.Client) =>
-    (async () => {
-      for (let batch = batches.shift(); batch && !failed; batch = batches.shift()) {
-        signal.throwIfAborted();
-        await client.query(`ANALYZE ${batch.join(', ')}`).catch((error: unknown) => {
-          throw new Error(`ANALYZE ${batch.join(', ')} failed: ${errorMessage(error)}`, {
-            cause: error,
-          });
-        });
+  const lane = async (client: pg.Client) => {
+    for (let batch = batches.shift(); batch && !failed; batch = batches.shift()) {
+      signal.throwIfAborted();
+      const statement = `ANALYZE ${batch.join(', ')}`;
+      try {
+        await client.query(statement);
+      } catch (error) {
+        failed = true;
+        throw new Error(`${statement} failed: ${errorMessage(error)}`, { cause: error });
       }
-    })().catch((error: unknown) => {
-      failed = true;
-      throw error;
-    });
+    }
+  };
   const lanes = Math.min(options.jobs, batches.length);
   const settled = await Promise.allSettled(
     Array.from({ length: lanes }, () => withConnection(target, lane, signal)),
