@@ -5978,7 +5978,7 @@ async function restoreProgram(manifest, client, ctx) {
     const what = `the pg_dump ${made ?? '(unknown version)'} that made ${manifest.id}`;
     return clientProgram('pg_restore', majorOf(made), what, client, ctx);
 }
-/** Connects (so an unreachable server fails before any download) and checks it may create databases. */
+/** Connects (so an unreachable server fails at once) and checks it may create databases. */
 async function checkScratchServer(server, signal) {
     const client = await connect(server, signal);
     try {
@@ -7843,7 +7843,7 @@ function cutToBytes(text, bytes) {
     return out;
 }
 /**
- * Checks, before anything is downloaded, what the swap needs: CREATEDB, the target's ownership
+ * Checks, before anything is restored, what the swap needs: CREATEDB, the target's ownership
  * (renaming and dropping it), and no other session on the target; then drops what interrupted
  * runs left beside it.
  */
@@ -8215,29 +8215,6 @@ function countsTable(comparison, limit = 60) {
     return { title, header: ['table', 'manifest', 'restored', ''], rows };
 }
 
-;// CONCATENATED MODULE: ./src/restore/pg-restore.ts
-
-
-/**
- * Finds the pg_restore for the backup's pg_dump (every database of a backup was dumped by the
- * same one), warning when the server is older than the one the backup was made from.
- */
-async function choosePgRestore(backup, client, ctx, server) {
-    const program = await restoreProgram(backup, client, ctx);
-    const hint = olderServerNote(backup.source.serverVersion, server);
-    if (hint)
-        ctx.log.warning(hint);
-    return { program, hint };
-}
-/** Restores the local archive into `into`, timed as the run's restore phase. */
-function timedPgRestore({ program, hint }, phases, archive, into, options) {
-    return phases.time('restore (pg_restore)', async () => {
-        const { shape } = await archive.schema;
-        const { file, listing } = archive;
-        await runPgRestore(program, file, into, { ...options, hint, shape, listing });
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/postgres/roles.ts
 /**
  * The roles an archive's SQL names: owners (ALTER … OWNER TO, SET SESSION AUTHORIZATION, default
@@ -8530,10 +8507,28 @@ function unheldPrivileges(statements, held) {
 
 
 const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
-/** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
-async function withLocalArchive(ctx, part, keys, { program: pgRestore }, phases, work) {
-    // A private folder (0700): the archive in it is decrypted.
-    const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'backup-action-archive-');
+const ARCHIVE_FILE = 'archive.dump';
+function startDownload(ctx, part, keys, phases) {
+    const stopper = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, stopper.signal]);
+    const folder = makeRunFolder(ctx.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'backup-action-archive-');
+    const written = folder.then((dir) => phases.time(DOWNLOAD_PHASE, () => download({ ...ctx, signal }, part, keys, external_node_path_default().join(dir, ARCHIVE_FILE))));
+    // Awaited where the archive is used; a check that fails first reports its own error.
+    written.catch(() => undefined);
+    return { folder, written, stop: () => stopper.abort() };
+}
+/** Runs `work`; if it fails, the download is stopped and what it wrote removed before the error. */
+async function stopOnFailure(download, work) {
+    try {
+        return await work();
+    }
+    catch (error) {
+        await discard(download, []);
+        throw error;
+    }
+}
+/** Runs `work` on the verified, readable archive, removed afterwards. */
+async function withLocalArchive(download, { program: pgRestore }, dumpedBy, work) {
     const readers = [];
     // Awaited where it is used; a run that fails first reports its own error, not this one.
     const read = (reading) => {
@@ -8541,9 +8536,9 @@ async function withLocalArchive(ctx, part, keys, { program: pgRestore }, phases,
         return reading;
     };
     try {
-        const file = external_node_path_default().join(dir, 'archive.dump');
-        await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
-        const listing = await listArchive(pgRestore, file, part.backup.dump?.version);
+        const file = external_node_path_default().join(await download.folder, ARCHIVE_FILE);
+        await download.written;
+        const listing = await listArchive(pgRestore, file, dumpedBy);
         const toc = parseToc(listing);
         return await work({
             file,
@@ -8554,10 +8549,17 @@ async function withLocalArchive(ctx, part, keys, { program: pgRestore }, phases,
         });
     }
     finally {
-        // Their pg_restore reads the file being removed.
-        await Promise.all(readers);
-        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        await discard(download, readers);
     }
+}
+/** Stops the download and removes its folder once it and the archive's readers have settled. */
+async function discard(download, readers) {
+    download.stop();
+    await Promise.all([download.written.catch(() => undefined), ...readers]);
+    // Their pg_restore reads the file being removed.
+    const dir = await download.folder.catch(() => undefined);
+    if (dir !== undefined)
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
 }
 /** Resolves only once every stored byte matched the manifest's size and sha256. */
 async function download(ctx, part, keys, file) {
@@ -8608,6 +8610,29 @@ async function readArchiveSchema(pgRestore, file, shape) {
     if (ended.code !== 0)
         throw new Error(failureLine('pg_restore --schema-only', ended));
     return schema;
+}
+
+;// CONCATENATED MODULE: ./src/restore/pg-restore.ts
+
+
+/**
+ * Finds the pg_restore for the backup's pg_dump (every database of a backup was dumped by the
+ * same one), warning when the server is older than the one the backup was made from.
+ */
+async function choosePgRestore(backup, client, ctx, server) {
+    const program = await restoreProgram(backup, client, ctx);
+    const hint = olderServerNote(backup.source.serverVersion, server);
+    if (hint)
+        ctx.log.warning(hint);
+    return { program, hint };
+}
+/** Restores the local archive into `into`, timed as the run's restore phase. */
+function timedPgRestore({ program, hint }, phases, archive, into, options) {
+    return phases.time('restore (pg_restore)', async () => {
+        const { shape } = await archive.schema;
+        const { file, listing } = archive;
+        await runPgRestore(program, file, into, { ...options, hint, shape, listing });
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/database-statements.ts
@@ -9003,11 +9028,11 @@ function batchesOf(tables) {
 
 
 /** Restores one database; a failure leaves `restored` saying where the target stands, and throws. */
-async function restoreOne(run) {
-    const { settings, ctx, pgRestore, phases, restored } = run;
+async function restoreOne(run, download = startDownload(run.ctx, run.restored.part, run.settings.decryption, run.phases)) {
+    const { ctx, pgRestore, restored } = run;
     const { replacement, target } = restored;
     try {
-        await withLocalArchive(ctx, restored.part, settings.decryption, pgRestore, phases, (archive) => {
+        await withLocalArchive(download, pgRestore, restored.part.backup.dump?.version, (archive) => {
             restored.archive = archive;
             return restoreInto(run, archive);
         });
@@ -9361,6 +9386,7 @@ const databasePart = (manifest) => ({
 
 
 
+
 async function restoreDatabaseBackup(manifest, into, ctx, phases) {
     refuseServerInputs(into, [], manifest.source.database);
     refuseUnrestorable(manifest.id, [manifest.source.database]);
@@ -9370,6 +9396,22 @@ async function restoreDatabaseBackup(manifest, into, ctx, phases) {
         throw new errors/* InputError */.dz('database-url', own);
     if (into.confirm !== target.database)
         throw confirmMismatch(into.confirm, target.database);
+    const part = databasePart(manifest);
+    const download = startDownload(ctx, part, into.decryption, phases);
+    const restored = await stopOnFailure(download, () => checkTarget(manifest, into, ctx));
+    const { pgRestore } = restored;
+    return {
+        run: () => stopOnFailure(download, () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }, download)),
+        problems: () => {
+            const differing = restored.comparison?.differing ?? [];
+            return differing.length > 0 ? [differenceLine(differing)] : [];
+        },
+        rows: () => restoreRows(restored),
+    };
+}
+/** The target as it stands, refused when it is not empty without clean, and the pg_restore for it. */
+async function checkTarget(manifest, into, ctx) {
+    const target = into.database;
     const state = await inspectTarget(target, ctx.signal);
     if (state.tables > 0 && !into.clean) {
         throw new Error(notEmptyLine([{ database: target.database, tables: state.tables }]));
@@ -9377,17 +9419,9 @@ async function restoreDatabaseBackup(manifest, into, ctx, phases) {
     const replacement = into.clean
         ? await prepareReplacement(target, ctx.log, ctx.signal)
         : undefined;
-    const part = databasePart(manifest);
     const pgRestore = await choosePgRestore(manifest, into.client, ctx, state.server);
-    const restored = { part, target, state, replacement, outcome: 'untouched' };
-    return {
-        run: () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }),
-        problems: () => {
-            const differing = restored.comparison?.differing ?? [];
-            return differing.length > 0 ? [differenceLine(differing)] : [];
-        },
-        rows: () => restoreRows(restored),
-    };
+    const part = databasePart(manifest);
+    return { part, target, state, replacement, outcome: 'untouched', pgRestore };
 }
 function restoreRows(restored) {
     const { part, target, state, comparison } = restored;
@@ -9529,19 +9563,23 @@ function scratchServer(settings) {
     }
     return settings.database;
 }
-async function testDatabase(run, test, options) {
-    const { settings, ctx, server, pgRestore } = run;
+async function testDatabase(run, test, options, download = startDownload(run.ctx, test.part, run.settings.decryption, test.phases)) {
+    const { server, pgRestore } = run;
     // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
     const scratchMade = createDatabase(server, test.scratch, run.mark);
     scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
+    // Dropped as soon as the test ends, while the archive is removed.
+    let dropped;
     try {
-        await withLocalArchive(ctx, test.part, settings.decryption, pgRestore, test.phases, (archive) => {
+        await withLocalArchive(download, pgRestore, test.part.backup.dump?.version, (archive) => {
             test.archive = archive;
-            return testInScratch(run, test, archive, options, scratchMade);
+            return testInScratch(run, test, archive, options, scratchMade).finally(() => {
+                dropped = cleanUp(run, test, scratchMade);
+            });
         });
     }
     finally {
-        await cleanUp(run, test, scratchMade);
+        await (dropped ?? cleanUp(run, test, scratchMade));
     }
 }
 async function testInScratch(run, test, archive, options, scratchMade) {
@@ -10441,10 +10479,12 @@ async function scratch_lease_removeLeftovers(server, log) {
 
 ;// CONCATENATED MODULE: ./src/kinds/database/restore-test.ts
 /**
- * restore-test of a backup of one database: the scratch server and pg_restore are checked before
- * anything is downloaded; the database is tested in a scratch database of its own
+ * restore-test of a backup of one database: the scratch server and pg_restore are checked while
+ * the archive downloads (a failed check stops it; every second before pg_restore counts in a test
+ * of recovery time); the database is tested in a scratch database of its own
  * (restore/scratch-test.ts), which is dropped, pass, fail or cancel.
  */
+
 
 
 
@@ -10462,14 +10502,17 @@ async function testDatabaseBackup(manifest, settings, ctx, phases) {
     refuseServerInputs({ ...settings, restoreGlobals: false }, settings.checks, manifest.source.database);
     refuseUnrestorable(manifest.id, [manifest.source.database]);
     const server = scratchServer(settings);
-    const version = await checkScratchServer(server, ctx.signal);
     const part = databasePart(manifest);
-    const pgRestore = await choosePgRestore(manifest, settings.client, ctx, version);
+    const download = startDownload(ctx, part, settings.decryption, phases);
+    const { version, pgRestore } = await stopOnFailure(download, async () => {
+        const version = await checkScratchServer(server, ctx.signal);
+        return { version, pgRestore: await choosePgRestore(manifest, settings.client, ctx, version) };
+    });
     const run = { settings, ctx, server, pgRestore };
     const test = { part, scratch: scratchName(settings.name), phases };
     const options = { checks: settings.checks, keepOwners: false, noTablespaces: false };
     return {
-        run: () => withScratchLease(ctx, server, (mark) => testDatabase({ ...run, mark }, test, options)),
+        run: () => stopOnFailure(download, () => withScratchLease(ctx, server, (mark) => testDatabase({ ...run, mark }, test, options, download))),
         problems: () => failures(test),
         rows: () => testRows(run, test, version),
     };
@@ -15986,8 +16029,12 @@ function recorded(run) {
         const started = ctx.now();
         const finish = async (result, problem) => {
             const record = recordOf(settings, started, ctx.now(), result, problem);
-            await keepRecord(record, ctx);
-            return withCharts(result, await trendCharts(settings, ctx));
+            // The trend is read while the record is written: it is drawn with this run in either case.
+            const [, charts] = await Promise.all([
+                keepRecord(record, ctx),
+                trendCharts(settings, ctx, record),
+            ]);
+            return withCharts(result, charts);
         };
         let result;
         try {
@@ -16068,7 +16115,7 @@ async function keepRecord(record, ctx) {
     }
 }
 /** verify-latest: size and duration of the last backups; restore-test: its last tests'. */
-function trendCharts(settings, ctx) {
+function trendCharts(settings, ctx, record) {
     return drawing(ctx, async () => {
         const now = ctx.now();
         const listing = await listSet(ctx.store, settings.name);
@@ -16076,7 +16123,8 @@ function trendCharts(settings, ctx) {
             return backupCharts((await backupHistory(ctx.store, settings.name, listing.backups, now)).points);
         }
         const { records } = await readRecords(ctx.store, settings.name, listing.records, 'restore-test', now);
-        return restoreCharts(records);
+        const others = records.filter((one) => one.id !== record.id);
+        return restoreCharts([...others, record].slice(-HISTORY_LENGTH));
     });
 }
 async function drawing(ctx, draw) {

@@ -31,8 +31,12 @@ export function recorded<S extends Recorded>(run: Run<S>): Run<S> {
     const started = ctx.now();
     const finish = async (result: Partial<ModeResult>, problem?: string) => {
       const record = recordOf(settings, started, ctx.now(), result, problem);
-      await keepRecord(record, ctx);
-      return withCharts(result, await trendCharts(settings, ctx));
+      // The trend is read while the record is written: it is drawn with this run in either case.
+      const [, charts] = await Promise.all([
+        keepRecord(record, ctx),
+        trendCharts(settings, ctx, record),
+      ]);
+      return withCharts(result, charts);
     };
     let result: ModeResult;
     try {
@@ -127,7 +131,7 @@ async function keepRecord(record: HistoryRecord, ctx: RunContext): Promise<void>
 }
 
 /** verify-latest: size and duration of the last backups; restore-test: its last tests'. */
-function trendCharts(settings: Recorded, ctx: RunContext): Promise<Chart[]> {
+function trendCharts(settings: Recorded, ctx: RunContext, record: HistoryRecord): Promise<Chart[]> {
   return drawing(ctx, async () => {
     const now = ctx.now();
     const listing = await listSet(ctx.store, settings.name);
@@ -143,7 +147,8 @@ function trendCharts(settings: Recorded, ctx: RunContext): Promise<Chart[]> {
       'restore-test',
       now,
     );
-    return restoreCharts(records);
+    const others = records.filter((one) => one.id !== record.id);
+    return restoreCharts([...others, record].slice(-HISTORY_LENGTH));
   });
 }
 

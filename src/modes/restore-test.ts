@@ -1,6 +1,6 @@
 /**
- * The `restore-test` mode: proves a backup restores. Its kind checks the inputs and the scratch
- * server before anything is downloaded, then restores each part somewhere it is thrown away
+ * The `restore-test` mode: proves a backup restores. Its kind checks the inputs before anything is
+ * downloaded and the scratch server while the download begins, then restores each part somewhere it is thrown away
  * afterwards (a scratch database, a temporary folder) and compares it with the manifest; the
  * recovery time is measured.
  */

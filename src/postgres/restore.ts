@@ -35,7 +35,7 @@ export async function restoreProgram(
   return clientProgram('pg_restore', majorOf(made), what, client, ctx);
 }
 
-/** Connects (so an unreachable server fails before any download) and checks it may create databases. */
+/** Connects (so an unreachable server fails at once) and checks it may create databases. */
 export async function checkScratchServer(
   server: DatabaseTarget,
   signal: AbortSignal,

@@ -49,18 +49,59 @@ export interface ArchiveSchema {
 }
 
 export const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
+const ARCHIVE_FILE = 'archive.dump';
 
-/** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
-export async function withLocalArchive<T>(
+/**
+ * The archive's download into a private folder (0700: the archive in it is decrypted), begun as
+ * soon as the run knows which backup it restores: the checks of the target and of pg_restore run
+ * meanwhile, and a check that fails stops it (see `stopOnFailure`).
+ */
+export interface ArchiveDownload {
+  folder: Promise<string>;
+  /** Settles once every stored byte is checked and the archive written, or the download failed. */
+  written: Promise<void>;
+  stop(): void;
+}
+
+export function startDownload(
   ctx: RunContext,
   part: DatabasePart,
   keys: Decryption,
-  { program: pgRestore }: PgRestore,
   phases: Phases,
+): ArchiveDownload {
+  const stopper = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stopper.signal]);
+  const folder = makeRunFolder(ctx.env.RUNNER_TEMP || os.tmpdir(), 'backup-action-archive-');
+  const written = folder.then((dir) =>
+    phases.time(DOWNLOAD_PHASE, () =>
+      download({ ...ctx, signal }, part, keys, path.join(dir, ARCHIVE_FILE)),
+    ),
+  );
+  // Awaited where the archive is used; a check that fails first reports its own error.
+  written.catch(() => undefined);
+  return { folder, written, stop: () => stopper.abort() };
+}
+
+/** Runs `work`; if it fails, the download is stopped and what it wrote removed before the error. */
+export async function stopOnFailure<T>(
+  download: ArchiveDownload,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    await discard(download, []);
+    throw error;
+  }
+}
+
+/** Runs `work` on the verified, readable archive, removed afterwards. */
+export async function withLocalArchive<T>(
+  download: ArchiveDownload,
+  { program: pgRestore }: PgRestore,
+  dumpedBy: string | undefined,
   work: (archive: LocalArchive) => Promise<T>,
 ): Promise<T> {
-  // A private folder (0700): the archive in it is decrypted.
-  const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || os.tmpdir(), 'backup-action-archive-');
   const readers: Promise<unknown>[] = [];
   // Awaited where it is used; a run that fails first reports its own error, not this one.
   const read = <T>(reading: Promise<T>) => {
@@ -68,9 +109,9 @@ export async function withLocalArchive<T>(
     return reading;
   };
   try {
-    const file = path.join(dir, 'archive.dump');
-    await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
-    const listing = await listArchive(pgRestore, file, part.backup.dump?.version);
+    const file = path.join(await download.folder, ARCHIVE_FILE);
+    await download.written;
+    const listing = await listArchive(pgRestore, file, dumpedBy);
     const toc = parseToc(listing);
     return await work({
       file,
@@ -80,10 +121,17 @@ export async function withLocalArchive<T>(
       schema: read(readArchiveSchema(pgRestore, file, shapeOfToc(toc))),
     });
   } finally {
-    // Their pg_restore reads the file being removed.
-    await Promise.all(readers);
-    await rm(dir, { recursive: true, force: true });
+    await discard(download, readers);
   }
+}
+
+/** Stops the download and removes its folder once it and the archive's readers have settled. */
+async function discard(download: ArchiveDownload, readers: Promise<unknown>[]): Promise<void> {
+  download.stop();
+  await Promise.all([download.written.catch(() => undefined), ...readers]);
+  // Their pg_restore reads the file being removed.
+  const dir = await download.folder.catch(() => undefined);
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 }
 
 /** Resolves only once every stored byte matched the manifest's size and sha256. */

@@ -10,7 +10,7 @@ import { printableName } from '../core/database-names.js';
 import { errorMessage } from '../core/errors.js';
 import type { DatabasePart } from '../core/manifest.js';
 import { withDatabase } from '../postgres/database-url.js';
-import { withLocalArchive, type LocalArchive } from './archive.js';
+import { startDownload, withLocalArchive, type LocalArchive } from './archive.js';
 import {
   applyDatabaseStatements,
   missingDatabaseStatements,
@@ -79,25 +79,23 @@ export async function testDatabase(
   run: ScratchRun,
   test: DatabaseTest,
   options: TestOptions,
+  download = startDownload(run.ctx, test.part, run.settings.decryption, test.phases),
 ): Promise<void> {
-  const { settings, ctx, server, pgRestore } = run;
+  const { server, pgRestore } = run;
   // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
   const scratchMade = createDatabase(server, test.scratch, run.mark);
   scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
+  // Dropped as soon as the test ends, while the archive is removed.
+  let dropped: Promise<void> | undefined;
   try {
-    await withLocalArchive(
-      ctx,
-      test.part,
-      settings.decryption,
-      pgRestore,
-      test.phases,
-      (archive) => {
-        test.archive = archive;
-        return testInScratch(run, test, archive, options, scratchMade);
-      },
-    );
+    await withLocalArchive(download, pgRestore, test.part.backup.dump?.version, (archive) => {
+      test.archive = archive;
+      return testInScratch(run, test, archive, options, scratchMade).finally(() => {
+        dropped = cleanUp(run, test, scratchMade);
+      });
+    });
   } finally {
-    await cleanUp(run, test, scratchMade);
+    await (dropped ?? cleanUp(run, test, scratchMade));
   }
 }
 
