@@ -6,7 +6,8 @@
  * partitioned table), and on every table when the server's autovacuum is off or the database's
  * own settings turn track_counts off (autovacuum's workers read them). Checked by
  * pg_stat_user_tables.last_analyze, which only a manual ANALYZE sets (autovacuum sets
- * last_autoanalyze), after restores through the action as built.
+ * last_autoanalyze), after restores through the action as built. A table ANALYZE fails on is
+ * restored all the same: a warning and the summary name it and say how to analyze it by hand.
  *
  * Covers: src/postgres/statistics.ts, src/restore/restore-database.ts.
  */
@@ -19,7 +20,7 @@ import {
   withDatabase,
   type PgCluster,
 } from '../../scripts/lib/pg-cluster.js';
-import { runAction } from '../support/action.js';
+import { errorLines, runAction } from '../support/action.js';
 import { freshDatabase, sampleSource } from '../support/db.js';
 
 const source = sampleSource('stats_src', 200);
@@ -188,5 +189,56 @@ describe('a restore onto a server whose track_counts is off, on for every role',
     const analyzed = await analyzedHere(url);
     expect(Object.keys(analyzed)).toHaveLength(8);
     expect(Object.values(analyzed).every(Boolean)).toBe(true);
+  });
+});
+
+describe('a restore of a table ANALYZE fails on', () => {
+  it('restores and counts every row, warns, and names the table and how to analyze it by hand', async () => {
+    const local = await freshDatabase('stats_fail_src');
+    const target = await freshDatabase('stats_fail');
+    try {
+      // The statistics object's expression is evaluated by ANALYZE alone, never by the restore;
+      // both small tables share one ANALYZE statement.
+      await withClient(local.url, (client) =>
+        client.query(`
+          CREATE FUNCTION public.boom(int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS
+            $$BEGIN RAISE EXCEPTION 'boom at ANALYZE'; END$$;
+          CREATE TABLE public.fragile (id int);
+          INSERT INTO public.fragile SELECT generate_series(1, 10);
+          CREATE STATISTICS public.fragile_boom ON (public.boom(id)) FROM public.fragile;
+          CREATE TABLE public.sturdy (id int);
+          INSERT INTO public.sturdy SELECT generate_series(1, 10);`),
+      );
+      const failStore = path.join(source.work, 'store-analyze-fails');
+      const made = await runAction({ storage: failStore, name: 'fail', 'database-url': local.url });
+      expect(made.code, made.stdout).toBe(0);
+      const run = await runAction({
+        mode: 'restore',
+        storage: failStore,
+        name: 'fail',
+        'database-url': target.url,
+        confirm: target.name,
+        jobs: '2',
+      });
+      expect(run.code, run.stdout).toBe(0);
+      expect(errorLines(run)).toEqual([]);
+      expect(run.stdout).toMatch(
+        /::warning::ANALYZE failed on 1 table\(s\), restored in full but without planner statistics until analyzed by hand: public\.fragile \(boom at ANALYZE\)/,
+      );
+      expect(run.summary).toMatch(/Tables \/ rows \| 2 \/ 20 \(match the manifest\)/);
+      expect(run.summary).toMatch(
+        /Planner statistics \|.*not analyzed, as ANALYZE failed on them: public\.fragile; once the cause is mended, run ANALYZE public\.fragile in the database/,
+      );
+      const analyzed = await withClient(target.url, async (client) => {
+        const { rows } = await client.query<{ name: string; analyzed: boolean }>(
+          `SELECT relname AS name, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables ORDER BY 1`,
+        );
+        return Object.fromEntries(rows.map((row) => [row.name, row.analyzed]));
+      });
+      expect(analyzed).toEqual({ fragile: false, sturdy: true });
+    } finally {
+      await target.drop();
+      await local.drop();
+    }
   });
 });
