@@ -9,6 +9,7 @@
  * Covers: src/restore/scratch-test.ts, src/kinds/database/restore-test.ts.
  */
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../scripts/lib/pg-cluster.js';
 import { runAction } from '../support/action.js';
@@ -48,6 +49,18 @@ beforeAll(async () => {
       INSERT INTO public.notes VALUES ('a'), ('b');
       ALTER DATABASE ${source.name} SET role = '${LIMITED}'`),
   );
+  // The owner's own sessions: warned at connect, and not the role.
+  const owner = new pg.Client({ connectionString: asOwner(source.url) });
+  const notices: string[] = [];
+  owner.on('notice', (notice) => notices.push(`${notice.severity ?? ''}: ${notice.message}`));
+  await owner.connect();
+  try {
+    const { rows } = await owner.query<{ user: string }>('SELECT current_user AS user');
+    expect(rows[0]?.user).toBe(OWNER);
+    expect(notices).toEqual([`WARNING: permission denied to set role "${LIMITED}"`]);
+  } finally {
+    await owner.end();
+  }
   const made = await runAction({
     storage: store,
     name: 'rts',
