@@ -5301,6 +5301,35 @@ function olderServerNote(sourceVersion, server) {
     return (`the backup is of a PostgreSQL ${sourceVersion} server, restored into PostgreSQL ${server.version}; ` +
         `objects that use newer features will not restore: restore into PostgreSQL ${sourceMajor} or newer (e.g. image postgres:${sourceMajor})`);
 }
+/**
+ * pg_restore 17 and newer open every session with `SET transaction_timeout = 0`, whatever the
+ * server (`_doSetFixedOutputState` in src/bin/pg_dump/pg_backup_archiver.c, since the parameter
+ * came in 17), and a server before 17 refuses that parameter: the restore fails at its first line.
+ */
+const TRANSACTION_TIMEOUT_MAJOR = 17;
+/** Which pg_restore can restore an archive of pg_dump `dumpVersion` into `server` (unknown: any). */
+function pgRestoreMajors(dumpVersion, server) {
+    const oldest = majorOf(dumpVersion);
+    if (!server || server.major >= TRANSACTION_TIMEOUT_MAJOR)
+        return { oldest, install: oldest };
+    const why = `cannot restore into the PostgreSQL ${server.version} server: pg_restore ` +
+        `${TRANSACTION_TIMEOUT_MAJOR} and newer always set transaction_timeout, which servers before ${TRANSACTION_TIMEOUT_MAJOR} lack`;
+    // The server's own major when the archive allows, as its own client would be.
+    const install = Math.max(oldest ?? server.major, server.major);
+    return { oldest, newest: { major: TRANSACTION_TIMEOUT_MAJOR - 1, why }, install };
+}
+/**
+ * One line when no pg_restore can do it: the archive needs one of 17 or newer, which the server
+ * cannot take.
+ */
+function unrestorableLine(dumpVersion, server) {
+    const { oldest, newest } = pgRestoreMajors(dumpVersion, server);
+    if (oldest === undefined || !newest || oldest <= newest.major)
+        return undefined;
+    return (`the backup was made by pg_dump ${dumpVersion}, whose archive only pg_restore ${oldest} or newer reads, and pg_restore ` +
+        `${TRANSACTION_TIMEOUT_MAJOR} and newer always set transaction_timeout, which the PostgreSQL ${server.version} server lacks; ` +
+        `restore into PostgreSQL ${TRANSACTION_TIMEOUT_MAJOR} or newer (e.g. image postgres:${oldest})`);
+}
 
 // EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
 var esm = __webpack_require__(83849);
@@ -5925,31 +5954,44 @@ async function located(root, major, version) {
 ;// CONCATENATED MODULE: ./src/postgres/client/index.ts
 
 
-/**
- * The program to run against a PostgreSQL `needed` major (the server's for pg_dump, the archive's
- * pg_dump for pg_restore); `what` names that need in the one-line failure.
- */
-async function clientProgram(name, needed, what, settings, ctx) {
+/** The program to run for `need`: the user's, the machine's, or the needed major installed. */
+async function clientProgram(name, need, settings, ctx) {
     const { choice } = settings;
     if (settings.pgBinDir !== undefined) {
-        return binDirProgram(name, needed, what, { ...settings, pgBinDir: settings.pgBinDir });
+        return binDirProgram(name, need, { ...settings, pgBinDir: settings.pgBinDir });
     }
+    const install = need.install ?? need.oldest;
+    const ways = `set postgres-client: auto (or ${install}) to install postgresql-client-${install}, or pg-bin-dir to a PostgreSQL ${install} bin folder`;
     if (choice !== 'auto' && choice !== 'system') {
+        if (need.newest && choice > need.newest.major) {
+            throw new Error(`postgres-client: ${choice} asks for ${name} ${choice}, which ${need.newest.why}; ${ways}`);
+        }
         return installedProgram(name, choice, settings, ctx);
     }
     const local = await findProgram(name).catch((error) => error);
-    if (!(local instanceof Error) && (needed === undefined || local.major >= needed))
+    const misfit = local instanceof Error ? undefined : misfitOf(name, local, '', need);
+    if (!(local instanceof Error) && misfit === undefined)
         return local;
-    if (choice === 'system' || needed === undefined) {
+    if (choice === 'system' || install === undefined) {
         if (local instanceof Error)
             throw local;
-        throw new Error(`${name} ${local.version} is older than ${what}; set postgres-client: auto (or ${needed}) to install postgresql-client-${needed}, or pg-bin-dir to a PostgreSQL ${needed} bin folder`);
+        throw new Error(`${misfit}; ${ways}`);
     }
-    ctx.log.info(`${local instanceof Error ? `no usable ${name} (${local.message})` : `${name} ${local.version} is older than ${what}`}; using postgresql-client-${needed}`);
-    return installedProgram(name, needed, settings, ctx);
+    ctx.log.info(`${local instanceof Error ? `no usable ${name} (${local.message})` : misfit}; using postgresql-client-${install}`);
+    return installedProgram(name, install, settings, ctx);
+}
+/** Why `program` cannot serve `need`, naming it and `where` it is; undefined when it can. */
+function misfitOf(name, program, where, need) {
+    if (need.oldest !== undefined && program.major < need.oldest) {
+        return `${name} ${program.version}${where} is older than ${need.what}`;
+    }
+    if (need.newest && program.major > need.newest.major) {
+        return `${name} ${program.version}${where} ${need.newest.why}`;
+    }
+    return undefined;
 }
 /** The program in the user's `pg-bin-dir`, or one line saying why it cannot serve: never another. */
-async function binDirProgram(name, needed, what, settings) {
+async function binDirProgram(name, need, settings) {
     const { choice, pgBinDir } = settings;
     const program = await findProgram(name, pgBinDir).catch((error) => {
         throw new Error(`pg-bin-dir ${pgBinDir} has no usable ${name}: ${error.message}`);
@@ -5957,8 +5999,10 @@ async function binDirProgram(name, needed, what, settings) {
     if (typeof choice === 'number' && program.major !== choice) {
         throw new Error(`pg-bin-dir ${pgBinDir} holds ${name} ${program.version}, but postgres-client asks for ${choice}; make them agree`);
     }
-    if (needed !== undefined && program.major < needed) {
-        throw new Error(`${name} ${program.version} in pg-bin-dir ${pgBinDir} is older than ${what}; point pg-bin-dir at a PostgreSQL ${needed} bin folder, or remove it to let postgres-client: auto install one`);
+    const misfit = misfitOf(name, program, ` in pg-bin-dir ${pgBinDir}`, need);
+    if (misfit) {
+        const install = need.install ?? need.oldest;
+        throw new Error(`${misfit}; point pg-bin-dir at a PostgreSQL ${install} bin folder, or remove it to let postgres-client: auto install one`);
     }
     return program;
 }
@@ -5988,11 +6032,17 @@ async function installedProgram(name, major, settings, ctx) {
 
 
 
-/** The local pg_restore, when it can read archives of the pg_dump that made the backup. */
-async function restoreProgram(manifest, client, ctx) {
+/**
+ * The pg_restore that can read archives of the pg_dump that made the backup and, when the server
+ * it restores into is known, talk to that server: one line before any download when none can.
+ */
+async function restoreProgram(manifest, client, ctx, server) {
     const made = manifest.dump?.version;
+    const unrestorable = server && unrestorableLine(made, server);
+    if (unrestorable)
+        throw new Error(unrestorable);
     const what = `the pg_dump ${made ?? '(unknown version)'} that made ${manifest.id}`;
-    return clientProgram('pg_restore', majorOf(made), what, client, ctx);
+    return clientProgram('pg_restore', { ...pgRestoreMajors(made, server), what }, client, ctx);
 }
 /** Connects (so an unreachable server fails before any download) and checks it may create databases. */
 async function checkScratchServer(server, signal) {
@@ -7802,7 +7852,7 @@ async function listDumpedTables(program, target, snapshot, probe, probes) {
 /** pg_dump or pg_dumpall for `server`, found before anything is stored. */
 function dumpProgram(name, server, client, ctx) {
     const what = `the PostgreSQL ${server.version} server it must dump`;
-    return clientProgram(name, server.major, what, client, ctx);
+    return clientProgram(name, { oldest: server.major, what }, client, ctx);
 }
 /**
  * One database's dump as a part of a backup, made when its turn comes: its own connection
@@ -8236,10 +8286,10 @@ function countsTable(comparison, limit = 60) {
 
 /**
  * Finds the pg_restore for the backup's pg_dump (every database of a backup was dumped by the
- * same one), warning when the server is older than the one the backup was made from.
+ * same one) and for `server`, warning when it is older than the one the backup was made from.
  */
 async function choosePgRestore(backup, client, ctx, server) {
-    const program = await restoreProgram(backup, client, ctx);
+    const program = await restoreProgram(backup, client, ctx, server);
     const hint = olderServerNote(backup.source.serverVersion, server);
     if (hint)
         ctx.log.warning(hint);
