@@ -23,9 +23,11 @@ import type { Phases } from '../../restore/phases.js';
 import { startDownload, stopOnFailure } from '../../restore/archive.js';
 import { choosePgRestore, type PgRestore } from '../../restore/pg-restore.js';
 import {
+  finalOnceWritten,
   notEmptyLine,
   ownersLine,
   ownersRestored,
+  replacedLine,
   restoredCounts,
   restoreOne,
   settingsLine,
@@ -57,12 +59,14 @@ export async function restoreDatabaseBackup(
     run: () =>
       stopOnFailure(download, () =>
         restoreOne({ settings: into, ctx, pgRestore, phases, restored }, download),
-      ),
+      ).catch((error: unknown) => {
+        throw finalOnceWritten(error, [restored]);
+      }),
     problems: () => {
       const differing = restored.comparison?.differing ?? [];
       return differing.length > 0 ? [differenceLine(differing)] : [];
     },
-    rows: () => restoreRows(restored),
+    rows: () => restoreRows(restored, into.databaseSettings),
   };
 }
 
@@ -85,7 +89,8 @@ async function checkTarget(
   return { part, target, state, replacement, outcome: 'untouched', pgRestore };
 }
 
-function restoreRows(restored: Restored): RestoreRows {
+/** `settingsWanted`: the restore-database-settings input. */
+function restoreRows(restored: Restored, settingsWanted: boolean): RestoreRows {
   const { part, target, state, comparison } = restored;
   const { tables, rows } = restoredCounts(restored);
   const exact = part.backup.rowCountsMode === 'exact' && part.rowCounts !== undefined;
@@ -100,14 +105,9 @@ function restoreRows(restored: Restored): RestoreRows {
     facts: [
       ['Target', `${target.display} (PostgreSQL ${state.server.version})`],
       ['Target now', standing(restored)],
-      [
-        'Replaced whole',
-        restored.replacement
-          ? `yes (clean: true; ${state.tables} tables were there)`
-          : 'no (the target was empty)',
-      ],
+      ['Replaced whole', replacedLine(restored)],
       ['Owners and privileges', ownersLine(restored)],
-      ['Database settings', settingsLine(restored.databaseSettings)],
+      ['Database settings', settingsLine(restored.databaseSettings, settingsWanted)],
       ['Planner statistics', statisticsLine(restored.statistics)],
       ['Tables / rows', counted],
     ],
