@@ -9749,7 +9749,9 @@ async function compareSettings(run, test, target, privileges) {
     };
     // The backup's comment took the mark's place; it goes back in front of it, from the server's own
     // database: the scratch one may now be read-only by its settings (default_transaction_read_only).
-    await withConnection(run.server, (client) => mark(client, 'DATABASE', [target.database], run.mark));
+    if (statements.some((statement) => statement.kind === 'comment')) {
+        await withConnection(run.server, (client) => mark(client, 'DATABASE', [target.database], run.mark));
+    }
     for (const statement of missing) {
         const error = applied.find((item) => item.statement === statement)?.error;
         ctx.log.warning(`the backup's "${statement.text}" did not restore${error ? `: ${error}` : ''}`);
