@@ -7423,6 +7423,7 @@ function decompressed(plain, layers, keepCompressed) {
 
 
 
+
 async function readParts(parts, layers, reader) {
     const read = { found: new Map(), damaged: new Map() };
     const { store, decryption, signal } = reader;
@@ -7433,11 +7434,26 @@ async function readParts(parts, layers, reader) {
         catch (error) {
             if (error instanceof DecryptionError || signal.aborted)
                 throw error;
+            if (diagnose(error).transient)
+                throw storeFailure(error, object.key, store);
             const cause = (0,errors/* errorMessage */.gJ)(error);
             read.damaged.set(object.key, label ? `${label} (${object.key}): ${cause}` : cause);
         }
     }
     return read;
+}
+/**
+ * A store that failed mid-read (a response cut short, a refused connection, a 5xx after the
+ * client's own tries) says nothing of the backup's bytes: the check stops there, naming the store
+ * and the object, its error kept as the cause the retry policy judges.
+ */
+function storeFailure(error, key, store) {
+    const said = (0,errors/* errorMessage */.gJ)(error);
+    if (said.includes(key))
+        return error;
+    return new Error(`the store ${store.description} failed while ${key} was read: ${said}`, {
+        cause: error,
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/kinds/one-object.ts
@@ -14172,8 +14188,9 @@ async function finishRun(run, report) {
     await reporting(() => run.run(), report);
     const result = report();
     const problems = run.problems();
+    // What the restore found (rows that differ, a failed check) is a finding: never run again.
     if (problems.length > 0)
-        throw new ModeFailure(problems.join('; '), result);
+        throw new ModeFailure(problems.join('; '), result, undefined, true);
     return result;
 }
 
@@ -15996,8 +16013,10 @@ function recorded(run) {
         catch (error) {
             if (ctx.signal.aborted || error instanceof errors/* CancelledError */.cc)
                 throw error;
-            const partial = error instanceof ModeFailure ? error.partial : {};
-            throw new ModeFailure((0,errors/* errorMessage */.gJ)(error), await finish(partial, (0,errors/* errorMessage */.gJ)(error)));
+            const failure = error instanceof ModeFailure ? error : undefined;
+            const partial = await finish(failure?.partial ?? {}, (0,errors/* errorMessage */.gJ)(error));
+            // The cause and finality go on with it: the retry policy judges the run's failure by them.
+            throw new ModeFailure((0,errors/* errorMessage */.gJ)(error), partial, failure?.cause ?? error, failure?.final);
         }
         return finish(result);
     };
@@ -17296,6 +17315,7 @@ function unusableTables(statuses) {
 
 
 
+
 /** Every other store, checked in order against the primary's newest backup. */
 async function checkOtherStores(newest, primary, settings, ctx) {
     const checks = [];
@@ -17324,7 +17344,7 @@ async function checkStore(settings, newest, primary, verify, ctx) {
         return {
             store: label,
             status: `UNREACHABLE: ${(0,errors/* errorMessage */.gJ)(error)}`,
-            problem: { kind: 'unreachable', line },
+            problem: { kind: 'unreachable', line, cause: error },
         };
     }
 }
@@ -17359,7 +17379,8 @@ async function checkCopy(store, label, listing, newest, settings, ctx) {
             await checkStored(store, object, ctx.signal);
         }
         catch (error) {
-            if (ctx.signal.aborted)
+            // A store that fails mid-read (a cut, a refused connection) cannot be read: not damage.
+            if (ctx.signal.aborted || diagnose(error).transient)
                 throw error;
             // Cold, not damaged: the listing (present, at its size) is all that can be judged unthawed.
             if (error instanceof core_store/* ArchivedObject */.oN) {
@@ -17435,6 +17456,8 @@ function stores_storesTable(primary, checks, now) {
 
 
 
+
+
 const TREND_ROWS = 7;
 async function verifyLatest(settings, ctx) {
     const { manifest, previous, ageMs, trend, listing } = await findNewest(settings, ctx);
@@ -17465,7 +17488,9 @@ async function verifyLatest(settings, ctx) {
     }), signature.signer), settings, manifest, stores, ctx.now());
     let checked;
     if (problems.length === 0 && settings.deep) {
-        const found = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
+        const found = await kind.verify.deep(manifest, settings, ctx).catch((error) => {
+            throw deepStopped(error, report());
+        });
         checked = withIdentity(found, manifest, settings);
         problems.push(...checked.damaged.map((line) => ({ kind: 'damaged', line })));
     }
@@ -17491,13 +17516,29 @@ function withIdentity(found, manifest, settings) {
     ];
     return { ...found, facts: [...found.facts, fact] };
 }
-/** The run's failure: every problem, and the `problem` output naming the worst kind. */
+/**
+ * The run's failure: every problem, and the `problem` output naming the worst kind. What it found
+ * of the backup is final (another attempt finds the same); a store it could not read is not, and
+ * its error is the cause the retry policy judges.
+ */
 function failure(problems, report) {
     const worst = PROBLEM_ORDER.find((kind) => problems.some((problem) => problem.kind === kind));
-    return new ModeFailure(problems.map((problem) => problem.line).join('; '), {
-        ...report,
-        outputs: { ...report.outputs, ...(worst ? { problem: worst } : {}) },
-    });
+    const found = problems.some((problem) => problem.kind !== 'unreachable');
+    const causes = problems.flatMap((problem) => problem.cause === undefined ? [] : [problem.cause]);
+    return new ModeFailure(problems.map((problem) => problem.line).join('; '), { ...report, outputs: { ...report.outputs, ...(worst ? { problem: worst } : {}) } }, found || causes.length === 0 ? undefined : new AggregateError(causes), found);
+}
+/**
+ * The deep check stopped before it judged every object: a store that failed mid-read (a cut
+ * response, a refused connection) is the store's failure, `unreachable`, and passes (the run is
+ * tried again); a key that opens nothing fails as itself.
+ */
+function deepStopped(error, report) {
+    if (error instanceof ModeFailure)
+        return error;
+    if (!diagnose(error).transient)
+        return new ModeFailure((0,errors/* errorMessage */.gJ)(error), report, error);
+    const outputs = { ...report.outputs, problem: 'unreachable' };
+    return new ModeFailure((0,errors/* errorMessage */.gJ)(error), { ...report, outputs }, error);
 }
 /** Most fundamental first: the `problem` output names the first kind found. */
 const PROBLEM_ORDER = [
