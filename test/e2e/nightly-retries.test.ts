@@ -1,8 +1,9 @@
 /**
  * `retries` in the nightly modes, as the bundle runs them: what verify-latest and restore-test find
- * of a backup (a sha256 that does not match, a row count that differs) is a finding, reported on
- * the first attempt and never run again. (A store's hiccup is tried again: store-cut.test.ts.) The
- * store is a directory store whose files the test alters.
+ * of a backup (a sha256 that does not match, a failed check, a row count that differs) is a
+ * finding, reported on the first attempt and never run again, even when its words read like a
+ * failure that passes (a check about a `connection refused`). A store's hiccup is tried again:
+ * store-cut.test.ts. The store is a directory store whose files the test alters.
  *
  * Covers: src/history/runs.ts, src/modes/verify-latest.ts, src/kinds/report.ts, src/core/retry.ts.
  */
@@ -57,16 +58,24 @@ describe('what the nightly modes find of the backup is never tried again', () =>
     }
   });
 
-  it('a row count that differs: restore-test fails on the first attempt', async () => {
+  it('a failed check, a row count that differs: restore-test fails on the first attempt', async () => {
     const db = await freshDatabase('nightly_retries');
     try {
-      await withClient(db.url, (client) =>
-        client.query('CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 3) g'),
-      );
+      await withClient(db.url, async (client) => {
+        await client.query('CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 3) g');
+        await client.query(`CREATE TABLE log AS SELECT 'upstream: connection refused' AS message`);
+      });
       const store = path.join(work, 'rows');
       const inputs = { storage: store, name: 'shop', 'database-url': db.url, ...RETRY };
       const made = await runAction(inputs);
       expect(made.code, made.stdout + made.stderr).toBe(0);
+      // A check whose words read like a passing failure is still a finding.
+      const check = `SELECT count(*) = 0 FROM log WHERE message LIKE '%connection refused%'`;
+      const checked = await runAction({ ...inputs, mode: 'restore-test', checks: check });
+      expect(checked.code, checked.stdout).not.toBe(0);
+      expect(checked.stdout).toMatch(/::error::.*connection refused/);
+      expect(checked.stdout).not.toMatch(/trying again|attempt \d of \d/);
+      expect(attempts(checked)).toBe(1);
       const manifestFile = path.join(store, 'shop', `${made.outputs['backup-id']}.manifest.json`);
       const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as {
         rowCounts: Record<string, number>;
