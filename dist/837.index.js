@@ -8,6 +8,7 @@ export const modules = {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   cc: () => (/* binding */ CancelledError),
 /* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   f4: () => (/* binding */ FinalError),
 /* harmony export */   gJ: () => (/* binding */ errorMessage),
 /* harmony export */   sU: () => (/* binding */ UnreadableArchiveError),
 /* harmony export */   vB: () => (/* binding */ diskFullError)
@@ -27,6 +28,17 @@ class CancelledError extends Error {
     constructor(message = 'the run was cancelled') {
         super(message);
         this.name = 'CancelledError';
+    }
+}
+/**
+ * A failure that running the whole run again must not follow: the retry would fail for another
+ * reason (a restore that wrote into its empty target would be refused as not empty) and hide this
+ * one. It keeps the message of the error it stands for, and that error as its cause.
+ */
+class FinalError extends Error {
+    constructor(cause) {
+        super(errorMessage(cause), { cause });
+        this.name = 'FinalError';
     }
 }
 /**
@@ -1630,6 +1642,7 @@ const PROGRAM_LINES = [
     [/lock timeout|could not obtain lock/i, 'lock timeout'],
     [/too many clients already|remaining connection slots are reserved/i, 'too many connections'],
 ];
+const retry_final = { transient: false, cause: 'final' };
 /** Whether `error` (or anything it was caused by) is of a kind that passes. */
 function diagnose(error) {
     if (error instanceof errors/* InputError */.dz)
@@ -1637,7 +1650,10 @@ function diagnose(error) {
     if (error instanceof errors/* CancelledError */.cc)
         return { transient: false, cause: 'cancelled' };
     if (error instanceof ModeFailure && error.final)
-        return { transient: false, cause: 'final' };
+        return retry_final;
+    for (const each of chain(error))
+        if (each instanceof errors/* FinalError */.f4)
+            return retry_final;
     for (const each of chain(error)) {
         const found = knownTransient(each);
         if (found)
@@ -5346,6 +5362,35 @@ function olderServerNote(sourceVersion, server) {
     return (`the backup is of a PostgreSQL ${sourceVersion} server, restored into PostgreSQL ${server.version}; ` +
         `objects that use newer features will not restore: restore into PostgreSQL ${sourceMajor} or newer (e.g. image postgres:${sourceMajor})`);
 }
+/**
+ * pg_restore 17 and newer open every session with `SET transaction_timeout = 0`, whatever the
+ * server (`_doSetFixedOutputState` in src/bin/pg_dump/pg_backup_archiver.c, since the parameter
+ * came in 17), and a server before 17 refuses that parameter: the restore fails at its first line.
+ */
+const TRANSACTION_TIMEOUT_MAJOR = 17;
+/** Which pg_restore can restore an archive of pg_dump `dumpVersion` into `server` (unknown: any). */
+function pgRestoreMajors(dumpVersion, server) {
+    const oldest = majorOf(dumpVersion);
+    if (!server || server.major >= TRANSACTION_TIMEOUT_MAJOR)
+        return { oldest, install: oldest };
+    const why = `cannot restore into the PostgreSQL ${server.version} server: pg_restore ` +
+        `${TRANSACTION_TIMEOUT_MAJOR} and newer always set transaction_timeout, which servers before ${TRANSACTION_TIMEOUT_MAJOR} lack`;
+    // The server's own major when the archive allows, as its own client would be.
+    const install = Math.max(oldest ?? server.major, server.major);
+    return { oldest, newest: { major: TRANSACTION_TIMEOUT_MAJOR - 1, why }, install };
+}
+/**
+ * One line when no pg_restore can do it: the archive needs one of 17 or newer, which the server
+ * cannot take.
+ */
+function unrestorableLine(dumpVersion, server) {
+    const { oldest, newest } = pgRestoreMajors(dumpVersion, server);
+    if (oldest === undefined || !newest || oldest <= newest.major)
+        return undefined;
+    return (`the backup was made by pg_dump ${dumpVersion}, whose archive only pg_restore ${oldest} or newer reads, and pg_restore ` +
+        `${TRANSACTION_TIMEOUT_MAJOR} and newer always set transaction_timeout, which the PostgreSQL ${server.version} server lacks; ` +
+        `restore into PostgreSQL ${TRANSACTION_TIMEOUT_MAJOR} or newer (e.g. image postgres:${oldest})`);
+}
 
 // EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
 var esm = __webpack_require__(83849);
@@ -5970,31 +6015,44 @@ async function located(root, major, version) {
 ;// CONCATENATED MODULE: ./src/postgres/client/index.ts
 
 
-/**
- * The program to run against a PostgreSQL `needed` major (the server's for pg_dump, the archive's
- * pg_dump for pg_restore); `what` names that need in the one-line failure.
- */
-async function clientProgram(name, needed, what, settings, ctx) {
+/** The program to run for `need`: the user's, the machine's, or the needed major installed. */
+async function clientProgram(name, need, settings, ctx) {
     const { choice } = settings;
     if (settings.pgBinDir !== undefined) {
-        return binDirProgram(name, needed, what, { ...settings, pgBinDir: settings.pgBinDir });
+        return binDirProgram(name, need, { ...settings, pgBinDir: settings.pgBinDir });
     }
+    const install = need.install ?? need.oldest;
+    const ways = `set postgres-client: auto (or ${install}) to install postgresql-client-${install}, or pg-bin-dir to a PostgreSQL ${install} bin folder`;
     if (choice !== 'auto' && choice !== 'system') {
+        if (need.newest && choice > need.newest.major) {
+            throw new Error(`postgres-client: ${choice} asks for ${name} ${choice}, which ${need.newest.why}; ${ways}`);
+        }
         return installedProgram(name, choice, settings, ctx);
     }
     const local = await findProgram(name).catch((error) => error);
-    if (!(local instanceof Error) && (needed === undefined || local.major >= needed))
+    const misfit = local instanceof Error ? undefined : misfitOf(name, local, '', need);
+    if (!(local instanceof Error) && misfit === undefined)
         return local;
-    if (choice === 'system' || needed === undefined) {
+    if (choice === 'system' || install === undefined) {
         if (local instanceof Error)
             throw local;
-        throw new Error(`${name} ${local.version} is older than ${what}; set postgres-client: auto (or ${needed}) to install postgresql-client-${needed}, or pg-bin-dir to a PostgreSQL ${needed} bin folder`);
+        throw new Error(`${misfit}; ${ways}`);
     }
-    ctx.log.info(`${local instanceof Error ? `no usable ${name} (${local.message})` : `${name} ${local.version} is older than ${what}`}; using postgresql-client-${needed}`);
-    return installedProgram(name, needed, settings, ctx);
+    ctx.log.info(`${local instanceof Error ? `no usable ${name} (${local.message})` : misfit}; using postgresql-client-${install}`);
+    return installedProgram(name, install, settings, ctx);
+}
+/** Why `program` cannot serve `need`, naming it and `where` it is; undefined when it can. */
+function misfitOf(name, program, where, need) {
+    if (need.oldest !== undefined && program.major < need.oldest) {
+        return `${name} ${program.version}${where} is older than ${need.what}`;
+    }
+    if (need.newest && program.major > need.newest.major) {
+        return `${name} ${program.version}${where} ${need.newest.why}`;
+    }
+    return undefined;
 }
 /** The program in the user's `pg-bin-dir`, or one line saying why it cannot serve: never another. */
-async function binDirProgram(name, needed, what, settings) {
+async function binDirProgram(name, need, settings) {
     const { choice, pgBinDir } = settings;
     const program = await findProgram(name, pgBinDir).catch((error) => {
         throw new Error(`pg-bin-dir ${pgBinDir} has no usable ${name}: ${error.message}`);
@@ -6002,8 +6060,10 @@ async function binDirProgram(name, needed, what, settings) {
     if (typeof choice === 'number' && program.major !== choice) {
         throw new Error(`pg-bin-dir ${pgBinDir} holds ${name} ${program.version}, but postgres-client asks for ${choice}; make them agree`);
     }
-    if (needed !== undefined && program.major < needed) {
-        throw new Error(`${name} ${program.version} in pg-bin-dir ${pgBinDir} is older than ${what}; point pg-bin-dir at a PostgreSQL ${needed} bin folder, or remove it to let postgres-client: auto install one`);
+    const misfit = misfitOf(name, program, ` in pg-bin-dir ${pgBinDir}`, need);
+    if (misfit) {
+        const install = need.install ?? need.oldest;
+        throw new Error(`${misfit}; point pg-bin-dir at a PostgreSQL ${install} bin folder, or remove it to let postgres-client: auto install one`);
     }
     return program;
 }
@@ -6034,11 +6094,17 @@ async function installedProgram(name, major, settings, ctx) {
 
 
 
-/** The local pg_restore, when it can read archives of the pg_dump that made the backup. */
-async function restoreProgram(manifest, client, ctx) {
+/**
+ * The pg_restore that can read archives of the pg_dump that made the backup and, when the server
+ * it restores into is known, talk to that server: one line before any download when none can.
+ */
+async function restoreProgram(manifest, client, ctx, server) {
     const made = manifest.dump?.version;
+    const unrestorable = server && unrestorableLine(made, server);
+    if (unrestorable)
+        throw new Error(unrestorable);
     const what = `the pg_dump ${made ?? '(unknown version)'} that made ${manifest.id}`;
-    return clientProgram('pg_restore', majorOf(made), what, client, ctx);
+    return clientProgram('pg_restore', { ...pgRestoreMajors(made, server), what }, client, ctx);
 }
 /** Connects (so an unreachable server fails before any download) and checks it may create databases. */
 async function checkScratchServer(server, signal) {
@@ -7855,7 +7921,7 @@ async function listDumpedTables(program, target, snapshot, probe, probes) {
 /** pg_dump or pg_dumpall for `server`, found before anything is stored. */
 function dumpProgram(name, server, client, ctx) {
     const what = `the PostgreSQL ${server.version} server it must dump`;
-    return clientProgram(name, server.major, what, client, ctx);
+    return clientProgram(name, { oldest: server.major, what }, client, ctx);
 }
 /**
  * One database's dump as a part of a backup, made when its turn comes: its own connection
@@ -8289,10 +8355,10 @@ function countsTable(comparison, limit = 60) {
 
 /**
  * Finds the pg_restore for the backup's pg_dump (every database of a backup was dumped by the
- * same one), warning when the server is older than the one the backup was made from.
+ * same one) and for `server`, warning when it is older than the one the backup was made from.
  */
 async function choosePgRestore(backup, client, ctx, server) {
-    const program = await restoreProgram(backup, client, ctx);
+    const program = await restoreProgram(backup, client, ctx, server);
     const hint = olderServerNote(backup.source.serverVersion, server);
     if (hint)
         ctx.log.warning(hint);
@@ -8966,8 +9032,11 @@ async function restoreDatabaseOwner(archive, server, database, log) {
  * analyzes them; their partitions are analyzed with them),
  * tables with autovacuum_enabled off, and tables below their threshold (autovacuum.c's
  * relation_needs_vacanalyze, with the tables' own reloptions). Those run `jobs` at a time, the
- * largest first, small ones several to a statement.
+ * largest first, small ones several to a statement. A table ANALYZE fails on (a foreign table's
+ * server down, a statistics expression that raises) is reported, not a failure: its rows are
+ * restored all the same.
  */
+
 
 
 /** A reloption's value, or the server's setting: `text` as PostgreSQL would read it. */
@@ -9010,19 +9079,11 @@ async function gatherStatistics(target, options, signal) {
     const ours = rows.filter((table) => !table.autovacuum && !table.partition);
     const analyzed = ours.length + rows.filter((table) => table.partition).length;
     const batches = batchesOf(ours);
-    // A failed statement stops every lane at its next batch.
-    let failed = false;
+    const failed = [];
     const lane = async (client) => {
-        for (let batch = batches.shift(); batch && !failed; batch = batches.shift()) {
+        for (let batch = batches.shift(); batch; batch = batches.shift()) {
             signal.throwIfAborted();
-            const statement = `ANALYZE ${batch.join(', ')}`;
-            try {
-                await client.query(statement);
-            }
-            catch (error) {
-                failed = true;
-                throw new Error(`${statement} failed: ${(0,errors/* errorMessage */.gJ)(error)}`, { cause: error });
-            }
+            failed.push(...(await analyze(client, batch, signal)));
         }
     };
     const lanes = Math.min(options.jobs, batches.length);
@@ -9030,7 +9091,39 @@ async function gatherStatistics(target, options, signal) {
     for (const one of settled)
         if (one.status === 'rejected')
             throw one.reason;
-    return { analyzed, leftToAutovacuum: rows.length - analyzed };
+    return { analyzed, leftToAutovacuum: rows.length - analyzed, failed };
+}
+/**
+ * ANALYZE of one batch; when the server refuses it, each of its tables alone, to name those it
+ * refuses. Statistics are an optimisation autovacuum or a hand ANALYZE provides later: a refusal
+ * is reported, not thrown; a lost connection or the run's cancellation is thrown.
+ */
+async function analyze(client, batch, signal) {
+    const refusal = await refused(client, batch, signal);
+    if (refusal === undefined)
+        return [];
+    if (batch.length === 1)
+        return [{ table: batch[0] ?? '', error: refusal }];
+    const failed = [];
+    for (const table of batch) {
+        const error = await refused(client, [table], signal);
+        if (error !== undefined)
+            failed.push({ table, error });
+    }
+    return failed;
+}
+/** The server's error for ANALYZE of `tables`, or undefined once it ran. */
+async function refused(client, tables, signal) {
+    signal.throwIfAborted();
+    try {
+        await client.query(`ANALYZE ${tables.join(', ')}`);
+        return undefined;
+    }
+    catch (error) {
+        if (signal.aborted || !(error instanceof esm/* default.DatabaseError */.Ay.DatabaseError))
+            throw error;
+        return (0,errors/* errorMessage */.gJ)(error);
+    }
 }
 /** The tables in statements: largest first, each alone above BATCH_PAGES. Pure. */
 function batchesOf(tables) {
@@ -9092,6 +9185,16 @@ async function restoreOne(run) {
             restored.tablesNow = await tablesNow(target);
         throw error;
     }
+}
+/**
+ * A failure once a target the run keeps was written into without clean is not tried again: the
+ * retry would be refused as not empty, and that refusal would hide this cause.
+ */
+function finalOnceWritten(error, restored) {
+    if (error instanceof errors/* CancelledError */.cc)
+        return error;
+    const written = restored.some(({ outcome }) => outcome === 'partial' || outcome === 'restored');
+    return written ? new errors/* FinalError */.f4(error) : error;
 }
 /** The tables restored from the backup (not the target's own) and their rows. */
 function restoredCounts(restored) {
@@ -9158,6 +9261,10 @@ async function analyzeAndCount({ phases, restored, settings, ctx }, archive, int
     if (counted.status === 'rejected')
         throw counted.reason;
     restored.statistics = analyzed.value;
+    const { failed } = analyzed.value;
+    if (failed.length > 0) {
+        ctx.log.warning(`ANALYZE failed on ${failed.length} table(s), restored in full but without planner statistics until analyzed by hand: ${failed.map(({ table, error }) => `${table} (${error})`).join('; ')}`);
+    }
     return counted.value;
 }
 /** The checked new database takes the target's name; the old one is dropped, or named if it stays. */
@@ -9240,6 +9347,15 @@ function standing(restored) {
             return `replaced whole by the backup; the old ${database_names_printableName(target.database)} is kept as ${database_names_printableName(replacement?.old ?? '')}: drop it when done`;
     }
 }
+/** Whether the target was replaced whole: with clean, only once the new database was swapped in. */
+function replacedLine({ replacement, outcome, state }) {
+    if (!replacement)
+        return 'no (the target was empty)';
+    const there = `clean: true; ${state.tables} tables were there`;
+    return outcome === 'untouched'
+        ? `no: the restore failed before the swap (${there})`
+        : `yes (${there})`;
+}
 /**
  * Whether owners and privileges came back: said `restored` only when the database's own
  * privileges did too.
@@ -9254,7 +9370,10 @@ function ownersLine(restored) {
 }
 /** True when owners and every privilege of the database were restored. */
 const ownersRestored = (restored) => ownersLine(restored) === 'restored';
-function settingsLine(applied) {
+/** `wanted`: the restore-database-settings input. */
+function settingsLine(applied, wanted) {
+    if (!wanted)
+        return 'not restored (restore-database-settings: false)';
     if (!applied)
         return 'not restored';
     if (applied.length === 0)
@@ -9269,13 +9388,18 @@ function settingsLine(applied) {
 function statisticsLine(statistics) {
     if (!statistics)
         return 'not gathered: the restore did not finish';
-    const { analyzed, leftToAutovacuum } = statistics;
+    const { analyzed, leftToAutovacuum, failed } = statistics;
     const here = analyzed === 0
         ? 'no table needed ANALYZE here'
         : `ANALYZE ran on ${(0,format/* formatCount */.B4)(analyzed)} table(s) autovacuum would not analyze`;
-    if (leftToAutovacuum === 0)
-        return here;
-    return `${here}; autovacuum analyzes the ${analyzed === 0 ? '' : 'other '}${(0,format/* formatCount */.B4)(leftToAutovacuum)} on its next visit to the database, as after any pg_restore (run vacuumdb --analyze-only to have them sooner)`;
+    const left = leftToAutovacuum === 0
+        ? here
+        : `${here}; autovacuum analyzes the ${analyzed === 0 ? '' : 'other '}${(0,format/* formatCount */.B4)(leftToAutovacuum)} on its next visit to the database, as after any pg_restore (run vacuumdb --analyze-only to have them sooner)`;
+    return failed.length === 0 ? left : `${left}; ${notAnalyzedLine(failed)}`;
+}
+function notAnalyzedLine(failed) {
+    const tables = failed.map((one) => one.table).join(', ');
+    return `not analyzed, as ANALYZE failed on them: ${tables}; once the cause is mended, run ANALYZE ${tables} in the database (or vacuumdb --analyze-only --table for each)`;
 }
 
 ;// CONCATENATED MODULE: ./src/restore/targets.ts
@@ -9450,15 +9574,18 @@ async function restoreDatabaseBackup(manifest, into, ctx, phases) {
     const pgRestore = await choosePgRestore(manifest, into.client, ctx, state.server);
     const restored = { part, target, state, replacement, outcome: 'untouched' };
     return {
-        run: () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }),
+        run: () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }).catch((error) => {
+            throw finalOnceWritten(error, [restored]);
+        }),
         problems: () => {
             const differing = restored.comparison?.differing ?? [];
             return differing.length > 0 ? [differenceLine(differing)] : [];
         },
-        rows: () => restoreRows(restored),
+        rows: () => restoreRows(restored, into.databaseSettings),
     };
 }
-function restoreRows(restored) {
+/** `settingsWanted`: the restore-database-settings input. */
+function restoreRows(restored, settingsWanted) {
     const { part, target, state, comparison } = restored;
     const { tables, rows } = restoredCounts(restored);
     const exact = part.backup.rowCountsMode === 'exact' && part.rowCounts !== undefined;
@@ -9473,14 +9600,9 @@ function restoreRows(restored) {
         facts: [
             ['Target', `${target.display} (PostgreSQL ${state.server.version})`],
             ['Target now', standing(restored)],
-            [
-                'Replaced whole',
-                restored.replacement
-                    ? `yes (clean: true; ${state.tables} tables were there)`
-                    : 'no (the target was empty)',
-            ],
+            ['Replaced whole', replacedLine(restored)],
             ['Owners and privileges', ownersLine(restored)],
-            ['Database settings', settingsLine(restored.databaseSettings)],
+            ['Database settings', settingsLine(restored.databaseSettings, settingsWanted)],
             ['Planner statistics', statisticsLine(restored.statistics)],
             ['Tables / rows', counted],
         ],
@@ -9574,9 +9696,10 @@ async function sqlCheck(client, check) {
  * One database of a backup tested in a scratch database: the empty scratch database is made while
  * the archive downloads (it costs a tenth of a second or more, in a run whose length is its
  * point); nothing is restored into it before the archive's every byte is checked and its table of
- * contents read; every table's row count is compared with the manifest, the checks run, and the
- * scratch database is dropped, pass, fail or cancel. restore-test runs it once for a backup of
- * one database, and once per database for a server backup.
+ * contents read; every table's row count is compared with the manifest before the backup's database
+ * settings are applied, the checks run after them, and the scratch database is dropped, pass, fail
+ * or cancel. restore-test runs it once for a backup of one database, and once per database for a
+ * server backup.
  */
 
 
@@ -9629,9 +9752,12 @@ async function testInScratch(run, test, archive, options, scratchMade) {
     });
     if (keepOwners)
         await restoreDatabaseOwner(archive, server, scratch, ctx.log);
+    // Before the settings: one such as statement_timeout or role is the database's users', not ours.
+    await scratch_test_countRows(run, test, target);
     if (settings.databaseSettings || keepOwners)
         await compareSettings(run, test, target, keepOwners);
-    await inspect(run, test, target, options.checks);
+    // After them: the checks are the user's queries, and see the database as its users do.
+    test.checks = await phases.time('checks', () => checksIn(target, options.checks, ctx.signal));
 }
 /** Whether the scratch server lacks what owners need, said once as a warning. */
 async function ownersSkipped({ ctx }, test, archive, target) {
@@ -9660,24 +9786,18 @@ async function compareSettings(run, test, target, privileges) {
         ctx.log.warning(`the backup's "${statement.text}" did not restore${error ? `: ${error}` : ''}`);
     }
 }
-async function inspect({ ctx }, test, target, checks) {
+async function scratch_test_countRows({ ctx }, test, target) {
     const { part, archive, phases } = test;
-    const client = await connect(target, ctx.signal);
-    try {
-        const found = await phases.time('compare row counts', () => exactRowCounts(client));
-        const expected = exactCounts(part);
-        if (!expected) {
-            ctx.log.warning(`the manifest has no exact row counts (row-counts: ${part.backup.rowCountsMode ?? 'off'}); only the restore and the checks were tested`);
-        }
-        test.comparison = compareWithManifest(part, found, {
-            toc: archive?.toc,
-            strangersFail: true,
-        });
-        test.checks = await phases.time('checks', () => runChecks(client, checks));
+    const found = await phases.time('compare row counts', () => withConnection(target, (client) => exactRowCounts(client), ctx.signal));
+    if (!exactCounts(part)) {
+        ctx.log.warning(`the manifest has no exact row counts (row-counts: ${part.backup.rowCountsMode ?? 'off'}); only the restore and the checks were tested`);
     }
-    finally {
-        await client.end().catch(() => undefined);
-    }
+    test.comparison = compareWithManifest(part, found, { toc: archive?.toc, strangersFail: true });
+}
+async function checksIn(target, checks, signal) {
+    if (checks.length === 0)
+        return [];
+    return withConnection(target, (client) => runChecks(client, checks), signal);
 }
 /** keep-database keeps the scratch database only once something was restored into it. */
 function scratch_test_kept(settings, test) {
@@ -9722,8 +9842,13 @@ function restoredTotals(test) {
         rows: restored.reduce((sum, row) => sum + (row.found ?? 0), 0),
     };
 }
-/** How the archive's database-level settings and comment came through into the scratch database. */
-function scratchSettingsLine(found) {
+/**
+ * How the archive's database-level settings and comment came through into the scratch database;
+ * `wanted`: the restore-database-settings input.
+ */
+function scratchSettingsLine(found, wanted) {
+    if (!wanted)
+        return 'not restored (restore-database-settings: false)';
     if (!found)
         return 'not compared';
     if (found.total === 0)
@@ -10555,7 +10680,7 @@ function testRows({ settings, pgRestore }, test, server) {
         summary: `${tables} tables, ${compared}${passed}`,
         outputs: { 'restored-tables': tables },
         facts: [
-            ['Database settings', scratchSettingsLine(test.databaseSettings)],
+            ['Database settings', scratchSettingsLine(test.databaseSettings, settings.databaseSettings)],
             [
                 'Tables / rows',
                 comparison
@@ -13476,7 +13601,9 @@ async function restoreServerBackup(manifest, into, ctx, phases) {
         roles: into.restoreGlobals ? manifest.globals : undefined,
     };
     return {
-        run: () => restoreAll(run, pairs),
+        run: () => restoreAll(run, pairs).catch((error) => {
+            throw finalOnceWritten(error, databases.map((one) => one.restored));
+        }),
         problems: () => databases.flatMap(({ source, restored }) => {
             const differing = restored.comparison?.differing ?? [];
             return differing.length > 0 ? [`${source}: ${differenceLine(differing)}`] : [];

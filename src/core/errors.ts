@@ -20,6 +20,18 @@ export class CancelledError extends Error {
 }
 
 /**
+ * A failure that running the whole run again must not follow: the retry would fail for another
+ * reason (a restore that wrote into its empty target would be refused as not empty) and hide this
+ * one. It keeps the message of the error it stands for, and that error as its cause.
+ */
+export class FinalError extends Error {
+  constructor(cause: unknown) {
+    super(errorMessage(cause), { cause });
+    this.name = 'FinalError';
+  }
+}
+
+/**
  * A full disk (ENOSPC, or EDQUOT for a quota) as one line naming where it happened, or undefined
  * for any other error.
  */

@@ -7,7 +7,7 @@
  * pass is taken not to.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { CancelledError, errorMessage, InputError } from './errors.js';
+import { CancelledError, errorMessage, FinalError, InputError } from './errors.js';
 import type { RetrySettings } from './settings.js';
 import { ModeFailure, type Logger } from './types.js';
 
@@ -88,11 +88,14 @@ const PROGRAM_LINES: [RegExp, string][] = [
   [/too many clients already|remaining connection slots are reserved/i, 'too many connections'],
 ];
 
+const final: Diagnosis = { transient: false, cause: 'final' };
+
 /** Whether `error` (or anything it was caused by) is of a kind that passes. */
 export function diagnose(error: unknown): Diagnosis {
   if (error instanceof InputError) return { transient: false, cause: 'bad input' };
   if (error instanceof CancelledError) return { transient: false, cause: 'cancelled' };
-  if (error instanceof ModeFailure && error.final) return { transient: false, cause: 'final' };
+  if (error instanceof ModeFailure && error.final) return final;
+  for (const each of chain(error)) if (each instanceof FinalError) return final;
   for (const each of chain(error)) {
     const found = knownTransient(each);
     if (found) return { transient: true, cause: found };

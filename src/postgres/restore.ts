@@ -11,7 +11,7 @@ import type { ManifestBase } from '../core/manifest.js';
 import type { ArchiveRoles } from './roles.js';
 import { FirstError } from './restore-error.js';
 import { restorePasses, useList, type ArchiveShape, type RestorePass } from './restore-passes.js';
-import { majorOf } from './versions.js';
+import { pgRestoreMajors, unrestorableLine } from './versions.js';
 import { mark } from './scratch-marks.js';
 import { clientProgram, type ClientContext } from './client/index.js';
 import type { ClientSettings, DatabaseTarget } from '../core/settings.js';
@@ -25,15 +25,21 @@ import {
   type ServerVersion,
 } from './server.js';
 
-/** The local pg_restore, when it can read archives of the pg_dump that made the backup. */
+/**
+ * The pg_restore that can read archives of the pg_dump that made the backup and, when the server
+ * it restores into is known, talk to that server: one line before any download when none can.
+ */
 export async function restoreProgram(
   manifest: Pick<ManifestBase, 'id' | 'dump'>,
   client: ClientSettings,
   ctx: ClientContext,
+  server?: ServerVersion,
 ): Promise<Program> {
   const made = manifest.dump?.version;
+  const unrestorable = server && unrestorableLine(made, server);
+  if (unrestorable) throw new Error(unrestorable);
   const what = `the pg_dump ${made ?? '(unknown version)'} that made ${manifest.id}`;
-  return clientProgram('pg_restore', majorOf(made), what, client, ctx);
+  return clientProgram('pg_restore', { ...pgRestoreMajors(made, server), what }, client, ctx);
 }
 
 /** Connects (so an unreachable server fails before any download) and checks it may create databases. */

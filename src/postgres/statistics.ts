@@ -6,11 +6,13 @@
  * analyzes them; their partitions are analyzed with them),
  * tables with autovacuum_enabled off, and tables below their threshold (autovacuum.c's
  * relation_needs_vacanalyze, with the tables' own reloptions). Those run `jobs` at a time, the
- * largest first, small ones several to a statement.
+ * largest first, small ones several to a statement. A table ANALYZE fails on (a foreign table's
+ * server down, a statistics expression that raises) is reported, not a failure: its rows are
+ * restored all the same.
  */
 import { errorMessage } from '../core/errors.js';
 import type { DatabaseTarget } from '../core/settings.js';
-import type pg from 'pg';
+import pg from 'pg';
 import { withConnection } from './server.js';
 
 export interface Statistics {
@@ -18,6 +20,16 @@ export interface Statistics {
   analyzed: number;
   /** Tables left to autovacuum, which will analyze them. */
   leftToAutovacuum: number;
+  /**
+   * Tables ANALYZE failed on (of those counted in `analyzed`), each with the server's error: their
+   * rows are restored; only their planner statistics wait for an ANALYZE by hand.
+   */
+  failed: NotAnalyzed[];
+}
+
+export interface NotAnalyzed {
+  table: string;
+  error: string;
 }
 
 /** A reloption's value, or the server's setting: `text` as PostgreSQL would read it. */
@@ -79,18 +91,11 @@ export async function gatherStatistics(
   const ours = rows.filter((table) => !table.autovacuum && !table.partition);
   const analyzed = ours.length + rows.filter((table) => table.partition).length;
   const batches = batchesOf(ours);
-  // A failed statement stops every lane at its next batch.
-  let failed = false;
+  const failed: NotAnalyzed[] = [];
   const lane = async (client: pg.Client) => {
-    for (let batch = batches.shift(); batch && !failed; batch = batches.shift()) {
+    for (let batch = batches.shift(); batch; batch = batches.shift()) {
       signal.throwIfAborted();
-      const statement = `ANALYZE ${batch.join(', ')}`;
-      try {
-        await client.query(statement);
-      } catch (error) {
-        failed = true;
-        throw new Error(`${statement} failed: ${errorMessage(error)}`, { cause: error });
-      }
+      failed.push(...(await analyze(client, batch, signal)));
     }
   };
   const lanes = Math.min(options.jobs, batches.length);
@@ -98,7 +103,44 @@ export async function gatherStatistics(
     Array.from({ length: lanes }, () => withConnection(target, lane, signal)),
   );
   for (const one of settled) if (one.status === 'rejected') throw one.reason;
-  return { analyzed, leftToAutovacuum: rows.length - analyzed };
+  return { analyzed, leftToAutovacuum: rows.length - analyzed, failed };
+}
+
+/**
+ * ANALYZE of one batch; when the server refuses it, each of its tables alone, to name those it
+ * refuses. Statistics are an optimisation autovacuum or a hand ANALYZE provides later: a refusal
+ * is reported, not thrown; a lost connection or the run's cancellation is thrown.
+ */
+async function analyze(
+  client: pg.Client,
+  batch: readonly string[],
+  signal: AbortSignal,
+): Promise<NotAnalyzed[]> {
+  const refusal = await refused(client, batch, signal);
+  if (refusal === undefined) return [];
+  if (batch.length === 1) return [{ table: batch[0] ?? '', error: refusal }];
+  const failed: NotAnalyzed[] = [];
+  for (const table of batch) {
+    const error = await refused(client, [table], signal);
+    if (error !== undefined) failed.push({ table, error });
+  }
+  return failed;
+}
+
+/** The server's error for ANALYZE of `tables`, or undefined once it ran. */
+async function refused(
+  client: pg.Client,
+  tables: readonly string[],
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  signal.throwIfAborted();
+  try {
+    await client.query(`ANALYZE ${tables.join(', ')}`);
+    return undefined;
+  } catch (error) {
+    if (signal.aborted || !(error instanceof pg.DatabaseError)) throw error;
+    return errorMessage(error);
+  }
 }
 
 /** The tables in statements: largest first, each alone above BATCH_PAGES. Pure. */

@@ -44,3 +44,52 @@ export function olderServerNote(
     `objects that use newer features will not restore: restore into PostgreSQL ${sourceMajor} or newer (e.g. image postgres:${sourceMajor})`
   );
 }
+
+/**
+ * pg_restore 17 and newer open every session with `SET transaction_timeout = 0`, whatever the
+ * server (`_doSetFixedOutputState` in src/bin/pg_dump/pg_backup_archiver.c, since the parameter
+ * came in 17), and a server before 17 refuses that parameter: the restore fails at its first line.
+ */
+const TRANSACTION_TIMEOUT_MAJOR = 17;
+
+/** The pg_restore majors that can restore an archive into a server, and the one to install. */
+export interface PgRestoreMajors {
+  /** The archive's pg_dump major: an older pg_restore cannot read its format. */
+  oldest?: number;
+  /** The newest that can talk to the server, and why no newer one can; absent: any. */
+  newest?: { major: number; why: string };
+  /** The major installed when the machine's cannot serve. */
+  install?: number;
+}
+
+/** Which pg_restore can restore an archive of pg_dump `dumpVersion` into `server` (unknown: any). */
+export function pgRestoreMajors(
+  dumpVersion: string | undefined,
+  server: Versioned | undefined,
+): PgRestoreMajors {
+  const oldest = majorOf(dumpVersion);
+  if (!server || server.major >= TRANSACTION_TIMEOUT_MAJOR) return { oldest, install: oldest };
+  const why =
+    `cannot restore into the PostgreSQL ${server.version} server: pg_restore ` +
+    `${TRANSACTION_TIMEOUT_MAJOR} and newer always set transaction_timeout, which servers before ${TRANSACTION_TIMEOUT_MAJOR} lack`;
+  // The server's own major when the archive allows, as its own client would be.
+  const install = Math.max(oldest ?? server.major, server.major);
+  return { oldest, newest: { major: TRANSACTION_TIMEOUT_MAJOR - 1, why }, install };
+}
+
+/**
+ * One line when no pg_restore can do it: the archive needs one of 17 or newer, which the server
+ * cannot take.
+ */
+export function unrestorableLine(
+  dumpVersion: string | undefined,
+  server: Versioned,
+): string | undefined {
+  const { oldest, newest } = pgRestoreMajors(dumpVersion, server);
+  if (oldest === undefined || !newest || oldest <= newest.major) return undefined;
+  return (
+    `the backup was made by pg_dump ${dumpVersion}, whose archive only pg_restore ${oldest} or newer reads, and pg_restore ` +
+    `${TRANSACTION_TIMEOUT_MAJOR} and newer always set transaction_timeout, which the PostgreSQL ${server.version} server lacks; ` +
+    `restore into PostgreSQL ${TRANSACTION_TIMEOUT_MAJOR} or newer (e.g. image postgres:${oldest})`
+  );
+}

@@ -21,7 +21,7 @@ export interface PgRestore {
 
 /**
  * Finds the pg_restore for the backup's pg_dump (every database of a backup was dumped by the
- * same one), warning when the server is older than the one the backup was made from.
+ * same one) and for `server`, warning when it is older than the one the backup was made from.
  */
 export async function choosePgRestore(
   backup: Pick<ManifestBase, 'id' | 'dump'> & { source: { serverVersion?: string } },
@@ -29,7 +29,7 @@ export async function choosePgRestore(
   ctx: RunContext,
   server: ServerVersion,
 ): Promise<PgRestore> {
-  const program = await restoreProgram(backup, client, ctx);
+  const program = await restoreProgram(backup, client, ctx, server);
   const hint = olderServerNote(backup.source.serverVersion, server);
   if (hint) ctx.log.warning(hint);
   return { program, hint };

@@ -6,7 +6,7 @@
  * take them (restore/owners.ts).
  */
 import { printableName } from '../core/database-names.js';
-import { errorMessage } from '../core/errors.js';
+import { CancelledError, errorMessage, FinalError } from '../core/errors.js';
 import { formatCount } from '../core/format.js';
 import type { DatabasePart } from '../core/manifest.js';
 import { withLocalArchive, type LocalArchive } from './archive.js';
@@ -19,7 +19,7 @@ import {
 } from '../postgres/database-settings.js';
 import { databaseStatements, type DatabaseStatement } from '../postgres/database-statements.js';
 import { createSide, swapIn, type Replacement } from '../postgres/replace.js';
-import { gatherStatistics, type Statistics } from '../postgres/statistics.js';
+import { gatherStatistics, type NotAnalyzed, type Statistics } from '../postgres/statistics.js';
 import { countRows, dropDatabase, inspectTarget, type TargetState } from '../postgres/restore.js';
 import { compareWithManifest, differenceLine, type Comparison } from './compare.js';
 import type { Phases } from './phases.js';
@@ -91,6 +91,16 @@ export async function restoreOne(run: RestoreRun): Promise<void> {
     if (restored.outcome === 'partial') restored.tablesNow = await tablesNow(target);
     throw error;
   }
+}
+
+/**
+ * A failure once a target the run keeps was written into without clean is not tried again: the
+ * retry would be refused as not empty, and that refusal would hide this cause.
+ */
+export function finalOnceWritten(error: unknown, restored: readonly Restored[]): unknown {
+  if (error instanceof CancelledError) return error;
+  const written = restored.some(({ outcome }) => outcome === 'partial' || outcome === 'restored');
+  return written ? new FinalError(error) : error;
 }
 
 /** The tables restored from the backup (not the target's own) and their rows. */
@@ -170,6 +180,12 @@ async function analyzeAndCount(
   if (analyzed.status === 'rejected') throw analyzed.reason;
   if (counted.status === 'rejected') throw counted.reason;
   restored.statistics = analyzed.value;
+  const { failed } = analyzed.value;
+  if (failed.length > 0) {
+    ctx.log.warning(
+      `ANALYZE failed on ${failed.length} table(s), restored in full but without planner statistics until analyzed by hand: ${failed.map(({ table, error }) => `${table} (${error})`).join('; ')}`,
+    );
+  }
   return counted.value;
 }
 
@@ -274,6 +290,15 @@ export function standing(restored: Restored): string {
   }
 }
 
+/** Whether the target was replaced whole: with clean, only once the new database was swapped in. */
+export function replacedLine({ replacement, outcome, state }: Restored): string {
+  if (!replacement) return 'no (the target was empty)';
+  const there = `clean: true; ${state.tables} tables were there`;
+  return outcome === 'untouched'
+    ? `no: the restore failed before the swap (${there})`
+    : `yes (${there})`;
+}
+
 /**
  * Whether owners and privileges came back: said `restored` only when the database's own
  * privileges did too.
@@ -290,7 +315,9 @@ export function ownersLine(restored: Restored): string {
 /** True when owners and every privilege of the database were restored. */
 export const ownersRestored = (restored: Restored) => ownersLine(restored) === 'restored';
 
-export function settingsLine(applied: Applied[] | undefined): string {
+/** `wanted`: the restore-database-settings input. */
+export function settingsLine(applied: Applied[] | undefined, wanted: boolean): string {
+  if (!wanted) return 'not restored (restore-database-settings: false)';
   if (!applied) return 'not restored';
   if (applied.length === 0) return 'none in the backup';
   const failed = applied.filter((item) => item.error !== undefined);
@@ -303,11 +330,19 @@ export function settingsLine(applied: Applied[] | undefined): string {
 /** Where the restored tables' planner statistics come from. */
 export function statisticsLine(statistics: Statistics | undefined): string {
   if (!statistics) return 'not gathered: the restore did not finish';
-  const { analyzed, leftToAutovacuum } = statistics;
+  const { analyzed, leftToAutovacuum, failed } = statistics;
   const here =
     analyzed === 0
       ? 'no table needed ANALYZE here'
       : `ANALYZE ran on ${formatCount(analyzed)} table(s) autovacuum would not analyze`;
-  if (leftToAutovacuum === 0) return here;
-  return `${here}; autovacuum analyzes the ${analyzed === 0 ? '' : 'other '}${formatCount(leftToAutovacuum)} on its next visit to the database, as after any pg_restore (run vacuumdb --analyze-only to have them sooner)`;
+  const left =
+    leftToAutovacuum === 0
+      ? here
+      : `${here}; autovacuum analyzes the ${analyzed === 0 ? '' : 'other '}${formatCount(leftToAutovacuum)} on its next visit to the database, as after any pg_restore (run vacuumdb --analyze-only to have them sooner)`;
+  return failed.length === 0 ? left : `${left}; ${notAnalyzedLine(failed)}`;
+}
+
+function notAnalyzedLine(failed: readonly NotAnalyzed[]): string {
+  const tables = failed.map((one) => one.table).join(', ');
+  return `not analyzed, as ANALYZE failed on them: ${tables}; once the cause is mended, run ANALYZE ${tables} in the database (or vacuumdb --analyze-only --table for each)`;
 }

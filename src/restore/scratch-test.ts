@@ -2,9 +2,10 @@
  * One database of a backup tested in a scratch database: the empty scratch database is made while
  * the archive downloads (it costs a tenth of a second or more, in a run whose length is its
  * point); nothing is restored into it before the archive's every byte is checked and its table of
- * contents read; every table's row count is compared with the manifest, the checks run, and the
- * scratch database is dropped, pass, fail or cancel. restore-test runs it once for a backup of
- * one database, and once per database for a server backup.
+ * contents read; every table's row count is compared with the manifest before the backup's database
+ * settings are applied, the checks run after them, and the scratch database is dropped, pass, fail
+ * or cancel. restore-test runs it once for a backup of one database, and once per database for a
+ * server backup.
  */
 import { printableName } from '../core/database-names.js';
 import { errorMessage } from '../core/errors.js';
@@ -19,7 +20,7 @@ import {
 import { databaseStatements } from '../postgres/database-statements.js';
 import { createDatabase, dropDatabase } from '../postgres/restore.js';
 import { mark, unmark } from '../postgres/scratch-marks.js';
-import { connect, exactRowCounts, withConnection } from '../postgres/server.js';
+import { exactRowCounts, withConnection } from '../postgres/server.js';
 import { runChecks, type CheckResult } from './checks.js';
 import { compareWithManifest, differenceLine, exactCounts, type Comparison } from './compare.js';
 import { ownersUnusable, restoreDatabaseOwner } from './owners.js';
@@ -122,8 +123,11 @@ async function testInScratch(
     signal: ctx.signal,
   });
   if (keepOwners) await restoreDatabaseOwner(archive, server, scratch, ctx.log);
+  // Before the settings: one such as statement_timeout or role is the database's users', not ours.
+  await countRows(run, test, target);
   if (settings.databaseSettings || keepOwners) await compareSettings(run, test, target, keepOwners);
-  await inspect(run, test, target, options.checks);
+  // After them: the checks are the user's queries, and see the database as its users do.
+  test.checks = await phases.time('checks', () => checksIn(target, options.checks, ctx.signal));
 }
 
 /** Whether the scratch server lacks what owners need, said once as a warning. */
@@ -172,30 +176,30 @@ async function compareSettings(
   }
 }
 
-async function inspect(
+async function countRows(
   { ctx }: ScratchRun,
   test: DatabaseTest,
   target: DatabaseTarget,
-  checks: readonly Check[],
 ): Promise<void> {
   const { part, archive, phases } = test;
-  const client = await connect(target, ctx.signal);
-  try {
-    const found = await phases.time('compare row counts', () => exactRowCounts(client));
-    const expected = exactCounts(part);
-    if (!expected) {
-      ctx.log.warning(
-        `the manifest has no exact row counts (row-counts: ${part.backup.rowCountsMode ?? 'off'}); only the restore and the checks were tested`,
-      );
-    }
-    test.comparison = compareWithManifest(part, found, {
-      toc: archive?.toc,
-      strangersFail: true,
-    });
-    test.checks = await phases.time('checks', () => runChecks(client, checks));
-  } finally {
-    await client.end().catch(() => undefined);
+  const found = await phases.time('compare row counts', () =>
+    withConnection(target, (client) => exactRowCounts(client), ctx.signal),
+  );
+  if (!exactCounts(part)) {
+    ctx.log.warning(
+      `the manifest has no exact row counts (row-counts: ${part.backup.rowCountsMode ?? 'off'}); only the restore and the checks were tested`,
+    );
   }
+  test.comparison = compareWithManifest(part, found, { toc: archive?.toc, strangersFail: true });
+}
+
+async function checksIn(
+  target: DatabaseTarget,
+  checks: readonly Check[],
+  signal: AbortSignal,
+): Promise<CheckResult[]> {
+  if (checks.length === 0) return [];
+  return withConnection(target, (client) => runChecks(client, checks), signal);
 }
 
 /** keep-database keeps the scratch database only once something was restored into it. */
@@ -252,8 +256,15 @@ export function restoredTotals(test: DatabaseTest): { tables: number; rows: numb
   };
 }
 
-/** How the archive's database-level settings and comment came through into the scratch database. */
-export function scratchSettingsLine(found: DatabaseTest['databaseSettings']): string {
+/**
+ * How the archive's database-level settings and comment came through into the scratch database;
+ * `wanted`: the restore-database-settings input.
+ */
+export function scratchSettingsLine(
+  found: DatabaseTest['databaseSettings'],
+  wanted: boolean,
+): string {
+  if (!wanted) return 'not restored (restore-database-settings: false)';
   if (!found) return 'not compared';
   if (found.total === 0) return 'none in the backup';
   const { total, missing } = found;

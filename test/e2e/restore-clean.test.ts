@@ -182,6 +182,7 @@ describe('restore clean: true', () => {
     expect(failed.code).not.toBe(0);
     expect(lastErrorLine(failed)).toMatch(/simulated failure/);
     expect(failed.summary).toMatch(/Target now \| unchanged: nothing was swapped in/);
+    expect(failed.summary).toMatch(/Replaced whole \| no: the restore failed before the swap/);
     expect(failed.summary).not.toMatch(/Tables \/ rows \| 0 \/ 0/);
     expect(await stateOf(target.url)).toEqual(before);
     expect(await besideTarget()).toEqual([]);
@@ -410,6 +411,9 @@ describe('database-level settings and comment', () => {
       const off = await restoreConf(plain, { 'restore-database-settings': 'false' });
       expect(off.code, off.stdout).toBe(0);
       expect(await settingsOf(plain.name)).toEqual({ settings: [], comment: null });
+      expect(off.summary).toContain(
+        'Database settings | not restored (restore-database-settings: false)',
+      );
 
       // clean: the target's own settings stay; the backup's are applied over them.
       await withClient(testDatabaseUrl(), (client) =>

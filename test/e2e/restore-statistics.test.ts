@@ -6,7 +6,8 @@
  * partitioned table), and on every table when the server's autovacuum is off or the database's
  * own settings turn track_counts off (autovacuum's workers read them). Checked by
  * pg_stat_user_tables.last_analyze, which only a manual ANALYZE sets (autovacuum sets
- * last_autoanalyze), after restores through the action as built.
+ * last_autoanalyze), after restores through the action as built. A table ANALYZE fails on is
+ * restored all the same: a warning and the summary name it and say how to analyze it by hand.
  *
  * Covers: src/postgres/statistics.ts, src/restore/restore-database.ts.
  */
@@ -19,8 +20,14 @@ import {
   withDatabase,
   type PgCluster,
 } from '../../scripts/lib/pg-cluster.js';
-import { runAction } from '../support/action.js';
-import { freshDatabase, sampleSource } from '../support/db.js';
+import {
+  errorLines,
+  lastErrorLine,
+  runAction,
+  type ActionRun,
+  type RunOptions,
+} from '../support/action.js';
+import { freshDatabase, sampleSource, type FreshDatabase } from '../support/db.js';
 
 const source = sampleSource('stats_src', 200);
 let store: string;
@@ -188,5 +195,111 @@ describe('a restore onto a server whose track_counts is off, on for every role',
     const analyzed = await analyzedHere(url);
     expect(Object.keys(analyzed)).toHaveLength(8);
     expect(Object.values(analyzed).every(Boolean)).toBe(true);
+  });
+});
+
+/**
+ * Backs up a database made by `sql` to a store of its own and hands `use` a restore of it into an
+ * empty target; both databases are dropped after.
+ */
+async function withBackup(
+  name: string,
+  sql: string,
+  use: (
+    restore: (options?: RunOptions) => Promise<ActionRun>,
+    target: FreshDatabase,
+  ) => Promise<void>,
+): Promise<void> {
+  const local = await freshDatabase(`stats_${name}_src`);
+  const target = await freshDatabase(`stats_${name}`);
+  try {
+    await withClient(local.url, (client) => client.query(sql));
+    const storage = path.join(source.work, `store-${name}`);
+    const made = await runAction({ storage, name, 'database-url': local.url });
+    expect(made.code, made.stdout).toBe(0);
+    const inputs = { mode: 'restore', storage, name, 'database-url': target.url };
+    await use(
+      (options) => runAction({ ...inputs, confirm: target.name, jobs: '2' }, options),
+      target,
+    );
+  } finally {
+    await target.drop();
+    await local.drop();
+  }
+}
+
+describe('a restore of a table ANALYZE fails on', () => {
+  // The statistics object's expression is evaluated by ANALYZE alone, never by the restore; both
+  // small tables share one ANALYZE statement.
+  const TABLES_ANALYZE_FAILS_ON = `
+    CREATE FUNCTION public.boom(int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS
+      $$BEGIN RAISE EXCEPTION 'boom at ANALYZE'; END$$;
+    CREATE TABLE public.fragile (id int);
+    INSERT INTO public.fragile SELECT generate_series(1, 10);
+    CREATE STATISTICS public.fragile_boom ON (public.boom(id)) FROM public.fragile;
+    CREATE TABLE public.sturdy (id int);
+    INSERT INTO public.sturdy SELECT generate_series(1, 10);`;
+
+  it('restores and counts every row, warns, and names the table and how to analyze it by hand', async () => {
+    await withBackup('fail', TABLES_ANALYZE_FAILS_ON, async (restore, target) => {
+      const run = await restore();
+      expect(run.code, run.stdout).toBe(0);
+      expect(errorLines(run)).toEqual([]);
+      expect(run.stdout).toMatch(
+        /::warning::ANALYZE failed on 1 table\(s\), restored in full but without planner statistics until analyzed by hand: public\.fragile \(boom at ANALYZE\)/,
+      );
+      expect(run.summary).toMatch(/Tables \/ rows \| 2 \/ 20 \(match the manifest\)/);
+      expect(run.summary).toMatch(
+        /Planner statistics \|.*not analyzed, as ANALYZE failed on them: public\.fragile; once the cause is mended, run ANALYZE public\.fragile in the database/,
+      );
+      const analyzed = await withClient(target.url, async (client) => {
+        const { rows } = await client.query<{ name: string; analyzed: boolean }>(
+          `SELECT relname AS name, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables ORDER BY 1`,
+        );
+        return Object.fromEntries(rows.map((row) => [row.name, row.analyzed]));
+      });
+      expect(analyzed).toEqual({ fragile: false, sturdy: true });
+    });
+  });
+});
+
+/** An `onStart` that sends SIGTERM once an ANALYZE runs in `database`. */
+function cancelDuringAnalyze(database: string): NonNullable<RunOptions['onStart']> {
+  return (child) => {
+    let sent = false;
+    const poll = setInterval(() => {
+      void withClient(source.db.url, (client) =>
+        client.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'ANALYZE %'`,
+          [database],
+        ),
+      ).then(({ rowCount }) => {
+        if (sent || !rowCount) return;
+        sent = true;
+        clearInterval(poll);
+        child.kill('SIGTERM');
+      });
+    }, 50);
+    child.on('exit', () => clearInterval(poll));
+  };
+}
+
+describe('a restore cancelled while ANALYZE runs', () => {
+  // ANALYZE evaluates the statistics object's expression on every sampled row: 0.2 s each.
+  const SLOW_TO_ANALYZE = `
+    CREATE FUNCTION public.slow(int) RETURNS int IMMUTABLE LANGUAGE sql AS
+      'SELECT $1 FROM pg_sleep(0.2)';
+    CREATE TABLE public.slow_stats (id int);
+    INSERT INTO public.slow_stats SELECT generate_series(1, 40);
+    CREATE STATISTICS public.slow_stats_expr ON (public.slow(id)) FROM public.slow_stats;`;
+
+  it('stops and fails: a cancel is no failed ANALYZE', async () => {
+    await withBackup('cancel', SLOW_TO_ANALYZE, async (restore, target) => {
+      const run = await restore({ onStart: cancelDuringAnalyze(target.name) });
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toBe('the run was cancelled; nothing was published');
+      expect(run.stdout).not.toContain('ANALYZE failed');
+      expect(run.summary).toMatch(/Target now \| partly restored/);
+    });
   });
 });

@@ -3,9 +3,11 @@
  * starts (its port refuses connections) and comes up after the first attempt is backed up on the
  * second, the attempt and its cause logged and in the summary; a wrong password fails at once,
  * never tried again. The database is the test server behind a TCP forwarder that opens only once
- * the run has logged its first failure.
+ * the run has logged its first failure. A restore that failed for a reason that passes once it
+ * wrote into its empty target is not tried again: the retry would be refused as not empty and
+ * hide the first cause.
  *
- * Covers: src/run.ts, src/core/retry.ts, src/postgres/server.ts.
+ * Covers: src/run.ts, src/core/retry.ts, src/postgres/server.ts, src/restore/restore-database.ts.
  */
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +15,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onceShown, runAction } from '../support/action.js';
+import { withClient } from '../../scripts/lib/pg-cluster.js';
+import { lastErrorLine, onceShown, runAction } from '../support/action.js';
 import { freshDatabase, type FreshDatabase } from '../support/db.js';
 import { filesUnder } from '../support/listing.js';
 
@@ -110,5 +113,40 @@ describe('retries', () => {
     expect(failed.code).not.toBe(0);
     expect(failed.stdout).toMatch(/::error::cannot connect to .*ECONNREFUSED/);
     expect(failed.stdout).not.toMatch(/trying again/);
+  });
+
+  it('never try again a restore that wrote into its empty target: the first cause is the error', async () => {
+    const source = await freshDatabase('retries_src');
+    const target = await freshDatabase('retries_tgt');
+    try {
+      // The table's CHECK passed for its rows and raises now, as a lock timeout, when the
+      // restore's COPY checks them: pg_restore fails after it made the table.
+      await withClient(source.url, (client) =>
+        client.query(`
+          CREATE FUNCTION public.guard(int) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+          CREATE TABLE public.locked (id int CHECK (public.guard(id)));
+          INSERT INTO public.locked SELECT generate_series(1, 5);
+          CREATE OR REPLACE FUNCTION public.guard(int) RETURNS boolean LANGUAGE plpgsql AS
+            $$BEGIN RAISE EXCEPTION 'could not obtain lock on relation "locked"' USING ERRCODE = '55P03'; END$$;`),
+      );
+      const store = path.join(work, 'partial');
+      const made = await runAction({ storage: store, name: 'partial', 'database-url': source.url });
+      expect(made.code, made.stdout).toBe(0);
+      const failed = await runAction({
+        mode: 'restore',
+        storage: store,
+        name: 'partial',
+        'database-url': target.url,
+        confirm: target.name,
+        'retry-delay': '1s',
+      });
+      expect(failed.code).not.toBe(0);
+      expect(lastErrorLine(failed)).toMatch(/could not obtain lock on relation "locked"/);
+      expect(failed.stdout).not.toMatch(/attempt \d of \d|not empty/);
+      expect(failed.summary).toMatch(/Target now \| partly restored: 1 tables are in it now/);
+      expect(failed.summary).not.toContain('Attempts');
+    } finally {
+      await Promise.all([source.drop(), target.drop()]);
+    }
   });
 });

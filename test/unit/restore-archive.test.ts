@@ -8,7 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { addRolesOf, emptyRoles } from '../../src/postgres/roles.js';
 import { databaseStatements } from '../../src/postgres/database-statements.js';
 import { hasEntry, parseToc } from '../../src/postgres/toc.js';
-import { majorOf, olderServerNote, unsupportedFormatLine } from '../../src/postgres/versions.js';
+import {
+  majorOf,
+  olderServerNote,
+  pgRestoreMajors,
+  unrestorableLine,
+  unsupportedFormatLine,
+} from '../../src/postgres/versions.js';
 
 const LISTING = `;
 ; Archive created at 2026-11-23 00:30:00 UTC
@@ -87,6 +93,44 @@ describe('versions', () => {
   it('warns when the target server is older than the backup’s source', () => {
     expect(olderServerNote('15.18', pgRestore)).toBeUndefined();
     expect(olderServerNote('16.1', pgRestore)).toMatch(/postgres:16/);
+  });
+});
+
+/**
+ * pg_restore 17 and newer always send `SET transaction_timeout = 0` (PostgreSQL's
+ * src/bin/pg_dump/pg_backup_archiver.c, `_doSetFixedOutputState`; the parameter, and that line,
+ * came in 17 with commit 51efe38 "Introduce transaction_timeout"), which servers before 17 refuse.
+ */
+describe('which pg_restore can restore into a server', () => {
+  const server = (major: number) => ({ version: `${major}.3`, major });
+  const range = (dump: string | undefined, into: number) => {
+    const { oldest, newest, install } = pgRestoreMajors(dump, server(into));
+    return { oldest, newest: newest?.major, install };
+  };
+
+  it('a server of 17 or newer takes any pg_restore that reads the archive', () => {
+    expect(range('15.18', 17)).toEqual({ oldest: 15, newest: undefined, install: 15 });
+    expect(range('18.1', 18)).toEqual({ oldest: 18, newest: undefined, install: 18 });
+    expect(pgRestoreMajors('16.2', undefined)).toEqual({ oldest: 16, install: 16 });
+  });
+
+  it('a server before 17 takes none newer than 16; the one installed is the server’s major, or the archive’s when newer', () => {
+    expect(range('15.18', 15)).toEqual({ oldest: 15, newest: 16, install: 15 });
+    expect(range('14.5', 16)).toEqual({ oldest: 14, newest: 16, install: 16 });
+    expect(range('16.1', 15)).toEqual({ oldest: 16, newest: 16, install: 16 });
+    expect(range(undefined, 15)).toEqual({ oldest: undefined, newest: 16, install: 15 });
+    expect(pgRestoreMajors('15.18', server(15)).newest?.why).toBe(
+      'cannot restore into the PostgreSQL 15.3 server: pg_restore 17 and newer always set transaction_timeout, which servers before 17 lack',
+    );
+  });
+
+  it('an archive of pg_dump 17 or newer into a server before 17: one line, since no pg_restore can', () => {
+    expect(unrestorableLine('17.2', server(16))).toBe(
+      'the backup was made by pg_dump 17.2, whose archive only pg_restore 17 or newer reads, and pg_restore 17 and newer always set transaction_timeout, which the PostgreSQL 16.3 server lacks; restore into PostgreSQL 17 or newer (e.g. image postgres:17)',
+    );
+    expect(unrestorableLine('16.4', server(15))).toBeUndefined();
+    expect(unrestorableLine('18.1', server(17))).toBeUndefined();
+    expect(unrestorableLine(undefined, server(15))).toBeUndefined();
   });
 });
 

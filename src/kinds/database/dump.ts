@@ -16,7 +16,7 @@ export function dumpProgram(
   ctx: ClientContext,
 ): Promise<Program> {
   const what = `the PostgreSQL ${server.version} server it must dump`;
-  return clientProgram(name, server.major, what, client, ctx);
+  return clientProgram(name, { oldest: server.major, what }, client, ctx);
 }
 
 /**

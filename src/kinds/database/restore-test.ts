@@ -79,7 +79,7 @@ function testRows(
     summary: `${tables} tables, ${compared}${passed}`,
     outputs: { 'restored-tables': tables },
     facts: [
-      ['Database settings', scratchSettingsLine(test.databaseSettings)],
+      ['Database settings', scratchSettingsLine(test.databaseSettings, settings.databaseSettings)],
       [
         'Tables / rows',
         comparison

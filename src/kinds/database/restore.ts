@@ -22,9 +22,11 @@ import { countsTable, differenceLine } from '../../restore/compare.js';
 import type { Phases } from '../../restore/phases.js';
 import { choosePgRestore } from '../../restore/pg-restore.js';
 import {
+  finalOnceWritten,
   notEmptyLine,
   ownersLine,
   ownersRestored,
+  replacedLine,
   restoredCounts,
   restoreOne,
   settingsLine,
@@ -59,16 +61,20 @@ export async function restoreDatabaseBackup(
   const pgRestore = await choosePgRestore(manifest, into.client, ctx, state.server);
   const restored: Restored = { part, target, state, replacement, outcome: 'untouched' };
   return {
-    run: () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }),
+    run: () =>
+      restoreOne({ settings: into, ctx, pgRestore, phases, restored }).catch((error: unknown) => {
+        throw finalOnceWritten(error, [restored]);
+      }),
     problems: () => {
       const differing = restored.comparison?.differing ?? [];
       return differing.length > 0 ? [differenceLine(differing)] : [];
     },
-    rows: () => restoreRows(restored),
+    rows: () => restoreRows(restored, into.databaseSettings),
   };
 }
 
-function restoreRows(restored: Restored): RestoreRows {
+/** `settingsWanted`: the restore-database-settings input. */
+function restoreRows(restored: Restored, settingsWanted: boolean): RestoreRows {
   const { part, target, state, comparison } = restored;
   const { tables, rows } = restoredCounts(restored);
   const exact = part.backup.rowCountsMode === 'exact' && part.rowCounts !== undefined;
@@ -83,14 +89,9 @@ function restoreRows(restored: Restored): RestoreRows {
     facts: [
       ['Target', `${target.display} (PostgreSQL ${state.server.version})`],
       ['Target now', standing(restored)],
-      [
-        'Replaced whole',
-        restored.replacement
-          ? `yes (clean: true; ${state.tables} tables were there)`
-          : 'no (the target was empty)',
-      ],
+      ['Replaced whole', replacedLine(restored)],
       ['Owners and privileges', ownersLine(restored)],
-      ['Database settings', settingsLine(restored.databaseSettings)],
+      ['Database settings', settingsLine(restored.databaseSettings, settingsWanted)],
       ['Planner statistics', statisticsLine(restored.statistics)],
       ['Tables / rows', counted],
     ],

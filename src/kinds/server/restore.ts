@@ -29,6 +29,7 @@ import { names } from '../../restore/globals-plan.js';
 import { Phases } from '../../restore/phases.js';
 import { choosePgRestore, type PgRestore } from '../../restore/pg-restore.js';
 import {
+  finalOnceWritten,
   notEmptyLine,
   ownersLine,
   ownersRestored,
@@ -84,7 +85,13 @@ export async function restoreServerBackup(
     roles: into.restoreGlobals ? manifest.globals : undefined,
   };
   return {
-    run: () => restoreAll(run, pairs),
+    run: () =>
+      restoreAll(run, pairs).catch((error: unknown) => {
+        throw finalOnceWritten(
+          error,
+          databases.map((one) => one.restored),
+        );
+      }),
     problems: () =>
       databases.flatMap(({ source, restored }) => {
         const differing = restored.comparison?.differing ?? [];
