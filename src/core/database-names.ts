@@ -21,16 +21,28 @@ export const LINE_BREAK_WHY =
 const UNPRINTABLE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 const EACH_UNPRINTABLE = new RegExp(UNPRINTABLE.source, 'gu');
 
+/** One character of UNPRINTABLE as JSON writes it (`\n`, `\t`, `\u001b`), or as `\u2028`. */
+function escaped(char: string): string {
+  // JSON escapes C0 controls; DEL, C1 and the line and direction marks are left to this.
+  const json = JSON.stringify(char).slice(1, -1);
+  return json === char ? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}` : json;
+}
+
 /**
  * `name` quoted, each character of UNPRINTABLE escaped (`\n`, `\t`, `\u001b`, `\u2028`): one
  * printable line that names it exactly.
  */
 export function quotedName(name: string): string {
-  // JSON escapes C0 controls; DEL, C1 and the line and direction marks are left to this.
-  return JSON.stringify(name).replace(
-    EACH_UNPRINTABLE,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return JSON.stringify(name).replace(EACH_UNPRINTABLE, escaped);
+}
+
+/**
+ * A program's message for a log line, each character of UNPRINTABLE in it escaped in place: what
+ * pg_restore says of a table named with a line break or ESC quotes the name raw, and a program's
+ * message cannot be told apart into names and words.
+ */
+export function printableText(text: string): string {
+  return text.replace(EACH_UNPRINTABLE, escaped);
 }
 
 /** `name` for a log line: as it is when it holds nothing of UNPRINTABLE, else quoted. */

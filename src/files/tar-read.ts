@@ -19,6 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import tar, { type Header } from 'tar-stream';
 import type { FileStats } from '../core/manifest.js';
 import { UnreadableArchiveError } from '../core/errors.js';
+import { printableName, quotedName } from '../core/database-names.js';
 import { fileStats, type ListedEntry } from './digest.js';
 
 type EntryHandler = (header: Header, name: string, body: Readable) => Promise<void>;
@@ -103,7 +104,7 @@ class Extraction {
     const { type } = header;
     if (type !== 'directory' && type !== 'file' && type !== 'symlink') {
       throw new ExtractionError(
-        `refusing archive entry "${name}": it is a ${type === 'link' ? 'hard link' : (type ?? 'typeless entry')}, and backup-action archives only files, folders and symbolic links`,
+        `refusing archive entry ${quotedName(name)}: it is a ${type === 'link' ? 'hard link' : (type ?? 'typeless entry')}, and backup-action archives only files, folders and symbolic links`,
       );
     }
     const parts = name.split('/');
@@ -113,7 +114,7 @@ class Extraction {
     // below refuse an existing name too, this says why.
     if (existing && !(type === 'directory' && existing.isDirectory())) {
       throw new ExtractionError(
-        `refusing archive entry "${name}": an earlier entry already holds that name`,
+        `refusing archive entry ${quotedName(name)}: an earlier entry already holds that name`,
       );
     }
     if (type === 'directory') {
@@ -142,12 +143,12 @@ class Extraction {
   private async placeFor(name: string, parts: string[]): Promise<string> {
     if (name === '' || path.isAbsolute(name) || parts.includes('..')) {
       throw new ExtractionError(
-        `refusing archive entry "${name}": it would be written outside the target`,
+        `refusing archive entry ${quotedName(name)}: it would be written outside the target`,
       );
     }
     if (parts.some((part) => part === '' || part === '.')) {
       throw new ExtractionError(
-        `refusing archive entry "${name}": it is not a plain relative name`,
+        `refusing archive entry ${quotedName(name)}: it is not a plain relative name`,
       );
     }
     let current = this.root;
@@ -156,9 +157,13 @@ class Extraction {
       const info = await lstatIfAny(current);
       if (!info) await mkdir(current, { mode: 0o700 });
       else if (info.isSymbolicLink())
-        throw new ExtractionError(`refusing archive entry "${name}": ${part} is a symbolic link`);
+        throw new ExtractionError(
+          `refusing archive entry ${quotedName(name)}: ${printableName(part)} is a symbolic link`,
+        );
       else if (!info.isDirectory())
-        throw new ExtractionError(`refusing archive entry "${name}": ${part} is not a folder`);
+        throw new ExtractionError(
+          `refusing archive entry ${quotedName(name)}: ${printableName(part)} is not a folder`,
+        );
     }
     return path.join(this.root, ...parts);
   }

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header, type Pack } from 'tar-stream';
 import type { Logger } from '../core/types.js';
+import { printableName } from '../core/database-names.js';
 import type { ObjectSource, SourceFacts } from '../pipeline/source.js';
 import { fileStats, type ListedEntry } from './digest.js';
 import {
@@ -34,9 +35,11 @@ export async function walkFiles(options: FilesOptions): Promise<Tree> {
     throw new Error('paths: nothing to back up (everything was excluded or empty)');
   if (tree.store) options.log.info(`${tree.store} is the store: not archived`);
   for (const name of tree.special)
-    options.log.warning(`${name} is a socket, FIFO or device: not archived`);
+    options.log.warning(`${printableName(name)} is a socket, FIFO or device: not archived`);
   for (const { name, code } of tree.skipped)
-    options.log.warning(`${name} cannot be read (${code}): skipped (skip-unreadable)`);
+    options.log.warning(
+      `${printableName(name)} cannot be read (${code}): skipped (skip-unreadable)`,
+    );
   return tree;
 }
 
@@ -78,10 +81,12 @@ async function writeEntries(
     } catch (error) {
       const unreadable = unreadableCode(error);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        options.log.warning(`${entry.name} vanished while the backup ran: not archived`);
+        options.log.warning(
+          `${printableName(entry.name)} vanished while the backup ran: not archived`,
+        );
       } else if (unreadable && options.skipUnreadable) {
         options.log.warning(
-          `${entry.name} cannot be read (${unreadable}): skipped (skip-unreadable)`,
+          `${printableName(entry.name)} cannot be read (${unreadable}): skipped (skip-unreadable)`,
         );
       } else if (unreadable) {
         throw unreadableError(entry.file, unreadable);
@@ -133,7 +138,7 @@ async function writeEntry(pack: Pack, entry: TreeEntry): Promise<number> {
     const now = await lstat(entry.file).catch(() => undefined);
     if (now && now.size < info.size) {
       throw new Error(
-        `${entry.file} shrank from ${info.size} to ${now.size} bytes while it was archived; a file still being written cannot be backed up consistently: exclude it, or stop what writes it during the backup`,
+        `${printableName(entry.file)} shrank from ${info.size} to ${now.size} bytes while it was archived; a file still being written cannot be backed up consistently: exclude it, or stop what writes it during the backup`,
       );
     }
     throw error;

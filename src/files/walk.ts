@@ -11,6 +11,7 @@ import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { InputError } from '../core/errors.js';
+import { printableName } from '../core/database-names.js';
 
 export type EntryType = 'file' | 'directory' | 'symlink';
 
@@ -43,7 +44,7 @@ export function unreadableCode(error: unknown): string | undefined {
 
 export function unreadableError(file: string, code: string): Error {
   return new Error(
-    `${file} cannot be read (${code}); fix its permissions, exclude it, or set skip-unreadable: true`,
+    `${printableName(file)} cannot be read (${code}); fix its permissions, exclude it, or set skip-unreadable: true`,
   );
 }
 

@@ -43,8 +43,10 @@ export function recorded<S extends Recorded>(run: Run<S>): Run<S> {
       result = await run(settings, ctx);
     } catch (error) {
       if (ctx.signal.aborted || error instanceof CancelledError) throw error;
-      const partial = error instanceof ModeFailure ? error.partial : {};
-      throw new ModeFailure(errorMessage(error), await finish(partial, errorMessage(error)));
+      const failure = error instanceof ModeFailure ? error : undefined;
+      const partial = await finish(failure?.partial ?? {}, errorMessage(error));
+      // The cause and finality go on with it: the retry policy judges the run's failure by them.
+      throw new ModeFailure(errorMessage(error), partial, failure?.cause ?? error, failure?.final);
     }
     return finish(result) as Promise<ModeResult>;
   };

@@ -163,6 +163,7 @@ export async function finishRun(run: KindRun, report: () => ModeResult): Promise
   await reporting(() => run.run(), report);
   const result = report();
   const problems = run.problems();
-  if (problems.length > 0) throw new ModeFailure(problems.join('; '), result);
+  // What the restore found (rows that differ, a failed check) is a finding: never run again.
+  if (problems.length > 0) throw new ModeFailure(problems.join('; '), result, undefined, true);
   return result;
 }

@@ -18,12 +18,14 @@ import {
   type UnusableBackup,
 } from '../storage/catalog.js';
 import { formatDuration } from '../core/duration.js';
+import { errorMessage } from '../core/errors.js';
+import { diagnose } from '../core/retry.js';
 import { formatBytes, formatCount } from '../core/format.js';
 import { idTime } from '../core/ids.js';
 import type { VerifySettings } from '../core/settings.js';
 import { kindOf } from '../kinds/index.js';
 import type { DeepCheck, Fact } from '../kinds/kind.js';
-import { reporting, verifyReport } from '../kinds/report.js';
+import { verifyReport } from '../kinds/report.js';
 import { brokenRules, sizeChange } from '../verify/rules.js';
 import {
   checkOtherStores,
@@ -80,7 +82,9 @@ export async function verifyLatest(settings: VerifySettings, ctx: RunContext): P
     );
   let checked: DeepCheck | undefined;
   if (problems.length === 0 && settings.deep) {
-    const found = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
+    const found = await kind.verify.deep(manifest, settings, ctx).catch((error: unknown) => {
+      throw deepStopped(error, report());
+    });
     checked = withIdentity(found, manifest, settings);
     problems.push(...checked.damaged.map((line) => ({ kind: 'damaged' as const, line })));
   }
@@ -109,13 +113,35 @@ function withIdentity(
   return { ...found, facts: [...found.facts, fact] };
 }
 
-/** The run's failure: every problem, and the `problem` output naming the worst kind. */
+/**
+ * The run's failure: every problem, and the `problem` output naming the worst kind. What it found
+ * of the backup is final (another attempt finds the same); a store it could not read is not, and
+ * its error is the cause the retry policy judges.
+ */
 function failure(problems: readonly Problem[], report: Partial<ModeResult>): ModeFailure {
   const worst = PROBLEM_ORDER.find((kind) => problems.some((problem) => problem.kind === kind));
-  return new ModeFailure(problems.map((problem) => problem.line).join('; '), {
-    ...report,
-    outputs: { ...report.outputs, ...(worst ? { problem: worst } : {}) },
-  });
+  const found = problems.some((problem) => problem.kind !== 'unreachable');
+  const causes = problems.flatMap((problem) =>
+    problem.cause === undefined ? [] : [problem.cause],
+  );
+  return new ModeFailure(
+    problems.map((problem) => problem.line).join('; '),
+    { ...report, outputs: { ...report.outputs, ...(worst ? { problem: worst } : {}) } },
+    found || causes.length === 0 ? undefined : new AggregateError(causes),
+    found,
+  );
+}
+
+/**
+ * The deep check stopped before it judged every object: a store that failed mid-read (a cut
+ * response, a refused connection) is the store's failure, `unreachable`, and passes (the run is
+ * tried again); a key that opens nothing fails as itself.
+ */
+function deepStopped(error: unknown, report: ModeResult): ModeFailure {
+  if (error instanceof ModeFailure) return error;
+  if (!diagnose(error).transient) return new ModeFailure(errorMessage(error), report, error);
+  const outputs = { ...report.outputs, problem: 'unreachable' };
+  return new ModeFailure(errorMessage(error), { ...report, outputs }, error);
 }
 
 /** Most fundamental first: the `problem` output names the first kind found. */

@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { connectionString } from './database-url.js';
 import type { ManifestBase } from '../core/manifest.js';
 import type { ArchiveRoles } from './roles.js';
+import { FirstError } from './restore-error.js';
 import { restorePasses, useList, type ArchiveShape, type RestorePass } from './restore-passes.js';
 import { pgRestoreMajors, unrestorableLine } from './versions.js';
 import { mark } from './scratch-marks.js';
@@ -113,18 +114,18 @@ async function runPass(
   options.signal.throwIfAborted();
   const { child, exit } = start(program, args, libpqEnv(target));
   // By whole lines: one line may arrive in several reads of the pipe.
-  let firstError: string | undefined;
-  createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line: string) => {
-    if (firstError === undefined && line.includes('ERROR:')) firstError = line;
-  });
+  const firstError = new FirstError();
+  createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line: string) =>
+    firstError.add(line),
+  );
   const stop = () => child.kill('SIGTERM');
   options.signal.addEventListener('abort', stop, { once: true });
   try {
     const ended = await exit;
     if (ended.code === 0) return;
     const reason =
-      firstError !== undefined && !ended.signal
-        ? `pg_restore failed: ${errorText(firstError)}`
+      firstError.text !== undefined && !ended.signal
+        ? `pg_restore failed: ${firstError.text}`
         : failureLine(passName(pass), ended);
     throw new Error(options.hint ? `${reason}; ${options.hint}` : reason);
   } finally {
@@ -147,14 +148,6 @@ async function listFile(
   const file = path.join(path.dirname(archive), `post-data-${entries}.list`);
   await writeFile(file, useList(listing, entries), { mode: 0o600 });
   return file;
-}
-
-/** `pg_restore: error: COPY failed for table "t": ERROR:  new row …` → `COPY failed for table "t": new row …` */
-function errorText(line: string): string {
-  return line
-    .replace(/^pg_restore: error: /, '')
-    .replace(/(could not execute query: )?ERROR:\s+/, '')
-    .trim();
 }
 
 /** A scratch database name no one else uses: `restore_test_<set>_<random>`, within 63 bytes. */

@@ -13,6 +13,7 @@ import { Transform, type Readable, type Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { own } from './owned.js';
 import type { DatabaseTarget } from '../core/settings.js';
+import { printableText } from '../core/database-names.js';
 
 const run = promisify(execFile);
 
@@ -268,10 +269,13 @@ export function stopIfRunning(child: Pick<Child, 'exitCode' | 'signalCode' | 'ki
   if (child.exitCode === null && child.signalCode === null) child.kill();
 }
 
-/** One line describing how a program ended badly. */
+/**
+ * One line describing how a program ended badly. Its last lines of stderr may quote a name raw
+ * (a table or file named with ESC or a line break): their control characters are escaped.
+ */
 export function failureLine(name: string, ended: Ended): string {
   const how = ended.signal ? `was stopped by ${ended.signal}` : `exited with code ${ended.code}`;
-  const lastLines = ended.stderr.split('\n').slice(-3).join(' | ');
+  const lastLines = ended.stderr.split('\n').slice(-3).map(printableText).join(' | ');
   return `${name} ${how}${lastLines ? `: ${lastLines}` : ''}`;
 }
 

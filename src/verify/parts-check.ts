@@ -2,10 +2,12 @@
  * The deep check of a backup's objects: each read as stored (every byte hashed, decrypted,
  * decompressed) and handed to the reader of its kind. One damaged object does not hide another:
  * each is checked and every damaged one named, with what it is and its key. A wrong key is not
- * damage: it would fail every object alike, so it stops the check at once.
+ * damage: it would fail every object alike, so it stops the check at once; nor is a store that
+ * fails mid-read, which stops it too.
  */
 import type { Readable } from 'node:stream';
 import { errorMessage } from '../core/errors.js';
+import { diagnose } from '../core/retry.js';
 import type { ObjectRecord } from '../core/manifest.js';
 import type { Decryption } from '../core/settings.js';
 import { DecryptionError } from '../pipeline/encrypt.js';
@@ -48,9 +50,23 @@ export async function readParts<T>(
       );
     } catch (error) {
       if (error instanceof DecryptionError || signal.aborted) throw error;
+      if (diagnose(error).transient) throw storeFailure(error, object.key, store);
       const cause = errorMessage(error);
       read.damaged.set(object.key, label ? `${label} (${object.key}): ${cause}` : cause);
     }
   }
   return read;
+}
+
+/**
+ * A store that failed mid-read (a response cut short, a refused connection, a 5xx after the
+ * client's own tries) says nothing of the backup's bytes: the check stops there, naming the store
+ * and the object, its error kept as the cause the retry policy judges.
+ */
+function storeFailure(error: unknown, key: string, store: Store): Error {
+  const said = errorMessage(error);
+  if (said.includes(key)) return error as Error;
+  return new Error(`the store ${store.description} failed while ${key} was read: ${said}`, {
+    cause: error,
+  });
 }

@@ -8,6 +8,7 @@
  */
 import { formatDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
+import { diagnose } from '../core/retry.js';
 import { newestFirst, secondOf, startedAfter, type Dated } from '../core/ids.js';
 import { formatLag, lagMs } from '../core/lag.js';
 import { storeLabel } from '../core/locations.js';
@@ -32,6 +33,8 @@ export type ProblemKind = 'missing' | 'unsigned' | 'stale' | 'damaged' | 'small'
 export interface Problem {
   kind: ProblemKind;
   line: string;
+  /** An unreachable store's error, which the retry policy judges. */
+  cause?: unknown;
 }
 
 export interface StoreCheck {
@@ -82,7 +85,7 @@ async function checkStore(
     return {
       store: label,
       status: `UNREACHABLE: ${errorMessage(error)}`,
-      problem: { kind: 'unreachable', line },
+      problem: { kind: 'unreachable', line, cause: error },
     };
   }
 }
@@ -121,7 +124,8 @@ async function checkCopy(
     try {
       await checkStored(store, object, ctx.signal);
     } catch (error) {
-      if (ctx.signal.aborted) throw error;
+      // A store that fails mid-read (a cut, a refused connection) cannot be read: not damage.
+      if (ctx.signal.aborted || diagnose(error).transient) throw error;
       // Cold, not damaged: the listing (present, at its size) is all that can be judged unthawed.
       if (error instanceof ArchivedObject) {
         archived.push(object.key);

@@ -1,17 +1,20 @@
 /**
  * A store that closes the connection part-way through an object's body (a load balancer's idle
  * cut, a store restarting): every mode that reads the object fails in one line naming the object,
- * the store and how far the read came, not with Node's bare `aborted`. The store is s3rver behind
- * the fault proxy; the action runs as the runner runs it.
+ * the store and how far the read came, not with Node's bare `aborted`. It is the store's failure,
+ * not the backup's: verify-latest never calls the backup damaged, and with `retries` verify-latest
+ * and restore-test run again and pass. The store is s3rver behind the fault proxy; the action runs
+ * as the runner runs it.
  *
- * Covers: src/storage/s3-body.ts, src/storage/s3.ts, src/pipeline/read.ts, src/restore/archive.ts.
+ * Covers: src/storage/s3-body.ts, src/storage/s3.ts, src/pipeline/read.ts, src/restore/archive.ts,
+ * src/history/runs.ts, src/modes/verify-latest.ts, src/verify/parts-check.ts, src/verify/stores.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { lastErrorLine, runAction } from '../support/action.js';
+import { lastErrorLine, runAction, type ActionRun } from '../support/action.js';
 import { S3_ENV, testS3Bucket, testS3Endpoint } from '../support/env.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { filesUnder } from '../support/listing.js';
@@ -100,6 +103,107 @@ describe('a store that closes the connection mid-body', () => {
     const tested = await run('restore-test');
     expect(tested.code).not.toBe(0);
     expectCutNamed(lastErrorLine(tested));
+  });
+});
+
+/** Two attempts at most, one second apart. */
+const RETRY = { retries: '1', 'retry-delay': '1s' };
+
+/** How many attempts a run made: each leaves one record in the set's history. */
+const attempts = (run: ActionRun) =>
+  run.stdout.split('\n').filter((line) => line.includes('Recorded this run in the set')).length;
+
+/** Nothing the run printed or reported calls the backup damaged. */
+const neverDamaged = (run: ActionRun) =>
+  expect(`${run.stdout}\n${run.summary}`).not.toMatch(/damaged/i);
+
+/** The next `count` downloads of the backup's object are cut mid-body. */
+const cut = (count: number) => {
+  proxy.faults = [{ kind: 'cut', afterBytes: CUT, count, match: /^GET .*\.tar/ }];
+  proxy.injected = 0;
+};
+
+describe('retries: a store that cuts a response once is the store’s failure, tried again', () => {
+  const cutLine = (run: ActionRun) =>
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `::warning::the run: attempt 1 of 2 failed \\(connection reset\\): the store ${storage}/ closed the connection after \\d+ of \\d+ bytes of ${objectKey}; trying again in 1 s`,
+      ),
+    );
+
+  it('verify-latest (deep) tries again and passes; the backup is never called damaged', async () => {
+    cut(1);
+    const verified = await run('verify-latest', { ...RETRY, deep: 'true' });
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(proxy.injected).toBe(1);
+    cutLine(verified);
+    expect(attempts(verified)).toBe(2);
+    expect(verified.summary).toContain('| Attempts | 2 (failed before: 1: connection reset) |');
+    neverDamaged(verified);
+  });
+
+  it('restore-test tries again and passes', async () => {
+    cut(1);
+    const tested = await run('restore-test', RETRY);
+    expect(tested.code, tested.stdout).toBe(0);
+    expect(proxy.injected).toBe(1);
+    cutLine(tested);
+    expect(attempts(tested)).toBe(2);
+  });
+
+  it('verify-latest cut on every attempt fails as the store’s failure: unreachable, not damaged', async () => {
+    cut(2);
+    const verified = await run('verify-latest', { ...RETRY, deep: 'true' });
+    expect(verified.code).not.toBe(0);
+    expect(proxy.injected).toBe(2);
+    expect(verified.outputs.problem).toBe('unreachable');
+    expect(verified.stdout).toMatch(
+      /::error::the store \S+ closed the connection after \d+ of \d+ bytes of /,
+    );
+    expect(attempts(verified)).toBe(2);
+    neverDamaged(verified);
+  });
+
+  it('verify-latest over two stores: a copy cut once is read again, not called damaged', async () => {
+    const copyPrefix = `${prefix}-copy`;
+    const copied = await runAction(
+      {
+        mode: 'copy',
+        storage,
+        's3-endpoint': testS3Endpoint(),
+        name: 'site',
+        'copy-to': `s3://${testS3Bucket()}/${copyPrefix}`,
+      },
+      { env: S3_ENV, cwd: work },
+    );
+    expect(copied.code, copied.stdout).toBe(0);
+    proxy.faults = [
+      {
+        kind: 'cut',
+        afterBytes: CUT,
+        count: 1,
+        match: new RegExp(`^GET /[^/]+/${copyPrefix}/.*\\.tar`),
+      },
+    ];
+    proxy.injected = 0;
+    const stores = `${storage}\ns3://${testS3Bucket()}/${copyPrefix}?endpoint=${proxy.endpoint}`;
+    const verified = await runAction(
+      {
+        mode: 'verify-latest',
+        storage: stores,
+        's3-endpoint': testS3Endpoint(),
+        name: 'site',
+        deep: 'true',
+        ...RETRY,
+      },
+      { env: S3_ENV, cwd: work },
+    );
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(proxy.injected).toBe(1);
+    expect(verified.stdout).toMatch(
+      /attempt 1 of 2 failed \(connection reset\): s3:\/\/\S+ cannot be read: the store \S+ closed the connection after/,
+    );
+    neverDamaged(verified);
   });
 });
 

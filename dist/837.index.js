@@ -1,5 +1,5 @@
-export const id = 467;
-export const ids = [467];
+export const id = 837;
+export const ids = [837];
 export const modules = {
 
 /***/ 74296:
@@ -164,7 +164,7 @@ class DeleteRefused extends Error {
 
 /***/ }),
 
-/***/ 31467:
+/***/ 11837:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -303,13 +303,26 @@ const LINE_BREAK_WHY = 'its name holds a line break, which pg_dumpall and pg_res
  */
 const UNPRINTABLE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 const EACH_UNPRINTABLE = new RegExp(UNPRINTABLE.source, 'gu');
+/** One character of UNPRINTABLE as JSON writes it (`\n`, `\t`, `\u001b`), or as `\u2028`. */
+function escaped(char) {
+    // JSON escapes C0 controls; DEL, C1 and the line and direction marks are left to this.
+    const json = JSON.stringify(char).slice(1, -1);
+    return json === char ? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}` : json;
+}
 /**
  * `name` quoted, each character of UNPRINTABLE escaped (`\n`, `\t`, `\u001b`, `\u2028`): one
  * printable line that names it exactly.
  */
 function quotedName(name) {
-    // JSON escapes C0 controls; DEL, C1 and the line and direction marks are left to this.
-    return JSON.stringify(name).replace(EACH_UNPRINTABLE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return JSON.stringify(name).replace(EACH_UNPRINTABLE, escaped);
+}
+/**
+ * A program's message for a log line, each character of UNPRINTABLE in it escaped in place: what
+ * pg_restore says of a table named with a line break or ESC quotes the name raw, and a program's
+ * message cannot be told apart into names and words.
+ */
+function printableText(text) {
+    return text.replace(EACH_UNPRINTABLE, escaped);
 }
 /** `name` for a log line: as it is when it holds nothing of UNPRINTABLE, else quoted. */
 function database_names_printableName(name) {
@@ -2788,6 +2801,7 @@ var owned = __webpack_require__(68856);
 
 
 
+
 const run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
 /** The program in `pgBinDir` when given, else the first on PATH. */
 async function findProgram(name, pgBinDir, env) {
@@ -2985,10 +2999,13 @@ function stopIfRunning(child) {
     if (child.exitCode === null && child.signalCode === null)
         child.kill();
 }
-/** One line describing how a program ended badly. */
+/**
+ * One line describing how a program ended badly. Its last lines of stderr may quote a name raw
+ * (a table or file named with ESC or a line break): their control characters are escaped.
+ */
 function failureLine(name, ended) {
     const how = ended.signal ? `was stopped by ${ended.signal}` : `exited with code ${ended.code}`;
-    const lastLines = ended.stderr.split('\n').slice(-3).join(' | ');
+    const lastLines = ended.stderr.split('\n').slice(-3).map(printableText).join(' | ');
     return `${name} ${how}${lastLines ? `: ${lastLines}` : ''}`;
 }
 /** Resolves when the program exited successfully; rejects with one line saying how it did not. */
@@ -5212,6 +5229,50 @@ const TOOL = { name: package_namespaceObject.UU, version: package_namespaceObjec
 var format = __webpack_require__(96228);
 // EXTERNAL MODULE: external "node:readline"
 var external_node_readline_ = __webpack_require__(80481);
+;// CONCATENATED MODULE: ./src/postgres/restore-error.ts
+/**
+ * The first error pg_restore printed, as one printable line. pg_restore quotes names raw: a table
+ * named with a line break splits its message over several lines of stderr, and ESC in a name would
+ * reach the log. So the message is taken with the lines it was split into (up to the next line
+ * that starts a message of its own), and every control character in it is escaped. Pure.
+ */
+
+/** How an error begins: `pg_restore: error: …` (12 and later), or a server's `ERROR:` in it. */
+const ERROR_START = /^pg_restore: error: |ERROR:/;
+/** A line that starts pg_restore's next message, or the details it adds after the error. */
+const NEXT_MESSAGE = /^(pg_restore: |\s*Command was: |(DETAIL|HINT|CONTEXT|QUERY|WARNING|ERROR): |LINE \d+: )/;
+/** More lines than a name's line breaks make is more output, not the same message. */
+const MOST_LINES = 20;
+class FirstError {
+    lines = [];
+    done = false;
+    /** Reads one line of pg_restore's stderr. */
+    add(line) {
+        if (this.done)
+            return;
+        if (this.lines.length === 0) {
+            if (ERROR_START.test(line))
+                this.lines.push(line);
+            return;
+        }
+        if (NEXT_MESSAGE.test(line) || this.lines.length >= MOST_LINES)
+            this.done = true;
+        else
+            this.lines.push(line);
+    }
+    /** `COPY failed for table "t\nx": new row …`, or undefined when no error was printed. */
+    get text() {
+        if (this.lines.length === 0)
+            return undefined;
+        const message = this.lines
+            .join('\n')
+            .replace(/^pg_restore: error: /, '')
+            .replace(/(could not execute query: )?ERROR:\s+/, '')
+            .trim();
+        return printableText(message);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/restore-passes.ts
 const plainShape = () => ({
     partitions: false,
@@ -6032,6 +6093,7 @@ async function installedProgram(name, major, settings, ctx) {
 
 
 
+
 /**
  * The pg_restore that can read archives of the pg_dump that made the backup and, when the server
  * it restores into is known, talk to that server: one line before any download when none can.
@@ -6082,19 +6144,16 @@ async function runPass(program, archive, target, pass, options) {
     options.signal.throwIfAborted();
     const { child, exit } = start(program, args, libpqEnv(target));
     // By whole lines: one line may arrive in several reads of the pipe.
-    let firstError;
-    (0,external_node_readline_.createInterface)({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
-        if (firstError === undefined && line.includes('ERROR:'))
-            firstError = line;
-    });
+    const firstError = new FirstError();
+    (0,external_node_readline_.createInterface)({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => firstError.add(line));
     const stop = () => child.kill('SIGTERM');
     options.signal.addEventListener('abort', stop, { once: true });
     try {
         const ended = await exit;
         if (ended.code === 0)
             return;
-        const reason = firstError !== undefined && !ended.signal
-            ? `pg_restore failed: ${errorText(firstError)}`
+        const reason = firstError.text !== undefined && !ended.signal
+            ? `pg_restore failed: ${firstError.text}`
             : failureLine(passName(pass), ended);
         throw new Error(options.hint ? `${reason}; ${options.hint}` : reason);
     }
@@ -6113,13 +6172,6 @@ async function listFile(archive, listing, entries) {
     const file = external_node_path_default().join(external_node_path_default().dirname(archive), `post-data-${entries}.list`);
     await (0,promises_.writeFile)(file, useList(listing, entries), { mode: 0o600 });
     return file;
-}
-/** `pg_restore: error: COPY failed for table "t": ERROR:  new row …` → `COPY failed for table "t": new row …` */
-function errorText(line) {
-    return line
-        .replace(/^pg_restore: error: /, '')
-        .replace(/(could not execute query: )?ERROR:\s+/, '')
-        .trim();
 }
 /** A scratch database name no one else uses: `restore_test_<set>_<random>`, within 63 bytes. */
 function scratchName(set) {
@@ -6266,6 +6318,7 @@ function filesMismatch(expected, found) {
 
 
 
+
 /** A handler's failure to write (a full disk, a permission): not a sign of a damaged archive. */
 class WriteFailure {
     error;
@@ -6334,7 +6387,7 @@ class Extraction {
     async write(header, name, body) {
         const { type } = header;
         if (type !== 'directory' && type !== 'file' && type !== 'symlink') {
-            throw new ExtractionError(`refusing archive entry "${name}": it is a ${type === 'link' ? 'hard link' : (type ?? 'typeless entry')}, and backup-action archives only files, folders and symbolic links`);
+            throw new ExtractionError(`refusing archive entry ${quotedName(name)}: it is a ${type === 'link' ? 'hard link' : (type ?? 'typeless entry')}, and backup-action archives only files, folders and symbolic links`);
         }
         const parts = name.split('/');
         const file = await this.placeFor(name, parts);
@@ -6342,7 +6395,7 @@ class Extraction {
         // Only a folder may be named again (its children may have made it first); the creating calls
         // below refuse an existing name too, this says why.
         if (existing && !(type === 'directory' && existing.isDirectory())) {
-            throw new ExtractionError(`refusing archive entry "${name}": an earlier entry already holds that name`);
+            throw new ExtractionError(`refusing archive entry ${quotedName(name)}: an earlier entry already holds that name`);
         }
         if (type === 'directory') {
             if (!existing)
@@ -6372,10 +6425,10 @@ class Extraction {
     /** The path for `name` under the root, every folder on its way made or checked to be one. */
     async placeFor(name, parts) {
         if (name === '' || external_node_path_default().isAbsolute(name) || parts.includes('..')) {
-            throw new ExtractionError(`refusing archive entry "${name}": it would be written outside the target`);
+            throw new ExtractionError(`refusing archive entry ${quotedName(name)}: it would be written outside the target`);
         }
         if (parts.some((part) => part === '' || part === '.')) {
-            throw new ExtractionError(`refusing archive entry "${name}": it is not a plain relative name`);
+            throw new ExtractionError(`refusing archive entry ${quotedName(name)}: it is not a plain relative name`);
         }
         let current = this.root;
         for (const part of parts.slice(0, -1)) {
@@ -6384,9 +6437,9 @@ class Extraction {
             if (!info)
                 await (0,promises_.mkdir)(current, { mode: 0o700 });
             else if (info.isSymbolicLink())
-                throw new ExtractionError(`refusing archive entry "${name}": ${part} is a symbolic link`);
+                throw new ExtractionError(`refusing archive entry ${quotedName(name)}: ${database_names_printableName(part)} is a symbolic link`);
             else if (!info.isDirectory())
-                throw new ExtractionError(`refusing archive entry "${name}": ${part} is not a folder`);
+                throw new ExtractionError(`refusing archive entry ${quotedName(name)}: ${database_names_printableName(part)} is not a folder`);
         }
         return external_node_path_default().join(this.root, ...parts);
     }
@@ -7489,6 +7542,7 @@ function decompressed(plain, layers, keepCompressed) {
 
 
 
+
 async function readParts(parts, layers, reader) {
     const read = { found: new Map(), damaged: new Map() };
     const { store, decryption, signal } = reader;
@@ -7499,11 +7553,26 @@ async function readParts(parts, layers, reader) {
         catch (error) {
             if (error instanceof DecryptionError || signal.aborted)
                 throw error;
+            if (diagnose(error).transient)
+                throw storeFailure(error, object.key, store);
             const cause = (0,errors/* errorMessage */.gJ)(error);
             read.damaged.set(object.key, label ? `${label} (${object.key}): ${cause}` : cause);
         }
     }
     return read;
+}
+/**
+ * A store that failed mid-read (a response cut short, a refused connection, a 5xx after the
+ * client's own tries) says nothing of the backup's bytes: the check stops there, naming the store
+ * and the object, its error kept as the cause the retry policy judges.
+ */
+function storeFailure(error, key, store) {
+    const said = (0,errors/* errorMessage */.gJ)(error);
+    if (said.includes(key))
+        return error;
+    return new Error(`the store ${store.description} failed while ${key} was read: ${said}`, {
+        cause: error,
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/kinds/one-object.ts
@@ -10764,6 +10833,7 @@ var dist = __webpack_require__(73382);
 
 
 
+
 const UNREADABLE = new Set(['EACCES', 'EPERM', 'EIO']);
 /** The error code when `error` means "cannot be read", else undefined. */
 function unreadableCode(error) {
@@ -10771,7 +10841,7 @@ function unreadableCode(error) {
     return code !== undefined && UNREADABLE.has(code) ? code : undefined;
 }
 function unreadableError(file, code) {
-    return new Error(`${file} cannot be read (${code}); fix its permissions, exclude it, or set skip-unreadable: true`);
+    return new Error(`${database_names_printableName(file)} cannot be read (${code}); fix its permissions, exclude it, or set skip-unreadable: true`);
 }
 function archiveName(file, cwd) {
     const relative = external_node_path_default().relative(cwd, file);
@@ -10890,6 +10960,7 @@ async function readable(file, name, walk, read) {
 
 
 
+
 /**
  * The tree of `paths`, walked before anything is stored: an empty selection fails here, and what
  * cannot be archived is said once.
@@ -10901,9 +10972,9 @@ async function walkFiles(options) {
     if (tree.store)
         options.log.info(`${tree.store} is the store: not archived`);
     for (const name of tree.special)
-        options.log.warning(`${name} is a socket, FIFO or device: not archived`);
+        options.log.warning(`${database_names_printableName(name)} is a socket, FIFO or device: not archived`);
     for (const { name, code } of tree.skipped)
-        options.log.warning(`${name} cannot be read (${code}): skipped (skip-unreadable)`);
+        options.log.warning(`${database_names_printableName(name)} cannot be read (${code}): skipped (skip-unreadable)`);
     return tree;
 }
 /** The walked tree as a tar, each file read as its turn comes. */
@@ -10937,10 +11008,10 @@ async function writeEntries(pack, entries, options, listed) {
         catch (error) {
             const unreadable = unreadableCode(error);
             if (error.code === 'ENOENT') {
-                options.log.warning(`${entry.name} vanished while the backup ran: not archived`);
+                options.log.warning(`${database_names_printableName(entry.name)} vanished while the backup ran: not archived`);
             }
             else if (unreadable && options.skipUnreadable) {
-                options.log.warning(`${entry.name} cannot be read (${unreadable}): skipped (skip-unreadable)`);
+                options.log.warning(`${database_names_printableName(entry.name)} cannot be read (${unreadable}): skipped (skip-unreadable)`);
             }
             else if (unreadable) {
                 throw unreadableError(entry.file, unreadable);
@@ -10992,7 +11063,7 @@ async function writeEntry(pack, entry) {
         // The header promised info.size bytes; a file cut short mid-read cannot keep that promise.
         const now = await (0,promises_.lstat)(entry.file).catch(() => undefined);
         if (now && now.size < info.size) {
-            throw new Error(`${entry.file} shrank from ${info.size} to ${now.size} bytes while it was archived; a file still being written cannot be backed up consistently: exclude it, or stop what writes it during the backup`);
+            throw new Error(`${database_names_printableName(entry.file)} shrank from ${info.size} to ${now.size} bytes while it was archived; a file still being written cannot be backed up consistently: exclude it, or stop what writes it during the backup`);
         }
         throw error;
     }
@@ -14344,8 +14415,9 @@ async function finishRun(run, report) {
     await reporting(() => run.run(), report);
     const result = report();
     const problems = run.problems();
+    // What the restore found (rows that differ, a failed check) is a finding: never run again.
     if (problems.length > 0)
-        throw new ModeFailure(problems.join('; '), result);
+        throw new ModeFailure(problems.join('; '), result, undefined, true);
     return result;
 }
 
@@ -16172,8 +16244,10 @@ function recorded(run) {
         catch (error) {
             if (ctx.signal.aborted || error instanceof errors/* CancelledError */.cc)
                 throw error;
-            const partial = error instanceof ModeFailure ? error.partial : {};
-            throw new ModeFailure((0,errors/* errorMessage */.gJ)(error), await finish(partial, (0,errors/* errorMessage */.gJ)(error)));
+            const failure = error instanceof ModeFailure ? error : undefined;
+            const partial = await finish(failure?.partial ?? {}, (0,errors/* errorMessage */.gJ)(error));
+            // The cause and finality go on with it: the retry policy judges the run's failure by them.
+            throw new ModeFailure((0,errors/* errorMessage */.gJ)(error), partial, failure?.cause ?? error, failure?.final);
         }
         return finish(result);
     };
@@ -17473,6 +17547,7 @@ function unusableTables(statuses) {
 
 
 
+
 /** Every other store, checked in order against the primary's newest backup. */
 async function checkOtherStores(newest, primary, settings, ctx) {
     const checks = [];
@@ -17501,7 +17576,7 @@ async function checkStore(settings, newest, primary, verify, ctx) {
         return {
             store: label,
             status: `UNREACHABLE: ${(0,errors/* errorMessage */.gJ)(error)}`,
-            problem: { kind: 'unreachable', line },
+            problem: { kind: 'unreachable', line, cause: error },
         };
     }
 }
@@ -17536,7 +17611,8 @@ async function checkCopy(store, label, listing, newest, settings, ctx) {
             await checkStored(store, object, ctx.signal);
         }
         catch (error) {
-            if (ctx.signal.aborted)
+            // A store that fails mid-read (a cut, a refused connection) cannot be read: not damage.
+            if (ctx.signal.aborted || diagnose(error).transient)
                 throw error;
             // Cold, not damaged: the listing (present, at its size) is all that can be judged unthawed.
             if (error instanceof core_store/* ArchivedObject */.oN) {
@@ -17612,6 +17688,8 @@ function stores_storesTable(primary, checks, now) {
 
 
 
+
+
 const TREND_ROWS = 7;
 async function verifyLatest(settings, ctx) {
     const { manifest, previous, ageMs, trend, listing } = await findNewest(settings, ctx);
@@ -17642,7 +17720,9 @@ async function verifyLatest(settings, ctx) {
     }), signature.signer), settings, manifest, stores, ctx.now());
     let checked;
     if (problems.length === 0 && settings.deep) {
-        const found = await reporting(() => kind.verify.deep(manifest, settings, ctx), report);
+        const found = await kind.verify.deep(manifest, settings, ctx).catch((error) => {
+            throw deepStopped(error, report());
+        });
         checked = withIdentity(found, manifest, settings);
         problems.push(...checked.damaged.map((line) => ({ kind: 'damaged', line })));
     }
@@ -17668,13 +17748,29 @@ function withIdentity(found, manifest, settings) {
     ];
     return { ...found, facts: [...found.facts, fact] };
 }
-/** The run's failure: every problem, and the `problem` output naming the worst kind. */
+/**
+ * The run's failure: every problem, and the `problem` output naming the worst kind. What it found
+ * of the backup is final (another attempt finds the same); a store it could not read is not, and
+ * its error is the cause the retry policy judges.
+ */
 function failure(problems, report) {
     const worst = PROBLEM_ORDER.find((kind) => problems.some((problem) => problem.kind === kind));
-    return new ModeFailure(problems.map((problem) => problem.line).join('; '), {
-        ...report,
-        outputs: { ...report.outputs, ...(worst ? { problem: worst } : {}) },
-    });
+    const found = problems.some((problem) => problem.kind !== 'unreachable');
+    const causes = problems.flatMap((problem) => problem.cause === undefined ? [] : [problem.cause]);
+    return new ModeFailure(problems.map((problem) => problem.line).join('; '), { ...report, outputs: { ...report.outputs, ...(worst ? { problem: worst } : {}) } }, found || causes.length === 0 ? undefined : new AggregateError(causes), found);
+}
+/**
+ * The deep check stopped before it judged every object: a store that failed mid-read (a cut
+ * response, a refused connection) is the store's failure, `unreachable`, and passes (the run is
+ * tried again); a key that opens nothing fails as itself.
+ */
+function deepStopped(error, report) {
+    if (error instanceof ModeFailure)
+        return error;
+    if (!diagnose(error).transient)
+        return new ModeFailure((0,errors/* errorMessage */.gJ)(error), report, error);
+    const outputs = { ...report.outputs, problem: 'unreachable' };
+    return new ModeFailure((0,errors/* errorMessage */.gJ)(error), { ...report, outputs }, error);
 }
 /** Most fundamental first: the `problem` output names the first kind found. */
 const PROBLEM_ORDER = [
