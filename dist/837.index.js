@@ -8620,7 +8620,7 @@ function unheldPrivileges(statements, held) {
  * The backup's archive as one local file, which `pg_restore --jobs` needs (it seeks): downloaded,
  * its every stored byte checked against the manifest, decrypted and decompressed into a private
  * temporary folder, read back with `pg_restore --list` before any database is touched, and removed
- * at the end, pass or fail. A run killed outright cannot remove it: the next run removes the
+ * once pg_restore is through with it, or at the end, pass or fail. A run killed outright cannot remove it: the next run removes the
  * folders of runs that have ended before it makes its own (process/run-folders.ts).
  */
 
@@ -8670,6 +8670,8 @@ async function withLocalArchive(download, { program: pgRestore }, dumpedBy, work
         readers.push(reading.catch(() => undefined));
         return reading;
     };
+    let removed;
+    const removal = () => (removed ??= discard(download, readers));
     try {
         const file = external_node_path_default().join(await download.folder, ARCHIVE_FILE);
         await download.written;
@@ -8681,10 +8683,12 @@ async function withLocalArchive(download, { program: pgRestore }, dumpedBy, work
             toc,
             databaseScript: read(archiveDatabaseScript(pgRestore, file, listing)),
             schema: read(readArchiveSchema(pgRestore, file, shapeOfToc(toc))),
+            // A failure to remove it is the run's own, thrown below.
+            remove: () => void removal().catch(() => undefined),
         });
     }
     finally {
-        await discard(download, readers);
+        await removal();
     }
 }
 /** Stops the download and removes its folder once it and the archive's readers have settled. */
@@ -9256,6 +9260,7 @@ async function restoreInto(run, archive) {
         keepOwners: !restored.ownersSkipped,
         signal: ctx.signal,
     });
+    archive.remove();
     if (restored.created && !restored.ownersSkipped) {
         await restoreDatabaseOwner(archive, into, into.database, ctx.log);
     }
@@ -9760,7 +9765,7 @@ async function testDatabase(run, test, options, download = startDownload(run.ctx
     // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
     const scratchMade = createDatabase(server, test.scratch, run.mark);
     scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
-    // Dropped as soon as the test ends, while the archive is removed.
+    // Dropped as soon as the test ends.
     let dropped;
     try {
         await withLocalArchive(download, pgRestore, test.part.backup.dump?.version, (archive) => {
@@ -9788,6 +9793,7 @@ async function testInScratch(run, test, archive, options, scratchMade) {
         noTablespaces: options.noTablespaces,
         signal: ctx.signal,
     });
+    archive.remove();
     if (keepOwners)
         await restoreDatabaseOwner(archive, server, scratch, ctx.log);
     // Before the settings: one such as statement_timeout or role is the database's users', not ours.

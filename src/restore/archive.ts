@@ -2,7 +2,7 @@
  * The backup's archive as one local file, which `pg_restore --jobs` needs (it seeks): downloaded,
  * its every stored byte checked against the manifest, decrypted and decompressed into a private
  * temporary folder, read back with `pg_restore --list` before any database is touched, and removed
- * at the end, pass or fail. A run killed outright cannot remove it: the next run removes the
+ * once pg_restore is through with it, or at the end, pass or fail. A run killed outright cannot remove it: the next run removes the
  * folders of runs that have ended before it makes its own (process/run-folders.ts).
  */
 import { createWriteStream } from 'node:fs';
@@ -41,6 +41,8 @@ export interface LocalArchive {
   databaseScript: Promise<string>;
   /** The roles and shape its schema script shows, read while the target is checked. */
   schema: Promise<ArchiveSchema>;
+  /** pg_restore is through with the file: it is removed while the run counts and checks. */
+  remove(): void;
 }
 
 export interface ArchiveSchema {
@@ -108,6 +110,8 @@ export async function withLocalArchive<T>(
     readers.push(reading.catch(() => undefined));
     return reading;
   };
+  let removed: Promise<void> | undefined;
+  const removal = () => (removed ??= discard(download, readers));
   try {
     const file = path.join(await download.folder, ARCHIVE_FILE);
     await download.written;
@@ -119,9 +123,11 @@ export async function withLocalArchive<T>(
       toc,
       databaseScript: read(archiveDatabaseScript(pgRestore, file, listing)),
       schema: read(readArchiveSchema(pgRestore, file, shapeOfToc(toc))),
+      // A failure to remove it is the run's own, thrown below.
+      remove: () => void removal().catch(() => undefined),
     });
   } finally {
-    await discard(download, readers);
+    await removal();
   }
 }
 

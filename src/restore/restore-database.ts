@@ -141,6 +141,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
     keepOwners: !restored.ownersSkipped,
     signal: ctx.signal,
   });
+  archive.remove();
   if (restored.created && !restored.ownersSkipped) {
     await restoreDatabaseOwner(archive, into, into.database, ctx.log);
   }

@@ -86,7 +86,7 @@ export async function testDatabase(
   // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
   const scratchMade = createDatabase(server, test.scratch, run.mark);
   scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
-  // Dropped as soon as the test ends, while the archive is removed.
+  // Dropped as soon as the test ends.
   let dropped: Promise<void> | undefined;
   try {
     await withLocalArchive(download, pgRestore, test.part.backup.dump?.version, (archive) => {
@@ -120,6 +120,7 @@ async function testInScratch(
     noTablespaces: options.noTablespaces,
     signal: ctx.signal,
   });
+  archive.remove();
   if (keepOwners) await restoreDatabaseOwner(archive, server, scratch, ctx.log);
   // Before the settings: one such as statement_timeout or role is the database's users', not ours.
   await countRows(run, test, target);
