@@ -2,8 +2,9 @@
  * The backup's archive as one local file, which `pg_restore --jobs` needs (it seeks): downloaded,
  * its every stored byte checked against the manifest, decrypted and decompressed into a private
  * temporary folder, read back with `pg_restore --list` before any database is touched, and removed
- * once pg_restore is through with it, or at the end, pass or fail. A run killed outright cannot remove it: the next run removes the
- * folders of runs that have ended before it makes its own (process/run-folders.ts).
+ * once pg_restore is through with it, or at the end, pass or fail. A run killed outright cannot
+ * remove it: the next run removes the folders of runs that have ended before it makes its own
+ * (process/run-folders.ts).
  */
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
