@@ -9610,7 +9610,7 @@ async function restoreDatabaseBackup(manifest, into, ctx, phases) {
         rows: () => restoreRows(restored, into.databaseSettings),
     };
 }
-/** The target as it stands, refused when it is not empty without clean, and the pg_restore for it. */
+/** The target as it stands (refused when not empty without clean), and the pg_restore for it. */
 async function checkTarget(manifest, into, ctx) {
     const target = into.database;
     const state = await inspectTarget(target, ctx.signal);
@@ -9766,7 +9766,7 @@ async function testDatabase(run, test, options, download = startDownload(run.ctx
     // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
     const scratchMade = createDatabase(server, test.scratch, run.mark);
     scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
-    // Dropped as soon as the test ends.
+    // Dropped as soon as the test ends, not after the archive's readers.
     let dropped;
     try {
         await withLocalArchive(download, pgRestore, test.part.backup.dump?.version, (archive) => {

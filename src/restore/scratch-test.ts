@@ -86,7 +86,7 @@ export async function testDatabase(
   // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
   const scratchMade = createDatabase(server, test.scratch, run.mark);
   scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
-  // Dropped as soon as the test ends.
+  // Dropped as soon as the test ends, not after the archive's readers.
   let dropped: Promise<void> | undefined;
   try {
     await withLocalArchive(download, pgRestore, test.part.backup.dump?.version, (archive) => {

@@ -70,7 +70,7 @@ export async function restoreDatabaseBackup(
   };
 }
 
-/** The target as it stands, refused when it is not empty without clean, and the pg_restore for it. */
+/** The target as it stands (refused when not empty without clean), and the pg_restore for it. */
 async function checkTarget(
   manifest: DatabaseManifest,
   into: DatabaseRestoreSettings,
