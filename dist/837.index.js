@@ -5334,8 +5334,8 @@ function useList(listing, entries) {
 
 ;// CONCATENATED MODULE: ./src/postgres/versions.ts
 /**
- * Which PostgreSQL versions can restore a backup, decided before anything is downloaded where the
- * manifest allows, with one line naming the versions and the fix. Pure.
+ * Which PostgreSQL versions can restore a backup, decided from the manifest before anything is
+ * restored, with one line naming the versions and the fix. Pure.
  */
 /** `15.18` → 15; `9.6.24` → 9; unknown → undefined. */
 function majorOf(version) {
@@ -6096,7 +6096,8 @@ async function installedProgram(name, major, settings, ctx) {
 
 /**
  * The pg_restore that can read archives of the pg_dump that made the backup and, when the server
- * it restores into is known, talk to that server: one line before any download when none can.
+ * it restores into is known, talk to that server: one line before anything is restored when none
+ * can.
  */
 async function restoreProgram(manifest, client, ctx, server) {
     const made = manifest.dump?.version;
@@ -6582,10 +6583,10 @@ function zstdThrough(file, level) {
  * `input` decompressed by zstd straight into `file`, so that the archive's bytes never pass
  * through Node. Resolves once zstd has written all of it and exited successfully.
  */
-async function zstdToFile(program, input, file) {
+async function zstdToFile(program, input, file, signal) {
     const { child, exit } = start({ path: program }, ['-d', '-q', '-f', '-o', file, '-'], helperEnv(), 'pipe');
     try {
-        await (0,external_node_stream_promises_.pipeline)(input, programInput(child.stdin, succeeded('zstd', exit)));
+        await (0,external_node_stream_promises_.pipeline)(input, programInput(child.stdin, succeeded('zstd', exit)), { signal });
     }
     catch (error) {
         child.kill();
@@ -7053,12 +7054,12 @@ class DirectoryStore {
             throw (0,errors/* diskFullError */.vB)(error, `the store folder ${this.root}`) ?? error;
         }
     }
-    async download(key) {
+    async download(key, options = {}) {
         const file = await this.real(key);
         const info = await (0,promises_.lstat)(file);
         if (!info.isFile())
             throw new Error(`${key} in the store is not a file`);
-        return (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 });
+        return (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20, signal: options.signal });
     }
     async read(key, maxBytes) {
         return (0,core_store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
@@ -7441,6 +7442,7 @@ async function readObject(store, object, layers, keys, consume, signal,
 keepCompressed = false) {
     // Before the download: a passphrase that does not open the identity fails at once.
     const opening = await keysFor(store, layers, keys);
+    signal?.throwIfAborted();
     const body = await store.download(object.key, { signal });
     const { forward, stored } = hashAndForward(body);
     const verified = stored.then((actual) => checkAgainst(object, actual));
@@ -7456,7 +7458,10 @@ keepCompressed = false) {
     }
     catch (error) {
         forward.destroy();
-        // Damage shows first as a decryption or archive error; the checksum names the real cause.
+        // Stopped: the rest is not read. Otherwise damage shows first as a decryption or archive
+        // error, and the checksum of the rest names the real cause.
+        if (signal?.aborted)
+            throw error;
         await verified;
         throw error;
     }
@@ -8707,7 +8712,7 @@ async function download(ctx, part, keys, file) {
     const zstd = part.backup.compression === 'zstd' ? await findZstdProgram(ctx.env) : undefined;
     try {
         await readObject(ctx.store, part.object, part.backup, keys, (archive) => zstd
-            ? zstdToFile(zstd, archive, file)
+            ? zstdToFile(zstd, archive, file, ctx.signal)
             : (0,external_node_stream_promises_.pipeline)(archive, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 }), { signal: ctx.signal }), ctx.signal, zstd !== undefined);
     }
     catch (error) {
@@ -16174,6 +16179,11 @@ async function readRecords(store, name, entries, mode, now, limit = HISTORY_LENG
     }
     return { records: records.sort(newestRunFirst).slice(0, limit).reverse(), unusable };
 }
+/** Records as `readRecords` gives them, with `record` (when there is one) in its place among them. */
+function withRecord(records, record, limit = HISTORY_LENGTH) {
+    const others = records.filter((one) => one.id !== record?.id);
+    return [...others, ...(record ? [record] : [])].sort(newestRunFirst).slice(0, limit).reverse();
+}
 /** `end`, moved past the entries (newest first) of the same second as the one before it. */
 function endOfSecond(entries, end) {
     const last = entries[end - 1].id;
@@ -16237,10 +16247,11 @@ function recorded(run) {
         const started = ctx.now();
         const finish = async (result, problem) => {
             const record = recordOf(settings, started, ctx.now(), result, problem);
-            // The trend is read while the record is written: it is drawn with this run in either case.
+            // The trend is read while the record is written, and drawn with it once it is kept.
+            const kept = keepRecord(record, ctx);
             const [, charts] = await Promise.all([
-                keepRecord(record, ctx),
-                trendCharts(settings, ctx, record),
+                kept,
+                trendCharts(settings, ctx, kept.then((written) => (written ? record : undefined))),
             ]);
             return withCharts(result, charts);
         };
@@ -16315,17 +16326,20 @@ function figuresOf(settings, result) {
         };
     return Object.fromEntries(Object.entries(figures).filter(([, value]) => value !== undefined));
 }
+/** Whether the record was written. */
 async function keepRecord(record, ctx) {
     try {
         const key = await writeRecord(ctx.store, record);
         ctx.log.info(`Recorded this run in the set's history: ${key}`);
+        return true;
     }
     catch (error) {
         ctx.log.warning(`history: this run's record was not written (${(0,errors/* errorMessage */.gJ)(error)}); the run's own result stands. A store role needs s3:PutObject on <prefix>/*/history/* (examples/iam/verifier.json)`);
+        return false;
     }
 }
 /** verify-latest: size and duration of the last backups; restore-test: its last tests'. */
-function trendCharts(settings, ctx, record) {
+function trendCharts(settings, ctx, kept) {
     return drawing(ctx, async () => {
         const now = ctx.now();
         const listing = await listSet(ctx.store, settings.name);
@@ -16333,8 +16347,7 @@ function trendCharts(settings, ctx, record) {
             return backupCharts((await backupHistory(ctx.store, settings.name, listing.backups, now)).points);
         }
         const { records } = await readRecords(ctx.store, settings.name, listing.records, 'restore-test', now);
-        const others = records.filter((one) => one.id !== record.id);
-        return restoreCharts([...others, record].slice(-HISTORY_LENGTH));
+        return restoreCharts(withRecord(records, await kept));
     });
 }
 async function drawing(ctx, draw) {

@@ -27,7 +27,8 @@ import {
 
 /**
  * The pg_restore that can read archives of the pg_dump that made the backup and, when the server
- * it restores into is known, talk to that server: one line before any download when none can.
+ * it restores into is known, talk to that server: one line before anything is restored when none
+ * can.
  */
 export async function restoreProgram(
   manifest: Pick<ManifestBase, 'id' | 'dump'>,

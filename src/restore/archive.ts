@@ -158,7 +158,7 @@ async function download(
       keys,
       (archive) =>
         zstd
-          ? zstdToFile(zstd, archive, file)
+          ? zstdToFile(zstd, archive, file, ctx.signal)
           : pipeline(archive, createWriteStream(file, { mode: 0o600 }), { signal: ctx.signal }),
       ctx.signal,
       zstd !== undefined,

@@ -4,7 +4,7 @@
  *
  * Covers: src/restore/archive.ts, src/kinds/database/restore-test.ts, src/kinds/database/restore.ts.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,6 +99,30 @@ describe('a check that fails while the archive downloads', () => {
           confirm: target.name,
         },
         { runnerTemp },
+      );
+      expect(run.code).not.toBe(0);
+      expect(lastErrorLine(run)).toMatch(/is not empty \(\d+ tables\); set clean: true/);
+      expect(await leftInTemp()).toEqual([]);
+    });
+
+    it('the failed check stops a download that would never end (a zstd that stalls)', async () => {
+      const bin = path.join(sample.work, 'stalling-bin');
+      await mkdir(bin, { recursive: true });
+      await writeFile(path.join(bin, 'zstd'), '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
+      const run = await runAction(
+        {
+          mode: 'restore',
+          storage: store,
+          name: 'early',
+          'database-url': target.url,
+          confirm: target.name,
+        },
+        // Without the stop, the run waits on that zstd for ten minutes: it fails by this limit.
+        {
+          runnerTemp,
+          env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` },
+          timeoutMs: 60_000,
+        },
       );
       expect(run.code).not.toBe(0);
       expect(lastErrorLine(run)).toMatch(/is not empty \(\d+ tables\); set clean: true/);
