@@ -5334,8 +5334,8 @@ function useList(listing, entries) {
 
 ;// CONCATENATED MODULE: ./src/postgres/versions.ts
 /**
- * Which PostgreSQL versions can restore a backup, decided before anything is downloaded where the
- * manifest allows, with one line naming the versions and the fix. Pure.
+ * Which PostgreSQL versions can restore a backup, decided from the manifest before anything is
+ * restored, with one line naming the versions and the fix. Pure.
  */
 /** `15.18` → 15; `9.6.24` → 9; unknown → undefined. */
 function majorOf(version) {
@@ -6096,7 +6096,8 @@ async function installedProgram(name, major, settings, ctx) {
 
 /**
  * The pg_restore that can read archives of the pg_dump that made the backup and, when the server
- * it restores into is known, talk to that server: one line before any download when none can.
+ * it restores into is known, talk to that server: one line before anything is restored when none
+ * can.
  */
 async function restoreProgram(manifest, client, ctx, server) {
     const made = manifest.dump?.version;
@@ -6106,7 +6107,7 @@ async function restoreProgram(manifest, client, ctx, server) {
     const what = `the pg_dump ${made ?? '(unknown version)'} that made ${manifest.id}`;
     return clientProgram('pg_restore', { ...pgRestoreMajors(made, server), what }, client, ctx);
 }
-/** Connects (so an unreachable server fails before any download) and checks it may create databases. */
+/** Connects (so an unreachable server fails at once) and checks it may create databases. */
 async function checkScratchServer(server, signal) {
     const client = await connect(server, signal);
     try {
@@ -6582,10 +6583,10 @@ function zstdThrough(file, level) {
  * `input` decompressed by zstd straight into `file`, so that the archive's bytes never pass
  * through Node. Resolves once zstd has written all of it and exited successfully.
  */
-async function zstdToFile(program, input, file) {
+async function zstdToFile(program, input, file, signal) {
     const { child, exit } = start({ path: program }, ['-d', '-q', '-f', '-o', file, '-'], helperEnv(), 'pipe');
     try {
-        await (0,external_node_stream_promises_.pipeline)(input, programInput(child.stdin, succeeded('zstd', exit)));
+        await (0,external_node_stream_promises_.pipeline)(input, programInput(child.stdin, succeeded('zstd', exit)), { signal });
     }
     catch (error) {
         child.kill();
@@ -7053,12 +7054,12 @@ class DirectoryStore {
             throw (0,errors/* diskFullError */.vB)(error, `the store folder ${this.root}`) ?? error;
         }
     }
-    async download(key) {
+    async download(key, options = {}) {
         const file = await this.real(key);
         const info = await (0,promises_.lstat)(file);
         if (!info.isFile())
             throw new Error(`${key} in the store is not a file`);
-        return (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 });
+        return (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20, signal: options.signal });
     }
     async read(key, maxBytes) {
         return (0,core_store/* readUpTo */.Vc)(await this.download(key), key, maxBytes);
@@ -7441,6 +7442,7 @@ async function readObject(store, object, layers, keys, consume, signal,
 keepCompressed = false) {
     // Before the download: a passphrase that does not open the identity fails at once.
     const opening = await keysFor(store, layers, keys);
+    signal?.throwIfAborted();
     const body = await store.download(object.key, { signal });
     const { forward, stored } = hashAndForward(body);
     const verified = stored.then((actual) => checkAgainst(object, actual));
@@ -7456,7 +7458,10 @@ keepCompressed = false) {
     }
     catch (error) {
         forward.destroy();
-        // Damage shows first as a decryption or archive error; the checksum names the real cause.
+        // Stopped: the rest is not read. Otherwise damage shows first as a decryption or archive
+        // error, and the checksum of the rest names the real cause.
+        if (signal?.aborted)
+            throw error;
         await verified;
         throw error;
     }
@@ -7978,7 +7983,7 @@ function cutToBytes(text, bytes) {
     return out;
 }
 /**
- * Checks, before anything is downloaded, what the swap needs: CREATEDB, the target's ownership
+ * Checks, before anything is restored, what the swap needs: CREATEDB, the target's ownership
  * (renaming and dropping it), and no other session on the target; then drops what interrupted
  * runs left beside it.
  */
@@ -8350,29 +8355,6 @@ function countsTable(comparison, limit = 60) {
     return { title, header: ['table', 'manifest', 'restored', ''], rows };
 }
 
-;// CONCATENATED MODULE: ./src/restore/pg-restore.ts
-
-
-/**
- * Finds the pg_restore for the backup's pg_dump (every database of a backup was dumped by the
- * same one) and for `server`, warning when it is older than the one the backup was made from.
- */
-async function choosePgRestore(backup, client, ctx, server) {
-    const program = await restoreProgram(backup, client, ctx, server);
-    const hint = olderServerNote(backup.source.serverVersion, server);
-    if (hint)
-        ctx.log.warning(hint);
-    return { program, hint };
-}
-/** Restores the local archive into `into`, timed as the run's restore phase. */
-function timedPgRestore({ program, hint }, phases, archive, into, options) {
-    return phases.time('restore (pg_restore)', async () => {
-        const { shape } = await archive.schema;
-        const { file, listing } = archive;
-        await runPgRestore(program, file, into, { ...options, hint, shape, listing });
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/postgres/roles.ts
 /**
  * The roles an archive's SQL names: owners (ALTER … OWNER TO, SET SESSION AUTHORIZATION, default
@@ -8643,8 +8625,9 @@ function unheldPrivileges(statements, held) {
  * The backup's archive as one local file, which `pg_restore --jobs` needs (it seeks): downloaded,
  * its every stored byte checked against the manifest, decrypted and decompressed into a private
  * temporary folder, read back with `pg_restore --list` before any database is touched, and removed
- * at the end, pass or fail. A run killed outright cannot remove it: the next run removes the
- * folders of runs that have ended before it makes its own (process/run-folders.ts).
+ * once pg_restore is through with it, or at the end, pass or fail. A run killed outright cannot
+ * remove it: the next run removes the folders of runs that have ended before it makes its own
+ * (process/run-folders.ts).
  */
 
 
@@ -8665,20 +8648,40 @@ function unheldPrivileges(statements, held) {
 
 
 const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
-/** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
-async function withLocalArchive(ctx, part, keys, { program: pgRestore }, phases, work) {
-    // A private folder (0700): the archive in it is decrypted.
-    const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'backup-action-archive-');
+const ARCHIVE_FILE = 'archive.dump';
+function startDownload(ctx, part, keys, phases) {
+    const stopper = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, stopper.signal]);
+    const folder = makeRunFolder(ctx.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'backup-action-archive-');
+    const written = folder.then((dir) => phases.time(DOWNLOAD_PHASE, () => download({ ...ctx, signal }, part, keys, external_node_path_default().join(dir, ARCHIVE_FILE))));
+    // Awaited where the archive is used; a check that fails first reports its own error.
+    written.catch(() => undefined);
+    return { folder, written, stop: () => stopper.abort() };
+}
+/** Runs `work`; if it fails, the download is stopped and what it wrote removed before the error. */
+async function stopOnFailure(download, work) {
+    try {
+        return await work();
+    }
+    catch (error) {
+        await discard(download, []);
+        throw error;
+    }
+}
+/** Runs `work` on the verified, readable archive, removed afterwards. */
+async function withLocalArchive(download, { program: pgRestore }, dumpedBy, work) {
     const readers = [];
     // Awaited where it is used; a run that fails first reports its own error, not this one.
     const read = (reading) => {
         readers.push(reading.catch(() => undefined));
         return reading;
     };
+    let removed;
+    const removal = () => (removed ??= discard(download, readers));
     try {
-        const file = external_node_path_default().join(dir, 'archive.dump');
-        await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
-        const listing = await listArchive(pgRestore, file, part.backup.dump?.version);
+        const file = external_node_path_default().join(await download.folder, ARCHIVE_FILE);
+        await download.written;
+        const listing = await listArchive(pgRestore, file, dumpedBy);
         const toc = parseToc(listing);
         return await work({
             file,
@@ -8686,13 +8689,22 @@ async function withLocalArchive(ctx, part, keys, { program: pgRestore }, phases,
             toc,
             databaseScript: read(archiveDatabaseScript(pgRestore, file, listing)),
             schema: read(readArchiveSchema(pgRestore, file, shapeOfToc(toc))),
+            // A failure to remove it is the run's own, thrown below.
+            remove: () => void removal().catch(() => undefined),
         });
     }
     finally {
-        // Their pg_restore reads the file being removed.
-        await Promise.all(readers);
-        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        await removal();
     }
+}
+/** Stops the download and removes its folder once it and the archive's readers have settled. */
+async function discard(download, readers) {
+    download.stop();
+    await Promise.all([download.written.catch(() => undefined), ...readers]);
+    // Their pg_restore reads the file being removed.
+    const dir = await download.folder.catch(() => undefined);
+    if (dir !== undefined)
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
 }
 /** Resolves only once every stored byte matched the manifest's size and sha256. */
 async function download(ctx, part, keys, file) {
@@ -8700,7 +8712,7 @@ async function download(ctx, part, keys, file) {
     const zstd = part.backup.compression === 'zstd' ? await findZstdProgram(ctx.env) : undefined;
     try {
         await readObject(ctx.store, part.object, part.backup, keys, (archive) => zstd
-            ? zstdToFile(zstd, archive, file)
+            ? zstdToFile(zstd, archive, file, ctx.signal)
             : (0,external_node_stream_promises_.pipeline)(archive, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 }), { signal: ctx.signal }), ctx.signal, zstd !== undefined);
     }
     catch (error) {
@@ -8743,6 +8755,29 @@ async function readArchiveSchema(pgRestore, file, shape) {
     if (ended.code !== 0)
         throw new Error(failureLine('pg_restore --schema-only', ended));
     return schema;
+}
+
+;// CONCATENATED MODULE: ./src/restore/pg-restore.ts
+
+
+/**
+ * Finds the pg_restore for the backup's pg_dump (every database of a backup was dumped by the
+ * same one) and for `server`, warning when it is older than the one the backup was made from.
+ */
+async function choosePgRestore(backup, client, ctx, server) {
+    const program = await restoreProgram(backup, client, ctx, server);
+    const hint = olderServerNote(backup.source.serverVersion, server);
+    if (hint)
+        ctx.log.warning(hint);
+    return { program, hint };
+}
+/** Restores the local archive into `into`, timed as the run's restore phase. */
+function timedPgRestore({ program, hint }, phases, archive, into, options) {
+    return phases.time('restore (pg_restore)', async () => {
+        const { shape } = await archive.schema;
+        const { file, listing } = archive;
+        await runPgRestore(program, file, into, { ...options, hint, shape, listing });
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/database-statements.ts
@@ -9165,11 +9200,11 @@ function batchesOf(tables) {
 
 
 /** Restores one database; a failure leaves `restored` saying where the target stands, and throws. */
-async function restoreOne(run) {
-    const { settings, ctx, pgRestore, phases, restored } = run;
+async function restoreOne(run, download = startDownload(run.ctx, run.restored.part, run.settings.decryption, run.phases)) {
+    const { ctx, pgRestore, restored } = run;
     const { replacement, target } = restored;
     try {
-        await withLocalArchive(ctx, restored.part, settings.decryption, pgRestore, phases, (archive) => {
+        await withLocalArchive(download, pgRestore, restored.part.backup.dump?.version, (archive) => {
             restored.archive = archive;
             return restoreInto(run, archive);
         });
@@ -9231,6 +9266,7 @@ async function restoreInto(run, archive) {
         keepOwners: !restored.ownersSkipped,
         signal: ctx.signal,
     });
+    archive.remove();
     if (restored.created && !restored.ownersSkipped) {
         await restoreDatabaseOwner(archive, into, into.database, ctx.log);
     }
@@ -9554,6 +9590,7 @@ const databasePart = (manifest) => ({
 
 
 
+
 async function restoreDatabaseBackup(manifest, into, ctx, phases) {
     refuseServerInputs(into, [], manifest.source.database);
     refuseUnrestorable(manifest.id, [manifest.source.database]);
@@ -9563,18 +9600,12 @@ async function restoreDatabaseBackup(manifest, into, ctx, phases) {
         throw new errors/* InputError */.dz('database-url', own);
     if (into.confirm !== target.database)
         throw confirmMismatch(into.confirm, target.database);
-    const state = await inspectTarget(target, ctx.signal);
-    if (state.tables > 0 && !into.clean) {
-        throw new Error(notEmptyLine([{ database: target.database, tables: state.tables }]));
-    }
-    const replacement = into.clean
-        ? await prepareReplacement(target, ctx.log, ctx.signal)
-        : undefined;
     const part = databasePart(manifest);
-    const pgRestore = await choosePgRestore(manifest, into.client, ctx, state.server);
-    const restored = { part, target, state, replacement, outcome: 'untouched' };
+    const download = startDownload(ctx, part, into.decryption, phases);
+    const restored = await stopOnFailure(download, () => checkTarget(manifest, into, ctx));
+    const { pgRestore } = restored;
     return {
-        run: () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }).catch((error) => {
+        run: () => stopOnFailure(download, () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }, download)).catch((error) => {
             throw finalOnceWritten(error, [restored]);
         }),
         problems: () => {
@@ -9583,6 +9614,20 @@ async function restoreDatabaseBackup(manifest, into, ctx, phases) {
         },
         rows: () => restoreRows(restored, into.databaseSettings),
     };
+}
+/** The target as it stands (refused when not empty without clean), and the pg_restore for it. */
+async function checkTarget(manifest, into, ctx) {
+    const target = into.database;
+    const state = await inspectTarget(target, ctx.signal);
+    if (state.tables > 0 && !into.clean) {
+        throw new Error(notEmptyLine([{ database: target.database, tables: state.tables }]));
+    }
+    const replacement = into.clean
+        ? await prepareReplacement(target, ctx.log, ctx.signal)
+        : undefined;
+    const pgRestore = await choosePgRestore(manifest, into.client, ctx, state.server);
+    const part = databasePart(manifest);
+    return { part, target, state, replacement, outcome: 'untouched', pgRestore };
 }
 /** `settingsWanted`: the restore-database-settings input. */
 function restoreRows(restored, settingsWanted) {
@@ -9721,19 +9766,23 @@ function scratchServer(settings) {
     }
     return settings.database;
 }
-async function testDatabase(run, test, options) {
-    const { settings, ctx, server, pgRestore } = run;
+async function testDatabase(run, test, options, download = startDownload(run.ctx, test.part, run.settings.decryption, test.phases)) {
+    const { server, pgRestore } = run;
     // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
     const scratchMade = createDatabase(server, test.scratch, run.mark);
     scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
+    // Dropped as soon as the test ends, not after the archive's readers.
+    let dropped;
     try {
-        await withLocalArchive(ctx, test.part, settings.decryption, pgRestore, test.phases, (archive) => {
+        await withLocalArchive(download, pgRestore, test.part.backup.dump?.version, (archive) => {
             test.archive = archive;
-            return testInScratch(run, test, archive, options, scratchMade);
+            return testInScratch(run, test, archive, options, scratchMade).finally(() => {
+                dropped = cleanUp(run, test, scratchMade);
+            });
         });
     }
     finally {
-        await cleanUp(run, test, scratchMade);
+        await (dropped ?? cleanUp(run, test, scratchMade));
     }
 }
 async function testInScratch(run, test, archive, options, scratchMade) {
@@ -9750,6 +9799,7 @@ async function testInScratch(run, test, archive, options, scratchMade) {
         noTablespaces: options.noTablespaces,
         signal: ctx.signal,
     });
+    archive.remove();
     if (keepOwners)
         await restoreDatabaseOwner(archive, server, scratch, ctx.log);
     // Before the settings: one such as statement_timeout or role is the database's users', not ours.
@@ -9780,7 +9830,9 @@ async function compareSettings(run, test, target, privileges) {
     };
     // The backup's comment took the mark's place; it goes back in front of it, from the server's own
     // database: the scratch one may now be read-only by its settings (default_transaction_read_only).
-    await withConnection(run.server, (client) => mark(client, 'DATABASE', [target.database], run.mark));
+    if (statements.some((statement) => statement.kind === 'comment')) {
+        await withConnection(run.server, (client) => mark(client, 'DATABASE', [target.database], run.mark));
+    }
     for (const statement of missing) {
         const error = applied.find((item) => item.statement === statement)?.error;
         ctx.log.warning(`the backup's "${statement.text}" did not restore${error ? `: ${error}` : ''}`);
@@ -10635,10 +10687,12 @@ async function scratch_lease_removeLeftovers(server, log) {
 
 ;// CONCATENATED MODULE: ./src/kinds/database/restore-test.ts
 /**
- * restore-test of a backup of one database: the scratch server and pg_restore are checked before
- * anything is downloaded; the database is tested in a scratch database of its own
+ * restore-test of a backup of one database: the scratch server and pg_restore are checked while
+ * the archive downloads (a failed check stops it; every second before pg_restore counts in a test
+ * of recovery time); the database is tested in a scratch database of its own
  * (restore/scratch-test.ts), which is dropped, pass, fail or cancel.
  */
+
 
 
 
@@ -10656,14 +10710,17 @@ async function testDatabaseBackup(manifest, settings, ctx, phases) {
     refuseServerInputs({ ...settings, restoreGlobals: false }, settings.checks, manifest.source.database);
     refuseUnrestorable(manifest.id, [manifest.source.database]);
     const server = scratchServer(settings);
-    const version = await checkScratchServer(server, ctx.signal);
     const part = databasePart(manifest);
-    const pgRestore = await choosePgRestore(manifest, settings.client, ctx, version);
+    const download = startDownload(ctx, part, settings.decryption, phases);
+    const { version, pgRestore } = await stopOnFailure(download, async () => {
+        const version = await checkScratchServer(server, ctx.signal);
+        return { version, pgRestore: await choosePgRestore(manifest, settings.client, ctx, version) };
+    });
     const run = { settings, ctx, server, pgRestore };
     const test = { part, scratch: scratchName(settings.name), phases };
     const options = { checks: settings.checks, keepOwners: false, noTablespaces: false };
     return {
-        run: () => withScratchLease(ctx, server, (mark) => testDatabase({ ...run, mark }, test, options)),
+        run: () => stopOnFailure(download, () => withScratchLease(ctx, server, (mark) => testDatabase({ ...run, mark }, test, options, download))),
         problems: () => failures(test),
         rows: () => testRows(run, test, version),
     };
@@ -16122,6 +16179,11 @@ async function readRecords(store, name, entries, mode, now, limit = HISTORY_LENG
     }
     return { records: records.sort(newestRunFirst).slice(0, limit).reverse(), unusable };
 }
+/** Records as `readRecords` gives them, with `record` (when there is one) in its place among them. */
+function withRecord(records, record, limit = HISTORY_LENGTH) {
+    const others = records.filter((one) => one.id !== record?.id);
+    return [...others, ...(record ? [record] : [])].sort(newestRunFirst).slice(0, limit).reverse();
+}
 /** `end`, moved past the entries (newest first) of the same second as the one before it. */
 function endOfSecond(entries, end) {
     const last = entries[end - 1].id;
@@ -16185,8 +16247,13 @@ function recorded(run) {
         const started = ctx.now();
         const finish = async (result, problem) => {
             const record = recordOf(settings, started, ctx.now(), result, problem);
-            await keepRecord(record, ctx);
-            return withCharts(result, await trendCharts(settings, ctx));
+            // The trend is read while the record is written, and drawn with it once it is kept.
+            const kept = keepRecord(record, ctx);
+            const [, charts] = await Promise.all([
+                kept,
+                trendCharts(settings, ctx, kept.then((written) => (written ? record : undefined))),
+            ]);
+            return withCharts(result, charts);
         };
         let result;
         try {
@@ -16259,17 +16326,20 @@ function figuresOf(settings, result) {
         };
     return Object.fromEntries(Object.entries(figures).filter(([, value]) => value !== undefined));
 }
+/** Whether the record was written. */
 async function keepRecord(record, ctx) {
     try {
         const key = await writeRecord(ctx.store, record);
         ctx.log.info(`Recorded this run in the set's history: ${key}`);
+        return true;
     }
     catch (error) {
         ctx.log.warning(`history: this run's record was not written (${(0,errors/* errorMessage */.gJ)(error)}); the run's own result stands. A store role needs s3:PutObject on <prefix>/*/history/* (examples/iam/verifier.json)`);
+        return false;
     }
 }
 /** verify-latest: size and duration of the last backups; restore-test: its last tests'. */
-function trendCharts(settings, ctx) {
+function trendCharts(settings, ctx, kept) {
     return drawing(ctx, async () => {
         const now = ctx.now();
         const listing = await listSet(ctx.store, settings.name);
@@ -16277,7 +16347,7 @@ function trendCharts(settings, ctx) {
             return backupCharts((await backupHistory(ctx.store, settings.name, listing.backups, now)).points);
         }
         const { records } = await readRecords(ctx.store, settings.name, listing.records, 'restore-test', now);
-        return restoreCharts(records);
+        return restoreCharts(withRecord(records, await kept));
     });
 }
 async function drawing(ctx, draw) {

@@ -20,7 +20,13 @@ import { ModeFailure, type ModeResult, type RunContext } from '../core/types.js'
 import { TOOL } from '../core/version.js';
 import type { Chart } from '../core/chart.js';
 import { listedSize, listSet } from '../storage/catalog.js';
-import { backupHistory, HISTORY_LENGTH, readRecords, writeRecord } from '../storage/history.js';
+import {
+  backupHistory,
+  HISTORY_LENGTH,
+  readRecords,
+  withRecord,
+  writeRecord,
+} from '../storage/history.js';
 
 type Recorded = RestoreTestSettings | VerifySettings;
 type Run<S> = (settings: S, ctx: RunContext) => Promise<ModeResult>;
@@ -31,8 +37,17 @@ export function recorded<S extends Recorded>(run: Run<S>): Run<S> {
     const started = ctx.now();
     const finish = async (result: Partial<ModeResult>, problem?: string) => {
       const record = recordOf(settings, started, ctx.now(), result, problem);
-      await keepRecord(record, ctx);
-      return withCharts(result, await trendCharts(settings, ctx));
+      // The trend is read while the record is written, and drawn with it once it is kept.
+      const kept = keepRecord(record, ctx);
+      const [, charts] = await Promise.all([
+        kept,
+        trendCharts(
+          settings,
+          ctx,
+          kept.then((written) => (written ? record : undefined)),
+        ),
+      ]);
+      return withCharts(result, charts);
     };
     let result: ModeResult;
     try {
@@ -117,19 +132,26 @@ function figuresOf(settings: Recorded, result: Partial<ModeResult>): RecordFigur
   ) as RecordFigures;
 }
 
-async function keepRecord(record: HistoryRecord, ctx: RunContext): Promise<void> {
+/** Whether the record was written. */
+async function keepRecord(record: HistoryRecord, ctx: RunContext): Promise<boolean> {
   try {
     const key = await writeRecord(ctx.store, record);
     ctx.log.info(`Recorded this run in the set's history: ${key}`);
+    return true;
   } catch (error) {
     ctx.log.warning(
       `history: this run's record was not written (${errorMessage(error)}); the run's own result stands. A store role needs s3:PutObject on <prefix>/*/history/* (examples/iam/verifier.json)`,
     );
+    return false;
   }
 }
 
 /** verify-latest: size and duration of the last backups; restore-test: its last tests'. */
-function trendCharts(settings: Recorded, ctx: RunContext): Promise<Chart[]> {
+function trendCharts(
+  settings: Recorded,
+  ctx: RunContext,
+  kept: Promise<HistoryRecord | undefined>,
+): Promise<Chart[]> {
   return drawing(ctx, async () => {
     const now = ctx.now();
     const listing = await listSet(ctx.store, settings.name);
@@ -145,7 +167,7 @@ function trendCharts(settings: Recorded, ctx: RunContext): Promise<Chart[]> {
       'restore-test',
       now,
     );
-    return restoreCharts(records);
+    return restoreCharts(withRecord(records, await kept));
   });
 }
 

@@ -1,8 +1,8 @@
 /**
- * The `restore-test` mode: proves a backup restores. Its kind checks the inputs and the scratch
- * server before anything is downloaded, then restores each part somewhere it is thrown away
- * afterwards (a scratch database, a temporary folder) and compares it with the manifest; the
- * recovery time is measured.
+ * The `restore-test` mode: proves a backup restores. Its kind checks the inputs before anything is
+ * downloaded and the scratch server while the download begins, then restores each part somewhere
+ * it is thrown away afterwards (a scratch database, a temporary folder) and compares it with the
+ * manifest; the recovery time is measured.
  */
 import type { RestoreTestSettings } from '../core/settings.js';
 import type { ModeResult, RunContext } from '../core/types.js';

@@ -48,6 +48,7 @@ export async function readObject<T>(
 ): Promise<T> {
   // Before the download: a passphrase that does not open the identity fails at once.
   const opening = await keysFor(store, layers, keys);
+  signal?.throwIfAborted();
   const body = await store.download(object.key, { signal });
   const { forward, stored } = hashAndForward(body);
   const verified = stored.then((actual) => checkAgainst(object, actual));
@@ -62,7 +63,9 @@ export async function readObject<T>(
     return result;
   } catch (error) {
     forward.destroy();
-    // Damage shows first as a decryption or archive error; the checksum names the real cause.
+    // Stopped: the rest is not read. Otherwise damage shows first as a decryption or archive
+    // error, and the checksum of the rest names the real cause.
+    if (signal?.aborted) throw error;
     await verified;
     throw error;
   } finally {

@@ -51,7 +51,12 @@ export function zstdThrough(file: string, level: number): Duplex {
  * `input` decompressed by zstd straight into `file`, so that the archive's bytes never pass
  * through Node. Resolves once zstd has written all of it and exited successfully.
  */
-export async function zstdToFile(program: string, input: Readable, file: string): Promise<void> {
+export async function zstdToFile(
+  program: string,
+  input: Readable,
+  file: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const { child, exit } = start(
     { path: program },
     ['-d', '-q', '-f', '-o', file, '-'],
@@ -59,7 +64,7 @@ export async function zstdToFile(program: string, input: Readable, file: string)
     'pipe',
   );
   try {
-    await pipeline(input, programInput(child.stdin!, succeeded('zstd', exit)));
+    await pipeline(input, programInput(child.stdin!, succeeded('zstd', exit)), { signal });
   } catch (error) {
     child.kill();
     await exit.catch(() => undefined);

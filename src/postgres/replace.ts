@@ -68,7 +68,7 @@ function cutToBytes(text: string, bytes: number): string {
 }
 
 /**
- * Checks, before anything is downloaded, what the swap needs: CREATEDB, the target's ownership
+ * Checks, before anything is restored, what the swap needs: CREATEDB, the target's ownership
  * (renaming and dropping it), and no other session on the target; then drops what interrupted
  * runs left beside it.
  */

@@ -27,7 +27,8 @@ import {
 
 /**
  * The pg_restore that can read archives of the pg_dump that made the backup and, when the server
- * it restores into is known, talk to that server: one line before any download when none can.
+ * it restores into is known, talk to that server: one line before anything is restored when none
+ * can.
  */
 export async function restoreProgram(
   manifest: Pick<ManifestBase, 'id' | 'dump'>,
@@ -42,7 +43,7 @@ export async function restoreProgram(
   return clientProgram('pg_restore', { ...pgRestoreMajors(made, server), what }, client, ctx);
 }
 
-/** Connects (so an unreachable server fails before any download) and checks it may create databases. */
+/** Connects (so an unreachable server fails at once) and checks it may create databases. */
 export async function checkScratchServer(
   server: DatabaseTarget,
   signal: AbortSignal,

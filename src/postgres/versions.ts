@@ -1,6 +1,6 @@
 /**
- * Which PostgreSQL versions can restore a backup, decided before anything is downloaded where the
- * manifest allows, with one line naming the versions and the fix. Pure.
+ * Which PostgreSQL versions can restore a backup, decided from the manifest before anything is
+ * restored, with one line naming the versions and the fix. Pure.
  */
 
 interface Versioned {

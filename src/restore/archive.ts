@@ -2,8 +2,9 @@
  * The backup's archive as one local file, which `pg_restore --jobs` needs (it seeks): downloaded,
  * its every stored byte checked against the manifest, decrypted and decompressed into a private
  * temporary folder, read back with `pg_restore --list` before any database is touched, and removed
- * at the end, pass or fail. A run killed outright cannot remove it: the next run removes the
- * folders of runs that have ended before it makes its own (process/run-folders.ts).
+ * once pg_restore is through with it, or at the end, pass or fail. A run killed outright cannot
+ * remove it: the next run removes the folders of runs that have ended before it makes its own
+ * (process/run-folders.ts).
  */
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -41,6 +42,8 @@ export interface LocalArchive {
   databaseScript: Promise<string>;
   /** The roles and shape its schema script shows, read while the target is checked. */
   schema: Promise<ArchiveSchema>;
+  /** pg_restore is through with the file: it is removed while the run counts and checks. */
+  remove(): void;
 }
 
 export interface ArchiveSchema {
@@ -49,28 +52,71 @@ export interface ArchiveSchema {
 }
 
 export const DOWNLOAD_PHASE = 'download, verify, decrypt, decompress';
+const ARCHIVE_FILE = 'archive.dump';
 
-/** Runs `work` on the verified, readable archive in a temporary file, removed afterwards. */
-export async function withLocalArchive<T>(
+/**
+ * The archive's download into a private folder (0700: the archive in it is decrypted), begun as
+ * soon as the run knows which backup it restores: the checks of the target and of pg_restore run
+ * meanwhile, and a check that fails stops it (see `stopOnFailure`).
+ */
+export interface ArchiveDownload {
+  folder: Promise<string>;
+  /** Settles once every stored byte is checked and the archive written, or the download failed. */
+  written: Promise<void>;
+  stop(): void;
+}
+
+export function startDownload(
   ctx: RunContext,
   part: DatabasePart,
   keys: Decryption,
-  { program: pgRestore }: PgRestore,
   phases: Phases,
+): ArchiveDownload {
+  const stopper = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stopper.signal]);
+  const folder = makeRunFolder(ctx.env.RUNNER_TEMP || os.tmpdir(), 'backup-action-archive-');
+  const written = folder.then((dir) =>
+    phases.time(DOWNLOAD_PHASE, () =>
+      download({ ...ctx, signal }, part, keys, path.join(dir, ARCHIVE_FILE)),
+    ),
+  );
+  // Awaited where the archive is used; a check that fails first reports its own error.
+  written.catch(() => undefined);
+  return { folder, written, stop: () => stopper.abort() };
+}
+
+/** Runs `work`; if it fails, the download is stopped and what it wrote removed before the error. */
+export async function stopOnFailure<T>(
+  download: ArchiveDownload,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    await discard(download, []);
+    throw error;
+  }
+}
+
+/** Runs `work` on the verified, readable archive, removed afterwards. */
+export async function withLocalArchive<T>(
+  download: ArchiveDownload,
+  { program: pgRestore }: PgRestore,
+  dumpedBy: string | undefined,
   work: (archive: LocalArchive) => Promise<T>,
 ): Promise<T> {
-  // A private folder (0700): the archive in it is decrypted.
-  const dir = await makeRunFolder(ctx.env.RUNNER_TEMP || os.tmpdir(), 'backup-action-archive-');
   const readers: Promise<unknown>[] = [];
   // Awaited where it is used; a run that fails first reports its own error, not this one.
   const read = <T>(reading: Promise<T>) => {
     readers.push(reading.catch(() => undefined));
     return reading;
   };
+  let removed: Promise<void> | undefined;
+  const removal = () => (removed ??= discard(download, readers));
   try {
-    const file = path.join(dir, 'archive.dump');
-    await phases.time(DOWNLOAD_PHASE, () => download(ctx, part, keys, file));
-    const listing = await listArchive(pgRestore, file, part.backup.dump?.version);
+    const file = path.join(await download.folder, ARCHIVE_FILE);
+    await download.written;
+    const listing = await listArchive(pgRestore, file, dumpedBy);
     const toc = parseToc(listing);
     return await work({
       file,
@@ -78,12 +124,21 @@ export async function withLocalArchive<T>(
       toc,
       databaseScript: read(archiveDatabaseScript(pgRestore, file, listing)),
       schema: read(readArchiveSchema(pgRestore, file, shapeOfToc(toc))),
+      // A failure to remove it is the run's own, thrown below.
+      remove: () => void removal().catch(() => undefined),
     });
   } finally {
-    // Their pg_restore reads the file being removed.
-    await Promise.all(readers);
-    await rm(dir, { recursive: true, force: true });
+    await removal();
   }
+}
+
+/** Stops the download and removes its folder once it and the archive's readers have settled. */
+async function discard(download: ArchiveDownload, readers: Promise<unknown>[]): Promise<void> {
+  download.stop();
+  await Promise.all([download.written.catch(() => undefined), ...readers]);
+  // Their pg_restore reads the file being removed.
+  const dir = await download.folder.catch(() => undefined);
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 }
 
 /** Resolves only once every stored byte matched the manifest's size and sha256. */
@@ -103,7 +158,7 @@ async function download(
       keys,
       (archive) =>
         zstd
-          ? zstdToFile(zstd, archive, file)
+          ? zstdToFile(zstd, archive, file, ctx.signal)
           : pipeline(archive, createWriteStream(file, { mode: 0o600 }), { signal: ctx.signal }),
       ctx.signal,
       zstd !== undefined,

@@ -9,7 +9,7 @@ import { printableName } from '../core/database-names.js';
 import { CancelledError, errorMessage, FinalError } from '../core/errors.js';
 import { formatCount } from '../core/format.js';
 import type { DatabasePart } from '../core/manifest.js';
-import { withLocalArchive, type LocalArchive } from './archive.js';
+import { startDownload, withLocalArchive, type LocalArchive } from './archive.js';
 import { ownersUnusable, restoreDatabaseOwner } from './owners.js';
 import { withDatabase } from '../postgres/database-url.js';
 import {
@@ -69,21 +69,17 @@ export interface RestoreRun {
 }
 
 /** Restores one database; a failure leaves `restored` saying where the target stands, and throws. */
-export async function restoreOne(run: RestoreRun): Promise<void> {
-  const { settings, ctx, pgRestore, phases, restored } = run;
+export async function restoreOne(
+  run: RestoreRun,
+  download = startDownload(run.ctx, run.restored.part, run.settings.decryption, run.phases),
+): Promise<void> {
+  const { ctx, pgRestore, restored } = run;
   const { replacement, target } = restored;
   try {
-    await withLocalArchive(
-      ctx,
-      restored.part,
-      settings.decryption,
-      pgRestore,
-      phases,
-      (archive) => {
-        restored.archive = archive;
-        return restoreInto(run, archive);
-      },
-    );
+    await withLocalArchive(download, pgRestore, restored.part.backup.dump?.version, (archive) => {
+      restored.archive = archive;
+      return restoreInto(run, archive);
+    });
     if (replacement) await swap(run, replacement);
     else restored.outcome = 'restored';
   } catch (error) {
@@ -145,6 +141,7 @@ async function restoreInto(run: RestoreRun, archive: LocalArchive): Promise<void
     keepOwners: !restored.ownersSkipped,
     signal: ctx.signal,
   });
+  archive.remove();
   if (restored.created && !restored.ownersSkipped) {
     await restoreDatabaseOwner(archive, into, into.database, ctx.log);
   }

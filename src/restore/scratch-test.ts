@@ -11,7 +11,7 @@ import { printableName } from '../core/database-names.js';
 import { errorMessage } from '../core/errors.js';
 import type { DatabasePart } from '../core/manifest.js';
 import { withDatabase } from '../postgres/database-url.js';
-import { withLocalArchive, type LocalArchive } from './archive.js';
+import { startDownload, withLocalArchive, type LocalArchive } from './archive.js';
 import {
   applyDatabaseStatements,
   missingDatabaseStatements,
@@ -80,25 +80,23 @@ export async function testDatabase(
   run: ScratchRun,
   test: DatabaseTest,
   options: TestOptions,
+  download = startDownload(run.ctx, test.part, run.settings.decryption, test.phases),
 ): Promise<void> {
-  const { settings, ctx, server, pgRestore } = run;
+  const { server, pgRestore } = run;
   // Not cancellable: a cancelled CREATE may still have made the database, which must be dropped.
   const scratchMade = createDatabase(server, test.scratch, run.mark);
   scratchMade.catch(() => undefined); // reported by testInScratch, or moot once the download failed
+  // Dropped as soon as the test ends, not after the archive's readers.
+  let dropped: Promise<void> | undefined;
   try {
-    await withLocalArchive(
-      ctx,
-      test.part,
-      settings.decryption,
-      pgRestore,
-      test.phases,
-      (archive) => {
-        test.archive = archive;
-        return testInScratch(run, test, archive, options, scratchMade);
-      },
-    );
+    await withLocalArchive(download, pgRestore, test.part.backup.dump?.version, (archive) => {
+      test.archive = archive;
+      return testInScratch(run, test, archive, options, scratchMade).finally(() => {
+        dropped = cleanUp(run, test, scratchMade);
+      });
+    });
   } finally {
-    await cleanUp(run, test, scratchMade);
+    await (dropped ?? cleanUp(run, test, scratchMade));
   }
 }
 
@@ -122,6 +120,7 @@ async function testInScratch(
     noTablespaces: options.noTablespaces,
     signal: ctx.signal,
   });
+  archive.remove();
   if (keepOwners) await restoreDatabaseOwner(archive, server, scratch, ctx.log);
   // Before the settings: one such as statement_timeout or role is the database's users', not ours.
   await countRows(run, test, target);
@@ -167,9 +166,11 @@ async function compareSettings(
   };
   // The backup's comment took the mark's place; it goes back in front of it, from the server's own
   // database: the scratch one may now be read-only by its settings (default_transaction_read_only).
-  await withConnection(run.server, (client) =>
-    mark(client, 'DATABASE', [target.database], run.mark),
-  );
+  if (statements.some((statement) => statement.kind === 'comment')) {
+    await withConnection(run.server, (client) =>
+      mark(client, 'DATABASE', [target.database], run.mark),
+    );
+  }
   for (const statement of missing) {
     const error = applied.find((item) => item.statement === statement)?.error;
     ctx.log.warning(`the backup's "${statement.text}" did not restore${error ? `: ${error}` : ''}`);

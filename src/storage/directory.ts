@@ -180,11 +180,11 @@ export class DirectoryStore implements Store {
     }
   }
 
-  async download(key: string): Promise<Readable> {
+  async download(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
     const file = await this.real(key);
     const info = await lstat(file);
     if (!info.isFile()) throw new Error(`${key} in the store is not a file`);
-    return createReadStream(file, { highWaterMark: 1 << 20 });
+    return createReadStream(file, { highWaterMark: 1 << 20, signal: options.signal });
   }
 
   async read(key: string, maxBytes: number): Promise<Buffer> {

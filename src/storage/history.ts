@@ -89,6 +89,16 @@ export async function readRecords(
   return { records: records.sort(newestRunFirst).slice(0, limit).reverse(), unusable };
 }
 
+/** Records as `readRecords` gives them, with `record` (when there is one) in its place among them. */
+export function withRecord(
+  records: readonly HistoryRecord[],
+  record: HistoryRecord | undefined,
+  limit = HISTORY_LENGTH,
+): HistoryRecord[] {
+  const others = records.filter((one) => one.id !== record?.id);
+  return [...others, ...(record ? [record] : [])].sort(newestRunFirst).slice(0, limit).reverse();
+}
+
 /** `end`, moved past the entries (newest first) of the same second as the one before it. */
 function endOfSecond(entries: readonly RecordEntry[], end: number): number {
   const last = entries[end - 1]!.id;

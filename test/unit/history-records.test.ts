@@ -4,7 +4,7 @@
  * ahead), the charts' Mermaid text and sparklines, and a status read back from a report file.
  *
  * Covers: src/core/history.ts, src/core/layout.ts, src/core/chart.ts, src/core/trends.ts,
- * src/core/status.ts.
+ * src/core/status.ts, src/storage/history.ts.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -31,6 +31,7 @@ import {
   type SetStatus,
 } from '../../src/core/status.js';
 import { backupCharts, restoreCharts, sizeTrend } from '../../src/core/trends.js';
+import { withRecord } from '../../src/storage/history.js';
 
 const NOW = new Date('2031-03-10T08:00:00.000Z');
 const TOLERANCE = 5 * 60_000;
@@ -340,5 +341,24 @@ describe('a status', () => {
       NOW,
     );
     expect(asked.rows[0]!.at(-1)).toBe('keep 2, delete 1');
+  });
+});
+
+describe('this run among the records read back (withRecord)', () => {
+  const at = (id: string, startedAt: string) => record({ id, startedAt, finishedAt: startedAt });
+  const older = at('20310310T060000Z-aaaaaa', '2031-03-10T06:00:00.000Z');
+  const mine = at('20310310T070000Z-bbbbbb', '2031-03-10T07:00:00.000Z');
+  // Another run of the set that started later and finished first (or a clock a little ahead).
+  const newer = at('20310310T070100Z-cccccc', '2031-03-10T07:01:00.000Z');
+
+  it('takes its place by time, not at the end, and is not counted twice once listed', () => {
+    const ids = (records: HistoryRecord[]) => records.map((one) => one.id);
+    expect(ids(withRecord([older, newer], mine))).toEqual([older.id, mine.id, newer.id]);
+    expect(ids(withRecord([older, mine, newer], mine))).toEqual([older.id, mine.id, newer.id]);
+  });
+
+  it('leaves the records as read when the run’s own was not written, and keeps the last `limit`', () => {
+    expect(withRecord([older, newer], undefined)).toEqual([older, newer]);
+    expect(withRecord([older, newer], mine, 2)).toEqual([mine, newer]);
   });
 });

@@ -1,13 +1,14 @@
 /**
- * restore-test of a backup of one database: the scratch server and pg_restore are checked before
- * anything is downloaded; the database is tested in a scratch database of its own
+ * restore-test of a backup of one database: the scratch server and pg_restore are checked while
+ * the archive downloads (a failed check stops it; every second before pg_restore counts in a test
+ * of recovery time); the database is tested in a scratch database of its own
  * (restore/scratch-test.ts), which is dropped, pass, fail or cancel.
  */
 import { refuseUnrestorable } from '../../core/database-names.js';
 import { formatCount } from '../../core/format.js';
 import type { DatabaseManifest, DatabasePart } from '../../core/manifest.js';
 import type { RunContext } from '../../core/types.js';
-import type { LocalArchive } from '../../restore/archive.js';
+import { startDownload, stopOnFailure, type LocalArchive } from '../../restore/archive.js';
 import { checkScratchServer, scratchName } from '../../postgres/restore.js';
 import type { ServerVersion } from '../../postgres/server.js';
 import { countsTable } from '../../restore/compare.js';
@@ -48,15 +49,22 @@ export async function testDatabaseBackup(
   );
   refuseUnrestorable(manifest.id, [manifest.source.database]);
   const server = scratchServer(settings);
-  const version = await checkScratchServer(server, ctx.signal);
   const part = databasePart(manifest);
-  const pgRestore = await choosePgRestore(manifest, settings.client, ctx, version);
+  const download = startDownload(ctx, part, settings.decryption, phases);
+  const { version, pgRestore } = await stopOnFailure(download, async () => {
+    const version = await checkScratchServer(server, ctx.signal);
+    return { version, pgRestore: await choosePgRestore(manifest, settings.client, ctx, version) };
+  });
   const run = { settings, ctx, server, pgRestore };
   const test: DatabaseTest = { part, scratch: scratchName(settings.name), phases };
   const options = { checks: settings.checks, keepOwners: false, noTablespaces: false };
   return {
     run: () =>
-      withScratchLease(ctx, server, (mark) => testDatabase({ ...run, mark }, test, options)),
+      stopOnFailure(download, () =>
+        withScratchLease(ctx, server, (mark) =>
+          testDatabase({ ...run, mark }, test, options, download),
+        ),
+      ),
     problems: () => failures(test),
     rows: () => testRows(run, test, version),
   };

@@ -20,7 +20,8 @@ import { prepareReplacement } from '../../postgres/replace.js';
 import { inspectTarget } from '../../postgres/restore.js';
 import { countsTable, differenceLine } from '../../restore/compare.js';
 import type { Phases } from '../../restore/phases.js';
-import { choosePgRestore } from '../../restore/pg-restore.js';
+import { startDownload, stopOnFailure } from '../../restore/archive.js';
+import { choosePgRestore, type PgRestore } from '../../restore/pg-restore.js';
 import {
   finalOnceWritten,
   notEmptyLine,
@@ -50,19 +51,15 @@ export async function restoreDatabaseBackup(
   const own = ownTemplateRefusal(target.database);
   if (own !== undefined) throw new InputError('database-url', own);
   if (into.confirm !== target.database) throw confirmMismatch(into.confirm, target.database);
-  const state = await inspectTarget(target, ctx.signal);
-  if (state.tables > 0 && !into.clean) {
-    throw new Error(notEmptyLine([{ database: target.database, tables: state.tables }]));
-  }
-  const replacement = into.clean
-    ? await prepareReplacement(target, ctx.log, ctx.signal)
-    : undefined;
   const part = databasePart(manifest);
-  const pgRestore = await choosePgRestore(manifest, into.client, ctx, state.server);
-  const restored: Restored = { part, target, state, replacement, outcome: 'untouched' };
+  const download = startDownload(ctx, part, into.decryption, phases);
+  const restored = await stopOnFailure(download, () => checkTarget(manifest, into, ctx));
+  const { pgRestore } = restored;
   return {
     run: () =>
-      restoreOne({ settings: into, ctx, pgRestore, phases, restored }).catch((error: unknown) => {
+      stopOnFailure(download, () =>
+        restoreOne({ settings: into, ctx, pgRestore, phases, restored }, download),
+      ).catch((error: unknown) => {
         throw finalOnceWritten(error, [restored]);
       }),
     problems: () => {
@@ -71,6 +68,25 @@ export async function restoreDatabaseBackup(
     },
     rows: () => restoreRows(restored, into.databaseSettings),
   };
+}
+
+/** The target as it stands (refused when not empty without clean), and the pg_restore for it. */
+async function checkTarget(
+  manifest: DatabaseManifest,
+  into: DatabaseRestoreSettings,
+  ctx: RunContext,
+): Promise<Restored & { pgRestore: PgRestore }> {
+  const target = into.database;
+  const state = await inspectTarget(target, ctx.signal);
+  if (state.tables > 0 && !into.clean) {
+    throw new Error(notEmptyLine([{ database: target.database, tables: state.tables }]));
+  }
+  const replacement = into.clean
+    ? await prepareReplacement(target, ctx.log, ctx.signal)
+    : undefined;
+  const pgRestore = await choosePgRestore(manifest, into.client, ctx, state.server);
+  const part = databasePart(manifest);
+  return { part, target, state, replacement, outcome: 'untouched', pgRestore };
 }
 
 /** `settingsWanted`: the restore-database-settings input. */
