@@ -9,7 +9,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { lastErrorLine, runAction } from '../support/action.js';
+import { lastErrorLine, runAction, type RunOptions } from '../support/action.js';
 import { freshDatabase, sampleSource, type FreshDatabase } from '../support/db.js';
 import { testDatabaseUrl } from '../support/env.js';
 
@@ -76,21 +76,14 @@ describe('a check that fails while the archive downloads', () => {
     let target: FreshDatabase;
     beforeAll(async () => {
       target = await freshDatabase('early_target');
-      const filled = await runAction({
-        mode: 'restore',
-        storage: store,
-        name: 'early',
-        'database-url': target.url,
-        confirm: target.name,
-      });
+      const filled = await restore();
       expect(filled.code, filled.stdout).toBe(0);
     });
     afterAll(async () => {
       await target.drop();
     });
-
-    it('a non-empty target without clean is the error; no archive is left behind', async () => {
-      const run = await runAction(
+    const restore = (options: RunOptions = {}) =>
+      runAction(
         {
           mode: 'restore',
           storage: store,
@@ -98,8 +91,11 @@ describe('a check that fails while the archive downloads', () => {
           'database-url': target.url,
           confirm: target.name,
         },
-        { runnerTemp },
+        options,
       );
+
+    it('a non-empty target without clean is the error; no archive is left behind', async () => {
+      const run = await restore({ runnerTemp });
       expect(run.code).not.toBe(0);
       expect(lastErrorLine(run)).toMatch(/is not empty \(\d+ tables\); set clean: true/);
       expect(await leftInTemp()).toEqual([]);
@@ -109,14 +105,7 @@ describe('a check that fails while the archive downloads', () => {
       const bin = path.join(sample.work, 'stalling-bin');
       await mkdir(bin, { recursive: true });
       await writeFile(path.join(bin, 'zstd'), '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
-      const run = await runAction(
-        {
-          mode: 'restore',
-          storage: store,
-          name: 'early',
-          'database-url': target.url,
-          confirm: target.name,
-        },
+      const run = await restore(
         // Without the stop, the run waits on that zstd for ten minutes: it fails by this limit.
         {
           runnerTemp,
