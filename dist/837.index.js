@@ -9393,12 +9393,15 @@ function replacedLine({ replacement, outcome, state }) {
         : `yes (${there})`;
 }
 /**
- * Whether owners and privileges came back: said `restored` only when the database's own
- * privileges did too.
+ * Whether owners and privileges came back: said `restored` only once the restore finished, and
+ * the database's own privileges came back too.
  */
 function ownersLine(restored) {
     if (restored.ownersSkipped)
         return `not restored: ${restored.ownersSkipped}`;
+    if (restored.outcome === 'untouched' || restored.outcome === 'partial') {
+        return 'not restored: the restore did not finish';
+    }
     const failed = (restored.databaseSettings ?? []).filter((item) => item.statement.kind === 'privilege' && item.error !== undefined);
     if (failed.length === 0)
         return 'restored';

@@ -297,11 +297,14 @@ export function replacedLine({ replacement, outcome, state }: Restored): string 
 }
 
 /**
- * Whether owners and privileges came back: said `restored` only when the database's own
- * privileges did too.
+ * Whether owners and privileges came back: said `restored` only once the restore finished, and
+ * the database's own privileges came back too.
  */
 export function ownersLine(restored: Restored): string {
   if (restored.ownersSkipped) return `not restored: ${restored.ownersSkipped}`;
+  if (restored.outcome === 'untouched' || restored.outcome === 'partial') {
+    return 'not restored: the restore did not finish';
+  }
   const failed = (restored.databaseSettings ?? []).filter(
     (item) => item.statement.kind === 'privilege' && item.error !== undefined,
   );

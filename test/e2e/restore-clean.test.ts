@@ -206,6 +206,9 @@ describe('restore clean: true', () => {
       expect(failed.code).not.toBe(0);
       expect(lastErrorLine(failed)).toMatch(/public\.customers: expected 1, found 300/);
       expect(failed.summary).toMatch(/Target now \| unchanged/);
+      expect(failed.summary).toMatch(
+        /Owners and privileges \| not restored: the restore did not finish/,
+      );
       expect(await stateOf(target.url)).toEqual(before);
       expect(await besideTarget()).toEqual([]);
     } finally {

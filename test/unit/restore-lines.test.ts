@@ -2,7 +2,7 @@
  * The summary's "Planner statistics" line: where a restored database's statistics come from.
  *
  * The summary's other lines on a restore's outcome: the database settings (restore and
- * restore-test) and whether the target was replaced whole.
+ * restore-test), whether the target was replaced whole, and whether owners came back.
  *
  * Covers: src/restore/restore-database.ts, src/restore/scratch-test.ts.
  */
@@ -11,6 +11,7 @@ import type { DatabasePart } from '../../src/core/manifest.js';
 import type { DatabaseTarget } from '../../src/core/settings.js';
 import type { Replacement } from '../../src/postgres/replace.js';
 import {
+  ownersLine,
   replacedLine,
   settingsLine,
   statisticsLine,
@@ -89,5 +90,17 @@ describe('replacedLine', () => {
 
   it('says no for a restore into an empty target', () => {
     expect(replacedLine(restored('restored', false))).toBe('no (the target was empty)');
+  });
+
+  it('owners and privileges: restored only once the restore finished', () => {
+    expect(ownersLine(restored('untouched', true))).toBe(
+      'not restored: the restore did not finish',
+    );
+    expect(ownersLine(restored('partial', false))).toBe('not restored: the restore did not finish');
+    expect(ownersLine(restored('restored', false))).toBe('restored');
+    expect(ownersLine(restored('replaced', true))).toBe('restored');
+    expect(ownersLine({ ...restored('restored', false), ownersSkipped: 'no role ghost' })).toBe(
+      'not restored: no role ghost',
+    );
   });
 });
