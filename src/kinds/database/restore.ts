@@ -12,7 +12,7 @@
 import { ownTemplateRefusal, refuseUnrestorable } from '../../core/database-names.js';
 import { InputError } from '../../core/errors.js';
 import { formatCount } from '../../core/format.js';
-import type { DatabaseManifest } from '../../core/manifest.js';
+import type { DatabaseManifest, DatabasePart } from '../../core/manifest.js';
 import type { DatabaseRestoreSettings } from '../../core/settings.js';
 import type { RunContext } from '../../core/types.js';
 import { confirmMismatch } from '../../inputs/restore.js';
@@ -53,8 +53,9 @@ export async function restoreDatabaseBackup(
   if (into.confirm !== target.database) throw confirmMismatch(into.confirm, target.database);
   const part = databasePart(manifest);
   const download = startDownload(ctx, part, into.decryption, phases);
-  const restored = await stopOnFailure(download, () => checkTarget(manifest, into, ctx));
-  const { pgRestore } = restored;
+  const { restored, pgRestore } = await stopOnFailure(download, () =>
+    checkTarget(manifest, part, into, ctx),
+  );
   return {
     run: () =>
       stopOnFailure(download, () =>
@@ -73,9 +74,10 @@ export async function restoreDatabaseBackup(
 /** The target as it stands (refused when not empty without clean), and the pg_restore for it. */
 async function checkTarget(
   manifest: DatabaseManifest,
+  part: DatabasePart,
   into: DatabaseRestoreSettings,
   ctx: RunContext,
-): Promise<Restored & { pgRestore: PgRestore }> {
+): Promise<{ restored: Restored; pgRestore: PgRestore }> {
   const target = into.database;
   const state = await inspectTarget(target, ctx.signal);
   if (state.tables > 0 && !into.clean) {
@@ -85,8 +87,7 @@ async function checkTarget(
     ? await prepareReplacement(target, ctx.log, ctx.signal)
     : undefined;
   const pgRestore = await choosePgRestore(manifest, into.client, ctx, state.server);
-  const part = databasePart(manifest);
-  return { part, target, state, replacement, outcome: 'untouched', pgRestore };
+  return { restored: { part, target, state, replacement, outcome: 'untouched' }, pgRestore };
 }
 
 /** `settingsWanted`: the restore-database-settings input. */
