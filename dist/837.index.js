@@ -9299,7 +9299,7 @@ async function analyzeAndCount({ phases, restored, settings, ctx }, archive, int
     restored.statistics = analyzed.value;
     const { failed } = analyzed.value;
     if (failed.length > 0) {
-        ctx.log.warning(`ANALYZE failed on ${failed.length} table(s), restored in full but without planner statistics until analyzed by hand: ${failed.map(({ table, error }) => `${table} (${error})`).join('; ')}`);
+        ctx.log.warning(`ANALYZE failed on ${failed.length} table(s), restored in full but without planner statistics until analyzed by hand: ${printableText(failed.map(({ table, error }) => `${table} (${error})`).join('; '))}`);
     }
     return counted.value;
 }
@@ -9437,7 +9437,8 @@ function statisticsLine(statistics) {
     return failed.length === 0 ? left : `${left}; ${notAnalyzedLine(failed)}`;
 }
 function notAnalyzedLine(failed) {
-    const tables = failed.map((one) => one.table).join(', ');
+    // The names are quoted as SQL quotes them, which leaves a control character in them raw.
+    const tables = printableText(failed.map((one) => one.table).join(', '));
     return `not analyzed, as ANALYZE failed on them: ${tables}; once the cause is mended, run ANALYZE ${tables} in the database (or vacuumdb --analyze-only --table for each)`;
 }
 
@@ -9605,8 +9606,7 @@ async function restoreDatabaseBackup(manifest, into, ctx, phases) {
         throw confirmMismatch(into.confirm, target.database);
     const part = databasePart(manifest);
     const download = startDownload(ctx, part, into.decryption, phases);
-    const restored = await stopOnFailure(download, () => checkTarget(manifest, into, ctx));
-    const { pgRestore } = restored;
+    const { restored, pgRestore } = await stopOnFailure(download, () => checkTarget(manifest, part, into, ctx));
     return {
         run: () => stopOnFailure(download, () => restoreOne({ settings: into, ctx, pgRestore, phases, restored }, download)).catch((error) => {
             throw finalOnceWritten(error, [restored]);
@@ -9619,7 +9619,7 @@ async function restoreDatabaseBackup(manifest, into, ctx, phases) {
     };
 }
 /** The target as it stands (refused when not empty without clean), and the pg_restore for it. */
-async function checkTarget(manifest, into, ctx) {
+async function checkTarget(manifest, part, into, ctx) {
     const target = into.database;
     const state = await inspectTarget(target, ctx.signal);
     if (state.tables > 0 && !into.clean) {
@@ -9629,8 +9629,7 @@ async function checkTarget(manifest, into, ctx) {
         ? await prepareReplacement(target, ctx.log, ctx.signal)
         : undefined;
     const pgRestore = await choosePgRestore(manifest, into.client, ctx, state.server);
-    const part = databasePart(manifest);
-    return { part, target, state, replacement, outcome: 'untouched', pgRestore };
+    return { restored: { part, target, state, replacement, outcome: 'untouched' }, pgRestore };
 }
 /** `settingsWanted`: the restore-database-settings input. */
 function restoreRows(restored, settingsWanted) {

@@ -5,7 +5,7 @@
  * point leaves the target as it was. Owners and privileges are restored whenever the target can
  * take them (restore/owners.ts).
  */
-import { printableName } from '../core/database-names.js';
+import { printableName, printableText } from '../core/database-names.js';
 import { CancelledError, errorMessage, FinalError } from '../core/errors.js';
 import { formatCount } from '../core/format.js';
 import type { DatabasePart } from '../core/manifest.js';
@@ -180,7 +180,7 @@ async function analyzeAndCount(
   const { failed } = analyzed.value;
   if (failed.length > 0) {
     ctx.log.warning(
-      `ANALYZE failed on ${failed.length} table(s), restored in full but without planner statistics until analyzed by hand: ${failed.map(({ table, error }) => `${table} (${error})`).join('; ')}`,
+      `ANALYZE failed on ${failed.length} table(s), restored in full but without planner statistics until analyzed by hand: ${printableText(failed.map(({ table, error }) => `${table} (${error})`).join('; '))}`,
     );
   }
   return counted.value;
@@ -343,6 +343,7 @@ export function statisticsLine(statistics: Statistics | undefined): string {
 }
 
 function notAnalyzedLine(failed: readonly NotAnalyzed[]): string {
-  const tables = failed.map((one) => one.table).join(', ');
+  // The names are quoted as SQL quotes them, which leaves a control character in them raw.
+  const tables = printableText(failed.map((one) => one.table).join(', '));
   return `not analyzed, as ANALYZE failed on them: ${tables}; once the cause is mended, run ANALYZE ${tables} in the database (or vacuumdb --analyze-only --table for each)`;
 }

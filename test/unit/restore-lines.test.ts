@@ -48,6 +48,14 @@ describe('statisticsLine', () => {
       'ANALYZE ran on 5 table(s) autovacuum would not analyze; not analyzed, as ANALYZE failed on them: public.t, public."Odd"; once the cause is mended, run ANALYZE public.t, public."Odd" in the database (or vacuumdb --analyze-only --table for each)',
     );
   });
+
+  it('prints a table name holding a control character escaped, never raw', () => {
+    const failed = [{ table: 'public."a\n\u001b[2Jb"', error: 'boom' }];
+    const line = statisticsLine({ analyzed: 1, leftToAutovacuum: 0, failed });
+    expect(line).toContain('public."a\\n\\u001b[2Jb"');
+    expect(line).not.toContain('\n');
+    expect(line).not.toContain('\u001b');
+  });
 });
 
 describe('settingsLine and scratchSettingsLine', () => {
